@@ -1,0 +1,351 @@
+//! Ed25519 keys, signatures and the key-file format.
+//!
+//! Key files are PKCS#8 v1 PEM documents (RFC 8410, `-----BEGIN PRIVATE KEY-----`), the
+//! format OpenSSL reads and writes (`openssl pkey -in node.key -text`). Secret key files
+//! are created with mode 0600 and never overwritten.
+
+use std::fmt;
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::Path;
+
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+
+use crate::hash::sha256;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("public key must be 32 bytes (64 hex characters), got {0} bytes")]
+    PublicKeyLength(usize),
+    #[error("bytes are not a valid Ed25519 public key (not a curve point, or a weak key)")]
+    InvalidPublicKey,
+    #[error("signature must be 64 bytes (128 hex characters), got {0} bytes")]
+    SignatureLength(usize),
+    #[error("not hex: {0}")]
+    Hex(#[from] hex::FromHexError),
+    #[error("the operating system's random source failed: {0}")]
+    Random(String),
+    #[error("key file {path}: {reason}")]
+    File { path: String, reason: String },
+}
+
+/// An Ed25519 public key that is known to be a valid, non-weak curve point.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PublicKey([u8; 32]);
+
+impl PublicKey {
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, KeyError> {
+        let array: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| KeyError::PublicKeyLength(bytes.len()))?;
+        let key = VerifyingKey::from_bytes(&array).map_err(|_| KeyError::InvalidPublicKey)?;
+        if key.is_weak() {
+            return Err(KeyError::InvalidPublicKey);
+        }
+        Ok(PublicKey(array))
+    }
+
+    pub fn from_hex(text: &str) -> Result<Self, KeyError> {
+        PublicKey::from_bytes(&hex::decode(text)?)
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// The dalek verifying key. Construction checked validity, so this cannot fail for a
+    /// value built through [`PublicKey::from_bytes`]; the fallback is unreachable.
+    pub fn verifying_key(&self) -> Option<VerifyingKey> {
+        VerifyingKey::from_bytes(&self.0).ok()
+    }
+
+    /// Strict single verification (rejects non-canonical and small-order components).
+    pub fn verify(&self, message: &[u8], signature: &Signature) -> bool {
+        let sig = ed25519_dalek::Signature::from_bytes(&signature.0);
+        self.verifying_key()
+            .is_some_and(|key| key.verify_strict(message, &sig).is_ok())
+    }
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PublicKey({})", self.to_hex())
+    }
+}
+
+impl fmt::Display for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl Serialize for PublicKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for PublicKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        PublicKey::from_hex(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A 64-byte Ed25519 signature.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Signature([u8; 64]);
+
+impl Signature {
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, KeyError> {
+        let array: [u8; 64] = bytes
+            .try_into()
+            .map_err(|_| KeyError::SignatureLength(bytes.len()))?;
+        Ok(Signature(array))
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 64] {
+        &self.0
+    }
+
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl fmt::Debug for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Signature({})", self.to_hex())
+    }
+}
+
+impl Serialize for Signature {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for Signature {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let bytes = hex::decode(&text).map_err(serde::de::Error::custom)?;
+        Signature::from_bytes(&bytes).map_err(serde::de::Error::custom)
+    }
+}
+
+/// An Ed25519 secret key. Its `Debug` never prints key material.
+#[derive(Clone)]
+pub struct SecretKey(SigningKey);
+
+impl SecretKey {
+    /// A fresh key from the operating system's random source.
+    pub fn generate() -> Result<Self, KeyError> {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(|e| KeyError::Random(e.to_string()))?;
+        Ok(SecretKey(SigningKey::from_bytes(&seed)))
+    }
+
+    /// A key from a 32-byte seed (RFC 8032 private key).
+    pub fn from_seed(seed: &[u8; 32]) -> Self {
+        SecretKey(SigningKey::from_bytes(seed))
+    }
+
+    /// A reproducible key for tests, benchmarks and demos: seed = SHA-256(label).
+    /// Never use for real parties.
+    pub fn from_label(label: &str) -> Self {
+        SecretKey::from_seed(sha256(label.as_bytes()).as_bytes())
+    }
+
+    pub fn public(&self) -> PublicKey {
+        PublicKey(self.0.verifying_key().to_bytes())
+    }
+
+    pub fn sign(&self, message: &[u8]) -> Signature {
+        Signature(self.0.sign(message).to_bytes())
+    }
+
+    pub fn seed(&self) -> [u8; 32] {
+        self.0.to_bytes()
+    }
+
+    /// PKCS#8 v1 PEM (RFC 8410).
+    pub fn to_pem(&self) -> Result<String, KeyError> {
+        let pem = self
+            .0
+            .to_pkcs8_pem(Default::default())
+            .map_err(|e| KeyError::File {
+                path: String::new(),
+                reason: format!("cannot encode PKCS#8: {e}"),
+            })?;
+        Ok(pem.to_string())
+    }
+
+    pub fn from_pem(text: &str) -> Result<Self, KeyError> {
+        SigningKey::from_pkcs8_pem(text)
+            .map(SecretKey)
+            .map_err(|e| KeyError::File {
+                path: String::new(),
+                reason: format!("not an Ed25519 PKCS#8 PEM private key: {e}"),
+            })
+    }
+
+    /// Writes a new key file with mode 0600. Refuses to overwrite an existing file.
+    pub fn save(&self, path: &Path) -> Result<(), KeyError> {
+        let file_err = |reason: String| KeyError::File {
+            path: path.display().to_string(),
+            reason,
+        };
+        let pem = self.to_pem()?;
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options.open(path).map_err(|e| file_err(e.to_string()))?;
+        file.write_all(pem.as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(|e| file_err(e.to_string()))
+    }
+
+    pub fn load(path: &Path) -> Result<Self, KeyError> {
+        let text = std::fs::read_to_string(path).map_err(|e| KeyError::File {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        SecretKey::from_pem(&text).map_err(|e| match e {
+            KeyError::File { reason, .. } => KeyError::File {
+                path: path.display().to_string(),
+                reason,
+            },
+            other => other,
+        })
+    }
+
+    /// Loads the key at `path`, or creates one there if the file does not exist.
+    pub fn load_or_generate(path: &Path) -> Result<Self, KeyError> {
+        if path.exists() {
+            return SecretKey::load(path);
+        }
+        let key = SecretKey::generate()?;
+        key.save(path)?;
+        Ok(key)
+    }
+}
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretKey(public={}, secret=<redacted>)", self.public())
+    }
+}
+
+/// Verifies many (message, signature, key) triples. Uses Ed25519 batch verification as a
+/// fast path; if the batch fails, checks each item strictly to find the bad ones.
+/// Returns one verdict per item.
+pub fn verify_many(items: &[(&[u8], &Signature, &PublicKey)]) -> Vec<bool> {
+    let mut messages = Vec::with_capacity(items.len());
+    let mut signatures = Vec::with_capacity(items.len());
+    let mut keys = Vec::with_capacity(items.len());
+    for (message, signature, key) in items {
+        let Some(verifying) = key.verifying_key() else {
+            return verify_each(items);
+        };
+        messages.push(*message);
+        signatures.push(ed25519_dalek::Signature::from_bytes(&signature.0));
+        keys.push(verifying);
+    }
+    if ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok() {
+        vec![true; items.len()]
+    } else {
+        verify_each(items)
+    }
+}
+
+fn verify_each(items: &[(&[u8], &Signature, &PublicKey)]) -> Vec<bool> {
+    items
+        .iter()
+        .map(|(message, signature, key)| key.verify(message, signature))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc8032_test_1() {
+        // RFC 8032 §7.1 TEST 1: empty message.
+        let seed: [u8; 32] =
+            hex::decode("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+                .unwrap()
+                .try_into()
+                .unwrap();
+        let key = SecretKey::from_seed(&seed);
+        assert_eq!(
+            key.public().to_hex(),
+            "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
+        );
+        let sig = key.sign(b"");
+        assert_eq!(
+            sig.to_hex(),
+            "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
+        );
+        assert!(key.public().verify(b"", &sig));
+        assert!(!key.public().verify(b"x", &sig));
+    }
+
+    #[test]
+    fn key_file_is_0600_pem_and_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.pem");
+        let key = SecretKey::generate().unwrap();
+        key.save(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("-----BEGIN PRIVATE KEY-----"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert_eq!(SecretKey::load(&path).unwrap().public(), key.public());
+        assert!(key.save(&path).is_err(), "must not overwrite");
+        assert!(!format!("{key:?}").contains(&hex::encode(key.seed())));
+    }
+
+    #[test]
+    fn batch_verification_finds_the_bad_item() {
+        let keys: Vec<SecretKey> = (0..5).map(|i| SecretKey::from_label(&i.to_string())).collect();
+        let publics: Vec<PublicKey> = keys.iter().map(SecretKey::public).collect();
+        let mut sigs: Vec<Signature> = keys.iter().map(|k| k.sign(b"m")).collect();
+        let items: Vec<(&[u8], &Signature, &PublicKey)> = sigs
+            .iter()
+            .zip(&publics)
+            .map(|(s, p)| (&b"m"[..], s, p))
+            .collect();
+        assert_eq!(verify_many(&items), vec![true; 5]);
+        sigs[3] = keys[0].sign(b"other");
+        let items: Vec<(&[u8], &Signature, &PublicKey)> = sigs
+            .iter()
+            .zip(&publics)
+            .map(|(s, p)| (&b"m"[..], s, p))
+            .collect();
+        assert_eq!(verify_many(&items), vec![true, true, true, false, true]);
+    }
+
+    #[test]
+    fn bad_public_keys_rejected() {
+        assert!(matches!(PublicKey::from_bytes(&[1; 31]), Err(KeyError::PublicKeyLength(31))));
+        // The identity point (small order) is a weak key.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        assert!(PublicKey::from_bytes(&identity).is_err());
+    }
+}
