@@ -224,7 +224,10 @@ mod tests {
         let mut w = Writer::new();
         w.u8(1).u16(2).u64(3).str("ab").fixed(&[9, 9]);
         let bytes = w.finish();
-        assert_eq!(hex::encode(&bytes), "010002000000000000000300000002616209 09".replace(' ', ""));
+        assert_eq!(
+            hex::encode(&bytes),
+            "010002000000000000000300000002616209 09".replace(' ', "")
+        );
         let mut r = Reader::new(&bytes);
         assert_eq!(r.u8("a").unwrap(), 1);
         assert_eq!(r.u16("b").unwrap(), 2);
@@ -237,9 +240,15 @@ mod tests {
     #[test]
     fn hostile_input_is_rejected_not_panicked() {
         let mut r = Reader::new(&[0xff, 0xff, 0xff, 0xff]);
-        assert!(matches!(r.bytes("blob", 100), Err(DecodeError::TooLong { .. })));
+        assert!(matches!(
+            r.bytes("blob", 100),
+            Err(DecodeError::TooLong { .. })
+        ));
         let mut r = Reader::new(&[0, 0, 0, 5, 1]);
-        assert!(matches!(r.bytes("blob", 100), Err(DecodeError::UnexpectedEnd { .. })));
+        assert!(matches!(
+            r.bytes("blob", 100),
+            Err(DecodeError::UnexpectedEnd { .. })
+        ));
         let r = Reader::new(&[1]);
         assert!(matches!(r.finish(), Err(DecodeError::TrailingBytes { .. })));
     }

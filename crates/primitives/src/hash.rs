@@ -37,7 +37,9 @@ impl Hash32 {
 
 /// A hash string that is not 64 hex characters.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
-#[error("expected 64 hex characters for a SHA-256 hash, got {input_len} characters or non-hex input")]
+#[error(
+    "expected 64 hex characters for a SHA-256 hash, got {input_len} characters or non-hex input"
+)]
 pub struct HashParseError {
     pub input_len: usize,
 }

@@ -179,7 +179,10 @@ mod tests {
 
     #[test]
     fn bad_ids_are_rejected_with_reason() {
-        assert!(matches!("x".parse::<ChainId>(), Err(IdError::BadChainId(_))));
+        assert!(matches!(
+            "x".parse::<ChainId>(),
+            Err(IdError::BadChainId(_))
+        ));
         assert!(matches!(
             "Net/trade".parse::<ChainId>(),
             Err(IdError::BadNetworkName(_))

@@ -322,7 +322,9 @@ mod tests {
 
     #[test]
     fn batch_verification_finds_the_bad_item() {
-        let keys: Vec<SecretKey> = (0..5).map(|i| SecretKey::from_label(&i.to_string())).collect();
+        let keys: Vec<SecretKey> = (0..5)
+            .map(|i| SecretKey::from_label(&i.to_string()))
+            .collect();
         let publics: Vec<PublicKey> = keys.iter().map(SecretKey::public).collect();
         let mut sigs: Vec<Signature> = keys.iter().map(|k| k.sign(b"m")).collect();
         let items: Vec<(&[u8], &Signature, &PublicKey)> = sigs
@@ -342,7 +344,10 @@ mod tests {
 
     #[test]
     fn bad_public_keys_rejected() {
-        assert!(matches!(PublicKey::from_bytes(&[1; 31]), Err(KeyError::PublicKeyLength(31))));
+        assert!(matches!(
+            PublicKey::from_bytes(&[1; 31]),
+            Err(KeyError::PublicKeyLength(31))
+        ));
         // The identity point (small order) is a weak key.
         let mut identity = [0u8; 32];
         identity[0] = 1;

@@ -153,7 +153,12 @@ mod tests {
             "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
         ];
         for (n, want) in expected.iter().enumerate() {
-            assert_eq!(root(&leaves[..=n]).to_hex(), *want, "tree of {} leaves", n + 1);
+            assert_eq!(
+                root(&leaves[..=n]).to_hex(),
+                *want,
+                "tree of {} leaves",
+                n + 1
+            );
         }
         assert_eq!(
             root::<Vec<u8>>(&[]).to_hex(),

@@ -38,11 +38,17 @@ impl Fen {
     }
 
     pub fn checked_add(self, other: Fen) -> Result<Fen, MoneyError> {
-        self.0.checked_add(other.0).map(Fen).ok_or(MoneyError::Overflow)
+        self.0
+            .checked_add(other.0)
+            .map(Fen)
+            .ok_or(MoneyError::Overflow)
     }
 
     pub fn checked_sub(self, other: Fen) -> Result<Fen, MoneyError> {
-        self.0.checked_sub(other.0).map(Fen).ok_or(MoneyError::Overflow)
+        self.0
+            .checked_sub(other.0)
+            .map(Fen)
+            .ok_or(MoneyError::Overflow)
     }
 }
 
@@ -74,7 +80,10 @@ mod tests {
 
     #[test]
     fn checked_arithmetic() {
-        assert_eq!(Fen::new(i64::MAX).checked_add(Fen::new(1)), Err(MoneyError::Overflow));
+        assert_eq!(
+            Fen::new(i64::MAX).checked_add(Fen::new(1)),
+            Err(MoneyError::Overflow)
+        );
         assert_eq!(Fen::non_negative(-1), Err(MoneyError::Negative(-1)));
         assert_eq!(Fen::new(5).checked_sub(Fen::new(7)), Ok(Fen::new(-2)));
     }

@@ -1,0 +1,88 @@
+//! The anchor contract: anyone may commit a labelled SHA-256 digest of off-chain data
+//! (for example the head of the platform's hash-chained audit log). The entry is keyed by
+//! signer and nonce, so an anchor can never be overwritten.
+
+use serde::{Deserialize, Serialize};
+use suanli_primitives::Hash32;
+
+use crate::contract::{ContractError, SystemContract, TxContext};
+use crate::state::StateAccess;
+
+/// Longest anchor label, in bytes.
+pub const ANCHOR_LABEL_LEN_MAX: usize = 64;
+
+/// A labelled digest. The label is 1..=64 printable ASCII characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "AnchorRecordDto")]
+pub struct AnchorRecord {
+    label: String,
+    digest: Hash32,
+}
+
+#[derive(Deserialize)]
+struct AnchorRecordDto {
+    label: String,
+    digest: Hash32,
+}
+
+impl TryFrom<AnchorRecordDto> for AnchorRecord {
+    type Error = AnchorError;
+    fn try_from(dto: AnchorRecordDto) -> Result<Self, Self::Error> {
+        AnchorRecord::new(&dto.label, dto.digest)
+    }
+}
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+#[error("anchor label must be 1..={ANCHOR_LABEL_LEN_MAX} printable ASCII characters")]
+pub struct AnchorError;
+
+impl AnchorRecord {
+    pub fn new(label: &str, digest: Hash32) -> Result<Self, AnchorError> {
+        let ok = !label.is_empty()
+            && label.len() <= ANCHOR_LABEL_LEN_MAX
+            && label.bytes().all(|b| (0x20..0x7f).contains(&b));
+        if !ok {
+            return Err(AnchorError);
+        }
+        Ok(AnchorRecord {
+            label: label.to_owned(),
+            digest,
+        })
+    }
+
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    pub fn digest(&self) -> &Hash32 {
+        &self.digest
+    }
+}
+
+/// State key of an anchor: `anchor/` + signer (32 bytes) + nonce (u64 BE).
+pub fn anchor_key(signer: &suanli_primitives::PublicKey, nonce: u64) -> Vec<u8> {
+    let mut key = b"anchor/".to_vec();
+    key.extend_from_slice(signer.as_bytes());
+    key.extend_from_slice(&nonce.to_be_bytes());
+    key
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AnchorContract;
+
+impl SystemContract for AnchorContract {
+    type Op = AnchorRecord;
+
+    fn execute(
+        &self,
+        ctx: &TxContext<'_>,
+        op: &AnchorRecord,
+        state: &mut dyn StateAccess,
+    ) -> Result<(), ContractError> {
+        let mut value = op.digest.as_bytes().to_vec();
+        value.extend_from_slice(&ctx.timestamp_ms.to_be_bytes());
+        value.extend_from_slice(op.label.as_bytes());
+        state.put(anchor_key(ctx.signer, ctx.nonce), value);
+        Ok(())
+    }
+}

@@ -1,0 +1,166 @@
+//! Settlement credits: an operator-issued credit denominated in fen, on the trade chain.
+//!
+//! Operations: `mint` (operator key only), `transfer`, `burn` (from the signer's own
+//! balance). Invariants, checked by property tests: balances are never negative and the
+//! sum of all balances equals total supply = minted − burned, at every height.
+//!
+//! State keys: `credit/balance/<32-byte public key>` → i64 BE fen (absent = 0);
+//! `credit/supply` → i64 BE fen.
+
+use serde::{Deserialize, Serialize};
+use suanli_primitives::{Fen, PublicKey};
+
+use crate::contract::{ContractError, SystemContract, TxContext};
+use crate::state::StateAccess;
+
+pub const SUPPLY_KEY: &[u8] = b"credit/supply";
+const BALANCE_PREFIX: &[u8] = b"credit/balance/";
+
+/// A strictly positive amount of fen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "i64", into = "i64")]
+pub struct Amount(i64);
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+#[error("amount must be a positive number of fen, got {0}")]
+pub struct AmountError(i64);
+
+impl Amount {
+    pub fn new(fen: i64) -> Result<Self, AmountError> {
+        if fen <= 0 {
+            return Err(AmountError(fen));
+        }
+        Ok(Amount(fen))
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl TryFrom<i64> for Amount {
+    type Error = AmountError;
+    fn try_from(v: i64) -> Result<Self, Self::Error> {
+        Amount::new(v)
+    }
+}
+
+impl From<Amount> for i64 {
+    fn from(a: Amount) -> i64 {
+        a.0
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum CreditOp {
+    Mint { to: PublicKey, amount: Amount },
+    Transfer { to: PublicKey, amount: Amount },
+    Burn { amount: Amount },
+}
+
+pub fn balance_key(owner: &PublicKey) -> Vec<u8> {
+    let mut key = BALANCE_PREFIX.to_vec();
+    key.extend_from_slice(owner.as_bytes());
+    key
+}
+
+/// Reads an i64 fen value; absent means zero.
+pub fn read_fen(state: &dyn StateAccess, key: &[u8]) -> Result<Fen, ContractError> {
+    match state.get(key) {
+        None => Ok(Fen::ZERO),
+        Some(bytes) => {
+            let array: [u8; 8] = bytes.as_slice().try_into().map_err(|_| {
+                ContractError::new("corrupt_state", "a credit value is not 8 bytes")
+            })?;
+            Ok(Fen::new(i64::from_be_bytes(array)))
+        }
+    }
+}
+
+fn write_fen(state: &mut dyn StateAccess, key: Vec<u8>, value: Fen) {
+    if value == Fen::ZERO && key != SUPPLY_KEY {
+        state.delete(key);
+    } else {
+        state.put(key, value.get().to_be_bytes().to_vec());
+    }
+}
+
+/// Parses a stored balance value (for queries outside execution).
+pub fn decode_fen(bytes: &[u8]) -> Option<Fen> {
+    let array: [u8; 8] = bytes.try_into().ok()?;
+    Some(Fen::new(i64::from_be_bytes(array)))
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct CreditContract {
+    operator: PublicKey,
+}
+
+impl CreditContract {
+    pub fn new(operator: PublicKey) -> Self {
+        CreditContract { operator }
+    }
+
+    fn add(state: &mut dyn StateAccess, key: Vec<u8>, amount: Fen) -> Result<(), ContractError> {
+        let now = read_fen(state, &key)?;
+        let next = now
+            .checked_add(amount)
+            .map_err(|_| ContractError::new("overflow", "amount overflows the fen range"))?;
+        write_fen(state, key, next);
+        Ok(())
+    }
+
+    fn debit(
+        state: &mut dyn StateAccess,
+        owner: &PublicKey,
+        amount: Amount,
+    ) -> Result<(), ContractError> {
+        let key = balance_key(owner);
+        let balance = read_fen(state, &key)?;
+        if balance.get() < amount.get() {
+            return Err(ContractError::new(
+                "insufficient_balance",
+                format!(
+                    "balance {} fen is less than the {} fen requested",
+                    balance.get(),
+                    amount.get()
+                ),
+            ));
+        }
+        write_fen(state, key, Fen::new(balance.get() - amount.get()));
+        Ok(())
+    }
+}
+
+impl SystemContract for CreditContract {
+    type Op = CreditOp;
+
+    fn execute(
+        &self,
+        ctx: &TxContext<'_>,
+        op: &CreditOp,
+        state: &mut dyn StateAccess,
+    ) -> Result<(), ContractError> {
+        match op {
+            CreditOp::Mint { to, amount } => {
+                if ctx.signer != &self.operator {
+                    return Err(ContractError::new(
+                        "not_operator",
+                        "only the operator key named in the genesis may mint credits",
+                    ));
+                }
+                Self::add(state, SUPPLY_KEY.to_vec(), Fen::new(amount.get()))?;
+                Self::add(state, balance_key(to), Fen::new(amount.get()))
+            }
+            CreditOp::Transfer { to, amount } => {
+                Self::debit(state, ctx.signer, *amount)?;
+                Self::add(state, balance_key(to), Fen::new(amount.get()))
+            }
+            CreditOp::Burn { amount } => {
+                Self::debit(state, ctx.signer, *amount)?;
+                Self::add(state, SUPPLY_KEY.to_vec(), Fen::new(-amount.get()))
+            }
+        }
+    }
+}
