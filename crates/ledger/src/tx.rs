@@ -165,6 +165,19 @@ impl Transaction {
         Self::assemble(chain.clone(), signer, nonce, payload, signature, unsigned)
     }
 
+    /// Rebuilds a signed transaction from its fields (e.g. a JSON form). The signature
+    /// is not checked here; call [`Transaction::verify_signature`].
+    pub fn from_parts(
+        chain: ChainId,
+        signer: PublicKey,
+        nonce: u64,
+        payload: Payload,
+        signature: Signature,
+    ) -> Self {
+        let unsigned = encode_unsigned(&chain, &signer, nonce, &payload);
+        Self::assemble(chain, signer, nonce, payload, signature, unsigned)
+    }
+
     fn assemble(
         chain: ChainId,
         signer: PublicKey,

@@ -1,0 +1,549 @@
+//! The node facade: opens the store, starts one block producer per chain, admits
+//! transactions (signature, chain and nonce checks, bounded mempool) and answers queries.
+//!
+//! Acknowledgement rule: a transaction is reported committed only after the redb commit
+//! of its block returned, i.e. after the block is durable.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex, RwLock};
+use rayon::prelude::*;
+use serde::Serialize;
+use suanli_ledger::mempool::AdmitError;
+use suanli_ledger::{
+    Block, BlockHeader, ChainEngine, Genesis, Mempool, MempoolConfig, Outcome, Transaction,
+    TxError, TxId,
+};
+use suanli_primitives::keys::verify_many;
+use suanli_primitives::merkle::InclusionProof;
+use suanli_primitives::{ChainId, ChainKind, Clock, NetworkName, PublicKey, Signature};
+
+use crate::consensus::Consensus;
+use crate::store::{ChainStore, StoreError, TxLocation};
+
+/// Recent rejections remembered for status queries.
+const REJECTIONS_REMEMBERED_MAX: usize = 10_000;
+/// Transactions verified together in one batch.
+const VERIFY_BATCH_TXS: usize = 128;
+/// Longest a caller may wait for a commit, in milliseconds.
+pub const WAIT_MS_MAX: u64 = 30_000;
+
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    pub network: NetworkName,
+    /// The only key allowed to mint settlement credits (written into the trade genesis).
+    pub credit_operator: PublicKey,
+    pub mempool: MempoolConfig,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("this node has no proposer key; a follower needs a multi-node consensus engine")]
+    NotProposer,
+    #[error("stored {chain} chain belongs to network {stored}, not {configured}")]
+    NetworkMismatch {
+        chain: ChainKind,
+        stored: String,
+        configured: String,
+    },
+    #[error("stored {chain} chain is inconsistent: {reason}")]
+    Inconsistent { chain: ChainKind, reason: String },
+}
+
+/// Why a submitted transaction was not admitted.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum SubmitError {
+    #[error(transparent)]
+    Tx(#[from] TxError),
+    #[error(transparent)]
+    Admit(#[from] AdmitError),
+    #[error("the node stopped producing blocks after a storage failure; see its log")]
+    Halted,
+}
+
+impl SubmitError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, SubmitError::Admit(e) if e.is_retryable())
+    }
+
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SubmitError::Tx(TxError::Malformed(_)) => "malformed",
+            SubmitError::Tx(TxError::TooLarge { .. }) => "too_large",
+            SubmitError::Tx(TxError::Version(_)) => "unsupported_version",
+            SubmitError::Tx(TxError::WrongChain { .. }) => "wrong_chain",
+            SubmitError::Tx(TxError::BadSignature) => "bad_signature",
+            SubmitError::Tx(TxError::PayloadNotAllowed { .. }) => "payload_not_allowed",
+            SubmitError::Admit(AdmitError::Full { .. }) => "mempool_full",
+            SubmitError::Admit(AdmitError::NonceReplayed { .. }) => "nonce_replayed",
+            SubmitError::Admit(AdmitError::NonceGap { .. }) => "nonce_gap",
+            SubmitError::Halted => "node_halted",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum TxStatus {
+    Pending,
+    Committed {
+        chain: ChainKind,
+        height: u64,
+        index: u32,
+        outcome: Outcome,
+    },
+    Rejected {
+        code: String,
+        reason: String,
+    },
+    Unknown,
+}
+
+/// A committed transaction with everything needed to check it offline.
+#[derive(Debug, Clone, Serialize)]
+pub struct TxProof {
+    pub tx_hex: String,
+    pub location: TxLocation,
+    pub outcome: Outcome,
+    pub header: BlockHeader,
+    pub proof: InclusionProof,
+}
+
+#[derive(Debug)]
+struct ChainRuntime {
+    kind: ChainKind,
+    engine: RwLock<ChainEngine>,
+    mempool: Mutex<Mempool>,
+    work: Condvar,
+    committed: Mutex<u64>,
+    committed_cv: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct Rejections {
+    order: VecDeque<TxId>,
+    reasons: HashMap<TxId, SubmitError>,
+}
+
+#[derive(Debug)]
+pub struct Node {
+    store: ChainStore,
+    consensus: Arc<dyn Consensus>,
+    clock: Arc<dyn Clock>,
+    chains: Vec<ChainRuntime>,
+    rejections: Mutex<Rejections>,
+    stopping: AtomicBool,
+    halted: AtomicBool,
+}
+
+impl Node {
+    /// Opens the node's store under `data_dir` (file `chain.redb`), creating the genesis
+    /// of each chain on first start.
+    pub fn open(
+        data_dir: &Path,
+        config: NodeConfig,
+        consensus: Arc<dyn Consensus>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Arc<Node>, NodeError> {
+        let store = ChainStore::open(&data_dir.join("chain.redb"))?;
+        let mut chains = Vec::new();
+        for kind in ChainKind::ALL {
+            let engine =
+                Self::open_chain(&store, &config, consensus.as_ref(), clock.as_ref(), kind)?;
+            let height = engine.head().height();
+            chains.push(ChainRuntime {
+                kind,
+                engine: RwLock::new(engine),
+                mempool: Mutex::new(Mempool::new(config.mempool)),
+                work: Condvar::new(),
+                committed: Mutex::new(height),
+                committed_cv: Condvar::new(),
+            });
+        }
+        Ok(Arc::new(Node {
+            store,
+            consensus,
+            clock,
+            chains,
+            rejections: Mutex::new(Rejections::default()),
+            stopping: AtomicBool::new(false),
+            halted: AtomicBool::new(false),
+        }))
+    }
+
+    fn open_chain(
+        store: &ChainStore,
+        config: &NodeConfig,
+        consensus: &dyn Consensus,
+        clock: &dyn Clock,
+        kind: ChainKind,
+    ) -> Result<ChainEngine, NodeError> {
+        let chain_id = ChainId::new(config.network.clone(), kind);
+        let Some(genesis) = store.genesis(kind)? else {
+            let proposer = consensus.local_proposer().ok_or(NodeError::NotProposer)?;
+            let genesis = Genesis::new(
+                chain_id,
+                clock.now_ms(),
+                consensus.proposers(),
+                config.credit_operator,
+            )
+            .map_err(|e| NodeError::Inconsistent {
+                chain: kind,
+                reason: e.to_string(),
+            })?;
+            let mut header = ChainEngine::genesis_header(&genesis);
+            header.proposer = proposer;
+            let sealed = consensus
+                .seal(header)
+                .map_err(|e| NodeError::Inconsistent {
+                    chain: kind,
+                    reason: e.to_string(),
+                })?;
+            let block0 = Block {
+                header: sealed,
+                txs: Vec::new(),
+            };
+            store.init_chain(&genesis, &block0)?;
+            return ChainEngine::from_genesis(genesis, &block0.header).map_err(|e| {
+                NodeError::Inconsistent {
+                    chain: kind,
+                    reason: e.to_string(),
+                }
+            });
+        };
+        if genesis.chain.network() != &config.network {
+            return Err(NodeError::NetworkMismatch {
+                chain: kind,
+                stored: genesis.chain.network().to_string(),
+                configured: config.network.to_string(),
+            });
+        }
+        let height = store.head_height(kind)?.unwrap_or(0);
+        let head = store
+            .block(kind, height)?
+            .ok_or_else(|| NodeError::Inconsistent {
+                chain: kind,
+                reason: format!("head block {height} missing"),
+            })?;
+        let state = store.load_state(kind)?;
+        Ok(ChainEngine::restore(genesis, head.header, state))
+    }
+
+    fn runtime(&self, kind: ChainKind) -> &ChainRuntime {
+        &self.chains[usize::from(kind == ChainKind::Trade)]
+    }
+
+    pub fn chain_id(&self, kind: ChainKind) -> ChainId {
+        self.runtime(kind).engine.read().chain().clone()
+    }
+
+    pub fn store(&self) -> &ChainStore {
+        &self.store
+    }
+
+    /// Starts one producer thread per chain. They stop after [`Node::stop`].
+    pub fn start(self: &Arc<Self>) -> Vec<JoinHandle<()>> {
+        ChainKind::ALL
+            .iter()
+            .map(|kind| {
+                let node = Arc::clone(self);
+                let kind = *kind;
+                std::thread::Builder::new()
+                    .name(format!("producer-{kind}"))
+                    .spawn(move || node.produce_loop(kind))
+                    .map_err(|e| tracing::error!(%e, "cannot start producer thread"))
+            })
+            .filter_map(Result::ok)
+            .collect()
+    }
+
+    /// Asks producers to finish the block in hand and stop.
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        for chain in &self.chains {
+            chain.work.notify_all();
+        }
+    }
+
+    fn produce_loop(&self, kind: ChainKind) {
+        let chain = self.runtime(kind);
+        loop {
+            let batch = {
+                let mut pool = chain.mempool.lock();
+                loop {
+                    if self.stopping.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    let now = self.clock.now_ms();
+                    if let Some(txs) = pool.take_due(now) {
+                        break txs;
+                    }
+                    let wait_ms = pool.due_in_ms(now).unwrap_or(1_000).clamp(1, 1_000);
+                    chain
+                        .work
+                        .wait_for(&mut pool, Duration::from_millis(wait_ms));
+                }
+            };
+            if let Err(e) = self.produce(chain, batch) {
+                tracing::error!(chain = %kind, error = %e, "block production failed; node halts");
+                self.halted.store(true, Ordering::SeqCst);
+                return;
+            }
+        }
+    }
+
+    fn produce(&self, chain: &ChainRuntime, txs: Vec<Transaction>) -> Result<(), String> {
+        let proposer = self.consensus.local_proposer().ok_or("not a proposer")?;
+        let executed = chain
+            .engine
+            .read()
+            .execute(txs, self.clock.now_ms(), proposer)
+            .map_err(|e| e.to_string())?;
+        let header = self
+            .consensus
+            .seal(executed.header)
+            .map_err(|e| e.to_string())?;
+        let block = Block {
+            header,
+            txs: executed.txs,
+        };
+        self.consensus.finalize(&block).map_err(|e| e.to_string())?;
+        self.store
+            .commit_block(&block, &executed.outcomes, &executed.writes)
+            .map_err(|e| e.to_string())?;
+        let height = block.header.height();
+        chain.engine.write().commit(block.header, &executed.writes);
+        {
+            let mut pool = chain.mempool.lock();
+            let engine = chain.engine.read();
+            pool.finish(&block.txs, |signer| engine.next_nonce(signer));
+        }
+        *chain.committed.lock() = height;
+        chain.committed_cv.notify_all();
+        tracing::debug!(chain = %chain.kind, height, txs = block.txs.len(), "block committed");
+        Ok(())
+    }
+
+    /// Admits one transaction.
+    pub fn submit(&self, tx: Transaction) -> Result<TxId, SubmitError> {
+        tx.verify_signature()
+            .map_err(|e| self.reject(tx.id(), e.into()))?;
+        self.admit(tx)
+    }
+
+    /// Decodes and admits one encoded transaction.
+    pub fn submit_bytes(&self, bytes: &[u8]) -> Result<TxId, SubmitError> {
+        self.submit(Transaction::decode(bytes)?)
+    }
+
+    /// Admits many transactions, verifying their signatures in parallel batches. Returns
+    /// one result per input, in order. Transactions of one signer must be in nonce order.
+    pub fn submit_many(&self, txs: Vec<Transaction>) -> Vec<Result<TxId, SubmitError>> {
+        let verdicts: Vec<bool> = txs
+            .par_chunks(VERIFY_BATCH_TXS)
+            .flat_map_iter(|chunk| {
+                let messages: Vec<Vec<u8>> =
+                    chunk.iter().map(Transaction::signing_message).collect();
+                let items: Vec<(&[u8], &Signature, &PublicKey)> = chunk
+                    .iter()
+                    .zip(&messages)
+                    .map(|(t, m)| (m.as_slice(), t.signature(), t.signer()))
+                    .collect();
+                verify_many(&items)
+            })
+            .collect();
+        txs.into_iter()
+            .zip(verdicts)
+            .map(|(tx, ok)| {
+                if ok {
+                    self.admit(tx)
+                } else {
+                    Err(self.reject(tx.id(), TxError::BadSignature.into()))
+                }
+            })
+            .collect()
+    }
+
+    fn admit(&self, tx: Transaction) -> Result<TxId, SubmitError> {
+        let id = tx.id();
+        if self.halted.load(Ordering::SeqCst) {
+            return Err(SubmitError::Halted);
+        }
+        let kind = tx.chain().kind();
+        let chain = self.runtime(kind);
+        let chain_id = chain.engine.read().chain().clone();
+        tx.check_chain(&chain_id)
+            .map_err(|e| self.reject(id, e.into()))?;
+        let result = {
+            let mut pool = chain.mempool.lock();
+            let signer = *tx.signer();
+            let result = pool.admit(
+                tx,
+                || chain.engine.read().next_nonce(&signer),
+                self.clock.now_ms(),
+            );
+            if pool.due_in_ms(self.clock.now_ms()) == Some(0) {
+                chain.work.notify_one();
+            }
+            result
+        };
+        match result {
+            Ok(()) => {
+                chain.work.notify_one();
+                Ok(id)
+            }
+            Err(e) => Err(self.reject(id, e.into())),
+        }
+    }
+
+    fn reject(&self, id: TxId, error: SubmitError) -> SubmitError {
+        if !error.is_retryable() {
+            let mut r = self.rejections.lock();
+            if r.reasons.insert(id, error.clone()).is_none() {
+                r.order.push_back(id);
+            }
+            while r.order.len() > REJECTIONS_REMEMBERED_MAX {
+                if let Some(old) = r.order.pop_front() {
+                    r.reasons.remove(&old);
+                }
+            }
+        }
+        error
+    }
+
+    pub fn status(&self, id: &TxId) -> Result<TxStatus, StoreError> {
+        if let Some(loc) = self.store.tx_location(id)? {
+            let outcome = self
+                .store
+                .outcomes(loc.chain, loc.height)?
+                .and_then(|o| o.get(loc.index as usize).cloned())
+                .ok_or(StoreError::CorruptOutcomes {
+                    chain: loc.chain,
+                    height: loc.height,
+                })?;
+            return Ok(TxStatus::Committed {
+                chain: loc.chain,
+                height: loc.height,
+                index: loc.index,
+                outcome,
+            });
+        }
+        if self
+            .chains
+            .iter()
+            .any(|c| c.mempool.lock().is_uncommitted(id))
+        {
+            return Ok(TxStatus::Pending);
+        }
+        if let Some(e) = self.rejections.lock().reasons.get(id) {
+            return Ok(TxStatus::Rejected {
+                code: e.code().to_owned(),
+                reason: e.to_string(),
+            });
+        }
+        Ok(TxStatus::Unknown)
+    }
+
+    /// Waits up to `timeout` for `id` to leave the pending state.
+    pub fn wait(
+        &self,
+        id: &TxId,
+        kind: ChainKind,
+        timeout: Duration,
+    ) -> Result<TxStatus, StoreError> {
+        let deadline = Instant::now() + timeout.min(Duration::from_millis(WAIT_MS_MAX));
+        let chain = self.runtime(kind);
+        loop {
+            let seen = *chain.committed.lock();
+            let status = self.status(id)?;
+            if status != TxStatus::Pending {
+                return Ok(status);
+            }
+            let mut committed = chain.committed.lock();
+            if *committed == seen {
+                let now = Instant::now();
+                if now >= deadline {
+                    return Ok(TxStatus::Pending);
+                }
+                chain.committed_cv.wait_for(&mut committed, deadline - now);
+            }
+        }
+    }
+
+    pub fn head(&self, kind: ChainKind) -> BlockHeader {
+        self.runtime(kind).engine.read().head().clone()
+    }
+
+    pub fn genesis(&self, kind: ChainKind) -> Genesis {
+        self.runtime(kind).engine.read().genesis().clone()
+    }
+
+    pub fn next_nonce(&self, kind: ChainKind, signer: &PublicKey) -> u64 {
+        let chain = self.runtime(kind);
+        let pool = chain.mempool.lock();
+        pool.expected_nonce(signer, || chain.engine.read().next_nonce(signer))
+    }
+
+    pub fn mempool_waiting(&self, kind: ChainKind) -> usize {
+        self.runtime(kind).mempool.lock().waiting()
+    }
+
+    pub fn block(&self, kind: ChainKind, height: u64) -> Result<Option<Block>, StoreError> {
+        self.store.block(kind, height)
+    }
+
+    pub fn state_get(&self, kind: ChainKind, key: &[u8]) -> Option<Vec<u8>> {
+        self.runtime(kind)
+            .engine
+            .read()
+            .state()
+            .get(key)
+            .map(<[u8]>::to_vec)
+    }
+
+    pub fn proof(&self, id: &TxId) -> Result<Option<TxProof>, StoreError> {
+        let Some(location) = self.store.tx_location(id)? else {
+            return Ok(None);
+        };
+        let Some(block) = self.store.block(location.chain, location.height)? else {
+            return Ok(None);
+        };
+        let index = location.index as usize;
+        let (Some(tx), Some(proof)) = (block.txs.get(index), block.inclusion_proof(index)) else {
+            return Ok(None);
+        };
+        let outcome = self
+            .store
+            .outcomes(location.chain, location.height)?
+            .and_then(|o| o.get(index).cloned())
+            .ok_or(StoreError::CorruptOutcomes {
+                chain: location.chain,
+                height: location.height,
+            })?;
+        Ok(Some(TxProof {
+            tx_hex: hex_encode(tx.encoded()),
+            location,
+            outcome,
+            header: block.header,
+            proof,
+        }))
+    }
+}
+
+fn hex_encode(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    s
+}
