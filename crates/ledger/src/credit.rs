@@ -26,6 +26,9 @@ pub struct Amount(i64);
 pub struct AmountError(i64);
 
 impl Amount {
+    /// One fen, the smallest amount.
+    pub const MIN: Amount = Amount(1);
+
     pub fn new(fen: i64) -> Result<Self, AmountError> {
         if fen <= 0 {
             return Err(AmountError(fen));

@@ -6,7 +6,11 @@ mod cmd;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "suanli", version, about = "suanli (算力): a computing-power exchange")]
+#[command(
+    name = "suanli",
+    version,
+    about = "suanli (算力): a computing-power exchange"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -14,19 +18,31 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Walk the whole flow on a fresh embedded node and platform (the default command).
+    Demo(cmd::demo::DemoArgs),
+    /// Run a ledger node (identity and trade chains) with its HTTP API.
+    Node(cmd::node::NodeArgs),
+    /// Offline tools over a node's data directory.
+    #[command(subcommand)]
+    Chain(cmd::chain::ChainCmd),
+    /// Benchmarks that print figures with a same-run baseline.
+    #[command(subcommand)]
+    Bench(cmd::bench::BenchCmd),
     /// Ed25519 key files.
     #[command(subcommand)]
     Key(cmd::key::KeyCmd),
 }
 
 fn main() -> std::process::ExitCode {
+    cmd::init_logging();
     let cli = Cli::parse();
     let result = match cli.command {
+        Some(Command::Demo(a)) => cmd::demo::run(a),
+        None => cmd::demo::run(cmd::demo::DemoArgs::default()),
+        Some(Command::Node(a)) => cmd::node::run(a),
+        Some(Command::Chain(c)) => cmd::chain::run(c),
+        Some(Command::Bench(c)) => cmd::bench::run(c),
         Some(Command::Key(c)) => cmd::key::run(c),
-        None => {
-            eprintln!("no command given; try `suanli --help`");
-            Ok(())
-        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,3 +1,23 @@
 //! One module per subcommand group.
 
+pub mod bench;
+pub mod bench_ledger;
+pub mod chain;
+pub mod demo;
 pub mod key;
+pub mod node;
+
+/// Structured logs to stderr; `RUST_LOG` filters (default `info`), `SUANLI_LOG_FORMAT=json`
+/// switches to JSON lines.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::env::var("SUANLI_LOG_FORMAT").as_deref() == Ok("json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

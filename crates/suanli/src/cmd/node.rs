@@ -1,0 +1,162 @@
+//! `suanli node`: a ledger node hosting the identity and trade chains, with its HTTP API.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use suanli_chainstore::{Node, NodeConfig, Solo};
+use suanli_ledger::MempoolConfig;
+use suanli_primitives::{NetworkName, PublicKey, SecretKey, SystemClock};
+
+/// Default network name of a local node.
+pub const NETWORK_DEFAULT: &str = "suanli-local";
+
+#[derive(Debug, Clone, Args)]
+pub struct NodeArgs {
+    /// Data directory (created if missing): chain.redb, node.key, operator.key.
+    #[arg(long, default_value = "suanli-data/node")]
+    pub data: PathBuf,
+    /// Address of the HTTP API.
+    #[arg(long, default_value = "127.0.0.1:7410")]
+    pub listen: SocketAddr,
+    /// Network name, bound into every transaction (used when the chains are created).
+    #[arg(long, default_value = NETWORK_DEFAULT)]
+    pub network: String,
+    /// Hex public key allowed to mint credits; default: the key in DATA/operator.key,
+    /// created on first start. Only read when the chains are created.
+    #[arg(long)]
+    pub credit_operator: Option<String>,
+    #[command(flatten)]
+    pub tuning: Tuning,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Tuning {
+    /// Most transactions waiting in each chain's mempool.
+    #[arg(long, default_value_t = MempoolConfig::default().txs_max)]
+    pub mempool_txs_max: usize,
+    /// Seal a block when this many transactions wait.
+    #[arg(long, default_value_t = MempoolConfig::default().block_txs_max)]
+    pub block_txs_max: usize,
+    /// Seal a block when the oldest waiting transaction is this old.
+    #[arg(long, default_value_t = MempoolConfig::default().block_interval_ms)]
+    pub block_interval_ms: u64,
+}
+
+impl Tuning {
+    pub fn mempool(&self) -> anyhow::Result<MempoolConfig> {
+        anyhow::ensure!(
+            (1..=suanli_ledger::block::BLOCK_TXS_MAX).contains(&self.block_txs_max),
+            "--block-txs-max must be 1..={}",
+            suanli_ledger::block::BLOCK_TXS_MAX
+        );
+        anyhow::ensure!(
+            self.mempool_txs_max >= 1,
+            "--mempool-txs-max must be at least 1"
+        );
+        anyhow::ensure!(
+            (1..=60_000).contains(&self.block_interval_ms),
+            "--block-interval-ms must be 1..=60000"
+        );
+        Ok(MempoolConfig {
+            txs_max: self.mempool_txs_max,
+            block_txs_max: self.block_txs_max,
+            block_interval_ms: self.block_interval_ms,
+        })
+    }
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        let m = MempoolConfig::default();
+        Tuning {
+            mempool_txs_max: m.txs_max,
+            block_txs_max: m.block_txs_max,
+            block_interval_ms: m.block_interval_ms,
+        }
+    }
+}
+
+/// Opens (creating on first use) a solo node in `data` and starts its producers.
+pub fn open_node(
+    data: &Path,
+    network: &str,
+    credit_operator: Option<PublicKey>,
+    mempool: MempoolConfig,
+) -> anyhow::Result<(Arc<Node>, Vec<std::thread::JoinHandle<()>>)> {
+    std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
+    let node_key = SecretKey::load_or_generate(&data.join("node.key"))?;
+    let operator = match credit_operator {
+        Some(key) => key,
+        None => SecretKey::load_or_generate(&data.join("operator.key"))?.public(),
+    };
+    let config = NodeConfig {
+        network: NetworkName::new(network)?,
+        credit_operator: operator,
+        mempool,
+    };
+    let node = Node::open(
+        data,
+        config,
+        Arc::new(Solo::new(node_key)),
+        Arc::new(SystemClock),
+    )
+    .with_context(|| format!("opening the node in {}", data.display()))?;
+    let producers = node.start();
+    Ok((node, producers))
+}
+
+pub fn run(args: NodeArgs) -> anyhow::Result<()> {
+    let operator = args
+        .credit_operator
+        .as_deref()
+        .map(PublicKey::from_hex)
+        .transpose()
+        .context("--credit-operator")?;
+    let (node, producers) = open_node(&args.data, &args.network, operator, args.tuning.mempool()?)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("binding {}", args.listen))?;
+        let addr = listener.local_addr()?;
+        for kind in suanli_primitives::ChainKind::ALL {
+            let head = node.head(kind);
+            tracing::info!(chain = %node.chain_id(kind), height = head.height(), hash = %head.hash, "chain ready");
+        }
+        tracing::info!(%addr, "node API listening");
+        println!("listening on http://{addr}");
+        suanli_node_api::serve(Arc::clone(&node), listener, shutdown_signal()).await?;
+        anyhow::Ok(())
+    })?;
+    node.stop();
+    for p in producers {
+        let _ = p.join();
+    }
+    tracing::info!("node stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
