@@ -292,6 +292,7 @@ pub fn run(params: &SimParams) -> Result<SimReport, MarketError> {
         tolerance: 1e-4,
         iterations_max: 20_000,
         eps_scaling_factor: 4.0,
+        parallel: false,
     };
     let ot = sched::schedule_ot(&jobs, &nodes, &learned, &ot_params)?;
     let score_rank = sched::schedule_score_rank(&jobs, &nodes)?;
