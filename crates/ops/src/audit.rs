@@ -187,9 +187,8 @@ pub fn verify_chain<'a>(
     start: u64,
     prev: [u8; 32],
 ) -> Result<[u8; 32], ChainError> {
-    let mut expected = start;
     let mut prev = prev;
-    for r in records {
+    for (expected, r) in (start..).zip(records) {
         if r.seq != expected {
             return Err(ChainError::Gap {
                 expected,
@@ -203,7 +202,6 @@ pub fn verify_chain<'a>(
             return Err(ChainError::Tampered { seq: r.seq });
         }
         prev = r.hash;
-        expected += 1;
     }
     Ok(prev)
 }

@@ -1,0 +1,1118 @@
+//! The SQL implementations. One macro body generates both [`SqliteStore`] and [`PgStore`]
+//! from the same SQL text, so the two cannot drift apart; only connection setup and
+//! migrations differ.
+
+use crate::records::*;
+use crate::{OpsStore, PAGE_SIZE_MAX, StoreError, StoreResult};
+use sqlx::Row;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use std::borrow::Cow;
+use std::sync::Arc;
+use suanli_ops::audit::{AuditEvent, AuditRecord, GENESIS_PREV, Outcome};
+use suanli_ops::{
+    OrgId, OrgKind, OrgStatus, OrgVisibility, Permission, RegistrationId, Role, TokenId, UserId,
+};
+
+fn db_err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            StoreError::Conflict(d.message().to_owned())
+        }
+        _ => StoreError::Backend(e.to_string()),
+    }
+}
+
+fn one(rows_affected: u64) -> StoreResult<()> {
+    if rows_affected == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(what.to_owned())
+}
+
+fn org_id(v: i64) -> StoreResult<OrgId> {
+    OrgId::new(v).ok_or_else(|| corrupt("org id"))
+}
+fn user_id(v: i64) -> StoreResult<UserId> {
+    UserId::new(v).ok_or_else(|| corrupt("user id"))
+}
+fn opt_org(v: Option<i64>) -> StoreResult<Option<OrgId>> {
+    v.map(org_id).transpose()
+}
+fn opt_user(v: Option<i64>) -> StoreResult<Option<UserId>> {
+    v.map(user_id).transpose()
+}
+fn limit_of(limit: u32) -> i64 {
+    i64::from(limit.clamp(1, PAGE_SIZE_MAX))
+}
+fn hash32(v: Vec<u8>) -> StoreResult<[u8; 32]> {
+    v.try_into().map_err(|_| corrupt("audit hash length"))
+}
+fn scopes_text(scopes: &[Permission]) -> String {
+    scopes
+        .iter()
+        .map(|p| p.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+fn parse_scopes(s: &str) -> StoreResult<Vec<Permission>> {
+    s.split_whitespace()
+        .map(|x| Permission::parse(x).ok_or_else(|| corrupt("token scope")))
+        .collect()
+}
+
+/// `(own, referred_by, sales_owner)` parameters of the scoped visibility filter; `None`
+/// when nothing is visible. `All` is expressed as a flag parameter.
+type VisParams = (bool, Option<i64>, Option<i64>, Option<i64>);
+
+fn vis_params(vis: OrgVisibility) -> Option<VisParams> {
+    match vis {
+        OrgVisibility::Nothing => None,
+        OrgVisibility::All => Some((true, None, None, None)),
+        OrgVisibility::Scoped {
+            own,
+            referred_by,
+            sales_owner,
+        } => Some((
+            false,
+            Some(own.get()),
+            referred_by.map(OrgId::get),
+            sales_owner.map(UserId::get),
+        )),
+    }
+}
+
+/// SQL condition on an `orgs` row aliased `o`, parameters `$1..$4` as from [`vis_params`].
+const VIS_COND: &str = "($1 OR o.id = $2 OR o.distributor_id = $3 OR o.sales_owner = $4)";
+
+const ORG_COLS: &str =
+    "o.id, o.kind, o.name, o.status, o.distributor_id, o.sales_owner, o.created_ms";
+const USER_COLS: &str = "u.id, u.org_id, u.login, u.display_name, u.password_hash, u.disabled, \
+     u.failed_logins, u.locked_until_ms, u.totp_secret_enc, u.totp_enabled, u.created_ms";
+const REG_COLS: &str = "id, kind, org_id, user_id, status, company_name, credit_code, licence_ref, \
+     legal_person, person_name, id_number_enc, id_number_masked, phone, invite_code, submitted_ms, \
+     reviewed_by, reviewed_ms, reason, kyc_credential_ref";
+const TOKEN_COLS: &str = "id, user_id, name, token_hash, scopes, created_ms, expires_ms, revoked";
+const AUDIT_COLS: &str = "seq, at_ms, actor_user, actor_org, action, target, ip, user_agent, \
+     outcome, status, prev_hash, hash";
+
+fn migration(version: i64, desc: &'static str, sql: &'static str) -> Migration {
+    Migration::new(
+        version,
+        Cow::Borrowed(desc),
+        MigrationType::Simple,
+        Cow::Borrowed(sql),
+        false,
+    )
+}
+
+fn sqlite_migrator() -> Migrator {
+    Migrator {
+        migrations: Cow::Owned(vec![migration(
+            1,
+            "core",
+            include_str!("../migrations/sqlite/0001_core.sql"),
+        )]),
+        ..Migrator::DEFAULT
+    }
+}
+
+fn pg_migrator() -> Migrator {
+    Migrator {
+        migrations: Cow::Owned(vec![migration(
+            1,
+            "core",
+            include_str!("../migrations/postgres/0001_core.sql"),
+        )]),
+        ..Migrator::DEFAULT
+    }
+}
+
+/// The embedded store: one SQLite file (WAL mode).
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: sqlx::SqlitePool,
+    audit_lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// Connections in the SQLite pool.
+pub const SQLITE_CONNECTIONS_MAX: u32 = 4;
+/// Connections in the PostgreSQL pool.
+pub const PG_CONNECTIONS_MAX: u32 = 8;
+/// How long SQLite waits for a write lock, in milliseconds.
+pub const SQLITE_BUSY_TIMEOUT_MS: u64 = 5_000;
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database file at `path` and applies migrations.
+    pub async fn open(path: &std::path::Path) -> StoreResult<Self> {
+        let opts = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+            .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(std::time::Duration::from_millis(SQLITE_BUSY_TIMEOUT_MS));
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(SQLITE_CONNECTIONS_MAX)
+            .connect_with(opts)
+            .await
+            .map_err(db_err)?;
+        sqlite_migrator()
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Migrate(e.to_string()))?;
+        Ok(Self {
+            pool,
+            audit_lock: Arc::default(),
+        })
+    }
+
+    /// Runs raw SQL. For tests that play an attacker with direct database access.
+    pub async fn execute_raw(&self, sql: &str) -> StoreResult<()> {
+        sqlx::raw_sql(sql)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+}
+
+/// The PostgreSQL store.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: sqlx::PgPool,
+    audit_lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://…`) and applies migrations.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(PG_CONNECTIONS_MAX)
+            .connect(url)
+            .await
+            .map_err(db_err)?;
+        pg_migrator()
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Migrate(e.to_string()))?;
+        Ok(Self {
+            pool,
+            audit_lock: Arc::default(),
+        })
+    }
+
+    /// Runs raw SQL. For tests that play an attacker with direct database access.
+    pub async fn execute_raw(&self, sql: &str) -> StoreResult<()> {
+        sqlx::raw_sql(sql)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Closes the pool (so a test database can be dropped).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+macro_rules! sql_store {
+    ($Store:ident, $Row:ty, $backend:literal, $audit_begin_sql:literal, $audit_lock_sql:literal) => {
+        impl $Store {
+            fn org_row(r: &$Row) -> StoreResult<OrgRecord> {
+                let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+                Ok(OrgRecord {
+                    id: org_id(r.try_get("id").map_err(g)?)?,
+                    kind: OrgKind::parse(&r.try_get::<String, _>("kind").map_err(g)?)
+                        .ok_or_else(|| corrupt("org kind"))?,
+                    name: r.try_get("name").map_err(g)?,
+                    status: OrgStatus::parse(&r.try_get::<String, _>("status").map_err(g)?)
+                        .ok_or_else(|| corrupt("org status"))?,
+                    distributor: opt_org(r.try_get("distributor_id").map_err(g)?)?,
+                    sales_owner: opt_user(r.try_get("sales_owner").map_err(g)?)?,
+                    created_ms: r.try_get("created_ms").map_err(g)?,
+                })
+            }
+
+            async fn user_row(&self, r: &$Row) -> StoreResult<UserRecord> {
+                let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+                let id = user_id(r.try_get("id").map_err(g)?)?;
+                let roles = self.roles_of(id).await?;
+                Ok(UserRecord {
+                    id,
+                    org: org_id(r.try_get("org_id").map_err(g)?)?,
+                    login: r.try_get("login").map_err(g)?,
+                    display_name: r.try_get("display_name").map_err(g)?,
+                    password_hash: r.try_get("password_hash").map_err(g)?,
+                    roles,
+                    disabled: r.try_get("disabled").map_err(g)?,
+                    failed_logins: u32::try_from(r.try_get::<i64, _>("failed_logins").map_err(g)?)
+                        .map_err(|_| corrupt("failed_logins"))?,
+                    locked_until_ms: r.try_get("locked_until_ms").map_err(g)?,
+                    totp_secret_enc: r.try_get("totp_secret_enc").map_err(g)?,
+                    totp_enabled: r.try_get("totp_enabled").map_err(g)?,
+                    created_ms: r.try_get("created_ms").map_err(g)?,
+                })
+            }
+
+            async fn roles_of(&self, id: UserId) -> StoreResult<Vec<Role>> {
+                let rows = sqlx::query("SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role")
+                    .bind(id.get())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                let mut roles = rows
+                    .iter()
+                    .map(|r| {
+                        let s: String = r.try_get("role").map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                        Role::parse(&s).ok_or_else(|| corrupt("role"))
+                    })
+                    .collect::<StoreResult<Vec<_>>>()?;
+                roles.sort();
+                Ok(roles)
+            }
+
+            fn reg_row(r: &$Row) -> StoreResult<RegistrationRecord> {
+                let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+                Ok(RegistrationRecord {
+                    id: RegistrationId::new(r.try_get("id").map_err(g)?)
+                        .ok_or_else(|| corrupt("registration id"))?,
+                    kind: RegistrationKind::parse(&r.try_get::<String, _>("kind").map_err(g)?)
+                        .ok_or_else(|| corrupt("registration kind"))?,
+                    org: org_id(r.try_get("org_id").map_err(g)?)?,
+                    user: user_id(r.try_get("user_id").map_err(g)?)?,
+                    status: RegistrationStatus::parse(&r.try_get::<String, _>("status").map_err(g)?)
+                        .ok_or_else(|| corrupt("registration status"))?,
+                    company_name: r.try_get("company_name").map_err(g)?,
+                    credit_code: r.try_get("credit_code").map_err(g)?,
+                    licence_ref: r.try_get("licence_ref").map_err(g)?,
+                    legal_person: r.try_get("legal_person").map_err(g)?,
+                    person_name: r.try_get("person_name").map_err(g)?,
+                    id_number_enc: r.try_get("id_number_enc").map_err(g)?,
+                    id_number_masked: r.try_get("id_number_masked").map_err(g)?,
+                    phone: r.try_get("phone").map_err(g)?,
+                    invite_code: r.try_get("invite_code").map_err(g)?,
+                    submitted_ms: r.try_get("submitted_ms").map_err(g)?,
+                    reviewed_by: opt_user(r.try_get("reviewed_by").map_err(g)?)?,
+                    reviewed_ms: r.try_get("reviewed_ms").map_err(g)?,
+                    reason: r.try_get("reason").map_err(g)?,
+                    kyc_credential_ref: r.try_get("kyc_credential_ref").map_err(g)?,
+                })
+            }
+
+            fn token_row(r: &$Row) -> StoreResult<TokenRecord> {
+                let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+                Ok(TokenRecord {
+                    id: TokenId::new(r.try_get("id").map_err(g)?).ok_or_else(|| corrupt("token id"))?,
+                    user: user_id(r.try_get("user_id").map_err(g)?)?,
+                    name: r.try_get("name").map_err(g)?,
+                    token_hash: r.try_get("token_hash").map_err(g)?,
+                    scopes: parse_scopes(&r.try_get::<String, _>("scopes").map_err(g)?)?,
+                    created_ms: r.try_get("created_ms").map_err(g)?,
+                    expires_ms: r.try_get("expires_ms").map_err(g)?,
+                    revoked: r.try_get("revoked").map_err(g)?,
+                })
+            }
+
+            fn audit_row(r: &$Row) -> StoreResult<AuditRecord> {
+                let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+                Ok(AuditRecord {
+                    seq: u64::try_from(r.try_get::<i64, _>("seq").map_err(g)?)
+                        .map_err(|_| corrupt("audit seq"))?,
+                    event: AuditEvent {
+                        at_ms: r.try_get("at_ms").map_err(g)?,
+                        actor_user: r.try_get("actor_user").map_err(g)?,
+                        actor_org: r.try_get("actor_org").map_err(g)?,
+                        action: r.try_get("action").map_err(g)?,
+                        target: r.try_get("target").map_err(g)?,
+                        ip: r.try_get("ip").map_err(g)?,
+                        user_agent: r.try_get("user_agent").map_err(g)?,
+                        outcome: Outcome::parse(&r.try_get::<String, _>("outcome").map_err(g)?)
+                            .ok_or_else(|| corrupt("audit outcome"))?,
+                        status: u16::try_from(r.try_get::<i64, _>("status").map_err(g)?)
+                            .map_err(|_| corrupt("audit status"))?,
+                    },
+                    prev_hash: hash32(r.try_get("prev_hash").map_err(g)?)?,
+                    hash: hash32(r.try_get("hash").map_err(g)?)?,
+                })
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl OpsStore for $Store {
+            fn backend(&self) -> &'static str {
+                $backend
+            }
+
+            async fn create_org(&self, new: &NewOrg) -> StoreResult<OrgRecord> {
+                let row = sqlx::query(
+                    "INSERT INTO orgs (kind, name, status, distributor_id, created_ms) \
+                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                )
+                .bind(new.kind.as_str())
+                .bind(&new.name)
+                .bind(new.status.as_str())
+                .bind(new.distributor.map(OrgId::get))
+                .bind(new.created_ms)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_err)?;
+                let id: i64 = row.try_get("id").map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                Ok(OrgRecord {
+                    id: org_id(id)?,
+                    kind: new.kind,
+                    name: new.name.clone(),
+                    status: new.status,
+                    distributor: new.distributor,
+                    sales_owner: None,
+                    created_ms: new.created_ms,
+                })
+            }
+
+            async fn get_org(&self, id: OrgId) -> StoreResult<Option<OrgRecord>> {
+                let sql = format!("SELECT {ORG_COLS} FROM orgs o WHERE o.id = $1");
+                let row = sqlx::query(&sql)
+                    .bind(id.get())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                row.as_ref().map(Self::org_row).transpose()
+            }
+
+            async fn list_orgs(
+                &self,
+                vis: OrgVisibility,
+                after: Option<OrgId>,
+                limit: u32,
+            ) -> StoreResult<Vec<OrgRecord>> {
+                let Some((all, own, dist, sales)) = vis_params(vis) else {
+                    return Ok(Vec::new());
+                };
+                let sql = format!(
+                    "SELECT {ORG_COLS} FROM orgs o WHERE {VIS_COND} AND o.id > $5 ORDER BY o.id LIMIT $6"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(all)
+                    .bind(own)
+                    .bind(dist)
+                    .bind(sales)
+                    .bind(after.map_or(0, OrgId::get))
+                    .bind(limit_of(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                rows.iter().map(Self::org_row).collect()
+            }
+
+            async fn rename_org(&self, id: OrgId, name: &str) -> StoreResult<()> {
+                one(sqlx::query("UPDATE orgs SET name = $1 WHERE id = $2").bind(name.to_owned()).bind(id.get()).execute(&self.pool).await.map_err(db_err)?.rows_affected())
+            }
+
+            async fn set_org_status(&self, id: OrgId, status: OrgStatus) -> StoreResult<()> {
+                one(sqlx::query("UPDATE orgs SET status = $1 WHERE id = $2").bind(status.as_str()).bind(id.get()).execute(&self.pool).await.map_err(db_err)?.rows_affected())
+            }
+
+            async fn set_org_sales_owner(&self, id: OrgId, owner: Option<UserId>) -> StoreResult<()> {
+                one(sqlx::query("UPDATE orgs SET sales_owner = $1 WHERE id = $2").bind(owner.map(UserId::get)).bind(id.get()).execute(&self.pool).await.map_err(db_err)?.rows_affected())
+            }
+
+            async fn any_org(&self) -> StoreResult<bool> {
+                let row = sqlx::query("SELECT COUNT(*) AS n FROM orgs")
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                let n: i64 = row.try_get("n").map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                Ok(n > 0)
+            }
+
+            async fn create_user(&self, new: &NewUser) -> StoreResult<UserRecord> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let row = sqlx::query(
+                    "INSERT INTO users (org_id, login, display_name, password_hash, created_ms) \
+                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                )
+                .bind(new.org.get())
+                .bind(&new.login)
+                .bind(&new.display_name)
+                .bind(&new.password_hash)
+                .bind(new.created_ms)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                let id: i64 = row.try_get("id").map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                for role in &new.roles {
+                    sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)")
+                        .bind(id)
+                        .bind(role.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                }
+                sqlx::query(
+                    "INSERT INTO password_history (user_id, password_hash, created_ms) VALUES ($1, $2, $3)",
+                )
+                .bind(id)
+                .bind(&new.password_hash)
+                .bind(new.created_ms)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                self.get_user(user_id(id)?).await?.ok_or(StoreError::NotFound)
+            }
+
+            async fn get_user(&self, id: UserId) -> StoreResult<Option<UserRecord>> {
+                let sql = format!("SELECT {USER_COLS} FROM users u WHERE u.id = $1");
+                let row = sqlx::query(&sql)
+                    .bind(id.get())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                match row {
+                    Some(r) => Ok(Some(self.user_row(&r).await?)),
+                    None => Ok(None),
+                }
+            }
+
+            async fn get_user_by_login(&self, login: &str) -> StoreResult<Option<UserRecord>> {
+                let sql = format!("SELECT {USER_COLS} FROM users u WHERE u.login = $1");
+                let row = sqlx::query(&sql)
+                    .bind(login.to_owned())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                match row {
+                    Some(r) => Ok(Some(self.user_row(&r).await?)),
+                    None => Ok(None),
+                }
+            }
+
+            async fn list_users(
+                &self,
+                vis: OrgVisibility,
+                org: Option<OrgId>,
+                after: Option<UserId>,
+                limit: u32,
+            ) -> StoreResult<Vec<UserRecord>> {
+                let Some((all, own, dist, sales)) = vis_params(vis) else {
+                    return Ok(Vec::new());
+                };
+                let sql = format!(
+                    "SELECT {USER_COLS} FROM users u JOIN orgs o ON o.id = u.org_id \
+                     WHERE {VIS_COND} AND ($5 = 0 OR u.org_id = $5) AND u.id > $6 \
+                     ORDER BY u.id LIMIT $7"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(all)
+                    .bind(own)
+                    .bind(dist)
+                    .bind(sales)
+                    .bind(org.map_or(0, OrgId::get))
+                    .bind(after.map_or(0, UserId::get))
+                    .bind(limit_of(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                let mut out = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    out.push(self.user_row(r).await?);
+                }
+                Ok(out)
+            }
+
+            async fn set_user_roles(&self, id: UserId, roles: &[Role]) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
+                    .bind(id.get())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                for role in roles {
+                    sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)")
+                        .bind(id.get())
+                        .bind(role.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                }
+                tx.commit().await.map_err(db_err)
+            }
+
+            async fn set_user_disabled(&self, id: UserId, disabled: bool) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let done = sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
+                    .bind(disabled)
+                    .bind(id.get())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                if disabled {
+                    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                        .bind(id.get())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                }
+                tx.commit().await.map_err(db_err)
+            }
+
+            async fn set_password(&self, id: UserId, hash: &str, at_ms: i64) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+                    .bind(hash.to_owned())
+                    .bind(id.get())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                sqlx::query(
+                    "INSERT INTO password_history (user_id, password_hash, created_ms) VALUES ($1, $2, $3)",
+                )
+                .bind(id.get())
+                .bind(hash.to_owned())
+                .bind(at_ms)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                    .bind(id.get())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                tx.commit().await.map_err(db_err)
+            }
+
+            async fn password_history(&self, id: UserId, n: u32) -> StoreResult<Vec<String>> {
+                let rows = sqlx::query(
+                    "SELECT password_hash FROM password_history WHERE user_id = $1 ORDER BY id DESC LIMIT $2",
+                )
+                .bind(id.get())
+                .bind(i64::from(n))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                rows.iter()
+                    .map(|r| r.try_get("password_hash").map_err(|e| StoreError::Corrupt(e.to_string())))
+                    .collect()
+            }
+
+            async fn add_failed_login(&self, id: UserId) -> StoreResult<u32> {
+                let row = sqlx::query(
+                    "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins",
+                )
+                .bind(id.get())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?
+                .ok_or(StoreError::NotFound)?;
+                let n: i64 = row.try_get("failed_logins").map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                u32::try_from(n).map_err(|_| corrupt("failed_logins"))
+            }
+
+            async fn lock_user(&self, id: UserId, until_ms: i64) -> StoreResult<()> {
+                one(sqlx::query("UPDATE users SET locked_until_ms = $1 WHERE id = $2").bind(until_ms).bind(id.get()).execute(&self.pool).await.map_err(db_err)?.rows_affected())
+            }
+
+            async fn clear_failed_logins(&self, id: UserId) -> StoreResult<()> {
+                one(sqlx::query("UPDATE users SET failed_logins = 0, locked_until_ms = NULL WHERE id = $1").bind(id.get()).execute(&self.pool).await.map_err(db_err)?.rows_affected())
+            }
+
+            async fn set_totp(&self, id: UserId, secret_enc: Option<&[u8]>, enabled: bool) -> StoreResult<()> {
+                one(sqlx::query("UPDATE users SET totp_secret_enc = $1, totp_enabled = $2 WHERE id = $3")
+                        .bind(secret_enc.map(<[u8]>::to_vec))
+                        .bind(enabled)
+                        .bind(id.get()).execute(&self.pool).await.map_err(db_err)?.rows_affected())
+            }
+
+            async fn use_totp_step(&self, id: UserId, step: i64) -> StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE users SET totp_last_step = $1 WHERE id = $2 \
+                     AND (totp_last_step IS NULL OR totp_last_step < $1)",
+                )
+                .bind(step)
+                .bind(id.get())
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn replace_recovery_codes(&self, id: UserId, hashes: &[String]) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+                    .bind(id.get())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                for h in hashes {
+                    sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
+                        .bind(id.get())
+                        .bind(h.clone())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                }
+                tx.commit().await.map_err(db_err)
+            }
+
+            async fn use_recovery_code(&self, id: UserId, hash: &str, at_ms: i64) -> StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE recovery_codes SET used_ms = $1 WHERE user_id = $2 AND code_hash = $3 AND used_ms IS NULL",
+                )
+                .bind(at_ms)
+                .bind(id.get())
+                .bind(hash.to_owned())
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn create_session(&self, s: &SessionRecord) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO sessions (token_hash, user_id, csrf_token, created_ms, expires_ms) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&s.token_hash)
+                .bind(s.user.get())
+                .bind(&s.csrf_token)
+                .bind(s.created_ms)
+                .bind(s.expires_ms)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn get_session(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>> {
+                let row = sqlx::query(
+                    "SELECT token_hash, user_id, csrf_token, created_ms, expires_ms FROM sessions WHERE token_hash = $1",
+                )
+                .bind(token_hash.to_owned())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+                let Some(r) = row else { return Ok(None) };
+                let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+                Ok(Some(SessionRecord {
+                    token_hash: r.try_get("token_hash").map_err(g)?,
+                    user: user_id(r.try_get("user_id").map_err(g)?)?,
+                    csrf_token: r.try_get("csrf_token").map_err(g)?,
+                    created_ms: r.try_get("created_ms").map_err(g)?,
+                    expires_ms: r.try_get("expires_ms").map_err(g)?,
+                }))
+            }
+
+            async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+                sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+                    .bind(token_hash.to_owned())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn trim_sessions(&self, user: UserId, keep: u32, now_ms: i64) -> StoreResult<u32> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND expires_ms <= $2")
+                    .bind(user.get())
+                    .bind(now_ms)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                // Select the survivors, then end the rest (portable to both dialects).
+                let rows = sqlx::query(
+                    "SELECT token_hash FROM sessions WHERE user_id = $1 ORDER BY created_ms DESC, token_hash LIMIT $2",
+                )
+                .bind(user.get())
+                .bind(i64::from(keep))
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                let keep_hashes: Vec<String> = rows
+                    .iter()
+                    .map(|r| r.try_get("token_hash").map_err(|e| StoreError::Corrupt(e.to_string())))
+                    .collect::<StoreResult<_>>()?;
+                let all = sqlx::query("SELECT token_hash FROM sessions WHERE user_id = $1")
+                    .bind(user.get())
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                let mut ended = 0u32;
+                for r in &all {
+                    let h: String = r.try_get("token_hash").map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    if !keep_hashes.contains(&h) {
+                        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+                            .bind(h)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                        ended += 1;
+                    }
+                }
+                tx.commit().await.map_err(db_err)?;
+                Ok(ended)
+            }
+
+            async fn create_token(&self, t: &NewToken) -> StoreResult<TokenRecord> {
+                let row = sqlx::query(
+                    "INSERT INTO api_tokens (user_id, name, token_hash, scopes, created_ms, expires_ms) \
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                )
+                .bind(t.user.get())
+                .bind(&t.name)
+                .bind(&t.token_hash)
+                .bind(scopes_text(&t.scopes))
+                .bind(t.created_ms)
+                .bind(t.expires_ms)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_err)?;
+                let id: i64 = row.try_get("id").map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                Ok(TokenRecord {
+                    id: TokenId::new(id).ok_or_else(|| corrupt("token id"))?,
+                    user: t.user,
+                    name: t.name.clone(),
+                    token_hash: t.token_hash.clone(),
+                    scopes: t.scopes.clone(),
+                    created_ms: t.created_ms,
+                    expires_ms: t.expires_ms,
+                    revoked: false,
+                })
+            }
+
+            async fn get_token_by_hash(&self, token_hash: &str) -> StoreResult<Option<TokenRecord>> {
+                let sql = format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE token_hash = $1");
+                let row = sqlx::query(&sql)
+                    .bind(token_hash.to_owned())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                row.as_ref().map(Self::token_row).transpose()
+            }
+
+            async fn list_tokens(&self, user: UserId) -> StoreResult<Vec<TokenRecord>> {
+                let sql = format!(
+                    "SELECT {TOKEN_COLS} FROM api_tokens WHERE user_id = $1 ORDER BY id LIMIT $2"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(user.get())
+                    .bind(i64::from(PAGE_SIZE_MAX))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                rows.iter().map(Self::token_row).collect()
+            }
+
+            async fn revoke_token(&self, user: UserId, id: TokenId) -> StoreResult<bool> {
+                let done = sqlx::query("UPDATE api_tokens SET revoked = $1 WHERE id = $2 AND user_id = $3")
+                    .bind(true)
+                    .bind(id.get())
+                    .bind(user.get())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn create_invite(&self, code: &str, distributor: OrgId, at_ms: i64) -> StoreResult<()> {
+                sqlx::query("INSERT INTO invite_codes (code, distributor_id, created_ms) VALUES ($1, $2, $3)")
+                    .bind(code.to_owned())
+                    .bind(distributor.get())
+                    .bind(at_ms)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn get_invite(&self, code: &str) -> StoreResult<Option<OrgId>> {
+                let row = sqlx::query("SELECT distributor_id FROM invite_codes WHERE code = $1")
+                    .bind(code.to_owned())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                match row {
+                    Some(r) => Ok(Some(org_id(
+                        r.try_get("distributor_id").map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    )?)),
+                    None => Ok(None),
+                }
+            }
+
+            async fn register(
+                &self,
+                org: &NewOrg,
+                user: &NewUser,
+                reg: &NewRegistration,
+            ) -> StoreResult<RegistrationRecord> {
+                let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+                let kind = match org.kind {
+                    OrgKind::Enterprise => RegistrationKind::Enterprise,
+                    OrgKind::Personal => RegistrationKind::Personal,
+                    _ => return Err(StoreError::Corrupt("registration of a non-customer kind".into())),
+                };
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let oid: i64 = sqlx::query(
+                    "INSERT INTO orgs (kind, name, status, distributor_id, created_ms) \
+                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                )
+                .bind(org.kind.as_str())
+                .bind(&org.name)
+                .bind(org.status.as_str())
+                .bind(org.distributor.map(OrgId::get))
+                .bind(org.created_ms)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .try_get("id")
+                .map_err(g)?;
+                let uid: i64 = sqlx::query(
+                    "INSERT INTO users (org_id, login, display_name, password_hash, created_ms) \
+                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                )
+                .bind(oid)
+                .bind(&user.login)
+                .bind(&user.display_name)
+                .bind(&user.password_hash)
+                .bind(user.created_ms)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .try_get("id")
+                .map_err(g)?;
+                for role in &user.roles {
+                    sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)")
+                        .bind(uid)
+                        .bind(role.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                }
+                sqlx::query(
+                    "INSERT INTO password_history (user_id, password_hash, created_ms) VALUES ($1, $2, $3)",
+                )
+                .bind(uid)
+                .bind(&user.password_hash)
+                .bind(user.created_ms)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                let rid: i64 = sqlx::query(
+                    "INSERT INTO registrations (kind, org_id, user_id, status, company_name, credit_code, \
+                     licence_ref, legal_person, person_name, id_number_enc, id_number_masked, phone, \
+                     invite_code, submitted_ms) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+                )
+                .bind(kind.as_str())
+                .bind(oid)
+                .bind(uid)
+                .bind(RegistrationStatus::Pending.as_str())
+                .bind(reg.company_name.clone())
+                .bind(reg.credit_code.clone())
+                .bind(reg.licence_ref.clone())
+                .bind(reg.legal_person.clone())
+                .bind(reg.person_name.clone())
+                .bind(reg.id_number_enc.clone())
+                .bind(reg.id_number_masked.clone())
+                .bind(reg.phone.clone())
+                .bind(reg.invite_code.clone())
+                .bind(reg.submitted_ms)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .try_get("id")
+                .map_err(g)?;
+                tx.commit().await.map_err(db_err)?;
+                let id = RegistrationId::new(rid).ok_or_else(|| corrupt("registration id"))?;
+                self.get_registration(id).await?.ok_or(StoreError::NotFound)
+            }
+
+            async fn get_registration(&self, id: RegistrationId) -> StoreResult<Option<RegistrationRecord>> {
+                let sql = format!("SELECT {REG_COLS} FROM registrations WHERE id = $1");
+                let row = sqlx::query(&sql)
+                    .bind(id.get())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                row.as_ref().map(Self::reg_row).transpose()
+            }
+
+            async fn list_registrations(
+                &self,
+                status: Option<RegistrationStatus>,
+                after: Option<RegistrationId>,
+                limit: u32,
+            ) -> StoreResult<Vec<RegistrationRecord>> {
+                let sql = format!(
+                    "SELECT {REG_COLS} FROM registrations WHERE ($1 = '' OR status = $1) AND id > $2 \
+                     ORDER BY id LIMIT $3"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(status.map_or("", RegistrationStatus::as_str))
+                    .bind(after.map_or(0, RegistrationId::get))
+                    .bind(limit_of(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                rows.iter().map(Self::reg_row).collect()
+            }
+
+            async fn decide_registration(&self, d: &Decision) -> StoreResult<RegistrationRecord> {
+                let (reg_status, org_status) = if d.approve {
+                    (RegistrationStatus::Approved, OrgStatus::Active)
+                } else {
+                    (RegistrationStatus::Rejected, OrgStatus::Rejected)
+                };
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let row = sqlx::query(
+                    "UPDATE registrations SET status = $1, reviewed_by = $2, reviewed_ms = $3, reason = $4 \
+                     WHERE id = $5 AND status = $6 RETURNING org_id",
+                )
+                .bind(reg_status.as_str())
+                .bind(d.reviewer.get())
+                .bind(d.at_ms)
+                .bind(d.reason.clone())
+                .bind(d.id.get())
+                .bind(RegistrationStatus::Pending.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .ok_or(StoreError::NotFound)?;
+                let oid: i64 = row.try_get("org_id").map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                sqlx::query("UPDATE orgs SET status = $1 WHERE id = $2")
+                    .bind(org_status.as_str())
+                    .bind(oid)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                self.get_registration(d.id).await?.ok_or(StoreError::NotFound)
+            }
+
+            async fn append_audit(&self, event: &AuditEvent) -> StoreResult<AuditRecord> {
+                let _guard = self.audit_lock.lock().await;
+                let event = event.clone().bounded();
+                // SQLite: take the write lock up front (BEGIN IMMEDIATE) so a concurrent
+                // writer in another process cannot invalidate the head we read.
+                let mut tx = self.pool.begin_with($audit_begin_sql).await.map_err(db_err)?;
+                if !$audit_lock_sql.is_empty() {
+                    sqlx::query($audit_lock_sql).execute(&mut *tx).await.map_err(db_err)?;
+                }
+                let head = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                let (seq, prev) = match head {
+                    Some(r) => {
+                        let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+                        let s: i64 = r.try_get("seq").map_err(g)?;
+                        let h: Vec<u8> = r.try_get("hash").map_err(g)?;
+                        (u64::try_from(s).map_err(|_| corrupt("audit seq"))? + 1, hash32(h)?)
+                    }
+                    None => (1, GENESIS_PREV),
+                };
+                let hash = event.chain_hash(seq, &prev);
+                let sql = format!(
+                    "INSERT INTO audit_log ({AUDIT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+                );
+                sqlx::query(&sql)
+                    .bind(i64::try_from(seq).map_err(|_| corrupt("audit seq"))?)
+                    .bind(event.at_ms)
+                    .bind(event.actor_user)
+                    .bind(event.actor_org)
+                    .bind(event.action.clone())
+                    .bind(event.target.clone())
+                    .bind(event.ip.clone())
+                    .bind(event.user_agent.clone())
+                    .bind(event.outcome.as_str())
+                    .bind(i64::from(event.status))
+                    .bind(prev.to_vec())
+                    .bind(hash.to_vec())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(AuditRecord {
+                    seq,
+                    event,
+                    prev_hash: prev,
+                    hash,
+                })
+            }
+
+            async fn list_audit(&self, after: u64, limit: u32) -> StoreResult<Vec<AuditRecord>> {
+                let sql = format!(
+                    "SELECT {AUDIT_COLS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(i64::try_from(after).unwrap_or(i64::MAX))
+                    .bind(limit_of(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                rows.iter().map(Self::audit_row).collect()
+            }
+
+            async fn audit_head(&self) -> StoreResult<Option<(u64, [u8; 32])>> {
+                let row = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                let Some(r) = row else { return Ok(None) };
+                let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+                let s: i64 = r.try_get("seq").map_err(g)?;
+                let h: Vec<u8> = r.try_get("hash").map_err(g)?;
+                Ok(Some((u64::try_from(s).map_err(|_| corrupt("audit seq"))?, hash32(h)?)))
+            }
+
+            async fn get_setting(&self, key: &str) -> StoreResult<Option<String>> {
+                let row = sqlx::query("SELECT value FROM settings WHERE key = $1")
+                    .bind(key.to_owned())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                row.map(|r| r.try_get("value").map_err(|e| StoreError::Corrupt(e.to_string())))
+                    .transpose()
+            }
+
+            async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO settings (key, value) VALUES ($1, $2) \
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                )
+                .bind(key.to_owned())
+                .bind(value.to_owned())
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+        }
+    };
+}
+
+sql_store!(
+    SqliteStore,
+    sqlx::sqlite::SqliteRow,
+    "sqlite",
+    "BEGIN IMMEDIATE",
+    ""
+);
+sql_store!(
+    PgStore,
+    sqlx::postgres::PgRow,
+    "postgres",
+    "BEGIN",
+    "LOCK TABLE audit_log IN EXCLUSIVE MODE"
+);
