@@ -1,0 +1,326 @@
+//! The node's HTTP API: happy path and every kind of bad input answered with a 4xx JSON
+//! error carrying a reason (never a panic, never a 500).
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use suanli_chainstore::{Node, NodeConfig, Solo};
+use suanli_ledger::credit::{Amount, CreditOp};
+use suanli_ledger::{MempoolConfig, Payload, Transaction};
+use suanli_primitives::{ChainKind, NetworkName, SecretKey, SystemClock};
+
+struct Harness {
+    base: String,
+    node: Arc<Node>,
+    _dir: tempfile::TempDir,
+    _runtime: tokio::runtime::Runtime,
+}
+
+fn operator() -> SecretKey {
+    SecretKey::from_label("operator")
+}
+
+fn start(mempool: MempoolConfig, producers: bool) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let config = NodeConfig {
+        network: NetworkName::new("suanli-test").unwrap(),
+        credit_operator: operator().public(),
+        mempool,
+    };
+    let node = Node::open(
+        dir.path(),
+        config,
+        Arc::new(Solo::new(SecretKey::from_label("node"))),
+        Arc::new(SystemClock),
+    )
+    .unwrap();
+    if producers {
+        node.start();
+    }
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    runtime.spawn(suanli_node_api::serve(
+        Arc::clone(&node),
+        listener,
+        std::future::pending(),
+    ));
+    Harness {
+        base,
+        node,
+        _dir: dir,
+        _runtime: runtime,
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        self.node.stop();
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+fn post(h: &Harness, path: &str, content_type: &str, body: &[u8]) -> (u16, Value) {
+    let mut resp = agent()
+        .post(&format!("{}{path}", h.base))
+        .header("content-type", content_type)
+        .send(body)
+        .unwrap();
+    let status = resp.status().as_u16();
+    let text = resp
+        .body_mut()
+        .with_config()
+        .limit(10_000_000)
+        .read_to_string()
+        .unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+fn get(h: &Harness, path: &str) -> (u16, Value) {
+    let mut resp = agent().get(&format!("{}{path}", h.base)).call().unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.body_mut().read_to_string().unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+fn mint(h: &Harness, nonce: u64) -> Transaction {
+    Transaction::sign(
+        &h.node.chain_id(ChainKind::Trade),
+        &operator(),
+        nonce,
+        Payload::Credit(CreditOp::Mint {
+            to: SecretKey::from_label("alice").public(),
+            amount: Amount::new(10).unwrap(),
+        }),
+    )
+}
+
+fn error_code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or("<no error code>")
+}
+
+#[test]
+fn submit_binary_hex_and_json_forms_then_query() {
+    let h = start(
+        MempoolConfig {
+            block_interval_ms: 5,
+            ..MempoolConfig::default()
+        },
+        true,
+    );
+    let tx = mint(&h, 0);
+    let (status, body) = post(
+        &h,
+        "/v1/txs?wait_ms=5000",
+        "application/octet-stream",
+        tx.encoded(),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["status"], "committed");
+    assert_eq!(body["result"]["outcome"]["status"], "applied");
+
+    let tx = mint(&h, 1);
+    let json = serde_json::json!({"tx_hex": hex::encode(tx.encoded())});
+    let (status, body) = post(
+        &h,
+        "/v1/txs?wait_ms=5000",
+        "application/json",
+        json.to_string().as_bytes(),
+    );
+    assert_eq!(status, 200, "{body}");
+
+    let tx = mint(&h, 2);
+    let json = serde_json::json!({"tx": {
+        "chain": tx.chain().to_string(), "signer": tx.signer(), "nonce": 2,
+        "payload": tx.payload(), "signature": tx.signature(),
+    }});
+    let (status, body) = post(
+        &h,
+        "/v1/txs?wait_ms=5000",
+        "application/json",
+        json.to_string().as_bytes(),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["tx_id"], tx.id().to_string());
+
+    let (status, body) = get(&h, &format!("/v1/txs/{}", tx.id()));
+    assert_eq!(status, 200);
+    assert_eq!(body["result"]["status"], "committed");
+    let (status, body) = get(&h, &format!("/v1/txs/{}/proof", tx.id()));
+    assert_eq!(status, 200, "{body}");
+    assert!(body["proof"]["proof"]["path"].is_array());
+    let (status, body) = get(&h, "/v1/chains/trade/head");
+    assert_eq!(status, 200);
+    assert!(body["head"]["height"].as_u64().unwrap() >= 1);
+    let (status, body) = get(&h, "/v1/chains/trade/blocks?from=0&limit=2");
+    assert_eq!(status, 200);
+    assert_eq!(body["blocks"].as_array().unwrap().len(), 2);
+    let (status, body) = get(&h, "/v1/chains/trade/blocks/1");
+    assert_eq!(status, 200);
+    assert!(body["block_hex"].is_string());
+    let (_, body) = get(
+        &h,
+        &format!(
+            "/v1/chains/trade/credit/{}",
+            SecretKey::from_label("alice").public()
+        ),
+    );
+    assert_eq!(body["balance_fen"], 30);
+    let (_, body) = get(
+        &h,
+        &format!("/v1/chains/trade/nonces/{}", operator().public()),
+    );
+    assert_eq!(body["next_nonce"], 3);
+}
+
+#[test]
+fn bad_input_gets_4xx_json_with_reason() {
+    let h = start(MempoolConfig::default(), true);
+    let cases: Vec<(u16, &str, (u16, Value))> = vec![
+        (
+            400,
+            "malformed",
+            post(&h, "/v1/txs", "application/octet-stream", &[1, 2, 3]),
+        ),
+        (
+            400,
+            "unsupported_version",
+            post(&h, "/v1/txs", "application/octet-stream", b"garbage bytes"),
+        ),
+        (
+            413,
+            "body_too_large",
+            post(
+                &h,
+                "/v1/txs",
+                "application/octet-stream",
+                &vec![0u8; 200_000],
+            ),
+        ),
+        (
+            400,
+            "bad_json",
+            post(&h, "/v1/txs", "application/json", b"{not json"),
+        ),
+        (
+            400,
+            "bad_json",
+            post(
+                &h,
+                "/v1/txs",
+                "application/json",
+                br#"{"tx_hex":"00","extra":1}"#,
+            ),
+        ),
+        (
+            400,
+            "bad_hex",
+            post(&h, "/v1/txs", "application/json", br#"{"tx_hex":"zz"}"#),
+        ),
+        (
+            415,
+            "unsupported_media_type",
+            post(&h, "/v1/txs", "text/plain", b"hi"),
+        ),
+        (
+            400,
+            "nonce_gap",
+            post(
+                &h,
+                "/v1/txs",
+                "application/octet-stream",
+                mint(&h, 9).encoded(),
+            ),
+        ),
+        (
+            400,
+            "bad_query",
+            post(
+                &h,
+                "/v1/txs?wait_ms=soon",
+                "application/octet-stream",
+                mint(&h, 0).encoded(),
+            ),
+        ),
+        (404, "unknown_chain", get(&h, "/v1/chains/payments/head")),
+        (400, "bad_tx_id", get(&h, "/v1/txs/xyz")),
+        (
+            404,
+            "not_found",
+            get(&h, &format!("/v1/txs/{}", "00".repeat(32))),
+        ),
+        (400, "bad_height", get(&h, "/v1/chains/trade/blocks/-1")),
+        (404, "not_found", get(&h, "/v1/chains/trade/blocks/999999")),
+        (
+            400,
+            "bad_query",
+            get(&h, "/v1/chains/trade/blocks?limit=100000"),
+        ),
+        (
+            400,
+            "bad_public_key",
+            get(&h, "/v1/chains/trade/credit/abcd"),
+        ),
+        (400, "bad_key", get(&h, "/v1/chains/trade/state/nothex")),
+        (404, "not_found", get(&h, "/v2/anything")),
+    ];
+    for (want_status, want_code, (status, body)) in cases {
+        assert_eq!(
+            (status, error_code(&body)),
+            (want_status, want_code),
+            "{body}"
+        );
+        assert!(!body["error"]["message"].as_str().unwrap_or("").is_empty());
+    }
+    // Wrong chain: a transaction for another network.
+    let other = Transaction::sign(
+        &"elsewhere/trade".parse().unwrap(),
+        &operator(),
+        0,
+        mint(&h, 0).payload().clone(),
+    );
+    let (status, body) = post(&h, "/v1/txs", "application/octet-stream", other.encoded());
+    assert_eq!((status, error_code(&body)), (400, "wrong_chain"));
+}
+
+#[test]
+fn full_mempool_answers_503_retryable() {
+    let h = start(
+        MempoolConfig {
+            txs_max: 1,
+            block_txs_max: 64,
+            block_interval_ms: 5,
+        },
+        false,
+    );
+    let (status, _) = post(
+        &h,
+        "/v1/txs",
+        "application/octet-stream",
+        mint(&h, 0).encoded(),
+    );
+    assert_eq!(status, 202);
+    let (status, body) = post(
+        &h,
+        "/v1/txs",
+        "application/octet-stream",
+        mint(&h, 1).encoded(),
+    );
+    assert_eq!(status, 503);
+    assert_eq!(error_code(&body), "mempool_full");
+    assert_eq!(body["error"]["retryable"], true);
+}
