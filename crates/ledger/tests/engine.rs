@@ -1,5 +1,6 @@
 //! Engine behaviour: execution, rejection reasons, deterministic replay and the credit
 //! supply invariant under random operation sequences.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 use proptest::prelude::*;
 use suanli_ledger::credit::{Amount, CreditOp, SUPPLY_KEY, balance_key, decode_fen};

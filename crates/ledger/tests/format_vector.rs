@@ -1,6 +1,7 @@
 //! The worked test vector of `docs/ledger-format.md`: a transaction and a block header
 //! built from fixed keys must encode, hash and sign to exactly the bytes the document
 //! prints, so a third party can check their own implementation against it.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 use suanli_ledger::block::tx_root;
 use suanli_ledger::credit::{Amount, CreditOp};

@@ -1,6 +1,7 @@
 //! The `suanli` binary end to end: the demo, offline verification's exit codes, and a
 //! crash test that kills a loaded node with SIGKILL and finds every acknowledged
 //! transaction after restart.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
