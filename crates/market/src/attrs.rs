@@ -248,7 +248,12 @@ impl Offer {
     pub fn new(id: OfferId, spec: OfferSpec) -> Result<Offer, MarketError> {
         check_str("gpu_model", &spec.gpu_model)?;
         check_str("region", &spec.region)?;
-        check_range("units", f64::from(spec.units), 1.0, f64::from(OFFER_UNITS_MAX))?;
+        check_range(
+            "units",
+            f64::from(spec.units),
+            1.0,
+            f64::from(OFFER_UNITS_MAX),
+        )?;
         check_range("tflops", spec.tflops, 0.0, 1.0e6)?;
         check_range(
             "price_fen_per_min",
@@ -369,7 +374,10 @@ mod tests {
         s.green_share = 1.5;
         assert!(matches!(
             Offer::new(OfferId(1), s),
-            Err(MarketError::AttrOutOfRange { attr: "green_share", .. })
+            Err(MarketError::AttrOutOfRange {
+                attr: "green_share",
+                ..
+            })
         ));
         let mut s = spec();
         s.pue = f64::NAN;

@@ -282,7 +282,13 @@ pub fn lex(src: &str) -> Result<Vec<(Tok, Span)>, ConstraintError> {
                 });
             }
         };
-        out.push((tok, Span { start, end: i + len }));
+        out.push((
+            tok,
+            Span {
+                start,
+                end: i + len,
+            },
+        ));
         i += len;
     }
     out.push((
@@ -792,7 +798,11 @@ impl Constraint {
                     .collect();
                 return Some(Failure {
                     index,
-                    clause: self.source.get(span.start..span.end).unwrap_or("").to_string(),
+                    clause: self
+                        .source
+                        .get(span.start..span.end)
+                        .unwrap_or("")
+                        .to_string(),
                     span,
                     observed,
                 });

@@ -206,8 +206,7 @@ impl IncentivePolicy {
             dimensions,
             score_bp,
             price_fen_per_min: offer.price_fen_per_min(),
-            adjusted_millifen_per_min: self
-                .adjusted_millifen(offer.price_fen_per_min(), score_bp),
+            adjusted_millifen_per_min: self.adjusted_millifen(offer.price_fen_per_min(), score_bp),
         }
     }
 }

@@ -167,9 +167,8 @@ pub struct Engine {
 }
 
 fn cost_fen(offer: &Offer, units: u32, duration_min: u32, public_good: bool) -> i64 {
-    let gross = i128::from(offer.price_fen_per_min())
-        * i128::from(units)
-        * i128::from(duration_min);
+    let gross =
+        i128::from(offer.price_fen_per_min()) * i128::from(units) * i128::from(duration_min);
     let net = if public_good {
         gross * i128::from(100 - offer.spec().public_good_discount_pct.min(100)) / 100
     } else {
@@ -186,7 +185,10 @@ pub enum Rejection {
     /// The first constraint clause the offer failed.
     Constraint(Failure),
     /// The offer is priced above the demand's limit.
-    PriceAboveLimit { price_fen_per_min: i64, max_fen_per_min: i64 },
+    PriceAboveLimit {
+        price_fen_per_min: i64,
+        max_fen_per_min: i64,
+    },
     /// Not enough free units left on the offer.
     InsufficientUnits { free: u32, wanted: u32 },
 }
@@ -265,13 +267,7 @@ impl std::fmt::Display for Explanation {
                 if i > 0 {
                     write!(f, ", ")?;
                 }
-                write!(
-                    f,
-                    "{} {:.2}x{:.2}",
-                    d.dimension.name(),
-                    d.value,
-                    d.weight
-                )?;
+                write!(f, "{} {:.2}x{:.2}", d.dimension.name(), d.value, d.weight)?;
             }
             writeln!(f, "]")?;
         }
@@ -329,7 +325,8 @@ impl Engine {
         self.seq += 1;
         let score = self.policy.score_bp(&offer);
         let key = (
-            self.policy.adjusted_millifen(offer.price_fen_per_min(), score),
+            self.policy
+                .adjusted_millifen(offer.price_fen_per_min(), score),
             self.seq,
         );
         let mut remaining = offer.units();
@@ -416,7 +413,12 @@ impl Engine {
                 units: demand.units,
                 price_fen_per_min: r.offer.price_fen_per_min(),
                 duration_min: demand.duration_min,
-                cost_fen: cost_fen(&r.offer, demand.units, demand.duration_min, demand.public_good),
+                cost_fen: cost_fen(
+                    &r.offer,
+                    demand.units,
+                    demand.duration_min,
+                    demand.public_good,
+                ),
             };
             if r.remaining == 0 {
                 let key = r.key;

@@ -18,6 +18,9 @@
 //! weights are zero (every feasible node equally good), which is what a new consumer
 //! gets.
 
+// Dense matrix code reads best with explicit indices.
+#![allow(clippy::needless_range_loop)]
+
 use serde::Serialize;
 
 use crate::MarketError;
@@ -83,7 +86,11 @@ impl PrefWeights {
         let d: f64 = self.0.iter().zip(&other.0).map(|(a, b)| a * b).sum();
         let na: f64 = self.0.iter().map(|a| a * a).sum::<f64>().sqrt();
         let nb: f64 = other.0.iter().map(|a| a * a).sum::<f64>().sqrt();
-        if na == 0.0 || nb == 0.0 { 0.0 } else { d / (na * nb) }
+        if na == 0.0 || nb == 0.0 {
+            0.0
+        } else {
+            d / (na * nb)
+        }
     }
 }
 
@@ -314,7 +321,10 @@ mod tests {
             let alts: Vec<Features> = (0..5)
                 .map(|_| std::array::from_fn(|_| rng.next_f64()))
                 .collect();
-            let us: Vec<f64> = alts.iter().map(|x| truth.utility(x) + rng.gumbel()).collect();
+            let us: Vec<f64> = alts
+                .iter()
+                .map(|x| truth.utility(x) + rng.gumbel())
+                .collect();
             let chosen = (0..us.len())
                 .max_by(|&a, &b| us[a].total_cmp(&us[b]))
                 .unwrap();

@@ -170,7 +170,10 @@ pub fn schedule_ot(
 pub fn schedule_score_rank(jobs: &[Job], nodes: &[Offer]) -> Result<Assignment, MarketError> {
     check_sizes(jobs, nodes)?;
     let fixed = PrefWeights(FIXED_SCORE_WEIGHTS);
-    let scores: Vec<f64> = nodes.iter().map(|o| fixed.utility(&features(o, ""))).collect();
+    let scores: Vec<f64> = nodes
+        .iter()
+        .map(|o| fixed.utility(&features(o, "")))
+        .collect();
     let mut order: Vec<usize> = (0..nodes.len()).collect();
     order.sort_by(|&x, &y| scores[y].total_cmp(&scores[x]).then(x.cmp(&y)));
     let mut left: Vec<u32> = nodes.iter().map(Offer::units).collect();
@@ -189,10 +192,7 @@ pub fn schedule_score_rank(jobs: &[Job], nodes: &[Offer]) -> Result<Assignment, 
 }
 
 /// Baseline (b): filter feasible nodes, take the one with the most free GPU memory.
-pub fn schedule_most_free_memory(
-    jobs: &[Job],
-    nodes: &[Offer],
-) -> Result<Assignment, MarketError> {
+pub fn schedule_most_free_memory(jobs: &[Job], nodes: &[Offer]) -> Result<Assignment, MarketError> {
     check_sizes(jobs, nodes)?;
     let mut left: Vec<u32> = nodes.iter().map(Offer::units).collect();
     let node_of_job = jobs

@@ -103,7 +103,9 @@ impl SimParams {
             return bad(format!("nodes must be in 1..={NODES_MAX}"));
         }
         if self.jobs_per_consumer == 0 || self.jobs_per_consumer > JOBS_PER_CONSUMER_MAX {
-            return bad(format!("jobs_per_consumer must be in 1..={JOBS_PER_CONSUMER_MAX}"));
+            return bad(format!(
+                "jobs_per_consumer must be in 1..={JOBS_PER_CONSUMER_MAX}"
+            ));
         }
         if self.history_per_consumer > HISTORY_PER_CONSUMER_MAX {
             return bad(format!(
@@ -225,7 +227,8 @@ pub fn run(params: &SimParams) -> Result<SimReport, MarketError> {
     let demand_units: u64 = jobs.iter().map(|j| u64::from(j.demand.units())).sum();
 
     // Nodes, with capacity scaled to the demand.
-    let avg_units = (params.capacity_ratio * demand_units as f64 / f64::from(params.nodes)).max(1.0);
+    let avg_units =
+        (params.capacity_ratio * demand_units as f64 / f64::from(params.nodes)).max(1.0);
     let mut nodes = Vec::new();
     for k in 0..params.nodes {
         let (model, mem_gb, tflops, list) = pick(&mut rng, &CATALOGUE);
@@ -243,8 +246,7 @@ pub fn run(params: &SimParams) -> Result<SimReport, MarketError> {
             available_from_min: 0,
             available_until_min: 100_000,
             units: (avg_units * rng.uniform(0.5, 1.5)).round().max(1.0) as u32,
-            price_fen_per_min: (list * rng.uniform(0.8, 1.3) * (1.0 + 0.15 * green)).round()
-                as i64,
+            price_fen_per_min: (list * rng.uniform(0.8, 1.3) * (1.0 + 0.15 * green)).round() as i64,
             min_charge_fen: 0,
             green_share: green,
             carbon_g_per_kwh: (800.0 * (1.0 - green) + rng.uniform(0.0, 100.0)).min(2000.0),

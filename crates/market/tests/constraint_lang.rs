@@ -1,6 +1,8 @@
 //! The constraint language: valid expressions, errors with token positions, precedence
 //! and type rules, evaluation.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use suanli_market::attrs::{Offer, OfferId, OfferSpec, SupplierId};
 use suanli_market::constraint::{Constraint, ConstraintError, Span};
 
@@ -62,7 +64,9 @@ fn the_issue_example_parses_and_evaluates() {
 fn numeric_comparisons_mix_ints_and_floats() {
     assert!(eval("tflops > 300"));
     assert!(eval("mem_gb >= 79.5"));
-    assert!(eval("green_share >= 0.5 and carbon_g_per_kwh < 400 and pue <= 1.2"));
+    assert!(eval(
+        "green_share >= 0.5 and carbon_g_per_kwh < 400 and pue <= 1.2"
+    ));
     assert!(!eval("reputation > 4.5"));
     assert!(eval("price_fen_per_min != 301 and units == 4"));
     assert!(eval("-1 < available_from_min"));
@@ -99,7 +103,10 @@ fn syntax_errors_point_at_the_offending_token() {
     assert!(e.to_string().contains("`)`"), "{e}");
 
     let src = "mem_gb >= 80 & x";
-    assert!(matches!(err(src), ConstraintError::UnexpectedChar { ch: '&', .. }));
+    assert!(matches!(
+        err(src),
+        ConstraintError::UnexpectedChar { ch: '&', .. }
+    ));
     assert_eq!(err(src).span(), at(src, "&"));
 
     let src = "mem_gb >= 8.0.0";
@@ -173,6 +180,9 @@ fn first_failure_names_the_first_failing_clause() {
 fn strings_with_escapes_and_unicode() {
     assert!(Constraint::parse(r#"region != "华东\"\\""#).is_ok());
     let src = "region == \"cn-west\" and 区域 == 1";
-    assert!(matches!(err(src), ConstraintError::UnexpectedChar { ch: '区', .. }));
+    assert!(matches!(
+        err(src),
+        ConstraintError::UnexpectedChar { ch: '区', .. }
+    ));
     assert_eq!(err(src).span(), Span { start: 24, end: 27 });
 }

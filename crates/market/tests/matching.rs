@@ -1,5 +1,7 @@
 //! The continuous engine: price-time priority, incentive adjustment, determinism, explain.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use suanli_market::attrs::{ConsumerId, DemandId, Offer, OfferId, OfferSpec, SupplierId};
 use suanli_market::incentive::IncentivePolicy;
 use suanli_market::matching::{Demand, DemandSpec, Engine, Fill, Rejection};
@@ -74,9 +76,21 @@ fn price_limit_units_and_constraint_are_respected() {
     let mut e = Engine::new(IncentivePolicy::none());
     let mut fills = Vec::new();
     e.submit_offer(offer(1, 300, 0.0), &mut fills).unwrap();
-    assert!(e.submit_demand(demand(1, "true", 299, 1)).unwrap().is_none());
-    assert!(e.submit_demand(demand(2, "true", 300, 3)).unwrap().is_none());
-    assert!(e.submit_demand(demand(3, "mem_gb > 80", 900, 1)).unwrap().is_none());
+    assert!(
+        e.submit_demand(demand(1, "true", 299, 1))
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        e.submit_demand(demand(2, "true", 300, 3))
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        e.submit_demand(demand(3, "mem_gb > 80", 900, 1))
+            .unwrap()
+            .is_none()
+    );
     let f = e.submit_demand(demand(4, "true", 300, 2)).unwrap().unwrap();
     assert_eq!(f.cost_fen, 300 * 2 * 10);
     assert_eq!(e.resting_offers(), 0);
@@ -86,10 +100,26 @@ fn price_limit_units_and_constraint_are_respected() {
 #[test]
 fn resting_demands_fill_highest_limit_first_then_time() {
     let mut e = Engine::new(IncentivePolicy::none());
-    assert!(e.submit_demand(demand(1, "true", 500, 1)).unwrap().is_none());
-    assert!(e.submit_demand(demand(2, "true", 900, 1)).unwrap().is_none());
-    assert!(e.submit_demand(demand(3, "true", 900, 1)).unwrap().is_none());
-    assert!(e.submit_demand(demand(4, "mem_gb > 100", 2000, 1)).unwrap().is_none());
+    assert!(
+        e.submit_demand(demand(1, "true", 500, 1))
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        e.submit_demand(demand(2, "true", 900, 1))
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        e.submit_demand(demand(3, "true", 900, 1))
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        e.submit_demand(demand(4, "mem_gb > 100", 2000, 1))
+            .unwrap()
+            .is_none()
+    );
     let mut fills = Vec::new();
     e.submit_offer(offer(10, 400, 0.0), &mut fills).unwrap();
     let got: Vec<u64> = fills.iter().map(|f| f.demand.0).collect();
@@ -108,8 +138,14 @@ fn incentives_reorder_but_do_not_change_the_price_paid() {
         e.submit_offer(offer(1, 100, 0.0), &mut fills).unwrap();
         e.submit_offer(offer(2, 105, 1.0), &mut fills).unwrap();
     }
-    let p = plain.submit_demand(demand(1, "true", 200, 1)).unwrap().unwrap();
-    let g = green.submit_demand(demand(1, "true", 200, 1)).unwrap().unwrap();
+    let p = plain
+        .submit_demand(demand(1, "true", 200, 1))
+        .unwrap()
+        .unwrap();
+    let g = green
+        .submit_demand(demand(1, "true", 200, 1))
+        .unwrap()
+        .unwrap();
     assert_eq!(p.offer, OfferId(1));
     assert_eq!(g.offer, OfferId(2));
     assert_eq!(g.price_fen_per_min, 105);
@@ -124,7 +160,9 @@ fn incentives_reorder_but_do_not_change_the_price_paid() {
 fn run(seed: u64) -> Vec<Fill> {
     let mut x = seed;
     let mut next = move || {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         x >> 33
     };
     let mut e = Engine::new(IncentivePolicy::default());
@@ -135,7 +173,12 @@ fn run(seed: u64) -> Vec<Fill> {
             e.submit_offer(o, &mut all).unwrap();
         } else {
             let mem = [40, 80, 96][(next() % 3) as usize];
-            let d = demand(k, &format!("mem_gb >= {mem}"), 120 + (next() % 40) as i64, 1);
+            let d = demand(
+                k,
+                &format!("mem_gb >= {mem}"),
+                120 + (next() % 40) as i64,
+                1,
+            );
             if let Some(f) = e.submit_demand(d).unwrap() {
                 all.push(f);
             }
@@ -160,7 +203,11 @@ fn duplicates_and_cancels() {
     assert!(e.submit_offer(offer(1, 100, 0.0), &mut fills).is_err());
     assert!(e.cancel_offer(OfferId(1)));
     assert!(!e.cancel_offer(OfferId(1)));
-    assert!(e.submit_demand(demand(1, "true", 500, 1)).unwrap().is_none());
+    assert!(
+        e.submit_demand(demand(1, "true", 500, 1))
+            .unwrap()
+            .is_none()
+    );
     assert!(e.submit_demand(demand(1, "true", 500, 1)).is_err());
     assert!(e.cancel_demand(DemandId(1)));
     e.submit_offer(offer(2, 100, 0.0), &mut fills).unwrap();
@@ -174,7 +221,8 @@ fn public_good_discount_and_minimum_charge() {
     s.min_charge_fen = 5000;
     let mut e = Engine::new(IncentivePolicy::none());
     let mut fills = Vec::new();
-    e.submit_offer(Offer::new(OfferId(1), s).unwrap(), &mut fills).unwrap();
+    e.submit_offer(Offer::new(OfferId(1), s).unwrap(), &mut fills)
+        .unwrap();
     let mut ds = DemandSpec {
         consumer: ConsumerId(1),
         constraint: "true".into(),
@@ -183,10 +231,16 @@ fn public_good_discount_and_minimum_charge() {
         units: 1,
         public_good: true,
     };
-    let f = e.submit_demand(Demand::new(DemandId(1), ds.clone()).unwrap()).unwrap().unwrap();
+    let f = e
+        .submit_demand(Demand::new(DemandId(1), ds.clone()).unwrap())
+        .unwrap()
+        .unwrap();
     assert_eq!(f.cost_fen, 7000);
     ds.duration_min = 10;
-    let f = e.submit_demand(Demand::new(DemandId(2), ds).unwrap()).unwrap().unwrap();
+    let f = e
+        .submit_demand(Demand::new(DemandId(2), ds).unwrap())
+        .unwrap()
+        .unwrap();
     assert_eq!(f.cost_fen, 5000);
 }
 
@@ -198,10 +252,12 @@ fn explain_ranks_candidates_and_names_the_first_failed_clause() {
     e.submit_offer(offer(2, 100, 1.0), &mut fills).unwrap();
     let mut h100 = spec(150, 0.5);
     h100.gpu_model = "H100".into();
-    e.submit_offer(Offer::new(OfferId(3), h100).unwrap(), &mut fills).unwrap();
+    e.submit_offer(Offer::new(OfferId(3), h100).unwrap(), &mut fills)
+        .unwrap();
     let mut small = spec(90, 0.5);
     small.mem_gb = 40;
-    e.submit_offer(Offer::new(OfferId(4), small).unwrap(), &mut fills).unwrap();
+    e.submit_offer(Offer::new(OfferId(4), small).unwrap(), &mut fills)
+        .unwrap();
 
     let d = demand(
         9,
@@ -247,13 +303,17 @@ fn explain_ranks_candidates_and_names_the_first_failed_clause() {
     assert_eq!(x.rejected.len(), e.resting_offers());
     assert!(x.rejected.iter().any(|r| matches!(
         r.rejection,
-        Rejection::PriceAboveLimit { max_fen_per_min: 50, .. }
+        Rejection::PriceAboveLimit {
+            max_fen_per_min: 50,
+            ..
+        }
     )));
     assert!(x.to_string().contains("matches nothing"));
     let big = demand(11, "true", 500, 3);
     let x = e.explain(&big);
-    assert!(x.rejected.iter().all(|r| matches!(
-        r.rejection,
-        Rejection::InsufficientUnits { wanted: 3, .. }
-    )));
+    assert!(
+        x.rejected
+            .iter()
+            .all(|r| matches!(r.rejection, Rejection::InsufficientUnits { wanted: 3, .. }))
+    );
 }

@@ -1,6 +1,8 @@
 //! Sinkhorn: marginals met, known optima recovered as ε → 0, stability at small ε,
 //! integral rounding within capacities.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::needless_range_loop)]
+
 use suanli_market::ot::{
     OtProblem, SinkhornParams, plan_stats, round_assignment, sinkhorn, sinkhorn_naive,
 };
@@ -27,7 +29,11 @@ fn marginals_are_met_within_tolerance() {
             ..SinkhornParams::default()
         };
         let s = sinkhorn(&p, &params).unwrap();
-        assert!(s.converged, "seed {seed}: {} after {}", s.marginal_error, s.iterations);
+        assert!(
+            s.converged,
+            "seed {seed}: {} after {}",
+            s.marginal_error, s.iterations
+        );
         let (err, obj) = plan_stats(&p, &s.plan);
         assert!(err <= 2e-7, "{err}");
         assert!((obj - s.objective).abs() < 1e-12);
@@ -47,7 +53,11 @@ fn permutation_problem(n: usize, seed: u64) -> (OtProblem, Vec<usize>) {
     let mut cost = vec![0.0; n * n];
     for i in 0..n {
         for j in 0..n {
-            cost[i * n + j] = if perm[i] == j { 0.0 } else { r.uniform(0.2, 1.0) };
+            cost[i * n + j] = if perm[i] == j {
+                0.0
+            } else {
+                r.uniform(0.2, 1.0)
+            };
         }
     }
     let w = vec![1.0 / n as f64; n];
@@ -71,7 +81,10 @@ fn permutation_optimum_recovered_as_epsilon_shrinks() {
         )
         .unwrap();
         assert!(s.converged, "eps {eps}");
-        assert!(s.objective <= last_obj + 1e-9, "objective must not grow as ε shrinks");
+        assert!(
+            s.objective <= last_obj + 1e-9,
+            "objective must not grow as ε shrinks"
+        );
         last_obj = s.objective;
         if eps <= 0.01 {
             for i in 0..n {
@@ -174,7 +187,13 @@ fn rounding_never_exceeds_capacity() {
         let sizes: Vec<u32> = (0..n).map(|_| 1 + r.below(4) as u32).collect();
         let caps: Vec<u32> = (0..m).map(|_| r.below(12) as u32).collect();
         let cost: Vec<f64> = (0..n * m)
-            .map(|_| if r.next_f64() < 0.2 { f64::INFINITY } else { r.next_f64() })
+            .map(|_| {
+                if r.next_f64() < 0.2 {
+                    f64::INFINITY
+                } else {
+                    r.next_f64()
+                }
+            })
             .collect();
         let plan: Vec<f64> = cost
             .iter()
@@ -184,7 +203,10 @@ fn rounding_never_exceeds_capacity() {
         let mut used = vec![0u32; m];
         for (i, j) in got.iter().enumerate() {
             if let Some(j) = *j {
-                assert!(cost[i * m + j].is_finite(), "trial {trial}: forbidden pair used");
+                assert!(
+                    cost[i * m + j].is_finite(),
+                    "trial {trial}: forbidden pair used"
+                );
                 used[j] += sizes[i];
             }
         }

@@ -1,5 +1,7 @@
 //! Schedulers and the simulator.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::HashMap;
 
 use suanli_market::attrs::{ConsumerId, DemandId, Offer, OfferId, OfferSpec, SupplierId};
@@ -116,10 +118,18 @@ fn most_free_memory_baseline_picks_the_roomiest_node() {
 fn ot_scheduler_beats_both_baselines_on_satisfaction() {
     let report = sim::run(&SimParams::default()).unwrap();
     let sat = |n: &str| report.result(n).unwrap().satisfaction;
-    let (ot, rank, mem) = (sat("ot_learned"), sat("score_rank"), sat("most_free_memory"));
+    let (ot, rank, mem) = (
+        sat("ot_learned"),
+        sat("score_rank"),
+        sat("most_free_memory"),
+    );
     assert!(ot > rank && ot > mem, "ot {ot} rank {rank} mem {mem}");
     assert!(report.ot_converged);
-    assert!(report.prefs_cosine_mean > 0.5, "{}", report.prefs_cosine_mean);
+    assert!(
+        report.prefs_cosine_mean > 0.5,
+        "{}",
+        report.prefs_cosine_mean
+    );
     // Learned preferences cannot beat knowing the truth by much.
     assert!(sat("ot_true_prefs") + 0.05 >= ot);
     // Same seed, same report.

@@ -31,6 +31,9 @@ enum Command {
     /// Ed25519 key files.
     #[command(subcommand)]
     Key(cmd::key::KeyCmd),
+    /// Data-driven scheduling: the market simulator and the optimal-transport solver.
+    #[command(subcommand)]
+    Sched(cmd::sched::SchedCmd),
 }
 
 fn main() -> std::process::ExitCode {
@@ -43,6 +46,7 @@ fn main() -> std::process::ExitCode {
         Some(Command::Chain(c)) => cmd::chain::run(c),
         Some(Command::Bench(c)) => cmd::bench::run(c),
         Some(Command::Key(c)) => cmd::key::run(c),
+        Some(Command::Sched(c)) => cmd::sched::run(c),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

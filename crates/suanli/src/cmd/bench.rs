@@ -7,10 +7,16 @@ use clap::Subcommand;
 pub enum BenchCmd {
     /// Committed credit transfers per second vs this machine's Ed25519 verify rate.
     Ledger(super::bench_ledger::LedgerBenchArgs),
+    /// Continuous matching: orders/s and p99 latency, with and without incentive scoring.
+    Market(super::bench_market::MarketBenchArgs),
+    /// Sinkhorn optimal transport at n = 1000 and 5000 vs the textbook Sinkhorn.
+    Ot(super::bench_market::OtBenchArgs),
 }
 
 pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
     match cmd {
         BenchCmd::Ledger(args) => super::bench_ledger::run(args),
+        BenchCmd::Market(args) => super::bench_market::market(args),
+        BenchCmd::Ot(args) => super::bench_market::ot(args),
     }
 }

@@ -2,10 +2,12 @@
 
 pub mod bench;
 pub mod bench_ledger;
+pub mod bench_market;
 pub mod chain;
 pub mod demo;
 pub mod key;
 pub mod node;
+pub mod sched;
 
 /// Structured logs to stderr; `RUST_LOG` filters (default `info`), `SUANLI_LOG_FORMAT=json`
 /// switches to JSON lines.
