@@ -70,17 +70,13 @@ pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let msg = inner.to_string();
         match inner.classify() {
             serde_json::error::Category::Data => {
-                // Unknown and missing fields name the field in the message, not the path.
-                let named = msg.split('`').nth(1).filter(|_| {
-                    msg.starts_with("unknown field") || msg.starts_with("missing field")
-                });
-                let field = match (named, path.as_str()) {
+                // A missing field is reported at its parent's path; name it.
+                let missing = msg
+                    .strip_prefix("missing field `")
+                    .and_then(|m| m.split('`').next());
+                let field = match (missing, path.as_str()) {
                     (Some(n), ".") => n.to_owned(),
-                    (Some(n), p) if msg.starts_with("unknown field") => format!("{p}.{n}"),
-                    (Some(n), p) if msg.starts_with("missing field") && p != "." => {
-                        format!("{p}.{n}")
-                    }
-                    (Some(n), _) => n.to_owned(),
+                    (Some(n), p) => format!("{p}.{n}"),
                     (None, p) => p.to_owned(),
                 };
                 let code = if msg.starts_with("unknown field") {
