@@ -1,8 +1,12 @@
 //! The durable block store: one redb database per node holding, for each chain, the
-//! genesis, every block, every block's outcomes, the transaction index and the current
-//! state. A block and everything it changes are written in one redb write transaction
-//! with immediate durability (one fsync per block), so after a crash the store is exactly
-//! at the last block whose commit returned.
+//! genesis, every block and every block's outcomes — the source of truth — plus derived
+//! data checkpointed every few blocks: the transaction index and the state as of the
+//! checkpoint height.
+//!
+//! A block and its outcomes are written in one redb write transaction with immediate
+//! durability (one fsync per block), so after a crash the store is exactly at the last
+//! block whose commit returned. Derived data may lag behind the blocks; on restart the
+//! node re-executes the blocks after the checkpoint (deterministic) to rebuild it.
 
 use std::path::Path;
 
@@ -18,6 +22,8 @@ const OUTCOMES: TableDefinition<(u8, u64), &[u8]> = TableDefinition::new("outcom
 const TX_INDEX: TableDefinition<&[u8], (u8, u64, u32)> = TableDefinition::new("tx_index");
 const STATE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("state");
 const GENESIS: TableDefinition<u8, &[u8]> = TableDefinition::new("genesis");
+/// Height up to which STATE and TX_INDEX are current, per chain.
+const CHECKPOINT: TableDefinition<u8, u64> = TableDefinition::new("checkpoint");
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -48,6 +54,40 @@ pub struct TxLocation {
     pub chain: ChainKind,
     pub height: u64,
     pub index: u32,
+}
+
+/// Derived data accumulated since the last checkpoint: the merged state writes and the
+/// index entries of the blocks in between.
+#[derive(Debug, Default)]
+pub struct Checkpoint {
+    pub writes: WriteSet,
+    pub index: Vec<(TxId, TxLocation)>,
+}
+
+impl Checkpoint {
+    /// Folds a later block's writes and transactions in.
+    pub fn absorb(&mut self, block: &Block, writes: &WriteSet) {
+        let chain = block.header.unsigned.chain.kind();
+        let height = block.header.height();
+        for (key, value) in writes.iter() {
+            self.writes.0.insert(key.clone(), value.clone());
+        }
+        self.index
+            .extend(block.txs.iter().enumerate().map(|(i, tx)| {
+                (
+                    tx.id(),
+                    TxLocation {
+                        chain,
+                        height,
+                        index: i as u32,
+                    },
+                )
+            }));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.writes.is_empty() && self.index.is_empty()
+    }
 }
 
 #[derive(Debug)]
@@ -93,6 +133,7 @@ impl ChainStore {
             w.open_table(TX_INDEX).map_err(db)?;
             w.open_table(STATE).map_err(db)?;
             w.open_table(GENESIS).map_err(db)?;
+            w.open_table(CHECKPOINT).map_err(db)?;
         }
         w.commit().map_err(db)?;
         Ok(ChainStore { db: database })
@@ -127,13 +168,13 @@ impl ChainStore {
         w.commit().map_err(db)
     }
 
-    /// Durably appends a block with its outcomes, transaction index entries and state
-    /// writes, all in one write transaction.
+    /// Durably appends a block with its outcomes; with a checkpoint, also brings the
+    /// derived data up to this block, all in one write transaction.
     pub fn commit_block(
         &self,
         block: &Block,
         outcomes: &[Outcome],
-        writes: &WriteSet,
+        checkpoint: Option<&Checkpoint>,
     ) -> Result<(), StoreError> {
         let chain = block.header.unsigned.chain.kind();
         let height = block.header.height();
@@ -145,28 +186,64 @@ impl ChainStore {
             let mut o = w.open_table(OUTCOMES).map_err(db)?;
             o.insert((chain.code(), height), encode_outcomes(outcomes).as_slice())
                 .map_err(db)?;
-            let mut idx = w.open_table(TX_INDEX).map_err(db)?;
-            for (i, tx) in block.txs.iter().enumerate() {
-                idx.insert(
-                    tx.id().0.as_bytes().as_slice(),
-                    (chain.code(), height, i as u32),
-                )
-                .map_err(db)?;
-            }
-            let mut s = w.open_table(STATE).map_err(db)?;
-            for (key, value) in writes.iter() {
-                let k = state_key(chain, key);
-                match value {
-                    Some(v) => {
-                        s.insert(k.as_slice(), v.as_slice()).map_err(db)?;
-                    }
-                    None => {
-                        s.remove(k.as_slice()).map_err(db)?;
-                    }
+        }
+        if let Some(cp) = checkpoint {
+            Self::write_checkpoint(&w, chain, height, cp)?;
+        }
+        w.commit().map_err(db)
+    }
+
+    fn write_checkpoint(
+        w: &redb::WriteTransaction,
+        chain: ChainKind,
+        height: u64,
+        cp: &Checkpoint,
+    ) -> Result<(), StoreError> {
+        let mut idx = w.open_table(TX_INDEX).map_err(db)?;
+        let mut entries: Vec<&(TxId, TxLocation)> = cp.index.iter().collect();
+        // Sorted inserts touch each B-tree page once.
+        entries.sort_unstable_by_key(|(id, _)| *id);
+        for (id, loc) in entries {
+            idx.insert(
+                id.0.as_bytes().as_slice(),
+                (loc.chain.code(), loc.height, loc.index),
+            )
+            .map_err(db)?;
+        }
+        let mut s = w.open_table(STATE).map_err(db)?;
+        for (key, value) in cp.writes.iter() {
+            let k = state_key(chain, key);
+            match value {
+                Some(v) => {
+                    s.insert(k.as_slice(), v.as_slice()).map_err(db)?;
+                }
+                None => {
+                    s.remove(k.as_slice()).map_err(db)?;
                 }
             }
         }
+        let mut c = w.open_table(CHECKPOINT).map_err(db)?;
+        c.insert(chain.code(), height).map_err(db)?;
+        Ok(())
+    }
+
+    /// Writes a checkpoint on its own (e.g. at shutdown) for blocks up to `height`.
+    pub fn commit_checkpoint(
+        &self,
+        chain: ChainKind,
+        height: u64,
+        cp: &Checkpoint,
+    ) -> Result<(), StoreError> {
+        let w = self.db.begin_write().map_err(db)?;
+        Self::write_checkpoint(&w, chain, height, cp)?;
         w.commit().map_err(db)
+    }
+
+    /// Height up to which the stored state and transaction index are current.
+    pub fn checkpoint_height(&self, chain: ChainKind) -> Result<u64, StoreError> {
+        let r = self.db.begin_read().map_err(db)?;
+        let t = r.open_table(CHECKPOINT).map_err(db)?;
+        Ok(t.get(chain.code()).map_err(db)?.map_or(0, |v| v.value()))
     }
 
     /// Height of the last stored block, if the chain exists.
@@ -239,15 +316,7 @@ impl ChainStore {
             }))
     }
 
-    pub fn state_get(&self, chain: ChainKind, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        let r = self.db.begin_read().map_err(db)?;
-        let t = r.open_table(STATE).map_err(db)?;
-        Ok(t.get(state_key(chain, key).as_slice())
-            .map_err(db)?
-            .map(|v| v.value().to_vec()))
-    }
-
-    /// The whole committed state of a chain (loaded once at start).
+    /// The state of a chain as of its checkpoint height (loaded once at start).
     pub fn load_state(&self, chain: ChainKind) -> Result<State, StoreError> {
         let r = self.db.begin_read().map_err(db)?;
         let t = r.open_table(STATE).map_err(db)?;

@@ -2,7 +2,7 @@
 //!
 //! `verify` re-derives everything from block 0: decoding, header signature, hash links,
 //! heights, timestamps, Merkle roots, every transaction signature, re-execution to each
-//! state commitment, and the stored outcomes. It stops at the first bad block and names it.
+//! state commitment, the stored outcomes, and the checkpointed state. It stops at the first bad block and names it.
 
 use std::io::Write;
 
@@ -62,6 +62,7 @@ pub fn verify_chain(store: &ChainStore, chain: ChainKind) -> Result<ChainReport,
         return Err(bad(chain, 0, "block 0 must carry no transactions"));
     }
     let head = store.head_height(chain)?.unwrap_or(0);
+    let checkpoint = store.checkpoint_height(chain)?;
     let mut transactions = 0u64;
     for height in 1..=head {
         let block = load(store, chain, height)?.ok_or_else(|| bad(chain, height, "missing"))?;
@@ -102,6 +103,13 @@ pub fn verify_chain(store: &ChainStore, chain: ChainKind) -> Result<ChainReport,
         }
         transactions += block.txs.len() as u64;
         engine.commit(block.header, &executed.writes);
+        if height == checkpoint && &store.load_state(chain)? != engine.state() {
+            return Err(bad(
+                chain,
+                height,
+                "checkpointed state differs from re-execution",
+            ));
+        }
     }
     Ok(ChainReport {
         chain,

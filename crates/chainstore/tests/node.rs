@@ -109,6 +109,44 @@ fn committed_transactions_survive_restart_with_state() {
 }
 
 #[test]
+fn restart_after_many_checkpoints_keeps_every_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let (txs, head) = {
+        let node = open(
+            dir.path(),
+            MempoolConfig {
+                block_txs_max: 2,
+                ..fast()
+            },
+        );
+        let producers = node.start();
+        let txs = fill(&node, 20);
+        // (The replay of blocks after a lagging checkpoint is exercised by the kill -9
+        // test of the `suanli` binary; here the clean stop flushes the checkpoint.)
+        let head = node.head(ChainKind::Trade);
+        assert!(head.height() > suanli_chainstore::node::CHECKPOINT_INTERVAL_BLOCKS);
+        node.stop();
+        producers.into_iter().for_each(|p| p.join().unwrap());
+        (txs, head)
+    };
+    let node = open(dir.path(), fast());
+    assert_eq!(node.head(ChainKind::Trade), head);
+    for tx in &txs {
+        assert!(matches!(
+            node.status(&tx.id()).unwrap(),
+            TxStatus::Committed { .. }
+        ));
+        assert!(node.proof(&tx.id()).unwrap().is_some());
+    }
+    let alice = SecretKey::from_label("alice");
+    let balance = node
+        .state_get(ChainKind::Trade, &balance_key(&alice.public()))
+        .and_then(|v| decode_fen(&v));
+    assert_eq!(balance.unwrap().get(), 20 * 105);
+    verify_all(node.store()).unwrap();
+}
+
+#[test]
 fn rejections_name_the_rule_and_are_queryable() {
     let dir = tempfile::tempdir().unwrap();
     let node = open(dir.path(), fast());

@@ -1,8 +1,7 @@
 //! One chain's deterministic state machine: executes transactions into blocks and
 //! validates blocks made elsewhere (or read back from disk) by re-executing them.
 
-use suanli_primitives::keys::verify_many;
-use suanli_primitives::{ChainId, Hash32, PublicKey, SecretKey, Signature};
+use suanli_primitives::{ChainId, Hash32, PublicKey, SecretKey};
 
 use crate::anchor::AnchorContract;
 use crate::block::{BLOCK_TXS_MAX, Block, BlockHeader, UnsignedHeader, tx_root};
@@ -308,13 +307,7 @@ impl ChainEngine {
 
 /// Verifies every transaction signature (batch fast path); names the first bad one.
 pub fn check_signatures(txs: &[Transaction]) -> Result<(), BlockError> {
-    let messages: Vec<Vec<u8>> = txs.iter().map(Transaction::signing_message).collect();
-    let items: Vec<(&[u8], &Signature, &PublicKey)> = txs
-        .iter()
-        .zip(&messages)
-        .map(|(tx, m)| (m.as_slice(), tx.signature(), tx.signer()))
-        .collect();
-    match verify_many(&items).iter().position(|ok| !ok) {
+    match crate::tx::verify_signatures(txs).iter().position(|ok| !ok) {
         Some(index) => Err(BlockError::Tx {
             index,
             error: TxError::BadSignature,

@@ -153,7 +153,9 @@ pub struct Transaction {
     nonce: u64,
     payload: Payload,
     signature: Signature,
-    encoded: Vec<u8>,
+    /// `TX_SIGNING_DOMAIN ‖ encoding`: both the signed message and the encoding are
+    /// slices of it, so verification needs no copy.
+    framed: Vec<u8>,
     id: TxId,
 }
 
@@ -184,17 +186,20 @@ impl Transaction {
         nonce: u64,
         payload: Payload,
         signature: Signature,
-        mut encoded: Vec<u8>,
+        unsigned: Vec<u8>,
     ) -> Self {
-        encoded.extend_from_slice(signature.as_bytes());
-        let id = TxId(sha256(&encoded));
+        let mut framed = Vec::with_capacity(TX_SIGNING_DOMAIN.len() + unsigned.len() + 64);
+        framed.extend_from_slice(TX_SIGNING_DOMAIN);
+        framed.extend_from_slice(&unsigned);
+        framed.extend_from_slice(signature.as_bytes());
+        let id = TxId(sha256(&framed[TX_SIGNING_DOMAIN.len()..]));
         Transaction {
             chain,
             signer,
             nonce,
             payload,
             signature,
-            encoded,
+            framed,
             id,
         }
     }
@@ -256,16 +261,16 @@ impl Transaction {
     }
     /// The canonical encoding (what is hashed into the id and stored in blocks).
     pub fn encoded(&self) -> &[u8] {
-        &self.encoded
+        &self.framed[TX_SIGNING_DOMAIN.len()..]
     }
 
     /// The exact bytes the signer signed.
-    pub fn signing_message(&self) -> Vec<u8> {
-        signing_message(&self.encoded[..self.encoded.len() - 64])
+    pub fn signing_message(&self) -> &[u8] {
+        &self.framed[..self.framed.len() - 64]
     }
 
     pub fn verify_signature(&self) -> Result<(), TxError> {
-        if self.signer.verify(&self.signing_message(), &self.signature) {
+        if self.signer.verify(self.signing_message(), &self.signature) {
             Ok(())
         } else {
             Err(TxError::BadSignature)
@@ -288,6 +293,16 @@ impl Transaction {
         }
         Ok(())
     }
+}
+
+/// Verifies the signatures of many transactions (Ed25519 batch verification as the fast
+/// path); one verdict per transaction, in order.
+pub fn verify_signatures(txs: &[Transaction]) -> Vec<bool> {
+    let items: Vec<(&[u8], &Signature, &PublicKey)> = txs
+        .iter()
+        .map(|tx| (tx.signing_message(), tx.signature(), tx.signer()))
+        .collect();
+    suanli_primitives::keys::verify_many(&items)
 }
 
 pub fn payload_name(payload: &Payload) -> &'static str {

@@ -11,14 +11,21 @@ use suanli_primitives::{ChainId, Hash32, SecretKey};
 /// The values the document shows, computed from fixed inputs.
 fn vector() -> Vec<(&'static str, String)> {
     // RFC 8032 §7.1 TEST 1 and TEST 2 secret keys.
-    let signer = SecretKey::from_seed(&hex32("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"));
-    let proposer = SecretKey::from_seed(&hex32("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb"));
+    let signer = SecretKey::from_seed(&hex32(
+        "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+    ));
+    let proposer = SecretKey::from_seed(&hex32(
+        "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
+    ));
     let chain: ChainId = "suanli-local/trade".parse().unwrap();
     let tx = Transaction::sign(
         &chain,
         &signer,
         0,
-        Payload::Credit(CreditOp::Transfer { to: proposer.public(), amount: Amount::new(2_500).unwrap() }),
+        Payload::Credit(CreditOp::Transfer {
+            to: proposer.public(),
+            amount: Amount::new(2_500).unwrap(),
+        }),
     );
     let header = UnsignedHeader {
         chain,
@@ -34,7 +41,10 @@ fn vector() -> Vec<(&'static str, String)> {
     vec![
         ("signer public key", signer.public().to_hex()),
         ("proposer public key", proposer.public().to_hex()),
-        ("transaction signing message", hex::encode(tx.signing_message())),
+        (
+            "transaction signing message",
+            hex::encode(tx.signing_message()),
+        ),
         ("transaction signature", tx.signature().to_hex()),
         ("transaction encoding", hex::encode(tx.encoded())),
         ("transaction id", tx.id().to_string()),
@@ -51,12 +61,18 @@ fn hex32(s: &str) -> [u8; 32] {
 
 #[test]
 fn document_matches_the_code() {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/ledger-format.md"))
-        .unwrap()
-        .split_whitespace()
-        .collect::<String>();
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/ledger-format.md"
+    ))
+    .unwrap()
+    .split_whitespace()
+    .collect::<String>();
     for (name, value) in vector() {
-        assert!(doc.contains(&value), "docs/ledger-format.md lacks the {name}: {value}");
+        assert!(
+            doc.contains(&value),
+            "docs/ledger-format.md lacks the {name}: {value}"
+        );
     }
 }
 
