@@ -38,7 +38,7 @@ pub enum BlockError {
     #[error("timestamp {got} ms is before the previous block's {previous} ms")]
     Timestamp { previous: u64, got: u64 },
     #[error("proposer {0} is not a proposer named in the genesis")]
-    UnknownProposer(PublicKey),
+    UnknownProposer(String),
     #[error("proposer signature on the header does not verify")]
     HeaderSignature,
     #[error("header says {declared} transactions, body has {actual}")]
@@ -273,7 +273,7 @@ impl ChainEngine {
             });
         }
         if !self.genesis.proposers.contains(&h.proposer) {
-            return Err(BlockError::UnknownProposer(h.proposer));
+            return Err(BlockError::UnknownProposer(h.proposer.to_hex()));
         }
         if !block.header.verify_signature() {
             return Err(BlockError::HeaderSignature);
