@@ -28,6 +28,8 @@ enum Command {
     /// Benchmarks that print figures with a same-run baseline.
     #[command(subcommand)]
     Bench(cmd::bench::BenchCmd),
+    /// Run the operations platform (HTTP API under /api/v1).
+    Serve(cmd::serve::ServeArgs),
     /// Ed25519 key files.
     #[command(subcommand)]
     Key(cmd::key::KeyCmd),
@@ -45,6 +47,7 @@ fn main() -> std::process::ExitCode {
         Some(Command::Node(a)) => cmd::node::run(a),
         Some(Command::Chain(c)) => cmd::chain::run(c),
         Some(Command::Bench(c)) => cmd::bench::run(c),
+        Some(Command::Serve(a)) => cmd::serve::run(a),
         Some(Command::Key(c)) => cmd::key::run(c),
         Some(Command::Sched(c)) => cmd::sched::run(c),
     };

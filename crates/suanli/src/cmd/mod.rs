@@ -5,9 +5,11 @@ pub mod bench_ledger;
 pub mod bench_market;
 pub mod chain;
 pub mod demo;
+pub mod demo_platform;
 pub mod key;
 pub mod node;
 pub mod sched;
+pub mod serve;
 
 /// Structured logs to stderr; `RUST_LOG` filters (default `info`), `SUANLI_LOG_FORMAT=json`
 /// switches to JSON lines.
