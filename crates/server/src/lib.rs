@@ -51,9 +51,11 @@ impl Clock for SystemClock {
     }
 }
 
-/// Publishes the audit-log head somewhere tamper-evident (the trade chain). No
-/// implementation exists yet: the ledger's anchoring transaction is not reachable from
-/// the platform, so the server runs without one and says so in its start-up log.
+/// Publishes the audit-log head somewhere tamper-evident (the trade chain). The server
+/// calls it after every appended record with the new head; it must not block (queue and
+/// anchor in the background). This crate has no implementation: it does not depend on
+/// the ledger; the binary plugs one in with [`Platform::with_anchor`], and without one
+/// the server logs at start-up that the audit head is not anchored.
 pub trait AuditAnchor: Send + Sync + std::fmt::Debug {
     /// Anchors head `hash` at sequence number `seq`.
     fn anchor(&self, seq: u64, hash: [u8; 32]) -> Result<(), String>;
@@ -153,7 +155,7 @@ impl Platform {
         platform.bootstrap(config).await?;
         tracing::info!(
             backend = platform.state.store.backend(),
-            "operations store ready; audit anchoring: none (ledger anchoring not wired yet)"
+            "operations store ready"
         );
         Ok(platform)
     }
@@ -205,6 +207,12 @@ impl Platform {
         Ok(())
     }
 
+    /// Anchors every new audit head through `anchor`.
+    pub fn with_anchor(mut self, anchor: Arc<dyn AuditAnchor>) -> Self {
+        self.state.anchor = Some(anchor);
+        self
+    }
+
     /// The HTTP application.
     pub fn router(&self) -> axum::Router {
         routes::router(self.state.clone())
@@ -221,7 +229,16 @@ impl Platform {
             .local_addr()
             .map(|a| a.to_string())
             .unwrap_or_default();
-        tracing::info!(%addr, "listening");
+        tracing::info!(
+            %addr,
+            audit_anchoring = self.state.anchor.is_some(),
+            "listening"
+        );
+        if self.state.anchor.is_none() {
+            tracing::warn!(
+                "no audit anchor configured: the audit head is not anchored on a ledger"
+            );
+        }
         let app = self
             .router()
             .into_make_service_with_connect_info::<SocketAddr>();

@@ -349,3 +349,59 @@ fn metrics_and_health() {
     );
     assert!(m.contains("suanli_audit_records_total 1"), "{m}");
 }
+
+#[derive(Debug, Default)]
+struct RecordingAnchor(std::sync::Mutex<Vec<(u64, [u8; 32])>>);
+
+impl suanli_server::AuditAnchor for RecordingAnchor {
+    fn anchor(&self, seq: u64, hash: [u8; 32]) -> Result<(), String> {
+        self.0.lock().unwrap().push((seq, hash));
+        Ok(())
+    }
+}
+
+#[test]
+fn every_new_audit_head_is_handed_to_the_anchor() {
+    let dir = tempfile::tempdir().unwrap();
+    let anchor = std::sync::Arc::new(RecordingAnchor::default());
+    let config = suanli_server::config::Config {
+        data_dir: dir.path().to_owned(),
+        argon2: suanli_server::config::Argon2Config {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        },
+        bootstrap_admin_password: Some(suanli_server::config::Secret::new(ADMIN_PASSWORD)),
+        ..Default::default()
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let a = anchor.clone();
+    let store = rt.block_on(async move {
+        let clock = std::sync::Arc::new(suanli_ops::clock::ManualClock::new(T0_MS));
+        let platform = suanli_server::Platform::open(&config, clock)
+            .await
+            .unwrap()
+            .with_anchor(a);
+        let store = platform.state.store.clone();
+        let app = platform.router();
+        use tower::ServiceExt;
+        for _ in 0..3 {
+            let req = axum::http::Request::post("/api/v1/auth/login")
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(
+                    r#"{"login":"admin","password":"nope-nope-nope"}"#,
+                ))
+                .unwrap();
+            let res = app.clone().oneshot(req).await.unwrap();
+            assert_eq!(res.status(), 401);
+        }
+        store
+    });
+    let got = anchor.0.lock().unwrap().clone();
+    assert_eq!(got.iter().map(|x| x.0).collect::<Vec<_>>(), vec![1, 2, 3]);
+    let head = rt.block_on(store.audit_head()).unwrap();
+    assert_eq!(head, Some(got[2]));
+}
