@@ -175,6 +175,13 @@ pub trait OpsStore: Send + Sync + std::fmt::Debug {
     async fn append_audit(&self, event: &AuditEvent) -> StoreResult<AuditRecord>;
     /// Records with `seq > after`, ascending, at most `limit`.
     async fn list_audit(&self, after: u64, limit: u32) -> StoreResult<Vec<AuditRecord>>;
+    /// Records matching `filter` with `seq > after`, ascending, at most `limit`.
+    async fn query_audit(
+        &self,
+        filter: &AuditFilter,
+        after: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditRecord>>;
     /// The last record's seq and hash.
     async fn audit_head(&self) -> StoreResult<Option<(u64, [u8; 32])>>;
 

@@ -305,3 +305,18 @@ pub struct Decision {
     /// When.
     pub at_ms: i64,
 }
+
+/// Conditions of an audit query; `None` matches everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Acting organisation.
+    pub actor_org: Option<i64>,
+    /// Acting user.
+    pub actor_user: Option<i64>,
+    /// Outcome.
+    pub outcome: Option<suanli_ops::audit::Outcome>,
+    /// At or after this time (ms).
+    pub from_ms: Option<i64>,
+    /// Before this time (ms).
+    pub to_ms: Option<i64>,
+}

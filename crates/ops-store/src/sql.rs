@@ -1064,6 +1064,32 @@ macro_rules! sql_store {
                 rows.iter().map(Self::audit_row).collect()
             }
 
+            async fn query_audit(
+                &self,
+                f: &AuditFilter,
+                after: u64,
+                limit: u32,
+            ) -> StoreResult<Vec<AuditRecord>> {
+                let sql = format!(
+                    "SELECT {AUDIT_COLS} FROM audit_log WHERE seq > $1 \
+                     AND ($2 = 0 OR actor_org = $2) AND ($3 = 0 OR actor_user = $3) \
+                     AND ($4 = '' OR outcome = $4) AND at_ms >= $5 AND at_ms < $6 \
+                     ORDER BY seq LIMIT $7"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(i64::try_from(after).unwrap_or(i64::MAX))
+                    .bind(f.actor_org.unwrap_or(0))
+                    .bind(f.actor_user.unwrap_or(0))
+                    .bind(f.outcome.map_or("", Outcome::as_str))
+                    .bind(f.from_ms.unwrap_or(i64::MIN))
+                    .bind(f.to_ms.unwrap_or(i64::MAX))
+                    .bind(limit_of(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                rows.iter().map(Self::audit_row).collect()
+            }
+
             async fn audit_head(&self) -> StoreResult<Option<(u64, [u8; 32])>> {
                 let row = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
                     .fetch_optional(&self.pool)

@@ -138,6 +138,7 @@ conformance!(
     registrations_and_review,
     audit_chain_appends_concurrently_and_detects_tampering,
     audit_log_refuses_update_and_delete,
+    audit_queries_filter,
     settings,
 );
 
@@ -730,6 +731,66 @@ async fn audit_log_refuses_update_and_delete(b: &Backend) {
     );
     assert!(b.raw("DELETE FROM audit_log WHERE seq = 1").await.is_err());
     assert_eq!(verify_audit(s).await.expect("verify").map(|x| x.0), Ok(1));
+}
+
+async fn audit_queries_filter(b: &Backend) {
+    let s = b.store();
+    for i in 0..6 {
+        let mut e = ev(i);
+        e.actor_org = Some(10 + i % 2);
+        e.actor_user = if i == 5 { None } else { Some(100 + i) };
+        e.outcome = if i % 3 == 0 {
+            Outcome::Denied
+        } else {
+            Outcome::Success
+        };
+        s.append_audit(&e).await.expect("append");
+    }
+    let seqs =
+        |v: Vec<suanli_ops::audit::AuditRecord>| v.into_iter().map(|r| r.seq).collect::<Vec<_>>();
+    let all = AuditFilter::default();
+    assert_eq!(
+        seqs(s.query_audit(&all, 0, 50).await.expect("q")),
+        vec![1, 2, 3, 4, 5, 6]
+    );
+    assert_eq!(
+        seqs(s.query_audit(&all, 4, 50).await.expect("q")),
+        vec![5, 6]
+    );
+    let org11 = AuditFilter {
+        actor_org: Some(11),
+        ..all.clone()
+    };
+    assert_eq!(
+        seqs(s.query_audit(&org11, 0, 50).await.expect("q")),
+        vec![2, 4, 6]
+    );
+    let user = AuditFilter {
+        actor_user: Some(102),
+        ..all.clone()
+    };
+    assert_eq!(seqs(s.query_audit(&user, 0, 50).await.expect("q")), vec![3]);
+    let denied = AuditFilter {
+        outcome: Some(Outcome::Denied),
+        ..all.clone()
+    };
+    assert_eq!(
+        seqs(s.query_audit(&denied, 0, 50).await.expect("q")),
+        vec![1, 4]
+    );
+    let window = AuditFilter {
+        from_ms: Some(T0 + 1),
+        to_ms: Some(T0 + 3),
+        ..all.clone()
+    };
+    assert_eq!(
+        seqs(s.query_audit(&window, 0, 50).await.expect("q")),
+        vec![2, 3]
+    );
+    assert_eq!(
+        seqs(s.query_audit(&all, 0, 2).await.expect("q")),
+        vec![1, 2]
+    );
 }
 
 async fn settings(b: &Backend) {

@@ -1274,12 +1274,17 @@ pub async fn create_invite(State(s): State<AppState>, a: Authed) -> ApiResult<Re
 
 // ---------------------------------------------------------------- audit
 
-/// `?after=&limit=` of the audit list (after is a sequence number).
+/// Query of the audit list: `after` is a sequence number; the rest filter.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     after: Option<u64>,
     limit: Option<u32>,
+    actor_org: Option<i64>,
+    actor_user: Option<i64>,
+    outcome: Option<String>,
+    from_ms: Option<i64>,
+    to_ms: Option<i64>,
 }
 
 /// `GET /api/v1/audit`
@@ -1294,7 +1299,28 @@ pub async fn list_audit(
         limit: q.limit,
     }
     .limit()?;
-    let items = s.store.list_audit(q.after.unwrap_or(0), limit).await?;
+    let outcome = match q.outcome.as_deref() {
+        None => None,
+        Some(o) => Some(suanli_ops::audit::Outcome::parse(o).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+                "outcome must be success, denied or error",
+            )
+            .field("outcome")
+        })?),
+    };
+    let filter = AuditFilter {
+        actor_org: q.actor_org,
+        actor_user: q.actor_user,
+        outcome,
+        from_ms: q.from_ms,
+        to_ms: q.to_ms,
+    };
+    let items = s
+        .store
+        .query_audit(&filter, q.after.unwrap_or(0), limit)
+        .await?;
     Ok(Json(json!({ "items": items })))
 }
 

@@ -275,6 +275,22 @@ fn audit_records_state_changes_and_detects_tampering() {
     );
     assert_eq!(created["outcome"], "success");
     assert!(!v.to_string().contains(ADMIN_PASSWORD));
+    let (_, denied) = srv.get("/api/v1/audit?outcome=denied", &admin);
+    let denied = denied["items"].as_array().unwrap().clone();
+    assert!(!denied.is_empty() && denied.iter().all(|r| r["outcome"] == "denied"));
+    let (_, mine) = srv.get("/api/v1/audit?actor_user=1", &admin);
+    assert!(
+        mine["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["actor_user"] == 1)
+    );
+    assert_err(
+        srv.get("/api/v1/audit?outcome=maybe", &admin),
+        400,
+        "invalid_query",
+    );
     let (_, ver) = srv.get("/api/v1/audit/verify", &admin);
     assert_eq!(ver["valid"], true, "{ver}");
     let n = ver["records"].as_u64().unwrap();
