@@ -439,6 +439,64 @@ impl Expr {
     }
 }
 
+impl Expr {
+    /// Three-valued evaluation when only some attributes are known (`known` returns
+    /// `None` for the others): `Some(b)` if the value is decided, `None` if it depends on
+    /// unknown attributes. The matching engine uses it to skip whole partitions of the
+    /// book that cannot satisfy a constraint.
+    pub fn eval_partial<'k>(&self, known: &dyn Fn(Attr) -> Option<Val<'k>>) -> Option<bool> {
+        match self {
+            Expr::Const(b, _) => Some(*b),
+            Expr::Not(e, _) => e.eval_partial(known).map(|b| !b),
+            Expr::And(es, _) => {
+                let mut all = true;
+                for e in es {
+                    match e.eval_partial(known) {
+                        Some(false) => return Some(false),
+                        Some(true) => {}
+                        None => all = false,
+                    }
+                }
+                all.then_some(true)
+            }
+            Expr::Or(es, _) => {
+                let mut all = true;
+                for e in es {
+                    match e.eval_partial(known) {
+                        Some(true) => return Some(true),
+                        Some(false) => {}
+                        None => all = false,
+                    }
+                }
+                if all { Some(false) } else { None }
+            }
+            Expr::Cmp { lhs, op, rhs, .. } => {
+                let l = resolve(lhs, known)?;
+                let r = resolve(rhs, known)?;
+                Some(compare(l, r).is_some_and(|o| op.test(o)))
+            }
+            Expr::In {
+                lhs, list, negated, ..
+            } => {
+                let v = resolve(lhs, known)?;
+                let found = list
+                    .iter()
+                    .any(|l| compare(v, l.val()) == Some(std::cmp::Ordering::Equal));
+                Some(found != *negated)
+            }
+        }
+    }
+}
+
+/// An operand's value if known; `'a` is shorter than both the expression borrow and the
+/// known values' lifetime.
+fn resolve<'a, 'k: 'a>(o: &'a Operand, known: &dyn Fn(Attr) -> Option<Val<'k>>) -> Option<Val<'a>> {
+    match o {
+        Operand::Attr(a) => known(*a),
+        Operand::Lit(l) => Some(l.val()),
+    }
+}
+
 /// Compare two values of compatible types (numbers with numbers, strings with strings).
 /// The type checker guarantees compatibility; `None` only for NaN (which offers reject).
 #[inline]
@@ -867,6 +925,33 @@ mod tests {
             }
             e => panic!("{e:?}"),
         }
+    }
+
+    #[test]
+    fn partial_evaluation_is_three_valued() {
+        let c = Constraint::parse(
+            r#"gpu_model in ["A100"] and mem_gb >= 80 and (region == "x" or green_share > 0.5)"#,
+        )
+        .unwrap();
+        let a100 = |a: Attr| match a {
+            Attr::GpuModel => Some(Val::Str("A100")),
+            Attr::MemGb => Some(Val::Int(80)),
+            _ => None,
+        };
+        let h100 = |a: Attr| match a {
+            Attr::GpuModel => Some(Val::Str("H100")),
+            _ => None,
+        };
+        let a100_in_x = |a: Attr| match a {
+            Attr::GpuModel => Some(Val::Str("A100")),
+            Attr::MemGb => Some(Val::Int(80)),
+            Attr::Region => Some(Val::Str("x")),
+            _ => None,
+        };
+        assert_eq!(c.expr().eval_partial(&a100), None);
+        assert_eq!(c.expr().eval_partial(&h100), Some(false));
+        assert_eq!(c.expr().eval_partial(&a100_in_x), Some(true));
+        assert_eq!(c.expr().eval_partial(&|_| None), None);
     }
 
     #[test]

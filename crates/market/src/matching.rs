@@ -22,11 +22,12 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use crate::MarketError;
-use crate::attrs::{ConsumerId, DemandId, Offer, OfferId, SupplierId};
+use crate::attrs::{Attr, ConsumerId, DemandId, Offer, OfferId, SupplierId, Val};
 use crate::constraint::{Constraint, Failure};
 use crate::incentive::{IncentivePolicy, ScoreBreakdown};
 
@@ -148,23 +149,79 @@ pub struct Fill {
 struct Resting {
     offer: Offer,
     remaining: u32,
-    key: (i64, u64),
 }
 
+/// Book key of a resting offer: lowest adjusted price first, then earliest.
+type OfferKey = (i64, u64);
 /// Book key of a resting demand: highest limit first, then earliest.
 type DemandKey = (Reverse<i64>, u64);
 
+/// The discrete resource attributes that define an offer's partition of the book (its
+/// "instrument"): GPU model, GPU count, memory per GPU, region.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct PartKey {
+    gpu_model: String,
+    gpu_count: u32,
+    mem_gb: u32,
+    region: String,
+}
+
+impl PartKey {
+    fn of(offer: &Offer) -> PartKey {
+        let s = offer.spec();
+        PartKey {
+            gpu_model: s.gpu_model.clone(),
+            gpu_count: s.gpu_count,
+            mem_gb: s.mem_gb,
+            region: s.region.clone(),
+        }
+    }
+
+    fn known(&self, attr: Attr) -> Option<Val<'_>> {
+        match attr {
+            Attr::GpuModel => Some(Val::Str(&self.gpu_model)),
+            Attr::GpuCount => Some(Val::Int(i64::from(self.gpu_count))),
+            Attr::MemGb => Some(Val::Int(i64::from(self.mem_gb))),
+            Attr::Region => Some(Val::Str(&self.region)),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Partition {
+    key: PartKey,
+    book: BTreeMap<OfferKey, Resting>,
+}
+
 /// The matching engine. Pure: no clock (arrival order is the engine's sequence counter).
+///
+/// The offer book is split into partitions by [`PartKey`]; each partition is ordered by
+/// `(adjusted price, arrival)`. A demand first works out which partitions its constraint
+/// can possibly accept (three-valued evaluation on the partition's attributes, cached
+/// per constraint text), then takes the best offer across those partitions — exactly the
+/// offer a walk of one global book would find, without walking offers that can never
+/// match. Resting orders live inside the ordered books; the hash maps only locate an
+/// order's key for cancels.
 #[derive(Debug)]
 pub struct Engine {
     policy: IncentivePolicy,
-    offers: HashMap<OfferId, Resting>,
-    offer_book: BTreeMap<(i64, u64), OfferId>,
-    demands: HashMap<DemandId, (Demand, DemandKey)>,
-    demand_book: BTreeMap<DemandKey, DemandId>,
+    partitions: Vec<Partition>,
+    partition_of: HashMap<PartKey, usize>,
+    offer_keys: HashMap<OfferId, (usize, OfferKey)>,
+    offers_resting: usize,
+    /// Constraint text → partitions it may accept. Cleared when a partition is added.
+    candidates: HashMap<String, Arc<[usize]>>,
+    demand_keys: HashMap<DemandId, DemandKey>,
+    demand_book: BTreeMap<DemandKey, Demand>,
     seq: u64,
-    scratch: Vec<(DemandKey, DemandId)>,
+    scratch: Vec<DemandKey>,
 }
+
+/// Most distinct partitions (GPU model × count × memory × region) in one engine.
+pub const PARTITIONS_MAX: usize = 65_536;
+/// Most cached constraint → partitions entries before the cache is reset.
+pub const CANDIDATE_CACHE_ENTRIES_MAX: usize = 16_384;
 
 fn cost_fen(offer: &Offer, units: u32, duration_min: u32, public_good: bool) -> i64 {
     let gross =
@@ -282,9 +339,12 @@ impl Engine {
     pub fn new(policy: IncentivePolicy) -> Engine {
         Engine {
             policy,
-            offers: HashMap::new(),
-            offer_book: BTreeMap::new(),
-            demands: HashMap::new(),
+            partitions: Vec::new(),
+            partition_of: HashMap::new(),
+            offer_keys: HashMap::new(),
+            offers_resting: 0,
+            candidates: HashMap::new(),
+            demand_keys: HashMap::new(),
             demand_book: BTreeMap::new(),
             seq: 0,
             scratch: Vec::new(),
@@ -296,30 +356,45 @@ impl Engine {
     }
 
     pub fn resting_offers(&self) -> usize {
-        self.offers.len()
+        self.offers_resting
     }
 
     pub fn resting_demands(&self) -> usize {
-        self.demands.len()
+        self.demand_book.len()
     }
 
     /// Free units left on a resting offer.
     pub fn free_units(&self, id: OfferId) -> Option<u32> {
-        self.offers.get(&id).map(|r| r.remaining)
+        let (p, key) = self.offer_keys.get(&id)?;
+        self.partitions.get(*p)?.book.get(key).map(|r| r.remaining)
+    }
+
+    /// Every resting offer with its book key, in global rank order.
+    fn ranked(&self) -> Vec<(OfferKey, &Resting)> {
+        let mut all: Vec<(OfferKey, &Resting)> = self
+            .partitions
+            .iter()
+            .flat_map(|p| p.book.iter().map(|(k, r)| (*k, r)))
+            .collect();
+        all.sort_by_key(|(k, _)| *k);
+        all
     }
 
     /// Resting offers in rank order.
-    pub fn offer_ranking(&self) -> impl Iterator<Item = OfferId> + '_ {
-        self.offer_book.values().copied()
+    pub fn offer_ranking(&self) -> Vec<OfferId> {
+        self.ranked()
+            .into_iter()
+            .map(|(_, r)| r.offer.id())
+            .collect()
     }
 
     /// Add an offer: it fills resting demands it can, and rests with what is left.
     /// Fills are appended to `fills` (the caller reuses the buffer).
     pub fn submit_offer(&mut self, offer: Offer, fills: &mut Vec<Fill>) -> Result<(), MarketError> {
-        if self.offers.contains_key(&offer.id()) {
+        if self.offer_keys.contains_key(&offer.id()) {
             return Err(MarketError::DuplicateOffer(offer.id().0));
         }
-        if self.offers.len() >= OFFERS_MAX {
+        if self.offers_resting >= OFFERS_MAX {
             return Err(MarketError::BookFull("offers"));
         }
         self.seq += 1;
@@ -332,16 +407,13 @@ impl Engine {
         let mut remaining = offer.units();
         let price = offer.price_fen_per_min();
         self.scratch.clear();
-        for (dkey, did) in self.demand_book.iter() {
+        for (dkey, d) in self.demand_book.iter() {
             if remaining == 0 || dkey.0.0 < price {
                 break;
             }
-            let Some((d, _)) = self.demands.get(did) else {
-                continue;
-            };
             if d.units <= remaining && d.constraint.matches(&offer) {
                 remaining -= d.units;
-                self.scratch.push((*dkey, *did));
+                self.scratch.push(*dkey);
                 fills.push(Fill {
                     demand: d.id,
                     offer: offer.id(),
@@ -354,60 +426,95 @@ impl Engine {
                 });
             }
         }
-        for (dkey, did) in self.scratch.drain(..) {
-            self.demand_book.remove(&dkey);
-            self.demands.remove(&did);
+        for dkey in self.scratch.drain(..) {
+            if let Some(d) = self.demand_book.remove(&dkey) {
+                self.demand_keys.remove(&d.id);
+            }
         }
         if remaining > 0 {
-            self.offer_book.insert(key, offer.id());
-            self.offers.insert(
-                offer.id(),
-                Resting {
-                    offer,
-                    remaining,
-                    key,
-                },
-            );
+            let pk = PartKey::of(&offer);
+            let p = match self.partition_of.get(&pk) {
+                Some(&p) => p,
+                None => {
+                    if self.partitions.len() >= PARTITIONS_MAX {
+                        return Err(MarketError::BookFull("partitions"));
+                    }
+                    self.partitions.push(Partition {
+                        key: pk.clone(),
+                        book: BTreeMap::new(),
+                    });
+                    self.partition_of.insert(pk, self.partitions.len() - 1);
+                    self.candidates.clear();
+                    self.partitions.len() - 1
+                }
+            };
+            self.offer_keys.insert(offer.id(), (p, key));
+            self.partitions[p]
+                .book
+                .insert(key, Resting { offer, remaining });
+            self.offers_resting += 1;
         }
         Ok(())
+    }
+
+    /// The partitions a constraint may accept (cached by constraint text).
+    fn candidates_for(&mut self, c: &Constraint) -> Arc<[usize]> {
+        if let Some(v) = self.candidates.get(c.source()) {
+            return v.clone();
+        }
+        let v: Arc<[usize]> = self
+            .partitions
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| c.expr().eval_partial(&|a| p.key.known(a)) != Some(false))
+            .map(|(i, _)| i)
+            .collect();
+        if self.candidates.len() >= CANDIDATE_CACHE_ENTRIES_MAX {
+            self.candidates.clear();
+        }
+        self.candidates.insert(c.source().to_string(), v.clone());
+        v
     }
 
     /// Add a demand: it takes the best-ranked acceptable offer, or rests.
     /// Returns the fill if it matched at once.
     pub fn submit_demand(&mut self, demand: Demand) -> Result<Option<Fill>, MarketError> {
-        if self.demands.contains_key(&demand.id) {
+        if self.demand_keys.contains_key(&demand.id) {
             return Err(MarketError::DuplicateDemand(demand.id.0));
         }
-        if self.demands.len() >= DEMANDS_MAX {
+        if self.demand_book.len() >= DEMANDS_MAX {
             return Err(MarketError::BookFull("demands"));
         }
         self.seq += 1;
         // An adjusted price never exceeds the raw price (in millifen), so once the
         // adjusted price passes the limit no later offer can be within it.
         let limit_millifen = demand.max_price_fen_per_min.saturating_mul(1000);
-        let mut hit = None;
-        for (key, oid) in self.offer_book.iter() {
-            if key.0 > limit_millifen {
-                break;
-            }
-            let Some(r) = self.offers.get(oid) else {
+        let mut best: Option<(OfferKey, usize)> = None;
+        for &p in self.candidates_for(&demand.constraint).iter() {
+            let Some(part) = self.partitions.get(p) else {
                 continue;
             };
-            if r.offer.price_fen_per_min() <= demand.max_price_fen_per_min
-                && r.remaining >= demand.units
-                && demand.constraint.matches(&r.offer)
-            {
-                hit = Some(*oid);
-                break;
+            for (key, r) in part.book.iter() {
+                if key.0 > limit_millifen || best.is_some_and(|(b, _)| *key >= b) {
+                    break;
+                }
+                if r.offer.price_fen_per_min() <= demand.max_price_fen_per_min
+                    && r.remaining >= demand.units
+                    && demand.constraint.matches(&r.offer)
+                {
+                    best = Some((*key, p));
+                    break;
+                }
             }
         }
-        if let Some(oid) = hit
-            && let Some(r) = self.offers.get_mut(&oid)
+        if let Some((key, p)) = best
+            && let Some(part) = self.partitions.get_mut(p)
+            && let Some(r) = part.book.get_mut(&key)
         {
             r.remaining -= demand.units;
             let fill = Fill {
                 demand: demand.id,
-                offer: oid,
+                offer: r.offer.id(),
                 consumer: demand.consumer,
                 supplier: r.offer.supplier(),
                 units: demand.units,
@@ -421,43 +528,46 @@ impl Engine {
                 ),
             };
             if r.remaining == 0 {
-                let key = r.key;
-                self.offer_book.remove(&key);
-                self.offers.remove(&oid);
+                part.book.remove(&key);
+                self.offer_keys.remove(&fill.offer);
+                self.offers_resting -= 1;
             }
             return Ok(Some(fill));
         }
         let key = (Reverse(demand.max_price_fen_per_min), self.seq);
-        self.demand_book.insert(key, demand.id);
-        self.demands.insert(demand.id, (demand, key));
+        self.demand_keys.insert(demand.id, key);
+        self.demand_book.insert(key, demand);
         Ok(None)
     }
 
     /// Withdraw a resting offer. Returns whether it was resting.
     pub fn cancel_offer(&mut self, id: OfferId) -> bool {
-        match self.offers.remove(&id) {
-            Some(r) => {
-                self.offer_book.remove(&r.key);
-                true
-            }
-            None => false,
+        let Some((p, key)) = self.offer_keys.remove(&id) else {
+            return false;
+        };
+        let removed = self
+            .partitions
+            .get_mut(p)
+            .and_then(|part| part.book.remove(&key))
+            .is_some();
+        if removed {
+            self.offers_resting -= 1;
         }
+        removed
     }
 
     /// Withdraw a resting demand. Returns whether it was resting.
     pub fn cancel_demand(&mut self, id: DemandId) -> bool {
-        match self.demands.remove(&id) {
-            Some((_, key)) => {
-                self.demand_book.remove(&key);
-                true
-            }
+        match self.demand_keys.remove(&id) {
+            Some(key) => self.demand_book.remove(&key).is_some(),
             None => false,
         }
     }
 
     /// A resting demand, for [`Engine::explain`].
     pub fn resting_demand(&self, id: DemandId) -> Option<&Demand> {
-        self.demands.get(&id).map(|(d, _)| d)
+        let key = self.demand_keys.get(&id)?;
+        self.demand_book.get(key)
     }
 
     /// Explain how `demand` stands against every resting offer, in rank order: which
@@ -466,10 +576,8 @@ impl Engine {
     pub fn explain(&self, demand: &Demand) -> Explanation {
         let mut candidates = Vec::new();
         let mut rejected = Vec::new();
-        for (key, oid) in self.offer_book.iter() {
-            let Some(r) = self.offers.get(oid) else {
-                continue;
-            };
+        for (key, r) in self.ranked() {
+            let oid = &r.offer.id();
             let rejection = if let Some(f) = demand.constraint.first_failure(&r.offer) {
                 Some(Rejection::Constraint(f))
             } else if r.offer.price_fen_per_min() > demand.max_price_fen_per_min {

@@ -317,3 +317,49 @@ fn explain_ranks_candidates_and_names_the_first_failed_clause() {
             .all(|r| matches!(r.rejection, Rejection::InsufficientUnits { wanted: 3, .. }))
     );
 }
+
+#[test]
+fn partitioned_book_picks_what_a_global_walk_would() {
+    // Offers spread over many partitions (model × memory × region); for every demand the
+    // engine's pick must equal explain()'s first candidate, which ranks the whole book.
+    let models = [("A100", 80), ("A100", 40), ("H100", 80), ("4090", 24)];
+    let regions = ["cn-east", "cn-west", "cn-north"];
+    let constraints = [
+        r#"gpu_model in ["A100", "H100"] and mem_gb >= 80"#,
+        "mem_gb >= 24",
+        r#"region == "cn-east" and mem_gb >= 40"#,
+        "mem_gb >= 40 and green_share >= 0.3",
+        r#"not (gpu_model == "4090") or region != "cn-west""#,
+        r#"region in ["cn-north"] and price_fen_per_min <= 130"#,
+    ];
+    let mut x = 12345u64;
+    let mut next = move || {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        x >> 33
+    };
+    let mut e = Engine::new(IncentivePolicy::default());
+    let mut fills = Vec::new();
+    let mut matched = 0;
+    for k in 0..600u64 {
+        if next() % 3 == 0 {
+            let (model, mem) = models[(next() % 4) as usize];
+            let mut s = spec(100 + (next() % 50) as i64, (next() % 100) as f64 / 100.0);
+            s.gpu_model = model.into();
+            s.mem_gb = mem;
+            s.region = regions[(next() % 3) as usize].into();
+            s.units = 1 + (next() % 3) as u32;
+            e.submit_offer(Offer::new(OfferId(k), s).unwrap(), &mut fills)
+                .unwrap();
+        } else {
+            let c = constraints[(next() % constraints.len() as u64) as usize];
+            let d = demand(k, c, 110 + (next() % 50) as i64, 1 + (next() % 2) as u32);
+            let expected = e.explain(&d).would_match;
+            let got = e.submit_demand(d).unwrap().map(|f| f.offer);
+            assert_eq!(got, expected, "demand {k} `{c}`");
+            matched += usize::from(got.is_some());
+        }
+    }
+    assert!(matched > 50, "{matched}");
+}

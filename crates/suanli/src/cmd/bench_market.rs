@@ -153,11 +153,12 @@ impl Workload {
         )?)
     }
 
-    /// A chunk of the stream: about one offer (4.5 units on average) per four demands.
+    /// A chunk of the stream: about one offer (4.5 units on average) per three demands,
+    /// so supply exceeds demand and the books stay bounded.
     fn chunk(&mut self, len: usize) -> anyhow::Result<Vec<Order>> {
         (0..len)
             .map(|_| {
-                Ok(if self.rng.below(5) == 0 {
+                Ok(if self.rng.below(4) == 0 {
                     Order::Offer(self.offer()?)
                 } else {
                     Order::Demand(self.demand()?)
