@@ -21,6 +21,7 @@ pub mod ids;
 pub mod org;
 pub mod role;
 pub mod security;
+pub mod throttle;
 pub mod validate;
 
 pub use authz::{OrgVisibility, Principal};

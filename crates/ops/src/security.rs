@@ -209,6 +209,21 @@ pub struct LoginPolicy {
     pub session_ttl_secs: u32,
     /// Concurrent sessions per user; logging in beyond it ends the oldest session.
     pub sessions_per_user_max: u32,
+    /// Failed logins from one client address within `ip_window_secs` after which that
+    /// address is refused until the window ends (absent in older settings: default).
+    #[serde(default = "default_ip_failures_max")]
+    pub ip_failures_max: u32,
+    /// The per-address window, in seconds.
+    #[serde(default = "default_ip_window_secs")]
+    pub ip_window_secs: u32,
+}
+
+fn default_ip_failures_max() -> u32 {
+    50
+}
+
+fn default_ip_window_secs() -> u32 {
+    300
 }
 
 impl Default for LoginPolicy {
@@ -218,6 +233,8 @@ impl Default for LoginPolicy {
             lock_secs: 15 * 60,
             session_ttl_secs: 8 * 3600,
             sessions_per_user_max: 3,
+            ip_failures_max: default_ip_failures_max(),
+            ip_window_secs: default_ip_window_secs(),
         }
     }
 }
@@ -247,6 +264,18 @@ impl LoginPolicy {
             return Err(SettingsError {
                 field: "login.sessions_per_user_max",
                 message: "must be between 1 and 100",
+            });
+        }
+        if !(1..=100_000).contains(&self.ip_failures_max) {
+            return Err(SettingsError {
+                field: "login.ip_failures_max",
+                message: "must be between 1 and 100000",
+            });
+        }
+        if !(1..=86_400).contains(&self.ip_window_secs) {
+            return Err(SettingsError {
+                field: "login.ip_window_secs",
+                message: "must be between 1 and 86400",
             });
         }
         Ok(())

@@ -220,8 +220,16 @@ fn login_failed() -> ApiError {
     )
 }
 
-async fn count_failure(s: &AppState, user: &UserRecord, now: i64) -> ApiResult<()> {
+fn ip_fail(s: &AppState, ip: &str, now: i64, window_ms: i64) {
+    if let Ok(mut w) = s.login_failures.lock() {
+        w.fail(ip, now, window_ms);
+    }
+}
+
+async fn count_failure(s: &AppState, user: &UserRecord, now: i64, ip: &str) -> ApiResult<()> {
     s.metrics.login_failed();
+    let window_ms = i64::from(settings(s).await?.login.ip_window_secs) * 1000;
+    ip_fail(s, ip, now, window_ms);
     let n = s.store.add_failed_login(user.id).await?;
     let policy = settings(s).await?.login;
     if let Some(until) = policy.lock_after_failure(n, now) {
@@ -238,9 +246,25 @@ async fn count_failure(s: &AppState, user: &UserRecord, now: i64) -> ApiResult<(
 pub async fn login(
     State(s): State<AppState>,
     slot: Option<axum::Extension<AuditSlot>>,
+    client: Option<axum::Extension<crate::http::Client>>,
     ApiJson(req): ApiJson<LoginReq>,
 ) -> ApiResult<Response> {
     let now = s.clock.now_ms();
+    let ip = client.map(|c| c.ip.clone()).unwrap_or_default();
+    let lp = settings(&s).await?.login;
+    let window_ms = i64::from(lp.ip_window_secs) * 1000;
+    let allowed = s
+        .login_failures
+        .lock()
+        .map(|w| w.allowed(&ip, now, window_ms, lp.ip_failures_max))
+        .unwrap_or(true);
+    if !allowed {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            "too many failed logins from this address; try again later",
+        ));
+    }
     let login = Login::parse(&req.login);
     let user = match &login {
         Some(l) => s.store.get_user_by_login(l.as_str()).await?,
@@ -250,6 +274,7 @@ pub async fn login(
         // Same work as a real check, so timing does not reveal which logins exist.
         let _ = verify_password(&s, req.password, s.dummy_hash()).await;
         s.metrics.login_failed();
+        ip_fail(&s, &ip, now, window_ms);
         tracing::info!("login failed: unknown login");
         return Err(login_failed());
     };
@@ -262,7 +287,7 @@ pub async fn login(
         ));
     }
     if !verify_password(&s, req.password, user.password_hash.clone()).await {
-        count_failure(&s, &user, now).await?;
+        count_failure(&s, &user, now, &ip).await?;
         tracing::info!(user_id = user.id.get(), "login failed: wrong password");
         return Err(login_failed());
     }
@@ -300,7 +325,7 @@ pub async fn login(
             }
         };
         if !ok {
-            count_failure(&s, &user, now).await?;
+            count_failure(&s, &user, now, &ip).await?;
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "mfa_invalid",

@@ -97,6 +97,8 @@ pub struct AppState {
     pub anchor: Option<Arc<dyn AuditAnchor>>,
     /// A hash verified against when a login is unknown, so timing does not reveal it.
     pub dummy_hash: Arc<str>,
+    /// Failed logins per client address (in memory, per process).
+    pub login_failures: Arc<std::sync::Mutex<suanli_ops::throttle::FailureWindow>>,
 }
 
 impl AppState {
@@ -146,6 +148,7 @@ impl Platform {
             clock,
             hasher,
             dummy_hash,
+            login_failures: Arc::default(),
             cipher,
             cookie_secure: config.cookie_secure,
             metrics: Arc::default(),

@@ -128,7 +128,7 @@ fn b_settings() -> Value {
         &["password", "login"],
         json!({
             "password": obj(&["min_chars", "history", "require_mixed"], json!({"min_chars": {"type": "integer"}, "history": {"type": "integer"}, "require_mixed": {"type": "boolean"}})),
-            "login": obj(&["failures_max", "lock_secs", "session_ttl_secs", "sessions_per_user_max"], json!({"failures_max": {"type": "integer"}, "lock_secs": {"type": "integer"}, "session_ttl_secs": {"type": "integer"}, "sessions_per_user_max": {"type": "integer"}})),
+            "login": obj(&["failures_max", "lock_secs", "session_ttl_secs", "sessions_per_user_max"], json!({"failures_max": {"type": "integer"}, "lock_secs": {"type": "integer"}, "session_ttl_secs": {"type": "integer"}, "sessions_per_user_max": {"type": "integer"}, "ip_failures_max": {"type": "integer"}, "ip_window_secs": {"type": "integer"}})),
         }),
     )
 }

@@ -503,3 +503,37 @@ fn invite_codes_link_registrations_to_distributors() {
         "invalid_invite_code",
     );
 }
+
+#[test]
+fn failed_logins_from_one_address_are_throttled_across_accounts() {
+    let srv = TestServer::start();
+    let admin = srv.admin();
+    let (s, v) = srv.call("PUT", "/api/v1/settings/security", &admin, Some(json!({
+        "password": {"min_chars": 10, "history": 5, "require_mixed": false},
+        "login": {"failures_max": 5, "lock_secs": 900, "session_ttl_secs": 28800, "sessions_per_user_max": 3,
+                  "ip_failures_max": 3, "ip_window_secs": 60}})));
+    assert_eq!(s, 200, "{v}");
+    // Spraying different (even unknown) accounts from one address.
+    for login in ["alpha", "beta", "admin"] {
+        assert_err(
+            srv.try_login(login, "Wrong-Spray-Pw-1", json!({}))
+                .into_two(),
+            401,
+            "invalid_credentials",
+        );
+    }
+    assert_err(
+        srv.try_login("admin", ADMIN_PASSWORD, json!({})).into_two(),
+        429,
+        "too_many_attempts",
+    );
+    srv.clock.advance_ms(60_000);
+    assert_eq!(srv.try_login("admin", ADMIN_PASSWORD, json!({})).0, 200);
+    // Settings are validated.
+    let (s, v) = srv.call("PUT", "/api/v1/settings/security", &srv.admin(), Some(json!({
+        "password": {"min_chars": 10, "history": 5, "require_mixed": false},
+        "login": {"failures_max": 5, "lock_secs": 900, "session_ttl_secs": 28800, "sessions_per_user_max": 3,
+                  "ip_failures_max": 0, "ip_window_secs": 60}})));
+    assert_err((s, v.clone()), 422, "invalid_field");
+    assert_eq!(v["error"]["field"], "login.ip_failures_max");
+}
