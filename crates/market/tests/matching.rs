@@ -266,6 +266,9 @@ fn explain_ranks_candidates_and_names_the_first_failed_clause() {
         1,
     );
     let x = e.explain(&d);
+    if std::env::var("SHOW_EXPLAIN").is_ok() {
+        println!("{x}");
+    }
     assert_eq!(x.would_match, Some(OfferId(2)));
     let ranked: Vec<u64> = x.candidates.iter().map(|c| c.offer.0).collect();
     assert_eq!(ranked, vec![2, 1]);
