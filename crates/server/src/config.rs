@@ -79,7 +79,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            data_dir: PathBuf::from("suanli-data"),
+            data_dir: PathBuf::from("suanli-data/platform"),
             database_url: None,
             cookie_secure: false,
             argon2: Argon2Config::default(),

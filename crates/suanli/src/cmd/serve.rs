@@ -10,7 +10,8 @@ use suanli_server::config::{Config, Secret};
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    /// Data directory (created if missing): ops.db, field.key, bootstrap-admin-password.
+    /// Data directory (default suanli-data/platform; created if missing): ops.db, field.key,
+    /// bootstrap-admin-password.
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Address of the HTTP API (default 127.0.0.1:8080).
