@@ -132,9 +132,16 @@ pub trait OpsStore: Send + Sync + std::fmt::Debug {
     async fn get_session(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>>;
     /// Ends one session.
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
-    /// Keeps only the newest `keep` unexpired sessions of a user; ends the rest. Returns how
-    /// many were ended.
-    async fn trim_sessions(&self, user: UserId, keep: u32, now_ms: i64) -> StoreResult<u32>;
+    /// Keeps only the newest `keep` unexpired sessions of a user, always including the
+    /// session `protect` (the one just created, even if another has the same timestamp);
+    /// ends the rest. Returns how many were ended.
+    async fn trim_sessions(
+        &self,
+        user: UserId,
+        keep: u32,
+        now_ms: i64,
+        protect: &str,
+    ) -> StoreResult<u32>;
     /// Creates an API token.
     async fn create_token(&self, t: &NewToken) -> StoreResult<TokenRecord>;
     /// One API token by hash.

@@ -722,7 +722,13 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn trim_sessions(&self, user: UserId, keep: u32, now_ms: i64) -> StoreResult<u32> {
+            async fn trim_sessions(
+                &self,
+                user: UserId,
+                keep: u32,
+                now_ms: i64,
+                protect: &str,
+            ) -> StoreResult<u32> {
                 let mut tx = self.pool.begin().await.map_err(db_err)?;
                 sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND expires_ms <= $2")
                     .bind(user.get())
@@ -732,10 +738,13 @@ macro_rules! sql_store {
                     .map_err(db_err)?;
                 // Select the survivors, then end the rest (portable to both dialects).
                 let rows = sqlx::query(
-                    "SELECT token_hash FROM sessions WHERE user_id = $1 ORDER BY created_ms DESC, token_hash LIMIT $2",
+                    "SELECT token_hash FROM sessions WHERE user_id = $1 \
+                     ORDER BY CASE WHEN token_hash = $3 THEN 0 ELSE 1 END, created_ms DESC, token_hash \
+                     LIMIT $2",
                 )
                 .bind(user.get())
                 .bind(i64::from(keep))
+                .bind(protect.to_owned())
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(db_err)?;

@@ -463,21 +463,49 @@ async fn sessions_and_concurrency_limit(b: &Backend) {
         .await
         .expect("session");
     }
-    assert_eq!(s.trim_sessions(u.id, 2, T0).await.expect("trim"), 2);
+    assert_eq!(s.trim_sessions(u.id, 2, T0, "s3").await.expect("trim"), 2);
     assert_eq!(s.get_session("s0").await.expect("g"), None);
     assert_eq!(s.get_session("s1").await.expect("g"), None);
     assert_eq!(
         s.get_session("s3").await.expect("g").map(|x| x.csrf_token),
         Some("c3".into())
     );
-    s.delete_session("s3").await.expect("delete");
-    assert_eq!(s.get_session("s3").await.expect("g"), None);
-    // Expired sessions are dropped and do not count.
+    // The protected session survives even when others share its timestamp.
+    for (round, protect) in [(0, 0), (1, 1), (2, 2)] {
+        let name = |i: i32| format!("r{round}-{i}");
+        for i in 0..3 {
+            s.create_session(&SessionRecord {
+                token_hash: name(i),
+                user: u.id,
+                csrf_token: "c".into(),
+                created_ms: T0 + 100,
+                expires_ms: T0 + 10_000,
+            })
+            .await
+            .expect("session");
+        }
+        s.trim_sessions(u.id, 1, T0, &name(protect))
+            .await
+            .expect("trim");
+        for i in 0..3 {
+            let alive = s.get_session(&name(i)).await.expect("g").is_some();
+            assert_eq!(alive, i == protect, "round {round}: session {i}");
+        }
+    }
     assert_eq!(
-        s.trim_sessions(u.id, 5, T0 + 20_000).await.expect("trim"),
+        s.get_session("s3").await.expect("g"),
+        None,
+        "older one ended too"
+    );
+    assert!(s.get_session("r2-2").await.expect("g").is_some());
+    // Expired sessions are dropped (and not counted as ended by the limit).
+    assert_eq!(
+        s.trim_sessions(u.id, 5, T0 + 20_000, "")
+            .await
+            .expect("trim"),
         0
     );
-    assert_eq!(s.get_session("s2").await.expect("g"), None);
+    assert_eq!(s.get_session("r2-2").await.expect("g"), None);
 }
 
 async fn api_tokens(b: &Backend) {

@@ -378,7 +378,12 @@ pub async fn login(
         .await?;
     let ended = s
         .store
-        .trim_sessions(user.id, policy.sessions_per_user_max, now)
+        .trim_sessions(
+            user.id,
+            policy.sessions_per_user_max,
+            now,
+            &token_digest(&token),
+        )
         .await?;
     s.metrics.login_ok();
     set_actor(slot.as_deref(), user.id.get(), org.id.get());
