@@ -10,7 +10,7 @@ use std::collections::HashMap;
 /// oldest window.
 pub const THROTTLE_KEYS_MAX: usize = 10_000;
 
-/// Failure counts per source.
+/// Event counts per source (failed logins, or registrations).
 #[derive(Debug, Default)]
 pub struct FailureWindow {
     /// key → (window start ms, failures in the window).
@@ -26,7 +26,7 @@ impl FailureWindow {
         }
     }
 
-    /// Records a failure of `key` at `now_ms`.
+    /// Records an event (a failure) of `key` at `now_ms`.
     pub fn fail(&mut self, key: &str, now_ms: i64, window_ms: i64) {
         if !self.entries.contains_key(key) && self.entries.len() >= THROTTLE_KEYS_MAX {
             self.entries

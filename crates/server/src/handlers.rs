@@ -28,6 +28,10 @@ pub const TOKEN_NAME_CHARS_MAX: usize = 64;
 pub const RECOVERY_CODES_COUNT: usize = 10;
 /// Longest rejection reason, in characters.
 pub const REASON_CHARS_MAX: usize = 500;
+/// Registrations accepted from one client address per [`REGISTRATION_WINDOW_SECS`].
+pub const REGISTRATIONS_PER_ADDRESS_MAX: u32 = 20;
+/// The registration-throttling window, in seconds.
+pub const REGISTRATION_WINDOW_SECS: i64 = 3_600;
 /// Most roles one request may assign.
 pub const ROLES_PER_USER_MAX: usize = 11;
 
@@ -477,6 +481,7 @@ struct Applicant {
 
 async fn submit_registration(
     s: &AppState,
+    ip: &str,
     Applicant {
         kind,
         org_name,
@@ -487,8 +492,21 @@ async fn submit_registration(
     }: Applicant,
     reg: NewRegistration,
 ) -> ApiResult<Response> {
-    check_new_password(s, &password, login.as_str(), None, "password").await?;
     let now = s.clock.now_ms();
+    let window_ms = REGISTRATION_WINDOW_SECS * 1000;
+    let allowed = s
+        .registrations
+        .lock()
+        .map(|w| w.allowed(ip, now, window_ms, REGISTRATIONS_PER_ADDRESS_MAX))
+        .unwrap_or(true);
+    if !allowed {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            "too many registrations from this address; try again later",
+        ));
+    }
+    check_new_password(s, &password, login.as_str(), None, "password").await?;
     let hash = hash_password(s, password).await?;
     let rec = s
         .store
@@ -523,12 +541,16 @@ async fn submit_registration(
             .field("login"),
             other => other.into(),
         })?;
+    if let Ok(mut w) = s.registrations.lock() {
+        w.fail(ip, now, window_ms);
+    }
     Ok((StatusCode::CREATED, Json(json!({"registration": rec}))).into_response())
 }
 
 /// `POST /api/v1/registrations/enterprise`
 pub async fn register_enterprise(
     State(s): State<AppState>,
+    client: Option<axum::Extension<crate::http::Client>>,
     ApiJson(r): ApiJson<EnterpriseReg>,
 ) -> ApiResult<Response> {
     let login = parse_login(&r.login)?;
@@ -555,12 +577,14 @@ pub async fn register_enterprise(
         password: r.password,
         distributor,
     };
-    submit_registration(&s, who, reg).await
+    let ip = client.map(|c| c.ip.clone()).unwrap_or_default();
+    submit_registration(&s, &ip, who, reg).await
 }
 
 /// `POST /api/v1/registrations/personal`
 pub async fn register_personal(
     State(s): State<AppState>,
+    client: Option<axum::Extension<crate::http::Client>>,
     ApiJson(r): ApiJson<PersonalReg>,
 ) -> ApiResult<Response> {
     let login = parse_login(&r.login)?;
@@ -589,7 +613,8 @@ pub async fn register_personal(
         password: r.password,
         distributor,
     };
-    submit_registration(&s, who, reg).await
+    let ip = client.map(|c| c.ip.clone()).unwrap_or_default();
+    submit_registration(&s, &ip, who, reg).await
 }
 
 /// `?status=&after=&limit=` of the registration list.

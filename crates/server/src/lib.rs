@@ -99,6 +99,8 @@ pub struct AppState {
     pub dummy_hash: Arc<str>,
     /// Failed logins per client address (in memory, per process).
     pub login_failures: Arc<std::sync::Mutex<suanli_ops::throttle::FailureWindow>>,
+    /// Registrations per client address (in memory, per process).
+    pub registrations: Arc<std::sync::Mutex<suanli_ops::throttle::FailureWindow>>,
 }
 
 impl AppState {
@@ -149,6 +151,7 @@ impl Platform {
             hasher,
             dummy_hash,
             login_failures: Arc::default(),
+            registrations: Arc::default(),
             cipher,
             cookie_secure: config.cookie_secure,
             metrics: Arc::default(),

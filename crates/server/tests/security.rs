@@ -537,3 +537,28 @@ fn failed_logins_from_one_address_are_throttled_across_accounts() {
     assert_err((s, v.clone()), 422, "invalid_field");
     assert_eq!(v["error"]["field"], "login.ip_failures_max");
 }
+
+#[test]
+fn registrations_from_one_address_are_bounded() {
+    let srv = TestServer::start();
+    let max = suanli_server::handlers::REGISTRATIONS_PER_ADDRESS_MAX;
+    let reg = |i: u32| {
+        let login = format!("reg{i}");
+        srv.post("/api/v1/registrations/personal", &Cred::None, json!({
+            "login": login, "password": pw(&login), "name": "Li", "id_number": ID_NUMBER, "phone": "13800138000"}))
+    };
+    // Refused registrations do not count.
+    assert_err(
+        srv.post("/api/v1/registrations/personal", &Cred::None, json!({
+            "login": "bad", "password": "x", "name": "Li", "id_number": ID_NUMBER, "phone": "13800138000"})),
+        422,
+        "password_policy",
+    );
+    for i in 0..max {
+        assert_eq!(reg(i).0, 201, "registration {i}");
+    }
+    assert_err(reg(max), 429, "too_many_attempts");
+    srv.clock
+        .advance_ms(suanli_server::handlers::REGISTRATION_WINDOW_SECS * 1000);
+    assert_eq!(reg(max).0, 201);
+}
