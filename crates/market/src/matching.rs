@@ -52,7 +52,14 @@ pub struct DemandSpec {
     /// Public-good use (research, education): pays the offer's public-good discount.
     #[serde(default)]
     pub public_good: bool,
+    /// Explicit preference weights over [`crate::prefs::FEATURE_NAMES`]; when present the
+    /// scheduler uses them instead of the weights learned from the consumer's history.
+    #[serde(default)]
+    pub preference_weights: Option<[f64; crate::prefs::FEATURES]>,
 }
+
+/// Largest absolute explicit preference weight.
+pub const PREFERENCE_WEIGHT_ABS_MAX: f64 = 100.0;
 
 /// A validated demand: its constraint is parsed and type-checked.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,6 +71,7 @@ pub struct Demand {
     duration_min: u32,
     units: u32,
     public_good: bool,
+    preference: Option<crate::prefs::PrefWeights>,
 }
 
 impl Demand {
@@ -99,8 +107,17 @@ impl Demand {
                 spec.duration_min
             )));
         }
+        if let Some(w) = &spec.preference_weights
+            && w.iter()
+                .any(|x| !x.is_finite() || x.abs() > PREFERENCE_WEIGHT_ABS_MAX)
+        {
+            return Err(MarketError::DemandOutOfRange(format!(
+                "preference weights must be finite and within ±{PREFERENCE_WEIGHT_ABS_MAX}"
+            )));
+        }
         Ok(Demand {
             id,
+            preference: spec.preference_weights.map(crate::prefs::PrefWeights),
             consumer: spec.consumer,
             constraint,
             max_price_fen_per_min: spec.max_price_fen_per_min,
@@ -127,6 +144,10 @@ impl Demand {
     }
     pub fn duration_min(&self) -> u32 {
         self.duration_min
+    }
+    /// Explicit preference weights, if the demand carries them.
+    pub fn preference(&self) -> Option<&crate::prefs::PrefWeights> {
+        self.preference.as_ref()
     }
 }
 

@@ -1,7 +1,8 @@
 //! Batch scheduling: assign N jobs (demands) to M resource nodes (offers) with capacities.
 //!
 //! - [`schedule_ot`] — the data-driven scheduler. Each job's consumer has preference
-//!   weights learned from its history ([`crate::prefs`]); the utility of node `j` for job
+//!   weights learned from its history ([`crate::prefs`]) — or the demand's own explicit
+//!   weights when it carries them; the utility of node `j` for job
 //!   `i` is `w_c · features(j)`. The cost is the utility gap to the best feasible pair,
 //!   scaled to `[0, 1]` over all feasible pairs; infeasible pairs (constraint fails, price
 //!   above the limit, node too small) cost `+inf`. Marginals: job `i` carries its size in
@@ -106,7 +107,11 @@ pub fn schedule_ot(
     let mut util = vec![f64::NAN; n * m];
     let (mut umin, mut umax) = (f64::INFINITY, f64::NEG_INFINITY);
     for (i, job) in jobs.iter().enumerate() {
-        let w = prefs.get(&job.demand.consumer()).unwrap_or(&zero);
+        let w = job
+            .demand
+            .preference()
+            .or_else(|| prefs.get(&job.demand.consumer()))
+            .unwrap_or(&zero);
         for (j, node) in nodes.iter().enumerate() {
             if job.feasible(node) {
                 let u = w.utility(&features(node, &job.home_region));

@@ -216,6 +216,7 @@ pub fn run(params: &SimParams) -> Result<SimReport, MarketError> {
                 duration_min: 60,
                 units,
                 public_good: false,
+                preference_weights: None,
             };
             let demand = Demand::new(DemandId(jobs.len() as u64), spec)?;
             jobs.push(Job {

@@ -45,6 +45,7 @@ fn demand(id: u64, constraint: &str, max: i64, units: u32) -> Demand {
             duration_min: 10,
             units,
             public_good: false,
+            preference_weights: None,
         },
     )
     .unwrap()
@@ -230,6 +231,7 @@ fn public_good_discount_and_minimum_charge() {
         duration_min: 100,
         units: 1,
         public_good: true,
+        preference_weights: None,
     };
     let f = e
         .submit_demand(Demand::new(DemandId(1), ds.clone()).unwrap())

@@ -51,6 +51,7 @@ fn job(id: u64, consumer: u64, mem: u32, units: u32) -> Job {
                 duration_min: 10,
                 units,
                 public_good: false,
+                preference_weights: None,
             },
         )
         .unwrap(),
@@ -74,6 +75,30 @@ fn ot_scheduler_follows_preferences_and_capacities() {
     swapped.insert(ConsumerId(1), prefs[&ConsumerId(0)]);
     let s = sched::schedule_ot(&jobs, &nodes, &swapped, &SinkhornParams::default()).unwrap();
     assert_eq!(s.assignment.node_of_job, vec![Some(1), Some(0)]);
+}
+
+#[test]
+fn explicit_demand_weights_override_learned_ones() {
+    let nodes = vec![node(0, 80, 1, 1.0, 50), node(1, 80, 1, 0.0, 10)];
+    let mut spec = DemandSpec {
+        consumer: ConsumerId(0),
+        constraint: "true".into(),
+        max_price_fen_per_min: 100,
+        duration_min: 10,
+        units: 1,
+        public_good: false,
+        preference_weights: Some([0.0, 5.0, 0.0, 0.0, 0.0, 0.0]),
+    };
+    let green = Job {
+        demand: Demand::new(DemandId(0), spec.clone()).unwrap(),
+        home_region: "cn-east".into(),
+    };
+    let mut prefs = HashMap::new();
+    prefs.insert(ConsumerId(0), PrefWeights([-8.0, 0.0, 0.0, 0.0, 0.0, 0.0]));
+    let s = sched::schedule_ot(&[green], &nodes, &prefs, &SinkhornParams::default()).unwrap();
+    assert_eq!(s.assignment.node_of_job, vec![Some(0)]);
+    spec.preference_weights = Some([f64::NAN; 6]);
+    assert!(Demand::new(DemandId(1), spec).is_err());
 }
 
 #[test]

@@ -39,6 +39,10 @@ pub struct MarketBenchArgs {
     pub book: usize,
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Percentage of the stream that are offers (each 1–8 units, mean 4.5); demands are
+    /// one unit each. 20 % gives supply ≈ 1.1 × demand.
+    #[arg(long, default_value_t = 20)]
+    pub offer_pct: u64,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -88,18 +92,20 @@ enum Order {
 
 struct Workload {
     rng: SplitMix64,
+    offer_pct: u64,
     constraints: Vec<Constraint>,
     next_id: u64,
 }
 
 impl Workload {
-    fn new(seed: u64) -> anyhow::Result<Self> {
+    fn new(seed: u64, offer_pct: u64) -> anyhow::Result<Self> {
         let constraints = CONSTRAINTS
             .iter()
             .map(|c| Constraint::parse(c))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Workload {
             rng: SplitMix64::new(seed),
+            offer_pct,
             constraints,
             next_id: 0,
         })
@@ -145,6 +151,7 @@ impl Workload {
             duration_min: 60,
             units: 1,
             public_good: false,
+            preference_weights: None,
         };
         Ok(Demand::with_constraint(
             DemandId(self.next_id),
@@ -153,12 +160,11 @@ impl Workload {
         )?)
     }
 
-    /// A chunk of the stream: about one offer (4.5 units on average) per three demands,
-    /// so supply exceeds demand and the books stay bounded.
+    /// A chunk of the stream: `offer_pct` % offers, the rest demands.
     fn chunk(&mut self, len: usize) -> anyhow::Result<Vec<Order>> {
         (0..len)
             .map(|_| {
-                Ok(if self.rng.below(4) == 0 {
+                Ok(if self.rng.below(100) < self.offer_pct {
                     Order::Offer(self.offer()?)
                 } else {
                     Order::Demand(self.demand()?)
@@ -191,12 +197,13 @@ struct MarketReport {
     ratio: f64,
     orders: usize,
     initial_book: usize,
+    offer_pct: u64,
     threads: usize,
 }
 
 fn run_market(args: &MarketBenchArgs, policy: IncentivePolicy) -> anyhow::Result<MarketRun> {
     let mut engine = Engine::new(policy);
-    let mut w = Workload::new(args.seed)?;
+    let mut w = Workload::new(args.seed, args.offer_pct)?;
     let mut fills: Vec<Fill> = Vec::with_capacity(64);
     for _ in 0..args.book {
         engine.submit_offer(w.offer()?, &mut fills)?;
@@ -228,7 +235,7 @@ fn run_market(args: &MarketBenchArgs, policy: IncentivePolicy) -> anyhow::Result
     let (resting_offers, resting_demands) = (engine.resting_offers(), engine.resting_demands());
     // Pass 2: latency of each order, on a fresh engine with the same stream.
     let mut engine = Engine::new(engine.policy().clone());
-    let mut w = Workload::new(args.seed)?;
+    let mut w = Workload::new(args.seed, args.offer_pct)?;
     for _ in 0..args.book {
         engine.submit_offer(w.offer()?, &mut fills)?;
     }
@@ -273,6 +280,10 @@ pub fn market(args: MarketBenchArgs) -> anyhow::Result<()> {
         "--orders must be 1..={BENCH_ORDERS_MAX}"
     );
     ensure!(args.book <= 1_000_000, "--book must be at most 1000000");
+    ensure!(
+        (1..=99).contains(&args.offer_pct),
+        "--offer-pct must be 1..=99"
+    );
     let with = run_market(&args, IncentivePolicy::default())?;
     let without = run_market(&args, IncentivePolicy::none())?;
     let report = MarketReport {
@@ -283,6 +294,7 @@ pub fn market(args: MarketBenchArgs) -> anyhow::Result<()> {
         without_incentives: without,
         orders: args.orders,
         initial_book: args.book,
+        offer_pct: args.offer_pct,
         threads: 1,
     };
     if args.json {

@@ -309,6 +309,34 @@ mod tests {
     }
 
     #[test]
+    fn solve_writes_a_plan_that_meets_its_marginals() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("problem.json");
+        let output = dir.path().join("plan.json");
+        std::fs::write(
+            &input,
+            r#"{"cost": [[0.0, 0.7, null], [0.4, 0.1, 0.9]], "a": [1.0, 2.0],
+                "b": [1.0, 1.0, 1.0], "epsilon": 0.01,
+                "assign": {"sizes": [1, 2], "capacities": [1, 1, 2]}}"#,
+        )
+        .unwrap();
+        solve(SolveArgs {
+            input,
+            output: output.clone(),
+        })
+        .unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&output).unwrap()).unwrap();
+        assert_eq!(v["converged"], true);
+        assert!(v["marginal_error"].as_f64().unwrap() <= 1e-6);
+        let plan: Vec<Vec<f64>> = serde_json::from_value(v["plan"].clone()).unwrap();
+        assert_eq!(plan[0][2], 0.0, "forbidden pair carries no mass");
+        let row1: f64 = plan[1].iter().sum();
+        assert!((row1 - 2.0).abs() < 1e-5);
+        assert_eq!(v["assignment"], serde_json::json!([0, 2]));
+    }
+
+    #[test]
     fn bad_problems_have_clear_messages() {
         assert!(
             err(r#"{"cost": [[0, 1], [1]], "a": [1, 1], "b": [1, 1], "epsilon": 0.1}"#)
