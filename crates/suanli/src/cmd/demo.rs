@@ -62,7 +62,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     }));
     let base = format!("http://{addr}");
 
-    let result = walk(&node, &operator, &base);
+    let result = walk(&node, &operator, &base).and_then(|()| {
+        println!("\n=== The operations platform ===");
+        super::demo_platform::run(&data.join("platform"))
+    });
 
     if result.is_ok() && !args.exit {
         println!(
@@ -77,6 +80,9 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         let _ = p.join();
     }
     result?;
+    println!(
+        "\nNot in this demo yet: DIDs and credentials, trade records, channels and market orders — they arrive with their issues."
+    );
     if args.data.is_some() {
         println!(
             "\nChains are in {}; check them offline with `suanli chain verify --data {}`.",
@@ -259,8 +265,5 @@ fn walk(node: &Node, operator: &SecretKey, base: &str) -> anyhow::Result<()> {
             r.chain, r.height, r.transactions, r.head_hash
         );
     }
-    println!(
-        "\nNot in this demo yet: DIDs and credentials, trade records, channels, market and platform — they arrive with their issues."
-    );
     Ok(())
 }
