@@ -199,9 +199,50 @@ impl Role {
     }
 }
 
+/// The role → permission table as Markdown (kept in `docs/roles.md`; a test checks the
+/// document matches).
+pub fn permission_table_markdown() -> String {
+    let mut out = String::from("| role | may be held in |");
+    for p in Permission::ALL {
+        out.push_str(&format!(" `{}` |", p.as_str()));
+    }
+    out.push_str("\n| --- | --- |");
+    for _ in Permission::ALL {
+        out.push_str(" :-: |");
+    }
+    out.push('\n');
+    for r in Role::ALL {
+        let kinds: Vec<&str> = OrgKind::ALL
+            .into_iter()
+            .filter(|k| r.allowed_in(*k))
+            .map(OrgKind::as_str)
+            .collect();
+        out.push_str(&format!("| `{}` | {} |", r.as_str(), kinds.join(", ")));
+        for p in Permission::ALL {
+            out.push_str(if r.permissions().contains(&p) {
+                " ✓ |"
+            } else {
+                " |"
+            });
+        }
+        out.push('\n');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn docs_roles_md_matches_the_code() {
+        let doc = include_str!("../../../docs/roles.md");
+        let table = permission_table_markdown();
+        assert!(
+            doc.contains(&table),
+            "docs/roles.md is out of date; the table should be:\n{table}"
+        );
+    }
 
     #[test]
     fn round_trips() {
