@@ -21,7 +21,7 @@
 //! it failed, or its price, or its free units.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -213,6 +213,15 @@ impl PartKey {
 struct Partition {
     key: PartKey,
     book: BTreeMap<OfferKey, Resting>,
+    /// Resting demands whose constraint may accept this partition, in demand-book order.
+    demands: BTreeSet<DemandKey>,
+}
+
+/// A resting demand with the partitions it is indexed under.
+#[derive(Debug)]
+struct RestingDemand {
+    demand: Demand,
+    parts: Vec<usize>,
 }
 
 /// The matching engine. Pure: no clock (arrival order is the engine's sequence counter).
@@ -234,7 +243,7 @@ pub struct Engine {
     /// Constraint text → partitions it may accept. Cleared when a partition is added.
     candidates: HashMap<String, Arc<[usize]>>,
     demand_keys: HashMap<DemandId, DemandKey>,
-    demand_book: BTreeMap<DemandKey, Demand>,
+    demand_book: BTreeMap<DemandKey, RestingDemand>,
     seq: u64,
     scratch: Vec<DemandKey>,
 }
@@ -425,13 +434,18 @@ impl Engine {
                 .adjusted_millifen(offer.price_fen_per_min(), score),
             self.seq,
         );
+        let p = self.partition_for(&offer)?;
         let mut remaining = offer.units();
         let price = offer.price_fen_per_min();
         self.scratch.clear();
-        for (dkey, d) in self.demand_book.iter() {
+        // Only demands that may accept this partition, in (highest limit, arrival) order.
+        for dkey in self.partitions[p].demands.iter() {
             if remaining == 0 || dkey.0.0 < price {
                 break;
             }
+            let Some(RestingDemand { demand: d, .. }) = self.demand_book.get(dkey) else {
+                continue;
+            };
             if d.units <= remaining && d.constraint.matches(&offer) {
                 remaining -= d.units;
                 self.scratch.push(*dkey);
@@ -447,28 +461,12 @@ impl Engine {
                 });
             }
         }
-        for dkey in self.scratch.drain(..) {
-            if let Some(d) = self.demand_book.remove(&dkey) {
-                self.demand_keys.remove(&d.id);
-            }
+        let mut scratch = std::mem::take(&mut self.scratch);
+        for dkey in scratch.drain(..) {
+            self.remove_demand(&dkey);
         }
+        self.scratch = scratch;
         if remaining > 0 {
-            let pk = PartKey::of(&offer);
-            let p = match self.partition_of.get(&pk) {
-                Some(&p) => p,
-                None => {
-                    if self.partitions.len() >= PARTITIONS_MAX {
-                        return Err(MarketError::BookFull("partitions"));
-                    }
-                    self.partitions.push(Partition {
-                        key: pk.clone(),
-                        book: BTreeMap::new(),
-                    });
-                    self.partition_of.insert(pk, self.partitions.len() - 1);
-                    self.candidates.clear();
-                    self.partitions.len() - 1
-                }
-            };
             self.offer_keys.insert(offer.id(), (p, key));
             self.partitions[p]
                 .book
@@ -476,6 +474,46 @@ impl Engine {
             self.offers_resting += 1;
         }
         Ok(())
+    }
+
+    /// The partition of an offer, created (and indexed with every resting demand that may
+    /// accept it) if new.
+    fn partition_for(&mut self, offer: &Offer) -> Result<usize, MarketError> {
+        let pk = PartKey::of(offer);
+        if let Some(&p) = self.partition_of.get(&pk) {
+            return Ok(p);
+        }
+        if self.partitions.len() >= PARTITIONS_MAX {
+            return Err(MarketError::BookFull("partitions"));
+        }
+        let p = self.partitions.len();
+        let mut demands = BTreeSet::new();
+        for (dkey, rd) in self.demand_book.iter_mut() {
+            if rd.demand.constraint.expr().eval_partial(&|a| pk.known(a)) != Some(false) {
+                demands.insert(*dkey);
+                rd.parts.push(p);
+            }
+        }
+        self.partitions.push(Partition {
+            key: pk.clone(),
+            book: BTreeMap::new(),
+            demands,
+        });
+        self.partition_of.insert(pk, p);
+        self.candidates.clear();
+        Ok(p)
+    }
+
+    /// Remove a resting demand from the book and from every partition index.
+    fn remove_demand(&mut self, dkey: &DemandKey) -> Option<Demand> {
+        let rd = self.demand_book.remove(dkey)?;
+        for &p in &rd.parts {
+            if let Some(part) = self.partitions.get_mut(p) {
+                part.demands.remove(dkey);
+            }
+        }
+        self.demand_keys.remove(&rd.demand.id);
+        Some(rd.demand)
     }
 
     /// The partitions a constraint may accept (cached by constraint text).
@@ -511,7 +549,8 @@ impl Engine {
         // adjusted price passes the limit no later offer can be within it.
         let limit_millifen = demand.max_price_fen_per_min.saturating_mul(1000);
         let mut best: Option<(OfferKey, usize)> = None;
-        for &p in self.candidates_for(&demand.constraint).iter() {
+        let cands = self.candidates_for(&demand.constraint);
+        for &p in cands.iter() {
             let Some(part) = self.partitions.get(p) else {
                 continue;
             };
@@ -556,8 +595,19 @@ impl Engine {
             return Ok(Some(fill));
         }
         let key = (Reverse(demand.max_price_fen_per_min), self.seq);
+        for &p in cands.iter() {
+            if let Some(part) = self.partitions.get_mut(p) {
+                part.demands.insert(key);
+            }
+        }
         self.demand_keys.insert(demand.id, key);
-        self.demand_book.insert(key, demand);
+        self.demand_book.insert(
+            key,
+            RestingDemand {
+                demand,
+                parts: cands.to_vec(),
+            },
+        );
         Ok(None)
     }
 
@@ -579,8 +629,8 @@ impl Engine {
 
     /// Withdraw a resting demand. Returns whether it was resting.
     pub fn cancel_demand(&mut self, id: DemandId) -> bool {
-        match self.demand_keys.remove(&id) {
-            Some(key) => self.demand_book.remove(&key).is_some(),
+        match self.demand_keys.get(&id).copied() {
+            Some(key) => self.remove_demand(&key).is_some(),
             None => false,
         }
     }
@@ -588,7 +638,7 @@ impl Engine {
     /// A resting demand, for [`Engine::explain`].
     pub fn resting_demand(&self, id: DemandId) -> Option<&Demand> {
         let key = self.demand_keys.get(&id)?;
-        self.demand_book.get(key)
+        self.demand_book.get(key).map(|rd| &rd.demand)
     }
 
     /// Explain how `demand` stands against every resting offer, in rank order: which
@@ -633,6 +683,120 @@ impl Engine {
             would_match: candidates.first().map(|c| c.offer),
             candidates,
             rejected,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attrs::OfferSpec;
+
+    /// What a walk of the whole demand book would fill for this offer.
+    fn brute_force(e: &Engine, offer: &Offer) -> Vec<DemandId> {
+        let mut remaining = offer.units();
+        let mut out = Vec::new();
+        for (k, rd) in &e.demand_book {
+            if remaining == 0 || k.0.0 < offer.price_fen_per_min() {
+                break;
+            }
+            let d = &rd.demand;
+            if d.units <= remaining && d.constraint.matches(offer) {
+                remaining -= d.units;
+                out.push(d.id);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn partitioned_demand_index_fills_what_a_global_walk_would() {
+        let models = [("A100", 80), ("H100", 80), ("4090", 24)];
+        let regions = ["east", "west"];
+        let constraints = [
+            r#"gpu_model == "H100""#,
+            "mem_gb >= 40 and green_share > 0.5",
+            r#"region == "west" or gpu_model == "4090""#,
+            "true",
+        ];
+        let mut x = 99u64;
+        let mut next = move || {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            x >> 33
+        };
+        let mut e = Engine::new(IncentivePolicy::default());
+        let mut fills = Vec::new();
+        let mut filled = 0;
+        for k in 0..800u64 {
+            if next() % 4 == 0 {
+                let (model, mem) = models[(next() % 3) as usize];
+                let green = (next() % 100) as f64 / 100.0;
+                let offer = Offer::new(
+                    OfferId(k),
+                    OfferSpec {
+                        supplier: SupplierId(1),
+                        gpu_model: model.into(),
+                        gpu_count: 1,
+                        mem_gb: mem,
+                        cpu_cores: 8,
+                        ram_gb: 64,
+                        tflops: 100.0,
+                        storage_gb: 100,
+                        region: regions[(next() % 2) as usize].into(),
+                        available_from_min: 0,
+                        available_until_min: 1,
+                        units: 1 + (next() % 4) as u32,
+                        price_fen_per_min: 100 + (next() % 40) as i64,
+                        min_charge_fen: 0,
+                        green_share: green,
+                        carbon_g_per_kwh: 500.0,
+                        pue: 1.2,
+                        utilisation: 0.5,
+                        public_good_discount_pct: 0,
+                        reputation: 4.0,
+                    },
+                )
+                .unwrap();
+                let expected = brute_force(&e, &offer);
+                fills.clear();
+                e.submit_offer(offer, &mut fills).unwrap();
+                let got: Vec<DemandId> = fills.iter().map(|f| f.demand).collect();
+                assert_eq!(got, expected, "offer {k}");
+                filled += got.len();
+            } else {
+                let c = constraints[(next() % 4) as usize];
+                let d = Demand::new(
+                    DemandId(k),
+                    DemandSpec {
+                        consumer: ConsumerId(k),
+                        constraint: c.into(),
+                        max_price_fen_per_min: 90 + (next() % 50) as i64,
+                        duration_min: 1,
+                        units: 1 + (next() % 2) as u32,
+                        public_good: false,
+                        preference_weights: None,
+                    },
+                )
+                .unwrap();
+                e.submit_demand(d).unwrap();
+                if next() % 10 == 0 {
+                    e.cancel_demand(DemandId(k));
+                }
+            }
+        }
+        assert!(filled > 20, "{filled}");
+        // Every index entry points at a resting demand and vice versa.
+        for part in &e.partitions {
+            for k in &part.demands {
+                assert!(e.demand_book.contains_key(k));
+            }
+        }
+        for (k, rd) in &e.demand_book {
+            for &p in &rd.parts {
+                assert!(e.partitions[p].demands.contains(k));
+            }
         }
     }
 }
