@@ -331,14 +331,21 @@ impl ChainStore {
     }
 
     /// Overwrites the stored bytes of a block. Only for repair tools and for tests that
-    /// prove `chain verify` notices tampering; the node never calls it.
+    /// prove `chain verify` notices tampering; the node never calls it. `durable: false`
+    /// skips the fsync (the change is lost at exit unless a durable write follows),
+    /// which lets a test try thousands of single-byte flips quickly.
     pub fn overwrite_block_bytes(
         &self,
         chain: ChainKind,
         height: u64,
         bytes: &[u8],
+        durable: bool,
     ) -> Result<(), StoreError> {
-        let w = self.db.begin_write().map_err(db)?;
+        let mut w = self.db.begin_write().map_err(db)?;
+        if !durable {
+            w.set_durability(redb::Durability::None)
+                .map_err(|e| StoreError::Db(e.to_string()))?;
+        }
         {
             let mut b = w.open_table(BLOCKS).map_err(db)?;
             b.insert((chain.code(), height), bytes).map_err(db)?;

@@ -289,7 +289,7 @@ fn flipping_any_stored_byte_of_a_block_fails_verification_naming_it() {
             let mut tampered = original.clone();
             tampered[i] ^= 0x01;
             store
-                .overwrite_block_bytes(ChainKind::Trade, height, &tampered)
+                .overwrite_block_bytes(ChainKind::Trade, height, &tampered, false)
                 .unwrap();
             match verify_chain(&store, ChainKind::Trade) {
                 Err(VerifyError::BadBlock {
@@ -303,7 +303,7 @@ fn flipping_any_stored_byte_of_a_block_fails_verification_naming_it() {
             }
         }
         store
-            .overwrite_block_bytes(ChainKind::Trade, height, &original)
+            .overwrite_block_bytes(ChainKind::Trade, height, &original, true)
             .unwrap();
     }
     verify_all(&store).unwrap();

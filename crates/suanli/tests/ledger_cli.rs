@@ -76,7 +76,7 @@ fn demo_walks_the_flow_and_its_chains_verify_then_tampering_is_named() {
         let middle = bytes.len() / 2;
         bytes[middle] ^= 0x40;
         store
-            .overwrite_block_bytes(ChainKind::Trade, 2, &bytes)
+            .overwrite_block_bytes(ChainKind::Trade, 2, &bytes, true)
             .unwrap();
     }
     let bad = suanli()
