@@ -672,6 +672,39 @@ pub async fn get_registration(
     Ok(Json(json!({ "registration": r })))
 }
 
+/// `POST /api/v1/registrations/{id}/reveal-id-number` — decrypts a personal
+/// registration's ID number for the reviewer comparing it with the submitted document.
+/// A POST so that every reveal is in the audit log.
+pub async fn reveal_id_number(
+    State(s): State<AppState>,
+    a: Authed,
+    IdParam(id): IdParam,
+) -> JsonResult {
+    a.require(Permission::RegistrationReview)?;
+    let rid = RegistrationId::new(id).ok_or_else(ApiError::not_found)?;
+    let r = s
+        .store
+        .get_registration(rid)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let sealed = r.id_number_enc.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "no_id_number",
+            "this registration has no ID number (enterprise registration)",
+        )
+    })?;
+    let plain = s.cipher.open(&sealed).map_err(|_| {
+        tracing::error!(
+            registration = id,
+            "ID number does not decrypt (wrong field key?)"
+        );
+        ApiError::internal()
+    })?;
+    let id_number = String::from_utf8(plain).map_err(|_| ApiError::internal())?;
+    Ok(Json(json!({ "id_number": id_number })))
+}
+
 /// Rejection body.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -207,6 +207,13 @@ pub const ROUTES: &[RouteDoc] = &[
     },
     RouteDoc {
         method: "POST",
+        path: "/api/v1/registrations/{id}/reveal-id-number",
+        summary: "Decrypt a personal registration's ID number (audited)",
+        access: Perm("registration:review"),
+        body: None,
+    },
+    RouteDoc {
+        method: "POST",
         path: "/api/v1/registrations/{id}/reject",
         summary: "Reject a registration with a reason",
         access: Perm("registration:review"),
@@ -405,6 +412,7 @@ fn method_router(path: &str) -> MethodRouter<AppState> {
         "/api/v1/registrations/{id}" => get(h::get_registration),
         "/api/v1/registrations/{id}/approve" => post(h::approve_registration),
         "/api/v1/registrations/{id}/reject" => post(h::reject_registration),
+        "/api/v1/registrations/{id}/reveal-id-number" => post(h::reveal_id_number),
         "/api/v1/me" => get(h::me),
         "/api/v1/me/password" => post(h::change_password),
         "/api/v1/me/mfa/totp" => post(h::totp_setup),
