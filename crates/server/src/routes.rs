@@ -1,6 +1,7 @@
 //! The route table: one list that builds the router *and* the OpenAPI 3 document served
-//! at `/api/v1/openapi.json`, so the document cannot list a route that does not exist or
-//! miss one that does (the tests walk the same list).
+//! at `/api/v1/openapi.json`. Each entry carries its handler, so the router is made from
+//! the table alone: the document cannot list a route that does not exist or miss one that
+//! does (and the tests walk the same list).
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -9,7 +10,7 @@ use crate::http::{BODY_BYTES_MAX, audit_and_count};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::routing::{MethodRouter, get};
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use serde_json::{Value, json};
 
 /// Who may call a route.
@@ -36,6 +37,8 @@ pub struct RouteDoc {
     pub access: Access,
     /// JSON request body schema, if any.
     pub body: Option<fn() -> Value>,
+    /// The handler, as a method router for this one method.
+    pub handler: fn() -> MethodRouter<AppState>,
 }
 
 use Access::{Authenticated as Auth, Permission as Perm, Public};
@@ -141,6 +144,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Liveness",
         access: Public,
         body: None,
+        handler: || get(h::health),
     },
     RouteDoc {
         method: "GET",
@@ -148,6 +152,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "This document",
         access: Public,
         body: None,
+        handler: || get(openapi),
     },
     RouteDoc {
         method: "GET",
@@ -155,6 +160,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Prometheus metrics",
         access: Public,
         body: None,
+        handler: || get(h::metrics),
     },
     RouteDoc {
         method: "POST",
@@ -162,6 +168,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Log in; sets the session cookie, returns the CSRF token",
         access: Public,
         body: Some(b_login),
+        handler: || post(h::login),
     },
     RouteDoc {
         method: "POST",
@@ -169,6 +176,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "End the session",
         access: Auth,
         body: None,
+        handler: || post(h::logout),
     },
     RouteDoc {
         method: "POST",
@@ -176,6 +184,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Register an enterprise customer (real-name review follows)",
         access: Public,
         body: Some(b_enterprise),
+        handler: || post(h::register_enterprise),
     },
     RouteDoc {
         method: "POST",
@@ -183,6 +192,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Register a personal customer (real-name review follows)",
         access: Public,
         body: Some(b_personal),
+        handler: || post(h::register_personal),
     },
     RouteDoc {
         method: "GET",
@@ -190,6 +200,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "List registrations",
         access: Perm("registration:review"),
         body: None,
+        handler: || get(h::list_registrations),
     },
     RouteDoc {
         method: "GET",
@@ -197,6 +208,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "One registration",
         access: Perm("registration:review"),
         body: None,
+        handler: || get(h::get_registration),
     },
     RouteDoc {
         method: "POST",
@@ -204,6 +216,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Approve a registration",
         access: Perm("registration:review"),
         body: None,
+        handler: || post(h::approve_registration),
     },
     RouteDoc {
         method: "POST",
@@ -211,6 +224,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Decrypt a personal registration's ID number (audited)",
         access: Perm("registration:review"),
         body: None,
+        handler: || post(h::reveal_id_number),
     },
     RouteDoc {
         method: "POST",
@@ -218,6 +232,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Reject a registration with a reason",
         access: Perm("registration:review"),
         body: Some(b_reject),
+        handler: || post(h::reject_registration),
     },
     RouteDoc {
         method: "GET",
@@ -225,6 +240,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "The caller, its organisation and permissions",
         access: Auth,
         body: None,
+        handler: || get(h::me),
     },
     RouteDoc {
         method: "POST",
@@ -232,6 +248,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Change password (ends all sessions)",
         access: Auth,
         body: Some(b_password),
+        handler: || post(h::change_password),
     },
     RouteDoc {
         method: "POST",
@@ -239,6 +256,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Start TOTP enrolment",
         access: Auth,
         body: None,
+        handler: || post(h::totp_setup),
     },
     RouteDoc {
         method: "POST",
@@ -246,6 +264,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Confirm TOTP; returns recovery codes",
         access: Auth,
         body: Some(b_code),
+        handler: || post(h::totp_confirm),
     },
     RouteDoc {
         method: "GET",
@@ -253,6 +272,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "List own API tokens",
         access: Auth,
         body: None,
+        handler: || get(h::list_tokens),
     },
     RouteDoc {
         method: "POST",
@@ -260,6 +280,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Create an API token (shown once)",
         access: Auth,
         body: Some(b_token),
+        handler: || post(h::create_token),
     },
     RouteDoc {
         method: "DELETE",
@@ -267,6 +288,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Revoke an API token",
         access: Auth,
         body: None,
+        handler: || delete(h::revoke_token),
     },
     RouteDoc {
         method: "GET",
@@ -274,6 +296,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "List visible organisations",
         access: Perm("org:read"),
         body: None,
+        handler: || get(h::list_orgs),
     },
     RouteDoc {
         method: "POST",
@@ -281,6 +304,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Create an organisation with its administrator",
         access: Perm("org:admin"),
         body: Some(b_create_org),
+        handler: || post(h::create_org),
     },
     RouteDoc {
         method: "GET",
@@ -288,6 +312,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "One organisation",
         access: Perm("org:read"),
         body: None,
+        handler: || get(h::get_org),
     },
     RouteDoc {
         method: "PATCH",
@@ -295,6 +320,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Rename an organisation",
         access: Perm("org:update"),
         body: Some(b_name),
+        handler: || patch(h::update_org),
     },
     RouteDoc {
         method: "DELETE",
@@ -302,6 +328,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Suspend an organisation",
         access: Perm("org:admin"),
         body: None,
+        handler: || delete(h::suspend_org),
     },
     RouteDoc {
         method: "PUT",
@@ -309,6 +336,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Assign a customer's salesperson",
         access: Perm("org:admin"),
         body: Some(b_sales),
+        handler: || put(h::set_sales_owner),
     },
     RouteDoc {
         method: "GET",
@@ -316,6 +344,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "List an organisation's users",
         access: Perm("user:read"),
         body: None,
+        handler: || get(h::list_org_users),
     },
     RouteDoc {
         method: "POST",
@@ -323,6 +352,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Create a (sub-)user in one's own organisation",
         access: Perm("user:manage"),
         body: Some(b_create_user),
+        handler: || post(h::create_user),
     },
     RouteDoc {
         method: "GET",
@@ -330,6 +360,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "One user",
         access: Perm("user:read"),
         body: None,
+        handler: || get(h::get_user),
     },
     RouteDoc {
         method: "PUT",
@@ -337,6 +368,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Replace a user's roles",
         access: Perm("user:manage"),
         body: Some(b_set_roles),
+        handler: || put(h::set_roles),
     },
     RouteDoc {
         method: "DELETE",
@@ -344,6 +376,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Disable a user",
         access: Perm("user:manage"),
         body: None,
+        handler: || delete(h::disable_user),
     },
     RouteDoc {
         method: "POST",
@@ -351,6 +384,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Create a distributor invite code",
         access: Perm("invite:manage"),
         body: None,
+        handler: || post(h::create_invite),
     },
     RouteDoc {
         method: "GET",
@@ -358,6 +392,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Read the audit log",
         access: Perm("audit:read"),
         body: None,
+        handler: || get(h::list_audit),
     },
     RouteDoc {
         method: "GET",
@@ -365,6 +400,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Verify the audit hash chain",
         access: Perm("audit:read"),
         body: None,
+        handler: || get(h::verify_audit),
     },
     RouteDoc {
         method: "GET",
@@ -372,6 +408,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Security settings",
         access: Perm("settings:manage"),
         body: None,
+        handler: || get(h::get_settings),
     },
     RouteDoc {
         method: "PUT",
@@ -379,6 +416,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Change security settings",
         access: Perm("settings:manage"),
         body: Some(b_settings),
+        handler: || put(h::put_settings),
     },
 ];
 
@@ -398,54 +436,15 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
-fn method_router(path: &str) -> MethodRouter<AppState> {
-    use axum::routing::{delete, patch, post, put};
-    match path {
-        "/api/v1/health" => get(h::health),
-        "/api/v1/openapi.json" => get(openapi),
-        "/metrics" => get(h::metrics),
-        "/api/v1/auth/login" => post(h::login),
-        "/api/v1/auth/logout" => post(h::logout),
-        "/api/v1/registrations/enterprise" => post(h::register_enterprise),
-        "/api/v1/registrations/personal" => post(h::register_personal),
-        "/api/v1/registrations" => get(h::list_registrations),
-        "/api/v1/registrations/{id}" => get(h::get_registration),
-        "/api/v1/registrations/{id}/approve" => post(h::approve_registration),
-        "/api/v1/registrations/{id}/reject" => post(h::reject_registration),
-        "/api/v1/registrations/{id}/reveal-id-number" => post(h::reveal_id_number),
-        "/api/v1/me" => get(h::me),
-        "/api/v1/me/password" => post(h::change_password),
-        "/api/v1/me/mfa/totp" => post(h::totp_setup),
-        "/api/v1/me/mfa/totp/confirm" => post(h::totp_confirm),
-        "/api/v1/me/tokens" => get(h::list_tokens).post(h::create_token),
-        "/api/v1/me/tokens/{id}" => delete(h::revoke_token),
-        "/api/v1/orgs" => get(h::list_orgs).post(h::create_org),
-        "/api/v1/orgs/{id}" => get(h::get_org).patch(h::update_org).delete(h::suspend_org),
-        "/api/v1/orgs/{id}/sales-owner" => put(h::set_sales_owner),
-        "/api/v1/orgs/{id}/users" => get(h::list_org_users).post(h::create_user),
-        "/api/v1/users/{id}" => get(h::get_user).delete(h::disable_user),
-        "/api/v1/users/{id}/roles" => put(h::set_roles),
-        "/api/v1/invite-codes" => post(h::create_invite),
-        "/api/v1/audit" => get(h::list_audit),
-        "/api/v1/audit/verify" => get(h::verify_audit),
-        "/api/v1/settings/security" => get(h::get_settings).put(h::put_settings),
-        _ => patch(not_found),
-    }
-}
-
 /// The application: every path of [`ROUTES`], the JSON 404/405 fallbacks, the body
 /// limit, and the audit/metrics middleware.
 pub fn router(state: AppState) -> Router {
-    let mut paths: Vec<&str> = ROUTES.iter().map(|r| r.path).collect();
-    paths.dedup();
     let mut app = Router::new();
-    let mut seen = std::collections::BTreeSet::new();
-    for p in paths {
-        if seen.insert(p) {
-            app = app.route(p, method_router(p).fallback(method_not_allowed));
-        }
+    for r in ROUTES {
+        app = app.route(r.path, (r.handler)());
     }
-    app.fallback(not_found)
+    app.method_not_allowed_fallback(method_not_allowed)
+        .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             audit_and_count,
