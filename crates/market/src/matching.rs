@@ -22,6 +22,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -237,15 +238,45 @@ struct RestingDemand {
 pub struct Engine {
     policy: IncentivePolicy,
     partitions: Vec<Partition>,
+    /// Best (smallest) book key of each partition, kept beside the books so that a demand
+    /// can skip partitions that cannot beat its best candidate without touching them.
+    partition_min: Vec<Option<OfferKey>>,
     partition_of: HashMap<PartKey, usize>,
     offer_keys: HashMap<OfferId, (usize, OfferKey)>,
     offers_resting: usize,
     /// Constraint text → partitions it may accept. Cleared when a partition is added.
-    candidates: HashMap<String, Arc<[usize]>>,
+    candidates: HashMap<String, Arc<[usize]>, BuildHasherDefault<FxHasher>>,
     demand_keys: HashMap<DemandId, DemandKey>,
     demand_book: BTreeMap<DemandKey, RestingDemand>,
     seq: u64,
     scratch: Vec<DemandKey>,
+}
+
+/// The Fx hash (rustc's `FxHasher`: multiply-rotate per word), for the in-process
+/// constraint cache only — not collision-resistant, and it need not be: keys are the
+/// engine's own constraint texts and a collision only costs a lookup.
+#[derive(Debug, Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// Most distinct partitions (GPU model × count × memory × region) in one engine.
@@ -370,10 +401,11 @@ impl Engine {
         Engine {
             policy,
             partitions: Vec::new(),
+            partition_min: Vec::new(),
             partition_of: HashMap::new(),
             offer_keys: HashMap::new(),
             offers_resting: 0,
-            candidates: HashMap::new(),
+            candidates: HashMap::default(),
             demand_keys: HashMap::new(),
             demand_book: BTreeMap::new(),
             seq: 0,
@@ -471,6 +503,9 @@ impl Engine {
             self.partitions[p]
                 .book
                 .insert(key, Resting { offer, remaining });
+            if self.partition_min[p].is_none_or(|m| key < m) {
+                self.partition_min[p] = Some(key);
+            }
             self.offers_resting += 1;
         }
         Ok(())
@@ -499,6 +534,7 @@ impl Engine {
             book: BTreeMap::new(),
             demands,
         });
+        self.partition_min.push(None);
         self.partition_of.insert(pk, p);
         self.candidates.clear();
         Ok(p)
@@ -551,6 +587,13 @@ impl Engine {
         let mut best: Option<(OfferKey, usize)> = None;
         let cands = self.candidates_for(&demand.constraint);
         for &p in cands.iter() {
+            // Skip partitions that are empty, start above the limit, or cannot beat the
+            // best candidate so far.
+            match self.partition_min.get(p).copied().flatten() {
+                None => continue,
+                Some(m) if m.0 > limit_millifen || best.is_some_and(|(b, _)| m >= b) => continue,
+                Some(_) => {}
+            }
             let Some(part) = self.partitions.get(p) else {
                 continue;
             };
@@ -589,6 +632,7 @@ impl Engine {
             };
             if r.remaining == 0 {
                 part.book.remove(&key);
+                self.partition_min[p] = part.book.first_key_value().map(|(k, _)| *k);
                 self.offer_keys.remove(&fill.offer);
                 self.offers_resting -= 1;
             }
@@ -616,12 +660,12 @@ impl Engine {
         let Some((p, key)) = self.offer_keys.remove(&id) else {
             return false;
         };
-        let removed = self
-            .partitions
-            .get_mut(p)
-            .and_then(|part| part.book.remove(&key))
-            .is_some();
+        let Some(part) = self.partitions.get_mut(p) else {
+            return false;
+        };
+        let removed = part.book.remove(&key).is_some();
         if removed {
+            self.partition_min[p] = part.book.first_key_value().map(|(k, _)| *k);
             self.offers_resting -= 1;
         }
         removed
@@ -797,6 +841,12 @@ mod tests {
             for &p in &rd.parts {
                 assert!(e.partitions[p].demands.contains(k));
             }
+        }
+        for (p, part) in e.partitions.iter().enumerate() {
+            assert_eq!(
+                e.partition_min[p],
+                part.book.first_key_value().map(|(k, _)| *k)
+            );
         }
     }
 }
