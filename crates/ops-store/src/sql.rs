@@ -143,6 +143,8 @@ pub struct SqliteStore {
 pub const SQLITE_CONNECTIONS_MAX: u32 = 4;
 /// Connections in the PostgreSQL pool.
 pub const PG_CONNECTIONS_MAX: u32 = 8;
+/// How long to wait for a PostgreSQL connection (also at start-up), in seconds.
+pub const PG_ACQUIRE_TIMEOUT_SECS: u64 = 10;
 /// How long SQLite waits for a write lock, in milliseconds.
 pub const SQLITE_BUSY_TIMEOUT_MS: u64 = 5_000;
 
@@ -193,6 +195,7 @@ impl PgStore {
     pub async fn connect(url: &str) -> StoreResult<Self> {
         let pool = sqlx::postgres::PgPoolOptions::new()
             .max_connections(PG_CONNECTIONS_MAX)
+            .acquire_timeout(std::time::Duration::from_secs(PG_ACQUIRE_TIMEOUT_SECS))
             .connect(url)
             .await
             .map_err(db_err)?;
