@@ -253,7 +253,10 @@ fn walk(c: &Client, data_dir: &Path) -> anyhow::Result<()> {
             r["action"].as_str().unwrap_or_default(),
             r["actor_user"],
             r["outcome"].as_str().unwrap_or_default(),
-            &r["hash"].as_str().unwrap_or_default()[..16]
+            r["hash"]
+                .as_str()
+                .and_then(|h| h.get(..16))
+                .unwrap_or_default()
         );
     }
     let v = c.expect("GET", "/api/v1/audit/verify", Some(&admin), None, 200)?;
