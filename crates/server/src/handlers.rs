@@ -295,6 +295,8 @@ pub async fn login(
         tracing::info!(user_id = user.id.get(), "login failed: wrong password");
         return Err(login_failed());
     }
+    // From here on the caller has proven the password: audit the attempt under its name.
+    set_actor(slot.as_deref(), user.id.get(), user.org.get());
     if user.totp_enabled {
         let ok = match (&req.totp_code, &req.recovery_code) {
             (Some(code), _) => {
@@ -390,7 +392,6 @@ pub async fn login(
         )
         .await?;
     s.metrics.login_ok();
-    set_actor(slot.as_deref(), user.id.get(), org.id.get());
     tracing::info!(
         user_id = user.id.get(),
         sessions_ended = ended,

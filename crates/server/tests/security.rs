@@ -415,6 +415,7 @@ fn registration_review_pending_rejected_and_encrypted_id_number() {
         "login": "lisi", "password": pw("lisi"), "name": "李四", "id_number": ID_NUMBER.to_lowercase(), "phone": "+8613800138000"}));
     assert_eq!(s, 201, "{v}");
     let rid = v["registration"]["id"].as_i64().unwrap();
+    let uid = v["registration"]["user"].as_i64().unwrap();
     assert_eq!(v["registration"]["id_number_masked"], "110***********002X");
     assert!(v["registration"]["kyc_credential_ref"].is_null());
     assert!(!v.to_string().contains(ID_NUMBER));

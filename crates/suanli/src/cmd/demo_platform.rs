@@ -251,7 +251,9 @@ fn walk(c: &Client, data_dir: &Path) -> anyhow::Result<()> {
             "   #{:<2} {:<45} user {:<4} {:<8} {}",
             r["seq"],
             r["action"].as_str().unwrap_or_default(),
-            r["actor_user"],
+            r["actor_user"]
+                .as_i64()
+                .map_or("-".to_owned(), |u| u.to_string()),
             r["outcome"].as_str().unwrap_or_default(),
             r["hash"]
                 .as_str()
