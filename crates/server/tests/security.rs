@@ -424,6 +424,12 @@ fn registration_review_pending_rejected_and_encrypted_id_number() {
         403,
         "account_pending",
     );
+    // The refused attempt (right password) is audited under the user's name.
+    let (_, a) = srv.get(
+        &format!("/api/v1/audit?actor_user={uid}&outcome=denied"),
+        &admin,
+    );
+    assert_eq!(a["items"].as_array().unwrap().len(), 1, "{a}");
     assert_err(srv.post("/api/v1/registrations/personal", &Cred::None, json!({
         "login": "lisi", "password": pw("lisi"), "name": "李四", "id_number": ID_NUMBER, "phone": "13800138000"})), 409, "login_taken");
     assert_err(
