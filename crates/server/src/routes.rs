@@ -37,6 +37,8 @@ pub struct RouteDoc {
     pub access: Access,
     /// JSON request body schema, if any.
     pub body: Option<fn() -> Value>,
+    /// Name of the success response's schema under `components/schemas`, if documented.
+    pub response: Option<&'static str>,
     /// The handler, as a method router for this one method.
     pub handler: fn() -> MethodRouter<AppState>,
 }
@@ -144,6 +146,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Liveness",
         access: Public,
         body: None,
+        response: None,
         handler: || get(h::health),
     },
     RouteDoc {
@@ -152,6 +155,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "This document",
         access: Public,
         body: None,
+        response: None,
         handler: || get(openapi),
     },
     RouteDoc {
@@ -160,6 +164,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Prometheus metrics",
         access: Public,
         body: None,
+        response: None,
         handler: || get(h::metrics),
     },
     RouteDoc {
@@ -168,6 +173,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Log in; sets the session cookie, returns the CSRF token",
         access: Public,
         body: Some(b_login),
+        response: Some("LoginResult"),
         handler: || post(h::login),
     },
     RouteDoc {
@@ -176,6 +182,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "End the session",
         access: Auth,
         body: None,
+        response: None,
         handler: || post(h::logout),
     },
     RouteDoc {
@@ -184,6 +191,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Register an enterprise customer (real-name review follows)",
         access: Public,
         body: Some(b_enterprise),
+        response: Some("RegistrationEnvelope"),
         handler: || post(h::register_enterprise),
     },
     RouteDoc {
@@ -192,6 +200,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Register a personal customer (real-name review follows)",
         access: Public,
         body: Some(b_personal),
+        response: Some("RegistrationEnvelope"),
         handler: || post(h::register_personal),
     },
     RouteDoc {
@@ -200,6 +209,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "List registrations",
         access: Perm("registration:review"),
         body: None,
+        response: Some("RegistrationList"),
         handler: || get(h::list_registrations),
     },
     RouteDoc {
@@ -208,6 +218,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "One registration",
         access: Perm("registration:review"),
         body: None,
+        response: Some("RegistrationEnvelope"),
         handler: || get(h::get_registration),
     },
     RouteDoc {
@@ -216,6 +227,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Approve a registration",
         access: Perm("registration:review"),
         body: None,
+        response: Some("RegistrationEnvelope"),
         handler: || post(h::approve_registration),
     },
     RouteDoc {
@@ -224,6 +236,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Decrypt a personal registration's ID number (audited)",
         access: Perm("registration:review"),
         body: None,
+        response: None,
         handler: || post(h::reveal_id_number),
     },
     RouteDoc {
@@ -232,6 +245,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Reject a registration with a reason",
         access: Perm("registration:review"),
         body: Some(b_reject),
+        response: Some("RegistrationEnvelope"),
         handler: || post(h::reject_registration),
     },
     RouteDoc {
@@ -240,6 +254,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "The caller, its organisation and permissions",
         access: Auth,
         body: None,
+        response: None,
         handler: || get(h::me),
     },
     RouteDoc {
@@ -248,6 +263,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Change password (ends all sessions)",
         access: Auth,
         body: Some(b_password),
+        response: None,
         handler: || post(h::change_password),
     },
     RouteDoc {
@@ -256,6 +272,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Start TOTP enrolment",
         access: Auth,
         body: None,
+        response: None,
         handler: || post(h::totp_setup),
     },
     RouteDoc {
@@ -264,6 +281,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Confirm TOTP; returns recovery codes",
         access: Auth,
         body: Some(b_code),
+        response: None,
         handler: || post(h::totp_confirm),
     },
     RouteDoc {
@@ -272,6 +290,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "List own API tokens",
         access: Auth,
         body: None,
+        response: Some("TokenList"),
         handler: || get(h::list_tokens),
     },
     RouteDoc {
@@ -280,6 +299,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Create an API token (shown once)",
         access: Auth,
         body: Some(b_token),
+        response: None,
         handler: || post(h::create_token),
     },
     RouteDoc {
@@ -288,6 +308,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Revoke an API token",
         access: Auth,
         body: None,
+        response: None,
         handler: || delete(h::revoke_token),
     },
     RouteDoc {
@@ -296,6 +317,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "List visible organisations",
         access: Perm("org:read"),
         body: None,
+        response: Some("OrgList"),
         handler: || get(h::list_orgs),
     },
     RouteDoc {
@@ -304,6 +326,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Create an organisation with its administrator",
         access: Perm("org:admin"),
         body: Some(b_create_org),
+        response: None,
         handler: || post(h::create_org),
     },
     RouteDoc {
@@ -312,6 +335,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "One organisation",
         access: Perm("org:read"),
         body: None,
+        response: Some("OrgEnvelope"),
         handler: || get(h::get_org),
     },
     RouteDoc {
@@ -320,6 +344,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Rename an organisation",
         access: Perm("org:update"),
         body: Some(b_name),
+        response: Some("OrgEnvelope"),
         handler: || patch(h::update_org),
     },
     RouteDoc {
@@ -328,6 +353,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Suspend an organisation",
         access: Perm("org:admin"),
         body: None,
+        response: None,
         handler: || delete(h::suspend_org),
     },
     RouteDoc {
@@ -336,6 +362,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Assign a customer's salesperson",
         access: Perm("org:admin"),
         body: Some(b_sales),
+        response: Some("OrgEnvelope"),
         handler: || put(h::set_sales_owner),
     },
     RouteDoc {
@@ -344,6 +371,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "List an organisation's users",
         access: Perm("user:read"),
         body: None,
+        response: Some("UserList"),
         handler: || get(h::list_org_users),
     },
     RouteDoc {
@@ -352,6 +380,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Create a (sub-)user in one's own organisation",
         access: Perm("user:manage"),
         body: Some(b_create_user),
+        response: Some("UserEnvelope"),
         handler: || post(h::create_user),
     },
     RouteDoc {
@@ -360,6 +389,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "One user",
         access: Perm("user:read"),
         body: None,
+        response: Some("UserEnvelope"),
         handler: || get(h::get_user),
     },
     RouteDoc {
@@ -368,6 +398,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Replace a user's roles",
         access: Perm("user:manage"),
         body: Some(b_set_roles),
+        response: Some("UserEnvelope"),
         handler: || put(h::set_roles),
     },
     RouteDoc {
@@ -376,6 +407,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Disable a user",
         access: Perm("user:manage"),
         body: None,
+        response: None,
         handler: || delete(h::disable_user),
     },
     RouteDoc {
@@ -384,6 +416,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Create a distributor invite code",
         access: Perm("invite:manage"),
         body: None,
+        response: None,
         handler: || post(h::create_invite),
     },
     RouteDoc {
@@ -392,6 +425,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Read the audit log",
         access: Perm("audit:read"),
         body: None,
+        response: Some("AuditList"),
         handler: || get(h::list_audit),
     },
     RouteDoc {
@@ -400,6 +434,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Verify the audit hash chain",
         access: Perm("audit:read"),
         body: None,
+        response: None,
         handler: || get(h::verify_audit),
     },
     RouteDoc {
@@ -408,6 +443,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Security settings",
         access: Perm("settings:manage"),
         body: None,
+        response: None,
         handler: || get(h::get_settings),
     },
     RouteDoc {
@@ -416,6 +452,7 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Change security settings",
         access: Perm("settings:manage"),
         body: Some(b_settings),
+        response: None,
         handler: || put(h::put_settings),
     },
 ];
@@ -479,6 +516,9 @@ pub fn openapi_document() -> Value {
         if r.path.contains("{id}") {
             op["parameters"] = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}}]);
         }
+        if let Some(name) = r.response {
+            op["responses"]["200"]["content"] = json!({"application/json": {"schema": {"$ref": format!("#/components/schemas/{name}")}}});
+        }
         if let Some(body) = r.body {
             op["requestBody"] =
                 json!({"required": true, "content": {"application/json": {"schema": body()}}});
@@ -497,11 +537,76 @@ pub fn openapi_document() -> Value {
                             "description": "State-changing requests also need the X-CSRF-Token header."},
                 "bearer": {"type": "http", "scheme": "bearer", "description": "API token (slt_…) with scopes"},
             },
-            "schemas": {
+            "schemas": response_schemas(),
+        },
+    })
+}
+
+fn nullable_int() -> Value {
+    json!({"type": "integer", "nullable": true})
+}
+
+fn envelope(key: &str, schema: Value) -> Value {
+    json!({"type": "object", "required": [key], "properties": {key: schema}})
+}
+
+fn list_of(item: &str) -> Value {
+    json!({"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {"$ref": format!("#/components/schemas/{item}")}}}})
+}
+
+fn reference(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+/// Schemas of documented responses (and the error contract).
+fn response_schemas() -> Value {
+    let org = json!({"type": "object", "properties": {
+        "id": {"type": "integer"}, "kind": {"type": "string"}, "name": {"type": "string"},
+        "status": {"type": "string", "enum": ["pending", "active", "rejected", "suspended"]},
+        "distributor": nullable_int(), "sales_owner": nullable_int(), "created_ms": {"type": "integer"}}});
+    let user = json!({"type": "object", "properties": {
+        "id": {"type": "integer"}, "org_id": {"type": "integer"}, "login": {"type": "string"},
+        "display_name": {"type": "string"}, "roles": {"type": "array", "items": {"type": "string"}},
+        "disabled": {"type": "boolean"}, "totp_enabled": {"type": "boolean"}, "created_ms": {"type": "integer"}}});
+    let ns = json!({"type": "string", "nullable": true});
+    let registration = json!({"type": "object", "properties": {
+        "id": {"type": "integer"}, "kind": {"type": "string", "enum": ["enterprise", "personal"]},
+        "org": {"type": "integer"}, "user": {"type": "integer"},
+        "status": {"type": "string", "enum": ["pending", "approved", "rejected"]},
+        "company_name": ns, "credit_code": ns, "licence_ref": ns, "legal_person": ns,
+        "person_name": ns, "id_number_masked": ns, "phone": ns, "invite_code": ns,
+        "submitted_ms": {"type": "integer"}, "reviewed_by": nullable_int(), "reviewed_ms": nullable_int(),
+        "reason": ns, "kyc_credential_ref": {"type": "string", "nullable": true,
+            "description": "KYC credential on the identity chain; null until that part exists"}}});
+    let token = json!({"type": "object", "properties": {
+        "id": {"type": "integer"}, "user": {"type": "integer"}, "name": {"type": "string"},
+        "scopes": {"type": "array", "items": {"type": "string"}}, "created_ms": {"type": "integer"},
+        "expires_ms": {"type": "integer"}, "revoked": {"type": "boolean"}}});
+    let audit = json!({"type": "object", "properties": {
+        "seq": {"type": "integer"}, "at_ms": {"type": "integer"}, "actor_user": nullable_int(),
+        "actor_org": nullable_int(), "action": {"type": "string"}, "target": {"type": "string"},
+        "ip": {"type": "string"}, "user_agent": {"type": "string"},
+        "outcome": {"type": "string", "enum": ["success", "denied", "error"]}, "status": {"type": "integer"},
+        "prev_hash": {"type": "string", "description": "hex SHA-256"}, "hash": {"type": "string", "description": "hex SHA-256 of prev_hash || canonical record"}}});
+    json!({
+        "Org": org,
+        "OrgEnvelope": envelope("org", reference("Org")),
+        "OrgList": list_of("Org"),
+        "User": user,
+        "UserEnvelope": envelope("user", reference("User")),
+        "UserList": list_of("User"),
+        "Registration": registration,
+        "RegistrationEnvelope": envelope("registration", reference("Registration")),
+        "RegistrationList": list_of("Registration"),
+        "Token": token,
+        "TokenList": list_of("Token"),
+        "AuditRecord": audit,
+        "AuditList": list_of("AuditRecord"),
+        "LoginResult": {"type": "object", "properties": {
+            "user": reference("User"), "csrf_token": {"type": "string"},
+            "expires_ms": {"type": "integer"}, "sessions_ended": {"type": "integer"}}},
                 "Error": {"type": "object", "required": ["error"], "properties": {"error": {
                     "type": "object", "required": ["code", "message"],
                     "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string"}}}}},
-            },
-        },
     })
 }

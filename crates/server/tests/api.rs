@@ -337,6 +337,39 @@ fn openapi_document_matches_the_router() {
         }
     }
     assert_eq!(documented, ROUTES.len());
+    // Every schema reference resolves.
+    let text = doc.to_string();
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for part in text.split("\"#/components/schemas/").skip(1) {
+        let name = part.split('"').next().unwrap();
+        assert!(schemas.contains_key(name), "dangling $ref {name}");
+    }
+    assert_eq!(
+        doc["paths"]["/api/v1/orgs"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+            ["$ref"],
+        "#/components/schemas/OrgList"
+    );
+    // The documented response objects have exactly the fields the API sends.
+    let admin = srv.admin();
+    srv.enterprise(&admin, "docent", CODES[0], None);
+    let keys = |v: &Value| {
+        v.as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    for (path, item, schema) in [
+        ("/api/v1/orgs", "items", "Org"),
+        ("/api/v1/orgs/1/users", "items", "User"),
+        ("/api/v1/registrations", "items", "Registration"),
+        ("/api/v1/audit", "items", "AuditRecord"),
+    ] {
+        let (_, v) = srv.get(path, &admin);
+        let sent = keys(&v[item][0]);
+        let documented = keys(&schemas[schema]["properties"]);
+        assert_eq!(sent, documented, "{schema}");
+    }
     // Every documented route exists: unauthenticated calls are refused or served, never
     // "no such endpoint" or "method not allowed".
     for r in ROUTES {
