@@ -772,11 +772,13 @@ fn check_bools(items: &[Expr]) -> Result<(), ConstraintError> {
     Ok(())
 }
 
-/// A parsed and type-checked constraint.
+/// A parsed and type-checked constraint. Immutable once built, so clones share one
+/// parsed tree (`Arc`): demands built from the same template cost no re-parse, no copy
+/// and no per-demand frees.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Constraint {
-    source: String,
-    expr: Expr,
+    source: std::sync::Arc<str>,
+    expr: std::sync::Arc<Expr>,
 }
 
 /// The first top-level conjunct an offer failed.
@@ -812,8 +814,8 @@ impl Constraint {
             return Err(p.unexpected("`and`, `or` or end of input"));
         }
         Ok(Constraint {
-            source: src.to_string(),
-            expr,
+            source: src.into(),
+            expr: std::sync::Arc::new(expr),
         })
     }
 
@@ -821,7 +823,7 @@ impl Constraint {
     pub fn any() -> Constraint {
         Constraint {
             source: "true".into(),
-            expr: Expr::Const(true, Span { start: 0, end: 4 }),
+            expr: std::sync::Arc::new(Expr::Const(true, Span { start: 0, end: 4 })),
         }
     }
 
@@ -841,7 +843,7 @@ impl Constraint {
 
     /// The first top-level conjunct the offer fails, or `None` if it matches.
     pub fn first_failure(&self, offer: &Offer) -> Option<Failure> {
-        let conjuncts: &[Expr] = match &self.expr {
+        let conjuncts: &[Expr] = match &*self.expr {
             Expr::And(items, _) => items,
             e => std::slice::from_ref(e),
         };
