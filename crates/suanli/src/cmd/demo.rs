@@ -15,8 +15,9 @@ use suanli_ledger::anchor::AnchorRecord;
 use suanli_ledger::credit::{Amount, CreditOp};
 use suanli_ledger::{MempoolConfig, Payload, Transaction};
 use suanli_primitives::merkle::{InclusionProof, leaf_hash};
-use suanli_primitives::{ChainKind, Hash32, SecretKey, sha256};
+use suanli_primitives::{ChainKind, Hash32, PublicKey, SecretKey, sha256};
 
+use super::audit_anchor::{LedgerAnchor, LedgerTarget};
 use super::node::{NETWORK_DEFAULT, open_node};
 
 #[derive(Debug, Default, Args)]
@@ -64,7 +65,25 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     let result = walk(&node, &operator, &base).and_then(|()| {
         println!("\n=== The operations platform ===");
-        super::demo_platform::run(&data.join("platform"))
+        let platform_key = SecretKey::load_or_generate(&{
+            std::fs::create_dir_all(data.join("platform"))?;
+            data.join("platform").join("platform.key")
+        })?;
+        let platform_public = platform_key.public();
+        let anchor = Arc::new(LedgerAnchor::start(
+            LedgerTarget::Embedded(Arc::clone(&node)),
+            platform_key,
+        )?);
+        super::demo_platform::run(
+            &data.join("platform"),
+            Some(Arc::clone(&anchor) as Arc<dyn suanli_server::AuditAnchor>),
+        )?;
+        let (seq, head) = anchor
+            .wait_anchored(Duration::from_millis(
+                super::audit_anchor::ANCHOR_INTERVAL_MS * 3,
+            ))
+            .ok_or_else(|| anyhow::anyhow!("the audit-log head was not anchored in time"))?;
+        show_audit_anchor(&node, &platform_public, seq, &Hash32::from_bytes(head))
     });
 
     if result.is_ok() && !args.exit {
@@ -91,6 +110,40 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Shows the anchor transaction of audit record `seq` as committed on the trade chain.
+fn show_audit_anchor(
+    node: &Node,
+    platform: &PublicKey,
+    seq: u64,
+    head: &Hash32,
+) -> anyhow::Result<()> {
+    let label = format!("suanli-audit-head seq={seq}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        for nonce in (0..node.next_nonce(ChainKind::Trade, platform)).rev() {
+            let Some(value) = node.state_get(
+                ChainKind::Trade,
+                &suanli_ledger::anchor::anchor_key(platform, nonce),
+            ) else {
+                continue;
+            };
+            if value.get(40..) == Some(label.as_bytes())
+                && value.get(..32) == Some(head.as_bytes().as_slice())
+            {
+                println!(
+                    "10. The audit-log head #{seq} {head} is anchored on the trade chain\n    by the platform key {platform} (anchor #{nonce} of that key): rewriting the log is now detectable."
+                );
+                return Ok(());
+            }
+        }
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "anchor of audit record {seq} not committed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 fn commit(node: &Node, tx: Transaction) -> anyhow::Result<TxStatus> {

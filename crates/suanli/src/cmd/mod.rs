@@ -1,5 +1,6 @@
 //! One module per subcommand group.
 
+pub mod audit_anchor;
 pub mod bench;
 pub mod bench_ledger;
 pub mod bench_market;

@@ -6,7 +6,11 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
+use suanli_primitives::SecretKey;
 use suanli_server::config::{Config, Secret};
+
+use super::audit_anchor::{LedgerAnchor, LedgerTarget};
+use super::node::{NETWORK_DEFAULT, open_node};
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
@@ -23,6 +27,10 @@ pub struct ServeArgs {
     /// `postgres://…` to keep operations data in PostgreSQL instead of embedded SQLite.
     #[arg(long)]
     pub database_url: Option<String>,
+    /// Base URL of a separate ledger node (e.g. `http://10.0.0.5:7410`); by default an
+    /// embedded node keeps its chains in DATA/node.
+    #[arg(long)]
+    pub node: Option<String>,
 }
 
 /// Configuration from file, then environment, then flags.
@@ -47,13 +55,20 @@ pub fn config_of(a: &ServeArgs) -> anyhow::Result<Config> {
 pub fn run(a: ServeArgs) -> anyhow::Result<()> {
     let config = config_of(&a)?;
     tracing::info!(?config, "starting the operations platform");
+    let (target, embedded) = ledger_target(&a, &config.data_dir)?;
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating {}", config.data_dir.display()))?;
+    let platform_key = SecretKey::load_or_generate(&config.data_dir.join("platform.key"))?;
+    tracing::info!(key = %platform_key.public(), "platform key anchors the audit-log head on the trade chain");
+    let anchor = Arc::new(LedgerAnchor::start(target, platform_key)?);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("tokio runtime")?;
-    rt.block_on(async move {
-        let platform =
-            suanli_server::Platform::open(&config, Arc::new(suanli_server::SystemClock)).await?;
+    let served = rt.block_on(async move {
+        let platform = suanli_server::Platform::open(&config, Arc::new(suanli_server::SystemClock))
+            .await?
+            .with_anchor(anchor);
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("bind {}", config.listen))?;
@@ -61,5 +76,44 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
             .serve(listener, suanli_server::shutdown_signal())
             .await?;
         anyhow::Ok(())
-    })
+    });
+    if let Some((node, producers)) = embedded {
+        node.stop();
+        for p in producers {
+            let _ = p.join();
+        }
+    }
+    served
+}
+
+type Embedded = (
+    Arc<suanli_chainstore::Node>,
+    Vec<std::thread::JoinHandle<()>>,
+);
+
+/// The ledger the platform writes to: `--node URL`, or an embedded node under DATA/node.
+fn ledger_target(
+    a: &ServeArgs,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<(LedgerTarget, Option<Embedded>)> {
+    if let Some(url) = &a.node {
+        let url = url.trim_end_matches('/');
+        anyhow::ensure!(
+            url.starts_with("http://") || url.starts_with("https://"),
+            "--node must be an http:// or https:// URL of a ledger node, got {url:?}"
+        );
+        tracing::info!(node = url, "using a separate ledger node");
+        return Ok((LedgerTarget::Remote(url.to_owned()), None));
+    }
+    let (node, producers) = open_node(
+        &data_dir.join("node"),
+        NETWORK_DEFAULT,
+        None,
+        suanli_ledger::MempoolConfig::default(),
+    )?;
+    tracing::info!(dir = %data_dir.join("node").display(), "embedded ledger node ready");
+    Ok((
+        LedgerTarget::Embedded(Arc::clone(&node)),
+        Some((node, producers)),
+    ))
 }

@@ -1,0 +1,161 @@
+//! Anchors the head of the platform's hash-chained audit log on the trade chain, so that
+//! rewriting the log (even all of it, with recomputed hashes) is detectable against the
+//! ledger. The server hands over every new head; a worker thread anchors the latest one
+//! at most once per interval, as an `anchor` transaction signed by the platform key,
+//! either into the embedded node or to a remote node over its HTTP API.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::{Condvar, Mutex};
+use suanli_chainstore::Node;
+use suanli_ledger::anchor::AnchorRecord;
+use suanli_ledger::{Payload, Transaction};
+use suanli_primitives::{ChainId, ChainKind, Hash32, SecretKey};
+
+/// Shortest time between two anchors, in milliseconds.
+pub const ANCHOR_INTERVAL_MS: u64 = 2_000;
+/// Longest a remote node may take to answer, in milliseconds.
+const REMOTE_TIMEOUT_MS: u64 = 5_000;
+
+/// Where anchors go.
+#[derive(Debug, Clone)]
+pub enum LedgerTarget {
+    Embedded(Arc<Node>),
+    /// Base URL of a node's API, e.g. `http://127.0.0.1:7410`.
+    Remote(String),
+}
+
+#[derive(Debug, Default)]
+struct Slot {
+    latest: Option<(u64, [u8; 32])>,
+    anchored: Option<u64>,
+    stopping: bool,
+}
+
+/// The `AuditAnchor` the platform server calls on every appended audit record.
+#[derive(Debug)]
+pub struct LedgerAnchor {
+    slot: Arc<(Mutex<Slot>, Condvar)>,
+}
+
+impl LedgerAnchor {
+    /// Starts the worker thread; it runs until the anchor is dropped.
+    pub fn start(target: LedgerTarget, key: SecretKey) -> anyhow::Result<Self> {
+        let slot: Arc<(Mutex<Slot>, Condvar)> = Arc::default();
+        let worker_slot = Arc::clone(&slot);
+        std::thread::Builder::new()
+            .name("audit-anchor".into())
+            .spawn(move || worker(&worker_slot, &target, &key))?;
+        Ok(LedgerAnchor { slot })
+    }
+}
+
+impl LedgerAnchor {
+    /// Waits until the latest head handed over is anchored (submitted to the ledger);
+    /// returns it, or `None` after `timeout`.
+    pub fn wait_anchored(&self, timeout: Duration) -> Option<(u64, [u8; 32])> {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut s = self.slot.0.lock();
+        loop {
+            if let Some((seq, hash)) = s.latest
+                && s.anchored == Some(seq)
+            {
+                return Some((seq, hash));
+            }
+            if self.slot.1.wait_until(&mut s, deadline).timed_out() {
+                return None;
+            }
+        }
+    }
+}
+
+impl Drop for LedgerAnchor {
+    fn drop(&mut self) {
+        self.slot.0.lock().stopping = true;
+        self.slot.1.notify_all();
+    }
+}
+
+impl suanli_server::AuditAnchor for LedgerAnchor {
+    fn anchor(&self, seq: u64, hash: [u8; 32]) -> Result<(), String> {
+        let mut slot = self.slot.0.lock();
+        if slot.latest.is_none_or(|(s, _)| seq > s) {
+            slot.latest = Some((seq, hash));
+        }
+        self.slot.1.notify_all();
+        Ok(())
+    }
+}
+
+fn worker(slot: &(Mutex<Slot>, Condvar), target: &LedgerTarget, key: &SecretKey) {
+    let mut anchored: Option<u64> = None;
+    loop {
+        let next = {
+            let mut s = slot.0.lock();
+            while !s.stopping && s.latest.map(|(seq, _)| Some(seq)) == Some(anchored) {
+                slot.1.wait(&mut s);
+            }
+            if s.stopping {
+                return;
+            }
+            s.latest
+        };
+        let Some((seq, hash)) = next else { continue };
+        match submit(target, key, seq, hash) {
+            Ok(()) => {
+                anchored = Some(seq);
+                slot.0.lock().anchored = Some(seq);
+                slot.1.notify_all();
+                tracing::info!(seq, head = %Hash32::from_bytes(hash), "audit head anchored on the trade chain");
+            }
+            Err(e) => tracing::warn!(seq, error = %e, "audit anchoring failed; will retry"),
+        }
+        std::thread::sleep(Duration::from_millis(ANCHOR_INTERVAL_MS));
+    }
+}
+
+fn submit(target: &LedgerTarget, key: &SecretKey, seq: u64, hash: [u8; 32]) -> anyhow::Result<()> {
+    let record = AnchorRecord::new(
+        &format!("suanli-audit-head seq={seq}"),
+        Hash32::from_bytes(hash),
+    )?;
+    match target {
+        LedgerTarget::Embedded(node) => {
+            let chain = node.chain_id(ChainKind::Trade);
+            let nonce = node.next_nonce(ChainKind::Trade, &key.public());
+            node.submit(Transaction::sign(
+                &chain,
+                key,
+                nonce,
+                Payload::Anchor(record),
+            ))?;
+        }
+        LedgerTarget::Remote(base) => {
+            let agent: ureq::Agent = ureq::Agent::config_builder()
+                .timeout_global(Some(Duration::from_millis(REMOTE_TIMEOUT_MS)))
+                .build()
+                .into();
+            let head: serde_json::Value = agent
+                .get(&format!("{base}/v1/chains/trade/head"))
+                .call()?
+                .body_mut()
+                .read_json()?;
+            let chain: ChainId = head["chain"].as_str().unwrap_or_default().parse()?;
+            let nonces: serde_json::Value = agent
+                .get(&format!("{base}/v1/chains/trade/nonces/{}", key.public()))
+                .call()?
+                .body_mut()
+                .read_json()?;
+            let nonce = nonces["next_nonce"]
+                .as_u64()
+                .ok_or_else(|| anyhow::anyhow!("node answered without next_nonce"))?;
+            let tx = Transaction::sign(&chain, key, nonce, Payload::Anchor(record));
+            agent
+                .post(&format!("{base}/v1/txs"))
+                .header("content-type", "application/octet-stream")
+                .send(tx.encoded())?;
+        }
+    }
+    Ok(())
+}
