@@ -35,6 +35,10 @@ fn demo_walks_the_flow_and_its_chains_verify_then_tampering_is_named() {
     assert!(stdout.contains("→ VALID"), "{stdout}");
     assert!(stdout.contains("trade chain sound"), "{stdout}");
     assert!(
+        stdout.contains("is anchored on the trade chain"),
+        "{stdout}"
+    );
+    assert!(
         stdout.contains("nonce 0 was already used (replay)"),
         "{stdout}"
     );

@@ -159,3 +159,79 @@ fn submit(target: &LedgerTarget, key: &SecretKey, seq: u64, hash: [u8; 32]) -> a
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use suanli_server::AuditAnchor;
+
+    use super::*;
+
+    fn committed_anchor(node: &Node, key: &suanli_primitives::PublicKey) -> Option<Vec<u8>> {
+        let nonce = node.next_nonce(ChainKind::Trade, key).checked_sub(1)?;
+        node.state_get(
+            ChainKind::Trade,
+            &suanli_ledger::anchor::anchor_key(key, nonce),
+        )
+    }
+
+    fn wait_for_anchor(node: &Node, key: &suanli_primitives::PublicKey) -> Vec<u8> {
+        for _ in 0..500 {
+            if let Some(v) = committed_anchor(node, key) {
+                return v;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("no anchor committed");
+    }
+
+    #[test]
+    fn anchors_the_latest_head_on_an_embedded_and_a_remote_node() {
+        let dir = tempfile::tempdir().unwrap();
+        let (node, producers) = crate::cmd::node::open_node(
+            dir.path(),
+            "suanli-test",
+            None,
+            suanli_ledger::MempoolConfig {
+                block_interval_ms: 5,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+
+        let key = SecretKey::from_label("platform/embedded");
+        let anchor =
+            LedgerAnchor::start(LedgerTarget::Embedded(Arc::clone(&node)), key.clone()).unwrap();
+        anchor.anchor(3, [3; 32]).unwrap();
+        anchor.anchor(2, [2; 32]).unwrap(); // an older head never replaces a newer one
+        assert_eq!(
+            anchor.wait_anchored(Duration::from_secs(10)),
+            Some((3, [3; 32]))
+        );
+        let value = wait_for_anchor(&node, &key.public());
+        assert_eq!(&value[..32], &[3; 32]);
+        assert_eq!(&value[40..], b"suanli-audit-head seq=3");
+
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        runtime.spawn(suanli_node_api::serve(
+            Arc::clone(&node),
+            listener,
+            std::future::pending(),
+        ));
+        let remote_key = SecretKey::from_label("platform/remote");
+        let remote = LedgerAnchor::start(LedgerTarget::Remote(base), remote_key.clone()).unwrap();
+        remote.anchor(7, [7; 32]).unwrap();
+        assert_eq!(
+            remote.wait_anchored(Duration::from_secs(10)),
+            Some((7, [7; 32]))
+        );
+        let value = wait_for_anchor(&node, &remote_key.public());
+        assert_eq!(&value[..32], &[7; 32]);
+
+        node.stop();
+        producers.into_iter().for_each(|p| p.join().unwrap());
+    }
+}
