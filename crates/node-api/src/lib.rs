@@ -8,7 +8,8 @@
 //! `GET /chains/{chain}/blocks/{height}`, `GET /chains/{chain}/state/{key_hex}`,
 //! `GET /chains/{chain}/nonces/{public_key}`, `GET /chains/trade/credit/{public_key}`.
 //!
-//! Invariants: bodies are read with a hard limit ([`BODY_BYTES_MAX`]), pages are bounded
+//! Invariants: with member tokens configured ([`Access`]) every endpoint requires one;
+//! bodies are read with a hard limit ([`BODY_BYTES_MAX`]), pages are bounded
 //! ([`PAGE_BLOCKS_MAX`]), every error is `{"error":{"code","message","retryable"}}` with a
 //! 4xx status for bad input, 503 + `Retry-After` for back-pressure, and input never
 //! causes a 500 or a panic.
@@ -109,8 +110,67 @@ impl IntoResponse for ApiError {
 
 type ApiResult = Result<Response, ApiError>;
 
+/// Who may call the API. A consortium node that listens beyond loopback gives each member
+/// a bearer token; only SHA-256 digests of the tokens are kept.
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    token_digests: Arc<Vec<Hash32>>,
+}
+
+impl Access {
+    /// No tokens: every caller is allowed (for loopback-only nodes).
+    pub fn open() -> Self {
+        Access::default()
+    }
+
+    /// Callers must send `Authorization: Bearer <token>` with one of these tokens.
+    pub fn tokens<S: AsRef<str>>(tokens: &[S]) -> Self {
+        let digests = tokens
+            .iter()
+            .map(|t| suanli_primitives::sha256(t.as_ref().as_bytes()))
+            .collect();
+        Access {
+            token_digests: Arc::new(digests),
+        }
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.token_digests.is_empty()
+    }
+
+    fn allows(&self, headers: &HeaderMap) -> bool {
+        if self.is_open() {
+            return true;
+        }
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| suanli_primitives::sha256(t.trim().as_bytes()));
+        // Comparing digests, not tokens, keeps timing independent of the secret.
+        presented.is_some_and(|d| self.token_digests.contains(&d))
+    }
+}
+
+async fn authorise(
+    State(access): State<Access>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if access.allows(request.headers()) {
+        next.run(request).await
+    } else {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "this node requires `Authorization: Bearer <member token>`",
+        )
+        .into_response()
+    }
+}
+
 /// The router over a running node.
-pub fn router(node: Arc<Node>) -> Router {
+pub fn router(node: Arc<Node>, access: Access) -> Router {
     Router::new()
         .route("/v1/txs", post(submit))
         .route("/v1/txs/{id}", get(tx_status))
@@ -123,15 +183,17 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/chains/trade/credit/{key}", get(credit_balance))
         .fallback(|| async { ApiError::not_found("no such endpoint; see docs/node-api.md") })
         .with_state(node)
+        .layer(axum::middleware::from_fn_with_state(access, authorise))
 }
 
 /// Serves the API on `listener` until `shutdown` resolves.
 pub async fn serve(
     node: Arc<Node>,
+    access: Access,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(node))
+    axum::serve(listener, router(node, access))
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -22,6 +22,10 @@ fn operator() -> SecretKey {
 }
 
 fn start(mempool: MempoolConfig, producers: bool) -> Harness {
+    start_with(mempool, producers, suanli_node_api::Access::open())
+}
+
+fn start_with(mempool: MempoolConfig, producers: bool, access: suanli_node_api::Access) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let config = NodeConfig {
         network: NetworkName::new("suanli-test").unwrap(),
@@ -45,6 +49,7 @@ fn start(mempool: MempoolConfig, producers: bool) -> Harness {
     let base = format!("http://{}", listener.local_addr().unwrap());
     runtime.spawn(suanli_node_api::serve(
         Arc::clone(&node),
+        access,
         listener,
         std::future::pending(),
     ));
@@ -324,4 +329,41 @@ fn full_mempool_answers_503_retryable() {
     assert_eq!(status, 503);
     assert_eq!(error_code(&body), "mempool_full");
     assert_eq!(body["error"]["retryable"], true);
+}
+
+#[test]
+fn member_tokens_guard_every_endpoint() {
+    let token = "member-token-0123456789";
+    let h = start_with(
+        MempoolConfig::default(),
+        true,
+        suanli_node_api::Access::tokens(&[token]),
+    );
+    for path in [
+        "/v1/chains/trade/head",
+        "/v1/chains/trade/blocks/0",
+        "/v2/unknown",
+    ] {
+        let (status, body) = get(&h, path);
+        assert_eq!((status, error_code(&body)), (401, "unauthorized"), "{path}");
+    }
+    let (status, body) = post(
+        &h,
+        "/v1/txs",
+        "application/octet-stream",
+        mint(&h, 0).encoded(),
+    );
+    assert_eq!((status, error_code(&body)), (401, "unauthorized"));
+    let wrong = agent()
+        .get(&format!("{}/v1/chains/trade/head", h.base))
+        .header("authorization", "Bearer not-the-token")
+        .call()
+        .unwrap();
+    assert_eq!(wrong.status().as_u16(), 401);
+    let right = agent()
+        .get(&format!("{}/v1/chains/trade/head", h.base))
+        .header("authorization", format!("Bearer {token}"))
+        .call()
+        .unwrap();
+    assert_eq!(right.status().as_u16(), 200);
 }

@@ -110,6 +110,13 @@ fn verify_and_bad_arguments_give_clear_errors() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--block-txs-max must be"));
+    let out = suanli()
+        .args(["node", "--listen", "0.0.0.0:0", "--data"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("without --api-token-file"));
 }
 
 /// Starts a node on an OS-chosen port and returns it with its base URL.

@@ -22,8 +22,12 @@ const REMOTE_TIMEOUT_MS: u64 = 5_000;
 #[derive(Debug, Clone)]
 pub enum LedgerTarget {
     Embedded(Arc<Node>),
-    /// Base URL of a node's API, e.g. `http://127.0.0.1:7410`.
-    Remote(String),
+    /// A node's API: base URL (e.g. `http://127.0.0.1:7410`) and the member token the
+    /// node requires, if any.
+    Remote {
+        url: String,
+        token: Option<String>,
+    },
 }
 
 #[derive(Debug, Default)]
@@ -131,30 +135,38 @@ fn submit(target: &LedgerTarget, key: &SecretKey, seq: u64, hash: [u8; 32]) -> a
                 Payload::Anchor(record),
             ))?;
         }
-        LedgerTarget::Remote(base) => {
+        LedgerTarget::Remote { url: base, token } => {
+            let bearer = token.as_ref().map(|t| format!("Bearer {t}"));
+            let with_token = |r: ureq::RequestBuilder<ureq::typestate::WithoutBody>| match &bearer {
+                Some(b) => r.header("authorization", b),
+                None => r,
+            };
             let agent: ureq::Agent = ureq::Agent::config_builder()
                 .timeout_global(Some(Duration::from_millis(REMOTE_TIMEOUT_MS)))
                 .build()
                 .into();
-            let head: serde_json::Value = agent
-                .get(&format!("{base}/v1/chains/trade/head"))
-                .call()?
-                .body_mut()
-                .read_json()?;
+            let head: serde_json::Value =
+                with_token(agent.get(&format!("{base}/v1/chains/trade/head")))
+                    .call()?
+                    .body_mut()
+                    .read_json()?;
             let chain: ChainId = head["chain"].as_str().unwrap_or_default().parse()?;
-            let nonces: serde_json::Value = agent
-                .get(&format!("{base}/v1/chains/trade/nonces/{}", key.public()))
-                .call()?
-                .body_mut()
-                .read_json()?;
+            let nonces: serde_json::Value =
+                with_token(agent.get(&format!("{base}/v1/chains/trade/nonces/{}", key.public())))
+                    .call()?
+                    .body_mut()
+                    .read_json()?;
             let nonce = nonces["next_nonce"]
                 .as_u64()
                 .ok_or_else(|| anyhow::anyhow!("node answered without next_nonce"))?;
             let tx = Transaction::sign(&chain, key, nonce, Payload::Anchor(record));
-            agent
+            let mut post = agent
                 .post(&format!("{base}/v1/txs"))
-                .header("content-type", "application/octet-stream")
-                .send(tx.encoded())?;
+                .header("content-type", "application/octet-stream");
+            if let Some(b) = &bearer {
+                post = post.header("authorization", b);
+            }
+            post.send(tx.encoded())?;
         }
     }
     Ok(())
@@ -218,11 +230,19 @@ mod tests {
         let base = format!("http://{}", listener.local_addr().unwrap());
         runtime.spawn(suanli_node_api::serve(
             Arc::clone(&node),
+            suanli_node_api::Access::tokens(&["member-token-0123456789"]),
             listener,
             std::future::pending(),
         ));
         let remote_key = SecretKey::from_label("platform/remote");
-        let remote = LedgerAnchor::start(LedgerTarget::Remote(base), remote_key.clone()).unwrap();
+        let remote = LedgerAnchor::start(
+            LedgerTarget::Remote {
+                url: base,
+                token: Some("member-token-0123456789".into()),
+            },
+            remote_key.clone(),
+        )
+        .unwrap();
         remote.anchor(7, [7; 32]).unwrap();
         assert_eq!(
             remote.wait_anchored(Duration::from_secs(10)),

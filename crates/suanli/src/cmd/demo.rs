@@ -58,9 +58,14 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = runtime.spawn(suanli_node_api::serve(Arc::clone(&node), listener, async {
-        let _ = stop_rx.await;
-    }));
+    let server = runtime.spawn(suanli_node_api::serve(
+        Arc::clone(&node),
+        suanli_node_api::Access::open(),
+        listener,
+        async {
+            let _ = stop_rx.await;
+        },
+    ));
     let base = format!("http://{addr}");
 
     let result = walk(&node, &operator, &base).and_then(|()| {

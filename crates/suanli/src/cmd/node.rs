@@ -28,8 +28,47 @@ pub struct NodeArgs {
     /// created on first start. Only read when the chains are created.
     #[arg(long)]
     pub credit_operator: Option<String>,
+    /// File with one member token per line; callers then need `Authorization: Bearer
+    /// <token>`. Required when --listen is not a loopback address.
+    #[arg(long)]
+    pub api_token_file: Option<PathBuf>,
     #[command(flatten)]
     pub tuning: Tuning,
+}
+
+/// Shortest member token accepted, in characters.
+const API_TOKEN_LEN_MIN: usize = 16;
+
+/// Who may call the node API: member tokens from a file, or everyone on loopback only.
+fn api_access(args: &NodeArgs) -> anyhow::Result<suanli_node_api::Access> {
+    let Some(path) = &args.api_token_file else {
+        anyhow::ensure!(
+            args.listen.ip().is_loopback(),
+            "refusing to serve the node API on {} without --api-token-file: off loopback every caller needs a member token",
+            args.listen
+        );
+        return Ok(suanli_node_api::Access::open());
+    };
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let tokens: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    anyhow::ensure!(
+        !tokens.is_empty(),
+        "{} holds no tokens (one per line)",
+        path.display()
+    );
+    if let Some(short) = tokens.iter().position(|t| t.len() < API_TOKEN_LEN_MIN) {
+        anyhow::bail!(
+            "token on line {} of {} is shorter than {API_TOKEN_LEN_MIN} characters",
+            short + 1,
+            path.display()
+        );
+    }
+    Ok(suanli_node_api::Access::tokens(&tokens))
 }
 
 #[derive(Debug, Clone, Args)]
@@ -115,6 +154,7 @@ pub fn run(args: NodeArgs) -> anyhow::Result<()> {
         .map(PublicKey::from_hex)
         .transpose()
         .context("--credit-operator")?;
+    let access = api_access(&args)?;
     let (node, producers) = open_node(&args.data, &args.network, operator, args.tuning.mempool()?)?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
@@ -128,7 +168,7 @@ pub fn run(args: NodeArgs) -> anyhow::Result<()> {
         }
         tracing::info!(%addr, "node API listening");
         println!("listening on http://{addr}");
-        suanli_node_api::serve(Arc::clone(&node), listener, shutdown_signal()).await?;
+        suanli_node_api::serve(Arc::clone(&node), access, listener, shutdown_signal()).await?;
         anyhow::Ok(())
     })?;
     node.stop();

@@ -28,7 +28,9 @@ pub struct ServeArgs {
     #[arg(long)]
     pub database_url: Option<String>,
     /// Base URL of a separate ledger node (e.g. `http://10.0.0.5:7410`); by default an
-    /// embedded node keeps its chains in DATA/node.
+    /// embedded node keeps its chains in DATA/node. The node's member token, if it needs
+    /// one, comes from the environment variable SUANLI_NODE_TOKEN (never a flag, so it
+    /// does not show in process lists).
     #[arg(long)]
     pub node: Option<String>,
 }
@@ -103,7 +105,16 @@ fn ledger_target(
             "--node must be an http:// or https:// URL of a ledger node, got {url:?}"
         );
         tracing::info!(node = url, "using a separate ledger node");
-        return Ok((LedgerTarget::Remote(url.to_owned()), None));
+        let token = std::env::var("SUANLI_NODE_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty());
+        return Ok((
+            LedgerTarget::Remote {
+                url: url.to_owned(),
+                token,
+            },
+            None,
+        ));
     }
     let (node, producers) = open_node(
         &data_dir.join("node"),
