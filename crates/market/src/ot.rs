@@ -13,8 +13,8 @@
 //! `[1/τ, τ]` (τ = [`ABSORB_THRESHOLD`]) they are absorbed into `f`, `g` and the kernel
 //! is rebuilt, so nothing overflows. If a kernel row or column underflows to zero anyway,
 //! the stage falls back to exact log-domain updates (`f_i = ε log a_i - ε LSE_j((g_j -
-//! C_ij)/ε)` with max-subtraction). ε-scaling starts at the cost range and divides by
-//! `eps_scaling_factor` per stage down to the target ε, warm-starting each stage from the
+//! C_ij)/ε)` with max-subtraction). ε-scaling starts one factor below the cost range
+//! and divides by `eps_scaling_factor` per stage down to the target ε, warm-starting each stage from the
 //! previous potentials.
 //!
 //! Stopping: after each `v` update the column marginals are exact, so the error is the L1
@@ -529,8 +529,11 @@ pub fn sinkhorn(p: &OtProblem, params: &SinkhornParams) -> Result<OtSolution, Ot
     let range = (cmax - cmin).max(params.epsilon);
     let mut schedule = Vec::new();
     if params.eps_scaling_factor > 1.0 {
-        let mut e = range;
-        while e > params.epsilon {
+        // At ε = range the plan is close to a·bᵀ and its potentials carry no information,
+        // so the first stage is one factor below the range. A stage within 0.1 % of the
+        // target is merged into the final one.
+        let mut e = range / params.eps_scaling_factor;
+        while e > params.epsilon * 1.001 {
             schedule.push(e);
             e /= params.eps_scaling_factor;
         }
