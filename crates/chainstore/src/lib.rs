@@ -6,9 +6,12 @@
 //! producer per chain ([`node`]), and offline verification/export ([`verify`]).
 //!
 //! Invariants:
-//! - A block, its outcomes, its transaction-index entries and its state writes are one
-//!   redb write transaction; a transaction is acknowledged only after that commit.
-//! - After a crash the node restarts at the last durable block with the state it had.
+//! - A block and its outcomes are one redb write transaction (one fsync); a transaction
+//!   is acknowledged only after that commit. Derived data (state, transaction index) is
+//!   checkpointed every `CHECKPOINT_INTERVAL_BLOCKS` blocks in the same kind of
+//!   transaction.
+//! - After a crash the node restarts at the last durable block: it loads the checkpoint
+//!   and re-executes the blocks after it, reproducing their state commitments.
 //! - Transactions are admitted only with a valid signature, the right chain, and the
 //!   signer's next nonce; a full mempool pushes back with a retryable error.
 //!

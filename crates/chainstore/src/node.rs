@@ -49,6 +49,10 @@ pub enum NodeError {
     Store(#[from] StoreError),
     #[error("this node has no proposer key; a follower needs a multi-node consensus engine")]
     NotProposer,
+    #[error(
+        "this node's proposer key {key} is not a proposer named in the {chain} chain's genesis (was node.key replaced?)"
+    )]
+    ForeignProposer { chain: ChainKind, key: String },
     #[error("stored {chain} chain belongs to network {stored}, not {configured}")]
     NetworkMismatch {
         chain: ChainKind,
@@ -85,6 +89,7 @@ impl SubmitError {
             SubmitError::Tx(TxError::BadSignature) => "bad_signature",
             SubmitError::Tx(TxError::PayloadNotAllowed { .. }) => "payload_not_allowed",
             SubmitError::Admit(AdmitError::Full { .. }) => "mempool_full",
+            SubmitError::Admit(AdmitError::SignerQuota { .. }) => "signer_quota",
             SubmitError::Admit(AdmitError::NonceReplayed { .. }) => "nonce_replayed",
             SubmitError::Admit(AdmitError::NonceGap { .. }) => "nonce_gap",
             SubmitError::Halted => "node_halted",
@@ -210,10 +215,14 @@ impl Node {
                 chain: kind,
                 reason: e.to_string(),
             })?;
-            let mut header = ChainEngine::genesis_header(&genesis);
-            header.proposer = proposer;
+            if genesis.proposers[0] != proposer {
+                return Err(NodeError::ForeignProposer {
+                    chain: kind,
+                    key: proposer.to_hex(),
+                });
+            }
             let sealed = consensus
-                .seal(header)
+                .seal(ChainEngine::genesis_header(&genesis))
                 .map_err(|e| NodeError::Inconsistent {
                     chain: kind,
                     reason: e.to_string(),
@@ -235,6 +244,16 @@ impl Node {
                 chain: kind,
                 stored: genesis.chain.network().to_string(),
                 configured: config.network.to_string(),
+            });
+        }
+        if let Some(local) = consensus.local_proposer()
+            && !genesis.proposers.contains(&local)
+        {
+            // Blocks sealed with this key would be acknowledged and then refused by every
+            // verifier, including this node at its next start.
+            return Err(NodeError::ForeignProposer {
+                chain: kind,
+                key: local.to_hex(),
             });
         }
         let height = store.checkpoint_height(kind)?;

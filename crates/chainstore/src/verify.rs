@@ -163,7 +163,9 @@ pub fn export(store: &ChainStore, out: &mut dyn Write) -> Result<u64, VerifyErro
             let bytes = store
                 .block_bytes(chain, height)?
                 .ok_or_else(|| bad(chain, height, "missing"))?;
-            let outcomes = store.outcomes(chain, height)?.unwrap_or_default();
+            let outcomes = store
+                .outcomes(chain, height)?
+                .ok_or_else(|| bad(chain, height, "outcomes missing"))?;
             let mut w = Writer::with_capacity(bytes.len() + 16);
             w.bytes(&bytes)
                 .bytes(&crate::store::encode_outcomes(&outcomes));

@@ -37,6 +37,7 @@ fn fast() -> MempoolConfig {
         txs_max: 1_000,
         block_txs_max: 64,
         block_interval_ms: 5,
+        ..MempoolConfig::default()
     }
 }
 
@@ -231,6 +232,7 @@ fn full_mempool_pushes_back_without_losing_anything() {
             txs_max: 3,
             block_txs_max: 64,
             block_interval_ms: 5,
+            ..MempoolConfig::default()
         },
     );
     let alice = SecretKey::from_label("alice");

@@ -221,9 +221,7 @@ impl ChainEngine {
                     let mut nonce_only = overlay.begin_tx();
                     nonce_only.put(key, (expected + 1).to_be_bytes().to_vec());
                     nonce_only.commit();
-                    Outcome::Failed {
-                        reason: error.to_string(),
-                    }
+                    Outcome::failed(&error.to_string())
                 }
             };
             outcomes.push(outcome);

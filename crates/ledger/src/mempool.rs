@@ -19,6 +19,9 @@ pub struct MempoolConfig {
     pub block_txs_max: usize,
     /// Seal a block when the oldest waiting transaction has waited this long.
     pub block_interval_ms: u64,
+    /// Most uncommitted transactions of one signer, so that no single key can fill the
+    /// pool and push everyone else out.
+    pub signer_pending_max: u64,
 }
 
 impl Default for MempoolConfig {
@@ -27,6 +30,7 @@ impl Default for MempoolConfig {
             txs_max: 100_000,
             block_txs_max: 4_096,
             block_interval_ms: 50,
+            signer_pending_max: 1_024,
         }
     }
 }
@@ -35,6 +39,8 @@ impl Default for MempoolConfig {
 pub enum AdmitError {
     #[error("mempool is full ({capacity} transactions waiting); retry shortly")]
     Full { capacity: usize },
+    #[error("this signer already has {max} transactions waiting; retry after they commit")]
+    SignerQuota { max: u64 },
     #[error("nonce {got} was already used (replay); the signer's next nonce is {expected}")]
     NonceReplayed { expected: u64, got: u64 },
     #[error("nonce {got} skips ahead (gap); the signer's next nonce is {expected}")]
@@ -44,7 +50,10 @@ pub enum AdmitError {
 impl AdmitError {
     /// Whether sending the same transaction again later can succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, AdmitError::Full { .. })
+        matches!(
+            self,
+            AdmitError::Full { .. } | AdmitError::SignerQuota { .. }
+        )
     }
 }
 
@@ -95,7 +104,8 @@ impl Mempool {
         committed_next: impl FnOnce() -> u64,
         now_ms: u64,
     ) -> Result<(), AdmitError> {
-        let expected = self.expected_nonce(tx.signer(), committed_next);
+        let committed = committed_next();
+        let expected = self.expected_nonce(tx.signer(), || committed);
         if tx.nonce() < expected {
             return Err(AdmitError::NonceReplayed {
                 expected,
@@ -106,6 +116,13 @@ impl Mempool {
             return Err(AdmitError::NonceGap {
                 expected,
                 got: tx.nonce(),
+            });
+        }
+        // Pending entries may lag behind commits until `finish`; the quota counts from
+        // the committed nonce, so it never over-counts.
+        if expected.saturating_sub(committed) >= self.config.signer_pending_max {
+            return Err(AdmitError::SignerQuota {
+                max: self.config.signer_pending_max,
             });
         }
         if self.queue.len() >= self.config.txs_max {

@@ -332,6 +332,10 @@ fn signing_message(unsigned: &[u8]) -> Vec<u8> {
     msg
 }
 
+/// Longest failure reason kept in an outcome, in bytes (longer ones are cut at a character
+/// boundary when the outcome is made).
+pub const OUTCOME_REASON_LEN_MAX: usize = 1024;
+
 /// The result of executing one committed transaction. A failed transaction still
 /// consumes its nonce; its reason is part of the state commitment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -342,6 +346,17 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// A failure with `reason` cut to [`OUTCOME_REASON_LEN_MAX`] bytes.
+    pub fn failed(reason: &str) -> Self {
+        let mut end = reason.len().min(OUTCOME_REASON_LEN_MAX);
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        Outcome::Failed {
+            reason: reason[..end].to_owned(),
+        }
+    }
+
     pub fn encode(&self, w: &mut Writer) {
         match self {
             Outcome::Applied => {
@@ -357,7 +372,7 @@ impl Outcome {
         match r.u8("outcome")? {
             0 => Ok(Outcome::Applied),
             1 => Ok(Outcome::Failed {
-                reason: r.str("failure reason", 1024)?.to_owned(),
+                reason: r.str("failure reason", OUTCOME_REASON_LEN_MAX)?.to_owned(),
             }),
             other => Err(r.invalid("outcome", format!("unknown outcome code {other}"))),
         }

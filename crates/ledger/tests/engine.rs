@@ -202,6 +202,7 @@ fn mempool_rejects_replays_and_gaps_and_pushes_back_when_full() {
         txs_max: 2,
         block_txs_max: 10,
         block_interval_ms: 5,
+        signer_pending_max: 100,
     };
     let mut pool = Mempool::new(config);
     let alice = SecretKey::from_label("alice");
@@ -228,6 +229,26 @@ fn mempool_rejects_replays_and_gaps_and_pushes_back_when_full() {
     let block = pool.take_due(5).unwrap();
     assert_eq!(block.len(), 2);
     pool.admit(burn(2), || 0, 6).unwrap();
+}
+
+#[test]
+fn one_signer_cannot_fill_the_mempool() {
+    let config = MempoolConfig {
+        signer_pending_max: 2,
+        ..MempoolConfig::default()
+    };
+    let mut pool = Mempool::new(config);
+    let alice = SecretKey::from_label("alice");
+    let bob = SecretKey::from_label("bob");
+    let burn = |k: &SecretKey, n| credit(k, n, CreditOp::Burn { amount: amount(1) });
+    pool.admit(burn(&alice, 0), || 0, 0).unwrap();
+    pool.admit(burn(&alice, 1), || 0, 0).unwrap();
+    let refused = pool.admit(burn(&alice, 2), || 0, 0).unwrap_err();
+    assert_eq!(refused, AdmitError::SignerQuota { max: 2 });
+    assert!(refused.is_retryable());
+    pool.admit(burn(&bob, 0), || 0, 0).unwrap();
+    // Once alice's first transaction is committed, she may add another.
+    pool.admit(burn(&alice, 2), || 1, 0).unwrap();
 }
 
 #[derive(Debug, Clone)]

@@ -36,7 +36,7 @@ use suanli_primitives::{ChainId, ChainKind, Hash32, PublicKey, Signature};
 /// Largest request body, in bytes.
 pub const BODY_BYTES_MAX: usize = 64 * 1024;
 /// Most blocks one page returns.
-pub const PAGE_BLOCKS_MAX: u64 = 100;
+pub const PAGE_BLOCKS_MAX: u64 = 20;
 /// Seconds a client should wait before retrying after back-pressure.
 const RETRY_AFTER_S: &str = "1";
 
@@ -321,6 +321,24 @@ async fn submit(
     Ok((code, axum::Json(json!({"tx_id": id, "result": status}))).into_response())
 }
 
+/// Runs store reads and block decoding off the async workers, so that heavy queries
+/// cannot stall the runtime.
+async fn blocking<F>(node: &Arc<Node>, work: F) -> ApiResult
+where
+    F: FnOnce(&Node) -> ApiResult + Send + 'static,
+{
+    let node = Arc::clone(node);
+    tokio::task::spawn_blocking(move || work(&node))
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "query worker failed",
+            )
+        })?
+}
+
 fn parse_tx_id(text: &str) -> Result<TxId, ApiError> {
     Hash32::from_hex(text)
         .map(TxId)
@@ -339,21 +357,27 @@ fn parse_key(text: &str) -> Result<PublicKey, ApiError> {
 
 async fn tx_status(State(node): State<Arc<Node>>, Path(id): Path<String>) -> ApiResult {
     let id = parse_tx_id(&id)?;
-    let status = node.status(&id)?;
-    if status == TxStatus::Unknown {
-        return Err(ApiError::not_found(format!(
-            "transaction {id} is not known to this node"
-        )));
-    }
-    Ok(axum::Json(json!({"tx_id": id, "result": status})).into_response())
+    blocking(&node, move |node| {
+        let status = node.status(&id)?;
+        if status == TxStatus::Unknown {
+            return Err(ApiError::not_found(format!(
+                "transaction {id} is not known to this node"
+            )));
+        }
+        Ok(axum::Json(json!({"tx_id": id, "result": status})).into_response())
+    })
+    .await
 }
 
 async fn tx_proof(State(node): State<Arc<Node>>, Path(id): Path<String>) -> ApiResult {
     let id = parse_tx_id(&id)?;
-    let proof = node.proof(&id)?.ok_or_else(|| {
-        ApiError::not_found(format!("transaction {id} is not committed on this node"))
-    })?;
-    Ok(axum::Json(json!({"tx_id": id, "proof": proof})).into_response())
+    blocking(&node, move |node| {
+        let proof = node.proof(&id)?.ok_or_else(|| {
+            ApiError::not_found(format!("transaction {id} is not committed on this node"))
+        })?;
+        Ok(axum::Json(json!({"tx_id": id, "proof": proof})).into_response())
+    })
+    .await
 }
 
 async fn head(State(node): State<Arc<Node>>, Path(chain): Path<String>) -> ApiResult {
@@ -377,12 +401,15 @@ async fn block(
             format!("height must be a non-negative integer, got {height:?}"),
         )
     })?;
-    let block = node
-        .block(kind, height)?
-        .ok_or_else(|| ApiError::not_found(format!("{kind} chain has no block {height}")))?;
-    let mut value = block_json(&block);
-    value["block_hex"] = json!(hex::encode(block.encode()));
-    Ok(axum::Json(value).into_response())
+    blocking(&node, move |node| {
+        let block = node
+            .block(kind, height)?
+            .ok_or_else(|| ApiError::not_found(format!("{kind} chain has no block {height}")))?;
+        let mut value = block_json(&block);
+        value["block_hex"] = json!(hex::encode(block.encode()));
+        Ok(axum::Json(value).into_response())
+    })
+    .await
 }
 
 async fn blocks(
@@ -399,17 +426,20 @@ async fn blocks(
             format!("limit must be 1..={PAGE_BLOCKS_MAX}"),
         ));
     }
-    let head = node.head(kind).height();
-    let mut out = Vec::new();
-    let mut height = from;
-    while height <= head && (out.len() as u64) < limit {
-        if let Some(b) = node.block(kind, height)? {
-            out.push(block_json(&b));
+    blocking(&node, move |node| {
+        let head = node.head(kind).height();
+        let mut out = Vec::new();
+        let mut height = from;
+        while height <= head && (out.len() as u64) < limit {
+            if let Some(b) = node.block(kind, height)? {
+                out.push(block_json(&b));
+            }
+            height += 1;
         }
-        height += 1;
-    }
-    let next = (height <= head).then_some(height);
-    Ok(axum::Json(json!({"blocks": out, "next_from": next})).into_response())
+        let next = (height <= head).then_some(height);
+        Ok(axum::Json(json!({"blocks": out, "next_from": next})).into_response())
+    })
+    .await
 }
 
 async fn state(

@@ -310,6 +310,7 @@ fn full_mempool_answers_503_retryable() {
             txs_max: 1,
             block_txs_max: 64,
             block_interval_ms: 5,
+            ..MempoolConfig::default()
         },
         false,
     );

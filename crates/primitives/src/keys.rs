@@ -1,5 +1,11 @@
 //! Ed25519 keys, signatures and the key-file format.
 //!
+//! Signing follows RFC 8032 (ed25519-dalek). Verification follows ZIP 215 (ed25519-zebra):
+//! the cofactored equation, under which single and batch verification give the same
+//! answer for every input — a consensus requirement, since nodes verify in batches of
+//! whatever transactions happen to arrive together. On top of ZIP 215, public keys must be
+//! canonical encodings and must not be of small order.
+//!
 //! Key files are PKCS#8 v1 PEM documents (RFC 8410, `-----BEGIN PRIVATE KEY-----`), the
 //! format OpenSSL reads and writes (`openssl pkey -in node.key -text`). Secret key files
 //! are created with mode 0600 and never overwritten.
@@ -31,13 +37,13 @@ pub enum KeyError {
     File { path: String, reason: String },
 }
 
-/// An Ed25519 public key that is known to be a valid, non-weak curve point. Keeps the
+/// An Ed25519 public key that is known to be a canonical, non-weak curve point. Keeps the
 /// decompressed point so that verification does not decompress it again (decompression
 /// costs about as much as a third of a verification).
 #[derive(Clone, Copy)]
 pub struct PublicKey {
     bytes: [u8; 32],
-    point: VerifyingKey,
+    point: ed25519_zebra::VerificationKey,
 }
 
 impl PartialEq for PublicKey {
@@ -71,10 +77,13 @@ impl PublicKey {
         let array: [u8; 32] = bytes
             .try_into()
             .map_err(|_| KeyError::PublicKeyLength(bytes.len()))?;
-        let point = VerifyingKey::from_bytes(&array).map_err(|_| KeyError::InvalidPublicKey)?;
-        if point.is_weak() {
+        let dalek = VerifyingKey::from_bytes(&array).map_err(|_| KeyError::InvalidPublicKey)?;
+        // Weak (small-order) keys and non-canonical encodings are refused.
+        if dalek.is_weak() || dalek.to_bytes() != array {
             return Err(KeyError::InvalidPublicKey);
         }
+        let point = ed25519_zebra::VerificationKey::try_from(array)
+            .map_err(|_| KeyError::InvalidPublicKey)?;
         Ok(PublicKey {
             bytes: array,
             point,
@@ -93,15 +102,10 @@ impl PublicKey {
         hex::encode(self.bytes)
     }
 
-    /// The decompressed dalek verifying key.
-    pub fn verifying_key(&self) -> &VerifyingKey {
-        &self.point
-    }
-
-    /// Strict single verification (rejects non-canonical and small-order components).
+    /// Single verification under ZIP 215 (agrees with [`verify_many`]).
     pub fn verify(&self, message: &[u8], signature: &Signature) -> bool {
-        let sig = ed25519_dalek::Signature::from_bytes(&signature.0);
-        self.point.verify_strict(message, &sig).is_ok()
+        let sig = ed25519_zebra::Signature::from_bytes(&signature.0);
+        self.point.verify(&sig, message).is_ok()
     }
 }
 
@@ -195,11 +199,13 @@ impl SecretKey {
     }
 
     pub fn public(&self) -> PublicKey {
-        let point = self.0.verifying_key();
-        PublicKey {
-            bytes: point.to_bytes(),
-            point,
-        }
+        let bytes = self.0.verifying_key().to_bytes();
+        // A key derived from a secret scalar is a canonical prime-order point, so the
+        // conversion cannot fail; the fallback keeps this path free of panics.
+        let point = ed25519_zebra::VerificationKey::try_from(bytes).unwrap_or_else(|_| {
+            ed25519_zebra::SigningKey::from(self.0.to_bytes()).verification_key()
+        });
+        PublicKey { bytes, point }
     }
 
     pub fn sign(&self, message: &[u8]) -> Signature {
@@ -248,7 +254,12 @@ impl SecretKey {
         let mut file = options.open(path).map_err(|e| file_err(e.to_string()))?;
         file.write_all(pem.as_bytes())
             .and_then(|()| file.sync_all())
-            .map_err(|e| file_err(e.to_string()))
+            .map_err(|e| file_err(e.to_string()))?;
+        // The new directory entry must survive a power loss too.
+        let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+        std::fs::File::open(parent.unwrap_or(Path::new(".")))
+            .and_then(|dir| dir.sync_all())
+            .map_err(|e| file_err(format!("syncing the directory: {e}")))
     }
 
     pub fn load(path: &Path) -> Result<Self, KeyError> {
@@ -282,30 +293,40 @@ impl fmt::Debug for SecretKey {
     }
 }
 
-/// Verifies many (message, signature, key) triples. Uses Ed25519 batch verification as a
-/// fast path; if the batch fails, checks each item strictly to find the bad ones.
-/// Returns one verdict per item.
+/// Verifies many (message, signature, key) triples. Uses ZIP 215 batch verification as
+/// the fast path; if the batch fails, checks each item on its own to find the bad ones.
+/// Returns one verdict per item; ZIP 215 makes the verdicts independent of how items are
+/// grouped.
 pub fn verify_many(items: &[(&[u8], &Signature, &PublicKey)]) -> Vec<bool> {
-    let mut messages = Vec::with_capacity(items.len());
-    let mut signatures = Vec::with_capacity(items.len());
-    let mut keys = Vec::with_capacity(items.len());
+    let mut batch = ed25519_zebra::batch::Verifier::new();
     for (message, signature, key) in items {
-        messages.push(*message);
-        signatures.push(ed25519_dalek::Signature::from_bytes(&signature.0));
-        keys.push(*key.verifying_key());
+        let sig = ed25519_zebra::Signature::from_bytes(&signature.0);
+        batch.queue((
+            ed25519_zebra::VerificationKeyBytes::from(key.bytes),
+            sig,
+            message,
+        ));
     }
-    if ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok() {
+    let batch_ok = batch_rng().is_some_and(|rng| batch.verify(rng).is_ok());
+    if batch_ok {
         vec![true; items.len()]
     } else {
-        verify_each(items)
+        items
+            .iter()
+            .map(|(message, signature, key)| key.verify(message, signature))
+            .collect()
     }
 }
 
-fn verify_each(items: &[(&[u8], &Signature, &PublicKey)]) -> Vec<bool> {
-    items
-        .iter()
-        .map(|(message, signature, key)| key.verify(message, signature))
-        .collect()
+/// The random coefficients of batch verification only decide how likely a bad batch is
+/// caught (a miss has probability about 2^-128), never the verdict on good signatures:
+/// ChaCha20 seeded from the operating system. Without an OS random source, callers verify
+/// one by one.
+fn batch_rng() -> Option<rand_chacha::ChaCha20Rng> {
+    use rand_chacha::rand_core::SeedableRng;
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).ok()?;
+    Some(rand_chacha::ChaCha20Rng::from_seed(seed))
 }
 
 #[cfg(test)]
@@ -373,6 +394,29 @@ mod tests {
             .map(|(s, p)| (&b"m"[..], s, p))
             .collect();
         assert_eq!(verify_many(&items), vec![true, true, true, false, true]);
+    }
+
+    #[test]
+    fn single_and_batch_verification_agree_on_grouping() {
+        let keys: Vec<SecretKey> = (0..8)
+            .map(|i| SecretKey::from_label(&format!("k{i}")))
+            .collect();
+        let publics: Vec<PublicKey> = keys.iter().map(SecretKey::public).collect();
+        let messages: Vec<Vec<u8>> = (0..8).map(|i| vec![i as u8; 10]).collect();
+        let mut sigs: Vec<Signature> = keys.iter().zip(&messages).map(|(k, m)| k.sign(m)).collect();
+        sigs[5] = keys[5].sign(b"something else");
+        let items: Vec<(&[u8], &Signature, &PublicKey)> = messages
+            .iter()
+            .zip(&sigs)
+            .zip(&publics)
+            .map(|((m, s), p)| (m.as_slice(), s, p))
+            .collect();
+        let single: Vec<bool> = items.iter().map(|(m, s, p)| p.verify(m, s)).collect();
+        assert_eq!(verify_many(&items), single);
+        for chunk in items.chunks(3) {
+            let expected: Vec<bool> = chunk.iter().map(|(m, s, p)| p.verify(m, s)).collect();
+            assert_eq!(verify_many(chunk), expected);
+        }
     }
 
     #[test]

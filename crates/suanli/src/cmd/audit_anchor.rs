@@ -8,14 +8,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
-use suanli_chainstore::Node;
+use suanli_chainstore::{Node, TxStatus};
 use suanli_ledger::anchor::AnchorRecord;
-use suanli_ledger::{Payload, Transaction};
+use suanli_ledger::{Outcome, Payload, Transaction};
 use suanli_primitives::{ChainId, ChainKind, Hash32, SecretKey};
 
 /// Shortest time between two anchors, in milliseconds.
 pub const ANCHOR_INTERVAL_MS: u64 = 2_000;
-/// Longest a remote node may take to answer, in milliseconds.
+/// Longest to wait for an anchor to commit, in milliseconds.
 const REMOTE_TIMEOUT_MS: u64 = 5_000;
 
 /// Where anchors go.
@@ -97,7 +97,8 @@ fn worker(slot: &(Mutex<Slot>, Condvar), target: &LedgerTarget, key: &SecretKey)
     loop {
         let next = {
             let mut s = slot.0.lock();
-            while !s.stopping && s.latest.map(|(seq, _)| Some(seq)) == Some(anchored) {
+            // Sleep while there is nothing new: no head yet, or the latest is anchored.
+            while !s.stopping && s.latest.is_none_or(|(seq, _)| Some(seq) == anchored) {
                 slot.1.wait(&mut s);
             }
             if s.stopping {
@@ -105,7 +106,9 @@ fn worker(slot: &(Mutex<Slot>, Condvar), target: &LedgerTarget, key: &SecretKey)
             }
             s.latest
         };
-        let Some((seq, hash)) = next else { continue };
+        let Some((seq, hash)) = next else {
+            continue;
+        };
         match submit(target, key, seq, hash) {
             Ok(()) => {
                 anchored = Some(seq);
@@ -128,12 +131,24 @@ fn submit(target: &LedgerTarget, key: &SecretKey, seq: u64, hash: [u8; 32]) -> a
         LedgerTarget::Embedded(node) => {
             let chain = node.chain_id(ChainKind::Trade);
             let nonce = node.next_nonce(ChainKind::Trade, &key.public());
-            node.submit(Transaction::sign(
-                &chain,
-                key,
-                nonce,
-                Payload::Anchor(record),
-            ))?;
+            let tx = Transaction::sign(&chain, key, nonce, Payload::Anchor(record));
+            let id = node.submit(tx)?;
+            // Anchored means committed: a head still in the mempool could be lost.
+            let status = node.wait(
+                &id,
+                ChainKind::Trade,
+                Duration::from_millis(REMOTE_TIMEOUT_MS),
+            )?;
+            anyhow::ensure!(
+                matches!(
+                    status,
+                    TxStatus::Committed {
+                        outcome: Outcome::Applied,
+                        ..
+                    }
+                ),
+                "anchor transaction {id} ended as {status:?}"
+            );
         }
         LedgerTarget::Remote { url: base, token } => {
             let bearer = token.as_ref().map(|t| format!("Bearer {t}"));
@@ -142,7 +157,7 @@ fn submit(target: &LedgerTarget, key: &SecretKey, seq: u64, hash: [u8; 32]) -> a
                 None => r,
             };
             let agent: ureq::Agent = ureq::Agent::config_builder()
-                .timeout_global(Some(Duration::from_millis(REMOTE_TIMEOUT_MS)))
+                .timeout_global(Some(Duration::from_millis(2 * REMOTE_TIMEOUT_MS)))
                 .build()
                 .into();
             let head: serde_json::Value =
@@ -161,12 +176,18 @@ fn submit(target: &LedgerTarget, key: &SecretKey, seq: u64, hash: [u8; 32]) -> a
                 .ok_or_else(|| anyhow::anyhow!("node answered without next_nonce"))?;
             let tx = Transaction::sign(&chain, key, nonce, Payload::Anchor(record));
             let mut post = agent
-                .post(&format!("{base}/v1/txs"))
+                .post(&format!("{base}/v1/txs?wait_ms={REMOTE_TIMEOUT_MS}"))
                 .header("content-type", "application/octet-stream");
             if let Some(b) = &bearer {
                 post = post.header("authorization", b);
             }
-            post.send(tx.encoded())?;
+            // Anchored means committed: the node answers 200 only once the block is durable.
+            let answer: serde_json::Value = post.send(tx.encoded())?.body_mut().read_json()?;
+            anyhow::ensure!(
+                answer["result"]["status"] == "committed"
+                    && answer["result"]["outcome"]["status"] == "applied",
+                "anchor transaction not committed: {answer}"
+            );
         }
     }
     Ok(())

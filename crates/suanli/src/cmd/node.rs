@@ -103,6 +103,7 @@ impl Tuning {
             txs_max: self.mempool_txs_max,
             block_txs_max: self.block_txs_max,
             block_interval_ms: self.block_interval_ms,
+            ..MempoolConfig::default()
         })
     }
 }
@@ -126,7 +127,14 @@ pub fn open_node(
     mempool: MempoolConfig,
 ) -> anyhow::Result<(Arc<Node>, Vec<std::thread::JoinHandle<()>>)> {
     std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
-    let node_key = SecretKey::load_or_generate(&data.join("node.key"))?;
+    let key_path = data.join("node.key");
+    anyhow::ensure!(
+        key_path.exists() || !data.join("chain.redb").exists(),
+        "{} is missing but the chains in {} exist: restore the node's key (a new key could not sign their blocks)",
+        key_path.display(),
+        data.display()
+    );
+    let node_key = SecretKey::load_or_generate(&key_path)?;
     let operator = match credit_operator {
         Some(key) => key,
         None => SecretKey::load_or_generate(&data.join("operator.key"))?.public(),
