@@ -241,12 +241,14 @@ pub struct Engine {
     /// Best (smallest) book key of each partition, kept beside the books so that a demand
     /// can skip partitions that cannot beat its best candidate without touching them.
     partition_min: Vec<Option<OfferKey>>,
-    partition_of: HashMap<PartKey, usize>,
-    offer_keys: HashMap<OfferId, (usize, OfferKey)>,
+    /// Hash of a partition's attributes → partitions with that hash (compared field by
+    /// field), so that finding an offer's partition allocates nothing.
+    partition_of: HashMap<u64, Vec<usize>, Fx>,
+    offer_keys: HashMap<OfferId, (usize, OfferKey), Fx>,
     offers_resting: usize,
     /// Constraint text → partitions it may accept. Cleared when a partition is added.
-    candidates: HashMap<String, Arc<[usize]>, BuildHasherDefault<FxHasher>>,
-    demand_keys: HashMap<DemandId, DemandKey>,
+    candidates: HashMap<String, Arc<[usize]>, Fx>,
+    demand_keys: HashMap<DemandId, DemandKey, Fx>,
     demand_book: BTreeMap<DemandKey, RestingDemand>,
     seq: u64,
     scratch: Vec<DemandKey>,
@@ -278,6 +280,10 @@ impl Hasher for FxHasher {
         self.0
     }
 }
+
+/// Hash builder of the engine's internal maps. Keys are engine-assigned ids and the
+/// engine's own attribute values, so a fast non-cryptographic hash is enough.
+type Fx = BuildHasherDefault<FxHasher>;
 
 /// Most distinct partitions (GPU model × count × memory × region) in one engine.
 pub const PARTITIONS_MAX: usize = 65_536;
@@ -402,11 +408,11 @@ impl Engine {
             policy,
             partitions: Vec::new(),
             partition_min: Vec::new(),
-            partition_of: HashMap::new(),
-            offer_keys: HashMap::new(),
+            partition_of: HashMap::default(),
+            offer_keys: HashMap::default(),
             offers_resting: 0,
             candidates: HashMap::default(),
-            demand_keys: HashMap::new(),
+            demand_keys: HashMap::default(),
             demand_book: BTreeMap::new(),
             seq: 0,
             scratch: Vec::new(),
@@ -514,10 +520,27 @@ impl Engine {
     /// The partition of an offer, created (and indexed with every resting demand that may
     /// accept it) if new.
     fn partition_for(&mut self, offer: &Offer) -> Result<usize, MarketError> {
-        let pk = PartKey::of(offer);
-        if let Some(&p) = self.partition_of.get(&pk) {
-            return Ok(p);
+        let s = offer.spec();
+        let mut h = FxHasher::default();
+        h.write(s.gpu_model.as_bytes());
+        h.write(&[0xff]);
+        h.write(s.region.as_bytes());
+        h.write(&s.gpu_count.to_le_bytes());
+        h.write(&s.mem_gb.to_le_bytes());
+        let hash = h.finish();
+        if let Some(ps) = self.partition_of.get(&hash) {
+            for &p in ps {
+                let k = &self.partitions[p].key;
+                if k.gpu_model == s.gpu_model
+                    && k.region == s.region
+                    && k.gpu_count == s.gpu_count
+                    && k.mem_gb == s.mem_gb
+                {
+                    return Ok(p);
+                }
+            }
         }
+        let pk = PartKey::of(offer);
         if self.partitions.len() >= PARTITIONS_MAX {
             return Err(MarketError::BookFull("partitions"));
         }
@@ -535,7 +558,7 @@ impl Engine {
             demands,
         });
         self.partition_min.push(None);
-        self.partition_of.insert(pk, p);
+        self.partition_of.entry(hash).or_default().push(p);
         self.candidates.clear();
         Ok(p)
     }
@@ -632,7 +655,9 @@ impl Engine {
             };
             if r.remaining == 0 {
                 part.book.remove(&key);
-                self.partition_min[p] = part.book.first_key_value().map(|(k, _)| *k);
+                if self.partition_min[p] == Some(key) {
+                    self.partition_min[p] = part.book.first_key_value().map(|(k, _)| *k);
+                }
                 self.offer_keys.remove(&fill.offer);
                 self.offers_resting -= 1;
             }

@@ -5,6 +5,7 @@
 //!   same-run baseline, with plain price-time priority. Orders are built (and their
 //!   constraints parsed) outside the timed region, in chunks. Throughput is measured
 //!   without per-order timers; p50/p99 latency in a second pass with one timer per order.
+//!   The two configurations alternate for two rounds and each reports its best round.
 //! - ot: Sinkhorn on two 2-D Gaussian point clouds with squared-Euclidean cost scaled to
 //!   `[0, 1]`, uniform marginals, ε = 0.01, relative marginal tolerance 1e-6: the
 //!   stabilised solver on one core and on all cores, and the textbook Sinkhorn (plain
@@ -37,6 +38,8 @@ fn process_cpu_seconds() -> Option<f64> {
 
 /// Most orders one market benchmark may stream.
 const BENCH_ORDERS_MAX: usize = 20_000_000;
+/// Rounds of each market configuration; the best round is reported.
+const MARKET_ROUNDS: usize = 2;
 /// Orders built ahead of each timed chunk.
 const CHUNK_ORDERS: usize = 100_000;
 /// Largest OT side the benchmark accepts.
@@ -216,6 +219,8 @@ struct MarketReport {
     orders: usize,
     initial_book: usize,
     offer_pct: u64,
+    /// Best of this many alternating rounds per configuration.
+    rounds: usize,
     threads: usize,
 }
 
@@ -313,8 +318,20 @@ pub fn market(args: MarketBenchArgs) -> anyhow::Result<()> {
         (1..=99).contains(&args.offer_pct),
         "--offer-pct must be 1..=99"
     );
-    let with = run_market(&args, IncentivePolicy::default())?;
-    let without = run_market(&args, IncentivePolicy::none())?;
+    // Alternate the two configurations and keep each one's best round: the first run of a
+    // process also pays for faulting in fresh heap pages, and the machine is shared.
+    let mut with = run_market(&args, IncentivePolicy::default())?;
+    let mut without = run_market(&args, IncentivePolicy::none())?;
+    for _ in 1..MARKET_ROUNDS {
+        let w = run_market(&args, IncentivePolicy::default())?;
+        if w.orders_per_s > with.orders_per_s {
+            with = w;
+        }
+        let o = run_market(&args, IncentivePolicy::none())?;
+        if o.orders_per_s > without.orders_per_s {
+            without = o;
+        }
+    }
     let report = MarketReport {
         orders_per_s: with.orders_per_s,
         orders_per_cpu_s: with.orders_per_cpu_s,
@@ -325,6 +342,7 @@ pub fn market(args: MarketBenchArgs) -> anyhow::Result<()> {
         orders: args.orders,
         initial_book: args.book,
         offer_pct: args.offer_pct,
+        rounds: MARKET_ROUNDS,
         threads: 1,
     };
     if args.json {
