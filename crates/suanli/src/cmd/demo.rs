@@ -88,9 +88,16 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
                 super::audit_anchor::ANCHOR_INTERVAL_MS * 3,
             ))
             .ok_or_else(|| anyhow::anyhow!("the audit-log head was not anchored in time"))?;
-        show_audit_anchor(&node, &platform_public, seq, &Hash32::from_bytes(head))
+        show_audit_anchor(&node, &platform_public, seq, &Hash32::from_bytes(head))?;
+        println!("\n=== The market ===");
+        super::demo_market::run()
     });
 
+    if result.is_ok() {
+        println!(
+            "\nNot in this demo yet: DIDs and credentials, trade records and channels — they arrive with their issues."
+        );
+    }
     if result.is_ok() && !args.exit {
         println!(
             "\nThe node API stays up at {base}/v1 (try {base}/v1/chains/trade/head). Ctrl-C to stop."
@@ -104,9 +111,6 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         let _ = p.join();
     }
     result?;
-    println!(
-        "\nNot in this demo yet: DIDs and credentials, trade records, channels and market orders — they arrive with their issues."
-    );
     if args.data.is_some() {
         println!(
             "\nChains are in {}; check them offline with `suanli chain verify --data {}`.",

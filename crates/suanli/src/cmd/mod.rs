@@ -6,6 +6,7 @@ pub mod bench_ledger;
 pub mod bench_market;
 pub mod chain;
 pub mod demo;
+pub mod demo_market;
 pub mod demo_platform;
 pub mod key;
 pub mod node;
