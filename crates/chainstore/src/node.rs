@@ -361,6 +361,13 @@ impl Node {
             if let Err(e) = self.produce(chain, batch) {
                 tracing::error!(chain = %kind, error = %e, "block production failed; node halts");
                 self.halted.store(true, Ordering::SeqCst);
+                // Nothing uncommitted on this chain will commit now: say so, rather than
+                // leave callers waiting on "pending" forever.
+                let abandoned = chain.mempool.lock().abandon();
+                for id in abandoned {
+                    self.reject(id, SubmitError::Halted);
+                }
+                chain.committed_cv.notify_all();
                 return;
             }
         }

@@ -310,3 +310,66 @@ fn flipping_any_stored_byte_of_a_block_fails_verification_naming_it() {
     }
     verify_all(&store).unwrap();
 }
+
+/// A consensus engine that can never finalize (e.g. lost its quorum).
+#[derive(Debug)]
+struct NoQuorum(Solo);
+
+impl suanli_chainstore::Consensus for NoQuorum {
+    fn proposers(&self) -> Vec<suanli_primitives::PublicKey> {
+        self.0.proposers()
+    }
+    fn local_proposer(&self) -> Option<suanli_primitives::PublicKey> {
+        self.0.local_proposer()
+    }
+    fn seal(
+        &self,
+        header: suanli_ledger::UnsignedHeader,
+    ) -> Result<suanli_ledger::BlockHeader, suanli_chainstore::ConsensusError> {
+        self.0.seal(header)
+    }
+    fn finalize(&self, _: &suanli_ledger::Block) -> Result<(), suanli_chainstore::ConsensusError> {
+        Err(suanli_chainstore::ConsensusError::NotFinal(
+            "no quorum".into(),
+        ))
+    }
+}
+
+#[test]
+fn a_node_that_cannot_finalize_halts_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = NodeConfig {
+        network: NetworkName::new("suanli-test").unwrap(),
+        credit_operator: operator().public(),
+        mempool: fast(),
+    };
+    let node = Node::open(
+        dir.path(),
+        config,
+        Arc::new(NoQuorum(Solo::new(SecretKey::from_label("node")))),
+        Arc::new(SystemClock),
+    )
+    .unwrap();
+    let producers = node.start();
+    let alice = SecretKey::from_label("alice");
+    let tx = mint(&node, 0, &alice, 1);
+    let id = node.submit(tx).unwrap();
+    let status = node
+        .wait(&id, ChainKind::Trade, Duration::from_secs(10))
+        .unwrap();
+    assert!(
+        matches!(&status, TxStatus::Rejected { code, .. } if code == "node_halted"),
+        "{status:?}"
+    );
+    assert_eq!(
+        node.submit(mint(&node, 0, &alice, 1)),
+        Err(SubmitError::Halted)
+    );
+    assert_eq!(
+        node.head(ChainKind::Trade).height(),
+        0,
+        "nothing was written"
+    );
+    node.stop();
+    producers.into_iter().for_each(|p| p.join().unwrap());
+}

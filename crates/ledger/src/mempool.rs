@@ -155,6 +155,14 @@ impl Mempool {
         Some(self.queue.drain(..n).map(|(tx, _)| tx).collect())
     }
 
+    /// Gives up on everything uncommitted (the node cannot produce blocks any more):
+    /// empties the pool and returns the ids it held, waiting or in a block being built.
+    pub fn abandon(&mut self) -> Vec<TxId> {
+        self.queue.clear();
+        self.next_nonce.clear();
+        self.uncommitted.drain().collect()
+    }
+
     /// Forgets committed transactions and the nonce entries of signers with nothing
     /// left pending (`committed_next` gives a signer's next nonce after the commit).
     pub fn finish(
