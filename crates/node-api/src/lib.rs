@@ -37,6 +37,9 @@ use suanli_primitives::{ChainId, ChainKind, Hash32, PublicKey, Signature};
 pub const BODY_BYTES_MAX: usize = 64 * 1024;
 /// Most blocks one page returns.
 pub const PAGE_BLOCKS_MAX: u64 = 20;
+/// Most submissions waiting for their commit at once (each holds a blocking thread);
+/// beyond it a submission is admitted without waiting and answers 202 pending.
+pub const WAITERS_MAX: usize = 256;
 /// Seconds a client should wait before retrying after back-pressure.
 const RETRY_AFTER_S: &str = "1";
 
@@ -183,6 +186,9 @@ pub fn router(node: Arc<Node>, access: Access) -> Router {
         .route("/v1/chains/trade/credit/{key}", get(credit_balance))
         .fallback(|| async { ApiError::not_found("no such endpoint; see docs/node-api.md") })
         .with_state(node)
+        .layer(axum::Extension(Arc::new(tokio::sync::Semaphore::new(
+            WAITERS_MAX,
+        ))))
         .layer(axum::middleware::from_fn_with_state(access, authorise))
 }
 
@@ -280,6 +286,7 @@ fn decode_submission(headers: &HeaderMap, body: &[u8]) -> Result<Transaction, Ap
 
 async fn submit(
     State(node): State<Arc<Node>>,
+    axum::Extension(waiters): axum::Extension<Arc<tokio::sync::Semaphore>>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
@@ -294,10 +301,15 @@ async fn submit(
     })?;
     let tx = decode_submission(&headers, &body)?;
     let kind = tx.chain().kind();
+    let permit = if wait_ms > 0 {
+        waiters.try_acquire_owned().ok()
+    } else {
+        None
+    };
     let worker = Arc::clone(&node);
     let outcome = tokio::task::spawn_blocking(move || -> Result<(TxId, TxStatus), ApiError> {
         let id = worker.submit(tx)?;
-        let status = if wait_ms > 0 {
+        let status = if permit.is_some() {
             worker.wait(&id, kind, Duration::from_millis(wait_ms))?
         } else {
             TxStatus::Pending
