@@ -592,6 +592,13 @@ macro_rules! sql_store {
                     .execute(&mut *tx)
                     .await
                     .map_err(db_err)?;
+                // A new password ends every credential derived from the old one.
+                sqlx::query("UPDATE api_tokens SET revoked = $1 WHERE user_id = $2")
+                    .bind(true)
+                    .bind(id.get())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
                 tx.commit().await.map_err(db_err)
             }
 
@@ -1002,7 +1009,9 @@ macro_rules! sql_store {
                 .map_err(db_err)?
                 .ok_or(StoreError::NotFound)?;
                 let oid: i64 = row.try_get("org_id").map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                sqlx::query("UPDATE orgs SET status = $1 WHERE id = $2")
+                // Only a still-pending organisation follows its registration's decision; one
+                // suspended meanwhile stays suspended.
+                sqlx::query("UPDATE orgs SET status = $1 WHERE id = $2 AND status = 'pending'")
                     .bind(org_status.as_str())
                     .bind(oid)
                     .execute(&mut *tx)

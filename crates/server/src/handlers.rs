@@ -246,6 +246,19 @@ async fn count_failure(s: &AppState, user: &UserRecord, now: i64, ip: &str) -> A
     Ok(())
 }
 
+/// Account-security changes (password, MFA, tokens) need a logged-in session: an API
+/// token, whatever its scopes, must not be able to take over the account it belongs to.
+fn require_session(a: &Authed, what: &str) -> ApiResult<()> {
+    if a.via == Via::Token {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "session_required",
+            format!("API tokens cannot {what}; log in"),
+        ));
+    }
+    Ok(())
+}
+
 /// `POST /api/v1/auth/login`
 pub async fn login(
     State(s): State<AppState>,
@@ -804,9 +817,14 @@ pub struct PasswordReq {
 pub async fn change_password(
     State(s): State<AppState>,
     a: Authed,
+    client: Option<axum::Extension<crate::http::Client>>,
     ApiJson(r): ApiJson<PasswordReq>,
 ) -> ApiResult<Response> {
+    require_session(&a, "change the password")?;
     if !verify_password(&s, r.current_password, a.user.password_hash.clone()).await {
+        // A wrong current password counts like a failed login (lockout, throttling).
+        let ip = client.map(|c| c.ip.clone()).unwrap_or_default();
+        count_failure(&s, &a.user, s.clock.now_ms(), &ip).await?;
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_credentials",
@@ -831,6 +849,7 @@ pub async fn change_password(
 
 /// `POST /api/v1/me/mfa/totp` — starts TOTP enrolment: a new secret, not yet required.
 pub async fn totp_setup(State(s): State<AppState>, a: Authed) -> JsonResult {
+    require_session(&a, "enrol MFA")?;
     if a.user.totp_enabled {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -865,6 +884,7 @@ pub async fn totp_confirm(
     a: Authed,
     ApiJson(r): ApiJson<TotpConfirm>,
 ) -> JsonResult {
+    require_session(&a, "enrol MFA")?;
     if a.user.totp_enabled {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -971,6 +991,7 @@ pub async fn create_token(
 
 /// `GET /api/v1/me/tokens`
 pub async fn list_tokens(State(s): State<AppState>, a: Authed) -> JsonResult {
+    require_session(&a, "manage API tokens")?;
     Ok(Json(
         json!({ "items": s.store.list_tokens(a.user.id).await? }),
     ))
@@ -1309,6 +1330,19 @@ async fn managed_user(s: &AppState, a: &Authed, id: i64) -> ApiResult<UserRecord
     }
     if !a.principal.can_manage_users_of(u.org) {
         return Err(ApiError::forbidden());
+    }
+    // Nobody may demote or disable a user who holds a permission they lack.
+    let outranked = u
+        .roles
+        .iter()
+        .flat_map(|r| r.permissions().iter())
+        .any(|p| !a.principal.has(*p));
+    if outranked {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "this user holds permissions you lack; you cannot change or disable them",
+        ));
     }
     Ok(u)
 }
