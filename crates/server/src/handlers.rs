@@ -472,11 +472,19 @@ async fn invite(s: &AppState, code: &Option<String>) -> ApiResult<Option<OrgId>>
     match code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
         None => Ok(None),
         Some(c) => match s.store.get_invite(c).await? {
-            Some(d) => Ok(Some(d)),
-            None => Err(ApiError::new(
+            // A suspended or rejected distributor's codes no longer refer anyone.
+            Some(d)
+                if s.store
+                    .get_org(d)
+                    .await?
+                    .is_some_and(|o| o.status == suanli_ops::OrgStatus::Active) =>
+            {
+                Ok(Some(d))
+            }
+            _ => Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_invite_code",
-                "no such invite code",
+                "no such invite code, or its distributor is not active",
             )
             .field("invite_code")),
         },

@@ -124,3 +124,25 @@ fn approving_a_registration_does_not_lift_a_suspension() {
     let (_, v) = srv.get(&format!("/api/v1/orgs/{org}"), &admin);
     assert_eq!(v["org"]["status"], "suspended", "{v}");
 }
+
+#[test]
+fn a_suspended_distributors_invite_code_refers_nobody() {
+    let srv = TestServer::start();
+    let admin = srv.admin();
+    let (dist, _, d) = srv.org(&admin, "distributor", "Dist Co", "dist9");
+    let (s, v) = srv.post("/api/v1/invite-codes", &d, json!({}));
+    assert_eq!(s, 201, "{v}");
+    let code = v["code"].as_str().unwrap().to_owned();
+    let (s, v) = srv.call("DELETE", &format!("/api/v1/orgs/{dist}"), &admin, None);
+    assert_eq!(s, 204, "{v}");
+    let body = json!({
+        "login": "ref1", "password": pw("ref1"), "display_name": "ref1",
+        "company_name": "Ref Co., Ltd.", "credit_code": "91350100M000100Y43",
+        "licence_ref": "LIC-2024-0001", "legal_person": "Zhang San", "invite_code": code,
+    });
+    assert_err(
+        srv.post("/api/v1/registrations/enterprise", &Cred::None, body),
+        422,
+        "invalid_invite_code",
+    );
+}
