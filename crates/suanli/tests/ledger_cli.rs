@@ -249,3 +249,65 @@ fn kill_9_under_load_loses_no_acknowledged_transaction() {
         String::from_utf8_lossy(&verify.stderr)
     );
 }
+
+#[test]
+fn serve_anchors_its_audit_head_on_the_embedded_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let mut child = suanli()
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
+        .arg(dir.path())
+        .env("RUST_LOG", "info")
+        .env_remove("SUANLI_LOG_FORMAT")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The server logs each anchored head; a reader thread reports the first one.
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("audit head anchored on the trade chain") {
+                let _ = tx.send(line);
+            }
+        }
+    });
+    let base = format!("http://127.0.0.1:{port}");
+    let agent = agent();
+    let up = (0..200).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        agent.get(&format!("{base}/api/v1/health")).call().is_ok()
+    });
+    assert!(up, "suanli serve did not come up");
+    // A failed login is a state-changing request: it is audited, and the head anchored.
+    let resp = agent
+        .post(&format!("{base}/api/v1/auth/login"))
+        .header("content-type", "application/json")
+        .send(r#"{"login":"admin","password":"not-the-password"}"#)
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+    let line = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("no audit head was anchored");
+    assert!(line.contains("seq=1"), "{line}");
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    assert!(
+        child.wait().unwrap().success(),
+        "serve must stop cleanly on SIGTERM"
+    );
+    let store = ChainStore::open(&dir.path().join("node").join("chain.redb")).unwrap();
+    let reports = suanli_chainstore::verify::verify_all(&store).unwrap();
+    let trade = reports
+        .iter()
+        .find(|r| r.chain == ChainKind::Trade)
+        .unwrap();
+    assert_eq!(trade.transactions, 1, "{reports:?}");
+}
