@@ -293,7 +293,7 @@ impl Node {
                     reason: format!("block {height} does not replay: {e}"),
                 })?;
             checkpoint.absorb(&block, &executed.writes);
-            engine.commit(block.header, &executed.writes);
+            engine.commit(block.header, executed.writes);
         }
         if !checkpoint.is_empty() {
             tracing::info!(chain = %kind, head, replayed_txs = checkpoint.index.len(), "re-executed blocks after the last checkpoint");
@@ -414,7 +414,7 @@ impl Node {
             *checkpoint = Checkpoint::default();
         }
         drop(checkpoint);
-        chain.engine.write().commit(block.header, &executed.writes);
+        chain.engine.write().commit(block.header, executed.writes);
         {
             let mut pool = chain.mempool.lock();
             let engine = chain.engine.read();
@@ -663,21 +663,11 @@ impl Node {
                 height: location.height,
             })?;
         Ok(Some(TxProof {
-            tx_hex: hex_encode(tx.encoded()),
+            tx_hex: hex::encode(tx.encoded()),
             location,
             outcome,
             header: block.header,
             proof,
         }))
     }
-}
-
-fn hex_encode(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[usize::from(b >> 4)] as char);
-        s.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    s
 }

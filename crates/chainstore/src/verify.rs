@@ -102,7 +102,7 @@ pub fn verify_chain(store: &ChainStore, chain: ChainKind) -> Result<ChainReport,
             ));
         }
         transactions += block.txs.len() as u64;
-        engine.commit(block.header, &executed.writes);
+        engine.commit(block.header, executed.writes);
         if height == checkpoint && &store.load_state(chain)? != engine.state() {
             return Err(bad(
                 chain,

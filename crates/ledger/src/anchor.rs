@@ -67,6 +67,36 @@ pub fn anchor_key(signer: &suanli_primitives::PublicKey, nonce: u64) -> Vec<u8> 
     key
 }
 
+/// A committed anchor as stored under [`anchor_key`]:
+/// digest (32) ‖ `u64` block timestamp ‖ label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAnchor {
+    pub digest: Hash32,
+    pub timestamp_ms: u64,
+    pub label: String,
+}
+
+impl StoredAnchor {
+    fn encode(record: &AnchorRecord, timestamp_ms: u64) -> Vec<u8> {
+        let mut value = record.digest.as_bytes().to_vec();
+        value.extend_from_slice(&timestamp_ms.to_be_bytes());
+        value.extend_from_slice(record.label.as_bytes());
+        value
+    }
+
+    /// Parses a stored value; `None` if it is not an anchor entry.
+    pub fn decode(value: &[u8]) -> Option<Self> {
+        let digest: [u8; 32] = value.get(..32)?.try_into().ok()?;
+        let timestamp: [u8; 8] = value.get(32..40)?.try_into().ok()?;
+        let label = std::str::from_utf8(value.get(40..)?).ok()?;
+        Some(StoredAnchor {
+            digest: Hash32::from_bytes(digest),
+            timestamp_ms: u64::from_be_bytes(timestamp),
+            label: label.to_owned(),
+        })
+    }
+}
+
 #[derive(Debug, Default, Clone, Copy)]
 pub struct AnchorContract;
 
@@ -79,10 +109,10 @@ impl SystemContract for AnchorContract {
         op: &AnchorRecord,
         state: &mut dyn StateAccess,
     ) -> Result<(), ContractError> {
-        let mut value = op.digest.as_bytes().to_vec();
-        value.extend_from_slice(&ctx.timestamp_ms.to_be_bytes());
-        value.extend_from_slice(op.label.as_bytes());
-        state.put(anchor_key(ctx.signer, ctx.nonce), value);
+        state.put(
+            anchor_key(ctx.signer, ctx.nonce),
+            StoredAnchor::encode(op, ctx.timestamp_ms),
+        );
         Ok(())
     }
 }

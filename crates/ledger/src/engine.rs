@@ -230,7 +230,7 @@ impl ChainEngine {
     }
 
     /// Makes an executed, sealed block the new head.
-    pub fn commit(&mut self, header: BlockHeader, writes: &WriteSet) {
+    pub fn commit(&mut self, header: BlockHeader, writes: WriteSet) {
         self.state.apply(writes);
         self.head = header;
     }

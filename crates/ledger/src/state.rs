@@ -35,14 +35,14 @@ impl State {
         self.entries.is_empty()
     }
 
-    pub fn apply(&mut self, writes: &WriteSet) {
-        for (key, value) in &writes.0 {
+    pub fn apply(&mut self, writes: WriteSet) {
+        for (key, value) in writes.0 {
             match value {
                 Some(v) => {
-                    self.entries.insert(key.clone(), v.clone());
+                    self.entries.insert(key, v);
                 }
                 None => {
-                    self.entries.remove(key);
+                    self.entries.remove(&key);
                 }
             }
         }
@@ -206,7 +206,7 @@ mod tests {
         tx.commit();
         let writes = block.into_writes();
         let mut state = base.clone();
-        state.apply(&writes);
+        state.apply(writes);
         assert!(state.get(b"a").is_none());
     }
 

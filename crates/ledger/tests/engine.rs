@@ -47,7 +47,7 @@ fn amount(n: i64) -> Amount {
 fn produce(engine: &mut ChainEngine, txs: Vec<Transaction>, ts: u64) -> (Block, Vec<Outcome>) {
     let executed = engine.execute(txs, ts, proposer().public()).unwrap();
     let header = executed.header.clone().seal(&proposer());
-    engine.commit(header.clone(), &executed.writes);
+    engine.commit(header.clone(), executed.writes);
     (
         Block {
             header,
@@ -154,7 +154,7 @@ fn replay_reproduces_every_commitment_and_rejects_tampering() {
     let mut replica = engine();
     for block in &blocks {
         let executed = replica.validate(block, false).unwrap();
-        replica.commit(block.header.clone(), &executed.writes);
+        replica.commit(block.header.clone(), executed.writes);
         assert_eq!(replica.head().hash, block.header.hash);
     }
     assert_eq!(replica.state(), producer.state());
@@ -168,7 +168,7 @@ fn replay_reproduces_every_commitment_and_rejects_tampering() {
         Err(BlockError::TxRoot { .. })
     ));
     let executed = fresh.validate(&blocks[0], false).unwrap();
-    fresh.commit(blocks[0].header.clone(), &executed.writes);
+    fresh.commit(blocks[0].header.clone(), executed.writes);
     assert!(matches!(
         fresh.validate(&blocks[2], false),
         Err(BlockError::Height { .. })

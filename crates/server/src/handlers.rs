@@ -678,19 +678,27 @@ pub async fn list_registrations(
     Ok(Json(json!({ "items": items })))
 }
 
+/// A registration by id, for a caller who may review registrations.
+async fn reviewed_registration(
+    s: &AppState,
+    a: &Authed,
+    id: i64,
+) -> ApiResult<suanli_ops_store::RegistrationRecord> {
+    a.require(Permission::RegistrationReview)?;
+    let rid = RegistrationId::new(id).ok_or_else(ApiError::not_found)?;
+    s.store
+        .get_registration(rid)
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
 /// `GET /api/v1/registrations/{id}`
 pub async fn get_registration(
     State(s): State<AppState>,
     a: Authed,
     IdParam(id): IdParam,
 ) -> JsonResult {
-    a.require(Permission::RegistrationReview)?;
-    let rid = RegistrationId::new(id).ok_or_else(ApiError::not_found)?;
-    let r = s
-        .store
-        .get_registration(rid)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let r = reviewed_registration(&s, &a, id).await?;
     Ok(Json(json!({ "registration": r })))
 }
 
@@ -702,13 +710,7 @@ pub async fn reveal_id_number(
     a: Authed,
     IdParam(id): IdParam,
 ) -> JsonResult {
-    a.require(Permission::RegistrationReview)?;
-    let rid = RegistrationId::new(id).ok_or_else(ApiError::not_found)?;
-    let r = s
-        .store
-        .get_registration(rid)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let r = reviewed_registration(&s, &a, id).await?;
     let sealed = r.id_number_enc.ok_or_else(|| {
         ApiError::new(
             StatusCode::CONFLICT,

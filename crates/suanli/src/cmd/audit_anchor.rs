@@ -122,11 +122,13 @@ fn worker(slot: &(Mutex<Slot>, Condvar), target: &LedgerTarget, key: &SecretKey)
     }
 }
 
+/// The label of the anchor of audit record `seq`.
+pub fn anchor_label(seq: u64) -> String {
+    format!("suanli-audit-head seq={seq}")
+}
+
 fn submit(target: &LedgerTarget, key: &SecretKey, seq: u64, hash: [u8; 32]) -> anyhow::Result<()> {
-    let record = AnchorRecord::new(
-        &format!("suanli-audit-head seq={seq}"),
-        Hash32::from_bytes(hash),
-    )?;
+    let record = AnchorRecord::new(&anchor_label(seq), Hash32::from_bytes(hash))?;
     match target {
         LedgerTarget::Embedded(node) => {
             let chain = node.chain_id(ChainKind::Trade);
@@ -241,8 +243,9 @@ mod tests {
             Some((3, [3; 32]))
         );
         let value = wait_for_anchor(&node, &key.public());
-        assert_eq!(&value[..32], &[3; 32]);
-        assert_eq!(&value[40..], b"suanli-audit-head seq=3");
+        let stored = suanli_ledger::anchor::StoredAnchor::decode(&value).unwrap();
+        assert_eq!(stored.digest.as_bytes(), &[3; 32]);
+        assert_eq!(stored.label, "suanli-audit-head seq=3");
 
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let listener = runtime
@@ -270,7 +273,8 @@ mod tests {
             Some((7, [7; 32]))
         );
         let value = wait_for_anchor(&node, &remote_key.public());
-        assert_eq!(&value[..32], &[7; 32]);
+        let stored = suanli_ledger::anchor::StoredAnchor::decode(&value).unwrap();
+        assert_eq!(stored.digest.as_bytes(), &[7; 32]);
 
         node.stop();
         producers.into_iter().for_each(|p| p.join().unwrap());

@@ -11,7 +11,7 @@ use clap::Args;
 use serde_json::Value;
 use suanli_chainstore::verify::verify_all;
 use suanli_chainstore::{Node, SubmitError, TxStatus};
-use suanli_ledger::anchor::AnchorRecord;
+use suanli_ledger::anchor::{AnchorRecord, StoredAnchor, anchor_key};
 use suanli_ledger::credit::{Amount, CreditOp};
 use suanli_ledger::{MempoolConfig, Payload, Transaction};
 use suanli_primitives::merkle::{InclusionProof, leaf_hash};
@@ -121,38 +121,29 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Shows the anchor transaction of audit record `seq` as committed on the trade chain.
+/// Shows the anchor of audit record `seq` as committed on the trade chain (the anchor
+/// reports a head only once its transaction is committed).
 fn show_audit_anchor(
     node: &Node,
     platform: &PublicKey,
     seq: u64,
     head: &Hash32,
 ) -> anyhow::Result<()> {
-    let label = format!("suanli-audit-head seq={seq}");
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        for nonce in (0..node.next_nonce(ChainKind::Trade, platform)).rev() {
-            let Some(value) = node.state_get(
-                ChainKind::Trade,
-                &suanli_ledger::anchor::anchor_key(platform, nonce),
-            ) else {
-                continue;
-            };
-            if value.get(40..) == Some(label.as_bytes())
-                && value.get(..32) == Some(head.as_bytes().as_slice())
-            {
-                println!(
-                    "10. The audit-log head #{seq} {head} is anchored on the trade chain\n    by the platform key {platform} (anchor #{nonce} of that key): rewriting the log is now detectable."
-                );
-                return Ok(());
-            }
-        }
-        anyhow::ensure!(
-            std::time::Instant::now() < deadline,
-            "anchor of audit record {seq} not committed"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let label = super::audit_anchor::anchor_label(seq);
+    let found = (0..node.next_nonce(ChainKind::Trade, platform))
+        .rev()
+        .find(|nonce| {
+            node.state_get(ChainKind::Trade, &anchor_key(platform, *nonce))
+                .and_then(|v| StoredAnchor::decode(&v))
+                .is_some_and(|a| a.label == label && &a.digest == head)
+        })
+        .ok_or_else(|| {
+            anyhow::anyhow!("anchor of audit record {seq} not found on the trade chain")
+        })?;
+    println!(
+        "10. The audit-log head #{seq} {head} is anchored on the trade chain\n    by the platform key {platform} (anchor #{found} of that key): rewriting the log is now detectable."
+    );
+    Ok(())
 }
 
 fn commit(node: &Node, tx: Transaction) -> anyhow::Result<TxStatus> {
