@@ -1,0 +1,1 @@
+//! Bitstring Status List v1.0 helpers (filled in below).

@@ -1,0 +1,705 @@
+//! The verifier: runs every check on a credential or presentation and reports each one
+//! separately, with a stable code for each failure.
+//!
+//! Credential checks, in order: `proof`, `issuer_key`, `schema`, `validity_period`,
+//! `status`. Presentation checks: `proof`, `holder_key`, `holder_binding`, and a report per
+//! embedded credential. All checks run; only the signature check depends on another (it
+//! needs the key): when the key lookup fails, `proof` is skipped ("issuer key unavailable")
+//! and `issuer_key` carries the failure.
+//!
+//! Lookups (keys at a time, schemas, status bits) are traits the caller implements; the
+//! chain-backed implementations live above this crate. [`DidKeyResolver`] resolves
+//! `did:key` without a chain and [`ChainedResolver`] tries several resolvers in turn.
+
+use serde::Serialize;
+use serde::ser::{SerializeMap, SerializeStruct};
+use serde_json::{Map, Value};
+use suanli_primitives::PublicKey;
+
+use crate::credential::{CREDENTIAL_BYTES_MAX, StatusPurpose};
+use crate::did::parse_did_url;
+use crate::did_key::DidKey;
+use crate::jcs::canonical_bytes;
+use crate::presentation::{PRESENTATION_BYTES_MAX, PRESENTATION_CREDENTIALS_MAX};
+use crate::proof::{ProofInfo, ProofPurpose, proof_info, verify_proof};
+use crate::time::parse_datetime_ms;
+use crate::{VcError, cpt};
+
+/// Why a lookup failed. Mirrors DID resolution errors (`invalidDid`, `notFound`,
+/// `methodNotSupported`) plus what a verifier needs to know about keys and time.
+#[derive(thiserror::Error, Debug, Clone, PartialEq, Eq)]
+pub enum LookupError {
+    #[error("invalid DID: {0}")]
+    InvalidDid(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("DID method not supported: {0}")]
+    MethodNotSupported(String),
+    #[error("DID deactivated: {0}")]
+    Deactivated(String),
+    #[error("key {verification_method} was not valid at {at_ms} ms")]
+    KeyNotValidAt {
+        verification_method: String,
+        at_ms: u64,
+    },
+    #[error("lookup unavailable: {0}")]
+    Unavailable(String),
+}
+
+pub trait KeyResolver {
+    /// Key of `verification_method` (a DID URL) as valid at `at_ms`; also says whether its
+    /// DID was deactivated at `at_ms` (`LookupError::Deactivated`).
+    fn key_at(&self, verification_method: &str, at_ms: u64) -> Result<PublicKey, LookupError>;
+}
+
+pub trait SchemaResolver {
+    fn schema(&self, schema_id: &str) -> Result<Value, LookupError>;
+}
+
+pub trait StatusResolver {
+    /// Is bit `index` of list `list_credential` set (for `purpose`)?
+    fn is_set(
+        &self,
+        list_credential: &str,
+        purpose: StatusPurpose,
+        index: u64,
+    ) -> Result<bool, LookupError>;
+}
+
+/// Resolves `did:key` verification methods (`did:key:z6Mk…#z6Mk…`); any time is fine,
+/// since a did:key never changes. Other methods answer `MethodNotSupported`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DidKeyResolver;
+
+impl KeyResolver for DidKeyResolver {
+    fn key_at(&self, verification_method: &str, _at_ms: u64) -> Result<PublicKey, LookupError> {
+        let url = parse_did_url(verification_method)
+            .map_err(|e| LookupError::InvalidDid(e.to_string()))?;
+        if url.method != "key" {
+            return Err(LookupError::MethodNotSupported(url.method.to_string()));
+        }
+        let dk = DidKey::parse(url.did).map_err(|e| LookupError::InvalidDid(e.to_string()))?;
+        if dk.verification_method_id() != verification_method {
+            return Err(LookupError::NotFound(format!(
+                "{verification_method}: a did:key has only the method {}",
+                dk.verification_method_id()
+            )));
+        }
+        Ok(dk.public_key())
+    }
+}
+
+/// Tries each resolver in order; a resolver answering `MethodNotSupported` passes the
+/// question to the next one. Empty or all unsupported → `MethodNotSupported`.
+pub struct ChainedResolver<'a>(pub Vec<&'a dyn KeyResolver>);
+
+impl std::fmt::Debug for ChainedResolver<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ChainedResolver({} resolvers)", self.0.len())
+    }
+}
+
+impl KeyResolver for ChainedResolver<'_> {
+    fn key_at(&self, verification_method: &str, at_ms: u64) -> Result<PublicKey, LookupError> {
+        let mut last = LookupError::MethodNotSupported(
+            parse_did_url(verification_method)
+                .map(|u| u.method.to_string())
+                .unwrap_or_else(|_| verification_method.chars().take(80).collect()),
+        );
+        for resolver in &self.0 {
+            match resolver.key_at(verification_method, at_ms) {
+                Err(e @ LookupError::MethodNotSupported(_)) => last = e,
+                other => return other,
+            }
+        }
+        Err(last)
+    }
+}
+
+/// The checks, in report order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CheckName {
+    Proof,
+    IssuerKey,
+    Schema,
+    ValidityPeriod,
+    Status,
+    /// Presentations: the holder's key, looked up at the presentation's `created`.
+    HolderKey,
+    HolderBinding,
+}
+
+impl CheckName {
+    /// Stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckName::Proof => "proof",
+            CheckName::IssuerKey => "issuer_key",
+            CheckName::Schema => "schema",
+            CheckName::ValidityPeriod => "validity_period",
+            CheckName::Status => "status",
+            CheckName::HolderKey => "holder_key",
+            CheckName::HolderBinding => "holder_binding",
+        }
+    }
+}
+
+impl Serialize for CheckName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckOutcome {
+    Passed,
+    Failed { code: &'static str, message: String },
+    Skipped(String),
+}
+
+impl CheckOutcome {
+    fn failed(code: &'static str, message: impl Into<String>) -> Self {
+        CheckOutcome::Failed {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Every check of one credential or presentation; for presentations also one report per
+/// embedded credential. Serialises as
+/// `{"ok":…,"first_failure":{check,code,message}|null,"checks":[{check,outcome,code?,message?}],"credentials":[…]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct VerificationReport {
+    pub checks: Vec<(CheckName, CheckOutcome)>,
+    /// Presentations: one report per embedded credential, in order.
+    pub credentials: Vec<VerificationReport>,
+}
+
+impl VerificationReport {
+    /// No check failed here or in any embedded credential.
+    pub fn ok(&self) -> bool {
+        self.first_failure().is_none()
+    }
+
+    /// The first failed check (own checks first, then embedded credentials in order).
+    pub fn first_failure(&self) -> Option<(CheckName, &'static str, &str)> {
+        self.checks
+            .iter()
+            .find_map(|(name, outcome)| match outcome {
+                CheckOutcome::Failed { code, message } => Some((*name, *code, message.as_str())),
+                _ => None,
+            })
+            .or_else(|| self.credentials.iter().find_map(|c| c.first_failure()))
+    }
+
+    /// The outcome of `name`, if it ran.
+    pub fn outcome(&self, name: CheckName) -> Option<&CheckOutcome> {
+        self.checks.iter().find(|(n, _)| *n == name).map(|(_, o)| o)
+    }
+
+    fn push(&mut self, name: CheckName, outcome: CheckOutcome) {
+        self.checks.push((name, outcome));
+    }
+}
+
+struct CheckJson<'a>(CheckName, &'a CheckOutcome);
+
+impl Serialize for CheckJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("check", self.0.as_str())?;
+        match self.1 {
+            CheckOutcome::Passed => m.serialize_entry("outcome", "passed")?,
+            CheckOutcome::Failed { code, message } => {
+                m.serialize_entry("outcome", "failed")?;
+                m.serialize_entry("code", code)?;
+                m.serialize_entry("message", message)?;
+            }
+            CheckOutcome::Skipped(reason) => {
+                m.serialize_entry("outcome", "skipped")?;
+                m.serialize_entry("message", reason)?;
+            }
+        }
+        m.end()
+    }
+}
+
+struct FailureJson<'a>(CheckName, &'static str, &'a str);
+
+impl Serialize for FailureJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(3))?;
+        m.serialize_entry("check", self.0.as_str())?;
+        m.serialize_entry("code", self.1)?;
+        m.serialize_entry("message", self.2)?;
+        m.end()
+    }
+}
+
+impl Serialize for VerificationReport {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("VerificationReport", 4)?;
+        st.serialize_field("ok", &self.ok())?;
+        st.serialize_field(
+            "first_failure",
+            &self.first_failure().map(|(n, c, m)| FailureJson(n, c, m)),
+        )?;
+        let checks: Vec<CheckJson<'_>> =
+            self.checks.iter().map(|(n, o)| CheckJson(*n, o)).collect();
+        st.serialize_field("checks", &checks)?;
+        st.serialize_field("credentials", &self.credentials)?;
+        st.end()
+    }
+}
+
+/// Verifies credentials and presentations against the caller's lookups.
+pub struct Verifier<'a> {
+    pub keys: &'a dyn KeyResolver,
+    pub schemas: &'a dyn SchemaResolver,
+    pub status: &'a dyn StatusResolver,
+}
+
+impl std::fmt::Debug for Verifier<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Verifier")
+    }
+}
+
+/// Result of the proof + key checks shared by credentials and presentations.
+struct Signed {
+    proof: CheckOutcome,
+    key: CheckOutcome,
+    info: Option<ProofInfo>,
+}
+
+impl Verifier<'_> {
+    /// Verifies a credential at `now_ms`.
+    pub fn verify_credential(&self, vc: &Value, now_ms: u64) -> VerificationReport {
+        let mut report = VerificationReport::default();
+        let Some(doc) = well_formed(vc, "credential", CREDENTIAL_BYTES_MAX, &mut report) else {
+            return report;
+        };
+        let issuer = match doc.get("issuer") {
+            Some(Value::String(s)) => Some(s.as_str()),
+            Some(Value::Object(o)) => o.get("id").and_then(Value::as_str),
+            _ => None,
+        };
+        let fallback_at = doc
+            .get("validFrom")
+            .and_then(Value::as_str)
+            .and_then(|s| parse_datetime_ms(s).ok());
+        let signed = self.proof_and_key(
+            vc,
+            ProofPurpose::AssertionMethod,
+            issuer,
+            "issuer",
+            fallback_at,
+        );
+        report.push(CheckName::Proof, signed.proof);
+        report.push(CheckName::IssuerKey, signed.key);
+        report.push(CheckName::Schema, self.check_schema(doc));
+        report.push(CheckName::ValidityPeriod, check_validity(doc, now_ms));
+        report.push(CheckName::Status, self.check_status(doc));
+        report
+    }
+
+    /// Verifies a presentation for the verifier that asked with `challenge` and `domain`,
+    /// and every credential in it at `now_ms`.
+    pub fn verify_presentation(
+        &self,
+        vp: &Value,
+        challenge: &str,
+        domain: &str,
+        now_ms: u64,
+    ) -> VerificationReport {
+        let mut report = VerificationReport::default();
+        let Some(doc) = well_formed(vp, "presentation", PRESENTATION_BYTES_MAX, &mut report) else {
+            return report;
+        };
+        let holder = doc.get("holder").and_then(|h| match h {
+            Value::String(s) => Some(s.as_str()),
+            Value::Object(o) => o.get("id").and_then(Value::as_str),
+            _ => None,
+        });
+        let credentials: Vec<&Value> = match doc.get("verifiableCredential") {
+            None => Vec::new(),
+            Some(Value::Array(items)) => items.iter().collect(),
+            Some(single) => vec![single],
+        };
+        if credentials.len() > PRESENTATION_CREDENTIALS_MAX {
+            report.push(
+                CheckName::Proof,
+                CheckOutcome::failed(
+                    "presentation_malformed",
+                    format!(
+                        "{} credentials, more than {PRESENTATION_CREDENTIALS_MAX}",
+                        credentials.len()
+                    ),
+                ),
+            );
+            return report;
+        }
+        let signed = self.proof_and_key(
+            vp,
+            ProofPurpose::Authentication,
+            holder,
+            "holder",
+            Some(now_ms),
+        );
+        report.push(CheckName::Proof, signed.proof);
+        report.push(CheckName::HolderKey, signed.key);
+        report.push(
+            CheckName::HolderBinding,
+            check_binding(
+                signed.info.as_ref(),
+                holder,
+                &credentials,
+                challenge,
+                domain,
+            ),
+        );
+        report.credentials = credentials
+            .iter()
+            .map(|c| self.verify_credential(c, now_ms))
+            .collect();
+        report
+    }
+
+    fn proof_and_key(
+        &self,
+        doc: &Value,
+        purpose: ProofPurpose,
+        signer: Option<&str>,
+        role: &str,
+        fallback_at: Option<u64>,
+    ) -> Signed {
+        let info = match proof_info(doc) {
+            Ok(info) => info,
+            Err(e) => {
+                let code = match e {
+                    VcError::ProofMissing => "proof_missing",
+                    _ => "proof_malformed",
+                };
+                return Signed {
+                    proof: CheckOutcome::failed(code, e.to_string()),
+                    key: CheckOutcome::Skipped("no usable proof".into()),
+                    info: None,
+                };
+            }
+        };
+        let key_result = self.lookup_key(&info, signer, role, fallback_at);
+        let proof = match &key_result {
+            Err(_) => CheckOutcome::Skipped(format!("{role} key unavailable")),
+            Ok((key, _)) => match verify_proof(doc, key) {
+                Ok(_) if info.proof_purpose != purpose => CheckOutcome::failed(
+                    "proof_purpose_mismatch",
+                    format!(
+                        "proofPurpose is {}, expected {}",
+                        info.proof_purpose.as_str(),
+                        purpose.as_str()
+                    ),
+                ),
+                Ok(_) => CheckOutcome::Passed,
+                Err(e @ (VcError::SignatureInvalid | VcError::ProofContextMismatch)) => {
+                    CheckOutcome::failed("proof_signature_invalid", e.to_string())
+                }
+                Err(e @ VcError::TooLarge { .. }) => {
+                    CheckOutcome::failed("document_too_large", e.to_string())
+                }
+                Err(e) => CheckOutcome::failed("proof_malformed", e.to_string()),
+            },
+        };
+        let key = match key_result {
+            Ok((_, Some(mismatch))) => mismatch,
+            Ok((_, None)) => CheckOutcome::Passed,
+            Err(failure) => failure,
+        };
+        Signed {
+            proof,
+            key,
+            info: Some(info),
+        }
+    }
+
+    /// The signer's key, and an `issuer_mismatch` outcome when the key is fine but belongs
+    /// to someone other than the document's issuer/holder.
+    fn lookup_key(
+        &self,
+        info: &ProofInfo,
+        signer: Option<&str>,
+        role: &str,
+        fallback_at: Option<u64>,
+    ) -> Result<(PublicKey, Option<CheckOutcome>), CheckOutcome> {
+        let vm = &info.verification_method;
+        let url =
+            parse_did_url(vm).map_err(|e| CheckOutcome::failed("did_invalid", e.to_string()))?;
+        if url.fragment.is_none() {
+            return Err(CheckOutcome::failed(
+                "did_invalid",
+                format!("verificationMethod {vm} has no fragment naming a key"),
+            ));
+        }
+        let at_ms = info.created.or(fallback_at).ok_or_else(|| {
+            CheckOutcome::failed(
+                "issuance_time_missing",
+                "the proof has no created time and the credential no validFrom",
+            )
+        })?;
+        let key = self.keys.key_at(vm, at_ms).map_err(|e| {
+            let code = match (&e, role) {
+                (LookupError::InvalidDid(_), _) => "did_invalid",
+                (LookupError::NotFound(_), _) => "did_not_found",
+                (LookupError::MethodNotSupported(_), _) => "did_method_not_supported",
+                (LookupError::Deactivated(_), "issuer") => "issuer_deactivated",
+                (LookupError::Deactivated(_), _) => "holder_deactivated",
+                (LookupError::KeyNotValidAt { .. }, "issuer") => "key_not_valid_at_issuance",
+                (LookupError::KeyNotValidAt { .. }, _) => "key_not_valid_at_presentation",
+                (LookupError::Unavailable(_), _) => "key_lookup_unavailable",
+            };
+            CheckOutcome::failed(code, e.to_string())
+        })?;
+        let mismatch = match signer {
+            Some(s) if s == url.did => None,
+            Some(s) => Some(CheckOutcome::failed(
+                if role == "issuer" {
+                    "issuer_mismatch"
+                } else {
+                    "holder_mismatch"
+                },
+                format!("the proof is by {}, the {role} is {s}", url.did),
+            )),
+            None => Some(CheckOutcome::failed(
+                if role == "issuer" {
+                    "issuer_mismatch"
+                } else {
+                    "holder_mismatch"
+                },
+                format!("the document names no {role}"),
+            )),
+        };
+        Ok((key, mismatch))
+    }
+
+    fn check_schema(&self, doc: &Map<String, Value>) -> CheckOutcome {
+        let refs: Vec<&Value> = match doc.get("credentialSchema") {
+            None => return CheckOutcome::Skipped("no credentialSchema".into()),
+            Some(Value::Array(items)) => items.iter().collect(),
+            Some(one) => vec![one],
+        };
+        let subjects: Vec<&Value> = match doc.get("credentialSubject") {
+            Some(Value::Array(items)) => items.iter().collect(),
+            Some(one) => vec![one],
+            None => Vec::new(),
+        };
+        for r in refs {
+            let (Some(id), Some(kind)) = (
+                r.get("id").and_then(Value::as_str),
+                r.get("type").and_then(Value::as_str),
+            ) else {
+                return CheckOutcome::failed(
+                    "schema_malformed",
+                    "credentialSchema needs a string id and type",
+                );
+            };
+            if kind != "JsonSchema" {
+                return CheckOutcome::failed(
+                    "schema_type_unsupported",
+                    format!("credentialSchema type {kind:?} (only JsonSchema)"),
+                );
+            }
+            let schema = match self.schemas.schema(id) {
+                Ok(s) => s,
+                Err(LookupError::Unavailable(m)) => {
+                    return CheckOutcome::failed("schema_unavailable", m);
+                }
+                Err(e) => return CheckOutcome::failed("schema_not_found", e.to_string()),
+            };
+            for subject in &subjects {
+                let mut claims = (*subject).clone();
+                if let Value::Object(m) = &mut claims {
+                    m.remove("id");
+                }
+                match cpt::validate_claims(&schema, &claims) {
+                    Ok(()) => {}
+                    Err(e @ VcError::ClaimsViolateSchema { .. }) => {
+                        return CheckOutcome::failed("claims_violate_schema", e.to_string());
+                    }
+                    Err(e) => return CheckOutcome::failed("schema_invalid", e.to_string()),
+                }
+            }
+        }
+        CheckOutcome::Passed
+    }
+
+    fn check_status(&self, doc: &Map<String, Value>) -> CheckOutcome {
+        let entries: Vec<&Value> = match doc.get("credentialStatus") {
+            None => return CheckOutcome::Skipped("no credentialStatus".into()),
+            Some(Value::Array(items)) => items.iter().collect(),
+            Some(one) => vec![one],
+        };
+        for entry in entries {
+            let field = |name: &str| entry.get(name).and_then(Value::as_str);
+            if field("type") != Some("BitstringStatusListEntry") {
+                return CheckOutcome::failed(
+                    "status_malformed",
+                    "credentialStatus type must be BitstringStatusListEntry",
+                );
+            }
+            let Some(purpose) = field("statusPurpose").and_then(StatusPurpose::parse) else {
+                return CheckOutcome::failed(
+                    "status_malformed",
+                    "statusPurpose must be revocation or suspension",
+                );
+            };
+            let index = field("statusListIndex")
+                .filter(|s| !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|s| s.parse::<u64>().ok());
+            let (Some(index), Some(list)) = (index, field("statusListCredential")) else {
+                return CheckOutcome::failed(
+                    "status_malformed",
+                    "statusListIndex must be a decimal string and statusListCredential a URL",
+                );
+            };
+            match self.status.is_set(list, purpose, index) {
+                Ok(false) => {}
+                Ok(true) => {
+                    let (code, what) = match purpose {
+                        StatusPurpose::Revocation => ("revoked", "revoked"),
+                        StatusPurpose::Suspension => ("suspended", "suspended"),
+                    };
+                    return CheckOutcome::failed(code, format!("{what}: bit {index} of {list}"));
+                }
+                Err(e) => return CheckOutcome::failed("status_unavailable", e.to_string()),
+            }
+        }
+        CheckOutcome::Passed
+    }
+}
+
+fn well_formed<'v>(
+    v: &'v Value,
+    what: &'static str,
+    max_bytes: usize,
+    report: &mut VerificationReport,
+) -> Option<&'v Map<String, Value>> {
+    let code = if what == "credential" {
+        "credential_malformed"
+    } else {
+        "presentation_malformed"
+    };
+    let Some(doc) = v.as_object() else {
+        report.push(
+            CheckName::Proof,
+            CheckOutcome::failed(code, format!("a {what} must be a JSON object")),
+        );
+        return None;
+    };
+    match canonical_bytes(v) {
+        Ok(bytes) if bytes.len() <= max_bytes => Some(doc),
+        Ok(bytes) => {
+            report.push(
+                CheckName::Proof,
+                CheckOutcome::failed(
+                    "document_too_large",
+                    format!("{what} is {} bytes, more than {max_bytes}", bytes.len()),
+                ),
+            );
+            None
+        }
+        Err(e) => {
+            report.push(CheckName::Proof, CheckOutcome::failed(code, e.to_string()));
+            None
+        }
+    }
+}
+
+fn check_validity(doc: &Map<String, Value>, now_ms: u64) -> CheckOutcome {
+    let time = |name: &str| -> Result<Option<u64>, CheckOutcome> {
+        match doc.get(name) {
+            None => Ok(None),
+            Some(Value::String(s)) => parse_datetime_ms(s)
+                .map(Some)
+                .map_err(|e| CheckOutcome::failed("validity_malformed", format!("{name}: {e}"))),
+            Some(_) => Err(CheckOutcome::failed(
+                "validity_malformed",
+                format!("{name} is not a string"),
+            )),
+        }
+    };
+    let (from, until) = match (time("validFrom"), time("validUntil")) {
+        (Ok(f), Ok(u)) => (f, u),
+        (Err(e), _) | (_, Err(e)) => return e,
+    };
+    if let Some(from) = from.filter(|f| now_ms < *f) {
+        return CheckOutcome::failed(
+            "not_yet_valid",
+            format!("valid from {from} ms, now is {now_ms} ms"),
+        );
+    }
+    if let Some(until) = until.filter(|u| now_ms > *u) {
+        return CheckOutcome::failed(
+            "expired",
+            format!("valid until {until} ms, now is {now_ms} ms"),
+        );
+    }
+    CheckOutcome::Passed
+}
+
+fn check_binding(
+    info: Option<&ProofInfo>,
+    holder: Option<&str>,
+    credentials: &[&Value],
+    challenge: &str,
+    domain: &str,
+) -> CheckOutcome {
+    let Some(info) = info else {
+        return CheckOutcome::Skipped("no usable proof".into());
+    };
+    if info.challenge.as_deref() != Some(challenge) {
+        return CheckOutcome::failed(
+            "challenge_mismatch",
+            format!(
+                "proof challenge {:?}, expected {challenge:?}",
+                info.challenge
+            ),
+        );
+    }
+    if info.domain.as_deref() != Some(domain) {
+        return CheckOutcome::failed(
+            "domain_mismatch",
+            format!("proof domain {:?}, expected {domain:?}", info.domain),
+        );
+    }
+    let Some(holder) = holder else {
+        return CheckOutcome::failed("holder_mismatch", "the presentation names no holder");
+    };
+    let signer = parse_did_url(&info.verification_method).map(|u| u.did);
+    if signer.as_deref() != Ok(holder) {
+        return CheckOutcome::failed(
+            "holder_mismatch",
+            format!(
+                "the presentation is signed by {}, the holder is {holder}",
+                info.verification_method
+            ),
+        );
+    }
+    for (i, vc) in credentials.iter().enumerate() {
+        let subjects: Vec<&Value> = match vc.get("credentialSubject") {
+            Some(Value::Array(items)) => items.iter().collect(),
+            Some(one) => vec![one],
+            None => Vec::new(),
+        };
+        let bound = !subjects.is_empty()
+            && subjects
+                .iter()
+                .all(|s| s.get("id").and_then(Value::as_str) == Some(holder));
+        if !bound {
+            return CheckOutcome::failed(
+                "holder_mismatch",
+                format!("credential {i}'s subject id is not the holder {holder}"),
+            );
+        }
+    }
+    CheckOutcome::Passed
+}
