@@ -13,7 +13,7 @@ use suanli_ops::{
     OrgId, OrgKind, OrgStatus, OrgVisibility, Permission, RegistrationId, Role, TokenId, UserId,
 };
 
-fn db_err(e: sqlx::Error) -> StoreError {
+pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(d) if d.is_unique_violation() => {
             StoreError::Conflict(d.message().to_owned())
@@ -46,7 +46,7 @@ fn opt_org(v: Option<i64>) -> StoreResult<Option<OrgId>> {
 fn opt_user(v: Option<i64>) -> StoreResult<Option<UserId>> {
     v.map(user_id).transpose()
 }
-fn limit_of(limit: u32) -> i64 {
+pub(crate) fn limit_of(limit: u32) -> i64 {
     i64::from(limit.clamp(1, PAGE_SIZE_MAX))
 }
 fn hash32(v: Vec<u8>) -> StoreResult<[u8; 32]> {
@@ -112,22 +112,36 @@ fn migration(version: i64, desc: &'static str, sql: &'static str) -> Migration {
 
 fn sqlite_migrator() -> Migrator {
     Migrator {
-        migrations: Cow::Owned(vec![migration(
-            1,
-            "core",
-            include_str!("../migrations/sqlite/0001_core.sql"),
-        )]),
+        migrations: Cow::Owned(vec![
+            migration(
+                1,
+                "core",
+                include_str!("../migrations/sqlite/0001_core.sql"),
+            ),
+            migration(
+                2,
+                "money",
+                include_str!("../migrations/sqlite/0002_money.sql"),
+            ),
+        ]),
         ..Migrator::DEFAULT
     }
 }
 
 fn pg_migrator() -> Migrator {
     Migrator {
-        migrations: Cow::Owned(vec![migration(
-            1,
-            "core",
-            include_str!("../migrations/postgres/0001_core.sql"),
-        )]),
+        migrations: Cow::Owned(vec![
+            migration(
+                1,
+                "core",
+                include_str!("../migrations/postgres/0001_core.sql"),
+            ),
+            migration(
+                2,
+                "money",
+                include_str!("../migrations/postgres/0002_money.sql"),
+            ),
+        ]),
         ..Migrator::DEFAULT
     }
 }
@@ -135,8 +149,10 @@ fn pg_migrator() -> Migrator {
 /// The embedded store: one SQLite file (WAL mode).
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    pool: sqlx::SqlitePool,
-    audit_lock: Arc<tokio::sync::Mutex<()>>,
+    pub(crate) pool: sqlx::SqlitePool,
+    /// Serialises appends to the audit chain — and, on SQLite, every money write (one
+    /// writer at a time without busy-waiting on the database lock).
+    pub(crate) audit_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Connections in the SQLite pool.
@@ -186,8 +202,8 @@ impl SqliteStore {
 /// The PostgreSQL store.
 #[derive(Debug, Clone)]
 pub struct PgStore {
-    pool: sqlx::PgPool,
-    audit_lock: Arc<tokio::sync::Mutex<()>>,
+    pub(crate) pool: sqlx::PgPool,
+    pub(crate) audit_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl PgStore {

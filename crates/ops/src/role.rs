@@ -38,11 +38,27 @@ pub enum Permission {
     /// Read finance data (bills, statements) — used by the billing issue.
     #[serde(rename = "finance:read")]
     FinanceRead,
+    /// Enter and approve offline recharges and withdrawals, grant vouchers, set credit
+    /// lines (approval by a second holder: four eyes).
+    #[serde(rename = "finance:manage")]
+    FinanceManage,
+    /// See an organisation's accounts, statements, orders, instances, bills and messages.
+    #[serde(rename = "account:read")]
+    AccountRead,
+    /// Order, renew, unsubscribe, change spec and recharge for one's own organisation.
+    #[serde(rename = "order:place")]
+    OrderPlace,
+    /// Accept (provision) orders of manual products; advance instance lifecycles.
+    #[serde(rename = "order:manage")]
+    OrderManage,
+    /// Manage the catalogue: categories, products, specs, pricing, discounts, coupons.
+    #[serde(rename = "catalogue:manage")]
+    CatalogueManage,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 10] = [
+    pub const ALL: [Permission; 15] = [
         Permission::OrgRead,
         Permission::OrgUpdate,
         Permission::OrgAdmin,
@@ -53,6 +69,11 @@ impl Permission {
         Permission::AuditRead,
         Permission::SettingsManage,
         Permission::FinanceRead,
+        Permission::FinanceManage,
+        Permission::AccountRead,
+        Permission::OrderPlace,
+        Permission::OrderManage,
+        Permission::CatalogueManage,
     ];
 
     /// The stable scope string, e.g. `org:read`.
@@ -68,6 +89,11 @@ impl Permission {
             Permission::AuditRead => "audit:read",
             Permission::SettingsManage => "settings:manage",
             Permission::FinanceRead => "finance:read",
+            Permission::FinanceManage => "finance:manage",
+            Permission::AccountRead => "account:read",
+            Permission::OrderPlace => "order:place",
+            Permission::OrderManage => "order:manage",
+            Permission::CatalogueManage => "catalogue:manage",
         }
     }
 
@@ -156,16 +182,33 @@ impl Role {
                 RegistrationReview,
                 AuditRead,
                 FinanceRead,
+                FinanceManage,
+                AccountRead,
+                OrderManage,
+                CatalogueManage,
             ],
-            Role::OperationsStaff => &[OrgRead, UserRead, RegistrationReview],
-            Role::Finance => &[OrgRead, FinanceRead],
+            Role::OperationsStaff => &[
+                OrgRead,
+                UserRead,
+                RegistrationReview,
+                OrderManage,
+                CatalogueManage,
+            ],
+            Role::Finance => &[OrgRead, FinanceRead, FinanceManage, AccountRead],
             Role::Sales => &[OrgRead, UserRead],
             Role::SystemAdmin => &[UserRead, UserManage, AuditRead, SettingsManage],
             Role::Auditor => &[OrgRead, UserRead, AuditRead],
             Role::Regulator => &[OrgRead, AuditRead],
             Role::DistributorAdmin => &[OrgRead, OrgUpdate, UserRead, UserManage, InviteManage],
-            Role::CustomerAdmin => &[OrgRead, OrgUpdate, UserRead, UserManage],
-            Role::CustomerSubUser => &[OrgRead],
+            Role::CustomerAdmin => &[
+                OrgRead,
+                OrgUpdate,
+                UserRead,
+                UserManage,
+                AccountRead,
+                OrderPlace,
+            ],
+            Role::CustomerSubUser => &[OrgRead, AccountRead],
             Role::SupplierAdmin => &[OrgRead, OrgUpdate, UserRead, UserManage],
         }
     }

@@ -1,0 +1,683 @@
+//! The money half of the store: catalogue, journal, accounts, payments, orders, instances,
+//! bills. [`MoneyStore`] is a supertrait of [`crate::OpsStore`], implemented for both
+//! backends by one macro body (`money_sql.rs`).
+//!
+//! Every method that moves money is one SQL transaction holding the journal transaction(s)
+//! *and* the order/instance/payment change they belong to: a crash loses nothing that was
+//! acknowledged and never leaves half of one. Writers of one customer are serialised
+//! (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: a transaction-scoped advisory lock on the
+//! organisation id), so the balances read to split a payment are the balances it is posted
+//! against.
+
+use crate::StoreResult;
+use serde::Serialize;
+use suanli_ops::instance::{InstanceStatus, LifecycleSettings, UsageSource};
+use suanli_ops::journal::{Balances, Funding, IdemKey, Shares};
+use suanli_ops::money::{Bp, Fen};
+use suanli_ops::pricing::{
+    Breakdown, ChargingMode, CouponValue, Discount, DiscountScope, SpecPricing,
+};
+use suanli_ops::{OrgId, UserId};
+
+/// A product category.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CategoryRecord {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Creation time.
+    pub created_ms: i64,
+}
+
+/// A new product.
+#[derive(Debug, Clone)]
+pub struct NewProduct {
+    /// Category.
+    pub category_id: i64,
+    /// Name.
+    pub name: String,
+    /// The supplier organisation behind it.
+    pub supplier: OrgId,
+    /// Region (for regional discounts).
+    pub region: String,
+    /// Whether an operator provisions each order by hand (acceptance).
+    pub manual_provisioning: bool,
+    /// The supplier's share of every payment.
+    pub supplier_share: Bp,
+    /// Creation time.
+    pub at_ms: i64,
+}
+
+/// A stored product.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProductRecord {
+    /// Id.
+    pub id: i64,
+    /// Category.
+    pub category_id: i64,
+    /// Name.
+    pub name: String,
+    /// Supplier organisation.
+    pub supplier: OrgId,
+    /// Region.
+    pub region: String,
+    /// Manual provisioning.
+    pub manual_provisioning: bool,
+    /// Supplier share in basis points.
+    pub supplier_share_bp: Bp,
+    /// Whether customers can see and order it.
+    pub published: bool,
+    /// Creation time.
+    pub created_ms: i64,
+}
+
+/// A new spec of a product.
+#[derive(Debug, Clone)]
+pub struct NewSpec {
+    /// Product.
+    pub product_id: i64,
+    /// Spec family (e.g. `gpu-a100`).
+    pub family: String,
+    /// Spec name (e.g. `8x80GB`).
+    pub name: String,
+    /// Pricing strategies.
+    pub pricing: SpecPricing,
+    /// Creation time.
+    pub at_ms: i64,
+}
+
+/// A stored spec with its current pricing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SpecRecord {
+    /// Id.
+    pub id: i64,
+    /// Product.
+    pub product_id: i64,
+    /// Family.
+    pub family: String,
+    /// Name.
+    pub name: String,
+    /// Current pricing.
+    pub pricing: SpecPricing,
+    /// Pricing version (1, then +1 per change).
+    pub version: i64,
+    /// Creation time.
+    pub created_ms: i64,
+}
+
+/// A new coupon.
+#[derive(Debug, Clone)]
+pub struct NewCoupon {
+    /// Code.
+    pub code: String,
+    /// Restricted to one customer, or anyone.
+    pub org: Option<OrgId>,
+    /// Value.
+    pub value: CouponValue,
+    /// Minimum spend.
+    pub min_spend: Fen,
+    /// Expiry.
+    pub expires_ms: i64,
+    /// Creation time.
+    pub at_ms: i64,
+}
+
+/// A stored coupon.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CouponRecord {
+    /// Id.
+    pub id: i64,
+    /// Code.
+    pub code: String,
+    /// Restricted to.
+    pub org: Option<OrgId>,
+    /// Value.
+    pub value: CouponValue,
+    /// Minimum spend.
+    pub min_spend_fen: Fen,
+    /// Expiry.
+    pub expires_ms: i64,
+    /// The order that used it.
+    pub used_order_id: Option<i64>,
+    /// Creation time.
+    pub created_ms: i64,
+}
+
+/// One statement line: a movement of one of a customer's accounts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatementLine {
+    /// Journal line id.
+    pub id: i64,
+    /// Journal transaction id.
+    pub tx_id: i64,
+    /// When.
+    pub at_ms: i64,
+    /// `recharge`, `deduction`, `consumption` or `refund`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The journal transaction kind.
+    pub tx_kind: String,
+    /// `sandbox`, `offline`, `cash`, `voucher`, `credit`, `frozen`.
+    pub channel: String,
+    /// Which account (`cash`, `voucher`, `credit`, `frozen`).
+    pub account: String,
+    /// Signed change of that account's balance.
+    pub amount_fen: i64,
+    /// That account's balance after the line.
+    pub balance_after_fen: i64,
+    /// Memo.
+    pub memo: String,
+    /// Instance, if any.
+    pub instance_id: Option<i64>,
+}
+
+/// A recharge through a payment provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PaymentRecord {
+    /// Id.
+    pub id: i64,
+    /// Customer.
+    pub org: OrgId,
+    /// Who started it.
+    pub user: UserId,
+    /// Provider name (`sandbox`).
+    pub provider: String,
+    /// The provider's reference.
+    pub provider_ref: String,
+    /// Amount.
+    pub amount_fen: Fen,
+    /// `pending` or `confirmed`.
+    pub status: String,
+    /// Creation time.
+    pub created_ms: i64,
+    /// Confirmation time.
+    pub confirmed_ms: Option<i64>,
+    /// The recharge's journal transaction.
+    pub journal_tx_id: Option<i64>,
+}
+
+/// Direction of an offline transfer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Money in (offline recharge, e.g. bank transfer).
+    In,
+    /// Money out (withdrawal to the customer's bank).
+    Out,
+}
+
+impl Direction {
+    /// Stable text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::In => "in",
+            Direction::Out => "out",
+        }
+    }
+}
+
+/// A new offline transfer entered by finance.
+#[derive(Debug, Clone)]
+pub struct NewOffline {
+    /// Customer.
+    pub org: OrgId,
+    /// In or out.
+    pub direction: Direction,
+    /// Amount.
+    pub amount: Fen,
+    /// Bank reference.
+    pub reference: String,
+    /// Who entered it.
+    pub entered_by: UserId,
+    /// When.
+    pub at_ms: i64,
+}
+
+/// A stored offline transfer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OfflineRecord {
+    /// Id.
+    pub id: i64,
+    /// Customer.
+    pub org: OrgId,
+    /// In or out.
+    pub direction: Direction,
+    /// Amount.
+    pub amount_fen: Fen,
+    /// Bank reference.
+    pub reference: String,
+    /// Entered by.
+    pub entered_by: UserId,
+    /// Entered at.
+    pub entered_ms: i64,
+    /// `pending` or `approved`.
+    pub status: String,
+    /// Approved by (never the one who entered it).
+    pub decided_by: Option<UserId>,
+    /// Approved at.
+    pub decided_ms: Option<i64>,
+    /// Its journal transaction.
+    pub journal_tx_id: Option<i64>,
+}
+
+/// Who asks for an order operation, with its idempotency key.
+#[derive(Debug, Clone)]
+pub struct OrderCtx {
+    /// Client idempotency key.
+    pub key: IdemKey,
+    /// Digest of the request body (a replay must match it).
+    pub digest: String,
+    /// Customer.
+    pub org: OrgId,
+    /// User.
+    pub user: UserId,
+    /// When.
+    pub at_ms: i64,
+}
+
+/// A new purchase.
+#[derive(Debug, Clone)]
+pub struct PlaceOrder {
+    /// Context.
+    pub ctx: OrderCtx,
+    /// Spec.
+    pub spec_id: i64,
+    /// Mode.
+    pub mode: ChargingMode,
+    /// Months (prepaid).
+    pub months: u32,
+    /// Units.
+    pub quantity: u32,
+    /// Coupon code.
+    pub coupon: Option<String>,
+}
+
+/// A stored order (purchase, renewal, change of spec or unsubscribe).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrderRecord {
+    /// Id.
+    pub id: i64,
+    /// Customer.
+    pub org: OrgId,
+    /// User.
+    pub user: UserId,
+    /// `purchase`, `renewal`, `change_spec`, `unsubscribe`.
+    pub kind: String,
+    /// Instance.
+    pub instance_id: i64,
+    /// Product.
+    pub product_id: i64,
+    /// Spec.
+    pub spec_id: i64,
+    /// Mode.
+    pub mode: ChargingMode,
+    /// Months.
+    pub months: u32,
+    /// Units.
+    pub quantity: u32,
+    /// Price breakdown with the pricing snapshot.
+    pub breakdown: Breakdown,
+    /// Charged now.
+    pub charged_fen: Fen,
+    /// Refunded now.
+    pub refunded_fen: Fen,
+    /// Discounts and coupon.
+    pub discount_fen: Fen,
+    /// Deposit frozen.
+    pub deposit_fen: Fen,
+    /// How the charge (or refund) was funded, by source.
+    pub funding: Funding,
+    /// When.
+    pub created_ms: i64,
+}
+
+/// A stored instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InstanceRecord {
+    /// Id.
+    pub id: i64,
+    /// Customer.
+    pub org: OrgId,
+    /// The user who ordered it.
+    pub user: UserId,
+    /// Product.
+    pub product_id: i64,
+    /// Spec.
+    pub spec_id: i64,
+    /// Supplier.
+    pub supplier: OrgId,
+    /// Mode.
+    pub mode: ChargingMode,
+    /// Units.
+    pub quantity: u32,
+    /// Status.
+    pub status: InstanceStatus,
+    /// Pricing snapshot of the order.
+    pub pricing: SpecPricing,
+    /// Supplier share snapshot.
+    pub supplier_share_bp: Bp,
+    /// Start of the first term (end = anchor + months_total months).
+    pub anchor_ms: i64,
+    /// Months paid in total.
+    pub months_total: u32,
+    /// Start of the span the current payment covers.
+    pub span_start_ms: i64,
+    /// End of the paid term (prepaid).
+    pub ends_ms: Option<i64>,
+    /// What the current span was paid with.
+    pub paid: Funding,
+    /// How the current span's payment was shared.
+    pub paid_shares: Shares,
+    /// Reminders sent for the current term.
+    pub reminders_sent: u32,
+    /// Metered up to (pay-as-you-go).
+    pub metered_ms: i64,
+    /// Minutes used (pay-as-you-go).
+    pub usage_minutes: u64,
+    /// Usage charged so far.
+    pub usage_charged_fen: Fen,
+    /// Usage that could not be charged (owed).
+    pub usage_unpaid_fen: Fen,
+    /// Deposit hold.
+    pub hold_id: Option<i64>,
+    /// Provisioned resource id.
+    pub resource_id: Option<String>,
+    /// Access address.
+    pub access_address: Option<String>,
+    /// Opening time.
+    pub opened_ms: Option<i64>,
+    /// Operator who accepted it.
+    pub accepted_by: Option<UserId>,
+    /// Creation time.
+    pub created_ms: i64,
+    /// Release time.
+    pub released_ms: Option<i64>,
+}
+
+/// What an order operation did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrderOutcome {
+    /// The order.
+    pub order: OrderRecord,
+    /// Its instance after the operation.
+    pub instance: InstanceRecord,
+    /// The customer's balances after it.
+    pub balances: Balances,
+    /// Whether this was an idempotent replay of an earlier request.
+    pub replayed: bool,
+}
+
+/// Provisioning details filled back by the operator.
+#[derive(Debug, Clone)]
+pub struct Provisioning {
+    /// Resource id at the supplier.
+    pub resource_id: String,
+    /// How the customer reaches it.
+    pub access_address: String,
+    /// When it opened.
+    pub opened_ms: i64,
+}
+
+/// What one lifecycle pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AdvanceReport {
+    /// Instances looked at.
+    pub examined: u32,
+    /// Status changes.
+    pub transitions: u32,
+    /// Reminders and notices stored.
+    pub messages: u32,
+    /// Pay-as-you-go instances paused for lack of balance.
+    pub paused: u32,
+    /// Paused instances resumed.
+    pub resumed: u32,
+    /// Usage charged.
+    pub usage_charged_fen: i64,
+}
+
+/// A stored message for a customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MessageRecord {
+    /// Id.
+    pub id: i64,
+    /// Customer.
+    pub org: OrgId,
+    /// Instance.
+    pub instance_id: Option<i64>,
+    /// Text.
+    pub body: String,
+    /// When.
+    pub created_ms: i64,
+}
+
+/// Bill filters.
+#[derive(Debug, Clone, Default)]
+pub struct BillFilter {
+    /// Period start (inclusive).
+    pub from_ms: i64,
+    /// Period end (exclusive).
+    pub to_ms: i64,
+    /// One customer.
+    pub org: Option<OrgId>,
+    /// One ordering user.
+    pub user: Option<UserId>,
+    /// One product.
+    pub product: Option<i64>,
+    /// One charging mode.
+    pub mode: Option<ChargingMode>,
+}
+
+/// One bill line: a customer × product × charging mode in a period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BillLine {
+    /// Customer.
+    pub org_id: i64,
+    /// Product.
+    pub product_id: i64,
+    /// Mode.
+    pub mode: String,
+    /// Prepaid charges (purchases, renewals, changes of spec).
+    pub prepaid_fen: i64,
+    /// Pay-as-you-go usage charged.
+    pub usage_fen: i64,
+    /// Refunds.
+    pub refund_fen: i64,
+    /// Discounts and coupons applied.
+    pub discount_fen: i64,
+    /// Usage that could not be charged (owed).
+    pub unpaid_fen: i64,
+    /// prepaid + usage − refunds + unpaid.
+    pub amount_due_fen: i64,
+}
+
+/// A settlement-credit mirror instruction (mint on money in, burn on money out).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MirrorRecord {
+    /// Id.
+    pub id: i64,
+    /// The journal transaction mirrored.
+    pub journal_tx_id: i64,
+    /// Customer.
+    pub org: OrgId,
+    /// `mint` or `burn`.
+    pub op: String,
+    /// Amount.
+    pub amount_fen: Fen,
+    /// The chain transaction that carried it, once sent.
+    pub sent_ref: Option<String>,
+}
+
+/// The money half of the store.
+#[async_trait::async_trait]
+pub trait MoneyStore: Send + Sync {
+    // --- catalogue
+    /// Creates a category.
+    async fn create_category(&self, name: &str, at_ms: i64) -> StoreResult<CategoryRecord>;
+    /// All categories.
+    async fn list_categories(&self) -> StoreResult<Vec<CategoryRecord>>;
+    /// Creates an (unpublished) product.
+    async fn create_product(&self, p: &NewProduct) -> StoreResult<ProductRecord>;
+    /// One product.
+    async fn get_product(&self, id: i64) -> StoreResult<Option<ProductRecord>>;
+    /// Products by id after `after`; only published ones when `published_only`.
+    async fn list_products(
+        &self,
+        published_only: bool,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<ProductRecord>>;
+    /// Publishes or unpublishes a product.
+    async fn set_product_published(&self, id: i64, published: bool) -> StoreResult<()>;
+    /// Adds a spec.
+    async fn create_spec(&self, s: &NewSpec) -> StoreResult<SpecRecord>;
+    /// One spec.
+    async fn get_spec(&self, id: i64) -> StoreResult<Option<SpecRecord>>;
+    /// A product's specs.
+    async fn list_specs(&self, product_id: i64) -> StoreResult<Vec<SpecRecord>>;
+    /// Replaces a spec's pricing (orders already placed keep their snapshot).
+    async fn set_spec_pricing(&self, id: i64, pricing: &SpecPricing) -> StoreResult<SpecRecord>;
+    /// Creates a discount rule.
+    async fn create_discount(
+        &self,
+        scope: &DiscountScope,
+        off: Bp,
+        at_ms: i64,
+    ) -> StoreResult<Discount>;
+    /// Active discount rules.
+    async fn list_discounts(&self) -> StoreResult<Vec<Discount>>;
+    /// Creates a coupon.
+    async fn create_coupon(&self, c: &NewCoupon) -> StoreResult<CouponRecord>;
+
+    // --- accounts
+    /// A customer's balances.
+    async fn balances(&self, org: OrgId) -> StoreResult<Balances>;
+    /// Sets a customer's credit line.
+    async fn set_credit_line(
+        &self,
+        org: OrgId,
+        limit: Fen,
+        by: UserId,
+        at_ms: i64,
+    ) -> StoreResult<Balances>;
+    /// Grants a cash voucher (idempotent on `key`).
+    async fn grant_voucher(
+        &self,
+        org: OrgId,
+        amount: Fen,
+        key: &IdemKey,
+        at_ms: i64,
+    ) -> StoreResult<Balances>;
+    /// A customer's statement lines, newest last, after line id `after`.
+    async fn statements(
+        &self,
+        org: OrgId,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<StatementLine>>;
+    /// Every account's balance computed from the journal lines (not the projection).
+    async fn journal_balances(&self) -> StoreResult<Vec<(String, i64)>>;
+    /// Accounts whose projected balance differs from the journal (should be none).
+    async fn check_projection(&self) -> StoreResult<Vec<String>>;
+    /// Reverses journal transaction `tx_id` with a new, mirrored transaction (the only
+    /// way to correct the journal). Idempotent on `key`.
+    async fn reverse_journal_tx(&self, tx_id: i64, key: &IdemKey, at_ms: i64) -> StoreResult<i64>;
+
+    // --- recharge
+    /// Records a payment started with a provider.
+    async fn create_payment(
+        &self,
+        org: OrgId,
+        user: UserId,
+        provider: &str,
+        provider_ref: &str,
+        amount: Fen,
+        at_ms: i64,
+    ) -> StoreResult<PaymentRecord>;
+    /// One payment.
+    async fn get_payment(&self, id: i64) -> StoreResult<Option<PaymentRecord>>;
+    /// Confirms a payment (provider callback): posts the recharge once; a repeated
+    /// confirmation returns the confirmed payment unchanged. The amount must match.
+    async fn confirm_payment(
+        &self,
+        provider: &str,
+        provider_ref: &str,
+        amount: Fen,
+        at_ms: i64,
+    ) -> StoreResult<PaymentRecord>;
+    /// Enters an offline transfer (pending until approved).
+    async fn create_offline(&self, n: &NewOffline) -> StoreResult<OfflineRecord>;
+    /// Approves a pending offline transfer by someone other than who entered it and posts
+    /// it. [`crate::StoreError::Rejected`] for the same user.
+    async fn approve_offline(&self, id: i64, by: UserId, at_ms: i64) -> StoreResult<OfflineRecord>;
+    /// Offline transfers by id after `after`.
+    async fn list_offline(&self, after: i64, limit: u32) -> StoreResult<Vec<OfflineRecord>>;
+
+    // --- orders and instances
+    /// A new purchase.
+    async fn place_order(&self, o: &PlaceOrder) -> StoreResult<OrderOutcome>;
+    /// Renews a prepaid instance for `months` at the snapshot price.
+    async fn renew(&self, c: &OrderCtx, instance: i64, months: u32) -> StoreResult<OrderOutcome>;
+    /// Unsubscribes: prorated refund (prepaid) or final usage (metered by
+    /// [`suanli_ops::instance::MeteredUsage`]) and deposit release (pay-as-you-go); the
+    /// instance is released.
+    async fn unsubscribe(&self, c: &OrderCtx, instance: i64) -> StoreResult<OrderOutcome>;
+    /// Changes a prepaid instance to another spec of the same product for the rest of its
+    /// term: prorated refund of the old, prorated charge of the new.
+    async fn change_spec(
+        &self,
+        c: &OrderCtx,
+        instance: i64,
+        spec: i64,
+    ) -> StoreResult<OrderOutcome>;
+    /// Operator acceptance of a pending (manual) instance.
+    async fn accept_instance(
+        &self,
+        id: i64,
+        p: &Provisioning,
+        by: UserId,
+        at_ms: i64,
+    ) -> StoreResult<InstanceRecord>;
+    /// One instance.
+    async fn get_instance(&self, id: i64) -> StoreResult<Option<InstanceRecord>>;
+    /// Instances of a customer (or all), by id after `after`.
+    async fn list_instances(
+        &self,
+        org: Option<OrgId>,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<InstanceRecord>>;
+    /// Orders of a customer (or all), by id after `after`.
+    async fn list_orders(
+        &self,
+        org: Option<OrgId>,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<OrderRecord>>;
+    /// Advances every live instance to `now`: reminders, expiry, release, usage metering
+    /// and charging, pause and resume. At most `limit` instances per call.
+    async fn advance_lifecycle(
+        &self,
+        now_ms: i64,
+        settings: &LifecycleSettings,
+        usage: &dyn UsageSource,
+        limit: u32,
+    ) -> StoreResult<AdvanceReport>;
+    /// A customer's messages.
+    async fn list_messages(
+        &self,
+        org: OrgId,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<MessageRecord>>;
+
+    // --- bills and the chain mirror
+    /// Bill lines for a period.
+    async fn bills(&self, f: &BillFilter) -> StoreResult<Vec<BillLine>>;
+    /// Mirror instructions not yet sent, oldest first.
+    async fn mirror_pending(&self, limit: u32) -> StoreResult<Vec<MirrorRecord>>;
+    /// Marks a mirror instruction sent.
+    async fn mirror_sent(&self, id: i64, sent_ref: &str, at_ms: i64) -> StoreResult<()>;
+    /// Per customer: money in − money out in the journal (what the chain must hold).
+    async fn mirror_expected(&self) -> StoreResult<Vec<(OrgId, i64)>>;
+}

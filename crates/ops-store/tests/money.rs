@@ -1,0 +1,936 @@
+//! Money in the store, on SQLite and PostgreSQL (same rules as `conformance.rs`: the
+//! PostgreSQL half needs `SUANLI_TEST_DATABASE_URL`, is skipped without it and fails in CI
+//! without it).
+//!
+//! The centre is the money-conservation property: after any random sequence of recharges,
+//! withdrawals, vouchers, orders, renewals, changes of spec, unsubscribes (refunds),
+//! pay-as-you-go usage and idempotent replays, Σ customer balances + operator revenue +
+//! supplier payables = Σ money in − Σ money out, to the fen, and the balance projection
+//! equals the journal.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::{Config as PtConfig, TestRunner};
+use std::collections::BTreeMap;
+use suanli_ops::instance::{InstanceStatus, LifecycleSettings, MeteredUsage};
+use suanli_ops::journal::{Account, IdemKey};
+use suanli_ops::money::{Bp, DAY_MS, Fen};
+use suanli_ops::pricing::{
+    ChargingMode, CouponValue, DiscountScope, Payg, Prepaid, SpecPricing, TermTier,
+};
+use suanli_ops::{OrgId, OrgKind, OrgStatus, Role, UserId};
+use suanli_ops_store::*;
+
+enum Backend {
+    Sqlite(SqliteStore, #[allow(dead_code)] tempfile::TempDir),
+    Pg(PgStore, String, String),
+}
+
+impl Backend {
+    fn store(&self) -> &dyn OpsStore {
+        match self {
+            Backend::Sqlite(s, _) => s,
+            Backend::Pg(s, _, _) => s,
+        }
+    }
+    async fn raw(&self, sql: &str) -> StoreResult<()> {
+        match self {
+            Backend::Sqlite(s, _) => s.execute_raw(sql).await,
+            Backend::Pg(s, _, _) => s.execute_raw(sql).await,
+        }
+    }
+    async fn cleanup(self) {
+        if let Backend::Pg(store, admin_url, db_url) = self {
+            store.close().await;
+            let name = db_url.rsplit('/').next().unwrap_or_default().to_owned();
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&admin_url)
+                .await
+                .expect("admin");
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn)
+                .await
+                .expect("drop test database");
+        }
+    }
+}
+
+async fn sqlite() -> Backend {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(&dir.path().join("ops.db"))
+        .await
+        .expect("open");
+    Backend::Sqlite(store, dir)
+}
+
+async fn postgres() -> Option<Backend> {
+    let Ok(admin_url) = std::env::var("SUANLI_TEST_DATABASE_URL") else {
+        if std::env::var_os("CI").is_some() {
+            panic!("SUANLI_TEST_DATABASE_URL is not set but CI is");
+        }
+        eprintln!("SKIPPED: SUANLI_TEST_DATABASE_URL not set; PostgreSQL money tests not run");
+        return None;
+    };
+    let mut rnd = [0u8; 8];
+    getrandom::fill(&mut rnd).expect("random");
+    let name = format!("suanli_test_{}", hex::encode(rnd));
+    {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .expect("connect");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+    }
+    let (base, _) = admin_url.split_once('?').unwrap_or((&admin_url, ""));
+    let cut = base.rfind('/').expect("path");
+    let db_url = format!("{}/{name}", &base[..cut]);
+    let store = PgStore::connect(&db_url).await.expect("connect test db");
+    Some(Backend::Pg(store, admin_url, db_url))
+}
+
+macro_rules! both {
+    ($($check:ident),* $(,)?) => {
+        mod sqlite_backend {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $check() {
+                    let b = super::sqlite().await;
+                    super::$check(&b).await;
+                    b.cleanup().await;
+                }
+            )*
+        }
+        mod postgres_backend {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $check() {
+                    let Some(b) = super::postgres().await else { return };
+                    super::$check(&b).await;
+                    b.cleanup().await;
+                }
+            )*
+        }
+    };
+}
+
+both!(
+    money_is_conserved_under_random_operations,
+    journal_refuses_edits_and_unbalanced_lines,
+    idempotent_orders_and_payments,
+    offline_transfers_need_a_second_person,
+    prepaid_lifecycle_and_bills,
+    payg_pauses_when_out_of_money_and_resumes,
+);
+
+/// 2025-01-15 00:00 CST.
+const T0: i64 = 1_736_870_400_000;
+
+fn f(n: i64) -> Fen {
+    Fen::new(n).unwrap()
+}
+fn k(s: &str) -> IdemKey {
+    IdemKey::parse(s).unwrap()
+}
+
+struct World {
+    customers: Vec<(OrgId, UserId)>,
+    finance: (UserId, UserId),
+    prepaid_specs: Vec<i64>,
+    payg_spec: i64,
+    manual_spec: i64,
+}
+
+async fn org(s: &dyn OpsStore, kind: OrgKind, name: &str) -> OrgId {
+    s.create_org(&NewOrg {
+        kind,
+        name: name.into(),
+        status: OrgStatus::Active,
+        distributor: None,
+        created_ms: T0,
+    })
+    .await
+    .unwrap()
+    .id
+}
+
+async fn user(s: &dyn OpsStore, org: OrgId, login: &str, role: Role) -> UserId {
+    s.create_user(&NewUser {
+        org,
+        login: login.into(),
+        display_name: login.into(),
+        password_hash: "h".into(),
+        roles: vec![role],
+        created_ms: T0,
+    })
+    .await
+    .unwrap()
+    .id
+}
+
+fn prepaid(monthly: i64) -> SpecPricing {
+    SpecPricing {
+        prepaid: Some(Prepaid {
+            monthly_fen: f(monthly),
+            yearly_fen: Some(f(monthly * 10)),
+            term_discounts: vec![TermTier {
+                min_months: 3,
+                off_bp: Bp::new(500).unwrap(),
+            }],
+        }),
+        payg: None,
+    }
+}
+
+async fn world(s: &dyn OpsStore) -> World {
+    let op = org(s, OrgKind::Operator, "Operator").await;
+    let f1 = user(s, op, "fin1", Role::Finance).await;
+    let f2 = user(s, op, "fin2", Role::Finance).await;
+    let sup = org(s, OrgKind::SupplierResource, "Supplier").await;
+    let mut customers = Vec::new();
+    for i in 0..2 {
+        let c = org(s, OrgKind::Enterprise, &format!("C{i}")).await;
+        let u = user(s, c, &format!("c{i}"), Role::CustomerAdmin).await;
+        customers.push((c, u));
+    }
+    let cat = s.create_category("GPU", T0).await.unwrap();
+    let mk = |region: &str, manual: bool| NewProduct {
+        category_id: cat.id,
+        name: "A100".into(),
+        supplier: sup,
+        region: region.into(),
+        manual_provisioning: manual,
+        supplier_share: Bp::new(3_000).unwrap(),
+        at_ms: T0,
+    };
+    let p = s.create_product(&mk("cn-east", false)).await.unwrap();
+    let manual = s.create_product(&mk("cn-west", true)).await.unwrap();
+    s.set_product_published(p.id, true).await.unwrap();
+    s.set_product_published(manual.id, true).await.unwrap();
+    let mut prepaid_specs = Vec::new();
+    for (i, price) in [10_000, 25_000, 7_777].into_iter().enumerate() {
+        let spec = s
+            .create_spec(&NewSpec {
+                product_id: p.id,
+                family: "gpu".into(),
+                name: format!("s{i}"),
+                pricing: prepaid(price),
+                at_ms: T0,
+            })
+            .await
+            .unwrap();
+        prepaid_specs.push(spec.id);
+    }
+    let payg = s
+        .create_spec(&NewSpec {
+            product_id: p.id,
+            family: "gpu".into(),
+            name: "payg".into(),
+            pricing: SpecPricing {
+                prepaid: None,
+                payg: Some(Payg {
+                    per_minute_fen: f(3),
+                    minimum_fen: f(500),
+                    deposit_fen: f(2_000),
+                }),
+            },
+            at_ms: T0,
+        })
+        .await
+        .unwrap();
+    let manual_spec = s
+        .create_spec(&NewSpec {
+            product_id: manual.id,
+            family: "bare-metal".into(),
+            name: "m1".into(),
+            pricing: prepaid(50_000),
+            at_ms: T0,
+        })
+        .await
+        .unwrap();
+    s.create_discount(&DiscountScope::Global, Bp::new(300).unwrap(), T0)
+        .await
+        .unwrap();
+    s.create_discount(
+        &DiscountScope::Customer {
+            org_id: customers[0].0,
+        },
+        Bp::new(700).unwrap(),
+        T0,
+    )
+    .await
+    .unwrap();
+    s.create_discount(
+        &DiscountScope::Volume { min_quantity: 3 },
+        Bp::new(1_000).unwrap(),
+        T0,
+    )
+    .await
+    .unwrap();
+    s.set_credit_line(customers[1].0, f(30_000), f1, T0)
+        .await
+        .unwrap();
+    World {
+        customers,
+        finance: (f1, f2),
+        prepaid_specs,
+        payg_spec: payg.id,
+        manual_spec: manual_spec.id,
+    }
+}
+
+fn ctx(w: &World, c: usize, key: &str, at: i64) -> OrderCtx {
+    OrderCtx {
+        key: k(key),
+        digest: format!("digest-{key}"),
+        org: w.customers[c].0,
+        user: w.customers[c].1,
+        at_ms: at,
+    }
+}
+
+async fn recharge(s: &dyn OpsStore, w: &World, c: usize, amount: i64, at: i64) {
+    let r = format!("ref-{c}-{at}-{amount}");
+    s.create_payment(
+        w.customers[c].0,
+        w.customers[c].1,
+        "sandbox",
+        &r,
+        f(amount),
+        at,
+    )
+    .await
+    .unwrap();
+    s.confirm_payment("sandbox", &r, f(amount), at)
+        .await
+        .unwrap();
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Recharge(usize, i64),
+    Withdraw(usize, i64),
+    Voucher(usize, i64),
+    Order {
+        c: usize,
+        spec: usize,
+        payg: bool,
+        months: u32,
+        qty: u32,
+        coupon: bool,
+    },
+    Renew(usize, usize, u32),
+    Unsubscribe(usize, usize),
+    Change(usize, usize, usize),
+    Advance(i64),
+    Replay,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (0..2usize, 1i64..200_000).prop_map(|(c, a)| Op::Recharge(c, a)),
+        1 => (0..2usize, 1i64..50_000).prop_map(|(c, a)| Op::Withdraw(c, a)),
+        1 => (0..2usize, 1i64..20_000).prop_map(|(c, a)| Op::Voucher(c, a)),
+        4 => (0..2usize, 0..4usize, any::<bool>(), 1u32..15, 1u32..5, any::<bool>())
+            .prop_map(|(c, spec, payg, months, qty, coupon)| Op::Order { c, spec, payg, months, qty, coupon }),
+        2 => (0..2usize, 0..8usize, 1u32..13).prop_map(|(c, i, m)| Op::Renew(c, i, m)),
+        2 => (0..2usize, 0..8usize).prop_map(|(c, i)| Op::Unsubscribe(c, i)),
+        1 => (0..2usize, 0..8usize, 0..3usize).prop_map(|(c, i, sp)| Op::Change(c, i, sp)),
+        2 => (1i64..(40 * 24 * 60)).prop_map(Op::Advance),
+        1 => Just(Op::Replay),
+    ]
+}
+
+/// What the test itself counts: money that entered and left the platform.
+#[derive(Default)]
+struct Model {
+    money_in: i64,
+    money_out: i64,
+    now: i64,
+    seq: u64,
+    last_order: Option<(PlaceOrder, i64)>,
+}
+
+async fn apply(s: &dyn OpsStore, w: &World, m: &mut Model, op: &Op) {
+    m.seq += 1;
+    let key = format!("k{}", m.seq);
+    m.now += 60_000;
+    let now = m.now;
+    let instances = |c: usize| async move {
+        s.list_instances(Some(w.customers[c].0), 0, 200)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|i| i.status != InstanceStatus::Released)
+            .collect::<Vec<_>>()
+    };
+    match op {
+        Op::Recharge(c, a) => {
+            recharge(s, w, *c, *a, now).await;
+            m.money_in += a;
+        }
+        Op::Withdraw(c, a) => {
+            let t = s
+                .create_offline(&NewOffline {
+                    org: w.customers[*c].0,
+                    direction: Direction::Out,
+                    amount: f(*a),
+                    reference: key.clone(),
+                    entered_by: w.finance.0,
+                    at_ms: now,
+                })
+                .await
+                .unwrap();
+            match s.approve_offline(t.id, w.finance.1, now).await {
+                Ok(_) => m.money_out += a,
+                Err(StoreError::Insufficient { .. }) => {}
+                Err(e) => panic!("withdraw: {e}"),
+            }
+        }
+        Op::Voucher(c, a) => {
+            s.grant_voucher(w.customers[*c].0, f(*a), &k(&key), now)
+                .await
+                .unwrap();
+        }
+        Op::Order {
+            c,
+            spec,
+            payg,
+            months,
+            qty,
+            coupon,
+        } => {
+            let (spec_id, mode) = if *payg {
+                (w.payg_spec, ChargingMode::Payg)
+            } else if *spec == 3 {
+                (w.manual_spec, ChargingMode::Prepaid)
+            } else {
+                (w.prepaid_specs[*spec], ChargingMode::Prepaid)
+            };
+            let code = if *coupon {
+                let code = format!("C{}", m.seq);
+                s.create_coupon(&NewCoupon {
+                    code: code.clone(),
+                    org: None,
+                    value: if m.seq % 2 == 0 {
+                        CouponValue::AmountOff { fen: f(1_234) }
+                    } else {
+                        CouponValue::PercentOff {
+                            bp: Bp::new(1_500).unwrap(),
+                        }
+                    },
+                    min_spend: f(0),
+                    expires_ms: now + DAY_MS,
+                    at_ms: now,
+                })
+                .await
+                .unwrap();
+                Some(code)
+            } else {
+                None
+            };
+            let po = PlaceOrder {
+                ctx: ctx(w, *c, &key, now),
+                spec_id,
+                mode,
+                months: *months,
+                quantity: *qty,
+                coupon: code,
+            };
+            match s.place_order(&po).await {
+                Ok(o) => {
+                    assert!(!o.replayed);
+                    m.last_order = Some((po, o.order.id));
+                }
+                Err(StoreError::Insufficient { .. }) => {}
+                Err(e) => panic!("order: {e}"),
+            }
+        }
+        Op::Renew(c, i, months) => {
+            let live = instances(*c).await;
+            if let Some(inst) = live.get(i % live.len().max(1)) {
+                match s.renew(&ctx(w, *c, &key, now), inst.id, *months).await {
+                    Ok(_) | Err(StoreError::Insufficient { .. }) | Err(StoreError::Rejected(_)) => {
+                    }
+                    Err(e) => panic!("renew: {e}"),
+                }
+            }
+        }
+        Op::Unsubscribe(c, i) => {
+            let live = instances(*c).await;
+            if let Some(inst) = live.get(i % live.len().max(1)) {
+                let o = s
+                    .unsubscribe(&ctx(w, *c, &key, now), inst.id)
+                    .await
+                    .unwrap();
+                assert_eq!(o.instance.status, InstanceStatus::Released);
+                // Never more back than was paid for the span.
+                assert!(o.order.refunded_fen <= inst.paid.total().unwrap());
+            }
+        }
+        Op::Change(c, i, sp) => {
+            let live = instances(*c).await;
+            if let Some(inst) = live.get(i % live.len().max(1)) {
+                match s
+                    .change_spec(&ctx(w, *c, &key, now), inst.id, w.prepaid_specs[*sp])
+                    .await
+                {
+                    Ok(_) | Err(StoreError::Insufficient { .. }) | Err(StoreError::Rejected(_)) => {
+                    }
+                    Err(e) => panic!("change: {e}"),
+                }
+            }
+        }
+        Op::Advance(minutes) => {
+            m.now += minutes * 60_000;
+            s.advance_lifecycle(m.now, &LifecycleSettings::default(), &MeteredUsage, 50)
+                .await
+                .unwrap();
+        }
+        Op::Replay => {
+            if let Some((po, id)) = &m.last_order {
+                let o = s.place_order(po).await.unwrap();
+                assert!(o.replayed);
+                assert_eq!(o.order.id, *id);
+            }
+        }
+    }
+}
+
+/// The conservation law and the balance invariants, checked after every operation.
+async fn check(s: &dyn OpsStore, w: &World, m: &Model) {
+    let balances: BTreeMap<String, i64> = s.journal_balances().await.unwrap().into_iter().collect();
+    let mut customers = 0i64;
+    let mut revenue = 0i64;
+    let mut payables = 0i64;
+    let mut bank = 0i64;
+    for (acc, b) in &balances {
+        match Account::parse(acc).unwrap() {
+            Account::Bank => bank += b,
+            Account::Revenue => revenue += b,
+            Account::SupplierPayable(_) => payables += b,
+            _ => customers += b,
+        }
+    }
+    let net = m.money_in - m.money_out;
+    assert_eq!(
+        customers + revenue + payables,
+        net,
+        "conservation: {balances:?}"
+    );
+    assert_eq!(bank, net, "bank");
+    assert_eq!(s.check_projection().await.unwrap(), Vec::<String>::new());
+    for (c, _) in &w.customers {
+        let b = s.balances(*c).await.unwrap();
+        assert!(
+            b.cash_fen >= 0 && b.voucher_fen >= 0 && b.frozen_fen >= 0,
+            "{b:?}"
+        );
+        assert!(
+            b.credit_used_fen >= 0 && b.credit_used_fen <= b.credit_line_fen,
+            "{b:?}"
+        );
+    }
+    let mirror: i64 = s
+        .mirror_expected()
+        .await
+        .unwrap()
+        .iter()
+        .map(|(_, v)| v)
+        .sum();
+    assert_eq!(mirror, net, "mirror expectation");
+}
+
+async fn money_is_conserved_under_random_operations(b: &Backend) {
+    let s = b.store();
+    let w = world(s).await;
+    let mut m = Model {
+        now: T0,
+        ..Model::default()
+    };
+    let cases = if matches!(b, Backend::Pg(..)) { 12 } else { 24 };
+    let mut runner = TestRunner::new(PtConfig {
+        cases,
+        failure_persistence: None,
+        ..PtConfig::default()
+    });
+    let strategy = proptest::collection::vec(op(), 1..30);
+    for _ in 0..cases {
+        let ops = strategy.new_tree(&mut runner).expect("generate").current();
+        for o in &ops {
+            apply(s, &w, &mut m, o).await;
+            check(s, &w, &m).await;
+        }
+    }
+    assert!(m.money_in > 0);
+}
+
+async fn journal_refuses_edits_and_unbalanced_lines(b: &Backend) {
+    let s = b.store();
+    let w = world(s).await;
+    recharge(s, &w, 0, 5_000, T0).await;
+    for sql in [
+        "UPDATE journal_lines SET amount_fen = 1",
+        "DELETE FROM journal_lines",
+        "UPDATE journal_tx SET total_fen = 1",
+        "DELETE FROM journal_tx",
+    ] {
+        assert!(b.raw(sql).await.is_err(), "{sql} must be refused");
+    }
+    // A line beyond its transaction's total is refused by the schema.
+    assert!(
+        b.raw("INSERT INTO journal_lines (tx_id, account, side, amount_fen) VALUES (1, 'bank', 'debit', 1)")
+            .await
+            .is_err()
+    );
+    assert!(b.raw("INSERT INTO journal_tx (idem_key, body_digest, kind, channel, memo, total_fen, at_ms) VALUES ('x', 'd', 'recharge', 'x', '', 0, 0)").await.is_err());
+    // Corrections are reversing entries.
+    let before = s.balances(w.customers[0].0).await.unwrap();
+    assert_eq!(before.cash_fen, 5_000);
+    let rev = s.reverse_journal_tx(1, &k("fix-1"), T0 + 1).await.unwrap();
+    assert_eq!(s.balances(w.customers[0].0).await.unwrap().cash_fen, 0);
+    // Replaying the same correction key returns the first result.
+    assert_eq!(
+        s.reverse_journal_tx(1, &k("fix-1"), T0 + 2).await.unwrap(),
+        rev
+    );
+    assert_eq!(s.check_projection().await.unwrap(), Vec::<String>::new());
+    // Vouchers with the same key and a different body conflict.
+    s.grant_voucher(w.customers[0].0, f(100), &k("v1"), T0)
+        .await
+        .unwrap();
+    s.grant_voucher(w.customers[0].0, f(100), &k("v1"), T0)
+        .await
+        .unwrap();
+    assert_eq!(s.balances(w.customers[0].0).await.unwrap().voucher_fen, 100);
+    assert!(matches!(
+        s.grant_voucher(w.customers[0].0, f(101), &k("v1"), T0)
+            .await,
+        Err(StoreError::KeyReuse)
+    ));
+    let st = s.statements(w.customers[0].0, 0, 50).await.unwrap();
+    let types: Vec<&str> = st.iter().map(|l| l.kind.as_str()).collect();
+    assert_eq!(types, ["recharge", "deduction", "recharge"]);
+    assert_eq!(st[0].channel, "sandbox");
+    assert_eq!(st[0].balance_after_fen, 5_000);
+    assert_eq!(st[1].balance_after_fen, 0);
+}
+
+async fn idempotent_orders_and_payments(b: &Backend) {
+    let s = b.store();
+    let w = world(s).await;
+    recharge(s, &w, 0, 100_000, T0).await;
+    // Confirming twice changes nothing the second time.
+    let r = "ref-0-idem";
+    s.create_payment(w.customers[0].0, w.customers[0].1, "sandbox", r, f(7), T0)
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.confirm_payment("sandbox", r, f(8), T0).await,
+        Err(StoreError::Rejected(_))
+    ));
+    s.confirm_payment("sandbox", r, f(7), T0).await.unwrap();
+    s.confirm_payment("sandbox", r, f(7), T0).await.unwrap();
+    assert_eq!(
+        s.balances(w.customers[0].0).await.unwrap().cash_fen,
+        100_007
+    );
+    let po = PlaceOrder {
+        ctx: ctx(&w, 0, "o1", T0),
+        spec_id: w.prepaid_specs[0],
+        mode: ChargingMode::Prepaid,
+        months: 1,
+        quantity: 1,
+        coupon: None,
+    };
+    let a = s.place_order(&po).await.unwrap();
+    // 10 000 − customer discount 7 % (beats global 3 %) = 9 300.
+    assert_eq!(a.order.charged_fen, f(9_300));
+    assert_eq!(a.balances.cash_fen, 100_007 - 9_300);
+    let again = s.place_order(&po).await.unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.order.id, a.order.id);
+    assert_eq!(again.balances.cash_fen, a.balances.cash_fen);
+    let mut other = po.clone();
+    other.quantity = 2;
+    other.ctx.digest = "different".into();
+    assert!(matches!(
+        s.place_order(&other).await,
+        Err(StoreError::KeyReuse)
+    ));
+    // The same key from another customer is a different key.
+    recharge(s, &w, 1, 50_000, T0).await;
+    let mut theirs = po.clone();
+    theirs.ctx = ctx(&w, 1, "o1", T0);
+    assert!(!s.place_order(&theirs).await.unwrap().replayed);
+    // A coupon is used once.
+    s.create_coupon(&NewCoupon {
+        code: "ONCE".into(),
+        org: None,
+        value: CouponValue::AmountOff { fen: f(300) },
+        min_spend: f(0),
+        expires_ms: T0 + DAY_MS,
+        at_ms: T0,
+    })
+    .await
+    .unwrap();
+    let mut with_coupon = po.clone();
+    with_coupon.ctx = ctx(&w, 0, "c1", T0);
+    with_coupon.coupon = Some("ONCE".into());
+    assert_eq!(
+        s.place_order(&with_coupon).await.unwrap().order.charged_fen,
+        f(9_000)
+    );
+    with_coupon.ctx = ctx(&w, 0, "c2", T0);
+    assert!(matches!(
+        s.place_order(&with_coupon).await,
+        Err(StoreError::Rejected(_))
+    ));
+    // Later price changes never alter what was sold.
+    s.set_spec_pricing(w.prepaid_specs[0], &prepaid(99_999))
+        .await
+        .unwrap();
+    let o = s.list_orders(Some(w.customers[0].0), 0, 10).await.unwrap();
+    assert_eq!(o[0].breakdown.pricing, prepaid(10_000));
+    let inst = s.get_instance(a.instance.id).await.unwrap().unwrap();
+    assert_eq!(inst.pricing, prepaid(10_000));
+    let renewed = s
+        .renew(&ctx(&w, 0, "r1", T0 + 1), inst.id, 1)
+        .await
+        .unwrap();
+    assert_eq!(renewed.order.charged_fen, f(9_300));
+    // Another customer's instance is invisible.
+    assert!(matches!(
+        s.unsubscribe(&ctx(&w, 1, "u1", T0 + 2), inst.id).await,
+        Err(StoreError::NotFound)
+    ));
+    // Unpublished products cannot be ordered.
+    let spec = s.get_spec(w.prepaid_specs[1]).await.unwrap().unwrap();
+    s.set_product_published(spec.product_id, false)
+        .await
+        .unwrap();
+    let mut hidden = po.clone();
+    hidden.ctx = ctx(&w, 0, "h1", T0);
+    hidden.spec_id = spec.id;
+    assert!(matches!(
+        s.place_order(&hidden).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn offline_transfers_need_a_second_person(b: &Backend) {
+    let s = b.store();
+    let w = world(s).await;
+    let t = s
+        .create_offline(&NewOffline {
+            org: w.customers[0].0,
+            direction: Direction::In,
+            amount: f(80_000),
+            reference: "BANK-1".into(),
+            entered_by: w.finance.0,
+            at_ms: T0,
+        })
+        .await
+        .unwrap();
+    assert_eq!(s.balances(w.customers[0].0).await.unwrap().cash_fen, 0);
+    assert!(matches!(
+        s.approve_offline(t.id, w.finance.0, T0).await,
+        Err(StoreError::Rejected(_))
+    ));
+    assert_eq!(s.balances(w.customers[0].0).await.unwrap().cash_fen, 0);
+    let done = s.approve_offline(t.id, w.finance.1, T0).await.unwrap();
+    assert_eq!(done.status, "approved");
+    assert_eq!(done.decided_by, Some(w.finance.1));
+    assert_eq!(s.balances(w.customers[0].0).await.unwrap().cash_fen, 80_000);
+    assert!(s.approve_offline(t.id, w.finance.1, T0).await.is_err());
+    // The schema itself refuses a self-approval.
+    assert!(
+        b.raw(&format!(
+            "UPDATE offline_transfers SET decided_by = entered_by WHERE id = {}",
+            t.id
+        ))
+        .await
+        .is_err()
+    );
+    // Recharges repay drawn credit first.
+    let c1 = w.customers[1].0;
+    let o = s
+        .place_order(&PlaceOrder {
+            ctx: ctx(&w, 1, "credit", T0),
+            spec_id: w.prepaid_specs[0],
+            mode: ChargingMode::Prepaid,
+            months: 1,
+            quantity: 1,
+            coupon: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(o.order.funding.credit_fen, f(9_700));
+    assert_eq!(o.balances.credit_used_fen, 9_700);
+    recharge(s, &w, 1, 10_000, T0).await;
+    let bal = s.balances(c1).await.unwrap();
+    assert_eq!((bal.credit_used_fen, bal.cash_fen), (0, 300));
+    let mirror = s.mirror_pending(100).await.unwrap();
+    assert_eq!(mirror.len(), 2);
+    assert!(mirror.iter().all(|m| m.op == "mint"));
+}
+
+async fn prepaid_lifecycle_and_bills(b: &Backend) {
+    let s = b.store();
+    let w = world(s).await;
+    recharge(s, &w, 0, 1_000_000, T0).await;
+    s.grant_voucher(w.customers[0].0, f(5_000), &k("welcome"), T0)
+        .await
+        .unwrap();
+    // Manual product: pending until accepted; the term starts at opening.
+    let o = s
+        .place_order(&PlaceOrder {
+            ctx: ctx(&w, 0, "m", T0),
+            spec_id: w.manual_spec,
+            mode: ChargingMode::Prepaid,
+            months: 1,
+            quantity: 1,
+            coupon: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(o.instance.status, InstanceStatus::Pending);
+    assert_eq!(o.order.funding.cash_fen, o.order.charged_fen);
+    let opened = T0 + DAY_MS;
+    let acc = s
+        .accept_instance(
+            o.instance.id,
+            &Provisioning {
+                resource_id: "bm-42".into(),
+                access_address: "ssh root@10.0.0.42".into(),
+                opened_ms: opened,
+            },
+            w.finance.0,
+            opened,
+        )
+        .await
+        .unwrap();
+    assert_eq!(acc.status, InstanceStatus::Active);
+    assert_eq!(acc.resource_id.as_deref(), Some("bm-42"));
+    // Opened 2025-01-16 → ends 2025-02-16.
+    let end = acc.ends_ms.unwrap();
+    assert_eq!(end, opened + 31 * DAY_MS);
+    let settings = LifecycleSettings::default();
+    let r = s
+        .advance_lifecycle(end - 7 * DAY_MS, &settings, &MeteredUsage, 10)
+        .await
+        .unwrap();
+    assert_eq!(r.messages, 1);
+    assert_eq!(
+        s.get_instance(acc.id).await.unwrap().unwrap().status,
+        InstanceStatus::Expiring
+    );
+    s.advance_lifecycle(end, &settings, &MeteredUsage, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_instance(acc.id).await.unwrap().unwrap().status,
+        InstanceStatus::Expired
+    );
+    s.advance_lifecycle(end + 7 * DAY_MS, &settings, &MeteredUsage, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_instance(acc.id).await.unwrap().unwrap().status,
+        InstanceStatus::Released
+    );
+    let msgs = s.list_messages(w.customers[0].0, 0, 50).await.unwrap();
+    assert!(msgs.len() >= 4, "{msgs:?}");
+    // Bills for January: the manual order; filters by product and mode.
+    let jan = BillFilter {
+        from_ms: T0 - 14 * DAY_MS,
+        to_ms: T0 + 17 * DAY_MS,
+        ..BillFilter::default()
+    };
+    let lines = s.bills(&jan).await.unwrap();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0].prepaid_fen, o.order.charged_fen.get());
+    assert_eq!(lines[0].discount_fen, o.order.discount_fen.get());
+    assert_eq!(lines[0].amount_due_fen, o.order.charged_fen.get());
+    let payg_only = BillFilter {
+        mode: Some(ChargingMode::Payg),
+        ..jan.clone()
+    };
+    assert!(s.bills(&payg_only).await.unwrap().is_empty());
+    let other_user = BillFilter {
+        user: Some(w.customers[1].1),
+        ..jan
+    };
+    assert!(s.bills(&other_user).await.unwrap().is_empty());
+}
+
+async fn payg_pauses_when_out_of_money_and_resumes(b: &Backend) {
+    let s = b.store();
+    let w = world(s).await;
+    recharge(s, &w, 0, 3_000, T0).await;
+    let o = s
+        .place_order(&PlaceOrder {
+            ctx: ctx(&w, 0, "p", T0),
+            spec_id: w.payg_spec,
+            mode: ChargingMode::Payg,
+            months: 0,
+            quantity: 1,
+            coupon: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(o.balances.frozen_fen, 2_000);
+    assert_eq!(o.balances.cash_fen, 1_000);
+    let settings = LifecycleSettings::default();
+    // 100 minutes × 3 fen = 300 < minimum 500: 500 charged.
+    let r = s
+        .advance_lifecycle(T0 + 100 * 60_000, &settings, &MeteredUsage, 10)
+        .await
+        .unwrap();
+    assert_eq!(r.usage_charged_fen, 500);
+    assert_eq!(s.balances(w.customers[0].0).await.unwrap().cash_fen, 500);
+    // 1 000 more minutes: 3 300 fen due in total, 2 800 more: 500 from cash, 2 000 from
+    // the deposit, 300 owed — out of money: paused, not deleted.
+    let r = s
+        .advance_lifecycle(T0 + 1_100 * 60_000, &settings, &MeteredUsage, 10)
+        .await
+        .unwrap();
+    assert_eq!(r.paused, 1);
+    let inst = s.get_instance(o.instance.id).await.unwrap().unwrap();
+    assert_eq!(inst.status, InstanceStatus::Paused);
+    assert_eq!(inst.usage_charged_fen, f(3_000));
+    assert_eq!(inst.usage_unpaid_fen, f(300));
+    let bal = s.balances(w.customers[0].0).await.unwrap();
+    assert_eq!((bal.cash_fen, bal.frozen_fen), (0, 0));
+    // Paused time is not metered; a recharge resumes it.
+    s.advance_lifecycle(T0 + 5_000 * 60_000, &settings, &MeteredUsage, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_instance(inst.id).await.unwrap().unwrap().status,
+        InstanceStatus::Paused
+    );
+    recharge(s, &w, 0, 10_000, T0 + 5_001 * 60_000).await;
+    let r = s
+        .advance_lifecycle(T0 + 5_002 * 60_000, &settings, &MeteredUsage, 10)
+        .await
+        .unwrap();
+    assert_eq!(r.resumed, 1);
+    let u = s
+        .unsubscribe(&ctx(&w, 0, "u", T0 + 5_012 * 60_000), inst.id)
+        .await
+        .unwrap();
+    assert_eq!(u.instance.status, InstanceStatus::Released);
+    assert_eq!(u.order.charged_fen, f(30));
+    // The 300 owed was settled on resume; 10 more minutes cost 30.
+    assert_eq!(u.balances.cash_fen, 10_000 - 300 - 30);
+    let st = s.statements(w.customers[0].0, 0, 100).await.unwrap();
+    assert!(
+        st.iter()
+            .any(|l| l.kind == "consumption" && l.channel == "frozen")
+    );
+}
