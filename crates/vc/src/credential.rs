@@ -73,8 +73,8 @@ pub struct CredentialDraft {
 }
 
 impl CredentialDraft {
-    /// The unsecured credential. Times beyond year 9999 are clamped by [`issue`]'s checks;
-    /// call [`issue`] (or [`CredentialDraft::check`]) to get errors instead.
+    /// The unsecured credential (no proof). Times after 9999-12-31 are written as that
+    /// instant; [`issue`] and [`CredentialDraft::check`] reject them instead.
     pub fn to_unsecured(&self) -> Value {
         let fmt =
             |ms: u64| format_datetime_ms(ms.min(crate::time::TIME_MS_MAX)).unwrap_or_default();
@@ -185,6 +185,27 @@ pub fn issue(
     Ok(vc)
 }
 
+/// Like [`issue`], but first validates the claims (`credentialSubject` without `id`)
+/// against `schema`, the CPT that `draft.schema` names — claims are checked at issuance
+/// as well as at verification. Fails with [`VcError::ClaimsViolateSchema`].
+pub fn issue_with_schema(
+    draft: &CredentialDraft,
+    schema: &Value,
+    verification_method: &str,
+    created_ms: u64,
+    key: &SecretKey,
+) -> Result<Value, VcError> {
+    if draft.schema.is_none() {
+        return Err(VcError::MalformedDocument(
+            "the draft names no credentialSchema to validate against".into(),
+        ));
+    }
+    let mut claims = draft.subject.clone();
+    claims.remove("id");
+    crate::cpt::validate_claims(schema, &Value::Object(claims))?;
+    issue(draft, verification_method, created_ms, key)
+}
+
 pub(crate) fn check_size(v: &Value, what: &'static str, max_bytes: usize) -> Result<(), VcError> {
     let bytes = canonical_bytes(v)?.len();
     if bytes > max_bytes {
@@ -259,5 +280,23 @@ mod tests {
             issue(&d, &vm, 0, &key),
             Err(VcError::TooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn issue_with_schema_validates_claims_first() {
+        let key = SecretKey::from_label("issuer");
+        let dk = DidKey::from_public_key(&key.public());
+        let vm = dk.verification_method_id();
+        let schema = json!({"title": "t", "description": "d", "type": "object",
+            "properties": {"name": {"type": "string"}}, "additionalProperties": false});
+        assert!(issue_with_schema(&draft(dk.did()), &schema, &vm, 0, &key).is_ok());
+        let mut d = draft(dk.did());
+        d.subject.insert("name".into(), 7.into());
+        assert!(matches!(
+            issue_with_schema(&d, &schema, &vm, 0, &key),
+            Err(VcError::ClaimsViolateSchema { path, .. }) if path == "/name"
+        ));
+        d.schema = None;
+        assert!(issue_with_schema(&d, &schema, &vm, 0, &key).is_err());
     }
 }

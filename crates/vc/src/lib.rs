@@ -35,7 +35,9 @@ pub mod status_list;
 pub mod time;
 pub mod verify;
 
-pub use credential::{CredentialDraft, SchemaRef, StatusPurpose, StatusRef, issue};
+pub use credential::{
+    CredentialDraft, SchemaRef, StatusPurpose, StatusRef, issue, issue_with_schema,
+};
 pub use did_key::DidKey;
 pub use error::VcError;
 pub use multikey::{decode_ed25519_multikey, encode_ed25519_multikey};

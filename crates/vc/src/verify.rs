@@ -90,7 +90,9 @@ impl KeyResolver for DidKeyResolver {
 }
 
 /// Tries each resolver in order; a resolver answering `MethodNotSupported` passes the
-/// question to the next one. Empty or all unsupported → `MethodNotSupported`.
+/// question to the next one, any other answer is final — so a resolver must answer
+/// `MethodNotSupported` (not `InvalidDid`) for DID methods it does not handle. Empty or all
+/// unsupported → `MethodNotSupported`.
 pub struct ChainedResolver<'a>(pub Vec<&'a dyn KeyResolver>);
 
 impl std::fmt::Debug for ChainedResolver<'_> {

@@ -693,3 +693,37 @@ fn did_key_resolver_alone() {
         Err(LookupError::MethodNotSupported(_))
     ));
 }
+
+#[test]
+fn every_byte_of_the_credential_is_protected() {
+    // Change each byte of the compact JSON in turn; whatever still parses as a different
+    // JSON value must fail verification (and nothing may panic).
+    let w = World::new();
+    let vc = w.vc();
+    let text = serde_json::to_string(&vc).unwrap();
+    let mut checked = 0;
+    for i in 0..text.len() {
+        for replacement in [b'x', b'0'] {
+            let mut bytes = text.as_bytes().to_vec();
+            if bytes[i] == replacement {
+                continue;
+            }
+            bytes[i] = replacement;
+            let Ok(tampered) = serde_json::from_slice::<Value>(&bytes) else {
+                continue;
+            };
+            if tampered == vc {
+                continue;
+            }
+            checked += 1;
+            let r = check(&w, &tampered, T0 + DAY);
+            assert!(
+                !r.ok(),
+                "byte {i} -> {}: {}",
+                replacement as char,
+                String::from_utf8_lossy(&bytes)
+            );
+        }
+    }
+    assert!(checked > text.len(), "{checked}");
+}
