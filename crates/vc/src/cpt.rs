@@ -1,7 +1,7 @@
 //! CPT (Claim Protocol Type) templates: JSON Schemas (draft 2020-12) that credentials'
 //! claims are checked against, and the built-in templates (see `docs/cpt-templates.md`).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
@@ -71,12 +71,13 @@ pub fn validate_claims(schema: &Value, claims: &Value) -> Result<(), VcError> {
 /// sees the same few CPTs over and over.
 pub const SCHEMA_CACHE_ENTRIES_MAX: usize = 64;
 
-type SchemaCache = HashMap<[u8; 32], Arc<jsonschema::Validator>>;
+type SchemaCache = BTreeMap<[u8; 32], Arc<jsonschema::Validator>>;
 
 static SCHEMA_CACHE: Mutex<Option<SchemaCache>> = Mutex::new(None);
 
 /// The compiled validator of `schema`, memoised by the SHA-256 of its canonical form.
-/// Memoisation never changes a result: equal canonical bytes are the same schema.
+/// Memoisation never changes a result: equal canonical bytes are the same schema. (A
+/// `BTreeMap`, not a `HashMap`: no randomly seeded hasher in a core crate.)
 fn compiled(schema: &Value) -> Result<Arc<jsonschema::Validator>, VcError> {
     let canonical = canonical_bytes(schema)?;
     if canonical.len() > SCHEMA_BYTES_MAX {
@@ -95,7 +96,7 @@ fn compiled(schema: &Value) -> Result<Arc<jsonschema::Validator>, VcError> {
     let validator = Arc::new(compile(schema)?);
     // A poisoned lock only costs the memo, never a result.
     if let Ok(mut guard) = SCHEMA_CACHE.lock() {
-        let cache = guard.get_or_insert_with(HashMap::new);
+        let cache = guard.get_or_insert_with(BTreeMap::new);
         if cache.len() >= SCHEMA_CACHE_ENTRIES_MAX {
             cache.clear();
         }

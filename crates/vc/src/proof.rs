@@ -8,8 +8,11 @@
 //! 3. proofValue = base58btc multibase of the Ed25519 signature over hashData.
 //!
 //! Verification removes `proof`, removes `proofValue` from the proof, checks that the
-//! proof's `@context` is a prefix of the document's (§3.3.2 step 5) and recomputes
-//! hashData. Only single proofs are supported (no proof sets or chains).
+//! proof's `@context` is a prefix of the document's (§3.3.2) and recomputes hashData. A
+//! proof without `@context` on a document with one is accepted whether its configuration
+//! included the document's `@context` (the Recommendation's §3.3.5) or not (earlier
+//! drafts, whose published vectors are kept in `tests/vectors/`). Only single proofs are
+//! supported (no proof sets or chains).
 
 use serde_json::{Map, Value};
 use suanli_primitives::{PublicKey, SecretKey, Signature, sha256};
@@ -160,12 +163,22 @@ pub fn verify_proof(secured: &Value, public_key: &PublicKey) -> Result<ProofInfo
         }
         unsecured.insert("@context".into(), proof_context.clone());
     }
-    let data = hash_data(&options, &Value::Object(unsecured))?;
+    let document = Value::Object(unsecured);
+    let data = hash_data(&options, &document)?;
     if public_key.verify(&data, &signature) {
-        Ok(info)
-    } else {
-        Err(VcError::SignatureInvalid)
+        return Ok(info);
     }
+    // §3.3.5 copies the document's @context into the proof configuration even when the
+    // proof does not carry one; drafts before the Recommendation did not. Both variants
+    // sign the same document hash, so accepting either forges nothing.
+    if let (None, Some(context)) = (options.get("@context"), document.get("@context")) {
+        let mut with_context = options.clone();
+        with_context.insert("@context".into(), context.clone());
+        if public_key.verify(&hash_data(&with_context, &document)?, &signature) {
+            return Ok(info);
+        }
+    }
+    Err(VcError::SignatureInvalid)
 }
 
 /// hashData of §3.3.4/§3.3.5: SHA-256(JCS(proofConfig)) ‖ SHA-256(JCS(document)).
@@ -355,6 +368,30 @@ mod tests {
         t["proof"]["created"] = "2024-01-01T00:00:01Z".into();
         assert_eq!(
             verify_proof(&t, &key.public()),
+            Err(VcError::SignatureInvalid)
+        );
+    }
+
+    #[test]
+    fn a_proof_without_context_may_have_signed_the_documents_context() {
+        // A proof made by the letter of §3.3.5 without putting @context into the proof.
+        let key = SecretKey::from_label("proof");
+        let doc = json!({"@context": ["https://www.w3.org/ns/credentials/v2"], "a": 1});
+        let mut config = Map::new();
+        config.insert("type".into(), PROOF_TYPE.into());
+        config.insert("cryptosuite".into(), CRYPTOSUITE.into());
+        config.insert("verificationMethod".into(), "did:example:1#k".into());
+        config.insert("proofPurpose".into(), "assertionMethod".into());
+        let mut signed_config = config.clone();
+        signed_config.insert("@context".into(), doc["@context"].clone());
+        let sig = key.sign(&hash_data(&signed_config, &doc).unwrap());
+        config.insert("proofValue".into(), encode_base58btc(sig.as_bytes()).into());
+        let mut secured = doc.clone();
+        secured["proof"] = Value::Object(config);
+        assert!(verify_proof(&secured, &key.public()).is_ok());
+        secured["a"] = 2.into();
+        assert_eq!(
+            verify_proof(&secured, &key.public()),
             Err(VcError::SignatureInvalid)
         );
     }
