@@ -7,6 +7,38 @@
 //! needs the key): when the key lookup fails, `proof` is skipped ("issuer key unavailable")
 //! and `issuer_key` carries the failure.
 //!
+//! Failure codes ([`FAILURE_CODES`]), by check:
+//!
+//! | check | code | meaning |
+//! | --- | --- | --- |
+//! | proof | `credential_malformed` / `presentation_malformed` | not a JSON object, or (presentations) more than `PRESENTATION_CREDENTIALS_MAX` credentials |
+//! | proof | `document_too_large` | over `CREDENTIAL_BYTES_MAX` / `PRESENTATION_BYTES_MAX` |
+//! | proof | `proof_missing` | no `proof` |
+//! | proof | `proof_malformed` | unparseable proof: wrong type or cryptosuite, missing field, bad `created`, bad multibase, unsupported purpose, proof set |
+//! | proof | `proof_signature_invalid` | the signature does not verify: some signed field (of the document or the proof) changed |
+//! | proof | `proof_purpose_mismatch` | valid signature, but `assertionMethod` expected for credentials / `authentication` for presentations |
+//! | issuer_key, holder_key | `did_invalid` | the verification method is not a DID URL with a fragment, or the resolver calls the DID invalid |
+//! | issuer_key, holder_key | `did_not_found` | unknown DID or verification method |
+//! | issuer_key, holder_key | `did_method_not_supported` | no resolver for the DID method |
+//! | issuer_key | `issuer_deactivated` | the issuer's DID was deactivated at issuance |
+//! | holder_key | `holder_deactivated` | the holder's DID was deactivated when presenting |
+//! | issuer_key | `key_not_valid_at_issuance` | the key was not (yet / any more) valid at `proof.created` (else `validFrom`) |
+//! | holder_key | `key_not_valid_at_presentation` | the same for the presentation's `created` |
+//! | issuer_key, holder_key | `key_lookup_unavailable` | the resolver could not answer (e.g. node unreachable) |
+//! | issuer_key | `issuance_time_missing` | neither `proof.created` nor `validFrom` |
+//! | issuer_key | `issuer_mismatch` | the proof's verification method belongs to another DID than `issuer` |
+//! | holder_key, holder_binding | `holder_mismatch` | the presentation is not signed by its `holder`, or a credential's subject `id` is not the holder |
+//! | schema | `schema_malformed`, `schema_type_unsupported` | `credentialSchema` lacks `id`/`type`, or its type is not `JsonSchema` |
+//! | schema | `schema_not_found`, `schema_unavailable` | lookup failed (unknown / could not answer) |
+//! | schema | `schema_invalid` | the schema itself does not compile |
+//! | schema | `claims_violate_schema` | `credentialSubject` minus `id` violates the schema; the message names the JSON pointer |
+//! | validity_period | `validity_malformed` | `validFrom`/`validUntil` not an XML Schema dateTime |
+//! | validity_period | `not_yet_valid`, `expired` | now < `validFrom`, now > `validUntil` |
+//! | status | `status_malformed` | not a `BitstringStatusListEntry` with purpose, decimal index and list |
+//! | status | `revoked`, `suspended` | the status bit is set |
+//! | status | `status_unavailable` | the status lookup failed |
+//! | holder_binding | `challenge_mismatch`, `domain_mismatch` | the presentation proof's `challenge`/`domain` is not the verifier's |
+//!
 //! Lookups (keys at a time, schemas, status bits) are traits the caller implements; the
 //! chain-backed implementations live above this crate. [`DidKeyResolver`] resolves
 //! `did:key` without a chain and [`ChainedResolver`] tries several resolvers in turn.
@@ -24,6 +56,43 @@ use crate::presentation::{PRESENTATION_BYTES_MAX, PRESENTATION_CREDENTIALS_MAX};
 use crate::proof::{ProofInfo, ProofPurpose, proof_info, verify_proof};
 use crate::time::parse_datetime_ms;
 use crate::{VcError, cpt};
+
+/// Every failure code the verifier reports (stable API: the edge exposes them).
+pub const FAILURE_CODES: &[&str] = &[
+    "credential_malformed",
+    "presentation_malformed",
+    "document_too_large",
+    "proof_missing",
+    "proof_malformed",
+    "proof_signature_invalid",
+    "proof_purpose_mismatch",
+    "did_invalid",
+    "did_not_found",
+    "did_method_not_supported",
+    "issuer_deactivated",
+    "holder_deactivated",
+    "key_not_valid_at_issuance",
+    "key_not_valid_at_presentation",
+    "key_lookup_unavailable",
+    "issuance_time_missing",
+    "issuer_mismatch",
+    "holder_mismatch",
+    "schema_malformed",
+    "schema_type_unsupported",
+    "schema_not_found",
+    "schema_unavailable",
+    "schema_invalid",
+    "claims_violate_schema",
+    "validity_malformed",
+    "not_yet_valid",
+    "expired",
+    "status_malformed",
+    "revoked",
+    "suspended",
+    "status_unavailable",
+    "challenge_mismatch",
+    "domain_mismatch",
+];
 
 /// Why a lookup failed. Mirrors DID resolution errors (`invalidDid`, `notFound`,
 /// `methodNotSupported`) plus what a verifier needs to know about keys and time.
@@ -161,6 +230,7 @@ pub enum CheckOutcome {
 
 impl CheckOutcome {
     fn failed(code: &'static str, message: impl Into<String>) -> Self {
+        debug_assert!(FAILURE_CODES.contains(&code), "undocumented code {code}");
         CheckOutcome::Failed {
             code,
             message: message.into(),

@@ -727,3 +727,125 @@ fn every_byte_of_the_credential_is_protected() {
     }
     assert!(checked > text.len(), "{checked}");
 }
+
+#[test]
+fn the_other_documented_codes() {
+    use suanli_vc::verify::FAILURE_CODES;
+    let w = World::new();
+    let code = |vc: &Value| check(&w, vc, T0 + DAY).first_failure().unwrap().1;
+
+    // Unavailable key lookups.
+    struct Down;
+    impl KeyResolver for Down {
+        fn key_at(&self, _: &str, _: u64) -> Result<PublicKey, LookupError> {
+            Err(LookupError::Unavailable("node unreachable".into()))
+        }
+    }
+    let r = w.verifier(&Down).verify_credential(&w.vc(), T0);
+    assert_eq!(r.first_failure().unwrap().1, "key_lookup_unavailable");
+
+    // No created and no validFrom.
+    let mut unsecured = w.draft().to_unsecured();
+    unsecured.as_object_mut().unwrap().remove("validFrom");
+    let opts = ProofOptions {
+        verification_method: ISSUER_VM.into(),
+        proof_purpose: ProofPurpose::AssertionMethod,
+        created: None,
+        challenge: None,
+        domain: None,
+    };
+    let vc = add_proof(&unsecured, &opts, &w.issuer_key).unwrap();
+    assert_eq!(code(&vc), "issuance_time_missing");
+
+    // Documents signed with odd content: the signature is fine, the content is not.
+    let signed = |f: &dyn Fn(&mut Value)| {
+        let mut u = w.draft().to_unsecured();
+        f(&mut u);
+        issue_raw(&w, &u)
+    };
+    assert_eq!(
+        code(&signed(&|u| u["credentialSchema"] = json!({"id": "cpt:1"}))),
+        "schema_malformed"
+    );
+    assert_eq!(
+        code(&signed(
+            &|u| u["credentialSchema"]["type"] = json!("ShaclSchema")
+        )),
+        "schema_type_unsupported"
+    );
+    assert_eq!(
+        code(&signed(&|u| u["validUntil"] = json!("soon"))),
+        "validity_malformed"
+    );
+    assert_eq!(
+        code(&signed(
+            &|u| u["credentialStatus"]["statusListIndex"] = json!(42)
+        )),
+        "status_malformed"
+    );
+    assert_eq!(
+        code(&signed(
+            &|u| u["credentialStatus"]["statusPurpose"] = json!("message")
+        )),
+        "status_malformed"
+    );
+
+    // A schema that does not compile.
+    let mut bad = World::new();
+    bad.schemas.0.insert(
+        "cpt:1".into(),
+        json!({"title": "t", "description": "d", "type": "float"}),
+    );
+    assert_eq!(
+        check(&bad, &bad.vc(), T0).first_failure().unwrap().1,
+        "schema_invalid"
+    );
+
+    // Holder key problems are named for the holder.
+    struct Gone;
+    impl KeyResolver for Gone {
+        fn key_at(&self, vm: &str, at_ms: u64) -> Result<PublicKey, LookupError> {
+            if vm.starts_with("did:key:") {
+                Err(LookupError::KeyNotValidAt {
+                    verification_method: vm.into(),
+                    at_ms,
+                })
+            } else {
+                Err(LookupError::Deactivated(vm.into()))
+            }
+        }
+    }
+    let p = vp(&w, vec![], CHALLENGE, DOMAIN);
+    let r = w
+        .verifier(&Gone)
+        .verify_presentation(&p, CHALLENGE, DOMAIN, T0);
+    assert_eq!(
+        r.first_failure().unwrap().1,
+        "key_not_valid_at_presentation"
+    );
+
+    // Too many credentials in a presentation.
+    let mut p = vp(&w, vec![], CHALLENGE, DOMAIN);
+    p["verifiableCredential"] = Value::Array(vec![json!({}); 17]);
+    assert_eq!(
+        check_vp(&w, &p).first_failure().unwrap().1,
+        "presentation_malformed"
+    );
+
+    assert_eq!(
+        FAILURE_CODES.len(),
+        FAILURE_CODES.iter().collect::<HashSet<_>>().len(),
+        "codes are distinct"
+    );
+}
+
+fn issue_raw(w: &World, unsecured: &Value) -> Value {
+    let opts = ProofOptions {
+        verification_method: ISSUER_VM.into(),
+        proof_purpose: ProofPurpose::AssertionMethod,
+        created: Some("2024-01-01T00:00:00Z".into()),
+        challenge: None,
+        domain: None,
+    };
+    add_proof(unsecured, &opts, &w.issuer_key).unwrap()
+}
