@@ -15,6 +15,9 @@
 //! - Proofs are plain `eddsa-jcs-2022`: nothing suanli-specific is needed to check one, so
 //!   any conforming verifier accepts our credentials (the W3C test vectors pass, and
 //!   `tests/interop.rs` verifies with an independent minimal implementation).
+//! - Results never depend on hidden state. The only shared state is a bounded memo of
+//!   compiled CPT schemas ([`cpt`]); `jsonschema` seeds its internal hash maps from the OS,
+//!   so which violation is reported is chosen by a fixed order, not the validator's.
 //! - Every input is bounded by a named constant (`CREDENTIAL_BYTES_MAX`,
 //!   `PRESENTATION_BYTES_MAX`, `PRESENTATION_CREDENTIALS_MAX`, `SCHEMA_BYTES_MAX`,
 //!   `STATUS_LIST_BYTES_MAX`, …); no panics on input.

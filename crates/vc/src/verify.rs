@@ -27,7 +27,7 @@
 //! | issuer_key, holder_key | `key_lookup_unavailable` | the resolver could not answer (e.g. node unreachable) |
 //! | issuer_key | `issuance_time_missing` | neither `proof.created` nor `validFrom` |
 //! | issuer_key | `issuer_mismatch` | the proof's verification method belongs to another DID than `issuer` |
-//! | holder_key, holder_binding | `holder_mismatch` | the presentation is not signed by its `holder`, or a credential's subject `id` is not the holder |
+//! | holder_key, holder_binding | `holder_mismatch` | the presentation is not signed by its `holder`, or a credential's subject `id` is not the holder (or absent: bearer credentials are not accepted in presentations) |
 //! | schema | `schema_malformed`, `schema_type_unsupported` | `credentialSchema` lacks `id`/`type`, or its type is not `JsonSchema` |
 //! | schema | `schema_not_found`, `schema_unavailable` | lookup failed (unknown / could not answer) |
 //! | schema | `schema_invalid` | the schema itself does not compile |
