@@ -11,7 +11,7 @@
 //!
 //! | check | code | meaning |
 //! | --- | --- | --- |
-//! | proof | `credential_malformed` / `presentation_malformed` | not a JSON object, or (presentations) more than `PRESENTATION_CREDENTIALS_MAX` credentials |
+//! | proof | `credential_malformed` / `presentation_malformed` | not a JSON object; or correctly signed but not a Data Model 2.0 credential/presentation (first `@context`, `type`, `issuer`, `credentialSubject`); or more than `PRESENTATION_CREDENTIALS_MAX` credentials |
 //! | proof | `document_too_large` | over `CREDENTIAL_BYTES_MAX` / `PRESENTATION_BYTES_MAX` |
 //! | proof | `proof_missing` | no `proof` |
 //! | proof | `proof_malformed` | unparseable proof: wrong type or cryptosuite, missing field, bad `created`, bad multibase, unsupported purpose, proof set |
@@ -48,7 +48,7 @@ use serde::ser::{SerializeMap, SerializeStruct};
 use serde_json::{Map, Value};
 use suanli_primitives::PublicKey;
 
-use crate::credential::{CREDENTIAL_BYTES_MAX, StatusPurpose};
+use crate::credential::{CREDENTIAL_BYTES_MAX, CREDENTIALS_CONTEXT_V2, StatusPurpose};
 use crate::did::parse_did_url;
 use crate::did_key::DidKey;
 use crate::jcs::canonical_bytes;
@@ -368,7 +368,12 @@ impl Verifier<'_> {
             "issuer",
             fallback_at,
         );
-        report.push(CheckName::Proof, signed.proof);
+        // A correctly signed document must still be a VC Data Model 2.0 credential.
+        let proof = match (signed.proof, shape_error(doc, "VerifiableCredential")) {
+            (CheckOutcome::Passed, Some(why)) => CheckOutcome::failed("credential_malformed", why),
+            (outcome, _) => outcome,
+        };
+        report.push(CheckName::Proof, proof);
         report.push(CheckName::IssuerKey, signed.key);
         report.push(CheckName::Schema, self.check_schema(doc));
         report.push(CheckName::ValidityPeriod, check_validity(doc, now_ms));
@@ -419,7 +424,13 @@ impl Verifier<'_> {
             "holder",
             Some(now_ms),
         );
-        report.push(CheckName::Proof, signed.proof);
+        let proof = match (signed.proof, shape_error(doc, "VerifiablePresentation")) {
+            (CheckOutcome::Passed, Some(why)) => {
+                CheckOutcome::failed("presentation_malformed", why)
+            }
+            (outcome, _) => outcome,
+        };
+        report.push(CheckName::Proof, proof);
         report.push(CheckName::HolderKey, signed.key);
         report.push(
             CheckName::HolderBinding,
@@ -684,6 +695,45 @@ fn well_formed<'v>(
             None
         }
     }
+}
+
+/// What makes `doc` not a VC Data Model 2.0 credential/presentation of type `kind`: the
+/// first `@context` must be the v2 context and `type` must include `kind`; credentials
+/// need an `issuer` and a `credentialSubject`.
+fn shape_error(doc: &Map<String, Value>, kind: &str) -> Option<String> {
+    let first_context = match doc.get("@context") {
+        Some(Value::Array(items)) => items.first(),
+        other => other,
+    };
+    if first_context.and_then(Value::as_str) != Some(CREDENTIALS_CONTEXT_V2) {
+        return Some(format!(
+            "the first @context must be {CREDENTIALS_CONTEXT_V2}"
+        ));
+    }
+    let typed = match doc.get("type") {
+        Some(Value::String(t)) => t == kind,
+        Some(Value::Array(ts)) => ts.iter().any(|t| t.as_str() == Some(kind)),
+        _ => false,
+    };
+    if !typed {
+        return Some(format!("type must include {kind}"));
+    }
+    if kind == "VerifiableCredential" {
+        if !doc.contains_key("issuer") {
+            return Some("no issuer".into());
+        }
+        match doc.get("credentialSubject") {
+            Some(Value::Object(_)) => {}
+            Some(Value::Array(items))
+                if !items.is_empty() && items.iter().all(Value::is_object) => {}
+            _ => {
+                return Some(
+                    "credentialSubject must be an object or a non-empty array of objects".into(),
+                );
+            }
+        }
+    }
+    None
 }
 
 fn check_validity(doc: &Map<String, Value>, now_ms: u64) -> CheckOutcome {

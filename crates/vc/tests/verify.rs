@@ -790,6 +790,22 @@ fn the_other_documented_codes() {
         "status_malformed"
     );
 
+    // Correctly signed but not a VC Data Model 2.0 credential.
+    assert_eq!(
+        code(&signed(
+            &|u| u["@context"] = json!(["https://www.w3.org/2018/credentials/v1"])
+        )),
+        "credential_malformed"
+    );
+    assert_eq!(
+        code(&signed(&|u| u["type"] = json!(["KycCredential"]))),
+        "credential_malformed"
+    );
+    assert_eq!(
+        code(&signed(&|u| u["credentialSubject"] = json!("Ada"))),
+        "credential_malformed"
+    );
+
     // A schema that does not compile.
     let mut bad = World::new();
     bad.schemas.0.insert(
