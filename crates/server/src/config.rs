@@ -73,6 +73,9 @@ pub struct Config {
     /// database is empty. When absent, a random one is written to
     /// `<data_dir>/bootstrap-admin-password` (mode 0600).
     pub bootstrap_admin_password: Option<Secret>,
+    /// Money: reminder lead times, expired-instance retention, sandbox webhook secret
+    /// (`[money]`).
+    pub money: crate::payment::MoneyConfig,
 }
 
 impl Default for Config {
@@ -85,6 +88,7 @@ impl Default for Config {
             argon2: Argon2Config::default(),
             field_key: None,
             bootstrap_admin_password: None,
+            money: crate::payment::MoneyConfig::default(),
         }
     }
 }

@@ -101,6 +101,19 @@ impl From<StoreError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "conflict", "already exists")
             }
             StoreError::NotFound => ApiError::not_found(),
+            StoreError::Insufficient { needed, available } => ApiError::new(
+                StatusCode::PAYMENT_REQUIRED,
+                "insufficient_balance",
+                format!("insufficient balance: {needed} fen needed, {available} fen available"),
+            ),
+            StoreError::Rejected(m) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "rejected", m)
+            }
+            StoreError::KeyReuse => ApiError::new(
+                StatusCode::CONFLICT,
+                "idempotency_conflict",
+                "the idempotency key was already used for a different request",
+            ),
             other => {
                 tracing::error!(error = %other, "store failure");
                 ApiError::internal()

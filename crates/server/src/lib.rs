@@ -3,7 +3,10 @@
 //! Owns: configuration ([`config`]), the JSON error contract ([`error`]), authentication
 //! (password + TOTP login, cookie sessions with CSRF tokens, scoped API tokens — in
 //! [`auth`]), the request extractors and the audit/metrics middleware ([`http`]), the
-//! endpoint handlers ([`handlers`]), the route table that both builds the router and the
+//! endpoint handlers ([`handlers`]; money endpoints — catalogue, accounts, recharge,
+//! orders, instances, bills — in [`money_api`]), the payment-provider interface with its
+//! clearly labelled sandbox, signed webhooks and the [`payment::SettlementMirror`] chain
+//! interface ([`payment`]), the route table that both builds the router and the
 //! OpenAPI document ([`routes`]), Prometheus metrics ([`metrics`]) and start-up
 //! ([`Platform`]).
 //!
@@ -30,6 +33,8 @@ pub mod error;
 pub mod handlers;
 pub mod http;
 pub mod metrics;
+pub mod money_api;
+pub mod payment;
 pub mod routes;
 
 use config::Config;
@@ -76,6 +81,9 @@ pub enum ServerError {
     /// Bind/serve problems.
     #[error("listen on {0}: {1}")]
     Listen(String, std::io::Error),
+    /// Money configuration problems.
+    #[error("money configuration: {0}")]
+    Money(String),
 }
 
 /// Everything a request handler needs.
@@ -101,6 +109,8 @@ pub struct AppState {
     pub login_failures: Arc<std::sync::Mutex<suanli_ops::throttle::FailureWindow>>,
     /// Registrations per client address (in memory, per process).
     pub registrations: Arc<std::sync::Mutex<suanli_ops::throttle::FailureWindow>>,
+    /// Payment provider and lifecycle settings.
+    pub money: Arc<payment::MoneyState>,
 }
 
 impl AppState {
@@ -143,6 +153,23 @@ impl Platform {
             Some(k) => crypto::FieldCipher::from_hex(k.expose())?,
             None => crypto::FieldCipher::load_or_create(dir)?,
         };
+        let lifecycle = config.money.lifecycle();
+        lifecycle
+            .validate()
+            .map_err(|e| ServerError::Money(e.to_owned()))?;
+        let secret = payment::sandbox_secret(
+            dir,
+            config
+                .money
+                .sandbox_webhook_secret
+                .as_ref()
+                .map(config::Secret::expose),
+        )
+        .map_err(ServerError::Money)?;
+        let money = Arc::new(payment::MoneyState {
+            provider: Arc::new(payment::SandboxProvider::new(&secret)),
+            lifecycle,
+        });
         let hasher = crypto::PasswordHasher::new(config.argon2)?;
         let dummy_hash: Arc<str> = hasher.hash(&crypto::random_token()?)?.into();
         let state = AppState {
@@ -156,6 +183,7 @@ impl Platform {
             cookie_secure: config.cookie_secure,
             metrics: Arc::default(),
             anchor: None,
+            money,
         };
         let platform = Self { state };
         platform.bootstrap(config).await?;

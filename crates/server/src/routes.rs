@@ -7,6 +7,7 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::handlers as h;
 use crate::http::{BODY_BYTES_MAX, audit_and_count};
+use crate::money_api as m;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
@@ -135,6 +136,104 @@ fn b_settings() -> Value {
             "password": obj(&["min_chars", "history", "require_mixed"], json!({"min_chars": {"type": "integer"}, "history": {"type": "integer"}, "require_mixed": {"type": "boolean"}})),
             "login": obj(&["failures_max", "lock_secs", "session_ttl_secs", "sessions_per_user_max"], json!({"failures_max": {"type": "integer"}, "lock_secs": {"type": "integer"}, "session_ttl_secs": {"type": "integer"}, "sessions_per_user_max": {"type": "integer"}, "ip_failures_max": {"type": "integer"}, "ip_window_secs": {"type": "integer"}})),
         }),
+    )
+}
+
+fn s_int() -> Value {
+    json!({"type": "integer"})
+}
+fn b_category() -> Value {
+    obj(&["name"], json!({"name": s_str()}))
+}
+fn b_product() -> Value {
+    obj(
+        &[
+            "category_id",
+            "name",
+            "supplier_org_id",
+            "region",
+            "manual_provisioning",
+            "supplier_share_bp",
+        ],
+        json!({"category_id": s_int(), "name": s_str(), "supplier_org_id": s_int(), "region": s_str(),
+               "manual_provisioning": {"type": "boolean"},
+               "supplier_share_bp": {"type": "integer", "minimum": 0, "maximum": 10000}}),
+    )
+}
+fn s_pricing() -> Value {
+    json!({"type": "object", "additionalProperties": false, "properties": {
+        "prepaid": obj(&["monthly_fen"], json!({"monthly_fen": s_int(), "yearly_fen": s_int(),
+            "term_discounts": {"type": "array", "items": obj(&["min_months", "off_bp"], json!({"min_months": s_int(), "off_bp": s_int()}))}})),
+        "payg": obj(&["per_minute_fen", "minimum_fen", "deposit_fen"], json!({"per_minute_fen": s_int(), "minimum_fen": s_int(), "deposit_fen": s_int()}))}})
+}
+fn b_spec() -> Value {
+    obj(
+        &["family", "name", "pricing"],
+        json!({"family": s_str(), "name": s_str(), "pricing": s_pricing()}),
+    )
+}
+fn b_pricing() -> Value {
+    obj(&["pricing"], json!({"pricing": s_pricing()}))
+}
+fn b_discount() -> Value {
+    obj(
+        &["rule", "off_bp"],
+        json!({"rule": {"type": "object", "required": ["scope"], "properties": {
+                  "scope": {"type": "string", "enum": ["global", "customer", "region", "volume"]},
+                  "org_id": s_int(), "region": s_str(), "min_quantity": s_int()}},
+               "off_bp": {"type": "integer", "minimum": 0, "maximum": 10000}}),
+    )
+}
+fn b_coupon() -> Value {
+    obj(
+        &["code", "value", "min_spend_fen", "expires_ms"],
+        json!({"code": s_str(), "org_id": s_int(),
+               "value": {"type": "object", "required": ["kind"], "properties": {
+                   "kind": {"type": "string", "enum": ["amount_off", "percent_off"]}, "fen": s_int(), "bp": s_int()}},
+               "min_spend_fen": s_int(), "expires_ms": s_int()}),
+    )
+}
+fn b_credit() -> Value {
+    obj(&["limit_fen"], json!({"limit_fen": s_int()}))
+}
+fn b_voucher() -> Value {
+    obj(
+        &["amount_fen", "idempotency_key"],
+        json!({"amount_fen": s_int(), "idempotency_key": s_str()}),
+    )
+}
+fn b_recharge() -> Value {
+    obj(&["amount_fen"], json!({"amount_fen": s_int()}))
+}
+fn b_callback() -> Value {
+    obj(
+        &["provider_ref", "amount_fen", "status"],
+        json!({"provider_ref": s_str(), "amount_fen": s_int(), "status": {"type": "string", "enum": ["paid"]}}),
+    )
+}
+fn b_offline() -> Value {
+    obj(
+        &["org_id", "direction", "amount_fen", "reference"],
+        json!({"org_id": s_int(), "direction": {"type": "string", "enum": ["in", "out"]}, "amount_fen": s_int(), "reference": s_str()}),
+    )
+}
+fn b_order() -> Value {
+    obj(
+        &["spec_id", "mode", "quantity"],
+        json!({"spec_id": s_int(), "mode": {"type": "string", "enum": ["prepaid", "payg"]},
+               "months": s_int(), "quantity": s_int(), "coupon": s_str()}),
+    )
+}
+fn b_renew() -> Value {
+    obj(&["months"], json!({"months": s_int()}))
+}
+fn b_change() -> Value {
+    obj(&["spec_id"], json!({"spec_id": s_int()}))
+}
+fn b_accept() -> Value {
+    obj(
+        &["resource_id", "access_address"],
+        json!({"resource_id": s_str(), "access_address": s_str(), "opened_ms": s_int()}),
     )
 }
 
@@ -454,6 +553,294 @@ pub const ROUTES: &[RouteDoc] = &[
         body: Some(b_settings),
         response: None,
         handler: || put(h::put_settings),
+    },
+    RouteDoc {
+        method: "GET",
+        path: "/api/v1/catalogue",
+        summary: "Products with specs and prices (published; all=true for catalogue managers)",
+        access: Auth,
+        body: None,
+        response: None,
+        handler: || get(m::catalogue),
+    },
+    RouteDoc {
+        method: "POST",
+        path: "/api/v1/catalogue/categories",
+        summary: "Create a category",
+        access: Perm("catalogue:manage"),
+        body: Some(b_category),
+        response: None,
+        handler: || post(m::create_category),
+    },
+    RouteDoc {
+        method: "POST",
+        path: "/api/v1/catalogue/products",
+        summary: "Create an (unpublished) product",
+        access: Perm("catalogue:manage"),
+        body: Some(b_product),
+        response: None,
+        handler: || post(m::create_product),
+    },
+    RouteDoc {
+        method: "POST",
+        path: "/api/v1/catalogue/products/{id}/specs",
+        summary: "Add a spec with its pricing strategies",
+        access: Perm("catalogue:manage"),
+        body: Some(b_spec),
+        response: None,
+        handler: || post(m::create_spec),
+    },
+    RouteDoc {
+        method: "POST",
+        path: "/api/v1/catalogue/products/{id}/publish",
+        summary: "Publish a product",
+        access: Perm("catalogue:manage"),
+        body: None,
+        response: None,
+        handler: || post(m::publish_product),
+    },
+    RouteDoc {
+        method: "POST",
+        path: "/api/v1/catalogue/products/{id}/unpublish",
+        summary: "Unpublish a product",
+        access: Perm("catalogue:manage"),
+        body: None,
+        response: None,
+        handler: || post(m::unpublish_product),
+    },
+    RouteDoc {
+        method: "PUT",
+        path: "/api/v1/catalogue/specs/{id}/pricing",
+        summary: "Change a spec's pricing (orders keep their snapshot)",
+        access: Perm("catalogue:manage"),
+        body: Some(b_pricing),
+        response: None,
+        handler: || put(m::set_pricing),
+    },
+    RouteDoc {
+        method: "GET",
+        path: "/api/v1/discounts",
+        summary: "Active discount rules",
+        access: Perm("catalogue:manage"),
+        body: None,
+        response: None,
+        handler: || get(m::list_discounts),
+    },
+    RouteDoc {
+        method: "POST",
+        path: "/api/v1/discounts",
+        summary: "Create a discount rule",
+        access: Perm("catalogue:manage"),
+        body: Some(b_discount),
+        response: None,
+        handler: || post(m::create_discount),
+    },
+    RouteDoc {
+        method: "POST",
+        path: "/api/v1/coupons",
+        summary: "Create a coupon",
+        access: Perm("catalogue:manage"),
+        body: Some(b_coupon),
+        response: None,
+        handler: || post(m::create_coupon),
+    },
+    RouteDoc {
+        method: "GET",
+        path: "/api/v1/orgs/{id}/account",
+        summary: "A customer's balances",
+        access: Perm("account:read"),
+        body: None,
+        response: None,
+        handler: || get(m::account),
+    },
+    RouteDoc {
+        method: "GET",
+        path: "/api/v1/orgs/{id}/statements",
+        summary: "A customer's statement lines",
+        access: Perm("account:read"),
+        body: None,
+        response: None,
+        handler: || get(m::statements),
+    },
+    RouteDoc {
+        method: "GET",
+        path: "/api/v1/orgs/{id}/orders",
+        summary: "A customer's orders",
+        access: Perm("account:read"),
+        body: None,
+        response: None,
+        handler: || get(m::org_orders),
+    },
+    RouteDoc {
+        method: "GET",
+        path: "/api/v1/orgs/{id}/instances",
+        summary: "A customer's instances",
+        access: Perm("account:read"),
+        body: None,
+        response: None,
+        handler: || get(m::org_instances),
+    },
+    RouteDoc {
+        method: "GET",
+        path: "/api/v1/orgs/{id}/messages",
+        summary: "A customer's reminders and notices",
+        access: Perm("account:read"),
+        body: None,
+        response: None,
+        handler: || get(m::org_messages),
+    },
+    RouteDoc {
+        method: "PUT",
+        path: "/api/v1/orgs/{id}/credit-line",
+        summary: "Set a customer's credit line",
+        access: Perm("finance:manage"),
+        body: Some(b_credit),
+        response: None,
+        handler: || put(m::set_credit_line),
+    },
+    RouteDoc {
+        method: "POST",
+        path: "/api/v1/orgs/{id}/vouchers",
+        summary: "Grant a cash voucher",
+        access: Perm("finance:manage"),
+        body: Some(b_voucher),
+        response: None,
+        handler: || post(m::grant_voucher),
+    },
+    RouteDoc {
+        method: "POST",
+        path: "/api/v1/recharges",
+        summary: "Start a recharge with the SANDBOX payment provider",
+        access: Perm("order:place"),
+        body: Some(b_recharge),
+        response: None,
+        handler: || post(m::create_recharge),
+    },
+    RouteDoc {
+        method: "POST",
+        path: "/api/v1/recharges/{id}/sandbox-pay",
+        summary: "SANDBOX: pay a recharge (signed callback through the webhook path)",
+        access: Perm("order:place"),
+        body: None,
+        response: None,
+        handler: || post(m::sandbox_pay),
+    },
+    RouteDoc {
+        method: "POST",
+        path: "/api/v1/payments/sandbox/webhook",
+        summary: "SANDBOX provider callback (X-Suanli-Signature HMAC-SHA256)",
+        access: Public,
+        body: Some(b_callback),
+        response: None,
+        handler: || post(m::sandbox_webhook),
+    },
+    RouteDoc {
+        method: "GET",
+        path: "/api/v1/offline-transfers",
+        summary: "Offline recharges and withdrawals",
+        access: Perm("finance:manage"),
+        body: None,
+        response: None,
+        handler: || get(m::list_offline),
+    },
+    RouteDoc {
+        method: "POST",
+        path: "/api/v1/offline-transfers",
+        summary: "Enter an offline recharge or withdrawal (pending approval)",
+        access: Perm("finance:manage"),
+        body: Some(b_offline),
+        response: None,
+        handler: || post(m::create_offline),
+    },
+    RouteDoc {
+        method: "POST",
+        path: "/api/v1/offline-transfers/{id}/approve",
+        summary: "Approve an offline transfer (four eyes)",
+        access: Perm("finance:manage"),
+        body: None,
+        response: None,
+        handler: || post(m::approve_offline),
+    },
+    RouteDoc {
+        method: "GET",
+        path: "/api/v1/orders",
+        summary: "Every order",
+        access: Perm("order:manage"),
+        body: None,
+        response: None,
+        handler: || get(m::list_orders),
+    },
+    RouteDoc {
+        method: "POST",
+        path: "/api/v1/orders",
+        summary: "Place an order (Idempotency-Key header)",
+        access: Perm("order:place"),
+        body: Some(b_order),
+        response: None,
+        handler: || post(m::place_order),
+    },
+    RouteDoc {
+        method: "GET",
+        path: "/api/v1/instances",
+        summary: "Every instance",
+        access: Perm("order:manage"),
+        body: None,
+        response: None,
+        handler: || get(m::list_instances),
+    },
+    RouteDoc {
+        method: "POST",
+        path: "/api/v1/instances/{id}/renew",
+        summary: "Renew a prepaid instance (Idempotency-Key header)",
+        access: Perm("order:place"),
+        body: Some(b_renew),
+        response: None,
+        handler: || post(m::renew),
+    },
+    RouteDoc {
+        method: "POST",
+        path: "/api/v1/instances/{id}/unsubscribe",
+        summary: "Unsubscribe with a prorated refund (Idempotency-Key header)",
+        access: Perm("order:place"),
+        body: None,
+        response: None,
+        handler: || post(m::unsubscribe),
+    },
+    RouteDoc {
+        method: "POST",
+        path: "/api/v1/instances/{id}/change-spec",
+        summary: "Change spec for the rest of the term (Idempotency-Key header)",
+        access: Perm("order:place"),
+        body: Some(b_change),
+        response: None,
+        handler: || post(m::change_spec),
+    },
+    RouteDoc {
+        method: "POST",
+        path: "/api/v1/instances/{id}/accept",
+        summary: "Accept (provision) a manual instance",
+        access: Perm("order:manage"),
+        body: Some(b_accept),
+        response: None,
+        handler: || post(m::accept),
+    },
+    RouteDoc {
+        method: "POST",
+        path: "/api/v1/lifecycle/advance",
+        summary: "Advance instance lifecycles to now",
+        access: Perm("order:manage"),
+        body: None,
+        response: None,
+        handler: || post(m::advance),
+    },
+    RouteDoc {
+        method: "GET",
+        path: "/api/v1/bills",
+        summary: "Bills per customer, product and charging mode for a month",
+        access: Perm("account:read"),
+        body: None,
+        response: None,
+        handler: || get(m::bills),
     },
 ];
 
