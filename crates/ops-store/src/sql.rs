@@ -238,6 +238,47 @@ impl PgStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+    /// Creates database `name` (letters, digits, `_` only) on the server of `admin_url`
+    /// and returns the URL of the new database. For benchmarks and tests that need a fresh
+    /// database.
+    pub async fn create_database(admin_url: &str, name: &str) -> StoreResult<String> {
+        use sqlx::Connection;
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(StoreError::Rejected(
+                "database name: letters, digits and _".into(),
+            ));
+        }
+        let mut conn = sqlx::PgConnection::connect(admin_url)
+            .await
+            .map_err(db_err)?;
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .map_err(db_err)?;
+        let (base, _) = admin_url.split_once('?').unwrap_or((admin_url, ""));
+        let cut = base
+            .rfind('/')
+            .ok_or_else(|| StoreError::Rejected("database URL has no path".into()))?;
+        Ok(format!("{}/{name}", &base[..cut]))
+    }
+
+    /// Drops database `name` (see [`PgStore::create_database`]).
+    pub async fn drop_database(admin_url: &str, name: &str) -> StoreResult<()> {
+        use sqlx::Connection;
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(StoreError::Rejected(
+                "database name: letters, digits and _".into(),
+            ));
+        }
+        let mut conn = sqlx::PgConnection::connect(admin_url)
+            .await
+            .map_err(db_err)?;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut conn)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
 }
 
 macro_rules! sql_store {

@@ -28,6 +28,11 @@
 
 pub mod auth;
 pub mod config;
+
+/// The domain and store crates, re-exported for the binary (`suanli ops reconcile`,
+/// `suanli bench api`).
+pub use suanli_ops as ops;
+pub use suanli_ops_store as store;
 pub mod crypto;
 pub mod error;
 pub mod handlers;
