@@ -16,8 +16,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 use suanli_ledger::mempool::AdmitError;
 use suanli_ledger::{
-    Block, BlockHeader, ChainEngine, Genesis, Mempool, MempoolConfig, Outcome, Transaction,
-    TxError, TxId,
+    Block, BlockHeader, ChainEngine, Extensions, Genesis, Mempool, MempoolConfig, Outcome,
+    Transaction, TxError, TxId,
 };
 use suanli_primitives::merkle::InclusionProof;
 use suanli_primitives::{ChainId, ChainKind, Clock, NetworkName, PublicKey};
@@ -41,6 +41,9 @@ pub struct NodeConfig {
     /// The only key allowed to mint settlement credits (written into the trade genesis).
     pub credit_operator: PublicKey,
     pub mempool: MempoolConfig,
+    /// The pluggable contracts every chain of this node runs (same set on every node and
+    /// verifier of the network).
+    pub extensions: Extensions,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +91,7 @@ impl SubmitError {
             SubmitError::Tx(TxError::WrongChain { .. }) => "wrong_chain",
             SubmitError::Tx(TxError::BadSignature) => "bad_signature",
             SubmitError::Tx(TxError::PayloadNotAllowed { .. }) => "payload_not_allowed",
+            SubmitError::Tx(TxError::CallRejected { code, .. }) => code,
             SubmitError::Admit(AdmitError::Full { .. }) => "mempool_full",
             SubmitError::Admit(AdmitError::SignerQuota { .. }) => "signer_quota",
             SubmitError::Admit(AdmitError::NonceReplayed { .. }) => "nonce_replayed",
@@ -232,12 +236,12 @@ impl Node {
                 txs: Vec::new(),
             };
             store.init_chain(&genesis, &block0)?;
-            return ChainEngine::from_genesis(genesis, &block0.header).map_err(|e| {
-                NodeError::Inconsistent {
+            return ChainEngine::from_genesis(genesis, &block0.header)
+                .map(|e| e.with_extensions(config.extensions.clone()))
+                .map_err(|e| NodeError::Inconsistent {
                     chain: kind,
                     reason: e.to_string(),
-                }
-            });
+                });
         };
         if genesis.chain.network() != &config.network {
             return Err(NodeError::NetworkMismatch {
@@ -264,7 +268,8 @@ impl Node {
                 reason: format!("checkpoint block {height} missing"),
             })?;
         let state = store.load_state(kind)?;
-        Ok(ChainEngine::restore(genesis, base.header, state))
+        Ok(ChainEngine::restore(genesis, base.header, state)
+            .with_extensions(config.extensions.clone()))
     }
 
     /// Re-executes the durable blocks after the checkpoint (a crash may have left derived
@@ -522,6 +527,7 @@ impl Node {
         let chain = self.runtime(tx.chain().kind());
         let engine = chain.engine.read();
         tx.check_chain(engine.chain())
+            .and_then(|()| engine.check_call(&tx))
             .map_err(|e| self.reject(id, e.into()))?;
         let signer = *tx.signer();
         pool.admit(tx, || engine.next_nonce(&signer), self.clock.now_ms())
@@ -632,6 +638,16 @@ impl Node {
 
     pub fn block(&self, kind: ChainKind, height: u64) -> Result<Option<Block>, StoreError> {
         self.store.block(kind, height)
+    }
+
+    /// Runs `read` against one consistent snapshot of a chain's committed state (the
+    /// producer waits while it runs: keep it short).
+    pub fn with_state<T>(
+        &self,
+        kind: ChainKind,
+        read: impl FnOnce(&suanli_ledger::State) -> T,
+    ) -> T {
+        read(self.runtime(kind).engine.read().state())
     }
 
     pub fn state_get(&self, kind: ChainKind, key: &[u8]) -> Option<Vec<u8>> {

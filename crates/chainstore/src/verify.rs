@@ -8,7 +8,7 @@ use std::io::Write;
 
 use rayon::prelude::*;
 use suanli_ledger::engine::check_signatures;
-use suanli_ledger::{Block, ChainEngine};
+use suanli_ledger::{Block, ChainEngine, Extensions};
 use suanli_primitives::ChainKind;
 use suanli_primitives::codec::Writer;
 
@@ -50,14 +50,20 @@ fn bad(chain: ChainKind, height: u64, reason: impl ToString) -> VerifyError {
     }
 }
 
-/// Verifies one chain end to end.
-pub fn verify_chain(store: &ChainStore, chain: ChainKind) -> Result<ChainReport, VerifyError> {
+/// Verifies one chain end to end, re-executing with the installed `extensions` (the same
+/// contracts the network's nodes run).
+pub fn verify_chain(
+    store: &ChainStore,
+    chain: ChainKind,
+    extensions: &Extensions,
+) -> Result<ChainReport, VerifyError> {
     let genesis = store
         .genesis(chain)?
         .ok_or(VerifyError::NoGenesis { chain })?;
     let block0 = load(store, chain, 0)?.ok_or_else(|| bad(chain, 0, "block 0 missing"))?;
-    let mut engine =
-        ChainEngine::from_genesis(genesis, &block0.header).map_err(|e| bad(chain, 0, e))?;
+    let mut engine = ChainEngine::from_genesis(genesis, &block0.header)
+        .map_err(|e| bad(chain, 0, e))?
+        .with_extensions(extensions.clone());
     if !block0.txs.is_empty() {
         return Err(bad(chain, 0, "block 0 must carry no transactions"));
     }
@@ -128,10 +134,13 @@ fn load(store: &ChainStore, chain: ChainKind, height: u64) -> Result<Option<Bloc
 }
 
 /// Verifies both chains.
-pub fn verify_all(store: &ChainStore) -> Result<Vec<ChainReport>, VerifyError> {
+pub fn verify_all(
+    store: &ChainStore,
+    extensions: &Extensions,
+) -> Result<Vec<ChainReport>, VerifyError> {
     ChainKind::ALL
         .iter()
-        .map(|c| verify_chain(store, *c))
+        .map(|c| verify_chain(store, *c, extensions))
         .collect()
 }
 

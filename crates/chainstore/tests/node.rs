@@ -22,6 +22,7 @@ fn open(dir: &std::path::Path, mempool: MempoolConfig) -> Arc<Node> {
         network: NetworkName::new("suanli-test").unwrap(),
         credit_operator: operator().public(),
         mempool,
+        extensions: Default::default(),
     };
     Node::open(
         dir,
@@ -144,7 +145,7 @@ fn restart_after_many_checkpoints_keeps_every_transaction() {
         .state_get(ChainKind::Trade, &balance_key(&alice.public()))
         .and_then(|v| decode_fen(&v));
     assert_eq!(balance.unwrap().get(), 20 * 105);
-    verify_all(node.store()).unwrap();
+    verify_all(node.store(), &Default::default()).unwrap();
 }
 
 #[test]
@@ -279,7 +280,7 @@ fn flipping_any_stored_byte_of_a_block_fails_verification_naming_it() {
         producers.into_iter().for_each(|p| p.join().unwrap());
     }
     let store = ChainStore::open(&dir.path().join("chain.redb")).unwrap();
-    verify_all(&store).unwrap();
+    verify_all(&store, &Default::default()).unwrap();
     let head = store.head_height(ChainKind::Trade).unwrap().unwrap();
     assert!(head >= 2);
     for height in [1, head] {
@@ -293,7 +294,7 @@ fn flipping_any_stored_byte_of_a_block_fails_verification_naming_it() {
             store
                 .overwrite_block_bytes(ChainKind::Trade, height, &tampered, false)
                 .unwrap();
-            match verify_chain(&store, ChainKind::Trade) {
+            match verify_chain(&store, ChainKind::Trade, &Default::default()) {
                 Err(VerifyError::BadBlock {
                     chain: ChainKind::Trade,
                     height: h,
@@ -308,7 +309,7 @@ fn flipping_any_stored_byte_of_a_block_fails_verification_naming_it() {
             .overwrite_block_bytes(ChainKind::Trade, height, &original, true)
             .unwrap();
     }
-    verify_all(&store).unwrap();
+    verify_all(&store, &Default::default()).unwrap();
 }
 
 /// A consensus engine that can never finalize (e.g. lost its quorum).
@@ -342,6 +343,7 @@ fn a_node_that_cannot_finalize_halts_and_says_so() {
         network: NetworkName::new("suanli-test").unwrap(),
         credit_operator: operator().public(),
         mempool: fast(),
+        extensions: Default::default(),
     };
     let node = Node::open(
         dir.path(),

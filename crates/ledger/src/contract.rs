@@ -15,6 +15,9 @@ pub struct TxContext<'a> {
     pub height: u64,
     /// The block's timestamp (milliseconds since the Unix epoch), chosen by the proposer.
     pub timestamp_ms: u64,
+    /// The genesis operator key: mints credits on the trade chain; on the identity chain
+    /// its DID is the genesis authority.
+    pub operator: &'a PublicKey,
 }
 
 /// An expected failure of a contract: a stable machine code and a sentence for people.

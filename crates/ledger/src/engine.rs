@@ -7,6 +7,7 @@ use crate::anchor::AnchorContract;
 use crate::block::{BLOCK_TXS_MAX, Block, BlockHeader, UnsignedHeader, tx_root};
 use crate::contract::{SystemContract, TxContext};
 use crate::credit::CreditContract;
+use crate::extension::Extensions;
 use crate::genesis::Genesis;
 use crate::state::{BlockOverlay, State, StateAccess, WriteSet, next_commitment};
 use crate::tx::{Outcome, Payload, Transaction, TxError};
@@ -75,6 +76,7 @@ pub struct ExecutedBlock {
 pub struct ChainEngine {
     genesis: Genesis,
     credit: CreditContract,
+    extensions: Extensions,
     state: State,
     head: BlockHeader,
 }
@@ -121,9 +123,35 @@ impl ChainEngine {
         ChainEngine {
             genesis,
             credit,
+            extensions: Extensions::default(),
             state,
             head,
         }
+    }
+
+    /// Installs the pluggable contracts (identity, trade, channel) this chain runs.
+    pub fn with_extensions(mut self, extensions: Extensions) -> Self {
+        self.extensions = extensions;
+        self
+    }
+
+    pub fn extensions(&self) -> &Extensions {
+        &self.extensions
+    }
+
+    /// Admission checks that need the installed contracts: a call's contract is installed
+    /// and accepts the body. Signature, chain and nonce are checked elsewhere.
+    pub fn check_call(&self, tx: &Transaction) -> Result<(), TxError> {
+        let Payload::Call(call) = tx.payload() else {
+            return Ok(());
+        };
+        self.extensions
+            .check(call)
+            .map_err(|e| TxError::CallRejected {
+                contract: call.contract(),
+                code: e.code,
+                message: e.message,
+            })
     }
 
     pub fn genesis(&self) -> &Genesis {
@@ -204,10 +232,12 @@ impl ChainEngine {
                 nonce: tx.nonce(),
                 height,
                 timestamp_ms,
+                operator: &self.genesis.credit_operator,
             };
             let result = match tx.payload() {
                 Payload::Credit(op) => self.credit.execute(&ctx, op, &mut scope),
                 Payload::Anchor(record) => AnchorContract.execute(&ctx, record, &mut scope),
+                Payload::Call(call) => self.extensions.execute(&ctx, call, &mut scope),
             };
             let outcome = match result {
                 Ok(()) => {

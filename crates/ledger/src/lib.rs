@@ -3,7 +3,8 @@
 //! Owns the transaction envelope ([`tx`]), block headers and bodies ([`block`]), genesis
 //! configuration ([`genesis`]), the key-value state and its commitment ([`state`]), the
 //! system-contract boundary with the built-in contracts ([`contract`], [`credit`],
-//! [`anchor`]), the bounded mempool ([`mempool`]) and the per-chain engine that executes
+//! [`anchor`]), the plug-in point for the identity, trade and channel contracts
+//! ([`extension`]), the bounded mempool ([`mempool`]) and the per-chain engine that executes
 //! and verifies blocks ([`engine`]).
 //!
 //! Invariants:
@@ -22,6 +23,7 @@ pub mod block;
 pub mod contract;
 pub mod credit;
 pub mod engine;
+pub mod extension;
 pub mod genesis;
 pub mod mempool;
 pub mod state;
@@ -29,6 +31,7 @@ pub mod tx;
 
 pub use block::{Block, BlockHeader, UnsignedHeader};
 pub use engine::{BlockError, ChainEngine, ExecutedBlock};
+pub use extension::{ContractCall, ContractId, ExtensionContract, Extensions};
 pub use genesis::Genesis;
 pub use mempool::{AdmitError, Mempool, MempoolConfig};
 pub use state::{State, WriteSet};

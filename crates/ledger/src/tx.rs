@@ -16,6 +16,7 @@ use suanli_primitives::{
 
 use crate::anchor::AnchorRecord;
 use crate::credit::{Amount, CreditOp};
+use crate::extension::{CALL_BODY_BYTES_MAX, ContractCall, ContractId};
 
 /// Encoding version of transactions.
 pub const TX_VERSION: u8 = 1;
@@ -49,12 +50,15 @@ pub enum Payload {
     Credit(CreditOp),
     /// A timestamped commitment to an off-chain digest (both chains).
     Anchor(AnchorRecord),
+    /// A call to an installed contract (identity, trade, channel): see [`crate::extension`].
+    Call(ContractCall),
 }
 
 const TAG_CREDIT_MINT: u16 = 0x0001;
 const TAG_CREDIT_TRANSFER: u16 = 0x0002;
 const TAG_CREDIT_BURN: u16 = 0x0003;
 const TAG_ANCHOR: u16 = 0x0100;
+const TAG_CALL: u16 = 0x0200;
 
 impl Payload {
     pub fn encode(&self, w: &mut Writer) {
@@ -76,6 +80,11 @@ impl Payload {
                 w.u16(TAG_ANCHOR)
                     .str(record.label())
                     .fixed(record.digest().as_bytes());
+            }
+            Payload::Call(call) => {
+                w.u16(TAG_CALL)
+                    .u16(call.contract().code())
+                    .bytes(call.body());
             }
         }
     }
@@ -101,6 +110,15 @@ impl Payload {
                     .map_err(|e| r.invalid("anchor label", e.to_string()))?;
                 Ok(Payload::Anchor(record))
             }
+            TAG_CALL => {
+                let code = r.u16("contract id")?;
+                let contract = ContractId::from_code(code)
+                    .ok_or_else(|| r.invalid("contract id", format!("unknown contract {code}")))?;
+                let body = r.bytes("call body", CALL_BODY_BYTES_MAX)?.to_vec();
+                let call = ContractCall::new(contract, body)
+                    .map_err(|e| r.invalid("call body", e.to_string()))?;
+                Ok(Payload::Call(call))
+            }
             other => Err(r.invalid("payload tag", format!("unknown payload tag {other:#06x}"))),
         }
     }
@@ -110,6 +128,7 @@ impl Payload {
         match self {
             Payload::Credit(_) => chain == ChainKind::Trade,
             Payload::Anchor(_) => true,
+            Payload::Call(call) => call.contract().chain() == chain,
         }
     }
 }
@@ -137,6 +156,12 @@ pub enum TxError {
     WrongChain { expected: String, got: String },
     #[error("signature does not verify against the signer's public key")]
     BadSignature,
+    #[error("{contract} contract refused the call: {code}: {message}")]
+    CallRejected {
+        contract: ContractId,
+        code: &'static str,
+        message: String,
+    },
     #[error("payload {payload} is not allowed on the {chain} chain")]
     PayloadNotAllowed {
         payload: &'static str,
@@ -311,6 +336,11 @@ pub fn payload_name(payload: &Payload) -> &'static str {
         Payload::Credit(CreditOp::Transfer { .. }) => "credit.transfer",
         Payload::Credit(CreditOp::Burn { .. }) => "credit.burn",
         Payload::Anchor(_) => "anchor",
+        Payload::Call(call) => match call.contract() {
+            ContractId::Identity => "call.identity",
+            ContractId::Trade => "call.trade",
+            ContractId::Channel => "call.channel",
+        },
     }
 }
 

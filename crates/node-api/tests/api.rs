@@ -31,6 +31,7 @@ fn start_with(mempool: MempoolConfig, producers: bool, access: suanli_node_api::
         network: NetworkName::new("suanli-test").unwrap(),
         credit_operator: operator().public(),
         mempool,
+        extensions: Default::default(),
     };
     let node = Node::open(
         dir.path(),

@@ -304,7 +304,12 @@ fn serve_anchors_its_audit_head_on_the_embedded_chain() {
         "serve must stop cleanly on SIGTERM"
     );
     let store = ChainStore::open(&dir.path().join("node").join("chain.redb")).unwrap();
-    let reports = suanli_chainstore::verify::verify_all(&store).unwrap();
+    let reports = suanli_chainstore::verify::verify_all(
+        &store,
+        &suanli_ledger::Extensions::new()
+            .with(std::sync::Arc::new(suanli_identity::IdentityContract)),
+    )
+    .unwrap();
     let trade = reports
         .iter()
         .find(|r| r.chain == ChainKind::Trade)

@@ -312,7 +312,7 @@ fn walk(node: &Node, operator: &SecretKey, base: &str) -> anyhow::Result<()> {
         7,
         "Offline verification re-checks every signature, link, Merkle root and state commitment:",
     );
-    for r in verify_all(node.store())? {
+    for r in verify_all(node.store(), &super::node::network_contracts())? {
         println!(
             "    {} chain sound: {} blocks, {} transactions, head {}",
             r.chain, r.height, r.transactions, r.head_hash

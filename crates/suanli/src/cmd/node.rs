@@ -7,8 +7,14 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Args;
 use suanli_chainstore::{Node, NodeConfig, Solo};
-use suanli_ledger::MempoolConfig;
+use suanli_ledger::{Extensions, MempoolConfig};
 use suanli_primitives::{NetworkName, PublicKey, SecretKey, SystemClock};
+
+/// The contracts every node and verifier of a suanli network installs (a chain rule: a
+/// node with a different set computes different state).
+pub fn network_contracts() -> Extensions {
+    Extensions::new().with(Arc::new(suanli_identity::IdentityContract))
+}
 
 /// Default network name of a local node.
 pub const NETWORK_DEFAULT: &str = "suanli-local";
@@ -143,6 +149,7 @@ pub fn open_node(
         network: NetworkName::new(network)?,
         credit_operator: operator,
         mempool,
+        extensions: network_contracts(),
     };
     let node = Node::open(
         data,
