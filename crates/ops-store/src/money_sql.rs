@@ -254,18 +254,27 @@ macro_rules! money_store {
             }
 
             async fn tx_balances(tx: &mut sqlx::Transaction<'static, $Db>, org: OrgId) -> StoreResult<Balances> {
-                let rows = sqlx::query("SELECT account, balance FROM account_balances WHERE account IN ($1, $2, $3, $4)")
-                    .bind(Account::Cash(org).key())
-                    .bind(Account::Voucher(org).key())
-                    .bind(Account::Credit(org).key())
-                    .bind(Account::Frozen(org).key())
-                    .fetch_all(&mut **tx)
-                    .await
-                    .map_err(db_err)?;
+                // One round trip: the four projected balances and the credit line.
+                let rows = sqlx::query(
+                    "SELECT account, balance FROM account_balances WHERE account IN ($1, $2, $3, $4) \
+                     UNION ALL SELECT 'credit_line' AS account, limit_fen AS balance FROM credit_lines WHERE org_id = $5",
+                )
+                .bind(Account::Cash(org).key())
+                .bind(Account::Voucher(org).key())
+                .bind(Account::Credit(org).key())
+                .bind(Account::Frozen(org).key())
+                .bind(org.get())
+                .fetch_all(&mut **tx)
+                .await
+                .map_err(db_err)?;
                 let mut b = Balances::default();
                 for r in &rows {
                     let acc: String = col!(r, "account");
                     let v: i64 = col!(r, "balance");
+                    if acc == "credit_line" {
+                        b.credit_line_fen = v;
+                        continue;
+                    }
                     match Account::parse(&acc) {
                         Some(Account::Cash(_)) => b.cash_fen = v,
                         Some(Account::Voucher(_)) => b.voucher_fen = v,
@@ -273,14 +282,6 @@ macro_rules! money_store {
                         Some(Account::Frozen(_)) => b.frozen_fen = v,
                         _ => return Err(cor("balance account")),
                     }
-                }
-                let line = sqlx::query("SELECT limit_fen FROM credit_lines WHERE org_id = $1")
-                    .bind(org.get())
-                    .fetch_optional(&mut **tx)
-                    .await
-                    .map_err(db_err)?;
-                if let Some(r) = line {
-                    b.credit_line_fen = col!(r, "limit_fen");
                 }
                 Ok(b)
             }
@@ -313,6 +314,7 @@ macro_rules! money_store {
                 .map_err(db_err)?;
                 let id: i64 = col!(r, "id");
                 let (mut money_in, mut money_out) = (0i64, 0i64);
+                let mut afters: Vec<Option<i64>> = Vec::with_capacity(jt.lines().len());
                 for l in jt.lines() {
                     let delta = l.account.signed(l.side, l.amount);
                     let after: Option<i64> = if l.account.customer().is_some() {
@@ -333,18 +335,24 @@ macro_rules! money_store {
                     if l.account == Account::Bank {
                         if l.side == Side::Debit { money_in += l.amount.get() } else { money_out += l.amount.get() }
                     }
-                    sqlx::query(
-                        "INSERT INTO journal_lines (tx_id, account, side, amount_fen, balance_after) VALUES ($1, $2, $3, $4, $5)",
-                    )
-                    .bind(id)
-                    .bind(l.account.key())
-                    .bind(l.side.as_str())
-                    .bind(l.amount.get())
-                    .bind(after)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(db_err)?;
+                    afters.push(after);
                 }
+                // All lines in one statement.
+                let values: Vec<String> = (0..jt.lines().len())
+                    .map(|i| {
+                        let b = i * 5;
+                        format!("(${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5)
+                    })
+                    .collect();
+                let sql = format!(
+                    "INSERT INTO journal_lines (tx_id, account, side, amount_fen, balance_after) VALUES {}",
+                    values.join(", ")
+                );
+                let mut q = sqlx::query(&sql);
+                for (l, after) in jt.lines().iter().zip(afters) {
+                    q = q.bind(id).bind(l.account.key()).bind(l.side.as_str()).bind(l.amount.get()).bind(after);
+                }
+                q.execute(&mut **tx).await.map_err(db_err)?;
                 let r = sqlx::query(
                     "SELECT CAST(COALESCE(SUM(CASE WHEN side = 'debit' THEN amount_fen ELSE 0 END), 0) AS BIGINT) AS d, \
                      CAST(COALESCE(SUM(CASE WHEN side = 'credit' THEN amount_fen ELSE 0 END), 0) AS BIGINT) AS c \
@@ -502,7 +510,7 @@ macro_rules! money_store {
                 })
             }
 
-            async fn insert_order(tx: &mut sqlx::Transaction<'static, $Db>, o: &OrderRow<'_>) -> StoreResult<i64> {
+            async fn insert_order(tx: &mut sqlx::Transaction<'static, $Db>, o: &OrderRow<'_>) -> StoreResult<OrderRecord> {
                 let r = sqlx::query(
                     "INSERT INTO orders (org_id, user_id, kind, instance_id, product_id, spec_id, mode, months, quantity, \
                      breakdown, charged_fen, refunded_fen, discount_fen, deposit_fen, cash_fen, voucher_fen, credit_fen, created_ms) \
@@ -529,7 +537,25 @@ macro_rules! money_store {
                 .fetch_one(&mut **tx)
                 .await
                 .map_err(db_err)?;
-                Ok(col!(r, "id"))
+                Ok(OrderRecord {
+                    id: col!(r, "id"),
+                    org: o.ctx.org,
+                    user: o.ctx.user,
+                    kind: o.kind.to_owned(),
+                    instance_id: o.inst.id,
+                    product_id: o.inst.product_id,
+                    spec_id: o.inst.spec_id,
+                    mode: o.inst.mode,
+                    months: o.months,
+                    quantity: o.breakdown.quantity,
+                    breakdown: o.breakdown.clone(),
+                    charged_fen: o.charged,
+                    refunded_fen: o.refunded,
+                    discount_fen: o.breakdown.discount_fen(),
+                    deposit_fen: o.breakdown.deposit_fen,
+                    funding: o.funding,
+                    created_ms: o.ctx.at_ms,
+                })
             }
 
             #[allow(clippy::too_many_arguments)]
@@ -1336,8 +1362,38 @@ macro_rules! money_store {
                 .await
                 .map_err(db_err)?;
                 let inst_id: i64 = col!(r, "id");
-                let mut inst = Self::inst_in(&mut tx, inst_id).await?.ok_or(StoreError::NotFound)?;
-                let order_id = Self::insert_order(&mut tx, &OrderRow {
+                let mut inst = InstanceRecord {
+                    id: inst_id,
+                    org: c.org,
+                    user: c.user,
+                    product_id: product.id,
+                    spec_id: spec.id,
+                    supplier: product.supplier,
+                    mode: o.mode,
+                    quantity: o.quantity,
+                    status,
+                    pricing: spec.pricing.clone(),
+                    supplier_share_bp: product.supplier_share_bp,
+                    anchor_ms: c.at_ms,
+                    months_total: months,
+                    span_start_ms: c.at_ms,
+                    ends_ms: ends,
+                    paid: funding,
+                    paid_shares: shares,
+                    reminders_sent: 0,
+                    metered_ms: c.at_ms,
+                    usage_minutes: 0,
+                    usage_charged_fen: Fen::ZERO,
+                    usage_unpaid_fen: Fen::ZERO,
+                    hold_id: None,
+                    resource_id: None,
+                    access_address: None,
+                    opened_ms: None,
+                    accepted_by: None,
+                    created_ms: c.at_ms,
+                    released_ms: None,
+                };
+                let order = Self::insert_order(&mut tx, &OrderRow {
                     ctx: c,
                     kind: "purchase",
                     inst: &inst,
@@ -1348,6 +1404,7 @@ macro_rules! money_store {
                     funding,
                 })
                 .await?;
+            let order_id = order.id;
                 match o.mode {
                     ChargingMode::Prepaid => {
                         if !breakdown.total_fen.is_zero() {
@@ -1394,9 +1451,10 @@ macro_rules! money_store {
                     }
                 }
                 Self::idem_put(&mut tx, &idem, &c.digest, order_id).await?;
+                let balances = Self::tx_balances(&mut tx, c.org).await?;
                 tx.commit().await.map_err(db_err)?;
                 drop(_g);
-                self.outcome(order_id, false).await
+                Ok(OrderOutcome { order, instance: inst, balances, replayed: false })
             }
 
             async fn renew(&self, c: &OrderCtx, instance: i64, months: u32) -> StoreResult<OrderOutcome> {
@@ -1437,16 +1495,18 @@ macro_rules! money_store {
                 inst.paid = inst.paid.plus(&funding).map_err(merr)?;
                 inst.paid_shares = add_shares(&inst.paid_shares, &shares).map_err(merr)?;
                 Self::save_inst(&mut tx, &inst).await?;
-                let order_id = Self::insert_order(&mut tx, &OrderRow { ctx: c, kind: "renewal", inst: &inst, months, breakdown: &b, charged: b.total_fen, refunded: Fen::ZERO, funding }).await?;
+                let order = Self::insert_order(&mut tx, &OrderRow { ctx: c, kind: "renewal", inst: &inst, months, breakdown: &b, charged: b.total_fen, refunded: Fen::ZERO, funding }).await?;
+                let order_id = order.id;
                 if !b.total_fen.is_zero() {
                     let jt = payment_tx(TxKind::Renewal, key(format!("order:{order_id}:pay"))?, c.org, inst.supplier, &funding, &shares, &format!("renewal order {order_id}")).map_err(jerr)?;
                     Self::post_tx(&mut tx, &jt, Some(c.org), Some(inst.id), "order", c.at_ms).await?;
                 }
                 Self::bill_item(&mut tx, &inst, "prepaid", b.total_fen, b.discount_fen(), Fen::ZERO, c.at_ms).await?;
                 Self::idem_put(&mut tx, &idem, &c.digest, order_id).await?;
+                let balances = Self::tx_balances(&mut tx, c.org).await?;
                 tx.commit().await.map_err(db_err)?;
                 drop(_g);
-                self.outcome(order_id, false).await
+                Ok(OrderOutcome { order, instance: inst, balances, replayed: false })
             }
 
             async fn unsubscribe(&self, c: &OrderCtx, instance: i64) -> StoreResult<OrderOutcome> {
@@ -1494,7 +1554,8 @@ macro_rules! money_store {
                 Self::save_inst(&mut tx, &inst).await?;
                 let bal = Self::tx_balances(&mut tx, c.org).await?;
                 let back = Self::settle_credit(&by_source.0, &bal)?;
-                let order_id = Self::insert_order(&mut tx, &OrderRow { ctx: c, kind: "unsubscribe", inst: &inst, months: 0, breakdown: &empty, charged, refunded: refund, funding: back }).await?;
+                let order = Self::insert_order(&mut tx, &OrderRow { ctx: c, kind: "unsubscribe", inst: &inst, months: 0, breakdown: &empty, charged, refunded: refund, funding: back }).await?;
+                let order_id = order.id;
                 if !refund.is_zero() {
                     let jt = refund_tx(TxKind::Refund, key(format!("order:{order_id}:refund"))?, c.org, inst.supplier, &back, &by_source.1, &format!("refund of unsubscribe order {order_id}")).map_err(jerr)?;
                     Self::post_tx(&mut tx, &jt, Some(c.org), Some(inst.id), "order", c.at_ms).await?;
@@ -1502,9 +1563,10 @@ macro_rules! money_store {
                 }
                 Self::message(&mut tx, c.org, Some(inst.id), "instance released (unsubscribed)", c.at_ms).await?;
                 Self::idem_put(&mut tx, &idem, &c.digest, order_id).await?;
+                let balances = Self::tx_balances(&mut tx, c.org).await?;
                 tx.commit().await.map_err(db_err)?;
                 drop(_g);
-                self.outcome(order_id, false).await
+                Ok(OrderOutcome { order, instance: inst, balances, replayed: false })
             }
 
             async fn change_spec(&self, c: &OrderCtx, instance: i64, spec: i64) -> StoreResult<OrderOutcome> {
@@ -1533,7 +1595,8 @@ macro_rules! money_store {
                 let full = Self::prepaid_quote(&inst, &new_spec.pricing, inst.months_total, &product.region, &discounts)?;
                 let charge = remaining_charge(full.total_fen, inst.anchor_ms, end, c.at_ms).map_err(merr)?;
                 let b = Breakdown { total_fen: charge, ..full };
-                let order_id = Self::insert_order(&mut tx, &OrderRow { ctx: c, kind: "change_spec", inst: &inst, months: 0, breakdown: &b, charged: charge, refunded: refund, funding: Funding::default() }).await?;
+                let mut order = Self::insert_order(&mut tx, &OrderRow { ctx: c, kind: "change_spec", inst: &inst, months: 0, breakdown: &b, charged: charge, refunded: refund, funding: Funding::default() }).await?;
+                let order_id = order.id;
                 if !refund.is_zero() {
                     let bal = Self::tx_balances(&mut tx, c.org).await?;
                     let back = Self::settle_credit(&by_source, &bal)?;
@@ -1556,6 +1619,7 @@ macro_rules! money_store {
                     .execute(&mut *tx)
                     .await
                     .map_err(db_err)?;
+                order.funding = funding;
                 inst.spec_id = new_spec.id;
                 inst.pricing = new_spec.pricing.clone();
                 inst.span_start_ms = c.at_ms;
@@ -1564,9 +1628,10 @@ macro_rules! money_store {
                 Self::save_inst(&mut tx, &inst).await?;
                 Self::bill_item(&mut tx, &inst, "prepaid", charge, b.discount_fen(), Fen::ZERO, c.at_ms).await?;
                 Self::idem_put(&mut tx, &idem, &c.digest, order_id).await?;
+                let balances = Self::tx_balances(&mut tx, c.org).await?;
                 tx.commit().await.map_err(db_err)?;
                 drop(_g);
-                self.outcome(order_id, false).await
+                Ok(OrderOutcome { order, instance: inst, balances, replayed: false })
             }
 
             async fn accept_instance(&self, id: i64, p: &Provisioning, by: UserId, at_ms: i64) -> StoreResult<InstanceRecord> {
