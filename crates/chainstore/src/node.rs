@@ -640,6 +640,11 @@ impl Node {
         self.store.block(kind, height)
     }
 
+    /// The node's clock (injected), in milliseconds since the Unix epoch.
+    pub fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
     /// Runs `read` against one consistent snapshot of a chain's committed state (the
     /// producer waits while it runs: keep it short).
     pub fn with_state<T>(

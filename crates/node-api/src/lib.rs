@@ -8,6 +8,10 @@
 //! `GET /chains/{chain}/blocks/{height}`, `GET /chains/{chain}/state/{key_hex}`,
 //! `GET /chains/{chain}/nonces/{public_key}`, `GET /chains/trade/credit/{public_key}`.
 //!
+//! Identity endpoints (DID resolution in the DIF Universal Resolver shape, CPTs, issuers,
+//! status lists, credential and presentation verification) live under `/1.0`: see
+//! [`identity`].
+//!
 //! Invariants: with member tokens configured ([`Access`]) every endpoint requires one;
 //! bodies are read with a hard limit ([`BODY_BYTES_MAX`]), pages are bounded
 //! ([`PAGE_BLOCKS_MAX`]), every error is `{"error":{"code","message","retryable"}}` with a
@@ -15,6 +19,8 @@
 //! causes a 500 or a panic.
 //!
 //! Start reading at [`router`].
+
+pub mod identity;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -184,6 +190,16 @@ pub fn router(node: Arc<Node>, access: Access) -> Router {
         .route("/v1/chains/{chain}/state/{key}", get(state))
         .route("/v1/chains/{chain}/nonces/{key}", get(nonce))
         .route("/v1/chains/trade/credit/{key}", get(credit_balance))
+        .route("/1.0/identifiers/{did}", get(identity::resolve_did))
+        .route("/1.0/cpts", get(identity::list_cpts))
+        .route("/1.0/cpts/{id}", get(identity::get_cpt))
+        .route("/1.0/issuers", get(identity::list_issuers))
+        .route("/1.0/status/{id}", get(identity::status_list))
+        .route("/1.0/credentials/verify", post(identity::verify_credential))
+        .route(
+            "/1.0/presentations/verify",
+            post(identity::verify_presentation),
+        )
         .fallback(|| async { ApiError::not_found("no such endpoint; see docs/node-api.md") })
         .with_state(node)
         .layer(axum::Extension(Arc::new(tokio::sync::Semaphore::new(
@@ -284,6 +300,17 @@ fn decode_submission(headers: &HeaderMap, body: &[u8]) -> Result<Transaction, Ap
     }
 }
 
+/// Reads a request body of at most [`BODY_BYTES_MAX`] bytes.
+async fn read_body(body: Body) -> Result<axum::body::Bytes, ApiError> {
+    to_bytes(body, BODY_BYTES_MAX).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("request body is larger than {BODY_BYTES_MAX} bytes or was cut off"),
+        )
+    })
+}
+
 async fn submit(
     State(node): State<Arc<Node>>,
     axum::Extension(waiters): axum::Extension<Arc<tokio::sync::Semaphore>>,
@@ -292,13 +319,7 @@ async fn submit(
     body: Body,
 ) -> ApiResult {
     let wait_ms = parse_u64_param(&query, "wait_ms", 0)?;
-    let body = to_bytes(body, BODY_BYTES_MAX).await.map_err(|_| {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            format!("request body is larger than {BODY_BYTES_MAX} bytes or was cut off"),
-        )
-    })?;
+    let body = read_body(body).await?;
     let tx = decode_submission(&headers, &body)?;
     let kind = tx.chain().kind();
     let permit = if wait_ms > 0 {
