@@ -30,6 +30,9 @@ enum Command {
     Bench(cmd::bench::BenchCmd),
     /// Run the operations platform (HTTP API under /api/v1).
     Serve(cmd::serve::ServeArgs),
+    /// Operations-platform maintenance: `reconcile` journal vs chain settlement credits.
+    #[command(subcommand)]
+    Ops(cmd::ops::OpsCmd),
     /// Ed25519 key files.
     #[command(subcommand)]
     Key(cmd::key::KeyCmd),
@@ -48,6 +51,7 @@ fn main() -> std::process::ExitCode {
         Some(Command::Chain(c)) => cmd::chain::run(c),
         Some(Command::Bench(c)) => cmd::bench::run(c),
         Some(Command::Serve(a)) => cmd::serve::run(a),
+        Some(Command::Ops(c)) => cmd::ops::run(c),
         Some(Command::Key(c)) => cmd::key::run(c),
         Some(Command::Sched(c)) => cmd::sched::run(c),
     };

@@ -11,6 +11,8 @@ pub enum BenchCmd {
     Market(super::bench_market::MarketBenchArgs),
     /// Sinkhorn optimal transport at n = 1000 and 5000 vs the textbook Sinkhorn.
     Ot(super::bench_market::OtBenchArgs),
+    /// Platform HTTP API: orders/s and p99 latency vs a trivial authenticated GET.
+    Api(super::bench_api::ApiBenchArgs),
 }
 
 pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
@@ -18,5 +20,6 @@ pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
         BenchCmd::Ledger(args) => super::bench_ledger::run(args),
         BenchCmd::Market(args) => super::bench_market::market(args),
         BenchCmd::Ot(args) => super::bench_market::ot(args),
+        BenchCmd::Api(args) => super::bench_api::run(args),
     }
 }

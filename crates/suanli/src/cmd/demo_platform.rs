@@ -1,6 +1,9 @@
 //! The operations-platform part of `suanli demo`: starts the platform in-process on a
 //! loopback port over `data_dir`, then walks registration, real-name review, login,
-//! isolation between organisations and audit-log verification, narrating each step.
+//! isolation between organisations, money (browse → order → use → bill → unsubscribe →
+//! refund, with the balances after each step) and audit-log verification, narrating each
+//! step. The platform runs on a manual clock started at the current time, so the demo can
+//! let days pass in an instant.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -76,6 +79,26 @@ impl Client {
         Ok(v)
     }
 
+    /// A state-changing order call with an `Idempotency-Key`; expects 200.
+    fn order(&self, path: &str, s: &Session, key: &str, body: Value) -> anyhow::Result<Value> {
+        let b = ureq::http::Request::builder()
+            .method("POST")
+            .uri(format!("{}{path}", self.base))
+            .header("user-agent", "suanli-demo")
+            .header("cookie", format!("suanli_session={}", s.cookie))
+            .header("x-csrf-token", &s.csrf)
+            .header("idempotency-key", key)
+            .header("content-type", "application/json");
+        let mut res = self.agent.run(b.body(serde_json::to_vec(&body)?)?)?;
+        let status = res.status().as_u16();
+        let v: Value =
+            serde_json::from_str(&res.body_mut().read_to_string()?).unwrap_or(Value::Null);
+        if status != 200 {
+            bail!("POST {path}: expected 200, got {status}: {v}");
+        }
+        Ok(v)
+    }
+
     fn login(&self, login: &str, password: &str) -> anyhow::Result<Session> {
         let (status, v, cookie) = self.call(
             "POST",
@@ -109,15 +132,16 @@ pub fn run(
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server_config = config.clone();
+    let now = suanli_server::ops::clock::Clock::now_ms(&suanli_server::SystemClock);
+    let clock = Arc::new(suanli_server::ops::clock::ManualClock::new(now));
+    let server_clock: Arc<dyn suanli_server::ops::clock::Clock> = clock.clone();
     let server = std::thread::spawn(move || -> anyhow::Result<()> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()?;
         rt.block_on(async move {
-            let mut platform =
-                suanli_server::Platform::open(&server_config, Arc::new(suanli_server::SystemClock))
-                    .await?;
+            let mut platform = suanli_server::Platform::open(&server_config, server_clock).await?;
             if let Some(anchor) = anchor {
                 platform = platform.with_anchor(anchor);
             }
@@ -148,13 +172,17 @@ pub fn run(
                 .build(),
         ),
     };
-    let result = walk(&client, data_dir);
+    let result = walk(&client, data_dir, &clock);
     let _ = stop_tx.send(());
     let _ = server.join();
     result
 }
 
-fn walk(c: &Client, data_dir: &Path) -> anyhow::Result<()> {
+fn walk(
+    c: &Client,
+    data_dir: &Path,
+    clock: &suanli_server::ops::clock::ManualClock,
+) -> anyhow::Result<()> {
     println!(
         "== Operations platform (suanli serve, in-process on {})",
         c.base
@@ -251,7 +279,10 @@ fn walk(c: &Client, data_dir: &Path) -> anyhow::Result<()> {
         v["items"].as_array().map_or(0, Vec::len)
     );
 
+    let (admin, acme) = money(c, clock, &admin, &acme, supplier_org, admin_pw.trim())?;
+
     let v = c.expect("GET", "/api/v1/audit?limit=200", Some(&admin), None, 200)?;
+    let _ = acme;
     println!("8. The audit log recorded every state-changing request:");
     for r in v["items"].as_array().into_iter().flatten() {
         println!(
@@ -277,6 +308,300 @@ fn walk(c: &Client, data_dir: &Path) -> anyhow::Result<()> {
         v["records"], v["head"]
     );
     Ok(())
+}
+
+/// Yuan with two decimals, from fen.
+fn yuan(v: &Value) -> String {
+    let f = v.as_i64().unwrap_or_default();
+    let sign = if f < 0 { "-" } else { "" };
+    format!("{sign}¥{}.{:02}", f.abs() / 100, f.abs() % 100)
+}
+
+fn balances_line(c: &Client, s: &Session, org: i64) -> anyhow::Result<String> {
+    let v = c.expect(
+        "GET",
+        &format!("/api/v1/orgs/{org}/account"),
+        Some(s),
+        None,
+        200,
+    )?;
+    let b = &v["balances"];
+    Ok(format!(
+        "cash {}, vouchers {}, credit drawn {} of {}, frozen {}",
+        yuan(&b["cash_fen"]),
+        yuan(&b["voucher_fen"]),
+        yuan(&b["credit_used_fen"]),
+        yuan(&b["credit_line_fen"]),
+        yuan(&b["frozen_fen"])
+    ))
+}
+
+/// Money: browse → order → use → bill → unsubscribe → refund. Returns fresh sessions
+/// (days pass on the manual clock, sessions expire).
+fn money(
+    c: &Client,
+    clock: &suanli_server::ops::clock::ManualClock,
+    admin: &Session,
+    acme: &Session,
+    supplier: i64,
+    admin_pw: &str,
+) -> anyhow::Result<(Session, Session)> {
+    const DAY_MS: i64 = 86_400_000;
+    let me = c.expect("GET", "/api/v1/me", Some(acme), None, 200)?;
+    let org = me["org"]["id"].as_i64().unwrap_or_default();
+    println!("M. Money (amounts are integer fen in the API; shown here in yuan).");
+    let cat = c.expect(
+        "POST",
+        "/api/v1/catalogue/categories",
+        Some(admin),
+        Some(json!({"name": "GPU compute"})),
+        200,
+    )?;
+    let p = c.expect(
+        "POST",
+        "/api/v1/catalogue/products",
+        Some(admin),
+        Some(json!({"category_id": cat["category"]["id"], "name": "A100 80GB node", "supplier_org_id": supplier,
+                    "region": "cn-north", "manual_provisioning": false, "supplier_share_bp": 7000})),
+        200,
+    )?;
+    let pid = p["product"]["id"].as_i64().unwrap_or_default();
+    let prepaid = c.expect(
+        "POST",
+        &format!("/api/v1/catalogue/products/{pid}/specs"),
+        Some(admin),
+        Some(json!({"family": "a100", "name": "1 GPU monthly",
+                    "pricing": {"prepaid": {"monthly_fen": 300_000, "yearly_fen": 3_000_000,
+                                            "term_discounts": [{"min_months": 3, "off_bp": 500}]}}})),
+        200,
+    )?;
+    let payg = c.expect(
+        "POST",
+        &format!("/api/v1/catalogue/products/{pid}/specs"),
+        Some(admin),
+        Some(json!({"family": "a100", "name": "1 GPU by the minute",
+                    "pricing": {"payg": {"per_minute_fen": 10, "minimum_fen": 600, "deposit_fen": 10_000}}})),
+        200,
+    )?;
+    c.expect(
+        "POST",
+        &format!("/api/v1/catalogue/products/{pid}/publish"),
+        Some(admin),
+        None,
+        200,
+    )?;
+    c.expect(
+        "POST",
+        "/api/v1/discounts",
+        Some(admin),
+        Some(json!({"rule": {"scope": "region", "region": "cn-north"}, "off_bp": 300})),
+        200,
+    )?;
+    c.expect(
+        "POST",
+        "/api/v1/coupons",
+        Some(admin),
+        Some(
+            json!({"code": "WELCOME-100", "value": {"kind": "amount_off", "fen": 10_000},
+                    "min_spend_fen": 100_000, "expires_ms": clock_now(clock) + 30 * DAY_MS}),
+        ),
+        200,
+    )?;
+    println!(
+        "   M1. The operator lists product #{pid} (supplier #{supplier} gets 70 %), two specs, a 3 % cn-north discount and coupon WELCOME-100, and publishes it."
+    );
+
+    let cat = c.expect("GET", "/api/v1/catalogue", Some(acme), None, 200)?;
+    println!("   M2. Browse: the consumer sees");
+    for item in cat["items"].as_array().into_iter().flatten() {
+        for sp in item["specs"].as_array().into_iter().flatten() {
+            let pr = &sp["pricing"];
+            let price = if pr["prepaid"].is_object() {
+                format!(
+                    "{} per month, 5 % off from 3 months",
+                    yuan(&pr["prepaid"]["monthly_fen"])
+                )
+            } else {
+                format!(
+                    "{} per minute, minimum {}, deposit {}",
+                    yuan(&pr["payg"]["per_minute_fen"]),
+                    yuan(&pr["payg"]["minimum_fen"]),
+                    yuan(&pr["payg"]["deposit_fen"])
+                )
+            };
+            println!(
+                "       {} / {} (spec #{}): {price}",
+                item["product"]["name"].as_str().unwrap_or_default(),
+                sp["name"].as_str().unwrap_or_default(),
+                sp["id"]
+            );
+        }
+    }
+
+    let r = c.expect(
+        "POST",
+        "/api/v1/recharges",
+        Some(acme),
+        Some(json!({"amount_fen": 1_000_000})),
+        200,
+    )?;
+    let pay = r["payment"]["id"].as_i64().unwrap_or_default();
+    c.expect(
+        "POST",
+        &format!("/api/v1/recharges/{pay}/sandbox-pay"),
+        Some(acme),
+        None,
+        200,
+    )?;
+    println!(
+        "   M3. Recharge {} through the SANDBOX payment provider (sandbox: {}; no real money moves; confirmed by its HMAC-signed callback). Balances: {}",
+        yuan(&json!(1_000_000)),
+        r["sandbox"],
+        balances_line(c, acme, org)?
+    );
+    c.expect(
+        "POST",
+        &format!("/api/v1/orgs/{org}/vouchers"),
+        Some(admin),
+        Some(json!({"amount_fen": 20_000, "idempotency_key": "demo-welcome"})),
+        200,
+    )?;
+    println!(
+        "   M4. The operator grants a {} cash voucher. Balances: {}",
+        yuan(&json!(20_000)),
+        balances_line(c, acme, org)?
+    );
+
+    let o = c.order("/api/v1/orders", acme, "demo-order-1",
+        json!({"spec_id": prepaid["spec"]["id"], "mode": "prepaid", "months": 3, "quantity": 1, "coupon": "WELCOME-100"}))?;
+    let b = &o["order"]["breakdown"];
+    let steps: Vec<String> = b["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|st| {
+            format!(
+                "{} −{}",
+                st["kind"].as_str().unwrap_or_default(),
+                yuan(&st["off_fen"])
+            )
+        })
+        .collect();
+    println!(
+        "   M5. Order 3 months prepaid: list {}, {} → {} paid from cash {}, vouchers {}, credit {} (cash → vouchers → credit). Balances: {}",
+        yuan(&b["list_fen"]),
+        steps.join(", "),
+        yuan(&o["order"]["charged_fen"]),
+        yuan(&o["order"]["funding"]["cash_fen"]),
+        yuan(&o["order"]["funding"]["voucher_fen"]),
+        yuan(&o["order"]["funding"]["credit_fen"]),
+        balances_line(c, acme, org)?
+    );
+    let prepaid_inst = o["instance"]["id"].as_i64().unwrap_or_default();
+    let g = c.order(
+        "/api/v1/orders",
+        acme,
+        "demo-order-2",
+        json!({"spec_id": payg["spec"]["id"], "mode": "payg", "quantity": 1}),
+    )?;
+    let payg_inst = g["instance"]["id"].as_i64().unwrap_or_default();
+    println!(
+        "   M6. Order by the minute: deposit {} frozen. Balances: {}",
+        yuan(&g["order"]["deposit_fen"]),
+        balances_line(c, acme, org)?
+    );
+    let again = c.order(
+        "/api/v1/orders",
+        acme,
+        "demo-order-2",
+        json!({"spec_id": payg["spec"]["id"], "mode": "payg", "quantity": 1}),
+    )?;
+    println!(
+        "       Sent again with the same Idempotency-Key: replayed {}, same order #{}, nothing charged twice.",
+        again["replayed"], again["order"]["id"]
+    );
+
+    clock.advance_ms(90 * 60_000);
+    let admin = c.login(suanli_server::BOOTSTRAP_ADMIN_LOGIN, admin_pw)?;
+    let rep = c.expect("POST", "/api/v1/lifecycle/advance", Some(&admin), None, 200)?;
+    println!(
+        "   M7. Use: 90 minutes pass; the lifecycle pass meters the pay-as-you-go instance and charges {} (90 min × ¥0.10). Balances: {}",
+        yuan(&rep["report"]["usage_charged_fen"]),
+        balances_line(c, acme, org)?
+    );
+
+    let bill = c.expect("GET", "/api/v1/bills", Some(acme), None, 200)?;
+    println!(
+        "   M8. Bill for {}:",
+        bill["period"].as_str().unwrap_or_default()
+    );
+    for l in bill["items"].as_array().into_iter().flatten() {
+        println!(
+            "       product #{} {:<7} prepaid {}  usage {}  discounts {}  refunds {}  amount due {}",
+            l["product_id"],
+            l["mode"].as_str().unwrap_or_default(),
+            yuan(&l["prepaid_fen"]),
+            yuan(&l["usage_fen"]),
+            yuan(&l["discount_fen"]),
+            yuan(&l["refund_fen"]),
+            yuan(&l["amount_due_fen"])
+        );
+    }
+
+    clock.advance_ms(10 * DAY_MS);
+    // Sessions last hours: both log in again.
+    let acme = c.login("acme-admin", "Acme-Render-Farm-1")?;
+    let admin = c.login(suanli_server::BOOTSTRAP_ADMIN_LOGIN, admin_pw)?;
+    let u = c.order(
+        &format!("/api/v1/instances/{prepaid_inst}/unsubscribe"),
+        &acme,
+        "demo-unsub-1",
+        json!({}),
+    )?;
+    let span = (u["instance"]["ends_ms"].as_i64().unwrap_or_default()
+        - u["instance"]["span_start_ms"].as_i64().unwrap_or_default())
+        / DAY_MS;
+    println!(
+        "   M9. Ten days later the consumer unsubscribes the prepaid instance: refund ⌊paid × ({span} − 11 used days) / {span}⌋ = {} back to where it came from (cash {}, vouchers {}). Balances: {}",
+        yuan(&u["order"]["refunded_fen"]),
+        yuan(&u["order"]["funding"]["cash_fen"]),
+        yuan(&u["order"]["funding"]["voucher_fen"]),
+        balances_line(c, &acme, org)?
+    );
+    let u2 = c.order(
+        &format!("/api/v1/instances/{payg_inst}/unsubscribe"),
+        &acme,
+        "demo-unsub-2",
+        json!({}),
+    )?;
+    println!(
+        "   M10. It releases the pay-as-you-go instance: the ten days of use since the last metering cost {}; the deposit is released. Balances: {}",
+        yuan(&u2["order"]["charged_fen"]),
+        balances_line(c, &acme, org)?
+    );
+    let st = c.expect(
+        "GET",
+        &format!("/api/v1/orgs/{org}/statements?limit=200"),
+        Some(&acme),
+        None,
+        200,
+    )?;
+    println!("   M11. Statement (type, channel, amount, balance after):");
+    for l in st["items"].as_array().into_iter().flatten() {
+        println!(
+            "       {:<12} {:<8} {:>12}  → {:<8} {}",
+            l["type"].as_str().unwrap_or_default(),
+            l["channel"].as_str().unwrap_or_default(),
+            yuan(&l["amount_fen"]),
+            l["account"].as_str().unwrap_or_default(),
+            yuan(&l["balance_after_fen"])
+        );
+    }
+    Ok((admin, acme))
+}
+
+fn clock_now(clock: &suanli_server::ops::clock::ManualClock) -> i64 {
+    suanli_server::ops::clock::Clock::now_ms(clock)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 pub mod audit_anchor;
 pub mod bench;
+pub mod bench_api;
 pub mod bench_ledger;
 pub mod bench_market;
 pub mod chain;
@@ -10,6 +11,7 @@ pub mod demo_market;
 pub mod demo_platform;
 pub mod key;
 pub mod node;
+pub mod ops;
 pub mod sched;
 pub mod serve;
 
