@@ -216,14 +216,21 @@ impl Exec<'_, '_> {
                 format!("DID {issuer} is deactivated"),
             ));
         }
-        if let Some(existing) = issuer_record(&*self.state, issuer)?
-            && existing.is_admitted()
-        {
+        let previous = issuer_record(&*self.state, issuer)?;
+        if previous.as_ref().is_some_and(IssuerRecord::is_admitted) {
             return Err(err(
                 "issuer_already_admitted",
                 format!("{issuer} is already an admitted issuer"),
             ));
         }
+        let mut periods = previous.map(|r| r.periods).unwrap_or_default();
+        if periods.len() >= crate::records::ADMISSIONS_MAX {
+            return Err(err(
+                "issuer_history_full",
+                format!("{issuer} was admitted {} times already", periods.len()),
+            ));
+        }
+        periods.push((self.ctx.timestamp_ms, None));
         let mut list = issuer_ids(&*self.state)?;
         if !list.contains(issuer) {
             if list.len() >= ISSUERS_MAX {
@@ -236,11 +243,7 @@ impl Exec<'_, '_> {
             self.state
                 .put(keys::ISSUER_LIST.to_vec(), encode_id_list(&list));
         }
-        let record = IssuerRecord {
-            name,
-            admitted_ms: self.ctx.timestamp_ms,
-            removed_ms: None,
-        };
+        let record = IssuerRecord { name, periods };
         self.state.put(keys::issuer(issuer), record.encode());
         Ok(())
     }
@@ -255,7 +258,9 @@ impl Exec<'_, '_> {
                     format!("{issuer} is not an admitted issuer"),
                 )
             })?;
-        record.removed_ms = Some(self.ctx.timestamp_ms);
+        if let Some(last) = record.periods.last_mut() {
+            last.1 = Some(self.ctx.timestamp_ms);
+        }
         self.state.put(keys::issuer(issuer), record.encode());
         Ok(())
     }

@@ -28,37 +28,52 @@ fn write_opt_u64(w: &mut Writer, v: Option<u64>) {
     }
 }
 
-/// An entry of the Authority-Issuer list.
+/// Most admission periods kept per issuer.
+pub const ADMISSIONS_MAX: usize = 16;
+
+/// An entry of the Authority-Issuer list with its whole admission history, so credentials
+/// are judged by whether their issuer was admitted when it issued them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssuerRecord {
     pub name: String,
-    pub admitted_ms: u64,
-    /// When the authority removed the issuer; credentials it issued before stay valid
-    /// unless revoked, but it can no longer register qualification CPTs.
-    pub removed_ms: Option<u64>,
+    /// (admitted at, removed at) in block time, oldest first; only the last may be open.
+    pub periods: Vec<(u64, Option<u64>)>,
 }
 
 impl IssuerRecord {
     pub fn is_admitted(&self) -> bool {
-        self.removed_ms.is_none()
+        self.periods
+            .last()
+            .is_some_and(|(_, removed)| removed.is_none())
+    }
+
+    /// Whether the issuer was admitted at `at_ms`.
+    pub fn admitted_at(&self, at_ms: u64) -> bool {
+        self.periods
+            .iter()
+            .any(|(from, until)| *from <= at_ms && until.is_none_or(|u| at_ms < u))
     }
 
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::new();
-        w.str(&self.name).u64(self.admitted_ms);
-        write_opt_u64(&mut w, self.removed_ms);
+        w.str(&self.name).u8(self.periods.len() as u8);
+        for (from, until) in &self.periods {
+            w.u64(*from);
+            write_opt_u64(&mut w, *until);
+        }
         w.finish()
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
-        let record = IssuerRecord {
-            name: r.str("issuer name", ISSUER_NAME_LEN_MAX)?.to_owned(),
-            admitted_ms: r.u64("admitted")?,
-            removed_ms: read_opt_u64(&mut r, "removed")?,
-        };
+        let name = r.str("issuer name", ISSUER_NAME_LEN_MAX)?.to_owned();
+        let n = usize::from(r.u8("admission count")?);
+        let mut periods = Vec::with_capacity(n.min(ADMISSIONS_MAX));
+        for _ in 0..n {
+            periods.push((r.u64("admitted")?, read_opt_u64(&mut r, "removed")?));
+        }
         r.finish()?;
-        Ok(record)
+        Ok(IssuerRecord { name, periods })
     }
 }
 

@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 use suanli_primitives::{NetworkName, PublicKey};
 use suanli_vc::did_key::DidKey;
+use suanli_vc::proof::ProofPurpose;
 use suanli_vc::verify::{KeyResolver, LookupError, SchemaResolver, StatusResolver};
 
 use crate::contract::{self, StateRead};
@@ -188,6 +189,8 @@ pub fn select(
 pub struct ChainResolver<'a, S: StateRead + ?Sized> {
     pub state: &'a S,
     pub network: &'a NetworkName,
+    /// The genesis authority's DID id (from the identity genesis's operator key).
+    pub authority: &'a DidId,
 }
 
 impl<S: StateRead + ?Sized> ChainResolver<'_, S> {
@@ -258,7 +261,12 @@ impl<S: StateRead + ?Sized> ChainResolver<'_, S> {
         relationship: Relationships,
     ) -> Result<PublicKey, LookupError> {
         if verification_method.starts_with("did:key:") {
-            return suanli_vc::verify::DidKeyResolver.key_at(verification_method, at_ms);
+            // A did:key's single method holds every relationship.
+            return suanli_vc::verify::DidKeyResolver.key_at(
+                verification_method,
+                at_ms,
+                ProofPurpose::AssertionMethod,
+            );
         }
         let (did, fragment) = split_did_url(verification_method).map_err(|e| match e {
             DidError::Invalid { .. } => LookupError::InvalidDid(e.to_string()),
@@ -269,16 +277,19 @@ impl<S: StateRead + ?Sized> ChainResolver<'_, S> {
 }
 
 impl<S: StateRead + ?Sized> KeyResolver for ChainResolver<'_, S> {
-    fn key_at(&self, verification_method: &str, at_ms: u64) -> Result<PublicKey, LookupError> {
-        // Credentials are asserted; presentations authenticate. A key in either role
-        // proves control; the verifier checks the proof purpose separately.
-        self.lookup(verification_method, at_ms, Relationships::ASSERTION_METHOD)
-            .or_else(|e| match e {
-                LookupError::KeyNotValidAt { .. } => self
-                    .lookup(verification_method, at_ms, Relationships::AUTHENTICATION)
-                    .map_err(|_| e),
-                other => Err(other),
-            })
+    fn key_at(
+        &self,
+        verification_method: &str,
+        at_ms: u64,
+        purpose: ProofPurpose,
+    ) -> Result<PublicKey, LookupError> {
+        // The method must hold the relationship the proof claims: a login key
+        // (authentication only) cannot sign credentials, an assertion key cannot present.
+        let relationship = match purpose {
+            ProofPurpose::AssertionMethod => Relationships::ASSERTION_METHOD,
+            ProofPurpose::Authentication => Relationships::AUTHENTICATION,
+        };
+        self.lookup(verification_method, at_ms, relationship)
     }
 }
 
@@ -295,6 +306,34 @@ impl<S: StateRead + ?Sized> SchemaResolver for ChainResolver<'_, S> {
             .map_err(|e| LookupError::Unavailable(e.to_string()))?
             .ok_or_else(|| LookupError::NotFound(format!("no CPT {cpt} version {version}")))
     }
+
+    fn issuer_may_use(&self, schema_id: &str, issuer: &str, at_ms: u64) -> Result<(), LookupError> {
+        let (_, cpt, version) = urn::parse_cpt(schema_id).map_err(LookupError::NotFound)?;
+        let info = crate::cpt::get(self.state, cpt, Some(version))
+            .map_err(|e| LookupError::Unavailable(e.to_string()))?
+            .ok_or_else(|| LookupError::NotFound(format!("no CPT {cpt} version {version}")))?;
+        if !info.qualification {
+            return Ok(());
+        }
+        // Qualification credentials (KYC, licences) count only from the authority or an
+        // issuer admitted when it issued them.
+        let did =
+            SuanliDid::parse(issuer).map_err(|e| LookupError::NotAuthorised(e.to_string()))?;
+        if did.network() == self.network && did.id() == self.authority {
+            return Ok(());
+        }
+        let admitted = did.network() == self.network
+            && contract::issuer_record(self.state, did.id())
+                .map_err(|e| LookupError::Unavailable(e.to_string()))?
+                .is_some_and(|r| r.admitted_at(at_ms));
+        if admitted {
+            Ok(())
+        } else {
+            Err(LookupError::NotAuthorised(format!(
+                "CPT {cpt} is a qualification template and {issuer} was not an admitted issuer when it issued"
+            )))
+        }
+    }
 }
 
 impl<S: StateRead + ?Sized> StatusResolver for ChainResolver<'_, S> {
@@ -303,8 +342,15 @@ impl<S: StateRead + ?Sized> StatusResolver for ChainResolver<'_, S> {
         list_credential: &str,
         purpose: StatusPurpose,
         index: u64,
+        issuer: &str,
     ) -> Result<bool, LookupError> {
         let list = urn::parse_status(list_credential).map_err(LookupError::NotFound)?;
+        let owner = SuanliDid::new(list.network.clone(), list.issuer.clone()).to_string();
+        if owner != issuer {
+            return Err(LookupError::NotAuthorised(format!(
+                "{list_credential} belongs to {owner}, not to the credential's issuer {issuer}"
+            )));
+        }
         if &list.network != self.network {
             return Err(LookupError::NotFound(format!(
                 "{list_credential} is not a status list of network {}",

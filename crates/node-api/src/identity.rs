@@ -211,9 +211,8 @@ pub(crate) async fn list_issuers(State(node): State<Arc<Node>>) -> ApiResult {
                             json!({
                                 "did": suanli_identity::SuanliDid::new(network.clone(), id).to_string(),
                                 "name": r.name,
-                                "admitted_ms": r.admitted_ms,
-                                "removed_ms": r.removed_ms,
                                 "admitted": r.is_admitted(),
+                                "periods": r.periods.iter().map(|(from, until)| json!({"admitted_ms": from, "removed_ms": until})).collect::<Vec<_>>(),
                             })
                         }))
                     })
@@ -289,10 +288,12 @@ pub(crate) async fn verify_credential(State(node): State<Arc<Node>>, body: Body)
     blocking(&node, move |node| {
         let network = node.chain_id(ChainKind::Identity).network().clone();
         let now = node.now_ms();
+        let authority = authority_id(node);
         let report = node.with_state(ChainKind::Identity, |s| {
             let resolver = ChainResolver {
                 state: s,
                 network: &network,
+                authority: &authority,
             };
             Verifier {
                 keys: &resolver,
@@ -312,13 +313,21 @@ pub(crate) async fn verify_presentation(State(node): State<Arc<Node>>, body: Bod
         &body,
         "{\"presentation\": {…}, \"challenge\": \"…\", \"domain\": \"…\"}",
     )?;
+    if req.challenge.trim().is_empty() || req.domain.trim().is_empty() {
+        return Err(ApiError::bad(
+            "bad_request",
+            "challenge and domain must be the non-empty values this verifier issued",
+        ));
+    }
     blocking(&node, move |node| {
         let network = node.chain_id(ChainKind::Identity).network().clone();
         let now = node.now_ms();
+        let authority = authority_id(node);
         let report = node.with_state(ChainKind::Identity, |s| {
             let resolver = ChainResolver {
                 state: s,
                 network: &network,
+                authority: &authority,
             };
             Verifier {
                 keys: &resolver,

@@ -33,6 +33,24 @@ enum Command {
     /// Operations-platform maintenance: `reconcile` journal vs chain settlement credits.
     #[command(subcommand)]
     Ops(cmd::ops::OpsCmd),
+    /// DIDs on the identity chain (did:suanli) and did:key resolution.
+    #[command(subcommand)]
+    Did(cmd::identity::DidCmd),
+    /// The genesis authority's Authority-Issuer list.
+    #[command(subcommand)]
+    Issuer(cmd::identity::IssuerCmd),
+    /// CPT (credential template) registry.
+    #[command(subcommand)]
+    Cpt(cmd::identity::CptCmd),
+    /// Verifiable credentials (eddsa-jcs-2022): issue, verify, revoke.
+    #[command(subcommand)]
+    Vc(cmd::identity::VcCmd),
+    /// Verifiable presentations bound to a verifier's challenge and domain.
+    #[command(subcommand)]
+    Vp(cmd::identity::VpCmd),
+    /// KYC: applicants sign their claims, the authority or an admitted issuer issues.
+    #[command(subcommand)]
+    Kyc(cmd::identity::KycCmd),
     /// Ed25519 key files.
     #[command(subcommand)]
     Key(cmd::key::KeyCmd),
@@ -52,6 +70,12 @@ fn main() -> std::process::ExitCode {
         Some(Command::Bench(c)) => cmd::bench::run(c),
         Some(Command::Serve(a)) => cmd::serve::run(a),
         Some(Command::Ops(c)) => cmd::ops::run(c),
+        Some(Command::Did(c)) => cmd::identity::run_did(c),
+        Some(Command::Issuer(c)) => cmd::identity::run_issuer(c),
+        Some(Command::Cpt(c)) => cmd::identity::run_cpt(c),
+        Some(Command::Vc(c)) => cmd::identity::run_vc(c),
+        Some(Command::Vp(c)) => cmd::identity::run_vp(c),
+        Some(Command::Kyc(c)) => cmd::identity::run_kyc(c),
         Some(Command::Key(c)) => cmd::key::run(c),
         Some(Command::Sched(c)) => cmd::sched::run(c),
     };

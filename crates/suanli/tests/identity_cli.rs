@@ -383,7 +383,8 @@ fn identity_flow_from_the_command_line() {
     ]);
     assert!(cli.ok(&["vc", "verify", "kyc.json"]).contains("VERIFIED"));
     let licence = cli.write("licence-claims.json", &json!({"licenceNo": "B1-20230001"}));
-    cli.ok(&[
+    // The CLI refuses to sign with a rotated-out key …
+    let refused = cli.fails(&[
         "vc",
         "issue",
         "--issuer",
@@ -396,9 +397,32 @@ fn identity_flow_from_the_command_line() {
         &supplier,
         "--claims",
         &licence,
-        "--out",
-        "stale.json",
     ]);
+    assert!(refused.contains("no current key #key-1"), "{refused}");
+    // … and a credential someone signs with it anyway does not verify.
+    let old_key = suanli_primitives::SecretKey::load(&dir.path().join(&issuer_key)).unwrap();
+    let mut subject = serde_json::Map::new();
+    subject.insert("id".into(), json!(supplier));
+    subject.insert("licenceNo".into(), json!("B1-20230001"));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let draft = suanli_vc::credential::CredentialDraft {
+        id: None,
+        types: vec![],
+        issuer: issuer.clone(),
+        subject,
+        valid_from: now,
+        valid_until: None,
+        schema: Some(suanli_vc::credential::SchemaRef {
+            id: "urn:suanli:suanli-local:cpt:1000:1".into(),
+        }),
+        status: None,
+    };
+    let stale =
+        suanli_vc::credential::issue(&draft, &format!("{issuer}#key-1"), now, &old_key).unwrap();
+    cli.write("stale.json", &stale);
     assert_eq!(
         cli.first_failure(&["vc", "verify", "stale.json"]),
         "key_not_valid_at_issuance"

@@ -9,15 +9,59 @@ use serde_json::Value;
 
 use crate::VcError;
 
-/// The RFC 8785 canonical UTF-8 bytes of `v`.
+/// Largest integer magnitude JCS represents exactly (2^53 − 1).
+pub const SAFE_INTEGER_MAX: u64 = (1 << 53) - 1;
+
+/// The RFC 8785 canonical UTF-8 bytes of `v`. Integers beyond ±(2^53 − 1) are refused:
+/// JCS writes numbers as IEEE 754 doubles, so two different such integers could share one
+/// canonical form and a signed value could be changed without breaking the signature.
 pub fn canonical_bytes(v: &Value) -> Result<Vec<u8>, VcError> {
+    check_safe_numbers(v, 0)?;
     serde_json_canonicalizer::to_vec(v).map_err(|e| VcError::Canonicalization(e.to_string()))
+}
+
+/// Deepest nesting walked (serde_json already refuses deeper input when parsing).
+const DEPTH_MAX: usize = 128;
+
+fn check_safe_numbers(v: &Value, depth: usize) -> Result<(), VcError> {
+    if depth > DEPTH_MAX {
+        return Err(VcError::Canonicalization(format!(
+            "nested deeper than {DEPTH_MAX}"
+        )));
+    }
+    match v {
+        Value::Number(n) => {
+            let unsafe_int = n.as_u64().is_some_and(|u| u > SAFE_INTEGER_MAX)
+                || n.as_i64()
+                    .is_some_and(|i| i.unsigned_abs() > SAFE_INTEGER_MAX);
+            if unsafe_int {
+                return Err(VcError::Canonicalization(format!(
+                    "integer {n} is beyond ±(2^53 − 1); JCS cannot sign it exactly — write it as a string"
+                )));
+            }
+            Ok(())
+        }
+        Value::Array(items) => items
+            .iter()
+            .try_for_each(|i| check_safe_numbers(i, depth + 1)),
+        Value::Object(map) => map
+            .values()
+            .try_for_each(|i| check_safe_numbers(i, depth + 1)),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn integers_beyond_2_pow_53_are_refused() {
+        assert!(canonical_bytes(&json!({"n": 9_007_199_254_740_991u64})).is_ok());
+        assert!(canonical_bytes(&json!({"n": 9_007_199_254_740_993u64})).is_err());
+        assert!(canonical_bytes(&json!([{"n": -9_007_199_254_740_993i64}])).is_err());
+    }
 
     #[test]
     fn sorts_keys_and_strips_whitespace() {

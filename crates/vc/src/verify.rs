@@ -92,7 +92,16 @@ pub const FAILURE_CODES: &[&str] = &[
     "status_unavailable",
     "challenge_mismatch",
     "domain_mismatch",
+    "issuer_not_admitted",
+    "status_list_not_issuers",
+    "proof_created_in_future",
 ];
+
+/// Most `credentialSchema` or `credentialStatus` entries one credential may carry (each
+/// costs lookups and a schema validation).
+pub const REFERENCES_MAX: usize = 4;
+/// How far a proof's `created` may lie ahead of the verifier's clock, in milliseconds.
+pub const CLOCK_SKEW_MS_MAX: u64 = 5 * 60 * 1000;
 
 /// Why a lookup failed. Mirrors DID resolution errors (`invalidDid`, `notFound`,
 /// `methodNotSupported`) plus what a verifier needs to know about keys and time.
@@ -113,25 +122,49 @@ pub enum LookupError {
     },
     #[error("lookup unavailable: {0}")]
     Unavailable(String),
+    /// The issuer lacks the authority the resource requires.
+    #[error("not authorised: {0}")]
+    NotAuthorised(String),
 }
 
 pub trait KeyResolver {
-    /// Key of `verification_method` (a DID URL) as valid at `at_ms`; also says whether its
-    /// DID was deactivated at `at_ms` (`LookupError::Deactivated`).
-    fn key_at(&self, verification_method: &str, at_ms: u64) -> Result<PublicKey, LookupError>;
+    /// Key of `verification_method` (a DID URL) as valid at `at_ms` **for `purpose`** (the
+    /// method must hold the matching verification relationship: assertionMethod for
+    /// credentials, authentication for presentations); also says whether its DID was
+    /// deactivated (`LookupError::Deactivated`).
+    fn key_at(
+        &self,
+        verification_method: &str,
+        at_ms: u64,
+        purpose: ProofPurpose,
+    ) -> Result<PublicKey, LookupError>;
 }
 
 pub trait SchemaResolver {
     fn schema(&self, schema_id: &str) -> Result<Value, LookupError>;
+
+    /// Whether `issuer` may issue credentials under `schema_id` at `at_ms` (e.g.
+    /// qualification templates need an admitted issuer). `Err(NotAuthorised)` when not.
+    fn issuer_may_use(
+        &self,
+        _schema_id: &str,
+        _issuer: &str,
+        _at_ms: u64,
+    ) -> Result<(), LookupError> {
+        Ok(())
+    }
 }
 
 pub trait StatusResolver {
-    /// Is bit `index` of list `list_credential` set (for `purpose`)?
+    /// Is bit `index` of list `list_credential` set (for `purpose`)? The list must be
+    /// `issuer`'s own (`Err(NotAuthorised)` otherwise): a credential pointing at someone
+    /// else's list could never be revoked by its issuer.
     fn is_set(
         &self,
         list_credential: &str,
         purpose: StatusPurpose,
         index: u64,
+        issuer: &str,
     ) -> Result<bool, LookupError>;
 }
 
@@ -141,7 +174,13 @@ pub trait StatusResolver {
 pub struct DidKeyResolver;
 
 impl KeyResolver for DidKeyResolver {
-    fn key_at(&self, verification_method: &str, _at_ms: u64) -> Result<PublicKey, LookupError> {
+    fn key_at(
+        &self,
+        verification_method: &str,
+        _at_ms: u64,
+        _purpose: ProofPurpose,
+    ) -> Result<PublicKey, LookupError> {
+        // A did:key's one method holds every relationship.
         let url = parse_did_url(verification_method)
             .map_err(|e| LookupError::InvalidDid(e.to_string()))?;
         if url.method != "key" {
@@ -171,14 +210,19 @@ impl std::fmt::Debug for ChainedResolver<'_> {
 }
 
 impl KeyResolver for ChainedResolver<'_> {
-    fn key_at(&self, verification_method: &str, at_ms: u64) -> Result<PublicKey, LookupError> {
+    fn key_at(
+        &self,
+        verification_method: &str,
+        at_ms: u64,
+        purpose: ProofPurpose,
+    ) -> Result<PublicKey, LookupError> {
         let mut last = LookupError::MethodNotSupported(
             parse_did_url(verification_method)
                 .map(|u| u.method.to_string())
                 .unwrap_or_else(|_| verification_method.chars().take(80).collect()),
         );
         for resolver in &self.0 {
-            match resolver.key_at(verification_method, at_ms) {
+            match resolver.key_at(verification_method, at_ms, purpose) {
                 Err(e @ LookupError::MethodNotSupported(_)) => last = e,
                 other => return other,
             }
@@ -338,6 +382,19 @@ impl std::fmt::Debug for Verifier<'_> {
     }
 }
 
+/// At which time the signer's key must have been valid.
+#[derive(Debug, Clone, Copy)]
+enum KeyTime {
+    /// A credential: at the proof's `created` (else `validFrom`), which may not lie in the
+    /// verifier's future.
+    Issued {
+        fallback_at: Option<u64>,
+        now_ms: u64,
+    },
+    /// A presentation: now.
+    Now(u64),
+}
+
 /// Result of the proof + key checks shared by credentials and presentations.
 struct Signed {
     proof: CheckOutcome,
@@ -366,18 +423,41 @@ impl Verifier<'_> {
             ProofPurpose::AssertionMethod,
             issuer,
             "issuer",
-            fallback_at,
+            KeyTime::Issued {
+                fallback_at,
+                now_ms,
+            },
         );
         // A correctly signed document must still be a VC Data Model 2.0 credential.
         let proof = match (signed.proof, shape_error(doc, "VerifiableCredential")) {
             (CheckOutcome::Passed, Some(why)) => CheckOutcome::failed("credential_malformed", why),
             (outcome, _) => outcome,
         };
+        let signature_ok = proof == CheckOutcome::Passed && signed.key == CheckOutcome::Passed;
         report.push(CheckName::Proof, proof);
         report.push(CheckName::IssuerKey, signed.key);
-        report.push(CheckName::Schema, self.check_schema(doc));
+        // Lookups and schema validation cost work: only for documents the issuer signed.
+        let (schema, status) = match (signature_ok, issuer) {
+            (true, Some(issuer)) => {
+                let at = signed
+                    .info
+                    .as_ref()
+                    .and_then(|i| i.created)
+                    .or(fallback_at)
+                    .unwrap_or(now_ms);
+                (
+                    self.check_schema(doc, issuer, at),
+                    self.check_status(doc, issuer),
+                )
+            }
+            _ => {
+                let why = || CheckOutcome::Skipped("the issuer's signature did not verify".into());
+                (why(), why())
+            }
+        };
+        report.push(CheckName::Schema, schema);
         report.push(CheckName::ValidityPeriod, check_validity(doc, now_ms));
-        report.push(CheckName::Status, self.check_status(doc));
+        report.push(CheckName::Status, status);
         report
     }
 
@@ -417,12 +497,14 @@ impl Verifier<'_> {
             );
             return report;
         }
+        // The holder's key must be valid now: a presentation answers a fresh challenge, so
+        // its `created` (chosen by the signer) must not select an older key.
         let signed = self.proof_and_key(
             vp,
             ProofPurpose::Authentication,
             holder,
             "holder",
-            Some(now_ms),
+            KeyTime::Now(now_ms),
         );
         let proof = match (signed.proof, shape_error(doc, "VerifiablePresentation")) {
             (CheckOutcome::Passed, Some(why)) => {
@@ -455,7 +537,7 @@ impl Verifier<'_> {
         purpose: ProofPurpose,
         signer: Option<&str>,
         role: &str,
-        fallback_at: Option<u64>,
+        time: KeyTime,
     ) -> Signed {
         let info = match proof_info(doc) {
             Ok(info) => info,
@@ -471,7 +553,7 @@ impl Verifier<'_> {
                 };
             }
         };
-        let key_result = self.lookup_key(&info, signer, role, fallback_at);
+        let key_result = self.lookup_key(&info, signer, role, time, purpose);
         let proof = match &key_result {
             Err(_) => CheckOutcome::Skipped(format!("{role} key unavailable")),
             Ok((key, _)) => match verify_proof(doc, key) {
@@ -512,7 +594,8 @@ impl Verifier<'_> {
         info: &ProofInfo,
         signer: Option<&str>,
         role: &str,
-        fallback_at: Option<u64>,
+        time: KeyTime,
+        purpose: ProofPurpose,
     ) -> Result<(PublicKey, Option<CheckOutcome>), CheckOutcome> {
         let vm = &info.verification_method;
         let url =
@@ -523,13 +606,30 @@ impl Verifier<'_> {
                 format!("verificationMethod {vm} has no fragment naming a key"),
             ));
         }
-        let at_ms = info.created.or(fallback_at).ok_or_else(|| {
-            CheckOutcome::failed(
-                "issuance_time_missing",
-                "the proof has no created time and the credential no validFrom",
-            )
-        })?;
-        let key = self.keys.key_at(vm, at_ms).map_err(|e| {
+        let at_ms = match time {
+            KeyTime::Now(now) => now,
+            KeyTime::Issued {
+                fallback_at,
+                now_ms,
+            } => {
+                let at = info.created.or(fallback_at).ok_or_else(|| {
+                    CheckOutcome::failed(
+                        "issuance_time_missing",
+                        "the proof has no created time and the credential no validFrom",
+                    )
+                })?;
+                if at > now_ms.saturating_add(CLOCK_SKEW_MS_MAX) {
+                    return Err(CheckOutcome::failed(
+                        "proof_created_in_future",
+                        format!(
+                            "the proof was created at {at} ms, after the verifier's clock ({now_ms} ms) plus {CLOCK_SKEW_MS_MAX} ms"
+                        ),
+                    ));
+                }
+                at
+            }
+        };
+        let key = self.keys.key_at(vm, at_ms, purpose).map_err(|e| {
             let code = match (&e, role) {
                 (LookupError::InvalidDid(_), _) => "did_invalid",
                 (LookupError::NotFound(_), _) => "did_not_found",
@@ -538,7 +638,9 @@ impl Verifier<'_> {
                 (LookupError::Deactivated(_), _) => "holder_deactivated",
                 (LookupError::KeyNotValidAt { .. }, "issuer") => "key_not_valid_at_issuance",
                 (LookupError::KeyNotValidAt { .. }, _) => "key_not_valid_at_presentation",
-                (LookupError::Unavailable(_), _) => "key_lookup_unavailable",
+                (LookupError::Unavailable(_) | LookupError::NotAuthorised(_), _) => {
+                    "key_lookup_unavailable"
+                }
             };
             CheckOutcome::failed(code, e.to_string())
         })?;
@@ -564,12 +666,21 @@ impl Verifier<'_> {
         Ok((key, mismatch))
     }
 
-    fn check_schema(&self, doc: &Map<String, Value>) -> CheckOutcome {
+    fn check_schema(&self, doc: &Map<String, Value>, issuer: &str, issued_at: u64) -> CheckOutcome {
         let refs: Vec<&Value> = match doc.get("credentialSchema") {
             None => return CheckOutcome::Skipped("no credentialSchema".into()),
             Some(Value::Array(items)) => items.iter().collect(),
             Some(one) => vec![one],
         };
+        if refs.len() > REFERENCES_MAX {
+            return CheckOutcome::failed(
+                "schema_malformed",
+                format!(
+                    "{} credentialSchema entries, more than {REFERENCES_MAX}",
+                    refs.len()
+                ),
+            );
+        }
         let subjects: Vec<&Value> = match doc.get("credentialSubject") {
             Some(Value::Array(items)) => items.iter().collect(),
             Some(one) => vec![one],
@@ -598,6 +709,13 @@ impl Verifier<'_> {
                 }
                 Err(e) => return CheckOutcome::failed("schema_not_found", e.to_string()),
             };
+            match self.schemas.issuer_may_use(id, issuer, issued_at) {
+                Ok(()) => {}
+                Err(LookupError::NotAuthorised(m)) => {
+                    return CheckOutcome::failed("issuer_not_admitted", m);
+                }
+                Err(e) => return CheckOutcome::failed("schema_unavailable", e.to_string()),
+            }
             for subject in &subjects {
                 let mut claims = (*subject).clone();
                 if let Value::Object(m) = &mut claims {
@@ -615,12 +733,21 @@ impl Verifier<'_> {
         CheckOutcome::Passed
     }
 
-    fn check_status(&self, doc: &Map<String, Value>) -> CheckOutcome {
+    fn check_status(&self, doc: &Map<String, Value>, issuer: &str) -> CheckOutcome {
         let entries: Vec<&Value> = match doc.get("credentialStatus") {
             None => return CheckOutcome::Skipped("no credentialStatus".into()),
             Some(Value::Array(items)) => items.iter().collect(),
             Some(one) => vec![one],
         };
+        if entries.len() > REFERENCES_MAX {
+            return CheckOutcome::failed(
+                "status_malformed",
+                format!(
+                    "{} credentialStatus entries, more than {REFERENCES_MAX}",
+                    entries.len()
+                ),
+            );
+        }
         for entry in entries {
             let field = |name: &str| entry.get(name).and_then(Value::as_str);
             if field("type") != Some("BitstringStatusListEntry") {
@@ -644,7 +771,7 @@ impl Verifier<'_> {
                     "statusListIndex must be a decimal string and statusListCredential a URL",
                 );
             };
-            match self.status.is_set(list, purpose, index) {
+            match self.status.is_set(list, purpose, index, issuer) {
                 Ok(false) => {}
                 Ok(true) => {
                     let (code, what) = match purpose {
@@ -652,6 +779,9 @@ impl Verifier<'_> {
                         StatusPurpose::Suspension => ("suspended", "suspended"),
                     };
                     return CheckOutcome::failed(code, format!("{what}: bit {index} of {list}"));
+                }
+                Err(LookupError::NotAuthorised(m)) => {
+                    return CheckOutcome::failed("status_list_not_issuers", m);
                 }
                 Err(e) => return CheckOutcome::failed("status_unavailable", e.to_string()),
             }

@@ -24,7 +24,7 @@ struct FakeChain {
 }
 
 impl KeyResolver for FakeChain {
-    fn key_at(&self, vm: &str, at_ms: u64) -> Result<PublicKey, LookupError> {
+    fn key_at(&self, vm: &str, at_ms: u64, _: ProofPurpose) -> Result<PublicKey, LookupError> {
         if !vm.starts_with("did:suanli:") {
             return Err(LookupError::MethodNotSupported(vm.into()));
         }
@@ -62,7 +62,13 @@ impl SchemaResolver for Schemas {
 struct Status(HashSet<(String, u64)>);
 
 impl StatusResolver for Status {
-    fn is_set(&self, list: &str, _p: StatusPurpose, index: u64) -> Result<bool, LookupError> {
+    fn is_set(
+        &self,
+        list: &str,
+        _p: StatusPurpose,
+        index: u64,
+        _issuer: &str,
+    ) -> Result<bool, LookupError> {
         if list.contains("offline") {
             return Err(LookupError::Unavailable("node unreachable".into()));
         }
@@ -205,8 +211,20 @@ fn proof_missing_and_malformed() {
         r.outcome(CheckName::IssuerKey),
         Some(CheckOutcome::Skipped(_))
     ));
-    // The other checks still ran.
-    assert_eq!(r.outcome(CheckName::Schema), Some(&CheckOutcome::Passed));
+    // Lookups and schema validation are only spent on documents the issuer signed.
+    assert!(matches!(
+        r.outcome(CheckName::Schema),
+        Some(CheckOutcome::Skipped(_))
+    ));
+    assert!(matches!(
+        r.outcome(CheckName::Status),
+        Some(CheckOutcome::Skipped(_))
+    ));
+    // The validity period needs no lookup and is still reported.
+    assert_eq!(
+        r.outcome(CheckName::ValidityPeriod),
+        Some(&CheckOutcome::Passed)
+    );
 
     for (field, value) in [
         ("type", json!("Ed25519Signature2020")),
@@ -674,22 +692,30 @@ fn presentation_purpose_must_be_authentication() {
 fn did_key_resolver_alone() {
     let w = World::new();
     let holder = w.holder();
-    let r = DidKeyResolver.key_at(&holder.verification_method_id(), 0);
+    let r = DidKeyResolver.key_at(
+        &holder.verification_method_id(),
+        0,
+        ProofPurpose::AssertionMethod,
+    );
     assert_eq!(r, Ok(w.holder_key.public()));
     assert!(matches!(
-        DidKeyResolver.key_at(&format!("{}#other", holder.did()), 0),
+        DidKeyResolver.key_at(
+            &format!("{}#other", holder.did()),
+            0,
+            ProofPurpose::AssertionMethod
+        ),
         Err(LookupError::NotFound(_))
     ));
     assert!(matches!(
-        DidKeyResolver.key_at(ISSUER_VM, 0),
+        DidKeyResolver.key_at(ISSUER_VM, 0, ProofPurpose::AssertionMethod),
         Err(LookupError::MethodNotSupported(_))
     ));
     assert!(matches!(
-        DidKeyResolver.key_at("did:key:zzz#zzz", 0),
+        DidKeyResolver.key_at("did:key:zzz#zzz", 0, ProofPurpose::AssertionMethod),
         Err(LookupError::InvalidDid(_))
     ));
     assert!(matches!(
-        ChainedResolver(vec![]).key_at(ISSUER_VM, 0),
+        ChainedResolver(vec![]).key_at(ISSUER_VM, 0, ProofPurpose::AssertionMethod),
         Err(LookupError::MethodNotSupported(_))
     ));
 }
@@ -737,7 +763,7 @@ fn the_other_documented_codes() {
     // Unavailable key lookups.
     struct Down;
     impl KeyResolver for Down {
-        fn key_at(&self, _: &str, _: u64) -> Result<PublicKey, LookupError> {
+        fn key_at(&self, _: &str, _: u64, _: ProofPurpose) -> Result<PublicKey, LookupError> {
             Err(LookupError::Unavailable("node unreachable".into()))
         }
     }
@@ -820,7 +846,7 @@ fn the_other_documented_codes() {
     // Holder key problems are named for the holder.
     struct Gone;
     impl KeyResolver for Gone {
-        fn key_at(&self, vm: &str, at_ms: u64) -> Result<PublicKey, LookupError> {
+        fn key_at(&self, vm: &str, at_ms: u64, _: ProofPurpose) -> Result<PublicKey, LookupError> {
             if vm.starts_with("did:key:") {
                 Err(LookupError::KeyNotValidAt {
                     verification_method: vm.into(),

@@ -11,6 +11,8 @@ pub enum BenchCmd {
     Market(super::bench_market::MarketBenchArgs),
     /// Sinkhorn optimal transport at n = 1000 and 5000 vs the textbook Sinkhorn.
     Ot(super::bench_market::OtBenchArgs),
+    /// Credentials verified per second (every check, chain-backed) vs raw Ed25519 verifies.
+    Vc(super::bench_vc::VcBenchArgs),
     /// Platform HTTP API: orders/s and p99 latency vs a trivial authenticated GET.
     Api(super::bench_api::ApiBenchArgs),
 }
@@ -21,5 +23,6 @@ pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
         BenchCmd::Market(args) => super::bench_market::market(args),
         BenchCmd::Ot(args) => super::bench_market::ot(args),
         BenchCmd::Api(args) => super::bench_api::run(args),
+        BenchCmd::Vc(args) => super::bench_vc::run(args),
     }
 }
