@@ -1287,17 +1287,26 @@ macro_rules! money_store {
             async fn place_order(&self, o: &PlaceOrder) -> StoreResult<OrderOutcome> {
                 let c = &o.ctx;
                 let idem = format!("order:{}:{}", c.org, c.key.as_str());
+                // Catalogue reads happen before the customer's write lock (they do not
+                // depend on balances; the order is priced as the catalogue stood then).
+                let (catalogue, discounts) = {
+                    let mut rtx = self.pool.begin().await.map_err(db_err)?;
+                    let sp = Self::spec_product_in(&mut rtx, o.spec_id).await;
+                    let d = Self::discounts_in(&mut rtx).await;
+                    rtx.commit().await.map_err(db_err)?;
+                    (sp, d)
+                };
                 let (_g, mut tx) = self.m_begin(Some(c.org)).await?;
                 if let Some(id) = Self::idem_check(&mut tx, &idem, &c.digest).await? {
                     tx.rollback().await.map_err(db_err)?;
                     drop(_g);
                     return self.outcome(id, true).await;
                 }
-                let (spec, product) = Self::spec_product_in(&mut tx, o.spec_id).await?;
+                let (spec, product) = catalogue?;
                 if !product.published {
                     return Err(StoreError::NotFound);
                 }
-                let discounts = Self::discounts_in(&mut tx).await?;
+                let discounts = discounts?;
                 let coupon = match &o.coupon {
                     Some(code) => Some(Self::coupon_in(&mut tx, code, c.org, c.at_ms).await?),
                     None => None,
@@ -1451,7 +1460,12 @@ macro_rules! money_store {
                     }
                 }
                 Self::idem_put(&mut tx, &idem, &c.digest, order_id).await?;
-                let balances = Self::tx_balances(&mut tx, c.org).await?;
+                // The balances after, from the ones read under the lock and what was posted.
+                let mut balances = bal;
+                balances.cash_fen -= funding.cash_fen.get() + breakdown.deposit_fen.get();
+                balances.voucher_fen -= funding.voucher_fen.get();
+                balances.credit_used_fen += funding.credit_fen.get();
+                balances.frozen_fen += breakdown.deposit_fen.get();
                 tx.commit().await.map_err(db_err)?;
                 drop(_g);
                 Ok(OrderOutcome { order, instance: inst, balances, replayed: false })

@@ -444,6 +444,8 @@ async fn apply(s: &dyn OpsStore, w: &World, m: &mut Model, op: &Op) {
             match s.place_order(&po).await {
                 Ok(o) => {
                     assert!(!o.replayed);
+                    // The balances an order answers with are the stored ones.
+                    assert_eq!(o.balances, s.balances(w.customers[*c].0).await.unwrap());
                     m.last_order = Some((po, o.order.id));
                 }
                 Err(StoreError::Insufficient { .. }) => {}
