@@ -33,6 +33,11 @@ fn demo_walks_the_flow_and_its_chains_verify_then_tampering_is_named() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("→ VALID"), "{stdout}");
+    // Identity: a KYC credential verifies, a replayed presentation and a revoked credential
+    // are refused with their reasons.
+    assert!(stdout.contains("→ VERIFIED"), "{stdout}");
+    assert!(stdout.contains("refused (challenge_mismatch)"), "{stdout}");
+    assert!(stdout.contains("status failed with revoked"), "{stdout}");
     assert!(stdout.contains("trade chain sound"), "{stdout}");
     assert!(
         stdout.contains("is anchored on the trade chain"),

@@ -69,6 +69,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let base = format!("http://{addr}");
 
     let result = walk(&node, &operator, &base).and_then(|()| {
+        println!("\n=== Identity: DIDs, credentials, KYC ===");
+        super::demo_identity::run(&node, &operator, &base)?;
         println!("\n=== The operations platform ===");
         let platform_key = SecretKey::load_or_generate(&{
             std::fs::create_dir_all(data.join("platform"))?;
@@ -95,7 +97,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     if result.is_ok() {
         println!(
-            "\nNot in this demo yet: DIDs and credentials, trade records and channels — they arrive with their issues."
+            "\nNot in this demo yet: trade records and channels — they arrive with their issues."
         );
     }
     if result.is_ok() && !args.exit {

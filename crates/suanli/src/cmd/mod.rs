@@ -8,6 +8,7 @@ pub mod bench_market;
 pub mod bench_vc;
 pub mod chain;
 pub mod demo;
+pub mod demo_identity;
 pub mod demo_market;
 pub mod demo_platform;
 pub mod identity;
