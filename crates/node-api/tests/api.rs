@@ -31,7 +31,8 @@ fn start_with(mempool: MempoolConfig, producers: bool, access: suanli_node_api::
         network: NetworkName::new("suanli-test").unwrap(),
         credit_operator: operator().public(),
         mempool,
-        extensions: Default::default(),
+        extensions: suanli_ledger::Extensions::new()
+            .with(Arc::new(suanli_identity::IdentityContract)),
     };
     let node = Node::open(
         dir.path(),
@@ -368,4 +369,125 @@ fn member_tokens_guard_every_endpoint() {
         .call()
         .unwrap();
     assert_eq!(right.status().as_u16(), 200);
+}
+
+fn identity_tx(h: &Harness, key: &SecretKey, op: suanli_identity::IdentityOp) -> (u16, Value) {
+    let chain = h.node.chain_id(ChainKind::Identity);
+    let nonce = h.node.next_nonce(ChainKind::Identity, &key.public());
+    let tx = Transaction::sign(&chain, key, nonce, Payload::Call(op.to_call().unwrap()));
+    post(
+        h,
+        "/v1/txs?wait_ms=10000",
+        "application/octet-stream",
+        tx.encoded(),
+    )
+}
+
+#[test]
+fn identity_endpoints_answer_in_the_resolver_shape() {
+    let h = start(
+        MempoolConfig {
+            block_interval_ms: 5,
+            ..MempoolConfig::default()
+        },
+        true,
+    );
+    let alice = SecretKey::from_label("alice");
+    let (status, body) = identity_tx(&h, &alice, suanli_identity::IdentityOp::CreateDid);
+    assert_eq!(status, 200, "{body}");
+    let did = suanli_identity::SuanliDid::for_initial_key(
+        NetworkName::new("suanli-test").unwrap(),
+        &alice.public(),
+    );
+
+    let (status, res) = get(&h, &format!("/1.0/identifiers/{did}"));
+    assert_eq!(status, 200, "{res}");
+    assert_eq!(res["didDocument"]["id"], did.to_string());
+    assert_eq!(res["didDocumentMetadata"]["versionId"], "1");
+    let (status, res) = get(
+        &h,
+        &format!("/1.0/identifiers/{did}?versionTime=2000-01-01T00%3A00%3A00Z"),
+    );
+    assert_eq!(
+        (status, res["didResolutionMetadata"]["error"].as_str()),
+        (404, Some("notFound"))
+    );
+    let (status, res) = get(&h, "/1.0/identifiers/did:suanli:suanli-test:0OIl");
+    assert_eq!(
+        (status, res["didResolutionMetadata"]["error"].as_str()),
+        (400, Some("invalidDid"))
+    );
+    let (status, res) = get(&h, "/1.0/identifiers/did:web:example.com");
+    assert_eq!(
+        (status, res["didResolutionMetadata"]["error"].as_str()),
+        (501, Some("methodNotSupported"))
+    );
+    let (status, res) = get(&h, &format!("/1.0/identifiers/{did}?versionTime=yesterday"));
+    assert_eq!((status, error_code(&res)), (400, "bad_query"));
+
+    // A malformed identity call is refused at submission with the contract's code.
+    let (status, res) = identity_tx(
+        &h,
+        &alice,
+        suanli_identity::IdentityOp::SetService {
+            did: did.id().clone(),
+            fragment: suanli_identity::Fragment::new("s").unwrap(),
+            service_type: "T".into(),
+            endpoint: "not a uri".into(),
+        },
+    );
+    assert_eq!((status, error_code(&res)), (400, "malformed_call"), "{res}");
+
+    let (status, cpts) = get(&h, "/1.0/cpts");
+    assert_eq!(status, 200);
+    assert!(
+        cpts["builtin"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "trade-start")
+    );
+    assert_eq!(get(&h, "/1.0/cpts/99999").0, 404);
+    assert_eq!(error_code(&get(&h, "/1.0/cpts?limit=0").1), "bad_query");
+    let (status, issuers) = get(&h, "/1.0/issuers");
+    assert_eq!(status, 200);
+    assert!(
+        issuers["authority"]
+            .as_str()
+            .unwrap()
+            .starts_with("did:suanli:suanli-test:")
+    );
+
+    let list = format!("urn:suanli:suanli-test:status:{}:revocation:0", did.id());
+    let (status, cred) = get(&h, &format!("/1.0/status/{list}"));
+    assert_eq!(status, 200, "{cred}");
+    assert_eq!(cred["credentialSubject"]["type"], "BitstringStatusList");
+    assert_eq!(get(&h, "/1.0/status/urn:nope").0, 400);
+
+    let (status, res) = post(
+        &h,
+        "/1.0/credentials/verify",
+        "application/json",
+        br#"{"credential": {"hello": 1}}"#,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(res["verified"], false);
+    assert_eq!(res["report"]["first_failure"]["code"], "proof_missing");
+    let (status, res) = post(
+        &h,
+        "/1.0/credentials/verify",
+        "application/json",
+        b"{not json",
+    );
+    assert_eq!((status, error_code(&res)), (400, "bad_json"));
+    let (status, res) = post(
+        &h,
+        "/1.0/presentations/verify",
+        "application/json",
+        br#"{"presentation": {}, "challenge": "", "domain": "d"}"#,
+    );
+    assert_eq!((status, error_code(&res)), (400, "bad_request"));
+    let big = vec![b' '; suanli_node_api::BODY_BYTES_MAX + 1];
+    let (status, res) = post(&h, "/1.0/credentials/verify", "application/json", &big);
+    assert_eq!((status, error_code(&res)), (413, "body_too_large"));
 }

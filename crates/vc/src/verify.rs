@@ -20,7 +20,7 @@
 //! | issuer_key, holder_key | `did_invalid` | the verification method is not a DID URL with a fragment, or the resolver calls the DID invalid |
 //! | issuer_key, holder_key | `did_not_found` | unknown DID or verification method |
 //! | issuer_key, holder_key | `did_method_not_supported` | no resolver for the DID method |
-//! | issuer_key | `issuer_deactivated` | the issuer's DID was deactivated at issuance |
+//! | issuer_key | `issuer_deactivated` | the issuer's DID is deactivated (the chain resolver counts a deactivation at any time: it withdraws everything the DID signed) |
 //! | holder_key | `holder_deactivated` | the holder's DID was deactivated when presenting |
 //! | issuer_key | `key_not_valid_at_issuance` | the key was not (yet / any more) valid at `proof.created` (else `validFrom`) |
 //! | holder_key | `key_not_valid_at_presentation` | the same for the presentation's `created` |
