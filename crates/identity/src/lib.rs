@@ -25,6 +25,7 @@ pub mod did;
 pub mod document;
 pub mod keys;
 pub mod op;
+pub mod op_json;
 pub mod records;
 pub mod urn;
 pub mod view;

@@ -344,6 +344,17 @@ pub fn payload_name(payload: &Payload) -> &'static str {
     }
 }
 
+/// The exact bytes a signer signs for a transaction with these fields (domain tag ‖
+/// encoding without the signature): what a client that keeps its own key signs.
+pub fn signing_bytes(
+    chain: &ChainId,
+    signer: &PublicKey,
+    nonce: u64,
+    payload: &Payload,
+) -> Vec<u8> {
+    signing_message(&encode_unsigned(chain, signer, nonce, payload))
+}
+
 fn encode_unsigned(chain: &ChainId, signer: &PublicKey, nonce: u64, payload: &Payload) -> Vec<u8> {
     let mut w = Writer::with_capacity(160);
     w.u8(TX_VERSION)

@@ -345,3 +345,36 @@ pub(crate) async fn verify_presentation(State(node): State<Arc<Node>>, body: Bod
 pub fn authority_id(node: &Node) -> DidId {
     DidId::derive(&node.genesis(ChainKind::Identity).credit_operator)
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PrepareRequest {
+    signer: suanli_primitives::PublicKey,
+    op: suanli_identity::op_json::IdentityOpJson,
+}
+
+/// `POST /1.0/identity/prepare`: turns a JSON identity operation into the transaction
+/// fields and the exact bytes to sign at the signer's next nonce. The client signs them
+/// with its own key and posts `{"tx": {chain, signer, nonce, payload, signature}}` to
+/// `/v1/txs`; the node never sees a private key.
+pub(crate) async fn prepare(State(node): State<Arc<Node>>, body: Body) -> ApiResult {
+    let body = read_body(body).await?;
+    let req: PrepareRequest = parse_body(
+        &body,
+        "{\"signer\": \"<hex key>\", \"op\": {\"op\": \"create_did\", …}}",
+    )?;
+    let op =
+        suanli_identity::IdentityOp::try_from(req.op).map_err(|e| ApiError::bad("bad_op", e))?;
+    let call = op
+        .to_call()
+        .map_err(|e| ApiError::bad("bad_op", e.to_string()))?;
+    let payload = suanli_ledger::Payload::Call(call);
+    let chain = node.chain_id(ChainKind::Identity);
+    let nonce = node.next_nonce(ChainKind::Identity, &req.signer);
+    let message = suanli_ledger::tx::signing_bytes(&chain, &req.signer, nonce, &payload);
+    Ok(axum::Json(json!({
+        "tx": {"chain": chain, "signer": req.signer, "nonce": nonce, "payload": payload},
+        "signing_message_hex": hex::encode(message),
+    }))
+    .into_response())
+}

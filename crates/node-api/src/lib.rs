@@ -194,6 +194,7 @@ pub fn router(node: Arc<Node>, access: Access) -> Router {
         .route("/1.0/cpts", get(identity::list_cpts))
         .route("/1.0/cpts/{id}", get(identity::get_cpt))
         .route("/1.0/issuers", get(identity::list_issuers))
+        .route("/1.0/identity/prepare", post(identity::prepare))
         .route("/1.0/status/{id}", get(identity::status_list))
         .route("/1.0/credentials/verify", post(identity::verify_credential))
         .route(

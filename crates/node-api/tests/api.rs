@@ -491,3 +491,67 @@ fn identity_endpoints_answer_in_the_resolver_shape() {
     let (status, res) = post(&h, "/1.0/credentials/verify", "application/json", &big);
     assert_eq!((status, error_code(&res)), (413, "body_too_large"));
 }
+
+#[test]
+fn identity_operations_over_http_with_the_key_kept_by_the_client() {
+    let h = start(
+        MempoolConfig {
+            block_interval_ms: 5,
+            ..MempoolConfig::default()
+        },
+        true,
+    );
+    let bob = SecretKey::from_label("bob");
+    let prepare = |op: serde_json::Value| {
+        let body = serde_json::json!({"signer": bob.public(), "op": op});
+        post(
+            &h,
+            "/1.0/identity/prepare",
+            "application/json",
+            body.to_string().as_bytes(),
+        )
+    };
+    let submit = |prepared: &Value| {
+        let message = hex::decode(prepared["signing_message_hex"].as_str().unwrap()).unwrap();
+        let mut tx = prepared["tx"].clone();
+        tx["signature"] = serde_json::json!(bob.sign(&message));
+        let body = serde_json::json!({"tx": tx});
+        post(
+            &h,
+            "/v1/txs?wait_ms=10000",
+            "application/json",
+            body.to_string().as_bytes(),
+        )
+    };
+    let (status, prepared) = prepare(serde_json::json!({"op": "create_did"}));
+    assert_eq!(status, 200, "{prepared}");
+    let (status, res) = submit(&prepared);
+    assert_eq!(status, 200, "{res}");
+    assert_eq!(res["result"]["outcome"]["status"], "applied", "{res}");
+    let did = suanli_identity::SuanliDid::for_initial_key(
+        NetworkName::new("suanli-test").unwrap(),
+        &bob.public(),
+    );
+    let (status, prepared) = prepare(serde_json::json!({
+        "op": "set_service", "did": did.to_string(), "fragment": "channel",
+        "type": "SuanliChannel", "endpoint": "https://bob.example/channel"
+    }));
+    assert_eq!(status, 200, "{prepared}");
+    assert_eq!(
+        submit(&prepared).1["result"]["outcome"]["status"],
+        "applied"
+    );
+    let (_, res) = get(&h, &format!("/1.0/identifiers/{did}"));
+    assert_eq!(
+        res["didDocument"]["service"][0]["serviceEndpoint"],
+        "https://bob.example/channel"
+    );
+
+    // Bad operations are named.
+    let (status, res) = prepare(
+        serde_json::json!({"op": "set_service", "did": "did:x", "fragment": "f", "type": "T", "endpoint": "https://x"}),
+    );
+    assert_eq!((status, error_code(&res)), (400, "bad_op"));
+    let (status, res) = prepare(serde_json::json!({"op": "launch_rockets"}));
+    assert_eq!((status, error_code(&res)), (400, "bad_json"));
+}
