@@ -173,6 +173,7 @@ impl Platform {
         .map_err(ServerError::Money)?;
         let money = Arc::new(payment::MoneyState {
             provider: Arc::new(payment::SandboxProvider::new(&secret)),
+            sandbox_enabled: config.money.sandbox_payments,
             lifecycle,
         });
         let hasher = crypto::PasswordHasher::new(config.argon2)?;

@@ -672,6 +672,7 @@ pub async fn create_recharge(
     raw: RawBody,
 ) -> JsonResult {
     a.require(Permission::OrderPlace)?;
+    payments_enabled(&s)?;
     let r: RechargeReq = body(&headers, &raw)?;
     let amt = amount(r.amount_fen, "amount_fen")?;
     let p = &s.money.provider;
@@ -696,7 +697,20 @@ pub async fn create_recharge(
     ))
 }
 
+/// Recharges need a payment provider; the only one is the sandbox, off unless configured.
+fn payments_enabled(s: &AppState) -> ApiResult<()> {
+    if s.money.provider.is_sandbox() && !s.money.sandbox_enabled {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "payments_unavailable",
+            "no payment provider is enabled: the sandbox (no real money) is off; a test or demo deployment sets [money] sandbox_payments = true",
+        ));
+    }
+    Ok(())
+}
+
 async fn confirm(s: &AppState, raw: &[u8], signature: &str) -> ApiResult<PaymentRecord> {
+    payments_enabled(s)?;
     if !s.money.provider.verify(raw, signature) {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,

@@ -200,6 +200,10 @@ pub struct MoneyConfig {
     /// Secret of the sandbox provider's webhook signatures (hex); generated into the
     /// data directory (`sandbox-webhook.key`) when absent.
     pub sandbox_webhook_secret: Option<crate::config::Secret>,
+    /// Whether the sandbox payment provider may create balances. Off by default: sandbox
+    /// money is not real, yet once credited it buys products and could be withdrawn, so
+    /// only test and demo deployments turn it on.
+    pub sandbox_payments: bool,
 }
 
 impl Default for MoneyConfig {
@@ -209,6 +213,7 @@ impl Default for MoneyConfig {
             reminder_leads_secs: l.reminder_leads_secs,
             expired_retention_secs: l.expired_retention_secs,
             sandbox_webhook_secret: None,
+            sandbox_payments: false,
         }
     }
 }
@@ -228,6 +233,8 @@ impl MoneyConfig {
 pub struct MoneyState {
     /// The payment provider (the sandbox).
     pub provider: Arc<SandboxProvider>,
+    /// Whether the sandbox provider is enabled (`[money] sandbox_payments`).
+    pub sandbox_enabled: bool,
     /// Lifecycle settings.
     pub lifecycle: LifecycleSettings,
 }

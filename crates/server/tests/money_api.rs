@@ -531,3 +531,23 @@ fn manual_provisioning_lifecycle_and_messages() {
     assert!(texts.iter().any(|t| t.contains("bm-7")), "{texts:?}");
     assert!(texts.iter().any(|t| t.contains("renew")), "{texts:?}");
 }
+
+#[test]
+fn sandbox_payments_are_off_unless_configured() {
+    let srv = TestServer::start_with(|c| c.money.sandbox_payments = false);
+    let admin = srv.admin();
+    let (_, _, cust) = srv.org(&admin, "enterprise", "Customer", "cust-off");
+    let (s, v) = srv.post("/api/v1/recharges", &cust, json!({"amount_fen": 1_000_000}));
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (403, Some("payments_unavailable")),
+        "{v}"
+    );
+    // Nor can a callback credit anything.
+    let (s, v) = srv.post("/api/v1/payments/sandbox/webhook", &Cred::None, json!({}));
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (403, Some("payments_unavailable")),
+        "{v}"
+    );
+}

@@ -69,6 +69,7 @@ impl TestServer {
             bootstrap_admin_password: Some(Secret::new(ADMIN_PASSWORD)),
             ..Config::default()
         };
+        config.money.sandbox_payments = true;
         tweak(&mut config);
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

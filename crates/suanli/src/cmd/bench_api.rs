@@ -407,12 +407,15 @@ fn bench_backend(
 }
 
 fn base_config(dir: &std::path::Path) -> anyhow::Result<Config> {
-    Ok(Config {
+    let mut config = Config {
         listen: "127.0.0.1:0".parse()?,
         data_dir: dir.to_owned(),
         bootstrap_admin_password: Some(Secret::new(ADMIN_PASSWORD)),
         ..Config::default()
-    })
+    };
+    // The benchmark funds its customers through the sandbox provider.
+    config.money.sandbox_payments = true;
+    Ok(config)
 }
 
 pub fn run(a: ApiBenchArgs) -> anyhow::Result<()> {

@@ -124,11 +124,13 @@ pub fn run(
     data_dir: &Path,
     anchor: Option<Arc<dyn suanli_server::AuditAnchor>>,
 ) -> anyhow::Result<()> {
-    let config = Config {
+    let mut config = Config {
         listen: "127.0.0.1:0".parse()?,
         data_dir: data_dir.to_owned(),
         ..Config::default()
     };
+    // The demo pays with the labelled sandbox provider (no real money).
+    config.money.sandbox_payments = true;
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server_config = config.clone();
