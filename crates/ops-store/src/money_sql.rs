@@ -122,6 +122,195 @@ macro_rules! money_store {
                 Ok(())
             }
 
+            /// The purchase itself (see `place_order`, which runs it on the writer).
+            async fn place_order_now(&self, o: &PlaceOrder) -> StoreResult<OrderOutcome> {
+                let c = &o.ctx;
+                let idem = format!("order:{}:{}", c.org, c.key.as_str());
+                // Catalogue reads happen before the customer's write lock (they do not
+                // depend on balances; the order is priced as the catalogue stood then). No
+                // read transaction around them: each statement reads a consistent state and
+                // the catalogue may change before the lock is taken in any case.
+                let (catalogue, discounts) = {
+                    let mut conn = self.pool.acquire().await.map_err(db_err)?;
+                    let sp = Self::spec_product_in(&mut conn, o.spec_id).await;
+                    let d = Self::discounts_in(&mut conn).await;
+                    (sp, d)
+                };
+                let (_g, mut tx) = self.m_begin(Some(c.org)).await?;
+                let (prior, bal) = Self::idem_and_balances(&mut tx, &idem, &c.digest, c.org).await?;
+                if let Some(id) = prior {
+                    tx.rollback().await.map_err(db_err)?;
+                    drop(_g);
+                    return self.outcome(id, true).await;
+                }
+                let (spec, product) = catalogue?;
+                if !product.published {
+                    return Err(StoreError::NotFound);
+                }
+                let discounts = discounts?;
+                let coupon = match &o.coupon {
+                    Some(code) => Some(Self::coupon_in(&mut tx, code, c.org, c.at_ms).await?),
+                    None => None,
+                };
+                let breakdown = quote(&QuoteRequest {
+                    pricing: &spec.pricing,
+                    mode: o.mode,
+                    months: o.months,
+                    quantity: o.quantity,
+                    customer: c.org,
+                    region: &product.region,
+                    discounts: &discounts,
+                    coupon: coupon.as_ref(),
+                })
+                .map_err(|e| rejected(e.to_string()))?;
+                let (funding, shares) = match o.mode {
+                    ChargingMode::Prepaid => (
+                        fund(breakdown.total_fen, &bal).map_err(jerr)?,
+                        shares_of(breakdown.total_fen, product.supplier_share_bp).map_err(merr)?,
+                    ),
+                    ChargingMode::Payg => {
+                        let cash = Fen::new(bal.cash_fen.max(0)).map_err(merr)?;
+                        if breakdown.deposit_fen > cash {
+                            return Err(StoreError::Insufficient { needed: breakdown.deposit_fen.get(), available: cash.get() });
+                        }
+                        (Funding::default(), Shares::default())
+                    }
+                };
+                let status = if product.manual_provisioning { InstanceStatus::Pending } else { InstanceStatus::Active };
+                let (ends, months) = match o.mode {
+                    ChargingMode::Prepaid => (Some(add_months(c.at_ms, o.months)), o.months),
+                    ChargingMode::Payg => (None, 0),
+                };
+                let r = sqlx::query(&format!(
+                    "INSERT INTO instances ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+                     0, $20, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, $21, NULL) RETURNING id",
+                    INST_COLS.trim_start_matches("id, ")
+                ))
+                .bind(c.org.get())
+                .bind(c.user.get())
+                .bind(product.id)
+                .bind(spec.id)
+                .bind(product.supplier.get())
+                .bind(o.mode.as_str())
+                .bind(i64::from(o.quantity))
+                .bind(status.as_str())
+                .bind(to_json(&spec.pricing)?)
+                .bind(i64::from(product.supplier_share_bp.get()))
+                .bind(c.at_ms)
+                .bind(i64::from(months))
+                .bind(c.at_ms)
+                .bind(ends)
+                .bind(funding.cash_fen.get())
+                .bind(funding.voucher_fen.get())
+                .bind(funding.credit_fen.get())
+                .bind(shares.supplier_fen.get())
+                .bind(shares.operator_fen.get())
+                .bind(c.at_ms)
+                .bind(c.at_ms)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                let inst_id: i64 = col!(r, "id");
+                let mut inst = InstanceRecord {
+                    id: inst_id,
+                    org: c.org,
+                    user: c.user,
+                    product_id: product.id,
+                    spec_id: spec.id,
+                    supplier: product.supplier,
+                    mode: o.mode,
+                    quantity: o.quantity,
+                    status,
+                    pricing: spec.pricing.clone(),
+                    supplier_share_bp: product.supplier_share_bp,
+                    anchor_ms: c.at_ms,
+                    months_total: months,
+                    span_start_ms: c.at_ms,
+                    ends_ms: ends,
+                    paid: funding,
+                    paid_shares: shares,
+                    reminders_sent: 0,
+                    metered_ms: c.at_ms,
+                    usage_minutes: 0,
+                    usage_charged_fen: Fen::ZERO,
+                    usage_unpaid_fen: Fen::ZERO,
+                    hold_id: None,
+                    resource_id: None,
+                    access_address: None,
+                    opened_ms: None,
+                    accepted_by: None,
+                    created_ms: c.at_ms,
+                    released_ms: None,
+                };
+                let order = Self::insert_order(&mut tx, &OrderRow {
+                    ctx: c,
+                    kind: "purchase",
+                    inst: &inst,
+                    months,
+                    breakdown: &breakdown,
+                    charged: breakdown.total_fen,
+                    refunded: Fen::ZERO,
+                    funding,
+                })
+                .await?;
+            let order_id = order.id;
+                match o.mode {
+                    ChargingMode::Prepaid => {
+                        if !breakdown.total_fen.is_zero() {
+                            let jt = payment_tx(TxKind::Purchase, key(format!("order:{order_id}:pay"))?, c.org, product.supplier, &funding, &shares, &format!("order {order_id}")).map_err(jerr)?;
+                            Self::post_tx(&mut tx, &jt, Some(c.org), Some(inst_id), "order", c.at_ms).await?;
+                        }
+                        Self::bill_item(&mut tx, &inst, "prepaid", breakdown.total_fen, breakdown.discount_fen(), Fen::ZERO, c.at_ms).await?;
+                    }
+                    ChargingMode::Payg => {
+                        let d = breakdown.deposit_fen;
+                        let r = sqlx::query(
+                            "INSERT INTO holds (org_id, instance_id, amount_fen, posted_fen, status, created_ms) VALUES ($1, $2, $3, 0, 'pending', $4) RETURNING id",
+                        )
+                        .bind(c.org.get())
+                        .bind(inst_id)
+                        .bind(d.get())
+                        .bind(c.at_ms)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                        let hold: i64 = col!(r, "id");
+                        if !d.is_zero() {
+                            let jt = TxBuilder::new(TxKind::Hold)
+                                .debit(Account::Cash(c.org), d)
+                                .credit(Account::Frozen(c.org), d)
+                                .build(key(format!("hold:{hold}"))?, &format!("deposit of order {order_id}"))
+                                .map_err(jerr)?;
+                            Self::post_tx(&mut tx, &jt, Some(c.org), Some(inst_id), "frozen", c.at_ms).await?;
+                        }
+                        inst.hold_id = Some(hold);
+                        Self::save_inst(&mut tx, &inst).await?;
+                    }
+                }
+                if let Some(cp) = &coupon {
+                    let n = sqlx::query("UPDATE coupons SET used_order_id = $1 WHERE id = $2 AND used_order_id IS NULL")
+                        .bind(order_id)
+                        .bind(cp.id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?
+                        .rows_affected();
+                    if n != 1 {
+                        return Err(rejected("coupon already used"));
+                    }
+                }
+                Self::idem_put(&mut tx, &idem, &c.digest, order_id).await?;
+                // The balances after, from the ones read under the lock and what was posted.
+                let mut balances = bal;
+                balances.cash_fen -= funding.cash_fen.get() + breakdown.deposit_fen.get();
+                balances.voucher_fen -= funding.voucher_fen.get();
+                balances.credit_used_fen += funding.credit_fen.get();
+                balances.frozen_fen += breakdown.deposit_fen.get();
+                tx.commit().await.map_err(db_err)?;
+                drop(_g);
+                Ok(OrderOutcome { order, instance: inst, balances, replayed: false })
+            }
+
             fn product_row(r: &$Row) -> StoreResult<ProductRecord> {
                 Ok(ProductRecord {
                     id: col!(r, "id"),
@@ -267,8 +456,52 @@ macro_rules! money_store {
                 .fetch_all(&mut **tx)
                 .await
                 .map_err(db_err)?;
+                Self::balances_of(&rows)
+            }
+
+            /// [`Self::idem_check`] and [`Self::tx_balances`] in one round trip: the earlier
+            /// result id for a replay (or [`StoreError::KeyReuse`]), and the balances.
+            async fn idem_and_balances(
+                tx: &mut sqlx::Transaction<'static, $Db>,
+                k: &str,
+                digest: &str,
+                org: OrgId,
+            ) -> StoreResult<(Option<i64>, Balances)> {
+                let rows = sqlx::query(
+                    "SELECT account, balance, NULL AS digest FROM account_balances WHERE account IN ($1, $2, $3, $4) \
+                     UNION ALL SELECT 'credit_line' AS account, limit_fen AS balance, NULL AS digest FROM credit_lines WHERE org_id = $5 \
+                     UNION ALL SELECT 'op_idem' AS account, result_id AS balance, body_digest AS digest FROM op_idem WHERE key = $6",
+                )
+                .bind(Account::Cash(org).key())
+                .bind(Account::Voucher(org).key())
+                .bind(Account::Credit(org).key())
+                .bind(Account::Frozen(org).key())
+                .bind(org.get())
+                .bind(k.to_owned())
+                .fetch_all(&mut **tx)
+                .await
+                .map_err(db_err)?;
+                let mut prior = None;
+                let mut balance_rows = Vec::with_capacity(rows.len());
+                for r in rows {
+                    let acc: String = col!(r, "account");
+                    if acc == "op_idem" {
+                        let d: Option<String> = col!(r, "digest");
+                        if d.as_deref() != Some(digest) {
+                            return Err(StoreError::KeyReuse);
+                        }
+                        prior = Some(col!(r, "balance"));
+                    } else {
+                        balance_rows.push(r);
+                    }
+                }
+                Ok((prior, Self::balances_of(&balance_rows)?))
+            }
+
+            /// Balances from `(account, balance)` rows (see [`Self::tx_balances`]).
+            fn balances_of(rows: &[$Row]) -> StoreResult<Balances> {
                 let mut b = Balances::default();
-                for r in &rows {
+                for r in rows {
                     let acc: String = col!(r, "account");
                     let v: i64 = col!(r, "balance");
                     if acc == "credit_line" {
@@ -348,22 +581,27 @@ macro_rules! money_store {
                     "INSERT INTO journal_lines (tx_id, account, side, amount_fen, balance_after) VALUES {}",
                     values.join(", ")
                 );
+                // The store's own balance check reads back what the database stored: the
+                // lines of this (new) transaction id are exactly the rows this statement
+                // inserted, returned by it (one round trip instead of a second query).
+                let sql = format!("{sql} RETURNING side, amount_fen");
                 let mut q = sqlx::query(&sql);
                 for (l, after) in jt.lines().iter().zip(afters) {
                     q = q.bind(id).bind(l.account.key()).bind(l.side.as_str()).bind(l.amount.get()).bind(after);
                 }
-                q.execute(&mut **tx).await.map_err(db_err)?;
-                let r = sqlx::query(
-                    "SELECT CAST(COALESCE(SUM(CASE WHEN side = 'debit' THEN amount_fen ELSE 0 END), 0) AS BIGINT) AS d, \
-                     CAST(COALESCE(SUM(CASE WHEN side = 'credit' THEN amount_fen ELSE 0 END), 0) AS BIGINT) AS c \
-                     FROM journal_lines WHERE tx_id = $1",
-                )
-                .bind(id)
-                .fetch_one(&mut **tx)
-                .await
-                .map_err(db_err)?;
-                let (d, c): (i64, i64) = (col!(r, "d"), col!(r, "c"));
-                if d != c || d != total.get() {
+                let stored = q.fetch_all(&mut **tx).await.map_err(db_err)?;
+                let (mut d, mut c) = (0i64, 0i64);
+                for r in &stored {
+                    let side: String = col!(r, "side");
+                    let amount: i64 = col!(r, "amount_fen");
+                    let sum = match side.as_str() {
+                        "debit" => &mut d,
+                        "credit" => &mut c,
+                        _ => return Err(cor("journal line side")),
+                    };
+                    *sum = sum.checked_add(amount).ok_or_else(|| cor("journal line sum"))?;
+                }
+                if stored.len() != jt.lines().len() || d != c || d != total.get() {
                     return Err(StoreError::Corrupt(format!("journal transaction {id} unbalanced")));
                 }
                 if let Some(o) = org {
@@ -445,22 +683,22 @@ macro_rules! money_store {
             }
 
             async fn spec_product_in(
-                tx: &mut sqlx::Transaction<'static, $Db>,
+                conn: &mut <$Db as sqlx::Database>::Connection,
                 spec: i64,
             ) -> StoreResult<(SpecRecord, ProductRecord)> {
                 let sql = format!("SELECT {SPEC_COLS} FROM specs WHERE id = $1");
-                let r = sqlx::query(&sql).bind(spec).fetch_optional(&mut **tx).await.map_err(db_err)?;
+                let r = sqlx::query(&sql).bind(spec).fetch_optional(&mut *conn).await.map_err(db_err)?;
                 let s = Self::spec_row(r.as_ref().ok_or(StoreError::NotFound)?)?;
                 let sql = format!("SELECT {PRODUCT_COLS} FROM products WHERE id = $1");
-                let r = sqlx::query(&sql).bind(s.product_id).fetch_optional(&mut **tx).await.map_err(db_err)?;
+                let r = sqlx::query(&sql).bind(s.product_id).fetch_optional(&mut *conn).await.map_err(db_err)?;
                 let p = Self::product_row(r.as_ref().ok_or(StoreError::NotFound)?)?;
                 Ok((s, p))
             }
 
-            async fn discounts_in(tx: &mut sqlx::Transaction<'static, $Db>) -> StoreResult<Vec<Discount>> {
+            async fn discounts_in(conn: &mut <$Db as sqlx::Database>::Connection) -> StoreResult<Vec<Discount>> {
                 let rows = sqlx::query("SELECT id, rule, off_bp FROM discounts WHERE active = $1 ORDER BY id")
                     .bind(true)
-                    .fetch_all(&mut **tx)
+                    .fetch_all(&mut *conn)
                     .await
                     .map_err(db_err)?;
                 rows.iter()
@@ -949,7 +1187,7 @@ macro_rules! money_store {
 
             async fn list_discounts(&self) -> StoreResult<Vec<Discount>> {
                 let mut tx = self.pool.begin().await.map_err(db_err)?;
-                let d = Self::discounts_in(&mut tx).await?;
+                let d = Self::discounts_in(&mut *tx).await?;
                 tx.commit().await.map_err(db_err)?;
                 Ok(d)
             }
@@ -1285,190 +1523,8 @@ macro_rules! money_store {
             }
 
             async fn place_order(&self, o: &PlaceOrder) -> StoreResult<OrderOutcome> {
-                let c = &o.ctx;
-                let idem = format!("order:{}:{}", c.org, c.key.as_str());
-                // Catalogue reads happen before the customer's write lock (they do not
-                // depend on balances; the order is priced as the catalogue stood then).
-                let (catalogue, discounts) = {
-                    let mut rtx = self.pool.begin().await.map_err(db_err)?;
-                    let sp = Self::spec_product_in(&mut rtx, o.spec_id).await;
-                    let d = Self::discounts_in(&mut rtx).await;
-                    rtx.commit().await.map_err(db_err)?;
-                    (sp, d)
-                };
-                let (_g, mut tx) = self.m_begin(Some(c.org)).await?;
-                if let Some(id) = Self::idem_check(&mut tx, &idem, &c.digest).await? {
-                    tx.rollback().await.map_err(db_err)?;
-                    drop(_g);
-                    return self.outcome(id, true).await;
-                }
-                let (spec, product) = catalogue?;
-                if !product.published {
-                    return Err(StoreError::NotFound);
-                }
-                let discounts = discounts?;
-                let coupon = match &o.coupon {
-                    Some(code) => Some(Self::coupon_in(&mut tx, code, c.org, c.at_ms).await?),
-                    None => None,
-                };
-                let breakdown = quote(&QuoteRequest {
-                    pricing: &spec.pricing,
-                    mode: o.mode,
-                    months: o.months,
-                    quantity: o.quantity,
-                    customer: c.org,
-                    region: &product.region,
-                    discounts: &discounts,
-                    coupon: coupon.as_ref(),
-                })
-                .map_err(|e| rejected(e.to_string()))?;
-                let bal = Self::tx_balances(&mut tx, c.org).await?;
-                let (funding, shares) = match o.mode {
-                    ChargingMode::Prepaid => (
-                        fund(breakdown.total_fen, &bal).map_err(jerr)?,
-                        shares_of(breakdown.total_fen, product.supplier_share_bp).map_err(merr)?,
-                    ),
-                    ChargingMode::Payg => {
-                        let cash = Fen::new(bal.cash_fen.max(0)).map_err(merr)?;
-                        if breakdown.deposit_fen > cash {
-                            return Err(StoreError::Insufficient { needed: breakdown.deposit_fen.get(), available: cash.get() });
-                        }
-                        (Funding::default(), Shares::default())
-                    }
-                };
-                let status = if product.manual_provisioning { InstanceStatus::Pending } else { InstanceStatus::Active };
-                let (ends, months) = match o.mode {
-                    ChargingMode::Prepaid => (Some(add_months(c.at_ms, o.months)), o.months),
-                    ChargingMode::Payg => (None, 0),
-                };
-                let r = sqlx::query(&format!(
-                    "INSERT INTO instances ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-                     0, $20, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, $21, NULL) RETURNING id",
-                    INST_COLS.trim_start_matches("id, ")
-                ))
-                .bind(c.org.get())
-                .bind(c.user.get())
-                .bind(product.id)
-                .bind(spec.id)
-                .bind(product.supplier.get())
-                .bind(o.mode.as_str())
-                .bind(i64::from(o.quantity))
-                .bind(status.as_str())
-                .bind(to_json(&spec.pricing)?)
-                .bind(i64::from(product.supplier_share_bp.get()))
-                .bind(c.at_ms)
-                .bind(i64::from(months))
-                .bind(c.at_ms)
-                .bind(ends)
-                .bind(funding.cash_fen.get())
-                .bind(funding.voucher_fen.get())
-                .bind(funding.credit_fen.get())
-                .bind(shares.supplier_fen.get())
-                .bind(shares.operator_fen.get())
-                .bind(c.at_ms)
-                .bind(c.at_ms)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db_err)?;
-                let inst_id: i64 = col!(r, "id");
-                let mut inst = InstanceRecord {
-                    id: inst_id,
-                    org: c.org,
-                    user: c.user,
-                    product_id: product.id,
-                    spec_id: spec.id,
-                    supplier: product.supplier,
-                    mode: o.mode,
-                    quantity: o.quantity,
-                    status,
-                    pricing: spec.pricing.clone(),
-                    supplier_share_bp: product.supplier_share_bp,
-                    anchor_ms: c.at_ms,
-                    months_total: months,
-                    span_start_ms: c.at_ms,
-                    ends_ms: ends,
-                    paid: funding,
-                    paid_shares: shares,
-                    reminders_sent: 0,
-                    metered_ms: c.at_ms,
-                    usage_minutes: 0,
-                    usage_charged_fen: Fen::ZERO,
-                    usage_unpaid_fen: Fen::ZERO,
-                    hold_id: None,
-                    resource_id: None,
-                    access_address: None,
-                    opened_ms: None,
-                    accepted_by: None,
-                    created_ms: c.at_ms,
-                    released_ms: None,
-                };
-                let order = Self::insert_order(&mut tx, &OrderRow {
-                    ctx: c,
-                    kind: "purchase",
-                    inst: &inst,
-                    months,
-                    breakdown: &breakdown,
-                    charged: breakdown.total_fen,
-                    refunded: Fen::ZERO,
-                    funding,
-                })
-                .await?;
-            let order_id = order.id;
-                match o.mode {
-                    ChargingMode::Prepaid => {
-                        if !breakdown.total_fen.is_zero() {
-                            let jt = payment_tx(TxKind::Purchase, key(format!("order:{order_id}:pay"))?, c.org, product.supplier, &funding, &shares, &format!("order {order_id}")).map_err(jerr)?;
-                            Self::post_tx(&mut tx, &jt, Some(c.org), Some(inst_id), "order", c.at_ms).await?;
-                        }
-                        Self::bill_item(&mut tx, &inst, "prepaid", breakdown.total_fen, breakdown.discount_fen(), Fen::ZERO, c.at_ms).await?;
-                    }
-                    ChargingMode::Payg => {
-                        let d = breakdown.deposit_fen;
-                        let r = sqlx::query(
-                            "INSERT INTO holds (org_id, instance_id, amount_fen, posted_fen, status, created_ms) VALUES ($1, $2, $3, 0, 'pending', $4) RETURNING id",
-                        )
-                        .bind(c.org.get())
-                        .bind(inst_id)
-                        .bind(d.get())
-                        .bind(c.at_ms)
-                        .fetch_one(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
-                        let hold: i64 = col!(r, "id");
-                        if !d.is_zero() {
-                            let jt = TxBuilder::new(TxKind::Hold)
-                                .debit(Account::Cash(c.org), d)
-                                .credit(Account::Frozen(c.org), d)
-                                .build(key(format!("hold:{hold}"))?, &format!("deposit of order {order_id}"))
-                                .map_err(jerr)?;
-                            Self::post_tx(&mut tx, &jt, Some(c.org), Some(inst_id), "frozen", c.at_ms).await?;
-                        }
-                        inst.hold_id = Some(hold);
-                        Self::save_inst(&mut tx, &inst).await?;
-                    }
-                }
-                if let Some(cp) = &coupon {
-                    let n = sqlx::query("UPDATE coupons SET used_order_id = $1 WHERE id = $2 AND used_order_id IS NULL")
-                        .bind(order_id)
-                        .bind(cp.id)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_err)?
-                        .rows_affected();
-                    if n != 1 {
-                        return Err(rejected("coupon already used"));
-                    }
-                }
-                Self::idem_put(&mut tx, &idem, &c.digest, order_id).await?;
-                // The balances after, from the ones read under the lock and what was posted.
-                let mut balances = bal;
-                balances.cash_fen -= funding.cash_fen.get() + breakdown.deposit_fen.get();
-                balances.voucher_fen -= funding.voucher_fen.get();
-                balances.credit_used_fen += funding.credit_fen.get();
-                balances.frozen_fen += breakdown.deposit_fen.get();
-                tx.commit().await.map_err(db_err)?;
-                drop(_g);
-                Ok(OrderOutcome { order, instance: inst, balances, replayed: false })
+                let (this, o) = (self.clone(), o.clone());
+                self.on_writer(async move { this.place_order_now(&o).await }).await
             }
 
             async fn renew(&self, c: &OrderCtx, instance: i64, months: u32) -> StoreResult<OrderOutcome> {
@@ -1494,7 +1550,7 @@ macro_rules! money_store {
                     return Err(rejected("the instance's total term would be too long"));
                 }
                 let region = Self::region_of(&mut tx, inst.product_id).await?;
-                let discounts = Self::discounts_in(&mut tx).await?;
+                let discounts = Self::discounts_in(&mut *tx).await?;
                 let pricing = inst.pricing.clone();
                 let b = Self::prepaid_quote(&inst, &pricing, months, &region, &discounts)?;
                 let bal = Self::tx_balances(&mut tx, c.org).await?;
@@ -1595,7 +1651,7 @@ macro_rules! money_store {
                 if inst.mode != ChargingMode::Prepaid || !matches!(inst.status, InstanceStatus::Active | InstanceStatus::Expiring) {
                     return Err(rejected("only active prepaid instances change spec"));
                 }
-                let (new_spec, product) = Self::spec_product_in(&mut tx, spec).await?;
+                let (new_spec, product) = Self::spec_product_in(&mut *tx, spec).await?;
                 if new_spec.product_id != inst.product_id || !product.published {
                     return Err(rejected("the new spec must belong to the same published product"));
                 }
@@ -1605,7 +1661,7 @@ macro_rules! money_store {
                 let end = inst.ends_ms.ok_or_else(|| cor("prepaid instance without end"))?;
                 let (by_source, shares_back) = Self::prepaid_refund(&inst, c.at_ms)?;
                 let refund = by_source.total().map_err(merr)?;
-                let discounts = Self::discounts_in(&mut tx).await?;
+                let discounts = Self::discounts_in(&mut *tx).await?;
                 let full = Self::prepaid_quote(&inst, &new_spec.pricing, inst.months_total, &product.region, &discounts)?;
                 let charge = remaining_charge(full.total_fen, inst.anchor_ms, end, c.at_ms).map_err(merr)?;
                 let b = Breakdown { total_fen: charge, ..full };

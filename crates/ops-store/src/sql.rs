@@ -153,6 +153,71 @@ pub struct SqliteStore {
     /// Serialises appends to the audit chain — and, on SQLite, every money write (one
     /// writer at a time without busy-waiting on the database lock).
     pub(crate) audit_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Where the serialised writes (orders, audit appends) run: see [`WriterThread`].
+    writer: WriterThread,
+}
+
+/// A dedicated OS thread with its own single-threaded async runtime on which SQLite's
+/// serialised writes run.
+///
+/// Every statement is a hand-off to sqlx's SQLite worker thread and back. When the task
+/// holding the write lock runs on the shared multi-threaded runtime, each wake-up waits
+/// in that runtime's queues behind HTTP work, and the lock is held for all of those waits;
+/// on its own thread the holder is polled as soon as the worker answers. Only *where* the
+/// future is polled changes: the same code runs under the same lock, in the same SQL
+/// transaction, and the caller is answered only after it finished (after `COMMIT`).
+#[derive(Debug, Clone)]
+struct WriterThread {
+    handle: tokio::runtime::Handle,
+    /// Dropping the last clone ends the thread (after its running tasks are dropped).
+    _stop: Arc<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl WriterThread {
+    fn start() -> StoreResult<Self> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Backend(format!("writer runtime: {e}")))?;
+        let handle = rt.handle().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("suanli-sqlite-writer".into())
+            .spawn(move || {
+                let _ = rt.block_on(stopped);
+            })
+            .map_err(|e| StoreError::Backend(format!("writer thread: {e}")))?;
+        Ok(Self {
+            handle,
+            _stop: Arc::new(stop),
+        })
+    }
+}
+
+impl SqliteStore {
+    /// Runs `f` to completion on the writer thread and returns its result.
+    pub(crate) async fn on_writer<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: std::future::Future<Output = StoreResult<T>> + Send + 'static,
+    {
+        match self.writer.handle.spawn(f).await {
+            Ok(r) => r,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => Err(StoreError::Backend(format!("writer task: {e}"))),
+        }
+    }
+}
+
+impl PgStore {
+    /// Runs `f` in place (PostgreSQL has no single writer to feed).
+    pub(crate) async fn on_writer<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: std::future::Future<Output = StoreResult<T>> + Send + 'static,
+    {
+        f.await
+    }
 }
 
 /// Connections in the SQLite pool.
@@ -174,8 +239,11 @@ impl SqliteStore {
             .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(std::time::Duration::from_millis(SQLITE_BUSY_TIMEOUT_MS));
+        // No liveness ping before each acquire: the connections are to a local file and
+        // cannot go stale, and the ping is one more hand-off to the worker thread per use.
         let pool = sqlx::sqlite::SqlitePoolOptions::new()
             .max_connections(SQLITE_CONNECTIONS_MAX)
+            .test_before_acquire(false)
             .connect_with(opts)
             .await
             .map_err(db_err)?;
@@ -186,6 +254,7 @@ impl SqliteStore {
         Ok(Self {
             pool,
             audit_lock: Arc::default(),
+            writer: WriterThread::start()?,
         })
     }
 
@@ -399,6 +468,58 @@ macro_rules! sql_store {
                     },
                     prev_hash: hash32(r.try_get("prev_hash").map_err(g)?)?,
                     hash: hash32(r.try_get("hash").map_err(g)?)?,
+                })
+            }
+
+            /// The audit append itself (see `append_audit`, which runs it on the writer).
+            async fn append_audit_now(&self, event: &AuditEvent) -> StoreResult<AuditRecord> {
+                let _guard = self.audit_lock.lock().await;
+                let event = event.clone().bounded();
+                // SQLite: take the write lock up front (BEGIN IMMEDIATE) so a concurrent
+                // writer in another process cannot invalidate the head we read.
+                let mut tx = self.pool.begin_with($audit_begin_sql).await.map_err(db_err)?;
+                if !$audit_lock_sql.is_empty() {
+                    sqlx::query($audit_lock_sql).execute(&mut *tx).await.map_err(db_err)?;
+                }
+                let head = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                let (seq, prev) = match head {
+                    Some(r) => {
+                        let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+                        let s: i64 = r.try_get("seq").map_err(g)?;
+                        let h: Vec<u8> = r.try_get("hash").map_err(g)?;
+                        (u64::try_from(s).map_err(|_| corrupt("audit seq"))? + 1, hash32(h)?)
+                    }
+                    None => (1, GENESIS_PREV),
+                };
+                let hash = event.chain_hash(seq, &prev);
+                let sql = format!(
+                    "INSERT INTO audit_log ({AUDIT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+                );
+                sqlx::query(&sql)
+                    .bind(i64::try_from(seq).map_err(|_| corrupt("audit seq"))?)
+                    .bind(event.at_ms)
+                    .bind(event.actor_user)
+                    .bind(event.actor_org)
+                    .bind(event.action.clone())
+                    .bind(event.target.clone())
+                    .bind(event.ip.clone())
+                    .bind(event.user_agent.clone())
+                    .bind(event.outcome.as_str())
+                    .bind(i64::from(event.status))
+                    .bind(prev.to_vec())
+                    .bind(hash.to_vec())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(AuditRecord {
+                    seq,
+                    event,
+                    prev_hash: prev,
+                    hash,
                 })
             }
         }
@@ -1079,54 +1200,8 @@ macro_rules! sql_store {
             }
 
             async fn append_audit(&self, event: &AuditEvent) -> StoreResult<AuditRecord> {
-                let _guard = self.audit_lock.lock().await;
-                let event = event.clone().bounded();
-                // SQLite: take the write lock up front (BEGIN IMMEDIATE) so a concurrent
-                // writer in another process cannot invalidate the head we read.
-                let mut tx = self.pool.begin_with($audit_begin_sql).await.map_err(db_err)?;
-                if !$audit_lock_sql.is_empty() {
-                    sqlx::query($audit_lock_sql).execute(&mut *tx).await.map_err(db_err)?;
-                }
-                let head = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                let (seq, prev) = match head {
-                    Some(r) => {
-                        let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
-                        let s: i64 = r.try_get("seq").map_err(g)?;
-                        let h: Vec<u8> = r.try_get("hash").map_err(g)?;
-                        (u64::try_from(s).map_err(|_| corrupt("audit seq"))? + 1, hash32(h)?)
-                    }
-                    None => (1, GENESIS_PREV),
-                };
-                let hash = event.chain_hash(seq, &prev);
-                let sql = format!(
-                    "INSERT INTO audit_log ({AUDIT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-                );
-                sqlx::query(&sql)
-                    .bind(i64::try_from(seq).map_err(|_| corrupt("audit seq"))?)
-                    .bind(event.at_ms)
-                    .bind(event.actor_user)
-                    .bind(event.actor_org)
-                    .bind(event.action.clone())
-                    .bind(event.target.clone())
-                    .bind(event.ip.clone())
-                    .bind(event.user_agent.clone())
-                    .bind(event.outcome.as_str())
-                    .bind(i64::from(event.status))
-                    .bind(prev.to_vec())
-                    .bind(hash.to_vec())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                tx.commit().await.map_err(db_err)?;
-                Ok(AuditRecord {
-                    seq,
-                    event,
-                    prev_hash: prev,
-                    hash,
-                })
+                let (this, event) = (self.clone(), event.clone());
+                self.on_writer(async move { this.append_audit_now(&event).await }).await
             }
 
             async fn list_audit(&self, after: u64, limit: u32) -> StoreResult<Vec<AuditRecord>> {
