@@ -945,7 +945,32 @@ macro_rules! money_store {
                 inst.usage_charged_fen = inst.usage_charged_fen.checked_add(charged).map_err(merr)?;
                 inst.usage_unpaid_fen = inst.usage_unpaid_fen.checked_add(unpaid).map_err(merr)?;
                 Self::bill_item(tx, inst, "usage", charged, Fen::ZERO, unpaid, at_ms).await?;
-                Ok((charged, from_accounts < due))
+                // Out of money only when something stays unpaid: usage the deposit still
+                // covers does not pause the instance.
+                Ok((charged, !unpaid.is_zero()))
+            }
+
+            /// Settles an instance's owed usage from the customer's balances (cash →
+            /// voucher → credit) when they cover all of it; returns what was settled.
+            async fn settle_owed(tx: &mut sqlx::Transaction<'static, $Db>, inst: &mut InstanceRecord, at_ms: i64) -> StoreResult<Fen> {
+                let owed = inst.usage_unpaid_fen;
+                if owed.is_zero() {
+                    return Ok(Fen::ZERO);
+                }
+                let bal = Self::tx_balances(tx, inst.org).await?;
+                if bal.spendable() < owed {
+                    return Ok(Fen::ZERO);
+                }
+                let funding = fund(owed, &bal).map_err(jerr)?;
+                let shares = shares_of(owed, inst.supplier_share_bp).map_err(merr)?;
+                let jt = payment_tx(TxKind::Usage, key(format!("usage:{}:{}:settle", inst.id, at_ms))?, inst.org, inst.supplier, &funding, &shares, "owed usage settled").map_err(jerr)?;
+                Self::post_tx(tx, &jt, Some(inst.org), Some(inst.id), "usage", at_ms).await?;
+                inst.usage_charged_fen = inst.usage_charged_fen.checked_add(owed).map_err(merr)?;
+                inst.usage_unpaid_fen = Fen::ZERO;
+                Self::bill_item(tx, inst, "usage", owed, Fen::ZERO, Fen::ZERO, at_ms).await?;
+                // The owed amount was billed as unpaid before; it is paid now.
+                Self::bill_item(tx, inst, "settled", Fen::ZERO, Fen::ZERO, owed, at_ms).await?;
+                Ok(owed)
             }
 
             /// Releases what is left of an instance's deposit hold back to cash.
@@ -1615,6 +1640,16 @@ macro_rules! money_store {
                             let minutes = suanli_ops::instance::MeteredUsage.minutes(inst.id, inst.metered_ms, c.at_ms);
                             charged = Self::charge_usage(&mut tx, &mut inst, minutes, c.at_ms).await?.0;
                         }
+                        let settled = Self::settle_owed(&mut tx, &mut inst, c.at_ms).await?;
+                        charged = charged.checked_add(settled).map_err(merr)?;
+                        if !inst.usage_unpaid_fen.is_zero() {
+                            // Released instances are never charged again: owed usage must be
+                            // paid before the instance goes, never written off.
+                            return Err(rejected(format!(
+                                "{} fen of usage is unpaid; recharge, then unsubscribe",
+                                inst.usage_unpaid_fen.get()
+                            )));
+                        }
                         Self::void_hold(&mut tx, &inst, c.at_ms).await?;
                         (Fen::ZERO, (Funding::default(), Shares::default()), charged)
                     }
@@ -1804,19 +1839,7 @@ macro_rules! money_store {
                                 InstanceStatus::Paused => {
                                     let bal = Self::tx_balances(&mut tx, org).await?;
                                     if bal.spendable() > inst.usage_unpaid_fen {
-                                        let owed = inst.usage_unpaid_fen;
-                                        if !owed.is_zero() {
-                                            let funding = fund(owed, &bal).map_err(jerr)?;
-                                            let shares = shares_of(owed, inst.supplier_share_bp).map_err(merr)?;
-                                            let jt = payment_tx(TxKind::Usage, key(format!("usage:{}:{}:settle", id, now_ms))?, org, inst.supplier, &funding, &shares, "owed usage settled").map_err(jerr)?;
-                                            Self::post_tx(&mut tx, &jt, Some(org), Some(id), "usage", now_ms).await?;
-                                            inst.usage_charged_fen = inst.usage_charged_fen.checked_add(owed).map_err(merr)?;
-                                            inst.usage_unpaid_fen = Fen::ZERO;
-                                            Self::bill_item(&mut tx, &inst, "usage", owed, Fen::ZERO, Fen::ZERO, now_ms).await?;
-                                            // The owed amount was billed as unpaid before; it is paid now.
-                                            Self::bill_item(&mut tx, &inst, "settled", Fen::ZERO, Fen::ZERO, owed, now_ms).await?;
-                                            report.usage_charged_fen += owed.get();
-                                        }
+                                        report.usage_charged_fen += Self::settle_owed(&mut tx, &mut inst, now_ms).await?.get();
                                         inst.status = InstanceStatus::Active;
                                         inst.metered_ms = now_ms;
                                         report.resumed += 1;

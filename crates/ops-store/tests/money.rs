@@ -465,10 +465,12 @@ async fn apply(s: &dyn OpsStore, w: &World, m: &mut Model, op: &Op) {
         Op::Unsubscribe(c, i) => {
             let live = instances(*c).await;
             if let Some(inst) = live.get(i % live.len().max(1)) {
-                let o = s
-                    .unsubscribe(&ctx(w, *c, &key, now), inst.id)
-                    .await
-                    .unwrap();
+                let o = match s.unsubscribe(&ctx(w, *c, &key, now), inst.id).await {
+                    Ok(o) => o,
+                    // Owed pay-as-you-go usage blocks the release until it is paid.
+                    Err(StoreError::Rejected(m)) if m.contains("of usage is unpaid") => return,
+                    Err(e) => panic!("unsubscribe: {e}"),
+                };
                 assert_eq!(o.instance.status, InstanceStatus::Released);
                 // Never more back than was paid for the span.
                 assert!(o.order.refunded_fen <= inst.paid.total().unwrap());
@@ -895,8 +897,15 @@ async fn payg_pauses_when_out_of_money_and_resumes(b: &Backend) {
         .unwrap();
     assert_eq!(r.usage_charged_fen, 500);
     assert_eq!(s.balances(w.customers[0].0).await.unwrap().cash_fen, 500);
-    // 1 000 more minutes: 3 300 fen due in total, 2 800 more: 500 from cash, 2 000 from
-    // the deposit, 300 owed — out of money: paused, not deleted.
+    // 600 more minutes: 2 100 due in total, 1 600 more: 500 from cash, 1 100 from the
+    // deposit — the deposit still covers it, so the instance keeps running.
+    let r = s
+        .advance_lifecycle(T0 + 700 * 60_000, &settings, &MeteredUsage, 10)
+        .await
+        .unwrap();
+    assert_eq!((r.usage_charged_fen, r.paused), (1_600, 0));
+    // 400 more minutes: 3 300 fen due in total, 1 200 more: 900 left in the deposit,
+    // 300 owed — out of money: paused, not deleted.
     let r = s
         .advance_lifecycle(T0 + 1_100 * 60_000, &settings, &MeteredUsage, 10)
         .await
@@ -916,6 +925,14 @@ async fn payg_pauses_when_out_of_money_and_resumes(b: &Backend) {
         s.get_instance(inst.id).await.unwrap().unwrap().status,
         InstanceStatus::Paused
     );
+    // Owed usage is never written off: no unsubscribe while it is unpaid.
+    match s
+        .unsubscribe(&ctx(&w, 0, "u0", T0 + 5_000 * 60_000), inst.id)
+        .await
+    {
+        Err(StoreError::Rejected(m)) => assert!(m.contains("300 fen of usage is unpaid"), "{m}"),
+        other => panic!("unsubscribe with unpaid usage: {other:?}"),
+    }
     recharge(s, &w, 0, 10_000, T0 + 5_001 * 60_000).await;
     let r = s
         .advance_lifecycle(T0 + 5_002 * 60_000, &settings, &MeteredUsage, 10)
