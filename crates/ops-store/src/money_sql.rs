@@ -50,8 +50,18 @@ fn oid(v: i64) -> StoreResult<OrgId> {
 fn uid(v: i64) -> StoreResult<UserId> {
     UserId::new(v).ok_or_else(|| cor("user id"))
 }
+/// A journal key derived from a client's key: a prefixed client key can exceed the key
+/// limit, so long ones are replaced by their SHA-256 (still unique and deterministic).
 fn key(s: String) -> StoreResult<IdemKey> {
-    IdemKey::parse(&s).map_err(cor)
+    if s.len() <= suanli_ops::journal::IDEM_KEY_CHARS_MAX {
+        return IdemKey::parse(&s).map_err(cor);
+    }
+    use sha2::Digest;
+    IdemKey::parse(&format!(
+        "sha256:{}",
+        hex::encode(sha2::Sha256::digest(s.as_bytes()))
+    ))
+    .map_err(cor)
 }
 fn u32_of(v: i64) -> StoreResult<u32> {
     u32::try_from(v).map_err(cor)
@@ -287,7 +297,10 @@ macro_rules! money_store {
                         Self::save_inst(&mut tx, &inst).await?;
                     }
                 }
-                if let Some(cp) = &coupon {
+                // A coupon is used up only by an order it discounted (below its minimum
+                // spend, or on pay-as-you-go, it stays available).
+                let applied = breakdown.steps.iter().any(|st| st.kind == "coupon");
+                if let Some(cp) = coupon.as_ref().filter(|_| applied) {
                     let n = sqlx::query("UPDATE coupons SET used_order_id = $1 WHERE id = $2 AND used_order_id IS NULL")
                         .bind(order_id)
                         .bind(cp.id)

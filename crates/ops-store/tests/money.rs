@@ -671,6 +671,51 @@ async fn idempotent_orders_and_payments(b: &Backend) {
     let mut theirs = po.clone();
     theirs.ctx = ctx(&w, 1, "o1", T0);
     assert!(!s.place_order(&theirs).await.unwrap().replayed);
+    // A coupon that does not apply (below its minimum spend) is not used up.
+    s.create_coupon(&NewCoupon {
+        code: "BIG".into(),
+        org: None,
+        value: CouponValue::AmountOff { fen: f(500) },
+        min_spend: f(50_000),
+        expires_ms: T0 + DAY_MS,
+        at_ms: T0,
+    })
+    .await
+    .unwrap();
+    let mut small = po.clone();
+    small.ctx = ctx(&w, 0, "b1", T0);
+    small.coupon = Some("BIG".into());
+    let below = s.place_order(&small).await.unwrap();
+    assert!(
+        !below
+            .order
+            .breakdown
+            .steps
+            .iter()
+            .any(|st| st.kind == "coupon")
+    );
+    small.ctx = ctx(&w, 0, "b2", T0);
+    small.months = 6;
+    let six = s.place_order(&small).await.unwrap();
+    assert!(
+        six.order
+            .breakdown
+            .steps
+            .iter()
+            .any(|st| st.kind == "coupon"),
+        "{:?}",
+        six.order.breakdown
+    );
+    // A client key at the length limit still works where the journal prefixes it.
+    let mut long = po.clone();
+    long.ctx = ctx(
+        &w,
+        0,
+        &"k".repeat(suanli_ops::journal::IDEM_KEY_CHARS_MAX),
+        T0,
+    );
+    assert!(!s.place_order(&long).await.unwrap().replayed);
+    assert!(s.place_order(&long).await.unwrap().replayed);
     // A coupon is used once.
     s.create_coupon(&NewCoupon {
         code: "ONCE".into(),
