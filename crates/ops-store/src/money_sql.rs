@@ -20,7 +20,7 @@ use suanli_ops::pricing::{
     SpecPricing, TERM_MONTHS_MAX, quote,
 };
 use suanli_ops::proration::{
-    add_shares, refund_amount, refund_shares, remaining_charge, shares_of, split_refund, sub_shares,
+    add_shares, refund_amount, refund_shares, shares_of, split_refund, sub_shares,
 };
 use suanli_ops::{OrgId, UserId};
 
@@ -1706,12 +1706,20 @@ macro_rules! money_store {
                 if new_spec.id == inst.spec_id {
                     return Err(rejected("the instance already has this spec"));
                 }
-                let end = inst.ends_ms.ok_or_else(|| cor("prepaid instance without end"))?;
+                inst.ends_ms.ok_or_else(|| cor("prepaid instance without end"))?;
                 let (by_source, shares_back) = Self::prepaid_refund(&inst, c.at_ms)?;
                 let refund = by_source.total().map_err(merr)?;
                 let discounts = Self::discounts_in(&mut *tx).await?;
                 let full = Self::prepaid_quote(&inst, &new_spec.pricing, inst.months_total, &product.region, &discounts)?;
-                let charge = remaining_charge(full.total_fen, inst.anchor_ms, end, c.at_ms).map_err(merr)?;
+                // The terms already paid keep their prices and discounts: the rest of the
+                // term costs what is refunded, scaled by the specs' monthly list prices
+                // (rounded up). Re-pricing the whole term at the new spec's long-term rate
+                // would let a customer switch back and forth for money.
+                let old_monthly = inst.pricing.prepaid.as_ref().map(|p| p.monthly_fen).ok_or_else(|| cor("prepaid instance without prepaid pricing"))?;
+                let new_monthly = new_spec.pricing.prepaid.as_ref().map(|p| p.monthly_fen).ok_or_else(|| rejected("the new spec is not sold prepaid"))?;
+                let as_u128 = |f: Fen| u128::try_from(f.get()).map_err(|_| cor("negative price"));
+                let scaled = (as_u128(refund)? * as_u128(new_monthly)?).div_ceil(as_u128(old_monthly)?.max(1));
+                let charge = Fen::new(i64::try_from(scaled).map_err(|_| rejected("price out of range"))?).map_err(merr)?;
                 let b = Breakdown { total_fen: charge, ..full };
                 let mut order = Self::insert_order(&mut tx, &OrderRow { ctx: c, kind: "change_spec", inst: &inst, months: 0, breakdown: &b, charged: charge, refunded: refund, funding: Funding::default() }).await?;
                 let order_id = order.id;

@@ -118,7 +118,71 @@ macro_rules! both {
     };
 }
 
+/// Switching spec and back never pays the customer: the rest of the term costs what was
+/// refunded, scaled by the specs' monthly list prices.
+async fn change_of_spec_keeps_the_paid_terms(b: &Backend) {
+    let s = b.store();
+    let w = world(s).await;
+    s.set_spec_pricing(w.prepaid_specs[1], &prepaid(10_000))
+        .await
+        .unwrap();
+    recharge(s, &w, 0, 1_000_000, T0).await;
+    let o = s
+        .place_order(&PlaceOrder {
+            ctx: ctx(&w, 0, "o", T0),
+            spec_id: w.prepaid_specs[0],
+            mode: ChargingMode::Prepaid,
+            months: 1,
+            quantity: 1,
+            coupon: None,
+        })
+        .await
+        .unwrap();
+    for i in 0..11 {
+        s.renew(&ctx(&w, 0, &format!("r{i}"), T0 + 1 + i), o.instance.id, 1)
+            .await
+            .unwrap();
+    }
+    let day = 86_400_000;
+    let before = s.balances(w.customers[0].0).await.unwrap().cash_fen;
+    let there = s
+        .change_spec(
+            &ctx(&w, 0, "c1", T0 + day),
+            o.instance.id,
+            w.prepaid_specs[1],
+        )
+        .await
+        .unwrap();
+    assert!(there.order.charged_fen >= there.order.refunded_fen);
+    let back = s
+        .change_spec(
+            &ctx(&w, 0, "c2", T0 + day),
+            o.instance.id,
+            w.prepaid_specs[0],
+        )
+        .await
+        .unwrap();
+    assert!(back.order.charged_fen >= back.order.refunded_fen);
+    let after = s.balances(w.customers[0].0).await.unwrap().cash_fen;
+    assert!(
+        after <= before && before - after <= 2,
+        "before {before}, after {after}"
+    );
+    // A dearer spec costs the list-price ratio for the rest of the term.
+    let up = s
+        .change_spec(
+            &ctx(&w, 0, "c3", T0 + day),
+            o.instance.id,
+            w.prepaid_specs[2],
+        )
+        .await
+        .unwrap();
+    let expected = (up.order.refunded_fen.get() * 7_777 + 9_999) / 10_000;
+    assert_eq!(up.order.charged_fen.get(), expected);
+}
+
 both!(
+    change_of_spec_keeps_the_paid_terms,
     money_is_conserved_under_random_operations,
     journal_refuses_edits_and_unbalanced_lines,
     idempotent_orders_and_payments,
