@@ -1587,6 +1587,11 @@ macro_rules! money_store {
                 if total_months > TERM_MONTHS_MAX * 2 {
                     return Err(rejected("the instance's total term would be too long"));
                 }
+                // Terms run from the first start without gaps; a renewal whose new end is
+                // already past would charge for time nobody can use.
+                if inst.status != InstanceStatus::Pending && add_months(inst.anchor_ms, total_months) <= c.at_ms {
+                    return Err(rejected("the renewed term would already have ended: renew for more months or order anew"));
+                }
                 let region = Self::region_of(&mut tx, inst.product_id).await?;
                 let discounts = Self::discounts_in(&mut *tx).await?;
                 let pricing = inst.pricing.clone();

@@ -181,7 +181,36 @@ async fn change_of_spec_keeps_the_paid_terms(b: &Backend) {
     assert_eq!(up.order.charged_fen.get(), expected);
 }
 
+/// A renewal never charges for a term that has already ended.
+async fn renewing_never_charges_for_time_already_past(b: &Backend) {
+    let s = b.store();
+    let w = world(s).await;
+    recharge(s, &w, 0, 1_000_000, T0).await;
+    let o = s
+        .place_order(&PlaceOrder {
+            ctx: ctx(&w, 0, "o", T0),
+            spec_id: w.prepaid_specs[0],
+            mode: ChargingMode::Prepaid,
+            months: 1,
+            quantity: 1,
+            coupon: None,
+        })
+        .await
+        .unwrap();
+    let late = T0 + 90 * 86_400_000;
+    match s.renew(&ctx(&w, 0, "r1", late), o.instance.id, 1).await {
+        Err(StoreError::Rejected(m)) => assert!(m.contains("already have ended"), "{m}"),
+        other => panic!("renewal into the past: {other:?}"),
+    }
+    let r = s
+        .renew(&ctx(&w, 0, "r2", late), o.instance.id, 4)
+        .await
+        .unwrap();
+    assert!(r.instance.ends_ms.unwrap() > late);
+}
+
 both!(
+    renewing_never_charges_for_time_already_past,
     change_of_spec_keeps_the_paid_terms,
     money_is_conserved_under_random_operations,
     journal_refuses_edits_and_unbalanced_lines,
