@@ -3,15 +3,14 @@
 //! deactivation — each failure with its own precise code.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Output};
 
 use serde_json::{Value, json};
 
-fn suanli() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_suanli"))
-}
+mod common;
+
+use common::suanli;
 
 struct NodeGuard(Child);
 impl Drop for NodeGuard {
@@ -22,28 +21,7 @@ impl Drop for NodeGuard {
 }
 
 fn start_node(data: &Path) -> (NodeGuard, String) {
-    let mut child = suanli()
-        .args([
-            "node",
-            "--listen",
-            "127.0.0.1:0",
-            "--block-interval-ms",
-            "3",
-            "--data",
-        ])
-        .arg(data)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
+    let (child, url) = common::start_node(data);
     (NodeGuard(child), url)
 }
 

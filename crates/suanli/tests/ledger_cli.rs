@@ -4,8 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -14,9 +13,9 @@ use suanli_ledger::anchor::AnchorRecord;
 use suanli_ledger::{Payload, Transaction};
 use suanli_primitives::{ChainId, ChainKind, SecretKey, sha256};
 
-fn suanli() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_suanli"))
-}
+mod common;
+
+use common::{start_node, suanli};
 
 #[test]
 fn demo_walks_the_flow_and_its_chains_verify_then_tampering_is_named() {
@@ -122,33 +121,6 @@ fn verify_and_bad_arguments_give_clear_errors() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("without --api-token-file"));
-}
-
-/// Starts a node on an OS-chosen port and returns it with its base URL.
-fn start_node(data: &Path) -> (Child, String) {
-    let mut child = suanli()
-        .args([
-            "node",
-            "--listen",
-            "127.0.0.1:0",
-            "--block-interval-ms",
-            "3",
-            "--data",
-        ])
-        .arg(data)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    (child, url)
 }
 
 fn agent() -> ureq::Agent {
