@@ -5,6 +5,7 @@
 use suanli_primitives::{ChainKind, PublicKey};
 
 use crate::state::StateAccess;
+use crate::tx::TxId;
 
 /// What a contract knows about the transaction it executes.
 #[derive(Debug, Clone, Copy)]
@@ -12,6 +13,9 @@ pub struct TxContext<'a> {
     pub chain: ChainKind,
     pub signer: &'a PublicKey,
     pub nonce: u64,
+    /// The transaction's id, so a contract can point its records at the transaction that
+    /// made them (for inclusion proofs).
+    pub tx_id: TxId,
     pub height: u64,
     /// The block's timestamp (milliseconds since the Unix epoch), chosen by the proposer.
     pub timestamp_ms: u64,

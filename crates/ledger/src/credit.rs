@@ -89,6 +89,45 @@ fn write_fen(state: &mut dyn StateAccess, key: Vec<u8>, value: Fen) {
     }
 }
 
+/// The balance key of an account nobody holds a key for, such as a trade's escrow: a
+/// contract derives `account` (e.g. a domain-separated hash) and moves credits in and out
+/// with [`move_credits`]. Such balances count towards the supply like any other, so
+/// `Σ balances = supply` keeps holding with credits in escrow.
+pub fn account_balance_key(account: &[u8; 32]) -> Vec<u8> {
+    let mut key = BALANCE_PREFIX.to_vec();
+    key.extend_from_slice(account);
+    key
+}
+
+/// Moves `amount` from the balance under `from_key` to the one under `to_key` (both
+/// balance keys from [`balance_key`] or [`account_balance_key`]). For contracts installed
+/// on the trade chain (escrow); refuses with `insufficient_balance` and writes nothing when
+/// `from_key` holds less than `amount`.
+pub fn move_credits(
+    state: &mut dyn StateAccess,
+    from_key: &[u8],
+    to_key: &[u8],
+    amount: Amount,
+) -> Result<(), ContractError> {
+    let from = read_fen(state, from_key)?;
+    if from.get() < amount.get() {
+        return Err(ContractError::new(
+            "insufficient_balance",
+            format!(
+                "balance {} fen is less than the {} fen to move",
+                from.get(),
+                amount.get()
+            ),
+        ));
+    }
+    write_fen(
+        state,
+        from_key.to_vec(),
+        Fen::new(from.get() - amount.get()),
+    );
+    CreditContract::add(state, to_key.to_vec(), Fen::new(amount.get()))
+}
+
 /// Parses a stored balance value (for queries outside execution).
 pub fn decode_fen(bytes: &[u8]) -> Option<Fen> {
     let array: [u8; 8] = bytes.try_into().ok()?;

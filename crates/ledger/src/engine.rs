@@ -230,6 +230,7 @@ impl ChainEngine {
                 chain: self.genesis.chain.kind(),
                 signer: tx.signer(),
                 nonce: tx.nonce(),
+                tx_id: tx.id(),
                 height,
                 timestamp_ms,
                 operator: &self.genesis.credit_operator,

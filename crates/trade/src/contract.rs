@@ -1,0 +1,1016 @@
+//! The trade contract: executes [`TradeOp`]s against the trade chain's state. Every
+//! rejection is a [`ContractError`] whose code names the rule (listed in `docs/trade.md`).
+//!
+//! Money: an order moves `value_fen` settlement credits from the consumer into the trade's
+//! escrow account; each check-in moves the period's cost from escrow to the supplier; the
+//! close settles the unbilled tail and refunds the rest. Credits only move between
+//! balances, so `Σ balances = supply` holds at every height, and for every trade
+//! `escrow = funded − paid − refunded`.
+
+use serde_json::json;
+use suanli_ledger::contract::{ContractError, TxContext};
+use suanli_ledger::credit::{Amount, account_balance_key, balance_key, move_credits, read_fen};
+use suanli_ledger::state::StateAccess;
+use suanli_ledger::{ContractId, ExtensionContract};
+use suanli_primitives::{PublicKey, Signature};
+
+use crate::credentials::{self, Expected};
+use crate::model::{CloseReason, MINUTE_MS, PartyDid, Role, Serial};
+use crate::op::{self, TradeOp};
+use crate::pricing;
+use crate::records::*;
+
+/// How far a record's own time may be from its block's time, in ms.
+pub const TIME_SKEW_MS_MAX: u64 = 10 * MINUTE_MS;
+/// Most records one trade may have (bounds check-ins: a year of 1-minute periods fits).
+pub const RECORDS_PER_TRADE_MAX: u32 = 600_000;
+/// Most modes and most offers the chain may hold.
+pub const IDS_MAX: u64 = 10_000_000;
+
+fn err(code: &'static str, message: impl Into<String>) -> ContractError {
+    ContractError::new(code, message)
+}
+
+/// The trade-chain system contract.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TradeContract;
+
+impl ExtensionContract for TradeContract {
+    fn id(&self) -> ContractId {
+        ContractId::Trade
+    }
+
+    fn check(&self, body: &[u8]) -> Result<(), ContractError> {
+        TradeOp::decode(body)
+            .map(|_| ())
+            .map_err(|e| err("malformed_call", e.to_string()))
+    }
+
+    fn execute(
+        &self,
+        ctx: &TxContext<'_>,
+        body: &[u8],
+        state: &mut dyn StateAccess,
+    ) -> Result<(), ContractError> {
+        let op = TradeOp::decode(body).map_err(|e| err("malformed_call", e.to_string()))?;
+        Exec { ctx, state }.run(op)
+    }
+}
+
+struct Exec<'a, 'b> {
+    ctx: &'a TxContext<'b>,
+    state: &'a mut dyn StateAccess,
+}
+
+impl Exec<'_, '_> {
+    fn run(&mut self, op: TradeOp) -> Result<(), ContractError> {
+        match op {
+            TradeOp::SetPolicy { record_browse } => {
+                self.require_operator()?;
+                self.put(POLICY_KEY.to_vec(), &Policy { record_browse });
+                Ok(())
+            }
+            TradeOp::Enroll {
+                did,
+                role,
+                key,
+                kyc_credential_id,
+                kyc_credential_sha256,
+            } => self.enroll(did, role, key, kyc_credential_id, kyc_credential_sha256),
+            TradeOp::Unenroll { did, role } => self.unenroll(&did, role),
+            TradeOp::PublishMode { terms } => {
+                let supplier = self.signer_in(Role::Supplier)?;
+                let id = self.next_id(MODE_NEXT_KEY, "modes")?;
+                let mode = Mode {
+                    id,
+                    supplier: supplier.did,
+                    terms,
+                    published_at_ms: self.ctx.timestamp_ms,
+                };
+                self.put(mode_key(id), &mode);
+                Ok(())
+            }
+            TradeOp::PublishOffer { terms } => self.publish_offer(terms),
+            TradeOp::WithdrawOffer { offer_id } => {
+                let supplier = self.signer_in(Role::Supplier)?;
+                let mut offer = self.offer(offer_id)?;
+                if offer.supplier != supplier.did {
+                    return Err(err(
+                        "not_offer_owner",
+                        "only the offering supplier may withdraw it",
+                    ));
+                }
+                offer.withdrawn = true;
+                self.put(offer_key(offer_id), &offer);
+                Ok(())
+            }
+            TradeOp::Browse {
+                serial,
+                supplier,
+                time_ms,
+                signature,
+            } => self.browse(serial, supplier, time_ms, signature),
+            TradeOp::Order {
+                serial,
+                offer_id,
+                time_ms,
+                requirements,
+                value_fen,
+                signature,
+            } => self.order(
+                serial,
+                offer_id,
+                time_ms,
+                requirements,
+                value_fen,
+                signature,
+            ),
+            TradeOp::Accept {
+                serial,
+                signature,
+                credential,
+            } => self.accept(&serial, signature, &credential),
+            TradeOp::Fund { serial, amount_fen } => self.fund(&serial, amount_fen),
+            TradeOp::Checkin {
+                serial,
+                start_ms,
+                end_ms,
+                cost_fen,
+                credential,
+            } => self.checkin(&serial, start_ms, end_ms, cost_fen, &credential),
+            TradeOp::Close { serial, reason } => self.close(&serial, reason),
+            TradeOp::Rate {
+                serial,
+                time_ms,
+                scores,
+                signature,
+            } => self.rate(&serial, time_ms, scores, signature),
+        }
+    }
+
+    // ---- state helpers -------------------------------------------------------------
+
+    fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &[u8],
+        what: &str,
+    ) -> Result<Option<T>, ContractError> {
+        self.state
+            .get(key)
+            .map(|bytes| decode(&bytes, what))
+            .transpose()
+    }
+
+    fn put<T: serde::Serialize>(&mut self, key: Vec<u8>, value: &T) {
+        self.state.put(key, encode(value));
+    }
+
+    fn next_id(&mut self, key: &[u8], what: &str) -> Result<u64, ContractError> {
+        let next = decode_u64(self.state.get(key)).max(1);
+        if next > IDS_MAX {
+            return Err(err(
+                "limit_reached",
+                format!("the chain holds the most {what} it may"),
+            ));
+        }
+        self.state
+            .put(key.to_vec(), (next + 1).to_be_bytes().to_vec());
+        Ok(next)
+    }
+
+    fn require_operator(&self) -> Result<(), ContractError> {
+        if self.ctx.signer != self.ctx.operator {
+            return Err(err(
+                "not_operator",
+                "only the operator key named in the trade chain's genesis may do this",
+            ));
+        }
+        Ok(())
+    }
+
+    fn party(&self, did: &PartyDid) -> Result<Option<Party>, ContractError> {
+        self.get(&party_key(did), "party")
+    }
+
+    /// The party the signing key is enrolled for.
+    fn signer(&self) -> Result<Party, ContractError> {
+        let did = self.state.get(&keyof_key(self.ctx.signer)).ok_or_else(|| {
+            err(
+                "not_enrolled",
+                format!("key {} is not enrolled on the trade chain", self.ctx.signer),
+            )
+        })?;
+        let did = String::from_utf8(did)
+            .ok()
+            .and_then(|d| PartyDid::parse(&d).ok())
+            .ok_or_else(|| corrupt("key index"))?;
+        self.party(&did)?.ok_or_else(|| corrupt("party"))
+    }
+
+    fn signer_in(&self, role: Role) -> Result<Party, ContractError> {
+        let party = self.signer()?;
+        if !party.has(role) {
+            return Err(err(
+                "role_missing",
+                format!("{} is not enrolled as a {}", party.did, role.as_str()),
+            ));
+        }
+        Ok(party)
+    }
+
+    fn offer(&self, id: u64) -> Result<Offer, ContractError> {
+        self.get(&offer_key(id), "offer")?
+            .ok_or_else(|| err("offer_not_found", format!("no offer {id}")))
+    }
+
+    fn trade(&self, serial: &Serial) -> Result<Trade, ContractError> {
+        self.get(&trade_key(serial), "trade")?
+            .ok_or_else(|| err("trade_not_found", format!("no trade {serial}")))
+    }
+
+    fn save(&mut self, trade: &Trade) {
+        self.put(trade_key(&trade.serial), trade);
+    }
+
+    fn check_time(&self, time_ms: u64) -> Result<(), ContractError> {
+        if time_ms.abs_diff(self.ctx.timestamp_ms) > TIME_SKEW_MS_MAX {
+            return Err(err(
+                "time_out_of_window",
+                format!(
+                    "the record's time {time_ms} is more than {TIME_SKEW_MS_MAX} ms from the block's {}",
+                    self.ctx.timestamp_ms
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn append_record(
+        &mut self,
+        serial: &Serial,
+        kind: RecordKind,
+        by: &PartyDid,
+        data: serde_json::Value,
+    ) -> Result<(), ContractError> {
+        let count_key = record_count_key(serial);
+        let seq = decode_u32(self.state.get(&count_key));
+        if seq >= RECORDS_PER_TRADE_MAX {
+            return Err(err(
+                "limit_reached",
+                format!("a trade holds at most {RECORDS_PER_TRADE_MAX} records"),
+            ));
+        }
+        let record = Record {
+            serial: *serial,
+            seq,
+            kind,
+            by: by.clone(),
+            tx_id: self.ctx.tx_id,
+            height: self.ctx.height,
+            block_time_ms: self.ctx.timestamp_ms,
+            data,
+        };
+        self.put(record_key(serial, seq), &record);
+        self.state.put(count_key, (seq + 1).to_be_bytes().to_vec());
+        Ok(())
+    }
+
+    fn append_history(&mut self, did: &PartyDid, serial: &Serial) {
+        let count_key = history_count_key(did);
+        let n = decode_u64(self.state.get(&count_key));
+        self.state
+            .put(history_key(did, n), serial.as_bytes().to_vec());
+        self.state.put(count_key, (n + 1).to_be_bytes().to_vec());
+    }
+
+    fn update_stats(
+        &mut self,
+        supplier: &PartyDid,
+        change: impl FnOnce(&mut SupplierStats),
+    ) -> Result<(), ContractError> {
+        let key = stats_key(supplier);
+        let mut stats: SupplierStats = self.get(&key, "supplier stats")?.unwrap_or_default();
+        change(&mut stats);
+        self.put(key, &stats);
+        Ok(())
+    }
+
+    fn escrow_fen(&self, serial: &Serial) -> Result<i64, ContractError> {
+        Ok(read_fen(&*self.state, &account_balance_key(&escrow_account(serial)))?.get())
+    }
+
+    fn move_fen(&mut self, from: &[u8], to: &[u8], fen: i64) -> Result<(), ContractError> {
+        if fen == 0 {
+            return Ok(());
+        }
+        let amount = Amount::new(fen).map_err(|e| err("invalid_amount", e.to_string()))?;
+        move_credits(self.state, from, to, amount)
+    }
+
+    fn key_of(&self, did: &PartyDid) -> Result<PublicKey, ContractError> {
+        Ok(self.party(did)?.ok_or_else(|| corrupt("party"))?.key)
+    }
+
+    // ---- parties -------------------------------------------------------------------
+
+    fn enroll(
+        &mut self,
+        did: PartyDid,
+        role: Role,
+        key: PublicKey,
+        kyc_credential_id: Option<String>,
+        kyc_credential_sha256: Option<String>,
+    ) -> Result<(), ContractError> {
+        self.require_operator()?;
+        if let Some(bound) = self.state.get(&keyof_key(&key))
+            && bound != did.as_str().as_bytes()
+        {
+            return Err(err(
+                "key_in_use",
+                format!("key {key} is already enrolled for another DID"),
+            ));
+        }
+        let mut party = self.party(&did)?.unwrap_or(Party {
+            did: did.clone(),
+            key,
+            roles: Vec::new(),
+            kyc_credential_id: None,
+            kyc_credential_sha256: None,
+            enrolled_at_ms: self.ctx.timestamp_ms,
+        });
+        if party.key != key {
+            // Re-enrolment after a key rotation: the old key stops acting for the DID.
+            self.state.delete(keyof_key(&party.key));
+            party.key = key;
+        }
+        if !party.has(role) {
+            party.roles.push(role);
+            party.roles.sort();
+        }
+        if kyc_credential_id.is_some() {
+            party.kyc_credential_id = kyc_credential_id;
+            party.kyc_credential_sha256 = kyc_credential_sha256;
+        }
+        self.state
+            .put(keyof_key(&key), did.as_str().as_bytes().to_vec());
+        self.put(party_key(&did), &party);
+        Ok(())
+    }
+
+    fn unenroll(&mut self, did: &PartyDid, role: Role) -> Result<(), ContractError> {
+        self.require_operator()?;
+        let mut party = self
+            .party(did)?
+            .ok_or_else(|| err("not_enrolled", format!("{did} is not enrolled")))?;
+        if !party.has(role) {
+            return Err(err(
+                "role_missing",
+                format!("{did} is not enrolled as a {}", role.as_str()),
+            ));
+        }
+        party.roles.retain(|r| *r != role);
+        self.put(party_key(did), &party);
+        Ok(())
+    }
+
+    // ---- modes and offers ----------------------------------------------------------
+
+    fn publish_offer(&mut self, terms: crate::model::OfferTerms) -> Result<(), ContractError> {
+        let supplier = self.signer_in(Role::Supplier)?;
+        let mode: Mode = self
+            .get(&mode_key(terms.mode_id), "mode")?
+            .ok_or_else(|| err("mode_not_found", format!("no trade mode {}", terms.mode_id)))?;
+        if mode.supplier != supplier.did {
+            return Err(err(
+                "not_mode_owner",
+                "an offer must be published under one of the supplier's own modes",
+            ));
+        }
+        if terms.valid_until_ms <= self.ctx.timestamp_ms {
+            return Err(err(
+                "offer_already_lapsed",
+                "the offer's validity has already ended",
+            ));
+        }
+        let id = self.next_id(OFFER_NEXT_KEY, "offers")?;
+        let offer = Offer {
+            id,
+            supplier: supplier.did,
+            available: terms.quantity,
+            terms,
+            withdrawn: false,
+            published_at_ms: self.ctx.timestamp_ms,
+        };
+        self.put(offer_key(id), &offer);
+        Ok(())
+    }
+
+    // ---- the trade -----------------------------------------------------------------
+
+    /// A serial is free unless a trade uses it or another pair's browse records do.
+    fn check_serial_free(
+        &self,
+        serial: &Serial,
+        consumer: &PartyDid,
+        supplier: &PartyDid,
+    ) -> Result<(), ContractError> {
+        if self.state.get(&trade_key(serial)).is_some() {
+            return Err(err(
+                "serial_in_use",
+                format!("trade serial {serial} is taken"),
+            ));
+        }
+        if let Some(first) = self.get::<Record>(&record_key(serial, 0), "record")? {
+            let same_pair = first.by == *consumer
+                && first.data.get("supplier").and_then(|s| s.as_str()) == Some(supplier.as_str());
+            if !same_pair {
+                return Err(err(
+                    "serial_in_use",
+                    format!("trade serial {serial} is taken by another consumer's browse records"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn browse(
+        &mut self,
+        serial: Serial,
+        supplier: PartyDid,
+        time_ms: u64,
+        signature: Signature,
+    ) -> Result<(), ContractError> {
+        let policy: Policy = self.get(POLICY_KEY, "policy")?.unwrap_or_default();
+        if !policy.record_browse {
+            return Err(err(
+                "browse_recording_off",
+                "this platform does not keep browse records (policy record_browse is off)",
+            ));
+        }
+        let consumer = self.signer_in(Role::Consumer)?;
+        if !self
+            .party(&supplier)?
+            .is_some_and(|p| p.has(Role::Supplier))
+        {
+            return Err(err(
+                "supplier_not_enrolled",
+                format!("{supplier} is not an enrolled supplier"),
+            ));
+        }
+        self.check_time(time_ms)?;
+        self.check_serial_free(&serial, &consumer.did, &supplier)?;
+        if !op::verify_digest(
+            &consumer.key,
+            &op::browse_digest(&serial, time_ms, &supplier),
+            &signature,
+        ) {
+            return Err(err(
+                "bad_signature",
+                "the consumer's browse signature does not verify",
+            ));
+        }
+        let data = json!({"supplier": supplier, "time_ms": time_ms, "signature": signature});
+        self.append_record(&serial, RecordKind::Browse, &consumer.did, data)
+    }
+
+    fn order(
+        &mut self,
+        serial: Serial,
+        offer_id: u64,
+        time_ms: u64,
+        requirements: crate::model::Requirements,
+        value_fen: i64,
+        signature: Signature,
+    ) -> Result<(), ContractError> {
+        let consumer = self.signer_in(Role::Consumer)?;
+        let mut offer = self.offer(offer_id)?;
+        if offer.supplier == consumer.did {
+            return Err(err("self_trade", "a party cannot order from its own offer"));
+        }
+        self.check_serial_free(&serial, &consumer.did, &offer.supplier)?;
+        self.check_time(time_ms)?;
+        let now = self.ctx.timestamp_ms;
+        if offer.withdrawn || now < offer.terms.valid_from_ms || now >= offer.terms.valid_until_ms {
+            return Err(err(
+                "offer_not_valid",
+                format!("offer {offer_id} is not open for orders now"),
+            ));
+        }
+        if !self
+            .party(&offer.supplier)?
+            .is_some_and(|p| p.has(Role::Supplier))
+        {
+            return Err(err(
+                "supplier_not_enrolled",
+                "the offering supplier is no longer enrolled",
+            ));
+        }
+        if requirements.spec != offer.terms.spec {
+            return Err(err(
+                "spec_mismatch",
+                format!(
+                    "the order's spec must be the offer's: {:?}",
+                    offer.terms.spec
+                ),
+            ));
+        }
+        if requirements.quantity > offer.available {
+            return Err(err(
+                "offer_sold_out",
+                format!(
+                    "the offer has {} units free, {} ordered",
+                    offer.available, requirements.quantity
+                ),
+            ));
+        }
+        let digest = op::order_digest(
+            &serial,
+            time_ms,
+            &offer.supplier,
+            offer_id,
+            &requirements,
+            value_fen,
+        );
+        if !op::verify_digest(&consumer.key, &digest, &signature) {
+            return Err(err(
+                "bad_signature",
+                "the consumer's order signature does not verify",
+            ));
+        }
+        let mode: Mode = self
+            .get(&mode_key(offer.terms.mode_id), "mode")?
+            .ok_or_else(|| corrupt("mode"))?;
+        let overflow = |_| err("overflow", "the trade's price overflows the fen range");
+        let rate =
+            pricing::rate_fen_per_minute(mode.terms.price_fen_per_minute, requirements.quantity)
+                .map_err(overflow)?;
+        let first = pricing::first_period_cost(
+            mode.terms.checkin_period_minutes,
+            requirements.duration_minutes,
+            rate,
+            mode.terms.min_cost_fen,
+        )
+        .map_err(overflow)?;
+        if value_fen < first {
+            return Err(err(
+                "escrow_below_first_period",
+                format!(
+                    "the order must escrow at least the first period's {first} fen, it offers {value_fen}"
+                ),
+            ));
+        }
+        self.move_fen(
+            &balance_key(&consumer.key),
+            &account_balance_key(&escrow_account(&serial)),
+            value_fen,
+        )?;
+        offer.available -= requirements.quantity;
+        self.put(offer_key(offer_id), &offer);
+        let trade = Trade {
+            serial,
+            consumer: consumer.did.clone(),
+            supplier: offer.supplier.clone(),
+            mode_id: mode.id,
+            offer_id,
+            requirements: requirements.clone(),
+            rate_fen_per_minute: rate,
+            min_cost_fen: mode.terms.min_cost_fen,
+            period_minutes: mode.terms.checkin_period_minutes,
+            trade_type: mode.terms.trade_type.clone(),
+            trade_start_cpt: mode.terms.trade_start_cpt,
+            checkin_cpt: mode.terms.checkin_cpt,
+            encryption: mode.terms.encryption,
+            weights: mode.terms.weights.clone(),
+            status: Status::Ordered,
+            ordered_at_ms: now,
+            accept_by_ms: offer.terms.valid_until_ms,
+            order_signature: signature,
+            contract_start_ms: None,
+            contract_end_ms: None,
+            billed_until_ms: None,
+            billed_minutes: 0,
+            charged_fen: 0,
+            funded_fen: value_fen,
+            paid_fen: 0,
+            unpaid_fen: 0,
+            checkins: 0,
+            closure: None,
+            rating: None,
+        };
+        self.save(&trade);
+        self.append_history(&consumer.did, &serial);
+        self.append_history(&offer.supplier, &serial);
+        self.update_stats(&offer.supplier, |s| s.orders += 1)?;
+        let data = json!({
+            "supplier": offer.supplier, "offer_id": offer_id, "time_ms": time_ms,
+            "requirements": requirements, "value_fen": value_fen, "signature": signature,
+        });
+        self.append_record(&serial, RecordKind::Order, &consumer.did, data)
+    }
+
+    /// The trade, if the signer is its `role` party.
+    fn trade_as(&self, serial: &Serial, role: Role) -> Result<(Trade, Party), ContractError> {
+        let trade = self.trade(serial)?;
+        let party = self.signer()?;
+        let (did, code) = match role {
+            Role::Supplier => (&trade.supplier, "not_supplier"),
+            _ => (&trade.consumer, "not_consumer"),
+        };
+        if party.did != *did {
+            return Err(err(
+                code,
+                format!("only the trade's {} may do this", role.as_str()),
+            ));
+        }
+        Ok((trade, party))
+    }
+
+    /// The trade, if the signer is one of its parties, with the signer's role in it.
+    fn trade_as_party(&self, serial: &Serial) -> Result<(Trade, Party, Role), ContractError> {
+        let trade = self.trade(serial)?;
+        let party = self.signer()?;
+        let role = if party.did == trade.consumer {
+            Role::Consumer
+        } else if party.did == trade.supplier {
+            Role::Supplier
+        } else {
+            return Err(err(
+                "not_a_party",
+                "only the trade's consumer and supplier act on it",
+            ));
+        };
+        Ok((trade, party, role))
+    }
+
+    fn require_open(trade: &Trade) -> Result<(), ContractError> {
+        if trade.status == Status::Closed {
+            return Err(err(
+                "trade_closed",
+                format!("trade {} is closed", trade.serial),
+            ));
+        }
+        Ok(())
+    }
+
+    fn accept(
+        &mut self,
+        serial: &Serial,
+        signature: Signature,
+        credential: &serde_json::Value,
+    ) -> Result<(), ContractError> {
+        let (mut trade, supplier) = self.trade_as(serial, Role::Supplier)?;
+        Self::require_open(&trade)?;
+        if trade.status != Status::Ordered {
+            return Err(err(
+                "already_contracted",
+                "the trade already has its contract",
+            ));
+        }
+        let now = self.ctx.timestamp_ms;
+        if now >= trade.accept_by_ms {
+            return Err(err(
+                "order_expired",
+                "the order lapsed with its offer; close it as expired",
+            ));
+        }
+        if !supplier
+            .key
+            .verify(&op::contract_message(&trade.order_signature), &signature)
+        {
+            return Err(err(
+                "bad_signature",
+                "the supplier's countersignature over the consumer's order signature does not verify",
+            ));
+        }
+        credentials::check(
+            credential,
+            &Expected {
+                id: credentials::start_credential_id(serial),
+                issuer: &trade.supplier,
+                issuer_key: &supplier.key,
+                cpt: trade.trade_start_cpt,
+                claims: credentials::start_claims(&trade),
+            },
+        )?;
+        let duration_ms = trade.requirements.duration_minutes * MINUTE_MS;
+        trade.status = Status::Active;
+        trade.contract_start_ms = Some(now);
+        trade.contract_end_ms = Some(now + duration_ms);
+        trade.billed_until_ms = Some(now);
+        self.save(&trade);
+        self.update_stats(&trade.supplier, |s| s.contracted += 1)?;
+        let data = json!({
+            "consumer_signature": trade.order_signature, "supplier_signature": signature,
+            "contract_start_ms": now, "contract_end_ms": now + duration_ms,
+            "credential": credential,
+        });
+        self.append_record(serial, RecordKind::Contract, &supplier.did, data)
+    }
+
+    fn fund(&mut self, serial: &Serial, amount_fen: i64) -> Result<(), ContractError> {
+        let (mut trade, consumer) = self.trade_as(serial, Role::Consumer)?;
+        Self::require_open(&trade)?;
+        self.move_fen(
+            &balance_key(&consumer.key),
+            &account_balance_key(&escrow_account(serial)),
+            amount_fen,
+        )?;
+        trade.funded_fen = trade
+            .funded_fen
+            .checked_add(amount_fen)
+            .ok_or_else(|| err("overflow", "the escrow overflows the fen range"))?;
+        self.save(&trade);
+        self.append_record(
+            serial,
+            RecordKind::Fund,
+            &consumer.did,
+            json!({"amount_fen": amount_fen}),
+        )
+    }
+
+    fn checkin(
+        &mut self,
+        serial: &Serial,
+        start_ms: u64,
+        end_ms: u64,
+        cost_fen: i64,
+        credential: &serde_json::Value,
+    ) -> Result<(), ContractError> {
+        let (mut trade, supplier) = self.trade_as(serial, Role::Supplier)?;
+        Self::require_open(&trade)?;
+        let (Some(billed_until), Some(contract_end)) =
+            (trade.billed_until_ms, trade.contract_end_ms)
+        else {
+            return Err(err("not_contracted", "check-ins start after the contract"));
+        };
+        if start_ms != billed_until {
+            return Err(err(
+                "checkin_not_contiguous",
+                format!(
+                    "the next period must start at {billed_until} (the end of the last one), not {start_ms}"
+                ),
+            ));
+        }
+        if end_ms > contract_end {
+            return Err(err(
+                "checkin_beyond_contract",
+                format!("the period ends after the contract's end {contract_end}"),
+            ));
+        }
+        if end_ms > self.ctx.timestamp_ms {
+            return Err(err(
+                "checkin_in_future",
+                "a period can be checked in only once it has ended (by the block's time)",
+            ));
+        }
+        let span = end_ms - start_ms;
+        if span % MINUTE_MS != 0 {
+            return Err(err(
+                "checkin_not_whole_minutes",
+                "a check-in period is a whole number of minutes",
+            ));
+        }
+        let minutes = span / MINUTE_MS;
+        if minutes > trade.period_minutes {
+            return Err(err(
+                "checkin_longer_than_period",
+                format!("a period lasts at most {} minutes", trade.period_minutes),
+            ));
+        }
+        let expected = pricing::settlement_cost(
+            trade.billed_minutes,
+            trade.charged_fen,
+            minutes,
+            trade.rate_fen_per_minute,
+            trade.min_cost_fen,
+        )
+        .map_err(|_| err("overflow", "the cost overflows the fen range"))?;
+        if cost_fen != expected {
+            return Err(err(
+                "cost_mismatch",
+                format!(
+                    "{minutes} minutes cost {expected} fen under this trade's terms, not {cost_fen}"
+                ),
+            ));
+        }
+        let escrow = self.escrow_fen(serial)?;
+        if escrow < cost_fen {
+            return Err(err(
+                "insufficient_escrow",
+                format!(
+                    "the escrow holds {escrow} fen, the period costs {cost_fen}; the consumer must fund it or the supplier closes for out_of_funds"
+                ),
+            ));
+        }
+        credentials::check(
+            credential,
+            &Expected {
+                id: credentials::checkin_credential_id(serial, trade.checkins + 1),
+                issuer: &trade.supplier,
+                issuer_key: &supplier.key,
+                cpt: trade.checkin_cpt,
+                claims: credentials::checkin_claims(&trade, start_ms, end_ms, cost_fen),
+            },
+        )?;
+        self.move_fen(
+            &account_balance_key(&escrow_account(serial)),
+            &balance_key(&supplier.key),
+            cost_fen,
+        )?;
+        trade.billed_until_ms = Some(end_ms);
+        trade.billed_minutes += minutes;
+        trade.charged_fen += cost_fen;
+        trade.paid_fen += cost_fen;
+        trade.checkins += 1;
+        self.save(&trade);
+        let data = json!({
+            "n": trade.checkins, "start_ms": start_ms, "end_ms": end_ms, "minutes": minutes,
+            "cost_fen": cost_fen, "credential": credential,
+        });
+        self.append_record(serial, RecordKind::Checkin, &supplier.did, data)
+    }
+
+    fn check_close_allowed(
+        &self,
+        trade: &Trade,
+        role: Role,
+        reason: CloseReason,
+    ) -> Result<(), ContractError> {
+        let now = self.ctx.timestamp_ms;
+        let refuse = |why: &str| {
+            Err(err(
+                "reason_not_allowed",
+                format!(
+                    "the {} cannot close for {} {why}",
+                    role.as_str(),
+                    reason.as_str()
+                ),
+            ))
+        };
+        match (trade.status, reason) {
+            (Status::Ordered, CloseReason::StoppedByConsumer) if role == Role::Consumer => Ok(()),
+            (Status::Ordered, CloseReason::SupplierFault) if role == Role::Supplier => Ok(()),
+            (Status::Ordered, CloseReason::Expired) => {
+                if now < trade.accept_by_ms {
+                    return Err(err("order_not_expired", "the order can still be accepted"));
+                }
+                Ok(())
+            }
+            (Status::Ordered, _) => refuse("before the contract"),
+            (Status::Active, CloseReason::Completed) => {
+                if trade.contract_end_ms.is_some_and(|end| now < end) {
+                    return Err(err(
+                        "contract_not_ended",
+                        "the contract has not reached its end",
+                    ));
+                }
+                Ok(())
+            }
+            (Status::Active, CloseReason::StoppedByConsumer) if role == Role::Consumer => Ok(()),
+            (Status::Active, CloseReason::SupplierFault) => Ok(()),
+            (Status::Active, CloseReason::OutOfFunds) if role == Role::Supplier => {
+                let next = self.next_period_cost(trade)?;
+                if self.escrow_fen(&trade.serial)? >= next {
+                    return Err(err(
+                        "escrow_still_covers",
+                        format!("the escrow still covers the next period's {next} fen"),
+                    ));
+                }
+                Ok(())
+            }
+            (Status::Active, _) => refuse("while the contract runs"),
+            (Status::Closed, _) => Err(err("trade_closed", "the trade is already closed")),
+        }
+    }
+
+    fn next_period_cost(&self, trade: &Trade) -> Result<i64, ContractError> {
+        let (Some(billed), Some(end)) = (trade.billed_until_ms, trade.contract_end_ms) else {
+            return Ok(0);
+        };
+        let minutes = trade.period_minutes.min(pricing::minutes_ceil(billed, end));
+        pricing::settlement_cost(
+            trade.billed_minutes,
+            trade.charged_fen,
+            minutes,
+            trade.rate_fen_per_minute,
+            trade.min_cost_fen,
+        )
+        .map_err(|_| err("overflow", "the cost overflows the fen range"))
+    }
+
+    fn close(&mut self, serial: &Serial, reason: CloseReason) -> Result<(), ContractError> {
+        let (mut trade, party, role) = self.trade_as_party(serial)?;
+        self.check_close_allowed(&trade, role, reason)?;
+        let now = self.ctx.timestamp_ms;
+        let was_active = trade.status == Status::Active;
+        let (mut tail_minutes, mut tail_cost) = (0, 0);
+        if was_active && reason != CloseReason::SupplierFault {
+            let billed = trade.billed_until_ms.unwrap_or(now);
+            let until = trade.contract_end_ms.map_or(now, |end| end.min(now));
+            tail_minutes = pricing::minutes_ceil(billed, until);
+            tail_cost = pricing::settlement_cost(
+                trade.billed_minutes,
+                trade.charged_fen,
+                tail_minutes,
+                trade.rate_fen_per_minute,
+                trade.min_cost_fen,
+            )
+            .map_err(|_| err("overflow", "the cost overflows the fen range"))?;
+        }
+        let escrow_key = account_balance_key(&escrow_account(serial));
+        let escrow = self.escrow_fen(serial)?;
+        let paid = tail_cost.min(escrow);
+        let supplier_key = self.key_of(&trade.supplier)?;
+        let consumer_key = self.key_of(&trade.consumer)?;
+        self.move_fen(&escrow_key, &balance_key(&supplier_key), paid)?;
+        let refund = escrow - paid;
+        self.move_fen(&escrow_key, &balance_key(&consumer_key), refund)?;
+        let mut offer = self.offer(trade.offer_id)?;
+        offer.available = offer
+            .available
+            .saturating_add(trade.requirements.quantity)
+            .min(offer.terms.quantity);
+        self.put(offer_key(trade.offer_id), &offer);
+        trade.billed_minutes += tail_minutes;
+        trade.charged_fen += tail_cost;
+        trade.paid_fen += paid;
+        trade.unpaid_fen += tail_cost - paid;
+        trade.status = Status::Closed;
+        trade.closure = Some(Closure {
+            reason,
+            by: role,
+            at_ms: now,
+            tail_minutes,
+            tail_cost_fen: tail_cost,
+            refund_fen: refund,
+        });
+        self.save(&trade);
+        self.update_stats(&trade.supplier, |s| {
+            if was_active {
+                *s.closed.entry(reason).or_default() += 1;
+            } else {
+                s.lapsed += 1;
+            }
+        })?;
+        let data = json!({
+            "reason": reason, "by_role": role, "tail_minutes": tail_minutes,
+            "tail_cost_fen": tail_cost, "unpaid_fen": tail_cost - paid, "refund_fen": refund,
+        });
+        self.append_record(serial, RecordKind::Close, &party.did, data)
+    }
+
+    fn rate(
+        &mut self,
+        serial: &Serial,
+        time_ms: u64,
+        scores: crate::model::Scores,
+        signature: Signature,
+    ) -> Result<(), ContractError> {
+        let (mut trade, consumer) = self.trade_as(serial, Role::Consumer)?;
+        if trade.status != Status::Closed {
+            return Err(err("not_closed", "a trade is rated after it is closed"));
+        }
+        if trade.contract_start_ms.is_none() {
+            return Err(err(
+                "never_contracted",
+                "an order that never got its contract is not rated",
+            ));
+        }
+        if trade.rating.is_some() {
+            return Err(err("already_rated", "a trade is rated exactly once"));
+        }
+        self.check_time(time_ms)?;
+        let overall = scores
+            .overall_milli(&trade.weights)
+            .map_err(|m| err("scores_invalid", m))?;
+        let digest = op::rating_digest(serial, time_ms, &trade.supplier, overall, &scores);
+        if !op::verify_digest(&consumer.key, &digest, &signature) {
+            return Err(err(
+                "bad_signature",
+                "the consumer's rating signature does not verify",
+            ));
+        }
+        let now = self.ctx.timestamp_ms;
+        trade.rating = Some(Rating {
+            scores: scores.clone(),
+            overall_milli: overall,
+            at_ms: now,
+        });
+        self.save(&trade);
+        let count_key = rating_count_key(&trade.supplier);
+        let n = decode_u64(self.state.get(&count_key));
+        let entry = RatingEntry {
+            serial: *serial,
+            at_ms: now,
+            overall_milli: overall,
+            scores: scores.clone(),
+        };
+        self.put(rating_key(&trade.supplier, n), &entry);
+        self.state.put(count_key, (n + 1).to_be_bytes().to_vec());
+        self.update_stats(&trade.supplier, |s| s.ratings += 1)?;
+        let data = json!({
+            "time_ms": time_ms, "scores": scores, "overall_milli": overall, "signature": signature,
+        });
+        self.append_record(serial, RecordKind::Rating, &consumer.did, data)
+    }
+}

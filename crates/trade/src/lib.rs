@@ -1,0 +1,31 @@
+//! suanli trade: the trade chain's contract and its read side.
+//!
+//! Owns trade modes and offers, the linked records of a trade (browse → order request →
+//! dual-signed contract with the trade-start credential → periodic check-ins with check-in
+//! credentials → close → rating, seed 003 §2 and seed 001 §4.2), the escrow of settlement
+//! credits that pays for them, and the supplier reputation read from the ratings.
+//!
+//! Invariants (each enforced by [`contract::TradeContract`], each tested):
+//! - only enrolled parties act, and only on their own trades, in their own role; the
+//!   operator enrols parties on their KYC credentials from the identity chain;
+//! - a trade's records share its serial; check-ins are contiguous, whole minutes, inside
+//!   the contract, never in the future, and cost exactly what [`pricing`] says; nothing
+//!   follows a close but the single rating, by the consumer;
+//! - credits only move between balances: `Σ balances = supply` at every height, and for
+//!   every trade `escrow = funded − paid − refunded`;
+//! - pure and deterministic like every contract: no I/O, no clock; time is the block's.
+//!
+//! Start reading at [`op::TradeOp`], then [`contract`], then [`view`]; money rules are in
+//! [`pricing`], the credentials in [`credentials`], the state layout in [`records`].
+
+pub mod contract;
+pub mod credentials;
+pub mod model;
+pub mod op;
+pub mod pricing;
+pub mod records;
+pub mod view;
+
+pub use contract::TradeContract;
+pub use model::{CloseReason, PartyDid, Resource, Role, Serial};
+pub use op::TradeOp;

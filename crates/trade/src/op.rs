@@ -1,0 +1,348 @@
+//! Trade-chain operations: the typed body of a trade [`ContractCall`], encoded as JSON
+//! (UTF-8, at most the ledger's call body limit, unknown fields refused), and the exact
+//! bytes the parties' record signatures cover (seed 003 eq. 6, 7, 8 and 11).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use suanli_ledger::{ContractCall, ContractId};
+use suanli_primitives::hash::sha256_parts;
+use suanli_primitives::{PublicKey, SecretKey, Signature};
+
+use crate::model::{
+    CloseReason, ModeTerms, OfferTerms, PartyDid, Requirements, Role, Scores, Serial,
+};
+
+/// Longest credential id (the KYC credential an enrollment rests on), in bytes.
+pub const CREDENTIAL_ID_LEN_MAX: usize = 256;
+
+/// One trade-chain operation. Who may sign each is written on the variant; the contract
+/// refuses anyone else with a named rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum TradeOp {
+    /// Operator: platform policy (whether browse records are kept).
+    SetPolicy { record_browse: bool },
+    /// Operator: binds `did` to the trade-chain key `key` in `role`, after checking the
+    /// party's KYC credential on the identity chain (suppliers and consumers name it).
+    Enroll {
+        did: PartyDid,
+        role: Role,
+        key: PublicKey,
+        #[serde(default)]
+        kyc_credential_id: Option<String>,
+        #[serde(default)]
+        kyc_credential_sha256: Option<String>,
+    },
+    /// Operator: withdraws a role (e.g. after the KYC credential was revoked). Running
+    /// trades go on; no new mode, offer or order.
+    Unenroll { did: PartyDid, role: Role },
+    /// Supplier: publishes a trade mode; it gets the next mode id.
+    PublishMode { terms: ModeTerms },
+    /// Supplier: publishes an offer under one of its modes; it gets the next offer id.
+    PublishOffer { terms: OfferTerms },
+    /// Supplier: withdraws an offer (running trades go on).
+    WithdrawOffer { offer_id: u64 },
+    /// Consumer: browse record (ConType_1), kept only when the policy says so.
+    Browse {
+        serial: Serial,
+        supplier: PartyDid,
+        time_ms: u64,
+        signature: Signature,
+    },
+    /// Consumer: order request (ConType_2), escrowing `value_fen` settlement credits.
+    Order {
+        serial: Serial,
+        offer_id: u64,
+        time_ms: u64,
+        requirements: Requirements,
+        value_fen: i64,
+        signature: Signature,
+    },
+    /// Supplier: contract (ConType_3): countersigns the consumer's order signature and
+    /// issues the trade-start credential.
+    Accept {
+        serial: Serial,
+        signature: Signature,
+        credential: Value,
+    },
+    /// Consumer: adds settlement credits to the escrow of an open trade.
+    Fund { serial: Serial, amount_fen: i64 },
+    /// Supplier: one period's check-in with its check-in credential.
+    Checkin {
+        serial: Serial,
+        start_ms: u64,
+        end_ms: u64,
+        cost_fen: i64,
+        credential: Value,
+    },
+    /// A party: ends the trade.
+    Close { serial: Serial, reason: CloseReason },
+    /// Consumer: the rating (ConType_4), once, after close.
+    Rate {
+        serial: Serial,
+        time_ms: u64,
+        scores: Scores,
+        signature: Signature,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OpError {
+    #[error("the trade operation is not valid JSON of a known shape: {0}")]
+    Decode(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the operation is {0} bytes, more than a contract call may carry")]
+    TooLarge(usize),
+}
+
+impl TradeOp {
+    pub fn decode(body: &[u8]) -> Result<Self, OpError> {
+        let op: TradeOp =
+            serde_json::from_slice(body).map_err(|e| OpError::Decode(e.to_string()))?;
+        op.check().map_err(OpError::Invalid)?;
+        Ok(op)
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        // Serialising these types cannot fail: every map key is a string.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    pub fn to_call(&self) -> Result<ContractCall, OpError> {
+        let body = self.encode();
+        let len = body.len();
+        ContractCall::new(ContractId::Trade, body).map_err(|_| OpError::TooLarge(len))
+    }
+
+    /// Stateless checks of the fields.
+    pub fn check(&self) -> Result<(), String> {
+        match self {
+            TradeOp::Enroll {
+                role,
+                kyc_credential_id,
+                kyc_credential_sha256,
+                ..
+            } => check_enroll(*role, kyc_credential_id, kyc_credential_sha256),
+            TradeOp::PublishMode { terms } => terms.check(),
+            TradeOp::PublishOffer { terms } => terms.check(),
+            TradeOp::Order {
+                requirements,
+                value_fen,
+                ..
+            } => {
+                requirements.check()?;
+                positive("value_fen", *value_fen)
+            }
+            TradeOp::Fund { amount_fen, .. } => positive("amount_fen", *amount_fen),
+            TradeOp::Checkin {
+                start_ms,
+                end_ms,
+                cost_fen,
+                ..
+            } => {
+                if end_ms <= start_ms {
+                    return Err("a check-in period must end after it starts".into());
+                }
+                if *cost_fen < 0 {
+                    return Err("cost_fen must not be negative".into());
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+fn positive(what: &str, fen: i64) -> Result<(), String> {
+    if fen <= 0 {
+        return Err(format!(
+            "{what} must be a positive number of fen, got {fen}"
+        ));
+    }
+    Ok(())
+}
+
+fn check_enroll(
+    role: Role,
+    credential_id: &Option<String>,
+    credential_hash: &Option<String>,
+) -> Result<(), String> {
+    match (role, credential_id, credential_hash) {
+        (Role::Regulator, _, _) => {}
+        (_, Some(id), Some(hash)) => {
+            if id.is_empty() || id.len() > CREDENTIAL_ID_LEN_MAX {
+                return Err(format!(
+                    "kyc_credential_id must be 1..={CREDENTIAL_ID_LEN_MAX} bytes"
+                ));
+            }
+            if hash.len() != 64 || hex::decode(hash).is_err() {
+                return Err("kyc_credential_sha256 must be 64 hex characters".into());
+            }
+        }
+        (role, _, _) => {
+            return Err(format!(
+                "a {} is enrolled on its KYC credential: name kyc_credential_id and kyc_credential_sha256",
+                role.as_str()
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn field(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+    out.extend_from_slice(bytes);
+}
+
+/// What the consumer signs for a browse record (seed 003 eq. 6):
+/// SHA-256("suanli/trade/browse/v1" ‖ serial ‖ time ‖ supplier).
+pub fn browse_digest(serial: &Serial, time_ms: u64, supplier: &PartyDid) -> [u8; 32] {
+    let mut s = Vec::new();
+    field(&mut s, supplier.as_str().as_bytes());
+    *sha256_parts(&[
+        b"suanli/trade/browse/v1".as_slice(),
+        serial.as_bytes(),
+        &time_ms.to_be_bytes(),
+        &s,
+    ])
+    .as_bytes()
+}
+
+/// What the consumer signs for an order request (seed 003 eq. 7): SHA-256 over
+/// "suanli/trade/order/v1" ‖ serial ‖ time ‖ supplier ‖ offer id ‖ requirement list ‖ value.
+pub fn order_digest(
+    serial: &Serial,
+    time_ms: u64,
+    supplier: &PartyDid,
+    offer_id: u64,
+    requirements: &Requirements,
+    value_fen: i64,
+) -> [u8; 32] {
+    let mut s = Vec::new();
+    field(&mut s, supplier.as_str().as_bytes());
+    *sha256_parts(&[
+        b"suanli/trade/order/v1".as_slice(),
+        serial.as_bytes(),
+        &time_ms.to_be_bytes(),
+        &s,
+        &offer_id.to_be_bytes(),
+        &requirements.signing_bytes(),
+        &value_fen.to_be_bytes(),
+    ])
+    .as_bytes()
+}
+
+/// What the supplier signs to countersign (seed 003 eq. 8): the consumer's order
+/// signature, under a domain tag.
+pub fn contract_message(consumer_signature: &Signature) -> Vec<u8> {
+    let mut m = b"suanli/trade/contract/v1".to_vec();
+    m.extend_from_slice(consumer_signature.as_bytes());
+    m
+}
+
+/// What the consumer signs for a rating (seed 003 eq. 11): SHA-256 over
+/// "suanli/trade/rating/v1" ‖ serial ‖ time ‖ supplier ‖ overall (thousandths) ‖ scores.
+pub fn rating_digest(
+    serial: &Serial,
+    time_ms: u64,
+    supplier: &PartyDid,
+    overall_milli: u32,
+    scores: &Scores,
+) -> [u8; 32] {
+    let mut s = Vec::new();
+    field(&mut s, supplier.as_str().as_bytes());
+    let mut list = Vec::new();
+    for (resource, score) in scores.iter() {
+        field(&mut list, resource.as_str().as_bytes());
+        list.push(score);
+    }
+    *sha256_parts(&[
+        b"suanli/trade/rating/v1".as_slice(),
+        serial.as_bytes(),
+        &time_ms.to_be_bytes(),
+        &s,
+        &overall_milli.to_be_bytes(),
+        &list,
+    ])
+    .as_bytes()
+}
+
+/// What a party or regulator signs to read a trade's full records through a node:
+/// SHA-256("suanli/trade/read/v1" ‖ subject ‖ time), where the subject is the serial or
+/// the DID whose history is read.
+pub fn read_digest(subject: &str, time_ms: u64) -> [u8; 32] {
+    let mut s = Vec::new();
+    field(&mut s, subject.as_bytes());
+    *sha256_parts(&[
+        b"suanli/trade/read/v1".as_slice(),
+        &s,
+        &time_ms.to_be_bytes(),
+    ])
+    .as_bytes()
+}
+
+/// Signs a digest (the record signatures sign the 32-byte hash, as seed 003 does).
+pub fn sign_digest(key: &SecretKey, digest: &[u8; 32]) -> Signature {
+    key.sign(digest)
+}
+
+pub fn verify_digest(key: &PublicKey, digest: &[u8; 32], signature: &Signature) -> bool {
+    key.verify(digest, signature)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_fields_and_bad_values_are_refused() {
+        let bad =
+            br#"{"op":"fund","serial":"00112233445566778899aabbccddeeff","amount_fen":5,"x":1}"#;
+        assert!(matches!(TradeOp::decode(bad), Err(OpError::Decode(_))));
+        let zero = br#"{"op":"fund","serial":"00112233445566778899aabbccddeeff","amount_fen":0}"#;
+        assert!(matches!(TradeOp::decode(zero), Err(OpError::Invalid(_))));
+        let ok = br#"{"op":"fund","serial":"00112233445566778899aabbccddeeff","amount_fen":5}"#;
+        assert!(TradeOp::decode(ok).is_ok());
+    }
+
+    #[test]
+    fn enrolling_a_supplier_needs_its_kyc_credential() {
+        let did = "did:suanli:t:11111111111111111111111";
+        let body = format!(
+            r#"{{"op":"enroll","did":"{did}","role":"supplier","key":"{}"}}"#,
+            SecretKey::from_label("k").public().to_hex()
+        );
+        match TradeOp::decode(body.as_bytes()) {
+            Err(OpError::Invalid(m)) => assert!(m.contains("KYC"), "{m}"),
+            Err(OpError::Decode(m)) if m.contains("did") => {}
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn digests_differ_in_every_field() {
+        let serial = Serial::from_bytes([1; 16]);
+        let other = Serial::from_bytes([2; 16]);
+        let did = PartyDid::parse(&format!(
+            "did:suanli:t:{}",
+            suanli_identity::DidId::derive(&SecretKey::from_label("s").public())
+        ))
+        .unwrap();
+        let req = Requirements {
+            spec: "a".into(),
+            quantity: 1,
+            duration_minutes: 60,
+        };
+        let base = order_digest(&serial, 1, &did, 1, &req, 100);
+        assert_ne!(base, order_digest(&other, 1, &did, 1, &req, 100));
+        assert_ne!(base, order_digest(&serial, 2, &did, 1, &req, 100));
+        assert_ne!(base, order_digest(&serial, 1, &did, 2, &req, 100));
+        assert_ne!(base, order_digest(&serial, 1, &did, 1, &req, 101));
+        let req2 = Requirements {
+            quantity: 2,
+            ..req.clone()
+        };
+        assert_ne!(base, order_digest(&serial, 1, &did, 1, &req2, 100));
+    }
+}

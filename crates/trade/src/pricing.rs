@@ -1,0 +1,113 @@
+//! What a trade costs: the rounding rule, the minimum charge and the escrow a trade needs.
+//! Pure integer arithmetic in fen; every function is total (overflow is an error).
+//!
+//! The rules (also in `docs/trade.md`):
+//! - a trade is billed by the minute at `rate = price_fen_per_minute × quantity`;
+//! - a check-in period is a whole number of minutes (its bounds are minutes after the
+//!   contract start); the tail settled at close is rounded **up** to whole minutes — a
+//!   started minute is a billed minute, as in per-minute cloud billing;
+//! - `minCost` is the trade's flag-fall (起步价): the cumulative charge after any
+//!   settlement is `max(billed_minutes × rate, min_cost)`, and each settlement charges the
+//!   difference to what was charged before. So the first settlement charges at least
+//!   `min_cost` and later ones nothing until the minutes have caught up with it;
+//! - a close for `supplier_fault` settles no tail and no minimum charge.
+
+use crate::model::MINUTE_MS;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the amount overflows the fen range")]
+pub struct Overflow;
+
+/// The trade's rate per minute, in fen.
+pub fn rate_fen_per_minute(price_fen_per_minute: i64, quantity: u32) -> Result<i64, Overflow> {
+    price_fen_per_minute
+        .checked_mul(i64::from(quantity))
+        .ok_or(Overflow)
+}
+
+/// Whole minutes in `[start_ms, end_ms)`, a started minute counting as one.
+pub fn minutes_ceil(start_ms: u64, end_ms: u64) -> u64 {
+    end_ms.saturating_sub(start_ms).div_ceil(MINUTE_MS)
+}
+
+/// The cumulative charge after `minutes` billed minutes.
+pub fn cumulative_charge(minutes: u64, rate: i64, min_cost: i64) -> Result<i64, Overflow> {
+    let minutes = i64::try_from(minutes).map_err(|_| Overflow)?;
+    let by_time = minutes.checked_mul(rate).ok_or(Overflow)?;
+    Ok(by_time.max(min_cost))
+}
+
+/// What settling `minutes` more costs, given what was billed and charged before.
+pub fn settlement_cost(
+    billed_minutes: u64,
+    charged_fen: i64,
+    minutes: u64,
+    rate: i64,
+    min_cost: i64,
+) -> Result<i64, Overflow> {
+    let total = billed_minutes.checked_add(minutes).ok_or(Overflow)?;
+    let after = cumulative_charge(total, rate, min_cost)?;
+    Ok((after - charged_fen).max(0))
+}
+
+/// The least escrow an order must bring: the cost of its first period (capped at the
+/// contract's length), including the minimum charge.
+pub fn first_period_cost(
+    period_minutes: u64,
+    duration_minutes: u64,
+    rate: i64,
+    min_cost: i64,
+) -> Result<i64, Overflow> {
+    cumulative_charge(period_minutes.min(duration_minutes), rate, min_cost)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_started_minute_is_billed() {
+        assert_eq!(minutes_ceil(0, 0), 0);
+        assert_eq!(minutes_ceil(0, 1), 1);
+        assert_eq!(minutes_ceil(0, 60_000), 1);
+        assert_eq!(minutes_ceil(0, 60_001), 2);
+        assert_eq!(minutes_ceil(10, 5), 0);
+    }
+
+    #[test]
+    fn the_minimum_charge_is_a_flag_fall() {
+        // rate 10 fen/min, min cost 500 fen.
+        assert_eq!(settlement_cost(0, 0, 30, 10, 500), Ok(500));
+        assert_eq!(settlement_cost(30, 500, 30, 10, 500), Ok(100));
+        assert_eq!(settlement_cost(60, 600, 30, 10, 500), Ok(300));
+        // Without a minimum charge it is pure time.
+        assert_eq!(settlement_cost(0, 0, 30, 10, 0), Ok(300));
+        // Zero minutes at the start still costs the flag-fall.
+        assert_eq!(settlement_cost(0, 0, 0, 10, 500), Ok(500));
+    }
+
+    #[test]
+    fn the_charges_of_any_split_sum_to_the_charge_of_the_whole() {
+        for splits in [vec![1, 1, 1], vec![50, 7, 3], vec![0, 60], vec![13, 0, 47]] {
+            let (mut billed, mut charged) = (0u64, 0i64);
+            for m in &splits {
+                charged += settlement_cost(billed, charged, *m, 7, 200).unwrap();
+                billed += m;
+            }
+            assert_eq!(charged, cumulative_charge(billed, 7, 200).unwrap());
+        }
+    }
+
+    #[test]
+    fn overflow_is_an_error_not_a_wrap() {
+        assert_eq!(rate_fen_per_minute(i64::MAX, 2), Err(Overflow));
+        assert_eq!(cumulative_charge(u64::MAX, 1, 0), Err(Overflow));
+    }
+
+    #[test]
+    fn the_first_period_is_capped_by_the_contract() {
+        assert_eq!(first_period_cost(60, 30, 10, 0), Ok(300));
+        assert_eq!(first_period_cost(60, 120, 10, 0), Ok(600));
+        assert_eq!(first_period_cost(60, 120, 10, 1000), Ok(1000));
+    }
+}

@@ -1,0 +1,294 @@
+//! What the trade contract keeps in state, and under which keys. Values are JSON (the
+//! same bytes on every machine: struct fields serialise in declaration order, maps are
+//! `BTreeMap`s). Layout (also in `docs/trade.md`):
+//!
+//! | key | value |
+//! | --- | --- |
+//! | `trade/policy` | [`Policy`] |
+//! | `trade/party/<did>` | [`Party`] |
+//! | `trade/keyof/<32-byte key>` | the DID the key is enrolled for |
+//! | `trade/mode_next`, `trade/offer_next` | u64 BE, next id |
+//! | `trade/mode/<u64 BE>` | [`Mode`] |
+//! | `trade/offer/<u64 BE>` | [`Offer`] |
+//! | `trade/t/<serial>` | [`Trade`] |
+//! | `trade/rn/<serial>` | u32 BE, records of the serial so far |
+//! | `trade/r/<serial><u32 BE>` | [`Record`] |
+//! | `trade/h_n/<did>`, `trade/h/<did>/<u64 BE>` | history length, serial of the n-th trade |
+//! | `trade/stats/<did>` | [`SupplierStats`] |
+//! | `trade/rt_n/<did>`, `trade/rt/<did>/<u64 BE>` | ratings count, [`RatingEntry`] |
+//!
+//! A trade's escrow is the settlement-credit balance of the account
+//! [`escrow_account`]`(serial)`, which nobody holds a key for.
+
+use std::collections::BTreeMap;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use suanli_ledger::TxId;
+use suanli_ledger::contract::ContractError;
+use suanli_primitives::hash::sha256_parts;
+use suanli_primitives::{PublicKey, Signature};
+
+use crate::model::{
+    CloseReason, Encryption, PartyDid, Requirements, Role, Scores, Serial, Weights,
+};
+
+pub const POLICY_KEY: &[u8] = b"trade/policy";
+pub const MODE_NEXT_KEY: &[u8] = b"trade/mode_next";
+pub const OFFER_NEXT_KEY: &[u8] = b"trade/offer_next";
+
+fn key(prefix: &str, parts: &[&[u8]]) -> Vec<u8> {
+    let mut k = prefix.as_bytes().to_vec();
+    for p in parts {
+        k.extend_from_slice(p);
+    }
+    k
+}
+
+pub fn party_key(did: &PartyDid) -> Vec<u8> {
+    key("trade/party/", &[did.as_str().as_bytes()])
+}
+pub fn keyof_key(pk: &PublicKey) -> Vec<u8> {
+    key("trade/keyof/", &[pk.as_bytes()])
+}
+pub fn mode_key(id: u64) -> Vec<u8> {
+    key("trade/mode/", &[&id.to_be_bytes()])
+}
+pub fn offer_key(id: u64) -> Vec<u8> {
+    key("trade/offer/", &[&id.to_be_bytes()])
+}
+pub fn trade_key(serial: &Serial) -> Vec<u8> {
+    key("trade/t/", &[serial.as_bytes()])
+}
+pub fn record_count_key(serial: &Serial) -> Vec<u8> {
+    key("trade/rn/", &[serial.as_bytes()])
+}
+pub fn record_key(serial: &Serial, seq: u32) -> Vec<u8> {
+    key("trade/r/", &[serial.as_bytes(), &seq.to_be_bytes()])
+}
+pub fn history_count_key(did: &PartyDid) -> Vec<u8> {
+    key("trade/h_n/", &[did.as_str().as_bytes()])
+}
+pub fn history_key(did: &PartyDid, n: u64) -> Vec<u8> {
+    key(
+        "trade/h/",
+        &[did.as_str().as_bytes(), b"/", &n.to_be_bytes()],
+    )
+}
+pub fn stats_key(did: &PartyDid) -> Vec<u8> {
+    key("trade/stats/", &[did.as_str().as_bytes()])
+}
+pub fn rating_count_key(did: &PartyDid) -> Vec<u8> {
+    key("trade/rt_n/", &[did.as_str().as_bytes()])
+}
+pub fn rating_key(did: &PartyDid, n: u64) -> Vec<u8> {
+    key(
+        "trade/rt/",
+        &[did.as_str().as_bytes(), b"/", &n.to_be_bytes()],
+    )
+}
+
+/// The settlement-credit account holding a trade's escrow.
+pub fn escrow_account(serial: &Serial) -> [u8; 32] {
+    *sha256_parts(&[b"suanli/trade/escrow/v1".as_slice(), serial.as_bytes()]).as_bytes()
+}
+
+pub fn corrupt(what: &str) -> ContractError {
+    ContractError::new("state_corrupt", format!("stored {what} does not decode"))
+}
+
+pub fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, ContractError> {
+    serde_json::from_slice(bytes).map_err(|_| corrupt(what))
+}
+
+pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    // Serialising these types cannot fail: every map key is a string.
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+pub fn decode_u64(bytes: Option<Vec<u8>>) -> u64 {
+    bytes
+        .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+        .map(u64::from_be_bytes)
+        .unwrap_or(0)
+}
+
+pub fn decode_u32(bytes: Option<Vec<u8>>) -> u32 {
+    bytes
+        .and_then(|b| <[u8; 4]>::try_from(b.as_slice()).ok())
+        .map(u32::from_be_bytes)
+        .unwrap_or(0)
+}
+
+/// Platform policy, set by the operator.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    /// Keep consumers' browse records on chain (off by default: a browse record tells
+    /// every member node who looked at which supplier, which most consumers would not
+    /// want; it is kept only where the platform's users agreed to it).
+    pub record_browse: bool,
+}
+
+/// An enrolled party.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Party {
+    pub did: PartyDid,
+    pub key: PublicKey,
+    pub roles: Vec<Role>,
+    pub kyc_credential_id: Option<String>,
+    pub kyc_credential_sha256: Option<String>,
+    pub enrolled_at_ms: u64,
+}
+
+impl Party {
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mode {
+    pub id: u64,
+    pub supplier: PartyDid,
+    pub terms: crate::model::ModeTerms,
+    pub published_at_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offer {
+    pub id: u64,
+    pub supplier: PartyDid,
+    pub terms: crate::model::OfferTerms,
+    /// Units not taken by open trades.
+    pub available: u32,
+    pub withdrawn: bool,
+    pub published_at_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Ordered, escrow held, waiting for the supplier's contract.
+    Ordered,
+    /// Contracted: check-ins run.
+    Active,
+    Closed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Closure {
+    pub reason: CloseReason,
+    pub by: Role,
+    pub at_ms: u64,
+    /// Minutes settled by the close itself (the unbilled tail).
+    pub tail_minutes: u64,
+    /// What the close charged (tail and minimum charge).
+    pub tail_cost_fen: i64,
+    /// Returned to the consumer.
+    pub refund_fen: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rating {
+    pub scores: Scores,
+    pub overall_milli: u32,
+    pub at_ms: u64,
+}
+
+/// One trade: its terms (copied from the mode and offer when ordered, so later changes
+/// never alter it), its state and its money.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trade {
+    pub serial: Serial,
+    pub consumer: PartyDid,
+    pub supplier: PartyDid,
+    pub mode_id: u64,
+    pub offer_id: u64,
+    pub requirements: Requirements,
+    pub rate_fen_per_minute: i64,
+    pub min_cost_fen: i64,
+    pub period_minutes: u64,
+    pub trade_type: String,
+    pub trade_start_cpt: u32,
+    pub checkin_cpt: u32,
+    pub encryption: Encryption,
+    pub weights: Weights,
+    pub status: Status,
+    pub ordered_at_ms: u64,
+    /// The supplier must accept before this (the offer's end of validity).
+    pub accept_by_ms: u64,
+    pub order_signature: Signature,
+    pub contract_start_ms: Option<u64>,
+    pub contract_end_ms: Option<u64>,
+    /// End of the last settled period.
+    pub billed_until_ms: Option<u64>,
+    pub billed_minutes: u64,
+    /// Charged to the consumer so far (check-ins and the close's tail).
+    pub charged_fen: i64,
+    /// Put into escrow (order value and top-ups).
+    pub funded_fen: i64,
+    /// Paid out of escrow to the supplier.
+    pub paid_fen: i64,
+    /// Charged but not covered by the escrow (only a close can leave this).
+    pub unpaid_fen: i64,
+    pub checkins: u32,
+    pub closure: Option<Closure>,
+    pub rating: Option<Rating>,
+}
+
+impl Trade {
+    /// What the escrow must hold: funded − paid − refunded.
+    pub fn escrow_expected_fen(&self) -> i64 {
+        self.funded_fen - self.paid_fen - self.closure.as_ref().map_or(0, |c| c.refund_fen)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordKind {
+    Browse,
+    Order,
+    Contract,
+    Fund,
+    Checkin,
+    Close,
+    Rating,
+}
+
+/// One linked record of a trade: what was done, by whom, in which transaction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub serial: Serial,
+    pub seq: u32,
+    pub kind: RecordKind,
+    pub by: PartyDid,
+    pub tx_id: TxId,
+    pub height: u64,
+    pub block_time_ms: u64,
+    /// Kind-specific content: signatures, credential, amounts.
+    pub data: Value,
+}
+
+/// Per supplier: what its trades came to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupplierStats {
+    /// Orders received.
+    pub orders: u64,
+    /// Orders it contracted.
+    pub contracted: u64,
+    /// Contracted trades closed, by reason.
+    pub closed: BTreeMap<CloseReason, u64>,
+    /// Orders closed before a contract (withdrawn, expired, declined).
+    pub lapsed: u64,
+    pub ratings: u64,
+}
+
+/// One rating in a supplier's rating index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RatingEntry {
+    pub serial: Serial,
+    pub at_ms: u64,
+    pub overall_milli: u32,
+    pub scores: Scores,
+}

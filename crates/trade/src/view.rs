@@ -1,0 +1,262 @@
+//! The read side: trades and their linked records, party histories, supplier reputation,
+//! modes and offers, and who may read what.
+//!
+//! Disclosure policy (`docs/trade.md` §Visibility): a trade's parties and enrolled
+//! regulators read everything, after proving who they are with a signed read request
+//! ([`authorize_read`]); everyone else sees the [`public_trade`] view — supplier, mode,
+//! offer, status, contract period, close reason and the rating (seed 003: ratings are
+//! there for other consumers to read) — but not the consumer, the requirement list, the
+//! money or the credentials.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use suanli_identity::StateRead;
+use suanli_primitives::{PublicKey, Signature};
+
+use crate::contract::TIME_SKEW_MS_MAX;
+use crate::model::{CloseReason, PartyDid, Resource, Role, Serial};
+use crate::op::{read_digest, verify_digest};
+use crate::records::*;
+
+/// Most records, history entries or offers one page returns.
+pub const PAGE_MAX: usize = 100;
+/// Most recent ratings the reputation looks at.
+pub const REPUTATION_RATINGS_MAX: u64 = 1_000;
+/// Half-life of a rating's weight in the reputation, in ms (90 days).
+pub const REPUTATION_HALF_LIFE_MS: u64 = 90 * 24 * 3_600_000;
+
+fn read<T: serde::de::DeserializeOwned>(
+    state: &(impl StateRead + ?Sized),
+    key: &[u8],
+) -> Option<T> {
+    state
+        .read(key)
+        .and_then(|b| serde_json::from_slice(&b).ok())
+}
+
+pub fn policy(state: &(impl StateRead + ?Sized)) -> Policy {
+    read(state, POLICY_KEY).unwrap_or_default()
+}
+
+pub fn party(state: &(impl StateRead + ?Sized), did: &PartyDid) -> Option<Party> {
+    read(state, &party_key(did))
+}
+
+pub fn trade(state: &(impl StateRead + ?Sized), serial: &Serial) -> Option<Trade> {
+    read(state, &trade_key(serial))
+}
+
+pub fn mode(state: &(impl StateRead + ?Sized), id: u64) -> Option<Mode> {
+    read(state, &mode_key(id))
+}
+
+pub fn offer(state: &(impl StateRead + ?Sized), id: u64) -> Option<Offer> {
+    read(state, &offer_key(id))
+}
+
+/// Offers with ids from `from`, up to `limit` (≤ [`PAGE_MAX`]) of them, open ones only when
+/// `open_at_ms` is given.
+pub fn offers(
+    state: &(impl StateRead + ?Sized),
+    from: u64,
+    limit: usize,
+    open_at_ms: Option<u64>,
+) -> Vec<Offer> {
+    let next = decode_u64(state.read(OFFER_NEXT_KEY));
+    (from.max(1)..next)
+        .filter_map(|id| offer(state, id))
+        .filter(|o| {
+            open_at_ms.is_none_or(|t| {
+                !o.withdrawn && o.terms.valid_from_ms <= t && t < o.terms.valid_until_ms
+            })
+        })
+        .take(limit.min(PAGE_MAX))
+        .collect()
+}
+
+pub fn escrow_fen(state: &(impl StateRead + ?Sized), serial: &Serial) -> i64 {
+    state
+        .read(&suanli_ledger::credit::account_balance_key(
+            &escrow_account(serial),
+        ))
+        .and_then(|b| suanli_ledger::credit::decode_fen(&b))
+        .map_or(0, |f| f.get())
+}
+
+/// Records `from..from+limit` of a trade, in order.
+pub fn records(
+    state: &(impl StateRead + ?Sized),
+    serial: &Serial,
+    from: u32,
+    limit: usize,
+) -> Vec<Record> {
+    let count = decode_u32(state.read(&record_count_key(serial)));
+    (from..count)
+        .take(limit.min(PAGE_MAX))
+        .filter_map(|seq| read(state, &record_key(serial, seq)))
+        .collect()
+}
+
+/// Everything about a trade, for its parties and regulators.
+pub fn full_trade(state: &(impl StateRead + ?Sized), serial: &Serial, from: u32) -> Option<Value> {
+    let t = trade(state, serial)?;
+    let count = decode_u32(state.read(&record_count_key(serial)));
+    Some(json!({
+        "trade": t,
+        "escrow_fen": escrow_fen(state, serial),
+        "records_total": count,
+        "records": records(state, serial, from, PAGE_MAX),
+    }))
+}
+
+/// What anyone may see of a trade.
+pub fn public_trade(t: &Trade) -> Value {
+    json!({
+        "serial": t.serial,
+        "supplier": t.supplier,
+        "mode_id": t.mode_id,
+        "offer_id": t.offer_id,
+        "status": t.status,
+        "contract_start_ms": t.contract_start_ms,
+        "contract_end_ms": t.contract_end_ms,
+        "close_reason": t.closure.as_ref().map(|c| c.reason),
+        "rating": t.rating,
+        "disclosure": "public view: consumer, requirements, money, signatures and credentials are shown to the trade's parties and regulators only",
+    })
+}
+
+/// A party's trades, newest first: (total, serials).
+pub fn history(
+    state: &(impl StateRead + ?Sized),
+    did: &PartyDid,
+    skip: u64,
+    limit: usize,
+) -> (u64, Vec<Serial>) {
+    let total = decode_u64(state.read(&history_count_key(did)));
+    let serials = (0..total.saturating_sub(skip))
+        .rev()
+        .take(limit.min(PAGE_MAX))
+        .filter_map(|n| state.read(&history_key(did, n)))
+        .filter_map(|b| <[u8; 16]>::try_from(b.as_slice()).ok())
+        .map(Serial::from_bytes)
+        .collect();
+    (total, serials)
+}
+
+/// A supplier's reputation.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Reputation {
+    pub supplier: PartyDid,
+    pub orders: u64,
+    pub contracted: u64,
+    /// Contracted trades that ended, by reason.
+    pub closed: std::collections::BTreeMap<CloseReason, u64>,
+    /// completed / contracted trades that ended; `None` before the first one ends.
+    pub completion_rate: Option<f64>,
+    pub ratings: u64,
+    /// Recency-weighted average overall score (0–100); `None` without ratings.
+    pub overall: Option<f64>,
+    /// Recency-weighted average score per resource.
+    pub per_resource: std::collections::BTreeMap<Resource, f64>,
+    /// How the averages weigh ratings.
+    pub weighting: String,
+}
+
+/// The reputation of `supplier` as of `now_ms`: counts from its stats, averages over its
+/// last [`REPUTATION_RATINGS_MAX`] ratings, each weighted by 2^(−age / half-life). Not a
+/// consensus value (it uses floating point), so it lives here and not in the contract.
+pub fn reputation(
+    state: &(impl StateRead + ?Sized),
+    supplier: &PartyDid,
+    now_ms: u64,
+) -> Reputation {
+    let stats: SupplierStats = read(state, &stats_key(supplier)).unwrap_or_default();
+    let ended: u64 = stats.closed.values().sum();
+    let completed = stats
+        .closed
+        .get(&CloseReason::Completed)
+        .copied()
+        .unwrap_or(0);
+    let total = decode_u64(state.read(&rating_count_key(supplier)));
+    let first = total.saturating_sub(REPUTATION_RATINGS_MAX);
+    let (mut weight_sum, mut overall_sum) = (0.0f64, 0.0f64);
+    let mut per: std::collections::BTreeMap<Resource, (f64, f64)> = Default::default();
+    for n in first..total {
+        let Some(entry) = read::<RatingEntry>(state, &rating_key(supplier, n)) else {
+            continue;
+        };
+        let age = now_ms.saturating_sub(entry.at_ms) as f64;
+        let w = (-(age / REPUTATION_HALF_LIFE_MS as f64)).exp2();
+        weight_sum += w;
+        overall_sum += w * f64::from(entry.overall_milli) / 1000.0;
+        for (r, s) in entry.scores.iter() {
+            let e = per.entry(r).or_default();
+            e.0 += w;
+            e.1 += w * f64::from(s);
+        }
+    }
+    Reputation {
+        supplier: supplier.clone(),
+        orders: stats.orders,
+        contracted: stats.contracted,
+        completion_rate: (ended > 0).then(|| completed as f64 / ended as f64),
+        closed: stats.closed,
+        ratings: stats.ratings,
+        overall: (weight_sum > 0.0).then(|| overall_sum / weight_sum),
+        per_resource: per
+            .into_iter()
+            .filter(|(_, (w, _))| *w > 0.0)
+            .map(|(r, (w, s))| (r, s / w))
+            .collect(),
+        weighting: format!(
+            "last {REPUTATION_RATINGS_MAX} ratings, each weighted 2^(-age/{} days)",
+            REPUTATION_HALF_LIFE_MS / 86_400_000
+        ),
+    }
+}
+
+/// Why a read request was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReadDenied {
+    #[error("{0} is not enrolled on the trade chain")]
+    NotEnrolled(String),
+    #[error("the read request's time is more than {TIME_SKEW_MS_MAX} ms from the node's clock")]
+    Stale,
+    #[error("the read request's signature does not verify with the reader's enrolled key")]
+    BadSignature,
+    #[error("only the trade's parties and regulators may read its full records")]
+    NotEntitled,
+}
+
+/// Checks a signed read request: `reader` signed [`read_digest`]`(subject, time_ms)` with
+/// its enrolled key within [`TIME_SKEW_MS_MAX`] of `now_ms`, and is entitled: a regulator,
+/// or one of `parties`.
+pub fn authorize_read(
+    state: &(impl StateRead + ?Sized),
+    subject: &str,
+    parties: &[&PartyDid],
+    reader: &PartyDid,
+    time_ms: u64,
+    signature: &Signature,
+    now_ms: u64,
+) -> Result<Party, ReadDenied> {
+    let p = party(state, reader).ok_or_else(|| ReadDenied::NotEnrolled(reader.to_string()))?;
+    if time_ms.abs_diff(now_ms) > TIME_SKEW_MS_MAX {
+        return Err(ReadDenied::Stale);
+    }
+    if !verify_digest(&p.key, &read_digest(subject, time_ms), signature) {
+        return Err(ReadDenied::BadSignature);
+    }
+    if p.has(Role::Regulator) || parties.contains(&reader) {
+        return Ok(p);
+    }
+    Err(ReadDenied::NotEntitled)
+}
+
+/// The DID a trade-chain key is enrolled for.
+pub fn did_of_key(state: &(impl StateRead + ?Sized), key: &PublicKey) -> Option<PartyDid> {
+    state
+        .read(&keyof_key(key))
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| PartyDid::parse(&s).ok())
+}
