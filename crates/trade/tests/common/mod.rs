@@ -450,3 +450,224 @@ impl Net {
         }
     }
 }
+
+// ---- helpers for the rule and concurrency tests ----------------------------------------
+
+/// A copy of everything the trade contract and the credits keep (not the nonces): a refused
+/// operation must leave it exactly as it was.
+pub type Snapshot = std::collections::BTreeMap<Vec<u8>, Vec<u8>>;
+
+pub const SPEC: &str = "A100-80G x1, 16 vCPU, 128 GiB";
+
+impl Net {
+    pub fn snapshot(&self) -> Snapshot {
+        let state = self.trade.state();
+        state
+            .scan_prefix(b"trade/")
+            .chain(state.scan_prefix(b"credit/"))
+            .map(|(k, v)| (k.to_vec(), v.to_vec()))
+            .collect()
+    }
+
+    /// Runs `op` signed by `key`, expects it refused with `code`, and checks that the
+    /// contract's state and every balance are exactly as before.
+    pub fn refused(&mut self, key: &SecretKey, op: &TradeOp, code: &str) {
+        let before = self.snapshot();
+        assert_eq!(self.trade_op(key, op), Err(code.to_owned()), "{op:?}");
+        let after = self.snapshot();
+        if after != before {
+            let changed: Vec<String> = after
+                .iter()
+                .filter(|(k, v)| before.get(*k) != Some(*v))
+                .chain(before.iter().filter(|(k, v)| after.get(*k) != Some(*v)))
+                .map(|(k, v)| {
+                    format!(
+                        "{} = {}",
+                        String::from_utf8_lossy(k),
+                        String::from_utf8_lossy(v)
+                    )
+                })
+                .collect();
+            panic!("refused {code} changed the state: {changed:#?}");
+        }
+        let (sum, supply) = self.conservation();
+        assert_eq!(sum, supply);
+    }
+
+    /// A supplier and a consumer (with 100,000 fen), and an offer of `units` units.
+    pub fn pair(&mut self, units: u32) -> (Party, Party, u64) {
+        let supplier = self.party("supplier", Role::Supplier);
+        let consumer = self.party("consumer", Role::Consumer);
+        self.mint(&consumer, 100_000);
+        let offer = self.mode_and_offer(&supplier, units);
+        (supplier, consumer, offer)
+    }
+
+    /// An order of `minutes` minutes escrowing `value_fen`, applied.
+    pub fn ordered(
+        &mut self,
+        consumer: &Party,
+        supplier: &Party,
+        n: u64,
+        offer: u64,
+        minutes: u64,
+        value_fen: i64,
+    ) -> Serial {
+        let serial = Self::serial(n);
+        let order = self.order_op(consumer, &supplier.did, serial, offer, minutes, value_fen);
+        self.trade_op(&consumer.key, &order).unwrap();
+        serial
+    }
+
+    /// An order as [`Net::ordered`], then its contract.
+    pub fn contracted(
+        &mut self,
+        consumer: &Party,
+        supplier: &Party,
+        n: u64,
+        offer: u64,
+        minutes: u64,
+        value_fen: i64,
+    ) -> Serial {
+        let serial = self.ordered(consumer, supplier, n, offer, minutes, value_fen);
+        let accept = self.accept_op(supplier, &serial);
+        self.trade_op(&supplier.key, &accept).unwrap();
+        serial
+    }
+
+    /// An order with these requirements, signed by `signer` (normally the consumer).
+    #[allow(clippy::too_many_arguments)]
+    pub fn order_req_op(
+        &self,
+        signer: &SecretKey,
+        supplier: &PartyDid,
+        serial: Serial,
+        offer_id: u64,
+        requirements: Requirements,
+        value_fen: i64,
+        time_ms: u64,
+    ) -> TradeOp {
+        let digest = op::order_digest(
+            &serial,
+            time_ms,
+            supplier,
+            offer_id,
+            &requirements,
+            value_fen,
+        );
+        TradeOp::Order {
+            serial,
+            offer_id,
+            time_ms,
+            requirements,
+            value_fen,
+            signature: op::sign_digest(signer, &digest),
+        }
+    }
+
+    /// The rating of a closed trade with these scores, signed by `signer` at the next block's time.
+    pub fn rate_scores_op(
+        &self,
+        signer: &SecretKey,
+        serial: &Serial,
+        scores: Scores,
+        overall_milli: u32,
+    ) -> TradeOp {
+        let trade = self.trade(serial);
+        let time_ms = self.now_ms;
+        let digest = op::rating_digest(serial, time_ms, &trade.supplier, overall_milli, &scores);
+        TradeOp::Rate {
+            serial: *serial,
+            time_ms,
+            scores,
+            signature: op::sign_digest(signer, &digest),
+        }
+    }
+
+    /// A trade-start credential for `serial` built from `draft` edits, signed by `key`.
+    pub fn start_credential(
+        &self,
+        serial: &Serial,
+        key: &SecretKey,
+        edit: impl FnOnce(&mut CredentialDraft),
+    ) -> Value {
+        let trade = self.trade(serial);
+        let mut draft = credentials::draft(
+            &trade,
+            credentials::start_credential_id(serial),
+            trade.trade_start_cpt,
+            credentials::start_claims(&trade),
+            self.now_ms,
+        )
+        .unwrap();
+        edit(&mut draft);
+        credentials::issue(&draft, key, "key-1", self.now_ms).unwrap()
+    }
+
+    /// A raw trade call whose JSON body is `body` (to reach the admission checks).
+    pub fn raw_call(&mut self, key: &SecretKey, body: &Value) -> Result<(), String> {
+        let call = suanli_ledger::ContractCall::new(
+            suanli_ledger::ContractId::Trade,
+            serde_json::to_vec(body).unwrap(),
+        )
+        .unwrap();
+        self.block(ChainKind::Trade, vec![(key, Payload::Call(call))])
+            .remove(0)
+    }
+
+    /// An unenrolled key with 100,000 fen.
+    pub fn outsider(&mut self, label: &str) -> Party {
+        let key = SecretKey::from_label(label);
+        let did = SuanliDid::for_initial_key(self.network.clone(), &key.public());
+        let party = Party {
+            did: PartyDid::parse(&did.to_string()).unwrap(),
+            key,
+        };
+        self.mint(&party, 100_000);
+        party
+    }
+}
+
+impl Net {
+    /// The terms [`Net::mode_and_offer`] publishes.
+    pub fn mode_terms() -> ModeTerms {
+        ModeTerms {
+            trade_start_cpt: 1,
+            checkin_cpt: 2,
+            price_fen_per_minute: 10,
+            min_cost_fen: 500,
+            checkin_period_minutes: 60,
+            weights: Self::weights(),
+            encryption: suanli_trade::model::Encryption::Plaintext,
+            trade_type: "payg-minute".into(),
+        }
+    }
+
+    /// Publishes a mode with `terms`; returns its id.
+    pub fn publish_mode(&mut self, supplier: &Party, terms: ModeTerms) -> u64 {
+        self.trade_op(&supplier.key, &TradeOp::PublishMode { terms })
+            .unwrap();
+        self.next_id(suanli_trade::records::MODE_NEXT_KEY) - 1
+    }
+
+    /// Publishes an offer of `units` units under `mode_id`, valid from `from_ms` for a
+    /// day; returns its id.
+    pub fn publish_offer(
+        &mut self,
+        supplier: &Party,
+        mode_id: u64,
+        units: u32,
+        from_ms: u64,
+    ) -> u64 {
+        let terms = OfferTerms {
+            mode_id,
+            spec: SPEC.into(),
+            quantity: units,
+            valid_from_ms: from_ms,
+            valid_until_ms: from_ms + 24 * 3_600_000,
+        };
+        self.trade_op(&supplier.key, &TradeOp::PublishOffer { terms })
+            .unwrap();
+        self.next_id(suanli_trade::records::OFFER_NEXT_KEY) - 1
+    }
+}
