@@ -26,12 +26,12 @@ use crate::{ApiError, ApiResult, blocking, read_body};
 /// Most CPTs one list page returns.
 pub const PAGE_CPTS_MAX: u32 = cpt::CPT_PAGE_MAX;
 
-fn params(query: &Option<String>) -> Result<Vec<(String, String)>, ApiError> {
+pub(crate) fn params(query: &Option<String>) -> Result<Vec<(String, String)>, ApiError> {
     serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
         .map_err(|e| ApiError::bad("bad_query", format!("query string: {e}")))
 }
 
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params
         .iter()
         .find(|(k, _)| k == name)
@@ -277,7 +277,10 @@ struct VerifyPresentation {
     domain: String,
 }
 
-fn parse_body<T: serde::de::DeserializeOwned>(body: &Bytes, shape: &str) -> Result<T, ApiError> {
+pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(
+    body: &Bytes,
+    shape: &str,
+) -> Result<T, ApiError> {
     serde_json::from_slice(body)
         .map_err(|e| ApiError::bad("bad_json", format!("expected {shape}: {e}")))
 }

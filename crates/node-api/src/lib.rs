@@ -8,6 +8,9 @@
 //! `GET /chains/{chain}/blocks/{height}`, `GET /chains/{chain}/state/{key_hex}`,
 //! `GET /chains/{chain}/nonces/{public_key}`, `GET /chains/trade/credit/{public_key}`.
 //!
+//! Trade endpoints (parties, modes, offers, trades with their linked records for the
+//! entitled, histories, supplier reputation) live under `/v1/trade`: see [`trade`].
+//!
 //! Identity endpoints (DID resolution in the DIF Universal Resolver shape, CPTs, issuers,
 //! status lists, credential and presentation verification) live under `/1.0`: see
 //! [`identity`].
@@ -21,6 +24,7 @@
 //! Start reading at [`router`].
 
 pub mod identity;
+pub mod trade;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -190,6 +194,19 @@ pub fn router(node: Arc<Node>, access: Access) -> Router {
         .route("/v1/chains/{chain}/state/{key}", get(state))
         .route("/v1/chains/{chain}/nonces/{key}", get(nonce))
         .route("/v1/chains/trade/credit/{key}", get(credit_balance))
+        .route("/v1/trade/parties/{did}", get(trade::party))
+        .route("/v1/trade/parties/{did}/history", post(trade::history))
+        .route(
+            "/v1/trade/suppliers/{did}/reputation",
+            get(trade::reputation),
+        )
+        .route("/v1/trade/keys/{key}", get(trade::key_owner))
+        .route("/v1/trade/modes/{id}", get(trade::mode))
+        .route("/v1/trade/offers", get(trade::offers))
+        .route("/v1/trade/offers/{id}", get(trade::offer))
+        .route("/v1/trade/trades/{serial}", get(trade::public_trade))
+        .route("/v1/trade/trades/{serial}/full", post(trade::full_trade))
+        .route("/v1/trade/prepare", post(trade::prepare))
         .route("/1.0/identifiers/{did}", get(identity::resolve_did))
         .route("/1.0/cpts", get(identity::list_cpts))
         .route("/1.0/cpts/{id}", get(identity::get_cpt))

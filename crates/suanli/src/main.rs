@@ -51,6 +51,10 @@ enum Command {
     /// KYC: applicants sign their claims, the authority or an admitted issuer issues.
     #[command(subcommand)]
     Kyc(cmd::identity::KycCmd),
+    /// The trade chain: enrolment, modes, offers, orders, contracts, check-ins, closes,
+    /// ratings, histories and reputation.
+    #[command(subcommand)]
+    Trade(cmd::trade::TradeCmd),
     /// Ed25519 key files.
     #[command(subcommand)]
     Key(cmd::key::KeyCmd),
@@ -76,6 +80,7 @@ fn main() -> std::process::ExitCode {
         Some(Command::Vc(c)) => cmd::identity::run_vc(c),
         Some(Command::Vp(c)) => cmd::identity::run_vp(c),
         Some(Command::Kyc(c)) => cmd::identity::run_kyc(c),
+        Some(Command::Trade(c)) => cmd::trade::run(c),
         Some(Command::Key(c)) => cmd::key::run(c),
         Some(Command::Sched(c)) => cmd::sched::run(c),
     };

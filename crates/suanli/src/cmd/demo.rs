@@ -18,7 +18,7 @@ use suanli_primitives::merkle::{InclusionProof, leaf_hash};
 use suanli_primitives::{ChainKind, Hash32, PublicKey, SecretKey, sha256};
 
 use super::audit_anchor::{LedgerAnchor, LedgerTarget};
-use super::node::{NETWORK_DEFAULT, open_node};
+use super::node::{NETWORK_DEFAULT, open_node_with_clock};
 
 #[derive(Debug, Default, Args)]
 pub struct DemoArgs {
@@ -53,7 +53,14 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         block_interval_ms: 20,
         ..MempoolConfig::default()
     };
-    let (node, producers) = open_node(&node_dir, NETWORK_DEFAULT, None, mempool)?;
+    let clock = Arc::new(super::demo_trade::DemoClock::default());
+    let (node, producers) = open_node_with_clock(
+        &node_dir,
+        NETWORK_DEFAULT,
+        None,
+        mempool,
+        Arc::clone(&clock) as Arc<dyn suanli_primitives::Clock>,
+    )?;
     let runtime = tokio::runtime::Runtime::new()?;
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let addr = listener.local_addr()?;
@@ -71,6 +78,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let result = walk(&node, &operator, &base).and_then(|()| {
         println!("\n=== Identity: DIDs, credentials, KYC ===");
         super::demo_identity::run(&node, &operator, &base)?;
+        println!("\n=== Trade: modes, offers, linked trade records, escrow, ratings ===");
+        super::demo_trade::run(&node, &operator, &clock, &base)?;
         println!("\n=== The operations platform ===");
         let platform_key = SecretKey::load_or_generate(&{
             std::fs::create_dir_all(data.join("platform"))?;
@@ -96,9 +105,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     });
 
     if result.is_ok() {
-        println!(
-            "\nNot in this demo yet: trade records and channels — they arrive with their issues."
-        );
+        println!("\nNot in this demo yet: service channels — they arrive with their issue.");
     }
     if result.is_ok() && !args.exit {
         println!(

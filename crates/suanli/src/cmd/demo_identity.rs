@@ -51,7 +51,7 @@ fn show(report: &VerificationReport) {
     }
 }
 
-fn verify(node: &Node, vc: &Value) -> VerificationReport {
+pub(crate) fn verify(node: &Node, vc: &Value) -> VerificationReport {
     let network = node.chain_id(ChainKind::Identity).network().clone();
     let authority = DidId::derive(&node.genesis(ChainKind::Identity).credit_operator);
     let now = node.now_ms();

@@ -19,7 +19,7 @@ use super::node_client::{NodeClient, NodeTarget, error_text};
 /// Largest credential, presentation, claims or schema file the CLI reads, in bytes.
 const INPUT_FILE_BYTES_MAX: u64 = 64 * 1024;
 
-fn load_key(path: &Path) -> anyhow::Result<SecretKey> {
+pub(crate) fn load_key(path: &Path) -> anyhow::Result<SecretKey> {
     SecretKey::load(path).with_context(|| {
         format!(
             "reading key {} (create one with `suanli key generate --out {}`)",
@@ -29,7 +29,7 @@ fn load_key(path: &Path) -> anyhow::Result<SecretKey> {
     })
 }
 
-fn read_json(path: &Path) -> anyhow::Result<Value> {
+pub(crate) fn read_json(path: &Path) -> anyhow::Result<Value> {
     let meta = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
     anyhow::ensure!(
         meta.len() <= INPUT_FILE_BYTES_MAX,
@@ -42,7 +42,7 @@ fn read_json(path: &Path) -> anyhow::Result<Value> {
     serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))
 }
 
-fn write_or_print(out: Option<&Path>, value: &Value) -> anyhow::Result<()> {
+pub(crate) fn write_or_print(out: Option<&Path>, value: &Value) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(value)?;
     match out {
         Some(path) => {
@@ -63,7 +63,7 @@ fn fragment(text: &str) -> anyhow::Result<Fragment> {
     Fragment::new(text).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-fn network_of(client: &NodeClient) -> anyhow::Result<NetworkName> {
+pub(crate) fn network_of(client: &NodeClient) -> anyhow::Result<NetworkName> {
     let head = client.get_ok("/v1/chains/identity/head")?;
     let chain = head["chain"].as_str().unwrap_or_default();
     let network = chain.split('/').next().unwrap_or_default();
@@ -84,7 +84,7 @@ fn parse_time(text: &str) -> anyhow::Result<u64> {
     })
 }
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     use suanli_primitives::time::{Clock, SystemClock};
     SystemClock.now_ms()
 }

@@ -11,6 +11,7 @@ pub mod demo;
 pub mod demo_identity;
 pub mod demo_market;
 pub mod demo_platform;
+pub mod demo_trade;
 pub mod identity;
 pub mod key;
 pub mod node;
@@ -18,6 +19,7 @@ pub mod node_client;
 pub mod ops;
 pub mod sched;
 pub mod serve;
+pub mod trade;
 
 /// Structured logs to stderr; `RUST_LOG` filters (default `info`), `SUANLI_LOG_FORMAT=json`
 /// switches to JSON lines.

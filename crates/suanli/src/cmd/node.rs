@@ -13,7 +13,9 @@ use suanli_primitives::{NetworkName, PublicKey, SecretKey, SystemClock};
 /// The contracts every node and verifier of a suanli network installs (a chain rule: a
 /// node with a different set computes different state).
 pub fn network_contracts() -> Extensions {
-    Extensions::new().with(Arc::new(suanli_identity::IdentityContract))
+    Extensions::new()
+        .with(Arc::new(suanli_identity::IdentityContract))
+        .with(Arc::new(suanli_trade::TradeContract))
 }
 
 /// Default network name of a local node.
@@ -132,6 +134,24 @@ pub fn open_node(
     credit_operator: Option<PublicKey>,
     mempool: MempoolConfig,
 ) -> anyhow::Result<(Arc<Node>, Vec<std::thread::JoinHandle<()>>)> {
+    open_node_with_clock(
+        data,
+        network,
+        credit_operator,
+        mempool,
+        Arc::new(SystemClock),
+    )
+}
+
+/// [`open_node`] with the clock the proposer stamps blocks with (the demo fast-forwards
+/// its own).
+pub fn open_node_with_clock(
+    data: &Path,
+    network: &str,
+    credit_operator: Option<PublicKey>,
+    mempool: MempoolConfig,
+    clock: Arc<dyn suanli_primitives::Clock>,
+) -> anyhow::Result<(Arc<Node>, Vec<std::thread::JoinHandle<()>>)> {
     std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
     let key_path = data.join("node.key");
     anyhow::ensure!(
@@ -151,13 +171,8 @@ pub fn open_node(
         mempool,
         extensions: network_contracts(),
     };
-    let node = Node::open(
-        data,
-        config,
-        Arc::new(Solo::new(node_key)),
-        Arc::new(SystemClock),
-    )
-    .with_context(|| format!("opening the node in {}", data.display()))?;
+    let node = Node::open(data, config, Arc::new(Solo::new(node_key)), clock)
+        .with_context(|| format!("opening the node in {}", data.display()))?;
     let producers = node.start();
     Ok((node, producers))
 }
