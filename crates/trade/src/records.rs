@@ -18,7 +18,8 @@
 //! | `trade/rt_n/<did>`, `trade/rt/<did>/<u64 BE>` | ratings count, [`RatingEntry`] |
 //!
 //! A trade's escrow is the settlement-credit balance of the account
-//! [`escrow_account`]`(serial)`, which nobody holds a key for.
+//! [`escrow_account`]`(serial)`, which is not a public key: nobody holds a key for it and
+//! no credit transfer can name it.
 
 use std::collections::BTreeMap;
 
@@ -89,9 +90,26 @@ pub fn rating_key(did: &PartyDid, n: u64) -> Vec<u8> {
     )
 }
 
-/// The settlement-credit account holding a trade's escrow.
+/// The settlement-credit account holding a trade's escrow: the first of
+/// SHA-256("suanli/trade/escrow/v2" ‖ serial ‖ counter), counter = 0, 1, … (u32 BE), that is
+/// not a valid public key. Balances of keys and of accounts share one key space, and a
+/// credit `mint` or `transfer` names its payee by public key, so an account that is a valid
+/// key could be paid into by anyone, around the contract, and its escrow would no longer be
+/// `funded − paid − refunded`. About half of all hashes are not keys: the search ends at
+/// once.
 pub fn escrow_account(serial: &Serial) -> [u8; 32] {
-    *sha256_parts(&[b"suanli/trade/escrow/v1".as_slice(), serial.as_bytes()]).as_bytes()
+    let candidate = |counter: u32| {
+        *sha256_parts(&[
+            b"suanli/trade/escrow/v2".as_slice(),
+            serial.as_bytes(),
+            &counter.to_be_bytes(),
+        ])
+        .as_bytes()
+    };
+    (0..=u32::MAX)
+        .map(candidate)
+        .find(|account| PublicKey::from_bytes(account).is_err())
+        .unwrap_or_else(|| candidate(0))
 }
 
 pub fn corrupt(what: &str) -> ContractError {

@@ -7,9 +7,10 @@ mod common;
 use common::{MINUTE, Net, SPEC};
 use serde_json::json;
 use suanli_identity::urn;
-use suanli_primitives::{SecretKey, sha256};
+use suanli_ledger::credit::CreditOp;
+use suanli_primitives::{PublicKey, SecretKey, sha256};
 use suanli_trade::model::{Requirements, Resource, Scores, Weights};
-use suanli_trade::records::Status;
+use suanli_trade::records::{Status, escrow_account};
 use suanli_trade::{CloseReason, Role, TradeOp, credentials, op, view};
 
 fn close(serial: &suanli_trade::Serial, reason: CloseReason) -> TradeOp {
@@ -829,4 +830,29 @@ fn a_resource_without_weight_must_not_be_scored() {
     let two = Scores::new([(Resource::Cpu, 80), (Resource::Gpu, 100)].into()).unwrap();
     let rate = net.rate_scores_op(&c.key, &serial, two, 90_000);
     net.trade_op(&c.key, &rate).unwrap();
+}
+
+// ---- escrow -------------------------------------------------------------------------
+
+/// Found by this suite: the escrow account was a plain hash, a valid public key for about
+/// half of all serials (serial 1 among them), so anyone could `transfer` credits straight
+/// into a trade's escrow and break `escrow = funded − paid − refunded`. It is now never a
+/// key, so no credit operation can name it.
+#[test]
+fn credits_reach_an_escrow_only_through_the_contract() {
+    for n in 0..2_000 {
+        let account = escrow_account(&Net::serial(n));
+        assert!(PublicKey::from_bytes(&account).is_err(), "serial {n}");
+        let transfer = json!({"op": "transfer", "to": hex::encode(account), "amount": 5_000});
+        assert!(
+            serde_json::from_value::<CreditOp>(transfer).is_err(),
+            "serial {n}"
+        );
+    }
+    let mut net = Net::new();
+    let (s, c, offer) = net.pair(4);
+    let serial = net.ordered(&c, &s, 1, offer, 240, 1_000);
+    let t = net.trade(&serial);
+    assert_eq!(view::escrow_fen(net.trade.state(), &serial), 1_000);
+    assert_eq!(t.escrow_expected_fen(), 1_000);
 }
