@@ -22,7 +22,8 @@ use crate::records::*;
 
 /// How far a record's own time may be from its block's time, in ms.
 pub const TIME_SKEW_MS_MAX: u64 = 10 * MINUTE_MS;
-/// Most records one trade may have (bounds check-ins: a year of 1-minute periods fits).
+/// Most records one trade may have before its close and rating, which always fit (bounds
+/// check-ins: a year of 1-minute periods fits).
 pub const RECORDS_PER_TRADE_MAX: u32 = 600_000;
 /// Most modes and most offers the chain may hold.
 pub const IDS_MAX: u64 = 10_000_000;
@@ -254,7 +255,10 @@ impl Exec<'_, '_> {
     ) -> Result<(), ContractError> {
         let count_key = record_count_key(serial);
         let seq = decode_u32(self.state.get(&count_key));
-        if seq >= RECORDS_PER_TRADE_MAX {
+        // The close and the rating (at most one each) always fit: otherwise top-ups could
+        // fill a trade's records and lock its escrow for good.
+        let last = matches!(kind, RecordKind::Close | RecordKind::Rating);
+        if seq >= RECORDS_PER_TRADE_MAX && !last {
             return Err(err(
                 "limit_reached",
                 format!("a trade holds at most {RECORDS_PER_TRADE_MAX} records"),

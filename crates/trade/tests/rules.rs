@@ -7,11 +7,15 @@ mod common;
 use common::{MINUTE, Net, SPEC};
 use serde_json::json;
 use suanli_identity::urn;
+use suanli_ledger::contract::TxContext;
 use suanli_ledger::credit::CreditOp;
-use suanli_primitives::{PublicKey, SecretKey, sha256};
+use suanli_ledger::state::StateAccess;
+use suanli_ledger::{ExtensionContract, TxId};
+use suanli_primitives::{ChainKind, PublicKey, SecretKey, sha256};
+use suanli_trade::contract::RECORDS_PER_TRADE_MAX;
 use suanli_trade::model::{Requirements, Resource, Scores, Weights};
-use suanli_trade::records::{Status, escrow_account};
-use suanli_trade::{CloseReason, Role, TradeOp, credentials, op, view};
+use suanli_trade::records::{Status, escrow_account, record_count_key};
+use suanli_trade::{CloseReason, Role, TradeContract, TradeOp, credentials, op, view};
 
 fn close(serial: &suanli_trade::Serial, reason: CloseReason) -> TradeOp {
     Net::close_op(serial, reason)
@@ -855,4 +859,84 @@ fn credits_reach_an_escrow_only_through_the_contract() {
     let t = net.trade(&serial);
     assert_eq!(view::escrow_fen(net.trade.state(), &serial), 1_000);
     assert_eq!(t.escrow_expected_fen(), 1_000);
+}
+
+// ---- record limit -------------------------------------------------------------------
+
+/// A state to run the contract on directly (the harness's engines cannot hold 600,000
+/// records of one trade in a test's time).
+struct Mem(std::collections::BTreeMap<Vec<u8>, Vec<u8>>);
+
+impl StateAccess for Mem {
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.0.get(key).cloned()
+    }
+    fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.0.insert(key, value);
+    }
+    fn delete(&mut self, key: Vec<u8>) {
+        self.0.remove(&key);
+    }
+}
+
+/// Found by this suite: a consumer could fill a trade's records with 1-fen top-ups up to
+/// the limit, after which neither party could close it: the escrow stayed locked and the
+/// supplier unpaid for ever. The close and the rating (one each) always fit.
+#[test]
+fn a_trade_whose_records_are_full_still_closes_and_is_rated() {
+    let mut net = Net::new();
+    let (s, c, offer) = net.pair(4);
+    let serial = net.contracted(&c, &s, 1, offer, 240, 1_000);
+    let mut state = Mem(net
+        .trade
+        .state()
+        .scan_prefix(b"")
+        .map(|(k, v)| (k.to_vec(), v.to_vec()))
+        .collect());
+    state.put(
+        record_count_key(&serial),
+        RECORDS_PER_TRADE_MAX.to_be_bytes().to_vec(),
+    );
+    let (consumer, operator) = (c.key.public(), net.operator.public());
+    let at = net.now_ms + 30 * MINUTE;
+    let ctx = TxContext {
+        chain: ChainKind::Trade,
+        signer: &consumer,
+        nonce: 0,
+        tx_id: TxId(sha256(b"tx")),
+        height: 100,
+        timestamp_ms: at,
+        operator: &operator,
+    };
+    let run = |state: &mut Mem, op: &TradeOp| {
+        TradeContract
+            .execute(&ctx, &op.encode(), state)
+            .map_err(|e| e.code)
+    };
+    let mut scratch = Mem(state.0.clone());
+    assert_eq!(run(&mut scratch, &fund(&serial, 1)), Err("limit_reached"));
+    let stop = close(&serial, CloseReason::StoppedByConsumer);
+    assert_eq!(run(&mut state, &stop), Ok(()));
+    let read: &dyn StateAccess = &state;
+    let t = view::trade(read, &serial).unwrap();
+    assert_eq!(t.status, Status::Closed);
+    assert_eq!(view::escrow_fen(read, &serial), 0);
+    assert_eq!(t.charged_fen, 500);
+    let rate = net.rate_op(&c, &serial, 70);
+    let TradeOp::Rate { scores, .. } = rate else {
+        unreachable!()
+    };
+    let overall = scores.overall_milli(&t.weights).unwrap();
+    let digest = op::rating_digest(&serial, at, &t.supplier, overall, &scores);
+    let rate = TradeOp::Rate {
+        serial,
+        time_ms: at,
+        scores,
+        signature: op::sign_digest(&c.key, &digest),
+    };
+    assert_eq!(run(&mut state, &rate), Ok(()));
+    assert_eq!(
+        suanli_trade::records::decode_u32(state.get(&record_count_key(&serial))),
+        RECORDS_PER_TRADE_MAX + 2
+    );
 }
