@@ -247,6 +247,8 @@ impl World {
                     .get(&suanli_trade::records::record_count_key(&t.serial))
                     .map(<[u8]>::to_vec),
             );
+            // Every operation that changes a trade appends a record: a trade whose record
+            // count did not move is exactly as it was when last checked.
             if self.seen_records.get(&t.serial) == Some(&count) {
                 continue;
             }

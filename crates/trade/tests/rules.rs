@@ -496,6 +496,18 @@ fn a_forged_trade_start_credential_is_refused() {
             "credential_mismatch",
         ),
         (
+            // Signed over other claims, then given the right ones.
+            {
+                let good = net.start_credential(&serial, &s.key, |_| {});
+                let mut vc = net.start_credential(&serial, &s.key, |d| {
+                    d.subject.insert("price".into(), 1.into());
+                });
+                vc["credentialSubject"] = good["credentialSubject"].clone();
+                vc
+            },
+            "credential_proof_invalid",
+        ),
+        (
             {
                 let mut vc = net.start_credential(&serial, &s.key, |_| {});
                 vc["validFrom"] = json!("2020-01-01T00:00:00Z");
