@@ -3,93 +3,11 @@
 //! deactivation — each failure with its own precise code.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
-use std::process::{Child, Output};
-
 use serde_json::{Value, json};
 
 mod common;
 
-use common::suanli;
-
-struct NodeGuard(Child);
-impl Drop for NodeGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_node(data: &Path) -> (NodeGuard, String) {
-    let (child, url) = common::start_node(data);
-    (NodeGuard(child), url)
-}
-
-struct Cli {
-    url: String,
-    dir: std::path::PathBuf,
-}
-
-impl Cli {
-    fn run(&self, args: &[&str]) -> Output {
-        suanli()
-            .args(args)
-            .env("SUANLI_NODE", &self.url)
-            .current_dir(&self.dir)
-            .output()
-            .unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "suanli {args:?} failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    /// Runs a command that must fail and returns stdout + stderr.
-    fn fails(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(
-            !out.status.success(),
-            "suanli {args:?} should fail:\n{text}"
-        );
-        text
-    }
-
-    fn key(&self, name: &str) -> String {
-        let path = format!("{name}.key");
-        self.ok(&["key", "generate", "--out", &path]);
-        path
-    }
-
-    fn write(&self, name: &str, value: &Value) -> String {
-        std::fs::write(self.dir.join(name), value.to_string()).unwrap();
-        name.to_owned()
-    }
-
-    /// The code of the first failed check in a verification's printed report.
-    fn first_failure(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(!out.status.success(), "{args:?} should not verify");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let json_end = stdout.rfind('}').unwrap();
-        let report: Value = serde_json::from_str(&stdout[..=json_end]).unwrap();
-        report["first_failure"]["code"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no first_failure in {report}"))
-            .to_owned()
-    }
-}
+use common::{Cli, start_node, suanli};
 
 #[test]
 fn identity_flow_from_the_command_line() {

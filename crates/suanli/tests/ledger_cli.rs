@@ -15,7 +15,7 @@ use suanli_primitives::{ChainId, ChainKind, SecretKey, sha256};
 
 mod common;
 
-use common::{start_node, suanli};
+use common::{start_node_child as start_node, suanli};
 
 #[test]
 fn demo_walks_the_flow_and_its_chains_verify_then_tampering_is_named() {

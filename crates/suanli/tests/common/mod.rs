@@ -4,14 +4,16 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::Value;
 
 pub fn suanli() -> Command {
     Command::new(env!("CARGO_BIN_EXE_suanli"))
 }
 
 /// Starts a node on an OS-chosen port and returns it with its base URL.
-pub fn start_node(data: &Path) -> (Child, String) {
+pub fn start_node_child(data: &Path) -> (Child, String) {
     let mut child = suanli()
         .args([
             "node",
@@ -35,4 +37,86 @@ pub fn start_node(data: &Path) -> (Child, String) {
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
         .to_owned();
     (child, url)
+}
+
+/// Kills the node when dropped.
+pub struct NodeGuard(Child);
+impl Drop for NodeGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// [`start_node_child`] with a guard that stops the node at the end of the test.
+pub fn start_node(data: &Path) -> (NodeGuard, String) {
+    let (child, url) = start_node_child(data);
+    (NodeGuard(child), url)
+}
+
+/// Runs `suanli` against one node from one working directory.
+pub struct Cli {
+    pub url: String,
+    pub dir: std::path::PathBuf,
+}
+
+impl Cli {
+    pub fn run(&self, args: &[&str]) -> Output {
+        suanli()
+            .args(args)
+            .env("SUANLI_NODE", &self.url)
+            .current_dir(&self.dir)
+            .output()
+            .unwrap()
+    }
+
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "suanli {args:?} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs a command that must fail and returns stdout + stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !out.status.success(),
+            "suanli {args:?} should fail:\n{text}"
+        );
+        text
+    }
+
+    pub fn key(&self, name: &str) -> String {
+        let path = format!("{name}.key");
+        self.ok(&["key", "generate", "--out", &path]);
+        path
+    }
+
+    pub fn write(&self, name: &str, value: &Value) -> String {
+        std::fs::write(self.dir.join(name), value.to_string()).unwrap();
+        name.to_owned()
+    }
+
+    /// The code of the first failed check in a verification's printed report.
+    pub fn first_failure(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(!out.status.success(), "{args:?} should not verify");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let json_end = stdout.rfind('}').unwrap();
+        let report: Value = serde_json::from_str(&stdout[..=json_end]).unwrap();
+        report["first_failure"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no first_failure in {report}"))
+            .to_owned()
+    }
 }

@@ -1,0 +1,396 @@
+//! The trade CLI end to end against a running `suanli node`: KYC'd parties enrolled by the
+//! operator, a mode and an offer, an order with escrow, the contract, top-up, close,
+//! rating, history and reputation — and the refusals a user meets, with their reasons.
+//! (Check-ins need whole minutes of wall-clock time; their rules are tested in the trade
+//! crate and walked by `suanli demo`. Here the CLI's refusal before a minute has passed
+//! is checked.)
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::{Value, json};
+use suanli_ledger::credit::{Amount, CreditOp};
+use suanli_ledger::{Payload, Transaction};
+use suanli_primitives::{ChainId, SecretKey};
+
+mod common;
+
+use common::{Cli, start_node};
+
+fn json_out(text: &str) -> Value {
+    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// A DID with a KYC credential issued by the authority, enrolled in `role`.
+fn kyc_party(cli: &Cli, name: &str, role: &str, claims: &Value) -> (String, String) {
+    let key = cli.key(name);
+    let did = cli.ok(&["did", "create", "--key", &key]).trim().to_owned();
+    let claims_file = cli.write(&format!("{name}-claims.json"), claims);
+    let app = format!("{name}-app.json");
+    let kyc = format!("{name}-kyc.json");
+    cli.ok(&[
+        "kyc",
+        "apply",
+        "--did",
+        &did,
+        "--key",
+        &key,
+        "--role",
+        role,
+        "--claims",
+        &claims_file,
+        "--out",
+        &app,
+    ]);
+    let authority = cli.ok(&["issuer", "list"]);
+    let authority = json_out(&authority)["authority"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    cli.ok(&[
+        "kyc",
+        "issue",
+        &app,
+        "--issuer",
+        &authority,
+        "--key",
+        "authority.key",
+        "--out",
+        &kyc,
+    ]);
+    cli.ok(&[
+        "trade",
+        "enroll",
+        "--operator-key",
+        "authority.key",
+        "--did",
+        &did,
+        "--role",
+        role,
+        "--kyc",
+        &kyc,
+    ]);
+    (key, did)
+}
+
+fn mint(url: &str, operator: &SecretKey, to: &str, fen: i64) {
+    let head: Value = ureq::get(&format!("{url}/v1/chains/trade/head"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap();
+    let chain: ChainId = head["chain"].as_str().unwrap().parse().unwrap();
+    let nonces: Value = ureq::get(&format!(
+        "{url}/v1/chains/trade/nonces/{}",
+        operator.public()
+    ))
+    .call()
+    .unwrap()
+    .body_mut()
+    .read_json()
+    .unwrap();
+    let to = SecretKey::load(std::path::Path::new(to)).unwrap().public();
+    let tx = Transaction::sign(
+        &chain,
+        operator,
+        nonces["next_nonce"].as_u64().unwrap(),
+        Payload::Credit(CreditOp::Mint {
+            to,
+            amount: Amount::new(fen).unwrap(),
+        }),
+    );
+    let answer: Value = ureq::post(&format!("{url}/v1/txs?wait_ms=10000"))
+        .send_json(json!({"tx_hex": hex::encode(tx.encoded())}))
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap();
+    assert_eq!(answer["result"]["outcome"]["status"], "applied", "{answer}");
+}
+
+fn credit(url: &str, key_file: &str) -> i64 {
+    let key = SecretKey::load(std::path::Path::new(key_file))
+        .unwrap()
+        .public();
+    let body: Value = ureq::get(&format!("{url}/v1/chains/trade/credit/{key}"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap();
+    body["balance_fen"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{body}"))
+}
+
+#[test]
+fn trade_flow_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("node");
+    let (_node, url) = start_node(&data);
+    let cli = Cli {
+        url: url.clone(),
+        dir: dir.path().to_owned(),
+    };
+    std::fs::copy(data.join("operator.key"), dir.path().join("authority.key")).unwrap();
+    cli.ok(&["did", "create", "--key", "authority.key"]);
+
+    let (s_key, supplier) = kyc_party(
+        &cli,
+        "supplier",
+        "supplier",
+        &json!({
+            "organisationName": "闽算科技有限公司",
+            "unifiedSocialCreditCode": "91350100M000100Y43",
+            "legalRepresentative": "张三",
+            "qualifications": [{"name": "IDC licence", "number": "B1-20230001"}],
+            "contact": {"name": "李四", "phone": "+86 591 5555 0101"}
+        }),
+    );
+    let consumer_claims = json!({"name": "王五", "idType": "resident-id-card"});
+    let (c_key, consumer) = kyc_party(&cli, "consumer", "consumer", &consumer_claims);
+
+    // A supplier is enrolled only on a kyc-supplier credential about itself.
+    let refused = cli.fails(&[
+        "trade",
+        "enroll",
+        "--operator-key",
+        "authority.key",
+        "--did",
+        &consumer,
+        "--role",
+        "supplier",
+        "--kyc",
+        "consumer-kyc.json",
+    ]);
+    assert!(refused.contains("kyc-supplier"), "{refused}");
+    let refused = cli.fails(&[
+        "trade",
+        "enroll",
+        "--operator-key",
+        "authority.key",
+        "--did",
+        &supplier,
+        "--role",
+        "consumer",
+        "--kyc",
+        "consumer-kyc.json",
+    ]);
+    assert!(refused.contains("is about"), "{refused}");
+    // Only the operator enrols.
+    let refused = cli.fails(&[
+        "trade",
+        "enroll",
+        "--operator-key",
+        &s_key,
+        "--did",
+        &supplier,
+        "--role",
+        "supplier",
+        "--kyc",
+        "supplier-kyc.json",
+    ]);
+    assert!(refused.contains("not_operator"), "{refused}");
+
+    // Mode and offer; bad weights are refused before anything is sent.
+    let refused = cli.fails(&[
+        "trade",
+        "mode",
+        "--key",
+        &s_key,
+        "--price-fen-per-minute",
+        "10",
+        "--weights",
+        "cpu=500,gpu=400",
+    ]);
+    assert!(refused.contains("sum to 1000"), "{refused}");
+    let mode = json_out(&cli.ok(&[
+        "trade",
+        "mode",
+        "--key",
+        &s_key,
+        "--price-fen-per-minute",
+        "10",
+        "--min-cost-fen",
+        "500",
+        "--period-minutes",
+        "60",
+        "--weights",
+        "cpu=300,gpu=500,network=200",
+    ]));
+    let mode_id = mode["mode_id"].as_u64().unwrap().to_string();
+    let offer = json_out(&cli.ok(&[
+        "trade",
+        "offer",
+        "--key",
+        &s_key,
+        "--mode",
+        &mode_id,
+        "--spec",
+        "A100-80G x1",
+        "--quantity",
+        "2",
+    ]));
+    let offer_id = offer["offer_id"].as_u64().unwrap().to_string();
+    let listed = cli.ok(&["trade", "offers"]);
+    assert!(listed.contains("A100-80G x1"), "{listed}");
+    // A consumer cannot publish a mode.
+    let refused = cli.fails(&[
+        "trade",
+        "mode",
+        "--key",
+        &c_key,
+        "--price-fen-per-minute",
+        "10",
+        "--weights",
+        "cpu=1000",
+    ]);
+    assert!(refused.contains("role_missing"), "{refused}");
+
+    // Order: without credits the escrow cannot be taken.
+    let refused = cli.fails(&[
+        "trade",
+        "order",
+        "--key",
+        &c_key,
+        "--offer",
+        &offer_id,
+        "--minutes",
+        "120",
+        "--value-fen",
+        "600",
+    ]);
+    assert!(refused.contains("insufficient_balance"), "{refused}");
+    let operator = SecretKey::load(&data.join("operator.key")).unwrap();
+    mint(
+        &url,
+        &operator,
+        &dir.path().join(&c_key).to_string_lossy(),
+        10_000,
+    );
+    let refused = cli.fails(&[
+        "trade",
+        "order",
+        "--key",
+        &c_key,
+        "--offer",
+        &offer_id,
+        "--minutes",
+        "120",
+        "--value-fen",
+        "599",
+    ]);
+    assert!(refused.contains("escrow_below_first_period"), "{refused}");
+    let order = json_out(&cli.ok(&[
+        "trade",
+        "order",
+        "--key",
+        &c_key,
+        "--offer",
+        &offer_id,
+        "--minutes",
+        "120",
+        "--value-fen",
+        "600",
+    ]));
+    let serial = order["serial"].as_str().unwrap().to_owned();
+    let c_path = dir.path().join(&c_key).to_string_lossy().into_owned();
+    assert_eq!(credit(&url, &c_path), 9_400);
+
+    // Only the offering supplier contracts.
+    let refused = cli.fails(&["trade", "accept", "--key", &c_key, "--serial", &serial]);
+    assert!(refused.contains("not_supplier"), "{refused}");
+    cli.ok(&["trade", "accept", "--key", &s_key, "--serial", &serial]);
+    let refused = cli.fails(&["trade", "checkin", "--key", &s_key, "--serial", &serial]);
+    assert!(refused.contains("no whole minute"), "{refused}");
+    cli.ok(&[
+        "trade",
+        "fund",
+        "--key",
+        &c_key,
+        "--serial",
+        &serial,
+        "--amount-fen",
+        "400",
+    ]);
+
+    // The public view hides the consumer and the money; the parties see everything.
+    let public = json_out(&cli.ok(&["trade", "show", "--serial", &serial]));
+    assert_eq!(public["status"], "active");
+    assert!(public.get("consumer").is_none() && !public.to_string().contains(&consumer));
+    let full = json_out(&cli.ok(&["trade", "show", "--serial", &serial, "--key", &c_key]));
+    assert_eq!(full["trade"]["consumer"], consumer.as_str());
+    assert_eq!(full["trade"]["funded_fen"], 1_000);
+    assert_eq!(full["records_total"], 3);
+
+    // A rating before the close is refused; the consumer stops; the minimum charge applies.
+    let refused = cli.fails(&[
+        "trade",
+        "rate",
+        "--key",
+        &c_key,
+        "--serial",
+        &serial,
+        "--scores",
+        "cpu=90,gpu=80,network=70",
+    ]);
+    assert!(refused.contains("not_closed"), "{refused}");
+    let closed = json_out(&cli.ok(&[
+        "trade",
+        "close",
+        "--key",
+        &c_key,
+        "--serial",
+        &serial,
+        "--reason",
+        "stopped-by-consumer",
+    ]));
+    assert_eq!(closed["closure"]["tail_cost_fen"], 500);
+    assert_eq!(closed["closure"]["refund_fen"], 500);
+    assert_eq!(credit(&url, &c_path), 9_500);
+    let refused = cli.fails(&[
+        "trade",
+        "rate",
+        "--key",
+        &c_key,
+        "--serial",
+        &serial,
+        "--scores",
+        "cpu=90,gpu=80",
+    ]);
+    assert!(refused.contains("network"), "{refused}");
+    let rated = json_out(&cli.ok(&[
+        "trade",
+        "rate",
+        "--key",
+        &c_key,
+        "--serial",
+        &serial,
+        "--scores",
+        "cpu=90,gpu=80,network=70",
+    ]));
+    assert_eq!(rated["overall"], 81.0);
+    let refused = cli.fails(&[
+        "trade",
+        "rate",
+        "--key",
+        &c_key,
+        "--serial",
+        &serial,
+        "--scores",
+        "cpu=90,gpu=80,network=70",
+    ]);
+    assert!(refused.contains("already_rated"), "{refused}");
+
+    // History for the party itself; reputation for everyone.
+    let history = json_out(&cli.ok(&["trade", "history", "--key", &c_key]));
+    assert_eq!(history["total"], 1);
+    assert_eq!(history["trades"][0]["serial"], serial.as_str());
+    let refused = cli.fails(&["trade", "history", "--key", &s_key, "--did", &consumer]);
+    assert!(
+        refused.contains("only the trade's parties and regulators"),
+        "{refused}"
+    );
+    let rep = json_out(&cli.ok(&["trade", "reputation", "--did", &supplier]));
+    assert_eq!(rep["reputation"]["ratings"], 1);
+    assert_eq!(rep["reputation"]["overall"], 81.0);
+}
