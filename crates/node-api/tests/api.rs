@@ -32,7 +32,8 @@ fn start_with(mempool: MempoolConfig, producers: bool, access: suanli_node_api::
         credit_operator: operator().public(),
         mempool,
         extensions: suanli_ledger::Extensions::new()
-            .with(Arc::new(suanli_identity::IdentityContract)),
+            .with(Arc::new(suanli_identity::IdentityContract))
+            .with(Arc::new(suanli_trade::TradeContract)),
     };
     let node = Node::open(
         dir.path(),
@@ -554,4 +555,257 @@ fn identity_operations_over_http_with_the_key_kept_by_the_client() {
     assert_eq!((status, error_code(&res)), (400, "bad_op"));
     let (status, res) = prepare(serde_json::json!({"op": "launch_rockets"}));
     assert_eq!((status, error_code(&res)), (400, "bad_json"));
+}
+
+fn trade_tx(h: &Harness, key: &SecretKey, op: &suanli_trade::TradeOp) -> Value {
+    let chain = h.node.chain_id(ChainKind::Trade);
+    let nonce = h.node.next_nonce(ChainKind::Trade, &key.public());
+    let tx = Transaction::sign(&chain, key, nonce, Payload::Call(op.to_call().unwrap()));
+    let (status, body) = post(
+        h,
+        "/v1/txs?wait_ms=10000",
+        "application/octet-stream",
+        tx.encoded(),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["outcome"]["status"], "applied", "{body}");
+    body
+}
+
+fn party_did(key: &SecretKey) -> suanli_trade::PartyDid {
+    let did = suanli_identity::SuanliDid::for_initial_key(
+        NetworkName::new("suanli-test").unwrap(),
+        &key.public(),
+    );
+    suanli_trade::PartyDid::parse(&did.to_string()).unwrap()
+}
+
+fn read_body(
+    key: &SecretKey,
+    reader: &suanli_trade::PartyDid,
+    subject: &str,
+    time_ms: u64,
+) -> Vec<u8> {
+    use suanli_trade::op::{read_digest, sign_digest};
+    serde_json::json!({
+        "reader": reader, "time_ms": time_ms,
+        "signature": sign_digest(key, &read_digest(subject, time_ms)),
+    })
+    .to_string()
+    .into_bytes()
+}
+
+#[test]
+fn trade_endpoints_show_full_records_only_to_parties_and_regulators() {
+    use suanli_primitives::Clock;
+    use suanli_trade::model::{ModeTerms, OfferTerms, Requirements, Resource, Weights};
+    use suanli_trade::{Role, Serial, TradeOp, op};
+    let h = start(
+        MempoolConfig {
+            block_interval_ms: 5,
+            ..MempoolConfig::default()
+        },
+        true,
+    );
+    let (supplier, consumer, stranger, regulator) = (
+        SecretKey::from_label("supplier"),
+        SecretKey::from_label("consumer"),
+        SecretKey::from_label("stranger"),
+        SecretKey::from_label("regulator"),
+    );
+    for (key, role) in [
+        (&supplier, Role::Supplier),
+        (&consumer, Role::Consumer),
+        (&stranger, Role::Consumer),
+        (&regulator, Role::Regulator),
+    ] {
+        let kyc = (role != Role::Regulator).then(|| "urn:uuid:kyc".to_owned());
+        let enroll = TradeOp::Enroll {
+            did: party_did(key),
+            role,
+            key: key.public(),
+            kyc_credential_id: kyc.clone(),
+            kyc_credential_sha256: kyc.map(|_| "00".repeat(32)),
+        };
+        trade_tx(&h, &operator(), &enroll);
+    }
+    let terms = ModeTerms {
+        trade_start_cpt: 1,
+        checkin_cpt: 2,
+        price_fen_per_minute: 10,
+        min_cost_fen: 0,
+        checkin_period_minutes: 60,
+        weights: Weights::new([(Resource::Gpu, 1000)].into()).unwrap(),
+        encryption: suanli_trade::model::Encryption::Plaintext,
+        trade_type: "payg-minute".into(),
+    };
+    trade_tx(&h, &supplier, &TradeOp::PublishMode { terms });
+    let now = SystemClock.now_ms();
+    let offer = OfferTerms {
+        mode_id: 1,
+        spec: "GPU".into(),
+        quantity: 1,
+        valid_from_ms: now - 60_000,
+        valid_until_ms: now + 3_600_000,
+    };
+    trade_tx(&h, &supplier, &TradeOp::PublishOffer { terms: offer });
+    let mint = Transaction::sign(
+        &h.node.chain_id(ChainKind::Trade),
+        &operator(),
+        h.node.next_nonce(ChainKind::Trade, &operator().public()),
+        Payload::Credit(CreditOp::Mint {
+            to: consumer.public(),
+            amount: Amount::new(1_000).unwrap(),
+        }),
+    );
+    let (status, _) = post(
+        &h,
+        "/v1/txs?wait_ms=10000",
+        "application/octet-stream",
+        mint.encoded(),
+    );
+    assert_eq!(status, 200);
+    let serial = Serial::from_bytes([7; 16]);
+    let requirements = Requirements {
+        spec: "GPU".into(),
+        quantity: 1,
+        duration_minutes: 60,
+    };
+    let time_ms = SystemClock.now_ms();
+    let digest = op::order_digest(
+        &serial,
+        time_ms,
+        &party_did(&supplier),
+        1,
+        &requirements,
+        600,
+    );
+    let order = TradeOp::Order {
+        serial,
+        offer_id: 1,
+        time_ms,
+        requirements,
+        value_fen: 600,
+        signature: op::sign_digest(&consumer, &digest),
+    };
+    trade_tx(&h, &consumer, &order);
+
+    // The public view names the supplier but not the consumer or the money.
+    let (status, public) = get(&h, &format!("/v1/trade/trades/{serial}"));
+    assert_eq!(status, 200, "{public}");
+    assert_eq!(public["status"], "ordered");
+    let consumer_did = party_did(&consumer);
+    assert!(
+        !public.to_string().contains(consumer_did.as_str()),
+        "{public}"
+    );
+    assert!(public.get("funded_fen").is_none());
+
+    // Full records: the parties and the regulator, each with a fresh signed request.
+    let full = format!("/v1/trade/trades/{serial}/full");
+    let subject = serial.to_string();
+    let t = SystemClock.now_ms();
+    for (key, who) in [
+        (&consumer, "consumer"),
+        (&supplier, "supplier"),
+        (&regulator, "regulator"),
+    ] {
+        let (status, body) = post(
+            &h,
+            &full,
+            "application/json",
+            &read_body(key, &party_did(key), &subject, t),
+        );
+        assert_eq!(status, 200, "{who}: {body}");
+        assert_eq!(body["trade"]["consumer"], consumer_did.as_str());
+        assert_eq!(body["escrow_fen"], 600);
+        assert_eq!(body["records"][0]["kind"], "order");
+    }
+    let refusals = [
+        (
+            read_body(&stranger, &party_did(&stranger), &subject, t),
+            403,
+        ),
+        // Signed by the stranger's key but claiming to be the consumer.
+        (read_body(&stranger, &consumer_did, &subject, t), 401),
+        // Stale.
+        (
+            read_body(&consumer, &consumer_did, &subject, t - 3_600_000),
+            401,
+        ),
+        // Signed for another subject (replayed from another trade).
+        (
+            read_body(&consumer, &consumer_did, &"00".repeat(16), t),
+            401,
+        ),
+        // Not enrolled.
+        (
+            read_body(
+                &SecretKey::from_label("nobody"),
+                &party_did(&SecretKey::from_label("nobody")),
+                &subject,
+                t,
+            ),
+            401,
+        ),
+    ];
+    for (body, expected) in refusals {
+        let (status, answer) = post(&h, &full, "application/json", &body);
+        assert_eq!(status, expected, "{answer}");
+        assert_eq!(error_code(&answer), "read_denied");
+    }
+    // Histories: the party itself and regulators only.
+    let history = format!("/v1/trade/parties/{consumer_did}/history");
+    let own = read_body(&consumer, &consumer_did, consumer_did.as_str(), t);
+    let (status, body) = post(&h, &history, "application/json", &own);
+    assert_eq!((status, body["total"].as_u64()), (200, Some(1)), "{body}");
+    let other = read_body(&supplier, &party_did(&supplier), consumer_did.as_str(), t);
+    assert_eq!(post(&h, &history, "application/json", &other).0, 403);
+
+    // Bad input: 4xx JSON with a reason.
+    for (path, status, code) in [
+        ("/v1/trade/trades/xyz".to_owned(), 400, "bad_serial"),
+        (
+            format!("/v1/trade/trades/{}", "ab".repeat(16)),
+            404,
+            "not_found",
+        ),
+        ("/v1/trade/modes/-1".to_owned(), 400, "bad_id"),
+        ("/v1/trade/modes/99".to_owned(), 404, "not_found"),
+        ("/v1/trade/offers?open=maybe".to_owned(), 400, "bad_query"),
+        ("/v1/trade/parties/did:web:x".to_owned(), 400, "bad_did"),
+        ("/v1/trade/keys/zz".to_owned(), 400, "bad_key"),
+        (
+            format!("/v1/trade/suppliers/{consumer_did}/reputation"),
+            404,
+            "not_found",
+        ),
+    ] {
+        let (got, body) = get(&h, &path);
+        assert_eq!((got, error_code(&body)), (status, code), "{path}: {body}");
+    }
+    let (status, body) = post(&h, &full, "application/json", b"{\"reader\": 1}");
+    assert_eq!((status, error_code(&body)), (400, "bad_json"));
+    let (status, body) = post(
+        &h,
+        "/v1/trade/prepare",
+        "application/json",
+        format!("{{\"signer\": \"{}\", \"op\": {{\"op\": \"fund\", \"serial\": \"{serial}\", \"amount_fen\": 0}}}}", consumer.public()).as_bytes(),
+    );
+    assert_eq!((status, error_code(&body)), (400, "bad_op"), "{body}");
+    let (status, body) = post(
+        &h,
+        "/v1/trade/prepare",
+        "application/json",
+        format!("{{\"signer\": \"{}\", \"op\": {{\"op\": \"fund\", \"serial\": \"{serial}\", \"amount_fen\": 5}}}}", consumer.public()).as_bytes(),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["signing_message_hex"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
+    let (status, offers) = get(&h, "/v1/trade/offers?open=true");
+    assert_eq!(status, 200);
+    assert_eq!(offers["offers"][0]["available"], 0);
 }
