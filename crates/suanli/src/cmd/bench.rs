@@ -13,6 +13,9 @@ pub enum BenchCmd {
     Ot(super::bench_market::OtBenchArgs),
     /// Credentials verified per second (every check, chain-backed) vs raw Ed25519 verifies.
     Vc(super::bench_vc::VcBenchArgs),
+    /// Whole trades through a node: orders, contracts, check-ins per second vs raw
+    /// credential checks.
+    Trade(super::bench_trade::TradeBenchArgs),
     /// Platform HTTP API: orders/s and p99 latency vs a trivial authenticated GET.
     Api(super::bench_api::ApiBenchArgs),
 }
@@ -24,5 +27,6 @@ pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
         BenchCmd::Ot(args) => super::bench_market::ot(args),
         BenchCmd::Api(args) => super::bench_api::run(args),
         BenchCmd::Vc(args) => super::bench_vc::run(args),
+        BenchCmd::Trade(args) => super::bench_trade::run(args),
     }
 }

@@ -255,7 +255,11 @@ fn build_transfers(chain: &ChainId, senders: &[SecretKey], txs: usize) -> Vec<Tr
 }
 
 /// Submits in order, pausing while the mempool is full (back-pressure), never dropping.
-fn submit_all(node: &Node, txs: Vec<Transaction>, mempool_txs_max: usize) -> anyhow::Result<()> {
+pub(crate) fn submit_all(
+    node: &Node,
+    txs: Vec<Transaction>,
+    mempool_txs_max: usize,
+) -> anyhow::Result<()> {
     let mut rest = txs;
     while !rest.is_empty() {
         let take = rest.len().min(SUBMIT_CHUNK_TXS);
@@ -277,7 +281,7 @@ fn submit_all(node: &Node, txs: Vec<Transaction>, mempool_txs_max: usize) -> any
 }
 
 /// Waits until every transaction is committed and applied.
-fn wait_all(node: &Node, txs: &[Transaction]) -> anyhow::Result<()> {
+pub(crate) fn wait_all(node: &Node, txs: &[Transaction]) -> anyhow::Result<()> {
     let mut last_per_signer = std::collections::HashMap::new();
     for tx in txs {
         last_per_signer.insert(*tx.signer(), tx.id());

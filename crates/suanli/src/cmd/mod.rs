@@ -5,6 +5,7 @@ pub mod bench;
 pub mod bench_api;
 pub mod bench_ledger;
 pub mod bench_market;
+pub mod bench_trade;
 pub mod bench_vc;
 pub mod chain;
 pub mod demo;
