@@ -132,10 +132,9 @@ pub(crate) async fn offers(State(node): State<Arc<Node>>, RawQuery(query): RawQu
     };
     blocking(&node, move |node| {
         let now = node.now_ms();
-        let offers = node.with_state(ChainKind::Trade, |s| {
+        let (offers, next) = node.with_state(ChainKind::Trade, |s| {
             view::offers(s, from, limit as usize, open.then_some(now))
         });
-        let next = offers.last().map(|o| o.id + 1);
         ok(json!({"offers": offers, "next_from": next}))
     })
     .await
@@ -182,16 +181,20 @@ pub(crate) async fn full_trade(
     )?;
     blocking(&node, move |node| {
         let now = node.now_ms();
+        let chain = node.chain_id(ChainKind::Trade).to_string();
         node.with_state(ChainKind::Trade, |s| {
             let trade = view::trade(s, &serial)
                 .ok_or_else(|| ApiError::not_found(format!("no trade {serial}")))?;
             view::authorize_read(
                 s,
+                &chain,
                 &serial.to_string(),
                 &[&trade.consumer, &trade.supplier],
-                &req.reader,
-                req.time_ms,
-                &req.signature,
+                &view::SignedRead {
+                    reader: &req.reader,
+                    time_ms: req.time_ms,
+                    signature: &req.signature,
+                },
                 now,
             )
             .map_err(denied)?;
@@ -222,14 +225,18 @@ pub(crate) async fn history(
     )?;
     blocking(&node, move |node| {
         let now = node.now_ms();
+        let chain = node.chain_id(ChainKind::Trade).to_string();
         node.with_state(ChainKind::Trade, |s| {
             view::authorize_read(
                 s,
+                &chain,
                 did.as_str(),
                 &[&did],
-                &req.reader,
-                req.time_ms,
-                &req.signature,
+                &view::SignedRead {
+                    reader: &req.reader,
+                    time_ms: req.time_ms,
+                    signature: &req.signature,
+                },
                 now,
             )
             .map_err(denied)?;

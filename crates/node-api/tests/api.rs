@@ -589,7 +589,7 @@ fn read_body(
     use suanli_trade::op::{read_digest, sign_digest};
     serde_json::json!({
         "reader": reader, "time_ms": time_ms,
-        "signature": sign_digest(key, &read_digest(subject, time_ms)),
+        "signature": sign_digest(key, &read_digest("suanli-test/trade", reader, subject, time_ms)),
     })
     .to_string()
     .into_bytes()

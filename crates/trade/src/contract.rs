@@ -22,11 +22,19 @@ use crate::records::*;
 
 /// How far a record's own time may be from its block's time, in ms.
 pub const TIME_SKEW_MS_MAX: u64 = 10 * MINUTE_MS;
-/// Most records one trade may have before its close and rating, which always fit (bounds
-/// check-ins: a year of 1-minute periods fits).
-pub const RECORDS_PER_TRADE_MAX: u32 = 600_000;
+/// Most top-ups of one trade. With the other kinds bounded by the trade itself (one order,
+/// contract, close and rating; check-ins by the contract's length; browse records by
+/// [`BROWSE_RECORDS_MAX`]) this bounds a trade's records, and no kind can use up another's
+/// room: a consumer's top-ups cannot block the supplier's check-ins or the close.
+pub const FUNDS_PER_TRADE_MAX: u32 = 1_000;
+/// Most browse records under one serial.
+pub const BROWSE_RECORDS_MAX: u32 = 100;
 /// Most modes and most offers the chain may hold.
 pub const IDS_MAX: u64 = 10_000_000;
+/// Most modes one supplier may publish.
+pub const MODES_PER_SUPPLIER_MAX: u64 = 100;
+/// Most offers one supplier may publish.
+pub const OFFERS_PER_SUPPLIER_MAX: u64 = 10_000;
 
 fn err(code: &'static str, message: impl Into<String>) -> ContractError {
     ContractError::new(code, message)
@@ -81,6 +89,7 @@ impl Exec<'_, '_> {
             TradeOp::Unenroll { did, role } => self.unenroll(&did, role),
             TradeOp::PublishMode { terms } => {
                 let supplier = self.signer_in(Role::Supplier)?;
+                self.count_published(&supplier.did, true)?;
                 let id = self.next_id(MODE_NEXT_KEY, "modes")?;
                 let mode = Mode {
                     id,
@@ -255,15 +264,8 @@ impl Exec<'_, '_> {
     ) -> Result<(), ContractError> {
         let count_key = record_count_key(serial);
         let seq = decode_u32(self.state.get(&count_key));
-        // The close and the rating (at most one each) always fit: otherwise top-ups could
-        // fill a trade's records and lock its escrow for good.
-        let last = matches!(kind, RecordKind::Close | RecordKind::Rating);
-        if seq >= RECORDS_PER_TRADE_MAX && !last {
-            return Err(err(
-                "limit_reached",
-                format!("a trade holds at most {RECORDS_PER_TRADE_MAX} records"),
-            ));
-        }
+        // Bounded per kind by the operations themselves (see FUNDS_PER_TRADE_MAX); a u32
+        // holds every record a trade can have.
         let record = Record {
             serial: *serial,
             seq,
@@ -295,6 +297,26 @@ impl Exec<'_, '_> {
         let key = stats_key(supplier);
         let mut stats: SupplierStats = self.get(&key, "supplier stats")?.unwrap_or_default();
         change(&mut stats);
+        self.put(key, &stats);
+        Ok(())
+    }
+
+    /// Counts a mode (`mode`) or an offer published by `supplier`, within its quota.
+    fn count_published(&mut self, supplier: &PartyDid, mode: bool) -> Result<(), ContractError> {
+        let key = stats_key(supplier);
+        let mut stats: SupplierStats = self.get(&key, "supplier stats")?.unwrap_or_default();
+        let (count, max, what) = if mode {
+            (&mut stats.modes, MODES_PER_SUPPLIER_MAX, "modes")
+        } else {
+            (&mut stats.offers, OFFERS_PER_SUPPLIER_MAX, "offers")
+        };
+        if *count >= max {
+            return Err(err(
+                "limit_reached",
+                format!("a supplier may publish at most {max} {what}"),
+            ));
+        }
+        *count += 1;
         self.put(key, &stats);
         Ok(())
     }
@@ -381,6 +403,7 @@ impl Exec<'_, '_> {
 
     fn publish_offer(&mut self, terms: crate::model::OfferTerms) -> Result<(), ContractError> {
         let supplier = self.signer_in(Role::Supplier)?;
+        self.count_published(&supplier.did, false)?;
         let mode: Mode = self
             .get(&mode_key(terms.mode_id), "mode")?
             .ok_or_else(|| err("mode_not_found", format!("no trade mode {}", terms.mode_id)))?;
@@ -474,6 +497,12 @@ impl Exec<'_, '_> {
             ));
         }
         let data = json!({"supplier": supplier, "time_ms": time_ms, "signature": signature});
+        if decode_u32(self.state.get(&record_count_key(&serial))) >= BROWSE_RECORDS_MAX {
+            return Err(err(
+                "limit_reached",
+                format!("a serial holds at most {BROWSE_RECORDS_MAX} browse records"),
+            ));
+        }
         self.append_record(&serial, RecordKind::Browse, &consumer.did, data)
     }
 
@@ -598,6 +627,7 @@ impl Exec<'_, '_> {
             paid_fen: 0,
             unpaid_fen: 0,
             checkins: 0,
+            funds: 0,
             closure: None,
             rating: None,
         };
@@ -664,6 +694,15 @@ impl Exec<'_, '_> {
     ) -> Result<(), ContractError> {
         let (mut trade, supplier) = self.trade_as(serial, Role::Supplier)?;
         Self::require_open(&trade)?;
+        if !supplier.has(Role::Supplier) {
+            return Err(err(
+                "role_missing",
+                format!(
+                    "{} is no longer enrolled as a supplier and takes no new contracts",
+                    supplier.did
+                ),
+            ));
+        }
         if trade.status != Status::Ordered {
             return Err(err(
                 "already_contracted",
@@ -694,18 +733,24 @@ impl Exec<'_, '_> {
                 issuer_key: &supplier.key,
                 cpt: trade.trade_start_cpt,
                 claims: credentials::start_claims(&trade),
+                at_ms: now.saturating_add(TIME_SKEW_MS_MAX),
             },
         )?;
-        let duration_ms = trade.requirements.duration_minutes * MINUTE_MS;
+        let end = trade
+            .requirements
+            .duration_minutes
+            .checked_mul(MINUTE_MS)
+            .and_then(|d| now.checked_add(d))
+            .ok_or_else(|| err("overflow", "the contract's end overflows the time range"))?;
         trade.status = Status::Active;
         trade.contract_start_ms = Some(now);
-        trade.contract_end_ms = Some(now + duration_ms);
+        trade.contract_end_ms = Some(end);
         trade.billed_until_ms = Some(now);
         self.save(&trade);
         self.update_stats(&trade.supplier, |s| s.contracted += 1)?;
         let data = json!({
             "consumer_signature": trade.order_signature, "supplier_signature": signature,
-            "contract_start_ms": now, "contract_end_ms": now + duration_ms,
+            "contract_start_ms": now, "contract_end_ms": end,
             "credential": credential,
         });
         self.append_record(serial, RecordKind::Contract, &supplier.did, data)
@@ -714,6 +759,15 @@ impl Exec<'_, '_> {
     fn fund(&mut self, serial: &Serial, amount_fen: i64) -> Result<(), ContractError> {
         let (mut trade, consumer) = self.trade_as(serial, Role::Consumer)?;
         Self::require_open(&trade)?;
+        if trade.funds >= FUNDS_PER_TRADE_MAX {
+            return Err(err(
+                "limit_reached",
+                format!(
+                    "a trade takes at most {FUNDS_PER_TRADE_MAX} top-ups; top up larger amounts"
+                ),
+            ));
+        }
+        trade.funds += 1;
         self.move_fen(
             &balance_key(&consumer.key),
             &account_balance_key(&escrow_account(serial)),
@@ -814,6 +868,7 @@ impl Exec<'_, '_> {
                 issuer_key: &supplier.key,
                 cpt: trade.checkin_cpt,
                 claims: credentials::checkin_claims(&trade, start_ms, end_ms, cost_fen),
+                at_ms: self.ctx.timestamp_ms.saturating_add(TIME_SKEW_MS_MAX),
             },
         )?;
         self.move_fen(
@@ -908,7 +963,14 @@ impl Exec<'_, '_> {
         let now = self.ctx.timestamp_ms;
         let was_active = trade.status == Status::Active;
         let (mut tail_minutes, mut tail_cost) = (0, 0);
-        if was_active && reason != CloseReason::SupplierFault {
+        // A fault the supplier admits waives the unbilled tail and the minimum charge. A
+        // fault the consumer claims cannot be judged by the chain: the time used is still
+        // paid for, only the minimum charge's top-up is waived, and the claim is counted
+        // as a claim (not an admission) in the supplier's record.
+        let fault = reason == CloseReason::SupplierFault;
+        let admitted_fault = fault && role == Role::Supplier;
+        let min_cost = if fault { 0 } else { trade.min_cost_fen };
+        if was_active && !admitted_fault {
             let billed = trade.billed_until_ms.unwrap_or(now);
             let until = trade.contract_end_ms.map_or(now, |end| end.min(now));
             tail_minutes = pricing::minutes_ceil(billed, until);
@@ -917,7 +979,7 @@ impl Exec<'_, '_> {
                 trade.charged_fen,
                 tail_minutes,
                 trade.rate_fen_per_minute,
-                trade.min_cost_fen,
+                min_cost,
             )
             .map_err(|_| err("overflow", "the cost overflows the fen range"))?;
         }
@@ -952,6 +1014,9 @@ impl Exec<'_, '_> {
         self.update_stats(&trade.supplier, |s| {
             if was_active {
                 *s.closed.entry(reason).or_default() += 1;
+                if fault && !admitted_fault {
+                    s.fault_claims_by_consumer += 1;
+                }
             } else {
                 s.lapsed += 1;
             }

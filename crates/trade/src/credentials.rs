@@ -112,6 +112,64 @@ pub struct Expected<'a> {
     pub issuer_key: &'a PublicKey,
     pub cpt: u32,
     pub claims: Map<String, Value>,
+    /// The block's time: the credential must be valid from then at the latest.
+    pub at_ms: u64,
+}
+
+/// The top-level members a trade credential has — no more (no `validUntil`, no
+/// `credentialStatus`: a record's credential must not expire or be revoked by its issuer
+/// after it was paid for), no less.
+pub const CREDENTIAL_MEMBERS: [&str; 8] = [
+    "@context",
+    "credentialSchema",
+    "credentialSubject",
+    "id",
+    "issuer",
+    "proof",
+    "type",
+    "validFrom",
+];
+
+/// The `type` of a trade credential.
+pub const CREDENTIAL_TYPES: [&str; 2] = ["VerifiableCredential", "SuanliTradeCredential"];
+
+/// The envelope: exactly [`CREDENTIAL_MEMBERS`], the VC 2.0 context, [`CREDENTIAL_TYPES`],
+/// and `validFrom` no later than `at_ms` — so a credential the chain accepts also passes
+/// every check of a standalone verifier.
+fn check_envelope(vc: &Value, at_ms: u64) -> Result<(), ContractError> {
+    let members = vc
+        .as_object()
+        .ok_or_else(|| err("credential_mismatch", "a credential is a JSON object"))?;
+    let mut keys: Vec<&str> = members.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    if keys != CREDENTIAL_MEMBERS {
+        return Err(err(
+            "credential_mismatch",
+            format!(
+                "a trade credential has exactly the members {}",
+                CREDENTIAL_MEMBERS.join(", ")
+            ),
+        ));
+    }
+    if members["@context"] != serde_json::json!([suanli_vc::credential::CREDENTIALS_CONTEXT_V2])
+        || members["type"] != serde_json::json!(CREDENTIAL_TYPES)
+    {
+        return Err(err(
+            "credential_mismatch",
+            "a trade credential has the VC 2.0 context and types VerifiableCredential, SuanliTradeCredential",
+        ));
+    }
+    let valid_from = members["validFrom"]
+        .as_str()
+        .and_then(|t| suanli_vc::time::parse_datetime_ms(t).ok())
+        .ok_or_else(|| err("credential_mismatch", "validFrom is not an XML dateTime"))?;
+    if valid_from > at_ms {
+        return Err(err(
+            "credential_mismatch",
+            "the credential's validFrom lies after the block's time",
+        ));
+    }
+    Ok(())
 }
 
 /// Checks a record's credential against what the trade says it must be. Codes:
@@ -134,6 +192,7 @@ pub fn check(vc: &Value, expected: &Expected<'_>) -> Result<(), ContractError> {
             format!("the credential's {what} is not what this trade record needs"),
         )
     };
+    check_envelope(vc, expected.at_ms)?;
     if vc.get("id").and_then(Value::as_str) != Some(expected.id.as_str()) {
         return Err(err(
             "credential_mismatch",
@@ -147,8 +206,16 @@ pub fn check(vc: &Value, expected: &Expected<'_>) -> Result<(), ContractError> {
         .pointer("/credentialSchema/id")
         .and_then(Value::as_str)
         .ok_or_else(|| mismatch("credentialSchema"))?;
-    let (network, cpt, _version) =
+    let (network, cpt, version) =
         urn::parse_cpt(schema).map_err(|_| mismatch("credentialSchema"))?;
+    if version != 1
+        || vc.pointer("/credentialSchema/type").and_then(Value::as_str) != Some("JsonSchema")
+    {
+        return Err(err(
+            "credential_mismatch",
+            "the credential's schema must be version 1 of the mode's CPT, of type JsonSchema",
+        ));
+    }
     let issuer_did = network_of(expected.issuer)?;
     if cpt != expected.cpt || &network != issuer_did.network() {
         return Err(err(

@@ -386,8 +386,13 @@ fn default_encryption() -> Encryption {
 
 impl ModeTerms {
     pub fn check(&self) -> Result<(), String> {
-        if self.trade_start_cpt == 0 || self.checkin_cpt == 0 {
-            return Err("CPT ids start at 1".into());
+        // The contract checks a record's claims against the built-in templates' shape; a
+        // registered CPT lives on the identity chain, which the trade contract cannot read,
+        // so it could not tell whether the credentials would verify there.
+        if self.trade_start_cpt != CPT_TRADE_START || self.checkin_cpt != CPT_CHECKIN {
+            return Err(format!(
+                "trade modes use the built-in CPTs {CPT_TRADE_START} (trade-start) and {CPT_CHECKIN} (check-in); registered CPTs are not supported yet"
+            ));
         }
         if !(1..=PRICE_FEN_PER_MINUTE_MAX).contains(&self.price_fen_per_minute) {
             return Err(format!(

@@ -269,13 +269,17 @@ pub fn rating_digest(
 }
 
 /// What a party or regulator signs to read a trade's full records through a node:
-/// SHA-256("suanli/trade/read/v1" ‖ subject ‖ time), where the subject is the serial or
-/// the DID whose history is read.
-pub fn read_digest(subject: &str, time_ms: u64) -> [u8; 32] {
+/// SHA-256("suanli/trade/read/v2" ‖ chain id ‖ reader DID ‖ subject ‖ time), where the
+/// subject is the serial or the DID whose history is read. Binding the chain and the
+/// reader keeps a request from being used on another network or by another DID; it stays
+/// usable for [`crate::contract::TIME_SKEW_MS_MAX`] by whoever holds it (send it over TLS).
+pub fn read_digest(chain: &str, reader: &PartyDid, subject: &str, time_ms: u64) -> [u8; 32] {
     let mut s = Vec::new();
+    field(&mut s, chain.as_bytes());
+    field(&mut s, reader.as_str().as_bytes());
     field(&mut s, subject.as_bytes());
     *sha256_parts(&[
-        b"suanli/trade/read/v1".as_slice(),
+        b"suanli/trade/read/v2".as_slice(),
         &s,
         &time_ms.to_be_bytes(),
     ])

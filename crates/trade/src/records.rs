@@ -251,6 +251,9 @@ pub struct Trade {
     /// Charged but not covered by the escrow (only a close can leave this).
     pub unpaid_fen: i64,
     pub checkins: u32,
+    /// Top-ups so far (at most `FUNDS_PER_TRADE_MAX`).
+    #[serde(default)]
+    pub funds: u32,
     pub closure: Option<Closure>,
     pub rating: Option<Rating>,
 }
@@ -300,6 +303,15 @@ pub struct SupplierStats {
     /// Orders closed before a contract (withdrawn, expired, declined).
     pub lapsed: u64,
     pub ratings: u64,
+    /// Of the `supplier_fault` closes, how many the consumer claimed (the rest the
+    /// supplier admitted).
+    #[serde(default)]
+    pub fault_claims_by_consumer: u64,
+    /// Modes and offers published (quotas).
+    #[serde(default)]
+    pub modes: u64,
+    #[serde(default)]
+    pub offers: u64,
 }
 
 /// One rating in a supplier's rating index.

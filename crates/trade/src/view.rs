@@ -54,24 +54,35 @@ pub fn offer(state: &(impl StateRead + ?Sized), id: u64) -> Option<Offer> {
     read(state, &offer_key(id))
 }
 
+/// Most offer ids one listing looks at, whatever it finds: a listing costs a bounded
+/// number of reads even when most offers have lapsed.
+pub const OFFER_SCAN_IDS_MAX: u64 = 1_000;
+
 /// Offers with ids from `from`, up to `limit` (≤ [`PAGE_MAX`]) of them, open ones only when
-/// `open_at_ms` is given.
+/// `open_at_ms` is given, looking at no more than [`OFFER_SCAN_IDS_MAX`] ids. Returns the
+/// offers and the id to continue from (`None` at the end).
 pub fn offers(
     state: &(impl StateRead + ?Sized),
     from: u64,
     limit: usize,
     open_at_ms: Option<u64>,
-) -> Vec<Offer> {
-    let next = decode_u64(state.read(OFFER_NEXT_KEY));
-    (from.max(1)..next)
-        .filter_map(|id| offer(state, id))
-        .filter(|o| {
+) -> (Vec<Offer>, Option<u64>) {
+    let next = decode_u64(state.read(OFFER_NEXT_KEY)).max(1);
+    let from = from.max(1);
+    let limit = limit.min(PAGE_MAX);
+    let mut found = Vec::new();
+    let mut id = from;
+    while id < next && id - from < OFFER_SCAN_IDS_MAX && found.len() < limit {
+        if let Some(o) = offer(state, id).filter(|o| {
             open_at_ms.is_none_or(|t| {
                 !o.withdrawn && o.terms.valid_from_ms <= t && t < o.terms.valid_until_ms
             })
-        })
-        .take(limit.min(PAGE_MAX))
-        .collect()
+        }) {
+            found.push(o);
+        }
+        id += 1;
+    }
+    (found, (id < next).then_some(id))
 }
 
 pub fn escrow_fen(state: &(impl StateRead + ?Sized), serial: &Serial) -> i64 {
@@ -228,23 +239,40 @@ pub enum ReadDenied {
     NotEntitled,
 }
 
-/// Checks a signed read request: `reader` signed [`read_digest`]`(subject, time_ms)` with
+/// A read request: who reads, when, signed over [`read_digest`].
+#[derive(Debug, Clone, Copy)]
+pub struct SignedRead<'a> {
+    pub reader: &'a PartyDid,
+    pub time_ms: u64,
+    pub signature: &'a Signature,
+}
+
+/// Checks a signed read request: `reader` signed [`read_digest`]`(chain, reader, subject,
+/// time_ms)` with
 /// its enrolled key within [`TIME_SKEW_MS_MAX`] of `now_ms`, and is entitled: a regulator,
 /// or one of `parties`.
 pub fn authorize_read(
     state: &(impl StateRead + ?Sized),
+    chain: &str,
     subject: &str,
     parties: &[&PartyDid],
-    reader: &PartyDid,
-    time_ms: u64,
-    signature: &Signature,
+    request: &SignedRead<'_>,
     now_ms: u64,
 ) -> Result<Party, ReadDenied> {
+    let SignedRead {
+        reader,
+        time_ms,
+        signature,
+    } = *request;
     let p = party(state, reader).ok_or_else(|| ReadDenied::NotEnrolled(reader.to_string()))?;
     if time_ms.abs_diff(now_ms) > TIME_SKEW_MS_MAX {
         return Err(ReadDenied::Stale);
     }
-    if !verify_digest(&p.key, &read_digest(subject, time_ms), signature) {
+    if !verify_digest(
+        &p.key,
+        &read_digest(chain, reader, subject, time_ms),
+        signature,
+    ) {
         return Err(ReadDenied::BadSignature);
     }
     if p.has(Role::Regulator) || parties.contains(&reader) {

@@ -12,9 +12,9 @@ use suanli_ledger::credit::CreditOp;
 use suanli_ledger::state::StateAccess;
 use suanli_ledger::{ExtensionContract, TxId};
 use suanli_primitives::{ChainKind, PublicKey, SecretKey, sha256};
-use suanli_trade::contract::RECORDS_PER_TRADE_MAX;
+use suanli_trade::contract::FUNDS_PER_TRADE_MAX;
 use suanli_trade::model::{Requirements, Resource, Scores, Weights};
-use suanli_trade::records::{Status, escrow_account, record_count_key};
+use suanli_trade::records::{Status, escrow_account, record_count_key, trade_key};
 use suanli_trade::{CloseReason, Role, TradeContract, TradeOp, credentials, op, view};
 
 fn close(serial: &suanli_trade::Serial, reason: CloseReason) -> TradeOp {
@@ -521,7 +521,7 @@ fn a_forged_trade_start_credential_is_refused() {
                 vc.as_object_mut().unwrap().remove("proof");
                 vc
             },
-            "credential_proof_invalid",
+            "credential_mismatch",
         ),
     ];
     for (vc, code) in cases {
@@ -750,13 +750,28 @@ fn a_running_contract_closes_only_for_the_reasons_of_its_role() {
         net.refused(who, &close(&serial, reason), "trade_closed");
     }
 
-    // A consumer may blame the supplier; nothing is charged then.
+    // A consumer may blame the supplier: the chain cannot judge the claim, so the time
+    // used is still paid for (whole minutes at the rate) but the minimum charge (500) is
+    // waived, and the claim counts as a claim, not an admission.
     let faulted = net.contracted(&c, &s, 2, offer, 240, 1_000);
     net.advance(10 * MINUTE);
     net.trade_op(&c.key, &close(&faulted, CloseReason::SupplierFault))
         .unwrap();
-    assert_eq!(net.trade(&faulted).charged_fen, 0);
-    assert_eq!(net.balance(&c), 99_000);
+    let t = net.trade(&faulted);
+    let used = t.closure.as_ref().unwrap().tail_minutes;
+    assert!((10..=11).contains(&used), "{used} minutes");
+    assert_eq!(t.charged_fen, used as i64 * 10);
+    assert_eq!(net.balance(&c), 99_000 - t.charged_fen);
+    let rep = view::reputation(net.trade.state(), &s.did, net.now_ms);
+    assert_eq!(rep.closed.get(&CloseReason::SupplierFault), Some(&1));
+    let stats: suanli_trade::records::SupplierStats = serde_json::from_slice(
+        net.trade
+            .state()
+            .get(&suanli_trade::records::stats_key(&s.did))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(stats.fault_claims_by_consumer, 1);
 }
 
 // ---- rating -------------------------------------------------------------------------
@@ -895,7 +910,7 @@ impl StateAccess for Mem {
 /// the limit, after which neither party could close it: the escrow stayed locked and the
 /// supplier unpaid for ever. The close and the rating (one each) always fit.
 #[test]
-fn a_trade_whose_records_are_full_still_closes_and_is_rated() {
+fn a_trade_whose_top_ups_are_used_up_still_closes_and_is_rated() {
     let mut net = Net::new();
     let (s, c, offer) = net.pair(4);
     let serial = net.contracted(&c, &s, 1, offer, 240, 1_000);
@@ -905,10 +920,10 @@ fn a_trade_whose_records_are_full_still_closes_and_is_rated() {
         .scan_prefix(b"")
         .map(|(k, v)| (k.to_vec(), v.to_vec()))
         .collect());
-    state.put(
-        record_count_key(&serial),
-        RECORDS_PER_TRADE_MAX.to_be_bytes().to_vec(),
-    );
+    // The consumer has used up its top-ups (as if it had sent FUNDS_PER_TRADE_MAX of them).
+    let mut full = view::trade(&state as &dyn StateAccess, &serial).unwrap();
+    full.funds = FUNDS_PER_TRADE_MAX;
+    state.put(trade_key(&serial), serde_json::to_vec(&full).unwrap());
     let (consumer, operator) = (c.key.public(), net.operator.public());
     let at = net.now_ms + 30 * MINUTE;
     let ctx = TxContext {
@@ -949,6 +964,135 @@ fn a_trade_whose_records_are_full_still_closes_and_is_rated() {
     assert_eq!(run(&mut state, &rate), Ok(()));
     assert_eq!(
         suanli_trade::records::decode_u32(state.get(&record_count_key(&serial))),
-        RECORDS_PER_TRADE_MAX + 2
+        4
     );
+}
+
+// ---- review findings: what a record's credential may carry, who still contracts, quotas
+
+#[test]
+fn a_credential_the_chain_takes_also_verifies_on_its_own() {
+    let mut net = Net::new();
+    let (s, c, offer) = net.pair(4);
+    let serial = net.ordered(&c, &s, 1, offer, 240, 1_000);
+    let trade = net.trade(&serial);
+    let signature = s.key.sign(&op::contract_message(&trade.order_signature));
+    let now = net.now_ms;
+    let network = net.network.clone();
+    let with = |credential| TradeOp::Accept {
+        serial,
+        signature,
+        credential,
+    };
+    let cases: Vec<serde_json::Value> = vec![
+        // It would expire (a paid record must not).
+        net.start_credential(&serial, &s.key, |d| d.valid_until = Some(now + 1)),
+        // Its issuer could revoke it after being paid.
+        net.start_credential(&serial, &s.key, |d| {
+            d.status = Some(suanli_vc::credential::StatusRef {
+                list_credential: "urn:suanli:suanli-test:status:x:revocation:0".into(),
+                index: 0,
+                purpose: suanli_vc::credential::StatusPurpose::Revocation,
+            })
+        }),
+        // A CPT version the identity chain does not have.
+        net.start_credential(&serial, &s.key, |d| {
+            d.schema = Some(suanli_vc::credential::SchemaRef {
+                id: urn::cpt(&network, 1, 99),
+            })
+        }),
+        // Valid only from tomorrow.
+        net.start_credential(&serial, &s.key, |d| d.valid_from = now + 86_400_000),
+        // Another type list.
+        net.start_credential(&serial, &s.key, |d| d.types = vec!["Other".into()]),
+    ];
+    for vc in cases {
+        net.refused(&s.key, &with(vc), "credential_mismatch");
+    }
+    let good = net.accept_op(&s, &serial);
+    net.trade_op(&s.key, &good).unwrap();
+}
+
+#[test]
+fn an_unenrolled_supplier_takes_no_new_contract() {
+    let mut net = Net::new();
+    let (s, c, offer) = net.pair(4);
+    let serial = net.ordered(&c, &s, 1, offer, 240, 1_000);
+    let operator = net.operator.clone();
+    let unenroll = TradeOp::Unenroll {
+        did: s.did.clone(),
+        role: Role::Supplier,
+    };
+    net.trade_op(&operator, &unenroll).unwrap();
+    let accept = net.accept_op(&s, &serial);
+    net.refused(&s.key, &accept, "role_missing");
+    // The consumer gets its escrow back by withdrawing the order.
+    net.trade_op(&c.key, &close(&serial, CloseReason::StoppedByConsumer))
+        .unwrap();
+    assert_eq!(net.balance(&c), 100_000);
+}
+
+#[test]
+fn modes_use_the_built_in_templates_and_suppliers_have_quotas() {
+    let mut net = Net::new();
+    let (s, _c, _offer) = net.pair(1);
+    let mut custom = Net::mode_terms();
+    custom.checkin_cpt = 1000;
+    let refused = net
+        .trade_op(&s.key, &TradeOp::PublishMode { terms: custom })
+        .unwrap_err();
+    assert!(refused.starts_with("rejected"), "{refused}");
+    // One mode is published by `pair`; fill the quota in one block, then one more.
+    let quota = suanli_trade::contract::MODES_PER_SUPPLIER_MAX as usize;
+    let call = TradeOp::PublishMode {
+        terms: Net::mode_terms(),
+    }
+    .to_call()
+    .unwrap();
+    let txs = (1..quota)
+        .map(|_| (&s.key, suanli_ledger::Payload::Call(call.clone())))
+        .collect();
+    let results = net.block(ChainKind::Trade, txs);
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    net.refused(
+        &s.key,
+        &TradeOp::PublishMode {
+            terms: Net::mode_terms(),
+        },
+        "limit_reached",
+    );
+}
+
+#[test]
+fn an_offer_listing_reads_a_bounded_number_of_ids() {
+    let mut net = Net::new();
+    let (s, _c, offer) = net.pair(1);
+    net.trade_op(&s.key, &TradeOp::WithdrawOffer { offer_id: offer })
+        .unwrap();
+    // 1,500 lapsed offers: a listing of open offers stops after OFFER_SCAN_IDS_MAX ids and
+    // says where to go on.
+    let mode = net.publish_mode(&s, Net::mode_terms());
+    let now = net.now_ms;
+    let call = TradeOp::PublishOffer {
+        terms: suanli_trade::model::OfferTerms {
+            mode_id: mode,
+            spec: SPEC.into(),
+            quantity: 1,
+            valid_from_ms: now,
+            valid_until_ms: now + 2_000,
+        },
+    }
+    .to_call()
+    .unwrap();
+    let txs = (0..1_500)
+        .map(|_| (&s.key, suanli_ledger::Payload::Call(call.clone())))
+        .collect();
+    assert!(net.block(ChainKind::Trade, txs).iter().all(Result::is_ok));
+    net.advance(10_000);
+    let (open, next) = view::offers(net.trade.state(), 1, 100, Some(net.now_ms));
+    assert!(open.is_empty());
+    assert_eq!(next, Some(1 + view::OFFER_SCAN_IDS_MAX));
+    let (open, next) = view::offers(net.trade.state(), next.unwrap(), 100, Some(net.now_ms));
+    assert!(open.is_empty());
+    assert_eq!(next, None);
 }

@@ -440,11 +440,12 @@ pub fn run(
         "    anyone sees the public view (no consumer, no money): status {}, close reason {}",
         public["status"], public["close_reason"]
     );
+    let chain = node.chain_id(ChainKind::Trade).to_string();
     let read = |key: &SecretKey, reader: &PartyDid| {
         let time_ms = node.now_ms();
         json!({
             "reader": reader, "time_ms": time_ms,
-            "signature": op::sign_digest(key, &op::read_digest(&serial.to_string(), time_ms)),
+            "signature": op::sign_digest(key, &op::read_digest(&chain, reader, &serial.to_string(), time_ms)),
         })
     };
     let full_url = format!("{base}/v1/trade/trades/{serial}/full");

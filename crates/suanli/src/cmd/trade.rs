@@ -275,10 +275,20 @@ fn my_did(client: &NodeClient, key: &SecretKey) -> anyhow::Result<PartyDid> {
     party_did(body["did"].as_str().unwrap_or_default())
 }
 
-fn read_request(key: &SecretKey, reader: &PartyDid, subject: &str) -> Value {
+/// A read request signed for this node's trade chain.
+fn read_request(
+    client: &NodeClient,
+    key: &SecretKey,
+    reader: &PartyDid,
+    subject: &str,
+) -> anyhow::Result<Value> {
+    let head = client.get_ok("/v1/chains/trade/head")?;
+    let chain = head["chain"]
+        .as_str()
+        .context("node answered without a chain id")?;
     let time_ms = now_ms();
-    let signature = op::sign_digest(key, &op::read_digest(subject, time_ms));
-    json!({"reader": reader, "time_ms": time_ms, "signature": signature})
+    let signature = op::sign_digest(key, &op::read_digest(chain, reader, subject, time_ms));
+    Ok(json!({"reader": reader, "time_ms": time_ms, "signature": signature}))
 }
 
 /// The full view of a trade, read with the key's signed read request.
@@ -290,7 +300,7 @@ fn full_trade(
     let me = my_did(client, key)?;
     let (status, body) = client.post_json(
         &format!("/v1/trade/trades/{serial}/full"),
-        &read_request(key, &me, &serial.to_string()),
+        &read_request(client, key, &me, &serial.to_string())?,
     )?;
     anyhow::ensure!(
         status == 200,
@@ -646,7 +656,7 @@ pub fn run(cmd: TradeCmd) -> anyhow::Result<()> {
             };
             let (status, body) = client.post_json(
                 &format!("/v1/trade/parties/{whose}/history"),
-                &read_request(&key, &me, whose.as_str()),
+                &read_request(&client, &key, &me, whose.as_str())?,
             )?;
             anyhow::ensure!(
                 status == 200,
