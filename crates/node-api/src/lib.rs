@@ -125,9 +125,29 @@ type ApiResult = Result<Response, ApiError>;
 
 /// Who may call the API. A consortium node that listens beyond loopback gives each member
 /// a bearer token; only SHA-256 digests of the tokens are kept.
+/// Reader tokens reach only the public part of the API: the trade endpoints (whose full
+/// records need a party's signed read request), the identity endpoints, submitting a
+/// transaction and reading its status, chain heads and nonces — not the raw ledger
+/// (blocks, state, balances, proofs), which would bypass the trade chain's disclosure
+/// policy (`docs/trade.md` §7).
 #[derive(Debug, Clone, Default)]
 pub struct Access {
     token_digests: Arc<Vec<Hash32>>,
+    reader_digests: Arc<Vec<Hash32>>,
+}
+
+/// Whether a reader token may call `method path`.
+fn reader_may(method: &axum::http::Method, path: &str) -> bool {
+    let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    match parts.as_slice() {
+        ["", "v1", "trade", ..] | ["", "1.0", ..] => true,
+        ["", "v1", "txs"] => method == axum::http::Method::POST,
+        ["", "v1", "txs", _] => method == axum::http::Method::GET,
+        ["", "v1", "chains", _, "head"] | ["", "v1", "chains", _, "nonces", _] => {
+            method == axum::http::Method::GET
+        }
+        _ => false,
+    }
 }
 
 impl Access {
@@ -144,14 +164,26 @@ impl Access {
             .collect();
         Access {
             token_digests: Arc::new(digests),
+            reader_digests: Arc::new(Vec::new()),
         }
+    }
+
+    /// Adds reader tokens (see [`Access`]); only meaningful with member tokens.
+    pub fn with_readers<S: AsRef<str>>(mut self, tokens: &[S]) -> Self {
+        self.reader_digests = Arc::new(
+            tokens
+                .iter()
+                .map(|t| suanli_primitives::sha256(t.as_ref().as_bytes()))
+                .collect(),
+        );
+        self
     }
 
     pub fn is_open(&self) -> bool {
         self.token_digests.is_empty()
     }
 
-    fn allows(&self, headers: &HeaderMap) -> bool {
+    fn allows(&self, headers: &HeaderMap, method: &axum::http::Method, path: &str) -> bool {
         if self.is_open() {
             return true;
         }
@@ -161,7 +193,10 @@ impl Access {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(|t| suanli_primitives::sha256(t.trim().as_bytes()));
         // Comparing digests, not tokens, keeps timing independent of the secret.
-        presented.is_some_and(|d| self.token_digests.contains(&d))
+        presented.is_some_and(|d| {
+            self.token_digests.contains(&d)
+                || (self.reader_digests.contains(&d) && reader_may(method, path))
+        })
     }
 }
 
@@ -170,7 +205,7 @@ async fn authorise(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    if access.allows(request.headers()) {
+    if access.allows(request.headers(), request.method(), request.uri().path()) {
         next.run(request).await
     } else {
         ApiError::new(

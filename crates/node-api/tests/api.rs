@@ -809,3 +809,45 @@ fn trade_endpoints_show_full_records_only_to_parties_and_regulators() {
     assert_eq!(status, 200);
     assert_eq!(offers["offers"][0]["available"], 0);
 }
+
+#[test]
+fn reader_tokens_reach_the_public_api_but_not_the_raw_ledger() {
+    let (member, reader) = ("member-token-0123456789", "reader-token-0123456789");
+    let h = start_with(
+        MempoolConfig::default(),
+        true,
+        suanli_node_api::Access::tokens(&[member]).with_readers(&[reader]),
+    );
+    let call = |token: &str, path: &str| {
+        agent()
+            .get(&format!("{}{path}", h.base))
+            .header("authorization", format!("Bearer {token}"))
+            .call()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    let serial = "ab".repeat(16);
+    let trade_state = hex::encode(format!("trade/t/{serial}"));
+    let public = [
+        "/v1/chains/trade/head".to_owned(),
+        format!("/v1/chains/trade/nonces/{}", operator().public()),
+        "/v1/trade/offers".to_owned(),
+        "/1.0/issuers".to_owned(),
+    ];
+    let raw = [
+        "/v1/chains/trade/blocks/0".to_owned(),
+        "/v1/chains/trade/blocks".to_owned(),
+        format!("/v1/chains/trade/state/{trade_state}"),
+        format!("/v1/chains/trade/credit/{}", operator().public()),
+        format!("/v1/txs/{}/proof", "00".repeat(32)),
+    ];
+    for path in &public {
+        assert_eq!(call(reader, path), 200, "reader {path}");
+        assert_eq!(call(member, path), 200, "member {path}");
+    }
+    for path in &raw {
+        assert_eq!(call(reader, path), 401, "reader {path}");
+        assert_ne!(call(member, path), 401, "member {path}");
+    }
+}

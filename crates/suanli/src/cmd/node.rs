@@ -40,6 +40,11 @@ pub struct NodeArgs {
     /// <token>`. Required when --listen is not a loopback address.
     #[arg(long)]
     pub api_token_file: Option<PathBuf>,
+    /// File with one reader token per line: readers reach only the public API (trade and
+    /// identity endpoints, submitting transactions), not the raw ledger. Needs
+    /// --api-token-file.
+    #[arg(long)]
+    pub reader_token_file: Option<PathBuf>,
     #[command(flatten)]
     pub tuning: Tuning,
 }
@@ -47,9 +52,14 @@ pub struct NodeArgs {
 /// Shortest member token accepted, in characters.
 const API_TOKEN_LEN_MIN: usize = 16;
 
-/// Who may call the node API: member tokens from a file, or everyone on loopback only.
+/// Who may call the node API: member tokens (and reader tokens) from files, or everyone on
+/// loopback only.
 fn api_access(args: &NodeArgs) -> anyhow::Result<suanli_node_api::Access> {
     let Some(path) = &args.api_token_file else {
+        anyhow::ensure!(
+            args.reader_token_file.is_none(),
+            "--reader-token-file needs --api-token-file (without member tokens everyone on loopback is a member)"
+        );
         anyhow::ensure!(
             args.listen.ip().is_loopback(),
             "refusing to serve the node API on {} without --api-token-file: off loopback every caller needs a member token",
@@ -57,12 +67,23 @@ fn api_access(args: &NodeArgs) -> anyhow::Result<suanli_node_api::Access> {
         );
         return Ok(suanli_node_api::Access::open());
     };
+    let members = read_tokens(path)?;
+    let access = suanli_node_api::Access::tokens(&members);
+    match &args.reader_token_file {
+        None => Ok(access),
+        Some(readers) => Ok(access.with_readers(&read_tokens(readers)?)),
+    }
+}
+
+/// One token per line, each at least [`API_TOKEN_LEN_MIN`] characters.
+fn read_tokens(path: &Path) -> anyhow::Result<Vec<String>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let tokens: Vec<&str> = text
+    let tokens: Vec<String> = text
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
+        .map(str::to_owned)
         .collect();
     anyhow::ensure!(
         !tokens.is_empty(),
@@ -76,7 +97,7 @@ fn api_access(args: &NodeArgs) -> anyhow::Result<suanli_node_api::Access> {
             path.display()
         );
     }
-    Ok(suanli_node_api::Access::tokens(&tokens))
+    Ok(tokens)
 }
 
 #[derive(Debug, Clone, Args)]
