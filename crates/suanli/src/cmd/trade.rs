@@ -781,13 +781,13 @@ fn checkin(
     let now = now_ms();
     let limit = end_max
         .min(now)
-        .min(start + trade.period_minutes * MINUTE_MS);
+        .min(start.saturating_add(trade.period_minutes.saturating_mul(MINUTE_MS)));
     let minutes = limit.saturating_sub(start) / MINUTE_MS;
     anyhow::ensure!(
         minutes > 0,
         "no whole minute has passed since the last check-in"
     );
-    let end = start + minutes * MINUTE_MS;
+    let end = start.saturating_add(minutes.saturating_mul(MINUTE_MS));
     let cost = pricing::settlement_cost(
         trade.billed_minutes,
         trade.charged_fen,
