@@ -211,7 +211,7 @@ async fn authorise(
         ApiError::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
-            "this node requires `Authorization: Bearer <member token>`",
+            "this node requires `Authorization: Bearer <token>`: a member token, or a reader token for the public endpoints (docs/node-api.md)",
         )
         .into_response()
     }
@@ -236,6 +236,7 @@ pub fn router(node: Arc<Node>, access: Access) -> Router {
             get(trade::reputation),
         )
         .route("/v1/trade/keys/{key}", get(trade::key_owner))
+        .route("/v1/trade/next_ids", get(trade::next_ids))
         .route("/v1/trade/modes/{id}", get(trade::mode))
         .route("/v1/trade/offers", get(trade::offers))
         .route("/v1/trade/offers/{id}", get(trade::offer))

@@ -90,6 +90,21 @@ pub(crate) async fn key_owner(
     .await
 }
 
+/// `GET /v1/trade/next_ids`: the ids the next mode and offer will get (so a publisher can
+/// find what it published).
+pub(crate) async fn next_ids(State(node): State<Arc<Node>>) -> ApiResult {
+    blocking(&node, move |node| {
+        let (mode, offer) = node.with_state(ChainKind::Trade, |s| {
+            (
+                view::next_id(s, suanli_trade::records::MODE_NEXT_KEY),
+                view::next_id(s, suanli_trade::records::OFFER_NEXT_KEY),
+            )
+        });
+        ok(json!({"mode": mode, "offer": offer}))
+    })
+    .await
+}
+
 pub(crate) async fn mode(State(node): State<Arc<Node>>, Path(text): Path<String>) -> ApiResult {
     let id = id(&text, "mode")?;
     blocking(&node, move |node| {

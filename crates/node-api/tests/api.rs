@@ -624,6 +624,7 @@ fn trade_endpoints_show_full_records_only_to_parties_and_regulators() {
             did: party_did(key),
             role,
             key: key.public(),
+            key_fragment: "key-1".into(),
             kyc_credential_id: kyc.clone(),
             kyc_credential_sha256: kyc.map(|_| "00".repeat(32)),
         };

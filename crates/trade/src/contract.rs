@@ -79,13 +79,7 @@ impl Exec<'_, '_> {
                 self.put(POLICY_KEY.to_vec(), &Policy { record_browse });
                 Ok(())
             }
-            TradeOp::Enroll {
-                did,
-                role,
-                key,
-                kyc_credential_id,
-                kyc_credential_sha256,
-            } => self.enroll(did, role, key, kyc_credential_id, kyc_credential_sha256),
+            op @ TradeOp::Enroll { .. } => self.enroll(op),
             TradeOp::Unenroll { did, role } => self.unenroll(&did, role),
             TradeOp::PublishMode { terms } => {
                 let supplier = self.signer_in(Role::Supplier)?;
@@ -339,14 +333,18 @@ impl Exec<'_, '_> {
 
     // ---- parties -------------------------------------------------------------------
 
-    fn enroll(
-        &mut self,
-        did: PartyDid,
-        role: Role,
-        key: PublicKey,
-        kyc_credential_id: Option<String>,
-        kyc_credential_sha256: Option<String>,
-    ) -> Result<(), ContractError> {
+    fn enroll(&mut self, op: TradeOp) -> Result<(), ContractError> {
+        let TradeOp::Enroll {
+            did,
+            role,
+            key,
+            key_fragment,
+            kyc_credential_id,
+            kyc_credential_sha256,
+        } = op
+        else {
+            return Err(err("malformed_call", "not an enrolment"));
+        };
         self.require_operator()?;
         if let Some(bound) = self.state.get(&keyof_key(&key))
             && bound != did.as_str().as_bytes()
@@ -359,15 +357,19 @@ impl Exec<'_, '_> {
         let mut party = self.party(&did)?.unwrap_or(Party {
             did: did.clone(),
             key,
+            key_fragment: key_fragment.clone(),
+            key_since_ms: self.ctx.timestamp_ms,
             roles: Vec::new(),
             kyc_credential_id: None,
             kyc_credential_sha256: None,
             enrolled_at_ms: self.ctx.timestamp_ms,
         });
-        if party.key != key {
+        if party.key != key || party.key_fragment != key_fragment {
             // Re-enrolment after a key rotation: the old key stops acting for the DID.
             self.state.delete(keyof_key(&party.key));
             party.key = key;
+            party.key_fragment = key_fragment;
+            party.key_since_ms = self.ctx.timestamp_ms;
         }
         if !party.has(role) {
             party.roles.push(role);
@@ -731,6 +733,8 @@ impl Exec<'_, '_> {
                 id: credentials::start_credential_id(serial),
                 issuer: &trade.supplier,
                 issuer_key: &supplier.key,
+                issuer_fragment: &supplier.key_fragment,
+                key_since_ms: supplier.key_since_ms,
                 cpt: trade.trade_start_cpt,
                 claims: credentials::start_claims(&trade),
                 at_ms: now.saturating_add(TIME_SKEW_MS_MAX),
@@ -866,6 +870,8 @@ impl Exec<'_, '_> {
                 id: credentials::checkin_credential_id(serial, trade.checkins + 1),
                 issuer: &trade.supplier,
                 issuer_key: &supplier.key,
+                issuer_fragment: &supplier.key_fragment,
+                key_since_ms: supplier.key_since_ms,
                 cpt: trade.checkin_cpt,
                 claims: credentials::checkin_claims(&trade, start_ms, end_ms, cost_fen),
                 at_ms: self.ctx.timestamp_ms.saturating_add(TIME_SKEW_MS_MAX),
@@ -1073,6 +1079,14 @@ impl Exec<'_, '_> {
             at_ms: now,
             overall_milli: overall,
             scores: scores.clone(),
+            charged_fen: trade.charged_fen,
+            full_period_fen: pricing::first_period_cost(
+                trade.period_minutes,
+                trade.requirements.duration_minutes,
+                trade.rate_fen_per_minute,
+                trade.min_cost_fen,
+            )
+            .map_err(|_| err("overflow", "the cost overflows the fen range"))?,
         };
         self.put(rating_key(&trade.supplier, n), &entry);
         self.state.put(count_key, (n + 1).to_be_bytes().to_vec());

@@ -110,6 +110,11 @@ pub struct Expected<'a> {
     pub id: String,
     pub issuer: &'a PartyDid,
     pub issuer_key: &'a PublicKey,
+    /// The verification method the enrolled key is (`<issuer>#<fragment>`).
+    pub issuer_fragment: &'a str,
+    /// Since when the enrolled key acts for the issuer: the proof must be created then or
+    /// later (the key may not have been the DID's before).
+    pub key_since_ms: u64,
     pub cpt: u32,
     pub claims: Map<String, Value>,
     /// The block's time: the credential must be valid from then at the latest.
@@ -238,14 +243,25 @@ pub fn check(vc: &Value, expected: &Expected<'_>) -> Result<(), ContractError> {
     }
     let info = verify_proof(vc, expected.issuer_key)
         .map_err(|e| err("credential_proof_invalid", e.to_string()))?;
-    let prefix = format!("{}#", expected.issuer);
-    if !info.verification_method.starts_with(&prefix)
-        || info.proof_purpose != ProofPurpose::AssertionMethod
-    {
+    let method = format!("{}#{}", expected.issuer, expected.issuer_fragment);
+    if info.verification_method != method || info.proof_purpose != ProofPurpose::AssertionMethod {
         return Err(err(
             "credential_proof_invalid",
-            "the proof must be an assertionMethod proof by one of the supplier's keys",
+            format!(
+                "the proof must be an assertionMethod proof by {method}, the supplier's enrolled key"
+            ),
         ));
+    }
+    // A standalone verifier checks the key at the proof's creation: it must be when the
+    // enrolled key already acted for the supplier, and not in the future.
+    match info.created {
+        Some(created) if (expected.key_since_ms..=expected.at_ms).contains(&created) => {}
+        _ => {
+            return Err(err(
+                "credential_proof_invalid",
+                "the proof's created time must lie between the supplier key's enrolment and the block's time",
+            ));
+        }
     }
     Ok(())
 }

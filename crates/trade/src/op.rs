@@ -28,6 +28,10 @@ pub enum TradeOp {
         did: PartyDid,
         role: Role,
         key: PublicKey,
+        /// The fragment of `key` in the DID document (`key-1` for a DID's first key):
+        /// record credentials must name exactly this verification method.
+        #[serde(default = "default_key_fragment")]
+        key_fragment: String,
         #[serde(default)]
         kyc_credential_id: Option<String>,
         #[serde(default)]
@@ -86,6 +90,10 @@ pub enum TradeOp {
     },
 }
 
+fn default_key_fragment() -> String {
+    "key-1".into()
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OpError {
     #[error("the trade operation is not valid JSON of a known shape: {0}")]
@@ -120,10 +128,14 @@ impl TradeOp {
         match self {
             TradeOp::Enroll {
                 role,
+                key_fragment,
                 kyc_credential_id,
                 kyc_credential_sha256,
                 ..
-            } => check_enroll(*role, kyc_credential_id, kyc_credential_sha256),
+            } => {
+                suanli_identity::Fragment::new(key_fragment)?;
+                check_enroll(*role, kyc_credential_id, kyc_credential_sha256)
+            }
             TradeOp::PublishMode { terms } => terms.check(),
             TradeOp::PublishOffer { terms } => terms.check(),
             TradeOp::Order {

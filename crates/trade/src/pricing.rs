@@ -10,7 +10,8 @@
 //!   settlement is `max(billed_minutes × rate, min_cost)`, and each settlement charges the
 //!   difference to what was charged before. So the first settlement charges at least
 //!   `min_cost` and later ones nothing until the minutes have caught up with it;
-//! - a close for `supplier_fault` settles no tail and no minimum charge.
+//! - a close for `supplier_fault` the supplier admits settles no tail and no minimum
+//!   charge; one the consumer claims settles the time used without the minimum charge.
 
 use crate::model::MINUTE_MS;
 

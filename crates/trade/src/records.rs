@@ -153,10 +153,20 @@ pub struct Policy {
 pub struct Party {
     pub did: PartyDid,
     pub key: PublicKey,
+    /// The verification method of `key` in the DID document.
+    #[serde(default = "default_key_fragment")]
+    pub key_fragment: String,
+    /// Since when `key` acts for the DID (its enrolment).
+    #[serde(default)]
+    pub key_since_ms: u64,
     pub roles: Vec<Role>,
     pub kyc_credential_id: Option<String>,
     pub kyc_credential_sha256: Option<String>,
     pub enrolled_at_ms: u64,
+}
+
+fn default_key_fragment() -> String {
+    "key-1".into()
 }
 
 impl Party {
@@ -321,4 +331,11 @@ pub struct RatingEntry {
     pub at_ms: u64,
     pub overall_milli: u32,
     pub scores: Scores,
+    /// What the rated trade charged, and what a full first period costs under its terms:
+    /// the reputation weighs a rating by how much of that the rater paid, so ratings of
+    /// trades stopped after a minute count for little.
+    #[serde(default)]
+    pub charged_fen: i64,
+    #[serde(default)]
+    pub full_period_fen: i64,
 }

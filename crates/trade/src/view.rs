@@ -85,6 +85,11 @@ pub fn offers(
     (found, (id < next).then_some(id))
 }
 
+/// The id the next mode or offer gets (`key` is `MODE_NEXT_KEY` or `OFFER_NEXT_KEY`).
+pub fn next_id(state: &(impl StateRead + ?Sized), key: &[u8]) -> u64 {
+    decode_u64(state.read(key)).max(1)
+}
+
 pub fn escrow_fen(state: &(impl StateRead + ?Sized), serial: &Serial) -> i64 {
     state
         .read(&suanli_ledger::credit::account_balance_key(
@@ -164,6 +169,12 @@ pub struct Reputation {
     pub closed: std::collections::BTreeMap<CloseReason, u64>,
     /// completed / contracted trades that ended; `None` before the first one ends.
     pub completion_rate: Option<f64>,
+    /// Of the `supplier_fault` closes, how many the consumer claimed (the rest the
+    /// supplier admitted): a claim is not a finding.
+    pub fault_claims_by_consumer: u64,
+    /// completed / contracted trades that ended, leaving out those closed on a consumer's
+    /// unproven fault claim.
+    pub completion_rate_without_claims: Option<f64>,
     pub ratings: u64,
     /// Recency-weighted average overall score (0–100); `None` without ratings.
     pub overall: Option<f64>,
@@ -174,7 +185,9 @@ pub struct Reputation {
 }
 
 /// The reputation of `supplier` as of `now_ms`: counts from its stats, averages over its
-/// last [`REPUTATION_RATINGS_MAX`] ratings, each weighted by 2^(−age / half-life). Not a
+/// last [`REPUTATION_RATINGS_MAX`] ratings, each weighted by 2^(−age / half-life) times
+/// the share of a full first period its trade paid (so a rating after a minute's use
+/// weighs a sixtieth of one after an hourly period). Not a
 /// consensus value (it uses floating point), so it lives here and not in the contract.
 pub fn reputation(
     state: &(impl StateRead + ?Sized),
@@ -197,7 +210,12 @@ pub fn reputation(
             continue;
         };
         let age = now_ms.saturating_sub(entry.at_ms) as f64;
-        let w = (-(age / REPUTATION_HALF_LIFE_MS as f64)).exp2();
+        let paid_share = if entry.full_period_fen > 0 {
+            (entry.charged_fen as f64 / entry.full_period_fen as f64).clamp(0.0, 1.0)
+        } else {
+            1.0
+        };
+        let w = (-(age / REPUTATION_HALF_LIFE_MS as f64)).exp2() * paid_share;
         weight_sum += w;
         overall_sum += w * f64::from(entry.overall_milli) / 1000.0;
         for (r, s) in entry.scores.iter() {
@@ -211,6 +229,11 @@ pub fn reputation(
         orders: stats.orders,
         contracted: stats.contracted,
         completion_rate: (ended > 0).then(|| completed as f64 / ended as f64),
+        fault_claims_by_consumer: stats.fault_claims_by_consumer,
+        completion_rate_without_claims: {
+            let ended = ended.saturating_sub(stats.fault_claims_by_consumer);
+            (ended > 0).then(|| completed as f64 / ended as f64)
+        },
         closed: stats.closed,
         ratings: stats.ratings,
         overall: (weight_sum > 0.0).then(|| overall_sum / weight_sum),
@@ -220,7 +243,7 @@ pub fn reputation(
             .map(|(r, (w, s))| (r, s / w))
             .collect(),
         weighting: format!(
-            "last {REPUTATION_RATINGS_MAX} ratings, each weighted 2^(-age/{} days)",
+            "last {REPUTATION_RATINGS_MAX} ratings, each weighted 2^(-age/{} days) x the share of a full first period its trade paid (at most 1)",
             REPUTATION_HALF_LIFE_MS / 86_400_000
         ),
     }

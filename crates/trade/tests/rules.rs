@@ -41,6 +41,7 @@ fn enroll_op(did: &suanli_trade::PartyDid, role: Role, key: &SecretKey) -> Trade
         did: did.clone(),
         role,
         key: key.public(),
+        key_fragment: "key-1".into(),
         kyc_credential_id: Some("urn:uuid:kyc-extra".into()),
         kyc_credential_sha256: Some(sha256(b"kyc").to_hex()),
     }
@@ -1095,4 +1096,70 @@ fn an_offer_listing_reads_a_bounded_number_of_ids() {
     let (open, next) = view::offers(net.trade.state(), next.unwrap(), 100, Some(net.now_ms));
     assert!(open.is_empty());
     assert_eq!(next, None);
+}
+
+#[test]
+fn a_proof_must_come_from_the_enrolled_method_at_a_time_it_was_enrolled() {
+    let mut net = Net::new();
+    let (s, c, offer) = net.pair(4);
+    let serial = net.ordered(&c, &s, 1, offer, 240, 1_000);
+    let trade = net.trade(&serial);
+    let signature = s.key.sign(&op::contract_message(&trade.order_signature));
+    let draft = credentials::draft(
+        &trade,
+        credentials::start_credential_id(&serial),
+        trade.trade_start_cpt,
+        credentials::start_claims(&trade),
+        net.now_ms,
+    )
+    .unwrap();
+    let now = net.now_ms;
+    for (fragment, created) in [
+        ("key-1", 1),                           // before the key was enrolled
+        ("key-1", now + 10 * 365 * 86_400_000), // in the future
+        ("key-999", now),                       // a method the DID does not have
+    ] {
+        let credential = credentials::issue(&draft, &s.key, fragment, created).unwrap();
+        let accept = TradeOp::Accept {
+            serial,
+            signature,
+            credential: credential.clone(),
+        };
+        net.refused(&s.key, &accept, "credential_proof_invalid");
+        // …and indeed no standalone verifier would accept it.
+        assert!(!net.verify(&credential).ok());
+    }
+}
+
+#[test]
+fn ratings_of_trades_stopped_after_a_minute_weigh_little() {
+    let mut net = Net::new();
+    let (s, c, offer) = net.pair(30);
+    // One genuine hour, completed and rated 90.
+    let genuine = net.contracted(&c, &s, 1, offer, 60, 1_000);
+    net.advance(60 * MINUTE);
+    let checkin = net.checkin_op(&s, &genuine, 60);
+    net.trade_op(&s.key, &checkin).unwrap();
+    net.trade_op(&s.key, &close(&genuine, CloseReason::Completed))
+        .unwrap();
+    let rate = net.rate_op(&c, &genuine, 90);
+    net.trade_op(&c.key, &rate).unwrap();
+    // Twenty trades the consumer ends a minute in by claiming a fault, each rated 0.
+    for n in 2..22 {
+        let serial = net.contracted(&c, &s, n, offer, 60, 1_000);
+        net.trade_op(&c.key, &close(&serial, CloseReason::SupplierFault))
+            .unwrap();
+        let rate = net.rate_op(&c, &serial, 0);
+        net.trade_op(&c.key, &rate).unwrap();
+    }
+    let rep = view::reputation(net.trade.state(), &s.did, net.now_ms);
+    assert_eq!(rep.ratings, 21);
+    assert_eq!(rep.fault_claims_by_consumer, 20);
+    assert_eq!(rep.completion_rate_without_claims, Some(1.0));
+    let overall = rep.overall.unwrap();
+    // Each 1-minute trade paid 10 of a full period's 600 fen: 20 × 1/60 of a weight.
+    assert!(
+        (overall - 90.0 / (1.0 + 20.0 / 60.0)).abs() < 1.0,
+        "{overall}"
+    );
 }

@@ -185,6 +185,7 @@ pub fn run(args: TradeBenchArgs) -> anyhow::Result<()> {
             did: p.did.clone(),
             role,
             key: p.key.public(),
+            key_fragment: "key-1".into(),
             kyc_credential_id: Some(format!("urn:bench:kyc:{}", p.did)),
             kyc_credential_sha256: Some("00".repeat(32)),
         };

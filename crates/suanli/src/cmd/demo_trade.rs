@@ -165,6 +165,7 @@ fn party(
         did: party.clone(),
         role,
         key: key.public(),
+        key_fragment: "key-1".into(),
         kyc_credential_id: vc["id"].as_str().map(str::to_owned),
         kyc_credential_sha256: Some(sha256(&serde_json::to_vec(&vc)?).to_hex()),
     };

@@ -363,13 +363,12 @@ fn find_published<T: serde::de::DeserializeOwned>(
     anyhow::bail!("the {field} was committed but could not be found among the newest ids")
 }
 
-fn next_id(client: &NodeClient, key: &[u8]) -> anyhow::Result<u64> {
-    let (status, body) = client.get(&format!("/v1/chains/trade/state/{}", hex::encode(key)))?;
-    if status == 404 {
-        return Ok(1);
-    }
-    let value = hex::decode(body["value_hex"].as_str().unwrap_or_default()).unwrap_or_default();
-    Ok(suanli_trade::records::decode_u64(Some(value)).max(1))
+/// The id the next mode (`"mode"`) or offer (`"offer"`) will get.
+fn next_id(client: &NodeClient, which: &str) -> anyhow::Result<u64> {
+    let body = client.get_ok("/v1/trade/next_ids")?;
+    body[which]
+        .as_u64()
+        .with_context(|| format!("node answered without the next {which} id: {body}"))
 }
 
 pub fn run(cmd: TradeCmd) -> anyhow::Result<()> {
@@ -425,7 +424,7 @@ pub fn run(cmd: TradeCmd) -> anyhow::Result<()> {
             };
             terms.check().map_err(|e| anyhow::anyhow!(e))?;
             let me = my_did(&client, &key)?;
-            let before = next_id(&client, suanli_trade::records::MODE_NEXT_KEY)?;
+            let before = next_id(&client, "mode")?;
             let tx = submit(
                 &client,
                 &key,
@@ -460,7 +459,7 @@ pub fn run(cmd: TradeCmd) -> anyhow::Result<()> {
             };
             terms.check().map_err(|e| anyhow::anyhow!(e))?;
             let me = my_did(&client, &key)?;
-            let before = next_id(&client, suanli_trade::records::OFFER_NEXT_KEY)?;
+            let before = next_id(&client, "offer")?;
             let tx = submit(
                 &client,
                 &key,
@@ -719,6 +718,7 @@ fn enroll(
         did: did.clone(),
         role,
         key,
+        key_fragment: method.to_owned(),
         kyc_credential_id: credential_id,
         kyc_credential_sha256: credential_hash,
     };

@@ -234,6 +234,7 @@ impl Net {
             did: party.did.clone(),
             role,
             key: party.key.public(),
+            key_fragment: "key-1".into(),
             kyc_credential_id: vc["id"].as_str().map(str::to_owned),
             kyc_credential_sha256: Some(sha256(&serde_json::to_vec(&vc).unwrap()).to_hex()),
         };
