@@ -30,10 +30,12 @@ mod money;
 mod money_sql;
 mod records;
 mod sql;
+mod sqlite_writer;
 
 pub use money::*;
 pub use records::*;
 pub use sql::{PgStore, SqliteStore};
+pub use sqlite_writer::{WRITER_BATCH_JOBS_MAX, WRITER_STATEMENT_CACHE_MAX};
 
 use suanli_ops::audit::{AuditEvent, AuditRecord};
 use suanli_ops::{OrgId, OrgStatus, OrgVisibility, RegistrationId, Role, TokenId, UserId};

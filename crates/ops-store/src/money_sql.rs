@@ -24,13 +24,13 @@ use suanli_ops::proration::{
 };
 use suanli_ops::{OrgId, UserId};
 
-fn cor(e: impl std::fmt::Display) -> StoreError {
+pub(crate) fn cor(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
-fn rejected(msg: impl Into<String>) -> StoreError {
+pub(crate) fn rejected(msg: impl Into<String>) -> StoreError {
     StoreError::Rejected(msg.into())
 }
-fn jerr(e: JournalError) -> StoreError {
+pub(crate) fn jerr(e: JournalError) -> StoreError {
     match e {
         JournalError::Insufficient { needed, available } => {
             StoreError::Insufficient { needed, available }
@@ -38,21 +38,21 @@ fn jerr(e: JournalError) -> StoreError {
         other => StoreError::Rejected(other.to_string()),
     }
 }
-fn merr(e: MoneyError) -> StoreError {
+pub(crate) fn merr(e: MoneyError) -> StoreError {
     StoreError::Rejected(e.to_string())
 }
-fn fen(v: i64) -> StoreResult<Fen> {
+pub(crate) fn fen(v: i64) -> StoreResult<Fen> {
     Fen::new(v).map_err(cor)
 }
-fn oid(v: i64) -> StoreResult<OrgId> {
+pub(crate) fn oid(v: i64) -> StoreResult<OrgId> {
     OrgId::new(v).ok_or_else(|| cor("org id"))
 }
-fn uid(v: i64) -> StoreResult<UserId> {
+pub(crate) fn uid(v: i64) -> StoreResult<UserId> {
     UserId::new(v).ok_or_else(|| cor("user id"))
 }
 /// A journal key derived from a client's key: a prefixed client key can exceed the key
 /// limit, so long ones are replaced by their SHA-256 (still unique and deterministic).
-fn key(s: String) -> StoreResult<IdemKey> {
+pub(crate) fn key(s: String) -> StoreResult<IdemKey> {
     if s.len() <= suanli_ops::journal::IDEM_KEY_CHARS_MAX {
         return IdemKey::parse(&s).map_err(cor);
     }
@@ -63,13 +63,13 @@ fn key(s: String) -> StoreResult<IdemKey> {
     ))
     .map_err(cor)
 }
-fn u32_of(v: i64) -> StoreResult<u32> {
+pub(crate) fn u32_of(v: i64) -> StoreResult<u32> {
     u32::try_from(v).map_err(cor)
 }
-fn to_json<T: serde::Serialize>(v: &T) -> StoreResult<String> {
+pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> StoreResult<String> {
     serde_json::to_string(v).map_err(cor)
 }
-fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> StoreResult<T> {
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> StoreResult<T> {
     serde_json::from_str(s).map_err(cor)
 }
 
@@ -79,15 +79,15 @@ macro_rules! col {
     };
 }
 
-const PRODUCT_COLS: &str = "id, category_id, name, supplier_org_id, region, manual_provisioning, \
+pub(crate) const PRODUCT_COLS: &str = "id, category_id, name, supplier_org_id, region, manual_provisioning, \
      supplier_share_bp, published, created_ms";
-const SPEC_COLS: &str = "id, product_id, family, name, pricing, version, created_ms";
-const INST_COLS: &str = "id, org_id, user_id, product_id, spec_id, supplier_org_id, mode, quantity, \
+pub(crate) const SPEC_COLS: &str = "id, product_id, family, name, pricing, version, created_ms";
+pub(crate) const INST_COLS: &str = "id, org_id, user_id, product_id, spec_id, supplier_org_id, mode, quantity, \
      status, pricing, supplier_share_bp, anchor_ms, months_total, span_start_ms, ends_ms, \
      paid_cash_fen, paid_voucher_fen, paid_credit_fen, paid_supplier_fen, paid_operator_fen, \
      reminders_sent, metered_ms, usage_minutes, usage_charged_fen, usage_unpaid_fen, hold_id, \
      resource_id, access_address, opened_ms, accepted_by, created_ms, released_ms";
-const ORDER_COLS: &str = "id, org_id, user_id, kind, instance_id, product_id, spec_id, mode, \
+pub(crate) const ORDER_COLS: &str = "id, org_id, user_id, kind, instance_id, product_id, spec_id, mode, \
      months, quantity, breakdown, charged_fen, refunded_fen, discount_fen, deposit_fen, cash_fen, \
      voucher_fen, credit_fen, created_ms";
 const OFFLINE_COLS: &str = "id, org_id, direction, amount_fen, reference, entered_by, entered_ms, \
@@ -130,198 +130,6 @@ macro_rules! money_store {
                     sqlx::query($lock).bind(org.get()).execute(&mut **tx).await.map_err(db_err)?;
                 }
                 Ok(())
-            }
-
-            /// The purchase itself (see `place_order`, which runs it on the writer).
-            async fn place_order_now(&self, o: &PlaceOrder) -> StoreResult<OrderOutcome> {
-                let c = &o.ctx;
-                let idem = format!("order:{}:{}", c.org, c.key.as_str());
-                // Catalogue reads happen before the customer's write lock (they do not
-                // depend on balances; the order is priced as the catalogue stood then). No
-                // read transaction around them: each statement reads a consistent state and
-                // the catalogue may change before the lock is taken in any case.
-                let (catalogue, discounts) = {
-                    let mut conn = self.pool.acquire().await.map_err(db_err)?;
-                    let sp = Self::spec_product_in(&mut conn, o.spec_id).await;
-                    let d = Self::discounts_in(&mut conn).await;
-                    (sp, d)
-                };
-                let (_g, mut tx) = self.m_begin(Some(c.org)).await?;
-                let (prior, bal) = Self::idem_and_balances(&mut tx, &idem, &c.digest, c.org).await?;
-                if let Some(id) = prior {
-                    tx.rollback().await.map_err(db_err)?;
-                    drop(_g);
-                    return self.outcome(id, true).await;
-                }
-                let (spec, product) = catalogue?;
-                if !product.published {
-                    return Err(StoreError::NotFound);
-                }
-                let discounts = discounts?;
-                let coupon = match &o.coupon {
-                    Some(code) => Some(Self::coupon_in(&mut tx, code, c.org, c.at_ms).await?),
-                    None => None,
-                };
-                let breakdown = quote(&QuoteRequest {
-                    pricing: &spec.pricing,
-                    mode: o.mode,
-                    months: o.months,
-                    quantity: o.quantity,
-                    customer: c.org,
-                    region: &product.region,
-                    discounts: &discounts,
-                    coupon: coupon.as_ref(),
-                })
-                .map_err(|e| rejected(e.to_string()))?;
-                let (funding, shares) = match o.mode {
-                    ChargingMode::Prepaid => (
-                        fund(breakdown.total_fen, &bal).map_err(jerr)?,
-                        shares_of(breakdown.total_fen, product.supplier_share_bp).map_err(merr)?,
-                    ),
-                    ChargingMode::Payg => {
-                        let cash = Fen::new(bal.cash_fen.max(0)).map_err(merr)?;
-                        if breakdown.deposit_fen > cash {
-                            return Err(StoreError::Insufficient { needed: breakdown.deposit_fen.get(), available: cash.get() });
-                        }
-                        (Funding::default(), Shares::default())
-                    }
-                };
-                let status = if product.manual_provisioning { InstanceStatus::Pending } else { InstanceStatus::Active };
-                let (ends, months) = match o.mode {
-                    ChargingMode::Prepaid => (Some(add_months(c.at_ms, o.months)), o.months),
-                    ChargingMode::Payg => (None, 0),
-                };
-                let r = sqlx::query(&format!(
-                    "INSERT INTO instances ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-                     0, $20, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, $21, NULL) RETURNING id",
-                    INST_COLS.trim_start_matches("id, ")
-                ))
-                .bind(c.org.get())
-                .bind(c.user.get())
-                .bind(product.id)
-                .bind(spec.id)
-                .bind(product.supplier.get())
-                .bind(o.mode.as_str())
-                .bind(i64::from(o.quantity))
-                .bind(status.as_str())
-                .bind(to_json(&spec.pricing)?)
-                .bind(i64::from(product.supplier_share_bp.get()))
-                .bind(c.at_ms)
-                .bind(i64::from(months))
-                .bind(c.at_ms)
-                .bind(ends)
-                .bind(funding.cash_fen.get())
-                .bind(funding.voucher_fen.get())
-                .bind(funding.credit_fen.get())
-                .bind(shares.supplier_fen.get())
-                .bind(shares.operator_fen.get())
-                .bind(c.at_ms)
-                .bind(c.at_ms)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db_err)?;
-                let inst_id: i64 = col!(r, "id");
-                let mut inst = InstanceRecord {
-                    id: inst_id,
-                    org: c.org,
-                    user: c.user,
-                    product_id: product.id,
-                    spec_id: spec.id,
-                    supplier: product.supplier,
-                    mode: o.mode,
-                    quantity: o.quantity,
-                    status,
-                    pricing: spec.pricing.clone(),
-                    supplier_share_bp: product.supplier_share_bp,
-                    anchor_ms: c.at_ms,
-                    months_total: months,
-                    span_start_ms: c.at_ms,
-                    ends_ms: ends,
-                    paid: funding,
-                    paid_shares: shares,
-                    reminders_sent: 0,
-                    metered_ms: c.at_ms,
-                    usage_minutes: 0,
-                    usage_charged_fen: Fen::ZERO,
-                    usage_unpaid_fen: Fen::ZERO,
-                    hold_id: None,
-                    resource_id: None,
-                    access_address: None,
-                    opened_ms: None,
-                    accepted_by: None,
-                    created_ms: c.at_ms,
-                    released_ms: None,
-                };
-                let order = Self::insert_order(&mut tx, &OrderRow {
-                    ctx: c,
-                    kind: "purchase",
-                    inst: &inst,
-                    months,
-                    breakdown: &breakdown,
-                    charged: breakdown.total_fen,
-                    refunded: Fen::ZERO,
-                    funding,
-                })
-                .await?;
-            let order_id = order.id;
-                match o.mode {
-                    ChargingMode::Prepaid => {
-                        if !breakdown.total_fen.is_zero() {
-                            let jt = payment_tx(TxKind::Purchase, key(format!("order:{order_id}:pay"))?, c.org, product.supplier, &funding, &shares, &format!("order {order_id}")).map_err(jerr)?;
-                            Self::post_tx(&mut tx, &jt, Some(c.org), Some(inst_id), "order", c.at_ms).await?;
-                        }
-                        Self::bill_item(&mut tx, &inst, "prepaid", breakdown.total_fen, breakdown.discount_fen(), Fen::ZERO, c.at_ms).await?;
-                    }
-                    ChargingMode::Payg => {
-                        let d = breakdown.deposit_fen;
-                        let r = sqlx::query(
-                            "INSERT INTO holds (org_id, instance_id, amount_fen, posted_fen, status, created_ms) VALUES ($1, $2, $3, 0, 'pending', $4) RETURNING id",
-                        )
-                        .bind(c.org.get())
-                        .bind(inst_id)
-                        .bind(d.get())
-                        .bind(c.at_ms)
-                        .fetch_one(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
-                        let hold: i64 = col!(r, "id");
-                        if !d.is_zero() {
-                            let jt = TxBuilder::new(TxKind::Hold)
-                                .debit(Account::Cash(c.org), d)
-                                .credit(Account::Frozen(c.org), d)
-                                .build(key(format!("hold:{hold}"))?, &format!("deposit of order {order_id}"))
-                                .map_err(jerr)?;
-                            Self::post_tx(&mut tx, &jt, Some(c.org), Some(inst_id), "frozen", c.at_ms).await?;
-                        }
-                        inst.hold_id = Some(hold);
-                        Self::save_inst(&mut tx, &inst).await?;
-                    }
-                }
-                // A coupon is used up only by an order it discounted (below its minimum
-                // spend, or on pay-as-you-go, it stays available).
-                let applied = breakdown.steps.iter().any(|st| st.kind == "coupon");
-                if let Some(cp) = coupon.as_ref().filter(|_| applied) {
-                    let n = sqlx::query("UPDATE coupons SET used_order_id = $1 WHERE id = $2 AND used_order_id IS NULL")
-                        .bind(order_id)
-                        .bind(cp.id)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_err)?
-                        .rows_affected();
-                    if n != 1 {
-                        return Err(rejected("coupon already used"));
-                    }
-                }
-                Self::idem_put(&mut tx, &idem, &c.digest, order_id).await?;
-                // The balances after, from the ones read under the lock and what was posted.
-                let mut balances = bal;
-                balances.cash_fen -= funding.cash_fen.get() + breakdown.deposit_fen.get();
-                balances.voucher_fen -= funding.voucher_fen.get();
-                balances.credit_used_fen += funding.credit_fen.get();
-                balances.frozen_fen += breakdown.deposit_fen.get();
-                tx.commit().await.map_err(db_err)?;
-                drop(_g);
-                Ok(OrderOutcome { order, instance: inst, balances, replayed: false })
             }
 
             fn product_row(r: &$Row) -> StoreResult<ProductRecord> {
@@ -470,45 +278,6 @@ macro_rules! money_store {
                 .await
                 .map_err(db_err)?;
                 Self::balances_of(&rows)
-            }
-
-            /// [`Self::idem_check`] and [`Self::tx_balances`] in one round trip: the earlier
-            /// result id for a replay (or [`StoreError::KeyReuse`]), and the balances.
-            async fn idem_and_balances(
-                tx: &mut sqlx::Transaction<'static, $Db>,
-                k: &str,
-                digest: &str,
-                org: OrgId,
-            ) -> StoreResult<(Option<i64>, Balances)> {
-                let rows = sqlx::query(
-                    "SELECT account, balance, NULL AS digest FROM account_balances WHERE account IN ($1, $2, $3, $4) \
-                     UNION ALL SELECT 'credit_line' AS account, limit_fen AS balance, NULL AS digest FROM credit_lines WHERE org_id = $5 \
-                     UNION ALL SELECT 'op_idem' AS account, result_id AS balance, body_digest AS digest FROM op_idem WHERE key = $6",
-                )
-                .bind(Account::Cash(org).key())
-                .bind(Account::Voucher(org).key())
-                .bind(Account::Credit(org).key())
-                .bind(Account::Frozen(org).key())
-                .bind(org.get())
-                .bind(k.to_owned())
-                .fetch_all(&mut **tx)
-                .await
-                .map_err(db_err)?;
-                let mut prior = None;
-                let mut balance_rows = Vec::with_capacity(rows.len());
-                for r in rows {
-                    let acc: String = col!(r, "account");
-                    if acc == "op_idem" {
-                        let d: Option<String> = col!(r, "digest");
-                        if d.as_deref() != Some(digest) {
-                            return Err(StoreError::KeyReuse);
-                        }
-                        prior = Some(col!(r, "balance"));
-                    } else {
-                        balance_rows.push(r);
-                    }
-                }
-                Ok((prior, Self::balances_of(&balance_rows)?))
             }
 
             /// Balances from `(account, balance)` rows (see [`Self::tx_balances`]).
@@ -724,41 +493,6 @@ macro_rules! money_store {
                         })
                     })
                     .collect()
-            }
-
-            async fn coupon_in(
-                tx: &mut sqlx::Transaction<'static, $Db>,
-                code: &str,
-                org: OrgId,
-                at_ms: i64,
-            ) -> StoreResult<Coupon> {
-                let r = sqlx::query(
-                    "SELECT id, code, org_id, value, min_spend_fen, expires_ms, used_order_id FROM coupons WHERE code = $1",
-                )
-                .bind(code.to_owned())
-                .fetch_optional(&mut **tx)
-                .await
-                .map_err(db_err)?
-                .ok_or_else(|| rejected("no such coupon"))?;
-                let owner: Option<i64> = col!(r, "org_id");
-                let used: Option<i64> = col!(r, "used_order_id");
-                let expires: i64 = col!(r, "expires_ms");
-                if owner.is_some_and(|o| o != org.get()) {
-                    return Err(rejected("no such coupon"));
-                }
-                if used.is_some() {
-                    return Err(rejected("coupon already used"));
-                }
-                if at_ms >= expires {
-                    return Err(rejected("coupon expired"));
-                }
-                let value: String = col!(r, "value");
-                Ok(Coupon {
-                    id: col!(r, "id"),
-                    code: col!(r, "code"),
-                    value: from_json::<CouponValue>(&value)?,
-                    min_spend_fen: fen(col!(r, "min_spend_fen"))?,
-                })
             }
 
             async fn insert_order(tx: &mut sqlx::Transaction<'static, $Db>, o: &OrderRow<'_>) -> StoreResult<OrderRecord> {
@@ -1561,8 +1295,7 @@ macro_rules! money_store {
             }
 
             async fn place_order(&self, o: &PlaceOrder) -> StoreResult<OrderOutcome> {
-                let (this, o) = (self.clone(), o.clone());
-                self.on_writer(async move { this.place_order_now(&o).await }).await
+                self.place_order_serialised(o).await
             }
 
             async fn renew(&self, c: &OrderCtx, instance: i64, months: u32) -> StoreResult<OrderOutcome> {
@@ -1994,3 +1727,325 @@ money_store!(
     "SELECT pg_advisory_xact_lock($1)",
     false
 );
+
+impl SqliteStore {
+    /// A purchase, run whole on the writer thread (one hand-off, group commit).
+    async fn place_order_serialised(&self, o: &PlaceOrder) -> StoreResult<OrderOutcome> {
+        let o = o.clone();
+        self.writer
+            .call(move |conn| crate::sqlite_writer::place_order(conn, &o))
+            .await
+    }
+}
+
+impl PgStore {
+    async fn place_order_serialised(&self, o: &PlaceOrder) -> StoreResult<OrderOutcome> {
+        self.place_order_now(o).await
+    }
+
+    /// The purchase (SQLite runs its own on the writer thread: `sqlite_writer.rs`).
+    async fn place_order_now(&self, o: &PlaceOrder) -> StoreResult<OrderOutcome> {
+        let c = &o.ctx;
+        let idem = format!("order:{}:{}", c.org, c.key.as_str());
+        // Catalogue reads happen before the customer's write lock (they do not
+        // depend on balances; the order is priced as the catalogue stood then). No
+        // read transaction around them: each statement reads a consistent state and
+        // the catalogue may change before the lock is taken in any case.
+        let (catalogue, discounts) = {
+            let mut conn = self.pool.acquire().await.map_err(db_err)?;
+            let sp = Self::spec_product_in(&mut conn, o.spec_id).await;
+            let d = Self::discounts_in(&mut conn).await;
+            (sp, d)
+        };
+        let (_g, mut tx) = self.m_begin(Some(c.org)).await?;
+        let (prior, bal) = Self::idem_and_balances(&mut tx, &idem, &c.digest, c.org).await?;
+        if let Some(id) = prior {
+            tx.rollback().await.map_err(db_err)?;
+            drop(_g);
+            return self.outcome(id, true).await;
+        }
+        let (spec, product) = catalogue?;
+        if !product.published {
+            return Err(StoreError::NotFound);
+        }
+        let discounts = discounts?;
+        let coupon = match &o.coupon {
+            Some(code) => Some(Self::coupon_in(&mut tx, code, c.org, c.at_ms).await?),
+            None => None,
+        };
+        let breakdown = quote(&QuoteRequest {
+            pricing: &spec.pricing,
+            mode: o.mode,
+            months: o.months,
+            quantity: o.quantity,
+            customer: c.org,
+            region: &product.region,
+            discounts: &discounts,
+            coupon: coupon.as_ref(),
+        })
+        .map_err(|e| rejected(e.to_string()))?;
+        let (funding, shares) = match o.mode {
+            ChargingMode::Prepaid => (
+                fund(breakdown.total_fen, &bal).map_err(jerr)?,
+                shares_of(breakdown.total_fen, product.supplier_share_bp).map_err(merr)?,
+            ),
+            ChargingMode::Payg => {
+                let cash = Fen::new(bal.cash_fen.max(0)).map_err(merr)?;
+                if breakdown.deposit_fen > cash {
+                    return Err(StoreError::Insufficient {
+                        needed: breakdown.deposit_fen.get(),
+                        available: cash.get(),
+                    });
+                }
+                (Funding::default(), Shares::default())
+            }
+        };
+        let status = if product.manual_provisioning {
+            InstanceStatus::Pending
+        } else {
+            InstanceStatus::Active
+        };
+        let (ends, months) = match o.mode {
+            ChargingMode::Prepaid => (Some(add_months(c.at_ms, o.months)), o.months),
+            ChargingMode::Payg => (None, 0),
+        };
+        let r = sqlx::query(&format!(
+            "INSERT INTO instances ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+             0, $20, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, $21, NULL) RETURNING id",
+            INST_COLS.trim_start_matches("id, ")
+        ))
+        .bind(c.org.get())
+        .bind(c.user.get())
+        .bind(product.id)
+        .bind(spec.id)
+        .bind(product.supplier.get())
+        .bind(o.mode.as_str())
+        .bind(i64::from(o.quantity))
+        .bind(status.as_str())
+        .bind(to_json(&spec.pricing)?)
+        .bind(i64::from(product.supplier_share_bp.get()))
+        .bind(c.at_ms)
+        .bind(i64::from(months))
+        .bind(c.at_ms)
+        .bind(ends)
+        .bind(funding.cash_fen.get())
+        .bind(funding.voucher_fen.get())
+        .bind(funding.credit_fen.get())
+        .bind(shares.supplier_fen.get())
+        .bind(shares.operator_fen.get())
+        .bind(c.at_ms)
+        .bind(c.at_ms)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let inst_id: i64 = col!(r, "id");
+        let mut inst = InstanceRecord {
+            id: inst_id,
+            org: c.org,
+            user: c.user,
+            product_id: product.id,
+            spec_id: spec.id,
+            supplier: product.supplier,
+            mode: o.mode,
+            quantity: o.quantity,
+            status,
+            pricing: spec.pricing.clone(),
+            supplier_share_bp: product.supplier_share_bp,
+            anchor_ms: c.at_ms,
+            months_total: months,
+            span_start_ms: c.at_ms,
+            ends_ms: ends,
+            paid: funding,
+            paid_shares: shares,
+            reminders_sent: 0,
+            metered_ms: c.at_ms,
+            usage_minutes: 0,
+            usage_charged_fen: Fen::ZERO,
+            usage_unpaid_fen: Fen::ZERO,
+            hold_id: None,
+            resource_id: None,
+            access_address: None,
+            opened_ms: None,
+            accepted_by: None,
+            created_ms: c.at_ms,
+            released_ms: None,
+        };
+        let order = Self::insert_order(
+            &mut tx,
+            &OrderRow {
+                ctx: c,
+                kind: "purchase",
+                inst: &inst,
+                months,
+                breakdown: &breakdown,
+                charged: breakdown.total_fen,
+                refunded: Fen::ZERO,
+                funding,
+            },
+        )
+        .await?;
+        let order_id = order.id;
+        match o.mode {
+            ChargingMode::Prepaid => {
+                if !breakdown.total_fen.is_zero() {
+                    let jt = payment_tx(
+                        TxKind::Purchase,
+                        key(format!("order:{order_id}:pay"))?,
+                        c.org,
+                        product.supplier,
+                        &funding,
+                        &shares,
+                        &format!("order {order_id}"),
+                    )
+                    .map_err(jerr)?;
+                    Self::post_tx(&mut tx, &jt, Some(c.org), Some(inst_id), "order", c.at_ms)
+                        .await?;
+                }
+                Self::bill_item(
+                    &mut tx,
+                    &inst,
+                    "prepaid",
+                    breakdown.total_fen,
+                    breakdown.discount_fen(),
+                    Fen::ZERO,
+                    c.at_ms,
+                )
+                .await?;
+            }
+            ChargingMode::Payg => {
+                let d = breakdown.deposit_fen;
+                let r = sqlx::query(
+                    "INSERT INTO holds (org_id, instance_id, amount_fen, posted_fen, status, created_ms) VALUES ($1, $2, $3, 0, 'pending', $4) RETURNING id",
+                )
+                .bind(c.org.get())
+                .bind(inst_id)
+                .bind(d.get())
+                .bind(c.at_ms)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                let hold: i64 = col!(r, "id");
+                if !d.is_zero() {
+                    let jt = TxBuilder::new(TxKind::Hold)
+                        .debit(Account::Cash(c.org), d)
+                        .credit(Account::Frozen(c.org), d)
+                        .build(
+                            key(format!("hold:{hold}"))?,
+                            &format!("deposit of order {order_id}"),
+                        )
+                        .map_err(jerr)?;
+                    Self::post_tx(&mut tx, &jt, Some(c.org), Some(inst_id), "frozen", c.at_ms)
+                        .await?;
+                }
+                inst.hold_id = Some(hold);
+                Self::save_inst(&mut tx, &inst).await?;
+            }
+        }
+        // A coupon is used up only by an order it discounted (below its minimum
+        // spend, or on pay-as-you-go, it stays available).
+        let applied = breakdown.steps.iter().any(|st| st.kind == "coupon");
+        if let Some(cp) = coupon.as_ref().filter(|_| applied) {
+            let n = sqlx::query(
+                "UPDATE coupons SET used_order_id = $1 WHERE id = $2 AND used_order_id IS NULL",
+            )
+            .bind(order_id)
+            .bind(cp.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+            if n != 1 {
+                return Err(rejected("coupon already used"));
+            }
+        }
+        Self::idem_put(&mut tx, &idem, &c.digest, order_id).await?;
+        // The balances after, from the ones read under the lock and what was posted.
+        let mut balances = bal;
+        balances.cash_fen -= funding.cash_fen.get() + breakdown.deposit_fen.get();
+        balances.voucher_fen -= funding.voucher_fen.get();
+        balances.credit_used_fen += funding.credit_fen.get();
+        balances.frozen_fen += breakdown.deposit_fen.get();
+        tx.commit().await.map_err(db_err)?;
+        drop(_g);
+        Ok(OrderOutcome {
+            order,
+            instance: inst,
+            balances,
+            replayed: false,
+        })
+    }
+
+    /// [`Self::idem_check`] and [`Self::tx_balances`] in one round trip: the earlier
+    /// result id for a replay (or [`StoreError::KeyReuse`]), and the balances.
+    async fn idem_and_balances(
+        tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+        k: &str,
+        digest: &str,
+        org: OrgId,
+    ) -> StoreResult<(Option<i64>, Balances)> {
+        let rows = sqlx::query(
+            "SELECT account, balance, NULL AS digest FROM account_balances WHERE account IN ($1, $2, $3, $4) \
+             UNION ALL SELECT 'credit_line' AS account, limit_fen AS balance, NULL AS digest FROM credit_lines WHERE org_id = $5 \
+             UNION ALL SELECT 'op_idem' AS account, result_id AS balance, body_digest AS digest FROM op_idem WHERE key = $6",
+        )
+        .bind(Account::Cash(org).key())
+        .bind(Account::Voucher(org).key())
+        .bind(Account::Credit(org).key())
+        .bind(Account::Frozen(org).key())
+        .bind(org.get())
+        .bind(k.to_owned())
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(db_err)?;
+        let mut prior = None;
+        let mut balance_rows = Vec::with_capacity(rows.len());
+        for r in rows {
+            let acc: String = col!(r, "account");
+            if acc == "op_idem" {
+                let d: Option<String> = col!(r, "digest");
+                if d.as_deref() != Some(digest) {
+                    return Err(StoreError::KeyReuse);
+                }
+                prior = Some(col!(r, "balance"));
+            } else {
+                balance_rows.push(r);
+            }
+        }
+        Ok((prior, Self::balances_of(&balance_rows)?))
+    }
+
+    async fn coupon_in(
+        tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+        code: &str,
+        org: OrgId,
+        at_ms: i64,
+    ) -> StoreResult<Coupon> {
+        let r = sqlx::query(
+            "SELECT id, code, org_id, value, min_spend_fen, expires_ms, used_order_id FROM coupons WHERE code = $1",
+        )
+        .bind(code.to_owned())
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| rejected("no such coupon"))?;
+        let owner: Option<i64> = col!(r, "org_id");
+        let used: Option<i64> = col!(r, "used_order_id");
+        let expires: i64 = col!(r, "expires_ms");
+        if owner.is_some_and(|o| o != org.get()) {
+            return Err(rejected("no such coupon"));
+        }
+        if used.is_some() {
+            return Err(rejected("coupon already used"));
+        }
+        if at_ms >= expires {
+            return Err(rejected("coupon expired"));
+        }
+        let value: String = col!(r, "value");
+        Ok(Coupon {
+            id: col!(r, "id"),
+            code: col!(r, "code"),
+            value: from_json::<CouponValue>(&value)?,
+            min_spend_fen: fen(col!(r, "min_spend_fen"))?,
+        })
+    }
+}

@@ -153,71 +153,9 @@ pub struct SqliteStore {
     /// Serialises appends to the audit chain — and, on SQLite, every money write (one
     /// writer at a time without busy-waiting on the database lock).
     pub(crate) audit_lock: Arc<tokio::sync::Mutex<()>>,
-    /// Where the serialised writes (orders, audit appends) run: see [`WriterThread`].
-    writer: WriterThread,
-}
-
-/// A dedicated OS thread with its own single-threaded async runtime on which SQLite's
-/// serialised writes run.
-///
-/// Every statement is a hand-off to sqlx's SQLite worker thread and back. When the task
-/// holding the write lock runs on the shared multi-threaded runtime, each wake-up waits
-/// in that runtime's queues behind HTTP work, and the lock is held for all of those waits;
-/// on its own thread the holder is polled as soon as the worker answers. Only *where* the
-/// future is polled changes: the same code runs under the same lock, in the same SQL
-/// transaction, and the caller is answered only after it finished (after `COMMIT`).
-#[derive(Debug, Clone)]
-struct WriterThread {
-    handle: tokio::runtime::Handle,
-    /// Dropping the last clone ends the thread (after its running tasks are dropped).
-    _stop: Arc<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl WriterThread {
-    fn start() -> StoreResult<Self> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| StoreError::Backend(format!("writer runtime: {e}")))?;
-        let handle = rt.handle().clone();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        std::thread::Builder::new()
-            .name("suanli-sqlite-writer".into())
-            .spawn(move || {
-                let _ = rt.block_on(stopped);
-            })
-            .map_err(|e| StoreError::Backend(format!("writer thread: {e}")))?;
-        Ok(Self {
-            handle,
-            _stop: Arc::new(stop),
-        })
-    }
-}
-
-impl SqliteStore {
-    /// Runs `f` to completion on the writer thread and returns its result.
-    pub(crate) async fn on_writer<T, F>(&self, f: F) -> StoreResult<T>
-    where
-        T: Send + 'static,
-        F: std::future::Future<Output = StoreResult<T>> + Send + 'static,
-    {
-        match self.writer.handle.spawn(f).await {
-            Ok(r) => r,
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(e) => Err(StoreError::Backend(format!("writer task: {e}"))),
-        }
-    }
-}
-
-impl PgStore {
-    /// Runs `f` in place (PostgreSQL has no single writer to feed).
-    pub(crate) async fn on_writer<T, F>(&self, f: F) -> StoreResult<T>
-    where
-        T: Send + 'static,
-        F: std::future::Future<Output = StoreResult<T>> + Send + 'static,
-    {
-        f.await
-    }
+    /// Where the serialised writes (orders, audit appends) run, synchronously and with
+    /// group commit: see `sqlite_writer.rs`.
+    pub(crate) writer: crate::sqlite_writer::SqliteWriter,
 }
 
 /// Connections in the SQLite pool.
@@ -251,10 +189,16 @@ impl SqliteStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Migrate(e.to_string()))?;
+        let audit_lock = Arc::<tokio::sync::Mutex<()>>::default();
+        let writer = crate::sqlite_writer::SqliteWriter::start(
+            path,
+            SQLITE_BUSY_TIMEOUT_MS,
+            audit_lock.clone(),
+        )?;
         Ok(Self {
             pool,
-            audit_lock: Arc::default(),
-            writer: WriterThread::start()?,
+            audit_lock,
+            writer,
         })
     }
 
@@ -351,7 +295,7 @@ impl PgStore {
 }
 
 macro_rules! sql_store {
-    ($Store:ident, $Row:ty, $backend:literal, $audit_begin_sql:literal, $audit_lock_sql:literal) => {
+    ($Store:ident, $Row:ty, $backend:literal) => {
         impl $Store {
             fn org_row(r: &$Row) -> StoreResult<OrgRecord> {
                 let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
@@ -471,57 +415,6 @@ macro_rules! sql_store {
                 })
             }
 
-            /// The audit append itself (see `append_audit`, which runs it on the writer).
-            async fn append_audit_now(&self, event: &AuditEvent) -> StoreResult<AuditRecord> {
-                let _guard = self.audit_lock.lock().await;
-                let event = event.clone().bounded();
-                // SQLite: take the write lock up front (BEGIN IMMEDIATE) so a concurrent
-                // writer in another process cannot invalidate the head we read.
-                let mut tx = self.pool.begin_with($audit_begin_sql).await.map_err(db_err)?;
-                if !$audit_lock_sql.is_empty() {
-                    sqlx::query($audit_lock_sql).execute(&mut *tx).await.map_err(db_err)?;
-                }
-                let head = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                let (seq, prev) = match head {
-                    Some(r) => {
-                        let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
-                        let s: i64 = r.try_get("seq").map_err(g)?;
-                        let h: Vec<u8> = r.try_get("hash").map_err(g)?;
-                        (u64::try_from(s).map_err(|_| corrupt("audit seq"))? + 1, hash32(h)?)
-                    }
-                    None => (1, GENESIS_PREV),
-                };
-                let hash = event.chain_hash(seq, &prev);
-                let sql = format!(
-                    "INSERT INTO audit_log ({AUDIT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-                );
-                sqlx::query(&sql)
-                    .bind(i64::try_from(seq).map_err(|_| corrupt("audit seq"))?)
-                    .bind(event.at_ms)
-                    .bind(event.actor_user)
-                    .bind(event.actor_org)
-                    .bind(event.action.clone())
-                    .bind(event.target.clone())
-                    .bind(event.ip.clone())
-                    .bind(event.user_agent.clone())
-                    .bind(event.outcome.as_str())
-                    .bind(i64::from(event.status))
-                    .bind(prev.to_vec())
-                    .bind(hash.to_vec())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                tx.commit().await.map_err(db_err)?;
-                Ok(AuditRecord {
-                    seq,
-                    event,
-                    prev_hash: prev,
-                    hash,
-                })
-            }
         }
 
         #[async_trait::async_trait]
@@ -1200,8 +1093,7 @@ macro_rules! sql_store {
             }
 
             async fn append_audit(&self, event: &AuditEvent) -> StoreResult<AuditRecord> {
-                let (this, event) = (self.clone(), event.clone());
-                self.on_writer(async move { this.append_audit_now(&event).await }).await
+                self.append_audit_serialised(event).await
             }
 
             async fn list_audit(&self, after: u64, limit: u32) -> StoreResult<Vec<AuditRecord>> {
@@ -1281,17 +1173,77 @@ macro_rules! sql_store {
     };
 }
 
-sql_store!(
-    SqliteStore,
-    sqlx::sqlite::SqliteRow,
-    "sqlite",
-    "BEGIN IMMEDIATE",
-    ""
-);
-sql_store!(
-    PgStore,
-    sqlx::postgres::PgRow,
-    "postgres",
-    "BEGIN",
-    "LOCK TABLE audit_log IN EXCLUSIVE MODE"
-);
+sql_store!(SqliteStore, sqlx::sqlite::SqliteRow, "sqlite");
+sql_store!(PgStore, sqlx::postgres::PgRow, "postgres");
+
+impl SqliteStore {
+    /// Appends on the writer thread (one hand-off, group commit).
+    async fn append_audit_serialised(&self, event: &AuditEvent) -> StoreResult<AuditRecord> {
+        let event = event.clone();
+        self.writer
+            .call(move |conn| crate::sqlite_writer::append_audit(conn, &event))
+            .await
+    }
+}
+
+impl PgStore {
+    async fn append_audit_serialised(&self, event: &AuditEvent) -> StoreResult<AuditRecord> {
+        self.append_audit_now(event).await
+    }
+
+    /// The audit append (SQLite appends on the writer thread: `sqlite_writer.rs`).
+    async fn append_audit_now(&self, event: &AuditEvent) -> StoreResult<AuditRecord> {
+        let _guard = self.audit_lock.lock().await;
+        let event = event.clone().bounded();
+        // The table lock keeps a writer in another process from invalidating the head
+        // we read.
+        let mut tx = self.pool.begin_with("BEGIN").await.map_err(db_err)?;
+        sqlx::query("LOCK TABLE audit_log IN EXCLUSIVE MODE")
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let head = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let (seq, prev) = match head {
+            Some(r) => {
+                let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+                let s: i64 = r.try_get("seq").map_err(g)?;
+                let h: Vec<u8> = r.try_get("hash").map_err(g)?;
+                (
+                    u64::try_from(s).map_err(|_| corrupt("audit seq"))? + 1,
+                    hash32(h)?,
+                )
+            }
+            None => (1, GENESIS_PREV),
+        };
+        let hash = event.chain_hash(seq, &prev);
+        let sql = format!(
+            "INSERT INTO audit_log ({AUDIT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        );
+        sqlx::query(&sql)
+            .bind(i64::try_from(seq).map_err(|_| corrupt("audit seq"))?)
+            .bind(event.at_ms)
+            .bind(event.actor_user)
+            .bind(event.actor_org)
+            .bind(event.action.clone())
+            .bind(event.target.clone())
+            .bind(event.ip.clone())
+            .bind(event.user_agent.clone())
+            .bind(event.outcome.as_str())
+            .bind(i64::from(event.status))
+            .bind(prev.to_vec())
+            .bind(hash.to_vec())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(AuditRecord {
+            seq,
+            event,
+            prev_hash: prev,
+            hash,
+        })
+    }
+}
