@@ -174,6 +174,10 @@ pub trait OpsStore: MoneyStore + Send + Sync + std::fmt::Debug {
     async fn create_token(&self, t: &NewToken) -> StoreResult<TokenRecord>;
     /// One API token by hash.
     async fn get_token_by_hash(&self, token_hash: &str) -> StoreResult<Option<TokenRecord>>;
+    /// The token with this hash, its user (with roles) and the user's organisation, in one
+    /// round trip (request authentication). `None` when any of the three is missing;
+    /// callers that need to say which look them up one by one.
+    async fn token_principal(&self, token_hash: &str) -> StoreResult<Option<TokenPrincipal>>;
     /// A user's tokens.
     async fn list_tokens(&self, user: UserId) -> StoreResult<Vec<TokenRecord>>;
     /// Revokes a user's token; `false` if the user has no such token.

@@ -298,24 +298,20 @@ macro_rules! sql_store {
     ($Store:ident, $Row:ty, $backend:literal) => {
         impl $Store {
             fn org_row(r: &$Row) -> StoreResult<OrgRecord> {
-                let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
-                Ok(OrgRecord {
-                    id: org_id(r.try_get("id").map_err(g)?)?,
-                    kind: OrgKind::parse(&r.try_get::<String, _>("kind").map_err(g)?)
-                        .ok_or_else(|| corrupt("org kind"))?,
-                    name: r.try_get("name").map_err(g)?,
-                    status: OrgStatus::parse(&r.try_get::<String, _>("status").map_err(g)?)
-                        .ok_or_else(|| corrupt("org status"))?,
-                    distributor: opt_org(r.try_get("distributor_id").map_err(g)?)?,
-                    sales_owner: opt_user(r.try_get("sales_owner").map_err(g)?)?,
-                    created_ms: r.try_get("created_ms").map_err(g)?,
-                })
+                Self::org_row_as(r, "")
             }
 
             async fn user_row(&self, r: &$Row) -> StoreResult<UserRecord> {
                 let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
                 let id = user_id(r.try_get("id").map_err(g)?)?;
                 let roles = self.roles_of(id).await?;
+                Self::user_fields(r, roles)
+            }
+
+            /// A user row's fields with its (already read) roles.
+            fn user_fields(r: &$Row, roles: Vec<Role>) -> StoreResult<UserRecord> {
+                let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+                let id = user_id(r.try_get("id").map_err(g)?)?;
                 Ok(UserRecord {
                     id,
                     org: org_id(r.try_get("org_id").map_err(g)?)?,
@@ -379,16 +375,39 @@ macro_rules! sql_store {
             }
 
             fn token_row(r: &$Row) -> StoreResult<TokenRecord> {
+                Self::token_row_as(r, "")
+            }
+
+            /// A token from columns named `{p}id`, `{p}user_id`, ….
+            fn token_row_as(r: &$Row, p: &str) -> StoreResult<TokenRecord> {
                 let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+                let n = |c: &str| format!("{p}{c}");
                 Ok(TokenRecord {
-                    id: TokenId::new(r.try_get("id").map_err(g)?).ok_or_else(|| corrupt("token id"))?,
-                    user: user_id(r.try_get("user_id").map_err(g)?)?,
-                    name: r.try_get("name").map_err(g)?,
-                    token_hash: r.try_get("token_hash").map_err(g)?,
-                    scopes: parse_scopes(&r.try_get::<String, _>("scopes").map_err(g)?)?,
-                    created_ms: r.try_get("created_ms").map_err(g)?,
-                    expires_ms: r.try_get("expires_ms").map_err(g)?,
-                    revoked: r.try_get("revoked").map_err(g)?,
+                    id: TokenId::new(r.try_get(n("id").as_str()).map_err(g)?).ok_or_else(|| corrupt("token id"))?,
+                    user: user_id(r.try_get(n("user_id").as_str()).map_err(g)?)?,
+                    name: r.try_get(n("name").as_str()).map_err(g)?,
+                    token_hash: r.try_get(n("token_hash").as_str()).map_err(g)?,
+                    scopes: parse_scopes(&r.try_get::<String, _>(n("scopes").as_str()).map_err(g)?)?,
+                    created_ms: r.try_get(n("created_ms").as_str()).map_err(g)?,
+                    expires_ms: r.try_get(n("expires_ms").as_str()).map_err(g)?,
+                    revoked: r.try_get(n("revoked").as_str()).map_err(g)?,
+                })
+            }
+
+            /// An organisation from columns named `{p}id`, `{p}kind`, ….
+            fn org_row_as(r: &$Row, p: &str) -> StoreResult<OrgRecord> {
+                let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+                let n = |c: &str| format!("{p}{c}");
+                Ok(OrgRecord {
+                    id: org_id(r.try_get(n("id").as_str()).map_err(g)?)?,
+                    kind: OrgKind::parse(&r.try_get::<String, _>(n("kind").as_str()).map_err(g)?)
+                        .ok_or_else(|| corrupt("org kind"))?,
+                    name: r.try_get(n("name").as_str()).map_err(g)?,
+                    status: OrgStatus::parse(&r.try_get::<String, _>(n("status").as_str()).map_err(g)?)
+                        .ok_or_else(|| corrupt("org status"))?,
+                    distributor: opt_org(r.try_get(n("distributor_id").as_str()).map_err(g)?)?,
+                    sales_owner: opt_user(r.try_get(n("sales_owner").as_str()).map_err(g)?)?,
+                    created_ms: r.try_get(n("created_ms").as_str()).map_err(g)?,
                 })
             }
 
@@ -889,6 +908,41 @@ macro_rules! sql_store {
                     .await
                     .map_err(db_err)?;
                 row.as_ref().map(Self::token_row).transpose()
+            }
+
+            async fn token_principal(&self, token_hash: &str) -> StoreResult<Option<TokenPrincipal>> {
+                // One row per role of the user (one row with a NULL role if it has none).
+                let sql = format!(
+                    "SELECT {USER_COLS}, \
+                     t.id AS t_id, t.user_id AS t_user_id, t.name AS t_name, t.token_hash AS t_token_hash, \
+                     t.scopes AS t_scopes, t.created_ms AS t_created_ms, t.expires_ms AS t_expires_ms, \
+                     t.revoked AS t_revoked, o.id AS o_id, o.kind AS o_kind, o.name AS o_name, \
+                     o.status AS o_status, o.distributor_id AS o_distributor_id, \
+                     o.sales_owner AS o_sales_owner, o.created_ms AS o_created_ms, r.role AS r_role \
+                     FROM api_tokens t JOIN users u ON u.id = t.user_id JOIN orgs o ON o.id = u.org_id \
+                     LEFT JOIN user_roles r ON r.user_id = u.id WHERE t.token_hash = $1"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(token_hash.to_owned())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                let Some(first) = rows.first() else { return Ok(None) };
+                let mut roles = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    let role: Option<String> =
+                        r.try_get("r_role").map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    if let Some(role) = role {
+                        roles.push(Role::parse(&role).ok_or_else(|| corrupt("role"))?);
+                    }
+                }
+                roles.sort();
+                roles.dedup();
+                Ok(Some(TokenPrincipal {
+                    token: Self::token_row_as(first, "t_")?,
+                    user: Self::user_fields(first, roles)?,
+                    org: Self::org_row_as(first, "o_")?,
+                }))
             }
 
             async fn list_tokens(&self, user: UserId) -> StoreResult<Vec<TokenRecord>> {
