@@ -95,8 +95,11 @@ impl SqliteWriter {
         // WAL with synchronous=NORMAL, as the sqlx pool: a commit is durable against a
         // crash of the process (the WAL is in the OS's page cache), not against the loss
         // of power before the next checkpoint (docs/money.md, "Durability").
+        // The per-job savepoints' statement journal stays in memory (temp_store) instead
+        // of spilling into a temporary file that is written and deleted again.
         conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+             PRAGMA temp_store = MEMORY;",
         )
         .map_err(rq_err)?;
         conn.set_prepared_statement_cache_capacity(WRITER_STATEMENT_CACHE_MAX);
