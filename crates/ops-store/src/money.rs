@@ -580,7 +580,9 @@ pub trait MoneyStore: Send + Sync {
     /// Accounts whose projected balance differs from the journal (should be none).
     async fn check_projection(&self) -> StoreResult<Vec<String>>;
     /// Reverses journal transaction `tx_id` with a new, mirrored transaction (the only
-    /// way to correct the journal). Idempotent on `key`.
+    /// way to correct the journal). Idempotent on `key`. A transaction is reversed at most
+    /// once ([`StoreError::AlreadyReversed`]) and a reversal never
+    /// ([`StoreError::ReversalOfReversal`]).
     async fn reverse_journal_tx(&self, tx_id: i64, key: &IdemKey, at_ms: i64) -> StoreResult<i64>;
 
     // --- recharge

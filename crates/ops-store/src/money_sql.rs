@@ -1154,7 +1154,40 @@ macro_rules! money_store {
                 )
                 .map_err(cor)?;
                 let rev = original.reversal(key(format!("reversal:{}", k.as_str()))?);
-                let (id, _) = Self::post_idem(&mut tx, &rev, org, "reversal", at_ms).await?;
+                // A replay of the same request answers the reversal it made.
+                let prior = sqlx::query("SELECT id, body_digest FROM journal_tx WHERE idem_key = $1")
+                    .bind(rev.key().as_str().to_owned())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                if let Some(r) = prior {
+                    let digest: String = col!(r, "body_digest");
+                    return if digest == rev.body_digest() { Ok(col!(r, "id")) } else { Err(StoreError::KeyReuse) };
+                }
+                // Never a reversal of a reversal, never two reversals of one transaction.
+                if original.kind() == TxKind::Reversal {
+                    return Err(StoreError::ReversalOfReversal { tx_id });
+                }
+                let done = sqlx::query("SELECT reversal_tx_id FROM journal_reversals WHERE original_tx_id = $1")
+                    .bind(tx_id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                if done.is_some() {
+                    return Err(StoreError::AlreadyReversed { tx_id });
+                }
+                let id = Self::post_tx(&mut tx, &rev, org, None, "reversal", at_ms).await?;
+                // The primary key also settles a race between two reversals (PostgreSQL
+                // transactions without a customer lock).
+                sqlx::query("INSERT INTO journal_reversals (original_tx_id, reversal_tx_id) VALUES ($1, $2)")
+                    .bind(tx_id)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| match db_err(e) {
+                        StoreError::Conflict(_) => StoreError::AlreadyReversed { tx_id },
+                        other => other,
+                    })?;
                 tx.commit().await.map_err(db_err)?;
                 Ok(id)
             }
@@ -1464,7 +1497,7 @@ macro_rules! money_store {
                 if !refund.is_zero() {
                     let bal = Self::tx_balances(&mut tx, c.org).await?;
                     let back = Self::settle_credit(&by_source, &bal)?;
-                    let jt = refund_tx(TxKind::ChangeSpec, key(format!("order:{order_id}:refund"))?, c.org, inst.supplier, &back, &shares_back, &format!("change of spec order {order_id}: rest of the old spec")).map_err(jerr)?;
+                    let jt = refund_tx(TxKind::Refund, key(format!("order:{order_id}:refund"))?, c.org, inst.supplier, &back, &shares_back, &format!("change of spec order {order_id}: rest of the old spec")).map_err(jerr)?;
                     Self::post_tx(&mut tx, &jt, Some(c.org), Some(inst.id), "order", c.at_ms).await?;
                     Self::bill_item(&mut tx, &inst, "refund", refund, Fen::ZERO, Fen::ZERO, c.at_ms).await?;
                 }

@@ -123,6 +123,11 @@ fn sqlite_migrator() -> Migrator {
                 "money",
                 include_str!("../migrations/sqlite/0002_money.sql"),
             ),
+            migration(
+                3,
+                "reversals",
+                include_str!("../migrations/sqlite/0003_reversals.sql"),
+            ),
         ]),
         ..Migrator::DEFAULT
     }
@@ -140,6 +145,11 @@ fn pg_migrator() -> Migrator {
                 2,
                 "money",
                 include_str!("../migrations/postgres/0002_money.sql"),
+            ),
+            migration(
+                3,
+                "reversals",
+                include_str!("../migrations/postgres/0003_reversals.sql"),
             ),
         ]),
         ..Migrator::DEFAULT

@@ -179,6 +179,25 @@ async fn change_of_spec_keeps_the_paid_terms(b: &Backend) {
         .unwrap();
     let expected = (up.order.refunded_fen.get() * 7_777 + 9_999) / 10_000;
     assert_eq!(up.order.charged_fen.get(), expected);
+    // On the statement the old spec's rest comes back as a refund and the new spec's rest
+    // is a consumption.
+    let lines = s
+        .statements(w.customers[0].0, 0, PAGE_SIZE_MAX)
+        .await
+        .unwrap();
+    let memo_kind = |memo_end: &str| -> Vec<String> {
+        lines
+            .iter()
+            .filter(|l| l.memo.ends_with(memo_end))
+            .map(|l| l.kind.clone())
+            .collect()
+    };
+    let refunds = memo_kind("rest of the old spec");
+    assert!(!refunds.is_empty());
+    assert!(refunds.iter().all(|k| k == "refund"), "{refunds:?}");
+    let charges = memo_kind("rest of the new spec");
+    assert!(!charges.is_empty());
+    assert!(charges.iter().all(|k| k == "consumption"), "{charges:?}");
 }
 
 /// A renewal never charges for a term that has already ended.
@@ -694,6 +713,21 @@ async fn journal_refuses_edits_and_unbalanced_lines(b: &Backend) {
     assert_eq!(
         s.reverse_journal_tx(1, &k("fix-1"), T0 + 2).await.unwrap(),
         rev
+    );
+    // A second reversal of the same transaction, or a reversal of the reversal, is
+    // refused by name and changes nothing.
+    assert!(matches!(
+        s.reverse_journal_tx(1, &k("fix-2"), T0 + 3).await,
+        Err(StoreError::AlreadyReversed { tx_id: 1 })
+    ));
+    assert!(matches!(
+        s.reverse_journal_tx(rev, &k("fix-3"), T0 + 3).await,
+        Err(StoreError::ReversalOfReversal { tx_id }) if tx_id == rev
+    ));
+    assert_eq!(s.balances(w.customers[0].0).await.unwrap().cash_fen, 0);
+    assert!(
+        b.raw("DELETE FROM journal_reversals").await.is_err(),
+        "the reversal links are append-only"
     );
     assert_eq!(s.check_projection().await.unwrap(), Vec::<String>::new());
     // Vouchers with the same key and a different body conflict.
