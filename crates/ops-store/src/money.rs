@@ -434,6 +434,9 @@ pub struct AdvanceReport {
     pub resumed: u32,
     /// Usage charged.
     pub usage_charged_fen: i64,
+    /// Set when the batch was full, so more live instances may remain: pass it as `after`
+    /// to continue the pass. `None` when the pass reached the end.
+    pub next_after: Option<i64>,
 }
 
 /// A stored message for a customer.
@@ -466,6 +469,33 @@ pub struct BillFilter {
     pub product: Option<i64>,
     /// One charging mode.
     pub mode: Option<ChargingMode>,
+    /// Only lines after this one in the order (customer, product, mode): the cursor of the
+    /// next page (the last line of the previous page).
+    pub after: Option<BillKey>,
+    /// Lines per page; `None` (and anything above it) is [`crate::PAGE_SIZE_MAX`].
+    pub limit: Option<u32>,
+}
+
+/// Where a bill line sits in the order of a bill: customer, product, charging mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BillKey {
+    /// Customer.
+    pub org_id: i64,
+    /// Product.
+    pub product_id: i64,
+    /// Charging mode (`prepaid`, `payg`).
+    pub mode: String,
+}
+
+impl BillLine {
+    /// This line's position (the cursor for the page after it).
+    pub fn key(&self) -> BillKey {
+        BillKey {
+            org_id: self.org_id,
+            product_id: self.product_id,
+            mode: self.mode.clone(),
+        }
+    }
 }
 
 /// One bill line: a customer × product × charging mode in a period.
@@ -656,13 +686,16 @@ pub trait MoneyStore: Send + Sync {
         after: i64,
         limit: u32,
     ) -> StoreResult<Vec<OrderRecord>>;
-    /// Advances every live instance to `now`: reminders, expiry, release, usage metering
-    /// and charging, pause and resume. At most `limit` instances per call.
+    /// Advances one batch of live instances to `now` — those with id above `after`, at
+    /// most `limit` (capped at [`crate::PAGE_SIZE_MAX`]), in id order: reminders, expiry,
+    /// release, usage metering and charging, pause and resume. The report's `next_after`
+    /// says whether more may remain and where to continue.
     async fn advance_lifecycle(
         &self,
         now_ms: i64,
         settings: &LifecycleSettings,
         usage: &dyn UsageSource,
+        after: i64,
         limit: u32,
     ) -> StoreResult<AdvanceReport>;
     /// A customer's messages.
@@ -674,7 +707,8 @@ pub trait MoneyStore: Send + Sync {
     ) -> StoreResult<Vec<MessageRecord>>;
 
     // --- bills and the chain mirror
-    /// Bill lines for a period.
+    /// Bill lines for a period: one page (`f.limit`, after `f.after`) in the order
+    /// customer, product, charging mode.
     async fn bills(&self, f: &BillFilter) -> StoreResult<Vec<BillLine>>;
     /// Mirror instructions not yet sent, oldest first.
     async fn mirror_pending(&self, limit: u32) -> StoreResult<Vec<MirrorRecord>>;

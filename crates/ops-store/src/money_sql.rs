@@ -1585,18 +1585,18 @@ macro_rules! money_store {
                 rows.iter().map(Self::order_row).collect()
             }
 
-            async fn advance_lifecycle(&self, now_ms: i64, s: &LifecycleSettings, usage: &dyn UsageSource, limit: u32) -> StoreResult<AdvanceReport> {
+            async fn advance_lifecycle(&self, now_ms: i64, s: &LifecycleSettings, usage: &dyn UsageSource, after: i64, limit: u32) -> StoreResult<AdvanceReport> {
                 let mut report = AdvanceReport::default();
-                let mut after = 0i64;
-                loop {
+                let limit = limit_of(limit);
+                {
                     let sql = format!("SELECT id, org_id FROM instances WHERE status IN {LIVE} AND id > $1 ORDER BY id LIMIT $2");
-                    let page = sqlx::query(&sql).bind(after).bind(limit_of(limit)).fetch_all(&self.pool).await.map_err(db_err)?;
-                    if page.is_empty() {
-                        return Ok(report);
+                    let page = sqlx::query(&sql).bind(after).bind(limit).fetch_all(&self.pool).await.map_err(db_err)?;
+                    if i64::try_from(page.len()).map_err(cor)? == limit {
+                        let last = page.last().map(|r| -> StoreResult<i64> { Ok(col!(r, "id")) }).transpose()?;
+                        report.next_after = last;
                     }
                     for r in &page {
                         let id: i64 = col!(r, "id");
-                        after = id;
                         let org = oid(col!(r, "org_id"))?;
                         let (_g, mut tx) = self.m_begin(Some(org)).await?;
                         let Some(mut inst) = Self::inst_in(&mut tx, id).await? else { continue };
@@ -1649,6 +1649,7 @@ macro_rules! money_store {
                         tx.commit().await.map_err(db_err)?;
                     }
                 }
+                Ok(report)
             }
 
             async fn list_messages(&self, org: OrgId, after: i64, limit: u32) -> StoreResult<Vec<MessageRecord>> {
@@ -1672,6 +1673,7 @@ macro_rules! money_store {
                      CAST(COALESCE(SUM(CASE WHEN kind = 'settled' THEN -unpaid_fen ELSE unpaid_fen END), 0) AS BIGINT) AS unpaid \
                      FROM bill_items WHERE at_ms >= $1 AND at_ms < $2 AND ($3 = 0 OR org_id = $3) AND ($4 = 0 OR user_id = $4) \
                      AND ($5 = 0 OR product_id = $5) AND ($6 = '' OR mode = $6) \
+                     AND (org_id > $8 OR (org_id = $8 AND (product_id > $9 OR (product_id = $9 AND mode > $10)))) \
                      GROUP BY org_id, product_id, mode ORDER BY org_id, product_id, mode LIMIT $7",
                     sum("prepaid", "amount_fen"),
                     sum("usage", "amount_fen"),
@@ -1684,7 +1686,10 @@ macro_rules! money_store {
                     .bind(f.user.map_or(0, UserId::get))
                     .bind(f.product.unwrap_or(0))
                     .bind(f.mode.map_or("", ChargingMode::as_str))
-                    .bind(limit_of(crate::PAGE_SIZE_MAX))
+                    .bind(limit_of(f.limit.unwrap_or(crate::PAGE_SIZE_MAX)))
+                    .bind(f.after.as_ref().map_or(0, |k| k.org_id))
+                    .bind(f.after.as_ref().map_or(0, |k| k.product_id))
+                    .bind(f.after.as_ref().map_or(String::new(), |k| k.mode.clone()))
                     .fetch_all(&self.pool)
                     .await
                     .map_err(db_err)?;

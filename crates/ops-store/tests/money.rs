@@ -236,6 +236,7 @@ both!(
     idempotent_orders_and_payments,
     offline_transfers_need_a_second_person,
     prepaid_lifecycle_and_bills,
+    bills_and_lifecycle_are_paged,
     payg_pauses_when_out_of_money_and_resumes,
 );
 
@@ -603,9 +604,24 @@ async fn apply(s: &dyn OpsStore, w: &World, m: &mut Model, op: &Op) {
         }
         Op::Advance(minutes) => {
             m.now += minutes * 60_000;
-            s.advance_lifecycle(m.now, &LifecycleSettings::default(), &MeteredUsage, 50)
-                .await
-                .unwrap();
+            // A pass in batches of 50 until nothing remains.
+            let mut after = 0;
+            loop {
+                let r = s
+                    .advance_lifecycle(
+                        m.now,
+                        &LifecycleSettings::default(),
+                        &MeteredUsage,
+                        after,
+                        50,
+                    )
+                    .await
+                    .unwrap();
+                match r.next_after {
+                    Some(a) => after = a,
+                    None => break,
+                }
+            }
         }
         Op::Replay => {
             if let Some((po, id)) = &m.last_order {
@@ -997,7 +1013,7 @@ async fn prepaid_lifecycle_and_bills(b: &Backend) {
     assert_eq!(end, opened + 31 * DAY_MS);
     let settings = LifecycleSettings::default();
     let r = s
-        .advance_lifecycle(end - 7 * DAY_MS, &settings, &MeteredUsage, 10)
+        .advance_lifecycle(end - 7 * DAY_MS, &settings, &MeteredUsage, 0, 10)
         .await
         .unwrap();
     assert_eq!(r.messages, 1);
@@ -1005,14 +1021,14 @@ async fn prepaid_lifecycle_and_bills(b: &Backend) {
         s.get_instance(acc.id).await.unwrap().unwrap().status,
         InstanceStatus::Expiring
     );
-    s.advance_lifecycle(end, &settings, &MeteredUsage, 10)
+    s.advance_lifecycle(end, &settings, &MeteredUsage, 0, 10)
         .await
         .unwrap();
     assert_eq!(
         s.get_instance(acc.id).await.unwrap().unwrap().status,
         InstanceStatus::Expired
     );
-    s.advance_lifecycle(end + 7 * DAY_MS, &settings, &MeteredUsage, 10)
+    s.advance_lifecycle(end + 7 * DAY_MS, &settings, &MeteredUsage, 0, 10)
         .await
         .unwrap();
     assert_eq!(
@@ -1044,6 +1060,95 @@ async fn prepaid_lifecycle_and_bills(b: &Backend) {
     assert!(s.bills(&other_user).await.unwrap().is_empty());
 }
 
+/// Bills come in pages with a cursor; a lifecycle pass works in bounded batches and says
+/// whether more remain.
+async fn bills_and_lifecycle_are_paged(b: &Backend) {
+    let s = b.store();
+    let w = world(s).await;
+    let mut expected = Vec::new();
+    for c in 0..2 {
+        recharge(s, &w, c, 1_000_000, T0).await;
+        for (i, spec) in w.prepaid_specs.iter().enumerate() {
+            s.place_order(&PlaceOrder {
+                ctx: ctx(&w, c, &format!("p{c}-{i}"), T0 + 1),
+                spec_id: *spec,
+                mode: ChargingMode::Prepaid,
+                months: 1,
+                quantity: 1,
+                coupon: None,
+            })
+            .await
+            .unwrap();
+        }
+    }
+    let month = BillFilter {
+        from_ms: T0 - 14 * DAY_MS,
+        to_ms: T0 + 17 * DAY_MS,
+        ..BillFilter::default()
+    };
+    let all = s.bills(&month).await.unwrap();
+    assert!(all.len() >= 2, "{all:?}");
+    expected.extend(all.iter().cloned());
+    // Page by page with one line each, following the cursor, gives the same lines.
+    let mut paged = Vec::new();
+    let mut after = None;
+    loop {
+        let page = s
+            .bills(&BillFilter {
+                after: after.clone(),
+                limit: Some(1),
+                ..month.clone()
+            })
+            .await
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        assert_eq!(page.len(), 1);
+        after = Some(last.key());
+        paged.extend(page);
+    }
+    assert_eq!(paged, expected);
+    // A lifecycle pass with batches of one: each batch reports where to go on, the last
+    // reports nothing more, and every live instance was looked at once.
+    let live = s
+        .list_instances(None, 0, PAGE_SIZE_MAX)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|i| {
+            matches!(
+                i.status,
+                InstanceStatus::Active
+                    | InstanceStatus::Expiring
+                    | InstanceStatus::Expired
+                    | InstanceStatus::Paused
+            )
+        })
+        .count();
+    assert!(live >= 2);
+    let (mut after, mut examined, mut batches) = (0, 0, 0);
+    loop {
+        let r = s
+            .advance_lifecycle(
+                T0 + 2,
+                &LifecycleSettings::default(),
+                &MeteredUsage,
+                after,
+                1,
+            )
+            .await
+            .unwrap();
+        examined += r.examined;
+        batches += 1;
+        assert!(r.examined <= 1);
+        match r.next_after {
+            Some(a) => after = a,
+            None => break,
+        }
+    }
+    assert_eq!(usize::try_from(examined).unwrap(), live);
+    assert!(batches >= live);
+}
+
 async fn payg_pauses_when_out_of_money_and_resumes(b: &Backend) {
     let s = b.store();
     let w = world(s).await;
@@ -1064,7 +1169,7 @@ async fn payg_pauses_when_out_of_money_and_resumes(b: &Backend) {
     let settings = LifecycleSettings::default();
     // 100 minutes × 3 fen = 300 < minimum 500: 500 charged.
     let r = s
-        .advance_lifecycle(T0 + 100 * 60_000, &settings, &MeteredUsage, 10)
+        .advance_lifecycle(T0 + 100 * 60_000, &settings, &MeteredUsage, 0, 10)
         .await
         .unwrap();
     assert_eq!(r.usage_charged_fen, 500);
@@ -1072,14 +1177,14 @@ async fn payg_pauses_when_out_of_money_and_resumes(b: &Backend) {
     // 600 more minutes: 2 100 due in total, 1 600 more: 500 from cash, 1 100 from the
     // deposit — the deposit still covers it, so the instance keeps running.
     let r = s
-        .advance_lifecycle(T0 + 700 * 60_000, &settings, &MeteredUsage, 10)
+        .advance_lifecycle(T0 + 700 * 60_000, &settings, &MeteredUsage, 0, 10)
         .await
         .unwrap();
     assert_eq!((r.usage_charged_fen, r.paused), (1_600, 0));
     // 400 more minutes: 3 300 fen due in total, 1 200 more: 900 left in the deposit,
     // 300 owed — out of money: paused, not deleted.
     let r = s
-        .advance_lifecycle(T0 + 1_100 * 60_000, &settings, &MeteredUsage, 10)
+        .advance_lifecycle(T0 + 1_100 * 60_000, &settings, &MeteredUsage, 0, 10)
         .await
         .unwrap();
     assert_eq!(r.paused, 1);
@@ -1090,7 +1195,7 @@ async fn payg_pauses_when_out_of_money_and_resumes(b: &Backend) {
     let bal = s.balances(w.customers[0].0).await.unwrap();
     assert_eq!((bal.cash_fen, bal.frozen_fen), (0, 0));
     // Paused time is not metered; a recharge resumes it.
-    s.advance_lifecycle(T0 + 5_000 * 60_000, &settings, &MeteredUsage, 10)
+    s.advance_lifecycle(T0 + 5_000 * 60_000, &settings, &MeteredUsage, 0, 10)
         .await
         .unwrap();
     assert_eq!(
@@ -1107,7 +1212,7 @@ async fn payg_pauses_when_out_of_money_and_resumes(b: &Backend) {
     }
     recharge(s, &w, 0, 10_000, T0 + 5_001 * 60_000).await;
     let r = s
-        .advance_lifecycle(T0 + 5_002 * 60_000, &settings, &MeteredUsage, 10)
+        .advance_lifecycle(T0 + 5_002 * 60_000, &settings, &MeteredUsage, 0, 10)
         .await
         .unwrap();
     assert_eq!(r.resumed, 1);

@@ -34,8 +34,11 @@ pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 pub const COUPON_CODE_CHARS_MAX: usize = 32;
 /// Longest provisioning field (resource id, access address), in characters.
 pub const PROVISIONING_CHARS_MAX: usize = 200;
-/// Instances advanced per store page by the lifecycle endpoint.
+/// Instances one lifecycle request advances at most (the batch; `next_after` in the answer
+/// continues the pass).
 pub const LIFECYCLE_PAGE_MAX: u32 = 200;
+/// Bill lines per page at most (and by default).
+pub const BILL_PAGE_MAX: u32 = 200;
 
 /// The raw body, read only after the handler has checked the caller's permission.
 #[derive(Debug)]
@@ -1059,18 +1062,43 @@ pub async fn list_instances(
 
 /// `POST /api/v1/lifecycle/advance`: advances every instance to the server clock's now
 /// (reminders, expiry, release, usage charging, pause/resume).
-pub async fn advance(State(s): State<AppState>, a: Authed) -> JsonResult {
+pub async fn advance(
+    State(s): State<AppState>,
+    a: Authed,
+    ApiQuery(q): ApiQuery<AdvanceQuery>,
+) -> JsonResult {
     a.require(Permission::OrderManage)?;
+    let after = match q.after {
+        None => 0,
+        Some(v) if v >= 0 => v,
+        Some(_) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+                "after must not be negative",
+            )
+            .field("after"));
+        }
+    };
     let report = s
         .store
         .advance_lifecycle(
             s.clock.now_ms(),
             &s.money.lifecycle,
             &suanli_ops::instance::MeteredUsage,
+            after,
             LIFECYCLE_PAGE_MAX,
         )
         .await?;
-    Ok(Json(json!({"report": report})))
+    let more = report.next_after.is_some();
+    Ok(Json(json!({"report": report, "more": more})))
+}
+
+/// `?after=` of a lifecycle request: continue a pass after this instance id.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdvanceQuery {
+    after: Option<i64>,
 }
 
 // ---------------------------------------------------------------- bills
@@ -1085,6 +1113,36 @@ pub struct BillQuery {
     user_id: Option<i64>,
     product_id: Option<i64>,
     mode: Option<ChargingMode>,
+    /// Cursor `{org_id}:{product_id}:{mode}`: the `next_after` of the previous page.
+    after: Option<String>,
+    /// Lines per page, 1..=[`BILL_PAGE_MAX`].
+    limit: Option<u32>,
+}
+
+/// A bill cursor `{org_id}:{product_id}:{mode}`.
+fn bill_cursor(raw: &str) -> ApiResult<BillKey> {
+    let bad = || {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "after must be {org_id}:{product_id}:{mode}, the next_after of the previous page",
+        )
+        .field("after")
+    };
+    let mut parts = raw.splitn(3, ':');
+    let (Some(o), Some(p), Some(m)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(bad());
+    };
+    let org_id: i64 = o.parse().map_err(|_| bad())?;
+    let product_id: i64 = p.parse().map_err(|_| bad())?;
+    if org_id < 0 || product_id < 0 || ChargingMode::parse(m).is_none() {
+        return Err(bad());
+    }
+    Ok(BillKey {
+        org_id,
+        product_id,
+        mode: m.to_owned(),
+    })
 }
 
 fn period(raw: Option<&str>, now_ms: i64) -> ApiResult<(i64, i64, String)> {
@@ -1137,6 +1195,19 @@ pub async fn bills(
         .user_id
         .map(|u| UserId::new(u).ok_or_else(|| ApiError::invalid("user_id", "must be positive")))
         .transpose()?;
+    let limit = match q.limit {
+        None => BILL_PAGE_MAX,
+        Some(n) if (1..=BILL_PAGE_MAX).contains(&n) => n,
+        Some(_) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+                format!("limit must be between 1 and {BILL_PAGE_MAX}"),
+            )
+            .field("limit"));
+        }
+    };
+    let after = q.after.as_deref().map(bill_cursor).transpose()?;
     let items = s
         .store
         .bills(&BillFilter {
@@ -1146,7 +1217,16 @@ pub async fn bills(
             user,
             product: q.product_id,
             mode: q.mode,
+            after,
+            limit: Some(limit),
         })
         .await?;
-    Ok(Json(json!({"period": label, "items": items})))
+    // A full page may have more after it.
+    let next_after = (items.len() == usize::try_from(limit).unwrap_or(usize::MAX))
+        .then(|| items.last())
+        .flatten()
+        .map(|l| format!("{}:{}:{}", l.org_id, l.product_id, l.mode));
+    Ok(Json(
+        json!({"period": label, "items": items, "next_after": next_after}),
+    ))
 }

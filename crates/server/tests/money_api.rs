@@ -228,6 +228,32 @@ fn browse_order_use_bill_unsubscribe_refund() {
         400,
         "invalid_query",
     );
+    // Paging: one line per page, the cursor of a full page leads to the (empty) rest.
+    assert_eq!(b["next_after"], Value::Null, "a short page is the last");
+    let (s, p1) = srv.get("/api/v1/bills?limit=1", c1c);
+    assert_eq!(s, 200, "{p1}");
+    assert_eq!(p1["items"][0], b["items"][0]);
+    let cursor = p1["next_after"].as_str().unwrap().to_owned();
+    let (s, p2) = srv.get(&format!("/api/v1/bills?limit=1&after={cursor}"), c1c);
+    assert_eq!(s, 200, "{p2}");
+    let second: Vec<Value> = b["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .skip(1)
+        .take(1)
+        .cloned()
+        .collect();
+    assert_eq!(p2["items"].as_array().unwrap(), &second);
+    for bad in [
+        "/api/v1/bills?limit=0",
+        "/api/v1/bills?limit=201",
+        "/api/v1/bills?after=1:2",
+        "/api/v1/bills?after=1:2:monthly",
+        "/api/v1/bills?after=x:2:payg",
+    ] {
+        assert_err(srv.get(bad, c1c), 400, "invalid_query");
+    }
 }
 
 #[test]
@@ -505,6 +531,13 @@ fn manual_provisioning_lifecycle_and_messages() {
     let admin = srv.admin();
     let (_, r) = srv.post("/api/v1/lifecycle/advance", &admin, json!({}));
     assert_eq!(r["report"]["messages"], 1);
+    assert_eq!(r["more"], false, "{r}");
+    assert_eq!(r["report"]["next_after"], Value::Null);
+    assert_err(
+        srv.post("/api/v1/lifecycle/advance?after=-1", &admin, json!({})),
+        400,
+        "invalid_query",
+    );
     srv.clock.advance_ms(10 * 86_400_000);
     let admin = srv.admin();
     srv.post("/api/v1/lifecycle/advance", &admin, json!({}));
