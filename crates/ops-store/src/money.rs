@@ -217,6 +217,90 @@ impl Direction {
     }
 }
 
+/// What a finance grant changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantKind {
+    /// A cash voucher granted to the customer (amount = the voucher).
+    Voucher,
+    /// The customer's credit line set (amount = the new limit).
+    CreditLine,
+}
+
+impl GrantKind {
+    /// Stable text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantKind::Voucher => "voucher",
+            GrantKind::CreditLine => "credit_line",
+        }
+    }
+    /// Parses [`Self::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        [GrantKind::Voucher, GrantKind::CreditLine]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// A voucher grant or credit-line change asked for by a finance user
+/// ([`MoneyStore::request_grant`]).
+#[derive(Debug, Clone)]
+pub struct GrantRequest {
+    /// Customer.
+    pub org: OrgId,
+    /// Voucher or credit line.
+    pub kind: GrantKind,
+    /// The voucher amount, or the new credit limit.
+    pub amount: Fen,
+    /// The client's idempotency key (vouchers).
+    pub key: Option<IdemKey>,
+    /// The finance user asking.
+    pub by: UserId,
+    /// When.
+    pub at_ms: i64,
+    /// Start of the (CST) day from which the user's vouchers granted alone are counted.
+    pub day_start_ms: i64,
+    /// What the user may do without a second approver: vouchers granted alone since
+    /// `day_start_ms`, this one included, up to this; a credit line up to this.
+    pub alone_max: Fen,
+}
+
+/// A stored grant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GrantRecord {
+    /// Id.
+    pub id: i64,
+    /// Customer.
+    pub org: OrgId,
+    /// Voucher or credit line.
+    pub kind: GrantKind,
+    /// The voucher amount, or the new credit limit.
+    pub amount_fen: Fen,
+    /// The client's idempotency key (vouchers).
+    pub idem_key: Option<String>,
+    /// Who asked.
+    pub entered_by: UserId,
+    /// When.
+    pub entered_ms: i64,
+    /// `alone` (within the user's limit, done), `pending` (waits for a second finance
+    /// user), `approved` (done by the second user).
+    pub status: String,
+    /// Who approved.
+    pub decided_by: Option<UserId>,
+    /// When.
+    pub decided_ms: Option<i64>,
+}
+
+/// A grant and, when it took effect, the customer's balances after it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GrantOutcome {
+    /// The grant.
+    pub grant: GrantRecord,
+    /// Balances after it; `None` while it waits for approval.
+    pub balances: Option<Balances>,
+}
+
 /// A new offline transfer entered by finance.
 #[derive(Debug, Clone)]
 pub struct NewOffline {
@@ -644,6 +728,15 @@ pub trait MoneyStore: Send + Sync {
     async fn approve_offline(&self, id: i64, by: UserId, at_ms: i64) -> StoreResult<OfflineRecord>;
     /// Offline transfers by id after `after`.
     async fn list_offline(&self, after: i64, limit: u32) -> StoreResult<Vec<OfflineRecord>>;
+    /// A voucher grant or credit-line change: done at once when within the user's limit
+    /// (`alone_max`), otherwise stored pending a second finance user's approval. Voucher
+    /// requests are idempotent on their key (the same key answers the same grant).
+    async fn request_grant(&self, g: &GrantRequest) -> StoreResult<GrantOutcome>;
+    /// Approves a pending grant by a finance user other than the one who asked (four
+    /// eyes, also a `CHECK` in the schema) and carries it out.
+    async fn approve_grant(&self, id: i64, by: UserId, at_ms: i64) -> StoreResult<GrantOutcome>;
+    /// Grants by id after `after`.
+    async fn list_grants(&self, after: i64, limit: u32) -> StoreResult<Vec<GrantRecord>>;
 
     // --- orders and instances
     /// A new purchase.

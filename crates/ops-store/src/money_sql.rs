@@ -95,6 +95,9 @@ const OFFLINE_COLS: &str = "id, org_id, direction, amount_fen, reference, entere
 const PAYMENT_COLS: &str = "id, org_id, user_id, provider, provider_ref, amount_fen, status, \
      created_ms, confirmed_ms, journal_tx_id";
 
+const GRANT_COLS: &str = "id, org_id, kind, amount_fen, idem_key, entered_by, entered_ms, status, \
+     decided_by, decided_ms";
+
 /// Live statuses the lifecycle pass looks at.
 const LIVE: &str = "('active', 'expiring', 'expired', 'paused')";
 
@@ -128,6 +131,55 @@ macro_rules! money_store {
             async fn m_lock(tx: &mut sqlx::Transaction<'static, $Db>, org: OrgId) -> StoreResult<()> {
                 if !$lock.is_empty() {
                     sqlx::query($lock).bind(org.get()).execute(&mut **tx).await.map_err(db_err)?;
+                }
+                Ok(())
+            }
+
+            fn grant_row(r: &$Row) -> StoreResult<GrantRecord> {
+                let kind: String = col!(r, "kind");
+                Ok(GrantRecord {
+                    id: col!(r, "id"),
+                    org: oid(col!(r, "org_id"))?,
+                    kind: GrantKind::parse(&kind).ok_or_else(|| cor("grant kind"))?,
+                    amount_fen: fen(col!(r, "amount_fen"))?,
+                    idem_key: col!(r, "idem_key"),
+                    entered_by: uid(col!(r, "entered_by"))?,
+                    entered_ms: col!(r, "entered_ms"),
+                    status: col!(r, "status"),
+                    decided_by: r.try_get::<Option<i64>, _>("decided_by").map_err(cor)?.map(uid).transpose()?,
+                    decided_ms: col!(r, "decided_ms"),
+                })
+            }
+
+            /// Carries out a grant: posts the voucher (journal key from the client's key or
+            /// the grant id) or sets the credit line.
+            async fn do_grant(tx: &mut sqlx::Transaction<'static, $Db>, g: &GrantRecord, by: UserId, at_ms: i64) -> StoreResult<()> {
+                match g.kind {
+                    GrantKind::Voucher => {
+                        let k = match &g.idem_key {
+                            Some(k) => format!("voucher:{}:{k}", g.org),
+                            None => format!("grant:{}", g.id),
+                        };
+                        let jt = TxBuilder::new(TxKind::VoucherGrant)
+                            .debit(Account::Revenue, g.amount_fen)
+                            .credit(Account::Voucher(g.org), g.amount_fen)
+                            .build(key(k)?, "cash voucher granted")
+                            .map_err(jerr)?;
+                        Self::post_idem(tx, &jt, Some(g.org), "voucher", at_ms).await?;
+                    }
+                    GrantKind::CreditLine => {
+                        sqlx::query(
+                            "INSERT INTO credit_lines (org_id, limit_fen, set_by, set_ms) VALUES ($1, $2, $3, $4) \
+                             ON CONFLICT (org_id) DO UPDATE SET limit_fen = excluded.limit_fen, set_by = excluded.set_by, set_ms = excluded.set_ms",
+                        )
+                        .bind(g.org.get())
+                        .bind(g.amount_fen.get())
+                        .bind(by.get())
+                        .bind(at_ms)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(db_err)?;
+                    }
                 }
                 Ok(())
             }
@@ -1319,6 +1371,108 @@ macro_rules! money_store {
                 let out = Self::offline_row(&r)?;
                 tx.commit().await.map_err(db_err)?;
                 Ok(out)
+            }
+
+            async fn request_grant(&self, g: &GrantRequest) -> StoreResult<GrantOutcome> {
+                let (_g, mut tx) = self.m_begin(Some(g.org)).await?;
+                // PostgreSQL: one grant request of a user at a time (its limit counts all
+                // its grants today, to any customer); user locks use negative keys.
+                if !$lock.is_empty() {
+                    sqlx::query($lock).bind(-g.by.get()).execute(&mut *tx).await.map_err(db_err)?;
+                }
+                let sql = format!("SELECT {GRANT_COLS} FROM money_grants WHERE id = $1");
+                if let Some(k) = &g.key {
+                    let prior = sqlx::query(&format!("SELECT {GRANT_COLS} FROM money_grants WHERE org_id = $1 AND kind = $2 AND idem_key = $3"))
+                        .bind(g.org.get())
+                        .bind(g.kind.as_str())
+                        .bind(k.as_str().to_owned())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    if let Some(r) = prior {
+                        let rec = Self::grant_row(&r)?;
+                        if rec.amount_fen != g.amount {
+                            return Err(StoreError::KeyReuse);
+                        }
+                        let balances = if rec.status == "pending" { None } else { Some(Self::tx_balances(&mut tx, g.org).await?) };
+                        return Ok(GrantOutcome { grant: rec, balances });
+                    }
+                }
+                let alone = match g.kind {
+                    GrantKind::Voucher => {
+                        let r = sqlx::query(
+                            "SELECT CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) AS total FROM money_grants \
+                             WHERE entered_by = $1 AND kind = 'voucher' AND status = 'alone' AND entered_ms >= $2",
+                        )
+                        .bind(g.by.get())
+                        .bind(g.day_start_ms)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                        let today: i64 = col!(r, "total");
+                        today.checked_add(g.amount.get()).is_some_and(|t| t <= g.alone_max.get())
+                    }
+                    GrantKind::CreditLine => g.amount <= g.alone_max,
+                };
+                let r = sqlx::query(
+                    "INSERT INTO money_grants (org_id, kind, amount_fen, idem_key, entered_by, entered_ms, status) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                )
+                .bind(g.org.get())
+                .bind(g.kind.as_str())
+                .bind(g.amount.get())
+                .bind(g.key.as_ref().map(|k| k.as_str().to_owned()))
+                .bind(g.by.get())
+                .bind(g.at_ms)
+                .bind(if alone { "alone" } else { "pending" })
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                let id: i64 = col!(r, "id");
+                let r = sqlx::query(&sql).bind(id).fetch_one(&mut *tx).await.map_err(db_err)?;
+                let rec = Self::grant_row(&r)?;
+                let balances = if alone {
+                    Self::do_grant(&mut tx, &rec, g.by, g.at_ms).await?;
+                    Some(Self::tx_balances(&mut tx, g.org).await?)
+                } else {
+                    None
+                };
+                tx.commit().await.map_err(db_err)?;
+                Ok(GrantOutcome { grant: rec, balances })
+            }
+
+            async fn approve_grant(&self, id: i64, by: UserId, at_ms: i64) -> StoreResult<GrantOutcome> {
+                let sql = format!("SELECT {GRANT_COLS} FROM money_grants WHERE id = $1");
+                let r = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await.map_err(db_err)?;
+                let first = Self::grant_row(r.as_ref().ok_or(StoreError::NotFound)?)?;
+                let (_g, mut tx) = self.m_begin(Some(first.org)).await?;
+                let r = sqlx::query(&sql).bind(id).fetch_one(&mut *tx).await.map_err(db_err)?;
+                let g = Self::grant_row(&r)?;
+                if g.status != "pending" {
+                    return Err(rejected("the grant is not pending"));
+                }
+                if g.entered_by == by {
+                    return Err(rejected("four eyes: the approver must not be the user who asked for it"));
+                }
+                Self::do_grant(&mut tx, &g, by, at_ms).await?;
+                sqlx::query("UPDATE money_grants SET status = 'approved', decided_by = $1, decided_ms = $2 WHERE id = $3 AND status = 'pending'")
+                    .bind(by.get())
+                    .bind(at_ms)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                let r = sqlx::query(&sql).bind(id).fetch_one(&mut *tx).await.map_err(db_err)?;
+                let rec = Self::grant_row(&r)?;
+                let balances = Self::tx_balances(&mut tx, g.org).await?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(GrantOutcome { grant: rec, balances: Some(balances) })
+            }
+
+            async fn list_grants(&self, after: i64, limit: u32) -> StoreResult<Vec<GrantRecord>> {
+                let sql = format!("SELECT {GRANT_COLS} FROM money_grants WHERE id > $1 ORDER BY id LIMIT $2");
+                let rows = sqlx::query(&sql).bind(after).bind(limit_of(limit)).fetch_all(&self.pool).await.map_err(db_err)?;
+                rows.iter().map(Self::grant_row).collect()
             }
 
             async fn list_offline(&self, after: i64, limit: u32) -> StoreResult<Vec<OfflineRecord>> {

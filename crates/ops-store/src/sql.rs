@@ -128,6 +128,11 @@ fn sqlite_migrator() -> Migrator {
                 "reversals",
                 include_str!("../migrations/sqlite/0003_reversals.sql"),
             ),
+            migration(
+                4,
+                "grants",
+                include_str!("../migrations/sqlite/0004_grants.sql"),
+            ),
         ]),
         ..Migrator::DEFAULT
     }
@@ -150,6 +155,11 @@ fn pg_migrator() -> Migrator {
                 3,
                 "reversals",
                 include_str!("../migrations/postgres/0003_reversals.sql"),
+            ),
+            migration(
+                4,
+                "grants",
+                include_str!("../migrations/postgres/0004_grants.sql"),
             ),
         ]),
         ..Migrator::DEFAULT

@@ -235,6 +235,7 @@ both!(
     journal_refuses_edits_and_unbalanced_lines,
     idempotent_orders_and_payments,
     offline_transfers_need_a_second_person,
+    grants_beyond_the_limit_need_a_second_person,
     prepaid_lifecycle_and_bills,
     bills_and_lifecycle_are_paged,
     payg_pauses_when_out_of_money_and_resumes,
@@ -912,6 +913,147 @@ async fn idempotent_orders_and_payments(b: &Backend) {
         s.place_order(&hidden).await,
         Err(StoreError::NotFound)
     ));
+}
+
+/// Voucher grants and credit-line changes beyond the asking user's limit wait for a
+/// second finance user; within it they take effect at once.
+async fn grants_beyond_the_limit_need_a_second_person(b: &Backend) {
+    let s = b.store();
+    let w = world(s).await;
+    let c = w.customers[0].0;
+    let req = |kind, amount: i64, key: Option<&str>, by, at| GrantRequest {
+        org: c,
+        kind,
+        amount: f(amount),
+        key: key.map(k),
+        by,
+        at_ms: at,
+        day_start_ms: T0,
+        alone_max: f(1_000),
+    };
+    let v0 = s.balances(c).await.unwrap().voucher_fen;
+    // 600 + 400 fen alone: within the daily limit of 1 000.
+    for (key, amount) in [("g1", 600), ("g2", 400)] {
+        let g = s
+            .request_grant(&req(
+                GrantKind::Voucher,
+                amount,
+                Some(key),
+                w.finance.0,
+                T0 + 1,
+            ))
+            .await
+            .unwrap();
+        assert_eq!(g.grant.status, "alone");
+        assert!(g.balances.is_some());
+    }
+    assert_eq!(s.balances(c).await.unwrap().voucher_fen, v0 + 1_000);
+    // One fen more the same day waits; a replay of its key answers the same request.
+    let p = s
+        .request_grant(&req(GrantKind::Voucher, 1, Some("g3"), w.finance.0, T0 + 2))
+        .await
+        .unwrap();
+    assert_eq!(p.grant.status, "pending");
+    assert_eq!(p.balances, None);
+    let again = s
+        .request_grant(&req(GrantKind::Voucher, 1, Some("g3"), w.finance.0, T0 + 3))
+        .await
+        .unwrap();
+    assert_eq!(again.grant.id, p.grant.id);
+    assert!(matches!(
+        s.request_grant(&req(GrantKind::Voucher, 2, Some("g3"), w.finance.0, T0 + 3))
+            .await,
+        Err(StoreError::KeyReuse)
+    ));
+    assert_eq!(s.balances(c).await.unwrap().voucher_fen, v0 + 1_000);
+    // Not by the asker; by another finance user once.
+    assert!(matches!(
+        s.approve_grant(p.grant.id, w.finance.0, T0 + 4).await,
+        Err(StoreError::Rejected(_))
+    ));
+    let done = s
+        .approve_grant(p.grant.id, w.finance.1, T0 + 4)
+        .await
+        .unwrap();
+    assert_eq!(done.grant.status, "approved");
+    assert_eq!(done.grant.decided_by, Some(w.finance.1));
+    assert_eq!(s.balances(c).await.unwrap().voucher_fen, v0 + 1_001);
+    assert!(
+        s.approve_grant(p.grant.id, w.finance.1, T0 + 5)
+            .await
+            .is_err()
+    );
+    assert_eq!(s.balances(c).await.unwrap().voucher_fen, v0 + 1_001);
+    // Another user has its own limit; the next day the limit starts again.
+    let g = s
+        .request_grant(&req(
+            GrantKind::Voucher,
+            1_000,
+            Some("g4"),
+            w.finance.1,
+            T0 + 6,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(g.grant.status, "alone");
+    let next_day = GrantRequest {
+        day_start_ms: T0 + DAY_MS,
+        ..req(
+            GrantKind::Voucher,
+            1_000,
+            Some("g5"),
+            w.finance.0,
+            T0 + DAY_MS,
+        )
+    };
+    assert_eq!(
+        s.request_grant(&next_day).await.unwrap().grant.status,
+        "alone"
+    );
+    // A credit line within the limit is set at once, above it waits.
+    let line = s
+        .request_grant(&req(
+            GrantKind::CreditLine,
+            1_000,
+            None,
+            w.finance.0,
+            T0 + 7,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(line.balances.unwrap().credit_line_fen, 1_000);
+    let high = s
+        .request_grant(&req(
+            GrantKind::CreditLine,
+            50_000,
+            None,
+            w.finance.0,
+            T0 + 8,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(high.grant.status, "pending");
+    assert_eq!(s.balances(c).await.unwrap().credit_line_fen, 1_000);
+    let set = s
+        .approve_grant(high.grant.id, w.finance.1, T0 + 9)
+        .await
+        .unwrap();
+    assert_eq!(set.balances.unwrap().credit_line_fen, 50_000);
+    assert_eq!(
+        s.list_grants(0, PAGE_SIZE_MAX).await.unwrap().len(),
+        7,
+        "every request is on record"
+    );
+    // The schema itself refuses a self-approval.
+    assert!(
+        b.raw(&format!(
+            "UPDATE money_grants SET decided_by = entered_by WHERE id = {}",
+            high.grant.id
+        ))
+        .await
+        .is_err()
+    );
+    assert_eq!(s.check_projection().await.unwrap(), Vec::<String>::new());
 }
 
 async fn offline_transfers_need_a_second_person(b: &Backend) {

@@ -20,7 +20,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use suanli_ops::journal::IdemKey;
-use suanli_ops::money::{Bp, FEN_PER_REQUEST_MAX, Fen, cst_midnight, cst_month_of};
+use suanli_ops::money::{Bp, FEN_PER_REQUEST_MAX, Fen, cst_day_start, cst_midnight, cst_month_of};
 use suanli_ops::pricing::{ChargingMode, CouponValue, DiscountScope, QUANTITY_MAX, SpecPricing};
 use suanli_ops::validate::BoundedText;
 use suanli_ops::{OrgId, OrgVisibility, Permission, UserId};
@@ -37,6 +37,12 @@ pub const PROVISIONING_CHARS_MAX: usize = 200;
 /// Instances one lifecycle request advances at most (the batch; `next_after` in the answer
 /// continues the pass).
 pub const LIFECYCLE_PAGE_MAX: u32 = 200;
+/// Cash vouchers one finance user may grant alone per day (CST), in fen; a grant that
+/// would go beyond waits for a second finance user's approval.
+pub const VOUCHER_ALONE_DAILY_MAX_FEN: i64 = 100_000;
+/// Highest credit line one finance user may set alone, in fen; a higher one waits for a
+/// second finance user's approval.
+pub const CREDIT_LINE_ALONE_MAX_FEN: i64 = 1_000_000;
 /// Bill lines per page at most (and by default).
 pub const BILL_PAGE_MAX: u32 = 200;
 
@@ -613,16 +619,27 @@ pub async fn set_credit_line(
     a.require(Permission::FinanceManage)?;
     let r: CreditReq = body(&headers, &raw)?;
     let org = customer_org(&s, &a, id).await?;
-    let b = s
+    let now = s.clock.now_ms();
+    let g = s
         .store
-        .set_credit_line(
-            org.id,
-            fen0(r.limit_fen, "limit_fen")?,
-            a.user.id,
-            s.clock.now_ms(),
-        )
+        .request_grant(&GrantRequest {
+            org: org.id,
+            kind: GrantKind::CreditLine,
+            amount: fen0(r.limit_fen, "limit_fen")?,
+            key: None,
+            by: a.user.id,
+            at_ms: now,
+            day_start_ms: cst_day_start(now),
+            alone_max: Fen::new(CREDIT_LINE_ALONE_MAX_FEN).map_err(|_| ApiError::internal())?,
+        })
         .await?;
-    Ok(Json(json!({"balances": b})))
+    Ok(grant_json(&g))
+}
+
+/// The answer to a grant request: the balances when it took effect, `pending` while it
+/// waits for a second finance user.
+fn grant_json(g: &GrantOutcome) -> Json<Value> {
+    Json(json!({"grant": g.grant, "pending": g.balances.is_none(), "balances": g.balances}))
 }
 
 /// A cash voucher grant.
@@ -646,16 +663,53 @@ pub async fn grant_voucher(
     let key = IdemKey::parse(&r.idempotency_key)
         .map_err(|e| ApiError::invalid("idempotency_key", e.to_string()))?;
     let org = customer_org(&s, &a, id).await?;
-    let b = s
+    let now = s.clock.now_ms();
+    let g = s
         .store
-        .grant_voucher(
-            org.id,
-            amount(r.amount_fen, "amount_fen")?,
-            &key,
-            s.clock.now_ms(),
-        )
+        .request_grant(&GrantRequest {
+            org: org.id,
+            kind: GrantKind::Voucher,
+            amount: amount(r.amount_fen, "amount_fen")?,
+            key: Some(key),
+            by: a.user.id,
+            at_ms: now,
+            day_start_ms: cst_day_start(now),
+            alone_max: Fen::new(VOUCHER_ALONE_DAILY_MAX_FEN).map_err(|_| ApiError::internal())?,
+        })
         .await?;
-    Ok(Json(json!({"balances": b})))
+    Ok(grant_json(&g))
+}
+
+/// `GET /api/v1/money-grants`: voucher grants and credit-line changes, done and pending.
+pub async fn list_grants(
+    State(s): State<AppState>,
+    a: Authed,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> JsonResult {
+    a.require(Permission::FinanceManage)?;
+    Ok(Json(
+        json!({"items": s.store.list_grants(q.after.unwrap_or(0), q.limit()?).await?}),
+    ))
+}
+
+/// `POST /api/v1/money-grants/{id}/approve` (four eyes: not by who asked for it).
+pub async fn approve_grant(
+    State(s): State<AppState>,
+    a: Authed,
+    IdParam(id): IdParam,
+) -> JsonResult {
+    a.require(Permission::FinanceManage)?;
+    let g = s
+        .store
+        .approve_grant(id, a.user.id, s.clock.now_ms())
+        .await
+        .map_err(|e| match e {
+            StoreError::Rejected(m) if m.starts_with("four eyes") => {
+                ApiError::new(StatusCode::FORBIDDEN, "four_eyes", m)
+            }
+            e => e.into(),
+        })?;
+    Ok(grant_json(&g))
 }
 
 // ---------------------------------------------------------------- recharge
