@@ -620,6 +620,10 @@ pub struct MirrorRecord {
     pub amount_fen: Fen,
     /// The chain transaction that carried it, once sent.
     pub sent_ref: Option<String>,
+    /// The chain transaction signed for it (reference), stored before it is submitted.
+    pub signed_ref: Option<String>,
+    /// That signed transaction, encoded (hex): what a retry submits again.
+    pub signed_tx: Option<String>,
 }
 
 /// The money half of the store.
@@ -805,6 +809,10 @@ pub trait MoneyStore: Send + Sync {
     async fn bills(&self, f: &BillFilter) -> StoreResult<Vec<BillLine>>;
     /// Mirror instructions not yet sent, oldest first.
     async fn mirror_pending(&self, limit: u32) -> StoreResult<Vec<MirrorRecord>>;
+    /// Stores the signed chain transaction of a pending mirror instruction before it is
+    /// submitted; refused ([`StoreError::NotFound`]) when one is already stored or the
+    /// instruction was sent.
+    async fn mirror_signed(&self, id: i64, signed_ref: &str, signed_tx: &str) -> StoreResult<()>;
     /// Marks a mirror instruction sent.
     async fn mirror_sent(&self, id: i64, sent_ref: &str, at_ms: i64) -> StoreResult<()>;
     /// Per customer: money in − money out in the journal (what the chain must hold).

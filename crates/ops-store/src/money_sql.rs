@@ -1866,14 +1866,26 @@ macro_rules! money_store {
             }
 
             async fn mirror_pending(&self, limit: u32) -> StoreResult<Vec<MirrorRecord>> {
-                let rows = sqlx::query("SELECT id, journal_tx_id, org_id, op, amount_fen, sent_ref FROM mirror_outbox WHERE sent_ref IS NULL ORDER BY id LIMIT $1")
+                let rows = sqlx::query("SELECT id, journal_tx_id, org_id, op, amount_fen, sent_ref, signed_ref, signed_tx FROM mirror_outbox WHERE sent_ref IS NULL ORDER BY id LIMIT $1")
                     .bind(limit_of(limit))
                     .fetch_all(&self.pool)
                     .await
                     .map_err(db_err)?;
                 rows.iter()
-                    .map(|r| Ok(MirrorRecord { id: col!(r, "id"), journal_tx_id: col!(r, "journal_tx_id"), org: oid(col!(r, "org_id"))?, op: col!(r, "op"), amount_fen: fen(col!(r, "amount_fen"))?, sent_ref: col!(r, "sent_ref") }))
+                    .map(|r| Ok(MirrorRecord { id: col!(r, "id"), journal_tx_id: col!(r, "journal_tx_id"), org: oid(col!(r, "org_id"))?, op: col!(r, "op"), amount_fen: fen(col!(r, "amount_fen"))?, sent_ref: col!(r, "sent_ref"), signed_ref: col!(r, "signed_ref"), signed_tx: col!(r, "signed_tx") }))
                     .collect()
+            }
+
+            async fn mirror_signed(&self, id: i64, signed_ref: &str, signed_tx: &str) -> StoreResult<()> {
+                let n = sqlx::query("UPDATE mirror_outbox SET signed_ref = $1, signed_tx = $2 WHERE id = $3 AND signed_tx IS NULL AND sent_ref IS NULL")
+                    .bind(signed_ref.to_owned())
+                    .bind(signed_tx.to_owned())
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?
+                    .rows_affected();
+                if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
             }
 
             async fn mirror_sent(&self, id: i64, sent_ref: &str, at_ms: i64) -> StoreResult<()> {

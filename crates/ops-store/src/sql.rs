@@ -133,6 +133,11 @@ fn sqlite_migrator() -> Migrator {
                 "grants",
                 include_str!("../migrations/sqlite/0004_grants.sql"),
             ),
+            migration(
+                5,
+                "mirror signed",
+                include_str!("../migrations/sqlite/0005_mirror_signed.sql"),
+            ),
         ]),
         ..Migrator::DEFAULT
     }
@@ -160,6 +165,11 @@ fn pg_migrator() -> Migrator {
                 4,
                 "grants",
                 include_str!("../migrations/postgres/0004_grants.sql"),
+            ),
+            migration(
+                5,
+                "mirror signed",
+                include_str!("../migrations/postgres/0005_mirror_signed.sql"),
             ),
         ]),
         ..Migrator::DEFAULT

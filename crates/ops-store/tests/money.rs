@@ -1111,6 +1111,28 @@ async fn offline_transfers_need_a_second_person(b: &Backend) {
     let mirror = s.mirror_pending(100).await.unwrap();
     assert_eq!(mirror.len(), 2);
     assert!(mirror.iter().all(|m| m.op == "mint"));
+    // The signed chain transaction is stored before it is sent, once; a retry reads it back.
+    let m = &mirror[0];
+    assert_eq!(
+        (m.signed_ref.as_deref(), m.signed_tx.as_deref()),
+        (None, None)
+    );
+    s.mirror_signed(m.id, "tx-1", "00ff").await.unwrap();
+    assert!(matches!(
+        s.mirror_signed(m.id, "tx-2", "0102").await,
+        Err(StoreError::NotFound)
+    ));
+    let again = s.mirror_pending(100).await.unwrap();
+    assert_eq!(
+        (
+            again[0].signed_ref.as_deref(),
+            again[0].signed_tx.as_deref()
+        ),
+        (Some("tx-1"), Some("00ff"))
+    );
+    s.mirror_sent(m.id, "tx-1", T0).await.unwrap();
+    assert_eq!(s.mirror_pending(100).await.unwrap().len(), 1);
+    assert!(s.mirror_signed(m.id, "tx-3", "03").await.is_err());
 }
 
 async fn prepaid_lifecycle_and_bills(b: &Backend) {
