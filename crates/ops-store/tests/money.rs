@@ -236,6 +236,7 @@ both!(
     idempotent_orders_and_payments,
     offline_transfers_need_a_second_person,
     grants_beyond_the_limit_need_a_second_person,
+    concurrent_orders_keep_money_consistent,
     prepaid_lifecycle_and_bills,
     bills_and_lifecycle_are_paged,
     payg_pauses_when_out_of_money_and_resumes,
@@ -913,6 +914,81 @@ async fn idempotent_orders_and_payments(b: &Backend) {
         s.place_order(&hidden).await,
         Err(StoreError::NotFound)
     ));
+}
+
+/// Many concurrent orders of one customer — new ones, replays of the same keys, and more
+/// than the balance pays for — are serialised correctly: on SQLite they are group-committed
+/// on the writer thread, where a failing order is rolled back alone.
+async fn concurrent_orders_keep_money_consistent(b: &Backend) {
+    let shared: std::sync::Arc<dyn OpsStore> = match b {
+        Backend::Sqlite(s, _) => std::sync::Arc::new(s.clone()),
+        Backend::Pg(s, _, _) => std::sync::Arc::new(s.clone()),
+    };
+    let s = b.store();
+    let w = world(s).await;
+    let c = w.customers[0].0;
+    let po = |key: &str| PlaceOrder {
+        ctx: ctx(&w, 0, key, T0 + 1),
+        spec_id: w.prepaid_specs[0],
+        mode: ChargingMode::Prepaid,
+        months: 1,
+        quantity: 1,
+        coupon: None,
+    };
+    // The price of one order (at most the 10 000 fen list price), then money for about
+    // half of the orders below.
+    recharge(s, &w, 0, 10_000, T0).await;
+    let probe = s.place_order(&po("probe")).await.unwrap();
+    let price = probe.order.charged_fen.get();
+    assert!(price > 0);
+    let left = s.balances(c).await.unwrap();
+    let orders = 24i64;
+    let topup = price * (orders / 2) + price / 2 - left.cash_fen;
+    if topup > 0 {
+        recharge(s, &w, 0, topup, T0 + 1).await;
+    }
+    let before = s.balances(c).await.unwrap();
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..orders {
+        // Every third request repeats the key of the one before it (same body).
+        let key = if i % 3 == 2 {
+            format!("c{}", i - 1)
+        } else {
+            format!("c{i}")
+        };
+        let (st, o) = (std::sync::Arc::clone(&shared), po(&key));
+        set.spawn(async move { (key, st.place_order(&o).await) });
+    }
+    let mut by_key: BTreeMap<String, i64> = BTreeMap::new();
+    let (mut placed, mut refused) = (0i64, 0i64);
+    while let Some(r) = set.join_next().await {
+        let (key, r) = r.unwrap();
+        match r {
+            Ok(o) => {
+                if let Some(id) = by_key.insert(key, o.order.id) {
+                    assert_eq!(id, o.order.id, "a replay answers the same order");
+                }
+                if !o.replayed {
+                    placed += 1;
+                }
+            }
+            Err(StoreError::Insufficient { .. }) => refused += 1,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(
+        placed > 0 && refused > 0,
+        "placed {placed}, refused {refused}"
+    );
+    let after = s.balances(c).await.unwrap();
+    let spent = (before.cash_fen - after.cash_fen)
+        + (before.voucher_fen - after.voucher_fen)
+        + (after.credit_used_fen - before.credit_used_fen);
+    assert_eq!(spent, placed * price);
+    let listed = s.list_orders(Some(c), 0, PAGE_SIZE_MAX).await.unwrap();
+    assert_eq!(i64::try_from(listed.len()).unwrap(), placed + 1);
+    assert_eq!(s.check_projection().await.unwrap(), Vec::<String>::new());
+    assert!(after.cash_fen >= 0);
 }
 
 /// Voucher grants and credit-line changes beyond the asking user's limit wait for a
