@@ -37,7 +37,7 @@ mod sqlite_writer;
 
 pub use money::*;
 pub use records::*;
-pub use sql::{PgStore, SqliteStore};
+pub use sql::{PG_AUDIT_BATCH_MAX, PgStore, SqliteStore};
 pub use sqlite_writer::{WRITER_BATCH_JOBS_MAX, WRITER_STATEMENT_CACHE_MAX};
 
 use suanli_ops::audit::{AuditEvent, AuditRecord};

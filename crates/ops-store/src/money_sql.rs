@@ -114,13 +114,13 @@ struct OrderRow<'a> {
 }
 
 macro_rules! money_store {
-    ($Store:ident, $Row:ty, $Db:ty, $begin:literal, $lock:literal, $serialise:literal) => {
+    ($Store:ident, $Row:ty, $Db:ty, $begin:literal, $lock:literal) => {
         impl $Store {
             async fn m_begin(
                 &self,
                 org: Option<OrgId>,
             ) -> StoreResult<(Option<tokio::sync::MutexGuard<'_, ()>>, sqlx::Transaction<'static, $Db>)> {
-                let guard = if $serialise { Some(self.audit_lock.lock().await) } else { None };
+                let guard = self.write_guard().await;
                 let mut tx = self.pool.begin_with($begin).await.map_err(db_err)?;
                 if let Some(o) = org {
                     Self::m_lock(&mut tx, o).await?;
@@ -1920,19 +1920,22 @@ money_store!(
     sqlx::sqlite::SqliteRow,
     sqlx::Sqlite,
     "BEGIN IMMEDIATE",
-    "",
-    true
+    ""
 );
 money_store!(
     PgStore,
     sqlx::postgres::PgRow,
     sqlx::Postgres,
     "BEGIN",
-    "SELECT pg_advisory_xact_lock($1)",
-    false
+    "SELECT pg_advisory_xact_lock($1)"
 );
 
 impl SqliteStore {
+    /// SQLite: every money writer of the process takes the one write lock.
+    async fn write_guard(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        Some(self.audit_lock.lock().await)
+    }
+
     /// A purchase, run whole on the writer thread (one hand-off, group commit).
     async fn place_order_serialised(&self, o: &PlaceOrder) -> StoreResult<OrderOutcome> {
         let o = o.clone();
@@ -1943,6 +1946,11 @@ impl SqliteStore {
 }
 
 impl PgStore {
+    /// PostgreSQL: writers of one customer are serialised by the advisory lock instead.
+    async fn write_guard(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        None
+    }
+
     async fn place_order_serialised(&self, o: &PlaceOrder) -> StoreResult<OrderOutcome> {
         self.place_order_now(o).await
     }

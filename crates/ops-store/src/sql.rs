@@ -246,8 +246,18 @@ impl SqliteStore {
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pub(crate) pool: sqlx::PgPool,
-    pub(crate) audit_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Queue of the audit appender task (see [`PgStore::audit_loop`]).
+    audit: tokio::sync::mpsc::UnboundedSender<AuditJob>,
 }
+
+/// An audit event waiting to be appended, and where to answer.
+type AuditJob = (
+    AuditEvent,
+    tokio::sync::oneshot::Sender<StoreResult<AuditRecord>>,
+);
+
+/// Most audit records appended in one PostgreSQL transaction.
+pub const PG_AUDIT_BATCH_MAX: usize = 64;
 
 impl PgStore {
     /// Connects to `url` (`postgres://…`) and applies migrations.
@@ -262,10 +272,9 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Migrate(e.to_string()))?;
-        Ok(Self {
-            pool,
-            audit_lock: Arc::default(),
-        })
+        let (audit, queue) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(Self::audit_loop(pool.clone(), queue));
+        Ok(Self { pool, audit })
     }
 
     /// Runs raw SQL. For tests that play an attacker with direct database access.
@@ -1271,17 +1280,59 @@ impl SqliteStore {
 }
 
 impl PgStore {
+    /// Queues the append for the appender task and waits for its commit.
     async fn append_audit_serialised(&self, event: &AuditEvent) -> StoreResult<AuditRecord> {
-        self.append_audit_now(event).await
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let gone = || StoreError::Backend("the audit appender has stopped".into());
+        self.audit
+            .send((event.clone().bounded(), tx))
+            .map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())?
     }
 
-    /// The audit append (SQLite appends on the writer thread: `sqlite_writer.rs`).
-    async fn append_audit_now(&self, event: &AuditEvent) -> StoreResult<AuditRecord> {
-        let _guard = self.audit_lock.lock().await;
-        let event = event.clone().bounded();
+    /// The audit appender: one task per store appends every queued event (at most
+    /// [`PG_AUDIT_BATCH_MAX`]) in one transaction under the table lock — one head read, one
+    /// multi-row insert — and answers each caller after the commit (all with the error if
+    /// it fails). Appends are serialised by this task within the process and by the table
+    /// lock across processes, so the hash chain never forks. Ends when the store is dropped.
+    async fn audit_loop(
+        pool: sqlx::PgPool,
+        mut queue: tokio::sync::mpsc::UnboundedReceiver<AuditJob>,
+    ) {
+        while let Some(first) = queue.recv().await {
+            let mut batch = vec![first];
+            while batch.len() < PG_AUDIT_BATCH_MAX {
+                match queue.try_recv() {
+                    Ok(j) => batch.push(j),
+                    Err(_) => break,
+                }
+            }
+            let events: Vec<&AuditEvent> = batch.iter().map(|(e, _)| e).collect();
+            match Self::append_batch(&pool, &events).await {
+                Ok(records) => {
+                    for ((_, answer), rec) in batch.into_iter().zip(records) {
+                        let _ = answer.send(Ok(rec));
+                    }
+                }
+                Err(e) => {
+                    let msg = e.to_string();
+                    for (_, answer) in batch {
+                        let _ = answer.send(Err(StoreError::Backend(format!(
+                            "audit append failed: {msg}"
+                        ))));
+                    }
+                }
+            }
+        }
+    }
+
+    async fn append_batch(
+        pool: &sqlx::PgPool,
+        events: &[&AuditEvent],
+    ) -> StoreResult<Vec<AuditRecord>> {
         // The table lock keeps a writer in another process from invalidating the head
         // we read.
-        let mut tx = self.pool.begin_with("BEGIN").await.map_err(db_err)?;
+        let mut tx = pool.begin_with("BEGIN").await.map_err(db_err)?;
         sqlx::query("LOCK TABLE audit_log IN EXCLUSIVE MODE")
             .execute(&mut *tx)
             .await
@@ -1290,7 +1341,7 @@ impl PgStore {
             .fetch_optional(&mut *tx)
             .await
             .map_err(db_err)?;
-        let (seq, prev) = match head {
+        let (mut seq, mut prev) = match head {
             Some(r) => {
                 let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
                 let s: i64 = r.try_get("seq").map_err(g)?;
@@ -1302,32 +1353,48 @@ impl PgStore {
             }
             None => (1, GENESIS_PREV),
         };
-        let hash = event.chain_hash(seq, &prev);
+        let mut records = Vec::with_capacity(events.len());
+        for e in events {
+            let hash = e.chain_hash(seq, &prev);
+            records.push(AuditRecord {
+                seq,
+                event: (*e).clone(),
+                prev_hash: prev,
+                hash,
+            });
+            prev = hash;
+            seq += 1;
+        }
+        let values: Vec<String> = (0..records.len())
+            .map(|i| {
+                let b = i * 12;
+                let p: Vec<String> = (1..=12).map(|k| format!("${}", b + k)).collect();
+                format!("({})", p.join(", "))
+            })
+            .collect();
         let sql = format!(
-            "INSERT INTO audit_log ({AUDIT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            "INSERT INTO audit_log ({AUDIT_COLS}) VALUES {}",
+            values.join(", ")
         );
-        sqlx::query(&sql)
-            .bind(i64::try_from(seq).map_err(|_| corrupt("audit seq"))?)
-            .bind(event.at_ms)
-            .bind(event.actor_user)
-            .bind(event.actor_org)
-            .bind(event.action.clone())
-            .bind(event.target.clone())
-            .bind(event.ip.clone())
-            .bind(event.user_agent.clone())
-            .bind(event.outcome.as_str())
-            .bind(i64::from(event.status))
-            .bind(prev.to_vec())
-            .bind(hash.to_vec())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        let mut q = sqlx::query(&sql);
+        for r in &records {
+            let e = &r.event;
+            q = q
+                .bind(i64::try_from(r.seq).map_err(|_| corrupt("audit seq"))?)
+                .bind(e.at_ms)
+                .bind(e.actor_user)
+                .bind(e.actor_org)
+                .bind(e.action.clone())
+                .bind(e.target.clone())
+                .bind(e.ip.clone())
+                .bind(e.user_agent.clone())
+                .bind(e.outcome.as_str())
+                .bind(i64::from(e.status))
+                .bind(r.prev_hash.to_vec())
+                .bind(r.hash.to_vec());
+        }
+        q.execute(&mut *tx).await.map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
-        Ok(AuditRecord {
-            seq,
-            event,
-            prev_hash: prev,
-            hash,
-        })
+        Ok(records)
     }
 }
