@@ -217,6 +217,90 @@ impl Direction {
     }
 }
 
+/// What a finance grant changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantKind {
+    /// A cash voucher granted to the customer (amount = the voucher).
+    Voucher,
+    /// The customer's credit line set (amount = the new limit).
+    CreditLine,
+}
+
+impl GrantKind {
+    /// Stable text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantKind::Voucher => "voucher",
+            GrantKind::CreditLine => "credit_line",
+        }
+    }
+    /// Parses [`Self::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        [GrantKind::Voucher, GrantKind::CreditLine]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// A voucher grant or credit-line change asked for by a finance user
+/// ([`MoneyStore::request_grant`]).
+#[derive(Debug, Clone)]
+pub struct GrantRequest {
+    /// Customer.
+    pub org: OrgId,
+    /// Voucher or credit line.
+    pub kind: GrantKind,
+    /// The voucher amount, or the new credit limit.
+    pub amount: Fen,
+    /// The client's idempotency key (vouchers).
+    pub key: Option<IdemKey>,
+    /// The finance user asking.
+    pub by: UserId,
+    /// When.
+    pub at_ms: i64,
+    /// Start of the (CST) day from which the user's vouchers granted alone are counted.
+    pub day_start_ms: i64,
+    /// What the user may do without a second approver: vouchers granted alone since
+    /// `day_start_ms`, this one included, up to this; a credit line up to this.
+    pub alone_max: Fen,
+}
+
+/// A stored grant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GrantRecord {
+    /// Id.
+    pub id: i64,
+    /// Customer.
+    pub org: OrgId,
+    /// Voucher or credit line.
+    pub kind: GrantKind,
+    /// The voucher amount, or the new credit limit.
+    pub amount_fen: Fen,
+    /// The client's idempotency key (vouchers).
+    pub idem_key: Option<String>,
+    /// Who asked.
+    pub entered_by: UserId,
+    /// When.
+    pub entered_ms: i64,
+    /// `alone` (within the user's limit, done), `pending` (waits for a second finance
+    /// user), `approved` (done by the second user).
+    pub status: String,
+    /// Who approved.
+    pub decided_by: Option<UserId>,
+    /// When.
+    pub decided_ms: Option<i64>,
+}
+
+/// A grant and, when it took effect, the customer's balances after it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GrantOutcome {
+    /// The grant.
+    pub grant: GrantRecord,
+    /// Balances after it; `None` while it waits for approval.
+    pub balances: Option<Balances>,
+}
+
 /// A new offline transfer entered by finance.
 #[derive(Debug, Clone)]
 pub struct NewOffline {
@@ -434,6 +518,9 @@ pub struct AdvanceReport {
     pub resumed: u32,
     /// Usage charged.
     pub usage_charged_fen: i64,
+    /// Set when the batch was full, so more live instances may remain: pass it as `after`
+    /// to continue the pass. `None` when the pass reached the end.
+    pub next_after: Option<i64>,
 }
 
 /// A stored message for a customer.
@@ -466,6 +553,33 @@ pub struct BillFilter {
     pub product: Option<i64>,
     /// One charging mode.
     pub mode: Option<ChargingMode>,
+    /// Only lines after this one in the order (customer, product, mode): the cursor of the
+    /// next page (the last line of the previous page).
+    pub after: Option<BillKey>,
+    /// Lines per page; `None` (and anything above it) is [`crate::PAGE_SIZE_MAX`].
+    pub limit: Option<u32>,
+}
+
+/// Where a bill line sits in the order of a bill: customer, product, charging mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BillKey {
+    /// Customer.
+    pub org_id: i64,
+    /// Product.
+    pub product_id: i64,
+    /// Charging mode (`prepaid`, `payg`).
+    pub mode: String,
+}
+
+impl BillLine {
+    /// This line's position (the cursor for the page after it).
+    pub fn key(&self) -> BillKey {
+        BillKey {
+            org_id: self.org_id,
+            product_id: self.product_id,
+            mode: self.mode.clone(),
+        }
+    }
 }
 
 /// One bill line: a customer × product × charging mode in a period.
@@ -506,6 +620,10 @@ pub struct MirrorRecord {
     pub amount_fen: Fen,
     /// The chain transaction that carried it, once sent.
     pub sent_ref: Option<String>,
+    /// The chain transaction signed for it (reference), stored before it is submitted.
+    pub signed_ref: Option<String>,
+    /// That signed transaction, encoded (hex): what a retry submits again.
+    pub signed_tx: Option<String>,
 }
 
 /// The money half of the store.
@@ -580,7 +698,9 @@ pub trait MoneyStore: Send + Sync {
     /// Accounts whose projected balance differs from the journal (should be none).
     async fn check_projection(&self) -> StoreResult<Vec<String>>;
     /// Reverses journal transaction `tx_id` with a new, mirrored transaction (the only
-    /// way to correct the journal). Idempotent on `key`.
+    /// way to correct the journal). Idempotent on `key`. A transaction is reversed at most
+    /// once ([`StoreError::AlreadyReversed`]) and a reversal never
+    /// ([`StoreError::ReversalOfReversal`]).
     async fn reverse_journal_tx(&self, tx_id: i64, key: &IdemKey, at_ms: i64) -> StoreResult<i64>;
 
     // --- recharge
@@ -612,6 +732,15 @@ pub trait MoneyStore: Send + Sync {
     async fn approve_offline(&self, id: i64, by: UserId, at_ms: i64) -> StoreResult<OfflineRecord>;
     /// Offline transfers by id after `after`.
     async fn list_offline(&self, after: i64, limit: u32) -> StoreResult<Vec<OfflineRecord>>;
+    /// A voucher grant or credit-line change: done at once when within the user's limit
+    /// (`alone_max`), otherwise stored pending a second finance user's approval. Voucher
+    /// requests are idempotent on their key (the same key answers the same grant).
+    async fn request_grant(&self, g: &GrantRequest) -> StoreResult<GrantOutcome>;
+    /// Approves a pending grant by a finance user other than the one who asked (four
+    /// eyes, also a `CHECK` in the schema) and carries it out.
+    async fn approve_grant(&self, id: i64, by: UserId, at_ms: i64) -> StoreResult<GrantOutcome>;
+    /// Grants by id after `after`.
+    async fn list_grants(&self, after: i64, limit: u32) -> StoreResult<Vec<GrantRecord>>;
 
     // --- orders and instances
     /// A new purchase.
@@ -654,13 +783,16 @@ pub trait MoneyStore: Send + Sync {
         after: i64,
         limit: u32,
     ) -> StoreResult<Vec<OrderRecord>>;
-    /// Advances every live instance to `now`: reminders, expiry, release, usage metering
-    /// and charging, pause and resume. At most `limit` instances per call.
+    /// Advances one batch of live instances to `now` — those with id above `after`, at
+    /// most `limit` (capped at [`crate::PAGE_SIZE_MAX`]), in id order: reminders, expiry,
+    /// release, usage metering and charging, pause and resume. The report's `next_after`
+    /// says whether more may remain and where to continue.
     async fn advance_lifecycle(
         &self,
         now_ms: i64,
         settings: &LifecycleSettings,
         usage: &dyn UsageSource,
+        after: i64,
         limit: u32,
     ) -> StoreResult<AdvanceReport>;
     /// A customer's messages.
@@ -672,10 +804,15 @@ pub trait MoneyStore: Send + Sync {
     ) -> StoreResult<Vec<MessageRecord>>;
 
     // --- bills and the chain mirror
-    /// Bill lines for a period.
+    /// Bill lines for a period: one page (`f.limit`, after `f.after`) in the order
+    /// customer, product, charging mode.
     async fn bills(&self, f: &BillFilter) -> StoreResult<Vec<BillLine>>;
     /// Mirror instructions not yet sent, oldest first.
     async fn mirror_pending(&self, limit: u32) -> StoreResult<Vec<MirrorRecord>>;
+    /// Stores the signed chain transaction of a pending mirror instruction before it is
+    /// submitted; refused ([`StoreError::NotFound`]) when one is already stored or the
+    /// instruction was sent.
+    async fn mirror_signed(&self, id: i64, signed_ref: &str, signed_tx: &str) -> StoreResult<()>;
     /// Marks a mirror instruction sent.
     async fn mirror_sent(&self, id: i64, sent_ref: &str, at_ms: i64) -> StoreResult<()>;
     /// Per customer: money in − money out in the journal (what the chain must hold).

@@ -24,13 +24,13 @@ use suanli_ops::proration::{
 };
 use suanli_ops::{OrgId, UserId};
 
-fn cor(e: impl std::fmt::Display) -> StoreError {
+pub(crate) fn cor(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
-fn rejected(msg: impl Into<String>) -> StoreError {
+pub(crate) fn rejected(msg: impl Into<String>) -> StoreError {
     StoreError::Rejected(msg.into())
 }
-fn jerr(e: JournalError) -> StoreError {
+pub(crate) fn jerr(e: JournalError) -> StoreError {
     match e {
         JournalError::Insufficient { needed, available } => {
             StoreError::Insufficient { needed, available }
@@ -38,21 +38,21 @@ fn jerr(e: JournalError) -> StoreError {
         other => StoreError::Rejected(other.to_string()),
     }
 }
-fn merr(e: MoneyError) -> StoreError {
+pub(crate) fn merr(e: MoneyError) -> StoreError {
     StoreError::Rejected(e.to_string())
 }
-fn fen(v: i64) -> StoreResult<Fen> {
+pub(crate) fn fen(v: i64) -> StoreResult<Fen> {
     Fen::new(v).map_err(cor)
 }
-fn oid(v: i64) -> StoreResult<OrgId> {
+pub(crate) fn oid(v: i64) -> StoreResult<OrgId> {
     OrgId::new(v).ok_or_else(|| cor("org id"))
 }
-fn uid(v: i64) -> StoreResult<UserId> {
+pub(crate) fn uid(v: i64) -> StoreResult<UserId> {
     UserId::new(v).ok_or_else(|| cor("user id"))
 }
 /// A journal key derived from a client's key: a prefixed client key can exceed the key
 /// limit, so long ones are replaced by their SHA-256 (still unique and deterministic).
-fn key(s: String) -> StoreResult<IdemKey> {
+pub(crate) fn key(s: String) -> StoreResult<IdemKey> {
     if s.len() <= suanli_ops::journal::IDEM_KEY_CHARS_MAX {
         return IdemKey::parse(&s).map_err(cor);
     }
@@ -63,13 +63,13 @@ fn key(s: String) -> StoreResult<IdemKey> {
     ))
     .map_err(cor)
 }
-fn u32_of(v: i64) -> StoreResult<u32> {
+pub(crate) fn u32_of(v: i64) -> StoreResult<u32> {
     u32::try_from(v).map_err(cor)
 }
-fn to_json<T: serde::Serialize>(v: &T) -> StoreResult<String> {
+pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> StoreResult<String> {
     serde_json::to_string(v).map_err(cor)
 }
-fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> StoreResult<T> {
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> StoreResult<T> {
     serde_json::from_str(s).map_err(cor)
 }
 
@@ -79,21 +79,24 @@ macro_rules! col {
     };
 }
 
-const PRODUCT_COLS: &str = "id, category_id, name, supplier_org_id, region, manual_provisioning, \
+pub(crate) const PRODUCT_COLS: &str = "id, category_id, name, supplier_org_id, region, manual_provisioning, \
      supplier_share_bp, published, created_ms";
-const SPEC_COLS: &str = "id, product_id, family, name, pricing, version, created_ms";
-const INST_COLS: &str = "id, org_id, user_id, product_id, spec_id, supplier_org_id, mode, quantity, \
+pub(crate) const SPEC_COLS: &str = "id, product_id, family, name, pricing, version, created_ms";
+pub(crate) const INST_COLS: &str = "id, org_id, user_id, product_id, spec_id, supplier_org_id, mode, quantity, \
      status, pricing, supplier_share_bp, anchor_ms, months_total, span_start_ms, ends_ms, \
      paid_cash_fen, paid_voucher_fen, paid_credit_fen, paid_supplier_fen, paid_operator_fen, \
      reminders_sent, metered_ms, usage_minutes, usage_charged_fen, usage_unpaid_fen, hold_id, \
      resource_id, access_address, opened_ms, accepted_by, created_ms, released_ms";
-const ORDER_COLS: &str = "id, org_id, user_id, kind, instance_id, product_id, spec_id, mode, \
+pub(crate) const ORDER_COLS: &str = "id, org_id, user_id, kind, instance_id, product_id, spec_id, mode, \
      months, quantity, breakdown, charged_fen, refunded_fen, discount_fen, deposit_fen, cash_fen, \
      voucher_fen, credit_fen, created_ms";
 const OFFLINE_COLS: &str = "id, org_id, direction, amount_fen, reference, entered_by, entered_ms, \
      status, decided_by, decided_ms, journal_tx_id";
 const PAYMENT_COLS: &str = "id, org_id, user_id, provider, provider_ref, amount_fen, status, \
      created_ms, confirmed_ms, journal_tx_id";
+
+const GRANT_COLS: &str = "id, org_id, kind, amount_fen, idem_key, entered_by, entered_ms, status, \
+     decided_by, decided_ms";
 
 /// Live statuses the lifecycle pass looks at.
 const LIVE: &str = "('active', 'expiring', 'expired', 'paused')";
@@ -111,13 +114,13 @@ struct OrderRow<'a> {
 }
 
 macro_rules! money_store {
-    ($Store:ident, $Row:ty, $Db:ty, $begin:literal, $lock:literal, $serialise:literal) => {
+    ($Store:ident, $Row:ty, $Db:ty, $begin:literal, $lock:literal) => {
         impl $Store {
             async fn m_begin(
                 &self,
                 org: Option<OrgId>,
             ) -> StoreResult<(Option<tokio::sync::MutexGuard<'_, ()>>, sqlx::Transaction<'static, $Db>)> {
-                let guard = if $serialise { Some(self.audit_lock.lock().await) } else { None };
+                let guard = self.write_guard().await;
                 let mut tx = self.pool.begin_with($begin).await.map_err(db_err)?;
                 if let Some(o) = org {
                     Self::m_lock(&mut tx, o).await?;
@@ -132,196 +135,53 @@ macro_rules! money_store {
                 Ok(())
             }
 
-            /// The purchase itself (see `place_order`, which runs it on the writer).
-            async fn place_order_now(&self, o: &PlaceOrder) -> StoreResult<OrderOutcome> {
-                let c = &o.ctx;
-                let idem = format!("order:{}:{}", c.org, c.key.as_str());
-                // Catalogue reads happen before the customer's write lock (they do not
-                // depend on balances; the order is priced as the catalogue stood then). No
-                // read transaction around them: each statement reads a consistent state and
-                // the catalogue may change before the lock is taken in any case.
-                let (catalogue, discounts) = {
-                    let mut conn = self.pool.acquire().await.map_err(db_err)?;
-                    let sp = Self::spec_product_in(&mut conn, o.spec_id).await;
-                    let d = Self::discounts_in(&mut conn).await;
-                    (sp, d)
-                };
-                let (_g, mut tx) = self.m_begin(Some(c.org)).await?;
-                let (prior, bal) = Self::idem_and_balances(&mut tx, &idem, &c.digest, c.org).await?;
-                if let Some(id) = prior {
-                    tx.rollback().await.map_err(db_err)?;
-                    drop(_g);
-                    return self.outcome(id, true).await;
-                }
-                let (spec, product) = catalogue?;
-                if !product.published {
-                    return Err(StoreError::NotFound);
-                }
-                let discounts = discounts?;
-                let coupon = match &o.coupon {
-                    Some(code) => Some(Self::coupon_in(&mut tx, code, c.org, c.at_ms).await?),
-                    None => None,
-                };
-                let breakdown = quote(&QuoteRequest {
-                    pricing: &spec.pricing,
-                    mode: o.mode,
-                    months: o.months,
-                    quantity: o.quantity,
-                    customer: c.org,
-                    region: &product.region,
-                    discounts: &discounts,
-                    coupon: coupon.as_ref(),
+            fn grant_row(r: &$Row) -> StoreResult<GrantRecord> {
+                let kind: String = col!(r, "kind");
+                Ok(GrantRecord {
+                    id: col!(r, "id"),
+                    org: oid(col!(r, "org_id"))?,
+                    kind: GrantKind::parse(&kind).ok_or_else(|| cor("grant kind"))?,
+                    amount_fen: fen(col!(r, "amount_fen"))?,
+                    idem_key: col!(r, "idem_key"),
+                    entered_by: uid(col!(r, "entered_by"))?,
+                    entered_ms: col!(r, "entered_ms"),
+                    status: col!(r, "status"),
+                    decided_by: r.try_get::<Option<i64>, _>("decided_by").map_err(cor)?.map(uid).transpose()?,
+                    decided_ms: col!(r, "decided_ms"),
                 })
-                .map_err(|e| rejected(e.to_string()))?;
-                let (funding, shares) = match o.mode {
-                    ChargingMode::Prepaid => (
-                        fund(breakdown.total_fen, &bal).map_err(jerr)?,
-                        shares_of(breakdown.total_fen, product.supplier_share_bp).map_err(merr)?,
-                    ),
-                    ChargingMode::Payg => {
-                        let cash = Fen::new(bal.cash_fen.max(0)).map_err(merr)?;
-                        if breakdown.deposit_fen > cash {
-                            return Err(StoreError::Insufficient { needed: breakdown.deposit_fen.get(), available: cash.get() });
-                        }
-                        (Funding::default(), Shares::default())
+            }
+
+            /// Carries out a grant: posts the voucher (journal key from the client's key or
+            /// the grant id) or sets the credit line.
+            async fn do_grant(tx: &mut sqlx::Transaction<'static, $Db>, g: &GrantRecord, by: UserId, at_ms: i64) -> StoreResult<()> {
+                match g.kind {
+                    GrantKind::Voucher => {
+                        let k = match &g.idem_key {
+                            Some(k) => format!("voucher:{}:{k}", g.org),
+                            None => format!("grant:{}", g.id),
+                        };
+                        let jt = TxBuilder::new(TxKind::VoucherGrant)
+                            .debit(Account::Revenue, g.amount_fen)
+                            .credit(Account::Voucher(g.org), g.amount_fen)
+                            .build(key(k)?, "cash voucher granted")
+                            .map_err(jerr)?;
+                        Self::post_idem(tx, &jt, Some(g.org), "voucher", at_ms).await?;
                     }
-                };
-                let status = if product.manual_provisioning { InstanceStatus::Pending } else { InstanceStatus::Active };
-                let (ends, months) = match o.mode {
-                    ChargingMode::Prepaid => (Some(add_months(c.at_ms, o.months)), o.months),
-                    ChargingMode::Payg => (None, 0),
-                };
-                let r = sqlx::query(&format!(
-                    "INSERT INTO instances ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-                     0, $20, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, $21, NULL) RETURNING id",
-                    INST_COLS.trim_start_matches("id, ")
-                ))
-                .bind(c.org.get())
-                .bind(c.user.get())
-                .bind(product.id)
-                .bind(spec.id)
-                .bind(product.supplier.get())
-                .bind(o.mode.as_str())
-                .bind(i64::from(o.quantity))
-                .bind(status.as_str())
-                .bind(to_json(&spec.pricing)?)
-                .bind(i64::from(product.supplier_share_bp.get()))
-                .bind(c.at_ms)
-                .bind(i64::from(months))
-                .bind(c.at_ms)
-                .bind(ends)
-                .bind(funding.cash_fen.get())
-                .bind(funding.voucher_fen.get())
-                .bind(funding.credit_fen.get())
-                .bind(shares.supplier_fen.get())
-                .bind(shares.operator_fen.get())
-                .bind(c.at_ms)
-                .bind(c.at_ms)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db_err)?;
-                let inst_id: i64 = col!(r, "id");
-                let mut inst = InstanceRecord {
-                    id: inst_id,
-                    org: c.org,
-                    user: c.user,
-                    product_id: product.id,
-                    spec_id: spec.id,
-                    supplier: product.supplier,
-                    mode: o.mode,
-                    quantity: o.quantity,
-                    status,
-                    pricing: spec.pricing.clone(),
-                    supplier_share_bp: product.supplier_share_bp,
-                    anchor_ms: c.at_ms,
-                    months_total: months,
-                    span_start_ms: c.at_ms,
-                    ends_ms: ends,
-                    paid: funding,
-                    paid_shares: shares,
-                    reminders_sent: 0,
-                    metered_ms: c.at_ms,
-                    usage_minutes: 0,
-                    usage_charged_fen: Fen::ZERO,
-                    usage_unpaid_fen: Fen::ZERO,
-                    hold_id: None,
-                    resource_id: None,
-                    access_address: None,
-                    opened_ms: None,
-                    accepted_by: None,
-                    created_ms: c.at_ms,
-                    released_ms: None,
-                };
-                let order = Self::insert_order(&mut tx, &OrderRow {
-                    ctx: c,
-                    kind: "purchase",
-                    inst: &inst,
-                    months,
-                    breakdown: &breakdown,
-                    charged: breakdown.total_fen,
-                    refunded: Fen::ZERO,
-                    funding,
-                })
-                .await?;
-            let order_id = order.id;
-                match o.mode {
-                    ChargingMode::Prepaid => {
-                        if !breakdown.total_fen.is_zero() {
-                            let jt = payment_tx(TxKind::Purchase, key(format!("order:{order_id}:pay"))?, c.org, product.supplier, &funding, &shares, &format!("order {order_id}")).map_err(jerr)?;
-                            Self::post_tx(&mut tx, &jt, Some(c.org), Some(inst_id), "order", c.at_ms).await?;
-                        }
-                        Self::bill_item(&mut tx, &inst, "prepaid", breakdown.total_fen, breakdown.discount_fen(), Fen::ZERO, c.at_ms).await?;
-                    }
-                    ChargingMode::Payg => {
-                        let d = breakdown.deposit_fen;
-                        let r = sqlx::query(
-                            "INSERT INTO holds (org_id, instance_id, amount_fen, posted_fen, status, created_ms) VALUES ($1, $2, $3, 0, 'pending', $4) RETURNING id",
+                    GrantKind::CreditLine => {
+                        sqlx::query(
+                            "INSERT INTO credit_lines (org_id, limit_fen, set_by, set_ms) VALUES ($1, $2, $3, $4) \
+                             ON CONFLICT (org_id) DO UPDATE SET limit_fen = excluded.limit_fen, set_by = excluded.set_by, set_ms = excluded.set_ms",
                         )
-                        .bind(c.org.get())
-                        .bind(inst_id)
-                        .bind(d.get())
-                        .bind(c.at_ms)
-                        .fetch_one(&mut *tx)
+                        .bind(g.org.get())
+                        .bind(g.amount_fen.get())
+                        .bind(by.get())
+                        .bind(at_ms)
+                        .execute(&mut **tx)
                         .await
                         .map_err(db_err)?;
-                        let hold: i64 = col!(r, "id");
-                        if !d.is_zero() {
-                            let jt = TxBuilder::new(TxKind::Hold)
-                                .debit(Account::Cash(c.org), d)
-                                .credit(Account::Frozen(c.org), d)
-                                .build(key(format!("hold:{hold}"))?, &format!("deposit of order {order_id}"))
-                                .map_err(jerr)?;
-                            Self::post_tx(&mut tx, &jt, Some(c.org), Some(inst_id), "frozen", c.at_ms).await?;
-                        }
-                        inst.hold_id = Some(hold);
-                        Self::save_inst(&mut tx, &inst).await?;
                     }
                 }
-                // A coupon is used up only by an order it discounted (below its minimum
-                // spend, or on pay-as-you-go, it stays available).
-                let applied = breakdown.steps.iter().any(|st| st.kind == "coupon");
-                if let Some(cp) = coupon.as_ref().filter(|_| applied) {
-                    let n = sqlx::query("UPDATE coupons SET used_order_id = $1 WHERE id = $2 AND used_order_id IS NULL")
-                        .bind(order_id)
-                        .bind(cp.id)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_err)?
-                        .rows_affected();
-                    if n != 1 {
-                        return Err(rejected("coupon already used"));
-                    }
-                }
-                Self::idem_put(&mut tx, &idem, &c.digest, order_id).await?;
-                // The balances after, from the ones read under the lock and what was posted.
-                let mut balances = bal;
-                balances.cash_fen -= funding.cash_fen.get() + breakdown.deposit_fen.get();
-                balances.voucher_fen -= funding.voucher_fen.get();
-                balances.credit_used_fen += funding.credit_fen.get();
-                balances.frozen_fen += breakdown.deposit_fen.get();
-                tx.commit().await.map_err(db_err)?;
-                drop(_g);
-                Ok(OrderOutcome { order, instance: inst, balances, replayed: false })
+                Ok(())
             }
 
             fn product_row(r: &$Row) -> StoreResult<ProductRecord> {
@@ -470,45 +330,6 @@ macro_rules! money_store {
                 .await
                 .map_err(db_err)?;
                 Self::balances_of(&rows)
-            }
-
-            /// [`Self::idem_check`] and [`Self::tx_balances`] in one round trip: the earlier
-            /// result id for a replay (or [`StoreError::KeyReuse`]), and the balances.
-            async fn idem_and_balances(
-                tx: &mut sqlx::Transaction<'static, $Db>,
-                k: &str,
-                digest: &str,
-                org: OrgId,
-            ) -> StoreResult<(Option<i64>, Balances)> {
-                let rows = sqlx::query(
-                    "SELECT account, balance, NULL AS digest FROM account_balances WHERE account IN ($1, $2, $3, $4) \
-                     UNION ALL SELECT 'credit_line' AS account, limit_fen AS balance, NULL AS digest FROM credit_lines WHERE org_id = $5 \
-                     UNION ALL SELECT 'op_idem' AS account, result_id AS balance, body_digest AS digest FROM op_idem WHERE key = $6",
-                )
-                .bind(Account::Cash(org).key())
-                .bind(Account::Voucher(org).key())
-                .bind(Account::Credit(org).key())
-                .bind(Account::Frozen(org).key())
-                .bind(org.get())
-                .bind(k.to_owned())
-                .fetch_all(&mut **tx)
-                .await
-                .map_err(db_err)?;
-                let mut prior = None;
-                let mut balance_rows = Vec::with_capacity(rows.len());
-                for r in rows {
-                    let acc: String = col!(r, "account");
-                    if acc == "op_idem" {
-                        let d: Option<String> = col!(r, "digest");
-                        if d.as_deref() != Some(digest) {
-                            return Err(StoreError::KeyReuse);
-                        }
-                        prior = Some(col!(r, "balance"));
-                    } else {
-                        balance_rows.push(r);
-                    }
-                }
-                Ok((prior, Self::balances_of(&balance_rows)?))
             }
 
             /// Balances from `(account, balance)` rows (see [`Self::tx_balances`]).
@@ -724,41 +545,6 @@ macro_rules! money_store {
                         })
                     })
                     .collect()
-            }
-
-            async fn coupon_in(
-                tx: &mut sqlx::Transaction<'static, $Db>,
-                code: &str,
-                org: OrgId,
-                at_ms: i64,
-            ) -> StoreResult<Coupon> {
-                let r = sqlx::query(
-                    "SELECT id, code, org_id, value, min_spend_fen, expires_ms, used_order_id FROM coupons WHERE code = $1",
-                )
-                .bind(code.to_owned())
-                .fetch_optional(&mut **tx)
-                .await
-                .map_err(db_err)?
-                .ok_or_else(|| rejected("no such coupon"))?;
-                let owner: Option<i64> = col!(r, "org_id");
-                let used: Option<i64> = col!(r, "used_order_id");
-                let expires: i64 = col!(r, "expires_ms");
-                if owner.is_some_and(|o| o != org.get()) {
-                    return Err(rejected("no such coupon"));
-                }
-                if used.is_some() {
-                    return Err(rejected("coupon already used"));
-                }
-                if at_ms >= expires {
-                    return Err(rejected("coupon expired"));
-                }
-                let value: String = col!(r, "value");
-                Ok(Coupon {
-                    id: col!(r, "id"),
-                    code: col!(r, "code"),
-                    value: from_json::<CouponValue>(&value)?,
-                    min_spend_fen: fen(col!(r, "min_spend_fen"))?,
-                })
             }
 
             async fn insert_order(tx: &mut sqlx::Transaction<'static, $Db>, o: &OrderRow<'_>) -> StoreResult<OrderRecord> {
@@ -1420,7 +1206,40 @@ macro_rules! money_store {
                 )
                 .map_err(cor)?;
                 let rev = original.reversal(key(format!("reversal:{}", k.as_str()))?);
-                let (id, _) = Self::post_idem(&mut tx, &rev, org, "reversal", at_ms).await?;
+                // A replay of the same request answers the reversal it made.
+                let prior = sqlx::query("SELECT id, body_digest FROM journal_tx WHERE idem_key = $1")
+                    .bind(rev.key().as_str().to_owned())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                if let Some(r) = prior {
+                    let digest: String = col!(r, "body_digest");
+                    return if digest == rev.body_digest() { Ok(col!(r, "id")) } else { Err(StoreError::KeyReuse) };
+                }
+                // Never a reversal of a reversal, never two reversals of one transaction.
+                if original.kind() == TxKind::Reversal {
+                    return Err(StoreError::ReversalOfReversal { tx_id });
+                }
+                let done = sqlx::query("SELECT reversal_tx_id FROM journal_reversals WHERE original_tx_id = $1")
+                    .bind(tx_id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                if done.is_some() {
+                    return Err(StoreError::AlreadyReversed { tx_id });
+                }
+                let id = Self::post_tx(&mut tx, &rev, org, None, "reversal", at_ms).await?;
+                // The primary key also settles a race between two reversals (PostgreSQL
+                // transactions without a customer lock).
+                sqlx::query("INSERT INTO journal_reversals (original_tx_id, reversal_tx_id) VALUES ($1, $2)")
+                    .bind(tx_id)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| match db_err(e) {
+                        StoreError::Conflict(_) => StoreError::AlreadyReversed { tx_id },
+                        other => other,
+                    })?;
                 tx.commit().await.map_err(db_err)?;
                 Ok(id)
             }
@@ -1554,6 +1373,108 @@ macro_rules! money_store {
                 Ok(out)
             }
 
+            async fn request_grant(&self, g: &GrantRequest) -> StoreResult<GrantOutcome> {
+                let (_g, mut tx) = self.m_begin(Some(g.org)).await?;
+                // PostgreSQL: one grant request of a user at a time (its limit counts all
+                // its grants today, to any customer); user locks use negative keys.
+                if !$lock.is_empty() {
+                    sqlx::query($lock).bind(-g.by.get()).execute(&mut *tx).await.map_err(db_err)?;
+                }
+                let sql = format!("SELECT {GRANT_COLS} FROM money_grants WHERE id = $1");
+                if let Some(k) = &g.key {
+                    let prior = sqlx::query(&format!("SELECT {GRANT_COLS} FROM money_grants WHERE org_id = $1 AND kind = $2 AND idem_key = $3"))
+                        .bind(g.org.get())
+                        .bind(g.kind.as_str())
+                        .bind(k.as_str().to_owned())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    if let Some(r) = prior {
+                        let rec = Self::grant_row(&r)?;
+                        if rec.amount_fen != g.amount {
+                            return Err(StoreError::KeyReuse);
+                        }
+                        let balances = if rec.status == "pending" { None } else { Some(Self::tx_balances(&mut tx, g.org).await?) };
+                        return Ok(GrantOutcome { grant: rec, balances });
+                    }
+                }
+                let alone = match g.kind {
+                    GrantKind::Voucher => {
+                        let r = sqlx::query(
+                            "SELECT CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) AS total FROM money_grants \
+                             WHERE entered_by = $1 AND kind = 'voucher' AND status = 'alone' AND entered_ms >= $2",
+                        )
+                        .bind(g.by.get())
+                        .bind(g.day_start_ms)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                        let today: i64 = col!(r, "total");
+                        today.checked_add(g.amount.get()).is_some_and(|t| t <= g.alone_max.get())
+                    }
+                    GrantKind::CreditLine => g.amount <= g.alone_max,
+                };
+                let r = sqlx::query(
+                    "INSERT INTO money_grants (org_id, kind, amount_fen, idem_key, entered_by, entered_ms, status) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                )
+                .bind(g.org.get())
+                .bind(g.kind.as_str())
+                .bind(g.amount.get())
+                .bind(g.key.as_ref().map(|k| k.as_str().to_owned()))
+                .bind(g.by.get())
+                .bind(g.at_ms)
+                .bind(if alone { "alone" } else { "pending" })
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                let id: i64 = col!(r, "id");
+                let r = sqlx::query(&sql).bind(id).fetch_one(&mut *tx).await.map_err(db_err)?;
+                let rec = Self::grant_row(&r)?;
+                let balances = if alone {
+                    Self::do_grant(&mut tx, &rec, g.by, g.at_ms).await?;
+                    Some(Self::tx_balances(&mut tx, g.org).await?)
+                } else {
+                    None
+                };
+                tx.commit().await.map_err(db_err)?;
+                Ok(GrantOutcome { grant: rec, balances })
+            }
+
+            async fn approve_grant(&self, id: i64, by: UserId, at_ms: i64) -> StoreResult<GrantOutcome> {
+                let sql = format!("SELECT {GRANT_COLS} FROM money_grants WHERE id = $1");
+                let r = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await.map_err(db_err)?;
+                let first = Self::grant_row(r.as_ref().ok_or(StoreError::NotFound)?)?;
+                let (_g, mut tx) = self.m_begin(Some(first.org)).await?;
+                let r = sqlx::query(&sql).bind(id).fetch_one(&mut *tx).await.map_err(db_err)?;
+                let g = Self::grant_row(&r)?;
+                if g.status != "pending" {
+                    return Err(rejected("the grant is not pending"));
+                }
+                if g.entered_by == by {
+                    return Err(rejected("four eyes: the approver must not be the user who asked for it"));
+                }
+                Self::do_grant(&mut tx, &g, by, at_ms).await?;
+                sqlx::query("UPDATE money_grants SET status = 'approved', decided_by = $1, decided_ms = $2 WHERE id = $3 AND status = 'pending'")
+                    .bind(by.get())
+                    .bind(at_ms)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                let r = sqlx::query(&sql).bind(id).fetch_one(&mut *tx).await.map_err(db_err)?;
+                let rec = Self::grant_row(&r)?;
+                let balances = Self::tx_balances(&mut tx, g.org).await?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(GrantOutcome { grant: rec, balances: Some(balances) })
+            }
+
+            async fn list_grants(&self, after: i64, limit: u32) -> StoreResult<Vec<GrantRecord>> {
+                let sql = format!("SELECT {GRANT_COLS} FROM money_grants WHERE id > $1 ORDER BY id LIMIT $2");
+                let rows = sqlx::query(&sql).bind(after).bind(limit_of(limit)).fetch_all(&self.pool).await.map_err(db_err)?;
+                rows.iter().map(Self::grant_row).collect()
+            }
+
             async fn list_offline(&self, after: i64, limit: u32) -> StoreResult<Vec<OfflineRecord>> {
                 let sql = format!("SELECT {OFFLINE_COLS} FROM offline_transfers WHERE id > $1 ORDER BY id LIMIT $2");
                 let rows = sqlx::query(&sql).bind(after).bind(limit_of(limit)).fetch_all(&self.pool).await.map_err(db_err)?;
@@ -1561,8 +1482,7 @@ macro_rules! money_store {
             }
 
             async fn place_order(&self, o: &PlaceOrder) -> StoreResult<OrderOutcome> {
-                let (this, o) = (self.clone(), o.clone());
-                self.on_writer(async move { this.place_order_now(&o).await }).await
+                self.place_order_serialised(o).await
             }
 
             async fn renew(&self, c: &OrderCtx, instance: i64, months: u32) -> StoreResult<OrderOutcome> {
@@ -1731,7 +1651,7 @@ macro_rules! money_store {
                 if !refund.is_zero() {
                     let bal = Self::tx_balances(&mut tx, c.org).await?;
                     let back = Self::settle_credit(&by_source, &bal)?;
-                    let jt = refund_tx(TxKind::ChangeSpec, key(format!("order:{order_id}:refund"))?, c.org, inst.supplier, &back, &shares_back, &format!("change of spec order {order_id}: rest of the old spec")).map_err(jerr)?;
+                    let jt = refund_tx(TxKind::Refund, key(format!("order:{order_id}:refund"))?, c.org, inst.supplier, &back, &shares_back, &format!("change of spec order {order_id}: rest of the old spec")).map_err(jerr)?;
                     Self::post_tx(&mut tx, &jt, Some(c.org), Some(inst.id), "order", c.at_ms).await?;
                     Self::bill_item(&mut tx, &inst, "refund", refund, Fen::ZERO, Fen::ZERO, c.at_ms).await?;
                 }
@@ -1819,18 +1739,18 @@ macro_rules! money_store {
                 rows.iter().map(Self::order_row).collect()
             }
 
-            async fn advance_lifecycle(&self, now_ms: i64, s: &LifecycleSettings, usage: &dyn UsageSource, limit: u32) -> StoreResult<AdvanceReport> {
+            async fn advance_lifecycle(&self, now_ms: i64, s: &LifecycleSettings, usage: &dyn UsageSource, after: i64, limit: u32) -> StoreResult<AdvanceReport> {
                 let mut report = AdvanceReport::default();
-                let mut after = 0i64;
-                loop {
+                let limit = limit_of(limit);
+                {
                     let sql = format!("SELECT id, org_id FROM instances WHERE status IN {LIVE} AND id > $1 ORDER BY id LIMIT $2");
-                    let page = sqlx::query(&sql).bind(after).bind(limit_of(limit)).fetch_all(&self.pool).await.map_err(db_err)?;
-                    if page.is_empty() {
-                        return Ok(report);
+                    let page = sqlx::query(&sql).bind(after).bind(limit).fetch_all(&self.pool).await.map_err(db_err)?;
+                    if i64::try_from(page.len()).map_err(cor)? == limit {
+                        let last = page.last().map(|r| -> StoreResult<i64> { Ok(col!(r, "id")) }).transpose()?;
+                        report.next_after = last;
                     }
                     for r in &page {
                         let id: i64 = col!(r, "id");
-                        after = id;
                         let org = oid(col!(r, "org_id"))?;
                         let (_g, mut tx) = self.m_begin(Some(org)).await?;
                         let Some(mut inst) = Self::inst_in(&mut tx, id).await? else { continue };
@@ -1883,6 +1803,7 @@ macro_rules! money_store {
                         tx.commit().await.map_err(db_err)?;
                     }
                 }
+                Ok(report)
             }
 
             async fn list_messages(&self, org: OrgId, after: i64, limit: u32) -> StoreResult<Vec<MessageRecord>> {
@@ -1906,6 +1827,7 @@ macro_rules! money_store {
                      CAST(COALESCE(SUM(CASE WHEN kind = 'settled' THEN -unpaid_fen ELSE unpaid_fen END), 0) AS BIGINT) AS unpaid \
                      FROM bill_items WHERE at_ms >= $1 AND at_ms < $2 AND ($3 = 0 OR org_id = $3) AND ($4 = 0 OR user_id = $4) \
                      AND ($5 = 0 OR product_id = $5) AND ($6 = '' OR mode = $6) \
+                     AND (org_id > $8 OR (org_id = $8 AND (product_id > $9 OR (product_id = $9 AND mode > $10)))) \
                      GROUP BY org_id, product_id, mode ORDER BY org_id, product_id, mode LIMIT $7",
                     sum("prepaid", "amount_fen"),
                     sum("usage", "amount_fen"),
@@ -1918,7 +1840,10 @@ macro_rules! money_store {
                     .bind(f.user.map_or(0, UserId::get))
                     .bind(f.product.unwrap_or(0))
                     .bind(f.mode.map_or("", ChargingMode::as_str))
-                    .bind(limit_of(crate::PAGE_SIZE_MAX))
+                    .bind(limit_of(f.limit.unwrap_or(crate::PAGE_SIZE_MAX)))
+                    .bind(f.after.as_ref().map_or(0, |k| k.org_id))
+                    .bind(f.after.as_ref().map_or(0, |k| k.product_id))
+                    .bind(f.after.as_ref().map_or(String::new(), |k| k.mode.clone()))
                     .fetch_all(&self.pool)
                     .await
                     .map_err(db_err)?;
@@ -1941,14 +1866,26 @@ macro_rules! money_store {
             }
 
             async fn mirror_pending(&self, limit: u32) -> StoreResult<Vec<MirrorRecord>> {
-                let rows = sqlx::query("SELECT id, journal_tx_id, org_id, op, amount_fen, sent_ref FROM mirror_outbox WHERE sent_ref IS NULL ORDER BY id LIMIT $1")
+                let rows = sqlx::query("SELECT id, journal_tx_id, org_id, op, amount_fen, sent_ref, signed_ref, signed_tx FROM mirror_outbox WHERE sent_ref IS NULL ORDER BY id LIMIT $1")
                     .bind(limit_of(limit))
                     .fetch_all(&self.pool)
                     .await
                     .map_err(db_err)?;
                 rows.iter()
-                    .map(|r| Ok(MirrorRecord { id: col!(r, "id"), journal_tx_id: col!(r, "journal_tx_id"), org: oid(col!(r, "org_id"))?, op: col!(r, "op"), amount_fen: fen(col!(r, "amount_fen"))?, sent_ref: col!(r, "sent_ref") }))
+                    .map(|r| Ok(MirrorRecord { id: col!(r, "id"), journal_tx_id: col!(r, "journal_tx_id"), org: oid(col!(r, "org_id"))?, op: col!(r, "op"), amount_fen: fen(col!(r, "amount_fen"))?, sent_ref: col!(r, "sent_ref"), signed_ref: col!(r, "signed_ref"), signed_tx: col!(r, "signed_tx") }))
                     .collect()
+            }
+
+            async fn mirror_signed(&self, id: i64, signed_ref: &str, signed_tx: &str) -> StoreResult<()> {
+                let n = sqlx::query("UPDATE mirror_outbox SET signed_ref = $1, signed_tx = $2 WHERE id = $3 AND signed_tx IS NULL AND sent_ref IS NULL")
+                    .bind(signed_ref.to_owned())
+                    .bind(signed_tx.to_owned())
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?
+                    .rows_affected();
+                if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
             }
 
             async fn mirror_sent(&self, id: i64, sent_ref: &str, at_ms: i64) -> StoreResult<()> {
@@ -1983,14 +1920,344 @@ money_store!(
     sqlx::sqlite::SqliteRow,
     sqlx::Sqlite,
     "BEGIN IMMEDIATE",
-    "",
-    true
+    ""
 );
 money_store!(
     PgStore,
     sqlx::postgres::PgRow,
     sqlx::Postgres,
     "BEGIN",
-    "SELECT pg_advisory_xact_lock($1)",
-    false
+    "SELECT pg_advisory_xact_lock($1)"
 );
+
+impl SqliteStore {
+    /// SQLite: every money writer of the process takes the one write lock.
+    async fn write_guard(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        Some(self.audit_lock.lock().await)
+    }
+
+    /// A purchase, run whole on the writer thread (one hand-off, group commit).
+    async fn place_order_serialised(&self, o: &PlaceOrder) -> StoreResult<OrderOutcome> {
+        let o = o.clone();
+        self.writer
+            .call(move |conn| crate::sqlite_writer::place_order(conn, &o))
+            .await
+    }
+}
+
+impl PgStore {
+    /// PostgreSQL: writers of one customer are serialised by the advisory lock instead.
+    async fn write_guard(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        None
+    }
+
+    async fn place_order_serialised(&self, o: &PlaceOrder) -> StoreResult<OrderOutcome> {
+        self.place_order_now(o).await
+    }
+
+    /// The purchase (SQLite runs its own on the writer thread: `sqlite_writer.rs`).
+    async fn place_order_now(&self, o: &PlaceOrder) -> StoreResult<OrderOutcome> {
+        let c = &o.ctx;
+        let idem = format!("order:{}:{}", c.org, c.key.as_str());
+        // Catalogue reads happen before the customer's write lock (they do not
+        // depend on balances; the order is priced as the catalogue stood then). No
+        // read transaction around them: each statement reads a consistent state and
+        // the catalogue may change before the lock is taken in any case.
+        let (catalogue, discounts) = {
+            let mut conn = self.pool.acquire().await.map_err(db_err)?;
+            let sp = Self::spec_product_in(&mut conn, o.spec_id).await;
+            let d = Self::discounts_in(&mut conn).await;
+            (sp, d)
+        };
+        let (_g, mut tx) = self.m_begin(Some(c.org)).await?;
+        let (prior, bal) = Self::idem_and_balances(&mut tx, &idem, &c.digest, c.org).await?;
+        if let Some(id) = prior {
+            tx.rollback().await.map_err(db_err)?;
+            drop(_g);
+            return self.outcome(id, true).await;
+        }
+        let (spec, product) = catalogue?;
+        if !product.published {
+            return Err(StoreError::NotFound);
+        }
+        let discounts = discounts?;
+        let coupon = match &o.coupon {
+            Some(code) => Some(Self::coupon_in(&mut tx, code, c.org, c.at_ms).await?),
+            None => None,
+        };
+        let breakdown = quote(&QuoteRequest {
+            pricing: &spec.pricing,
+            mode: o.mode,
+            months: o.months,
+            quantity: o.quantity,
+            customer: c.org,
+            region: &product.region,
+            discounts: &discounts,
+            coupon: coupon.as_ref(),
+        })
+        .map_err(|e| rejected(e.to_string()))?;
+        let (funding, shares) = match o.mode {
+            ChargingMode::Prepaid => (
+                fund(breakdown.total_fen, &bal).map_err(jerr)?,
+                shares_of(breakdown.total_fen, product.supplier_share_bp).map_err(merr)?,
+            ),
+            ChargingMode::Payg => {
+                let cash = Fen::new(bal.cash_fen.max(0)).map_err(merr)?;
+                if breakdown.deposit_fen > cash {
+                    return Err(StoreError::Insufficient {
+                        needed: breakdown.deposit_fen.get(),
+                        available: cash.get(),
+                    });
+                }
+                (Funding::default(), Shares::default())
+            }
+        };
+        let status = if product.manual_provisioning {
+            InstanceStatus::Pending
+        } else {
+            InstanceStatus::Active
+        };
+        let (ends, months) = match o.mode {
+            ChargingMode::Prepaid => (Some(add_months(c.at_ms, o.months)), o.months),
+            ChargingMode::Payg => (None, 0),
+        };
+        let r = sqlx::query(&format!(
+            "INSERT INTO instances ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+             0, $20, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, $21, NULL) RETURNING id",
+            INST_COLS.trim_start_matches("id, ")
+        ))
+        .bind(c.org.get())
+        .bind(c.user.get())
+        .bind(product.id)
+        .bind(spec.id)
+        .bind(product.supplier.get())
+        .bind(o.mode.as_str())
+        .bind(i64::from(o.quantity))
+        .bind(status.as_str())
+        .bind(to_json(&spec.pricing)?)
+        .bind(i64::from(product.supplier_share_bp.get()))
+        .bind(c.at_ms)
+        .bind(i64::from(months))
+        .bind(c.at_ms)
+        .bind(ends)
+        .bind(funding.cash_fen.get())
+        .bind(funding.voucher_fen.get())
+        .bind(funding.credit_fen.get())
+        .bind(shares.supplier_fen.get())
+        .bind(shares.operator_fen.get())
+        .bind(c.at_ms)
+        .bind(c.at_ms)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let inst_id: i64 = col!(r, "id");
+        let mut inst = InstanceRecord {
+            id: inst_id,
+            org: c.org,
+            user: c.user,
+            product_id: product.id,
+            spec_id: spec.id,
+            supplier: product.supplier,
+            mode: o.mode,
+            quantity: o.quantity,
+            status,
+            pricing: spec.pricing.clone(),
+            supplier_share_bp: product.supplier_share_bp,
+            anchor_ms: c.at_ms,
+            months_total: months,
+            span_start_ms: c.at_ms,
+            ends_ms: ends,
+            paid: funding,
+            paid_shares: shares,
+            reminders_sent: 0,
+            metered_ms: c.at_ms,
+            usage_minutes: 0,
+            usage_charged_fen: Fen::ZERO,
+            usage_unpaid_fen: Fen::ZERO,
+            hold_id: None,
+            resource_id: None,
+            access_address: None,
+            opened_ms: None,
+            accepted_by: None,
+            created_ms: c.at_ms,
+            released_ms: None,
+        };
+        let order = Self::insert_order(
+            &mut tx,
+            &OrderRow {
+                ctx: c,
+                kind: "purchase",
+                inst: &inst,
+                months,
+                breakdown: &breakdown,
+                charged: breakdown.total_fen,
+                refunded: Fen::ZERO,
+                funding,
+            },
+        )
+        .await?;
+        let order_id = order.id;
+        match o.mode {
+            ChargingMode::Prepaid => {
+                if !breakdown.total_fen.is_zero() {
+                    let jt = payment_tx(
+                        TxKind::Purchase,
+                        key(format!("order:{order_id}:pay"))?,
+                        c.org,
+                        product.supplier,
+                        &funding,
+                        &shares,
+                        &format!("order {order_id}"),
+                    )
+                    .map_err(jerr)?;
+                    Self::post_tx(&mut tx, &jt, Some(c.org), Some(inst_id), "order", c.at_ms)
+                        .await?;
+                }
+                Self::bill_item(
+                    &mut tx,
+                    &inst,
+                    "prepaid",
+                    breakdown.total_fen,
+                    breakdown.discount_fen(),
+                    Fen::ZERO,
+                    c.at_ms,
+                )
+                .await?;
+            }
+            ChargingMode::Payg => {
+                let d = breakdown.deposit_fen;
+                let r = sqlx::query(
+                    "INSERT INTO holds (org_id, instance_id, amount_fen, posted_fen, status, created_ms) VALUES ($1, $2, $3, 0, 'pending', $4) RETURNING id",
+                )
+                .bind(c.org.get())
+                .bind(inst_id)
+                .bind(d.get())
+                .bind(c.at_ms)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                let hold: i64 = col!(r, "id");
+                if !d.is_zero() {
+                    let jt = TxBuilder::new(TxKind::Hold)
+                        .debit(Account::Cash(c.org), d)
+                        .credit(Account::Frozen(c.org), d)
+                        .build(
+                            key(format!("hold:{hold}"))?,
+                            &format!("deposit of order {order_id}"),
+                        )
+                        .map_err(jerr)?;
+                    Self::post_tx(&mut tx, &jt, Some(c.org), Some(inst_id), "frozen", c.at_ms)
+                        .await?;
+                }
+                inst.hold_id = Some(hold);
+                Self::save_inst(&mut tx, &inst).await?;
+            }
+        }
+        // A coupon is used up only by an order it discounted (below its minimum
+        // spend, or on pay-as-you-go, it stays available).
+        let applied = breakdown.steps.iter().any(|st| st.kind == "coupon");
+        if let Some(cp) = coupon.as_ref().filter(|_| applied) {
+            let n = sqlx::query(
+                "UPDATE coupons SET used_order_id = $1 WHERE id = $2 AND used_order_id IS NULL",
+            )
+            .bind(order_id)
+            .bind(cp.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+            if n != 1 {
+                return Err(rejected("coupon already used"));
+            }
+        }
+        Self::idem_put(&mut tx, &idem, &c.digest, order_id).await?;
+        // The balances after, from the ones read under the lock and what was posted.
+        let mut balances = bal;
+        balances.cash_fen -= funding.cash_fen.get() + breakdown.deposit_fen.get();
+        balances.voucher_fen -= funding.voucher_fen.get();
+        balances.credit_used_fen += funding.credit_fen.get();
+        balances.frozen_fen += breakdown.deposit_fen.get();
+        tx.commit().await.map_err(db_err)?;
+        drop(_g);
+        Ok(OrderOutcome {
+            order,
+            instance: inst,
+            balances,
+            replayed: false,
+        })
+    }
+
+    /// [`Self::idem_check`] and [`Self::tx_balances`] in one round trip: the earlier
+    /// result id for a replay (or [`StoreError::KeyReuse`]), and the balances.
+    async fn idem_and_balances(
+        tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+        k: &str,
+        digest: &str,
+        org: OrgId,
+    ) -> StoreResult<(Option<i64>, Balances)> {
+        let rows = sqlx::query(
+            "SELECT account, balance, NULL AS digest FROM account_balances WHERE account IN ($1, $2, $3, $4) \
+             UNION ALL SELECT 'credit_line' AS account, limit_fen AS balance, NULL AS digest FROM credit_lines WHERE org_id = $5 \
+             UNION ALL SELECT 'op_idem' AS account, result_id AS balance, body_digest AS digest FROM op_idem WHERE key = $6",
+        )
+        .bind(Account::Cash(org).key())
+        .bind(Account::Voucher(org).key())
+        .bind(Account::Credit(org).key())
+        .bind(Account::Frozen(org).key())
+        .bind(org.get())
+        .bind(k.to_owned())
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(db_err)?;
+        let mut prior = None;
+        let mut balance_rows = Vec::with_capacity(rows.len());
+        for r in rows {
+            let acc: String = col!(r, "account");
+            if acc == "op_idem" {
+                let d: Option<String> = col!(r, "digest");
+                if d.as_deref() != Some(digest) {
+                    return Err(StoreError::KeyReuse);
+                }
+                prior = Some(col!(r, "balance"));
+            } else {
+                balance_rows.push(r);
+            }
+        }
+        Ok((prior, Self::balances_of(&balance_rows)?))
+    }
+
+    async fn coupon_in(
+        tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+        code: &str,
+        org: OrgId,
+        at_ms: i64,
+    ) -> StoreResult<Coupon> {
+        let r = sqlx::query(
+            "SELECT id, code, org_id, value, min_spend_fen, expires_ms, used_order_id FROM coupons WHERE code = $1",
+        )
+        .bind(code.to_owned())
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| rejected("no such coupon"))?;
+        let owner: Option<i64> = col!(r, "org_id");
+        let used: Option<i64> = col!(r, "used_order_id");
+        let expires: i64 = col!(r, "expires_ms");
+        if owner.is_some_and(|o| o != org.get()) {
+            return Err(rejected("no such coupon"));
+        }
+        if used.is_some() {
+            return Err(rejected("coupon already used"));
+        }
+        if at_ms >= expires {
+            return Err(rejected("coupon expired"));
+        }
+        let value: String = col!(r, "value");
+        Ok(Coupon {
+            id: col!(r, "id"),
+            code: col!(r, "code"),
+            value: from_json::<CouponValue>(&value)?,
+            min_spend_fen: fen(col!(r, "min_spend_fen"))?,
+        })
+    }
+}

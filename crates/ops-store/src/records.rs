@@ -140,6 +140,18 @@ pub struct NewToken {
     pub expires_ms: i64,
 }
 
+/// The caller behind an API token, read in one round trip
+/// ([`crate::OpsStore::token_principal`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenPrincipal {
+    /// The token.
+    pub token: TokenRecord,
+    /// Its user, with roles.
+    pub user: UserRecord,
+    /// The user's organisation.
+    pub org: OrgRecord,
+}
+
 /// A stored API token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TokenRecord {

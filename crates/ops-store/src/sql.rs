@@ -123,6 +123,21 @@ fn sqlite_migrator() -> Migrator {
                 "money",
                 include_str!("../migrations/sqlite/0002_money.sql"),
             ),
+            migration(
+                3,
+                "reversals",
+                include_str!("../migrations/sqlite/0003_reversals.sql"),
+            ),
+            migration(
+                4,
+                "grants",
+                include_str!("../migrations/sqlite/0004_grants.sql"),
+            ),
+            migration(
+                5,
+                "mirror signed",
+                include_str!("../migrations/sqlite/0005_mirror_signed.sql"),
+            ),
         ]),
         ..Migrator::DEFAULT
     }
@@ -141,6 +156,21 @@ fn pg_migrator() -> Migrator {
                 "money",
                 include_str!("../migrations/postgres/0002_money.sql"),
             ),
+            migration(
+                3,
+                "reversals",
+                include_str!("../migrations/postgres/0003_reversals.sql"),
+            ),
+            migration(
+                4,
+                "grants",
+                include_str!("../migrations/postgres/0004_grants.sql"),
+            ),
+            migration(
+                5,
+                "mirror signed",
+                include_str!("../migrations/postgres/0005_mirror_signed.sql"),
+            ),
         ]),
         ..Migrator::DEFAULT
     }
@@ -153,71 +183,9 @@ pub struct SqliteStore {
     /// Serialises appends to the audit chain — and, on SQLite, every money write (one
     /// writer at a time without busy-waiting on the database lock).
     pub(crate) audit_lock: Arc<tokio::sync::Mutex<()>>,
-    /// Where the serialised writes (orders, audit appends) run: see [`WriterThread`].
-    writer: WriterThread,
-}
-
-/// A dedicated OS thread with its own single-threaded async runtime on which SQLite's
-/// serialised writes run.
-///
-/// Every statement is a hand-off to sqlx's SQLite worker thread and back. When the task
-/// holding the write lock runs on the shared multi-threaded runtime, each wake-up waits
-/// in that runtime's queues behind HTTP work, and the lock is held for all of those waits;
-/// on its own thread the holder is polled as soon as the worker answers. Only *where* the
-/// future is polled changes: the same code runs under the same lock, in the same SQL
-/// transaction, and the caller is answered only after it finished (after `COMMIT`).
-#[derive(Debug, Clone)]
-struct WriterThread {
-    handle: tokio::runtime::Handle,
-    /// Dropping the last clone ends the thread (after its running tasks are dropped).
-    _stop: Arc<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl WriterThread {
-    fn start() -> StoreResult<Self> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| StoreError::Backend(format!("writer runtime: {e}")))?;
-        let handle = rt.handle().clone();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        std::thread::Builder::new()
-            .name("suanli-sqlite-writer".into())
-            .spawn(move || {
-                let _ = rt.block_on(stopped);
-            })
-            .map_err(|e| StoreError::Backend(format!("writer thread: {e}")))?;
-        Ok(Self {
-            handle,
-            _stop: Arc::new(stop),
-        })
-    }
-}
-
-impl SqliteStore {
-    /// Runs `f` to completion on the writer thread and returns its result.
-    pub(crate) async fn on_writer<T, F>(&self, f: F) -> StoreResult<T>
-    where
-        T: Send + 'static,
-        F: std::future::Future<Output = StoreResult<T>> + Send + 'static,
-    {
-        match self.writer.handle.spawn(f).await {
-            Ok(r) => r,
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(e) => Err(StoreError::Backend(format!("writer task: {e}"))),
-        }
-    }
-}
-
-impl PgStore {
-    /// Runs `f` in place (PostgreSQL has no single writer to feed).
-    pub(crate) async fn on_writer<T, F>(&self, f: F) -> StoreResult<T>
-    where
-        T: Send + 'static,
-        F: std::future::Future<Output = StoreResult<T>> + Send + 'static,
-    {
-        f.await
-    }
+    /// Where the serialised writes (orders, audit appends) run, synchronously and with
+    /// group commit: see `sqlite_writer.rs`.
+    pub(crate) writer: crate::sqlite_writer::SqliteWriter,
 }
 
 /// Connections in the SQLite pool.
@@ -251,10 +219,16 @@ impl SqliteStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Migrate(e.to_string()))?;
+        let audit_lock = Arc::<tokio::sync::Mutex<()>>::default();
+        let writer = crate::sqlite_writer::SqliteWriter::start(
+            path,
+            SQLITE_BUSY_TIMEOUT_MS,
+            audit_lock.clone(),
+        )?;
         Ok(Self {
             pool,
-            audit_lock: Arc::default(),
-            writer: WriterThread::start()?,
+            audit_lock,
+            writer,
         })
     }
 
@@ -272,8 +246,18 @@ impl SqliteStore {
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pub(crate) pool: sqlx::PgPool,
-    pub(crate) audit_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Queue of the audit appender task (see [`PgStore::audit_loop`]).
+    audit: tokio::sync::mpsc::UnboundedSender<AuditJob>,
 }
+
+/// An audit event waiting to be appended, and where to answer.
+type AuditJob = (
+    AuditEvent,
+    tokio::sync::oneshot::Sender<StoreResult<AuditRecord>>,
+);
+
+/// Most audit records appended in one PostgreSQL transaction.
+pub const PG_AUDIT_BATCH_MAX: usize = 64;
 
 impl PgStore {
     /// Connects to `url` (`postgres://…`) and applies migrations.
@@ -288,10 +272,9 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Migrate(e.to_string()))?;
-        Ok(Self {
-            pool,
-            audit_lock: Arc::default(),
-        })
+        let (audit, queue) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(Self::audit_loop(pool.clone(), queue));
+        Ok(Self { pool, audit })
     }
 
     /// Runs raw SQL. For tests that play an attacker with direct database access.
@@ -351,27 +334,23 @@ impl PgStore {
 }
 
 macro_rules! sql_store {
-    ($Store:ident, $Row:ty, $backend:literal, $audit_begin_sql:literal, $audit_lock_sql:literal) => {
+    ($Store:ident, $Row:ty, $backend:literal) => {
         impl $Store {
             fn org_row(r: &$Row) -> StoreResult<OrgRecord> {
-                let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
-                Ok(OrgRecord {
-                    id: org_id(r.try_get("id").map_err(g)?)?,
-                    kind: OrgKind::parse(&r.try_get::<String, _>("kind").map_err(g)?)
-                        .ok_or_else(|| corrupt("org kind"))?,
-                    name: r.try_get("name").map_err(g)?,
-                    status: OrgStatus::parse(&r.try_get::<String, _>("status").map_err(g)?)
-                        .ok_or_else(|| corrupt("org status"))?,
-                    distributor: opt_org(r.try_get("distributor_id").map_err(g)?)?,
-                    sales_owner: opt_user(r.try_get("sales_owner").map_err(g)?)?,
-                    created_ms: r.try_get("created_ms").map_err(g)?,
-                })
+                Self::org_row_as(r, "")
             }
 
             async fn user_row(&self, r: &$Row) -> StoreResult<UserRecord> {
                 let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
                 let id = user_id(r.try_get("id").map_err(g)?)?;
                 let roles = self.roles_of(id).await?;
+                Self::user_fields(r, roles)
+            }
+
+            /// A user row's fields with its (already read) roles.
+            fn user_fields(r: &$Row, roles: Vec<Role>) -> StoreResult<UserRecord> {
+                let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+                let id = user_id(r.try_get("id").map_err(g)?)?;
                 Ok(UserRecord {
                     id,
                     org: org_id(r.try_get("org_id").map_err(g)?)?,
@@ -435,16 +414,39 @@ macro_rules! sql_store {
             }
 
             fn token_row(r: &$Row) -> StoreResult<TokenRecord> {
+                Self::token_row_as(r, "")
+            }
+
+            /// A token from columns named `{p}id`, `{p}user_id`, ….
+            fn token_row_as(r: &$Row, p: &str) -> StoreResult<TokenRecord> {
                 let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+                let n = |c: &str| format!("{p}{c}");
                 Ok(TokenRecord {
-                    id: TokenId::new(r.try_get("id").map_err(g)?).ok_or_else(|| corrupt("token id"))?,
-                    user: user_id(r.try_get("user_id").map_err(g)?)?,
-                    name: r.try_get("name").map_err(g)?,
-                    token_hash: r.try_get("token_hash").map_err(g)?,
-                    scopes: parse_scopes(&r.try_get::<String, _>("scopes").map_err(g)?)?,
-                    created_ms: r.try_get("created_ms").map_err(g)?,
-                    expires_ms: r.try_get("expires_ms").map_err(g)?,
-                    revoked: r.try_get("revoked").map_err(g)?,
+                    id: TokenId::new(r.try_get(n("id").as_str()).map_err(g)?).ok_or_else(|| corrupt("token id"))?,
+                    user: user_id(r.try_get(n("user_id").as_str()).map_err(g)?)?,
+                    name: r.try_get(n("name").as_str()).map_err(g)?,
+                    token_hash: r.try_get(n("token_hash").as_str()).map_err(g)?,
+                    scopes: parse_scopes(&r.try_get::<String, _>(n("scopes").as_str()).map_err(g)?)?,
+                    created_ms: r.try_get(n("created_ms").as_str()).map_err(g)?,
+                    expires_ms: r.try_get(n("expires_ms").as_str()).map_err(g)?,
+                    revoked: r.try_get(n("revoked").as_str()).map_err(g)?,
+                })
+            }
+
+            /// An organisation from columns named `{p}id`, `{p}kind`, ….
+            fn org_row_as(r: &$Row, p: &str) -> StoreResult<OrgRecord> {
+                let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+                let n = |c: &str| format!("{p}{c}");
+                Ok(OrgRecord {
+                    id: org_id(r.try_get(n("id").as_str()).map_err(g)?)?,
+                    kind: OrgKind::parse(&r.try_get::<String, _>(n("kind").as_str()).map_err(g)?)
+                        .ok_or_else(|| corrupt("org kind"))?,
+                    name: r.try_get(n("name").as_str()).map_err(g)?,
+                    status: OrgStatus::parse(&r.try_get::<String, _>(n("status").as_str()).map_err(g)?)
+                        .ok_or_else(|| corrupt("org status"))?,
+                    distributor: opt_org(r.try_get(n("distributor_id").as_str()).map_err(g)?)?,
+                    sales_owner: opt_user(r.try_get(n("sales_owner").as_str()).map_err(g)?)?,
+                    created_ms: r.try_get(n("created_ms").as_str()).map_err(g)?,
                 })
             }
 
@@ -471,57 +473,6 @@ macro_rules! sql_store {
                 })
             }
 
-            /// The audit append itself (see `append_audit`, which runs it on the writer).
-            async fn append_audit_now(&self, event: &AuditEvent) -> StoreResult<AuditRecord> {
-                let _guard = self.audit_lock.lock().await;
-                let event = event.clone().bounded();
-                // SQLite: take the write lock up front (BEGIN IMMEDIATE) so a concurrent
-                // writer in another process cannot invalidate the head we read.
-                let mut tx = self.pool.begin_with($audit_begin_sql).await.map_err(db_err)?;
-                if !$audit_lock_sql.is_empty() {
-                    sqlx::query($audit_lock_sql).execute(&mut *tx).await.map_err(db_err)?;
-                }
-                let head = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                let (seq, prev) = match head {
-                    Some(r) => {
-                        let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
-                        let s: i64 = r.try_get("seq").map_err(g)?;
-                        let h: Vec<u8> = r.try_get("hash").map_err(g)?;
-                        (u64::try_from(s).map_err(|_| corrupt("audit seq"))? + 1, hash32(h)?)
-                    }
-                    None => (1, GENESIS_PREV),
-                };
-                let hash = event.chain_hash(seq, &prev);
-                let sql = format!(
-                    "INSERT INTO audit_log ({AUDIT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-                );
-                sqlx::query(&sql)
-                    .bind(i64::try_from(seq).map_err(|_| corrupt("audit seq"))?)
-                    .bind(event.at_ms)
-                    .bind(event.actor_user)
-                    .bind(event.actor_org)
-                    .bind(event.action.clone())
-                    .bind(event.target.clone())
-                    .bind(event.ip.clone())
-                    .bind(event.user_agent.clone())
-                    .bind(event.outcome.as_str())
-                    .bind(i64::from(event.status))
-                    .bind(prev.to_vec())
-                    .bind(hash.to_vec())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                tx.commit().await.map_err(db_err)?;
-                Ok(AuditRecord {
-                    seq,
-                    event,
-                    prev_hash: prev,
-                    hash,
-                })
-            }
         }
 
         #[async_trait::async_trait]
@@ -998,6 +949,41 @@ macro_rules! sql_store {
                 row.as_ref().map(Self::token_row).transpose()
             }
 
+            async fn token_principal(&self, token_hash: &str) -> StoreResult<Option<TokenPrincipal>> {
+                // One row per role of the user (one row with a NULL role if it has none).
+                let sql = format!(
+                    "SELECT {USER_COLS}, \
+                     t.id AS t_id, t.user_id AS t_user_id, t.name AS t_name, t.token_hash AS t_token_hash, \
+                     t.scopes AS t_scopes, t.created_ms AS t_created_ms, t.expires_ms AS t_expires_ms, \
+                     t.revoked AS t_revoked, o.id AS o_id, o.kind AS o_kind, o.name AS o_name, \
+                     o.status AS o_status, o.distributor_id AS o_distributor_id, \
+                     o.sales_owner AS o_sales_owner, o.created_ms AS o_created_ms, r.role AS r_role \
+                     FROM api_tokens t JOIN users u ON u.id = t.user_id JOIN orgs o ON o.id = u.org_id \
+                     LEFT JOIN user_roles r ON r.user_id = u.id WHERE t.token_hash = $1"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(token_hash.to_owned())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                let Some(first) = rows.first() else { return Ok(None) };
+                let mut roles = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    let role: Option<String> =
+                        r.try_get("r_role").map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    if let Some(role) = role {
+                        roles.push(Role::parse(&role).ok_or_else(|| corrupt("role"))?);
+                    }
+                }
+                roles.sort();
+                roles.dedup();
+                Ok(Some(TokenPrincipal {
+                    token: Self::token_row_as(first, "t_")?,
+                    user: Self::user_fields(first, roles)?,
+                    org: Self::org_row_as(first, "o_")?,
+                }))
+            }
+
             async fn list_tokens(&self, user: UserId) -> StoreResult<Vec<TokenRecord>> {
                 let sql = format!(
                     "SELECT {TOKEN_COLS} FROM api_tokens WHERE user_id = $1 ORDER BY id LIMIT $2"
@@ -1200,8 +1186,7 @@ macro_rules! sql_store {
             }
 
             async fn append_audit(&self, event: &AuditEvent) -> StoreResult<AuditRecord> {
-                let (this, event) = (self.clone(), event.clone());
-                self.on_writer(async move { this.append_audit_now(&event).await }).await
+                self.append_audit_serialised(event).await
             }
 
             async fn list_audit(&self, after: u64, limit: u32) -> StoreResult<Vec<AuditRecord>> {
@@ -1281,17 +1266,135 @@ macro_rules! sql_store {
     };
 }
 
-sql_store!(
-    SqliteStore,
-    sqlx::sqlite::SqliteRow,
-    "sqlite",
-    "BEGIN IMMEDIATE",
-    ""
-);
-sql_store!(
-    PgStore,
-    sqlx::postgres::PgRow,
-    "postgres",
-    "BEGIN",
-    "LOCK TABLE audit_log IN EXCLUSIVE MODE"
-);
+sql_store!(SqliteStore, sqlx::sqlite::SqliteRow, "sqlite");
+sql_store!(PgStore, sqlx::postgres::PgRow, "postgres");
+
+impl SqliteStore {
+    /// Appends on the writer thread (one hand-off, group commit).
+    async fn append_audit_serialised(&self, event: &AuditEvent) -> StoreResult<AuditRecord> {
+        let event = event.clone();
+        self.writer
+            .call(move |conn| crate::sqlite_writer::append_audit(conn, &event))
+            .await
+    }
+}
+
+impl PgStore {
+    /// Queues the append for the appender task and waits for its commit.
+    async fn append_audit_serialised(&self, event: &AuditEvent) -> StoreResult<AuditRecord> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let gone = || StoreError::Backend("the audit appender has stopped".into());
+        self.audit
+            .send((event.clone().bounded(), tx))
+            .map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())?
+    }
+
+    /// The audit appender: one task per store appends every queued event (at most
+    /// [`PG_AUDIT_BATCH_MAX`]) in one transaction under the table lock — one head read, one
+    /// multi-row insert — and answers each caller after the commit (all with the error if
+    /// it fails). Appends are serialised by this task within the process and by the table
+    /// lock across processes, so the hash chain never forks. Ends when the store is dropped.
+    async fn audit_loop(
+        pool: sqlx::PgPool,
+        mut queue: tokio::sync::mpsc::UnboundedReceiver<AuditJob>,
+    ) {
+        while let Some(first) = queue.recv().await {
+            let mut batch = vec![first];
+            while batch.len() < PG_AUDIT_BATCH_MAX {
+                match queue.try_recv() {
+                    Ok(j) => batch.push(j),
+                    Err(_) => break,
+                }
+            }
+            let events: Vec<&AuditEvent> = batch.iter().map(|(e, _)| e).collect();
+            match Self::append_batch(&pool, &events).await {
+                Ok(records) => {
+                    for ((_, answer), rec) in batch.into_iter().zip(records) {
+                        let _ = answer.send(Ok(rec));
+                    }
+                }
+                Err(e) => {
+                    let msg = e.to_string();
+                    for (_, answer) in batch {
+                        let _ = answer.send(Err(StoreError::Backend(format!(
+                            "audit append failed: {msg}"
+                        ))));
+                    }
+                }
+            }
+        }
+    }
+
+    async fn append_batch(
+        pool: &sqlx::PgPool,
+        events: &[&AuditEvent],
+    ) -> StoreResult<Vec<AuditRecord>> {
+        // The table lock keeps a writer in another process from invalidating the head
+        // we read.
+        let mut tx = pool.begin_with("BEGIN").await.map_err(db_err)?;
+        sqlx::query("LOCK TABLE audit_log IN EXCLUSIVE MODE")
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let head = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let (mut seq, mut prev) = match head {
+            Some(r) => {
+                let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+                let s: i64 = r.try_get("seq").map_err(g)?;
+                let h: Vec<u8> = r.try_get("hash").map_err(g)?;
+                (
+                    u64::try_from(s).map_err(|_| corrupt("audit seq"))? + 1,
+                    hash32(h)?,
+                )
+            }
+            None => (1, GENESIS_PREV),
+        };
+        let mut records = Vec::with_capacity(events.len());
+        for e in events {
+            let hash = e.chain_hash(seq, &prev);
+            records.push(AuditRecord {
+                seq,
+                event: (*e).clone(),
+                prev_hash: prev,
+                hash,
+            });
+            prev = hash;
+            seq += 1;
+        }
+        let values: Vec<String> = (0..records.len())
+            .map(|i| {
+                let b = i * 12;
+                let p: Vec<String> = (1..=12).map(|k| format!("${}", b + k)).collect();
+                format!("({})", p.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO audit_log ({AUDIT_COLS}) VALUES {}",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for r in &records {
+            let e = &r.event;
+            q = q
+                .bind(i64::try_from(r.seq).map_err(|_| corrupt("audit seq"))?)
+                .bind(e.at_ms)
+                .bind(e.actor_user)
+                .bind(e.actor_org)
+                .bind(e.action.clone())
+                .bind(e.target.clone())
+                .bind(e.ip.clone())
+                .bind(e.user_agent.clone())
+                .bind(e.outcome.as_str())
+                .bind(i64::from(e.status))
+                .bind(r.prev_hash.to_vec())
+                .bind(r.hash.to_vec());
+        }
+        q.execute(&mut *tx).await.map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(records)
+    }
+}

@@ -525,6 +525,35 @@ async fn api_tokens(b: &Backend) {
         .await
         .expect("token");
     assert_eq!(s.get_token_by_hash("th").await.expect("g"), Some(t.clone()));
+    // The one-round-trip lookup of authentication agrees with the three lookups.
+    let p = s.token_principal("th").await.expect("p").expect("known");
+    assert_eq!(p.token, t);
+    assert_eq!(Some(p.user), s.get_user(u.id).await.expect("u"));
+    assert_eq!(Some(p.org), s.get_org(o.id).await.expect("o"));
+    assert_eq!(s.token_principal("nope").await.expect("p"), None);
+    // Several roles come back once each; a user without roles has none.
+    let w = user(
+        s,
+        o.id,
+        "wes",
+        &[Role::CustomerSubUser, Role::CustomerAdmin],
+    )
+    .await;
+    let nobody = user(s, o.id, "nod", &[]).await;
+    for (who, hash) in [(&w, "tw"), (&nobody, "tn")] {
+        s.create_token(&NewToken {
+            user: who.id,
+            name: "x".into(),
+            token_hash: hash.into(),
+            scopes: vec![Permission::OrgRead],
+            created_ms: T0,
+            expires_ms: T0 + 1000,
+        })
+        .await
+        .expect("token");
+        let p = s.token_principal(hash).await.expect("p").expect("known");
+        assert_eq!(Some(&p.user), s.get_user(who.id).await.expect("u").as_ref());
+    }
     assert_eq!(s.list_tokens(u.id).await.expect("l"), vec![t.clone()]);
     assert!(s.list_tokens(v.id).await.expect("l").is_empty());
     assert!(

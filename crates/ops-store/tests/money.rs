@@ -179,6 +179,25 @@ async fn change_of_spec_keeps_the_paid_terms(b: &Backend) {
         .unwrap();
     let expected = (up.order.refunded_fen.get() * 7_777 + 9_999) / 10_000;
     assert_eq!(up.order.charged_fen.get(), expected);
+    // On the statement the old spec's rest comes back as a refund and the new spec's rest
+    // is a consumption.
+    let lines = s
+        .statements(w.customers[0].0, 0, PAGE_SIZE_MAX)
+        .await
+        .unwrap();
+    let memo_kind = |memo_end: &str| -> Vec<String> {
+        lines
+            .iter()
+            .filter(|l| l.memo.ends_with(memo_end))
+            .map(|l| l.kind.clone())
+            .collect()
+    };
+    let refunds = memo_kind("rest of the old spec");
+    assert!(!refunds.is_empty());
+    assert!(refunds.iter().all(|k| k == "refund"), "{refunds:?}");
+    let charges = memo_kind("rest of the new spec");
+    assert!(!charges.is_empty());
+    assert!(charges.iter().all(|k| k == "consumption"), "{charges:?}");
 }
 
 /// A renewal never charges for a term that has already ended.
@@ -216,7 +235,10 @@ both!(
     journal_refuses_edits_and_unbalanced_lines,
     idempotent_orders_and_payments,
     offline_transfers_need_a_second_person,
+    grants_beyond_the_limit_need_a_second_person,
+    concurrent_orders_keep_money_consistent,
     prepaid_lifecycle_and_bills,
+    bills_and_lifecycle_are_paged,
     payg_pauses_when_out_of_money_and_resumes,
 );
 
@@ -584,9 +606,24 @@ async fn apply(s: &dyn OpsStore, w: &World, m: &mut Model, op: &Op) {
         }
         Op::Advance(minutes) => {
             m.now += minutes * 60_000;
-            s.advance_lifecycle(m.now, &LifecycleSettings::default(), &MeteredUsage, 50)
-                .await
-                .unwrap();
+            // A pass in batches of 50 until nothing remains.
+            let mut after = 0;
+            loop {
+                let r = s
+                    .advance_lifecycle(
+                        m.now,
+                        &LifecycleSettings::default(),
+                        &MeteredUsage,
+                        after,
+                        50,
+                    )
+                    .await
+                    .unwrap();
+                match r.next_after {
+                    Some(a) => after = a,
+                    None => break,
+                }
+            }
         }
         Op::Replay => {
             if let Some((po, id)) = &m.last_order {
@@ -694,6 +731,21 @@ async fn journal_refuses_edits_and_unbalanced_lines(b: &Backend) {
     assert_eq!(
         s.reverse_journal_tx(1, &k("fix-1"), T0 + 2).await.unwrap(),
         rev
+    );
+    // A second reversal of the same transaction, or a reversal of the reversal, is
+    // refused by name and changes nothing.
+    assert!(matches!(
+        s.reverse_journal_tx(1, &k("fix-2"), T0 + 3).await,
+        Err(StoreError::AlreadyReversed { tx_id: 1 })
+    ));
+    assert!(matches!(
+        s.reverse_journal_tx(rev, &k("fix-3"), T0 + 3).await,
+        Err(StoreError::ReversalOfReversal { tx_id }) if tx_id == rev
+    ));
+    assert_eq!(s.balances(w.customers[0].0).await.unwrap().cash_fen, 0);
+    assert!(
+        b.raw("DELETE FROM journal_reversals").await.is_err(),
+        "the reversal links are append-only"
     );
     assert_eq!(s.check_projection().await.unwrap(), Vec::<String>::new());
     // Vouchers with the same key and a different body conflict.
@@ -864,6 +916,222 @@ async fn idempotent_orders_and_payments(b: &Backend) {
     ));
 }
 
+/// Many concurrent orders of one customer — new ones, replays of the same keys, and more
+/// than the balance pays for — are serialised correctly: on SQLite they are group-committed
+/// on the writer thread, where a failing order is rolled back alone.
+async fn concurrent_orders_keep_money_consistent(b: &Backend) {
+    let shared: std::sync::Arc<dyn OpsStore> = match b {
+        Backend::Sqlite(s, _) => std::sync::Arc::new(s.clone()),
+        Backend::Pg(s, _, _) => std::sync::Arc::new(s.clone()),
+    };
+    let s = b.store();
+    let w = world(s).await;
+    let c = w.customers[0].0;
+    let po = |key: &str| PlaceOrder {
+        ctx: ctx(&w, 0, key, T0 + 1),
+        spec_id: w.prepaid_specs[0],
+        mode: ChargingMode::Prepaid,
+        months: 1,
+        quantity: 1,
+        coupon: None,
+    };
+    // The price of one order (at most the 10 000 fen list price), then money for about
+    // half of the orders below.
+    recharge(s, &w, 0, 10_000, T0).await;
+    let probe = s.place_order(&po("probe")).await.unwrap();
+    let price = probe.order.charged_fen.get();
+    assert!(price > 0);
+    let left = s.balances(c).await.unwrap();
+    let orders = 24i64;
+    let topup = price * (orders / 2) + price / 2 - left.cash_fen;
+    if topup > 0 {
+        recharge(s, &w, 0, topup, T0 + 1).await;
+    }
+    let before = s.balances(c).await.unwrap();
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..orders {
+        // Every third request repeats the key of the one before it (same body).
+        let key = if i % 3 == 2 {
+            format!("c{}", i - 1)
+        } else {
+            format!("c{i}")
+        };
+        let (st, o) = (std::sync::Arc::clone(&shared), po(&key));
+        set.spawn(async move { (key, st.place_order(&o).await) });
+    }
+    let mut by_key: BTreeMap<String, i64> = BTreeMap::new();
+    let (mut placed, mut refused) = (0i64, 0i64);
+    while let Some(r) = set.join_next().await {
+        let (key, r) = r.unwrap();
+        match r {
+            Ok(o) => {
+                if let Some(id) = by_key.insert(key, o.order.id) {
+                    assert_eq!(id, o.order.id, "a replay answers the same order");
+                }
+                if !o.replayed {
+                    placed += 1;
+                }
+            }
+            Err(StoreError::Insufficient { .. }) => refused += 1,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(
+        placed > 0 && refused > 0,
+        "placed {placed}, refused {refused}"
+    );
+    let after = s.balances(c).await.unwrap();
+    let spent = (before.cash_fen - after.cash_fen)
+        + (before.voucher_fen - after.voucher_fen)
+        + (after.credit_used_fen - before.credit_used_fen);
+    assert_eq!(spent, placed * price);
+    let listed = s.list_orders(Some(c), 0, PAGE_SIZE_MAX).await.unwrap();
+    assert_eq!(i64::try_from(listed.len()).unwrap(), placed + 1);
+    assert_eq!(s.check_projection().await.unwrap(), Vec::<String>::new());
+    assert!(after.cash_fen >= 0);
+}
+
+/// Voucher grants and credit-line changes beyond the asking user's limit wait for a
+/// second finance user; within it they take effect at once.
+async fn grants_beyond_the_limit_need_a_second_person(b: &Backend) {
+    let s = b.store();
+    let w = world(s).await;
+    let c = w.customers[0].0;
+    let req = |kind, amount: i64, key: Option<&str>, by, at| GrantRequest {
+        org: c,
+        kind,
+        amount: f(amount),
+        key: key.map(k),
+        by,
+        at_ms: at,
+        day_start_ms: T0,
+        alone_max: f(1_000),
+    };
+    let v0 = s.balances(c).await.unwrap().voucher_fen;
+    // 600 + 400 fen alone: within the daily limit of 1 000.
+    for (key, amount) in [("g1", 600), ("g2", 400)] {
+        let g = s
+            .request_grant(&req(
+                GrantKind::Voucher,
+                amount,
+                Some(key),
+                w.finance.0,
+                T0 + 1,
+            ))
+            .await
+            .unwrap();
+        assert_eq!(g.grant.status, "alone");
+        assert!(g.balances.is_some());
+    }
+    assert_eq!(s.balances(c).await.unwrap().voucher_fen, v0 + 1_000);
+    // One fen more the same day waits; a replay of its key answers the same request.
+    let p = s
+        .request_grant(&req(GrantKind::Voucher, 1, Some("g3"), w.finance.0, T0 + 2))
+        .await
+        .unwrap();
+    assert_eq!(p.grant.status, "pending");
+    assert_eq!(p.balances, None);
+    let again = s
+        .request_grant(&req(GrantKind::Voucher, 1, Some("g3"), w.finance.0, T0 + 3))
+        .await
+        .unwrap();
+    assert_eq!(again.grant.id, p.grant.id);
+    assert!(matches!(
+        s.request_grant(&req(GrantKind::Voucher, 2, Some("g3"), w.finance.0, T0 + 3))
+            .await,
+        Err(StoreError::KeyReuse)
+    ));
+    assert_eq!(s.balances(c).await.unwrap().voucher_fen, v0 + 1_000);
+    // Not by the asker; by another finance user once.
+    assert!(matches!(
+        s.approve_grant(p.grant.id, w.finance.0, T0 + 4).await,
+        Err(StoreError::Rejected(_))
+    ));
+    let done = s
+        .approve_grant(p.grant.id, w.finance.1, T0 + 4)
+        .await
+        .unwrap();
+    assert_eq!(done.grant.status, "approved");
+    assert_eq!(done.grant.decided_by, Some(w.finance.1));
+    assert_eq!(s.balances(c).await.unwrap().voucher_fen, v0 + 1_001);
+    assert!(
+        s.approve_grant(p.grant.id, w.finance.1, T0 + 5)
+            .await
+            .is_err()
+    );
+    assert_eq!(s.balances(c).await.unwrap().voucher_fen, v0 + 1_001);
+    // Another user has its own limit; the next day the limit starts again.
+    let g = s
+        .request_grant(&req(
+            GrantKind::Voucher,
+            1_000,
+            Some("g4"),
+            w.finance.1,
+            T0 + 6,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(g.grant.status, "alone");
+    let next_day = GrantRequest {
+        day_start_ms: T0 + DAY_MS,
+        ..req(
+            GrantKind::Voucher,
+            1_000,
+            Some("g5"),
+            w.finance.0,
+            T0 + DAY_MS,
+        )
+    };
+    assert_eq!(
+        s.request_grant(&next_day).await.unwrap().grant.status,
+        "alone"
+    );
+    // A credit line within the limit is set at once, above it waits.
+    let line = s
+        .request_grant(&req(
+            GrantKind::CreditLine,
+            1_000,
+            None,
+            w.finance.0,
+            T0 + 7,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(line.balances.unwrap().credit_line_fen, 1_000);
+    let high = s
+        .request_grant(&req(
+            GrantKind::CreditLine,
+            50_000,
+            None,
+            w.finance.0,
+            T0 + 8,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(high.grant.status, "pending");
+    assert_eq!(s.balances(c).await.unwrap().credit_line_fen, 1_000);
+    let set = s
+        .approve_grant(high.grant.id, w.finance.1, T0 + 9)
+        .await
+        .unwrap();
+    assert_eq!(set.balances.unwrap().credit_line_fen, 50_000);
+    assert_eq!(
+        s.list_grants(0, PAGE_SIZE_MAX).await.unwrap().len(),
+        7,
+        "every request is on record"
+    );
+    // The schema itself refuses a self-approval.
+    assert!(
+        b.raw(&format!(
+            "UPDATE money_grants SET decided_by = entered_by WHERE id = {}",
+            high.grant.id
+        ))
+        .await
+        .is_err()
+    );
+    assert_eq!(s.check_projection().await.unwrap(), Vec::<String>::new());
+}
+
 async fn offline_transfers_need_a_second_person(b: &Backend) {
     let s = b.store();
     let w = world(s).await;
@@ -919,6 +1187,28 @@ async fn offline_transfers_need_a_second_person(b: &Backend) {
     let mirror = s.mirror_pending(100).await.unwrap();
     assert_eq!(mirror.len(), 2);
     assert!(mirror.iter().all(|m| m.op == "mint"));
+    // The signed chain transaction is stored before it is sent, once; a retry reads it back.
+    let m = &mirror[0];
+    assert_eq!(
+        (m.signed_ref.as_deref(), m.signed_tx.as_deref()),
+        (None, None)
+    );
+    s.mirror_signed(m.id, "tx-1", "00ff").await.unwrap();
+    assert!(matches!(
+        s.mirror_signed(m.id, "tx-2", "0102").await,
+        Err(StoreError::NotFound)
+    ));
+    let again = s.mirror_pending(100).await.unwrap();
+    assert_eq!(
+        (
+            again[0].signed_ref.as_deref(),
+            again[0].signed_tx.as_deref()
+        ),
+        (Some("tx-1"), Some("00ff"))
+    );
+    s.mirror_sent(m.id, "tx-1", T0).await.unwrap();
+    assert_eq!(s.mirror_pending(100).await.unwrap().len(), 1);
+    assert!(s.mirror_signed(m.id, "tx-3", "03").await.is_err());
 }
 
 async fn prepaid_lifecycle_and_bills(b: &Backend) {
@@ -963,7 +1253,7 @@ async fn prepaid_lifecycle_and_bills(b: &Backend) {
     assert_eq!(end, opened + 31 * DAY_MS);
     let settings = LifecycleSettings::default();
     let r = s
-        .advance_lifecycle(end - 7 * DAY_MS, &settings, &MeteredUsage, 10)
+        .advance_lifecycle(end - 7 * DAY_MS, &settings, &MeteredUsage, 0, 10)
         .await
         .unwrap();
     assert_eq!(r.messages, 1);
@@ -971,14 +1261,14 @@ async fn prepaid_lifecycle_and_bills(b: &Backend) {
         s.get_instance(acc.id).await.unwrap().unwrap().status,
         InstanceStatus::Expiring
     );
-    s.advance_lifecycle(end, &settings, &MeteredUsage, 10)
+    s.advance_lifecycle(end, &settings, &MeteredUsage, 0, 10)
         .await
         .unwrap();
     assert_eq!(
         s.get_instance(acc.id).await.unwrap().unwrap().status,
         InstanceStatus::Expired
     );
-    s.advance_lifecycle(end + 7 * DAY_MS, &settings, &MeteredUsage, 10)
+    s.advance_lifecycle(end + 7 * DAY_MS, &settings, &MeteredUsage, 0, 10)
         .await
         .unwrap();
     assert_eq!(
@@ -1010,6 +1300,95 @@ async fn prepaid_lifecycle_and_bills(b: &Backend) {
     assert!(s.bills(&other_user).await.unwrap().is_empty());
 }
 
+/// Bills come in pages with a cursor; a lifecycle pass works in bounded batches and says
+/// whether more remain.
+async fn bills_and_lifecycle_are_paged(b: &Backend) {
+    let s = b.store();
+    let w = world(s).await;
+    let mut expected = Vec::new();
+    for c in 0..2 {
+        recharge(s, &w, c, 1_000_000, T0).await;
+        for (i, spec) in w.prepaid_specs.iter().enumerate() {
+            s.place_order(&PlaceOrder {
+                ctx: ctx(&w, c, &format!("p{c}-{i}"), T0 + 1),
+                spec_id: *spec,
+                mode: ChargingMode::Prepaid,
+                months: 1,
+                quantity: 1,
+                coupon: None,
+            })
+            .await
+            .unwrap();
+        }
+    }
+    let month = BillFilter {
+        from_ms: T0 - 14 * DAY_MS,
+        to_ms: T0 + 17 * DAY_MS,
+        ..BillFilter::default()
+    };
+    let all = s.bills(&month).await.unwrap();
+    assert!(all.len() >= 2, "{all:?}");
+    expected.extend(all.iter().cloned());
+    // Page by page with one line each, following the cursor, gives the same lines.
+    let mut paged = Vec::new();
+    let mut after = None;
+    loop {
+        let page = s
+            .bills(&BillFilter {
+                after: after.clone(),
+                limit: Some(1),
+                ..month.clone()
+            })
+            .await
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        assert_eq!(page.len(), 1);
+        after = Some(last.key());
+        paged.extend(page);
+    }
+    assert_eq!(paged, expected);
+    // A lifecycle pass with batches of one: each batch reports where to go on, the last
+    // reports nothing more, and every live instance was looked at once.
+    let live = s
+        .list_instances(None, 0, PAGE_SIZE_MAX)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|i| {
+            matches!(
+                i.status,
+                InstanceStatus::Active
+                    | InstanceStatus::Expiring
+                    | InstanceStatus::Expired
+                    | InstanceStatus::Paused
+            )
+        })
+        .count();
+    assert!(live >= 2);
+    let (mut after, mut examined, mut batches) = (0, 0, 0);
+    loop {
+        let r = s
+            .advance_lifecycle(
+                T0 + 2,
+                &LifecycleSettings::default(),
+                &MeteredUsage,
+                after,
+                1,
+            )
+            .await
+            .unwrap();
+        examined += r.examined;
+        batches += 1;
+        assert!(r.examined <= 1);
+        match r.next_after {
+            Some(a) => after = a,
+            None => break,
+        }
+    }
+    assert_eq!(usize::try_from(examined).unwrap(), live);
+    assert!(batches >= live);
+}
+
 async fn payg_pauses_when_out_of_money_and_resumes(b: &Backend) {
     let s = b.store();
     let w = world(s).await;
@@ -1030,7 +1409,7 @@ async fn payg_pauses_when_out_of_money_and_resumes(b: &Backend) {
     let settings = LifecycleSettings::default();
     // 100 minutes × 3 fen = 300 < minimum 500: 500 charged.
     let r = s
-        .advance_lifecycle(T0 + 100 * 60_000, &settings, &MeteredUsage, 10)
+        .advance_lifecycle(T0 + 100 * 60_000, &settings, &MeteredUsage, 0, 10)
         .await
         .unwrap();
     assert_eq!(r.usage_charged_fen, 500);
@@ -1038,14 +1417,14 @@ async fn payg_pauses_when_out_of_money_and_resumes(b: &Backend) {
     // 600 more minutes: 2 100 due in total, 1 600 more: 500 from cash, 1 100 from the
     // deposit — the deposit still covers it, so the instance keeps running.
     let r = s
-        .advance_lifecycle(T0 + 700 * 60_000, &settings, &MeteredUsage, 10)
+        .advance_lifecycle(T0 + 700 * 60_000, &settings, &MeteredUsage, 0, 10)
         .await
         .unwrap();
     assert_eq!((r.usage_charged_fen, r.paused), (1_600, 0));
     // 400 more minutes: 3 300 fen due in total, 1 200 more: 900 left in the deposit,
     // 300 owed — out of money: paused, not deleted.
     let r = s
-        .advance_lifecycle(T0 + 1_100 * 60_000, &settings, &MeteredUsage, 10)
+        .advance_lifecycle(T0 + 1_100 * 60_000, &settings, &MeteredUsage, 0, 10)
         .await
         .unwrap();
     assert_eq!(r.paused, 1);
@@ -1056,7 +1435,7 @@ async fn payg_pauses_when_out_of_money_and_resumes(b: &Backend) {
     let bal = s.balances(w.customers[0].0).await.unwrap();
     assert_eq!((bal.cash_fen, bal.frozen_fen), (0, 0));
     // Paused time is not metered; a recharge resumes it.
-    s.advance_lifecycle(T0 + 5_000 * 60_000, &settings, &MeteredUsage, 10)
+    s.advance_lifecycle(T0 + 5_000 * 60_000, &settings, &MeteredUsage, 0, 10)
         .await
         .unwrap();
     assert_eq!(
@@ -1073,7 +1452,7 @@ async fn payg_pauses_when_out_of_money_and_resumes(b: &Backend) {
     }
     recharge(s, &w, 0, 10_000, T0 + 5_001 * 60_000).await;
     let r = s
-        .advance_lifecycle(T0 + 5_002 * 60_000, &settings, &MeteredUsage, 10)
+        .advance_lifecycle(T0 + 5_002 * 60_000, &settings, &MeteredUsage, 0, 10)
         .await
         .unwrap();
     assert_eq!(r.resumed, 1);

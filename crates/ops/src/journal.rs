@@ -176,11 +176,12 @@ pub enum TxKind {
     Purchase,
     /// Payment of a renewal.
     Renewal,
-    /// Net payment or refund of a change of spec.
+    /// Payment for the rest of the term on the new spec of a change of spec.
     ChangeSpec,
     /// Pay-as-you-go usage charged.
     Usage,
-    /// Prorated refund of an unsubscribed order.
+    /// Prorated refund: of an unsubscribed order, or of the old spec's rest of the term
+    /// on a change of spec.
     Refund,
     /// A pay-as-you-go deposit frozen.
     Hold,

@@ -221,6 +221,11 @@ pub fn cst_midnight(y: i64, m: u32, d: u32) -> i64 {
     days_from_civil(y, m, d) * DAY_MS - CST_OFFSET_MS
 }
 
+/// The instant of local (CST) midnight starting the day that contains `at_ms`.
+pub fn cst_day_start(at_ms: i64) -> i64 {
+    (at_ms + CST_OFFSET_MS).div_euclid(DAY_MS) * DAY_MS - CST_OFFSET_MS
+}
+
 /// The first instant of the calendar month (CST) containing `at_ms`, as (year, month).
 pub fn cst_month_of(at_ms: i64) -> (i64, u32) {
     let (y, m, _) = civil_from_days((at_ms + CST_OFFSET_MS).div_euclid(DAY_MS));
@@ -230,6 +235,14 @@ pub fn cst_month_of(at_ms: i64) -> (i64, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cst_day_starts_at_local_midnight() {
+        let midnight = cst_midnight(2025, 1, 15);
+        assert_eq!(cst_day_start(midnight), midnight);
+        assert_eq!(cst_day_start(midnight + DAY_MS - 1), midnight);
+        assert_eq!(cst_day_start(midnight - 1), midnight - DAY_MS);
+    }
 
     #[test]
     fn fen_refuses_negative_and_overflow() {

@@ -99,20 +99,28 @@ impl FromRequestParts<AppState> for Authed {
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
-        let (user_id, via, scopes) = if let Some(token) = bearer {
+        // `known`: the user and organisation when the token lookup already read them.
+        let (user_id, via, scopes, known) = if let Some(token) = bearer {
             let digest = token_digest(token.trim());
-            let t = s
-                .store
-                .get_token_by_hash(&digest)
-                .await?
-                .ok_or_else(|| unauth("invalid_token", "unknown API token"))?;
+            // Token, user and organisation in one round trip; a token without them is
+            // looked up alone so the answer can say what is missing.
+            let (t, known) = match s.store.token_principal(&digest).await? {
+                Some(p) => (p.token, Some((p.user, p.org))),
+                None => (
+                    s.store
+                        .get_token_by_hash(&digest)
+                        .await?
+                        .ok_or_else(|| unauth("invalid_token", "unknown API token"))?,
+                    None,
+                ),
+            };
             if t.revoked {
                 return Err(unauth("token_revoked", "the API token was revoked"));
             }
             if t.expires_ms <= now {
                 return Err(unauth("token_expired", "the API token has expired"));
             }
-            (t.user, Via::Token, Some(t.scopes))
+            (t.user, Via::Token, Some(t.scopes), known)
         } else if let Some(raw) = cookie_value(parts, SESSION_COOKIE) {
             let digest = token_digest(raw);
             let sess = s
@@ -147,23 +155,32 @@ impl FromRequestParts<AppState> for Authed {
                     Some(_) => {}
                 }
             }
-            (sess.user, Via::Session(digest), None)
+            (sess.user, Via::Session(digest), None, None)
         } else {
             return Err(ApiError::unauthenticated());
         };
-        let user = s
-            .store
-            .get_user(user_id)
-            .await?
-            .ok_or_else(|| unauth("invalid_token", "the account no longer exists"))?;
+        let (user, org) = match known {
+            Some(k) => k,
+            None => {
+                let user = s
+                    .store
+                    .get_user(user_id)
+                    .await?
+                    .ok_or_else(|| unauth("invalid_token", "the account no longer exists"))?;
+                if user.disabled {
+                    return Err(unauth("account_disabled", "the account is disabled"));
+                }
+                let org = s
+                    .store
+                    .get_org(user.org)
+                    .await?
+                    .ok_or_else(ApiError::internal)?;
+                (user, org)
+            }
+        };
         if user.disabled {
             return Err(unauth("account_disabled", "the account is disabled"));
         }
-        let org = s
-            .store
-            .get_org(user.org)
-            .await?
-            .ok_or_else(ApiError::internal)?;
         if org.status != OrgStatus::Active {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,

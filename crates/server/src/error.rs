@@ -114,6 +114,13 @@ impl From<StoreError> for ApiError {
                 "idempotency_conflict",
                 "the idempotency key was already used for a different request",
             ),
+            e @ (StoreError::AlreadyReversed { .. } | StoreError::ReversalOfReversal { .. }) => {
+                let code = match e {
+                    StoreError::AlreadyReversed { .. } => "already_reversed",
+                    _ => "reversal_of_reversal",
+                };
+                ApiError::new(StatusCode::CONFLICT, code, e.to_string())
+            }
             other => {
                 tracing::error!(error = %other, "store failure");
                 ApiError::internal()

@@ -20,7 +20,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use suanli_ops::journal::IdemKey;
-use suanli_ops::money::{Bp, FEN_PER_REQUEST_MAX, Fen, cst_midnight, cst_month_of};
+use suanli_ops::money::{Bp, FEN_PER_REQUEST_MAX, Fen, cst_day_start, cst_midnight, cst_month_of};
 use suanli_ops::pricing::{ChargingMode, CouponValue, DiscountScope, QUANTITY_MAX, SpecPricing};
 use suanli_ops::validate::BoundedText;
 use suanli_ops::{OrgId, OrgVisibility, Permission, UserId};
@@ -34,8 +34,17 @@ pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 pub const COUPON_CODE_CHARS_MAX: usize = 32;
 /// Longest provisioning field (resource id, access address), in characters.
 pub const PROVISIONING_CHARS_MAX: usize = 200;
-/// Instances advanced per store page by the lifecycle endpoint.
+/// Instances one lifecycle request advances at most (the batch; `next_after` in the answer
+/// continues the pass).
 pub const LIFECYCLE_PAGE_MAX: u32 = 200;
+/// Cash vouchers one finance user may grant alone per day (CST), in fen; a grant that
+/// would go beyond waits for a second finance user's approval.
+pub const VOUCHER_ALONE_DAILY_MAX_FEN: i64 = 100_000;
+/// Highest credit line one finance user may set alone, in fen; a higher one waits for a
+/// second finance user's approval.
+pub const CREDIT_LINE_ALONE_MAX_FEN: i64 = 1_000_000;
+/// Bill lines per page at most (and by default).
+pub const BILL_PAGE_MAX: u32 = 200;
 
 /// The raw body, read only after the handler has checked the caller's permission.
 #[derive(Debug)]
@@ -610,16 +619,27 @@ pub async fn set_credit_line(
     a.require(Permission::FinanceManage)?;
     let r: CreditReq = body(&headers, &raw)?;
     let org = customer_org(&s, &a, id).await?;
-    let b = s
+    let now = s.clock.now_ms();
+    let g = s
         .store
-        .set_credit_line(
-            org.id,
-            fen0(r.limit_fen, "limit_fen")?,
-            a.user.id,
-            s.clock.now_ms(),
-        )
+        .request_grant(&GrantRequest {
+            org: org.id,
+            kind: GrantKind::CreditLine,
+            amount: fen0(r.limit_fen, "limit_fen")?,
+            key: None,
+            by: a.user.id,
+            at_ms: now,
+            day_start_ms: cst_day_start(now),
+            alone_max: Fen::new(CREDIT_LINE_ALONE_MAX_FEN).map_err(|_| ApiError::internal())?,
+        })
         .await?;
-    Ok(Json(json!({"balances": b})))
+    Ok(grant_json(&g))
+}
+
+/// The answer to a grant request: the balances when it took effect, `pending` while it
+/// waits for a second finance user.
+fn grant_json(g: &GrantOutcome) -> Json<Value> {
+    Json(json!({"grant": g.grant, "pending": g.balances.is_none(), "balances": g.balances}))
 }
 
 /// A cash voucher grant.
@@ -643,16 +663,53 @@ pub async fn grant_voucher(
     let key = IdemKey::parse(&r.idempotency_key)
         .map_err(|e| ApiError::invalid("idempotency_key", e.to_string()))?;
     let org = customer_org(&s, &a, id).await?;
-    let b = s
+    let now = s.clock.now_ms();
+    let g = s
         .store
-        .grant_voucher(
-            org.id,
-            amount(r.amount_fen, "amount_fen")?,
-            &key,
-            s.clock.now_ms(),
-        )
+        .request_grant(&GrantRequest {
+            org: org.id,
+            kind: GrantKind::Voucher,
+            amount: amount(r.amount_fen, "amount_fen")?,
+            key: Some(key),
+            by: a.user.id,
+            at_ms: now,
+            day_start_ms: cst_day_start(now),
+            alone_max: Fen::new(VOUCHER_ALONE_DAILY_MAX_FEN).map_err(|_| ApiError::internal())?,
+        })
         .await?;
-    Ok(Json(json!({"balances": b})))
+    Ok(grant_json(&g))
+}
+
+/// `GET /api/v1/money-grants`: voucher grants and credit-line changes, done and pending.
+pub async fn list_grants(
+    State(s): State<AppState>,
+    a: Authed,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> JsonResult {
+    a.require(Permission::FinanceManage)?;
+    Ok(Json(
+        json!({"items": s.store.list_grants(q.after.unwrap_or(0), q.limit()?).await?}),
+    ))
+}
+
+/// `POST /api/v1/money-grants/{id}/approve` (four eyes: not by who asked for it).
+pub async fn approve_grant(
+    State(s): State<AppState>,
+    a: Authed,
+    IdParam(id): IdParam,
+) -> JsonResult {
+    a.require(Permission::FinanceManage)?;
+    let g = s
+        .store
+        .approve_grant(id, a.user.id, s.clock.now_ms())
+        .await
+        .map_err(|e| match e {
+            StoreError::Rejected(m) if m.starts_with("four eyes") => {
+                ApiError::new(StatusCode::FORBIDDEN, "four_eyes", m)
+            }
+            e => e.into(),
+        })?;
+    Ok(grant_json(&g))
 }
 
 // ---------------------------------------------------------------- recharge
@@ -1059,18 +1116,43 @@ pub async fn list_instances(
 
 /// `POST /api/v1/lifecycle/advance`: advances every instance to the server clock's now
 /// (reminders, expiry, release, usage charging, pause/resume).
-pub async fn advance(State(s): State<AppState>, a: Authed) -> JsonResult {
+pub async fn advance(
+    State(s): State<AppState>,
+    a: Authed,
+    ApiQuery(q): ApiQuery<AdvanceQuery>,
+) -> JsonResult {
     a.require(Permission::OrderManage)?;
+    let after = match q.after {
+        None => 0,
+        Some(v) if v >= 0 => v,
+        Some(_) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+                "after must not be negative",
+            )
+            .field("after"));
+        }
+    };
     let report = s
         .store
         .advance_lifecycle(
             s.clock.now_ms(),
             &s.money.lifecycle,
             &suanli_ops::instance::MeteredUsage,
+            after,
             LIFECYCLE_PAGE_MAX,
         )
         .await?;
-    Ok(Json(json!({"report": report})))
+    let more = report.next_after.is_some();
+    Ok(Json(json!({"report": report, "more": more})))
+}
+
+/// `?after=` of a lifecycle request: continue a pass after this instance id.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdvanceQuery {
+    after: Option<i64>,
 }
 
 // ---------------------------------------------------------------- bills
@@ -1085,6 +1167,36 @@ pub struct BillQuery {
     user_id: Option<i64>,
     product_id: Option<i64>,
     mode: Option<ChargingMode>,
+    /// Cursor `{org_id}:{product_id}:{mode}`: the `next_after` of the previous page.
+    after: Option<String>,
+    /// Lines per page, 1..=[`BILL_PAGE_MAX`].
+    limit: Option<u32>,
+}
+
+/// A bill cursor `{org_id}:{product_id}:{mode}`.
+fn bill_cursor(raw: &str) -> ApiResult<BillKey> {
+    let bad = || {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "after must be {org_id}:{product_id}:{mode}, the next_after of the previous page",
+        )
+        .field("after")
+    };
+    let mut parts = raw.splitn(3, ':');
+    let (Some(o), Some(p), Some(m)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(bad());
+    };
+    let org_id: i64 = o.parse().map_err(|_| bad())?;
+    let product_id: i64 = p.parse().map_err(|_| bad())?;
+    if org_id < 0 || product_id < 0 || ChargingMode::parse(m).is_none() {
+        return Err(bad());
+    }
+    Ok(BillKey {
+        org_id,
+        product_id,
+        mode: m.to_owned(),
+    })
 }
 
 fn period(raw: Option<&str>, now_ms: i64) -> ApiResult<(i64, i64, String)> {
@@ -1137,6 +1249,19 @@ pub async fn bills(
         .user_id
         .map(|u| UserId::new(u).ok_or_else(|| ApiError::invalid("user_id", "must be positive")))
         .transpose()?;
+    let limit = match q.limit {
+        None => BILL_PAGE_MAX,
+        Some(n) if (1..=BILL_PAGE_MAX).contains(&n) => n,
+        Some(_) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+                format!("limit must be between 1 and {BILL_PAGE_MAX}"),
+            )
+            .field("limit"));
+        }
+    };
+    let after = q.after.as_deref().map(bill_cursor).transpose()?;
     let items = s
         .store
         .bills(&BillFilter {
@@ -1146,7 +1271,16 @@ pub async fn bills(
             user,
             product: q.product_id,
             mode: q.mode,
+            after,
+            limit: Some(limit),
         })
         .await?;
-    Ok(Json(json!({"period": label, "items": items})))
+    // A full page may have more after it.
+    let next_after = (items.len() == usize::try_from(limit).unwrap_or(usize::MAX))
+        .then(|| items.last())
+        .flatten()
+        .map(|l| format!("{}:{}:{}", l.org_id, l.product_id, l.mode));
+    Ok(Json(
+        json!({"period": label, "items": items, "next_after": next_after}),
+    ))
 }

@@ -108,25 +108,70 @@ pub struct Callback {
     pub status: String,
 }
 
+/// What a mirror instruction does on the chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MirrorOp {
+    /// Money in: mint settlement credits to the customer's account.
+    Mint,
+    /// Money out: burn them from it.
+    Burn,
+}
+
+impl MirrorOp {
+    /// From the outbox's `op` column.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "mint" => Some(MirrorOp::Mint),
+            "burn" => Some(MirrorOp::Burn),
+            _ => None,
+        }
+    }
+}
+
+/// A signed chain transaction, not yet known to be applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedTx {
+    /// Its reference (the chain transaction id).
+    pub reference: String,
+    /// The encoded transaction, hex.
+    pub encoded_hex: String,
+}
+
 /// Mirrors money in and out of the journal onto the chain's settlement credits: mint on
 /// money in (recharge), burn on money out (withdrawal). The journal writes each
 /// instruction into an outbox in the same SQL transaction ([`pump_mirror`] sends them), so
 /// none is lost if the process stops in between.
+///
+/// Sending is two steps so that an instruction is carried by exactly one chain
+/// transaction: [`Self::sign`] makes the transaction (with the signer's next nonce), the
+/// outbox stores it, and only then [`Self::send`] submits it — and, after a timeout or a
+/// crash, submits *the same* transaction again, which the chain applies at most once.
 pub trait SettlementMirror: Send + Sync + std::fmt::Debug {
-    /// Mints `amount` settlement credits to the customer's chain account; returns a
-    /// reference of the chain transaction.
-    fn mint(&self, org: OrgId, amount: Fen, memo: &str) -> Result<String, String>;
-    /// Burns `amount` settlement credits from the customer's chain account.
-    fn burn(&self, org: OrgId, amount: Fen, memo: &str) -> Result<String, String>;
+    /// Signs, without sending, the transaction that mints or burns `amount` settlement
+    /// credits on the customer's chain account.
+    fn sign(&self, op: MirrorOp, org: OrgId, amount: Fen, memo: &str) -> Result<SignedTx, String>;
+    /// Makes sure `tx` is applied: done if it already was, otherwise submits it (again)
+    /// and waits for it. Safe to repeat for the same transaction.
+    fn send(&self, tx: &SignedTx) -> Result<(), String>;
     /// The customer's settlement-credit balance on the chain.
     fn balance(&self, org: OrgId) -> Result<i64, String>;
+
+    /// Signs and sends a mint at once (outside the outbox: tools and tests).
+    fn mint(&self, org: OrgId, amount: Fen, memo: &str) -> Result<String, String> {
+        let tx = self.sign(MirrorOp::Mint, org, amount, memo)?;
+        self.send(&tx)?;
+        Ok(tx.reference)
+    }
 }
 
 /// Most outbox entries sent per [`pump_mirror`] page.
 pub const MIRROR_PAGE_MAX: u32 = 100;
 
 /// Sends every pending mirror instruction through `mirror`, oldest first. Returns how many
-/// were sent; stops at the first failure (the rest stay pending).
+/// were sent; stops at the first failure (the rest stay pending). An instruction is signed
+/// once and its signed transaction stored before it is submitted; a later pass resubmits
+/// that transaction (or finds it applied) instead of signing a new one, so a commit wait
+/// that timed out never mints or burns twice.
 pub async fn pump_mirror(
     store: &dyn OpsStore,
     mirror: &dyn SettlementMirror,
@@ -142,14 +187,28 @@ pub async fn pump_mirror(
             return Ok(sent);
         }
         for m in page {
-            let memo = format!("journal tx {}", m.journal_tx_id);
-            let r = if m.op == "mint" {
-                mirror.mint(m.org, m.amount_fen, &memo)?
-            } else {
-                mirror.burn(m.org, m.amount_fen, &memo)?
+            let tx = match (m.signed_ref, m.signed_tx) {
+                (Some(reference), Some(encoded_hex)) => SignedTx {
+                    reference,
+                    encoded_hex,
+                },
+                _ => {
+                    let op = MirrorOp::parse(&m.op)
+                        .ok_or_else(|| format!("mirror instruction {}: op {}", m.id, m.op))?;
+                    let memo = format!("journal tx {}", m.journal_tx_id);
+                    let tx = mirror.sign(op, m.org, m.amount_fen, &memo)?;
+                    store
+                        .mirror_signed(m.id, &tx.reference, &tx.encoded_hex)
+                        .await
+                        .map_err(|e| format!("mirror instruction {}: {e}", m.id))?;
+                    tx
+                }
             };
+            mirror
+                .send(&tx)
+                .map_err(|e| format!("mirror instruction {}: {e}", m.id))?;
             store
-                .mirror_sent(m.id, &r, now_ms)
+                .mirror_sent(m.id, &tx.reference, now_ms)
                 .await
                 .map_err(|e| e.to_string())?;
             sent += 1;

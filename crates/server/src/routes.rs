@@ -692,7 +692,7 @@ pub const ROUTES: &[RouteDoc] = &[
     RouteDoc {
         method: "PUT",
         path: "/api/v1/orgs/{id}/credit-line",
-        summary: "Set a customer's credit line",
+        summary: "Set a customer's credit line (above the asker's limit: pending a second finance user)",
         access: Perm("finance:manage"),
         body: Some(b_credit),
         response: None,
@@ -701,7 +701,7 @@ pub const ROUTES: &[RouteDoc] = &[
     RouteDoc {
         method: "POST",
         path: "/api/v1/orgs/{id}/vouchers",
-        summary: "Grant a cash voucher",
+        summary: "Grant a cash voucher (beyond the asker's daily limit: pending a second finance user)",
         access: Perm("finance:manage"),
         body: Some(b_voucher),
         response: None,
@@ -733,6 +733,24 @@ pub const ROUTES: &[RouteDoc] = &[
         body: Some(b_callback),
         response: None,
         handler: || post(m::sandbox_webhook),
+    },
+    RouteDoc {
+        method: "GET",
+        path: "/api/v1/money-grants",
+        summary: "Voucher grants and credit-line changes, done and pending approval",
+        access: Perm("finance:manage"),
+        body: None,
+        response: None,
+        handler: || get(m::list_grants),
+    },
+    RouteDoc {
+        method: "POST",
+        path: "/api/v1/money-grants/{id}/approve",
+        summary: "Approve a voucher grant or credit-line change above the asker's limit (four eyes)",
+        access: Perm("finance:manage"),
+        body: None,
+        response: None,
+        handler: || post(m::approve_grant),
     },
     RouteDoc {
         method: "GET",

@@ -228,6 +228,32 @@ fn browse_order_use_bill_unsubscribe_refund() {
         400,
         "invalid_query",
     );
+    // Paging: one line per page, the cursor of a full page leads to the (empty) rest.
+    assert_eq!(b["next_after"], Value::Null, "a short page is the last");
+    let (s, p1) = srv.get("/api/v1/bills?limit=1", c1c);
+    assert_eq!(s, 200, "{p1}");
+    assert_eq!(p1["items"][0], b["items"][0]);
+    let cursor = p1["next_after"].as_str().unwrap().to_owned();
+    let (s, p2) = srv.get(&format!("/api/v1/bills?limit=1&after={cursor}"), c1c);
+    assert_eq!(s, 200, "{p2}");
+    let second: Vec<Value> = b["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .skip(1)
+        .take(1)
+        .cloned()
+        .collect();
+    assert_eq!(p2["items"].as_array().unwrap(), &second);
+    for bad in [
+        "/api/v1/bills?limit=0",
+        "/api/v1/bills?limit=201",
+        "/api/v1/bills?after=1:2",
+        "/api/v1/bills?after=1:2:monthly",
+        "/api/v1/bills?after=x:2:payg",
+    ] {
+        assert_err(srv.get(bad, c1c), 400, "invalid_query");
+    }
 }
 
 #[test]
@@ -450,6 +476,69 @@ fn webhook_signatures_and_offline_four_eyes() {
 }
 
 #[test]
+fn vouchers_and_credit_lines_beyond_the_limit_need_a_second_person() {
+    let sh = shop();
+    let srv = &sh.srv;
+    let c1 = &sh.c1.0;
+    let limit = suanli_server::money_api::VOUCHER_ALONE_DAILY_MAX_FEN;
+    // Within fin1's daily limit: granted at once.
+    let (s, g) = srv.post(
+        &format!("/api/v1/orgs/{c1}/vouchers"),
+        &sh.fin1,
+        json!({"amount_fen": limit, "idempotency_key": "v-1"}),
+    );
+    assert_eq!(s, 200, "{g}");
+    assert_eq!(g["pending"], false);
+    let vouchers = g["balances"]["voucher_fen"].as_i64().unwrap();
+    // Beyond it: pending, nothing granted; fin1 cannot approve it, fin2 can, once.
+    let (s, g) = srv.post(
+        &format!("/api/v1/orgs/{c1}/vouchers"),
+        &sh.fin1,
+        json!({"amount_fen": 1, "idempotency_key": "v-2"}),
+    );
+    assert_eq!((s, &g["pending"]), (200, &json!(true)), "{g}");
+    assert_eq!(g["balances"], Value::Null);
+    let id = g["grant"]["id"].as_i64().unwrap();
+    assert_err(
+        srv.post(
+            &format!("/api/v1/money-grants/{id}/approve"),
+            &sh.fin1,
+            json!({}),
+        ),
+        403,
+        "four_eyes",
+    );
+    let (s, d) = srv.post(
+        &format!("/api/v1/money-grants/{id}/approve"),
+        &sh.fin2,
+        json!({}),
+    );
+    assert_eq!(s, 200, "{d}");
+    assert_eq!(d["grant"]["status"], "approved");
+    assert_eq!(d["balances"]["voucher_fen"], vouchers + 1);
+    assert_err(
+        srv.post(
+            &format!("/api/v1/money-grants/{id}/approve"),
+            &sh.fin2,
+            json!({}),
+        ),
+        422,
+        "rejected",
+    );
+    // A credit line above the limit waits too.
+    let high = suanli_server::money_api::CREDIT_LINE_ALONE_MAX_FEN + 1;
+    let (s, g) = srv.call(
+        "PUT",
+        &format!("/api/v1/orgs/{c1}/credit-line"),
+        &sh.fin1,
+        Some(json!({"limit_fen": high})),
+    );
+    assert_eq!((s, &g["pending"]), (200, &json!(true)), "{g}");
+    let (_, list) = srv.get("/api/v1/money-grants", &sh.fin2);
+    assert_eq!(list["items"].as_array().unwrap().len(), 3, "{list}");
+}
+
+#[test]
 fn manual_provisioning_lifecycle_and_messages() {
     let sh = shop();
     let srv = &sh.srv;
@@ -505,6 +594,13 @@ fn manual_provisioning_lifecycle_and_messages() {
     let admin = srv.admin();
     let (_, r) = srv.post("/api/v1/lifecycle/advance", &admin, json!({}));
     assert_eq!(r["report"]["messages"], 1);
+    assert_eq!(r["more"], false, "{r}");
+    assert_eq!(r["report"]["next_after"], Value::Null);
+    assert_err(
+        srv.post("/api/v1/lifecycle/advance?after=-1", &admin, json!({})),
+        400,
+        "invalid_query",
+    );
     srv.clock.advance_ms(10 * 86_400_000);
     let admin = srv.admin();
     srv.post("/api/v1/lifecycle/advance", &admin, json!({}));

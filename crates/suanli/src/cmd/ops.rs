@@ -24,7 +24,7 @@ use suanli_ledger::{Outcome, Payload, Transaction};
 use suanli_primitives::{ChainKind, SecretKey, sha256};
 use suanli_server::ops::OrgId;
 use suanli_server::ops::money::Fen;
-use suanli_server::payment::{SettlementMirror, pump_mirror, reconcile};
+use suanli_server::payment::{MirrorOp, SettlementMirror, SignedTx, pump_mirror, reconcile};
 use suanli_server::store::{OpsStore, PgStore, SqliteStore};
 
 use super::node::{NETWORK_DEFAULT, open_node};
@@ -82,26 +82,28 @@ impl LedgerMirror {
         SecretKey::from_seed(sha256(&material).as_bytes())
     }
 
-    fn send(&self, key: &SecretKey, op: CreditOp) -> Result<String, String> {
+    fn sign_op(&self, key: &SecretKey, op: CreditOp) -> SignedTx {
         let chain = self.node.chain_id(ChainKind::Trade);
+        // The next nonce counts the signer's transactions waiting in the mempool: the
+        // outbox is sent in order and a pass stops at the first instruction not applied,
+        // so an instruction is never signed while an earlier one of the same signer is
+        // signed but not yet submitted.
         let nonce = self.node.next_nonce(ChainKind::Trade, &key.public());
         let tx = Transaction::sign(&chain, key, nonce, Payload::Credit(op));
-        let id = self.node.submit(tx).map_err(|e| e.to_string())?;
-        let status = self
-            .node
+        SignedTx {
+            reference: tx.id().to_string(),
+            encoded_hex: hex::encode(tx.encoded()),
+        }
+    }
+
+    fn wait(&self, id: &suanli_ledger::TxId) -> Result<TxStatus, String> {
+        self.node
             .wait(
-                &id,
+                id,
                 ChainKind::Trade,
                 Duration::from_millis(MIRROR_COMMIT_TIMEOUT_MS),
             )
-            .map_err(|e| e.to_string())?;
-        match status {
-            TxStatus::Committed {
-                outcome: Outcome::Applied,
-                ..
-            } => Ok(id.to_string()),
-            other => Err(format!("settlement transaction {id} ended as {other:?}")),
-        }
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -110,24 +112,45 @@ fn amount(f: Fen) -> Result<Amount, String> {
 }
 
 impl SettlementMirror for LedgerMirror {
-    fn mint(&self, org: OrgId, fen: Fen, _memo: &str) -> Result<String, String> {
-        let to = self.account(org).public();
-        self.send(
-            &self.operator,
-            CreditOp::Mint {
-                to,
-                amount: amount(fen)?,
-            },
-        )
+    fn sign(&self, op: MirrorOp, org: OrgId, fen: Fen, _memo: &str) -> Result<SignedTx, String> {
+        Ok(match op {
+            MirrorOp::Mint => self.sign_op(
+                &self.operator,
+                CreditOp::Mint {
+                    to: self.account(org).public(),
+                    amount: amount(fen)?,
+                },
+            ),
+            MirrorOp::Burn => self.sign_op(
+                &self.account(org),
+                CreditOp::Burn {
+                    amount: amount(fen)?,
+                },
+            ),
+        })
     }
 
-    fn burn(&self, org: OrgId, fen: Fen, _memo: &str) -> Result<String, String> {
-        self.send(
-            &self.account(org),
-            CreditOp::Burn {
-                amount: amount(fen)?,
-            },
-        )
+    fn send(&self, signed: &SignedTx) -> Result<(), String> {
+        let bytes = hex::decode(&signed.encoded_hex).map_err(|e| e.to_string())?;
+        let tx = Transaction::decode(&bytes).map_err(|e| e.to_string())?;
+        let id = tx.id();
+        let mut status = self.node.status(&id).map_err(|e| e.to_string())?;
+        if matches!(status, TxStatus::Unknown | TxStatus::Rejected { .. }) {
+            // Never admitted, or lost with a restart before its block: submit the same
+            // transaction again (its nonce lets the chain apply it at most once).
+            self.node.submit(tx).map_err(|e| e.to_string())?;
+            status = TxStatus::Pending;
+        }
+        if status == TxStatus::Pending {
+            status = self.wait(&id)?;
+        }
+        match status {
+            TxStatus::Committed {
+                outcome: Outcome::Applied,
+                ..
+            } => Ok(()),
+            other => Err(format!("settlement transaction {id} ended as {other:?}")),
+        }
     }
 
     fn balance(&self, org: OrgId) -> Result<i64, String> {
@@ -224,6 +247,31 @@ mod tests {
     use super::*;
     use suanli_server::ops::{OrgKind, OrgStatus, Role};
     use suanli_server::store::{MoneyStore, NewOrg, NewUser};
+
+    /// Submits like the real mirror but reports a timeout the first time, as a commit
+    /// wait that gave up while the transaction went through.
+    #[derive(Debug)]
+    struct TimesOutOnce<'a> {
+        inner: &'a LedgerMirror,
+        failed: std::sync::atomic::AtomicBool,
+    }
+
+    impl SettlementMirror for TimesOutOnce<'_> {
+        fn sign(&self, op: MirrorOp, org: OrgId, a: Fen, memo: &str) -> Result<SignedTx, String> {
+            self.inner.sign(op, org, a, memo)
+        }
+        fn send(&self, tx: &SignedTx) -> Result<(), String> {
+            self.inner.send(tx)?;
+            if self.failed.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                Ok(())
+            } else {
+                Err("timed out waiting for the commit".into())
+            }
+        }
+        fn balance(&self, org: OrgId) -> Result<i64, String> {
+            self.inner.balance(org)
+        }
+    }
 
     #[test]
     fn mirror_then_reconcile_agrees_and_finds_tampering() {
@@ -332,6 +380,38 @@ mod tests {
                     .1
                     .is_empty()
             );
+            // A commit wait that times out (the transaction was submitted and is applied
+            // anyway) leaves the signed transaction in the outbox; the next pass finds it
+            // applied instead of minting again.
+            store
+                .create_payment(org, user, "sandbox", "r2", f(300), 5)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            store
+                .confirm_payment("sandbox", "r2", f(300), 5)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            let flaky = TimesOutOnce {
+                inner: &mirror,
+                failed: std::sync::atomic::AtomicBool::new(false),
+            };
+            assert!(pump_mirror(&store, &flaky, 6).await.is_err());
+            let pending = store
+                .mirror_pending(10)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(pending.len(), 1);
+            let signed = pending[0].signed_ref.clone();
+            assert!(signed.is_some());
+            assert_eq!(pump_mirror(&store, &mirror, 7).await, Ok(1));
+            assert_eq!(mirror.balance(org), Ok(4_100), "minted once");
+            assert!(
+                reconcile(&store, &mirror)
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"))
+                    .1
+                    .is_empty()
+            );
             // Credits minted outside the journal are named.
             mirror
                 .mint(org, f(7), "tamper")
@@ -340,7 +420,7 @@ mod tests {
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(diffs.len(), 1);
-            assert_eq!((diffs[0].journal_fen, diffs[0].chain_fen), (3_800, 3_807));
+            assert_eq!((diffs[0].journal_fen, diffs[0].chain_fen), (4_100, 4_107));
         });
         node.stop();
         for p in producers {
