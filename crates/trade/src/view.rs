@@ -236,17 +236,23 @@ pub fn reputation(
         },
         closed: stats.closed,
         ratings: stats.ratings,
-        overall: (weight_sum > 0.0).then(|| overall_sum / weight_sum),
+        overall: (weight_sum > 0.0).then(|| thousandths(overall_sum / weight_sum)),
         per_resource: per
             .into_iter()
             .filter(|(_, (w, _))| *w > 0.0)
-            .map(|(r, (w, s))| (r, s / w))
+            .map(|(r, (w, s))| (r, thousandths(s / w)))
             .collect(),
         weighting: format!(
             "last {REPUTATION_RATINGS_MAX} ratings, each weighted 2^(-age/{} days) x the share of a full first period its trade paid (at most 1)",
             REPUTATION_HALF_LIFE_MS / 86_400_000
         ),
     }
+}
+
+/// Rounded to thousandths of a point, the precision of a rating: an average of equal
+/// scores reads as that score, not as 80.99999999999999.
+fn thousandths(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
 }
 
 /// Why a read request was refused.
