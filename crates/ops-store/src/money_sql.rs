@@ -1930,6 +1930,74 @@ money_store!(
     "SELECT pg_advisory_xact_lock($1)"
 );
 
+/// The decisions of a purchase, the same on both backends (the sqlx body here and the
+/// SQLite writer's): price breakdown, funding, supplier shares, the instance's first
+/// status and term.
+pub(crate) struct OrderPlan {
+    pub breakdown: Breakdown,
+    pub funding: Funding,
+    pub shares: Shares,
+    pub status: InstanceStatus,
+    pub ends: Option<i64>,
+    pub months: u32,
+}
+
+/// Prices an order and decides how it is paid: prepaid from the balances in the funding
+/// order, pay-as-you-go only when cash covers the deposit.
+pub(crate) fn plan_order(
+    o: &PlaceOrder,
+    spec: &SpecRecord,
+    product: &ProductRecord,
+    discounts: &[Discount],
+    coupon: Option<&Coupon>,
+    bal: &Balances,
+) -> StoreResult<OrderPlan> {
+    let breakdown = quote(&QuoteRequest {
+        pricing: &spec.pricing,
+        mode: o.mode,
+        months: o.months,
+        quantity: o.quantity,
+        customer: o.ctx.org,
+        region: &product.region,
+        discounts,
+        coupon,
+    })
+    .map_err(|e| rejected(e.to_string()))?;
+    let (funding, shares) = match o.mode {
+        ChargingMode::Prepaid => (
+            fund(breakdown.total_fen, bal).map_err(jerr)?,
+            shares_of(breakdown.total_fen, product.supplier_share_bp).map_err(merr)?,
+        ),
+        ChargingMode::Payg => {
+            let cash = Fen::new(bal.cash_fen.max(0)).map_err(merr)?;
+            if breakdown.deposit_fen > cash {
+                return Err(StoreError::Insufficient {
+                    needed: breakdown.deposit_fen.get(),
+                    available: cash.get(),
+                });
+            }
+            (Funding::default(), Shares::default())
+        }
+    };
+    let status = if product.manual_provisioning {
+        InstanceStatus::Pending
+    } else {
+        InstanceStatus::Active
+    };
+    let (ends, months) = match o.mode {
+        ChargingMode::Prepaid => (Some(add_months(o.ctx.at_ms, o.months)), o.months),
+        ChargingMode::Payg => (None, 0),
+    };
+    Ok(OrderPlan {
+        breakdown,
+        funding,
+        shares,
+        status,
+        ends,
+        months,
+    })
+}
+
 impl SqliteStore {
     /// SQLite: every money writer of the process takes the one write lock.
     async fn write_guard(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
@@ -1985,42 +2053,14 @@ impl PgStore {
             Some(code) => Some(Self::coupon_in(&mut tx, code, c.org, c.at_ms).await?),
             None => None,
         };
-        let breakdown = quote(&QuoteRequest {
-            pricing: &spec.pricing,
-            mode: o.mode,
-            months: o.months,
-            quantity: o.quantity,
-            customer: c.org,
-            region: &product.region,
-            discounts: &discounts,
-            coupon: coupon.as_ref(),
-        })
-        .map_err(|e| rejected(e.to_string()))?;
-        let (funding, shares) = match o.mode {
-            ChargingMode::Prepaid => (
-                fund(breakdown.total_fen, &bal).map_err(jerr)?,
-                shares_of(breakdown.total_fen, product.supplier_share_bp).map_err(merr)?,
-            ),
-            ChargingMode::Payg => {
-                let cash = Fen::new(bal.cash_fen.max(0)).map_err(merr)?;
-                if breakdown.deposit_fen > cash {
-                    return Err(StoreError::Insufficient {
-                        needed: breakdown.deposit_fen.get(),
-                        available: cash.get(),
-                    });
-                }
-                (Funding::default(), Shares::default())
-            }
-        };
-        let status = if product.manual_provisioning {
-            InstanceStatus::Pending
-        } else {
-            InstanceStatus::Active
-        };
-        let (ends, months) = match o.mode {
-            ChargingMode::Prepaid => (Some(add_months(c.at_ms, o.months)), o.months),
-            ChargingMode::Payg => (None, 0),
-        };
+        let OrderPlan {
+            breakdown,
+            funding,
+            shares,
+            status,
+            ends,
+            months,
+        } = plan_order(o, &spec, &product, &discounts, coupon.as_ref(), &bal)?;
         let r = sqlx::query(&format!(
             "INSERT INTO instances ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
              0, $20, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, $21, NULL) RETURNING id",

@@ -27,11 +27,10 @@ use suanli_ops::OrgId;
 use suanli_ops::audit::{AuditEvent, AuditRecord, GENESIS_PREV};
 use suanli_ops::instance::InstanceStatus;
 use suanli_ops::journal::{
-    Account, Balances, Funding, JournalTx, Shares, Side, TxBuilder, TxKind, fund, payment_tx,
+    Account, Balances, Funding, JournalTx, Shares, Side, TxBuilder, TxKind, payment_tx,
 };
-use suanli_ops::money::{Bp, Fen, add_months};
-use suanli_ops::pricing::{ChargingMode, Coupon, CouponValue, Discount, QuoteRequest, quote};
-use suanli_ops::proration::shares_of;
+use suanli_ops::money::{Bp, Fen};
+use suanli_ops::pricing::{ChargingMode, Coupon, CouponValue, Discount};
 
 /// Most jobs committed together in one SQL transaction (group commit).
 pub const WRITER_BATCH_JOBS_MAX: usize = 64;
@@ -198,8 +197,8 @@ fn run(conn: Connection, queue: mpsc::Receiver<Job>, lock: Arc<tokio::sync::Mute
 // tests run both backends through the same checks.
 
 use crate::money_sql::{
-    INST_COLS, ORDER_COLS, PRODUCT_COLS, SPEC_COLS, cor, fen, from_json, jerr, key, merr, oid,
-    rejected, to_json, u32_of, uid,
+    INST_COLS, ORDER_COLS, OrderPlan, PRODUCT_COLS, SPEC_COLS, cor, fen, from_json, jerr, key, oid,
+    plan_order, rejected, to_json, u32_of, uid,
 };
 
 macro_rules! c {
@@ -630,42 +629,14 @@ pub(crate) fn place_order(conn: &Connection, o: &PlaceOrder) -> StoreResult<Orde
         Some(code) => Some(coupon(conn, code, c.org, c.at_ms)?),
         None => None,
     };
-    let breakdown = quote(&QuoteRequest {
-        pricing: &spec.pricing,
-        mode: o.mode,
-        months: o.months,
-        quantity: o.quantity,
-        customer: c.org,
-        region: &product.region,
-        discounts: &discounts,
-        coupon: coupon.as_ref(),
-    })
-    .map_err(|e| rejected(e.to_string()))?;
-    let (funding, shares) = match o.mode {
-        ChargingMode::Prepaid => (
-            fund(breakdown.total_fen, &bal).map_err(jerr)?,
-            shares_of(breakdown.total_fen, product.supplier_share_bp).map_err(merr)?,
-        ),
-        ChargingMode::Payg => {
-            let cash = Fen::new(bal.cash_fen.max(0)).map_err(merr)?;
-            if breakdown.deposit_fen > cash {
-                return Err(StoreError::Insufficient {
-                    needed: breakdown.deposit_fen.get(),
-                    available: cash.get(),
-                });
-            }
-            (Funding::default(), Shares::default())
-        }
-    };
-    let status = if product.manual_provisioning {
-        InstanceStatus::Pending
-    } else {
-        InstanceStatus::Active
-    };
-    let (ends, months) = match o.mode {
-        ChargingMode::Prepaid => (Some(add_months(c.at_ms, o.months)), o.months),
-        ChargingMode::Payg => (None, 0),
-    };
+    let OrderPlan {
+        breakdown,
+        funding,
+        shares,
+        status,
+        ends,
+        months,
+    } = plan_order(o, &spec, &product, &discounts, coupon.as_ref(), &bal)?;
     let inst_id: i64 = conn
         .prepare_cached(&format!(
             "INSERT INTO instances ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, \
