@@ -178,6 +178,23 @@ struct ReadRequest {
     signature: Signature,
 }
 
+impl ReadRequest {
+    fn parse(body: &axum::body::Bytes) -> Result<Self, ApiError> {
+        parse_body(
+            body,
+            "{\"reader\": \"<did>\", \"time_ms\": <unix ms>, \"signature\": \"<hex>\"}",
+        )
+    }
+
+    fn signed(&self) -> view::SignedRead<'_> {
+        view::SignedRead {
+            reader: &self.reader,
+            time_ms: self.time_ms,
+            signature: &self.signature,
+        }
+    }
+}
+
 /// `POST /v1/trade/trades/{serial}/full?from=<record>`: every record, for parties and
 /// regulators.
 pub(crate) async fn full_trade(
@@ -190,10 +207,7 @@ pub(crate) async fn full_trade(
     let from = number(&params(&query)?, "from", 0)?;
     let from = u32::try_from(from).map_err(|_| ApiError::bad("bad_query", "from is too large"))?;
     let body = read_body(body).await?;
-    let req: ReadRequest = parse_body(
-        &body,
-        "{\"reader\": \"<did>\", \"time_ms\": <unix ms>, \"signature\": \"<hex>\"}",
-    )?;
+    let req = ReadRequest::parse(&body)?;
     blocking(&node, move |node| {
         let now = node.now_ms();
         let chain = node.chain_id(ChainKind::Trade).to_string();
@@ -205,11 +219,7 @@ pub(crate) async fn full_trade(
                 &chain,
                 &serial.to_string(),
                 &[&trade.consumer, &trade.supplier],
-                &view::SignedRead {
-                    reader: &req.reader,
-                    time_ms: req.time_ms,
-                    signature: &req.signature,
-                },
+                &req.signed(),
                 now,
             )
             .map_err(denied)?;
@@ -234,27 +244,13 @@ pub(crate) async fn history(
     let skip = number(&params, "skip", 0)?;
     let limit = number(&params, "limit", view::PAGE_MAX as u64)?.min(view::PAGE_MAX as u64);
     let body = read_body(body).await?;
-    let req: ReadRequest = parse_body(
-        &body,
-        "{\"reader\": \"<did>\", \"time_ms\": <unix ms>, \"signature\": \"<hex>\"}",
-    )?;
+    let req = ReadRequest::parse(&body)?;
     blocking(&node, move |node| {
         let now = node.now_ms();
         let chain = node.chain_id(ChainKind::Trade).to_string();
         node.with_state(ChainKind::Trade, |s| {
-            view::authorize_read(
-                s,
-                &chain,
-                did.as_str(),
-                &[&did],
-                &view::SignedRead {
-                    reader: &req.reader,
-                    time_ms: req.time_ms,
-                    signature: &req.signature,
-                },
-                now,
-            )
-            .map_err(denied)?;
+            view::authorize_read(s, &chain, did.as_str(), &[&did], &req.signed(), now)
+                .map_err(denied)?;
             let (total, serials) = view::history(s, &did, skip, limit as usize);
             let trades: Vec<Value> = serials
                 .iter()

@@ -315,8 +315,14 @@ impl Exec<'_, '_> {
         Ok(())
     }
 
-    fn escrow_fen(&self, serial: &Serial) -> Result<i64, ContractError> {
-        Ok(read_fen(&*self.state, &account_balance_key(&escrow_account(serial)))?.get())
+    /// The credit balance key of a trade's escrow (derive it once per operation: the
+    /// derivation tries candidate hashes until one is not a public key).
+    fn escrow_key(serial: &Serial) -> Vec<u8> {
+        account_balance_key(&escrow_account(serial))
+    }
+
+    fn escrow_fen(&self, escrow_key: &[u8]) -> Result<i64, ContractError> {
+        Ok(read_fen(&*self.state, escrow_key)?.get())
     }
 
     fn move_fen(&mut self, from: &[u8], to: &[u8], fen: i64) -> Result<(), ContractError> {
@@ -596,7 +602,7 @@ impl Exec<'_, '_> {
         }
         self.move_fen(
             &balance_key(&consumer.key),
-            &account_balance_key(&escrow_account(&serial)),
+            &Self::escrow_key(&serial),
             value_fen,
         )?;
         offer.available -= requirements.quantity;
@@ -774,7 +780,7 @@ impl Exec<'_, '_> {
         trade.funds += 1;
         self.move_fen(
             &balance_key(&consumer.key),
-            &account_balance_key(&escrow_account(serial)),
+            &Self::escrow_key(serial),
             amount_fen,
         )?;
         trade.funded_fen = trade
@@ -855,7 +861,8 @@ impl Exec<'_, '_> {
                 ),
             ));
         }
-        let escrow = self.escrow_fen(serial)?;
+        let escrow_key = Self::escrow_key(serial);
+        let escrow = self.escrow_fen(&escrow_key)?;
         if escrow < cost_fen {
             return Err(err(
                 "insufficient_escrow",
@@ -877,11 +884,7 @@ impl Exec<'_, '_> {
                 at_ms: self.ctx.timestamp_ms.saturating_add(TIME_SKEW_MS_MAX),
             },
         )?;
-        self.move_fen(
-            &account_balance_key(&escrow_account(serial)),
-            &balance_key(&supplier.key),
-            cost_fen,
-        )?;
+        self.move_fen(&escrow_key, &balance_key(&supplier.key), cost_fen)?;
         trade.billed_until_ms = Some(end_ms);
         trade.billed_minutes += minutes;
         trade.charged_fen += cost_fen;
@@ -935,7 +938,7 @@ impl Exec<'_, '_> {
             (Status::Active, CloseReason::SupplierFault) => Ok(()),
             (Status::Active, CloseReason::OutOfFunds) if role == Role::Supplier => {
                 let next = self.next_period_cost(trade)?;
-                if self.escrow_fen(&trade.serial)? >= next {
+                if self.escrow_fen(&Self::escrow_key(&trade.serial))? >= next {
                     return Err(err(
                         "escrow_still_covers",
                         format!("the escrow still covers the next period's {next} fen"),
@@ -989,8 +992,8 @@ impl Exec<'_, '_> {
             )
             .map_err(|_| err("overflow", "the cost overflows the fen range"))?;
         }
-        let escrow_key = account_balance_key(&escrow_account(serial));
-        let escrow = self.escrow_fen(serial)?;
+        let escrow_key = Self::escrow_key(serial);
+        let escrow = self.escrow_fen(&escrow_key)?;
         let paid = tail_cost.min(escrow);
         let supplier_key = self.key_of(&trade.supplier)?;
         let consumer_key = self.key_of(&trade.consumer)?;

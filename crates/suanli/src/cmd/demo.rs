@@ -161,6 +161,34 @@ fn commit(node: &Node, tx: Transaction) -> anyhow::Result<TxStatus> {
     Ok(node.wait(&id, kind, Duration::from_secs(10))?)
 }
 
+/// Signs `payload` with `key` at its next nonce on the `kind` chain, commits it and prints
+/// where it landed; an outcome other than applied is an error naming `name`.
+pub(crate) fn act(
+    node: &Node,
+    kind: ChainKind,
+    key: &SecretKey,
+    payload: Payload,
+    name: &str,
+) -> anyhow::Result<()> {
+    let nonce = node.next_nonce(kind, &key.public());
+    let tx = Transaction::sign(&node.chain_id(kind), key, nonce, payload);
+    let id = tx.id();
+    match commit(node, tx)? {
+        TxStatus::Committed {
+            outcome: suanli_ledger::Outcome::Applied,
+            height,
+            ..
+        } => {
+            println!(
+                "    {name:<14} committed in {kind} block {height} (tx {})",
+                &id.to_string()[..16]
+            );
+            Ok(())
+        }
+        other => anyhow::bail!("{name} ended as {other:?}"),
+    }
+}
+
 fn walk(node: &Node, operator: &SecretKey, base: &str) -> anyhow::Result<()> {
     let trade = node.chain_id(ChainKind::Trade);
     let identity = node.chain_id(ChainKind::Identity);

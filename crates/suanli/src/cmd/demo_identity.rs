@@ -2,36 +2,20 @@
 //! admitted issuer, KYC of a supplier as a W3C credential, a presentation to the market,
 //! resolution over HTTP and revocation — all against the demo's embedded node.
 
-use std::time::Duration;
-
 use anyhow::Context;
 use serde_json::{Map, Value, json};
-use suanli_chainstore::{Node, TxStatus};
+use suanli_chainstore::Node;
 use suanli_identity::op::{IdentityOp, StatusPurpose};
 use suanli_identity::{ChainResolver, DidId, SuanliDid, cpt, urn};
-use suanli_ledger::{Outcome, Payload, Transaction};
+use suanli_ledger::Payload;
 use suanli_primitives::time::{Clock, SystemClock};
 use suanli_primitives::{ChainKind, SecretKey};
 use suanli_vc::credential::{CredentialDraft, SchemaRef, StatusRef};
 use suanli_vc::verify::{CheckOutcome, VerificationReport, Verifier};
 
 fn act(node: &Node, key: &SecretKey, op: IdentityOp) -> anyhow::Result<()> {
-    let name = op.name();
-    let chain = node.chain_id(ChainKind::Identity);
-    let nonce = node.next_nonce(ChainKind::Identity, &key.public());
-    let tx = Transaction::sign(&chain, key, nonce, Payload::Call(op.to_call()?));
-    let id = node.submit(tx)?;
-    match node.wait(&id, ChainKind::Identity, Duration::from_secs(10))? {
-        TxStatus::Committed {
-            outcome: Outcome::Applied,
-            height,
-            ..
-        } => {
-            println!("    {name:<14} committed in identity block {height}");
-            Ok(())
-        }
-        other => anyhow::bail!("{name} ended as {other:?}"),
-    }
+    let payload = Payload::Call(op.to_call()?);
+    super::demo::act(node, ChainKind::Identity, key, payload, op.name())
 }
 
 fn show(report: &VerificationReport) {

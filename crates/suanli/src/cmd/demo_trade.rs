@@ -10,14 +10,13 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use anyhow::Context;
 use serde_json::{Map, Value, json};
-use suanli_chainstore::{Node, TxStatus};
+use suanli_chainstore::Node;
 use suanli_identity::{SuanliDid, urn};
+use suanli_ledger::Payload;
 use suanli_ledger::credit::{Amount, CreditOp, balance_key, decode_fen};
-use suanli_ledger::{Outcome, Payload, Transaction};
 use suanli_primitives::time::{Clock, SystemClock};
 use suanli_primitives::{ChainKind, SecretKey, sha256};
 use suanli_trade::model::{
@@ -45,35 +44,8 @@ impl Clock for DemoClock {
     }
 }
 
-fn submit(
-    node: &Node,
-    kind: ChainKind,
-    key: &SecretKey,
-    payload: Payload,
-    name: &str,
-) -> anyhow::Result<()> {
-    let chain = node.chain_id(kind);
-    let nonce = node.next_nonce(kind, &key.public());
-    let tx = Transaction::sign(&chain, key, nonce, payload);
-    let id = node.submit(tx)?;
-    match node.wait(&id, kind, Duration::from_secs(10))? {
-        TxStatus::Committed {
-            outcome: Outcome::Applied,
-            height,
-            ..
-        } => {
-            println!(
-                "    {name:<10} committed in {kind} block {height} (tx {})",
-                &id.to_string()[..16]
-            );
-            Ok(())
-        }
-        other => anyhow::bail!("{name} ended as {other:?}"),
-    }
-}
-
 fn trade_tx(node: &Node, key: &SecretKey, op: &TradeOp, name: &str) -> anyhow::Result<()> {
-    submit(
+    super::demo::act(
         node,
         ChainKind::Trade,
         key,
@@ -151,7 +123,7 @@ fn party(
     let key = SecretKey::generate()?;
     let did = SuanliDid::for_initial_key(network, &key.public());
     let create = suanli_identity::op::IdentityOp::CreateDid;
-    submit(
+    super::demo::act(
         node,
         ChainKind::Identity,
         &key,
@@ -206,7 +178,7 @@ pub fn run(
         to: consumer_key.public(),
         amount: Amount::new(50_000)?,
     };
-    submit(
+    super::demo::act(
         node,
         ChainKind::Trade,
         operator,
