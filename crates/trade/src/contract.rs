@@ -66,9 +66,21 @@ impl ExtensionContract for TradeContract {
     }
 }
 
-struct Exec<'a, 'b> {
-    ctx: &'a TxContext<'b>,
-    state: &'a mut dyn StateAccess,
+/// How a trade ends: see [`Exec::conclude`].
+pub(crate) struct Conclusion {
+    pub(crate) reason: CloseReason,
+    pub(crate) role: Role,
+    pub(crate) by: PartyDid,
+    pub(crate) tail_minutes: u64,
+    pub(crate) tail_cost: i64,
+    pub(crate) was_active: bool,
+    /// A consumer's claim of a supplier fault (counted apart from admissions).
+    pub(crate) fault_claim: bool,
+}
+
+pub(crate) struct Exec<'a, 'b> {
+    pub(crate) ctx: &'a TxContext<'b>,
+    pub(crate) state: &'a mut dyn StateAccess,
 }
 
 impl Exec<'_, '_> {
@@ -154,7 +166,7 @@ impl Exec<'_, '_> {
 
     // ---- state helpers -------------------------------------------------------------
 
-    fn get<T: serde::de::DeserializeOwned>(
+    pub(crate) fn get<T: serde::de::DeserializeOwned>(
         &self,
         key: &[u8],
         what: &str,
@@ -165,7 +177,7 @@ impl Exec<'_, '_> {
             .transpose()
     }
 
-    fn put<T: serde::Serialize>(&mut self, key: Vec<u8>, value: &T) {
+    pub(crate) fn put<T: serde::Serialize>(&mut self, key: Vec<u8>, value: &T) {
         self.state.put(key, encode(value));
     }
 
@@ -192,12 +204,12 @@ impl Exec<'_, '_> {
         Ok(())
     }
 
-    fn party(&self, did: &PartyDid) -> Result<Option<Party>, ContractError> {
+    pub(crate) fn party(&self, did: &PartyDid) -> Result<Option<Party>, ContractError> {
         self.get(&party_key(did), "party")
     }
 
     /// The party the signing key is enrolled for.
-    fn signer(&self) -> Result<Party, ContractError> {
+    pub(crate) fn signer(&self) -> Result<Party, ContractError> {
         let did = self.state.get(&keyof_key(self.ctx.signer)).ok_or_else(|| {
             err(
                 "not_enrolled",
@@ -227,12 +239,12 @@ impl Exec<'_, '_> {
             .ok_or_else(|| err("offer_not_found", format!("no offer {id}")))
     }
 
-    fn trade(&self, serial: &Serial) -> Result<Trade, ContractError> {
+    pub(crate) fn trade(&self, serial: &Serial) -> Result<Trade, ContractError> {
         self.get(&trade_key(serial), "trade")?
             .ok_or_else(|| err("trade_not_found", format!("no trade {serial}")))
     }
 
-    fn save(&mut self, trade: &Trade) {
+    pub(crate) fn save(&mut self, trade: &Trade) {
         self.put(trade_key(&trade.serial), trade);
     }
 
@@ -249,7 +261,7 @@ impl Exec<'_, '_> {
         Ok(())
     }
 
-    fn append_record(
+    pub(crate) fn append_record(
         &mut self,
         serial: &Serial,
         kind: RecordKind,
@@ -283,7 +295,7 @@ impl Exec<'_, '_> {
         self.state.put(count_key, (n + 1).to_be_bytes().to_vec());
     }
 
-    fn update_stats(
+    pub(crate) fn update_stats(
         &mut self,
         supplier: &PartyDid,
         change: impl FnOnce(&mut SupplierStats),
@@ -317,15 +329,20 @@ impl Exec<'_, '_> {
 
     /// The credit balance key of a trade's escrow (derive it once per operation: the
     /// derivation tries candidate hashes until one is not a public key).
-    fn escrow_key(serial: &Serial) -> Vec<u8> {
+    pub(crate) fn escrow_key(serial: &Serial) -> Vec<u8> {
         account_balance_key(&escrow_account(serial))
     }
 
-    fn escrow_fen(&self, escrow_key: &[u8]) -> Result<i64, ContractError> {
+    pub(crate) fn escrow_fen(&self, escrow_key: &[u8]) -> Result<i64, ContractError> {
         Ok(read_fen(&*self.state, escrow_key)?.get())
     }
 
-    fn move_fen(&mut self, from: &[u8], to: &[u8], fen: i64) -> Result<(), ContractError> {
+    pub(crate) fn move_fen(
+        &mut self,
+        from: &[u8],
+        to: &[u8],
+        fen: i64,
+    ) -> Result<(), ContractError> {
         if fen == 0 {
             return Ok(());
         }
@@ -333,7 +350,7 @@ impl Exec<'_, '_> {
         move_credits(self.state, from, to, amount)
     }
 
-    fn key_of(&self, did: &PartyDid) -> Result<PublicKey, ContractError> {
+    pub(crate) fn key_of(&self, did: &PartyDid) -> Result<PublicKey, ContractError> {
         Ok(self.party(did)?.ok_or_else(|| corrupt("party"))?.key)
     }
 
@@ -651,7 +668,11 @@ impl Exec<'_, '_> {
     }
 
     /// The trade, if the signer is its `role` party.
-    fn trade_as(&self, serial: &Serial, role: Role) -> Result<(Trade, Party), ContractError> {
+    pub(crate) fn trade_as(
+        &self,
+        serial: &Serial,
+        role: Role,
+    ) -> Result<(Trade, Party), ContractError> {
         let trade = self.trade(serial)?;
         let party = self.signer()?;
         let (did, code) = match role {
@@ -668,7 +689,10 @@ impl Exec<'_, '_> {
     }
 
     /// The trade, if the signer is one of its parties, with the signer's role in it.
-    fn trade_as_party(&self, serial: &Serial) -> Result<(Trade, Party, Role), ContractError> {
+    pub(crate) fn trade_as_party(
+        &self,
+        serial: &Serial,
+    ) -> Result<(Trade, Party, Role), ContractError> {
         let trade = self.trade(serial)?;
         let party = self.signer()?;
         let role = if party.did == trade.consumer {
@@ -684,7 +708,7 @@ impl Exec<'_, '_> {
         Ok((trade, party, role))
     }
 
-    fn require_open(trade: &Trade) -> Result<(), ContractError> {
+    pub(crate) fn require_open(trade: &Trade) -> Result<(), ContractError> {
         if trade.status == Status::Closed {
             return Err(err(
                 "trade_closed",
@@ -766,7 +790,7 @@ impl Exec<'_, '_> {
         self.append_record(serial, RecordKind::Contract, &supplier.did, data)
     }
 
-    fn fund(&mut self, serial: &Serial, amount_fen: i64) -> Result<(), ContractError> {
+    pub(crate) fn fund(&mut self, serial: &Serial, amount_fen: i64) -> Result<(), ContractError> {
         let (mut trade, consumer) = self.trade_as(serial, Role::Consumer)?;
         Self::require_open(&trade)?;
         if trade.funds >= FUNDS_PER_TRADE_MAX {
@@ -806,6 +830,7 @@ impl Exec<'_, '_> {
     ) -> Result<(), ContractError> {
         let (mut trade, supplier) = self.trade_as(serial, Role::Supplier)?;
         Self::require_open(&trade)?;
+        self.refuse_if_channel(serial, "checked in")?;
         let (Some(billed_until), Some(contract_end)) =
             (trade.billed_until_ms, trade.contract_end_ms)
         else {
@@ -898,6 +923,19 @@ impl Exec<'_, '_> {
         self.append_record(serial, RecordKind::Checkin, &supplier.did, data)
     }
 
+    /// A trade with a service channel is checked in and closed through the channel.
+    fn refuse_if_channel(&self, serial: &Serial, what: &str) -> Result<(), ContractError> {
+        if self.state.get(&channel_key(serial)).is_some() {
+            return Err(err(
+                "channel_open",
+                format!(
+                    "trade {serial} runs a service channel: it is {what} through the channel contract"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     fn check_close_allowed(
         &self,
         trade: &Trade,
@@ -967,7 +1005,8 @@ impl Exec<'_, '_> {
     }
 
     fn close(&mut self, serial: &Serial, reason: CloseReason) -> Result<(), ContractError> {
-        let (mut trade, party, role) = self.trade_as_party(serial)?;
+        let (trade, party, role) = self.trade_as_party(serial)?;
+        self.refuse_if_channel(serial, "closed")?;
         self.check_close_allowed(&trade, role, reason)?;
         let now = self.ctx.timestamp_ms;
         let was_active = trade.status == Status::Active;
@@ -992,9 +1031,33 @@ impl Exec<'_, '_> {
             )
             .map_err(|_| err("overflow", "the cost overflows the fen range"))?;
         }
-        let escrow_key = Self::escrow_key(serial);
+        self.conclude(
+            trade,
+            Conclusion {
+                reason,
+                role,
+                by: party.did,
+                tail_minutes,
+                tail_cost,
+                was_active,
+                fault_claim: fault && !admitted_fault,
+            },
+        )
+    }
+
+    /// Ends a trade: charges the tail from escrow (what it cannot cover is `unpaid`),
+    /// refunds the rest, frees the offer's units, records the closure, the supplier's
+    /// statistics and the close record. Shared by the trade's close and the channel's.
+    pub(crate) fn conclude(
+        &mut self,
+        mut trade: Trade,
+        c: Conclusion,
+    ) -> Result<(), ContractError> {
+        let serial = trade.serial;
+        let now = self.ctx.timestamp_ms;
+        let escrow_key = Self::escrow_key(&serial);
         let escrow = self.escrow_fen(&escrow_key)?;
-        let paid = tail_cost.min(escrow);
+        let paid = c.tail_cost.min(escrow);
         let supplier_key = self.key_of(&trade.supplier)?;
         let consumer_key = self.key_of(&trade.consumer)?;
         self.move_fen(&escrow_key, &balance_key(&supplier_key), paid)?;
@@ -1006,24 +1069,24 @@ impl Exec<'_, '_> {
             .saturating_add(trade.requirements.quantity)
             .min(offer.terms.quantity);
         self.put(offer_key(trade.offer_id), &offer);
-        trade.billed_minutes += tail_minutes;
-        trade.charged_fen += tail_cost;
+        trade.billed_minutes += c.tail_minutes;
+        trade.charged_fen += c.tail_cost;
         trade.paid_fen += paid;
-        trade.unpaid_fen += tail_cost - paid;
+        trade.unpaid_fen += c.tail_cost - paid;
         trade.status = Status::Closed;
         trade.closure = Some(Closure {
-            reason,
-            by: role,
+            reason: c.reason,
+            by: c.role,
             at_ms: now,
-            tail_minutes,
-            tail_cost_fen: tail_cost,
+            tail_minutes: c.tail_minutes,
+            tail_cost_fen: c.tail_cost,
             refund_fen: refund,
         });
         self.save(&trade);
         self.update_stats(&trade.supplier, |s| {
-            if was_active {
-                *s.closed.entry(reason).or_default() += 1;
-                if fault && !admitted_fault {
+            if c.was_active {
+                *s.closed.entry(c.reason).or_default() += 1;
+                if c.fault_claim {
                     s.fault_claims_by_consumer += 1;
                 }
             } else {
@@ -1031,10 +1094,10 @@ impl Exec<'_, '_> {
             }
         })?;
         let data = json!({
-            "reason": reason, "by_role": role, "tail_minutes": tail_minutes,
-            "tail_cost_fen": tail_cost, "unpaid_fen": tail_cost - paid, "refund_fen": refund,
+            "reason": c.reason, "by_role": c.role, "tail_minutes": c.tail_minutes,
+            "tail_cost_fen": c.tail_cost, "unpaid_fen": c.tail_cost - paid, "refund_fen": refund,
         });
-        self.append_record(serial, RecordKind::Close, &party.did, data)
+        self.append_record(&serial, RecordKind::Close, &c.by, data)
     }
 
     fn rate(

@@ -18,6 +18,8 @@
 //! Start reading at [`op::TradeOp`], then [`contract`], then [`view`]; money rules are in
 //! [`pricing`], the credentials in [`credentials`], the state layout in [`records`].
 
+pub mod channel;
+pub mod channel_contract;
 pub mod contract;
 pub mod credentials;
 pub mod model;
@@ -26,6 +28,7 @@ pub mod pricing;
 pub mod records;
 pub mod view;
 
+pub use channel_contract::ChannelContract;
 pub use contract::TradeContract;
 pub use model::{CloseReason, PartyDid, Resource, Role, Serial};
 pub use op::TradeOp;

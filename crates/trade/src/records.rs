@@ -285,6 +285,14 @@ pub enum RecordKind {
     Checkin,
     Close,
     Rating,
+    /// A service channel opened on the trade.
+    ChannelOpen,
+    /// The supplier posted (added to) its channel bond.
+    ChannelBond,
+    /// A unilateral channel close opened its challenge window.
+    ChannelForceClose,
+    /// A later state was posted against a unilateral close.
+    ChannelChallenge,
 }
 
 /// One linked record of a trade: what was done, by whom, in which transaction.
@@ -338,4 +346,108 @@ pub struct RatingEntry {
     pub charged_fen: i64,
     #[serde(default)]
     pub full_period_fen: i64,
+}
+
+// ---- service channels (`docs/channel-protocol.md`) -----------------------------------
+
+/// `trade/ch/<serial>`: the channel of a trade.
+pub fn channel_key(serial: &Serial) -> Vec<u8> {
+    key("trade/ch/", &[serial.as_bytes()])
+}
+
+/// The keyless account holding one party's channel bond, derived like
+/// [`escrow_account`] (never a valid public key, so only the contract moves it).
+pub fn bond_account(serial: &Serial, role: Role) -> [u8; 32] {
+    let candidate = |counter: u32| {
+        *sha256_parts(&[
+            b"suanli/channel/bond/v1".as_slice(),
+            serial.as_bytes(),
+            role.as_str().as_bytes(),
+            &counter.to_be_bytes(),
+        ])
+        .as_bytes()
+    };
+    (0..=u32::MAX)
+        .map(candidate)
+        .find(|account| PublicKey::from_bytes(account).is_err())
+        .unwrap_or_else(|| candidate(0))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelStatus {
+    /// Metering off the chain; check-ins settle the latest state.
+    Open,
+    /// A unilateral close is waiting for its challenge window to pass.
+    Closing,
+    /// Settled; the trade is closed.
+    Closed,
+}
+
+/// A dual-signed state the chain has seen, in short.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PostedState {
+    pub seq: u64,
+    pub minutes: u64,
+    pub cost_fen: i64,
+    #[serde(with = "hex_bytes32")]
+    pub usage_sha256: [u8; 32],
+}
+
+mod hex_bytes32 {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+        let text = String::deserialize(d)?;
+        let bytes = hex::decode(&text).map_err(serde::de::Error::custom)?;
+        <[u8; 32]>::try_from(bytes.as_slice())
+            .map_err(|_| serde::de::Error::custom("expected 64 hex characters"))
+    }
+}
+
+/// A unilateral close in progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Closing {
+    pub by: Role,
+    pub reason: CloseReason,
+    pub at_ms: u64,
+    /// The challenge window ends (settlement may follow) at this block time.
+    pub deadline_ms: u64,
+    /// The latest state posted so far (by the closer, or a later one by a challenger).
+    pub posted: PostedState,
+    /// Who posted `posted` (the closer, or the party whose challenge superseded it).
+    pub posted_by: Role,
+}
+
+/// A stale state proven against a party: its bond went to the other.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Penalty {
+    pub party: Role,
+    pub fen: i64,
+    /// The stale state's sequence number and the later one that proved it.
+    pub stale_seq: u64,
+    pub proven_by_seq: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Channel {
+    pub serial: Serial,
+    pub status: ChannelStatus,
+    pub opened_at_ms: u64,
+    pub terms: crate::channel::ChannelTerms,
+    pub challenge_window_ms: u64,
+    pub consumer_bond_fen: i64,
+    pub supplier_bond_fen: i64,
+    /// The latest state settled by a check-in (default: nothing metered).
+    pub settled: PostedState,
+    pub checkins: u32,
+    /// Bonds the supplier posted (bounded by `channel_contract::BONDS_PER_CHANNEL_MAX`).
+    #[serde(default)]
+    pub bonds: u32,
+    pub closing: Option<Closing>,
+    pub penalty: Option<Penalty>,
 }

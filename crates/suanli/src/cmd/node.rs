@@ -16,6 +16,7 @@ pub fn network_contracts() -> Extensions {
     Extensions::new()
         .with(Arc::new(suanli_identity::IdentityContract))
         .with(Arc::new(suanli_trade::TradeContract))
+        .with(Arc::new(suanli_trade::ChannelContract))
 }
 
 /// Default network name of a local node.

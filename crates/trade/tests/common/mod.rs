@@ -59,7 +59,8 @@ fn engine(
         .with_extensions(
             Extensions::new()
                 .with(Arc::new(IdentityContract))
-                .with(Arc::new(TradeContract)),
+                .with(Arc::new(TradeContract))
+                .with(Arc::new(suanli_trade::ChannelContract)),
         )
 }
 

@@ -1,0 +1,550 @@
+//! The channel contract ([`ContractId::Channel`]): executes [`ChannelOp`]s on the trade
+//! chain against the trade a channel meters. Rules and codes are listed in
+//! `docs/channel-protocol.md` §4.
+//!
+//! Money: the consumer's deposit is the trade's escrow (`funded − paid − refunded`, as for
+//! every trade); each party's bond sits in its own keyless account
+//! ([`bond_account`]); a check-in pays the settled state's new cost from escrow to the
+//! supplier; a close charges the rest of the final (or last posted) state, refunds the
+//! escrow's remainder and returns the bonds, except a bond forfeited to the other party
+//! by a stale state proven in a challenge. Credits only move between balances.
+
+use serde_json::json;
+use suanli_ledger::contract::{ContractError, TxContext};
+use suanli_ledger::credit::{account_balance_key, balance_key};
+use suanli_ledger::state::StateAccess;
+use suanli_ledger::{ContractId, ExtensionContract};
+
+use crate::channel::{ChannelOp, ChannelTerms, SignedState, StateError, Statement};
+use crate::contract::{Conclusion, Exec, TIME_SKEW_MS_MAX};
+use crate::model::{CloseReason, MINUTE_MS, Role, Serial};
+use crate::records::*;
+
+/// Most check-ins of one channel (each settles a newer state; the contract's length bounds
+/// how many a party needs).
+pub const CHANNEL_CHECKINS_MAX: u32 = 100_000;
+/// Most bond postings of one channel.
+pub const BONDS_PER_CHANNEL_MAX: u32 = 100;
+
+fn err(code: &'static str, message: impl Into<String>) -> ContractError {
+    ContractError::new(code, message)
+}
+
+fn state_err(e: StateError) -> ContractError {
+    ContractError::new(e.code(), e.to_string())
+}
+
+/// The service-channel system contract.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ChannelContract;
+
+impl ExtensionContract for ChannelContract {
+    fn id(&self) -> ContractId {
+        ContractId::Channel
+    }
+
+    fn check(&self, body: &[u8]) -> Result<(), ContractError> {
+        ChannelOp::decode(body)
+            .map(|_| ())
+            .map_err(|e| err("malformed_call", e.to_string()))
+    }
+
+    fn execute(
+        &self,
+        ctx: &TxContext<'_>,
+        body: &[u8],
+        state: &mut dyn StateAccess,
+    ) -> Result<(), ContractError> {
+        let op = ChannelOp::decode(body).map_err(|e| err("malformed_call", e.to_string()))?;
+        let mut exec = Exec { ctx, state };
+        match op {
+            ChannelOp::Open {
+                serial,
+                deposit_fen,
+                bond_fen,
+                challenge_window_ms,
+            } => exec.channel_open(&serial, deposit_fen, bond_fen, challenge_window_ms),
+            ChannelOp::Bond { serial, amount_fen } => exec.channel_bond(&serial, amount_fen),
+            ChannelOp::TopUp { serial, amount_fen } => {
+                exec.channel_in(&serial, &[ChannelStatus::Open])?;
+                exec.fund(&serial, amount_fen)
+            }
+            ChannelOp::Checkin { serial, state } => exec.channel_checkin(&serial, &state),
+            ChannelOp::CoopClose { serial, state } => exec.channel_coop_close(&serial, &state),
+            ChannelOp::ForceClose {
+                serial,
+                state,
+                reason,
+            } => exec.channel_force_close(&serial, state.as_ref(), reason),
+            ChannelOp::Challenge { serial, state } => exec.channel_challenge(&serial, &state),
+            ChannelOp::Settle { serial } => exec.channel_settle(&serial),
+        }
+    }
+}
+
+impl PostedState {
+    fn of(s: &Statement) -> Self {
+        PostedState {
+            seq: s.seq,
+            minutes: s.minutes,
+            cost_fen: s.cost_fen,
+            usage_sha256: s.usage_sha256,
+        }
+    }
+
+    fn as_statement(&self, serial: Serial) -> Statement {
+        Statement {
+            serial,
+            seq: self.seq,
+            minutes: self.minutes,
+            cost_fen: self.cost_fen,
+            usage_sha256: self.usage_sha256,
+            close: None,
+        }
+    }
+}
+
+fn bond_key(serial: &Serial, role: Role) -> Vec<u8> {
+    account_balance_key(&bond_account(serial, role))
+}
+
+impl Exec<'_, '_> {
+    fn channel(&self, serial: &Serial) -> Result<Channel, ContractError> {
+        self.get(&channel_key(serial), "channel")?.ok_or_else(|| {
+            err(
+                "channel_not_found",
+                format!("trade {serial} has no channel"),
+            )
+        })
+    }
+
+    /// The channel, if its status is one of `allowed`.
+    fn channel_in(
+        &self,
+        serial: &Serial,
+        allowed: &[ChannelStatus],
+    ) -> Result<Channel, ContractError> {
+        let channel = self.channel(serial)?;
+        if !allowed.contains(&channel.status) {
+            let (code, what) = match channel.status {
+                ChannelStatus::Open => ("channel_open", "is open"),
+                ChannelStatus::Closing => ("channel_closing", "is closing"),
+                ChannelStatus::Closed => ("channel_closed", "is closed"),
+            };
+            return Err(err(code, format!("the channel of trade {serial} {what}")));
+        }
+        Ok(channel)
+    }
+
+    fn save_channel(&mut self, channel: &Channel) {
+        self.put(channel_key(&channel.serial), channel);
+    }
+
+    /// A dual-signed state whose signatures verify with the channel's keys.
+    fn verified(channel: &Channel, state: &SignedState) -> Result<(), ContractError> {
+        channel.terms.verify(state).map_err(state_err)
+    }
+
+    fn channel_open(
+        &mut self,
+        serial: &Serial,
+        deposit_fen: i64,
+        bond_fen: i64,
+        challenge_window_ms: u64,
+    ) -> Result<(), ContractError> {
+        let (trade, consumer) = self.trade_as(serial, Role::Consumer)?;
+        Self::require_open(&trade)?;
+        if self.state.get(&channel_key(serial)).is_some() {
+            return Err(err("channel_exists", "a trade has at most one channel"));
+        }
+        let (Some(start_ms), Some(end_ms)) = (trade.billed_until_ms, trade.contract_end_ms) else {
+            return Err(err(
+                "not_contracted",
+                "a channel opens on a trade with a contract",
+            ));
+        };
+        if self.ctx.timestamp_ms >= end_ms {
+            return Err(err("contract_ended", "the contract has already ended"));
+        }
+        if deposit_fen > 0 {
+            self.fund(serial, deposit_fen)?;
+        }
+        self.move_fen(
+            &balance_key(&consumer.key),
+            &bond_key(serial, Role::Consumer),
+            bond_fen,
+        )?;
+        let terms = ChannelTerms {
+            serial: *serial,
+            supplier_key: self.key_of(&trade.supplier)?,
+            consumer_key: consumer.key,
+            rate_fen_per_minute: trade.rate_fen_per_minute,
+            min_cost_fen: trade.min_cost_fen,
+            base_minutes: trade.billed_minutes,
+            base_charged_fen: trade.charged_fen,
+            start_ms,
+            end_ms,
+        };
+        let channel = Channel {
+            serial: *serial,
+            status: ChannelStatus::Open,
+            opened_at_ms: self.ctx.timestamp_ms,
+            terms,
+            challenge_window_ms,
+            consumer_bond_fen: bond_fen,
+            supplier_bond_fen: 0,
+            settled: PostedState::default(),
+            checkins: 0,
+            bonds: 0,
+            closing: None,
+            penalty: None,
+        };
+        self.save_channel(&channel);
+        let data = json!({
+            "deposit_fen": deposit_fen, "bond_fen": bond_fen,
+            "challenge_window_ms": challenge_window_ms, "terms": terms,
+        });
+        self.append_record(serial, RecordKind::ChannelOpen, &consumer.did, data)
+    }
+
+    fn channel_bond(&mut self, serial: &Serial, amount_fen: i64) -> Result<(), ContractError> {
+        let (_, supplier) = self.trade_as(serial, Role::Supplier)?;
+        let mut channel = self.channel_in(serial, &[ChannelStatus::Open])?;
+        if channel.bonds >= BONDS_PER_CHANNEL_MAX {
+            return Err(err(
+                "limit_reached",
+                format!("a channel takes at most {BONDS_PER_CHANNEL_MAX} bond postings"),
+            ));
+        }
+        self.move_fen(
+            &balance_key(&supplier.key),
+            &bond_key(serial, Role::Supplier),
+            amount_fen,
+        )?;
+        channel.bonds += 1;
+        channel.supplier_bond_fen = channel
+            .supplier_bond_fen
+            .checked_add(amount_fen)
+            .ok_or_else(|| err("overflow", "the bond overflows the fen range"))?;
+        self.save_channel(&channel);
+        self.append_record(
+            serial,
+            RecordKind::ChannelBond,
+            &supplier.did,
+            json!({"amount_fen": amount_fen, "bond_fen": channel.supplier_bond_fen}),
+        )
+    }
+
+    fn channel_checkin(
+        &mut self,
+        serial: &Serial,
+        state: &SignedState,
+    ) -> Result<(), ContractError> {
+        let (mut trade, party, _) = self.trade_as_party(serial)?;
+        let mut channel = self.channel_in(serial, &[ChannelStatus::Open])?;
+        if channel.checkins >= CHANNEL_CHECKINS_MAX {
+            return Err(err(
+                "limit_reached",
+                format!("a channel takes at most {CHANNEL_CHECKINS_MAX} check-ins; close it"),
+            ));
+        }
+        let next = &state.statement;
+        if next.close.is_some() {
+            return Err(err(
+                "final_state",
+                "a final state (close reason set) is posted with coop_close",
+            ));
+        }
+        self.check_newer(&channel, &channel.settled, next)?;
+        Self::verified(&channel, state)?;
+        let delta = next.cost_fen - channel.settled.cost_fen;
+        let escrow_key = Self::escrow_key(serial);
+        let escrow = self.escrow_fen(&escrow_key)?;
+        if escrow < delta {
+            return Err(err(
+                "insufficient_escrow",
+                format!(
+                    "the escrow holds {escrow} fen, the state's new cost is {delta}; the consumer tops up or a party closes"
+                ),
+            ));
+        }
+        let supplier_key = self.key_of(&trade.supplier)?;
+        self.move_fen(&escrow_key, &balance_key(&supplier_key), delta)?;
+        let start_ms = trade.billed_until_ms.unwrap_or(channel.terms.start_ms);
+        let end_ms = channel.terms.start_ms + next.minutes * MINUTE_MS;
+        trade.billed_minutes += next.minutes - channel.settled.minutes;
+        trade.billed_until_ms = Some(end_ms);
+        trade.charged_fen += delta;
+        trade.paid_fen += delta;
+        trade.checkins += 1;
+        self.save(&trade);
+        channel.settled = PostedState::of(next);
+        channel.checkins += 1;
+        self.save_channel(&channel);
+        let data = json!({
+            "n": trade.checkins, "channel": true, "start_ms": start_ms, "end_ms": end_ms,
+            "minutes": next.minutes, "cost_fen": delta, "cumulative_cost_fen": next.cost_fen,
+            "state": state,
+        });
+        self.append_record(serial, RecordKind::Checkin, &party.did, data)
+    }
+
+    /// `next` follows `last` under the channel's rules, by the block's time.
+    fn check_newer(
+        &self,
+        channel: &Channel,
+        last: &PostedState,
+        next: &Statement,
+    ) -> Result<(), ContractError> {
+        channel
+            .terms
+            .check_successor(
+                Some(&last.as_statement(channel.serial)),
+                next,
+                self.ctx.timestamp_ms,
+                TIME_SKEW_MS_MAX,
+            )
+            .map_err(|e| match e {
+                StateError::SeqNotIncreasing { last, got } => err(
+                    "state_not_newer",
+                    format!(
+                        "state {got} is not newer than state {last}, which the chain already holds"
+                    ),
+                ),
+                other => state_err(other),
+            })
+    }
+
+    fn channel_coop_close(
+        &mut self,
+        serial: &Serial,
+        state: &SignedState,
+    ) -> Result<(), ContractError> {
+        let (trade, party, role) = self.trade_as_party(serial)?;
+        let mut channel =
+            self.channel_in(serial, &[ChannelStatus::Open, ChannelStatus::Closing])?;
+        let next = &state.statement;
+        let Some(reason) = next.close else {
+            return Err(err("not_final", "a cooperative close needs a final state"));
+        };
+        if reason == CloseReason::Expired {
+            return Err(err(
+                "reason_not_allowed",
+                "expired ends orders that were never contracted, not channels",
+            ));
+        }
+        let last = channel
+            .closing
+            .as_ref()
+            .map_or(channel.settled, |c| c.posted);
+        self.check_newer(&channel, &last, next)?;
+        Self::verified(&channel, state)?;
+        self.finish_channel(
+            trade,
+            &mut channel,
+            next,
+            Conclusion {
+                reason,
+                role,
+                by: party.did,
+                tail_minutes: 0,
+                tail_cost: 0,
+                was_active: true,
+                fault_claim: false,
+            },
+        )
+    }
+
+    /// Settles `last` (the tail beyond the settled state), returns the bonds and closes the
+    /// trade.
+    fn finish_channel(
+        &mut self,
+        mut trade: Trade,
+        channel: &mut Channel,
+        last: &Statement,
+        mut conclusion: Conclusion,
+    ) -> Result<(), ContractError> {
+        let serial = channel.serial;
+        conclusion.tail_minutes = last.minutes - channel.settled.minutes;
+        conclusion.tail_cost = last.cost_fen - channel.settled.cost_fen;
+        trade.billed_until_ms = Some(channel.terms.start_ms + last.minutes * MINUTE_MS);
+        for role in [Role::Consumer, Role::Supplier] {
+            let did = if role == Role::Consumer {
+                &trade.consumer
+            } else {
+                &trade.supplier
+            };
+            let key = self.key_of(did)?;
+            let bond = bond_key(&serial, role);
+            let held = self.escrow_fen(&bond)?;
+            self.move_fen(&bond, &balance_key(&key), held)?;
+        }
+        channel.status = ChannelStatus::Closed;
+        self.save_channel(channel);
+        self.conclude(trade, conclusion)
+    }
+
+    fn check_close_reason(
+        &self,
+        channel: &Channel,
+        role: Role,
+        reason: CloseReason,
+    ) -> Result<(), ContractError> {
+        let allowed = match reason {
+            CloseReason::Completed => {
+                if self.ctx.timestamp_ms < channel.terms.end_ms {
+                    return Err(err(
+                        "contract_not_ended",
+                        "the contract has not reached its end",
+                    ));
+                }
+                true
+            }
+            CloseReason::StoppedByConsumer => role == Role::Consumer,
+            CloseReason::SupplierFault => true,
+            CloseReason::OutOfFunds => role == Role::Supplier,
+            CloseReason::Expired => false,
+        };
+        if !allowed {
+            return Err(err(
+                "reason_not_allowed",
+                format!(
+                    "the {} cannot close a channel for {}",
+                    role.as_str(),
+                    reason.as_str()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn channel_force_close(
+        &mut self,
+        serial: &Serial,
+        state: Option<&SignedState>,
+        reason: CloseReason,
+    ) -> Result<(), ContractError> {
+        let (_, party, role) = self.trade_as_party(serial)?;
+        let mut channel = self.channel_in(serial, &[ChannelStatus::Open])?;
+        self.check_close_reason(&channel, role, reason)?;
+        let posted = match state {
+            Some(state) => {
+                self.check_newer(&channel, &channel.settled, &state.statement)?;
+                Self::verified(&channel, state)?;
+                PostedState::of(&state.statement)
+            }
+            None => channel.settled,
+        };
+        let now = self.ctx.timestamp_ms;
+        let deadline_ms = now.saturating_add(channel.challenge_window_ms);
+        channel.status = ChannelStatus::Closing;
+        channel.closing = Some(Closing {
+            by: role,
+            reason,
+            at_ms: now,
+            deadline_ms,
+            posted,
+            posted_by: role,
+        });
+        self.save_channel(&channel);
+        let data = json!({
+            "reason": reason, "by_role": role, "posted_seq": posted.seq,
+            "posted_cost_fen": posted.cost_fen, "deadline_ms": deadline_ms, "state": state,
+        });
+        self.append_record(serial, RecordKind::ChannelForceClose, &party.did, data)
+    }
+
+    fn channel_challenge(
+        &mut self,
+        serial: &Serial,
+        state: &SignedState,
+    ) -> Result<(), ContractError> {
+        let (trade, party, role) = self.trade_as_party(serial)?;
+        let mut channel = self.channel_in(serial, &[ChannelStatus::Closing])?;
+        let Some(mut closing) = channel.closing.clone() else {
+            return Err(corrupt("channel closing"));
+        };
+        if self.ctx.timestamp_ms >= closing.deadline_ms {
+            return Err(err(
+                "window_passed",
+                "the challenge window has passed; settle the channel",
+            ));
+        }
+        self.check_newer(&channel, &closing.posted, &state.statement)?;
+        Self::verified(&channel, state)?;
+        let stale = closing.posted;
+        let stale_by = closing.posted_by;
+        let mut penalty_fen = 0;
+        if stale_by != role {
+            // The other party posted a state older than one it had signed: its bond goes
+            // to the party that proved it.
+            let bond = bond_key(serial, stale_by);
+            penalty_fen = self.escrow_fen(&bond)?;
+            let winner_did = if role == Role::Consumer {
+                &trade.consumer
+            } else {
+                &trade.supplier
+            };
+            let winner = self.key_of(winner_did)?;
+            self.move_fen(&bond, &balance_key(&winner), penalty_fen)?;
+            match stale_by {
+                Role::Supplier => channel.supplier_bond_fen = 0,
+                _ => channel.consumer_bond_fen = 0,
+            }
+            channel.penalty = Some(Penalty {
+                party: stale_by,
+                fen: penalty_fen,
+                stale_seq: stale.seq,
+                proven_by_seq: state.statement.seq,
+            });
+        }
+        closing.posted = PostedState::of(&state.statement);
+        closing.posted_by = role;
+        channel.closing = Some(closing);
+        self.save_channel(&channel);
+        let data = json!({
+            "stale_seq": stale.seq, "stale_by_role": stale_by, "seq": state.statement.seq,
+            "penalty_fen": penalty_fen, "penalised_role": (stale_by != role).then_some(stale_by),
+            "state": state,
+        });
+        self.append_record(serial, RecordKind::ChannelChallenge, &party.did, data)
+    }
+
+    fn channel_settle(&mut self, serial: &Serial) -> Result<(), ContractError> {
+        let (trade, _, _) = self.trade_as_party(serial)?;
+        let mut channel = self.channel_in(serial, &[ChannelStatus::Closing])?;
+        let Some(closing) = channel.closing.clone() else {
+            return Err(corrupt("channel closing"));
+        };
+        if self.ctx.timestamp_ms < closing.deadline_ms {
+            return Err(err(
+                "window_open",
+                format!(
+                    "the challenge window runs until {}; settle after it",
+                    closing.deadline_ms
+                ),
+            ));
+        }
+        let closer = if closing.by == Role::Consumer {
+            trade.consumer.clone()
+        } else {
+            trade.supplier.clone()
+        };
+        let last = closing.posted.as_statement(*serial);
+        self.finish_channel(
+            trade,
+            &mut channel,
+            &last,
+            Conclusion {
+                reason: closing.reason,
+                role: closing.by,
+                by: closer,
+                tail_minutes: 0,
+                tail_cost: 0,
+                was_active: true,
+                fault_claim: closing.reason == CloseReason::SupplierFault
+                    && closing.by == Role::Consumer,
+            },
+        )
+    }
+}
