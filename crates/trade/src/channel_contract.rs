@@ -333,6 +333,14 @@ impl Exec<'_, '_> {
                 "expired ends orders that were never contracted, not channels",
             ));
         }
+        if reason == CloseReason::Completed && self.ctx.timestamp_ms < channel.terms.end_ms {
+            // Completed means the contract ran to its end, agreed or not (as for a trade's
+            // close and a unilateral channel close).
+            return Err(err(
+                "contract_not_ended",
+                "the contract has not reached its end",
+            ));
+        }
         let last = channel
             .closing
             .as_ref()

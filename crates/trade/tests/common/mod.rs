@@ -673,3 +673,114 @@ impl Net {
         self.next_id(suanli_trade::records::OFFER_NEXT_KEY) - 1
     }
 }
+
+// ---- service channels ---------------------------------------------------------------
+
+impl Net {
+    /// One channel-contract transaction in its own block.
+    pub fn channel_op(
+        &mut self,
+        key: &SecretKey,
+        op: &suanli_trade::channel::ChannelOp,
+    ) -> Result<(), String> {
+        let call = op.to_call().map_err(|e| format!("rejected: {e}"))?;
+        self.block(ChainKind::Trade, vec![(key, Payload::Call(call))])
+            .remove(0)
+    }
+
+    /// Runs the channel `op` signed by `key`, expects it refused with `code`, and checks
+    /// that the contract's state and every balance are exactly as before.
+    pub fn channel_refused(
+        &mut self,
+        key: &SecretKey,
+        op: &suanli_trade::channel::ChannelOp,
+        code: &str,
+    ) {
+        let before = self.snapshot();
+        assert_eq!(self.channel_op(key, op), Err(code.to_owned()), "{op:?}");
+        self.assert_unchanged(&before, code);
+    }
+
+    /// The contract's state and every balance equal `before`, and credits are conserved.
+    pub fn assert_unchanged(&self, before: &Snapshot, what: &str) {
+        let after = self.snapshot();
+        if after != *before {
+            let changed: Vec<String> = after
+                .iter()
+                .filter(|(k, v)| before.get(*k) != Some(*v))
+                .chain(before.iter().filter(|(k, v)| after.get(*k) != Some(*v)))
+                .map(|(k, v)| {
+                    format!(
+                        "{} = {}",
+                        String::from_utf8_lossy(k),
+                        String::from_utf8_lossy(v)
+                    )
+                })
+                .collect();
+            panic!("refused {what} changed the state: {changed:#?}");
+        }
+        let (sum, supply) = self.conservation();
+        assert_eq!(sum, supply);
+    }
+
+    /// The channel of a trade.
+    pub fn channel(&self, serial: &Serial) -> suanli_trade::records::Channel {
+        let bytes = self
+            .trade
+            .state()
+            .get(&suanli_trade::records::channel_key(serial))
+            .expect("the trade has a channel");
+        serde_json::from_slice(bytes).unwrap()
+    }
+
+    /// What a party's bond account of the channel holds.
+    pub fn bond(&self, serial: &Serial, role: Role) -> i64 {
+        let account = suanli_trade::records::bond_account(serial, role);
+        self.trade
+            .state()
+            .get(&suanli_ledger::credit::account_balance_key(&account))
+            .and_then(decode_fen)
+            .map_or(0, |f| f.get())
+    }
+
+    /// What a trade's escrow holds.
+    pub fn escrow(&self, serial: &Serial) -> i64 {
+        view::escrow_fen(self.trade.state(), serial)
+    }
+
+    /// The records of a trade, in order.
+    pub fn records(&self, serial: &Serial) -> Vec<suanli_trade::records::Record> {
+        view::records(self.trade.state(), serial, 0, usize::MAX)
+    }
+
+    /// A state of the channel of `serial` at `minutes`, priced by its terms.
+    pub fn statement(
+        &self,
+        serial: &Serial,
+        seq: u64,
+        minutes: u64,
+    ) -> suanli_trade::channel::Statement {
+        let terms = self.channel(serial).terms;
+        suanli_trade::channel::Statement {
+            serial: *serial,
+            seq,
+            minutes,
+            cost_fen: terms.cost_of(minutes).unwrap(),
+            usage_sha256: *sha256(format!("usage {seq} {minutes}").as_bytes()).as_bytes(),
+            close: None,
+        }
+    }
+}
+
+/// `statement` signed by both parties (by their keys: `supplier` then `consumer`).
+pub fn signed_state(
+    supplier: &SecretKey,
+    consumer: &SecretKey,
+    statement: suanli_trade::channel::Statement,
+) -> suanli_trade::channel::SignedState {
+    suanli_trade::channel::SignedState {
+        statement,
+        supplier_signature: statement.sign(supplier),
+        consumer_signature: statement.sign(consumer),
+    }
+}
