@@ -73,7 +73,8 @@ mod hex32 {
     }
 }
 
-fn close_code(close: Option<CloseReason>) -> u8 {
+/// The one-byte code of a close reason in the signed digest (0: none).
+pub fn close_code(close: Option<CloseReason>) -> u8 {
     match close {
         None => 0,
         Some(CloseReason::Completed) => 1,
@@ -82,6 +83,19 @@ fn close_code(close: Option<CloseReason>) -> u8 {
         Some(CloseReason::OutOfFunds) => 4,
         Some(CloseReason::Expired) => 5,
     }
+}
+
+/// The inverse of [`close_code`].
+pub fn close_from_code(code: u8) -> Result<Option<CloseReason>, u8> {
+    Ok(match code {
+        0 => None,
+        1 => Some(CloseReason::Completed),
+        2 => Some(CloseReason::StoppedByConsumer),
+        3 => Some(CloseReason::SupplierFault),
+        4 => Some(CloseReason::OutOfFunds),
+        5 => Some(CloseReason::Expired),
+        other => return Err(other),
+    })
 }
 
 /// What both parties sign: SHA-256("suanli/channel/state/v1" ‖ serial ‖ seq ‖ minutes ‖

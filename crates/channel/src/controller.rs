@@ -1,0 +1,1136 @@
+//! The controller: channels in memory (mirrored durably in the [`Store`]), the links to
+//! peers, the consumer's listener and the schedule (statements, check-ins, chain views).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use suanli_primitives::keys::verify_many;
+use suanli_primitives::{Clock, PublicKey, SecretKey};
+use suanli_trade::Serial;
+use suanli_trade::channel::{ChannelOp, SignedState, Statement, statement_digest};
+use suanli_trade::model::{CloseReason, Role};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::store::Store;
+use crate::wire::{
+    self, Answer, BATCH_STATEMENTS_MAX, Message, Notice, NoticeKind, Proposal, hello_digest,
+};
+use crate::{ChainPort, ChainView, ChannelError, ChannelSetup, Meter, Usage};
+
+/// Most channels one controller keeps.
+pub const CHANNELS_MAX: usize = 100_000;
+/// Frames queued to one peer before senders wait.
+pub const LINK_QUEUE_FRAMES_MAX: usize = 1_024;
+/// Notices kept for the embedding program to read.
+pub const NOTICES_KEPT_MAX: usize = 1_000;
+/// How long a proposer waits for the peer's answer, in ms.
+pub const ANSWER_TIMEOUT_MS: u64 = 30_000;
+/// How long a connection may take to say hello, in ms.
+pub const HELLO_TIMEOUT_MS: u64 = 5_000;
+
+#[derive(Debug, Clone)]
+pub struct ControllerConfig {
+    /// This party's DID key (the key enrolled on the trade chain).
+    pub key: SecretKey,
+    pub data_dir: PathBuf,
+    /// Where the consumer's side listens (`None`: no listener).
+    pub listen: Option<SocketAddr>,
+    /// How far a peer's clock may be ahead of ours when its statements bill minutes and
+    /// when it says hello, in ms.
+    pub skew_ms: u64,
+}
+
+struct Chan {
+    setup: ChannelSetup,
+    latest: Option<SignedState>,
+    /// The newest statement this (supplier) side signed and sent, answered or not.
+    proposed: Option<Statement>,
+    /// The consumer asked to stop (supplier's side: propose a final state).
+    stop_requested: bool,
+}
+
+type PendingMap =
+    HashMap<(Serial, u64), (Proposal, oneshot::Sender<Result<SignedState, ChannelError>>)>;
+
+struct Link {
+    tx: mpsc::Sender<Message>,
+    pending: Mutex<PendingMap>,
+    reader: Mutex<Option<JoinHandle<()>>>,
+}
+
+struct Inner {
+    key: SecretKey,
+    public: PublicKey,
+    clock: Arc<dyn Clock>,
+    skew_ms: u64,
+    store: Arc<Store>,
+    channels: Mutex<HashMap<Serial, Chan>>,
+    links: tokio::sync::Mutex<HashMap<String, Arc<Link>>>,
+    notices: Mutex<Vec<Notice>>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// A service channel controller. Cheap to clone; clones share the controller.
+#[derive(Clone)]
+pub struct Controller {
+    inner: Arc<Inner>,
+    local_addr: Option<SocketAddr>,
+}
+
+impl std::fmt::Debug for Controller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Controller")
+            .field("key", &self.inner.public)
+            .field("local_addr", &self.local_addr)
+            .finish()
+    }
+}
+
+fn blocking_err(e: tokio::task::JoinError) -> ChannelError {
+    ChannelError::Store(format!("the store task failed: {e}"))
+}
+
+impl Controller {
+    /// Opens the store (resuming every channel in it) and starts the listener.
+    pub async fn start(
+        config: ControllerConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, ChannelError> {
+        let dir = config.data_dir.clone();
+        let store = tokio::task::spawn_blocking(move || Store::open(&dir))
+            .await
+            .map_err(blocking_err)??;
+        let store = Arc::new(store);
+        let loaded = {
+            let store = store.clone();
+            tokio::task::spawn_blocking(move || store.load())
+                .await
+                .map_err(blocking_err)??
+        };
+        let mut channels = HashMap::new();
+        for s in loaded {
+            channels.insert(
+                s.setup.terms.serial,
+                Chan {
+                    proposed: s.latest.map(|l| l.statement),
+                    latest: s.latest,
+                    setup: s.setup,
+                    stop_requested: false,
+                },
+            );
+        }
+        let inner = Arc::new(Inner {
+            public: config.key.public(),
+            key: config.key,
+            clock,
+            skew_ms: config.skew_ms,
+            store,
+            channels: Mutex::new(channels),
+            links: tokio::sync::Mutex::new(HashMap::new()),
+            notices: Mutex::new(Vec::new()),
+            tasks: Mutex::new(Vec::new()),
+        });
+        let mut local_addr = None;
+        if let Some(addr) = config.listen {
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|e| ChannelError::Wire(format!("cannot listen on {addr}: {e}")))?;
+            local_addr = listener.local_addr().ok();
+            let accept_inner = inner.clone();
+            let task = tokio::spawn(async move { accept_loop(accept_inner, listener).await });
+            inner.tasks.lock().push(task);
+        }
+        Ok(Controller { inner, local_addr })
+    }
+
+    /// The listener's address (consumer's side).
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.local_addr
+    }
+
+    pub fn public_key(&self) -> PublicKey {
+        self.inner.public
+    }
+
+    /// Adds (or updates the setup of) channels, durably. A channel's terms never change
+    /// once added.
+    pub async fn add_channels(&self, setups: Vec<ChannelSetup>) -> Result<(), ChannelError> {
+        {
+            let channels = self.inner.channels.lock();
+            if channels.len() + setups.len() > CHANNELS_MAX {
+                return Err(ChannelError::Limit {
+                    what: "channels",
+                    max: CHANNELS_MAX,
+                });
+            }
+            for s in &setups {
+                let mine = match s.role {
+                    Role::Supplier => s.terms.supplier_key,
+                    _ => s.terms.consumer_key,
+                };
+                if mine != self.inner.public {
+                    return Err(ChannelError::WrongRole(s.terms.serial));
+                }
+                if let Some(c) = channels.get(&s.terms.serial)
+                    && c.setup.terms != s.terms
+                {
+                    return Err(ChannelError::Rule(format!(
+                        "channel {} is already kept with other terms",
+                        s.terms.serial
+                    )));
+                }
+            }
+        }
+        self.persist_setups(setups.clone()).await?;
+        let mut channels = self.inner.channels.lock();
+        for setup in setups {
+            let serial = setup.terms.serial;
+            match channels.get_mut(&serial) {
+                Some(c) => c.setup = setup,
+                None => {
+                    channels.insert(
+                        serial,
+                        Chan {
+                            setup,
+                            latest: None,
+                            proposed: None,
+                            stop_requested: false,
+                        },
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn persist_setups(&self, setups: Vec<ChannelSetup>) -> Result<(), ChannelError> {
+        let store = self.inner.store.clone();
+        tokio::task::spawn_blocking(move || store.put_setups(&setups))
+            .await
+            .map_err(blocking_err)?
+    }
+
+    /// The latest dual-signed state of a channel.
+    pub fn latest(&self, serial: &Serial) -> Option<SignedState> {
+        self.inner
+            .channels
+            .lock()
+            .get(serial)
+            .and_then(|c| c.latest)
+    }
+
+    pub fn setup(&self, serial: &Serial) -> Option<ChannelSetup> {
+        self.inner
+            .channels
+            .lock()
+            .get(serial)
+            .map(|c| c.setup.clone())
+    }
+
+    pub fn serials(&self) -> Vec<Serial> {
+        let mut v: Vec<Serial> = self.inner.channels.lock().keys().copied().collect();
+        v.sort();
+        v
+    }
+
+    /// Notices received from peers (pauses, resumes, stop requests), oldest first.
+    pub fn notices(&self) -> Vec<Notice> {
+        self.inner.notices.lock().clone()
+    }
+
+    /// Supplier's side: signs the next statement of each channel for its usage, proposes
+    /// them to the consumers in one frame per peer and waits until each is countersigned
+    /// and stored. One result per update, in order.
+    pub async fn propose(
+        &self,
+        updates: Vec<(Serial, Usage)>,
+    ) -> Vec<Result<SignedState, ChannelError>> {
+        self.propose_with(updates, None).await
+    }
+
+    /// Supplier's side: proposes the final state of a channel (its usage now, `reason` as
+    /// the close reason); once countersigned either side can post it with `coop_close`.
+    pub async fn propose_final(
+        &self,
+        serial: Serial,
+        usage: Usage,
+        reason: CloseReason,
+    ) -> Result<SignedState, ChannelError> {
+        self.propose_with(vec![(serial, usage)], Some(reason))
+            .await
+            .pop()
+            .unwrap_or(Err(ChannelError::UnknownChannel(serial)))
+    }
+
+    async fn propose_with(
+        &self,
+        updates: Vec<(Serial, Usage)>,
+        close: Option<CloseReason>,
+    ) -> Vec<Result<SignedState, ChannelError>> {
+        let n = updates.len();
+        let serials: Vec<Serial> = updates.iter().map(|(s, _)| *s).collect();
+        let mut results: Vec<Option<Result<SignedState, ChannelError>>> = vec![None; n];
+        let mut by_peer: HashMap<String, Vec<(usize, Proposal)>> = HashMap::new();
+        let mut notices: HashMap<String, Vec<Notice>> = HashMap::new();
+        let now = self.inner.clock.now_ms();
+        {
+            let mut channels = self.inner.channels.lock();
+            for (i, (serial, usage)) in updates.into_iter().enumerate() {
+                match self.next_proposal(&mut channels, serial, usage, close, now) {
+                    Ok((peer, proposal)) => by_peer.entry(peer).or_default().push((i, proposal)),
+                    Err((e, notice)) => {
+                        if let Some((peer, notice)) = notice {
+                            notices.entry(peer).or_default().push(notice);
+                        }
+                        results[i] = Some(Err(e));
+                    }
+                }
+            }
+        }
+        for (peer, list) in notices {
+            if let Ok(link) = self.link(&peer).await {
+                let _ = link.tx.send(Message::Notice { notices: list }).await;
+            }
+        }
+        let mut waits = Vec::new();
+        for (peer, list) in by_peer {
+            for chunk in list.chunks(BATCH_STATEMENTS_MAX) {
+                match self.send_proposals(&peer, chunk).await {
+                    Ok(receivers) => waits.extend(receivers),
+                    Err(e) => {
+                        for (i, _) in chunk {
+                            results[*i] = Some(Err(e.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        let timeout = Duration::from_millis(ANSWER_TIMEOUT_MS);
+        for (i, rx) in waits {
+            results[i] = Some(match tokio::time::timeout(timeout, rx).await {
+                Ok(Ok(result)) => result,
+                Ok(Err(_)) => Err(ChannelError::Disconnected),
+                Err(_) => Err(ChannelError::Timeout),
+            });
+        }
+        let results: Vec<Result<SignedState, ChannelError>> = results
+            .into_iter()
+            .map(|r| r.unwrap_or(Err(ChannelError::Disconnected)))
+            .collect();
+        // A statement that was not countersigned is forgotten: the next one follows the
+        // latest dual-signed state again (with a greater sequence number).
+        let mut channels = self.inner.channels.lock();
+        for (serial, result) in serials.iter().zip(&results) {
+            if result.is_err()
+                && let Some(chan) = channels.get_mut(serial)
+            {
+                let latest = chan.latest.map(|l| l.statement);
+                chan.proposed = match (chan.proposed, latest) {
+                    (Some(p), Some(l)) if p.seq > l.seq => Some(Statement { seq: p.seq, ..l }),
+                    (Some(p), None) => Some(Statement {
+                        seq: p.seq,
+                        minutes: 0,
+                        cost_fen: 0,
+                        close: None,
+                        ..p
+                    }),
+                    (_, l) => l,
+                };
+            }
+        }
+        results
+    }
+
+    /// Builds and signs the next statement of one channel, or says why not (with a
+    /// notice for the consumer when it pauses).
+    #[allow(clippy::type_complexity)]
+    fn next_proposal(
+        &self,
+        channels: &mut HashMap<Serial, Chan>,
+        serial: Serial,
+        usage: Usage,
+        close: Option<CloseReason>,
+        now: u64,
+    ) -> Result<(String, Proposal), (ChannelError, Option<(String, Notice)>)> {
+        let chan = channels
+            .get_mut(&serial)
+            .ok_or((ChannelError::UnknownChannel(serial), None))?;
+        if chan.setup.role != Role::Supplier || chan.setup.closed {
+            return Err((ChannelError::WrongRole(serial), None));
+        }
+        let peer = chan
+            .setup
+            .peer
+            .clone()
+            .ok_or((ChannelError::NoPeer(serial), None))?;
+        let terms = chan.setup.terms;
+        let cost = terms
+            .cost_of(usage.minutes)
+            .map_err(|e| (ChannelError::Rule(e.to_string()), None))?;
+        let remaining = chan.setup.remaining_fen(cost);
+        let margin = chan.setup.margin_fen();
+        if close.is_none() && (chan.setup.paused_since_ms.is_some() || remaining < margin) {
+            let mut notice = None;
+            if chan.setup.paused_since_ms.is_none() {
+                chan.setup.paused_since_ms = Some(now);
+                notice = Some((
+                    peer.clone(),
+                    Notice {
+                        serial,
+                        kind: NoticeKind::Paused,
+                        remaining_fen: remaining,
+                        margin_fen: margin,
+                        message: format!(
+                            "service paused: the escrow left ({remaining} fen) is below the margin ({margin} fen); top up to resume"
+                        ),
+                    },
+                ));
+            }
+            return Err((
+                ChannelError::Paused {
+                    serial,
+                    remaining_fen: remaining,
+                    margin_fen: margin,
+                },
+                notice,
+            ));
+        }
+        let last = chan.proposed.or(chan.latest.map(|l| l.statement));
+        let statement = Statement {
+            serial,
+            seq: last.map_or(0, |s| s.seq) + 1,
+            minutes: usage.minutes,
+            cost_fen: cost,
+            usage_sha256: usage.detail_sha256,
+            close,
+        };
+        terms
+            .check_successor(last.as_ref(), &statement, now, 0)
+            .map_err(|e| (ChannelError::Rule(e.to_string()), None))?;
+        chan.proposed = Some(statement);
+        let proposal = Proposal {
+            supplier_signature: statement.sign(&self.inner.key),
+            statement,
+        };
+        Ok((peer, proposal))
+    }
+
+    async fn send_proposals(
+        &self,
+        peer: &str,
+        chunk: &[(usize, Proposal)],
+    ) -> Result<Vec<(usize, oneshot::Receiver<Result<SignedState, ChannelError>>)>, ChannelError>
+    {
+        let link = self.link(peer).await?;
+        let mut receivers = Vec::with_capacity(chunk.len());
+        {
+            let mut pending = link.pending.lock();
+            for (i, p) in chunk {
+                let (tx, rx) = oneshot::channel();
+                pending.insert((p.statement.serial, p.statement.seq), (*p, tx));
+                receivers.push((*i, rx));
+            }
+        }
+        let proposals = chunk.iter().map(|(_, p)| *p).collect();
+        link.tx
+            .send(Message::Propose { proposals })
+            .await
+            .map_err(|_| ChannelError::Disconnected)?;
+        Ok(receivers)
+    }
+
+    /// The link to a consumer's endpoint, connecting (hello, sync) if there is none.
+    async fn link(&self, peer: &str) -> Result<Arc<Link>, ChannelError> {
+        let mut links = self.inner.links.lock().await;
+        if let Some(link) = links.get(peer)
+            && !link.tx.is_closed()
+        {
+            return Ok(link.clone());
+        }
+        let addr = peer.strip_prefix("tcp://").unwrap_or(peer);
+        let stream = TcpStream::connect(addr)
+            .await
+            .map_err(|e| ChannelError::Wire(format!("cannot reach the peer at {addr}: {e}")))?;
+        let _ = stream.set_nodelay(true);
+        let (mut r, mut w) = stream.into_split();
+        let now = self.inner.clock.now_ms();
+        wire::write_frame(&mut w, &wire::hello(&self.inner.key, now)).await?;
+        let peer_key = read_hello(&self.inner, &mut r).await?;
+        let states = self.inner.shared_latest(&peer_key, Role::Supplier);
+        wire::write_frame(&mut w, &Message::Sync { states }).await?;
+        let (tx, rx) = mpsc::channel(LINK_QUEUE_FRAMES_MAX);
+        let link = Arc::new(Link {
+            tx,
+            pending: Mutex::new(HashMap::new()),
+            reader: Mutex::new(None),
+        });
+        tokio::spawn(write_loop(w, rx));
+        let reader = tokio::spawn(supplier_read_loop(
+            self.inner.clone(),
+            link.clone(),
+            r,
+            peer_key,
+        ));
+        *link.reader.lock() = Some(reader);
+        links.insert(peer.to_string(), link.clone());
+        Ok(link)
+    }
+
+    /// Records the chain's view of a channel: escrow, settled state, open or not. Resumes
+    /// a paused channel whose escrow covers the margin again (and tells the consumer).
+    pub async fn update_from_chain(
+        &self,
+        serial: &Serial,
+        view: ChainView,
+    ) -> Result<(), ChannelError> {
+        let now = self.inner.clock.now_ms();
+        let (setup, notice) = {
+            let mut channels = self.inner.channels.lock();
+            let chan = channels
+                .get_mut(serial)
+                .ok_or(ChannelError::UnknownChannel(*serial))?;
+            let s = &mut chan.setup;
+            s.escrow_fen = view.escrow_fen;
+            s.settled_seq = view.settled_seq;
+            s.settled_cost_fen = view.settled_cost_fen;
+            s.closed = !view.open;
+            let cost = chan.latest.map_or(view.settled_cost_fen, |l| {
+                l.statement.cost_fen.max(view.settled_cost_fen)
+            });
+            let remaining = s.remaining_fen(cost);
+            let mut notice = None;
+            if let Some(since) = s.paused_since_ms
+                && remaining >= s.margin_fen()
+            {
+                s.paused_total_ms += now.saturating_sub(since);
+                s.paused_since_ms = None;
+                notice = s.peer.clone().map(|peer| {
+                    (
+                        peer,
+                        Notice {
+                            serial: *serial,
+                            kind: NoticeKind::Resumed,
+                            remaining_fen: remaining,
+                            margin_fen: s.margin_fen(),
+                            message: "service resumed: the escrow covers the margin again".into(),
+                        },
+                    )
+                });
+            }
+            (s.clone(), notice)
+        };
+        self.persist_setups(vec![setup]).await?;
+        if let Some((peer, notice)) = notice
+            && let Ok(link) = self.link(&peer).await
+        {
+            let _ = link
+                .tx
+                .send(Message::Notice {
+                    notices: vec![notice],
+                })
+                .await;
+        }
+        Ok(())
+    }
+
+    /// Consumer's side: asks the supplier to end the channel (it answers with a final
+    /// state `stopped_by_consumer` to countersign). Sent over the link the supplier opened.
+    pub fn request_stop(&self, serial: &Serial) -> Result<(), ChannelError> {
+        let mut channels = self.inner.channels.lock();
+        let chan = channels
+            .get_mut(serial)
+            .ok_or(ChannelError::UnknownChannel(*serial))?;
+        if chan.setup.role != Role::Consumer {
+            return Err(ChannelError::WrongRole(*serial));
+        }
+        chan.stop_requested = true;
+        Ok(())
+    }
+
+    /// Supplier's side: whether the consumer asked to stop this channel.
+    pub fn stop_requested(&self, serial: &Serial) -> bool {
+        self.inner
+            .channels
+            .lock()
+            .get(serial)
+            .is_some_and(|c| c.stop_requested)
+    }
+
+    /// One round of the schedule, for every channel: read the chain's view, meter and
+    /// propose the supplier's channels that have new usage, check in states the chain
+    /// has not settled yet and post dual-signed final states. Returns what it did.
+    pub async fn tick(
+        &self,
+        meter: &dyn Meter,
+        chain: Arc<dyn ChainPort>,
+    ) -> Result<TickReport, ChannelError> {
+        let mut report = TickReport::default();
+        for serial in self.serials() {
+            let port = chain.clone();
+            let view = tokio::task::spawn_blocking(move || port.view(&serial))
+                .await
+                .map_err(blocking_err)?;
+            match view {
+                Ok(view) => self.update_from_chain(&serial, view).await?,
+                Err(e) => report.errors.push(format!("{serial}: {e}")),
+            }
+        }
+        let now = self.inner.clock.now_ms();
+        let mut updates = Vec::new();
+        let mut finals = Vec::new();
+        for serial in self.serials() {
+            let Some(setup) = self.setup(&serial) else {
+                continue;
+            };
+            if setup.role != Role::Supplier || setup.closed {
+                continue;
+            }
+            let latest = self.latest(&serial);
+            if latest.is_some_and(|l| l.statement.close.is_some()) {
+                continue;
+            }
+            let Some(usage) = meter.usage(&setup, now) else {
+                continue;
+            };
+            let ended = now >= setup.terms.end_ms;
+            if ended || self.stop_requested(&serial) {
+                let reason = if ended {
+                    CloseReason::Completed
+                } else {
+                    CloseReason::StoppedByConsumer
+                };
+                finals.push((serial, usage, reason));
+            } else if latest.is_none_or(|l| usage.minutes > l.statement.minutes) {
+                updates.push((serial, usage));
+            }
+        }
+        for result in self.propose(updates).await {
+            match result {
+                Ok(_) => report.proposed += 1,
+                Err(ChannelError::Paused { .. }) => report.paused += 1,
+                Err(e) => report.errors.push(e.to_string()),
+            }
+        }
+        for (serial, usage, reason) in finals {
+            match self.propose_final(serial, usage, reason).await {
+                Ok(_) => report.finals += 1,
+                Err(e) => report.errors.push(e.to_string()),
+            }
+        }
+        for serial in self.serials() {
+            let (Some(setup), Some(latest)) = (self.setup(&serial), self.latest(&serial)) else {
+                continue;
+            };
+            if setup.closed || latest.statement.seq <= setup.settled_seq {
+                continue;
+            }
+            let op = if latest.statement.close.is_some() {
+                ChannelOp::CoopClose {
+                    serial,
+                    state: latest,
+                }
+            } else if setup.role == Role::Supplier {
+                ChannelOp::Checkin {
+                    serial,
+                    state: latest,
+                }
+            } else {
+                continue;
+            };
+            let port = chain.clone();
+            let submitted = tokio::task::spawn_blocking(move || port.submit(&op))
+                .await
+                .map_err(blocking_err)?;
+            match submitted {
+                Ok(()) => report.submitted += 1,
+                Err(e) => report.errors.push(format!("{serial}: {e}")),
+            }
+        }
+        Ok(report)
+    }
+
+    /// Stops the listener and every link (the store stays as it is: the next start
+    /// resumes from it).
+    pub async fn shutdown(&self) {
+        let mut tasks: Vec<JoinHandle<()>> = self.inner.tasks.lock().drain(..).collect();
+        let mut links = self.inner.links.lock().await;
+        for (_, link) in links.drain() {
+            tasks.extend(link.reader.lock().take());
+        }
+        drop(links);
+        for task in &tasks {
+            task.abort();
+        }
+        // Wait until the aborted tasks are gone, so nothing holds the store any more.
+        for task in tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+/// What one [`Controller::tick`] did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct TickReport {
+    pub proposed: usize,
+    pub paused: usize,
+    pub finals: usize,
+    pub submitted: usize,
+    pub errors: Vec<String>,
+}
+
+impl Inner {
+    /// Latest states of the channels where we are `role` and the peer holds `peer_key`.
+    fn shared_latest(&self, peer_key: &PublicKey, role: Role) -> Vec<SignedState> {
+        self.channels
+            .lock()
+            .values()
+            .filter(|c| c.setup.role == role && counterparty(&c.setup) == *peer_key)
+            .filter_map(|c| c.latest)
+            .take(BATCH_STATEMENTS_MAX)
+            .collect()
+    }
+
+    /// Consumer's side: stop requests for the supplier `peer_key`, for channels whose
+    /// latest state is not final yet.
+    fn stop_requests(&self, peer_key: &PublicKey) -> Vec<Notice> {
+        self.channels
+            .lock()
+            .values()
+            .filter(|c| c.stop_requested && c.setup.terms.supplier_key == *peer_key)
+            .filter(|c| c.latest.is_none_or(|l| l.statement.close.is_none()))
+            .take(BATCH_STATEMENTS_MAX)
+            .map(|c| Notice {
+                serial: c.setup.terms.serial,
+                kind: NoticeKind::StopRequested,
+                remaining_fen: 0,
+                margin_fen: 0,
+                message: "the consumer asks to stop the channel".into(),
+            })
+            .collect()
+    }
+
+    fn push_notices(&self, list: Vec<Notice>) {
+        let mut notices = self.notices.lock();
+        for n in list {
+            tracing::info!(serial = %n.serial, kind = ?n.kind, "{}", n.message);
+            if notices.len() >= NOTICES_KEPT_MAX {
+                notices.remove(0);
+            }
+            notices.push(n);
+        }
+    }
+
+    /// Adopts the peer's newer dual-signed states (after a restart one side may be behind).
+    async fn adopt(
+        &self,
+        peer_key: &PublicKey,
+        states: Vec<SignedState>,
+    ) -> Result<(), ChannelError> {
+        let newer: Vec<SignedState> = {
+            let channels = self.channels.lock();
+            states
+                .into_iter()
+                .filter(|s| {
+                    channels.get(&s.statement.serial).is_some_and(|c| {
+                        counterparty(&c.setup) == *peer_key
+                            && c.latest.is_none_or(|l| l.statement.seq < s.statement.seq)
+                            && c.setup.terms.verify(s).is_ok()
+                    })
+                })
+                .collect()
+        };
+        self.commit(newer).await
+    }
+
+    /// Stores states durably, then makes them the channels' latest.
+    async fn commit(&self, states: Vec<SignedState>) -> Result<(), ChannelError> {
+        if states.is_empty() {
+            return Ok(());
+        }
+        let store = self.store.clone();
+        let batch = states.clone();
+        tokio::task::spawn_blocking(move || store.put_latest(&batch))
+            .await
+            .map_err(blocking_err)??;
+        let mut channels = self.channels.lock();
+        for s in states {
+            if let Some(c) = channels.get_mut(&s.statement.serial)
+                && c.latest.is_none_or(|l| l.statement.seq < s.statement.seq)
+            {
+                c.latest = Some(s);
+                if c.proposed.is_none_or(|p| p.seq < s.statement.seq) {
+                    c.proposed = Some(s.statement);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Consumer's side: checks and countersigns a frame of proposals, stores the accepted
+    /// ones (one commit) and only then answers.
+    async fn answer(
+        &self,
+        peer_key: &PublicKey,
+        proposals: Vec<Proposal>,
+    ) -> Result<Vec<Answer>, ChannelError> {
+        let now = self.clock.now_ms();
+        // Signatures first (one batch), so the rules only ever chain on authentic states.
+        let digests: Vec<[u8; 32]> = proposals
+            .iter()
+            .map(|p| statement_digest(&p.statement))
+            .collect();
+        let items: Vec<(&[u8], &suanli_primitives::Signature, &PublicKey)> = proposals
+            .iter()
+            .zip(&digests)
+            .map(|(p, d)| (d.as_slice(), &p.supplier_signature, peer_key))
+            .collect();
+        let verdicts = verify_many(&items);
+        let mut answers = Vec::with_capacity(proposals.len());
+        let mut accepted = Vec::new();
+        {
+            let channels = self.channels.lock();
+            let mut frame_latest: HashMap<Serial, Statement> = HashMap::new();
+            for ((p, digest), authentic) in proposals.iter().zip(&digests).zip(verdicts) {
+                let st = &p.statement;
+                let verdict = if authentic {
+                    self.judge(&channels, &frame_latest, peer_key, st, now)
+                } else {
+                    Err((
+                        "bad_signature",
+                        "the supplier's signature does not verify".to_string(),
+                    ))
+                };
+                match verdict {
+                    Ok(()) => {
+                        frame_latest.insert(st.serial, *st);
+                        let consumer_signature = self.key.sign(digest);
+                        accepted.push(SignedState {
+                            statement: *st,
+                            supplier_signature: p.supplier_signature,
+                            consumer_signature,
+                        });
+                        answers.push(Answer::Countersigned {
+                            serial: st.serial,
+                            seq: st.seq,
+                            consumer_signature,
+                        });
+                    }
+                    Err((code, message)) => answers.push(Answer::Rejected {
+                        serial: st.serial,
+                        seq: st.seq,
+                        code: code.into(),
+                        message,
+                    }),
+                }
+            }
+        }
+        self.commit(accepted).await?;
+        Ok(answers)
+    }
+
+    /// The consumer's rules for one authentic proposal: our channel with this supplier, a
+    /// close reason we agree to, and a valid successor of the latest state.
+    fn judge(
+        &self,
+        channels: &HashMap<Serial, Chan>,
+        frame_latest: &HashMap<Serial, Statement>,
+        peer_key: &PublicKey,
+        st: &Statement,
+        now: u64,
+    ) -> Result<(), (&'static str, String)> {
+        let chan = channels
+            .get(&st.serial)
+            .ok_or(("unknown_channel", "no such channel here".to_string()))?;
+        if chan.setup.role != Role::Consumer || chan.setup.terms.supplier_key != *peer_key {
+            return Err((
+                "not_your_channel",
+                "this connection's key is not the channel's supplier".into(),
+            ));
+        }
+        match st.close {
+            Some(CloseReason::StoppedByConsumer) if !chan.stop_requested => {
+                return Err((
+                    "stop_not_requested",
+                    "the consumer did not ask to stop".into(),
+                ));
+            }
+            Some(CloseReason::Completed) if now < chan.setup.terms.end_ms => {
+                return Err((
+                    "contract_not_ended",
+                    "the contract has not reached its end".into(),
+                ));
+            }
+            Some(CloseReason::Expired) => {
+                return Err((
+                    "reason_not_allowed",
+                    "channels do not close as expired".into(),
+                ));
+            }
+            _ => {}
+        }
+        let last = frame_latest
+            .get(&st.serial)
+            .copied()
+            .or(chan.latest.map(|l| l.statement));
+        chan.setup
+            .terms
+            .check_successor(last.as_ref(), st, now, self.skew_ms)
+            .map_err(|e| (e.code(), e.to_string()))
+    }
+
+    /// Supplier's side: verifies a frame of answers, stores the countersigned states (one
+    /// commit) and only then completes the proposers' waits.
+    async fn take_answers(&self, link: &Link, peer_key: &PublicKey, answers: Vec<Answer>) {
+        let mut done = Vec::new();
+        let mut signed = Vec::new();
+        {
+            let mut pending = link.pending.lock();
+            for a in answers {
+                match a {
+                    Answer::Countersigned {
+                        serial,
+                        seq,
+                        consumer_signature,
+                    } => {
+                        if let Some((p, tx)) = pending.remove(&(serial, seq)) {
+                            signed.push((
+                                SignedState {
+                                    statement: p.statement,
+                                    supplier_signature: p.supplier_signature,
+                                    consumer_signature,
+                                },
+                                tx,
+                            ));
+                        }
+                    }
+                    Answer::Rejected {
+                        serial,
+                        seq,
+                        code,
+                        message,
+                    } => {
+                        if let Some((_, tx)) = pending.remove(&(serial, seq)) {
+                            done.push((
+                                tx,
+                                Err(ChannelError::Rejected {
+                                    serial,
+                                    seq,
+                                    code,
+                                    message,
+                                }),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        let digests: Vec<[u8; 32]> = signed
+            .iter()
+            .map(|(s, _)| statement_digest(&s.statement))
+            .collect();
+        let items: Vec<_> = signed
+            .iter()
+            .zip(&digests)
+            .map(|((s, _), d)| (d.as_slice(), &s.consumer_signature, peer_key))
+            .collect();
+        let verdicts = verify_many(&items);
+        let mut good = Vec::new();
+        let mut waiters = Vec::new();
+        for ((state, tx), ok) in signed.into_iter().zip(verdicts) {
+            if ok {
+                good.push(state);
+                waiters.push((tx, state));
+            } else {
+                done.push((
+                    tx,
+                    Err(ChannelError::Rejected {
+                        serial: state.statement.serial,
+                        seq: state.statement.seq,
+                        code: "bad_countersignature".into(),
+                        message: "the consumer's countersignature does not verify".into(),
+                    }),
+                ));
+            }
+        }
+        match self.commit(good).await {
+            Ok(()) => {
+                for (tx, state) in waiters {
+                    let _ = tx.send(Ok(state));
+                }
+            }
+            Err(e) => {
+                for (tx, _) in waiters {
+                    let _ = tx.send(Err(e.clone()));
+                }
+            }
+        }
+        for (tx, result) in done {
+            let _ = tx.send(result);
+        }
+    }
+}
+
+fn counterparty(setup: &ChannelSetup) -> PublicKey {
+    match setup.role {
+        Role::Supplier => setup.terms.consumer_key,
+        _ => setup.terms.supplier_key,
+    }
+}
+
+/// Reads and checks the peer's hello: a valid signature, a time within the skew, and a
+/// key that is the counterparty of at least one of our channels.
+async fn read_hello(inner: &Inner, r: &mut OwnedReadHalf) -> Result<PublicKey, ChannelError> {
+    let first = tokio::time::timeout(Duration::from_millis(HELLO_TIMEOUT_MS), wire::read_frame(r))
+        .await
+        .map_err(|_| ChannelError::Timeout)??;
+    let Some(Message::Hello {
+        key,
+        time_ms,
+        signature,
+    }) = first
+    else {
+        return Err(ChannelError::Wire(
+            "the peer did not start with a hello".into(),
+        ));
+    };
+    if !key.verify(&hello_digest(&key, time_ms), &signature) {
+        return Err(ChannelError::Wire(
+            "the peer's hello signature does not verify".into(),
+        ));
+    }
+    let now = inner.clock.now_ms();
+    if time_ms.abs_diff(now) > inner.skew_ms.max(HELLO_TIMEOUT_MS) {
+        return Err(ChannelError::Wire(
+            "the peer's hello is too old or from the future".into(),
+        ));
+    }
+    let known = inner
+        .channels
+        .lock()
+        .values()
+        .any(|c| counterparty(&c.setup) == key);
+    if !known {
+        return Err(ChannelError::Wire(format!(
+            "key {key} is the counterparty of no channel here"
+        )));
+    }
+    Ok(key)
+}
+
+async fn write_loop(mut w: OwnedWriteHalf, mut rx: mpsc::Receiver<Message>) {
+    while let Some(message) = rx.recv().await {
+        if let Err(e) = wire::write_frame(&mut w, &message).await {
+            tracing::warn!("channel link write failed: {e}");
+            break;
+        }
+    }
+}
+
+async fn supplier_read_loop(
+    inner: Arc<Inner>,
+    link: Arc<Link>,
+    mut r: OwnedReadHalf,
+    peer_key: PublicKey,
+) {
+    loop {
+        match wire::read_frame(&mut r).await {
+            Ok(Some(Message::Answer { answers })) => {
+                inner.take_answers(&link, &peer_key, answers).await;
+            }
+            Ok(Some(Message::Sync { states })) => {
+                if let Err(e) = inner.adopt(&peer_key, states).await {
+                    tracing::warn!("channel sync failed: {e}");
+                }
+            }
+            Ok(Some(Message::Notice { notices })) => {
+                {
+                    let mut channels = inner.channels.lock();
+                    for n in notices
+                        .iter()
+                        .filter(|n| n.kind == NoticeKind::StopRequested)
+                    {
+                        if let Some(c) = channels.get_mut(&n.serial)
+                            && counterparty(&c.setup) == peer_key
+                        {
+                            c.stop_requested = true;
+                        }
+                    }
+                }
+                inner.push_notices(notices);
+            }
+            Ok(Some(_)) => {
+                tracing::warn!("the consumer sent a frame a supplier does not take");
+                break;
+            }
+            Ok(None) => break,
+            Err(e) => {
+                tracing::warn!("channel link read failed: {e}");
+                break;
+            }
+        }
+    }
+    // Whoever still waits learns the link is gone (and a later proposal reconnects).
+    let pending: Vec<_> = link.pending.lock().drain().collect();
+    for (_, (_, tx)) in pending {
+        let _ = tx.send(Err(ChannelError::Disconnected));
+    }
+}
+
+async fn accept_loop(inner: Arc<Inner>, listener: TcpListener) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                let _ = stream.set_nodelay(true);
+                let conn_inner = inner.clone();
+                let task = tokio::spawn(async move {
+                    if let Err(e) = serve_supplier(conn_inner, stream).await {
+                        tracing::warn!("channel connection ended: {e}");
+                    }
+                });
+                let mut tasks = inner.tasks.lock();
+                tasks.retain(|t| !t.is_finished());
+                tasks.push(task);
+            }
+            Err(e) => {
+                tracing::warn!("channel listener: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// Consumer's side of one connection from a supplier.
+async fn serve_supplier(inner: Arc<Inner>, stream: TcpStream) -> Result<(), ChannelError> {
+    let (mut r, mut w) = stream.into_split();
+    let peer_key = read_hello(&inner, &mut r).await?;
+    wire::write_frame(&mut w, &wire::hello(&inner.key, inner.clock.now_ms())).await?;
+    let states = inner.shared_latest(&peer_key, Role::Consumer);
+    wire::write_frame(&mut w, &Message::Sync { states }).await?;
+    while let Some(message) = wire::read_frame(&mut r).await? {
+        match message {
+            Message::Propose { proposals } => {
+                let answers = inner.answer(&peer_key, proposals).await?;
+                wire::write_frame(&mut w, &Message::Answer { answers }).await?;
+                let stops = inner.stop_requests(&peer_key);
+                if !stops.is_empty() {
+                    wire::write_frame(&mut w, &Message::Notice { notices: stops }).await?;
+                }
+            }
+            Message::Sync { states } => inner.adopt(&peer_key, states).await?,
+            Message::Notice { notices } => inner.push_notices(notices),
+            Message::Hello { .. } | Message::Answer { .. } => {
+                return Err(ChannelError::Wire(
+                    "the supplier sent a frame a consumer does not take".into(),
+                ));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,177 @@
+//! suanli channel: the service channel controller (seed 001 §3.2, §4.4;
+//! `docs/channel-protocol.md`).
+//!
+//! Owns the off-chain side of service channels: a [`Controller`] keeps many channels, each
+//! between this party and one counterparty for one trade. On the supplier's side it meters
+//! usage ([`Meter`]), signs the next statement and proposes it; on the consumer's side it
+//! checks the statement against the channel's rules (`suanli_trade::channel`), countersigns
+//! it and answers. Either side stores the latest dual-signed state durably (redb, one
+//! fsync per batch of channels) **before** it acknowledges, so a crash at any moment loses
+//! nothing either side acknowledged; after a restart the two sides exchange their latest
+//! states and go on. It pauses metering when the escrow left is below a margin (and tells
+//! the consumer), resumes after a top-up, and checks the latest state in on the trade
+//! chain through a [`ChainPort`] the embedding program provides.
+//!
+//! Invariants: sequence numbers only grow; cumulative minutes and cost never decrease;
+//! the cost is exactly the trade's pricing; a state is acknowledged only once durable; a
+//! connection acts only on channels whose counterparty key signed its hello.
+//!
+//! Start reading at [`Controller`] (`controller.rs`), then [`wire`] and [`store`].
+
+mod controller;
+pub mod store;
+pub mod wire;
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use suanli_primitives::hash::sha256_parts;
+use suanli_trade::Serial;
+use suanli_trade::channel::{ChannelOp, ChannelTerms};
+use suanli_trade::model::{MINUTE_MS, Role};
+
+pub use controller::{Controller, ControllerConfig};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChannelError {
+    #[error("channel store: {0}")]
+    Store(String),
+    #[error("channel transport: {0}")]
+    Wire(String),
+    #[error("no channel {0} in this controller")]
+    UnknownChannel(Serial),
+    #[error("channel {0} is not ours to do this in that role")]
+    WrongRole(Serial),
+    #[error(
+        "channel {serial} is paused: {remaining_fen} fen of escrow left, the margin is {margin_fen}; the consumer tops up to resume"
+    )]
+    Paused {
+        serial: Serial,
+        remaining_fen: i64,
+        margin_fen: i64,
+    },
+    #[error("the peer refused state {seq} of channel {serial}: {code}: {message}")]
+    Rejected {
+        serial: Serial,
+        seq: u64,
+        code: String,
+        message: String,
+    },
+    #[error("the channel rules refuse this state: {0}")]
+    Rule(String),
+    #[error("channel {0} has no peer endpoint to send to")]
+    NoPeer(Serial),
+    #[error("the peer did not answer in time")]
+    Timeout,
+    #[error("the connection to the peer was lost before it answered")]
+    Disconnected,
+    #[error("trade chain: {0}")]
+    Chain(String),
+    #[error("too many {what}: at most {max}")]
+    Limit { what: &'static str, max: usize },
+}
+
+/// What the controller knows about one channel besides its states.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelSetup {
+    pub terms: ChannelTerms,
+    /// This controller's side of the channel.
+    pub role: Role,
+    /// The consumer's channel endpoint (`host:port`), for the supplier's side: from the
+    /// consumer DID document's `SuanliChannel` service.
+    #[serde(default)]
+    pub peer: Option<String>,
+    /// Metering pauses when the escrow left would cover fewer minutes than this.
+    pub margin_minutes: u64,
+    /// Last seen on the chain: the escrow, and the settled state's seq and cost.
+    pub escrow_fen: i64,
+    pub settled_seq: u64,
+    pub settled_cost_fen: i64,
+    /// Paused since this time (ms), if paused; and the total paused time before.
+    #[serde(default)]
+    pub paused_since_ms: Option<u64>,
+    #[serde(default)]
+    pub paused_total_ms: u64,
+    /// Set when the chain reports the channel closed: the controller stops metering it.
+    #[serde(default)]
+    pub closed: bool,
+}
+
+impl ChannelSetup {
+    /// The margin in fen: `margin_minutes` at the trade's rate.
+    pub fn margin_fen(&self) -> i64 {
+        i64::try_from(self.margin_minutes)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(self.terms.rate_fen_per_minute)
+    }
+
+    /// Escrow not yet spent by states that are signed but not checked in.
+    pub fn remaining_fen(&self, cost_fen: i64) -> i64 {
+        self.escrow_fen - (cost_fen - self.settled_cost_fen)
+    }
+
+    /// Whole minutes of service up to `now_ms`: time since the channel's minute 0, less
+    /// the time it was paused, capped at the contract.
+    pub fn service_minutes(&self, now_ms: u64) -> u64 {
+        let paused_now = self
+            .paused_since_ms
+            .map_or(0, |since| now_ms.saturating_sub(since));
+        let served = now_ms
+            .saturating_sub(self.terms.start_ms)
+            .saturating_sub(self.paused_total_ms)
+            .saturating_sub(paused_now);
+        (served / MINUTE_MS).min(self.terms.minutes_max())
+    }
+}
+
+/// Cumulative usage of a channel, as the supplier's metering reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    pub minutes: u64,
+    /// SHA-256 of the usage detail behind these minutes (kept by the supplier).
+    pub detail_sha256: [u8; 32],
+}
+
+/// The supplier's metering.
+pub trait Meter: Send + Sync + fmt::Debug {
+    fn usage(&self, setup: &ChannelSetup, now_ms: u64) -> Option<Usage>;
+}
+
+/// Meters service time: the whole minutes the channel has run and not been paused
+/// ([`ChannelSetup::service_minutes`]). The usage detail is the channel and the minute
+/// count. A supplier agent with finer metering (GPU-seconds, samples) implements [`Meter`]
+/// itself and hashes its own detail.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ServiceTimeMeter;
+
+impl Meter for ServiceTimeMeter {
+    fn usage(&self, setup: &ChannelSetup, now_ms: u64) -> Option<Usage> {
+        let minutes = setup.service_minutes(now_ms);
+        let detail = sha256_parts(&[
+            b"suanli/channel/service-time/v1".as_slice(),
+            setup.terms.serial.as_bytes(),
+            &minutes.to_be_bytes(),
+        ]);
+        Some(Usage {
+            minutes,
+            detail_sha256: *detail.as_bytes(),
+        })
+    }
+}
+
+/// A channel as the trade chain shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainView {
+    pub open: bool,
+    pub escrow_fen: i64,
+    pub settled_seq: u64,
+    pub settled_cost_fen: i64,
+}
+
+/// The trade chain, as the embedding program reaches it (the `suanli` binary implements
+/// it over a node's HTTP API). Calls block; the controller runs them off its runtime.
+pub trait ChainPort: Send + Sync + fmt::Debug {
+    fn view(&self, serial: &Serial) -> Result<ChainView, ChannelError>;
+    /// Signs `op` with this party's key, submits it and waits for its outcome.
+    fn submit(&self, op: &ChannelOp) -> Result<(), ChannelError>;
+}

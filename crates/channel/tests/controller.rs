@@ -1,0 +1,553 @@
+//! Two controllers over loopback: updates, bad statements, crashes and resumes, low
+//! funds, the schedule's check-ins.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use suanli_channel::wire::{self, Answer, Message, NoticeKind, Proposal};
+use suanli_channel::{
+    ChainPort, ChainView, ChannelError, ChannelSetup, Controller, ControllerConfig,
+    ServiceTimeMeter, Usage,
+};
+use suanli_primitives::{ManualClock, SecretKey};
+use suanli_trade::Serial;
+use suanli_trade::channel::{ChannelOp, ChannelTerms, Statement};
+use suanli_trade::model::{MINUTE_MS, Role};
+use tokio::net::TcpStream;
+
+const T0: u64 = 1_700_000_000_000;
+const RATE: i64 = 10;
+
+struct Side {
+    key: SecretKey,
+    dir: tempfile::TempDir,
+    ctl: Controller,
+}
+
+fn terms(n: u8, supplier: &SecretKey, consumer: &SecretKey) -> ChannelTerms {
+    ChannelTerms {
+        serial: Serial::from_bytes([n; 16]),
+        supplier_key: supplier.public(),
+        consumer_key: consumer.public(),
+        rate_fen_per_minute: RATE,
+        min_cost_fen: 50,
+        base_minutes: 0,
+        base_charged_fen: 0,
+        start_ms: T0,
+        end_ms: T0 + 1_000 * MINUTE_MS,
+    }
+}
+
+fn setup(t: ChannelTerms, role: Role, peer: Option<String>, escrow_fen: i64) -> ChannelSetup {
+    ChannelSetup {
+        terms: t,
+        role,
+        peer,
+        margin_minutes: 5,
+        escrow_fen,
+        settled_seq: 0,
+        settled_cost_fen: 0,
+        paused_since_ms: None,
+        paused_total_ms: 0,
+        closed: false,
+    }
+}
+
+async fn start(
+    key: &SecretKey,
+    dir: &std::path::Path,
+    listen: bool,
+    clock: &Arc<ManualClock>,
+) -> Controller {
+    Controller::start(
+        ControllerConfig {
+            key: key.clone(),
+            data_dir: dir.to_path_buf(),
+            listen: listen.then(|| "127.0.0.1:0".parse().unwrap()),
+            skew_ms: 60_000,
+        },
+        clock.clone(),
+    )
+    .await
+    .unwrap()
+}
+
+/// A supplier and a consumer controller sharing `channels` channels.
+async fn pair(channels: u8, escrow_fen: i64) -> (Side, Side, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(T0 + 500 * MINUTE_MS));
+    let (sk, ck) = (
+        SecretKey::from_label("supplier"),
+        SecretKey::from_label("consumer"),
+    );
+    let (sdir, cdir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let consumer = start(&ck, cdir.path(), true, &clock).await;
+    let supplier = start(&sk, sdir.path(), false, &clock).await;
+    let addr = consumer.local_addr().unwrap().to_string();
+    let ts: Vec<ChannelTerms> = (1..=channels).map(|n| terms(n, &sk, &ck)).collect();
+    consumer
+        .add_channels(
+            ts.iter()
+                .map(|t| setup(*t, Role::Consumer, None, escrow_fen))
+                .collect(),
+        )
+        .await
+        .unwrap();
+    supplier
+        .add_channels(
+            ts.iter()
+                .map(|t| setup(*t, Role::Supplier, Some(addr.clone()), escrow_fen))
+                .collect(),
+        )
+        .await
+        .unwrap();
+    (
+        Side {
+            key: sk,
+            dir: sdir,
+            ctl: supplier,
+        },
+        Side {
+            key: ck,
+            dir: cdir,
+            ctl: consumer,
+        },
+        clock,
+    )
+}
+
+fn usage(minutes: u64) -> Usage {
+    Usage {
+        minutes,
+        detail_sha256: [minutes as u8; 32],
+    }
+}
+
+fn serial(n: u8) -> Serial {
+    Serial::from_bytes([n; 16])
+}
+
+#[tokio::test]
+async fn updates_are_dual_signed_and_stored_on_both_sides() {
+    let (s, c, _clock) = pair(3, 1_000_000).await;
+    for m in 1..=5u64 {
+        let results = s
+            .ctl
+            .propose((1..=3).map(|n| (serial(n), usage(m * 2))).collect())
+            .await;
+        for r in results {
+            let state = r.unwrap();
+            assert_eq!(state.statement.seq, m);
+            assert!(state.verify(&s.key.public(), &c.key.public()));
+        }
+    }
+    for n in 1..=3 {
+        let (a, b) = (
+            s.ctl.latest(&serial(n)).unwrap(),
+            c.ctl.latest(&serial(n)).unwrap(),
+        );
+        assert_eq!(a, b);
+        assert_eq!(a.statement.minutes, 10);
+        assert_eq!(a.statement.cost_fen, 100);
+    }
+    // Cumulative minutes never decrease: the supplier's own side refuses it first.
+    let r = s.ctl.propose(vec![(serial(1), usage(3))]).await;
+    assert!(
+        matches!(&r[0], Err(ChannelError::Rule(m)) if m.contains("never decrease")),
+        "{r:?}"
+    );
+    // Minutes that have not passed yet are refused.
+    let r = s.ctl.propose(vec![(serial(1), usage(600))]).await;
+    assert!(
+        matches!(&r[0], Err(ChannelError::Rule(m)) if m.contains("have passed")),
+        "{r:?}"
+    );
+}
+
+/// A raw connection to the consumer, speaking the wire protocol by hand.
+async fn raw(
+    c: &Side,
+    key: &SecretKey,
+    clock: &ManualClock,
+) -> (
+    tokio::net::tcp::OwnedReadHalf,
+    tokio::net::tcp::OwnedWriteHalf,
+) {
+    use suanli_primitives::Clock;
+    let stream = TcpStream::connect(c.ctl.local_addr().unwrap())
+        .await
+        .unwrap();
+    let (mut r, mut w) = stream.into_split();
+    wire::write_frame(&mut w, &wire::hello(key, clock.now_ms()))
+        .await
+        .unwrap();
+    assert!(matches!(
+        wire::read_frame(&mut r).await.unwrap(),
+        Some(Message::Hello { .. })
+    ));
+    assert!(matches!(
+        wire::read_frame(&mut r).await.unwrap(),
+        Some(Message::Sync { .. })
+    ));
+    (r, w)
+}
+
+fn statement(n: u8, seq: u64, minutes: u64, cost_fen: i64) -> Statement {
+    Statement {
+        serial: serial(n),
+        seq,
+        minutes,
+        cost_fen,
+        usage_sha256: [1; 32],
+        close: None,
+    }
+}
+
+#[tokio::test]
+async fn forged_regressing_and_decreasing_statements_are_refused() {
+    let (s, c, clock) = pair(1, 1_000_000).await;
+    s.ctl
+        .propose(vec![(serial(1), usage(10))])
+        .await
+        .pop()
+        .unwrap()
+        .unwrap();
+    let before = c.ctl.latest(&serial(1)).unwrap();
+    let (mut r, mut w) = raw(&c, &s.key, &clock).await;
+    let forger = SecretKey::from_label("forger");
+    let good_next = statement(1, 2, 11, 110);
+    let proposals = vec![
+        // Signed by another key.
+        Proposal {
+            statement: good_next,
+            supplier_signature: good_next.sign(&forger),
+        },
+        // Sequence regression.
+        Proposal {
+            statement: statement(1, 1, 12, 120),
+            supplier_signature: statement(1, 1, 12, 120).sign(&s.key),
+        },
+        // Cumulative cost decreasing (and so not the priced cost either).
+        Proposal {
+            statement: statement(1, 3, 10, 90),
+            supplier_signature: statement(1, 3, 10, 90).sign(&s.key),
+        },
+        // Minutes decreasing.
+        Proposal {
+            statement: statement(1, 4, 9, 90),
+            supplier_signature: statement(1, 4, 9, 90).sign(&s.key),
+        },
+        // Not the trade's price.
+        Proposal {
+            statement: statement(1, 5, 12, 999),
+            supplier_signature: statement(1, 5, 12, 999).sign(&s.key),
+        },
+    ];
+    wire::write_frame(&mut w, &Message::Propose { proposals })
+        .await
+        .unwrap();
+    let Some(Message::Answer { answers }) = wire::read_frame(&mut r).await.unwrap() else {
+        panic!("no answer");
+    };
+    let codes: Vec<String> = answers
+        .iter()
+        .map(|a| match a {
+            Answer::Rejected { code, .. } => code.clone(),
+            Answer::Countersigned { .. } => "countersigned".into(),
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "bad_signature",
+            "seq_not_increasing",
+            "cost_decreased",
+            "minutes_decreased",
+            "cost_mismatch"
+        ]
+    );
+    assert_eq!(
+        c.ctl.latest(&serial(1)).unwrap(),
+        before,
+        "nothing refused was stored"
+    );
+    // A stranger's key cannot even open a connection.
+    let stream = TcpStream::connect(c.ctl.local_addr().unwrap())
+        .await
+        .unwrap();
+    let (mut r2, mut w2) = stream.into_split();
+    use suanli_primitives::Clock;
+    wire::write_frame(&mut w2, &wire::hello(&forger, clock.now_ms()))
+        .await
+        .unwrap();
+    assert!(
+        wire::read_frame(&mut r2)
+            .await
+            .map(|m| m.is_none())
+            .unwrap_or(true)
+    );
+}
+
+#[tokio::test]
+async fn either_side_crashes_mid_stream_and_resumes_with_nothing_lost() {
+    let (s, c, clock) = pair(2, 1_000_000).await;
+    for m in 1..=4u64 {
+        for r in s
+            .ctl
+            .propose(vec![(serial(1), usage(m)), (serial(2), usage(m))])
+            .await
+        {
+            r.unwrap();
+        }
+    }
+    let acked = s.ctl.latest(&serial(1)).unwrap();
+    // The consumer crashes: its process is gone, its store is what it committed.
+    let Side {
+        key: c_key,
+        dir: c_dir,
+        ctl: c_ctl,
+    } = c;
+    c_ctl.shutdown().await;
+    drop(c_ctl);
+    // A proposal while it is down fails without changing anything acknowledged.
+    let down = s.ctl.propose(vec![(serial(1), usage(5))]).await;
+    assert!(down[0].is_err());
+    assert_eq!(s.ctl.latest(&serial(1)).unwrap(), acked);
+    // It restarts from its store (on a new port: the supplier learns it from the DID
+    // document's service entry in real life).
+    let c2 = start(&c_key, c_dir.path(), true, &clock).await;
+    assert_eq!(
+        c2.latest(&serial(1)).unwrap(),
+        acked,
+        "the consumer kept every acknowledged state"
+    );
+    let addr = c2.local_addr().unwrap().to_string();
+    let mut updated = Vec::new();
+    for n in [1, 2] {
+        let mut st = s.ctl.setup(&serial(n)).unwrap();
+        st.peer = Some(addr.clone());
+        updated.push(st);
+    }
+    s.ctl.add_channels(updated).await.unwrap();
+    let next = s
+        .ctl
+        .propose(vec![(serial(1), usage(6))])
+        .await
+        .pop()
+        .unwrap()
+        .unwrap();
+    assert!(next.statement.seq > acked.statement.seq);
+    assert_eq!(c2.latest(&serial(1)).unwrap(), next);
+
+    // The supplier crashes; it restarts from its store and goes on where it was.
+    let Side {
+        key: s_key,
+        dir: s_dir,
+        ctl: s_ctl,
+    } = s;
+    s_ctl.shutdown().await;
+    drop(s_ctl);
+    let s2 = start(&s_key, s_dir.path(), false, &clock).await;
+    assert_eq!(s2.latest(&serial(1)).unwrap(), next);
+    let after = s2
+        .propose(vec![(serial(1), usage(7)), (serial(2), usage(7))])
+        .await;
+    for r in &after {
+        assert!(r.is_ok(), "{r:?}");
+    }
+    assert_eq!(c2.latest(&serial(2)).unwrap(), *after[1].as_ref().unwrap());
+}
+
+#[tokio::test]
+async fn a_supplier_that_lost_its_last_states_catches_up_from_the_consumer() {
+    let (s, c, clock) = pair(1, 1_000_000).await;
+    s.ctl
+        .propose(vec![(serial(1), usage(1))])
+        .await
+        .pop()
+        .unwrap()
+        .unwrap();
+    // A copy of the supplier's store taken now misses the next states.
+    let snapshot = tempfile::tempdir().unwrap();
+    let Side { key, dir, ctl } = s;
+    ctl.shutdown().await;
+    drop(ctl);
+    std::fs::copy(
+        dir.path().join(suanli_channel::store::STORE_FILE),
+        snapshot.path().join(suanli_channel::store::STORE_FILE),
+    )
+    .unwrap();
+    let s1 = start(&key, dir.path(), false, &clock).await;
+    let latest = s1
+        .propose(vec![(serial(1), usage(3))])
+        .await
+        .pop()
+        .unwrap()
+        .unwrap();
+    s1.shutdown().await;
+    drop(s1);
+    // Restart from the old copy: the consumer's sync brings back the newer state, and the
+    // next statement follows it.
+    let s2 = start(&key, snapshot.path(), false, &clock).await;
+    let next = s2.propose(vec![(serial(1), usage(4))]).await.pop().unwrap();
+    let next = match next {
+        Ok(n) => n,
+        // The first proposal may race the sync; the second follows the adopted state.
+        Err(_) => s2
+            .propose(vec![(serial(1), usage(4))])
+            .await
+            .pop()
+            .unwrap()
+            .unwrap(),
+    };
+    assert!(
+        next.statement.seq > latest.statement.seq,
+        "{next:?} after {latest:?}"
+    );
+    assert_eq!(c.ctl.latest(&serial(1)).unwrap(), next);
+}
+
+#[tokio::test]
+async fn low_funds_pause_the_channel_and_a_top_up_resumes_it() {
+    // Escrow 200 fen, margin 5 minutes = 50 fen: usage may reach 150 fen.
+    let (s, c, _clock) = pair(1, 200).await;
+    let ok = s
+        .ctl
+        .propose(vec![(serial(1), usage(15))])
+        .await
+        .pop()
+        .unwrap();
+    assert_eq!(ok.unwrap().statement.cost_fen, 150);
+    let paused = s
+        .ctl
+        .propose(vec![(serial(1), usage(16))])
+        .await
+        .pop()
+        .unwrap();
+    assert!(
+        matches!(
+            paused,
+            Err(ChannelError::Paused {
+                remaining_fen: 40,
+                margin_fen: 50,
+                ..
+            })
+        ),
+        "{paused:?}"
+    );
+    assert!(s.ctl.setup(&serial(1)).unwrap().paused_since_ms.is_some());
+    // The consumer is told.
+    wait_for(|| c.ctl.notices().iter().any(|n| n.kind == NoticeKind::Paused)).await;
+    // Still paused on the next attempt, nothing signed.
+    assert!(s.ctl.propose(vec![(serial(1), usage(16))]).await[0].is_err());
+    assert_eq!(c.ctl.latest(&serial(1)).unwrap().statement.cost_fen, 150);
+    // The consumer tops up on the chain; the supplier sees it and resumes.
+    s.ctl
+        .update_from_chain(
+            &serial(1),
+            ChainView {
+                open: true,
+                escrow_fen: 1_000,
+                settled_seq: 0,
+                settled_cost_fen: 0,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(s.ctl.setup(&serial(1)).unwrap().paused_since_ms.is_none());
+    wait_for(|| {
+        c.ctl
+            .notices()
+            .iter()
+            .any(|n| n.kind == NoticeKind::Resumed)
+    })
+    .await;
+    let resumed = s
+        .ctl
+        .propose(vec![(serial(1), usage(16))])
+        .await
+        .pop()
+        .unwrap()
+        .unwrap();
+    assert_eq!(resumed.statement.cost_fen, 160);
+}
+
+async fn wait_for(mut f: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("condition not reached");
+}
+
+/// A chain that records what is submitted and settles check-ins at once.
+#[derive(Debug)]
+struct FakeChain {
+    escrow_fen: i64,
+    settled: Mutex<(u64, i64, bool)>,
+    ops: Mutex<Vec<ChannelOp>>,
+}
+
+impl ChainPort for FakeChain {
+    fn view(&self, _serial: &Serial) -> Result<ChainView, ChannelError> {
+        let (seq, cost, closed) = *self.settled.lock();
+        Ok(ChainView {
+            open: !closed,
+            escrow_fen: self.escrow_fen - cost,
+            settled_seq: seq,
+            settled_cost_fen: cost,
+        })
+    }
+    fn submit(&self, op: &ChannelOp) -> Result<(), ChannelError> {
+        match op {
+            ChannelOp::Checkin { state, .. } => {
+                *self.settled.lock() = (state.statement.seq, state.statement.cost_fen, false);
+            }
+            ChannelOp::CoopClose { state, .. } => {
+                *self.settled.lock() = (state.statement.seq, state.statement.cost_fen, true);
+            }
+            _ => {}
+        }
+        self.ops.lock().push(op.clone());
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn the_schedule_meters_checks_in_and_closes_on_request() {
+    let (s, c, clock) = pair(1, 1_000_000).await;
+    let chain = Arc::new(FakeChain {
+        escrow_fen: 1_000_000,
+        settled: Mutex::new((0, 0, false)),
+        ops: Mutex::new(Vec::new()),
+    });
+    // Minute 0 of the channel is T0 and the clock is at T0 + 500 min: the service meter
+    // bills 500 minutes.
+    let report = s.ctl.tick(&ServiceTimeMeter, chain.clone()).await.unwrap();
+    assert_eq!((report.proposed, report.submitted), (1, 1), "{report:?}");
+    let latest = s.ctl.latest(&serial(1)).unwrap();
+    assert_eq!(latest.statement.minutes, 500);
+    assert!(matches!(&chain.ops.lock()[0], ChannelOp::Checkin { state, .. } if *state == latest));
+    // Nothing new: nothing proposed or submitted.
+    let idle = s.ctl.tick(&ServiceTimeMeter, chain.clone()).await.unwrap();
+    assert_eq!((idle.proposed, idle.submitted), (0, 0), "{idle:?}");
+    // The consumer asks to stop; the stop reaches the supplier with the next answer.
+    c.ctl.request_stop(&serial(1)).unwrap();
+    clock.advance_ms(MINUTE_MS);
+    s.ctl.tick(&ServiceTimeMeter, chain.clone()).await.unwrap();
+    wait_for(|| s.ctl.stop_requested(&serial(1))).await;
+    let last = s.ctl.tick(&ServiceTimeMeter, chain.clone()).await.unwrap();
+    assert_eq!(last.finals, 1, "{last:?}");
+    let ops = chain.ops.lock().clone();
+    assert!(
+        matches!(ops.last(), Some(ChannelOp::CoopClose { state, .. })
+            if state.statement.close == Some(suanli_trade::CloseReason::StoppedByConsumer)),
+        "{ops:?}"
+    );
+    assert_eq!(
+        c.ctl.latest(&serial(1)).unwrap().statement.close,
+        Some(suanli_trade::CloseReason::StoppedByConsumer)
+    );
+}
