@@ -1219,6 +1219,16 @@ mod property {
                     "supplier bond of {serial}"
                 );
                 assert!(ch.consumer_bond_fen >= 0 && ch.supplier_bond_fen >= 0);
+                if ch.status != ChannelStatus::Closed {
+                    // Until the close, the trade has charged and paid exactly the settled
+                    // state on top of what it had billed before the channel.
+                    let terms = ch.terms;
+                    assert_eq!(t.charged_fen, terms.base_charged_fen + ch.settled.cost_fen);
+                    assert_eq!(t.paid_fen, t.charged_fen);
+                    assert_eq!(t.billed_minutes, terms.base_minutes + ch.settled.minutes);
+                } else {
+                    assert!(t.closure.as_ref().unwrap().refund_fen >= 0);
+                }
             }
         }
     }
@@ -1279,7 +1289,7 @@ mod property {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
         #[test]
         fn credits_bonds_and_escrows_are_conserved_under_any_interleaving(blocks in blocks()) {
             let tally = run(blocks);
