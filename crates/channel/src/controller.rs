@@ -285,7 +285,8 @@ impl Controller {
             for (i, (serial, usage)) in updates.into_iter().enumerate() {
                 match self.next_proposal(&mut channels, serial, usage, close, now) {
                     Ok((peer, proposal)) => by_peer.entry(peer).or_default().push((i, proposal)),
-                    Err((e, notice)) => {
+                    Err(refusal) => {
+                        let (e, notice) = *refusal;
                         if let Some((peer, notice)) = notice {
                             notices.entry(peer).or_default().push(notice);
                         }
@@ -358,22 +359,22 @@ impl Controller {
         usage: Usage,
         close: Option<CloseReason>,
         now: u64,
-    ) -> Result<(String, Proposal), (ChannelError, Option<(String, Notice)>)> {
+    ) -> Result<(String, Proposal), Box<(ChannelError, Option<(String, Notice)>)>> {
         let chan = channels
             .get_mut(&serial)
-            .ok_or((ChannelError::UnknownChannel(serial), None))?;
+            .ok_or_else(|| Box::new((ChannelError::UnknownChannel(serial), None)))?;
         if chan.setup.role != Role::Supplier || chan.setup.closed {
-            return Err((ChannelError::WrongRole(serial), None));
+            return Err(Box::new((ChannelError::WrongRole(serial), None)));
         }
         let peer = chan
             .setup
             .peer
             .clone()
-            .ok_or((ChannelError::NoPeer(serial), None))?;
+            .ok_or_else(|| Box::new((ChannelError::NoPeer(serial), None)))?;
         let terms = chan.setup.terms;
         let cost = terms
             .cost_of(usage.minutes)
-            .map_err(|e| (ChannelError::Rule(e.to_string()), None))?;
+            .map_err(|e| Box::new((ChannelError::Rule(e.to_string()), None)))?;
         let remaining = chan.setup.remaining_fen(cost);
         let margin = chan.setup.margin_fen();
         if close.is_none() && (chan.setup.paused_since_ms.is_some() || remaining < margin) {
@@ -393,14 +394,14 @@ impl Controller {
                     },
                 ));
             }
-            return Err((
+            return Err(Box::new((
                 ChannelError::Paused {
                     serial,
                     remaining_fen: remaining,
                     margin_fen: margin,
                 },
                 notice,
-            ));
+            )));
         }
         let last = chan.proposed.or(chan.latest.map(|l| l.statement));
         let statement = Statement {
@@ -413,7 +414,7 @@ impl Controller {
         };
         terms
             .check_successor(last.as_ref(), &statement, now, 0)
-            .map_err(|e| (ChannelError::Rule(e.to_string()), None))?;
+            .map_err(|e| Box::new((ChannelError::Rule(e.to_string()), None)))?;
         chan.proposed = Some(statement);
         let proposal = Proposal {
             supplier_signature: statement.sign(&self.inner.key),

@@ -67,6 +67,9 @@ pub struct Notice {
     pub message: String,
 }
 
+// The hello is larger than the rest, but there is one per connection: boxing it would
+// only add an allocation to the frames that are not hellos.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Message {

@@ -442,7 +442,7 @@ impl ChannelOp {
                 Ok(())
             }
             ChannelOp::ForceClose { state, .. } => {
-                state.as_ref().map_or(Ok(()), |s| state_of_this_channel(s))
+                state.as_ref().map_or(Ok(()), state_of_this_channel)
             }
             ChannelOp::Settle { .. } => Ok(()),
         }

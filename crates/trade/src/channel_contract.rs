@@ -375,6 +375,13 @@ impl Exec<'_, '_> {
         let serial = channel.serial;
         conclusion.tail_minutes = last.minutes - channel.settled.minutes;
         conclusion.tail_cost = last.cost_fen - channel.settled.cost_fen;
+        // The minimum charge is the trade's flag-fall, channel or not: a close that leaves
+        // the trade below it charges the difference, unless it closes for a supplier fault
+        // (as the trade's own close does).
+        let charged = trade.charged_fen + conclusion.tail_cost;
+        if conclusion.reason != CloseReason::SupplierFault && charged < trade.min_cost_fen {
+            conclusion.tail_cost += trade.min_cost_fen - charged;
+        }
         trade.billed_until_ms = Some(channel.terms.start_ms + last.minutes * MINUTE_MS);
         for role in [Role::Consumer, Role::Supplier] {
             let did = if role == Role::Consumer {

@@ -18,6 +18,9 @@ pub enum BenchCmd {
     Trade(super::bench_trade::TradeBenchArgs),
     /// Platform HTTP API: orders/s and p99 latency vs a trivial authenticated GET.
     Api(super::bench_api::ApiBenchArgs),
+    /// Service channels: dual-signed, durably stored updates/s and p99 latency between
+    /// two controllers over loopback vs raw (2 signs + 2 verifies).
+    Channel(super::bench_channel::ChannelBenchArgs),
 }
 
 pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
@@ -28,5 +31,6 @@ pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
         BenchCmd::Api(args) => super::bench_api::run(args),
         BenchCmd::Vc(args) => super::bench_vc::run(args),
         BenchCmd::Trade(args) => super::bench_trade::run(args),
+        BenchCmd::Channel(args) => super::bench_channel::run(args),
     }
 }

@@ -3,6 +3,7 @@
 pub mod audit_anchor;
 pub mod bench;
 pub mod bench_api;
+pub mod bench_channel;
 pub mod bench_ledger;
 pub mod bench_market;
 pub mod bench_trade;
