@@ -37,6 +37,7 @@ pub mod crypto;
 pub mod error;
 pub mod handlers;
 pub mod http;
+pub mod keys;
 pub mod metrics;
 pub mod money_api;
 pub mod payment;
@@ -89,6 +90,9 @@ pub enum ServerError {
     /// Money configuration problems.
     #[error("money configuration: {0}")]
     Money(String),
+    /// Key-custody configuration problems.
+    #[error("[key_wrap] configuration: {0}")]
+    Keys(#[from] keys::KeyError),
 }
 
 /// Everything a request handler needs.
@@ -116,6 +120,12 @@ pub struct AppState {
     pub registrations: Arc<std::sync::Mutex<suanli_ops::throttle::FailureWindow>>,
     /// Payment provider and lifecycle settings.
     pub money: Arc<payment::MoneyState>,
+    /// Seals and opens users' DID keys (`docs/key-custody.md`).
+    pub custody: keys::Custody,
+    /// Creates DIDs on the identity chain, when one is attached.
+    pub dids: Option<Arc<dyn keys::DidRegistry>>,
+    /// Wakes the DID worker after a key with a DID-creating transaction was stored.
+    pub did_kick: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -190,6 +200,9 @@ impl Platform {
             metrics: Arc::default(),
             anchor: None,
             money,
+            custody: keys::Custody::new(config.key_wrap)?,
+            dids: None,
+            did_kick: Arc::default(),
         };
         let platform = Self { state };
         platform.bootstrap(config).await?;
@@ -253,6 +266,23 @@ impl Platform {
         self
     }
 
+    /// Creates users' DIDs on the identity chain through `registry`.
+    pub fn with_did_registry(mut self, registry: Arc<dyn keys::DidRegistry>) -> Self {
+        self.state.dids = Some(registry);
+        self
+    }
+
+    /// Sends the stored DID-creating transactions not yet applied (e.g. the chain was
+    /// down when they were made). Returns how many were applied.
+    pub async fn pump_dids(&self) -> Result<u64, String> {
+        match &self.state.dids {
+            Some(r) => {
+                keys::pump_dids(self.state.store.as_ref(), r, self.state.clock.as_ref()).await
+            }
+            None => Ok(0),
+        }
+    }
+
     /// The HTTP application.
     pub fn router(&self) -> axum::Router {
         routes::router(self.state.clone())
@@ -278,6 +308,19 @@ impl Platform {
             tracing::warn!(
                 "no audit anchor configured: the audit head is not anchored on a ledger"
             );
+        }
+        match &self.state.dids {
+            None => {
+                tracing::warn!("no identity chain attached: users' keys are created without a DID")
+            }
+            Some(r) => {
+                tokio::spawn(keys::did_worker(
+                    Arc::clone(&self.state.store),
+                    Arc::clone(r),
+                    Arc::clone(&self.state.clock),
+                    Arc::clone(&self.state.did_kick),
+                ));
+            }
         }
         let app = self
             .router()

@@ -91,6 +91,9 @@ fn b_password() -> Value {
         json!({"current_password": s_str(), "new_password": s_str()}),
     )
 }
+fn b_key_export() -> Value {
+    obj(&["password"], json!({"password": s_str()}))
+}
 fn b_code() -> Value {
     obj(&["code"], json!({"code": s_str()}))
 }
@@ -364,6 +367,24 @@ pub const ROUTES: &[RouteDoc] = &[
         body: Some(b_password),
         response: None,
         handler: || post(h::change_password),
+    },
+    RouteDoc {
+        method: "GET",
+        path: "/api/v1/me/key",
+        summary: "The caller's DID key: DID, public key, how the secret is kept (docs/key-custody.md)",
+        access: Auth,
+        body: None,
+        response: Some("UserKeyEnvelope"),
+        handler: || get(crate::keys::get_my_key),
+    },
+    RouteDoc {
+        method: "POST",
+        path: "/api/v1/me/key/export",
+        summary: "Export the caller's DID key as PKCS#8 PEM (password again; session only; throttled like login; audited)",
+        access: Auth,
+        body: Some(b_key_export),
+        response: Some("KeyExport"),
+        handler: || post(crate::keys::export_my_key),
     },
     RouteDoc {
         method: "POST",
@@ -993,6 +1014,14 @@ fn response_schemas() -> Value {
         "ip": {"type": "string"}, "user_agent": {"type": "string"},
         "outcome": {"type": "string", "enum": ["success", "denied", "error"]}, "status": {"type": "integer"},
         "prev_hash": {"type": "string", "description": "hex SHA-256"}, "hash": {"type": "string", "description": "hex SHA-256 of prev_hash || canonical record"}}});
+    let user_key = json!({"type": "object", "properties": {
+        "did": {"type": "string", "nullable": true, "description": "did:suanli of the key; null when no identity chain is attached"},
+        "public_key": {"type": "string", "description": "Ed25519, hex"},
+        "created_ms": {"type": "integer"}, "rewrapped_ms": nullable_int(),
+        "did_on_chain": {"type": "boolean"}, "did_created_ms": nullable_int(),
+        "encryption": {"type": "object", "properties": {"aead": {"type": "string"}, "kdf": {"type": "string"},
+            "memory_kib": {"type": "integer"}, "iterations": {"type": "integer"}, "parallelism": {"type": "integer"}}},
+        "signing": {"type": "string"}}});
     json!({
         "Org": org,
         "OrgEnvelope": envelope("org", reference("Org")),
@@ -1005,6 +1034,11 @@ fn response_schemas() -> Value {
         "RegistrationList": list_of("Registration"),
         "Token": token,
         "TokenList": list_of("Token"),
+        "UserKey": user_key,
+        "UserKeyEnvelope": envelope("key", reference("UserKey")),
+        "KeyExport": {"type": "object", "required": ["public_key", "pkcs8_pem"], "properties": {
+            "did": ns, "public_key": {"type": "string", "description": "Ed25519, hex"},
+            "pkcs8_pem": {"type": "string", "description": "PKCS#8 v1 PEM (RFC 8410) of the secret key"}}},
         "AuditRecord": audit,
         "AuditList": list_of("AuditRecord"),
         "LoginResult": {"type": "object", "properties": {
