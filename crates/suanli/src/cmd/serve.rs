@@ -10,6 +10,7 @@ use suanli_primitives::SecretKey;
 use suanli_server::config::{Config, Secret};
 
 use super::audit_anchor::{LedgerAnchor, LedgerTarget};
+use super::did_registry::LedgerDids;
 use super::node::{NETWORK_DEFAULT, open_node};
 
 #[derive(Debug, Clone, Args)]
@@ -62,6 +63,7 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
     let platform_key = SecretKey::load_or_generate(&config.data_dir.join("platform.key"))?;
     tracing::info!(key = %platform_key.public(), "platform key anchors the audit-log head on the trade chain");
+    let dids = Arc::new(LedgerDids::new(target.clone())?);
     let anchor = Arc::new(LedgerAnchor::start(target, platform_key)?);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -70,7 +72,8 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
     let served = rt.block_on(async move {
         let platform = suanli_server::Platform::open(&config, Arc::new(suanli_server::SystemClock))
             .await?
-            .with_anchor(anchor);
+            .with_anchor(anchor)
+            .with_did_registry(dids);
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("bind {}", config.listen))?;
