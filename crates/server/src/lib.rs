@@ -22,7 +22,8 @@
 //!   [`suanli_ops_store::PAGE_SIZE_MAX`]; bad input answers 4xx with a stable code;
 //! - passwords, tokens, TOTP secrets and ID numbers are never logged; the database holds
 //!   only argon2id hashes of passwords, SHA-256 digests of tokens and recovery codes, and
-//!   XChaCha20-Poly1305 ciphertext of ID numbers and TOTP secrets.
+//!   XChaCha20-Poly1305 ciphertext of ID numbers and TOTP secrets — and of users' DID
+//!   keys, under keys derived from their passwords that it does not keep ([`keys`]).
 //!
 //! Start reading at [`routes`] (what exists), then [`auth`] and [`handlers`].
 
