@@ -237,6 +237,18 @@ pub trait OpsStore: MoneyStore + Send + Sync + std::fmt::Debug {
     /// [`StoreError::NotFound`] if it is not pending.
     async fn decide_registration(&self, d: &Decision) -> StoreResult<RegistrationRecord>;
 
+    /// Records the KYC credential issued for an approved registration's DID: its id
+    /// (`kyc_credential_ref`) and the credential (JSON). [`StoreError::NotFound`] unless
+    /// the registration is approved and has none yet.
+    async fn set_kyc_credential(
+        &self,
+        id: RegistrationId,
+        reference: &str,
+        credential_json: &str,
+    ) -> StoreResult<()>;
+    /// The KYC credential (JSON) of the user's approved registration, if one was issued.
+    async fn kyc_credential_of(&self, user: UserId) -> StoreResult<Option<String>>;
+
     // --- DID keys (docs/key-custody.md)
     /// A user's key.
     async fn get_user_key(&self, user: UserId) -> StoreResult<Option<UserKeyRecord>>;

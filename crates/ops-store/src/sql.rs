@@ -1215,6 +1215,39 @@ macro_rules! sql_store {
                 self.get_registration(id).await?.ok_or(StoreError::NotFound)
             }
 
+            async fn set_kyc_credential(
+                &self,
+                id: RegistrationId,
+                reference: &str,
+                credential_json: &str,
+            ) -> StoreResult<()> {
+                one(sqlx::query(
+                    "UPDATE registrations SET kyc_credential_ref = $1, kyc_credential = $2 \
+                     WHERE id = $3 AND status = $4 AND kyc_credential_ref IS NULL",
+                )
+                .bind(reference.to_owned())
+                .bind(credential_json.to_owned())
+                .bind(id.get())
+                .bind(RegistrationStatus::Approved.as_str())
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?
+                .rows_affected())
+            }
+
+            async fn kyc_credential_of(&self, user: UserId) -> StoreResult<Option<String>> {
+                let row = sqlx::query(
+                    "SELECT kyc_credential FROM registrations WHERE user_id = $1 AND kyc_credential IS NOT NULL \
+                     ORDER BY id DESC LIMIT 1",
+                )
+                .bind(user.get())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+                row.map(|r| r.try_get("kyc_credential").map_err(|e| StoreError::Corrupt(e.to_string())))
+                    .transpose()
+            }
+
             async fn get_user_key(&self, user: UserId) -> StoreResult<Option<UserKeyRecord>> {
                 let sql = format!("SELECT {KEY_COLS} FROM user_keys WHERE user_id = $1");
                 let row = sqlx::query(&sql)

@@ -709,6 +709,38 @@ async fn registrations_and_review(b: &Backend) {
         matches!(again, Err(StoreError::NotFound)),
         "decided only once"
     );
+    // The KYC credential of an approved registration, recorded once.
+    assert!(
+        matches!(
+            s.set_kyc_credential(per.id, "urn:x", "{}").await,
+            Err(StoreError::NotFound)
+        ),
+        "not approved"
+    );
+    assert_eq!(s.kyc_credential_of(ent.user).await.expect("k"), None);
+    s.set_kyc_credential(ent.id, "urn:suanli:kyc:1", "{\"id\":\"urn:suanli:kyc:1\"}")
+        .await
+        .expect("kyc");
+    assert!(
+        matches!(
+            s.set_kyc_credential(ent.id, "urn:suanli:kyc:2", "{}").await,
+            Err(StoreError::NotFound)
+        ),
+        "once"
+    );
+    assert_eq!(
+        s.kyc_credential_of(ent.user).await.expect("k").as_deref(),
+        Some("{\"id\":\"urn:suanli:kyc:1\"}")
+    );
+    assert_eq!(
+        s.get_registration(ent.id)
+            .await
+            .expect("g")
+            .expect("r")
+            .kyc_credential_ref
+            .as_deref(),
+        Some("urn:suanli:kyc:1")
+    );
     let rejected = s
         .decide_registration(&Decision {
             id: per.id,

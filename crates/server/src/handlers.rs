@@ -796,9 +796,13 @@ async fn decide(
             ),
             other => other.into(),
         })?;
-    // The KYC credential on the identity chain does not exist yet: the approval is
-    // recorded here and `kyc_credential_ref` stays null until that part lands.
-    Ok(Json(json!({ "registration": r })))
+    if !approve {
+        return Ok(Json(json!({ "registration": r })));
+    }
+    // The approved party's KYC credential and enrolment on the trade chain (kyc.rs).
+    let kyc = crate::kyc::after_approval(s, &r).await;
+    let r = s.store.get_registration(rid).await?.unwrap_or(r);
+    Ok(Json(json!({ "registration": r, "kyc": kyc })))
 }
 
 /// `POST /api/v1/registrations/{id}/approve`

@@ -39,6 +39,7 @@ pub mod error;
 pub mod handlers;
 pub mod http;
 pub mod keys;
+pub mod kyc;
 pub mod metrics;
 pub mod money_api;
 pub mod payment;
@@ -125,6 +126,9 @@ pub struct AppState {
     pub custody: keys::Custody,
     /// Creates DIDs on the identity chain, when one is attached.
     pub dids: Option<Arc<dyn keys::DidRegistry>>,
+    /// Issues KYC credentials and enrols approved parties on the trade chain, when a
+    /// ledger with the KYC authority's key is attached.
+    pub enrolment: Option<Arc<dyn kyc::PartyEnrolment>>,
     /// Wakes the DID worker after a key with a DID-creating transaction was stored.
     pub did_kick: Arc<tokio::sync::Notify>,
 }
@@ -203,6 +207,7 @@ impl Platform {
             money,
             custody: keys::Custody::new(config.key_wrap)?,
             dids: None,
+            enrolment: None,
             did_kick: Arc::default(),
         };
         let platform = Self { state };
@@ -270,6 +275,12 @@ impl Platform {
     /// Creates users' DIDs on the identity chain through `registry`.
     pub fn with_did_registry(mut self, registry: Arc<dyn keys::DidRegistry>) -> Self {
         self.state.dids = Some(registry);
+        self
+    }
+
+    /// Issues KYC credentials and enrols approved parties through `enrolment`.
+    pub fn with_enrolment(mut self, enrolment: Arc<dyn kyc::PartyEnrolment>) -> Self {
+        self.state.enrolment = Some(enrolment);
         self
     }
 

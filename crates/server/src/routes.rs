@@ -387,6 +387,15 @@ pub const ROUTES: &[RouteDoc] = &[
         handler: || post(crate::keys::export_my_key),
     },
     RouteDoc {
+        method: "GET",
+        path: "/api/v1/me/kyc-credential",
+        summary: "The caller's KYC credential (W3C VC), issued at the approval of its registration",
+        access: Auth,
+        body: None,
+        response: None,
+        handler: || get(crate::kyc::my_kyc_credential),
+    },
+    RouteDoc {
         method: "POST",
         path: "/api/v1/me/mfa/totp",
         summary: "Start TOTP enrolment",
@@ -1003,7 +1012,7 @@ fn response_schemas() -> Value {
         "person_name": ns, "id_number_masked": ns, "phone": ns, "invite_code": ns,
         "submitted_ms": {"type": "integer"}, "reviewed_by": nullable_int(), "reviewed_ms": nullable_int(),
         "reason": ns, "kyc_credential_ref": {"type": "string", "nullable": true,
-            "description": "KYC credential on the identity chain; null until that part exists"}}});
+            "description": "id of the KYC credential issued at approval (null before, or when no ledger is attached or issuing failed)"}}});
     let token = json!({"type": "object", "properties": {
         "id": {"type": "integer"}, "user": {"type": "integer"}, "name": {"type": "string"},
         "scopes": {"type": "array", "items": {"type": "string"}}, "created_ms": {"type": "integer"},

@@ -51,6 +51,42 @@ impl DidRegistry for TestChain {
     }
 }
 
+/// Stands in for the binary's authority: "issues" a credential and "enrols" — only for a
+/// DID the chain double already created.
+#[derive(Debug)]
+struct TestAuthority {
+    chain: Arc<TestChain>,
+    enrolled: Mutex<Vec<(String, String, Value)>>,
+    down: AtomicBool,
+}
+
+impl suanli_server::kyc::PartyEnrolment for TestAuthority {
+    fn enrol_consumer(&self, did: &str, public: &str, claims: &Value) -> Result<Value, String> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err("ledger unreachable".into());
+        }
+        if !self
+            .chain
+            .applied
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|k| k == public)
+        {
+            return Err(format!("{did} is not on the identity chain"));
+        }
+        let mut subject = claims.clone();
+        subject["id"] = json!(did);
+        let vc = json!({"id": format!("urn:test:kyc:{did}"), "type": ["VerifiableCredential", "KycCredential"],
+                        "credentialSubject": subject});
+        self.enrolled
+            .lock()
+            .unwrap()
+            .push((did.to_owned(), public.to_owned(), vc.clone()));
+        Ok(vc)
+    }
+}
+
 fn register_personal(srv: &TestServer, admin: &Cred, login: &str) -> Cred {
     let (s, v) = srv.post(
         "/api/v1/registrations/personal",
@@ -290,4 +326,111 @@ fn password_change_rewraps_the_key_and_creates_one_for_admin_set_passwords() {
     key_on_chain(&srv, &other);
     key_on_chain(&srv, &boss);
     assert_eq!(chain.applied.lock().unwrap().len(), 3);
+}
+
+#[test]
+fn approval_issues_the_kyc_credential_and_enrols_the_did_once_it_is_on_chain() {
+    let chain = Arc::new(TestChain::default());
+    let authority = Arc::new(TestAuthority {
+        chain: chain.clone(),
+        enrolled: Mutex::default(),
+        down: AtomicBool::new(false),
+    });
+    // The identity chain is down while the applicant registers: the approval sends the
+    // stored DID creation itself before the credential is issued.
+    chain.down.store(true, Ordering::SeqCst);
+    let srv = TestServer::start_full(|_| {}, Some(chain.clone()), Some(authority.clone()));
+    let admin = srv.admin();
+    let (s, v) = srv.post(
+        "/api/v1/registrations/enterprise",
+        &Cred::None,
+        json!({"login": "acme", "password": pw("acme"), "display_name": "ACME admin",
+               "company_name": "ACME Rendering Co., Ltd.", "credit_code": CODES[0],
+               "licence_ref": "BL-1", "legal_person": "Zhang San"}),
+    );
+    assert_eq!(s, 201, "{v}");
+    let rid = v["registration"]["id"].as_i64().unwrap();
+    chain.down.store(false, Ordering::SeqCst);
+    let (s, v) = srv.post(
+        &format!("/api/v1/registrations/{rid}/approve"),
+        &admin,
+        json!({}),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["kyc"]["status"], "enrolled", "{v}");
+    let cred_id = v["kyc"]["credential_id"].as_str().unwrap().to_owned();
+    assert_eq!(v["registration"]["kyc_credential_ref"], json!(cred_id));
+
+    let acme = srv.login("acme", &pw("acme"));
+    let (_, key) = srv.get("/api/v1/me/key", &acme);
+    assert_eq!(key["key"]["did_on_chain"], true);
+    let did = key["key"]["did"].as_str().unwrap();
+    let enrolled = authority.enrolled.lock().unwrap().clone();
+    assert_eq!(enrolled.len(), 1);
+    assert_eq!(enrolled[0].0, did);
+    assert_eq!(enrolled[0].1, key["key"]["public_key"].as_str().unwrap());
+    // The claims: the legal representative for the company; no ID or credit-code numbers.
+    assert_eq!(
+        enrolled[0].2["credentialSubject"],
+        json!({"id": did, "name": "Zhang San", "organisation": "ACME Rendering Co., Ltd.",
+               "idType": "resident-id-card"})
+    );
+    let (s, v) = srv.get("/api/v1/me/kyc-credential", &acme);
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["credential"]["id"], json!(cred_id));
+    assert_err(
+        srv.get("/api/v1/me/kyc-credential", &admin),
+        404,
+        "no_credential",
+    );
+
+    // The ledger failing: the approval stands, the answer says what failed, nothing is
+    // recorded as issued.
+    authority.down.store(true, Ordering::SeqCst);
+    let (s, v) = srv.post(
+        "/api/v1/registrations/personal",
+        &Cred::None,
+        json!({"login": "lisi", "password": pw("lisi"), "name": "Li Si",
+               "id_number": ID_NUMBER, "phone": "13800138000"}),
+    );
+    assert_eq!(s, 201, "{v}");
+    let rid = v["registration"]["id"].as_i64().unwrap();
+    let (s, v) = srv.post(
+        &format!("/api/v1/registrations/{rid}/approve"),
+        &admin,
+        json!({}),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["registration"]["status"], "approved");
+    assert_eq!(v["kyc"]["status"], "failed", "{v}");
+    assert!(
+        v["kyc"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unreachable")
+    );
+    assert_eq!(v["registration"]["kyc_credential_ref"], Value::Null);
+    let lisi = srv.login("lisi", &pw("lisi"));
+    assert_err(
+        srv.get("/api/v1/me/kyc-credential", &lisi),
+        404,
+        "no_credential",
+    );
+
+    // Without a ledger the answer says so.
+    let plain = TestServer::start();
+    let padmin = plain.admin();
+    let (_, v) = plain.post(
+        "/api/v1/registrations/personal",
+        &Cred::None,
+        json!({"login": "wangwu", "password": pw("wangwu"), "name": "Wang Wu",
+               "id_number": ID_NUMBER, "phone": "13800138000"}),
+    );
+    let rid = v["registration"]["id"].as_i64().unwrap();
+    let (_, v) = plain.post(
+        &format!("/api/v1/registrations/{rid}/approve"),
+        &padmin,
+        json!({}),
+    );
+    assert_eq!(v["kyc"]["status"], "not_configured", "{v}");
 }

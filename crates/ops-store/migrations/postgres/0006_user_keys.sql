@@ -30,3 +30,7 @@ CREATE TABLE user_keys (
     did_created_ms BIGINT
 );
 CREATE INDEX user_keys_did_pending ON user_keys(did_created_ms, user_id);
+
+-- The KYC credential the platform issued for an approved registration's DID (JSON; its id
+-- is kyc_credential_ref). The credential belongs to its holder; this is the platform's copy.
+ALTER TABLE registrations ADD COLUMN kyc_credential TEXT;
