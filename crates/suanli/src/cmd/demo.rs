@@ -96,6 +96,11 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
             Some(Arc::new(super::did_registry::LedgerDids::new(
                 LedgerTarget::Embedded(Arc::clone(&node)),
             )?) as Arc<dyn suanli_server::keys::DidRegistry>),
+            Some(Arc::new(super::did_registry::LedgerParties::new(
+                Arc::clone(&node),
+                operator.clone(),
+            ))
+                as Arc<dyn suanli_server::kyc::PartyEnrolment>),
         )?;
         let (seq, head) = anchor
             .wait_anchored(Duration::from_millis(

@@ -124,6 +124,7 @@ pub fn run(
     data_dir: &Path,
     anchor: Option<Arc<dyn suanli_server::AuditAnchor>>,
     dids: Option<Arc<dyn suanli_server::keys::DidRegistry>>,
+    parties: Option<Arc<dyn suanli_server::kyc::PartyEnrolment>>,
 ) -> anyhow::Result<()> {
     let mut config = Config {
         listen: "127.0.0.1:0".parse()?,
@@ -150,6 +151,9 @@ pub fn run(
             }
             if let Some(dids) = dids {
                 platform = platform.with_did_registry(dids);
+            }
+            if let Some(parties) = parties {
+                platform = platform.with_enrolment(parties);
             }
             let listener = tokio::net::TcpListener::bind(server_config.listen).await?;
             addr_tx.send(listener.local_addr()?)?;
@@ -259,8 +263,8 @@ fn walk(
         200,
     )?;
     println!(
-        "   status {}; KYC credential reference: {} (the identity chain's KYC credential is not issued yet, so none is recorded).",
-        v["registration"]["status"], v["registration"]["kyc_credential_ref"]
+        "   status {}; KYC: {} — credential {} issued by the genesis authority to the applicant's DID, which is enrolled as a consumer on the trade chain.",
+        v["registration"]["status"], v["kyc"]["status"], v["registration"]["kyc_credential_ref"]
     );
 
     let acme = c.login("acme-admin", "Acme-Render-Farm-1")?;
@@ -632,6 +636,7 @@ mod tests {
     #[test]
     fn platform_demo_runs_on_a_fresh_directory() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        super::run(&dir.path().join("platform"), None, None).unwrap_or_else(|e| panic!("{e:#}"));
+        super::run(&dir.path().join("platform"), None, None, None)
+            .unwrap_or_else(|e| panic!("{e:#}"));
     }
 }

@@ -4,16 +4,22 @@
 //! over its HTTP API. The server signs it while the key is in memory and stores it; this
 //! sends it, again if need be (the nonce lets the chain apply it at most once).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use suanli_chainstore::TxStatus;
-use suanli_identity::SuanliDid;
+use parking_lot::Mutex;
+use serde_json::Value;
+use suanli_chainstore::{Node, TxStatus};
 use suanli_identity::op::IdentityOp;
+use suanli_identity::{DidId, SuanliDid};
 use suanli_ledger::{Outcome, Payload, Transaction};
-use suanli_primitives::{ChainId, ChainKind, NetworkName, PublicKey, SecretKey};
+use suanli_primitives::{ChainId, ChainKind, NetworkName, PublicKey, SecretKey, sha256};
 use suanli_server::keys::DidRegistry;
+use suanli_server::kyc::PartyEnrolment;
 use suanli_server::payment::SignedTx;
+use suanli_trade::{PartyDid, Role, TradeOp};
+use suanli_vc::credential::{CredentialDraft, SchemaRef};
 
 use super::audit_anchor::LedgerTarget;
 
@@ -155,12 +161,128 @@ impl DidRegistry for LedgerDids {
     }
 }
 
+/// Approved parties' KYC credentials and enrolment (`PartyEnrolment`) on the embedded
+/// node, with the genesis operator key: it is the identity chain's genesis authority
+/// (issuer of the `kyc-consumer` credential) and the trade chain's operator (signer of
+/// `enroll`). A remote node's operator key is not on this machine, so with `--node` the
+/// platform runs without it.
+#[derive(Debug)]
+pub struct LedgerParties {
+    node: Arc<Node>,
+    operator: SecretKey,
+    /// One enrolment at a time: the operator's nonces are taken in order.
+    serial: Mutex<()>,
+}
+
+/// How long a KYC credential issued at approval is valid, in milliseconds (one year).
+pub const KYC_VALIDITY_MS: u64 = 365 * 86_400_000;
+
+impl LedgerParties {
+    pub fn new(node: Arc<Node>, operator: SecretKey) -> Self {
+        Self {
+            node,
+            operator,
+            serial: Mutex::new(()),
+        }
+    }
+
+    fn commit(&self, kind: ChainKind, payload: Payload, what: &str) -> Result<(), String> {
+        let key = &self.operator;
+        let nonce = self.node.next_nonce(kind, &key.public());
+        let tx = Transaction::sign(&self.node.chain_id(kind), key, nonce, payload);
+        let id = self.node.submit(tx).map_err(|e| e.to_string())?;
+        match self
+            .node
+            .wait(&id, kind, Duration::from_millis(DID_COMMIT_TIMEOUT_MS))
+            .map_err(|e| e.to_string())?
+        {
+            TxStatus::Committed {
+                outcome: Outcome::Applied,
+                ..
+            } => Ok(()),
+            other => Err(format!("{what} transaction {id} ended as {other:?}")),
+        }
+    }
+
+    fn did_exists(&self, key: &PublicKey) -> bool {
+        self.node
+            .state_get(
+                ChainKind::Identity,
+                &suanli_identity::keys::did_count(&DidId::derive(key)),
+            )
+            .is_some()
+    }
+
+    fn enrol(&self, did: &str, public_hex: &str, claims: &Value) -> Result<Value, String> {
+        let _one = self.serial.lock();
+        let network = self.node.chain_id(ChainKind::Identity).network().clone();
+        let authority = SuanliDid::for_initial_key(network.clone(), &self.operator.public());
+        if !self.did_exists(&self.operator.public()) {
+            let call = IdentityOp::CreateDid.to_call().map_err(|e| e.to_string())?;
+            self.commit(ChainKind::Identity, Payload::Call(call), "authority DID")?;
+        }
+        let party = SuanliDid::parse(did).map_err(|e| format!("{did}: {e}"))?;
+        if party.network() != &network {
+            return Err(format!("{did} is not a DID of network {network}"));
+        }
+        let key = PublicKey::from_hex(public_hex).map_err(|e| e.to_string())?;
+        if SuanliDid::for_initial_key(network.clone(), &key) != party || !self.did_exists(&key) {
+            return Err(format!("{did} is not on the identity chain with this key"));
+        }
+        let Value::Object(mut subject) = claims.clone() else {
+            return Err("claims must be a JSON object".into());
+        };
+        subject.insert("id".into(), did.into());
+        let cpt = suanli_identity::cpt::builtin_id("kyc-consumer").ok_or("no kyc-consumer CPT")?;
+        let now = self.node.now_ms();
+        let draft = CredentialDraft {
+            id: Some(format!("urn:suanli:{network}:kyc:{}", party.id())),
+            types: vec!["KycCredential".into()],
+            issuer: authority.to_string(),
+            subject,
+            valid_from: now,
+            valid_until: Some(now + KYC_VALIDITY_MS),
+            schema: Some(SchemaRef {
+                id: suanli_identity::urn::cpt(&network, cpt, 1),
+            }),
+            status: None,
+        };
+        let vc = suanli_vc::credential::issue(
+            &draft,
+            &format!("{authority}#key-1"),
+            now,
+            &self.operator,
+        )
+        .map_err(|e| e.to_string())?;
+        let enroll = TradeOp::Enroll {
+            did: PartyDid::parse(did).map_err(|e| e.to_string())?,
+            role: Role::Consumer,
+            key,
+            key_fragment: "key-1".into(),
+            kyc_credential_id: vc["id"].as_str().map(str::to_owned),
+            kyc_credential_sha256: Some(
+                sha256(&serde_json::to_vec(&vc).map_err(|e| e.to_string())?).to_hex(),
+            ),
+        };
+        let call = enroll.to_call().map_err(|e| e.to_string())?;
+        self.commit(ChainKind::Trade, Payload::Call(call), "enroll")?;
+        Ok(vc)
+    }
+}
+
+impl PartyEnrolment for LedgerParties {
+    fn enrol_consumer(
+        &self,
+        did: &str,
+        public_key_hex: &str,
+        claims: &Value,
+    ) -> Result<Value, String> {
+        self.enrol(did, public_key_hex, claims)
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use suanli_identity::DidId;
-
     use super::*;
 
     fn on_chain(node: &suanli_chainstore::Node, key: &PublicKey) -> bool {
@@ -237,6 +359,58 @@ mod tests {
             token: None,
         });
         assert!(nowhere.is_err());
+
+        node.stop();
+        producers.into_iter().for_each(|p| p.join().unwrap());
+    }
+
+    #[test]
+    fn approval_enrolment_issues_a_verifying_kyc_credential_and_enrols_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let (node, producers) = crate::cmd::node::open_node(
+            dir.path(),
+            "suanli-test",
+            None,
+            suanli_ledger::MempoolConfig {
+                block_interval_ms: 5,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let operator = SecretKey::load(&dir.path().join("operator.key")).unwrap();
+        let dids = LedgerDids::new(LedgerTarget::Embedded(Arc::clone(&node))).unwrap();
+        let parties = LedgerParties::new(Arc::clone(&node), operator);
+        let user = SecretKey::from_label("custody/consumer");
+        let did = dids.did_of(&user.public());
+        let claims = serde_json::json!({"name": "Li Si", "idType": "resident-id-card"});
+
+        // Not before the DID is on the identity chain.
+        let early = parties.enrol_consumer(&did, &user.public().to_hex(), &claims);
+        assert!(early.unwrap_err().contains("not on the identity chain"));
+        dids.send(&dids.sign_create(&user).unwrap()).unwrap();
+        // Not with another key than the DID's.
+        let other = SecretKey::from_label("custody/other").public().to_hex();
+        assert!(parties.enrol_consumer(&did, &other, &claims).is_err());
+
+        let vc = parties
+            .enrol_consumer(&did, &user.public().to_hex(), &claims)
+            .unwrap();
+        assert_eq!(vc["credentialSubject"]["id"], did.as_str());
+        let report = crate::cmd::demo_identity::verify(&node, &vc);
+        assert_eq!(
+            report.first_failure().map(|f| f.1.to_owned()),
+            None,
+            "{report:?}"
+        );
+
+        let party = node
+            .with_state(ChainKind::Trade, |s| {
+                suanli_trade::view::party(s, &PartyDid::parse(&did).unwrap())
+            })
+            .expect("enrolled");
+        let text = serde_json::to_string(&party).unwrap();
+        assert!(text.contains(&user.public().to_hex()), "{text}");
+        assert!(text.contains(vc["id"].as_str().unwrap()), "{text}");
 
         node.stop();
         producers.into_iter().for_each(|p| p.join().unwrap());
