@@ -11,6 +11,7 @@
 use crate::AppState;
 use crate::auth::Authed;
 use crate::error::{ApiError, ApiResult};
+use crate::http::IdParam;
 use crate::payment::SignedTx;
 use axum::Json;
 use axum::extract::State;
@@ -127,6 +128,41 @@ pub async fn after_approval(s: &AppState, reg: &RegistrationRecord) -> Value {
             json!({"status": "failed", "message": e})
         }
     }
+}
+
+/// `POST /api/v1/registrations/{id}/enrol` — issues the KYC credential and enrols the
+/// party of an approved registration whose issuance failed at approval (e.g. the ledger
+/// was down). `409 already_enrolled` when it has its credential, `409 not_approved` when
+/// the registration is not approved.
+pub async fn retry_enrolment(
+    State(s): State<AppState>,
+    a: Authed,
+    IdParam(id): IdParam,
+) -> ApiResult<Json<Value>> {
+    a.require(suanli_ops::Permission::RegistrationReview)?;
+    let rid = suanli_ops::RegistrationId::new(id).ok_or_else(ApiError::not_found)?;
+    let reg = s
+        .store
+        .get_registration(rid)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    if reg.status != suanli_ops_store::RegistrationStatus::Approved {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_approved",
+            "only an approved registration's party is enrolled",
+        ));
+    }
+    if reg.kyc_credential_ref.is_some() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "already_enrolled",
+            "this registration's KYC credential was already issued",
+        ));
+    }
+    let kyc = after_approval(&s, &reg).await;
+    let reg = s.store.get_registration(rid).await?.unwrap_or(reg);
+    Ok(Json(json!({ "registration": reg, "kyc": kyc })))
 }
 
 /// `GET /api/v1/me/kyc-credential` — the caller's KYC credential (W3C VC), issued when its

@@ -334,6 +334,15 @@ pub const ROUTES: &[RouteDoc] = &[
     },
     RouteDoc {
         method: "POST",
+        path: "/api/v1/registrations/{id}/enrol",
+        summary: "Issue the KYC credential and enrol the party of an approved registration whose issuance failed at approval",
+        access: Perm("registration:review"),
+        body: None,
+        response: None,
+        handler: || post(crate::kyc::retry_enrolment),
+    },
+    RouteDoc {
+        method: "POST",
         path: "/api/v1/registrations/{id}/reveal-id-number",
         summary: "Decrypt a personal registration's ID number (audited)",
         access: Perm("registration:review"),

@@ -416,6 +416,31 @@ fn approval_issues_the_kyc_credential_and_enrols_the_did_once_it_is_on_chain() {
         404,
         "no_credential",
     );
+    // The reviewer retries once the ledger is back; once is enough.
+    let enrol = format!("/api/v1/registrations/{rid}/enrol");
+    assert_err(srv.post(&enrol, &lisi, json!({})), 403, "forbidden");
+    authority.down.store(false, Ordering::SeqCst);
+    let (s, v) = srv.post(&enrol, &admin, json!({}));
+    assert_eq!((s, &v["kyc"]["status"]), (200, &json!("enrolled")), "{v}");
+    assert!(v["registration"]["kyc_credential_ref"].is_string());
+    assert_eq!(srv.get("/api/v1/me/kyc-credential", &lisi).0, 200);
+    assert_err(srv.post(&enrol, &admin, json!({})), 409, "already_enrolled");
+    let (_, v) = srv.post(
+        "/api/v1/registrations/personal",
+        &Cred::None,
+        json!({"login": "zhouyi", "password": pw("zhouyi"), "name": "Zhou Yi",
+               "id_number": ID_NUMBER, "phone": "13800138000"}),
+    );
+    let pending = v["registration"]["id"].as_i64().unwrap();
+    assert_err(
+        srv.post(
+            &format!("/api/v1/registrations/{pending}/enrol"),
+            &admin,
+            json!({}),
+        ),
+        409,
+        "not_approved",
+    );
 
     // Without a ledger the answer says so.
     let plain = TestServer::start();
