@@ -6,9 +6,10 @@
 //! endpoint handlers ([`handlers`]; money endpoints — catalogue, accounts, recharge,
 //! orders, instances, bills — in [`money_api`]), the payment-provider interface with its
 //! clearly labelled sandbox, signed webhooks and the [`payment::SettlementMirror`] chain
-//! interface ([`payment`]), the route table that both builds the router and the
-//! OpenAPI document ([`routes`]), Prometheus metrics ([`metrics`]) and start-up
-//! ([`Platform`]).
+//! interface ([`payment`]), users' DID keys sealed under their passwords and their DIDs
+//! ([`keys`]), approval → KYC credential → trade-chain enrolment ([`kyc`]), the route
+//! table that both builds the router and the OpenAPI document ([`routes`]), Prometheus
+//! metrics ([`metrics`]) and start-up ([`Platform`]).
 //!
 //! Invariants:
 //! - every endpoint except login, registration, health, metrics and the OpenAPI document
@@ -282,17 +283,6 @@ impl Platform {
     pub fn with_enrolment(mut self, enrolment: Arc<dyn kyc::PartyEnrolment>) -> Self {
         self.state.enrolment = Some(enrolment);
         self
-    }
-
-    /// Sends the stored DID-creating transactions not yet applied (e.g. the chain was
-    /// down when they were made). Returns how many were applied.
-    pub async fn pump_dids(&self) -> Result<u64, String> {
-        match &self.state.dids {
-            Some(r) => {
-                keys::pump_dids(self.state.store.as_ref(), r, self.state.clock.as_ref()).await
-            }
-            None => Ok(0),
-        }
     }
 
     /// The HTTP application.
