@@ -144,8 +144,18 @@ pub trait OpsStore: MoneyStore + Send + Sync + std::fmt::Debug {
     async fn set_user_roles(&self, id: UserId, roles: &[Role]) -> StoreResult<()>;
     /// Enables or disables a user; disabling ends its sessions.
     async fn set_user_disabled(&self, id: UserId, disabled: bool) -> StoreResult<()>;
-    /// Sets a new password hash, appends it to the history, ends all sessions.
-    async fn set_password(&self, id: UserId, hash: &str, at_ms: i64) -> StoreResult<()>;
+    /// Sets a new password hash, appends it to the history, ends all sessions — and, in
+    /// the same transaction, stores `key`: the user's key re-encrypted under the new
+    /// password (same public key), or the user's first key. A `key` with another public
+    /// key than the stored one is refused ([`StoreError::Rejected`]): keys are re-encrypted,
+    /// never replaced.
+    async fn set_password(
+        &self,
+        id: UserId,
+        hash: &str,
+        at_ms: i64,
+        key: Option<&NewUserKey>,
+    ) -> StoreResult<()>;
     /// The `n` most recent password hashes, newest first.
     async fn password_history(&self, id: UserId, n: u32) -> StoreResult<Vec<String>>;
     /// Adds one failed login; returns the new count.
@@ -204,12 +214,14 @@ pub trait OpsStore: MoneyStore + Send + Sync + std::fmt::Debug {
     async fn create_invite(&self, code: &str, distributor: OrgId, at_ms: i64) -> StoreResult<()>;
     /// The distributor owning an invite code.
     async fn get_invite(&self, code: &str) -> StoreResult<Option<OrgId>>;
-    /// Creates the pending organisation, its admin user and the registration, atomically.
+    /// Creates the pending organisation, its admin user (with its DID key, when given) and
+    /// the registration, atomically.
     async fn register(
         &self,
         org: &NewOrg,
         user: &NewUser,
         reg: &NewRegistration,
+        key: Option<&NewUserKey>,
     ) -> StoreResult<RegistrationRecord>;
     /// One registration.
     async fn get_registration(&self, id: RegistrationId)
@@ -224,6 +236,27 @@ pub trait OpsStore: MoneyStore + Send + Sync + std::fmt::Debug {
     /// Decides a pending registration and activates or rejects its organisation, atomically.
     /// [`StoreError::NotFound`] if it is not pending.
     async fn decide_registration(&self, d: &Decision) -> StoreResult<RegistrationRecord>;
+
+    /// Records the KYC credential issued for an approved registration's DID: its id
+    /// (`kyc_credential_ref`) and the credential (JSON). [`StoreError::NotFound`] unless
+    /// the registration is approved and has none yet.
+    async fn set_kyc_credential(
+        &self,
+        id: RegistrationId,
+        reference: &str,
+        credential_json: &str,
+    ) -> StoreResult<()>;
+    /// The KYC credential (JSON) of the user's approved registration, if one was issued.
+    async fn kyc_credential_of(&self, user: UserId) -> StoreResult<Option<String>>;
+
+    // --- DID keys (docs/key-custody.md)
+    /// A user's key.
+    async fn get_user_key(&self, user: UserId) -> StoreResult<Option<UserKeyRecord>>;
+    /// Keys whose DID-creating transaction is stored but not yet applied, oldest user
+    /// first, at most `limit`.
+    async fn dids_pending(&self, limit: u32) -> StoreResult<Vec<UserKeyRecord>>;
+    /// Records that the chain applied the user's DID-creating transaction.
+    async fn set_did_created(&self, user: UserId, at_ms: i64) -> StoreResult<()>;
 
     // --- audit
     /// Appends an event to the hash chain.

@@ -332,3 +332,75 @@ pub struct AuditFilter {
     /// Before this time (ms).
     pub to_ms: Option<i64>,
 }
+
+/// A user's DID key as encrypted at rest (docs/key-custody.md): the PKCS#8 secret sealed
+/// with XChaCha20-Poly1305 under `argon2id(password, kdf_salt)` with the named
+/// parameters. The store only keeps these bytes; it cannot open them.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealedKey {
+    /// Ciphertext with its 16-byte tag.
+    pub ciphertext: Vec<u8>,
+    /// 24-byte nonce.
+    pub nonce: Vec<u8>,
+    /// 16-byte argon2id salt.
+    pub kdf_salt: Vec<u8>,
+    /// Key-derivation function name (`argon2id-v19`).
+    pub kdf: String,
+    /// argon2id memory, in KiB.
+    pub kdf_memory_kib: u32,
+    /// argon2id passes.
+    pub kdf_iterations: u32,
+    /// argon2id lanes.
+    pub kdf_parallelism: u32,
+}
+
+impl std::fmt::Debug for SealedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "SealedKey({} m={} t={} p={}, {} bytes)",
+            self.kdf,
+            self.kdf_memory_kib,
+            self.kdf_iterations,
+            self.kdf_parallelism,
+            self.ciphertext.len()
+        )
+    }
+}
+
+/// A new (or re-encrypted) user key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUserKey {
+    /// The `did:suanli` of the key, when an identity chain is attached.
+    pub did: Option<String>,
+    /// Ed25519 public key, hex.
+    pub public_key: String,
+    /// The encrypted secret.
+    pub sealed: SealedKey,
+    /// When (creation, or re-encryption for an existing key).
+    pub at_ms: i64,
+    /// The signed transaction creating the DID (id, hex), stored before it is sent. Only
+    /// for a new key.
+    pub did_tx: Option<(String, String)>,
+}
+
+/// A stored user key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserKeyRecord {
+    /// Owner.
+    pub user: UserId,
+    /// Its DID, when an identity chain is attached.
+    pub did: Option<String>,
+    /// Ed25519 public key, hex.
+    pub public_key: String,
+    /// The encrypted secret.
+    pub sealed: SealedKey,
+    /// Created.
+    pub created_ms: i64,
+    /// Last re-encryption under a new password.
+    pub rewrapped_ms: Option<i64>,
+    /// The signed DID-creating transaction: id and hex.
+    pub did_tx: Option<(String, String)>,
+    /// When the chain applied it.
+    pub did_created_ms: Option<i64>,
+}

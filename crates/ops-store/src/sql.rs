@@ -97,6 +97,17 @@ const REG_COLS: &str = "id, kind, org_id, user_id, status, company_name, credit_
      legal_person, person_name, id_number_enc, id_number_masked, phone, invite_code, submitted_ms, \
      reviewed_by, reviewed_ms, reason, kyc_credential_ref";
 const TOKEN_COLS: &str = "id, user_id, name, token_hash, scopes, created_ms, expires_ms, revoked";
+const KEY_COLS: &str = "user_id, did, public_key, secret_enc, nonce, kdf_salt, kdf, kdf_memory_kib, \
+     kdf_iterations, kdf_parallelism, created_ms, rewrapped_ms, did_tx_ref, did_tx, did_created_ms";
+/// Stores a first key, or re-encrypts the stored one (only if the public key is the same).
+const KEY_UPSERT: &str = "INSERT INTO user_keys (user_id, did, public_key, secret_enc, nonce, kdf_salt, \
+     kdf, kdf_memory_kib, kdf_iterations, kdf_parallelism, created_ms, did_tx_ref, did_tx) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+     ON CONFLICT (user_id) DO UPDATE SET secret_enc = excluded.secret_enc, nonce = excluded.nonce, \
+     kdf_salt = excluded.kdf_salt, kdf = excluded.kdf, kdf_memory_kib = excluded.kdf_memory_kib, \
+     kdf_iterations = excluded.kdf_iterations, kdf_parallelism = excluded.kdf_parallelism, \
+     rewrapped_ms = excluded.created_ms \
+     WHERE user_keys.public_key = excluded.public_key";
 const AUDIT_COLS: &str = "seq, at_ms, actor_user, actor_org, action, target, ip, user_agent, \
      outcome, status, prev_hash, hash";
 
@@ -138,6 +149,11 @@ fn sqlite_migrator() -> Migrator {
                 "mirror signed",
                 include_str!("../migrations/sqlite/0005_mirror_signed.sql"),
             ),
+            migration(
+                6,
+                "user keys",
+                include_str!("../migrations/sqlite/0006_user_keys.sql"),
+            ),
         ]),
         ..Migrator::DEFAULT
     }
@@ -170,6 +186,11 @@ fn pg_migrator() -> Migrator {
                 5,
                 "mirror signed",
                 include_str!("../migrations/postgres/0005_mirror_signed.sql"),
+            ),
+            migration(
+                6,
+                "user keys",
+                include_str!("../migrations/postgres/0006_user_keys.sql"),
             ),
         ]),
         ..Migrator::DEFAULT
@@ -336,6 +357,66 @@ impl PgStore {
 macro_rules! sql_store {
     ($Store:ident, $Row:ty, $backend:literal) => {
         impl $Store {
+            /// Stores `key` for user `uid` inside transaction `conn` ([`KEY_UPSERT`]).
+            async fn put_key(
+                conn: &mut <<$Row as sqlx::Row>::Database as sqlx::Database>::Connection,
+                uid: i64,
+                key: &NewUserKey,
+            ) -> StoreResult<()> {
+                let (tx_ref, tx_hex) = key.did_tx.clone().unzip();
+                let k = &key.sealed;
+                let done = sqlx::query(KEY_UPSERT)
+                    .bind(uid)
+                    .bind(key.did.clone())
+                    .bind(key.public_key.clone())
+                    .bind(k.ciphertext.clone())
+                    .bind(k.nonce.clone())
+                    .bind(k.kdf_salt.clone())
+                    .bind(k.kdf.clone())
+                    .bind(i64::from(k.kdf_memory_kib))
+                    .bind(i64::from(k.kdf_iterations))
+                    .bind(i64::from(k.kdf_parallelism))
+                    .bind(key.at_ms)
+                    .bind(tx_ref)
+                    .bind(tx_hex)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db_err)?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::Rejected(
+                        "the user already has another key; keys are re-encrypted, never replaced".into(),
+                    ));
+                }
+                Ok(())
+            }
+
+            fn key_row(r: &$Row) -> StoreResult<UserKeyRecord> {
+                let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+                let small = |c: &str| -> StoreResult<u32> {
+                    u32::try_from(r.try_get::<i64, _>(c).map_err(g)?).map_err(|_| corrupt(c))
+                };
+                let tx_ref: Option<String> = r.try_get("did_tx_ref").map_err(g)?;
+                let tx_hex: Option<String> = r.try_get("did_tx").map_err(g)?;
+                Ok(UserKeyRecord {
+                    user: user_id(r.try_get("user_id").map_err(g)?)?,
+                    did: r.try_get("did").map_err(g)?,
+                    public_key: r.try_get("public_key").map_err(g)?,
+                    sealed: SealedKey {
+                        ciphertext: r.try_get("secret_enc").map_err(g)?,
+                        nonce: r.try_get("nonce").map_err(g)?,
+                        kdf_salt: r.try_get("kdf_salt").map_err(g)?,
+                        kdf: r.try_get("kdf").map_err(g)?,
+                        kdf_memory_kib: small("kdf_memory_kib")?,
+                        kdf_iterations: small("kdf_iterations")?,
+                        kdf_parallelism: small("kdf_parallelism")?,
+                    },
+                    created_ms: r.try_get("created_ms").map_err(g)?,
+                    rewrapped_ms: r.try_get("rewrapped_ms").map_err(g)?,
+                    did_tx: tx_ref.zip(tx_hex),
+                    did_created_ms: r.try_get("did_created_ms").map_err(g)?,
+                })
+            }
+
             fn org_row(r: &$Row) -> StoreResult<OrgRecord> {
                 Self::org_row_as(r, "")
             }
@@ -696,8 +777,17 @@ macro_rules! sql_store {
                 tx.commit().await.map_err(db_err)
             }
 
-            async fn set_password(&self, id: UserId, hash: &str, at_ms: i64) -> StoreResult<()> {
+            async fn set_password(
+                &self,
+                id: UserId,
+                hash: &str,
+                at_ms: i64,
+                key: Option<&NewUserKey>,
+            ) -> StoreResult<()> {
                 let mut tx = self.pool.begin().await.map_err(db_err)?;
+                if let Some(k) = key {
+                    Self::put_key(&mut tx, id.get(), k).await?;
+                }
                 let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
                     .bind(hash.to_owned())
                     .bind(id.get())
@@ -1038,6 +1128,7 @@ macro_rules! sql_store {
                 org: &NewOrg,
                 user: &NewUser,
                 reg: &NewRegistration,
+                key: Option<&NewUserKey>,
             ) -> StoreResult<RegistrationRecord> {
                 let g = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
                 let kind = match org.kind {
@@ -1091,6 +1182,9 @@ macro_rules! sql_store {
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
+                if let Some(k) = key {
+                    Self::put_key(&mut tx, uid, k).await?;
+                }
                 let rid: i64 = sqlx::query(
                     "INSERT INTO registrations (kind, org_id, user_id, status, company_name, credit_code, \
                      licence_ref, legal_person, person_name, id_number_enc, id_number_masked, phone, \
@@ -1119,6 +1213,72 @@ macro_rules! sql_store {
                 tx.commit().await.map_err(db_err)?;
                 let id = RegistrationId::new(rid).ok_or_else(|| corrupt("registration id"))?;
                 self.get_registration(id).await?.ok_or(StoreError::NotFound)
+            }
+
+            async fn set_kyc_credential(
+                &self,
+                id: RegistrationId,
+                reference: &str,
+                credential_json: &str,
+            ) -> StoreResult<()> {
+                one(sqlx::query(
+                    "UPDATE registrations SET kyc_credential_ref = $1, kyc_credential = $2 \
+                     WHERE id = $3 AND status = $4 AND kyc_credential_ref IS NULL",
+                )
+                .bind(reference.to_owned())
+                .bind(credential_json.to_owned())
+                .bind(id.get())
+                .bind(RegistrationStatus::Approved.as_str())
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?
+                .rows_affected())
+            }
+
+            async fn kyc_credential_of(&self, user: UserId) -> StoreResult<Option<String>> {
+                let row = sqlx::query(
+                    "SELECT kyc_credential FROM registrations WHERE user_id = $1 AND kyc_credential IS NOT NULL \
+                     ORDER BY id DESC LIMIT 1",
+                )
+                .bind(user.get())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+                row.map(|r| r.try_get("kyc_credential").map_err(|e| StoreError::Corrupt(e.to_string())))
+                    .transpose()
+            }
+
+            async fn get_user_key(&self, user: UserId) -> StoreResult<Option<UserKeyRecord>> {
+                let sql = format!("SELECT {KEY_COLS} FROM user_keys WHERE user_id = $1");
+                let row = sqlx::query(&sql)
+                    .bind(user.get())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                row.as_ref().map(Self::key_row).transpose()
+            }
+
+            async fn dids_pending(&self, limit: u32) -> StoreResult<Vec<UserKeyRecord>> {
+                let sql = format!(
+                    "SELECT {KEY_COLS} FROM user_keys WHERE did_created_ms IS NULL AND did_tx IS NOT NULL \
+                     ORDER BY user_id LIMIT $1"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(limit_of(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                rows.iter().map(Self::key_row).collect()
+            }
+
+            async fn set_did_created(&self, user: UserId, at_ms: i64) -> StoreResult<()> {
+                one(sqlx::query("UPDATE user_keys SET did_created_ms = $1 WHERE user_id = $2 AND did_tx IS NOT NULL")
+                    .bind(at_ms)
+                    .bind(user.get())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?
+                    .rows_affected())
             }
 
             async fn get_registration(&self, id: RegistrationId) -> StoreResult<Option<RegistrationRecord>> {

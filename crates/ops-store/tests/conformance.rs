@@ -136,6 +136,7 @@ conformance!(
     sessions_and_concurrency_limit,
     api_tokens,
     registrations_and_review,
+    user_keys_are_stored_encrypted_rewrapped_never_replaced,
     audit_chain_appends_concurrently_and_detects_tampering,
     audit_log_refuses_update_and_delete,
     audit_queries_filter,
@@ -367,8 +368,8 @@ async fn passwords_and_history(b: &Backend) {
     })
     .await
     .expect("session");
-    s.set_password(u.id, "h2", T0 + 1).await.expect("pw");
-    s.set_password(u.id, "h3", T0 + 2).await.expect("pw");
+    s.set_password(u.id, "h2", T0 + 1, None).await.expect("pw");
+    s.set_password(u.id, "h3", T0 + 2, None).await.expect("pw");
     assert_eq!(
         s.get_user(u.id).await.expect("g").expect("u").password_hash,
         "h3"
@@ -613,6 +614,7 @@ async fn registrations_and_review(b: &Backend) {
                 submitted_ms: T0,
                 ..NewRegistration::default()
             },
+            None,
         )
         .await
         .expect("register");
@@ -640,6 +642,7 @@ async fn registrations_and_review(b: &Backend) {
                 submitted_ms: T0,
                 ..NewRegistration::default()
             },
+            None,
         )
         .await
         .expect("register");
@@ -656,6 +659,7 @@ async fn registrations_and_review(b: &Backend) {
             &new_org(OrgKind::Personal, "dup"),
             &new_user("lisi"),
             &NewRegistration::default(),
+            None,
         )
         .await;
     assert!(matches!(dup, Err(StoreError::Conflict(_))));
@@ -705,6 +709,38 @@ async fn registrations_and_review(b: &Backend) {
         matches!(again, Err(StoreError::NotFound)),
         "decided only once"
     );
+    // The KYC credential of an approved registration, recorded once.
+    assert!(
+        matches!(
+            s.set_kyc_credential(per.id, "urn:x", "{}").await,
+            Err(StoreError::NotFound)
+        ),
+        "not approved"
+    );
+    assert_eq!(s.kyc_credential_of(ent.user).await.expect("k"), None);
+    s.set_kyc_credential(ent.id, "urn:suanli:kyc:1", "{\"id\":\"urn:suanli:kyc:1\"}")
+        .await
+        .expect("kyc");
+    assert!(
+        matches!(
+            s.set_kyc_credential(ent.id, "urn:suanli:kyc:2", "{}").await,
+            Err(StoreError::NotFound)
+        ),
+        "once"
+    );
+    assert_eq!(
+        s.kyc_credential_of(ent.user).await.expect("k").as_deref(),
+        Some("{\"id\":\"urn:suanli:kyc:1\"}")
+    );
+    assert_eq!(
+        s.get_registration(ent.id)
+            .await
+            .expect("g")
+            .expect("r")
+            .kyc_credential_ref
+            .as_deref(),
+        Some("urn:suanli:kyc:1")
+    );
     let rejected = s
         .decide_registration(&Decision {
             id: per.id,
@@ -733,6 +769,170 @@ async fn registrations_and_review(b: &Backend) {
             .len(),
         2
     );
+}
+
+fn sealed(tag: u8) -> SealedKey {
+    SealedKey {
+        ciphertext: vec![tag; 135],
+        nonce: vec![tag; 24],
+        kdf_salt: vec![tag; 16],
+        kdf: "argon2id-v19".into(),
+        kdf_memory_kib: 65_536,
+        kdf_iterations: 3,
+        kdf_parallelism: 4,
+    }
+}
+
+fn new_key(did: &str, public: &str, tag: u8, tx: Option<(&str, &str)>) -> NewUserKey {
+    NewUserKey {
+        did: Some(did.into()),
+        public_key: public.into(),
+        sealed: sealed(tag),
+        at_ms: T0 + i64::from(tag),
+        did_tx: tx.map(|(r, h)| (r.into(), h.into())),
+    }
+}
+
+async fn user_keys_are_stored_encrypted_rewrapped_never_replaced(b: &Backend) {
+    let s = b.store();
+    let op = org(s, OrgKind::Operator, "operator", None).await;
+    let plain = user(s, op.id, "plain", &[Role::OperatorAdmin]).await;
+    assert_eq!(s.get_user_key(plain.id).await.expect("g"), None);
+    let pk = "aa".repeat(32);
+
+    // At registration: in the same transaction as the user.
+    let reg = s
+        .register(
+            &NewOrg {
+                kind: OrgKind::Personal,
+                name: "Wang Wu".into(),
+                status: OrgStatus::Pending,
+                distributor: None,
+                created_ms: T0,
+            },
+            &NewUser {
+                org: op.id,
+                login: "wangwu".into(),
+                display_name: "Wang Wu".into(),
+                password_hash: "h".into(),
+                roles: vec![Role::CustomerAdmin],
+                created_ms: T0,
+            },
+            &NewRegistration {
+                submitted_ms: T0,
+                ..NewRegistration::default()
+            },
+            Some(&new_key("did:suanli:t:A", &pk, 1, Some(("tx1", "0102")))),
+        )
+        .await
+        .expect("register");
+    let k = s.get_user_key(reg.user).await.expect("g").expect("key");
+    assert_eq!(k.user, reg.user);
+    assert_eq!(k.did.as_deref(), Some("did:suanli:t:A"));
+    assert_eq!(k.public_key, pk);
+    assert_eq!(k.sealed, sealed(1));
+    assert_eq!((k.created_ms, k.rewrapped_ms), (T0 + 1, None));
+    assert_eq!(k.did_tx, Some(("tx1".into(), "0102".into())));
+    assert_eq!(k.did_created_ms, None);
+
+    // The DID outbox: pending until applied.
+    let pending = s.dids_pending(10).await.expect("p");
+    assert_eq!(
+        pending.iter().map(|k| k.user).collect::<Vec<_>>(),
+        vec![reg.user]
+    );
+    s.set_did_created(reg.user, T0 + 9).await.expect("created");
+    assert!(s.dids_pending(10).await.expect("p").is_empty());
+    assert!(matches!(
+        s.set_did_created(plain.id, T0).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // A password change re-encrypts the same key in the password's transaction.
+    s.set_password(
+        reg.user,
+        "h2",
+        T0 + 20,
+        Some(&new_key("did:suanli:t:A", &pk, 2, None)),
+    )
+    .await
+    .expect("rewrap");
+    let k2 = s.get_user_key(reg.user).await.expect("g").expect("key");
+    assert_eq!(k2.sealed, sealed(2));
+    assert_eq!((k2.created_ms, k2.rewrapped_ms), (T0 + 1, Some(T0 + 2)));
+    assert_eq!(
+        (k2.did_tx, k2.did_created_ms),
+        (Some(("tx1".into(), "0102".into())), Some(T0 + 9)),
+        "re-encryption keeps the DID record"
+    );
+    assert_eq!(
+        s.get_user(reg.user)
+            .await
+            .expect("g")
+            .expect("u")
+            .password_hash,
+        "h2"
+    );
+
+    // Another public key is refused, and the password change with it is undone.
+    let other = s
+        .set_password(
+            reg.user,
+            "h3",
+            T0 + 30,
+            Some(&new_key("did:suanli:t:B", &"bb".repeat(32), 3, None)),
+        )
+        .await;
+    assert!(matches!(other, Err(StoreError::Rejected(_))), "{other:?}");
+    assert_eq!(
+        s.get_user(reg.user)
+            .await
+            .expect("g")
+            .expect("u")
+            .password_hash,
+        "h2"
+    );
+    assert_eq!(
+        s.get_user_key(reg.user)
+            .await
+            .expect("g")
+            .expect("key")
+            .sealed,
+        sealed(2)
+    );
+
+    // A user without a key gets its first one with a password change; a public key or
+    // DID serves one user only.
+    let dup = s
+        .set_password(
+            plain.id,
+            "p2",
+            T0 + 40,
+            Some(&new_key("did:suanli:t:C", &pk, 4, None)),
+        )
+        .await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
+    s.set_password(
+        plain.id,
+        "p2",
+        T0 + 40,
+        Some(&new_key(
+            "did:suanli:t:C",
+            &"cc".repeat(32),
+            4,
+            Some(("tx2", "03")),
+        )),
+    )
+    .await
+    .expect("first key");
+    let kp = s.get_user_key(plain.id).await.expect("g").expect("key");
+    assert_eq!(
+        (kp.public_key.as_str(), kp.rewrapped_ms),
+        ("cc".repeat(32).as_str(), None)
+    );
+    assert_eq!(s.dids_pending(10).await.expect("p").len(), 1);
+    // Debug output never shows the ciphertext bytes.
+    assert!(!format!("{kp:?}").contains("[4, 4"));
 }
 
 async fn audit_chain_appends_concurrently_and_detects_tampering(b: &Backend) {

@@ -52,6 +52,19 @@ impl Default for Argon2Config {
     }
 }
 
+impl Argon2Config {
+    /// The default cost of the key that encrypts a user's DID key (`[key_wrap]`): RFC
+    /// 9106's second recommended option, m = 64 MiB, t = 3, p = 4. Dearer than password
+    /// hashing because it runs only at registration, password change, export and when a
+    /// chain record is signed — never on every login — and a leaked database can be
+    /// attacked offline only at this cost per guess.
+    pub const KEY_WRAP_DEFAULT: Self = Self {
+        memory_kib: 65_536,
+        iterations: 3,
+        parallelism: 4,
+    };
+}
+
 /// Server configuration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -66,6 +79,9 @@ pub struct Config {
     pub cookie_secure: bool,
     /// Password hashing cost.
     pub argon2: Argon2Config,
+    /// Cost of deriving the key that encrypts each user's DID key from their password
+    /// (`[key_wrap]`; see `docs/key-custody.md`).
+    pub key_wrap: Argon2Config,
     /// 64 hex characters: the key that encrypts sensitive fields at rest. When absent, a
     /// key is generated into `<data_dir>/field.key` (mode 0600) on first start.
     pub field_key: Option<Secret>,
@@ -86,6 +102,7 @@ impl Default for Config {
             database_url: None,
             cookie_secure: false,
             argon2: Argon2Config::default(),
+            key_wrap: Argon2Config::KEY_WRAP_DEFAULT,
             field_key: None,
             bootstrap_admin_password: None,
             money: crate::payment::MoneyConfig::default(),

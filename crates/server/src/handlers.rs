@@ -39,7 +39,7 @@ type JsonResult = ApiResult<Json<Value>>;
 
 // ---------------------------------------------------------------- helpers
 
-async fn settings(s: &AppState) -> ApiResult<SecuritySettings> {
+pub(crate) async fn settings(s: &AppState) -> ApiResult<SecuritySettings> {
     match s.store.get_setting(SECURITY_SETTINGS_KEY).await? {
         Some(text) => serde_json::from_str(&text).map_err(|e| {
             tracing::error!(error = %e, "stored security settings do not parse");
@@ -60,7 +60,7 @@ async fn hash_password(s: &AppState, password: String) -> ApiResult<String> {
         })
 }
 
-async fn verify_password(s: &AppState, password: String, phc: String) -> bool {
+pub(crate) async fn verify_password(s: &AppState, password: String, phc: String) -> bool {
     let h = s.hasher.clone();
     tokio::task::spawn_blocking(move || h.verify(&password, &phc))
         .await
@@ -98,6 +98,18 @@ async fn check_new_password(
         }
     }
     Ok(())
+}
+
+/// A new DID key sealed under `password` (with its DID-creating transaction when an
+/// identity chain is attached).
+async fn new_user_key(s: &AppState, password: &str) -> ApiResult<NewUserKey> {
+    s.custody
+        .create(password, s.dids.as_ref(), s.clock.now_ms())
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "creating a user key failed");
+            ApiError::internal()
+        })
 }
 
 fn parse_login(raw: &str) -> ApiResult<Login> {
@@ -224,13 +236,18 @@ fn login_failed() -> ApiError {
     )
 }
 
-fn ip_fail(s: &AppState, ip: &str, now: i64, window_ms: i64) {
+pub(crate) fn ip_fail(s: &AppState, ip: &str, now: i64, window_ms: i64) {
     if let Ok(mut w) = s.login_failures.lock() {
         w.fail(ip, now, window_ms);
     }
 }
 
-async fn count_failure(s: &AppState, user: &UserRecord, now: i64, ip: &str) -> ApiResult<()> {
+pub(crate) async fn count_failure(
+    s: &AppState,
+    user: &UserRecord,
+    now: i64,
+    ip: &str,
+) -> ApiResult<()> {
     s.metrics.login_failed();
     let window_ms = i64::from(settings(s).await?.login.ip_window_secs) * 1000;
     ip_fail(s, ip, now, window_ms);
@@ -248,7 +265,7 @@ async fn count_failure(s: &AppState, user: &UserRecord, now: i64, ip: &str) -> A
 
 /// Account-security changes (password, MFA, tokens) need a logged-in session: an API
 /// token, whatever its scopes, must not be able to take over the account it belongs to.
-fn require_session(a: &Authed, what: &str) -> ApiResult<()> {
+pub(crate) fn require_session(a: &Authed, what: &str) -> ApiResult<()> {
     if a.via == Via::Token {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -529,6 +546,8 @@ async fn submit_registration(
         ));
     }
     check_new_password(s, &password, login.as_str(), None, "password").await?;
+    // The DID key, sealed under the password only the applicant knows (key-custody.md).
+    let key = new_user_key(s, &password).await?;
     let hash = hash_password(s, password).await?;
     let rec = s
         .store
@@ -552,6 +571,7 @@ async fn submit_registration(
                 submitted_ms: now,
                 ..reg
             },
+            Some(&key),
         )
         .await
         .map_err(|e| match e {
@@ -566,6 +586,7 @@ async fn submit_registration(
     if let Ok(mut w) = s.registrations.lock() {
         w.fail(ip, now, window_ms);
     }
+    s.did_kick.notify_one();
     Ok((StatusCode::CREATED, Json(json!({"registration": rec}))).into_response())
 }
 
@@ -775,9 +796,13 @@ async fn decide(
             ),
             other => other.into(),
         })?;
-    // The KYC credential on the identity chain does not exist yet: the approval is
-    // recorded here and `kyc_credential_ref` stays null until that part lands.
-    Ok(Json(json!({ "registration": r })))
+    if !approve {
+        return Ok(Json(json!({ "registration": r })));
+    }
+    // The approved party's KYC credential and enrolment on the trade chain (kyc.rs).
+    let kyc = crate::kyc::after_approval(s, &r).await;
+    let r = s.store.get_registration(rid).await?.unwrap_or(r);
+    Ok(Json(json!({ "registration": r, "kyc": kyc })))
 }
 
 /// `POST /api/v1/registrations/{id}/approve`
@@ -831,7 +856,7 @@ pub async fn change_password(
     ApiJson(r): ApiJson<PasswordReq>,
 ) -> ApiResult<Response> {
     require_session(&a, "change the password")?;
-    if !verify_password(&s, r.current_password, a.user.password_hash.clone()).await {
+    if !verify_password(&s, r.current_password.clone(), a.user.password_hash.clone()).await {
         // A wrong current password counts like a failed login (lockout, throttling).
         let ip = client.map(|c| c.ip.clone()).unwrap_or_default();
         count_failure(&s, &a.user, s.clock.now_ms(), &ip).await?;
@@ -850,10 +875,25 @@ pub async fn change_password(
         "new_password",
     )
     .await?;
+    // The DID key follows the password: re-encrypted under the new one, or — for an
+    // account whose password someone else set — created now (key-custody.md).
+    let now = s.clock.now_ms();
+    let key = match s.store.get_user_key(a.user.id).await? {
+        Some(stored) => s
+            .custody
+            .rewrap(&stored, &r.current_password, &r.new_password, now)
+            .await
+            .map_err(|e| {
+                tracing::error!(user_id = a.user.id.get(), error = %e, "re-encrypting the user key failed");
+                ApiError::internal()
+            })?,
+        None => new_user_key(&s, &r.new_password).await?,
+    };
     let hash = hash_password(&s, r.new_password).await?;
     s.store
-        .set_password(a.user.id, &hash, s.clock.now_ms())
+        .set_password(a.user.id, &hash, now, Some(&key))
         .await?;
+    s.did_kick.notify_one();
     Ok(no_content())
 }
 

@@ -6,9 +6,10 @@
 //! endpoint handlers ([`handlers`]; money endpoints — catalogue, accounts, recharge,
 //! orders, instances, bills — in [`money_api`]), the payment-provider interface with its
 //! clearly labelled sandbox, signed webhooks and the [`payment::SettlementMirror`] chain
-//! interface ([`payment`]), the route table that both builds the router and the
-//! OpenAPI document ([`routes`]), Prometheus metrics ([`metrics`]) and start-up
-//! ([`Platform`]).
+//! interface ([`payment`]), users' DID keys sealed under their passwords and their DIDs
+//! ([`keys`]), approval → KYC credential → trade-chain enrolment ([`kyc`]), the route
+//! table that both builds the router and the OpenAPI document ([`routes`]), Prometheus
+//! metrics ([`metrics`]) and start-up ([`Platform`]).
 //!
 //! Invariants:
 //! - every endpoint except login, registration, health, metrics and the OpenAPI document
@@ -22,7 +23,8 @@
 //!   [`suanli_ops_store::PAGE_SIZE_MAX`]; bad input answers 4xx with a stable code;
 //! - passwords, tokens, TOTP secrets and ID numbers are never logged; the database holds
 //!   only argon2id hashes of passwords, SHA-256 digests of tokens and recovery codes, and
-//!   XChaCha20-Poly1305 ciphertext of ID numbers and TOTP secrets.
+//!   XChaCha20-Poly1305 ciphertext of ID numbers and TOTP secrets — and of users' DID
+//!   keys, under keys derived from their passwords that it does not keep ([`keys`]).
 //!
 //! Start reading at [`routes`] (what exists), then [`auth`] and [`handlers`].
 
@@ -37,6 +39,8 @@ pub mod crypto;
 pub mod error;
 pub mod handlers;
 pub mod http;
+pub mod keys;
+pub mod kyc;
 pub mod metrics;
 pub mod money_api;
 pub mod payment;
@@ -89,6 +93,9 @@ pub enum ServerError {
     /// Money configuration problems.
     #[error("money configuration: {0}")]
     Money(String),
+    /// Key-custody configuration problems.
+    #[error("[key_wrap] configuration: {0}")]
+    Keys(#[from] keys::KeyError),
 }
 
 /// Everything a request handler needs.
@@ -116,6 +123,15 @@ pub struct AppState {
     pub registrations: Arc<std::sync::Mutex<suanli_ops::throttle::FailureWindow>>,
     /// Payment provider and lifecycle settings.
     pub money: Arc<payment::MoneyState>,
+    /// Seals and opens users' DID keys (`docs/key-custody.md`).
+    pub custody: keys::Custody,
+    /// Creates DIDs on the identity chain, when one is attached.
+    pub dids: Option<Arc<dyn keys::DidRegistry>>,
+    /// Issues KYC credentials and enrols approved parties on the trade chain, when a
+    /// ledger with the KYC authority's key is attached.
+    pub enrolment: Option<Arc<dyn kyc::PartyEnrolment>>,
+    /// Wakes the DID worker after a key with a DID-creating transaction was stored.
+    pub did_kick: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -190,6 +206,10 @@ impl Platform {
             metrics: Arc::default(),
             anchor: None,
             money,
+            custody: keys::Custody::new(config.key_wrap)?,
+            dids: None,
+            enrolment: None,
+            did_kick: Arc::default(),
         };
         let platform = Self { state };
         platform.bootstrap(config).await?;
@@ -253,6 +273,18 @@ impl Platform {
         self
     }
 
+    /// Creates users' DIDs on the identity chain through `registry`.
+    pub fn with_did_registry(mut self, registry: Arc<dyn keys::DidRegistry>) -> Self {
+        self.state.dids = Some(registry);
+        self
+    }
+
+    /// Issues KYC credentials and enrols approved parties through `enrolment`.
+    pub fn with_enrolment(mut self, enrolment: Arc<dyn kyc::PartyEnrolment>) -> Self {
+        self.state.enrolment = Some(enrolment);
+        self
+    }
+
     /// The HTTP application.
     pub fn router(&self) -> axum::Router {
         routes::router(self.state.clone())
@@ -278,6 +310,19 @@ impl Platform {
             tracing::warn!(
                 "no audit anchor configured: the audit head is not anchored on a ledger"
             );
+        }
+        match &self.state.dids {
+            None => {
+                tracing::warn!("no identity chain attached: users' keys are created without a DID")
+            }
+            Some(r) => {
+                tokio::spawn(keys::did_worker(
+                    Arc::clone(&self.state.store),
+                    Arc::clone(r),
+                    Arc::clone(&self.state.clock),
+                    Arc::clone(&self.state.did_kick),
+                ));
+            }
         }
         let app = self
             .router()

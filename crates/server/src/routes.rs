@@ -91,6 +91,9 @@ fn b_password() -> Value {
         json!({"current_password": s_str(), "new_password": s_str()}),
     )
 }
+fn b_key_export() -> Value {
+    obj(&["password"], json!({"password": s_str()}))
+}
 fn b_code() -> Value {
     obj(&["code"], json!({"code": s_str()}))
 }
@@ -331,6 +334,15 @@ pub const ROUTES: &[RouteDoc] = &[
     },
     RouteDoc {
         method: "POST",
+        path: "/api/v1/registrations/{id}/enrol",
+        summary: "Issue the KYC credential and enrol the party of an approved registration whose issuance failed at approval",
+        access: Perm("registration:review"),
+        body: None,
+        response: None,
+        handler: || post(crate::kyc::retry_enrolment),
+    },
+    RouteDoc {
+        method: "POST",
         path: "/api/v1/registrations/{id}/reveal-id-number",
         summary: "Decrypt a personal registration's ID number (audited)",
         access: Perm("registration:review"),
@@ -364,6 +376,33 @@ pub const ROUTES: &[RouteDoc] = &[
         body: Some(b_password),
         response: None,
         handler: || post(h::change_password),
+    },
+    RouteDoc {
+        method: "GET",
+        path: "/api/v1/me/key",
+        summary: "The caller's DID key: DID, public key, how the secret is kept (docs/key-custody.md)",
+        access: Auth,
+        body: None,
+        response: Some("UserKeyEnvelope"),
+        handler: || get(crate::keys::get_my_key),
+    },
+    RouteDoc {
+        method: "POST",
+        path: "/api/v1/me/key/export",
+        summary: "Export the caller's DID key as PKCS#8 PEM (password again; session only; throttled like login; audited)",
+        access: Auth,
+        body: Some(b_key_export),
+        response: Some("KeyExport"),
+        handler: || post(crate::keys::export_my_key),
+    },
+    RouteDoc {
+        method: "GET",
+        path: "/api/v1/me/kyc-credential",
+        summary: "The caller's KYC credential (W3C VC), issued at the approval of its registration",
+        access: Auth,
+        body: None,
+        response: None,
+        handler: || get(crate::kyc::my_kyc_credential),
     },
     RouteDoc {
         method: "POST",
@@ -982,7 +1021,7 @@ fn response_schemas() -> Value {
         "person_name": ns, "id_number_masked": ns, "phone": ns, "invite_code": ns,
         "submitted_ms": {"type": "integer"}, "reviewed_by": nullable_int(), "reviewed_ms": nullable_int(),
         "reason": ns, "kyc_credential_ref": {"type": "string", "nullable": true,
-            "description": "KYC credential on the identity chain; null until that part exists"}}});
+            "description": "id of the KYC credential issued at approval (null before, or when no ledger is attached or issuing failed)"}}});
     let token = json!({"type": "object", "properties": {
         "id": {"type": "integer"}, "user": {"type": "integer"}, "name": {"type": "string"},
         "scopes": {"type": "array", "items": {"type": "string"}}, "created_ms": {"type": "integer"},
@@ -993,6 +1032,14 @@ fn response_schemas() -> Value {
         "ip": {"type": "string"}, "user_agent": {"type": "string"},
         "outcome": {"type": "string", "enum": ["success", "denied", "error"]}, "status": {"type": "integer"},
         "prev_hash": {"type": "string", "description": "hex SHA-256"}, "hash": {"type": "string", "description": "hex SHA-256 of prev_hash || canonical record"}}});
+    let user_key = json!({"type": "object", "properties": {
+        "did": {"type": "string", "nullable": true, "description": "did:suanli of the key; null when no identity chain is attached"},
+        "public_key": {"type": "string", "description": "Ed25519, hex"},
+        "created_ms": {"type": "integer"}, "rewrapped_ms": nullable_int(),
+        "did_on_chain": {"type": "boolean"}, "did_created_ms": nullable_int(),
+        "encryption": {"type": "object", "properties": {"aead": {"type": "string"}, "kdf": {"type": "string"},
+            "memory_kib": {"type": "integer"}, "iterations": {"type": "integer"}, "parallelism": {"type": "integer"}}},
+        "signing": {"type": "string"}}});
     json!({
         "Org": org,
         "OrgEnvelope": envelope("org", reference("Org")),
@@ -1005,6 +1052,11 @@ fn response_schemas() -> Value {
         "RegistrationList": list_of("Registration"),
         "Token": token,
         "TokenList": list_of("Token"),
+        "UserKey": user_key,
+        "UserKeyEnvelope": envelope("key", reference("UserKey")),
+        "KeyExport": {"type": "object", "required": ["public_key", "pkcs8_pem"], "properties": {
+            "did": ns, "public_key": {"type": "string", "description": "Ed25519, hex"},
+            "pkcs8_pem": {"type": "string", "description": "PKCS#8 v1 PEM (RFC 8410) of the secret key"}}},
         "AuditRecord": audit,
         "AuditList": list_of("AuditRecord"),
         "LoginResult": {"type": "object", "properties": {

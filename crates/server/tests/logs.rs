@@ -1,4 +1,5 @@
-//! No password, token, TOTP secret, recovery code or ID number ever appears in the logs.
+//! No password, token, TOTP secret, recovery code, ID number or DID key ever appears in the
+//! logs.
 //! Captures everything the server logs (at TRACE, including dependencies such as hyper
 //! and sqlx) while it handles requests carrying each kind of secret.
 
@@ -84,6 +85,40 @@ fn secrets_never_reach_the_logs() {
     secrets.push(pw("lisi"));
     secrets.push(ID_NUMBER.into());
     secrets.push("19491231".into());
+    // The DID key: password change (re-encryption) and export with a wrong and the right
+    // password. Neither the passwords nor any line of the exported PEM are logged.
+    let (s, v) = srv.post(
+        &format!("/api/v1/registrations/{rid}/approve"),
+        &admin,
+        json!({}),
+    );
+    assert_eq!(s, 200, "{v}");
+    let lisi = srv.login("lisi", &pw("lisi"));
+    let new_pw = "Key-Custody-Secret-Pw-5";
+    let (s, v) = srv.post(
+        "/api/v1/me/password",
+        &lisi,
+        json!({"current_password": pw("lisi"), "new_password": new_pw}),
+    );
+    assert_eq!(s, 204, "{v}");
+    let lisi = srv.login("lisi", new_pw);
+    srv.post(
+        "/api/v1/me/key/export",
+        &lisi,
+        json!({"password": "Wrong-Export-Pw-31"}),
+    );
+    let (s, v) = srv.post("/api/v1/me/key/export", &lisi, json!({"password": new_pw}));
+    assert_eq!(s, 200, "{v}");
+    let pem = v["pkcs8_pem"].as_str().unwrap().to_owned();
+    secrets.push(new_pw.into());
+    secrets.push("Wrong-Export-Pw-31".into());
+    secrets.extend(
+        pem.lines()
+            .filter(|l| !l.starts_with("-----"))
+            .map(str::to_owned),
+    );
+    let seed = suanli_primitives::SecretKey::from_pem(&pem).unwrap().seed();
+    secrets.push(hex::encode(seed));
     drop(srv);
 
     let logs = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
@@ -91,6 +126,7 @@ fn secrets_never_reach_the_logs() {
     assert!(logs.contains("login succeeded"), "{logs}");
     assert!(logs.contains("login failed"));
     assert!(logs.contains("/api/v1/registrations/personal"));
+    assert!(logs.contains("DID key exported"));
     for s in &secrets {
         if let Some(line) = logs.lines().find(|l| l.contains(s.as_str())) {
             panic!("secret {s:?} found in logs: {line}");

@@ -56,12 +56,30 @@ impl TestServer {
     }
 
     pub fn start_with(tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::start_full(tweak, None, None)
+    }
+
+    /// A platform with an identity chain (a test double of the binary's ledger registry).
+    pub fn start_with_dids(dids: Arc<dyn suanli_server::keys::DidRegistry>) -> Self {
+        Self::start_full(|_| {}, Some(dids), None)
+    }
+
+    pub fn start_full(
+        tweak: impl FnOnce(&mut Config),
+        dids: Option<Arc<dyn suanli_server::keys::DidRegistry>>,
+        enrolment: Option<Arc<dyn suanli_server::kyc::PartyEnrolment>>,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::new(T0_MS));
         let mut config = Config {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.path().join("data"),
             argon2: Argon2Config {
+                memory_kib: 64,
+                iterations: 1,
+                parallelism: 1,
+            },
+            key_wrap: Argon2Config {
                 memory_kib: 64,
                 iterations: 1,
                 parallelism: 1,
@@ -81,7 +99,13 @@ impl TestServer {
                 .build()
                 .unwrap();
             rt.block_on(async move {
-                let platform = suanli_server::Platform::open(&config, c).await.unwrap();
+                let mut platform = suanli_server::Platform::open(&config, c).await.unwrap();
+                if let Some(d) = dids {
+                    platform = platform.with_did_registry(d);
+                }
+                if let Some(e) = enrolment {
+                    platform = platform.with_enrolment(e);
+                }
                 let listener = tokio::net::TcpListener::bind(config.listen).await.unwrap();
                 addr_tx.send(listener.local_addr().unwrap()).unwrap();
                 platform

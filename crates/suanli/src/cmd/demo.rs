@@ -93,6 +93,14 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         super::demo_platform::run(
             &data.join("platform"),
             Some(Arc::clone(&anchor) as Arc<dyn suanli_server::AuditAnchor>),
+            Some(Arc::new(super::did_registry::LedgerDids::new(
+                LedgerTarget::Embedded(Arc::clone(&node)),
+            )?) as Arc<dyn suanli_server::keys::DidRegistry>),
+            Some(Arc::new(super::did_registry::LedgerParties::new(
+                Arc::clone(&node),
+                operator.clone(),
+            ))
+                as Arc<dyn suanli_server::kyc::PartyEnrolment>),
         )?;
         let (seq, head) = anchor
             .wait_anchored(Duration::from_millis(

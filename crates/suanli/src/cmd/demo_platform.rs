@@ -123,6 +123,8 @@ impl Client {
 pub fn run(
     data_dir: &Path,
     anchor: Option<Arc<dyn suanli_server::AuditAnchor>>,
+    dids: Option<Arc<dyn suanli_server::keys::DidRegistry>>,
+    parties: Option<Arc<dyn suanli_server::kyc::PartyEnrolment>>,
 ) -> anyhow::Result<()> {
     let mut config = Config {
         listen: "127.0.0.1:0".parse()?,
@@ -146,6 +148,12 @@ pub fn run(
             let mut platform = suanli_server::Platform::open(&server_config, server_clock).await?;
             if let Some(anchor) = anchor {
                 platform = platform.with_anchor(anchor);
+            }
+            if let Some(dids) = dids {
+                platform = platform.with_did_registry(dids);
+            }
+            if let Some(parties) = parties {
+                platform = platform.with_enrolment(parties);
             }
             let listener = tokio::net::TcpListener::bind(server_config.listen).await?;
             addr_tx.send(listener.local_addr()?)?;
@@ -255,8 +263,8 @@ fn walk(
         200,
     )?;
     println!(
-        "   status {}; KYC credential reference: {} (the identity chain's KYC credential is not issued yet, so none is recorded).",
-        v["registration"]["status"], v["registration"]["kyc_credential_ref"]
+        "   status {}; KYC: {} — credential {} issued by the genesis authority to the applicant's DID, which is enrolled as a consumer on the trade chain.",
+        v["registration"]["status"], v["kyc"]["status"], v["registration"]["kyc_credential_ref"]
     );
 
     let acme = c.login("acme-admin", "Acme-Render-Farm-1")?;
@@ -264,6 +272,23 @@ fn walk(
     println!(
         "6. The consumer logs in as {} of organisation #{} with permissions {}.",
         me["user"]["roles"], me["org"]["id"], me["permissions"]
+    );
+    // The DID key made at registration (docs/key-custody.md): its DID is created on the
+    // identity chain by a transaction the key itself signed.
+    let mut key = c.expect("GET", "/api/v1/me/key", Some(&acme), None, 200)?;
+    for _ in 0..100 {
+        if key["key"]["did_on_chain"] == json!(true) || key["key"]["did"].is_null() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        key = c.expect("GET", "/api/v1/me/key", Some(&acme), None, 200)?;
+    }
+    println!(
+        "   Its DID key, made at registration and kept encrypted under its password ({} m={} KiB): {} (on the identity chain: {}).",
+        key["key"]["encryption"]["kdf"],
+        key["key"]["encryption"]["memory_kib"],
+        key["key"]["did"],
+        key["key"]["did_on_chain"]
     );
     let (status, v, _) = c.call(
         "GET",
@@ -611,6 +636,7 @@ mod tests {
     #[test]
     fn platform_demo_runs_on_a_fresh_directory() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        super::run(&dir.path().join("platform"), None).unwrap_or_else(|e| panic!("{e:#}"));
+        super::run(&dir.path().join("platform"), None, None, None)
+            .unwrap_or_else(|e| panic!("{e:#}"));
     }
 }

@@ -14,6 +14,7 @@ pub mod demo_identity;
 pub mod demo_market;
 pub mod demo_platform;
 pub mod demo_trade;
+pub mod did_registry;
 pub mod identity;
 pub mod key;
 pub mod node;

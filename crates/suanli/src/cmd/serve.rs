@@ -10,6 +10,7 @@ use suanli_primitives::SecretKey;
 use suanli_server::config::{Config, Secret};
 
 use super::audit_anchor::{LedgerAnchor, LedgerTarget};
+use super::did_registry::{LedgerDids, LedgerParties};
 use super::node::{NETWORK_DEFAULT, open_node};
 
 #[derive(Debug, Clone, Args)]
@@ -62,15 +63,37 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
     let platform_key = SecretKey::load_or_generate(&config.data_dir.join("platform.key"))?;
     tracing::info!(key = %platform_key.public(), "platform key anchors the audit-log head on the trade chain");
+    let dids = Arc::new(LedgerDids::new(target.clone())?);
+    // Approved parties' KYC credentials and enrolment need the genesis operator's key,
+    // which only an embedded node has here (docs/key-custody.md §7).
+    let parties = match &embedded {
+        Some((node, _)) => {
+            let path = config.data_dir.join("node").join("operator.key");
+            let operator = SecretKey::load(&path)
+                .with_context(|| format!("the embedded node's operator key {}", path.display()))?;
+            Some(Arc::new(LedgerParties::new(Arc::clone(node), operator)))
+        }
+        None => {
+            tracing::warn!(
+                "separate ledger node: approved registrations are not issued KYC credentials nor enrolled on the trade chain (the operator key is not here)"
+            );
+            None
+        }
+    };
     let anchor = Arc::new(LedgerAnchor::start(target, platform_key)?);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("tokio runtime")?;
     let served = rt.block_on(async move {
-        let platform = suanli_server::Platform::open(&config, Arc::new(suanli_server::SystemClock))
-            .await?
-            .with_anchor(anchor);
+        let mut platform =
+            suanli_server::Platform::open(&config, Arc::new(suanli_server::SystemClock))
+                .await?
+                .with_anchor(anchor)
+                .with_did_registry(dids);
+        if let Some(p) = parties {
+            platform = platform.with_enrolment(p);
+        }
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("bind {}", config.listen))?;
