@@ -501,7 +501,8 @@ impl Controller {
             s.escrow_fen = view.escrow_fen;
             s.settled_seq = view.settled_seq;
             s.settled_cost_fen = view.settled_cost_fen;
-            s.closed = !view.open;
+            s.closed = !view.open && view.closing.is_none();
+            s.closing = view.closing.is_some();
             let cost = chan.latest.map_or(view.settled_cost_fen, |l| {
                 l.statement.cost_fen.max(view.settled_cost_fen)
             });
@@ -573,13 +574,47 @@ impl Controller {
         chain: Arc<dyn ChainPort>,
     ) -> Result<TickReport, ChannelError> {
         let mut report = TickReport::default();
+        let mut disputes = Vec::new();
         for serial in self.serials() {
+            if self.setup(&serial).is_some_and(|s| s.closed) {
+                continue;
+            }
             let port = chain.clone();
             let view = tokio::task::spawn_blocking(move || port.view(&serial))
                 .await
                 .map_err(blocking_err)?;
             match view {
-                Ok(view) => self.update_from_chain(&serial, view).await?,
+                Ok(view) => {
+                    self.update_from_chain(&serial, view).await?;
+                    if let Some(closing) = view.closing {
+                        disputes.push((serial, closing));
+                    }
+                }
+                Err(e) => report.errors.push(format!("{serial}: {e}")),
+            }
+        }
+        // A unilateral close in progress: answer a stale posted state with our newer one
+        // (the poster's bond is forfeited to us), and settle once the window has passed.
+        for (serial, closing) in disputes {
+            let now = self.inner.clock.now_ms();
+            let op = match self.latest(&serial) {
+                Some(latest)
+                    if latest.statement.seq > closing.posted_seq && now < closing.deadline_ms =>
+                {
+                    ChannelOp::Challenge {
+                        serial,
+                        state: latest,
+                    }
+                }
+                _ if now >= closing.deadline_ms => ChannelOp::Settle { serial },
+                _ => continue,
+            };
+            let port = chain.clone();
+            let submitted = tokio::task::spawn_blocking(move || port.submit(&op))
+                .await
+                .map_err(blocking_err)?;
+            match submitted {
+                Ok(()) => report.submitted += 1,
                 Err(e) => report.errors.push(format!("{serial}: {e}")),
             }
         }
@@ -590,7 +625,7 @@ impl Controller {
             let Some(setup) = self.setup(&serial) else {
                 continue;
             };
-            if setup.role != Role::Supplier || setup.closed {
+            if setup.role != Role::Supplier || setup.closed || setup.closing {
                 continue;
             }
             let latest = self.latest(&serial);
@@ -629,7 +664,7 @@ impl Controller {
             let (Some(setup), Some(latest)) = (self.setup(&serial), self.latest(&serial)) else {
                 continue;
             };
-            if setup.closed || latest.statement.seq <= setup.settled_seq {
+            if setup.closed || setup.closing || latest.statement.seq <= setup.settled_seq {
                 continue;
             }
             let op = if latest.statement.close.is_some() {

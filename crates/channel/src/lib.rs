@@ -30,7 +30,7 @@ use suanli_trade::Serial;
 use suanli_trade::channel::{ChannelOp, ChannelTerms};
 use suanli_trade::model::{MINUTE_MS, Role};
 
-pub use controller::{Controller, ControllerConfig};
+pub use controller::{Controller, ControllerConfig, TickReport};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChannelError {
@@ -95,6 +95,9 @@ pub struct ChannelSetup {
     /// Set when the chain reports the channel closed: the controller stops metering it.
     #[serde(default)]
     pub closed: bool,
+    /// Set while the chain shows a unilateral close in progress.
+    #[serde(default)]
+    pub closing: bool,
 }
 
 impl ChannelSetup {
@@ -166,6 +169,15 @@ pub struct ChainView {
     pub escrow_fen: i64,
     pub settled_seq: u64,
     pub settled_cost_fen: i64,
+    /// A unilateral close in progress: the posted state's seq and the window's end.
+    pub closing: Option<ClosingView>,
+}
+
+/// A unilateral close as the chain shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClosingView {
+    pub posted_seq: u64,
+    pub deadline_ms: u64,
 }
 
 /// The trade chain, as the embedding program reaches it (the `suanli` binary implements

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use suanli_channel::wire::{self, Answer, Message, NoticeKind, Proposal};
 use suanli_channel::{
-    ChainPort, ChainView, ChannelError, ChannelSetup, Controller, ControllerConfig,
+    ChainPort, ChainView, ChannelError, ChannelSetup, ClosingView, Controller, ControllerConfig,
     ServiceTimeMeter, Usage,
 };
 use suanli_primitives::{ManualClock, SecretKey};
@@ -51,6 +51,7 @@ fn setup(t: ChannelTerms, role: Role, peer: Option<String>, escrow_fen: i64) -> 
         paused_since_ms: None,
         paused_total_ms: 0,
         closed: false,
+        closing: false,
     }
 }
 
@@ -450,6 +451,7 @@ async fn low_funds_pause_the_channel_and_a_top_up_resumes_it() {
                 escrow_fen: 1_000,
                 settled_seq: 0,
                 settled_cost_fen: 0,
+                closing: None,
             },
         )
         .await
@@ -486,6 +488,7 @@ async fn wait_for(mut f: impl FnMut() -> bool) {
 #[derive(Debug)]
 struct FakeChain {
     escrow_fen: i64,
+    closing: Mutex<Option<ClosingView>>,
     settled: Mutex<(u64, i64, bool)>,
     ops: Mutex<Vec<ChannelOp>>,
 }
@@ -493,11 +496,13 @@ struct FakeChain {
 impl ChainPort for FakeChain {
     fn view(&self, _serial: &Serial) -> Result<ChainView, ChannelError> {
         let (seq, cost, closed) = *self.settled.lock();
+        let closing = *self.closing.lock();
         Ok(ChainView {
-            open: !closed,
+            open: !closed && closing.is_none(),
             escrow_fen: self.escrow_fen - cost,
             settled_seq: seq,
             settled_cost_fen: cost,
+            closing,
         })
     }
     fn submit(&self, op: &ChannelOp) -> Result<(), ChannelError> {
@@ -507,6 +512,15 @@ impl ChainPort for FakeChain {
             }
             ChannelOp::CoopClose { state, .. } => {
                 *self.settled.lock() = (state.statement.seq, state.statement.cost_fen, true);
+            }
+            ChannelOp::Challenge { state, .. } => {
+                if let Some(c) = self.closing.lock().as_mut() {
+                    c.posted_seq = state.statement.seq;
+                }
+            }
+            ChannelOp::Settle { .. } => {
+                *self.closing.lock() = None;
+                self.settled.lock().2 = true;
             }
             _ => {}
         }
@@ -520,6 +534,7 @@ async fn the_schedule_meters_checks_in_and_closes_on_request() {
     let (s, c, clock) = pair(1, 1_000_000).await;
     let chain = Arc::new(FakeChain {
         escrow_fen: 1_000_000,
+        closing: Mutex::new(None),
         settled: Mutex::new((0, 0, false)),
         ops: Mutex::new(Vec::new()),
     });
@@ -550,4 +565,46 @@ async fn the_schedule_meters_checks_in_and_closes_on_request() {
         c.ctl.latest(&serial(1)).unwrap().statement.close,
         Some(suanli_trade::CloseReason::StoppedByConsumer)
     );
+}
+
+#[tokio::test]
+async fn a_stale_unilateral_close_is_challenged_and_then_settled() {
+    let (s, _c, clock) = pair(1, 1_000_000).await;
+    for m in 1..=3 {
+        s.ctl
+            .propose(vec![(serial(1), usage(m))])
+            .await
+            .pop()
+            .unwrap()
+            .unwrap();
+    }
+    let latest = s.ctl.latest(&serial(1)).unwrap();
+    // The consumer force-closed posting state 1 of 3; the window runs ten minutes.
+    let now = T0 + 500 * MINUTE_MS;
+    let chain = Arc::new(FakeChain {
+        escrow_fen: 1_000_000,
+        closing: Mutex::new(Some(ClosingView {
+            posted_seq: 1,
+            deadline_ms: now + 10 * MINUTE_MS,
+        })),
+        settled: Mutex::new((0, 0, false)),
+        ops: Mutex::new(Vec::new()),
+    });
+    let report = s.ctl.tick(&ServiceTimeMeter, chain.clone()).await.unwrap();
+    assert_eq!(report.proposed, 0, "no metering while closing: {report:?}");
+    assert!(
+        matches!(chain.ops.lock().as_slice(), [ChannelOp::Challenge { state, .. }] if *state == latest),
+        "{:?}",
+        chain.ops.lock()
+    );
+    // Nothing more to do inside the window; after it, the controller settles.
+    s.ctl.tick(&ServiceTimeMeter, chain.clone()).await.unwrap();
+    assert_eq!(chain.ops.lock().len(), 1);
+    clock.advance_ms(10 * MINUTE_MS);
+    s.ctl.tick(&ServiceTimeMeter, chain.clone()).await.unwrap();
+    assert!(matches!(
+        chain.ops.lock().last(),
+        Some(ChannelOp::Settle { .. })
+    ));
+    assert!(s.ctl.setup(&serial(1)).unwrap().closed || chain.settled.lock().2);
 }

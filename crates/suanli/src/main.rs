@@ -55,6 +55,10 @@ enum Command {
     /// ratings, histories and reputation.
     #[command(subcommand)]
     Trade(cmd::trade::TradeCmd),
+    /// Service channels: open, bond, top-up, attach, run the controller, close, challenge,
+    /// settle.
+    #[command(subcommand)]
+    Channel(cmd::channel::ChannelCmd),
     /// Ed25519 key files.
     #[command(subcommand)]
     Key(cmd::key::KeyCmd),
@@ -81,6 +85,7 @@ fn main() -> std::process::ExitCode {
         Some(Command::Vp(c)) => cmd::identity::run_vp(c),
         Some(Command::Kyc(c)) => cmd::identity::run_kyc(c),
         Some(Command::Trade(c)) => cmd::trade::run(c),
+        Some(Command::Channel(c)) => cmd::channel::run(c),
         Some(Command::Key(c)) => cmd::key::run(c),
         Some(Command::Sched(c)) => cmd::sched::run(c),
     };

@@ -99,6 +99,11 @@ pub fn escrow_fen(state: &(impl StateRead + ?Sized), serial: &Serial) -> i64 {
         .map_or(0, |f| f.get())
 }
 
+/// The service channel of a trade, if it has one.
+pub fn channel(state: &(impl StateRead + ?Sized), serial: &Serial) -> Option<Channel> {
+    read(state, &channel_key(serial))
+}
+
 /// Records `from..from+limit` of a trade, in order.
 pub fn records(
     state: &(impl StateRead + ?Sized),
@@ -120,6 +125,7 @@ pub fn full_trade(state: &(impl StateRead + ?Sized), serial: &Serial, from: u32)
     Some(json!({
         "trade": t,
         "escrow_fen": escrow_fen(state, serial),
+        "channel": channel(state, serial),
         "records_total": count,
         "records": records(state, serial, from, PAGE_MAX),
     }))

@@ -183,6 +183,7 @@ async fn measure(
         paused_since_ms: None,
         paused_total_ms: 0,
         closed: false,
+        closing: false,
     };
     c.add_channels(
         terms

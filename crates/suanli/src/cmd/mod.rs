@@ -9,6 +9,7 @@ pub mod bench_market;
 pub mod bench_trade;
 pub mod bench_vc;
 pub mod chain;
+pub mod channel;
 pub mod demo;
 pub mod demo_identity;
 pub mod demo_market;

@@ -248,7 +248,7 @@ fn party_did(text: &str) -> anyhow::Result<PartyDid> {
     PartyDid::parse(text).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-fn serial(text: &str) -> anyhow::Result<Serial> {
+pub(crate) fn serial(text: &str) -> anyhow::Result<Serial> {
     Serial::parse(text).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
@@ -265,7 +265,7 @@ fn submit(
 }
 
 /// The DID the key is enrolled for on the trade chain.
-fn my_did(client: &NodeClient, key: &SecretKey) -> anyhow::Result<PartyDid> {
+pub(crate) fn my_did(client: &NodeClient, key: &SecretKey) -> anyhow::Result<PartyDid> {
     let (status, body) = client.get(&format!("/v1/trade/keys/{}", key.public()))?;
     anyhow::ensure!(
         status == 200,
@@ -276,7 +276,7 @@ fn my_did(client: &NodeClient, key: &SecretKey) -> anyhow::Result<PartyDid> {
 }
 
 /// A read request signed for this node's trade chain.
-fn read_request(
+pub(crate) fn read_request(
     client: &NodeClient,
     key: &SecretKey,
     reader: &PartyDid,
@@ -292,7 +292,7 @@ fn read_request(
 }
 
 /// The full view of a trade, read with the key's signed read request.
-fn full_trade(
+pub(crate) fn full_trade(
     client: &NodeClient,
     key: &SecretKey,
     serial: &Serial,
