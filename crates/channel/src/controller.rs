@@ -284,7 +284,12 @@ impl Controller {
             let mut channels = self.inner.channels.lock();
             for (i, (serial, usage)) in updates.into_iter().enumerate() {
                 match self.next_proposal(&mut channels, serial, usage, close, now) {
-                    Ok((peer, proposal)) => by_peer.entry(peer).or_default().push((i, proposal)),
+                    Ok((peer, proposal, notice)) => {
+                        if let Some(notice) = notice {
+                            notices.entry(peer.clone()).or_default().push(notice);
+                        }
+                        by_peer.entry(peer).or_default().push((i, proposal));
+                    }
                     Err(refusal) => {
                         let (e, notice) = *refusal;
                         if let Some((peer, notice)) = notice {
@@ -359,7 +364,8 @@ impl Controller {
         usage: Usage,
         close: Option<CloseReason>,
         now: u64,
-    ) -> Result<(String, Proposal), Box<(ChannelError, Option<(String, Notice)>)>> {
+    ) -> Result<(String, Proposal, Option<Notice>), Box<(ChannelError, Option<(String, Notice)>)>>
+    {
         let chan = channels
             .get_mut(&serial)
             .ok_or_else(|| Box::new((ChannelError::UnknownChannel(serial), None)))?;
@@ -377,31 +383,29 @@ impl Controller {
             .map_err(|e| Box::new((ChannelError::Rule(e.to_string()), None)))?;
         let remaining = chan.setup.remaining_fen(cost);
         let margin = chan.setup.margin_fen();
-        if close.is_none() && (chan.setup.paused_since_ms.is_some() || remaining < margin) {
-            let mut notice = None;
-            if chan.setup.paused_since_ms.is_none() {
-                chan.setup.paused_since_ms = Some(now);
-                notice = Some((
-                    peer.clone(),
-                    Notice {
-                        serial,
-                        kind: NoticeKind::Paused,
-                        remaining_fen: remaining,
-                        margin_fen: margin,
-                        message: format!(
-                            "service paused: the escrow left ({remaining} fen) is below the margin ({margin} fen); top up to resume"
-                        ),
-                    },
-                ));
-            }
-            return Err(Box::new((
-                ChannelError::Paused {
-                    serial,
-                    remaining_fen: remaining,
-                    margin_fen: margin,
-                },
-                notice,
-            )));
+        let paused_notice = |remaining_fen: i64| Notice {
+            serial,
+            kind: NoticeKind::Paused,
+            remaining_fen,
+            margin_fen: margin,
+            message: format!(
+                "service paused: the escrow left ({remaining_fen} fen) is below the margin ({margin} fen); top up to resume"
+            ),
+        };
+        let paused_error = ChannelError::Paused {
+            serial,
+            remaining_fen: remaining,
+            margin_fen: margin,
+        };
+        if close.is_none() && chan.setup.paused_since_ms.is_some() {
+            return Err(Box::new((paused_error, None)));
+        }
+        // A state the escrow cannot pay is not signed (the margin keeps this from
+        // happening when the schedule runs often enough); the channel pauses.
+        if close.is_none() && remaining < 0 {
+            chan.setup.paused_since_ms = Some(now);
+            let notice = paused_notice(remaining);
+            return Err(Box::new((paused_error, Some((peer, notice)))));
         }
         let last = chan.proposed.or(chan.latest.map(|l| l.statement));
         let statement = Statement {
@@ -420,7 +424,13 @@ impl Controller {
             supplier_signature: statement.sign(&self.inner.key),
             statement,
         };
-        Ok((peer, proposal))
+        // The usage so far is signed; below the margin, metering pauses after it.
+        let mut notice = None;
+        if close.is_none() && remaining < margin {
+            chan.setup.paused_since_ms = Some(now);
+            notice = Some(paused_notice(remaining));
+        }
+        Ok((peer, proposal, notice))
     }
 
     async fn send_proposals(

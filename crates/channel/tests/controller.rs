@@ -410,7 +410,7 @@ async fn a_supplier_that_lost_its_last_states_catches_up_from_the_consumer() {
 
 #[tokio::test]
 async fn low_funds_pause_the_channel_and_a_top_up_resumes_it() {
-    // Escrow 200 fen, margin 5 minutes = 50 fen: usage may reach 150 fen.
+    // Escrow 200 fen, margin 5 minutes = 50 fen.
     let (s, c, _clock) = pair(1, 200).await;
     let ok = s
         .ctl
@@ -419,29 +419,36 @@ async fn low_funds_pause_the_channel_and_a_top_up_resumes_it() {
         .pop()
         .unwrap();
     assert_eq!(ok.unwrap().statement.cost_fen, 150);
-    let paused = s
+    assert!(s.ctl.setup(&serial(1)).unwrap().paused_since_ms.is_none());
+    // 16 minutes leave 40 fen: the usage is signed, then metering pauses.
+    let last = s
         .ctl
         .propose(vec![(serial(1), usage(16))])
         .await
         .pop()
         .unwrap();
-    assert!(
-        matches!(
-            paused,
-            Err(ChannelError::Paused {
-                remaining_fen: 40,
-                margin_fen: 50,
-                ..
-            })
-        ),
-        "{paused:?}"
-    );
+    assert_eq!(last.unwrap().statement.cost_fen, 160);
     assert!(s.ctl.setup(&serial(1)).unwrap().paused_since_ms.is_some());
     // The consumer is told.
-    wait_for(|| c.ctl.notices().iter().any(|n| n.kind == NoticeKind::Paused)).await;
-    // Still paused on the next attempt, nothing signed.
-    assert!(s.ctl.propose(vec![(serial(1), usage(16))]).await[0].is_err());
-    assert_eq!(c.ctl.latest(&serial(1)).unwrap().statement.cost_fen, 150);
+    wait_for(|| {
+        c.ctl
+            .notices()
+            .iter()
+            .any(|n| n.kind == NoticeKind::Paused && n.remaining_fen == 40)
+    })
+    .await;
+    // Paused: nothing more is signed.
+    let paused = s
+        .ctl
+        .propose(vec![(serial(1), usage(17))])
+        .await
+        .pop()
+        .unwrap();
+    assert!(
+        matches!(paused, Err(ChannelError::Paused { margin_fen: 50, .. })),
+        "{paused:?}"
+    );
+    assert_eq!(c.ctl.latest(&serial(1)).unwrap().statement.cost_fen, 160);
     // The consumer tops up on the chain; the supplier sees it and resumes.
     s.ctl
         .update_from_chain(
@@ -466,12 +473,34 @@ async fn low_funds_pause_the_channel_and_a_top_up_resumes_it() {
     .await;
     let resumed = s
         .ctl
-        .propose(vec![(serial(1), usage(16))])
+        .propose(vec![(serial(1), usage(17))])
         .await
         .pop()
         .unwrap()
         .unwrap();
-    assert_eq!(resumed.statement.cost_fen, 160);
+    assert_eq!(resumed.statement.cost_fen, 170);
+}
+
+#[tokio::test]
+async fn usage_the_escrow_cannot_pay_is_not_signed() {
+    let (s, _c, _clock) = pair(1, 100).await;
+    let r = s
+        .ctl
+        .propose(vec![(serial(1), usage(20))])
+        .await
+        .pop()
+        .unwrap();
+    assert!(
+        matches!(
+            r,
+            Err(ChannelError::Paused {
+                remaining_fen: -100,
+                ..
+            })
+        ),
+        "{r:?}"
+    );
+    assert!(s.ctl.latest(&serial(1)).is_none());
 }
 
 async fn wait_for(mut f: impl FnMut() -> bool) {

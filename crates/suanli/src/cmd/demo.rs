@@ -80,6 +80,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         super::demo_identity::run(&node, &operator, &base)?;
         println!("\n=== Trade: modes, offers, linked trade records, escrow, ratings ===");
         super::demo_trade::run(&node, &operator, &clock, &base)?;
+        println!("\n=== Service channel: metering off the chain, check-ins and close on it ===");
+        super::demo_channel::run(&node, &operator, &clock)?;
         println!("\n=== The operations platform ===");
         let platform_key = SecretKey::load_or_generate(&{
             std::fs::create_dir_all(data.join("platform"))?;

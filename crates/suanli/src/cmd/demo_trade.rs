@@ -54,7 +54,7 @@ fn trade_tx(node: &Node, key: &SecretKey, op: &TradeOp, name: &str) -> anyhow::R
     )
 }
 
-fn balance(node: &Node, key: &SecretKey) -> i64 {
+pub(crate) fn balance(node: &Node, key: &SecretKey) -> i64 {
     node.state_get(ChainKind::Trade, &balance_key(&key.public()))
         .and_then(|b| decode_fen(&b))
         .map_or(0, |f| f.get())
@@ -113,7 +113,7 @@ fn verified(node: &Node, vc: &Value) -> String {
 
 /// A party: a new key, its DID on the identity chain, a KYC credential from the genesis
 /// authority that verifies there, and the operator's enrolment on the trade chain.
-fn party(
+pub(crate) fn party(
     node: &Node,
     operator: &SecretKey,
     who: &str,
@@ -145,7 +145,7 @@ fn party(
     Ok((key, party))
 }
 
-fn show_money(node: &Node, supplier: &SecretKey, consumer: &SecretKey, serial: &Serial) {
+pub(crate) fn show_money(node: &Node, supplier: &SecretKey, consumer: &SecretKey, serial: &Serial) {
     let escrow = node.with_state(ChainKind::Trade, |s| view::escrow_fen(s, serial));
     println!(
         "    balances: consumer {} fen · escrow {} fen · supplier {} fen",
@@ -153,6 +153,82 @@ fn show_money(node: &Node, supplier: &SecretKey, consumer: &SecretKey, serial: &
         escrow,
         balance(node, supplier)
     );
+}
+
+/// Publishes a mode (`terms`) and an offer of 2 units of `spec`, orders 1 unit for
+/// `duration_minutes` escrowing `value_fen`, and contracts it with the trade-start
+/// credential: the trade is active. Returns the mode, the offer and the serial.
+pub(crate) fn contract_trade(
+    node: &Node,
+    (supplier_key, supplier): (&SecretKey, &PartyDid),
+    consumer_key: &SecretKey,
+    terms: ModeTerms,
+    spec: &str,
+    duration_minutes: u64,
+    value_fen: i64,
+) -> anyhow::Result<(u64, u64, Serial)> {
+    let mode_id = next_id(node, MODE_NEXT_KEY);
+    trade_tx(node, supplier_key, &TradeOp::PublishMode { terms }, "mode")?;
+    let offer_id = next_id(node, OFFER_NEXT_KEY);
+    let now = node.now_ms();
+    let offer = OfferTerms {
+        mode_id,
+        spec: spec.into(),
+        quantity: 2,
+        valid_from_ms: now,
+        valid_until_ms: now + 30 * 86_400_000,
+    };
+    trade_tx(
+        node,
+        supplier_key,
+        &TradeOp::PublishOffer { terms: offer },
+        "offer",
+    )?;
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    let serial = Serial::from_bytes(bytes);
+    let requirements = Requirements {
+        spec: spec.into(),
+        quantity: 1,
+        duration_minutes,
+    };
+    let time_ms = node.now_ms();
+    let digest = op::order_digest(
+        &serial,
+        time_ms,
+        supplier,
+        offer_id,
+        &requirements,
+        value_fen,
+    );
+    let order = TradeOp::Order {
+        serial,
+        offer_id,
+        time_ms,
+        requirements,
+        value_fen,
+        signature: op::sign_digest(consumer_key, &digest),
+    };
+    trade_tx(node, consumer_key, &order, "order")?;
+    let trade = node
+        .with_state(ChainKind::Trade, |s| view::trade(s, &serial))
+        .context("the trade is missing")?;
+    let now = node.now_ms();
+    let draft = credentials::draft(
+        &trade,
+        credentials::start_credential_id(&serial),
+        trade.trade_start_cpt,
+        credentials::start_claims(&trade),
+        now,
+    )?;
+    let start_vc = credentials::issue(&draft, supplier_key, "key-1", now)?;
+    let accept = TradeOp::Accept {
+        serial,
+        signature: supplier_key.sign(&op::contract_message(&trade.order_signature)),
+        credential: start_vc,
+    };
+    trade_tx(node, supplier_key, &accept, "contract")?;
+    Ok((mode_id, offer_id, serial))
 }
 
 fn next_id(node: &Node, key: &[u8]) -> u64 {
@@ -209,77 +285,30 @@ pub fn run(
         encryption: Encryption::Plaintext,
         trade_type: "payg-minute".into(),
     };
-    let mode_id = next_id(node, MODE_NEXT_KEY);
-    trade_tx(node, &supplier_key, &TradeOp::PublishMode { terms }, "mode")?;
-    let offer_id = next_id(node, OFFER_NEXT_KEY);
-    let now = node.now_ms();
     let spec = "A100-80G ×1 · 16 vCPU · 128 GiB · 福州";
-    let offer = OfferTerms {
-        mode_id,
-        spec: spec.into(),
-        quantity: 2,
-        valid_from_ms: now,
-        valid_until_ms: now + 30 * 86_400_000,
-    };
-    trade_tx(
+    println!(
+        "    then the consumer orders 1 unit for 4 hours and escrows 1,000 fen (the first hour costs 720),"
+    );
+    println!(
+        "    and the supplier countersigns the consumer's signature and issues the trade-start credential:"
+    );
+    let (mode_id, offer_id, serial) = contract_trade(
         node,
-        &supplier_key,
-        &TradeOp::PublishOffer { terms: offer },
-        "offer",
+        (&supplier_key, &supplier),
+        &consumer_key,
+        terms,
+        spec,
+        240,
+        1_000,
     )?;
     println!("    mode {mode_id}, offer {offer_id}: {spec}, 2 units");
-
-    println!(
-        "\n[T4] The consumer orders 1 unit for 4 hours and escrows 1,000 fen (the first hour costs 720):"
-    );
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-    let serial = Serial::from_bytes(bytes);
-    let requirements = Requirements {
-        spec: spec.into(),
-        quantity: 1,
-        duration_minutes: 240,
-    };
-    let time_ms = node.now_ms();
-    let digest = op::order_digest(&serial, time_ms, &supplier, offer_id, &requirements, 1_000);
-    let order = TradeOp::Order {
-        serial,
-        offer_id,
-        time_ms,
-        requirements,
-        value_fen: 1_000,
-        signature: op::sign_digest(&consumer_key, &digest),
-    };
-    trade_tx(node, &consumer_key, &order, "order")?;
     println!(
         "    trade serial {serial}; the consumer signed H(serial‖time‖supplier‖offer‖requirements‖value)"
     );
     show_money(node, &supplier_key, &consumer_key, &serial);
 
     println!(
-        "\n[T5] The supplier countersigns the consumer's signature and issues the trade-start credential:"
-    );
-    let trade = node
-        .with_state(ChainKind::Trade, |s| view::trade(s, &serial))
-        .context("the trade is missing")?;
-    let now = node.now_ms();
-    let draft = credentials::draft(
-        &trade,
-        credentials::start_credential_id(&serial),
-        trade.trade_start_cpt,
-        credentials::start_claims(&trade),
-        now,
-    )?;
-    let start_vc = credentials::issue(&draft, &supplier_key, "key-1", now)?;
-    let accept = TradeOp::Accept {
-        serial,
-        signature: supplier_key.sign(&op::contract_message(&trade.order_signature)),
-        credential: start_vc,
-    };
-    trade_tx(node, &supplier_key, &accept, "contract")?;
-
-    println!(
-        "\n[T6] Three hourly check-ins, each with a check-in credential (the consumer tops up 2,000 fen first):"
+        "\n[T4] Three hourly check-ins, each with a check-in credential (the consumer tops up 2,000 fen first):"
     );
     let fund = TradeOp::Fund {
         serial,
@@ -321,7 +350,7 @@ pub fn run(
     }
 
     println!(
-        "\n[T7] 30 minutes later the consumer stops; the close settles the tail and refunds the rest:"
+        "\n[T5] 30 minutes later the consumer stops; the close settles the tail and refunds the rest:"
     );
     clock.fast_forward(30 * MINUTE_MS);
     let close = TradeOp::Close {
@@ -344,7 +373,7 @@ pub fn run(
     }
     show_money(node, &supplier_key, &consumer_key, &serial);
 
-    println!("\n[T8] The consumer rates the trade; Σ δᵢSᵢ with the mode's weights:");
+    println!("\n[T6] The consumer rates the trade; Σ δᵢSᵢ with the mode's weights:");
     let scores = Scores::new(
         [
             (Resource::Cpu, 92),
@@ -377,7 +406,7 @@ pub fn run(
     );
 
     println!(
-        "\n[T9] The linked records; each credential verified on its own against the identity chain:"
+        "\n[T7] The linked records; each credential verified on its own against the identity chain:"
     );
     let records = node.with_state(ChainKind::Trade, |s| {
         view::records(s, &serial, 0, view::PAGE_MAX)

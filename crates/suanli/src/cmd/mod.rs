@@ -11,6 +11,7 @@ pub mod bench_vc;
 pub mod chain;
 pub mod channel;
 pub mod demo;
+pub mod demo_channel;
 pub mod demo_identity;
 pub mod demo_market;
 pub mod demo_platform;
