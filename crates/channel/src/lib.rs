@@ -77,7 +77,7 @@ pub struct ChannelSetup {
     pub terms: ChannelTerms,
     /// This controller's side of the channel.
     pub role: Role,
-    /// The consumer's channel endpoint (`host:port`), for the supplier's side: from the
+    /// The consumer's channel endpoint (`tcp://host:port`), for the supplier's side: from the
     /// consumer DID document's `SuanliChannel` service.
     #[serde(default)]
     pub peer: Option<String>,

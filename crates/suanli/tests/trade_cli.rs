@@ -6,121 +6,12 @@
 //! is checked.)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use serde_json::{Value, json};
-use suanli_ledger::credit::{Amount, CreditOp};
-use suanli_ledger::{Payload, Transaction};
-use suanli_primitives::{ChainId, SecretKey};
+use serde_json::json;
+use suanli_primitives::SecretKey;
 
 mod common;
 
-use common::{Cli, start_node};
-
-fn json_out(text: &str) -> Value {
-    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text}"))
-}
-
-/// A DID with a KYC credential issued by the authority, enrolled in `role`.
-fn kyc_party(cli: &Cli, name: &str, role: &str, claims: &Value) -> (String, String) {
-    let key = cli.key(name);
-    let did = cli.ok(&["did", "create", "--key", &key]).trim().to_owned();
-    let claims_file = cli.write(&format!("{name}-claims.json"), claims);
-    let app = format!("{name}-app.json");
-    let kyc = format!("{name}-kyc.json");
-    cli.ok(&[
-        "kyc",
-        "apply",
-        "--did",
-        &did,
-        "--key",
-        &key,
-        "--role",
-        role,
-        "--claims",
-        &claims_file,
-        "--out",
-        &app,
-    ]);
-    let authority = cli.ok(&["issuer", "list"]);
-    let authority = json_out(&authority)["authority"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    cli.ok(&[
-        "kyc",
-        "issue",
-        &app,
-        "--issuer",
-        &authority,
-        "--key",
-        "authority.key",
-        "--out",
-        &kyc,
-    ]);
-    cli.ok(&[
-        "trade",
-        "enroll",
-        "--operator-key",
-        "authority.key",
-        "--did",
-        &did,
-        "--role",
-        role,
-        "--kyc",
-        &kyc,
-    ]);
-    (key, did)
-}
-
-fn mint(url: &str, operator: &SecretKey, to: &str, fen: i64) {
-    let head: Value = ureq::get(&format!("{url}/v1/chains/trade/head"))
-        .call()
-        .unwrap()
-        .body_mut()
-        .read_json()
-        .unwrap();
-    let chain: ChainId = head["chain"].as_str().unwrap().parse().unwrap();
-    let nonces: Value = ureq::get(&format!(
-        "{url}/v1/chains/trade/nonces/{}",
-        operator.public()
-    ))
-    .call()
-    .unwrap()
-    .body_mut()
-    .read_json()
-    .unwrap();
-    let to = SecretKey::load(std::path::Path::new(to)).unwrap().public();
-    let tx = Transaction::sign(
-        &chain,
-        operator,
-        nonces["next_nonce"].as_u64().unwrap(),
-        Payload::Credit(CreditOp::Mint {
-            to,
-            amount: Amount::new(fen).unwrap(),
-        }),
-    );
-    let answer: Value = ureq::post(&format!("{url}/v1/txs?wait_ms=10000"))
-        .send_json(json!({"tx_hex": hex::encode(tx.encoded())}))
-        .unwrap()
-        .body_mut()
-        .read_json()
-        .unwrap();
-    assert_eq!(answer["result"]["outcome"]["status"], "applied", "{answer}");
-}
-
-fn credit(url: &str, key_file: &str) -> i64 {
-    let key = SecretKey::load(std::path::Path::new(key_file))
-        .unwrap()
-        .public();
-    let body: Value = ureq::get(&format!("{url}/v1/chains/trade/credit/{key}"))
-        .call()
-        .unwrap()
-        .body_mut()
-        .read_json()
-        .unwrap();
-    body["balance_fen"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("{body}"))
-}
+use common::{Cli, credit, json_out, kyc_party, mint, start_node};
 
 #[test]
 fn trade_flow_from_the_command_line() {

@@ -206,7 +206,7 @@ fn channel_endpoint(client: &NodeClient, did: &PartyDid) -> anyhow::Result<Strin
         .and_then(|s| s["serviceEndpoint"].as_str().map(str::to_string))
         .with_context(|| {
             format!(
-                "{did} names no {SERVICE_TYPE} service; its owner adds one with `suanli did update set-service --type {SERVICE_TYPE} --endpoint HOST:PORT`, or pass --peer"
+                "{did} names no {SERVICE_TYPE} service; its owner adds one with `suanli did update set-service --type {SERVICE_TYPE} --endpoint tcp://HOST:PORT`, or pass --peer"
             )
         })
 }

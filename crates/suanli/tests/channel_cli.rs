@@ -1,0 +1,313 @@
+//! The channel CLI end to end against a running `suanli node`, with two controller
+//! processes: the consumer publishes its channel endpoint as a `SuanliChannel` service in
+//! its DID document; the supplier's controller finds it there, the two exchange a
+//! dual-signed statement, the supplier checks it in; the consumer force-closes with the
+//! latest state it holds, settlement waits for the challenge window, then pays out.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use suanli_primitives::SecretKey;
+
+mod common;
+
+use common::{Cli, credit, json_out, kyc_party, mint, start_node, suanli};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn channel_flow_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("node");
+    let (_node, url) = start_node(&data);
+    let cli = Cli {
+        url: url.clone(),
+        dir: dir.path().to_owned(),
+    };
+    std::fs::copy(data.join("operator.key"), dir.path().join("authority.key")).unwrap();
+    cli.ok(&["did", "create", "--key", "authority.key"]);
+    let (s_key, _) = kyc_party(
+        &cli,
+        "supplier",
+        "supplier",
+        &json!({
+            "organisationName": "黔算科技有限公司",
+            "unifiedSocialCreditCode": "91350100M000100Y43",
+            "legalRepresentative": "张三",
+            "qualifications": [{"name": "IDC licence", "number": "B1-20230001"}],
+            "contact": {"name": "李四", "phone": "+86 851 5555 0101"}
+        }),
+    );
+    let (c_key, consumer) = kyc_party(
+        &cli,
+        "consumer",
+        "consumer",
+        &json!({"name": "王五", "idType": "resident-id-card"}),
+    );
+    let operator = SecretKey::load(&data.join("operator.key")).unwrap();
+    let c_path = dir.path().join(&c_key).to_string_lossy().into_owned();
+    let s_path = dir.path().join(&s_key).to_string_lossy().into_owned();
+    mint(&url, &operator, &c_path, 10_000);
+    mint(&url, &operator, &s_path, 1_000);
+    let mode = json_out(&cli.ok(&[
+        "trade",
+        "mode",
+        "--key",
+        &s_key,
+        "--price-fen-per-minute",
+        "10",
+        "--min-cost-fen",
+        "100",
+        "--period-minutes",
+        "60",
+        "--weights",
+        "gpu=1000",
+    ]));
+    let mode_id = mode["mode_id"].as_u64().unwrap().to_string();
+    let offer = json_out(&cli.ok(&[
+        "trade",
+        "offer",
+        "--key",
+        &s_key,
+        "--mode",
+        &mode_id,
+        "--spec",
+        "H800 x1",
+        "--quantity",
+        "1",
+    ]));
+    let offer_id = offer["offer_id"].as_u64().unwrap().to_string();
+    let order = json_out(&cli.ok(&[
+        "trade",
+        "order",
+        "--key",
+        &c_key,
+        "--offer",
+        &offer_id,
+        "--minutes",
+        "120",
+        "--value-fen",
+        "1000",
+    ]));
+    let serial = order["serial"].as_str().unwrap().to_owned();
+
+    // Before the contract there is no channel to open.
+    let refused = cli.fails(&["channel", "open", "--key", &c_key, "--serial", &serial]);
+    assert!(refused.contains("not_contracted"), "{refused}");
+    cli.ok(&["trade", "accept", "--key", &s_key, "--serial", &serial]);
+    // Bad input is refused before anything is sent.
+    let refused = cli.fails(&[
+        "channel",
+        "open",
+        "--key",
+        &c_key,
+        "--serial",
+        &serial,
+        "--challenge-window-ms",
+        "5",
+    ]);
+    assert!(refused.contains("challenge_window_ms"), "{refused}");
+    // Only the consumer opens.
+    let refused = cli.fails(&["channel", "open", "--key", &s_key, "--serial", &serial]);
+    assert!(refused.contains("not_consumer"), "{refused}");
+    cli.ok(&[
+        "channel",
+        "open",
+        "--key",
+        &c_key,
+        "--serial",
+        &serial,
+        "--bond-fen",
+        "300",
+        "--challenge-window-ms",
+        "1500",
+    ]);
+    cli.ok(&[
+        "channel",
+        "bond",
+        "--key",
+        &s_key,
+        "--serial",
+        &serial,
+        "--amount-fen",
+        "200",
+    ]);
+    assert_eq!(credit(&url, &c_path), 10_000 - 1_000 - 300);
+    // The trade's own check-ins are refused now.
+    let refused = cli.fails(&["trade", "checkin", "--key", &s_key, "--serial", &serial]);
+    assert!(!refused.is_empty());
+
+    // The consumer publishes its endpoint in its DID document.
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let endpoint = format!("tcp://{listen}");
+    cli.ok(&[
+        "did",
+        "update",
+        "--did",
+        &consumer,
+        "--key",
+        &c_key,
+        "set-service",
+        "--fragment",
+        "channel",
+        "--type",
+        "SuanliChannel",
+        "--endpoint",
+        &endpoint,
+    ]);
+    // The supplier's side finds the endpoint there.
+    cli.ok(&[
+        "channel",
+        "attach",
+        "--key",
+        &s_key,
+        "--serial",
+        &serial,
+        "--data-dir",
+        "s-ctl",
+    ]);
+    cli.ok(&[
+        "channel",
+        "attach",
+        "--key",
+        &c_key,
+        "--serial",
+        &serial,
+        "--data-dir",
+        "c-ctl",
+    ]);
+    // A key that is not a party cannot attach.
+    let stranger = cli.key("stranger");
+    let refused = cli.fails(&[
+        "channel",
+        "attach",
+        "--key",
+        &stranger,
+        "--serial",
+        &serial,
+        "--data-dir",
+        "x-ctl",
+    ]);
+    assert!(!refused.is_empty());
+
+    // The consumer's controller runs in the background; the supplier's runs one round.
+    let mut consumer_ctl = suanli()
+        .args([
+            "channel",
+            "run",
+            "--key",
+            &c_key,
+            "--data-dir",
+            "c-ctl",
+            "--listen",
+            &listen,
+            "--interval-ms",
+            "200",
+            "--rounds",
+            "150",
+        ])
+        .env("SUANLI_NODE", &url)
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let round = loop {
+        let out = cli.run(&[
+            "channel",
+            "run",
+            "--key",
+            &s_key,
+            "--data-dir",
+            "s-ctl",
+            "--rounds",
+            "1",
+        ]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if text.contains("proposed 1") || started.elapsed() > Duration::from_secs(20) {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(
+        round.contains("proposed 1") && round.contains("submitted 1"),
+        "{round}"
+    );
+    let shown = json_out(&cli.ok(&[
+        "channel",
+        "show",
+        "--key",
+        &s_key,
+        "--serial",
+        &serial,
+        "--data-dir",
+        "s-ctl",
+    ]));
+    assert_eq!(shown["chain"]["status"], "open");
+    assert_eq!(shown["chain"]["settled"]["seq"], 1, "{shown}");
+    assert_eq!(shown["store_latest"]["statement"]["seq"], 1, "{shown}");
+    // The consumer's store holds the same dual-signed state.
+    let _ = consumer_ctl.kill();
+    let _ = consumer_ctl.wait();
+    let mine = json_out(&cli.ok(&[
+        "channel",
+        "show",
+        "--key",
+        &c_key,
+        "--serial",
+        &serial,
+        "--data-dir",
+        "c-ctl",
+    ]));
+    assert_eq!(mine["store_latest"], shown["store_latest"]);
+    // Another party's read is refused.
+    let refused = cli.fails(&["channel", "show", "--key", &stranger, "--serial", &serial]);
+    assert!(!refused.is_empty());
+
+    // The consumer closes unilaterally; settlement waits for the window.
+    cli.ok(&[
+        "channel",
+        "force-close",
+        "--key",
+        &c_key,
+        "--serial",
+        &serial,
+        "--data-dir",
+        "c-ctl",
+        "--reason",
+        "stopped-by-consumer",
+    ]);
+    let refused = cli.fails(&[
+        "channel",
+        "top-up",
+        "--key",
+        &c_key,
+        "--serial",
+        &serial,
+        "--amount-fen",
+        "5",
+    ]);
+    assert!(refused.contains("channel_closing"), "{refused}");
+    let early = cli.run(&["channel", "settle", "--key", &s_key, "--serial", &serial]);
+    if !early.status.success() {
+        assert!(String::from_utf8_lossy(&early.stderr).contains("window_open"));
+        std::thread::sleep(Duration::from_millis(1_700));
+        cli.ok(&["channel", "settle", "--key", &s_key, "--serial", &serial]);
+    }
+    let closed = json_out(&cli.ok(&["channel", "show", "--key", &c_key, "--serial", &serial]));
+    assert_eq!(closed["chain"]["status"], "closed");
+    // Under a minute of use: the minimum charge of 100 fen is all the supplier gets, the
+    // bonds come back, the rest of the escrow is refunded.
+    assert_eq!(credit(&url, &c_path), 10_000 - 100);
+    assert_eq!(credit(&url, &s_path), 1_000 + 100);
+}
