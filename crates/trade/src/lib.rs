@@ -15,8 +15,15 @@
 //!   every trade `escrow = funded − paid − refunded`;
 //! - pure and deterministic like every contract: no I/O, no clock; time is the block's.
 //!
+//! Service channels (`docs/channel-protocol.md`) live here too: the pure protocol core in
+//! [`channel`] (statements, the digest both parties sign, the successor rules the off-chain
+//! controller and the chain share) and the [`channel_contract::ChannelContract`], which
+//! settles a trade's dual-signed states, disputes and closes through the same escrow and
+//! close logic as the trade contract.
+//!
 //! Start reading at [`op::TradeOp`], then [`contract`], then [`view`]; money rules are in
-//! [`pricing`], the credentials in [`credentials`], the state layout in [`records`].
+//! [`pricing`], the credentials in [`credentials`], the state layout in [`records`];
+//! channels at [`channel`], then [`channel_contract`].
 
 pub mod channel;
 pub mod channel_contract;
