@@ -30,6 +30,8 @@ pub const CHANNELS_MAX: usize = 100_000;
 pub const LINK_QUEUE_FRAMES_MAX: usize = 1_024;
 /// Notices kept for the embedding program to read.
 pub const NOTICES_KEPT_MAX: usize = 1_000;
+/// Longest notice message kept, in characters.
+pub const NOTICE_MESSAGE_CHARS_MAX: usize = 256;
 /// How long a proposer waits for the peer's answer, in ms.
 pub const ANSWER_TIMEOUT_MS: u64 = 30_000;
 /// How long a connection may take to say hello, in ms.
@@ -56,10 +58,21 @@ struct Chan {
     stop_requested: bool,
 }
 
+/// A proposal waiting for its answer: its index in the call, the answer's receiver, and
+/// where it is pending (so a timeout can forget it).
+type Waiting = (
+    usize,
+    oneshot::Receiver<Result<SignedState, ChannelError>>,
+    Arc<Link>,
+    (Serial, u64),
+);
+
 type PendingMap =
     HashMap<(Serial, u64), (Proposal, oneshot::Sender<Result<SignedState, ChannelError>>)>;
 
 struct Link {
+    /// Cleared when the link's reader ends: the next proposal reconnects.
+    alive: std::sync::atomic::AtomicBool,
     tx: mpsc::Sender<Message>,
     pending: Mutex<PendingMap>,
     reader: Mutex<Option<JoinHandle<()>>>,
@@ -73,7 +86,7 @@ struct Inner {
     store: Arc<Store>,
     channels: Mutex<HashMap<Serial, Chan>>,
     links: tokio::sync::Mutex<HashMap<String, Arc<Link>>>,
-    notices: Mutex<Vec<Notice>>,
+    notices: Mutex<std::collections::VecDeque<Notice>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -134,7 +147,7 @@ impl Controller {
             store,
             channels: Mutex::new(channels),
             links: tokio::sync::Mutex::new(HashMap::new()),
-            notices: Mutex::new(Vec::new()),
+            notices: Mutex::new(std::collections::VecDeque::new()),
             tasks: Mutex::new(Vec::new()),
         });
         let mut local_addr = None;
@@ -242,7 +255,7 @@ impl Controller {
 
     /// Notices received from peers (pauses, resumes, stop requests), oldest first.
     pub fn notices(&self) -> Vec<Notice> {
-        self.inner.notices.lock().clone()
+        self.inner.notices.lock().iter().cloned().collect()
     }
 
     /// Supplier's side: signs the next statement of each channel for its usage, proposes
@@ -318,12 +331,16 @@ impl Controller {
                 }
             }
         }
-        let timeout = Duration::from_millis(ANSWER_TIMEOUT_MS);
-        for (i, rx) in waits {
-            results[i] = Some(match tokio::time::timeout(timeout, rx).await {
+        // One deadline for the whole call, however many peers and proposals.
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(ANSWER_TIMEOUT_MS);
+        for (i, rx, link, key) in waits {
+            results[i] = Some(match tokio::time::timeout_at(deadline, rx).await {
                 Ok(Ok(result)) => result,
                 Ok(Err(_)) => Err(ChannelError::Disconnected),
-                Err(_) => Err(ChannelError::Timeout),
+                Err(_) => {
+                    link.pending.lock().remove(&key);
+                    Err(ChannelError::Timeout)
+                }
             });
         }
         let results: Vec<Result<SignedState, ChannelError>> = results
@@ -437,16 +454,16 @@ impl Controller {
         &self,
         peer: &str,
         chunk: &[(usize, Proposal)],
-    ) -> Result<Vec<(usize, oneshot::Receiver<Result<SignedState, ChannelError>>)>, ChannelError>
-    {
+    ) -> Result<Vec<Waiting>, ChannelError> {
         let link = self.link(peer).await?;
         let mut receivers = Vec::with_capacity(chunk.len());
         {
             let mut pending = link.pending.lock();
             for (i, p) in chunk {
                 let (tx, rx) = oneshot::channel();
-                pending.insert((p.statement.serial, p.statement.seq), (*p, tx));
-                receivers.push((*i, rx));
+                let key = (p.statement.serial, p.statement.seq);
+                pending.insert(key, (*p, tx));
+                receivers.push((*i, rx, link.clone(), key));
             }
         }
         let proposals = chunk.iter().map(|(_, p)| *p).collect();
@@ -462,13 +479,18 @@ impl Controller {
         let mut links = self.inner.links.lock().await;
         if let Some(link) = links.get(peer)
             && !link.tx.is_closed()
+            && link.alive.load(std::sync::atomic::Ordering::SeqCst)
         {
             return Ok(link.clone());
         }
         let addr = peer.strip_prefix("tcp://").unwrap_or(peer);
-        let stream = TcpStream::connect(addr)
-            .await
-            .map_err(|e| ChannelError::Wire(format!("cannot reach the peer at {addr}: {e}")))?;
+        let stream = tokio::time::timeout(
+            Duration::from_millis(HELLO_TIMEOUT_MS),
+            TcpStream::connect(addr),
+        )
+        .await
+        .map_err(|_| ChannelError::Wire(format!("the peer at {addr} did not answer in time")))?
+        .map_err(|e| ChannelError::Wire(format!("cannot reach the peer at {addr}: {e}")))?;
         let _ = stream.set_nodelay(true);
         let (mut r, mut w) = stream.into_split();
         let now = self.inner.clock.now_ms();
@@ -478,6 +500,7 @@ impl Controller {
         wire::write_frame(&mut w, &Message::Sync { states }).await?;
         let (tx, rx) = mpsc::channel(LINK_QUEUE_FRAMES_MAX);
         let link = Arc::new(Link {
+            alive: std::sync::atomic::AtomicBool::new(true),
             tx,
             pending: Mutex::new(HashMap::new()),
             reader: Mutex::new(None),
@@ -608,6 +631,11 @@ impl Controller {
         for (serial, closing) in disputes {
             let now = self.inner.clock.now_ms();
             let op = match self.latest(&serial) {
+                // A final state both signed ends the dispute cooperatively.
+                Some(latest) if latest.statement.close.is_some() => ChannelOp::CoopClose {
+                    serial,
+                    state: latest,
+                },
                 Some(latest)
                     if latest.statement.seq > closing.posted_seq && now < closing.deadline_ms =>
                 {
@@ -762,14 +790,30 @@ impl Inner {
             .collect()
     }
 
-    fn push_notices(&self, list: Vec<Notice>) {
+    /// Keeps the notices `peer_key` sent about channels it shares with us (others are
+    /// dropped), their messages cut to [`NOTICE_MESSAGE_CHARS_MAX`].
+    fn push_notices(&self, peer_key: &PublicKey, list: Vec<Notice>) {
+        let shared: Vec<Notice> = {
+            let channels = self.channels.lock();
+            list.into_iter()
+                .filter(|n| {
+                    channels
+                        .get(&n.serial)
+                        .is_some_and(|c| counterparty(&c.setup) == *peer_key)
+                })
+                .map(|mut n| {
+                    n.message = n.message.chars().take(NOTICE_MESSAGE_CHARS_MAX).collect();
+                    n
+                })
+                .collect()
+        };
         let mut notices = self.notices.lock();
-        for n in list {
+        for n in shared {
             tracing::info!(serial = %n.serial, kind = ?n.kind, "{}", n.message);
             if notices.len() >= NOTICES_KEPT_MAX {
-                notices.remove(0);
+                notices.pop_front();
             }
-            notices.push(n);
+            notices.push_back(n);
         }
     }
 
@@ -900,6 +944,22 @@ impl Inner {
                 "this connection's key is not the channel's supplier".into(),
             ));
         }
+        if chan.setup.closed || chan.setup.closing {
+            return Err((
+                "channel_closing",
+                "the channel is closing or closed on the chain".into(),
+            ));
+        }
+        let last = frame_latest
+            .get(&st.serial)
+            .copied()
+            .or(chan.latest.map(|l| l.statement));
+        if last.is_some_and(|l| l.close.is_some()) {
+            return Err((
+                "channel_final",
+                "a final state was agreed: nothing follows it".into(),
+            ));
+        }
         match st.close {
             Some(CloseReason::StoppedByConsumer) if !chan.stop_requested => {
                 return Err((
@@ -919,12 +979,17 @@ impl Inner {
                     "channels do not close as expired".into(),
                 ));
             }
+            Some(CloseReason::OutOfFunds)
+                if chan.setup.remaining_fen(st.cost_fen) >= chan.setup.margin_fen() =>
+            {
+                return Err((
+                    "escrow_still_covers",
+                    "the escrow left still covers the margin: the consumer is not out of funds"
+                        .into(),
+                ));
+            }
             _ => {}
         }
-        let last = frame_latest
-            .get(&st.serial)
-            .copied()
-            .or(chan.latest.map(|l| l.statement));
         chan.setup
             .terms
             .check_successor(last.as_ref(), st, now, self.skew_ms)
@@ -977,6 +1042,20 @@ impl Inner {
                 }
             }
         }
+        // Each countersignature must be by the channel's own consumer: the connection's key
+        // only says who answered, and one peer could answer for another's channel.
+        let consumer_keys: Vec<Option<PublicKey>> = {
+            let channels = self.channels.lock();
+            signed
+                .iter()
+                .map(|(s, _)| {
+                    channels
+                        .get(&s.statement.serial)
+                        .map(|c| c.setup.terms.consumer_key)
+                        .filter(|k| k == peer_key)
+                })
+                .collect()
+        };
         let digests: Vec<[u8; 32]> = signed
             .iter()
             .map(|(s, _)| statement_digest(&s.statement))
@@ -984,9 +1063,20 @@ impl Inner {
         let items: Vec<_> = signed
             .iter()
             .zip(&digests)
-            .map(|((s, _), d)| (d.as_slice(), &s.consumer_signature, peer_key))
+            .zip(&consumer_keys)
+            .map(|(((s, _), d), k)| {
+                (
+                    d.as_slice(),
+                    &s.consumer_signature,
+                    k.as_ref().unwrap_or(peer_key),
+                )
+            })
             .collect();
-        let verdicts = verify_many(&items);
+        let verdicts: Vec<bool> = verify_many(&items)
+            .into_iter()
+            .zip(&consumer_keys)
+            .map(|(ok, k)| ok && k.is_some())
+            .collect();
         let mut good = Vec::new();
         let mut waiters = Vec::new();
         for ((state, tx), ok) in signed.into_iter().zip(verdicts) {
@@ -1109,7 +1199,7 @@ async fn supplier_read_loop(
                         }
                     }
                 }
-                inner.push_notices(notices);
+                inner.push_notices(&peer_key, notices);
             }
             Ok(Some(_)) => {
                 tracing::warn!("the consumer sent a frame a supplier does not take");
@@ -1122,6 +1212,7 @@ async fn supplier_read_loop(
             }
         }
     }
+    link.alive.store(false, std::sync::atomic::Ordering::SeqCst);
     // Whoever still waits learns the link is gone (and a later proposal reconnects).
     let pending: Vec<_> = link.pending.lock().drain().collect();
     for (_, (_, tx)) in pending {
@@ -1170,7 +1261,7 @@ async fn serve_supplier(inner: Arc<Inner>, stream: TcpStream) -> Result<(), Chan
                 }
             }
             Message::Sync { states } => inner.adopt(&peer_key, states).await?,
-            Message::Notice { notices } => inner.push_notices(notices),
+            Message::Notice { notices } => inner.push_notices(&peer_key, notices),
             Message::Hello { .. } | Message::Answer { .. } => {
                 return Err(ChannelError::Wire(
                     "the supplier sent a frame a consumer does not take".into(),

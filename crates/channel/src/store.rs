@@ -83,7 +83,9 @@ impl Store {
         w.commit().map_err(db)
     }
 
-    /// Saves the latest states of a batch of channels in one durable commit.
+    /// Saves the latest states of a batch of channels in one durable commit. A state
+    /// replaces the stored one only if its sequence number is greater, so concurrent
+    /// batches can never make the store go back.
     pub fn put_latest(&self, states: &[SignedState]) -> Result<(), ChannelError> {
         if states.is_empty() {
             return Ok(());
@@ -92,8 +94,15 @@ impl Store {
         {
             let mut t = w.open_table(LATEST).map_err(db)?;
             for s in states {
-                t.insert(s.statement.serial.as_bytes(), encode_state(s).as_slice())
-                    .map_err(db)?;
+                let key = s.statement.serial.as_bytes();
+                let stored_seq = t
+                    .get(key)
+                    .map_err(db)?
+                    .map(|b| decode_state(b.value()).map(|d| d.statement.seq))
+                    .transpose()?;
+                if stored_seq.is_none_or(|seq| seq < s.statement.seq) {
+                    t.insert(key, encode_state(s).as_slice()).map_err(db)?;
+                }
             }
         }
         w.commit().map_err(db)
@@ -170,5 +179,33 @@ mod tests {
         };
         assert_eq!(decode_state(&encode_state(&s)).unwrap(), s);
         assert!(decode_state(&encode_state(&s)[1..]).is_err());
+    }
+
+    #[test]
+    fn the_store_never_goes_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let k = SecretKey::from_label("k");
+        let at = |seq: u64| {
+            let st = Statement {
+                serial: Serial::from_bytes([3; 16]),
+                seq,
+                minutes: seq,
+                cost_fen: seq as i64,
+                usage_sha256: [5; 32],
+                close: None,
+            };
+            SignedState {
+                statement: st,
+                supplier_signature: st.sign(&k),
+                consumer_signature: st.sign(&k),
+            }
+        };
+        store.put_latest(&[at(5)]).unwrap();
+        store.put_latest(&[at(3)]).unwrap();
+        let r = store.db.begin_read().unwrap();
+        let t = r.open_table(LATEST).unwrap();
+        let got = decode_state(t.get(&[3u8; 16]).unwrap().unwrap().value()).unwrap();
+        assert_eq!(got.statement.seq, 5);
     }
 }

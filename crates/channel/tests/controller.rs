@@ -635,5 +635,105 @@ async fn a_stale_unilateral_close_is_challenged_and_then_settled() {
         chain.ops.lock().last(),
         Some(ChannelOp::Settle { .. })
     ));
-    assert!(s.ctl.setup(&serial(1)).unwrap().closed || chain.settled.lock().2);
+    // The next round reads the chain's view: the channel is closed and nothing more is done.
+    s.ctl.tick(&ServiceTimeMeter, chain.clone()).await.unwrap();
+    assert!(s.ctl.setup(&serial(1)).unwrap().closed);
+    assert_eq!(chain.ops.lock().len(), 2);
+}
+
+#[tokio::test]
+async fn a_countersignature_by_another_consumer_is_not_taken() {
+    // The supplier S keeps channel 1 with consumer C and channel 2 with consumer X. C's
+    // endpoint leads to X's controller, which answers channel 1 with its own key.
+    let clock = Arc::new(ManualClock::new(T0 + 500 * MINUTE_MS));
+    let (sk, ck, xk) = (
+        SecretKey::from_label("supplier"),
+        SecretKey::from_label("consumer"),
+        SecretKey::from_label("rogue"),
+    );
+    let (sdir, xdir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let rogue = start(&xk, xdir.path(), true, &clock).await;
+    let supplier = start(&sk, sdir.path(), false, &clock).await;
+    let addr = rogue.local_addr().unwrap().to_string();
+    rogue
+        .add_channels(vec![
+            setup(terms(1, &sk, &xk), Role::Consumer, None, 1_000_000),
+            setup(terms(2, &sk, &xk), Role::Consumer, None, 1_000_000),
+        ])
+        .await
+        .unwrap();
+    supplier
+        .add_channels(vec![
+            setup(
+                terms(1, &sk, &ck),
+                Role::Supplier,
+                Some(addr.clone()),
+                1_000_000,
+            ),
+            setup(terms(2, &sk, &xk), Role::Supplier, Some(addr), 1_000_000),
+        ])
+        .await
+        .unwrap();
+    let r = supplier
+        .propose(vec![(serial(1), usage(1)), (serial(2), usage(1))])
+        .await;
+    assert!(
+        matches!(&r[0], Err(ChannelError::Rejected { code, .. }) if code == "bad_countersignature"),
+        "{r:?}"
+    );
+    assert!(r[1].is_ok(), "{r:?}");
+    assert!(
+        supplier.latest(&serial(1)).is_none(),
+        "nothing stored for channel 1"
+    );
+}
+
+#[tokio::test]
+async fn nothing_follows_an_agreed_final_state() {
+    let (s, c, _clock) = pair(1, 1_000_000).await;
+    s.ctl
+        .propose(vec![(serial(1), usage(1))])
+        .await
+        .pop()
+        .unwrap()
+        .unwrap();
+    s.ctl
+        .propose_final(
+            serial(1),
+            usage(2),
+            suanli_trade::CloseReason::SupplierFault,
+        )
+        .await
+        .unwrap();
+    // A supplier that tries to go on after the final state is refused by the consumer.
+    let (mut r, mut w) = raw(&c, &s.key, &_clock).await;
+    let next = statement(1, 3, 3, 50.max(3 * RATE));
+    wire::write_frame(
+        &mut w,
+        &Message::Propose {
+            proposals: vec![Proposal {
+                statement: next,
+                supplier_signature: next.sign(&s.key),
+            }],
+        },
+    )
+    .await
+    .unwrap();
+    let Some(Message::Answer { answers }) = wire::read_frame(&mut r).await.unwrap() else {
+        panic!("no answer");
+    };
+    assert!(
+        matches!(&answers[0], Answer::Rejected { code, .. } if code == "channel_final"),
+        "{answers:?}"
+    );
+    // An out-of-funds final state is refused while the escrow still covers the margin.
+    let (s2, _c2, _clock2) = pair(1, 1_000_000).await;
+    let r = s2
+        .ctl
+        .propose_final(serial(1), usage(1), suanli_trade::CloseReason::OutOfFunds)
+        .await;
+    assert!(
+        matches!(&r, Err(ChannelError::Rejected { code, .. }) if code == "escrow_still_covers"),
+        "{r:?}"
+    );
 }

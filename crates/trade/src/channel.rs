@@ -24,8 +24,9 @@ use suanli_primitives::{PublicKey, SecretKey, Signature};
 use crate::model::{CloseReason, MINUTE_MS, Serial};
 use crate::pricing;
 
-/// Shortest challenge window a channel may be opened with, in ms.
-pub const CHALLENGE_WINDOW_MS_MIN: u64 = 1_000;
+/// Shortest challenge window a channel may be opened with, in ms (5 minutes: the other
+/// party's controller must have time to see a unilateral close and answer it).
+pub const CHALLENGE_WINDOW_MS_MIN: u64 = 5 * MINUTE_MS;
 /// Longest challenge window, in ms (7 days).
 pub const CHALLENGE_WINDOW_MS_MAX: u64 = 7 * 24 * 60 * MINUTE_MS;
 
@@ -589,7 +590,7 @@ mod tests {
             Err(ChannelOpError::Invalid(_))
         ));
         let ok = format!(
-            r#"{{"op":"open","serial":"{serial}","deposit_fen":0,"bond_fen":10,"challenge_window_ms":60000}}"#
+            r#"{{"op":"open","serial":"{serial}","deposit_fen":0,"bond_fen":10,"challenge_window_ms":600000}}"#
         );
         assert!(ChannelOp::decode(ok.as_bytes()).is_ok());
         let unknown = format!(r#"{{"op":"settle","serial":"{serial}","x":1}}"#);

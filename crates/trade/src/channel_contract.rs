@@ -25,6 +25,8 @@ use crate::records::*;
 pub const CHANNEL_CHECKINS_MAX: u32 = 100_000;
 /// Most bond postings of one channel.
 pub const BONDS_PER_CHANNEL_MAX: u32 = 100;
+/// Most challenges of one unilateral close.
+pub const CHALLENGES_PER_CHANNEL_MAX: u32 = 100;
 
 fn err(code: &'static str, message: impl Into<String>) -> ContractError {
     ContractError::new(code, message)
@@ -169,6 +171,15 @@ impl Exec<'_, '_> {
         if deposit_fen > 0 {
             self.fund(serial, deposit_fen)?;
         }
+        // `fund` saved the trade with the deposit: read it again.
+        let trade = self.trade(serial)?;
+        // The whole minutes since the last check-in were served under the trade's own
+        // terms: they are settled now (the minimum charge included), so the channel
+        // starts with nothing unbilled behind it and cannot be used to skip them.
+        let (mut trade, start_ms, settled_minutes, settled_fen) =
+            self.settle_before_channel(trade, start_ms, end_ms)?;
+        let end_ms = trade.contract_end_ms.unwrap_or(end_ms);
+        trade.billed_until_ms = Some(start_ms);
         self.move_fen(
             &balance_key(&consumer.key),
             &bond_key(serial, Role::Consumer),
@@ -185,6 +196,7 @@ impl Exec<'_, '_> {
             start_ms,
             end_ms,
         };
+        self.save(&trade);
         let channel = Channel {
             serial: *serial,
             status: ChannelStatus::Open,
@@ -196,6 +208,7 @@ impl Exec<'_, '_> {
             settled: PostedState::default(),
             checkins: 0,
             bonds: 0,
+            challenges: 0,
             closing: None,
             penalty: None,
         };
@@ -203,8 +216,53 @@ impl Exec<'_, '_> {
         let data = json!({
             "deposit_fen": deposit_fen, "bond_fen": bond_fen,
             "challenge_window_ms": challenge_window_ms, "terms": terms,
+            "settled_before_minutes": settled_minutes, "settled_before_fen": settled_fen,
         });
         self.append_record(serial, RecordKind::ChannelOpen, &consumer.did, data)
+    }
+
+    /// Settles the trade's unbilled time up to now (or the contract's end) from escrow;
+    /// returns the trade and the channel's minute 0, and what was settled.
+    fn settle_before_channel(
+        &mut self,
+        mut trade: Trade,
+        billed_until: u64,
+        end_ms: u64,
+    ) -> Result<(Trade, u64, u64, i64), ContractError> {
+        let until = end_ms.min(self.ctx.timestamp_ms);
+        // Whole minutes only: a started minute runs on into the channel's first minute
+        // (minute 0 of the channel is the end of what is settled here).
+        let minutes = until.saturating_sub(billed_until) / MINUTE_MS;
+        if minutes == 0 {
+            return Ok((trade, billed_until, 0, 0));
+        }
+        let cost = crate::pricing::settlement_cost(
+            trade.billed_minutes,
+            trade.charged_fen,
+            minutes,
+            trade.rate_fen_per_minute,
+            trade.min_cost_fen,
+        )
+        .map_err(|_| err("overflow", "the cost overflows the fen range"))?;
+        let escrow_key = Self::escrow_key(&trade.serial);
+        let escrow = self.escrow_fen(&escrow_key)?;
+        if escrow < cost {
+            return Err(err(
+                "insufficient_escrow",
+                format!(
+                    "the {minutes} minutes since the last check-in cost {cost} fen and the escrow holds {escrow}; deposit more with the opening"
+                ),
+            ));
+        }
+        let supplier_key = self.key_of(&trade.supplier)?;
+        self.move_fen(&escrow_key, &balance_key(&supplier_key), cost)?;
+        let start_ms = billed_until
+            .checked_add(minutes * MINUTE_MS)
+            .ok_or_else(|| err("overflow", "the time overflows"))?;
+        trade.billed_minutes += minutes;
+        trade.charged_fen += cost;
+        trade.paid_fen += cost;
+        Ok((trade, start_ms.min(end_ms), minutes, cost))
     }
 
     fn channel_bond(&mut self, serial: &Serial, amount_fen: i64) -> Result<(), ContractError> {
@@ -399,6 +457,18 @@ impl Exec<'_, '_> {
         self.conclude(trade, conclusion)
     }
 
+    /// A final state (close reason set) is settled by `coop_close`, which honours the
+    /// agreed reason.
+    fn not_final(state: &SignedState) -> Result<(), ContractError> {
+        if state.statement.close.is_some() {
+            return Err(err(
+                "final_state",
+                "a final state (close reason set) is posted with coop_close",
+            ));
+        }
+        Ok(())
+    }
+
     fn check_close_reason(
         &self,
         channel: &Channel,
@@ -442,6 +512,9 @@ impl Exec<'_, '_> {
         let (_, party, role) = self.trade_as_party(serial)?;
         let mut channel = self.channel_in(serial, &[ChannelStatus::Open])?;
         self.check_close_reason(&channel, role, reason)?;
+        if let Some(state) = state {
+            Self::not_final(state)?;
+        }
         let posted = match state {
             Some(state) => {
                 self.check_newer(&channel, &channel.settled, &state.statement)?;
@@ -474,6 +547,7 @@ impl Exec<'_, '_> {
         serial: &Serial,
         state: &SignedState,
     ) -> Result<(), ContractError> {
+        Self::not_final(state)?;
         let (trade, party, role) = self.trade_as_party(serial)?;
         let mut channel = self.channel_in(serial, &[ChannelStatus::Closing])?;
         let Some(mut closing) = channel.closing.clone() else {
@@ -485,14 +559,24 @@ impl Exec<'_, '_> {
                 "the challenge window has passed; settle the channel",
             ));
         }
+        if channel.challenges >= CHALLENGES_PER_CHANNEL_MAX {
+            return Err(err(
+                "limit_reached",
+                format!("a close takes at most {CHALLENGES_PER_CHANNEL_MAX} challenges"),
+            ));
+        }
         self.check_newer(&channel, &closing.posted, &state.statement)?;
         Self::verified(&channel, state)?;
+        channel.challenges += 1;
         let stale = closing.posted;
         let stale_by = closing.posted_by;
         let mut penalty_fen = 0;
-        if stale_by != role {
-            // The other party posted a state older than one it had signed: its bond goes
-            // to the party that proved it.
+        if stale_by == Role::Consumer && role == Role::Supplier {
+            // The consumer posted a state older than one it had countersigned: its bond
+            // goes to the supplier. Only the consumer gains from an older state (costs only
+            // grow), and only the consumer always holds the newest state (it countersigns
+            // and stores before it answers), so a supplier whose answer was lost is never
+            // penalised for posting the newest state it holds.
             let bond = bond_key(serial, stale_by);
             penalty_fen = self.escrow_fen(&bond)?;
             let winner_did = if role == Role::Consumer {
@@ -519,7 +603,8 @@ impl Exec<'_, '_> {
         self.save_channel(&channel);
         let data = json!({
             "stale_seq": stale.seq, "stale_by_role": stale_by, "seq": state.statement.seq,
-            "penalty_fen": penalty_fen, "penalised_role": (stale_by != role).then_some(stale_by),
+            "penalty_fen": penalty_fen,
+            "penalised_role": (penalty_fen > 0 || (stale_by == Role::Consumer && role == Role::Supplier)).then_some(stale_by),
             "state": state,
         });
         self.append_record(serial, RecordKind::ChannelChallenge, &party.did, data)

@@ -448,6 +448,9 @@ pub struct Channel {
     /// Bonds the supplier posted (bounded by `channel_contract::BONDS_PER_CHANNEL_MAX`).
     #[serde(default)]
     pub bonds: u32,
+    /// Challenges posted (bounded by `channel_contract::CHALLENGES_PER_CHANNEL_MAX`).
+    #[serde(default)]
+    pub challenges: u32,
     pub closing: Option<Closing>,
     pub penalty: Option<Penalty>,
 }

@@ -399,7 +399,10 @@ fn a_consumer_posting_a_stale_state_loses_its_bond_to_the_supplier() {
 }
 
 #[test]
-fn a_supplier_posting_a_stale_state_loses_its_bond_to_the_consumer() {
+fn a_supplier_posting_an_older_state_is_corrected_but_not_penalised() {
+    // Only the consumer gains from an older state, and a supplier whose answer was lost
+    // holds one state less than the consumer: the newer state replaces the supplier's, and
+    // its bond is not forfeited.
     let (mut net, s, c, serial) = setup(240, 1_000);
     let states = five_states(&mut net, &s, &c, &serial);
     net.channel_op(
@@ -409,33 +412,42 @@ fn a_supplier_posting_a_stale_state_loses_its_bond_to_the_consumer() {
     .unwrap();
     let consumer_before = net.balance(&c);
     net.channel_op(&c.key, &challenge(states[4])).unwrap();
-    assert_eq!(net.balance(&c), consumer_before + 400);
-    assert_eq!(net.bond(&serial, Role::Supplier), 0);
+    assert_eq!(net.balance(&c), consumer_before);
+    assert_eq!(net.bond(&serial, Role::Supplier), 400);
     let ch = net.channel(&serial);
-    assert_eq!(
-        ch.penalty,
-        Some(Penalty {
-            party: Role::Supplier,
-            fen: 400,
-            stale_seq: 2,
-            proven_by_seq: 5
-        })
-    );
-    assert_eq!((ch.consumer_bond_fen, ch.supplier_bond_fen), (300, 0));
+    assert_eq!(ch.penalty, None);
+    assert_eq!(ch.closing.as_ref().unwrap().posted.seq, 5);
     assert_bonds_match(&net, &serial);
-
+    // The consumer cannot win a supplier's bond by answering its own stale state either.
     net.advance(WINDOW);
     net.channel_op(&s.key, &settle(&serial)).unwrap();
     let t = net.trade(&serial);
     assert_eq!(t.charged_fen, 1_000);
-    let closure = t.closure.clone().unwrap();
-    assert_eq!(
-        (closure.reason, closure.by),
-        (CloseReason::SupplierFault, Role::Supplier)
-    );
-    assert_eq!(net.balance(&s), 10_000 + 1_000 - 400);
-    assert_eq!(net.balance(&c), 100_000 - 1_000 + 400);
+    assert_eq!(net.balance(&s), 10_000 + 1_000);
+    assert_eq!(net.balance(&c), 100_000 - 1_000);
     assert_bonds_match(&net, &serial);
+}
+
+#[test]
+fn final_states_close_only_cooperatively() {
+    let (mut net, s, c, serial) = setup(240, 1_000);
+    let states = five_states(&mut net, &s, &c, &serial);
+    let last = Statement {
+        close: Some(CloseReason::StoppedByConsumer),
+        ..net.statement(&serial, 6, 100)
+    };
+    let final_state = signed_state(&s.key, &c.key, last);
+    net.channel_refused(
+        &s.key,
+        &force_close(&serial, Some(final_state), CloseReason::SupplierFault),
+        "final_state",
+    );
+    net.channel_op(
+        &c.key,
+        &force_close(&serial, Some(states[1]), CloseReason::StoppedByConsumer),
+    )
+    .unwrap();
+    net.channel_refused(&s.key, &challenge(final_state), "final_state");
 }
 
 #[test]
@@ -1298,4 +1310,37 @@ mod property {
             }
         }
     }
+}
+
+#[test]
+fn opening_late_settles_the_whole_minutes_served_before_the_channel() {
+    // The consumer cannot skip the time since the contract (or the last check-in) by
+    // opening a channel and closing it with no state.
+    let (mut net, s, c, serial) = setup(240, 1_000);
+    let billed_until = net.trade(&serial).billed_until_ms.unwrap();
+    net.advance(30 * MINUTE + 20_000);
+    net.channel_op(&c.key, &open(&serial, 0, 0)).unwrap();
+    let t = net.trade(&serial);
+    // Rate 10 fen/min and a minimum charge of 500 fen: 30 minutes cost 500.
+    assert_eq!(
+        (t.billed_minutes, t.charged_fen, t.paid_fen),
+        (30, 500, 500)
+    );
+    let ch = net.channel(&serial);
+    assert_eq!(ch.terms.start_ms, billed_until + 30 * MINUTE);
+    assert_eq!(
+        (ch.terms.base_minutes, ch.terms.base_charged_fen),
+        (30, 500)
+    );
+    assert_eq!(net.balance(&s), 10_000 + 500);
+    net.channel_op(
+        &c.key,
+        &force_close(&serial, None, CloseReason::StoppedByConsumer),
+    )
+    .unwrap();
+    net.advance(WINDOW);
+    net.channel_op(&c.key, &settle(&serial)).unwrap();
+    assert_eq!(net.trade(&serial).charged_fen, 500);
+    assert_eq!(net.balance(&c), 100_000 - 500);
+    assert_bonds_match(&net, &serial);
 }
