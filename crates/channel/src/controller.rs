@@ -88,6 +88,9 @@ struct Inner {
     links: tokio::sync::Mutex<HashMap<String, Arc<Link>>>,
     notices: Mutex<std::collections::VecDeque<Notice>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// Held while a frame of proposals is judged and committed, so two connections can
+    /// never get two states countersigned against the same predecessor.
+    answering: tokio::sync::Mutex<()>,
 }
 
 /// A service channel controller. Cheap to clone; clones share the controller.
@@ -134,8 +137,8 @@ impl Controller {
                 Chan {
                     proposed: s.latest.map(|l| l.statement),
                     latest: s.latest,
+                    stop_requested: s.setup.stop_requested,
                     setup: s.setup,
-                    stop_requested: false,
                 },
             );
         }
@@ -149,6 +152,7 @@ impl Controller {
             links: tokio::sync::Mutex::new(HashMap::new()),
             notices: Mutex::new(std::collections::VecDeque::new()),
             tasks: Mutex::new(Vec::new()),
+            answering: tokio::sync::Mutex::new(()),
         });
         let mut local_addr = None;
         if let Some(addr) = config.listen {
@@ -314,9 +318,7 @@ impl Controller {
             }
         }
         for (peer, list) in notices {
-            if let Ok(link) = self.link(&peer).await {
-                let _ = link.tx.send(Message::Notice { notices: list }).await;
-            }
+            self.notify(&peer, list).await;
         }
         let mut waits = Vec::new();
         for (peer, list) in by_peer {
@@ -467,10 +469,13 @@ impl Controller {
             }
         }
         let proposals = chunk.iter().map(|(_, p)| *p).collect();
-        link.tx
-            .send(Message::Propose { proposals })
-            .await
-            .map_err(|_| ChannelError::Disconnected)?;
+        tokio::time::timeout(
+            Duration::from_millis(ANSWER_TIMEOUT_MS),
+            link.tx.send(Message::Propose { proposals }),
+        )
+        .await
+        .map_err(|_| ChannelError::Timeout)?
+        .map_err(|_| ChannelError::Disconnected)?;
         Ok(receivers)
     }
 
@@ -562,31 +567,40 @@ impl Controller {
             (s.clone(), notice)
         };
         self.persist_setups(vec![setup]).await?;
-        if let Some((peer, notice)) = notice
-            && let Ok(link) = self.link(&peer).await
-        {
-            let _ = link
-                .tx
-                .send(Message::Notice {
-                    notices: vec![notice],
-                })
-                .await;
+        if let Some((peer, notice)) = notice {
+            self.notify(&peer, vec![notice]).await;
         }
         Ok(())
     }
 
+    /// Sends notices over an existing live link, never waiting on a peer: a notice is
+    /// information, and a slow peer must not hold up the round.
+    async fn notify(&self, peer: &str, notices: Vec<Notice>) {
+        let link = self.inner.links.lock().await.get(peer).cloned();
+        if let Some(link) = link
+            && link.alive.load(std::sync::atomic::Ordering::SeqCst)
+        {
+            let _ = link.tx.try_send(Message::Notice { notices });
+        }
+    }
+
     /// Consumer's side: asks the supplier to end the channel (it answers with a final
     /// state `stopped_by_consumer` to countersign). Sent over the link the supplier opened.
-    pub fn request_stop(&self, serial: &Serial) -> Result<(), ChannelError> {
-        let mut channels = self.inner.channels.lock();
-        let chan = channels
-            .get_mut(serial)
-            .ok_or(ChannelError::UnknownChannel(*serial))?;
-        if chan.setup.role != Role::Consumer {
-            return Err(ChannelError::WrongRole(*serial));
-        }
-        chan.stop_requested = true;
-        Ok(())
+    pub async fn request_stop(&self, serial: &Serial) -> Result<(), ChannelError> {
+        let setup = {
+            let mut channels = self.inner.channels.lock();
+            let chan = channels
+                .get_mut(serial)
+                .ok_or(ChannelError::UnknownChannel(*serial))?;
+            if chan.setup.role != Role::Consumer {
+                return Err(ChannelError::WrongRole(*serial));
+            }
+            chan.stop_requested = true;
+            chan.setup.stop_requested = true;
+            chan.setup.clone()
+        };
+        // Kept durably: after a restart the consumer still agrees to the final state.
+        self.persist_setups(vec![setup]).await
     }
 
     /// Supplier's side: whether the consumer asked to stop this channel.
@@ -627,7 +641,7 @@ impl Controller {
             }
         }
         // A unilateral close in progress: answer a stale posted state with our newer one
-        // (the poster's bond is forfeited to us), and settle once the window has passed.
+        // (a consumer's stale state costs it its bond), and settle once the window has passed.
         for (serial, closing) in disputes {
             let now = self.inner.clock.now_ms();
             let op = match self.latest(&serial) {
@@ -695,7 +709,15 @@ impl Controller {
         for (serial, usage, reason) in finals {
             match self.propose_final(serial, usage, reason).await {
                 Ok(_) => report.finals += 1,
-                Err(e) => report.errors.push(e.to_string()),
+                Err(e) => {
+                    // The consumer does not (or no longer) ask to stop: meter on.
+                    if matches!(&e, ChannelError::Rejected { code, .. } if code == "stop_not_requested")
+                        && let Some(c) = self.inner.channels.lock().get_mut(&serial)
+                    {
+                        c.stop_requested = false;
+                    }
+                    report.errors.push(e.to_string());
+                }
             }
         }
         for serial in self.serials() {
@@ -870,6 +892,7 @@ impl Inner {
         peer_key: &PublicKey,
         proposals: Vec<Proposal>,
     ) -> Result<Vec<Answer>, ChannelError> {
+        let _answering = self.answering.lock().await;
         let now = self.clock.now_ms();
         // Signatures first (one batch), so the rules only ever chain on authentic states.
         let digests: Vec<[u8; 32]> = proposals

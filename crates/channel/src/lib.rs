@@ -95,9 +95,13 @@ pub struct ChannelSetup {
     /// Set when the chain reports the channel closed: the controller stops metering it.
     #[serde(default)]
     pub closed: bool,
-    /// Set while the chain shows a unilateral close in progress.
+    /// Set while the chain shows a unilateral close in progress, and by this party before
+    /// it posts one (so its controller countersigns nothing more meanwhile).
     #[serde(default)]
     pub closing: bool,
+    /// Consumer's side: it asked the supplier to stop (kept across restarts).
+    #[serde(default)]
+    pub stop_requested: bool,
 }
 
 impl ChannelSetup {
@@ -110,7 +114,8 @@ impl ChannelSetup {
 
     /// Escrow not yet spent by states that are signed but not checked in.
     pub fn remaining_fen(&self, cost_fen: i64) -> i64 {
-        self.escrow_fen - (cost_fen - self.settled_cost_fen)
+        self.escrow_fen
+            .saturating_sub(cost_fen.saturating_sub(self.settled_cost_fen))
     }
 
     /// Whole minutes of service up to `now_ms`: time since the channel's minute 0, less

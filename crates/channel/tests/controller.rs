@@ -52,6 +52,7 @@ fn setup(t: ChannelTerms, role: Role, peer: Option<String>, escrow_fen: i64) -> 
         paused_total_ms: 0,
         closed: false,
         closing: false,
+        stop_requested: false,
     }
 }
 
@@ -578,7 +579,7 @@ async fn the_schedule_meters_checks_in_and_closes_on_request() {
     let idle = s.ctl.tick(&ServiceTimeMeter, chain.clone()).await.unwrap();
     assert_eq!((idle.proposed, idle.submitted), (0, 0), "{idle:?}");
     // The consumer asks to stop; the stop reaches the supplier with the next answer.
-    c.ctl.request_stop(&serial(1)).unwrap();
+    c.ctl.request_stop(&serial(1)).await.unwrap();
     clock.advance_ms(MINUTE_MS);
     s.ctl.tick(&ServiceTimeMeter, chain.clone()).await.unwrap();
     wait_for(|| s.ctl.stop_requested(&serial(1))).await;
@@ -736,4 +737,44 @@ async fn nothing_follows_an_agreed_final_state() {
         matches!(&r, Err(ChannelError::Rejected { code, .. }) if code == "escrow_still_covers"),
         "{r:?}"
     );
+}
+
+#[tokio::test]
+async fn a_party_closing_countersigns_nothing_more_and_a_stop_request_survives_a_restart() {
+    let (s, c, clock) = pair(2, 1_000_000).await;
+    s.ctl
+        .propose(vec![(serial(1), usage(1)), (serial(2), usage(1))])
+        .await;
+    // The consumer marks channel 1 closing (as `suanli channel force-close` does).
+    let mut closing = c.ctl.setup(&serial(1)).unwrap();
+    closing.closing = true;
+    c.ctl.add_channels(vec![closing]).await.unwrap();
+    let r = s
+        .ctl
+        .propose(vec![(serial(1), usage(2))])
+        .await
+        .pop()
+        .unwrap();
+    assert!(
+        matches!(&r, Err(ChannelError::Rejected { code, .. }) if code == "channel_closing"),
+        "{r:?}"
+    );
+    // A stop request is kept durably: after a restart the consumer still agrees.
+    c.ctl.request_stop(&serial(2)).await.unwrap();
+    let Side { key, dir, ctl } = c;
+    ctl.shutdown().await;
+    drop(ctl);
+    let c2 = start(&key, dir.path(), true, &clock).await;
+    let mut moved = s.ctl.setup(&serial(2)).unwrap();
+    moved.peer = Some(c2.local_addr().unwrap().to_string());
+    s.ctl.add_channels(vec![moved]).await.unwrap();
+    let fin = s
+        .ctl
+        .propose_final(
+            serial(2),
+            usage(2),
+            suanli_trade::CloseReason::StoppedByConsumer,
+        )
+        .await;
+    assert!(fin.is_ok(), "{fin:?}");
 }

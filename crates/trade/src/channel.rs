@@ -38,7 +38,8 @@ pub struct Statement {
     pub serial: Serial,
     /// Grows by at least one with every new state.
     pub seq: u64,
-    /// Minutes of service metered since the channel opened.
+    /// Minutes of service metered since the channel's minute 0 (the end of what the trade
+    /// had settled when the channel opened).
     pub minutes: u64,
     /// What those minutes cost, in fen: [`ChannelTerms::cost_of`] of `minutes`.
     pub cost_fen: i64,
@@ -343,8 +344,9 @@ pub enum ChannelOp {
         state: Option<SignedState>,
         reason: CloseReason,
     },
-    /// The other party, inside the window: a later dual-signed state. The closer then
-    /// loses its bond to the challenger.
+    /// Either party, inside the window: a later dual-signed state replaces the posted one.
+    /// A stale state the consumer posted, proven by the supplier, costs the consumer its
+    /// bond.
     Challenge { serial: Serial, state: SignedState },
     /// Either party, after the window: settles by the latest posted state and closes the
     /// trade.

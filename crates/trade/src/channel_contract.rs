@@ -25,7 +25,7 @@ use crate::records::*;
 pub const CHANNEL_CHECKINS_MAX: u32 = 100_000;
 /// Most bond postings of one channel.
 pub const BONDS_PER_CHANNEL_MAX: u32 = 100;
-/// Most challenges of one unilateral close.
+/// Most challenges one party posts against one unilateral close.
 pub const CHALLENGES_PER_CHANNEL_MAX: u32 = 100;
 
 fn err(code: &'static str, message: impl Into<String>) -> ContractError {
@@ -208,7 +208,8 @@ impl Exec<'_, '_> {
             settled: PostedState::default(),
             checkins: 0,
             bonds: 0,
-            challenges: 0,
+            consumer_challenges: 0,
+            supplier_challenges: 0,
             closing: None,
             penalty: None,
         };
@@ -503,6 +504,30 @@ impl Exec<'_, '_> {
         Ok(())
     }
 
+    /// `out_of_funds` only when the escrow left after `posted` no longer covers the next
+    /// period, as for the trade's own close.
+    fn check_out_of_funds(
+        &self,
+        channel: &Channel,
+        posted: &PostedState,
+    ) -> Result<(), ContractError> {
+        let trade = self.trade(&channel.serial)?;
+        let escrow = self.escrow_fen(&Self::escrow_key(&channel.serial))?;
+        let left = escrow - (posted.cost_fen - channel.settled.cost_fen);
+        let next_minutes = posted
+            .minutes
+            .saturating_add(trade.period_minutes)
+            .min(channel.terms.minutes_max());
+        let next = channel.terms.cost_of(next_minutes).map_err(state_err)? - posted.cost_fen;
+        if next > 0 && left >= next {
+            return Err(err(
+                "escrow_still_covers",
+                format!("the escrow left ({left} fen) still covers the next period's {next} fen"),
+            ));
+        }
+        Ok(())
+    }
+
     fn channel_force_close(
         &mut self,
         serial: &Serial,
@@ -523,6 +548,9 @@ impl Exec<'_, '_> {
             }
             None => channel.settled,
         };
+        if reason == CloseReason::OutOfFunds {
+            self.check_out_of_funds(&channel, &posted)?;
+        }
         let now = self.ctx.timestamp_ms;
         let deadline_ms = now.saturating_add(channel.challenge_window_ms);
         channel.status = ChannelStatus::Closing;
@@ -559,15 +587,21 @@ impl Exec<'_, '_> {
                 "the challenge window has passed; settle the channel",
             ));
         }
-        if channel.challenges >= CHALLENGES_PER_CHANNEL_MAX {
+        // Counted per party, so one party's updates can never use up the other's right
+        // to answer with its newest state.
+        let count = match role {
+            Role::Supplier => &mut channel.supplier_challenges,
+            _ => &mut channel.consumer_challenges,
+        };
+        if *count >= CHALLENGES_PER_CHANNEL_MAX {
             return Err(err(
                 "limit_reached",
-                format!("a close takes at most {CHALLENGES_PER_CHANNEL_MAX} challenges"),
+                format!("a party posts at most {CHALLENGES_PER_CHANNEL_MAX} challenges per close"),
             ));
         }
+        *count += 1;
         self.check_newer(&channel, &closing.posted, &state.statement)?;
         Self::verified(&channel, state)?;
-        channel.challenges += 1;
         let stale = closing.posted;
         let stale_by = closing.posted_by;
         let mut penalty_fen = 0;

@@ -448,9 +448,12 @@ pub struct Channel {
     /// Bonds the supplier posted (bounded by `channel_contract::BONDS_PER_CHANNEL_MAX`).
     #[serde(default)]
     pub bonds: u32,
-    /// Challenges posted (bounded by `channel_contract::CHALLENGES_PER_CHANNEL_MAX`).
+    /// Challenges each party posted (each bounded by
+    /// `channel_contract::CHALLENGES_PER_CHANNEL_MAX`).
     #[serde(default)]
-    pub challenges: u32,
+    pub consumer_challenges: u32,
+    #[serde(default)]
+    pub supplier_challenges: u32,
     pub closing: Option<Closing>,
     pub penalty: Option<Penalty>,
 }

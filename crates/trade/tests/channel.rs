@@ -1344,3 +1344,50 @@ fn opening_late_settles_the_whole_minutes_served_before_the_channel() {
     assert_eq!(net.balance(&c), 100_000 - 500);
     assert_bonds_match(&net, &serial);
 }
+
+#[test]
+fn one_party_cannot_use_up_the_others_challenges() {
+    // The consumer posts an old state and updates it itself as often as it may; the
+    // supplier can still answer with its newest state.
+    let (mut net, s, c, serial) = setup(240, 1_000);
+    five_states(&mut net, &s, &c, &serial);
+    let at = |net: &Net, seq: u64| state(net, &s, &c, &serial, seq, 60);
+    let first = at(&net, 10);
+    net.channel_op(
+        &c.key,
+        &force_close(&serial, Some(first), CloseReason::StoppedByConsumer),
+    )
+    .unwrap();
+    let cap = suanli_trade::channel_contract::CHALLENGES_PER_CHANNEL_MAX as u64;
+    for seq in 11..11 + cap {
+        let st = at(&net, seq);
+        net.channel_op(&c.key, &challenge(st)).unwrap();
+    }
+    let over = at(&net, 11 + cap);
+    net.channel_refused(&c.key, &challenge(over), "limit_reached");
+    let newest = state(&net, &s, &c, &serial, 1_000, 100);
+    net.channel_op(&s.key, &challenge(newest)).unwrap();
+    let ch = net.channel(&serial);
+    assert_eq!(ch.closing.as_ref().unwrap().posted.seq, 1_000);
+    assert_eq!(ch.penalty.as_ref().map(|p| p.party), Some(Role::Consumer));
+}
+
+#[test]
+fn a_supplier_closes_for_out_of_funds_only_when_the_escrow_runs_short() {
+    let (mut net, s, c, serial) = setup(240, 1_000);
+    let states = five_states(&mut net, &s, &c, &serial);
+    // 2,000 fen escrowed, 600 settled: the next hour (600 fen) is still covered.
+    net.channel_refused(
+        &s.key,
+        &force_close(&serial, Some(states[1]), CloseReason::OutOfFunds),
+        "escrow_still_covers",
+    );
+    // At 190 minutes (1,900 fen) the 100 fen left do not cover the next period.
+    net.advance(100 * MINUTE);
+    let late = state(&net, &s, &c, &serial, 6, 190);
+    net.channel_op(
+        &s.key,
+        &force_close(&serial, Some(late), CloseReason::OutOfFunds),
+    )
+    .unwrap();
+}

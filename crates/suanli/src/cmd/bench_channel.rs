@@ -184,6 +184,7 @@ async fn measure(
         paused_total_ms: 0,
         closed: false,
         closing: false,
+        stop_requested: false,
     };
     c.add_channels(
         terms

@@ -211,6 +211,19 @@ fn channel_endpoint(client: &NodeClient, did: &PartyDid) -> anyhow::Result<Strin
         })
 }
 
+fn mark_closing(data_dir: &std::path::Path, serial: &Serial) -> anyhow::Result<()> {
+    let store = suanli_channel::store::Store::open(data_dir)?;
+    let mut setup = store
+        .load()?
+        .into_iter()
+        .find(|s| s.setup.terms.serial == *serial)
+        .map(|s| s.setup)
+        .context("the store does not keep this channel; attach it first")?;
+    setup.closing = true;
+    store.put_setups(&[setup])?;
+    Ok(())
+}
+
 fn store_latest(
     data_dir: &std::path::Path,
     serial: &Serial,
@@ -303,6 +316,7 @@ pub fn run(cmd: ChannelCmd) -> anyhow::Result<()> {
                 paused_total_ms: 0,
                 closed: !view.open && view.closing.is_none(),
                 closing: view.closing.is_some(),
+                stop_requested: false,
             };
             let store = suanli_channel::store::Store::open(&data_dir)?;
             store.put_setups(&[setup])?;
@@ -368,6 +382,13 @@ pub fn run(cmd: ChannelCmd) -> anyhow::Result<()> {
             let (channel, _, _) = chain_channel(&client, &key, &serial)?;
             let state =
                 store_latest(&data_dir, &serial)?.filter(|l| l.statement.seq > channel.settled.seq);
+            anyhow::ensure!(
+                state.is_none_or(|l| l.statement.close.is_none()),
+                "the latest state is final (agreed close reason): post it with the controller's cooperative close (`suanli channel run`), not a unilateral one"
+            );
+            // Marked closing in the store first: the controller countersigns nothing more
+            // for this channel, so the state posted stays this party's newest.
+            mark_closing(&data_dir, &serial)?;
             let tx = submit(
                 &client,
                 &key,

@@ -202,6 +202,7 @@ pub fn run(node: &Arc<Node>, operator: &SecretKey, clock: &Arc<DemoClock>) -> an
         paused_total_ms: 0,
         closed: false,
         closing: false,
+        stop_requested: false,
     };
     runtime.block_on(consumer_ctl.add_channels(vec![setup(Role::Consumer, None)]))?;
     runtime
@@ -280,7 +281,7 @@ pub fn run(node: &Arc<Node>, operator: &SecretKey, clock: &Arc<DemoClock>) -> an
     println!(
         "\n[C6] The consumer asks to stop; the supplier proposes the final state, both sign it, and the cooperative close settles:"
     );
-    consumer_ctl.request_stop(&serial)?;
+    runtime.block_on(consumer_ctl.request_stop(&serial))?;
     clock.fast_forward(MINUTE_MS);
     tick("stop requested")?;
     tick("final state")?;
