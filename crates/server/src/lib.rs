@@ -265,6 +265,18 @@ impl Platform {
         listener: tokio::net::TcpListener,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
+        let app = self.router();
+        self.serve_app(app, listener, shutdown).await
+    }
+
+    /// Like [`Platform::serve`], but serves `app` — a router that includes this API (the
+    /// binary passes the web consoles, which forward `/api/…` to [`Platform::router`]).
+    pub async fn serve_app(
+        self,
+        app: axum::Router,
+        listener: tokio::net::TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
         let addr = listener
             .local_addr()
             .map(|a| a.to_string())
@@ -279,9 +291,7 @@ impl Platform {
                 "no audit anchor configured: the audit head is not anchored on a ledger"
             );
         }
-        let app = self
-            .router()
-            .into_make_service_with_connect_info::<SocketAddr>();
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await
