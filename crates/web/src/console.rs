@@ -82,7 +82,12 @@ pub async fn overview(State(s): State<WebState>, ctx: Ctx) -> PageResult {
             }
         }
     };
-    Ok(layout::page(&ctx, &ctx.t("console.overview"), Some(&CONSOLE), body))
+    Ok(layout::page(
+        &ctx,
+        &ctx.t("console.overview"),
+        Some(&CONSOLE),
+        body,
+    ))
 }
 
 fn balance_cards(lang: Lang, b: &suanli_ops::journal::Balances) -> Markup {
@@ -215,17 +220,9 @@ pub struct OrderForm {
     idem: String,
 }
 
-async fn orderable_spec(
-    s: &WebState,
-    spec: &str,
-) -> Result<(SpecRecord, ProductRecord), WebError> {
+async fn orderable_spec(s: &WebState, spec: &str) -> Result<(SpecRecord, ProductRecord), WebError> {
     let id: i64 = spec.trim().parse().map_err(|_| WebError::NotFound)?;
-    let sp = s
-        .app
-        .store
-        .get_spec(id)
-        .await?
-        .ok_or(WebError::NotFound)?;
+    let sp = s.app.store.get_spec(id).await?.ok_or(WebError::NotFound)?;
     let p = s
         .app
         .store
@@ -426,7 +423,12 @@ pub async fn order_post(
             }
         }
     };
-    Ok(layout::page(&ctx, &ctx.t("order.breakdown"), Some(&CONSOLE), body))
+    Ok(layout::page(
+        &ctx,
+        &ctx.t("order.breakdown"),
+        Some(&CONSOLE),
+        body,
+    ))
 }
 
 // ---------------------------------------------------------------- resources
@@ -456,11 +458,7 @@ pub fn spec_label(products: &[ProductRecord], specs: &[SpecRecord], pid: i64, si
 }
 
 /// `GET /console/resources`
-pub async fn resources(
-    State(s): State<WebState>,
-    ctx: Ctx,
-    Query(pg): Query<Page>,
-) -> PageResult {
+pub async fn resources(State(s): State<WebState>, ctx: Ctx, Query(pg): Query<Page>) -> PageResult {
     let a = ctx.require(Permission::AccountRead)?;
     let lang = ctx.lang;
     let list = s
@@ -518,7 +516,12 @@ pub async fn resources(
         }
         }
     };
-    Ok(layout::page(&ctx, &ctx.t("console.resources"), Some(&CONSOLE), body))
+    Ok(layout::page(
+        &ctx,
+        &ctx.t("console.resources"),
+        Some(&CONSOLE),
+        body,
+    ))
 }
 
 async fn own_instance(s: &WebState, ctx: &Ctx, id: i64) -> Result<InstanceRecord, WebError> {
@@ -537,11 +540,14 @@ async fn own_instance(s: &WebState, ctx: &Ctx, id: i64) -> Result<InstanceRecord
 
 /// The refund an unsubscribe gives now (prepaid), with the days counted.
 fn refund_preview(i: &InstanceRecord, now: i64) -> Option<(Fen, i64, i64)> {
-    let end = i.ends_ms?;
     if i.mode != ChargingMode::Prepaid {
         return None;
     }
     let paid = i.paid.total().ok()?;
+    if i.status == InstanceStatus::Pending {
+        return Some((paid, 0, 0));
+    }
+    let end = i.ends_ms?;
     let (total, used) = suanli_ops::proration::days(i.span_start_ms, end, now);
     let refund = suanli_ops::proration::refund_amount(paid, i.span_start_ms, end, now).ok()?;
     Some((refund, used, total))
@@ -557,7 +563,12 @@ pub async fn unsubscribe_page(
     if i.status == InstanceStatus::Released {
         return Err(WebError::NotFound);
     }
-    Ok(unsubscribe_view(&ctx, &i, s.app.clock.now_ms(), &FormErrors::default()))
+    Ok(unsubscribe_view(
+        &ctx,
+        &i,
+        s.app.clock.now_ms(),
+        &FormErrors::default(),
+    ))
 }
 
 fn unsubscribe_view(ctx: &Ctx, i: &InstanceRecord, now: i64, e: &FormErrors) -> Response {
@@ -661,10 +672,12 @@ pub async fn renew_post(
         .await?
         {
             Ok(_) => {
-                return Ok(
-                    Redirect::to(&Ctx::notice_url("/console/resources", "res.renew.done", ""))
-                        .into_response(),
-                );
+                return Ok(Redirect::to(&Ctx::notice_url(
+                    "/console/resources",
+                    "res.renew.done",
+                    "",
+                ))
+                .into_response());
             }
             Err(fail) => e.api(lang, &fail, &[("months", "months")]),
         }
@@ -735,7 +748,12 @@ pub async fn orders(State(s): State<WebState>, ctx: Ctx, Query(pg): Query<Page>)
             @if let Some(last) = list.last() { a href=(format!("/console/orders?after={}", last.id)) { (ctx.t("list.next")) } }
         }
     };
-    Ok(layout::page(&ctx, &ctx.t("console.orders"), Some(&CONSOLE), body))
+    Ok(layout::page(
+        &ctx,
+        &ctx.t("console.orders"),
+        Some(&CONSOLE),
+        body,
+    ))
 }
 
 /// A statements table (shared with the customer 360 view).
@@ -764,11 +782,7 @@ pub fn statements_table(ctx: &Ctx, lines: &[suanli_ops_store::StatementLine]) ->
 }
 
 /// `GET /console/statements`
-pub async fn statements(
-    State(s): State<WebState>,
-    ctx: Ctx,
-    Query(pg): Query<Page>,
-) -> PageResult {
+pub async fn statements(State(s): State<WebState>, ctx: Ctx, Query(pg): Query<Page>) -> PageResult {
     let a = ctx.require(Permission::AccountRead)?;
     let lines = s
         .app
@@ -782,7 +796,12 @@ pub async fn statements(
             @if let Some(last) = lines.last() { a href=(format!("/console/statements?after={}", last.id)) { (ctx.t("list.next")) } }
         }
     };
-    Ok(layout::page(&ctx, &ctx.t("console.statements"), Some(&CONSOLE), body))
+    Ok(layout::page(
+        &ctx,
+        &ctx.t("console.statements"),
+        Some(&CONSOLE),
+        body,
+    ))
 }
 
 /// Bill filters.
@@ -911,7 +930,12 @@ pub async fn bills(State(s): State<WebState>, ctx: Ctx, Query(f): Query<BillForm
             }
         }
     };
-    Ok(layout::page(&ctx, &ctx.t("console.bills"), Some(&CONSOLE), body))
+    Ok(layout::page(
+        &ctx,
+        &ctx.t("console.bills"),
+        Some(&CONSOLE),
+        body,
+    ))
 }
 
 /// `GET /console/bills.csv`: the same lines as CSV (amounts in yuan with two decimals).
@@ -1034,7 +1058,12 @@ pub async fn users_view(
             }
         }
     };
-    Ok(layout::page(ctx, &ctx.t("console.users"), Some(section), body))
+    Ok(layout::page(
+        ctx,
+        &ctx.t("console.users"),
+        Some(section),
+        body,
+    ))
 }
 
 /// Creates a user in the caller's organisation through the API.
@@ -1062,7 +1091,7 @@ pub async fn users_create(
         match api::call(&s.api, ctx, Call::post(&path, Some(body)).csrf(&f.csrf)).await? {
             Ok(_) => {
                 return Ok(
-                    Redirect::to(&Ctx::notice_url(back, "users.created", &login)).into_response()
+                    Redirect::to(&Ctx::notice_url(back, "users.created", &login)).into_response(),
                 );
             }
             Err(fail) => {
@@ -1169,7 +1198,12 @@ async fn tokens_view(
             div.actions { button type="submit" { (ctx.t("tokens.create")) } }
         }
     };
-    Ok(layout::page(ctx, &ctx.t("console.tokens"), Some(&CONSOLE), body))
+    Ok(layout::page(
+        ctx,
+        &ctx.t("console.tokens"),
+        Some(&CONSOLE),
+        body,
+    ))
 }
 
 /// `GET /console/tokens`

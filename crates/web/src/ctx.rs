@@ -62,9 +62,12 @@ impl Oem {
     }
 
     /// The logo mark.
-    pub fn logo(&self) -> String {
+    pub fn logo(&self, lang: Lang) -> String {
         if self.logo.is_empty() {
-            "算".to_owned()
+            match lang {
+                Lang::Zh => "算".to_owned(),
+                Lang::En => "S".to_owned(),
+            }
         } else {
             self.logo.clone()
         }

@@ -113,12 +113,36 @@ pub const CONSOLE: Section = Section {
     title: "console.title",
     links: &[
         ("/console", "console.overview", None),
-        ("/console/account", "console.account", Some(Permission::AccountRead)),
-        ("/console/resources", "console.resources", Some(Permission::AccountRead)),
-        ("/console/orders", "console.orders", Some(Permission::AccountRead)),
-        ("/console/statements", "console.statements", Some(Permission::AccountRead)),
-        ("/console/bills", "console.bills", Some(Permission::AccountRead)),
-        ("/console/users", "console.users", Some(Permission::UserRead)),
+        (
+            "/console/account",
+            "console.account",
+            Some(Permission::AccountRead),
+        ),
+        (
+            "/console/resources",
+            "console.resources",
+            Some(Permission::AccountRead),
+        ),
+        (
+            "/console/orders",
+            "console.orders",
+            Some(Permission::AccountRead),
+        ),
+        (
+            "/console/statements",
+            "console.statements",
+            Some(Permission::AccountRead),
+        ),
+        (
+            "/console/bills",
+            "console.bills",
+            Some(Permission::AccountRead),
+        ),
+        (
+            "/console/users",
+            "console.users",
+            Some(Permission::UserRead),
+        ),
         ("/console/tokens", "console.tokens", None),
     ],
 };
@@ -128,13 +152,33 @@ pub const OPS: Section = Section {
     title: "ops.title",
     links: &[
         ("/ops", "ops.dashboard", Some(Permission::OrderManage)),
-        ("/ops/registrations", "ops.registrations", Some(Permission::RegistrationReview)),
+        (
+            "/ops/registrations",
+            "ops.registrations",
+            Some(Permission::RegistrationReview),
+        ),
         ("/ops/customers", "ops.customers", Some(Permission::OrgRead)),
-        ("/ops/catalogue", "ops.catalogue", Some(Permission::CatalogueManage)),
+        (
+            "/ops/catalogue",
+            "ops.catalogue",
+            Some(Permission::CatalogueManage),
+        ),
         ("/ops/orders", "ops.orders", Some(Permission::OrderManage)),
-        ("/ops/finance", "ops.finance", Some(Permission::FinanceManage)),
-        ("/ops/discounts", "ops.discounts", Some(Permission::CatalogueManage)),
-        ("/ops/suppliers", "ops.suppliers", Some(Permission::OrgAdmin)),
+        (
+            "/ops/finance",
+            "ops.finance",
+            Some(Permission::FinanceManage),
+        ),
+        (
+            "/ops/discounts",
+            "ops.discounts",
+            Some(Permission::CatalogueManage),
+        ),
+        (
+            "/ops/suppliers",
+            "ops.suppliers",
+            Some(Permission::OrgAdmin),
+        ),
         ("/ops/audit", "ops.audit", Some(Permission::AuditRead)),
     ],
 };
@@ -146,7 +190,11 @@ pub const SYSTEM: Section = Section {
         ("/system", "sys.users", Some(Permission::UserRead)),
         ("/system/roles", "sys.roles", None),
         ("/system/orgs", "sys.orgs", Some(Permission::OrgRead)),
-        ("/system/security", "sys.security", Some(Permission::SettingsManage)),
+        (
+            "/system/security",
+            "sys.security",
+            Some(Permission::SettingsManage),
+        ),
         ("/system/oem", "sys.oem", Some(Permission::SettingsManage)),
         ("/system/audit", "sys.audit", Some(Permission::AuditRead)),
     ],
@@ -183,7 +231,7 @@ fn shell(ctx: &Ctx, title: &str, section: Option<&Section>, body: Markup) -> Res
                 a.skip href="#main" { (lang.t("nav.skip")) }
                 header.top {
                     a.brand href="/" {
-                        span.logo aria-hidden="true" { (ctx.oem.logo()) }
+                        span.logo aria-hidden="true" { (ctx.oem.logo(lang)) }
                         span.brand-name { (brand) }
                     }
                     button.menu-toggle type="button" aria-controls="topnav" aria-expanded="false" { (lang.t("nav.menu")) }
@@ -275,4 +323,53 @@ pub fn csrf(ctx: &Ctx) -> Markup {
 /// Raw, trusted markup (SVG built by [`crate::charts`]).
 pub fn raw(s: String) -> Markup {
     PreEscaped(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_pages_in_both_languages() {
+        for (lang, code, text) in [
+            (Lang::Zh, StatusCode::INTERNAL_SERVER_ERROR, "服务暂时出错"),
+            (
+                Lang::En,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+            ),
+            (Lang::En, StatusCode::BAD_GATEWAY, "Something went wrong"),
+            (Lang::Zh, StatusCode::FORBIDDEN, "无权访问"),
+            (Lang::En, StatusCode::NOT_FOUND, "Page not found"),
+        ] {
+            let r = error_page(lang, &Oem::default(), code);
+            let expect = if code == StatusCode::BAD_GATEWAY {
+                StatusCode::INTERNAL_SERVER_ERROR
+            } else {
+                code
+            };
+            assert_eq!(r.status(), expect);
+            let body = futures_body(r);
+            assert!(body.contains(text), "{body}");
+            assert!(body.contains("<html"));
+        }
+        // A store failure becomes a marked 500 that the middleware turns into the page.
+        let r = WebError::Internal("boom".into()).into_response();
+        assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(r.extensions().get::<ErrorMarker>().is_some());
+        assert!(
+            !futures_body(r).contains("boom"),
+            "no detail reaches the user"
+        );
+    }
+
+    fn futures_body(r: Response) -> String {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let b = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+            String::from_utf8_lossy(&b).into_owned()
+        })
+    }
 }

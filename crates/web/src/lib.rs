@@ -33,6 +33,7 @@ pub mod charts;
 pub mod console;
 pub mod ctx;
 pub mod form;
+pub mod harness;
 pub mod i18n;
 pub mod layout;
 pub mod ops_pages;
@@ -105,7 +106,10 @@ pub fn router(app: AppState, api: Router) -> Router {
         .route("/console", get(console::overview))
         .route("/console/account", get(console::account))
         .route("/console/recharge", post(console::recharge))
-        .route("/console/order", get(console::order_page).post(console::order_post))
+        .route(
+            "/console/order",
+            get(console::order_page).post(console::order_post),
+        )
         .route("/console/resources", get(console::resources))
         .route(
             "/console/resources/{id}/unsubscribe",
@@ -116,7 +120,10 @@ pub fn router(app: AppState, api: Router) -> Router {
         .route("/console/statements", get(console::statements))
         .route("/console/bills", get(console::bills))
         .route("/console/bills.csv", get(console::bills_csv))
-        .route("/console/users", get(console::users).post(console::users_post))
+        .route(
+            "/console/users",
+            get(console::users).post(console::users_post),
+        )
         .route(
             "/console/tokens",
             get(console::tokens).post(console::tokens_post),

@@ -22,9 +22,7 @@ use suanli_ops::audit::Outcome;
 use suanli_ops::instance::InstanceStatus;
 use suanli_ops::money::DAY_MS;
 use suanli_ops::{OrgId, OrgKind, OrgStatus, OrgVisibility, Permission, RegistrationId};
-use suanli_ops_store::{
-    AuditFilter, BillFilter, OrgRecord, PAGE_SIZE_MAX, RegistrationStatus,
-};
+use suanli_ops_store::{AuditFilter, BillFilter, OrgRecord, PAGE_SIZE_MAX, RegistrationStatus};
 
 /// Days shown by the orders-per-day chart.
 pub const DASHBOARD_DAYS: i64 = 14;
@@ -170,7 +168,12 @@ pub async fn dashboard(State(s): State<WebState>, ctx: Ctx) -> PageResult {
             (chart("dash.resources", &usage, charts::bars(&ctx.t("dash.resources"), &usage, &count)))
         }
     };
-    Ok(layout::page(&ctx, &ctx.t("ops.dashboard"), Some(&OPS), body))
+    Ok(layout::page(
+        &ctx,
+        &ctx.t("ops.dashboard"),
+        Some(&OPS),
+        body,
+    ))
 }
 
 // ---------------------------------------------------------------- registrations
@@ -232,7 +235,12 @@ pub async fn registrations(
         }
         }
     };
-    Ok(layout::page(&ctx, &ctx.t("ops.registrations"), Some(&OPS), body))
+    Ok(layout::page(
+        &ctx,
+        &ctx.t("ops.registrations"),
+        Some(&OPS),
+        body,
+    ))
 }
 
 /// A decision form.
@@ -297,11 +305,7 @@ fn org_row_cells(ctx: &Ctx, o: &OrgRecord) -> maud::Markup {
 }
 
 /// `GET /ops/customers`: the organisations the caller sees.
-pub async fn customers(
-    State(s): State<WebState>,
-    ctx: Ctx,
-    Query(q): Query<Page>,
-) -> PageResult {
+pub async fn customers(State(s): State<WebState>, ctx: Ctx, Query(q): Query<Page>) -> PageResult {
     let a = ctx.require(Permission::OrgRead)?;
     let list = s
         .app
@@ -322,7 +326,12 @@ pub async fn customers(
             @if let Some(last) = list.last() { a href=(format!("/ops/customers?after={}", last.id.get())) { (ctx.t("list.next")) } }
         }
     };
-    Ok(layout::page(&ctx, &ctx.t("ops.customers"), Some(&OPS), body))
+    Ok(layout::page(
+        &ctx,
+        &ctx.t("ops.customers"),
+        Some(&OPS),
+        body,
+    ))
 }
 
 /// Rows of each list in the customer 360 view.
@@ -420,6 +429,8 @@ pub struct CatalogueForm {
     #[serde(default)]
     name: String,
     #[serde(default)]
+    cat_name: String,
+    #[serde(default)]
     category: String,
     #[serde(default)]
     supplier: String,
@@ -431,12 +442,7 @@ pub struct CatalogueForm {
     share: String,
 }
 
-async fn catalogue_view(
-    s: &WebState,
-    ctx: &Ctx,
-    f: &CatalogueForm,
-    e: &FormErrors,
-) -> PageResult {
+async fn catalogue_view(s: &WebState, ctx: &Ctx, f: &CatalogueForm, e: &FormErrors) -> PageResult {
     let store = &s.app.store;
     let categories = store.list_categories().await?;
     let products = store.list_products(false, 0, PAGE_SIZE_MAX).await?;
@@ -451,7 +457,11 @@ async fn catalogue_view(
         .collect();
     let product_form = f.what == "product";
     let empty = FormErrors::default();
-    let (ce, pe) = if product_form { (&empty, e) } else { (e, &empty) };
+    let (ce, pe) = if product_form {
+        (&empty, e)
+    } else {
+        (e, &empty)
+    };
     let body = html! {
         h1 { (ctx.t("ops.catalogue")) }
         h2 { (ctx.t("cat.products")) }
@@ -482,7 +492,7 @@ async fn catalogue_view(
                 form method="post" action="/ops/catalogue" novalidate {
                     (csrf(ctx))
                     input type="hidden" name="what" value="product";
-                    (form::field(ctx, "name", "cat.name", Kind::Text, if product_form { &f.name } else { "" }, pe, true))
+                    (form::field(ctx, "name", "cat.name", Kind::Text, &f.name, pe, true))
                     (form::select(ctx, "category", "cat.category", &cat_opts, &f.category, pe))
                     (form::select(ctx, "supplier", "cat.supplier", &sup_opts, &f.supplier, pe))
                     (form::field(ctx, "region", "cat.region", Kind::Text, &f.region, pe, true))
@@ -499,7 +509,7 @@ async fn catalogue_view(
                 form method="post" action="/ops/catalogue" novalidate {
                     (csrf(ctx))
                     input type="hidden" name="what" value="category";
-                    (form::field(ctx, "name", "cat.name", Kind::Text, if product_form { "" } else { &f.name }, ce, true))
+                    (form::field(ctx, "cat_name", "cat.name", Kind::Text, &f.cat_name, ce, true))
                     div.actions { button type="submit" { (ctx.t("cat.create")) } }
                 }
             }
@@ -523,11 +533,12 @@ pub async fn catalogue_post(
     ctx.require(Permission::CatalogueManage)?;
     let lang = ctx.lang;
     let mut e = FormErrors::default();
-    let name = e.required(lang, "name", &f.name);
     let call = if f.what == "category" {
+        let name = e.required(lang, "cat_name", &f.cat_name);
         e.is_empty()
             .then(|| ("/api/v1/catalogue/categories", json!({"name": name})))
     } else {
+        let name = e.required(lang, "name", &f.name);
         let category: i64 = f.category.parse().unwrap_or_else(|_| {
             e.add("category", lang.t("err.choose"));
             0
@@ -562,7 +573,14 @@ pub async fn catalogue_post(
                 lang,
                 &fail,
                 &[
-                    ("name", "name"),
+                    (
+                        "name",
+                        if f.what == "category" {
+                            "cat_name"
+                        } else {
+                            "name"
+                        },
+                    ),
                     ("category_id", "category"),
                     ("supplier_org_id", "supplier"),
                     ("region", "region"),
@@ -600,7 +618,13 @@ pub struct ProductForm {
     deposit: String,
 }
 
-async fn product_view(s: &WebState, ctx: &Ctx, id: i64, f: &ProductForm, e: &FormErrors) -> PageResult {
+async fn product_view(
+    s: &WebState,
+    ctx: &Ctx,
+    id: i64,
+    f: &ProductForm,
+    e: &FormErrors,
+) -> PageResult {
     let store = &s.app.store;
     let p = store.get_product(id).await?.ok_or(WebError::NotFound)?;
     let specs = store.list_specs(id).await?;
@@ -645,7 +669,14 @@ async fn product_view(s: &WebState, ctx: &Ctx, id: i64, f: &ProductForm, e: &For
 /// `GET /ops/products/{id}`
 pub async fn product(State(s): State<WebState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
     ctx.require(Permission::CatalogueManage)?;
-    product_view(&s, &ctx, id, &ProductForm::default(), &FormErrors::default()).await
+    product_view(
+        &s,
+        &ctx,
+        id,
+        &ProductForm::default(),
+        &FormErrors::default(),
+    )
+    .await
 }
 
 /// `POST /ops/products/{id}`
@@ -659,8 +690,14 @@ pub async fn product_post(
     let lang = ctx.lang;
     let back = format!("/ops/products/{id}");
     let simple = match f.what.as_str() {
-        "publish" => Some((format!("/api/v1/catalogue/products/{id}/publish"), "cat.published_ok")),
-        "unpublish" => Some((format!("/api/v1/catalogue/products/{id}/unpublish"), "cat.unpublished_ok")),
+        "publish" => Some((
+            format!("/api/v1/catalogue/products/{id}/publish"),
+            "cat.published_ok",
+        )),
+        "unpublish" => Some((
+            format!("/api/v1/catalogue/products/{id}/unpublish"),
+            "cat.unpublished_ok",
+        )),
         _ => None,
     };
     if let Some((path, key)) = simple {
@@ -677,7 +714,11 @@ pub async fn product_post(
     let per_minute = e.yuan_opt(lang, "per_minute", &f.per_minute);
     let minimum = e.yuan_opt(lang, "minimum", &f.minimum).unwrap_or(0);
     let deposit = e.yuan_opt(lang, "deposit", &f.deposit).unwrap_or(0);
-    if monthly.is_none() && per_minute.is_none() && e.get("monthly").is_none() && e.get("per_minute").is_none() {
+    if monthly.is_none()
+        && per_minute.is_none()
+        && e.get("monthly").is_none()
+        && e.get("per_minute").is_none()
+    {
         e.add("monthly", lang.t("cat.need_mode"));
     }
     if e.is_empty() {
@@ -784,7 +825,8 @@ pub async fn accept(
 ) -> PageResult {
     ctx.require(Permission::OrderManage)?;
     let path = format!("/api/v1/instances/{id}/accept");
-    let body = json!({"resource_id": f.resource_id.trim(), "access_address": f.access_address.trim()});
+    let body =
+        json!({"resource_id": f.resource_id.trim(), "access_address": f.access_address.trim()});
     match api::call(&s.api, &ctx, Call::post(&path, Some(body)).csrf(&f.csrf)).await? {
         Ok(_) => Ok(done("/ops/orders", "acc.accepted", &id.to_string())),
         Err(fail) => refused(&ctx, &fail, "/ops/orders"),
@@ -896,10 +938,24 @@ pub async fn finance_post(
     }
     if e.is_empty() {
         let body = json!({"org_id": org, "direction": f.direction, "amount_fen": amount, "reference": reference});
-        match api::call(&s.api, &ctx, Call::post("/api/v1/offline-transfers", Some(body)).csrf(&f.csrf)).await? {
+        match api::call(
+            &s.api,
+            &ctx,
+            Call::post("/api/v1/offline-transfers", Some(body)).csrf(&f.csrf),
+        )
+        .await?
+        {
             Ok(_) => return Ok(done("/ops/finance", "fin.entered", "")),
             Err(fail) => {
-                e.api(lang, &fail, &[("org_id", "org"), ("amount_fen", "amount"), ("reference", "reference")]);
+                e.api(
+                    lang,
+                    &fail,
+                    &[
+                        ("org_id", "org"),
+                        ("amount_fen", "amount"),
+                        ("reference", "reference"),
+                    ],
+                );
                 if fail.status == StatusCode::NOT_FOUND || fail.code == "not_a_customer" {
                     e.general = None;
                     e.add("org", form::api_message(lang, &fail));
@@ -946,7 +1002,11 @@ async fn discounts_view(s: &WebState, ctx: &Ctx, f: &DiscountForm, e: &FormError
         .collect();
     let coupon_form = f.what == "coupon";
     let empty = FormErrors::default();
-    let (de, ce) = if coupon_form { (&empty, e) } else { (e, &empty) };
+    let (de, ce) = if coupon_form {
+        (&empty, e)
+    } else {
+        (e, &empty)
+    };
     let body = html! {
         h1 { (ctx.t("ops.discounts")) }
         @if list.is_empty() { p.empty { (ctx.t("list.empty")) } } @else {
@@ -1023,16 +1083,25 @@ pub async fn discounts_post(
         (
             "/api/v1/coupons",
             json!({"code": code, "value": {"kind": "amount_off", "fen": amount}, "min_spend_fen": min, "expires_ms": expires}),
-            vec![("code", "code"), ("value", "amount"), ("min_spend_fen", "min_spend"), ("expires_ms", "days")],
+            vec![
+                ("code", "code"),
+                ("value", "amount"),
+                ("min_spend_fen", "min_spend"),
+                ("expires_ms", "days"),
+            ],
         )
     } else {
         let off = e.percent_bp(lang, "off", &f.off);
         let target = f.target.trim();
         let rule = match f.scope.as_str() {
             "global" => json!({"scope": "global"}),
-            "customer" => json!({"scope": "customer", "org_id": e.int(lang, "target", target, 1, i64::MAX)}),
+            "customer" => {
+                json!({"scope": "customer", "org_id": e.int(lang, "target", target, 1, i64::MAX)})
+            }
             "region" => json!({"scope": "region", "region": e.required(lang, "target", target)}),
-            "volume" => json!({"scope": "volume", "min_quantity": e.int(lang, "target", target, 1, i64::from(suanli_ops::pricing::QUANTITY_MAX))}),
+            "volume" => {
+                json!({"scope": "volume", "min_quantity": e.int(lang, "target", target, 1, i64::from(suanli_ops::pricing::QUANTITY_MAX))})
+            }
             _ => {
                 e.add("scope", lang.t("err.choose"));
                 Value::Null
@@ -1084,7 +1153,10 @@ pub struct SupplierForm {
 async fn suppliers_view(s: &WebState, ctx: &Ctx, f: &SupplierForm, e: &FormErrors) -> PageResult {
     let list = supplier_orgs(s).await?;
     let kinds = vec![
-        ("supplier_resource".to_owned(), ctx.t("org.kind.supplier_resource")),
+        (
+            "supplier_resource".to_owned(),
+            ctx.t("org.kind.supplier_resource"),
+        ),
         ("supplier_api".to_owned(), ctx.t("org.kind.supplier_api")),
     ];
     let body = html! {
@@ -1137,13 +1209,28 @@ pub async fn suppliers_post(
     }
     if let (true, Some(k)) = (e.is_empty(), kind) {
         let body = json!({"kind": k.as_str(), "name": name, "admin": {"login": login, "display_name": admin, "password": f.password}});
-        match api::call(&s.api, &ctx, Call::post("/api/v1/orgs", Some(body)).csrf(&f.csrf)).await? {
+        match api::call(
+            &s.api,
+            &ctx,
+            Call::post("/api/v1/orgs", Some(body)).csrf(&f.csrf),
+        )
+        .await?
+        {
             Ok(ans) => {
                 let id = ans.body["org"]["id"].as_i64().unwrap_or(0);
                 return Ok(done("/ops/suppliers", "sup.created", &id.to_string()));
             }
             Err(fail) => {
-                e.api(lang, &fail, &[("name", "name"), ("admin.login", "login"), ("admin.display_name", "admin_name"), ("admin.password", "password")]);
+                e.api(
+                    lang,
+                    &fail,
+                    &[
+                        ("name", "name"),
+                        ("admin.login", "login"),
+                        ("admin.display_name", "admin_name"),
+                        ("admin.password", "password"),
+                    ],
+                );
                 if fail.code == "login_taken" {
                     e.general = None;
                     e.add("login", lang.t("err.login_taken"));
@@ -1226,7 +1313,11 @@ pub async fn audit_view(
         Vec::new()
     };
     let outcomes: Vec<(String, String)> = std::iter::once((String::new(), ctx.t("filter.any")))
-        .chain(["success", "denied", "error"].iter().map(|o| ((*o).to_owned(), ctx.t(&format!("audit.outcome.{o}")))))
+        .chain(
+            ["success", "denied", "error"]
+                .iter()
+                .map(|o| ((*o).to_owned(), ctx.t(&format!("audit.outcome.{o}")))),
+        )
         .collect();
     let next = list.last().map(|r| {
         let qs = serde_urlencoded::to_string([

@@ -111,7 +111,11 @@ pub async fn catalogue(
         .collect();
     let any = (String::new(), lang.t("filter.any"));
     let cat_opts: Vec<(String, String)> = std::iter::once(any.clone())
-        .chain(categories.iter().map(|c| (c.id.to_string(), c.name.clone())))
+        .chain(
+            categories
+                .iter()
+                .map(|c| (c.id.to_string(), c.name.clone())),
+        )
         .collect();
     let fam_opts: Vec<(String, String)> = std::iter::once(any.clone())
         .chain(families.iter().map(|f| ((*f).to_owned(), (*f).to_owned())))
@@ -336,7 +340,12 @@ fn login_view(ctx: &Ctx, f: &LoginForm, errors: &FormErrors, mfa: bool) -> Respo
 
 /// `GET /login`
 pub async fn login_page(ctx: Ctx) -> PageResult {
-    Ok(login_view(&ctx, &LoginForm::default(), &FormErrors::default(), false))
+    Ok(login_view(
+        &ctx,
+        &LoginForm::default(),
+        &FormErrors::default(),
+        false,
+    ))
 }
 
 /// `POST /login`: runs the API's login; on success forwards its session cookie.
@@ -578,7 +587,12 @@ pub async fn register_post(
                     p { a.button href="/login" { (ctx.t("nav.login")) } }
                 }
             };
-            Ok(layout::page(&ctx, &ctx.t("register.done.title"), None, body))
+            Ok(layout::page(
+                &ctx,
+                &ctx.t("register.done.title"),
+                None,
+                body,
+            ))
         }
         Err(fail) => {
             e.api(lang, &fail, fields);

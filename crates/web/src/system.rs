@@ -130,10 +130,29 @@ pub struct SecurityForm {
     sessions_per_user_max: String,
 }
 
-fn security_view(ctx: &Ctx, current: &Value, f: Option<&SecurityForm>, e: &FormErrors) -> axum::response::Response {
-    let v = |group: &str, k: &str| current[group][k].as_u64().map(|n| n.to_string()).unwrap_or_default();
-    let pick = |given: Option<&String>, group: &str, k: &str| given.cloned().unwrap_or_else(|| v(group, k));
-    let mixed = f.map_or_else(|| current["password"]["require_mixed"].as_bool().unwrap_or(false), |f| f.require_mixed.is_some());
+fn security_view(
+    ctx: &Ctx,
+    current: &Value,
+    f: Option<&SecurityForm>,
+    e: &FormErrors,
+) -> axum::response::Response {
+    let v = |group: &str, k: &str| {
+        current[group][k]
+            .as_u64()
+            .map(|n| n.to_string())
+            .unwrap_or_default()
+    };
+    let pick = |given: Option<&String>, group: &str, k: &str| {
+        given.cloned().unwrap_or_else(|| v(group, k))
+    };
+    let mixed = f.map_or_else(
+        || {
+            current["password"]["require_mixed"]
+                .as_bool()
+                .unwrap_or(false)
+        },
+        |f| f.require_mixed.is_some(),
+    );
     let body = html! {
         h1 { (ctx.t("sys.security")) }
         (form::summary(ctx, e))
@@ -191,7 +210,13 @@ pub async fn security_post(
     let failures = e.int(lang, "failures_max", &f.failures_max, 1, big);
     let lock = e.int(lang, "lock_secs", &f.lock_secs, 1, big);
     let ttl = e.int(lang, "session_ttl_secs", &f.session_ttl_secs, 1, big);
-    let sessions = e.int(lang, "sessions_per_user_max", &f.sessions_per_user_max, 1, big);
+    let sessions = e.int(
+        lang,
+        "sessions_per_user_max",
+        &f.sessions_per_user_max,
+        1,
+        big,
+    );
     if e.is_empty() {
         let mut login = current["login"].clone();
         login["failures_max"] = json!(failures);
@@ -202,9 +227,18 @@ pub async fn security_post(
             "password": {"min_chars": min_chars, "history": history, "require_mixed": f.require_mixed.is_some()},
             "login": login,
         });
-        match api::call(&s.api, &ctx, Call::put("/api/v1/settings/security", body).csrf(&f.csrf)).await? {
+        match api::call(
+            &s.api,
+            &ctx,
+            Call::put("/api/v1/settings/security", body).csrf(&f.csrf),
+        )
+        .await?
+        {
             Ok(_) => {
-                return Ok(Redirect::to(&Ctx::notice_url("/system/security", "sec.saved", "")).into_response());
+                return Ok(
+                    Redirect::to(&Ctx::notice_url("/system/security", "sec.saved", ""))
+                        .into_response(),
+                );
             }
             Err(fail) => e.api(
                 lang,
@@ -267,11 +301,7 @@ pub async fn oem(ctx: Ctx) -> PageResult {
 
 /// `POST /system/oem`: checks the CSRF token itself (no API endpoint carries OEM
 /// settings), stores the branding and appends the change to the audit log.
-pub async fn oem_post(
-    State(s): State<WebState>,
-    ctx: Ctx,
-    Form(f): Form<OemForm>,
-) -> PageResult {
+pub async fn oem_post(State(s): State<WebState>, ctx: Ctx, Form(f): Form<OemForm>) -> PageResult {
     let a = ctx.require(Permission::SettingsManage)?;
     if ctx.csrf.is_empty() || !ct_eq(f.csrf.as_bytes(), ctx.csrf.as_bytes()) {
         return Err(WebError::Forbidden);

@@ -18,6 +18,9 @@ pub enum BenchCmd {
     Trade(super::bench_trade::TradeBenchArgs),
     /// Platform HTTP API: orders/s and p99 latency vs a trivial authenticated GET.
     Api(super::bench_api::ApiBenchArgs),
+    /// Web pages: p50/p95 per page on a demo dataset (10,000 orders by default) vs
+    /// `GET /api/v1/health`.
+    Web(super::web::WebBenchArgs),
 }
 
 pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
@@ -28,5 +31,6 @@ pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
         BenchCmd::Api(args) => super::bench_api::run(args),
         BenchCmd::Vc(args) => super::bench_vc::run(args),
         BenchCmd::Trade(args) => super::bench_trade::run(args),
+        BenchCmd::Web(args) => super::web::bench(args),
     }
 }
