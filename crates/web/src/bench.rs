@@ -13,8 +13,8 @@ use std::time::Instant;
 pub const DEMO_CUSTOMERS: usize = 20;
 /// Threads placing demo orders.
 pub const SEED_THREADS: usize = 4;
-/// Money each demo customer recharges, in fen (¥10,000,000).
-pub const DEMO_RECHARGE_FEN: i64 = 1_000_000_000;
+/// Money each demo customer recharges, in fen (¥1,000,000,000).
+pub const DEMO_RECHARGE_FEN: i64 = 100_000_000_000;
 /// Default number of timed requests per page.
 pub const SAMPLES_DEFAULT: usize = 60;
 /// Requests per page before timing starts.
