@@ -689,6 +689,24 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
         "API 令牌只能在登录会话中管理。",
         "API tokens are managed from a logged-in session only.",
     ),
+    // --- two-step verification
+    ("mfa.title", "两步验证", "Two-step verification"),
+    ("mfa.status", "状态", "Status"),
+    ("mfa.on", "已开启", "On"),
+    ("mfa.off", "未开启", "Off"),
+    ("mfa.start", "开启两步验证", "Turn on two-step verification"),
+    (
+        "mfa.scan",
+        "在验证器应用中添加下面的密钥（或 otpauth 链接），然后输入应用显示的 6 位动态码。",
+        "Add the key below (or the otpauth link) to your authenticator app, then enter the 6-digit code it shows.",
+    ),
+    ("mfa.secret", "密钥", "Key"),
+    ("mfa.confirm", "确认开启", "Confirm"),
+    (
+        "mfa.recovery",
+        "两步验证已开启。以下恢复码只显示这一次，每个只能使用一次，请妥善保存：",
+        "Two-step verification is on. These recovery codes are shown only this once; each works once; keep them safe:",
+    ),
     // --- ops
     ("ops.title", "运营控制台", "Operations console"),
     ("ops.dashboard", "运营看板", "Dashboard"),

@@ -144,6 +144,7 @@ pub const CONSOLE: Section = Section {
             Some(Permission::UserRead),
         ),
         ("/console/tokens", "console.tokens", None),
+        ("/console/security", "mfa.title", None),
     ],
 };
 

@@ -129,6 +129,10 @@ pub fn router(app: AppState, api: Router) -> Router {
             get(console::tokens).post(console::tokens_post),
         )
         .route("/console/tokens/{id}/revoke", post(console::token_revoke))
+        .route(
+            "/console/security",
+            get(console::security).post(console::security_post),
+        )
         .route("/ops", get(ops_pages::dashboard))
         .route("/ops/registrations", get(ops_pages::registrations))
         .route(

@@ -33,6 +33,7 @@ fn visible(html: &str) -> String {
 
 struct World {
     _dir: tempfile::TempDir,
+    clock: Arc<ManualClock>,
     h: Harness,
     admin: Client,
     cust: Client,
@@ -42,7 +43,8 @@ struct World {
 
 fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
-    let h = Harness::start(config(dir.path()), Arc::new(ManualClock::new(T0_MS))).unwrap();
+    let clock = Arc::new(ManualClock::new(T0_MS));
+    let h = Harness::start(config(dir.path()), clock.clone()).unwrap();
     let demo = seed(&h.base, 2, 6).unwrap();
     let mut admin = Client::new(&h.base);
     admin.login("admin", HARNESS_ADMIN_PASSWORD).unwrap();
@@ -54,6 +56,7 @@ fn world() -> World {
     other.login(c1, &demo_password(c1)).unwrap();
     World {
         _dir: dir,
+        clock,
         h,
         admin,
         cust,
@@ -86,6 +89,7 @@ fn every_page_renders_in_both_languages() {
         (&w.cust, "/console/bills"),
         (&w.cust, "/console/users"),
         (&w.cust, "/console/tokens"),
+        (&w.cust, "/console/security"),
         (&w.admin, "/ops"),
         (&w.admin, "/ops/registrations"),
         (&w.admin, "/ops/customers"),
@@ -313,4 +317,96 @@ fn organisations_are_isolated() {
     let users = w.cust.get("/console/users").unwrap();
     assert!(!users.body.contains(&w.demo.customers[1].1));
     let _ = json!({});
+}
+
+fn base32(s: &str) -> Vec<u8> {
+    let mut bits = 0u64;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in s.trim_end_matches('=').chars() {
+        let v = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+            .find(c.to_ascii_uppercase())
+            .unwrap() as u64;
+        bits = (bits << 5) | v;
+        n += 5;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+        }
+    }
+    out
+}
+
+fn between<'a>(body: &'a str, start: &str, end: &str) -> &'a str {
+    let i = body.find(start).unwrap() + start.len();
+    let j = body[i..].find(end).unwrap();
+    &body[i..i + j]
+}
+
+#[test]
+fn two_step_verification_enrolment_and_login() {
+    let w = world();
+    let page = w.cust.get("/console/security").unwrap();
+    assert!(page.body.contains("未开启"));
+    let started = w
+        .cust
+        .form("/console/security", &[("step", "start")])
+        .unwrap();
+    assert_eq!(started.status, 200, "{}", started.body);
+    let secret = between(&started.body, "id=\"mfa-secret\">", "<").to_owned();
+    let totp = suanli_server::crypto::totp(base32(&secret));
+    let code = |ms: i64| totp.generate(u64::try_from(ms / 1000).unwrap());
+    // A wrong code: the message sits next to the code field.
+    let bad = w
+        .cust
+        .form(
+            "/console/security",
+            &[
+                ("step", "confirm"),
+                ("secret", &secret),
+                ("uri", "u"),
+                ("code", "000000"),
+            ],
+        )
+        .unwrap();
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains("id=\"f-code-err\""));
+    let ok = w
+        .cust
+        .form(
+            "/console/security",
+            &[
+                ("step", "confirm"),
+                ("secret", &secret),
+                ("uri", "u"),
+                ("code", &code(T0_MS)),
+            ],
+        )
+        .unwrap();
+    assert!(ok.body.contains("id=\"recovery-codes\""), "{}", ok.body);
+    assert!(ok.body.contains("已开启"));
+    // Logging in now asks for the code, on the same page.
+    let login = &w.demo.customers[0].1;
+    let anon = Client::new(&w.h.base);
+    let a = anon
+        .form(
+            "/login",
+            &[("login", login), ("password", &demo_password(login))],
+        )
+        .unwrap();
+    assert_eq!(a.status, 401);
+    assert!(a.body.contains("id=\"f-totp_code\""), "{}", a.body);
+    w.clock.advance_ms(60_000);
+    let a = anon
+        .form(
+            "/login",
+            &[
+                ("login", login),
+                ("password", &demo_password(login)),
+                ("totp_code", &code(T0_MS + 60_000)),
+            ],
+        )
+        .unwrap();
+    assert_eq!(a.status, 303, "{}", a.body);
+    assert_eq!(a.location.as_deref(), Some("/console"));
 }
