@@ -860,6 +860,12 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("cat.published_ok", "已上架。", "Published."),
     ("cat.unpublished_ok", "已下架。", "Unpublished."),
     ("cat.manage", "管理", "Manage"),
+    ("cat.reprice", "调整定价", "Change pricing"),
+    (
+        "cat.reprice_note",
+        "新价格只适用于之后的订单；已有订单保留下单时的价格快照。",
+        "New prices apply to later orders; existing orders keep the price snapshot they were placed at.",
+    ),
     ("acc.pending", "待验收资源", "Resources awaiting acceptance"),
     ("acc.resource_id", "资源编号", "Resource id"),
     ("acc.address", "访问地址", "Access address"),

@@ -616,6 +616,52 @@ pub struct ProductForm {
     minimum: String,
     #[serde(default)]
     deposit: String,
+    /// The spec being repriced (`what=pricing`).
+    #[serde(default)]
+    spec: String,
+    #[serde(default)]
+    p_monthly: String,
+    #[serde(default)]
+    p_yearly: String,
+    #[serde(default)]
+    p_per_minute: String,
+    #[serde(default)]
+    p_minimum: String,
+    #[serde(default)]
+    p_deposit: String,
+}
+
+/// Pricing strategies from the five price fields named `{prefix}monthly` … (yuan), as the
+/// API's JSON; messages on the fields.
+fn pricing_json(lang: crate::i18n::Lang, e: &mut FormErrors, prefix: &str, v: [&str; 5]) -> Value {
+    let n = |k: &str| format!("{prefix}{k}");
+    let monthly = e.yuan_opt(lang, &n("monthly"), v[0]);
+    let yearly = e.yuan_opt(lang, &n("yearly"), v[1]);
+    let per_minute = e.yuan_opt(lang, &n("per_minute"), v[2]);
+    let minimum = e.yuan_opt(lang, &n("minimum"), v[3]).unwrap_or(0);
+    let deposit = e.yuan_opt(lang, &n("deposit"), v[4]).unwrap_or(0);
+    if monthly.is_none()
+        && per_minute.is_none()
+        && e.get(&n("monthly")).is_none()
+        && e.get(&n("per_minute")).is_none()
+    {
+        e.add(&n("monthly"), lang.t("cat.need_mode"));
+    }
+    let mut pricing = serde_json::Map::new();
+    if let Some(m) = monthly {
+        let mut pp = json!({"monthly_fen": m});
+        if let Some(y) = yearly {
+            pp["yearly_fen"] = json!(y);
+        }
+        pricing.insert("prepaid".into(), pp);
+    }
+    if let Some(pm) = per_minute {
+        pricing.insert(
+            "payg".into(),
+            json!({"per_minute_fen": pm, "minimum_fen": minimum, "deposit_fen": deposit}),
+        );
+    }
+    Value::Object(pricing)
 }
 
 async fn product_view(
@@ -628,6 +674,15 @@ async fn product_view(
     let store = &s.app.store;
     let p = store.get_product(id).await?.ok_or(WebError::NotFound)?;
     let specs = store.list_specs(id).await?;
+    let spec_opts: Vec<(String, String)> = specs
+        .iter()
+        .map(|sp| {
+            (
+                sp.id.to_string(),
+                format!("{} {} (v{})", sp.family, sp.name, sp.version),
+            )
+        })
+        .collect();
     let body = html! {
         h1 { (p.name) " " span.badge #pub-state { (ctx.t(if p.published { "product.published" } else { "product.unpublished" })) } }
         p { a href=(format!("/products/{}", p.id)) { (ctx.t("portal.details")) } " · " (p.region) }
@@ -648,8 +703,24 @@ async fn product_view(
                 tbody { @for sp in &specs { tr { td { (sp.family) } td { (sp.name) } td { (pricing_view(ctx.lang, &sp.pricing)) } } } }
             }
         }
+        @if !specs.is_empty() {
+            h2 { (ctx.t("cat.reprice")) }
+            p.hint { (ctx.t("cat.reprice_note")) }
+            @if f.what == "pricing" { (form::summary(ctx, e)) }
+            form method="post" action=(format!("/ops/products/{}", p.id)) novalidate {
+                (csrf(ctx))
+                input type="hidden" name="what" value="pricing";
+                (form::select(ctx, "spec", "product.spec", &spec_opts, &f.spec, e))
+                (form::field(ctx, "p_monthly", "cat.monthly", Kind::Decimal, &f.p_monthly, e, false))
+                (form::field(ctx, "p_yearly", "cat.yearly", Kind::Decimal, &f.p_yearly, e, false))
+                (form::field(ctx, "p_per_minute", "cat.per_minute", Kind::Decimal, &f.p_per_minute, e, false))
+                (form::field(ctx, "p_minimum", "cat.minimum", Kind::Decimal, &f.p_minimum, e, false))
+                (form::field(ctx, "p_deposit", "cat.deposit", Kind::Decimal, &f.p_deposit, e, false))
+                div.actions { button type="submit" { (ctx.t("common.save")) } }
+            }
+        }
         h2 { (ctx.t("cat.new_spec")) }
-        (form::summary(ctx, e))
+        @if f.what != "pricing" { (form::summary(ctx, e)) }
         form method="post" action=(format!("/ops/products/{}", p.id)) novalidate {
             (csrf(ctx))
             input type="hidden" name="what" value="spec";
@@ -707,36 +778,64 @@ pub async fn product_post(
         };
     }
     let mut e = FormErrors::default();
+    if f.what == "pricing" {
+        let spec: i64 = f.spec.parse().unwrap_or_else(|_| {
+            e.add("spec", lang.t("err.choose"));
+            0
+        });
+        let pricing = pricing_json(
+            lang,
+            &mut e,
+            "p_",
+            [
+                &f.p_monthly,
+                &f.p_yearly,
+                &f.p_per_minute,
+                &f.p_minimum,
+                &f.p_deposit,
+            ],
+        );
+        if e.is_empty() {
+            let path = format!("/api/v1/catalogue/specs/{spec}/pricing");
+            match api::call(
+                &s.api,
+                &ctx,
+                Call::put(&path, json!({"pricing": pricing})).csrf(&f.csrf),
+            )
+            .await?
+            {
+                Ok(_) => return Ok(done(&back, "sec.saved", "")),
+                Err(fail) if fail.status == StatusCode::NOT_FOUND => {
+                    return Err(WebError::NotFound);
+                }
+                Err(fail) => e.api(
+                    lang,
+                    &fail,
+                    &[
+                        ("pricing.prepaid.yearly_fen", "p_yearly"),
+                        ("pricing.prepaid", "p_monthly"),
+                        ("pricing.payg.minimum_fen", "p_minimum"),
+                        ("pricing.payg.deposit_fen", "p_deposit"),
+                        ("pricing.payg", "p_per_minute"),
+                        ("pricing", "p_monthly"),
+                    ],
+                ),
+            }
+        }
+        let mut r = product_view(&s, &ctx, id, &f, &e).await?;
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(r);
+    }
     let family = e.required(lang, "family", &f.family);
     let name = e.required(lang, "name", &f.name);
-    let monthly = e.yuan_opt(lang, "monthly", &f.monthly);
-    let yearly = e.yuan_opt(lang, "yearly", &f.yearly);
-    let per_minute = e.yuan_opt(lang, "per_minute", &f.per_minute);
-    let minimum = e.yuan_opt(lang, "minimum", &f.minimum).unwrap_or(0);
-    let deposit = e.yuan_opt(lang, "deposit", &f.deposit).unwrap_or(0);
-    if monthly.is_none()
-        && per_minute.is_none()
-        && e.get("monthly").is_none()
-        && e.get("per_minute").is_none()
-    {
-        e.add("monthly", lang.t("cat.need_mode"));
-    }
+    let pricing = pricing_json(
+        lang,
+        &mut e,
+        "",
+        [&f.monthly, &f.yearly, &f.per_minute, &f.minimum, &f.deposit],
+    );
     if e.is_empty() {
-        let mut pricing = serde_json::Map::new();
-        if let Some(m) = monthly {
-            let mut pp = json!({"monthly_fen": m});
-            if let Some(y) = yearly {
-                pp["yearly_fen"] = json!(y);
-            }
-            pricing.insert("prepaid".into(), pp);
-        }
-        if let Some(pm) = per_minute {
-            pricing.insert(
-                "payg".into(),
-                json!({"per_minute_fen": pm, "minimum_fen": minimum, "deposit_fen": deposit}),
-            );
-        }
-        let body = json!({"family": family, "name": name, "pricing": Value::Object(pricing)});
+        let body = json!({"family": family, "name": name, "pricing": pricing});
         let path = format!("/api/v1/catalogue/products/{id}/specs");
         match api::call(&s.api, &ctx, Call::post(&path, Some(body)).csrf(&f.csrf)).await? {
             Ok(_) => return Ok(done(&back, "disc.created", "")),

@@ -410,3 +410,49 @@ fn two_step_verification_enrolment_and_login() {
     assert_eq!(a.status, 303, "{}", a.body);
     assert_eq!(a.location.as_deref(), Some("/console"));
 }
+
+#[test]
+fn operators_change_a_specs_pricing() {
+    let w = world();
+    let path = format!("/ops/products/{}", w.demo.product);
+    let spec = w.demo.spec.to_string();
+    let bad = w
+        .admin
+        .form(
+            &path,
+            &[("what", "pricing"), ("spec", &spec), ("p_monthly", "lots")],
+        )
+        .unwrap();
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains("id=\"f-p_monthly-err\""));
+    let none = w
+        .admin
+        .form(&path, &[("what", "pricing"), ("spec", &spec)])
+        .unwrap();
+    assert_eq!(none.status, 422, "a price is required");
+    let ok = w
+        .admin
+        .form(
+            &path,
+            &[
+                ("what", "pricing"),
+                ("spec", &spec),
+                ("p_monthly", "25,000"),
+            ],
+        )
+        .unwrap();
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    let page = Client::new(&w.h.base)
+        .get(&format!("/products/{}?lang=en", w.demo.product))
+        .unwrap();
+    assert!(page.body.contains("¥25,000.00"), "{}", page.body);
+    // Customers cannot.
+    let denied = w
+        .cust
+        .form(
+            &path,
+            &[("what", "pricing"), ("spec", &spec), ("p_monthly", "1")],
+        )
+        .unwrap();
+    assert_eq!(denied.status, 403);
+}
