@@ -294,6 +294,7 @@ pub fn run(base: &str, demo: &Demo, samples: usize) -> Result<BenchReport, WebEr
         (&cu, "customer", "/console/users".into()),
         (&cu, "customer", "/console/tokens".into()),
         (&cu, "customer", "/console/security".into()),
+        (&cu, "customer", "/console/cart".into()),
         (&op, "operator", "/ops".into()),
         (&op, "operator", "/ops/registrations".into()),
         (&op, "operator", "/ops/customers".into()),

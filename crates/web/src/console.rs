@@ -278,12 +278,14 @@ fn order_form_view(
         form method="post" action="/console/order" novalidate {
             (csrf(ctx))
             input type="hidden" name="spec" value=(sp.id);
-            input type="hidden" name="step" value="preview";
             (form::select(ctx, "mode", "order.mode", &modes, mode, e))
             (form::field(ctx, "months", "order.months", Kind::Integer, months, e, false))
             (form::field(ctx, "quantity", "order.quantity", Kind::Integer, quantity, e, true))
             (form::field(ctx, "coupon", "order.coupon", Kind::Text, &f.coupon, e, false))
-            div.actions { button type="submit" { (ctx.t("order.preview")) } }
+            div.actions {
+                button #preview-order type="submit" name="step" value="preview" { (ctx.t("order.preview")) }
+                button #add-to-cart.secondary type="submit" name="step" value="cart" { (ctx.t("cart.add")) }
+            }
         }
     };
     layout::page(ctx, &ctx.t("order.title"), Some(&CONSOLE), body)
@@ -343,6 +345,25 @@ pub async fn order_post(
         *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         return Ok(r);
     };
+    if f.step == "cart" {
+        let mut cart = crate::cart::Cart::of(&ctx.headers);
+        let added = cart.add(crate::cart::Item {
+            spec: sp.id,
+            mode,
+            months,
+            quantity,
+        });
+        if !added {
+            e.general = Some(lang.tf("cart.full", &[&crate::cart::CART_ITEMS_MAX.to_string()]));
+            let mut r = order_form_view(&ctx, &sp, &p, &f, &e);
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            return Ok(r);
+        }
+        let mut r =
+            Redirect::to(&Ctx::notice_url("/console/cart", "cart.added", "")).into_response();
+        cart.set_cookie(&mut r);
+        return Ok(r);
+    }
     if f.step == "confirm" {
         let mut body = json!({"spec_id": sp.id, "mode": mode.as_str(), "months": months, "quantity": quantity});
         if !coupon.is_empty() {

@@ -133,6 +133,8 @@ pub struct Answer {
     pub body: String,
     /// `Location` header, if any.
     pub location: Option<String>,
+    /// `name=value` of each `Set-Cookie` header.
+    pub set_cookies: Vec<String>,
 }
 
 impl Answer {
@@ -170,6 +172,14 @@ impl Client {
             .get("location")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let set_cookies = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.split(';').next())
+            .map(str::to_owned)
+            .collect();
         let body = r
             .body_mut()
             .read_to_string()
@@ -178,6 +188,7 @@ impl Client {
             status,
             body,
             location,
+            set_cookies,
         })
     }
 

@@ -689,6 +689,20 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
         "API 令牌只能在登录会话中管理。",
         "API tokens are managed from a logged-in session only.",
     ),
+    // --- cart
+    ("cart.title", "购物车", "Cart"),
+    ("cart.add", "加入购物车", "Add to cart"),
+    ("cart.added", "已加入购物车。", "Added to the cart."),
+    ("cart.empty", "购物车是空的。", "The cart is empty."),
+    ("cart.remove", "移除", "Remove"),
+    ("cart.checkout", "全部下单", "Buy everything"),
+    ("cart.bought", "已下单 {} 项。", "Ordered {} items."),
+    (
+        "cart.full",
+        "购物车最多 {} 项。",
+        "The cart holds at most {} items.",
+    ),
+    ("cart.unavailable", "已下架或不可用", "No longer available"),
     // --- two-step verification
     ("mfa.title", "两步验证", "Two-step verification"),
     ("mfa.status", "状态", "Status"),

@@ -29,6 +29,7 @@
 
 pub mod api;
 pub mod bench;
+pub mod cart;
 pub mod charts;
 pub mod console;
 pub mod ctx;
@@ -110,6 +111,7 @@ pub fn router(app: AppState, api: Router) -> Router {
             "/console/order",
             get(console::order_page).post(console::order_post),
         )
+        .route("/console/cart", get(cart::page).post(cart::post))
         .route("/console/resources", get(console::resources))
         .route(
             "/console/resources/{id}/unsubscribe",

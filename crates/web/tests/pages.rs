@@ -90,6 +90,7 @@ fn every_page_renders_in_both_languages() {
         (&w.cust, "/console/users"),
         (&w.cust, "/console/tokens"),
         (&w.cust, "/console/security"),
+        (&w.cust, "/console/cart"),
         (&w.admin, "/ops"),
         (&w.admin, "/ops/registrations"),
         (&w.admin, "/ops/customers"),
@@ -455,4 +456,70 @@ fn operators_change_a_specs_pricing() {
         )
         .unwrap();
     assert_eq!(denied.status, 403);
+}
+
+#[test]
+fn cart_buys_everything_once() {
+    let w = world();
+    let spec = w.demo.spec.to_string();
+    let mut c = Client::new(&w.h.base);
+    c.cookie = w.cust.cookie.clone();
+    c.csrf = w.cust.csrf.clone();
+    let session = c.cookie.clone().unwrap();
+    for (months, qty) in [("2", "1"), ("1", "3")] {
+        let a = c
+            .form(
+                "/console/order",
+                &[
+                    ("spec", &spec),
+                    ("mode", "prepaid"),
+                    ("months", months),
+                    ("quantity", qty),
+                    ("step", "cart"),
+                ],
+            )
+            .unwrap();
+        assert_eq!(a.status, 303, "{}", a.body);
+        let cart = a
+            .set_cookies
+            .iter()
+            .find(|v| v.starts_with("suanli_cart="))
+            .unwrap();
+        c.cookie = Some(format!("{session}; {cart}"));
+    }
+    let page = c.get("/console/cart?lang=en").unwrap();
+    assert!(
+        page.body.contains("¥150,000.00"),
+        "5 months of ¥30,000: {}",
+        page.body
+    );
+    let idem = between(&page.body, "name=\"idem\" value=\"", "\"").to_owned();
+    let orders_before = w
+        .cust
+        .get("/console/orders")
+        .unwrap()
+        .body
+        .matches("<tr>")
+        .count();
+    let a = c
+        .form("/console/cart", &[("action", "checkout"), ("idem", &idem)])
+        .unwrap();
+    assert_eq!(a.status, 303, "{}", a.body);
+    assert!(
+        a.set_cookies.iter().any(|v| v == "suanli_cart="),
+        "cart emptied"
+    );
+    // The same checkout again (e.g. a double submit with the old cart): nothing bought twice.
+    let again = c
+        .form("/console/cart", &[("action", "checkout"), ("idem", &idem)])
+        .unwrap();
+    assert_eq!(again.status, 303);
+    let orders_after = w
+        .cust
+        .get("/console/orders")
+        .unwrap()
+        .body
+        .matches("<tr>")
+        .count();
+    assert_eq!(orders_after, orders_before + 2);
 }
