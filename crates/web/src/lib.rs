@@ -142,7 +142,10 @@ pub fn router(app: AppState, api: Router) -> Router {
             post(ops_pages::decide_registration),
         )
         .route("/ops/customers", get(ops_pages::customers))
-        .route("/ops/customers/{id}", get(ops_pages::customer))
+        .route(
+            "/ops/customers/{id}",
+            get(ops_pages::customer).post(ops_pages::customer_post),
+        )
         .route(
             "/ops/catalogue",
             get(ops_pages::catalogue).post(ops_pages::catalogue_post),

@@ -393,6 +393,23 @@ pub async fn customer(State(s): State<WebState>, ctx: Ctx, Path(id): Path<i64>) 
                 dt { (ctx.t("account.credit_used")) } dd { (lang.money(b.credit_used_fen)) }
                 dt { (ctx.t("account.frozen")) } dd { (lang.money(b.frozen_fen)) }
             }
+            @if ctx.has(Permission::FinanceManage) {
+                div.two {
+                    form method="post" action=(format!("/ops/customers/{}", org.id.get())) novalidate {
+                        (csrf(&ctx))
+                        input type="hidden" name="what" value="voucher";
+                        input type="hidden" name="idem" value=(form::idempotency_key());
+                        (form::field(&ctx, "voucher", "fin.voucher", Kind::Decimal, "", &FormErrors::default(), true))
+                        div.actions { button type="submit" { (ctx.t("fin.grant")) } }
+                    }
+                    form method="post" action=(format!("/ops/customers/{}", org.id.get())) novalidate {
+                        (csrf(&ctx))
+                        input type="hidden" name="what" value="credit";
+                        (form::field(&ctx, "credit", "fin.credit_line", Kind::Decimal, "", &FormErrors::default(), true))
+                        div.actions { button type="submit" { (ctx.t("common.save")) } }
+                    }
+                }
+            }
             h2 { (ctx.t("c360.instances")) }
             @if instances.is_empty() { p.empty { (ctx.t("list.empty")) } }
             ul { @for i in &instances { li { "#" (i.id) " " (spec_label(&products, &specs, i.product_id, i.spec_id)) " · " (ctx.t(&format!("status.{}", i.status.as_str()))) } } }
@@ -403,6 +420,87 @@ pub async fn customer(State(s): State<WebState>, ctx: Ctx, Path(id): Path<i64>) 
         }
     };
     Ok(layout::page(&ctx, &org.name, Some(&OPS), body))
+}
+
+/// A voucher grant or credit-line change on the 360 view.
+#[derive(Debug, Default, Deserialize)]
+pub struct GrantForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    /// `voucher` or `credit`.
+    #[serde(default)]
+    what: String,
+    #[serde(default)]
+    voucher: String,
+    #[serde(default)]
+    credit: String,
+    #[serde(default)]
+    idem: String,
+}
+
+/// `POST /ops/customers/{id}`: grants a cash voucher or sets the credit line through the
+/// API (beyond one finance user's limit it waits for a second one: four eyes).
+pub async fn customer_post(
+    State(s): State<WebState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(f): Form<GrantForm>,
+) -> PageResult {
+    ctx.require(Permission::FinanceManage)?;
+    let lang = ctx.lang;
+    let back = format!("/ops/customers/{id}");
+    let mut e = FormErrors::default();
+    let (path, body, field) = if f.what == "credit" {
+        let fen = e.yuan_opt(lang, "credit", &f.credit).unwrap_or_else(|| {
+            if e.get("credit").is_none() {
+                e.add("credit", lang.t("err.required"));
+            }
+            0
+        });
+        (
+            format!("/api/v1/orgs/{id}/credit-line"),
+            json!({"limit_fen": fen}),
+            "credit",
+        )
+    } else {
+        let fen = e.yuan(lang, "voucher", &f.voucher);
+        let key = if f.idem.is_empty() {
+            form::idempotency_key()
+        } else {
+            f.idem.clone()
+        };
+        (
+            format!("/api/v1/orgs/{id}/vouchers"),
+            json!({"amount_fen": fen, "idempotency_key": key}),
+            "voucher",
+        )
+    };
+    if let Some(m) = e.get(field) {
+        let msg = m.to_owned();
+        let body = html! {
+            div.form-errors role="alert" { p { (msg) } }
+            p { a.button href=(back) { (ctx.t("order.back")) } }
+        };
+        let mut r = layout::page(&ctx, &ctx.t("error.form"), Some(&OPS), body);
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(r);
+    }
+    let call = if f.what == "credit" {
+        Call::put(&path, body)
+    } else {
+        Call::post(&path, Some(body))
+    };
+    match api::call(&s.api, &ctx, call.csrf(&f.csrf)).await? {
+        Ok(ans) => {
+            let key = if ans.body["pending"].as_bool().unwrap_or(false) {
+                "fin.grant_pending"
+            } else {
+                "fin.granted"
+            };
+            Ok(done(&back, key, ""))
+        }
+        Err(fail) => refused(&ctx, &fail, &back),
+    }
 }
 
 // ---------------------------------------------------------------- catalogue
@@ -957,7 +1055,14 @@ pub struct OfflineForm {
 async fn finance_view(s: &WebState, ctx: &Ctx, f: &OfflineForm, e: &FormErrors) -> PageResult {
     let lang = ctx.lang;
     let list = s.app.store.list_offline(0, PAGE_SIZE_MAX).await?;
-    let orgs = names(s, list.iter().map(|o| o.org)).await?;
+    let grants = s.app.store.list_grants(0, PAGE_SIZE_MAX).await?;
+    let orgs = names(
+        s,
+        list.iter()
+            .map(|o| o.org)
+            .chain(grants.iter().map(|g| g.org)),
+    )
+    .await?;
     let dirs = vec![
         ("in".to_owned(), ctx.t("fin.in")),
         ("out".to_owned(), ctx.t("fin.out")),
@@ -982,6 +1087,33 @@ async fn finance_view(s: &WebState, ctx: &Ctx, f: &OfflineForm, e: &FormErrors) 
                                     (csrf(ctx))
                                     input type="hidden" name="what" value="approve";
                                     input type="hidden" name="id" value=(o.id);
+                                    button type="submit" { (ctx.t("fin.approve")) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        }
+        h2 { (ctx.t("fin.grants")) }
+        @if grants.is_empty() { p.empty { (ctx.t("list.empty")) } } @else {
+        table.data #grants {
+            thead { tr { th { "#" } th { (ctx.t("acc.customer")) } th { (ctx.t("fin.kind")) } th { (ctx.t("stmt.amount")) } th { (ctx.t("reg.submitted")) } th { (ctx.t("org.status")) } th { (ctx.t("common.actions")) } } }
+            tbody {
+                @for g in grants.iter().rev() {
+                    tr {
+                        td { (g.id) } td { (org_name(&orgs, g.org)) }
+                        td { (ctx.t(&format!("fin.kind.{}", g.kind.as_str()))) }
+                        td.num { (lang.money(g.amount_fen.get())) }
+                        td { (lang.datetime(g.entered_ms)) }
+                        td { (ctx.t(&format!("fin.grant.{}", g.status))) }
+                        td {
+                            @if g.status == "pending" && Some(g.entered_by) != me {
+                                form.inline method="post" action="/ops/finance" {
+                                    (csrf(ctx))
+                                    input type="hidden" name="what" value="approve_grant";
+                                    input type="hidden" name="id" value=(g.id);
                                     button type="submit" { (ctx.t("fin.approve")) }
                                 }
                             }
@@ -1020,9 +1152,13 @@ pub async fn finance_post(
 ) -> PageResult {
     ctx.require(Permission::FinanceManage)?;
     let lang = ctx.lang;
-    if f.what == "approve" {
+    if f.what == "approve" || f.what == "approve_grant" {
         let id: i64 = f.id.parse().map_err(|_| WebError::NotFound)?;
-        let path = format!("/api/v1/offline-transfers/{id}/approve");
+        let path = if f.what == "approve" {
+            format!("/api/v1/offline-transfers/{id}/approve")
+        } else {
+            format!("/api/v1/money-grants/{id}/approve")
+        };
         return match api::call(&s.api, &ctx, Call::post(&path, None).csrf(&f.csrf)).await? {
             Ok(_) => Ok(done("/ops/finance", "fin.approved", "")),
             Err(fail) => refused(&ctx, &fail, "/ops/finance"),

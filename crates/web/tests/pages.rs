@@ -523,3 +523,74 @@ fn cart_buys_everything_once() {
         .count();
     assert_eq!(orders_after, orders_before + 2);
 }
+
+#[test]
+fn vouchers_and_credit_lines_with_four_eyes() {
+    let w = world();
+    let org = w.demo.customers[0].0;
+    let path = format!("/ops/customers/{org}");
+    let bad = w
+        .admin
+        .form(&path, &[("what", "voucher"), ("voucher", "-1")])
+        .unwrap();
+    assert_eq!(bad.status, 422);
+    let a = w
+        .admin
+        .form(
+            &path,
+            &[("what", "voucher"), ("voucher", "100"), ("idem", "v-1")],
+        )
+        .unwrap();
+    assert_eq!(a.status, 303, "{}", a.body);
+    assert!(a.location.unwrap().contains("fin.granted"));
+    let acct = w.cust.get("/console/account").unwrap();
+    assert!(
+        acct.body.contains("id=\"bal-voucher\">¥100.00<"),
+        "{}",
+        acct.body
+    );
+    // Beyond one person's limit: waits for a second finance user.
+    let a = w
+        .admin
+        .form(&path, &[("what", "credit"), ("credit", "20000")])
+        .unwrap();
+    assert!(a.location.unwrap().contains("fin.grant_pending"));
+    let fin = w.admin.get("/ops/finance").unwrap();
+    assert!(fin.body.contains("id=\"grants\""));
+    assert!(
+        !fin.body.contains("value=\"approve_grant\""),
+        "not by the one who asked"
+    );
+    let made = w
+        .admin
+        .form(
+            "/system",
+            &[
+                ("login", "fin2"),
+                ("display_name", "Finance Two"),
+                ("password", "Second-Finance-Pw-1"),
+                ("role", "finance"),
+            ],
+        )
+        .unwrap();
+    assert_eq!(made.status, 303, "{}", made.body);
+    let mut fin2 = Client::new(&w.h.base);
+    fin2.login("fin2", "Second-Finance-Pw-1").unwrap();
+    let page = fin2.get("/ops/finance").unwrap();
+    let id = between(
+        &page.body,
+        "name=\"what\" value=\"approve_grant\"><input type=\"hidden\" name=\"id\" value=\"",
+        "\"",
+    )
+    .to_owned();
+    let a = fin2
+        .form("/ops/finance", &[("what", "approve_grant"), ("id", &id)])
+        .unwrap();
+    assert_eq!(a.status, 303, "{}", a.body);
+    let acct = w.cust.get("/console/account").unwrap();
+    assert!(
+        acct.body.contains("id=\"bal-credit\">¥20,000.00<"),
+        "{}",
+        acct.body
+    );
+}
