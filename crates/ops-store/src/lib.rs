@@ -124,6 +124,9 @@ pub trait OpsStore: MoneyStore + Send + Sync + std::fmt::Debug {
     async fn set_org_sales_owner(&self, id: OrgId, owner: Option<UserId>) -> StoreResult<()>;
     /// Whether any organisation exists (bootstrap check).
     async fn any_org(&self) -> StoreResult<bool>;
+    /// The organisations with these ids (at most [`PAGE_SIZE_MAX`] ids; unknown ids are
+    /// skipped), in id order: one query for the names on a page of rows.
+    async fn orgs_by_ids(&self, ids: &[OrgId]) -> StoreResult<Vec<OrgRecord>>;
 
     // --- users
     /// Creates a user with roles; records the password in the history.

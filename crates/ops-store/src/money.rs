@@ -634,6 +634,14 @@ pub trait MoneyStore: Send + Sync {
     async fn create_category(&self, name: &str, at_ms: i64) -> StoreResult<CategoryRecord>;
     /// All categories.
     async fn list_categories(&self) -> StoreResult<Vec<CategoryRecord>>;
+    /// The specs of these products (at most [`crate::PAGE_SIZE_MAX`] product ids), by
+    /// product then id: one query for a page of products.
+    async fn specs_of_products(&self, product_ids: &[i64]) -> StoreResult<Vec<SpecRecord>>;
+    /// Orders created in `[from_ms, to_ms)` counted per China-Standard-Time day: (the
+    /// day's start in ms, count), by day.
+    async fn order_counts_by_day(&self, from_ms: i64, to_ms: i64) -> StoreResult<Vec<(i64, i64)>>;
+    /// Instances counted by status: (status, count), by status.
+    async fn instance_counts_by_status(&self) -> StoreResult<Vec<(String, i64)>>;
     /// Creates an (unpublished) product.
     async fn create_product(&self, p: &NewProduct) -> StoreResult<ProductRecord>;
     /// One product.

@@ -983,6 +983,47 @@ macro_rules! money_store {
                 rows.iter().map(Self::spec_row).collect()
             }
 
+            async fn specs_of_products(&self, product_ids: &[i64]) -> StoreResult<Vec<SpecRecord>> {
+                let list = crate::sql::id_list(product_ids.iter().copied());
+                if list.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let sql = format!("SELECT {SPEC_COLS} FROM specs WHERE product_id IN ({list}) ORDER BY product_id, id");
+                let rows = sqlx::query(&sql)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                rows.iter().map(Self::spec_row).collect()
+            }
+
+            async fn order_counts_by_day(&self, from_ms: i64, to_ms: i64) -> StoreResult<Vec<(i64, i64)>> {
+                let rows = sqlx::query(
+                    "SELECT CAST((created_ms + $3) / $4 AS BIGINT) AS day, CAST(COUNT(*) AS BIGINT) AS n FROM orders \
+                     WHERE created_ms >= $1 AND created_ms < $2 GROUP BY day ORDER BY day",
+                )
+                .bind(from_ms)
+                .bind(to_ms)
+                .bind(suanli_ops::money::CST_OFFSET_MS)
+                .bind(suanli_ops::money::DAY_MS)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                rows.iter()
+                    .map(|r| {
+                        let day: i64 = col!(r, "day");
+                        Ok((day * suanli_ops::money::DAY_MS - suanli_ops::money::CST_OFFSET_MS, col!(r, "n")))
+                    })
+                    .collect()
+            }
+
+            async fn instance_counts_by_status(&self) -> StoreResult<Vec<(String, i64)>> {
+                let rows = sqlx::query("SELECT status, CAST(COUNT(*) AS BIGINT) AS n FROM instances GROUP BY status ORDER BY status")
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                rows.iter().map(|r| Ok((col!(r, "status"), col!(r, "n")))).collect()
+            }
+
             async fn set_spec_pricing(&self, id: i64, pricing: &SpecPricing) -> StoreResult<SpecRecord> {
                 let n = sqlx::query("UPDATE specs SET pricing = $1, version = version + 1 WHERE id = $2")
                     .bind(to_json(pricing)?)

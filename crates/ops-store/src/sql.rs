@@ -46,6 +46,16 @@ fn opt_org(v: Option<i64>) -> StoreResult<Option<OrgId>> {
 fn opt_user(v: Option<i64>) -> StoreResult<Option<UserId>> {
     v.map(user_id).transpose()
 }
+/// A comma-separated list of at most [`crate::PAGE_SIZE_MAX`] distinct integer ids for an
+/// `IN (…)` clause (integers only, so nothing can be injected).
+pub(crate) fn id_list(ids: impl Iterator<Item = i64>) -> String {
+    let mut v: Vec<i64> = ids.collect();
+    v.sort_unstable();
+    v.dedup();
+    v.truncate(crate::PAGE_SIZE_MAX as usize);
+    v.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
 pub(crate) fn limit_of(limit: u32) -> i64 {
     i64::from(limit.clamp(1, PAGE_SIZE_MAX))
 }
@@ -632,6 +642,19 @@ macro_rules! sql_store {
 
             async fn set_org_sales_owner(&self, id: OrgId, owner: Option<UserId>) -> StoreResult<()> {
                 one(sqlx::query("UPDATE orgs SET sales_owner = $1 WHERE id = $2").bind(owner.map(UserId::get)).bind(id.get()).execute(&self.pool).await.map_err(db_err)?.rows_affected())
+            }
+
+            async fn orgs_by_ids(&self, ids: &[OrgId]) -> StoreResult<Vec<OrgRecord>> {
+                let list = id_list(ids.iter().map(|i| i.get()));
+                if list.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let sql = format!("SELECT {ORG_COLS} FROM orgs o WHERE o.id IN ({list}) ORDER BY o.id");
+                let rows = sqlx::query(&sql)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                rows.iter().map(Self::org_row).collect()
             }
 
             async fn any_org(&self) -> StoreResult<bool> {

@@ -240,7 +240,66 @@ both!(
     prepaid_lifecycle_and_bills,
     bills_and_lifecycle_are_paged,
     payg_pauses_when_out_of_money_and_resumes,
+    page_queries_read_many_rows_at_once,
 );
+
+/// The web consoles' one-query reads: organisations and specs by ids, orders per day,
+/// instances per status.
+async fn page_queries_read_many_rows_at_once(b: &Backend) {
+    let s = b.store();
+    let w = world(s).await;
+    recharge(s, &w, 0, 10_000_000, T0).await;
+    const DAY: i64 = 86_400_000;
+    for (i, at) in [T0, T0 + 60_000, T0 + DAY].into_iter().enumerate() {
+        s.place_order(&PlaceOrder {
+            ctx: ctx(&w, 0, &format!("d{i}"), at),
+            spec_id: w.prepaid_specs[0],
+            mode: ChargingMode::Prepaid,
+            months: 1,
+            quantity: 1,
+            coupon: None,
+        })
+        .await
+        .unwrap();
+    }
+    let days = s
+        .order_counts_by_day(T0 - 2 * DAY, T0 + 3 * DAY)
+        .await
+        .unwrap();
+    assert_eq!(days.iter().map(|d| d.1).sum::<i64>(), 3, "{days:?}");
+    assert!(days.windows(2).all(|p| p[0].0 < p[1].0), "by day");
+    for (start, _) in &days {
+        // Each day starts at a China-Standard-Time midnight.
+        assert_eq!((start + 8 * 3_600_000).rem_euclid(DAY), 0, "{days:?}");
+    }
+    assert!(
+        s.order_counts_by_day(T0 + 10 * DAY, T0 + 11 * DAY)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let by_status = s.instance_counts_by_status().await.unwrap();
+    assert_eq!(by_status, vec![("active".to_owned(), 3)]);
+    let spec = s.get_spec(w.prepaid_specs[0]).await.unwrap().unwrap();
+    let specs = s
+        .specs_of_products(&[spec.product_id, spec.product_id, 999_999])
+        .await
+        .unwrap();
+    assert_eq!(specs.len(), 4);
+    assert!(specs.iter().all(|x| x.product_id == spec.product_id));
+    assert!(s.specs_of_products(&[]).await.unwrap().is_empty());
+    let ids = [
+        w.customers[1].0,
+        w.customers[0].0,
+        OrgId::new(999_999).unwrap(),
+    ];
+    let orgs = s.orgs_by_ids(&ids).await.unwrap();
+    assert_eq!(
+        orgs.iter().map(|o| o.id).collect::<Vec<_>>(),
+        vec![w.customers[0].0, w.customers[1].0]
+    );
+    assert!(s.orgs_by_ids(&[]).await.unwrap().is_empty());
+}
 
 /// 2025-01-15 00:00 CST.
 const T0: i64 = 1_736_870_400_000;

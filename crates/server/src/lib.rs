@@ -297,6 +297,18 @@ impl Platform {
         listener: tokio::net::TcpListener,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
+        let app = self.router();
+        self.serve_app(app, listener, shutdown).await
+    }
+
+    /// Like [`Platform::serve`], but serves `app` — a router that includes this API (the
+    /// binary passes the web consoles, which forward `/api/…` to [`Platform::router`]).
+    pub async fn serve_app(
+        self,
+        app: axum::Router,
+        listener: tokio::net::TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
         let addr = listener
             .local_addr()
             .map(|a| a.to_string())
@@ -324,9 +336,7 @@ impl Platform {
                 ));
             }
         }
-        let app = self
-            .router()
-            .into_make_service_with_connect_info::<SocketAddr>();
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await

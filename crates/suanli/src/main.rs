@@ -28,8 +28,11 @@ enum Command {
     /// Benchmarks that print figures with a same-run baseline.
     #[command(subcommand)]
     Bench(cmd::bench::BenchCmd),
-    /// Run the operations platform (HTTP API under /api/v1).
+    /// Run the operations platform: web consoles at / and the HTTP API under /api/v1.
     Serve(cmd::serve::ServeArgs),
+    /// The web consoles' tools: `screenshots` regenerates docs/screenshots.
+    #[command(subcommand)]
+    Web(cmd::web::WebCmd),
     /// Operations-platform maintenance: `reconcile` journal vs chain settlement credits.
     #[command(subcommand)]
     Ops(cmd::ops::OpsCmd),
@@ -77,6 +80,7 @@ fn main() -> std::process::ExitCode {
         Some(Command::Chain(c)) => cmd::chain::run(c),
         Some(Command::Bench(c)) => cmd::bench::run(c),
         Some(Command::Serve(a)) => cmd::serve::run(a),
+        Some(Command::Web(c)) => cmd::web::run(c),
         Some(Command::Ops(c)) => cmd::ops::run(c),
         Some(Command::Did(c)) => cmd::identity::run_did(c),
         Some(Command::Issuer(c)) => cmd::identity::run_issuer(c),

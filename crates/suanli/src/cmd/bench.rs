@@ -21,6 +21,9 @@ pub enum BenchCmd {
     /// Service channels: dual-signed, durably stored updates/s and p99 latency between
     /// two controllers over loopback vs raw (2 signs + 2 verifies).
     Channel(super::bench_channel::ChannelBenchArgs),
+    /// Web pages: p50/p95 per page on a demo dataset (10,000 orders by default) vs
+    /// `GET /api/v1/health`.
+    Web(super::web::WebBenchArgs),
 }
 
 pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
@@ -32,5 +35,6 @@ pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
         BenchCmd::Vc(args) => super::bench_vc::run(args),
         BenchCmd::Trade(args) => super::bench_trade::run(args),
         BenchCmd::Channel(args) => super::bench_channel::run(args),
+        BenchCmd::Web(args) => super::web::bench(args),
     }
 }

@@ -25,6 +25,7 @@ pub mod ops;
 pub mod sched;
 pub mod serve;
 pub mod trade;
+pub mod web;
 
 /// Structured logs to stderr; `RUST_LOG` filters (default `info`), `SUANLI_LOG_FORMAT=json`
 /// switches to JSON lines.

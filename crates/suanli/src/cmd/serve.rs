@@ -1,4 +1,5 @@
-//! `suanli serve`: the operations platform's HTTP API (see `docs/configuration.md`).
+//! `suanli serve`: the operations platform's HTTP API and web consoles (see
+//! `docs/configuration.md`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -97,8 +98,11 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("bind {}", config.listen))?;
+        // The web consoles beside the API: pages at `/`, `/console`, `/ops`, `/system`;
+        // `/api/…` and `/metrics` pass through to the API router.
+        let app = suanli_web::router(platform.state.clone(), platform.router());
         platform
-            .serve(listener, suanli_server::shutdown_signal())
+            .serve_app(app, listener, suanli_server::shutdown_signal())
             .await?;
         anyhow::Ok(())
     });
