@@ -15,6 +15,8 @@ const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 pub const DRIVER_START_MS_MAX: u64 = 20_000;
 /// How long a wait for an element may take, in milliseconds.
 pub const WAIT_MS_MAX: u64 = 10_000;
+/// How long a click on a link or button waits for the next page, in ms.
+pub const NAVIGATION_WAIT_MS_MAX: u64 = 3_000;
 
 /// The message when Chromium or its driver is missing.
 pub const MISSING: &str = "chromedriver/chromium not found: run scripts/ensure-chromium.sh (installs the Debian packages chromium and chromium-driver) and run the tests again";
@@ -256,11 +258,41 @@ impl Session {
         Ok(())
     }
 
-    /// Clicks the element `css`.
+    /// Clicks the element `css`. A click on a link or a button loads the next page; the
+    /// call returns once the old page is gone (or after [`NAVIGATION_WAIT_MS_MAX`] if the click did
+    /// not navigate), so what is read next is never the page before the click.
     pub fn click(&self, css: &str) -> Result<(), WebError> {
         let e = self.find(css)?;
+        let tag = self
+            .call("GET", &format!("/element/{}/name", e.0), None)?
+            .as_str()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let old_page = if matches!(tag.as_str(), "a" | "button" | "input") {
+            Some(self.find("html")?)
+        } else {
+            None
+        };
         self.call("POST", &format!("/element/{}/click", e.0), Some(json!({})))?;
+        if let Some(old) = old_page {
+            self.wait_gone(&old);
+        }
         Ok(())
+    }
+
+    /// Waits until `e` no longer belongs to the document (a new page replaced it), for at
+    /// most [`NAVIGATION_WAIT_MS_MAX`].
+    fn wait_gone(&self, e: &Element) {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_millis(NAVIGATION_WAIT_MS_MAX) {
+            if self
+                .call("GET", &format!("/element/{}/name", e.0), None)
+                .is_err()
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// The visible text of the element `css`.
