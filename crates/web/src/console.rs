@@ -23,6 +23,7 @@ use suanli_ops::pricing::{ChargingMode, QuoteRequest, TERM_MONTHS_MAX, quote};
 use suanli_ops::{OrgVisibility, Permission, Role};
 use suanli_ops_store::{
     BillFilter, InstanceRecord, OrderRecord, PAGE_SIZE_MAX, ProductRecord, SpecRecord,
+    UserKeyRecord,
 };
 
 /// Rows per page of the console's lists.
@@ -110,7 +111,14 @@ pub async fn account(State(s): State<WebState>, ctx: Ctx) -> PageResult {
         return Err(WebError::NotFound);
     }
     let b = s.app.store.balances(a.org.id).await?;
-    Ok(account_view(&ctx, &b, "", &FormErrors::default()))
+    let key = s.app.store.get_user_key(a.user.id).await?;
+    Ok(account_view(
+        &ctx,
+        &b,
+        "",
+        &FormErrors::default(),
+        key.as_ref(),
+    ))
 }
 
 fn account_view(
@@ -118,6 +126,7 @@ fn account_view(
     b: &suanli_ops::journal::Balances,
     amount: &str,
     errors: &FormErrors,
+    key: Option<&UserKeyRecord>,
 ) -> Response {
     let body = html! {
         h1 { (ctx.t("console.account")) }
@@ -135,14 +144,104 @@ fn account_view(
             }
         }
         p { a href="/console/statements" { (ctx.t("console.statements")) } " · " a href="/console/bills" { (ctx.t("console.bills")) } }
-        // KEY EXPORT (issue #9 §6, branch `keys`): the DID key custody export link goes in
-        // this section once `crates/server/src/keys.rs` lands; until then only the note.
-        section #did-keys {
-            h2 { (ctx.t("account.keys")) }
-            p.hint { (ctx.t("account.keys_absent")) }
-        }
+        (key_section(ctx, key, errors))
     };
     layout::page(ctx, &ctx.t("console.account"), Some(&CONSOLE), body)
+}
+
+/// The user's DID key (docs/key-custody.md): which DID and key sign the user's chain
+/// records, whether the DID is on the identity chain yet, and the export form (the
+/// password again; the API checks it, counts failures and audits the export).
+fn key_section(ctx: &Ctx, key: Option<&UserKeyRecord>, errors: &FormErrors) -> Markup {
+    html! {
+        section #did-keys {
+            h2 { (ctx.t("account.keys")) }
+            @match key {
+                None => p.hint #key-none { (ctx.t("account.key_none")) },
+                Some(k) => {
+                    p #key-signing { (ctx.t("account.key_signing")) }
+                    dl {
+                        dt { (ctx.t("account.key_did")) }
+                        dd #key-did { code { (k.did.as_deref().unwrap_or("—")) } }
+                        dt { (ctx.t("account.key_public")) }
+                        dd #key-public { code { (k.public_key) } }
+                        dt { (ctx.t("account.key_state")) }
+                        dd #key-state {
+                            @if k.did_created_ms.is_some() { (ctx.t("account.key_on_chain")) }
+                            @else { (ctx.t("account.key_pending")) }
+                        }
+                    }
+                    p.hint { (ctx.t("account.key_custody")) }
+                    form method="post" action="/console/key-export" novalidate {
+                        (csrf(ctx))
+                        (form::field(ctx, "key_password", "account.key_password", Kind::Password, "", errors, true))
+                        div.actions { button #key-export type="submit" { (ctx.t("account.key_export")) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The key export form.
+#[derive(Debug, Default, Deserialize)]
+pub struct KeyExportForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    #[serde(default)]
+    key_password: String,
+}
+
+/// `POST /console/key-export`: the user's DID key as a PKCS#8 PEM download, after the API
+/// checked the password; a wrong password is shown next to the field.
+pub async fn key_export(
+    State(s): State<WebState>,
+    ctx: Ctx,
+    Form(f): Form<KeyExportForm>,
+) -> PageResult {
+    let a = ctx.require(Permission::AccountRead)?;
+    let lang = ctx.lang;
+    let mut e = FormErrors::default();
+    if f.key_password.is_empty() {
+        e.add("key_password", lang.t("err.required"));
+    } else {
+        let body = json!({"password": f.key_password});
+        match api::call(
+            &s.api,
+            &ctx,
+            Call::post("/api/v1/me/key/export", Some(body)).csrf(&f.csrf),
+        )
+        .await?
+        {
+            Ok(ans) => {
+                let pem = ans.body["pkcs8_pem"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                if !pem.is_empty() {
+                    return Ok((
+                        [
+                            (header::CONTENT_TYPE, "application/x-pem-file"),
+                            (header::CACHE_CONTROL, "no-store"),
+                            (
+                                header::CONTENT_DISPOSITION,
+                                "attachment; filename=\"suanli-did-key.pem\"",
+                            ),
+                        ],
+                        pem,
+                    )
+                        .into_response());
+                }
+                e.add("key_password", lang.t("account.key_export_failed"));
+            }
+            Err(fail) => e.api(lang, &fail, &[("password", "key_password")]),
+        }
+    }
+    let b = s.app.store.balances(a.org.id).await?;
+    let key = s.app.store.get_user_key(a.user.id).await?;
+    let mut r = account_view(&ctx, &b, "", &e, key.as_ref());
+    *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(r)
 }
 
 /// The recharge form.
@@ -191,7 +290,8 @@ pub async fn recharge(
         }
     }
     let b = s.app.store.balances(a.org.id).await?;
-    let mut r = account_view(&ctx, &b, &f.amount, &e);
+    let key = s.app.store.get_user_key(a.user.id).await?;
+    let mut r = account_view(&ctx, &b, &f.amount, &e, key.as_ref());
     *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     Ok(r)
 }

@@ -107,6 +107,7 @@ pub fn router(app: AppState, api: Router) -> Router {
         .route("/console", get(console::overview))
         .route("/console/account", get(console::account))
         .route("/console/recharge", post(console::recharge))
+        .route("/console/key-export", post(console::key_export))
         .route(
             "/console/order",
             get(console::order_page).post(console::order_post),

@@ -594,3 +594,70 @@ fn vouchers_and_credit_lines_with_four_eyes() {
         acct.body
     );
 }
+
+#[test]
+fn the_account_centre_shows_the_did_key_and_exports_it_with_the_password() {
+    let w = world();
+    // Accounts the operator created have no key yet, and the page says why.
+    let none = w.cust.get("/console/account?lang=en").unwrap();
+    assert!(none.body.contains("id=\"key-none\""), "{}", none.body);
+    // A self-registered user gets its key at registration.
+    let anon = Client::new(&w.h.base);
+    let password = "Zhao-Liu-Password-7";
+    let reg = anon
+        .form(
+            "/register",
+            &[
+                ("kind", "personal"),
+                ("login", "zhaoliu"),
+                ("password", password),
+                ("password2", password),
+                ("name", "Zhao Liu"),
+                ("id_number", "11010519491231002X"),
+                ("phone", "13800138000"),
+            ],
+        )
+        .unwrap();
+    assert!(reg.status < 400, "{}", reg.body);
+    let list = w.admin.get("/ops/registrations").unwrap();
+    let id = between(&list.body, "data-registration=\"", "\"").to_owned();
+    let approved = w
+        .admin
+        .form(&format!("/ops/registrations/{id}/approve"), &[])
+        .unwrap();
+    assert!(approved.status < 400, "{}", approved.body);
+    let mut user = Client::new(&w.h.base);
+    user.login("zhaoliu", password).unwrap();
+    let page = user.get("/console/account?lang=en").unwrap();
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("id=\"key-did\""), "{}", page.body);
+    assert!(page.body.contains("signed with your own DID key"));
+    let zh = user.get("/console/account?lang=zh").unwrap();
+    assert!(zh.body.contains("由您自己的 DID 密钥签名"));
+    // A wrong password is refused next to the field; nothing is exported.
+    let wrong = user
+        .form(
+            "/console/key-export?lang=en",
+            &[("key_password", "not-the-password")],
+        )
+        .unwrap();
+    assert_eq!(wrong.status, 422);
+    assert!(
+        wrong.body.contains("id=\"f-key_password-err\""),
+        "{}",
+        wrong.body
+    );
+    assert!(!wrong.body.contains("PRIVATE KEY"));
+    // The right password gives the PEM as a download, of the key the page shows.
+    let pem = user
+        .form("/console/key-export", &[("key_password", password)])
+        .unwrap();
+    assert_eq!(pem.status, 200, "{}", pem.body);
+    assert!(
+        pem.body.starts_with("-----BEGIN PRIVATE KEY-----"),
+        "{}",
+        pem.body
+    );
+    let key = suanli_primitives::SecretKey::from_pem(&pem.body).unwrap();
+    assert!(page.body.contains(&key.public().to_hex()));
+}
