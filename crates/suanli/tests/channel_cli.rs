@@ -13,7 +13,7 @@ use suanli_primitives::SecretKey;
 
 mod common;
 
-use common::{Cli, credit, json_out, kyc_party, mint, start_node, suanli};
+use common::{credit, json_out, kyc_party, kyc_supplier, mint, suanli, trade_world};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -25,29 +25,11 @@ fn free_port() -> u16 {
 
 #[test]
 fn channel_flow_from_the_command_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("node");
-    let (_node, url) = start_node(&data);
-    let cli = Cli {
-        url: url.clone(),
-        dir: dir.path().to_owned(),
-    };
-    std::fs::copy(data.join("operator.key"), dir.path().join("authority.key")).unwrap();
-    cli.ok(&["did", "create", "--key", "authority.key"]);
-    let (s_key, _) = kyc_party(
-        &cli,
-        "supplier",
-        "supplier",
-        &json!({
-            "organisationName": "黔算科技有限公司",
-            "unifiedSocialCreditCode": "91350100M000100Y43",
-            "legalRepresentative": "张三",
-            "qualifications": [{"name": "IDC licence", "number": "B1-20230001"}],
-            "contact": {"name": "李四", "phone": "+86 851 5555 0101"}
-        }),
-    );
+    let w = trade_world();
+    let (dir, data, url, cli) = (&w.dir, &w.data, w.url.clone(), &w.cli);
+    let (s_key, _) = kyc_supplier(cli, "supplier", "黔算科技有限公司");
     let (c_key, consumer) = kyc_party(
-        &cli,
+        cli,
         "consumer",
         "consumer",
         &json!({"name": "王五", "idType": "resident-id-card"}),

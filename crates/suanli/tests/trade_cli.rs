@@ -11,34 +11,15 @@ use suanli_primitives::SecretKey;
 
 mod common;
 
-use common::{Cli, credit, json_out, kyc_party, mint, start_node};
+use common::{credit, json_out, kyc_party, kyc_supplier, mint, trade_world};
 
 #[test]
 fn trade_flow_from_the_command_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("node");
-    let (_node, url) = start_node(&data);
-    let cli = Cli {
-        url: url.clone(),
-        dir: dir.path().to_owned(),
-    };
-    std::fs::copy(data.join("operator.key"), dir.path().join("authority.key")).unwrap();
-    cli.ok(&["did", "create", "--key", "authority.key"]);
-
-    let (s_key, supplier) = kyc_party(
-        &cli,
-        "supplier",
-        "supplier",
-        &json!({
-            "organisationName": "闽算科技有限公司",
-            "unifiedSocialCreditCode": "91350100M000100Y43",
-            "legalRepresentative": "张三",
-            "qualifications": [{"name": "IDC licence", "number": "B1-20230001"}],
-            "contact": {"name": "李四", "phone": "+86 591 5555 0101"}
-        }),
-    );
+    let w = trade_world();
+    let (dir, data, url, cli) = (&w.dir, &w.data, w.url.clone(), &w.cli);
+    let (s_key, supplier) = kyc_supplier(cli, "supplier", "闽算科技有限公司");
     let consumer_claims = json!({"name": "王五", "idType": "resident-id-card"});
-    let (c_key, consumer) = kyc_party(&cli, "consumer", "consumer", &consumer_claims);
+    let (c_key, consumer) = kyc_party(cli, "consumer", "consumer", &consumer_claims);
 
     // A supplier is enrolled only on a kyc-supplier credential about itself.
     let refused = cli.fails(&[

@@ -232,3 +232,48 @@ pub fn credit(url: &str, key_file: &str) -> i64 {
         .as_i64()
         .unwrap_or_else(|| panic!("{body}"))
 }
+
+/// A running node, a CLI in a temporary directory, and the genesis authority's DID
+/// created (its key as `authority.key`): where the trade and channel CLI tests start.
+pub struct TradeWorld {
+    pub dir: tempfile::TempDir,
+    pub data: std::path::PathBuf,
+    pub node: NodeGuard,
+    pub url: String,
+    pub cli: Cli,
+}
+
+pub fn trade_world() -> TradeWorld {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("node");
+    let (node, url) = start_node(&data);
+    let cli = Cli {
+        url: url.clone(),
+        dir: dir.path().to_owned(),
+    };
+    std::fs::copy(data.join("operator.key"), dir.path().join("authority.key")).unwrap();
+    cli.ok(&["did", "create", "--key", "authority.key"]);
+    TradeWorld {
+        dir,
+        data,
+        node,
+        url,
+        cli,
+    }
+}
+
+/// A supplier DID with a kyc-supplier credential for `organisation`, enrolled.
+pub fn kyc_supplier(cli: &Cli, name: &str, organisation: &str) -> (String, String) {
+    kyc_party(
+        cli,
+        name,
+        "supplier",
+        &json!({
+            "organisationName": organisation,
+            "unifiedSocialCreditCode": "91350100M000100Y43",
+            "legalRepresentative": "张三",
+            "qualifications": [{"name": "IDC licence", "number": "B1-20230001"}],
+            "contact": {"name": "李四", "phone": "+86 591 5555 0101"}
+        }),
+    )
+}
