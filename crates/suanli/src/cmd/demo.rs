@@ -75,6 +75,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     ));
     let base = format!("http://{addr}");
 
+    let mut platform = None;
     let result = walk(&node, &operator, &base).and_then(|()| {
         println!("\n=== Identity: DIDs, credentials, KYC ===");
         super::demo_identity::run(&node, &operator, &base)?;
@@ -92,7 +93,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
             LedgerTarget::Embedded(Arc::clone(&node)),
             platform_key,
         )?);
-        super::demo_platform::run(
+        platform = Some(super::demo_platform::run(
             &data.join("platform"),
             Some(Arc::clone(&anchor) as Arc<dyn suanli_server::AuditAnchor>),
             Some(Arc::new(super::did_registry::LedgerDids::new(
@@ -103,7 +104,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
                 operator.clone(),
             ))
                 as Arc<dyn suanli_server::kyc::PartyEnrolment>),
-        )?;
+        )?);
         let (seq, head) = anchor
             .wait_anchored(Duration::from_millis(
                 super::audit_anchor::ANCHOR_INTERVAL_MS * 3,
@@ -114,14 +115,23 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         super::demo_market::run()
     });
 
-    if result.is_ok() {
-        println!("\nNot in this demo yet: service channels — they arrive with their issue.");
-    }
     if result.is_ok() && !args.exit {
         println!(
             "\nThe node API stays up at {base}/v1 (try {base}/v1/chains/trade/head). Ctrl-C to stop."
         );
+        if let Some(p) = &platform {
+            println!(
+                "The web consoles stay up at {}/ with the demo's data: the operator `admin` (password in {}), the customer `acme-admin` / `Acme-Render-Farm-1`.",
+                p.base,
+                data.join("platform")
+                    .join(suanli_server::BOOTSTRAP_PASSWORD_FILE)
+                    .display()
+            );
+        }
         runtime.block_on(super::node::shutdown_signal());
+    }
+    if let Some(p) = platform.take() {
+        p.stop();
     }
     let _ = stop_tx.send(());
     let _ = runtime.block_on(server);

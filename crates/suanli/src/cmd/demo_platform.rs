@@ -120,12 +120,31 @@ impl Client {
 /// `cmd/demo.rs`.
 /// With `anchor`, every new audit-log head is handed to it (the demo anchors on its
 /// embedded ledger node).
+/// The demo's platform, still serving the API and the web consoles after the walk.
+#[derive(Debug)]
+pub struct RunningPlatform {
+    /// Where it listens (`http://127.0.0.1:port`).
+    pub base: String,
+    stop_tx: tokio::sync::oneshot::Sender<()>,
+    server: std::thread::JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningPlatform {
+    /// Stops serving (in-flight requests finish).
+    pub fn stop(self) {
+        let _ = self.stop_tx.send(());
+        let _ = self.server.join();
+    }
+}
+
+/// Walks the platform part of the demo on an in-process `suanli serve` (API and web
+/// consoles) and leaves it serving: the caller stops it.
 pub fn run(
     data_dir: &Path,
     anchor: Option<Arc<dyn suanli_server::AuditAnchor>>,
     dids: Option<Arc<dyn suanli_server::keys::DidRegistry>>,
     parties: Option<Arc<dyn suanli_server::kyc::PartyEnrolment>>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<RunningPlatform> {
     let mut config = Config {
         listen: "127.0.0.1:0".parse()?,
         data_dir: data_dir.to_owned(),
@@ -157,8 +176,9 @@ pub fn run(
             }
             let listener = tokio::net::TcpListener::bind(server_config.listen).await?;
             addr_tx.send(listener.local_addr()?)?;
+            let app = suanli_web::router(platform.state.clone(), platform.router());
             platform
-                .serve(listener, async {
+                .serve_app(app, listener, async {
                     let _ = stop_rx.await;
                 })
                 .await?;
@@ -182,10 +202,18 @@ pub fn run(
                 .build(),
         ),
     };
-    let result = walk(&client, data_dir, &clock);
-    let _ = stop_tx.send(());
-    let _ = server.join();
-    result
+    let running = RunningPlatform {
+        base: client.base.clone(),
+        stop_tx,
+        server,
+    };
+    match walk(&client, data_dir, &clock) {
+        Ok(()) => Ok(running),
+        Err(e) => {
+            running.stop();
+            Err(e)
+        }
+    }
 }
 
 fn walk(
