@@ -22,7 +22,7 @@ use crate::store::Store;
 use crate::wire::{
     self, Answer, BATCH_STATEMENTS_MAX, Message, Notice, NoticeKind, Proposal, hello_digest,
 };
-use crate::{ChainPort, ChainView, ChannelError, ChannelSetup, Meter, Usage};
+use crate::{ChainPort, ChainView, ChannelError, ChannelSetup, ClosingView, Meter, Usage};
 
 /// Most channels one controller keeps.
 pub const CHANNELS_MAX: usize = 100_000;
@@ -54,8 +54,6 @@ struct Chan {
     latest: Option<SignedState>,
     /// The newest statement this (supplier) side signed and sent, answered or not.
     proposed: Option<Statement>,
-    /// The consumer asked to stop (supplier's side: propose a final state).
-    stop_requested: bool,
 }
 
 /// A proposal waiting for its answer: its index in the call, the answer's receiver, and
@@ -137,7 +135,6 @@ impl Controller {
                 Chan {
                     proposed: s.latest.map(|l| l.statement),
                     latest: s.latest,
-                    stop_requested: s.setup.stop_requested,
                     setup: s.setup,
                 },
             );
@@ -218,7 +215,6 @@ impl Controller {
                             setup,
                             latest: None,
                             proposed: None,
-                            stop_requested: false,
                         },
                     );
                 }
@@ -595,7 +591,6 @@ impl Controller {
             if chan.setup.role != Role::Consumer {
                 return Err(ChannelError::WrongRole(*serial));
             }
-            chan.stop_requested = true;
             chan.setup.stop_requested = true;
             chan.setup.clone()
         };
@@ -609,18 +604,33 @@ impl Controller {
             .channels
             .lock()
             .get(serial)
-            .is_some_and(|c| c.stop_requested)
+            .is_some_and(|c| c.setup.stop_requested)
     }
 
-    /// One round of the schedule, for every channel: read the chain's view, meter and
-    /// propose the supplier's channels that have new usage, check in states the chain
-    /// has not settled yet and post dual-signed final states. Returns what it did.
+    /// One round of the schedule, for every channel: read the chain's view, answer
+    /// unilateral closes, meter and propose the supplier's channels that have new usage
+    /// (final states at the contract's end or on the consumer's stop request), then check
+    /// in states the chain has not settled and post dual-signed final states. Returns what
+    /// it did.
     pub async fn tick(
         &self,
         meter: &dyn Meter,
         chain: Arc<dyn ChainPort>,
     ) -> Result<TickReport, ChannelError> {
         let mut report = TickReport::default();
+        let disputes = self.read_chain(&chain, &mut report).await?;
+        self.answer_disputes(disputes, &chain, &mut report).await?;
+        self.meter_and_propose(meter, &mut report).await;
+        self.post_settlements(&chain, &mut report).await?;
+        Ok(report)
+    }
+
+    /// Reads every open channel's chain view; returns the unilateral closes in progress.
+    async fn read_chain(
+        &self,
+        chain: &Arc<dyn ChainPort>,
+        report: &mut TickReport,
+    ) -> Result<Vec<(Serial, ClosingView)>, ChannelError> {
         let mut disputes = Vec::new();
         for serial in self.serials() {
             if self.setup(&serial).is_some_and(|s| s.closed) {
@@ -640,12 +650,21 @@ impl Controller {
                 Err(e) => report.errors.push(format!("{serial}: {e}")),
             }
         }
-        // A unilateral close in progress: answer a stale posted state with our newer one
-        // (a consumer's stale state costs it its bond), and settle once the window has passed.
+        Ok(disputes)
+    }
+
+    /// A unilateral close in progress: a final state both signed ends it cooperatively; a
+    /// stale posted state is answered with our newer one (a consumer's stale state costs
+    /// it its bond); after the window, settle.
+    async fn answer_disputes(
+        &self,
+        disputes: Vec<(Serial, ClosingView)>,
+        chain: &Arc<dyn ChainPort>,
+        report: &mut TickReport,
+    ) -> Result<(), ChannelError> {
         for (serial, closing) in disputes {
             let now = self.inner.clock.now_ms();
             let op = match self.latest(&serial) {
-                // A final state both signed ends the dispute cooperatively.
                 Some(latest) if latest.statement.close.is_some() => ChannelOp::CoopClose {
                     serial,
                     state: latest,
@@ -661,15 +680,14 @@ impl Controller {
                 _ if now >= closing.deadline_ms => ChannelOp::Settle { serial },
                 _ => continue,
             };
-            let port = chain.clone();
-            let submitted = tokio::task::spawn_blocking(move || port.submit(&op))
-                .await
-                .map_err(blocking_err)?;
-            match submitted {
-                Ok(()) => report.submitted += 1,
-                Err(e) => report.errors.push(format!("{serial}: {e}")),
-            }
+            self.submit(chain, serial, op, report).await?;
         }
+        Ok(())
+    }
+
+    /// Supplier's side: meters every running channel and proposes what is new, or the
+    /// final state at the contract's end or on the consumer's stop request.
+    async fn meter_and_propose(&self, meter: &dyn Meter, report: &mut TickReport) {
         let now = self.inner.clock.now_ms();
         let mut updates = Vec::new();
         let mut finals = Vec::new();
@@ -688,7 +706,7 @@ impl Controller {
                 continue;
             };
             let ended = now >= setup.terms.end_ms;
-            if ended || self.stop_requested(&serial) {
+            if ended || setup.stop_requested {
                 let reason = if ended {
                     CloseReason::Completed
                 } else {
@@ -714,12 +732,21 @@ impl Controller {
                     if matches!(&e, ChannelError::Rejected { code, .. } if code == "stop_not_requested")
                         && let Some(c) = self.inner.channels.lock().get_mut(&serial)
                     {
-                        c.stop_requested = false;
+                        c.setup.stop_requested = false;
                     }
                     report.errors.push(e.to_string());
                 }
             }
         }
+    }
+
+    /// Checks in (supplier) the states the chain has not settled, and posts dual-signed
+    /// final states (either side).
+    async fn post_settlements(
+        &self,
+        chain: &Arc<dyn ChainPort>,
+        report: &mut TickReport,
+    ) -> Result<(), ChannelError> {
         for serial in self.serials() {
             let (Some(setup), Some(latest)) = (self.setup(&serial), self.latest(&serial)) else {
                 continue;
@@ -740,16 +767,28 @@ impl Controller {
             } else {
                 continue;
             };
-            let port = chain.clone();
-            let submitted = tokio::task::spawn_blocking(move || port.submit(&op))
-                .await
-                .map_err(blocking_err)?;
-            match submitted {
-                Ok(()) => report.submitted += 1,
-                Err(e) => report.errors.push(format!("{serial}: {e}")),
-            }
+            self.submit(chain, serial, op, report).await?;
         }
-        Ok(report)
+        Ok(())
+    }
+
+    /// Submits `op` off the runtime; a refusal is reported, not fatal to the round.
+    async fn submit(
+        &self,
+        chain: &Arc<dyn ChainPort>,
+        serial: Serial,
+        op: ChannelOp,
+        report: &mut TickReport,
+    ) -> Result<(), ChannelError> {
+        let port = chain.clone();
+        let submitted = tokio::task::spawn_blocking(move || port.submit(&op))
+            .await
+            .map_err(blocking_err)?;
+        match submitted {
+            Ok(()) => report.submitted += 1,
+            Err(e) => report.errors.push(format!("{serial}: {e}")),
+        }
+        Ok(())
     }
 
     /// Stops the listener and every link (the store stays as it is: the next start
@@ -799,7 +838,7 @@ impl Inner {
         self.channels
             .lock()
             .values()
-            .filter(|c| c.stop_requested && c.setup.terms.supplier_key == *peer_key)
+            .filter(|c| c.setup.stop_requested && c.setup.terms.supplier_key == *peer_key)
             .filter(|c| c.latest.is_none_or(|l| l.statement.close.is_none()))
             .take(BATCH_STATEMENTS_MAX)
             .map(|c| Notice {
@@ -984,7 +1023,7 @@ impl Inner {
             ));
         }
         match st.close {
-            Some(CloseReason::StoppedByConsumer) if !chan.stop_requested => {
+            Some(CloseReason::StoppedByConsumer) if !chan.setup.stop_requested => {
                 return Err((
                     "stop_not_requested",
                     "the consumer did not ask to stop".into(),
@@ -1218,7 +1257,7 @@ async fn supplier_read_loop(
                         if let Some(c) = channels.get_mut(&n.serial)
                             && counterparty(&c.setup) == peer_key
                         {
-                            c.stop_requested = true;
+                            c.setup.stop_requested = true;
                         }
                     }
                 }
