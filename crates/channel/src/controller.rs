@@ -536,6 +536,8 @@ impl Controller {
             s.settled_seq = view.settled_seq;
             s.settled_cost_fen = view.settled_cost_fen;
             s.closed = !view.open && view.closing.is_none();
+            s.consumer_bond_fen = view.consumer_bond_fen;
+            s.challenge_window_ms = view.challenge_window_ms;
             s.closing = view.closing.is_some();
             let cost = chan.latest.map_or(view.settled_cost_fen, |l| {
                 l.statement.cost_fen.max(view.settled_cost_fen)
@@ -700,6 +702,10 @@ impl Controller {
             }
             let latest = self.latest(&serial);
             if latest.is_some_and(|l| l.statement.close.is_some()) {
+                continue;
+            }
+            if let Some(why) = setup.policy_refusal() {
+                report.errors.push(format!("{serial}: not served: {why}"));
                 continue;
             }
             let Some(usage) = meter.usage(&setup, now) else {

@@ -102,6 +102,15 @@ pub struct ChannelSetup {
     /// Consumer's side: it asked the supplier to stop (kept across restarts).
     #[serde(default)]
     pub stop_requested: bool,
+    /// Supplier's policy: serve only while the consumer's bond and the challenge window
+    /// (as the chain shows them) are at least these (0: no minimum).
+    #[serde(default)]
+    pub policy: ServePolicy,
+    /// Last seen on the chain: the consumer's bond and the challenge window.
+    #[serde(default)]
+    pub consumer_bond_fen: i64,
+    #[serde(default)]
+    pub challenge_window_ms: u64,
 }
 
 impl ChannelSetup {
@@ -129,6 +138,32 @@ impl ChannelSetup {
             .saturating_sub(self.paused_total_ms)
             .saturating_sub(paused_now);
         (served / MINUTE_MS).min(self.terms.minutes_max())
+    }
+}
+
+/// What a supplier requires of a channel before it serves it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServePolicy {
+    pub consumer_bond_min_fen: i64,
+    pub challenge_window_min_ms: u64,
+}
+
+impl ChannelSetup {
+    /// Why the supplier does not serve this channel under its policy, if it does not.
+    pub fn policy_refusal(&self) -> Option<String> {
+        if self.consumer_bond_fen < self.policy.consumer_bond_min_fen {
+            return Some(format!(
+                "the consumer's bond is {} fen, the policy asks for {}",
+                self.consumer_bond_fen, self.policy.consumer_bond_min_fen
+            ));
+        }
+        if self.challenge_window_ms < self.policy.challenge_window_min_ms {
+            return Some(format!(
+                "the challenge window is {} ms, the policy asks for {}",
+                self.challenge_window_ms, self.policy.challenge_window_min_ms
+            ));
+        }
+        None
     }
 }
 
@@ -176,6 +211,9 @@ pub struct ChainView {
     pub settled_cost_fen: i64,
     /// A unilateral close in progress: the posted state's seq and the window's end.
     pub closing: Option<ClosingView>,
+    /// The consumer's bond and the challenge window the channel was opened with.
+    pub consumer_bond_fen: i64,
+    pub challenge_window_ms: u64,
 }
 
 /// A unilateral close as the chain shows it.

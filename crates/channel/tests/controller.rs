@@ -8,7 +8,7 @@ use parking_lot::Mutex;
 use suanli_channel::wire::{self, Answer, Message, NoticeKind, Proposal};
 use suanli_channel::{
     ChainPort, ChainView, ChannelError, ChannelSetup, ClosingView, Controller, ControllerConfig,
-    ServiceTimeMeter, Usage,
+    ServePolicy, ServiceTimeMeter, Usage,
 };
 use suanli_primitives::{ManualClock, SecretKey};
 use suanli_trade::Serial;
@@ -53,6 +53,9 @@ fn setup(t: ChannelTerms, role: Role, peer: Option<String>, escrow_fen: i64) -> 
         closed: false,
         closing: false,
         stop_requested: false,
+        policy: ServePolicy::default(),
+        consumer_bond_fen: 0,
+        challenge_window_ms: 0,
     }
 }
 
@@ -460,6 +463,8 @@ async fn low_funds_pause_the_channel_and_a_top_up_resumes_it() {
                 settled_seq: 0,
                 settled_cost_fen: 0,
                 closing: None,
+                consumer_bond_fen: 0,
+                challenge_window_ms: 0,
             },
         )
         .await
@@ -518,6 +523,7 @@ async fn wait_for(mut f: impl FnMut() -> bool) {
 #[derive(Debug)]
 struct FakeChain {
     escrow_fen: i64,
+    bond_fen: Mutex<i64>,
     closing: Mutex<Option<ClosingView>>,
     settled: Mutex<(u64, i64, bool)>,
     ops: Mutex<Vec<ChannelOp>>,
@@ -533,6 +539,8 @@ impl ChainPort for FakeChain {
             settled_seq: seq,
             settled_cost_fen: cost,
             closing,
+            consumer_bond_fen: *self.bond_fen.lock(),
+            challenge_window_ms: 600_000,
         })
     }
     fn submit(&self, op: &ChannelOp) -> Result<(), ChannelError> {
@@ -564,6 +572,7 @@ async fn the_schedule_meters_checks_in_and_closes_on_request() {
     let (s, c, clock) = pair(1, 1_000_000).await;
     let chain = Arc::new(FakeChain {
         escrow_fen: 1_000_000,
+        bond_fen: Mutex::new(0),
         closing: Mutex::new(None),
         settled: Mutex::new((0, 0, false)),
         ops: Mutex::new(Vec::new()),
@@ -613,6 +622,7 @@ async fn a_stale_unilateral_close_is_challenged_and_then_settled() {
     let now = T0 + 500 * MINUTE_MS;
     let chain = Arc::new(FakeChain {
         escrow_fen: 1_000_000,
+        bond_fen: Mutex::new(0),
         closing: Mutex::new(Some(ClosingView {
             posted_seq: 1,
             deadline_ms: now + 10 * MINUTE_MS,
@@ -777,4 +787,32 @@ async fn a_party_closing_countersigns_nothing_more_and_a_stop_request_survives_a
         )
         .await;
     assert!(fin.is_ok(), "{fin:?}");
+}
+
+#[tokio::test]
+async fn a_supplier_serves_only_channels_that_meet_its_policy() {
+    let (s, _c, _clock) = pair(1, 1_000_000).await;
+    let mut strict = s.ctl.setup(&serial(1)).unwrap();
+    strict.policy = ServePolicy {
+        consumer_bond_min_fen: 500,
+        challenge_window_min_ms: 300_000,
+    };
+    s.ctl.add_channels(vec![strict]).await.unwrap();
+    let chain = Arc::new(FakeChain {
+        escrow_fen: 1_000_000,
+        bond_fen: Mutex::new(100),
+        closing: Mutex::new(None),
+        settled: Mutex::new((0, 0, false)),
+        ops: Mutex::new(Vec::new()),
+    });
+    let refused = s.ctl.tick(&ServiceTimeMeter, chain.clone()).await.unwrap();
+    assert_eq!(refused.proposed, 0);
+    assert!(
+        refused.errors.iter().any(|e| e.contains("not served")),
+        "{refused:?}"
+    );
+    assert!(s.ctl.latest(&serial(1)).is_none());
+    *chain.bond_fen.lock() = 500;
+    let served = s.ctl.tick(&ServiceTimeMeter, chain.clone()).await.unwrap();
+    assert_eq!(served.proposed, 1, "{served:?}");
 }

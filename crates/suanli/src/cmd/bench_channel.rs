@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
-use suanli_channel::{ChannelSetup, Controller, ControllerConfig, Usage};
+use suanli_channel::{ChannelSetup, Controller, ControllerConfig, ServePolicy, Usage};
 use suanli_primitives::{ManualClock, SecretKey};
 use suanli_trade::Serial;
 use suanli_trade::channel::{ChannelTerms, Statement, statement_digest};
@@ -185,6 +185,9 @@ async fn measure(
         closed: false,
         closing: false,
         stop_requested: false,
+        policy: ServePolicy::default(),
+        consumer_bond_fen: 0,
+        challenge_window_ms: 0,
     };
     c.add_channels(
         terms

@@ -16,7 +16,7 @@ use clap::Subcommand;
 use serde_json::{Value, json};
 use suanli_channel::{
     ChainPort, ChainView, ChannelError, ChannelSetup, ClosingView, Controller, ControllerConfig,
-    ServiceTimeMeter,
+    ServePolicy, ServiceTimeMeter,
 };
 use suanli_ledger::Payload;
 use suanli_primitives::{ChainKind, SecretKey, SystemClock};
@@ -92,6 +92,12 @@ pub enum ChannelCmd {
         /// Pause when the escrow left covers fewer minutes than this.
         #[arg(long, default_value_t = 10)]
         margin_minutes: u64,
+        /// Supplier's side: serve only if the consumer's bond is at least this, in fen.
+        #[arg(long, default_value_t = 0)]
+        consumer_bond_min_fen: i64,
+        /// Supplier's side: serve only if the challenge window is at least this, in ms.
+        #[arg(long, default_value_t = 0)]
+        challenge_window_min_ms: u64,
         #[command(flatten)]
         node: NodeTarget,
     },
@@ -190,6 +196,8 @@ fn view_of(channel: &Channel, escrow_fen: i64) -> ChainView {
             posted_seq: c.posted.seq,
             deadline_ms: c.deadline_ms,
         }),
+        consumer_bond_fen: channel.consumer_bond_fen,
+        challenge_window_ms: channel.challenge_window_ms,
     }
 }
 
@@ -283,6 +291,8 @@ pub fn run(cmd: ChannelCmd) -> anyhow::Result<()> {
             data_dir,
             peer,
             margin_minutes,
+            consumer_bond_min_fen,
+            challenge_window_min_ms,
             node,
         } => {
             let (client, key, serial) = (NodeClient::new(&node)?, load_key(&key)?, serial(&s)?);
@@ -317,6 +327,12 @@ pub fn run(cmd: ChannelCmd) -> anyhow::Result<()> {
                 closed: !view.open && view.closing.is_none(),
                 closing: view.closing.is_some(),
                 stop_requested: false,
+                policy: ServePolicy {
+                    consumer_bond_min_fen,
+                    challenge_window_min_ms,
+                },
+                consumer_bond_fen: view.consumer_bond_fen,
+                challenge_window_ms: view.challenge_window_ms,
             };
             let store = suanli_channel::store::Store::open(&data_dir)?;
             store.put_setups(&[setup])?;

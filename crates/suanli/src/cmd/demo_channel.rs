@@ -10,7 +10,7 @@ use anyhow::Context;
 use suanli_chainstore::Node;
 use suanli_channel::{
     ChainPort, ChainView, ChannelError, ChannelSetup, ClosingView, Controller, ControllerConfig,
-    ServiceTimeMeter, TickReport,
+    ServePolicy, ServiceTimeMeter, TickReport,
 };
 use suanli_ledger::Payload;
 use suanli_ledger::credit::{Amount, CreditOp};
@@ -46,6 +46,8 @@ impl ChainPort for EmbeddedPort {
                 posted_seq: c.posted.seq,
                 deadline_ms: c.deadline_ms,
             }),
+            consumer_bond_fen: channel.consumer_bond_fen,
+            challenge_window_ms: channel.challenge_window_ms,
         })
     }
 
@@ -203,6 +205,9 @@ pub fn run(node: &Arc<Node>, operator: &SecretKey, clock: &Arc<DemoClock>) -> an
         closed: false,
         closing: false,
         stop_requested: false,
+        policy: ServePolicy::default(),
+        consumer_bond_fen: 0,
+        challenge_window_ms: 0,
     };
     runtime.block_on(consumer_ctl.add_channels(vec![setup(Role::Consumer, None)]))?;
     runtime
