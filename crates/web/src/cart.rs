@@ -46,10 +46,15 @@ pub struct Cart {
 }
 
 impl Cart {
-    /// The cart in the request's cookie; unreadable items are dropped.
-    pub fn of(headers: &HeaderMap) -> Cart {
-        let items = cookie(headers, CART_COOKIE)
-            .unwrap_or("")
+    /// `owner`'s cart in the request's cookie; unreadable items are dropped, and a cart
+    /// another user filled in this browser is not shown (nor bought).
+    pub fn of(headers: &HeaderMap, owner: i64) -> Cart {
+        let value = cookie(headers, CART_COOKIE).unwrap_or("");
+        let items = match value.split_once('~') {
+            Some((who, items)) if who.parse() == Ok(owner) => items,
+            _ => "",
+        };
+        let items = items
             .split('_')
             .filter_map(|it| {
                 let mut p = it.split('.');
@@ -86,10 +91,14 @@ impl Cart {
             .join("_")
     }
 
-    /// Stores the cart in the response's cookie (an empty cart clears it).
-    pub fn set_cookie(&self, r: &mut Response) {
-        let value = self.encode();
-        let max_age = if value.is_empty() { 0 } else { 7 * 86_400 };
+    /// Stores `owner`'s cart in the response's cookie (an empty cart clears it).
+    pub fn set_cookie(&self, r: &mut Response, owner: i64) {
+        let items = self.encode();
+        let (value, max_age) = if items.is_empty() {
+            (String::new(), 0)
+        } else {
+            (format!("{owner}~{items}"), 7 * 86_400)
+        };
         let c = format!(
             "{CART_COOKIE}={value}; Path=/console; Max-Age={max_age}; SameSite=Strict; HttpOnly"
         );
@@ -189,7 +198,8 @@ async fn cart_view(s: &WebState, ctx: &Ctx, cart: &Cart, e: &FormErrors) -> Page
 
 /// `GET /console/cart`
 pub async fn page(State(s): State<WebState>, ctx: Ctx) -> PageResult {
-    let cart = Cart::of(&ctx.headers);
+    let owner = ctx.require(Permission::OrderPlace)?.user.id.get();
+    let cart = Cart::of(&ctx.headers, owner);
     cart_view(&s, &ctx, &cart, &FormErrors::default()).await
 }
 
@@ -210,9 +220,9 @@ pub struct CartForm {
 /// `POST /console/cart`: remove an item, or buy everything (one order per item, in order;
 /// it stops at the first refusal and keeps what was not bought in the cart).
 pub async fn post(State(s): State<WebState>, ctx: Ctx, Form(f): Form<CartForm>) -> PageResult {
-    ctx.require(Permission::OrderPlace)?;
+    let owner = ctx.require(Permission::OrderPlace)?.user.id.get();
     let lang = ctx.lang;
-    let mut cart = Cart::of(&ctx.headers);
+    let mut cart = Cart::of(&ctx.headers, owner);
     if f.action == "remove" {
         if let Ok(i) = f.index.parse::<usize>()
             && i < cart.items.len()
@@ -220,7 +230,7 @@ pub async fn post(State(s): State<WebState>, ctx: Ctx, Form(f): Form<CartForm>) 
             cart.items.remove(i);
         }
         let mut r = Redirect::to("/console/cart").into_response();
-        cart.set_cookie(&mut r);
+        cart.set_cookie(&mut r, owner);
         return Ok(r);
     }
     let base = if f.idem.is_empty() {
@@ -257,12 +267,12 @@ pub async fn post(State(s): State<WebState>, ctx: Ctx, Form(f): Form<CartForm>) 
             &bought.to_string(),
         ))
         .into_response();
-        cart.set_cookie(&mut r);
+        cart.set_cookie(&mut r, owner);
         return Ok(r);
     }
     let mut r = cart_view(&s, &ctx, &cart, &e).await?;
     *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    cart.set_cookie(&mut r);
+    cart.set_cookie(&mut r, owner);
     Ok(r)
 }
 
@@ -290,13 +300,15 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(
             header::COOKIE,
-            HeaderValue::from_str(&format!("a=b; {CART_COOKIE}={}", c.encode())).unwrap(),
+            HeaderValue::from_str(&format!("a=b; {CART_COOKIE}=7~{}", c.encode())).unwrap(),
         );
-        assert_eq!(Cart::of(&h), c);
+        assert_eq!(Cart::of(&h, 7), c);
+        // Another user in the same browser sees none of it.
+        assert_eq!(Cart::of(&h, 8), Cart::default());
         h.insert(
             header::COOKIE,
-            HeaderValue::from_static("suanli_cart=1.prepaid.1.1_garbage_2.payg.0.3"),
+            HeaderValue::from_static("suanli_cart=7~1.prepaid.1.1_garbage_2.payg.0.3"),
         );
-        assert_eq!(Cart::of(&h).items.len(), 2);
+        assert_eq!(Cart::of(&h, 7).items.len(), 2);
     }
 }

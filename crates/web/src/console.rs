@@ -446,7 +446,8 @@ pub async fn order_post(
         return Ok(r);
     };
     if f.step == "cart" {
-        let mut cart = crate::cart::Cart::of(&ctx.headers);
+        let owner = ctx.user()?.user.id.get();
+        let mut cart = crate::cart::Cart::of(&ctx.headers, owner);
         let added = cart.add(crate::cart::Item {
             spec: sp.id,
             mode,
@@ -461,7 +462,7 @@ pub async fn order_post(
         }
         let mut r =
             Redirect::to(&Ctx::notice_url("/console/cart", "cart.added", "")).into_response();
-        cart.set_cookie(&mut r);
+        cart.set_cookie(&mut r, owner);
         return Ok(r);
     }
     if f.step == "confirm" {

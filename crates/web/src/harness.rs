@@ -135,6 +135,8 @@ pub struct Answer {
     pub location: Option<String>,
     /// `name=value` of each `Set-Cookie` header.
     pub set_cookies: Vec<String>,
+    /// `Cache-Control` header, if any.
+    pub cache_control: Option<String>,
 }
 
 impl Answer {
@@ -172,6 +174,11 @@ impl Client {
             .get("location")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let cache_control = r
+            .headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let set_cookies = r
             .headers()
             .get_all("set-cookie")
@@ -189,6 +196,7 @@ impl Client {
             body,
             location,
             set_cookies,
+            cache_control,
         })
     }
 

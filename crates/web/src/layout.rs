@@ -297,6 +297,14 @@ fn shell(ctx: &Ctx, title: &str, section: Option<&Section>, body: Markup) -> Res
         markup.into_string(),
     )
         .into_response();
+    // Signed-in pages can carry secrets (a new API token, a TOTP secret, recovery codes,
+    // balances): never kept in the browser's cache for back/forward after logout.
+    if ctx.auth.is_some() {
+        r.headers_mut().insert(
+            header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-store"),
+        );
+    }
     if ctx.lang_from_query {
         let c = format!(
             "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",

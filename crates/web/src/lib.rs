@@ -184,7 +184,45 @@ pub fn router(app: AppState, api: Router) -> Router {
             state.clone(),
             layout::friendly_errors,
         ))
+        .layer(axum::middleware::from_fn(same_origin_posts))
         .with_state(state)
+}
+
+/// Refuses a POST a browser sent from another site: its `Origin` names another host, or
+/// `Sec-Fetch-Site` says cross-site. This closes login CSRF (a foreign page signing the
+/// victim into the attacker's account) and backs up the CSRF tokens of every form.
+/// Requests without either header (not from a browser) pass: the API's own tokens and
+/// sessions govern them.
+async fn same_origin_posts(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if req.method() == axum::http::Method::POST && !same_origin(req.headers()) {
+        return (
+            axum::http::StatusCode::FORBIDDEN,
+            [("content-type", "text/plain; charset=utf-8")],
+            "cross-site form submissions are refused: submit the form from this site",
+        )
+            .into_response();
+    }
+    next.run(req).await
+}
+
+fn same_origin(h: &axum::http::HeaderMap) -> bool {
+    if let Some(site) = h.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+        && !matches!(site, "same-origin" | "none")
+    {
+        return false;
+    }
+    match (
+        h.get(axum::http::header::ORIGIN)
+            .and_then(|v| v.to_str().ok()),
+        h.get(axum::http::header::HOST)
+            .and_then(|v| v.to_str().ok()),
+    ) {
+        (None, _) => true,
+        (Some(origin), Some(host)) => origin
+            .split_once("://")
+            .is_some_and(|(_, rest)| rest.trim_end_matches('/') == host),
+        (Some(_), None) => false,
+    }
 }
 
 async fn style() -> Response {

@@ -420,6 +420,8 @@ pub async fn logout(State(s): State<WebState>, ctx: Ctx, Form(f): Form<CsrfForm>
             r.headers_mut().append(header::SET_COOKIE, c);
         }
     }
+    // The cart belongs to the session's user: it goes with the session.
+    crate::cart::Cart::default().set_cookie(&mut r, 0);
     Ok(r)
 }
 
@@ -479,7 +481,7 @@ fn register_view(ctx: &Ctx, f: &RegisterForm, errors: &FormErrors) -> Response {
                 fieldset data-kind="personal" {
                     legend { (ctx.t("register.personal")) }
                     (form::field(ctx, "name", "register.name", Kind::Text, &f.name, errors, true))
-                    (form::field(ctx, "id_number", "register.id_number", Kind::Text, &f.id_number, errors, true))
+                    (form::field(ctx, "id_number", "register.id_number", Kind::Text, "", errors, true))
                     (form::field(ctx, "phone", "register.phone", Kind::Text, &f.phone, errors, true))
                 }
                 fieldset data-kind="enterprise" {

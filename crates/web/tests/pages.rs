@@ -661,3 +661,45 @@ fn the_account_centre_shows_the_did_key_and_exports_it_with_the_password() {
     let key = suanli_primitives::SecretKey::from_pem(&pem.body).unwrap();
     assert!(page.body.contains(&key.public().to_hex()));
 }
+
+#[test]
+fn cross_site_posts_are_refused_and_signed_in_pages_are_not_cached() {
+    let w = world();
+    let agent = ureq::Agent::new_with_config(
+        ureq::config::Config::builder()
+            .http_status_as_error(false)
+            .build(),
+    );
+    let login = format!("{}/login", w.h.base);
+    let host = w.h.base.trim_start_matches("http://").to_owned();
+    // A foreign page auto-submitting the login form (login CSRF).
+    let foreign = agent
+        .post(&login)
+        .header("origin", "http://evil.example")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send("login=admin&password=x")
+        .unwrap();
+    assert_eq!(foreign.status().as_u16(), 403);
+    let cross = agent
+        .post(&login)
+        .header("sec-fetch-site", "cross-site")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send("login=admin&password=x")
+        .unwrap();
+    assert_eq!(cross.status().as_u16(), 403);
+    // The same form from this site is handled (a wrong password is a form answer).
+    let same = agent
+        .post(&login)
+        .header("origin", &format!("http://{host}"))
+        .header("sec-fetch-site", "same-origin")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send("login=admin&password=x")
+        .unwrap();
+    assert_ne!(same.status().as_u16(), 403);
+    // Signed-in pages (tokens, TOTP secrets, balances) are never cached.
+    let signed_in = w.cust.get("/console/tokens").unwrap();
+    assert_eq!(signed_in.status, 200);
+    assert_eq!(signed_in.cache_control.as_deref(), Some("no-store"));
+    let public = Client::new(&w.h.base).get("/").unwrap();
+    assert_ne!(public.cache_control.as_deref(), Some("no-store"));
+}
