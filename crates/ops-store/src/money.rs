@@ -810,6 +810,8 @@ pub trait MoneyStore: Send + Sync {
         after: i64,
         limit: u32,
     ) -> StoreResult<Vec<MessageRecord>>;
+    /// A customer's newest messages, newest first (the console's overview).
+    async fn recent_messages(&self, org: OrgId, limit: u32) -> StoreResult<Vec<MessageRecord>>;
 
     // --- bills and the chain mirror
     /// Bill lines for a period: one page (`f.limit`, after `f.after`) in the order

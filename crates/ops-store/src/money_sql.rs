@@ -1860,6 +1860,18 @@ macro_rules! money_store {
                     .collect()
             }
 
+            async fn recent_messages(&self, org: OrgId, limit: u32) -> StoreResult<Vec<MessageRecord>> {
+                let rows = sqlx::query("SELECT id, org_id, instance_id, body, created_ms FROM messages WHERE org_id = $1 ORDER BY id DESC LIMIT $2")
+                    .bind(org.get())
+                    .bind(limit_of(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                rows.iter()
+                    .map(|r| Ok(MessageRecord { id: col!(r, "id"), org: oid(col!(r, "org_id"))?, instance_id: col!(r, "instance_id"), body: col!(r, "body"), created_ms: col!(r, "created_ms") }))
+                    .collect()
+            }
+
             async fn bills(&self, f: &BillFilter) -> StoreResult<Vec<BillLine>> {
                 let sum = |kind: &str, col: &str| format!("CAST(COALESCE(SUM(CASE WHEN kind = '{kind}' THEN {col} ELSE 0 END), 0) AS BIGINT)");
                 let sql = format!(

@@ -1336,6 +1336,10 @@ async fn prepaid_lifecycle_and_bills(b: &Backend) {
     );
     let msgs = s.list_messages(w.customers[0].0, 0, 50).await.unwrap();
     assert!(msgs.len() >= 4, "{msgs:?}");
+    // The newest first, for the console's overview.
+    let recent = s.recent_messages(w.customers[0].0, 2).await.unwrap();
+    let newest: Vec<i64> = msgs.iter().rev().take(2).map(|m| m.id).collect();
+    assert_eq!(recent.iter().map(|m| m.id).collect::<Vec<_>>(), newest);
     // Bills for January: the manual order; filters by product and mode.
     let jan = BillFilter {
         from_ms: T0 - 14 * DAY_MS,

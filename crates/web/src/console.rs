@@ -58,7 +58,7 @@ pub async fn overview(State(s): State<WebState>, ctx: Ctx) -> PageResult {
             Some(s.app.store.balances(a.org.id).await?),
             s.app
                 .store
-                .list_messages(a.org.id, 0, LIST_PAGE_ROWS)
+                .recent_messages(a.org.id, LIST_PAGE_ROWS)
                 .await?,
         )
     } else {
