@@ -749,6 +749,11 @@ pub trait MoneyStore: Send + Sync {
     async fn approve_grant(&self, id: i64, by: UserId, at_ms: i64) -> StoreResult<GrantOutcome>;
     /// Grants by id after `after`.
     async fn list_grants(&self, after: i64, limit: u32) -> StoreResult<Vec<GrantRecord>>;
+    /// Offline transfers for a work list: the pending ones first (oldest first), then the
+    /// newest decided ones.
+    async fn offline_worklist(&self, limit: u32) -> StoreResult<Vec<OfflineRecord>>;
+    /// Grants for a work list: the pending ones first (oldest first), then the newest.
+    async fn grant_worklist(&self, limit: u32) -> StoreResult<Vec<GrantRecord>>;
 
     // --- orders and instances
     /// A new purchase.
@@ -784,6 +789,8 @@ pub trait MoneyStore: Send + Sync {
         after: i64,
         limit: u32,
     ) -> StoreResult<Vec<InstanceRecord>>;
+    /// Instances waiting for the supplier's acceptance (status `pending`), oldest first.
+    async fn pending_instances(&self, limit: u32) -> StoreResult<Vec<InstanceRecord>>;
     /// Orders of a customer (or all), by id after `after`.
     async fn list_orders(
         &self,

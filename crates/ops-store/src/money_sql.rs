@@ -90,6 +90,10 @@ pub(crate) const INST_COLS: &str = "id, org_id, user_id, product_id, spec_id, su
 pub(crate) const ORDER_COLS: &str = "id, org_id, user_id, kind, instance_id, product_id, spec_id, mode, \
      months, quantity, breakdown, charged_fen, refunded_fen, discount_fen, deposit_fen, cash_fen, \
      voucher_fen, credit_fen, created_ms";
+/// Work lists (offline transfers, grants): what waits for a decision first, oldest first,
+/// then the decided ones, newest first.
+const WORKLIST_ORDER: &str = "ORDER BY CASE WHEN status = 'pending' THEN 0 ELSE 1 END, \
+     CASE WHEN status = 'pending' THEN id ELSE -id END";
 const OFFLINE_COLS: &str = "id, org_id, direction, amount_fen, reference, entered_by, entered_ms, \
      status, decided_by, decided_ms, journal_tx_id";
 const PAYMENT_COLS: &str = "id, org_id, user_id, provider, provider_ref, amount_fen, status, \
@@ -1510,6 +1514,18 @@ macro_rules! money_store {
                 Ok(GrantOutcome { grant: rec, balances: Some(balances) })
             }
 
+            async fn grant_worklist(&self, limit: u32) -> StoreResult<Vec<GrantRecord>> {
+                let sql = format!("SELECT {GRANT_COLS} FROM money_grants {WORKLIST_ORDER} LIMIT $1");
+                let rows = sqlx::query(&sql).bind(limit_of(limit)).fetch_all(&self.pool).await.map_err(db_err)?;
+                rows.iter().map(Self::grant_row).collect()
+            }
+
+            async fn offline_worklist(&self, limit: u32) -> StoreResult<Vec<OfflineRecord>> {
+                let sql = format!("SELECT {OFFLINE_COLS} FROM offline_transfers {WORKLIST_ORDER} LIMIT $1");
+                let rows = sqlx::query(&sql).bind(limit_of(limit)).fetch_all(&self.pool).await.map_err(db_err)?;
+                rows.iter().map(Self::offline_row).collect()
+            }
+
             async fn list_grants(&self, after: i64, limit: u32) -> StoreResult<Vec<GrantRecord>> {
                 let sql = format!("SELECT {GRANT_COLS} FROM money_grants WHERE id > $1 ORDER BY id LIMIT $2");
                 let rows = sqlx::query(&sql).bind(after).bind(limit_of(limit)).fetch_all(&self.pool).await.map_err(db_err)?;
@@ -1761,6 +1777,16 @@ macro_rules! money_store {
                 let rows = sqlx::query(&sql)
                     .bind(org.map_or(0, OrgId::get))
                     .bind(after)
+                    .bind(limit_of(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                rows.iter().map(Self::inst_row).collect()
+            }
+
+            async fn pending_instances(&self, limit: u32) -> StoreResult<Vec<InstanceRecord>> {
+                let sql = format!("SELECT {INST_COLS} FROM instances WHERE status = 'pending' ORDER BY id LIMIT $1");
+                let rows = sqlx::query(&sql)
                     .bind(limit_of(limit))
                     .fetch_all(&self.pool)
                     .await

@@ -1179,6 +1179,19 @@ async fn grants_beyond_the_limit_need_a_second_person(b: &Backend) {
         7,
         "every request is on record"
     );
+    let work = s.grant_worklist(PAGE_SIZE_MAX).await.unwrap();
+    assert_eq!(work.len(), 7);
+    let in_order =
+        |a: &GrantRecord, b: &GrantRecord| match (a.status == "pending", b.status == "pending") {
+            (true, true) => a.id < b.id,
+            (true, false) => true,
+            (false, true) => false,
+            (false, false) => a.id > b.id,
+        };
+    assert!(
+        work.windows(2).all(|p| in_order(&p[0], &p[1])),
+        "pending grants first (oldest first), then the newest: {work:?}"
+    );
     // The schema itself refuses a self-approval.
     assert!(
         b.raw(&format!(
@@ -1216,6 +1229,28 @@ async fn offline_transfers_need_a_second_person(b: &Backend) {
     assert_eq!(done.decided_by, Some(w.finance.1));
     assert_eq!(s.balances(w.customers[0].0).await.unwrap().cash_fen, 80_000);
     assert!(s.approve_offline(t.id, w.finance.1, T0).await.is_err());
+    // The work list puts what waits for a decision first, however old.
+    let waiting = s
+        .create_offline(&NewOffline {
+            org: w.customers[0].0,
+            direction: Direction::In,
+            amount: f(10),
+            reference: "BANK-2".into(),
+            entered_by: w.finance.0,
+            at_ms: T0,
+        })
+        .await
+        .unwrap();
+    let work = s.offline_worklist(1).await.unwrap();
+    assert_eq!(
+        work.iter().map(|o| o.id).collect::<Vec<_>>(),
+        vec![waiting.id]
+    );
+    let all = s.offline_worklist(10).await.unwrap();
+    assert_eq!(
+        all.iter().map(|o| o.id).collect::<Vec<_>>(),
+        vec![waiting.id, t.id]
+    );
     // The schema itself refuses a self-approval.
     assert!(
         b.raw(&format!(
@@ -1291,6 +1326,9 @@ async fn prepaid_lifecycle_and_bills(b: &Backend) {
         .unwrap();
     assert_eq!(o.instance.status, InstanceStatus::Pending);
     assert_eq!(o.order.funding.cash_fen, o.order.charged_fen);
+    let waiting = s.pending_instances(PAGE_SIZE_MAX).await.unwrap();
+    assert!(waiting.iter().any(|i| i.id == o.instance.id), "{waiting:?}");
+    assert!(waiting.iter().all(|i| i.status == InstanceStatus::Pending));
     let opened = T0 + DAY_MS;
     let acc = s
         .accept_instance(
@@ -1305,6 +1343,14 @@ async fn prepaid_lifecycle_and_bills(b: &Backend) {
         )
         .await
         .unwrap();
+    assert!(
+        !s.pending_instances(PAGE_SIZE_MAX)
+            .await
+            .unwrap()
+            .iter()
+            .any(|i| i.id == o.instance.id),
+        "an accepted instance no longer waits"
+    );
     assert_eq!(acc.status, InstanceStatus::Active);
     assert_eq!(acc.resource_id.as_deref(), Some("bm-42"));
     // Opened 2025-01-16 → ends 2025-02-16.

@@ -19,7 +19,6 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use suanli_ops::audit::Outcome;
-use suanli_ops::instance::InstanceStatus;
 use suanli_ops::money::DAY_MS;
 use suanli_ops::{OrgId, OrgKind, OrgStatus, OrgVisibility, Permission, RegistrationId};
 use suanli_ops_store::{AuditFilter, BillFilter, OrgRecord, PAGE_SIZE_MAX, RegistrationStatus};
@@ -506,14 +505,32 @@ pub async fn customer_post(
 // ---------------------------------------------------------------- catalogue
 
 /// Supplier organisations (from the first page of organisations).
+/// Most organisations scanned for the supplier list (pages of `PAGE_SIZE_MAX`).
+pub const ORGS_SCANNED_MAX: usize = 20_000;
+
+/// Active supplier organisations, from every page of organisations (up to
+/// [`ORGS_SCANNED_MAX`]): a supplier added after many customers is still listed.
 async fn supplier_orgs(s: &WebState) -> Result<Vec<OrgRecord>, WebError> {
-    Ok(s.app
-        .store
-        .list_orgs(OrgVisibility::All, None, PAGE_SIZE_MAX)
-        .await?
-        .into_iter()
-        .filter(|o| o.kind.is_supplier() && o.status == OrgStatus::Active)
-        .collect())
+    let mut suppliers = Vec::new();
+    let mut after = None;
+    for _ in 0..ORGS_SCANNED_MAX.div_ceil(PAGE_SIZE_MAX as usize) {
+        let page = s
+            .app
+            .store
+            .list_orgs(OrgVisibility::All, after, PAGE_SIZE_MAX)
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        let full = page.len() == PAGE_SIZE_MAX as usize;
+        suppliers.extend(
+            page.into_iter()
+                .filter(|o| o.kind.is_supplier() && o.status == OrgStatus::Active),
+        );
+        if !full {
+            break;
+        }
+    }
+    Ok(suppliers)
 }
 
 /// The catalogue forms (category, product).
@@ -967,11 +984,9 @@ pub async fn orders(State(s): State<WebState>, ctx: Ctx, Query(q): Query<Page>) 
     let store = &s.app.store;
     let after = q.after.unwrap_or(0);
     let list = store.list_orders(None, after, LIST_PAGE_ROWS).await?;
-    let instances = store.list_instances(None, after, PAGE_SIZE_MAX).await?;
-    let pending: Vec<_> = instances
-        .iter()
-        .filter(|i| i.status == InstanceStatus::Pending)
-        .collect();
+    // Every instance waiting for acceptance (oldest first), whatever page of orders is shown.
+    let instances = store.pending_instances(PAGE_SIZE_MAX).await?;
+    let pending: Vec<_> = instances.iter().collect();
     let products = store.list_products(false, 0, PAGE_SIZE_MAX).await?;
     let pids: Vec<i64> = list
         .iter()
@@ -1054,8 +1069,8 @@ pub struct OfflineForm {
 
 async fn finance_view(s: &WebState, ctx: &Ctx, f: &OfflineForm, e: &FormErrors) -> PageResult {
     let lang = ctx.lang;
-    let list = s.app.store.list_offline(0, PAGE_SIZE_MAX).await?;
-    let grants = s.app.store.list_grants(0, PAGE_SIZE_MAX).await?;
+    let list = s.app.store.offline_worklist(PAGE_SIZE_MAX).await?;
+    let grants = s.app.store.grant_worklist(PAGE_SIZE_MAX).await?;
     let orgs = names(
         s,
         list.iter()
