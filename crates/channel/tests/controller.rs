@@ -529,6 +529,20 @@ struct FakeChain {
     ops: Mutex<Vec<ChannelOp>>,
 }
 
+impl FakeChain {
+    /// A chain holding 1,000,000 fen of escrow, the consumer's bond `bond_fen`, and
+    /// `closing` if a unilateral close is in progress.
+    fn new(bond_fen: i64, closing: Option<ClosingView>) -> Arc<Self> {
+        Arc::new(FakeChain {
+            escrow_fen: 1_000_000,
+            bond_fen: Mutex::new(bond_fen),
+            closing: Mutex::new(closing),
+            settled: Mutex::new((0, 0, false)),
+            ops: Mutex::new(Vec::new()),
+        })
+    }
+}
+
 impl ChainPort for FakeChain {
     fn view(&self, _serial: &Serial) -> Result<ChainView, ChannelError> {
         let (seq, cost, closed) = *self.settled.lock();
@@ -570,13 +584,7 @@ impl ChainPort for FakeChain {
 #[tokio::test]
 async fn the_schedule_meters_checks_in_and_closes_on_request() {
     let (s, c, clock) = pair(1, 1_000_000).await;
-    let chain = Arc::new(FakeChain {
-        escrow_fen: 1_000_000,
-        bond_fen: Mutex::new(0),
-        closing: Mutex::new(None),
-        settled: Mutex::new((0, 0, false)),
-        ops: Mutex::new(Vec::new()),
-    });
+    let chain = FakeChain::new(0, None);
     // Minute 0 of the channel is T0 and the clock is at T0 + 500 min: the service meter
     // bills 500 minutes.
     let report = s.ctl.tick(&ServiceTimeMeter, chain.clone()).await.unwrap();
@@ -620,16 +628,13 @@ async fn a_stale_unilateral_close_is_challenged_and_then_settled() {
     let latest = s.ctl.latest(&serial(1)).unwrap();
     // The consumer force-closed posting state 1 of 3; the window runs ten minutes.
     let now = T0 + 500 * MINUTE_MS;
-    let chain = Arc::new(FakeChain {
-        escrow_fen: 1_000_000,
-        bond_fen: Mutex::new(0),
-        closing: Mutex::new(Some(ClosingView {
+    let chain = FakeChain::new(
+        0,
+        Some(ClosingView {
             posted_seq: 1,
             deadline_ms: now + 10 * MINUTE_MS,
-        })),
-        settled: Mutex::new((0, 0, false)),
-        ops: Mutex::new(Vec::new()),
-    });
+        }),
+    );
     let report = s.ctl.tick(&ServiceTimeMeter, chain.clone()).await.unwrap();
     assert_eq!(report.proposed, 0, "no metering while closing: {report:?}");
     assert!(
@@ -798,13 +803,7 @@ async fn a_supplier_serves_only_channels_that_meet_its_policy() {
         challenge_window_min_ms: 300_000,
     };
     s.ctl.add_channels(vec![strict]).await.unwrap();
-    let chain = Arc::new(FakeChain {
-        escrow_fen: 1_000_000,
-        bond_fen: Mutex::new(100),
-        closing: Mutex::new(None),
-        settled: Mutex::new((0, 0, false)),
-        ops: Mutex::new(Vec::new()),
-    });
+    let chain = FakeChain::new(100, None);
     let refused = s.ctl.tick(&ServiceTimeMeter, chain.clone()).await.unwrap();
     assert_eq!(refused.proposed, 0);
     assert!(

@@ -13,7 +13,9 @@ use suanli_primitives::SecretKey;
 
 mod common;
 
-use common::{credit, json_out, kyc_party, kyc_supplier, mint, suanli, trade_world};
+use common::{
+    credit, json_out, kyc_party, kyc_supplier, mint, mode_and_offer, suanli, trade_world,
+};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -39,34 +41,7 @@ fn channel_flow_from_the_command_line() {
     let s_path = dir.path().join(&s_key).to_string_lossy().into_owned();
     mint(&url, &operator, &c_path, 10_000);
     mint(&url, &operator, &s_path, 1_000);
-    let mode = json_out(&cli.ok(&[
-        "trade",
-        "mode",
-        "--key",
-        &s_key,
-        "--price-fen-per-minute",
-        "10",
-        "--min-cost-fen",
-        "100",
-        "--period-minutes",
-        "60",
-        "--weights",
-        "gpu=1000",
-    ]));
-    let mode_id = mode["mode_id"].as_u64().unwrap().to_string();
-    let offer = json_out(&cli.ok(&[
-        "trade",
-        "offer",
-        "--key",
-        &s_key,
-        "--mode",
-        &mode_id,
-        "--spec",
-        "H800 x1",
-        "--quantity",
-        "1",
-    ]));
-    let offer_id = offer["offer_id"].as_u64().unwrap().to_string();
+    let offer_id = mode_and_offer(cli, &s_key, ("10", "100", "gpu=1000"), ("H800 x1", "1"));
     let order = json_out(&cli.ok(&[
         "trade",
         "order",

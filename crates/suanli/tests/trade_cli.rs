@@ -11,7 +11,7 @@ use suanli_primitives::SecretKey;
 
 mod common;
 
-use common::{credit, json_out, kyc_party, kyc_supplier, mint, trade_world};
+use common::{credit, json_out, kyc_party, kyc_supplier, mint, mode_and_offer, trade_world};
 
 #[test]
 fn trade_flow_from_the_command_line() {
@@ -75,34 +75,12 @@ fn trade_flow_from_the_command_line() {
         "cpu=500,gpu=400",
     ]);
     assert!(refused.contains("sum to 1000"), "{refused}");
-    let mode = json_out(&cli.ok(&[
-        "trade",
-        "mode",
-        "--key",
+    let offer_id = mode_and_offer(
+        cli,
         &s_key,
-        "--price-fen-per-minute",
-        "10",
-        "--min-cost-fen",
-        "500",
-        "--period-minutes",
-        "60",
-        "--weights",
-        "cpu=300,gpu=500,network=200",
-    ]));
-    let mode_id = mode["mode_id"].as_u64().unwrap().to_string();
-    let offer = json_out(&cli.ok(&[
-        "trade",
-        "offer",
-        "--key",
-        &s_key,
-        "--mode",
-        &mode_id,
-        "--spec",
-        "A100-80G x1",
-        "--quantity",
-        "2",
-    ]));
-    let offer_id = offer["offer_id"].as_u64().unwrap().to_string();
+        ("10", "500", "cpu=300,gpu=500,network=200"),
+        ("A100-80G x1", "2"),
+    );
     let listed = cli.ok(&["trade", "offers"]);
     assert!(listed.contains("A100-80G x1"), "{listed}");
     // A consumer cannot publish a mode.

@@ -277,3 +277,41 @@ pub fn kyc_supplier(cli: &Cli, name: &str, organisation: &str) -> (String, Strin
         }),
     )
 }
+
+/// `supplier` publishes a mode (`price` fen per minute, `min_cost` fen, hourly check-ins,
+/// `weights`) and an offer of `units` units of `spec`; returns the offer id.
+pub fn mode_and_offer(
+    cli: &Cli,
+    supplier: &str,
+    (price, min_cost, weights): (&str, &str, &str),
+    (spec, units): (&str, &str),
+) -> String {
+    let mode = json_out(&cli.ok(&[
+        "trade",
+        "mode",
+        "--key",
+        supplier,
+        "--price-fen-per-minute",
+        price,
+        "--min-cost-fen",
+        min_cost,
+        "--period-minutes",
+        "60",
+        "--weights",
+        weights,
+    ]));
+    let mode_id = mode["mode_id"].as_u64().unwrap().to_string();
+    let offer = json_out(&cli.ok(&[
+        "trade",
+        "offer",
+        "--key",
+        supplier,
+        "--mode",
+        &mode_id,
+        "--spec",
+        spec,
+        "--quantity",
+        units,
+    ]));
+    offer["offer_id"].as_u64().unwrap().to_string()
+}
