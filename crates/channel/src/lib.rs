@@ -216,6 +216,24 @@ pub struct ChainView {
     pub challenge_window_ms: u64,
 }
 
+impl ChainView {
+    /// The view of `channel` as the trade chain stores it, with its trade's escrow.
+    pub fn of(channel: &suanli_trade::records::Channel, escrow_fen: i64) -> Self {
+        ChainView {
+            open: channel.status == suanli_trade::records::ChannelStatus::Open,
+            escrow_fen,
+            settled_seq: channel.settled.seq,
+            settled_cost_fen: channel.settled.cost_fen,
+            closing: channel.closing.as_ref().map(|c| ClosingView {
+                posted_seq: c.posted.seq,
+                deadline_ms: c.deadline_ms,
+            }),
+            consumer_bond_fen: channel.consumer_bond_fen,
+            challenge_window_ms: channel.challenge_window_ms,
+        }
+    }
+}
+
 /// A unilateral close as the chain shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClosingView {

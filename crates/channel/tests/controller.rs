@@ -12,7 +12,7 @@ use suanli_channel::{
 };
 use suanli_primitives::{ManualClock, SecretKey};
 use suanli_trade::Serial;
-use suanli_trade::channel::{ChannelOp, ChannelTerms, Statement};
+use suanli_trade::channel::{ChannelOp, ChannelTerms, SignedState, Statement};
 use suanli_trade::model::{MINUTE_MS, Role};
 use tokio::net::TcpStream;
 
@@ -128,6 +128,14 @@ fn usage(minutes: u64) -> Usage {
     }
 }
 
+/// Proposes one update of channel `n` at `minutes` and waits for its answer.
+async fn one(ctl: &Controller, n: u8, minutes: u64) -> Result<SignedState, ChannelError> {
+    ctl.propose(vec![(serial(n), usage(minutes))])
+        .await
+        .pop()
+        .unwrap_or(Err(ChannelError::Disconnected))
+}
+
 fn serial(n: u8) -> Serial {
     Serial::from_bytes([n; 16])
 }
@@ -211,12 +219,7 @@ fn statement(n: u8, seq: u64, minutes: u64, cost_fen: i64) -> Statement {
 #[tokio::test]
 async fn forged_regressing_and_decreasing_statements_are_refused() {
     let (s, c, clock) = pair(1, 1_000_000).await;
-    s.ctl
-        .propose(vec![(serial(1), usage(10))])
-        .await
-        .pop()
-        .unwrap()
-        .unwrap();
+    one(&s.ctl, 1, 10).await.unwrap();
     let before = c.ctl.latest(&serial(1)).unwrap();
     let (mut r, mut w) = raw(&c, &s.key, &clock).await;
     let forger = SecretKey::from_label("forger");
@@ -334,13 +337,7 @@ async fn either_side_crashes_mid_stream_and_resumes_with_nothing_lost() {
         updated.push(st);
     }
     s.ctl.add_channels(updated).await.unwrap();
-    let next = s
-        .ctl
-        .propose(vec![(serial(1), usage(6))])
-        .await
-        .pop()
-        .unwrap()
-        .unwrap();
+    let next = one(&s.ctl, 1, 6).await.unwrap();
     assert!(next.statement.seq > acked.statement.seq);
     assert_eq!(c2.latest(&serial(1)).unwrap(), next);
 
@@ -366,12 +363,7 @@ async fn either_side_crashes_mid_stream_and_resumes_with_nothing_lost() {
 #[tokio::test]
 async fn a_supplier_that_lost_its_last_states_catches_up_from_the_consumer() {
     let (s, c, clock) = pair(1, 1_000_000).await;
-    s.ctl
-        .propose(vec![(serial(1), usage(1))])
-        .await
-        .pop()
-        .unwrap()
-        .unwrap();
+    one(&s.ctl, 1, 1).await.unwrap();
     // A copy of the supplier's store taken now misses the next states.
     let snapshot = tempfile::tempdir().unwrap();
     let Side { key, dir, ctl } = s;
@@ -383,27 +375,17 @@ async fn a_supplier_that_lost_its_last_states_catches_up_from_the_consumer() {
     )
     .unwrap();
     let s1 = start(&key, dir.path(), false, &clock).await;
-    let latest = s1
-        .propose(vec![(serial(1), usage(3))])
-        .await
-        .pop()
-        .unwrap()
-        .unwrap();
+    let latest = one(&s1, 1, 3).await.unwrap();
     s1.shutdown().await;
     drop(s1);
     // Restart from the old copy: the consumer's sync brings back the newer state, and the
     // next statement follows it.
     let s2 = start(&key, snapshot.path(), false, &clock).await;
-    let next = s2.propose(vec![(serial(1), usage(4))]).await.pop().unwrap();
+    let next = one(&s2, 1, 4).await;
     let next = match next {
         Ok(n) => n,
         // The first proposal may race the sync; the second follows the adopted state.
-        Err(_) => s2
-            .propose(vec![(serial(1), usage(4))])
-            .await
-            .pop()
-            .unwrap()
-            .unwrap(),
+        Err(_) => one(&s2, 1, 4).await.unwrap(),
     };
     assert!(
         next.statement.seq > latest.statement.seq,
@@ -416,21 +398,11 @@ async fn a_supplier_that_lost_its_last_states_catches_up_from_the_consumer() {
 async fn low_funds_pause_the_channel_and_a_top_up_resumes_it() {
     // Escrow 200 fen, margin 5 minutes = 50 fen.
     let (s, c, _clock) = pair(1, 200).await;
-    let ok = s
-        .ctl
-        .propose(vec![(serial(1), usage(15))])
-        .await
-        .pop()
-        .unwrap();
+    let ok = one(&s.ctl, 1, 15).await;
     assert_eq!(ok.unwrap().statement.cost_fen, 150);
     assert!(s.ctl.setup(&serial(1)).unwrap().paused_since_ms.is_none());
     // 16 minutes leave 40 fen: the usage is signed, then metering pauses.
-    let last = s
-        .ctl
-        .propose(vec![(serial(1), usage(16))])
-        .await
-        .pop()
-        .unwrap();
+    let last = one(&s.ctl, 1, 16).await;
     assert_eq!(last.unwrap().statement.cost_fen, 160);
     assert!(s.ctl.setup(&serial(1)).unwrap().paused_since_ms.is_some());
     // The consumer is told.
@@ -442,12 +414,7 @@ async fn low_funds_pause_the_channel_and_a_top_up_resumes_it() {
     })
     .await;
     // Paused: nothing more is signed.
-    let paused = s
-        .ctl
-        .propose(vec![(serial(1), usage(17))])
-        .await
-        .pop()
-        .unwrap();
+    let paused = one(&s.ctl, 1, 17).await;
     assert!(
         matches!(paused, Err(ChannelError::Paused { margin_fen: 50, .. })),
         "{paused:?}"
@@ -477,25 +444,14 @@ async fn low_funds_pause_the_channel_and_a_top_up_resumes_it() {
             .any(|n| n.kind == NoticeKind::Resumed)
     })
     .await;
-    let resumed = s
-        .ctl
-        .propose(vec![(serial(1), usage(17))])
-        .await
-        .pop()
-        .unwrap()
-        .unwrap();
+    let resumed = one(&s.ctl, 1, 17).await.unwrap();
     assert_eq!(resumed.statement.cost_fen, 170);
 }
 
 #[tokio::test]
 async fn usage_the_escrow_cannot_pay_is_not_signed() {
     let (s, _c, _clock) = pair(1, 100).await;
-    let r = s
-        .ctl
-        .propose(vec![(serial(1), usage(20))])
-        .await
-        .pop()
-        .unwrap();
+    let r = one(&s.ctl, 1, 20).await;
     assert!(
         matches!(
             r,
@@ -618,12 +574,7 @@ async fn the_schedule_meters_checks_in_and_closes_on_request() {
 async fn a_stale_unilateral_close_is_challenged_and_then_settled() {
     let (s, _c, clock) = pair(1, 1_000_000).await;
     for m in 1..=3 {
-        s.ctl
-            .propose(vec![(serial(1), usage(m))])
-            .await
-            .pop()
-            .unwrap()
-            .unwrap();
+        one(&s.ctl, 1, m).await.unwrap();
     }
     let latest = s.ctl.latest(&serial(1)).unwrap();
     // The consumer force-closed posting state 1 of 3; the window runs ten minutes.
@@ -707,12 +658,7 @@ async fn a_countersignature_by_another_consumer_is_not_taken() {
 #[tokio::test]
 async fn nothing_follows_an_agreed_final_state() {
     let (s, c, _clock) = pair(1, 1_000_000).await;
-    s.ctl
-        .propose(vec![(serial(1), usage(1))])
-        .await
-        .pop()
-        .unwrap()
-        .unwrap();
+    one(&s.ctl, 1, 1).await.unwrap();
     s.ctl
         .propose_final(
             serial(1),
@@ -764,12 +710,7 @@ async fn a_party_closing_countersigns_nothing_more_and_a_stop_request_survives_a
     let mut closing = c.ctl.setup(&serial(1)).unwrap();
     closing.closing = true;
     c.ctl.add_channels(vec![closing]).await.unwrap();
-    let r = s
-        .ctl
-        .propose(vec![(serial(1), usage(2))])
-        .await
-        .pop()
-        .unwrap();
+    let r = one(&s.ctl, 1, 2).await;
     assert!(
         matches!(&r, Err(ChannelError::Rejected { code, .. }) if code == "channel_closing"),
         "{r:?}"

@@ -15,14 +15,14 @@ use anyhow::Context;
 use clap::Subcommand;
 use serde_json::{Value, json};
 use suanli_channel::{
-    ChainPort, ChainView, ChannelError, ChannelSetup, ClosingView, Controller, ControllerConfig,
-    ServePolicy, ServiceTimeMeter,
+    ChainPort, ChainView, ChannelError, ChannelSetup, Controller, ControllerConfig, ServePolicy,
+    ServiceTimeMeter,
 };
 use suanli_ledger::Payload;
 use suanli_primitives::{ChainKind, SecretKey, SystemClock};
 use suanli_trade::Serial;
 use suanli_trade::channel::ChannelOp;
-use suanli_trade::records::{Channel, ChannelStatus};
+use suanli_trade::records::Channel;
 use suanli_trade::{PartyDid, Role};
 
 use super::identity::load_key;
@@ -186,21 +186,6 @@ fn chain_channel(
     Ok((channel, escrow, body))
 }
 
-fn view_of(channel: &Channel, escrow_fen: i64) -> ChainView {
-    ChainView {
-        open: channel.status == ChannelStatus::Open,
-        escrow_fen,
-        settled_seq: channel.settled.seq,
-        settled_cost_fen: channel.settled.cost_fen,
-        closing: channel.closing.as_ref().map(|c| ClosingView {
-            posted_seq: c.posted.seq,
-            deadline_ms: c.deadline_ms,
-        }),
-        consumer_bond_fen: channel.consumer_bond_fen,
-        challenge_window_ms: channel.challenge_window_ms,
-    }
-}
-
 /// The `SuanliChannel` endpoint in a DID's current document.
 fn channel_endpoint(client: &NodeClient, did: &PartyDid) -> anyhow::Result<String> {
     let body = client.get_ok(&format!("/1.0/identifiers/{did}"))?;
@@ -313,7 +298,7 @@ pub fn run(cmd: ChannelCmd) -> anyhow::Result<()> {
                 }
                 (_, peer) => peer,
             };
-            let view = view_of(&channel, escrow);
+            let view = ChainView::of(&channel, escrow);
             let setup = ChannelSetup {
                 terms: channel.terms,
                 role,
@@ -509,7 +494,7 @@ impl ChainPort for NodePort {
     fn view(&self, serial: &Serial) -> Result<ChainView, ChannelError> {
         let (channel, escrow, _) = chain_channel(&self.client, &self.key, serial)
             .map_err(|e| ChannelError::Chain(format!("{e:#}")))?;
-        Ok(view_of(&channel, escrow))
+        Ok(ChainView::of(&channel, escrow))
     }
 
     fn submit(&self, op: &ChannelOp) -> Result<(), ChannelError> {

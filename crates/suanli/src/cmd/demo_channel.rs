@@ -9,15 +9,15 @@ use std::sync::Arc;
 use anyhow::Context;
 use suanli_chainstore::Node;
 use suanli_channel::{
-    ChainPort, ChainView, ChannelError, ChannelSetup, ClosingView, Controller, ControllerConfig,
-    ServePolicy, ServiceTimeMeter, TickReport,
+    ChainPort, ChainView, ChannelError, ChannelSetup, Controller, ControllerConfig, ServePolicy,
+    ServiceTimeMeter, TickReport,
 };
 use suanli_ledger::Payload;
 use suanli_ledger::credit::{Amount, CreditOp};
 use suanli_primitives::{ChainKind, Clock, SecretKey};
 use suanli_trade::channel::ChannelOp;
 use suanli_trade::model::{Encryption, MINUTE_MS, ModeTerms, Resource, Weights};
-use suanli_trade::records::{ChannelStatus, bond_account};
+use suanli_trade::records::bond_account;
 use suanli_trade::{Role, Serial, view};
 
 use super::demo_trade::{DemoClock, balance, contract_trade, party, show_money};
@@ -37,18 +37,7 @@ impl ChainPort for EmbeddedPort {
             (view::channel(s, serial), view::escrow_fen(s, serial))
         });
         let channel = channel.ok_or(ChannelError::UnknownChannel(*serial))?;
-        Ok(ChainView {
-            open: channel.status == ChannelStatus::Open,
-            escrow_fen: escrow,
-            settled_seq: channel.settled.seq,
-            settled_cost_fen: channel.settled.cost_fen,
-            closing: channel.closing.as_ref().map(|c| ClosingView {
-                posted_seq: c.posted.seq,
-                deadline_ms: c.deadline_ms,
-            }),
-            consumer_bond_fen: channel.consumer_bond_fen,
-            challenge_window_ms: channel.challenge_window_ms,
-        })
+        Ok(ChainView::of(&channel, escrow))
     }
 
     fn submit(&self, op: &ChannelOp) -> Result<(), ChannelError> {
