@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use suanli_chainstore::ChainStore;
+use suanli_node::ChainStore;
 use suanli_ledger::anchor::AnchorRecord;
 use suanli_ledger::{Payload, Transaction};
 use suanli_primitives::{ChainId, ChainKind, SecretKey, sha256};
@@ -281,7 +281,7 @@ fn serve_anchors_its_audit_head_on_the_embedded_chain() {
         "serve must stop cleanly on SIGTERM"
     );
     let store = ChainStore::open(&dir.path().join("node").join("chain.redb")).unwrap();
-    let reports = suanli_chainstore::verify::verify_all(
+    let reports = suanli_node::verify::verify_all(
         &store,
         &suanli_ledger::Extensions::new()
             .with(std::sync::Arc::new(suanli_identity::IdentityContract)),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
-use suanli_chainstore::{Node, TxStatus};
+use suanli_node::{Node, TxStatus};
 use suanli_ledger::anchor::AnchorRecord;
 use suanli_ledger::{Outcome, Payload, Transaction};
 use suanli_primitives::{ChainId, ChainKind, Hash32, SecretKey};
@@ -81,7 +81,7 @@ impl Drop for LedgerAnchor {
     }
 }
 
-impl suanli_server::AuditAnchor for LedgerAnchor {
+impl suanli_platform_http::AuditAnchor for LedgerAnchor {
     fn anchor(&self, seq: u64, hash: [u8; 32]) -> Result<(), String> {
         let mut slot = self.slot.0.lock();
         if slot.latest.is_none_or(|(s, _)| seq > s) {
@@ -197,7 +197,7 @@ fn submit(target: &LedgerTarget, key: &SecretKey, seq: u64, hash: [u8; 32]) -> a
 
 #[cfg(test)]
 mod tests {
-    use suanli_server::AuditAnchor;
+    use suanli_platform_http::AuditAnchor;
 
     use super::*;
 
@@ -252,9 +252,9 @@ mod tests {
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        runtime.spawn(suanli_node_api::serve(
+        runtime.spawn(suanli_node_http::serve(
             Arc::clone(&node),
-            suanli_node_api::Access::tokens(&["member-token-0123456789"]),
+            suanli_node_http::Access::tokens(&["member-token-0123456789"]),
             listener,
             std::future::pending(),
         ));

@@ -17,7 +17,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use serde::Serialize;
 use serde_json::{Value, json};
-use suanli_server::config::{Config, Secret};
+use suanli_platform_http::config::{Config, Secret};
 
 /// Most orders one run may place.
 const BENCH_ORDERS_MAX: usize = 1_000_000;
@@ -196,7 +196,7 @@ impl Served {
                 .build()?;
             rt.block_on(async move {
                 let platform =
-                    suanli_server::Platform::open(&config, Arc::new(suanli_server::SystemClock))
+                    suanli_platform_http::Platform::open(&config, Arc::new(suanli_platform_http::SystemClock))
                         .await?;
                 let listener = tokio::net::TcpListener::bind(config.listen).await?;
                 addr_tx.send(listener.local_addr()?)?;
@@ -453,13 +453,13 @@ pub fn run(a: ApiBenchArgs) -> anyhow::Result<()> {
             .enable_all()
             .build()?;
         let name = format!("suanli_bench_{}", std::process::id());
-        let url = rt.block_on(suanli_server::store::PgStore::create_database(
+        let url = rt.block_on(suanli_platform_http::store::PgStore::create_database(
             &admin, &name,
         ))?;
         let mut config = base_config(&dir.path().join("pg"))?;
         config.database_url = Some(Secret::new(url));
         let r = bench_backend("postgres", config, a.orders, a.concurrency);
-        rt.block_on(suanli_server::store::PgStore::drop_database(&admin, &name))?;
+        rt.block_on(suanli_platform_http::store::PgStore::drop_database(&admin, &name))?;
         results.push(r?);
     }
     let report = Report {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
-use suanli_channel::{ChannelSetup, Controller, ControllerConfig, ServePolicy, Usage};
+use suanli_channel_controller::{ChannelSetup, Controller, ControllerConfig, ServePolicy, Usage};
 use suanli_primitives::{ManualClock, SecretKey};
 use suanli_trade::Serial;
 use suanli_trade::channel::{ChannelTerms, Statement, statement_digest};

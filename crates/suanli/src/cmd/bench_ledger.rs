@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::Args;
 use rayon::prelude::*;
 use serde::Serialize;
-use suanli_chainstore::{Node, TxStatus};
+use suanli_node::{Node, TxStatus};
 use suanli_ledger::credit::{Amount, CreditOp};
 use suanli_ledger::{MempoolConfig, Outcome, Payload, Transaction};
 use suanli_primitives::keys::verify_many;

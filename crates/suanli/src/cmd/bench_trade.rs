@@ -17,7 +17,7 @@ use clap::Args;
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
-use suanli_chainstore::{Node, TxStatus};
+use suanli_node::{Node, TxStatus};
 use suanli_identity::SuanliDid;
 use suanli_ledger::credit::{Amount, CreditOp};
 use suanli_ledger::{MempoolConfig, Outcome, Payload, Transaction};

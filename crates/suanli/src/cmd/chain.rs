@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Subcommand;
-use suanli_chainstore::ChainStore;
-use suanli_chainstore::verify::{export, verify_all};
+use suanli_node::ChainStore;
+use suanli_node::verify::{export, verify_all};
 
 #[derive(Debug, Subcommand)]
 pub enum ChainCmd {

@@ -14,7 +14,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Subcommand;
 use serde_json::{Value, json};
-use suanli_channel::{
+use suanli_channel_controller::{
     ChainPort, ChainView, ChannelError, ChannelSetup, Controller, ControllerConfig, ServePolicy,
     ServiceTimeMeter,
 };
@@ -205,7 +205,7 @@ fn channel_endpoint(client: &NodeClient, did: &PartyDid) -> anyhow::Result<Strin
 }
 
 fn mark_closing(data_dir: &std::path::Path, serial: &Serial) -> anyhow::Result<()> {
-    let store = suanli_channel::store::Store::open(data_dir)?;
+    let store = suanli_channel_controller::store::Store::open(data_dir)?;
     let mut setup = store
         .load()?
         .into_iter()
@@ -221,7 +221,7 @@ fn store_latest(
     data_dir: &std::path::Path,
     serial: &Serial,
 ) -> anyhow::Result<Option<suanli_trade::channel::SignedState>> {
-    let store = suanli_channel::store::Store::open(data_dir)?;
+    let store = suanli_channel_controller::store::Store::open(data_dir)?;
     Ok(store
         .load()?
         .into_iter()
@@ -319,7 +319,7 @@ pub fn run(cmd: ChannelCmd) -> anyhow::Result<()> {
                 consumer_bond_fen: view.consumer_bond_fen,
                 challenge_window_ms: view.challenge_window_ms,
             };
-            let store = suanli_channel::store::Store::open(&data_dir)?;
+            let store = suanli_channel_controller::store::Store::open(&data_dir)?;
             store.put_setups(&[setup])?;
             println!(
                 "channel {serial} attached as {} in {}",

@@ -9,8 +9,8 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use serde_json::Value;
-use suanli_chainstore::verify::verify_all;
-use suanli_chainstore::{Node, SubmitError, TxStatus};
+use suanli_node::verify::verify_all;
+use suanli_node::{Node, SubmitError, TxStatus};
 use suanli_ledger::anchor::{AnchorRecord, StoredAnchor, anchor_key};
 use suanli_ledger::credit::{Amount, CreditOp};
 use suanli_ledger::{MempoolConfig, Payload, Transaction};
@@ -65,9 +65,9 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = runtime.spawn(suanli_node_api::serve(
+    let server = runtime.spawn(suanli_node_http::serve(
         Arc::clone(&node),
-        suanli_node_api::Access::open(),
+        suanli_node_http::Access::open(),
         listener,
         async {
             let _ = stop_rx.await;
@@ -95,15 +95,15 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         )?);
         platform = Some(super::demo_platform::run(
             &data.join("platform"),
-            Some(Arc::clone(&anchor) as Arc<dyn suanli_server::AuditAnchor>),
+            Some(Arc::clone(&anchor) as Arc<dyn suanli_platform_http::AuditAnchor>),
             Some(Arc::new(super::did_registry::LedgerDids::new(
                 LedgerTarget::Embedded(Arc::clone(&node)),
-            )?) as Arc<dyn suanli_server::keys::DidRegistry>),
+            )?) as Arc<dyn suanli_platform_http::keys::DidRegistry>),
             Some(Arc::new(super::did_registry::LedgerParties::new(
                 Arc::clone(&node),
                 operator.clone(),
             ))
-                as Arc<dyn suanli_server::kyc::PartyEnrolment>),
+                as Arc<dyn suanli_platform_http::kyc::PartyEnrolment>),
         )?);
         let (seq, head) = anchor
             .wait_anchored(Duration::from_millis(
@@ -124,7 +124,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
                 "The web consoles stay up at {}/ with the demo's data: the operator `admin` (password in {}), the customer `acme-admin` / `Acme-Render-Farm-1`.",
                 p.base,
                 data.join("platform")
-                    .join(suanli_server::BOOTSTRAP_PASSWORD_FILE)
+                    .join(suanli_platform_http::BOOTSTRAP_PASSWORD_FILE)
                     .display()
             );
         }

@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use suanli_chainstore::Node;
-use suanli_channel::{
+use suanli_node::Node;
+use suanli_channel_controller::{
     ChainPort, ChainView, ChannelError, ChannelSetup, Controller, ControllerConfig, ServePolicy,
     ServiceTimeMeter, TickReport,
 };

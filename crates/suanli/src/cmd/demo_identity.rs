@@ -4,7 +4,7 @@
 
 use anyhow::Context;
 use serde_json::{Map, Value, json};
-use suanli_chainstore::Node;
+use suanli_node::Node;
 use suanli_identity::op::{IdentityOp, StatusPurpose};
 use suanli_identity::{ChainResolver, DidId, SuanliDid, cpt, urn};
 use suanli_ledger::Payload;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
-use suanli_server::config::Config;
+use suanli_platform_http::config::Config;
 
 struct Client {
     base: String,
@@ -141,9 +141,9 @@ impl RunningPlatform {
 /// consoles) and leaves it serving: the caller stops it.
 pub fn run(
     data_dir: &Path,
-    anchor: Option<Arc<dyn suanli_server::AuditAnchor>>,
-    dids: Option<Arc<dyn suanli_server::keys::DidRegistry>>,
-    parties: Option<Arc<dyn suanli_server::kyc::PartyEnrolment>>,
+    anchor: Option<Arc<dyn suanli_platform_http::AuditAnchor>>,
+    dids: Option<Arc<dyn suanli_platform_http::keys::DidRegistry>>,
+    parties: Option<Arc<dyn suanli_platform_http::kyc::PartyEnrolment>>,
 ) -> anyhow::Result<RunningPlatform> {
     let mut config = Config {
         listen: "127.0.0.1:0".parse()?,
@@ -155,16 +155,16 @@ pub fn run(
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server_config = config.clone();
-    let now = suanli_server::ops::clock::Clock::now_ms(&suanli_server::SystemClock);
-    let clock = Arc::new(suanli_server::ops::clock::ManualClock::new(now));
-    let server_clock: Arc<dyn suanli_server::ops::clock::Clock> = clock.clone();
+    let now = suanli_platform_http::domain::clock::Clock::now_ms(&suanli_platform_http::SystemClock);
+    let clock = Arc::new(suanli_platform_http::domain::clock::ManualClock::new(now));
+    let server_clock: Arc<dyn suanli_platform_http::domain::clock::Clock> = clock.clone();
     let server = std::thread::spawn(move || -> anyhow::Result<()> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()?;
         rt.block_on(async move {
-            let mut platform = suanli_server::Platform::open(&server_config, server_clock).await?;
+            let mut platform = suanli_platform_http::Platform::open(&server_config, server_clock).await?;
             if let Some(anchor) = anchor {
                 platform = platform.with_anchor(anchor);
             }
@@ -176,7 +176,7 @@ pub fn run(
             }
             let listener = tokio::net::TcpListener::bind(server_config.listen).await?;
             addr_tx.send(listener.local_addr()?)?;
-            let app = suanli_web::router(platform.state.clone(), platform.router());
+            let app = suanli_platform_web::router(platform.state.clone(), platform.router());
             platform
                 .serve_app(app, listener, async {
                     let _ = stop_rx.await;
@@ -219,16 +219,16 @@ pub fn run(
 fn walk(
     c: &Client,
     data_dir: &Path,
-    clock: &suanli_server::ops::clock::ManualClock,
+    clock: &suanli_platform_http::domain::clock::ManualClock,
 ) -> anyhow::Result<()> {
     println!(
         "== Operations platform (suanli serve, in-process on {})",
         c.base
     );
-    let pw_file = data_dir.join(suanli_server::BOOTSTRAP_PASSWORD_FILE);
+    let pw_file = data_dir.join(suanli_platform_http::BOOTSTRAP_PASSWORD_FILE);
     let admin_pw = std::fs::read_to_string(&pw_file)
         .with_context(|| format!("{} (use a fresh data directory)", pw_file.display()))?;
-    let admin = c.login(suanli_server::BOOTSTRAP_ADMIN_LOGIN, admin_pw.trim())?;
+    let admin = c.login(suanli_platform_http::BOOTSTRAP_ADMIN_LOGIN, admin_pw.trim())?;
     println!(
         "1. The operator administrator logs in (its first password was generated into {} with mode 0600).",
         pw_file.display()
@@ -395,7 +395,7 @@ fn balances_line(c: &Client, s: &Session, org: i64) -> anyhow::Result<String> {
 /// (days pass on the manual clock, sessions expire).
 fn money(
     c: &Client,
-    clock: &suanli_server::ops::clock::ManualClock,
+    clock: &suanli_platform_http::domain::clock::ManualClock,
     admin: &Session,
     acme: &Session,
     supplier: i64,
@@ -577,7 +577,7 @@ fn money(
     );
 
     clock.advance_ms(90 * 60_000);
-    let admin = c.login(suanli_server::BOOTSTRAP_ADMIN_LOGIN, admin_pw)?;
+    let admin = c.login(suanli_platform_http::BOOTSTRAP_ADMIN_LOGIN, admin_pw)?;
     let rep = c.expect("POST", "/api/v1/lifecycle/advance", Some(&admin), None, 200)?;
     println!(
         "   M7. Use: 90 minutes pass; the lifecycle pass meters the pay-as-you-go instance and charges {} (90 min × ¥0.10). Balances: {}",
@@ -606,7 +606,7 @@ fn money(
     clock.advance_ms(10 * DAY_MS);
     // Sessions last hours: both log in again.
     let acme = c.login("acme-admin", "Acme-Render-Farm-1")?;
-    let admin = c.login(suanli_server::BOOTSTRAP_ADMIN_LOGIN, admin_pw)?;
+    let admin = c.login(suanli_platform_http::BOOTSTRAP_ADMIN_LOGIN, admin_pw)?;
     let u = c.order(
         &format!("/api/v1/instances/{prepaid_inst}/unsubscribe"),
         &acme,
@@ -655,8 +655,8 @@ fn money(
     Ok((admin, acme))
 }
 
-fn clock_now(clock: &suanli_server::ops::clock::ManualClock) -> i64 {
-    suanli_server::ops::clock::Clock::now_ms(clock)
+fn clock_now(clock: &suanli_platform_http::domain::clock::ManualClock) -> i64 {
+    suanli_platform_http::domain::clock::Clock::now_ms(clock)
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context;
 use serde_json::{Map, Value, json};
-use suanli_chainstore::Node;
+use suanli_node::Node;
 use suanli_identity::{SuanliDid, urn};
 use suanli_ledger::Payload;
 use suanli_ledger::credit::{Amount, CreditOp, balance_key, decode_fen};

@@ -10,14 +10,14 @@ use std::time::Duration;
 use anyhow::Context;
 use parking_lot::Mutex;
 use serde_json::Value;
-use suanli_chainstore::{Node, TxStatus};
+use suanli_node::{Node, TxStatus};
 use suanli_identity::op::IdentityOp;
 use suanli_identity::{DidId, SuanliDid};
 use suanli_ledger::{Outcome, Payload, Transaction};
 use suanli_primitives::{ChainId, ChainKind, NetworkName, PublicKey, SecretKey, sha256};
-use suanli_server::keys::DidRegistry;
-use suanli_server::kyc::PartyEnrolment;
-use suanli_server::payment::SignedTx;
+use suanli_platform_http::keys::DidRegistry;
+use suanli_platform_http::kyc::PartyEnrolment;
+use suanli_platform_http::payment::SignedTx;
 use suanli_trade::{PartyDid, Role, TradeOp};
 use suanli_vc::credential::{CredentialDraft, SchemaRef};
 
@@ -285,7 +285,7 @@ impl PartyEnrolment for LedgerParties {
 mod tests {
     use super::*;
 
-    fn on_chain(node: &suanli_chainstore::Node, key: &PublicKey) -> bool {
+    fn on_chain(node: &suanli_node::Node, key: &PublicKey) -> bool {
         node.state_get(
             ChainKind::Identity,
             &suanli_identity::keys::did_count(&DidId::derive(key)),
@@ -332,9 +332,9 @@ mod tests {
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        runtime.spawn(suanli_node_api::serve(
+        runtime.spawn(suanli_node_http::serve(
             Arc::clone(&node),
-            suanli_node_api::Access::tokens(&["member-token-0123456789"]),
+            suanli_node_http::Access::tokens(&["member-token-0123456789"]),
             listener,
             std::future::pending(),
         ));

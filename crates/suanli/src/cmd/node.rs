@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use suanli_chainstore::{Node, NodeConfig, Solo};
+use suanli_node::{Node, NodeConfig, Solo};
 use suanli_ledger::{Extensions, MempoolConfig};
 use suanli_primitives::{NetworkName, PublicKey, SecretKey, SystemClock};
 
@@ -55,7 +55,7 @@ const API_TOKEN_LEN_MIN: usize = 16;
 
 /// Who may call the node API: member tokens (and reader tokens) from files, or everyone on
 /// loopback only.
-fn api_access(args: &NodeArgs) -> anyhow::Result<suanli_node_api::Access> {
+fn api_access(args: &NodeArgs) -> anyhow::Result<suanli_node_http::Access> {
     let Some(path) = &args.api_token_file else {
         anyhow::ensure!(
             args.reader_token_file.is_none(),
@@ -66,10 +66,10 @@ fn api_access(args: &NodeArgs) -> anyhow::Result<suanli_node_api::Access> {
             "refusing to serve the node API on {} without --api-token-file: off loopback every caller needs a member token",
             args.listen
         );
-        return Ok(suanli_node_api::Access::open());
+        return Ok(suanli_node_http::Access::open());
     };
     let members = read_tokens(path)?;
-    let access = suanli_node_api::Access::tokens(&members);
+    let access = suanli_node_http::Access::tokens(&members);
     match &args.reader_token_file {
         None => Ok(access),
         Some(readers) => Ok(access.with_readers(&read_tokens(readers)?)),
@@ -220,7 +220,7 @@ pub fn run(args: NodeArgs) -> anyhow::Result<()> {
         }
         tracing::info!(%addr, "node API listening");
         println!("listening on http://{addr}");
-        suanli_node_api::serve(Arc::clone(&node), access, listener, shutdown_signal()).await?;
+        suanli_node_http::serve(Arc::clone(&node), access, listener, shutdown_signal()).await?;
         anyhow::Ok(())
     })?;
     node.stop();

@@ -18,14 +18,14 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use suanli_chainstore::{Node, TxStatus};
+use suanli_node::{Node, TxStatus};
 use suanli_ledger::credit::{Amount, CreditOp, balance_key, decode_fen};
 use suanli_ledger::{Outcome, Payload, Transaction};
 use suanli_primitives::{ChainKind, SecretKey, sha256};
-use suanli_server::ops::OrgId;
-use suanli_server::ops::money::Fen;
-use suanli_server::payment::{MirrorOp, SettlementMirror, SignedTx, pump_mirror, reconcile};
-use suanli_server::store::{OpsStore, PgStore, SqliteStore};
+use suanli_platform_http::domain::OrgId;
+use suanli_platform_http::domain::money::Fen;
+use suanli_platform_http::payment::{MirrorOp, SettlementMirror, SignedTx, pump_mirror, reconcile};
+use suanli_platform_http::store::{OpsStore, PgStore, SqliteStore};
 
 use super::node::{NETWORK_DEFAULT, open_node};
 
@@ -201,7 +201,7 @@ fn run_reconcile(a: ReconcileArgs) -> anyhow::Result<()> {
             pump_mirror(
                 store.as_ref(),
                 &mirror,
-                suanli_server::ops::clock::Clock::now_ms(&suanli_server::SystemClock),
+                suanli_platform_http::domain::clock::Clock::now_ms(&suanli_platform_http::SystemClock),
             )
             .await
             .map_err(|e| anyhow::anyhow!("mirroring: {e}"))?
@@ -245,8 +245,8 @@ fn run_reconcile(a: ReconcileArgs) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use suanli_server::ops::{OrgKind, OrgStatus, Role};
-    use suanli_server::store::{MoneyStore, NewOrg, NewUser};
+    use suanli_platform_http::domain::{OrgKind, OrgStatus, Role};
+    use suanli_platform_http::store::{MoneyStore, NewOrg, NewUser};
 
     /// Submits like the real mirror but reports a timeout the first time, as a commit
     /// wait that gave up while the transaction went through.
@@ -346,9 +346,9 @@ mod tests {
             assert_eq!(mirror.balance(org), Ok(5_000));
             // A withdrawal burns.
             let t = store
-                .create_offline(&suanli_server::store::NewOffline {
+                .create_offline(&suanli_platform_http::store::NewOffline {
                     org,
-                    direction: suanli_server::store::Direction::Out,
+                    direction: suanli_platform_http::store::Direction::Out,
                     amount: f(1_200),
                     reference: "w".into(),
                     entered_by: user,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Args;
 use suanli_primitives::SecretKey;
-use suanli_server::config::{Config, Secret};
+use suanli_platform_http::config::{Config, Secret};
 
 use super::audit_anchor::{LedgerAnchor, LedgerTarget};
 use super::did_registry::{LedgerDids, LedgerParties};
@@ -88,7 +88,7 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
         .context("tokio runtime")?;
     let served = rt.block_on(async move {
         let mut platform =
-            suanli_server::Platform::open(&config, Arc::new(suanli_server::SystemClock))
+            suanli_platform_http::Platform::open(&config, Arc::new(suanli_platform_http::SystemClock))
                 .await?
                 .with_anchor(anchor)
                 .with_did_registry(dids);
@@ -100,9 +100,9 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
             .with_context(|| format!("bind {}", config.listen))?;
         // The web consoles beside the API: pages at `/`, `/console`, `/ops`, `/system`;
         // `/api/…` and `/metrics` pass through to the API router.
-        let app = suanli_web::router(platform.state.clone(), platform.router());
+        let app = suanli_platform_web::router(platform.state.clone(), platform.router());
         platform
-            .serve_app(app, listener, suanli_server::shutdown_signal())
+            .serve_app(app, listener, suanli_platform_http::shutdown_signal())
             .await?;
         anyhow::Ok(())
     });
@@ -116,7 +116,7 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
 }
 
 type Embedded = (
-    Arc<suanli_chainstore::Node>,
+    Arc<suanli_node::Node>,
     Vec<std::thread::JoinHandle<()>>,
 );
 

@@ -1,5 +1,5 @@
 //! `suanli web …` and `suanli bench web`: the web consoles' screenshot command and page
-//! benchmark (both on a fresh demo instance; see `suanli_web::harness`).
+//! benchmark (both on a fresh demo instance; see `suanli_platform_web::harness`).
 
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
@@ -22,7 +22,7 @@ pub struct ShotsArgs {
 pub fn run(cmd: WebCmd) -> anyhow::Result<()> {
     match cmd {
         WebCmd::Screenshots(a) => {
-            let files = suanli_web::shots::run(&a.out)?;
+            let files = suanli_platform_web::shots::run(&a.out)?;
             for f in &files {
                 println!("{}", a.out.join(f).display());
             }
@@ -38,7 +38,7 @@ pub struct WebBenchArgs {
     #[arg(long, default_value_t = 10_000)]
     pub orders: usize,
     /// Timed requests per page.
-    #[arg(long, default_value_t = suanli_web::bench::SAMPLES_DEFAULT)]
+    #[arg(long, default_value_t = suanli_platform_web::bench::SAMPLES_DEFAULT)]
     pub samples: usize,
     /// Print JSON instead of a table.
     #[arg(long)]
@@ -49,14 +49,14 @@ pub struct WebBenchArgs {
 /// orders, then prints p50/p95 per page beside the `/api/v1/health` baseline.
 pub fn bench(a: WebBenchArgs) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let h = suanli_web::harness::Harness::start(
-        suanli_web::harness::config(dir.path()),
-        Arc::new(suanli_server::SystemClock),
+    let h = suanli_platform_web::harness::Harness::start(
+        suanli_platform_web::harness::config(dir.path()),
+        Arc::new(suanli_platform_http::SystemClock),
     )?;
     let started = std::time::Instant::now();
-    let demo = suanli_web::bench::seed(&h.base, suanli_web::bench::DEMO_CUSTOMERS, a.orders)?;
+    let demo = suanli_platform_web::bench::seed(&h.base, suanli_platform_web::bench::DEMO_CUSTOMERS, a.orders)?;
     let seeded_s = started.elapsed().as_secs_f64();
-    let report = suanli_web::bench::run(&h.base, &demo, a.samples.max(1))?;
+    let report = suanli_platform_web::bench::run(&h.base, &demo, a.samples.max(1))?;
     let load = std::fs::read_to_string("/proc/loadavg")
         .ok()
         .and_then(|l| l.split_whitespace().next().map(str::to_owned))
@@ -89,7 +89,7 @@ pub fn bench(a: WebBenchArgs) -> anyhow::Result<()> {
     println!(
         "slowest p95 {:.2} ms; budget {} ms: {}",
         report.worst_p95_ms,
-        suanli_web::bench::PAGE_P95_BUDGET_MS,
+        suanli_platform_web::bench::PAGE_P95_BUDGET_MS,
         if report.within_budget {
             "within"
         } else {

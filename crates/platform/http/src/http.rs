@@ -1,0 +1,297 @@
+//! Request plumbing: bounded JSON bodies with field-level errors, path and query
+//! extractors that answer in the JSON error format, and the middleware that audits every
+//! state-changing request and counts responses.
+
+use crate::AppState;
+use crate::error::ApiError;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, MatchedPath, Request};
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use serde::de::DeserializeOwned;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use suanli_platform_domain::audit::{AuditEvent, Outcome};
+
+/// Largest accepted request body, in bytes.
+pub const BODY_BYTES_MAX: usize = 64 * 1024;
+/// Default page size of list endpoints.
+pub const PAGE_SIZE_DEFAULT: u32 = 50;
+/// Longest user-agent string kept in the audit log, in bytes.
+pub const USER_AGENT_BYTES_MAX: usize = 256;
+
+/// A JSON body: `application/json`, at most [`BODY_BYTES_MAX`], decoded with the path of
+/// the offending field in errors. DTOs use `#[serde(deny_unknown_fields)]`.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+        if !is_json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "request body must be application/json",
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|r| {
+                if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "body_too_large",
+                        format!("request body exceeds {BODY_BYTES_MAX} bytes"),
+                    )
+                } else {
+                    ApiError::new(StatusCode::BAD_REQUEST, "bad_request", "cannot read body")
+                }
+            })?;
+        decode_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Decodes JSON, turning serde errors into field-level API errors.
+pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let result: Result<T, _> = serde_path_to_error::deserialize(&mut de);
+    let value = result.map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let msg = inner.to_string();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                // A missing field is reported at its parent's path; name it.
+                let missing = msg
+                    .strip_prefix("missing field `")
+                    .and_then(|m| m.split('`').next());
+                let field = match (missing, path.as_str()) {
+                    (Some(n), ".") => n.to_owned(),
+                    (Some(n), p) => format!("{p}.{n}"),
+                    (None, p) => p.to_owned(),
+                };
+                let code = if msg.starts_with("unknown field") {
+                    "unknown_field"
+                } else if msg.starts_with("missing field") {
+                    "missing_field"
+                } else {
+                    "invalid_field"
+                };
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, strip_position(&msg))
+                    .field(field)
+            }
+            _ => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                format!("malformed JSON: {msg}"),
+            ),
+        }
+    })?;
+    de.end().map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            "trailing characters after the JSON value",
+        )
+    })?;
+    Ok(value)
+}
+
+fn strip_position(msg: &str) -> String {
+    match msg.find(" at line ") {
+        Some(i) => msg[..i].to_owned(),
+        None => msg.to_owned(),
+    }
+}
+
+/// A path parameter that must be a positive row id.
+#[derive(Debug, Clone, Copy)]
+pub struct IdParam(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdParam {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ApiError::invalid("id", "path id missing"))?;
+        match raw.parse::<i64>() {
+            Ok(n) if n > 0 => Ok(IdParam(n)),
+            _ => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_field",
+                "id must be a positive integer",
+            )
+            .field("id")),
+        }
+    }
+}
+
+/// Query parameters, errors in the JSON format.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let q = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(q.as_bytes()));
+        serde_path_to_error::deserialize(de)
+            .map(ApiQuery)
+            .map_err(|e| {
+                let field = e.path().to_string();
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_query",
+                    e.into_inner().to_string(),
+                )
+                .field(field)
+            })
+    }
+}
+
+/// `?after=&limit=` of list endpoints.
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// Return items after this id.
+    pub after: Option<i64>,
+    /// At most this many (1..=`PAGE_SIZE_MAX`).
+    pub limit: Option<u32>,
+}
+
+impl PageQuery {
+    /// The validated limit.
+    pub fn limit(&self) -> Result<u32, ApiError> {
+        let max = suanli_platform_store::PAGE_SIZE_MAX;
+        match self.limit {
+            None => Ok(PAGE_SIZE_DEFAULT),
+            Some(n) if (1..=max).contains(&n) => Ok(n),
+            Some(_) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+                format!("limit must be between 1 and {max}"),
+            )
+            .field("limit")),
+        }
+    }
+}
+
+/// Who acted, filled in by authentication for the audit middleware.
+#[derive(Debug, Default)]
+pub struct AuditActor {
+    /// User id.
+    pub user: Option<i64>,
+    /// Organisation id.
+    pub org: Option<i64>,
+}
+
+/// Shared slot in request extensions.
+pub type AuditSlot = Arc<Mutex<AuditActor>>;
+
+/// Sets the actor of the current request.
+pub fn set_actor(slot: Option<&AuditSlot>, user: i64, org: i64) {
+    if let Some(slot) = slot
+        && let Ok(mut a) = slot.lock()
+    {
+        a.user = Some(user);
+        a.org = Some(org);
+    }
+}
+
+/// Client address and user agent.
+#[derive(Debug, Clone)]
+pub struct Client {
+    /// IP address.
+    pub ip: String,
+    /// User agent (truncated).
+    pub user_agent: String,
+}
+
+fn client_of(req: &Request) -> Client {
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_default();
+    let mut user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    if user_agent.len() > USER_AGENT_BYTES_MAX {
+        let mut cut = USER_AGENT_BYTES_MAX;
+        while !user_agent.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        user_agent.truncate(cut);
+    }
+    Client { ip, user_agent }
+}
+
+/// Middleware: logs each request (method, route, status — never bodies or query
+/// strings), counts responses, and appends an audit record for every state-changing
+/// request.
+pub async fn audit_and_count(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_else(|| "(unmatched)".to_owned());
+    let target = req.uri().path().to_owned();
+    let client = client_of(&req);
+    let slot: AuditSlot = Arc::default();
+    req.extensions_mut().insert(slot.clone());
+    req.extensions_mut().insert(client.clone());
+    let response = next.run(req).await;
+    let status = response.status().as_u16();
+    state.metrics.response(status);
+    tracing::info!(method = %method, route = %route, status, "request");
+    let mutating = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if mutating {
+        let (user, org) = slot.lock().map(|a| (a.user, a.org)).unwrap_or((None, None));
+        let event = AuditEvent {
+            at_ms: state.clock.now_ms(),
+            actor_user: user,
+            actor_org: org,
+            action: format!("{method} {route}"),
+            target,
+            ip: client.ip,
+            user_agent: client.user_agent,
+            outcome: Outcome::from_status(status),
+            status,
+        };
+        match state.store.append_audit(&event).await {
+            Ok(rec) => {
+                state.metrics.audit(true);
+                if let Some(anchor) = &state.anchor
+                    && let Err(e) = anchor.anchor(rec.seq, rec.hash)
+                {
+                    tracing::warn!(error = %e, seq = rec.seq, "audit anchoring failed");
+                }
+            }
+            Err(e) => {
+                state.metrics.audit(false);
+                tracing::error!(error = %e, "audit append failed");
+            }
+        }
+    }
+    response
+}

@@ -1,0 +1,619 @@
+//! The portal: the catalogue with filters, product pages (specs and pricing strategies),
+//! supplier pages, registration (personal or enterprise) and login (with TOTP).
+
+use crate::api::{self, Call};
+use crate::ctx::Ctx;
+use crate::form::{self, FormErrors, Kind};
+use crate::i18n::{Lang, parse_yuan};
+use crate::layout::{self, csrf};
+use crate::{PageResult, WebError, WebState};
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+use serde_json::json;
+use std::collections::BTreeSet;
+use suanli_platform_domain::money::Fen;
+use suanli_platform_domain::pricing::SpecPricing;
+use suanli_platform_domain::{OrgId, Permission};
+use suanli_platform_store::{OrgRecord, PAGE_SIZE_MAX, ProductRecord, SpecRecord};
+
+/// Catalogue filters.
+#[derive(Debug, Default, Deserialize)]
+pub struct CatalogueQuery {
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    gpu: String,
+    #[serde(default)]
+    region: String,
+    #[serde(default)]
+    min: String,
+    #[serde(default)]
+    max: String,
+}
+
+/// The lowest monthly price of a product's specs.
+fn from_monthly(specs: &[&SpecRecord]) -> Option<Fen> {
+    specs
+        .iter()
+        .filter_map(|s| s.pricing.prepaid.as_ref().map(|p| p.monthly_fen))
+        .min()
+}
+
+fn from_per_minute(specs: &[&SpecRecord]) -> Option<Fen> {
+    specs
+        .iter()
+        .filter_map(|s| s.pricing.payg.as_ref().map(|p| p.per_minute_fen))
+        .min()
+}
+
+/// `GET /`: published products with filters (category, GPU model / spec family, region,
+/// monthly price range). Four queries: settings, categories, products, their specs (and
+/// one for the supplier names).
+pub async fn catalogue(
+    State(s): State<WebState>,
+    ctx: Ctx,
+    Query(q): Query<CatalogueQuery>,
+) -> PageResult {
+    let store = &s.app.store;
+    let lang = ctx.lang;
+    let categories = store.list_categories().await?;
+    let products = store.list_products(true, 0, PAGE_SIZE_MAX).await?;
+    let ids: Vec<i64> = products.iter().map(|p| p.id).collect();
+    let specs = store.specs_of_products(&ids).await?;
+    let suppliers = names(&s, products.iter().map(|p| p.supplier)).await?;
+    let families: BTreeSet<&str> = specs.iter().map(|s| s.family.as_str()).collect();
+    let regions: BTreeSet<&str> = products.iter().map(|p| p.region.as_str()).collect();
+    let mut errors = FormErrors::default();
+    let min = if q.min.trim().is_empty() {
+        None
+    } else {
+        let v = parse_yuan(&q.min);
+        if v.is_none() {
+            errors.add("min", lang.t("err.yuan"));
+        }
+        v
+    };
+    let max = if q.max.trim().is_empty() {
+        None
+    } else {
+        let v = parse_yuan(&q.max);
+        if v.is_none() {
+            errors.add("max", lang.t("err.yuan"));
+        }
+        v
+    };
+    let category: Option<i64> = q.category.parse().ok();
+    let shown: Vec<(&ProductRecord, Vec<&SpecRecord>)> = products
+        .iter()
+        .filter(|p| category.is_none_or(|c| p.category_id == c))
+        .filter(|p| q.region.is_empty() || p.region == q.region)
+        .filter_map(|p| {
+            let mine: Vec<&SpecRecord> = specs
+                .iter()
+                .filter(|s| s.product_id == p.id)
+                .filter(|s| q.gpu.is_empty() || s.family == q.gpu)
+                .collect();
+            if mine.is_empty() && !q.gpu.is_empty() {
+                return None;
+            }
+            if min.is_some() || max.is_some() {
+                let price = from_monthly(&mine)?.get();
+                if min.is_some_and(|m| price < m) || max.is_some_and(|m| price > m) {
+                    return None;
+                }
+            }
+            Some((p, mine))
+        })
+        .collect();
+    let any = (String::new(), lang.t("filter.any"));
+    let cat_opts: Vec<(String, String)> = std::iter::once(any.clone())
+        .chain(
+            categories
+                .iter()
+                .map(|c| (c.id.to_string(), c.name.clone())),
+        )
+        .collect();
+    let fam_opts: Vec<(String, String)> = std::iter::once(any.clone())
+        .chain(families.iter().map(|f| ((*f).to_owned(), (*f).to_owned())))
+        .collect();
+    let reg_opts: Vec<(String, String)> = std::iter::once(any)
+        .chain(regions.iter().map(|r| ((*r).to_owned(), (*r).to_owned())))
+        .collect();
+    let body = html! {
+        h1 { (ctx.t("portal.title")) }
+        p.lead { (ctx.t("portal.lead")) }
+        form.filters method="get" action="/" role="search" {
+            (form::select(&ctx, "category", "filter.category", &cat_opts, &q.category, &errors))
+            (form::select(&ctx, "gpu", "filter.gpu", &fam_opts, &q.gpu, &errors))
+            (form::select(&ctx, "region", "filter.region", &reg_opts, &q.region, &errors))
+            (form::field(&ctx, "min", "filter.price_min", Kind::Decimal, &q.min, &errors, false))
+            (form::field(&ctx, "max", "filter.price_max", Kind::Decimal, &q.max, &errors, false))
+            div.actions {
+                button type="submit" { (ctx.t("filter.apply")) }
+                a.button.secondary href="/" { (ctx.t("filter.reset")) }
+            }
+        }
+        p.hint { (ctx.t("filter.green_absent")) }
+        @if shown.is_empty() {
+            p.empty { (ctx.t("portal.none")) }
+        } @else {
+            ul.cards {
+                @for (p, mine) in &shown {
+                    li.card {
+                        h2 { a href=(format!("/products/{}", p.id)) { (p.name) } }
+                        p.meta {
+                            (category_name(&categories, p.category_id)) " · " (p.region)
+                        }
+                        p.meta {
+                            (ctx.t("portal.supplier")) ": "
+                            a href=(format!("/suppliers/{}", p.supplier.get())) { (org_name(&suppliers, p.supplier)) }
+                        }
+                        p.specs { @for s in mine { span.tag { (s.family) " " (s.name) } " " } }
+                        p.price {
+                            @if let Some(m) = from_monthly(mine) {
+                                (ctx.t("portal.from")) " " strong { (lang.money(m.get())) } (ctx.t("portal.per_month"))
+                            } @else if let Some(m) = from_per_minute(mine) {
+                                (ctx.t("portal.from")) " " strong { (lang.money(m.get())) } (ctx.t("portal.per_minute"))
+                            }
+                        }
+                        a.button href=(format!("/products/{}", p.id)) { (ctx.t("portal.details")) }
+                    }
+                }
+            }
+        }
+    };
+    Ok(layout::page(&ctx, &ctx.t("portal.title"), None, body))
+}
+
+fn category_name(cats: &[suanli_platform_store::CategoryRecord], id: i64) -> String {
+    cats.iter()
+        .find(|c| c.id == id)
+        .map_or_else(|| format!("#{id}"), |c| c.name.clone())
+}
+
+/// Names of organisations, one query.
+pub async fn names(
+    s: &WebState,
+    ids: impl Iterator<Item = OrgId>,
+) -> Result<Vec<OrgRecord>, WebError> {
+    let ids: Vec<OrgId> = ids.collect();
+    Ok(s.app.store.orgs_by_ids(&ids).await?)
+}
+
+/// The name of organisation `id` among `orgs`.
+pub fn org_name(orgs: &[OrgRecord], id: OrgId) -> String {
+    orgs.iter()
+        .find(|o| o.id == id)
+        .map_or_else(|| format!("#{}", id.get()), |o| o.name.clone())
+}
+
+/// The pricing strategies of a spec, as a definition list.
+pub fn pricing_view(lang: Lang, p: &SpecPricing) -> Markup {
+    html! {
+        dl.pricing {
+            dt { (lang.t("product.prepaid")) }
+            @if let Some(pp) = &p.prepaid {
+                dd { (lang.t("product.monthly")) ": " (lang.money(pp.monthly_fen.get())) }
+                @if let Some(y) = pp.yearly_fen { dd { (lang.t("product.yearly")) ": " (lang.money(y.get())) } }
+                @for t in &pp.term_discounts {
+                    dd { (lang.tf("product.term_discount_item", &[&t.min_months.to_string(), &bp_percent(t.off_bp.get())])) }
+                }
+            } @else {
+                dd { (lang.t("product.not_offered")) }
+            }
+            dt { (lang.t("product.payg")) }
+            @if let Some(g) = &p.payg {
+                dd { (lang.t("product.per_minute")) ": " (lang.money(g.per_minute_fen.get())) }
+                dd { (lang.t("product.minimum")) ": " (lang.money(g.minimum_fen.get())) }
+                dd { (lang.t("product.deposit")) ": " (lang.money(g.deposit_fen.get())) }
+            } @else {
+                dd { (lang.t("product.not_offered")) }
+            }
+        }
+    }
+}
+
+/// Basis points as a percentage (`1250` → `12.5%`).
+pub fn bp_percent(bp: u32) -> String {
+    let whole = bp / 100;
+    let frac = bp % 100;
+    if frac == 0 {
+        format!("{whole}%")
+    } else if frac % 10 == 0 {
+        format!("{whole}.{}%", frac / 10)
+    } else {
+        format!("{whole}.{frac:02}%")
+    }
+}
+
+/// `GET /products/{id}`: specs and pricing strategies; unpublished products only for
+/// catalogue managers.
+pub async fn product(State(s): State<WebState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
+    let store = &s.app.store;
+    let p = store.get_product(id).await?.ok_or(WebError::NotFound)?;
+    if !p.published && !ctx.has(Permission::CatalogueManage) {
+        return Err(WebError::NotFound);
+    }
+    let specs = store.list_specs(p.id).await?;
+    let supplier = store.get_org(p.supplier).await?;
+    let lang = ctx.lang;
+    let can_order = ctx.has(Permission::OrderPlace);
+    let body = html! {
+        h1 { (p.name) }
+        p.meta {
+            (ctx.t("filter.region")) ": " (p.region) " · "
+            (ctx.t("portal.supplier")) ": "
+            a href=(format!("/suppliers/{}", p.supplier.get())) { (supplier.map_or_else(|| format!("#{}", p.supplier.get()), |o| o.name)) }
+            " · " (if p.manual_provisioning { ctx.t("product.manual") } else { ctx.t("product.auto") })
+        }
+        h2 { (ctx.t("product.specs")) }
+        table.data {
+            thead { tr { th { (ctx.t("product.family")) } th { (ctx.t("product.spec")) } th { (ctx.t("product.prepaid")) " / " (ctx.t("product.payg")) } th { (ctx.t("common.actions")) } } }
+            tbody {
+                @for sp in &specs {
+                    tr {
+                        td { (sp.family) }
+                        td { (sp.name) }
+                        td { (pricing_view(lang, &sp.pricing)) }
+                        td {
+                            @if can_order {
+                                a.button href=(format!("/console/order?spec={}", sp.id)) { (ctx.t("product.order")) }
+                            } @else if ctx.auth.is_none() {
+                                a href="/login" { (ctx.t("product.login_to_order")) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(layout::page(&ctx, &p.name, None, body))
+}
+
+/// `GET /suppliers/{id}`: a supplier and its published products.
+pub async fn supplier(State(s): State<WebState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
+    let store = &s.app.store;
+    let oid = OrgId::new(id).ok_or(WebError::NotFound)?;
+    let org = store.get_org(oid).await?.ok_or(WebError::NotFound)?;
+    if !org.kind.is_supplier() {
+        return Err(WebError::NotFound);
+    }
+    let products: Vec<ProductRecord> = store
+        .list_products(true, 0, PAGE_SIZE_MAX)
+        .await?
+        .into_iter()
+        .filter(|p| p.supplier == oid)
+        .collect();
+    let body = html! {
+        h1 { (org.name) }
+        p.meta { (ctx.t(&format!("org.kind.{}", org.kind.as_str()))) }
+        p.hint { (ctx.t("supplier.reputation_absent")) }
+        h2 { (ctx.t("supplier.products")) }
+        @if products.is_empty() { p.empty { (ctx.t("list.empty")) } }
+        ul {
+            @for p in &products {
+                li { a href=(format!("/products/{}", p.id)) { (p.name) } " · " (p.region) }
+            }
+        }
+    };
+    Ok(layout::page(&ctx, &org.name, None, body))
+}
+
+// ---------------------------------------------------------------- login
+
+/// The login form.
+#[derive(Debug, Default, Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    login: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    totp_code: String,
+    #[serde(default)]
+    recovery_code: String,
+}
+
+fn login_view(ctx: &Ctx, f: &LoginForm, errors: &FormErrors, mfa: bool) -> Response {
+    let body = html! {
+        section.narrow {
+            h1 { (ctx.t("login.title")) }
+            (form::summary(ctx, errors))
+            form method="post" action="/login" novalidate {
+                (form::field(ctx, "login", "login.login", Kind::Text, &f.login, errors, true))
+                (form::field(ctx, "password", "login.password", Kind::Password, "", errors, true))
+                @if mfa {
+                    (form::field(ctx, "totp_code", "login.totp", Kind::Integer, "", errors, false))
+                    (form::field(ctx, "recovery_code", "login.recovery", Kind::Text, "", errors, false))
+                }
+                div.actions { button type="submit" { (ctx.t("login.submit")) } }
+            }
+            p { (ctx.t("login.no_account")) " " a href="/register" { (ctx.t("nav.register")) } }
+        }
+    };
+    layout::page(ctx, &ctx.t("login.title"), None, body)
+}
+
+/// `GET /login`
+pub async fn login_page(ctx: Ctx) -> PageResult {
+    Ok(login_view(
+        &ctx,
+        &LoginForm::default(),
+        &FormErrors::default(),
+        false,
+    ))
+}
+
+/// `POST /login`: runs the API's login; on success forwards its session cookie.
+pub async fn login_post(
+    State(s): State<WebState>,
+    ctx: Ctx,
+    Form(f): Form<LoginForm>,
+) -> PageResult {
+    let lang = ctx.lang;
+    let mut errors = FormErrors::default();
+    let login = errors.required(lang, "login", &f.login);
+    if f.password.is_empty() {
+        errors.add("password", lang.t("err.required"));
+    }
+    if !errors.is_empty() {
+        return Ok(login_view(&ctx, &f, &errors, false));
+    }
+    let mut body = json!({"login": login, "password": f.password});
+    if !f.totp_code.trim().is_empty() {
+        body["totp_code"] = json!(f.totp_code.trim());
+    }
+    if !f.recovery_code.trim().is_empty() {
+        body["recovery_code"] = json!(f.recovery_code.trim());
+    }
+    match api::call(&s.api, &ctx, Call::post("/api/v1/auth/login", Some(body))).await? {
+        Ok(ans) => {
+            let mut r = Redirect::to("/console").into_response();
+            for c in ans.set_cookies {
+                r.headers_mut().append(header::SET_COOKIE, c);
+            }
+            Ok(r)
+        }
+        Err(fail) => {
+            let mfa = matches!(fail.code.as_str(), "mfa_required" | "mfa_invalid");
+            let target = if mfa { "totp_code" } else { "password" };
+            errors.api(lang, &fail, &[("code", target)]);
+            if let Some(g) = errors.general.take() {
+                errors.add(target, g);
+            }
+            let mut r = login_view(&ctx, &f, &errors, mfa);
+            *r.status_mut() = fail.status;
+            Ok(r)
+        }
+    }
+}
+
+/// The CSRF field of a bare form.
+#[derive(Debug, Default, Deserialize)]
+pub struct CsrfForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+}
+
+impl CsrfForm {
+    /// The submitted token.
+    pub fn token(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// `POST /logout`
+pub async fn logout(State(s): State<WebState>, ctx: Ctx, Form(f): Form<CsrfForm>) -> PageResult {
+    let ans = api::call(
+        &s.api,
+        &ctx,
+        Call::post("/api/v1/auth/logout", None).csrf(&f.csrf),
+    )
+    .await?;
+    let mut r = Redirect::to("/").into_response();
+    if let Ok(a) = ans {
+        for c in a.set_cookies {
+            r.headers_mut().append(header::SET_COOKIE, c);
+        }
+    }
+    // The cart belongs to the session's user: it goes with the session.
+    crate::cart::Cart::default().set_cookie(&mut r, 0);
+    Ok(r)
+}
+
+// ---------------------------------------------------------------- registration
+
+/// The registration form (both kinds).
+#[derive(Debug, Default, Deserialize)]
+pub struct RegisterForm {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    login: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password2: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    id_number: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    company_name: String,
+    #[serde(default)]
+    credit_code: String,
+    #[serde(default)]
+    licence_ref: String,
+    #[serde(default)]
+    legal_person: String,
+    #[serde(default)]
+    invite_code: String,
+}
+
+fn register_view(ctx: &Ctx, f: &RegisterForm, errors: &FormErrors) -> Response {
+    let kinds = [
+        ("personal".to_owned(), ctx.t("register.personal")),
+        ("enterprise".to_owned(), ctx.t("register.enterprise")),
+    ];
+    let kind = if f.kind.is_empty() {
+        "personal"
+    } else {
+        f.kind.as_str()
+    };
+    let body = html! {
+        section.narrow {
+            h1 { (ctx.t("register.title")) }
+            p.lead { (ctx.t("register.lead")) }
+            (form::summary(ctx, errors))
+            form method="post" action="/register" novalidate {
+                (form::select(ctx, "kind", "register.kind", &kinds, kind, errors))
+                (form::field(ctx, "login", "login.login", Kind::Text, &f.login, errors, true))
+                (form::field(ctx, "password", "login.password", Kind::Password, "", errors, true))
+                (form::field(ctx, "password2", "register.password2", Kind::Password, "", errors, true))
+                fieldset data-kind="personal" {
+                    legend { (ctx.t("register.personal")) }
+                    (form::field(ctx, "name", "register.name", Kind::Text, &f.name, errors, true))
+                    (form::field(ctx, "id_number", "register.id_number", Kind::Text, "", errors, true))
+                    (form::field(ctx, "phone", "register.phone", Kind::Text, &f.phone, errors, true))
+                }
+                fieldset data-kind="enterprise" {
+                    legend { (ctx.t("register.enterprise")) }
+                    (form::field(ctx, "display_name", "register.display_name", Kind::Text, &f.display_name, errors, true))
+                    (form::field(ctx, "company_name", "register.company", Kind::Text, &f.company_name, errors, true))
+                    (form::field(ctx, "credit_code", "register.credit_code", Kind::Text, &f.credit_code, errors, true))
+                    (form::field(ctx, "licence_ref", "register.licence", Kind::Text, &f.licence_ref, errors, true))
+                    (form::field(ctx, "legal_person", "register.legal_person", Kind::Text, &f.legal_person, errors, true))
+                }
+                (form::field(ctx, "invite_code", "register.invite", Kind::Text, &f.invite_code, errors, false))
+                div.actions { button type="submit" { (ctx.t("register.submit")) } }
+            }
+        }
+    };
+    layout::page(ctx, &ctx.t("register.title"), None, body)
+}
+
+/// `GET /register`
+pub async fn register_page(ctx: Ctx) -> PageResult {
+    Ok(register_view(
+        &ctx,
+        &RegisterForm::default(),
+        &FormErrors::default(),
+    ))
+}
+
+/// `POST /register`: checks the form, then runs the API's registration.
+pub async fn register_post(
+    State(s): State<WebState>,
+    ctx: Ctx,
+    Form(f): Form<RegisterForm>,
+) -> PageResult {
+    let lang = ctx.lang;
+    let mut e = FormErrors::default();
+    let login = e.required(lang, "login", &f.login);
+    if f.password.is_empty() {
+        e.add("password", lang.t("err.required"));
+    } else if f.password != f.password2 {
+        e.add("password2", lang.t("err.password_mismatch"));
+    }
+    let enterprise = match f.kind.as_str() {
+        "enterprise" => true,
+        "personal" => false,
+        _ => {
+            e.add("kind", lang.t("err.choose"));
+            false
+        }
+    };
+    let invite = f.invite_code.trim();
+    let (path, mut body, fields): (&str, _, &[(&str, &str)]) = if enterprise {
+        let display_name = e.required(lang, "display_name", &f.display_name);
+        let company = e.required(lang, "company_name", &f.company_name);
+        let code = e.required(lang, "credit_code", &f.credit_code);
+        let licence = e.required(lang, "licence_ref", &f.licence_ref);
+        let legal = e.required(lang, "legal_person", &f.legal_person);
+        (
+            "/api/v1/registrations/enterprise",
+            json!({"login": login, "password": f.password, "display_name": display_name,
+                   "company_name": company, "credit_code": code, "licence_ref": licence, "legal_person": legal}),
+            &[
+                ("login", "login"),
+                ("password", "password"),
+                ("display_name", "display_name"),
+                ("company_name", "company_name"),
+                ("credit_code", "credit_code"),
+                ("licence_ref", "licence_ref"),
+                ("legal_person", "legal_person"),
+                ("invite_code", "invite_code"),
+                ("code", "invite_code"),
+            ],
+        )
+    } else {
+        let name = e.required(lang, "name", &f.name);
+        let id = e.required(lang, "id_number", &f.id_number);
+        let phone = e.required(lang, "phone", &f.phone);
+        (
+            "/api/v1/registrations/personal",
+            json!({"login": login, "password": f.password, "name": name, "id_number": id, "phone": phone}),
+            &[
+                ("login", "login"),
+                ("password", "password"),
+                ("name", "name"),
+                ("id_number", "id_number"),
+                ("phone", "phone"),
+                ("invite_code", "invite_code"),
+                ("code", "invite_code"),
+            ],
+        )
+    };
+    if !e.is_empty() {
+        let mut r = register_view(&ctx, &f, &e);
+        *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(r);
+    }
+    if !invite.is_empty() {
+        body["invite_code"] = json!(invite);
+    }
+    match api::call(&s.api, &ctx, Call::post(path, Some(body))).await? {
+        Ok(_) => {
+            let body = html! {
+                section.narrow {
+                    h1 { (ctx.t("register.done.title")) }
+                    p { (lang.tf("register.done.body", &[&login])) }
+                    p { a.button href="/login" { (ctx.t("nav.login")) } }
+                }
+            };
+            Ok(layout::page(
+                &ctx,
+                &ctx.t("register.done.title"),
+                None,
+                body,
+            ))
+        }
+        Err(fail) => {
+            e.api(lang, &fail, fields);
+            if fail.code == "login_taken" {
+                e.general = None;
+                e.add("login", lang.t("err.login_taken"));
+            }
+            if fail.code.starts_with("password") {
+                e.general = None;
+                e.add("password", form::api_message(lang, &fail));
+            }
+            let mut r = register_view(&ctx, &f, &e);
+            *r.status_mut() = fail.status;
+            Ok(r)
+        }
+    }
+}
+
+/// A hidden CSRF field (re-exported for the console modules).
+pub fn csrf_field(ctx: &Ctx) -> Markup {
+    csrf(ctx)
+}
