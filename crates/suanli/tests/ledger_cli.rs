@@ -8,9 +8,9 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use suanli_node::ChainStore;
 use suanli_ledger::anchor::AnchorRecord;
 use suanli_ledger::{Payload, Transaction};
+use suanli_node::ChainStore;
 use suanli_primitives::{ChainId, ChainKind, SecretKey, sha256};
 
 mod common;

@@ -370,8 +370,11 @@ async fn a_supplier_that_lost_its_last_states_catches_up_from_the_consumer() {
     ctl.shutdown().await;
     drop(ctl);
     std::fs::copy(
-        dir.path().join(suanli_channel_controller::store::STORE_FILE),
-        snapshot.path().join(suanli_channel_controller::store::STORE_FILE),
+        dir.path()
+            .join(suanli_channel_controller::store::STORE_FILE),
+        snapshot
+            .path()
+            .join(suanli_channel_controller::store::STORE_FILE),
     )
     .unwrap();
     let s1 = start(&key, dir.path(), false, &clock).await;
@@ -553,7 +556,7 @@ async fn the_schedule_meters_checks_in_and_closes_on_request() {
     assert_eq!((idle.proposed, idle.submitted), (0, 0), "{idle:?}");
     // The consumer asks to stop; the stop reaches the supplier with the next answer.
     c.ctl.request_stop(&serial(1)).await.unwrap();
-    clock.advance_ms(MINUTE_MS);
+    clock.advance_ms(MINUTE_MS as i64);
     s.ctl.tick(&ServiceTimeMeter, chain.clone()).await.unwrap();
     wait_for(|| s.ctl.stop_requested(&serial(1))).await;
     let last = s.ctl.tick(&ServiceTimeMeter, chain.clone()).await.unwrap();
@@ -596,7 +599,7 @@ async fn a_stale_unilateral_close_is_challenged_and_then_settled() {
     // Nothing more to do inside the window; after it, the controller settles.
     s.ctl.tick(&ServiceTimeMeter, chain.clone()).await.unwrap();
     assert_eq!(chain.ops.lock().len(), 1);
-    clock.advance_ms(10 * MINUTE_MS);
+    clock.advance_ms(10 * MINUTE_MS as i64);
     s.ctl.tick(&ServiceTimeMeter, chain.clone()).await.unwrap();
     assert!(matches!(
         chain.ops.lock().last(),

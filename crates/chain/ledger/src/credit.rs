@@ -16,50 +16,16 @@ use crate::state::StateAccess;
 pub const SUPPLY_KEY: &[u8] = b"credit/supply";
 const BALANCE_PREFIX: &[u8] = b"credit/balance/";
 
-/// A strictly positive amount of fen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "i64", into = "i64")]
-pub struct Amount(i64);
-
-#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
-#[error("amount must be a positive number of fen, got {0}")]
-pub struct AmountError(i64);
-
-impl Amount {
-    /// One fen, the smallest amount.
-    pub const MIN: Amount = Amount(1);
-
-    pub fn new(fen: i64) -> Result<Self, AmountError> {
-        if fen <= 0 {
-            return Err(AmountError(fen));
-        }
-        Ok(Amount(fen))
-    }
-
-    pub fn get(self) -> i64 {
-        self.0
-    }
-}
-
-impl TryFrom<i64> for Amount {
-    type Error = AmountError;
-    fn try_from(v: i64) -> Result<Self, Self::Error> {
-        Amount::new(v)
-    }
-}
-
-impl From<Amount> for i64 {
-    fn from(a: Amount) -> i64 {
-        a.0
-    }
-}
+/// Amounts moved by the credit contract are strictly positive: the one money type of
+/// `suanli-primitives`, re-exported for the contract's callers.
+pub use suanli_primitives::PositiveFen;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
 pub enum CreditOp {
-    Mint { to: PublicKey, amount: Amount },
-    Transfer { to: PublicKey, amount: Amount },
-    Burn { amount: Amount },
+    Mint { to: PublicKey, amount: PositiveFen },
+    Transfer { to: PublicKey, amount: PositiveFen },
+    Burn { amount: PositiveFen },
 }
 
 pub fn balance_key(owner: &PublicKey) -> Vec<u8> {
@@ -76,7 +42,8 @@ pub fn read_fen(state: &dyn StateAccess, key: &[u8]) -> Result<Fen, ContractErro
             let array: [u8; 8] = bytes.as_slice().try_into().map_err(|_| {
                 ContractError::new("corrupt_state", "a credit value is not 8 bytes")
             })?;
-            Ok(Fen::new(i64::from_be_bytes(array)))
+            Fen::new(i64::from_be_bytes(array))
+                .map_err(|_| ContractError::new("corrupt_state", "a credit value is negative"))
         }
     }
 }
@@ -107,7 +74,7 @@ pub fn move_credits(
     state: &mut dyn StateAccess,
     from_key: &[u8],
     to_key: &[u8],
-    amount: Amount,
+    amount: PositiveFen,
 ) -> Result<(), ContractError> {
     let from = read_fen(state, from_key)?;
     if from.get() < amount.get() {
@@ -120,18 +87,14 @@ pub fn move_credits(
             ),
         ));
     }
-    write_fen(
-        state,
-        from_key.to_vec(),
-        Fen::new(from.get() - amount.get()),
-    );
-    CreditContract::add(state, to_key.to_vec(), Fen::new(amount.get()))
+    write_fen(state, from_key.to_vec(), from.saturating_sub(amount.fen()));
+    CreditContract::add(state, to_key.to_vec(), amount.fen())
 }
 
 /// Parses a stored balance value (for queries outside execution).
 pub fn decode_fen(bytes: &[u8]) -> Option<Fen> {
     let array: [u8; 8] = bytes.try_into().ok()?;
-    Some(Fen::new(i64::from_be_bytes(array)))
+    Fen::new(i64::from_be_bytes(array)).ok()
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -156,7 +119,7 @@ impl CreditContract {
     fn debit(
         state: &mut dyn StateAccess,
         owner: &PublicKey,
-        amount: Amount,
+        amount: PositiveFen,
     ) -> Result<(), ContractError> {
         let key = balance_key(owner);
         let balance = read_fen(state, &key)?;
@@ -170,7 +133,7 @@ impl CreditContract {
                 ),
             ));
         }
-        write_fen(state, key, Fen::new(balance.get() - amount.get()));
+        write_fen(state, key, balance.saturating_sub(amount.fen()));
         Ok(())
     }
 }
@@ -192,16 +155,24 @@ impl SystemContract for CreditContract {
                         "only the operator key named in the genesis may mint credits",
                     ));
                 }
-                Self::add(state, SUPPLY_KEY.to_vec(), Fen::new(amount.get()))?;
-                Self::add(state, balance_key(to), Fen::new(amount.get()))
+                Self::add(state, SUPPLY_KEY.to_vec(), amount.fen())?;
+                Self::add(state, balance_key(to), amount.fen())
             }
             CreditOp::Transfer { to, amount } => {
                 Self::debit(state, ctx.signer, *amount)?;
-                Self::add(state, balance_key(to), Fen::new(amount.get()))
+                Self::add(state, balance_key(to), amount.fen())
             }
             CreditOp::Burn { amount } => {
                 Self::debit(state, ctx.signer, *amount)?;
-                Self::add(state, SUPPLY_KEY.to_vec(), Fen::new(-amount.get()))
+                let supply = read_fen(state, SUPPLY_KEY)?;
+                // The burnt credits were part of the supply: it cannot go below zero.
+                debug_assert!(supply.get() >= amount.get(), "supply below a held balance");
+                write_fen(
+                    state,
+                    SUPPLY_KEY.to_vec(),
+                    supply.saturating_sub(amount.fen()),
+                );
+                Ok(())
             }
         }
     }

@@ -15,7 +15,7 @@ use suanli_primitives::{
 };
 
 use crate::anchor::AnchorRecord;
-use crate::credit::{Amount, CreditOp};
+use crate::credit::{CreditOp, PositiveFen};
 use crate::extension::{CALL_BODY_BYTES_MAX, ContractCall, ContractId};
 
 /// Encoding version of transactions.
@@ -138,9 +138,9 @@ fn read_key(r: &mut Reader<'_>, what: &'static str) -> Result<PublicKey, DecodeE
     PublicKey::from_bytes(&bytes).map_err(|e| r.invalid(what, e.to_string()))
 }
 
-fn read_amount(r: &mut Reader<'_>) -> Result<Amount, DecodeError> {
+fn read_amount(r: &mut Reader<'_>) -> Result<PositiveFen, DecodeError> {
     let raw = r.i64("amount")?;
-    Amount::new(raw).map_err(|e| r.invalid("amount", e.to_string()))
+    PositiveFen::new(raw).map_err(|e| r.invalid("amount", e.to_string()))
 }
 
 /// Why a transaction cannot be accepted. Every variant names the rule it broke.
@@ -436,7 +436,7 @@ mod tests {
             nonce,
             Payload::Credit(CreditOp::Transfer {
                 to,
-                amount: Amount::new(5).unwrap(),
+                amount: PositiveFen::new(5).unwrap(),
             }),
         )
     }

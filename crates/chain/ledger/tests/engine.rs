@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 use proptest::prelude::*;
-use suanli_ledger::credit::{Amount, CreditOp, SUPPLY_KEY, balance_key, decode_fen};
+use suanli_ledger::credit::{CreditOp, PositiveFen, SUPPLY_KEY, balance_key, decode_fen};
 use suanli_ledger::engine::BlockError;
 use suanli_ledger::mempool::AdmitError;
 use suanli_ledger::{
@@ -39,8 +39,8 @@ fn credit(key: &SecretKey, nonce: u64, op: CreditOp) -> Transaction {
     Transaction::sign(&chain(), key, nonce, Payload::Credit(op))
 }
 
-fn amount(n: i64) -> Amount {
-    Amount::new(n).unwrap()
+fn amount(n: i64) -> PositiveFen {
+    PositiveFen::new(n).unwrap()
 }
 
 /// Executes, seals and commits one block; returns it with its outcomes.

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 use suanli_ledger::block::tx_root;
-use suanli_ledger::credit::{Amount, CreditOp};
+use suanli_ledger::credit::{CreditOp, PositiveFen};
 use suanli_ledger::{Payload, Transaction, UnsignedHeader};
 use suanli_primitives::{ChainId, Hash32, SecretKey};
 
@@ -24,7 +24,7 @@ fn vector() -> Vec<(&'static str, String)> {
         0,
         Payload::Credit(CreditOp::Transfer {
             to: proposer.public(),
-            amount: Amount::new(2_500).unwrap(),
+            amount: PositiveFen::new(2_500).unwrap(),
         }),
     );
     let header = UnsignedHeader {

@@ -14,10 +14,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use suanli_node::Node;
 use suanli_identity::contract::{self, CPT_ID_FIRST};
 use suanli_identity::view::{ChainResolver, VersionSelector};
 use suanli_identity::{DidId, cpt, resolve, urn};
+use suanli_node::Node;
 use suanli_primitives::ChainKind;
 use suanli_vc::verify::Verifier;
 

@@ -38,9 +38,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use suanli_node::{Node, StoreError, SubmitError, TxStatus};
 use suanli_ledger::credit::{balance_key, decode_fen};
 use suanli_ledger::{Payload, Transaction, TxId};
+use suanli_node::{Node, StoreError, SubmitError, TxStatus};
 use suanli_primitives::{ChainId, ChainKind, Hash32, PublicKey, Signature};
 
 /// Largest request body, in bytes.

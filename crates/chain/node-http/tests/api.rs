@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use serde_json::Value;
-use suanli_node::{Node, NodeConfig, Solo};
-use suanli_ledger::credit::{Amount, CreditOp};
+use suanli_ledger::credit::{CreditOp, PositiveFen};
 use suanli_ledger::{MempoolConfig, Payload, Transaction};
+use suanli_node::{Node, NodeConfig, Solo};
 use suanli_primitives::{ChainKind, NetworkName, SecretKey, SystemClock};
 
 struct Harness {
@@ -25,7 +25,11 @@ fn start(mempool: MempoolConfig, producers: bool) -> Harness {
     start_with(mempool, producers, suanli_node_http::Access::open())
 }
 
-fn start_with(mempool: MempoolConfig, producers: bool, access: suanli_node_http::Access) -> Harness {
+fn start_with(
+    mempool: MempoolConfig,
+    producers: bool,
+    access: suanli_node_http::Access,
+) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let config = NodeConfig {
         network: NetworkName::new("suanli-test").unwrap(),
@@ -113,7 +117,7 @@ fn mint(h: &Harness, nonce: u64) -> Transaction {
         nonce,
         Payload::Credit(CreditOp::Mint {
             to: SecretKey::from_label("alice").public(),
-            amount: Amount::new(10).unwrap(),
+            amount: PositiveFen::new(10).unwrap(),
         }),
     )
 }
@@ -656,7 +660,7 @@ fn trade_endpoints_show_full_records_only_to_parties_and_regulators() {
         h.node.next_nonce(ChainKind::Trade, &operator().public()),
         Payload::Credit(CreditOp::Mint {
             to: consumer.public(),
-            amount: Amount::new(1_000).unwrap(),
+            amount: PositiveFen::new(1_000).unwrap(),
         }),
     );
     let (status, _) = post(

@@ -5,11 +5,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use suanli_node::verify::{VerifyError, verify_all, verify_chain};
-use suanli_node::{ChainStore, Node, NodeConfig, Solo, SubmitError, TxStatus};
-use suanli_ledger::credit::{Amount, CreditOp, balance_key, decode_fen};
+use suanli_ledger::credit::{CreditOp, PositiveFen, balance_key, decode_fen};
 use suanli_ledger::mempool::AdmitError;
 use suanli_ledger::{MempoolConfig, Outcome, Payload, Transaction, TxError};
+use suanli_node::verify::{VerifyError, verify_all, verify_chain};
+use suanli_node::{ChainStore, Node, NodeConfig, Solo, SubmitError, TxStatus};
 use suanli_primitives::merkle::leaf_hash;
 use suanli_primitives::{ChainKind, NetworkName, SecretKey, SystemClock};
 
@@ -49,7 +49,7 @@ fn mint(node: &Node, nonce: u64, to: &SecretKey, amount: i64) -> Transaction {
         nonce,
         Payload::Credit(CreditOp::Mint {
             to: to.public(),
-            amount: Amount::new(amount).unwrap(),
+            amount: PositiveFen::new(amount).unwrap(),
         }),
     )
 }
@@ -330,9 +330,7 @@ impl suanli_node::Consensus for NoQuorum {
         self.0.seal(header)
     }
     fn finalize(&self, _: &suanli_ledger::Block) -> Result<(), suanli_node::ConsensusError> {
-        Err(suanli_node::ConsensusError::NotFinal(
-            "no quorum".into(),
-        ))
+        Err(suanli_node::ConsensusError::NotFinal("no quorum".into()))
     }
 }
 

@@ -9,7 +9,9 @@
 
 use serde_json::json;
 use suanli_ledger::contract::{ContractError, TxContext};
-use suanli_ledger::credit::{Amount, account_balance_key, balance_key, move_credits, read_fen};
+use suanli_ledger::credit::{
+    PositiveFen, account_balance_key, balance_key, move_credits, read_fen,
+};
 use suanli_ledger::state::StateAccess;
 use suanli_ledger::{ContractId, ExtensionContract};
 use suanli_primitives::{PublicKey, Signature};
@@ -346,7 +348,7 @@ impl Exec<'_, '_> {
         if fen == 0 {
             return Ok(());
         }
-        let amount = Amount::new(fen).map_err(|e| err("invalid_amount", e.to_string()))?;
+        let amount = PositiveFen::new(fen).map_err(|e| err("invalid_amount", e.to_string()))?;
         move_credits(self.state, from, to, amount)
     }
 

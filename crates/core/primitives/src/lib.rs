@@ -14,6 +14,7 @@
 //! Start reading at [`codec`] (the wire format, documented in `docs/ledger-format.md`),
 //! then [`keys`] and [`merkle`].
 
+pub mod calendar;
 pub mod codec;
 pub mod hash;
 pub mod ids;
@@ -25,5 +26,5 @@ pub mod time;
 pub use hash::{Hash32, sha256};
 pub use ids::{ChainId, ChainKind, IdError, NetworkName};
 pub use keys::{KeyError, PublicKey, SecretKey, Signature};
-pub use money::{Fen, MoneyError};
-pub use time::{Clock, ManualClock, SystemClock};
+pub use money::{Bp, Fen, MoneyError, PositiveFen};
+pub use time::{Clock, ManualClock, SystemClock, UnixMs};

@@ -2,9 +2,21 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// A source of the current time in milliseconds since the Unix epoch.
+/// Milliseconds since the Unix epoch (UTC) as the platform's SQL columns hold them.
+pub type UnixMs = i64;
+
+/// The one source of the current time in suanli: milliseconds since the Unix epoch. The
+/// chain counts in `u64` ([`Clock::now_ms`]); the platform's books in `i64`
+/// ([`Clock::now_unix_ms`]); both read the same clock.
 pub trait Clock: Send + Sync + std::fmt::Debug {
+    /// Milliseconds since the Unix epoch.
     fn now_ms(&self) -> u64;
+
+    /// The same instant as a signed [`UnixMs`] (saturating; a clock never runs past
+    /// `i64::MAX` ms).
+    fn now_unix_ms(&self) -> UnixMs {
+        UnixMs::try_from(self.now_ms()).unwrap_or(UnixMs::MAX)
+    }
 }
 
 /// The operating system's wall clock.
@@ -24,12 +36,18 @@ impl Clock for SystemClock {
 pub struct ManualClock(AtomicU64);
 
 impl ManualClock {
+    /// A clock stopped at `start_ms`.
     pub fn new(start_ms: u64) -> Self {
         ManualClock(AtomicU64::new(start_ms))
     }
 
-    pub fn advance_ms(&self, ms: u64) {
-        self.0.fetch_add(ms, Ordering::SeqCst);
+    /// Moves the clock by `delta_ms` (negative moves it back; tests of clock skew).
+    pub fn advance_ms(&self, delta_ms: i64) {
+        if delta_ms >= 0 {
+            self.0.fetch_add(delta_ms.unsigned_abs(), Ordering::SeqCst);
+        } else {
+            self.0.fetch_sub(delta_ms.unsigned_abs(), Ordering::SeqCst);
+        }
     }
 
     pub fn set_ms(&self, ms: u64) {

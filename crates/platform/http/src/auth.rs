@@ -93,7 +93,7 @@ impl FromRequestParts<AppState> for Authed {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Self::Rejection> {
-        let now = s.clock.now_ms();
+        let now = s.clock.now_unix_ms();
         let bearer = parts
             .headers
             .get(header::AUTHORIZATION)

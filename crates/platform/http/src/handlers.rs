@@ -15,7 +15,9 @@ use serde_json::{Value, json};
 use suanli_platform_domain::org::{DisplayName, Login};
 use suanli_platform_domain::security::{PasswordError, SecuritySettings};
 use suanli_platform_domain::validate::{BoundedText, CreditCode, IdNumber, Phone};
-use suanli_platform_domain::{OrgId, OrgKind, OrgStatus, Permission, RegistrationId, Role, TokenId, UserId};
+use suanli_platform_domain::{
+    OrgId, OrgKind, OrgStatus, Permission, RegistrationId, Role, TokenId, UserId,
+};
 use suanli_platform_store::*;
 
 /// Settings key of the security settings document.
@@ -104,7 +106,7 @@ async fn check_new_password(
 /// identity chain is attached).
 async fn new_user_key(s: &AppState, password: &str) -> ApiResult<NewUserKey> {
     s.custody
-        .create(password, s.dids.as_ref(), s.clock.now_ms())
+        .create(password, s.dids.as_ref(), s.clock.now_unix_ms())
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "creating a user key failed");
@@ -283,7 +285,7 @@ pub async fn login(
     client: Option<axum::Extension<crate::http::Client>>,
     ApiJson(req): ApiJson<LoginReq>,
 ) -> ApiResult<Response> {
-    let now = s.clock.now_ms();
+    let now = s.clock.now_unix_ms();
     let ip = client.map(|c| c.ip.clone()).unwrap_or_default();
     let lp = settings(&s).await?.login;
     let window_ms = i64::from(lp.ip_window_secs) * 1000;
@@ -531,7 +533,7 @@ async fn submit_registration(
     }: Applicant,
     reg: NewRegistration,
 ) -> ApiResult<Response> {
-    let now = s.clock.now_ms();
+    let now = s.clock.now_unix_ms();
     let window_ms = REGISTRATION_WINDOW_SECS * 1000;
     let allowed = s
         .registrations
@@ -785,7 +787,7 @@ async fn decide(
             approve,
             reviewer: a.user.id,
             reason,
-            at_ms: s.clock.now_ms(),
+            at_ms: s.clock.now_unix_ms(),
         })
         .await
         .map_err(|e| match e {
@@ -859,7 +861,7 @@ pub async fn change_password(
     if !verify_password(&s, r.current_password.clone(), a.user.password_hash.clone()).await {
         // A wrong current password counts like a failed login (lockout, throttling).
         let ip = client.map(|c| c.ip.clone()).unwrap_or_default();
-        count_failure(&s, &a.user, s.clock.now_ms(), &ip).await?;
+        count_failure(&s, &a.user, s.clock.now_unix_ms(), &ip).await?;
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_credentials",
@@ -877,7 +879,7 @@ pub async fn change_password(
     .await?;
     // The DID key follows the password: re-encrypted under the new one, or — for an
     // account whose password someone else set — created now (key-custody.md).
-    let now = s.clock.now_ms();
+    let now = s.clock.now_unix_ms();
     let key = match s.store.get_user_key(a.user.id).await? {
         Some(stored) => s
             .custody
@@ -950,7 +952,7 @@ pub async fn totp_confirm(
         )
     })?;
     let secret = s.cipher.open(&sealed).map_err(|_| ApiError::internal())?;
-    let now_secs = u64::try_from(s.clock.now_ms() / 1000).unwrap_or(0);
+    let now_secs = u64::try_from(s.clock.now_unix_ms() / 1000).unwrap_or(0);
     let step = totp_match(&totp(secret), r.code.trim(), now_secs).ok_or_else(|| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -1013,7 +1015,7 @@ pub async fn create_token(
     if r.ttl_secs == 0 || r.ttl_secs > TOKEN_TTL_SECS_MAX {
         return Err(ApiError::invalid("ttl_secs", "1 to 31536000 seconds"));
     }
-    let now = s.clock.now_ms();
+    let now = s.clock.now_unix_ms();
     let token = format!(
         "{TOKEN_PREFIX}{}",
         random_token().map_err(|_| ApiError::internal())?
@@ -1135,7 +1137,7 @@ pub async fn create_org(
                 .field("admin.login"),
         );
     }
-    let now = s.clock.now_ms();
+    let now = s.clock.now_unix_ms();
     let hash = hash_password(&s, r.admin.password).await?;
     let org = s
         .store
@@ -1342,7 +1344,7 @@ pub async fn create_user(
             display_name: display.as_str().to_owned(),
             password_hash: hash,
             roles,
-            created_ms: s.clock.now_ms(),
+            created_ms: s.clock.now_unix_ms(),
         })
         .await
         .map_err(|e| match e {
@@ -1440,7 +1442,7 @@ pub async fn create_invite(State(s): State<AppState>, a: Authed) -> ApiResult<Re
     a.require(Permission::InviteManage)?;
     let code = hex::encode_upper(crypto::random_bytes::<6>().map_err(|_| ApiError::internal())?);
     s.store
-        .create_invite(&code, a.org.id, s.clock.now_ms())
+        .create_invite(&code, a.org.id, s.clock.now_unix_ms())
         .await?;
     Ok((StatusCode::CREATED, Json(json!({ "code": code }))).into_response())
 }
@@ -1474,14 +1476,16 @@ pub async fn list_audit(
     .limit()?;
     let outcome = match q.outcome.as_deref() {
         None => None,
-        Some(o) => Some(suanli_platform_domain::audit::Outcome::parse(o).ok_or_else(|| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_query",
-                "outcome must be success, denied or error",
-            )
-            .field("outcome")
-        })?),
+        Some(o) => Some(
+            suanli_platform_domain::audit::Outcome::parse(o).ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_query",
+                    "outcome must be success, denied or error",
+                )
+                .field("outcome")
+            })?,
+        ),
     };
     let filter = AuditFilter {
         actor_org: q.actor_org,

@@ -268,7 +268,7 @@ pub async fn audit_and_count(
     if mutating {
         let (user, org) = slot.lock().map(|a| (a.user, a.org)).unwrap_or((None, None));
         let event = AuditEvent {
-            at_ms: state.clock.now_ms(),
+            at_ms: state.clock.now_unix_ms(),
             actor_user: user,
             actor_org: org,
             action: format!("{method} {route}"),

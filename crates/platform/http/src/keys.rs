@@ -346,7 +346,7 @@ pub async fn pump_dids(
                 .await
                 .map_err(|e| e.to_string())??;
             store
-                .set_did_created(k.user, clock.now_ms())
+                .set_did_created(k.user, clock.now_unix_ms())
                 .await
                 .map_err(|e| e.to_string())?;
             applied += 1;
@@ -414,7 +414,7 @@ pub async fn export_my_key(
     ApiJson(r): ApiJson<ExportReq>,
 ) -> ApiResult<Response> {
     require_session(&a, "export the DID key")?;
-    let now = s.clock.now_ms();
+    let now = s.clock.now_unix_ms();
     let ip = client.map(|c| c.ip.clone()).unwrap_or_default();
     let lp = settings(&s).await?.login;
     let window_ms = i64::from(lp.ip_window_secs) * 1000;

@@ -91,7 +91,7 @@ async fn enrol(
             .await
             .map_err(|e| e.to_string())??;
         s.store
-            .set_did_created(reg.user, s.clock.now_ms())
+            .set_did_created(reg.user, s.clock.now_unix_ms())
             .await
             .map_err(|e| e.to_string())?;
     }

@@ -52,18 +52,9 @@ use std::sync::Arc;
 use suanli_platform_domain::clock::Clock;
 use suanli_platform_store::{OpsStore, PgStore, SqliteStore};
 
-/// Reads the system clock. The only place the platform reads time.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_ms(&self) -> i64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-            .unwrap_or(0)
-    }
-}
+/// The system clock (the one `Clock` of `suanli-primitives`): the only clock the platform
+/// reads in production.
+pub use suanli_platform_domain::clock::SystemClock;
 
 /// Publishes the audit-log head somewhere tamper-evident (the trade chain). The server
 /// calls it after every appended record with the new head; it must not block (queue and
@@ -239,7 +230,7 @@ impl Platform {
                 p
             }
         };
-        let now = s.clock.now_ms();
+        let now = s.clock.now_unix_ms();
         let org = s
             .store
             .create_org(&suanli_platform_store::NewOrg {

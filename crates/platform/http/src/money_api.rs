@@ -20,8 +20,12 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use suanli_platform_domain::journal::IdemKey;
-use suanli_platform_domain::money::{Bp, FEN_PER_REQUEST_MAX, Fen, cst_day_start, cst_midnight, cst_month_of};
-use suanli_platform_domain::pricing::{ChargingMode, CouponValue, DiscountScope, QUANTITY_MAX, SpecPricing};
+use suanli_platform_domain::money::{
+    Bp, FEN_PER_REQUEST_MAX, Fen, cst_day_start, cst_midnight, cst_month_of,
+};
+use suanli_platform_domain::pricing::{
+    ChargingMode, CouponValue, DiscountScope, QUANTITY_MAX, SpecPricing,
+};
 use suanli_platform_domain::validate::BoundedText;
 use suanli_platform_domain::{OrgId, OrgVisibility, Permission, UserId};
 use suanli_platform_store::*;
@@ -196,7 +200,7 @@ fn order_ctx(
         digest: hex::encode(h.finalize()),
         org: a.org.id,
         user: a.user.id,
-        at_ms: s.clock.now_ms(),
+        at_ms: s.clock.now_unix_ms(),
     })
 }
 
@@ -264,7 +268,10 @@ pub async fn create_category(
     a.require(Permission::CatalogueManage)?;
     let r: NameReq = body(&headers, &raw)?;
     let name = text(&r.name, "name")?;
-    let c = s.store.create_category(&name, s.clock.now_ms()).await?;
+    let c = s
+        .store
+        .create_category(&name, s.clock.now_unix_ms())
+        .await?;
     Ok(Json(json!({"category": c})))
 }
 
@@ -307,7 +314,7 @@ pub async fn create_product(
             region: text(&r.region, "region")?,
             manual_provisioning: r.manual_provisioning,
             supplier_share: bp(r.supplier_share_bp, "supplier_share_bp")?,
-            at_ms: s.clock.now_ms(),
+            at_ms: s.clock.now_unix_ms(),
         })
         .await
         .map_err(|e| match e {
@@ -343,7 +350,7 @@ pub async fn create_spec(
             family: text(&r.family, "family")?,
             name: text(&r.name, "name")?,
             pricing: pricing(r.pricing)?,
-            at_ms: s.clock.now_ms(),
+            at_ms: s.clock.now_unix_ms(),
         })
         .await?;
     Ok(Json(json!({"spec": spec})))
@@ -434,7 +441,7 @@ pub async fn create_discount(
     }
     let d = s
         .store
-        .create_discount(&r.rule, bp(r.off_bp, "off_bp")?, s.clock.now_ms())
+        .create_discount(&r.rule, bp(r.off_bp, "off_bp")?, s.clock.now_unix_ms())
         .await?;
     Ok(Json(json!({"discount": d})))
 }
@@ -495,7 +502,7 @@ pub async fn create_coupon(
     if let CouponValue::AmountOff { fen } = r.value {
         amount(fen.get(), "value.fen")?;
     }
-    let now = s.clock.now_ms();
+    let now = s.clock.now_unix_ms();
     if r.expires_ms <= now {
         return Err(ApiError::invalid("expires_ms", "must be in the future"));
     }
@@ -619,7 +626,7 @@ pub async fn set_credit_line(
     a.require(Permission::FinanceManage)?;
     let r: CreditReq = body(&headers, &raw)?;
     let org = customer_org(&s, &a, id).await?;
-    let now = s.clock.now_ms();
+    let now = s.clock.now_unix_ms();
     let g = s
         .store
         .request_grant(&GrantRequest {
@@ -663,7 +670,7 @@ pub async fn grant_voucher(
     let key = IdemKey::parse(&r.idempotency_key)
         .map_err(|e| ApiError::invalid("idempotency_key", e.to_string()))?;
     let org = customer_org(&s, &a, id).await?;
-    let now = s.clock.now_ms();
+    let now = s.clock.now_unix_ms();
     let g = s
         .store
         .request_grant(&GrantRequest {
@@ -701,7 +708,7 @@ pub async fn approve_grant(
     a.require(Permission::FinanceManage)?;
     let g = s
         .store
-        .approve_grant(id, a.user.id, s.clock.now_ms())
+        .approve_grant(id, a.user.id, s.clock.now_unix_ms())
         .await
         .map_err(|e| match e {
             StoreError::Rejected(m) if m.starts_with("four eyes") => {
@@ -745,7 +752,7 @@ pub async fn create_recharge(
             p.name(),
             &reference,
             amt,
-            s.clock.now_ms(),
+            s.clock.now_unix_ms(),
         )
         .await?;
     Ok(Json(
@@ -789,7 +796,7 @@ async fn confirm(s: &AppState, raw: &[u8], signature: &str) -> ApiResult<Payment
             s.money.provider.name(),
             &cb.provider_ref,
             amt,
-            s.clock.now_ms(),
+            s.clock.now_unix_ms(),
         )
         .await?)
 }
@@ -865,7 +872,7 @@ pub async fn create_offline(
             amount: amount(r.amount_fen, "amount_fen")?,
             reference: text(&r.reference, "reference")?,
             entered_by: a.user.id,
-            at_ms: s.clock.now_ms(),
+            at_ms: s.clock.now_unix_ms(),
         })
         .await?;
     Ok(Json(json!({"transfer": t})))
@@ -892,7 +899,7 @@ pub async fn approve_offline(
     a.require(Permission::FinanceManage)?;
     let t = s
         .store
-        .approve_offline(id, a.user.id, s.clock.now_ms())
+        .approve_offline(id, a.user.id, s.clock.now_unix_ms())
         .await
         .map_err(|e| match e {
             StoreError::Rejected(m) if m.starts_with("four eyes") => {
@@ -1063,7 +1070,7 @@ pub async fn accept(
 ) -> JsonResult {
     a.require(Permission::OrderManage)?;
     let r: AcceptReq = body(&headers, &raw)?;
-    let now = s.clock.now_ms();
+    let now = s.clock.now_unix_ms();
     let opened = r.opened_ms.unwrap_or(now);
     if opened > now {
         return Err(ApiError::invalid("opened_ms", "must not be in the future"));
@@ -1137,7 +1144,7 @@ pub async fn advance(
     let report = s
         .store
         .advance_lifecycle(
-            s.clock.now_ms(),
+            s.clock.now_unix_ms(),
             &s.money.lifecycle,
             &suanli_platform_domain::instance::MeteredUsage,
             after,
@@ -1236,7 +1243,7 @@ pub async fn bills(
     ApiQuery(q): ApiQuery<BillQuery>,
 ) -> JsonResult {
     a.require(Permission::AccountRead)?;
-    let (from_ms, to_ms, label) = period(q.period.as_deref(), s.clock.now_ms())?;
+    let (from_ms, to_ms, label) = period(q.period.as_deref(), s.clock.now_unix_ms())?;
     let org = match (a.principal.org_visibility(), q.org_id) {
         (OrgVisibility::All, o) => o
             .map(|o| OrgId::new(o).ok_or_else(ApiError::not_found))

@@ -429,7 +429,9 @@ fn every_new_audit_head_is_handed_to_the_anchor() {
         .unwrap();
     let a = anchor.clone();
     let store = rt.block_on(async move {
-        let clock = std::sync::Arc::new(suanli_platform_domain::clock::ManualClock::new(T0_MS));
+        let clock = std::sync::Arc::new(suanli_platform_domain::clock::ManualClock::new(
+            T0_MS.unsigned_abs(),
+        ));
         let platform = suanli_platform_http::Platform::open(&config, clock)
             .await
             .unwrap()

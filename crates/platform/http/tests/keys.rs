@@ -9,9 +9,9 @@ use common::*;
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use suanli_primitives::{PublicKey, SecretKey, Signature};
 use suanli_platform_http::keys::DidRegistry;
 use suanli_platform_http::payment::SignedTx;
+use suanli_primitives::{PublicKey, SecretKey, Signature};
 
 const CREATE: &[u8] = b"test-chain/create-did";
 

@@ -63,7 +63,7 @@ fn secrets_never_reach_the_logs() {
     let b32 = v["secret_base32"].as_str().unwrap().to_owned();
     let secret = totp_rs::Secret::Encoded(b32.clone()).to_bytes().unwrap();
     let code = totp_rs::TOTP::new_unchecked(totp_rs::Algorithm::SHA1, 6, 0, 30, secret)
-        .generate(u64::try_from(srv.clock.now_ms() / 1000).unwrap());
+        .generate(u64::try_from(srv.clock.now_unix_ms() / 1000).unwrap());
     let (_, v) = srv.post("/api/v1/me/mfa/totp/confirm", &admin, json!({"code": code}));
     let recovery = v["recovery_codes"][0].as_str().unwrap().to_owned();
     srv.try_login("admin", ADMIN_PASSWORD, json!({"recovery_code": recovery}));

@@ -13,7 +13,8 @@ const SECRET_HEX: &str = "00112233445566778899aabbccddeeff";
 
 fn start() -> TestServer {
     TestServer::start_with(|c| {
-        c.money.sandbox_webhook_secret = Some(suanli_platform_http::config::Secret::new(SECRET_HEX));
+        c.money.sandbox_webhook_secret =
+            Some(suanli_platform_http::config::Secret::new(SECRET_HEX));
     })
 }
 

@@ -117,7 +117,7 @@ fn totp_enrolment_login_expiry_replay_and_recovery_codes() {
         422,
         "mfa_invalid",
     );
-    let now = srv.clock.now_ms();
+    let now = srv.clock.now_unix_ms();
     let (s, v) = srv.post(
         "/api/v1/me/mfa/totp/confirm",
         &sup,
@@ -145,14 +145,14 @@ fn totp_enrolment_login_expiry_replay_and_recovery_codes() {
     );
     // A code from five minutes ago has expired.
     srv.clock.advance_ms(60_000);
-    let stale = totp_code(&secret, srv.clock.now_ms() - 300_000);
+    let stale = totp_code(&secret, srv.clock.now_unix_ms() - 300_000);
     assert_err(
         srv.try_login("mfa1", &pw("mfa1"), json!({"totp_code": stale}))
             .into_two(),
         401,
         "mfa_invalid",
     );
-    let fresh = totp_code(&secret, srv.clock.now_ms());
+    let fresh = totp_code(&secret, srv.clock.now_unix_ms());
     assert_eq!(
         srv.try_login("mfa1", &pw("mfa1"), json!({"totp_code": fresh}))
             .0,
@@ -167,7 +167,7 @@ fn totp_enrolment_login_expiry_replay_and_recovery_codes() {
     );
     // A right code with a wrong password is still a wrong password.
     srv.clock.advance_ms(30_000);
-    let next = totp_code(&secret, srv.clock.now_ms());
+    let next = totp_code(&secret, srv.clock.now_unix_ms());
     assert_err(
         srv.try_login("mfa1", "bad-password!!", json!({"totp_code": next}))
             .into_two(),

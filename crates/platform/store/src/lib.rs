@@ -41,7 +41,9 @@ pub use sql::{PG_AUDIT_BATCH_MAX, PgStore, SqliteStore};
 pub use sqlite_writer::{WRITER_BATCH_JOBS_MAX, WRITER_STATEMENT_CACHE_MAX};
 
 use suanli_platform_domain::audit::{AuditEvent, AuditRecord};
-use suanli_platform_domain::{OrgId, OrgStatus, OrgVisibility, RegistrationId, Role, TokenId, UserId};
+use suanli_platform_domain::{
+    OrgId, OrgStatus, OrgVisibility, RegistrationId, Role, TokenId, UserId,
+};
 
 /// Largest page any list method returns.
 pub const PAGE_SIZE_MAX: u32 = 200;

@@ -1,7 +1,9 @@
 //! Rows as domain values.
 
 use serde::Serialize;
-use suanli_platform_domain::{OrgId, OrgKind, OrgStatus, Permission, RegistrationId, Role, TokenId, UserId};
+use suanli_platform_domain::{
+    OrgId, OrgKind, OrgStatus, Permission, RegistrationId, Role, TokenId, UserId,
+};
 
 /// A new organisation.
 #[derive(Debug, Clone)]

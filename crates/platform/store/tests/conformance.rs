@@ -1003,8 +1003,9 @@ async fn audit_queries_filter(b: &Backend) {
         };
         s.append_audit(&e).await.expect("append");
     }
-    let seqs =
-        |v: Vec<suanli_platform_domain::audit::AuditRecord>| v.into_iter().map(|r| r.seq).collect::<Vec<_>>();
+    let seqs = |v: Vec<suanli_platform_domain::audit::AuditRecord>| {
+        v.into_iter().map(|r| r.seq).collect::<Vec<_>>()
+    };
     let all = AuditFilter::default();
     assert_eq!(
         seqs(s.query_audit(&all, 0, 50).await.expect("q")),

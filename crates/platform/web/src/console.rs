@@ -589,7 +589,7 @@ pub async fn resources(State(s): State<WebState>, ctx: Ctx, Query(pg): Query<Pag
         .list_instances(Some(a.org.id), pg.after.unwrap_or(0), LIST_PAGE_ROWS)
         .await?;
     let (products, specs) = catalogue_names(&s, list.iter().map(|i| i.product_id)).await?;
-    let now = s.app.clock.now_ms();
+    let now = s.app.clock.now_unix_ms();
     let can_order = ctx.has(Permission::OrderPlace);
     let body = html! {
         h1 { (ctx.t("console.resources")) }
@@ -671,7 +671,8 @@ fn refund_preview(i: &InstanceRecord, now: i64) -> Option<(Fen, i64, i64)> {
     }
     let end = i.ends_ms?;
     let (total, used) = suanli_platform_domain::proration::days(i.span_start_ms, end, now);
-    let refund = suanli_platform_domain::proration::refund_amount(paid, i.span_start_ms, end, now).ok()?;
+    let refund =
+        suanli_platform_domain::proration::refund_amount(paid, i.span_start_ms, end, now).ok()?;
     Some((refund, used, total))
 }
 
@@ -688,7 +689,7 @@ pub async fn unsubscribe_page(
     Ok(unsubscribe_view(
         &ctx,
         &i,
-        s.app.clock.now_ms(),
+        s.app.clock.now_unix_ms(),
         &FormErrors::default(),
     ))
 }
@@ -764,7 +765,7 @@ pub async fn unsubscribe_post(
         Err(fail) => {
             let mut e = FormErrors::default();
             e.api(ctx.lang, &fail, &[]);
-            let mut r = unsubscribe_view(&ctx, &i, s.app.clock.now_ms(), &e);
+            let mut r = unsubscribe_view(&ctx, &i, s.app.clock.now_unix_ms(), &e);
             *r.status_mut() = fail.status;
             Ok(r)
         }
@@ -956,7 +957,9 @@ pub fn parse_date(s: &str) -> Option<i64> {
 
 fn iso_date(ms: i64) -> String {
     let local = ms + suanli_platform_domain::money::CST_OFFSET_MS;
-    let (y, m, d) = suanli_platform_domain::money::civil_from_days(local.div_euclid(suanli_platform_domain::money::DAY_MS));
+    let (y, m, d) = suanli_platform_domain::money::civil_from_days(
+        local.div_euclid(suanli_platform_domain::money::DAY_MS),
+    );
     format!("{y:04}-{m:02}-{d:02}")
 }
 
@@ -1001,7 +1004,7 @@ pub async fn bills(State(s): State<WebState>, ctx: Ctx, Query(f): Query<BillForm
     let a = ctx.require(Permission::AccountRead)?;
     let lang = ctx.lang;
     let mut e = FormErrors::default();
-    let (mut filter, from, to) = bill_filter(lang, &f, s.app.clock.now_ms(), &mut e);
+    let (mut filter, from, to) = bill_filter(lang, &f, s.app.clock.now_unix_ms(), &mut e);
     filter.org = Some(a.org.id);
     let lines = s.app.store.bills(&filter).await?;
     let (products, _) = catalogue_names(&s, std::iter::empty()).await?;
@@ -1068,7 +1071,7 @@ pub async fn bills_csv(
 ) -> PageResult {
     let a = ctx.require(Permission::AccountRead)?;
     let mut e = FormErrors::default();
-    let (mut filter, from, to) = bill_filter(ctx.lang, &f, s.app.clock.now_ms(), &mut e);
+    let (mut filter, from, to) = bill_filter(ctx.lang, &f, s.app.clock.now_unix_ms(), &mut e);
     if !e.is_empty() {
         return Err(WebError::NotFound);
     }

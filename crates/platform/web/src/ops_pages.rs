@@ -20,8 +20,12 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use suanli_platform_domain::audit::Outcome;
 use suanli_platform_domain::money::DAY_MS;
-use suanli_platform_domain::{OrgId, OrgKind, OrgStatus, OrgVisibility, Permission, RegistrationId};
-use suanli_platform_store::{AuditFilter, BillFilter, OrgRecord, PAGE_SIZE_MAX, RegistrationStatus};
+use suanli_platform_domain::{
+    OrgId, OrgKind, OrgStatus, OrgVisibility, Permission, RegistrationId,
+};
+use suanli_platform_store::{
+    AuditFilter, BillFilter, OrgRecord, PAGE_SIZE_MAX, RegistrationStatus,
+};
 
 /// Days shown by the orders-per-day chart.
 pub const DASHBOARD_DAYS: i64 = 14;
@@ -78,7 +82,7 @@ pub async fn dashboard(State(s): State<WebState>, ctx: Ctx) -> PageResult {
     ctx.require(Permission::OrderManage)?;
     let store = &s.app.store;
     let lang = ctx.lang;
-    let now = s.app.clock.now_ms();
+    let now = s.app.clock.now_unix_ms();
     let today = suanli_platform_domain::money::cst_day_start(now);
     let from = today - (DASHBOARD_DAYS - 1) * DAY_MS;
     let counts = store.order_counts_by_day(from, today + DAY_MS).await?;
@@ -1329,7 +1333,7 @@ pub async fn discounts_post(
         let amount = e.yuan(lang, "amount", &f.amount);
         let min = e.yuan_opt(lang, "min_spend", &f.min_spend).unwrap_or(0);
         let days = e.int(lang, "days", &f.days, 1, COUPON_DAYS_MAX);
-        let expires = s.app.clock.now_ms() + days * DAY_MS;
+        let expires = s.app.clock.now_unix_ms() + days * DAY_MS;
         (
             "/api/v1/coupons",
             json!({"code": code, "value": {"kind": "amount_off", "fen": amount}, "min_spend_fen": min, "expires_ms": expires}),

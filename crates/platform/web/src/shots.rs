@@ -31,7 +31,10 @@ pub fn login(s: &Session, base: &str, login: &str, password: &str) -> Result<(),
 pub fn run(out: &Path) -> Result<Vec<String>, WebError> {
     std::fs::create_dir_all(out).map_err(|e| WebError::Internal(e.to_string()))?;
     let dir = tempfile_dir()?;
-    let h = Harness::start(config(dir.path()), Arc::new(suanli_platform_http::SystemClock))?;
+    let h = Harness::start(
+        config(dir.path()),
+        Arc::new(suanli_platform_http::SystemClock),
+    )?;
     let demo = seed(&h.base, SHOT_CUSTOMERS, SHOT_ORDERS)?;
     let driver = Driver::start()?;
     let mut written = Vec::new();

@@ -20,8 +20,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use suanli_platform_domain::audit::{AuditEvent, Outcome};
 use suanli_platform_domain::{Permission, Role};
-use suanli_platform_store::PAGE_SIZE_MAX;
 use suanli_platform_http::crypto::ct_eq;
+use suanli_platform_store::PAGE_SIZE_MAX;
 
 /// `GET /system`
 pub async fn users(State(s): State<WebState>, ctx: Ctx) -> PageResult {
@@ -328,7 +328,7 @@ pub async fn oem_post(State(s): State<WebState>, ctx: Ctx, Form(f): Form<OemForm
     let text = serde_json::to_string(&oem).map_err(|e| WebError::Internal(e.to_string()))?;
     s.app.store.put_setting(OEM_SETTING_KEY, &text).await?;
     let event = AuditEvent {
-        at_ms: s.app.clock.now_ms(),
+        at_ms: s.app.clock.now_unix_ms(),
         actor_user: Some(a.user.id.get()),
         actor_org: Some(a.org.id.get()),
         action: "POST /system/oem".into(),

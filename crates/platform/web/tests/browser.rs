@@ -38,7 +38,7 @@ fn fen(text: &str) -> i64 {
 #[test]
 fn register_approve_recharge_order_unsubscribe_statements() {
     let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::new(T0_MS));
+    let clock = Arc::new(ManualClock::new(T0_MS.unsigned_abs()));
     let h = Harness::start(config(dir.path()), clock.clone()).unwrap();
     let demo = seed(&h.base, 0, 0).unwrap();
     let d = driver();
@@ -147,7 +147,11 @@ fn register_approve_recharge_order_unsubscribe_statements() {
 #[test]
 fn operator_creates_and_publishes_a_product() {
     let dir = tempfile::tempdir().unwrap();
-    let h = Harness::start(config(dir.path()), Arc::new(ManualClock::new(T0_MS))).unwrap();
+    let h = Harness::start(
+        config(dir.path()),
+        Arc::new(ManualClock::new(T0_MS.unsigned_abs())),
+    )
+    .unwrap();
     seed(&h.base, 0, 0).unwrap();
     let d = driver();
     let base = &h.base;
@@ -192,12 +196,22 @@ fn operator_creates_and_publishes_a_product() {
 #[test]
 fn a_permission_denial_is_a_page() {
     let dir = tempfile::tempdir().unwrap();
-    let h = Harness::start(config(dir.path()), Arc::new(ManualClock::new(T0_MS))).unwrap();
+    let h = Harness::start(
+        config(dir.path()),
+        Arc::new(ManualClock::new(T0_MS.unsigned_abs())),
+    )
+    .unwrap();
     let demo = seed(&h.base, 1, 1).unwrap();
     let d = driver();
     let s = session(&d);
     let who = &demo.customers[0].1;
-    login(&s, &h.base, who, &suanli_platform_web::bench::demo_password(who)).unwrap();
+    login(
+        &s,
+        &h.base,
+        who,
+        &suanli_platform_web::bench::demo_password(who),
+    )
+    .unwrap();
     for (path, title) in [
         ("/ops/catalogue", "无权访问"),
         ("/system/security?lang=en", "Access denied"),

@@ -43,7 +43,7 @@ struct World {
 
 fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::new(T0_MS));
+    let clock = Arc::new(ManualClock::new(T0_MS.unsigned_abs()));
     let h = Harness::start(config(dir.path()), clock.clone()).unwrap();
     let demo = seed(&h.base, 2, 6).unwrap();
     let mut admin = Client::new(&h.base);

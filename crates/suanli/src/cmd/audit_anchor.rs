@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
-use suanli_node::{Node, TxStatus};
 use suanli_ledger::anchor::AnchorRecord;
 use suanli_ledger::{Outcome, Payload, Transaction};
+use suanli_node::{Node, TxStatus};
 use suanli_primitives::{ChainId, ChainKind, Hash32, SecretKey};
 
 /// Shortest time between two anchors, in milliseconds.

@@ -195,9 +195,11 @@ impl Served {
                 .enable_all()
                 .build()?;
             rt.block_on(async move {
-                let platform =
-                    suanli_platform_http::Platform::open(&config, Arc::new(suanli_platform_http::SystemClock))
-                        .await?;
+                let platform = suanli_platform_http::Platform::open(
+                    &config,
+                    Arc::new(suanli_platform_http::SystemClock),
+                )
+                .await?;
                 let listener = tokio::net::TcpListener::bind(config.listen).await?;
                 addr_tx.send(listener.local_addr()?)?;
                 platform
@@ -459,7 +461,9 @@ pub fn run(a: ApiBenchArgs) -> anyhow::Result<()> {
         let mut config = base_config(&dir.path().join("pg"))?;
         config.database_url = Some(Secret::new(url));
         let r = bench_backend("postgres", config, a.orders, a.concurrency);
-        rt.block_on(suanli_platform_http::store::PgStore::drop_database(&admin, &name))?;
+        rt.block_on(suanli_platform_http::store::PgStore::drop_database(
+            &admin, &name,
+        ))?;
         results.push(r?);
     }
     let report = Report {

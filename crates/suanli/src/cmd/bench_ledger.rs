@@ -9,9 +9,9 @@ use anyhow::Context;
 use clap::Args;
 use rayon::prelude::*;
 use serde::Serialize;
-use suanli_node::{Node, TxStatus};
-use suanli_ledger::credit::{Amount, CreditOp};
+use suanli_ledger::credit::{CreditOp, PositiveFen};
 use suanli_ledger::{MempoolConfig, Outcome, Payload, Transaction};
+use suanli_node::{Node, TxStatus};
 use suanli_primitives::keys::verify_many;
 use suanli_primitives::{ChainId, ChainKind, PublicKey, SecretKey, Signature};
 
@@ -212,7 +212,7 @@ fn fund(
     senders: &[SecretKey],
     txs: usize,
 ) -> anyhow::Result<()> {
-    let per_account = Amount::new(i64::try_from(txs)?.saturating_mul(10).max(10))?;
+    let per_account = PositiveFen::new(i64::try_from(txs)?.saturating_mul(10).max(10))?;
     let mints: Vec<Transaction> = senders
         .par_iter()
         .enumerate()
@@ -247,7 +247,7 @@ fn build_transfers(chain: &ChainId, senders: &[SecretKey], txs: usize) -> Vec<Tr
             let to = senders[(i * 7 + 1) % n].public();
             let op = CreditOp::Transfer {
                 to,
-                amount: Amount::new(1 + (i % 9) as i64).unwrap_or(Amount::MIN),
+                amount: PositiveFen::new(1 + (i % 9) as i64).unwrap_or(PositiveFen::MIN),
             };
             Transaction::sign(chain, sender, (i / n) as u64, Payload::Credit(op))
         })

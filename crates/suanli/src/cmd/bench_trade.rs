@@ -17,10 +17,10 @@ use clap::Args;
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
-use suanli_node::{Node, TxStatus};
 use suanli_identity::SuanliDid;
-use suanli_ledger::credit::{Amount, CreditOp};
+use suanli_ledger::credit::{CreditOp, PositiveFen};
 use suanli_ledger::{MempoolConfig, Outcome, Payload, Transaction};
+use suanli_node::{Node, TxStatus};
 use suanli_primitives::{ChainId, ChainKind, NetworkName, PublicKey, SecretKey};
 use suanli_trade::model::{
     Encryption, MINUTE_MS, ModeTerms, OfferTerms, Requirements, Resource, Weights,
@@ -194,7 +194,7 @@ pub fn run(args: TradeBenchArgs) -> anyhow::Result<()> {
     for c in &consumers {
         let mint = CreditOp::Mint {
             to: c.key.public(),
-            amount: Amount::new(1_000_000_000)?,
+            amount: PositiveFen::new(1_000_000_000)?,
         };
         setup.push((&operator, Payload::Credit(mint)));
     }

@@ -9,11 +9,11 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use serde_json::Value;
+use suanli_ledger::anchor::{AnchorRecord, StoredAnchor, anchor_key};
+use suanli_ledger::credit::{CreditOp, PositiveFen};
+use suanli_ledger::{MempoolConfig, Payload, Transaction};
 use suanli_node::verify::verify_all;
 use suanli_node::{Node, SubmitError, TxStatus};
-use suanli_ledger::anchor::{AnchorRecord, StoredAnchor, anchor_key};
-use suanli_ledger::credit::{Amount, CreditOp};
-use suanli_ledger::{MempoolConfig, Payload, Transaction};
 use suanli_primitives::merkle::{InclusionProof, leaf_hash};
 use suanli_primitives::{ChainKind, Hash32, PublicKey, SecretKey, sha256};
 
@@ -98,7 +98,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
             Some(Arc::clone(&anchor) as Arc<dyn suanli_platform_http::AuditAnchor>),
             Some(Arc::new(super::did_registry::LedgerDids::new(
                 LedgerTarget::Embedded(Arc::clone(&node)),
-            )?) as Arc<dyn suanli_platform_http::keys::DidRegistry>),
+            )?)
+                as Arc<dyn suanli_platform_http::keys::DidRegistry>),
             Some(Arc::new(super::did_registry::LedgerParties::new(
                 Arc::clone(&node),
                 operator.clone(),
@@ -246,7 +247,7 @@ fn walk(node: &Node, operator: &SecretKey, base: &str) -> anyhow::Result<()> {
         nonce,
         Payload::Credit(CreditOp::Mint {
             to: consumer.public(),
-            amount: Amount::new(10_000)?,
+            amount: PositiveFen::new(10_000)?,
         }),
     );
     println!("    {:?}", commit(node, mint)?);
@@ -261,7 +262,7 @@ fn walk(node: &Node, operator: &SecretKey, base: &str) -> anyhow::Result<()> {
         0,
         Payload::Credit(CreditOp::Transfer {
             to: supplier.public(),
-            amount: Amount::new(2_500)?,
+            amount: PositiveFen::new(2_500)?,
         }),
     );
     let pay_id = pay.id();
@@ -294,7 +295,7 @@ fn walk(node: &Node, operator: &SecretKey, base: &str) -> anyhow::Result<()> {
         1,
         Payload::Credit(CreditOp::Transfer {
             to: supplier.public(),
-            amount: Amount::new(1_000_000)?,
+            amount: PositiveFen::new(1_000_000)?,
         }),
     );
     println!("    overdraft           → {:?}", commit(node, overdraw)?);

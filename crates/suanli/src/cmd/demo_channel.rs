@@ -7,13 +7,13 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use suanli_node::Node;
 use suanli_channel_controller::{
     ChainPort, ChainView, ChannelError, ChannelSetup, Controller, ControllerConfig, ServePolicy,
     ServiceTimeMeter, TickReport,
 };
 use suanli_ledger::Payload;
-use suanli_ledger::credit::{Amount, CreditOp};
+use suanli_ledger::credit::{CreditOp, PositiveFen};
+use suanli_node::Node;
 use suanli_primitives::{ChainKind, Clock, SecretKey};
 use suanli_trade::channel::ChannelOp;
 use suanli_trade::model::{Encryption, MINUTE_MS, ModeTerms, Resource, Weights};
@@ -100,7 +100,7 @@ pub fn run(node: &Arc<Node>, operator: &SecretKey, clock: &Arc<DemoClock>) -> an
     for key in [&consumer_key, &supplier_key] {
         let mint = CreditOp::Mint {
             to: key.public(),
-            amount: Amount::new(10_000)?,
+            amount: PositiveFen::new(10_000)?,
         };
         super::demo::act(
             node,

@@ -4,10 +4,10 @@
 
 use anyhow::Context;
 use serde_json::{Map, Value, json};
-use suanli_node::Node;
 use suanli_identity::op::{IdentityOp, StatusPurpose};
 use suanli_identity::{ChainResolver, DidId, SuanliDid, cpt, urn};
 use suanli_ledger::Payload;
+use suanli_node::Node;
 use suanli_primitives::time::{Clock, SystemClock};
 use suanli_primitives::{ChainKind, SecretKey};
 use suanli_vc::credential::{CredentialDraft, SchemaRef, StatusRef};

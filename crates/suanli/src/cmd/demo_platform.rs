@@ -155,8 +155,11 @@ pub fn run(
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server_config = config.clone();
-    let now = suanli_platform_http::domain::clock::Clock::now_ms(&suanli_platform_http::SystemClock);
-    let clock = Arc::new(suanli_platform_http::domain::clock::ManualClock::new(now));
+    let now =
+        suanli_platform_http::domain::clock::Clock::now_unix_ms(&suanli_platform_http::SystemClock);
+    let clock = Arc::new(suanli_platform_http::domain::clock::ManualClock::new(
+        now.unsigned_abs(),
+    ));
     let server_clock: Arc<dyn suanli_platform_http::domain::clock::Clock> = clock.clone();
     let server = std::thread::spawn(move || -> anyhow::Result<()> {
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -164,7 +167,8 @@ pub fn run(
             .enable_all()
             .build()?;
         rt.block_on(async move {
-            let mut platform = suanli_platform_http::Platform::open(&server_config, server_clock).await?;
+            let mut platform =
+                suanli_platform_http::Platform::open(&server_config, server_clock).await?;
             if let Some(anchor) = anchor {
                 platform = platform.with_anchor(anchor);
             }
@@ -656,7 +660,7 @@ fn money(
 }
 
 fn clock_now(clock: &suanli_platform_http::domain::clock::ManualClock) -> i64 {
-    suanli_platform_http::domain::clock::Clock::now_ms(clock)
+    suanli_platform_http::domain::clock::Clock::now_unix_ms(clock)
 }
 
 #[cfg(test)]

@@ -13,10 +13,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context;
 use serde_json::{Map, Value, json};
-use suanli_node::Node;
 use suanli_identity::{SuanliDid, urn};
 use suanli_ledger::Payload;
-use suanli_ledger::credit::{Amount, CreditOp, balance_key, decode_fen};
+use suanli_ledger::credit::{CreditOp, PositiveFen, balance_key, decode_fen};
+use suanli_node::Node;
 use suanli_primitives::time::{Clock, SystemClock};
 use suanli_primitives::{ChainKind, SecretKey, sha256};
 use suanli_trade::model::{
@@ -252,7 +252,7 @@ pub fn run(
     );
     let mint = CreditOp::Mint {
         to: consumer_key.public(),
-        amount: Amount::new(50_000)?,
+        amount: PositiveFen::new(50_000)?,
     };
     super::demo::act(
         node,

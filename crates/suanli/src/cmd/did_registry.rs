@@ -10,14 +10,14 @@ use std::time::Duration;
 use anyhow::Context;
 use parking_lot::Mutex;
 use serde_json::Value;
-use suanli_node::{Node, TxStatus};
 use suanli_identity::op::IdentityOp;
 use suanli_identity::{DidId, SuanliDid};
 use suanli_ledger::{Outcome, Payload, Transaction};
-use suanli_primitives::{ChainId, ChainKind, NetworkName, PublicKey, SecretKey, sha256};
+use suanli_node::{Node, TxStatus};
 use suanli_platform_http::keys::DidRegistry;
 use suanli_platform_http::kyc::PartyEnrolment;
 use suanli_platform_http::payment::SignedTx;
+use suanli_primitives::{ChainId, ChainKind, NetworkName, PublicKey, SecretKey, sha256};
 use suanli_trade::{PartyDid, Role, TradeOp};
 use suanli_vc::credential::{CredentialDraft, SchemaRef};
 

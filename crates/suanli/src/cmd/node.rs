@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use suanli_node::{Node, NodeConfig, Solo};
 use suanli_ledger::{Extensions, MempoolConfig};
+use suanli_node::{Node, NodeConfig, Solo};
 use suanli_primitives::{NetworkName, PublicKey, SecretKey, SystemClock};
 
 /// The contracts every node and verifier of a suanli network installs (a chain rule: a

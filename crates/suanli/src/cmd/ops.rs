@@ -18,14 +18,14 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use suanli_node::{Node, TxStatus};
-use suanli_ledger::credit::{Amount, CreditOp, balance_key, decode_fen};
+use suanli_ledger::credit::{CreditOp, PositiveFen, balance_key, decode_fen};
 use suanli_ledger::{Outcome, Payload, Transaction};
-use suanli_primitives::{ChainKind, SecretKey, sha256};
+use suanli_node::{Node, TxStatus};
 use suanli_platform_http::domain::OrgId;
 use suanli_platform_http::domain::money::Fen;
 use suanli_platform_http::payment::{MirrorOp, SettlementMirror, SignedTx, pump_mirror, reconcile};
 use suanli_platform_http::store::{OpsStore, PgStore, SqliteStore};
+use suanli_primitives::{ChainKind, SecretKey, sha256};
 
 use super::node::{NETWORK_DEFAULT, open_node};
 
@@ -107,8 +107,8 @@ impl LedgerMirror {
     }
 }
 
-fn amount(f: Fen) -> Result<Amount, String> {
-    Amount::new(f.get()).map_err(|e| format!("{e:?}"))
+fn amount(f: Fen) -> Result<PositiveFen, String> {
+    PositiveFen::new(f.get()).map_err(|e| format!("{e:?}"))
 }
 
 impl SettlementMirror for LedgerMirror {
@@ -201,7 +201,9 @@ fn run_reconcile(a: ReconcileArgs) -> anyhow::Result<()> {
             pump_mirror(
                 store.as_ref(),
                 &mirror,
-                suanli_platform_http::domain::clock::Clock::now_ms(&suanli_platform_http::SystemClock),
+                suanli_platform_http::domain::clock::Clock::now_unix_ms(
+                    &suanli_platform_http::SystemClock,
+                ),
             )
             .await
             .map_err(|e| anyhow::anyhow!("mirroring: {e}"))?

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use suanli_primitives::SecretKey;
 use suanli_platform_http::config::{Config, Secret};
+use suanli_primitives::SecretKey;
 
 use super::audit_anchor::{LedgerAnchor, LedgerTarget};
 use super::did_registry::{LedgerDids, LedgerParties};
@@ -87,11 +87,13 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
         .build()
         .context("tokio runtime")?;
     let served = rt.block_on(async move {
-        let mut platform =
-            suanli_platform_http::Platform::open(&config, Arc::new(suanli_platform_http::SystemClock))
-                .await?
-                .with_anchor(anchor)
-                .with_did_registry(dids);
+        let mut platform = suanli_platform_http::Platform::open(
+            &config,
+            Arc::new(suanli_platform_http::SystemClock),
+        )
+        .await?
+        .with_anchor(anchor)
+        .with_did_registry(dids);
         if let Some(p) = parties {
             platform = platform.with_enrolment(p);
         }
@@ -115,10 +117,7 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
     served
 }
 
-type Embedded = (
-    Arc<suanli_node::Node>,
-    Vec<std::thread::JoinHandle<()>>,
-);
+type Embedded = (Arc<suanli_node::Node>, Vec<std::thread::JoinHandle<()>>);
 
 /// The ledger the platform writes to: `--node URL`, or an embedded node under DATA/node.
 fn ledger_target(

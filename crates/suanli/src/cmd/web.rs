@@ -54,7 +54,11 @@ pub fn bench(a: WebBenchArgs) -> anyhow::Result<()> {
         Arc::new(suanli_platform_http::SystemClock),
     )?;
     let started = std::time::Instant::now();
-    let demo = suanli_platform_web::bench::seed(&h.base, suanli_platform_web::bench::DEMO_CUSTOMERS, a.orders)?;
+    let demo = suanli_platform_web::bench::seed(
+        &h.base,
+        suanli_platform_web::bench::DEMO_CUSTOMERS,
+        a.orders,
+    )?;
     let seeded_s = started.elapsed().as_secs_f64();
     let report = suanli_platform_web::bench::run(&h.base, &demo, a.samples.max(1))?;
     let load = std::fs::read_to_string("/proc/loadavg")

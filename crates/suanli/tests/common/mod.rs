@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::{Value, json};
-use suanli_ledger::credit::{Amount, CreditOp};
+use suanli_ledger::credit::{CreditOp, PositiveFen};
 use suanli_ledger::{Payload, Transaction};
 use suanli_primitives::{ChainId, SecretKey};
 
@@ -206,7 +206,7 @@ pub fn mint(url: &str, operator: &SecretKey, to: &str, fen: i64) {
         nonces["next_nonce"].as_u64().unwrap(),
         Payload::Credit(CreditOp::Mint {
             to,
-            amount: Amount::new(fen).unwrap(),
+            amount: PositiveFen::new(fen).unwrap(),
         }),
     );
     let answer: Value = ureq::post(&format!("{url}/v1/txs?wait_ms=10000"))

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 use suanli_identity::op::IdentityOp;
 use suanli_identity::{ChainResolver, DidId, IdentityContract, SuanliDid, urn};
-use suanli_ledger::credit::{Amount, CreditOp, SUPPLY_KEY, decode_fen};
+use suanli_ledger::credit::{CreditOp, PositiveFen, SUPPLY_KEY, decode_fen};
 use suanli_ledger::{ChainEngine, Extensions, Genesis, Outcome, Payload, Transaction};
 use suanli_primitives::{ChainId, ChainKind, NetworkName, SecretKey, sha256};
 use suanli_trade::credentials;
@@ -158,7 +158,7 @@ impl Net {
         let op = self.operator.clone();
         let payload = Payload::Credit(CreditOp::Mint {
             to: to.key.public(),
-            amount: Amount::new(fen).unwrap(),
+            amount: PositiveFen::new(fen).unwrap(),
         });
         self.block(ChainKind::Trade, vec![(&op, payload)])
             .remove(0)

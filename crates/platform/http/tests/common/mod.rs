@@ -70,7 +70,7 @@ impl TestServer {
         enrolment: Option<Arc<dyn suanli_platform_http::kyc::PartyEnrolment>>,
     ) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let clock = Arc::new(ManualClock::new(T0_MS));
+        let clock = Arc::new(ManualClock::new(T0_MS.unsigned_abs()));
         let mut config = Config {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.path().join("data"),
@@ -99,7 +99,9 @@ impl TestServer {
                 .build()
                 .unwrap();
             rt.block_on(async move {
-                let mut platform = suanli_platform_http::Platform::open(&config, c).await.unwrap();
+                let mut platform = suanli_platform_http::Platform::open(&config, c)
+                    .await
+                    .unwrap();
                 if let Some(d) = dids {
                     platform = platform.with_did_registry(d);
                 }
