@@ -1,13 +1,25 @@
-//! `suanli demo` (also what `suanli` runs with no arguments): starts everything on a
-//! fresh data directory and walks the flow that exists so far, narrating each step, then
-//! keeps serving until Ctrl-C unless `--exit` is given.
+//! `suanli-demo`: the walk-through behind `suanli demo` (also what `suanli` runs with no
+//! arguments). It starts everything on a fresh data directory — an embedded ledger node
+//! with its HTTP API, the operations platform wired to it through `suanli-bridge` — and
+//! walks the flow that exists so far, narrating each step ([`walk`] for the ledger, then
+//! [`identity`], [`trade`], [`channel`], [`platform`] and [`market`]); then it keeps
+//! serving until the caller's shutdown signal unless told to exit.
+//!
+//! This is tooling, not product: it compiles into the `suanli` binary only.
+//!
+//! Start reading at [`run`].
+
+pub mod channel;
+pub mod identity;
+pub mod market;
+pub mod platform;
+pub mod trade;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::Args;
 use serde_json::Value;
 use suanli_ledger::anchor::{AnchorRecord, StoredAnchor, anchor_key};
 use suanli_ledger::credit::{CreditOp, PositiveFen};
@@ -17,16 +29,17 @@ use suanli_node::{Node, SubmitError, TxStatus};
 use suanli_primitives::merkle::{InclusionProof, leaf_hash};
 use suanli_primitives::{ChainKind, Hash32, PublicKey, SecretKey, sha256};
 
-use super::audit_anchor::{LedgerAnchor, LedgerTarget};
-use super::node::{NETWORK_DEFAULT, open_node_with_clock};
+use suanli_bridge::anchor::{ANCHOR_INTERVAL_MS, LedgerAnchor, anchor_label};
+use suanli_bridge::dids::{LedgerDids, LedgerParties};
+use suanli_ledger_client::LedgerClient;
+use suanli_ledger_client::embedded::{NETWORK_DEFAULT, network_contracts, open_node_with_clock};
 
-#[derive(Debug, Default, Args)]
+/// What `suanli demo` was asked.
+#[derive(Debug, Default, Clone)]
 pub struct DemoArgs {
     /// Data directory for the demo (default: a new temporary directory).
-    #[arg(long)]
     pub data: Option<PathBuf>,
-    /// Finish after the walk-through instead of serving until Ctrl-C.
-    #[arg(long)]
+    /// Finish after the walk-through instead of serving until the shutdown signal.
     pub exit: bool,
 }
 
@@ -34,7 +47,9 @@ fn step(n: u32, text: &str) {
     println!("\n[{n}] {text}");
 }
 
-pub fn run(args: DemoArgs) -> anyhow::Result<()> {
+/// Runs the demo; after the walk, keeps serving until `shutdown` resolves unless
+/// `args.exit`.
+pub fn run(args: DemoArgs, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
     let temp;
     let data = match &args.data {
         Some(d) => d.clone(),
@@ -53,7 +68,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         block_interval_ms: 20,
         ..MempoolConfig::default()
     };
-    let clock = Arc::new(super::demo_trade::DemoClock::default());
+    let clock = Arc::new(trade::DemoClock::default());
     let (node, producers) = open_node_with_clock(
         &node_dir,
         NETWORK_DEFAULT,
@@ -78,42 +93,37 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let mut platform = None;
     let result = walk(&node, &operator, &base).and_then(|()| {
         println!("\n=== Identity: DIDs, credentials, KYC ===");
-        super::demo_identity::run(&node, &operator, &base)?;
+        identity::run(&node, &operator, &base)?;
         println!("\n=== Trade: modes, offers, linked trade records, escrow, ratings ===");
-        super::demo_trade::run(&node, &operator, &clock, &base)?;
+        trade::run(&node, &operator, &clock, &base)?;
         println!("\n=== Service channel: metering off the chain, check-ins and close on it ===");
-        super::demo_channel::run(&node, &operator, &clock)?;
+        channel::run(&node, &operator, &clock)?;
         println!("\n=== The operations platform ===");
         let platform_key = SecretKey::load_or_generate(&{
             std::fs::create_dir_all(data.join("platform"))?;
             data.join("platform").join("platform.key")
         })?;
         let platform_public = platform_key.public();
-        let anchor = Arc::new(LedgerAnchor::start(
-            LedgerTarget::Embedded(Arc::clone(&node)),
-            platform_key,
-        )?);
-        platform = Some(super::demo_platform::run(
+        let ledger: Arc<dyn LedgerClient> = Arc::clone(&node) as Arc<dyn LedgerClient>;
+        let anchor = Arc::new(LedgerAnchor::start(Arc::clone(&ledger), platform_key)?);
+        platform = Some(platform::run(
             &data.join("platform"),
             Some(Arc::clone(&anchor) as Arc<dyn suanli_platform_http::AuditAnchor>),
-            Some(Arc::new(super::did_registry::LedgerDids::new(
-                LedgerTarget::Embedded(Arc::clone(&node)),
-            )?)
+            Some(Arc::new(LedgerDids::new(Arc::clone(&ledger))?)
                 as Arc<dyn suanli_platform_http::keys::DidRegistry>),
-            Some(Arc::new(super::did_registry::LedgerParties::new(
-                Arc::clone(&node),
+            Some(Arc::new(LedgerParties::new(
+                Arc::clone(&ledger),
+                Arc::clone(&clock) as Arc<dyn suanli_primitives::Clock>,
                 operator.clone(),
             ))
                 as Arc<dyn suanli_platform_http::kyc::PartyEnrolment>),
         )?);
         let (seq, head) = anchor
-            .wait_anchored(Duration::from_millis(
-                super::audit_anchor::ANCHOR_INTERVAL_MS * 3,
-            ))
+            .wait_anchored(Duration::from_millis(ANCHOR_INTERVAL_MS * 3))
             .ok_or_else(|| anyhow::anyhow!("the audit-log head was not anchored in time"))?;
         show_audit_anchor(&node, &platform_public, seq, &Hash32::from_bytes(head))?;
         println!("\n=== The market ===");
-        super::demo_market::run()
+        market::run()
     });
 
     if result.is_ok() && !args.exit {
@@ -129,7 +139,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
                     .display()
             );
         }
-        runtime.block_on(super::node::shutdown_signal());
+        runtime.block_on(shutdown);
     }
     if let Some(p) = platform.take() {
         p.stop();
@@ -159,7 +169,7 @@ fn show_audit_anchor(
     seq: u64,
     head: &Hash32,
 ) -> anyhow::Result<()> {
-    let label = super::audit_anchor::anchor_label(seq);
+    let label = anchor_label(seq);
     let found = (0..node.next_nonce(ChainKind::Trade, platform))
         .rev()
         .find(|nonce| {
@@ -184,7 +194,7 @@ fn commit(node: &Node, tx: Transaction) -> anyhow::Result<TxStatus> {
 
 /// Signs `payload` with `key` at its next nonce on the `kind` chain, commits it and prints
 /// where it landed; an outcome other than applied is an error naming `name`.
-pub(crate) fn act(
+pub fn act(
     node: &Node,
     kind: ChainKind,
     key: &SecretKey,
@@ -210,7 +220,8 @@ pub(crate) fn act(
     }
 }
 
-fn walk(node: &Node, operator: &SecretKey, base: &str) -> anyhow::Result<()> {
+/// The ledger part of the walk: chains, credits, refusals, anchors, proofs, verification.
+pub fn walk(node: &Node, operator: &SecretKey, base: &str) -> anyhow::Result<()> {
     let trade = node.chain_id(ChainKind::Trade);
     let identity = node.chain_id(ChainKind::Identity);
     step(
@@ -370,7 +381,7 @@ fn walk(node: &Node, operator: &SecretKey, base: &str) -> anyhow::Result<()> {
         7,
         "Offline verification re-checks every signature, link, Merkle root and state commitment:",
     );
-    for r in verify_all(node.store(), &super::node::network_contracts())? {
+    for r in verify_all(node.store(), &network_contracts())? {
         println!(
             "    {} chain sound: {} blocks, {} transactions, head {}",
             r.chain, r.height, r.transactions, r.head_hash

@@ -116,10 +116,6 @@ impl Client {
     }
 }
 
-/// Runs the platform walk-through on `data_dir` (use a fresh directory). Called by
-/// `cmd/demo.rs`.
-/// With `anchor`, every new audit-log head is handed to it (the demo anchors on its
-/// embedded ledger node).
 /// The demo's platform, still serving the API and the web consoles after the walk.
 #[derive(Debug)]
 pub struct RunningPlatform {
@@ -138,7 +134,9 @@ impl RunningPlatform {
 }
 
 /// Walks the platform part of the demo on an in-process `suanli serve` (API and web
-/// consoles) and leaves it serving: the caller stops it.
+/// consoles) over `data_dir` (use a fresh directory) and leaves it serving: the caller
+/// stops it. With `anchor`, every new audit-log head is handed to it (the demo anchors
+/// on its embedded ledger node).
 pub fn run(
     data_dir: &Path,
     anchor: Option<Arc<dyn suanli_platform_http::AuditAnchor>>,

@@ -45,7 +45,7 @@ impl Clock for DemoClock {
 }
 
 fn trade_tx(node: &Node, key: &SecretKey, op: &TradeOp, name: &str) -> anyhow::Result<()> {
-    super::demo::act(
+    crate::act(
         node,
         ChainKind::Trade,
         key,
@@ -104,7 +104,7 @@ fn kyc(node: &Node, authority: &SecretKey, party: &SuanliDid, role: Role) -> any
 }
 
 fn verified(node: &Node, vc: &Value) -> String {
-    let report = super::demo_identity::verify(node, vc);
+    let report = crate::identity::verify(node, vc);
     match report.first_failure() {
         None => "VERIFIED".into(),
         Some((check, code, _)) => format!("NOT VERIFIED ({} failed: {code})", check.as_str()),
@@ -123,7 +123,7 @@ pub(crate) fn party(
     let key = SecretKey::generate()?;
     let did = SuanliDid::for_initial_key(network, &key.public());
     let create = suanli_identity::op::IdentityOp::CreateDid;
-    super::demo::act(
+    crate::act(
         node,
         ChainKind::Identity,
         &key,
@@ -254,7 +254,7 @@ pub fn run(
         to: consumer_key.public(),
         amount: PositiveFen::new(50_000)?,
     };
-    super::demo::act(
+    crate::act(
         node,
         ChainKind::Trade,
         operator,

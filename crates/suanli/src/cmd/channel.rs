@@ -25,9 +25,10 @@ use suanli_trade::channel::ChannelOp;
 use suanli_trade::records::Channel;
 use suanli_trade::{PartyDid, Role};
 
+use super::NodeTarget;
 use super::identity::load_key;
-use super::node_client::{NodeClient, NodeTarget};
 use super::trade::{ReasonArg, full_trade, serial};
+use suanli_ledger_client::HttpLedger;
 
 /// The DID service type of a party's channel endpoint.
 pub const SERVICE_TYPE: &str = "SuanliChannel";
@@ -165,16 +166,14 @@ pub enum ChannelCmd {
     },
 }
 
-fn submit(client: &NodeClient, key: &SecretKey, op: &ChannelOp) -> anyhow::Result<String> {
+fn submit(client: &HttpLedger, key: &SecretKey, op: &ChannelOp) -> anyhow::Result<String> {
     let call = op.to_call()?;
-    client
-        .transact(ChainKind::Trade, key, Payload::Call(call))
-        .context("channel operation")
+    super::transact(client, ChainKind::Trade, key, Payload::Call(call)).context("channel operation")
 }
 
 /// The channel of a trade as its party reads it, with the escrow.
 fn chain_channel(
-    client: &NodeClient,
+    client: &HttpLedger,
     key: &SecretKey,
     serial: &Serial,
 ) -> anyhow::Result<(Channel, i64, Value)> {
@@ -187,7 +186,7 @@ fn chain_channel(
 }
 
 /// The `SuanliChannel` endpoint in a DID's current document.
-fn channel_endpoint(client: &NodeClient, did: &PartyDid) -> anyhow::Result<String> {
+fn channel_endpoint(client: &HttpLedger, did: &PartyDid) -> anyhow::Result<String> {
     let body = client.get_ok(&format!("/1.0/identifiers/{did}"))?;
     let services = body["didDocument"]["service"]
         .as_array()
@@ -239,7 +238,7 @@ pub fn run(cmd: ChannelCmd) -> anyhow::Result<()> {
             challenge_window_ms,
             node,
         } => {
-            let (client, key, serial) = (NodeClient::new(&node)?, load_key(&key)?, serial(&s)?);
+            let (client, key, serial) = (node.client()?, load_key(&key)?, serial(&s)?);
             let op = ChannelOp::Open {
                 serial,
                 deposit_fen,
@@ -256,7 +255,7 @@ pub fn run(cmd: ChannelCmd) -> anyhow::Result<()> {
             amount_fen,
             node,
         } => {
-            let (client, key, serial) = (NodeClient::new(&node)?, load_key(&key)?, serial(&s)?);
+            let (client, key, serial) = (node.client()?, load_key(&key)?, serial(&s)?);
             let tx = submit(&client, &key, &ChannelOp::Bond { serial, amount_fen })?;
             println!("bond of {amount_fen} fen posted (tx {tx})");
         }
@@ -266,7 +265,7 @@ pub fn run(cmd: ChannelCmd) -> anyhow::Result<()> {
             amount_fen,
             node,
         } => {
-            let (client, key, serial) = (NodeClient::new(&node)?, load_key(&key)?, serial(&s)?);
+            let (client, key, serial) = (node.client()?, load_key(&key)?, serial(&s)?);
             let tx = submit(&client, &key, &ChannelOp::TopUp { serial, amount_fen })?;
             println!("escrow topped up by {amount_fen} fen (tx {tx})");
         }
@@ -280,7 +279,7 @@ pub fn run(cmd: ChannelCmd) -> anyhow::Result<()> {
             challenge_window_min_ms,
             node,
         } => {
-            let (client, key, serial) = (NodeClient::new(&node)?, load_key(&key)?, serial(&s)?);
+            let (client, key, serial) = (node.client()?, load_key(&key)?, serial(&s)?);
             let (channel, escrow, body) = chain_channel(&client, &key, &serial)?;
             let role = if key.public() == channel.terms.supplier_key {
                 Role::Supplier
@@ -341,7 +340,7 @@ pub fn run(cmd: ChannelCmd) -> anyhow::Result<()> {
             );
             let key = load_key(&key)?;
             let port: Arc<dyn ChainPort> = Arc::new(NodePort {
-                client: NodeClient::new(&node)?,
+                client: node.client()?,
                 key: key.clone(),
             });
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -363,7 +362,7 @@ pub fn run(cmd: ChannelCmd) -> anyhow::Result<()> {
             data_dir,
             node,
         } => {
-            let (client, key, serial) = (NodeClient::new(&node)?, load_key(&key)?, serial(&s)?);
+            let (client, key, serial) = (node.client()?, load_key(&key)?, serial(&s)?);
             let (channel, escrow, _) = chain_channel(&client, &key, &serial)?;
             let latest = match data_dir {
                 Some(dir) => store_latest(&dir, &serial)?,
@@ -379,7 +378,7 @@ pub fn run(cmd: ChannelCmd) -> anyhow::Result<()> {
             reason,
             node,
         } => {
-            let (client, key, serial) = (NodeClient::new(&node)?, load_key(&key)?, serial(&s)?);
+            let (client, key, serial) = (node.client()?, load_key(&key)?, serial(&s)?);
             let (channel, _, _) = chain_channel(&client, &key, &serial)?;
             let state =
                 store_latest(&data_dir, &serial)?.filter(|l| l.statement.seq > channel.settled.seq);
@@ -411,7 +410,7 @@ pub fn run(cmd: ChannelCmd) -> anyhow::Result<()> {
             data_dir,
             node,
         } => {
-            let (client, key, serial) = (NodeClient::new(&node)?, load_key(&key)?, serial(&s)?);
+            let (client, key, serial) = (node.client()?, load_key(&key)?, serial(&s)?);
             let state = store_latest(&data_dir, &serial)?
                 .context("the store holds no state of this channel")?;
             let tx = submit(&client, &key, &ChannelOp::Challenge { serial, state })?;
@@ -425,7 +424,7 @@ pub fn run(cmd: ChannelCmd) -> anyhow::Result<()> {
             serial: s,
             node,
         } => {
-            let (client, key, serial) = (NodeClient::new(&node)?, load_key(&key)?, serial(&s)?);
+            let (client, key, serial) = (node.client()?, load_key(&key)?, serial(&s)?);
             let tx = submit(&client, &key, &ChannelOp::Settle { serial })?;
             println!("channel {serial} settled (tx {tx})");
         }
@@ -486,7 +485,7 @@ async fn run_controller(
 /// The trade chain through a node's HTTP API, for the controller.
 #[derive(Debug)]
 struct NodePort {
-    client: NodeClient,
+    client: HttpLedger,
     key: SecretKey,
 }
 

@@ -14,7 +14,9 @@ use suanli_ledger::Payload;
 use suanli_primitives::{ChainKind, NetworkName, SecretKey};
 use suanli_vc::credential::{CredentialDraft, SchemaRef, StatusRef};
 
-use super::node_client::{NodeClient, NodeTarget, error_text};
+use super::NodeTarget;
+use suanli_ledger_client::HttpLedger;
+use suanli_ledger_client::http::error_text;
 
 /// Largest credential, presentation, claims or schema file the CLI reads, in bytes.
 const INPUT_FILE_BYTES_MAX: u64 = 64 * 1024;
@@ -63,18 +65,17 @@ fn fragment(text: &str) -> anyhow::Result<Fragment> {
     Fragment::new(text).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-pub(crate) fn network_of(client: &NodeClient) -> anyhow::Result<NetworkName> {
+pub(crate) fn network_of(client: &HttpLedger) -> anyhow::Result<NetworkName> {
     let head = client.get_ok("/v1/chains/identity/head")?;
     let chain = head["chain"].as_str().unwrap_or_default();
     let network = chain.split('/').next().unwrap_or_default();
     NetworkName::new(network).map_err(|e| anyhow::anyhow!("node answered chain {chain:?}: {e}"))
 }
 
-fn identity_tx(client: &NodeClient, key: &SecretKey, op: IdentityOp) -> anyhow::Result<String> {
+fn identity_tx(client: &HttpLedger, key: &SecretKey, op: IdentityOp) -> anyhow::Result<String> {
     let name = op.name();
     let call = op.to_call()?;
-    client
-        .transact(ChainKind::Identity, key, Payload::Call(call))
+    super::transact(client, ChainKind::Identity, key, Payload::Call(call))
         .with_context(|| format!("identity operation {name}"))
 }
 
@@ -180,7 +181,7 @@ pub fn run_did(cmd: DidCmd) -> anyhow::Result<()> {
     match cmd {
         DidCmd::Create { key, node } => {
             let key = load_key(&key)?;
-            let client = NodeClient::new(&node)?;
+            let client = node.client()?;
             let network = network_of(&client)?;
             let tx = identity_tx(&client, &key, IdentityOp::CreateDid)?;
             let did = SuanliDid::for_initial_key(network, &key.public());
@@ -194,7 +195,7 @@ pub fn run_did(cmd: DidCmd) -> anyhow::Result<()> {
             version_id,
             node,
         } => {
-            let client = NodeClient::new(&node)?;
+            let client = node.client()?;
             let mut query = Vec::new();
             if let Some(t) = &version_time {
                 parse_time(t)?;
@@ -225,7 +226,7 @@ pub fn run_did(cmd: DidCmd) -> anyhow::Result<()> {
             let did = parse_did(&did)?;
             let key = load_key(&key)?;
             let op = did_change(did.id().clone(), change)?;
-            let client = NodeClient::new(&node)?;
+            let client = node.client()?;
             let tx = identity_tx(&client, &key, op)?;
             println!("updated {did} in transaction {tx}");
             Ok(())
@@ -233,7 +234,7 @@ pub fn run_did(cmd: DidCmd) -> anyhow::Result<()> {
         DidCmd::Deactivate { did, key, node } => {
             let did = parse_did(&did)?;
             let key = load_key(&key)?;
-            let client = NodeClient::new(&node)?;
+            let client = node.client()?;
             let tx = identity_tx(
                 &client,
                 &key,
@@ -351,7 +352,7 @@ pub fn run_issuer(cmd: IssuerCmd) -> anyhow::Result<()> {
         } => {
             let key = load_key(&authority_key)?;
             let issuer = parse_did(&issuer)?;
-            let client = NodeClient::new(&node)?;
+            let client = node.client()?;
             let authority = authority_of(&client)?;
             let op = IdentityOp::AdmitIssuer {
                 authority: authority.id().clone(),
@@ -369,7 +370,7 @@ pub fn run_issuer(cmd: IssuerCmd) -> anyhow::Result<()> {
         } => {
             let key = load_key(&authority_key)?;
             let issuer = parse_did(&issuer)?;
-            let client = NodeClient::new(&node)?;
+            let client = node.client()?;
             let authority = authority_of(&client)?;
             let op = IdentityOp::RemoveIssuer {
                 authority: authority.id().clone(),
@@ -380,7 +381,7 @@ pub fn run_issuer(cmd: IssuerCmd) -> anyhow::Result<()> {
             Ok(())
         }
         IssuerCmd::List { node } => {
-            let client = NodeClient::new(&node)?;
+            let client = node.client()?;
             println!(
                 "{}",
                 serde_json::to_string_pretty(&client.get_ok("/1.0/issuers")?)?
@@ -390,7 +391,7 @@ pub fn run_issuer(cmd: IssuerCmd) -> anyhow::Result<()> {
     }
 }
 
-fn authority_of(client: &NodeClient) -> anyhow::Result<SuanliDid> {
+fn authority_of(client: &HttpLedger) -> anyhow::Result<SuanliDid> {
     let list = client.get_ok("/1.0/issuers")?;
     parse_did(list["authority"].as_str().unwrap_or_default())
 }
@@ -448,7 +449,7 @@ pub fn run_cpt(cmd: CptCmd) -> anyhow::Result<()> {
             suanli_vc::cpt::check_cpt_schema(&schema)
                 .map_err(|e| anyhow::anyhow!("schema refused: {e}"))?;
             let schema_json = serde_json::to_string(&schema)?;
-            let client = NodeClient::new(&node)?;
+            let client = node.client()?;
             let op = IdentityOp::RegisterCpt {
                 publisher: did.id().clone(),
                 cpt,
@@ -469,7 +470,7 @@ pub fn run_cpt(cmd: CptCmd) -> anyhow::Result<()> {
             Ok(())
         }
         CptCmd::Show { id, version, node } => {
-            let client = NodeClient::new(&node)?;
+            let client = node.client()?;
             let path = match version {
                 Some(v) => format!("/1.0/cpts/{id}?version={v}"),
                 None => format!("/1.0/cpts/{id}"),
@@ -478,7 +479,7 @@ pub fn run_cpt(cmd: CptCmd) -> anyhow::Result<()> {
             Ok(())
         }
         CptCmd::List { from, node } => {
-            let client = NodeClient::new(&node)?;
+            let client = node.client()?;
             let path = match from {
                 Some(f) => format!("/1.0/cpts?from={f}"),
                 None => "/1.0/cpts".to_owned(),
@@ -491,7 +492,7 @@ pub fn run_cpt(cmd: CptCmd) -> anyhow::Result<()> {
 
 /// The id the registry gave our schema: the newest CPT of this publisher with exactly
 /// this schema (ids are assigned in block order, so the newest is ours).
-fn find_registered(client: &NodeClient, did: &SuanliDid, schema: &Value) -> anyhow::Result<u32> {
+fn find_registered(client: &HttpLedger, did: &SuanliDid, schema: &Value) -> anyhow::Result<u32> {
     let mut from = suanli_identity::contract::CPT_ID_FIRST;
     let mut found = None;
     loop {
@@ -580,7 +581,7 @@ pub fn run_vc(cmd: VcCmd) -> anyhow::Result<()> {
         }
         VcCmd::Verify { file, node } => {
             let vc = read_json(&file)?;
-            let client = NodeClient::new(&node)?;
+            let client = node.client()?;
             let (status, body) =
                 client.post_json("/1.0/credentials/verify", &json!({"credential": vc}))?;
             anyhow::ensure!(
@@ -602,7 +603,7 @@ pub fn run_vc(cmd: VcCmd) -> anyhow::Result<()> {
                 .as_str()
                 .and_then(|s| s.parse().ok())
                 .context("credentialStatus.statusListIndex must be a decimal string")?;
-            let client = NodeClient::new(&node)?;
+            let client = node.client()?;
             let op = IdentityOp::SetStatus {
                 issuer: list.issuer.clone(),
                 purpose: list.purpose,
@@ -702,7 +703,7 @@ fn next_status_slot(key_path: &Path, issuer: &DidId) -> anyhow::Result<(u16, u32
 /// `#method` of `issuer`, and returns the signing time: now, but never before the DID's
 /// current version (a clock behind the chain's would make the key look not yet valid).
 fn checked_signing_time(
-    client: &NodeClient,
+    client: &HttpLedger,
     issuer: &SuanliDid,
     method: &Fragment,
     key: &SecretKey,
@@ -760,7 +761,7 @@ fn issue(args: IssueArgs) -> anyhow::Result<Value> {
     let holder = args.subject.clone();
     suanli_vc::did::parse_did_url(&holder).map_err(|e| anyhow::anyhow!("--subject: {e}"))?;
     subject.insert("id".into(), Value::String(holder));
-    let client = NodeClient::new(&args.node)?;
+    let client = args.node.client()?;
     let network = network_of(&client)?;
     let cpt_path = match args.cpt_version {
         Some(v) => format!("/1.0/cpts/{}?version={v}", args.cpt),
@@ -887,7 +888,7 @@ pub fn run_vp(cmd: VpCmd) -> anyhow::Result<()> {
             node,
         } => {
             let vp = read_json(&file)?;
-            let client = NodeClient::new(&node)?;
+            let client = node.client()?;
             let (status, body) = client.post_json(
                 "/1.0/presentations/verify",
                 &json!({"presentation": vp, "challenge": challenge, "domain": domain}),
@@ -1000,7 +1001,7 @@ pub fn run_kyc(cmd: KycCmd) -> anyhow::Result<()> {
             node,
         } => {
             let app = read_json(&application)?;
-            let client = NodeClient::new(&node)?;
+            let client = node.client()?;
             // The application must verify in every respect (signed by the applicant's
             // current key, claims valid against the KYC template) except one: its issuer
             // is the applicant, not an admitted issuer — which is what this review is for.

@@ -10,9 +10,10 @@ use clap::Args;
 use suanli_platform_http::config::{Config, Secret};
 use suanli_primitives::SecretKey;
 
-use super::audit_anchor::{LedgerAnchor, LedgerTarget};
-use super::did_registry::{LedgerDids, LedgerParties};
-use super::node::{NETWORK_DEFAULT, open_node};
+use suanli_bridge::anchor::LedgerAnchor;
+use suanli_bridge::dids::{LedgerDids, LedgerParties};
+use suanli_ledger_client::embedded::{NETWORK_DEFAULT, Running, open_node, stop};
+use suanli_ledger_client::{HttpLedger, LedgerClient};
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
@@ -64,7 +65,7 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
     let platform_key = SecretKey::load_or_generate(&config.data_dir.join("platform.key"))?;
     tracing::info!(key = %platform_key.public(), "platform key anchors the audit-log head on the trade chain");
-    let dids = Arc::new(LedgerDids::new(target.clone())?);
+    let dids = Arc::new(LedgerDids::new(Arc::clone(&target))?);
     // Approved parties' KYC credentials and enrolment need the genesis operator's key,
     // which only an embedded node has here (docs/key-custody.md §7).
     let parties = match &embedded {
@@ -72,7 +73,13 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
             let path = config.data_dir.join("node").join("operator.key");
             let operator = SecretKey::load(&path)
                 .with_context(|| format!("the embedded node's operator key {}", path.display()))?;
-            Some(Arc::new(LedgerParties::new(Arc::clone(node), operator)))
+            // The embedded node runs on the system clock: so are its credentials dated.
+            let clock = Arc::new(suanli_primitives::SystemClock);
+            Some(Arc::new(LedgerParties::new(
+                Arc::clone(node) as Arc<dyn LedgerClient>,
+                clock,
+                operator,
+            )))
         }
         None => {
             tracing::warn!(
@@ -108,22 +115,17 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
             .await?;
         anyhow::Ok(())
     });
-    if let Some((node, producers)) = embedded {
-        node.stop();
-        for p in producers {
-            let _ = p.join();
-        }
+    if let Some(running) = embedded {
+        stop(running);
     }
     served
 }
-
-type Embedded = (Arc<suanli_node::Node>, Vec<std::thread::JoinHandle<()>>);
 
 /// The ledger the platform writes to: `--node URL`, or an embedded node under DATA/node.
 fn ledger_target(
     a: &ServeArgs,
     data_dir: &std::path::Path,
-) -> anyhow::Result<(LedgerTarget, Option<Embedded>)> {
+) -> anyhow::Result<(Arc<dyn LedgerClient>, Option<Running>)> {
     if let Some(url) = &a.node {
         let url = url.trim_end_matches('/');
         anyhow::ensure!(
@@ -134,13 +136,7 @@ fn ledger_target(
         let token = std::env::var("SUANLI_NODE_TOKEN")
             .ok()
             .filter(|t| !t.is_empty());
-        return Ok((
-            LedgerTarget::Remote {
-                url: url.to_owned(),
-                token,
-            },
-            None,
-        ));
+        return Ok((Arc::new(HttpLedger::new(url, token.as_deref())), None));
     }
     let (node, producers) = open_node(
         &data_dir.join("node"),
@@ -150,7 +146,7 @@ fn ledger_target(
     )?;
     tracing::info!(dir = %data_dir.join("node").display(), "embedded ledger node ready");
     Ok((
-        LedgerTarget::Embedded(Arc::clone(&node)),
+        Arc::clone(&node) as Arc<dyn LedgerClient>,
         Some((node, producers)),
     ))
 }

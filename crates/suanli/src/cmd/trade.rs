@@ -18,8 +18,10 @@ use suanli_trade::model::{
 use suanli_trade::records::{Mode, Offer, Trade};
 use suanli_trade::{CloseReason, PartyDid, Role, Serial, TradeOp, credentials, op, pricing};
 
+use super::NodeTarget;
 use super::identity::{load_key, now_ms, read_json, write_or_print};
-use super::node_client::{NodeClient, NodeTarget, error_text};
+use suanli_ledger_client::HttpLedger;
+use suanli_ledger_client::http::error_text;
 
 /// Most ids the CLI scans to find the mode or offer it just published.
 const PUBLISHED_SCAN_MAX: u64 = 1_000;
@@ -253,19 +255,18 @@ pub(crate) fn serial(text: &str) -> anyhow::Result<Serial> {
 }
 
 fn submit(
-    client: &NodeClient,
+    client: &HttpLedger,
     key: &SecretKey,
     op: &TradeOp,
     what: &str,
 ) -> anyhow::Result<String> {
     let call = op.to_call()?;
-    client
-        .transact(ChainKind::Trade, key, Payload::Call(call))
+    super::transact(client, ChainKind::Trade, key, Payload::Call(call))
         .with_context(|| format!("trade {what}"))
 }
 
 /// The DID the key is enrolled for on the trade chain.
-pub(crate) fn my_did(client: &NodeClient, key: &SecretKey) -> anyhow::Result<PartyDid> {
+pub(crate) fn my_did(client: &HttpLedger, key: &SecretKey) -> anyhow::Result<PartyDid> {
     let (status, body) = client.get(&format!("/v1/trade/keys/{}", key.public()))?;
     anyhow::ensure!(
         status == 200,
@@ -277,7 +278,7 @@ pub(crate) fn my_did(client: &NodeClient, key: &SecretKey) -> anyhow::Result<Par
 
 /// A read request signed for this node's trade chain.
 pub(crate) fn read_request(
-    client: &NodeClient,
+    client: &HttpLedger,
     key: &SecretKey,
     reader: &PartyDid,
     subject: &str,
@@ -293,7 +294,7 @@ pub(crate) fn read_request(
 
 /// The full view of a trade, read with the key's signed read request.
 pub(crate) fn full_trade(
-    client: &NodeClient,
+    client: &HttpLedger,
     key: &SecretKey,
     serial: &Serial,
 ) -> anyhow::Result<(Trade, Value)> {
@@ -343,7 +344,7 @@ fn parse_pairs<T: TryFrom<u64>>(text: &str, what: &str) -> anyhow::Result<BTreeM
 
 /// The highest id under `next_key` published by `owner` whose terms satisfy `matches`.
 fn find_published<T: serde::de::DeserializeOwned>(
-    client: &NodeClient,
+    client: &HttpLedger,
     path: &str,
     field: &str,
     before_next: u64,
@@ -364,7 +365,7 @@ fn find_published<T: serde::de::DeserializeOwned>(
 }
 
 /// The id the next mode (`"mode"`) or offer (`"offer"`) will get.
-fn next_id(client: &NodeClient, which: &str) -> anyhow::Result<u64> {
+fn next_id(client: &HttpLedger, which: &str) -> anyhow::Result<u64> {
     let body = client.get_ok("/v1/trade/next_ids")?;
     body[which]
         .as_u64()
@@ -386,7 +387,7 @@ pub fn run(cmd: TradeCmd) -> anyhow::Result<()> {
             record_browse,
             node,
         } => {
-            let client = NodeClient::new(&node)?;
+            let client = node.client()?;
             let key = load_key(&operator_key)?;
             let tx = submit(
                 &client,
@@ -408,7 +409,7 @@ pub fn run(cmd: TradeCmd) -> anyhow::Result<()> {
             checkin_cpt,
             node,
         } => {
-            let client = NodeClient::new(&node)?;
+            let client = node.client()?;
             let key = load_key(&key)?;
             let weights = Weights::new(parse_pairs(&weights, "--weights")?)
                 .map_err(|e| anyhow::anyhow!(e))?;
@@ -447,7 +448,7 @@ pub fn run(cmd: TradeCmd) -> anyhow::Result<()> {
             valid_hours,
             node,
         } => {
-            let client = NodeClient::new(&node)?;
+            let client = node.client()?;
             let key = load_key(&key)?;
             let now = now_ms();
             let terms = OfferTerms {
@@ -475,7 +476,7 @@ pub fn run(cmd: TradeCmd) -> anyhow::Result<()> {
             Ok(())
         }
         TradeCmd::Offers { from, node } => {
-            let client = NodeClient::new(&node)?;
+            let client = node.client()?;
             let body = client.get_ok(&format!("/v1/trade/offers?open=true&from={from}"))?;
             println!("{}", serde_json::to_string_pretty(&body)?);
             Ok(())
@@ -489,7 +490,7 @@ pub fn run(cmd: TradeCmd) -> anyhow::Result<()> {
             serial: serial_text,
             node,
         } => {
-            let client = NodeClient::new(&node)?;
+            let client = node.client()?;
             let key = load_key(&key)?;
             let body = client.get_ok(&format!("/v1/trade/offers/{offer}"))?;
             let found: Offer = serde_json::from_value(body["offer"].clone())
@@ -536,7 +537,7 @@ pub fn run(cmd: TradeCmd) -> anyhow::Result<()> {
             method,
             node,
         } => {
-            let client = NodeClient::new(&node)?;
+            let client = node.client()?;
             let key = load_key(&key)?;
             let serial = serial(&text)?;
             let (trade, _) = full_trade(&client, &key, &serial)?;
@@ -573,7 +574,7 @@ pub fn run(cmd: TradeCmd) -> anyhow::Result<()> {
             amount_fen,
             node,
         } => {
-            let client = NodeClient::new(&node)?;
+            let client = node.client()?;
             let key = load_key(&key)?;
             let serial = serial(&text)?;
             let tx = submit(&client, &key, &TradeOp::Fund { serial, amount_fen }, "fund")?;
@@ -589,7 +590,7 @@ pub fn run(cmd: TradeCmd) -> anyhow::Result<()> {
             reason,
             node,
         } => {
-            let client = NodeClient::new(&node)?;
+            let client = node.client()?;
             let key = load_key(&key)?;
             let serial = serial(&text)?;
             let reason: CloseReason = reason.into();
@@ -607,7 +608,7 @@ pub fn run(cmd: TradeCmd) -> anyhow::Result<()> {
             scores,
             node,
         } => {
-            let client = NodeClient::new(&node)?;
+            let client = node.client()?;
             let key = load_key(&key)?;
             let serial = serial(&text)?;
             let scores =
@@ -637,7 +638,7 @@ pub fn run(cmd: TradeCmd) -> anyhow::Result<()> {
             out,
             node,
         } => {
-            let client = NodeClient::new(&node)?;
+            let client = node.client()?;
             let serial = serial(&text)?;
             let body = match key {
                 Some(path) => full_trade(&client, &load_key(&path)?, &serial)?.1,
@@ -646,7 +647,7 @@ pub fn run(cmd: TradeCmd) -> anyhow::Result<()> {
             write_or_print(out.as_deref(), &body)
         }
         TradeCmd::History { key, did, node } => {
-            let client = NodeClient::new(&node)?;
+            let client = node.client()?;
             let key = load_key(&key)?;
             let me = my_did(&client, &key)?;
             let whose = match did {
@@ -666,7 +667,7 @@ pub fn run(cmd: TradeCmd) -> anyhow::Result<()> {
             Ok(())
         }
         TradeCmd::Reputation { did, node } => {
-            let client = NodeClient::new(&node)?;
+            let client = node.client()?;
             let did = party_did(&did)?;
             let body = client.get_ok(&format!("/v1/trade/suppliers/{did}/reputation"))?;
             println!("{}", serde_json::to_string_pretty(&body)?);
@@ -683,7 +684,7 @@ fn enroll(
     method: &str,
     node: &NodeTarget,
 ) -> anyhow::Result<()> {
-    let client = NodeClient::new(node)?;
+    let client = node.client()?;
     let operator = load_key(operator_key)?;
     let did = party_did(did)?;
     let resolved = client.get_ok(&format!("/1.0/identifiers/{did}"))?;
@@ -732,7 +733,7 @@ fn enroll(
 
 /// The KYC credential verifies on the identity chain, is of the role's template and is
 /// about `did`.
-fn check_kyc(client: &NodeClient, vc: &Value, did: &PartyDid, role: Role) -> anyhow::Result<()> {
+fn check_kyc(client: &HttpLedger, vc: &Value, did: &PartyDid, role: Role) -> anyhow::Result<()> {
     let (status, body) = client.post_json("/1.0/credentials/verify", &json!({"credential": vc}))?;
     anyhow::ensure!(
         status == 200,
@@ -770,7 +771,7 @@ fn checkin(
     method: &str,
     node: &NodeTarget,
 ) -> anyhow::Result<()> {
-    let client = NodeClient::new(node)?;
+    let client = node.client()?;
     let key = load_key(key)?;
     let serial = serial(text)?;
     let (trade, _) = full_trade(&client, &key, &serial)?;
