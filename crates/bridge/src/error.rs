@@ -36,6 +36,9 @@ pub enum BridgeError {
     /// A credential could not be serialised.
     #[error("serialising the credential")]
     Json(#[from] serde_json::Error),
+    /// The embedded node could not be opened.
+    #[error(transparent)]
+    Open(#[from] suanli_ledger_client::embedded::OpenError),
     /// The worker thread could not be started.
     #[error("starting the anchor worker")]
     Thread(#[source] std::io::Error),
@@ -61,6 +64,7 @@ impl BridgeError {
             BridgeError::Money(_) => "bad_amount",
             BridgeError::Key(_) => "bad_key",
             BridgeError::Json(_) => "json",
+            BridgeError::Open(e) => e.code(),
             BridgeError::Thread(_) => "thread",
         }
     }

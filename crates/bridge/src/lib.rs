@@ -12,6 +12,9 @@
 //! - [`mirror::LedgerMirror`] — `SettlementMirror`: money in/out mirrored as settlement
 //!   credits (mint/burn), compared by `reconcile`.
 //!
+//! [`wiring::PlatformLedger`] opens the ledger a platform writes to (a separate node or
+//! an embedded one) and gives the platform these ports.
+//!
 //! Invariants: every write goes through the client's one idempotent
 //! [`commit`](suanli_ledger_client::LedgerClient::commit) — a transaction is signed once,
 //! stored by the platform when it must survive a crash, and sent again as the same
@@ -22,5 +25,6 @@ pub mod anchor;
 pub mod dids;
 pub mod error;
 pub mod mirror;
+pub mod wiring;
 
 pub use error::BridgeError;

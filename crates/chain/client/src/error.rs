@@ -95,3 +95,108 @@ impl LedgerError {
         }
     }
 }
+
+/// Why a client-side operation of the CLI (identity, trade, channel) failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The ledger failed, refused or did not commit.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// The input or the chain's state makes the operation impossible (said for people).
+    #[error("{0}")]
+    Invalid(String),
+    /// What was being done when `source` failed.
+    #[error("{context}")]
+    Context {
+        context: String,
+        #[source]
+        source: Box<ClientError>,
+    },
+    /// A file could not be read.
+    #[error("reading {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file could not be written.
+    #[error("writing {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file is not JSON.
+    #[error("{} is not valid JSON", path.display())]
+    Json {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A key file could not be read.
+    #[error(
+        "reading key {} (create one with `suanli key generate --out {}`)",
+        path.display(),
+        path.display()
+    )]
+    KeyFile {
+        path: PathBuf,
+        #[source]
+        source: suanli_primitives::KeyError,
+    },
+    /// A credential or presentation could not be made.
+    #[error(transparent)]
+    Vc(#[from] suanli_vc::VcError),
+    /// A trade record could not be built.
+    #[error(transparent)]
+    Contract(#[from] suanli_ledger::contract::ContractError),
+    /// The channel controller's store failed.
+    #[error(transparent)]
+    Channel(#[from] suanli_channel_controller::ChannelError),
+}
+
+impl ClientError {
+    /// An impossible request, said for people.
+    pub fn invalid(message: impl std::fmt::Display) -> Self {
+        ClientError::Invalid(message.to_string())
+    }
+
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &str {
+        match self {
+            ClientError::Ledger(e) => e.code(),
+            ClientError::Invalid(_) => "invalid",
+            ClientError::Context { source, .. } => source.code(),
+            ClientError::Read { .. } | ClientError::Write { .. } => "io",
+            ClientError::Json { .. } => "json",
+            ClientError::KeyFile { .. } => "key_file",
+            ClientError::Vc(_) => "credential",
+            ClientError::Contract(_) => "contract",
+            ClientError::Channel(_) => "channel",
+        }
+    }
+}
+
+/// `.context(…)` for client results: says what was being done.
+pub trait Context<T> {
+    fn context(self, what: impl std::fmt::Display) -> Result<T, ClientError>;
+}
+
+impl<T, E: Into<ClientError>> Context<T> for Result<T, E> {
+    fn context(self, what: impl std::fmt::Display) -> Result<T, ClientError> {
+        self.map_err(|e| ClientError::Context {
+            context: what.to_string(),
+            source: Box::new(e.into()),
+        })
+    }
+}
+
+/// `ensure!` for client operations: an [`ClientError::Invalid`] unless `cond`.
+macro_rules! ensure {
+    ($cond:expr, $($fmt:tt)+) => {
+        if !$cond {
+            return Err($crate::error::ClientError::Invalid(format!($($fmt)+)));
+        }
+    };
+}
+pub(crate) use ensure;

@@ -19,16 +19,20 @@
 //!
 //! Start reading at [`LedgerClient`].
 
+pub mod channel;
 pub mod embedded;
 pub mod error;
 pub mod http;
+pub mod identity;
+pub mod trade;
+pub mod wallet;
 
 use std::time::{Duration, Instant};
 
 use suanli_ledger::{Outcome, Payload, Transaction, TxId};
 use suanli_primitives::{ChainId, ChainKind, PublicKey, SecretKey};
 
-pub use error::LedgerError;
+pub use error::{ClientError, LedgerError};
 pub use http::HttpLedger;
 pub use suanli_node::TxStatus;
 

@@ -2,12 +2,9 @@
 //! commands that talk to a ledger node over its HTTP API.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::Args;
-use suanli_ledger::Payload;
-use suanli_ledger_client::{COMMIT_WAIT_MS, HttpLedger, LedgerClient};
-use suanli_primitives::{ChainKind, SecretKey};
+use suanli_ledger_client::HttpLedger;
 
 pub mod bench;
 pub mod chain;
@@ -59,17 +56,4 @@ impl NodeTarget {
             self.token_file.as_deref(),
         )?)
     }
-}
-
-/// Signs `payload` with `key` for the `kind` chain at the signer's next nonce, submits it
-/// and waits until it is committed; returns the transaction id. A committed failure is an
-/// error naming the contract's rule.
-pub fn transact(
-    client: &dyn LedgerClient,
-    kind: ChainKind,
-    key: &SecretKey,
-    payload: Payload,
-) -> anyhow::Result<String> {
-    let wait = Duration::from_millis(COMMIT_WAIT_MS);
-    Ok(client.transact(kind, key, payload, wait)?.id.to_string())
 }
