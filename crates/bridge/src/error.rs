@@ -39,8 +39,17 @@ pub enum BridgeError {
     /// The embedded node could not be opened.
     #[error(transparent)]
     Open(#[from] suanli_ledger_client::embedded::OpenError),
-    /// The worker thread could not be started.
-    #[error("starting the anchor worker")]
+    /// The platform's store failed.
+    #[error(transparent)]
+    Store(#[from] suanli_platform_http::store::StoreError),
+    /// Mirroring or reconciling failed (the platform reports it as text).
+    #[error("{stage}: {message}")]
+    Reconcile {
+        stage: &'static str,
+        message: String,
+    },
+    /// A thread or runtime could not be started.
+    #[error("starting the anchor worker or a runtime")]
     Thread(#[source] std::io::Error),
 }
 
@@ -65,6 +74,8 @@ impl BridgeError {
             BridgeError::Key(_) => "bad_key",
             BridgeError::Json(_) => "json",
             BridgeError::Open(e) => e.code(),
+            BridgeError::Store(_) => "store",
+            BridgeError::Reconcile { .. } => "reconcile",
             BridgeError::Thread(_) => "thread",
         }
     }

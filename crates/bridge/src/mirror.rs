@@ -6,17 +6,23 @@
 //! derived from the ledger's credit-operator key (`SHA-256("suanli-settlement" ‖
 //! operator seed ‖ org id)`); the operator mints to it, the account key burns from it.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use suanli_ledger::MempoolConfig;
 use suanli_ledger::credit::{CreditOp, PositiveFen, balance_key, decode_fen};
 use suanli_ledger::{Payload, Transaction};
 use suanli_ledger_client::LedgerClient;
+use suanli_ledger_client::embedded::{NETWORK_DEFAULT, open_node, stop};
 use suanli_platform_http::PortError;
 use suanli_platform_http::domain::OrgId;
 use suanli_platform_http::domain::money::Fen;
-use suanli_platform_http::payment::{MirrorOp, SettlementMirror, SignedTx};
-use suanli_primitives::{ChainKind, SecretKey, sha256};
+use suanli_platform_http::payment::{
+    Difference, MirrorOp, SettlementMirror, SignedTx, pump_mirror, reconcile,
+};
+use suanli_platform_http::store::{OpsStore, PgStore, SqliteStore};
+use suanli_primitives::{ChainKind, Clock, SecretKey, SystemClock, sha256};
 
 use crate::BridgeError;
 use crate::dids::send_signed;
@@ -100,13 +106,86 @@ impl SettlementMirror for LedgerMirror {
     }
 }
 
+/// What [`reconcile_platform`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reconciliation {
+    /// Pending mint/burn instructions sent first.
+    pub mirrored: u64,
+    /// Customers compared.
+    pub customers: usize,
+    /// Customers whose journal and chain differ.
+    pub differences: Vec<Difference>,
+}
+
+/// `suanli ops reconcile`: on the platform in `data_dir` (its store: SQLite there, or
+/// PostgreSQL at `database_url`; its embedded node under `node/`, which must not be
+/// running), sends the pending mirror instructions unless `mirror_first` is false, then
+/// compares every customer's journal net with its settlement credits.
+pub fn reconcile_platform(
+    data_dir: &Path,
+    database_url: Option<&str>,
+    mirror_first: bool,
+) -> Result<Reconciliation, BridgeError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(BridgeError::Thread)?;
+    let store: Arc<dyn OpsStore> = match database_url {
+        Some(url) => Arc::new(rt.block_on(PgStore::connect(url))?),
+        None => {
+            let path = data_dir.join("ops.db");
+            if !path.exists() {
+                return Err(BridgeError::invalid(
+                    "no_store",
+                    format!(
+                        "{} does not exist (is --data the platform's data directory?)",
+                        path.display()
+                    ),
+                ));
+            }
+            Arc::new(rt.block_on(SqliteStore::open(&path))?)
+        }
+    };
+    let node_dir = data_dir.join("node");
+    let operator = SecretKey::load(&node_dir.join("operator.key"))?;
+    let running = open_node(&node_dir, NETWORK_DEFAULT, None, MempoolConfig::default())?;
+    let mirror = LedgerMirror::new(Arc::clone(&running.0) as Arc<dyn LedgerClient>, operator);
+    let result = rt.block_on(async {
+        let mirrored = if mirror_first {
+            let now = SystemClock.now_unix_ms();
+            pump_mirror(store.as_ref(), &mirror, now)
+                .await
+                .map_err(|message| BridgeError::Reconcile {
+                    stage: "mirroring",
+                    message,
+                })?
+        } else {
+            0
+        };
+        let (customers, differences) =
+            reconcile(store.as_ref(), &mirror)
+                .await
+                .map_err(|message| BridgeError::Reconcile {
+                    stage: "reconciling",
+                    message,
+                })?;
+        Ok(Reconciliation {
+            mirrored,
+            customers,
+            differences,
+        })
+    });
+    stop(running);
+    result
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use suanli_platform_http::domain::{OrgKind, OrgStatus, Role};
     use suanli_platform_http::payment::{pump_mirror, reconcile};
     use suanli_platform_http::store::SqliteStore;
-    use suanli_platform_http::store::{MoneyStore, NewOrg, NewUser, OpsStore};
+    use suanli_platform_http::store::{MoneyStore, NewOrg, NewUser};
 
     /// Submits like the real mirror but reports a timeout the first time, as a commit
     /// wait that gave up while the transaction went through.

@@ -4,13 +4,17 @@
 //! `ChainPort` over a node's HTTP API.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
 use suanli_channel_controller::store::Store;
-use suanli_channel_controller::{ChainPort, ChainView, ChannelError, ChannelSetup, ServePolicy};
+use suanli_channel_controller::{
+    ChainPort, ChainView, ChannelError, ChannelSetup, Controller, ControllerConfig, ServePolicy,
+    ServiceTimeMeter,
+};
 use suanli_ledger::Payload;
-use suanli_primitives::{ChainKind, SecretKey};
+use suanli_primitives::{ChainKind, SecretKey, SystemClock};
 use suanli_trade::channel::{ChannelOp, SignedState};
 use suanli_trade::records::Channel;
 use suanli_trade::{PartyDid, Role, Serial};
@@ -183,4 +187,44 @@ fn chain_text(e: &ClientError) -> String {
         source = s.source();
     }
     text
+}
+
+/// Runs the channel controller keeping the channels in `config.data_dir`: a round every
+/// `schedule.0` (meter service time, propose and countersign statements, check in and
+/// close on the chain through `port`), until `schedule.1` rounds are done or Ctrl-C;
+/// `say` gets a line about the listener and each round.
+pub async fn run_controller(
+    config: ControllerConfig,
+    port: Arc<dyn ChainPort>,
+    schedule: (Duration, Option<u64>),
+    mut say: impl FnMut(&str),
+) -> Result<(), ClientError> {
+    let controller = Controller::start(config, Arc::new(SystemClock)).await?;
+    if let Some(addr) = controller.local_addr() {
+        say(&format!("listening for suppliers on {addr}"));
+    }
+    say(&format!("keeping {} channels", controller.serials().len()));
+    let mut round = 0u64;
+    loop {
+        let report = controller.tick(&ServiceTimeMeter, port.clone()).await?;
+        let errors = if report.errors.is_empty() {
+            String::new()
+        } else {
+            format!(" errors: {}", report.errors.join("; "))
+        };
+        say(&format!(
+            "round {round}: proposed {} paused {} finals {} submitted {}{errors}",
+            report.proposed, report.paused, report.finals, report.submitted
+        ));
+        round += 1;
+        if schedule.1.is_some_and(|max| round >= max) {
+            break;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(schedule.0) => {}
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    controller.shutdown().await;
+    Ok(())
 }

@@ -15,13 +15,10 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Subcommand;
 use serde_json::json;
-use suanli_channel_controller::{
-    ChainPort, Controller, ControllerConfig, ServePolicy, ServiceTimeMeter,
-};
+use suanli_channel_controller::{ChainPort, ControllerConfig, ServePolicy};
 use suanli_ledger_client::channel::{self as ch, AttachRequest, NodePort, chain_channel, submit};
 use suanli_ledger_client::trade::serial;
 use suanli_ledger_client::wallet::load_key;
-use suanli_primitives::{SecretKey, SystemClock};
 use suanli_trade::channel::ChannelOp;
 
 use super::NodeTarget;
@@ -249,14 +246,16 @@ pub fn run(cmd: ChannelCmd) -> anyhow::Result<()> {
                 .enable_all()
                 .build()
                 .context("tokio runtime")?;
-            runtime.block_on(run_controller(
+            let config = ControllerConfig {
                 key,
                 data_dir,
                 listen,
-                interval_ms,
-                rounds,
-                port,
-            ))?;
+                skew_ms: 60_000,
+            };
+            let schedule = (Duration::from_millis(interval_ms), rounds);
+            runtime.block_on(ch::run_controller(config, port, schedule, |line| {
+                println!("{line}")
+            }))?;
         }
         ChannelCmd::Show {
             key,
@@ -332,55 +331,5 @@ pub fn run(cmd: ChannelCmd) -> anyhow::Result<()> {
             println!("channel {serial} settled (tx {tx})");
         }
     }
-    Ok(())
-}
-
-async fn run_controller(
-    key: SecretKey,
-    data_dir: PathBuf,
-    listen: Option<SocketAddr>,
-    interval_ms: u64,
-    rounds: Option<u64>,
-    port: Arc<dyn ChainPort>,
-) -> anyhow::Result<()> {
-    let controller = Controller::start(
-        ControllerConfig {
-            key,
-            data_dir,
-            listen,
-            skew_ms: 60_000,
-        },
-        Arc::new(SystemClock),
-    )
-    .await?;
-    if let Some(addr) = controller.local_addr() {
-        println!("listening for suppliers on {addr}");
-    }
-    println!("keeping {} channels", controller.serials().len());
-    let mut round = 0u64;
-    loop {
-        let report = controller.tick(&ServiceTimeMeter, port.clone()).await?;
-        println!(
-            "round {round}: proposed {} paused {} finals {} submitted {}{}",
-            report.proposed,
-            report.paused,
-            report.finals,
-            report.submitted,
-            if report.errors.is_empty() {
-                String::new()
-            } else {
-                format!(" errors: {}", report.errors.join("; "))
-            }
-        );
-        round += 1;
-        if rounds.is_some_and(|max| round >= max) {
-            break;
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_millis(interval_ms)) => {}
-            _ = tokio::signal::ctrl_c() => break,
-        }
-    }
-    controller.shutdown().await;
     Ok(())
 }

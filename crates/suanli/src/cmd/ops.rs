@@ -6,20 +6,14 @@
 //! outbox in the same SQL transaction as the entry; `reconcile` first sends the pending
 //! ones (unless `--no-mirror`), then compares and exits non-zero naming every difference.
 //!
-//! The mirror itself is `suanli_bridge::mirror::LedgerMirror`. It works on the embedded node under the platform's data directory, so run it while
+//! The work is `suanli_bridge::mirror` (`LedgerMirror`, `reconcile_platform`). It works on the embedded node under the platform's data directory, so run it while
 //! `suanli serve` is stopped (the node's files are locked while it runs).
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::{Args, Subcommand};
-use suanli_bridge::mirror::LedgerMirror;
-use suanli_ledger_client::LedgerClient;
-use suanli_ledger_client::embedded::{NETWORK_DEFAULT, open_node};
-use suanli_platform_http::payment::{pump_mirror, reconcile};
-use suanli_platform_http::store::{OpsStore, PgStore, SqliteStore};
-use suanli_primitives::SecretKey;
+use suanli_bridge::mirror::reconcile_platform;
 
 #[derive(Debug, Subcommand)]
 pub enum OpsCmd {
@@ -51,55 +45,9 @@ pub fn run(cmd: OpsCmd) -> anyhow::Result<()> {
 }
 
 fn run_reconcile(a: ReconcileArgs) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let store: Arc<dyn OpsStore> = match &a.database_url {
-        Some(url) => Arc::new(rt.block_on(PgStore::connect(url))?),
-        None => {
-            let path = a.data_dir.join("ops.db");
-            if !path.exists() {
-                bail!(
-                    "{} does not exist (is --data the platform's data directory?)",
-                    path.display()
-                );
-            }
-            Arc::new(rt.block_on(SqliteStore::open(&path))?)
-        }
-    };
-    let node_dir = a.data_dir.join("node");
-    let operator = SecretKey::load(&node_dir.join("operator.key")).with_context(|| {
-        format!(
-            "the embedded node's credit operator key in {}",
-            node_dir.display()
-        )
-    })?;
-    let (node, producers) = open_node(
-        &node_dir,
-        NETWORK_DEFAULT,
-        None,
-        suanli_ledger::MempoolConfig::default(),
-    )?;
-    let mirror = LedgerMirror::new(Arc::clone(&node) as Arc<dyn LedgerClient>, operator);
-    let result = rt.block_on(async {
-        let sent = if a.no_mirror {
-            0
-        } else {
-            let now = suanli_primitives::Clock::now_unix_ms(&suanli_primitives::SystemClock);
-            pump_mirror(store.as_ref(), &mirror, now)
-                .await
-                .map_err(|e| anyhow::anyhow!("mirroring: {e}"))?
-        };
-        let (checked, diffs) = reconcile(store.as_ref(), &mirror)
-            .await
-            .map_err(|e| anyhow::anyhow!("reconciling: {e}"))?;
-        anyhow::Ok((sent, checked, diffs))
-    });
-    node.stop();
-    for p in producers {
-        let _ = p.join();
-    }
-    let (sent, checked, diffs) = result?;
+    let url = a.database_url.as_deref();
+    let r = reconcile_platform(&a.data_dir, url, !a.no_mirror)?;
+    let (sent, checked, diffs) = (r.mirrored, r.customers, r.differences);
     if a.json {
         println!(
             "{}",
