@@ -15,7 +15,7 @@ pub mod market;
 pub mod platform;
 pub mod trade;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,12 +27,14 @@ use suanli_ledger::{MempoolConfig, Payload, Transaction};
 use suanli_node::verify::verify_all;
 use suanli_node::{Node, SubmitError, TxStatus};
 use suanli_primitives::merkle::{InclusionProof, leaf_hash};
-use suanli_primitives::{ChainKind, Hash32, PublicKey, SecretKey, sha256};
+use suanli_primitives::{ChainKind, Hash32, PublicKey, SecretKey, SystemClock, sha256};
 
 use suanli_bridge::anchor::{ANCHOR_INTERVAL_MS, LedgerAnchor, anchor_label};
 use suanli_bridge::dids::{LedgerDids, LedgerParties};
 use suanli_ledger_client::LedgerClient;
-use suanli_ledger_client::embedded::{NETWORK_DEFAULT, network_contracts, open_node_with_clock};
+use suanli_ledger_client::embedded::{
+    NETWORK_DEFAULT, network_contracts, open_node_with_clock, stop,
+};
 
 /// What `suanli demo` was asked.
 #[derive(Debug, Default, Clone)]
@@ -47,8 +49,82 @@ fn step(n: u32, text: &str) {
     println!("\n[{n}] {text}");
 }
 
+/// The demo's ledger node and its HTTP API on a loopback port.
+struct Stage {
+    node: Arc<Node>,
+    producers: Vec<std::thread::JoinHandle<()>>,
+    base: String,
+    stop_tx: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Stage {
+    /// Opens the node in `dir` on `clock` and serves its API.
+    fn start(
+        runtime: &tokio::runtime::Runtime,
+        dir: &Path,
+        clock: Arc<dyn suanli_primitives::Clock>,
+    ) -> anyhow::Result<Self> {
+        let mempool = MempoolConfig {
+            block_interval_ms: 20,
+            ..MempoolConfig::default()
+        };
+        let (node, producers) = open_node_with_clock(dir, NETWORK_DEFAULT, None, mempool, clock)?;
+        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = runtime.spawn(suanli_node_http::serve(
+            Arc::clone(&node),
+            suanli_node_http::Access::open(),
+            listener,
+            async {
+                let _ = stop_rx.await;
+            },
+        ));
+        Ok(Stage {
+            node,
+            producers,
+            base,
+            stop_tx,
+            server,
+        })
+    }
+
+    fn stop(self, runtime: &tokio::runtime::Runtime) {
+        let _ = self.stop_tx.send(());
+        let _ = runtime.block_on(self.server);
+        stop((self.node, self.producers));
+    }
+}
+
+/// The platform's ledger ports on `node`; credentials dated by `clock`.
+fn ports(
+    node: &Arc<Node>,
+    operator: &SecretKey,
+    anchor: Arc<LedgerAnchor>,
+    clock: Arc<dyn suanli_primitives::Clock>,
+) -> anyhow::Result<platform::Ports> {
+    let ledger: Arc<dyn LedgerClient> = Arc::clone(node) as Arc<dyn LedgerClient>;
+    Ok(platform::Ports {
+        anchor: Some(anchor),
+        dids: Some(Arc::new(LedgerDids::new(Arc::clone(&ledger))?)),
+        parties: Some(Arc::new(LedgerParties::new(
+            ledger,
+            clock,
+            operator.clone(),
+        ))),
+    })
+}
+
 /// Runs the demo; after the walk, keeps serving until `shutdown` resolves unless
 /// `args.exit`.
+///
+/// Clocks: hours and days cannot pass in a demo, so the walk runs the node on a
+/// [`trade::DemoClock`] (real time plus an offset it moves forward before each check-in)
+/// and the platform on a manual clock it moves by days. What keeps running afterwards
+/// runs on the real clock: the node and the platform are stopped after the walk and
+/// started again on the same data on `SystemClock` (block times never go back: the
+/// chain keeps the head's time until real time passes it).
 pub fn run(args: DemoArgs, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
     let temp;
     let data = match &args.data {
@@ -64,93 +140,19 @@ pub fn run(args: DemoArgs, shutdown: impl std::future::Future<Output = ()>) -> a
         std::fs::create_dir_all(&node_dir)?;
         node_dir.join("operator.key")
     })?;
-    let mempool = MempoolConfig {
-        block_interval_ms: 20,
-        ..MempoolConfig::default()
-    };
     let clock = Arc::new(trade::DemoClock::default());
-    let (node, producers) = open_node_with_clock(
-        &node_dir,
-        NETWORK_DEFAULT,
-        None,
-        mempool,
-        Arc::clone(&clock) as Arc<dyn suanli_primitives::Clock>,
-    )?;
     let runtime = tokio::runtime::Runtime::new()?;
-    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
-    let addr = listener.local_addr()?;
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = runtime.spawn(suanli_node_http::serve(
-        Arc::clone(&node),
-        suanli_node_http::Access::open(),
-        listener,
-        async {
-            let _ = stop_rx.await;
-        },
-    ));
-    let base = format!("http://{addr}");
-
+    let stage = Stage::start(&runtime, &node_dir, clock.clone())?;
     let mut platform = None;
-    let result = walk(&node, &operator, &base).and_then(|()| {
-        println!("\n=== Identity: DIDs, credentials, KYC ===");
-        identity::run(&node, &operator, &base)?;
-        println!("\n=== Trade: modes, offers, linked trade records, escrow, ratings ===");
-        trade::run(&node, &operator, &clock, &base)?;
-        println!("\n=== Service channel: metering off the chain, check-ins and close on it ===");
-        channel::run(&node, &operator, &clock)?;
-        println!("\n=== The operations platform ===");
-        let platform_key = SecretKey::load_or_generate(&{
-            std::fs::create_dir_all(data.join("platform"))?;
-            data.join("platform").join("platform.key")
-        })?;
-        let platform_public = platform_key.public();
-        let ledger: Arc<dyn LedgerClient> = Arc::clone(&node) as Arc<dyn LedgerClient>;
-        let anchor = Arc::new(LedgerAnchor::start(Arc::clone(&ledger), platform_key)?);
-        platform = Some(platform::run(
-            &data.join("platform"),
-            Some(Arc::clone(&anchor) as Arc<dyn suanli_platform_http::AuditAnchor>),
-            Some(Arc::new(LedgerDids::new(Arc::clone(&ledger))?)
-                as Arc<dyn suanli_platform_http::keys::DidRegistry>),
-            Some(Arc::new(LedgerParties::new(
-                Arc::clone(&ledger),
-                Arc::clone(&clock) as Arc<dyn suanli_primitives::Clock>,
-                operator.clone(),
-            ))
-                as Arc<dyn suanli_platform_http::kyc::PartyEnrolment>),
-        )?);
-        let (seq, head) = anchor
-            .wait_anchored(Duration::from_millis(ANCHOR_INTERVAL_MS * 3))
-            .ok_or_else(|| anyhow::anyhow!("the audit-log head was not anchored in time"))?;
-        show_audit_anchor(&node, &platform_public, seq, &Hash32::from_bytes(head))?;
-        println!("\n=== The market ===");
-        market::run()
-    });
-
-    if result.is_ok() && !args.exit {
-        println!(
-            "\nThe node API stays up at {base}/v1 (try {base}/v1/chains/trade/head). Ctrl-C to stop."
-        );
-        if let Some(p) = &platform {
-            println!(
-                "The web consoles stay up at {}/ with the demo's data: the operator `admin` (password in {}), the customer `acme-admin` / `Acme-Render-Farm-1`.",
-                p.base,
-                data.join("platform")
-                    .join(suanli_platform_http::BOOTSTRAP_PASSWORD_FILE)
-                    .display()
-            );
-        }
-        runtime.block_on(shutdown);
-    }
+    let result = walk_all(&stage, &operator, &clock, &data, &mut platform);
     if let Some(p) = platform.take() {
         p.stop();
     }
-    let _ = stop_tx.send(());
-    let _ = runtime.block_on(server);
-    node.stop();
-    for p in producers {
-        let _ = p.join();
-    }
+    stage.stop(&runtime);
     result?;
+    if !args.exit {
+        serve_on(&runtime, &data, &operator, shutdown)?;
+    }
     if args.data.is_some() {
         println!(
             "\nChains are in {}; check them offline with `suanli chain verify --data {}`.",
@@ -158,6 +160,82 @@ pub fn run(args: DemoArgs, shutdown: impl std::future::Future<Output = ()>) -> a
             node_dir.display()
         );
     }
+    Ok(())
+}
+
+/// Every part of the walk, in order; the platform it leaves serving goes in `platform`.
+fn walk_all(
+    stage: &Stage,
+    operator: &SecretKey,
+    clock: &Arc<trade::DemoClock>,
+    data: &Path,
+    platform: &mut Option<platform::RunningPlatform>,
+) -> anyhow::Result<()> {
+    let (node, base) = (&stage.node, stage.base.as_str());
+    walk(node, operator, base)?;
+    println!("\n=== Identity: DIDs, credentials, KYC ===");
+    identity::run(node, operator, base)?;
+    println!("\n=== Trade: modes, offers, linked trade records, escrow, ratings ===");
+    trade::run(node, operator, clock, base)?;
+    println!("\n=== Service channel: metering off the chain, check-ins and close on it ===");
+    channel::run(node, operator, clock)?;
+    println!("\n=== The operations platform ===");
+    let platform_key = platform_key(data)?;
+    let platform_public = platform_key.public();
+    let ledger = Arc::clone(node) as Arc<dyn LedgerClient>;
+    let anchor = Arc::new(LedgerAnchor::start(ledger, platform_key)?);
+    let ports = ports(node, operator, Arc::clone(&anchor), clock.clone())?;
+    *platform = Some(platform::run(&data.join("platform"), ports)?);
+    let (seq, head) = anchor
+        .wait_anchored(Duration::from_millis(ANCHOR_INTERVAL_MS * 3))
+        .ok_or_else(|| anyhow::anyhow!("the audit-log head was not anchored in time"))?;
+    show_audit_anchor(node, &platform_public, seq, &Hash32::from_bytes(head))?;
+    println!("\n=== The market ===");
+    market::run()
+}
+
+fn platform_key(data: &Path) -> anyhow::Result<SecretKey> {
+    std::fs::create_dir_all(data.join("platform"))?;
+    Ok(SecretKey::load_or_generate(
+        &data.join("platform").join("platform.key"),
+    )?)
+}
+
+/// After the walk: the node and the platform again on the demo's data, on the real
+/// clock, until `shutdown`.
+fn serve_on(
+    runtime: &tokio::runtime::Runtime,
+    data: &Path,
+    operator: &SecretKey,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let real = Arc::new(SystemClock);
+    let stage = Stage::start(runtime, &data.join("node"), real.clone())?;
+    let ledger = Arc::clone(&stage.node) as Arc<dyn LedgerClient>;
+    let anchor = Arc::new(LedgerAnchor::start(ledger, platform_key(data)?)?);
+    let started = ports(&stage.node, operator, anchor, real.clone())
+        .and_then(|ports| platform::start(&data.join("platform"), real, ports));
+    let running = match started {
+        Ok((running, _)) => running,
+        Err(e) => {
+            stage.stop(runtime);
+            return Err(e);
+        }
+    };
+    let base = &stage.base;
+    println!(
+        "\nThe node API stays up at {base}/v1 (try {base}/v1/chains/trade/head), now on the real clock. Ctrl-C to stop."
+    );
+    println!(
+        "The web consoles stay up at {}/ with the demo's data: the operator `admin` (password in {}), the customer `acme-admin` / `Acme-Render-Farm-1`.",
+        running.base,
+        data.join("platform")
+            .join(suanli_platform_http::BOOTSTRAP_PASSWORD_FILE)
+            .display()
+    );
+    runtime.block_on(shutdown);
+    running.stop();
+    stage.stop(runtime);
     Ok(())
 }
 
