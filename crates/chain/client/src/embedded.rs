@@ -73,6 +73,8 @@ pub enum OpenError {
     Key(#[from] KeyError),
     #[error(transparent)]
     Network(#[from] IdError),
+    #[error("{0}")]
+    Tuning(String),
     #[error("opening the node in {}", dir.display())]
     Node {
         dir: PathBuf,
@@ -89,9 +91,37 @@ impl OpenError {
             OpenError::MissingNodeKey { .. } => "node_key_missing",
             OpenError::Key(_) => "key",
             OpenError::Network(_) => "network_name",
+            OpenError::Tuning(_) => "mempool_tuning",
             OpenError::Node { .. } => "node_open",
         }
     }
+}
+
+/// The mempool of a node tuned by its operator (the `suanli node` flags): at most
+/// `txs_max` waiting transactions, a block sealed at `block_txs_max` transactions or when
+/// the oldest has waited `block_interval_ms`.
+pub fn mempool_config(
+    txs_max: usize,
+    block_txs_max: usize,
+    block_interval_ms: u64,
+) -> Result<MempoolConfig, OpenError> {
+    let max = suanli_ledger::block::BLOCK_TXS_MAX;
+    let refuse = |m: String| Err(OpenError::Tuning(m));
+    if !(1..=max).contains(&block_txs_max) {
+        return refuse(format!("--block-txs-max must be 1..={max}"));
+    }
+    if txs_max < 1 {
+        return refuse("--mempool-txs-max must be at least 1".into());
+    }
+    if !(1..=60_000).contains(&block_interval_ms) {
+        return refuse("--block-interval-ms must be 1..=60000".into());
+    }
+    Ok(MempoolConfig {
+        txs_max,
+        block_txs_max,
+        block_interval_ms,
+        ..MempoolConfig::default()
+    })
 }
 
 /// A running node and its block producers.

@@ -32,7 +32,7 @@ pub(crate) fn write_or_print(out: Option<&Path>, value: &Value) -> anyhow::Resul
     Ok(())
 }
 
-fn pretty(value: &Value) -> anyhow::Result<()> {
+pub(crate) fn pretty(value: &Value) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }

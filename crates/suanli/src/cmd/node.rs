@@ -104,36 +104,14 @@ pub struct Tuning {
 
 impl Tuning {
     pub fn mempool(&self) -> anyhow::Result<MempoolConfig> {
-        anyhow::ensure!(
-            (1..=suanli_ledger::block::BLOCK_TXS_MAX).contains(&self.block_txs_max),
-            "--block-txs-max must be 1..={}",
-            suanli_ledger::block::BLOCK_TXS_MAX
+        let (txs, block, interval) = (
+            self.mempool_txs_max,
+            self.block_txs_max,
+            self.block_interval_ms,
         );
-        anyhow::ensure!(
-            self.mempool_txs_max >= 1,
-            "--mempool-txs-max must be at least 1"
-        );
-        anyhow::ensure!(
-            (1..=60_000).contains(&self.block_interval_ms),
-            "--block-interval-ms must be 1..=60000"
-        );
-        Ok(MempoolConfig {
-            txs_max: self.mempool_txs_max,
-            block_txs_max: self.block_txs_max,
-            block_interval_ms: self.block_interval_ms,
-            ..MempoolConfig::default()
-        })
-    }
-}
-
-impl Default for Tuning {
-    fn default() -> Self {
-        let m = MempoolConfig::default();
-        Tuning {
-            mempool_txs_max: m.txs_max,
-            block_txs_max: m.block_txs_max,
-            block_interval_ms: m.block_interval_ms,
-        }
+        Ok(suanli_ledger_client::embedded::mempool_config(
+            txs, block, interval,
+        )?)
     }
 }
 

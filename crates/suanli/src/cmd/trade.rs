@@ -12,7 +12,7 @@ use suanli_trade::model::{Encryption, ModeTerms, OfferTerms, Weights};
 use suanli_trade::{CloseReason, Role, TradeOp};
 
 use super::NodeTarget;
-use super::identity::write_or_print;
+use super::identity::{pretty, write_or_print};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum RoleArg {
@@ -232,11 +232,6 @@ pub enum TradeCmd {
         #[command(flatten)]
         node: NodeTarget,
     },
-}
-
-fn pretty(value: &serde_json::Value) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
-    Ok(())
 }
 
 pub fn run(cmd: TradeCmd) -> anyhow::Result<()> {
