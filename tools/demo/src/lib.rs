@@ -279,23 +279,14 @@ pub fn act(
     payload: Payload,
     name: &str,
 ) -> anyhow::Result<()> {
-    let nonce = node.next_nonce(kind, &key.public());
-    let tx = Transaction::sign(&node.chain_id(kind), key, nonce, payload);
-    let id = tx.id();
-    match commit(node, tx)? {
-        TxStatus::Committed {
-            outcome: suanli_ledger::Outcome::Applied,
-            height,
-            ..
-        } => {
-            println!(
-                "    {name:<14} committed in {kind} block {height} (tx {})",
-                &id.to_string()[..16]
-            );
-            Ok(())
-        }
-        other => anyhow::bail!("{name} ended as {other:?}"),
-    }
+    let done = LedgerClient::transact(node, kind, key, payload, Duration::from_secs(10))
+        .with_context(|| name.to_owned())?;
+    println!(
+        "    {name:<14} committed in {kind} block {} (tx {})",
+        done.height,
+        &done.id.to_string()[..16]
+    );
+    Ok(())
 }
 
 /// The ledger part of the walk: chains, credits, refusals, anchors, proofs, verification.
