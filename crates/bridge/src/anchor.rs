@@ -110,7 +110,14 @@ fn worker(slot: &(Mutex<Slot>, Condvar), ledger: &dyn LedgerClient, key: &Secret
             }
             Err(e) => tracing::warn!(seq, error = %e, "audit anchoring failed; will retry"),
         }
-        std::thread::sleep(Duration::from_millis(ANCHOR_INTERVAL_MS));
+        // The interval between anchors; a drop of the anchor ends it early, so the worker
+        // lets go of the ledger promptly.
+        let rest = std::time::Instant::now() + Duration::from_millis(ANCHOR_INTERVAL_MS);
+        let mut s = slot.0.lock();
+        while !s.stopping && !slot.1.wait_until(&mut s, rest).timed_out() {}
+        if s.stopping {
+            return;
+        }
     }
 }
 

@@ -32,9 +32,7 @@ use suanli_primitives::{ChainKind, Hash32, PublicKey, SecretKey, SystemClock, sh
 use suanli_bridge::anchor::{ANCHOR_INTERVAL_MS, LedgerAnchor, anchor_label};
 use suanli_bridge::dids::{LedgerDids, LedgerParties};
 use suanli_ledger_client::LedgerClient;
-use suanli_ledger_client::embedded::{
-    NETWORK_DEFAULT, network_contracts, open_node_with_clock, stop,
-};
+use suanli_ledger_client::embedded::{NETWORK_DEFAULT, network_contracts, open_node_with_clock};
 
 /// What `suanli demo` was asked.
 #[derive(Debug, Default, Clone)]
@@ -90,10 +88,24 @@ impl Stage {
         })
     }
 
+    /// Stops the API and the node, and waits (a few seconds at most) until nothing holds
+    /// the node any more, so that its files can be opened again.
     fn stop(self, runtime: &tokio::runtime::Runtime) {
         let _ = self.stop_tx.send(());
         let _ = runtime.block_on(self.server);
-        stop((self.node, self.producers));
+        let mut node = self.node;
+        node.stop();
+        for p in self.producers {
+            let _ = p.join();
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while let Err(shared) = Arc::try_unwrap(node) {
+            if std::time::Instant::now() >= deadline {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+            node = shared;
+        }
     }
 }
 
