@@ -6,7 +6,9 @@
 //!
 //! Hours cannot pass in a demo, so the demo node runs on a [`DemoClock`]: the system
 //! clock plus an offset the demo moves forward by one period before each check-in (the
-//! output says so each time). Everything else is the real node, contract and API.
+//! output says so each time). Everything else is the real node, contract and API. Only
+//! the walk runs on it: the node that keeps serving afterwards is reopened on the real
+//! clock (see [`crate::run`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
