@@ -101,3 +101,26 @@ impl PlatformLedger {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_separate_node_must_be_an_http_url_and_an_embedded_one_has_the_operator_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let refused = PlatformLedger::open(dir.path(), Some("ftp://ledger"), None).unwrap_err();
+        assert_eq!(refused.code(), "bad_node_url");
+
+        let remote = PlatformLedger::open(dir.path(), Some("http://127.0.0.1:9/"), None).unwrap();
+        assert!(remote.embedded.is_none() && remote.operator.is_none());
+
+        let embedded = PlatformLedger::open(dir.path(), None, None).unwrap();
+        let on_disk = SecretKey::load(&dir.path().join("node").join("operator.key")).unwrap();
+        assert_eq!(
+            embedded.operator.as_ref().map(SecretKey::public),
+            Some(on_disk.public())
+        );
+        embedded.stop();
+    }
+}
