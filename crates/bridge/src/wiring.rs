@@ -16,6 +16,28 @@ use crate::BridgeError;
 use crate::anchor::LedgerAnchor;
 use crate::dids::{LedgerDids, LedgerParties};
 
+/// The ports a platform is given by [`PlatformLedger::ports`].
+#[derive(Debug)]
+pub struct LedgerPorts {
+    pub anchor: LedgerAnchor,
+    pub dids: LedgerDids,
+    /// Only where the genesis operator's key is.
+    pub parties: Option<LedgerParties>,
+}
+
+impl LedgerPorts {
+    /// Gives `platform` these ports.
+    pub fn attach(self, platform: Platform) -> Platform {
+        let platform = platform
+            .with_anchor(Arc::new(self.anchor))
+            .with_did_registry(Arc::new(self.dids));
+        match self.parties {
+            Some(parties) => platform.with_enrolment(Arc::new(parties)),
+            None => platform,
+        }
+    }
+}
+
 /// The ledger a platform writes to.
 #[derive(Debug)]
 pub struct PlatformLedger {
@@ -67,31 +89,31 @@ impl PlatformLedger {
         })
     }
 
-    /// Gives `platform` the ledger's ports; the audit anchor signs with `platform_key`.
-    pub fn attach(
-        &self,
-        platform: Platform,
-        platform_key: SecretKey,
-    ) -> Result<Platform, BridgeError> {
+    /// The ledger's ports for a platform (before it opens: a remote node is asked for its
+    /// identity chain here, not on the platform's runtime); the audit anchor signs with
+    /// `platform_key`.
+    pub fn ports(&self, platform_key: SecretKey) -> Result<LedgerPorts, BridgeError> {
         tracing::info!(key = %platform_key.public(), "platform key anchors the audit-log head on the trade chain");
         let dids = LedgerDids::new(Arc::clone(&self.client))?;
         let anchor = LedgerAnchor::start(Arc::clone(&self.client), platform_key)?;
-        let platform = platform
-            .with_anchor(Arc::new(anchor))
-            .with_did_registry(Arc::new(dids));
-        match &self.operator {
-            Some(operator) => Ok(platform.with_enrolment(Arc::new(LedgerParties::new(
+        let parties = match &self.operator {
+            Some(operator) => Some(LedgerParties::new(
                 Arc::clone(&self.client),
                 Arc::clone(&self.clock),
                 operator.clone(),
-            )))),
+            )),
             None => {
                 tracing::warn!(
                     "separate ledger node: approved registrations are not issued KYC credentials nor enrolled on the trade chain (the operator key is not here)"
                 );
-                Ok(platform)
+                None
             }
-        }
+        };
+        Ok(LedgerPorts {
+            anchor,
+            dids,
+            parties,
+        })
     }
 
     /// Stops the embedded node, if any.

@@ -65,6 +65,7 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
     let platform_key = SecretKey::load_or_generate(&config.data_dir.join("platform.key"))?;
+    let ports = ledger.ports(platform_key)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -75,7 +76,7 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
             Arc::new(suanli_platform_http::SystemClock),
         )
         .await?;
-        let platform = ledger.attach(platform, platform_key)?;
+        let platform = ports.attach(platform);
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("bind {}", config.listen))?;
