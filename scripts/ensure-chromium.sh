@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes headless Chromium and its WebDriver (chromedriver) available for the browser tests
-# of crates/platform/web (tests/browser.rs) and `suanli web screenshots`. Installs the Debian
+# of the web consoles (tools/webtest/tests/browser.rs) and `suanli web screenshots`. Installs the Debian
 # packages `chromium`, `chromium-driver` and a Chinese font (`fonts-wqy-microhei`, so
 # Chinese pages render as text in screenshots) when missing (needs root, or sudo). Sourced
 # by scripts/test.sh; may also be run on its own.

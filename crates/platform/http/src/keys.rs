@@ -72,6 +72,9 @@ pub enum KeyError {
     /// Key generation or encoding failed.
     #[error("key: {0}")]
     Key(String),
+    /// The DID registry could not sign the DID-creating transaction.
+    #[error("DID registry")]
+    Registry(#[from] crate::PortError),
 }
 
 /// Creates `did:suanli` DIDs on the identity chain. Implemented by the binary on its
@@ -81,10 +84,10 @@ pub trait DidRegistry: Send + Sync + std::fmt::Debug {
     /// The DID that `key` creates (derived from the key and the chain's network).
     fn did_of(&self, key: &PublicKey) -> String;
     /// Signs, without sending, the identity-chain transaction that creates that DID.
-    fn sign_create(&self, key: &SecretKey) -> Result<SignedTx, String>;
+    fn sign_create(&self, key: &SecretKey) -> Result<SignedTx, crate::PortError>;
     /// Makes sure `tx` is applied: done if it already was, otherwise submits it (again)
     /// and waits for it. Safe to repeat.
-    fn send(&self, tx: &SignedTx) -> Result<(), String>;
+    fn send(&self, tx: &SignedTx) -> Result<(), crate::PortError>;
 }
 
 /// Seals and opens user keys with bounded concurrency.
@@ -249,7 +252,7 @@ impl Custody {
             let public = key.public();
             let (did, did_tx) = match &registry {
                 Some(r) => {
-                    let tx = r.sign_create(&key).map_err(KeyError::Key)?;
+                    let tx = r.sign_create(&key)?;
                     (
                         Some(r.did_of(&public)),
                         Some((tx.reference, tx.encoded_hex)),
@@ -344,7 +347,8 @@ pub async fn pump_dids(
             };
             tokio::task::spawn_blocking(move || r.send(&tx))
                 .await
-                .map_err(|e| e.to_string())??;
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
             store
                 .set_did_created(k.user, clock.now_unix_ms())
                 .await

@@ -32,7 +32,7 @@ pub trait PartyEnrolment: Send + Sync + std::fmt::Debug {
         did: &str,
         public_key_hex: &str,
         claims: &Value,
-    ) -> Result<Value, String>;
+    ) -> Result<Value, crate::PortError>;
 }
 
 /// The `kyc-consumer` claims of an approved registration: the person (a personal
@@ -89,7 +89,8 @@ async fn enrol(
         };
         tokio::task::spawn_blocking(move || registry.send(&tx))
             .await
-            .map_err(|e| e.to_string())??;
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
         s.store
             .set_did_created(reg.user, s.clock.now_unix_ms())
             .await
@@ -101,7 +102,8 @@ async fn enrol(
     let credential =
         tokio::task::spawn_blocking(move || enrolment.enrol_consumer(&did2, &public, &claims))
             .await
-            .map_err(|e| e.to_string())??;
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
     let id = credential["id"]
         .as_str()
         .ok_or("the KYC credential has no id")?

@@ -63,7 +63,42 @@ pub use suanli_platform_domain::clock::SystemClock;
 /// the server logs at start-up that the audit head is not anchored.
 pub trait AuditAnchor: Send + Sync + std::fmt::Debug {
     /// Anchors head `hash` at sequence number `seq`.
-    fn anchor(&self, seq: u64, hash: [u8; 32]) -> Result<(), String>;
+    fn anchor(&self, seq: u64, hash: [u8; 32]) -> Result<(), PortError>;
+}
+
+/// The error of the ledger ports this crate defines and the binary implements
+/// ([`AuditAnchor`], [`keys::DidRegistry`], [`kyc::PartyEnrolment`],
+/// [`payment::SettlementMirror`]). This crate does not know the implementation's error
+/// types, so a ledger failure carries it boxed as its source (downcast to read it).
+#[derive(Debug, thiserror::Error)]
+pub enum PortError {
+    /// The request cannot succeed as given (a DID not on the chain, a key that is not the
+    /// DID's, malformed claims or amounts): retrying the same request will not help.
+    #[error("{message}")]
+    Refused {
+        /// A stable machine-readable code.
+        code: &'static str,
+        /// What is wrong, for people.
+        message: String,
+    },
+    /// The ledger failed, refused the transaction or could not be reached.
+    #[error(transparent)]
+    Ledger(Box<dyn std::error::Error + Send + Sync + 'static>),
+}
+
+impl PortError {
+    /// A ledger failure with `source` as its cause.
+    pub fn ledger(source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        PortError::Ledger(Box::new(source))
+    }
+
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            PortError::Refused { code, .. } => code,
+            PortError::Ledger(_) => "ledger",
+        }
+    }
 }
 
 /// Start-up failures.

@@ -149,15 +149,21 @@ pub struct SignedTx {
 pub trait SettlementMirror: Send + Sync + std::fmt::Debug {
     /// Signs, without sending, the transaction that mints or burns `amount` settlement
     /// credits on the customer's chain account.
-    fn sign(&self, op: MirrorOp, org: OrgId, amount: Fen, memo: &str) -> Result<SignedTx, String>;
+    fn sign(
+        &self,
+        op: MirrorOp,
+        org: OrgId,
+        amount: Fen,
+        memo: &str,
+    ) -> Result<SignedTx, crate::PortError>;
     /// Makes sure `tx` is applied: done if it already was, otherwise submits it (again)
     /// and waits for it. Safe to repeat for the same transaction.
-    fn send(&self, tx: &SignedTx) -> Result<(), String>;
+    fn send(&self, tx: &SignedTx) -> Result<(), crate::PortError>;
     /// The customer's settlement-credit balance on the chain.
-    fn balance(&self, org: OrgId) -> Result<i64, String>;
+    fn balance(&self, org: OrgId) -> Result<i64, crate::PortError>;
 
     /// Signs and sends a mint at once (outside the outbox: tools and tests).
-    fn mint(&self, org: OrgId, amount: Fen, memo: &str) -> Result<String, String> {
+    fn mint(&self, org: OrgId, amount: Fen, memo: &str) -> Result<String, crate::PortError> {
         let tx = self.sign(MirrorOp::Mint, org, amount, memo)?;
         self.send(&tx)?;
         Ok(tx.reference)
@@ -196,7 +202,9 @@ pub async fn pump_mirror(
                     let op = MirrorOp::parse(&m.op)
                         .ok_or_else(|| format!("mirror instruction {}: op {}", m.id, m.op))?;
                     let memo = format!("journal tx {}", m.journal_tx_id);
-                    let tx = mirror.sign(op, m.org, m.amount_fen, &memo)?;
+                    let tx = mirror
+                        .sign(op, m.org, m.amount_fen, &memo)
+                        .map_err(|e| format!("mirror instruction {}: {e}", m.id))?;
                     store
                         .mirror_signed(m.id, &tx.reference, &tx.encoded_hex)
                         .await
@@ -236,7 +244,7 @@ pub async fn reconcile(
     let expected = store.mirror_expected().await.map_err(|e| e.to_string())?;
     let mut diffs = Vec::new();
     for (org, net) in &expected {
-        let chain = mirror.balance(*org)?;
+        let chain = mirror.balance(*org).map_err(|e| e.to_string())?;
         if chain != *net {
             diffs.push(Difference {
                 org: org.get(),

@@ -403,7 +403,7 @@ fn metrics_and_health() {
 struct RecordingAnchor(std::sync::Mutex<Vec<(u64, [u8; 32])>>);
 
 impl suanli_platform_http::AuditAnchor for RecordingAnchor {
-    fn anchor(&self, seq: u64, hash: [u8; 32]) -> Result<(), String> {
+    fn anchor(&self, seq: u64, hash: [u8; 32]) -> Result<(), suanli_platform_http::PortError> {
         self.0.lock().unwrap().push((seq, hash));
         Ok(())
     }

@@ -9,6 +9,7 @@ use common::*;
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use suanli_platform_http::PortError;
 use suanli_platform_http::keys::DidRegistry;
 use suanli_platform_http::payment::SignedTx;
 use suanli_primitives::{PublicKey, SecretKey, Signature};
@@ -17,6 +18,13 @@ const CREATE: &[u8] = b"test-chain/create-did";
 
 /// Stands in for the binary's ledger registry: "signs" the DID creation as the real one
 /// does (with the user's new key) and checks that signature when the DID is "sent".
+fn refused(message: &str) -> PortError {
+    PortError::Refused {
+        code: "test",
+        message: message.to_owned(),
+    }
+}
+
 #[derive(Debug, Default)]
 struct TestChain {
     applied: Mutex<Vec<String>>,
@@ -27,21 +35,21 @@ impl DidRegistry for TestChain {
     fn did_of(&self, key: &PublicKey) -> String {
         format!("did:suanli:test:{}", &key.to_hex()[..32])
     }
-    fn sign_create(&self, key: &SecretKey) -> Result<SignedTx, String> {
+    fn sign_create(&self, key: &SecretKey) -> Result<SignedTx, PortError> {
         Ok(SignedTx {
             reference: key.public().to_hex(),
             encoded_hex: key.sign(CREATE).to_hex(),
         })
     }
-    fn send(&self, tx: &SignedTx) -> Result<(), String> {
+    fn send(&self, tx: &SignedTx) -> Result<(), PortError> {
         if self.down.load(Ordering::SeqCst) {
-            return Err("chain unreachable".into());
+            return Err(refused("chain unreachable"));
         }
-        let key = PublicKey::from_hex(&tx.reference).map_err(|e| e.to_string())?;
-        let sig = Signature::from_bytes(&hex::decode(&tx.encoded_hex).map_err(|e| e.to_string())?)
-            .map_err(|e| e.to_string())?;
+        let key = PublicKey::from_hex(&tx.reference).map_err(PortError::ledger)?;
+        let sig = Signature::from_bytes(&hex::decode(&tx.encoded_hex).map_err(PortError::ledger)?)
+            .map_err(PortError::ledger)?;
         if !key.verify(CREATE, &sig) {
-            return Err("bad signature".into());
+            return Err(refused("bad signature"));
         }
         let mut a = self.applied.lock().unwrap();
         if !a.contains(&tx.reference) {
@@ -61,9 +69,9 @@ struct TestAuthority {
 }
 
 impl suanli_platform_http::kyc::PartyEnrolment for TestAuthority {
-    fn enrol_consumer(&self, did: &str, public: &str, claims: &Value) -> Result<Value, String> {
+    fn enrol_consumer(&self, did: &str, public: &str, claims: &Value) -> Result<Value, PortError> {
         if self.down.load(Ordering::SeqCst) {
-            return Err("ledger unreachable".into());
+            return Err(refused("ledger unreachable"));
         }
         if !self
             .chain
@@ -73,7 +81,7 @@ impl suanli_platform_http::kyc::PartyEnrolment for TestAuthority {
             .iter()
             .any(|k| k == public)
         {
-            return Err(format!("{did} is not on the identity chain"));
+            return Err(refused(&format!("{did} is not on the identity chain")));
         }
         let mut subject = claims.clone();
         subject["id"] = json!(did);

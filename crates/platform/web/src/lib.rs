@@ -7,8 +7,8 @@
 //! branding, the signed-in principal), the bridge that runs state-changing forms through
 //! the API's own handlers in-process ([`api`]), the translation table and locale
 //! formatting ([`i18n`]), the page shell and friendly error pages ([`layout`]), server-side
-//! SVG charts ([`charts`]), a minimal WebDriver client for the browser tests and the
-//! screenshot command ([`webdriver`]), and the page benchmark ([`bench`]).
+//! SVG charts ([`charts`]). The test harness, WebDriver client, page benchmark and
+//! screenshots are test tooling and live in `tools/webtest` (`suanli-webtest`).
 //!
 //! Invariants:
 //! - pages authenticate with the API's session cookie through
@@ -28,20 +28,16 @@
 //! [`console`], [`ops_pages`], [`system`]).
 
 pub mod api;
-pub mod bench;
 pub mod cart;
 pub mod charts;
 pub mod console;
 pub mod ctx;
 pub mod form;
-pub mod harness;
 pub mod i18n;
 pub mod layout;
 pub mod ops_pages;
 pub mod portal;
-pub mod shots;
 pub mod system;
-pub mod webdriver;
 
 use axum::Router;
 use axum::extract::{Request, State};

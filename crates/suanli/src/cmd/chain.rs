@@ -41,7 +41,7 @@ pub fn run(cmd: ChainCmd) -> anyhow::Result<()> {
     match cmd {
         ChainCmd::Verify { data, json } => {
             let store = open_store(&data)?;
-            let reports = verify_all(&store, &super::node::network_contracts())
+            let reports = verify_all(&store, &suanli_ledger_client::embedded::network_contracts())
                 .context("chain verification FAILED")?;
             if json {
                 println!("{}", serde_json::to_string(&reports)?);

@@ -5,6 +5,7 @@
 //! DID document's `SuanliChannel` service); `run` is the long-running controller: it
 //! listens for suppliers (consumer's side), meters service time, proposes and countersigns
 //! statements, checks in and closes on the chain (`docs/channel-protocol.md`).
+//! `suanli_ledger_client::channel` does the chain side; this module parses and prints.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -13,24 +14,16 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Subcommand;
-use serde_json::{Value, json};
-use suanli_channel_controller::{
-    ChainPort, ChainView, ChannelError, ChannelSetup, Controller, ControllerConfig, ServePolicy,
-    ServiceTimeMeter,
-};
-use suanli_ledger::Payload;
-use suanli_primitives::{ChainKind, SecretKey, SystemClock};
-use suanli_trade::Serial;
+use serde_json::json;
+use suanli_channel_controller::{ChainPort, ControllerConfig, ServePolicy};
+use suanli_ledger_client::channel::{self as ch, AttachRequest, NodePort, chain_channel, submit};
+use suanli_ledger_client::trade::serial;
+use suanli_ledger_client::wallet::load_key;
 use suanli_trade::channel::ChannelOp;
-use suanli_trade::records::Channel;
-use suanli_trade::{PartyDid, Role};
 
-use super::identity::load_key;
-use super::node_client::{NodeClient, NodeTarget};
-use super::trade::{ReasonArg, full_trade, serial};
+use super::NodeTarget;
+use super::trade::ReasonArg;
 
-/// The DID service type of a party's channel endpoint.
-pub const SERVICE_TYPE: &str = "SuanliChannel";
 /// Default challenge window of a new channel, in ms (one hour).
 const WINDOW_MS_DEFAULT: u64 = 60 * 60 * 1_000;
 /// Shortest schedule interval of `channel run`, in ms.
@@ -165,70 +158,6 @@ pub enum ChannelCmd {
     },
 }
 
-fn submit(client: &NodeClient, key: &SecretKey, op: &ChannelOp) -> anyhow::Result<String> {
-    let call = op.to_call()?;
-    client
-        .transact(ChainKind::Trade, key, Payload::Call(call))
-        .context("channel operation")
-}
-
-/// The channel of a trade as its party reads it, with the escrow.
-fn chain_channel(
-    client: &NodeClient,
-    key: &SecretKey,
-    serial: &Serial,
-) -> anyhow::Result<(Channel, i64, Value)> {
-    let (_, body) = full_trade(client, key, serial)?;
-    let channel: Channel = serde_json::from_value(body["channel"].clone()).with_context(|| {
-        format!("trade {serial} has no channel; the consumer opens it with `suanli channel open`")
-    })?;
-    let escrow = body["escrow_fen"].as_i64().unwrap_or(0);
-    Ok((channel, escrow, body))
-}
-
-/// The `SuanliChannel` endpoint in a DID's current document.
-fn channel_endpoint(client: &NodeClient, did: &PartyDid) -> anyhow::Result<String> {
-    let body = client.get_ok(&format!("/1.0/identifiers/{did}"))?;
-    let services = body["didDocument"]["service"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    services
-        .iter()
-        .find(|s| s["type"] == SERVICE_TYPE)
-        .and_then(|s| s["serviceEndpoint"].as_str().map(str::to_string))
-        .with_context(|| {
-            format!(
-                "{did} names no {SERVICE_TYPE} service; its owner adds one with `suanli did update set-service --type {SERVICE_TYPE} --endpoint tcp://HOST:PORT`, or pass --peer"
-            )
-        })
-}
-
-fn mark_closing(data_dir: &std::path::Path, serial: &Serial) -> anyhow::Result<()> {
-    let store = suanli_channel_controller::store::Store::open(data_dir)?;
-    let mut setup = store
-        .load()?
-        .into_iter()
-        .find(|s| s.setup.terms.serial == *serial)
-        .map(|s| s.setup)
-        .context("the store does not keep this channel; attach it first")?;
-    setup.closing = true;
-    store.put_setups(&[setup])?;
-    Ok(())
-}
-
-fn store_latest(
-    data_dir: &std::path::Path,
-    serial: &Serial,
-) -> anyhow::Result<Option<suanli_trade::channel::SignedState>> {
-    let store = suanli_channel_controller::store::Store::open(data_dir)?;
-    Ok(store
-        .load()?
-        .into_iter()
-        .find(|s| s.setup.terms.serial == *serial)
-        .and_then(|s| s.latest))
-}
-
 pub fn run(cmd: ChannelCmd) -> anyhow::Result<()> {
     match cmd {
         ChannelCmd::Open {
@@ -239,7 +168,7 @@ pub fn run(cmd: ChannelCmd) -> anyhow::Result<()> {
             challenge_window_ms,
             node,
         } => {
-            let (client, key, serial) = (NodeClient::new(&node)?, load_key(&key)?, serial(&s)?);
+            let (client, key, serial) = (node.client()?, load_key(&key)?, serial(&s)?);
             let op = ChannelOp::Open {
                 serial,
                 deposit_fen,
@@ -256,7 +185,7 @@ pub fn run(cmd: ChannelCmd) -> anyhow::Result<()> {
             amount_fen,
             node,
         } => {
-            let (client, key, serial) = (NodeClient::new(&node)?, load_key(&key)?, serial(&s)?);
+            let (client, key, serial) = (node.client()?, load_key(&key)?, serial(&s)?);
             let tx = submit(&client, &key, &ChannelOp::Bond { serial, amount_fen })?;
             println!("bond of {amount_fen} fen posted (tx {tx})");
         }
@@ -266,7 +195,7 @@ pub fn run(cmd: ChannelCmd) -> anyhow::Result<()> {
             amount_fen,
             node,
         } => {
-            let (client, key, serial) = (NodeClient::new(&node)?, load_key(&key)?, serial(&s)?);
+            let (client, key, serial) = (node.client()?, load_key(&key)?, serial(&s)?);
             let tx = submit(&client, &key, &ChannelOp::TopUp { serial, amount_fen })?;
             println!("escrow topped up by {amount_fen} fen (tx {tx})");
         }
@@ -280,47 +209,16 @@ pub fn run(cmd: ChannelCmd) -> anyhow::Result<()> {
             challenge_window_min_ms,
             node,
         } => {
-            let (client, key, serial) = (NodeClient::new(&node)?, load_key(&key)?, serial(&s)?);
-            let (channel, escrow, body) = chain_channel(&client, &key, &serial)?;
-            let role = if key.public() == channel.terms.supplier_key {
-                Role::Supplier
-            } else if key.public() == channel.terms.consumer_key {
-                Role::Consumer
-            } else {
-                anyhow::bail!("this key is neither party's key in the channel's terms");
-            };
-            let peer = match (role, peer) {
-                (Role::Supplier, None) => {
-                    let consumer =
-                        PartyDid::parse(body["trade"]["consumer"].as_str().unwrap_or_default())
-                            .map_err(|e| anyhow::anyhow!("the trade's consumer: {e}"))?;
-                    Some(channel_endpoint(&client, &consumer)?)
-                }
-                (_, peer) => peer,
-            };
-            let view = ChainView::of(&channel, escrow);
-            let setup = ChannelSetup {
-                terms: channel.terms,
-                role,
+            let (client, key, serial) = (node.client()?, load_key(&key)?, serial(&s)?);
+            let request = AttachRequest {
                 peer,
                 margin_minutes,
-                escrow_fen: view.escrow_fen,
-                settled_seq: view.settled_seq,
-                settled_cost_fen: view.settled_cost_fen,
-                paused_since_ms: None,
-                paused_total_ms: 0,
-                closed: !view.open && view.closing.is_none(),
-                closing: view.closing.is_some(),
-                stop_requested: false,
                 policy: ServePolicy {
                     consumer_bond_min_fen,
                     challenge_window_min_ms,
                 },
-                consumer_bond_fen: view.consumer_bond_fen,
-                challenge_window_ms: view.challenge_window_ms,
             };
-            let store = suanli_channel_controller::store::Store::open(&data_dir)?;
-            store.put_setups(&[setup])?;
+            let role = ch::attach(&client, &key, &serial, &data_dir, request)?;
             println!(
                 "channel {serial} attached as {} in {}",
                 role.as_str(),
@@ -341,21 +239,23 @@ pub fn run(cmd: ChannelCmd) -> anyhow::Result<()> {
             );
             let key = load_key(&key)?;
             let port: Arc<dyn ChainPort> = Arc::new(NodePort {
-                client: NodeClient::new(&node)?,
+                client: node.client()?,
                 key: key.clone(),
             });
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
                 .context("tokio runtime")?;
-            runtime.block_on(run_controller(
+            let config = ControllerConfig {
                 key,
                 data_dir,
                 listen,
-                interval_ms,
-                rounds,
-                port,
-            ))?;
+                skew_ms: 60_000,
+            };
+            let schedule = (Duration::from_millis(interval_ms), rounds);
+            runtime.block_on(ch::run_controller(config, port, schedule, |line| {
+                println!("{line}")
+            }))?;
         }
         ChannelCmd::Show {
             key,
@@ -363,10 +263,10 @@ pub fn run(cmd: ChannelCmd) -> anyhow::Result<()> {
             data_dir,
             node,
         } => {
-            let (client, key, serial) = (NodeClient::new(&node)?, load_key(&key)?, serial(&s)?);
+            let (client, key, serial) = (node.client()?, load_key(&key)?, serial(&s)?);
             let (channel, escrow, _) = chain_channel(&client, &key, &serial)?;
             let latest = match data_dir {
-                Some(dir) => store_latest(&dir, &serial)?,
+                Some(dir) => ch::store_latest(&dir, &serial)?,
                 None => None,
             };
             let out = json!({"chain": channel, "escrow_fen": escrow, "store_latest": latest});
@@ -379,24 +279,25 @@ pub fn run(cmd: ChannelCmd) -> anyhow::Result<()> {
             reason,
             node,
         } => {
-            let (client, key, serial) = (NodeClient::new(&node)?, load_key(&key)?, serial(&s)?);
+            let (client, key, serial) = (node.client()?, load_key(&key)?, serial(&s)?);
             let (channel, _, _) = chain_channel(&client, &key, &serial)?;
-            let state =
-                store_latest(&data_dir, &serial)?.filter(|l| l.statement.seq > channel.settled.seq);
+            let state = ch::store_latest(&data_dir, &serial)?
+                .filter(|l| l.statement.seq > channel.settled.seq);
             anyhow::ensure!(
                 state.is_none_or(|l| l.statement.close.is_none()),
                 "the latest state is final (agreed close reason): post it with the controller's cooperative close (`suanli channel run`), not a unilateral one"
             );
             // Marked closing in the store first: the controller countersigns nothing more
             // for this channel, so the state posted stays this party's newest.
-            mark_closing(&data_dir, &serial)?;
+            ch::mark_closing(&data_dir, &serial)?;
+            let reason = reason.into();
             let tx = submit(
                 &client,
                 &key,
                 &ChannelOp::ForceClose {
                     serial,
                     state,
-                    reason: reason.into(),
+                    reason,
                 },
             )?;
             println!(
@@ -411,8 +312,8 @@ pub fn run(cmd: ChannelCmd) -> anyhow::Result<()> {
             data_dir,
             node,
         } => {
-            let (client, key, serial) = (NodeClient::new(&node)?, load_key(&key)?, serial(&s)?);
-            let state = store_latest(&data_dir, &serial)?
+            let (client, key, serial) = (node.client()?, load_key(&key)?, serial(&s)?);
+            let state = ch::store_latest(&data_dir, &serial)?
                 .context("the store holds no state of this channel")?;
             let tx = submit(&client, &key, &ChannelOp::Challenge { serial, state })?;
             println!(
@@ -425,81 +326,10 @@ pub fn run(cmd: ChannelCmd) -> anyhow::Result<()> {
             serial: s,
             node,
         } => {
-            let (client, key, serial) = (NodeClient::new(&node)?, load_key(&key)?, serial(&s)?);
+            let (client, key, serial) = (node.client()?, load_key(&key)?, serial(&s)?);
             let tx = submit(&client, &key, &ChannelOp::Settle { serial })?;
             println!("channel {serial} settled (tx {tx})");
         }
     }
     Ok(())
-}
-
-async fn run_controller(
-    key: SecretKey,
-    data_dir: PathBuf,
-    listen: Option<SocketAddr>,
-    interval_ms: u64,
-    rounds: Option<u64>,
-    port: Arc<dyn ChainPort>,
-) -> anyhow::Result<()> {
-    let controller = Controller::start(
-        ControllerConfig {
-            key,
-            data_dir,
-            listen,
-            skew_ms: 60_000,
-        },
-        Arc::new(SystemClock),
-    )
-    .await?;
-    if let Some(addr) = controller.local_addr() {
-        println!("listening for suppliers on {addr}");
-    }
-    println!("keeping {} channels", controller.serials().len());
-    let mut round = 0u64;
-    loop {
-        let report = controller.tick(&ServiceTimeMeter, port.clone()).await?;
-        println!(
-            "round {round}: proposed {} paused {} finals {} submitted {}{}",
-            report.proposed,
-            report.paused,
-            report.finals,
-            report.submitted,
-            if report.errors.is_empty() {
-                String::new()
-            } else {
-                format!(" errors: {}", report.errors.join("; "))
-            }
-        );
-        round += 1;
-        if rounds.is_some_and(|max| round >= max) {
-            break;
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_millis(interval_ms)) => {}
-            _ = tokio::signal::ctrl_c() => break,
-        }
-    }
-    controller.shutdown().await;
-    Ok(())
-}
-
-/// The trade chain through a node's HTTP API, for the controller.
-#[derive(Debug)]
-struct NodePort {
-    client: NodeClient,
-    key: SecretKey,
-}
-
-impl ChainPort for NodePort {
-    fn view(&self, serial: &Serial) -> Result<ChainView, ChannelError> {
-        let (channel, escrow, _) = chain_channel(&self.client, &self.key, serial)
-            .map_err(|e| ChannelError::Chain(format!("{e:#}")))?;
-        Ok(ChainView::of(&channel, escrow))
-    }
-
-    fn submit(&self, op: &ChannelOp) -> Result<(), ChannelError> {
-        submit(&self.client, &self.key, op)
-            .map(|_| ())
-            .map_err(|e| ChannelError::Chain(format!("{e:#}")))
-    }
 }

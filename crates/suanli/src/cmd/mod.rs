@@ -1,26 +1,18 @@
-//! One module per subcommand group.
+//! One module per subcommand group, and what they share: the `--node` target of the
+//! commands that talk to a ledger node over its HTTP API.
 
-pub mod audit_anchor;
+use std::path::PathBuf;
+
+use clap::Args;
+use suanli_ledger_client::HttpLedger;
+
 pub mod bench;
-pub mod bench_api;
-pub mod bench_channel;
-pub mod bench_ledger;
-pub mod bench_market;
-pub mod bench_trade;
-pub mod bench_vc;
 pub mod chain;
 pub mod channel;
 pub mod demo;
-pub mod demo_channel;
-pub mod demo_identity;
-pub mod demo_market;
-pub mod demo_platform;
-pub mod demo_trade;
-pub mod did_registry;
 pub mod identity;
 pub mod key;
 pub mod node;
-pub mod node_client;
 pub mod ops;
 pub mod sched;
 pub mod serve;
@@ -42,5 +34,26 @@ pub fn init_logging() {
         builder.json().init();
     } else {
         builder.init();
+    }
+}
+
+/// The ledger node a command talks to.
+#[derive(Debug, Clone, Args)]
+pub struct NodeTarget {
+    /// Base URL of the node's HTTP API.
+    #[arg(long, env = "SUANLI_NODE", default_value = "http://127.0.0.1:7410")]
+    pub node: String,
+    /// File holding a member token for nodes that require one.
+    #[arg(long, env = "SUANLI_NODE_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
+}
+
+impl NodeTarget {
+    /// A client of the node.
+    pub fn client(&self) -> anyhow::Result<HttpLedger> {
+        Ok(HttpLedger::with_token_file(
+            &self.node,
+            self.token_file.as_deref(),
+        )?)
     }
 }

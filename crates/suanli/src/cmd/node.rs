@@ -6,21 +6,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use suanli_ledger::{Extensions, MempoolConfig};
-use suanli_node::{Node, NodeConfig, Solo};
-use suanli_primitives::{NetworkName, PublicKey, SecretKey, SystemClock};
-
-/// The contracts every node and verifier of a suanli network installs (a chain rule: a
-/// node with a different set computes different state).
-pub fn network_contracts() -> Extensions {
-    Extensions::new()
-        .with(Arc::new(suanli_identity::IdentityContract))
-        .with(Arc::new(suanli_trade::TradeContract))
-        .with(Arc::new(suanli_trade::ChannelContract))
-}
-
-/// Default network name of a local node.
-pub const NETWORK_DEFAULT: &str = "suanli-local";
+use suanli_ledger::MempoolConfig;
+use suanli_ledger_client::embedded::{NETWORK_DEFAULT, open_node};
+use suanli_primitives::PublicKey;
 
 #[derive(Debug, Clone, Args)]
 pub struct NodeArgs {
@@ -116,87 +104,15 @@ pub struct Tuning {
 
 impl Tuning {
     pub fn mempool(&self) -> anyhow::Result<MempoolConfig> {
-        anyhow::ensure!(
-            (1..=suanli_ledger::block::BLOCK_TXS_MAX).contains(&self.block_txs_max),
-            "--block-txs-max must be 1..={}",
-            suanli_ledger::block::BLOCK_TXS_MAX
+        let (txs, block, interval) = (
+            self.mempool_txs_max,
+            self.block_txs_max,
+            self.block_interval_ms,
         );
-        anyhow::ensure!(
-            self.mempool_txs_max >= 1,
-            "--mempool-txs-max must be at least 1"
-        );
-        anyhow::ensure!(
-            (1..=60_000).contains(&self.block_interval_ms),
-            "--block-interval-ms must be 1..=60000"
-        );
-        Ok(MempoolConfig {
-            txs_max: self.mempool_txs_max,
-            block_txs_max: self.block_txs_max,
-            block_interval_ms: self.block_interval_ms,
-            ..MempoolConfig::default()
-        })
+        Ok(suanli_ledger_client::embedded::mempool_config(
+            txs, block, interval,
+        )?)
     }
-}
-
-impl Default for Tuning {
-    fn default() -> Self {
-        let m = MempoolConfig::default();
-        Tuning {
-            mempool_txs_max: m.txs_max,
-            block_txs_max: m.block_txs_max,
-            block_interval_ms: m.block_interval_ms,
-        }
-    }
-}
-
-/// Opens (creating on first use) a solo node in `data` and starts its producers.
-pub fn open_node(
-    data: &Path,
-    network: &str,
-    credit_operator: Option<PublicKey>,
-    mempool: MempoolConfig,
-) -> anyhow::Result<(Arc<Node>, Vec<std::thread::JoinHandle<()>>)> {
-    open_node_with_clock(
-        data,
-        network,
-        credit_operator,
-        mempool,
-        Arc::new(SystemClock),
-    )
-}
-
-/// [`open_node`] with the clock the proposer stamps blocks with (the demo fast-forwards
-/// its own).
-pub fn open_node_with_clock(
-    data: &Path,
-    network: &str,
-    credit_operator: Option<PublicKey>,
-    mempool: MempoolConfig,
-    clock: Arc<dyn suanli_primitives::Clock>,
-) -> anyhow::Result<(Arc<Node>, Vec<std::thread::JoinHandle<()>>)> {
-    std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
-    let key_path = data.join("node.key");
-    anyhow::ensure!(
-        key_path.exists() || !data.join("chain.redb").exists(),
-        "{} is missing but the chains in {} exist: restore the node's key (a new key could not sign their blocks)",
-        key_path.display(),
-        data.display()
-    );
-    let node_key = SecretKey::load_or_generate(&key_path)?;
-    let operator = match credit_operator {
-        Some(key) => key,
-        None => SecretKey::load_or_generate(&data.join("operator.key"))?.public(),
-    };
-    let config = NodeConfig {
-        network: NetworkName::new(network)?,
-        credit_operator: operator,
-        mempool,
-        extensions: network_contracts(),
-    };
-    let node = Node::open(data, config, Arc::new(Solo::new(node_key)), clock)
-        .with_context(|| format!("opening the node in {}", data.display()))?;
-    let producers = node.start();
-    Ok((node, producers))
 }
 
 pub fn run(args: NodeArgs) -> anyhow::Result<()> {

@@ -10,9 +10,7 @@ use clap::Args;
 use suanli_platform_http::config::{Config, Secret};
 use suanli_primitives::SecretKey;
 
-use super::audit_anchor::{LedgerAnchor, LedgerTarget};
-use super::did_registry::{LedgerDids, LedgerParties};
-use super::node::{NETWORK_DEFAULT, open_node};
+use suanli_bridge::wiring::PlatformLedger;
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
@@ -59,44 +57,26 @@ pub fn config_of(a: &ServeArgs) -> anyhow::Result<Config> {
 pub fn run(a: ServeArgs) -> anyhow::Result<()> {
     let config = config_of(&a)?;
     tracing::info!(?config, "starting the operations platform");
-    let (target, embedded) = ledger_target(&a, &config.data_dir)?;
+    // The node's member token comes from the environment, never a flag (process lists).
+    let token = std::env::var("SUANLI_NODE_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty());
+    let ledger = PlatformLedger::open(&config.data_dir, a.node.as_deref(), token.as_deref())?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
     let platform_key = SecretKey::load_or_generate(&config.data_dir.join("platform.key"))?;
-    tracing::info!(key = %platform_key.public(), "platform key anchors the audit-log head on the trade chain");
-    let dids = Arc::new(LedgerDids::new(target.clone())?);
-    // Approved parties' KYC credentials and enrolment need the genesis operator's key,
-    // which only an embedded node has here (docs/key-custody.md §7).
-    let parties = match &embedded {
-        Some((node, _)) => {
-            let path = config.data_dir.join("node").join("operator.key");
-            let operator = SecretKey::load(&path)
-                .with_context(|| format!("the embedded node's operator key {}", path.display()))?;
-            Some(Arc::new(LedgerParties::new(Arc::clone(node), operator)))
-        }
-        None => {
-            tracing::warn!(
-                "separate ledger node: approved registrations are not issued KYC credentials nor enrolled on the trade chain (the operator key is not here)"
-            );
-            None
-        }
-    };
-    let anchor = Arc::new(LedgerAnchor::start(target, platform_key)?);
+    let ports = ledger.ports(platform_key)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("tokio runtime")?;
-    let served = rt.block_on(async move {
-        let mut platform = suanli_platform_http::Platform::open(
+    let served = rt.block_on(async {
+        let platform = suanli_platform_http::Platform::open(
             &config,
             Arc::new(suanli_platform_http::SystemClock),
         )
-        .await?
-        .with_anchor(anchor)
-        .with_did_registry(dids);
-        if let Some(p) = parties {
-            platform = platform.with_enrolment(p);
-        }
+        .await?;
+        let platform = ports.attach(platform);
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("bind {}", config.listen))?;
@@ -108,49 +88,6 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
             .await?;
         anyhow::Ok(())
     });
-    if let Some((node, producers)) = embedded {
-        node.stop();
-        for p in producers {
-            let _ = p.join();
-        }
-    }
+    ledger.stop();
     served
-}
-
-type Embedded = (Arc<suanli_node::Node>, Vec<std::thread::JoinHandle<()>>);
-
-/// The ledger the platform writes to: `--node URL`, or an embedded node under DATA/node.
-fn ledger_target(
-    a: &ServeArgs,
-    data_dir: &std::path::Path,
-) -> anyhow::Result<(LedgerTarget, Option<Embedded>)> {
-    if let Some(url) = &a.node {
-        let url = url.trim_end_matches('/');
-        anyhow::ensure!(
-            url.starts_with("http://") || url.starts_with("https://"),
-            "--node must be an http:// or https:// URL of a ledger node, got {url:?}"
-        );
-        tracing::info!(node = url, "using a separate ledger node");
-        let token = std::env::var("SUANLI_NODE_TOKEN")
-            .ok()
-            .filter(|t| !t.is_empty());
-        return Ok((
-            LedgerTarget::Remote {
-                url: url.to_owned(),
-                token,
-            },
-            None,
-        ));
-    }
-    let (node, producers) = open_node(
-        &data_dir.join("node"),
-        NETWORK_DEFAULT,
-        None,
-        suanli_ledger::MempoolConfig::default(),
-    )?;
-    tracing::info!(dir = %data_dir.join("node").display(), "embedded ledger node ready");
-    Ok((
-        LedgerTarget::Embedded(Arc::clone(&node)),
-        Some((node, producers)),
-    ))
 }

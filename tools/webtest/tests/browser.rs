@@ -7,10 +7,10 @@
 use std::sync::Arc;
 use suanli_platform_domain::clock::ManualClock;
 use suanli_platform_domain::money::DAY_MS;
-use suanli_platform_web::bench::seed;
-use suanli_platform_web::harness::{HARNESS_ADMIN_PASSWORD, Harness, config};
-use suanli_platform_web::shots::login;
-use suanli_platform_web::webdriver::{Driver, MISSING, Session, available};
+use suanli_webtest::bench::seed;
+use suanli_webtest::harness::{HARNESS_ADMIN_PASSWORD, Harness, config};
+use suanli_webtest::shots::login;
+use suanli_webtest::webdriver::{Driver, MISSING, Session, available};
 
 /// 2026-11-22 12:00 CST.
 const T0_MS: i64 = 1_795_320_000_000;
@@ -205,13 +205,7 @@ fn a_permission_denial_is_a_page() {
     let d = driver();
     let s = session(&d);
     let who = &demo.customers[0].1;
-    login(
-        &s,
-        &h.base,
-        who,
-        &suanli_platform_web::bench::demo_password(who),
-    )
-    .unwrap();
+    login(&s, &h.base, who, &suanli_webtest::bench::demo_password(who)).unwrap();
     for (path, title) in [
         ("/ops/catalogue", "无权访问"),
         ("/system/security?lang=en", "Access denied"),

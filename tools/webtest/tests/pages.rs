@@ -6,8 +6,8 @@
 use serde_json::json;
 use std::sync::Arc;
 use suanli_platform_domain::clock::ManualClock;
-use suanli_platform_web::bench::{demo_password, seed};
-use suanli_platform_web::harness::{Client, HARNESS_ADMIN_PASSWORD, Harness, config};
+use suanli_webtest::bench::{demo_password, seed};
+use suanli_webtest::harness::{Client, HARNESS_ADMIN_PASSWORD, Harness, config};
 
 /// 2026-11-22 12:00 CST.
 const T0_MS: i64 = 1_795_320_000_000;
@@ -38,7 +38,7 @@ struct World {
     admin: Client,
     cust: Client,
     other: Client,
-    demo: suanli_platform_web::bench::Demo,
+    demo: suanli_webtest::bench::Demo,
 }
 
 fn world() -> World {

@@ -3,7 +3,7 @@
 //! (`suanli web screenshots`) run against. It is a *demo* instance: sandbox payments on,
 //! cheap password hashing, a fixed administrator password — never a deployment.
 
-use crate::WebError;
+use crate::WebtestError as WebError;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -76,7 +76,7 @@ impl Harness {
                 };
                 let addr = listener.local_addr().map_err(|e| e.to_string());
                 let _ = addr_tx.send(addr);
-                let app = crate::router(platform.state.clone(), platform.router());
+                let app = suanli_platform_web::router(platform.state.clone(), platform.router());
                 let served = platform
                     .serve_app(app, listener, async {
                         let _ = stop_rx.await;

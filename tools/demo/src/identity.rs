@@ -15,7 +15,7 @@ use suanli_vc::verify::{CheckOutcome, VerificationReport, Verifier};
 
 fn act(node: &Node, key: &SecretKey, op: IdentityOp) -> anyhow::Result<()> {
     let payload = Payload::Call(op.to_call()?);
-    super::demo::act(node, ChainKind::Identity, key, payload, op.name())
+    crate::act(node, ChainKind::Identity, key, payload, op.name())
 }
 
 fn show(report: &VerificationReport) {

@@ -3,7 +3,7 @@
 //! driver on a free loopback port, open a session, navigate, find elements by CSS, type,
 //! click, read text and page source, take PNG screenshots.
 
-use crate::WebError;
+use crate::WebtestError as WebError;
 use base64::Engine;
 use serde_json::{Value, json};
 use std::process::{Child, Command, Stdio};

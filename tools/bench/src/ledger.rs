@@ -15,7 +15,7 @@ use suanli_node::{Node, TxStatus};
 use suanli_primitives::keys::verify_many;
 use suanli_primitives::{ChainId, ChainKind, PublicKey, SecretKey, Signature};
 
-use super::node::open_node;
+use suanli_ledger_client::embedded::open_node;
 
 /// Most transactions one benchmark run may build.
 const BENCH_TXS_MAX: usize = 2_000_000;
@@ -35,8 +35,6 @@ pub struct LedgerBenchArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
-    #[command(flatten)]
-    pub tuning: super::node::Tuning,
 }
 
 #[derive(Debug, Serialize)]
@@ -55,7 +53,9 @@ struct Report {
     block_txs_max: usize,
 }
 
-pub fn run(args: LedgerBenchArgs) -> anyhow::Result<()> {
+/// Runs the benchmark on a node with the mempool settings `tuning` (the node command's
+/// tuning flags, checked by the caller).
+pub fn run(args: LedgerBenchArgs, tuning: MempoolConfig) -> anyhow::Result<()> {
     anyhow::ensure!(
         (1..=BENCH_TXS_MAX).contains(&args.txs),
         "--txs must be 1..={BENCH_TXS_MAX}"
@@ -65,8 +65,8 @@ pub fn run(args: LedgerBenchArgs) -> anyhow::Result<()> {
         "--accounts must be 1..=--txs"
     );
     let mempool = MempoolConfig {
-        txs_max: args.tuning.mempool()?.txs_max.max(SUBMIT_CHUNK_TXS * 2),
-        ..args.tuning.mempool()?
+        txs_max: tuning.txs_max.max(SUBMIT_CHUNK_TXS * 2),
+        ..tuning
     };
     let per_account = args.txs.div_ceil(args.accounts) as u64;
     anyhow::ensure!(
@@ -255,7 +255,7 @@ fn build_transfers(chain: &ChainId, senders: &[SecretKey], txs: usize) -> Vec<Tr
 }
 
 /// Submits in order, pausing while the mempool is full (back-pressure), never dropping.
-pub(crate) fn submit_all(
+pub fn submit_all(
     node: &Node,
     txs: Vec<Transaction>,
     mempool_txs_max: usize,
@@ -281,7 +281,7 @@ pub(crate) fn submit_all(
 }
 
 /// Waits until every transaction is committed and applied.
-pub(crate) fn wait_all(node: &Node, txs: &[Transaction]) -> anyhow::Result<()> {
+pub fn wait_all(node: &Node, txs: &[Transaction]) -> anyhow::Result<()> {
     let mut last_per_signer = std::collections::HashMap::new();
     for tx in txs {
         last_per_signer.insert(*tx.signer(), tx.id());

@@ -12,7 +12,9 @@ use anyhow::{Context, bail};
 use serde_json::{Value, json};
 use suanli_platform_http::config::Config;
 
-struct Client {
+/// A cookie-less HTTP client of the demo's platform.
+#[derive(Debug)]
+pub struct Client {
     base: String,
     agent: ureq::Agent,
 }
@@ -116,10 +118,6 @@ impl Client {
     }
 }
 
-/// Runs the platform walk-through on `data_dir` (use a fresh directory). Called by
-/// `cmd/demo.rs`.
-/// With `anchor`, every new audit-log head is handed to it (the demo anchors on its
-/// embedded ledger node).
 /// The demo's platform, still serving the API and the web consoles after the walk.
 #[derive(Debug)]
 pub struct RunningPlatform {
@@ -137,14 +135,47 @@ impl RunningPlatform {
     }
 }
 
+/// The ledger ports the demo's platform is given (none in the platform's own test).
+#[derive(Debug, Default)]
+pub struct Ports {
+    /// Every new audit-log head is handed to it.
+    pub anchor: Option<Arc<dyn suanli_platform_http::AuditAnchor>>,
+    pub dids: Option<Arc<dyn suanli_platform_http::keys::DidRegistry>>,
+    pub parties: Option<Arc<dyn suanli_platform_http::kyc::PartyEnrolment>>,
+}
+
 /// Walks the platform part of the demo on an in-process `suanli serve` (API and web
-/// consoles) and leaves it serving: the caller stops it.
-pub fn run(
+/// consoles) over `data_dir` (use a fresh directory) on a manual clock started now (so
+/// that days can pass in an instant), and leaves it serving: the caller stops it — and
+/// serves on on the real clock with [`start`].
+pub fn run(data_dir: &Path, ports: Ports) -> anyhow::Result<RunningPlatform> {
+    let now =
+        suanli_platform_http::domain::clock::Clock::now_unix_ms(&suanli_platform_http::SystemClock);
+    let clock = Arc::new(suanli_platform_http::domain::clock::ManualClock::new(
+        now.unsigned_abs(),
+    ));
+    let (running, client) = start(data_dir, clock.clone(), ports)?;
+    match walk(&client, data_dir, &clock) {
+        Ok(()) => Ok(running),
+        Err(e) => {
+            running.stop();
+            Err(e)
+        }
+    }
+}
+
+/// Starts the platform over `data_dir` on `clock` with `ports`, serving on a loopback
+/// port until stopped.
+pub fn start(
     data_dir: &Path,
-    anchor: Option<Arc<dyn suanli_platform_http::AuditAnchor>>,
-    dids: Option<Arc<dyn suanli_platform_http::keys::DidRegistry>>,
-    parties: Option<Arc<dyn suanli_platform_http::kyc::PartyEnrolment>>,
-) -> anyhow::Result<RunningPlatform> {
+    clock: Arc<dyn suanli_platform_http::domain::clock::Clock>,
+    ports: Ports,
+) -> anyhow::Result<(RunningPlatform, Client)> {
+    let Ports {
+        anchor,
+        dids,
+        parties,
+    } = ports;
     let mut config = Config {
         listen: "127.0.0.1:0".parse()?,
         data_dir: data_dir.to_owned(),
@@ -155,12 +186,7 @@ pub fn run(
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server_config = config.clone();
-    let now =
-        suanli_platform_http::domain::clock::Clock::now_unix_ms(&suanli_platform_http::SystemClock);
-    let clock = Arc::new(suanli_platform_http::domain::clock::ManualClock::new(
-        now.unsigned_abs(),
-    ));
-    let server_clock: Arc<dyn suanli_platform_http::domain::clock::Clock> = clock.clone();
+    let server_clock = clock;
     let server = std::thread::spawn(move || -> anyhow::Result<()> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -211,13 +237,7 @@ pub fn run(
         stop_tx,
         server,
     };
-    match walk(&client, data_dir, &clock) {
-        Ok(()) => Ok(running),
-        Err(e) => {
-            running.stop();
-            Err(e)
-        }
-    }
+    Ok((running, client))
 }
 
 fn walk(
@@ -668,7 +688,7 @@ mod tests {
     #[test]
     fn platform_demo_runs_on_a_fresh_directory() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        super::run(&dir.path().join("platform"), None, None, None)
+        super::run(&dir.path().join("platform"), super::Ports::default())
             .unwrap_or_else(|e| panic!("{e:#}"));
     }
 }

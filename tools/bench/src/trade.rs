@@ -28,9 +28,9 @@ use suanli_trade::model::{
 use suanli_trade::records::Trade;
 use suanli_trade::{PartyDid, Role, Serial, TradeOp, credentials, op, pricing, view};
 
-use super::bench_ledger::{submit_all, wait_all};
-use super::demo_trade::DemoClock;
-use super::node::open_node_with_clock;
+use crate::ledger::{submit_all, wait_all};
+use suanli_demo::trade::DemoClock;
+use suanli_ledger_client::embedded::open_node_with_clock;
 
 /// Most trades one run may make.
 const BENCH_TRADES_MAX: usize = 100_000;

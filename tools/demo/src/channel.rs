@@ -20,7 +20,7 @@ use suanli_trade::model::{Encryption, MINUTE_MS, ModeTerms, Resource, Weights};
 use suanli_trade::records::bond_account;
 use suanli_trade::{Role, Serial, view};
 
-use super::demo_trade::{DemoClock, balance, contract_trade, party, show_money};
+use crate::trade::{DemoClock, balance, contract_trade, party, show_money};
 
 /// The trade chain of the demo node, for the controllers: views read the node's state,
 /// operations are signed with the party's key and committed (printing where they landed).
@@ -51,7 +51,7 @@ impl ChainPort for EmbeddedPort {
             ChannelOp::Settle { .. } => "settle",
             _ => "channel op",
         };
-        super::demo::act(
+        crate::act(
             &self.node,
             ChainKind::Trade,
             &self.key,
@@ -63,7 +63,7 @@ impl ChainPort for EmbeddedPort {
 }
 
 fn channel_tx(node: &Node, key: &SecretKey, op: &ChannelOp, name: &str) -> anyhow::Result<()> {
-    super::demo::act(
+    crate::act(
         node,
         ChainKind::Trade,
         key,
@@ -102,7 +102,7 @@ pub fn run(node: &Arc<Node>, operator: &SecretKey, clock: &Arc<DemoClock>) -> an
             to: key.public(),
             amount: PositiveFen::new(10_000)?,
         };
-        super::demo::act(
+        crate::act(
             node,
             ChainKind::Trade,
             operator,

@@ -2,33 +2,24 @@
 //! rewriting the log (even all of it, with recomputed hashes) is detectable against the
 //! ledger. The server hands over every new head; a worker thread anchors the latest one
 //! at most once per interval, as an `anchor` transaction signed by the platform key,
-//! either into the embedded node or to a remote node over its HTTP API.
+//! through a [`LedgerClient`] (the embedded node or a remote node's HTTP API).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
+use suanli_ledger::Payload;
 use suanli_ledger::anchor::AnchorRecord;
-use suanli_ledger::{Outcome, Payload, Transaction};
-use suanli_node::{Node, TxStatus};
-use suanli_primitives::{ChainId, ChainKind, Hash32, SecretKey};
+use suanli_ledger_client::LedgerClient;
+use suanli_platform_http::PortError;
+use suanli_primitives::{ChainKind, Hash32, SecretKey};
+
+use crate::BridgeError;
 
 /// Shortest time between two anchors, in milliseconds.
 pub const ANCHOR_INTERVAL_MS: u64 = 2_000;
 /// Longest to wait for an anchor to commit, in milliseconds.
-const REMOTE_TIMEOUT_MS: u64 = 5_000;
-
-/// Where anchors go.
-#[derive(Debug, Clone)]
-pub enum LedgerTarget {
-    Embedded(Arc<Node>),
-    /// A node's API: base URL (e.g. `http://127.0.0.1:7410`) and the member token the
-    /// node requires, if any.
-    Remote {
-        url: String,
-        token: Option<String>,
-    },
-}
+const COMMIT_TIMEOUT_MS: u64 = 5_000;
 
 #[derive(Debug, Default)]
 struct Slot {
@@ -45,12 +36,13 @@ pub struct LedgerAnchor {
 
 impl LedgerAnchor {
     /// Starts the worker thread; it runs until the anchor is dropped.
-    pub fn start(target: LedgerTarget, key: SecretKey) -> anyhow::Result<Self> {
+    pub fn start(ledger: Arc<dyn LedgerClient>, key: SecretKey) -> Result<Self, BridgeError> {
         let slot: Arc<(Mutex<Slot>, Condvar)> = Arc::default();
         let worker_slot = Arc::clone(&slot);
         std::thread::Builder::new()
             .name("audit-anchor".into())
-            .spawn(move || worker(&worker_slot, &target, &key))?;
+            .spawn(move || worker(&worker_slot, ledger.as_ref(), &key))
+            .map_err(BridgeError::Thread)?;
         Ok(LedgerAnchor { slot })
     }
 }
@@ -82,7 +74,7 @@ impl Drop for LedgerAnchor {
 }
 
 impl suanli_platform_http::AuditAnchor for LedgerAnchor {
-    fn anchor(&self, seq: u64, hash: [u8; 32]) -> Result<(), String> {
+    fn anchor(&self, seq: u64, hash: [u8; 32]) -> Result<(), PortError> {
         let mut slot = self.slot.0.lock();
         if slot.latest.is_none_or(|(s, _)| seq > s) {
             slot.latest = Some((seq, hash));
@@ -92,7 +84,7 @@ impl suanli_platform_http::AuditAnchor for LedgerAnchor {
     }
 }
 
-fn worker(slot: &(Mutex<Slot>, Condvar), target: &LedgerTarget, key: &SecretKey) {
+fn worker(slot: &(Mutex<Slot>, Condvar), ledger: &dyn LedgerClient, key: &SecretKey) {
     let mut anchored: Option<u64> = None;
     loop {
         let next = {
@@ -109,7 +101,7 @@ fn worker(slot: &(Mutex<Slot>, Condvar), target: &LedgerTarget, key: &SecretKey)
         let Some((seq, hash)) = next else {
             continue;
         };
-        match submit(target, key, seq, hash) {
+        match submit(ledger, key, seq, hash) {
             Ok(()) => {
                 anchored = Some(seq);
                 slot.0.lock().anchored = Some(seq);
@@ -118,7 +110,14 @@ fn worker(slot: &(Mutex<Slot>, Condvar), target: &LedgerTarget, key: &SecretKey)
             }
             Err(e) => tracing::warn!(seq, error = %e, "audit anchoring failed; will retry"),
         }
-        std::thread::sleep(Duration::from_millis(ANCHOR_INTERVAL_MS));
+        // The interval between anchors; a drop of the anchor ends it early, so the worker
+        // lets go of the ledger promptly.
+        let rest = std::time::Instant::now() + Duration::from_millis(ANCHOR_INTERVAL_MS);
+        let mut s = slot.0.lock();
+        while !s.stopping && !slot.1.wait_until(&mut s, rest).timed_out() {}
+        if s.stopping {
+            return;
+        }
     }
 }
 
@@ -127,71 +126,20 @@ pub fn anchor_label(seq: u64) -> String {
     format!("suanli-audit-head seq={seq}")
 }
 
-fn submit(target: &LedgerTarget, key: &SecretKey, seq: u64, hash: [u8; 32]) -> anyhow::Result<()> {
+/// Anchored means committed: a head still in the mempool could be lost.
+fn submit(
+    ledger: &dyn LedgerClient,
+    key: &SecretKey,
+    seq: u64,
+    hash: [u8; 32],
+) -> Result<(), BridgeError> {
     let record = AnchorRecord::new(&anchor_label(seq), Hash32::from_bytes(hash))?;
-    match target {
-        LedgerTarget::Embedded(node) => {
-            let chain = node.chain_id(ChainKind::Trade);
-            let nonce = node.next_nonce(ChainKind::Trade, &key.public());
-            let tx = Transaction::sign(&chain, key, nonce, Payload::Anchor(record));
-            let id = node.submit(tx)?;
-            // Anchored means committed: a head still in the mempool could be lost.
-            let status = node.wait(
-                &id,
-                ChainKind::Trade,
-                Duration::from_millis(REMOTE_TIMEOUT_MS),
-            )?;
-            anyhow::ensure!(
-                matches!(
-                    status,
-                    TxStatus::Committed {
-                        outcome: Outcome::Applied,
-                        ..
-                    }
-                ),
-                "anchor transaction {id} ended as {status:?}"
-            );
-        }
-        LedgerTarget::Remote { url: base, token } => {
-            let bearer = token.as_ref().map(|t| format!("Bearer {t}"));
-            let with_token = |r: ureq::RequestBuilder<ureq::typestate::WithoutBody>| match &bearer {
-                Some(b) => r.header("authorization", b),
-                None => r,
-            };
-            let agent: ureq::Agent = ureq::Agent::config_builder()
-                .timeout_global(Some(Duration::from_millis(2 * REMOTE_TIMEOUT_MS)))
-                .build()
-                .into();
-            let head: serde_json::Value =
-                with_token(agent.get(&format!("{base}/v1/chains/trade/head")))
-                    .call()?
-                    .body_mut()
-                    .read_json()?;
-            let chain: ChainId = head["chain"].as_str().unwrap_or_default().parse()?;
-            let nonces: serde_json::Value =
-                with_token(agent.get(&format!("{base}/v1/chains/trade/nonces/{}", key.public())))
-                    .call()?
-                    .body_mut()
-                    .read_json()?;
-            let nonce = nonces["next_nonce"]
-                .as_u64()
-                .ok_or_else(|| anyhow::anyhow!("node answered without next_nonce"))?;
-            let tx = Transaction::sign(&chain, key, nonce, Payload::Anchor(record));
-            let mut post = agent
-                .post(&format!("{base}/v1/txs?wait_ms={REMOTE_TIMEOUT_MS}"))
-                .header("content-type", "application/octet-stream");
-            if let Some(b) = &bearer {
-                post = post.header("authorization", b);
-            }
-            // Anchored means committed: the node answers 200 only once the block is durable.
-            let answer: serde_json::Value = post.send(tx.encoded())?.body_mut().read_json()?;
-            anyhow::ensure!(
-                answer["result"]["status"] == "committed"
-                    && answer["result"]["outcome"]["status"] == "applied",
-                "anchor transaction not committed: {answer}"
-            );
-        }
-    }
+    ledger.transact(
+        ChainKind::Trade,
+        key,
+        Payload::Anchor(record),
+        Duration::from_millis(COMMIT_TIMEOUT_MS),
+    )?;
     Ok(())
 }
 
@@ -201,7 +149,10 @@ mod tests {
 
     use super::*;
 
-    fn committed_anchor(node: &Node, key: &suanli_primitives::PublicKey) -> Option<Vec<u8>> {
+    fn committed_anchor(
+        node: &suanli_node::Node,
+        key: &suanli_primitives::PublicKey,
+    ) -> Option<Vec<u8>> {
         let nonce = node.next_nonce(ChainKind::Trade, key).checked_sub(1)?;
         node.state_get(
             ChainKind::Trade,
@@ -209,7 +160,7 @@ mod tests {
         )
     }
 
-    fn wait_for_anchor(node: &Node, key: &suanli_primitives::PublicKey) -> Vec<u8> {
+    fn wait_for_anchor(node: &suanli_node::Node, key: &suanli_primitives::PublicKey) -> Vec<u8> {
         for _ in 0..500 {
             if let Some(v) = committed_anchor(node, key) {
                 return v;
@@ -222,7 +173,7 @@ mod tests {
     #[test]
     fn anchors_the_latest_head_on_an_embedded_and_a_remote_node() {
         let dir = tempfile::tempdir().unwrap();
-        let (node, producers) = crate::cmd::node::open_node(
+        let (node, producers) = suanli_ledger_client::embedded::open_node(
             dir.path(),
             "suanli-test",
             None,
@@ -235,7 +186,7 @@ mod tests {
 
         let key = SecretKey::from_label("platform/embedded");
         let anchor =
-            LedgerAnchor::start(LedgerTarget::Embedded(Arc::clone(&node)), key.clone()).unwrap();
+            LedgerAnchor::start(Arc::clone(&node) as Arc<dyn LedgerClient>, key.clone()).unwrap();
         anchor.anchor(3, [3; 32]).unwrap();
         anchor.anchor(2, [2; 32]).unwrap(); // an older head never replaces a newer one
         assert_eq!(
@@ -260,10 +211,10 @@ mod tests {
         ));
         let remote_key = SecretKey::from_label("platform/remote");
         let remote = LedgerAnchor::start(
-            LedgerTarget::Remote {
-                url: base,
-                token: Some("member-token-0123456789".into()),
-            },
+            Arc::new(suanli_ledger_client::HttpLedger::new(
+                &base,
+                Some("member-token-0123456789"),
+            )),
             remote_key.clone(),
         )
         .unwrap();

@@ -4,7 +4,7 @@
 //! p50/p95 per page beside a baseline measured in the same run (`GET /api/v1/health`) and
 //! the ratio. It never asserts a time: it reports.
 
-use crate::WebError;
+use crate::WebtestError as WebError;
 use crate::harness::{Client, HARNESS_ADMIN_PASSWORD};
 use serde_json::json;
 use std::time::Instant;

@@ -6,7 +6,9 @@
 //!
 //! Hours cannot pass in a demo, so the demo node runs on a [`DemoClock`]: the system
 //! clock plus an offset the demo moves forward by one period before each check-in (the
-//! output says so each time). Everything else is the real node, contract and API.
+//! output says so each time). Everything else is the real node, contract and API. Only
+//! the walk runs on it: the node that keeps serving afterwards is reopened on the real
+//! clock (see [`crate::run`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -45,7 +47,7 @@ impl Clock for DemoClock {
 }
 
 fn trade_tx(node: &Node, key: &SecretKey, op: &TradeOp, name: &str) -> anyhow::Result<()> {
-    super::demo::act(
+    crate::act(
         node,
         ChainKind::Trade,
         key,
@@ -104,7 +106,7 @@ fn kyc(node: &Node, authority: &SecretKey, party: &SuanliDid, role: Role) -> any
 }
 
 fn verified(node: &Node, vc: &Value) -> String {
-    let report = super::demo_identity::verify(node, vc);
+    let report = crate::identity::verify(node, vc);
     match report.first_failure() {
         None => "VERIFIED".into(),
         Some((check, code, _)) => format!("NOT VERIFIED ({} failed: {code})", check.as_str()),
@@ -123,7 +125,7 @@ pub(crate) fn party(
     let key = SecretKey::generate()?;
     let did = SuanliDid::for_initial_key(network, &key.public());
     let create = suanli_identity::op::IdentityOp::CreateDid;
-    super::demo::act(
+    crate::act(
         node,
         ChainKind::Identity,
         &key,
@@ -254,7 +256,7 @@ pub fn run(
         to: consumer_key.public(),
         amount: PositiveFen::new(50_000)?,
     };
-    super::demo::act(
+    crate::act(
         node,
         ChainKind::Trade,
         operator,

@@ -1,7 +1,7 @@
 //! `suanli web screenshots`: regenerates the screenshots of the main pages
 //! (`docs/screenshots/*.png`) from a fresh demo instance driven by headless Chromium.
 
-use crate::WebError;
+use crate::WebtestError as WebError;
 use crate::bench::{demo_password, seed};
 use crate::harness::{HARNESS_ADMIN_PASSWORD, Harness, config};
 use crate::webdriver::{Driver, Session};

@@ -1,0 +1,30 @@
+//! `suanli-bridge`: the platform ↔ ledger adapters. The platform (`suanli-platform-http`)
+//! defines four ports and does not depend on the chain; this crate implements them over
+//! a [`LedgerClient`](suanli_ledger_client::LedgerClient) (an embedded node or a remote
+//! one):
+//!
+//! - [`anchor::LedgerAnchor`] — `AuditAnchor`: anchors the audit-log head on the trade
+//!   chain from a worker thread.
+//! - [`dids::LedgerDids`] — `DidRegistry`: users' DIDs, created by transactions their own
+//!   keys sign.
+//! - [`dids::LedgerParties`] — `PartyEnrolment`: KYC credential and trade-chain enrolment
+//!   of an approved party, with the genesis operator's key.
+//! - [`mirror::LedgerMirror`] — `SettlementMirror`: money in/out mirrored as settlement
+//!   credits (mint/burn), compared by `reconcile`.
+//!
+//! [`wiring::PlatformLedger`] opens the ledger a platform writes to (a separate node or
+//! an embedded one) and gives the platform these ports.
+//!
+//! Invariants: every write goes through the client's one idempotent
+//! [`commit`](suanli_ledger_client::LedgerClient::commit) — a transaction is signed once,
+//! stored by the platform when it must survive a crash, and sent again as the same
+//! transaction, never re-signed; a write counts only once committed and applied. Errors
+//! are [`BridgeError`]; the ports see them as `PortError` with this error as the source.
+
+pub mod anchor;
+pub mod dids;
+pub mod error;
+pub mod mirror;
+pub mod wiring;
+
+pub use error::BridgeError;

@@ -1,0 +1,382 @@
+//! The settlement mirror: money in and out of the platform's journal mirrored onto the
+//! trade chain's settlement credits (`SettlementMirror`), which `suanli ops reconcile`
+//! compares with the journal.
+//!
+//! Settlement accounts are custodial: the platform holds one chain key per customer,
+//! derived from the ledger's credit-operator key (`SHA-256("suanli-settlement" ‖
+//! operator seed ‖ org id)`); the operator mints to it, the account key burns from it.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use suanli_ledger::MempoolConfig;
+use suanli_ledger::credit::{CreditOp, PositiveFen, balance_key, decode_fen};
+use suanli_ledger::{Payload, Transaction};
+use suanli_ledger_client::LedgerClient;
+use suanli_ledger_client::embedded::{NETWORK_DEFAULT, open_node, stop};
+use suanli_platform_http::PortError;
+use suanli_platform_http::domain::OrgId;
+use suanli_platform_http::domain::money::Fen;
+use suanli_platform_http::payment::{
+    Difference, MirrorOp, SettlementMirror, SignedTx, pump_mirror, reconcile,
+};
+use suanli_platform_http::store::{OpsStore, PgStore, SqliteStore};
+use suanli_primitives::{ChainKind, Clock, SecretKey, SystemClock, sha256};
+
+use crate::BridgeError;
+use crate::dids::send_signed;
+
+/// Longest to wait for a mirror transaction to commit, in milliseconds.
+const MIRROR_COMMIT_TIMEOUT_MS: u64 = 10_000;
+
+/// Settlement credits on a ledger whose credit operator's key this platform holds.
+#[derive(Debug)]
+pub struct LedgerMirror {
+    ledger: Arc<dyn LedgerClient>,
+    operator: SecretKey,
+}
+
+impl LedgerMirror {
+    /// A mirror on `ledger`, minting with the genesis credit operator `operator`.
+    pub fn new(ledger: Arc<dyn LedgerClient>, operator: SecretKey) -> Self {
+        Self { ledger, operator }
+    }
+
+    /// The custodial settlement account of customer `org`.
+    pub fn account(&self, org: OrgId) -> SecretKey {
+        let mut material = b"suanli-settlement".to_vec();
+        material.extend_from_slice(&self.operator.seed());
+        material.extend_from_slice(&org.get().to_be_bytes());
+        SecretKey::from_seed(sha256(&material).as_bytes())
+    }
+
+    fn sign_op(&self, key: &SecretKey, op: CreditOp) -> Result<SignedTx, BridgeError> {
+        // The next nonce counts the signer's transactions waiting in the mempool: the
+        // outbox is sent in order and a pass stops at the first instruction not applied,
+        // so an instruction is never signed while an earlier one of the same signer is
+        // signed but not yet submitted.
+        let tx: Transaction = self
+            .ledger
+            .sign_next(ChainKind::Trade, key, Payload::Credit(op))?;
+        Ok(SignedTx {
+            reference: tx.id().to_string(),
+            encoded_hex: hex::encode(tx.encoded()),
+        })
+    }
+
+    fn sign_mirror(&self, op: MirrorOp, org: OrgId, fen: Fen) -> Result<SignedTx, BridgeError> {
+        let amount = PositiveFen::new(fen.get())?;
+        match op {
+            MirrorOp::Mint => self.sign_op(
+                &self.operator,
+                CreditOp::Mint {
+                    to: self.account(org).public(),
+                    amount,
+                },
+            ),
+            MirrorOp::Burn => self.sign_op(&self.account(org), CreditOp::Burn { amount }),
+        }
+    }
+
+    fn balance_of(&self, org: OrgId) -> Result<i64, BridgeError> {
+        let key = balance_key(&self.account(org).public());
+        Ok(self
+            .ledger
+            .state_get(ChainKind::Trade, &key)?
+            .and_then(|b| decode_fen(&b))
+            .map_or(0, |f| f.get()))
+    }
+}
+
+impl SettlementMirror for LedgerMirror {
+    fn sign(&self, op: MirrorOp, org: OrgId, fen: Fen, _memo: &str) -> Result<SignedTx, PortError> {
+        Ok(self.sign_mirror(op, org, fen)?)
+    }
+
+    fn send(&self, signed: &SignedTx) -> Result<(), PortError> {
+        // Never admitted, or lost with a restart before its block: the same transaction is
+        // submitted again (its nonce lets the chain apply it at most once).
+        let wait = Duration::from_millis(MIRROR_COMMIT_TIMEOUT_MS);
+        Ok(send_signed(self.ledger.as_ref(), signed, wait)?)
+    }
+
+    fn balance(&self, org: OrgId) -> Result<i64, PortError> {
+        Ok(self.balance_of(org)?)
+    }
+}
+
+/// What [`reconcile_platform`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reconciliation {
+    /// Pending mint/burn instructions sent first.
+    pub mirrored: u64,
+    /// Customers compared.
+    pub customers: usize,
+    /// Customers whose journal and chain differ.
+    pub differences: Vec<Difference>,
+}
+
+/// `suanli ops reconcile`: on the platform in `data_dir` (its store: SQLite there, or
+/// PostgreSQL at `database_url`; its embedded node under `node/`, which must not be
+/// running), sends the pending mirror instructions unless `mirror_first` is false, then
+/// compares every customer's journal net with its settlement credits.
+pub fn reconcile_platform(
+    data_dir: &Path,
+    database_url: Option<&str>,
+    mirror_first: bool,
+) -> Result<Reconciliation, BridgeError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(BridgeError::Thread)?;
+    let store: Arc<dyn OpsStore> = match database_url {
+        Some(url) => Arc::new(rt.block_on(PgStore::connect(url))?),
+        None => {
+            let path = data_dir.join("ops.db");
+            if !path.exists() {
+                return Err(BridgeError::invalid(
+                    "no_store",
+                    format!(
+                        "{} does not exist (is --data the platform's data directory?)",
+                        path.display()
+                    ),
+                ));
+            }
+            Arc::new(rt.block_on(SqliteStore::open(&path))?)
+        }
+    };
+    let node_dir = data_dir.join("node");
+    let operator = SecretKey::load(&node_dir.join("operator.key"))?;
+    let running = open_node(&node_dir, NETWORK_DEFAULT, None, MempoolConfig::default())?;
+    let mirror = LedgerMirror::new(Arc::clone(&running.0) as Arc<dyn LedgerClient>, operator);
+    let result = rt.block_on(async {
+        let mirrored = if mirror_first {
+            let now = SystemClock.now_unix_ms();
+            pump_mirror(store.as_ref(), &mirror, now)
+                .await
+                .map_err(|message| BridgeError::Reconcile {
+                    stage: "mirroring",
+                    message,
+                })?
+        } else {
+            0
+        };
+        let (customers, differences) =
+            reconcile(store.as_ref(), &mirror)
+                .await
+                .map_err(|message| BridgeError::Reconcile {
+                    stage: "reconciling",
+                    message,
+                })?;
+        Ok(Reconciliation {
+            mirrored,
+            customers,
+            differences,
+        })
+    });
+    stop(running);
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use suanli_platform_http::domain::{OrgKind, OrgStatus, Role};
+    use suanli_platform_http::payment::{pump_mirror, reconcile};
+    use suanli_platform_http::store::SqliteStore;
+    use suanli_platform_http::store::{MoneyStore, NewOrg, NewUser};
+
+    /// Submits like the real mirror but reports a timeout the first time, as a commit
+    /// wait that gave up while the transaction went through.
+    #[derive(Debug)]
+    struct TimesOutOnce<'a> {
+        inner: &'a LedgerMirror,
+        failed: std::sync::atomic::AtomicBool,
+    }
+
+    impl SettlementMirror for TimesOutOnce<'_> {
+        fn sign(
+            &self,
+            op: MirrorOp,
+            org: OrgId,
+            a: Fen,
+            memo: &str,
+        ) -> Result<SignedTx, PortError> {
+            self.inner.sign(op, org, a, memo)
+        }
+        fn send(&self, tx: &SignedTx) -> Result<(), PortError> {
+            self.inner.send(tx)?;
+            if self.failed.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                Ok(())
+            } else {
+                Err(PortError::Refused {
+                    code: "timeout",
+                    message: "timed out waiting for the commit".into(),
+                })
+            }
+        }
+        fn balance(&self, org: OrgId) -> Result<i64, PortError> {
+            self.inner.balance(org)
+        }
+    }
+
+    #[test]
+    fn mirror_then_reconcile_agrees_and_finds_tampering() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let store = rt
+            .block_on(SqliteStore::open(&dir.path().join("ops.db")))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (org, user) = rt.block_on(async {
+            let o = store
+                .create_org(&NewOrg {
+                    kind: OrgKind::Enterprise,
+                    name: "C".into(),
+                    status: OrgStatus::Active,
+                    distributor: None,
+                    created_ms: 0,
+                })
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            let u = store
+                .create_user(&NewUser {
+                    org: o.id,
+                    login: "c".into(),
+                    display_name: "c".into(),
+                    password_hash: "h".into(),
+                    roles: vec![Role::CustomerAdmin],
+                    created_ms: 0,
+                })
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            (o.id, u.id)
+        });
+        let f = |n| Fen::new(n).unwrap_or_else(|e| panic!("{e}"));
+        rt.block_on(async {
+            store
+                .create_payment(org, user, "sandbox", "r1", f(5_000), 1)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            store
+                .confirm_payment("sandbox", "r1", f(5_000), 1)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        });
+        let node_dir = dir.path().join("node");
+        let (node, producers) = suanli_ledger_client::embedded::open_node(
+            &node_dir,
+            suanli_ledger_client::embedded::NETWORK_DEFAULT,
+            None,
+            suanli_ledger::MempoolConfig {
+                block_interval_ms: 5,
+                ..Default::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let operator =
+            SecretKey::load(&node_dir.join("operator.key")).unwrap_or_else(|e| panic!("{e}"));
+        let mirror = LedgerMirror::new(Arc::clone(&node) as Arc<dyn LedgerClient>, operator);
+        rt.block_on(async {
+            // Before mirroring the chain lags the journal.
+            let (_, diffs) = reconcile(&store, &mirror)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(diffs.len(), 1);
+            assert_eq!(pump_mirror(&store, &mirror, 2).await, Ok(1));
+            let (n, diffs) = reconcile(&store, &mirror)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!((n, diffs.len()), (1, 0));
+            assert_eq!(mirror.balance(org).unwrap_or_else(|e| panic!("{e}")), 5_000);
+            // A withdrawal burns.
+            let t = store
+                .create_offline(&suanli_platform_http::store::NewOffline {
+                    org,
+                    direction: suanli_platform_http::store::Direction::Out,
+                    amount: f(1_200),
+                    reference: "w".into(),
+                    entered_by: user,
+                    at_ms: 3,
+                })
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            let approver = store
+                .create_user(&NewUser {
+                    org,
+                    login: "finance2".into(),
+                    display_name: "f".into(),
+                    password_hash: "h".into(),
+                    roles: vec![],
+                    created_ms: 0,
+                })
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            store
+                .approve_offline(t.id, approver.id, 3)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(pump_mirror(&store, &mirror, 4).await, Ok(1));
+            assert_eq!(mirror.balance(org).unwrap_or_else(|e| panic!("{e}")), 3_800);
+            assert!(
+                reconcile(&store, &mirror)
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"))
+                    .1
+                    .is_empty()
+            );
+            // A commit wait that times out (the transaction was submitted and is applied
+            // anyway) leaves the signed transaction in the outbox; the next pass finds it
+            // applied instead of minting again.
+            store
+                .create_payment(org, user, "sandbox", "r2", f(300), 5)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            store
+                .confirm_payment("sandbox", "r2", f(300), 5)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            let flaky = TimesOutOnce {
+                inner: &mirror,
+                failed: std::sync::atomic::AtomicBool::new(false),
+            };
+            assert!(pump_mirror(&store, &flaky, 6).await.is_err());
+            let pending = store
+                .mirror_pending(10)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(pending.len(), 1);
+            let signed = pending[0].signed_ref.clone();
+            assert!(signed.is_some());
+            assert_eq!(pump_mirror(&store, &mirror, 7).await, Ok(1));
+            assert_eq!(
+                mirror.balance(org).unwrap_or_else(|e| panic!("{e}")),
+                4_100,
+                "minted once"
+            );
+            assert!(
+                reconcile(&store, &mirror)
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"))
+                    .1
+                    .is_empty()
+            );
+            // Credits minted outside the journal are named.
+            mirror
+                .mint(org, f(7), "tamper")
+                .unwrap_or_else(|e| panic!("{e}"));
+            let (_, diffs) = reconcile(&store, &mirror)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(diffs.len(), 1);
+            assert_eq!((diffs[0].journal_fen, diffs[0].chain_fen), (4_100, 4_107));
+        });
+        node.stop();
+        for p in producers {
+            let _ = p.join();
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! How a platform is connected to its ledger: a separate node over HTTP, or an embedded
+//! node in the platform's data directory (`DATA/node`), and the ports given to it — the
+//! audit anchor (signed with the platform key), the DID registry, and party enrolment
+//! when the genesis operator's key is here (embedded node only, `docs/key-custody.md` §7).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use suanli_ledger::MempoolConfig;
+use suanli_ledger_client::embedded::{NETWORK_DEFAULT, Running, open_node, stop};
+use suanli_ledger_client::{HttpLedger, LedgerClient};
+use suanli_platform_http::Platform;
+use suanli_primitives::{Clock, SecretKey, SystemClock};
+
+use crate::BridgeError;
+use crate::anchor::LedgerAnchor;
+use crate::dids::{LedgerDids, LedgerParties};
+
+/// The ports a platform is given by [`PlatformLedger::ports`].
+#[derive(Debug)]
+pub struct LedgerPorts {
+    pub anchor: LedgerAnchor,
+    pub dids: LedgerDids,
+    /// Only where the genesis operator's key is.
+    pub parties: Option<LedgerParties>,
+}
+
+impl LedgerPorts {
+    /// Gives `platform` these ports.
+    pub fn attach(self, platform: Platform) -> Platform {
+        let platform = platform
+            .with_anchor(Arc::new(self.anchor))
+            .with_did_registry(Arc::new(self.dids));
+        match self.parties {
+            Some(parties) => platform.with_enrolment(Arc::new(parties)),
+            None => platform,
+        }
+    }
+}
+
+/// The ledger a platform writes to.
+#[derive(Debug)]
+pub struct PlatformLedger {
+    /// The client every adapter uses.
+    pub client: Arc<dyn LedgerClient>,
+    /// The embedded node, when there is no separate one.
+    pub embedded: Option<Running>,
+    /// The genesis operator's key (embedded node only).
+    operator: Option<SecretKey>,
+    /// The clock the ledger's credentials are dated by.
+    clock: Arc<dyn Clock>,
+}
+
+impl PlatformLedger {
+    /// The node at `url` (an `http://` or `https://` base URL, with its member `token`),
+    /// or, without one, an embedded node under `data_dir/node` on the system clock.
+    pub fn open(
+        data_dir: &Path,
+        url: Option<&str>,
+        token: Option<&str>,
+    ) -> Result<Self, BridgeError> {
+        if let Some(url) = url {
+            let url = url.trim_end_matches('/');
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(BridgeError::invalid(
+                    "bad_node_url",
+                    format!(
+                        "--node must be an http:// or https:// URL of a ledger node, got {url:?}"
+                    ),
+                ));
+            }
+            tracing::info!(node = url, "using a separate ledger node");
+            return Ok(Self {
+                client: Arc::new(HttpLedger::new(url, token)),
+                embedded: None,
+                operator: None,
+                clock: Arc::new(SystemClock),
+            });
+        }
+        let dir = data_dir.join("node");
+        let (node, producers) = open_node(&dir, NETWORK_DEFAULT, None, MempoolConfig::default())?;
+        tracing::info!(dir = %dir.display(), "embedded ledger node ready");
+        let operator = SecretKey::load(&dir.join("operator.key"))?;
+        Ok(Self {
+            client: Arc::clone(&node) as Arc<dyn LedgerClient>,
+            embedded: Some((node, producers)),
+            operator: Some(operator),
+            clock: Arc::new(SystemClock),
+        })
+    }
+
+    /// The ledger's ports for a platform (before it opens: a remote node is asked for its
+    /// identity chain here, not on the platform's runtime); the audit anchor signs with
+    /// `platform_key`.
+    pub fn ports(&self, platform_key: SecretKey) -> Result<LedgerPorts, BridgeError> {
+        tracing::info!(key = %platform_key.public(), "platform key anchors the audit-log head on the trade chain");
+        let dids = LedgerDids::new(Arc::clone(&self.client))?;
+        let anchor = LedgerAnchor::start(Arc::clone(&self.client), platform_key)?;
+        let parties = match &self.operator {
+            Some(operator) => Some(LedgerParties::new(
+                Arc::clone(&self.client),
+                Arc::clone(&self.clock),
+                operator.clone(),
+            )),
+            None => {
+                tracing::warn!(
+                    "separate ledger node: approved registrations are not issued KYC credentials nor enrolled on the trade chain (the operator key is not here)"
+                );
+                None
+            }
+        };
+        Ok(LedgerPorts {
+            anchor,
+            dids,
+            parties,
+        })
+    }
+
+    /// Stops the embedded node, if any.
+    pub fn stop(self) {
+        if let Some(running) = self.embedded {
+            stop(running);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_separate_node_must_be_an_http_url_and_an_embedded_one_has_the_operator_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let refused = PlatformLedger::open(dir.path(), Some("ftp://ledger"), None).unwrap_err();
+        assert_eq!(refused.code(), "bad_node_url");
+
+        let remote = PlatformLedger::open(dir.path(), Some("http://127.0.0.1:9/"), None).unwrap();
+        assert!(remote.embedded.is_none() && remote.operator.is_none());
+
+        let embedded = PlatformLedger::open(dir.path(), None, None).unwrap();
+        let on_disk = SecretKey::load(&dir.path().join("node").join("operator.key")).unwrap();
+        assert_eq!(
+            embedded.operator.as_ref().map(SecretKey::public),
+            Some(on_disk.public())
+        );
+        embedded.stop();
+    }
+}
