@@ -145,14 +145,22 @@ pub struct Ports {
 }
 
 /// Walks the platform part of the demo on an in-process `suanli serve` (API and web
-/// consoles) over `data_dir` (use a fresh directory) on a manual clock started now (so
-/// that days can pass in an instant), and leaves it serving: the caller stops it — and
+/// consoles) over `data_dir` (use a fresh directory) on a manual clock started [`PLATFORM_CLOCK_BEHIND_MS`] in the
+/// past (so that days can pass in an instant and the walk ends before real time), and leaves it serving: the caller stops it — and
 /// serves on on the real clock with [`start`].
+/// How far behind real time the demo platform's manual clock starts (11 days: more than
+/// the 10 days and 90 minutes the walk moves it).
+pub const PLATFORM_CLOCK_BEHIND_MS: i64 = 11 * suanli_platform_http::domain::money::DAY_MS;
+
 pub fn run(data_dir: &Path, ports: Ports) -> anyhow::Result<RunningPlatform> {
     let now =
         suanli_platform_http::domain::clock::Clock::now_unix_ms(&suanli_platform_http::SystemClock);
+    // The walk moves the clock 10 days and 90 minutes forward; it starts that much (and a
+    // day) in the past, so the platform restarted on the real clock finds nothing dated
+    // in its future.
+    let start_ms = now.saturating_sub(PLATFORM_CLOCK_BEHIND_MS).max(0);
     let clock = Arc::new(suanli_platform_http::domain::clock::ManualClock::new(
-        now.unsigned_abs(),
+        start_ms.unsigned_abs(),
     ));
     let (running, client) = start(data_dir, clock.clone(), ports)?;
     match walk(&client, data_dir, &clock) {

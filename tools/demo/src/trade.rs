@@ -28,21 +28,41 @@ use suanli_trade::records::{MODE_NEXT_KEY, OFFER_NEXT_KEY, decode_u64};
 use suanli_trade::{CloseReason, PartyDid, Role, Serial, TradeOp, credentials, op, pricing, view};
 use suanli_vc::credential::{CredentialDraft, SchemaRef};
 
-/// The system clock plus an offset that only grows.
-#[derive(Debug, Default)]
+/// How far behind real time the demo's chain clock starts: more than the walk fast-forwards
+/// in all (about 6.5 h of check-ins), so that the walk ends before real time and the node
+/// restarted on the real clock after it never sees a head from its future.
+pub const DEMO_CLOCK_BEHIND_MS: u64 = 12 * 60 * MINUTE_MS;
+
+/// The system clock minus [`DEMO_CLOCK_BEHIND_MS`], plus what the walk fast-forwards; it
+/// only moves forward and never passes real time.
+#[derive(Debug)]
 pub struct DemoClock {
-    offset_ms: AtomicU64,
+    forwarded_ms: AtomicU64,
+}
+
+impl Default for DemoClock {
+    fn default() -> Self {
+        DemoClock {
+            forwarded_ms: AtomicU64::new(0),
+        }
+    }
 }
 
 impl DemoClock {
+    /// Moves the clock `ms` forward (capped at real time).
     pub fn fast_forward(&self, ms: u64) {
-        self.offset_ms.fetch_add(ms, Ordering::SeqCst);
+        let _ = self
+            .forwarded_ms
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |f| {
+                Some(f.saturating_add(ms).min(DEMO_CLOCK_BEHIND_MS))
+            });
     }
 }
 
 impl Clock for DemoClock {
     fn now_ms(&self) -> u64 {
-        SystemClock.now_ms() + self.offset_ms.load(Ordering::SeqCst)
+        let behind = DEMO_CLOCK_BEHIND_MS - self.forwarded_ms.load(Ordering::SeqCst);
+        SystemClock.now_ms().saturating_sub(behind)
     }
 }
 
