@@ -3,6 +3,8 @@
 //! known-discrete-log attack on `rabe`-style hashing is in `src/attack.rs`, where it
 //! can swap the random oracle.)
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
 use suanli_abe::{

@@ -1,12 +1,16 @@
 //! Versioned serialisation: every object round-trips, sizes are as documented in
 //! `docs/abe.md`, and wrong versions, kinds, truncations and trailing bytes are refused.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
 use suanli_abe::{
     Capsule, Ciphertext, FORMAT_VERSION, MasterKey, Policy, PublicKey, UserKey, decapsulate,
     decrypt, encapsulate, encrypt, keygen, setup,
 };
+
+type Decode = fn(&[u8]) -> &'static str;
 
 fn code<T: std::fmt::Debug>(r: Result<T, suanli_abe::AbeError>) -> &'static str {
     r.err().map_or("ok", |e| e.code())
@@ -55,7 +59,7 @@ fn bad_headers_truncations_and_trailing_bytes_are_refused() {
     let (pk, msk) = setup(&mut rng);
     let key = keygen(&msk, &["a"], &mut rng).unwrap();
     let ct = encrypt(&pk, &Policy::parse("a").unwrap(), b"x", b"", &mut rng).unwrap();
-    let objects: [(Vec<u8>, fn(&[u8]) -> &'static str); 4] = [
+    let objects: [(Vec<u8>, Decode); 4] = [
         (pk.to_bytes(), |b| code(PublicKey::from_bytes(b))),
         (msk.to_bytes(), |b| code(MasterKey::from_bytes(b))),
         (key.to_bytes(), |b| code(UserKey::from_bytes(b))),

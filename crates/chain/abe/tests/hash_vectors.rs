@@ -2,6 +2,8 @@
 //! `BLS12381G2_XMD:SHA-256_SSWU_RO_`), checked against the hashing the crate uses for
 //! attributes ([`suanli_abe::hash::hash_to_g1`]) and its G2 sibling.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
 use ark_bls12_381::{Fq, Fq2, G1Affine, G2Affine};
 use ark_ff::PrimeField;
 use suanli_abe::hash::{ATTRIBUTE_DST, hash_to_g1, hash_to_g2};

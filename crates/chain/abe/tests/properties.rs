@@ -2,6 +2,8 @@
 //! repeated attributes) and random attribute sets, decryption succeeds exactly when the
 //! set satisfies the policy, judged by an evaluator written here, apart from the crate.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use rand_chacha::ChaCha20Rng;
