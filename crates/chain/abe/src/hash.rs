@@ -14,8 +14,14 @@
 //! needs (and what `rabe`'s `g·H(attr)` lacks). [`hash_to_g2`] is the G2 suite of the same
 //! implementation; FAME does not use it, but its RFC 9380 vectors are checked with it.
 //! Column points are public constants: they are computed once per process and kept.
+//! Attribute points are public functions of public strings: a bounded per-process memo
+//! ([`ATTRIBUTE_MEMO_MAX`] attributes, emptied when full) keeps them, so policies built
+//! from the same templates hash each attribute once. The memo changes timing only, never
+//! a result; whether an attribute was seen before is visible in timing, and attributes
+//! are public (ciphertexts carry their policy).
 
-use std::sync::OnceLock;
+use std::collections::BTreeMap;
+use std::sync::{Mutex, OnceLock};
 
 use ark_bls12_381::{G1Affine, G1Projective, G2Affine, G2Projective, g1, g2};
 use ark_ec::hashing::{
@@ -99,12 +105,39 @@ fn points(message: impl Fn(u8, u8) -> Vec<u8>) -> Result<Points, AbeError> {
     Ok(out)
 }
 
+/// Most attributes whose points the per-process memo keeps.
+pub const ATTRIBUTE_MEMO_MAX: usize = 4096;
+
+static ATTRIBUTE_POINTS: Mutex<BTreeMap<String, Points>> = Mutex::new(BTreeMap::new());
+
+/// Empties the attribute-point memo, so the next operations hash every attribute again
+/// (for measuring the cold path; results never depend on the memo).
+pub fn forget_attribute_points() {
+    if let Ok(mut memo) = ATTRIBUTE_POINTS.lock() {
+        memo.clear();
+    }
+}
+
 static COLUMNS: [OnceLock<Result<Points, String>>; POLICY_LEAVES_MAX] =
     [const { OnceLock::new() }; POLICY_LEAVES_MAX];
 
 impl Oracle for Rfc9380 {
     fn attribute(&self, attribute: &str) -> Result<Points, AbeError> {
-        points(|l, t| attribute_message(attribute, l, t))
+        if let Some(known) = ATTRIBUTE_POINTS
+            .lock()
+            .ok()
+            .and_then(|m| m.get(attribute).copied())
+        {
+            return Ok(known);
+        }
+        let fresh = points(|l, t| attribute_message(attribute, l, t))?;
+        if let Ok(mut memo) = ATTRIBUTE_POINTS.lock() {
+            if memo.len() >= ATTRIBUTE_MEMO_MAX {
+                memo.clear();
+            }
+            memo.insert(attribute.to_owned(), fresh);
+        }
+        Ok(fresh)
     }
 
     fn column(&self, column: usize) -> Result<Points, AbeError> {
@@ -114,5 +147,30 @@ impl Oracle for Rfc9380 {
         cell.get_or_init(|| points(|l, t| column_message(column, l, t)).map_err(|e| e.to_string()))
             .clone()
             .map_err(AbeError::HashToCurve)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memoized_points_are_the_hashed_points() {
+        let direct = points(|l, t| attribute_message("role=regulator", l, t)).unwrap();
+        forget_attribute_points();
+        assert_eq!(Rfc9380.attribute("role=regulator").unwrap(), direct);
+        assert_eq!(Rfc9380.attribute("role=regulator").unwrap(), direct);
+        assert_ne!(Rfc9380.attribute("role=regulatoR").unwrap(), direct);
+        let column = points(|l, t| column_message(3, l, t)).unwrap();
+        assert_eq!(Rfc9380.column(3).unwrap(), column);
+        assert_eq!(Rfc9380.column(3).unwrap(), column);
+        let far = points(|l, t| column_message(POLICY_LEAVES_MAX, l, t)).unwrap();
+        assert_eq!(Rfc9380.column(POLICY_LEAVES_MAX).unwrap(), far);
+    }
+
+    #[test]
+    fn inputs_are_encoded_without_ambiguity() {
+        assert_eq!(attribute_message("ab", 1, 0), b"A\x00\x02ab\x01\x00");
+        assert_eq!(column_message(258, 2, 1), b"C\x00\x00\x01\x02\x02\x01");
     }
 }

@@ -9,8 +9,9 @@
 //!
 //! Invariants:
 //! - Pure: no I/O, no clock; randomness only from a caller-supplied
-//!   [`rand_core::CryptoRng`]. The one shared state is a per-process memo of the
-//!   span-program column points, which are public constants.
+//!   [`rand_core::CryptoRng`]. The only shared state is a per-process memo of public
+//!   hash points (span-program columns, and a bounded set of attributes; see [`hash`]):
+//!   it changes timing, never a result.
 //! - Attributes are hashed to G1 with RFC 9380 (`BLS12381G1_XMD:SHA-256_SSWU_RO_`,
 //!   domain tag [`hash::ATTRIBUTE_DST`]): nobody knows their discrete logarithms, so a
 //!   key cannot be re-targeted to other attributes (the flaw of `rabe`'s `g·H(attr)`;
