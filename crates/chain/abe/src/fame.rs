@@ -303,7 +303,7 @@ pub(crate) fn encapsulate_with<R: CryptoRng + ?Sized>(
                     *acc += scaled(columns[j][l][t], m);
                 }
             }
-            *slot = (p[0] * s[0] + p[1] * s[1]).into_affine();
+            *slot = crate::joint::mul2(p[0], s[0], p[1], s[1]).into_affine();
         }
         rows.push(out);
     }

@@ -41,8 +41,17 @@ type G1Hasher =
 type G2Hasher =
     MapToCurveBasedHasher<G2Projective, DefaultFieldHasher<Sha256, 128>, WBMap<g2::Config>>;
 
-/// `hash_to_curve` of RFC 9380 with the suite `BLS12381G1_XMD:SHA-256_SSWU_RO_`.
+/// `hash_to_curve` of RFC 9380 with the suite `BLS12381G1_XMD:SHA-256_SSWU_RO_` (the
+/// crate's faster implementation, `src/sswu.rs`, with arkworks' for exceptional cases).
 pub fn hash_to_g1(dst: &[u8], msg: &[u8]) -> Result<G1Affine, AbeError> {
+    match crate::sswu::hash_to_g1(dst, msg) {
+        Some(point) => Ok(point),
+        None => hash_to_g1_arkworks(dst, msg),
+    }
+}
+
+/// The same suite through arkworks' generic `MapToCurveBasedHasher`.
+pub(crate) fn hash_to_g1_arkworks(dst: &[u8], msg: &[u8]) -> Result<G1Affine, AbeError> {
     let hasher = G1Hasher::new(dst).map_err(|e| AbeError::HashToCurve(e.to_string()))?;
     hasher
         .hash(msg)
@@ -93,13 +102,10 @@ pub(crate) trait Oracle {
 pub(crate) struct Rfc9380;
 
 fn points(message: impl Fn(u8, u8) -> Vec<u8>) -> Result<Points, AbeError> {
-    let hasher = G1Hasher::new(ATTRIBUTE_DST).map_err(|e| AbeError::HashToCurve(e.to_string()))?;
     let mut out = [[G1Affine::default(); 2]; 3];
     for (l, row) in (0u8..).zip(out.iter_mut()) {
         for (t, point) in (0u8..).zip(row.iter_mut()) {
-            *point = hasher
-                .hash(&message(l, t))
-                .map_err(|e| AbeError::HashToCurve(e.to_string()))?;
+            *point = hash_to_g1(ATTRIBUTE_DST, &message(l, t))?;
         }
     }
     Ok(out)

@@ -50,8 +50,10 @@ mod error;
 pub mod fame;
 pub mod hash;
 pub mod hybrid;
+mod joint;
 mod msp;
 pub mod policy;
+mod sswu;
 
 pub use codec::FORMAT_VERSION;
 pub use error::AbeError;
