@@ -3,7 +3,9 @@
 //! Owns: the FAME scheme of Agrawal and Chase (CCS 2017, k = 2, fully secure under DLIN
 //! in the random-oracle model; [`fame`]) on BLS12-381 (arkworks), the policy language
 //! of AND / OR / k-of-n gates over attributes ([`policy`]) and its monotone span program
-//! ([`msp`], crate-private), RFC 9380 hashing of attributes ([`hash`]), hybrid
+//! ([`msp`], crate-private), RFC 9380 hashing of attributes ([`hash`]; a faster G1 path
+//! in `src/sswu.rs`, checked against the RFC vectors and arkworks), a joint two-scalar
+//! multiplication for ciphertext elements (`src/joint.rs`), hybrid
 //! encryption with ChaCha20-Poly1305 ([`hybrid`]) and the versioned byte formats
 //! ([`codec`]). `docs/abe.md` describes the construction and the formats in full.
 //!
