@@ -6,6 +6,12 @@ use crate::auth::{Authed, TOKEN_PREFIX, Via, clear_cookie, session_cookie};
 use crate::crypto::{self, random_token, token_digest, totp, totp_match};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{ApiJson, ApiQuery, AuditSlot, IdParam, PageQuery, set_actor};
+use crate::service::Page;
+use crate::service::orgs::{self, OrgDraft};
+use crate::service::security::{
+    check_new_password, hash_password, new_user_key, parse_login, parse_name,
+};
+use crate::service::users::{self, UserDraft};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -13,15 +19,15 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use suanli_platform_domain::org::{DisplayName, Login};
-use suanli_platform_domain::security::{PasswordError, SecuritySettings};
+use suanli_platform_domain::security::SecuritySettings;
 use suanli_platform_domain::validate::{BoundedText, CreditCode, IdNumber, Phone};
 use suanli_platform_domain::{
     OrgId, OrgKind, OrgStatus, Permission, RegistrationId, Role, TokenId, UserId,
 };
 use suanli_platform_store::*;
 
-/// Settings key of the security settings document.
-pub const SECURITY_SETTINGS_KEY: &str = "security";
+pub use crate::service::security::{SECURITY_SETTINGS_KEY, settings, verify_password};
+pub use crate::service::users::ROLES_PER_USER_MAX;
 /// Longest API token lifetime, in seconds (one year).
 pub const TOKEN_TTL_SECS_MAX: u32 = 365 * 86_400;
 /// Longest API token name, in characters.
@@ -34,140 +40,15 @@ pub const REASON_CHARS_MAX: usize = 500;
 pub const REGISTRATIONS_PER_ADDRESS_MAX: u32 = 20;
 /// The registration-throttling window, in seconds.
 pub const REGISTRATION_WINDOW_SECS: i64 = 3_600;
-/// Most roles one request may assign.
-pub const ROLES_PER_USER_MAX: usize = 11;
 
 type JsonResult = ApiResult<Json<Value>>;
 
 // ---------------------------------------------------------------- helpers
 
-pub(crate) async fn settings(s: &AppState) -> ApiResult<SecuritySettings> {
-    match s.store.get_setting(SECURITY_SETTINGS_KEY).await? {
-        Some(text) => serde_json::from_str(&text).map_err(|e| {
-            tracing::error!(error = %e, "stored security settings do not parse");
-            ApiError::internal()
-        }),
-        None => Ok(SecuritySettings::default()),
-    }
-}
-
-async fn hash_password(s: &AppState, password: String) -> ApiResult<String> {
-    let h = s.hasher.clone();
-    tokio::task::spawn_blocking(move || h.hash(&password))
-        .await
-        .map_err(|_| ApiError::internal())?
-        .map_err(|e| {
-            tracing::error!(error = %e, "password hashing failed");
-            ApiError::internal()
-        })
-}
-
-pub(crate) async fn verify_password(s: &AppState, password: String, phc: String) -> bool {
-    let h = s.hasher.clone();
-    tokio::task::spawn_blocking(move || h.verify(&password, &phc))
-        .await
-        .unwrap_or(false)
-}
-
-fn policy_error(e: PasswordError, field: &str) -> ApiError {
-    let code = if e == PasswordError::Reused {
-        "password_reused"
-    } else {
-        "password_policy"
-    };
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, e.to_string()).field(field)
-}
-
-/// Checks a new password against the policy and (for existing users) the history.
-async fn check_new_password(
-    s: &AppState,
-    password: &str,
-    login: &str,
-    user: Option<UserId>,
-    field: &str,
-) -> ApiResult<()> {
-    let policy = settings(s).await?.password;
-    policy
-        .check(password, login)
-        .map_err(|e| policy_error(e, field))?;
-    if let Some(u) = user
-        && policy.history > 0
-    {
-        for old in s.store.password_history(u, policy.history).await? {
-            if verify_password(s, password.to_owned(), old).await {
-                return Err(policy_error(PasswordError::Reused, field));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// A new DID key sealed under `password` (with its DID-creating transaction when an
-/// identity chain is attached).
-async fn new_user_key(s: &AppState, password: &str) -> ApiResult<NewUserKey> {
-    s.custody
-        .create(password, s.dids.as_ref(), s.clock.now_unix_ms())
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "creating a user key failed");
-            ApiError::internal()
-        })
-}
-
-fn parse_login(raw: &str) -> ApiResult<Login> {
-    Login::parse(raw)
-        .ok_or_else(|| ApiError::invalid("login", "3 to 64 characters of a-z, 0-9 and . _ @ -"))
-}
-
-fn parse_name(raw: &str, field: &str) -> ApiResult<DisplayName> {
-    DisplayName::parse(raw)
-        .ok_or_else(|| ApiError::invalid(field, "1 to 100 characters without control characters"))
-}
-
 fn text(raw: &str, field: &str) -> ApiResult<String> {
     BoundedText::parse(raw)
         .map(|t| t.as_str().to_owned())
         .map_err(|e| ApiError::invalid(field, e.to_string()))
-}
-
-fn org_id(raw: i64) -> ApiResult<OrgId> {
-    OrgId::new(raw).ok_or_else(ApiError::not_found)
-}
-
-/// The organisation `id` if the caller may see it (else 404).
-async fn visible_org(s: &AppState, a: &Authed, id: i64) -> ApiResult<OrgRecord> {
-    let org = s
-        .store
-        .get_org(org_id(id)?)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    if !a.principal.org_visibility().permits(&org.facts()) {
-        return Err(ApiError::not_found());
-    }
-    Ok(org)
-}
-
-/// The user `id` if the caller may see it (itself, or users of organisations in its user
-/// visibility; else 404).
-async fn visible_user(s: &AppState, a: &Authed, id: i64) -> ApiResult<UserRecord> {
-    let uid = UserId::new(id).ok_or_else(ApiError::not_found)?;
-    let user = s
-        .store
-        .get_user(uid)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    if user.id == a.user.id {
-        return Ok(user);
-    }
-    let org = s
-        .store
-        .get_org(user.org)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    if !a.principal.user_visibility().permits(&org.facts()) {
-        return Err(ApiError::not_found());
-    }
-    Ok(user)
 }
 
 /// What the API shows of a user.
@@ -1072,39 +953,13 @@ pub async fn list_orgs(
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> JsonResult {
     a.require(Permission::OrgRead)?;
-    let items = s
-        .store
-        .list_orgs(
-            a.principal.org_visibility(),
-            q.after.and_then(OrgId::new),
-            q.limit()?,
-        )
-        .await?;
+    let items = orgs::list(&s, &a, Page::new(q.after, q.limit()?)?).await?;
     Ok(Json(json!({ "items": items })))
 }
 
 /// `GET /api/v1/orgs/{id}`
 pub async fn get_org(State(s): State<AppState>, a: Authed, IdParam(id): IdParam) -> JsonResult {
-    a.require(Permission::OrgRead)?;
-    Ok(Json(json!({ "org": visible_org(&s, &a, id).await? })))
-}
-
-/// Initial administrator of a new organisation.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AdminReq {
-    login: String,
-    display_name: String,
-    password: String,
-}
-
-/// Organisation creation by the operator.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateOrgReq {
-    kind: OrgKind,
-    name: String,
-    admin: AdminReq,
+    Ok(Json(json!({ "org": orgs::get(&s, &a, id).await? })))
 }
 
 /// `POST /api/v1/orgs` — the operator creates suppliers, distributors and customers
@@ -1112,54 +967,9 @@ pub struct CreateOrgReq {
 pub async fn create_org(
     State(s): State<AppState>,
     a: Authed,
-    ApiJson(r): ApiJson<CreateOrgReq>,
+    ApiJson(r): ApiJson<OrgDraft>,
 ) -> ApiResult<Response> {
-    a.require(Permission::OrgAdmin)?;
-    if r.kind == OrgKind::Operator {
-        return Err(ApiError::invalid("kind", "there is exactly one operator"));
-    }
-    let name = parse_name(&r.name, "name")?;
-    let login = Login::parse(&r.admin.login).ok_or_else(|| {
-        ApiError::invalid("admin.login", "3 to 64 characters of a-z, 0-9 and . _ @ -")
-    })?;
-    let display = parse_name(&r.admin.display_name, "admin.display_name")?;
-    check_new_password(
-        &s,
-        &r.admin.password,
-        login.as_str(),
-        None,
-        "admin.password",
-    )
-    .await?;
-    if s.store.get_user_by_login(login.as_str()).await?.is_some() {
-        return Err(
-            ApiError::new(StatusCode::CONFLICT, "login_taken", "login already exists")
-                .field("admin.login"),
-        );
-    }
-    let now = s.clock.now_unix_ms();
-    let hash = hash_password(&s, r.admin.password).await?;
-    let org = s
-        .store
-        .create_org(&NewOrg {
-            kind: r.kind,
-            name: name.as_str().to_owned(),
-            status: OrgStatus::Active,
-            distributor: None,
-            created_ms: now,
-        })
-        .await?;
-    let user = s
-        .store
-        .create_user(&NewUser {
-            org: org.id,
-            login: login.as_str().to_owned(),
-            display_name: display.as_str().to_owned(),
-            password_hash: hash,
-            roles: vec![Role::admin_of(r.kind)],
-            created_ms: now,
-        })
-        .await?;
+    let (org, user) = orgs::create(&s, &a, &r).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "org": org, "admin": UserView::from(&user) })),
@@ -1181,19 +991,9 @@ pub async fn update_org(
     IdParam(id): IdParam,
     ApiJson(r): ApiJson<UpdateOrgReq>,
 ) -> JsonResult {
-    a.require(Permission::OrgUpdate)?;
-    let org = visible_org(&s, &a, id).await?;
-    if !a.principal.can_update_org(&org.facts()) {
-        return Err(ApiError::forbidden());
-    }
-    let name = parse_name(&r.name, "name")?;
-    s.store.rename_org(org.id, name.as_str()).await?;
-    let org = s
-        .store
-        .get_org(org.id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    Ok(Json(json!({ "org": org })))
+    Ok(Json(
+        json!({ "org": orgs::rename(&s, &a, id, &r.name).await? }),
+    ))
 }
 
 /// `DELETE /api/v1/orgs/{id}` — suspends (organisations are never erased).
@@ -1202,12 +1002,7 @@ pub async fn suspend_org(
     a: Authed,
     IdParam(id): IdParam,
 ) -> ApiResult<Response> {
-    a.require(Permission::OrgAdmin)?;
-    let org = visible_org(&s, &a, id).await?;
-    if !a.principal.can_suspend_org(&org.facts()) {
-        return Err(ApiError::forbidden());
-    }
-    s.store.set_org_status(org.id, OrgStatus::Suspended).await?;
+    orgs::suspend(&s, &a, id).await?;
     Ok(no_content())
 }
 
@@ -1225,35 +1020,7 @@ pub async fn set_sales_owner(
     IdParam(id): IdParam,
     ApiJson(r): ApiJson<SalesOwnerReq>,
 ) -> JsonResult {
-    a.require(Permission::OrgAdmin)?;
-    let org = visible_org(&s, &a, id).await?;
-    if !org.kind.is_customer() {
-        return Err(ApiError::invalid("id", "only customers have a sales owner"));
-    }
-    let owner = match r.user_id {
-        None => None,
-        Some(uid) => {
-            let u = UserId::new(uid).ok_or_else(|| ApiError::invalid("user_id", "no such user"))?;
-            let user = s
-                .store
-                .get_user(u)
-                .await?
-                .ok_or_else(|| ApiError::invalid("user_id", "no such user"))?;
-            if user.org != a.org.id || !user.roles.contains(&Role::Sales) {
-                return Err(ApiError::invalid(
-                    "user_id",
-                    "must be a salesperson of the operator",
-                ));
-            }
-            Some(user.id)
-        }
-    };
-    s.store.set_org_sales_owner(org.id, owner).await?;
-    let org = s
-        .store
-        .get_org(org.id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let org = orgs::set_sales_owner(&s, &a, id, r.user_id).await?;
     Ok(Json(json!({ "org": org })))
 }
 
@@ -1267,49 +1034,9 @@ pub async fn list_org_users(
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> JsonResult {
     a.require(Permission::UserRead)?;
-    let vis = a.principal.user_visibility();
-    let org = s
-        .store
-        .get_org(org_id(id)?)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    if !vis.permits(&org.facts()) {
-        return Err(ApiError::not_found());
-    }
-    let users = s
-        .store
-        .list_users(vis, Some(org.id), q.after.and_then(UserId::new), q.limit()?)
-        .await?;
+    let users = users::list(&s, &a, id, Page::new(q.after, q.limit()?)?).await?;
     let items: Vec<UserView> = users.iter().map(UserView::from).collect();
     Ok(Json(json!({ "items": items })))
-}
-
-/// User creation.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateUserReq {
-    login: String,
-    display_name: String,
-    password: String,
-    roles: Vec<Role>,
-}
-
-fn check_grants(a: &Authed, roles: &[Role]) -> ApiResult<Vec<Role>> {
-    if roles.is_empty() || roles.len() > ROLES_PER_USER_MAX {
-        return Err(ApiError::invalid("roles", "1 to 11 roles"));
-    }
-    if let Some(r) = roles.iter().find(|r| !a.principal.can_grant(**r)) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!("you may not grant the role {}", r.as_str()),
-        )
-        .field("roles"));
-    }
-    let mut v = roles.to_vec();
-    v.sort();
-    v.dedup();
-    Ok(v)
 }
 
 /// `POST /api/v1/orgs/{id}/users` — creates a (sub-)user in one's own organisation.
@@ -1317,43 +1044,9 @@ pub async fn create_user(
     State(s): State<AppState>,
     a: Authed,
     IdParam(id): IdParam,
-    ApiJson(r): ApiJson<CreateUserReq>,
+    ApiJson(r): ApiJson<UserDraft>,
 ) -> ApiResult<Response> {
-    a.require(Permission::UserManage)?;
-    let org = s
-        .store
-        .get_org(org_id(id)?)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    if !a.principal.user_visibility().permits(&org.facts()) {
-        return Err(ApiError::not_found());
-    }
-    if !a.principal.can_manage_users_of(org.id) {
-        return Err(ApiError::forbidden());
-    }
-    let roles = check_grants(&a, &r.roles)?;
-    let login = parse_login(&r.login)?;
-    let display = parse_name(&r.display_name, "display_name")?;
-    check_new_password(&s, &r.password, login.as_str(), None, "password").await?;
-    let hash = hash_password(&s, r.password).await?;
-    let user = s
-        .store
-        .create_user(&NewUser {
-            org: org.id,
-            login: login.as_str().to_owned(),
-            display_name: display.as_str().to_owned(),
-            password_hash: hash,
-            roles,
-            created_ms: s.clock.now_unix_ms(),
-        })
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict(_) => {
-                ApiError::new(StatusCode::CONFLICT, "login_taken", "login already exists")
-                    .field("login")
-            }
-            other => other.into(),
-        })?;
+    let user = users::create(&s, &a, id, &r).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "user": UserView::from(&user) })),
@@ -1363,40 +1056,8 @@ pub async fn create_user(
 
 /// `GET /api/v1/users/{id}`
 pub async fn get_user(State(s): State<AppState>, a: Authed, IdParam(id): IdParam) -> JsonResult {
-    if id != a.user.id.get() {
-        a.require(Permission::UserRead)?;
-    }
-    let u = visible_user(&s, &a, id).await?;
+    let u = users::get(&s, &a, id).await?;
     Ok(Json(json!({ "user": UserView::from(&u) })))
-}
-
-async fn managed_user(s: &AppState, a: &Authed, id: i64) -> ApiResult<UserRecord> {
-    a.require(Permission::UserManage)?;
-    let u = visible_user(s, a, id).await?;
-    if u.id == a.user.id {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "you cannot change your own roles or disable yourself",
-        ));
-    }
-    if !a.principal.can_manage_users_of(u.org) {
-        return Err(ApiError::forbidden());
-    }
-    // Nobody may demote or disable a user who holds a permission they lack.
-    let outranked = u
-        .roles
-        .iter()
-        .flat_map(|r| r.permissions().iter())
-        .any(|p| !a.principal.has(*p));
-    if outranked {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "this user holds permissions you lack; you cannot change or disable them",
-        ));
-    }
-    Ok(u)
 }
 
 /// Role replacement.
@@ -1413,14 +1074,7 @@ pub async fn set_roles(
     IdParam(id): IdParam,
     ApiJson(r): ApiJson<RolesReq>,
 ) -> JsonResult {
-    let u = managed_user(&s, &a, id).await?;
-    let roles = check_grants(&a, &r.roles)?;
-    s.store.set_user_roles(u.id, &roles).await?;
-    let u = s
-        .store
-        .get_user(u.id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let u = users::set_roles(&s, &a, id, &r.roles).await?;
     Ok(Json(json!({ "user": UserView::from(&u) })))
 }
 
@@ -1430,8 +1084,7 @@ pub async fn disable_user(
     a: Authed,
     IdParam(id): IdParam,
 ) -> ApiResult<Response> {
-    let u = managed_user(&s, &a, id).await?;
-    s.store.set_user_disabled(u.id, true).await?;
+    users::disable(&s, &a, id).await?;
     Ok(no_content())
 }
 

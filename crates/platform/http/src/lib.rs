@@ -45,6 +45,7 @@ pub mod metrics;
 pub mod money_api;
 pub mod payment;
 pub mod routes;
+pub mod service;
 
 use config::Config;
 use std::net::SocketAddr;

@@ -1,7 +1,15 @@
-//! The bridge from a page's form to the API: the request is built as a browser would send
-//! it to `/api/v1/…` (the caller's session cookie, the form's CSRF token as the
-//! `X-CSRF-Token` header, a JSON body) and handed to the API router in-process, so the
-//! API's handler does the authorisation, validation, audit and the money rules.
+//! The bridge from a page's form to the platform's rules.
+//!
+//! Pages call the typed service layer ([`suanli_platform_http::service`]) — the same
+//! functions the API's handlers call — through [`run`]: it first checks the form's CSRF
+//! token against the session's (as the API checks the `X-CSRF-Token` header), then runs
+//! the operation and turns a refusal into an [`ApiFailure`] the form shows next to its
+//! field. Server faults become [`WebError`]s (the 500 page).
+//!
+//! Forms not yet moved to the service layer still go through [`call`]: the request is
+//! built as a browser would send it to `/api/v1/…` (the caller's session cookie, the
+//! form's CSRF token as the `X-CSRF-Token` header, a JSON body) and handed to the API
+//! router in-process.
 
 use crate::WebError;
 use crate::ctx::Ctx;
@@ -10,7 +18,10 @@ use axum::extract::ConnectInfo;
 use axum::http::{HeaderValue, Method, Request, StatusCode, header};
 use serde_json::Value;
 use suanli_platform_http::auth::CSRF_HEADER;
+use suanli_platform_http::crypto::ct_eq;
+use suanli_platform_http::error::ApiError;
 use suanli_platform_http::money_api::IDEMPOTENCY_HEADER;
+use suanli_platform_http::service::ServiceError;
 use tower::ServiceExt;
 
 /// Largest API answer read back, in bytes.
@@ -27,6 +38,63 @@ pub struct ApiFailure {
     pub message: String,
     /// Offending field, if any.
     pub field: Option<String>,
+}
+
+impl ApiFailure {
+    /// The failure of a refused service operation; a server fault is a [`WebError`].
+    pub fn of(e: ServiceError) -> Result<Self, WebError> {
+        let e = ApiError::from(e);
+        if e.status.is_server_error() {
+            return Err(WebError::Internal(format!("{}: {}", e.code, e.message)));
+        }
+        Ok(ApiFailure {
+            status: e.status,
+            code: e.code.to_owned(),
+            message: e.message,
+            field: e.field,
+        })
+    }
+}
+
+/// Checks a form's CSRF token against the session's (`csrf_missing` / `csrf_invalid`,
+/// as the API answers a missing or wrong `X-CSRF-Token` header).
+pub fn check_csrf(ctx: &Ctx, token: &str) -> Result<(), ApiFailure> {
+    let fail = |code: &str, message: &str| ApiFailure {
+        status: StatusCode::FORBIDDEN,
+        code: code.to_owned(),
+        message: message.to_owned(),
+        field: None,
+    };
+    if token.is_empty() {
+        return Err(fail(
+            "csrf_missing",
+            "state-changing requests on a cookie session need the CSRF token",
+        ));
+    }
+    if ctx.csrf.is_empty() || !ct_eq(token.as_bytes(), ctx.csrf.as_bytes()) {
+        return Err(fail(
+            "csrf_invalid",
+            "the CSRF token does not match the session",
+        ));
+    }
+    Ok(())
+}
+
+/// Runs a state-changing service operation for a form carrying the CSRF token `token`:
+/// the token is checked first (the operation does not run without it); a refusal is an
+/// [`ApiFailure`] for the form, a server fault a [`WebError`].
+pub async fn run<T>(
+    ctx: &Ctx,
+    token: &str,
+    op: impl std::future::Future<Output = Result<T, ServiceError>>,
+) -> Result<Result<T, ApiFailure>, WebError> {
+    if let Err(f) = check_csrf(ctx, token) {
+        return Ok(Err(f));
+    }
+    match op.await {
+        Ok(v) => Ok(Ok(v)),
+        Err(e) => ApiFailure::of(e).map(Err),
+    }
 }
 
 /// A successful API answer.

@@ -18,13 +18,17 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::json;
 use suanli_platform_domain::instance::InstanceStatus;
-use suanli_platform_domain::money::{Fen, cst_midnight};
-use suanli_platform_domain::pricing::{ChargingMode, QuoteRequest, TERM_MONTHS_MAX, quote};
+use suanli_platform_domain::money::Fen;
+use suanli_platform_domain::pricing::{ChargingMode, TERM_MONTHS_MAX};
 use suanli_platform_domain::{OrgVisibility, Permission, Role};
+use suanli_platform_http::service::accounts::{self, BillRequest};
+use suanli_platform_http::service::orders::{self, Idem, NewOrder};
+use suanli_platform_http::service::{self, ServiceError, catalogue, keys, payments};
 use suanli_platform_store::{
-    BillFilter, InstanceRecord, OrderRecord, PAGE_SIZE_MAX, ProductRecord, SpecRecord,
-    UserKeyRecord,
+    InstanceRecord, OrderRecord, PAGE_SIZE_MAX, ProductRecord, SpecRecord, UserKeyRecord,
 };
+
+pub use suanli_platform_http::service::accounts::parse_date;
 
 /// Rows per page of the console's lists.
 pub const LIST_PAGE_ROWS: u32 = 50;
@@ -55,11 +59,8 @@ pub async fn overview(State(s): State<WebState>, ctx: Ctx) -> PageResult {
     let can_money = a.principal.has(Permission::AccountRead) && a.org.kind.is_customer();
     let (balances, messages) = if can_money {
         (
-            Some(s.app.store.balances(a.org.id).await?),
-            s.app
-                .store
-                .recent_messages(a.org.id, LIST_PAGE_ROWS)
-                .await?,
+            Some(accounts::own_balances(&s.app, a).await?),
+            accounts::recent_messages(&s.app, a, LIST_PAGE_ROWS).await?,
         )
     } else {
         (None, Vec::new())
@@ -107,11 +108,8 @@ fn balance_cards(lang: Lang, b: &suanli_platform_domain::journal::Balances) -> M
 /// `GET /console/account`: balances, recharge; the place where DID key export will go.
 pub async fn account(State(s): State<WebState>, ctx: Ctx) -> PageResult {
     let a = ctx.require(Permission::AccountRead)?;
-    if !a.org.kind.is_customer() {
-        return Err(WebError::NotFound);
-    }
-    let b = s.app.store.balances(a.org.id).await?;
-    let key = s.app.store.get_user_key(a.user.id).await?;
+    let b = accounts::own_balances(&s.app, a).await?;
+    let key = keys::mine(&s.app, a).await?;
     Ok(account_view(
         &ctx,
         &b,
@@ -237,8 +235,8 @@ pub async fn key_export(
             Err(fail) => e.api(lang, &fail, &[("password", "key_password")]),
         }
     }
-    let b = s.app.store.balances(a.org.id).await?;
-    let key = s.app.store.get_user_key(a.user.id).await?;
+    let b = accounts::own_balances(&s.app, a).await?;
+    let key = keys::mine(&s.app, a).await?;
     let mut r = account_view(&ctx, &b, "", &e, key.as_ref());
     *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     Ok(r)
@@ -264,33 +262,26 @@ pub async fn recharge(
     let mut e = FormErrors::default();
     let fen = e.yuan(lang, "amount", &f.amount);
     if e.is_empty() {
-        let started = api::call(
-            &s.api,
-            &ctx,
-            Call::post("/api/v1/recharges", Some(json!({"amount_fen": fen}))).csrf(&f.csrf),
-        )
+        // Start the recharge, then the sandbox "bank" pays it.
+        let paid = api::run(&ctx, &f.csrf, async {
+            let started = payments::start_recharge(&s.app, a, fen).await?;
+            payments::sandbox_pay(&s.app, a, started.payment.id).await
+        })
         .await?;
-        match started {
-            Ok(ans) => {
-                let id = ans.body["payment"]["id"].as_i64().unwrap_or(0);
-                let path = format!("/api/v1/recharges/{id}/sandbox-pay");
-                match api::call(&s.api, &ctx, Call::post(&path, None).csrf(&f.csrf)).await? {
-                    Ok(_) => {
-                        return Ok(Redirect::to(&Ctx::notice_url(
-                            "/console/account",
-                            "account.recharged",
-                            &lang.money(fen),
-                        ))
-                        .into_response());
-                    }
-                    Err(fail) => e.api(lang, &fail, &[("amount_fen", "amount")]),
-                }
+        match paid {
+            Ok(_) => {
+                return Ok(Redirect::to(&Ctx::notice_url(
+                    "/console/account",
+                    "account.recharged",
+                    &lang.money(fen),
+                ))
+                .into_response());
             }
             Err(fail) => e.api(lang, &fail, &[("amount_fen", "amount")]),
         }
     }
-    let b = s.app.store.balances(a.org.id).await?;
-    let key = s.app.store.get_user_key(a.user.id).await?;
+    let b = accounts::own_balances(&s.app, a).await?;
+    let key = keys::mine(&s.app, a).await?;
     let mut r = account_view(&ctx, &b, &f.amount, &e, key.as_ref());
     *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     Ok(r)
@@ -322,17 +313,7 @@ pub struct OrderForm {
 
 async fn orderable_spec(s: &WebState, spec: &str) -> Result<(SpecRecord, ProductRecord), WebError> {
     let id: i64 = spec.trim().parse().map_err(|_| WebError::NotFound)?;
-    let sp = s.app.store.get_spec(id).await?.ok_or(WebError::NotFound)?;
-    let p = s
-        .app
-        .store
-        .get_product(sp.product_id)
-        .await?
-        .ok_or(WebError::NotFound)?;
-    if !p.published {
-        return Err(WebError::NotFound);
-    }
-    Ok((sp, p))
+    Ok(orders::orderable_spec(&s.app, id).await?)
 }
 
 /// `GET /console/order?spec=ID`
@@ -425,19 +406,12 @@ pub async fn order_post(
     let coupon = f.coupon.trim().to_owned();
     let mut breakdown = None;
     if e.is_empty() {
-        let discounts = s.app.store.list_discounts().await?;
-        match quote(&QuoteRequest {
-            pricing: &sp.pricing,
-            mode,
-            months,
-            quantity,
-            customer: a.org.id,
-            region: &p.region,
-            discounts: &discounts,
-            coupon: None,
-        }) {
+        match orders::quote(&s.app, a, &sp, &p, mode, months, quantity).await {
             Ok(b) => breakdown = Some(b),
-            Err(err) => e.add("mode", format!("{} ({err})", lang.t("err.rejected"))),
+            Err(ServiceError::Invalid { message, .. }) => {
+                e.add("mode", format!("{} ({message})", lang.t("err.rejected")));
+            }
+            Err(other) => return Err(other.into()),
         }
     }
     let Some(b) = breakdown else {
@@ -466,31 +440,29 @@ pub async fn order_post(
         return Ok(r);
     }
     if f.step == "confirm" {
-        let mut body = json!({"spec_id": sp.id, "mode": mode.as_str(), "months": months, "quantity": quantity});
-        if !coupon.is_empty() {
-            body["coupon"] = json!(coupon);
-        }
+        let req = NewOrder {
+            spec_id: sp.id,
+            mode,
+            months,
+            quantity,
+            coupon: (!coupon.is_empty()).then(|| coupon.clone()),
+        };
         let idem = if f.idem.is_empty() {
             form::idempotency_key()
         } else {
             f.idem.clone()
         };
-        match api::call(
-            &s.api,
-            &ctx,
-            Call::post("/api/v1/orders", Some(body))
-                .csrf(&f.csrf)
-                .idem(&idem),
-        )
-        .await?
-        {
-            Ok(ans) => {
-                let o = ans.body["order"]["id"].as_i64().unwrap_or(0);
-                let i = ans.body["instance"]["id"].as_i64().unwrap_or(0);
+        let placed = api::run(&ctx, &f.csrf, async {
+            let idem = Idem::of_request(&idem, "/api/v1/orders", &req)?;
+            orders::place(&s.app, a, idem, &req).await
+        })
+        .await?;
+        match placed {
+            Ok(o) => {
                 return Ok(Redirect::to(&Ctx::notice_url(
                     "/console/resources",
                     "order.done",
-                    &format!("{o} / #{i}"),
+                    &format!("{} / #{}", o.order.id, o.instance.id),
                 ))
                 .into_response());
             }
@@ -556,14 +528,20 @@ pub async fn order_post(
 // ---------------------------------------------------------------- resources
 
 /// Product and spec names for a page of rows: two queries.
-async fn catalogue_names(
+pub(crate) async fn catalogue_names(
     s: &WebState,
     product_ids: impl Iterator<Item = i64>,
 ) -> Result<(Vec<ProductRecord>, Vec<SpecRecord>), WebError> {
     let ids: Vec<i64> = product_ids.collect();
-    let products = s.app.store.list_products(false, 0, PAGE_SIZE_MAX).await?;
-    let specs = s.app.store.specs_of_products(&ids).await?;
-    Ok((products, specs))
+    Ok(catalogue::names(&s.app, &ids).await?)
+}
+
+/// A page of the console's lists.
+fn rows(pg: &Page) -> service::Page {
+    service::Page {
+        after: pg.after.unwrap_or(0),
+        limit: LIST_PAGE_ROWS,
+    }
 }
 
 /// `product / family name` of a row.
@@ -583,11 +561,7 @@ pub fn spec_label(products: &[ProductRecord], specs: &[SpecRecord], pid: i64, si
 pub async fn resources(State(s): State<WebState>, ctx: Ctx, Query(pg): Query<Page>) -> PageResult {
     let a = ctx.require(Permission::AccountRead)?;
     let lang = ctx.lang;
-    let list = s
-        .app
-        .store
-        .list_instances(Some(a.org.id), pg.after.unwrap_or(0), LIST_PAGE_ROWS)
-        .await?;
+    let list = accounts::instances(&s.app, a, a.org.id.get(), rows(&pg)).await?;
     let (products, specs) = catalogue_names(&s, list.iter().map(|i| i.product_id)).await?;
     let now = s.app.clock.now_unix_ms();
     let can_order = ctx.has(Permission::OrderPlace);
@@ -648,16 +622,7 @@ pub async fn resources(State(s): State<WebState>, ctx: Ctx, Query(pg): Query<Pag
 
 async fn own_instance(s: &WebState, ctx: &Ctx, id: i64) -> Result<InstanceRecord, WebError> {
     let a = ctx.require(Permission::OrderPlace)?;
-    let i = s
-        .app
-        .store
-        .get_instance(id)
-        .await?
-        .ok_or(WebError::NotFound)?;
-    if i.org != a.org.id {
-        return Err(WebError::NotFound);
-    }
-    Ok(i)
+    Ok(orders::instance(&s.app, a, id).await?)
 }
 
 /// The refund an unsubscribe gives now (prepaid), with the days counted.
@@ -745,23 +710,20 @@ pub async fn unsubscribe_post(
     } else {
         f.idem.clone()
     };
+    let a = ctx.user()?;
     let path = format!("/api/v1/instances/{id}/unsubscribe");
-    match api::call(
-        &s.api,
-        &ctx,
-        Call::post(&path, None).csrf(&f.csrf).idem(&idem),
-    )
-    .await?
-    {
-        Ok(ans) => {
-            let refunded = ans.body["order"]["refunded_fen"].as_i64().unwrap_or(0);
-            Ok(Redirect::to(&Ctx::notice_url(
-                "/console/resources",
-                "res.unsub.done",
-                &ctx.lang.money(refunded),
-            ))
-            .into_response())
-        }
+    let done = api::run(&ctx, &f.csrf, async {
+        let idem = Idem::of(Some(&idem), &path, b"")?;
+        orders::unsubscribe(&s.app, a, idem, id).await
+    })
+    .await?;
+    match done {
+        Ok(o) => Ok(Redirect::to(&Ctx::notice_url(
+            "/console/resources",
+            "res.unsub.done",
+            &ctx.lang.money(o.order.refunded_fen.get()),
+        ))
+        .into_response()),
         Err(fail) => {
             let mut e = FormErrors::default();
             e.api(ctx.lang, &fail, &[]);
@@ -780,20 +742,19 @@ pub async fn renew_post(
     Form(f): Form<ResourceForm>,
 ) -> PageResult {
     own_instance(&s, &ctx, id).await?;
+    let a = ctx.user()?;
     let lang = ctx.lang;
     let mut e = FormErrors::default();
     let months = e.int(lang, "months", &f.months, 1, i64::from(TERM_MONTHS_MAX));
     if e.is_empty() {
         let path = format!("/api/v1/instances/{id}/renew");
-        match api::call(
-            &s.api,
-            &ctx,
-            Call::post(&path, Some(json!({"months": months})))
-                .csrf(&f.csrf)
-                .idem(&f.idem),
-        )
-        .await?
-        {
+        let months = u32::try_from(months).unwrap_or(1);
+        let renewed = api::run(&ctx, &f.csrf, async {
+            let idem = Idem::of_request(&f.idem, &path, &json!({"months": months}))?;
+            orders::renew(&s.app, a, idem, id, months).await
+        })
+        .await?;
+        match renewed {
             Ok(_) => {
                 return Ok(Redirect::to(&Ctx::notice_url(
                     "/console/resources",
@@ -858,11 +819,7 @@ pub fn orders_table(
 /// `GET /console/orders`
 pub async fn orders(State(s): State<WebState>, ctx: Ctx, Query(pg): Query<Page>) -> PageResult {
     let a = ctx.require(Permission::AccountRead)?;
-    let list = s
-        .app
-        .store
-        .list_orders(Some(a.org.id), pg.after.unwrap_or(0), LIST_PAGE_ROWS)
-        .await?;
+    let list = accounts::orders(&s.app, a, a.org.id.get(), rows(&pg)).await?;
     let (products, specs) = catalogue_names(&s, list.iter().map(|o| o.product_id)).await?;
     let body = html! {
         h1 { (ctx.t("console.orders")) }
@@ -907,11 +864,7 @@ pub fn statements_table(ctx: &Ctx, lines: &[suanli_platform_store::StatementLine
 /// `GET /console/statements`
 pub async fn statements(State(s): State<WebState>, ctx: Ctx, Query(pg): Query<Page>) -> PageResult {
     let a = ctx.require(Permission::AccountRead)?;
-    let lines = s
-        .app
-        .store
-        .statements(a.org.id, pg.after.unwrap_or(0), LIST_PAGE_ROWS)
-        .await?;
+    let lines = accounts::statements(&s.app, a, a.org.id.get(), rows(&pg)).await?;
     let body = html! {
         h1 { (ctx.t("console.statements")) }
         @if lines.is_empty() { p.empty { (ctx.t("list.empty")) } } @else { (statements_table(&ctx, &lines)) }
@@ -940,21 +893,6 @@ pub struct BillForm {
     mode: String,
 }
 
-/// `YYYY-MM-DD` → CST midnight in ms.
-pub fn parse_date(s: &str) -> Option<i64> {
-    let mut it = s.trim().splitn(3, '-');
-    let y: i64 = it.next()?.parse().ok()?;
-    let m: u32 = it.next()?.parse().ok()?;
-    let d: u32 = it.next()?.parse().ok()?;
-    if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || d == 0 {
-        return None;
-    }
-    if d > suanli_platform_domain::money::days_in_month(y, m) {
-        return None;
-    }
-    Some(cst_midnight(y, m, d))
-}
-
 fn iso_date(ms: i64) -> String {
     let local = ms + suanli_platform_domain::money::CST_OFFSET_MS;
     let (y, m, d) = suanli_platform_domain::money::civil_from_days(
@@ -968,10 +906,8 @@ fn bill_filter(
     f: &BillForm,
     now: i64,
     e: &mut FormErrors,
-) -> (BillFilter, String, String) {
-    let (y, m) = suanli_platform_domain::money::cst_month_of(now);
-    let default_from = cst_midnight(y, m, 1);
-    let default_to = now + suanli_platform_domain::money::DAY_MS;
+) -> (BillRequest, String, String) {
+    let (default_from, default_to) = accounts::default_span(now);
     let from = if f.from.trim().is_empty() {
         default_from
     } else {
@@ -988,13 +924,13 @@ fn bill_filter(
             default_to
         })
     };
-    let filter = BillFilter {
+    let filter = BillRequest {
         from_ms: from,
         to_ms: to,
-        product: f.product.trim().parse().ok(),
+        product_id: f.product.trim().parse().ok(),
         mode: ChargingMode::parse(&f.mode),
         limit: Some(PAGE_SIZE_MAX),
-        ..BillFilter::default()
+        ..BillRequest::default()
     };
     (filter, iso_date(from), iso_date(to))
 }
@@ -1005,8 +941,8 @@ pub async fn bills(State(s): State<WebState>, ctx: Ctx, Query(f): Query<BillForm
     let lang = ctx.lang;
     let mut e = FormErrors::default();
     let (mut filter, from, to) = bill_filter(lang, &f, s.app.clock.now_unix_ms(), &mut e);
-    filter.org = Some(a.org.id);
-    let lines = s.app.store.bills(&filter).await?;
+    filter.org_id = Some(a.org.id.get());
+    let lines = accounts::bill(&s.app, a, &filter).await?.items;
     let (products, _) = catalogue_names(&s, std::iter::empty()).await?;
     let mut prod_opts = vec![(String::new(), ctx.t("filter.any"))];
     prod_opts.extend(products.iter().map(|p| (p.id.to_string(), p.name.clone())));
@@ -1075,8 +1011,8 @@ pub async fn bills_csv(
     if !e.is_empty() {
         return Err(WebError::NotFound);
     }
-    filter.org = Some(a.org.id);
-    let lines = s.app.store.bills(&filter).await?;
+    filter.org_id = Some(a.org.id.get());
+    let lines = accounts::bill(&s.app, a, &filter).await?.items;
     let yuan = |fen: i64| {
         let sign = if fen < 0 { "-" } else { "" };
         let a = fen.unsigned_abs();

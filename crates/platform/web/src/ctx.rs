@@ -153,6 +153,15 @@ impl FromRequestParts<WebState> for Ctx {
             )
         };
         let (auth, csrf) = resolve(&s.app, &parts.headers).await;
+        if let Some(a) = &auth {
+            suanli_platform_http::http::set_actor(
+                parts
+                    .extensions
+                    .get::<suanli_platform_http::http::AuditSlot>(),
+                a.user.id.get(),
+                a.org.id.get(),
+            );
+        }
         let peer = parts
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()

@@ -20,12 +20,19 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use suanli_platform_domain::audit::Outcome;
 use suanli_platform_domain::money::DAY_MS;
+use suanli_platform_domain::money::Fen;
+use suanli_platform_domain::pricing::{CouponValue, DiscountScope};
 use suanli_platform_domain::{
     OrgId, OrgKind, OrgStatus, OrgVisibility, Permission, RegistrationId,
 };
-use suanli_platform_store::{
-    AuditFilter, BillFilter, OrgRecord, PAGE_SIZE_MAX, RegistrationStatus,
+use suanli_platform_http::service::accounts::{self, VoucherGrant};
+use suanli_platform_http::service::catalogue::{
+    self, CouponDraft, DiscountDraft, ProductDraft, SpecDraft,
 };
+use suanli_platform_http::service::orders::{self, Acceptance};
+use suanli_platform_http::service::payments::{self, OfflineTransfer};
+use suanli_platform_http::service::{self, analytics};
+use suanli_platform_store::{AuditFilter, Direction, OrgRecord, PAGE_SIZE_MAX, RegistrationStatus};
 
 /// Days shown by the orders-per-day chart.
 pub const DASHBOARD_DAYS: i64 = 14;
@@ -79,13 +86,12 @@ fn refused(ctx: &Ctx, fail: &ApiFailure, back: &str) -> PageResult {
 
 /// `GET /ops`: orders per day, revenue per product, top customers, resource usage.
 pub async fn dashboard(State(s): State<WebState>, ctx: Ctx) -> PageResult {
-    ctx.require(Permission::OrderManage)?;
-    let store = &s.app.store;
+    let a = ctx.require(Permission::OrderManage)?;
     let lang = ctx.lang;
     let now = s.app.clock.now_unix_ms();
     let today = suanli_platform_domain::money::cst_day_start(now);
     let from = today - (DASHBOARD_DAYS - 1) * DAY_MS;
-    let counts = store.order_counts_by_day(from, today + DAY_MS).await?;
+    let counts = analytics::order_counts(&s.app, a, from, today + DAY_MS).await?;
     let per_day: Vec<(String, i64)> = (0..DASHBOARD_DAYS)
         .map(|k| {
             let day = from + k * DAY_MS;
@@ -96,22 +102,14 @@ pub async fn dashboard(State(s): State<WebState>, ctx: Ctx) -> PageResult {
             (lang.day_short(day), n)
         })
         .collect();
-    let mut lines = Vec::new();
-    let mut filter = BillFilter {
-        from_ms: today - (REVENUE_DAYS - 1) * DAY_MS,
-        to_ms: today + DAY_MS,
-        limit: Some(PAGE_SIZE_MAX),
-        ..BillFilter::default()
-    };
-    for _ in 0..DASHBOARD_BILL_PAGES_MAX {
-        let page = store.bills(&filter).await?;
-        let full = page.len() == PAGE_SIZE_MAX as usize;
-        filter.after = page.last().map(suanli_platform_store::BillLine::key);
-        lines.extend(page);
-        if !full {
-            break;
-        }
-    }
+    let lines = analytics::bill_lines(
+        &s.app,
+        a,
+        today - (REVENUE_DAYS - 1) * DAY_MS,
+        today + DAY_MS,
+        DASHBOARD_BILL_PAGES_MAX,
+    )
+    .await?;
     let mut by_product: BTreeMap<i64, i64> = BTreeMap::new();
     let mut by_customer: BTreeMap<i64, i64> = BTreeMap::new();
     for l in &lines {
@@ -119,7 +117,7 @@ pub async fn dashboard(State(s): State<WebState>, ctx: Ctx) -> PageResult {
         *by_product.entry(l.product_id).or_default() += revenue;
         *by_customer.entry(l.org_id).or_default() += revenue;
     }
-    let products = store.list_products(false, 0, PAGE_SIZE_MAX).await?;
+    let (products, _) = catalogue::names(&s.app, &[]).await?;
     let mut revenue: Vec<(String, i64)> = by_product
         .iter()
         .map(|(pid, v)| {
@@ -146,8 +144,7 @@ pub async fn dashboard(State(s): State<WebState>, ctx: Ctx) -> PageResult {
             )
         })
         .collect();
-    let usage: Vec<(String, i64)> = store
-        .instance_counts_by_status()
+    let usage: Vec<(String, i64)> = analytics::instance_counts(&s.app, a)
         .await?
         .into_iter()
         .map(|(st, n)| (lang.t(&format!("status.{st}")), n))
@@ -345,11 +342,8 @@ pub const C360_ROWS: u32 = 20;
 pub async fn customer(State(s): State<WebState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
     let a = ctx.require(Permission::OrgRead)?;
     let store = &s.app.store;
-    let oid = OrgId::new(id).ok_or(WebError::NotFound)?;
-    let org = store.get_org(oid).await?.ok_or(WebError::NotFound)?;
-    if !a.principal.org_visibility().permits(&org.facts()) {
-        return Err(WebError::NotFound);
-    }
+    let org = service::visible_org(&s.app, a, id).await?;
+    let oid = org.id;
     let lang = ctx.lang;
     let users = if a.principal.has(Permission::UserRead) {
         store
@@ -360,22 +354,17 @@ pub async fn customer(State(s): State<WebState>, ctx: Ctx, Path(id): Path<i64>) 
     };
     let money = a.principal.has(Permission::AccountRead) && org.kind.is_customer();
     let (balances, instances, orders, lines) = if money {
-        (
-            Some(store.balances(oid).await?),
-            store.list_instances(Some(oid), 0, C360_ROWS).await?,
-            store.list_orders(Some(oid), 0, C360_ROWS).await?,
-            store.statements(oid, 0, C360_ROWS).await?,
-        )
+        let g = accounts::glance(&s.app, a, id, C360_ROWS).await?;
+        (Some(g.balances), g.instances, g.orders, g.statements)
     } else {
         (None, Vec::new(), Vec::new(), Vec::new())
     };
-    let products = store.list_products(false, 0, PAGE_SIZE_MAX).await?;
     let pids: Vec<i64> = instances
         .iter()
         .map(|i| i.product_id)
         .chain(orders.iter().map(|o| o.product_id))
         .collect();
-    let specs = store.specs_of_products(&pids).await?;
+    let (products, specs) = catalogue::names(&s.app, &pids).await?;
     let body = html! {
         h1 { (ctx.t("c360.title")) ": " (org.name) }
         dl.facts {
@@ -441,6 +430,14 @@ pub struct GrantForm {
     idem: String,
 }
 
+/// What the 360 view's finance forms grant.
+enum Grant {
+    /// A credit line, in fen.
+    Credit(i64),
+    /// A cash voucher.
+    Voucher(VoucherGrant),
+}
+
 /// `POST /ops/customers/{id}`: grants a cash voucher or sets the credit line through the
 /// API (beyond one finance user's limit it waits for a second one: four eyes).
 pub async fn customer_post(
@@ -449,22 +446,18 @@ pub async fn customer_post(
     Path(id): Path<i64>,
     Form(f): Form<GrantForm>,
 ) -> PageResult {
-    ctx.require(Permission::FinanceManage)?;
+    let a = ctx.require(Permission::FinanceManage)?;
     let lang = ctx.lang;
     let back = format!("/ops/customers/{id}");
     let mut e = FormErrors::default();
-    let (path, body, field) = if f.what == "credit" {
+    let (grant, field) = if f.what == "credit" {
         let fen = e.yuan_opt(lang, "credit", &f.credit).unwrap_or_else(|| {
             if e.get("credit").is_none() {
                 e.add("credit", lang.t("err.required"));
             }
             0
         });
-        (
-            format!("/api/v1/orgs/{id}/credit-line"),
-            json!({"limit_fen": fen}),
-            "credit",
-        )
+        (Grant::Credit(fen), "credit")
     } else {
         let fen = e.yuan(lang, "voucher", &f.voucher);
         let key = if f.idem.is_empty() {
@@ -473,8 +466,10 @@ pub async fn customer_post(
             f.idem.clone()
         };
         (
-            format!("/api/v1/orgs/{id}/vouchers"),
-            json!({"amount_fen": fen, "idempotency_key": key}),
+            Grant::Voucher(VoucherGrant {
+                amount_fen: fen,
+                idempotency_key: key,
+            }),
             "voucher",
         )
     };
@@ -488,14 +483,16 @@ pub async fn customer_post(
         *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         return Ok(r);
     }
-    let call = if f.what == "credit" {
-        Call::put(&path, body)
-    } else {
-        Call::post(&path, Some(body))
-    };
-    match api::call(&s.api, &ctx, call.csrf(&f.csrf)).await? {
-        Ok(ans) => {
-            let key = if ans.body["pending"].as_bool().unwrap_or(false) {
+    let granted = api::run(&ctx, &f.csrf, async {
+        match &grant {
+            Grant::Credit(fen) => accounts::set_credit_line(&s.app, a, id, *fen).await,
+            Grant::Voucher(v) => accounts::grant_voucher(&s.app, a, id, v).await,
+        }
+    })
+    .await?;
+    match granted {
+        Ok(g) => {
+            let key = if g.balances.is_none() {
                 "fin.grant_pending"
             } else {
                 "fin.granted"
@@ -562,9 +559,8 @@ pub struct CatalogueForm {
 }
 
 async fn catalogue_view(s: &WebState, ctx: &Ctx, f: &CatalogueForm, e: &FormErrors) -> PageResult {
-    let store = &s.app.store;
-    let categories = store.list_categories().await?;
-    let products = store.list_products(false, 0, PAGE_SIZE_MAX).await?;
+    let a = ctx.require(Permission::CatalogueManage)?;
+    let (categories, products) = catalogue::manage(&s.app, a).await?;
     let suppliers = supplier_orgs(s).await?;
     let cat_opts: Vec<(String, String)> = categories
         .iter()
@@ -643,19 +639,26 @@ pub async fn catalogue(State(s): State<WebState>, ctx: Ctx) -> PageResult {
     catalogue_view(&s, &ctx, &CatalogueForm::default(), &FormErrors::default()).await
 }
 
+/// What the catalogue form creates.
+enum Draft {
+    /// A category of this name.
+    Category(String),
+    /// A product.
+    Product(ProductDraft),
+}
+
 /// `POST /ops/catalogue`: a new category or product.
 pub async fn catalogue_post(
     State(s): State<WebState>,
     ctx: Ctx,
     Form(f): Form<CatalogueForm>,
 ) -> PageResult {
-    ctx.require(Permission::CatalogueManage)?;
+    let a = ctx.require(Permission::CatalogueManage)?;
     let lang = ctx.lang;
     let mut e = FormErrors::default();
     let call = if f.what == "category" {
         let name = e.required(lang, "cat_name", &f.cat_name);
-        e.is_empty()
-            .then(|| ("/api/v1/catalogue/categories", json!({"name": name})))
+        e.is_empty().then_some(Draft::Category(name))
     } else {
         let name = e.required(lang, "name", &f.name);
         let category: i64 = f.category.parse().unwrap_or_else(|_| {
@@ -669,25 +672,37 @@ pub async fn catalogue_post(
         let region = e.required(lang, "region", &f.region);
         let share = e.percent_bp(lang, "share", &f.share);
         e.is_empty().then(|| {
-            (
-                "/api/v1/catalogue/products",
-                json!({"category_id": category, "name": name, "supplier_org_id": supplier, "region": region,
-                       "manual_provisioning": f.manual.is_some(), "supplier_share_bp": share}),
-            )
+            Draft::Product(ProductDraft {
+                category_id: category,
+                name,
+                supplier_org_id: supplier,
+                region,
+                manual_provisioning: f.manual.is_some(),
+                supplier_share_bp: share,
+            })
         })
     };
-    if let Some((path, body)) = call {
-        match api::call(&s.api, &ctx, Call::post(path, Some(body)).csrf(&f.csrf)).await? {
-            Ok(ans) => {
-                if let Some(id) = ans.body["product"]["id"].as_i64() {
-                    return Ok(done(
-                        &format!("/ops/products/{id}"),
-                        "cat.created_product",
-                        &id.to_string(),
-                    ));
-                }
-                return Ok(done("/ops/catalogue", "disc.created", ""));
+    if let Some(draft) = call {
+        let created = api::run(&ctx, &f.csrf, async {
+            match &draft {
+                Draft::Category(name) => catalogue::create_category(&s.app, a, name)
+                    .await
+                    .map(|_| None),
+                Draft::Product(p) => catalogue::create_product(&s.app, a, p)
+                    .await
+                    .map(|p| Some(p.id)),
             }
+        })
+        .await?;
+        match created {
+            Ok(Some(id)) => {
+                return Ok(done(
+                    &format!("/ops/products/{id}"),
+                    "cat.created_product",
+                    &id.to_string(),
+                ));
+            }
+            Ok(None) => return Ok(done("/ops/catalogue", "disc.created", "")),
             Err(fail) => e.api(
                 lang,
                 &fail,
@@ -790,9 +805,8 @@ async fn product_view(
     f: &ProductForm,
     e: &FormErrors,
 ) -> PageResult {
-    let store = &s.app.store;
-    let p = store.get_product(id).await?.ok_or(WebError::NotFound)?;
-    let specs = store.list_specs(id).await?;
+    let a = ctx.require(Permission::CatalogueManage)?;
+    let (p, specs) = catalogue::product(&s.app, a, id).await?;
     let spec_opts: Vec<(String, String)> = specs
         .iter()
         .map(|sp| {
@@ -876,22 +890,17 @@ pub async fn product_post(
     Path(id): Path<i64>,
     Form(f): Form<ProductForm>,
 ) -> PageResult {
-    ctx.require(Permission::CatalogueManage)?;
+    let a = ctx.require(Permission::CatalogueManage)?;
     let lang = ctx.lang;
     let back = format!("/ops/products/{id}");
     let simple = match f.what.as_str() {
-        "publish" => Some((
-            format!("/api/v1/catalogue/products/{id}/publish"),
-            "cat.published_ok",
-        )),
-        "unpublish" => Some((
-            format!("/api/v1/catalogue/products/{id}/unpublish"),
-            "cat.unpublished_ok",
-        )),
+        "publish" => Some((true, "cat.published_ok")),
+        "unpublish" => Some((false, "cat.unpublished_ok")),
         _ => None,
     };
-    if let Some((path, key)) = simple {
-        return match api::call(&s.api, &ctx, Call::post(&path, None).csrf(&f.csrf)).await? {
+    if let Some((on, key)) = simple {
+        let published = api::run(&ctx, &f.csrf, catalogue::publish(&s.app, a, id, on)).await?;
+        return match published {
             Ok(_) => Ok(done(&back, key, "")),
             Err(fail) => refused(&ctx, &fail, &back),
         };
@@ -915,14 +924,12 @@ pub async fn product_post(
             ],
         );
         if e.is_empty() {
-            let path = format!("/api/v1/catalogue/specs/{spec}/pricing");
-            match api::call(
-                &s.api,
-                &ctx,
-                Call::put(&path, json!({"pricing": pricing})).csrf(&f.csrf),
-            )
-            .await?
-            {
+            let set = api::run(&ctx, &f.csrf, async {
+                let p = catalogue::pricing_of(pricing)?;
+                catalogue::set_pricing(&s.app, a, spec, p).await
+            })
+            .await?;
+            match set {
                 Ok(_) => return Ok(done(&back, "sec.saved", "")),
                 Err(fail) if fail.status == StatusCode::NOT_FOUND => {
                     return Err(WebError::NotFound);
@@ -954,9 +961,16 @@ pub async fn product_post(
         [&f.monthly, &f.yearly, &f.per_minute, &f.minimum, &f.deposit],
     );
     if e.is_empty() {
-        let body = json!({"family": family, "name": name, "pricing": pricing});
-        let path = format!("/api/v1/catalogue/products/{id}/specs");
-        match api::call(&s.api, &ctx, Call::post(&path, Some(body)).csrf(&f.csrf)).await? {
+        let created = api::run(&ctx, &f.csrf, async {
+            let draft = SpecDraft {
+                family,
+                name,
+                pricing: catalogue::pricing_of(pricing)?,
+            };
+            catalogue::create_spec(&s.app, a, id, draft).await
+        })
+        .await?;
+        match created {
             Ok(_) => return Ok(done(&back, "disc.created", "")),
             Err(fail) if fail.status == StatusCode::NOT_FOUND => return Err(WebError::NotFound),
             Err(fail) => e.api(
@@ -984,20 +998,21 @@ pub async fn product_post(
 
 /// `GET /ops/orders`: every order, and the instances of the page awaiting acceptance.
 pub async fn orders(State(s): State<WebState>, ctx: Ctx, Query(q): Query<Page>) -> PageResult {
-    ctx.require(Permission::OrderManage)?;
-    let store = &s.app.store;
-    let after = q.after.unwrap_or(0);
-    let list = store.list_orders(None, after, LIST_PAGE_ROWS).await?;
+    let a = ctx.require(Permission::OrderManage)?;
+    let page = service::Page {
+        after: q.after.unwrap_or(0),
+        limit: LIST_PAGE_ROWS,
+    };
+    let list = orders::list_all(&s.app, a, page).await?;
     // Every instance waiting for acceptance (oldest first), whatever page of orders is shown.
-    let instances = store.pending_instances(PAGE_SIZE_MAX).await?;
+    let instances = orders::pending_instances(&s.app, a, PAGE_SIZE_MAX).await?;
     let pending: Vec<_> = instances.iter().collect();
-    let products = store.list_products(false, 0, PAGE_SIZE_MAX).await?;
     let pids: Vec<i64> = list
         .iter()
         .map(|o| o.product_id)
         .chain(pending.iter().map(|i| i.product_id))
         .collect();
-    let specs = store.specs_of_products(&pids).await?;
+    let (products, specs) = catalogue::names(&s.app, &pids).await?;
     let customers = names(&s, pending.iter().map(|i| i.org)).await?;
     let body = html! {
         h1 { (ctx.t("ops.orders")) }
@@ -1039,11 +1054,13 @@ pub async fn accept(
     Path(id): Path<i64>,
     Form(f): Form<AcceptForm>,
 ) -> PageResult {
-    ctx.require(Permission::OrderManage)?;
-    let path = format!("/api/v1/instances/{id}/accept");
-    let body =
-        json!({"resource_id": f.resource_id.trim(), "access_address": f.access_address.trim()});
-    match api::call(&s.api, &ctx, Call::post(&path, Some(body)).csrf(&f.csrf)).await? {
+    let a = ctx.require(Permission::OrderManage)?;
+    let r = Acceptance {
+        resource_id: f.resource_id.trim().to_owned(),
+        access_address: f.access_address.trim().to_owned(),
+        opened_ms: None,
+    };
+    match api::run(&ctx, &f.csrf, orders::accept(&s.app, a, id, &r)).await? {
         Ok(_) => Ok(done("/ops/orders", "acc.accepted", &id.to_string())),
         Err(fail) => refused(&ctx, &fail, "/ops/orders"),
     }
@@ -1073,8 +1090,9 @@ pub struct OfflineForm {
 
 async fn finance_view(s: &WebState, ctx: &Ctx, f: &OfflineForm, e: &FormErrors) -> PageResult {
     let lang = ctx.lang;
-    let list = s.app.store.offline_worklist(PAGE_SIZE_MAX).await?;
-    let grants = s.app.store.grant_worklist(PAGE_SIZE_MAX).await?;
+    let a = ctx.require(Permission::FinanceManage)?;
+    let list = payments::offline_worklist(&s.app, a, PAGE_SIZE_MAX).await?;
+    let grants = accounts::grant_worklist(&s.app, a, PAGE_SIZE_MAX).await?;
     let orgs = names(
         s,
         list.iter()
@@ -1169,16 +1187,22 @@ pub async fn finance_post(
     ctx: Ctx,
     Form(f): Form<OfflineForm>,
 ) -> PageResult {
-    ctx.require(Permission::FinanceManage)?;
+    let a = ctx.require(Permission::FinanceManage)?;
     let lang = ctx.lang;
     if f.what == "approve" || f.what == "approve_grant" {
         let id: i64 = f.id.parse().map_err(|_| WebError::NotFound)?;
-        let path = if f.what == "approve" {
-            format!("/api/v1/offline-transfers/{id}/approve")
+        let approved = if f.what == "approve" {
+            api::run(&ctx, &f.csrf, async {
+                payments::approve_offline(&s.app, a, id).await.map(|_| ())
+            })
+            .await?
         } else {
-            format!("/api/v1/money-grants/{id}/approve")
+            api::run(&ctx, &f.csrf, async {
+                accounts::approve_grant(&s.app, a, id).await.map(|_| ())
+            })
+            .await?
         };
-        return match api::call(&s.api, &ctx, Call::post(&path, None).csrf(&f.csrf)).await? {
+        return match approved {
             Ok(_) => Ok(done("/ops/finance", "fin.approved", "")),
             Err(fail) => refused(&ctx, &fail, "/ops/finance"),
         };
@@ -1187,18 +1211,22 @@ pub async fn finance_post(
     let org = e.int(lang, "org", &f.org, 1, i64::MAX);
     let amount = e.yuan(lang, "amount", &f.amount);
     let reference = e.required(lang, "reference", &f.reference);
-    if f.direction != "in" && f.direction != "out" {
-        e.add("direction", lang.t("err.choose"));
-    }
+    let direction = match f.direction.as_str() {
+        "in" => Direction::In,
+        "out" => Direction::Out,
+        _ => {
+            e.add("direction", lang.t("err.choose"));
+            Direction::In
+        }
+    };
     if e.is_empty() {
-        let body = json!({"org_id": org, "direction": f.direction, "amount_fen": amount, "reference": reference});
-        match api::call(
-            &s.api,
-            &ctx,
-            Call::post("/api/v1/offline-transfers", Some(body)).csrf(&f.csrf),
-        )
-        .await?
-        {
+        let r = OfflineTransfer {
+            org_id: org,
+            direction,
+            amount_fen: amount,
+            reference,
+        };
+        match api::run(&ctx, &f.csrf, payments::enter_offline(&s.app, a, &r)).await? {
             Ok(_) => return Ok(done("/ops/finance", "fin.entered", "")),
             Err(fail) => {
                 e.api(
@@ -1249,7 +1277,8 @@ pub struct DiscountForm {
 }
 
 async fn discounts_view(s: &WebState, ctx: &Ctx, f: &DiscountForm, e: &FormErrors) -> PageResult {
-    let list = s.app.store.list_discounts().await?;
+    let a = ctx.require(Permission::CatalogueManage)?;
+    let list = catalogue::discounts(&s.app, a).await?;
     let scopes: Vec<(String, String)> = ["global", "customer", "region", "volume"]
         .iter()
         .map(|k| ((*k).to_owned(), ctx.t(&format!("disc.scope.{k}"))))
@@ -1319,13 +1348,21 @@ pub async fn discounts(State(s): State<WebState>, ctx: Ctx) -> PageResult {
     discounts_view(&s, &ctx, &DiscountForm::default(), &FormErrors::default()).await
 }
 
+/// What the discounts page creates.
+enum Rule {
+    /// A coupon.
+    Coupon(CouponDraft),
+    /// A discount rule.
+    Discount(DiscountDraft),
+}
+
 /// `POST /ops/discounts`
 pub async fn discounts_post(
     State(s): State<WebState>,
     ctx: Ctx,
     Form(f): Form<DiscountForm>,
 ) -> PageResult {
-    ctx.require(Permission::CatalogueManage)?;
+    let a = ctx.require(Permission::CatalogueManage)?;
     let lang = ctx.lang;
     let mut e = FormErrors::default();
     let call = if f.what == "coupon" {
@@ -1334,9 +1371,18 @@ pub async fn discounts_post(
         let min = e.yuan_opt(lang, "min_spend", &f.min_spend).unwrap_or(0);
         let days = e.int(lang, "days", &f.days, 1, COUPON_DAYS_MAX);
         let expires = s.app.clock.now_unix_ms() + days * DAY_MS;
+        let fen = Fen::new(amount).unwrap_or_else(|err| {
+            e.add("amount", format!("{} ({err})", lang.t("err.invalid_field")));
+            Fen::ZERO
+        });
         (
-            "/api/v1/coupons",
-            json!({"code": code, "value": {"kind": "amount_off", "fen": amount}, "min_spend_fen": min, "expires_ms": expires}),
+            Rule::Coupon(CouponDraft {
+                code,
+                org_id: None,
+                value: CouponValue::AmountOff { fen },
+                min_spend_fen: min,
+                expires_ms: expires,
+            }),
             vec![
                 ("code", "code"),
                 ("value", "amount"),
@@ -1348,28 +1394,49 @@ pub async fn discounts_post(
         let off = e.percent_bp(lang, "off", &f.off);
         let target = f.target.trim();
         let rule = match f.scope.as_str() {
-            "global" => json!({"scope": "global"}),
+            "global" => DiscountScope::Global,
             "customer" => {
-                json!({"scope": "customer", "org_id": e.int(lang, "target", target, 1, i64::MAX)})
+                // Without a valid id the field already carries its message.
+                match OrgId::new(e.int(lang, "target", target, 1, i64::MAX)) {
+                    Some(org_id) => DiscountScope::Customer { org_id },
+                    None => DiscountScope::Global,
+                }
             }
-            "region" => json!({"scope": "region", "region": e.required(lang, "target", target)}),
+            "region" => DiscountScope::Region {
+                region: e.required(lang, "target", target),
+            },
             "volume" => {
-                json!({"scope": "volume", "min_quantity": e.int(lang, "target", target, 1, i64::from(suanli_platform_domain::pricing::QUANTITY_MAX))})
+                let q = e.int(
+                    lang,
+                    "target",
+                    target,
+                    1,
+                    i64::from(suanli_platform_domain::pricing::QUANTITY_MAX),
+                );
+                DiscountScope::Volume {
+                    min_quantity: u32::try_from(q).unwrap_or(1),
+                }
             }
             _ => {
                 e.add("scope", lang.t("err.choose"));
-                Value::Null
+                DiscountScope::Global
             }
         };
         (
-            "/api/v1/discounts",
-            json!({"rule": rule, "off_bp": off}),
+            Rule::Discount(DiscountDraft { rule, off_bp: off }),
             vec![("rule", "target"), ("off_bp", "off")],
         )
     };
     if e.is_empty() {
-        let (path, body, fields) = call;
-        match api::call(&s.api, &ctx, Call::post(path, Some(body)).csrf(&f.csrf)).await? {
+        let (rule, fields) = call;
+        let created = api::run(&ctx, &f.csrf, async {
+            match &rule {
+                Rule::Coupon(c) => catalogue::create_coupon(&s.app, a, c).await.map(|_| ()),
+                Rule::Discount(d) => catalogue::create_discount(&s.app, a, d).await.map(|_| ()),
+            }
+        })
+        .await?;
+        match created {
             Ok(_) => return Ok(done("/ops/discounts", "disc.created", "")),
             Err(fail) => {
                 e.api(lang, &fail, &fields);

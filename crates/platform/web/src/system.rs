@@ -13,12 +13,11 @@ use crate::ops_pages::{AuditQuery, audit_view};
 use crate::{PageResult, WebError, WebState};
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{Method, StatusCode, header};
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Redirect};
 use maud::html;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use suanli_platform_domain::audit::{AuditEvent, Outcome};
 use suanli_platform_domain::{Permission, Role};
 use suanli_platform_http::crypto::ct_eq;
 use suanli_platform_store::PAGE_SIZE_MAX;
@@ -300,9 +299,9 @@ pub async fn oem(ctx: Ctx) -> PageResult {
 }
 
 /// `POST /system/oem`: checks the CSRF token itself (no API endpoint carries OEM
-/// settings), stores the branding and appends the change to the audit log.
+/// settings) and stores the branding; the audit layer of the pages records the change.
 pub async fn oem_post(State(s): State<WebState>, ctx: Ctx, Form(f): Form<OemForm>) -> PageResult {
-    let a = ctx.require(Permission::SettingsManage)?;
+    ctx.require(Permission::SettingsManage)?;
     if ctx.csrf.is_empty() || !ct_eq(f.csrf.as_bytes(), ctx.csrf.as_bytes()) {
         return Err(WebError::Forbidden);
     }
@@ -327,30 +326,7 @@ pub async fn oem_post(State(s): State<WebState>, ctx: Ctx, Form(f): Form<OemForm
     }
     let text = serde_json::to_string(&oem).map_err(|e| WebError::Internal(e.to_string()))?;
     s.app.store.put_setting(OEM_SETTING_KEY, &text).await?;
-    let event = AuditEvent {
-        at_ms: s.app.clock.now_unix_ms(),
-        actor_user: Some(a.user.id.get()),
-        actor_org: Some(a.org.id.get()),
-        action: "POST /system/oem".into(),
-        target: "/system/oem".into(),
-        ip: ctx.peer.map(|p| p.ip().to_string()).unwrap_or_default(),
-        user_agent: ctx
-            .headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .chars()
-            .take(suanli_platform_http::http::USER_AGENT_BYTES_MAX / 4)
-            .collect(),
-        outcome: Outcome::Success,
-        status: 303,
-    };
-    let rec = s.app.store.append_audit(&event).await?;
-    if let Some(anchor) = &s.app.anchor
-        && let Err(err) = anchor.anchor(rec.seq, rec.hash)
-    {
-        tracing::warn!(error = %err, seq = rec.seq, "audit anchoring failed");
-    }
+    // The page's audit layer records the change (actor, address, outcome).
     Ok(Redirect::to(&Ctx::notice_url("/system/oem", "oem.saved", "")).into_response())
 }
 
