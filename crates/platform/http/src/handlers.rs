@@ -1171,8 +1171,8 @@ pub async fn verify_audit(State(s): State<AppState>, a: Authed) -> JsonResult {
 
 /// `GET /api/v1/settings/security`
 pub async fn get_settings(State(s): State<AppState>, a: Authed) -> JsonResult {
-    a.require(Permission::SettingsManage)?;
-    Ok(Json(json!({ "settings": settings(&s).await? })))
+    let current = crate::service::security::read_settings(&s, &a).await?;
+    Ok(Json(json!({ "settings": current })))
 }
 
 /// `PUT /api/v1/settings/security`
@@ -1181,10 +1181,6 @@ pub async fn put_settings(
     a: Authed,
     ApiJson(new): ApiJson<SecuritySettings>,
 ) -> JsonResult {
-    a.require(Permission::SettingsManage)?;
-    new.validate()
-        .map_err(|e| ApiError::invalid(e.field, e.message))?;
-    let text = serde_json::to_string(&new).map_err(|_| ApiError::internal())?;
-    s.store.put_setting(SECURITY_SETTINGS_KEY, &text).await?;
+    crate::service::security::save_settings(&s, &a, &new).await?;
     Ok(Json(json!({ "settings": new })))
 }

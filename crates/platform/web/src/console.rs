@@ -20,9 +20,10 @@ use serde_json::json;
 use suanli_platform_domain::instance::InstanceStatus;
 use suanli_platform_domain::money::Fen;
 use suanli_platform_domain::pricing::{ChargingMode, TERM_MONTHS_MAX};
-use suanli_platform_domain::{OrgVisibility, Permission, Role};
+use suanli_platform_domain::{Permission, Role};
 use suanli_platform_http::service::accounts::{self, BillRequest};
 use suanli_platform_http::service::orders::{self, Idem, NewOrder};
+use suanli_platform_http::service::users::{self, UserDraft};
 use suanli_platform_http::service::{self, ServiceError, catalogue, keys, payments};
 use suanli_platform_store::{
     InstanceRecord, OrderRecord, PAGE_SIZE_MAX, ProductRecord, SpecRecord, UserKeyRecord,
@@ -1073,20 +1074,7 @@ pub async fn users_view(
     section: &layout::Section,
 ) -> PageResult {
     let a = ctx.require(Permission::UserRead)?;
-    let list = s
-        .app
-        .store
-        .list_users(
-            OrgVisibility::Scoped {
-                own: a.org.id,
-                referred_by: None,
-                sales_owner: None,
-            },
-            Some(a.org.id),
-            None,
-            PAGE_SIZE_MAX,
-        )
-        .await?;
+    let list = users::of_own_org(&s.app, a, PAGE_SIZE_MAX).await?;
     let grantable: Vec<(String, String)> = Role::ALL
         .iter()
         .filter(|r| r.allowed_in(a.org.kind) && a.principal.can_grant(**r))
@@ -1143,13 +1131,23 @@ pub async fn users_create(
     if f.password.is_empty() {
         e.add("password", lang.t("err.required"));
     }
-    if Role::parse(&f.role).is_none() {
+    let role = Role::parse(&f.role);
+    if role.is_none() {
         e.add("role", lang.t("err.choose"));
     }
-    if e.is_empty() {
-        let path = format!("/api/v1/orgs/{}/users", a.org.id.get());
-        let body = json!({"login": login, "display_name": name, "password": f.password, "roles": [f.role]});
-        match api::call(&s.api, ctx, Call::post(&path, Some(body)).csrf(&f.csrf)).await? {
+    if let (true, Some(role)) = (e.is_empty(), role) {
+        let draft = UserDraft {
+            login: login.clone(),
+            display_name: name,
+            password: f.password.clone(),
+            roles: vec![role],
+        };
+        let created = api::run(
+            ctx,
+            &f.csrf,
+            users::create(&s.app, a, a.org.id.get(), &draft),
+        );
+        match created.await? {
             Ok(_) => {
                 return Ok(
                     Redirect::to(&Ctx::notice_url(back, "users.created", &login)).into_response(),

@@ -22,14 +22,13 @@ use suanli_platform_domain::audit::Outcome;
 use suanli_platform_domain::money::DAY_MS;
 use suanli_platform_domain::money::Fen;
 use suanli_platform_domain::pricing::{CouponValue, DiscountScope};
-use suanli_platform_domain::{
-    OrgId, OrgKind, OrgStatus, OrgVisibility, Permission, RegistrationId,
-};
+use suanli_platform_domain::{OrgId, OrgKind, Permission, RegistrationId};
 use suanli_platform_http::service::accounts::{self, VoucherGrant};
 use suanli_platform_http::service::catalogue::{
     self, CouponDraft, DiscountDraft, ProductDraft, SpecDraft,
 };
 use suanli_platform_http::service::orders::{self, Acceptance};
+use suanli_platform_http::service::orgs::{self, AdminDraft, OrgDraft};
 use suanli_platform_http::service::payments::{self, OfflineTransfer};
 use suanli_platform_http::service::{self, analytics};
 use suanli_platform_store::{AuditFilter, Direction, OrgRecord, PAGE_SIZE_MAX, RegistrationStatus};
@@ -307,15 +306,11 @@ fn org_row_cells(ctx: &Ctx, o: &OrgRecord) -> maud::Markup {
 /// `GET /ops/customers`: the organisations the caller sees.
 pub async fn customers(State(s): State<WebState>, ctx: Ctx, Query(q): Query<Page>) -> PageResult {
     let a = ctx.require(Permission::OrgRead)?;
-    let list = s
-        .app
-        .store
-        .list_orgs(
-            a.principal.org_visibility(),
-            q.after.and_then(OrgId::new),
-            LIST_PAGE_ROWS,
-        )
-        .await?;
+    let page = service::Page {
+        after: q.after.unwrap_or(0),
+        limit: LIST_PAGE_ROWS,
+    };
+    let list = orgs::list(&s.app, a, page).await?;
     let body = html! {
         h1 { (ctx.t("ops.customers")) }
         table.data #customers {
@@ -505,33 +500,11 @@ pub async fn customer_post(
 
 // ---------------------------------------------------------------- catalogue
 
-/// Supplier organisations (from the first page of organisations).
-/// Most organisations scanned for the supplier list (pages of `PAGE_SIZE_MAX`).
-pub const ORGS_SCANNED_MAX: usize = 20_000;
+pub use suanli_platform_http::service::orgs::ORGS_SCANNED_MAX;
 
-/// Active supplier organisations, from every page of organisations (up to
-/// [`ORGS_SCANNED_MAX`]): a supplier added after many customers is still listed.
+/// Active supplier organisations (every page of organisations).
 async fn supplier_orgs(s: &WebState) -> Result<Vec<OrgRecord>, WebError> {
-    let mut suppliers = Vec::new();
-    let mut after = None;
-    for _ in 0..ORGS_SCANNED_MAX.div_ceil(PAGE_SIZE_MAX as usize) {
-        let page = s
-            .app
-            .store
-            .list_orgs(OrgVisibility::All, after, PAGE_SIZE_MAX)
-            .await?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.id);
-        let full = page.len() == PAGE_SIZE_MAX as usize;
-        suppliers.extend(
-            page.into_iter()
-                .filter(|o| o.kind.is_supplier() && o.status == OrgStatus::Active),
-        );
-        if !full {
-            break;
-        }
-    }
-    Ok(suppliers)
+    Ok(orgs::suppliers(&s.app).await?)
 }
 
 /// The catalogue forms (category, product).
@@ -1515,7 +1488,7 @@ pub async fn suppliers_post(
     ctx: Ctx,
     Form(f): Form<SupplierForm>,
 ) -> PageResult {
-    ctx.require(Permission::OrgAdmin)?;
+    let a = ctx.require(Permission::OrgAdmin)?;
     let lang = ctx.lang;
     let mut e = FormErrors::default();
     let kind = OrgKind::parse(&f.kind).filter(|k| k.is_supplier());
@@ -1529,17 +1502,22 @@ pub async fn suppliers_post(
         e.add("password", lang.t("err.required"));
     }
     if let (true, Some(k)) = (e.is_empty(), kind) {
-        let body = json!({"kind": k.as_str(), "name": name, "admin": {"login": login, "display_name": admin, "password": f.password}});
-        match api::call(
-            &s.api,
-            &ctx,
-            Call::post("/api/v1/orgs", Some(body)).csrf(&f.csrf),
-        )
-        .await?
-        {
-            Ok(ans) => {
-                let id = ans.body["org"]["id"].as_i64().unwrap_or(0);
-                return Ok(done("/ops/suppliers", "sup.created", &id.to_string()));
+        let draft = OrgDraft {
+            kind: k,
+            name,
+            admin: AdminDraft {
+                login,
+                display_name: admin,
+                password: f.password.clone(),
+            },
+        };
+        match api::run(&ctx, &f.csrf, orgs::create(&s.app, a, &draft)).await? {
+            Ok((org, _)) => {
+                return Ok(done(
+                    "/ops/suppliers",
+                    "sup.created",
+                    &org.id.get().to_string(),
+                ));
             }
             Err(fail) => {
                 e.api(

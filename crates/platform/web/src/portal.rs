@@ -18,7 +18,8 @@ use std::collections::BTreeSet;
 use suanli_platform_domain::money::Fen;
 use suanli_platform_domain::pricing::SpecPricing;
 use suanli_platform_domain::{OrgId, Permission};
-use suanli_platform_store::{OrgRecord, PAGE_SIZE_MAX, ProductRecord, SpecRecord};
+use suanli_platform_http::service::catalogue;
+use suanli_platform_store::{OrgRecord, ProductRecord, SpecRecord};
 
 /// Catalogue filters.
 #[derive(Debug, Default, Deserialize)]
@@ -58,12 +59,8 @@ pub async fn catalogue(
     ctx: Ctx,
     Query(q): Query<CatalogueQuery>,
 ) -> PageResult {
-    let store = &s.app.store;
     let lang = ctx.lang;
-    let categories = store.list_categories().await?;
-    let products = store.list_products(true, 0, PAGE_SIZE_MAX).await?;
-    let ids: Vec<i64> = products.iter().map(|p| p.id).collect();
-    let specs = store.specs_of_products(&ids).await?;
+    let (categories, products, specs) = catalogue::published(&s.app).await?;
     let suppliers = names(&s, products.iter().map(|p| p.supplier)).await?;
     let families: BTreeSet<&str> = specs.iter().map(|s| s.family.as_str()).collect();
     let regions: BTreeSet<&str> = products.iter().map(|p| p.region.as_str()).collect();
@@ -181,7 +178,7 @@ pub async fn names(
     ids: impl Iterator<Item = OrgId>,
 ) -> Result<Vec<OrgRecord>, WebError> {
     let ids: Vec<OrgId> = ids.collect();
-    Ok(s.app.store.orgs_by_ids(&ids).await?)
+    Ok(suanli_platform_http::service::orgs::names(&s.app, &ids).await?)
 }
 
 /// The name of organisation `id` among `orgs`.
@@ -233,13 +230,7 @@ pub fn bp_percent(bp: u32) -> String {
 /// `GET /products/{id}`: specs and pricing strategies; unpublished products only for
 /// catalogue managers.
 pub async fn product(State(s): State<WebState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
-    let store = &s.app.store;
-    let p = store.get_product(id).await?.ok_or(WebError::NotFound)?;
-    if !p.published && !ctx.has(Permission::CatalogueManage) {
-        return Err(WebError::NotFound);
-    }
-    let specs = store.list_specs(p.id).await?;
-    let supplier = store.get_org(p.supplier).await?;
+    let (p, specs, supplier) = catalogue::show(&s.app, ctx.auth.as_ref(), id).await?;
     let lang = ctx.lang;
     let can_order = ctx.has(Permission::OrderPlace);
     let body = html! {
@@ -276,18 +267,7 @@ pub async fn product(State(s): State<WebState>, ctx: Ctx, Path(id): Path<i64>) -
 
 /// `GET /suppliers/{id}`: a supplier and its published products.
 pub async fn supplier(State(s): State<WebState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
-    let store = &s.app.store;
-    let oid = OrgId::new(id).ok_or(WebError::NotFound)?;
-    let org = store.get_org(oid).await?.ok_or(WebError::NotFound)?;
-    if !org.kind.is_supplier() {
-        return Err(WebError::NotFound);
-    }
-    let products: Vec<ProductRecord> = store
-        .list_products(true, 0, PAGE_SIZE_MAX)
-        .await?
-        .into_iter()
-        .filter(|p| p.supplier == oid)
-        .collect();
+    let (org, products) = catalogue::supplier(&s.app, id).await?;
     let body = html! {
         h1 { (org.name) }
         p.meta { (ctx.t(&format!("org.kind.{}", org.kind.as_str()))) }

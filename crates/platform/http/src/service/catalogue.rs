@@ -345,3 +345,63 @@ pub fn pricing_of(v: serde_json::Value) -> ServiceResult<SpecPricing> {
         }
     })
 }
+
+/// The public catalogue: every category, every published product and their specs (no
+/// caller needed). Three queries.
+pub async fn published(
+    s: &AppState,
+) -> ServiceResult<(Vec<CategoryRecord>, Vec<ProductRecord>, Vec<SpecRecord>)> {
+    let categories = s.store.list_categories().await?;
+    let products = s
+        .store
+        .list_products(true, 0, suanli_platform_store::PAGE_SIZE_MAX)
+        .await?;
+    let ids: Vec<i64> = products.iter().map(|p| p.id).collect();
+    let specs = s.store.specs_of_products(&ids).await?;
+    Ok((categories, products, specs))
+}
+
+/// A product's public page: the product, its specs and its supplier. An unpublished
+/// product is not found, except for catalogue managers.
+pub async fn show(
+    s: &AppState,
+    a: Option<&Authed>,
+    id: i64,
+) -> ServiceResult<(
+    ProductRecord,
+    Vec<SpecRecord>,
+    Option<crate::store::OrgRecord>,
+)> {
+    let p = s
+        .store
+        .get_product(id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    if !p.published && !a.is_some_and(|a| a.principal.has(Permission::CatalogueManage)) {
+        return Err(ServiceError::NotFound);
+    }
+    let specs = s.store.list_specs(p.id).await?;
+    let supplier = s.store.get_org(p.supplier).await?;
+    Ok((p, specs, supplier))
+}
+
+/// A supplier's public page: the supplier organisation and its published products (not
+/// found for an organisation that is not a supplier).
+pub async fn supplier(
+    s: &AppState,
+    id: i64,
+) -> ServiceResult<(crate::store::OrgRecord, Vec<ProductRecord>)> {
+    let oid = OrgId::new(id).ok_or(ServiceError::NotFound)?;
+    let org = s.store.get_org(oid).await?.ok_or(ServiceError::NotFound)?;
+    if !org.kind.is_supplier() {
+        return Err(ServiceError::NotFound);
+    }
+    let products = s
+        .store
+        .list_products(true, 0, suanli_platform_store::PAGE_SIZE_MAX)
+        .await?
+        .into_iter()
+        .filter(|p| p.supplier == oid)
+        .collect();
+    Ok((org, products))
+}

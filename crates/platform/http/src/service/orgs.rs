@@ -168,3 +168,38 @@ pub async fn set_sales_owner(
     s.store.set_org_sales_owner(org.id, owner).await?;
     reread(s, org.id).await
 }
+
+/// Most organisations scanned for the supplier list (pages of `PAGE_SIZE_MAX`).
+pub const ORGS_SCANNED_MAX: usize = 20_000;
+
+/// The organisations `ids` (for naming them on rows the caller already may see).
+pub async fn names(s: &AppState, ids: &[OrgId]) -> ServiceResult<Vec<OrgRecord>> {
+    Ok(s.store.orgs_by_ids(ids).await?)
+}
+
+/// Active supplier organisations — the public supplier directory — from every page of
+/// organisations (up to [`ORGS_SCANNED_MAX`]): a supplier added after many customers is
+/// still listed.
+pub async fn suppliers(s: &AppState) -> ServiceResult<Vec<OrgRecord>> {
+    use suanli_platform_domain::OrgVisibility;
+    use suanli_platform_store::PAGE_SIZE_MAX;
+    let mut suppliers = Vec::new();
+    let mut after = None;
+    for _ in 0..ORGS_SCANNED_MAX.div_ceil(PAGE_SIZE_MAX as usize) {
+        let page = s
+            .store
+            .list_orgs(OrgVisibility::All, after, PAGE_SIZE_MAX)
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        let full = page.len() == PAGE_SIZE_MAX as usize;
+        suppliers.extend(
+            page.into_iter()
+                .filter(|o| o.kind.is_supplier() && o.status == OrgStatus::Active),
+        );
+        if !full {
+            break;
+        }
+    }
+    Ok(suppliers)
+}

@@ -111,3 +111,26 @@ pub fn parse_name(raw: &str, field: &str) -> ServiceResult<DisplayName> {
         ServiceError::invalid(field, "1 to 100 characters without control characters")
     })
 }
+
+/// The security settings, for an administrator (`settings.manage`).
+pub async fn read_settings(
+    s: &AppState,
+    a: &crate::auth::Authed,
+) -> ServiceResult<SecuritySettings> {
+    a.allow(suanli_platform_domain::Permission::SettingsManage)?;
+    settings(s).await
+}
+
+/// Replaces the security settings (validated: `invalid_field` on the offending one).
+pub async fn save_settings(
+    s: &AppState,
+    a: &crate::auth::Authed,
+    new: &SecuritySettings,
+) -> ServiceResult<()> {
+    a.allow(suanli_platform_domain::Permission::SettingsManage)?;
+    new.validate()
+        .map_err(|e| ServiceError::invalid(e.field, e.message))?;
+    let text = serde_json::to_string(new).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    s.store.put_setting(SECURITY_SETTINGS_KEY, &text).await?;
+    Ok(())
+}

@@ -193,3 +193,20 @@ pub async fn disable(s: &AppState, a: &Authed, id: i64) -> ServiceResult<()> {
     s.store.set_user_disabled(u.id, true).await?;
     Ok(())
 }
+
+/// The users of the caller's own organisation (at most `limit`).
+pub async fn of_own_org(s: &AppState, a: &Authed, limit: u32) -> ServiceResult<Vec<UserRecord>> {
+    a.allow(Permission::UserRead)?;
+    Ok(s.store
+        .list_users(
+            suanli_platform_domain::OrgVisibility::Scoped {
+                own: a.org.id,
+                referred_by: None,
+                sales_owner: None,
+            },
+            Some(a.org.id),
+            None,
+            limit,
+        )
+        .await?)
+}
