@@ -2,11 +2,16 @@
 //! and the organisation visibility, call the store, answer JSON.
 
 use crate::AppState;
-use crate::auth::{Authed, TOKEN_PREFIX, Via, clear_cookie, session_cookie};
+use crate::auth::{Authed, Via, clear_cookie, session_cookie};
 use crate::crypto::{self, random_token, token_digest, totp, totp_match};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{ApiJson, ApiQuery, AuditSlot, IdParam, PageQuery, set_actor};
 use crate::service::Page;
+use crate::service::me::{self, TokenDraft};
+pub use crate::service::me::{
+    RECOVERY_CODES_COUNT, TOKEN_NAME_CHARS_MAX, TOKEN_TTL_SECS_MAX, count_failure, ip_fail,
+    require_session,
+};
 use crate::service::orgs::{self, OrgDraft};
 use crate::service::security::{
     check_new_password, hash_password, new_user_key, parse_login, parse_name,
@@ -21,19 +26,11 @@ use serde_json::{Value, json};
 use suanli_platform_domain::org::{DisplayName, Login};
 use suanli_platform_domain::security::SecuritySettings;
 use suanli_platform_domain::validate::{BoundedText, CreditCode, IdNumber, Phone};
-use suanli_platform_domain::{
-    OrgId, OrgKind, OrgStatus, Permission, RegistrationId, Role, TokenId, UserId,
-};
+use suanli_platform_domain::{OrgId, OrgKind, OrgStatus, Permission, RegistrationId, Role, UserId};
 use suanli_platform_store::*;
 
 pub use crate::service::security::{SECURITY_SETTINGS_KEY, settings, verify_password};
 pub use crate::service::users::ROLES_PER_USER_MAX;
-/// Longest API token lifetime, in seconds (one year).
-pub const TOKEN_TTL_SECS_MAX: u32 = 365 * 86_400;
-/// Longest API token name, in characters.
-pub const TOKEN_NAME_CHARS_MAX: usize = 64;
-/// Recovery codes issued when TOTP is enabled.
-pub const RECOVERY_CODES_COUNT: usize = 10;
 /// Longest rejection reason, in characters.
 pub const REASON_CHARS_MAX: usize = 500;
 /// Registrations accepted from one client address per [`REGISTRATION_WINDOW_SECS`].
@@ -117,46 +114,6 @@ fn login_failed() -> ApiError {
         "invalid_credentials",
         "wrong login or password",
     )
-}
-
-pub(crate) fn ip_fail(s: &AppState, ip: &str, now: i64, window_ms: i64) {
-    if let Ok(mut w) = s.login_failures.lock() {
-        w.fail(ip, now, window_ms);
-    }
-}
-
-pub(crate) async fn count_failure(
-    s: &AppState,
-    user: &UserRecord,
-    now: i64,
-    ip: &str,
-) -> ApiResult<()> {
-    s.metrics.login_failed();
-    let window_ms = i64::from(settings(s).await?.login.ip_window_secs) * 1000;
-    ip_fail(s, ip, now, window_ms);
-    let n = s.store.add_failed_login(user.id).await?;
-    let policy = settings(s).await?.login;
-    if let Some(until) = policy.lock_after_failure(n, now) {
-        s.store.lock_user(user.id, until).await?;
-        tracing::warn!(
-            user_id = user.id.get(),
-            "account locked after failed logins"
-        );
-    }
-    Ok(())
-}
-
-/// Account-security changes (password, MFA, tokens) need a logged-in session: an API
-/// token, whatever its scopes, must not be able to take over the account it belongs to.
-pub(crate) fn require_session(a: &Authed, what: &str) -> ApiResult<()> {
-    if a.via == Via::Token {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "session_required",
-            format!("API tokens cannot {what}; log in"),
-        ));
-    }
-    Ok(())
 }
 
 /// `POST /api/v1/auth/login`
@@ -738,69 +695,17 @@ pub async fn change_password(
     client: Option<axum::Extension<crate::http::Client>>,
     ApiJson(r): ApiJson<PasswordReq>,
 ) -> ApiResult<Response> {
-    require_session(&a, "change the password")?;
-    if !verify_password(&s, r.current_password.clone(), a.user.password_hash.clone()).await {
-        // A wrong current password counts like a failed login (lockout, throttling).
-        let ip = client.map(|c| c.ip.clone()).unwrap_or_default();
-        count_failure(&s, &a.user, s.clock.now_unix_ms(), &ip).await?;
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_credentials",
-            "the current password is wrong",
-        )
-        .field("current_password"));
-    }
-    check_new_password(
-        &s,
-        &r.new_password,
-        &a.user.login,
-        Some(a.user.id),
-        "new_password",
-    )
-    .await?;
-    // The DID key follows the password: re-encrypted under the new one, or — for an
-    // account whose password someone else set — created now (key-custody.md).
-    let now = s.clock.now_unix_ms();
-    let key = match s.store.get_user_key(a.user.id).await? {
-        Some(stored) => s
-            .custody
-            .rewrap(&stored, &r.current_password, &r.new_password, now)
-            .await
-            .map_err(|e| {
-                tracing::error!(user_id = a.user.id.get(), error = %e, "re-encrypting the user key failed");
-                ApiError::internal()
-            })?,
-        None => new_user_key(&s, &r.new_password).await?,
-    };
-    let hash = hash_password(&s, r.new_password).await?;
-    s.store
-        .set_password(a.user.id, &hash, now, Some(&key))
-        .await?;
-    s.did_kick.notify_one();
+    let ip = client.map(|c| c.ip.clone()).unwrap_or_default();
+    me::change_password(&s, &a, &ip, &r.current_password, &r.new_password).await?;
     Ok(no_content())
 }
 
 /// `POST /api/v1/me/mfa/totp` — starts TOTP enrolment: a new secret, not yet required.
 pub async fn totp_setup(State(s): State<AppState>, a: Authed) -> JsonResult {
-    require_session(&a, "enrol MFA")?;
-    if a.user.totp_enabled {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "mfa_already_enabled",
-            "TOTP is already enabled",
-        ));
-    }
-    let secret = crypto::random_bytes::<20>().map_err(|_| ApiError::internal())?;
-    let sealed = s.cipher.seal(&secret).map_err(|_| ApiError::internal())?;
-    s.store.set_totp(a.user.id, Some(&sealed), false).await?;
-    let b32 = totp(secret.to_vec()).get_secret_base32();
-    let uri = format!(
-        "otpauth://totp/suanli:{}?secret={b32}&issuer=suanli&algorithm=SHA1&digits={}&period={}",
-        a.user.login,
-        crypto::TOTP_DIGITS,
-        crypto::TOTP_STEP_SECS
-    );
-    Ok(Json(json!({ "secret_base32": b32, "otpauth_uri": uri })))
+    let t = me::totp_setup(&s, &a).await?;
+    Ok(Json(
+        json!({ "secret_base32": t.secret_base32, "otpauth_uri": t.otpauth_uri }),
+    ))
 }
 
 /// TOTP confirmation.
@@ -817,104 +722,17 @@ pub async fn totp_confirm(
     a: Authed,
     ApiJson(r): ApiJson<TotpConfirm>,
 ) -> JsonResult {
-    require_session(&a, "enrol MFA")?;
-    if a.user.totp_enabled {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "mfa_already_enabled",
-            "TOTP is already enabled",
-        ));
-    }
-    let sealed = a.user.totp_secret_enc.clone().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::CONFLICT,
-            "mfa_not_started",
-            "start with POST /api/v1/me/mfa/totp",
-        )
-    })?;
-    let secret = s.cipher.open(&sealed).map_err(|_| ApiError::internal())?;
-    let now_secs = u64::try_from(s.clock.now_unix_ms() / 1000).unwrap_or(0);
-    let step = totp_match(&totp(secret), r.code.trim(), now_secs).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "mfa_invalid",
-            "wrong TOTP code",
-        )
-        .field("code")
-    })?;
-    s.store
-        .use_totp_step(a.user.id, i64::try_from(step).unwrap_or(i64::MAX))
-        .await?;
-    let mut codes = Vec::with_capacity(RECOVERY_CODES_COUNT);
-    for _ in 0..RECOVERY_CODES_COUNT {
-        let b = crypto::random_bytes::<8>().map_err(|_| ApiError::internal())?;
-        codes.push(hex::encode(b));
-    }
-    let digests: Vec<String> = codes.iter().map(|c| token_digest(c)).collect();
-    s.store.replace_recovery_codes(a.user.id, &digests).await?;
-    s.store.set_totp(a.user.id, Some(&sealed), true).await?;
+    let codes = me::totp_confirm(&s, &a, &r.code).await?;
     Ok(Json(json!({ "recovery_codes": codes })))
-}
-
-/// New API token.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewTokenReq {
-    name: String,
-    scopes: Vec<Permission>,
-    ttl_secs: u32,
 }
 
 /// `POST /api/v1/me/tokens` — the token is in the answer once and never again.
 pub async fn create_token(
     State(s): State<AppState>,
     a: Authed,
-    ApiJson(r): ApiJson<NewTokenReq>,
+    ApiJson(r): ApiJson<TokenDraft>,
 ) -> ApiResult<Response> {
-    if a.via == Via::Token {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "API tokens cannot create API tokens; log in",
-        ));
-    }
-    let name = r.name.trim();
-    if name.is_empty() || name.chars().count() > TOKEN_NAME_CHARS_MAX {
-        return Err(ApiError::invalid("name", "1 to 64 characters"));
-    }
-    if r.scopes.is_empty() {
-        return Err(ApiError::invalid("scopes", "at least one scope"));
-    }
-    if let Some(p) = r.scopes.iter().find(|p| !a.principal.has(**p)) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!("you do not hold {} yourself", p.as_str()),
-        )
-        .field("scopes"));
-    }
-    if r.ttl_secs == 0 || r.ttl_secs > TOKEN_TTL_SECS_MAX {
-        return Err(ApiError::invalid("ttl_secs", "1 to 31536000 seconds"));
-    }
-    let now = s.clock.now_unix_ms();
-    let token = format!(
-        "{TOKEN_PREFIX}{}",
-        random_token().map_err(|_| ApiError::internal())?
-    );
-    let mut scopes = r.scopes.clone();
-    scopes.sort();
-    scopes.dedup();
-    let rec = s
-        .store
-        .create_token(&NewToken {
-            user: a.user.id,
-            name: name.to_owned(),
-            token_hash: token_digest(&token),
-            scopes,
-            created_ms: now,
-            expires_ms: now + i64::from(r.ttl_secs) * 1000,
-        })
-        .await?;
+    let (token, rec) = me::create_token(&s, &a, &r).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "token": token, "record": rec })),
@@ -924,10 +742,7 @@ pub async fn create_token(
 
 /// `GET /api/v1/me/tokens`
 pub async fn list_tokens(State(s): State<AppState>, a: Authed) -> JsonResult {
-    require_session(&a, "manage API tokens")?;
-    Ok(Json(
-        json!({ "items": s.store.list_tokens(a.user.id).await? }),
-    ))
+    Ok(Json(json!({ "items": me::tokens(&s, &a).await? })))
 }
 
 /// `DELETE /api/v1/me/tokens/{id}`
@@ -936,12 +751,8 @@ pub async fn revoke_token(
     a: Authed,
     IdParam(id): IdParam,
 ) -> ApiResult<Response> {
-    let tid = TokenId::new(id).ok_or_else(ApiError::not_found)?;
-    if s.store.revoke_token(a.user.id, tid).await? {
-        Ok(no_content())
-    } else {
-        Err(ApiError::not_found())
-    }
+    me::revoke_token(&s, &a, id).await?;
+    Ok(no_content())
 }
 
 // ---------------------------------------------------------------- organisations

@@ -3,7 +3,7 @@
 //! with renew and unsubscribe (refund shown first), orders, statements, bills with CSV
 //! export, sub-users and API tokens.
 
-use crate::api::{self, Call};
+use crate::api;
 use crate::ctx::Ctx;
 use crate::form::{self, FormErrors, Kind};
 use crate::i18n::Lang;
@@ -22,6 +22,7 @@ use suanli_platform_domain::money::Fen;
 use suanli_platform_domain::pricing::{ChargingMode, TERM_MONTHS_MAX};
 use suanli_platform_domain::{Permission, Role};
 use suanli_platform_http::service::accounts::{self, BillRequest};
+use suanli_platform_http::service::me::{self, TokenDraft};
 use suanli_platform_http::service::orders::{self, Idem, NewOrder};
 use suanli_platform_http::service::users::{self, UserDraft};
 use suanli_platform_http::service::{self, ServiceError, catalogue, keys, payments};
@@ -204,19 +205,11 @@ pub async fn key_export(
     if f.key_password.is_empty() {
         e.add("key_password", lang.t("err.required"));
     } else {
-        let body = json!({"password": f.key_password});
-        match api::call(
-            &s.api,
-            &ctx,
-            Call::post("/api/v1/me/key/export", Some(body)).csrf(&f.csrf),
-        )
-        .await?
-        {
-            Ok(ans) => {
-                let pem = ans.body["pkcs8_pem"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned();
+        let ip = ctx.peer.map(|p| p.ip().to_string()).unwrap_or_default();
+        let exported = keys::export(&s.app, a, &ip, f.key_password.clone());
+        match api::run(&ctx, &f.csrf, exported).await? {
+            Ok(x) => {
+                let pem = x.pkcs8_pem.as_str().to_owned();
                 if !pem.is_empty() {
                     return Ok((
                         [
@@ -1210,7 +1203,7 @@ async fn tokens_view(
 ) -> PageResult {
     let a = ctx.user()?;
     let lang = ctx.lang;
-    let list = s.app.store.list_tokens(a.user.id).await?;
+    let list = me::tokens(&s.app, a).await?;
     let perms = a.principal.permissions();
     let body = html! {
         h1 { (ctx.t("console.tokens")) }
@@ -1276,7 +1269,7 @@ pub async fn tokens_post(
     ctx: Ctx,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> PageResult {
-    ctx.user()?;
+    let a = ctx.user()?;
     let lang = ctx.lang;
     let get = |k: &str| {
         pairs
@@ -1296,18 +1289,25 @@ pub async fn tokens_post(
     if scopes.is_empty() {
         e.add("scope", lang.t("err.choose"));
     }
+    let scopes: Vec<Permission> = scopes
+        .iter()
+        .filter_map(|p| {
+            let parsed = Permission::parse(p);
+            if parsed.is_none() {
+                e.add("scope", lang.t("err.invalid_field"));
+            }
+            parsed
+        })
+        .collect();
     if e.is_empty() {
-        let body = json!({"name": name, "scopes": scopes, "ttl_secs": days * 86_400});
-        match api::call(
-            &s.api,
-            &ctx,
-            Call::post("/api/v1/me/tokens", Some(body)).csrf(get("_csrf")),
-        )
-        .await?
-        {
-            Ok(ans) => {
-                let t = ans.body["token"].as_str().map(str::to_owned);
-                return tokens_view(&s, &ctx, t, &e).await;
+        let draft = TokenDraft {
+            name,
+            scopes,
+            ttl_secs: u32::try_from(days * 86_400).unwrap_or(u32::MAX),
+        };
+        match api::run(&ctx, get("_csrf"), me::create_token(&s.app, a, &draft)).await? {
+            Ok((token, _)) => {
+                return tokens_view(&s, &ctx, Some(token), &e).await;
             }
             Err(fail) => e.api(
                 lang,
@@ -1328,16 +1328,8 @@ pub async fn token_revoke(
     Path(id): Path<i64>,
     Form(f): Form<crate::portal::CsrfForm>,
 ) -> PageResult {
-    ctx.user()?;
-    let path = format!("/api/v1/me/tokens/{id}");
-    let call = Call {
-        method: axum::http::Method::DELETE,
-        path: &path,
-        body: None,
-        csrf: Some(f.token()),
-        idempotency_key: None,
-    };
-    match api::call(&s.api, &ctx, call).await? {
+    let a = ctx.user()?;
+    match api::run(&ctx, f.token(), me::revoke_token(&s.app, a, id)).await? {
         Ok(_) => Ok(Redirect::to("/console/tokens").into_response()),
         Err(fail) if fail.status == StatusCode::NOT_FOUND => Err(WebError::NotFound),
         Err(fail) if fail.status == StatusCode::FORBIDDEN => Err(WebError::Forbidden),
@@ -1433,23 +1425,8 @@ pub async fn security_post(
     if f.step == "confirm" {
         let code = e.required(lang, "code", &f.code);
         if e.is_empty() {
-            match api::call(
-                &s.api,
-                &ctx,
-                Call::post("/api/v1/me/mfa/totp/confirm", Some(json!({"code": code})))
-                    .csrf(&f.csrf),
-            )
-            .await?
-            {
-                Ok(ans) => {
-                    let codes: Vec<String> = ans.body["recovery_codes"]
-                        .as_array()
-                        .map(|v| {
-                            v.iter()
-                                .filter_map(|c| c.as_str().map(str::to_owned))
-                                .collect()
-                        })
-                        .unwrap_or_default();
+            match api::run(&ctx, &f.csrf, me::totp_confirm(&s.app, a, &code)).await? {
+                Ok(codes) => {
                     return Ok(mfa_view(&ctx, true, None, Some(codes), &e));
                 }
                 Err(fail) => {
@@ -1464,24 +1441,14 @@ pub async fn security_post(
         *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         return Ok(r);
     }
-    match api::call(
-        &s.api,
-        &ctx,
-        Call::post("/api/v1/me/mfa/totp", None).csrf(&f.csrf),
-    )
-    .await?
-    {
-        Ok(ans) => {
-            let secret = ans.body["secret_base32"].as_str().unwrap_or("").to_owned();
-            let uri = ans.body["otpauth_uri"].as_str().unwrap_or("").to_owned();
-            Ok(mfa_view(
-                &ctx,
-                a.user.totp_enabled,
-                Some((&secret, &uri)),
-                None,
-                &e,
-            ))
-        }
+    match api::run(&ctx, &f.csrf, me::totp_setup(&s.app, a)).await? {
+        Ok(t) => Ok(mfa_view(
+            &ctx,
+            a.user.totp_enabled,
+            Some((&t.secret_base32, &t.otpauth_uri)),
+            None,
+            &e,
+        )),
         Err(fail) => {
             e.api(lang, &fail, &[]);
             let mut r = mfa_view(&ctx, a.user.totp_enabled, None, None, &e);

@@ -79,9 +79,11 @@ impl From<suanli_platform_http::service::ServiceError> for WebError {
     fn from(e: suanli_platform_http::service::ServiceError) -> Self {
         use suanli_platform_http::service::ServiceError as E;
         match e {
-            E::NotFound | E::Invalid { .. } | E::Malformed { .. } | E::Conflict { .. } => {
-                WebError::NotFound
-            }
+            E::NotFound
+            | E::Absent { .. }
+            | E::Invalid { .. }
+            | E::Malformed { .. }
+            | E::Conflict { .. } => WebError::NotFound,
             E::Throttled { .. } => WebError::Forbidden,
             E::Denied { .. } => WebError::Forbidden,
             E::Unauthenticated { .. } => WebError::Login,

@@ -27,6 +27,7 @@ pub mod accounts;
 pub mod analytics;
 pub mod catalogue;
 pub mod keys;
+pub mod me;
 pub mod orders;
 pub mod orgs;
 pub mod payments;
@@ -81,6 +82,14 @@ pub enum ServiceError {
     /// No such object, or not visible to the caller.
     #[error("no such resource")]
     NotFound,
+    /// Something the caller's request needs does not exist yet (`no_key`).
+    #[error("{message}")]
+    Absent {
+        /// Stable code.
+        code: &'static str,
+        /// Message (English).
+        message: String,
+    },
     /// Input that fails validation (`invalid_field`, `not_a_customer`, `not_paid`, …).
     #[error("{message}")]
     Invalid {
@@ -154,6 +163,7 @@ impl ServiceError {
             ServiceError::Denied { code, .. }
             | ServiceError::Conflict { code, .. }
             | ServiceError::Throttled { code, .. }
+            | ServiceError::Absent { code, .. }
             | ServiceError::Invalid { code, .. }
             | ServiceError::Malformed { code, .. }
             | ServiceError::Unauthenticated { code, .. } => code,
@@ -354,6 +364,9 @@ impl From<ServiceError> for crate::error::ApiError {
                 ApiError::new(status, code, message)
             }
             ServiceError::NotFound => ApiError::not_found(),
+            ServiceError::Absent { code, message } => {
+                ApiError::new(StatusCode::NOT_FOUND, code, message)
+            }
             ServiceError::Invalid {
                 code,
                 field,
