@@ -13,8 +13,9 @@ pub use crate::service::me::{
     require_session,
 };
 use crate::service::orgs::{self, OrgDraft};
-use crate::service::security::{
-    check_new_password, hash_password, new_user_key, parse_login, parse_name,
+use crate::service::registrations::{self, EnterpriseDraft, PersonalDraft};
+pub use crate::service::registrations::{
+    REASON_CHARS_MAX, REGISTRATION_WINDOW_SECS, REGISTRATIONS_PER_ADDRESS_MAX,
 };
 use crate::service::users::{self, UserDraft};
 use axum::Json;
@@ -23,30 +24,17 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use suanli_platform_domain::org::{DisplayName, Login};
+use suanli_platform_domain::org::Login;
 use suanli_platform_domain::security::SecuritySettings;
-use suanli_platform_domain::validate::{BoundedText, CreditCode, IdNumber, Phone};
-use suanli_platform_domain::{OrgId, OrgKind, OrgStatus, Permission, RegistrationId, Role, UserId};
+use suanli_platform_domain::{OrgId, OrgStatus, Permission, Role, UserId};
 use suanli_platform_store::*;
 
 pub use crate::service::security::{SECURITY_SETTINGS_KEY, settings, verify_password};
 pub use crate::service::users::ROLES_PER_USER_MAX;
-/// Longest rejection reason, in characters.
-pub const REASON_CHARS_MAX: usize = 500;
-/// Registrations accepted from one client address per [`REGISTRATION_WINDOW_SECS`].
-pub const REGISTRATIONS_PER_ADDRESS_MAX: u32 = 20;
-/// The registration-throttling window, in seconds.
-pub const REGISTRATION_WINDOW_SECS: i64 = 3_600;
 
 type JsonResult = ApiResult<Json<Value>>;
 
 // ---------------------------------------------------------------- helpers
-
-fn text(raw: &str, field: &str) -> ApiResult<String> {
-    BoundedText::parse(raw)
-        .map(|t| t.as_str().to_owned())
-        .map_err(|e| ApiError::invalid(field, e.to_string()))
-}
 
 /// What the API shows of a user.
 #[derive(Debug, Serialize)]
@@ -297,207 +285,28 @@ pub async fn logout(State(s): State<AppState>, a: Authed) -> ApiResult<Response>
 
 // ---------------------------------------------------------------- registration
 
-/// Enterprise registration.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EnterpriseReg {
-    login: String,
-    password: String,
-    display_name: String,
-    company_name: String,
-    credit_code: String,
-    licence_ref: String,
-    legal_person: String,
-    #[serde(default)]
-    invite_code: Option<String>,
-}
-
-/// Personal registration.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PersonalReg {
-    login: String,
-    password: String,
-    name: String,
-    id_number: String,
-    phone: String,
-    #[serde(default)]
-    invite_code: Option<String>,
-}
-
-async fn invite(s: &AppState, code: &Option<String>) -> ApiResult<Option<OrgId>> {
-    match code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
-        None => Ok(None),
-        Some(c) => match s.store.get_invite(c).await? {
-            // A suspended or rejected distributor's codes no longer refer anyone.
-            Some(d)
-                if s.store
-                    .get_org(d)
-                    .await?
-                    .is_some_and(|o| o.status == suanli_platform_domain::OrgStatus::Active) =>
-            {
-                Ok(Some(d))
-            }
-            _ => Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_invite_code",
-                "no such invite code, or its distributor is not active",
-            )
-            .field("invite_code")),
-        },
-    }
-}
-
-/// Who is registering (validated).
-struct Applicant {
-    kind: OrgKind,
-    org_name: DisplayName,
-    login: Login,
-    display_name: DisplayName,
-    password: String,
-    distributor: Option<OrgId>,
-}
-
-async fn submit_registration(
-    s: &AppState,
-    ip: &str,
-    Applicant {
-        kind,
-        org_name,
-        login,
-        display_name,
-        password,
-        distributor,
-    }: Applicant,
-    reg: NewRegistration,
-) -> ApiResult<Response> {
-    let now = s.clock.now_unix_ms();
-    let window_ms = REGISTRATION_WINDOW_SECS * 1000;
-    let allowed = s
-        .registrations
-        .lock()
-        .map(|w| w.allowed(ip, now, window_ms, REGISTRATIONS_PER_ADDRESS_MAX))
-        .unwrap_or(true);
-    if !allowed {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_attempts",
-            "too many registrations from this address; try again later",
-        ));
-    }
-    check_new_password(s, &password, login.as_str(), None, "password").await?;
-    // The DID key, sealed under the password only the applicant knows (key-custody.md).
-    let key = new_user_key(s, &password).await?;
-    let hash = hash_password(s, password).await?;
-    let rec = s
-        .store
-        .register(
-            &NewOrg {
-                kind,
-                name: org_name.as_str().to_owned(),
-                status: OrgStatus::Pending,
-                distributor,
-                created_ms: now,
-            },
-            &NewUser {
-                org: OrgId::new(1).ok_or_else(ApiError::internal)?,
-                login: login.as_str().to_owned(),
-                display_name: display_name.as_str().to_owned(),
-                password_hash: hash,
-                roles: vec![Role::CustomerAdmin],
-                created_ms: now,
-            },
-            &NewRegistration {
-                submitted_ms: now,
-                ..reg
-            },
-            Some(&key),
-        )
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict(_) => ApiError::new(
-                StatusCode::CONFLICT,
-                "login_taken",
-                "this login is already registered",
-            )
-            .field("login"),
-            other => other.into(),
-        })?;
-    if let Ok(mut w) = s.registrations.lock() {
-        w.fail(ip, now, window_ms);
-    }
-    s.did_kick.notify_one();
-    Ok((StatusCode::CREATED, Json(json!({"registration": rec}))).into_response())
+fn client_ip(client: Option<axum::Extension<crate::http::Client>>) -> String {
+    client.map(|c| c.ip.clone()).unwrap_or_default()
 }
 
 /// `POST /api/v1/registrations/enterprise`
 pub async fn register_enterprise(
     State(s): State<AppState>,
     client: Option<axum::Extension<crate::http::Client>>,
-    ApiJson(r): ApiJson<EnterpriseReg>,
+    ApiJson(r): ApiJson<EnterpriseDraft>,
 ) -> ApiResult<Response> {
-    let login = parse_login(&r.login)?;
-    let display = parse_name(&r.display_name, "display_name")?;
-    let company = parse_name(&r.company_name, "company_name")?;
-    let code = CreditCode::parse(&r.credit_code)
-        .map_err(|e| ApiError::invalid("credit_code", e.to_string()))?;
-    let licence = text(&r.licence_ref, "licence_ref")?;
-    let legal = text(&r.legal_person, "legal_person")?;
-    let distributor = invite(&s, &r.invite_code).await?;
-    let reg = NewRegistration {
-        company_name: Some(company.as_str().to_owned()),
-        credit_code: Some(code.as_str().to_owned()),
-        licence_ref: Some(licence),
-        legal_person: Some(legal),
-        invite_code: r.invite_code.map(|c| c.trim().to_owned()),
-        ..NewRegistration::default()
-    };
-    let who = Applicant {
-        kind: OrgKind::Enterprise,
-        org_name: company,
-        login,
-        display_name: display,
-        password: r.password,
-        distributor,
-    };
-    let ip = client.map(|c| c.ip.clone()).unwrap_or_default();
-    submit_registration(&s, &ip, who, reg).await
+    let rec = registrations::enterprise(&s, &client_ip(client), &r).await?;
+    Ok((StatusCode::CREATED, Json(json!({"registration": rec}))).into_response())
 }
 
 /// `POST /api/v1/registrations/personal`
 pub async fn register_personal(
     State(s): State<AppState>,
     client: Option<axum::Extension<crate::http::Client>>,
-    ApiJson(r): ApiJson<PersonalReg>,
+    ApiJson(r): ApiJson<PersonalDraft>,
 ) -> ApiResult<Response> {
-    let login = parse_login(&r.login)?;
-    let name = parse_name(&r.name, "name")?;
-    let id =
-        IdNumber::parse(&r.id_number).map_err(|e| ApiError::invalid("id_number", e.to_string()))?;
-    let phone = Phone::parse(&r.phone).map_err(|e| ApiError::invalid("phone", e.to_string()))?;
-    let distributor = invite(&s, &r.invite_code).await?;
-    let sealed = s
-        .cipher
-        .seal(id.expose().as_bytes())
-        .map_err(|_| ApiError::internal())?;
-    let reg = NewRegistration {
-        person_name: Some(name.as_str().to_owned()),
-        id_number_enc: Some(sealed),
-        id_number_masked: Some(id.masked()),
-        phone: Some(phone.as_str().to_owned()),
-        invite_code: r.invite_code.map(|c| c.trim().to_owned()),
-        ..NewRegistration::default()
-    };
-    let who = Applicant {
-        kind: OrgKind::Personal,
-        org_name: name.clone(),
-        login,
-        display_name: name,
-        password: r.password,
-        distributor,
-    };
-    let ip = client.map(|c| c.ip.clone()).unwrap_or_default();
-    submit_registration(&s, &ip, who, reg).await
+    let rec = registrations::personal(&s, &client_ip(client), &r).await?;
+    Ok((StatusCode::CREATED, Json(json!({"registration": rec}))).into_response())
 }
 
 /// `?status=&after=&limit=` of the registration list.
@@ -532,25 +341,8 @@ pub async fn list_registrations(
         limit: q.limit,
     }
     .limit()?;
-    let items = s
-        .store
-        .list_registrations(status, q.after.and_then(RegistrationId::new), limit)
-        .await?;
+    let items = registrations::list(&s, &a, status, q.after, limit).await?;
     Ok(Json(json!({ "items": items })))
-}
-
-/// A registration by id, for a caller who may review registrations.
-async fn reviewed_registration(
-    s: &AppState,
-    a: &Authed,
-    id: i64,
-) -> ApiResult<suanli_platform_store::RegistrationRecord> {
-    a.require(Permission::RegistrationReview)?;
-    let rid = RegistrationId::new(id).ok_or_else(ApiError::not_found)?;
-    s.store
-        .get_registration(rid)
-        .await?
-        .ok_or_else(ApiError::not_found)
 }
 
 /// `GET /api/v1/registrations/{id}`
@@ -559,7 +351,7 @@ pub async fn get_registration(
     a: Authed,
     IdParam(id): IdParam,
 ) -> JsonResult {
-    let r = reviewed_registration(&s, &a, id).await?;
+    let r = registrations::get(&s, &a, id).await?;
     Ok(Json(json!({ "registration": r })))
 }
 
@@ -571,22 +363,7 @@ pub async fn reveal_id_number(
     a: Authed,
     IdParam(id): IdParam,
 ) -> JsonResult {
-    let r = reviewed_registration(&s, &a, id).await?;
-    let sealed = r.id_number_enc.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::CONFLICT,
-            "no_id_number",
-            "this registration has no ID number (enterprise registration)",
-        )
-    })?;
-    let plain = s.cipher.open(&sealed).map_err(|_| {
-        tracing::error!(
-            registration = id,
-            "ID number does not decrypt (wrong field key?)"
-        );
-        ApiError::internal()
-    })?;
-    let id_number = String::from_utf8(plain).map_err(|_| ApiError::internal())?;
+    let id_number = registrations::reveal_id_number(&s, &a, id).await?;
     Ok(Json(json!({ "id_number": id_number })))
 }
 
@@ -597,52 +374,11 @@ pub struct RejectReq {
     reason: String,
 }
 
-async fn decide(
-    s: &AppState,
-    a: &Authed,
-    id: i64,
-    approve: bool,
-    reason: Option<String>,
-) -> JsonResult {
-    a.require(Permission::RegistrationReview)?;
-    let rid = RegistrationId::new(id).ok_or_else(ApiError::not_found)?;
-    let existing = s
-        .store
-        .get_registration(rid)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    if existing.status != RegistrationStatus::Pending {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "already_decided",
-            "this registration was already decided",
-        ));
+fn decided_json(d: registrations::Decided) -> Json<Value> {
+    match d.kyc {
+        None => Json(json!({ "registration": d.registration })),
+        Some(kyc) => Json(json!({ "registration": d.registration, "kyc": kyc })),
     }
-    let r = s
-        .store
-        .decide_registration(&Decision {
-            id: rid,
-            approve,
-            reviewer: a.user.id,
-            reason,
-            at_ms: s.clock.now_unix_ms(),
-        })
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::new(
-                StatusCode::CONFLICT,
-                "already_decided",
-                "this registration was already decided",
-            ),
-            other => other.into(),
-        })?;
-    if !approve {
-        return Ok(Json(json!({ "registration": r })));
-    }
-    // The approved party's KYC credential and enrolment on the trade chain (kyc.rs).
-    let kyc = crate::kyc::after_approval(s, &r).await;
-    let r = s.store.get_registration(rid).await?.unwrap_or(r);
-    Ok(Json(json!({ "registration": r, "kyc": kyc })))
 }
 
 /// `POST /api/v1/registrations/{id}/approve`
@@ -651,7 +387,7 @@ pub async fn approve_registration(
     a: Authed,
     IdParam(id): IdParam,
 ) -> JsonResult {
-    decide(&s, &a, id, true, None).await
+    Ok(decided_json(registrations::approve(&s, &a, id).await?))
 }
 
 /// `POST /api/v1/registrations/{id}/reject`
@@ -661,12 +397,9 @@ pub async fn reject_registration(
     IdParam(id): IdParam,
     ApiJson(r): ApiJson<RejectReq>,
 ) -> JsonResult {
-    a.require(Permission::RegistrationReview)?;
-    let reason = r.reason.trim().to_owned();
-    if reason.is_empty() || reason.chars().count() > REASON_CHARS_MAX {
-        return Err(ApiError::invalid("reason", "1 to 500 characters"));
-    }
-    decide(&s, &a, id, false, Some(reason)).await
+    Ok(decided_json(
+        registrations::reject(&s, &a, id, &r.reason).await?,
+    ))
 }
 
 // ---------------------------------------------------------------- me

@@ -97,6 +97,17 @@ pub async fn run<T>(
     }
 }
 
+/// Runs a service operation of an anonymous form (registration), which carries no CSRF
+/// token: the same-origin check of the pages guards it.
+pub async fn run_open<T>(
+    op: impl std::future::Future<Output = Result<T, ServiceError>>,
+) -> Result<Result<T, ApiFailure>, WebError> {
+    match op.await {
+        Ok(v) => Ok(Ok(v)),
+        Err(e) => ApiFailure::of(e).map(Err),
+    }
+}
+
 /// A successful API answer.
 #[derive(Debug)]
 pub struct ApiAnswer {

@@ -2,7 +2,7 @@
 //! customers and their 360 view, catalogue and pricing, orders and acceptance, offline
 //! recharges (four eyes), discounts and coupons, suppliers, audit log search.
 
-use crate::api::{self, ApiFailure, Call};
+use crate::api::{self, ApiFailure};
 use crate::charts;
 use crate::console::{LIST_PAGE_ROWS, orders_table, spec_label, statements_table};
 use crate::ctx::Ctx;
@@ -22,7 +22,7 @@ use suanli_platform_domain::audit::Outcome;
 use suanli_platform_domain::money::DAY_MS;
 use suanli_platform_domain::money::Fen;
 use suanli_platform_domain::pricing::{CouponValue, DiscountScope};
-use suanli_platform_domain::{OrgId, OrgKind, Permission, RegistrationId};
+use suanli_platform_domain::{OrgId, OrgKind, Permission};
 use suanli_platform_http::service::accounts::{self, VoucherGrant};
 use suanli_platform_http::service::catalogue::{
     self, CouponDraft, DiscountDraft, ProductDraft, SpecDraft,
@@ -30,7 +30,7 @@ use suanli_platform_http::service::catalogue::{
 use suanli_platform_http::service::orders::{self, Acceptance};
 use suanli_platform_http::service::orgs::{self, AdminDraft, OrgDraft};
 use suanli_platform_http::service::payments::{self, OfflineTransfer};
-use suanli_platform_http::service::{self, analytics};
+use suanli_platform_http::service::{self, analytics, registrations};
 use suanli_platform_store::{AuditFilter, Direction, OrgRecord, PAGE_SIZE_MAX, RegistrationStatus};
 
 /// Days shown by the orders-per-day chart.
@@ -183,16 +183,11 @@ pub async fn registrations(
     ctx: Ctx,
     Query(q): Query<Page>,
 ) -> PageResult {
-    ctx.require(Permission::RegistrationReview)?;
+    let a = ctx.require(Permission::RegistrationReview)?;
     let lang = ctx.lang;
     let status_text = q.status.clone().unwrap_or_else(|| "pending".into());
     let status = RegistrationStatus::parse(&status_text);
-    let after = q.after.and_then(RegistrationId::new);
-    let list = s
-        .app
-        .store
-        .list_registrations(status, after, LIST_PAGE_ROWS)
-        .await?;
+    let list = registrations::list(&s.app, a, status, q.after, LIST_PAGE_ROWS).await?;
     let opts = ["pending", "approved", "rejected"];
     let body = html! {
         h1 { (ctx.t("ops.registrations")) }
@@ -258,13 +253,9 @@ pub async fn decide_registration(
     Path((id, decision)): Path<(i64, String)>,
     Form(f): Form<DecisionForm>,
 ) -> PageResult {
-    ctx.require(Permission::RegistrationReview)?;
-    let (path, body, key) = match decision.as_str() {
-        "approve" => (
-            format!("/api/v1/registrations/{id}/approve"),
-            None,
-            "reg.approved",
-        ),
+    let a = ctx.require(Permission::RegistrationReview)?;
+    let (reason, key) = match decision.as_str() {
+        "approve" => (None, "reg.approved"),
         "reject" => {
             if f.reason.trim().is_empty() {
                 let fail = ApiFailure {
@@ -277,15 +268,18 @@ pub async fn decide_registration(
                 *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
                 return Ok(r);
             }
-            (
-                format!("/api/v1/registrations/{id}/reject"),
-                Some(json!({"reason": f.reason.trim()})),
-                "reg.rejected",
-            )
+            (Some(f.reason.trim()), "reg.rejected")
         }
         _ => return Err(WebError::NotFound),
     };
-    match api::call(&s.api, &ctx, Call::post(&path, body).csrf(&f.csrf)).await? {
+    let decided = api::run(&ctx, &f.csrf, async {
+        match reason {
+            None => registrations::approve(&s.app, a, id).await,
+            Some(r) => registrations::reject(&s.app, a, id, r).await,
+        }
+    })
+    .await?;
+    match decided {
         Ok(_) => Ok(done("/ops/registrations", key, &id.to_string())),
         Err(fail) => refused(&ctx, &fail, "/ops/registrations"),
     }

@@ -19,6 +19,7 @@ use suanli_platform_domain::money::Fen;
 use suanli_platform_domain::pricing::SpecPricing;
 use suanli_platform_domain::{OrgId, Permission};
 use suanli_platform_http::service::catalogue;
+use suanli_platform_http::service::registrations::{self, EnterpriseDraft, PersonalDraft};
 use suanli_platform_store::{OrgRecord, ProductRecord, SpecRecord};
 
 /// Catalogue filters.
@@ -512,16 +513,24 @@ pub async fn register_post(
         }
     };
     let invite = f.invite_code.trim();
-    let (path, mut body, fields): (&str, _, &[(&str, &str)]) = if enterprise {
+    let invite_code = (!invite.is_empty()).then(|| invite.to_owned());
+    let (draft, fields): (Application, &[(&str, &str)]) = if enterprise {
         let display_name = e.required(lang, "display_name", &f.display_name);
         let company = e.required(lang, "company_name", &f.company_name);
         let code = e.required(lang, "credit_code", &f.credit_code);
         let licence = e.required(lang, "licence_ref", &f.licence_ref);
         let legal = e.required(lang, "legal_person", &f.legal_person);
         (
-            "/api/v1/registrations/enterprise",
-            json!({"login": login, "password": f.password, "display_name": display_name,
-                   "company_name": company, "credit_code": code, "licence_ref": licence, "legal_person": legal}),
+            Application::Enterprise(EnterpriseDraft {
+                login: login.clone(),
+                password: f.password.clone(),
+                display_name,
+                company_name: company,
+                credit_code: code,
+                licence_ref: licence,
+                legal_person: legal,
+                invite_code,
+            }),
             &[
                 ("login", "login"),
                 ("password", "password"),
@@ -539,8 +548,14 @@ pub async fn register_post(
         let id = e.required(lang, "id_number", &f.id_number);
         let phone = e.required(lang, "phone", &f.phone);
         (
-            "/api/v1/registrations/personal",
-            json!({"login": login, "password": f.password, "name": name, "id_number": id, "phone": phone}),
+            Application::Personal(PersonalDraft {
+                login: login.clone(),
+                password: f.password.clone(),
+                name,
+                id_number: id,
+                phone,
+                invite_code,
+            }),
             &[
                 ("login", "login"),
                 ("password", "password"),
@@ -557,10 +572,15 @@ pub async fn register_post(
         *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
         return Ok(r);
     }
-    if !invite.is_empty() {
-        body["invite_code"] = json!(invite);
-    }
-    match api::call(&s.api, &ctx, Call::post(path, Some(body))).await? {
+    let ip = ctx.peer.map(|p| p.ip().to_string()).unwrap_or_default();
+    let submitted = api::run_open(async {
+        match &draft {
+            Application::Enterprise(d) => registrations::enterprise(&s.app, &ip, d).await,
+            Application::Personal(d) => registrations::personal(&s.app, &ip, d).await,
+        }
+    })
+    .await?;
+    match submitted {
         Ok(_) => {
             let body = html! {
                 section.narrow {
@@ -591,6 +611,14 @@ pub async fn register_post(
             Ok(r)
         }
     }
+}
+
+/// What the registration form applies for.
+enum Application {
+    /// An enterprise.
+    Enterprise(EnterpriseDraft),
+    /// A person.
+    Personal(PersonalDraft),
 }
 
 /// A hidden CSRF field (re-exported for the console modules).

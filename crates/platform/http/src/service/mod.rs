@@ -31,6 +31,7 @@ pub mod me;
 pub mod orders;
 pub mod orgs;
 pub mod payments;
+pub mod registrations;
 pub mod security;
 pub mod users;
 
