@@ -2,8 +2,8 @@
 //! and the organisation visibility, call the store, answer JSON.
 
 use crate::AppState;
-use crate::auth::{Authed, Via, clear_cookie, session_cookie};
-use crate::crypto::{self, random_token, token_digest, totp, totp_match};
+use crate::auth::{Authed, clear_cookie, session_cookie};
+use crate::crypto;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{ApiJson, ApiQuery, AuditSlot, IdParam, PageQuery, set_actor};
 use crate::service::Page;
@@ -17,6 +17,7 @@ use crate::service::registrations::{self, EnterpriseDraft, PersonalDraft};
 pub use crate::service::registrations::{
     REASON_CHARS_MAX, REGISTRATION_WINDOW_SECS, REGISTRATIONS_PER_ADDRESS_MAX,
 };
+use crate::service::sessions::{self, Credentials};
 use crate::service::users::{self, UserDraft};
 use axum::Json;
 use axum::extract::State;
@@ -24,9 +25,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use suanli_platform_domain::org::Login;
 use suanli_platform_domain::security::SecuritySettings;
-use suanli_platform_domain::{OrgId, OrgStatus, Permission, Role, UserId};
+use suanli_platform_domain::{OrgId, Permission, Role, UserId};
 use suanli_platform_store::*;
 
 pub use crate::service::security::{SECURITY_SETTINGS_KEY, settings, verify_password};
@@ -84,197 +84,35 @@ pub async fn metrics(State(s): State<AppState>) -> Response {
         .into_response()
 }
 
-/// Login request.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LoginReq {
-    login: String,
-    password: String,
-    #[serde(default)]
-    totp_code: Option<String>,
-    #[serde(default)]
-    recovery_code: Option<String>,
-}
-
-fn login_failed() -> ApiError {
-    ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "invalid_credentials",
-        "wrong login or password",
-    )
-}
-
 /// `POST /api/v1/auth/login`
 pub async fn login(
     State(s): State<AppState>,
     slot: Option<axum::Extension<AuditSlot>>,
     client: Option<axum::Extension<crate::http::Client>>,
-    ApiJson(req): ApiJson<LoginReq>,
+    ApiJson(req): ApiJson<Credentials>,
 ) -> ApiResult<Response> {
-    let now = s.clock.now_unix_ms();
     let ip = client.map(|c| c.ip.clone()).unwrap_or_default();
-    let lp = settings(&s).await?.login;
-    let window_ms = i64::from(lp.ip_window_secs) * 1000;
-    let allowed = s
-        .login_failures
-        .lock()
-        .map(|w| w.allowed(&ip, now, window_ms, lp.ip_failures_max))
-        .unwrap_or(true);
-    if !allowed {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_attempts",
-            "too many failed logins from this address; try again later",
-        ));
-    }
-    let login = Login::parse(&req.login);
-    let user = match &login {
-        Some(l) => s.store.get_user_by_login(l.as_str()).await?,
-        None => None,
-    };
-    let Some(user) = user else {
-        // Same work as a real check, so timing does not reveal which logins exist.
-        let _ = verify_password(&s, req.password, s.dummy_hash()).await;
-        s.metrics.login_failed();
-        ip_fail(&s, &ip, now, window_ms);
-        tracing::info!("login failed: unknown login");
-        return Err(login_failed());
-    };
-    if user.locked_until_ms.is_some_and(|t| t > now) {
-        s.metrics.login_locked();
-        return Err(ApiError::new(
-            StatusCode::LOCKED,
-            "account_locked",
-            "too many failed logins; the account is temporarily locked",
-        ));
-    }
-    if !verify_password(&s, req.password, user.password_hash.clone()).await {
-        count_failure(&s, &user, now, &ip).await?;
-        tracing::info!(user_id = user.id.get(), "login failed: wrong password");
-        return Err(login_failed());
-    }
-    // From here on the caller has proven the password: audit the attempt under its name.
-    set_actor(slot.as_deref(), user.id.get(), user.org.get());
-    if user.totp_enabled {
-        let ok = match (&req.totp_code, &req.recovery_code) {
-            (Some(code), _) => {
-                let secret = user
-                    .totp_secret_enc
-                    .as_deref()
-                    .map(|c| s.cipher.open(c))
-                    .transpose()
-                    .map_err(|_| ApiError::internal())?
-                    .ok_or_else(ApiError::internal)?;
-                let now_secs = u64::try_from(now / 1000).unwrap_or(0);
-                match totp_match(&totp(secret), code.trim(), now_secs) {
-                    Some(step) => {
-                        s.store
-                            .use_totp_step(user.id, i64::try_from(step).unwrap_or(i64::MAX))
-                            .await?
-                    }
-                    None => false,
-                }
-            }
-            (None, Some(code)) => {
-                s.store
-                    .use_recovery_code(user.id, &token_digest(code.trim()), now)
-                    .await?
-            }
-            (None, None) => {
-                return Err(ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "mfa_required",
-                    "this account needs a TOTP code (totp_code) or a recovery code",
-                ));
-            }
-        };
-        if !ok {
-            count_failure(&s, &user, now, &ip).await?;
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "mfa_invalid",
-                "the TOTP or recovery code is wrong, expired or already used",
-            ));
-        }
-    }
-    if user.disabled {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "account_disabled",
-            "the account is disabled",
-        ));
-    }
-    let org = s
-        .store
-        .get_org(user.org)
-        .await?
-        .ok_or_else(ApiError::internal)?;
-    match org.status {
-        OrgStatus::Active => {}
-        OrgStatus::Pending => {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "account_pending",
-                "the real-name registration is waiting for review",
-            ));
-        }
-        OrgStatus::Rejected | OrgStatus::Suspended => {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "org_inactive",
-                "the organisation is not active",
-            ));
-        }
-    }
-    s.store.clear_failed_logins(user.id).await?;
-    let policy = settings(&s).await?.login;
-    let token = random_token().map_err(|_| ApiError::internal())?;
-    let csrf = random_token().map_err(|_| ApiError::internal())?;
-    let expires_ms = now + i64::from(policy.session_ttl_secs) * 1000;
-    s.store
-        .create_session(&SessionRecord {
-            token_hash: token_digest(&token),
-            user: user.id,
-            csrf_token: csrf.clone(),
-            created_ms: now,
-            expires_ms,
-        })
-        .await?;
-    let ended = s
-        .store
-        .trim_sessions(
-            user.id,
-            policy.sessions_per_user_max,
-            now,
-            &token_digest(&token),
-        )
-        .await?;
-    s.metrics.login_ok();
-    tracing::info!(
-        user_id = user.id.get(),
-        sessions_ended = ended,
-        "login succeeded"
-    );
+    // From the proven password on, the attempt is audited under the user's name.
+    let proven = |user, org| set_actor(slot.as_deref(), user, org);
+    let session = sessions::login(&s, &ip, &req, proven).await?;
     let mut headers = HeaderMap::new();
-    let cookie = session_cookie(&token, policy.session_ttl_secs, s.cookie_secure);
+    let cookie = session_cookie(&session.token, session.ttl_secs, s.cookie_secure);
     headers.insert(
         header::SET_COOKIE,
         HeaderValue::from_str(&cookie).map_err(|_| ApiError::internal())?,
     );
     let body = json!({
-        "user": UserView::from(&user),
-        "csrf_token": csrf,
-        "expires_ms": expires_ms,
-        "sessions_ended": ended,
+        "user": UserView::from(&session.user),
+        "csrf_token": session.csrf_token,
+        "expires_ms": session.expires_ms,
+        "sessions_ended": session.sessions_ended,
     });
     Ok((headers, Json(body)).into_response())
 }
 
 /// `POST /api/v1/auth/logout`
 pub async fn logout(State(s): State<AppState>, a: Authed) -> ApiResult<Response> {
-    if let Via::Session(digest) = &a.via {
-        s.store.delete_session(digest).await?;
-    }
+    sessions::logout(&s, &a).await?;
     let mut headers = HeaderMap::new();
     headers.insert(
         header::SET_COOKIE,
@@ -691,17 +529,13 @@ pub async fn list_audit(
         from_ms: q.from_ms,
         to_ms: q.to_ms,
     };
-    let items = s
-        .store
-        .query_audit(&filter, q.after.unwrap_or(0), limit)
-        .await?;
+    let items = crate::service::audit::search(&s, &a, &filter, q.after.unwrap_or(0), limit).await?;
     Ok(Json(json!({ "items": items })))
 }
 
 /// `GET /api/v1/audit/verify` — recomputes the whole hash chain.
 pub async fn verify_audit(State(s): State<AppState>, a: Authed) -> JsonResult {
-    a.require(Permission::AuditRead)?;
-    match suanli_platform_store::verify_audit(s.store.as_ref()).await? {
+    match crate::service::audit::verify(&s, &a).await? {
         Ok((records, head)) => Ok(Json(json!({
             "valid": true,
             "records": records,

@@ -13,6 +13,8 @@ use std::convert::Infallible;
 use suanli_platform_domain::Permission;
 use suanli_platform_http::AppState;
 use suanli_platform_http::auth::{Authed, SESSION_COOKIE, Via};
+use suanli_platform_http::http::{AuditSlot, set_actor};
+use suanli_platform_http::service::{sessions, settings};
 
 /// Settings key of the OEM branding (JSON of [`Oem`]).
 pub const OEM_SETTING_KEY: &str = "web.oem";
@@ -42,7 +44,7 @@ pub struct Oem {
 impl Oem {
     /// Reads the branding; a missing or unreadable setting is the default branding.
     pub async fn load(app: &AppState) -> Oem {
-        match app.store.get_setting(OEM_SETTING_KEY).await {
+        match settings::read(app, OEM_SETTING_KEY).await {
             Ok(Some(v)) => serde_json::from_str(&v).unwrap_or_default(),
             Ok(None) => Oem::default(),
             Err(e) => {
@@ -97,6 +99,8 @@ pub struct Ctx {
     pub headers: HeaderMap,
     /// Client address, when known.
     pub peer: Option<std::net::SocketAddr>,
+    /// The audit record's actor slot of this request (the pages' audit layer reads it).
+    pub audit: Option<AuditSlot>,
 }
 
 /// The language of a request: `?lang=`, else the cookie, else Chinese.
@@ -153,14 +157,9 @@ impl FromRequestParts<WebState> for Ctx {
             )
         };
         let (auth, csrf) = resolve(&s.app, &parts.headers).await;
+        let audit = parts.extensions.get::<AuditSlot>().cloned();
         if let Some(a) = &auth {
-            suanli_platform_http::http::set_actor(
-                parts
-                    .extensions
-                    .get::<suanli_platform_http::http::AuditSlot>(),
-                a.user.id.get(),
-                a.org.id.get(),
-            );
+            set_actor(audit.as_ref(), a.user.id.get(), a.org.id.get());
         }
         let peer = parts
             .extensions
@@ -177,6 +176,7 @@ impl FromRequestParts<WebState> for Ctx {
             notice,
             headers: parts.headers.clone(),
             peer,
+            audit,
         })
     }
 }
@@ -216,8 +216,8 @@ async fn resolve(app: &AppState, headers: &HeaderMap) -> (Option<Authed>, String
         return (None, String::new());
     };
     let csrf = match &authed.via {
-        Via::Session(digest) => match app.store.get_session(digest).await {
-            Ok(Some(sess)) => sess.csrf_token,
+        Via::Session(digest) => match sessions::csrf_of(app, digest).await {
+            Ok(Some(csrf)) => csrf,
             _ => String::new(),
         },
         Via::Token => String::new(),
@@ -226,6 +226,11 @@ async fn resolve(app: &AppState, headers: &HeaderMap) -> (Option<Authed>, String
 }
 
 impl Ctx {
+    /// The client's IP address (empty when unknown), for per-address limits.
+    pub fn client_ip(&self) -> String {
+        self.peer.map(|p| p.ip().to_string()).unwrap_or_default()
+    }
+
     /// The signed-in caller, or a redirect to the login page.
     pub fn user(&self) -> Result<&Authed, WebError> {
         self.auth.as_ref().ok_or(WebError::Login)

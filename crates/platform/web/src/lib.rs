@@ -101,7 +101,7 @@ pub type PageResult = Result<Response, WebError>;
 pub struct WebState {
     /// The platform's state (store, clock, money settings).
     pub app: AppState,
-    /// The API router, called in-process for state-changing forms.
+    /// The API router, serving `/api/…` and `/metrics` beside the pages.
     pub api: Router,
 }
 

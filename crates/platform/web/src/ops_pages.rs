@@ -30,7 +30,8 @@ use suanli_platform_http::service::catalogue::{
 use suanli_platform_http::service::orders::{self, Acceptance};
 use suanli_platform_http::service::orgs::{self, AdminDraft, OrgDraft};
 use suanli_platform_http::service::payments::{self, OfflineTransfer};
-use suanli_platform_http::service::{self, analytics, registrations};
+use suanli_platform_http::service::users;
+use suanli_platform_http::service::{self, ServiceError, analytics, audit, registrations};
 use suanli_platform_store::{AuditFilter, Direction, OrgRecord, PAGE_SIZE_MAX, RegistrationStatus};
 
 /// Days shown by the orders-per-day chart.
@@ -330,14 +331,19 @@ pub const C360_ROWS: u32 = 20;
 /// visibility).
 pub async fn customer(State(s): State<WebState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
     let a = ctx.require(Permission::OrgRead)?;
-    let store = &s.app.store;
     let org = service::visible_org(&s.app, a, id).await?;
-    let oid = org.id;
     let lang = ctx.lang;
     let users = if a.principal.has(Permission::UserRead) {
-        store
-            .list_users(a.principal.user_visibility(), Some(oid), None, C360_ROWS)
-            .await?
+        let first = service::Page {
+            after: 0,
+            limit: C360_ROWS,
+        };
+        // Outside the caller's user visibility the list is empty, not the page missing.
+        match users::list(&s.app, a, id, first).await {
+            Ok(list) => list,
+            Err(ServiceError::NotFound) => Vec::new(),
+            Err(other) => return Err(other.into()),
+        }
     } else {
         Vec::new()
     };
@@ -1567,7 +1573,7 @@ pub async fn audit_view(
     section: &layout::Section,
     base: &str,
 ) -> PageResult {
-    ctx.require(Permission::AuditRead)?;
+    let a = ctx.require(Permission::AuditRead)?;
     let lang = ctx.lang;
     let mut e = FormErrors::default();
     let num = |e: &mut FormErrors, name: &str, v: &str| -> Option<i64> {
@@ -1598,10 +1604,7 @@ pub async fn audit_view(
         to_ms: date(&mut e, "to", &q.to),
     };
     let list = if e.is_empty() {
-        s.app
-            .store
-            .query_audit(&filter, q.after.unwrap_or(0), LIST_PAGE_ROWS)
-            .await?
+        audit::search(&s.app, a, &filter, q.after.unwrap_or(0), LIST_PAGE_ROWS).await?
     } else {
         Vec::new()
     };

@@ -1,7 +1,7 @@
 //! The portal: the catalogue with filters, product pages (specs and pricing strategies),
 //! supplier pages, registration (personal or enterprise) and login (with TOTP).
 
-use crate::api::{self, Call};
+use crate::api;
 use crate::ctx::Ctx;
 use crate::form::{self, FormErrors, Kind};
 use crate::i18n::{Lang, parse_yuan};
@@ -9,17 +9,20 @@ use crate::layout::{self, csrf};
 use crate::{PageResult, WebError, WebState};
 use axum::Form;
 use axum::extract::{Path, Query, State};
+use axum::http::HeaderValue;
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
-use serde_json::json;
 use std::collections::BTreeSet;
 use suanli_platform_domain::money::Fen;
 use suanli_platform_domain::pricing::SpecPricing;
 use suanli_platform_domain::{OrgId, Permission};
+use suanli_platform_http::auth::{clear_cookie, session_cookie};
+use suanli_platform_http::http::set_actor;
 use suanli_platform_http::service::catalogue;
 use suanli_platform_http::service::registrations::{self, EnterpriseDraft, PersonalDraft};
+use suanli_platform_http::service::sessions::{self, Credentials};
 use suanli_platform_store::{OrgRecord, ProductRecord, SpecRecord};
 
 /// Catalogue filters.
@@ -344,19 +347,23 @@ pub async fn login_post(
     if !errors.is_empty() {
         return Ok(login_view(&ctx, &f, &errors, false));
     }
-    let mut body = json!({"login": login, "password": f.password});
-    if !f.totp_code.trim().is_empty() {
-        body["totp_code"] = json!(f.totp_code.trim());
-    }
-    if !f.recovery_code.trim().is_empty() {
-        body["recovery_code"] = json!(f.recovery_code.trim());
-    }
-    match api::call(&s.api, &ctx, Call::post("/api/v1/auth/login", Some(body))).await? {
-        Ok(ans) => {
+    let given = |v: &str| (!v.trim().is_empty()).then(|| v.trim().to_owned());
+    let creds = Credentials {
+        login,
+        password: f.password.clone(),
+        totp_code: given(&f.totp_code),
+        recovery_code: given(&f.recovery_code),
+    };
+    let ip = ctx.client_ip();
+    // From the proven password on, the attempt is audited under the user's name.
+    let proven = |user, org| set_actor(ctx.audit.as_ref(), user, org);
+    match api::run_open(sessions::login(&s.app, &ip, &creds, proven)).await? {
+        Ok(session) => {
             let mut r = Redirect::to("/console").into_response();
-            for c in ans.set_cookies {
-                r.headers_mut().append(header::SET_COOKIE, c);
-            }
+            let cookie = session_cookie(&session.token, session.ttl_secs, s.app.cookie_secure);
+            let v =
+                HeaderValue::from_str(&cookie).map_err(|e| WebError::Internal(e.to_string()))?;
+            r.headers_mut().append(header::SET_COOKIE, v);
             Ok(r)
         }
         Err(fail) => {
@@ -389,17 +396,17 @@ impl CsrfForm {
 
 /// `POST /logout`
 pub async fn logout(State(s): State<WebState>, ctx: Ctx, Form(f): Form<CsrfForm>) -> PageResult {
-    let ans = api::call(
-        &s.api,
-        &ctx,
-        Call::post("/api/v1/auth/logout", None).csrf(&f.csrf),
-    )
-    .await?;
+    let ended = match &ctx.auth {
+        Some(a) => api::run(&ctx, &f.csrf, sessions::logout(&s.app, a))
+            .await?
+            .is_ok(),
+        None => false,
+    };
     let mut r = Redirect::to("/").into_response();
-    if let Ok(a) = ans {
-        for c in a.set_cookies {
-            r.headers_mut().append(header::SET_COOKIE, c);
-        }
+    if ended {
+        let clear = clear_cookie(s.app.cookie_secure);
+        let v = HeaderValue::from_str(&clear).map_err(|e| WebError::Internal(e.to_string()))?;
+        r.headers_mut().append(header::SET_COOKIE, v);
     }
     // The cart belongs to the session's user: it goes with the session.
     crate::cart::Cart::default().set_cookie(&mut r, 0);

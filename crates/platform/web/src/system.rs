@@ -286,7 +286,7 @@ pub async fn oem(ctx: Ctx) -> PageResult {
 /// `POST /system/oem`: checks the CSRF token itself (no API endpoint carries OEM
 /// settings) and stores the branding; the audit layer of the pages records the change.
 pub async fn oem_post(State(s): State<WebState>, ctx: Ctx, Form(f): Form<OemForm>) -> PageResult {
-    ctx.require(Permission::SettingsManage)?;
+    let a = ctx.require(Permission::SettingsManage)?;
     if ctx.csrf.is_empty() || !ct_eq(f.csrf.as_bytes(), ctx.csrf.as_bytes()) {
         return Err(WebError::Forbidden);
     }
@@ -310,7 +310,7 @@ pub async fn oem_post(State(s): State<WebState>, ctx: Ctx, Form(f): Form<OemForm
         return Ok(r);
     }
     let text = serde_json::to_string(&oem).map_err(|e| WebError::Internal(e.to_string()))?;
-    s.app.store.put_setting(OEM_SETTING_KEY, &text).await?;
+    suanli_platform_http::service::settings::write(&s.app, a, OEM_SETTING_KEY, &text).await?;
     // The page's audit layer records the change (actor, address, outcome).
     Ok(Redirect::to(&Ctx::notice_url("/system/oem", "oem.saved", "")).into_response())
 }

@@ -25,6 +25,7 @@
 
 pub mod accounts;
 pub mod analytics;
+pub mod audit;
 pub mod catalogue;
 pub mod keys;
 pub mod me;
@@ -33,6 +34,8 @@ pub mod orgs;
 pub mod payments;
 pub mod registrations;
 pub mod security;
+pub mod sessions;
+pub mod settings;
 pub mod users;
 
 use crate::AppState;
