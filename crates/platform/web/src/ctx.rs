@@ -4,7 +4,7 @@
 
 use crate::WebError;
 use crate::WebState;
-use crate::i18n::{LANG_COOKIE, Lang, TEXTS};
+use crate::i18n::{LANG_COOKIE, Lang, has_key};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, Request, header};
@@ -184,7 +184,7 @@ impl FromRequestParts<WebState> for Ctx {
 /// `?msg=KEY&arg=A` → the translated notice, for keys of the table only.
 fn notice_of(lang: Lang, pairs: &[(String, String)]) -> Option<String> {
     let key = pairs.iter().find(|(k, _)| k == "msg").map(|(_, v)| v)?;
-    if !TEXTS.iter().any(|(k, _, _)| k == key) {
+    if !has_key(key) {
         return None;
     }
     let arg: String = pairs

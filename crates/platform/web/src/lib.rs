@@ -22,7 +22,7 @@
 //!   input is first checked here so the message sits next to the field; every form post
 //!   is audited like an API request;
 //! - money is integer fen until [`i18n::Lang::money`] shows it as yuan;
-//! - every user-visible string comes from [`i18n::TEXTS`] in both languages; a page never
+//! - every user-visible string comes from [`i18n::texts`] in both languages; a page never
 //!   panics (handlers return [`WebError`], rendered as a friendly page);
 //! - a page issues a handful of store queries (no per-row queries).
 //!

@@ -209,7 +209,7 @@ pub async fn security_post(
     );
     if e.is_empty() {
         let n = |v: i64| u32::try_from(v).unwrap_or(u32::MAX);
-        let mut new = current.clone();
+        let mut new = current;
         new.password.min_chars = n(min_chars);
         new.password.history = n(history);
         new.password.require_mixed = f.require_mixed.is_some();
