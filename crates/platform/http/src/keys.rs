@@ -315,6 +315,17 @@ impl Custody {
     }
 }
 
+/// Why a pass of [`pump_dids`] stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum DidPumpError {
+    /// The operations store failed.
+    #[error("store: {0}")]
+    Store(#[from] suanli_platform_store::StoreError),
+    /// The identity chain refused the transaction or could not be reached.
+    #[error("identity chain: {0}")]
+    Chain(String),
+}
+
 /// Sends every stored, not yet applied DID-creating transaction through `registry`,
 /// oldest user first; records each applied one. Returns how many were applied; stops at
 /// the first failure (the rest stay pending for the next pass).
@@ -322,13 +333,10 @@ pub async fn pump_dids(
     store: &dyn OpsStore,
     registry: &Arc<dyn DidRegistry>,
     clock: &dyn Clock,
-) -> Result<u64, String> {
+) -> Result<u64, DidPumpError> {
     let mut applied = 0u64;
     loop {
-        let page = store
-            .dids_pending(DID_PAGE_MAX)
-            .await
-            .map_err(|e| e.to_string())?;
+        let page = store.dids_pending(DID_PAGE_MAX).await?;
         if page.is_empty() {
             return Ok(applied);
         }
@@ -341,13 +349,11 @@ pub async fn pump_dids(
                 reference,
                 encoded_hex,
             };
-            tokio::task::spawn_blocking(move || r.send(&tx))
+            let sent = tokio::task::spawn_blocking(move || r.send(&tx))
                 .await
-                .map_err(|e| e.to_string())??;
-            store
-                .set_did_created(k.user, clock.now_unix_ms())
-                .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| DidPumpError::Chain(e.to_string()))?;
+            sent.map_err(|e| DidPumpError::Chain(e.to_string()))?;
+            store.set_did_created(k.user, clock.now_unix_ms()).await?;
             applied += 1;
             tracing::info!(user_id = k.user.get(), did = ?k.did, "DID created on the identity chain");
         }

@@ -85,6 +85,9 @@ pub enum ServerError {
     /// Money configuration problems.
     #[error("money configuration: {0}")]
     Money(String),
+    /// The payment provider's configuration (the sandbox webhook secret).
+    #[error("payment configuration: {0}")]
+    Payment(#[from] payment::PaymentError),
     /// Key-custody configuration problems.
     #[error("[key_wrap] configuration: {0}")]
     Keys(#[from] keys::KeyError),
@@ -178,7 +181,7 @@ impl Platform {
                 .as_ref()
                 .map(config::Secret::expose),
         )
-        .map_err(ServerError::Money)?;
+        .map_err(ServerError::Payment)?;
         let money = Arc::new(payment::MoneyState {
             provider: Arc::new(payment::SandboxProvider::new(&secret)),
             sandbox_enabled: config.money.sandbox_payments,
