@@ -1,5 +1,7 @@
-//! Endpoint handlers. Each one: parse input into domain newtypes, check the permission
-//! and the organisation visibility, call the store, answer JSON.
+//! Endpoint handlers of sessions, registration, the caller's own account, organisations,
+//! users, invites, the audit log and settings. Each one decodes the request, calls the
+//! typed function of [`crate::service`] that holds the rules (permission, visibility,
+//! limits, validation) and encodes its answer as JSON.
 
 use crate::AppState;
 use crate::auth::{Authed, clear_cookie, session_cookie};

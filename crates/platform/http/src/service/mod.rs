@@ -13,15 +13,28 @@
 //!   organisation visibility (objects of invisible organisations are
 //!   [`ServiceError::NotFound`], never `Forbidden`, so ids cannot be probed), then the
 //!   input (into domain newtypes), and only then touches the store;
-//! - no HTTP here: no status codes, headers or JSON bodies. [`ServiceError`] carries a
-//!   stable `code` and the offending field; the HTTP edge maps it to a status in
-//!   `From<ServiceError> for ApiError` (store errors go through `From<StoreError> for
-//!   ApiError`, so both edges answer a store refusal alike).
+//! - service functions know no HTTP: no status codes, headers or JSON bodies.
+//!   [`ServiceError`] carries a stable `code` and the offending field; the one mapping to
+//!   an HTTP status, `From<ServiceError> for ApiError`, sits at the end of this file
+//!   (store errors go through `From<StoreError> for ApiError`, so both edges answer a
+//!   store refusal alike);
+//! - money-moving operations take an [`orders::Idem`] (client key + request digest): a
+//!   replay answers the first outcome, another request under the same key a conflict.
 //!
-//! Areas: [`orders`] (orders, renewals, unsubscribes, changes of spec, acceptance,
-//! lifecycle), [`accounts`] (balances, statements, bills, credit lines and vouchers),
-//! [`payments`] (recharges, the sandbox provider's callback, offline transfers),
-//! [`catalogue`] (categories, products, specs, prices, discounts, coupons).
+//! Areas (module → what it holds):
+//! - [`orders`]: placing, pricing (quote, basket), renewal, unsubscribe, change of spec,
+//!   operator acceptance, the operator's lists, the lifecycle pass;
+//! - [`accounts`]: balances, statements, an organisation's orders/instances/messages,
+//!   bills (and the CST date/month parsing), credit lines and cash vouchers (four eyes);
+//! - [`payments`]: recharges through the provider, its confirmation, offline transfers;
+//! - [`catalogue`]: the public catalogue, products, specs, prices, discounts, coupons;
+//! - [`analytics`]: the operator's dashboard figures;
+//! - [`orgs`], [`users`]: organisations and users within the caller's visibility;
+//! - [`registrations`]: self-registration, review, approval with KYC enrolment;
+//! - [`sessions`]: login and logout; [`me`]: password, TOTP, API tokens;
+//!   [`keys`]: the caller's DID key and its export; [`security`]: password policy,
+//!   hashing, the security settings; [`settings`]: free-form settings;
+//!   [`audit`]: the audit log.
 
 pub mod accounts;
 pub mod analytics;
