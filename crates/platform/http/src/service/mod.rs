@@ -408,3 +408,107 @@ impl From<ServiceError> for crate::error::ApiError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::error::ApiError;
+    use axum::http::StatusCode;
+
+    #[test]
+    fn each_refusal_keeps_its_code_and_field_and_gets_its_status() {
+        let cases: Vec<(ServiceError, u16, &str, Option<&str>)> = vec![
+            (ServiceError::forbidden(), 403, "forbidden", None),
+            (ServiceError::NotFound, 404, "not_found", None),
+            (
+                ServiceError::Absent {
+                    code: "no_key",
+                    message: "m".into(),
+                },
+                404,
+                "no_key",
+                None,
+            ),
+            (
+                ServiceError::invalid("quantity", "1 to 1000"),
+                422,
+                "invalid_field",
+                Some("quantity"),
+            ),
+            (
+                ServiceError::bad_query("limit", "too big"),
+                400,
+                "invalid_query",
+                Some("limit"),
+            ),
+            (
+                ServiceError::Conflict {
+                    code: "login_taken",
+                    field: Some("login".into()),
+                    message: "m".into(),
+                },
+                409,
+                "login_taken",
+                Some("login"),
+            ),
+            (
+                ServiceError::Throttled {
+                    code: "account_locked",
+                    locked: true,
+                    message: "m".into(),
+                },
+                423,
+                "account_locked",
+                None,
+            ),
+            (
+                ServiceError::Throttled {
+                    code: "too_many_attempts",
+                    locked: false,
+                    message: "m".into(),
+                },
+                429,
+                "too_many_attempts",
+                None,
+            ),
+            (
+                ServiceError::Unauthenticated {
+                    code: "bad_signature",
+                    message: "m".into(),
+                },
+                401,
+                "bad_signature",
+                None,
+            ),
+            (
+                ServiceError::Store(StoreError::KeyReuse),
+                409,
+                "idempotency_conflict",
+                None,
+            ),
+            (ServiceError::Internal("x".into()), 500, "internal", None),
+        ];
+        for (e, status, code, field) in cases {
+            let api = ApiError::from(e);
+            assert_eq!(api.status, StatusCode::from_u16(status).unwrap(), "{code}");
+            assert_eq!(api.code, code);
+            assert_eq!(api.field.as_deref(), field, "{code}");
+        }
+    }
+
+    #[test]
+    fn at_renames_the_field_of_input_errors_only() {
+        let e = ServiceError::invalid("code", "bad").at("coupon");
+        assert_eq!(e.field(), Some("coupon"));
+        assert_eq!(e.code(), "invalid_field");
+        assert_eq!(ServiceError::NotFound.at("x").field(), None);
+    }
+
+    #[test]
+    fn a_page_is_bounded() {
+        assert!(Page::new(None, 0).is_err());
+        assert!(Page::new(None, PAGE_SIZE_MAX + 1).is_err());
+        assert_eq!(Page::new(Some(7), 5).unwrap(), Page { after: 7, limit: 5 });
+    }
+}
