@@ -42,11 +42,12 @@ pub enum BridgeError {
     /// The platform's store failed.
     #[error(transparent)]
     Store(#[from] suanli_platform_http::store::StoreError),
-    /// Mirroring or reconciling failed (the platform reports it as text).
-    #[error("{stage}: {message}")]
+    /// Mirroring or reconciling failed.
+    #[error("{stage}: {source}")]
     Reconcile {
         stage: &'static str,
-        message: String,
+        #[source]
+        source: suanli_platform_http::payment::MirrorError,
     },
     /// A thread or runtime could not be started.
     #[error("starting the anchor worker or a runtime")]

@@ -155,9 +155,9 @@ pub fn reconcile_platform(
             let now = SystemClock.now_unix_ms();
             pump_mirror(store.as_ref(), &mirror, now)
                 .await
-                .map_err(|message| BridgeError::Reconcile {
+                .map_err(|source| BridgeError::Reconcile {
                     stage: "mirroring",
-                    message,
+                    source,
                 })?
         } else {
             0
@@ -165,9 +165,9 @@ pub fn reconcile_platform(
         let (customers, differences) =
             reconcile(store.as_ref(), &mirror)
                 .await
-                .map_err(|message| BridgeError::Reconcile {
+                .map_err(|source| BridgeError::Reconcile {
                     stage: "reconciling",
-                    message,
+                    source,
                 })?;
         Ok(Reconciliation {
             mirrored,

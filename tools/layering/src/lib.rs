@@ -33,6 +33,7 @@ pub const LAYERS: &[(&str, Layer)] = &[
     ("suanli-primitives", Layer::Primitives),
     ("suanli-ledger", Layer::Core),
     ("suanli-vc", Layer::Core),
+    ("suanli-abe", Layer::Core),
     ("suanli-identity", Layer::Core),
     ("suanli-trade", Layer::Core),
     ("suanli-market", Layer::Core),
@@ -52,6 +53,7 @@ pub const LAYERS: &[(&str, Layer)] = &[
     ("suanli-bench", Layer::Tools),
     ("suanli-demo", Layer::Tools),
     ("suanli-webtest", Layer::Tools),
+    ("suanli-abe-bench", Layer::Tools),
 ];
 
 /// The layer of a crate, if the table names it.

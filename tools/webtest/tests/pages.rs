@@ -703,3 +703,51 @@ fn cross_site_posts_are_refused_and_signed_in_pages_are_not_cached() {
     let public = Client::new(&w.h.base).get("/").unwrap();
     assert_ne!(public.cache_control.as_deref(), Some("no-store"));
 }
+
+/// Every audit record, page by page (as the operator reads them through the API).
+fn audit_records(admin: &Client) -> Vec<serde_json::Value> {
+    let mut all = Vec::new();
+    let mut after = 0u64;
+    loop {
+        let a = admin
+            .get(&format!("/api/v1/audit?limit=200&after={after}"))
+            .unwrap();
+        assert_eq!(a.status, 200, "{}", a.body);
+        let items = a.json()["items"].as_array().cloned().unwrap_or_default();
+        let Some(last) = items.last() else { break };
+        after = last["seq"].as_u64().unwrap();
+        all.extend(items);
+    }
+    all
+}
+
+#[test]
+fn form_posts_are_audited_once_under_the_caller() {
+    let w = world();
+    let before = audit_records(&w.admin).len();
+    let a = w
+        .cust
+        .form("/console/recharge", &[("amount", "12")])
+        .unwrap();
+    assert_eq!(a.status, 303, "{}", a.body);
+    let mut forged = Client::new(&w.h.base);
+    forged.cookie = w.cust.cookie.clone();
+    forged.csrf = Some("not-the-token".into());
+    let refused = forged
+        .form("/console/recharge", &[("amount", "12")])
+        .unwrap();
+    assert_eq!(refused.status, 422);
+    // Exactly one record per form post: the page runs the service itself, no API request
+    // is made (and audited) behind it.
+    let records = audit_records(&w.admin);
+    let new = &records[before..];
+    assert_eq!(new.len(), 2, "{new:?}");
+    assert_eq!(new[0]["outcome"], "success");
+    assert_eq!(new[0]["status"], 303);
+    assert_eq!(new[1]["outcome"], "denied");
+    for r in new {
+        assert_eq!(r["action"], "POST /console/recharge");
+        assert_eq!(r["target"], "/console/recharge");
+        assert!(r["actor_user"].as_i64().is_some(), "actor named: {r}");
+    }
+}

@@ -129,6 +129,12 @@ pub enum ConfigError {
         /// Parser message.
         message: String,
     },
+    /// Configuration text is not valid TOML for this schema.
+    #[error("invalid configuration: {message}")]
+    Syntax {
+        /// Parser message.
+        message: String,
+    },
     /// An environment variable has an invalid value.
     #[error("environment variable {name}: {message}")]
     Env {
@@ -156,15 +162,20 @@ impl Config {
             path: path.to_owned(),
             source,
         })?;
-        Self::from_toml(&text).map_err(|message| ConfigError::Parse {
-            path: path.to_owned(),
-            message,
+        Self::from_toml(&text).map_err(|e| match e {
+            ConfigError::Syntax { message } => ConfigError::Parse {
+                path: path.to_owned(),
+                message,
+            },
+            other => other,
         })
     }
 
     /// Parses TOML text.
-    pub fn from_toml(text: &str) -> Result<Self, String> {
-        toml::from_str(text).map_err(|e| e.message().to_owned())
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            message: e.message().to_owned(),
+        })
     }
 
     /// Applies environment variables (see [`ENV_VARS`]) through `get`.

@@ -1,174 +1,42 @@
-//! Endpoint handlers. Each one: parse input into domain newtypes, check the permission
-//! and the organisation visibility, call the store, answer JSON.
+//! Endpoint handlers of sessions, registration, the caller's own account, organisations,
+//! users, invites, the audit log and settings. Each one decodes the request, calls the
+//! typed function of [`crate::service`] that holds the rules (permission, visibility,
+//! limits, validation) and encodes its answer as JSON.
 
 use crate::AppState;
-use crate::auth::{Authed, TOKEN_PREFIX, Via, clear_cookie, session_cookie};
-use crate::crypto::{self, random_token, token_digest, totp, totp_match};
+use crate::auth::{Authed, clear_cookie, session_cookie};
+use crate::crypto;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{ApiJson, ApiQuery, AuditSlot, IdParam, PageQuery, set_actor};
+use crate::service::Page;
+use crate::service::me::{self, TokenDraft};
+pub use crate::service::me::{
+    RECOVERY_CODES_COUNT, TOKEN_NAME_CHARS_MAX, TOKEN_TTL_SECS_MAX, count_failure, ip_fail,
+    require_session,
+};
+use crate::service::orgs::{self, OrgDraft};
+use crate::service::registrations::{self, EnterpriseDraft, PersonalDraft};
+pub use crate::service::registrations::{
+    REASON_CHARS_MAX, REGISTRATION_WINDOW_SECS, REGISTRATIONS_PER_ADDRESS_MAX,
+};
+use crate::service::sessions::{self, Credentials};
+use crate::service::users::{self, UserDraft};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use suanli_platform_domain::org::{DisplayName, Login};
-use suanli_platform_domain::security::{PasswordError, SecuritySettings};
-use suanli_platform_domain::validate::{BoundedText, CreditCode, IdNumber, Phone};
-use suanli_platform_domain::{
-    OrgId, OrgKind, OrgStatus, Permission, RegistrationId, Role, TokenId, UserId,
-};
+use suanli_platform_domain::security::SecuritySettings;
+use suanli_platform_domain::{OrgId, Permission, Role, UserId};
 use suanli_platform_store::*;
 
-/// Settings key of the security settings document.
-pub const SECURITY_SETTINGS_KEY: &str = "security";
-/// Longest API token lifetime, in seconds (one year).
-pub const TOKEN_TTL_SECS_MAX: u32 = 365 * 86_400;
-/// Longest API token name, in characters.
-pub const TOKEN_NAME_CHARS_MAX: usize = 64;
-/// Recovery codes issued when TOTP is enabled.
-pub const RECOVERY_CODES_COUNT: usize = 10;
-/// Longest rejection reason, in characters.
-pub const REASON_CHARS_MAX: usize = 500;
-/// Registrations accepted from one client address per [`REGISTRATION_WINDOW_SECS`].
-pub const REGISTRATIONS_PER_ADDRESS_MAX: u32 = 20;
-/// The registration-throttling window, in seconds.
-pub const REGISTRATION_WINDOW_SECS: i64 = 3_600;
-/// Most roles one request may assign.
-pub const ROLES_PER_USER_MAX: usize = 11;
+pub use crate::service::security::{SECURITY_SETTINGS_KEY, settings, verify_password};
+pub use crate::service::users::ROLES_PER_USER_MAX;
 
 type JsonResult = ApiResult<Json<Value>>;
 
 // ---------------------------------------------------------------- helpers
-
-pub(crate) async fn settings(s: &AppState) -> ApiResult<SecuritySettings> {
-    match s.store.get_setting(SECURITY_SETTINGS_KEY).await? {
-        Some(text) => serde_json::from_str(&text).map_err(|e| {
-            tracing::error!(error = %e, "stored security settings do not parse");
-            ApiError::internal()
-        }),
-        None => Ok(SecuritySettings::default()),
-    }
-}
-
-async fn hash_password(s: &AppState, password: String) -> ApiResult<String> {
-    let h = s.hasher.clone();
-    tokio::task::spawn_blocking(move || h.hash(&password))
-        .await
-        .map_err(|_| ApiError::internal())?
-        .map_err(|e| {
-            tracing::error!(error = %e, "password hashing failed");
-            ApiError::internal()
-        })
-}
-
-pub(crate) async fn verify_password(s: &AppState, password: String, phc: String) -> bool {
-    let h = s.hasher.clone();
-    tokio::task::spawn_blocking(move || h.verify(&password, &phc))
-        .await
-        .unwrap_or(false)
-}
-
-fn policy_error(e: PasswordError, field: &str) -> ApiError {
-    let code = if e == PasswordError::Reused {
-        "password_reused"
-    } else {
-        "password_policy"
-    };
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, e.to_string()).field(field)
-}
-
-/// Checks a new password against the policy and (for existing users) the history.
-async fn check_new_password(
-    s: &AppState,
-    password: &str,
-    login: &str,
-    user: Option<UserId>,
-    field: &str,
-) -> ApiResult<()> {
-    let policy = settings(s).await?.password;
-    policy
-        .check(password, login)
-        .map_err(|e| policy_error(e, field))?;
-    if let Some(u) = user
-        && policy.history > 0
-    {
-        for old in s.store.password_history(u, policy.history).await? {
-            if verify_password(s, password.to_owned(), old).await {
-                return Err(policy_error(PasswordError::Reused, field));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// A new DID key sealed under `password` (with its DID-creating transaction when an
-/// identity chain is attached).
-async fn new_user_key(s: &AppState, password: &str) -> ApiResult<NewUserKey> {
-    s.custody
-        .create(password, s.dids.as_ref(), s.clock.now_unix_ms())
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "creating a user key failed");
-            ApiError::internal()
-        })
-}
-
-fn parse_login(raw: &str) -> ApiResult<Login> {
-    Login::parse(raw)
-        .ok_or_else(|| ApiError::invalid("login", "3 to 64 characters of a-z, 0-9 and . _ @ -"))
-}
-
-fn parse_name(raw: &str, field: &str) -> ApiResult<DisplayName> {
-    DisplayName::parse(raw)
-        .ok_or_else(|| ApiError::invalid(field, "1 to 100 characters without control characters"))
-}
-
-fn text(raw: &str, field: &str) -> ApiResult<String> {
-    BoundedText::parse(raw)
-        .map(|t| t.as_str().to_owned())
-        .map_err(|e| ApiError::invalid(field, e.to_string()))
-}
-
-fn org_id(raw: i64) -> ApiResult<OrgId> {
-    OrgId::new(raw).ok_or_else(ApiError::not_found)
-}
-
-/// The organisation `id` if the caller may see it (else 404).
-async fn visible_org(s: &AppState, a: &Authed, id: i64) -> ApiResult<OrgRecord> {
-    let org = s
-        .store
-        .get_org(org_id(id)?)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    if !a.principal.org_visibility().permits(&org.facts()) {
-        return Err(ApiError::not_found());
-    }
-    Ok(org)
-}
-
-/// The user `id` if the caller may see it (itself, or users of organisations in its user
-/// visibility; else 404).
-async fn visible_user(s: &AppState, a: &Authed, id: i64) -> ApiResult<UserRecord> {
-    let uid = UserId::new(id).ok_or_else(ApiError::not_found)?;
-    let user = s
-        .store
-        .get_user(uid)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    if user.id == a.user.id {
-        return Ok(user);
-    }
-    let org = s
-        .store
-        .get_org(user.org)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    if !a.principal.user_visibility().permits(&org.facts()) {
-        return Err(ApiError::not_found());
-    }
-    Ok(user)
-}
 
 /// What the API shows of a user.
 #[derive(Debug, Serialize)]
@@ -218,237 +86,35 @@ pub async fn metrics(State(s): State<AppState>) -> Response {
         .into_response()
 }
 
-/// Login request.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LoginReq {
-    login: String,
-    password: String,
-    #[serde(default)]
-    totp_code: Option<String>,
-    #[serde(default)]
-    recovery_code: Option<String>,
-}
-
-fn login_failed() -> ApiError {
-    ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "invalid_credentials",
-        "wrong login or password",
-    )
-}
-
-pub(crate) fn ip_fail(s: &AppState, ip: &str, now: i64, window_ms: i64) {
-    if let Ok(mut w) = s.login_failures.lock() {
-        w.fail(ip, now, window_ms);
-    }
-}
-
-pub(crate) async fn count_failure(
-    s: &AppState,
-    user: &UserRecord,
-    now: i64,
-    ip: &str,
-) -> ApiResult<()> {
-    s.metrics.login_failed();
-    let window_ms = i64::from(settings(s).await?.login.ip_window_secs) * 1000;
-    ip_fail(s, ip, now, window_ms);
-    let n = s.store.add_failed_login(user.id).await?;
-    let policy = settings(s).await?.login;
-    if let Some(until) = policy.lock_after_failure(n, now) {
-        s.store.lock_user(user.id, until).await?;
-        tracing::warn!(
-            user_id = user.id.get(),
-            "account locked after failed logins"
-        );
-    }
-    Ok(())
-}
-
-/// Account-security changes (password, MFA, tokens) need a logged-in session: an API
-/// token, whatever its scopes, must not be able to take over the account it belongs to.
-pub(crate) fn require_session(a: &Authed, what: &str) -> ApiResult<()> {
-    if a.via == Via::Token {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "session_required",
-            format!("API tokens cannot {what}; log in"),
-        ));
-    }
-    Ok(())
-}
-
 /// `POST /api/v1/auth/login`
 pub async fn login(
     State(s): State<AppState>,
     slot: Option<axum::Extension<AuditSlot>>,
     client: Option<axum::Extension<crate::http::Client>>,
-    ApiJson(req): ApiJson<LoginReq>,
+    ApiJson(req): ApiJson<Credentials>,
 ) -> ApiResult<Response> {
-    let now = s.clock.now_unix_ms();
     let ip = client.map(|c| c.ip.clone()).unwrap_or_default();
-    let lp = settings(&s).await?.login;
-    let window_ms = i64::from(lp.ip_window_secs) * 1000;
-    let allowed = s
-        .login_failures
-        .lock()
-        .map(|w| w.allowed(&ip, now, window_ms, lp.ip_failures_max))
-        .unwrap_or(true);
-    if !allowed {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_attempts",
-            "too many failed logins from this address; try again later",
-        ));
-    }
-    let login = Login::parse(&req.login);
-    let user = match &login {
-        Some(l) => s.store.get_user_by_login(l.as_str()).await?,
-        None => None,
-    };
-    let Some(user) = user else {
-        // Same work as a real check, so timing does not reveal which logins exist.
-        let _ = verify_password(&s, req.password, s.dummy_hash()).await;
-        s.metrics.login_failed();
-        ip_fail(&s, &ip, now, window_ms);
-        tracing::info!("login failed: unknown login");
-        return Err(login_failed());
-    };
-    if user.locked_until_ms.is_some_and(|t| t > now) {
-        s.metrics.login_locked();
-        return Err(ApiError::new(
-            StatusCode::LOCKED,
-            "account_locked",
-            "too many failed logins; the account is temporarily locked",
-        ));
-    }
-    if !verify_password(&s, req.password, user.password_hash.clone()).await {
-        count_failure(&s, &user, now, &ip).await?;
-        tracing::info!(user_id = user.id.get(), "login failed: wrong password");
-        return Err(login_failed());
-    }
-    // From here on the caller has proven the password: audit the attempt under its name.
-    set_actor(slot.as_deref(), user.id.get(), user.org.get());
-    if user.totp_enabled {
-        let ok = match (&req.totp_code, &req.recovery_code) {
-            (Some(code), _) => {
-                let secret = user
-                    .totp_secret_enc
-                    .as_deref()
-                    .map(|c| s.cipher.open(c))
-                    .transpose()
-                    .map_err(|_| ApiError::internal())?
-                    .ok_or_else(ApiError::internal)?;
-                let now_secs = u64::try_from(now / 1000).unwrap_or(0);
-                match totp_match(&totp(secret), code.trim(), now_secs) {
-                    Some(step) => {
-                        s.store
-                            .use_totp_step(user.id, i64::try_from(step).unwrap_or(i64::MAX))
-                            .await?
-                    }
-                    None => false,
-                }
-            }
-            (None, Some(code)) => {
-                s.store
-                    .use_recovery_code(user.id, &token_digest(code.trim()), now)
-                    .await?
-            }
-            (None, None) => {
-                return Err(ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "mfa_required",
-                    "this account needs a TOTP code (totp_code) or a recovery code",
-                ));
-            }
-        };
-        if !ok {
-            count_failure(&s, &user, now, &ip).await?;
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "mfa_invalid",
-                "the TOTP or recovery code is wrong, expired or already used",
-            ));
-        }
-    }
-    if user.disabled {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "account_disabled",
-            "the account is disabled",
-        ));
-    }
-    let org = s
-        .store
-        .get_org(user.org)
-        .await?
-        .ok_or_else(ApiError::internal)?;
-    match org.status {
-        OrgStatus::Active => {}
-        OrgStatus::Pending => {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "account_pending",
-                "the real-name registration is waiting for review",
-            ));
-        }
-        OrgStatus::Rejected | OrgStatus::Suspended => {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "org_inactive",
-                "the organisation is not active",
-            ));
-        }
-    }
-    s.store.clear_failed_logins(user.id).await?;
-    let policy = settings(&s).await?.login;
-    let token = random_token().map_err(|_| ApiError::internal())?;
-    let csrf = random_token().map_err(|_| ApiError::internal())?;
-    let expires_ms = now + i64::from(policy.session_ttl_secs) * 1000;
-    s.store
-        .create_session(&SessionRecord {
-            token_hash: token_digest(&token),
-            user: user.id,
-            csrf_token: csrf.clone(),
-            created_ms: now,
-            expires_ms,
-        })
-        .await?;
-    let ended = s
-        .store
-        .trim_sessions(
-            user.id,
-            policy.sessions_per_user_max,
-            now,
-            &token_digest(&token),
-        )
-        .await?;
-    s.metrics.login_ok();
-    tracing::info!(
-        user_id = user.id.get(),
-        sessions_ended = ended,
-        "login succeeded"
-    );
+    // From the proven password on, the attempt is audited under the user's name.
+    let proven = |user, org| set_actor(slot.as_deref(), user, org);
+    let session = sessions::login(&s, &ip, &req, proven).await?;
     let mut headers = HeaderMap::new();
-    let cookie = session_cookie(&token, policy.session_ttl_secs, s.cookie_secure);
+    let cookie = session_cookie(&session.token, session.ttl_secs, s.cookie_secure);
     headers.insert(
         header::SET_COOKIE,
         HeaderValue::from_str(&cookie).map_err(|_| ApiError::internal())?,
     );
     let body = json!({
-        "user": UserView::from(&user),
-        "csrf_token": csrf,
-        "expires_ms": expires_ms,
-        "sessions_ended": ended,
+        "user": UserView::from(&session.user),
+        "csrf_token": session.csrf_token,
+        "expires_ms": session.expires_ms,
+        "sessions_ended": session.sessions_ended,
     });
     Ok((headers, Json(body)).into_response())
 }
 
 /// `POST /api/v1/auth/logout`
 pub async fn logout(State(s): State<AppState>, a: Authed) -> ApiResult<Response> {
-    if let Via::Session(digest) = &a.via {
-        s.store.delete_session(digest).await?;
-    }
+    sessions::logout(&s, &a).await?;
     let mut headers = HeaderMap::new();
     headers.insert(
         header::SET_COOKIE,
@@ -459,207 +125,28 @@ pub async fn logout(State(s): State<AppState>, a: Authed) -> ApiResult<Response>
 
 // ---------------------------------------------------------------- registration
 
-/// Enterprise registration.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EnterpriseReg {
-    login: String,
-    password: String,
-    display_name: String,
-    company_name: String,
-    credit_code: String,
-    licence_ref: String,
-    legal_person: String,
-    #[serde(default)]
-    invite_code: Option<String>,
-}
-
-/// Personal registration.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PersonalReg {
-    login: String,
-    password: String,
-    name: String,
-    id_number: String,
-    phone: String,
-    #[serde(default)]
-    invite_code: Option<String>,
-}
-
-async fn invite(s: &AppState, code: &Option<String>) -> ApiResult<Option<OrgId>> {
-    match code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
-        None => Ok(None),
-        Some(c) => match s.store.get_invite(c).await? {
-            // A suspended or rejected distributor's codes no longer refer anyone.
-            Some(d)
-                if s.store
-                    .get_org(d)
-                    .await?
-                    .is_some_and(|o| o.status == suanli_platform_domain::OrgStatus::Active) =>
-            {
-                Ok(Some(d))
-            }
-            _ => Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_invite_code",
-                "no such invite code, or its distributor is not active",
-            )
-            .field("invite_code")),
-        },
-    }
-}
-
-/// Who is registering (validated).
-struct Applicant {
-    kind: OrgKind,
-    org_name: DisplayName,
-    login: Login,
-    display_name: DisplayName,
-    password: String,
-    distributor: Option<OrgId>,
-}
-
-async fn submit_registration(
-    s: &AppState,
-    ip: &str,
-    Applicant {
-        kind,
-        org_name,
-        login,
-        display_name,
-        password,
-        distributor,
-    }: Applicant,
-    reg: NewRegistration,
-) -> ApiResult<Response> {
-    let now = s.clock.now_unix_ms();
-    let window_ms = REGISTRATION_WINDOW_SECS * 1000;
-    let allowed = s
-        .registrations
-        .lock()
-        .map(|w| w.allowed(ip, now, window_ms, REGISTRATIONS_PER_ADDRESS_MAX))
-        .unwrap_or(true);
-    if !allowed {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_attempts",
-            "too many registrations from this address; try again later",
-        ));
-    }
-    check_new_password(s, &password, login.as_str(), None, "password").await?;
-    // The DID key, sealed under the password only the applicant knows (key-custody.md).
-    let key = new_user_key(s, &password).await?;
-    let hash = hash_password(s, password).await?;
-    let rec = s
-        .store
-        .register(
-            &NewOrg {
-                kind,
-                name: org_name.as_str().to_owned(),
-                status: OrgStatus::Pending,
-                distributor,
-                created_ms: now,
-            },
-            &NewUser {
-                org: OrgId::new(1).ok_or_else(ApiError::internal)?,
-                login: login.as_str().to_owned(),
-                display_name: display_name.as_str().to_owned(),
-                password_hash: hash,
-                roles: vec![Role::CustomerAdmin],
-                created_ms: now,
-            },
-            &NewRegistration {
-                submitted_ms: now,
-                ..reg
-            },
-            Some(&key),
-        )
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict(_) => ApiError::new(
-                StatusCode::CONFLICT,
-                "login_taken",
-                "this login is already registered",
-            )
-            .field("login"),
-            other => other.into(),
-        })?;
-    if let Ok(mut w) = s.registrations.lock() {
-        w.fail(ip, now, window_ms);
-    }
-    s.did_kick.notify_one();
-    Ok((StatusCode::CREATED, Json(json!({"registration": rec}))).into_response())
+fn client_ip(client: Option<axum::Extension<crate::http::Client>>) -> String {
+    client.map(|c| c.ip.clone()).unwrap_or_default()
 }
 
 /// `POST /api/v1/registrations/enterprise`
 pub async fn register_enterprise(
     State(s): State<AppState>,
     client: Option<axum::Extension<crate::http::Client>>,
-    ApiJson(r): ApiJson<EnterpriseReg>,
+    ApiJson(r): ApiJson<EnterpriseDraft>,
 ) -> ApiResult<Response> {
-    let login = parse_login(&r.login)?;
-    let display = parse_name(&r.display_name, "display_name")?;
-    let company = parse_name(&r.company_name, "company_name")?;
-    let code = CreditCode::parse(&r.credit_code)
-        .map_err(|e| ApiError::invalid("credit_code", e.to_string()))?;
-    let licence = text(&r.licence_ref, "licence_ref")?;
-    let legal = text(&r.legal_person, "legal_person")?;
-    let distributor = invite(&s, &r.invite_code).await?;
-    let reg = NewRegistration {
-        company_name: Some(company.as_str().to_owned()),
-        credit_code: Some(code.as_str().to_owned()),
-        licence_ref: Some(licence),
-        legal_person: Some(legal),
-        invite_code: r.invite_code.map(|c| c.trim().to_owned()),
-        ..NewRegistration::default()
-    };
-    let who = Applicant {
-        kind: OrgKind::Enterprise,
-        org_name: company,
-        login,
-        display_name: display,
-        password: r.password,
-        distributor,
-    };
-    let ip = client.map(|c| c.ip.clone()).unwrap_or_default();
-    submit_registration(&s, &ip, who, reg).await
+    let rec = registrations::enterprise(&s, &client_ip(client), &r).await?;
+    Ok((StatusCode::CREATED, Json(json!({"registration": rec}))).into_response())
 }
 
 /// `POST /api/v1/registrations/personal`
 pub async fn register_personal(
     State(s): State<AppState>,
     client: Option<axum::Extension<crate::http::Client>>,
-    ApiJson(r): ApiJson<PersonalReg>,
+    ApiJson(r): ApiJson<PersonalDraft>,
 ) -> ApiResult<Response> {
-    let login = parse_login(&r.login)?;
-    let name = parse_name(&r.name, "name")?;
-    let id =
-        IdNumber::parse(&r.id_number).map_err(|e| ApiError::invalid("id_number", e.to_string()))?;
-    let phone = Phone::parse(&r.phone).map_err(|e| ApiError::invalid("phone", e.to_string()))?;
-    let distributor = invite(&s, &r.invite_code).await?;
-    let sealed = s
-        .cipher
-        .seal(id.expose().as_bytes())
-        .map_err(|_| ApiError::internal())?;
-    let reg = NewRegistration {
-        person_name: Some(name.as_str().to_owned()),
-        id_number_enc: Some(sealed),
-        id_number_masked: Some(id.masked()),
-        phone: Some(phone.as_str().to_owned()),
-        invite_code: r.invite_code.map(|c| c.trim().to_owned()),
-        ..NewRegistration::default()
-    };
-    let who = Applicant {
-        kind: OrgKind::Personal,
-        org_name: name.clone(),
-        login,
-        display_name: name,
-        password: r.password,
-        distributor,
-    };
-    let ip = client.map(|c| c.ip.clone()).unwrap_or_default();
-    submit_registration(&s, &ip, who, reg).await
+    let rec = registrations::personal(&s, &client_ip(client), &r).await?;
+    Ok((StatusCode::CREATED, Json(json!({"registration": rec}))).into_response())
 }
 
 /// `?status=&after=&limit=` of the registration list.
@@ -694,25 +181,8 @@ pub async fn list_registrations(
         limit: q.limit,
     }
     .limit()?;
-    let items = s
-        .store
-        .list_registrations(status, q.after.and_then(RegistrationId::new), limit)
-        .await?;
+    let items = registrations::list(&s, &a, status, q.after, limit).await?;
     Ok(Json(json!({ "items": items })))
-}
-
-/// A registration by id, for a caller who may review registrations.
-async fn reviewed_registration(
-    s: &AppState,
-    a: &Authed,
-    id: i64,
-) -> ApiResult<suanli_platform_store::RegistrationRecord> {
-    a.require(Permission::RegistrationReview)?;
-    let rid = RegistrationId::new(id).ok_or_else(ApiError::not_found)?;
-    s.store
-        .get_registration(rid)
-        .await?
-        .ok_or_else(ApiError::not_found)
 }
 
 /// `GET /api/v1/registrations/{id}`
@@ -721,7 +191,7 @@ pub async fn get_registration(
     a: Authed,
     IdParam(id): IdParam,
 ) -> JsonResult {
-    let r = reviewed_registration(&s, &a, id).await?;
+    let r = registrations::get(&s, &a, id).await?;
     Ok(Json(json!({ "registration": r })))
 }
 
@@ -733,22 +203,7 @@ pub async fn reveal_id_number(
     a: Authed,
     IdParam(id): IdParam,
 ) -> JsonResult {
-    let r = reviewed_registration(&s, &a, id).await?;
-    let sealed = r.id_number_enc.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::CONFLICT,
-            "no_id_number",
-            "this registration has no ID number (enterprise registration)",
-        )
-    })?;
-    let plain = s.cipher.open(&sealed).map_err(|_| {
-        tracing::error!(
-            registration = id,
-            "ID number does not decrypt (wrong field key?)"
-        );
-        ApiError::internal()
-    })?;
-    let id_number = String::from_utf8(plain).map_err(|_| ApiError::internal())?;
+    let id_number = registrations::reveal_id_number(&s, &a, id).await?;
     Ok(Json(json!({ "id_number": id_number })))
 }
 
@@ -759,52 +214,11 @@ pub struct RejectReq {
     reason: String,
 }
 
-async fn decide(
-    s: &AppState,
-    a: &Authed,
-    id: i64,
-    approve: bool,
-    reason: Option<String>,
-) -> JsonResult {
-    a.require(Permission::RegistrationReview)?;
-    let rid = RegistrationId::new(id).ok_or_else(ApiError::not_found)?;
-    let existing = s
-        .store
-        .get_registration(rid)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    if existing.status != RegistrationStatus::Pending {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "already_decided",
-            "this registration was already decided",
-        ));
+fn decided_json(d: registrations::Decided) -> Json<Value> {
+    match d.kyc {
+        None => Json(json!({ "registration": d.registration })),
+        Some(kyc) => Json(json!({ "registration": d.registration, "kyc": kyc })),
     }
-    let r = s
-        .store
-        .decide_registration(&Decision {
-            id: rid,
-            approve,
-            reviewer: a.user.id,
-            reason,
-            at_ms: s.clock.now_unix_ms(),
-        })
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::new(
-                StatusCode::CONFLICT,
-                "already_decided",
-                "this registration was already decided",
-            ),
-            other => other.into(),
-        })?;
-    if !approve {
-        return Ok(Json(json!({ "registration": r })));
-    }
-    // The approved party's KYC credential and enrolment on the trade chain (kyc.rs).
-    let kyc = crate::kyc::after_approval(s, &r).await;
-    let r = s.store.get_registration(rid).await?.unwrap_or(r);
-    Ok(Json(json!({ "registration": r, "kyc": kyc })))
 }
 
 /// `POST /api/v1/registrations/{id}/approve`
@@ -813,7 +227,7 @@ pub async fn approve_registration(
     a: Authed,
     IdParam(id): IdParam,
 ) -> JsonResult {
-    decide(&s, &a, id, true, None).await
+    Ok(decided_json(registrations::approve(&s, &a, id).await?))
 }
 
 /// `POST /api/v1/registrations/{id}/reject`
@@ -823,12 +237,9 @@ pub async fn reject_registration(
     IdParam(id): IdParam,
     ApiJson(r): ApiJson<RejectReq>,
 ) -> JsonResult {
-    a.require(Permission::RegistrationReview)?;
-    let reason = r.reason.trim().to_owned();
-    if reason.is_empty() || reason.chars().count() > REASON_CHARS_MAX {
-        return Err(ApiError::invalid("reason", "1 to 500 characters"));
-    }
-    decide(&s, &a, id, false, Some(reason)).await
+    Ok(decided_json(
+        registrations::reject(&s, &a, id, &r.reason).await?,
+    ))
 }
 
 // ---------------------------------------------------------------- me
@@ -857,69 +268,17 @@ pub async fn change_password(
     client: Option<axum::Extension<crate::http::Client>>,
     ApiJson(r): ApiJson<PasswordReq>,
 ) -> ApiResult<Response> {
-    require_session(&a, "change the password")?;
-    if !verify_password(&s, r.current_password.clone(), a.user.password_hash.clone()).await {
-        // A wrong current password counts like a failed login (lockout, throttling).
-        let ip = client.map(|c| c.ip.clone()).unwrap_or_default();
-        count_failure(&s, &a.user, s.clock.now_unix_ms(), &ip).await?;
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_credentials",
-            "the current password is wrong",
-        )
-        .field("current_password"));
-    }
-    check_new_password(
-        &s,
-        &r.new_password,
-        &a.user.login,
-        Some(a.user.id),
-        "new_password",
-    )
-    .await?;
-    // The DID key follows the password: re-encrypted under the new one, or — for an
-    // account whose password someone else set — created now (key-custody.md).
-    let now = s.clock.now_unix_ms();
-    let key = match s.store.get_user_key(a.user.id).await? {
-        Some(stored) => s
-            .custody
-            .rewrap(&stored, &r.current_password, &r.new_password, now)
-            .await
-            .map_err(|e| {
-                tracing::error!(user_id = a.user.id.get(), error = %e, "re-encrypting the user key failed");
-                ApiError::internal()
-            })?,
-        None => new_user_key(&s, &r.new_password).await?,
-    };
-    let hash = hash_password(&s, r.new_password).await?;
-    s.store
-        .set_password(a.user.id, &hash, now, Some(&key))
-        .await?;
-    s.did_kick.notify_one();
+    let ip = client.map(|c| c.ip.clone()).unwrap_or_default();
+    me::change_password(&s, &a, &ip, &r.current_password, &r.new_password).await?;
     Ok(no_content())
 }
 
 /// `POST /api/v1/me/mfa/totp` — starts TOTP enrolment: a new secret, not yet required.
 pub async fn totp_setup(State(s): State<AppState>, a: Authed) -> JsonResult {
-    require_session(&a, "enrol MFA")?;
-    if a.user.totp_enabled {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "mfa_already_enabled",
-            "TOTP is already enabled",
-        ));
-    }
-    let secret = crypto::random_bytes::<20>().map_err(|_| ApiError::internal())?;
-    let sealed = s.cipher.seal(&secret).map_err(|_| ApiError::internal())?;
-    s.store.set_totp(a.user.id, Some(&sealed), false).await?;
-    let b32 = totp(secret.to_vec()).get_secret_base32();
-    let uri = format!(
-        "otpauth://totp/suanli:{}?secret={b32}&issuer=suanli&algorithm=SHA1&digits={}&period={}",
-        a.user.login,
-        crypto::TOTP_DIGITS,
-        crypto::TOTP_STEP_SECS
-    );
-    Ok(Json(json!({ "secret_base32": b32, "otpauth_uri": uri })))
+    let t = me::totp_setup(&s, &a).await?;
+    Ok(Json(
+        json!({ "secret_base32": t.secret_base32, "otpauth_uri": t.otpauth_uri }),
+    ))
 }
 
 /// TOTP confirmation.
@@ -936,104 +295,17 @@ pub async fn totp_confirm(
     a: Authed,
     ApiJson(r): ApiJson<TotpConfirm>,
 ) -> JsonResult {
-    require_session(&a, "enrol MFA")?;
-    if a.user.totp_enabled {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "mfa_already_enabled",
-            "TOTP is already enabled",
-        ));
-    }
-    let sealed = a.user.totp_secret_enc.clone().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::CONFLICT,
-            "mfa_not_started",
-            "start with POST /api/v1/me/mfa/totp",
-        )
-    })?;
-    let secret = s.cipher.open(&sealed).map_err(|_| ApiError::internal())?;
-    let now_secs = u64::try_from(s.clock.now_unix_ms() / 1000).unwrap_or(0);
-    let step = totp_match(&totp(secret), r.code.trim(), now_secs).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "mfa_invalid",
-            "wrong TOTP code",
-        )
-        .field("code")
-    })?;
-    s.store
-        .use_totp_step(a.user.id, i64::try_from(step).unwrap_or(i64::MAX))
-        .await?;
-    let mut codes = Vec::with_capacity(RECOVERY_CODES_COUNT);
-    for _ in 0..RECOVERY_CODES_COUNT {
-        let b = crypto::random_bytes::<8>().map_err(|_| ApiError::internal())?;
-        codes.push(hex::encode(b));
-    }
-    let digests: Vec<String> = codes.iter().map(|c| token_digest(c)).collect();
-    s.store.replace_recovery_codes(a.user.id, &digests).await?;
-    s.store.set_totp(a.user.id, Some(&sealed), true).await?;
+    let codes = me::totp_confirm(&s, &a, &r.code).await?;
     Ok(Json(json!({ "recovery_codes": codes })))
-}
-
-/// New API token.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewTokenReq {
-    name: String,
-    scopes: Vec<Permission>,
-    ttl_secs: u32,
 }
 
 /// `POST /api/v1/me/tokens` — the token is in the answer once and never again.
 pub async fn create_token(
     State(s): State<AppState>,
     a: Authed,
-    ApiJson(r): ApiJson<NewTokenReq>,
+    ApiJson(r): ApiJson<TokenDraft>,
 ) -> ApiResult<Response> {
-    if a.via == Via::Token {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "API tokens cannot create API tokens; log in",
-        ));
-    }
-    let name = r.name.trim();
-    if name.is_empty() || name.chars().count() > TOKEN_NAME_CHARS_MAX {
-        return Err(ApiError::invalid("name", "1 to 64 characters"));
-    }
-    if r.scopes.is_empty() {
-        return Err(ApiError::invalid("scopes", "at least one scope"));
-    }
-    if let Some(p) = r.scopes.iter().find(|p| !a.principal.has(**p)) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!("you do not hold {} yourself", p.as_str()),
-        )
-        .field("scopes"));
-    }
-    if r.ttl_secs == 0 || r.ttl_secs > TOKEN_TTL_SECS_MAX {
-        return Err(ApiError::invalid("ttl_secs", "1 to 31536000 seconds"));
-    }
-    let now = s.clock.now_unix_ms();
-    let token = format!(
-        "{TOKEN_PREFIX}{}",
-        random_token().map_err(|_| ApiError::internal())?
-    );
-    let mut scopes = r.scopes.clone();
-    scopes.sort();
-    scopes.dedup();
-    let rec = s
-        .store
-        .create_token(&NewToken {
-            user: a.user.id,
-            name: name.to_owned(),
-            token_hash: token_digest(&token),
-            scopes,
-            created_ms: now,
-            expires_ms: now + i64::from(r.ttl_secs) * 1000,
-        })
-        .await?;
+    let (token, rec) = me::create_token(&s, &a, &r).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "token": token, "record": rec })),
@@ -1043,10 +315,7 @@ pub async fn create_token(
 
 /// `GET /api/v1/me/tokens`
 pub async fn list_tokens(State(s): State<AppState>, a: Authed) -> JsonResult {
-    require_session(&a, "manage API tokens")?;
-    Ok(Json(
-        json!({ "items": s.store.list_tokens(a.user.id).await? }),
-    ))
+    Ok(Json(json!({ "items": me::tokens(&s, &a).await? })))
 }
 
 /// `DELETE /api/v1/me/tokens/{id}`
@@ -1055,12 +324,8 @@ pub async fn revoke_token(
     a: Authed,
     IdParam(id): IdParam,
 ) -> ApiResult<Response> {
-    let tid = TokenId::new(id).ok_or_else(ApiError::not_found)?;
-    if s.store.revoke_token(a.user.id, tid).await? {
-        Ok(no_content())
-    } else {
-        Err(ApiError::not_found())
-    }
+    me::revoke_token(&s, &a, id).await?;
+    Ok(no_content())
 }
 
 // ---------------------------------------------------------------- organisations
@@ -1072,39 +337,13 @@ pub async fn list_orgs(
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> JsonResult {
     a.require(Permission::OrgRead)?;
-    let items = s
-        .store
-        .list_orgs(
-            a.principal.org_visibility(),
-            q.after.and_then(OrgId::new),
-            q.limit()?,
-        )
-        .await?;
+    let items = orgs::list(&s, &a, Page::new(q.after, q.limit()?)?).await?;
     Ok(Json(json!({ "items": items })))
 }
 
 /// `GET /api/v1/orgs/{id}`
 pub async fn get_org(State(s): State<AppState>, a: Authed, IdParam(id): IdParam) -> JsonResult {
-    a.require(Permission::OrgRead)?;
-    Ok(Json(json!({ "org": visible_org(&s, &a, id).await? })))
-}
-
-/// Initial administrator of a new organisation.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AdminReq {
-    login: String,
-    display_name: String,
-    password: String,
-}
-
-/// Organisation creation by the operator.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateOrgReq {
-    kind: OrgKind,
-    name: String,
-    admin: AdminReq,
+    Ok(Json(json!({ "org": orgs::get(&s, &a, id).await? })))
 }
 
 /// `POST /api/v1/orgs` — the operator creates suppliers, distributors and customers
@@ -1112,54 +351,9 @@ pub struct CreateOrgReq {
 pub async fn create_org(
     State(s): State<AppState>,
     a: Authed,
-    ApiJson(r): ApiJson<CreateOrgReq>,
+    ApiJson(r): ApiJson<OrgDraft>,
 ) -> ApiResult<Response> {
-    a.require(Permission::OrgAdmin)?;
-    if r.kind == OrgKind::Operator {
-        return Err(ApiError::invalid("kind", "there is exactly one operator"));
-    }
-    let name = parse_name(&r.name, "name")?;
-    let login = Login::parse(&r.admin.login).ok_or_else(|| {
-        ApiError::invalid("admin.login", "3 to 64 characters of a-z, 0-9 and . _ @ -")
-    })?;
-    let display = parse_name(&r.admin.display_name, "admin.display_name")?;
-    check_new_password(
-        &s,
-        &r.admin.password,
-        login.as_str(),
-        None,
-        "admin.password",
-    )
-    .await?;
-    if s.store.get_user_by_login(login.as_str()).await?.is_some() {
-        return Err(
-            ApiError::new(StatusCode::CONFLICT, "login_taken", "login already exists")
-                .field("admin.login"),
-        );
-    }
-    let now = s.clock.now_unix_ms();
-    let hash = hash_password(&s, r.admin.password).await?;
-    let org = s
-        .store
-        .create_org(&NewOrg {
-            kind: r.kind,
-            name: name.as_str().to_owned(),
-            status: OrgStatus::Active,
-            distributor: None,
-            created_ms: now,
-        })
-        .await?;
-    let user = s
-        .store
-        .create_user(&NewUser {
-            org: org.id,
-            login: login.as_str().to_owned(),
-            display_name: display.as_str().to_owned(),
-            password_hash: hash,
-            roles: vec![Role::admin_of(r.kind)],
-            created_ms: now,
-        })
-        .await?;
+    let (org, user) = orgs::create(&s, &a, &r).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "org": org, "admin": UserView::from(&user) })),
@@ -1181,19 +375,9 @@ pub async fn update_org(
     IdParam(id): IdParam,
     ApiJson(r): ApiJson<UpdateOrgReq>,
 ) -> JsonResult {
-    a.require(Permission::OrgUpdate)?;
-    let org = visible_org(&s, &a, id).await?;
-    if !a.principal.can_update_org(&org.facts()) {
-        return Err(ApiError::forbidden());
-    }
-    let name = parse_name(&r.name, "name")?;
-    s.store.rename_org(org.id, name.as_str()).await?;
-    let org = s
-        .store
-        .get_org(org.id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    Ok(Json(json!({ "org": org })))
+    Ok(Json(
+        json!({ "org": orgs::rename(&s, &a, id, &r.name).await? }),
+    ))
 }
 
 /// `DELETE /api/v1/orgs/{id}` — suspends (organisations are never erased).
@@ -1202,12 +386,7 @@ pub async fn suspend_org(
     a: Authed,
     IdParam(id): IdParam,
 ) -> ApiResult<Response> {
-    a.require(Permission::OrgAdmin)?;
-    let org = visible_org(&s, &a, id).await?;
-    if !a.principal.can_suspend_org(&org.facts()) {
-        return Err(ApiError::forbidden());
-    }
-    s.store.set_org_status(org.id, OrgStatus::Suspended).await?;
+    orgs::suspend(&s, &a, id).await?;
     Ok(no_content())
 }
 
@@ -1225,35 +404,7 @@ pub async fn set_sales_owner(
     IdParam(id): IdParam,
     ApiJson(r): ApiJson<SalesOwnerReq>,
 ) -> JsonResult {
-    a.require(Permission::OrgAdmin)?;
-    let org = visible_org(&s, &a, id).await?;
-    if !org.kind.is_customer() {
-        return Err(ApiError::invalid("id", "only customers have a sales owner"));
-    }
-    let owner = match r.user_id {
-        None => None,
-        Some(uid) => {
-            let u = UserId::new(uid).ok_or_else(|| ApiError::invalid("user_id", "no such user"))?;
-            let user = s
-                .store
-                .get_user(u)
-                .await?
-                .ok_or_else(|| ApiError::invalid("user_id", "no such user"))?;
-            if user.org != a.org.id || !user.roles.contains(&Role::Sales) {
-                return Err(ApiError::invalid(
-                    "user_id",
-                    "must be a salesperson of the operator",
-                ));
-            }
-            Some(user.id)
-        }
-    };
-    s.store.set_org_sales_owner(org.id, owner).await?;
-    let org = s
-        .store
-        .get_org(org.id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let org = orgs::set_sales_owner(&s, &a, id, r.user_id).await?;
     Ok(Json(json!({ "org": org })))
 }
 
@@ -1267,49 +418,9 @@ pub async fn list_org_users(
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> JsonResult {
     a.require(Permission::UserRead)?;
-    let vis = a.principal.user_visibility();
-    let org = s
-        .store
-        .get_org(org_id(id)?)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    if !vis.permits(&org.facts()) {
-        return Err(ApiError::not_found());
-    }
-    let users = s
-        .store
-        .list_users(vis, Some(org.id), q.after.and_then(UserId::new), q.limit()?)
-        .await?;
+    let users = users::list(&s, &a, id, Page::new(q.after, q.limit()?)?).await?;
     let items: Vec<UserView> = users.iter().map(UserView::from).collect();
     Ok(Json(json!({ "items": items })))
-}
-
-/// User creation.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateUserReq {
-    login: String,
-    display_name: String,
-    password: String,
-    roles: Vec<Role>,
-}
-
-fn check_grants(a: &Authed, roles: &[Role]) -> ApiResult<Vec<Role>> {
-    if roles.is_empty() || roles.len() > ROLES_PER_USER_MAX {
-        return Err(ApiError::invalid("roles", "1 to 11 roles"));
-    }
-    if let Some(r) = roles.iter().find(|r| !a.principal.can_grant(**r)) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!("you may not grant the role {}", r.as_str()),
-        )
-        .field("roles"));
-    }
-    let mut v = roles.to_vec();
-    v.sort();
-    v.dedup();
-    Ok(v)
 }
 
 /// `POST /api/v1/orgs/{id}/users` — creates a (sub-)user in one's own organisation.
@@ -1317,43 +428,9 @@ pub async fn create_user(
     State(s): State<AppState>,
     a: Authed,
     IdParam(id): IdParam,
-    ApiJson(r): ApiJson<CreateUserReq>,
+    ApiJson(r): ApiJson<UserDraft>,
 ) -> ApiResult<Response> {
-    a.require(Permission::UserManage)?;
-    let org = s
-        .store
-        .get_org(org_id(id)?)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    if !a.principal.user_visibility().permits(&org.facts()) {
-        return Err(ApiError::not_found());
-    }
-    if !a.principal.can_manage_users_of(org.id) {
-        return Err(ApiError::forbidden());
-    }
-    let roles = check_grants(&a, &r.roles)?;
-    let login = parse_login(&r.login)?;
-    let display = parse_name(&r.display_name, "display_name")?;
-    check_new_password(&s, &r.password, login.as_str(), None, "password").await?;
-    let hash = hash_password(&s, r.password).await?;
-    let user = s
-        .store
-        .create_user(&NewUser {
-            org: org.id,
-            login: login.as_str().to_owned(),
-            display_name: display.as_str().to_owned(),
-            password_hash: hash,
-            roles,
-            created_ms: s.clock.now_unix_ms(),
-        })
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict(_) => {
-                ApiError::new(StatusCode::CONFLICT, "login_taken", "login already exists")
-                    .field("login")
-            }
-            other => other.into(),
-        })?;
+    let user = users::create(&s, &a, id, &r).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "user": UserView::from(&user) })),
@@ -1363,40 +440,8 @@ pub async fn create_user(
 
 /// `GET /api/v1/users/{id}`
 pub async fn get_user(State(s): State<AppState>, a: Authed, IdParam(id): IdParam) -> JsonResult {
-    if id != a.user.id.get() {
-        a.require(Permission::UserRead)?;
-    }
-    let u = visible_user(&s, &a, id).await?;
+    let u = users::get(&s, &a, id).await?;
     Ok(Json(json!({ "user": UserView::from(&u) })))
-}
-
-async fn managed_user(s: &AppState, a: &Authed, id: i64) -> ApiResult<UserRecord> {
-    a.require(Permission::UserManage)?;
-    let u = visible_user(s, a, id).await?;
-    if u.id == a.user.id {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "you cannot change your own roles or disable yourself",
-        ));
-    }
-    if !a.principal.can_manage_users_of(u.org) {
-        return Err(ApiError::forbidden());
-    }
-    // Nobody may demote or disable a user who holds a permission they lack.
-    let outranked = u
-        .roles
-        .iter()
-        .flat_map(|r| r.permissions().iter())
-        .any(|p| !a.principal.has(*p));
-    if outranked {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "this user holds permissions you lack; you cannot change or disable them",
-        ));
-    }
-    Ok(u)
 }
 
 /// Role replacement.
@@ -1413,14 +458,7 @@ pub async fn set_roles(
     IdParam(id): IdParam,
     ApiJson(r): ApiJson<RolesReq>,
 ) -> JsonResult {
-    let u = managed_user(&s, &a, id).await?;
-    let roles = check_grants(&a, &r.roles)?;
-    s.store.set_user_roles(u.id, &roles).await?;
-    let u = s
-        .store
-        .get_user(u.id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let u = users::set_roles(&s, &a, id, &r.roles).await?;
     Ok(Json(json!({ "user": UserView::from(&u) })))
 }
 
@@ -1430,8 +468,7 @@ pub async fn disable_user(
     a: Authed,
     IdParam(id): IdParam,
 ) -> ApiResult<Response> {
-    let u = managed_user(&s, &a, id).await?;
-    s.store.set_user_disabled(u.id, true).await?;
+    users::disable(&s, &a, id).await?;
     Ok(no_content())
 }
 
@@ -1494,17 +531,13 @@ pub async fn list_audit(
         from_ms: q.from_ms,
         to_ms: q.to_ms,
     };
-    let items = s
-        .store
-        .query_audit(&filter, q.after.unwrap_or(0), limit)
-        .await?;
+    let items = crate::service::audit::search(&s, &a, &filter, q.after.unwrap_or(0), limit).await?;
     Ok(Json(json!({ "items": items })))
 }
 
 /// `GET /api/v1/audit/verify` — recomputes the whole hash chain.
 pub async fn verify_audit(State(s): State<AppState>, a: Authed) -> JsonResult {
-    a.require(Permission::AuditRead)?;
-    match suanli_platform_store::verify_audit(s.store.as_ref()).await? {
+    match crate::service::audit::verify(&s, &a).await? {
         Ok((records, head)) => Ok(Json(json!({
             "valid": true,
             "records": records,
@@ -1518,8 +551,8 @@ pub async fn verify_audit(State(s): State<AppState>, a: Authed) -> JsonResult {
 
 /// `GET /api/v1/settings/security`
 pub async fn get_settings(State(s): State<AppState>, a: Authed) -> JsonResult {
-    a.require(Permission::SettingsManage)?;
-    Ok(Json(json!({ "settings": settings(&s).await? })))
+    let current = crate::service::security::read_settings(&s, &a).await?;
+    Ok(Json(json!({ "settings": current })))
 }
 
 /// `PUT /api/v1/settings/security`
@@ -1528,10 +561,6 @@ pub async fn put_settings(
     a: Authed,
     ApiJson(new): ApiJson<SecuritySettings>,
 ) -> JsonResult {
-    a.require(Permission::SettingsManage)?;
-    new.validate()
-        .map_err(|e| ApiError::invalid(e.field, e.message))?;
-    let text = serde_json::to_string(&new).map_err(|_| ApiError::internal())?;
-    s.store.put_setting(SECURITY_SETTINGS_KEY, &text).await?;
+    crate::service::security::save_settings(&s, &a, &new).await?;
     Ok(Json(json!({ "settings": new })))
 }

@@ -246,9 +246,24 @@ fn client_of(req: &Request) -> Client {
 /// request.
 pub async fn audit_and_count(
     axum::extract::State(state): axum::extract::State<AppState>,
-    mut req: Request,
+    req: Request,
     next: Next,
 ) -> Response {
+    audited(&state, req, next, true).await
+}
+
+/// Middleware of the web pages: appends an audit record for every state-changing page
+/// request (a form post), exactly as [`audit_and_count`] does for the API; the page
+/// context names the actor through the [`AuditSlot`]. Responses are not counted.
+pub async fn audit_only(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    audited(&state, req, next, false).await
+}
+
+async fn audited(state: &AppState, mut req: Request, next: Next, count: bool) -> Response {
     let method = req.method().clone();
     let route = req
         .extensions()
@@ -262,8 +277,10 @@ pub async fn audit_and_count(
     req.extensions_mut().insert(client.clone());
     let response = next.run(req).await;
     let status = response.status().as_u16();
-    state.metrics.response(status);
-    tracing::info!(method = %method, route = %route, status, "request");
+    if count {
+        state.metrics.response(status);
+        tracing::info!(method = %method, route = %route, status, "request");
+    }
     let mutating = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
     if mutating {
         let (user, org) = slot.lock().map(|a| (a.user, a.org)).unwrap_or((None, None));
@@ -278,20 +295,26 @@ pub async fn audit_and_count(
             outcome: Outcome::from_status(status),
             status,
         };
-        match state.store.append_audit(&event).await {
-            Ok(rec) => {
-                state.metrics.audit(true);
-                if let Some(anchor) = &state.anchor
-                    && let Err(e) = anchor.anchor(rec.seq, rec.hash)
-                {
-                    tracing::warn!(error = %e, seq = rec.seq, "audit anchoring failed");
-                }
-            }
-            Err(e) => {
-                state.metrics.audit(false);
-                tracing::error!(error = %e, "audit append failed");
-            }
-        }
+        append_audit(state, &event).await;
     }
     response
+}
+
+/// Appends `event` to the audit log and anchors the new head (failures are logged and
+/// counted, never answered).
+pub async fn append_audit(state: &AppState, event: &AuditEvent) {
+    match state.store.append_audit(event).await {
+        Ok(rec) => {
+            state.metrics.audit(true);
+            if let Some(anchor) = &state.anchor
+                && let Err(e) = anchor.anchor(rec.seq, rec.hash)
+            {
+                tracing::warn!(error = %e, seq = rec.seq, "audit anchoring failed");
+            }
+        }
+        Err(e) => {
+            state.metrics.audit(false);
+            tracing::error!(error = %e, "audit append failed");
+        }
+    }
 }

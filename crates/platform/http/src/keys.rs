@@ -22,13 +22,12 @@
 use crate::AppState;
 use crate::auth::Authed;
 use crate::config::Argon2Config;
-use crate::error::{ApiError, ApiResult};
-use crate::handlers::{count_failure, require_session, settings, verify_password};
+use crate::error::ApiResult;
 use crate::http::ApiJson;
 use crate::payment::SignedTx;
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
@@ -319,6 +318,20 @@ impl Custody {
     }
 }
 
+/// Why a pass of [`pump_dids`] stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum DidPumpError {
+    /// The operations store failed.
+    #[error("store: {0}")]
+    Store(#[from] suanli_platform_store::StoreError),
+    /// The identity chain refused the transaction or could not be reached.
+    #[error("identity chain: {0}")]
+    Chain(#[source] crate::PortError),
+    /// The task that sent the transaction panicked or was cancelled.
+    #[error("the sending task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
 /// Sends every stored, not yet applied DID-creating transaction through `registry`,
 /// oldest user first; records each applied one. Returns how many were applied; stops at
 /// the first failure (the rest stay pending for the next pass).
@@ -326,13 +339,10 @@ pub async fn pump_dids(
     store: &dyn OpsStore,
     registry: &Arc<dyn DidRegistry>,
     clock: &dyn Clock,
-) -> Result<u64, String> {
+) -> Result<u64, DidPumpError> {
     let mut applied = 0u64;
     loop {
-        let page = store
-            .dids_pending(DID_PAGE_MAX)
-            .await
-            .map_err(|e| e.to_string())?;
+        let page = store.dids_pending(DID_PAGE_MAX).await?;
         if page.is_empty() {
             return Ok(applied);
         }
@@ -345,14 +355,9 @@ pub async fn pump_dids(
                 reference,
                 encoded_hex,
             };
-            tokio::task::spawn_blocking(move || r.send(&tx))
-                .await
-                .map_err(|e| e.to_string())?
-                .map_err(|e| e.to_string())?;
-            store
-                .set_did_created(k.user, clock.now_unix_ms())
-                .await
-                .map_err(|e| e.to_string())?;
+            let sent = tokio::task::spawn_blocking(move || r.send(&tx)).await?;
+            sent.map_err(DidPumpError::Chain)?;
+            store.set_did_created(k.user, clock.now_unix_ms()).await?;
             applied += 1;
             tracing::info!(user_id = k.user.get(), did = ?k.did, "DID created on the identity chain");
         }
@@ -365,15 +370,6 @@ pub async fn pump_dids(
 pub const SIGNING_NOTE: &str = "Every record you make on the chain is signed with this key. \
 The platform keeps it encrypted under your password and decrypts it only while a request of \
 yours that needs it runs; without your password nobody, the operator included, can use it.";
-
-fn no_key() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "no_key",
-        "you have no DID key yet: it is created at registration, or at your first password \
-         change when someone else set your password",
-    )
-}
 
 fn key_view(k: &UserKeyRecord) -> Value {
     json!({
@@ -396,7 +392,7 @@ fn key_view(k: &UserKeyRecord) -> Value {
 
 /// `GET /api/v1/me/key` — the caller's DID, public key and how the secret is kept.
 pub async fn get_my_key(State(s): State<AppState>, a: Authed) -> ApiResult<Json<Value>> {
-    let k = s.store.get_user_key(a.user.id).await?.ok_or_else(no_key)?;
+    let k = crate::service::keys::mine_or_none(&s, &a).await?;
     Ok(Json(json!({ "key": key_view(&k) })))
 }
 
@@ -417,52 +413,14 @@ pub async fn export_my_key(
     client: Option<axum::Extension<crate::http::Client>>,
     ApiJson(r): ApiJson<ExportReq>,
 ) -> ApiResult<Response> {
-    require_session(&a, "export the DID key")?;
-    let now = s.clock.now_unix_ms();
     let ip = client.map(|c| c.ip.clone()).unwrap_or_default();
-    let lp = settings(&s).await?.login;
-    let window_ms = i64::from(lp.ip_window_secs) * 1000;
-    let allowed = s
-        .login_failures
-        .lock()
-        .map(|w| w.allowed(&ip, now, window_ms, lp.ip_failures_max))
-        .unwrap_or(true);
-    if !allowed {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_attempts",
-            "too many failed password checks from this address; try again later",
-        ));
-    }
-    if a.user.locked_until_ms.is_some_and(|t| t > now) {
-        return Err(ApiError::new(
-            StatusCode::LOCKED,
-            "account_locked",
-            "too many failed password checks; the account is temporarily locked",
-        ));
-    }
-    let stored = s.store.get_user_key(a.user.id).await?.ok_or_else(no_key)?;
-    let password = Zeroizing::new(r.password);
-    if !verify_password(&s, password.to_string(), a.user.password_hash.clone()).await {
-        count_failure(&s, &a.user, now, &ip).await?;
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_credentials",
-            "the password is wrong",
-        )
-        .field("password"));
-    }
-    let pem = s.custody.export_pem(&stored, &password).await.map_err(|e| {
-        tracing::error!(user_id = a.user.id.get(), error = %e, "the user key does not open with the verified password");
-        ApiError::internal()
-    })?;
-    tracing::info!(user_id = a.user.id.get(), "DID key exported");
+    let x = crate::service::keys::export(&s, &a, &ip, r.password).await?;
     let mut headers = HeaderMap::new();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     let body = json!({
-        "did": stored.did,
-        "public_key": stored.public_key,
-        "pkcs8_pem": pem.as_str(),
+        "did": x.did,
+        "public_key": x.public_key,
+        "pkcs8_pem": x.pkcs8_pem.as_str(),
     });
     Ok((headers, Json(body)).into_response())
 }

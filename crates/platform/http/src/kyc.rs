@@ -35,25 +35,32 @@ pub trait PartyEnrolment: Send + Sync + std::fmt::Debug {
     ) -> Result<Value, crate::PortError>;
 }
 
+/// Why the KYC claims of a registration cannot be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KycError {
+    /// The registration lacks a field the claims need.
+    #[error("{0}")]
+    Incomplete(&'static str),
+}
+
 /// The `kyc-consumer` claims of an approved registration: the person (a personal
 /// registration's name; an enterprise's legal representative, with the company as
 /// `organisation`) and the document type the review checked. The ID number itself is
 /// never put in the credential (`docs/cpt-templates.md`).
-pub fn kyc_claims(r: &RegistrationRecord) -> Result<Value, String> {
+pub fn kyc_claims(r: &RegistrationRecord) -> Result<Value, KycError> {
     let mut c = Map::new();
     match r.kind {
         RegistrationKind::Personal => {
             let name = r
                 .person_name
                 .clone()
-                .ok_or("personal registration without a name")?;
+                .ok_or(KycError::Incomplete("personal registration without a name"))?;
             c.insert("name".into(), name.into());
         }
         RegistrationKind::Enterprise => {
-            let name = r
-                .legal_person
-                .clone()
-                .ok_or("enterprise registration without a legal representative")?;
+            let name = r.legal_person.clone().ok_or(KycError::Incomplete(
+                "enterprise registration without a legal representative",
+            ))?;
             c.insert("name".into(), name.into());
             if let Some(company) = &r.company_name {
                 c.insert("organisation".into(), company.clone().into());
@@ -96,7 +103,7 @@ async fn enrol(
             .await
             .map_err(|e| e.to_string())?;
     }
-    let claims = kyc_claims(reg)?;
+    let claims = kyc_claims(reg).map_err(|e| e.to_string())?;
     let public = key.public_key.clone();
     let did2 = did.clone();
     let credential =

@@ -1,19 +1,32 @@
-//! suanli-platform-http: the operations platform's HTTP JSON API (`/api/v1`).
+//! suanli-platform-http: the operations platform's HTTP JSON API (`/api/v1`) and the typed
+//! service layer under it.
 //!
-//! Owns: configuration ([`config`]), the JSON error contract ([`error`]), authentication
+//! Owns: the typed service layer ([`service`]: one function per platform operation —
+//! `service::orders::place(state, caller, idem, &NewOrder) -> Result<OrderOutcome,
+//! ServiceError>` and so on — where authorisation, organisation visibility, limits and
+//! validation live once; the JSON handlers and the web consoles both call it),
+//! configuration ([`config`]), the JSON error contract ([`error`]), authentication
 //! (password + TOTP login, cookie sessions with CSRF tokens, scoped API tokens — in
 //! [`auth`]), the request extractors and the audit/metrics middleware ([`http`]), the
-//! endpoint handlers ([`handlers`]; money endpoints — catalogue, accounts, recharge,
-//! orders, instances, bills — in [`money_api`]), the payment-provider interface with its
-//! clearly labelled sandbox, signed webhooks and the [`payment::SettlementMirror`] chain
-//! interface ([`payment`]), users' DID keys sealed under their passwords and their DIDs
-//! ([`keys`]), approval → KYC credential → trade-chain enrolment ([`kyc`]), the route
-//! table that both builds the router and the OpenAPI document ([`routes`]), Prometheus
-//! metrics ([`metrics`]) and start-up ([`Platform`]).
+//! endpoint handlers that decode requests, call the service and encode answers
+//! ([`handlers`]; money endpoints — catalogue, accounts, recharge, orders, instances,
+//! bills — in [`money_api`]), the payment-provider interface with its clearly labelled
+//! sandbox, signed webhooks and the [`payment::SettlementMirror`] chain interface
+//! ([`payment`]), users' DID keys sealed under their passwords and their DIDs ([`keys`]),
+//! approval → KYC credential → trade-chain enrolment ([`kyc`]), the route table that both
+//! builds the router and the OpenAPI document ([`routes`]), Prometheus metrics
+//! ([`metrics`]) and start-up ([`Platform`]).
+//!
+//! The service layer lives in this crate (not a crate of its own) because it needs what
+//! the edge owns — the authenticated caller ([`auth::Authed`]), the password hasher, the
+//! field cipher, key custody and the payment provider in [`AppState`] — and it is still
+//! the edge layer: it knows no HTTP (no status codes, headers or JSON bodies);
+//! [`service::ServiceError`] carries stable codes that [`error::ApiError`] maps to
+//! statuses.
 //!
 //! Invariants:
 //! - every endpoint except login, registration, health, metrics and the OpenAPI document
-//!   requires a principal, and every handler checks a permission from
+//!   requires a principal, and every service function checks a permission from
 //!   [`suanli_platform_domain::Permission`] and the organisation visibility from
 //!   [`suanli_platform_domain::authz`]; objects outside the caller's visibility answer `404`, never
 //!   `403`, so ids of other organisations cannot be probed;
@@ -26,7 +39,8 @@
 //!   XChaCha20-Poly1305 ciphertext of ID numbers and TOTP secrets — and of users' DID
 //!   keys, under keys derived from their passwords that it does not keep ([`keys`]).
 //!
-//! Start reading at [`routes`] (what exists), then [`auth`] and [`handlers`].
+//! Start reading at [`routes`] (what exists), then [`service`] (what each operation
+//! checks) and [`auth`].
 
 pub mod auth;
 pub mod config;
@@ -45,6 +59,7 @@ pub mod metrics;
 pub mod money_api;
 pub mod payment;
 pub mod routes;
+pub mod service;
 
 use config::Config;
 use std::net::SocketAddr;
@@ -119,6 +134,9 @@ pub enum ServerError {
     /// Money configuration problems.
     #[error("money configuration: {0}")]
     Money(String),
+    /// The payment provider's configuration (the sandbox webhook secret).
+    #[error("payment configuration: {0}")]
+    Payment(#[from] payment::PaymentError),
     /// Key-custody configuration problems.
     #[error("[key_wrap] configuration: {0}")]
     Keys(#[from] keys::KeyError),
@@ -212,7 +230,7 @@ impl Platform {
                 .as_ref()
                 .map(config::Secret::expose),
         )
-        .map_err(ServerError::Money)?;
+        .map_err(ServerError::Payment)?;
         let money = Arc::new(payment::MoneyState {
             provider: Arc::new(payment::SandboxProvider::new(&secret)),
             sandbox_enabled: config.money.sandbox_payments,

@@ -2,53 +2,42 @@
 //! signed webhook, offline transfers with four-eyes approval), orders, renewals,
 //! unsubscribes, changes of spec, operator acceptance, instance lifecycle, bills.
 //!
+//! Each handler decodes the request, calls the typed function of [`crate::service`] that
+//! holds the rules (authorisation, visibility, limits, validation) and encodes its answer.
 //! Every handler checks its permission *before* reading the body (so a caller without
-//! the permission always gets 403, whatever it sent), then the organisation visibility
-//! (objects of invisible organisations answer 404), then validates input into domain
-//! newtypes.
+//! the permission always gets 403, whatever it sent); the service checks it again.
 
 use crate::AppState;
 use crate::auth::Authed;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{ApiQuery, BODY_BYTES_MAX, IdParam, PageQuery, decode_json};
-use crate::payment::{Callback, PaymentProvider, SIGNATURE_HEADER};
+use crate::payment::{Callback, SIGNATURE_HEADER};
+use crate::service::accounts::{self, BillRequest, VoucherGrant};
+use crate::service::catalogue::{self, CouponDraft, DiscountDraft, ProductDraft, SpecDraft};
+use crate::service::orders::{self, Acceptance, Idem, NewOrder};
+use crate::service::payments::{self, OfflineTransfer};
+use crate::service::{Page, ServiceResult};
 use axum::Json;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
-use suanli_platform_domain::journal::IdemKey;
-use suanli_platform_domain::money::{
-    Bp, FEN_PER_REQUEST_MAX, Fen, cst_day_start, cst_midnight, cst_month_of,
+use suanli_platform_domain::Permission;
+use suanli_platform_domain::pricing::{ChargingMode, SpecPricing};
+use suanli_platform_store::{GrantOutcome, OrderOutcome};
+
+pub use crate::service::accounts::{
+    BILL_PAGE_MAX, CREDIT_LINE_ALONE_MAX_FEN, VOUCHER_ALONE_DAILY_MAX_FEN,
 };
-use suanli_platform_domain::pricing::{
-    ChargingMode, CouponValue, DiscountScope, QUANTITY_MAX, SpecPricing,
+pub use crate::service::orders::{
+    COUPON_CODE_CHARS_MAX, LIFECYCLE_PAGE_MAX, PROVISIONING_CHARS_MAX,
 };
-use suanli_platform_domain::validate::BoundedText;
-use suanli_platform_domain::{OrgId, OrgVisibility, Permission, UserId};
-use suanli_platform_store::*;
 
 type JsonResult = ApiResult<Json<Value>>;
 
 /// Header carrying the client's idempotency key on order operations.
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
-/// Longest coupon code, in characters.
-pub const COUPON_CODE_CHARS_MAX: usize = 32;
-/// Longest provisioning field (resource id, access address), in characters.
-pub const PROVISIONING_CHARS_MAX: usize = 200;
-/// Instances one lifecycle request advances at most (the batch; `next_after` in the answer
-/// continues the pass).
-pub const LIFECYCLE_PAGE_MAX: u32 = 200;
-/// Cash vouchers one finance user may grant alone per day (CST), in fen; a grant that
-/// would go beyond waits for a second finance user's approval.
-pub const VOUCHER_ALONE_DAILY_MAX_FEN: i64 = 100_000;
-/// Highest credit line one finance user may set alone, in fen; a higher one waits for a
-/// second finance user's approval.
-pub const CREDIT_LINE_ALONE_MAX_FEN: i64 = 1_000_000;
-/// Bill lines per page at most (and by default).
-pub const BILL_PAGE_MAX: u32 = 200;
 
 /// The raw body, read only after the handler has checked the caller's permission.
 #[derive(Debug)]
@@ -91,117 +80,20 @@ fn body<T: DeserializeOwned>(headers: &HeaderMap, raw: &RawBody) -> ApiResult<T>
     decode_json(&raw.0)
 }
 
-fn amount(raw: i64, field: &str) -> ApiResult<Fen> {
-    if !(1..=FEN_PER_REQUEST_MAX).contains(&raw) {
-        return Err(ApiError::invalid(
-            field,
-            format!("must be 1 to {FEN_PER_REQUEST_MAX} fen"),
-        ));
-    }
-    Fen::new(raw).map_err(|e| ApiError::invalid(field, e.to_string()))
+/// The validated page of a list query.
+fn page(q: &PageQuery) -> ApiResult<Page> {
+    Ok(Page::new(q.after, q.limit()?)?)
 }
 
-fn fen0(raw: i64, field: &str) -> ApiResult<Fen> {
-    if !(0..=FEN_PER_REQUEST_MAX).contains(&raw) {
-        return Err(ApiError::invalid(
-            field,
-            format!("must be 0 to {FEN_PER_REQUEST_MAX} fen"),
-        ));
-    }
-    Fen::new(raw).map_err(|e| ApiError::invalid(field, e.to_string()))
-}
-
-fn bp(raw: u32, field: &str) -> ApiResult<Bp> {
-    Bp::new(raw).map_err(|e| ApiError::invalid(field, e.to_string()))
-}
-
-fn text(raw: &str, field: &str) -> ApiResult<String> {
-    BoundedText::parse(raw)
-        .map(|t| t.as_str().to_owned())
-        .map_err(|e| ApiError::invalid(field, e.to_string()))
-}
-
-fn pricing(p: SpecPricing) -> ApiResult<SpecPricing> {
-    p.validate()
-        .map_err(|e| ApiError::invalid("pricing", e.to_string()))?;
-    let too_big = |f: Fen| f.get() > FEN_PER_REQUEST_MAX;
-    let bad = p
-        .prepaid
-        .as_ref()
-        .is_some_and(|x| too_big(x.monthly_fen) || x.yearly_fen.is_some_and(too_big))
-        || p.payg.as_ref().is_some_and(|x| {
-            too_big(x.per_minute_fen) || too_big(x.minimum_fen) || too_big(x.deposit_fen)
-        });
-    if bad {
-        return Err(ApiError::invalid(
-            "pricing",
-            format!("prices must be at most {FEN_PER_REQUEST_MAX} fen"),
-        ));
-    }
-    Ok(p)
-}
-
-/// The customer organisation `id` if visible to the caller (else 404).
-async fn visible_org(s: &AppState, a: &Authed, id: i64) -> ApiResult<OrgRecord> {
-    let org = s
-        .store
-        .get_org(OrgId::new(id).ok_or_else(ApiError::not_found)?)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    if !a.principal.org_visibility().permits(&org.facts()) {
-        return Err(ApiError::not_found());
-    }
-    Ok(org)
-}
-
-/// The customer's own instance `id` (404 for another organisation's).
-async fn own_instance(s: &AppState, a: &Authed, id: i64) -> ApiResult<InstanceRecord> {
-    let inst = s
-        .store
-        .get_instance(id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    if inst.org != a.org.id {
-        return Err(ApiError::not_found());
-    }
-    Ok(inst)
-}
-
-fn order_ctx(
-    s: &AppState,
-    a: &Authed,
-    headers: &HeaderMap,
-    path: &str,
-    raw: &[u8],
-) -> ApiResult<OrderCtx> {
-    let k = headers
-        .get(IDEMPOTENCY_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "missing_idempotency_key",
-                "order operations need an Idempotency-Key header (1 to 128 printable ASCII characters)",
-            )
-        })?;
-    let key = IdemKey::parse(k).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_idempotency_key",
-            e.to_string(),
-        )
-    })?;
-    let mut h = Sha256::new();
-    h.update(path.as_bytes());
-    h.update([0]);
-    h.update(raw);
-    Ok(OrderCtx {
-        key,
-        digest: hex::encode(h.finalize()),
-        org: a.org.id,
-        user: a.user.id,
-        at_ms: s.clock.now_unix_ms(),
-    })
+/// The idempotency of an order operation from its header and body.
+fn idem(headers: &HeaderMap, path: &str, raw: &[u8]) -> ServiceResult<Idem> {
+    Idem::of(
+        headers
+            .get(IDEMPOTENCY_HEADER)
+            .and_then(|v| v.to_str().ok()),
+        path,
+        raw,
+    )
 }
 
 fn outcome_json(o: &OrderOutcome) -> Json<Value> {
@@ -237,18 +129,8 @@ pub async fn catalogue(
         limit: q.limit,
     }
     .limit()?;
-    let products = s
-        .store
-        .list_products(!all, q.after.unwrap_or(0), limit)
-        .await?;
-    let mut items = Vec::with_capacity(products.len());
-    for p in products {
-        let specs = s.store.list_specs(p.id).await?;
-        items.push(json!({"product": p, "specs": specs}));
-    }
-    Ok(Json(
-        json!({"categories": s.store.list_categories().await?, "items": items}),
-    ))
+    let c = catalogue::browse(&s, &a, all, Page::new(q.after, limit)?).await?;
+    Ok(Json(json!({"categories": c.categories, "items": c.items})))
 }
 
 /// Name of a category.
@@ -267,24 +149,8 @@ pub async fn create_category(
 ) -> JsonResult {
     a.require(Permission::CatalogueManage)?;
     let r: NameReq = body(&headers, &raw)?;
-    let name = text(&r.name, "name")?;
-    let c = s
-        .store
-        .create_category(&name, s.clock.now_unix_ms())
-        .await?;
+    let c = catalogue::create_category(&s, &a, &r.name).await?;
     Ok(Json(json!({"category": c})))
-}
-
-/// A new product.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProductReq {
-    category_id: i64,
-    name: String,
-    supplier_org_id: i64,
-    region: String,
-    manual_provisioning: bool,
-    supplier_share_bp: u32,
 }
 
 /// `POST /api/v1/catalogue/products`
@@ -295,42 +161,9 @@ pub async fn create_product(
     raw: RawBody,
 ) -> JsonResult {
     a.require(Permission::CatalogueManage)?;
-    let r: ProductReq = body(&headers, &raw)?;
-    let supplier = s
-        .store
-        .get_org(
-            OrgId::new(r.supplier_org_id)
-                .ok_or_else(|| ApiError::invalid("supplier_org_id", "no such supplier"))?,
-        )
-        .await?
-        .filter(|o| o.kind.is_supplier())
-        .ok_or_else(|| ApiError::invalid("supplier_org_id", "must be a supplier organisation"))?;
-    let p = s
-        .store
-        .create_product(&NewProduct {
-            category_id: r.category_id,
-            name: text(&r.name, "name")?,
-            supplier: supplier.id,
-            region: text(&r.region, "region")?,
-            manual_provisioning: r.manual_provisioning,
-            supplier_share: bp(r.supplier_share_bp, "supplier_share_bp")?,
-            at_ms: s.clock.now_unix_ms(),
-        })
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::invalid("category_id", "no such category"),
-            e => e.into(),
-        })?;
+    let r: ProductDraft = body(&headers, &raw)?;
+    let p = catalogue::create_product(&s, &a, &r).await?;
     Ok(Json(json!({"product": p})))
-}
-
-/// A new spec.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SpecReq {
-    family: String,
-    name: String,
-    pricing: SpecPricing,
 }
 
 /// `POST /api/v1/catalogue/products/{id}/specs`
@@ -342,17 +175,8 @@ pub async fn create_spec(
     raw: RawBody,
 ) -> JsonResult {
     a.require(Permission::CatalogueManage)?;
-    let r: SpecReq = body(&headers, &raw)?;
-    let spec = s
-        .store
-        .create_spec(&NewSpec {
-            product_id: id,
-            family: text(&r.family, "family")?,
-            name: text(&r.name, "name")?,
-            pricing: pricing(r.pricing)?,
-            at_ms: s.clock.now_unix_ms(),
-        })
-        .await?;
+    let r: SpecDraft = body(&headers, &raw)?;
+    let spec = catalogue::create_spec(&s, &a, id, r).await?;
     Ok(Json(json!({"spec": spec})))
 }
 
@@ -373,14 +197,8 @@ pub async fn set_pricing(
 ) -> JsonResult {
     a.require(Permission::CatalogueManage)?;
     let r: PricingReq = body(&headers, &raw)?;
-    let spec = s.store.set_spec_pricing(id, &pricing(r.pricing)?).await?;
+    let spec = catalogue::set_pricing(&s, &a, id, r.pricing).await?;
     Ok(Json(json!({"spec": spec})))
-}
-
-async fn publish(s: &AppState, a: &Authed, id: i64, on: bool) -> JsonResult {
-    a.require(Permission::CatalogueManage)?;
-    s.store.set_product_published(id, on).await?;
-    Ok(Json(json!({"product": s.store.get_product(id).await?})))
 }
 
 /// `POST /api/v1/catalogue/products/{id}/publish`
@@ -389,7 +207,8 @@ pub async fn publish_product(
     a: Authed,
     IdParam(id): IdParam,
 ) -> JsonResult {
-    publish(&s, &a, id, true).await
+    let p = catalogue::publish(&s, &a, id, true).await?;
+    Ok(Json(json!({"product": p})))
 }
 
 /// `POST /api/v1/catalogue/products/{id}/unpublish`
@@ -398,15 +217,8 @@ pub async fn unpublish_product(
     a: Authed,
     IdParam(id): IdParam,
 ) -> JsonResult {
-    publish(&s, &a, id, false).await
-}
-
-/// A new discount rule.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DiscountReq {
-    rule: DiscountScope,
-    off_bp: u32,
+    let p = catalogue::publish(&s, &a, id, false).await?;
+    Ok(Json(json!({"product": p})))
 }
 
 /// `POST /api/v1/discounts`
@@ -417,64 +229,14 @@ pub async fn create_discount(
     raw: RawBody,
 ) -> JsonResult {
     a.require(Permission::CatalogueManage)?;
-    let r: DiscountReq = body(&headers, &raw)?;
-    match &r.rule {
-        DiscountScope::Customer { org_id } => {
-            s.store
-                .get_org(*org_id)
-                .await?
-                .filter(|o| o.kind.is_customer())
-                .ok_or_else(|| ApiError::invalid("org_id", "must be a customer organisation"))?;
-        }
-        DiscountScope::Region { region } => {
-            text(region, "region")?;
-        }
-        DiscountScope::Volume { min_quantity } => {
-            if *min_quantity == 0 || *min_quantity > QUANTITY_MAX {
-                return Err(ApiError::invalid(
-                    "min_quantity",
-                    format!("must be 1 to {QUANTITY_MAX}"),
-                ));
-            }
-        }
-        DiscountScope::Global => {}
-    }
-    let d = s
-        .store
-        .create_discount(&r.rule, bp(r.off_bp, "off_bp")?, s.clock.now_unix_ms())
-        .await?;
+    let r: DiscountDraft = body(&headers, &raw)?;
+    let d = catalogue::create_discount(&s, &a, &r).await?;
     Ok(Json(json!({"discount": d})))
 }
 
 /// `GET /api/v1/discounts`
 pub async fn list_discounts(State(s): State<AppState>, a: Authed) -> JsonResult {
-    a.require(Permission::CatalogueManage)?;
-    Ok(Json(json!({"items": s.store.list_discounts().await?})))
-}
-
-/// A new coupon.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CouponReq {
-    code: String,
-    org_id: Option<i64>,
-    value: CouponValue,
-    min_spend_fen: i64,
-    expires_ms: i64,
-}
-
-fn coupon_code(raw: &str) -> ApiResult<String> {
-    let ok = !raw.is_empty()
-        && raw.len() <= COUPON_CODE_CHARS_MAX
-        && raw
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-    ok.then(|| raw.to_owned()).ok_or_else(|| {
-        ApiError::invalid(
-            "code",
-            format!("1 to {COUPON_CODE_CHARS_MAX} characters of A-Z, 0-9, - and _"),
-        )
-    })
+    Ok(Json(json!({"items": catalogue::discounts(&s, &a).await?})))
 }
 
 /// `POST /api/v1/coupons`
@@ -485,38 +247,8 @@ pub async fn create_coupon(
     raw: RawBody,
 ) -> JsonResult {
     a.require(Permission::CatalogueManage)?;
-    let r: CouponReq = body(&headers, &raw)?;
-    let org = match r.org_id {
-        Some(o) => Some(
-            s.store
-                .get_org(
-                    OrgId::new(o).ok_or_else(|| ApiError::invalid("org_id", "no such customer"))?,
-                )
-                .await?
-                .filter(|o| o.kind.is_customer())
-                .ok_or_else(|| ApiError::invalid("org_id", "must be a customer organisation"))?
-                .id,
-        ),
-        None => None,
-    };
-    if let CouponValue::AmountOff { fen } = r.value {
-        amount(fen.get(), "value.fen")?;
-    }
-    let now = s.clock.now_unix_ms();
-    if r.expires_ms <= now {
-        return Err(ApiError::invalid("expires_ms", "must be in the future"));
-    }
-    let c = s
-        .store
-        .create_coupon(&NewCoupon {
-            code: coupon_code(&r.code)?,
-            org,
-            value: r.value,
-            min_spend: fen0(r.min_spend_fen, "min_spend_fen")?,
-            expires_ms: r.expires_ms,
-            at_ms: now,
-        })
-        .await?;
+    let r: CouponDraft = body(&headers, &raw)?;
+    let c = catalogue::create_coupon(&s, &a, &r).await?;
     Ok(Json(json!({"coupon": c})))
 }
 
@@ -524,9 +256,7 @@ pub async fn create_coupon(
 
 /// `GET /api/v1/orgs/{id}/account`: balances.
 pub async fn account(State(s): State<AppState>, a: Authed, IdParam(id): IdParam) -> JsonResult {
-    a.require(Permission::AccountRead)?;
-    let org = visible_org(&s, &a, id).await?;
-    let b = s.store.balances(org.id).await?;
+    let (org, b) = accounts::balances(&s, &a, id).await?;
     Ok(Json(
         json!({"org_id": org.id, "balances": b, "credit_available_fen": b.credit_available(), "spendable_fen": b.spendable()}),
     ))
@@ -540,11 +270,7 @@ pub async fn statements(
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> JsonResult {
     a.require(Permission::AccountRead)?;
-    let org = visible_org(&s, &a, id).await?;
-    let items = s
-        .store
-        .statements(org.id, q.after.unwrap_or(0), q.limit()?)
-        .await?;
+    let items = accounts::statements(&s, &a, id, page(&q)?).await?;
     Ok(Json(json!({"items": items})))
 }
 
@@ -556,11 +282,7 @@ pub async fn org_orders(
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> JsonResult {
     a.require(Permission::AccountRead)?;
-    let org = visible_org(&s, &a, id).await?;
-    let items = s
-        .store
-        .list_orders(Some(org.id), q.after.unwrap_or(0), q.limit()?)
-        .await?;
+    let items = accounts::orders(&s, &a, id, page(&q)?).await?;
     Ok(Json(json!({"items": items})))
 }
 
@@ -572,11 +294,7 @@ pub async fn org_instances(
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> JsonResult {
     a.require(Permission::AccountRead)?;
-    let org = visible_org(&s, &a, id).await?;
-    let items = s
-        .store
-        .list_instances(Some(org.id), q.after.unwrap_or(0), q.limit()?)
-        .await?;
+    let items = accounts::instances(&s, &a, id, page(&q)?).await?;
     Ok(Json(json!({"items": items})))
 }
 
@@ -588,11 +306,7 @@ pub async fn org_messages(
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> JsonResult {
     a.require(Permission::AccountRead)?;
-    let org = visible_org(&s, &a, id).await?;
-    let items = s
-        .store
-        .list_messages(org.id, q.after.unwrap_or(0), q.limit()?)
-        .await?;
+    let items = accounts::messages(&s, &a, id, page(&q)?).await?;
     Ok(Json(json!({"items": items})))
 }
 
@@ -601,18 +315,6 @@ pub async fn org_messages(
 #[serde(deny_unknown_fields)]
 pub struct CreditReq {
     limit_fen: i64,
-}
-
-async fn customer_org(s: &AppState, a: &Authed, id: i64) -> ApiResult<OrgRecord> {
-    let org = visible_org(s, a, id).await?;
-    if !org.kind.is_customer() {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "not_a_customer",
-            "accounts exist only for customer organisations",
-        ));
-    }
-    Ok(org)
 }
 
 /// `PUT /api/v1/orgs/{id}/credit-line`
@@ -625,36 +327,15 @@ pub async fn set_credit_line(
 ) -> JsonResult {
     a.require(Permission::FinanceManage)?;
     let r: CreditReq = body(&headers, &raw)?;
-    let org = customer_org(&s, &a, id).await?;
-    let now = s.clock.now_unix_ms();
-    let g = s
-        .store
-        .request_grant(&GrantRequest {
-            org: org.id,
-            kind: GrantKind::CreditLine,
-            amount: fen0(r.limit_fen, "limit_fen")?,
-            key: None,
-            by: a.user.id,
-            at_ms: now,
-            day_start_ms: cst_day_start(now),
-            alone_max: Fen::new(CREDIT_LINE_ALONE_MAX_FEN).map_err(|_| ApiError::internal())?,
-        })
-        .await?;
-    Ok(grant_json(&g))
+    Ok(grant_json(
+        &accounts::set_credit_line(&s, &a, id, r.limit_fen).await?,
+    ))
 }
 
 /// The answer to a grant request: the balances when it took effect, `pending` while it
 /// waits for a second finance user.
 fn grant_json(g: &GrantOutcome) -> Json<Value> {
     Json(json!({"grant": g.grant, "pending": g.balances.is_none(), "balances": g.balances}))
-}
-
-/// A cash voucher grant.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct VoucherReq {
-    amount_fen: i64,
-    idempotency_key: String,
 }
 
 /// `POST /api/v1/orgs/{id}/vouchers`
@@ -666,25 +347,8 @@ pub async fn grant_voucher(
     raw: RawBody,
 ) -> JsonResult {
     a.require(Permission::FinanceManage)?;
-    let r: VoucherReq = body(&headers, &raw)?;
-    let key = IdemKey::parse(&r.idempotency_key)
-        .map_err(|e| ApiError::invalid("idempotency_key", e.to_string()))?;
-    let org = customer_org(&s, &a, id).await?;
-    let now = s.clock.now_unix_ms();
-    let g = s
-        .store
-        .request_grant(&GrantRequest {
-            org: org.id,
-            kind: GrantKind::Voucher,
-            amount: amount(r.amount_fen, "amount_fen")?,
-            key: Some(key),
-            by: a.user.id,
-            at_ms: now,
-            day_start_ms: cst_day_start(now),
-            alone_max: Fen::new(VOUCHER_ALONE_DAILY_MAX_FEN).map_err(|_| ApiError::internal())?,
-        })
-        .await?;
-    Ok(grant_json(&g))
+    let r: VoucherGrant = body(&headers, &raw)?;
+    Ok(grant_json(&accounts::grant_voucher(&s, &a, id, &r).await?))
 }
 
 /// `GET /api/v1/money-grants`: voucher grants and credit-line changes, done and pending.
@@ -695,7 +359,7 @@ pub async fn list_grants(
 ) -> JsonResult {
     a.require(Permission::FinanceManage)?;
     Ok(Json(
-        json!({"items": s.store.list_grants(q.after.unwrap_or(0), q.limit()?).await?}),
+        json!({"items": accounts::grants(&s, &a, page(&q)?).await?}),
     ))
 }
 
@@ -705,18 +369,7 @@ pub async fn approve_grant(
     a: Authed,
     IdParam(id): IdParam,
 ) -> JsonResult {
-    a.require(Permission::FinanceManage)?;
-    let g = s
-        .store
-        .approve_grant(id, a.user.id, s.clock.now_unix_ms())
-        .await
-        .map_err(|e| match e {
-            StoreError::Rejected(m) if m.starts_with("four eyes") => {
-                ApiError::new(StatusCode::FORBIDDEN, "four_eyes", m)
-            }
-            e => e.into(),
-        })?;
-    Ok(grant_json(&g))
+    Ok(grant_json(&accounts::approve_grant(&s, &a, id).await?))
 }
 
 // ---------------------------------------------------------------- recharge
@@ -736,92 +389,19 @@ pub async fn create_recharge(
     raw: RawBody,
 ) -> JsonResult {
     a.require(Permission::OrderPlace)?;
-    payments_enabled(&s)?;
+    payments::enabled(&s)?;
     let r: RechargeReq = body(&headers, &raw)?;
-    let amt = amount(r.amount_fen, "amount_fen")?;
-    let p = &s.money.provider;
-    let (reference, url) = p.start(amt).map_err(|e| {
-        tracing::error!(error = %e, "payment provider failed");
-        ApiError::internal()
-    })?;
-    let pay = s
-        .store
-        .create_payment(
-            a.org.id,
-            a.user.id,
-            p.name(),
-            &reference,
-            amt,
-            s.clock.now_unix_ms(),
-        )
-        .await?;
+    let rc = payments::start_recharge(&s, &a, r.amount_fen).await?;
     Ok(Json(
-        json!({"payment": pay, "pay_url": url, "sandbox": p.is_sandbox(),
+        json!({"payment": rc.payment, "pay_url": rc.pay_url, "sandbox": rc.sandbox,
         "notice": "SANDBOX payment provider: no real money moves"}),
     ))
-}
-
-/// Recharges need a payment provider; the only one is the sandbox, off unless configured.
-fn payments_enabled(s: &AppState) -> ApiResult<()> {
-    if s.money.provider.is_sandbox() && !s.money.sandbox_enabled {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "payments_unavailable",
-            "no payment provider is enabled: the sandbox (no real money) is off; a test or demo deployment sets [money] sandbox_payments = true",
-        ));
-    }
-    Ok(())
-}
-
-async fn confirm(s: &AppState, raw: &[u8], signature: &str) -> ApiResult<PaymentRecord> {
-    payments_enabled(s)?;
-    if !s.money.provider.verify(raw, signature) {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "bad_signature",
-            "the webhook signature does not verify",
-        ));
-    }
-    let cb: Callback = decode_json(raw)?;
-    if cb.status != "paid" {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "not_paid",
-            "only status \"paid\" confirms a payment",
-        ));
-    }
-    let amt = amount(cb.amount_fen, "amount_fen")?;
-    Ok(s.store
-        .confirm_payment(
-            s.money.provider.name(),
-            &cb.provider_ref,
-            amt,
-            s.clock.now_unix_ms(),
-        )
-        .await?)
 }
 
 /// `POST /api/v1/recharges/{id}/sandbox-pay`: the sandbox "bank" pays: it signs the
 /// callback a real provider would send and feeds it through the webhook path.
 pub async fn sandbox_pay(State(s): State<AppState>, a: Authed, IdParam(id): IdParam) -> JsonResult {
-    a.require(Permission::OrderPlace)?;
-    let pay = s
-        .store
-        .get_payment(id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    if pay.org != a.org.id {
-        return Err(ApiError::not_found());
-    }
-    let cb = Callback {
-        provider_ref: pay.provider_ref.clone(),
-        amount_fen: pay.amount_fen.get(),
-        status: "paid".into(),
-    };
-    let raw = serde_json::to_vec(&cb).map_err(|_| ApiError::internal())?;
-    let sig = s.money.provider.sign(&raw);
-    let pay = confirm(&s, &raw, &sig).await?;
-    let b = s.store.balances(pay.org).await?;
+    let (pay, b) = payments::sandbox_pay(&s, &a, id).await?;
     Ok(Json(json!({"payment": pay, "balances": b, "sandbox": true,
         "notice": "SANDBOX payment provider: no real money moved"})))
 }
@@ -837,18 +417,10 @@ pub async fn sandbox_webhook(
         .get(SIGNATURE_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let pay = confirm(&s, &raw.0, sig).await?;
+    payments::verify(&s, &raw.0, sig)?;
+    let cb: Callback = decode_json(&raw.0)?;
+    let pay = payments::confirm(&s, &cb).await?;
     Ok(Json(json!({"payment": pay, "sandbox": true})))
-}
-
-/// An offline transfer.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OfflineReq {
-    org_id: i64,
-    direction: Direction,
-    amount_fen: i64,
-    reference: String,
 }
 
 /// `POST /api/v1/offline-transfers`: entered by finance, pending until another finance
@@ -860,21 +432,8 @@ pub async fn create_offline(
     raw: RawBody,
 ) -> JsonResult {
     a.require(Permission::FinanceManage)?;
-    let r: OfflineReq = body(&headers, &raw)?;
-    let org = customer_org(&s, &a, r.org_id)
-        .await
-        .map_err(|_| ApiError::invalid("org_id", "must be a visible customer organisation"))?;
-    let t = s
-        .store
-        .create_offline(&NewOffline {
-            org: org.id,
-            direction: r.direction,
-            amount: amount(r.amount_fen, "amount_fen")?,
-            reference: text(&r.reference, "reference")?,
-            entered_by: a.user.id,
-            at_ms: s.clock.now_unix_ms(),
-        })
-        .await?;
+    let r: OfflineTransfer = body(&headers, &raw)?;
+    let t = payments::enter_offline(&s, &a, &r).await?;
     Ok(Json(json!({"transfer": t})))
 }
 
@@ -886,7 +445,7 @@ pub async fn list_offline(
 ) -> JsonResult {
     a.require(Permission::FinanceManage)?;
     Ok(Json(
-        json!({"items": s.store.list_offline(q.after.unwrap_or(0), q.limit()?).await?}),
+        json!({"items": payments::offline(&s, &a, page(&q)?).await?}),
     ))
 }
 
@@ -896,35 +455,11 @@ pub async fn approve_offline(
     a: Authed,
     IdParam(id): IdParam,
 ) -> JsonResult {
-    a.require(Permission::FinanceManage)?;
-    let t = s
-        .store
-        .approve_offline(id, a.user.id, s.clock.now_unix_ms())
-        .await
-        .map_err(|e| match e {
-            StoreError::Rejected(m) if m.starts_with("four eyes") => {
-                ApiError::new(StatusCode::FORBIDDEN, "four_eyes", m)
-            }
-            e => e.into(),
-        })?;
-    Ok(Json(
-        json!({"transfer": t, "balances": s.store.balances(t.org).await?}),
-    ))
+    let (t, b) = payments::approve_offline(&s, &a, id).await?;
+    Ok(Json(json!({"transfer": t, "balances": b})))
 }
 
 // ---------------------------------------------------------------- orders
-
-/// A new order.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OrderReq {
-    spec_id: i64,
-    mode: ChargingMode,
-    #[serde(default)]
-    months: u32,
-    quantity: u32,
-    coupon: Option<String>,
-}
 
 /// `POST /api/v1/orders` (header `Idempotency-Key`).
 pub async fn place_order(
@@ -934,32 +469,9 @@ pub async fn place_order(
     raw: RawBody,
 ) -> JsonResult {
     a.require(Permission::OrderPlace)?;
-    let r: OrderReq = body(&headers, &raw)?;
-    let ctx = order_ctx(&s, &a, &headers, "/api/v1/orders", &raw.0)?;
-    if r.quantity == 0 || r.quantity > QUANTITY_MAX {
-        return Err(ApiError::invalid(
-            "quantity",
-            format!("must be 1 to {QUANTITY_MAX}"),
-        ));
-    }
-    let coupon = r
-        .coupon
-        .as_deref()
-        .map(coupon_code)
-        .transpose()
-        .map_err(|e| e.field("coupon"))?;
-    let o = s
-        .store
-        .place_order(&PlaceOrder {
-            ctx,
-            spec_id: r.spec_id,
-            mode: r.mode,
-            months: r.months,
-            quantity: r.quantity,
-            coupon,
-        })
-        .await?;
-    Ok(outcome_json(&o))
+    let r: NewOrder = body(&headers, &raw)?;
+    let idem = idem(&headers, "/api/v1/orders", &raw.0)?;
+    Ok(outcome_json(&orders::place(&s, &a, idem, &r).await?))
 }
 
 /// A renewal.
@@ -979,15 +491,10 @@ pub async fn renew(
 ) -> JsonResult {
     a.require(Permission::OrderPlace)?;
     let r: RenewReq = body(&headers, &raw)?;
-    let ctx = order_ctx(
-        &s,
-        &a,
-        &headers,
-        &format!("/api/v1/instances/{id}/renew"),
-        &raw.0,
-    )?;
-    own_instance(&s, &a, id).await?;
-    Ok(outcome_json(&s.store.renew(&ctx, id, r.months).await?))
+    let idem = idem(&headers, &format!("/api/v1/instances/{id}/renew"), &raw.0)?;
+    Ok(outcome_json(
+        &orders::renew(&s, &a, idem, id, r.months).await?,
+    ))
 }
 
 /// `POST /api/v1/instances/{id}/unsubscribe` (prorated refund).
@@ -998,15 +505,12 @@ pub async fn unsubscribe(
     headers: HeaderMap,
 ) -> JsonResult {
     a.require(Permission::OrderPlace)?;
-    let ctx = order_ctx(
-        &s,
-        &a,
+    let idem = idem(
         &headers,
         &format!("/api/v1/instances/{id}/unsubscribe"),
         b"",
     )?;
-    own_instance(&s, &a, id).await?;
-    Ok(outcome_json(&s.store.unsubscribe(&ctx, id).await?))
+    Ok(outcome_json(&orders::unsubscribe(&s, &a, idem, id).await?))
 }
 
 /// A change of spec.
@@ -1026,38 +530,14 @@ pub async fn change_spec(
 ) -> JsonResult {
     a.require(Permission::OrderPlace)?;
     let r: ChangeReq = body(&headers, &raw)?;
-    let ctx = order_ctx(
-        &s,
-        &a,
+    let idem = idem(
         &headers,
         &format!("/api/v1/instances/{id}/change-spec"),
         &raw.0,
     )?;
-    own_instance(&s, &a, id).await?;
     Ok(outcome_json(
-        &s.store.change_spec(&ctx, id, r.spec_id).await?,
+        &orders::change_spec(&s, &a, idem, id, r.spec_id).await?,
     ))
-}
-
-/// Provisioning details.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AcceptReq {
-    resource_id: String,
-    access_address: String,
-    opened_ms: Option<i64>,
-}
-
-fn prov_text(raw: &str, field: &str) -> ApiResult<String> {
-    let ok = !raw.trim().is_empty()
-        && raw.chars().count() <= PROVISIONING_CHARS_MAX
-        && !raw.chars().any(char::is_control);
-    ok.then(|| raw.to_owned()).ok_or_else(|| {
-        ApiError::invalid(
-            field,
-            format!("1 to {PROVISIONING_CHARS_MAX} characters without control characters"),
-        )
-    })
 }
 
 /// `POST /api/v1/instances/{id}/accept`: operator acceptance of a manual product.
@@ -1069,31 +549,9 @@ pub async fn accept(
     raw: RawBody,
 ) -> JsonResult {
     a.require(Permission::OrderManage)?;
-    let r: AcceptReq = body(&headers, &raw)?;
-    let now = s.clock.now_unix_ms();
-    let opened = r.opened_ms.unwrap_or(now);
-    if opened > now {
-        return Err(ApiError::invalid("opened_ms", "must not be in the future"));
-    }
-    let inst = s
-        .store
-        .get_instance(id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    visible_org(&s, &a, inst.org.get()).await?;
-    if opened < inst.created_ms {
-        return Err(ApiError::invalid(
-            "opened_ms",
-            "must not be before the order",
-        ));
-    }
-    let p = Provisioning {
-        resource_id: prov_text(&r.resource_id, "resource_id")?,
-        access_address: prov_text(&r.access_address, "access_address")?,
-        opened_ms: opened,
-    };
+    let r: Acceptance = body(&headers, &raw)?;
     Ok(Json(
-        json!({"instance": s.store.accept_instance(id, &p, a.user.id, now).await?}),
+        json!({"instance": orders::accept(&s, &a, id, &r).await?}),
     ))
 }
 
@@ -1105,7 +563,7 @@ pub async fn list_orders(
 ) -> JsonResult {
     a.require(Permission::OrderManage)?;
     Ok(Json(
-        json!({"items": s.store.list_orders(None, q.after.unwrap_or(0), q.limit()?).await?}),
+        json!({"items": orders::list_all(&s, &a, page(&q)?).await?}),
     ))
 }
 
@@ -1117,7 +575,7 @@ pub async fn list_instances(
 ) -> JsonResult {
     a.require(Permission::OrderManage)?;
     Ok(Json(
-        json!({"items": s.store.list_instances(None, q.after.unwrap_or(0), q.limit()?).await?}),
+        json!({"items": orders::list_all_instances(&s, &a, page(&q)?).await?}),
     ))
 }
 
@@ -1128,29 +586,7 @@ pub async fn advance(
     a: Authed,
     ApiQuery(q): ApiQuery<AdvanceQuery>,
 ) -> JsonResult {
-    a.require(Permission::OrderManage)?;
-    let after = match q.after {
-        None => 0,
-        Some(v) if v >= 0 => v,
-        Some(_) => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_query",
-                "after must not be negative",
-            )
-            .field("after"));
-        }
-    };
-    let report = s
-        .store
-        .advance_lifecycle(
-            s.clock.now_unix_ms(),
-            &s.money.lifecycle,
-            &suanli_platform_domain::instance::MeteredUsage,
-            after,
-            LIFECYCLE_PAGE_MAX,
-        )
-        .await?;
+    let report = orders::advance(&s, &a, q.after).await?;
     let more = report.next_after.is_some();
     Ok(Json(json!({"report": report, "more": more})))
 }
@@ -1180,61 +616,6 @@ pub struct BillQuery {
     limit: Option<u32>,
 }
 
-/// A bill cursor `{org_id}:{product_id}:{mode}`.
-fn bill_cursor(raw: &str) -> ApiResult<BillKey> {
-    let bad = || {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_query",
-            "after must be {org_id}:{product_id}:{mode}, the next_after of the previous page",
-        )
-        .field("after")
-    };
-    let mut parts = raw.splitn(3, ':');
-    let (Some(o), Some(p), Some(m)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(bad());
-    };
-    let org_id: i64 = o.parse().map_err(|_| bad())?;
-    let product_id: i64 = p.parse().map_err(|_| bad())?;
-    if org_id < 0 || product_id < 0 || ChargingMode::parse(m).is_none() {
-        return Err(bad());
-    }
-    Ok(BillKey {
-        org_id,
-        product_id,
-        mode: m.to_owned(),
-    })
-}
-
-fn period(raw: Option<&str>, now_ms: i64) -> ApiResult<(i64, i64, String)> {
-    let (y, m) = match raw {
-        None => cst_month_of(now_ms),
-        Some(p) => {
-            let bad = || {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_query",
-                    "period must be YYYY-MM",
-                )
-                .field("period")
-            };
-            let (y, m) = p.split_once('-').ok_or_else(bad)?;
-            let y: i64 = y.parse().map_err(|_| bad())?;
-            let m: u32 = m.parse().map_err(|_| bad())?;
-            if !(2000..=2999).contains(&y) || !(1..=12).contains(&m) || p.len() != 7 {
-                return Err(bad());
-            }
-            (y, m)
-        }
-    };
-    let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-    Ok((
-        cst_midnight(y, m, 1),
-        cst_midnight(ny, nm, 1),
-        format!("{y:04}-{m:02}"),
-    ))
-}
-
 /// `GET /api/v1/bills`: per customer × product × charging mode for a month. Customers see
 /// their own organisation only.
 pub async fn bills(
@@ -1243,51 +624,23 @@ pub async fn bills(
     ApiQuery(q): ApiQuery<BillQuery>,
 ) -> JsonResult {
     a.require(Permission::AccountRead)?;
-    let (from_ms, to_ms, label) = period(q.period.as_deref(), s.clock.now_unix_ms())?;
-    let org = match (a.principal.org_visibility(), q.org_id) {
-        (OrgVisibility::All, o) => o
-            .map(|o| OrgId::new(o).ok_or_else(ApiError::not_found))
-            .transpose()?,
-        (_, None) => Some(a.org.id),
-        (_, Some(o)) if o == a.org.id.get() => Some(a.org.id),
-        _ => return Err(ApiError::not_found()),
-    };
-    let user = q
-        .user_id
-        .map(|u| UserId::new(u).ok_or_else(|| ApiError::invalid("user_id", "must be positive")))
-        .transpose()?;
-    let limit = match q.limit {
-        None => BILL_PAGE_MAX,
-        Some(n) if (1..=BILL_PAGE_MAX).contains(&n) => n,
-        Some(_) => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_query",
-                format!("limit must be between 1 and {BILL_PAGE_MAX}"),
-            )
-            .field("limit"));
-        }
-    };
-    let after = q.after.as_deref().map(bill_cursor).transpose()?;
-    let items = s
-        .store
-        .bills(&BillFilter {
+    let (from_ms, to_ms, label) = accounts::month(q.period.as_deref(), s.clock.now_unix_ms())?;
+    let bill = accounts::bill(
+        &s,
+        &a,
+        &BillRequest {
             from_ms,
             to_ms,
-            org,
-            user,
-            product: q.product_id,
+            org_id: q.org_id,
+            user_id: q.user_id,
+            product_id: q.product_id,
             mode: q.mode,
-            after,
-            limit: Some(limit),
-        })
-        .await?;
-    // A full page may have more after it.
-    let next_after = (items.len() == usize::try_from(limit).unwrap_or(usize::MAX))
-        .then(|| items.last())
-        .flatten()
-        .map(|l| format!("{}:{}:{}", l.org_id, l.product_id, l.mode));
+            after: q.after,
+            limit: q.limit,
+        },
+    )
+    .await?;
     Ok(Json(
-        json!({"period": label, "items": items, "next_after": next_after}),
+        json!({"period": label, "items": bill.items, "next_after": bill.next_after}),
     ))
 }

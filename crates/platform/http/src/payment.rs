@@ -16,6 +16,60 @@ use suanli_platform_store::{OpsStore, StoreError};
 /// Header carrying the hex HMAC-SHA256 of a webhook body.
 pub const SIGNATURE_HEADER: &str = "x-suanli-signature";
 
+/// Failures of the payment plumbing (provider, sandbox secret).
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentError {
+    /// No randomness for a reference or a key.
+    #[error(transparent)]
+    Crypto(#[from] crate::crypto::CryptoError),
+    /// The sandbox webhook secret is not hex (`where`: the setting or the key file).
+    #[error("{place}: the sandbox webhook secret must be hex")]
+    NotHex {
+        /// The setting or file holding it.
+        place: String,
+    },
+    /// Reading or writing the sandbox key file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The key file.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Failures of mirroring money onto the chain and of reconciling the two.
+#[derive(Debug, thiserror::Error)]
+pub enum MirrorError {
+    /// The operations store failed.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// A pending instruction names an operation this version does not know.
+    #[error("mirror instruction {id}: unknown operation {op}")]
+    UnknownOp {
+        /// The instruction.
+        id: i64,
+        /// Its operation.
+        op: String,
+    },
+    /// The ledger refused or could not be reached (`instruction`: the one being sent).
+    #[error("{}{message}", instruction.map(|i| format!("mirror instruction {i}: ")).unwrap_or_default())]
+    Ledger {
+        /// The instruction being signed or sent, if any.
+        instruction: Option<i64>,
+        /// The ledger's answer.
+        message: String,
+    },
+}
+
+impl PartialEq for MirrorError {
+    /// Errors compare by what they say (the store's errors carry no equality).
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
 /// A payment provider: starts payments and authenticates their confirmations.
 pub trait PaymentProvider: Send + Sync + std::fmt::Debug {
     /// Stable name (`sandbox`), stored with the payment.
@@ -23,7 +77,7 @@ pub trait PaymentProvider: Send + Sync + std::fmt::Debug {
     /// Whether no real money moves (the sandbox).
     fn is_sandbox(&self) -> bool;
     /// A fresh provider reference and where the payer goes to pay.
-    fn start(&self, amount: Fen) -> Result<(String, String), String>;
+    fn start(&self, amount: Fen) -> Result<(String, String), PaymentError>;
     /// Whether `signature_hex` is the provider's signature of `body`.
     fn verify(&self, body: &[u8], signature_hex: &str) -> bool;
 }
@@ -75,8 +129,8 @@ impl PaymentProvider for SandboxProvider {
     fn is_sandbox(&self) -> bool {
         true
     }
-    fn start(&self, _amount: Fen) -> Result<(String, String), String> {
-        let r = crate::crypto::random_token().map_err(|e| e.to_string())?;
+    fn start(&self, _amount: Fen) -> Result<(String, String), PaymentError> {
+        let r = crate::crypto::random_token()?;
         let reference = format!("sbx_{}", &r[..24]);
         let url = format!("sandbox://pay/{reference}");
         Ok((reference, url))
@@ -182,13 +236,16 @@ pub async fn pump_mirror(
     store: &dyn OpsStore,
     mirror: &dyn SettlementMirror,
     now_ms: i64,
-) -> Result<u64, String> {
+) -> Result<u64, MirrorError> {
+    let ledger = |id: i64| {
+        move |e: &dyn std::fmt::Display| MirrorError::Ledger {
+            instruction: Some(id),
+            message: e.to_string(),
+        }
+    };
     let mut sent = 0u64;
     loop {
-        let page = store
-            .mirror_pending(MIRROR_PAGE_MAX)
-            .await
-            .map_err(|e: StoreError| e.to_string())?;
+        let page = store.mirror_pending(MIRROR_PAGE_MAX).await?;
         if page.is_empty() {
             return Ok(sent);
         }
@@ -199,26 +256,22 @@ pub async fn pump_mirror(
                     encoded_hex,
                 },
                 _ => {
-                    let op = MirrorOp::parse(&m.op)
-                        .ok_or_else(|| format!("mirror instruction {}: op {}", m.id, m.op))?;
+                    let op = MirrorOp::parse(&m.op).ok_or_else(|| MirrorError::UnknownOp {
+                        id: m.id,
+                        op: m.op.clone(),
+                    })?;
                     let memo = format!("journal tx {}", m.journal_tx_id);
                     let tx = mirror
                         .sign(op, m.org, m.amount_fen, &memo)
-                        .map_err(|e| format!("mirror instruction {}: {e}", m.id))?;
+                        .map_err(|e| ledger(m.id)(&e))?;
                     store
                         .mirror_signed(m.id, &tx.reference, &tx.encoded_hex)
-                        .await
-                        .map_err(|e| format!("mirror instruction {}: {e}", m.id))?;
+                        .await?;
                     tx
                 }
             };
-            mirror
-                .send(&tx)
-                .map_err(|e| format!("mirror instruction {}: {e}", m.id))?;
-            store
-                .mirror_sent(m.id, &tx.reference, now_ms)
-                .await
-                .map_err(|e| e.to_string())?;
+            mirror.send(&tx).map_err(|e| ledger(m.id)(&e))?;
+            store.mirror_sent(m.id, &tx.reference, now_ms).await?;
             sent += 1;
         }
     }
@@ -240,11 +293,14 @@ pub struct Difference {
 pub async fn reconcile(
     store: &dyn OpsStore,
     mirror: &dyn SettlementMirror,
-) -> Result<(usize, Vec<Difference>), String> {
-    let expected = store.mirror_expected().await.map_err(|e| e.to_string())?;
+) -> Result<(usize, Vec<Difference>), MirrorError> {
+    let expected = store.mirror_expected().await?;
     let mut diffs = Vec::new();
     for (org, net) in &expected {
-        let chain = mirror.balance(*org).map_err(|e| e.to_string())?;
+        let chain = mirror.balance(*org).map_err(|e| MirrorError::Ledger {
+            instruction: None,
+            message: e.to_string(),
+        })?;
         if chain != *net {
             diffs.push(Difference {
                 org: org.get(),
@@ -307,21 +363,29 @@ pub struct MoneyState {
 }
 
 /// Loads or creates the sandbox webhook secret under `dir`.
-pub fn sandbox_secret(dir: &std::path::Path, configured: Option<&str>) -> Result<Vec<u8>, String> {
+pub fn sandbox_secret(
+    dir: &std::path::Path,
+    configured: Option<&str>,
+) -> Result<Vec<u8>, PaymentError> {
+    let not_hex = |place: &str| PaymentError::NotHex {
+        place: place.to_owned(),
+    };
     if let Some(hexed) = configured {
-        return hex::decode(hexed.trim())
-            .map_err(|_| "sandbox_webhook_secret must be hex".to_owned());
+        return hex::decode(hexed.trim()).map_err(|_| not_hex("sandbox_webhook_secret"));
     }
     let path = dir.join("sandbox-webhook.key");
+    let io = |source| PaymentError::Io {
+        path: path.display().to_string(),
+        source,
+    };
     match std::fs::read_to_string(&path) {
-        Ok(t) => hex::decode(t.trim()).map_err(|_| format!("{}: not hex", path.display())),
+        Ok(t) => hex::decode(t.trim()).map_err(|_| not_hex(&path.display().to_string())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let k = crate::crypto::random_token().map_err(|e| e.to_string())?;
-            crate::crypto::write_private(&path, k.as_bytes())
-                .map_err(|e| format!("{}: {e}", path.display()))?;
-            hex::decode(k).map_err(|e| e.to_string())
+            let k = crate::crypto::random_token()?;
+            crate::crypto::write_private(&path, k.as_bytes()).map_err(io)?;
+            hex::decode(k).map_err(|_| not_hex("the generated key"))
         }
-        Err(e) => Err(format!("{}: {e}", path.display())),
+        Err(e) => Err(io(e)),
     }
 }
 

@@ -3,7 +3,7 @@
 //! one go — each item an order through the API with its own idempotency key, so a
 //! repeated checkout never buys an item twice.
 
-use crate::api::{self, Call};
+use crate::api;
 use crate::console::spec_label;
 use crate::ctx::{Ctx, cookie};
 use crate::form::{self, FormErrors};
@@ -15,10 +15,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
-use serde_json::json;
 use suanli_platform_domain::Permission;
-use suanli_platform_domain::pricing::{ChargingMode, QuoteRequest, quote};
-use suanli_platform_store::PAGE_SIZE_MAX;
+use suanli_platform_domain::pricing::ChargingMode;
+use suanli_platform_http::service::orders::{self, Idem, Line, NewOrder};
 
 /// Name of the cart cookie.
 pub const CART_COOKIE: &str = "suanli_cart";
@@ -111,36 +110,33 @@ impl Cart {
 async fn cart_view(s: &WebState, ctx: &Ctx, cart: &Cart, e: &FormErrors) -> PageResult {
     let a = ctx.require(Permission::OrderPlace)?;
     let lang = ctx.lang;
-    let products = s.app.store.list_products(true, 0, PAGE_SIZE_MAX).await?;
-    let ids: Vec<i64> = products.iter().map(|p| p.id).collect();
-    let specs = s.app.store.specs_of_products(&ids).await?;
-    let discounts = s.app.store.list_discounts().await?;
+    let lines: Vec<Line> = cart
+        .items
+        .iter()
+        .map(|it| Line {
+            spec_id: it.spec,
+            mode: it.mode,
+            months: it.months,
+            quantity: it.quantity,
+        })
+        .collect();
+    let quoted = orders::quote_lines(&s.app, a, &lines).await?;
     let mut rows = Vec::new();
     let (mut total, mut deposits) = (0i64, 0i64);
-    for (k, it) in cart.items.iter().enumerate() {
-        let sp = specs.iter().find(|x| x.id == it.spec);
-        let p = sp.and_then(|sp| products.iter().find(|p| p.id == sp.product_id));
-        let priced = match (sp, p) {
-            (Some(sp), Some(p)) => quote(&QuoteRequest {
-                pricing: &sp.pricing,
-                mode: it.mode,
-                months: it.months,
-                quantity: it.quantity,
-                customer: a.org.id,
-                region: &p.region,
-                discounts: &discounts,
-                coupon: None,
-            })
-            .ok(),
-            _ => None,
-        };
+    for (k, (it, q)) in cart.items.iter().zip(quoted).enumerate() {
+        let priced = q.breakdown;
         if let Some(b) = &priced {
             total += b.total_fen.get();
             deposits += b.deposit_fen.get();
         }
-        let label = match (sp, p) {
-            (Some(sp), Some(p)) => spec_label(&products, &specs, p.id, sp.id),
-            _ => format!("#{}", it.spec),
+        let label = match &q.spec {
+            Some((sp, p)) => spec_label(
+                std::slice::from_ref(p),
+                std::slice::from_ref(sp),
+                p.id,
+                sp.id,
+            ),
+            None => format!("#{}", it.spec),
         };
         rows.push((k, *it, label, priced));
     }
@@ -238,20 +234,24 @@ pub async fn post(State(s): State<WebState>, ctx: Ctx, Form(f): Form<CartForm>) 
     } else {
         f.idem.chars().take(64).collect()
     };
+    let a = ctx.user()?;
     let mut bought = 0usize;
     let mut e = FormErrors::default();
     for (k, it) in cart.items.iter().enumerate() {
-        let body = json!({"spec_id": it.spec, "mode": it.mode.as_str(), "months": it.months, "quantity": it.quantity});
+        let req = NewOrder {
+            spec_id: it.spec,
+            mode: it.mode,
+            months: it.months,
+            quantity: it.quantity,
+            coupon: None,
+        };
         let key = format!("{base}-{k}");
-        match api::call(
-            &s.api,
-            &ctx,
-            Call::post("/api/v1/orders", Some(body))
-                .csrf(&f.csrf)
-                .idem(&key),
-        )
-        .await?
-        {
+        let placed = api::run(&ctx, &f.csrf, async {
+            let idem = Idem::of_request(&key, "/api/v1/orders", &req)?;
+            orders::place(&s.app, a, idem, &req).await
+        })
+        .await?;
+        match placed {
             Ok(_) => bought += 1,
             Err(fail) => {
                 e.general = Some(form::api_message(lang, &fail));

@@ -4,7 +4,7 @@
 
 use crate::WebError;
 use crate::WebState;
-use crate::i18n::{LANG_COOKIE, Lang, TEXTS};
+use crate::i18n::{LANG_COOKIE, Lang, has_key};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, Request, header};
@@ -13,6 +13,8 @@ use std::convert::Infallible;
 use suanli_platform_domain::Permission;
 use suanli_platform_http::AppState;
 use suanli_platform_http::auth::{Authed, SESSION_COOKIE, Via};
+use suanli_platform_http::http::{AuditSlot, set_actor};
+use suanli_platform_http::service::{sessions, settings};
 
 /// Settings key of the OEM branding (JSON of [`Oem`]).
 pub const OEM_SETTING_KEY: &str = "web.oem";
@@ -42,7 +44,7 @@ pub struct Oem {
 impl Oem {
     /// Reads the branding; a missing or unreadable setting is the default branding.
     pub async fn load(app: &AppState) -> Oem {
-        match app.store.get_setting(OEM_SETTING_KEY).await {
+        match settings::read(app, OEM_SETTING_KEY).await {
             Ok(Some(v)) => serde_json::from_str(&v).unwrap_or_default(),
             Ok(None) => Oem::default(),
             Err(e) => {
@@ -97,6 +99,8 @@ pub struct Ctx {
     pub headers: HeaderMap,
     /// Client address, when known.
     pub peer: Option<std::net::SocketAddr>,
+    /// The audit record's actor slot of this request (the pages' audit layer reads it).
+    pub audit: Option<AuditSlot>,
 }
 
 /// The language of a request: `?lang=`, else the cookie, else Chinese.
@@ -153,6 +157,10 @@ impl FromRequestParts<WebState> for Ctx {
             )
         };
         let (auth, csrf) = resolve(&s.app, &parts.headers).await;
+        let audit = parts.extensions.get::<AuditSlot>().cloned();
+        if let Some(a) = &auth {
+            set_actor(audit.as_ref(), a.user.id.get(), a.org.id.get());
+        }
         let peer = parts
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
@@ -168,6 +176,7 @@ impl FromRequestParts<WebState> for Ctx {
             notice,
             headers: parts.headers.clone(),
             peer,
+            audit,
         })
     }
 }
@@ -175,7 +184,7 @@ impl FromRequestParts<WebState> for Ctx {
 /// `?msg=KEY&arg=A` → the translated notice, for keys of the table only.
 fn notice_of(lang: Lang, pairs: &[(String, String)]) -> Option<String> {
     let key = pairs.iter().find(|(k, _)| k == "msg").map(|(_, v)| v)?;
-    if !TEXTS.iter().any(|(k, _, _)| k == key) {
+    if !has_key(key) {
         return None;
     }
     let arg: String = pairs
@@ -207,8 +216,8 @@ async fn resolve(app: &AppState, headers: &HeaderMap) -> (Option<Authed>, String
         return (None, String::new());
     };
     let csrf = match &authed.via {
-        Via::Session(digest) => match app.store.get_session(digest).await {
-            Ok(Some(sess)) => sess.csrf_token,
+        Via::Session(digest) => match sessions::csrf_of(app, digest).await {
+            Ok(Some(csrf)) => csrf,
             _ => String::new(),
         },
         Via::Token => String::new(),
@@ -217,6 +226,11 @@ async fn resolve(app: &AppState, headers: &HeaderMap) -> (Option<Authed>, String
 }
 
 impl Ctx {
+    /// The client's IP address (empty when unknown), for per-address limits.
+    pub fn client_ip(&self) -> String {
+        self.peer.map(|p| p.ip().to_string()).unwrap_or_default()
+    }
+
     /// The signed-in caller, or a redirect to the login page.
     pub fn user(&self) -> Result<&Authed, WebError> {
         self.auth.as_ref().ok_or(WebError::Login)

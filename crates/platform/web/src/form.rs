@@ -3,7 +3,7 @@
 
 use crate::api::ApiFailure;
 use crate::ctx::Ctx;
-use crate::i18n::{Lang, TEXTS, parse_yuan};
+use crate::i18n::{Lang, has_key, parse_yuan};
 use maud::{Markup, html};
 
 /// Longest text accepted in any single form field, in characters (the API bounds each
@@ -126,7 +126,7 @@ pub fn api_message(lang: Lang, f: &ApiFailure) -> String {
         c => c,
     };
     let key = format!("err.{code}");
-    let base = if TEXTS.iter().any(|(k, _, _)| *k == key) {
+    let base = if has_key(&key) {
         lang.t(&key)
     } else {
         lang.t("err.invalid_field")

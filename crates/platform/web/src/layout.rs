@@ -89,6 +89,7 @@ pub fn error_page(lang: Lang, oem: &Oem, status: StatusCode) -> Response {
         notice: None,
         headers: Default::default(),
         peer: None,
+        audit: None,
     };
     let mut r = shell(&ctx, &lang.t(&format!("error.{key}.title")), None, body);
     *r.status_mut() = if code == 403 || code == 404 {

@@ -5,7 +5,7 @@
 //!
 //! Owns: page routing ([`router`]), the page context ([`ctx::Ctx`]: language, OEM
 //! branding, the signed-in principal), the bridge that runs state-changing forms through
-//! the API's own handlers in-process ([`api`]), the translation table and locale
+//! the service layer ([`api`]), the translation table and locale
 //! formatting ([`i18n`]), the page shell and friendly error pages ([`layout`]), server-side
 //! SVG charts ([`charts`]). The test harness, WebDriver client, page benchmark and
 //! screenshots are test tooling and live in `tools/webtest` (`suanli-webtest`).
@@ -15,12 +15,14 @@
 //!   [`suanli_platform_http::auth::Authed`] and check the same [`suanli_platform_domain::Permission`]s and
 //!   organisation visibility as the API; objects outside the caller's visibility render
 //!   the 404 page, missing permissions the 403 page — never an error dump;
-//! - every state-changing form carries the session's CSRF token in a hidden field and is
-//!   carried out by the API's handler (forwarded in-process with the token as the
-//!   `X-CSRF-Token` header), so validation, authorisation, audit and money rules are the
-//!   API's, not copies; input is first checked here so the message sits next to the field;
+//! - every state-changing form carries the session's CSRF token in a hidden field, checked
+//!   before anything runs, and is carried out by the same typed function of the service
+//!   layer ([`suanli_platform_http::service`]) that the API's handler calls, so
+//!   validation, authorisation, visibility, limits and money rules are written once;
+//!   input is first checked here so the message sits next to the field; every form post
+//!   is audited like an API request;
 //! - money is integer fen until [`i18n::Lang::money`] shows it as yuan;
-//! - every user-visible string comes from [`i18n::TEXTS`] in both languages; a page never
+//! - every user-visible string comes from [`i18n::texts`] in both languages; a page never
 //!   panics (handlers return [`WebError`], rendered as a friendly page);
 //! - a page issues a handful of store queries (no per-row queries).
 //!
@@ -67,6 +69,26 @@ pub enum WebError {
     Internal(String),
 }
 
+impl From<suanli_platform_http::service::ServiceError> for WebError {
+    /// A refused read renders as the page a refusal renders as: not visible or malformed
+    /// input is the 404 page, a missing permission the 403 page.
+    fn from(e: suanli_platform_http::service::ServiceError) -> Self {
+        use suanli_platform_http::service::ServiceError as E;
+        match e {
+            E::NotFound
+            | E::Absent { .. }
+            | E::Invalid { .. }
+            | E::Malformed { .. }
+            | E::Conflict { .. } => WebError::NotFound,
+            E::Throttled { .. } => WebError::Forbidden,
+            E::Denied { .. } => WebError::Forbidden,
+            E::Unauthenticated { .. } => WebError::Login,
+            E::Store(e) => WebError::Store(e),
+            E::Internal(m) => WebError::Internal(m),
+        }
+    }
+}
+
 /// Result of a page handler.
 pub type PageResult = Result<Response, WebError>;
 
@@ -75,7 +97,7 @@ pub type PageResult = Result<Response, WebError>;
 pub struct WebState {
     /// The platform's state (store, clock, money settings).
     pub app: AppState,
-    /// The API router, called in-process for state-changing forms.
+    /// The API router, serving `/api/…` and `/metrics` beside the pages.
     pub api: Router,
 }
 
@@ -180,8 +202,26 @@ pub fn router(app: AppState, api: Router) -> Router {
             state.clone(),
             layout::friendly_errors,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            audit_pages,
+        ))
         .layer(axum::middleware::from_fn(same_origin_posts))
         .with_state(state)
+}
+
+/// Appends an audit record for every state-changing page request, as the API does for
+/// its own (`/api/…` and `/metrics` are the API's, audited by its router).
+async fn audit_pages(
+    State(s): State<WebState>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = req.uri().path();
+    if path.starts_with("/api/") || path == "/metrics" {
+        return next.run(req).await;
+    }
+    suanli_platform_http::http::audit_only(State(s.app.clone()), req, next).await
 }
 
 /// Refuses a POST a browser sent from another site: its `Origin` names another host, or

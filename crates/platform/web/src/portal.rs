@@ -1,7 +1,7 @@
 //! The portal: the catalogue with filters, product pages (specs and pricing strategies),
 //! supplier pages, registration (personal or enterprise) and login (with TOTP).
 
-use crate::api::{self, Call};
+use crate::api;
 use crate::ctx::Ctx;
 use crate::form::{self, FormErrors, Kind};
 use crate::i18n::{Lang, parse_yuan};
@@ -9,16 +9,21 @@ use crate::layout::{self, csrf};
 use crate::{PageResult, WebError, WebState};
 use axum::Form;
 use axum::extract::{Path, Query, State};
+use axum::http::HeaderValue;
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
-use serde_json::json;
 use std::collections::BTreeSet;
 use suanli_platform_domain::money::Fen;
 use suanli_platform_domain::pricing::SpecPricing;
 use suanli_platform_domain::{OrgId, Permission};
-use suanli_platform_store::{OrgRecord, PAGE_SIZE_MAX, ProductRecord, SpecRecord};
+use suanli_platform_http::auth::{clear_cookie, session_cookie};
+use suanli_platform_http::http::set_actor;
+use suanli_platform_http::service::catalogue;
+use suanli_platform_http::service::registrations::{self, EnterpriseDraft, PersonalDraft};
+use suanli_platform_http::service::sessions::{self, Credentials};
+use suanli_platform_store::{OrgRecord, ProductRecord, SpecRecord};
 
 /// Catalogue filters.
 #[derive(Debug, Default, Deserialize)]
@@ -58,12 +63,8 @@ pub async fn catalogue(
     ctx: Ctx,
     Query(q): Query<CatalogueQuery>,
 ) -> PageResult {
-    let store = &s.app.store;
     let lang = ctx.lang;
-    let categories = store.list_categories().await?;
-    let products = store.list_products(true, 0, PAGE_SIZE_MAX).await?;
-    let ids: Vec<i64> = products.iter().map(|p| p.id).collect();
-    let specs = store.specs_of_products(&ids).await?;
+    let (categories, products, specs) = catalogue::published(&s.app).await?;
     let suppliers = names(&s, products.iter().map(|p| p.supplier)).await?;
     let families: BTreeSet<&str> = specs.iter().map(|s| s.family.as_str()).collect();
     let regions: BTreeSet<&str> = products.iter().map(|p| p.region.as_str()).collect();
@@ -181,7 +182,7 @@ pub async fn names(
     ids: impl Iterator<Item = OrgId>,
 ) -> Result<Vec<OrgRecord>, WebError> {
     let ids: Vec<OrgId> = ids.collect();
-    Ok(s.app.store.orgs_by_ids(&ids).await?)
+    Ok(suanli_platform_http::service::orgs::names(&s.app, &ids).await?)
 }
 
 /// The name of organisation `id` among `orgs`.
@@ -233,13 +234,7 @@ pub fn bp_percent(bp: u32) -> String {
 /// `GET /products/{id}`: specs and pricing strategies; unpublished products only for
 /// catalogue managers.
 pub async fn product(State(s): State<WebState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
-    let store = &s.app.store;
-    let p = store.get_product(id).await?.ok_or(WebError::NotFound)?;
-    if !p.published && !ctx.has(Permission::CatalogueManage) {
-        return Err(WebError::NotFound);
-    }
-    let specs = store.list_specs(p.id).await?;
-    let supplier = store.get_org(p.supplier).await?;
+    let (p, specs, supplier) = catalogue::show(&s.app, ctx.auth.as_ref(), id).await?;
     let lang = ctx.lang;
     let can_order = ctx.has(Permission::OrderPlace);
     let body = html! {
@@ -276,18 +271,7 @@ pub async fn product(State(s): State<WebState>, ctx: Ctx, Path(id): Path<i64>) -
 
 /// `GET /suppliers/{id}`: a supplier and its published products.
 pub async fn supplier(State(s): State<WebState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
-    let store = &s.app.store;
-    let oid = OrgId::new(id).ok_or(WebError::NotFound)?;
-    let org = store.get_org(oid).await?.ok_or(WebError::NotFound)?;
-    if !org.kind.is_supplier() {
-        return Err(WebError::NotFound);
-    }
-    let products: Vec<ProductRecord> = store
-        .list_products(true, 0, PAGE_SIZE_MAX)
-        .await?
-        .into_iter()
-        .filter(|p| p.supplier == oid)
-        .collect();
+    let (org, products) = catalogue::supplier(&s.app, id).await?;
     let body = html! {
         h1 { (org.name) }
         p.meta { (ctx.t(&format!("org.kind.{}", org.kind.as_str()))) }
@@ -363,19 +347,23 @@ pub async fn login_post(
     if !errors.is_empty() {
         return Ok(login_view(&ctx, &f, &errors, false));
     }
-    let mut body = json!({"login": login, "password": f.password});
-    if !f.totp_code.trim().is_empty() {
-        body["totp_code"] = json!(f.totp_code.trim());
-    }
-    if !f.recovery_code.trim().is_empty() {
-        body["recovery_code"] = json!(f.recovery_code.trim());
-    }
-    match api::call(&s.api, &ctx, Call::post("/api/v1/auth/login", Some(body))).await? {
-        Ok(ans) => {
+    let given = |v: &str| (!v.trim().is_empty()).then(|| v.trim().to_owned());
+    let creds = Credentials {
+        login,
+        password: f.password.clone(),
+        totp_code: given(&f.totp_code),
+        recovery_code: given(&f.recovery_code),
+    };
+    let ip = ctx.client_ip();
+    // From the proven password on, the attempt is audited under the user's name.
+    let proven = |user, org| set_actor(ctx.audit.as_ref(), user, org);
+    match api::run_open(sessions::login(&s.app, &ip, &creds, proven)).await? {
+        Ok(session) => {
             let mut r = Redirect::to("/console").into_response();
-            for c in ans.set_cookies {
-                r.headers_mut().append(header::SET_COOKIE, c);
-            }
+            let cookie = session_cookie(&session.token, session.ttl_secs, s.app.cookie_secure);
+            let v =
+                HeaderValue::from_str(&cookie).map_err(|e| WebError::Internal(e.to_string()))?;
+            r.headers_mut().append(header::SET_COOKIE, v);
             Ok(r)
         }
         Err(fail) => {
@@ -408,17 +396,17 @@ impl CsrfForm {
 
 /// `POST /logout`
 pub async fn logout(State(s): State<WebState>, ctx: Ctx, Form(f): Form<CsrfForm>) -> PageResult {
-    let ans = api::call(
-        &s.api,
-        &ctx,
-        Call::post("/api/v1/auth/logout", None).csrf(&f.csrf),
-    )
-    .await?;
+    let ended = match &ctx.auth {
+        Some(a) => api::run(&ctx, &f.csrf, sessions::logout(&s.app, a))
+            .await?
+            .is_ok(),
+        None => false,
+    };
     let mut r = Redirect::to("/").into_response();
-    if let Ok(a) = ans {
-        for c in a.set_cookies {
-            r.headers_mut().append(header::SET_COOKIE, c);
-        }
+    if ended {
+        let clear = clear_cookie(s.app.cookie_secure);
+        let v = HeaderValue::from_str(&clear).map_err(|e| WebError::Internal(e.to_string()))?;
+        r.headers_mut().append(header::SET_COOKIE, v);
     }
     // The cart belongs to the session's user: it goes with the session.
     crate::cart::Cart::default().set_cookie(&mut r, 0);
@@ -532,16 +520,24 @@ pub async fn register_post(
         }
     };
     let invite = f.invite_code.trim();
-    let (path, mut body, fields): (&str, _, &[(&str, &str)]) = if enterprise {
+    let invite_code = (!invite.is_empty()).then(|| invite.to_owned());
+    let (draft, fields): (Application, &[(&str, &str)]) = if enterprise {
         let display_name = e.required(lang, "display_name", &f.display_name);
         let company = e.required(lang, "company_name", &f.company_name);
         let code = e.required(lang, "credit_code", &f.credit_code);
         let licence = e.required(lang, "licence_ref", &f.licence_ref);
         let legal = e.required(lang, "legal_person", &f.legal_person);
         (
-            "/api/v1/registrations/enterprise",
-            json!({"login": login, "password": f.password, "display_name": display_name,
-                   "company_name": company, "credit_code": code, "licence_ref": licence, "legal_person": legal}),
+            Application::Enterprise(EnterpriseDraft {
+                login: login.clone(),
+                password: f.password.clone(),
+                display_name,
+                company_name: company,
+                credit_code: code,
+                licence_ref: licence,
+                legal_person: legal,
+                invite_code,
+            }),
             &[
                 ("login", "login"),
                 ("password", "password"),
@@ -559,8 +555,14 @@ pub async fn register_post(
         let id = e.required(lang, "id_number", &f.id_number);
         let phone = e.required(lang, "phone", &f.phone);
         (
-            "/api/v1/registrations/personal",
-            json!({"login": login, "password": f.password, "name": name, "id_number": id, "phone": phone}),
+            Application::Personal(PersonalDraft {
+                login: login.clone(),
+                password: f.password.clone(),
+                name,
+                id_number: id,
+                phone,
+                invite_code,
+            }),
             &[
                 ("login", "login"),
                 ("password", "password"),
@@ -577,10 +579,15 @@ pub async fn register_post(
         *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
         return Ok(r);
     }
-    if !invite.is_empty() {
-        body["invite_code"] = json!(invite);
-    }
-    match api::call(&s.api, &ctx, Call::post(path, Some(body))).await? {
+    let ip = ctx.peer.map(|p| p.ip().to_string()).unwrap_or_default();
+    let submitted = api::run_open(async {
+        match &draft {
+            Application::Enterprise(d) => registrations::enterprise(&s.app, &ip, d).await,
+            Application::Personal(d) => registrations::personal(&s.app, &ip, d).await,
+        }
+    })
+    .await?;
+    match submitted {
         Ok(_) => {
             let body = html! {
                 section.narrow {
@@ -611,6 +618,14 @@ pub async fn register_post(
             Ok(r)
         }
     }
+}
+
+/// What the registration form applies for.
+enum Application {
+    /// An enterprise.
+    Enterprise(EnterpriseDraft),
+    /// A person.
+    Personal(PersonalDraft),
 }
 
 /// A hidden CSRF field (re-exported for the console modules).

@@ -2,7 +2,7 @@
 //! the organisation structure, security settings (password policy, lockout, sessions),
 //! OEM branding (applied on every page) and the audit log.
 
-use crate::api::{self, Call};
+use crate::api;
 use crate::console::{UserForm, users_create, users_view};
 use crate::ctx::{
     Ctx, OEM_COPYRIGHT_CHARS_MAX, OEM_LOGO_CHARS_MAX, OEM_NAME_CHARS_MAX, OEM_SETTING_KEY, Oem,
@@ -13,14 +13,14 @@ use crate::ops_pages::{AuditQuery, audit_view};
 use crate::{PageResult, WebError, WebState};
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{Method, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use maud::html;
 use serde::Deserialize;
-use serde_json::{Value, json};
-use suanli_platform_domain::audit::{AuditEvent, Outcome};
+use suanli_platform_domain::security::SecuritySettings;
 use suanli_platform_domain::{Permission, Role};
 use suanli_platform_http::crypto::ct_eq;
+use suanli_platform_http::service::{self, orgs, security};
 use suanli_platform_store::PAGE_SIZE_MAX;
 
 /// `GET /system`
@@ -76,11 +76,11 @@ pub async fn roles(ctx: Ctx) -> PageResult {
 /// `GET /system/orgs`: organisations grouped by kind, customers under their distributor.
 pub async fn orgs(State(s): State<WebState>, ctx: Ctx) -> PageResult {
     let a = ctx.require(Permission::OrgRead)?;
-    let list = s
-        .app
-        .store
-        .list_orgs(a.principal.org_visibility(), None, PAGE_SIZE_MAX)
-        .await?;
+    let all = service::Page {
+        after: 0,
+        limit: PAGE_SIZE_MAX,
+    };
+    let list = orgs::list(&s.app, a, all).await?;
     let lang = ctx.lang;
     let body = html! {
         h1 { (ctx.t("sys.orgs")) }
@@ -132,27 +132,27 @@ pub struct SecurityForm {
 
 fn security_view(
     ctx: &Ctx,
-    current: &Value,
+    current: &SecuritySettings,
     f: Option<&SecurityForm>,
     e: &FormErrors,
 ) -> axum::response::Response {
+    let (p, l) = (&current.password, &current.login);
     let v = |group: &str, k: &str| {
-        current[group][k]
-            .as_u64()
-            .map(|n| n.to_string())
-            .unwrap_or_default()
+        let n = match (group, k) {
+            ("password", "min_chars") => p.min_chars,
+            ("password", "history") => p.history,
+            ("login", "failures_max") => l.failures_max,
+            ("login", "lock_secs") => l.lock_secs,
+            ("login", "session_ttl_secs") => l.session_ttl_secs,
+            ("login", "sessions_per_user_max") => l.sessions_per_user_max,
+            _ => return String::new(),
+        };
+        n.to_string()
     };
     let pick = |given: Option<&String>, group: &str, k: &str| {
         given.cloned().unwrap_or_else(|| v(group, k))
     };
-    let mixed = f.map_or_else(
-        || {
-            current["password"]["require_mixed"]
-                .as_bool()
-                .unwrap_or(false)
-        },
-        |f| f.require_mixed.is_some(),
-    );
+    let mixed = f.map_or(p.require_mixed, |f| f.require_mixed.is_some());
     let body = html! {
         h1 { (ctx.t("sys.security")) }
         (form::summary(ctx, e))
@@ -172,19 +172,9 @@ fn security_view(
     layout::page(ctx, &ctx.t("sys.security"), Some(&SYSTEM), body)
 }
 
-async fn current_security(s: &WebState, ctx: &Ctx) -> Result<Value, WebError> {
-    let call = Call {
-        method: Method::GET,
-        path: "/api/v1/settings/security",
-        body: None,
-        csrf: None,
-        idempotency_key: None,
-    };
-    match api::call(&s.api, ctx, call).await? {
-        Ok(a) => Ok(a.body),
-        Err(f) if f.status == StatusCode::FORBIDDEN => Err(WebError::Forbidden),
-        Err(f) => Err(WebError::Internal(format!("settings: {}", f.code))),
-    }
+async fn current_security(s: &WebState, ctx: &Ctx) -> Result<SecuritySettings, WebError> {
+    let a = ctx.require(Permission::SettingsManage)?;
+    Ok(security::read_settings(&s.app, a).await?)
 }
 
 /// `GET /system/security`
@@ -200,7 +190,7 @@ pub async fn security_post(
     ctx: Ctx,
     Form(f): Form<SecurityForm>,
 ) -> PageResult {
-    ctx.require(Permission::SettingsManage)?;
+    let a = ctx.require(Permission::SettingsManage)?;
     let lang = ctx.lang;
     let current = current_security(&s, &ctx).await?;
     let mut e = FormErrors::default();
@@ -218,22 +208,16 @@ pub async fn security_post(
         big,
     );
     if e.is_empty() {
-        let mut login = current["login"].clone();
-        login["failures_max"] = json!(failures);
-        login["lock_secs"] = json!(lock);
-        login["session_ttl_secs"] = json!(ttl);
-        login["sessions_per_user_max"] = json!(sessions);
-        let body = json!({
-            "password": {"min_chars": min_chars, "history": history, "require_mixed": f.require_mixed.is_some()},
-            "login": login,
-        });
-        match api::call(
-            &s.api,
-            &ctx,
-            Call::put("/api/v1/settings/security", body).csrf(&f.csrf),
-        )
-        .await?
-        {
+        let n = |v: i64| u32::try_from(v).unwrap_or(u32::MAX);
+        let mut new = current;
+        new.password.min_chars = n(min_chars);
+        new.password.history = n(history);
+        new.password.require_mixed = f.require_mixed.is_some();
+        new.login.failures_max = n(failures);
+        new.login.lock_secs = n(lock);
+        new.login.session_ttl_secs = n(ttl);
+        new.login.sessions_per_user_max = n(sessions);
+        match api::run(&ctx, &f.csrf, security::save_settings(&s.app, a, &new)).await? {
             Ok(_) => {
                 return Ok(
                     Redirect::to(&Ctx::notice_url("/system/security", "sec.saved", ""))
@@ -300,7 +284,7 @@ pub async fn oem(ctx: Ctx) -> PageResult {
 }
 
 /// `POST /system/oem`: checks the CSRF token itself (no API endpoint carries OEM
-/// settings), stores the branding and appends the change to the audit log.
+/// settings) and stores the branding; the audit layer of the pages records the change.
 pub async fn oem_post(State(s): State<WebState>, ctx: Ctx, Form(f): Form<OemForm>) -> PageResult {
     let a = ctx.require(Permission::SettingsManage)?;
     if ctx.csrf.is_empty() || !ct_eq(f.csrf.as_bytes(), ctx.csrf.as_bytes()) {
@@ -326,31 +310,8 @@ pub async fn oem_post(State(s): State<WebState>, ctx: Ctx, Form(f): Form<OemForm
         return Ok(r);
     }
     let text = serde_json::to_string(&oem).map_err(|e| WebError::Internal(e.to_string()))?;
-    s.app.store.put_setting(OEM_SETTING_KEY, &text).await?;
-    let event = AuditEvent {
-        at_ms: s.app.clock.now_unix_ms(),
-        actor_user: Some(a.user.id.get()),
-        actor_org: Some(a.org.id.get()),
-        action: "POST /system/oem".into(),
-        target: "/system/oem".into(),
-        ip: ctx.peer.map(|p| p.ip().to_string()).unwrap_or_default(),
-        user_agent: ctx
-            .headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .chars()
-            .take(suanli_platform_http::http::USER_AGENT_BYTES_MAX / 4)
-            .collect(),
-        outcome: Outcome::Success,
-        status: 303,
-    };
-    let rec = s.app.store.append_audit(&event).await?;
-    if let Some(anchor) = &s.app.anchor
-        && let Err(err) = anchor.anchor(rec.seq, rec.hash)
-    {
-        tracing::warn!(error = %err, seq = rec.seq, "audit anchoring failed");
-    }
+    suanli_platform_http::service::settings::write(&s.app, a, OEM_SETTING_KEY, &text).await?;
+    // The page's audit layer records the change (actor, address, outcome).
     Ok(Redirect::to(&Ctx::notice_url("/system/oem", "oem.saved", "")).into_response())
 }
 

@@ -34,6 +34,16 @@ pub enum BenchCmd {
     /// Web pages: p50/p95 per page on a demo dataset (10,000 orders by default) vs
     /// `GET /api/v1/health`.
     Web(bench::web::WebBenchArgs),
+    /// CP-ABE (FAME): encrypt and decrypt under a 10-attribute policy vs one pairing.
+    Abe(AbeBench),
+}
+
+/// `suanli bench abe`.
+#[derive(Debug, Args)]
+pub struct AbeBench {
+    /// Print one JSON object (encrypt_ms, decrypt_ms, pairing_ms, ratios).
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
@@ -46,5 +56,6 @@ pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
         BenchCmd::Trade(args) => bench::trade::run(args),
         BenchCmd::Channel(args) => bench::channel::run(args),
         BenchCmd::Web(args) => bench::web::run(args),
+        BenchCmd::Abe(a) => Ok(suanli_abe_bench::run(a.json)?),
     }
 }
