@@ -8,7 +8,7 @@ use suanli_identity::op::{IdentityOp, StatusPurpose};
 use suanli_identity::{ChainResolver, DidId, SuanliDid, cpt, urn};
 use suanli_ledger::Payload;
 use suanli_node::Node;
-use suanli_primitives::time::{Clock, SystemClock};
+use suanli_primitives::time::Clock;
 use suanli_primitives::{ChainKind, SecretKey};
 use suanli_vc::credential::{CredentialDraft, SchemaRef, StatusRef};
 use suanli_vc::verify::{CheckOutcome, VerificationReport, Verifier};
@@ -56,7 +56,7 @@ pub(crate) fn verify(node: &Node, vc: &Value) -> VerificationReport {
 
 pub fn run(node: &Node, operator: &SecretKey, base: &str) -> anyhow::Result<()> {
     let network = node.chain_id(ChainKind::Identity).network().clone();
-    let now = || SystemClock.now_ms();
+    let now = || node.now_ms();
     println!(
         "\n[I1] Every party is a DID on the identity chain (did:suanli, id derived from its first key):"
     );
