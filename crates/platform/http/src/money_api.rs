@@ -709,13 +709,7 @@ pub async fn approve_grant(
     let g = s
         .store
         .approve_grant(id, a.user.id, s.clock.now_unix_ms())
-        .await
-        .map_err(|e| match e {
-            StoreError::Rejected(m) if m.starts_with("four eyes") => {
-                ApiError::new(StatusCode::FORBIDDEN, "four_eyes", m)
-            }
-            e => e.into(),
-        })?;
+        .await?;
     Ok(grant_json(&g))
 }
 
@@ -900,13 +894,7 @@ pub async fn approve_offline(
     let t = s
         .store
         .approve_offline(id, a.user.id, s.clock.now_unix_ms())
-        .await
-        .map_err(|e| match e {
-            StoreError::Rejected(m) if m.starts_with("four eyes") => {
-                ApiError::new(StatusCode::FORBIDDEN, "four_eyes", m)
-            }
-            e => e.into(),
-        })?;
+        .await?;
     Ok(Json(
         json!({"transfer": t, "balances": s.store.balances(t.org).await?}),
     ))

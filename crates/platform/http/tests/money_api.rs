@@ -439,7 +439,7 @@ fn webhook_signatures_and_offline_four_eyes() {
             json!({}),
         ),
         422,
-        "rejected",
+        "not_pending",
     );
     // Withdrawals beyond the cash balance are refused at approval.
     let (_, t) = srv.post(
@@ -524,7 +524,7 @@ fn vouchers_and_credit_lines_beyond_the_limit_need_a_second_person() {
             json!({}),
         ),
         422,
-        "rejected",
+        "not_pending",
     );
     // A credit line above the limit waits too.
     let high = suanli_platform_http::money_api::CREDIT_LINE_ALONE_MAX_FEN + 1;

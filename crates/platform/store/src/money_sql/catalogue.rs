@@ -49,7 +49,7 @@ macro_rules! money_catalogue {
             async fn get_product(&self, id: i64) -> StoreResult<Option<ProductRecord>> {
                 let sql = format!("SELECT {PRODUCT_COLS} FROM products WHERE id = $1");
                 let r = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await.map_err(db_err)?;
-                r.as_ref().map(Self::product_row).transpose()
+                r.as_ref().map(decode::product).transpose()
             }
 
             async fn list_products(&self, published_only: bool, after: i64, limit: u32) -> StoreResult<Vec<ProductRecord>> {
@@ -64,7 +64,7 @@ macro_rules! money_catalogue {
                     .fetch_all(&self.pool)
                     .await
                     .map_err(db_err)?;
-                rows.iter().map(Self::product_row).collect()
+                rows.iter().map(decode::product).collect()
             }
 
             async fn set_product_published(&self, id: i64, published: bool) -> StoreResult<()> {
@@ -99,7 +99,7 @@ macro_rules! money_catalogue {
             async fn get_spec(&self, id: i64) -> StoreResult<Option<SpecRecord>> {
                 let sql = format!("SELECT {SPEC_COLS} FROM specs WHERE id = $1");
                 let r = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await.map_err(db_err)?;
-                r.as_ref().map(Self::spec_row).transpose()
+                r.as_ref().map(decode::spec).transpose()
             }
 
             async fn list_specs(&self, product_id: i64) -> StoreResult<Vec<SpecRecord>> {
@@ -110,7 +110,7 @@ macro_rules! money_catalogue {
                     .fetch_all(&self.pool)
                     .await
                     .map_err(db_err)?;
-                rows.iter().map(Self::spec_row).collect()
+                rows.iter().map(decode::spec).collect()
             }
 
             async fn specs_of_products(&self, product_ids: &[i64]) -> StoreResult<Vec<SpecRecord>> {
@@ -123,7 +123,7 @@ macro_rules! money_catalogue {
                     .fetch_all(&self.pool)
                     .await
                     .map_err(db_err)?;
-                rows.iter().map(Self::spec_row).collect()
+                rows.iter().map(decode::spec).collect()
             }
 
             async fn order_counts_by_day(&self, from_ms: i64, to_ms: i64) -> StoreResult<Vec<(i64, i64)>> {

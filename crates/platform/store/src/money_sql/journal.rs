@@ -18,7 +18,8 @@ macro_rules! money_journal {
                 .fetch_all(&mut **tx)
                 .await
                 .map_err(db_err)?;
-                Self::balances_of(&rows)
+                let pairs = rows.iter().map(|r| Ok((col!(r, "account"), col!(r, "balance")))).collect::<StoreResult<Vec<(String, i64)>>>()?;
+                decode::balances(pairs)
             }
 
             /// Posts a journal transaction: header, lines, projection, balance check, mirror.
@@ -30,6 +31,7 @@ macro_rules! money_journal {
                 channel: &str,
                 at_ms: i64,
             ) -> StoreResult<i64> {
+                debug_assert_eq!(jt.imbalance(), 0, "unbalanced journal transaction {}", jt.key().as_str());
                 let total = jt.total();
                 let r = sqlx::query(
                     "INSERT INTO journal_tx (idem_key, body_digest, kind, org_id, instance_id, channel, memo, total_fen, at_ms) \

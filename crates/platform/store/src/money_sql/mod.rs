@@ -3,6 +3,7 @@
 //! and `BEGIN IMMEDIATE`; PostgreSQL takes a transaction-scoped advisory lock on the
 //! customer organisation.
 
+use crate::decode;
 use crate::money::*;
 use crate::sql::{db_err, limit_of};
 use crate::{PgStore, SqliteStore, StoreError, StoreResult};
@@ -15,31 +16,27 @@ use suanli_platform_domain::journal::{
     TxKind, fund, payment_tx, recharge_tx, refund_tx, withdrawal_tx,
 };
 use suanli_platform_domain::money::{Bp, Fen, MoneyError, add_months};
+use suanli_platform_domain::orders::{
+    RenewalFacts, check_renewal, check_renewal_months, refund_destination, rest_of_term_charge,
+    span_refund,
+};
 use suanli_platform_domain::pricing::{
-    Breakdown, ChargingMode, Coupon, CouponValue, Discount, DiscountScope, QuoteRequest,
-    SpecPricing, TERM_MONTHS_MAX, quote,
+    Breakdown, ChargingMode, Discount, DiscountScope, QuoteRequest, SpecPricing, quote,
 };
-use suanli_platform_domain::proration::{
-    add_shares, refund_amount, refund_shares, shares_of, split_refund, sub_shares,
-};
+use suanli_platform_domain::proration::{add_shares, shares_of, sub_shares};
+use suanli_platform_domain::rejection::MoneyRejection;
 use suanli_platform_domain::{OrgId, UserId};
 
 pub(crate) fn cor(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
-pub(crate) fn rejected(msg: impl Into<String>) -> StoreError {
-    StoreError::Rejected(msg.into())
-}
+/// A journal refusal as the typed money rejection it is.
 pub(crate) fn jerr(e: JournalError) -> StoreError {
-    match e {
-        JournalError::Insufficient { needed, available } => {
-            StoreError::Insufficient { needed, available }
-        }
-        other => StoreError::Rejected(other.to_string()),
-    }
+    StoreError::Money(e.into())
 }
+/// An arithmetic refusal as the typed money rejection it is.
 pub(crate) fn merr(e: MoneyError) -> StoreError {
-    StoreError::Rejected(e.to_string())
+    StoreError::Money(MoneyRejection::Amount(e))
 }
 pub(crate) fn fen(v: i64) -> StoreResult<Fen> {
     Fen::new(v).map_err(cor)
@@ -106,19 +103,64 @@ const GRANT_COLS: &str = "id, org_id, kind, amount_fen, idem_key, entered_by, en
 const LIVE: &str = "('active', 'expiring', 'expired', 'paused')";
 
 /// What an order operation writes into the `orders` row.
-struct OrderRow<'a> {
-    ctx: &'a OrderCtx,
-    kind: &'a str,
-    inst: &'a InstanceRecord,
-    months: u32,
-    breakdown: &'a Breakdown,
-    charged: Fen,
-    refunded: Fen,
-    funding: Funding,
+pub(crate) struct OrderRow<'a> {
+    /// Who asks, when.
+    pub ctx: &'a OrderCtx,
+    /// `purchase`, `renewal`, `change_spec`, `unsubscribe`.
+    pub kind: &'a str,
+    /// The instance (after the operation).
+    pub inst: &'a InstanceRecord,
+    /// Months paid.
+    pub months: u32,
+    /// The price breakdown.
+    pub breakdown: &'a Breakdown,
+    /// Charged now.
+    pub charged: Fen,
+    /// Refunded now.
+    pub refunded: Fen,
+    /// How the charge (or refund) was funded.
+    pub funding: Funding,
 }
 
-#[macro_use]
-mod rows;
+impl OrderRow<'_> {
+    /// The stored order once inserted as `id`.
+    pub(crate) fn record(&self, id: i64) -> OrderRecord {
+        OrderRecord {
+            id,
+            org: self.ctx.org,
+            user: self.ctx.user,
+            kind: self.kind.to_owned(),
+            instance_id: self.inst.id,
+            product_id: self.inst.product_id,
+            spec_id: self.inst.spec_id,
+            mode: self.inst.mode,
+            months: self.months,
+            quantity: self.breakdown.quantity,
+            breakdown: self.breakdown.clone(),
+            charged_fen: self.charged,
+            refunded_fen: self.refunded,
+            discount_fen: self.breakdown.discount_fen(),
+            deposit_fen: self.breakdown.deposit_fen,
+            funding: self.funding,
+            created_ms: self.ctx.at_ms,
+        }
+    }
+}
+
+/// The columns of a coupon as its eligibility is decided (`decode::stored_coupon`).
+pub(crate) const COUPON_COLS: &str =
+    "id, code, org_id, value, min_spend_fen, expires_ms, used_order_id";
+/// A new instance: every column but the id, `$1..$21` bound from the record
+/// (`purchase::PurchaseWrites::insert_instance`); SQLite's writer runs it with `?n`.
+pub(crate) const INSERT_INSTANCE: &str = "INSERT INTO instances (org_id, user_id, product_id, \
+     spec_id, supplier_org_id, mode, quantity, status, pricing, supplier_share_bp, anchor_ms, \
+     months_total, span_start_ms, ends_ms, paid_cash_fen, paid_voucher_fen, paid_credit_fen, \
+     paid_supplier_fen, paid_operator_fen, reminders_sent, metered_ms, usage_minutes, \
+     usage_charged_fen, usage_unpaid_fen, hold_id, resource_id, access_address, opened_ms, \
+     accepted_by, created_ms, released_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+     $11, $12, $13, $14, $15, $16, $17, $18, $19, 0, $20, 0, 0, 0, NULL, NULL, NULL, NULL, \
+     NULL, $21, NULL) RETURNING id";
+
 #[macro_use]
 mod journal;
 #[macro_use]
@@ -168,7 +210,6 @@ macro_rules! money_store {
             }
         }
 
-        money_rows!($Store, $Row, $Db, $lock);
         money_journal!($Store, $Row, $Db, $lock);
         money_steps!($Store, $Row, $Db, $lock);
         money_catalogue!($Store, $Row, $Db, $lock);
@@ -516,74 +557,6 @@ money_store!(
     "BEGIN",
     "SELECT pg_advisory_xact_lock($1)"
 );
-
-/// The decisions of a purchase, the same on both backends (the sqlx body here and the
-/// SQLite writer's): price breakdown, funding, supplier shares, the instance's first
-/// status and term.
-pub(crate) struct OrderPlan {
-    pub breakdown: Breakdown,
-    pub funding: Funding,
-    pub shares: Shares,
-    pub status: InstanceStatus,
-    pub ends: Option<i64>,
-    pub months: u32,
-}
-
-/// Prices an order and decides how it is paid: prepaid from the balances in the funding
-/// order, pay-as-you-go only when cash covers the deposit.
-pub(crate) fn plan_order(
-    o: &PlaceOrder,
-    spec: &SpecRecord,
-    product: &ProductRecord,
-    discounts: &[Discount],
-    coupon: Option<&Coupon>,
-    bal: &Balances,
-) -> StoreResult<OrderPlan> {
-    let breakdown = quote(&QuoteRequest {
-        pricing: &spec.pricing,
-        mode: o.mode,
-        months: o.months,
-        quantity: o.quantity,
-        customer: o.ctx.org,
-        region: &product.region,
-        discounts,
-        coupon,
-    })
-    .map_err(|e| rejected(e.to_string()))?;
-    let (funding, shares) = match o.mode {
-        ChargingMode::Prepaid => (
-            fund(breakdown.total_fen, bal).map_err(jerr)?,
-            shares_of(breakdown.total_fen, product.supplier_share_bp).map_err(merr)?,
-        ),
-        ChargingMode::Payg => {
-            let cash = Fen::new(bal.cash_fen.max(0)).map_err(merr)?;
-            if breakdown.deposit_fen > cash {
-                return Err(StoreError::Insufficient {
-                    needed: breakdown.deposit_fen.get(),
-                    available: cash.get(),
-                });
-            }
-            (Funding::default(), Shares::default())
-        }
-    };
-    let status = if product.manual_provisioning {
-        InstanceStatus::Pending
-    } else {
-        InstanceStatus::Active
-    };
-    let (ends, months) = match o.mode {
-        ChargingMode::Prepaid => (Some(add_months(o.ctx.at_ms, o.months)), o.months),
-        ChargingMode::Payg => (None, 0),
-    };
-    Ok(OrderPlan {
-        breakdown,
-        funding,
-        shares,
-        status,
-        ends,
-        months,
-    })
-}
 
 impl SqliteStore {
     /// SQLite: every money writer of the process takes the one write lock.

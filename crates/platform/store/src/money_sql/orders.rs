@@ -9,9 +9,7 @@ macro_rules! money_orders {
             }
 
             async fn renew(&self, c: &OrderCtx, instance: i64, months: u32) -> StoreResult<OrderOutcome> {
-                if months == 0 || months > TERM_MONTHS_MAX {
-                    return Err(rejected(format!("term must be 1 to {TERM_MONTHS_MAX} months")));
-                }
+                check_renewal_months(months)?;
                 let idem = format!("renew:{}:{}", c.org, c.key.as_str());
                 let (_g, mut tx) = self.m_begin(Some(c.org)).await?;
                 if let Some(id) = Self::idem_check(&mut tx, &idem, &c.digest).await? {
@@ -20,21 +18,8 @@ macro_rules! money_orders {
                     return self.outcome(id, true).await;
                 }
                 let mut inst = Self::own_inst(&mut tx, c, instance).await?;
-                if inst.mode != ChargingMode::Prepaid {
-                    return Err(rejected("only prepaid instances are renewed"));
-                }
-                if matches!(inst.status, InstanceStatus::Released | InstanceStatus::Paused) {
-                    return Err(rejected("the instance is released"));
-                }
-                let total_months = inst.months_total.saturating_add(months);
-                if total_months > TERM_MONTHS_MAX * 2 {
-                    return Err(rejected("the instance's total term would be too long"));
-                }
-                // Terms run from the first start without gaps; a renewal whose new end is
-                // already past would charge for time nobody can use.
-                if inst.status != InstanceStatus::Pending && add_months(inst.anchor_ms, total_months) <= c.at_ms {
-                    return Err(rejected("the renewed term would already have ended: renew for more months or order anew"));
-                }
+                let facts = RenewalFacts { mode: inst.mode, status: inst.status, months_total: inst.months_total, anchor_ms: inst.anchor_ms };
+                let total_months = check_renewal(&facts, months, c.at_ms)?;
                 let region = Self::region_of(&mut tx, inst.product_id).await?;
                 let discounts = Self::discounts_in(&mut *tx).await?;
                 let pricing = inst.pricing.clone();
@@ -75,7 +60,7 @@ macro_rules! money_orders {
                 }
                 let mut inst = Self::own_inst(&mut tx, c, instance).await?;
                 if inst.status == InstanceStatus::Released {
-                    return Err(rejected("the instance is already released"));
+                    return Err(StoreError::Money(MoneyRejection::InstanceReleased));
                 }
                 let empty = Breakdown {
                     mode: inst.mode,
@@ -106,10 +91,7 @@ macro_rules! money_orders {
                         if !inst.usage_unpaid_fen.is_zero() {
                             // Released instances are never charged again: owed usage must be
                             // paid before the instance goes, never written off.
-                            return Err(rejected(format!(
-                                "{} fen of usage is unpaid; recharge, then unsubscribe",
-                                inst.usage_unpaid_fen.get()
-                            )));
+                            return Err(StoreError::Money(MoneyRejection::UsageUnpaid { unpaid_fen: inst.usage_unpaid_fen.get() }));
                         }
                         Self::void_hold(&mut tx, &inst, c.at_ms).await?;
                         (Fen::ZERO, (Funding::default(), Shares::default()), charged)
@@ -145,29 +127,22 @@ macro_rules! money_orders {
                 }
                 let mut inst = Self::own_inst(&mut tx, c, instance).await?;
                 if inst.mode != ChargingMode::Prepaid || !matches!(inst.status, InstanceStatus::Active | InstanceStatus::Expiring) {
-                    return Err(rejected("only active prepaid instances change spec"));
+                    return Err(StoreError::Money(MoneyRejection::SpecChangeNotAllowed));
                 }
                 let (new_spec, product) = Self::spec_product_in(&mut *tx, spec).await?;
                 if new_spec.product_id != inst.product_id || !product.published {
-                    return Err(rejected("the new spec must belong to the same published product"));
+                    return Err(StoreError::Money(MoneyRejection::SpecOfOtherProduct));
                 }
                 if new_spec.id == inst.spec_id {
-                    return Err(rejected("the instance already has this spec"));
+                    return Err(StoreError::Money(MoneyRejection::SameSpec));
                 }
                 inst.ends_ms.ok_or_else(|| cor("prepaid instance without end"))?;
                 let (by_source, shares_back) = Self::prepaid_refund(&inst, c.at_ms)?;
                 let refund = by_source.total().map_err(merr)?;
                 let discounts = Self::discounts_in(&mut *tx).await?;
                 let full = Self::prepaid_quote(&inst, &new_spec.pricing, inst.months_total, &product.region, &discounts)?;
-                // The terms already paid keep their prices and discounts: the rest of the
-                // term costs what is refunded, scaled by the specs' monthly list prices
-                // (rounded up). Re-pricing the whole term at the new spec's long-term rate
-                // would let a customer switch back and forth for money.
-                let old_monthly = inst.pricing.prepaid.as_ref().map(|p| p.monthly_fen).ok_or_else(|| cor("prepaid instance without prepaid pricing"))?;
-                let new_monthly = new_spec.pricing.prepaid.as_ref().map(|p| p.monthly_fen).ok_or_else(|| rejected("the new spec is not sold prepaid"))?;
-                let as_u128 = |f: Fen| u128::try_from(f.get()).map_err(|_| cor("negative price"));
-                let scaled = (as_u128(refund)? * as_u128(new_monthly)?).div_ceil(as_u128(old_monthly)?.max(1));
-                let charge = Fen::new(i64::try_from(scaled).map_err(|_| rejected("price out of range"))?).map_err(merr)?;
+                inst.pricing.prepaid.as_ref().ok_or_else(|| cor("prepaid instance without prepaid pricing"))?;
+                let charge = rest_of_term_charge(refund, &inst.pricing, &new_spec.pricing)?;
                 let b = Breakdown { total_fen: charge, ..full };
                 let mut order = Self::insert_order(&mut tx, &OrderRow { ctx: c, kind: "change_spec", inst: &inst, months: 0, breakdown: &b, charged: charge, refunded: refund, funding: Funding::default() }).await?;
                 let order_id = order.id;
@@ -213,7 +188,7 @@ macro_rules! money_orders {
                 let (_g, mut tx) = self.m_begin(Some(first.org)).await?;
                 let mut inst = Self::inst_in(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
                 if inst.status != InstanceStatus::Pending {
-                    return Err(rejected("only pending instances are accepted"));
+                    return Err(StoreError::Money(MoneyRejection::NotPending("instance")));
                 }
                 inst.status = InstanceStatus::Active;
                 inst.resource_id = Some(p.resource_id.clone());
@@ -235,7 +210,7 @@ macro_rules! money_orders {
             async fn get_instance(&self, id: i64) -> StoreResult<Option<InstanceRecord>> {
                 let sql = format!("SELECT {INST_COLS} FROM instances WHERE id = $1");
                 let r = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await.map_err(db_err)?;
-                r.as_ref().map(Self::inst_row).transpose()
+                r.as_ref().map(decode::instance).transpose()
             }
 
             async fn list_instances(&self, org: Option<OrgId>, after: i64, limit: u32) -> StoreResult<Vec<InstanceRecord>> {
@@ -247,7 +222,7 @@ macro_rules! money_orders {
                     .fetch_all(&self.pool)
                     .await
                     .map_err(db_err)?;
-                rows.iter().map(Self::inst_row).collect()
+                rows.iter().map(decode::instance).collect()
             }
 
             async fn pending_instances(&self, limit: u32) -> StoreResult<Vec<InstanceRecord>> {
@@ -257,7 +232,7 @@ macro_rules! money_orders {
                     .fetch_all(&self.pool)
                     .await
                     .map_err(db_err)?;
-                rows.iter().map(Self::inst_row).collect()
+                rows.iter().map(decode::instance).collect()
             }
 
             async fn list_orders(&self, org: Option<OrgId>, after: i64, limit: u32) -> StoreResult<Vec<OrderRecord>> {
@@ -269,7 +244,7 @@ macro_rules! money_orders {
                     .fetch_all(&self.pool)
                     .await
                     .map_err(db_err)?;
-                rows.iter().map(Self::order_row).collect()
+                rows.iter().map(decode::order).collect()
             }
 
             async fn advance_lifecycle(&self, now_ms: i64, s: &LifecycleSettings, usage: &dyn UsageSource, after: i64, limit: u32) -> StoreResult<AdvanceReport> {

@@ -1,9 +1,14 @@
-//! The PostgreSQL purchase (SQLite runs its own on the writer thread: `sqlite_writer`).
+//! The PostgreSQL purchase: the catalogue is read before the customer's lock, then the one
+//! purchase body (`crate::purchase`) runs in the customer's transaction through
+//! [`PgWrites`]. (SQLite runs the same body on its writer thread: `sqlite_writer`.)
 
 use super::*;
+use crate::decode;
+use crate::purchase::{PurchaseInput, PurchaseWrites, purchase};
+use suanli_platform_domain::orders::StoredCoupon;
 
 impl PgStore {
-    /// The purchase (SQLite runs its own on the writer thread: `sqlite_writer.rs`).
+    /// The purchase.
     pub(super) async fn place_order_now(&self, o: &PlaceOrder) -> StoreResult<OrderOutcome> {
         let c = &o.ctx;
         let idem = format!("order:{}:{}", c.org, c.key.as_str());
@@ -25,186 +30,19 @@ impl PgStore {
             return self.outcome(id, true).await;
         }
         let (spec, product) = catalogue?;
-        if !product.published {
-            return Err(StoreError::NotFound);
-        }
         let discounts = discounts?;
-        let coupon = match &o.coupon {
-            Some(code) => Some(Self::coupon_in(&mut tx, code, c.org, c.at_ms).await?),
-            None => None,
+        let input = PurchaseInput {
+            order: o,
+            idem: &idem,
+            spec: &spec,
+            product: &product,
+            discounts: &discounts,
+            balances: &bal,
         };
-        let OrderPlan {
-            breakdown,
-            funding,
-            shares,
-            status,
-            ends,
-            months,
-        } = plan_order(o, &spec, &product, &discounts, coupon.as_ref(), &bal)?;
-        let r = sqlx::query(&format!(
-            "INSERT INTO instances ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-             0, $20, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, $21, NULL) RETURNING id",
-            INST_COLS.trim_start_matches("id, ")
-        ))
-        .bind(c.org.get())
-        .bind(c.user.get())
-        .bind(product.id)
-        .bind(spec.id)
-        .bind(product.supplier.get())
-        .bind(o.mode.as_str())
-        .bind(i64::from(o.quantity))
-        .bind(status.as_str())
-        .bind(to_json(&spec.pricing)?)
-        .bind(i64::from(product.supplier_share_bp.get()))
-        .bind(c.at_ms)
-        .bind(i64::from(months))
-        .bind(c.at_ms)
-        .bind(ends)
-        .bind(funding.cash_fen.get())
-        .bind(funding.voucher_fen.get())
-        .bind(funding.credit_fen.get())
-        .bind(shares.supplier_fen.get())
-        .bind(shares.operator_fen.get())
-        .bind(c.at_ms)
-        .bind(c.at_ms)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let inst_id: i64 = col!(r, "id");
-        let mut inst = InstanceRecord {
-            id: inst_id,
-            org: c.org,
-            user: c.user,
-            product_id: product.id,
-            spec_id: spec.id,
-            supplier: product.supplier,
-            mode: o.mode,
-            quantity: o.quantity,
-            status,
-            pricing: spec.pricing.clone(),
-            supplier_share_bp: product.supplier_share_bp,
-            anchor_ms: c.at_ms,
-            months_total: months,
-            span_start_ms: c.at_ms,
-            ends_ms: ends,
-            paid: funding,
-            paid_shares: shares,
-            reminders_sent: 0,
-            metered_ms: c.at_ms,
-            usage_minutes: 0,
-            usage_charged_fen: Fen::ZERO,
-            usage_unpaid_fen: Fen::ZERO,
-            hold_id: None,
-            resource_id: None,
-            access_address: None,
-            opened_ms: None,
-            accepted_by: None,
-            created_ms: c.at_ms,
-            released_ms: None,
-        };
-        let order = Self::insert_order(
-            &mut tx,
-            &OrderRow {
-                ctx: c,
-                kind: "purchase",
-                inst: &inst,
-                months,
-                breakdown: &breakdown,
-                charged: breakdown.total_fen,
-                refunded: Fen::ZERO,
-                funding,
-            },
-        )
-        .await?;
-        let order_id = order.id;
-        match o.mode {
-            ChargingMode::Prepaid => {
-                if !breakdown.total_fen.is_zero() {
-                    let jt = payment_tx(
-                        TxKind::Purchase,
-                        key(format!("order:{order_id}:pay"))?,
-                        c.org,
-                        product.supplier,
-                        &funding,
-                        &shares,
-                        &format!("order {order_id}"),
-                    )
-                    .map_err(jerr)?;
-                    Self::post_tx(&mut tx, &jt, Some(c.org), Some(inst_id), "order", c.at_ms)
-                        .await?;
-                }
-                Self::bill_item(
-                    &mut tx,
-                    &inst,
-                    "prepaid",
-                    breakdown.total_fen,
-                    breakdown.discount_fen(),
-                    Fen::ZERO,
-                    c.at_ms,
-                )
-                .await?;
-            }
-            ChargingMode::Payg => {
-                let d = breakdown.deposit_fen;
-                let r = sqlx::query(
-                    "INSERT INTO holds (org_id, instance_id, amount_fen, posted_fen, status, created_ms) VALUES ($1, $2, $3, 0, 'pending', $4) RETURNING id",
-                )
-                .bind(c.org.get())
-                .bind(inst_id)
-                .bind(d.get())
-                .bind(c.at_ms)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db_err)?;
-                let hold: i64 = col!(r, "id");
-                if !d.is_zero() {
-                    let jt = TxBuilder::new(TxKind::Hold)
-                        .debit(Account::Cash(c.org), d)
-                        .credit(Account::Frozen(c.org), d)
-                        .build(
-                            key(format!("hold:{hold}"))?,
-                            &format!("deposit of order {order_id}"),
-                        )
-                        .map_err(jerr)?;
-                    Self::post_tx(&mut tx, &jt, Some(c.org), Some(inst_id), "frozen", c.at_ms)
-                        .await?;
-                }
-                inst.hold_id = Some(hold);
-                Self::save_inst(&mut tx, &inst).await?;
-            }
-        }
-        // A coupon is used up only by an order it discounted (below its minimum
-        // spend, or on pay-as-you-go, it stays available).
-        let applied = breakdown.steps.iter().any(|st| st.kind == "coupon");
-        if let Some(cp) = coupon.as_ref().filter(|_| applied) {
-            let n = sqlx::query(
-                "UPDATE coupons SET used_order_id = $1 WHERE id = $2 AND used_order_id IS NULL",
-            )
-            .bind(order_id)
-            .bind(cp.id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
-            if n != 1 {
-                return Err(rejected("coupon already used"));
-            }
-        }
-        Self::idem_put(&mut tx, &idem, &c.digest, order_id).await?;
-        // The balances after, from the ones read under the lock and what was posted.
-        let mut balances = bal;
-        balances.cash_fen -= funding.cash_fen.get() + breakdown.deposit_fen.get();
-        balances.voucher_fen -= funding.voucher_fen.get();
-        balances.credit_used_fen += funding.credit_fen.get();
-        balances.frozen_fen += breakdown.deposit_fen.get();
+        let out = purchase(&mut PgWrites { tx: &mut tx }, &input).await?;
         tx.commit().await.map_err(db_err)?;
         drop(_g);
-        Ok(OrderOutcome {
-            order,
-            instance: inst,
-            balances,
-            replayed: false,
-        })
+        Ok(out)
     }
 
     /// [`Self::idem_check`] and [`Self::tx_balances`] in one round trip: the earlier
@@ -230,7 +68,7 @@ impl PgStore {
         .await
         .map_err(db_err)?;
         let mut prior = None;
-        let mut balance_rows = Vec::with_capacity(rows.len());
+        let mut pairs = Vec::with_capacity(rows.len());
         for r in rows {
             let acc: String = col!(r, "account");
             if acc == "op_idem" {
@@ -240,44 +78,129 @@ impl PgStore {
                 }
                 prior = Some(col!(r, "balance"));
             } else {
-                balance_rows.push(r);
+                pairs.push((acc, col!(r, "balance")));
             }
         }
-        Ok((prior, Self::balances_of(&balance_rows)?))
+        Ok((prior, decode::balances(pairs)?))
+    }
+}
+
+/// A purchase's writes inside a PostgreSQL transaction.
+struct PgWrites<'t> {
+    tx: &'t mut sqlx::Transaction<'static, sqlx::Postgres>,
+}
+
+impl PurchaseWrites for PgWrites<'_> {
+    async fn coupon(&mut self, code: &str) -> StoreResult<Option<StoredCoupon>> {
+        let sql = format!("SELECT {COUPON_COLS} FROM coupons WHERE code = $1");
+        let r = sqlx::query(&sql)
+            .bind(code.to_owned())
+            .fetch_optional(&mut **self.tx)
+            .await
+            .map_err(db_err)?;
+        r.as_ref().map(decode::stored_coupon).transpose()
     }
 
-    async fn coupon_in(
-        tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
-        code: &str,
+    async fn insert_instance(&mut self, i: &InstanceRecord) -> StoreResult<i64> {
+        let r = sqlx::query(INSERT_INSTANCE)
+            .bind(i.org.get())
+            .bind(i.user.get())
+            .bind(i.product_id)
+            .bind(i.spec_id)
+            .bind(i.supplier.get())
+            .bind(i.mode.as_str())
+            .bind(i64::from(i.quantity))
+            .bind(i.status.as_str())
+            .bind(to_json(&i.pricing)?)
+            .bind(i64::from(i.supplier_share_bp.get()))
+            .bind(i.anchor_ms)
+            .bind(i64::from(i.months_total))
+            .bind(i.span_start_ms)
+            .bind(i.ends_ms)
+            .bind(i.paid.cash_fen.get())
+            .bind(i.paid.voucher_fen.get())
+            .bind(i.paid.credit_fen.get())
+            .bind(i.paid_shares.supplier_fen.get())
+            .bind(i.paid_shares.operator_fen.get())
+            .bind(i.metered_ms)
+            .bind(i.created_ms)
+            .fetch_one(&mut **self.tx)
+            .await
+            .map_err(db_err)?;
+        Ok(col!(r, "id"))
+    }
+
+    async fn insert_order(&mut self, row: &OrderRow<'_>) -> StoreResult<OrderRecord> {
+        PgStore::insert_order(self.tx, row).await
+    }
+
+    async fn post(
+        &mut self,
+        jt: &JournalTx,
         org: OrgId,
+        instance: i64,
+        channel: &str,
         at_ms: i64,
-    ) -> StoreResult<Coupon> {
+    ) -> StoreResult<i64> {
+        PgStore::post_tx(self.tx, jt, Some(org), Some(instance), channel, at_ms).await
+    }
+
+    async fn bill_item(
+        &mut self,
+        inst: &InstanceRecord,
+        kind: &str,
+        amount: Fen,
+        discount: Fen,
+        at_ms: i64,
+    ) -> StoreResult<()> {
+        PgStore::bill_item(self.tx, inst, kind, amount, discount, Fen::ZERO, at_ms).await
+    }
+
+    async fn insert_hold(
+        &mut self,
+        org: OrgId,
+        instance: i64,
+        amount: Fen,
+        at_ms: i64,
+    ) -> StoreResult<i64> {
         let r = sqlx::query(
-            "SELECT id, code, org_id, value, min_spend_fen, expires_ms, used_order_id FROM coupons WHERE code = $1",
+            "INSERT INTO holds (org_id, instance_id, amount_fen, posted_fen, status, created_ms) \
+             VALUES ($1, $2, $3, 0, 'pending', $4) RETURNING id",
         )
-        .bind(code.to_owned())
-        .fetch_optional(&mut **tx)
+        .bind(org.get())
+        .bind(instance)
+        .bind(amount.get())
+        .bind(at_ms)
+        .fetch_one(&mut **self.tx)
+        .await
+        .map_err(db_err)?;
+        Ok(col!(r, "id"))
+    }
+
+    async fn set_hold(&mut self, instance: i64, hold: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE instances SET hold_id = $1 WHERE id = $2")
+            .bind(hold)
+            .bind(instance)
+            .execute(&mut **self.tx)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn use_coupon(&mut self, coupon: i64, order: i64) -> StoreResult<bool> {
+        let n = sqlx::query(
+            "UPDATE coupons SET used_order_id = $1 WHERE id = $2 AND used_order_id IS NULL",
+        )
+        .bind(order)
+        .bind(coupon)
+        .execute(&mut **self.tx)
         .await
         .map_err(db_err)?
-        .ok_or_else(|| rejected("no such coupon"))?;
-        let owner: Option<i64> = col!(r, "org_id");
-        let used: Option<i64> = col!(r, "used_order_id");
-        let expires: i64 = col!(r, "expires_ms");
-        if owner.is_some_and(|o| o != org.get()) {
-            return Err(rejected("no such coupon"));
-        }
-        if used.is_some() {
-            return Err(rejected("coupon already used"));
-        }
-        if at_ms >= expires {
-            return Err(rejected("coupon expired"));
-        }
-        let value: String = col!(r, "value");
-        Ok(Coupon {
-            id: col!(r, "id"),
-            code: col!(r, "code"),
-            value: from_json::<CouponValue>(&value)?,
-            min_spend_fen: fen(col!(r, "min_spend_fen"))?,
-        })
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn idem_put(&mut self, key: &str, digest: &str, order: i64) -> StoreResult<()> {
+        PgStore::idem_put(self.tx, key, digest, order).await
     }
 }

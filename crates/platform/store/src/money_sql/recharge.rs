@@ -23,7 +23,7 @@ macro_rules! money_recharge {
             async fn get_payment(&self, id: i64) -> StoreResult<Option<PaymentRecord>> {
                 let sql = format!("SELECT {PAYMENT_COLS} FROM payments WHERE id = $1");
                 let r = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await.map_err(db_err)?;
-                r.as_ref().map(Self::payment_row).transpose()
+                r.as_ref().map(decode::payment).transpose()
             }
 
             async fn confirm_payment(&self, provider: &str, provider_ref: &str, amount: Fen, at_ms: i64) -> StoreResult<PaymentRecord> {
@@ -37,9 +37,9 @@ macro_rules! money_recharge {
                     }
                 };
                 let first = find(&self.pool).await?.ok_or(StoreError::NotFound)?;
-                let pay = Self::payment_row(&first)?;
+                let pay = decode::payment(&first)?;
                 if pay.amount_fen != amount {
-                    return Err(rejected("amount does not match the payment"));
+                    return Err(StoreError::Money(MoneyRejection::AmountMismatch));
                 }
                 let (_g, mut tx) = self.m_begin(Some(pay.org)).await?;
                 let r = sqlx::query(&sql)
@@ -48,7 +48,7 @@ macro_rules! money_recharge {
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(db_err)?;
-                let pay = Self::payment_row(&r)?;
+                let pay = decode::payment(&r)?;
                 if pay.status == "confirmed" {
                     return Ok(pay);
                 }
@@ -90,21 +90,21 @@ macro_rules! money_recharge {
                 let id: i64 = col!(r, "id");
                 let sql = format!("SELECT {OFFLINE_COLS} FROM offline_transfers WHERE id = $1");
                 let r = sqlx::query(&sql).bind(id).fetch_one(&self.pool).await.map_err(db_err)?;
-                Self::offline_row(&r)
+                decode::offline(&r)
             }
 
             async fn approve_offline(&self, id: i64, by: UserId, at_ms: i64) -> StoreResult<OfflineRecord> {
                 let sql = format!("SELECT {OFFLINE_COLS} FROM offline_transfers WHERE id = $1");
                 let r = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await.map_err(db_err)?;
-                let first = Self::offline_row(r.as_ref().ok_or(StoreError::NotFound)?)?;
+                let first = decode::offline(r.as_ref().ok_or(StoreError::NotFound)?)?;
                 let (_g, mut tx) = self.m_begin(Some(first.org)).await?;
                 let r = sqlx::query(&sql).bind(id).fetch_one(&mut *tx).await.map_err(db_err)?;
-                let t = Self::offline_row(&r)?;
+                let t = decode::offline(&r)?;
                 if t.status != "pending" {
-                    return Err(rejected("the transfer is not pending"));
+                    return Err(StoreError::Money(MoneyRejection::NotPending("transfer")));
                 }
                 if t.entered_by == by {
-                    return Err(rejected("four eyes: the approver must not be the user who entered it"));
+                    return Err(StoreError::Money(MoneyRejection::FourEyes));
                 }
                 let bal = Self::tx_balances(&mut tx, t.org).await?;
                 let k = key(format!("offline:{}", t.id))?;
@@ -127,7 +127,7 @@ macro_rules! money_recharge {
                 .await
                 .map_err(db_err)?;
                 let r = sqlx::query(&sql).bind(id).fetch_one(&mut *tx).await.map_err(db_err)?;
-                let out = Self::offline_row(&r)?;
+                let out = decode::offline(&r)?;
                 tx.commit().await.map_err(db_err)?;
                 Ok(out)
             }
@@ -149,7 +149,7 @@ macro_rules! money_recharge {
                         .await
                         .map_err(db_err)?;
                     if let Some(r) = prior {
-                        let rec = Self::grant_row(&r)?;
+                        let rec = decode::grant(&r)?;
                         if rec.amount_fen != g.amount {
                             return Err(StoreError::KeyReuse);
                         }
@@ -189,7 +189,7 @@ macro_rules! money_recharge {
                 .map_err(db_err)?;
                 let id: i64 = col!(r, "id");
                 let r = sqlx::query(&sql).bind(id).fetch_one(&mut *tx).await.map_err(db_err)?;
-                let rec = Self::grant_row(&r)?;
+                let rec = decode::grant(&r)?;
                 let balances = if alone {
                     Self::do_grant(&mut tx, &rec, g.by, g.at_ms).await?;
                     Some(Self::tx_balances(&mut tx, g.org).await?)
@@ -203,15 +203,15 @@ macro_rules! money_recharge {
             async fn approve_grant(&self, id: i64, by: UserId, at_ms: i64) -> StoreResult<GrantOutcome> {
                 let sql = format!("SELECT {GRANT_COLS} FROM money_grants WHERE id = $1");
                 let r = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await.map_err(db_err)?;
-                let first = Self::grant_row(r.as_ref().ok_or(StoreError::NotFound)?)?;
+                let first = decode::grant(r.as_ref().ok_or(StoreError::NotFound)?)?;
                 let (_g, mut tx) = self.m_begin(Some(first.org)).await?;
                 let r = sqlx::query(&sql).bind(id).fetch_one(&mut *tx).await.map_err(db_err)?;
-                let g = Self::grant_row(&r)?;
+                let g = decode::grant(&r)?;
                 if g.status != "pending" {
-                    return Err(rejected("the grant is not pending"));
+                    return Err(StoreError::Money(MoneyRejection::NotPending("grant")));
                 }
                 if g.entered_by == by {
-                    return Err(rejected("four eyes: the approver must not be the user who asked for it"));
+                    return Err(StoreError::Money(MoneyRejection::FourEyes));
                 }
                 Self::do_grant(&mut tx, &g, by, at_ms).await?;
                 sqlx::query("UPDATE money_grants SET status = 'approved', decided_by = $1, decided_ms = $2 WHERE id = $3 AND status = 'pending'")
@@ -222,7 +222,7 @@ macro_rules! money_recharge {
                     .await
                     .map_err(db_err)?;
                 let r = sqlx::query(&sql).bind(id).fetch_one(&mut *tx).await.map_err(db_err)?;
-                let rec = Self::grant_row(&r)?;
+                let rec = decode::grant(&r)?;
                 let balances = Self::tx_balances(&mut tx, g.org).await?;
                 tx.commit().await.map_err(db_err)?;
                 Ok(GrantOutcome { grant: rec, balances: Some(balances) })
@@ -231,25 +231,25 @@ macro_rules! money_recharge {
             async fn grant_worklist(&self, limit: u32) -> StoreResult<Vec<GrantRecord>> {
                 let sql = format!("SELECT {GRANT_COLS} FROM money_grants {WORKLIST_ORDER} LIMIT $1");
                 let rows = sqlx::query(&sql).bind(limit_of(limit)).fetch_all(&self.pool).await.map_err(db_err)?;
-                rows.iter().map(Self::grant_row).collect()
+                rows.iter().map(decode::grant).collect()
             }
 
             async fn offline_worklist(&self, limit: u32) -> StoreResult<Vec<OfflineRecord>> {
                 let sql = format!("SELECT {OFFLINE_COLS} FROM offline_transfers {WORKLIST_ORDER} LIMIT $1");
                 let rows = sqlx::query(&sql).bind(limit_of(limit)).fetch_all(&self.pool).await.map_err(db_err)?;
-                rows.iter().map(Self::offline_row).collect()
+                rows.iter().map(decode::offline).collect()
             }
 
             async fn list_grants(&self, after: i64, limit: u32) -> StoreResult<Vec<GrantRecord>> {
                 let sql = format!("SELECT {GRANT_COLS} FROM money_grants WHERE id > $1 ORDER BY id LIMIT $2");
                 let rows = sqlx::query(&sql).bind(after).bind(limit_of(limit)).fetch_all(&self.pool).await.map_err(db_err)?;
-                rows.iter().map(Self::grant_row).collect()
+                rows.iter().map(decode::grant).collect()
             }
 
             async fn list_offline(&self, after: i64, limit: u32) -> StoreResult<Vec<OfflineRecord>> {
                 let sql = format!("SELECT {OFFLINE_COLS} FROM offline_transfers WHERE id > $1 ORDER BY id LIMIT $2");
                 let rows = sqlx::query(&sql).bind(after).bind(limit_of(limit)).fetch_all(&self.pool).await.map_err(db_err)?;
-                rows.iter().map(Self::offline_row).collect()
+                rows.iter().map(decode::offline).collect()
             }
 
         }

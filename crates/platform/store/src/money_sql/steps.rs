@@ -40,7 +40,7 @@ macro_rules! money_steps {
             async fn inst_in(tx: &mut sqlx::Transaction<'static, $Db>, id: i64) -> StoreResult<Option<InstanceRecord>> {
                 let sql = format!("SELECT {INST_COLS} FROM instances WHERE id = $1");
                 let r = sqlx::query(&sql).bind(id).fetch_optional(&mut **tx).await.map_err(db_err)?;
-                r.as_ref().map(Self::inst_row).transpose()
+                r.as_ref().map(decode::instance).transpose()
             }
 
             async fn spec_product_in(
@@ -49,10 +49,10 @@ macro_rules! money_steps {
             ) -> StoreResult<(SpecRecord, ProductRecord)> {
                 let sql = format!("SELECT {SPEC_COLS} FROM specs WHERE id = $1");
                 let r = sqlx::query(&sql).bind(spec).fetch_optional(&mut *conn).await.map_err(db_err)?;
-                let s = Self::spec_row(r.as_ref().ok_or(StoreError::NotFound)?)?;
+                let s = decode::spec(r.as_ref().ok_or(StoreError::NotFound)?)?;
                 let sql = format!("SELECT {PRODUCT_COLS} FROM products WHERE id = $1");
                 let r = sqlx::query(&sql).bind(s.product_id).fetch_optional(&mut *conn).await.map_err(db_err)?;
-                let p = Self::product_row(r.as_ref().ok_or(StoreError::NotFound)?)?;
+                let p = decode::product(r.as_ref().ok_or(StoreError::NotFound)?)?;
                 Ok((s, p))
             }
 
@@ -62,16 +62,7 @@ macro_rules! money_steps {
                     .fetch_all(&mut *conn)
                     .await
                     .map_err(db_err)?;
-                rows.iter()
-                    .map(|r| {
-                        let rule: String = col!(r, "rule");
-                        Ok(Discount {
-                            id: col!(r, "id"),
-                            scope: from_json(&rule)?,
-                            off_bp: Bp::new(u32_of(col!(r, "off_bp"))?).map_err(cor)?,
-                        })
-                    })
-                    .collect()
+                rows.iter().map(decode::discount).collect()
             }
 
             async fn insert_order(tx: &mut sqlx::Transaction<'static, $Db>, o: &OrderRow<'_>) -> StoreResult<OrderRecord> {
@@ -101,25 +92,7 @@ macro_rules! money_steps {
                 .fetch_one(&mut **tx)
                 .await
                 .map_err(db_err)?;
-                Ok(OrderRecord {
-                    id: col!(r, "id"),
-                    org: o.ctx.org,
-                    user: o.ctx.user,
-                    kind: o.kind.to_owned(),
-                    instance_id: o.inst.id,
-                    product_id: o.inst.product_id,
-                    spec_id: o.inst.spec_id,
-                    mode: o.inst.mode,
-                    months: o.months,
-                    quantity: o.breakdown.quantity,
-                    breakdown: o.breakdown.clone(),
-                    charged_fen: o.charged,
-                    refunded_fen: o.refunded,
-                    discount_fen: o.breakdown.discount_fen(),
-                    deposit_fen: o.breakdown.deposit_fen,
-                    funding: o.funding,
-                    created_ms: o.ctx.at_ms,
-                })
+                Ok(o.record(col!(r, "id")))
             }
 
             #[allow(clippy::too_many_arguments)]
@@ -324,7 +297,7 @@ macro_rules! money_steps {
             async fn outcome(&self, order_id: i64, replayed: bool) -> StoreResult<OrderOutcome> {
                 let sql = format!("SELECT {ORDER_COLS} FROM orders WHERE id = $1");
                 let r = sqlx::query(&sql).bind(order_id).fetch_optional(&self.pool).await.map_err(db_err)?;
-                let order = Self::order_row(r.as_ref().ok_or(StoreError::NotFound)?)?;
+                let order = decode::order(r.as_ref().ok_or(StoreError::NotFound)?)?;
                 let instance = self.get_instance(order.instance_id).await?.ok_or(StoreError::NotFound)?;
                 let balances = self.balances(order.org).await?;
                 Ok(OrderOutcome { order, instance, balances, replayed })
@@ -356,7 +329,7 @@ macro_rules! money_steps {
                     discounts,
                     coupon: None,
                 })
-                .map_err(|e| rejected(e.to_string()))
+                .map_err(|e| StoreError::Money(e.into()))
             }
 
             async fn region_of(tx: &mut sqlx::Transaction<'static, $Db>, product: i64) -> StoreResult<String> {
@@ -368,33 +341,15 @@ macro_rules! money_steps {
                 Ok(col!(r, "region"))
             }
 
-            /// Where a refund's credit part really goes: back to the credit account only as
-            /// far as credit is still drawn (a recharge may have repaid it since), the rest
-            /// to cash.
+            /// Where a refund's money goes back to (`orders::refund_destination`).
             fn settle_credit(by_source: &Funding, b: &Balances) -> StoreResult<Funding> {
-                let drawn = Fen::new(b.credit_used_fen.max(0)).map_err(merr)?;
-                let to_credit = by_source.credit_fen.min(drawn);
-                Ok(Funding {
-                    cash_fen: by_source
-                        .cash_fen
-                        .checked_add(by_source.credit_fen.checked_sub(to_credit).map_err(merr)?)
-                        .map_err(merr)?,
-                    voucher_fen: by_source.voucher_fen,
-                    credit_fen: to_credit,
-                })
+                Ok(refund_destination(by_source, b)?)
             }
 
-            /// The prorated refund of the current span of a prepaid instance at `now`.
+            /// The prorated refund of the current span of a prepaid instance at `now`
+            /// (`orders::span_refund`).
             fn prepaid_refund(inst: &InstanceRecord, now_ms: i64) -> StoreResult<(Funding, Shares)> {
-                let paid = inst.paid.total().map_err(merr)?;
-                let refund = match (inst.status, inst.ends_ms) {
-                    (InstanceStatus::Pending, _) => paid,
-                    (_, Some(end)) => refund_amount(paid, inst.span_start_ms, end, now_ms).map_err(merr)?,
-                    (_, None) => Fen::ZERO,
-                };
-                let by_source = split_refund(refund, &inst.paid).map_err(merr)?;
-                let shares = refund_shares(refund, paid, &inst.paid_shares).map_err(merr)?;
-                Ok((by_source, shares))
+                Ok(span_refund(inst.status, &inst.paid, &inst.paid_shares, inst.span_start_ms, inst.ends_ms, now_ms)?)
             }
         }
     };

@@ -7,127 +7,26 @@ use crate::{StoreError, StoreResult};
 use rusqlite::{Connection, params};
 use suanli_platform_domain::OrgId;
 use suanli_platform_domain::audit::{AuditEvent, AuditRecord, GENESIS_PREV};
-use suanli_platform_domain::instance::InstanceStatus;
-use suanli_platform_domain::journal::{
-    Account, Balances, Funding, JournalTx, Shares, Side, TxBuilder, TxKind, payment_tx,
-};
-use suanli_platform_domain::money::{Bp, Fen};
-use suanli_platform_domain::pricing::{ChargingMode, Coupon, CouponValue, Discount};
+use suanli_platform_domain::journal::{Account, Balances, JournalTx, Side};
+use suanli_platform_domain::money::Fen;
+use suanli_platform_domain::pricing::Discount;
 
 // The SQL below is the SQLite text of the same statements `money_sql.rs` / `sql.rs` run
 // through sqlx (parameters `?n` instead of `$n`); the conformance and money property
 // tests run both backends through the same checks.
 
+use crate::decode;
 use crate::money_sql::{
-    INST_COLS, ORDER_COLS, OrderPlan, PRODUCT_COLS, SPEC_COLS, cor, fen, from_json, jerr, key, oid,
-    plan_order, rejected, to_json, u32_of, uid,
+    COUPON_COLS, INSERT_INSTANCE, INST_COLS, ORDER_COLS, OrderRow, PRODUCT_COLS, SPEC_COLS, cor,
+    to_json,
 };
+use crate::purchase::{PurchaseInput, PurchaseWrites, purchase, run_ready};
+use suanli_platform_domain::orders::StoredCoupon;
 
 macro_rules! c {
     ($r:expr, $c:literal) => {
         $r.get($c).map_err(rq_err)?
     };
-}
-
-fn product_row(r: &rusqlite::Row<'_>) -> StoreResult<ProductRecord> {
-    Ok(ProductRecord {
-        id: c!(r, "id"),
-        category_id: c!(r, "category_id"),
-        name: c!(r, "name"),
-        supplier: oid(c!(r, "supplier_org_id"))?,
-        region: c!(r, "region"),
-        manual_provisioning: c!(r, "manual_provisioning"),
-        supplier_share_bp: Bp::new(u32_of(c!(r, "supplier_share_bp"))?).map_err(cor)?,
-        published: c!(r, "published"),
-        created_ms: c!(r, "created_ms"),
-    })
-}
-
-fn spec_row(r: &rusqlite::Row<'_>) -> StoreResult<SpecRecord> {
-    let pricing: String = c!(r, "pricing");
-    Ok(SpecRecord {
-        id: c!(r, "id"),
-        product_id: c!(r, "product_id"),
-        family: c!(r, "family"),
-        name: c!(r, "name"),
-        pricing: from_json(&pricing)?,
-        version: c!(r, "version"),
-        created_ms: c!(r, "created_ms"),
-    })
-}
-
-fn inst_row(r: &rusqlite::Row<'_>) -> StoreResult<InstanceRecord> {
-    let pricing: String = c!(r, "pricing");
-    let mode: String = c!(r, "mode");
-    let status: String = c!(r, "status");
-    let accepted_by: Option<i64> = c!(r, "accepted_by");
-    let usage_minutes: i64 = c!(r, "usage_minutes");
-    Ok(InstanceRecord {
-        id: c!(r, "id"),
-        org: oid(c!(r, "org_id"))?,
-        user: uid(c!(r, "user_id"))?,
-        product_id: c!(r, "product_id"),
-        spec_id: c!(r, "spec_id"),
-        supplier: oid(c!(r, "supplier_org_id"))?,
-        mode: ChargingMode::parse(&mode).ok_or_else(|| cor("mode"))?,
-        quantity: u32_of(c!(r, "quantity"))?,
-        status: InstanceStatus::parse(&status).ok_or_else(|| cor("status"))?,
-        pricing: from_json(&pricing)?,
-        supplier_share_bp: Bp::new(u32_of(c!(r, "supplier_share_bp"))?).map_err(cor)?,
-        anchor_ms: c!(r, "anchor_ms"),
-        months_total: u32_of(c!(r, "months_total"))?,
-        span_start_ms: c!(r, "span_start_ms"),
-        ends_ms: c!(r, "ends_ms"),
-        paid: Funding {
-            cash_fen: fen(c!(r, "paid_cash_fen"))?,
-            voucher_fen: fen(c!(r, "paid_voucher_fen"))?,
-            credit_fen: fen(c!(r, "paid_credit_fen"))?,
-        },
-        paid_shares: Shares {
-            supplier_fen: fen(c!(r, "paid_supplier_fen"))?,
-            operator_fen: fen(c!(r, "paid_operator_fen"))?,
-        },
-        reminders_sent: u32_of(c!(r, "reminders_sent"))?,
-        metered_ms: c!(r, "metered_ms"),
-        usage_minutes: u64::try_from(usage_minutes).map_err(cor)?,
-        usage_charged_fen: fen(c!(r, "usage_charged_fen"))?,
-        usage_unpaid_fen: fen(c!(r, "usage_unpaid_fen"))?,
-        hold_id: c!(r, "hold_id"),
-        resource_id: c!(r, "resource_id"),
-        access_address: c!(r, "access_address"),
-        opened_ms: c!(r, "opened_ms"),
-        accepted_by: accepted_by.map(uid).transpose()?,
-        created_ms: c!(r, "created_ms"),
-        released_ms: c!(r, "released_ms"),
-    })
-}
-
-fn order_row(r: &rusqlite::Row<'_>) -> StoreResult<OrderRecord> {
-    let mode: String = c!(r, "mode");
-    let breakdown: String = c!(r, "breakdown");
-    Ok(OrderRecord {
-        id: c!(r, "id"),
-        org: oid(c!(r, "org_id"))?,
-        user: uid(c!(r, "user_id"))?,
-        kind: c!(r, "kind"),
-        instance_id: c!(r, "instance_id"),
-        product_id: c!(r, "product_id"),
-        spec_id: c!(r, "spec_id"),
-        mode: ChargingMode::parse(&mode).ok_or_else(|| cor("mode"))?,
-        months: u32_of(c!(r, "months"))?,
-        quantity: u32_of(c!(r, "quantity"))?,
-        breakdown: from_json(&breakdown)?,
-        charged_fen: fen(c!(r, "charged_fen"))?,
-        refunded_fen: fen(c!(r, "refunded_fen"))?,
-        discount_fen: fen(c!(r, "discount_fen"))?,
-        deposit_fen: fen(c!(r, "deposit_fen"))?,
-        funding: Funding {
-            cash_fen: fen(c!(r, "cash_fen"))?,
-            voucher_fen: fen(c!(r, "voucher_fen"))?,
-            credit_fen: fen(c!(r, "credit_fen"))?,
-        },
-        created_ms: c!(r, "created_ms"),
-    })
 }
 
 /// One row of `sql` (by `params`) parsed by `parse`, or `None`.
@@ -143,25 +42,6 @@ fn one_row<T>(
         Some(r) => parse(r).map(Some),
         None => Ok(None),
     }
-}
-
-/// Balances from `(account, balance)` pairs (credit line as `credit_line`).
-fn balances_of(rows: &[(String, i64)]) -> StoreResult<Balances> {
-    let mut b = Balances::default();
-    for (acc, v) in rows {
-        if acc == "credit_line" {
-            b.credit_line_fen = *v;
-            continue;
-        }
-        match Account::parse(acc) {
-            Some(Account::Cash(_)) => b.cash_fen = *v,
-            Some(Account::Voucher(_)) => b.voucher_fen = *v,
-            Some(Account::Credit(_)) => b.credit_used_fen = -*v,
-            Some(Account::Frozen(_)) => b.frozen_fen = *v,
-            _ => return Err(cor("balance account")),
-        }
-    }
-    Ok(b)
 }
 
 const BALANCES_SQL: &str = "SELECT account, balance, NULL AS digest FROM account_balances WHERE account IN (?1, ?2, ?3, ?4) \
@@ -203,7 +83,7 @@ fn idem_and_balances(
             pairs.push((acc, c!(r, "balance")));
         }
     }
-    Ok((prior, balances_of(&pairs)?))
+    Ok((prior, decode::balances(pairs)?))
 }
 
 fn balances(conn: &Connection, org: OrgId) -> StoreResult<Balances> {
@@ -221,7 +101,7 @@ fn balances(conn: &Connection, org: OrgId) -> StoreResult<Balances> {
     while let Some(r) = rows.next().map_err(rq_err)? {
         pairs.push((c!(r, "account"), c!(r, "balance")));
     }
-    balances_of(&pairs)
+    decode::balances(pairs)
 }
 
 /// Posts a journal transaction: header, projection, lines, balance check, mirror.
@@ -233,6 +113,12 @@ fn post_tx(
     channel: &str,
     at_ms: i64,
 ) -> StoreResult<i64> {
+    debug_assert_eq!(
+        jt.imbalance(),
+        0,
+        "unbalanced journal transaction {}",
+        jt.key().as_str()
+    );
     let total = jt.total();
     let id: i64 = conn
         .prepare_cached(
@@ -349,14 +235,14 @@ fn spec_product(conn: &Connection, spec: i64) -> StoreResult<(SpecRecord, Produc
         conn,
         &format!("SELECT {SPEC_COLS} FROM specs WHERE id = ?1"),
         [spec],
-        spec_row,
+        |r| decode::spec(r),
     )?
     .ok_or(StoreError::NotFound)?;
     let p = one_row(
         conn,
         &format!("SELECT {PRODUCT_COLS} FROM products WHERE id = ?1"),
         [s.product_id],
-        product_row,
+        |r| decode::product(r),
     )?
     .ok_or(StoreError::NotFound)?;
     Ok((s, p))
@@ -369,44 +255,9 @@ fn discounts(conn: &Connection) -> StoreResult<Vec<Discount>> {
     let mut rows = st.query([true]).map_err(rq_err)?;
     let mut out = Vec::new();
     while let Some(r) = rows.next().map_err(rq_err)? {
-        let rule: String = c!(r, "rule");
-        out.push(Discount {
-            id: c!(r, "id"),
-            scope: from_json(&rule)?,
-            off_bp: Bp::new(u32_of(c!(r, "off_bp"))?).map_err(cor)?,
-        });
+        out.push(decode::discount(r)?);
     }
     Ok(out)
-}
-
-fn coupon(conn: &Connection, code: &str, org: OrgId, at_ms: i64) -> StoreResult<Coupon> {
-    one_row(
-        conn,
-        "SELECT id, code, org_id, value, min_spend_fen, expires_ms, used_order_id FROM coupons WHERE code = ?1",
-        [code],
-        |r| {
-            let owner: Option<i64> = c!(r, "org_id");
-            let used: Option<i64> = c!(r, "used_order_id");
-            let expires: i64 = c!(r, "expires_ms");
-            if owner.is_some_and(|o| o != org.get()) {
-                return Err(rejected("no such coupon"));
-            }
-            if used.is_some() {
-                return Err(rejected("coupon already used"));
-            }
-            if at_ms >= expires {
-                return Err(rejected("coupon expired"));
-            }
-            let value: String = c!(r, "value");
-            Ok(Coupon {
-                id: c!(r, "id"),
-                code: c!(r, "code"),
-                value: from_json::<CouponValue>(&value)?,
-                min_spend_fen: fen(c!(r, "min_spend_fen"))?,
-            })
-        },
-    )?
-    .ok_or_else(|| rejected("no such coupon"))
 }
 
 fn outcome(conn: &Connection, order_id: i64, replayed: bool) -> StoreResult<OrderOutcome> {
@@ -414,14 +265,14 @@ fn outcome(conn: &Connection, order_id: i64, replayed: bool) -> StoreResult<Orde
         conn,
         &format!("SELECT {ORDER_COLS} FROM orders WHERE id = ?1"),
         [order_id],
-        order_row,
+        |r| decode::order(r),
     )?
     .ok_or(StoreError::NotFound)?;
     let instance = one_row(
         conn,
         &format!("SELECT {INST_COLS} FROM instances WHERE id = ?1"),
         [order.instance_id],
-        inst_row,
+        |r| decode::instance(r),
     )?
     .ok_or(StoreError::NotFound)?;
     let balances = balances(conn, order.org)?;
@@ -433,8 +284,9 @@ fn outcome(conn: &Connection, order_id: i64, replayed: bool) -> StoreResult<Orde
     })
 }
 
-/// A purchase (`MoneyStore::place_order`): the same rules and rows as the sqlx body in
-/// `money_sql.rs`, in the writer's transaction.
+/// A purchase (`MoneyStore::place_order`): the idempotency check and the catalogue, then
+/// the one purchase body (`crate::purchase`) through [`ConnWrites`], in the writer's
+/// transaction.
 pub(crate) fn place_order(conn: &Connection, o: &PlaceOrder) -> StoreResult<OrderOutcome> {
     let c = &o.ctx;
     let idem = format!("order:{}:{}", c.org, c.key.as_str());
@@ -443,230 +295,190 @@ pub(crate) fn place_order(conn: &Connection, o: &PlaceOrder) -> StoreResult<Orde
         return outcome(conn, id, true);
     }
     let (spec, product) = spec_product(conn, o.spec_id)?;
-    if !product.published {
-        return Err(StoreError::NotFound);
-    }
     let discounts = discounts(conn)?;
-    let coupon = match &o.coupon {
-        Some(code) => Some(coupon(conn, code, c.org, c.at_ms)?),
-        None => None,
+    let input = PurchaseInput {
+        order: o,
+        idem: &idem,
+        spec: &spec,
+        product: &product,
+        discounts: &discounts,
+        balances: &bal,
     };
-    let OrderPlan {
-        breakdown,
-        funding,
-        shares,
-        status,
-        ends,
-        months,
-    } = plan_order(o, &spec, &product, &discounts, coupon.as_ref(), &bal)?;
-    let inst_id: i64 = conn
-        .prepare_cached(&format!(
-            "INSERT INTO instances ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, \
-             0, ?20, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, ?21, NULL) RETURNING id",
-            INST_COLS.trim_start_matches("id, ")
-        ))
-        .map_err(rq_err)?
-        .query_row(
-            params![
-                c.org.get(),
-                c.user.get(),
-                product.id,
-                spec.id,
-                product.supplier.get(),
-                o.mode.as_str(),
-                i64::from(o.quantity),
-                status.as_str(),
-                to_json(&spec.pricing)?,
-                i64::from(product.supplier_share_bp.get()),
-                c.at_ms,
-                i64::from(months),
-                c.at_ms,
-                ends,
-                funding.cash_fen.get(),
-                funding.voucher_fen.get(),
-                funding.credit_fen.get(),
-                shares.supplier_fen.get(),
-                shares.operator_fen.get(),
-                c.at_ms,
-                c.at_ms,
-            ],
-            |r| r.get(0),
-        )
-        .map_err(rq_err)?;
-    let mut inst = InstanceRecord {
-        id: inst_id,
-        org: c.org,
-        user: c.user,
-        product_id: product.id,
-        spec_id: spec.id,
-        supplier: product.supplier,
-        mode: o.mode,
-        quantity: o.quantity,
-        status,
-        pricing: spec.pricing.clone(),
-        supplier_share_bp: product.supplier_share_bp,
-        anchor_ms: c.at_ms,
-        months_total: months,
-        span_start_ms: c.at_ms,
-        ends_ms: ends,
-        paid: funding,
-        paid_shares: shares,
-        reminders_sent: 0,
-        metered_ms: c.at_ms,
-        usage_minutes: 0,
-        usage_charged_fen: Fen::ZERO,
-        usage_unpaid_fen: Fen::ZERO,
-        hold_id: None,
-        resource_id: None,
-        access_address: None,
-        opened_ms: None,
-        accepted_by: None,
-        created_ms: c.at_ms,
-        released_ms: None,
-    };
-    let order_id: i64 = conn
-        .prepare_cached(
-            "INSERT INTO orders (org_id, user_id, kind, instance_id, product_id, spec_id, mode, months, quantity, \
-             breakdown, charged_fen, refunded_fen, discount_fen, deposit_fen, cash_fen, voucher_fen, credit_fen, created_ms) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) RETURNING id",
-        )
-        .map_err(rq_err)?
-        .query_row(
-            params![
-                c.org.get(),
-                c.user.get(),
-                "purchase",
-                inst.id,
-                inst.product_id,
-                inst.spec_id,
-                inst.mode.as_str(),
-                i64::from(months),
-                i64::from(breakdown.quantity),
-                to_json(&breakdown)?,
-                breakdown.total_fen.get(),
-                0i64,
-                breakdown.discount_fen().get(),
-                breakdown.deposit_fen.get(),
-                funding.cash_fen.get(),
-                funding.voucher_fen.get(),
-                funding.credit_fen.get(),
-                c.at_ms,
-            ],
-            |r| r.get(0),
-        )
-        .map_err(rq_err)?;
-    let order = OrderRecord {
-        id: order_id,
-        org: c.org,
-        user: c.user,
-        kind: "purchase".to_owned(),
-        instance_id: inst.id,
-        product_id: inst.product_id,
-        spec_id: inst.spec_id,
-        mode: inst.mode,
-        months,
-        quantity: breakdown.quantity,
-        breakdown: breakdown.clone(),
-        charged_fen: breakdown.total_fen,
-        refunded_fen: Fen::ZERO,
-        discount_fen: breakdown.discount_fen(),
-        deposit_fen: breakdown.deposit_fen,
-        funding,
-        created_ms: c.at_ms,
-    };
-    match o.mode {
-        ChargingMode::Prepaid => {
-            if !breakdown.total_fen.is_zero() {
-                let jt = payment_tx(
-                    TxKind::Purchase,
-                    key(format!("order:{order_id}:pay"))?,
-                    c.org,
-                    product.supplier,
-                    &funding,
-                    &shares,
-                    &format!("order {order_id}"),
-                )
-                .map_err(jerr)?;
-                post_tx(conn, &jt, Some(c.org), Some(inst_id), "order", c.at_ms)?;
-            }
-            let (amount, discount) = (breakdown.total_fen, breakdown.discount_fen());
-            if !(amount.is_zero() && discount.is_zero()) {
-                conn.prepare_cached(
-                    "INSERT INTO bill_items (org_id, user_id, product_id, instance_id, mode, kind, amount_fen, discount_fen, unpaid_fen, at_ms) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                )
-                .map_err(rq_err)?
-                .execute(params![
-                    inst.org.get(),
-                    inst.user.get(),
-                    inst.product_id,
-                    inst.id,
-                    inst.mode.as_str(),
-                    "prepaid",
-                    amount.get(),
-                    discount.get(),
-                    0i64,
-                    c.at_ms,
-                ])
-                .map_err(rq_err)?;
-            }
-        }
-        ChargingMode::Payg => {
-            let d = breakdown.deposit_fen;
-            let hold: i64 = conn
-                .prepare_cached(
-                    "INSERT INTO holds (org_id, instance_id, amount_fen, posted_fen, status, created_ms) VALUES (?1, ?2, ?3, 0, 'pending', ?4) RETURNING id",
-                )
-                .map_err(rq_err)?
-                .query_row(params![c.org.get(), inst_id, d.get(), c.at_ms], |r| r.get(0))
-                .map_err(rq_err)?;
-            if !d.is_zero() {
-                let jt = TxBuilder::new(TxKind::Hold)
-                    .debit(Account::Cash(c.org), d)
-                    .credit(Account::Frozen(c.org), d)
-                    .build(
-                        key(format!("hold:{hold}"))?,
-                        &format!("deposit of order {order_id}"),
-                    )
-                    .map_err(jerr)?;
-                post_tx(conn, &jt, Some(c.org), Some(inst_id), "frozen", c.at_ms)?;
-            }
-            inst.hold_id = Some(hold);
-            conn.prepare_cached("UPDATE instances SET hold_id = ?1 WHERE id = ?2")
-                .map_err(rq_err)?
-                .execute(params![hold, inst_id])
-                .map_err(rq_err)?;
-        }
+    run_ready(purchase(&mut ConnWrites { conn }, &input))
+}
+
+/// A purchase's writes on the writer's connection (synchronous: they never wait).
+struct ConnWrites<'c> {
+    conn: &'c Connection,
+}
+
+impl PurchaseWrites for ConnWrites<'_> {
+    async fn coupon(&mut self, code: &str) -> StoreResult<Option<StoredCoupon>> {
+        let sql = format!("SELECT {COUPON_COLS} FROM coupons WHERE code = ?1");
+        one_row(self.conn, &sql, [code], |r| decode::stored_coupon(r))
     }
-    // A coupon is used up only by an order it discounted.
-    let applied = breakdown.steps.iter().any(|st| st.kind == "coupon");
-    if let Some(cp) = coupon.as_ref().filter(|_| applied) {
-        let n = conn
+
+    async fn insert_instance(&mut self, i: &InstanceRecord) -> StoreResult<i64> {
+        self.conn
+            .prepare_cached(&INSERT_INSTANCE.replace('$', "?"))
+            .map_err(rq_err)?
+            .query_row(
+                params![
+                    i.org.get(),
+                    i.user.get(),
+                    i.product_id,
+                    i.spec_id,
+                    i.supplier.get(),
+                    i.mode.as_str(),
+                    i64::from(i.quantity),
+                    i.status.as_str(),
+                    to_json(&i.pricing)?,
+                    i64::from(i.supplier_share_bp.get()),
+                    i.anchor_ms,
+                    i64::from(i.months_total),
+                    i.span_start_ms,
+                    i.ends_ms,
+                    i.paid.cash_fen.get(),
+                    i.paid.voucher_fen.get(),
+                    i.paid.credit_fen.get(),
+                    i.paid_shares.supplier_fen.get(),
+                    i.paid_shares.operator_fen.get(),
+                    i.metered_ms,
+                    i.created_ms,
+                ],
+                |r| r.get(0),
+            )
+            .map_err(rq_err)
+    }
+
+    async fn insert_order(&mut self, o: &OrderRow<'_>) -> StoreResult<OrderRecord> {
+        let id: i64 = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO orders (org_id, user_id, kind, instance_id, product_id, spec_id, mode, months, quantity, \
+                 breakdown, charged_fen, refunded_fen, discount_fen, deposit_fen, cash_fen, voucher_fen, credit_fen, created_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) RETURNING id",
+            )
+            .map_err(rq_err)?
+            .query_row(
+                params![
+                    o.ctx.org.get(),
+                    o.ctx.user.get(),
+                    o.kind,
+                    o.inst.id,
+                    o.inst.product_id,
+                    o.inst.spec_id,
+                    o.inst.mode.as_str(),
+                    i64::from(o.months),
+                    i64::from(o.breakdown.quantity),
+                    to_json(o.breakdown)?,
+                    o.charged.get(),
+                    o.refunded.get(),
+                    o.breakdown.discount_fen().get(),
+                    o.breakdown.deposit_fen.get(),
+                    o.funding.cash_fen.get(),
+                    o.funding.voucher_fen.get(),
+                    o.funding.credit_fen.get(),
+                    o.ctx.at_ms,
+                ],
+                |r| r.get(0),
+            )
+            .map_err(rq_err)?;
+        Ok(o.record(id))
+    }
+
+    async fn post(
+        &mut self,
+        jt: &JournalTx,
+        org: OrgId,
+        instance: i64,
+        channel: &str,
+        at_ms: i64,
+    ) -> StoreResult<i64> {
+        post_tx(self.conn, jt, Some(org), Some(instance), channel, at_ms)
+    }
+
+    async fn bill_item(
+        &mut self,
+        inst: &InstanceRecord,
+        kind: &str,
+        amount: Fen,
+        discount: Fen,
+        at_ms: i64,
+    ) -> StoreResult<()> {
+        if amount.is_zero() && discount.is_zero() {
+            return Ok(());
+        }
+        self.conn
+            .prepare_cached(
+                "INSERT INTO bill_items (org_id, user_id, product_id, instance_id, mode, kind, amount_fen, discount_fen, unpaid_fen, at_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )
+            .map_err(rq_err)?
+            .execute(params![
+                inst.org.get(),
+                inst.user.get(),
+                inst.product_id,
+                inst.id,
+                inst.mode.as_str(),
+                kind,
+                amount.get(),
+                discount.get(),
+                0i64,
+                at_ms,
+            ])
+            .map_err(rq_err)?;
+        Ok(())
+    }
+
+    async fn insert_hold(
+        &mut self,
+        org: OrgId,
+        instance: i64,
+        amount: Fen,
+        at_ms: i64,
+    ) -> StoreResult<i64> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO holds (org_id, instance_id, amount_fen, posted_fen, status, created_ms) \
+                 VALUES (?1, ?2, ?3, 0, 'pending', ?4) RETURNING id",
+            )
+            .map_err(rq_err)?
+            .query_row(params![org.get(), instance, amount.get(), at_ms], |r| {
+                r.get(0)
+            })
+            .map_err(rq_err)
+    }
+
+    async fn set_hold(&mut self, instance: i64, hold: i64) -> StoreResult<()> {
+        self.conn
+            .prepare_cached("UPDATE instances SET hold_id = ?1 WHERE id = ?2")
+            .map_err(rq_err)?
+            .execute(params![hold, instance])
+            .map_err(rq_err)?;
+        Ok(())
+    }
+
+    async fn use_coupon(&mut self, coupon: i64, order: i64) -> StoreResult<bool> {
+        let n = self
+            .conn
             .prepare_cached(
                 "UPDATE coupons SET used_order_id = ?1 WHERE id = ?2 AND used_order_id IS NULL",
             )
             .map_err(rq_err)?
-            .execute(params![order_id, cp.id])
+            .execute(params![order, coupon])
             .map_err(rq_err)?;
-        if n != 1 {
-            return Err(rejected("coupon already used"));
-        }
+        Ok(n == 1)
     }
-    conn.prepare_cached("INSERT INTO op_idem (key, body_digest, result_id) VALUES (?1, ?2, ?3)")
-        .map_err(rq_err)?
-        .execute(params![idem, c.digest, order_id])
-        .map_err(rq_err)?;
-    let mut balances = bal;
-    balances.cash_fen -= funding.cash_fen.get() + breakdown.deposit_fen.get();
-    balances.voucher_fen -= funding.voucher_fen.get();
-    balances.credit_used_fen += funding.credit_fen.get();
-    balances.frozen_fen += breakdown.deposit_fen.get();
-    Ok(OrderOutcome {
-        order,
-        instance: inst,
-        balances,
-        replayed: false,
-    })
+
+    async fn idem_put(&mut self, key: &str, digest: &str, order: i64) -> StoreResult<()> {
+        self.conn
+            .prepare_cached("INSERT INTO op_idem (key, body_digest, result_id) VALUES (?1, ?2, ?3)")
+            .map_err(rq_err)?
+            .execute(params![key, digest, order])
+            .map_err(rq_err)?;
+        Ok(())
+    }
 }
 
 /// Appends an audit record after the chain's head (`OpsStore::append_audit`).
