@@ -45,6 +45,8 @@ pub mod validate;
 
 pub use authz::{OrgVisibility, Principal};
 pub use clock::{Clock, ManualClock};
-pub use ids::{OrgId, RegistrationId, TokenId, UserId};
+pub use ids::{
+    InstanceId, JournalTxId, OrderId, OrgId, ProductId, RegistrationId, SpecId, TokenId, UserId,
+};
 pub use org::{OrgKind, OrgStatus};
 pub use role::{Permission, Role};

@@ -234,6 +234,32 @@ pub(crate) fn payment(r: &(impl Cols + ?Sized)) -> StoreResult<PaymentRecord> {
     })
 }
 
+/// A `messages` row (`id, org_id, instance_id, body, created_ms`).
+pub(crate) fn message(r: &(impl Cols + ?Sized)) -> StoreResult<MessageRecord> {
+    Ok(MessageRecord {
+        id: r.i64("id")?,
+        org: oid(r.i64("org_id")?)?,
+        instance_id: r.opt_i64("instance_id")?,
+        body: r.text("body")?,
+        created_ms: r.i64("created_ms")?,
+    })
+}
+
+/// A `mirror_outbox` row (`id, journal_tx_id, org_id, op, amount_fen, sent_ref,
+/// signed_ref, signed_tx`).
+pub(crate) fn mirror(r: &(impl Cols + ?Sized)) -> StoreResult<MirrorRecord> {
+    Ok(MirrorRecord {
+        id: r.i64("id")?,
+        journal_tx_id: r.i64("journal_tx_id")?,
+        org: oid(r.i64("org_id")?)?,
+        op: r.text("op")?,
+        amount_fen: fen(r.i64("amount_fen")?)?,
+        sent_ref: r.opt_text("sent_ref")?,
+        signed_ref: r.opt_text("signed_ref")?,
+        signed_tx: r.opt_text("signed_tx")?,
+    })
+}
+
 /// A `discounts` row (`id, rule, off_bp`).
 pub(crate) fn discount(r: &(impl Cols + ?Sized)) -> StoreResult<Discount> {
     Ok(Discount {

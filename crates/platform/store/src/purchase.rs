@@ -127,7 +127,33 @@ pub(crate) async fn purchase<W: PurchaseWrites>(
         })
         .await?;
     let order_id = order.id;
-    match o.mode {
+    pay_or_hold(w, p, &plan, &mut inst, order_id).await?;
+    if let Some(cp) = coupon.as_ref().filter(|_| plan.coupon_used)
+        && !w.use_coupon(cp.id, order_id).await?
+    {
+        return Err(MoneyRejection::CouponUsed.into());
+    }
+    w.idem_put(p.idem, &c.digest, order_id).await?;
+    Ok(OrderOutcome {
+        order,
+        instance: inst,
+        balances: plan.balances_after,
+        replayed: false,
+    })
+}
+
+/// Pays a prepaid purchase from the balances (funding and shares of the plan) and bills
+/// it, or freezes a pay-as-you-go purchase's deposit in a new hold.
+async fn pay_or_hold<W: PurchaseWrites>(
+    w: &mut W,
+    p: &PurchaseInput<'_>,
+    plan: &PurchasePlan,
+    inst: &mut InstanceRecord,
+    order_id: i64,
+) -> StoreResult<()> {
+    let c = &p.order.ctx;
+    let b = &plan.breakdown;
+    match p.order.mode {
         ChargingMode::Prepaid => {
             if !b.total_fen.is_zero() {
                 let k = key(format!("order:{order_id}:pay"))?;
@@ -144,8 +170,8 @@ pub(crate) async fn purchase<W: PurchaseWrites>(
                 .map_err(jerr)?;
                 w.post(&jt, c.org, inst.id, "order", c.at_ms).await?;
             }
-            w.bill_item(&inst, "prepaid", b.total_fen, b.discount_fen(), c.at_ms)
-                .await?;
+            w.bill_item(inst, "prepaid", b.total_fen, b.discount_fen(), c.at_ms)
+                .await
         }
         ChargingMode::Payg => {
             let d = b.deposit_fen;
@@ -162,21 +188,9 @@ pub(crate) async fn purchase<W: PurchaseWrites>(
                 w.post(&jt, c.org, inst.id, "frozen", c.at_ms).await?;
             }
             inst.hold_id = Some(hold);
-            w.set_hold(inst.id, hold).await?;
+            w.set_hold(inst.id, hold).await
         }
     }
-    if let Some(cp) = coupon.as_ref().filter(|_| plan.coupon_used)
-        && !w.use_coupon(cp.id, order_id).await?
-    {
-        return Err(MoneyRejection::CouponUsed.into());
-    }
-    w.idem_put(p.idem, &c.digest, order_id).await?;
-    Ok(OrderOutcome {
-        order,
-        instance: inst,
-        balances: plan.balances_after,
-        replayed: false,
-    })
 }
 
 /// The instance a purchase creates (id 0 until inserted).

@@ -56,7 +56,7 @@ macro_rules! money_bills {
                     .await
                     .map_err(db_err)?;
                 rows.iter()
-                    .map(|r| Ok(MirrorRecord { id: col!(r, "id"), journal_tx_id: col!(r, "journal_tx_id"), org: oid(col!(r, "org_id"))?, op: col!(r, "op"), amount_fen: fen(col!(r, "amount_fen"))?, sent_ref: col!(r, "sent_ref"), signed_ref: col!(r, "signed_ref"), signed_tx: col!(r, "signed_tx") }))
+                    .map(decode::mirror)
                     .collect()
             }
 

@@ -323,7 +323,7 @@ macro_rules! money_orders {
                     .await
                     .map_err(db_err)?;
                 rows.iter()
-                    .map(|r| Ok(MessageRecord { id: col!(r, "id"), org: oid(col!(r, "org_id"))?, instance_id: col!(r, "instance_id"), body: col!(r, "body"), created_ms: col!(r, "created_ms") }))
+                    .map(decode::message)
                     .collect()
             }
 
@@ -335,7 +335,7 @@ macro_rules! money_orders {
                     .await
                     .map_err(db_err)?;
                 rows.iter()
-                    .map(|r| Ok(MessageRecord { id: col!(r, "id"), org: oid(col!(r, "org_id"))?, instance_id: col!(r, "instance_id"), body: col!(r, "body"), created_ms: col!(r, "created_ms") }))
+                    .map(decode::message)
                     .collect()
             }
 

@@ -307,6 +307,10 @@ pub(crate) fn place_order(conn: &Connection, o: &PlaceOrder) -> StoreResult<Orde
     run_ready(purchase(&mut ConnWrites { conn }, &input))
 }
 
+/// [`INSERT_INSTANCE`] with SQLite's `?n` parameters.
+static INSERT_INSTANCE_Q: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| INSERT_INSTANCE.replace('$', "?"));
+
 /// A purchase's writes on the writer's connection (synchronous: they never wait).
 struct ConnWrites<'c> {
     conn: &'c Connection,
@@ -320,7 +324,7 @@ impl PurchaseWrites for ConnWrites<'_> {
 
     async fn insert_instance(&mut self, i: &InstanceRecord) -> StoreResult<i64> {
         self.conn
-            .prepare_cached(&INSERT_INSTANCE.replace('$', "?"))
+            .prepare_cached(&INSERT_INSTANCE_Q)
             .map_err(rq_err)?
             .query_row(
                 params![
