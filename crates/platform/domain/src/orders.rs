@@ -117,10 +117,7 @@ pub fn plan_purchase(r: &PurchaseRequest<'_>) -> Result<PurchasePlan, MoneyRejec
         coupon: r.coupon,
     })?;
     let (funding, shares) = match r.mode {
-        ChargingMode::Prepaid => (
-            fund(breakdown.total_fen, r.balances)?,
-            shares_of(breakdown.total_fen, r.supplier_share)?,
-        ),
+        ChargingMode::Prepaid => fund_and_share(breakdown.total_fen, r.balances, r.supplier_share)?,
         ChargingMode::Payg => {
             let cash = Fen::new(r.balances.cash_fen.max(0))?;
             if breakdown.deposit_fen > cash {
@@ -132,11 +129,6 @@ pub fn plan_purchase(r: &PurchaseRequest<'_>) -> Result<PurchasePlan, MoneyRejec
             (Funding::default(), Shares::default())
         }
     };
-    debug_assert_eq!(funding.total().ok(), Some(breakdown.total_fen));
-    debug_assert_eq!(
-        shares.supplier_fen.checked_add(shares.operator_fen).ok(),
-        Some(breakdown.total_fen)
-    );
     let status = if r.manual_provisioning {
         InstanceStatus::Pending
     } else {
@@ -162,6 +154,24 @@ pub fn plan_purchase(r: &PurchaseRequest<'_>) -> Result<PurchasePlan, MoneyRejec
         coupon_used,
         balances_after: after,
     })
+}
+
+/// How a charge of `amount` is paid from the balances (in the funding order cash →
+/// voucher → credit) and shared between the supplier (`supplier_share`) and the operator.
+pub fn fund_and_share(
+    amount: Fen,
+    b: &Balances,
+    supplier_share: Bp,
+) -> Result<(Funding, Shares), MoneyRejection> {
+    let funding = fund(amount, b)?;
+    let shares = shares_of(amount, supplier_share)?;
+    // Conservation: what is funded is what is charged, what is shared is what is paid.
+    debug_assert_eq!(funding.total().ok(), Some(amount));
+    debug_assert_eq!(
+        shares.supplier_fen.checked_add(shares.operator_fen).ok(),
+        Some(amount)
+    );
+    Ok((funding, shares))
 }
 
 /// A renewal's term: 1..=[`TERM_MONTHS_MAX`] months.
@@ -204,6 +214,73 @@ pub fn check_renewal(f: &RenewalFacts, months: u32, at_ms: i64) -> Result<u32, M
         return Err(MoneyRejection::TermAlreadyEnded);
     }
     Ok(total)
+}
+
+/// What a renewal is decided from.
+#[derive(Debug, Clone)]
+pub struct RenewalRequest<'a> {
+    /// The instance's facts.
+    pub facts: RenewalFacts,
+    /// The customer.
+    pub customer: OrgId,
+    /// Units.
+    pub quantity: u32,
+    /// Months added.
+    pub months: u32,
+    /// When.
+    pub at_ms: i64,
+    /// The instance's pricing snapshot (renewals keep the price sold).
+    pub pricing: &'a SpecPricing,
+    /// The product's region.
+    pub region: &'a str,
+    /// Active discounts (applied as today; no coupon).
+    pub discounts: &'a [Discount],
+    /// The instance's supplier share.
+    pub supplier_share: Bp,
+    /// The customer's balances, read under the customer's write lock.
+    pub balances: &'a Balances,
+}
+
+/// The decisions of a renewal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenewalPlan {
+    /// Price breakdown of the months added.
+    pub breakdown: Breakdown,
+    /// How they are paid.
+    pub funding: Funding,
+    /// How the payment is shared.
+    pub shares: Shares,
+    /// Months paid in total after the renewal.
+    pub months_total: u32,
+    /// The new end of the term; `None` while the instance is pending (its term starts
+    /// when it is accepted).
+    pub new_end_ms: Option<i64>,
+}
+
+/// Checks a renewal ([`check_renewal`]), prices the months added from the instance's
+/// snapshot with today's discounts and no coupon, and funds them in the funding order.
+pub fn plan_renewal(r: &RenewalRequest<'_>) -> Result<RenewalPlan, MoneyRejection> {
+    let months_total = check_renewal(&r.facts, r.months, r.at_ms)?;
+    let breakdown = quote(&QuoteRequest {
+        pricing: r.pricing,
+        mode: ChargingMode::Prepaid,
+        months: r.months,
+        quantity: r.quantity,
+        customer: r.customer,
+        region: r.region,
+        discounts: r.discounts,
+        coupon: None,
+    })?;
+    let (funding, shares) = fund_and_share(breakdown.total_fen, r.balances, r.supplier_share)?;
+    let new_end_ms = (r.facts.status != InstanceStatus::Pending)
+        .then(|| add_months(r.facts.anchor_ms, months_total));
+    Ok(RenewalPlan {
+        breakdown,
+        funding,
+        shares,
+        months_total,
+        new_end_ms,
+    })
 }
 
 /// The price of the rest of a term on a new spec (change of spec): the terms already paid
@@ -399,6 +476,30 @@ mod tests {
             check_renewal(&facts, 1, i64::MAX / 2),
             Err(MoneyRejection::TermAlreadyEnded)
         );
+        let p = pricing(1_000);
+        let bal = Balances {
+            cash_fen: 5_000,
+            ..Balances::default()
+        };
+        let req = RenewalRequest {
+            facts: RenewalFacts {
+                status: InstanceStatus::Pending,
+                ..facts
+            },
+            customer: o(1),
+            quantity: 2,
+            months: 2,
+            at_ms: 0,
+            pricing: &p,
+            region: "r",
+            discounts: &[],
+            supplier_share: Bp::new(5_000).unwrap_or_else(|_| unreachable!()),
+            balances: &bal,
+        };
+        let plan = plan_renewal(&req).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((plan.months_total, plan.new_end_ms), (3, None));
+        assert_eq!(plan.funding.cash_fen, f(4_000));
+        assert_eq!(plan.shares.supplier_fen, f(2_000));
         assert_eq!(
             rest_of_term_charge(f(10), &pricing(3), &pricing(4)),
             Ok(f(14))

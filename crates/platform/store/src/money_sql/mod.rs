@@ -17,8 +17,8 @@ use suanli_platform_domain::journal::{
 };
 use suanli_platform_domain::money::{Bp, Fen, MoneyError, add_months};
 use suanli_platform_domain::orders::{
-    RenewalFacts, check_renewal, check_renewal_months, refund_destination, rest_of_term_charge,
-    span_refund,
+    RenewalFacts, RenewalRequest, check_renewal_months, fund_and_share, plan_renewal,
+    refund_destination, rest_of_term_charge, span_refund,
 };
 use suanli_platform_domain::pricing::{
     Breakdown, ChargingMode, Discount, DiscountScope, QuoteRequest, SpecPricing, quote,

@@ -18,18 +18,25 @@ macro_rules! money_orders {
                     return self.outcome(id, true).await;
                 }
                 let mut inst = Self::own_inst(&mut tx, c, instance).await?;
-                let facts = RenewalFacts { mode: inst.mode, status: inst.status, months_total: inst.months_total, anchor_ms: inst.anchor_ms };
-                let total_months = check_renewal(&facts, months, c.at_ms)?;
                 let region = Self::region_of(&mut tx, inst.product_id).await?;
                 let discounts = Self::discounts_in(&mut *tx).await?;
-                let pricing = inst.pricing.clone();
-                let b = Self::prepaid_quote(&inst, &pricing, months, &region, &discounts)?;
                 let bal = Self::tx_balances(&mut tx, c.org).await?;
-                let funding = fund(b.total_fen, &bal).map_err(jerr)?;
-                let shares = shares_of(b.total_fen, inst.supplier_share_bp).map_err(merr)?;
-                inst.months_total = total_months;
-                if inst.status != InstanceStatus::Pending {
-                    inst.ends_ms = Some(add_months(inst.anchor_ms, total_months));
+                let plan = plan_renewal(&RenewalRequest {
+                    facts: RenewalFacts { mode: inst.mode, status: inst.status, months_total: inst.months_total, anchor_ms: inst.anchor_ms },
+                    customer: inst.org,
+                    quantity: inst.quantity,
+                    months,
+                    at_ms: c.at_ms,
+                    pricing: &inst.pricing,
+                    region: &region,
+                    discounts: &discounts,
+                    supplier_share: inst.supplier_share_bp,
+                    balances: &bal,
+                })?;
+                let (b, funding, shares) = (plan.breakdown, plan.funding, plan.shares);
+                inst.months_total = plan.months_total;
+                if let Some(end) = plan.new_end_ms {
+                    inst.ends_ms = Some(end);
                     inst.status = InstanceStatus::Active;
                     inst.reminders_sent = 0;
                 }
@@ -154,8 +161,7 @@ macro_rules! money_orders {
                     Self::bill_item(&mut tx, &inst, "refund", refund, Fen::ZERO, Fen::ZERO, c.at_ms).await?;
                 }
                 let bal = Self::tx_balances(&mut tx, c.org).await?;
-                let funding = fund(charge, &bal).map_err(jerr)?;
-                let shares = shares_of(charge, inst.supplier_share_bp).map_err(merr)?;
+                let (funding, shares) = fund_and_share(charge, &bal, inst.supplier_share_bp)?;
                 if !charge.is_zero() {
                     let jt = payment_tx(TxKind::ChangeSpec, key(format!("order:{order_id}:pay"))?, c.org, inst.supplier, &funding, &shares, &format!("change of spec order {order_id}: rest of the new spec")).map_err(jerr)?;
                     Self::post_tx(&mut tx, &jt, Some(c.org), Some(inst.id), "order", c.at_ms).await?;
