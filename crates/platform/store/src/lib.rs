@@ -16,8 +16,10 @@
 //! - business rules live in the domain (`suanli_platform_domain::orders`, `::journal`,
 //!   `::pricing`, `::proration`); the store reads facts, asks the domain and applies the
 //!   answer. A purchase has one body (`purchase.rs`) applied through a small write
-//!   interface each backend implements; rows are decoded by one decoder per record type
-//!   (`decode.rs`) for every backend; money refusals are a typed [`MoneyRejection`];
+//!   interface each backend implements, and so has journal posting (`posting.rs`: header,
+//!   projection, lines, the balance check, the mirror rule); rows are decoded by one
+//!   decoder per record type (`decode.rs`) for every backend; money refusals are a typed
+//!   [`MoneyRejection`];
 //! - times are `i64` milliseconds, money `BIGINT` fen, never floats;
 //! - money ([`MoneyStore`], `money/`, `money_sql/`, migration `0002_money`): the
 //!   double-entry journal (`journal_tx`, `journal_lines`) is append-only (triggers refuse
@@ -39,6 +41,7 @@
 mod decode;
 mod money;
 mod money_sql;
+mod posting;
 mod purchase;
 mod records;
 mod sql;

@@ -22,7 +22,7 @@ macro_rules! money_journal {
                 decode::balances(pairs)
             }
 
-            /// Posts a journal transaction: header, lines, projection, balance check, mirror.
+            /// Posts a journal transaction (`crate::posting::post`).
             async fn post_tx(
                 tx: &mut sqlx::Transaction<'static, $Db>,
                 jt: &JournalTx,
@@ -31,101 +31,7 @@ macro_rules! money_journal {
                 channel: &str,
                 at_ms: i64,
             ) -> StoreResult<i64> {
-                debug_assert_eq!(jt.imbalance(), 0, "unbalanced journal transaction {}", jt.key().as_str());
-                let total = jt.total();
-                let r = sqlx::query(
-                    "INSERT INTO journal_tx (idem_key, body_digest, kind, org_id, instance_id, channel, memo, total_fen, at_ms) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-                )
-                .bind(jt.key().as_str().to_owned())
-                .bind(jt.body_digest())
-                .bind(jt.kind().as_str())
-                .bind(org.map(OrgId::get))
-                .bind(instance)
-                .bind(channel.to_owned())
-                .bind(jt.memo().to_owned())
-                .bind(total.get())
-                .bind(at_ms)
-                .fetch_one(&mut **tx)
-                .await
-                .map_err(db_err)?;
-                let id: i64 = col!(r, "id");
-                let (mut money_in, mut money_out) = (0i64, 0i64);
-                let mut afters: Vec<Option<i64>> = Vec::with_capacity(jt.lines().len());
-                for l in jt.lines() {
-                    let delta = l.account.signed(l.side, l.amount);
-                    let after: Option<i64> = if l.account.customer().is_some() {
-                        let r = sqlx::query(
-                            "INSERT INTO account_balances (account, balance) VALUES ($1, $2) \
-                             ON CONFLICT (account) DO UPDATE SET balance = account_balances.balance + excluded.balance \
-                             RETURNING balance",
-                        )
-                        .bind(l.account.key())
-                        .bind(delta)
-                        .fetch_one(&mut **tx)
-                        .await
-                        .map_err(db_err)?;
-                        Some(col!(r, "balance"))
-                    } else {
-                        None
-                    };
-                    if l.account == Account::Bank {
-                        if l.side == Side::Debit { money_in += l.amount.get() } else { money_out += l.amount.get() }
-                    }
-                    afters.push(after);
-                }
-                // All lines in one statement.
-                let values: Vec<String> = (0..jt.lines().len())
-                    .map(|i| {
-                        let b = i * 5;
-                        format!("(${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5)
-                    })
-                    .collect();
-                let sql = format!(
-                    "INSERT INTO journal_lines (tx_id, account, side, amount_fen, balance_after) VALUES {}",
-                    values.join(", ")
-                );
-                // The store's own balance check reads back what the database stored: the
-                // lines of this (new) transaction id are exactly the rows this statement
-                // inserted, returned by it (one round trip instead of a second query).
-                let sql = format!("{sql} RETURNING side, amount_fen");
-                let mut q = sqlx::query(&sql);
-                for (l, after) in jt.lines().iter().zip(afters) {
-                    q = q.bind(id).bind(l.account.key()).bind(l.side.as_str()).bind(l.amount.get()).bind(after);
-                }
-                let stored = q.fetch_all(&mut **tx).await.map_err(db_err)?;
-                let (mut d, mut c) = (0i64, 0i64);
-                for r in &stored {
-                    let side: String = col!(r, "side");
-                    let amount: i64 = col!(r, "amount_fen");
-                    let sum = match side.as_str() {
-                        "debit" => &mut d,
-                        "credit" => &mut c,
-                        _ => return Err(cor("journal line side")),
-                    };
-                    *sum = sum.checked_add(amount).ok_or_else(|| cor("journal line sum"))?;
-                }
-                if stored.len() != jt.lines().len() || d != c || d != total.get() {
-                    return Err(StoreError::Corrupt(format!("journal transaction {id} unbalanced")));
-                }
-                if let Some(o) = org {
-                    for (op, amount) in [("mint", money_in), ("burn", money_out)] {
-                        if amount > 0 {
-                            sqlx::query(
-                                "INSERT INTO mirror_outbox (journal_tx_id, org_id, op, amount_fen, created_ms) VALUES ($1, $2, $3, $4, $5)",
-                            )
-                            .bind(id)
-                            .bind(o.get())
-                            .bind(op)
-                            .bind(amount)
-                            .bind(at_ms)
-                            .execute(&mut **tx)
-                            .await
-                            .map_err(db_err)?;
-                        }
-                    }
-                }
-                Ok(id)
+                posting::post(&mut SqlxJournal { tx }, jt, org, instance, channel, at_ms).await
             }
 
             /// [`Self::post_tx`] unless a transaction with the same key exists: then its id
@@ -180,6 +86,78 @@ macro_rules! money_journal {
                 Ok(())
             }
 
+        }
+
+        impl posting::JournalWrites for SqlxJournal<'_, $Db> {
+            async fn header(
+                &mut self,
+                jt: &JournalTx,
+                org: Option<OrgId>,
+                instance: Option<i64>,
+                channel: &str,
+                at_ms: i64,
+            ) -> StoreResult<i64> {
+                let r = sqlx::query(
+                    "INSERT INTO journal_tx (idem_key, body_digest, kind, org_id, instance_id, channel, memo, total_fen, at_ms) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                )
+                .bind(jt.key().as_str().to_owned())
+                .bind(jt.body_digest())
+                .bind(jt.kind().as_str())
+                .bind(org.map(OrgId::get))
+                .bind(instance)
+                .bind(channel.to_owned())
+                .bind(jt.memo().to_owned())
+                .bind(jt.total().get())
+                .bind(at_ms)
+                .fetch_one(&mut **self.tx)
+                .await
+                .map_err(db_err)?;
+                Ok(col!(r, "id"))
+            }
+
+            async fn project(&mut self, account: &str, delta: i64) -> StoreResult<i64> {
+                let r = sqlx::query(
+                    "INSERT INTO account_balances (account, balance) VALUES ($1, $2) \
+                     ON CONFLICT (account) DO UPDATE SET balance = account_balances.balance + excluded.balance \
+                     RETURNING balance",
+                )
+                .bind(account.to_owned())
+                .bind(delta)
+                .fetch_one(&mut **self.tx)
+                .await
+                .map_err(db_err)?;
+                Ok(col!(r, "balance"))
+            }
+
+            async fn lines(&mut self, id: i64, lines: &[Line], afters: &[Option<i64>]) -> StoreResult<Vec<(String, i64)>> {
+                let sql = format!(
+                    "INSERT INTO journal_lines (tx_id, account, side, amount_fen, balance_after) VALUES {} \
+                     RETURNING side, amount_fen",
+                    posting::line_values(lines.len(), '$')
+                );
+                let mut q = sqlx::query(&sql);
+                for (l, after) in lines.iter().zip(afters) {
+                    q = q.bind(id).bind(l.account.key()).bind(l.side.as_str()).bind(l.amount.get()).bind(*after);
+                }
+                let stored = q.fetch_all(&mut **self.tx).await.map_err(db_err)?;
+                stored.iter().map(|r| Ok((col!(r, "side"), col!(r, "amount_fen")))).collect()
+            }
+
+            async fn mirror(&mut self, id: i64, org: OrgId, op: &str, amount: i64, at_ms: i64) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO mirror_outbox (journal_tx_id, org_id, op, amount_fen, created_ms) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(id)
+                .bind(org.get())
+                .bind(op.to_owned())
+                .bind(amount)
+                .bind(at_ms)
+                .execute(&mut **self.tx)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
         }
     };
 }

@@ -1,10 +1,11 @@
-//! [`MoneyStore`] for both backends from one macro body (same SQL text). Only the
+//! [`MoneyStore`] for both backends from one macro per section (same SQL text). Only the
 //! transaction start differs: SQLite serialises money writers on the store's write lock
 //! and `BEGIN IMMEDIATE`; PostgreSQL takes a transaction-scoped advisory lock on the
 //! customer organisation.
 
 use crate::decode;
 use crate::money::*;
+use crate::posting;
 use crate::sql::{db_err, limit_of};
 use crate::{PgStore, SqliteStore, StoreError, StoreResult};
 use sqlx::Row;
@@ -145,6 +146,11 @@ impl OrderRow<'_> {
             created_ms: self.ctx.at_ms,
         }
     }
+}
+
+/// A journal posting's writes inside a sqlx transaction (`crate::posting`).
+pub(crate) struct SqlxJournal<'t, DB: sqlx::Database> {
+    tx: &'t mut sqlx::Transaction<'static, DB>,
 }
 
 /// The columns of a coupon as its eligibility is decided (`decode::stored_coupon`).

@@ -7,7 +7,7 @@ use crate::{StoreError, StoreResult};
 use rusqlite::{Connection, params};
 use suanli_platform_domain::OrgId;
 use suanli_platform_domain::audit::{AuditEvent, AuditRecord, GENESIS_PREV};
-use suanli_platform_domain::journal::{Account, Balances, JournalTx, Side};
+use suanli_platform_domain::journal::{Account, Balances, JournalTx, Line};
 use suanli_platform_domain::money::Fen;
 use suanli_platform_domain::pricing::Discount;
 
@@ -20,6 +20,7 @@ use crate::money_sql::{
     COUPON_COLS, INSERT_INSTANCE, INST_COLS, ORDER_COLS, OrderRow, PRODUCT_COLS, SPEC_COLS, cor,
     to_json,
 };
+use crate::posting::{self, JournalWrites};
 use crate::purchase::{PurchaseInput, PurchaseWrites, purchase, run_ready};
 use suanli_platform_domain::orders::StoredCoupon;
 
@@ -104,7 +105,7 @@ fn balances(conn: &Connection, org: OrgId) -> StoreResult<Balances> {
     decode::balances(pairs)
 }
 
-/// Posts a journal transaction: header, projection, lines, balance check, mirror.
+/// Posts a journal transaction (`crate::posting::post`) on the writer's connection.
 fn post_tx(
     conn: &Connection,
     jt: &JournalTx,
@@ -113,121 +114,108 @@ fn post_tx(
     channel: &str,
     at_ms: i64,
 ) -> StoreResult<i64> {
-    debug_assert_eq!(
-        jt.imbalance(),
-        0,
-        "unbalanced journal transaction {}",
-        jt.key().as_str()
-    );
-    let total = jt.total();
-    let id: i64 = conn
-        .prepare_cached(
-            "INSERT INTO journal_tx (idem_key, body_digest, kind, org_id, instance_id, channel, memo, total_fen, at_ms) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
-        )
-        .map_err(rq_err)?
-        .query_row(
-            params![
-                jt.key().as_str(),
-                jt.body_digest(),
-                jt.kind().as_str(),
-                org.map(OrgId::get),
-                instance,
-                channel,
-                jt.memo(),
-                total.get(),
-                at_ms,
-            ],
-            |r| r.get(0),
-        )
-        .map_err(rq_err)?;
-    let (mut money_in, mut money_out) = (0i64, 0i64);
-    let mut afters: Vec<Option<i64>> = Vec::with_capacity(jt.lines().len());
-    for l in jt.lines() {
-        let delta = l.account.signed(l.side, l.amount);
-        let after = if l.account.customer().is_some() {
-            let b: i64 = conn
-                .prepare_cached(
-                    "INSERT INTO account_balances (account, balance) VALUES (?1, ?2) \
-                     ON CONFLICT (account) DO UPDATE SET balance = account_balances.balance + excluded.balance \
-                     RETURNING balance",
-                )
-                .map_err(rq_err)?
-                .query_row(params![l.account.key(), delta], |r| r.get(0))
-                .map_err(rq_err)?;
-            Some(b)
-        } else {
-            None
-        };
-        if l.account == Account::Bank {
-            if l.side == Side::Debit {
-                money_in += l.amount.get()
-            } else {
-                money_out += l.amount.get()
-            }
-        }
-        afters.push(after);
-    }
-    // All lines in one statement; the balance check reads back what was stored.
-    let values: Vec<String> = (0..jt.lines().len())
-        .map(|i| {
-            let b = i * 5;
-            format!(
-                "(?{}, ?{}, ?{}, ?{}, ?{})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5
+    run_ready(posting::post(
+        &mut ConnWrites { conn },
+        jt,
+        org,
+        instance,
+        channel,
+        at_ms,
+    ))
+}
+
+impl JournalWrites for ConnWrites<'_> {
+    async fn header(
+        &mut self,
+        jt: &JournalTx,
+        org: Option<OrgId>,
+        instance: Option<i64>,
+        channel: &str,
+        at_ms: i64,
+    ) -> StoreResult<i64> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO journal_tx (idem_key, body_digest, kind, org_id, instance_id, channel, memo, total_fen, at_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
             )
-        })
-        .collect();
-    let sql = format!(
-        "INSERT INTO journal_lines (tx_id, account, side, amount_fen, balance_after) VALUES {} RETURNING side, amount_fen",
-        values.join(", ")
-    );
-    let mut args: Vec<rusqlite::types::Value> = Vec::with_capacity(jt.lines().len() * 5);
-    for (l, after) in jt.lines().iter().zip(afters) {
-        args.push(id.into());
-        args.push(l.account.key().into());
-        args.push(l.side.as_str().to_owned().into());
-        args.push(l.amount.get().into());
-        args.push(after.into());
+            .map_err(rq_err)?
+            .query_row(
+                params![
+                    jt.key().as_str(),
+                    jt.body_digest(),
+                    jt.kind().as_str(),
+                    org.map(OrgId::get),
+                    instance,
+                    channel,
+                    jt.memo(),
+                    jt.total().get(),
+                    at_ms,
+                ],
+                |r| r.get(0),
+            )
+            .map_err(rq_err)
     }
-    let mut st = conn.prepare_cached(&sql).map_err(rq_err)?;
-    let mut rows = st.query(rusqlite::params_from_iter(args)).map_err(rq_err)?;
-    let (mut d, mut cr, mut n) = (0i64, 0i64, 0usize);
-    while let Some(r) = rows.next().map_err(rq_err)? {
-        let side: String = c!(r, "side");
-        let amount: i64 = c!(r, "amount_fen");
-        let sum = match side.as_str() {
-            "debit" => &mut d,
-            "credit" => &mut cr,
-            _ => return Err(cor("journal line side")),
-        };
-        *sum = sum
-            .checked_add(amount)
-            .ok_or_else(|| cor("journal line sum"))?;
-        n += 1;
+
+    async fn project(&mut self, account: &str, delta: i64) -> StoreResult<i64> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO account_balances (account, balance) VALUES (?1, ?2) \
+                 ON CONFLICT (account) DO UPDATE SET balance = account_balances.balance + excluded.balance \
+                 RETURNING balance",
+            )
+            .map_err(rq_err)?
+            .query_row(params![account, delta], |r| r.get(0))
+            .map_err(rq_err)
     }
-    if n != jt.lines().len() || d != cr || d != total.get() {
-        return Err(StoreError::Corrupt(format!(
-            "journal transaction {id} unbalanced"
-        )));
-    }
-    if let Some(o) = org {
-        for (op, amount) in [("mint", money_in), ("burn", money_out)] {
-            if amount > 0 {
-                conn.prepare_cached(
-                    "INSERT INTO mirror_outbox (journal_tx_id, org_id, op, amount_fen, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-                )
-                .map_err(rq_err)?
-                .execute(params![id, o.get(), op, amount, at_ms])
-                .map_err(rq_err)?;
-            }
+
+    async fn lines(
+        &mut self,
+        id: i64,
+        lines: &[Line],
+        afters: &[Option<i64>],
+    ) -> StoreResult<Vec<(String, i64)>> {
+        let sql = format!(
+            "INSERT INTO journal_lines (tx_id, account, side, amount_fen, balance_after) VALUES {} \
+             RETURNING side, amount_fen",
+            posting::line_values(lines.len(), '?')
+        );
+        let mut args: Vec<rusqlite::types::Value> = Vec::with_capacity(lines.len() * 5);
+        for (l, after) in lines.iter().zip(afters) {
+            args.push(id.into());
+            args.push(l.account.key().into());
+            args.push(l.side.as_str().to_owned().into());
+            args.push(l.amount.get().into());
+            args.push((*after).into());
         }
+        let mut st = self.conn.prepare_cached(&sql).map_err(rq_err)?;
+        let mut rows = st.query(rusqlite::params_from_iter(args)).map_err(rq_err)?;
+        let mut out = Vec::with_capacity(lines.len());
+        while let Some(r) = rows.next().map_err(rq_err)? {
+            out.push((
+                r.get("side").map_err(rq_err)?,
+                r.get("amount_fen").map_err(rq_err)?,
+            ));
+        }
+        Ok(out)
     }
-    Ok(id)
+
+    async fn mirror(
+        &mut self,
+        id: i64,
+        org: OrgId,
+        op: &str,
+        amount: i64,
+        at_ms: i64,
+    ) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO mirror_outbox (journal_tx_id, org_id, op, amount_fen, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .map_err(rq_err)?
+            .execute(params![id, org.get(), op, amount, at_ms])
+            .map_err(rq_err)?;
+        Ok(())
+    }
 }
 
 fn spec_product(conn: &Connection, spec: i64) -> StoreResult<(SpecRecord, ProductRecord)> {
