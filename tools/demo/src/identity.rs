@@ -8,7 +8,6 @@ use suanli_identity::op::{IdentityOp, StatusPurpose};
 use suanli_identity::{ChainResolver, DidId, SuanliDid, cpt, urn};
 use suanli_ledger::Payload;
 use suanli_node::Node;
-use suanli_primitives::time::Clock;
 use suanli_primitives::{ChainKind, SecretKey};
 use suanli_vc::credential::{CredentialDraft, SchemaRef, StatusRef};
 use suanli_vc::verify::{CheckOutcome, VerificationReport, Verifier};

@@ -45,6 +45,26 @@ id_type!(
     /// An API token (the token's secret is never stored, only its hash).
     TokenId
 );
+id_type!(
+    /// A catalogue product.
+    ProductId
+);
+id_type!(
+    /// A spec (priced variant) of a product.
+    SpecId
+);
+id_type!(
+    /// A purchased resource (instance) of a customer.
+    InstanceId
+);
+id_type!(
+    /// An order operation (purchase, renewal, change of spec, unsubscribe).
+    OrderId
+);
+id_type!(
+    /// A double-entry journal transaction.
+    JournalTxId
+);
 
 #[cfg(test)]
 mod tests {
@@ -55,5 +75,10 @@ mod tests {
         assert!(OrgId::new(0).is_none());
         assert!(OrgId::new(-3).is_none());
         assert_eq!(OrgId::new(5).map(OrgId::get), Some(5));
+        assert!(JournalTxId::new(0).is_none());
+        assert_eq!(
+            InstanceId::new(7).map(|i| i.to_string()).as_deref(),
+            Some("7")
+        );
     }
 }

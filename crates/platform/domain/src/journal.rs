@@ -390,8 +390,21 @@ impl JournalTx {
         .unwrap_or(Fen::ZERO)
     }
 
+    /// Σ debits − Σ credits: zero for every transaction (the conservation the journal
+    /// rests on; the store asserts it again before posting).
+    pub fn imbalance(&self) -> i64 {
+        self.lines
+            .iter()
+            .map(|l| match l.side {
+                Side::Debit => l.amount.get(),
+                Side::Credit => -l.amount.get(),
+            })
+            .sum()
+    }
+
     /// The reversing transaction: every line on the other side.
     pub fn reversal(&self, key: IdemKey) -> JournalTx {
+        debug_assert_eq!(self.imbalance(), 0);
         JournalTx {
             key,
             kind: TxKind::Reversal,
@@ -541,6 +554,11 @@ pub fn payment_tx(
     shares: &Shares,
     memo: &str,
 ) -> Result<JournalTx, JournalError> {
+    // What the customer pays is what the supplier and the operator receive.
+    debug_assert_eq!(
+        funding.total().ok(),
+        shares.supplier_fen.checked_add(shares.operator_fen).ok()
+    );
     TxBuilder::new(kind)
         .debit(Account::Cash(customer), funding.cash_fen)
         .debit(Account::Voucher(customer), funding.voucher_fen)
@@ -560,6 +578,11 @@ pub fn refund_tx(
     shares: &Shares,
     memo: &str,
 ) -> Result<JournalTx, JournalError> {
+    // What goes back to the customer is what the supplier and the operator give back.
+    debug_assert_eq!(
+        funding.total().ok(),
+        shares.supplier_fen.checked_add(shares.operator_fen).ok()
+    );
     TxBuilder::new(kind)
         .credit(Account::Cash(customer), funding.cash_fen)
         .credit(Account::Voucher(customer), funding.voucher_fen)

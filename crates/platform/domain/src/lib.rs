@@ -13,7 +13,10 @@
 //! coupons and the quote with its precedence and stacking rule ([`pricing`]), prorated
 //! refunds and the split of money back to its sources ([`proration`]), and the instance
 //! lifecycle with pay-as-you-go metering behind the [`instance::UsageSource`] interface
-//! ([`instance`]).
+//! ([`instance`]). The rules of order operations — coupon eligibility, the plan of a
+//! purchase (price, funding order, shares), renewal checks, the price of a change of spec,
+//! where refunds go — are pure functions in [`orders`]; every money refusal is a typed
+//! [`rejection::MoneyRejection`] with a stable code.
 //!
 //! Invariants: no I/O, no clock reads, no randomness. Every value that crosses a layer is a
 //! newtype whose constructor enforces its invariants; authorisation decisions are plain
@@ -30,9 +33,11 @@ pub mod ids;
 pub mod instance;
 pub mod journal;
 pub mod money;
+pub mod orders;
 pub mod org;
 pub mod pricing;
 pub mod proration;
+pub mod rejection;
 pub mod role;
 pub mod security;
 pub mod throttle;
@@ -40,6 +45,8 @@ pub mod validate;
 
 pub use authz::{OrgVisibility, Principal};
 pub use clock::{Clock, ManualClock};
-pub use ids::{OrgId, RegistrationId, TokenId, UserId};
+pub use ids::{
+    InstanceId, JournalTxId, OrderId, OrgId, ProductId, RegistrationId, SpecId, TokenId, UserId,
+};
 pub use org::{OrgKind, OrgStatus};
 pub use role::{Permission, Role};

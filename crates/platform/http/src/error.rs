@@ -4,6 +4,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use suanli_platform_domain::rejection::MoneyRejection;
 use suanli_platform_store::StoreError;
 
 /// An API error.
@@ -101,11 +102,15 @@ impl From<StoreError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "conflict", "already exists")
             }
             StoreError::NotFound => ApiError::not_found(),
-            StoreError::Insufficient { needed, available } => ApiError::new(
-                StatusCode::PAYMENT_REQUIRED,
-                "insufficient_balance",
-                format!("insufficient balance: {needed} fen needed, {available} fen available"),
-            ),
+            // Money rules answer their own stable codes (docs/api-errors.md).
+            StoreError::Money(r) => {
+                let status = match r {
+                    MoneyRejection::InsufficientFunds { .. } => StatusCode::PAYMENT_REQUIRED,
+                    MoneyRejection::FourEyes => StatusCode::FORBIDDEN,
+                    _ => StatusCode::UNPROCESSABLE_ENTITY,
+                };
+                ApiError::new(status, r.code(), r.to_string())
+            }
             StoreError::Rejected(m) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "rejected", m)
             }

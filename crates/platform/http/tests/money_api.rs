@@ -439,7 +439,7 @@ fn webhook_signatures_and_offline_four_eyes() {
             json!({}),
         ),
         422,
-        "rejected",
+        "not_pending",
     );
     // Withdrawals beyond the cash balance are refused at approval.
     let (_, t) = srv.post(
@@ -524,7 +524,7 @@ fn vouchers_and_credit_lines_beyond_the_limit_need_a_second_person() {
             json!({}),
         ),
         422,
-        "rejected",
+        "not_pending",
     );
     // A credit line above the limit waits too.
     let high = suanli_platform_http::money_api::CREDIT_LINE_ALONE_MAX_FEN + 1;
@@ -646,5 +646,66 @@ fn sandbox_payments_are_off_unless_configured() {
         (s, v["error"]["code"].as_str()),
         (403, Some("payments_unavailable")),
         "{v}"
+    );
+}
+
+#[test]
+fn money_refusals_answer_their_own_codes() {
+    use suanli_platform_domain::Clock;
+    let sh = shop();
+    let srv = &sh.srv;
+    let c1c = &sh.c1.1;
+    let (s, _) = srv.post(
+        &format!("/api/v1/catalogue/products/{}/publish", sh.product),
+        &sh.admin,
+        json!({}),
+    );
+    assert_eq!(s, 200);
+    recharge(srv, c1c, 1_000_000);
+    let now = srv.clock.now_unix_ms();
+    for (code, expires) in [("ONCE", now + 86_400_000), ("SOON", now + 3_600_000)] {
+        let (s, v) = srv.post(
+            "/api/v1/coupons",
+            &sh.admin,
+            json!({"code": code, "value": {"kind": "amount_off", "fen": 1_000},
+                   "min_spend_fen": 0, "expires_ms": expires}),
+        );
+        assert_eq!(s, 200, "{v}");
+    }
+    let order = |coupon: &str| json!({"spec_id": sh.spec, "mode": "prepaid", "months": 1, "quantity": 1, "coupon": coupon});
+    assert_err(
+        call_key(srv, "/api/v1/orders", c1c, Some("c-0"), order("NOPE")),
+        422,
+        "coupon_not_found",
+    );
+    let (s, o) = call_key(srv, "/api/v1/orders", c1c, Some("c-1"), order("ONCE"));
+    assert_eq!(s, 200, "{o}");
+    assert_eq!(o["order"]["charged_fen"], 299_000);
+    assert_err(
+        call_key(srv, "/api/v1/orders", c1c, Some("c-2"), order("ONCE")),
+        422,
+        "coupon_used",
+    );
+    srv.clock.advance_ms(2 * 3_600_000);
+    let c1c = &srv.login("cust1", &pw("cust1"));
+    assert_err(
+        call_key(srv, "/api/v1/orders", c1c, Some("c-3"), order("SOON")),
+        422,
+        "coupon_expired",
+    );
+    // A renewal whose new end is already past names its own rule too.
+    let inst = o["instance"]["id"].as_i64().unwrap();
+    srv.clock.advance_ms(70 * 86_400_000);
+    let c1c = &srv.login("cust1", &pw("cust1"));
+    assert_err(
+        call_key(
+            srv,
+            &format!("/api/v1/instances/{inst}/renew"),
+            c1c,
+            Some("r-1"),
+            json!({"months": 1}),
+        ),
+        422,
+        "term_already_ended",
     );
 }

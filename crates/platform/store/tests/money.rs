@@ -218,7 +218,7 @@ async fn renewing_never_charges_for_time_already_past(b: &Backend) {
         .unwrap();
     let late = T0 + 90 * 86_400_000;
     match s.renew(&ctx(&w, 0, "r1", late), o.instance.id, 1).await {
-        Err(StoreError::Rejected(m)) => assert!(m.contains("already have ended"), "{m}"),
+        Err(StoreError::Money(MoneyRejection::TermAlreadyEnded)) => {}
         other => panic!("renewal into the past: {other:?}"),
     }
     let r = s
@@ -561,7 +561,7 @@ async fn apply(s: &dyn OpsStore, w: &World, m: &mut Model, op: &Op) {
                 .unwrap();
             match s.approve_offline(t.id, w.finance.1, now).await {
                 Ok(_) => m.money_out += a,
-                Err(StoreError::Insufficient { .. }) => {}
+                Err(StoreError::Money(MoneyRejection::InsufficientFunds { .. })) => {}
                 Err(e) => panic!("withdraw: {e}"),
             }
         }
@@ -622,7 +622,7 @@ async fn apply(s: &dyn OpsStore, w: &World, m: &mut Model, op: &Op) {
                     assert_eq!(o.balances, s.balances(w.customers[*c].0).await.unwrap());
                     m.last_order = Some((po, o.order.id));
                 }
-                Err(StoreError::Insufficient { .. }) => {}
+                Err(StoreError::Money(MoneyRejection::InsufficientFunds { .. })) => {}
                 Err(e) => panic!("order: {e}"),
             }
         }
@@ -630,8 +630,7 @@ async fn apply(s: &dyn OpsStore, w: &World, m: &mut Model, op: &Op) {
             let live = instances(*c).await;
             if let Some(inst) = live.get(i % live.len().max(1)) {
                 match s.renew(&ctx(w, *c, &key, now), inst.id, *months).await {
-                    Ok(_) | Err(StoreError::Insufficient { .. }) | Err(StoreError::Rejected(_)) => {
-                    }
+                    Ok(_) | Err(StoreError::Money(_)) => {}
                     Err(e) => panic!("renew: {e}"),
                 }
             }
@@ -642,7 +641,7 @@ async fn apply(s: &dyn OpsStore, w: &World, m: &mut Model, op: &Op) {
                 let o = match s.unsubscribe(&ctx(w, *c, &key, now), inst.id).await {
                     Ok(o) => o,
                     // Owed pay-as-you-go usage blocks the release until it is paid.
-                    Err(StoreError::Rejected(m)) if m.contains("of usage is unpaid") => return,
+                    Err(StoreError::Money(MoneyRejection::UsageUnpaid { .. })) => return,
                     Err(e) => panic!("unsubscribe: {e}"),
                 };
                 assert_eq!(o.instance.status, InstanceStatus::Released);
@@ -657,8 +656,7 @@ async fn apply(s: &dyn OpsStore, w: &World, m: &mut Model, op: &Op) {
                     .change_spec(&ctx(w, *c, &key, now), inst.id, w.prepaid_specs[*sp])
                     .await
                 {
-                    Ok(_) | Err(StoreError::Insufficient { .. }) | Err(StoreError::Rejected(_)) => {
-                    }
+                    Ok(_) | Err(StoreError::Money(_)) => {}
                     Err(e) => panic!("change: {e}"),
                 }
             }
@@ -839,7 +837,7 @@ async fn idempotent_orders_and_payments(b: &Backend) {
         .unwrap();
     assert!(matches!(
         s.confirm_payment("sandbox", r, f(8), T0).await,
-        Err(StoreError::Rejected(_))
+        Err(StoreError::Money(MoneyRejection::AmountMismatch))
     ));
     s.confirm_payment("sandbox", r, f(7), T0).await.unwrap();
     s.confirm_payment("sandbox", r, f(7), T0).await.unwrap();
@@ -941,7 +939,7 @@ async fn idempotent_orders_and_payments(b: &Backend) {
     with_coupon.ctx = ctx(&w, 0, "c2", T0);
     assert!(matches!(
         s.place_order(&with_coupon).await,
-        Err(StoreError::Rejected(_))
+        Err(StoreError::Money(MoneyRejection::CouponUsed))
     ));
     // Later price changes never alter what was sold.
     s.set_spec_pricing(w.prepaid_specs[0], &prepaid(99_999))
@@ -1031,7 +1029,7 @@ async fn concurrent_orders_keep_money_consistent(b: &Backend) {
                     placed += 1;
                 }
             }
-            Err(StoreError::Insufficient { .. }) => refused += 1,
+            Err(StoreError::Money(MoneyRejection::InsufficientFunds { .. })) => refused += 1,
             Err(e) => panic!("{e}"),
         }
     }
@@ -1104,7 +1102,7 @@ async fn grants_beyond_the_limit_need_a_second_person(b: &Backend) {
     // Not by the asker; by another finance user once.
     assert!(matches!(
         s.approve_grant(p.grant.id, w.finance.0, T0 + 4).await,
-        Err(StoreError::Rejected(_))
+        Err(StoreError::Money(MoneyRejection::FourEyes))
     ));
     let done = s
         .approve_grant(p.grant.id, w.finance.1, T0 + 4)
@@ -1221,7 +1219,7 @@ async fn offline_transfers_need_a_second_person(b: &Backend) {
     assert_eq!(s.balances(w.customers[0].0).await.unwrap().cash_fen, 0);
     assert!(matches!(
         s.approve_offline(t.id, w.finance.0, T0).await,
-        Err(StoreError::Rejected(_))
+        Err(StoreError::Money(MoneyRejection::FourEyes))
     ));
     assert_eq!(s.balances(w.customers[0].0).await.unwrap().cash_fen, 0);
     let done = s.approve_offline(t.id, w.finance.1, T0).await.unwrap();
@@ -1556,7 +1554,7 @@ async fn payg_pauses_when_out_of_money_and_resumes(b: &Backend) {
         .unsubscribe(&ctx(&w, 0, "u0", T0 + 5_000 * 60_000), inst.id)
         .await
     {
-        Err(StoreError::Rejected(m)) => assert!(m.contains("300 fen of usage is unpaid"), "{m}"),
+        Err(StoreError::Money(MoneyRejection::UsageUnpaid { unpaid_fen: 300 })) => {}
         other => panic!("unsubscribe with unpaid usage: {other:?}"),
     }
     recharge(s, &w, 0, 10_000, T0 + 5_001 * 60_000).await;

@@ -123,6 +123,14 @@ pub fn api_message(lang: Lang, f: &ApiFailure) -> String {
         "csrf_missing" | "csrf_invalid" => "csrf",
         "unknown_field" | "missing_field" => "invalid_field",
         "session_invalid" | "session_expired" | "unauthenticated" => "csrf",
+        // Money rules answer their own codes; the pages show them as one refusal with
+        // the message (the two with their own text keep it).
+        c if c != "insufficient_balance"
+            && c != "four_eyes"
+            && suanli_platform_domain::rejection::MoneyRejection::CODES.contains(&c) =>
+        {
+            "rejected"
+        }
         c => c,
     };
     let key = format!("err.{code}");
@@ -131,10 +139,11 @@ pub fn api_message(lang: Lang, f: &ApiFailure) -> String {
     } else {
         lang.t("err.invalid_field")
     };
-    let detailed = matches!(
-        f.code.as_str(),
-        "invalid_field" | "rejected" | "insufficient_balance" | "conflict" | "password_policy"
-    );
+    let detailed = code == "rejected"
+        || matches!(
+            f.code.as_str(),
+            "invalid_field" | "insufficient_balance" | "conflict" | "password_policy"
+        );
     if detailed && !f.message.is_empty() && lang == Lang::En {
         format!("{base} ({})", f.message)
     } else {

@@ -274,11 +274,13 @@ pub async fn customer_org(s: &AppState, a: &Authed, id: i64) -> ServiceResult<Or
 /// A store refusal for four eyes (`four_eyes`: not by who asked for it), or the error.
 pub(crate) fn four_eyes(e: StoreError) -> ServiceError {
     match e {
-        StoreError::Rejected(m) if m.starts_with("four eyes") => ServiceError::Denied {
-            code: "four_eyes",
-            field: None,
-            message: m,
-        },
+        StoreError::Money(r @ suanli_platform_domain::rejection::MoneyRejection::FourEyes) => {
+            ServiceError::Denied {
+                code: r.code(),
+                field: None,
+                message: r.to_string(),
+            }
+        }
         e => e.into(),
     }
 }

@@ -1,0 +1,90 @@
+//! The versioned migrations each backend applies when opened (same schema, two dialects).
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use std::borrow::Cow;
+
+fn migration(version: i64, desc: &'static str, sql: &'static str) -> Migration {
+    Migration::new(
+        version,
+        Cow::Borrowed(desc),
+        MigrationType::Simple,
+        Cow::Borrowed(sql),
+        false,
+    )
+}
+
+pub(super) fn sqlite_migrator() -> Migrator {
+    Migrator {
+        migrations: Cow::Owned(vec![
+            migration(
+                1,
+                "core",
+                include_str!("../../migrations/sqlite/0001_core.sql"),
+            ),
+            migration(
+                2,
+                "money",
+                include_str!("../../migrations/sqlite/0002_money.sql"),
+            ),
+            migration(
+                3,
+                "reversals",
+                include_str!("../../migrations/sqlite/0003_reversals.sql"),
+            ),
+            migration(
+                4,
+                "grants",
+                include_str!("../../migrations/sqlite/0004_grants.sql"),
+            ),
+            migration(
+                5,
+                "mirror signed",
+                include_str!("../../migrations/sqlite/0005_mirror_signed.sql"),
+            ),
+            migration(
+                6,
+                "user keys",
+                include_str!("../../migrations/sqlite/0006_user_keys.sql"),
+            ),
+        ]),
+        ..Migrator::DEFAULT
+    }
+}
+
+pub(super) fn pg_migrator() -> Migrator {
+    Migrator {
+        migrations: Cow::Owned(vec![
+            migration(
+                1,
+                "core",
+                include_str!("../../migrations/postgres/0001_core.sql"),
+            ),
+            migration(
+                2,
+                "money",
+                include_str!("../../migrations/postgres/0002_money.sql"),
+            ),
+            migration(
+                3,
+                "reversals",
+                include_str!("../../migrations/postgres/0003_reversals.sql"),
+            ),
+            migration(
+                4,
+                "grants",
+                include_str!("../../migrations/postgres/0004_grants.sql"),
+            ),
+            migration(
+                5,
+                "mirror signed",
+                include_str!("../../migrations/postgres/0005_mirror_signed.sql"),
+            ),
+            migration(
+                6,
+                "user keys",
+                include_str!("../../migrations/postgres/0006_user_keys.sql"),
+            ),
+        ]),
+        ..Migrator::DEFAULT
+    }
+}
