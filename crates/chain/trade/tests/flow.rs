@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+mod golden;
 
 use common::{MINUTE, Net};
 use suanli_trade::records::{RecordKind, Status};
