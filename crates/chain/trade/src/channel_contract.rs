@@ -9,7 +9,10 @@
 //! escrow's remainder and returns the bonds, except a bond forfeited to the other party
 //! by a stale state proven in a challenge. Credits only move between balances.
 
-use serde_json::json;
+use crate::record_data::{
+    ChannelBondData, ChannelChallengeData, ChannelCheckinData, ChannelForceCloseData,
+    ChannelOpenData,
+};
 use suanli_ledger::contract::{ContractError, TxContext};
 use suanli_ledger::credit::{account_balance_key, balance_key};
 use suanli_ledger::state::StateAccess;
@@ -214,12 +217,15 @@ impl Exec<'_, '_> {
             penalty: None,
         };
         self.save_channel(&channel);
-        let data = json!({
-            "deposit_fen": deposit_fen, "bond_fen": bond_fen,
-            "challenge_window_ms": challenge_window_ms, "terms": terms,
-            "settled_before_minutes": settled_minutes, "settled_before_fen": settled_fen,
+        let data = RecordData::ChannelOpen(ChannelOpenData {
+            bond_fen,
+            challenge_window_ms,
+            deposit_fen,
+            settled_before_fen: settled_fen,
+            settled_before_minutes: settled_minutes,
+            terms,
         });
-        self.append_record(serial, RecordKind::ChannelOpen, &consumer.did, data)
+        self.append_record(serial, &consumer.did, data)
     }
 
     /// Settles the trade's unbilled time up to now (or the contract's end) from escrow;
@@ -288,9 +294,11 @@ impl Exec<'_, '_> {
         self.save_channel(&channel);
         self.append_record(
             serial,
-            RecordKind::ChannelBond,
             &supplier.did,
-            json!({"amount_fen": amount_fen, "bond_fen": channel.supplier_bond_fen}),
+            RecordData::ChannelBond(ChannelBondData {
+                amount_fen,
+                bond_fen: channel.supplier_bond_fen,
+            }),
         )
     }
 
@@ -340,12 +348,17 @@ impl Exec<'_, '_> {
         channel.settled = PostedState::of(next);
         channel.checkins += 1;
         self.save_channel(&channel);
-        let data = json!({
-            "n": trade.checkins, "channel": true, "start_ms": start_ms, "end_ms": end_ms,
-            "minutes": next.minutes, "cost_fen": delta, "cumulative_cost_fen": next.cost_fen,
-            "state": state,
+        let data = RecordData::ChannelCheckin(ChannelCheckinData {
+            channel: true,
+            cost_fen: delta,
+            cumulative_cost_fen: next.cost_fen,
+            end_ms,
+            minutes: next.minutes,
+            n: trade.checkins,
+            start_ms,
+            state: *state,
         });
-        self.append_record(serial, RecordKind::Checkin, &party.did, data)
+        self.append_record(serial, &party.did, data)
     }
 
     /// `next` follows `last` under the channel's rules, by the block's time.
@@ -563,11 +576,15 @@ impl Exec<'_, '_> {
             posted_by: role,
         });
         self.save_channel(&channel);
-        let data = json!({
-            "reason": reason, "by_role": role, "posted_seq": posted.seq,
-            "posted_cost_fen": posted.cost_fen, "deadline_ms": deadline_ms, "state": state,
+        let data = RecordData::ChannelForceClose(ChannelForceCloseData {
+            by_role: role,
+            deadline_ms,
+            posted_cost_fen: posted.cost_fen,
+            posted_seq: posted.seq,
+            reason,
+            state: state.copied(),
         });
-        self.append_record(serial, RecordKind::ChannelForceClose, &party.did, data)
+        self.append_record(serial, &party.did, data)
     }
 
     fn channel_challenge(
@@ -635,13 +652,16 @@ impl Exec<'_, '_> {
         closing.posted_by = role;
         channel.closing = Some(closing);
         self.save_channel(&channel);
-        let data = json!({
-            "stale_seq": stale.seq, "stale_by_role": stale_by, "seq": state.statement.seq,
-            "penalty_fen": penalty_fen,
-            "penalised_role": (penalty_fen > 0 || (stale_by == Role::Consumer && role == Role::Supplier)).then_some(stale_by),
-            "state": state,
+        let penalised = stale_by == Role::Consumer && role == Role::Supplier;
+        let data = RecordData::ChannelChallenge(ChannelChallengeData {
+            penalised_role: (penalty_fen > 0 || penalised).then_some(stale_by),
+            penalty_fen,
+            seq: state.statement.seq,
+            stale_by_role: stale_by,
+            stale_seq: stale.seq,
+            state: *state,
         });
-        self.append_record(serial, RecordKind::ChannelChallenge, &party.did, data)
+        self.append_record(serial, &party.did, data)
     }
 
     fn channel_settle(&mut self, serial: &Serial) -> Result<(), ContractError> {

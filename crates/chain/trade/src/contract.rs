@@ -7,7 +7,9 @@
 //! balances, so `Σ balances = supply` holds at every height, and for every trade
 //! `escrow = funded − paid − refunded`.
 
-use serde_json::json;
+use crate::record_data::{
+    BrowseData, CheckinData, CloseData, ContractData, FundData, OrderData, RatingData,
+};
 use suanli_ledger::contract::{ContractError, TxContext};
 use suanli_ledger::credit::{
     PositiveFen, account_balance_key, balance_key, move_credits, read_fen,
@@ -266,9 +268,8 @@ impl Exec<'_, '_> {
     pub(crate) fn append_record(
         &mut self,
         serial: &Serial,
-        kind: RecordKind,
         by: &PartyDid,
-        data: serde_json::Value,
+        data: RecordData,
     ) -> Result<(), ContractError> {
         let count_key = record_count_key(serial);
         let seq = decode_u32(self.state.get(&count_key));
@@ -277,7 +278,7 @@ impl Exec<'_, '_> {
         let record = Record {
             serial: *serial,
             seq,
-            kind,
+            kind: data.kind(),
             by: by.clone(),
             tx_id: self.ctx.tx_id,
             height: self.ctx.height,
@@ -475,8 +476,7 @@ impl Exec<'_, '_> {
             ));
         }
         if let Some(first) = self.get::<Record>(&record_key(serial, 0), "record")? {
-            let same_pair = first.by == *consumer
-                && first.data.get("supplier").and_then(|s| s.as_str()) == Some(supplier.as_str());
+            let same_pair = first.by == *consumer && first.data.supplier() == Some(supplier);
             if !same_pair {
                 return Err(err(
                     "serial_in_use",
@@ -523,14 +523,18 @@ impl Exec<'_, '_> {
                 "the consumer's browse signature does not verify",
             ));
         }
-        let data = json!({"supplier": supplier, "time_ms": time_ms, "signature": signature});
+        let data = RecordData::Browse(BrowseData {
+            signature,
+            supplier,
+            time_ms,
+        });
         if decode_u32(self.state.get(&record_count_key(&serial))) >= BROWSE_RECORDS_MAX {
             return Err(err(
                 "limit_reached",
                 format!("a serial holds at most {BROWSE_RECORDS_MAX} browse records"),
             ));
         }
-        self.append_record(&serial, RecordKind::Browse, &consumer.did, data)
+        self.append_record(&serial, &consumer.did, data)
     }
 
     fn order(
@@ -662,11 +666,15 @@ impl Exec<'_, '_> {
         self.append_history(&consumer.did, &serial);
         self.append_history(&offer.supplier, &serial);
         self.update_stats(&offer.supplier, |s| s.orders += 1)?;
-        let data = json!({
-            "supplier": offer.supplier, "offer_id": offer_id, "time_ms": time_ms,
-            "requirements": requirements, "value_fen": value_fen, "signature": signature,
+        let data = RecordData::Order(OrderData {
+            offer_id,
+            requirements,
+            signature,
+            supplier: offer.supplier,
+            time_ms,
+            value_fen,
         });
-        self.append_record(&serial, RecordKind::Order, &consumer.did, data)
+        self.append_record(&serial, &consumer.did, data)
     }
 
     /// The trade, if the signer is its `role` party.
@@ -784,12 +792,14 @@ impl Exec<'_, '_> {
         trade.billed_until_ms = Some(now);
         self.save(&trade);
         self.update_stats(&trade.supplier, |s| s.contracted += 1)?;
-        let data = json!({
-            "consumer_signature": trade.order_signature, "supplier_signature": signature,
-            "contract_start_ms": now, "contract_end_ms": end,
-            "credential": credential,
+        let data = RecordData::Contract(ContractData {
+            consumer_signature: trade.order_signature,
+            contract_end_ms: end,
+            contract_start_ms: now,
+            credential: credential.clone(),
+            supplier_signature: signature,
         });
-        self.append_record(serial, RecordKind::Contract, &supplier.did, data)
+        self.append_record(serial, &supplier.did, data)
     }
 
     pub(crate) fn fund(&mut self, serial: &Serial, amount_fen: i64) -> Result<(), ContractError> {
@@ -816,9 +826,8 @@ impl Exec<'_, '_> {
         self.save(&trade);
         self.append_record(
             serial,
-            RecordKind::Fund,
             &consumer.did,
-            json!({"amount_fen": amount_fen}),
+            RecordData::Fund(FundData { amount_fen }),
         )
     }
 
@@ -918,11 +927,15 @@ impl Exec<'_, '_> {
         trade.paid_fen += cost_fen;
         trade.checkins += 1;
         self.save(&trade);
-        let data = json!({
-            "n": trade.checkins, "start_ms": start_ms, "end_ms": end_ms, "minutes": minutes,
-            "cost_fen": cost_fen, "credential": credential,
+        let data = RecordData::Checkin(CheckinData {
+            cost_fen,
+            credential: credential.clone(),
+            end_ms,
+            minutes,
+            n: trade.checkins,
+            start_ms,
         });
-        self.append_record(serial, RecordKind::Checkin, &supplier.did, data)
+        self.append_record(serial, &supplier.did, data)
     }
 
     /// A trade with a service channel is checked in and closed through the channel.
@@ -1095,11 +1108,15 @@ impl Exec<'_, '_> {
                 s.lapsed += 1;
             }
         })?;
-        let data = json!({
-            "reason": c.reason, "by_role": c.role, "tail_minutes": c.tail_minutes,
-            "tail_cost_fen": c.tail_cost, "unpaid_fen": c.tail_cost - paid, "refund_fen": refund,
+        let data = RecordData::Close(CloseData {
+            by_role: c.role,
+            reason: c.reason,
+            refund_fen: refund,
+            tail_cost_fen: c.tail_cost,
+            tail_minutes: c.tail_minutes,
+            unpaid_fen: c.tail_cost - paid,
         });
-        self.append_record(&serial, RecordKind::Close, &c.by, data)
+        self.append_record(&serial, &c.by, data)
     }
 
     fn rate(
@@ -1159,9 +1176,12 @@ impl Exec<'_, '_> {
         self.put(rating_key(&trade.supplier, n), &entry);
         self.state.put(count_key, (n + 1).to_be_bytes().to_vec());
         self.update_stats(&trade.supplier, |s| s.ratings += 1)?;
-        let data = json!({
-            "time_ms": time_ms, "scores": scores, "overall_milli": overall, "signature": signature,
+        let data = RecordData::Rating(RatingData {
+            overall_milli: overall,
+            scores,
+            signature,
+            time_ms,
         });
-        self.append_record(serial, RecordKind::Rating, &consumer.did, data)
+        self.append_record(serial, &consumer.did, data)
     }
 }

@@ -32,6 +32,7 @@ pub mod credentials;
 pub mod model;
 pub mod op;
 pub mod pricing;
+pub mod record_data;
 pub mod records;
 pub mod view;
 

@@ -67,6 +67,8 @@ pub enum TradeOp {
     Accept {
         serial: Serial,
         signature: Signature,
+        /// Encoded with the members of every object in ascending key order.
+        #[serde(serialize_with = "crate::record_data::sorted_value")]
         credential: Value,
     },
     /// Consumer: adds settlement credits to the escrow of an open trade.
@@ -77,6 +79,8 @@ pub enum TradeOp {
         start_ms: u64,
         end_ms: u64,
         cost_fen: i64,
+        /// Encoded with the members of every object in ascending key order.
+        #[serde(serialize_with = "crate::record_data::sorted_value")]
         credential: Value,
     },
     /// A party: ends the trade.

@@ -25,7 +25,6 @@ use std::collections::BTreeMap;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use suanli_ledger::TxId;
 use suanli_ledger::contract::ContractError;
 use suanli_primitives::hash::sha256_parts;
@@ -34,6 +33,7 @@ use suanli_primitives::{PublicKey, Signature};
 use crate::model::{
     CloseReason, Encryption, PartyDid, Requirements, Role, Scores, Serial, Weights,
 };
+pub use crate::record_data::RecordData;
 
 pub const POLICY_KEY: &[u8] = b"trade/policy";
 pub const MODE_NEXT_KEY: &[u8] = b"trade/mode_next";
@@ -295,8 +295,10 @@ pub enum RecordKind {
     ChannelChallenge,
 }
 
-/// One linked record of a trade: what was done, by whom, in which transaction.
+/// One linked record of a trade: what was done, by whom, in which transaction. `kind`
+/// always equals `data.kind()` (reading a record checks it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "crate::record_data::RecordDto")]
 pub struct Record {
     pub serial: Serial,
     pub seq: u32,
@@ -306,7 +308,7 @@ pub struct Record {
     pub height: u64,
     pub block_time_ms: u64,
     /// Kind-specific content: signatures, credential, amounts.
-    pub data: Value,
+    pub data: RecordData,
 }
 
 /// Per supplier: what its trades came to.

@@ -9,7 +9,7 @@ mod common;
 use common::{MINUTE, Net, Party, signed_state};
 use suanli_primitives::SecretKey;
 use suanli_trade::channel::{ChannelOp, SignedState, Statement};
-use suanli_trade::records::{ChannelStatus, Penalty, RecordKind, Status};
+use suanli_trade::records::{ChannelStatus, Penalty, RecordData, RecordKind, Status};
 use suanli_trade::{CloseReason, Role, Serial, TradeOp};
 
 const WINDOW: u64 = 10 * MINUTE;
@@ -165,8 +165,11 @@ fn a_channel_runs_from_opening_through_checkins_to_a_cooperative_close() {
         assert_eq!(last.kind, RecordKind::Checkin);
         let by = if by_supplier { &s.did } else { &c.did };
         assert_eq!(&last.by, by);
-        assert_eq!(last.data["cost_fen"], delta);
-        assert_eq!(last.data["cumulative_cost_fen"], cost);
+        let RecordData::ChannelCheckin(data) = &last.data else {
+            panic!("{:?}", last.data)
+        };
+        assert_eq!(data.cost_fen, delta);
+        assert_eq!(data.cumulative_cost_fen, cost);
         let ch = net.channel(&serial);
         assert_eq!((ch.settled.seq, ch.settled.minutes), (seq, minutes));
         assert_bonds_match(&net, &serial);
@@ -370,8 +373,11 @@ fn a_consumer_posting_a_stale_state_loses_its_bond_to_the_supplier() {
     assert_eq!((closing.posted.seq, closing.posted_by), (5, Role::Supplier));
     let record = net.records(&serial).last().unwrap().clone();
     assert_eq!(record.kind, RecordKind::ChannelChallenge);
-    assert_eq!(record.data["penalty_fen"], 300);
-    assert_eq!(record.data["penalised_role"], "consumer");
+    let RecordData::ChannelChallenge(data) = &record.data else {
+        panic!("{:?}", record.data)
+    };
+    assert_eq!(data.penalty_fen, 300);
+    assert_eq!(data.penalised_role, Some(Role::Consumer));
     assert_bonds_match(&net, &serial);
 
     // Not newer than what is posted: refused, by either party.

@@ -274,21 +274,22 @@ fn check_records(t: &Trade, count: u32, state: &suanli_ledger::state::State) {
     let (mut minutes, mut charged, mut n) = (0u64, 0i64, 0u64);
     for r in &records {
         assert_eq!(r.serial, t.serial);
+        let data = r.data.to_value().unwrap();
         if r.kind == RecordKind::Checkin {
-            let start = r.data["start_ms"].as_u64().unwrap();
-            let end = r.data["end_ms"].as_u64().unwrap();
+            let start = data["start_ms"].as_u64().unwrap();
+            let end = data["end_ms"].as_u64().unwrap();
             n += 1;
-            assert_eq!(r.data["n"].as_u64(), Some(n));
+            assert_eq!(data["n"].as_u64(), Some(n));
             assert_eq!(Some(start), at, "check-ins contiguous: {t:?}");
             assert!(end > start && (end - start) % MINUTE == 0);
             assert!(end <= t.contract_end_ms.unwrap() && end <= r.block_time_ms);
             at = Some(end);
             minutes += (end - start) / MINUTE;
-            charged += r.data["cost_fen"].as_i64().unwrap();
+            charged += data["cost_fen"].as_i64().unwrap();
         }
         if r.kind == RecordKind::Close {
-            minutes += r.data["tail_minutes"].as_u64().unwrap();
-            charged += r.data["tail_cost_fen"].as_i64().unwrap();
+            minutes += data["tail_minutes"].as_u64().unwrap();
+            charged += data["tail_cost_fen"].as_i64().unwrap();
         }
     }
     assert_eq!(u64::from(t.checkins), n);

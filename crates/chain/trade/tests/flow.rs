@@ -119,10 +119,8 @@ fn a_trade_from_order_to_rating() {
     assert!(records.iter().all(|r| r.serial == serial));
 
     // Every credential verifies on its own against the identity chain.
-    let credentials: Vec<&serde_json::Value> = records
-        .iter()
-        .filter_map(|r| r.data.get("credential"))
-        .collect();
+    let credentials: Vec<&serde_json::Value> =
+        records.iter().filter_map(|r| r.data.credential()).collect();
     assert_eq!(credentials.len(), 4);
     for vc in credentials {
         let report = net.verify(vc);
@@ -130,7 +128,7 @@ fn a_trade_from_order_to_rating() {
     }
 
     // The order and contract signatures verify with nothing but the parties' keys.
-    let order = &records[0].data;
+    let order = &records[0].data.to_value().unwrap();
     let requirements: suanli_trade::model::Requirements =
         serde_json::from_value(order["requirements"].clone()).unwrap();
     let digest = suanli_trade::op::order_digest(
@@ -144,7 +142,7 @@ fn a_trade_from_order_to_rating() {
     let consumer_sig: suanli_primitives::Signature =
         serde_json::from_value(order["signature"].clone()).unwrap();
     assert!(consumer.key.public().verify(&digest, &consumer_sig));
-    let contract = &records[1].data;
+    let contract = &records[1].data.to_value().unwrap();
     let supplier_sig: suanli_primitives::Signature =
         serde_json::from_value(contract["supplier_signature"].clone()).unwrap();
     assert!(supplier.key.public().verify(

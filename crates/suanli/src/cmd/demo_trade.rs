@@ -414,7 +414,7 @@ pub fn run(
     for r in &records {
         let check = r
             .data
-            .get("credential")
+            .credential()
             .map(|vc| {
                 format!(
                     "  {} {}",

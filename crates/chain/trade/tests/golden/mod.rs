@@ -16,6 +16,7 @@ use suanli_ledger::credit::{CreditOp, PositiveFen};
 use suanli_ledger::{Payload, State};
 use suanli_primitives::{ChainKind, SecretKey, sha256};
 use suanli_trade::channel::{ChannelOp, SignedState, Statement};
+use suanli_trade::records::{Record, RecordData, encode};
 use suanli_trade::{CloseReason, Role, Serial, TradeOp, op};
 
 use crate::common::{MINUTE, Net, Party, signed_state};
@@ -317,4 +318,25 @@ fn the_trade_and_identity_chain_commitments_of_a_fixed_scenario_are_pinned() {
 #[test]
 fn the_scenario_is_deterministic() {
     assert_eq!(commitments(&scenario()), commitments(&scenario()));
+}
+
+#[test]
+fn every_stored_record_reads_back_to_its_exact_bytes() {
+    let net = scenario();
+    let mut kinds = std::collections::BTreeSet::new();
+    for (key, bytes) in net.trade.state().scan_prefix(b"trade/r/") {
+        let record: Record = serde_json::from_slice(bytes).unwrap();
+        assert_eq!(
+            encode(&record),
+            bytes,
+            "record {} does not re-encode to its stored bytes",
+            String::from_utf8_lossy(key)
+        );
+        kinds.insert(format!("{:?}", record.data.kind()));
+        if let RecordData::ChannelCheckin(_) = record.data {
+            kinds.insert("ChannelCheckin".into());
+        }
+    }
+    // Every kind of record (and both kinds of check-in) is in the scenario.
+    assert_eq!(kinds.len(), 12, "{kinds:?}");
 }
