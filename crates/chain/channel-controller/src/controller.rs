@@ -358,7 +358,7 @@ impl Controller {
                     (Some(p), None) => Some(Statement {
                         seq: p.seq,
                         minutes: 0,
-                        cost_fen: 0,
+                        cost_fen: suanli_primitives::Fen::ZERO,
                         close: None,
                         ..p
                     }),

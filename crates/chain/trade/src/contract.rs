@@ -16,7 +16,7 @@ use suanli_ledger::credit::{
 };
 use suanli_ledger::state::StateAccess;
 use suanli_ledger::{ContractId, ExtensionContract};
-use suanli_primitives::{PublicKey, Signature};
+use suanli_primitives::{Fen, PublicKey, Signature};
 
 use crate::credentials::{self, Expected};
 use crate::model::{CloseReason, MINUTE_MS, PartyDid, Role, Serial};
@@ -42,6 +42,12 @@ pub const OFFERS_PER_SUPPLIER_MAX: u64 = 10_000;
 
 fn err(code: &'static str, message: impl Into<String>) -> ContractError {
     ContractError::new(code, message)
+}
+
+/// `a + b`, or the contract's `overflow` error naming `what`.
+pub(crate) fn add_fen(a: Fen, b: Fen, what: &str) -> Result<Fen, ContractError> {
+    a.checked_add(b)
+        .map_err(|_| err("overflow", format!("the {what} overflows the fen range")))
 }
 
 /// The trade-chain system contract.
@@ -76,7 +82,7 @@ pub(crate) struct Conclusion {
     pub(crate) role: Role,
     pub(crate) by: PartyDid,
     pub(crate) tail_minutes: u64,
-    pub(crate) tail_cost: i64,
+    pub(crate) tail_cost: Fen,
     pub(crate) was_active: bool,
     /// A consumer's claim of a supplier fault (counted apart from admissions).
     pub(crate) fault_claim: bool,
@@ -336,21 +342,34 @@ impl Exec<'_, '_> {
         account_balance_key(&escrow_account(serial))
     }
 
-    pub(crate) fn escrow_fen(&self, escrow_key: &[u8]) -> Result<i64, ContractError> {
-        Ok(read_fen(&*self.state, escrow_key)?.get())
+    pub(crate) fn escrow_fen(&self, escrow_key: &[u8]) -> Result<Fen, ContractError> {
+        read_fen(&*self.state, escrow_key)
     }
 
     pub(crate) fn move_fen(
         &mut self,
         from: &[u8],
         to: &[u8],
-        fen: i64,
+        fen: Fen,
     ) -> Result<(), ContractError> {
-        if fen == 0 {
-            return Ok(());
+        let Ok(amount) = PositiveFen::try_from(fen) else {
+            return Ok(()); // nothing to move
+        };
+        #[cfg(debug_assertions)]
+        let before = (read_fen(&*self.state, from)?, read_fen(&*self.state, to)?);
+        move_credits(self.state, from, to, amount)?;
+        #[cfg(debug_assertions)]
+        {
+            // Conservation: what leaves `from` arrives at `to`, no more, no less.
+            let after = (read_fen(&*self.state, from)?, read_fen(&*self.state, to)?);
+            debug_assert_eq!(
+                i128::from(before.0.get()) + i128::from(before.1.get()),
+                i128::from(after.0.get()) + i128::from(after.1.get()),
+                "a credit move created or destroyed credits"
+            );
+            debug_assert_eq!(before.0.get() - after.0.get(), fen.get());
         }
-        let amount = PositiveFen::new(fen).map_err(|e| err("invalid_amount", e.to_string()))?;
-        move_credits(self.state, from, to, amount)
+        Ok(())
     }
 
     pub(crate) fn key_of(&self, did: &PartyDid) -> Result<PublicKey, ContractError> {
@@ -543,7 +562,7 @@ impl Exec<'_, '_> {
         offer_id: u64,
         time_ms: u64,
         requirements: crate::model::Requirements,
-        value_fen: i64,
+        value_fen: PositiveFen,
         signature: Signature,
     ) -> Result<(), ContractError> {
         let consumer = self.signer_in(Role::Consumer)?;
@@ -615,19 +634,20 @@ impl Exec<'_, '_> {
             mode.terms.min_cost_fen,
         )
         .map_err(overflow)?;
-        if value_fen < first {
+        if value_fen.fen() < first {
             return Err(err(
                 "escrow_below_first_period",
                 format!(
-                    "the order must escrow at least the first period's {first} fen, it offers {value_fen}"
+                    "the order must escrow at least the first period's {} fen, it offers {}",
+                    first.get(),
+                    value_fen.get()
                 ),
             ));
         }
-        self.move_fen(
-            &balance_key(&consumer.key),
-            &Self::escrow_key(&serial),
-            value_fen,
-        )?;
+        let escrow_key = Self::escrow_key(&serial);
+        self.move_fen(&balance_key(&consumer.key), &escrow_key, value_fen.fen())?;
+        // Escrow funding: the new trade's escrow holds exactly the order's value.
+        debug_assert_eq!(self.escrow_fen(&escrow_key)?, value_fen.fen());
         offer.available -= requirements.quantity;
         self.put(offer_key(offer_id), &offer);
         let trade = Trade {
@@ -653,10 +673,10 @@ impl Exec<'_, '_> {
             contract_end_ms: None,
             billed_until_ms: None,
             billed_minutes: 0,
-            charged_fen: 0,
-            funded_fen: value_fen,
-            paid_fen: 0,
-            unpaid_fen: 0,
+            charged_fen: Fen::ZERO,
+            funded_fen: value_fen.fen(),
+            paid_fen: Fen::ZERO,
+            unpaid_fen: Fen::ZERO,
             checkins: 0,
             funds: 0,
             closure: None,
@@ -802,7 +822,11 @@ impl Exec<'_, '_> {
         self.append_record(serial, &supplier.did, data)
     }
 
-    pub(crate) fn fund(&mut self, serial: &Serial, amount_fen: i64) -> Result<(), ContractError> {
+    pub(crate) fn fund(
+        &mut self,
+        serial: &Serial,
+        amount_fen: PositiveFen,
+    ) -> Result<(), ContractError> {
         let (mut trade, consumer) = self.trade_as(serial, Role::Consumer)?;
         Self::require_open(&trade)?;
         if trade.funds >= FUNDS_PER_TRADE_MAX {
@@ -814,15 +838,15 @@ impl Exec<'_, '_> {
             ));
         }
         trade.funds += 1;
-        self.move_fen(
-            &balance_key(&consumer.key),
-            &Self::escrow_key(serial),
-            amount_fen,
-        )?;
-        trade.funded_fen = trade
-            .funded_fen
-            .checked_add(amount_fen)
-            .ok_or_else(|| err("overflow", "the escrow overflows the fen range"))?;
+        let escrow_key = Self::escrow_key(serial);
+        let escrow_before = self.escrow_fen(&escrow_key)?;
+        self.move_fen(&balance_key(&consumer.key), &escrow_key, amount_fen.fen())?;
+        trade.funded_fen = add_fen(trade.funded_fen, amount_fen.fen(), "escrow")?;
+        // Escrow funding: escrow after = escrow before + the top-up.
+        debug_assert_eq!(
+            escrow_before.checked_add(amount_fen.fen()),
+            Ok(self.escrow_fen(&escrow_key)?)
+        );
         self.save(&trade);
         self.append_record(
             serial,
@@ -836,7 +860,7 @@ impl Exec<'_, '_> {
         serial: &Serial,
         start_ms: u64,
         end_ms: u64,
-        cost_fen: i64,
+        cost_fen: Fen,
         credential: &serde_json::Value,
     ) -> Result<(), ContractError> {
         let (mut trade, supplier) = self.trade_as(serial, Role::Supplier)?;
@@ -893,7 +917,9 @@ impl Exec<'_, '_> {
             return Err(err(
                 "cost_mismatch",
                 format!(
-                    "{minutes} minutes cost {expected} fen under this trade's terms, not {cost_fen}"
+                    "{minutes} minutes cost {} fen under this trade's terms, not {}",
+                    expected.get(),
+                    cost_fen.get()
                 ),
             ));
         }
@@ -903,7 +929,9 @@ impl Exec<'_, '_> {
             return Err(err(
                 "insufficient_escrow",
                 format!(
-                    "the escrow holds {escrow} fen, the period costs {cost_fen}; the consumer must fund it or the supplier closes for out_of_funds"
+                    "the escrow holds {} fen, the period costs {}; the consumer must fund it or the supplier closes for out_of_funds",
+                    escrow.get(),
+                    cost_fen.get()
                 ),
             ));
         }
@@ -921,10 +949,15 @@ impl Exec<'_, '_> {
             },
         )?;
         self.move_fen(&escrow_key, &balance_key(&supplier.key), cost_fen)?;
+        // Check-in payment: escrow before = escrow after + paid.
+        debug_assert_eq!(
+            escrow.checked_sub(cost_fen),
+            Ok(self.escrow_fen(&escrow_key)?)
+        );
         trade.billed_until_ms = Some(end_ms);
         trade.billed_minutes += minutes;
-        trade.charged_fen += cost_fen;
-        trade.paid_fen += cost_fen;
+        trade.charged_fen = add_fen(trade.charged_fen, cost_fen, "charge")?;
+        trade.paid_fen = add_fen(trade.paid_fen, cost_fen, "payment")?;
         trade.checkins += 1;
         self.save(&trade);
         let data = RecordData::Checkin(CheckinData {
@@ -994,7 +1027,10 @@ impl Exec<'_, '_> {
                 if self.escrow_fen(&Self::escrow_key(&trade.serial))? >= next {
                     return Err(err(
                         "escrow_still_covers",
-                        format!("the escrow still covers the next period's {next} fen"),
+                        format!(
+                            "the escrow still covers the next period's {} fen",
+                            next.get()
+                        ),
                     ));
                 }
                 Ok(())
@@ -1004,9 +1040,9 @@ impl Exec<'_, '_> {
         }
     }
 
-    fn next_period_cost(&self, trade: &Trade) -> Result<i64, ContractError> {
+    fn next_period_cost(&self, trade: &Trade) -> Result<Fen, ContractError> {
         let (Some(billed), Some(end)) = (trade.billed_until_ms, trade.contract_end_ms) else {
-            return Ok(0);
+            return Ok(Fen::ZERO);
         };
         let minutes = trade.period_minutes.min(pricing::minutes_ceil(billed, end));
         pricing::settlement_cost(
@@ -1025,14 +1061,14 @@ impl Exec<'_, '_> {
         self.check_close_allowed(&trade, role, reason)?;
         let now = self.ctx.timestamp_ms;
         let was_active = trade.status == Status::Active;
-        let (mut tail_minutes, mut tail_cost) = (0, 0);
+        let (mut tail_minutes, mut tail_cost) = (0, Fen::ZERO);
         // A fault the supplier admits waives the unbilled tail and the minimum charge. A
         // fault the consumer claims cannot be judged by the chain: the time used is still
         // paid for, only the minimum charge's top-up is waived, and the claim is counted
         // as a claim (not an admission) in the supplier's record.
         let fault = reason == CloseReason::SupplierFault;
         let admitted_fault = fault && role == Role::Supplier;
-        let min_cost = if fault { 0 } else { trade.min_cost_fen };
+        let min_cost = if fault { Fen::ZERO } else { trade.min_cost_fen };
         if was_active && !admitted_fault {
             let billed = trade.billed_until_ms.unwrap_or(now);
             let until = trade.contract_end_ms.map_or(now, |end| end.min(now));
@@ -1076,8 +1112,13 @@ impl Exec<'_, '_> {
         let supplier_key = self.key_of(&trade.supplier)?;
         let consumer_key = self.key_of(&trade.consumer)?;
         self.move_fen(&escrow_key, &balance_key(&supplier_key), paid)?;
-        let refund = escrow - paid;
+        let refund = escrow.saturating_sub(paid);
         self.move_fen(&escrow_key, &balance_key(&consumer_key), refund)?;
+        // Refund and close: escrow before = paid + refunded, and nothing is left behind.
+        debug_assert_eq!(paid.checked_add(refund), Ok(escrow));
+        debug_assert_eq!(self.escrow_fen(&escrow_key)?, Fen::ZERO);
+        let unpaid = c.tail_cost.saturating_sub(paid);
+        debug_assert_eq!(paid.checked_add(unpaid), Ok(c.tail_cost));
         let mut offer = self.offer(trade.offer_id)?;
         offer.available = offer
             .available
@@ -1085,9 +1126,19 @@ impl Exec<'_, '_> {
             .min(offer.terms.quantity);
         self.put(offer_key(trade.offer_id), &offer);
         trade.billed_minutes += c.tail_minutes;
-        trade.charged_fen += c.tail_cost;
-        trade.paid_fen += paid;
-        trade.unpaid_fen += c.tail_cost - paid;
+        trade.charged_fen = add_fen(trade.charged_fen, c.tail_cost, "charge")?;
+        trade.paid_fen = add_fen(trade.paid_fen, paid, "payment")?;
+        trade.unpaid_fen = add_fen(trade.unpaid_fen, unpaid, "unpaid charge")?;
+        // The trade's books: charged = paid + unpaid; what was funded is paid or refunded.
+        debug_assert_eq!(
+            trade.paid_fen.checked_add(trade.unpaid_fen),
+            Ok(trade.charged_fen)
+        );
+        debug_assert_eq!(
+            trade.funded_fen.get(),
+            trade.paid_fen.get() + refund.get(),
+            "escrow = funded − paid − refunded must end at zero"
+        );
         trade.status = Status::Closed;
         trade.closure = Some(Closure {
             reason: c.reason,
@@ -1114,7 +1165,7 @@ impl Exec<'_, '_> {
             refund_fen: refund,
             tail_cost_fen: c.tail_cost,
             tail_minutes: c.tail_minutes,
-            unpaid_fen: c.tail_cost - paid,
+            unpaid_fen: unpaid,
         });
         self.append_record(&serial, &c.by, data)
     }

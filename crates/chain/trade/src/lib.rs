@@ -22,7 +22,8 @@
 //! close logic as the trade contract.
 //!
 //! Start reading at [`op::TradeOp`], then [`contract`], then [`view`]; money rules are in
-//! [`pricing`], the credentials in [`credentials`], the state layout in [`records`];
+//! [`pricing`], the credentials in [`credentials`], the state layout in [`records`] (a
+//! record's typed content in [`record_data`]); amounts are `suanli_primitives::money::Fen`;
 //! channels at [`channel`], then [`channel_contract`].
 
 pub mod channel;

@@ -7,6 +7,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use suanli_identity::SuanliDid;
+use suanli_primitives::Fen;
 
 /// Longest spec text (an offer's or a requirement's), in bytes.
 pub const SPEC_LEN_MAX: usize = 256;
@@ -354,10 +355,10 @@ pub struct ModeTerms {
     #[serde(default = "default_checkin_cpt")]
     pub checkin_cpt: u32,
     /// Price of one unit for one minute, in fen.
-    pub price_fen_per_minute: i64,
+    pub price_fen_per_minute: Fen,
     /// The minimum charge of a trade (起步价), in fen; see `pricing`.
     #[serde(default)]
-    pub min_cost_fen: i64,
+    pub min_cost_fen: Fen,
     /// Length of one check-in period, in minutes.
     pub checkin_period_minutes: u64,
     /// Rating weights, per mille.
@@ -394,16 +395,16 @@ impl ModeTerms {
                 "trade modes use the built-in CPTs {CPT_TRADE_START} (trade-start) and {CPT_CHECKIN} (check-in); registered CPTs are not supported yet"
             ));
         }
-        if !(1..=PRICE_FEN_PER_MINUTE_MAX).contains(&self.price_fen_per_minute) {
+        if !(1..=PRICE_FEN_PER_MINUTE_MAX).contains(&self.price_fen_per_minute.get()) {
             return Err(format!(
                 "price_fen_per_minute must be 1..={PRICE_FEN_PER_MINUTE_MAX}, got {}",
-                self.price_fen_per_minute
+                self.price_fen_per_minute.get()
             ));
         }
-        if !(0..=MIN_COST_FEN_MAX).contains(&self.min_cost_fen) {
+        if !(0..=MIN_COST_FEN_MAX).contains(&self.min_cost_fen.get()) {
             return Err(format!(
                 "min_cost_fen must be 0..={MIN_COST_FEN_MAX}, got {}",
-                self.min_cost_fen
+                self.min_cost_fen.get()
             ));
         }
         if !(1..=PERIOD_MINUTES_MAX).contains(&self.checkin_period_minutes) {

@@ -11,7 +11,7 @@
 use serde::ser::{Error as _, SerializeMap, SerializeSeq};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
-use suanli_primitives::Signature;
+use suanli_primitives::{Fen, PositiveFen, Signature};
 
 use crate::channel::{ChannelTerms, SignedState};
 use crate::model::{CloseReason, PartyDid, Requirements, Role, Scores};
@@ -68,7 +68,7 @@ pub struct OrderData {
     pub signature: Signature,
     pub supplier: PartyDid,
     pub time_ms: u64,
-    pub value_fen: i64,
+    pub value_fen: PositiveFen,
 }
 
 /// `contract` (ConType_3): both signatures and the trade-start credential.
@@ -86,14 +86,14 @@ pub struct ContractData {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FundData {
-    pub amount_fen: i64,
+    pub amount_fen: PositiveFen,
 }
 
 /// `checkin` of a trade without a channel: the n-th period with its credential.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CheckinData {
-    pub cost_fen: i64,
+    pub cost_fen: Fen,
     pub credential: Value,
     pub end_ms: u64,
     pub minutes: u64,
@@ -109,8 +109,8 @@ pub struct CheckinData {
 pub struct ChannelCheckinData {
     /// Always `true`: tells a channel's check-in from a trade's.
     pub channel: bool,
-    pub cost_fen: i64,
-    pub cumulative_cost_fen: i64,
+    pub cost_fen: Fen,
+    pub cumulative_cost_fen: Fen,
     pub end_ms: u64,
     pub minutes: u64,
     pub n: u32,
@@ -124,10 +124,10 @@ pub struct ChannelCheckinData {
 pub struct CloseData {
     pub by_role: Role,
     pub reason: CloseReason,
-    pub refund_fen: i64,
-    pub tail_cost_fen: i64,
+    pub refund_fen: Fen,
+    pub tail_cost_fen: Fen,
     pub tail_minutes: u64,
-    pub unpaid_fen: i64,
+    pub unpaid_fen: Fen,
 }
 
 /// `rating` (ConType_4): the consumer's signed scores.
@@ -144,10 +144,10 @@ pub struct RatingData {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelOpenData {
-    pub bond_fen: i64,
+    pub bond_fen: Fen,
     pub challenge_window_ms: u64,
-    pub deposit_fen: i64,
-    pub settled_before_fen: i64,
+    pub deposit_fen: Fen,
+    pub settled_before_fen: Fen,
     pub settled_before_minutes: u64,
     pub terms: ChannelTerms,
 }
@@ -156,8 +156,8 @@ pub struct ChannelOpenData {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelBondData {
-    pub amount_fen: i64,
-    pub bond_fen: i64,
+    pub amount_fen: PositiveFen,
+    pub bond_fen: Fen,
 }
 
 /// `channel_force_close`: a unilateral close and the state it posted (none: the last
@@ -167,7 +167,7 @@ pub struct ChannelBondData {
 pub struct ChannelForceCloseData {
     pub by_role: Role,
     pub deadline_ms: u64,
-    pub posted_cost_fen: i64,
+    pub posted_cost_fen: Fen,
     pub posted_seq: u64,
     pub reason: CloseReason,
     pub state: Option<SignedState>,
@@ -179,7 +179,7 @@ pub struct ChannelForceCloseData {
 #[serde(deny_unknown_fields)]
 pub struct ChannelChallengeData {
     pub penalised_role: Option<Role>,
-    pub penalty_fen: i64,
+    pub penalty_fen: Fen,
     pub seq: u64,
     pub stale_by_role: Role,
     pub stale_seq: u64,

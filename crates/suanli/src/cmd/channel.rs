@@ -19,7 +19,7 @@ use suanli_channel_controller::{
     ServiceTimeMeter,
 };
 use suanli_ledger::Payload;
-use suanli_primitives::{ChainKind, SecretKey, SystemClock};
+use suanli_primitives::{ChainKind, Fen, PositiveFen, SecretKey, SystemClock};
 use suanli_trade::Serial;
 use suanli_trade::channel::ChannelOp;
 use suanli_trade::records::Channel;
@@ -177,12 +177,13 @@ fn chain_channel(
     client: &NodeClient,
     key: &SecretKey,
     serial: &Serial,
-) -> anyhow::Result<(Channel, i64, Value)> {
+) -> anyhow::Result<(Channel, Fen, Value)> {
     let (_, body) = full_trade(client, key, serial)?;
     let channel: Channel = serde_json::from_value(body["channel"].clone()).with_context(|| {
         format!("trade {serial} has no channel; the consumer opens it with `suanli channel open`")
     })?;
-    let escrow = body["escrow_fen"].as_i64().unwrap_or(0);
+    let escrow = Fen::new(body["escrow_fen"].as_i64().unwrap_or(0))
+        .context("the node answered a negative escrow")?;
     Ok((channel, escrow, body))
 }
 
@@ -242,8 +243,8 @@ pub fn run(cmd: ChannelCmd) -> anyhow::Result<()> {
             let (client, key, serial) = (NodeClient::new(&node)?, load_key(&key)?, serial(&s)?);
             let op = ChannelOp::Open {
                 serial,
-                deposit_fen,
-                bond_fen,
+                deposit_fen: Fen::new(deposit_fen).context("--deposit-fen")?,
+                bond_fen: Fen::new(bond_fen).context("--bond-fen")?,
                 challenge_window_ms,
             };
             op.check().map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -257,7 +258,12 @@ pub fn run(cmd: ChannelCmd) -> anyhow::Result<()> {
             node,
         } => {
             let (client, key, serial) = (NodeClient::new(&node)?, load_key(&key)?, serial(&s)?);
-            let tx = submit(&client, &key, &ChannelOp::Bond { serial, amount_fen })?;
+            let amount = PositiveFen::new(amount_fen).context("--amount-fen")?;
+            let op = ChannelOp::Bond {
+                serial,
+                amount_fen: amount,
+            };
+            let tx = submit(&client, &key, &op)?;
             println!("bond of {amount_fen} fen posted (tx {tx})");
         }
         ChannelCmd::TopUp {
@@ -267,7 +273,12 @@ pub fn run(cmd: ChannelCmd) -> anyhow::Result<()> {
             node,
         } => {
             let (client, key, serial) = (NodeClient::new(&node)?, load_key(&key)?, serial(&s)?);
-            let tx = submit(&client, &key, &ChannelOp::TopUp { serial, amount_fen })?;
+            let amount = PositiveFen::new(amount_fen).context("--amount-fen")?;
+            let op = ChannelOp::TopUp {
+                serial,
+                amount_fen: amount,
+            };
+            let tx = submit(&client, &key, &op)?;
             println!("escrow topped up by {amount_fen} fen (tx {tx})");
         }
         ChannelCmd::Attach {
@@ -313,7 +324,8 @@ pub fn run(cmd: ChannelCmd) -> anyhow::Result<()> {
                 closing: view.closing.is_some(),
                 stop_requested: false,
                 policy: ServePolicy {
-                    consumer_bond_min_fen,
+                    consumer_bond_min_fen: Fen::new(consumer_bond_min_fen)
+                        .context("--consumer-bond-min-fen")?,
                     challenge_window_min_ms,
                 },
                 consumer_bond_fen: view.consumer_bond_fen,

@@ -11,7 +11,7 @@ use clap::{Subcommand, ValueEnum};
 use serde_json::{Value, json};
 use suanli_identity::urn;
 use suanli_ledger::Payload;
-use suanli_primitives::{ChainKind, SecretKey, sha256};
+use suanli_primitives::{ChainKind, Fen, PositiveFen, SecretKey, sha256};
 use suanli_trade::model::{
     Encryption, MINUTE_MS, ModeTerms, OfferTerms, Requirements, Resource, Scores, Weights,
 };
@@ -415,8 +415,9 @@ pub fn run(cmd: TradeCmd) -> anyhow::Result<()> {
             let terms = ModeTerms {
                 trade_start_cpt: start_cpt,
                 checkin_cpt,
-                price_fen_per_minute,
-                min_cost_fen,
+                price_fen_per_minute: Fen::new(price_fen_per_minute)
+                    .context("--price-fen-per-minute")?,
+                min_cost_fen: Fen::new(min_cost_fen).context("--min-cost-fen")?,
                 checkin_period_minutes: period_minutes,
                 weights,
                 encryption: Encryption::Plaintext,
@@ -509,6 +510,7 @@ pub fn run(cmd: TradeCmd) -> anyhow::Result<()> {
                 duration_minutes: minutes,
             };
             requirements.check().map_err(|e| anyhow::anyhow!(e))?;
+            let value_fen = PositiveFen::new(value_fen).context("--value-fen")?;
             let time_ms = now_ms();
             let digest = op::order_digest(
                 &serial,
@@ -576,7 +578,12 @@ pub fn run(cmd: TradeCmd) -> anyhow::Result<()> {
             let client = NodeClient::new(&node)?;
             let key = load_key(&key)?;
             let serial = serial(&text)?;
-            let tx = submit(&client, &key, &TradeOp::Fund { serial, amount_fen }, "fund")?;
+            let amount = PositiveFen::new(amount_fen).context("--amount-fen")?;
+            let op = TradeOp::Fund {
+                serial,
+                amount_fen: amount,
+            };
+            let tx = submit(&client, &key, &op, "fund")?;
             println!(
                 "{}",
                 json!({"serial": serial, "funded_fen": amount_fen, "tx": tx})

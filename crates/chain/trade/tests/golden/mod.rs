@@ -19,7 +19,7 @@ use suanli_trade::channel::{ChannelOp, SignedState, Statement};
 use suanli_trade::records::{Record, RecordData, encode};
 use suanli_trade::{CloseReason, Role, Serial, TradeOp, op};
 
-use crate::common::{MINUTE, Net, Party, signed_state};
+use crate::common::{MINUTE, Net, Party, fen, pos, signed_state};
 
 /// Trade chain: head block hash, its state commitment, and the digest of every entry.
 const TRADE: [&str; 3] = [
@@ -59,8 +59,8 @@ fn state(net: &Net, s: &Party, c: &Party, serial: &Serial, seq: u64, minutes: u6
 fn open(serial: &Serial, deposit_fen: i64, bond_fen: i64) -> ChannelOp {
     ChannelOp::Open {
         serial: *serial,
-        deposit_fen,
-        bond_fen,
+        deposit_fen: fen(deposit_fen),
+        bond_fen: fen(bond_fen),
         challenge_window_ms: WINDOW,
     }
 }
@@ -105,7 +105,7 @@ fn trades(net: &mut Net, s: &Party, c: &Party, offer: u64) {
         &c.key,
         &TradeOp::Fund {
             serial,
-            amount_fen: 500,
+            amount_fen: pos(500),
         },
     )
     .unwrap();
@@ -126,7 +126,7 @@ fn trades(net: &mut Net, s: &Party, c: &Party, offer: u64) {
             &c.key,
             &TradeOp::Fund {
                 serial,
-                amount_fen: 5
+                amount_fen: pos(5)
             }
         ),
         Err("trade_closed".into())
@@ -142,7 +142,7 @@ fn channels(net: &mut Net, s: &Party, c: &Party, offer: u64) {
         &s.key,
         &ChannelOp::Bond {
             serial,
-            amount_fen: 400,
+            amount_fen: pos(400),
         },
     )
     .unwrap();
@@ -150,7 +150,7 @@ fn channels(net: &mut Net, s: &Party, c: &Party, offer: u64) {
         &c.key,
         &ChannelOp::TopUp {
             serial,
-            amount_fen: 100,
+            amount_fen: pos(100),
         },
     )
     .unwrap();
@@ -184,7 +184,7 @@ fn channels(net: &mut Net, s: &Party, c: &Party, offer: u64) {
         &s.key,
         &ChannelOp::Bond {
             serial,
-            amount_fen: 400,
+            amount_fen: pos(400),
         },
     )
     .unwrap();
