@@ -187,6 +187,9 @@ pub struct ChannelChallengeData {
 }
 
 /// What a record holds besides its envelope; the variant fixes the record's kind.
+// One record is built per transaction and records are read a page at a time: the size of
+// the channel variants (signed states, terms) costs nothing worth boxing them for.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum RecordData {
     Browse(BrowseData),
