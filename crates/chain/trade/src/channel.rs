@@ -21,7 +21,7 @@ use suanli_primitives::hash::sha256_parts;
 use suanli_primitives::keys::verify_many;
 use suanli_primitives::{Fen, PositiveFen, PublicKey, SecretKey, Signature};
 
-use crate::model::{CloseReason, MINUTE_MS, Serial};
+use crate::model::{CloseReason, InvalidValue, MINUTE_MS, Serial};
 use crate::pricing;
 
 /// Shortest challenge window a channel may be opened with, in ms (5 minutes: the other
@@ -364,7 +364,7 @@ pub enum ChannelOpError {
     #[error("the channel operation is not valid JSON of a known shape: {0}")]
     Decode(String),
     #[error("{0}")]
-    Invalid(String),
+    Invalid(#[from] InvalidValue),
     #[error("the operation is {0} bytes, more than a contract call may carry")]
     TooLarge(usize),
 }
@@ -373,7 +373,7 @@ impl ChannelOp {
     pub fn decode(body: &[u8]) -> Result<Self, ChannelOpError> {
         let op: ChannelOp =
             serde_json::from_slice(body).map_err(|e| ChannelOpError::Decode(e.to_string()))?;
-        op.check().map_err(ChannelOpError::Invalid)?;
+        op.check()?;
         Ok(op)
     }
 
@@ -402,10 +402,12 @@ impl ChannelOp {
     }
 
     /// Stateless checks of the fields.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), InvalidValue> {
         let state_of_this_channel = |state: &SignedState| {
             if state.statement.serial != *self.serial() {
-                return Err("the state's serial is not the operation's serial".to_string());
+                return Err(InvalidValue::from(
+                    "the state's serial is not the operation's serial".to_owned(),
+                ));
             }
             Ok(())
         };
@@ -419,9 +421,9 @@ impl ChannelOp {
                 if !(CHALLENGE_WINDOW_MS_MIN..=CHALLENGE_WINDOW_MS_MAX)
                     .contains(challenge_window_ms)
                 {
-                    return Err(format!(
+                    return Err(InvalidValue::from(format!(
                         "challenge_window_ms must be {CHALLENGE_WINDOW_MS_MIN}..={CHALLENGE_WINDOW_MS_MAX}"
-                    ));
+                    )));
                 }
                 Ok(())
             }
@@ -431,9 +433,9 @@ impl ChannelOp {
             ChannelOp::CoopClose { state, .. } => {
                 state_of_this_channel(state)?;
                 if state.statement.close.is_none() {
-                    return Err(
-                        "a cooperative close needs a final state (its close reason set)".into(),
-                    );
+                    return Err(InvalidValue::from(
+                        "a cooperative close needs a final state (its close reason set)".to_owned(),
+                    ));
                 }
                 Ok(())
             }

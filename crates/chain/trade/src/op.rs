@@ -9,7 +9,7 @@ use suanli_primitives::hash::sha256_parts;
 use suanli_primitives::{Fen, PositiveFen, PublicKey, SecretKey, Signature};
 
 use crate::model::{
-    CloseReason, ModeTerms, OfferTerms, PartyDid, Requirements, Role, Scores, Serial,
+    CloseReason, InvalidValue, ModeTerms, OfferTerms, PartyDid, Requirements, Role, Scores, Serial,
 };
 
 /// Longest credential id (the KYC credential an enrollment rests on), in bytes.
@@ -106,7 +106,7 @@ pub enum OpError {
     #[error("the trade operation is not valid JSON of a known shape: {0}")]
     Decode(String),
     #[error("{0}")]
-    Invalid(String),
+    Invalid(#[from] InvalidValue),
     #[error("the operation is {0} bytes, more than a contract call may carry")]
     TooLarge(usize),
 }
@@ -115,7 +115,7 @@ impl TradeOp {
     pub fn decode(body: &[u8]) -> Result<Self, OpError> {
         let op: TradeOp =
             serde_json::from_slice(body).map_err(|e| OpError::Decode(e.to_string()))?;
-        op.check().map_err(OpError::Invalid)?;
+        op.check()?;
         Ok(op)
     }
 
@@ -131,7 +131,7 @@ impl TradeOp {
     }
 
     /// Stateless checks of the fields.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), InvalidValue> {
         match self {
             TradeOp::Enroll {
                 role,
@@ -141,7 +141,11 @@ impl TradeOp {
                 ..
             } => {
                 suanli_identity::Fragment::new(key_fragment)?;
-                check_enroll(*role, kyc_credential_id, kyc_credential_sha256)
+                Ok(check_enroll(
+                    *role,
+                    kyc_credential_id,
+                    kyc_credential_sha256,
+                )?)
             }
             TradeOp::PublishMode { terms } => terms.check(),
             TradeOp::PublishOffer { terms } => terms.check(),
@@ -152,7 +156,9 @@ impl TradeOp {
                 start_ms, end_ms, ..
             } => {
                 if end_ms <= start_ms {
-                    return Err("a check-in period must end after it starts".into());
+                    return Err(InvalidValue::from(
+                        "a check-in period must end after it starts".to_owned(),
+                    ));
                 }
                 Ok(())
             }
@@ -320,7 +326,7 @@ mod tests {
             SecretKey::from_label("k").public().to_hex()
         );
         match TradeOp::decode(body.as_bytes()) {
-            Err(OpError::Invalid(m)) => assert!(m.contains("KYC"), "{m}"),
+            Err(OpError::Invalid(m)) => assert!(m.0.contains("KYC"), "{m}"),
             Err(OpError::Decode(m)) if m.contains("did") => {}
             other => panic!("{other:?}"),
         }
