@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use suanli_primitives::PublicKey;
 
-use crate::did::{Fragment, SuanliDid};
+use crate::did::{Fragment, InvalidValue, SuanliDid};
 use crate::document::{Relationships, check_endpoint, check_service_type};
 use crate::op::{
     CPT_SCHEMA_BYTES_MAX, ISSUER_NAME_LEN_MAX, IdentityOp, STATUS_LIST_BITS, STATUS_LISTS_MAX,
@@ -84,9 +84,15 @@ fn fragment(field: &str, text: &str) -> Result<Fragment, String> {
 }
 
 impl TryFrom<IdentityOpJson> for IdentityOp {
-    type Error = String;
+    type Error = InvalidValue;
 
-    fn try_from(json: IdentityOpJson) -> Result<Self, String> {
+    fn try_from(json: IdentityOpJson) -> Result<Self, InvalidValue> {
+        op_from_json(json).map_err(InvalidValue)
+    }
+}
+
+fn op_from_json(json: IdentityOpJson) -> Result<IdentityOp, String> {
+    {
         Ok(match json {
             IdentityOpJson::CreateDid => IdentityOp::CreateDid,
             IdentityOpJson::AddKey {

@@ -35,6 +35,12 @@ impl From<InvalidValue> for String {
     }
 }
 
+impl From<suanli_identity::InvalidValue> for InvalidValue {
+    fn from(e: suanli_identity::InvalidValue) -> Self {
+        InvalidValue(e.0)
+    }
+}
+
 /// Longest spec text (an offer's or a requirement's), in bytes.
 pub const SPEC_LEN_MAX: usize = 256;
 /// Longest trade type text (the check-in credential's `tradeType`), in bytes.
