@@ -1131,6 +1131,9 @@ mod property {
                     self.key(ch, !wrong, false),
                     bond(&self.trades[ch].0, amount),
                 ),
+                // A zero top-up cannot be built (`PositiveFen`); that it does not even
+                // decode is tested in `a_checkin_beyond_the_escrow_waits_for_a_top_up`.
+                Act::TopUp { amount: 0, .. } => return None,
                 Act::TopUp { ch, amount } => (
                     self.key(ch, false, false),
                     top_up(&self.trades[ch].0, amount),
