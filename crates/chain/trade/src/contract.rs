@@ -204,7 +204,7 @@ impl Exec<'_, '_> {
         Ok(next)
     }
 
-    fn require_operator(&self) -> Result<(), ContractError> {
+    pub(crate) fn require_operator(&self) -> Result<(), ContractError> {
         if self.ctx.signer != self.ctx.operator {
             return Err(err(
                 "not_operator",
@@ -374,76 +374,6 @@ impl Exec<'_, '_> {
 
     pub(crate) fn key_of(&self, did: &PartyDid) -> Result<PublicKey, ContractError> {
         Ok(self.party(did)?.ok_or_else(|| corrupt("party"))?.key)
-    }
-
-    // ---- parties -------------------------------------------------------------------
-
-    fn enroll(&mut self, op: TradeOp) -> Result<(), ContractError> {
-        let TradeOp::Enroll {
-            did,
-            role,
-            key,
-            key_fragment,
-            kyc_credential_id,
-            kyc_credential_sha256,
-        } = op
-        else {
-            return Err(err("malformed_call", "not an enrolment"));
-        };
-        self.require_operator()?;
-        if let Some(bound) = self.state.get(&keyof_key(&key))
-            && bound != did.as_str().as_bytes()
-        {
-            return Err(err(
-                "key_in_use",
-                format!("key {key} is already enrolled for another DID"),
-            ));
-        }
-        let mut party = self.party(&did)?.unwrap_or(Party {
-            did: did.clone(),
-            key,
-            key_fragment: key_fragment.clone(),
-            key_since_ms: self.ctx.timestamp_ms,
-            roles: Vec::new(),
-            kyc_credential_id: None,
-            kyc_credential_sha256: None,
-            enrolled_at_ms: self.ctx.timestamp_ms,
-        });
-        if party.key != key || party.key_fragment != key_fragment {
-            // Re-enrolment after a key rotation: the old key stops acting for the DID.
-            self.state.delete(keyof_key(&party.key));
-            party.key = key;
-            party.key_fragment = key_fragment;
-            party.key_since_ms = self.ctx.timestamp_ms;
-        }
-        if !party.has(role) {
-            party.roles.push(role);
-            party.roles.sort();
-        }
-        if kyc_credential_id.is_some() {
-            party.kyc_credential_id = kyc_credential_id;
-            party.kyc_credential_sha256 = kyc_credential_sha256;
-        }
-        self.state
-            .put(keyof_key(&key), did.as_str().as_bytes().to_vec());
-        self.put(party_key(&did), &party);
-        Ok(())
-    }
-
-    fn unenroll(&mut self, did: &PartyDid, role: Role) -> Result<(), ContractError> {
-        self.require_operator()?;
-        let mut party = self
-            .party(did)?
-            .ok_or_else(|| err("not_enrolled", format!("{did} is not enrolled")))?;
-        if !party.has(role) {
-            return Err(err(
-                "role_missing",
-                format!("{did} is not enrolled as a {}", role.as_str()),
-            ));
-        }
-        party.roles.retain(|r| *r != role);
-        self.put(party_key(did), &party);
-        Ok(())
     }
 
     // ---- modes and offers ----------------------------------------------------------

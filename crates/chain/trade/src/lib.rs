@@ -30,6 +30,7 @@ pub mod channel;
 pub mod channel_contract;
 pub mod contract;
 pub mod credentials;
+mod enrolment;
 pub mod model;
 pub mod op;
 pub mod pricing;
