@@ -12,7 +12,7 @@ use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
 use suanli_channel_controller::{ChannelSetup, Controller, ControllerConfig, ServePolicy, Usage};
-use suanli_primitives::{ManualClock, SecretKey};
+use suanli_primitives::{Fen, ManualClock, SecretKey};
 use suanli_trade::Serial;
 use suanli_trade::channel::{ChannelTerms, Statement, statement_digest};
 use suanli_trade::model::{MINUTE_MS, Role};
@@ -69,7 +69,7 @@ fn raw_pairs_per_s(supplier: &SecretKey, consumer: &SecretKey) -> f64 {
             serial: Serial::from_bytes([9; 16]),
             seq: n + 1,
             minutes: n,
-            cost_fen: n as i64,
+            cost_fen: Fen::new(n as i64).unwrap_or_default(),
             usage_sha256: [1; 32],
             close: None,
         };
@@ -141,6 +141,7 @@ async fn measure(
 ) -> anyhow::Result<Report> {
     // The contract runs far enough back that every metered minute has passed.
     let minutes_max: u64 = 100_000_000;
+    let (rate, min_cost, escrow) = (Fen::new(7)?, Fen::new(100)?, Fen::new(i64::MAX / 4)?);
     let clock = Arc::new(ManualClock::new(T0 + minutes_max * MINUTE_MS));
     let (sdir, cdir) = (tempfile::tempdir()?, tempfile::tempdir()?);
     let config = |key: &SecretKey, dir: &std::path::Path, listen: bool| ControllerConfig {
@@ -163,10 +164,10 @@ async fn measure(
                 serial: Serial::from_bytes(serial),
                 supplier_key: supplier.public(),
                 consumer_key: consumer.public(),
-                rate_fen_per_minute: 7,
-                min_cost_fen: 100,
+                rate_fen_per_minute: rate,
+                min_cost_fen: min_cost,
                 base_minutes: 0,
-                base_charged_fen: 0,
+                base_charged_fen: Fen::ZERO,
                 start_ms: T0,
                 end_ms: T0 + minutes_max * MINUTE_MS,
             }
@@ -177,16 +178,16 @@ async fn measure(
         role,
         peer,
         margin_minutes: 0,
-        escrow_fen: i64::MAX / 4,
+        escrow_fen: escrow,
         settled_seq: 0,
-        settled_cost_fen: 0,
+        settled_cost_fen: Fen::ZERO,
         paused_since_ms: None,
         paused_total_ms: 0,
         closed: false,
         closing: false,
         stop_requested: false,
         policy: ServePolicy::default(),
-        consumer_bond_fen: 0,
+        consumer_bond_fen: Fen::ZERO,
         challenge_window_ms: 0,
     };
     c.add_channels(

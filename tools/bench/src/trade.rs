@@ -203,14 +203,18 @@ pub fn run(args: TradeBenchArgs) -> anyhow::Result<()> {
     }
     let weights = Weights::new([(Resource::Cpu, 400), (Resource::Gpu, 600)].into())
         .map_err(|e| anyhow::anyhow!(e))?;
+    let (price, min_cost) = (
+        suanli_primitives::Fen::new(10)?,
+        suanli_primitives::Fen::new(100)?,
+    );
     let modes = suppliers
         .iter()
         .map(|s| {
             let terms = ModeTerms {
                 trade_start_cpt: 1,
                 checkin_cpt: 2,
-                price_fen_per_minute: 10,
-                min_cost_fen: 100,
+                price_fen_per_minute: price,
+                min_cost_fen: min_cost,
                 checkin_period_minutes: 60,
                 weights: weights.clone(),
                 encryption: Encryption::Plaintext,
@@ -264,14 +268,14 @@ pub fn run(args: TradeBenchArgs) -> anyhow::Result<()> {
                 supplier,
                 *s as u64 + 1,
                 &requirements,
-                1_000,
+                PositiveFen::new(1_000)?,
             );
             let order = TradeOp::Order {
                 serial: *serial,
                 offer_id: *s as u64 + 1,
                 time_ms,
                 requirements,
-                value_fen: 1_000,
+                value_fen: PositiveFen::new(1_000)?,
                 signature: op::sign_digest(&consumers[*c].key, &digest),
             };
             Ok((&consumers[*c].key, call(&order)?))

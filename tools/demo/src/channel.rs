@@ -14,7 +14,7 @@ use suanli_channel_controller::{
 use suanli_ledger::Payload;
 use suanli_ledger::credit::{CreditOp, PositiveFen};
 use suanli_node::Node;
-use suanli_primitives::{ChainKind, Clock, SecretKey};
+use suanli_primitives::{ChainKind, Clock, Fen, SecretKey};
 use suanli_trade::channel::ChannelOp;
 use suanli_trade::model::{Encryption, MINUTE_MS, ModeTerms, Resource, Weights};
 use suanli_trade::records::bond_account;
@@ -115,8 +115,8 @@ pub fn run(node: &Arc<Node>, operator: &SecretKey, clock: &Arc<DemoClock>) -> an
     let terms = ModeTerms {
         trade_start_cpt: 1,
         checkin_cpt: 2,
-        price_fen_per_minute: 5,
-        min_cost_fen: 100,
+        price_fen_per_minute: Fen::new(5)?,
+        min_cost_fen: Fen::new(100)?,
         checkin_period_minutes: 60,
         weights,
         encryption: Encryption::Plaintext,
@@ -142,8 +142,8 @@ pub fn run(node: &Arc<Node>, operator: &SecretKey, clock: &Arc<DemoClock>) -> an
         &consumer_key,
         &ChannelOp::Open {
             serial,
-            deposit_fen: 0,
-            bond_fen: 200,
+            deposit_fen: Fen::ZERO,
+            bond_fen: Fen::new(200)?,
             challenge_window_ms: 10 * MINUTE_MS,
         },
         "open",
@@ -153,7 +153,7 @@ pub fn run(node: &Arc<Node>, operator: &SecretKey, clock: &Arc<DemoClock>) -> an
         &supplier_key,
         &ChannelOp::Bond {
             serial,
-            amount_fen: 200,
+            amount_fen: PositiveFen::new(200)?,
         },
         "bond",
     )?;
@@ -181,21 +181,22 @@ pub fn run(node: &Arc<Node>, operator: &SecretKey, clock: &Arc<DemoClock>) -> an
         .local_addr()
         .context("the consumer's controller does not listen")?
         .to_string();
+    let escrow = Fen::new(600)?;
     let setup = |role: Role, peer: Option<String>| ChannelSetup {
         terms: channel.terms,
         role,
         peer,
         margin_minutes: 10,
-        escrow_fen: 600,
+        escrow_fen: escrow,
         settled_seq: 0,
-        settled_cost_fen: 0,
+        settled_cost_fen: Fen::ZERO,
         paused_since_ms: None,
         paused_total_ms: 0,
         closed: false,
         closing: false,
         stop_requested: false,
         policy: ServePolicy::default(),
-        consumer_bond_fen: 0,
+        consumer_bond_fen: Fen::ZERO,
         challenge_window_ms: 0,
     };
     runtime.block_on(consumer_ctl.add_channels(vec![setup(Role::Consumer, None)]))?;
@@ -230,7 +231,7 @@ pub fn run(node: &Arc<Node>, operator: &SecretKey, clock: &Arc<DemoClock>) -> an
         "    latest state #{}: {} min, {} fen, signed by both (consumer's copy identical: {})",
         latest.statement.seq,
         latest.statement.minutes,
-        latest.statement.cost_fen,
+        latest.statement.cost_fen.get(),
         consumer_ctl.latest(&serial) == Some(latest)
     );
     show_money(node, &supplier_key, &consumer_key, &serial);
@@ -257,7 +258,7 @@ pub fn run(node: &Arc<Node>, operator: &SecretKey, clock: &Arc<DemoClock>) -> an
         &consumer_key,
         &ChannelOp::TopUp {
             serial,
-            amount_fen: 1_000,
+            amount_fen: PositiveFen::new(1_000)?,
         },
         "top-up",
     )?;
@@ -287,8 +288,8 @@ pub fn run(node: &Arc<Node>, operator: &SecretKey, clock: &Arc<DemoClock>) -> an
             "    trade closed: {} · {} minutes billed in all, {} fen charged, {} fen refunded; bonds back (held now: {} + {} fen)",
             c.reason.as_str(),
             trade.billed_minutes,
-            trade.charged_fen,
-            c.refund_fen,
+            trade.charged_fen.get(),
+            c.refund_fen.get(),
             bond_fen(node, &serial, Role::Consumer),
             bond_fen(node, &serial, Role::Supplier)
         );

@@ -168,7 +168,7 @@ pub(crate) fn party(
 }
 
 pub(crate) fn show_money(node: &Node, supplier: &SecretKey, consumer: &SecretKey, serial: &Serial) {
-    let escrow = node.with_state(ChainKind::Trade, |s| view::escrow_fen(s, serial));
+    let escrow = node.with_state(ChainKind::Trade, |s| view::escrow_fen(s, serial).get());
     println!(
         "    balances: consumer {} fen · escrow {} fen · supplier {} fen",
         balance(node, consumer),
@@ -215,6 +215,7 @@ pub(crate) fn contract_trade(
         duration_minutes,
     };
     let time_ms = node.now_ms();
+    let value_fen = PositiveFen::new(value_fen)?;
     let digest = op::order_digest(
         &serial,
         time_ms,
@@ -300,8 +301,8 @@ pub fn run(
     let terms = ModeTerms {
         trade_start_cpt: 1,
         checkin_cpt: 2,
-        price_fen_per_minute: 12,
-        min_cost_fen: 300,
+        price_fen_per_minute: suanli_primitives::Fen::new(12)?,
+        min_cost_fen: suanli_primitives::Fen::new(300)?,
         checkin_period_minutes: 60,
         weights,
         encryption: Encryption::Plaintext,
@@ -334,7 +335,7 @@ pub fn run(
     );
     let fund = TradeOp::Fund {
         serial,
-        amount_fen: 2_000,
+        amount_fen: PositiveFen::new(2_000)?,
     };
     trade_tx(node, &consumer_key, &fund, "fund")?;
     for n in 1..=3 {
@@ -388,9 +389,9 @@ pub fn run(
             "    reason {} · tail {} min = {} fen · refund {} fen · charged in all {} fen",
             c.reason.as_str(),
             c.tail_minutes,
-            c.tail_cost_fen,
-            c.refund_fen,
-            trade.charged_fen
+            c.tail_cost_fen.get(),
+            c.refund_fen.get(),
+            trade.charged_fen.get()
         );
     }
     show_money(node, &supplier_key, &consumer_key, &serial);
@@ -436,7 +437,7 @@ pub fn run(
     for r in &records {
         let check = r
             .data
-            .get("credential")
+            .credential()
             .map(|vc| {
                 format!(
                     "  {} {}",

@@ -25,6 +25,7 @@ pub mod wire;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use suanli_primitives::Fen;
 use suanli_primitives::hash::sha256_parts;
 use suanli_trade::Serial;
 use suanli_trade::channel::{ChannelOp, ChannelTerms};
@@ -84,9 +85,9 @@ pub struct ChannelSetup {
     /// Metering pauses when the escrow left would cover fewer minutes than this.
     pub margin_minutes: u64,
     /// Last seen on the chain: the escrow, and the settled state's seq and cost.
-    pub escrow_fen: i64,
+    pub escrow_fen: Fen,
     pub settled_seq: u64,
-    pub settled_cost_fen: i64,
+    pub settled_cost_fen: Fen,
     /// Paused since this time (ms), if paused; and the total paused time before.
     #[serde(default)]
     pub paused_since_ms: Option<u64>,
@@ -108,23 +109,26 @@ pub struct ChannelSetup {
     pub policy: ServePolicy,
     /// Last seen on the chain: the consumer's bond and the challenge window.
     #[serde(default)]
-    pub consumer_bond_fen: i64,
+    pub consumer_bond_fen: Fen,
     #[serde(default)]
     pub challenge_window_ms: u64,
 }
 
 impl ChannelSetup {
-    /// The margin in fen: `margin_minutes` at the trade's rate.
+    /// The margin in fen: `margin_minutes` at the trade's rate (saturating).
     pub fn margin_fen(&self) -> i64 {
         i64::try_from(self.margin_minutes)
             .unwrap_or(i64::MAX)
-            .saturating_mul(self.terms.rate_fen_per_minute)
+            .saturating_mul(self.terms.rate_fen_per_minute.get())
     }
 
-    /// Escrow not yet spent by states that are signed but not checked in.
-    pub fn remaining_fen(&self, cost_fen: i64) -> i64 {
+    /// Escrow not yet spent by states that are signed but not checked in, for a state
+    /// costing `cost_fen` in all. Signed: negative when the signed states owe more than
+    /// the escrow holds (the channel pauses long before, but the sum is shown as it is).
+    pub fn remaining_fen(&self, cost_fen: Fen) -> i64 {
         self.escrow_fen
-            .saturating_sub(cost_fen.saturating_sub(self.settled_cost_fen))
+            .get()
+            .saturating_sub(cost_fen.get().saturating_sub(self.settled_cost_fen.get()))
     }
 
     /// Whole minutes of service up to `now_ms`: time since the channel's minute 0, less
@@ -144,7 +148,7 @@ impl ChannelSetup {
 /// What a supplier requires of a channel before it serves it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServePolicy {
-    pub consumer_bond_min_fen: i64,
+    pub consumer_bond_min_fen: Fen,
     pub challenge_window_min_ms: u64,
 }
 
@@ -154,7 +158,8 @@ impl ChannelSetup {
         if self.consumer_bond_fen < self.policy.consumer_bond_min_fen {
             return Some(format!(
                 "the consumer's bond is {} fen, the policy asks for {}",
-                self.consumer_bond_fen, self.policy.consumer_bond_min_fen
+                self.consumer_bond_fen.get(),
+                self.policy.consumer_bond_min_fen.get()
             ));
         }
         if self.challenge_window_ms < self.policy.challenge_window_min_ms {
@@ -206,19 +211,19 @@ impl Meter for ServiceTimeMeter {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChainView {
     pub open: bool,
-    pub escrow_fen: i64,
+    pub escrow_fen: Fen,
     pub settled_seq: u64,
-    pub settled_cost_fen: i64,
+    pub settled_cost_fen: Fen,
     /// A unilateral close in progress: the posted state's seq and the window's end.
     pub closing: Option<ClosingView>,
     /// The consumer's bond and the challenge window the channel was opened with.
-    pub consumer_bond_fen: i64,
+    pub consumer_bond_fen: Fen,
     pub challenge_window_ms: u64,
 }
 
 impl ChainView {
     /// The view of `channel` as the trade chain stores it, with its trade's escrow.
-    pub fn of(channel: &suanli_trade::records::Channel, escrow_fen: i64) -> Self {
+    pub fn of(channel: &suanli_trade::records::Channel, escrow_fen: Fen) -> Self {
         ChainView {
             open: channel.status == suanli_trade::records::ChannelStatus::Open,
             escrow_fen,

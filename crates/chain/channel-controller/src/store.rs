@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
-use suanli_primitives::Signature;
+use suanli_primitives::{Fen, Signature};
 use suanli_trade::Serial;
 use suanli_trade::channel::{SignedState, Statement};
 
@@ -120,7 +120,7 @@ fn encode_state(s: &SignedState) -> Vec<u8> {
     out.extend_from_slice(st.serial.as_bytes());
     out.extend_from_slice(&st.seq.to_be_bytes());
     out.extend_from_slice(&st.minutes.to_be_bytes());
-    out.extend_from_slice(&st.cost_fen.to_be_bytes());
+    out.extend_from_slice(&st.cost_fen.get().to_be_bytes());
     out.extend_from_slice(&st.usage_sha256);
     out.push(suanli_trade::channel::close_code(st.close));
     out.extend_from_slice(s.supplier_signature.as_bytes());
@@ -143,7 +143,10 @@ fn decode_state(b: &[u8]) -> Result<SignedState, ChannelError> {
         serial,
         seq: u64_at(16)?,
         minutes: u64_at(24)?,
-        cost_fen: u64_at(32)? as i64,
+        cost_fen: i64::try_from(u64_at(32)?)
+            .ok()
+            .and_then(|raw| Fen::new(raw).ok())
+            .ok_or_else(bad)?,
         usage_sha256: <[u8; 32]>::try_from(&b[40..72]).map_err(|_| bad())?,
         close: suanli_trade::channel::close_from_code(b[72]).map_err(|_| bad())?,
     };
@@ -168,7 +171,7 @@ mod tests {
             serial: Serial::from_bytes([3; 16]),
             seq: 9,
             minutes: 4,
-            cost_fen: 77,
+            cost_fen: Fen::new(77).unwrap(),
             usage_sha256: [5; 32],
             close: Some(CloseReason::StoppedByConsumer),
         };
@@ -191,7 +194,7 @@ mod tests {
                 serial: Serial::from_bytes([3; 16]),
                 seq,
                 minutes: seq,
-                cost_fen: seq as i64,
+                cost_fen: Fen::new(seq as i64).unwrap(),
                 usage_sha256: [5; 32],
                 close: None,
             };

@@ -60,7 +60,8 @@ pub enum NoticeKind {
 pub struct Notice {
     pub serial: Serial,
     pub kind: NoticeKind,
-    /// Escrow not yet spent by metered usage, in fen.
+    /// Escrow not yet spent by metered usage, in fen; signed (a difference, not an amount
+    /// held): negative when the signed states owe more than the escrow holds.
     pub remaining_fen: i64,
     /// What the margin asks for, in fen.
     pub margin_fen: i64,

@@ -10,7 +10,7 @@ use suanli_channel_controller::{
     ChainPort, ChainView, ChannelError, ChannelSetup, ClosingView, Controller, ControllerConfig,
     ServePolicy, ServiceTimeMeter, Usage,
 };
-use suanli_primitives::{ManualClock, SecretKey};
+use suanli_primitives::{Fen, ManualClock, SecretKey};
 use suanli_trade::Serial;
 use suanli_trade::channel::{ChannelOp, ChannelTerms, SignedState, Statement};
 use suanli_trade::model::{MINUTE_MS, Role};
@@ -18,6 +18,10 @@ use tokio::net::TcpStream;
 
 const T0: u64 = 1_700_000_000_000;
 const RATE: i64 = 10;
+
+fn fen(raw: i64) -> Fen {
+    Fen::new(raw).unwrap()
+}
 
 struct Side {
     key: SecretKey,
@@ -30,10 +34,10 @@ fn terms(n: u8, supplier: &SecretKey, consumer: &SecretKey) -> ChannelTerms {
         serial: Serial::from_bytes([n; 16]),
         supplier_key: supplier.public(),
         consumer_key: consumer.public(),
-        rate_fen_per_minute: RATE,
-        min_cost_fen: 50,
+        rate_fen_per_minute: fen(RATE),
+        min_cost_fen: fen(50),
         base_minutes: 0,
-        base_charged_fen: 0,
+        base_charged_fen: Fen::ZERO,
         start_ms: T0,
         end_ms: T0 + 1_000 * MINUTE_MS,
     }
@@ -45,16 +49,16 @@ fn setup(t: ChannelTerms, role: Role, peer: Option<String>, escrow_fen: i64) -> 
         role,
         peer,
         margin_minutes: 5,
-        escrow_fen,
+        escrow_fen: fen(escrow_fen),
         settled_seq: 0,
-        settled_cost_fen: 0,
+        settled_cost_fen: Fen::ZERO,
         paused_since_ms: None,
         paused_total_ms: 0,
         closed: false,
         closing: false,
         stop_requested: false,
         policy: ServePolicy::default(),
-        consumer_bond_fen: 0,
+        consumer_bond_fen: Fen::ZERO,
         challenge_window_ms: 0,
     }
 }
@@ -161,7 +165,7 @@ async fn updates_are_dual_signed_and_stored_on_both_sides() {
         );
         assert_eq!(a, b);
         assert_eq!(a.statement.minutes, 10);
-        assert_eq!(a.statement.cost_fen, 100);
+        assert_eq!(a.statement.cost_fen.get(), 100);
     }
     // Cumulative minutes never decrease: the supplier's own side refuses it first.
     let r = s.ctl.propose(vec![(serial(1), usage(3))]).await;
@@ -210,7 +214,7 @@ fn statement(n: u8, seq: u64, minutes: u64, cost_fen: i64) -> Statement {
         serial: serial(n),
         seq,
         minutes,
-        cost_fen,
+        cost_fen: fen(cost_fen),
         usage_sha256: [1; 32],
         close: None,
     }
@@ -402,11 +406,11 @@ async fn low_funds_pause_the_channel_and_a_top_up_resumes_it() {
     // Escrow 200 fen, margin 5 minutes = 50 fen.
     let (s, c, _clock) = pair(1, 200).await;
     let ok = one(&s.ctl, 1, 15).await;
-    assert_eq!(ok.unwrap().statement.cost_fen, 150);
+    assert_eq!(ok.unwrap().statement.cost_fen.get(), 150);
     assert!(s.ctl.setup(&serial(1)).unwrap().paused_since_ms.is_none());
     // 16 minutes leave 40 fen: the usage is signed, then metering pauses.
     let last = one(&s.ctl, 1, 16).await;
-    assert_eq!(last.unwrap().statement.cost_fen, 160);
+    assert_eq!(last.unwrap().statement.cost_fen.get(), 160);
     assert!(s.ctl.setup(&serial(1)).unwrap().paused_since_ms.is_some());
     // The consumer is told.
     wait_for(|| {
@@ -422,18 +426,21 @@ async fn low_funds_pause_the_channel_and_a_top_up_resumes_it() {
         matches!(paused, Err(ChannelError::Paused { margin_fen: 50, .. })),
         "{paused:?}"
     );
-    assert_eq!(c.ctl.latest(&serial(1)).unwrap().statement.cost_fen, 160);
+    assert_eq!(
+        c.ctl.latest(&serial(1)).unwrap().statement.cost_fen.get(),
+        160
+    );
     // The consumer tops up on the chain; the supplier sees it and resumes.
     s.ctl
         .update_from_chain(
             &serial(1),
             ChainView {
                 open: true,
-                escrow_fen: 1_000,
+                escrow_fen: fen(1_000),
                 settled_seq: 0,
-                settled_cost_fen: 0,
+                settled_cost_fen: Fen::ZERO,
                 closing: None,
-                consumer_bond_fen: 0,
+                consumer_bond_fen: Fen::ZERO,
                 challenge_window_ms: 0,
             },
         )
@@ -448,7 +455,7 @@ async fn low_funds_pause_the_channel_and_a_top_up_resumes_it() {
     })
     .await;
     let resumed = one(&s.ctl, 1, 17).await.unwrap();
-    assert_eq!(resumed.statement.cost_fen, 170);
+    assert_eq!(resumed.statement.cost_fen.get(), 170);
 }
 
 #[tokio::test]
@@ -508,21 +515,21 @@ impl ChainPort for FakeChain {
         let closing = *self.closing.lock();
         Ok(ChainView {
             open: !closed && closing.is_none(),
-            escrow_fen: self.escrow_fen - cost,
+            escrow_fen: fen(self.escrow_fen - cost),
             settled_seq: seq,
-            settled_cost_fen: cost,
+            settled_cost_fen: fen(cost),
             closing,
-            consumer_bond_fen: *self.bond_fen.lock(),
+            consumer_bond_fen: fen(*self.bond_fen.lock()),
             challenge_window_ms: 600_000,
         })
     }
     fn submit(&self, op: &ChannelOp) -> Result<(), ChannelError> {
         match op {
             ChannelOp::Checkin { state, .. } => {
-                *self.settled.lock() = (state.statement.seq, state.statement.cost_fen, false);
+                *self.settled.lock() = (state.statement.seq, state.statement.cost_fen.get(), false);
             }
             ChannelOp::CoopClose { state, .. } => {
-                *self.settled.lock() = (state.statement.seq, state.statement.cost_fen, true);
+                *self.settled.lock() = (state.statement.seq, state.statement.cost_fen.get(), true);
             }
             ChannelOp::Challenge { state, .. } => {
                 if let Some(c) = self.closing.lock().as_mut() {
@@ -743,7 +750,7 @@ async fn a_supplier_serves_only_channels_that_meet_its_policy() {
     let (s, _c, _clock) = pair(1, 1_000_000).await;
     let mut strict = s.ctl.setup(&serial(1)).unwrap();
     strict.policy = ServePolicy {
-        consumer_bond_min_fen: 500,
+        consumer_bond_min_fen: fen(500),
         challenge_window_min_ms: 300_000,
     };
     s.ctl.add_channels(vec![strict]).await.unwrap();

@@ -14,7 +14,7 @@ use suanli_channel_controller::{
     ServiceTimeMeter,
 };
 use suanli_ledger::Payload;
-use suanli_primitives::{ChainKind, SecretKey, SystemClock};
+use suanli_primitives::{ChainKind, Fen, SecretKey, SystemClock};
 use suanli_trade::channel::{ChannelOp, SignedState};
 use suanli_trade::records::Channel;
 use suanli_trade::{PartyDid, Role, Serial};
@@ -45,14 +45,15 @@ pub fn chain_channel(
     client: &HttpLedger,
     key: &SecretKey,
     serial: &Serial,
-) -> Result<(Channel, i64, Value), ClientError> {
+) -> Result<(Channel, Fen, Value), ClientError> {
     let (_, body) = full_trade(client, key, serial)?;
     let channel: Channel = serde_json::from_value(body["channel"].clone()).map_err(|_| {
         ClientError::invalid(format!(
             "trade {serial} has no channel; the consumer opens it with `suanli channel open`"
         ))
     })?;
-    let escrow = body["escrow_fen"].as_i64().unwrap_or(0);
+    let escrow = Fen::new(body["escrow_fen"].as_i64().unwrap_or(0))
+        .map_err(|_| ClientError::invalid("the node answered a negative escrow"))?;
     Ok((channel, escrow, body))
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use suanli_identity::urn;
 use suanli_ledger::Payload;
-use suanli_primitives::{ChainKind, PublicKey, SecretKey, sha256};
+use suanli_primitives::{ChainKind, Fen, PositiveFen, PublicKey, SecretKey, sha256};
 use suanli_trade::model::{MINUTE_MS, ModeTerms, OfferTerms, Requirements, Resource, Scores};
 use suanli_trade::records::{Mode, Offer, Trade};
 use suanli_trade::{CloseReason, PartyDid, Role, Serial, TradeOp, credentials, op, pricing};
@@ -222,7 +222,7 @@ pub fn publish_offer(
 pub struct OrderRequest {
     pub offer: u64,
     pub minutes: u64,
-    pub value_fen: i64,
+    pub value_fen: PositiveFen,
     pub quantity: u32,
     /// Random when absent.
     pub serial: Option<Serial>,
@@ -303,7 +303,7 @@ pub struct CheckedIn {
     pub start_ms: u64,
     pub end_ms: u64,
     pub minutes: u64,
-    pub cost_fen: i64,
+    pub cost_fen: Fen,
     pub tx: String,
 }
 

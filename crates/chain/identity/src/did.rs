@@ -39,6 +39,26 @@ fn invalid(did: &str, reason: impl Into<String>) -> DidError {
     }
 }
 
+/// A value that breaks a rule of the identity vocabulary (DID id, fragment, relationship
+/// bits or names, service type or endpoint, CPT schema, URN); stable code `invalid_value`,
+/// the message names the rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidValue(pub String);
+
+impl InvalidValue {
+    /// The stable machine code.
+    pub fn code(&self) -> &'static str {
+        "invalid_value"
+    }
+}
+
+impl From<InvalidValue> for String {
+    fn from(e: InvalidValue) -> String {
+        e.0
+    }
+}
+
 /// The method-specific id of a `did:suanli` DID: base58btc, 1..=32 characters.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DidId(String);
@@ -53,7 +73,11 @@ impl DidId {
         DidId(bs58::encode(&hash.as_bytes()[..DID_ID_HASH_BYTES]).into_string())
     }
 
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, InvalidValue> {
+        Self::parse_text(text).map_err(InvalidValue)
+    }
+
+    fn parse_text(text: &str) -> Result<Self, String> {
         if text.is_empty() || text.len() > DID_ID_LEN_MAX {
             return Err(format!("id must be 1..={DID_ID_LEN_MAX} characters"));
         }
@@ -160,7 +184,11 @@ impl fmt::Display for SuanliDid {
 pub struct Fragment(String);
 
 impl Fragment {
-    pub fn new(text: &str) -> Result<Self, String> {
+    pub fn new(text: &str) -> Result<Self, InvalidValue> {
+        Self::new_text(text).map_err(InvalidValue)
+    }
+
+    fn new_text(text: &str) -> Result<Self, String> {
         let ok = !text.is_empty()
             && text.len() <= FRAGMENT_LEN_MAX
             && text

@@ -4,6 +4,7 @@
 //! one operation, with the block height and time that made it. Resolution at a past time
 //! reads the version in force then.
 
+use crate::did::InvalidValue;
 use serde_json::{Value, json};
 use suanli_primitives::PublicKey;
 use suanli_primitives::codec::{DecodeError, Reader, Writer};
@@ -38,7 +39,11 @@ impl Relationships {
         (Self::CAPABILITY_DELEGATION, "capabilityDelegation"),
     ];
 
-    pub fn from_bits(bits: u8) -> Result<Self, String> {
+    pub fn from_bits(bits: u8) -> Result<Self, InvalidValue> {
+        Self::from_bits_text(bits).map_err(InvalidValue)
+    }
+
+    fn from_bits_text(bits: u8) -> Result<Self, String> {
         if bits == 0 || bits & !Self::ALL.0 != 0 {
             return Err(format!(
                 "relationship bits {bits:#04x} must be a non-empty subset of 0x0f"
@@ -48,7 +53,11 @@ impl Relationships {
     }
 
     /// Parses a comma-separated list of DID Core relationship names.
-    pub fn parse_names(text: &str) -> Result<Self, String> {
+    pub fn parse_names(text: &str) -> Result<Self, InvalidValue> {
+        Self::parse_names_text(text).map_err(InvalidValue)
+    }
+
+    fn parse_names_text(text: &str) -> Result<Self, String> {
         let mut bits = 0u8;
         for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
             let (r, _) = Self::NAMES
@@ -57,7 +66,7 @@ impl Relationships {
                 .ok_or_else(|| format!("unknown relationship {name:?}; use authentication, assertionMethod, capabilityInvocation or capabilityDelegation"))?;
             bits |= r.0;
         }
-        Self::from_bits(bits)
+        Self::from_bits_text(bits)
     }
 
     pub fn bits(self) -> u8 {
@@ -84,7 +93,11 @@ pub struct Service {
 }
 
 /// Checks a service type: 1..=64 printable ASCII characters without spaces.
-pub fn check_service_type(text: &str) -> Result<(), String> {
+pub fn check_service_type(text: &str) -> Result<(), InvalidValue> {
+    check_service_type_text(text).map_err(InvalidValue)
+}
+
+fn check_service_type_text(text: &str) -> Result<(), String> {
     let ok = !text.is_empty()
         && text.len() <= SERVICE_TYPE_LEN_MAX
         && text.bytes().all(|b| b.is_ascii_graphic());
@@ -98,7 +111,11 @@ pub fn check_service_type(text: &str) -> Result<(), String> {
 }
 
 /// Checks a service endpoint: an absolute URI (`scheme:rest`) of printable ASCII.
-pub fn check_endpoint(text: &str) -> Result<(), String> {
+pub fn check_endpoint(text: &str) -> Result<(), InvalidValue> {
+    check_endpoint_text(text).map_err(InvalidValue)
+}
+
+fn check_endpoint_text(text: &str) -> Result<(), String> {
     let scheme_ok = text.split_once(':').is_some_and(|(scheme, rest)| {
         !rest.is_empty()
             && scheme

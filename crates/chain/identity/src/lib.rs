@@ -31,6 +31,6 @@ pub mod urn;
 pub mod view;
 
 pub use contract::{IdentityContract, StateRead};
-pub use did::{DidError, DidId, Fragment, SuanliDid};
+pub use did::{DidError, DidId, Fragment, InvalidValue, SuanliDid};
 pub use op::IdentityOp;
 pub use view::{ChainResolver, ResolveError, VersionSelector, resolve};

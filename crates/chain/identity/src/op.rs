@@ -1,6 +1,7 @@
 //! Identity-chain operations: the typed body of an identity [`ContractCall`]. Encoded with
 //! the ledger's canonical codec: `u8 op tag` then the fields (see `docs/did-method.md`).
 
+use crate::did::InvalidValue;
 use suanli_ledger::extension::CallTooLarge;
 use suanli_ledger::{ContractCall, ContractId};
 use suanli_primitives::PublicKey;
@@ -347,7 +348,11 @@ impl IdentityOp {
 
 /// A CPT schema is a JSON object with a string `title` and `description`, a JSON Schema
 /// (draft 2020-12) that compiles.
-pub fn check_schema_text(text: &str) -> Result<(), String> {
+pub fn check_schema_text(text: &str) -> Result<(), InvalidValue> {
+    check_schema(text).map_err(InvalidValue)
+}
+
+fn check_schema(text: &str) -> Result<(), String> {
     let value: serde_json::Value =
         serde_json::from_str(text).map_err(|e| format!("schema is not JSON: {e}"))?;
     suanli_vc::cpt::check_cpt_schema(&value).map_err(|e| e.to_string())

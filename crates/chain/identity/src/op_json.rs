@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use suanli_primitives::PublicKey;
 
-use crate::did::{Fragment, SuanliDid};
+use crate::did::{Fragment, InvalidValue, SuanliDid};
 use crate::document::{Relationships, check_endpoint, check_service_type};
 use crate::op::{
     CPT_SCHEMA_BYTES_MAX, ISSUER_NAME_LEN_MAX, IdentityOp, STATUS_LIST_BITS, STATUS_LISTS_MAX,
@@ -84,125 +84,128 @@ fn fragment(field: &str, text: &str) -> Result<Fragment, String> {
 }
 
 impl TryFrom<IdentityOpJson> for IdentityOp {
-    type Error = String;
+    type Error = InvalidValue;
 
-    fn try_from(json: IdentityOpJson) -> Result<Self, String> {
-        Ok(match json {
-            IdentityOpJson::CreateDid => IdentityOp::CreateDid,
-            IdentityOpJson::AddKey {
-                did: d,
-                fragment: f,
-                public_key,
-                relationships,
-            } => IdentityOp::AddKey {
+    fn try_from(json: IdentityOpJson) -> Result<Self, InvalidValue> {
+        op_from_json(json).map_err(InvalidValue)
+    }
+}
+
+fn op_from_json(json: IdentityOpJson) -> Result<IdentityOp, String> {
+    Ok(match json {
+        IdentityOpJson::CreateDid => IdentityOp::CreateDid,
+        IdentityOpJson::AddKey {
+            did: d,
+            fragment: f,
+            public_key,
+            relationships,
+        } => IdentityOp::AddKey {
+            did: did("did", &d)?,
+            fragment: fragment("fragment", &f)?,
+            key: public_key,
+            relationships: Relationships::parse_names(&relationships)
+                .map_err(|e| format!("relationships: {e}"))?,
+        },
+        IdentityOpJson::RemoveKey {
+            did: d,
+            fragment: f,
+        } => IdentityOp::RemoveKey {
+            did: did("did", &d)?,
+            fragment: fragment("fragment", &f)?,
+        },
+        IdentityOpJson::RotateKey {
+            did: d,
+            old,
+            new,
+            public_key,
+        } => IdentityOp::RotateKey {
+            did: did("did", &d)?,
+            old: fragment("old", &old)?,
+            new: fragment("new", &new)?,
+            key: public_key,
+        },
+        IdentityOpJson::SetService {
+            did: d,
+            fragment: f,
+            service_type,
+            endpoint,
+        } => {
+            check_service_type(&service_type).map_err(|e| format!("type: {e}"))?;
+            check_endpoint(&endpoint).map_err(|e| format!("endpoint: {e}"))?;
+            IdentityOp::SetService {
                 did: did("did", &d)?,
                 fragment: fragment("fragment", &f)?,
-                key: public_key,
-                relationships: Relationships::parse_names(&relationships)
-                    .map_err(|e| format!("relationships: {e}"))?,
-            },
-            IdentityOpJson::RemoveKey {
-                did: d,
-                fragment: f,
-            } => IdentityOp::RemoveKey {
-                did: did("did", &d)?,
-                fragment: fragment("fragment", &f)?,
-            },
-            IdentityOpJson::RotateKey {
-                did: d,
-                old,
-                new,
-                public_key,
-            } => IdentityOp::RotateKey {
-                did: did("did", &d)?,
-                old: fragment("old", &old)?,
-                new: fragment("new", &new)?,
-                key: public_key,
-            },
-            IdentityOpJson::SetService {
-                did: d,
-                fragment: f,
                 service_type,
                 endpoint,
-            } => {
-                check_service_type(&service_type).map_err(|e| format!("type: {e}"))?;
-                check_endpoint(&endpoint).map_err(|e| format!("endpoint: {e}"))?;
-                IdentityOp::SetService {
-                    did: did("did", &d)?,
-                    fragment: fragment("fragment", &f)?,
-                    service_type,
-                    endpoint,
-                }
             }
-            IdentityOpJson::RemoveService {
-                did: d,
-                fragment: f,
-            } => IdentityOp::RemoveService {
-                did: did("did", &d)?,
-                fragment: fragment("fragment", &f)?,
-            },
-            IdentityOpJson::Deactivate { did: d } => IdentityOp::Deactivate {
-                did: did("did", &d)?,
-            },
-            IdentityOpJson::AdmitIssuer {
-                authority,
-                issuer,
-                name,
-            } => {
-                if name.trim().is_empty() || name.len() > ISSUER_NAME_LEN_MAX {
-                    return Err(format!("name: 1..={ISSUER_NAME_LEN_MAX} bytes"));
-                }
-                IdentityOp::AdmitIssuer {
-                    authority: did("authority", &authority)?,
-                    issuer: did("issuer", &issuer)?,
-                    name,
-                }
+        }
+        IdentityOpJson::RemoveService {
+            did: d,
+            fragment: f,
+        } => IdentityOp::RemoveService {
+            did: did("did", &d)?,
+            fragment: fragment("fragment", &f)?,
+        },
+        IdentityOpJson::Deactivate { did: d } => IdentityOp::Deactivate {
+            did: did("did", &d)?,
+        },
+        IdentityOpJson::AdmitIssuer {
+            authority,
+            issuer,
+            name,
+        } => {
+            if name.trim().is_empty() || name.len() > ISSUER_NAME_LEN_MAX {
+                return Err(format!("name: 1..={ISSUER_NAME_LEN_MAX} bytes"));
             }
-            IdentityOpJson::RemoveIssuer { authority, issuer } => IdentityOp::RemoveIssuer {
+            IdentityOp::AdmitIssuer {
                 authority: did("authority", &authority)?,
                 issuer: did("issuer", &issuer)?,
-            },
-            IdentityOpJson::RegisterCpt {
-                publisher,
+                name,
+            }
+        }
+        IdentityOpJson::RemoveIssuer { authority, issuer } => IdentityOp::RemoveIssuer {
+            authority: did("authority", &authority)?,
+            issuer: did("issuer", &issuer)?,
+        },
+        IdentityOpJson::RegisterCpt {
+            publisher,
+            cpt,
+            qualification,
+            schema,
+        } => {
+            let schema_json = serde_json::to_string(&schema).map_err(|e| format!("schema: {e}"))?;
+            if schema_json.len() > CPT_SCHEMA_BYTES_MAX {
+                return Err(format!("schema: more than {CPT_SCHEMA_BYTES_MAX} bytes"));
+            }
+            check_schema_text(&schema_json).map_err(|e| format!("schema: {e}"))?;
+            IdentityOp::RegisterCpt {
+                publisher: did("publisher", &publisher)?,
                 cpt,
                 qualification,
-                schema,
-            } => {
-                let schema_json =
-                    serde_json::to_string(&schema).map_err(|e| format!("schema: {e}"))?;
-                if schema_json.len() > CPT_SCHEMA_BYTES_MAX {
-                    return Err(format!("schema: more than {CPT_SCHEMA_BYTES_MAX} bytes"));
-                }
-                check_schema_text(&schema_json).map_err(|e| format!("schema: {e}"))?;
-                IdentityOp::RegisterCpt {
-                    publisher: did("publisher", &publisher)?,
-                    cpt,
-                    qualification,
-                    schema_json,
-                }
+                schema_json,
             }
-            IdentityOpJson::SetStatus {
-                issuer,
+        }
+        IdentityOpJson::SetStatus {
+            issuer,
+            purpose,
+            list,
+            index,
+            set,
+        } => {
+            let purpose =
+                StatusPurpose::parse(&purpose).ok_or("purpose: revocation or suspension")?;
+            if list >= STATUS_LISTS_MAX || index >= STATUS_LIST_BITS {
+                return Err(format!(
+                    "list must be below {STATUS_LISTS_MAX} and index below {STATUS_LIST_BITS}"
+                ));
+            }
+            IdentityOp::SetStatus {
+                issuer: did("issuer", &issuer)?,
                 purpose,
                 list,
                 index,
                 set,
-            } => {
-                let purpose =
-                    StatusPurpose::parse(&purpose).ok_or("purpose: revocation or suspension")?;
-                if list >= STATUS_LISTS_MAX || index >= STATUS_LIST_BITS {
-                    return Err(format!(
-                        "list must be below {STATUS_LISTS_MAX} and index below {STATUS_LIST_BITS}"
-                    ));
-                }
-                IdentityOp::SetStatus {
-                    issuer: did("issuer", &issuer)?,
-                    purpose,
-                    list,
-                    index,
-                    set,
-                }
             }
-        })
-    }
+        }
+    })
 }

@@ -5,6 +5,7 @@
 //!
 //! The node serves both (`GET /1.0/cpts/…`, `GET /1.0/status/…`); see `docs/did-method.md`.
 
+use crate::did::InvalidValue;
 use suanli_primitives::NetworkName;
 
 use crate::did::DidId;
@@ -14,7 +15,11 @@ pub fn cpt(network: &NetworkName, id: u32, version: u32) -> String {
     format!("urn:suanli:{}:cpt:{id}:{version}", network.as_str())
 }
 
-pub fn parse_cpt(text: &str) -> Result<(NetworkName, u32, u32), String> {
+pub fn parse_cpt(text: &str) -> Result<(NetworkName, u32, u32), InvalidValue> {
+    parse_cpt_text(text).map_err(InvalidValue)
+}
+
+fn parse_cpt_text(text: &str) -> Result<(NetworkName, u32, u32), String> {
     let bad = || format!("{text:?} is not a CPT id (urn:suanli:<network>:cpt:<id>:<version>)");
     let parts: Vec<&str> = text.split(':').collect();
     let ["urn", "suanli", network, "cpt", id, version] = parts.as_slice() else {
@@ -47,7 +52,11 @@ impl StatusListId {
     }
 }
 
-pub fn parse_status(text: &str) -> Result<StatusListId, String> {
+pub fn parse_status(text: &str) -> Result<StatusListId, InvalidValue> {
+    parse_status_text(text).map_err(InvalidValue)
+}
+
+fn parse_status_text(text: &str) -> Result<StatusListId, String> {
     let bad = || {
         format!(
             "{text:?} is not a status list id (urn:suanli:<network>:status:<issuer id>:<purpose>:<list>)"

@@ -295,7 +295,8 @@ impl<S: StateRead + ?Sized> KeyResolver for ChainResolver<'_, S> {
 
 impl<S: StateRead + ?Sized> SchemaResolver for ChainResolver<'_, S> {
     fn schema(&self, schema_id: &str) -> Result<Value, LookupError> {
-        let (network, cpt, version) = urn::parse_cpt(schema_id).map_err(LookupError::NotFound)?;
+        let (network, cpt, version) =
+            urn::parse_cpt(schema_id).map_err(|e| LookupError::NotFound(e.into()))?;
         if &network != self.network {
             return Err(LookupError::NotFound(format!(
                 "{schema_id} is not a CPT of network {}",
@@ -308,7 +309,8 @@ impl<S: StateRead + ?Sized> SchemaResolver for ChainResolver<'_, S> {
     }
 
     fn issuer_may_use(&self, schema_id: &str, issuer: &str, at_ms: u64) -> Result<(), LookupError> {
-        let (_, cpt, version) = urn::parse_cpt(schema_id).map_err(LookupError::NotFound)?;
+        let (_, cpt, version) =
+            urn::parse_cpt(schema_id).map_err(|e| LookupError::NotFound(e.into()))?;
         let info = crate::cpt::get(self.state, cpt, Some(version))
             .map_err(|e| LookupError::Unavailable(e.to_string()))?
             .ok_or_else(|| LookupError::NotFound(format!("no CPT {cpt} version {version}")))?;
@@ -344,7 +346,8 @@ impl<S: StateRead + ?Sized> StatusResolver for ChainResolver<'_, S> {
         index: u64,
         issuer: &str,
     ) -> Result<bool, LookupError> {
-        let list = urn::parse_status(list_credential).map_err(LookupError::NotFound)?;
+        let list =
+            urn::parse_status(list_credential).map_err(|e| LookupError::NotFound(e.into()))?;
         let owner = SuanliDid::new(list.network.clone(), list.issuer.clone()).to_string();
         if owner != issuer {
             return Err(LookupError::NotAuthorised(format!(

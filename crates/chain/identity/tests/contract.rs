@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+mod golden;
 
 use common::{Chain, T0};
 use serde_json::json;

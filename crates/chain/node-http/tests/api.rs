@@ -637,8 +637,8 @@ fn trade_endpoints_show_full_records_only_to_parties_and_regulators() {
     let terms = ModeTerms {
         trade_start_cpt: 1,
         checkin_cpt: 2,
-        price_fen_per_minute: 10,
-        min_cost_fen: 0,
+        price_fen_per_minute: suanli_primitives::Fen::new(10).unwrap(),
+        min_cost_fen: suanli_primitives::Fen::ZERO,
         checkin_period_minutes: 60,
         weights: Weights::new([(Resource::Gpu, 1000)].into()).unwrap(),
         encryption: suanli_trade::model::Encryption::Plaintext,
@@ -683,14 +683,14 @@ fn trade_endpoints_show_full_records_only_to_parties_and_regulators() {
         &party_did(&supplier),
         1,
         &requirements,
-        600,
+        suanli_primitives::PositiveFen::new(600).unwrap(),
     );
     let order = TradeOp::Order {
         serial,
         offer_id: 1,
         time_ms,
         requirements,
-        value_fen: 600,
+        value_fen: suanli_primitives::PositiveFen::new(600).unwrap(),
         signature: op::sign_digest(&consumer, &digest),
     };
     trade_tx(&h, &consumer, &order);

@@ -19,9 +19,9 @@ use serde::{Deserialize, Serialize};
 use suanli_ledger::{ContractCall, ContractId};
 use suanli_primitives::hash::sha256_parts;
 use suanli_primitives::keys::verify_many;
-use suanli_primitives::{PublicKey, SecretKey, Signature};
+use suanli_primitives::{Fen, PositiveFen, PublicKey, SecretKey, Signature};
 
-use crate::model::{CloseReason, MINUTE_MS, Serial};
+use crate::model::{CloseReason, InvalidValue, MINUTE_MS, Serial};
 use crate::pricing;
 
 /// Shortest challenge window a channel may be opened with, in ms (5 minutes: the other
@@ -42,7 +42,7 @@ pub struct Statement {
     /// had settled when the channel opened).
     pub minutes: u64,
     /// What those minutes cost, in fen: [`ChannelTerms::cost_of`] of `minutes`.
-    pub cost_fen: i64,
+    pub cost_fen: Fen,
     /// SHA-256 (hex) of the usage detail the supplier's metering produced for this state.
     #[serde(with = "hex32")]
     pub usage_sha256: [u8; 32],
@@ -109,7 +109,7 @@ pub fn statement_digest(s: &Statement) -> [u8; 32] {
         s.serial.as_bytes(),
         &s.seq.to_be_bytes(),
         &s.minutes.to_be_bytes(),
-        &s.cost_fen.to_be_bytes(),
+        &s.cost_fen.get().to_be_bytes(),
         &s.usage_sha256,
         &[close_code(s.close)],
     ])
@@ -192,11 +192,11 @@ pub struct ChannelTerms {
     pub serial: Serial,
     pub supplier_key: PublicKey,
     pub consumer_key: PublicKey,
-    pub rate_fen_per_minute: i64,
-    pub min_cost_fen: i64,
+    pub rate_fen_per_minute: Fen,
+    pub min_cost_fen: Fen,
     /// Minutes and charge the trade had billed before the channel opened.
     pub base_minutes: u64,
-    pub base_charged_fen: i64,
+    pub base_charged_fen: Fen,
     /// Minute 0 of the channel (the end of what was billed before it), ms.
     pub start_ms: u64,
     /// The contract's end, ms.
@@ -207,9 +207,9 @@ impl ChannelTerms {
     /// The channel's cumulative cost of `minutes`: what the trade's pricing charges for
     /// them on top of what was charged before the channel (the minimum charge included),
     /// and 0 for 0 minutes.
-    pub fn cost_of(&self, minutes: u64) -> Result<i64, StateError> {
+    pub fn cost_of(&self, minutes: u64) -> Result<Fen, StateError> {
         if minutes == 0 {
-            return Ok(0);
+            return Ok(Fen::ZERO);
         }
         pricing::settlement_cost(
             self.base_minutes,
@@ -249,7 +249,7 @@ impl ChannelTerms {
             });
         }
         let (last_seq, last_minutes, last_cost) =
-            last.map_or((0, 0, 0), |s| (s.seq, s.minutes, s.cost_fen));
+            last.map_or((0, 0, Fen::ZERO), |s| (s.seq, s.minutes, s.cost_fen));
         if next.seq <= last_seq {
             return Err(StateError::SeqNotIncreasing {
                 last: last_seq,
@@ -264,8 +264,8 @@ impl ChannelTerms {
         }
         if next.cost_fen < last_cost {
             return Err(StateError::CostDecreased {
-                last: last_cost,
-                got: next.cost_fen,
+                last: last_cost.get(),
+                got: next.cost_fen.get(),
             });
         }
         self.check_priced(next, now_ms, skew_ms)
@@ -297,8 +297,8 @@ impl ChannelTerms {
         if next.cost_fen != expected {
             return Err(StateError::CostMismatch {
                 minutes: next.minutes,
-                expected,
-                got: next.cost_fen,
+                expected: expected.get(),
+                got: next.cost_fen.get(),
             });
         }
         Ok(())
@@ -323,15 +323,21 @@ pub enum ChannelOp {
     /// the trade's escrow (0: the escrow as it is), `bond_fen` into the consumer's bond.
     Open {
         serial: Serial,
-        deposit_fen: i64,
-        bond_fen: i64,
+        deposit_fen: Fen,
+        bond_fen: Fen,
         challenge_window_ms: u64,
     },
     /// Supplier: posts (adds to) its bond while the channel is open.
-    Bond { serial: Serial, amount_fen: i64 },
+    Bond {
+        serial: Serial,
+        amount_fen: PositiveFen,
+    },
     /// Consumer: adds credits to the escrow while the channel is open (resumes a paused
     /// channel).
-    TopUp { serial: Serial, amount_fen: i64 },
+    TopUp {
+        serial: Serial,
+        amount_fen: PositiveFen,
+    },
     /// Either party: settles the latest dual-signed state up to now (the trade's check-in
     /// record).
     Checkin { serial: Serial, state: SignedState },
@@ -358,7 +364,7 @@ pub enum ChannelOpError {
     #[error("the channel operation is not valid JSON of a known shape: {0}")]
     Decode(String),
     #[error("{0}")]
-    Invalid(String),
+    Invalid(#[from] InvalidValue),
     #[error("the operation is {0} bytes, more than a contract call may carry")]
     TooLarge(usize),
 }
@@ -367,7 +373,7 @@ impl ChannelOp {
     pub fn decode(body: &[u8]) -> Result<Self, ChannelOpError> {
         let op: ChannelOp =
             serde_json::from_slice(body).map_err(|e| ChannelOpError::Decode(e.to_string()))?;
-        op.check().map_err(ChannelOpError::Invalid)?;
+        op.check()?;
         Ok(op)
     }
 
@@ -396,39 +402,28 @@ impl ChannelOp {
     }
 
     /// Stateless checks of the fields.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), InvalidValue> {
         let state_of_this_channel = |state: &SignedState| {
             if state.statement.serial != *self.serial() {
-                return Err("the state's serial is not the operation's serial".to_string());
-            }
-            if state.statement.cost_fen < 0 {
-                return Err("a state's cost_fen must not be negative".to_string());
+                return Err(InvalidValue::from(
+                    "the state's serial is not the operation's serial".to_owned(),
+                ));
             }
             Ok(())
         };
         match self {
             ChannelOp::Open {
-                deposit_fen,
-                bond_fen,
                 challenge_window_ms,
                 ..
             } => {
-                not_negative("deposit_fen", *deposit_fen)?;
-                not_negative("bond_fen", *bond_fen)?;
+                // Amounts are never negative (`Fen`), bonds and top-ups never zero
+                // (`PositiveFen`): decoding refuses them.
                 if !(CHALLENGE_WINDOW_MS_MIN..=CHALLENGE_WINDOW_MS_MAX)
                     .contains(challenge_window_ms)
                 {
-                    return Err(format!(
+                    return Err(InvalidValue::from(format!(
                         "challenge_window_ms must be {CHALLENGE_WINDOW_MS_MIN}..={CHALLENGE_WINDOW_MS_MAX}"
-                    ));
-                }
-                Ok(())
-            }
-            ChannelOp::Bond { amount_fen, .. } | ChannelOp::TopUp { amount_fen, .. } => {
-                if *amount_fen <= 0 {
-                    return Err(format!(
-                        "amount_fen must be a positive number of fen, got {amount_fen}"
-                    ));
+                    )));
                 }
                 Ok(())
             }
@@ -438,25 +433,18 @@ impl ChannelOp {
             ChannelOp::CoopClose { state, .. } => {
                 state_of_this_channel(state)?;
                 if state.statement.close.is_none() {
-                    return Err(
-                        "a cooperative close needs a final state (its close reason set)".into(),
-                    );
+                    return Err(InvalidValue::from(
+                        "a cooperative close needs a final state (its close reason set)".to_owned(),
+                    ));
                 }
                 Ok(())
             }
             ChannelOp::ForceClose { state, .. } => {
                 state.as_ref().map_or(Ok(()), state_of_this_channel)
             }
-            ChannelOp::Settle { .. } => Ok(()),
+            ChannelOp::Bond { .. } | ChannelOp::TopUp { .. } | ChannelOp::Settle { .. } => Ok(()),
         }
     }
-}
-
-fn not_negative(what: &str, fen: i64) -> Result<(), String> {
-    if fen < 0 {
-        return Err(format!("{what} must not be negative, got {fen}"));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -468,13 +456,17 @@ mod tests {
             serial: Serial::from_bytes([7; 16]),
             supplier_key: SecretKey::from_label("s").public(),
             consumer_key: SecretKey::from_label("c").public(),
-            rate_fen_per_minute: 10,
-            min_cost_fen: 100,
+            rate_fen_per_minute: f(10),
+            min_cost_fen: f(100),
             base_minutes: 0,
-            base_charged_fen: 0,
+            base_charged_fen: Fen::ZERO,
             start_ms: 0,
             end_ms: 60 * MINUTE_MS,
         }
+    }
+
+    fn f(raw: i64) -> Fen {
+        Fen::new(raw).unwrap()
     }
 
     fn st(seq: u64, minutes: u64, cost_fen: i64) -> Statement {
@@ -482,7 +474,7 @@ mod tests {
             serial: Serial::from_bytes([7; 16]),
             seq,
             minutes,
-            cost_fen,
+            cost_fen: f(cost_fen),
             usage_sha256: [seq as u8; 32],
             close: None,
         }
@@ -491,16 +483,16 @@ mod tests {
     #[test]
     fn the_cost_follows_the_trade_pricing_with_its_flag_fall() {
         let t = terms();
-        assert_eq!(t.cost_of(0), Ok(0));
-        assert_eq!(t.cost_of(1), Ok(100));
-        assert_eq!(t.cost_of(10), Ok(100));
-        assert_eq!(t.cost_of(11), Ok(110));
+        assert_eq!(t.cost_of(0), Ok(f(0)));
+        assert_eq!(t.cost_of(1), Ok(f(100)));
+        assert_eq!(t.cost_of(10), Ok(f(100)));
+        assert_eq!(t.cost_of(11), Ok(f(110)));
         let after = ChannelTerms {
             base_minutes: 20,
-            base_charged_fen: 200,
+            base_charged_fen: f(200),
             ..t
         };
-        assert_eq!(after.cost_of(1), Ok(10));
+        assert_eq!(after.cost_of(1), Ok(f(10)));
     }
 
     #[test]
@@ -546,7 +538,7 @@ mod tests {
             Statement { seq: 4, ..base },
             Statement { minutes: 5, ..base },
             Statement {
-                cost_fen: 101,
+                cost_fen: f(101),
                 ..base
             },
             Statement {

@@ -9,14 +9,18 @@
 //! escrow's remainder and returns the bonds, except a bond forfeited to the other party
 //! by a stale state proven in a challenge. Credits only move between balances.
 
-use serde_json::json;
+use crate::record_data::{
+    ChannelBondData, ChannelChallengeData, ChannelCheckinData, ChannelForceCloseData,
+    ChannelOpenData,
+};
 use suanli_ledger::contract::{ContractError, TxContext};
 use suanli_ledger::credit::{account_balance_key, balance_key};
 use suanli_ledger::state::StateAccess;
 use suanli_ledger::{ContractId, ExtensionContract};
+use suanli_primitives::{Fen, PositiveFen};
 
 use crate::channel::{ChannelOp, ChannelTerms, SignedState, StateError, Statement};
-use crate::contract::{Conclusion, Exec, TIME_SKEW_MS_MAX};
+use crate::contract::{Conclusion, Exec, TIME_SKEW_MS_MAX, add_fen};
 use crate::model::{CloseReason, MINUTE_MS, Role, Serial};
 use crate::records::*;
 
@@ -150,8 +154,8 @@ impl Exec<'_, '_> {
     fn channel_open(
         &mut self,
         serial: &Serial,
-        deposit_fen: i64,
-        bond_fen: i64,
+        deposit_fen: Fen,
+        bond_fen: Fen,
         challenge_window_ms: u64,
     ) -> Result<(), ContractError> {
         let (trade, consumer) = self.trade_as(serial, Role::Consumer)?;
@@ -168,8 +172,8 @@ impl Exec<'_, '_> {
         if self.ctx.timestamp_ms >= end_ms {
             return Err(err("contract_ended", "the contract has already ended"));
         }
-        if deposit_fen > 0 {
-            self.fund(serial, deposit_fen)?;
+        if let Ok(deposit) = PositiveFen::try_from(deposit_fen) {
+            self.fund(serial, deposit)?;
         }
         // `fund` saved the trade with the deposit: read it again.
         let trade = self.trade(serial)?;
@@ -204,7 +208,7 @@ impl Exec<'_, '_> {
             terms,
             challenge_window_ms,
             consumer_bond_fen: bond_fen,
-            supplier_bond_fen: 0,
+            supplier_bond_fen: Fen::ZERO,
             settled: PostedState::default(),
             checkins: 0,
             bonds: 0,
@@ -214,12 +218,15 @@ impl Exec<'_, '_> {
             penalty: None,
         };
         self.save_channel(&channel);
-        let data = json!({
-            "deposit_fen": deposit_fen, "bond_fen": bond_fen,
-            "challenge_window_ms": challenge_window_ms, "terms": terms,
-            "settled_before_minutes": settled_minutes, "settled_before_fen": settled_fen,
+        let data = RecordData::ChannelOpen(ChannelOpenData {
+            bond_fen,
+            challenge_window_ms,
+            deposit_fen,
+            settled_before_fen: settled_fen,
+            settled_before_minutes: settled_minutes,
+            terms,
         });
-        self.append_record(serial, RecordKind::ChannelOpen, &consumer.did, data)
+        self.append_record(serial, &consumer.did, data)
     }
 
     /// Settles the trade's unbilled time up to now (or the contract's end) from escrow;
@@ -229,13 +236,13 @@ impl Exec<'_, '_> {
         mut trade: Trade,
         billed_until: u64,
         end_ms: u64,
-    ) -> Result<(Trade, u64, u64, i64), ContractError> {
+    ) -> Result<(Trade, u64, u64, Fen), ContractError> {
         let until = end_ms.min(self.ctx.timestamp_ms);
         // Whole minutes only: a started minute runs on into the channel's first minute
         // (minute 0 of the channel is the end of what is settled here).
         let minutes = until.saturating_sub(billed_until) / MINUTE_MS;
         if minutes == 0 {
-            return Ok((trade, billed_until, 0, 0));
+            return Ok((trade, billed_until, 0, Fen::ZERO));
         }
         let cost = crate::pricing::settlement_cost(
             trade.billed_minutes,
@@ -251,22 +258,30 @@ impl Exec<'_, '_> {
             return Err(err(
                 "insufficient_escrow",
                 format!(
-                    "the {minutes} minutes since the last check-in cost {cost} fen and the escrow holds {escrow}; deposit more with the opening"
+                    "the {minutes} minutes since the last check-in cost {} fen and the escrow holds {}; deposit more with the opening",
+                    cost.get(),
+                    escrow.get()
                 ),
             ));
         }
         let supplier_key = self.key_of(&trade.supplier)?;
         self.move_fen(&escrow_key, &balance_key(&supplier_key), cost)?;
+        // Payment before the channel: escrow before = escrow after + paid.
+        debug_assert_eq!(escrow.checked_sub(cost), Ok(self.escrow_fen(&escrow_key)?));
         let start_ms = billed_until
             .checked_add(minutes * MINUTE_MS)
             .ok_or_else(|| err("overflow", "the time overflows"))?;
         trade.billed_minutes += minutes;
-        trade.charged_fen += cost;
-        trade.paid_fen += cost;
+        trade.charged_fen = add_fen(trade.charged_fen, cost, "charge")?;
+        trade.paid_fen = add_fen(trade.paid_fen, cost, "payment")?;
         Ok((trade, start_ms.min(end_ms), minutes, cost))
     }
 
-    fn channel_bond(&mut self, serial: &Serial, amount_fen: i64) -> Result<(), ContractError> {
+    fn channel_bond(
+        &mut self,
+        serial: &Serial,
+        amount_fen: PositiveFen,
+    ) -> Result<(), ContractError> {
         let (_, supplier) = self.trade_as(serial, Role::Supplier)?;
         let mut channel = self.channel_in(serial, &[ChannelStatus::Open])?;
         if channel.bonds >= BONDS_PER_CHANNEL_MAX {
@@ -275,22 +290,20 @@ impl Exec<'_, '_> {
                 format!("a channel takes at most {BONDS_PER_CHANNEL_MAX} bond postings"),
             ));
         }
-        self.move_fen(
-            &balance_key(&supplier.key),
-            &bond_key(serial, Role::Supplier),
-            amount_fen,
-        )?;
+        let bond = bond_key(serial, Role::Supplier);
+        self.move_fen(&balance_key(&supplier.key), &bond, amount_fen.fen())?;
         channel.bonds += 1;
-        channel.supplier_bond_fen = channel
-            .supplier_bond_fen
-            .checked_add(amount_fen)
-            .ok_or_else(|| err("overflow", "the bond overflows the fen range"))?;
+        channel.supplier_bond_fen = add_fen(channel.supplier_bond_fen, amount_fen.fen(), "bond")?;
+        // Bond posting: the bond account holds what the channel says the bond is.
+        debug_assert_eq!(self.escrow_fen(&bond)?, channel.supplier_bond_fen);
         self.save_channel(&channel);
         self.append_record(
             serial,
-            RecordKind::ChannelBond,
             &supplier.did,
-            json!({"amount_fen": amount_fen, "bond_fen": channel.supplier_bond_fen}),
+            RecordData::ChannelBond(ChannelBondData {
+                amount_fen,
+                bond_fen: channel.supplier_bond_fen,
+            }),
         )
     }
 
@@ -316,36 +329,47 @@ impl Exec<'_, '_> {
         }
         self.check_newer(&channel, &channel.settled, next)?;
         Self::verified(&channel, state)?;
-        let delta = next.cost_fen - channel.settled.cost_fen;
+        // `check_newer` holds: costs never decrease, so the delta is not negative.
+        let delta = next.cost_fen.saturating_sub(channel.settled.cost_fen);
+        debug_assert!(next.cost_fen >= channel.settled.cost_fen);
         let escrow_key = Self::escrow_key(serial);
         let escrow = self.escrow_fen(&escrow_key)?;
         if escrow < delta {
             return Err(err(
                 "insufficient_escrow",
                 format!(
-                    "the escrow holds {escrow} fen, the state's new cost is {delta}; the consumer tops up or a party closes"
+                    "the escrow holds {} fen, the state's new cost is {}; the consumer tops up or a party closes",
+                    escrow.get(),
+                    delta.get()
                 ),
             ));
         }
         let supplier_key = self.key_of(&trade.supplier)?;
         self.move_fen(&escrow_key, &balance_key(&supplier_key), delta)?;
+        // Channel check-in payment: escrow before = escrow after + paid.
+        debug_assert_eq!(escrow.checked_sub(delta), Ok(self.escrow_fen(&escrow_key)?));
         let start_ms = trade.billed_until_ms.unwrap_or(channel.terms.start_ms);
         let end_ms = channel.terms.start_ms + next.minutes * MINUTE_MS;
         trade.billed_minutes += next.minutes - channel.settled.minutes;
         trade.billed_until_ms = Some(end_ms);
-        trade.charged_fen += delta;
-        trade.paid_fen += delta;
+        trade.charged_fen = add_fen(trade.charged_fen, delta, "charge")?;
+        trade.paid_fen = add_fen(trade.paid_fen, delta, "payment")?;
         trade.checkins += 1;
         self.save(&trade);
         channel.settled = PostedState::of(next);
         channel.checkins += 1;
         self.save_channel(&channel);
-        let data = json!({
-            "n": trade.checkins, "channel": true, "start_ms": start_ms, "end_ms": end_ms,
-            "minutes": next.minutes, "cost_fen": delta, "cumulative_cost_fen": next.cost_fen,
-            "state": state,
+        let data = RecordData::ChannelCheckin(ChannelCheckinData {
+            channel: true,
+            cost_fen: delta,
+            cumulative_cost_fen: next.cost_fen,
+            end_ms,
+            minutes: next.minutes,
+            n: trade.checkins,
+            start_ms,
+            state: *state,
         });
-        self.append_record(serial, RecordKind::Checkin, &party.did, data)
+        self.append_record(serial, &party.did, data)
     }
 
     /// `next` follows `last` under the channel's rules, by the block's time.
@@ -415,7 +439,7 @@ impl Exec<'_, '_> {
                 role,
                 by: party.did,
                 tail_minutes: 0,
-                tail_cost: 0,
+                tail_cost: Fen::ZERO,
                 was_active: true,
                 fault_claim: false,
             },
@@ -433,13 +457,19 @@ impl Exec<'_, '_> {
     ) -> Result<(), ContractError> {
         let serial = channel.serial;
         conclusion.tail_minutes = last.minutes - channel.settled.minutes;
-        conclusion.tail_cost = last.cost_fen - channel.settled.cost_fen;
+        // `last` is newer than the settled state (`check_newer`): its cost is not lower.
+        debug_assert!(last.cost_fen >= channel.settled.cost_fen);
+        conclusion.tail_cost = last.cost_fen.saturating_sub(channel.settled.cost_fen);
         // The minimum charge is the trade's flag-fall, channel or not: a close that leaves
         // the trade below it charges the difference, unless it closes for a supplier fault
         // (as the trade's own close does).
-        let charged = trade.charged_fen + conclusion.tail_cost;
+        let charged = add_fen(trade.charged_fen, conclusion.tail_cost, "charge")?;
         if conclusion.reason != CloseReason::SupplierFault && charged < trade.min_cost_fen {
-            conclusion.tail_cost += trade.min_cost_fen - charged;
+            conclusion.tail_cost = add_fen(
+                conclusion.tail_cost,
+                trade.min_cost_fen.saturating_sub(charged),
+                "charge",
+            )?;
         }
         trade.billed_until_ms = Some(channel.terms.start_ms + last.minutes * MINUTE_MS);
         for role in [Role::Consumer, Role::Supplier] {
@@ -451,7 +481,17 @@ impl Exec<'_, '_> {
             let key = self.key_of(did)?;
             let bond = bond_key(&serial, role);
             let held = self.escrow_fen(&bond)?;
+            // Settlement returns each bond whole: the channel's record of it and the
+            // account agree, and the account ends empty.
+            debug_assert_eq!(
+                held,
+                match role {
+                    Role::Consumer => channel.consumer_bond_fen,
+                    _ => channel.supplier_bond_fen,
+                }
+            );
             self.move_fen(&bond, &balance_key(&key), held)?;
+            debug_assert_eq!(self.escrow_fen(&bond)?, Fen::ZERO);
         }
         channel.status = ChannelStatus::Closed;
         self.save_channel(channel);
@@ -513,12 +553,18 @@ impl Exec<'_, '_> {
     ) -> Result<(), ContractError> {
         let trade = self.trade(&channel.serial)?;
         let escrow = self.escrow_fen(&Self::escrow_key(&channel.serial))?;
-        let left = escrow - (posted.cost_fen - channel.settled.cost_fen);
+        // Signed: the posted state may cost more than the escrow holds.
+        let left = escrow.get() - (posted.cost_fen.get() - channel.settled.cost_fen.get());
         let next_minutes = posted
             .minutes
             .saturating_add(trade.period_minutes)
             .min(channel.terms.minutes_max());
-        let next = channel.terms.cost_of(next_minutes).map_err(state_err)? - posted.cost_fen;
+        let next = channel
+            .terms
+            .cost_of(next_minutes)
+            .map_err(state_err)?
+            .get()
+            - posted.cost_fen.get();
         if next > 0 && left >= next {
             return Err(err(
                 "escrow_still_covers",
@@ -563,11 +609,15 @@ impl Exec<'_, '_> {
             posted_by: role,
         });
         self.save_channel(&channel);
-        let data = json!({
-            "reason": reason, "by_role": role, "posted_seq": posted.seq,
-            "posted_cost_fen": posted.cost_fen, "deadline_ms": deadline_ms, "state": state,
+        let data = RecordData::ChannelForceClose(ChannelForceCloseData {
+            by_role: role,
+            deadline_ms,
+            posted_cost_fen: posted.cost_fen,
+            posted_seq: posted.seq,
+            reason,
+            state: state.copied(),
         });
-        self.append_record(serial, RecordKind::ChannelForceClose, &party.did, data)
+        self.append_record(serial, &party.did, data)
     }
 
     fn channel_challenge(
@@ -604,7 +654,7 @@ impl Exec<'_, '_> {
         Self::verified(&channel, state)?;
         let stale = closing.posted;
         let stale_by = closing.posted_by;
-        let mut penalty_fen = 0;
+        let mut penalty_fen = Fen::ZERO;
         if stale_by == Role::Consumer && role == Role::Supplier {
             // The consumer posted a state older than one it had countersigned: its bond
             // goes to the supplier. Only the consumer gains from an older state (costs only
@@ -620,9 +670,11 @@ impl Exec<'_, '_> {
             };
             let winner = self.key_of(winner_did)?;
             self.move_fen(&bond, &balance_key(&winner), penalty_fen)?;
+            // Penalty: the whole bond moved to the other party; nothing is left of it.
+            debug_assert_eq!(self.escrow_fen(&bond)?, Fen::ZERO);
             match stale_by {
-                Role::Supplier => channel.supplier_bond_fen = 0,
-                _ => channel.consumer_bond_fen = 0,
+                Role::Supplier => channel.supplier_bond_fen = Fen::ZERO,
+                _ => channel.consumer_bond_fen = Fen::ZERO,
             }
             channel.penalty = Some(Penalty {
                 party: stale_by,
@@ -635,13 +687,16 @@ impl Exec<'_, '_> {
         closing.posted_by = role;
         channel.closing = Some(closing);
         self.save_channel(&channel);
-        let data = json!({
-            "stale_seq": stale.seq, "stale_by_role": stale_by, "seq": state.statement.seq,
-            "penalty_fen": penalty_fen,
-            "penalised_role": (penalty_fen > 0 || (stale_by == Role::Consumer && role == Role::Supplier)).then_some(stale_by),
-            "state": state,
+        let penalised = stale_by == Role::Consumer && role == Role::Supplier;
+        let data = RecordData::ChannelChallenge(ChannelChallengeData {
+            penalised_role: (!penalty_fen.is_zero() || penalised).then_some(stale_by),
+            penalty_fen,
+            seq: state.statement.seq,
+            stale_by_role: stale_by,
+            stale_seq: stale.seq,
+            state: *state,
         });
-        self.append_record(serial, RecordKind::ChannelChallenge, &party.did, data)
+        self.append_record(serial, &party.did, data)
     }
 
     fn channel_settle(&mut self, serial: &Serial) -> Result<(), ContractError> {
@@ -674,7 +729,7 @@ impl Exec<'_, '_> {
                 role: closing.by,
                 by: closer,
                 tail_minutes: 0,
-                tail_cost: 0,
+                tail_cost: Fen::ZERO,
                 was_active: true,
                 fault_claim: closing.reason == CloseReason::SupplierFault
                     && closing.by == Role::Consumer,

@@ -7,14 +7,16 @@
 //! balances, so `Σ balances = supply` holds at every height, and for every trade
 //! `escrow = funded − paid − refunded`.
 
-use serde_json::json;
+use crate::record_data::{
+    BrowseData, CheckinData, CloseData, ContractData, FundData, OrderData, RatingData,
+};
 use suanli_ledger::contract::{ContractError, TxContext};
 use suanli_ledger::credit::{
     PositiveFen, account_balance_key, balance_key, move_credits, read_fen,
 };
 use suanli_ledger::state::StateAccess;
 use suanli_ledger::{ContractId, ExtensionContract};
-use suanli_primitives::{PublicKey, Signature};
+use suanli_primitives::{Fen, PublicKey, Signature};
 
 use crate::credentials::{self, Expected};
 use crate::model::{CloseReason, MINUTE_MS, PartyDid, Role, Serial};
@@ -40,6 +42,12 @@ pub const OFFERS_PER_SUPPLIER_MAX: u64 = 10_000;
 
 fn err(code: &'static str, message: impl Into<String>) -> ContractError {
     ContractError::new(code, message)
+}
+
+/// `a + b`, or the contract's `overflow` error naming `what`.
+pub(crate) fn add_fen(a: Fen, b: Fen, what: &str) -> Result<Fen, ContractError> {
+    a.checked_add(b)
+        .map_err(|_| err("overflow", format!("the {what} overflows the fen range")))
 }
 
 /// The trade-chain system contract.
@@ -74,7 +82,7 @@ pub(crate) struct Conclusion {
     pub(crate) role: Role,
     pub(crate) by: PartyDid,
     pub(crate) tail_minutes: u64,
-    pub(crate) tail_cost: i64,
+    pub(crate) tail_cost: Fen,
     pub(crate) was_active: bool,
     /// A consumer's claim of a supplier fault (counted apart from admissions).
     pub(crate) fault_claim: bool,
@@ -196,7 +204,7 @@ impl Exec<'_, '_> {
         Ok(next)
     }
 
-    fn require_operator(&self) -> Result<(), ContractError> {
+    pub(crate) fn require_operator(&self) -> Result<(), ContractError> {
         if self.ctx.signer != self.ctx.operator {
             return Err(err(
                 "not_operator",
@@ -266,9 +274,8 @@ impl Exec<'_, '_> {
     pub(crate) fn append_record(
         &mut self,
         serial: &Serial,
-        kind: RecordKind,
         by: &PartyDid,
-        data: serde_json::Value,
+        data: RecordData,
     ) -> Result<(), ContractError> {
         let count_key = record_count_key(serial);
         let seq = decode_u32(self.state.get(&count_key));
@@ -277,7 +284,7 @@ impl Exec<'_, '_> {
         let record = Record {
             serial: *serial,
             seq,
-            kind,
+            kind: data.kind(),
             by: by.clone(),
             tx_id: self.ctx.tx_id,
             height: self.ctx.height,
@@ -335,95 +342,38 @@ impl Exec<'_, '_> {
         account_balance_key(&escrow_account(serial))
     }
 
-    pub(crate) fn escrow_fen(&self, escrow_key: &[u8]) -> Result<i64, ContractError> {
-        Ok(read_fen(&*self.state, escrow_key)?.get())
+    pub(crate) fn escrow_fen(&self, escrow_key: &[u8]) -> Result<Fen, ContractError> {
+        read_fen(&*self.state, escrow_key)
     }
 
     pub(crate) fn move_fen(
         &mut self,
         from: &[u8],
         to: &[u8],
-        fen: i64,
+        fen: Fen,
     ) -> Result<(), ContractError> {
-        if fen == 0 {
-            return Ok(());
+        let Ok(amount) = PositiveFen::try_from(fen) else {
+            return Ok(()); // nothing to move
+        };
+        #[cfg(debug_assertions)]
+        let before = (read_fen(&*self.state, from)?, read_fen(&*self.state, to)?);
+        move_credits(self.state, from, to, amount)?;
+        #[cfg(debug_assertions)]
+        {
+            // Conservation: what leaves `from` arrives at `to`, no more, no less.
+            let after = (read_fen(&*self.state, from)?, read_fen(&*self.state, to)?);
+            debug_assert_eq!(
+                i128::from(before.0.get()) + i128::from(before.1.get()),
+                i128::from(after.0.get()) + i128::from(after.1.get()),
+                "a credit move created or destroyed credits"
+            );
+            debug_assert_eq!(before.0.get() - after.0.get(), fen.get());
         }
-        let amount = PositiveFen::new(fen).map_err(|e| err("invalid_amount", e.to_string()))?;
-        move_credits(self.state, from, to, amount)
+        Ok(())
     }
 
     pub(crate) fn key_of(&self, did: &PartyDid) -> Result<PublicKey, ContractError> {
         Ok(self.party(did)?.ok_or_else(|| corrupt("party"))?.key)
-    }
-
-    // ---- parties -------------------------------------------------------------------
-
-    fn enroll(&mut self, op: TradeOp) -> Result<(), ContractError> {
-        let TradeOp::Enroll {
-            did,
-            role,
-            key,
-            key_fragment,
-            kyc_credential_id,
-            kyc_credential_sha256,
-        } = op
-        else {
-            return Err(err("malformed_call", "not an enrolment"));
-        };
-        self.require_operator()?;
-        if let Some(bound) = self.state.get(&keyof_key(&key))
-            && bound != did.as_str().as_bytes()
-        {
-            return Err(err(
-                "key_in_use",
-                format!("key {key} is already enrolled for another DID"),
-            ));
-        }
-        let mut party = self.party(&did)?.unwrap_or(Party {
-            did: did.clone(),
-            key,
-            key_fragment: key_fragment.clone(),
-            key_since_ms: self.ctx.timestamp_ms,
-            roles: Vec::new(),
-            kyc_credential_id: None,
-            kyc_credential_sha256: None,
-            enrolled_at_ms: self.ctx.timestamp_ms,
-        });
-        if party.key != key || party.key_fragment != key_fragment {
-            // Re-enrolment after a key rotation: the old key stops acting for the DID.
-            self.state.delete(keyof_key(&party.key));
-            party.key = key;
-            party.key_fragment = key_fragment;
-            party.key_since_ms = self.ctx.timestamp_ms;
-        }
-        if !party.has(role) {
-            party.roles.push(role);
-            party.roles.sort();
-        }
-        if kyc_credential_id.is_some() {
-            party.kyc_credential_id = kyc_credential_id;
-            party.kyc_credential_sha256 = kyc_credential_sha256;
-        }
-        self.state
-            .put(keyof_key(&key), did.as_str().as_bytes().to_vec());
-        self.put(party_key(&did), &party);
-        Ok(())
-    }
-
-    fn unenroll(&mut self, did: &PartyDid, role: Role) -> Result<(), ContractError> {
-        self.require_operator()?;
-        let mut party = self
-            .party(did)?
-            .ok_or_else(|| err("not_enrolled", format!("{did} is not enrolled")))?;
-        if !party.has(role) {
-            return Err(err(
-                "role_missing",
-                format!("{did} is not enrolled as a {}", role.as_str()),
-            ));
-        }
-        party.roles.retain(|r| *r != role);
-        self.put(party_key(did), &party);
-        Ok(())
     }
 
     // ---- modes and offers ----------------------------------------------------------
@@ -475,8 +425,7 @@ impl Exec<'_, '_> {
             ));
         }
         if let Some(first) = self.get::<Record>(&record_key(serial, 0), "record")? {
-            let same_pair = first.by == *consumer
-                && first.data.get("supplier").and_then(|s| s.as_str()) == Some(supplier.as_str());
+            let same_pair = first.by == *consumer && first.data.supplier() == Some(supplier);
             if !same_pair {
                 return Err(err(
                     "serial_in_use",
@@ -523,14 +472,18 @@ impl Exec<'_, '_> {
                 "the consumer's browse signature does not verify",
             ));
         }
-        let data = json!({"supplier": supplier, "time_ms": time_ms, "signature": signature});
+        let data = RecordData::Browse(BrowseData {
+            signature,
+            supplier,
+            time_ms,
+        });
         if decode_u32(self.state.get(&record_count_key(&serial))) >= BROWSE_RECORDS_MAX {
             return Err(err(
                 "limit_reached",
                 format!("a serial holds at most {BROWSE_RECORDS_MAX} browse records"),
             ));
         }
-        self.append_record(&serial, RecordKind::Browse, &consumer.did, data)
+        self.append_record(&serial, &consumer.did, data)
     }
 
     fn order(
@@ -539,7 +492,7 @@ impl Exec<'_, '_> {
         offer_id: u64,
         time_ms: u64,
         requirements: crate::model::Requirements,
-        value_fen: i64,
+        value_fen: PositiveFen,
         signature: Signature,
     ) -> Result<(), ContractError> {
         let consumer = self.signer_in(Role::Consumer)?;
@@ -611,19 +564,20 @@ impl Exec<'_, '_> {
             mode.terms.min_cost_fen,
         )
         .map_err(overflow)?;
-        if value_fen < first {
+        if value_fen.fen() < first {
             return Err(err(
                 "escrow_below_first_period",
                 format!(
-                    "the order must escrow at least the first period's {first} fen, it offers {value_fen}"
+                    "the order must escrow at least the first period's {} fen, it offers {}",
+                    first.get(),
+                    value_fen.get()
                 ),
             ));
         }
-        self.move_fen(
-            &balance_key(&consumer.key),
-            &Self::escrow_key(&serial),
-            value_fen,
-        )?;
+        let escrow_key = Self::escrow_key(&serial);
+        self.move_fen(&balance_key(&consumer.key), &escrow_key, value_fen.fen())?;
+        // Escrow funding: the new trade's escrow holds exactly the order's value.
+        debug_assert_eq!(self.escrow_fen(&escrow_key)?, value_fen.fen());
         offer.available -= requirements.quantity;
         self.put(offer_key(offer_id), &offer);
         let trade = Trade {
@@ -649,10 +603,10 @@ impl Exec<'_, '_> {
             contract_end_ms: None,
             billed_until_ms: None,
             billed_minutes: 0,
-            charged_fen: 0,
-            funded_fen: value_fen,
-            paid_fen: 0,
-            unpaid_fen: 0,
+            charged_fen: Fen::ZERO,
+            funded_fen: value_fen.fen(),
+            paid_fen: Fen::ZERO,
+            unpaid_fen: Fen::ZERO,
             checkins: 0,
             funds: 0,
             closure: None,
@@ -662,11 +616,15 @@ impl Exec<'_, '_> {
         self.append_history(&consumer.did, &serial);
         self.append_history(&offer.supplier, &serial);
         self.update_stats(&offer.supplier, |s| s.orders += 1)?;
-        let data = json!({
-            "supplier": offer.supplier, "offer_id": offer_id, "time_ms": time_ms,
-            "requirements": requirements, "value_fen": value_fen, "signature": signature,
+        let data = RecordData::Order(OrderData {
+            offer_id,
+            requirements,
+            signature,
+            supplier: offer.supplier,
+            time_ms,
+            value_fen,
         });
-        self.append_record(&serial, RecordKind::Order, &consumer.did, data)
+        self.append_record(&serial, &consumer.did, data)
     }
 
     /// The trade, if the signer is its `role` party.
@@ -784,15 +742,21 @@ impl Exec<'_, '_> {
         trade.billed_until_ms = Some(now);
         self.save(&trade);
         self.update_stats(&trade.supplier, |s| s.contracted += 1)?;
-        let data = json!({
-            "consumer_signature": trade.order_signature, "supplier_signature": signature,
-            "contract_start_ms": now, "contract_end_ms": end,
-            "credential": credential,
+        let data = RecordData::Contract(ContractData {
+            consumer_signature: trade.order_signature,
+            contract_end_ms: end,
+            contract_start_ms: now,
+            credential: credential.clone(),
+            supplier_signature: signature,
         });
-        self.append_record(serial, RecordKind::Contract, &supplier.did, data)
+        self.append_record(serial, &supplier.did, data)
     }
 
-    pub(crate) fn fund(&mut self, serial: &Serial, amount_fen: i64) -> Result<(), ContractError> {
+    pub(crate) fn fund(
+        &mut self,
+        serial: &Serial,
+        amount_fen: PositiveFen,
+    ) -> Result<(), ContractError> {
         let (mut trade, consumer) = self.trade_as(serial, Role::Consumer)?;
         Self::require_open(&trade)?;
         if trade.funds >= FUNDS_PER_TRADE_MAX {
@@ -804,21 +768,20 @@ impl Exec<'_, '_> {
             ));
         }
         trade.funds += 1;
-        self.move_fen(
-            &balance_key(&consumer.key),
-            &Self::escrow_key(serial),
-            amount_fen,
-        )?;
-        trade.funded_fen = trade
-            .funded_fen
-            .checked_add(amount_fen)
-            .ok_or_else(|| err("overflow", "the escrow overflows the fen range"))?;
+        let escrow_key = Self::escrow_key(serial);
+        let escrow_before = self.escrow_fen(&escrow_key)?;
+        self.move_fen(&balance_key(&consumer.key), &escrow_key, amount_fen.fen())?;
+        trade.funded_fen = add_fen(trade.funded_fen, amount_fen.fen(), "escrow")?;
+        // Escrow funding: escrow after = escrow before + the top-up.
+        debug_assert_eq!(
+            escrow_before.checked_add(amount_fen.fen()),
+            Ok(self.escrow_fen(&escrow_key)?)
+        );
         self.save(&trade);
         self.append_record(
             serial,
-            RecordKind::Fund,
             &consumer.did,
-            json!({"amount_fen": amount_fen}),
+            RecordData::Fund(FundData { amount_fen }),
         )
     }
 
@@ -827,7 +790,7 @@ impl Exec<'_, '_> {
         serial: &Serial,
         start_ms: u64,
         end_ms: u64,
-        cost_fen: i64,
+        cost_fen: Fen,
         credential: &serde_json::Value,
     ) -> Result<(), ContractError> {
         let (mut trade, supplier) = self.trade_as(serial, Role::Supplier)?;
@@ -884,7 +847,9 @@ impl Exec<'_, '_> {
             return Err(err(
                 "cost_mismatch",
                 format!(
-                    "{minutes} minutes cost {expected} fen under this trade's terms, not {cost_fen}"
+                    "{minutes} minutes cost {} fen under this trade's terms, not {}",
+                    expected.get(),
+                    cost_fen.get()
                 ),
             ));
         }
@@ -894,7 +859,9 @@ impl Exec<'_, '_> {
             return Err(err(
                 "insufficient_escrow",
                 format!(
-                    "the escrow holds {escrow} fen, the period costs {cost_fen}; the consumer must fund it or the supplier closes for out_of_funds"
+                    "the escrow holds {} fen, the period costs {}; the consumer must fund it or the supplier closes for out_of_funds",
+                    escrow.get(),
+                    cost_fen.get()
                 ),
             ));
         }
@@ -912,17 +879,26 @@ impl Exec<'_, '_> {
             },
         )?;
         self.move_fen(&escrow_key, &balance_key(&supplier.key), cost_fen)?;
+        // Check-in payment: escrow before = escrow after + paid.
+        debug_assert_eq!(
+            escrow.checked_sub(cost_fen),
+            Ok(self.escrow_fen(&escrow_key)?)
+        );
         trade.billed_until_ms = Some(end_ms);
         trade.billed_minutes += minutes;
-        trade.charged_fen += cost_fen;
-        trade.paid_fen += cost_fen;
+        trade.charged_fen = add_fen(trade.charged_fen, cost_fen, "charge")?;
+        trade.paid_fen = add_fen(trade.paid_fen, cost_fen, "payment")?;
         trade.checkins += 1;
         self.save(&trade);
-        let data = json!({
-            "n": trade.checkins, "start_ms": start_ms, "end_ms": end_ms, "minutes": minutes,
-            "cost_fen": cost_fen, "credential": credential,
+        let data = RecordData::Checkin(CheckinData {
+            cost_fen,
+            credential: credential.clone(),
+            end_ms,
+            minutes,
+            n: trade.checkins,
+            start_ms,
         });
-        self.append_record(serial, RecordKind::Checkin, &supplier.did, data)
+        self.append_record(serial, &supplier.did, data)
     }
 
     /// A trade with a service channel is checked in and closed through the channel.
@@ -981,7 +957,10 @@ impl Exec<'_, '_> {
                 if self.escrow_fen(&Self::escrow_key(&trade.serial))? >= next {
                     return Err(err(
                         "escrow_still_covers",
-                        format!("the escrow still covers the next period's {next} fen"),
+                        format!(
+                            "the escrow still covers the next period's {} fen",
+                            next.get()
+                        ),
                     ));
                 }
                 Ok(())
@@ -991,9 +970,9 @@ impl Exec<'_, '_> {
         }
     }
 
-    fn next_period_cost(&self, trade: &Trade) -> Result<i64, ContractError> {
+    fn next_period_cost(&self, trade: &Trade) -> Result<Fen, ContractError> {
         let (Some(billed), Some(end)) = (trade.billed_until_ms, trade.contract_end_ms) else {
-            return Ok(0);
+            return Ok(Fen::ZERO);
         };
         let minutes = trade.period_minutes.min(pricing::minutes_ceil(billed, end));
         pricing::settlement_cost(
@@ -1012,14 +991,14 @@ impl Exec<'_, '_> {
         self.check_close_allowed(&trade, role, reason)?;
         let now = self.ctx.timestamp_ms;
         let was_active = trade.status == Status::Active;
-        let (mut tail_minutes, mut tail_cost) = (0, 0);
+        let (mut tail_minutes, mut tail_cost) = (0, Fen::ZERO);
         // A fault the supplier admits waives the unbilled tail and the minimum charge. A
         // fault the consumer claims cannot be judged by the chain: the time used is still
         // paid for, only the minimum charge's top-up is waived, and the claim is counted
         // as a claim (not an admission) in the supplier's record.
         let fault = reason == CloseReason::SupplierFault;
         let admitted_fault = fault && role == Role::Supplier;
-        let min_cost = if fault { 0 } else { trade.min_cost_fen };
+        let min_cost = if fault { Fen::ZERO } else { trade.min_cost_fen };
         if was_active && !admitted_fault {
             let billed = trade.billed_until_ms.unwrap_or(now);
             let until = trade.contract_end_ms.map_or(now, |end| end.min(now));
@@ -1063,8 +1042,13 @@ impl Exec<'_, '_> {
         let supplier_key = self.key_of(&trade.supplier)?;
         let consumer_key = self.key_of(&trade.consumer)?;
         self.move_fen(&escrow_key, &balance_key(&supplier_key), paid)?;
-        let refund = escrow - paid;
+        let refund = escrow.saturating_sub(paid);
         self.move_fen(&escrow_key, &balance_key(&consumer_key), refund)?;
+        // Refund and close: escrow before = paid + refunded, and nothing is left behind.
+        debug_assert_eq!(paid.checked_add(refund), Ok(escrow));
+        debug_assert_eq!(self.escrow_fen(&escrow_key)?, Fen::ZERO);
+        let unpaid = c.tail_cost.saturating_sub(paid);
+        debug_assert_eq!(paid.checked_add(unpaid), Ok(c.tail_cost));
         let mut offer = self.offer(trade.offer_id)?;
         offer.available = offer
             .available
@@ -1072,9 +1056,19 @@ impl Exec<'_, '_> {
             .min(offer.terms.quantity);
         self.put(offer_key(trade.offer_id), &offer);
         trade.billed_minutes += c.tail_minutes;
-        trade.charged_fen += c.tail_cost;
-        trade.paid_fen += paid;
-        trade.unpaid_fen += c.tail_cost - paid;
+        trade.charged_fen = add_fen(trade.charged_fen, c.tail_cost, "charge")?;
+        trade.paid_fen = add_fen(trade.paid_fen, paid, "payment")?;
+        trade.unpaid_fen = add_fen(trade.unpaid_fen, unpaid, "unpaid charge")?;
+        // The trade's books: charged = paid + unpaid; what was funded is paid or refunded.
+        debug_assert_eq!(
+            trade.paid_fen.checked_add(trade.unpaid_fen),
+            Ok(trade.charged_fen)
+        );
+        debug_assert_eq!(
+            trade.funded_fen.get(),
+            trade.paid_fen.get() + refund.get(),
+            "escrow = funded − paid − refunded must end at zero"
+        );
         trade.status = Status::Closed;
         trade.closure = Some(Closure {
             reason: c.reason,
@@ -1095,11 +1089,15 @@ impl Exec<'_, '_> {
                 s.lapsed += 1;
             }
         })?;
-        let data = json!({
-            "reason": c.reason, "by_role": c.role, "tail_minutes": c.tail_minutes,
-            "tail_cost_fen": c.tail_cost, "unpaid_fen": c.tail_cost - paid, "refund_fen": refund,
+        let data = RecordData::Close(CloseData {
+            by_role: c.role,
+            reason: c.reason,
+            refund_fen: refund,
+            tail_cost_fen: c.tail_cost,
+            tail_minutes: c.tail_minutes,
+            unpaid_fen: unpaid,
         });
-        self.append_record(&serial, RecordKind::Close, &c.by, data)
+        self.append_record(&serial, &c.by, data)
     }
 
     fn rate(
@@ -1159,9 +1157,12 @@ impl Exec<'_, '_> {
         self.put(rating_key(&trade.supplier, n), &entry);
         self.state.put(count_key, (n + 1).to_be_bytes().to_vec());
         self.update_stats(&trade.supplier, |s| s.ratings += 1)?;
-        let data = json!({
-            "time_ms": time_ms, "scores": scores, "overall_milli": overall, "signature": signature,
+        let data = RecordData::Rating(RatingData {
+            overall_milli: overall,
+            scores,
+            signature,
+            time_ms,
         });
-        self.append_record(serial, RecordKind::Rating, &consumer.did, data)
+        self.append_record(serial, &consumer.did, data)
     }
 }

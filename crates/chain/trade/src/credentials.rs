@@ -8,7 +8,7 @@
 use serde_json::{Map, Value};
 use suanli_identity::{SuanliDid, urn};
 use suanli_ledger::contract::ContractError;
-use suanli_primitives::{PublicKey, SecretKey};
+use suanli_primitives::{Fen, PublicKey, SecretKey};
 use suanli_vc::credential::{CredentialDraft, SchemaRef};
 use suanli_vc::proof::{ProofPurpose, verify_proof};
 
@@ -39,8 +39,8 @@ pub fn start_claims(trade: &Trade) -> Map<String, Value> {
     m.insert("pdid".into(), trade.supplier.as_str().into());
     m.insert("cdid".into(), trade.consumer.as_str().into());
     m.insert("spec".into(), trade.requirements.spec.as_str().into());
-    m.insert("price".into(), trade.rate_fen_per_minute.into());
-    m.insert("minCost".into(), trade.min_cost_fen.into());
+    m.insert("price".into(), trade.rate_fen_per_minute.get().into());
+    m.insert("minCost".into(), trade.min_cost_fen.get().into());
     m.insert("checkinCptId".into(), trade.checkin_cpt.into());
     m.insert("encryption".into(), trade.encryption.claim().into());
     m
@@ -51,13 +51,13 @@ pub fn checkin_claims(
     trade: &Trade,
     start_ms: u64,
     end_ms: u64,
-    cost_fen: i64,
+    cost_fen: Fen,
 ) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("id".into(), trade.consumer.as_str().into());
     m.insert("pdid".into(), trade.supplier.as_str().into());
     m.insert("cdid".into(), trade.consumer.as_str().into());
-    m.insert("cost".into(), cost_fen.into());
+    m.insert("cost".into(), cost_fen.get().into());
     m.insert("startTs".into(), start_ms.into());
     m.insert("endTs".into(), end_ms.into());
     m.insert("tradeType".into(), trade.trade_type.as_str().into());

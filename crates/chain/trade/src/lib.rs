@@ -22,16 +22,19 @@
 //! close logic as the trade contract.
 //!
 //! Start reading at [`op::TradeOp`], then [`contract`], then [`view`]; money rules are in
-//! [`pricing`], the credentials in [`credentials`], the state layout in [`records`];
+//! [`pricing`], the credentials in [`credentials`], the state layout in [`records`] (a
+//! record's typed content in [`record_data`]); amounts are `suanli_primitives::money::Fen`;
 //! channels at [`channel`], then [`channel_contract`].
 
 pub mod channel;
 pub mod channel_contract;
 pub mod contract;
 pub mod credentials;
+mod enrolment;
 pub mod model;
 pub mod op;
 pub mod pricing;
+pub mod record_data;
 pub mod records;
 pub mod view;
 

@@ -7,6 +7,39 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use suanli_identity::SuanliDid;
+use suanli_primitives::Fen;
+
+/// A value that breaks a rule of the trade vocabulary (stable code `invalid_value`); the
+/// message names the field and the rule. Every check of this crate's types and operations
+/// returns it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidValue(pub String);
+
+impl InvalidValue {
+    /// The stable machine code.
+    pub fn code(&self) -> &'static str {
+        "invalid_value"
+    }
+}
+
+impl From<String> for InvalidValue {
+    fn from(message: String) -> Self {
+        InvalidValue(message)
+    }
+}
+
+impl From<InvalidValue> for String {
+    fn from(e: InvalidValue) -> String {
+        e.0
+    }
+}
+
+impl From<suanli_identity::InvalidValue> for InvalidValue {
+    fn from(e: suanli_identity::InvalidValue) -> Self {
+        InvalidValue(e.0)
+    }
+}
 
 /// Longest spec text (an offer's or a requirement's), in bytes.
 pub const SPEC_LEN_MAX: usize = 256;
@@ -58,10 +91,10 @@ impl Serial {
     pub fn as_bytes(&self) -> &[u8; 16] {
         &self.0
     }
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, InvalidValue> {
         let bad = || format!("trade serial {text:?} must be 32 hex characters");
         if text.len() != 32 {
-            return Err(bad());
+            return Err(InvalidValue::from(bad()));
         }
         let bytes = hex::decode(text).map_err(|_| bad())?;
         let array: [u8; 16] = bytes.try_into().map_err(|_| bad())?;
@@ -70,8 +103,8 @@ impl Serial {
 }
 
 impl TryFrom<String> for Serial {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
+    type Error = InvalidValue;
+    fn try_from(s: String) -> Result<Self, InvalidValue> {
         Serial::parse(&s)
     }
 }
@@ -100,7 +133,7 @@ impl fmt::Debug for Serial {
 pub struct PartyDid(String);
 
 impl PartyDid {
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, InvalidValue> {
         SuanliDid::parse(text).map_err(|e| e.to_string())?;
         Ok(PartyDid(text.to_owned()))
     }
@@ -110,8 +143,8 @@ impl PartyDid {
 }
 
 impl TryFrom<String> for PartyDid {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
+    type Error = InvalidValue;
+    fn try_from(s: String) -> Result<Self, InvalidValue> {
         PartyDid::parse(&s)
     }
 }
@@ -196,12 +229,12 @@ impl Resource {
 pub struct Weights(BTreeMap<Resource, u16>);
 
 impl Weights {
-    pub fn new(weights: BTreeMap<Resource, u16>) -> Result<Self, String> {
+    pub fn new(weights: BTreeMap<Resource, u16>) -> Result<Self, InvalidValue> {
         let total: u32 = weights.values().map(|w| u32::from(*w)).sum();
         if total != u32::from(WEIGHTS_TOTAL_PER_MILLE) {
-            return Err(format!(
+            return Err(InvalidValue::from(format!(
                 "rating weights are per mille and must sum to {WEIGHTS_TOTAL_PER_MILLE}, they sum to {total}"
-            ));
+            )));
         }
         Ok(Weights(
             weights.into_iter().filter(|(_, w)| *w > 0).collect(),
@@ -217,8 +250,8 @@ impl Weights {
 }
 
 impl TryFrom<BTreeMap<Resource, u16>> for Weights {
-    type Error = String;
-    fn try_from(m: BTreeMap<Resource, u16>) -> Result<Self, String> {
+    type Error = InvalidValue;
+    fn try_from(m: BTreeMap<Resource, u16>) -> Result<Self, InvalidValue> {
         Weights::new(m)
     }
 }
@@ -235,12 +268,12 @@ impl From<Weights> for BTreeMap<Resource, u16> {
 pub struct Scores(BTreeMap<Resource, u8>);
 
 impl Scores {
-    pub fn new(scores: BTreeMap<Resource, u8>) -> Result<Self, String> {
+    pub fn new(scores: BTreeMap<Resource, u8>) -> Result<Self, InvalidValue> {
         if let Some((r, s)) = scores.iter().find(|(_, s)| **s > SCORE_MAX) {
-            return Err(format!(
+            return Err(InvalidValue::from(format!(
                 "score {s} for {} is out of range 0..={SCORE_MAX}",
                 r.as_str()
-            ));
+            )));
         }
         Ok(Scores(scores))
     }
@@ -254,20 +287,20 @@ impl Scores {
     /// Checks that exactly the weighted resources are scored and returns the overall score
     /// Σ δᵢSᵢ (seed 003 eq. 10) in thousandths of a point: weights are per mille, so the
     /// sum is exact in integers (0..=100,000).
-    pub fn overall_milli(&self, weights: &Weights) -> Result<u32, String> {
+    pub fn overall_milli(&self, weights: &Weights) -> Result<u32, InvalidValue> {
         for (resource, _) in weights.rated() {
             if !self.0.contains_key(&resource) {
-                return Err(format!(
+                return Err(InvalidValue::from(format!(
                     "{} carries weight in this trade mode and must be scored",
                     resource.as_str()
-                ));
+                )));
             }
         }
         if let Some(r) = self.0.keys().find(|r| weights.get(**r) == 0) {
-            return Err(format!(
+            return Err(InvalidValue::from(format!(
                 "{} carries no weight in this trade mode and must not be scored",
                 r.as_str()
-            ));
+            )));
         }
         Ok(weights
             .rated()
@@ -277,8 +310,8 @@ impl Scores {
 }
 
 impl TryFrom<BTreeMap<Resource, u8>> for Scores {
-    type Error = String;
-    fn try_from(m: BTreeMap<Resource, u8>) -> Result<Self, String> {
+    type Error = InvalidValue;
+    fn try_from(m: BTreeMap<Resource, u8>) -> Result<Self, InvalidValue> {
         Scores::new(m)
     }
 }
@@ -354,10 +387,10 @@ pub struct ModeTerms {
     #[serde(default = "default_checkin_cpt")]
     pub checkin_cpt: u32,
     /// Price of one unit for one minute, in fen.
-    pub price_fen_per_minute: i64,
+    pub price_fen_per_minute: Fen,
     /// The minimum charge of a trade (起步价), in fen; see `pricing`.
     #[serde(default)]
-    pub min_cost_fen: i64,
+    pub min_cost_fen: Fen,
     /// Length of one check-in period, in minutes.
     pub checkin_period_minutes: u64,
     /// Rating weights, per mille.
@@ -385,34 +418,38 @@ fn default_encryption() -> Encryption {
 }
 
 impl ModeTerms {
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), InvalidValue> {
         // The contract checks a record's claims against the built-in templates' shape; a
         // registered CPT lives on the identity chain, which the trade contract cannot read,
         // so it could not tell whether the credentials would verify there.
         if self.trade_start_cpt != CPT_TRADE_START || self.checkin_cpt != CPT_CHECKIN {
-            return Err(format!(
+            return Err(InvalidValue::from(format!(
                 "trade modes use the built-in CPTs {CPT_TRADE_START} (trade-start) and {CPT_CHECKIN} (check-in); registered CPTs are not supported yet"
-            ));
+            )));
         }
-        if !(1..=PRICE_FEN_PER_MINUTE_MAX).contains(&self.price_fen_per_minute) {
-            return Err(format!(
+        if !(1..=PRICE_FEN_PER_MINUTE_MAX).contains(&self.price_fen_per_minute.get()) {
+            return Err(InvalidValue::from(format!(
                 "price_fen_per_minute must be 1..={PRICE_FEN_PER_MINUTE_MAX}, got {}",
-                self.price_fen_per_minute
-            ));
+                self.price_fen_per_minute.get()
+            )));
         }
-        if !(0..=MIN_COST_FEN_MAX).contains(&self.min_cost_fen) {
-            return Err(format!(
+        if !(0..=MIN_COST_FEN_MAX).contains(&self.min_cost_fen.get()) {
+            return Err(InvalidValue::from(format!(
                 "min_cost_fen must be 0..={MIN_COST_FEN_MAX}, got {}",
-                self.min_cost_fen
-            ));
+                self.min_cost_fen.get()
+            )));
         }
         if !(1..=PERIOD_MINUTES_MAX).contains(&self.checkin_period_minutes) {
-            return Err(format!(
+            return Err(InvalidValue::from(format!(
                 "checkin_period_minutes must be 1..={PERIOD_MINUTES_MAX}, got {}",
                 self.checkin_period_minutes
-            ));
+            )));
         }
-        bounded_text("trade_type", &self.trade_type, TRADE_TYPE_LEN_MAX)
+        Ok(bounded_text(
+            "trade_type",
+            &self.trade_type,
+            TRADE_TYPE_LEN_MAX,
+        )?)
     }
 }
 
@@ -429,19 +466,19 @@ pub struct Requirements {
 }
 
 impl Requirements {
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), InvalidValue> {
         bounded_text("spec", &self.spec, SPEC_LEN_MAX)?;
         if !(1..=QUANTITY_MAX).contains(&self.quantity) {
-            return Err(format!(
+            return Err(InvalidValue::from(format!(
                 "quantity must be 1..={QUANTITY_MAX}, got {}",
                 self.quantity
-            ));
+            )));
         }
         if !(1..=DURATION_MINUTES_MAX).contains(&self.duration_minutes) {
-            return Err(format!(
+            return Err(InvalidValue::from(format!(
                 "duration_minutes must be 1..={DURATION_MINUTES_MAX}, got {}",
                 self.duration_minutes
-            ));
+            )));
         }
         Ok(())
     }
@@ -471,16 +508,18 @@ pub struct OfferTerms {
 }
 
 impl OfferTerms {
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), InvalidValue> {
         bounded_text("spec", &self.spec, SPEC_LEN_MAX)?;
         if !(1..=QUANTITY_MAX).contains(&self.quantity) {
-            return Err(format!(
+            return Err(InvalidValue::from(format!(
                 "quantity must be 1..={QUANTITY_MAX}, got {}",
                 self.quantity
-            ));
+            )));
         }
         if self.valid_until_ms <= self.valid_from_ms {
-            return Err("valid_until_ms must be after valid_from_ms".into());
+            return Err(InvalidValue::from(
+                "valid_until_ms must be after valid_from_ms".to_owned(),
+            ));
         }
         Ok(())
     }
@@ -490,7 +529,7 @@ impl OfferTerms {
 mod tests {
     use super::*;
 
-    fn weights(pairs: &[(Resource, u16)]) -> Result<Weights, String> {
+    fn weights(pairs: &[(Resource, u16)]) -> Result<Weights, InvalidValue> {
         Weights::new(pairs.iter().copied().collect())
     }
 
@@ -519,7 +558,7 @@ mod tests {
         let s = Scores::new([(Resource::Cpu, 80), (Resource::Gpu, 90)].into()).unwrap();
         assert_eq!(s.overall_milli(&w).unwrap(), 300 * 80 + 700 * 90);
         let missing = Scores::new([(Resource::Cpu, 80)].into()).unwrap();
-        assert!(missing.overall_milli(&w).unwrap_err().contains("gpu"));
+        assert!(missing.overall_milli(&w).unwrap_err().0.contains("gpu"));
         let extra = Scores::new(
             [
                 (Resource::Cpu, 1),
@@ -529,7 +568,7 @@ mod tests {
             .into(),
         )
         .unwrap();
-        assert!(extra.overall_milli(&w).unwrap_err().contains("network"));
+        assert!(extra.overall_milli(&w).unwrap_err().0.contains("network"));
         assert!(Scores::new([(Resource::Cpu, 101)].into()).is_err());
     }
 

@@ -6,10 +6,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use suanli_ledger::{ContractCall, ContractId};
 use suanli_primitives::hash::sha256_parts;
-use suanli_primitives::{PublicKey, SecretKey, Signature};
+use suanli_primitives::{Fen, PositiveFen, PublicKey, SecretKey, Signature};
 
 use crate::model::{
-    CloseReason, ModeTerms, OfferTerms, PartyDid, Requirements, Role, Scores, Serial,
+    CloseReason, InvalidValue, ModeTerms, OfferTerms, PartyDid, Requirements, Role, Scores, Serial,
 };
 
 /// Longest credential id (the KYC credential an enrollment rests on), in bytes.
@@ -59,7 +59,7 @@ pub enum TradeOp {
         offer_id: u64,
         time_ms: u64,
         requirements: Requirements,
-        value_fen: i64,
+        value_fen: PositiveFen,
         signature: Signature,
     },
     /// Supplier: contract (ConType_3): countersigns the consumer's order signature and
@@ -67,16 +67,23 @@ pub enum TradeOp {
     Accept {
         serial: Serial,
         signature: Signature,
+        /// Encoded with the members of every object in ascending key order.
+        #[serde(serialize_with = "crate::record_data::sorted_value")]
         credential: Value,
     },
     /// Consumer: adds settlement credits to the escrow of an open trade.
-    Fund { serial: Serial, amount_fen: i64 },
+    Fund {
+        serial: Serial,
+        amount_fen: PositiveFen,
+    },
     /// Supplier: one period's check-in with its check-in credential.
     Checkin {
         serial: Serial,
         start_ms: u64,
         end_ms: u64,
-        cost_fen: i64,
+        cost_fen: Fen,
+        /// Encoded with the members of every object in ascending key order.
+        #[serde(serialize_with = "crate::record_data::sorted_value")]
         credential: Value,
     },
     /// A party: ends the trade.
@@ -99,7 +106,7 @@ pub enum OpError {
     #[error("the trade operation is not valid JSON of a known shape: {0}")]
     Decode(String),
     #[error("{0}")]
-    Invalid(String),
+    Invalid(#[from] InvalidValue),
     #[error("the operation is {0} bytes, more than a contract call may carry")]
     TooLarge(usize),
 }
@@ -108,7 +115,7 @@ impl TradeOp {
     pub fn decode(body: &[u8]) -> Result<Self, OpError> {
         let op: TradeOp =
             serde_json::from_slice(body).map_err(|e| OpError::Decode(e.to_string()))?;
-        op.check().map_err(OpError::Invalid)?;
+        op.check()?;
         Ok(op)
     }
 
@@ -124,7 +131,7 @@ impl TradeOp {
     }
 
     /// Stateless checks of the fields.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), InvalidValue> {
         match self {
             TradeOp::Enroll {
                 role,
@@ -134,45 +141,30 @@ impl TradeOp {
                 ..
             } => {
                 suanli_identity::Fragment::new(key_fragment)?;
-                check_enroll(*role, kyc_credential_id, kyc_credential_sha256)
+                Ok(check_enroll(
+                    *role,
+                    kyc_credential_id,
+                    kyc_credential_sha256,
+                )?)
             }
             TradeOp::PublishMode { terms } => terms.check(),
             TradeOp::PublishOffer { terms } => terms.check(),
-            TradeOp::Order {
-                requirements,
-                value_fen,
-                ..
-            } => {
-                requirements.check()?;
-                positive("value_fen", *value_fen)
-            }
-            TradeOp::Fund { amount_fen, .. } => positive("amount_fen", *amount_fen),
+            // Amounts are never negative (`Fen`), orders and top-ups never zero
+            // (`PositiveFen`): decoding refuses them.
+            TradeOp::Order { requirements, .. } => requirements.check(),
             TradeOp::Checkin {
-                start_ms,
-                end_ms,
-                cost_fen,
-                ..
+                start_ms, end_ms, ..
             } => {
                 if end_ms <= start_ms {
-                    return Err("a check-in period must end after it starts".into());
-                }
-                if *cost_fen < 0 {
-                    return Err("cost_fen must not be negative".into());
+                    return Err(InvalidValue::from(
+                        "a check-in period must end after it starts".to_owned(),
+                    ));
                 }
                 Ok(())
             }
             _ => Ok(()),
         }
     }
-}
-
-fn positive(what: &str, fen: i64) -> Result<(), String> {
-    if fen <= 0 {
-        return Err(format!(
-            "{what} must be a positive number of fen, got {fen}"
-        ));
-    }
-    Ok(())
 }
 
 fn check_enroll(
@@ -229,7 +221,7 @@ pub fn order_digest(
     supplier: &PartyDid,
     offer_id: u64,
     requirements: &Requirements,
-    value_fen: i64,
+    value_fen: PositiveFen,
 ) -> [u8; 32] {
     let mut s = Vec::new();
     field(&mut s, supplier.as_str().as_bytes());
@@ -240,7 +232,7 @@ pub fn order_digest(
         &s,
         &offer_id.to_be_bytes(),
         &requirements.signing_bytes(),
-        &value_fen.to_be_bytes(),
+        &value_fen.get().to_be_bytes(),
     ])
     .as_bytes()
 }
@@ -316,8 +308,12 @@ mod tests {
         let bad =
             br#"{"op":"fund","serial":"00112233445566778899aabbccddeeff","amount_fen":5,"x":1}"#;
         assert!(matches!(TradeOp::decode(bad), Err(OpError::Decode(_))));
+        // Zero and negative amounts do not decode (`PositiveFen`).
         let zero = br#"{"op":"fund","serial":"00112233445566778899aabbccddeeff","amount_fen":0}"#;
-        assert!(matches!(TradeOp::decode(zero), Err(OpError::Invalid(_))));
+        assert!(matches!(TradeOp::decode(zero), Err(OpError::Decode(_))));
+        let negative =
+            br#"{"op":"fund","serial":"00112233445566778899aabbccddeeff","amount_fen":-5}"#;
+        assert!(matches!(TradeOp::decode(negative), Err(OpError::Decode(_))));
         let ok = br#"{"op":"fund","serial":"00112233445566778899aabbccddeeff","amount_fen":5}"#;
         assert!(TradeOp::decode(ok).is_ok());
     }
@@ -330,7 +326,7 @@ mod tests {
             SecretKey::from_label("k").public().to_hex()
         );
         match TradeOp::decode(body.as_bytes()) {
-            Err(OpError::Invalid(m)) => assert!(m.contains("KYC"), "{m}"),
+            Err(OpError::Invalid(m)) => assert!(m.0.contains("KYC"), "{m}"),
             Err(OpError::Decode(m)) if m.contains("did") => {}
             other => panic!("{other:?}"),
         }
@@ -350,15 +346,16 @@ mod tests {
             quantity: 1,
             duration_minutes: 60,
         };
-        let base = order_digest(&serial, 1, &did, 1, &req, 100);
-        assert_ne!(base, order_digest(&other, 1, &did, 1, &req, 100));
-        assert_ne!(base, order_digest(&serial, 2, &did, 1, &req, 100));
-        assert_ne!(base, order_digest(&serial, 1, &did, 2, &req, 100));
-        assert_ne!(base, order_digest(&serial, 1, &did, 1, &req, 101));
+        let fen = |raw| PositiveFen::new(raw).unwrap();
+        let base = order_digest(&serial, 1, &did, 1, &req, fen(100));
+        assert_ne!(base, order_digest(&other, 1, &did, 1, &req, fen(100)));
+        assert_ne!(base, order_digest(&serial, 2, &did, 1, &req, fen(100)));
+        assert_ne!(base, order_digest(&serial, 1, &did, 2, &req, fen(100)));
+        assert_ne!(base, order_digest(&serial, 1, &did, 1, &req, fen(101)));
         let req2 = Requirements {
             quantity: 2,
             ..req.clone()
         };
-        assert_ne!(base, order_digest(&serial, 1, &did, 1, &req2, 100));
+        assert_ne!(base, order_digest(&serial, 1, &did, 1, &req2, fen(100)));
     }
 }

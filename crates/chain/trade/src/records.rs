@@ -1,6 +1,8 @@
-//! What the trade contract keeps in state, and under which keys. Values are JSON (the
-//! same bytes on every machine: struct fields serialise in declaration order, maps are
-//! `BTreeMap`s). Layout (also in `docs/trade.md`):
+//! What the trade contract keeps in state, and under which keys. Values are compact JSON
+//! with a pinned member order: struct fields in declaration order (do not reorder them),
+//! enum-keyed maps in enum order, a record's `data` canonical (members sorted by key, see
+//! [`crate::record_data`]); amounts are [`Fen`] (plain integers). The full layout, value by
+//! value, is `docs/ledger-format.md` §State layout; the golden tests pin it.
 //!
 //! | key | value |
 //! | --- | --- |
@@ -16,6 +18,7 @@
 //! | `trade/h_n/<did>`, `trade/h/<did>/<u64 BE>` | history length, serial of the n-th trade |
 //! | `trade/stats/<did>` | [`SupplierStats`] |
 //! | `trade/rt_n/<did>`, `trade/rt/<did>/<u64 BE>` | ratings count, [`RatingEntry`] |
+//! | `trade/ch/<serial>` | [`Channel`] |
 //!
 //! A trade's escrow is the settlement-credit balance of the account
 //! [`escrow_account`]`(serial)`, which is not a public key: nobody holds a key for it and
@@ -25,15 +28,15 @@ use std::collections::BTreeMap;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use suanli_ledger::TxId;
 use suanli_ledger::contract::ContractError;
 use suanli_primitives::hash::sha256_parts;
-use suanli_primitives::{PublicKey, Signature};
+use suanli_primitives::{Fen, PublicKey, Signature};
 
 use crate::model::{
     CloseReason, Encryption, PartyDid, Requirements, Role, Scores, Serial, Weights,
 };
+pub use crate::record_data::RecordData;
 
 pub const POLICY_KEY: &[u8] = b"trade/policy";
 pub const MODE_NEXT_KEY: &[u8] = b"trade/mode_next";
@@ -212,9 +215,9 @@ pub struct Closure {
     /// Minutes settled by the close itself (the unbilled tail).
     pub tail_minutes: u64,
     /// What the close charged (tail and minimum charge).
-    pub tail_cost_fen: i64,
+    pub tail_cost_fen: Fen,
     /// Returned to the consumer.
-    pub refund_fen: i64,
+    pub refund_fen: Fen,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -234,8 +237,8 @@ pub struct Trade {
     pub mode_id: u64,
     pub offer_id: u64,
     pub requirements: Requirements,
-    pub rate_fen_per_minute: i64,
-    pub min_cost_fen: i64,
+    pub rate_fen_per_minute: Fen,
+    pub min_cost_fen: Fen,
     pub period_minutes: u64,
     pub trade_type: String,
     pub trade_start_cpt: u32,
@@ -253,13 +256,13 @@ pub struct Trade {
     pub billed_until_ms: Option<u64>,
     pub billed_minutes: u64,
     /// Charged to the consumer so far (check-ins and the close's tail).
-    pub charged_fen: i64,
+    pub charged_fen: Fen,
     /// Put into escrow (order value and top-ups).
-    pub funded_fen: i64,
+    pub funded_fen: Fen,
     /// Paid out of escrow to the supplier.
-    pub paid_fen: i64,
+    pub paid_fen: Fen,
     /// Charged but not covered by the escrow (only a close can leave this).
-    pub unpaid_fen: i64,
+    pub unpaid_fen: Fen,
     pub checkins: u32,
     /// Top-ups so far (at most `FUNDS_PER_TRADE_MAX`).
     #[serde(default)]
@@ -269,9 +272,12 @@ pub struct Trade {
 }
 
 impl Trade {
-    /// What the escrow must hold: funded − paid − refunded.
+    /// What the escrow must hold: funded − paid − refunded. Signed, so that a broken
+    /// invariant shows as a negative number instead of being clamped away.
     pub fn escrow_expected_fen(&self) -> i64 {
-        self.funded_fen - self.paid_fen - self.closure.as_ref().map_or(0, |c| c.refund_fen)
+        self.funded_fen.get()
+            - self.paid_fen.get()
+            - self.closure.as_ref().map_or(0, |c| c.refund_fen.get())
     }
 }
 
@@ -295,8 +301,10 @@ pub enum RecordKind {
     ChannelChallenge,
 }
 
-/// One linked record of a trade: what was done, by whom, in which transaction.
+/// One linked record of a trade: what was done, by whom, in which transaction. `kind`
+/// always equals `data.kind()` (reading a record checks it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "crate::record_data::RecordDto")]
 pub struct Record {
     pub serial: Serial,
     pub seq: u32,
@@ -306,7 +314,7 @@ pub struct Record {
     pub height: u64,
     pub block_time_ms: u64,
     /// Kind-specific content: signatures, credential, amounts.
-    pub data: Value,
+    pub data: RecordData,
 }
 
 /// Per supplier: what its trades came to.
@@ -343,9 +351,9 @@ pub struct RatingEntry {
     /// the reputation weighs a rating by how much of that the rater paid, so ratings of
     /// trades stopped after a minute count for little.
     #[serde(default)]
-    pub charged_fen: i64,
+    pub charged_fen: Fen,
     #[serde(default)]
-    pub full_period_fen: i64,
+    pub full_period_fen: Fen,
 }
 
 // ---- service channels (`docs/channel-protocol.md`) -----------------------------------
@@ -389,7 +397,7 @@ pub enum ChannelStatus {
 pub struct PostedState {
     pub seq: u64,
     pub minutes: u64,
-    pub cost_fen: i64,
+    pub cost_fen: Fen,
     #[serde(with = "hex_bytes32")]
     pub usage_sha256: [u8; 32],
 }
@@ -427,7 +435,7 @@ pub struct Closing {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Penalty {
     pub party: Role,
-    pub fen: i64,
+    pub fen: Fen,
     /// The stale state's sequence number and the later one that proved it.
     pub stale_seq: u64,
     pub proven_by_seq: u64,
@@ -440,8 +448,8 @@ pub struct Channel {
     pub opened_at_ms: u64,
     pub terms: crate::channel::ChannelTerms,
     pub challenge_window_ms: u64,
-    pub consumer_bond_fen: i64,
-    pub supplier_bond_fen: i64,
+    pub consumer_bond_fen: Fen,
+    pub supplier_bond_fen: Fen,
     /// The latest state settled by a check-in (default: nothing metered).
     pub settled: PostedState,
     pub checkins: u32,

@@ -11,7 +11,7 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 use suanli_identity::StateRead;
-use suanli_primitives::{PublicKey, Signature};
+use suanli_primitives::{Fen, PublicKey, Signature};
 
 use crate::contract::TIME_SKEW_MS_MAX;
 use crate::model::{CloseReason, PartyDid, Resource, Role, Serial};
@@ -90,13 +90,14 @@ pub fn next_id(state: &(impl StateRead + ?Sized), key: &[u8]) -> u64 {
     decode_u64(state.read(key)).max(1)
 }
 
-pub fn escrow_fen(state: &(impl StateRead + ?Sized), serial: &Serial) -> i64 {
+/// What a trade's escrow account holds.
+pub fn escrow_fen(state: &(impl StateRead + ?Sized), serial: &Serial) -> Fen {
     state
         .read(&suanli_ledger::credit::account_balance_key(
             &escrow_account(serial),
         ))
         .and_then(|b| suanli_ledger::credit::decode_fen(&b))
-        .map_or(0, |f| f.get())
+        .unwrap_or(Fen::ZERO)
 }
 
 /// The service channel of a trade, if it has one.
@@ -216,8 +217,8 @@ pub fn reputation(
             continue;
         };
         let age = now_ms.saturating_sub(entry.at_ms) as f64;
-        let paid_share = if entry.full_period_fen > 0 {
-            (entry.charged_fen as f64 / entry.full_period_fen as f64).clamp(0.0, 1.0)
+        let paid_share = if !entry.full_period_fen.is_zero() {
+            (entry.charged_fen.get() as f64 / entry.full_period_fen.get() as f64).clamp(0.0, 1.0)
         } else {
             1.0
         };

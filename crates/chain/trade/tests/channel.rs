@@ -6,10 +6,10 @@
 
 mod common;
 
-use common::{MINUTE, Net, Party, signed_state};
+use common::{MINUTE, Net, Party, fen, pos, signed_state};
 use suanli_primitives::SecretKey;
 use suanli_trade::channel::{ChannelOp, SignedState, Statement};
-use suanli_trade::records::{ChannelStatus, Penalty, RecordKind, Status};
+use suanli_trade::records::{ChannelStatus, Penalty, RecordData, RecordKind, Status};
 use suanli_trade::{CloseReason, Role, Serial, TradeOp};
 
 const WINDOW: u64 = 10 * MINUTE;
@@ -17,8 +17,8 @@ const WINDOW: u64 = 10 * MINUTE;
 fn open(serial: &Serial, deposit_fen: i64, bond_fen: i64) -> ChannelOp {
     ChannelOp::Open {
         serial: *serial,
-        deposit_fen,
-        bond_fen,
+        deposit_fen: fen(deposit_fen),
+        bond_fen: fen(bond_fen),
         challenge_window_ms: WINDOW,
     }
 }
@@ -26,14 +26,14 @@ fn open(serial: &Serial, deposit_fen: i64, bond_fen: i64) -> ChannelOp {
 fn bond(serial: &Serial, amount_fen: i64) -> ChannelOp {
     ChannelOp::Bond {
         serial: *serial,
-        amount_fen,
+        amount_fen: pos(amount_fen),
     }
 }
 
 fn top_up(serial: &Serial, amount_fen: i64) -> ChannelOp {
     ChannelOp::TopUp {
         serial: *serial,
-        amount_fen,
+        amount_fen: pos(amount_fen),
     }
 }
 
@@ -91,12 +91,12 @@ fn assert_bonds_match(net: &Net, serial: &Serial) {
         assert_eq!(net.bond(serial, Role::Consumer), 0);
         assert_eq!(net.bond(serial, Role::Supplier), 0);
     } else {
-        assert_eq!(net.bond(serial, Role::Consumer), ch.consumer_bond_fen);
-        assert_eq!(net.bond(serial, Role::Supplier), ch.supplier_bond_fen);
+        assert_eq!(net.bond(serial, Role::Consumer), ch.consumer_bond_fen.get());
+        assert_eq!(net.bond(serial, Role::Supplier), ch.supplier_bond_fen.get());
     }
     let t = net.trade(serial);
     assert_eq!(net.escrow(serial), t.escrow_expected_fen());
-    assert_eq!(t.charged_fen, t.paid_fen + t.unpaid_fen);
+    assert_eq!(t.charged_fen.get(), t.paid_fen.get() + t.unpaid_fen.get());
     let (sum, supply) = net.conservation();
     assert_eq!(sum, supply);
 }
@@ -115,14 +115,14 @@ fn a_channel_runs_from_opening_through_checkins_to_a_cooperative_close() {
     assert_eq!(net.bond(&serial, Role::Consumer), 300);
     let ch = net.channel(&serial);
     assert_eq!(ch.status, ChannelStatus::Open);
-    assert_eq!(ch.consumer_bond_fen, 300);
+    assert_eq!(ch.consumer_bond_fen.get(), 300);
     assert_eq!(ch.terms.start_ms, start_ms);
-    assert_eq!(net.trade(&serial).funded_fen, 3_000);
+    assert_eq!(net.trade(&serial).funded_fen.get(), 3_000);
 
     net.channel_op(&s.key, &bond(&serial, 400)).unwrap();
     assert_eq!(net.balance(&s), 9_600);
     assert_eq!(net.bond(&serial, Role::Supplier), 400);
-    assert_eq!(net.channel(&serial).supplier_bond_fen, 400);
+    assert_eq!(net.channel(&serial).supplier_bond_fen.get(), 400);
     assert_bonds_match(&net, &serial);
 
     // Check-ins of increasing states, by either party: each pays exactly its cost delta.
@@ -140,7 +140,7 @@ fn a_channel_runs_from_opening_through_checkins_to_a_cooperative_close() {
             net.advance(60 * MINUTE);
         }
         let st = state(&net, &s, &c, &serial, seq, minutes);
-        assert_eq!(st.statement.cost_fen, cost);
+        assert_eq!(st.statement.cost_fen.get(), cost);
         let records_before = net.records(&serial).len();
         let key = if by_supplier { &s.key } else { &c.key };
         net.channel_op(key, &checkin(st)).unwrap();
@@ -155,8 +155,8 @@ fn a_channel_runs_from_opening_through_checkins_to_a_cooperative_close() {
         );
         let t = net.trade(&serial);
         assert_eq!(t.billed_minutes, minutes);
-        assert_eq!(t.charged_fen, cost);
-        assert_eq!(t.paid_fen, cost);
+        assert_eq!(t.charged_fen.get(), cost);
+        assert_eq!(t.paid_fen.get(), cost);
         assert_eq!(t.checkins, i as u32 + 1);
         assert_eq!(t.billed_until_ms, Some(start_ms + minutes * MINUTE));
         let records = net.records(&serial);
@@ -165,8 +165,11 @@ fn a_channel_runs_from_opening_through_checkins_to_a_cooperative_close() {
         assert_eq!(last.kind, RecordKind::Checkin);
         let by = if by_supplier { &s.did } else { &c.did };
         assert_eq!(&last.by, by);
-        assert_eq!(last.data["cost_fen"], delta);
-        assert_eq!(last.data["cumulative_cost_fen"], cost);
+        let RecordData::ChannelCheckin(data) = &last.data else {
+            panic!("{:?}", last.data)
+        };
+        assert_eq!(data.cost_fen.get(), delta);
+        assert_eq!(data.cumulative_cost_fen.get(), cost);
         let ch = net.channel(&serial);
         assert_eq!((ch.settled.seq, ch.settled.minutes), (seq, minutes));
         assert_bonds_match(&net, &serial);
@@ -177,7 +180,7 @@ fn a_channel_runs_from_opening_through_checkins_to_a_cooperative_close() {
         close: Some(CloseReason::StoppedByConsumer),
         ..net.statement(&serial, 8, 90)
     };
-    assert_eq!(final_state.cost_fen, 900);
+    assert_eq!(final_state.cost_fen.get(), 900);
     net.channel_op(
         &c.key,
         &coop_close(signed_state(&s.key, &c.key, final_state)),
@@ -195,10 +198,15 @@ fn a_channel_runs_from_opening_through_checkins_to_a_cooperative_close() {
     assert_eq!(closure.reason, CloseReason::StoppedByConsumer);
     assert_eq!(closure.by, Role::Consumer);
     assert_eq!(closure.tail_minutes, 10);
-    assert_eq!(closure.tail_cost_fen, 100);
-    assert_eq!(closure.refund_fen, 2_100);
+    assert_eq!(closure.tail_cost_fen.get(), 100);
+    assert_eq!(closure.refund_fen.get(), 2_100);
     assert_eq!(
-        (t.billed_minutes, t.charged_fen, t.paid_fen, t.unpaid_fen),
+        (
+            t.billed_minutes,
+            t.charged_fen.get(),
+            t.paid_fen.get(),
+            t.unpaid_fen.get()
+        ),
         (90, 900, 900, 0)
     );
     assert_eq!(t.billed_until_ms, Some(start_ms + 90 * MINUTE));
@@ -285,10 +293,13 @@ fn a_unilateral_close_settles_by_its_state_once_the_window_has_passed() {
         (closure.reason, closure.by),
         (CloseReason::StoppedByConsumer, Role::Consumer)
     );
-    assert_eq!((closure.tail_minutes, closure.tail_cost_fen), (30, 100));
-    assert_eq!(closure.refund_fen, 1_400);
     assert_eq!(
-        (t.billed_minutes, t.charged_fen, t.paid_fen),
+        (closure.tail_minutes, closure.tail_cost_fen.get()),
+        (30, 100)
+    );
+    assert_eq!(closure.refund_fen.get(), 1_400);
+    assert_eq!(
+        (t.billed_minutes, t.charged_fen.get(), t.paid_fen.get()),
         (60, 600, 600)
     );
     assert_eq!(net.balance(&s), 10_000 + 600);
@@ -316,10 +327,10 @@ fn a_unilateral_close_without_a_state_settles_by_the_last_checkin() {
     let t = net.trade(&serial);
     let closure = t.closure.clone().unwrap();
     assert_eq!(
-        (closure.reason, closure.by, closure.tail_cost_fen),
+        (closure.reason, closure.by, closure.tail_cost_fen.get()),
         (CloseReason::SupplierFault, Role::Supplier, 0)
     );
-    assert_eq!(t.charged_fen, 500);
+    assert_eq!(t.charged_fen.get(), 500);
     assert_eq!(net.balance(&c), 100_000 - 500);
     assert_eq!(net.balance(&s), 10_000 + 500);
     assert_bonds_match(&net, &serial);
@@ -355,13 +366,13 @@ fn a_consumer_posting_a_stale_state_loses_its_bond_to_the_supplier() {
     assert_eq!(net.balance(&s), supplier_before + 300);
     assert_eq!(net.bond(&serial, Role::Consumer), 0);
     let ch = net.channel(&serial);
-    assert_eq!(ch.consumer_bond_fen, 0);
-    assert_eq!(ch.supplier_bond_fen, 400);
+    assert_eq!(ch.consumer_bond_fen.get(), 0);
+    assert_eq!(ch.supplier_bond_fen.get(), 400);
     assert_eq!(
         ch.penalty,
         Some(Penalty {
             party: Role::Consumer,
-            fen: 300,
+            fen: fen(300),
             stale_seq: 2,
             proven_by_seq: 5
         })
@@ -370,8 +381,11 @@ fn a_consumer_posting_a_stale_state_loses_its_bond_to_the_supplier() {
     assert_eq!((closing.posted.seq, closing.posted_by), (5, Role::Supplier));
     let record = net.records(&serial).last().unwrap().clone();
     assert_eq!(record.kind, RecordKind::ChannelChallenge);
-    assert_eq!(record.data["penalty_fen"], 300);
-    assert_eq!(record.data["penalised_role"], "consumer");
+    let RecordData::ChannelChallenge(data) = &record.data else {
+        panic!("{:?}", record.data)
+    };
+    assert_eq!(data.penalty_fen.get(), 300);
+    assert_eq!(data.penalised_role, Some(Role::Consumer));
     assert_bonds_match(&net, &serial);
 
     // Not newer than what is posted: refused, by either party.
@@ -386,12 +400,12 @@ fn a_consumer_posting_a_stale_state_loses_its_bond_to_the_supplier() {
     net.channel_op(&c.key, &settle(&serial)).unwrap();
     let t = net.trade(&serial);
     assert_eq!(
-        (t.billed_minutes, t.charged_fen, t.paid_fen),
+        (t.billed_minutes, t.charged_fen.get(), t.paid_fen.get()),
         (100, 1_000, 1_000)
     );
     let closure = t.closure.clone().unwrap();
     assert_eq!(closure.reason, CloseReason::StoppedByConsumer);
-    assert_eq!(closure.refund_fen, 1_000);
+    assert_eq!(closure.refund_fen.get(), 1_000);
     // The supplier: paid by state 5, the consumer's bond, its own bond back.
     assert_eq!(net.balance(&s), 10_000 + 1_000 + 300);
     assert_eq!(net.balance(&c), 100_000 - 1_000 - 300);
@@ -422,7 +436,7 @@ fn a_supplier_posting_an_older_state_is_corrected_but_not_penalised() {
     net.advance(WINDOW);
     net.channel_op(&s.key, &settle(&serial)).unwrap();
     let t = net.trade(&serial);
-    assert_eq!(t.charged_fen, 1_000);
+    assert_eq!(t.charged_fen.get(), 1_000);
     assert_eq!(net.balance(&s), 10_000 + 1_000);
     assert_eq!(net.balance(&c), 100_000 - 1_000);
     assert_bonds_match(&net, &serial);
@@ -462,7 +476,10 @@ fn the_closer_updating_its_own_state_is_not_penalised() {
     net.channel_op(&c.key, &challenge(states[2])).unwrap();
     let ch = net.channel(&serial);
     assert_eq!(ch.penalty, None);
-    assert_eq!((ch.consumer_bond_fen, ch.supplier_bond_fen), (300, 400));
+    assert_eq!(
+        (ch.consumer_bond_fen.get(), ch.supplier_bond_fen.get()),
+        (300, 400)
+    );
     assert_bonds_match(&net, &serial);
     // The parties may still agree on a final state while closing.
     let last = Statement {
@@ -471,7 +488,7 @@ fn the_closer_updating_its_own_state_is_not_penalised() {
     };
     net.channel_op(&s.key, &coop_close(signed_state(&s.key, &c.key, last)))
         .unwrap();
-    assert_eq!(net.trade(&serial).charged_fen, 1_000);
+    assert_eq!(net.trade(&serial).charged_fen.get(), 1_000);
     assert_eq!(net.balance(&s), 10_000 + 1_000);
     assert_eq!(net.balance(&c), 100_000 - 1_000);
     assert_bonds_match(&net, &serial);
@@ -551,7 +568,7 @@ fn states_that_break_the_successor_rules_are_refused() {
         // Same minutes, a lower cost.
         (
             Statement {
-                cost_fen: 590,
+                cost_fen: fen(590),
                 ..net.statement(&serial, 4, 60)
             },
             "cost_decreased",
@@ -559,14 +576,14 @@ fn states_that_break_the_successor_rules_are_refused() {
         // Not the trade's pricing.
         (
             Statement {
-                cost_fen: base.cost_fen + 1,
+                cost_fen: fen(base.cost_fen.get() + 1),
                 ..base
             },
             "cost_mismatch",
         ),
         (
             Statement {
-                cost_fen: base.cost_fen - 1,
+                cost_fen: fen(base.cost_fen.get() - 1),
                 ..base
             },
             "cost_mismatch",
@@ -727,7 +744,7 @@ fn only_the_parties_act_each_in_its_role_and_a_channel_trade_is_not_run_by_trade
         &c.key,
         &TradeOp::Fund {
             serial,
-            amount_fen: 50,
+            amount_fen: pos(50),
         },
     )
     .unwrap();
@@ -740,7 +757,7 @@ fn only_the_parties_act_each_in_its_role_and_a_channel_trade_is_not_run_by_trade
     net.advance(WINDOW);
     net.channel_op(&s.key, &settle(&serial)).unwrap();
     assert_eq!(
-        net.trade(&serial).closure.unwrap().refund_fen,
+        net.trade(&serial).closure.unwrap().refund_fen.get(),
         2_000 + 50 - 500
     );
     assert_bonds_match(&net, &serial);
@@ -764,7 +781,7 @@ fn completed_is_a_close_reason_once_the_contract_has_ended() {
     net.channel_op(&c.key, &settle(&serial)).unwrap();
     let t = net.trade(&serial);
     assert_eq!(t.closure.unwrap().reason, CloseReason::Completed);
-    assert_eq!((t.charged_fen, t.paid_fen), (600, 600));
+    assert_eq!((t.charged_fen.get(), t.paid_fen.get()), (600, 600));
     assert_bonds_match(&net, &serial);
 }
 
@@ -793,7 +810,7 @@ fn a_cooperative_close_as_completed_waits_for_the_contract_end() {
         .unwrap();
     let t = net.trade(&serial);
     assert_eq!(t.closure.unwrap().reason, CloseReason::Completed);
-    assert_eq!((t.charged_fen, t.paid_fen), (600, 600));
+    assert_eq!((t.charged_fen.get(), t.paid_fen.get()), (600, 600));
     assert_bonds_match(&net, &serial);
 }
 
@@ -804,14 +821,17 @@ fn a_channel_opened_after_trade_checkins_prices_on_top_of_them() {
     let period = net.checkin_op(&s, &serial, 60);
     net.trade_op(&s.key, &period).unwrap();
     let billed = net.trade(&serial);
-    assert_eq!((billed.billed_minutes, billed.charged_fen), (60, 600));
+    assert_eq!((billed.billed_minutes, billed.charged_fen.get()), (60, 600));
     net.channel_op(&c.key, &open(&serial, 0, 0)).unwrap();
     let terms = net.channel(&serial).terms;
     assert_eq!(terms.start_ms, billed.billed_until_ms.unwrap());
-    assert_eq!((terms.base_minutes, terms.base_charged_fen), (60, 600));
+    assert_eq!(
+        (terms.base_minutes, terms.base_charged_fen.get()),
+        (60, 600)
+    );
     // The flag-fall was charged by the trade's check-in: the channel's minutes cost the
     // rate only.
-    assert_eq!(terms.cost_of(1), Ok(10));
+    assert_eq!(terms.cost_of(1), Ok(fen(10)));
     // The channel's minutes count from the end of what was billed.
     let ahead = net.statement(&serial, 1, 12);
     net.channel_refused(
@@ -824,7 +844,7 @@ fn a_channel_opened_after_trade_checkins_prices_on_top_of_them() {
     net.channel_op(&s.key, &checkin(st)).unwrap();
     let t = net.trade(&serial);
     assert_eq!(
-        (t.billed_minutes, t.charged_fen, t.paid_fen),
+        (t.billed_minutes, t.charged_fen.get(), t.paid_fen.get()),
         (75, 750, 750)
     );
     assert_eq!(t.billed_until_ms, Some(terms.start_ms + 15 * MINUTE));
@@ -848,16 +868,26 @@ fn a_checkin_beyond_the_escrow_waits_for_a_top_up() {
     assert_eq!(net.escrow(&serial), 600);
     net.advance(80 * MINUTE);
     let s1 = state(&net, &s, &c, &serial, 1, 70);
-    assert_eq!(s1.statement.cost_fen, 700);
+    assert_eq!(s1.statement.cost_fen.get(), 700);
     net.channel_refused(&s.key, &checkin(s1), "insufficient_escrow");
     net.channel_op(&c.key, &top_up(&serial, 100)).unwrap();
-    assert_eq!(net.trade(&serial).funded_fen, 700);
+    assert_eq!(net.trade(&serial).funded_fen.get(), 700);
     net.channel_op(&s.key, &checkin(s1)).unwrap();
     assert_eq!(net.escrow(&serial), 0);
     assert_eq!(net.balance(&s), 10_000 + 700);
-    // A top-up must be positive.
-    let got = net.channel_op(&c.key, &top_up(&serial, 0)).unwrap_err();
-    assert!(got.contains("malformed_call"), "{got}");
+    // A top-up must be positive: a zero amount does not even decode.
+    let body = format!(r#"{{"op":"top_up","serial":"{serial}","amount_fen":0}}"#);
+    let call =
+        suanli_ledger::ContractCall::new(suanli_ledger::ContractId::Channel, body.into_bytes())
+            .unwrap();
+    let got = net.block(
+        suanli_primitives::ChainKind::Trade,
+        vec![(&c.key, suanli_ledger::Payload::Call(call))],
+    );
+    assert!(
+        matches!(&got[0], Err(e) if e.contains("malformed_call")),
+        "{got:?}"
+    );
     assert_bonds_match(&net, &serial);
 }
 
@@ -873,7 +903,10 @@ fn a_close_beyond_the_escrow_leaves_the_rest_unpaid() {
     net.channel_op(&s.key, &coop_close(signed_state(&s.key, &c.key, last)))
         .unwrap();
     let t = net.trade(&serial);
-    assert_eq!((t.charged_fen, t.paid_fen, t.unpaid_fen), (700, 600, 100));
+    assert_eq!(
+        (t.charged_fen.get(), t.paid_fen.get(), t.unpaid_fen.get()),
+        (700, 600, 100)
+    );
     assert_bonds_match(&net, &serial);
 }
 
@@ -1074,7 +1107,7 @@ mod property {
         fn sign(&self, ch: usize, mut st: Statement, corrupt: u8) -> SignedState {
             let (_, c, s) = self.trades[ch];
             if corrupt == 4 {
-                st.cost_fen += 1;
+                st.cost_fen = fen(st.cost_fen.get() + 1);
             }
             let mut signed = signed_state(&self.parties[s].key, &self.parties[c].key, st);
             if corrupt == 3 {
@@ -1098,6 +1131,9 @@ mod property {
                     self.key(ch, !wrong, false),
                     bond(&self.trades[ch].0, amount),
                 ),
+                // A zero top-up cannot be built (`PositiveFen`); that it does not even
+                // decode is tested in `a_checkin_beyond_the_escrow_waits_for_a_top_up`.
+                Act::TopUp { amount: 0, .. } => return None,
                 Act::TopUp { ch, amount } => (
                     self.key(ch, false, false),
                     top_up(&self.trades[ch].0, amount),
@@ -1197,8 +1233,8 @@ mod property {
                     "escrow of {serial}"
                 );
                 assert_eq!(
-                    t.charged_fen,
-                    t.paid_fen + t.unpaid_fen,
+                    t.charged_fen.get(),
+                    t.paid_fen.get() + t.unpaid_fen.get(),
                     "charged of {serial}"
                 );
                 if self
@@ -1218,7 +1254,7 @@ mod property {
                     (0, 0)
                 } else {
                     assert_ne!(t.status, Status::Closed);
-                    (ch.consumer_bond_fen, ch.supplier_bond_fen)
+                    (ch.consumer_bond_fen.get(), ch.supplier_bond_fen.get())
                 };
                 assert_eq!(
                     self.net.bond(serial, Role::Consumer),
@@ -1230,16 +1266,19 @@ mod property {
                     sb,
                     "supplier bond of {serial}"
                 );
-                assert!(ch.consumer_bond_fen >= 0 && ch.supplier_bond_fen >= 0);
+                assert!(ch.consumer_bond_fen.get() >= 0 && ch.supplier_bond_fen.get() >= 0);
                 if ch.status != ChannelStatus::Closed {
                     // Until the close, the trade has charged and paid exactly the settled
                     // state on top of what it had billed before the channel.
                     let terms = ch.terms;
-                    assert_eq!(t.charged_fen, terms.base_charged_fen + ch.settled.cost_fen);
-                    assert_eq!(t.paid_fen, t.charged_fen);
+                    assert_eq!(
+                        t.charged_fen.get(),
+                        terms.base_charged_fen.get() + ch.settled.cost_fen.get()
+                    );
+                    assert_eq!(t.paid_fen.get(), t.charged_fen.get());
                     assert_eq!(t.billed_minutes, terms.base_minutes + ch.settled.minutes);
                 } else {
-                    assert!(t.closure.as_ref().unwrap().refund_fen >= 0);
+                    assert!(t.closure.as_ref().unwrap().refund_fen.get() >= 0);
                 }
             }
         }
@@ -1256,7 +1295,7 @@ mod property {
                 if let Act::Fund { ch, amount } = *a {
                     let op = TradeOp::Fund {
                         serial: w.trades[ch].0,
-                        amount_fen: amount,
+                        amount_fen: pos(amount),
                     };
                     txs.push((
                         w.key(ch, false, false),
@@ -1323,13 +1362,13 @@ fn opening_late_settles_the_whole_minutes_served_before_the_channel() {
     let t = net.trade(&serial);
     // Rate 10 fen/min and a minimum charge of 500 fen: 30 minutes cost 500.
     assert_eq!(
-        (t.billed_minutes, t.charged_fen, t.paid_fen),
+        (t.billed_minutes, t.charged_fen.get(), t.paid_fen.get()),
         (30, 500, 500)
     );
     let ch = net.channel(&serial);
     assert_eq!(ch.terms.start_ms, billed_until + 30 * MINUTE);
     assert_eq!(
-        (ch.terms.base_minutes, ch.terms.base_charged_fen),
+        (ch.terms.base_minutes, ch.terms.base_charged_fen.get()),
         (30, 500)
     );
     assert_eq!(net.balance(&s), 10_000 + 500);
@@ -1340,7 +1379,7 @@ fn opening_late_settles_the_whole_minutes_served_before_the_channel() {
     .unwrap();
     net.advance(WINDOW);
     net.channel_op(&c.key, &settle(&serial)).unwrap();
-    assert_eq!(net.trade(&serial).charged_fen, 500);
+    assert_eq!(net.trade(&serial).charged_fen.get(), 500);
     assert_eq!(net.balance(&c), 100_000 - 500);
     assert_bonds_match(&net, &serial);
 }

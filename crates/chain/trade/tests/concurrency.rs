@@ -8,7 +8,7 @@ mod common;
 
 use std::collections::{BTreeMap, HashMap};
 
-use common::{MINUTE, Net, Party, SPEC};
+use common::{MINUTE, Net, Party, SPEC, fen, pos};
 use suanli_ledger::Payload;
 use suanli_primitives::{ChainKind, SecretKey};
 use suanli_trade::model::{OfferTerms, Requirements};
@@ -119,8 +119,8 @@ impl World {
         let mut offers = Vec::new();
         for (i, s) in suppliers.iter().enumerate() {
             let mut terms = Net::mode_terms();
-            terms.price_fen_per_minute = 1 + i as i64 * 2;
-            terms.min_cost_fen = [0, 50, 200, 35][i];
+            terms.price_fen_per_minute = fen(1 + i as i64 * 2);
+            terms.min_cost_fen = fen([0, 50, 200, 35][i]);
             terms.checkin_period_minutes = [3, 5, 7, 10][i];
             let mode = net.publish_mode(s, terms);
             let long = net.publish_offer(s, mode, 560, net.now_ms);
@@ -218,17 +218,25 @@ impl World {
             .collect();
         let mut taken: HashMap<u64, u32> = HashMap::new();
         for t in &trades {
-            let escrow = view::escrow_fen(state, &t.serial);
-            let refunds = t.closure.as_ref().map_or(0, |c| c.refund_fen);
+            let escrow = view::escrow_fen(state, &t.serial).get();
+            let refunds = t.closure.as_ref().map_or(0, |c| c.refund_fen.get());
             assert_eq!(escrow, t.escrow_expected_fen(), "block {height}: {t:?}");
-            assert_eq!(escrow, t.funded_fen - t.paid_fen - refunds, "{t:?}");
-            assert_eq!(t.charged_fen, t.paid_fen + t.unpaid_fen, "{t:?}");
-            assert!(escrow >= 0 && t.unpaid_fen >= 0, "{t:?}");
+            assert_eq!(
+                escrow,
+                t.funded_fen.get() - t.paid_fen.get() - refunds,
+                "{t:?}"
+            );
+            assert_eq!(
+                t.charged_fen.get(),
+                t.paid_fen.get() + t.unpaid_fen.get(),
+                "{t:?}"
+            );
+            assert!(escrow >= 0 && t.unpaid_fen.get() >= 0, "{t:?}");
             if t.status == Status::Closed {
                 assert_eq!(escrow, 0, "a closed trade keeps no escrow: {t:?}");
             } else {
                 *taken.entry(t.offer_id).or_default() += t.requirements.quantity;
-                assert_eq!(t.unpaid_fen, 0, "{t:?}");
+                assert_eq!(t.unpaid_fen.get(), 0, "{t:?}");
             }
         }
         for (_, v) in state.scan_prefix(b"trade/offer/") {
@@ -274,27 +282,28 @@ fn check_records(t: &Trade, count: u32, state: &suanli_ledger::state::State) {
     let (mut minutes, mut charged, mut n) = (0u64, 0i64, 0u64);
     for r in &records {
         assert_eq!(r.serial, t.serial);
+        let data = r.data.to_value().unwrap();
         if r.kind == RecordKind::Checkin {
-            let start = r.data["start_ms"].as_u64().unwrap();
-            let end = r.data["end_ms"].as_u64().unwrap();
+            let start = data["start_ms"].as_u64().unwrap();
+            let end = data["end_ms"].as_u64().unwrap();
             n += 1;
-            assert_eq!(r.data["n"].as_u64(), Some(n));
+            assert_eq!(data["n"].as_u64(), Some(n));
             assert_eq!(Some(start), at, "check-ins contiguous: {t:?}");
             assert!(end > start && (end - start) % MINUTE == 0);
             assert!(end <= t.contract_end_ms.unwrap() && end <= r.block_time_ms);
             at = Some(end);
             minutes += (end - start) / MINUTE;
-            charged += r.data["cost_fen"].as_i64().unwrap();
+            charged += data["cost_fen"].as_i64().unwrap();
         }
         if r.kind == RecordKind::Close {
-            minutes += r.data["tail_minutes"].as_u64().unwrap();
-            charged += r.data["tail_cost_fen"].as_i64().unwrap();
+            minutes += data["tail_minutes"].as_u64().unwrap();
+            charged += data["tail_cost_fen"].as_i64().unwrap();
         }
     }
     assert_eq!(u64::from(t.checkins), n);
     assert_eq!(at, t.billed_until_ms, "{t:?}");
     assert_eq!(minutes, t.billed_minutes, "{t:?}");
-    assert_eq!(charged, t.charged_fen, "{t:?}");
+    assert_eq!(charged, t.charged_fen.get(), "{t:?}");
 }
 
 #[test]
@@ -531,9 +540,17 @@ impl Cx<'_> {
         let state = net.trade.state();
         let mode_id = view::offer(state, p.offer).unwrap().terms.mode_id;
         let mode = view::mode(state, mode_id).unwrap().terms;
-        let rate = mode.price_fen_per_minute * i64::from(p.quantity);
+        let rate = mode.price_fen_per_minute.get() * i64::from(p.quantity);
         let period = mode.checkin_period_minutes;
-        let first = settlement_cost(0, 0, period.min(p.minutes), rate, mode.min_cost_fen).unwrap();
+        let first = settlement_cost(
+            0,
+            fen(0),
+            period.min(p.minutes),
+            fen(rate),
+            mode.min_cost_fen,
+        )
+        .unwrap()
+        .get();
         let mut value = if p.lean {
             first
         } else {
@@ -581,7 +598,7 @@ impl Cx<'_> {
     ) -> Option<Step> {
         let (net, s, c) = (self.net, self.s, self.c);
         let (billed, end) = (t.billed_until_ms.unwrap(), t.contract_end_ms.unwrap());
-        let escrow = view::escrow_fen(net.trade.state(), &p.serial);
+        let escrow = view::escrow_fen(net.trade.state(), &p.serial).get();
         let cost = |minutes| {
             settlement_cost(
                 t.billed_minutes,
@@ -591,6 +608,7 @@ impl Cx<'_> {
                 t.min_cost_fen,
             )
             .unwrap()
+            .get()
         };
         let next = cost(t.period_minutes.min(minutes_ceil(billed, end)));
         let ended = at >= end;
@@ -624,7 +642,7 @@ impl Cx<'_> {
             if bad {
                 let fund = TradeOp::Fund {
                     serial: p.serial,
-                    amount_fen: 10,
+                    amount_fen: pos(10),
                 };
                 return Some(step(&self.c2.key, fund, err("not_consumer")));
             }
@@ -661,14 +679,14 @@ impl Cx<'_> {
             }
             let fund = TradeOp::Fund {
                 serial: p.serial,
-                amount_fen: cost - escrow + rng.range(0, 500) as i64,
+                amount_fen: pos(cost - escrow + rng.range(0, 500) as i64),
             };
             return Some(step(&c.key, fund, Ok(())));
         }
         if !p.lean && rng.chance(10) {
             let fund = TradeOp::Fund {
                 serial: p.serial,
-                amount_fen: rng.range(1, 300) as i64,
+                amount_fen: pos(rng.range(1, 300) as i64),
             };
             return Some(step(&c.key, fund, Ok(())));
         }

@@ -4,8 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+mod golden;
 
-use common::{MINUTE, Net};
+use common::{MINUTE, Net, pos};
 use suanli_trade::records::{RecordKind, Status};
 use suanli_trade::{CloseReason, Role, view};
 
@@ -22,7 +23,7 @@ fn a_trade_from_order_to_rating() {
     let order = net.order_op(&consumer, &supplier.did, serial, offer, 240, 1_000);
     net.trade_op(&consumer.key, &order).unwrap();
     assert_eq!(net.balance(&consumer), 99_000);
-    assert_eq!(view::escrow_fen(net.trade.state(), &serial), 1_000);
+    assert_eq!(view::escrow_fen(net.trade.state(), &serial).get(), 1_000);
     assert_eq!(view::offer(net.trade.state(), offer).unwrap().available, 3);
     let (sum, supply) = net.conservation();
     assert_eq!(sum, supply);
@@ -44,7 +45,7 @@ fn a_trade_from_order_to_rating() {
                 &consumer.key,
                 &suanli_trade::TradeOp::Fund {
                     serial,
-                    amount_fen: 2_000,
+                    amount_fen: pos(2_000),
                 },
             )
             .unwrap();
@@ -63,7 +64,7 @@ fn a_trade_from_order_to_rating() {
     let t = net.trade(&serial);
     assert_eq!(t.checkins, 3);
     assert_eq!(t.billed_minutes, 180);
-    assert_eq!(t.charged_fen, 1_800);
+    assert_eq!(t.charged_fen.get(), 1_800);
 
     // The consumer stops after 30 more minutes (and a few seconds: a started minute counts).
     net.advance(30 * MINUTE);
@@ -74,14 +75,17 @@ fn a_trade_from_order_to_rating() {
     assert_eq!(t.status, Status::Closed);
     let tail = closure.tail_minutes;
     assert!((30..=32).contains(&tail), "tail {tail}");
-    assert_eq!(closure.tail_cost_fen, tail as i64 * 10);
-    assert_eq!(closure.refund_fen, 3_000 - 1_800 - closure.tail_cost_fen);
-    assert_eq!(net.balance(&supplier), 1_800 + closure.tail_cost_fen);
+    assert_eq!(closure.tail_cost_fen.get(), tail as i64 * 10);
+    assert_eq!(
+        closure.refund_fen.get(),
+        3_000 - 1_800 - closure.tail_cost_fen.get()
+    );
+    assert_eq!(net.balance(&supplier), 1_800 + closure.tail_cost_fen.get());
     assert_eq!(
         net.balance(&consumer),
-        100_000 - 1_800 - closure.tail_cost_fen
+        100_000 - 1_800 - closure.tail_cost_fen.get()
     );
-    assert_eq!(view::escrow_fen(net.trade.state(), &serial), 0);
+    assert_eq!(view::escrow_fen(net.trade.state(), &serial).get(), 0);
     assert_eq!(t.escrow_expected_fen(), 0);
     assert_eq!(view::offer(net.trade.state(), offer).unwrap().available, 4);
     let (sum, supply) = net.conservation();
@@ -118,10 +122,8 @@ fn a_trade_from_order_to_rating() {
     assert!(records.iter().all(|r| r.serial == serial));
 
     // Every credential verifies on its own against the identity chain.
-    let credentials: Vec<&serde_json::Value> = records
-        .iter()
-        .filter_map(|r| r.data.get("credential"))
-        .collect();
+    let credentials: Vec<&serde_json::Value> =
+        records.iter().filter_map(|r| r.data.credential()).collect();
     assert_eq!(credentials.len(), 4);
     for vc in credentials {
         let report = net.verify(vc);
@@ -129,7 +131,7 @@ fn a_trade_from_order_to_rating() {
     }
 
     // The order and contract signatures verify with nothing but the parties' keys.
-    let order = &records[0].data;
+    let order = &records[0].data.to_value().unwrap();
     let requirements: suanli_trade::model::Requirements =
         serde_json::from_value(order["requirements"].clone()).unwrap();
     let digest = suanli_trade::op::order_digest(
@@ -138,12 +140,12 @@ fn a_trade_from_order_to_rating() {
         &supplier.did,
         offer,
         &requirements,
-        order["value_fen"].as_i64().unwrap(),
+        suanli_primitives::PositiveFen::new(order["value_fen"].as_i64().unwrap()).unwrap(),
     );
     let consumer_sig: suanli_primitives::Signature =
         serde_json::from_value(order["signature"].clone()).unwrap();
     assert!(consumer.key.public().verify(&digest, &consumer_sig));
-    let contract = &records[1].data;
+    let contract = &records[1].data.to_value().unwrap();
     let supplier_sig: suanli_primitives::Signature =
         serde_json::from_value(contract["supplier_signature"].clone()).unwrap();
     assert!(supplier.key.public().verify(
@@ -183,7 +185,7 @@ fn a_contract_that_runs_to_its_end_completes_and_settles_its_tail() {
     let t = net.trade(&serial);
     // The tail stops at the contract's end: 30 minutes, not the 2 hours that passed.
     assert_eq!(t.closure.as_ref().unwrap().tail_minutes, 30);
-    assert_eq!(t.charged_fen, 900);
+    assert_eq!(t.charged_fen.get(), 900);
     assert_eq!(net.balance(&supplier), 900);
     assert_eq!(net.balance(&consumer), 10_000 - 900);
     let rep = view::reputation(net.trade.state(), &supplier.did, net.now_ms);
@@ -213,7 +215,7 @@ fn the_minimum_charge_applies_to_a_short_trade_but_not_to_a_supplier_fault() {
             &consumer.key
         };
         net.trade_op(key, &Net::close_op(&serial, reason)).unwrap();
-        assert_eq!(net.trade(&serial).charged_fen, charged, "{reason:?}");
+        assert_eq!(net.trade(&serial).charged_fen.get(), charged, "{reason:?}");
     }
     assert_eq!(net.balance(&supplier), 500);
     assert_eq!(net.balance(&consumer), 9_500);

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{MINUTE, Net, SPEC};
+use common::{MINUTE, Net, SPEC, fen, pos};
 use serde_json::json;
 use suanli_identity::urn;
 use suanli_ledger::contract::TxContext;
@@ -24,7 +24,7 @@ fn close(serial: &suanli_trade::Serial, reason: CloseReason) -> TradeOp {
 fn fund(serial: &suanli_trade::Serial, amount_fen: i64) -> TradeOp {
     TradeOp::Fund {
         serial: *serial,
-        amount_fen,
+        amount_fen: pos(amount_fen),
     }
 }
 
@@ -573,7 +573,7 @@ fn check_ins_are_contiguous_inside_the_contract_and_past() {
 
     net.trade_op(&c.key, &close(&serial, CloseReason::Completed))
         .unwrap();
-    assert_eq!(net.trade(&serial).charged_fen, 900);
+    assert_eq!(net.trade(&serial).charged_fen.get(), 900);
     let t = net.trade(&serial);
     let after = net.checkin_op_with(&s, &t, a + 90 * MINUTE, a + 91 * MINUTE, 10);
     net.refused(&s.key, &after, "trade_closed");
@@ -616,7 +616,7 @@ fn a_check_in_costs_exactly_its_minutes_with_the_minimum_charge() {
     let op = net.checkin_op_with(&s, &t, a + 40 * MINUTE, a + 100 * MINUTE, 500);
     net.trade_op(&s.key, &op).unwrap();
     assert_eq!(net.balance(&s), 1_000);
-    assert_eq!(view::escrow_fen(net.trade.state(), &serial), 0);
+    assert_eq!(view::escrow_fen(net.trade.state(), &serial).get(), 0);
 }
 
 #[test]
@@ -635,7 +635,7 @@ fn a_check_in_credential_must_match_its_period() {
         serial,
         start_ms: a,
         end_ms: a + 60 * MINUTE,
-        cost_fen: 600,
+        cost_fen: fen(600),
         credential,
     };
     net.refused(&s.key, &op, "credential_mismatch");
@@ -650,7 +650,7 @@ fn a_check_in_credential_must_match_its_period() {
         serial,
         start_ms: a,
         end_ms: a + 60 * MINUTE,
-        cost_fen: 600,
+        cost_fen: fen(600),
         credential,
     };
     net.refused(&s.key, &op, "credential_mismatch");
@@ -662,7 +662,7 @@ fn a_check_in_credential_must_match_its_period() {
         serial,
         start_ms: a,
         end_ms: a + 60 * MINUTE,
-        cost_fen: 600,
+        cost_fen: fen(600),
         credential,
     };
     net.refused(&s.key, &op, "credential_proof_invalid");
@@ -739,9 +739,9 @@ fn a_running_contract_closes_only_for_the_reasons_of_its_role() {
     net.trade_op(&s.key, &close(&serial, CloseReason::OutOfFunds))
         .unwrap();
     let t = net.trade(&serial);
-    assert_eq!(t.paid_fen, 1_000);
-    assert_eq!(t.charged_fen, t.paid_fen + t.unpaid_fen);
-    assert!(t.unpaid_fen > 0);
+    assert_eq!(t.paid_fen.get(), 1_000);
+    assert_eq!(t.charged_fen.get(), t.paid_fen.get() + t.unpaid_fen.get());
+    assert!(t.unpaid_fen.get() > 0);
     assert_eq!(net.balance(&c), 99_000);
     for (who, reason) in [
         (&s.key, CloseReason::OutOfFunds),
@@ -761,8 +761,8 @@ fn a_running_contract_closes_only_for_the_reasons_of_its_role() {
     let t = net.trade(&faulted);
     let used = t.closure.as_ref().unwrap().tail_minutes;
     assert!((10..=11).contains(&used), "{used} minutes");
-    assert_eq!(t.charged_fen, used as i64 * 10);
-    assert_eq!(net.balance(&c), 99_000 - t.charged_fen);
+    assert_eq!(t.charged_fen.get(), used as i64 * 10);
+    assert_eq!(net.balance(&c), 99_000 - t.charged_fen.get());
     let rep = view::reputation(net.trade.state(), &s.did, net.now_ms);
     assert_eq!(rep.closed.get(&CloseReason::SupplierFault), Some(&1));
     let stats: suanli_trade::records::SupplierStats = serde_json::from_slice(
@@ -885,7 +885,7 @@ fn credits_reach_an_escrow_only_through_the_contract() {
     let (s, c, offer) = net.pair(4);
     let serial = net.ordered(&c, &s, 1, offer, 240, 1_000);
     let t = net.trade(&serial);
-    assert_eq!(view::escrow_fen(net.trade.state(), &serial), 1_000);
+    assert_eq!(view::escrow_fen(net.trade.state(), &serial).get(), 1_000);
     assert_eq!(t.escrow_expected_fen(), 1_000);
 }
 
@@ -948,8 +948,8 @@ fn a_trade_whose_top_ups_are_used_up_still_closes_and_is_rated() {
     let read: &dyn StateAccess = &state;
     let t = view::trade(read, &serial).unwrap();
     assert_eq!(t.status, Status::Closed);
-    assert_eq!(view::escrow_fen(read, &serial), 0);
-    assert_eq!(t.charged_fen, 500);
+    assert_eq!(view::escrow_fen(read, &serial).get(), 0);
+    assert_eq!(t.charged_fen.get(), 500);
     let rate = net.rate_op(&c, &serial, 70);
     let TradeOp::Rate { scores, .. } = rate else {
         unreachable!()

@@ -19,6 +19,7 @@ use suanli_channel_controller::{ChainPort, ControllerConfig, ServePolicy};
 use suanli_ledger_client::channel::{self as ch, AttachRequest, NodePort, chain_channel, submit};
 use suanli_ledger_client::trade::serial;
 use suanli_ledger_client::wallet::load_key;
+use suanli_primitives::{Fen, PositiveFen};
 use suanli_trade::channel::ChannelOp;
 
 use super::NodeTarget;
@@ -171,8 +172,8 @@ pub fn run(cmd: ChannelCmd) -> anyhow::Result<()> {
             let (client, key, serial) = (node.client()?, load_key(&key)?, serial(&s)?);
             let op = ChannelOp::Open {
                 serial,
-                deposit_fen,
-                bond_fen,
+                deposit_fen: Fen::new(deposit_fen).context("--deposit-fen must not be negative")?,
+                bond_fen: Fen::new(bond_fen).context("--bond-fen must not be negative")?,
                 challenge_window_ms,
             };
             op.check().map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -186,7 +187,12 @@ pub fn run(cmd: ChannelCmd) -> anyhow::Result<()> {
             node,
         } => {
             let (client, key, serial) = (node.client()?, load_key(&key)?, serial(&s)?);
-            let tx = submit(&client, &key, &ChannelOp::Bond { serial, amount_fen })?;
+            let amount = PositiveFen::new(amount_fen).context("--amount-fen must be positive")?;
+            let op = ChannelOp::Bond {
+                serial,
+                amount_fen: amount,
+            };
+            let tx = submit(&client, &key, &op)?;
             println!("bond of {amount_fen} fen posted (tx {tx})");
         }
         ChannelCmd::TopUp {
@@ -196,7 +202,12 @@ pub fn run(cmd: ChannelCmd) -> anyhow::Result<()> {
             node,
         } => {
             let (client, key, serial) = (node.client()?, load_key(&key)?, serial(&s)?);
-            let tx = submit(&client, &key, &ChannelOp::TopUp { serial, amount_fen })?;
+            let amount = PositiveFen::new(amount_fen).context("--amount-fen must be positive")?;
+            let op = ChannelOp::TopUp {
+                serial,
+                amount_fen: amount,
+            };
+            let tx = submit(&client, &key, &op)?;
             println!("escrow topped up by {amount_fen} fen (tx {tx})");
         }
         ChannelCmd::Attach {
@@ -214,7 +225,8 @@ pub fn run(cmd: ChannelCmd) -> anyhow::Result<()> {
                 peer,
                 margin_minutes,
                 policy: ServePolicy {
-                    consumer_bond_min_fen,
+                    consumer_bond_min_fen: Fen::new(consumer_bond_min_fen)
+                        .context("--consumer-bond-min-fen must not be negative")?,
                     challenge_window_min_ms,
                 },
             };

@@ -4,10 +4,12 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
 use serde_json::json;
 use suanli_ledger_client::trade::{self as t, OrderRequest, parse_pairs, party_did, serial};
 use suanli_ledger_client::wallet::{load_key, now_ms, read_json};
+use suanli_primitives::{Fen, PositiveFen};
 use suanli_trade::model::{Encryption, ModeTerms, OfferTerms, Weights};
 use suanli_trade::{CloseReason, Role, TradeOp};
 
@@ -279,8 +281,10 @@ pub fn run(cmd: TradeCmd) -> anyhow::Result<()> {
             let terms = ModeTerms {
                 trade_start_cpt: start_cpt,
                 checkin_cpt,
-                price_fen_per_minute,
-                min_cost_fen,
+                price_fen_per_minute: Fen::new(price_fen_per_minute)
+                    .context("--price-fen-per-minute must not be negative")?,
+                min_cost_fen: Fen::new(min_cost_fen)
+                    .context("--min-cost-fen must not be negative")?,
                 checkin_period_minutes: period_minutes,
                 weights,
                 encryption: Encryption::Plaintext,
@@ -327,7 +331,7 @@ pub fn run(cmd: TradeCmd) -> anyhow::Result<()> {
             let request = OrderRequest {
                 offer,
                 minutes,
-                value_fen,
+                value_fen: PositiveFen::new(value_fen).context("--value-fen must be positive")?,
                 quantity,
                 serial: text.as_deref().map(serial).transpose()?,
             };
@@ -367,7 +371,11 @@ pub fn run(cmd: TradeCmd) -> anyhow::Result<()> {
             node,
         } => {
             let serial = serial(&text)?;
-            let op = TradeOp::Fund { serial, amount_fen };
+            let amount = PositiveFen::new(amount_fen).context("--amount-fen must be positive")?;
+            let op = TradeOp::Fund {
+                serial,
+                amount_fen: amount,
+            };
             let tx = t::submit(&node.client()?, &load_key(&key)?, &op, "fund")?;
             println!(
                 "{}",

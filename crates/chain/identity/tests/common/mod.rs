@@ -50,13 +50,13 @@ impl Chain {
     /// Admission check then one block with this transaction. `Err(code)` when refused at
     /// admission or committed as failed.
     pub fn submit(&mut self, key: &SecretKey, op: IdentityOp) -> Result<(), String> {
+        self.submit_payload(key, Payload::Call(op.to_call().unwrap()))
+    }
+
+    /// [`Chain::submit`] for any payload (an anchor, say).
+    pub fn submit_payload(&mut self, key: &SecretKey, payload: Payload) -> Result<(), String> {
         let nonce = self.nonces.entry(key.public()).or_default();
-        let tx = Transaction::sign(
-            self.engine.chain(),
-            key,
-            *nonce,
-            Payload::Call(op.to_call().unwrap()),
-        );
+        let tx = Transaction::sign(self.engine.chain(), key, *nonce, payload);
         *nonce += 1;
         self.now_ms += 1_000;
         if let Err(e) = self.engine.check_call(&tx) {

@@ -12,7 +12,7 @@ use suanli_identity::op::IdentityOp;
 use suanli_identity::{ChainResolver, DidId, IdentityContract, SuanliDid, urn};
 use suanli_ledger::credit::{CreditOp, PositiveFen, SUPPLY_KEY, decode_fen};
 use suanli_ledger::{ChainEngine, Extensions, Genesis, Outcome, Payload, Transaction};
-use suanli_primitives::{ChainId, ChainKind, NetworkName, SecretKey, sha256};
+use suanli_primitives::{ChainId, ChainKind, Fen, NetworkName, SecretKey, sha256};
 use suanli_trade::credentials;
 use suanli_trade::model::{ModeTerms, OfferTerms, Requirements, Resource, Scores, Weights};
 use suanli_trade::op::{self, TradeOp};
@@ -22,6 +22,16 @@ use suanli_vc::credential::CredentialDraft;
 use suanli_vc::verify::{VerificationReport, Verifier};
 
 pub const T0: u64 = 1_700_000_000_000;
+
+/// `raw` fen (tests name amounts as integers).
+pub fn fen(raw: i64) -> Fen {
+    Fen::new(raw).unwrap()
+}
+
+/// `raw` fen, strictly positive.
+pub fn pos(raw: i64) -> PositiveFen {
+    PositiveFen::new(raw).unwrap()
+}
 pub const MINUTE: u64 = 60_000;
 
 pub struct Party {
@@ -304,8 +314,8 @@ impl Net {
         let terms = ModeTerms {
             trade_start_cpt: 1,
             checkin_cpt: 2,
-            price_fen_per_minute: 10,
-            min_cost_fen: 500,
+            price_fen_per_minute: fen(10),
+            min_cost_fen: fen(500),
             checkin_period_minutes: 60,
             weights: Self::weights(),
             encryption: suanli_trade::model::Encryption::Plaintext,
@@ -357,14 +367,14 @@ impl Net {
             supplier,
             offer_id,
             &requirements,
-            value_fen,
+            pos(value_fen),
         );
         TradeOp::Order {
             serial,
             offer_id,
             time_ms,
             requirements,
-            value_fen,
+            value_fen: pos(value_fen),
             signature: op::sign_digest(&consumer.key, &digest),
         }
     }
@@ -402,7 +412,7 @@ impl Net {
             trade.min_cost_fen,
         )
         .unwrap();
-        self.checkin_op_with(supplier, &trade, start, end, cost)
+        self.checkin_op_with(supplier, &trade, start, end, cost.get())
     }
 
     pub fn checkin_op_with(
@@ -417,7 +427,7 @@ impl Net {
             trade,
             credentials::checkin_credential_id(&trade.serial, trade.checkins + 1),
             trade.checkin_cpt,
-            credentials::checkin_claims(trade, start, end, cost),
+            credentials::checkin_claims(trade, start, end, fen(cost)),
             start,
         )
         .unwrap();
@@ -426,7 +436,7 @@ impl Net {
             serial: trade.serial,
             start_ms: start,
             end_ms: end,
-            cost_fen: cost,
+            cost_fen: fen(cost),
             credential,
         }
     }
@@ -555,14 +565,14 @@ impl Net {
             supplier,
             offer_id,
             &requirements,
-            value_fen,
+            pos(value_fen),
         );
         TradeOp::Order {
             serial,
             offer_id,
             time_ms,
             requirements,
-            value_fen,
+            value_fen: pos(value_fen),
             signature: op::sign_digest(signer, &digest),
         }
     }
@@ -636,8 +646,8 @@ impl Net {
         ModeTerms {
             trade_start_cpt: 1,
             checkin_cpt: 2,
-            price_fen_per_minute: 10,
-            min_cost_fen: 500,
+            price_fen_per_minute: fen(10),
+            min_cost_fen: fen(500),
             checkin_period_minutes: 60,
             weights: Self::weights(),
             encryption: suanli_trade::model::Encryption::Plaintext,
@@ -745,7 +755,7 @@ impl Net {
 
     /// What a trade's escrow holds.
     pub fn escrow(&self, serial: &Serial) -> i64 {
-        view::escrow_fen(self.trade.state(), serial)
+        view::escrow_fen(self.trade.state(), serial).get()
     }
 
     /// The records of a trade, in order.
