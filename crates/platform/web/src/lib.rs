@@ -210,8 +210,9 @@ pub fn router(app: AppState, api: Router) -> Router {
         .with_state(state)
 }
 
-/// Appends an audit record for every state-changing page request, as the API does for
-/// its own (`/api/…` and `/metrics` are the API's, audited by its router).
+/// Logs and counts every page request and appends the audit records of every
+/// state-changing one, as the API does for its own (`/api/…` and `/metrics` are the
+/// API's, audited and counted by its router).
 async fn audit_pages(
     State(s): State<WebState>,
     req: Request,
@@ -221,7 +222,7 @@ async fn audit_pages(
     if path.starts_with("/api/") || path == "/metrics" {
         return next.run(req).await;
     }
-    suanli_platform_http::http::audit_only(State(s.app.clone()), req, next).await
+    suanli_platform_http::http::audit_and_count(State(s.app.clone()), req, next).await
 }
 
 /// Refuses a POST a browser sent from another site: its `Origin` names another host, or

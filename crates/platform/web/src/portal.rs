@@ -357,7 +357,7 @@ pub async fn login_post(
     let ip = ctx.client_ip();
     // From the proven password on, the attempt is audited under the user's name.
     let proven = |user, org| set_actor(ctx.audit.as_ref(), user, org);
-    match api::run_open(sessions::login(&s.app, &ip, &creds, proven)).await? {
+    match api::run_open(&ctx, sessions::login(&s.app, &ip, &creds, proven)).await? {
         Ok(session) => {
             let mut r = Redirect::to("/console").into_response();
             let cookie = session_cookie(&session.token, session.ttl_secs, s.app.cookie_secure);
@@ -400,7 +400,11 @@ pub async fn logout(State(s): State<WebState>, ctx: Ctx, Form(f): Form<CsrfForm>
         Some(a) => api::run(&ctx, &f.csrf, sessions::logout(&s.app, a))
             .await?
             .is_ok(),
-        None => false,
+        None => {
+            // No session to end: refused (the API answers 401), whatever the redirect.
+            ctx.refused();
+            false
+        }
     };
     let mut r = Redirect::to("/").into_response();
     if ended {
@@ -580,7 +584,7 @@ pub async fn register_post(
         return Ok(r);
     }
     let ip = ctx.peer.map(|p| p.ip().to_string()).unwrap_or_default();
-    let submitted = api::run_open(async {
+    let submitted = api::run_open(&ctx, async {
         match &draft {
             Application::Enterprise(d) => registrations::enterprise(&s.app, &ip, d).await,
             Application::Personal(d) => registrations::personal(&s.app, &ip, d).await,
