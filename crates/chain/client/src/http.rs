@@ -275,3 +275,16 @@ impl LedgerClient for HttpLedger {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::HttpLedger;
+
+    #[test]
+    fn debug_hides_the_member_token() {
+        let l = HttpLedger::new("http://node:8545", Some("member-token-SECRET"));
+        let debug = format!("{l:?}");
+        assert!(!debug.contains("member-token-SECRET"), "{debug}");
+        assert!(debug.contains("<redacted>") && debug.contains("http://node:8545"));
+    }
+}
