@@ -298,23 +298,14 @@ fn client_of(req: &Request) -> Client {
     Client { ip, user_agent }
 }
 
-/// Middleware: logs each request (method, route, status — never bodies or query
-/// strings), counts responses, and appends an audit record for every state-changing
-/// request.
+/// Middleware of the API and of the web pages: logs each request (method, route, status
+/// — never bodies or query strings), counts responses, and appends the audit records of
+/// every state-changing request. The handler names the actor through the [`AuditSlot`],
+/// and may name the action, target and outcome ([`set_target`], [`set_outcome`]), record
+/// one event per operation ([`record_event`]) or none ([`set_silent`]); a page form post
+/// runs its operations in-process, so method, route and status alone would say too
+/// little.
 pub async fn audit_and_count(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    req: Request,
-    next: Next,
-) -> Response {
-    audited(&state, req, next, true).await
-}
-
-/// Middleware of the web pages: logs and counts each page request and appends the
-/// audit records of every state-changing one (a form post), as [`audit_and_count`]
-/// does for the API. The page names the actor, and may name the action, target and
-/// outcome or record one event per operation, through the [`AuditSlot`]. The API's own
-/// requests are counted by its router, not here.
-pub async fn audit_only(
     axum::extract::State(state): axum::extract::State<AppState>,
     req: Request,
     next: Next,

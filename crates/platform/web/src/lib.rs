@@ -20,7 +20,11 @@
 //!   layer ([`suanli_platform_http::service`]) that the API's handler calls, so
 //!   validation, authorisation, visibility, limits and money rules are written once;
 //!   input is first checked here so the message sits next to the field; every form post
-//!   is audited like an API request;
+//!   is audited like an API request, with the operation's outcome (not the page's
+//!   redirect): an approval or price change names its object as the API would, a
+//!   money-moving page leaves one record per operation (each order of a cart, both
+//!   steps of a recharge), and steps that change nothing (previews, the cart cookie)
+//!   leave none ([`api::run`], [`api::run_as`]);
 //! - money is integer fen until [`i18n::Lang::money`] shows it as yuan;
 //! - every user-visible string comes from [`i18n::texts`] in both languages; a page never
 //!   panics (handlers return [`WebError`], rendered as a friendly page);

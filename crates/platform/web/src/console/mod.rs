@@ -188,12 +188,22 @@ fn key_section(ctx: &Ctx, key: Option<&UserKeyRecord>, errors: &FormErrors) -> M
 }
 
 /// The key export form.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 pub struct KeyExportForm {
     #[serde(default, rename = "_csrf")]
     csrf: String,
     #[serde(default)]
     key_password: String,
+}
+
+/// Written by hand: the secrets are redacted.
+impl std::fmt::Debug for KeyExportForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyExportForm")
+            .field("csrf", &"<redacted>")
+            .field("key_password", &"<redacted>")
+            .finish()
+    }
 }
 
 /// `POST /console/key-export`: the user's DID key as a PKCS#8 PEM download, after the API
