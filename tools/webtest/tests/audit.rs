@@ -370,3 +370,31 @@ fn a_wrong_key_password_outside_customer_organisations_shows_the_key_section() {
     assert!(a.body.contains("id=\"did-keys\""), "{}", a.body);
     assert!(!a.body.contains("PRIVATE KEY"));
 }
+
+#[test]
+fn a_price_change_names_the_spec() {
+    let w = world();
+    let path = format!("/ops/products/{}", w.demo.product);
+    let spec = w.demo.spec;
+    let before = audit_records(&w.admin).len();
+    let ok = w
+        .admin
+        .form(
+            &path,
+            &[
+                ("what", "pricing"),
+                ("spec", &spec.to_string()),
+                ("p_monthly", "25,000"),
+            ],
+        )
+        .unwrap();
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    let new = since(&w.admin, before);
+    assert_eq!(new.len(), 1, "{new:?}");
+    assert_eq!(new[0]["action"], "PUT /api/v1/catalogue/specs/{id}/pricing");
+    assert_eq!(
+        new[0]["target"],
+        format!("/api/v1/catalogue/specs/{spec}/pricing")
+    );
+    assert_eq!(new[0]["outcome"], "success");
+}
