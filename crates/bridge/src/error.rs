@@ -13,10 +13,10 @@ pub enum BridgeError {
     #[error("{message}")]
     Invalid { code: &'static str, message: String },
     /// A stored signed transaction is not hex.
-    #[error("the signed transaction is not hex")]
+    #[error("the signed transaction is not hex: {0}")]
     Hex(#[from] hex::FromHexError),
     /// A stored signed transaction does not decode.
-    #[error("the signed transaction does not decode")]
+    #[error("the signed transaction does not decode: {0}")]
     Tx(#[from] suanli_ledger::TxError),
     /// An operation could not be encoded as a contract call.
     #[error("encoding the {what} call: {detail}")]
@@ -25,7 +25,7 @@ pub enum BridgeError {
     #[error(transparent)]
     Anchor(#[from] suanli_ledger::anchor::AnchorError),
     /// The credential could not be issued.
-    #[error("issuing the KYC credential")]
+    #[error("issuing the KYC credential: {0}")]
     Credential(#[from] suanli_vc::VcError),
     /// An amount is not a positive number of fen.
     #[error(transparent)]
@@ -34,7 +34,7 @@ pub enum BridgeError {
     #[error(transparent)]
     Key(#[from] suanli_primitives::KeyError),
     /// A credential could not be serialised.
-    #[error("serialising the credential")]
+    #[error("serialising the credential: {0}")]
     Json(#[from] serde_json::Error),
     /// The embedded node could not be opened.
     #[error(transparent)]
@@ -50,7 +50,7 @@ pub enum BridgeError {
         source: suanli_platform_http::payment::MirrorError,
     },
     /// A thread or runtime could not be started.
-    #[error("starting the anchor worker or a runtime")]
+    #[error("starting the anchor worker or a runtime: {0}")]
     Thread(#[source] std::io::Error),
 }
 
@@ -88,5 +88,30 @@ impl From<BridgeError> for PortError {
             BridgeError::Invalid { code, message } => PortError::Refused { code, message },
             other => PortError::ledger(other),
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::BridgeError;
+    use suanli_platform_http::PortError;
+
+    #[test]
+    fn errors_crossing_into_the_platform_keep_their_cause() {
+        let hex = BridgeError::from(hex::decode("zz").unwrap_err());
+        let text = hex.to_string();
+        assert!(
+            text.starts_with("the signed transaction is not hex: "),
+            "{text}"
+        );
+        assert!(text.len() > "the signed transaction is not hex: ".len());
+        let json = BridgeError::from(serde_json::from_str::<u8>("x").unwrap_err());
+        let port = PortError::from(json);
+        let line = suanli_primitives::error_chain(&port);
+        assert!(
+            line.starts_with("serialising the credential: expected"),
+            "{line}"
+        );
     }
 }

@@ -167,27 +167,15 @@ pub struct NodePort {
 impl ChainPort for NodePort {
     fn view(&self, serial: &Serial) -> Result<ChainView, ChannelError> {
         let (channel, escrow, _) = chain_channel(&self.client, &self.key, serial)
-            .map_err(|e| ChannelError::Chain(chain_text(&e)))?;
+            .map_err(|e| ChannelError::Chain(suanli_primitives::error_chain(&e)))?;
         Ok(ChainView::of(&channel, escrow))
     }
 
     fn submit(&self, op: &ChannelOp) -> Result<(), ChannelError> {
         submit(&self.client, &self.key, op)
             .map(|_| ())
-            .map_err(|e| ChannelError::Chain(chain_text(&e)))
+            .map_err(|e| ChannelError::Chain(suanli_primitives::error_chain(&e)))
     }
-}
-
-/// An error and its sources, `: `-joined (the controller's errors carry text).
-fn chain_text(e: &ClientError) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 /// Runs the channel controller keeping the channels in `config.data_dir`: a round every

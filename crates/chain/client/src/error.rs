@@ -9,7 +9,7 @@ use suanli_node::{StoreError, SubmitError};
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
     /// The node could not be reached (connection, TLS, timeout).
-    #[error("{what}: cannot reach the node at {url}")]
+    #[error("{what}: cannot reach the node at {url}: {source}")]
     Unreachable {
         what: String,
         url: String,
@@ -200,3 +200,23 @@ macro_rules! ensure {
     };
 }
 pub(crate) use ensure;
+
+#[cfg(test)]
+mod tests {
+    use super::LedgerError;
+
+    #[test]
+    fn an_unreachable_node_says_why() {
+        let e = LedgerError::Unreachable {
+            what: "send".into(),
+            url: "http://node".into(),
+            source: Box::new(ureq::Error::HostNotFound),
+        };
+        assert_eq!(
+            e.to_string(),
+            "send: cannot reach the node at http://node: host not found"
+        );
+        // Joined with its sources, the cause is not said twice.
+        assert_eq!(suanli_primitives::error_chain(&e), e.to_string());
+    }
+}

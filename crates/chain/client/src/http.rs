@@ -16,12 +16,22 @@ use crate::{COMMIT_WAIT_MS, LedgerClient, LedgerError, TxStatus};
 const POLL_MS: u64 = 20;
 
 /// A node's HTTP API.
-#[derive(Debug)]
 pub struct HttpLedger {
     base: String,
     bearer: Option<String>,
     agent: ureq::Agent,
     chains: [OnceLock<ChainId>; 2],
+}
+
+/// Written by hand: the secrets are redacted.
+impl std::fmt::Debug for HttpLedger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpLedger")
+            .field("base", &self.base)
+            .field("bearer", &self.bearer.as_ref().map(|_| "<redacted>"))
+            .field("chains", &self.chains)
+            .finish_non_exhaustive()
+    }
 }
 
 type Answer = Result<ureq::http::Response<ureq::Body>, ureq::Error>;
@@ -263,5 +273,18 @@ impl LedgerClient for HttpLedger {
             }
             std::thread::sleep(Duration::from_millis(POLL_MS));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HttpLedger;
+
+    #[test]
+    fn debug_hides_the_member_token() {
+        let l = HttpLedger::new("http://node:8545", Some("member-token-SECRET"));
+        let debug = format!("{l:?}");
+        assert!(!debug.contains("member-token-SECRET"), "{debug}");
+        assert!(debug.contains("<redacted>") && debug.contains("http://node:8545"));
     }
 }

@@ -16,6 +16,7 @@
 
 pub mod calendar;
 pub mod codec;
+pub mod error_text;
 pub mod hash;
 pub mod ids;
 pub mod keys;
@@ -23,6 +24,7 @@ pub mod merkle;
 pub mod money;
 pub mod time;
 
+pub use error_text::error_chain;
 pub use hash::{Hash32, sha256};
 pub use ids::{ChainId, ChainKind, IdError, NetworkName};
 pub use keys::{KeyError, PublicKey, SecretKey, Signature};

@@ -188,26 +188,83 @@ impl PageQuery {
     }
 }
 
-/// Who acted, filled in by authentication for the audit middleware.
+/// Who acted, filled in by authentication for the audit middleware, and what a page
+/// named its action (a page form post runs service operations in-process, so the
+/// request's method, route and status alone would say too little).
 #[derive(Debug, Default)]
 pub struct AuditActor {
     /// User id.
     pub user: Option<i64>,
     /// Organisation id.
     pub org: Option<i64>,
+    /// The operation's outcome, when the handler knows it (else the status decides).
+    pub outcome: Option<Outcome>,
+    /// The action and target the handler named for the whole request (else
+    /// `METHOD route` and the request path).
+    pub named: Option<(String, String)>,
+    /// Events the handler recorded one by one (one per money-moving operation); when
+    /// any is recorded, they replace the request's own record.
+    pub events: Vec<NamedEvent>,
+    /// The request changed nothing (a preview): it leaves no record.
+    pub silent: bool,
+}
+
+/// One operation a handler recorded for the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedEvent {
+    /// Action, e.g. `POST /api/v1/orders`.
+    pub action: String,
+    /// Target, e.g. `/api/v1/orders` or `/api/v1/offline-transfers/17/approve`.
+    pub target: String,
+    /// Outcome of the operation.
+    pub outcome: Outcome,
 }
 
 /// Shared slot in request extensions.
 pub type AuditSlot = Arc<Mutex<AuditActor>>;
 
-/// Sets the actor of the current request.
-pub fn set_actor(slot: Option<&AuditSlot>, user: i64, org: i64) {
+fn with_slot(slot: Option<&AuditSlot>, f: impl FnOnce(&mut AuditActor)) {
     if let Some(slot) = slot
         && let Ok(mut a) = slot.lock()
     {
+        f(&mut a);
+    }
+}
+
+/// Sets the actor of the current request.
+pub fn set_actor(slot: Option<&AuditSlot>, user: i64, org: i64) {
+    with_slot(slot, |a| {
         a.user = Some(user);
         a.org = Some(org);
-    }
+    });
+}
+
+/// Names the action and target of the current request's audit record.
+pub fn set_target(slot: Option<&AuditSlot>, action: &str, target: &str) {
+    with_slot(slot, |a| {
+        a.named = Some((action.to_owned(), target.to_owned()))
+    });
+}
+
+/// Records the outcome of the current request's operation (the last one recorded wins).
+pub fn set_outcome(slot: Option<&AuditSlot>, outcome: Outcome) {
+    with_slot(slot, |a| a.outcome = Some(outcome));
+}
+
+/// Records one operation of the current request as its own audit event.
+pub fn record_event(slot: Option<&AuditSlot>, action: &str, target: &str, outcome: Outcome) {
+    with_slot(slot, |a| {
+        a.events.push(NamedEvent {
+            action: action.to_owned(),
+            target: target.to_owned(),
+            outcome,
+        });
+    });
+}
+
+/// Marks the current request as changing nothing: it leaves no audit record.
+pub fn set_silent(slot: Option<&AuditSlot>) {
+    with_slot(slot, |a| a.silent = true);
 }
 
 /// Client address and user agent.
@@ -241,26 +298,19 @@ fn client_of(req: &Request) -> Client {
     Client { ip, user_agent }
 }
 
-/// Middleware: logs each request (method, route, status — never bodies or query
-/// strings), counts responses, and appends an audit record for every state-changing
-/// request.
+/// Middleware of the API and of the web pages: logs each request (method, route, status
+/// — never bodies or query strings), counts responses, and appends the audit records of
+/// every state-changing request. The handler names the actor through the [`AuditSlot`],
+/// and may name the action, target and outcome ([`set_target`], [`set_outcome`]), record
+/// one event per operation ([`record_event`]) or none ([`set_silent`]); a page form post
+/// runs its operations in-process, so method, route and status alone would say too
+/// little.
 pub async fn audit_and_count(
     axum::extract::State(state): axum::extract::State<AppState>,
     req: Request,
     next: Next,
 ) -> Response {
     audited(&state, req, next, true).await
-}
-
-/// Middleware of the web pages: appends an audit record for every state-changing page
-/// request (a form post), exactly as [`audit_and_count`] does for the API; the page
-/// context names the actor through the [`AuditSlot`]. Responses are not counted.
-pub async fn audit_only(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    req: Request,
-    next: Next,
-) -> Response {
-    audited(&state, req, next, false).await
 }
 
 async fn audited(state: &AppState, mut req: Request, next: Next, count: bool) -> Response {
@@ -282,22 +332,63 @@ async fn audited(state: &AppState, mut req: Request, next: Next, count: bool) ->
         tracing::info!(method = %method, route = %route, status, "request");
     }
     let mutating = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
-    if mutating {
-        let (user, org) = slot.lock().map(|a| (a.user, a.org)).unwrap_or((None, None));
+    if !mutating {
+        return response;
+    }
+    let actor = match slot.lock() {
+        Ok(mut a) => std::mem::take(&mut *a),
+        Err(_) => AuditActor::default(),
+    };
+    let default = NamedEvent {
+        action: format!("{method} {route}"),
+        target,
+        outcome: Outcome::from_status(status),
+    };
+    for e in events_of(
+        actor.events,
+        actor.named,
+        actor.outcome,
+        actor.silent,
+        default,
+    ) {
         let event = AuditEvent {
             at_ms: state.clock.now_unix_ms(),
-            actor_user: user,
-            actor_org: org,
-            action: format!("{method} {route}"),
-            target,
-            ip: client.ip,
-            user_agent: client.user_agent,
-            outcome: Outcome::from_status(status),
+            actor_user: actor.user,
+            actor_org: actor.org,
+            action: e.action,
+            target: e.target,
+            ip: client.ip.clone(),
+            user_agent: client.user_agent.clone(),
+            outcome: e.outcome,
             status,
         };
         append_audit(state, &event).await;
     }
     response
+}
+
+/// The events a request leaves: those the handler recorded, else none for a silent
+/// request, else one — named by the handler or `default`, with the handler's outcome
+/// or the status's.
+fn events_of(
+    recorded: Vec<NamedEvent>,
+    named: Option<(String, String)>,
+    outcome: Option<Outcome>,
+    silent: bool,
+    default: NamedEvent,
+) -> Vec<NamedEvent> {
+    if !recorded.is_empty() {
+        return recorded;
+    }
+    if silent {
+        return Vec::new();
+    }
+    let (action, target) = named.unwrap_or((default.action, default.target));
+    vec![NamedEvent {
+        action,
+        target,
+        outcome: outcome.unwrap_or(default.outcome),
+    }]
 }
 
 /// Appends `event` to the audit log and anchors the new head (failures are logged and
@@ -316,5 +407,79 @@ pub async fn append_audit(state: &AppState, event: &AuditEvent) {
             state.metrics.audit(false);
             tracing::error!(error = %e, "audit append failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(action: &str, target: &str, outcome: Outcome) -> NamedEvent {
+        NamedEvent {
+            action: action.to_owned(),
+            target: target.to_owned(),
+            outcome,
+        }
+    }
+
+    fn page(status: u16) -> NamedEvent {
+        ev(
+            "POST /ops/finance",
+            "/ops/finance",
+            Outcome::from_status(status),
+        )
+    }
+
+    #[test]
+    fn a_request_leaves_its_own_record_named_by_method_route_and_status() {
+        let got = events_of(Vec::new(), None, None, false, page(303));
+        assert_eq!(got, vec![page(303)]);
+    }
+
+    #[test]
+    fn the_operation_outcome_wins_over_the_status() {
+        // A refused logout redirects (303) all the same: the record says denied.
+        let got = events_of(Vec::new(), None, Some(Outcome::Denied), false, page(303));
+        assert_eq!(got[0].outcome, Outcome::Denied);
+        let got = events_of(Vec::new(), None, Some(Outcome::Error), false, page(200));
+        assert_eq!(got[0].outcome, Outcome::Error);
+    }
+
+    #[test]
+    fn a_named_action_and_target_replace_the_route_and_path() {
+        let named = Some(("POST /x/{id}".to_owned(), "/x/17".to_owned()));
+        let got = events_of(Vec::new(), named, Some(Outcome::Success), false, page(303));
+        assert_eq!(got, vec![ev("POST /x/{id}", "/x/17", Outcome::Success)]);
+    }
+
+    #[test]
+    fn recorded_events_replace_the_request_record_and_silence_drops_it() {
+        let two = vec![
+            ev("POST /api/v1/orders", "/api/v1/orders", Outcome::Success),
+            ev("POST /api/v1/orders", "/api/v1/orders", Outcome::Denied),
+        ];
+        assert_eq!(
+            events_of(two.clone(), None, Some(Outcome::Denied), false, page(303)),
+            two
+        );
+        assert!(events_of(Vec::new(), None, None, true, page(303)).is_empty());
+    }
+
+    #[test]
+    fn the_slot_helpers_fill_the_slot() {
+        let slot: AuditSlot = Arc::default();
+        set_actor(Some(&slot), 3, 4);
+        set_target(Some(&slot), "POST /a/{id}", "/a/9");
+        set_outcome(Some(&slot), Outcome::Denied);
+        record_event(Some(&slot), "POST /b", "/b", Outcome::Success);
+        set_silent(Some(&slot));
+        let a = slot.lock().unwrap();
+        assert_eq!((a.user, a.org), (Some(3), Some(4)));
+        assert_eq!(a.named, Some(("POST /a/{id}".into(), "/a/9".into())));
+        assert_eq!(a.outcome, Some(Outcome::Denied));
+        assert_eq!(a.events, vec![ev("POST /b", "/b", Outcome::Success)]);
+        assert!(a.silent);
+        // No slot (a request outside the audited routers): nothing to do, no panic.
+        set_outcome(None, Outcome::Success);
     }
 }

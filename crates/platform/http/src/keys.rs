@@ -441,7 +441,8 @@ pub async fn did_worker(
         let wait = match pump_dids(store.as_ref(), &registry, clock.as_ref()).await {
             Ok(_) => None,
             Err(e) => {
-                tracing::warn!(error = %e, "creating DIDs on the identity chain failed; will retry");
+                let error = suanli_primitives::error_chain(&e);
+                tracing::warn!(%error, "creating DIDs on the identity chain failed; will retry");
                 Some(std::time::Duration::from_secs(DID_RETRY_SECS))
             }
         };

@@ -19,6 +19,7 @@ use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 use suanli_platform_store::{RegistrationKind, RegistrationRecord};
+use suanli_primitives::error_chain;
 
 /// Issues KYC credentials and enrols parties on the trade chain. Implemented by the
 /// binary with the genesis authority's (operator's) key.
@@ -97,7 +98,7 @@ async fn enrol(
         tokio::task::spawn_blocking(move || registry.send(&tx))
             .await
             .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| error_chain(&e))?;
         s.store
             .set_did_created(reg.user, s.clock.now_unix_ms())
             .await
@@ -110,7 +111,7 @@ async fn enrol(
         tokio::task::spawn_blocking(move || enrolment.enrol_consumer(&did2, &public, &claims))
             .await
             .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| error_chain(&e))?;
     let id = credential["id"]
         .as_str()
         .ok_or("the KYC credential has no id")?

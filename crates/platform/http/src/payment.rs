@@ -238,9 +238,9 @@ pub async fn pump_mirror(
     now_ms: i64,
 ) -> Result<u64, MirrorError> {
     let ledger = |id: i64| {
-        move |e: &dyn std::fmt::Display| MirrorError::Ledger {
+        move |e: &crate::PortError| MirrorError::Ledger {
             instruction: Some(id),
-            message: e.to_string(),
+            message: suanli_primitives::error_chain(e),
         }
     };
     let mut sent = 0u64;
@@ -299,7 +299,7 @@ pub async fn reconcile(
     for (org, net) in &expected {
         let chain = mirror.balance(*org).map_err(|e| MirrorError::Ledger {
             instruction: None,
-            message: e.to_string(),
+            message: suanli_primitives::error_chain(&e),
         })?;
         if chain != *net {
             diffs.push(Difference {

@@ -12,8 +12,10 @@
 use crate::WebError;
 use crate::ctx::Ctx;
 use axum::http::StatusCode;
+use suanli_platform_domain::audit::Outcome;
 use suanli_platform_http::crypto::ct_eq;
 use suanli_platform_http::error::ApiError;
+use suanli_platform_http::http::{record_event, set_outcome};
 use suanli_platform_http::service::ServiceError;
 
 /// A refused operation, as a form shows it: the status the API would answer, the stable
@@ -72,8 +74,34 @@ pub fn check_csrf(ctx: &Ctx, token: &str) -> Result<(), ApiFailure> {
 
 /// Runs a state-changing service operation for a form carrying the CSRF token `token`:
 /// the token is checked first (the operation does not run without it); a refusal is an
-/// [`ApiFailure`] for the form, a server fault a [`WebError`].
+/// [`ApiFailure`] for the form, a server fault a [`WebError`]. The operation's outcome
+/// becomes the outcome of the page's audit record.
 pub async fn run<T>(
+    ctx: &Ctx,
+    token: &str,
+    op: impl std::future::Future<Output = Result<T, ServiceError>>,
+) -> Result<Result<T, ApiFailure>, WebError> {
+    let r = checked(ctx, token, op).await;
+    set_outcome(ctx.audit.as_ref(), outcome_of(&r));
+    r
+}
+
+/// [`run`] for an operation audited as its own event `action` on `target` (named as the
+/// API names it, e.g. `POST /api/v1/offline-transfers/{id}/approve` on
+/// `/api/v1/offline-transfers/17/approve`): a page running several operations leaves
+/// one record for each, and none of its own.
+pub async fn run_as<T>(
+    ctx: &Ctx,
+    token: &str,
+    (action, target): (&str, &str),
+    op: impl std::future::Future<Output = Result<T, ServiceError>>,
+) -> Result<Result<T, ApiFailure>, WebError> {
+    let r = checked(ctx, token, op).await;
+    record_event(ctx.audit.as_ref(), action, target, outcome_of(&r));
+    r
+}
+
+async fn checked<T>(
     ctx: &Ctx,
     token: &str,
     op: impl std::future::Future<Output = Result<T, ServiceError>>,
@@ -87,13 +115,27 @@ pub async fn run<T>(
     }
 }
 
-/// Runs a service operation of an anonymous form (registration), which carries no CSRF
-/// token: the same-origin check of the pages guards it.
+/// The audit outcome of an operation's result.
+pub fn outcome_of<T>(r: &Result<Result<T, ApiFailure>, WebError>) -> Outcome {
+    match r {
+        Ok(Ok(_)) => Outcome::Success,
+        Ok(Err(f)) => Outcome::from_status(f.status.as_u16()),
+        Err(WebError::Internal(_) | WebError::Store(_)) => Outcome::Error,
+        Err(_) => Outcome::Denied,
+    }
+}
+
+/// Runs a service operation of an anonymous form (login, registration), which carries no
+/// CSRF token: the same-origin check of the pages guards it. Its outcome becomes the
+/// outcome of the page's audit record.
 pub async fn run_open<T>(
+    ctx: &Ctx,
     op: impl std::future::Future<Output = Result<T, ServiceError>>,
 ) -> Result<Result<T, ApiFailure>, WebError> {
-    match op.await {
+    let r = match op.await {
         Ok(v) => Ok(Ok(v)),
         Err(e) => ApiFailure::of(e).map(Err),
-    }
+    };
+    set_outcome(ctx.audit.as_ref(), outcome_of(&r));
+    r
 }

@@ -220,6 +220,8 @@ pub async fn post(State(s): State<WebState>, ctx: Ctx, Form(f): Form<CartForm>) 
     let lang = ctx.lang;
     let mut cart = Cart::of(&ctx.headers, owner);
     if f.action == "remove" {
+        // The cart lives in a cookie: removing an item changes nothing on the platform.
+        suanli_platform_http::http::set_silent(ctx.audit.as_ref());
         if let Ok(i) = f.index.parse::<usize>()
             && i < cart.items.len()
         {
@@ -246,7 +248,9 @@ pub async fn post(State(s): State<WebState>, ctx: Ctx, Form(f): Form<CartForm>) 
             coupon: None,
         };
         let key = format!("{base}-{k}");
-        let placed = api::run(&ctx, &f.csrf, async {
+        // One audit record per order, as the API records each order it places.
+        let action = ("POST /api/v1/orders", "/api/v1/orders");
+        let placed = api::run_as(&ctx, &f.csrf, action, async {
             let idem = Idem::of_request(&key, "/api/v1/orders", &req)?;
             orders::place(&s.app, a, idem, &req).await
         })

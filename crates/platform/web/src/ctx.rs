@@ -11,9 +11,10 @@ use axum::http::{HeaderMap, Method, Request, header};
 use serde::{Deserialize, Serialize};
 use std::convert::Infallible;
 use suanli_platform_domain::Permission;
+use suanli_platform_domain::audit::Outcome;
 use suanli_platform_http::AppState;
 use suanli_platform_http::auth::{Authed, SESSION_COOKIE, Via};
-use suanli_platform_http::http::{AuditSlot, set_actor};
+use suanli_platform_http::http::{AuditSlot, set_actor, set_outcome};
 use suanli_platform_http::service::{sessions, settings};
 
 /// Settings key of the OEM branding (JSON of [`Oem`]).
@@ -75,6 +76,10 @@ impl Oem {
         }
     }
 }
+
+/// Pages whose forms are anonymous: their audit records name no actor from a session
+/// cookie the request happens to carry.
+pub const ANONYMOUS_FORMS: &[&str] = &["/login", "/register"];
 
 /// Everything a page needs about the request.
 #[derive(Debug, Clone)]
@@ -158,7 +163,11 @@ impl FromRequestParts<WebState> for Ctx {
         };
         let (auth, csrf) = resolve(&s.app, &parts.headers).await;
         let audit = parts.extensions.get::<AuditSlot>().cloned();
-        if let Some(a) = &auth {
+        // On the anonymous forms only a proven login names the actor (a stale session
+        // cookie must not take the blame for someone's failed login).
+        if let Some(a) = &auth
+            && !ANONYMOUS_FORMS.contains(&path.as_str())
+        {
             set_actor(audit.as_ref(), a.user.id.get(), a.org.id.get());
         }
         let peer = parts
@@ -232,16 +241,27 @@ impl Ctx {
     }
 
     /// The signed-in caller, or a redirect to the login page.
+    /// A refusal is the outcome of the request's audit record.
     pub fn user(&self) -> Result<&Authed, WebError> {
-        self.auth.as_ref().ok_or(WebError::Login)
+        self.auth.as_ref().ok_or_else(|| {
+            self.refused();
+            WebError::Login
+        })
     }
 
-    /// The signed-in caller holding `p`, or the 403 page.
+    /// Records that the request was refused (the outcome of its audit record, whatever
+    /// status the page answers with, e.g. a redirect to the login page).
+    pub fn refused(&self) {
+        set_outcome(self.audit.as_ref(), Outcome::Denied);
+    }
+
+    /// The signed-in caller holding `p`, or the 403 page (a refusal, for the audit).
     pub fn require(&self, p: Permission) -> Result<&Authed, WebError> {
         let a = self.user()?;
         if a.principal.has(p) {
             Ok(a)
         } else {
+            self.refused();
             Err(WebError::Forbidden)
         }
     }

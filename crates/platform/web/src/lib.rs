@@ -20,7 +20,11 @@
 //!   layer ([`suanli_platform_http::service`]) that the API's handler calls, so
 //!   validation, authorisation, visibility, limits and money rules are written once;
 //!   input is first checked here so the message sits next to the field; every form post
-//!   is audited like an API request;
+//!   is audited like an API request, with the operation's outcome (not the page's
+//!   redirect): an approval or price change names its object as the API would, a
+//!   money-moving page leaves one record per operation (each order of a cart, both
+//!   steps of a recharge), and steps that change nothing (previews, the cart cookie)
+//!   leave none ([`api::run`], [`api::run_as`]);
 //! - money is integer fen until [`i18n::Lang::money`] shows it as yuan;
 //! - every user-visible string comes from [`i18n::texts`] in both languages; a page never
 //!   panics (handlers return [`WebError`], rendered as a friendly page);
@@ -210,8 +214,9 @@ pub fn router(app: AppState, api: Router) -> Router {
         .with_state(state)
 }
 
-/// Appends an audit record for every state-changing page request, as the API does for
-/// its own (`/api/…` and `/metrics` are the API's, audited by its router).
+/// Logs and counts every page request and appends the audit records of every
+/// state-changing one, as the API does for its own (`/api/…` and `/metrics` are the
+/// API's, audited and counted by its router).
 async fn audit_pages(
     State(s): State<WebState>,
     req: Request,
@@ -221,7 +226,7 @@ async fn audit_pages(
     if path.starts_with("/api/") || path == "/metrics" {
         return next.run(req).await;
     }
-    suanli_platform_http::http::audit_only(State(s.app.clone()), req, next).await
+    suanli_platform_http::http::audit_and_count(State(s.app.clone()), req, next).await
 }
 
 /// Refuses a POST a browser sent from another site: its `Origin` names another host, or

@@ -290,7 +290,7 @@ pub async fn supplier(State(s): State<WebState>, ctx: Ctx, Path(id): Path<i64>) 
 // ---------------------------------------------------------------- login
 
 /// The login form.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 pub struct LoginForm {
     #[serde(default)]
     login: String,
@@ -300,6 +300,18 @@ pub struct LoginForm {
     totp_code: String,
     #[serde(default)]
     recovery_code: String,
+}
+
+/// Written by hand: the secrets are redacted.
+impl std::fmt::Debug for LoginForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginForm")
+            .field("login", &self.login)
+            .field("password", &"<redacted>")
+            .field("totp_code", &"<redacted>")
+            .field("recovery_code", &"<redacted>")
+            .finish()
+    }
 }
 
 fn login_view(ctx: &Ctx, f: &LoginForm, errors: &FormErrors, mfa: bool) -> Response {
@@ -357,7 +369,7 @@ pub async fn login_post(
     let ip = ctx.client_ip();
     // From the proven password on, the attempt is audited under the user's name.
     let proven = |user, org| set_actor(ctx.audit.as_ref(), user, org);
-    match api::run_open(sessions::login(&s.app, &ip, &creds, proven)).await? {
+    match api::run_open(&ctx, sessions::login(&s.app, &ip, &creds, proven)).await? {
         Ok(session) => {
             let mut r = Redirect::to("/console").into_response();
             let cookie = session_cookie(&session.token, session.ttl_secs, s.app.cookie_secure);
@@ -400,7 +412,11 @@ pub async fn logout(State(s): State<WebState>, ctx: Ctx, Form(f): Form<CsrfForm>
         Some(a) => api::run(&ctx, &f.csrf, sessions::logout(&s.app, a))
             .await?
             .is_ok(),
-        None => false,
+        None => {
+            // No session to end: refused (the API answers 401), whatever the redirect.
+            ctx.refused();
+            false
+        }
     };
     let mut r = Redirect::to("/").into_response();
     if ended {
@@ -416,7 +432,7 @@ pub async fn logout(State(s): State<WebState>, ctx: Ctx, Form(f): Form<CsrfForm>
 // ---------------------------------------------------------------- registration
 
 /// The registration form (both kinds).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 pub struct RegisterForm {
     #[serde(default)]
     kind: String,
@@ -444,6 +460,27 @@ pub struct RegisterForm {
     legal_person: String,
     #[serde(default)]
     invite_code: String,
+}
+
+/// Written by hand: the secrets are redacted.
+impl std::fmt::Debug for RegisterForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegisterForm")
+            .field("kind", &self.kind)
+            .field("login", &self.login)
+            .field("password", &"<redacted>")
+            .field("password2", &"<redacted>")
+            .field("display_name", &self.display_name)
+            .field("name", &self.name)
+            .field("id_number", &"<redacted>")
+            .field("phone", &"<redacted>")
+            .field("company_name", &self.company_name)
+            .field("credit_code", &self.credit_code)
+            .field("licence_ref", &self.licence_ref)
+            .field("legal_person", &self.legal_person)
+            .field("invite_code", &"<redacted>")
+            .finish()
+    }
 }
 
 fn register_view(ctx: &Ctx, f: &RegisterForm, errors: &FormErrors) -> Response {
@@ -580,7 +617,7 @@ pub async fn register_post(
         return Ok(r);
     }
     let ip = ctx.peer.map(|p| p.ip().to_string()).unwrap_or_default();
-    let submitted = api::run_open(async {
+    let submitted = api::run_open(&ctx, async {
         match &draft {
             Application::Enterprise(d) => registrations::enterprise(&s.app, &ip, d).await,
             Application::Personal(d) => registrations::personal(&s.app, &ip, d).await,
@@ -631,4 +668,33 @@ enum Application {
 /// A hidden CSRF field (re-exported for the console modules).
 pub fn csrf_field(ctx: &Ctx) -> Markup {
     csrf(ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{LoginForm, RegisterForm};
+
+    #[test]
+    fn form_debug_hides_passwords_and_id_numbers() {
+        let login = LoginForm {
+            login: "alice".into(),
+            password: "pw-SECRET".into(),
+            totp_code: "123456".into(),
+            ..LoginForm::default()
+        };
+        let debug = format!("{login:?}");
+        assert!(
+            !debug.contains("pw-SECRET") && !debug.contains("123456"),
+            "{debug}"
+        );
+        assert!(debug.contains("alice"));
+        let reg = RegisterForm {
+            password: "pw-SECRET".into(),
+            password2: "pw-SECRET".into(),
+            id_number: "110101199001011234".into(),
+            ..RegisterForm::default()
+        };
+        let debug = format!("{reg:?}");
+        assert!(!debug.contains("pw-SECRET") && !debug.contains("110101199001011234"));
+    }
 }

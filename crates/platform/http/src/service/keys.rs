@@ -15,7 +15,6 @@ pub async fn mine(s: &AppState, a: &Authed) -> ServiceResult<Option<UserKeyRecor
 }
 
 /// The secret key of an exported DID key, with its DID and public key.
-#[derive(Debug)]
 pub struct KeyExport {
     /// The DID.
     pub did: Option<String>,
@@ -23,6 +22,17 @@ pub struct KeyExport {
     pub public_key: String,
     /// The secret key as PKCS#8 v1 PEM (zeroed when dropped).
     pub pkcs8_pem: zeroize::Zeroizing<String>,
+}
+
+/// Written by hand: the secrets are redacted.
+impl std::fmt::Debug for KeyExport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyExport")
+            .field("did", &self.did)
+            .field("public_key", &self.public_key)
+            .field("pkcs8_pem", &"<redacted>")
+            .finish()
+    }
 }
 
 fn no_key() -> ServiceError {

@@ -103,12 +103,22 @@ pub async fn change_password(
 }
 
 /// A started TOTP enrolment.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Clone, Serialize)]
 pub struct TotpEnrolment {
     /// The secret, base32.
     pub secret_base32: String,
     /// The `otpauth://` URI for authenticator apps.
     pub otpauth_uri: String,
+}
+
+/// Written by hand: the secrets are redacted.
+impl std::fmt::Debug for TotpEnrolment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TotpEnrolment")
+            .field("secret_base32", &"<redacted>")
+            .field("otpauth_uri", &"<redacted>")
+            .finish()
+    }
 }
 
 fn already_enabled() -> ServiceError {

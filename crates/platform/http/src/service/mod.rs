@@ -410,6 +410,9 @@ impl From<ServiceError> for crate::error::ApiError {
 }
 
 #[cfg(test)]
+mod redaction_tests;
+
+#[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;

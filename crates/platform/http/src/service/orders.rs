@@ -61,9 +61,13 @@ impl Idem {
         })
     }
 
-    /// The key `raw` for the typed request `req` (its JSON form is the body).
+    /// The key `raw` for the typed request `req`: its JSON form with the keys of every
+    /// object sorted is the body (the fingerprint does not depend on the field order of
+    /// the type, and equals that of a JSON body with sorted keys).
     pub fn of_request<T: Serialize>(raw: &str, path: &str, req: &T) -> ServiceResult<Self> {
-        let body = serde_json::to_vec(req).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let value = serde_json::to_value(req).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let body = serde_json::to_vec(&sorted(value))
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
         Self::of(Some(raw), path, &body)
     }
 
@@ -75,6 +79,20 @@ impl Idem {
             user: a.user.id,
             at_ms: s.clock.now_unix_ms(),
         }
+    }
+}
+
+/// `v` with the keys of every object in sorted order (whatever order the map type keeps).
+fn sorted(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Object(m) => {
+            let mut pairs: Vec<(String, Value)> = m.into_iter().collect();
+            pairs.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(pairs.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(sorted).collect()),
+        other => other,
     }
 }
 

@@ -29,7 +29,7 @@ pub async fn get(s: &AppState, a: &Authed, id: i64) -> ServiceResult<OrgRecord> 
 }
 
 /// The initial administrator of a new organisation.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdminDraft {
     /// Login.
@@ -38,6 +38,17 @@ pub struct AdminDraft {
     pub display_name: String,
     /// Initial password (the policy applies).
     pub password: String,
+}
+
+/// Written by hand: the secrets are redacted.
+impl std::fmt::Debug for AdminDraft {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminDraft")
+            .field("login", &self.login)
+            .field("display_name", &self.display_name)
+            .field("password", &"<redacted>")
+            .finish()
+    }
 }
 
 /// A new organisation created by the operator.

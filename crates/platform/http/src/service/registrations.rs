@@ -24,7 +24,7 @@ pub const REGISTRATIONS_PER_ADDRESS_MAX: u32 = 20;
 pub const REGISTRATION_WINDOW_SECS: i64 = 3_600;
 
 /// An enterprise's application.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnterpriseDraft {
     /// Login of its administrator.
@@ -46,8 +46,27 @@ pub struct EnterpriseDraft {
     pub invite_code: Option<String>,
 }
 
+/// Written by hand: the secrets are redacted.
+impl std::fmt::Debug for EnterpriseDraft {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnterpriseDraft")
+            .field("login", &self.login)
+            .field("password", &"<redacted>")
+            .field("display_name", &self.display_name)
+            .field("company_name", &self.company_name)
+            .field("credit_code", &self.credit_code)
+            .field("licence_ref", &self.licence_ref)
+            .field("legal_person", &self.legal_person)
+            .field(
+                "invite_code",
+                &self.invite_code.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
 /// A person's application.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PersonalDraft {
     /// Login.
@@ -63,6 +82,23 @@ pub struct PersonalDraft {
     /// A distributor's invite code.
     #[serde(default)]
     pub invite_code: Option<String>,
+}
+
+/// Written by hand: the secrets are redacted.
+impl std::fmt::Debug for PersonalDraft {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PersonalDraft")
+            .field("login", &self.login)
+            .field("password", &"<redacted>")
+            .field("name", &self.name)
+            .field("id_number", &"<redacted>")
+            .field("phone", &"<redacted>")
+            .field(
+                "invite_code",
+                &self.invite_code.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 fn text(raw: &str, field: &str) -> ServiceResult<String> {

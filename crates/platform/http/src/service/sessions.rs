@@ -14,7 +14,7 @@ use suanli_platform_domain::org::Login;
 use suanli_platform_store::{SessionRecord, UserRecord};
 
 /// Login credentials.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
     /// Login.
@@ -29,8 +29,23 @@ pub struct Credentials {
     pub recovery_code: Option<String>,
 }
 
+/// Written by hand: the secrets are redacted.
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("login", &self.login)
+            .field("password", &"<redacted>")
+            .field("totp_code", &self.totp_code.as_ref().map(|_| "<redacted>"))
+            .field(
+                "recovery_code",
+                &self.recovery_code.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
 /// A new session.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Session {
     /// The session token (the cookie's value; the store keeps its digest).
     pub token: String,
@@ -44,6 +59,20 @@ pub struct Session {
     pub sessions_ended: u32,
     /// The user.
     pub user: UserRecord,
+}
+
+/// Written by hand: the secrets are redacted.
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("token", &"<redacted>")
+            .field("csrf_token", &"<redacted>")
+            .field("ttl_secs", &self.ttl_secs)
+            .field("expires_ms", &self.expires_ms)
+            .field("sessions_ended", &self.sessions_ended)
+            .field("user", &self.user)
+            .finish()
+    }
 }
 
 fn refused(code: &'static str, message: &str) -> ServiceError {

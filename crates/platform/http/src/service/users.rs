@@ -66,7 +66,7 @@ pub fn check_grants(a: &Authed, roles: &[Role]) -> ServiceResult<Vec<Role>> {
 }
 
 /// A new (sub-)user.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserDraft {
     /// Login.
@@ -77,6 +77,18 @@ pub struct UserDraft {
     pub password: String,
     /// Roles.
     pub roles: Vec<Role>,
+}
+
+/// Written by hand: the secrets are redacted.
+impl std::fmt::Debug for UserDraft {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserDraft")
+            .field("login", &self.login)
+            .field("display_name", &self.display_name)
+            .field("password", &"<redacted>")
+            .field("roles", &self.roles)
+            .finish()
+    }
 }
 
 /// Creates a (sub-)user in organisation `org_id` (one's own, or one the caller manages).

@@ -188,12 +188,22 @@ fn key_section(ctx: &Ctx, key: Option<&UserKeyRecord>, errors: &FormErrors) -> M
 }
 
 /// The key export form.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 pub struct KeyExportForm {
     #[serde(default, rename = "_csrf")]
     csrf: String,
     #[serde(default)]
     key_password: String,
+}
+
+/// Written by hand: the secrets are redacted.
+impl std::fmt::Debug for KeyExportForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyExportForm")
+            .field("csrf", &"<redacted>")
+            .field("key_password", &"<redacted>")
+            .finish()
+    }
 }
 
 /// `POST /console/key-export`: the user's DID key as a PKCS#8 PEM download, after the API
@@ -233,9 +243,14 @@ pub async fn key_export(
             Err(fail) => e.api(lang, &fail, &[("password", "key_password")]),
         }
     }
-    let b = accounts::own_balances(&s.app, a).await?;
+    // The key section alone: balances exist only in customer organisations, a key in
+    // every one.
     let key = keys::mine(&s.app, a).await?;
-    let mut r = account_view(&ctx, &b, "", &e, key.as_ref());
+    let body = html! {
+        h1 { (ctx.t("console.account")) }
+        (key_section(&ctx, key.as_ref(), &e))
+    };
+    let mut r = layout::page(&ctx, &ctx.t("console.account"), Some(&CONSOLE), body);
     *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     Ok(r)
 }
@@ -260,12 +275,25 @@ pub async fn recharge(
     let mut e = FormErrors::default();
     let fen = e.yuan(lang, "amount", &f.amount);
     if e.is_empty() {
-        // Start the recharge, then the sandbox "bank" pays it.
-        let paid = api::run(&ctx, &f.csrf, async {
-            let started = payments::start_recharge(&s.app, a, fen).await?;
-            payments::sandbox_pay(&s.app, a, started.payment.id).await
-        })
+        // Start the recharge, then the sandbox "bank" pays it: two operations, audited
+        // one by one as the API names them.
+        let action = ("POST /api/v1/recharges", "/api/v1/recharges");
+        let started = api::run_as(
+            &ctx,
+            &f.csrf,
+            action,
+            payments::start_recharge(&s.app, a, fen),
+        )
         .await?;
+        let paid = match started {
+            Ok(started) => {
+                let id = started.payment.id;
+                let target = format!("/api/v1/recharges/{id}/sandbox-pay");
+                let action = ("POST /api/v1/recharges/{id}/sandbox-pay", target.as_str());
+                api::run_as(&ctx, &f.csrf, action, payments::sandbox_pay(&s.app, a, id)).await?
+            }
+            Err(fail) => Err(fail),
+        };
         match paid {
             Ok(_) => {
                 return Ok(Redirect::to(&Ctx::notice_url(

@@ -96,6 +96,10 @@ pub async fn order_post(
     Form(f): Form<OrderForm>,
 ) -> PageResult {
     let a = ctx.require(Permission::OrderPlace)?;
+    if f.step != "confirm" {
+        // The preview and adding to the cart (a cookie) change nothing: not audited.
+        suanli_platform_http::http::set_silent(ctx.audit.as_ref());
+    }
     let lang = ctx.lang;
     let (sp, p) = orderable_spec(&s, &f.spec).await?;
     let mut e = FormErrors::default();
@@ -168,7 +172,8 @@ pub async fn order_post(
         } else {
             f.idem.clone()
         };
-        let placed = api::run(&ctx, &f.csrf, async {
+        let action = ("POST /api/v1/orders", "/api/v1/orders");
+        let placed = api::run_as(&ctx, &f.csrf, action, async {
             let idem = Idem::of_request(&idem, "/api/v1/orders", &req)?;
             orders::place(&s.app, a, idem, &req).await
         })

@@ -3,7 +3,7 @@
 use super::*;
 
 /// A new user.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 pub struct UserForm {
     #[serde(default, rename = "_csrf")]
     csrf: String,
@@ -15,6 +15,19 @@ pub struct UserForm {
     password: String,
     #[serde(default)]
     role: String,
+}
+
+/// Written by hand: the secrets are redacted.
+impl std::fmt::Debug for UserForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserForm")
+            .field("csrf", &"<redacted>")
+            .field("login", &self.login)
+            .field("display_name", &self.display_name)
+            .field("password", &"<redacted>")
+            .field("role", &self.role)
+            .finish()
+    }
 }
 
 /// The users of the caller's organisation with a form to add one (shared with the system

@@ -130,13 +130,21 @@ pub async fn finance_post(
     let lang = ctx.lang;
     if f.what == "approve" || f.what == "approve_grant" {
         let id: i64 = f.id.parse().map_err(|_| WebError::NotFound)?;
+        // Audited as the API names the approval, with the transfer's or grant's id.
         let approved = if f.what == "approve" {
-            api::run(&ctx, &f.csrf, async {
+            let target = format!("/api/v1/offline-transfers/{id}/approve");
+            let action = (
+                "POST /api/v1/offline-transfers/{id}/approve",
+                target.as_str(),
+            );
+            api::run_as(&ctx, &f.csrf, action, async {
                 payments::approve_offline(&s.app, a, id).await.map(|_| ())
             })
             .await?
         } else {
-            api::run(&ctx, &f.csrf, async {
+            let target = format!("/api/v1/money-grants/{id}/approve");
+            let action = ("POST /api/v1/money-grants/{id}/approve", target.as_str());
+            api::run_as(&ctx, &f.csrf, action, async {
                 accounts::approve_grant(&s.app, a, id).await.map(|_| ())
             })
             .await?

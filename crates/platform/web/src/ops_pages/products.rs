@@ -409,7 +409,9 @@ pub async fn product_post(
             ],
         );
         if e.is_empty() {
-            let set = api::run(&ctx, &f.csrf, async {
+            let target = format!("/api/v1/catalogue/specs/{spec}/pricing");
+            let action = ("PUT /api/v1/catalogue/specs/{id}/pricing", target.as_str());
+            let set = api::run_as(&ctx, &f.csrf, action, async {
                 let p = catalogue::pricing_of(pricing)?;
                 catalogue::set_pricing(&s.app, a, spec, p).await
             })
