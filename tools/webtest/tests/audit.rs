@@ -141,6 +141,7 @@ fn a_recharge_leaves_one_record_per_step_under_the_caller() {
 fn an_approval_from_the_finance_page_names_the_transfer() {
     let w = world();
     let org = w.demo.customers[0].0.to_string();
+    let before_entry = audit_records(&w.admin).len();
     let entered = w
         .admin
         .form(
@@ -155,6 +156,13 @@ fn an_approval_from_the_finance_page_names_the_transfer() {
         )
         .unwrap();
     assert_eq!(entered.status, 303, "{}", entered.body);
+    // The entry is named as the API names it (the first half of the four-eyes move).
+    let entry: Vec<_> = since(&w.admin, before_entry)
+        .into_iter()
+        .filter(|r| r["action"] == "POST /api/v1/offline-transfers")
+        .collect();
+    assert_eq!(entry.len(), 1, "{entry:?}");
+    assert_eq!(entry[0]["target"], "/api/v1/offline-transfers");
     let fin2 = second_finance_user(&w);
     let page = fin2.get("/ops/finance").unwrap();
     let id = between(

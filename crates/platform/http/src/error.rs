@@ -102,6 +102,12 @@ impl From<StoreError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "conflict", "already exists")
             }
             StoreError::NotFound => ApiError::not_found(),
+            // The journal refusing a transaction an operation built is a fault of ours, not
+            // the caller's: logged, answered as an internal error without its details.
+            StoreError::Money(MoneyRejection::Journal(e)) => {
+                tracing::error!(error = %e, "the journal refused a transaction the platform built");
+                ApiError::internal()
+            }
             // Money rules answer their own stable codes (docs/api-errors.md).
             StoreError::Money(r) => {
                 let status = match r {
@@ -136,3 +142,20 @@ impl From<StoreError> for ApiError {
 
 /// Handler result.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use suanli_platform_domain::journal::JournalError;
+
+    #[test]
+    fn a_journal_refusal_is_an_internal_error_without_details() {
+        let e = ApiError::from(StoreError::Money(MoneyRejection::Journal(
+            JournalError::Empty,
+        )));
+        assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(e.code, "internal");
+        let e = ApiError::from(StoreError::Money(MoneyRejection::FourEyes));
+        assert_eq!((e.status, e.code), (StatusCode::FORBIDDEN, "four_eyes"));
+    }
+}

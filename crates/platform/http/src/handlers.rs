@@ -254,11 +254,21 @@ pub async fn me(a: Authed) -> Json<Value> {
 }
 
 /// Password change.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordReq {
     current_password: String,
     new_password: String,
+}
+
+/// Redacts the secret fields.
+impl std::fmt::Debug for PasswordReq {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordReq")
+            .field("current_password", &"<redacted>")
+            .field("new_password", &"<redacted>")
+            .finish()
+    }
 }
 
 /// `POST /api/v1/me/password` — ends every session of the user, this one included.
@@ -282,10 +292,19 @@ pub async fn totp_setup(State(s): State<AppState>, a: Authed) -> JsonResult {
 }
 
 /// TOTP confirmation.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TotpConfirm {
     code: String,
+}
+
+/// Redacts the secret fields.
+impl std::fmt::Debug for TotpConfirm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TotpConfirm")
+            .field("code", &"<redacted>")
+            .finish()
+    }
 }
 
 /// `POST /api/v1/me/mfa/totp/confirm` — enables TOTP after a correct code; returns the

@@ -397,10 +397,19 @@ pub async fn get_my_key(State(s): State<AppState>, a: Authed) -> ApiResult<Json<
 }
 
 /// Export request: the password again.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExportReq {
     password: String,
+}
+
+/// Redacts the secret fields.
+impl std::fmt::Debug for ExportReq {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExportReq")
+            .field("password", &"<redacted>")
+            .finish()
+    }
 }
 
 /// `POST /api/v1/me/key/export` — the caller's secret key as PKCS#8 v1 PEM. Needs a

@@ -3,7 +3,7 @@
 use super::*;
 
 /// The two-step verification form (`step` = `start` or `confirm`).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 pub struct MfaForm {
     #[serde(default, rename = "_csrf")]
     csrf: String,
@@ -15,6 +15,19 @@ pub struct MfaForm {
     secret: String,
     #[serde(default)]
     uri: String,
+}
+
+/// Redacts the secret fields.
+impl std::fmt::Debug for MfaForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MfaForm")
+            .field("csrf", &"<redacted>")
+            .field("step", &self.step)
+            .field("code", &"<redacted>")
+            .field("secret", &"<redacted>")
+            .field("uri", &"<redacted>")
+            .finish()
+    }
 }
 
 pub(super) fn mfa_view(

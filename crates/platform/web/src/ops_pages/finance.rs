@@ -173,7 +173,19 @@ pub async fn finance_post(
             amount_fen: amount,
             reference,
         };
-        match api::run(&ctx, &f.csrf, payments::enter_offline(&s.app, a, &r)).await? {
+        // Audited as the API names it, like its approval.
+        let action = (
+            "POST /api/v1/offline-transfers",
+            "/api/v1/offline-transfers",
+        );
+        match api::run_as(
+            &ctx,
+            &f.csrf,
+            action,
+            payments::enter_offline(&s.app, a, &r),
+        )
+        .await?
+        {
             Ok(_) => return Ok(done("/ops/finance", "fin.entered", "")),
             Err(fail) => {
                 e.api(

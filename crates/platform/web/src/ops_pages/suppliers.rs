@@ -3,7 +3,7 @@
 use super::*;
 
 /// A new supplier organisation.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 pub struct SupplierForm {
     #[serde(default, rename = "_csrf")]
     csrf: String,
@@ -17,6 +17,20 @@ pub struct SupplierForm {
     admin_name: String,
     #[serde(default)]
     password: String,
+}
+
+/// Redacts the secret fields.
+impl std::fmt::Debug for SupplierForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SupplierForm")
+            .field("csrf", &"<redacted>")
+            .field("kind", &self.kind)
+            .field("name", &self.name)
+            .field("login", &self.login)
+            .field("admin_name", &self.admin_name)
+            .field("password", &"<redacted>")
+            .finish()
+    }
 }
 
 pub(super) async fn suppliers_view(
