@@ -49,19 +49,19 @@ impl Chain {
 
     /// Admission check then one block with this transaction. `Err(code)` when refused at
     /// admission or committed as failed.
-    pub fn submit(&mut self, key: &SecretKey, op: IdentityOp) -> Result<(), String> {
+    pub fn submit(&mut self, key: &SecretKey, op: IdentityOp) -> Result<(), Refusal> {
         self.submit_payload(key, Payload::Call(op.to_call().unwrap()))
     }
 
     /// [`Chain::submit`] for any payload (an anchor, say).
-    pub fn submit_payload(&mut self, key: &SecretKey, payload: Payload) -> Result<(), String> {
+    pub fn submit_payload(&mut self, key: &SecretKey, payload: Payload) -> Result<(), Refusal> {
         let nonce = self.nonces.entry(key.public()).or_default();
         let tx = Transaction::sign(self.engine.chain(), key, *nonce, payload);
         *nonce += 1;
         self.now_ms += 1_000;
         if let Err(e) = self.engine.check_call(&tx) {
             *self.nonces.get_mut(&key.public()).unwrap() -= 1;
-            return Err(format!("rejected: {e}"));
+            return Err(Refusal::Inadmissible(e.to_string()));
         }
         let executed = self
             .engine
@@ -72,9 +72,9 @@ impl Chain {
         self.engine.commit(header, executed.writes);
         match outcome {
             Outcome::Applied => Ok(()),
-            Outcome::Failed { reason } => {
-                Err(reason.split(':').next().unwrap_or_default().to_owned())
-            }
+            Outcome::Failed { reason } => Err(Refusal::Failed(
+                reason.split(':').next().unwrap_or_default().to_owned(),
+            )),
         }
     }
 
@@ -100,5 +100,37 @@ impl Chain {
 
     pub fn state(&self) -> &suanli_ledger::State {
         self.engine.state()
+    }
+}
+
+/// Why the harness chain did not apply a transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Refused at admission (the call does not decode or check): the engine's message.
+    Inadmissible(String),
+    /// Included but failed: the rule's stable code.
+    Failed(String),
+}
+
+impl Refusal {
+    /// Whether the refusal's text contains `part`.
+    pub fn contains(&self, part: &str) -> bool {
+        self.to_string().contains(part)
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Inadmissible(m) => write!(f, "rejected: {m}"),
+            Refusal::Failed(code) => f.write_str(code),
+        }
+    }
+}
+
+/// A failure with `code` (for `assert_eq!(…, Err("code".into()))`).
+impl From<&str> for Refusal {
+    fn from(code: &str) -> Self {
+        Refusal::Failed(code.to_owned())
     }
 }
