@@ -54,11 +54,27 @@ pub enum Permission {
     /// Manage the catalogue: categories, products, specs, pricing, discounts, coupons.
     #[serde(rename = "catalogue:manage")]
     CatalogueManage,
+    /// A supplier's own supply side: its resources, trade modes, offers, incoming trades,
+    /// work orders, revenue, settlements and reputation (own organisation only).
+    #[serde(rename = "supply:read")]
+    SupplyRead,
+    /// Change the supply side: resources, modes, offers (publish, unpublish), work orders,
+    /// agreement acceptance, agent keys, payout requests (own organisation only).
+    #[serde(rename = "supply:manage")]
+    SupplyManage,
+    /// The supplier agent's token scope: its organisation's incoming orders and trades,
+    /// raising and reading provisioning work orders.
+    #[serde(rename = "supply:agent")]
+    SupplyAgent,
+    /// Operator: review supplier registrations and qualifications, record supply
+    /// agreements, review offer listings.
+    #[serde(rename = "supplier:review")]
+    SupplierReview,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 15] = [
+    pub const ALL: [Permission; 19] = [
         Permission::OrgRead,
         Permission::OrgUpdate,
         Permission::OrgAdmin,
@@ -74,6 +90,10 @@ impl Permission {
         Permission::OrderPlace,
         Permission::OrderManage,
         Permission::CatalogueManage,
+        Permission::SupplyRead,
+        Permission::SupplyManage,
+        Permission::SupplyAgent,
+        Permission::SupplierReview,
     ];
 
     /// The stable scope string, e.g. `org:read`.
@@ -94,6 +114,10 @@ impl Permission {
             Permission::OrderPlace => "order:place",
             Permission::OrderManage => "order:manage",
             Permission::CatalogueManage => "catalogue:manage",
+            Permission::SupplyRead => "supply:read",
+            Permission::SupplyManage => "supply:manage",
+            Permission::SupplyAgent => "supply:agent",
+            Permission::SupplierReview => "supplier:review",
         }
     }
 
@@ -186,6 +210,7 @@ impl Role {
                 AccountRead,
                 OrderManage,
                 CatalogueManage,
+                SupplierReview,
             ],
             Role::OperationsStaff => &[
                 OrgRead,
@@ -193,6 +218,7 @@ impl Role {
                 RegistrationReview,
                 OrderManage,
                 CatalogueManage,
+                SupplierReview,
             ],
             Role::Finance => &[OrgRead, FinanceRead, FinanceManage, AccountRead],
             Role::Sales => &[OrgRead, UserRead],
@@ -209,7 +235,15 @@ impl Role {
                 OrderPlace,
             ],
             Role::CustomerSubUser => &[OrgRead, AccountRead],
-            Role::SupplierAdmin => &[OrgRead, OrgUpdate, UserRead, UserManage],
+            Role::SupplierAdmin => &[
+                OrgRead,
+                OrgUpdate,
+                UserRead,
+                UserManage,
+                SupplyRead,
+                SupplyManage,
+                SupplyAgent,
+            ],
         }
     }
 
