@@ -40,6 +40,7 @@ pub mod proration;
 pub mod rejection;
 pub mod role;
 pub mod security;
+pub mod supply;
 pub mod throttle;
 pub mod validate;
 

@@ -185,6 +185,16 @@ pub const OPS: Section = Section {
     ],
 };
 
+/// The supplier console's menu (one link per area; `crate::supplier`).
+pub const SUPPLIER: Section = Section {
+    title: "supplier.title",
+    links: &[(
+        "/supplier",
+        "supplier.overview",
+        Some(Permission::SupplyRead),
+    )],
+};
+
 /// The system console's menu.
 pub const SYSTEM: Section = Section {
     title: "sys.title",
@@ -244,6 +254,9 @@ fn shell(ctx: &Ctx, title: &str, section: Option<&Section>, body: Markup) -> Res
                                 a href="/console" { (lang.t("nav.console")) }
                             } @else {
                                 a href="/console/tokens" { (lang.t("nav.console")) }
+                            }
+                            @if SUPPLIER.links.iter().any(|(_, _, p)| p.is_some_and(|p| a.principal.has(p))) {
+                                a href=(first_link(ctx, &SUPPLIER)) { (lang.t("nav.supplier")) }
                             }
                             @if OPS.links.iter().any(|(_, _, p)| p.is_some_and(|p| a.principal.has(p))) {
                                 a href=(first_link(ctx, &OPS)) { (lang.t("nav.ops")) }

@@ -43,6 +43,7 @@ pub mod i18n;
 pub mod layout;
 pub mod ops_pages;
 pub mod portal;
+pub mod supplier;
 pub mod system;
 
 use axum::Router;
@@ -201,6 +202,7 @@ pub fn router(app: AppState, api: Router) -> Router {
         )
         .route("/system/oem", get(system::oem).post(system::oem_post))
         .route("/system/audit", get(system::audit))
+        .merge(supplier::router())
         .fallback(fallback)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
