@@ -218,10 +218,14 @@ impl SecretKey {
         self.0.to_bytes()
     }
 
-    /// PKCS#8 v1 PEM (RFC 8410).
+    /// PKCS#8 v1 PEM (RFC 8410 §7: the seed only, no public key — the form OpenSSL
+    /// writes and every common tool reads; v2 files are still read).
     pub fn to_pem(&self) -> Result<String, KeyError> {
-        let pem = self
-            .0
+        let v1 = ed25519_dalek::pkcs8::KeypairBytes {
+            secret_key: self.0.to_bytes(),
+            public_key: None,
+        };
+        let pem = v1
             .to_pkcs8_pem(Default::default())
             .map_err(|e| KeyError::File {
                 path: String::new(),
@@ -373,6 +377,14 @@ mod tests {
             large_order_seen > 0,
             "the test must cover a large-order point with a non-canonical encoding"
         );
+    }
+
+    #[test]
+    fn key_files_are_pkcs8_v1() {
+        // RFC 8410 §10.3's example key (v1, the seed only).
+        let pem = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEINTuctv5E1hK1bbY8fdp+K06/nwoy/HU++CXqI9EdVhC\n-----END PRIVATE KEY-----\n";
+        let key = SecretKey::from_pem(pem).unwrap();
+        assert_eq!(key.to_pem().unwrap(), pem);
     }
 
     #[test]
