@@ -1,9 +1,14 @@
 //! Supplier onboarding rules (`docs/supply.md` §1): the supplier types of seed 004, and
 //! the checks a **qualification credential** passes when an applicant presents it — its
-//! size and shape, and that it is about the applicant (its subject is the company's
-//! unified social credit code as `urn:uscc:<code>`). Whether it *verifies* (signature,
+//! size and shape, and that it is about the applicant. Whether it *verifies* (signature,
 //! issuer admitted for its CPT, status, claims) is asked of the identity chain at review;
 //! this module only decides what can be decided without the chain. Pure: no I/O.
+//!
+//! The subject is the company, named by the claim `unifiedSocialCreditCode` (the name the
+//! built-in `kyc-supplier` template uses), without a `credentialSubject.id`: the applicant
+//! has no DID before it registers (its key is made at registration), and W3C subject ids
+//! are URLs, which a credit code is not. A qualification CPT meant for supplier onboarding
+//! therefore has a `unifiedSocialCreditCode` property.
 
 use serde_json::Value;
 
@@ -12,8 +17,8 @@ use crate::validate::CreditCode;
 
 /// Largest qualification credential accepted, in bytes of its JSON text.
 pub const QUALIFICATION_BYTES_MAX: usize = 16 * 1024;
-/// The prefix of a credential subject naming a company by its unified social credit code.
-pub const USCC_URN_PREFIX: &str = "urn:uscc:";
+/// The claim naming the company a qualification credential is about.
+pub const USCC_CLAIM: &str = "unifiedSocialCreditCode";
 
 /// The supplier types of seed 004.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,11 +46,6 @@ impl SupplierType {
             _ => None,
         }
     }
-}
-
-/// The subject a qualification credential about the company with `code` must name.
-pub fn subject_of(code: &CreditCode) -> String {
-    format!("{USCC_URN_PREFIX}{}", code.as_str())
 }
 
 /// Why a presented qualification credential is refused at submission. Each has a stable
@@ -115,7 +115,8 @@ fn malformed(why: &str) -> QualificationError {
 /// The submission checks of a qualification credential presented by the company with
 /// `code`: at most [`QUALIFICATION_BYTES_MAX`] bytes; a JSON object whose `type` holds
 /// `VerifiableCredential`, with a `did:suanli` issuer, one `credentialSchema` naming a
-/// suanli CPT, a `proof`, and a `credentialSubject` whose `id` is `urn:uscc:<code>`.
+/// suanli CPT, a `proof`, and one `credentialSubject` without `id` whose
+/// `unifiedSocialCreditCode` is `code`.
 pub fn check_presented(
     credential: &Value,
     code: &CreditCode,
@@ -155,14 +156,21 @@ pub fn check_presented(
     }
     let subject = doc
         .get("credentialSubject")
-        .and_then(|s| s.get("id"))
+        .and_then(Value::as_object)
+        .ok_or_else(|| malformed("credentialSubject must be one object"))?;
+    if subject.contains_key("id") {
+        return Err(malformed(
+            "credentialSubject must name the company by unifiedSocialCreditCode, without an id",
+        ));
+    }
+    let named = subject
+        .get(USCC_CLAIM)
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let expected = subject_of(code);
-    if subject != expected {
+    if !named.trim().eq_ignore_ascii_case(code.as_str()) {
         return Err(QualificationError::SubjectMismatch {
-            expected,
-            found: subject.to_owned(),
+            expected: code.as_str().to_owned(),
+            found: named.to_owned(),
         });
     }
     Ok(PresentedQualification {
@@ -221,7 +229,7 @@ mod tests {
             "type": ["VerifiableCredential", "DataCentreLicence"],
             "issuer": "did:suanli:test:abc",
             "credentialSchema": {"id": "urn:suanli:test:cpt:1000:1", "type": "JsonSchema"},
-            "credentialSubject": {"id": format!("urn:uscc:{CODE}"), "licence": "IDC-1"},
+            "credentialSubject": {"unifiedSocialCreditCode": CODE, "licence": "IDC-1"},
             "proof": {"type": "DataIntegrityProof"}
         })
     }
@@ -269,10 +277,18 @@ mod tests {
             (
                 {
                     let mut v = vc();
-                    v["credentialSubject"]["id"] = json!("urn:uscc:91110000600037341L");
+                    v["credentialSubject"]["unifiedSocialCreditCode"] = json!("91110000802100433B");
                     v
                 },
                 "qualification_subject_mismatch",
+            ),
+            (
+                {
+                    let mut v = vc();
+                    v["credentialSubject"]["id"] = json!("did:suanli:test:someone");
+                    v
+                },
+                "qualification_malformed",
             ),
             (
                 {

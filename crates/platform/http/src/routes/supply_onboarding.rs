@@ -88,7 +88,7 @@ fn b_supplier() -> Value {
                "company_name": s_str(),
                "credit_code": {"type": "string", "description": "unified social credit code, GB 32100-2015"},
                "licence_ref": s_str(), "legal_person": s_str(), "phone": s_str(),
-               "qualification": {"type": "object", "description": "W3C verifiable credential on a qualification CPT about urn:uscc:<credit_code>, at most 16 KiB"}}),
+               "qualification": {"type": "object", "description": "W3C verifiable credential on a qualification CPT whose subject's unifiedSocialCreditCode is credit_code (no subject id), at most 16 KiB"}}),
     )
 }
 

@@ -7,7 +7,7 @@
 //! overview, the operator the supplier list.
 //!
 //! Submission checks only what needs no chain (size, shape, subject = the company's credit
-//! code as `urn:uscc:<code>`, `suanli_platform_domain::supply::onboarding`); everything
+//! code in the claim `unifiedSocialCreditCode`, `suanli_platform_domain::supply::onboarding`); everything
 //! else is verified at review and again at approval, since a credential can be revoked
 //! in between.
 
@@ -53,7 +53,8 @@ pub struct SupplierDraft {
     pub legal_person: String,
     /// Contact phone (mainland mobile number).
     pub phone: String,
-    /// The qualification credential (a W3C credential, JSON) about `urn:uscc:<credit_code>`.
+    /// The qualification credential (a W3C credential, JSON) whose subject's
+    /// `unifiedSocialCreditCode` is `credit_code`.
     pub qualification: Value,
 }
 
