@@ -9,6 +9,8 @@
 //!   keys sign.
 //! - [`dids::LedgerParties`] — `PartyEnrolment`: KYC credential and trade-chain enrolment
 //!   of an approved party, with the genesis operator's key.
+//! - [`onboarding::LedgerOnboarding`] — `OnboardingLedger`: suppliers' qualification
+//!   credentials verified through the identity chain, trade-chain roles of a DID.
 //! - [`mirror::LedgerMirror`] — `SettlementMirror`: money in/out mirrored as settlement
 //!   credits (mint/burn), compared by `reconcile`.
 //!
@@ -25,6 +27,7 @@ pub mod anchor;
 pub mod dids;
 pub mod error;
 pub mod mirror;
+pub mod onboarding;
 pub mod wiring;
 
 pub use error::BridgeError;

@@ -6,15 +6,17 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use suanli_identity::{DidId, SuanliDid};
 use suanli_ledger::MempoolConfig;
 use suanli_ledger_client::embedded::{NETWORK_DEFAULT, Running, open_node, stop};
 use suanli_ledger_client::{HttpLedger, LedgerClient};
 use suanli_platform_http::Platform;
-use suanli_primitives::{Clock, SecretKey, SystemClock};
+use suanli_primitives::{ChainKind, Clock, SecretKey, SystemClock};
 
 use crate::BridgeError;
 use crate::anchor::LedgerAnchor;
 use crate::dids::{LedgerDids, LedgerParties};
+use crate::onboarding::LedgerOnboarding;
 
 /// The ports a platform is given by [`PlatformLedger::ports`].
 #[derive(Debug)]
@@ -23,6 +25,8 @@ pub struct LedgerPorts {
     pub dids: LedgerDids,
     /// Only where the genesis operator's key is.
     pub parties: Option<LedgerParties>,
+    /// Supplier onboarding's qualification checks and enrolment reads (issue 16).
+    pub onboarding: LedgerOnboarding,
 }
 
 impl LedgerPorts {
@@ -30,7 +34,8 @@ impl LedgerPorts {
     pub fn attach(self, platform: Platform) -> Platform {
         let platform = platform
             .with_anchor(Arc::new(self.anchor))
-            .with_did_registry(Arc::new(self.dids));
+            .with_did_registry(Arc::new(self.dids))
+            .with_onboarding(Arc::new(self.onboarding));
         match self.parties {
             Some(parties) => platform.with_enrolment(Arc::new(parties)),
             None => platform,
@@ -49,6 +54,8 @@ pub struct PlatformLedger {
     operator: Option<SecretKey>,
     /// The clock the ledger's credentials are dated by.
     clock: Arc<dyn Clock>,
+    /// The separate node, when there is one (asked for its identity authority).
+    remote: Option<HttpLedger>,
 }
 
 impl PlatformLedger {
@@ -75,6 +82,7 @@ impl PlatformLedger {
                 embedded: None,
                 operator: None,
                 clock: Arc::new(SystemClock),
+                remote: Some(HttpLedger::new(url, token)),
             });
         }
         let dir = data_dir.join("node");
@@ -86,6 +94,7 @@ impl PlatformLedger {
             embedded: Some((node, producers)),
             operator: Some(operator),
             clock: Arc::new(SystemClock),
+            remote: None,
         })
     }
 
@@ -95,6 +104,11 @@ impl PlatformLedger {
     pub fn ports(&self, platform_key: SecretKey) -> Result<LedgerPorts, BridgeError> {
         tracing::info!(key = %platform_key.public(), "platform key anchors the audit-log head on the trade chain");
         let dids = LedgerDids::new(Arc::clone(&self.client))?;
+        let onboarding = LedgerOnboarding::new(
+            Arc::clone(&self.client),
+            self.authority()?,
+            Arc::clone(&self.clock),
+        )?;
         let anchor = LedgerAnchor::start(Arc::clone(&self.client), platform_key)?;
         let parties = match &self.operator {
             Some(operator) => Some(LedgerParties::new(
@@ -113,7 +127,27 @@ impl PlatformLedger {
             anchor,
             dids,
             parties,
+            onboarding,
         })
+    }
+
+    /// The identity chain's genesis authority: the embedded node's genesis operator, or
+    /// what a remote node's `/1.0/issuers` names.
+    fn authority(&self) -> Result<DidId, BridgeError> {
+        if let Some((node, _)) = &self.embedded {
+            return Ok(DidId::derive(
+                &node.genesis(ChainKind::Identity).credit_operator,
+            ));
+        }
+        let remote = self.remote.as_ref().ok_or_else(|| {
+            BridgeError::invalid("no_ledger", "neither an embedded nor a remote node")
+        })?;
+        let list = remote.get_ok("/1.0/issuers")?;
+        let text = list["authority"].as_str().unwrap_or_default();
+        let did = SuanliDid::parse(text).map_err(|e| {
+            BridgeError::invalid("bad_authority", format!("the node names {text:?}: {e}"))
+        })?;
+        Ok(did.id().clone())
     }
 
     /// Stops the embedded node, if any.

@@ -57,6 +57,7 @@ pub mod keys;
 pub mod kyc;
 pub mod metrics;
 pub mod money_api;
+pub mod onboarding;
 pub mod payment;
 pub mod routes;
 pub mod service;
@@ -176,6 +177,10 @@ pub struct AppState {
     pub enrolment: Option<Arc<dyn kyc::PartyEnrolment>>,
     /// Wakes the DID worker after a key with a DID-creating transaction was stored.
     pub did_kick: Arc<tokio::sync::Notify>,
+    // --- issue 16, onboarding
+    /// Verifies suppliers' qualification credentials and reads trade-chain enrolments,
+    /// when a ledger is attached.
+    pub onboarding: Option<Arc<dyn onboarding::OnboardingLedger>>,
 }
 
 impl AppState {
@@ -254,6 +259,7 @@ impl Platform {
             dids: None,
             enrolment: None,
             did_kick: Arc::default(),
+            onboarding: None,
         };
         let platform = Self { state };
         platform.bootstrap(config).await?;
@@ -326,6 +332,12 @@ impl Platform {
     /// Issues KYC credentials and enrols approved parties through `enrolment`.
     pub fn with_enrolment(mut self, enrolment: Arc<dyn kyc::PartyEnrolment>) -> Self {
         self.state.enrolment = Some(enrolment);
+        self
+    }
+
+    /// Verifies qualification credentials and reads enrolments through `ledger`.
+    pub fn with_onboarding(mut self, ledger: Arc<dyn onboarding::OnboardingLedger>) -> Self {
+        self.state.onboarding = Some(ledger);
         self
     }
 

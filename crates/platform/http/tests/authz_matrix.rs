@@ -9,7 +9,7 @@ use common::*;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use suanli_platform_domain::{Permission, Role};
-use suanli_platform_http::routes::{Access, ROUTES};
+use suanli_platform_http::routes::{Access, all as routes};
 
 struct Actor {
     name: &'static str,
@@ -372,7 +372,7 @@ fn authorisation_matrix() {
     // 1. Every permission-guarded endpoint × every actor lacking the permission → 403
     //    with the precise code; every GET endpoint × every actor holding it → 200.
     let mut checked = 0;
-    for r in ROUTES {
+    for r in routes() {
         let Access::Permission(scope) = r.access else {
             continue;
         };

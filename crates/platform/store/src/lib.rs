@@ -46,12 +46,14 @@ mod purchase;
 mod records;
 mod sql;
 mod sqlite_writer;
+mod suppliers;
 
 pub use money::*;
 pub use records::*;
 pub use sql::{PG_AUDIT_BATCH_MAX, PgStore, SqliteStore};
 pub use sqlite_writer::{WRITER_BATCH_JOBS_MAX, WRITER_STATEMENT_CACHE_MAX};
 pub use suanli_platform_domain::rejection::MoneyRejection;
+pub use suppliers::SupplierStore;
 
 use suanli_platform_domain::audit::{AuditEvent, AuditRecord};
 use suanli_platform_domain::{
@@ -112,7 +114,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// The operations store. Every method is one atomic operation. The money methods are in
 /// the supertrait [`MoneyStore`].
 #[async_trait::async_trait]
-pub trait OpsStore: MoneyStore + Send + Sync + std::fmt::Debug {
+pub trait OpsStore: MoneyStore + SupplierStore + Send + Sync + std::fmt::Debug {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;
 

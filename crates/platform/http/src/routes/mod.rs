@@ -49,6 +49,14 @@ mod table;
 
 pub use table::ROUTES;
 
+// Issue 16: each part's routes in its own table, chained here.
+pub mod supply_onboarding;
+
+/// Every route: the main table and the parts' tables chained (router, OpenAPI, tests).
+pub fn all() -> impl Iterator<Item = &'static RouteDoc> + Clone {
+    ROUTES.iter().chain(supply_onboarding::ROUTES)
+}
+
 async fn openapi() -> axum::Json<Value> {
     axum::Json(openapi_document())
 }
@@ -69,7 +77,7 @@ async fn method_not_allowed() -> ApiError {
 /// limit, and the audit/metrics middleware.
 pub fn router(state: AppState) -> Router {
     let mut app = Router::new();
-    for r in ROUTES {
+    for r in all() {
         app = app.route(r.path, (r.handler)());
     }
     app.method_not_allowed_fallback(method_not_allowed)
@@ -85,7 +93,7 @@ pub fn router(state: AppState) -> Router {
 /// The OpenAPI 3.0 document, built from [`ROUTES`].
 pub fn openapi_document() -> Value {
     let mut paths = serde_json::Map::new();
-    for r in ROUTES {
+    for r in all() {
         let entry = paths.entry(r.path.to_owned()).or_insert_with(|| json!({}));
         let mut op = json!({
             "summary": r.summary,

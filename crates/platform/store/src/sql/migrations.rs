@@ -46,6 +46,12 @@ pub(super) fn sqlite_migrator() -> Migrator {
                 "user keys",
                 include_str!("../../migrations/sqlite/0006_user_keys.sql"),
             ),
+            // issue 16, onboarding
+            migration(
+                7,
+                "suppliers",
+                include_str!("../../migrations/sqlite/0007_suppliers.sql"),
+            ),
         ]),
         ..Migrator::DEFAULT
     }
@@ -83,6 +89,12 @@ pub(super) fn pg_migrator() -> Migrator {
                 6,
                 "user keys",
                 include_str!("../../migrations/postgres/0006_user_keys.sql"),
+            ),
+            // issue 16, onboarding
+            migration(
+                7,
+                "suppliers",
+                include_str!("../../migrations/postgres/0007_suppliers.sql"),
             ),
         ]),
         ..Migrator::DEFAULT
