@@ -46,6 +46,12 @@ pub(super) fn sqlite_migrator() -> Migrator {
                 "user keys",
                 include_str!("../../migrations/sqlite/0006_user_keys.sql"),
             ),
+            // --- supply (issue 16, supply helper)
+            migration(
+                8,
+                "supply",
+                include_str!("../../migrations/sqlite/0008_supply.sql"),
+            ),
         ]),
         ..Migrator::DEFAULT
     }
@@ -83,6 +89,12 @@ pub(super) fn pg_migrator() -> Migrator {
                 6,
                 "user keys",
                 include_str!("../../migrations/postgres/0006_user_keys.sql"),
+            ),
+            // --- supply (issue 16, supply helper)
+            migration(
+                8,
+                "supply",
+                include_str!("../../migrations/postgres/0008_supply.sql"),
             ),
         ]),
         ..Migrator::DEFAULT
