@@ -9,6 +9,8 @@
 //!   keys sign.
 //! - [`dids::LedgerParties`] — `PartyEnrolment`: KYC credential and trade-chain enrolment
 //!   of an approved party, with the genesis operator's key.
+//! - [`supply::LedgerSupply`] — `SupplyLedger`: suppliers' trade modes and offers,
+//!   published and withdrawn by transactions their own keys sign.
 //! - [`mirror::LedgerMirror`] — `SettlementMirror`: money in/out mirrored as settlement
 //!   credits (mint/burn), compared by `reconcile`.
 //!
@@ -25,6 +27,8 @@ pub mod anchor;
 pub mod dids;
 pub mod error;
 pub mod mirror;
+// --- supply (issue 16, supply helper)
+pub mod supply;
 pub mod wiring;
 
 pub use error::BridgeError;

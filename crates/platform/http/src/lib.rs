@@ -60,6 +60,8 @@ pub mod money_api;
 pub mod payment;
 pub mod routes;
 pub mod service;
+// --- supply (issue 16, supply helper)
+pub mod supply_ledger;
 
 use config::Config;
 use std::net::SocketAddr;
@@ -176,6 +178,9 @@ pub struct AppState {
     pub enrolment: Option<Arc<dyn kyc::PartyEnrolment>>,
     /// Wakes the DID worker after a key with a DID-creating transaction was stored.
     pub did_kick: Arc<tokio::sync::Notify>,
+    /// Publishes suppliers' modes and offers on the trade chain, signed by their keys,
+    /// when a ledger is attached (`supply_ledger`).
+    pub supply_ledger: Option<Arc<dyn supply_ledger::SupplyLedger>>,
 }
 
 impl AppState {
@@ -253,6 +258,7 @@ impl Platform {
             custody: keys::Custody::new(config.key_wrap)?,
             dids: None,
             enrolment: None,
+            supply_ledger: None,
             did_kick: Arc::default(),
         };
         let platform = Self { state };
@@ -320,6 +326,12 @@ impl Platform {
     /// Creates users' DIDs on the identity chain through `registry`.
     pub fn with_did_registry(mut self, registry: Arc<dyn keys::DidRegistry>) -> Self {
         self.state.dids = Some(registry);
+        self
+    }
+
+    /// Attaches the trade chain suppliers publish on ([`supply_ledger::SupplyLedger`]).
+    pub fn with_supply_ledger(mut self, ledger: Arc<dyn supply_ledger::SupplyLedger>) -> Self {
+        self.state.supply_ledger = Some(ledger);
         self
     }
 

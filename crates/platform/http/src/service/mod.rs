@@ -49,6 +49,8 @@ pub mod registrations;
 pub mod security;
 pub mod sessions;
 pub mod settings;
+// --- supply (issue 16, supply helper)
+pub mod supply_catalog;
 pub mod users;
 
 use crate::AppState;
