@@ -255,8 +255,9 @@ mod tests {
             role: Role::Supplier,
             key: supplier.public(),
             key_fragment: "key-1".into(),
-            kyc_credential_id: None,
-            kyc_credential_sha256: None,
+            // The test names a credential; onboarding (§1) issues the real kyc-supplier one.
+            kyc_credential_id: Some("urn:suanli:suanli-test:kyc-supplier:test".into()),
+            kyc_credential_sha256: Some(suanli_primitives::sha256(b"kyc-supplier").to_hex()),
         };
         client
             .transact(

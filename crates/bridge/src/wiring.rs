@@ -1,6 +1,7 @@
 //! How a platform is connected to its ledger: a separate node over HTTP, or an embedded
 //! node in the platform's data directory (`DATA/node`), and the ports given to it — the
-//! audit anchor (signed with the platform key), the DID registry, and party enrolment
+//! audit anchor (signed with the platform key), the DID registry, suppliers' publishing
+//! (signed with their own keys), and party enrolment
 //! when the genesis operator's key is here (embedded node only, `docs/key-custody.md` §7).
 
 use std::path::Path;
@@ -15,6 +16,7 @@ use suanli_primitives::{Clock, SecretKey, SystemClock};
 use crate::BridgeError;
 use crate::anchor::LedgerAnchor;
 use crate::dids::{LedgerDids, LedgerParties};
+use crate::supply::LedgerSupply;
 
 /// The ports a platform is given by [`PlatformLedger::ports`].
 #[derive(Debug)]
@@ -23,6 +25,9 @@ pub struct LedgerPorts {
     pub dids: LedgerDids,
     /// Only where the genesis operator's key is.
     pub parties: Option<LedgerParties>,
+    // --- supply (issue 16, supply helper)
+    /// Suppliers' modes and offers, signed by their own keys.
+    pub supply: LedgerSupply,
 }
 
 impl LedgerPorts {
@@ -30,7 +35,9 @@ impl LedgerPorts {
     pub fn attach(self, platform: Platform) -> Platform {
         let platform = platform
             .with_anchor(Arc::new(self.anchor))
-            .with_did_registry(Arc::new(self.dids));
+            .with_did_registry(Arc::new(self.dids))
+            // --- supply (issue 16, supply helper)
+            .with_supply_ledger(Arc::new(self.supply));
         match self.parties {
             Some(parties) => platform.with_enrolment(Arc::new(parties)),
             None => platform,
@@ -113,6 +120,8 @@ impl PlatformLedger {
             anchor,
             dids,
             parties,
+            // --- supply (issue 16, supply helper)
+            supply: LedgerSupply::new(Arc::clone(&self.client)),
         })
     }
 

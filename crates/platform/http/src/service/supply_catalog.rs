@@ -253,7 +253,7 @@ async fn new_offer(
     let own = s.store.resources_by_ids(&d.resource_ids).await?;
     if own.len() != d.resource_ids.len() || own.iter().any(|r| r.org != a.org.id) {
         return Err(ServiceError::Invalid {
-            code: "not_found",
+            code: "not_own_resource",
             field: Some("resource_ids".into()),
             message: "a resource of the offer is not one of yours".into(),
         }
@@ -441,11 +441,18 @@ async fn unseal(s: &AppState, a: &Authed, ip: &str, password: String) -> Service
         .lock()
         .map(|w| w.allowed(ip, now, window_ms, lp.ip_failures_max))
         .unwrap_or(true);
-    if !allowed || a.user.locked_until_ms.is_some_and(|t| t > now) {
+    if !allowed {
         return Err(ServiceError::Throttled {
             code: "too_many_attempts",
-            locked: allowed,
-            message: "too many failed password checks; try again later".into(),
+            locked: false,
+            message: "too many failed password checks from this address; try again later".into(),
+        });
+    }
+    if a.user.locked_until_ms.is_some_and(|t| t > now) {
+        return Err(ServiceError::Throttled {
+            code: "account_locked",
+            locked: true,
+            message: "too many failed password checks; the account is temporarily locked".into(),
         });
     }
     let stored = super::keys::mine_or_none(s, a).await?;
@@ -572,7 +579,8 @@ async fn view(s: &AppState, offer: OfferRecord) -> ServiceResult<OfferView> {
     })
 }
 
-/// Listed offers (anyone, signed in or not), by id, at most [`CATALOGUE_PAGE_MAX`].
+/// Listed offers still valid (anyone, signed in or not), by id, at most
+/// [`CATALOGUE_PAGE_MAX`] looked at per page.
 pub async fn catalogue_offers(
     s: &AppState,
     after: i64,
@@ -583,19 +591,21 @@ pub async fn catalogue_offers(
         .store
         .list_offers(None, Some(OfferStatus::Listed), after, limit)
         .await?;
+    let now = s.clock.now_unix_ms();
     let mut out = Vec::with_capacity(offers.len());
-    for o in offers {
+    for o in offers.into_iter().filter(|o| o.valid_until_ms > now) {
         out.push(view(s, o).await?);
     }
     Ok(out)
 }
 
-/// One listed offer (anything not listed is not found).
+/// One listed offer (anything not listed, or past its validity, is not found).
 pub async fn catalogue_offer(s: &AppState, id: i64) -> ServiceResult<OfferView> {
+    let now = s.clock.now_unix_ms();
     let o = s
         .store
         .get_offer(id)
         .await?
-        .filter(|o| o.status == OfferStatus::Listed);
+        .filter(|o| o.status == OfferStatus::Listed && o.valid_until_ms > now);
     view(s, o.ok_or(ServiceError::NotFound)?).await
 }

@@ -285,6 +285,11 @@ pub const SUPPLY_CATALOG_TEXTS: &[(&str, &str, &str)] = &[
         "Publish the trade mode on the chain first",
     ),
     ("err.already_published", "已上链", "Already on the chain"),
+    (
+        "err.not_own_resource",
+        "所选资源不属于您",
+        "A chosen resource is not one of yours",
+    ),
     ("err.no_key", "您还没有 DID 密钥", "You have no DID key yet"),
     (
         "err.ledger_unavailable",
