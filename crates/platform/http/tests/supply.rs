@@ -83,7 +83,7 @@ fn supplier(srv: &TestServer, op: &Cred, name: &str, admin: &str) -> (i64, Cred,
         &cred,
         json!({"current_password": pw(admin), "new_password": new}),
     );
-    assert_eq!(s, 200, "{v}");
+    assert_eq!(s, 204, "{v}");
     let cred = srv.login(admin, &new);
     let (s, key) = srv.get("/api/v1/me/key", &cred);
     assert_eq!(s, 200, "{key}");

@@ -141,45 +141,35 @@ pub fn draft_from_cells(
     let carbon = num(cells, "carbon_g_per_kwh", Problem::NotANumber, &mut out);
     let pue = num(cells, "pue", Problem::NotANumber, &mut out);
     let util = num(cells, "utilisation", Problem::NotANumber, &mut out);
-    let (
-        Some(gpu_count),
-        Some(gpu_mem_gb),
-        Some(cpu_cores),
-        Some(ram_gb),
-        Some(storage_gb),
-        Some(tflops),
-        Some(from),
-        Some(until),
-        Some(green),
-        Some(carbon),
-        Some(pue),
-        Some(util),
-    ) = (
-        gpu_count, gpu_mem_gb, cpu_cores, ram_gb, storage_gb, tflops, from, until, green, carbon,
-        pue, util,
-    )
-    else {
-        return Err(out);
-    };
-    Ok(ResourceDraft {
+    let draft = ResourceDraft {
         name: t("name"),
         location: t("location"),
         status: t("status"),
         gpu_model: t("gpu_model"),
-        gpu_count,
-        gpu_mem_gb,
-        cpu_cores,
-        ram_gb,
-        storage_gb,
-        tflops,
+        gpu_count: gpu_count.unwrap_or(0),
+        gpu_mem_gb: gpu_mem_gb.unwrap_or(0),
+        cpu_cores: cpu_cores.unwrap_or(0),
+        ram_gb: ram_gb.unwrap_or(0),
+        storage_gb: storage_gb.unwrap_or(0),
+        tflops: tflops.unwrap_or(0.0),
         region: t("region"),
-        available_from_min: from,
-        available_until_min: until,
-        green_share: green,
-        carbon_g_per_kwh: carbon,
-        pue,
-        utilisation: util,
-    })
+        available_from_min: from.unwrap_or(0),
+        available_until_min: until.unwrap_or_else(|| from.unwrap_or(0)),
+        green_share: green.unwrap_or(0.0),
+        carbon_g_per_kwh: carbon.unwrap_or(0.0),
+        pue: pue.unwrap_or(1.0),
+        utilisation: util.unwrap_or(0.0),
+    };
+    if out.is_empty() {
+        return Ok(draft);
+    }
+    // Unreadable numbers stand in as valid values, so that the other cells are still
+    // checked and every bad cell is named at once.
+    if let Err(more) = draft.check() {
+        let named: Vec<&'static str> = out.iter().map(|p| p.field).collect();
+        out.extend(more.into_iter().filter(|p| !named.contains(&p.field)));
+    }
+    Err(out)
 }
 
 /// Reads a resource import: every resource, or every bad cell with its line and column.

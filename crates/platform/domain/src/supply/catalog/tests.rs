@@ -95,6 +95,7 @@ fn csv_imports_all_or_names_every_bad_cell() {
             (2, "pue", "out_of_range"),
             (3, "gpu_count", "not_a_whole_number"),
             (3, "tflops", "not_a_number"),
+            (3, "status", "unknown_status"),
             (4, "file", "cell_count"),
         ]
     );
