@@ -11,6 +11,8 @@
 //!   of an approved party, with the genesis operator's key.
 //! - [`onboarding::LedgerOnboarding`] — `OnboardingLedger`: suppliers' qualification
 //!   credentials verified through the identity chain, trade-chain roles of a DID.
+//! - [`supply::LedgerSupply`] — `SupplyLedger`: suppliers' trade modes and offers,
+//!   published and withdrawn by transactions their own keys sign.
 //! - [`mirror::LedgerMirror`] — `SettlementMirror`: money in/out mirrored as settlement
 //!   credits (mint/burn), compared by `reconcile`.
 //!
@@ -28,6 +30,8 @@ pub mod dids;
 pub mod error;
 pub mod mirror;
 pub mod onboarding;
+// --- supply (issue 16, supply helper)
+pub mod supply;
 pub mod wiring;
 
 pub use error::BridgeError;

@@ -1,6 +1,7 @@
 //! How a platform is connected to its ledger: a separate node over HTTP, or an embedded
 //! node in the platform's data directory (`DATA/node`), and the ports given to it — the
-//! audit anchor (signed with the platform key), the DID registry, and party enrolment
+//! audit anchor (signed with the platform key), the DID registry, suppliers' publishing
+//! (signed with their own keys), and party enrolment
 //! when the genesis operator's key is here (embedded node only, `docs/key-custody.md` §7).
 
 use std::path::Path;
@@ -17,6 +18,7 @@ use crate::BridgeError;
 use crate::anchor::LedgerAnchor;
 use crate::dids::{LedgerDids, LedgerParties};
 use crate::onboarding::LedgerOnboarding;
+use crate::supply::LedgerSupply;
 
 /// The ports a platform is given by [`PlatformLedger::ports`].
 #[derive(Debug)]
@@ -27,6 +29,9 @@ pub struct LedgerPorts {
     pub parties: Option<LedgerParties>,
     /// Supplier onboarding's qualification checks and enrolment reads (issue 16).
     pub onboarding: LedgerOnboarding,
+    // --- supply (issue 16, supply helper)
+    /// Suppliers' modes and offers, signed by their own keys.
+    pub supply: LedgerSupply,
 }
 
 impl LedgerPorts {
@@ -35,7 +40,9 @@ impl LedgerPorts {
         let platform = platform
             .with_anchor(Arc::new(self.anchor))
             .with_did_registry(Arc::new(self.dids))
-            .with_onboarding(Arc::new(self.onboarding));
+            .with_onboarding(Arc::new(self.onboarding))
+            // --- supply (issue 16, supply helper)
+            .with_supply_ledger(Arc::new(self.supply));
         match self.parties {
             Some(parties) => platform.with_enrolment(Arc::new(parties)),
             None => platform,
@@ -128,6 +135,8 @@ impl PlatformLedger {
             dids,
             parties,
             onboarding,
+            // --- supply (issue 16, supply helper)
+            supply: LedgerSupply::new(Arc::clone(&self.client)),
         })
     }
 

@@ -68,6 +68,10 @@ enum Command {
     /// Data-driven scheduling: the market simulator and the optimal-transport solver.
     #[command(subcommand)]
     Sched(cmd::sched::SchedCmd),
+    // --- supply (issue 16, supply helper)
+    /// A supplier's resources, trade modes and offers over the platform's API.
+    #[command(subcommand)]
+    Supplier(cmd::supplier::SupplierCmd),
 }
 
 fn main() -> std::process::ExitCode {
@@ -92,6 +96,7 @@ fn main() -> std::process::ExitCode {
         Some(Command::Channel(c)) => cmd::channel::run(c),
         Some(Command::Key(c)) => cmd::key::run(c),
         Some(Command::Sched(c)) => cmd::sched::run(c),
+        Some(Command::Supplier(c)) => cmd::supplier::run(c),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -61,6 +61,8 @@ pub mod onboarding;
 pub mod payment;
 pub mod routes;
 pub mod service;
+// --- supply (issue 16, supply helper)
+pub mod supply_ledger;
 
 use config::Config;
 use std::net::SocketAddr;
@@ -181,6 +183,9 @@ pub struct AppState {
     /// Verifies suppliers' qualification credentials and reads trade-chain enrolments,
     /// when a ledger is attached.
     pub onboarding: Option<Arc<dyn onboarding::OnboardingLedger>>,
+    /// Publishes suppliers' modes and offers on the trade chain, signed by their keys,
+    /// when a ledger is attached (`supply_ledger`).
+    pub supply_ledger: Option<Arc<dyn supply_ledger::SupplyLedger>>,
 }
 
 impl AppState {
@@ -258,6 +263,7 @@ impl Platform {
             custody: keys::Custody::new(config.key_wrap)?,
             dids: None,
             enrolment: None,
+            supply_ledger: None,
             did_kick: Arc::default(),
             onboarding: None,
         };
@@ -326,6 +332,12 @@ impl Platform {
     /// Creates users' DIDs on the identity chain through `registry`.
     pub fn with_did_registry(mut self, registry: Arc<dyn keys::DidRegistry>) -> Self {
         self.state.dids = Some(registry);
+        self
+    }
+
+    /// Attaches the trade chain suppliers publish on ([`supply_ledger::SupplyLedger`]).
+    pub fn with_supply_ledger(mut self, ledger: Arc<dyn supply_ledger::SupplyLedger>) -> Self {
+        self.state.supply_ledger = Some(ledger);
         self
     }
 

@@ -47,6 +47,8 @@ mod records;
 mod sql;
 mod sqlite_writer;
 mod suppliers;
+// --- supply (issue 16, supply helper)
+mod supply;
 
 pub use money::*;
 pub use records::*;
@@ -54,6 +56,7 @@ pub use sql::{PG_AUDIT_BATCH_MAX, PgStore, SqliteStore};
 pub use sqlite_writer::{WRITER_BATCH_JOBS_MAX, WRITER_STATEMENT_CACHE_MAX};
 pub use suanli_platform_domain::rejection::MoneyRejection;
 pub use suppliers::SupplierStore;
+pub use supply::*;
 
 use suanli_platform_domain::audit::{AuditEvent, AuditRecord};
 use suanli_platform_domain::{
@@ -114,7 +117,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// The operations store. Every method is one atomic operation. The money methods are in
 /// the supertrait [`MoneyStore`].
 #[async_trait::async_trait]
-pub trait OpsStore: MoneyStore + SupplierStore + Send + Sync + std::fmt::Debug {
+pub trait OpsStore:
+    MoneyStore + SupplierStore + SupplyStore + Send + Sync + std::fmt::Debug
+{
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;
 

@@ -182,17 +182,41 @@ pub const OPS: Section = Section {
             Some(Permission::OrgAdmin),
         ),
         ("/ops/audit", "ops.audit", Some(Permission::AuditRead)),
+        // --- supply (issue 16, supply helper)
+        (
+            "/ops/suppliers/listings",
+            "supply.listings",
+            Some(Permission::SupplierReview),
+        ),
     ],
 };
 
 /// The supplier console's menu (one link per area; `crate::supplier`).
 pub const SUPPLIER: Section = Section {
     title: "supplier.console",
-    links: &[(
-        "/supplier",
-        "supplier.overview",
-        Some(Permission::SupplyRead),
-    )],
+    links: &[
+        (
+            "/supplier",
+            "supplier.overview",
+            Some(Permission::SupplyRead),
+        ),
+        // --- supply (issue 16, supply helper)
+        (
+            "/supplier/resources",
+            "supply.resources",
+            Some(Permission::SupplyRead),
+        ),
+        (
+            "/supplier/modes",
+            "supply.modes",
+            Some(Permission::SupplyRead),
+        ),
+        (
+            "/supplier/offers",
+            "supply.offers",
+            Some(Permission::SupplyRead),
+        ),
+    ],
 };
 
 /// The system console's menu.

@@ -203,6 +203,9 @@ pub fn router(app: AppState, api: Router) -> Router {
         .route("/system/oem", get(system::oem).post(system::oem_post))
         .route("/system/audit", get(system::audit))
         .merge(supplier::router())
+        // --- supply (issue 16, supply helper)
+        .merge(ops_pages::supply_listings::routes())
+        .route("/offers/{id}", get(portal::offer))
         .fallback(fallback)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -1,5 +1,5 @@
 //! The portal: the catalogue with filters, product pages (specs and pricing strategies),
-//! supplier pages, registration (personal or enterprise) and login (with TOTP).
+//! suppliers' listed offers and their pages, supplier pages, registration (personal or enterprise) and login (with TOTP).
 
 use crate::api;
 use crate::ctx::Ctx;
@@ -23,6 +23,7 @@ use suanli_platform_http::http::set_actor;
 use suanli_platform_http::service::catalogue;
 use suanli_platform_http::service::registrations::{self, EnterpriseDraft, PersonalDraft};
 use suanli_platform_http::service::sessions::{self, Credentials};
+use suanli_platform_http::service::supply_catalog;
 use suanli_platform_store::{OrgRecord, ProductRecord, SpecRecord};
 
 /// Catalogue filters.
@@ -65,6 +66,7 @@ pub async fn catalogue(
 ) -> PageResult {
     let lang = ctx.lang;
     let (categories, products, specs) = catalogue::published(&s.app).await?;
+    let offers = supply_catalog::catalogue_offers(&s.app, 0, LISTED_OFFERS_SHOWN).await?;
     let suppliers = names(&s, products.iter().map(|p| p.supplier)).await?;
     let families: BTreeSet<&str> = specs.iter().map(|s| s.family.as_str()).collect();
     let regions: BTreeSet<&str> = products.iter().map(|p| p.region.as_str()).collect();
@@ -166,8 +168,88 @@ pub async fn catalogue(
                 }
             }
         }
+        (supply_offers(&ctx, &offers))
     };
     Ok(layout::page(&ctx, &ctx.t("portal.title"), None, body))
+}
+
+// --- supply (issue 16, supply helper): suppliers' listed offers ------------------------
+
+/// Listed offers the catalogue shows at most.
+pub const LISTED_OFFERS_SHOWN: u32 = 50;
+
+fn offer_attrs(ctx: &Ctx, v: &supply_catalog::OfferView) -> Markup {
+    html! {
+        @for r in &v.resources { @let d = r.spec.get();
+            p.specs data-resource=(r.id) {
+                span.tag { (d.gpu_model) " ×" (d.gpu_count) } " "
+                span.tag { (d.gpu_mem_gb) " GB" } " "
+                span.tag { (d.cpu_cores) " " (ctx.t("supply.f.cpu_cores")) } " "
+                span.tag { (d.ram_gb) " GB RAM" } " "
+                span.tag { (d.tflops) " TFLOPS" } " "
+                span.tag { (d.region) } " "
+                span.tag { (ctx.t("supply.f.green_share")) " " (format!("{:.0}%", d.green_share * 100.0)) } " "
+                span.tag { "PUE " (d.pue) }
+            }
+        }
+    }
+}
+
+/// The listed offers of suppliers (`#supply-offers`).
+fn supply_offers(ctx: &Ctx, offers: &[supply_catalog::OfferView]) -> Markup {
+    let lang = ctx.lang;
+    html! {
+        section #supply-offers {
+            h2 { (ctx.t("supply.catalogue")) }
+            @if offers.is_empty() { p.empty { (ctx.t("portal.none")) } } @else {
+            ul.cards {
+                @for v in offers {
+                    li.card data-offer=(v.offer.id) {
+                        h3 { a href=(format!("/offers/{}", v.offer.id)) { (v.offer.title) } }
+                        p.meta { (ctx.t("portal.supplier")) ": " (v.supplier) }
+                        (offer_attrs(ctx, v))
+                        p.price { strong { (lang.money(v.mode.spec.get().price_fen_per_min)) } (ctx.t("portal.per_minute")) }
+                        a.button href=(format!("/offers/{}", v.offer.id)) { (ctx.t("portal.details")) }
+                    }
+                }
+            }
+            }
+        }
+    }
+}
+
+/// `GET /offers/{id}`: one listed offer — its resources' attributes, price, terms and
+/// supplier (anything not listed is not found).
+pub async fn offer(State(s): State<WebState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
+    let v = supply_catalog::catalogue_offer(&s.app, id).await?;
+    let lang = ctx.lang;
+    let m = v.mode.spec.get();
+    let body = html! {
+        h1 { (v.offer.title) }
+        dl.facts #supply-offer data-offer=(v.offer.id) {
+            dt { (ctx.t("portal.supplier")) } dd { (v.supplier) }
+            dt { (ctx.t("supply.f.price_fen_per_min")) } dd #offer-price { (lang.money(m.price_fen_per_min)) (ctx.t("portal.per_minute")) }
+            dt { (ctx.t("supply.f.min_charge_fen")) } dd { (lang.money(m.min_charge_fen)) }
+            dt { (ctx.t("supply.f.terms")) } dd { span.tag { (ctx.t("supply.payg")) } " " @for t in &m.terms { span.tag { (lang.tf("supply.term", &[&t.months.to_string(), &(t.discount_bp / 100).to_string()])) } " " } }
+            dt { (ctx.t("supply.f.units")) } dd { (v.offer.units) }
+            dt { (ctx.t("supply.valid")) } dd { (lang.datetime(v.offer.valid_from_ms)) " – " (lang.datetime(v.offer.valid_until_ms)) }
+            dt { (ctx.t("supply.chain")) } dd { @if let Some(c) = v.offer.chain_offer_id { "#" (c) } }
+        }
+        h2 { (ctx.t("supply.f.resources")) }
+        table.data #offer-resources {
+            thead { tr { th { (ctx.t("supply.f.gpu_model")) } th { (ctx.t("supply.f.gpu_count")) } th { (ctx.t("supply.f.gpu_mem_gb")) }
+                th { (ctx.t("supply.f.cpu_cores")) } th { (ctx.t("supply.f.ram_gb")) } th { (ctx.t("supply.f.storage_gb")) }
+                th { (ctx.t("supply.f.tflops")) } th { (ctx.t("supply.f.region")) } th { (ctx.t("supply.f.green_share")) }
+                th { (ctx.t("supply.f.carbon_g_per_kwh")) } th { (ctx.t("supply.f.pue")) } th { (ctx.t("supply.f.utilisation")) } } }
+            tbody { @for r in &v.resources { @let d = r.spec.get(); tr {
+                td { (d.gpu_model) } td { (d.gpu_count) } td { (d.gpu_mem_gb) } td { (d.cpu_cores) } td { (d.ram_gb) }
+                td { (d.storage_gb) } td { (d.tflops) } td { (d.region) } td { (d.green_share) } td { (d.carbon_g_per_kwh) }
+                td { (d.pue) } td { (d.utilisation) }
+            } } }
+        }
+        p { a.button.secondary href="/" { (ctx.t("order.back")) } }
+    };
+    Ok(layout::page(&ctx, &v.offer.title, None, body))
 }
 
 fn category_name(cats: &[suanli_platform_store::CategoryRecord], id: i64) -> String {

@@ -3,3 +3,5 @@
 //! provisioning work orders, agreements, settlement statements and payouts. Pure and
 //! deterministic, like the rest of the domain: no I/O, no clock reads.
 pub mod onboarding;
+
+pub mod catalog;

@@ -45,6 +45,8 @@ pub struct RouteDoc {
 }
 
 mod bodies;
+// --- supply (issue 16, supply helper)
+pub mod supply_catalog;
 mod table;
 
 pub use table::ROUTES;
@@ -54,7 +56,67 @@ pub mod supply_onboarding;
 
 /// Every route: the main table and the parts' tables chained (router, OpenAPI, tests).
 pub fn all() -> impl Iterator<Item = &'static RouteDoc> + Clone {
-    ROUTES.iter().chain(supply_onboarding::ROUTES)
+    ROUTES
+        .iter()
+        .chain(supply_onboarding::ROUTES)
+        .chain(supply_catalog::ROUTES)
+}
+
+/// The OpenAPI tags, each with its description, in document order.
+pub const TAGS: &[(&str, &str)] = &[
+    ("auth", "Logging in and out"),
+    (
+        "registrations",
+        "Self-registration and the operator's real-name review",
+    ),
+    (
+        "me",
+        "The caller: password, two-step verification, API tokens, DID key",
+    ),
+    (
+        "organisations",
+        "Organisations and users within the caller's visibility",
+    ),
+    (
+        "catalogue",
+        "The public catalogue: products, specs, prices and suppliers' listed offers",
+    ),
+    ("orders", "Quotes, orders, instances and their lifecycle"),
+    (
+        "money",
+        "Accounts, recharges, payments, bills, credit and vouchers",
+    ),
+    (
+        "supplier",
+        "A supplier's resources, trade modes and offers (docs/supply.md)",
+    ),
+    (
+        "ops",
+        "The operator's work: reviews, discounts, settings, audit, listings",
+    ),
+    ("system", "Health, metrics and this document"),
+];
+
+/// The tag of a path: `/api/v1/supplier/…` and the operator's `/api/v1/ops/suppliers/…`
+/// are `supplier`; the others by their first segment.
+pub fn tag_of(path: &str) -> &'static str {
+    let rest = path.strip_prefix("/api/v1/").unwrap_or("");
+    if rest.starts_with("ops/suppliers") {
+        return "supplier";
+    }
+    let first = rest.split('/').next().unwrap_or("");
+    match first {
+        "supplier" => "supplier",
+        "auth" => "auth",
+        "registrations" | "invite-codes" => "registrations",
+        "me" => "me",
+        "orgs" | "users" => "organisations",
+        "catalogue" => "catalogue",
+        "orders" | "instances" | "lifecycle" => "orders",
+        "recharges" | "payments" | "bills" | "offline-transfers" | "money-grants" => "money",
+        "ops" | "audit" | "settings" | "discounts" | "coupons" => "ops",
+        _ => "system",
+    }
 }
 
 async fn openapi() -> axum::Json<Value> {
@@ -98,6 +160,7 @@ pub fn openapi_document() -> Value {
         let mut op = json!({
             "summary": r.summary,
             "operationId": format!("{} {}", r.method, r.path),
+            "tags": [tag_of(r.path)],
             "responses": {
                 "200": {"description": "success"},
                 "default": {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
@@ -130,6 +193,7 @@ pub fn openapi_document() -> Value {
     json!({
         "openapi": "3.0.3",
         "info": {"title": "suanli operations platform", "version": env!("CARGO_PKG_VERSION")},
+        "tags": TAGS.iter().map(|(name, description)| json!({"name": name, "description": description})).collect::<Vec<_>>(),
         "paths": paths,
         "components": {
             "securitySchemes": {

@@ -51,6 +51,8 @@ pub mod registrations;
 pub mod security;
 pub mod sessions;
 pub mod settings;
+// --- supply (issue 16, supply helper)
+pub mod supply_catalog;
 pub mod users;
 // issue 16
 pub mod supply_onboarding;

@@ -69,6 +69,24 @@ impl TestServer {
         dids: Option<Arc<dyn suanli_platform_http::keys::DidRegistry>>,
         enrolment: Option<Arc<dyn suanli_platform_http::kyc::PartyEnrolment>>,
     ) -> Self {
+        Self::start_ext(tweak, dids, enrolment, None)
+    }
+
+    // --- supply (issue 16, supply helper)
+    /// A platform whose suppliers publish through `supply` (a test double of the trade
+    /// chain).
+    pub fn start_with_supply(
+        supply: Arc<dyn suanli_platform_http::supply_ledger::SupplyLedger>,
+    ) -> Self {
+        Self::start_ext(|_| {}, None, None, Some(supply))
+    }
+
+    pub fn start_ext(
+        tweak: impl FnOnce(&mut Config),
+        dids: Option<Arc<dyn suanli_platform_http::keys::DidRegistry>>,
+        enrolment: Option<Arc<dyn suanli_platform_http::kyc::PartyEnrolment>>,
+        supply: Option<Arc<dyn suanli_platform_http::supply_ledger::SupplyLedger>>,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::new(T0_MS.unsigned_abs()));
         let mut config = Config {
@@ -107,6 +125,9 @@ impl TestServer {
                 }
                 if let Some(e) = enrolment {
                     platform = platform.with_enrolment(e);
+                }
+                if let Some(l) = supply {
+                    platform = platform.with_supply_ledger(l);
                 }
                 let listener = tokio::net::TcpListener::bind(config.listen).await.unwrap();
                 addr_tx.send(listener.local_addr().unwrap()).unwrap();

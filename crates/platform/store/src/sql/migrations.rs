@@ -52,6 +52,12 @@ pub(super) fn sqlite_migrator() -> Migrator {
                 "suppliers",
                 include_str!("../../migrations/sqlite/0007_suppliers.sql"),
             ),
+            // --- supply (issue 16, supply helper)
+            migration(
+                8,
+                "supply",
+                include_str!("../../migrations/sqlite/0008_supply.sql"),
+            ),
         ]),
         ..Migrator::DEFAULT
     }
@@ -95,6 +101,12 @@ pub(super) fn pg_migrator() -> Migrator {
                 7,
                 "suppliers",
                 include_str!("../../migrations/postgres/0007_suppliers.sql"),
+            ),
+            // --- supply (issue 16, supply helper)
+            migration(
+                8,
+                "supply",
+                include_str!("../../migrations/postgres/0008_supply.sql"),
             ),
         ]),
         ..Migrator::DEFAULT

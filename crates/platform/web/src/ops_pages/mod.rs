@@ -95,6 +95,8 @@ mod finance;
 mod products;
 mod review;
 mod suppliers;
+// --- supply (issue 16, supply helper)
+pub mod supply_listings;
 
 pub use acceptance::*;
 pub use audit_log::*;

@@ -13,9 +13,19 @@ use axum::routing::get;
 use maud::html;
 use suanli_platform_domain::Permission;
 
+// --- supply (issue 16, supply helper): resources, trade modes, offers
+mod modes;
+mod offers;
+pub mod resources;
+
 /// The supplier console's pages.
 pub fn router() -> Router<WebState> {
-    Router::new().route("/supplier", get(overview))
+    Router::new()
+        .route("/supplier", get(overview))
+        // --- supply (issue 16, supply helper)
+        .merge(resources::routes())
+        .merge(modes::routes())
+        .merge(offers::routes())
 }
 
 /// `GET /supplier`: the organisation, its kind and its real-name status.
