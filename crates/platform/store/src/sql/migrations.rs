@@ -46,6 +46,12 @@ pub(super) fn sqlite_migrator() -> Migrator {
                 "user keys",
                 include_str!("../../migrations/sqlite/0006_user_keys.sql"),
             ),
+            // ── issue 16, supplier money ──
+            migration(
+                10,
+                "supplier money",
+                include_str!("../../migrations/sqlite/0010_supplier_money.sql"),
+            ),
         ]),
         ..Migrator::DEFAULT
     }
@@ -83,6 +89,12 @@ pub(super) fn pg_migrator() -> Migrator {
                 6,
                 "user keys",
                 include_str!("../../migrations/postgres/0006_user_keys.sql"),
+            ),
+            // ── issue 16, supplier money ──
+            migration(
+                10,
+                "supplier money",
+                include_str!("../../migrations/postgres/0010_supplier_money.sql"),
             ),
         ]),
         ..Migrator::DEFAULT
