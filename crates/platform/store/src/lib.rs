@@ -46,10 +46,12 @@ mod purchase;
 mod records;
 mod sql;
 mod sqlite_writer;
+mod supplier_money; // issue 16, supplier money
 
 pub use money::*;
 pub use records::*;
 pub use sql::{PG_AUDIT_BATCH_MAX, PgStore, SqliteStore};
+pub use supplier_money::*; // issue 16, supplier money
 pub use sqlite_writer::{WRITER_BATCH_JOBS_MAX, WRITER_STATEMENT_CACHE_MAX};
 pub use suanli_platform_domain::rejection::MoneyRejection;
 
@@ -112,7 +114,13 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// The operations store. Every method is one atomic operation. The money methods are in
 /// the supertrait [`MoneyStore`].
 #[async_trait::async_trait]
-pub trait OpsStore: MoneyStore + Send + Sync + std::fmt::Debug {
+pub trait OpsStore:
+    MoneyStore
+    + SupplierMoneyStore // issue 16, supplier money
+    + Send
+    + Sync
+    + std::fmt::Debug
+{
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;
 

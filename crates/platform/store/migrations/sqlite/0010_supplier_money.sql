@@ -60,7 +60,7 @@ CREATE TABLE supplier_payouts (
     reason TEXT,
     journal_tx_id INTEGER REFERENCES journal_tx(id),
     CHECK (checked_by IS NULL OR checked_by <> requested_by),
-    CHECK (decided_by IS NULL OR (decided_by <> requested_by
-        AND (checked_by IS NULL OR decided_by <> checked_by)))
+    CHECK (status <> 'approved' OR (checked_by IS NOT NULL AND decided_by <> requested_by
+        AND decided_by <> checked_by))
 );
 CREATE INDEX supplier_payouts_by_org ON supplier_payouts(org_id, id);
