@@ -211,7 +211,7 @@ pub trait SupplierMoneyStore: Send + Sync {
         at_ms: i64,
     ) -> StoreResult<AgreementRecord>;
     /// Every agreement version of `org`, newest first.
-    async fn agreements(&self, org: OrgId) -> StoreResult<Vec<AgreementRecord>>;
+    async fn supply_agreements(&self, org: OrgId) -> StoreResult<Vec<AgreementRecord>>;
     /// The agreement that governs settlement: the newest accepted version.
     async fn governing_agreement(&self, org: OrgId) -> StoreResult<Option<AgreementRecord>>;
 
@@ -223,7 +223,7 @@ pub trait SupplierMoneyStore: Send + Sync {
     async fn record_statement(&self, s: &NewStatement<'_>) -> StoreResult<StatementOutcome>;
     /// Statements, newest first (`org` = `None`: every supplier), ids below `before`
     /// (0 = from the newest).
-    async fn statements(
+    async fn settlement_statements(
         &self,
         org: Option<OrgId>,
         before: i64,
@@ -258,7 +258,7 @@ pub trait SupplierMoneyStore: Send + Sync {
     /// One payout.
     async fn get_payout(&self, id: i64) -> StoreResult<Option<PayoutRecord>>;
     /// Payouts, newest first (`org` = `None`: every supplier), ids below `before`.
-    async fn payouts(
+    async fn supplier_payouts(
         &self,
         org: Option<OrgId>,
         before: i64,

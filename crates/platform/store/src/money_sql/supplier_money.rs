@@ -276,7 +276,7 @@ macro_rules! supplier_money_store {
                 Ok(out)
             }
 
-            async fn agreements(&self, org: OrgId) -> StoreResult<Vec<AgreementRecord>> {
+            async fn supply_agreements(&self, org: OrgId) -> StoreResult<Vec<AgreementRecord>> {
                 let sql = format!(
                     "SELECT {AGREEMENT_COLS} FROM supply_agreements WHERE org_id = $1 ORDER BY version DESC"
                 );
@@ -377,7 +377,7 @@ macro_rules! supplier_money_store {
                 Ok(StatementOutcome { statement: Some(rec) })
             }
 
-            async fn statements(
+            async fn settlement_statements(
                 &self,
                 org: Option<OrgId>,
                 before: i64,
@@ -472,7 +472,7 @@ macro_rules! supplier_money_store {
                 self.sm_get_payout(id).await
             }
 
-            async fn payouts(
+            async fn supplier_payouts(
                 &self,
                 org: Option<OrgId>,
                 before: i64,
