@@ -60,6 +60,7 @@ pub mod money_api;
 pub mod payment;
 pub mod routes;
 pub mod service;
+pub mod trade_book; // issue 16, supplier money
 
 use config::Config;
 use std::net::SocketAddr;
@@ -176,6 +177,9 @@ pub struct AppState {
     pub enrolment: Option<Arc<dyn kyc::PartyEnrolment>>,
     /// Wakes the DID worker after a key with a DID-creating transaction was stored.
     pub did_kick: Arc<tokio::sync::Notify>,
+    /// Reads suppliers' trades and reputation from the trade chain, when attached
+    /// (issue 16, supplier money).
+    pub trade_book: Option<Arc<dyn trade_book::TradeBook>>,
 }
 
 impl AppState {
@@ -254,6 +258,7 @@ impl Platform {
             dids: None,
             enrolment: None,
             did_kick: Arc::default(),
+            trade_book: None,
         };
         let platform = Self { state };
         platform.bootstrap(config).await?;
@@ -326,6 +331,12 @@ impl Platform {
     /// Issues KYC credentials and enrols approved parties through `enrolment`.
     pub fn with_enrolment(mut self, enrolment: Arc<dyn kyc::PartyEnrolment>) -> Self {
         self.state.enrolment = Some(enrolment);
+        self
+    }
+
+    /// Reads suppliers' trades from the trade chain through `book` (issue 16).
+    pub fn with_trade_book(mut self, book: Arc<dyn trade_book::TradeBook>) -> Self {
+        self.state.trade_book = Some(book);
         self
     }
 

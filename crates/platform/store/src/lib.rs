@@ -51,9 +51,9 @@ mod supplier_money; // issue 16, supplier money
 pub use money::*;
 pub use records::*;
 pub use sql::{PG_AUDIT_BATCH_MAX, PgStore, SqliteStore};
-pub use supplier_money::*; // issue 16, supplier money
 pub use sqlite_writer::{WRITER_BATCH_JOBS_MAX, WRITER_STATEMENT_CACHE_MAX};
 pub use suanli_platform_domain::rejection::MoneyRejection;
+pub use supplier_money::*; // issue 16, supplier money
 
 use suanli_platform_domain::audit::{AuditEvent, AuditRecord};
 use suanli_platform_domain::{

@@ -15,7 +15,7 @@ use suanli_platform_domain::supply::settlement::{
 use suanli_platform_domain::{OrgId, UserId};
 
 /// One version of a supplier's supply agreement.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AgreementRecord {
     /// Id.
     pub id: i64,
@@ -42,7 +42,7 @@ pub struct AgreementRecord {
 }
 
 /// A settlement statement as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct StatementRecord {
     /// Id.
     pub id: i64,
@@ -138,7 +138,7 @@ impl PayoutStatus {
 }
 
 /// A payout as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PayoutRecord {
     /// Id.
     pub id: i64,
@@ -167,7 +167,7 @@ pub struct PayoutRecord {
 }
 
 /// The platform's side of a supplier's books (for reconciliation and the revenue page).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub struct SupplierLedger {
     /// Σ gross of its statements.
     pub settled_gross: Fen,
@@ -245,8 +245,7 @@ pub trait SupplierMoneyStore: Send + Sync {
     async fn check_payout(&self, id: i64, by: UserId, at_ms: i64) -> StoreResult<PayoutRecord>;
     /// A second finance user approves a checked payout (never its requester nor its
     /// checker: `four_eyes`); posts supplier payable → bank.
-    async fn approve_payout(&self, id: i64, by: UserId, at_ms: i64)
-    -> StoreResult<PayoutRecord>;
+    async fn approve_payout(&self, id: i64, by: UserId, at_ms: i64) -> StoreResult<PayoutRecord>;
     /// A finance user rejects a requested or checked payout.
     async fn reject_payout(
         &self,

@@ -10,7 +10,7 @@ use suanli_platform_domain::journal::Account;
 use suanli_platform_domain::money::{Bp, Fen};
 use suanli_platform_domain::rejection::MoneyRejection;
 use suanli_platform_domain::supply::settlement::{
-    AgreementText, AgreementTerms, CheckIn, PeriodKey, SalesMode, SettlementPeriod, TradeSerial,
+    AgreementTerms, AgreementText, CheckIn, PeriodKey, SalesMode, SettlementPeriod, TradeSerial,
     settle,
 };
 use suanli_platform_domain::{OrgId, OrgKind, OrgStatus, Role, UserId};
@@ -136,9 +136,21 @@ async fn world(s: &dyn OpsStore) -> World {
         distributor: None,
         created_ms: NOW,
     };
-    let op = s.create_org(&new_org(OrgKind::Operator, "op")).await.unwrap().id;
-    let supplier = s.create_org(&new_org(OrgKind::SupplierResource, "dc")).await.unwrap().id;
-    let other = s.create_org(&new_org(OrgKind::SupplierApi, "api")).await.unwrap().id;
+    let op = s
+        .create_org(&new_org(OrgKind::Operator, "op"))
+        .await
+        .unwrap()
+        .id;
+    let supplier = s
+        .create_org(&new_org(OrgKind::SupplierResource, "dc"))
+        .await
+        .unwrap()
+        .id;
+    let other = s
+        .create_org(&new_org(OrgKind::SupplierApi, "api"))
+        .await
+        .unwrap()
+        .id;
     let user = |org, login: &str, role| NewUser {
         org,
         login: login.into(),
@@ -151,11 +163,21 @@ async fn world(s: &dyn OpsStore) -> World {
     World {
         supplier,
         other,
-        admin: id(s.create_user(&user(supplier, "dcadmin", Role::SupplierAdmin)).await.unwrap()),
-        operator: id(s.create_user(&user(op, "opadmin", Role::OperatorAdmin)).await.unwrap()),
+        admin: id(s
+            .create_user(&user(supplier, "dcadmin", Role::SupplierAdmin))
+            .await
+            .unwrap()),
+        operator: id(s
+            .create_user(&user(op, "opadmin", Role::OperatorAdmin))
+            .await
+            .unwrap()),
         finance: [
-            id(s.create_user(&user(op, "fin1", Role::Finance)).await.unwrap()),
-            id(s.create_user(&user(op, "fin2", Role::Finance)).await.unwrap()),
+            id(s.create_user(&user(op, "fin1", Role::Finance))
+                .await
+                .unwrap()),
+            id(s.create_user(&user(op, "fin2", Role::Finance))
+                .await
+                .unwrap()),
         ],
     }
 }
@@ -184,7 +206,10 @@ async fn agreements_are_versioned_and_accepted(b: &Backend) {
     let s = b.store();
     let w = world(s).await;
     assert_eq!(s.governing_agreement(w.supplier).await.unwrap(), None);
-    let v1 = s.record_agreement(w.supplier, &terms(1_000, "v1"), w.operator, NOW).await.unwrap();
+    let v1 = s
+        .record_agreement(w.supplier, &terms(1_000, "v1"), w.operator, NOW)
+        .await
+        .unwrap();
     assert_eq!((v1.version, v1.accepted_ms), (1, None));
     // Not accepted yet: nothing governs.
     assert_eq!(s.governing_agreement(w.supplier).await.unwrap(), None);
@@ -193,17 +218,35 @@ async fn agreements_are_versioned_and_accepted(b: &Backend) {
         s.accept_agreement(w.other, v1.id, w.admin, NOW).await,
         Err(StoreError::NotFound)
     ));
-    let a1 = s.accept_agreement(w.supplier, v1.id, w.admin, NOW + 1).await.unwrap();
+    let a1 = s
+        .accept_agreement(w.supplier, v1.id, w.admin, NOW + 1)
+        .await
+        .unwrap();
     assert_eq!(a1.accepted_by, Some(w.admin));
     assert_eq!(
-        money(s.accept_agreement(w.supplier, v1.id, w.admin, NOW + 2).await.unwrap_err()),
+        money(
+            s.accept_agreement(w.supplier, v1.id, w.admin, NOW + 2)
+                .await
+                .unwrap_err()
+        ),
         MoneyRejection::NotPending("agreement")
     );
     // A new version needs a new acceptance; until then version 1 governs.
-    let v2 = s.record_agreement(w.supplier, &terms(500, "v2"), w.operator, NOW + 3).await.unwrap();
+    let v2 = s
+        .record_agreement(w.supplier, &terms(500, "v2"), w.operator, NOW + 3)
+        .await
+        .unwrap();
     assert_eq!(v2.version, 2);
-    assert_eq!(s.governing_agreement(w.supplier).await.unwrap().map(|a| a.id), Some(v1.id));
-    s.accept_agreement(w.supplier, v2.id, w.admin, NOW + 4).await.unwrap();
+    assert_eq!(
+        s.governing_agreement(w.supplier)
+            .await
+            .unwrap()
+            .map(|a| a.id),
+        Some(v1.id)
+    );
+    s.accept_agreement(w.supplier, v2.id, w.admin, NOW + 4)
+        .await
+        .unwrap();
     let g = s.governing_agreement(w.supplier).await.unwrap().unwrap();
     assert_eq!((g.id, g.commission.get()), (v2.id, 500));
     let all = s.supply_agreements(w.supplier).await.unwrap();
@@ -227,8 +270,14 @@ fn checkins(period: &PeriodKey) -> Vec<CheckIn> {
 async fn statements_settle_each_checkin_once(b: &Backend) {
     let s = b.store();
     let w = world(s).await;
-    let a = s.record_agreement(w.supplier, &terms(1_000, "v1"), w.operator, NOW).await.unwrap();
-    let a = s.accept_agreement(w.supplier, a.id, w.admin, NOW).await.unwrap();
+    let a = s
+        .record_agreement(w.supplier, &terms(1_000, "v1"), w.operator, NOW)
+        .await
+        .unwrap();
+    let a = s
+        .accept_agreement(w.supplier, a.id, w.admin, NOW)
+        .await
+        .unwrap();
     let nov = PeriodKey::parse("2026-11", SettlementPeriod::Monthly).unwrap();
     let list = checkins(&nov);
     let done = s.settled_checkins(w.supplier).await.unwrap();
@@ -242,17 +291,32 @@ async fn statements_settle_each_checkin_once(b: &Backend) {
         at_ms: NOW,
     };
     let rec = s.record_statement(&new).await.unwrap().statement.unwrap();
-    assert_eq!((rec.gross.get(), rec.commission.get(), rec.net.get()), (1_998, 199, 1_799));
-    assert_eq!((rec.seq, rec.checkins, rec.period.as_str()), (1, 3, "2026-11"));
+    assert_eq!(
+        (rec.gross.get(), rec.commission.get(), rec.net.get()),
+        (1_998, 199, 1_799)
+    );
+    assert_eq!(
+        (rec.seq, rec.checkins, rec.period.as_str()),
+        (1, 3, "2026-11")
+    );
     // The same check-ins again (a concurrent run): refused whole, nothing written.
     assert!(s.record_statement(&new).await.is_err());
-    assert_eq!(s.settlement_statements(Some(w.supplier), 0, 10).await.unwrap().len(), 1);
+    assert_eq!(
+        s.settlement_statements(Some(w.supplier), 0, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     // A rerun of the period settles nothing new and stores nothing.
     let done = s.settled_checkins(w.supplier).await.unwrap();
     assert_eq!(done.len(), 3);
     let again = settle(&nov, &list, &done, a.commission, NOW).unwrap();
     let out = s
-        .record_statement(&NewStatement { statement: &again, ..new.clone() })
+        .record_statement(&NewStatement {
+            statement: &again,
+            ..new.clone()
+        })
         .await
         .unwrap();
     assert_eq!(out.statement, None);
@@ -262,19 +326,39 @@ async fn statements_settle_each_checkin_once(b: &Backend) {
     assert_eq!(ledger.settled_gross, fen(1_998));
     let balances: std::collections::BTreeMap<String, i64> =
         s.journal_balances().await.unwrap().into_iter().collect();
-    assert_eq!(balances.get(&Account::TradeConsumption.key()), Some(&-1_998));
-    assert_eq!(balances.get(&Account::SupplierPayable(w.supplier).key()), Some(&1_799));
+    assert_eq!(
+        balances.get(&Account::TradeConsumption.key()),
+        Some(&-1_998)
+    );
+    assert_eq!(
+        balances.get(&Account::SupplierPayable(w.supplier).key()),
+        Some(&1_799)
+    );
     // Other suppliers see none of it.
-    assert!(s.settlement_statements(Some(w.other), 0, 10).await.unwrap().is_empty());
+    assert!(
+        s.settlement_statements(Some(w.other), 0, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(s.settled_checkins(w.other).await.unwrap(), BTreeSet::new());
-    assert_eq!(s.supplier_ledger(w.other).await.unwrap(), SupplierLedger::default());
+    assert_eq!(
+        s.supplier_ledger(w.other).await.unwrap(),
+        SupplierLedger::default()
+    );
 }
 
 async fn payouts_need_four_eyes_and_stay_within_the_payable(b: &Backend) {
     let s = b.store();
     let w = world(s).await;
-    let a = s.record_agreement(w.supplier, &terms(1_000, "v1"), w.operator, NOW).await.unwrap();
-    let a = s.accept_agreement(w.supplier, a.id, w.admin, NOW).await.unwrap();
+    let a = s
+        .record_agreement(w.supplier, &terms(1_000, "v1"), w.operator, NOW)
+        .await
+        .unwrap();
+    let a = s
+        .accept_agreement(w.supplier, a.id, w.admin, NOW)
+        .await
+        .unwrap();
     let nov = PeriodKey::parse("2026-11", SettlementPeriod::Monthly).unwrap();
     let st = settle(&nov, &checkins(&nov), &BTreeSet::new(), a.commission, NOW).unwrap();
     let new = NewStatement {
@@ -288,15 +372,32 @@ async fn payouts_need_four_eyes_and_stay_within_the_payable(b: &Backend) {
     s.record_statement(&new).await.unwrap();
     // 1 799 payable.
     assert_eq!(
-        money(s.request_payout(w.supplier, fen(1_800), w.admin, NOW).await.unwrap_err()),
-        MoneyRejection::PayoutAbovePayable { requested: 1_800, payable: 1_799 }
+        money(
+            s.request_payout(w.supplier, fen(1_800), w.admin, NOW)
+                .await
+                .unwrap_err()
+        ),
+        MoneyRejection::PayoutAbovePayable {
+            requested: 1_800,
+            payable: 1_799
+        }
     );
-    let p = s.request_payout(w.supplier, fen(1_000), w.admin, NOW).await.unwrap();
+    let p = s
+        .request_payout(w.supplier, fen(1_000), w.admin, NOW)
+        .await
+        .unwrap();
     assert_eq!(p.status, PayoutStatus::Requested);
     // An open request holds its part of the payable.
     assert_eq!(
-        money(s.request_payout(w.supplier, fen(800), w.admin, NOW).await.unwrap_err()),
-        MoneyRejection::PayoutAbovePayable { requested: 800, payable: 799 }
+        money(
+            s.request_payout(w.supplier, fen(800), w.admin, NOW)
+                .await
+                .unwrap_err()
+        ),
+        MoneyRejection::PayoutAbovePayable {
+            requested: 800,
+            payable: 799
+        }
     );
     // Approving before the check is refused; so is the requester checking.
     assert_eq!(
@@ -308,7 +409,10 @@ async fn payouts_need_four_eyes_and_stay_within_the_payable(b: &Backend) {
         MoneyRejection::FourEyes
     );
     let c = s.check_payout(p.id, w.finance[0], NOW + 1).await.unwrap();
-    assert_eq!((c.status, c.checked_by), (PayoutStatus::Checked, Some(w.finance[0])));
+    assert_eq!(
+        (c.status, c.checked_by),
+        (PayoutStatus::Checked, Some(w.finance[0]))
+    );
     // The checker cannot approve: a second finance user must.
     assert_eq!(
         money(s.approve_payout(p.id, w.finance[0], NOW).await.unwrap_err()),
@@ -322,19 +426,55 @@ async fn payouts_need_four_eyes_and_stay_within_the_payable(b: &Backend) {
         MoneyRejection::NotPending("payout")
     );
     let l = s.supplier_ledger(w.supplier).await.unwrap();
-    assert_eq!((l.payable.get(), l.paid.get(), l.pending_payouts.get()), (799, 1_000, 0));
+    assert_eq!(
+        (l.payable.get(), l.paid.get(), l.pending_payouts.get()),
+        (799, 1_000, 0)
+    );
     // A rejected request frees its part again.
-    let p2 = s.request_payout(w.supplier, fen(799), w.admin, NOW).await.unwrap();
-    let r = s.reject_payout(p2.id, w.finance[1], "bank details", NOW).await.unwrap();
-    assert_eq!((r.status, r.reason.as_deref()), (PayoutStatus::Rejected, Some("bank details")));
-    assert_eq!(s.supplier_ledger(w.supplier).await.unwrap().free_payable(), fen(799));
-    assert_eq!(s.supplier_payouts(Some(w.supplier), 0, 10).await.unwrap().len(), 2);
-    assert!(s.supplier_payouts(Some(w.other), 0, 10).await.unwrap().is_empty());
-    assert_eq!(s.get_payout(p.id).await.unwrap().map(|p| p.org), Some(w.supplier));
+    let p2 = s
+        .request_payout(w.supplier, fen(799), w.admin, NOW)
+        .await
+        .unwrap();
+    let r = s
+        .reject_payout(p2.id, w.finance[1], "bank details", NOW)
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.status, r.reason.as_deref()),
+        (PayoutStatus::Rejected, Some("bank details"))
+    );
+    assert_eq!(
+        s.supplier_ledger(w.supplier).await.unwrap().free_payable(),
+        fen(799)
+    );
+    assert_eq!(
+        s.supplier_payouts(Some(w.supplier), 0, 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(
+        s.supplier_payouts(Some(w.other), 0, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        s.get_payout(p.id).await.unwrap().map(|p| p.org),
+        Some(w.supplier)
+    );
     // The journal still balances: Σ non-bank = bank.
     let balances = s.journal_balances().await.unwrap();
-    let bank = balances.iter().find(|(k, _)| k == "bank").map_or(0, |(_, v)| *v);
-    let rest: i64 = balances.iter().filter(|(k, _)| k != "bank").map(|(_, v)| v).sum();
+    let bank = balances
+        .iter()
+        .find(|(k, _)| k == "bank")
+        .map_or(0, |(_, v)| *v);
+    let rest: i64 = balances
+        .iter()
+        .filter(|(k, _)| k != "bank")
+        .map(|(_, v)| v)
+        .sum();
     assert_eq!(rest, bank);
     assert_eq!(bank, -1_000);
 }

@@ -49,6 +49,7 @@ pub mod registrations;
 pub mod security;
 pub mod sessions;
 pub mod settings;
+pub mod supply_money; // issue 16, supplier money
 pub mod users;
 
 use crate::AppState;

@@ -45,7 +45,10 @@ fn periods_parse_and_bound_in_cst() {
     let q = PeriodKey::parse("2026-Q4", SettlementPeriod::Quarterly);
     let q = q.unwrap_or_else(|_| unreachable!());
     assert_eq!(q.label(), "2026-Q4");
-    assert_eq!(q.bounds(), (cst_midnight(2026, 10, 1), cst_midnight(2027, 1, 1)));
+    assert_eq!(
+        q.bounds(),
+        (cst_midnight(2026, 10, 1), cst_midnight(2027, 1, 1))
+    );
     for bad in ["2026-13", "2026-1", "26-11", "2026-Q4", "x", "2026-00"] {
         assert_eq!(
             PeriodKey::parse(bad, SettlementPeriod::Monthly),
@@ -61,7 +64,10 @@ fn periods_parse_and_bound_in_cst() {
 fn terms_parse() {
     assert_eq!(SalesMode::parse("rebate"), Ok(SalesMode::Rebate));
     assert_eq!(SalesMode::parse("agency"), Err(SettlementError::SalesMode));
-    assert_eq!(SettlementPeriod::parse("weekly"), Err(SettlementError::Period));
+    assert_eq!(
+        SettlementPeriod::parse("weekly"),
+        Err(SettlementError::Period)
+    );
     assert!(AgreementText::parse("  ").is_err());
     assert!(AgreementText::parse(&"x".repeat(AGREEMENT_TEXT_CHARS_MAX + 1)).is_err());
     assert_eq!(
