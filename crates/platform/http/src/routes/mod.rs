@@ -45,9 +45,15 @@ pub struct RouteDoc {
 }
 
 mod bodies;
+mod supply_money; // issue 16, supplier money
 mod table;
 
 pub use table::ROUTES;
+
+/// Every route: the table and the issue-16 route lists.
+pub fn all_routes() -> impl Iterator<Item = &'static RouteDoc> {
+    ROUTES.iter().chain(supply_money::ROUTES) // issue 16, supplier money
+}
 
 async fn openapi() -> axum::Json<Value> {
     axum::Json(openapi_document())
@@ -69,7 +75,7 @@ async fn method_not_allowed() -> ApiError {
 /// limit, and the audit/metrics middleware.
 pub fn router(state: AppState) -> Router {
     let mut app = Router::new();
-    for r in ROUTES {
+    for r in all_routes() {
         app = app.route(r.path, (r.handler)());
     }
     app.method_not_allowed_fallback(method_not_allowed)
@@ -85,7 +91,7 @@ pub fn router(state: AppState) -> Router {
 /// The OpenAPI 3.0 document, built from [`ROUTES`].
 pub fn openapi_document() -> Value {
     let mut paths = serde_json::Map::new();
-    for r in ROUTES {
+    for r in all_routes() {
         let entry = paths.entry(r.path.to_owned()).or_insert_with(|| json!({}));
         let mut op = json!({
             "summary": r.summary,

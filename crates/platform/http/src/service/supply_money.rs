@@ -312,9 +312,7 @@ pub async fn agreements_of(
     a: &Authed,
     org_id: i64,
 ) -> ServiceResult<Vec<AgreementRecord>> {
-    if a.allow(Permission::SupplierReview).is_err() {
-        a.allow(Permission::FinanceRead)?;
-    }
+    a.allow(Permission::SupplierReview)?;
     let org = supplier_org(s, a, org_id).await?;
     Ok(s.store.supply_agreements(org.id).await?)
 }
@@ -449,8 +447,9 @@ pub async fn reject_payout(
 pub struct SupplierReconciliation {
     /// The supplier.
     pub org_id: i64,
-    /// Σ chain settlements in ended periods of its agreement.
-    pub chain_checkins_fen: i64,
+    /// Σ chain settlements in ended periods of its agreement (`None`: no trade chain is
+    /// attached, so that comparison is not made).
+    pub chain_checkins_fen: Option<i64>,
     /// Σ statement gross.
     pub settled_gross_fen: i64,
     /// Σ statement net.
@@ -483,16 +482,20 @@ pub async fn reconcile_supplier(
         .governing_agreement(org.id)
         .await?
         .map_or(SettlementPeriod::Monthly, |a| a.period);
-    let items: Vec<CheckIn> = trades_of(s, org.id)
-        .await?
-        .iter()
-        .flat_map(ChainTrade::settlement_items)
-        .collect();
-    let ended = ended_before(now, period);
-    let chain = Fen::sum(items.iter().filter(|c| c.end_ms < ended).map(|c| c.cost))
-        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let chain = match trades_of(s, org.id).await {
+        Ok(trades) => {
+            let ended = ended_before(now, period);
+            let items = trades.iter().flat_map(ChainTrade::settlement_items);
+            let sum = Fen::sum(items.filter(|c| c.end_ms < ended).map(|c| c.cost))
+                .map_err(|e| ServiceError::Internal(e.to_string()))?;
+            Some(sum)
+        }
+        Err(ServiceError::Absent { .. }) => None,
+        Err(e) => return Err(e),
+    };
     let books = SupplierBooks {
-        chain_checkins: chain,
+        // Without a chain the check-ins are taken as what was settled: not compared.
+        chain_checkins: chain.unwrap_or(ledger.settled_gross),
         settled_gross: ledger.settled_gross,
         settled_net: ledger.settled_net,
         payable: ledger.payable,
@@ -501,7 +504,7 @@ pub async fn reconcile_supplier(
     };
     Ok(SupplierReconciliation {
         org_id: org.id.get(),
-        chain_checkins_fen: chain.get(),
+        chain_checkins_fen: chain.map(Fen::get),
         settled_gross_fen: ledger.settled_gross.get(),
         settled_net_fen: ledger.settled_net.get(),
         payable_fen: ledger.payable.get(),
@@ -534,15 +537,13 @@ pub struct SupplierSummary {
     pub reputation: Option<ChainReputation>,
 }
 
-/// [`SupplierSummary`] of supplier `org` (operator, `supplier:review` or `finance:read`).
+/// [`SupplierSummary`] of supplier `org` (operator, `supplier:review`).
 pub async fn supplier_summary(
     s: &AppState,
     a: &Authed,
     org_id: i64,
 ) -> ServiceResult<SupplierSummary> {
-    if a.allow(Permission::SupplierReview).is_err() {
-        a.allow(Permission::FinanceRead)?;
-    }
+    a.allow(Permission::SupplierReview)?;
     let org = supplier_org(s, a, org_id).await?;
     let ledger = s.store.supplier_ledger(org.id).await?;
     let reputation = match reputation_of(s, org.id).await {

@@ -420,7 +420,7 @@ async fn statements_are_idempotent_and_payouts_need_four_eyes() {
             r.paid_fen,
             r.payable_fen
         ),
-        (1_650, 1_650, 1_000, 485)
+        (Some(1_650), 1_650, 1_000, 485)
     );
     let names: Vec<_> = r.differences.iter().map(|d| d.check).collect();
     assert_eq!(names, ["burned_vs_paid"]);
