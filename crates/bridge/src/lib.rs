@@ -11,6 +11,8 @@
 //!   of an approved party, with the genesis operator's key.
 //! - [`mirror::LedgerMirror`] — `SettlementMirror`: money in/out mirrored as settlement
 //!   credits (mint/burn), compared by `reconcile`.
+//! - [`trade_book::LedgerTradeBook`] — `TradeBook`: a supplier DID's trades, check-ins,
+//!   ratings and reputation, read from the trade chain (issue 16).
 //!
 //! [`wiring::PlatformLedger`] opens the ledger a platform writes to (a separate node or
 //! an embedded one) and gives the platform these ports.
@@ -25,6 +27,7 @@ pub mod anchor;
 pub mod dids;
 pub mod error;
 pub mod mirror;
+pub mod trade_book; // issue 16, supplier money
 pub mod wiring;
 
 pub use error::BridgeError;

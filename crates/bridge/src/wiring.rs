@@ -15,6 +15,7 @@ use suanli_primitives::{Clock, SecretKey, SystemClock};
 use crate::BridgeError;
 use crate::anchor::LedgerAnchor;
 use crate::dids::{LedgerDids, LedgerParties};
+use crate::trade_book::LedgerTradeBook;
 
 /// The ports a platform is given by [`PlatformLedger::ports`].
 #[derive(Debug)]
@@ -23,6 +24,8 @@ pub struct LedgerPorts {
     pub dids: LedgerDids,
     /// Only where the genesis operator's key is.
     pub parties: Option<LedgerParties>,
+    /// Suppliers' trades and reputation (issue 16).
+    pub trade_book: LedgerTradeBook,
 }
 
 impl LedgerPorts {
@@ -30,7 +33,8 @@ impl LedgerPorts {
     pub fn attach(self, platform: Platform) -> Platform {
         let platform = platform
             .with_anchor(Arc::new(self.anchor))
-            .with_did_registry(Arc::new(self.dids));
+            .with_did_registry(Arc::new(self.dids))
+            .with_trade_book(Arc::new(self.trade_book)); // issue 16
         match self.parties {
             Some(parties) => platform.with_enrolment(Arc::new(parties)),
             None => platform,
@@ -109,10 +113,12 @@ impl PlatformLedger {
                 None
             }
         };
+        let trade_book = LedgerTradeBook::new(Arc::clone(&self.client), Arc::clone(&self.clock));
         Ok(LedgerPorts {
             anchor,
             dids,
             parties,
+            trade_book,
         })
     }
 
