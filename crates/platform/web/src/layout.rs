@@ -181,6 +181,12 @@ pub const OPS: Section = Section {
             "ops.suppliers",
             Some(Permission::OrgAdmin),
         ),
+        // ── issue 16, supplier money ──
+        (
+            "/ops/supplier-payouts",
+            "sm.payouts",
+            Some(Permission::FinanceRead),
+        ),
         ("/ops/audit", "ops.audit", Some(Permission::AuditRead)),
     ],
 };
@@ -188,11 +194,29 @@ pub const OPS: Section = Section {
 /// The supplier console's menu (one link per area; `crate::supplier`).
 pub const SUPPLIER: Section = Section {
     title: "supplier.title",
-    links: &[(
-        "/supplier",
-        "supplier.overview",
-        Some(Permission::SupplyRead),
-    )],
+    links: &[
+        (
+            "/supplier",
+            "supplier.overview",
+            Some(Permission::SupplyRead),
+        ),
+        // ── issue 16, supplier money ──
+        (
+            "/supplier/trades",
+            "sm.trades",
+            Some(Permission::SupplyRead),
+        ),
+        (
+            "/supplier/revenue",
+            "sm.revenue",
+            Some(Permission::SupplyRead),
+        ),
+        (
+            "/supplier/agreement",
+            "sm.agreement",
+            Some(Permission::SupplyRead),
+        ),
+    ],
 };
 
 /// The system console's menu.

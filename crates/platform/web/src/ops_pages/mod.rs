@@ -95,6 +95,7 @@ mod finance;
 mod products;
 mod review;
 mod suppliers;
+mod supply_money; // issue 16, supplier money
 
 pub use acceptance::*;
 pub use audit_log::*;
@@ -105,3 +106,4 @@ pub use finance::*;
 pub use products::*;
 pub use review::*;
 pub use suppliers::*;
+pub use supply_money::*; // issue 16, supplier money

@@ -13,9 +13,19 @@ use axum::routing::get;
 use maud::html;
 use suanli_platform_domain::Permission;
 
+// ── issue 16, supplier money ──
+pub mod agreement;
+pub mod revenue;
+pub mod trades;
+
 /// The supplier console's pages.
 pub fn router() -> Router<WebState> {
-    Router::new().route("/supplier", get(overview))
+    Router::new()
+        .route("/supplier", get(overview))
+        // issue 16, supplier money
+        .merge(trades::routes())
+        .merge(revenue::routes())
+        .merge(agreement::routes())
 }
 
 /// `GET /supplier`: the organisation, its kind and its real-name status.
