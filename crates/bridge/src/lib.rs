@@ -15,6 +15,8 @@
 //!   published and withdrawn by transactions their own keys sign.
 //! - [`mirror::LedgerMirror`] — `SettlementMirror`: money in/out mirrored as settlement
 //!   credits (mint/burn), compared by `reconcile`.
+//! - [`trade_book::LedgerTradeBook`] — `TradeBook`: a supplier DID's trades, check-ins,
+//!   ratings and reputation, read from the trade chain (issue 16).
 //!
 //! [`wiring::PlatformLedger`] opens the ledger a platform writes to (a separate node or
 //! an embedded one) and gives the platform these ports.
@@ -32,6 +34,7 @@ pub mod mirror;
 pub mod onboarding;
 // --- supply (issue 16, supply helper)
 pub mod supply;
+pub mod trade_book; // issue 16, supplier money
 pub mod wiring;
 
 pub use error::BridgeError;

@@ -19,6 +19,7 @@ use crate::anchor::LedgerAnchor;
 use crate::dids::{LedgerDids, LedgerParties};
 use crate::onboarding::LedgerOnboarding;
 use crate::supply::LedgerSupply;
+use crate::trade_book::LedgerTradeBook;
 
 /// The ports a platform is given by [`PlatformLedger::ports`].
 #[derive(Debug)]
@@ -32,6 +33,8 @@ pub struct LedgerPorts {
     // --- supply (issue 16, supply helper)
     /// Suppliers' modes and offers, signed by their own keys.
     pub supply: LedgerSupply,
+    /// Suppliers' trades and reputation (issue 16).
+    pub trade_book: LedgerTradeBook,
 }
 
 impl LedgerPorts {
@@ -42,7 +45,8 @@ impl LedgerPorts {
             .with_did_registry(Arc::new(self.dids))
             .with_onboarding(Arc::new(self.onboarding))
             // --- supply (issue 16, supply helper)
-            .with_supply_ledger(Arc::new(self.supply));
+            .with_supply_ledger(Arc::new(self.supply))
+            .with_trade_book(Arc::new(self.trade_book)); // issue 16
         match self.parties {
             Some(parties) => platform.with_enrolment(Arc::new(parties)),
             None => platform,
@@ -130,6 +134,7 @@ impl PlatformLedger {
                 None
             }
         };
+        let trade_book = LedgerTradeBook::new(Arc::clone(&self.client), Arc::clone(&self.clock));
         Ok(LedgerPorts {
             anchor,
             dids,
@@ -137,6 +142,7 @@ impl PlatformLedger {
             onboarding,
             // --- supply (issue 16, supply helper)
             supply: LedgerSupply::new(Arc::clone(&self.client)),
+            trade_book,
         })
     }
 

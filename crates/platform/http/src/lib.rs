@@ -63,6 +63,7 @@ pub mod routes;
 pub mod service;
 // --- supply (issue 16, supply helper)
 pub mod supply_ledger;
+pub mod trade_book; // issue 16, supplier money
 
 use config::Config;
 use std::net::SocketAddr;
@@ -186,6 +187,9 @@ pub struct AppState {
     /// Publishes suppliers' modes and offers on the trade chain, signed by their keys,
     /// when a ledger is attached (`supply_ledger`).
     pub supply_ledger: Option<Arc<dyn supply_ledger::SupplyLedger>>,
+    /// Reads suppliers' trades and reputation from the trade chain, when attached
+    /// (issue 16, supplier money).
+    pub trade_book: Option<Arc<dyn trade_book::TradeBook>>,
 }
 
 impl AppState {
@@ -266,6 +270,7 @@ impl Platform {
             supply_ledger: None,
             did_kick: Arc::default(),
             onboarding: None,
+            trade_book: None,
         };
         let platform = Self { state };
         platform.bootstrap(config).await?;
@@ -350,6 +355,9 @@ impl Platform {
     /// Verifies qualification credentials and reads enrolments through `ledger`.
     pub fn with_onboarding(mut self, ledger: Arc<dyn onboarding::OnboardingLedger>) -> Self {
         self.state.onboarding = Some(ledger);
+    /// Reads suppliers' trades from the trade chain through `book` (issue 16).
+    pub fn with_trade_book(mut self, book: Arc<dyn trade_book::TradeBook>) -> Self {
+        self.state.trade_book = Some(book);
         self
     }
 

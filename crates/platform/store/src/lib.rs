@@ -49,6 +49,7 @@ mod sqlite_writer;
 mod suppliers;
 // --- supply (issue 16, supply helper)
 mod supply;
+mod supplier_money; // issue 16, supplier money
 
 pub use money::*;
 pub use records::*;
@@ -57,6 +58,7 @@ pub use sqlite_writer::{WRITER_BATCH_JOBS_MAX, WRITER_STATEMENT_CACHE_MAX};
 pub use suanli_platform_domain::rejection::MoneyRejection;
 pub use suppliers::SupplierStore;
 pub use supply::*;
+pub use supplier_money::*; // issue 16, supplier money
 
 use suanli_platform_domain::audit::{AuditEvent, AuditRecord};
 use suanli_platform_domain::{
@@ -118,7 +120,13 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// the supertrait [`MoneyStore`].
 #[async_trait::async_trait]
 pub trait OpsStore:
-    MoneyStore + SupplierStore + SupplyStore + Send + Sync + std::fmt::Debug
+    MoneyStore
+    + SupplierStore
+    + SupplyStore
+    + SupplierMoneyStore // issue 16, supplier money
+    + Send
+    + Sync
+    + std::fmt::Debug
 {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;

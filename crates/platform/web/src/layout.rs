@@ -181,6 +181,12 @@ pub const OPS: Section = Section {
             "ops.suppliers",
             Some(Permission::OrgAdmin),
         ),
+        // ── issue 16, supplier money ──
+        (
+            "/ops/supplier-payouts",
+            "sm.payouts",
+            Some(Permission::FinanceRead),
+        ),
         ("/ops/audit", "ops.audit", Some(Permission::AuditRead)),
         // --- supply (issue 16, supply helper)
         (
@@ -214,6 +220,22 @@ pub const SUPPLIER: Section = Section {
         (
             "/supplier/offers",
             "supply.offers",
+            Some(Permission::SupplyRead),
+        ),
+        // ── issue 16, supplier money ──
+        (
+            "/supplier/trades",
+            "sm.trades",
+            Some(Permission::SupplyRead),
+        ),
+        (
+            "/supplier/revenue",
+            "sm.revenue",
+            Some(Permission::SupplyRead),
+        ),
+        (
+            "/supplier/agreement",
+            "sm.agreement",
             Some(Permission::SupplyRead),
         ),
     ],

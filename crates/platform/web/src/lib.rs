@@ -192,6 +192,15 @@ pub fn router(app: AppState, api: Router) -> Router {
             "/ops/suppliers",
             get(ops_pages::suppliers).post(ops_pages::suppliers_post),
         )
+        // ── issue 16, supplier money ──
+        .route(
+            "/ops/suppliers/{id}/money",
+            get(ops_pages::supplier_money).post(ops_pages::supplier_money_post),
+        )
+        .route(
+            "/ops/supplier-payouts",
+            get(ops_pages::supplier_payouts).post(ops_pages::supplier_payouts_post),
+        )
         .route("/ops/audit", get(ops_pages::audit))
         .route("/system", get(system::users).post(system::users_post))
         .route("/system/roles", get(system::roles))

@@ -5,3 +5,4 @@
 pub mod onboarding;
 
 pub mod catalog;
+pub mod settlement;

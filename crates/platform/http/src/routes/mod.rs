@@ -47,6 +47,7 @@ pub struct RouteDoc {
 mod bodies;
 // --- supply (issue 16, supply helper)
 pub mod supply_catalog;
+mod supply_money; // issue 16, supplier money
 mod table;
 
 pub use table::ROUTES;
@@ -60,6 +61,7 @@ pub fn all() -> impl Iterator<Item = &'static RouteDoc> + Clone {
         .iter()
         .chain(supply_onboarding::ROUTES)
         .chain(supply_catalog::ROUTES)
+        .chain(supply_money::ROUTES)
 }
 
 /// The OpenAPI tags, each with its description, in document order.
@@ -117,8 +119,6 @@ pub fn tag_of(path: &str) -> &'static str {
         "ops" | "audit" | "settings" | "discounts" | "coupons" => "ops",
         _ => "system",
     }
-}
-
 async fn openapi() -> axum::Json<Value> {
     axum::Json(openapi_document())
 }

@@ -53,6 +53,7 @@ pub mod sessions;
 pub mod settings;
 // --- supply (issue 16, supply helper)
 pub mod supply_catalog;
+pub mod supply_money; // issue 16, supplier money
 pub mod users;
 // issue 16
 pub mod supply_onboarding;

@@ -58,6 +58,12 @@ pub(super) fn sqlite_migrator() -> Migrator {
                 "supply",
                 include_str!("../../migrations/sqlite/0008_supply.sql"),
             ),
+            // ── issue 16, supplier money ──
+            migration(
+                10,
+                "supplier money",
+                include_str!("../../migrations/sqlite/0010_supplier_money.sql"),
+            ),
         ]),
         ..Migrator::DEFAULT
     }
@@ -107,6 +113,12 @@ pub(super) fn pg_migrator() -> Migrator {
                 8,
                 "supply",
                 include_str!("../../migrations/postgres/0008_supply.sql"),
+            ),
+            // ── issue 16, supplier money ──
+            migration(
+                10,
+                "supplier money",
+                include_str!("../../migrations/postgres/0010_supplier_money.sql"),
             ),
         ]),
         ..Migrator::DEFAULT

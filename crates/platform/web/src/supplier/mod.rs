@@ -17,6 +17,10 @@ use suanli_platform_domain::Permission;
 mod modes;
 mod offers;
 pub mod resources;
+// ── issue 16, supplier money ──
+pub mod agreement;
+pub mod revenue;
+pub mod trades;
 
 /// The supplier console's pages.
 pub fn router() -> Router<WebState> {
@@ -26,6 +30,10 @@ pub fn router() -> Router<WebState> {
         .merge(resources::routes())
         .merge(modes::routes())
         .merge(offers::routes())
+        // issue 16, supplier money
+        .merge(trades::routes())
+        .merge(revenue::routes())
+        .merge(agreement::routes())
 }
 
 /// `GET /supplier`: the organisation, its kind and its real-name status.
