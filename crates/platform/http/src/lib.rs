@@ -355,6 +355,9 @@ impl Platform {
     /// Verifies qualification credentials and reads enrolments through `ledger`.
     pub fn with_onboarding(mut self, ledger: Arc<dyn onboarding::OnboardingLedger>) -> Self {
         self.state.onboarding = Some(ledger);
+        self
+    }
+
     /// Reads suppliers' trades from the trade chain through `book` (issue 16).
     pub fn with_trade_book(mut self, book: Arc<dyn trade_book::TradeBook>) -> Self {
         self.state.trade_book = Some(book);
