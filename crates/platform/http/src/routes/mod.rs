@@ -119,6 +119,8 @@ pub fn tag_of(path: &str) -> &'static str {
         "ops" | "audit" | "settings" | "discounts" | "coupons" => "ops",
         _ => "system",
     }
+}
+
 async fn openapi() -> axum::Json<Value> {
     axum::Json(openapi_document())
 }
