@@ -46,12 +46,15 @@ mod purchase;
 mod records;
 mod sql;
 mod sqlite_writer;
+// Provisioning work orders (issue 16, the agent's part).
+mod work_orders;
 
 pub use money::*;
 pub use records::*;
 pub use sql::{PG_AUDIT_BATCH_MAX, PgStore, SqliteStore};
 pub use sqlite_writer::{WRITER_BATCH_JOBS_MAX, WRITER_STATEMENT_CACHE_MAX};
 pub use suanli_platform_domain::rejection::MoneyRejection;
+pub use work_orders::{NewWorkOrder, WorkOrderRecord, WorkOrderStore};
 
 use suanli_platform_domain::audit::{AuditEvent, AuditRecord};
 use suanli_platform_domain::{
@@ -112,7 +115,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// The operations store. Every method is one atomic operation. The money methods are in
 /// the supertrait [`MoneyStore`].
 #[async_trait::async_trait]
-pub trait OpsStore: MoneyStore + Send + Sync + std::fmt::Debug {
+pub trait OpsStore: MoneyStore + WorkOrderStore + Send + Sync + std::fmt::Debug {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;
 

@@ -46,6 +46,11 @@ pub(super) fn sqlite_migrator() -> Migrator {
                 "user keys",
                 include_str!("../../migrations/sqlite/0006_user_keys.sql"),
             ),
+            migration(
+                9,
+                "work orders",
+                include_str!("../../migrations/sqlite/0009_work_orders.sql"),
+            ),
         ]),
         ..Migrator::DEFAULT
     }
@@ -83,6 +88,11 @@ pub(super) fn pg_migrator() -> Migrator {
                 6,
                 "user keys",
                 include_str!("../../migrations/postgres/0006_user_keys.sql"),
+            ),
+            migration(
+                9,
+                "work orders",
+                include_str!("../../migrations/postgres/0009_work_orders.sql"),
             ),
         ]),
         ..Migrator::DEFAULT
