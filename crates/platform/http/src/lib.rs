@@ -42,6 +42,8 @@
 //! Start reading at [`routes`] (what exists), then [`service`] (what each operation
 //! checks) and [`auth`].
 
+// The supplier agent's chain port (issue 16, the agent's part).
+pub mod agent_keys;
 pub mod auth;
 pub mod config;
 
@@ -176,6 +178,9 @@ pub struct AppState {
     pub enrolment: Option<Arc<dyn kyc::PartyEnrolment>>,
     /// Wakes the DID worker after a key with a DID-creating transaction was stored.
     pub did_kick: Arc<tokio::sync::Notify>,
+    /// The supplier agent's chain port (trade facts for work orders), when a ledger is
+    /// attached.
+    pub agent_keys: Option<Arc<dyn agent_keys::AgentKeys>>,
 }
 
 impl AppState {
@@ -254,6 +259,7 @@ impl Platform {
             dids: None,
             enrolment: None,
             did_kick: Arc::default(),
+            agent_keys: None,
         };
         let platform = Self { state };
         platform.bootstrap(config).await?;
@@ -326,6 +332,12 @@ impl Platform {
     /// Issues KYC credentials and enrols approved parties through `enrolment`.
     pub fn with_enrolment(mut self, enrolment: Arc<dyn kyc::PartyEnrolment>) -> Self {
         self.state.enrolment = Some(enrolment);
+        self
+    }
+
+    /// Reads trades for the supplier agent's work orders through `port`.
+    pub fn with_agent_keys(mut self, port: Arc<dyn agent_keys::AgentKeys>) -> Self {
+        self.state.agent_keys = Some(port);
         self
     }
 

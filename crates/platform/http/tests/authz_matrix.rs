@@ -356,6 +356,11 @@ fn sample_body(path: &str, method: &str) -> Option<Value> {
         ("POST", "/api/v1/orgs/{id}/users") => json!({"login": "matrix-sub", "display_name": "x",
             "password": pw("matrix-sub"), "roles": ["customer_sub_user"]}),
         ("PUT", "/api/v1/users/{id}/roles") => json!({"roles": ["customer_sub_user"]}),
+        // Issue 16, the agent's part: provisioning work orders.
+        ("POST", "/api/v1/supplier/work-orders") => json!({"serial": "00".repeat(16)}),
+        ("POST", "/api/v1/supplier/work-orders/{id}/fill") => {
+            json!({"address": "h", "credentials_ref": "vault:x", "pool_id": "p"})
+        }
         ("PUT", "/api/v1/settings/security") => json!({
             "password": {"min_chars": 10, "history": 5, "require_mixed": false},
             "login": {"failures_max": 5, "lock_secs": 900, "session_ttl_secs": 28800, "sessions_per_user_max": 3}}),
@@ -407,7 +412,11 @@ fn authorisation_matrix() {
                     got.1
                 );
                 checked += 1;
-            } else if r.method == "GET" && !r.path.starts_with("/api/v1/users/") {
+            } else if r.method == "GET"
+                && !r.path.starts_with("/api/v1/users/")
+                // A work order by id: one of the supplier's own, tested in work_orders.rs.
+                && !r.path.starts_with("/api/v1/supplier/work-orders/")
+            {
                 let got = srv.get(&path, &a.cred);
                 assert_eq!(got.0, 200, "{} GET {path}: {}", a.name, got.1);
                 checked += 1;

@@ -49,6 +49,8 @@ pub mod registrations;
 pub mod security;
 pub mod sessions;
 pub mod settings;
+// Issue 16, the agent's part: provisioning work orders.
+pub mod supply_work_orders;
 pub mod users;
 
 use crate::AppState;
