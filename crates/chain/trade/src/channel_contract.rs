@@ -142,6 +142,21 @@ impl Exec<'_, '_> {
         Ok(channel)
     }
 
+    /// The key that signs the supplier's channel statements: the agent key that accepted
+    /// the contract while it is not revoked, else the supplier's enrolled key. Fixed for
+    /// the channel's life at its opening.
+    fn channel_supplier_key(
+        &self,
+        trade: &Trade,
+    ) -> Result<suanli_primitives::PublicKey, ContractError> {
+        if let Some(key) = trade.agent_key
+            && self.agent(&key)?.is_some_and(|a| !a.is_revoked())
+        {
+            return Ok(key);
+        }
+        self.key_of(&trade.supplier)
+    }
+
     fn save_channel(&mut self, channel: &Channel) {
         self.put(channel_key(&channel.serial), channel);
     }
@@ -191,7 +206,7 @@ impl Exec<'_, '_> {
         )?;
         let terms = ChannelTerms {
             serial: *serial,
-            supplier_key: self.key_of(&trade.supplier)?,
+            supplier_key: self.channel_supplier_key(&trade)?,
             consumer_key: consumer.key,
             rate_fen_per_minute: trade.rate_fen_per_minute,
             min_cost_fen: trade.min_cost_fen,

@@ -18,6 +18,7 @@ use suanli_ledger::state::StateAccess;
 use suanli_ledger::{ContractId, ExtensionContract};
 use suanli_primitives::{Fen, PublicKey, Signature};
 
+use crate::agents::Actor;
 use crate::credentials::{self, Expected};
 use crate::model::{CloseReason, MINUTE_MS, PartyDid, Role, Serial};
 use crate::op::{self, TradeOp};
@@ -171,6 +172,10 @@ impl Exec<'_, '_> {
                 scores,
                 signature,
             } => self.rate(&serial, time_ms, scores, signature),
+            TradeOp::AuthoriseAgent { key, key_fragment } => {
+                self.authorise_agent(key, key_fragment)
+            }
+            TradeOp::RevokeAgent { key } => self.revoke_agent(key),
         }
     }
 
@@ -218,14 +223,18 @@ impl Exec<'_, '_> {
         self.get(&party_key(did), "party")
     }
 
-    /// The party the signing key is enrolled for.
+    /// The party the signing key is enrolled for (its own key: an agent key is refused,
+    /// see [`Exec::actor`] for the operations agents may sign).
     pub(crate) fn signer(&self) -> Result<Party, ContractError> {
-        let did = self.state.get(&keyof_key(self.ctx.signer)).ok_or_else(|| {
-            err(
+        let Some(did) = self.state.get(&keyof_key(self.ctx.signer)) else {
+            if let Some(agent) = self.agent(self.ctx.signer)? {
+                return Err(self.refuse_agent(&agent));
+            }
+            return Err(err(
                 "not_enrolled",
                 format!("key {} is not enrolled on the trade chain", self.ctx.signer),
-            )
-        })?;
+            ));
+        };
         let did = String::from_utf8(did)
             .ok()
             .and_then(|d| PartyDid::parse(&d).ok())
@@ -290,6 +299,10 @@ impl Exec<'_, '_> {
             height: self.ctx.height,
             block_time_ms: self.ctx.timestamp_ms,
             data,
+            agent_key: self
+                .agent(self.ctx.signer)?
+                .map(|a| a.key)
+                .filter(|_| self.state.get(&keyof_key(self.ctx.signer)).is_none()),
         };
         self.put(record_key(serial, seq), &record);
         self.state.put(count_key, (seq + 1).to_be_bytes().to_vec());
@@ -611,6 +624,7 @@ impl Exec<'_, '_> {
             funds: 0,
             closure: None,
             rating: None,
+            agent_key: None,
         };
         self.save(&trade);
         self.append_history(&consumer.did, &serial);
@@ -627,14 +641,33 @@ impl Exec<'_, '_> {
         self.append_record(&serial, &consumer.did, data)
     }
 
-    /// The trade, if the signer is its `role` party.
+    /// The trade, if the signer is its `role` party (the supplier's agent keys count as
+    /// the supplier).
     pub(crate) fn trade_as(
         &self,
         serial: &Serial,
         role: Role,
     ) -> Result<(Trade, Party), ContractError> {
+        let (trade, actor) = self.trade_as_actor(serial, role)?;
+        Ok((trade, actor.party))
+    }
+
+    /// [`Exec::trade_as`], with the agent key if one signed.
+    pub(crate) fn trade_as_actor(
+        &self,
+        serial: &Serial,
+        role: Role,
+    ) -> Result<(Trade, Actor), ContractError> {
         let trade = self.trade(serial)?;
-        let party = self.signer()?;
+        let actor = if role == Role::Supplier {
+            self.actor()?
+        } else {
+            Actor {
+                party: self.signer()?,
+                agent: None,
+            }
+        };
+        let party = &actor.party;
         let (did, code) = match role {
             Role::Supplier => (&trade.supplier, "not_supplier"),
             _ => (&trade.consumer, "not_consumer"),
@@ -645,7 +678,7 @@ impl Exec<'_, '_> {
                 format!("only the trade's {} may do this", role.as_str()),
             ));
         }
-        Ok((trade, party))
+        Ok((trade, actor))
     }
 
     /// The trade, if the signer is one of its parties, with the signer's role in it.
@@ -654,7 +687,15 @@ impl Exec<'_, '_> {
         serial: &Serial,
     ) -> Result<(Trade, Party, Role), ContractError> {
         let trade = self.trade(serial)?;
-        let party = self.signer()?;
+        let actor = self.actor()?;
+        if let Some(agent) = actor
+            .agent
+            .as_ref()
+            .filter(|_| actor.party.did != trade.supplier)
+        {
+            return Err(self.refuse_agent(agent));
+        }
+        let party = actor.party;
         let role = if party.did == trade.consumer {
             Role::Consumer
         } else if party.did == trade.supplier {
@@ -684,7 +725,8 @@ impl Exec<'_, '_> {
         signature: Signature,
         credential: &serde_json::Value,
     ) -> Result<(), ContractError> {
-        let (mut trade, supplier) = self.trade_as(serial, Role::Supplier)?;
+        let (mut trade, actor) = self.trade_as_actor(serial, Role::Supplier)?;
+        let supplier = &actor.party;
         Self::require_open(&trade)?;
         if !supplier.has(Role::Supplier) {
             return Err(err(
@@ -708,8 +750,8 @@ impl Exec<'_, '_> {
                 "the order lapsed with its offer; close it as expired",
             ));
         }
-        if !supplier
-            .key
+        if !actor
+            .key()
             .verify(&op::contract_message(&trade.order_signature), &signature)
         {
             return Err(err(
@@ -722,9 +764,9 @@ impl Exec<'_, '_> {
             &Expected {
                 id: credentials::start_credential_id(serial),
                 issuer: &trade.supplier,
-                issuer_key: &supplier.key,
-                issuer_fragment: &supplier.key_fragment,
-                key_since_ms: supplier.key_since_ms,
+                issuer_key: actor.key(),
+                issuer_fragment: actor.fragment(),
+                key_since_ms: actor.since_ms(),
                 cpt: trade.trade_start_cpt,
                 claims: credentials::start_claims(&trade),
                 at_ms: now.saturating_add(TIME_SKEW_MS_MAX),
@@ -740,6 +782,7 @@ impl Exec<'_, '_> {
         trade.contract_start_ms = Some(now);
         trade.contract_end_ms = Some(end);
         trade.billed_until_ms = Some(now);
+        trade.agent_key = actor.agent.as_ref().map(|a| a.key);
         self.save(&trade);
         self.update_stats(&trade.supplier, |s| s.contracted += 1)?;
         let data = RecordData::Contract(ContractData {
@@ -749,7 +792,7 @@ impl Exec<'_, '_> {
             credential: credential.clone(),
             supplier_signature: signature,
         });
-        self.append_record(serial, &supplier.did, data)
+        self.append_record(serial, &trade.supplier, data)
     }
 
     pub(crate) fn fund(
@@ -793,7 +836,8 @@ impl Exec<'_, '_> {
         cost_fen: Fen,
         credential: &serde_json::Value,
     ) -> Result<(), ContractError> {
-        let (mut trade, supplier) = self.trade_as(serial, Role::Supplier)?;
+        let (mut trade, actor) = self.trade_as_actor(serial, Role::Supplier)?;
+        let supplier = &actor.party;
         Self::require_open(&trade)?;
         self.refuse_if_channel(serial, "checked in")?;
         let (Some(billed_until), Some(contract_end)) =
@@ -870,15 +914,16 @@ impl Exec<'_, '_> {
             &Expected {
                 id: credentials::checkin_credential_id(serial, trade.checkins + 1),
                 issuer: &trade.supplier,
-                issuer_key: &supplier.key,
-                issuer_fragment: &supplier.key_fragment,
-                key_since_ms: supplier.key_since_ms,
+                issuer_key: actor.key(),
+                issuer_fragment: actor.fragment(),
+                key_since_ms: actor.since_ms(),
                 cpt: trade.checkin_cpt,
                 claims: credentials::checkin_claims(&trade, start_ms, end_ms, cost_fen),
                 at_ms: self.ctx.timestamp_ms.saturating_add(TIME_SKEW_MS_MAX),
             },
         )?;
-        self.move_fen(&escrow_key, &balance_key(&supplier.key), cost_fen)?;
+        let payee = balance_key(&supplier.key);
+        self.move_fen(&escrow_key, &payee, cost_fen)?;
         // Check-in payment: escrow before = escrow after + paid.
         debug_assert_eq!(
             escrow.checked_sub(cost_fen),
@@ -898,7 +943,7 @@ impl Exec<'_, '_> {
             n: trade.checkins,
             start_ms,
         });
-        self.append_record(serial, &supplier.did, data)
+        self.append_record(serial, &trade.supplier, data)
     }
 
     /// A trade with a service channel is checked in and closed through the channel.

@@ -27,6 +27,12 @@ impl Exec<'_, '_> {
             return Err(err("malformed_call", "not an enrolment"));
         };
         self.require_operator()?;
+        if self.agent(&key)?.is_some() {
+            return Err(err(
+                "key_in_use",
+                format!("key {key} is a supplier's agent key"),
+            ));
+        }
         if let Some(bound) = self.state.get(&keyof_key(&key))
             && bound != did.as_str().as_bytes()
         {

@@ -26,6 +26,7 @@
 //! record's typed content in [`record_data`]); amounts are `suanli_primitives::money::Fen`;
 //! channels at [`channel`], then [`channel_contract`].
 
+pub mod agents;
 pub mod channel;
 pub mod channel_contract;
 pub mod contract;

@@ -95,6 +95,16 @@ pub enum TradeOp {
         scores: Scores,
         signature: Signature,
     },
+    /// Supplier (its own enrolled key): delegates `key` to its agent. The agent key may
+    /// then sign, for this supplier only, `accept`, `checkin`, `close` and the channel
+    /// operations; its credentials name `<supplier>#<key_fragment>` (the key is added to
+    /// the supplier's DID document under that fragment on the identity chain).
+    AuthoriseAgent {
+        key: PublicKey,
+        key_fragment: String,
+    },
+    /// Supplier (its own enrolled key): revokes an agent key, permanently.
+    RevokeAgent { key: PublicKey },
 }
 
 fn default_key_fragment() -> String {
@@ -146,6 +156,10 @@ impl TradeOp {
                     kyc_credential_id,
                     kyc_credential_sha256,
                 )?)
+            }
+            TradeOp::AuthoriseAgent { key_fragment, .. } => {
+                suanli_identity::Fragment::new(key_fragment)?;
+                Ok(())
             }
             TradeOp::PublishMode { terms } => terms.check(),
             TradeOp::PublishOffer { terms } => terms.check(),

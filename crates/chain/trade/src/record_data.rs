@@ -304,6 +304,8 @@ pub(crate) struct RecordDto {
     pub(crate) height: u64,
     pub(crate) block_time_ms: u64,
     pub(crate) data: Value,
+    #[serde(default)]
+    pub(crate) agent_key: Option<suanli_primitives::PublicKey>,
 }
 
 impl TryFrom<RecordDto> for crate::records::Record {
@@ -325,6 +327,7 @@ impl TryFrom<RecordDto> for crate::records::Record {
             height: dto.height,
             block_time_ms: dto.block_time_ms,
             data,
+            agent_key: dto.agent_key,
         })
     }
 }

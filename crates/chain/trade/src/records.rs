@@ -19,6 +19,8 @@
 //! | `trade/stats/<did>` | [`SupplierStats`] |
 //! | `trade/rt_n/<did>`, `trade/rt/<did>/<u64 BE>` | ratings count, [`RatingEntry`] |
 //! | `trade/ch/<serial>` | [`Channel`] |
+//! | `trade/agent/<32-byte key>` | [`AgentKey`] |
+//! | `trade/ag_n/<did>`, `trade/ag/<did>/<u64 BE>` | agent keys authorised, the n-th key (32 bytes) |
 //!
 //! A trade's escrow is the settlement-credit balance of the account
 //! [`escrow_account`]`(serial)`, which is not a public key: nobody holds a key for it and
@@ -77,6 +79,18 @@ pub fn history_count_key(did: &PartyDid) -> Vec<u8> {
 pub fn history_key(did: &PartyDid, n: u64) -> Vec<u8> {
     key(
         "trade/h/",
+        &[did.as_str().as_bytes(), b"/", &n.to_be_bytes()],
+    )
+}
+pub fn agent_key(pk: &PublicKey) -> Vec<u8> {
+    key("trade/agent/", &[pk.as_bytes()])
+}
+pub fn agent_count_key(did: &PartyDid) -> Vec<u8> {
+    key("trade/ag_n/", &[did.as_str().as_bytes()])
+}
+pub fn agent_index_key(did: &PartyDid, n: u64) -> Vec<u8> {
+    key(
+        "trade/ag/",
         &[did.as_str().as_bytes(), b"/", &n.to_be_bytes()],
     )
 }
@@ -178,6 +192,28 @@ impl Party {
     }
 }
 
+/// A key a supplier delegated to its agent (`authorise_agent`): it may accept orders
+/// (countersignature and trade-start credential), check in, close and run the channel
+/// operations of that supplier's trades — never publish, withdraw or delegate. Revocation
+/// is permanent: the key is refused from then on (`agent_key_revoked`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentKey {
+    pub key: PublicKey,
+    /// The supplier the key acts for.
+    pub supplier: PartyDid,
+    /// The key's verification method in the supplier's DID document: the credentials
+    /// the agent issues must name `<supplier>#<key_fragment>`.
+    pub key_fragment: String,
+    pub authorised_at_ms: u64,
+    pub revoked_at_ms: Option<u64>,
+}
+
+impl AgentKey {
+    pub fn is_revoked(&self) -> bool {
+        self.revoked_at_ms.is_some()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mode {
     pub id: u64,
@@ -269,6 +305,10 @@ pub struct Trade {
     pub funds: u32,
     pub closure: Option<Closure>,
     pub rating: Option<Rating>,
+    /// The agent key that accepted the contract (absent when the supplier's own key did):
+    /// a service channel opened on the trade takes the supplier's statements signed by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_key: Option<PublicKey>,
 }
 
 impl Trade {
@@ -315,6 +355,10 @@ pub struct Record {
     pub block_time_ms: u64,
     /// Kind-specific content: signatures, credential, amounts.
     pub data: RecordData,
+    /// The supplier's agent key that signed the transaction (absent when the party's own
+    /// enrolled key did).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_key: Option<PublicKey>,
 }
 
 /// Per supplier: what its trades came to.

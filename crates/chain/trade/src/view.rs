@@ -304,17 +304,40 @@ pub fn authorize_read(
     if time_ms.abs_diff(now_ms) > TIME_SKEW_MS_MAX {
         return Err(ReadDenied::Stale);
     }
-    if !verify_digest(
-        &p.key,
-        &read_digest(chain, reader, subject, time_ms),
-        signature,
-    ) {
+    let digest = read_digest(chain, reader, subject, time_ms);
+    if verify_digest(&p.key, &digest, signature) {
+        if p.has(Role::Regulator) || parties.contains(&reader) {
+            return Ok(p);
+        }
+        return Err(ReadDenied::NotEntitled);
+    }
+    // A supplier's active agent keys read what the supplier may read as a party (never
+    // as a regulator).
+    let by_agent = agents(state, reader)
+        .iter()
+        .any(|a| !a.is_revoked() && verify_digest(&a.key, &digest, signature));
+    if !by_agent {
         return Err(ReadDenied::BadSignature);
     }
-    if p.has(Role::Regulator) || parties.contains(&reader) {
+    if parties.contains(&reader) {
         return Ok(p);
     }
     Err(ReadDenied::NotEntitled)
+}
+
+/// An agent key's record (active or revoked).
+pub fn agent(state: &(impl StateRead + ?Sized), key: &PublicKey) -> Option<AgentKey> {
+    read(state, &agent_key(key))
+}
+
+/// The agent keys a supplier authorised, in order (revoked ones included).
+pub fn agents(state: &(impl StateRead + ?Sized), supplier: &PartyDid) -> Vec<AgentKey> {
+    let n = decode_u64(state.read(&agent_count_key(supplier)));
+    (0..n.min(crate::agents::AGENTS_PER_SUPPLIER_MAX))
+        .filter_map(|i| state.read(&agent_index_key(supplier, i)))
+        .filter_map(|b| PublicKey::from_bytes(&b).ok())
+        .filter_map(|k| agent(state, &k))
+        .collect()
 }
 
 /// The DID a trade-chain key is enrolled for.

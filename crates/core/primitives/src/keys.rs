@@ -78,8 +78,10 @@ impl PublicKey {
             .try_into()
             .map_err(|_| KeyError::PublicKeyLength(bytes.len()))?;
         let dalek = VerifyingKey::from_bytes(&array).map_err(|_| KeyError::InvalidPublicKey)?;
-        // Weak (small-order) keys and non-canonical encodings are refused.
-        if dalek.is_weak() || dalek.to_bytes() != array {
+        // Weak (small-order) keys and non-canonical encodings are refused. Decompression
+        // accepts a y coordinate ≥ p (it reduces it) and returns the input bytes from
+        // `to_bytes`, so canonicity is checked by re-encoding the decompressed point.
+        if dalek.is_weak() || dalek.to_edwards().compress().to_bytes() != array {
             return Err(KeyError::InvalidPublicKey);
         }
         let point = ed25519_zebra::VerificationKey::try_from(array)
@@ -216,10 +218,14 @@ impl SecretKey {
         self.0.to_bytes()
     }
 
-    /// PKCS#8 v1 PEM (RFC 8410).
+    /// PKCS#8 v1 PEM (RFC 8410 §7: the seed only, no public key — the form OpenSSL
+    /// writes and every common tool reads; v2 files are still read).
     pub fn to_pem(&self) -> Result<String, KeyError> {
-        let pem = self
-            .0
+        let v1 = ed25519_dalek::pkcs8::KeypairBytes {
+            secret_key: self.0.to_bytes(),
+            public_key: None,
+        };
+        let pem = v1
             .to_pkcs8_pem(Default::default())
             .map_err(|e| KeyError::File {
                 path: String::new(),
@@ -332,6 +338,65 @@ fn batch_rng() -> Option<rand_chacha::ChaCha20Rng> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// p = 2^255 − 19, little-endian, plus `y` (y < 19, so the sum stays below 2^255).
+    fn y_plus_p(y: u8) -> [u8; 32] {
+        let mut b = [0xffu8; 32];
+        b[0] = 0xed;
+        b[31] = 0x7f;
+        let (lo, carry) = b[0].overflowing_add(y);
+        b[0] = lo;
+        assert!(!carry, "y < 19 keeps the first byte below 256");
+        b
+    }
+
+    #[test]
+    fn non_canonical_encodings_are_refused() {
+        // Every y in 0..19 has a second, non-canonical encoding y + p. Where that y is on
+        // the curve and of large order, the canonical encoding is accepted and the other
+        // refused; small-order points are refused in both.
+        let mut large_order_seen = 0;
+        for y in 0u8..19 {
+            for sign in [0u8, 0x80] {
+                let mut canonical = [0u8; 32];
+                canonical[0] = y;
+                canonical[31] |= sign;
+                let mut other = y_plus_p(y);
+                other[31] |= sign;
+                let decodes = VerifyingKey::from_bytes(&other).is_ok();
+                assert!(
+                    PublicKey::from_bytes(&other).is_err(),
+                    "y = {y} + p (sign {sign}) must be refused"
+                );
+                if decodes && PublicKey::from_bytes(&canonical).is_ok() {
+                    large_order_seen += 1;
+                }
+            }
+        }
+        assert!(
+            large_order_seen > 0,
+            "the test must cover a large-order point with a non-canonical encoding"
+        );
+    }
+
+    #[test]
+    fn key_files_are_pkcs8_v1() {
+        // RFC 8410 §10.3's example key (v1, the seed only).
+        let pem = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEINTuctv5E1hK1bbY8fdp+K06/nwoy/HU++CXqI9EdVhC\n-----END PRIVATE KEY-----\n";
+        let key = SecretKey::from_pem(pem).unwrap();
+        assert_eq!(key.to_pem().unwrap(), pem);
+    }
+
+    #[test]
+    fn small_order_keys_are_refused() {
+        // The identity (y = 1) and the point of order 2 (y = p − 1).
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        assert!(PublicKey::from_bytes(&identity).is_err());
+        let mut order2 = y_plus_p(0);
+        order2[0] = 0xec;
+        assert!(PublicKey::from_bytes(&order2).is_err());
+    }
 
     #[test]
     fn rfc8032_test_1() {

@@ -380,6 +380,12 @@ impl Net {
     }
 
     pub fn accept_op(&self, supplier: &Party, serial: &Serial) -> TradeOp {
+        self.accept_op_by(&supplier.key, "key-1", serial)
+    }
+
+    /// The supplier's acceptance signed by `key` (the supplier's or an agent's), its
+    /// credential naming `fragment` as the verification method.
+    pub fn accept_op_by(&self, key: &SecretKey, fragment: &str, serial: &Serial) -> TradeOp {
         let trade = self.trade(serial);
         let draft = credentials::draft(
             &trade,
@@ -389,18 +395,27 @@ impl Net {
             self.now_ms,
         )
         .unwrap();
-        let credential = credentials::issue(&draft, &supplier.key, "key-1", self.now_ms).unwrap();
+        let credential = credentials::issue(&draft, key, fragment, self.now_ms).unwrap();
         TradeOp::Accept {
             serial: *serial,
-            signature: supplier
-                .key
-                .sign(&op::contract_message(&trade.order_signature)),
+            signature: key.sign(&op::contract_message(&trade.order_signature)),
             credential,
         }
     }
 
     /// The check-in of the next period of `minutes` minutes at the correct cost.
     pub fn checkin_op(&self, supplier: &Party, serial: &Serial, minutes: u64) -> TradeOp {
+        self.checkin_op_by(&supplier.key, "key-1", serial, minutes)
+    }
+
+    /// [`Net::checkin_op`] issued by `key` under `fragment` (the supplier's or an agent's).
+    pub fn checkin_op_by(
+        &self,
+        key: &SecretKey,
+        fragment: &str,
+        serial: &Serial,
+        minutes: u64,
+    ) -> TradeOp {
         let trade = self.trade(serial);
         let start = trade.billed_until_ms.unwrap();
         let end = start + minutes * MINUTE;
@@ -412,12 +427,24 @@ impl Net {
             trade.min_cost_fen,
         )
         .unwrap();
-        self.checkin_op_with(supplier, &trade, start, end, cost.get())
+        self.checkin_op_keyed(key, fragment, &trade, start, end, cost.get())
     }
 
     pub fn checkin_op_with(
         &self,
         supplier: &Party,
+        trade: &Trade,
+        start: u64,
+        end: u64,
+        cost: i64,
+    ) -> TradeOp {
+        self.checkin_op_keyed(&supplier.key, "key-1", trade, start, end, cost)
+    }
+
+    fn checkin_op_keyed(
+        &self,
+        key: &SecretKey,
+        fragment: &str,
         trade: &Trade,
         start: u64,
         end: u64,
@@ -431,7 +458,7 @@ impl Net {
             start,
         )
         .unwrap();
-        let credential = credentials::issue(&draft, &supplier.key, "key-1", end).unwrap();
+        let credential = credentials::issue(&draft, key, fragment, end).unwrap();
         TradeOp::Checkin {
             serial: trade.serial,
             start_ms: start,

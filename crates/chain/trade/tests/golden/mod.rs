@@ -2,7 +2,8 @@
 //! KYC credentials live on): a fixed scenario, with fixed keys and fixed block times, that
 //! runs every trade and channel operation and the credit and anchor payloads through the
 //! real engines (policy, enrolment, modes and offers, browse, order, contract, top-up,
-//! check-ins, each kind of close, rating; channel open, bond, top-up, check-in, cooperative
+//! check-ins, each kind of close, rating; agent keys authorised, accepting, checking in,
+//! closing and revoked; channel open, bond, top-up, check-in, cooperative
 //! close, unilateral close, challenge with a penalty, settlement; mint, transfer, burn,
 //! anchor; failed calls, whose outcomes are committed too) and pins the head hashes, the
 //! state commitments and a digest of every state entry.
@@ -23,9 +24,9 @@ use crate::common::{MINUTE, Net, Party, fen, pos, signed_state};
 
 /// Trade chain: head block hash, its state commitment, and the digest of every entry.
 const TRADE: [&str; 3] = [
-    "bd584847fa79967ee8bff12b8968aa020cdc7c038c14ea7a76c86f809a0c33e5",
-    "641afe561d01ba08c5c661b63da5b1b3d6cbcdf41d2866bab7c89f8cddce937c",
-    "0cfe7e04bcf2bd140a23c538a15912330e4bd3051cf154d289622fb4cf3ea969",
+    "8b25804c9f69b25395dd280d9baff5ad4deb091b8968225d481c7fbd4f4f625c",
+    "9efca3f65e8495136968e618a96c53ca8adf828db3b450d0ddde7ddabbf3dd65",
+    "0d7e0c9037c854297f170b3c4ec9b5b125e4efeed2c09b47e2475cd3f412c004",
 ];
 /// Identity chain, likewise.
 const IDENTITY: [&str; 3] = [
@@ -34,7 +35,7 @@ const IDENTITY: [&str; 3] = [
     "4cc553e6340096607425aed1ce61cafad907e1558168d0f716f2bf1dabb16dc2",
 ];
 /// Heights of the trade and identity chains' heads after the scenario.
-const HEIGHTS: (u64, u64) = (42, 3);
+const HEIGHTS: (u64, u64) = (49, 3);
 
 const WINDOW: u64 = 10 * MINUTE;
 
@@ -130,6 +131,33 @@ fn trades(net: &mut Net, s: &Party, c: &Party, offer: u64) {
             }
         ),
         Err("trade_closed".into())
+    );
+}
+
+/// Agent keys: authorised, accepting, checking in and closing for the supplier, then
+/// revoked, and a revoked key's refused call.
+fn agents(net: &mut Net, s: &Party, c: &Party, offer: u64) {
+    let agent = SecretKey::from_label("golden-agent");
+    let authorise = TradeOp::AuthoriseAgent {
+        key: agent.public(),
+        key_fragment: "agent-1".into(),
+    };
+    net.trade_op(&s.key, &authorise).unwrap();
+    let serial = net.ordered(c, s, 6, offer, 60, 1_000);
+    let accept = net.accept_op_by(&agent, "agent-1", &serial);
+    net.trade_op(&agent, &accept).unwrap();
+    net.advance(60 * MINUTE);
+    let checkin = net.checkin_op_by(&agent, "agent-1", &serial, 60);
+    net.trade_op(&agent, &checkin).unwrap();
+    net.trade_op(&agent, &Net::close_op(&serial, CloseReason::Completed))
+        .unwrap();
+    let revoke = TradeOp::RevokeAgent {
+        key: agent.public(),
+    };
+    net.trade_op(&s.key, &revoke).unwrap();
+    assert_eq!(
+        net.trade_op(&agent, &Net::close_op(&serial, CloseReason::Completed)),
+        Err("agent_key_revoked".into())
     );
 }
 
@@ -244,6 +272,7 @@ fn scenario() -> Net {
     net.mint(&s, 10_000);
     trades(&mut net, &s, &c, offer);
     channels(&mut net, &s, &c, offer);
+    agents(&mut net, &s, &c, offer);
 
     net.trade_op(&s.key, &TradeOp::WithdrawOffer { offer_id: offer })
         .unwrap();

@@ -3,6 +3,6 @@
 /// Strings of the supplier console's shell.
 pub const SUPPLIER_TEXTS: &[(&str, &str, &str)] = &[
     ("nav.supplier", "供应商控制台", "Supplier console"),
-    ("supplier.title", "供应商控制台", "Supplier console"),
+    ("supplier.console", "供应商控制台", "Supplier console"),
     ("supplier.overview", "概览", "Overview"),
 ];
