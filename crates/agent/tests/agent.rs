@@ -297,5 +297,37 @@ fn accepts_within_policy_leaves_the_rest_provisions_checks_in_and_closes() {
     // Done trades are not looked at again.
     let r = agent.tick().unwrap();
     assert_eq!((r.released, r.completed), (0, 0), "{r:?}");
+
+    // A delegated agent key (docs/trade.md §1.1) accepts for the supplier; once revoked,
+    // it can no longer accept, and the order stays open.
+    let agent_key = SecretKey::from_label("agent-test/agent-key");
+    let authorise = TradeOp::AuthoriseAgent {
+        key: agent_key.public(),
+        key_fragment: "agent-1".into(),
+    };
+    submit(ledger.as_ref(), &supplier.key, &authorise, "authorise").unwrap();
+    let delegated = Agent {
+        key: agent_key.clone(),
+        key_fragment: "agent-1".into(),
+        store: DoneStore::open(&dir.path().join("agent-2")).unwrap(),
+        ..agent
+    };
+    let now = clock.now_ms();
+    let third = order(ledger.as_ref(), &consumer, &supplier, 3, 1, now);
+    let r = delegated.tick().unwrap();
+    assert_eq!((r.accepted, r.failed), (1, 0), "{r:?}");
+    let t = trade(ledger.as_ref(), &third);
+    assert_eq!(
+        (t.status, t.agent_key),
+        (Status::Active, Some(agent_key.public()))
+    );
+    let revoke = TradeOp::RevokeAgent {
+        key: agent_key.public(),
+    };
+    submit(ledger.as_ref(), &supplier.key, &revoke, "revoke").unwrap();
+    let fourth = order(ledger.as_ref(), &consumer, &supplier, 4, 1, now);
+    let r = delegated.tick().unwrap();
+    assert_eq!((r.accepted, r.failed), (0, 1), "{r:?}");
+    assert_eq!(trade(ledger.as_ref(), &fourth).status, Status::Ordered);
     stop(running);
 }

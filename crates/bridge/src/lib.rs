@@ -9,6 +9,8 @@
 //!   keys sign.
 //! - [`dids::LedgerParties`] — `PartyEnrolment`: KYC credential and trade-chain enrolment
 //!   of an approved party, with the genesis operator's key.
+//! - [`agent_keys::LedgerAgentKeys`] — `AgentKeys`: the trade facts behind the supplier
+//!   agent's work orders.
 //! - [`mirror::LedgerMirror`] — `SettlementMirror`: money in/out mirrored as settlement
 //!   credits (mint/burn), compared by `reconcile`.
 //!
@@ -21,6 +23,8 @@
 //! transaction, never re-signed; a write counts only once committed and applied. Errors
 //! are [`BridgeError`]; the ports see them as `PortError` with this error as the source.
 
+// Issue 16, the agent's part.
+pub mod agent_keys;
 pub mod anchor;
 pub mod dids;
 pub mod error;

@@ -13,6 +13,7 @@ use suanli_platform_http::Platform;
 use suanli_primitives::{Clock, SecretKey, SystemClock};
 
 use crate::BridgeError;
+use crate::agent_keys::LedgerAgentKeys;
 use crate::anchor::LedgerAnchor;
 use crate::dids::{LedgerDids, LedgerParties};
 
@@ -23,6 +24,8 @@ pub struct LedgerPorts {
     pub dids: LedgerDids,
     /// Only where the genesis operator's key is.
     pub parties: Option<LedgerParties>,
+    /// The supplier agent's chain port.
+    pub agent_keys: LedgerAgentKeys,
 }
 
 impl LedgerPorts {
@@ -30,7 +33,8 @@ impl LedgerPorts {
     pub fn attach(self, platform: Platform) -> Platform {
         let platform = platform
             .with_anchor(Arc::new(self.anchor))
-            .with_did_registry(Arc::new(self.dids));
+            .with_did_registry(Arc::new(self.dids))
+            .with_agent_keys(Arc::new(self.agent_keys));
         match self.parties {
             Some(parties) => platform.with_enrolment(Arc::new(parties)),
             None => platform,
@@ -113,6 +117,7 @@ impl PlatformLedger {
             anchor,
             dids,
             parties,
+            agent_keys: LedgerAgentKeys::new(Arc::clone(&self.client)),
         })
     }
 

@@ -68,6 +68,8 @@ enum Command {
     /// Data-driven scheduling: the market simulator and the optimal-transport solver.
     #[command(subcommand)]
     Sched(cmd::sched::SchedCmd),
+    /// The supplier agent: `keygen --out FILE`, or run with `--config FILE`.
+    Agent(cmd::agent::AgentArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -92,6 +94,7 @@ fn main() -> std::process::ExitCode {
         Some(Command::Channel(c)) => cmd::channel::run(c),
         Some(Command::Key(c)) => cmd::key::run(c),
         Some(Command::Sched(c)) => cmd::sched::run(c),
+        Some(Command::Agent(a)) => cmd::agent::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -124,6 +124,12 @@ pub const CONSOLE: Section = Section {
             "console.resources",
             Some(Permission::AccountRead),
         ),
+        // Issue 16, the agent's part: access details of work orders.
+        (
+            "/console/work-orders",
+            "wo.mine",
+            Some(Permission::AccountRead),
+        ),
         (
             "/console/orders",
             "console.orders",
@@ -188,11 +194,19 @@ pub const OPS: Section = Section {
 /// The supplier console's menu (one link per area; `crate::supplier`).
 pub const SUPPLIER: Section = Section {
     title: "supplier.console",
-    links: &[(
-        "/supplier",
-        "supplier.overview",
-        Some(Permission::SupplyRead),
-    )],
+    links: &[
+        (
+            "/supplier",
+            "supplier.overview",
+            Some(Permission::SupplyRead),
+        ),
+        // Issue 16, the agent's part.
+        (
+            "/supplier/work-orders",
+            "wo.title",
+            Some(Permission::SupplyRead),
+        ),
+    ],
 };
 
 /// The system console's menu.

@@ -203,6 +203,8 @@ pub fn router(app: AppState, api: Router) -> Router {
         .route("/system/oem", get(system::oem).post(system::oem_post))
         .route("/system/audit", get(system::audit))
         .merge(supplier::router())
+        // Issue 16, the agent's part.
+        .merge(console::work_orders::routes())
         .fallback(fallback)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

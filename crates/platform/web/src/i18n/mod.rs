@@ -190,15 +190,22 @@ fn lookup(key: &str) -> Option<(&'static str, &'static str)> {
 
 mod texts_admin;
 mod texts_supplier;
+// Issue 16, the agent's part: work orders.
+mod texts_supply_agent;
 mod texts_user;
 
 pub use texts_admin::ADMIN_TEXTS;
 pub use texts_supplier::SUPPLIER_TEXTS;
+pub use texts_supply_agent::SUPPLY_AGENT_TEXTS;
 pub use texts_user::USER_TEXTS;
 
 /// Every translated string: key, Chinese, English.
 pub fn texts() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
-    USER_TEXTS.iter().chain(ADMIN_TEXTS).chain(SUPPLIER_TEXTS)
+    USER_TEXTS
+        .iter()
+        .chain(ADMIN_TEXTS)
+        .chain(SUPPLIER_TEXTS)
+        .chain(SUPPLY_AGENT_TEXTS)
 }
 
 /// Whether `key` is in the table.

@@ -13,9 +13,15 @@ use axum::routing::get;
 use maud::html;
 use suanli_platform_domain::Permission;
 
+// Issue 16, the agent's part.
+pub mod work_orders;
+
 /// The supplier console's pages.
 pub fn router() -> Router<WebState> {
-    Router::new().route("/supplier", get(overview))
+    Router::new()
+        .route("/supplier", get(overview))
+        // Issue 16, the agent's part.
+        .merge(work_orders::routes())
 }
 
 /// `GET /supplier`: the organisation, its kind and its real-name status.
