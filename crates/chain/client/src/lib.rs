@@ -13,6 +13,10 @@
 //! the chain apply it at most once anyway). A transaction counts as done only when it is
 //! committed *and* applied; a committed failure is [`LedgerError::Failed`].
 //!
+//! [`supply`] is the supplier side typed for the platform's bridge and the supplier agent
+//! (modes, offers, CPTs, agent keys, a supplier's trades and reputation, acceptances and
+//! check-ins by the supplier's or an agent's key), over any [`LedgerClient`].
+//!
 //! [`identity`] and [`trade`] hold the client-side operations of the CLI's identity and
 //! trade commands (reads over the node API, signed requests, credentials issued here);
 //! [`wallet`] the key and JSON files they read and write.
@@ -24,6 +28,7 @@ pub mod embedded;
 pub mod error;
 pub mod http;
 pub mod identity;
+pub mod supply;
 pub mod trade;
 pub mod wallet;
 

@@ -24,6 +24,7 @@
 //! Start reading at [`router`].
 
 pub mod identity;
+mod supply;
 pub mod trade;
 
 use std::future::Future;
@@ -236,6 +237,11 @@ pub fn router(node: Arc<Node>, access: Access) -> Router {
             get(trade::reputation),
         )
         .route("/v1/trade/keys/{key}", get(trade::key_owner))
+        // supplier endpoints (issue 16)
+        .route("/v1/trade/suppliers/{did}/modes", get(supply::modes))
+        .route("/v1/trade/suppliers/{did}/offers", get(supply::offers))
+        .route("/v1/trade/suppliers/{did}/agents", get(supply::agents))
+        .route("/v1/trade/signers/{id}", get(supply::signer))
         .route("/v1/trade/next_ids", get(trade::next_ids))
         .route("/v1/trade/modes/{id}", get(trade::mode))
         .route("/v1/trade/offers", get(trade::offers))
@@ -426,7 +432,7 @@ where
         })?
 }
 
-fn parse_tx_id(text: &str) -> Result<TxId, ApiError> {
+pub(crate) fn parse_tx_id(text: &str) -> Result<TxId, ApiError> {
     Hash32::from_hex(text)
         .map(TxId)
         .map_err(|e| ApiError::bad("bad_tx_id", e.to_string()))

@@ -74,7 +74,8 @@ fn id(text: &str, what: &str) -> Result<u64, ApiError> {
     })
 }
 
-/// `GET /v1/trade/keys/{public key hex}`: the DID a key is enrolled for.
+/// `GET /v1/trade/keys/{public key hex}`: the DID a key acts for (a party's own key, or a
+/// supplier's agent key — then `acts_for.as` is `agent`, with its fragment and revocation).
 pub(crate) async fn key_owner(
     State(node): State<Arc<Node>>,
     Path(text): Path<String>,
@@ -82,10 +83,11 @@ pub(crate) async fn key_owner(
     let key = PublicKey::from_hex(&text)
         .map_err(|e| ApiError::bad("bad_key", format!("a public key is 64 hex characters: {e}")))?;
     blocking(&node, move |node| {
-        let did = node
-            .with_state(ChainKind::Trade, |s| view::did_of_key(s, &key))
-            .ok_or_else(|| ApiError::not_found(format!("key {key} is not enrolled")))?;
-        ok(json!({"did": did}))
+        let acts_for = node.with_state(ChainKind::Trade, |s| crate::supply::acts_for(s, &key));
+        if acts_for.is_null() {
+            return Err(ApiError::not_found(format!("key {key} is not enrolled")));
+        }
+        ok(json!({"did": acts_for["did"], "acts_for": acts_for}))
     })
     .await
 }

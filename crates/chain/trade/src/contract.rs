@@ -106,13 +106,18 @@ impl Exec<'_, '_> {
             TradeOp::Unenroll { did, role } => self.unenroll(&did, role),
             TradeOp::PublishMode { terms } => {
                 let supplier = self.signer_in(Role::Supplier)?;
-                self.count_published(&supplier.did, true)?;
+                let n = self.count_published(&supplier.did, true)?;
                 let id = self.next_id(MODE_NEXT_KEY, "modes")?;
+                self.state.put(
+                    supplier_mode_key(&supplier.did, n),
+                    id.to_be_bytes().to_vec(),
+                );
                 let mode = Mode {
                     id,
                     supplier: supplier.did,
                     terms,
                     published_at_ms: self.ctx.timestamp_ms,
+                    tx_id: Some(self.ctx.tx_id),
                 };
                 self.put(mode_key(id), &mode);
                 Ok(())
@@ -329,8 +334,9 @@ impl Exec<'_, '_> {
         Ok(())
     }
 
-    /// Counts a mode (`mode`) or an offer published by `supplier`, within its quota.
-    fn count_published(&mut self, supplier: &PartyDid, mode: bool) -> Result<(), ContractError> {
+    /// Counts a mode (`mode`) or an offer published by `supplier`, within its quota;
+    /// returns its index among the supplier's modes or offers (0-based).
+    fn count_published(&mut self, supplier: &PartyDid, mode: bool) -> Result<u64, ContractError> {
         let key = stats_key(supplier);
         let mut stats: SupplierStats = self.get(&key, "supplier stats")?.unwrap_or_default();
         let (count, max, what) = if mode {
@@ -344,9 +350,10 @@ impl Exec<'_, '_> {
                 format!("a supplier may publish at most {max} {what}"),
             ));
         }
+        let n = *count;
         *count += 1;
         self.put(key, &stats);
-        Ok(())
+        Ok(n)
     }
 
     /// The credit balance key of a trade's escrow (derive it once per operation: the
@@ -393,7 +400,7 @@ impl Exec<'_, '_> {
 
     fn publish_offer(&mut self, terms: crate::model::OfferTerms) -> Result<(), ContractError> {
         let supplier = self.signer_in(Role::Supplier)?;
-        self.count_published(&supplier.did, false)?;
+        let n = self.count_published(&supplier.did, false)?;
         let mode: Mode = self
             .get(&mode_key(terms.mode_id), "mode")?
             .ok_or_else(|| err("mode_not_found", format!("no trade mode {}", terms.mode_id)))?;
@@ -410,6 +417,10 @@ impl Exec<'_, '_> {
             ));
         }
         let id = self.next_id(OFFER_NEXT_KEY, "offers")?;
+        self.state.put(
+            supplier_offer_key(&supplier.did, n),
+            id.to_be_bytes().to_vec(),
+        );
         let offer = Offer {
             id,
             supplier: supplier.did,
@@ -417,6 +428,7 @@ impl Exec<'_, '_> {
             terms,
             withdrawn: false,
             published_at_ms: self.ctx.timestamp_ms,
+            tx_id: Some(self.ctx.tx_id),
         };
         self.put(offer_key(id), &offer);
         Ok(())

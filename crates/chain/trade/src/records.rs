@@ -19,6 +19,7 @@
 //! | `trade/stats/<did>` | [`SupplierStats`] |
 //! | `trade/rt_n/<did>`, `trade/rt/<did>/<u64 BE>` | ratings count, [`RatingEntry`] |
 //! | `trade/ch/<serial>` | [`Channel`] |
+//! | `trade/sm/<did>/<u64 BE n>`, `trade/so/<did>/<u64 BE n>` | id of the supplier's n-th mode, offer |
 //! | `trade/agent/<32-byte key>` | [`AgentKey`] |
 //! | `trade/ag_n/<did>`, `trade/ag/<did>/<u64 BE>` | agent keys authorised, the n-th key (32 bytes) |
 //!
@@ -79,6 +80,20 @@ pub fn history_count_key(did: &PartyDid) -> Vec<u8> {
 pub fn history_key(did: &PartyDid, n: u64) -> Vec<u8> {
     key(
         "trade/h/",
+        &[did.as_str().as_bytes(), b"/", &n.to_be_bytes()],
+    )
+}
+/// The id of `did`'s n-th mode (n counts from 0 to its stats' `modes`).
+pub fn supplier_mode_key(did: &PartyDid, n: u64) -> Vec<u8> {
+    key(
+        "trade/sm/",
+        &[did.as_str().as_bytes(), b"/", &n.to_be_bytes()],
+    )
+}
+/// The id of `did`'s n-th offer (n counts from 0 to its stats' `offers`).
+pub fn supplier_offer_key(did: &PartyDid, n: u64) -> Vec<u8> {
+    key(
+        "trade/so/",
         &[did.as_str().as_bytes(), b"/", &n.to_be_bytes()],
     )
 }
@@ -220,6 +235,9 @@ pub struct Mode {
     pub supplier: PartyDid,
     pub terms: crate::model::ModeTerms,
     pub published_at_ms: u64,
+    /// The transaction that published it (its signer is the supplier's enrolled key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tx_id: Option<TxId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -231,6 +249,9 @@ pub struct Offer {
     pub available: u32,
     pub withdrawn: bool,
     pub published_at_ms: u64,
+    /// The transaction that published it (its signer is the supplier's enrolled key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tx_id: Option<TxId>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

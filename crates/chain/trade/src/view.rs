@@ -85,6 +85,45 @@ pub fn offers(
     (found, (id < next).then_some(id))
 }
 
+/// A supplier's statistics (counts of orders, contracts, closes, ratings, modes, offers).
+pub fn supplier_stats(state: &(impl StateRead + ?Sized), supplier: &PartyDid) -> SupplierStats {
+    read(state, &stats_key(supplier)).unwrap_or_default()
+}
+
+/// A supplier's modes in publication order, from its `skip`-th on, at most `limit`
+/// (≤ [`PAGE_MAX`]).
+pub fn supplier_modes(
+    state: &(impl StateRead + ?Sized),
+    supplier: &PartyDid,
+    skip: u64,
+    limit: usize,
+) -> Vec<Mode> {
+    let total = supplier_stats(state, supplier).modes;
+    (skip..total)
+        .take(limit.min(PAGE_MAX))
+        .filter_map(|n| state.read(&supplier_mode_key(supplier, n)))
+        .filter_map(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+        .filter_map(|id| mode(state, u64::from_be_bytes(id)))
+        .collect()
+}
+
+/// A supplier's offers in publication order (withdrawn and lapsed ones included), from
+/// its `skip`-th on, at most `limit` (≤ [`PAGE_MAX`]).
+pub fn supplier_offers(
+    state: &(impl StateRead + ?Sized),
+    supplier: &PartyDid,
+    skip: u64,
+    limit: usize,
+) -> Vec<Offer> {
+    let total = supplier_stats(state, supplier).offers;
+    (skip..total)
+        .take(limit.min(PAGE_MAX))
+        .filter_map(|n| state.read(&supplier_offer_key(supplier, n)))
+        .filter_map(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+        .filter_map(|id| offer(state, u64::from_be_bytes(id)))
+        .collect()
+}
+
 /// The id the next mode or offer gets (`key` is `MODE_NEXT_KEY` or `OFFER_NEXT_KEY`).
 pub fn next_id(state: &(impl StateRead + ?Sized), key: &[u8]) -> u64 {
     decode_u64(state.read(key)).max(1)

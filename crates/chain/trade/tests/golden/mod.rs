@@ -24,9 +24,9 @@ use crate::common::{MINUTE, Net, Party, fen, pos, signed_state};
 
 /// Trade chain: head block hash, its state commitment, and the digest of every entry.
 const TRADE: [&str; 3] = [
-    "8b25804c9f69b25395dd280d9baff5ad4deb091b8968225d481c7fbd4f4f625c",
-    "9efca3f65e8495136968e618a96c53ca8adf828db3b450d0ddde7ddabbf3dd65",
-    "0d7e0c9037c854297f170b3c4ec9b5b125e4efeed2c09b47e2475cd3f412c004",
+    "3905586bd69c3d0ad7847fa8b5eb3534f639a71f6a3b06d92875ec9e34b30afa",
+    "3f406a031e621d673dde4af329f6525affa87e24d64490e3bbdb68d54d6fdd85",
+    "9f189efac1941e24316a78c6e8e99d04f1776f9c89c53caed618cc95b6006f5e",
 ];
 /// Identity chain, likewise.
 const IDENTITY: [&str; 3] = [

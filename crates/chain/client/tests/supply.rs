@@ -1,0 +1,242 @@
+//! The supplier side end to end through a node's HTTP API (`docs/trade.md` §1.1, §2.1):
+//! modes, offers and CPTs signed by the supplier's own key, an order accepted by its
+//! delegated agent key — each read back through the node API down to the signing key —
+//! and the agent key refused after its revocation.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use suanli_identity::op::IdentityOp;
+use suanli_identity::{Fragment, SuanliDid};
+use suanli_ledger::MempoolConfig;
+use suanli_ledger_client::embedded::{NETWORK_DEFAULT, Running, open_node, stop};
+use suanli_ledger_client::supply;
+use suanli_ledger_client::trade::{self as trade_client, OrderRequest};
+use suanli_ledger_client::wallet::now_ms;
+use suanli_ledger_client::{HttpLedger, LedgerClient, LedgerError};
+use suanli_primitives::{ChainKind, Fen, PositiveFen, SecretKey, sha256};
+use suanli_trade::model::{Encryption, ModeTerms, OfferTerms, Resource, Weights};
+use suanli_trade::{PartyDid, Role, TradeOp};
+
+const TOKEN: &str = "member-token-0123456789";
+
+struct World {
+    running: Option<Running>,
+    http: HttpLedger,
+    operator: SecretKey,
+    _runtime: tokio::runtime::Runtime,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        if let Some(r) = self.running.take() {
+            stop(r);
+        }
+    }
+}
+
+fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let operator = SecretKey::from_label("supply/operator");
+    let mempool = MempoolConfig {
+        block_interval_ms: 5,
+        ..Default::default()
+    };
+    let running = open_node(
+        dir.path(),
+        NETWORK_DEFAULT,
+        Some(operator.public()),
+        mempool,
+    )
+    .unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    runtime.spawn(suanli_node_http::serve(
+        Arc::clone(&running.0),
+        suanli_node_http::Access::tokens(&[TOKEN]),
+        listener,
+        std::future::pending(),
+    ));
+    World {
+        running: Some(running),
+        http: HttpLedger::new(&url, Some(TOKEN)),
+        operator,
+        _runtime: runtime,
+        _dir: dir,
+    }
+}
+
+/// A DID on the identity chain for `key`, enrolled on the trade chain in `role` (the
+/// operator's attestation names a KYC credential by id and digest; checking it is the
+/// enrolment's business, `docs/trade.md` §1).
+fn party(w: &World, key: &SecretKey, role: Role) -> PartyDid {
+    suanli_ledger_client::identity::submit(&w.http, key, IdentityOp::CreateDid).unwrap();
+    let network = w.http.network().unwrap();
+    let did = SuanliDid::for_initial_key(network, &key.public());
+    let did = PartyDid::parse(&did.to_string()).unwrap();
+    let enroll = TradeOp::Enroll {
+        did: did.clone(),
+        role,
+        key: key.public(),
+        key_fragment: "key-1".into(),
+        kyc_credential_id: Some(format!("urn:uuid:kyc-{}", role.as_str())),
+        kyc_credential_sha256: Some(sha256(role.as_str().as_bytes()).to_hex()),
+    };
+    trade_client::submit(&w.http, &w.operator, &enroll, "enroll").unwrap();
+    did
+}
+
+fn mode_terms() -> ModeTerms {
+    ModeTerms {
+        trade_start_cpt: 1,
+        checkin_cpt: 2,
+        price_fen_per_minute: Fen::new(10).unwrap(),
+        min_cost_fen: Fen::new(100).unwrap(),
+        checkin_period_minutes: 60,
+        weights: Weights::new([(Resource::Gpu, 600), (Resource::Network, 400)].into()).unwrap(),
+        encryption: Encryption::Plaintext,
+        trade_type: "payg-minute".into(),
+    }
+}
+
+/// `GET /v1/trade/signers/{tx}`: the signer key and whom it acts for.
+fn signer(w: &World, tx: &Value) -> Value {
+    w.http
+        .get_ok(&format!("/v1/trade/signers/{}", tx.as_str().unwrap()))
+        .unwrap()
+}
+
+fn order(w: &World, consumer: &SecretKey, offer: u64) -> suanli_trade::Serial {
+    let request = OrderRequest {
+        offer,
+        minutes: 120,
+        value_fen: PositiveFen::new(2_000).unwrap(),
+        quantity: 1,
+        serial: None,
+    };
+    trade_client::order(&w.http, consumer, request).unwrap().0
+}
+
+#[test]
+fn modes_offers_and_acceptances_are_signed_by_the_supplier_and_its_agent_key() {
+    let w = world();
+    let supplier_key = SecretKey::from_label("supply/supplier");
+    let consumer_key = SecretKey::from_label("supply/consumer");
+    let agent = SecretKey::from_label("supply/agent");
+    let supplier = party(&w, &supplier_key, Role::Supplier);
+    party(&w, &consumer_key, Role::Consumer);
+    let mint = suanli_ledger::Payload::Credit(suanli_ledger::credit::CreditOp::Mint {
+        to: consumer_key.public(),
+        amount: PositiveFen::new(100_000).unwrap(),
+    });
+    w.http
+        .transact(
+            ChainKind::Trade,
+            &w.operator,
+            mint,
+            std::time::Duration::from_secs(10),
+        )
+        .unwrap();
+
+    let mode = supply::publish_mode(&w.http, &supplier_key, mode_terms()).unwrap();
+    let now = now_ms();
+    let offer_terms = OfferTerms {
+        mode_id: mode.id,
+        spec: "A100-80G x1".into(),
+        quantity: 2,
+        valid_from_ms: now - 60_000,
+        valid_until_ms: now + 3_600_000,
+    };
+    let offer = supply::publish_offer(&w.http, &supplier_key, offer_terms).unwrap();
+    let fragment = Fragment::new("agent-1").unwrap();
+    let delegated =
+        supply::authorise_agent_key(&w.http, &supplier_key, &agent.public(), &fragment).unwrap();
+    assert!(delegated.identity_tx.is_some());
+
+    // The supplier's mode and offer, read through the node API, name their transactions,
+    // signed by the supplier's own key.
+    let modes = w
+        .http
+        .get_ok(&format!("/v1/trade/suppliers/{supplier}/modes"))
+        .unwrap();
+    assert_eq!(modes["total"], json!(1));
+    let offers = w
+        .http
+        .get_ok(&format!("/v1/trade/suppliers/{supplier}/offers"))
+        .unwrap();
+    assert_eq!(offers["offers"][0]["id"], json!(offer.id));
+    for published in [&modes["modes"][0], &offers["offers"][0]] {
+        let who = signer(&w, &published["tx_id"]);
+        assert_eq!(who["signer"], json!(supplier_key.public().to_hex()));
+        assert_eq!(who["acts_for"]["did"], json!(supplier.as_str()));
+        assert_eq!(who["acts_for"]["as"], json!("party"));
+    }
+
+    // The agent key accepts an order; the contract record's transaction is the agent's,
+    // acting for the supplier, and its credential verifies on the identity chain.
+    let serial = order(&w, &consumer_key, offer.id);
+    let page = supply::supplier_trades(&w.http, &supplier, 0, 10).unwrap();
+    assert_eq!(page.total, 1);
+    assert!(page.trades[0].awaiting_acceptance());
+    supply::accept_order(&w.http, &agent, "agent-1", &serial, now_ms()).unwrap();
+    let trade = supply::trade_records(&w.http, &serial, 0).unwrap().unwrap();
+    let contract = &trade.records[1];
+    assert_eq!(contract.agent_key, Some(agent.public()));
+    let who = signer(&w, &json!(contract.tx_id.to_string()));
+    assert_eq!(who["signer"], json!(agent.public().to_hex()));
+    assert_eq!(who["acts_for"]["as"], json!("agent"));
+    assert_eq!(who["acts_for"]["did"], json!(supplier.as_str()));
+    assert_eq!(who["acts_for"]["key_fragment"], json!("agent-1"));
+    let credential = contract.data.credential().unwrap();
+    let verified = w
+        .http
+        .post_ok(
+            "/1.0/credentials/verify",
+            &json!({"credential": credential}),
+        )
+        .unwrap();
+    assert_eq!(verified["verified"], json!(true), "{verified}");
+    let key = w
+        .http
+        .get_ok(&format!("/v1/trade/keys/{}", agent.public()))
+        .unwrap();
+    assert_eq!(key["did"], json!(supplier.as_str()));
+
+    // Revoked: the agent key's next acceptance is refused with its code, and the node API
+    // shows the revocation.
+    let revoked = supply::revoke_agent_key(&w.http, &supplier_key, &agent.public()).unwrap();
+    assert!(revoked.identity_tx.is_some());
+    let second = order(&w, &consumer_key, offer.id);
+    let refused = supply::accept_order(&w.http, &agent, "agent-1", &second, now_ms()).unwrap_err();
+    match refused {
+        suanli_ledger_client::ClientError::Context { source, .. } => match *source {
+            suanli_ledger_client::ClientError::Ledger(LedgerError::Failed { reason, .. }) => {
+                assert!(reason.starts_with("agent_key_revoked"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    }
+    let agents = w
+        .http
+        .get_ok(&format!("/v1/trade/suppliers/{supplier}/agents"))
+        .unwrap();
+    assert!(agents["agents"][0]["revoked_at_ms"].is_u64(), "{agents}");
+    // The supplier's own key still accepts.
+    supply::accept_order(&w.http, &supplier_key, "key-1", &second, now_ms()).unwrap();
+    let page = supply::supplier_trades(&w.http, &supplier, 0, 10).unwrap();
+    assert_eq!(page.total, 2);
+    assert!(page.trades.iter().all(|t| !t.awaiting_acceptance()));
+    let reputation = supply::supplier_reputation(&w.http, &supplier, now_ms()).unwrap();
+    assert_eq!(reputation.contracted, 2);
+    assert_eq!(supply::supplier_modes(&w.http, &supplier).unwrap().len(), 1);
+    assert_eq!(
+        supply::supplier_agents(&w.http, &supplier).unwrap().len(),
+        1
+    );
+}
