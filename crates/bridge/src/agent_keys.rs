@@ -1,15 +1,19 @@
 //! `AgentKeys` over a [`LedgerClient`]: the facts of a trade a work order is raised for,
 //! read from the trade chain's state (`docs/supply.md` §3.4), so the platform records the
-//! trade's parties and amounts as the chain has them.
+//! trade's parties and amounts as the chain has them; a supplier's agent keys, their
+//! delegation and revocation (`suanli_ledger_client::supply`, signed with the supplier's
+//! DID key the platform unsealed for the request).
 
 use std::sync::Arc;
 
+use suanli_identity::Fragment;
 use suanli_ledger_client::LedgerClient;
+use suanli_ledger_client::supply;
 use suanli_platform_http::PortError;
-use suanli_platform_http::agent_keys::{AgentKeys, TradeFacts, TradeStage};
-use suanli_primitives::ChainKind;
-use suanli_trade::Serial;
+use suanli_platform_http::agent_keys::{AgentKeyFacts, AgentKeys, TradeFacts, TradeStage};
+use suanli_primitives::{ChainKind, PublicKey, SecretKey};
 use suanli_trade::records::{Status, Trade, trade_key};
+use suanli_trade::{PartyDid, Serial};
 
 /// The agent's chain port over a ledger client.
 #[derive(Debug, Clone)]
@@ -56,5 +60,58 @@ impl AgentKeys for LedgerAgentKeys {
         };
         let t: Trade = serde_json::from_slice(&bytes).map_err(PortError::ledger)?;
         Ok(Some(facts(&t)))
+    }
+
+    fn agents(&self, supplier_did: &str) -> Result<Vec<AgentKeyFacts>, PortError> {
+        let did = PartyDid::parse(supplier_did).map_err(|e| PortError::Refused {
+            code: "invalid_did",
+            message: e.to_string(),
+        })?;
+        let keys =
+            supply::supplier_agents(self.ledger.as_ref(), &did).map_err(PortError::ledger)?;
+        Ok(keys
+            .into_iter()
+            .map(|k| AgentKeyFacts {
+                key: k.key.to_hex(),
+                fragment: k.key_fragment,
+                authorised_at_ms: k.authorised_at_ms,
+                revoked_at_ms: k.revoked_at_ms,
+            })
+            .collect())
+    }
+
+    fn delegate(
+        &self,
+        supplier: &SecretKey,
+        agent: &PublicKey,
+        fragment: &str,
+    ) -> Result<(), PortError> {
+        let fragment = Fragment::new(fragment).map_err(|e| PortError::Refused {
+            code: "invalid_fragment",
+            message: e.to_string(),
+        })?;
+        supply::authorise_agent_key(self.ledger.as_ref(), supplier, agent, &fragment)
+            .map_err(refusal)?;
+        Ok(())
+    }
+
+    fn revoke(&self, supplier: &SecretKey, agent: &PublicKey) -> Result<(), PortError> {
+        supply::revoke_agent_key(self.ledger.as_ref(), supplier, agent).map_err(refusal)?;
+        Ok(())
+    }
+}
+
+/// A refusal (the chain's rule, e.g. `agent_key_revoked`, or a request that cannot
+/// succeed as given) is `chain_refused` with the rule in the message; an unreachable or
+/// failing ledger stays a ledger error.
+fn refusal(e: suanli_ledger_client::ClientError) -> PortError {
+    match e.code() {
+        "ledger_unreachable" | "tx_not_committed" | "ledger_storage" | "ledger_bad_answer" => {
+            PortError::ledger(e)
+        }
+        code => PortError::Refused {
+            code: "chain_refused",
+            message: format!("{code}: {e}"),
+        },
     }
 }

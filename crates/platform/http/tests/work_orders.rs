@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use suanli_platform_http::PortError;
-use suanli_platform_http::agent_keys::{AgentKeys, TradeFacts, TradeStage};
+use suanli_platform_http::agent_keys::{AgentKeyFacts, AgentKeys, TradeFacts, TradeStage};
 use suanli_platform_http::keys::DidRegistry;
 use suanli_platform_http::payment::SignedTx;
 use suanli_primitives::{PublicKey, SecretKey};
@@ -36,13 +36,59 @@ impl DidRegistry for Dids {
     }
 }
 
-/// The trade chain's trades, by serial.
+/// The trade chain's trades, by serial, and agent keys, by supplier DID.
 #[derive(Debug, Default)]
-struct Trades(Mutex<BTreeMap<String, TradeFacts>>);
+struct Trades(
+    Mutex<BTreeMap<String, TradeFacts>>,
+    Mutex<Vec<(String, AgentKeyFacts)>>,
+);
 
 impl AgentKeys for Trades {
     fn trade(&self, serial: &str) -> Result<Option<TradeFacts>, PortError> {
         Ok(self.0.lock().unwrap().get(serial).cloned())
+    }
+    fn agents(&self, supplier_did: &str) -> Result<Vec<AgentKeyFacts>, PortError> {
+        let keys = self.1.lock().unwrap();
+        Ok(keys
+            .iter()
+            .filter(|(d, _)| d == supplier_did)
+            .map(|(_, k)| k.clone())
+            .collect())
+    }
+    fn delegate(
+        &self,
+        supplier: &SecretKey,
+        agent: &PublicKey,
+        fragment: &str,
+    ) -> Result<(), PortError> {
+        let did = Dids.did_of(&supplier.public());
+        self.1.lock().unwrap().push((
+            did,
+            AgentKeyFacts {
+                key: agent.to_hex(),
+                fragment: fragment.to_owned(),
+                authorised_at_ms: 1,
+                revoked_at_ms: None,
+            },
+        ));
+        Ok(())
+    }
+    fn revoke(&self, supplier: &SecretKey, agent: &PublicKey) -> Result<(), PortError> {
+        let did = Dids.did_of(&supplier.public());
+        let mut keys = self.1.lock().unwrap();
+        let found = keys
+            .iter_mut()
+            .find(|(d, k)| *d == did && k.key == agent.to_hex());
+        match found {
+            Some((_, k)) => {
+                k.revoked_at_ms = Some(2);
+                Ok(())
+            }
+            None => Err(PortError::Refused {
+                code: "chain_refused",
+                message: "not an agent key".into(),
+            }),
+        }
     }
 }
 
@@ -406,5 +452,91 @@ fn without_a_trade_chain_nothing_is_raised() {
             .as_array()
             .unwrap()
             .is_empty()
+    );
+}
+
+#[test]
+fn agent_keys_are_delegated_and_revoked_with_the_suppliers_password_only() {
+    let trades = Arc::new(Trades::default());
+    let srv = TestServer::start_ports(|_| {}, Some(Arc::new(Dids)), None, Some(trades.clone()));
+    let admin = srv.admin();
+    let (_, _, sup1) = srv.org(&admin, "supplier_resource", "DC One", "sup1");
+    let (_, _, sup2) = srv.org(&admin, "supplier_api", "DC Two", "sup2");
+    let (sup1, _) = own_key(&srv, &sup1, "sup1");
+    let (sup2, _) = own_key(&srv, &sup2, "sup2");
+    let (_, _, ent1) = srv.enterprise(&admin, "ent1", CODES[0], None);
+    let token = agent_token(&srv, &sup1, &["supply:manage", "supply:read"]);
+    let password = format!("{}-Own", pw("sup1"));
+    let agent = SecretKey::from_label("work-orders/agent").public().to_hex();
+    let path = "/api/v1/supplier/agent-keys";
+    let body = |key: &str, fragment: &str, password: &str| json!({"public_key": key, "fragment": fragment, "password": password});
+
+    // Refusals change nothing: each code at its field.
+    for (b, status, code) in [
+        (body("zz", "agent-1", &password), 422, "invalid_public_key"),
+        (body(&agent, "Agent 1", &password), 422, "invalid_fragment"),
+        (body(&agent, "key-1", &password), 422, "invalid_fragment"),
+        (
+            body(&agent, "agent-1", "wrong password"),
+            422,
+            "invalid_credentials",
+        ),
+    ] {
+        assert_err(srv.post(path, &sup1, b), status, code);
+    }
+    assert_err(
+        srv.post(path, &token, body(&agent, "agent-1", &password)),
+        403,
+        "session_required",
+    );
+    assert_err(
+        srv.post(path, &ent1, body(&agent, "agent-1", &password)),
+        403,
+        "forbidden",
+    );
+    assert!(trades.1.lock().unwrap().is_empty());
+
+    // Delegated by the supplier's own key; listed for it, not for another supplier.
+    let (s, v) = srv.post(path, &sup1, body(&agent, "agent-1", &password));
+    assert_eq!(s, 204, "{v}");
+    let (s, v) = srv.get(path, &sup1);
+    assert_eq!(s, 200);
+    assert_eq!(v["items"][0]["key"], agent.as_str());
+    assert_eq!(v["items"][0]["revoked_at_ms"], Value::Null);
+    assert!(
+        srv.get(path, &sup2).1["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    // Revoked.
+    let revoke = format!("{path}/revoke");
+    assert_err(
+        srv.post(
+            &revoke,
+            &sup1,
+            json!({"public_key": agent, "password": "nope"}),
+        ),
+        422,
+        "invalid_credentials",
+    );
+    let (s, v) = srv.post(
+        &revoke,
+        &sup1,
+        json!({"public_key": agent, "password": password}),
+    );
+    assert_eq!(s, 204, "{v}");
+    assert_eq!(srv.get(path, &sup1).1["items"][0]["revoked_at_ms"], 2);
+    // Another supplier cannot revoke it (its key is not the delegating one).
+    let other = format!("{}-Own", pw("sup2"));
+    assert_err(
+        srv.post(
+            &revoke,
+            &sup2,
+            json!({"public_key": agent, "password": other}),
+        ),
+        409,
+        "chain_refused",
     );
 }

@@ -8,6 +8,7 @@ use crate::AppState;
 use crate::auth::Authed;
 use crate::error::ApiResult;
 use crate::http::{ApiJson, ApiQuery, IdParam};
+use crate::service::supply_agent_keys::{self as ak, DelegateRequest, RevokeRequest};
 use crate::service::supply_work_orders::{self as wo, FillRequest, RaiseRequest};
 use axum::Json;
 use axum::extract::State;
@@ -87,6 +88,33 @@ pub const ROUTES: &[RouteDoc] = &[
     },
     RouteDoc {
         method: "GET",
+        path: "/api/v1/supplier/agent-keys",
+        summary: "The agent keys the caller's supplier DID delegated (revoked ones included)",
+        access: Access::Permission("supply:read"),
+        body: None,
+        response: Some("AgentKeyList"),
+        handler: || get(agent_keys),
+    },
+    RouteDoc {
+        method: "POST",
+        path: "/api/v1/supplier/agent-keys",
+        summary: "Delegate an agent key (DID document + trade chain), signed by the supplier DID key the password unseals; session only",
+        access: Access::Permission("supply:manage"),
+        body: Some(b_delegate),
+        response: None,
+        handler: || post(delegate),
+    },
+    RouteDoc {
+        method: "POST",
+        path: "/api/v1/supplier/agent-keys/revoke",
+        summary: "Revoke an agent key, signed by the supplier DID key the password unseals; session only",
+        access: Access::Permission("supply:manage"),
+        body: Some(b_revoke),
+        response: None,
+        handler: || post(revoke),
+    },
+    RouteDoc {
+        method: "GET",
         path: "/api/v1/me/work-orders",
         summary: "The work orders of the caller's organisation's trades, with their access details",
         access: Access::Permission("account:read"),
@@ -101,6 +129,22 @@ fn b_raise() -> Value {
         &["serial"],
         json!({"serial": {"type": "string", "description": "the trade's serial, 32 hex characters"},
                "needs_approval": {"type": "boolean", "description": "leave the order for the supplier to approve (manual policy)"}}),
+    )
+}
+
+fn b_delegate() -> Value {
+    obj(
+        &["public_key", "fragment", "password"],
+        json!({"public_key": {"type": "string", "description": "Ed25519, 64 hex characters (suanli agent keygen)"},
+               "fragment": {"type": "string", "description": "its verification method in the DID document, e.g. agent-1"},
+               "password": s_str()}),
+    )
+}
+
+fn b_revoke() -> Value {
+    obj(
+        &["public_key", "password"],
+        json!({"public_key": s_str(), "password": s_str()}),
     )
 }
 
@@ -140,6 +184,9 @@ pub fn schemas() -> Value {
             "credentials_ref": {"type": "string"}, "pool_id": {"type": "string"}}},
         "filled_ms": ni, "closed_ms": ni}});
     json!({
+        "AgentKeyList": {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {
+            "type": "object", "properties": {"key": {"type": "string"}, "fragment": {"type": "string"},
+            "authorised_at_ms": {"type": "integer"}, "revoked_at_ms": ni}}}}},
         "WorkOrder": work_order,
         "WorkOrderEnvelope": {"type": "object", "required": ["work_order"], "properties": {
             "work_order": {"$ref": "#/components/schemas/WorkOrder"}, "created": {"type": "boolean"}}},
@@ -234,4 +281,40 @@ async fn close(
     IdParam(id): IdParam,
 ) -> ApiResult<Json<Value>> {
     Ok(envelope(&wo::close(&s, &a, id).await?))
+}
+
+async fn agent_keys(State(s): State<AppState>, a: Authed) -> ApiResult<Json<Value>> {
+    let items: Vec<Value> = ak::list(&s, &a)
+        .await?
+        .iter()
+        .map(|k| {
+            json!({"key": k.key, "fragment": k.fragment,
+            "authorised_at_ms": k.authorised_at_ms, "revoked_at_ms": k.revoked_at_ms})
+        })
+        .collect();
+    Ok(Json(json!({ "items": items })))
+}
+
+fn ip_of(client: Option<axum::Extension<crate::http::Client>>) -> String {
+    client.map(|c| c.ip.clone()).unwrap_or_default()
+}
+
+async fn delegate(
+    State(s): State<AppState>,
+    a: Authed,
+    client: Option<axum::Extension<crate::http::Client>>,
+    ApiJson(r): ApiJson<DelegateRequest>,
+) -> ApiResult<Response> {
+    ak::delegate(&s, &a, &ip_of(client), r).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn revoke(
+    State(s): State<AppState>,
+    a: Authed,
+    client: Option<axum::Extension<crate::http::Client>>,
+    ApiJson(r): ApiJson<RevokeRequest>,
+) -> ApiResult<Response> {
+    ak::revoke(&s, &a, &ip_of(client), r).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

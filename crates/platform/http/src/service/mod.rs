@@ -50,6 +50,7 @@ pub mod security;
 pub mod sessions;
 pub mod settings;
 // Issue 16, the agent's part: provisioning work orders.
+pub mod supply_agent_keys;
 pub mod supply_work_orders;
 pub mod users;
 
