@@ -13,6 +13,8 @@
 //!   credentials verified through the identity chain, trade-chain roles of a DID.
 //! - [`supply::LedgerSupply`] — `SupplyLedger`: suppliers' trade modes and offers,
 //!   published and withdrawn by transactions their own keys sign.
+//! - [`agent_keys::LedgerAgentKeys`] — `AgentKeys`: the trade facts behind the supplier
+//!   agent's work orders.
 //! - [`mirror::LedgerMirror`] — `SettlementMirror`: money in/out mirrored as settlement
 //!   credits (mint/burn), compared by `reconcile`.
 //! - [`trade_book::LedgerTradeBook`] — `TradeBook`: a supplier DID's trades, check-ins,
@@ -27,6 +29,8 @@
 //! transaction, never re-signed; a write counts only once committed and applied. Errors
 //! are [`BridgeError`]; the ports see them as `PortError` with this error as the source.
 
+// Issue 16, the agent's part.
+pub mod agent_keys;
 pub mod anchor;
 pub mod dids;
 pub mod error;

@@ -15,6 +15,7 @@ use suanli_platform_http::Platform;
 use suanli_primitives::{ChainKind, Clock, SecretKey, SystemClock};
 
 use crate::BridgeError;
+use crate::agent_keys::LedgerAgentKeys;
 use crate::anchor::LedgerAnchor;
 use crate::dids::{LedgerDids, LedgerParties};
 use crate::onboarding::LedgerOnboarding;
@@ -35,6 +36,8 @@ pub struct LedgerPorts {
     pub supply: LedgerSupply,
     /// Suppliers' trades and reputation (issue 16).
     pub trade_book: LedgerTradeBook,
+    /// The supplier agent's chain port.
+    pub agent_keys: LedgerAgentKeys,
 }
 
 impl LedgerPorts {
@@ -46,7 +49,8 @@ impl LedgerPorts {
             .with_onboarding(Arc::new(self.onboarding))
             // --- supply (issue 16, supply helper)
             .with_supply_ledger(Arc::new(self.supply))
-            .with_trade_book(Arc::new(self.trade_book)); // issue 16
+            .with_trade_book(Arc::new(self.trade_book)) // issue 16
+            .with_agent_keys(Arc::new(self.agent_keys));
         match self.parties {
             Some(parties) => platform.with_enrolment(Arc::new(parties)),
             None => platform,
@@ -143,6 +147,7 @@ impl PlatformLedger {
             // --- supply (issue 16, supply helper)
             supply: LedgerSupply::new(Arc::clone(&self.client)),
             trade_book,
+            agent_keys: LedgerAgentKeys::new(Arc::clone(&self.client)),
         })
     }
 

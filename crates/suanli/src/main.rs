@@ -72,6 +72,8 @@ enum Command {
     /// A supplier's resources, trade modes and offers over the platform's API.
     #[command(subcommand)]
     Supplier(cmd::supplier::SupplierCmd),
+    /// The supplier agent: `keygen --out FILE`, or run with `--config FILE`.
+    Agent(cmd::agent::AgentArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -97,6 +99,7 @@ fn main() -> std::process::ExitCode {
         Some(Command::Key(c)) => cmd::key::run(c),
         Some(Command::Sched(c)) => cmd::sched::run(c),
         Some(Command::Supplier(c)) => cmd::supplier::run(c),
+        Some(Command::Agent(a)) => cmd::agent::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -47,6 +47,7 @@ pub const LAYERS: &[(&str, Layer)] = &[
     ("suanli-platform-http", Layer::Edge),
     ("suanli-platform-web", Layer::Edge),
     ("suanli-bridge", Layer::Edge),
+    ("suanli-agent", Layer::Edge),
     ("suanli", Layer::Tools),
     ("suanli-layering", Layer::Tools),
     ("suanli-tools", Layer::Tools),

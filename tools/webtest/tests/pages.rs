@@ -84,6 +84,8 @@ fn every_page_renders_in_both_languages() {
         (&w.cust, "/console/account"),
         (&w.cust, &order),
         (&w.cust, "/console/resources"),
+        // Issue 16, the agent's part.
+        (&w.cust, "/console/work-orders"),
         (&w.cust, "/console/orders"),
         (&w.cust, "/console/statements"),
         (&w.cust, "/console/bills"),

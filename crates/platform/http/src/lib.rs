@@ -42,6 +42,8 @@
 //! Start reading at [`routes`] (what exists), then [`service`] (what each operation
 //! checks) and [`auth`].
 
+// The supplier agent's chain port (issue 16, the agent's part).
+pub mod agent_keys;
 pub mod auth;
 pub mod config;
 
@@ -190,6 +192,9 @@ pub struct AppState {
     /// Reads suppliers' trades and reputation from the trade chain, when attached
     /// (issue 16, supplier money).
     pub trade_book: Option<Arc<dyn trade_book::TradeBook>>,
+    /// The supplier agent's chain port (trade facts for work orders), when a ledger is
+    /// attached.
+    pub agent_keys: Option<Arc<dyn agent_keys::AgentKeys>>,
 }
 
 impl AppState {
@@ -271,6 +276,7 @@ impl Platform {
             did_kick: Arc::default(),
             onboarding: None,
             trade_book: None,
+            agent_keys: None,
         };
         let platform = Self { state };
         platform.bootstrap(config).await?;
@@ -361,6 +367,12 @@ impl Platform {
     /// Reads suppliers' trades from the trade chain through `book` (issue 16).
     pub fn with_trade_book(mut self, book: Arc<dyn trade_book::TradeBook>) -> Self {
         self.state.trade_book = Some(book);
+        self
+    }
+
+    /// Reads trades for the supplier agent's work orders through `port`.
+    pub fn with_agent_keys(mut self, port: Arc<dyn agent_keys::AgentKeys>) -> Self {
+        self.state.agent_keys = Some(port);
         self
     }
 

@@ -50,6 +50,8 @@ mod suppliers;
 // --- supply (issue 16, supply helper)
 mod supply;
 mod supplier_money; // issue 16, supplier money
+// Provisioning work orders (issue 16, the agent's part).
+mod work_orders;
 
 pub use money::*;
 pub use records::*;
@@ -59,6 +61,7 @@ pub use suanli_platform_domain::rejection::MoneyRejection;
 pub use suppliers::SupplierStore;
 pub use supply::*;
 pub use supplier_money::*; // issue 16, supplier money
+pub use work_orders::{NewWorkOrder, WorkOrderRecord, WorkOrderStore};
 
 use suanli_platform_domain::audit::{AuditEvent, AuditRecord};
 use suanli_platform_domain::{
@@ -124,6 +127,7 @@ pub trait OpsStore:
     + SupplierStore
     + SupplyStore
     + SupplierMoneyStore // issue 16, supplier money
+    + WorkOrderStore
     + Send
     + Sync
     + std::fmt::Debug

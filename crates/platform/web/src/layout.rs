@@ -124,6 +124,12 @@ pub const CONSOLE: Section = Section {
             "console.resources",
             Some(Permission::AccountRead),
         ),
+        // Issue 16, the agent's part: access details of work orders.
+        (
+            "/console/work-orders",
+            "wo.mine",
+            Some(Permission::AccountRead),
+        ),
         (
             "/console/orders",
             "console.orders",
@@ -236,6 +242,12 @@ pub const SUPPLIER: Section = Section {
         (
             "/supplier/agreement",
             "sm.agreement",
+            Some(Permission::SupplyRead),
+        ),
+        // Issue 16, the agent's part.
+        (
+            "/supplier/work-orders",
+            "wo.title",
             Some(Permission::SupplyRead),
         ),
     ],

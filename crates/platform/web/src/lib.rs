@@ -215,6 +215,8 @@ pub fn router(app: AppState, api: Router) -> Router {
         // --- supply (issue 16, supply helper)
         .merge(ops_pages::supply_listings::routes())
         .route("/offers/{id}", get(portal::offer))
+        // Issue 16, the agent's part.
+        .merge(console::work_orders::routes())
         .fallback(fallback)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 use suanli_ledger_client::HttpLedger;
 
+pub mod agent;
 pub mod bench;
 pub mod chain;
 pub mod channel;

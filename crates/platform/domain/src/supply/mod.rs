@@ -6,3 +6,5 @@ pub mod onboarding;
 
 pub mod catalog;
 pub mod settlement;
+
+pub mod work_orders;

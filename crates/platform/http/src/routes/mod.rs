@@ -49,8 +49,33 @@ mod bodies;
 pub mod supply_catalog;
 mod supply_money; // issue 16, supplier money
 mod table;
+// Issue 16, the agent's part: provisioning work orders.
+pub mod supply_work_orders;
 
-pub use table::ROUTES;
+/// Every route of the API: the table and the route lists of the supply side, in one
+/// slice (built at compile time).
+pub const ROUTES: &[RouteDoc] =
+    &concat::<{ table::ROUTES.len() + supply_work_orders::ROUTES.len() }>(&[
+        table::ROUTES,
+        supply_work_orders::ROUTES,
+    ]);
+
+/// The routes of `parts`, one after the other (`N` must be their total).
+const fn concat<const N: usize>(parts: &[&[RouteDoc]]) -> [RouteDoc; N] {
+    let mut out = [parts[0][0]; N];
+    let (mut i, mut k) = (0, 0);
+    while i < parts.len() {
+        let mut j = 0;
+        while j < parts[i].len() {
+            out[k] = parts[i][j];
+            k += 1;
+            j += 1;
+        }
+        i += 1;
+    }
+    assert!(k == N, "route count");
+    out
+}
 
 // Issue 16: each part's routes in its own table, chained here.
 pub mod supply_onboarding;
@@ -262,7 +287,7 @@ fn response_schemas() -> Value {
         "encryption": {"type": "object", "properties": {"aead": {"type": "string"}, "kdf": {"type": "string"},
             "memory_kib": {"type": "integer"}, "iterations": {"type": "integer"}, "parallelism": {"type": "integer"}}},
         "signing": {"type": "string"}}});
-    json!({
+    let mut all = json!({
         "Org": org,
         "OrgEnvelope": envelope("org", reference("Org")),
         "OrgList": list_of("Org"),
@@ -287,5 +312,10 @@ fn response_schemas() -> Value {
                 "Error": {"type": "object", "required": ["error"], "properties": {"error": {
                     "type": "object", "required": ["code", "message"],
                     "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string"}}}}},
-    })
+    });
+    // Issue 16, the agent's part.
+    if let (Some(all), Value::Object(more)) = (all.as_object_mut(), supply_work_orders::schemas()) {
+        all.extend(more);
+    }
+    all
 }

@@ -54,6 +54,9 @@ pub mod settings;
 // --- supply (issue 16, supply helper)
 pub mod supply_catalog;
 pub mod supply_money; // issue 16, supplier money
+// Issue 16, the agent's part: provisioning work orders.
+pub mod supply_agent_keys;
+pub mod supply_work_orders;
 pub mod users;
 // issue 16
 pub mod supply_onboarding;

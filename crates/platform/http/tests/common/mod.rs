@@ -86,6 +86,15 @@ impl TestServer {
         dids: Option<Arc<dyn suanli_platform_http::keys::DidRegistry>>,
         enrolment: Option<Arc<dyn suanli_platform_http::kyc::PartyEnrolment>>,
         supply: Option<Arc<dyn suanli_platform_http::supply_ledger::SupplyLedger>>,
+        Self::start_ports(tweak, dids, enrolment, None)
+    }
+
+    /// [`TestServer::start_full`] with the supplier agent's chain port too.
+    pub fn start_ports(
+        tweak: impl FnOnce(&mut Config),
+        dids: Option<Arc<dyn suanli_platform_http::keys::DidRegistry>>,
+        enrolment: Option<Arc<dyn suanli_platform_http::kyc::PartyEnrolment>>,
+        agent_keys: Option<Arc<dyn suanli_platform_http::agent_keys::AgentKeys>>,
     ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::new(T0_MS.unsigned_abs()));
@@ -128,6 +137,8 @@ impl TestServer {
                 }
                 if let Some(l) = supply {
                     platform = platform.with_supply_ledger(l);
+                if let Some(k) = agent_keys {
+                    platform = platform.with_agent_keys(k);
                 }
                 let listener = tokio::net::TcpListener::bind(config.listen).await.unwrap();
                 addr_tx.send(listener.local_addr().unwrap()).unwrap();

@@ -58,6 +58,11 @@ pub(super) fn sqlite_migrator() -> Migrator {
                 "supply",
                 include_str!("../../migrations/sqlite/0008_supply.sql"),
             ),
+            migration(
+                9,
+                "work orders",
+                include_str!("../../migrations/sqlite/0009_work_orders.sql"),
+            ),
             // ── issue 16, supplier money ──
             migration(
                 10,
@@ -113,6 +118,11 @@ pub(super) fn pg_migrator() -> Migrator {
                 8,
                 "supply",
                 include_str!("../../migrations/postgres/0008_supply.sql"),
+            ),
+            migration(
+                9,
+                "work orders",
+                include_str!("../../migrations/postgres/0009_work_orders.sql"),
             ),
             // ── issue 16, supplier money ──
             migration(

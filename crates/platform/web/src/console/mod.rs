@@ -318,6 +318,8 @@ mod mfa;
 mod ordering;
 mod resources;
 mod team;
+// Issue 16, the agent's part: access details of work orders.
+pub mod work_orders;
 
 pub use lists::*;
 pub use mfa::*;

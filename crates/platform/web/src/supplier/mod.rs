@@ -21,6 +21,8 @@ pub mod resources;
 pub mod agreement;
 pub mod revenue;
 pub mod trades;
+// Issue 16, the agent's part.
+pub mod work_orders;
 
 /// The supplier console's pages.
 pub fn router() -> Router<WebState> {
@@ -34,6 +36,8 @@ pub fn router() -> Router<WebState> {
         .merge(trades::routes())
         .merge(revenue::routes())
         .merge(agreement::routes())
+        // Issue 16, the agent's part.
+        .merge(work_orders::routes())
 }
 
 /// `GET /supplier`: the organisation, its kind and its real-name status.

@@ -1,0 +1,62 @@
+//! Provisioning: what turns an accepted trade into a running resource. [`Provisioner`]
+//! is the interface; this issue's implementation is [`ManualWorkOrders`] — a
+//! provisioning work order on the platform that the supplier fills back by hand with the
+//! access details (scattered devices). A real-scheduler provisioner is a later issue.
+
+use crate::AgentError;
+use crate::platform::{Access, Platform};
+use std::sync::Arc;
+use suanli_trade::Serial;
+
+/// Where provisioning of a trade stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Provisioned {
+    /// Not ready yet (the work order waits for the supplier's fill-back).
+    Pending,
+    /// Ready: the consumer reaches it with these details.
+    Ready(Access),
+}
+
+/// Provisions and releases the resources of accepted trades. Both calls are idempotent:
+/// the agent repeats them each round until they report done.
+pub trait Provisioner: Send + Sync + std::fmt::Debug {
+    /// Provisions trade `serial` (already accepted), or tells how far it got.
+    fn provision(&self, serial: &Serial) -> Result<Provisioned, AgentError>;
+    /// Releases what was provisioned for `serial` (the trade closed).
+    fn release(&self, serial: &Serial) -> Result<(), AgentError>;
+}
+
+/// Provisioning by a work order the supplier fills back on the platform.
+#[derive(Debug, Clone)]
+pub struct ManualWorkOrders {
+    platform: Arc<dyn Platform>,
+}
+
+impl ManualWorkOrders {
+    /// Provisions through `platform`'s work orders.
+    pub fn new(platform: Arc<dyn Platform>) -> Self {
+        ManualWorkOrders { platform }
+    }
+}
+
+impl Provisioner for ManualWorkOrders {
+    fn provision(&self, serial: &Serial) -> Result<Provisioned, AgentError> {
+        let w = self.platform.raise(serial, false)?;
+        Ok(match (w.status.as_str(), w.access) {
+            ("filled", Some(access)) => Provisioned::Ready(access),
+            _ => Provisioned::Pending,
+        })
+    }
+
+    fn release(&self, serial: &Serial) -> Result<(), AgentError> {
+        match self.platform.raise(serial, false) {
+            Ok(w) if matches!(w.status.as_str(), "open" | "filled") => {
+                self.platform.close(w.id).map(|_| ())
+            }
+            Ok(_) => Ok(()),
+            // Never raised before the trade closed: nothing was provisioned.
+            Err(AgentError::Platform { code, .. }) if code == "trade_closed" => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
