@@ -86,7 +86,8 @@ impl TestServer {
         dids: Option<Arc<dyn suanli_platform_http::keys::DidRegistry>>,
         enrolment: Option<Arc<dyn suanli_platform_http::kyc::PartyEnrolment>>,
         supply: Option<Arc<dyn suanli_platform_http::supply_ledger::SupplyLedger>>,
-        Self::start_ports(tweak, dids, enrolment, None)
+    ) -> Self {
+        Self::start_all(tweak, dids, enrolment, supply, None)
     }
 
     /// [`TestServer::start_full`] with the supplier agent's chain port too.
@@ -94,6 +95,17 @@ impl TestServer {
         tweak: impl FnOnce(&mut Config),
         dids: Option<Arc<dyn suanli_platform_http::keys::DidRegistry>>,
         enrolment: Option<Arc<dyn suanli_platform_http::kyc::PartyEnrolment>>,
+        agent_keys: Option<Arc<dyn suanli_platform_http::agent_keys::AgentKeys>>,
+    ) -> Self {
+        Self::start_all(tweak, dids, enrolment, None, agent_keys)
+    }
+
+    /// A platform with every optional port given.
+    pub fn start_all(
+        tweak: impl FnOnce(&mut Config),
+        dids: Option<Arc<dyn suanli_platform_http::keys::DidRegistry>>,
+        enrolment: Option<Arc<dyn suanli_platform_http::kyc::PartyEnrolment>>,
+        supply: Option<Arc<dyn suanli_platform_http::supply_ledger::SupplyLedger>>,
         agent_keys: Option<Arc<dyn suanli_platform_http::agent_keys::AgentKeys>>,
     ) -> Self {
         let dir = tempfile::tempdir().unwrap();
@@ -137,6 +149,7 @@ impl TestServer {
                 }
                 if let Some(l) = supply {
                     platform = platform.with_supply_ledger(l);
+                }
                 if let Some(k) = agent_keys {
                     platform = platform.with_agent_keys(k);
                 }
