@@ -372,7 +372,9 @@ fn openapi_document_matches_the_router() {
         let path = r.path.replace("{id}", "1");
         let body = r.body.map(|_| json!({}));
         let (s, v) = srv.call(r.method, &path, &Cred::None, body);
-        assert!(s != 404 && s != 405, "{} {path}: {s} {v}", r.method);
+        // A 404 for a missing object is an answer; the router's own 404 is not.
+        let no_endpoint = s == 404 && v["error"]["message"] == "no such endpoint";
+        assert!(!no_endpoint && s != 405, "{} {path}: {s} {v}", r.method);
         if matches!(r.access, Access::Permission(_) | Access::Authenticated) {
             assert_err((s, v), 401, "unauthenticated");
         }

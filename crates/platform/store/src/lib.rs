@@ -48,8 +48,8 @@ mod sql;
 mod sqlite_writer;
 mod suppliers;
 // --- supply (issue 16, supply helper)
-mod supply;
-mod supplier_money; // issue 16, supplier money
+mod supplier_money;
+mod supply; // issue 16, supplier money
 // Provisioning work orders (issue 16, the agent's part).
 mod work_orders;
 
@@ -58,9 +58,9 @@ pub use records::*;
 pub use sql::{PG_AUDIT_BATCH_MAX, PgStore, SqliteStore};
 pub use sqlite_writer::{WRITER_BATCH_JOBS_MAX, WRITER_STATEMENT_CACHE_MAX};
 pub use suanli_platform_domain::rejection::MoneyRejection;
+pub use supplier_money::*; // issue 16, supplier money
 pub use suppliers::SupplierStore;
 pub use supply::*;
-pub use supplier_money::*; // issue 16, supplier money
 pub use work_orders::{NewWorkOrder, WorkOrderRecord, WorkOrderStore};
 
 use suanli_platform_domain::audit::{AuditEvent, AuditRecord};

@@ -199,9 +199,9 @@ mod texts_user;
 
 pub use texts_admin::ADMIN_TEXTS;
 pub use texts_supplier::SUPPLIER_TEXTS;
+pub use texts_supply_agent::SUPPLY_AGENT_TEXTS;
 pub use texts_supply_catalog::SUPPLY_CATALOG_TEXTS;
 pub use texts_supply_money::SUPPLY_MONEY_TEXTS;
-pub use texts_supply_agent::SUPPLY_AGENT_TEXTS;
 pub use texts_user::USER_TEXTS;
 
 /// Every translated string: key, Chinese, English.

@@ -91,9 +91,5 @@ pub const SUPPLY_AGENT_TEXTS: &[(&str, &str, &str)] = &[
         "该交易已关闭，无需开通",
         "The trade is closed; there is nothing to provision",
     ),
-    (
-        "err.ledger_unavailable",
-        "平台未连接交易链",
-        "No trade chain is attached to the platform",
-    ),
+    // err.ledger_unavailable: in texts_supply_catalog.rs (one key, one text).
 ];
