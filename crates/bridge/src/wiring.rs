@@ -11,6 +11,7 @@ use suanli_identity::{DidId, SuanliDid};
 use suanli_ledger::MempoolConfig;
 use suanli_ledger_client::embedded::{NETWORK_DEFAULT, Running, open_node, stop};
 use suanli_ledger_client::{HttpLedger, LedgerClient};
+use suanli_node::Node;
 use suanli_platform_http::Platform;
 use suanli_primitives::{ChainKind, Clock, SecretKey, SystemClock};
 
@@ -25,7 +26,8 @@ use crate::trade_book::LedgerTradeBook;
 /// The ports a platform is given by [`PlatformLedger::ports`].
 #[derive(Debug)]
 pub struct LedgerPorts {
-    pub anchor: LedgerAnchor,
+    /// Shared, so a caller can wait for a head to be anchored (the demo does).
+    pub anchor: Arc<LedgerAnchor>,
     pub dids: LedgerDids,
     /// Only where the genesis operator's key is.
     pub parties: Option<LedgerParties>,
@@ -44,7 +46,7 @@ impl LedgerPorts {
     /// Gives `platform` these ports.
     pub fn attach(self, platform: Platform) -> Platform {
         let platform = platform
-            .with_anchor(Arc::new(self.anchor))
+            .with_anchor(self.anchor)
             .with_did_registry(Arc::new(self.dids))
             .with_onboarding(Arc::new(self.onboarding))
             // --- supply (issue 16, supply helper)
@@ -71,6 +73,8 @@ pub struct PlatformLedger {
     clock: Arc<dyn Clock>,
     /// The separate node, when there is one (asked for its identity authority).
     remote: Option<HttpLedger>,
+    /// The identity chain's genesis authority, when known without asking a remote node.
+    authority: Option<DidId>,
 }
 
 impl PlatformLedger {
@@ -98,19 +102,37 @@ impl PlatformLedger {
                 operator: None,
                 clock: Arc::new(SystemClock),
                 remote: Some(HttpLedger::new(url, token)),
+                authority: None,
             });
         }
         let dir = data_dir.join("node");
         let (node, producers) = open_node(&dir, NETWORK_DEFAULT, None, MempoolConfig::default())?;
         tracing::info!(dir = %dir.display(), "embedded ledger node ready");
         let operator = SecretKey::load(&dir.join("operator.key"))?;
+        let authority = DidId::derive(&node.genesis(ChainKind::Identity).credit_operator);
         Ok(Self {
+            authority: Some(authority),
             client: Arc::clone(&node) as Arc<dyn LedgerClient>,
             embedded: Some((node, producers)),
             operator: Some(operator),
             clock: Arc::new(SystemClock),
             remote: None,
         })
+    }
+
+    /// A node the caller runs itself (the demo's, on its own clock): the ports use
+    /// `node`, date credentials by `clock` and enrol parties with `operator`, the
+    /// genesis operator's key; [`PlatformLedger::stop`] leaves the node running.
+    pub fn over_node(node: Arc<Node>, operator: SecretKey, clock: Arc<dyn Clock>) -> Self {
+        let authority = DidId::derive(&node.genesis(ChainKind::Identity).credit_operator);
+        Self {
+            client: node as Arc<dyn LedgerClient>,
+            embedded: None,
+            operator: Some(operator),
+            clock,
+            remote: None,
+            authority: Some(authority),
+        }
     }
 
     /// The ledger's ports for a platform (before it opens: a remote node is asked for its
@@ -124,7 +146,10 @@ impl PlatformLedger {
             self.authority()?,
             Arc::clone(&self.clock),
         )?;
-        let anchor = LedgerAnchor::start(Arc::clone(&self.client), platform_key)?;
+        let anchor = Arc::new(LedgerAnchor::start(
+            Arc::clone(&self.client),
+            platform_key,
+        )?);
         let parties = match &self.operator {
             Some(operator) => Some(LedgerParties::new(
                 Arc::clone(&self.client),
@@ -154,10 +179,8 @@ impl PlatformLedger {
     /// The identity chain's genesis authority: the embedded node's genesis operator, or
     /// what a remote node's `/1.0/issuers` names.
     fn authority(&self) -> Result<DidId, BridgeError> {
-        if let Some((node, _)) = &self.embedded {
-            return Ok(DidId::derive(
-                &node.genesis(ChainKind::Identity).credit_operator,
-            ));
+        if let Some(authority) = &self.authority {
+            return Ok(authority.clone());
         }
         let remote = self.remote.as_ref().ok_or_else(|| {
             BridgeError::invalid("no_ledger", "neither an embedded nor a remote node")
