@@ -312,7 +312,7 @@ mod tests {
                 break;
             };
             if let Some(t) = block.txs.iter().find(|t| t.id().to_string() == o.tx) {
-                signer = Some(t.signer().clone());
+                signer = Some(*t.signer());
             }
         }
         assert_eq!(signer, Some(supplier.public()));

@@ -186,4 +186,76 @@ fn supply_pages_work_in_both_languages_and_refuse_bad_input_whole() {
     assert_eq!(anon.get(&format!("/offers/{id}")).unwrap().status, 404);
     // A supplier is not an operator.
     assert_eq!(s1.get("/ops/suppliers/listings").unwrap().status, 403);
+
+    // The chain's side of publishing is the bridge's (tested there against a node): here
+    // the store records the publication as the service does after the chain applied it.
+    let offer_id: i64 = id.parse().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use suanli_platform_http::store::{SqliteStore, SupplyStore};
+        let store = SqliteStore::open(&dir.path().join("ops.db")).await.unwrap();
+        store
+            .set_offer_published(offer_id, 7, "test-tx", T0_MS)
+            .await
+            .unwrap();
+    });
+    // The operator's queue: a rejection needs a reason, named next to the field.
+    let q = admin.get("/ops/suppliers/listings?lang=en").unwrap();
+    assert!(
+        q.body.contains(&format!("data-listing=\"{offer_id}\"")),
+        "{}",
+        q.body
+    );
+    assert!(
+        q.body.contains("DC One") && q.body.contains("A100"),
+        "{}",
+        q.body
+    );
+    for (lang, text) in [("zh", "必填"), ("en", "Required")] {
+        let a = admin
+            .form(
+                &format!("/ops/suppliers/listings/{offer_id}/reject?lang={lang}"),
+                &[("reason", " ")],
+            )
+            .unwrap();
+        assert_eq!(a.status, 422, "{}", a.body);
+        assert!(a.body.contains(text), "{lang}: {}", a.body);
+    }
+    let a = admin
+        .form(&format!("/ops/suppliers/listings/{offer_id}/approve"), &[])
+        .unwrap();
+    assert_eq!(a.status, 303, "{}", a.body);
+    // Listed: an anonymous visitor finds it with its attributes, price and supplier.
+    for lang in ["zh", "en"] {
+        let home = anon.get(&format!("/?lang={lang}")).unwrap();
+        assert!(
+            home.body.contains(&format!("data-offer=\"{offer_id}\"")),
+            "{}",
+            home.body
+        );
+        assert!(
+            home.body.contains("DC One") && home.body.contains("cn-west"),
+            "{}",
+            home.body
+        );
+        assert!(!home.body.contains('⟦'), "untranslated key");
+        let page = anon
+            .get(&format!("/offers/{offer_id}?lang={lang}"))
+            .unwrap();
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("id=\"supply-offer\""), "{}", page.body);
+        assert!(
+            page.body.contains("¥3.00"),
+            "300 fen a minute: {}",
+            page.body
+        );
+        assert!(page.body.contains("2496"), "TFLOPS shown: {}", page.body);
+        assert!(!page.body.contains('⟦'), "untranslated key");
+    }
+    let mine = s1.get(&format!("{offer_page}?lang=en")).unwrap();
+    assert!(
+        mine.body.contains("data-status=\"listed\""),
+        "{}",
+        mine.body
+    );
 }

@@ -328,8 +328,24 @@ fn openapi_document_matches_the_router() {
     let mut documented = 0;
     for (path, ops) in paths {
         documented += ops.as_object().unwrap().len();
-        for method in ops.as_object().unwrap().keys() {
-            assert!(routes().any(|r| r.path == path && r.method.eq_ignore_ascii_case(method)));
+        for (method, op) in ops.as_object().unwrap() {
+            assert!(
+                routes()
+                    .any(|r| r.path == path && r.method.eq_ignore_ascii_case(method))
+            );
+            // Every operation carries one of the document's tags; supplier paths `supplier`.
+            let tag = op["tags"][0].as_str().unwrap();
+            assert!(
+                doc["tags"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|t| t["name"] == tag),
+                "{tag}"
+            );
+            if path.starts_with("/api/v1/supplier/") || path.starts_with("/api/v1/ops/suppliers/") {
+                assert_eq!(tag, "supplier", "{path}");
+            }
         }
     }
     assert_eq!(documented, routes().count());
@@ -372,7 +388,7 @@ fn openapi_document_matches_the_router() {
         let path = r.path.replace("{id}", "1");
         let body = r.body.map(|_| json!({}));
         let (s, v) = srv.call(r.method, &path, &Cred::None, body);
-        // A 404 for a missing object is an answer; the router's own 404 is not.
+        // A public route may answer 404 for a missing object, never "no such endpoint".
         let no_endpoint = s == 404 && v["error"]["message"] == "no such endpoint";
         assert!(!no_endpoint && s != 405, "{} {path}: {s} {v}", r.method);
         if matches!(r.access, Access::Permission(_) | Access::Authenticated) {

@@ -723,13 +723,9 @@ impl OfferDraft {
                 },
             ));
         }
-        if self.units == 0 {
-            out.push(fp(
-                "units",
-                Problem::OutOfRange {
-                    range: "1..".into(),
-                },
-            ));
+        // The market's range of units on offer (the trade chain may allow fewer).
+        if let Some(p) = market_check("units", |s| s.units = self.units) {
+            out.push(p);
         }
         if self.valid_from_ms < 0 || self.valid_until_ms <= self.valid_from_ms {
             out.push(fp(
