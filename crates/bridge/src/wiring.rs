@@ -146,10 +146,7 @@ impl PlatformLedger {
             self.authority()?,
             Arc::clone(&self.clock),
         )?;
-        let anchor = Arc::new(LedgerAnchor::start(
-            Arc::clone(&self.client),
-            platform_key,
-        )?);
+        let anchor = Arc::new(LedgerAnchor::start(Arc::clone(&self.client), platform_key)?);
         let parties = match &self.operator {
             Some(operator) => Some(LedgerParties::new(
                 Arc::clone(&self.client),

@@ -329,10 +329,7 @@ fn openapi_document_matches_the_router() {
     for (path, ops) in paths {
         documented += ops.as_object().unwrap().len();
         for (method, op) in ops.as_object().unwrap() {
-            assert!(
-                routes()
-                    .any(|r| r.path == path && r.method.eq_ignore_ascii_case(method))
-            );
+            assert!(routes().any(|r| r.path == path && r.method.eq_ignore_ascii_case(method)));
             // Every operation carries one of the document's tags; supplier paths `supplier`.
             let tag = op["tags"][0].as_str().unwrap();
             assert!(
