@@ -187,7 +187,7 @@ pub const OPS: Section = Section {
 
 /// The supplier console's menu (one link per area; `crate::supplier`).
 pub const SUPPLIER: Section = Section {
-    title: "supplier.title",
+    title: "supplier.console",
     links: &[(
         "/supplier",
         "supplier.overview",

@@ -176,6 +176,8 @@ async fn verify(
 pub struct SupplierReview {
     /// The registration.
     pub registration: RegistrationRecord,
+    /// Its organisation (the supplier type is its kind).
+    pub org: OrgRecord,
     /// Its supplier record (the credential as presented).
     pub supplier: SupplierRecord,
     /// The verification now.
@@ -206,6 +208,11 @@ pub async fn review(s: &AppState, a: &Authed, id: i64) -> ServiceResult<Supplier
     a.allow(Permission::SupplierReview)?;
     let rid = RegistrationId::new(id).ok_or(ServiceError::NotFound)?;
     let (registration, supplier) = supplier_registration(s, rid).await?;
+    let org = s
+        .store
+        .get_org(registration.org)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
     let (verification, unavailable) = match verify(s, &registration, &supplier).await {
         Ok(r) => (Some(r), None),
         Err(ServiceError::Absent { message, .. }) => (None, Some(message)),
@@ -213,6 +220,7 @@ pub async fn review(s: &AppState, a: &Authed, id: i64) -> ServiceResult<Supplier
     };
     Ok(SupplierReview {
         registration,
+        org,
         supplier,
         verification,
         unavailable,
