@@ -145,15 +145,17 @@ fn presented(
 }
 
 /// Verifies a supplier registration's qualification credential now: the identity chain's
-/// checks and the `subject` check (`qualification_unavailable` without a chain).
+/// checks and the `subject` check (`409 qualification_unavailable` without a chain or
+/// when it cannot be asked).
 async fn verify(
     s: &AppState,
     reg: &RegistrationRecord,
     rec: &SupplierRecord,
 ) -> ServiceResult<QualificationReport> {
     let q = presented(reg, rec)?;
-    let ledger = s.onboarding.clone().ok_or_else(|| ServiceError::Absent {
+    let ledger = s.onboarding.clone().ok_or_else(|| ServiceError::Conflict {
         code: "qualification_unavailable",
+        field: None,
         message: "no identity chain is attached: the qualification credential cannot be verified"
             .to_owned(),
     })?;
@@ -161,8 +163,9 @@ async fn verify(
     let mut report = tokio::task::spawn_blocking(move || ledger.verify_qualification(&credential))
         .await
         .map_err(|e| ServiceError::Internal(e.to_string()))?
-        .map_err(|e| ServiceError::Absent {
+        .map_err(|e| ServiceError::Conflict {
             code: "qualification_unavailable",
+            field: None,
             message: format!("the identity chain could not be asked: {}", error_chain(&e)),
         })?;
     // The submission checked the subject; it is shown with the chain's checks.
@@ -215,7 +218,11 @@ pub async fn review(s: &AppState, a: &Authed, id: i64) -> ServiceResult<Supplier
         .ok_or(ServiceError::NotFound)?;
     let (verification, unavailable) = match verify(s, &registration, &supplier).await {
         Ok(r) => (Some(r), None),
-        Err(ServiceError::Absent { message, .. }) => (None, Some(message)),
+        Err(ServiceError::Conflict {
+            code: "qualification_unavailable",
+            message,
+            ..
+        }) => (None, Some(message)),
         Err(e) => return Err(e),
     };
     Ok(SupplierReview {
@@ -299,14 +306,16 @@ async fn enrol_registration(
     if rec.kyc_credential_ref.is_some() {
         return Ok(rec);
     }
-    let enrolment = s.enrolment.clone().ok_or_else(|| ServiceError::Absent {
+    let enrolment = s.enrolment.clone().ok_or_else(|| ServiceError::Conflict {
         code: "enrolment_unavailable",
+        field: None,
         message: "no ledger with the KYC authority's key is attached to this platform".to_owned(),
     })?;
     let (did, public) = crate::kyc::did_on_chain(s, reg.user)
         .await
-        .map_err(|message| ServiceError::Absent {
+        .map_err(|message| ServiceError::Conflict {
             code: "supplier_no_did",
+            field: None,
             message,
         })?;
     let claims = kyc_supplier_claims(s, reg, &rec).await?;
@@ -315,8 +324,9 @@ async fn enrol_registration(
         tokio::task::spawn_blocking(move || enrolment.enrol_supplier(&did2, &public, &claims))
             .await
             .map_err(|e| ServiceError::Internal(e.to_string()))?
-            .map_err(|e| ServiceError::Absent {
+            .map_err(|e| ServiceError::Conflict {
                 code: "enrolment_failed",
+                field: None,
                 message: error_chain(&e),
             })?;
     let reference = credential["id"]

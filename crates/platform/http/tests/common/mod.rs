@@ -69,6 +69,27 @@ impl TestServer {
         dids: Option<Arc<dyn suanli_platform_http::keys::DidRegistry>>,
         enrolment: Option<Arc<dyn suanli_platform_http::kyc::PartyEnrolment>>,
     ) -> Self {
+        Self::start_platform(
+            tweak,
+            Box::new(move |mut platform| {
+                if let Some(d) = dids {
+                    platform = platform.with_did_registry(d);
+                }
+                if let Some(e) = enrolment {
+                    platform = platform.with_enrolment(e);
+                }
+                platform
+            }),
+        )
+    }
+
+    /// A platform given its ports by `attach` (any of `with_…`).
+    pub fn start_platform(
+        tweak: impl FnOnce(&mut Config),
+        attach: Box<
+            dyn FnOnce(suanli_platform_http::Platform) -> suanli_platform_http::Platform + Send,
+        >,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::new(T0_MS.unsigned_abs()));
         let mut config = Config {
@@ -99,15 +120,11 @@ impl TestServer {
                 .build()
                 .unwrap();
             rt.block_on(async move {
-                let mut platform = suanli_platform_http::Platform::open(&config, c)
-                    .await
-                    .unwrap();
-                if let Some(d) = dids {
-                    platform = platform.with_did_registry(d);
-                }
-                if let Some(e) = enrolment {
-                    platform = platform.with_enrolment(e);
-                }
+                let platform = attach(
+                    suanli_platform_http::Platform::open(&config, c)
+                        .await
+                        .unwrap(),
+                );
                 let listener = tokio::net::TcpListener::bind(config.listen).await.unwrap();
                 addr_tx.send(listener.local_addr().unwrap()).unwrap();
                 platform
