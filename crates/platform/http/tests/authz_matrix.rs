@@ -375,6 +375,8 @@ fn sample_body(path: &str, method: &str) -> Option<Value> {
         ("POST", "/api/v1/orgs") => json!({"kind": "distributor", "name": "X",
             "admin": {"login": "matrix-new", "display_name": "x", "password": pw("matrix-new")}}),
         ("PATCH", "/api/v1/orgs/{id}") => json!({"name": "Renamed by matrix"}),
+        ("POST", "/api/v1/ops/suppliers/{id}/qualification") => json!({"credit_code": CODES[2],
+            "legal_person": "x", "phone": "13900139000", "qualification": {}}),
         ("PUT", "/api/v1/orgs/{id}/sales-owner") => json!({"user_id": null}),
         ("POST", "/api/v1/orgs/{id}/users") => json!({"login": "matrix-sub", "display_name": "x",
             "password": pw("matrix-sub"), "roles": ["customer_sub_user"]}),

@@ -472,9 +472,9 @@ fn a_failed_enrolment_is_retried_safely_and_suppliers_see_only_their_own() {
     let (_, _, customer) = srv.enterprise(&admin, "buyer", CODES[2], None);
     assert_err(srv.get("/api/v1/supplier", &customer), 403, "forbidden");
 
-    // An operator-created supplier has no qualification to enrol on; a customer is no
-    // supplier at all.
-    let (made, _, _) = srv.org(&admin, "supplier_api", "API Co", "apico");
+    // An operator-created supplier: not enrolled before the operator records its verified
+    // qualification, nor before its administrator has a DID (first own password change).
+    let (made, _, apico) = srv.org(&admin, "supplier_api", "API Co", "apico");
     assert_err(
         srv.post(
             &format!("/api/v1/ops/suppliers/{made}/enrol"),
@@ -484,6 +484,53 @@ fn a_failed_enrolment_is_retried_safely_and_suppliers_see_only_their_own() {
         409,
         "supplier_not_qualified",
     );
+    let qualify = |test: &str| {
+        json!({"credit_code": CODES[2], "legal_person": "Wu", "phone": "13900139000",
+               "qualification": credential(CODES[2], test)})
+    };
+    let path = format!("/api/v1/ops/suppliers/{made}/qualification");
+    assert_err(
+        srv.post(&path, &admin, qualify("revoked")),
+        409,
+        "qualification_not_verified",
+    );
+    assert_err(srv.post(&path, &apico, qualify("ok")), 403, "forbidden");
+    assert_err(
+        srv.post(
+            &format!("/api/v1/ops/suppliers/{org}/qualification"),
+            &admin,
+            qualify("ok"),
+        ),
+        409,
+        "supplier_registered",
+    );
+    let (s, v) = srv.post(&path, &admin, qualify("ok"));
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["kyc"]["code"], "supplier_no_did", "{v}");
+    assert_eq!(v["supplier"]["credit_code"], CODES[2]);
+    let (s, v) = srv.post(
+        "/api/v1/me/password",
+        &apico,
+        json!({"current_password": pw("apico"), "new_password": "Api-Co-Own-Password-1"}),
+    );
+    assert_eq!(s, 204, "{v}");
+    let apico = srv.login("apico", "Api-Co-Own-Password-1");
+    let (s, e) = srv.post(
+        &format!("/api/v1/ops/suppliers/{made}/enrol"),
+        &admin,
+        json!({}),
+    );
+    assert_eq!(s, 200, "{e}");
+    let (_, key) = srv.get("/api/v1/me/key", &apico);
+    assert_eq!(e["supplier"]["did"], key["key"]["did"]);
+    let (_, o) = srv.get("/api/v1/supplier", &apico);
+    assert_eq!(o["trade_roles"], json!(["supplier"]), "{o}");
+    assert_err(
+        srv.post(&path, &admin, qualify("ok")),
+        409,
+        "already_enrolled",
+    );
+    // A customer is no supplier at all.
     let (_, me) = srv.get("/api/v1/me", &customer);
     let customer_org = me["org"]["id"].as_i64().unwrap();
     assert_err(
