@@ -192,6 +192,52 @@ fn supplier_onboarding_pages_in_both_languages() {
         .to_owned();
     assert!(overview.contains(&did), "{overview}");
     assert!(overview.contains("Resource supplier") || overview.contains("resource"));
+    // A supplier the operator created: its qualification recorded from the list's form.
+    let made = admin
+        .api_post(
+            "/api/v1/orgs",
+            &serde_json::json!({"kind": "supplier_api", "name": "API Co",
+                "admin": {"login": "apico", "display_name": "Wu", "password": "Api-Co-Password-1"}}),
+            None,
+        )
+        .unwrap();
+    assert_eq!(made.status, 201, "{}", made.body);
+    let made = made.json()["org"]["id"].as_i64().unwrap();
+    let third = "91440300708461136T";
+    let q = certifier
+        .issue(cpt, third, 3, now_ms())
+        .unwrap()
+        .to_string();
+    let bad = admin
+        .form(
+            &format!("/ops/suppliers/{made}/qualification?lang=en"),
+            &[
+                ("credit_code", third),
+                ("legal_person", "Wu"),
+                ("phone", "13900139000"),
+                ("qualification", "{"),
+            ],
+        )
+        .unwrap();
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    let ok = admin
+        .form(
+            &format!("/ops/suppliers/{made}/qualification"),
+            &[
+                ("credit_code", third),
+                ("legal_person", "Wu"),
+                ("phone", "13900139000"),
+                ("qualification", &q),
+            ],
+        )
+        .unwrap();
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    let list = both_languages(&admin, "/ops/suppliers");
+    let row = &list[list.find(&format!("data-org=\"{made}\"")).unwrap()..];
+    assert!(
+        row[..row.find("</tr>").unwrap()].contains("qual.verified"),
+        "{row}"
+    );
     // The supplier cannot reach the operator's supplier pages.
     assert_eq!(supplier.get("/ops/suppliers").unwrap().status, 403);
     assert_eq!(supplier.get(&review).unwrap().status, 403);

@@ -155,6 +155,16 @@ pub const SUPPLIER_TEXTS: &[(&str, &str, &str)] = &[
     ("sup.not_enrolled", "未登记", "Not enrolled"),
     ("sup.enrol", "登记", "Enrol"),
     (
+        "sup.qualify",
+        "录入实名资料与资质",
+        "Record real-name data and qualification",
+    ),
+    (
+        "sup.qualified_notice",
+        "已记录供应商 #{} 的资质（其管理员有 DID 时即登记）。",
+        "Recorded supplier #{}'s qualification (enrolled once its administrator has a DID).",
+    ),
+    (
         "sup.enrolled_notice",
         "供应商 #{} 已在交易链登记。",
         "Supplier #{} is enrolled on the trade chain.",

@@ -110,6 +110,26 @@ fn supplier_row(ctx: &Ctx, row: &SupplierListRow) -> maud::Markup {
             td data-enrolled=(enrolled) { (ctx.t(if enrolled { "sup.enrolled" } else { "sup.not_enrolled" })) }
             // ---- money helper: revenue and reputation cells go here.
             td.actions {
+                @if !enrolled && rec.is_none_or(|r| r.registration.is_none()) {
+                    // A supplier the operator created: its real-name data and qualification.
+                    details.qualify {
+                        summary { (ctx.t("sup.qualify")) }
+                        form method="post" action=(format!("/ops/suppliers/{}/qualification", o.id.get())) {
+                            (csrf(ctx))
+                            @for (name, key) in [("credit_code", "register.credit_code"), ("legal_person", "register.legal_person"), ("phone", "register.contact_phone")] {
+                                div.field {
+                                    label for=(format!("q-{}-{name}", o.id.get())) { (ctx.t(key)) }
+                                    input id=(format!("q-{}-{name}", o.id.get())) name=(name) required;
+                                }
+                            }
+                            div.field {
+                                label for=(format!("q-{}-qualification", o.id.get())) { (ctx.t("register.qualification")) }
+                                textarea id=(format!("q-{}-qualification", o.id.get())) name="qualification" rows="6" required {}
+                            }
+                            button type="submit" { (ctx.t("sup.qualify")) }
+                        }
+                    }
+                }
                 @if !enrolled && qualification == "qual.verified" {
                     form.inline method="post" action=(format!("/ops/suppliers/{}/enrol", o.id.get())) {
                         (csrf(ctx)) button type="submit" { (ctx.t("sup.enrol")) }
@@ -132,6 +152,61 @@ pub async fn supplier_enrol(
         Ok(_) => Ok(done(
             "/ops/suppliers",
             "sup.enrolled_notice",
+            &id.to_string(),
+        )),
+        Err(fail) => refused(&ctx, &fail, "/ops/suppliers"),
+    }
+}
+
+/// The operator's form of a created supplier's real-name data and qualification.
+#[derive(Debug, Default, Deserialize)]
+pub struct QualifyForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    #[serde(default)]
+    credit_code: String,
+    #[serde(default)]
+    legal_person: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    qualification: String,
+}
+
+/// `POST /ops/suppliers/{id}/qualification`: records a created supplier's verified
+/// qualification and enrols its DID when its administrator has one.
+pub async fn supplier_qualify(
+    State(s): State<WebState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(f): Form<QualifyForm>,
+) -> PageResult {
+    let a = ctx.require(Permission::SupplierReview)?;
+    let Ok(qualification) = serde_json::from_str::<Value>(f.qualification.trim()) else {
+        let fail = ApiFailure {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "qualification_json".into(),
+            message: String::new(),
+            field: Some("qualification".into()),
+        };
+        return refused(&ctx, &fail, "/ops/suppliers");
+    };
+    let draft = supply_onboarding::QualificationDraft {
+        credit_code: f.credit_code.clone(),
+        legal_person: f.legal_person.clone(),
+        phone: f.phone.clone(),
+        qualification,
+    };
+    match api::run(
+        &ctx,
+        &f.csrf,
+        supply_onboarding::qualify(&s.app, a, id, &draft),
+    )
+    .await?
+    {
+        Ok(_) => Ok(done(
+            "/ops/suppliers",
+            "sup.qualified_notice",
             &id.to_string(),
         )),
         Err(fail) => refused(&ctx, &fail, "/ops/suppliers"),

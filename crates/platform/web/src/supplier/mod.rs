@@ -28,6 +28,10 @@ pub fn router() -> Router<WebState> {
             "/ops/suppliers/{id}/enrol",
             post(crate::ops_pages::supplier_enrol),
         )
+        .route(
+            "/ops/suppliers/{id}/qualification",
+            post(crate::ops_pages::supplier_qualify),
+        )
     // ---- the other areas: `.merge(area::routes())`, one line each.
 }
 
