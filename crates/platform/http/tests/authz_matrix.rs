@@ -42,6 +42,8 @@ struct World {
     registration: i64,
     /// A supplier organisation (the `{id}` of `/api/v1/ops/suppliers/{id}/…`).
     supplier: i64,
+    /// A pending supplier registration.
+    supplier_registration: i64,
 }
 
 fn set(ids: &[i64]) -> BTreeSet<i64> {
@@ -98,6 +100,25 @@ fn build() -> World {
         200
     );
     let per1 = srv.login("per1", &pw("per1"));
+    // A pending supplier registration (issue 16) for the supplier review endpoints.
+    let (st3, v) = srv.post(
+        "/api/v1/registrations/supplier",
+        &Cred::None,
+        json!({"login": "sup3", "password": pw("sup3"), "display_name": "Sup Three",
+               "supplier_type": "supplier_api", "company_name": "Sup Three Co",
+               "credit_code": CODES[2], "licence_ref": "L-3", "legal_person": "Zhao",
+               "phone": "13700137000", "qualification": {
+                   "type": ["VerifiableCredential"], "issuer": "did:suanli:test:certifier",
+                   "credentialSchema": {"id": "urn:suanli:test:cpt:1000:1", "type": "JsonSchema"},
+                   "credentialSubject": {"unifiedSocialCreditCode": CODES[2]},
+                   "proof": {"type": "DataIntegrityProof"}}}),
+    );
+    assert_eq!(st3, 201, "{v}");
+    let (s3, s3u) = (
+        v["registration"]["org"].as_i64().unwrap(),
+        v["registration"]["user"].as_i64().unwrap(),
+    );
+    let supplier_registration = v["registration"]["id"].as_i64().unwrap();
     let (s1, s1u, sup1) = srv.org(&admin, "supplier_api", "API Supplier", "sup1");
     let (s2, s2u, sup2) = srv.org(&admin, "supplier_resource", "Resource Supplier", "sup2");
     // An API token of the operator admin limited to org:read.
@@ -110,7 +131,7 @@ fn build() -> World {
     assert_eq!(s, 201);
     let token = Cred::Bearer(v["token"].as_str().unwrap().to_owned());
 
-    let all = set(&[op, d1, d2, e1, e2, p1, s1, s2]);
+    let all = set(&[op, d1, d2, e1, e2, p1, s1, s2, s3]);
     let mut users = BTreeMap::from([
         (1, op),
         (d1u, d1),
@@ -121,6 +142,7 @@ fn build() -> World {
         (p1u, p1),
         (s1u, s1),
         (s2u, s2),
+        (s3u, s3),
     ]);
     for (id, _) in staff.values() {
         users.insert(*id, op);
@@ -324,6 +346,7 @@ fn build() -> World {
         users,
         registration,
         supplier: s2,
+        supplier_registration,
     }
 }
 
@@ -361,6 +384,8 @@ fn sample_body(path: &str, method: &str) -> Option<Value> {
         ("POST", "/api/v1/orgs") => json!({"kind": "distributor", "name": "X",
             "admin": {"login": "matrix-new", "display_name": "x", "password": pw("matrix-new")}}),
         ("PATCH", "/api/v1/orgs/{id}") => json!({"name": "Renamed by matrix"}),
+        ("POST", "/api/v1/ops/suppliers/{id}/qualification") => json!({"credit_code": CODES[2],
+            "legal_person": "x", "phone": "13900139000", "qualification": {}}),
         ("PUT", "/api/v1/orgs/{id}/sales-owner") => json!({"user_id": null}),
         ("POST", "/api/v1/orgs/{id}/users") => json!({"login": "matrix-sub", "display_name": "x",
             "password": pw("matrix-sub"), "roles": ["customer_sub_user"]}),
@@ -423,6 +448,9 @@ fn authorisation_matrix() {
         for a in &w.actors {
             let id = match r.path {
                 p if p.starts_with("/api/v1/registrations/") => w.registration,
+                p if p.starts_with("/api/v1/ops/suppliers/registrations/") => {
+                    w.supplier_registration
+                }
                 p if p.starts_with("/api/v1/ops/suppliers/") => w.supplier,
                 p if p.starts_with("/api/v1/users/") => {
                     if a.user == 1 {

@@ -446,6 +446,15 @@ pub struct SupplierRecord {
     pub qualification_report: Option<String>,
     /// When the report was recorded.
     pub qualification_verified_ms: Option<i64>,
+    /// Operator-created supplier: company name, credit code, legal person and contact phone
+    /// recorded with its qualification (a registered one's are on its registration).
+    pub company_name: Option<String>,
+    /// See `company_name`.
+    pub credit_code: Option<String>,
+    /// See `company_name`.
+    pub legal_person: Option<String>,
+    /// See `company_name`.
+    pub phone: Option<String>,
     /// The supplier DID (its administrator's DID, enrolled on the trade chain as supplier).
     pub did: Option<String>,
     /// The administrator whose DID it is.
@@ -482,6 +491,28 @@ pub struct SupplierEnrolment {
     pub kyc_credential_ref: String,
     /// The credential.
     pub kyc_credential: String,
+    /// When.
+    pub at_ms: i64,
+}
+
+/// The real-name data and verified qualification credential the operator records for a
+/// supplier it created.
+#[derive(Debug, Clone)]
+pub struct SupplierQualification {
+    /// The organisation.
+    pub org: OrgId,
+    /// Company name.
+    pub company_name: String,
+    /// Unified social credit code.
+    pub credit_code: String,
+    /// Legal person.
+    pub legal_person: String,
+    /// Contact phone.
+    pub phone: String,
+    /// The credential as presented.
+    pub qualification: NewQualification,
+    /// Its verification report (JSON).
+    pub report: String,
     /// When.
     pub at_ms: i64,
 }

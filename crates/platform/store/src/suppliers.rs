@@ -5,7 +5,7 @@
 //! backends by one SQL body (`sql/suppliers.rs`).
 
 use crate::StoreResult;
-use crate::records::{SupplierEnrolment, SupplierListRow, SupplierRecord};
+use crate::records::{SupplierEnrolment, SupplierListRow, SupplierQualification, SupplierRecord};
 use suanli_platform_domain::OrgId;
 
 /// Supplier organisations' onboarding records. Every method is one atomic operation.
@@ -25,4 +25,8 @@ pub trait SupplierStore: Send + Sync {
     /// is not a supplier organisation; [`crate::StoreError::Conflict`] when the DID is
     /// another supplier's.
     async fn set_supplier_enrolment(&self, e: &SupplierEnrolment) -> StoreResult<()>;
+    /// Records the real-name data and verified qualification of a supplier the operator
+    /// created (replacing an earlier one). [`crate::StoreError::NotFound`] when it is not a
+    /// supplier organisation, applied by registration, or is already enrolled.
+    async fn set_supplier_qualification(&self, q: &SupplierQualification) -> StoreResult<()>;
 }

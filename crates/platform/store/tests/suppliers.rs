@@ -297,6 +297,63 @@ async fn supplier_registration_approval_and_enrolment(b: &Backend) {
         Some("did:suanli:test:apico")
     );
     assert_eq!(list[1].supplier.as_ref().and_then(|r| r.registration), None);
+    // An operator-created supplier's real-name data and qualification, recorded by the
+    // operator (again replaces it) until it is enrolled; never on a registered supplier.
+    let qual = s
+        .create_org(&NewOrg {
+            status: OrgStatus::Active,
+            ..new_org(OrgKind::SupplierResource, "Qual Co")
+        })
+        .await
+        .expect("org");
+    let recorded = SupplierQualification {
+        org: qual.id,
+        company_name: "Qual Co".into(),
+        credit_code: "91110000802100433B".into(),
+        legal_person: "Wu".into(),
+        phone: "13900139000".into(),
+        qualification: qualification("q3"),
+        report: "{}".into(),
+        at_ms: T0 + 7,
+    };
+    s.set_supplier_qualification(&recorded)
+        .await
+        .expect("record");
+    s.set_supplier_qualification(&SupplierQualification {
+        phone: "13700137000".into(),
+        ..recorded.clone()
+    })
+    .await
+    .expect("replace");
+    let rec = s.get_supplier(qual.id).await.expect("g").expect("record");
+    assert_eq!(
+        (
+            rec.credit_code.as_deref(),
+            rec.phone.as_deref(),
+            rec.registration
+        ),
+        (Some("91110000802100433B"), Some("13700137000"), None)
+    );
+    assert_eq!(rec.qualification_verified_ms, Some(T0 + 7));
+    assert!(matches!(
+        s.set_supplier_qualification(&SupplierQualification {
+            org: applied.org,
+            ..recorded.clone()
+        })
+        .await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(
+        matches!(
+            s.set_supplier_qualification(&SupplierQualification {
+                org: made.id,
+                ..recorded.clone()
+            })
+            .await,
+            Err(StoreError::NotFound)
+        ),
+        "already enrolled"
+    );
     let page = s.list_suppliers(Some(applied.org), 1).await.expect("page");
     assert_eq!(page.len(), 1);
     assert_eq!(page[0].org.id, made.id);

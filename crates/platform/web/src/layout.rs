@@ -185,7 +185,8 @@ pub const OPS: Section = Section {
         (
             "/ops/suppliers",
             "ops.suppliers",
-            Some(Permission::OrgAdmin),
+            // The supplier list and review (issue 16); creating one needs org:admin.
+            Some(Permission::SupplierReview),
         ),
         // ── issue 16, supplier money ──
         (

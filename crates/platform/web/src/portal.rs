@@ -24,6 +24,7 @@ use suanli_platform_http::service::catalogue;
 use suanli_platform_http::service::registrations::{self, EnterpriseDraft, PersonalDraft};
 use suanli_platform_http::service::sessions::{self, Credentials};
 use suanli_platform_http::service::supply_catalog;
+use suanli_platform_http::service::supply_onboarding::{self, SupplierDraft};
 use suanli_platform_store::{OrgRecord, ProductRecord, SpecRecord};
 
 /// Catalogue filters.
@@ -542,6 +543,23 @@ pub struct RegisterForm {
     legal_person: String,
     #[serde(default)]
     invite_code: String,
+    // A supplier's fields (issue 16; own names, so the form also posts without script).
+    #[serde(default)]
+    supplier_type: String,
+    #[serde(default)]
+    s_display_name: String,
+    #[serde(default)]
+    s_company_name: String,
+    #[serde(default)]
+    s_credit_code: String,
+    #[serde(default)]
+    s_licence_ref: String,
+    #[serde(default)]
+    s_legal_person: String,
+    #[serde(default)]
+    s_phone: String,
+    #[serde(default)]
+    qualification: String,
 }
 
 /// Written by hand: the secrets are redacted.
@@ -561,6 +579,10 @@ impl std::fmt::Debug for RegisterForm {
             .field("licence_ref", &self.licence_ref)
             .field("legal_person", &self.legal_person)
             .field("invite_code", &"<redacted>")
+            .field("supplier_type", &self.supplier_type)
+            .field("s_company_name", &self.s_company_name)
+            .field("s_credit_code", &self.s_credit_code)
+            .field("s_phone", &"<redacted>")
             .finish()
     }
 }
@@ -569,6 +591,7 @@ fn register_view(ctx: &Ctx, f: &RegisterForm, errors: &FormErrors) -> Response {
     let kinds = [
         ("personal".to_owned(), ctx.t("register.personal")),
         ("enterprise".to_owned(), ctx.t("register.enterprise")),
+        ("supplier".to_owned(), ctx.t("register.supplier")),
     ];
     let kind = if f.kind.is_empty() {
         "personal"
@@ -599,6 +622,7 @@ fn register_view(ctx: &Ctx, f: &RegisterForm, errors: &FormErrors) -> Response {
                     (form::field(ctx, "licence_ref", "register.licence", Kind::Text, &f.licence_ref, errors, true))
                     (form::field(ctx, "legal_person", "register.legal_person", Kind::Text, &f.legal_person, errors, true))
                 }
+                (supplier_fieldset(ctx, f, errors))
                 (form::field(ctx, "invite_code", "register.invite", Kind::Text, &f.invite_code, errors, false))
                 div.actions { button type="submit" { (ctx.t("register.submit")) } }
             }
@@ -631,7 +655,7 @@ pub async fn register_post(
         e.add("password2", lang.t("err.password_mismatch"));
     }
     let enterprise = match f.kind.as_str() {
-        "enterprise" => true,
+        "enterprise" | "supplier" => true,
         "personal" => false,
         _ => {
             e.add("kind", lang.t("err.choose"));
@@ -640,7 +664,12 @@ pub async fn register_post(
     };
     let invite = f.invite_code.trim();
     let invite_code = (!invite.is_empty()).then(|| invite.to_owned());
-    let (draft, fields): (Application, &[(&str, &str)]) = if enterprise {
+    let (draft, fields): (Application, &[(&str, &str)]) = if f.kind == "supplier" {
+        (
+            Application::Supplier(supplier_draft(lang, &mut e, &login, &f)),
+            SUPPLIER_FIELDS,
+        )
+    } else if enterprise {
         let display_name = e.required(lang, "display_name", &f.display_name);
         let company = e.required(lang, "company_name", &f.company_name);
         let code = e.required(lang, "credit_code", &f.credit_code);
@@ -703,6 +732,7 @@ pub async fn register_post(
         match &draft {
             Application::Enterprise(d) => registrations::enterprise(&s.app, &ip, d).await,
             Application::Personal(d) => registrations::personal(&s.app, &ip, d).await,
+            Application::Supplier(d) => supply_onboarding::register(&s.app, &ip, d).await,
         }
     })
     .await?;
@@ -745,6 +775,88 @@ enum Application {
     Enterprise(EnterpriseDraft),
     /// A person.
     Personal(PersonalDraft),
+    /// A supplier organisation (issue 16).
+    Supplier(SupplierDraft),
+}
+
+/// The API's field names of a supplier application → the form's.
+const SUPPLIER_FIELDS: &[(&str, &str)] = &[
+    ("login", "login"),
+    ("password", "password"),
+    ("display_name", "s_display_name"),
+    ("supplier_type", "supplier_type"),
+    ("company_name", "s_company_name"),
+    ("credit_code", "s_credit_code"),
+    ("licence_ref", "s_licence_ref"),
+    ("legal_person", "s_legal_person"),
+    ("phone", "s_phone"),
+    ("qualification", "qualification"),
+];
+
+/// The supplier's fields of the registration form: its type, the enterprise real-name
+/// data, a contact phone and the qualification credential (pasted JSON).
+fn supplier_fieldset(ctx: &Ctx, f: &RegisterForm, errors: &FormErrors) -> Markup {
+    let types = [
+        (
+            "supplier_resource".to_owned(),
+            ctx.t("org.kind.supplier_resource"),
+        ),
+        ("supplier_api".to_owned(), ctx.t("org.kind.supplier_api")),
+    ];
+    let err = errors.get("qualification");
+    html! {
+        fieldset data-kind="supplier" {
+            legend { (ctx.t("register.supplier")) }
+            (form::select(ctx, "supplier_type", "register.supplier_type", &types, &f.supplier_type, errors))
+            p.hint { (ctx.t("register.supplier_type.hint")) }
+            (form::field(ctx, "s_display_name", "register.display_name", Kind::Text, &f.s_display_name, errors, true))
+            (form::field(ctx, "s_company_name", "register.company", Kind::Text, &f.s_company_name, errors, true))
+            (form::field(ctx, "s_credit_code", "register.credit_code", Kind::Text, &f.s_credit_code, errors, true))
+            (form::field(ctx, "s_licence_ref", "register.licence", Kind::Text, &f.s_licence_ref, errors, true))
+            (form::field(ctx, "s_legal_person", "register.legal_person", Kind::Text, &f.s_legal_person, errors, true))
+            (form::field(ctx, "s_phone", "register.contact_phone", Kind::Text, &f.s_phone, errors, true))
+            div.field.has-error[err.is_some()] {
+                label for="f-qualification" { (ctx.t("register.qualification")) span.req aria-hidden="true" { " *" } }
+                p.hint id="f-qualification-hint" { (ctx.t("register.qualification.hint")) }
+                textarea id="f-qualification" name="qualification" rows="8" required
+                    aria-invalid=[err.map(|_| "true")]
+                    aria-describedby=(if err.is_some() { "f-qualification-hint f-qualification-err" } else { "f-qualification-hint" }) {
+                    (f.qualification)
+                }
+                @if let Some(m) = err { p.field-error id="f-qualification-err" role="alert" { (m) } }
+            }
+        }
+    }
+}
+
+/// The supplier application of the form; missing fields and a credential that is not
+/// JSON are marked on `e`.
+fn supplier_draft(lang: Lang, e: &mut FormErrors, login: &str, f: &RegisterForm) -> SupplierDraft {
+    let qualification = match f.qualification.trim() {
+        "" => {
+            e.add("qualification", lang.t("err.required"));
+            serde_json::Value::Null
+        }
+        text => serde_json::from_str(text).unwrap_or_else(|_| {
+            e.add("qualification", lang.t("err.qualification_json"));
+            serde_json::Value::Null
+        }),
+    };
+    if f.supplier_type.is_empty() {
+        e.add("supplier_type", lang.t("err.choose"));
+    }
+    SupplierDraft {
+        login: login.to_owned(),
+        password: f.password.clone(),
+        display_name: e.required(lang, "s_display_name", &f.s_display_name),
+        supplier_type: f.supplier_type.clone(),
+        company_name: e.required(lang, "s_company_name", &f.s_company_name),
+        credit_code: e.required(lang, "s_credit_code", &f.s_credit_code),
+        licence_ref: e.required(lang, "s_licence_ref", &f.s_licence_ref),
+        legal_person: e.required(lang, "s_legal_person", &f.s_legal_person),
+        phone: e.required(lang, "s_phone", &f.s_phone),
+        qualification,
+    }
 }
 
 /// A hidden CSRF field (re-exported for the console modules).

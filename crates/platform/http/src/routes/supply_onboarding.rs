@@ -11,7 +11,7 @@ use crate::AppState;
 use crate::auth::Authed;
 use crate::error::ApiResult;
 use crate::http::{ApiJson, ApiQuery, IdParam, PageQuery};
-use crate::service::supply_onboarding::{self as onboarding, SupplierDraft};
+use crate::service::supply_onboarding::{self as onboarding, QualificationDraft, SupplierDraft};
 use Access::{Permission as Perm, Public};
 use axum::Json;
 use axum::extract::State;
@@ -59,6 +59,15 @@ pub const ROUTES: &[RouteDoc] = &[
         handler: || post(enrol_supplier),
     },
     RouteDoc {
+        method: "POST",
+        path: "/api/v1/ops/suppliers/{id}/qualification",
+        summary: "Record the verified real-name data and qualification credential of a supplier the operator created, and enrol its DID",
+        access: Perm("supplier:review"),
+        body: Some(b_qualification),
+        response: None,
+        handler: || post(qualify_supplier),
+    },
+    RouteDoc {
         method: "GET",
         path: "/api/v1/supplier",
         summary: "The caller's supplier organisation: type, status, supplier DID and its enrolment, qualification",
@@ -90,6 +99,24 @@ fn b_supplier() -> Value {
                "licence_ref": s_str(), "legal_person": s_str(), "phone": s_str(),
                "qualification": {"type": "object", "description": "W3C verifiable credential on a qualification CPT whose subject's unifiedSocialCreditCode is credit_code (no subject id), at most 16 KiB"}}),
     )
+}
+
+fn b_qualification() -> Value {
+    obj(
+        &["credit_code", "legal_person", "phone", "qualification"],
+        json!({"credit_code": s_str(), "legal_person": s_str(), "phone": s_str(),
+               "qualification": {"type": "object", "description": "as at registration"}}),
+    )
+}
+
+async fn qualify_supplier(
+    State(s): State<AppState>,
+    a: Authed,
+    IdParam(id): IdParam,
+    ApiJson(d): ApiJson<QualificationDraft>,
+) -> ApiResult<Json<Value>> {
+    let (supplier, kyc) = onboarding::qualify(&s, &a, id, &d).await?;
+    Ok(Json(json!({ "supplier": supplier, "kyc": kyc })))
 }
 
 async fn register_supplier(

@@ -23,10 +23,11 @@ use suanli_platform_domain::supply::onboarding::{
     PresentedQualification, SupplierType, check_presented, kyc_entry,
 };
 use suanli_platform_domain::validate::{CreditCode, Phone};
-use suanli_platform_domain::{OrgId, Permission, RegistrationId, Role};
+use suanli_platform_domain::{OrgId, OrgVisibility, Permission, RegistrationId, Role, UserId};
 use suanli_platform_store::{
-    NewQualification, NewRegistration, OrgRecord, RegistrationKind, RegistrationRecord,
-    RegistrationStatus, StoreError, SupplierEnrolment, SupplierListRow, SupplierRecord,
+    NewQualification, NewRegistration, OrgRecord, PAGE_SIZE_MAX, RegistrationKind,
+    RegistrationRecord, RegistrationStatus, StoreError, SupplierEnrolment, SupplierListRow,
+    SupplierQualification, SupplierRecord,
 };
 use suanli_primitives::error_chain;
 
@@ -145,15 +146,24 @@ fn presented(
 }
 
 /// Verifies a supplier registration's qualification credential now: the identity chain's
-/// checks and the `subject` check (`qualification_unavailable` without a chain).
+/// checks and the `subject` check (`409 qualification_unavailable` without a chain or
+/// when it cannot be asked).
 async fn verify(
     s: &AppState,
     reg: &RegistrationRecord,
     rec: &SupplierRecord,
 ) -> ServiceResult<QualificationReport> {
-    let q = presented(reg, rec)?;
-    let ledger = s.onboarding.clone().ok_or_else(|| ServiceError::Absent {
+    verify_presented(s, &presented(reg, rec)?).await
+}
+
+/// Verifies a presented qualification credential now (see [`verify`]).
+async fn verify_presented(
+    s: &AppState,
+    q: &PresentedQualification,
+) -> ServiceResult<QualificationReport> {
+    let ledger = s.onboarding.clone().ok_or_else(|| ServiceError::Conflict {
         code: "qualification_unavailable",
+        field: None,
         message: "no identity chain is attached: the qualification credential cannot be verified"
             .to_owned(),
     })?;
@@ -161,8 +171,9 @@ async fn verify(
     let mut report = tokio::task::spawn_blocking(move || ledger.verify_qualification(&credential))
         .await
         .map_err(|e| ServiceError::Internal(e.to_string()))?
-        .map_err(|e| ServiceError::Absent {
+        .map_err(|e| ServiceError::Conflict {
             code: "qualification_unavailable",
+            field: None,
             message: format!("the identity chain could not be asked: {}", error_chain(&e)),
         })?;
     // The submission checked the subject; it is shown with the chain's checks.
@@ -176,6 +187,8 @@ async fn verify(
 pub struct SupplierReview {
     /// The registration.
     pub registration: RegistrationRecord,
+    /// Its organisation (the supplier type is its kind).
+    pub org: OrgRecord,
     /// Its supplier record (the credential as presented).
     pub supplier: SupplierRecord,
     /// The verification now.
@@ -206,13 +219,23 @@ pub async fn review(s: &AppState, a: &Authed, id: i64) -> ServiceResult<Supplier
     a.allow(Permission::SupplierReview)?;
     let rid = RegistrationId::new(id).ok_or(ServiceError::NotFound)?;
     let (registration, supplier) = supplier_registration(s, rid).await?;
+    let org = s
+        .store
+        .get_org(registration.org)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
     let (verification, unavailable) = match verify(s, &registration, &supplier).await {
         Ok(r) => (Some(r), None),
-        Err(ServiceError::Absent { message, .. }) => (None, Some(message)),
+        Err(ServiceError::Conflict {
+            code: "qualification_unavailable",
+            message,
+            ..
+        }) => (None, Some(message)),
         Err(e) => return Err(e),
     };
     Ok(SupplierReview {
         registration,
+        org,
         supplier,
         verification,
         unavailable,
@@ -232,7 +255,12 @@ pub(super) async fn approval_report(
         s.store.get_supplier(reg.org).await?.ok_or_else(|| {
             ServiceError::Internal("supplier registration without its record".into())
         })?;
-    let report = verify(s, reg, &rec).await?;
+    verified_report(verify(s, reg, &rec).await?)
+}
+
+/// The report (JSON) of a credential that verified; `409 qualification_not_verified`
+/// naming the first failed check otherwise.
+fn verified_report(report: QualificationReport) -> ServiceResult<String> {
     if let Some(f) = report.first_failure() {
         return Err(ServiceError::Conflict {
             code: "qualification_not_verified",
@@ -248,67 +276,89 @@ pub(super) async fn approval_report(
     serde_json::to_string(&report).map_err(|e| ServiceError::Internal(e.to_string()))
 }
 
-/// The `kyc-supplier` claims of an approved supplier registration (`docs/cpt-templates.md`).
+/// The real-name facts the `kyc-supplier` claims are made of.
+struct RealName<'a> {
+    company: &'a str,
+    credit_code: &'a str,
+    legal_person: &'a str,
+    phone: &'a str,
+}
+
+/// The `kyc-supplier` claims (`docs/cpt-templates.md`) of a supplier whose qualification
+/// verified (`rec.qualification_report`), its administrator `admin` the contact.
 async fn kyc_supplier_claims(
     s: &AppState,
-    reg: &RegistrationRecord,
+    who: &RealName<'_>,
     rec: &SupplierRecord,
+    admin: UserId,
 ) -> ServiceResult<Value> {
-    let q = presented(reg, rec)?;
+    let text = rec
+        .qualification
+        .as_deref()
+        .ok_or_else(|| ServiceError::Internal("supplier without its credential".into()))?;
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let q = check_presented(&value, &credit_code(who.credit_code)?)
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
     let report: QualificationReport = rec
         .qualification_report
         .as_deref()
         .map(serde_json::from_str)
         .transpose()
         .map_err(|e| ServiceError::Internal(e.to_string()))?
-        .ok_or_else(|| ServiceError::Internal("approved supplier without its report".into()))?;
+        .ok_or_else(|| ServiceError::Internal("supplier without its verification".into()))?;
     let admin = s
         .store
-        .get_user(reg.user)
+        .get_user(admin)
         .await?
         .ok_or(ServiceError::NotFound)?;
     Ok(json!({
-        "organisationName": reg.company_name,
-        "unifiedSocialCreditCode": reg.credit_code,
-        "legalRepresentative": reg.legal_person,
+        "organisationName": who.company,
+        "unifiedSocialCreditCode": who.credit_code,
+        "legalRepresentative": who.legal_person,
         "qualifications": [kyc_entry(report.cpt_title.as_deref().unwrap_or_default(), &q, report.valid_until_ms)],
-        "contact": {"name": admin.display_name, "phone": reg.phone},
+        "contact": {"name": admin.display_name, "phone": who.phone},
     }))
 }
 
-/// Enrols the supplier DID of an approved supplier registration: the administrator's DID
-/// on the identity chain, a `kyc-supplier` credential, the trade-chain enrolment as
+/// Enrols the DID of `admin` as the supplier DID of `org`: the DID on the identity chain,
+/// a `kyc-supplier` credential with `who`'s claims, the trade-chain enrolment as
 /// supplier, recorded on the organisation. Already enrolled: the record as it is.
-async fn enrol_registration(
+async fn enrol_did(
     s: &AppState,
-    reg: &RegistrationRecord,
+    org: OrgId,
+    admin: UserId,
+    who: &RealName<'_>,
 ) -> ServiceResult<SupplierRecord> {
     let rec = s
         .store
-        .get_supplier(reg.org)
+        .get_supplier(org)
         .await?
         .ok_or(ServiceError::NotFound)?;
     if rec.kyc_credential_ref.is_some() {
         return Ok(rec);
     }
-    let enrolment = s.enrolment.clone().ok_or_else(|| ServiceError::Absent {
+    let enrolment = s.enrolment.clone().ok_or_else(|| ServiceError::Conflict {
         code: "enrolment_unavailable",
+        field: None,
         message: "no ledger with the KYC authority's key is attached to this platform".to_owned(),
     })?;
-    let (did, public) = crate::kyc::did_on_chain(s, reg.user)
+    let (did, public) = crate::kyc::did_on_chain(s, admin)
         .await
-        .map_err(|message| ServiceError::Absent {
+        .map_err(|message| ServiceError::Conflict {
             code: "supplier_no_did",
+            field: None,
             message,
         })?;
-    let claims = kyc_supplier_claims(s, reg, &rec).await?;
+    let claims = kyc_supplier_claims(s, who, &rec, admin).await?;
     let did2 = did.clone();
     let credential =
         tokio::task::spawn_blocking(move || enrolment.enrol_supplier(&did2, &public, &claims))
             .await
             .map_err(|e| ServiceError::Internal(e.to_string()))?
-            .map_err(|e| ServiceError::Absent {
+            .map_err(|e| ServiceError::Conflict {
                 code: "enrolment_failed",
+                field: None,
                 message: error_chain(&e),
             })?;
     let reference = credential["id"]
@@ -318,9 +368,9 @@ async fn enrol_registration(
     let recorded = s
         .store
         .set_supplier_enrolment(&SupplierEnrolment {
-            org: reg.org,
+            org,
             did: did.clone(),
-            admin_user: reg.user,
+            admin_user: admin,
             kyc_credential_ref: reference.clone(),
             kyc_credential: credential.to_string(),
             at_ms: s.clock.now_unix_ms(),
@@ -331,11 +381,62 @@ async fn enrol_registration(
         Ok(()) | Err(StoreError::NotFound) => {}
         Err(e) => return Err(e.into()),
     }
-    tracing::info!(org = reg.org.get(), %did, credential = %reference, "supplier DID enrolled on the trade chain");
+    tracing::info!(org = org.get(), %did, credential = %reference, "supplier DID enrolled on the trade chain");
     s.store
-        .get_supplier(reg.org)
+        .get_supplier(org)
         .await?
         .ok_or(ServiceError::NotFound)
+}
+
+/// Enrols the supplier DID of an approved supplier registration (its administrator's).
+async fn enrol_registration(
+    s: &AppState,
+    reg: &RegistrationRecord,
+) -> ServiceResult<SupplierRecord> {
+    let who = RealName {
+        company: reg.company_name.as_deref().unwrap_or_default(),
+        credit_code: reg.credit_code.as_deref().unwrap_or_default(),
+        legal_person: reg.legal_person.as_deref().unwrap_or_default(),
+        phone: reg.phone.as_deref().unwrap_or_default(),
+    };
+    enrol_did(s, reg.org, reg.user, &who).await
+}
+
+/// Enrols the supplier DID of a supplier the operator created and qualified: its
+/// administrator (`supplier_admin`) with a DID — which exists only after that
+/// administrator's first own password change (`docs/key-custody.md` §3).
+async fn enrol_created(s: &AppState, rec: &SupplierRecord) -> ServiceResult<SupplierRecord> {
+    let users = s
+        .store
+        .list_users(OrgVisibility::All, Some(rec.org), None, PAGE_SIZE_MAX)
+        .await?;
+    let mut admin = None;
+    for u in users
+        .iter()
+        .filter(|u| u.roles.contains(&Role::SupplierAdmin))
+    {
+        if s.store
+            .get_user_key(u.id)
+            .await?
+            .is_some_and(|k| k.did.is_some())
+        {
+            admin = Some(u.id);
+            break;
+        }
+    }
+    let admin = admin.ok_or_else(|| ServiceError::Conflict {
+        code: "supplier_no_did",
+        field: None,
+        message: "no administrator of this supplier has a DID yet: it is made at their first own password change"
+            .to_owned(),
+    })?;
+    let who = RealName {
+        company: rec.company_name.as_deref().unwrap_or_default(),
+        credit_code: rec.credit_code.as_deref().unwrap_or_default(),
+        legal_person: rec.legal_person.as_deref().unwrap_or_default(),
+        phone: rec.phone.as_deref().unwrap_or_default(),
+    };
+    enrol_did(s, rec.org, admin, &who).await
 }
 
 /// After a supplier registration's approval: its enrolment, as the approval answer says
@@ -368,8 +469,8 @@ async fn supplier_org(s: &AppState, id: i64) -> ServiceResult<OrgRecord> {
 
 /// Enrols (again) the supplier DID of supplier organisation `id` — safe to repeat: an
 /// enrolled supplier answers its record unchanged. A supplier the operator created is
-/// enrolled once it has applied with its real-name data and qualification credential
-/// (`409 supplier_not_qualified` before).
+/// enrolled once the operator recorded its verified qualification ([`qualify`]; `409
+/// supplier_not_qualified` before) and its administrator has a DID.
 pub async fn enrol(s: &AppState, a: &Authed, id: i64) -> ServiceResult<SupplierRecord> {
     a.allow(Permission::SupplierReview)?;
     let org = supplier_org(s, id).await?;
@@ -377,14 +478,21 @@ pub async fn enrol(s: &AppState, a: &Authed, id: i64) -> ServiceResult<SupplierR
     if let Some(r) = rec.as_ref().filter(|r| r.kyc_credential_ref.is_some()) {
         return Ok(r.clone());
     }
-    let reg_id = rec
-        .and_then(|r| r.registration)
-        .ok_or_else(|| ServiceError::Conflict {
-            code: "supplier_not_qualified",
-            field: None,
-            message: "this supplier has no verified real-name data and qualification credential"
-                .to_owned(),
-        })?;
+    let not_qualified = || ServiceError::Conflict {
+        code: "supplier_not_qualified",
+        field: None,
+        message: "this supplier has no verified real-name data and qualification credential"
+            .to_owned(),
+    };
+    let rec = rec.ok_or_else(not_qualified)?;
+    let Some(reg_id) = rec.registration else {
+        // Created by the operator: enrolled once the operator recorded its verified
+        // qualification (`qualify`).
+        if rec.qualification_verified_ms.is_none() {
+            return Err(not_qualified());
+        }
+        return enrol_created(s, &rec).await;
+    };
     let reg = s
         .store
         .get_registration(reg_id)
@@ -459,4 +567,95 @@ pub async fn overview(s: &AppState, a: &Authed) -> ServiceResult<SupplierOvervie
         trade_roles,
         trade_unavailable,
     })
+}
+
+/// The real-name data and qualification credential the operator records for a supplier it
+/// created (`POST /api/v1/ops/suppliers/{id}/qualification`); the company name is the
+/// organisation's.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct QualificationDraft {
+    /// Unified social credit code.
+    pub credit_code: String,
+    /// Legal person.
+    pub legal_person: String,
+    /// Contact phone.
+    pub phone: String,
+    /// The qualification credential (as at registration).
+    pub qualification: Value,
+}
+
+/// Records the verified qualification of supplier `id`, created by the operator, and
+/// enrols its DID when its administrator has one. The credential passes the submission
+/// checks (`422`) and must verify now (`409 qualification_not_verified`); a supplier that
+/// registered itself is reviewed with its registration (`409 supplier_registered`).
+/// Answers the record and what became of the enrolment (as an approval's `kyc`).
+pub async fn qualify(
+    s: &AppState,
+    a: &Authed,
+    id: i64,
+    d: &QualificationDraft,
+) -> ServiceResult<(SupplierRecord, Value)> {
+    a.allow(Permission::SupplierReview)?;
+    let org = supplier_org(s, id).await?;
+    let existing = s.store.get_supplier(org.id).await?;
+    if existing.as_ref().is_some_and(|r| r.registration.is_some()) {
+        return Err(ServiceError::Conflict {
+            code: "supplier_registered",
+            field: None,
+            message: "this supplier registered itself: its qualification is reviewed with its registration"
+                .to_owned(),
+        });
+    }
+    if existing
+        .as_ref()
+        .is_some_and(|r| r.kyc_credential_ref.is_some())
+    {
+        return Err(ServiceError::Conflict {
+            code: "already_enrolled",
+            field: None,
+            message: "this supplier is enrolled".to_owned(),
+        });
+    }
+    let code = credit_code(&d.credit_code)?;
+    let legal = text(&d.legal_person, "legal_person")?;
+    let phone =
+        Phone::parse(&d.phone).map_err(|e| ServiceError::invalid("phone", e.to_string()))?;
+    let q = check_presented(&d.qualification, &code).map_err(|e| ServiceError::Invalid {
+        code: e.code(),
+        field: Some("qualification".to_owned()),
+        message: e.to_string(),
+    })?;
+    let report = verified_report(verify_presented(s, &q).await?)?;
+    s.store
+        .set_supplier_qualification(&SupplierQualification {
+            org: org.id,
+            company_name: org.name.clone(),
+            credit_code: code.as_str().to_owned(),
+            legal_person: legal,
+            phone: phone.as_str().to_owned(),
+            qualification: NewQualification {
+                credential_json: q.text().to_owned(),
+                issuer: q.issuer().to_owned(),
+                schema_id: q.schema_id().to_owned(),
+            },
+            report,
+            at_ms: s.clock.now_unix_ms(),
+        })
+        .await?;
+    let rec = s
+        .store
+        .get_supplier(org.id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let kyc = match enrol_created(s, &rec).await {
+        Ok(r) => json!({"status": "enrolled", "credential_id": r.kyc_credential_ref, "did": r.did}),
+        Err(e) => json!({"status": "not_enrolled", "code": e.code(), "message": e.to_string()}),
+    };
+    let rec = s
+        .store
+        .get_supplier(org.id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    Ok((rec, kyc))
 }

@@ -13,6 +13,12 @@ CREATE TABLE suppliers (
     -- The identity chain's verification report (JSON) when the operator approved, and when.
     qualification_report TEXT,
     qualification_verified_ms BIGINT,
+    -- A supplier the operator created: the real-name data the operator recorded with its
+    -- qualification credential (a registered supplier's are on its registration).
+    company_name TEXT,
+    credit_code TEXT,
+    legal_person TEXT,
+    phone TEXT,
     -- The supplier DID: its administrator's DID at enrolment, enrolled on the trade chain
     -- in role supplier; that administrator; the kyc-supplier credential (JSON) and its id.
     did TEXT UNIQUE,

@@ -5,7 +5,8 @@
 pub(crate) const SUPPLIER_COLS: &str = "s.org_id AS s_org_id, s.registration_id AS s_registration_id, \
      s.qualification AS s_qualification, s.qualification_issuer AS s_qualification_issuer, \
      s.qualification_schema AS s_qualification_schema, s.qualification_report AS s_qualification_report, \
-     s.qualification_verified_ms AS s_qualification_verified_ms, s.did AS s_did, \
+     s.qualification_verified_ms AS s_qualification_verified_ms, s.company_name AS s_company_name, \
+     s.credit_code AS s_credit_code, s.legal_person AS s_legal_person, s.phone AS s_phone, s.did AS s_did, \
      s.admin_user AS s_admin_user, s.kyc_credential_ref AS s_kyc_credential_ref, \
      s.kyc_credential AS s_kyc_credential, s.enrolled_ms AS s_enrolled_ms";
 
@@ -33,6 +34,10 @@ macro_rules! sql_suppliers {
                     qualification_schema: r.try_get("s_qualification_schema").map_err(g)?,
                     qualification_report: r.try_get("s_qualification_report").map_err(g)?,
                     qualification_verified_ms: r.try_get("s_qualification_verified_ms").map_err(g)?,
+                    company_name: r.try_get("s_company_name").map_err(g)?,
+                    credit_code: r.try_get("s_credit_code").map_err(g)?,
+                    legal_person: r.try_get("s_legal_person").map_err(g)?,
+                    phone: r.try_get("s_phone").map_err(g)?,
                     did: r.try_get("s_did").map_err(g)?,
                     admin_user: opt_user(r.try_get("s_admin_user").map_err(g)?)?,
                     kyc_credential_ref: r.try_get("s_kyc_credential_ref").map_err(g)?,
@@ -85,6 +90,37 @@ macro_rules! sql_suppliers {
                         })
                     })
                     .collect()
+            }
+
+            async fn set_supplier_qualification(&self, q: &SupplierQualification) -> StoreResult<()> {
+                let sql = format!(
+                    "INSERT INTO suppliers (org_id, company_name, credit_code, legal_person, phone, qualification, \
+                     qualification_issuer, qualification_schema, qualification_report, qualification_verified_ms) \
+                     SELECT o.id, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM orgs o WHERE o.id = $1 AND o.kind IN {} \
+                     ON CONFLICT (org_id) DO UPDATE SET company_name = excluded.company_name, \
+                     credit_code = excluded.credit_code, legal_person = excluded.legal_person, phone = excluded.phone, \
+                     qualification = excluded.qualification, qualification_issuer = excluded.qualification_issuer, \
+                     qualification_schema = excluded.qualification_schema, \
+                     qualification_report = excluded.qualification_report, \
+                     qualification_verified_ms = excluded.qualification_verified_ms \
+                     WHERE suppliers.registration_id IS NULL AND suppliers.kyc_credential_ref IS NULL",
+                    suppliers::SUPPLIER_KINDS
+                );
+                one(sqlx::query(&sql)
+                    .bind(q.org.get())
+                    .bind(q.company_name.clone())
+                    .bind(q.credit_code.clone())
+                    .bind(q.legal_person.clone())
+                    .bind(q.phone.clone())
+                    .bind(q.qualification.credential_json.clone())
+                    .bind(q.qualification.issuer.clone())
+                    .bind(q.qualification.schema_id.clone())
+                    .bind(q.report.clone())
+                    .bind(q.at_ms)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?
+                    .rows_affected())
             }
 
             async fn set_supplier_enrolment(&self, e: &SupplierEnrolment) -> StoreResult<()> {
