@@ -16,11 +16,13 @@
 use std::cell::RefCell;
 use std::time::Duration;
 
+use serde_json::Value;
 use suanli_identity::document::Relationships;
 use suanli_identity::op::IdentityOp;
 use suanli_identity::{DidId, Fragment, StateRead, SuanliDid};
 use suanli_ledger::Payload;
 use suanli_primitives::{ChainKind, Fen, PublicKey, SecretKey};
+use suanli_trade::cpts::{AdoptedCpt, CptPurpose};
 use suanli_trade::model::{MINUTE_MS, ModeTerms, OfferTerms};
 use suanli_trade::records::{AgentKey, Mode, Offer, Record, Status, Trade};
 use suanli_trade::view::{self, Reputation};
@@ -229,6 +231,86 @@ pub fn withdraw_offer(
     offer_id: u64,
 ) -> Result<String, ClientError> {
     trade_tx(client, supplier_key, &TradeOp::WithdrawOffer { offer_id })
+}
+
+/// A supplier's CPT: registered on the identity chain and adopted on the trade chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisteredCpt {
+    /// The registry's id (version 1 is the one adopted).
+    pub cpt: u32,
+    pub identity_tx: String,
+    pub trade_tx: String,
+}
+
+/// Registers `schema` as a new CPT of the supplier's DID on the identity chain (signed by
+/// its DID key), then adopts version 1 on the trade chain for `purpose` (`adopt_cpt`,
+/// signed by the same key; the node checks it against the registry at admission), so the
+/// supplier's modes may name it as their `trade_start_cpt` or `checkin_cpt`. The schema
+/// must be compatible with the built-in it replaces (`docs/trade.md` §2.1): refused with
+/// `cpt_incompatible` before anything is written otherwise.
+pub fn register_supplier_cpt(
+    client: &dyn LedgerClient,
+    supplier_key: &SecretKey,
+    purpose: CptPurpose,
+    schema: &Value,
+) -> Result<RegisteredCpt, ClientError> {
+    suanli_trade::cpts::check_compatible(schema, purpose)?;
+    let (_, id) = supplier_did(client, supplier_key)?;
+    let identity = ChainState::new(client, ChainKind::Identity);
+    let before = identity.done(suanli_identity::contract::next_cpt_id(&identity))??;
+    let identity_tx = identity_tx(
+        client,
+        supplier_key,
+        IdentityOp::RegisterCpt {
+            publisher: id.clone(),
+            cpt: None,
+            qualification: false,
+            schema_json: schema.to_string(),
+        },
+    )?;
+    let next = identity.done(suanli_identity::contract::next_cpt_id(&identity))??;
+    let mine = |cpt: u32| -> Result<bool, ClientError> {
+        let meta = identity.done(suanli_identity::contract::cpt_meta(&identity, cpt))??;
+        let version =
+            identity.done(suanli_identity::contract::cpt_version(&identity, cpt, 1))??;
+        Ok(match (meta, version) {
+            (Some(m), Some(v)) => {
+                m.publisher == id
+                    && serde_json::from_str::<Value>(&v.schema_json).ok().as_ref() == Some(schema)
+            }
+            _ => false,
+        })
+    };
+    let mut found = None;
+    for cpt in (before..next).rev() {
+        if mine(cpt)? {
+            found = Some(cpt);
+            break;
+        }
+    }
+    let cpt =
+        found.ok_or_else(|| ClientError::invalid("the CPT was committed but is not listed"))?;
+    let trade_tx = trade_tx(
+        client,
+        supplier_key,
+        &TradeOp::AdoptCpt {
+            cpt,
+            purpose,
+            schema: schema.clone(),
+        },
+    )?;
+    Ok(RegisteredCpt {
+        cpt,
+        identity_tx,
+        trade_tx,
+    })
+}
+
+/// A CPT adopted on the trade chain (who adopted it, for which purpose, its schema).
+pub fn adopted_cpt(client: &dyn LedgerClient, cpt: u32) -> Result<Option<AdoptedCpt>, ClientError> {
+    let state = ChainState::new(client, ChainKind::Trade);
+    let found = suanli_trade::cpts::adopted(&state, cpt);
+    state.done(found)
 }
 
 /// The supplier's DID on the identity chain (the DID its trade-chain key is enrolled for).

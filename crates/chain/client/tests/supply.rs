@@ -240,3 +240,130 @@ fn modes_offers_and_acceptances_are_signed_by_the_supplier_and_its_agent_key() {
         1
     );
 }
+
+fn rejected_code(e: suanli_ledger_client::ClientError) -> String {
+    match e {
+        suanli_ledger_client::ClientError::Context { source, .. } => rejected_code(*source),
+        suanli_ledger_client::ClientError::Ledger(
+            LedgerError::Rejected { code, .. } | LedgerError::RefusedRemote { code, .. },
+        ) => code,
+        suanli_ledger_client::ClientError::Ledger(LedgerError::Failed { reason, .. }) => {
+            reason.split(':').next().unwrap_or_default().to_owned()
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The built-in template `n` (0: trade-start, 1: check-in) under the supplier's title.
+fn own_schema(n: usize) -> Value {
+    let mut s = suanli_vc::cpt::builtin_templates()[n].1.clone();
+    s["title"] = json!("闽算 own template");
+    s
+}
+
+#[test]
+fn a_supplier_s_own_cpts_are_signed_by_its_key_and_usable_only_by_its_modes() {
+    use suanli_trade::cpts::CptPurpose;
+    let w = world();
+    let supplier_key = SecretKey::from_label("supply/cpt-supplier");
+    let rival_key = SecretKey::from_label("supply/rival");
+    let consumer_key = SecretKey::from_label("supply/cpt-consumer");
+    let supplier = party(&w, &supplier_key, Role::Supplier);
+    let rival = party(&w, &rival_key, Role::Supplier);
+    party(&w, &consumer_key, Role::Consumer);
+    let start = supply::register_supplier_cpt(
+        &w.http,
+        &supplier_key,
+        CptPurpose::TradeStart,
+        &own_schema(0),
+    )
+    .unwrap();
+    let checkin =
+        supply::register_supplier_cpt(&w.http, &supplier_key, CptPurpose::Checkin, &own_schema(1))
+            .unwrap();
+    // Through the node API: the registry names the supplier's DID as publisher, the
+    // registration was signed by the supplier's key, and so was the adoption.
+    let did_id = SuanliDid::parse(supplier.as_str())
+        .unwrap()
+        .id()
+        .to_string();
+    let cpt = w.http.get_ok(&format!("/1.0/cpts/{}", start.cpt)).unwrap();
+    assert_eq!(cpt["publisher"], json!(did_id));
+    let registered = signer(&w, &json!(start.identity_tx));
+    assert_eq!(registered["signer"], json!(supplier_key.public().to_hex()));
+    assert_eq!(registered["chain"], json!("identity"));
+    let adopted = w
+        .http
+        .get_ok(&format!("/v1/trade/cpts/{}", start.cpt))
+        .unwrap();
+    assert_eq!(adopted["cpt"]["supplier"], json!(supplier.as_str()));
+    assert_eq!(adopted["cpt"]["purpose"], json!("trade_start"));
+    let who = signer(&w, &adopted["cpt"]["tx_id"]);
+    assert_eq!(who["signer"], json!(supplier_key.public().to_hex()));
+    assert_eq!(who["acts_for"]["did"], json!(supplier.as_str()));
+
+    // A rival cannot adopt it (the node refuses at admission) nor name it in a mode.
+    let steal = TradeOp::AdoptCpt {
+        cpt: start.cpt,
+        purpose: CptPurpose::TradeStart,
+        schema: own_schema(0),
+    };
+    let refused = trade_client::submit(&w.http, &rival_key, &steal, "adopt").unwrap_err();
+    assert_eq!(rejected_code(refused), "not_cpt_owner");
+    let mut foreign = mode_terms();
+    foreign.trade_start_cpt = start.cpt;
+    let refused = supply::publish_mode(&w.http, &rival_key, foreign).unwrap_err();
+    assert_eq!(rejected_code(refused), "not_cpt_owner");
+    assert!(supply::supplier_modes(&w.http, &rival).unwrap().is_empty());
+
+    // The supplier's mode with its own CPTs; the contract's credential names the CPT and
+    // verifies on the identity chain.
+    let mut own = mode_terms();
+    own.trade_start_cpt = start.cpt;
+    own.checkin_cpt = checkin.cpt;
+    let mode = supply::publish_mode(&w.http, &supplier_key, own).unwrap();
+    let now = now_ms();
+    let offer = supply::publish_offer(
+        &w.http,
+        &supplier_key,
+        OfferTerms {
+            mode_id: mode.id,
+            spec: "H800 x8".into(),
+            quantity: 1,
+            valid_from_ms: now - 60_000,
+            valid_until_ms: now + 3_600_000,
+        },
+    )
+    .unwrap();
+    let mint = suanli_ledger::Payload::Credit(suanli_ledger::credit::CreditOp::Mint {
+        to: consumer_key.public(),
+        amount: PositiveFen::new(100_000).unwrap(),
+    });
+    w.http
+        .transact(
+            ChainKind::Trade,
+            &w.operator,
+            mint,
+            std::time::Duration::from_secs(10),
+        )
+        .unwrap();
+    let serial = order(&w, &consumer_key, offer.id);
+    supply::accept_order(&w.http, &supplier_key, "key-1", &serial, now_ms()).unwrap();
+    let trade = supply::trade_records(&w.http, &serial, 0).unwrap().unwrap();
+    let credential = trade.records[1].data.credential().unwrap();
+    assert!(
+        credential["credentialSchema"]["id"]
+            .as_str()
+            .unwrap()
+            .contains(&format!(":{}:", start.cpt)),
+        "{credential}"
+    );
+    let verified = w
+        .http
+        .post_ok(
+            "/1.0/credentials/verify",
+            &json!({"credential": credential}),
+        )
+        .unwrap();
+    assert_eq!(verified["verified"], json!(true), "{verified}");
+}

@@ -30,6 +30,7 @@ pub mod agents;
 pub mod channel;
 pub mod channel_contract;
 pub mod contract;
+pub mod cpts;
 pub mod credentials;
 mod enrolment;
 pub mod model;
