@@ -81,12 +81,13 @@ pub struct Published {
 }
 
 /// The two transactions of an agent-key delegation or revocation: the identity chain's
-/// (`add_key` / `remove_key` on the supplier's DID; `None` when there was nothing to do)
-/// and the trade chain's (`authorise_agent` / `revoke_agent`).
+/// (`add_key` / `remove_key` on the supplier's DID) and the trade chain's
+/// (`authorise_agent` / `revoke_agent`); `None` where that chain already was as asked, so
+/// repeating a call after a partial failure completes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delegation {
     pub identity_tx: Option<String>,
-    pub trade_tx: String,
+    pub trade_tx: Option<String>,
 }
 
 /// One of a supplier's trades with its records (order, contract, check-ins with their
@@ -355,14 +356,20 @@ pub fn authorise_agent_key(
             },
         )?),
     };
-    let trade_tx = trade_tx(
-        client,
-        supplier_key,
-        &TradeOp::AuthoriseAgent {
+    let trade = ChainState::new(client, ChainKind::Trade);
+    let existing = trade.done(view::agent(&trade, agent))?;
+    let done = existing.is_some_and(|a| {
+        a.supplier == did && a.key_fragment == fragment.as_str() && !a.is_revoked()
+    });
+    let trade_tx = if done {
+        None
+    } else {
+        let op = TradeOp::AuthoriseAgent {
             key: *agent,
             key_fragment: fragment.as_str().to_owned(),
-        },
-    )?;
+        };
+        Some(trade_tx(client, supplier_key, &op)?)
+    };
     Ok(Delegation {
         identity_tx,
         trade_tx,
@@ -382,7 +389,15 @@ pub fn revoke_agent_key(
     let record = trade.done(view::agent(&trade, agent))?;
     let record =
         record.ok_or_else(|| ClientError::invalid(format!("{agent} is not an agent key")))?;
-    let trade_tx = trade_tx(client, supplier_key, &TradeOp::RevokeAgent { key: *agent })?;
+    let trade_tx = if record.is_revoked() {
+        None
+    } else {
+        Some(trade_tx(
+            client,
+            supplier_key,
+            &TradeOp::RevokeAgent { key: *agent },
+        )?)
+    };
     let fragment = Fragment::new(&record.key_fragment).map_err(ClientError::invalid)?;
     let identity = ChainState::new(client, ChainKind::Identity);
     let head = suanli_identity::contract::head(&identity, &id);

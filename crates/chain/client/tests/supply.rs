@@ -156,7 +156,11 @@ fn modes_offers_and_acceptances_are_signed_by_the_supplier_and_its_agent_key() {
     let fragment = Fragment::new("agent-1").unwrap();
     let delegated =
         supply::authorise_agent_key(&w.http, &supplier_key, &agent.public(), &fragment).unwrap();
-    assert!(delegated.identity_tx.is_some());
+    assert!(delegated.identity_tx.is_some() && delegated.trade_tx.is_some());
+    // Repeated (e.g. after a timeout), nothing is sent again.
+    let again =
+        supply::authorise_agent_key(&w.http, &supplier_key, &agent.public(), &fragment).unwrap();
+    assert_eq!((again.identity_tx, again.trade_tx), (None, None));
 
     // The supplier's mode and offer, read through the node API, name their transactions,
     // signed by the supplier's own key.
@@ -210,7 +214,15 @@ fn modes_offers_and_acceptances_are_signed_by_the_supplier_and_its_agent_key() {
     // Revoked: the agent key's next acceptance is refused with its code, and the node API
     // shows the revocation.
     let revoked = supply::revoke_agent_key(&w.http, &supplier_key, &agent.public()).unwrap();
-    assert!(revoked.identity_tx.is_some());
+    assert!(revoked.identity_tx.is_some() && revoked.trade_tx.is_some());
+    let again = supply::revoke_agent_key(&w.http, &supplier_key, &agent.public()).unwrap();
+    assert_eq!((again.identity_tx, again.trade_tx), (None, None));
+    // The agent's method left the supplier's DID document.
+    let doc = w
+        .http
+        .get_ok(&format!("/1.0/identifiers/{supplier}"))
+        .unwrap();
+    assert!(!doc.to_string().contains("#agent-1"), "{doc}");
     let second = order(&w, &consumer_key, offer.id);
     let refused = supply::accept_order(&w.http, &agent, "agent-1", &second, now_ms()).unwrap_err();
     match refused {
