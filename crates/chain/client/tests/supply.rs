@@ -379,3 +379,89 @@ fn a_supplier_s_own_cpts_are_signed_by_its_key_and_usable_only_by_its_modes() {
         .unwrap();
     assert_eq!(verified["verified"], json!(true), "{verified}");
 }
+
+/// A node that skipped the CPT admission rule lets a rival adopt another supplier's CPT;
+/// `verify_all_with` (what `suanli chain verify` runs) finds it afterwards.
+#[test]
+fn verification_re_checks_cpt_adoptions_a_node_did_not_check() {
+    use suanli_trade::cpts::CptPurpose;
+    let dir = tempfile::tempdir().unwrap();
+    let operator = SecretKey::from_label("verify/operator");
+    let config = suanli_node::NodeConfig {
+        network: suanli_primitives::NetworkName::new("suanli-test").unwrap(),
+        credit_operator: operator.public(),
+        mempool: MempoolConfig {
+            block_interval_ms: 5,
+            ..Default::default()
+        },
+        extensions: suanli_ledger_client::embedded::network_contracts(),
+        admission: Vec::new(),
+    };
+    let node = suanli_node::Node::open(
+        dir.path(),
+        config,
+        Arc::new(suanli_node::Solo::new(SecretKey::from_label("verify/node"))),
+        Arc::new(suanli_primitives::SystemClock),
+    )
+    .unwrap();
+    let producers = node.start();
+    let client: &dyn LedgerClient = node.as_ref();
+    let enrol = |key: &SecretKey| {
+        suanli_ledger_client::identity::submit(client, key, IdentityOp::CreateDid).unwrap();
+        let did = SuanliDid::for_initial_key(
+            suanli_primitives::NetworkName::new("suanli-test").unwrap(),
+            &key.public(),
+        );
+        let enroll = TradeOp::Enroll {
+            did: PartyDid::parse(&did.to_string()).unwrap(),
+            role: Role::Supplier,
+            key: key.public(),
+            key_fragment: "key-1".into(),
+            kyc_credential_id: Some("urn:uuid:kyc".into()),
+            kyc_credential_sha256: Some(sha256(b"kyc").to_hex()),
+        };
+        trade_client::submit(client, &operator, &enroll, "enroll").unwrap();
+    };
+    let (owner, rival) = (
+        SecretKey::from_label("verify/owner"),
+        SecretKey::from_label("verify/rival"),
+    );
+    enrol(&owner);
+    enrol(&rival);
+    // The owner registers a CPT on the identity chain (not adopting it); without the rule
+    // the rival's adoption of it gets in.
+    let schema = own_schema(1);
+    let register = IdentityOp::RegisterCpt {
+        publisher: SuanliDid::for_initial_key(
+            suanli_primitives::NetworkName::new("suanli-test").unwrap(),
+            &owner.public(),
+        )
+        .id()
+        .clone(),
+        cpt: None,
+        qualification: false,
+        schema_json: schema.to_string(),
+    };
+    suanli_ledger_client::identity::submit(client, &owner, register).unwrap();
+    let steal = TradeOp::AdoptCpt {
+        cpt: suanli_identity::contract::CPT_ID_FIRST,
+        purpose: CptPurpose::Checkin,
+        schema,
+    };
+    trade_client::submit(client, &rival, &steal, "adopt").unwrap();
+    node.stop();
+    for p in producers {
+        p.join().unwrap();
+    }
+    drop(node);
+    let store = suanli_node::ChainStore::open(&dir.path().join("chain.redb")).unwrap();
+    let contracts = suanli_ledger_client::embedded::network_contracts();
+    suanli_node::verify::verify_all(&store, &contracts).unwrap();
+    let found = suanli_node::verify::verify_all_with(
+        &store,
+        &contracts,
+        &suanli_ledger_client::embedded::network_admission(),
+    )
+    .unwrap_err();
+    assert!(found.to_string().contains("not_cpt_owner"), "{found}");
+}
