@@ -13,6 +13,7 @@ pub mod channel;
 pub mod identity;
 pub mod market;
 pub mod platform;
+pub mod supply;
 pub mod trade;
 
 use std::path::{Path, PathBuf};
@@ -190,13 +191,30 @@ fn walk_all(
     let platform_public = platform_key.public();
     let ports = ports(node, operator, platform_key, clock.clone())?;
     let anchor = Arc::clone(&ports.anchor);
-    *platform = Some(platform::run(&data.join("platform"), Some(ports))?);
+    let running = platform.insert(platform::run(&data.join("platform"), Some(ports))?);
+    supply_walk(&running.base, node, data, clock.as_ref())?;
     let (seq, head) = anchor
         .wait_anchored(Duration::from_millis(ANCHOR_INTERVAL_MS * 3))
         .ok_or_else(|| anyhow::anyhow!("the audit-log head was not anchored in time"))?;
     show_audit_anchor(node, &platform_public, seq, &Hash32::from_bytes(head))?;
     println!("\n=== The market ===");
     market::run()
+}
+
+/// The supply side's walk on the demo's platform at `base` (`supply::walk`).
+fn supply_walk(
+    base: &str,
+    node: &Arc<Node>,
+    data: &Path,
+    clock: &dyn suanli_primitives::Clock,
+) -> anyhow::Result<()> {
+    let c = platform::Client::new(base);
+    let pw_file = data
+        .join("platform")
+        .join(suanli_platform_http::BOOTSTRAP_PASSWORD_FILE);
+    let admin_pw = std::fs::read_to_string(&pw_file)?;
+    let admin = c.login(suanli_platform_http::BOOTSTRAP_ADMIN_LOGIN, admin_pw.trim())?;
+    supply::walk(&c, &admin, node.as_ref(), data, clock.now_ms())
 }
 
 fn platform_key(data: &Path) -> anyhow::Result<SecretKey> {

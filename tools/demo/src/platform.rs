@@ -20,12 +20,24 @@ pub struct Client {
 }
 
 #[derive(Clone, Default)]
-struct Session {
+pub(crate) struct Session {
     cookie: String,
     csrf: String,
 }
 
 impl Client {
+    /// A client of the platform at `base` (`http://127.0.0.1:port`).
+    pub(crate) fn new(base: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            agent: ureq::Agent::new_with_config(
+                ureq::config::Config::builder()
+                    .http_status_as_error(false)
+                    .build(),
+            ),
+        }
+    }
+
     fn call(
         &self,
         method: &str,
@@ -66,7 +78,7 @@ impl Client {
         ))
     }
 
-    fn expect(
+    pub(crate) fn expect(
         &self,
         method: &str,
         path: &str,
@@ -101,7 +113,7 @@ impl Client {
         Ok(v)
     }
 
-    fn login(&self, login: &str, password: &str) -> anyhow::Result<Session> {
+    pub(crate) fn login(&self, login: &str, password: &str) -> anyhow::Result<Session> {
         let (status, v, cookie) = self.call(
             "POST",
             "/api/v1/auth/login",

@@ -30,7 +30,7 @@ hydro-a100-02,Ya'an hall 1,online,NVIDIA-A100,8,80,128,1024,7680,2496,cn-west,0,
 /// Walks the supplier's story on the running platform at `c`; `ledger` is the node the
 /// platform's ports use and `data` the demo's data directory (the node's operator key
 /// is the identity chain's authority, acting as the certification body here).
-pub fn walk(
+pub(crate) fn walk(
     c: &Client,
     admin: &Session,
     ledger: &dyn LedgerClient,
