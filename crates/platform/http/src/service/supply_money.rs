@@ -246,10 +246,10 @@ pub async fn request_payout(
 ) -> ServiceResult<PayoutRecord> {
     let org = own_supplier(a, Permission::SupplyManage)?;
     let amount = amount(amount_fen, "amount_fen")?;
-    Ok(s.store
+    s.store
         .request_payout(org, amount, a.user.id, s.clock.now_unix_ms())
         .await
-        .map_err(|e| field_of(e, "amount_fen"))?)
+        .map_err(|e| field_of(e, "amount_fen"))
 }
 
 fn field_of(e: suanli_platform_store::StoreError, field: &str) -> ServiceError {
@@ -405,20 +405,20 @@ pub async fn payouts(s: &AppState, a: &Authed, page: Page) -> ServiceResult<Vec<
 /// A first finance user checks payout `id` (never its requester).
 pub async fn check_payout(s: &AppState, a: &Authed, id: i64) -> ServiceResult<PayoutRecord> {
     a.allow(Permission::FinanceManage)?;
-    Ok(s.store
+    s.store
         .check_payout(id, a.user.id, s.clock.now_unix_ms())
         .await
-        .map_err(four_eyes)?)
+        .map_err(four_eyes)
 }
 
 /// A second finance user approves payout `id` (never its requester or checker); the
 /// journal records supplier payable → bank.
 pub async fn approve_payout(s: &AppState, a: &Authed, id: i64) -> ServiceResult<PayoutRecord> {
     a.allow(Permission::FinanceManage)?;
-    Ok(s.store
+    s.store
         .approve_payout(id, a.user.id, s.clock.now_unix_ms())
         .await
-        .map_err(|e| field_of(e, "id"))?)
+        .map_err(|e| field_of(e, "id"))
 }
 
 /// A finance user rejects payout `id` with `reason`.
@@ -436,10 +436,10 @@ pub async fn reject_payout(
             format!("the reason must be 1 to {PAYOUT_REASON_CHARS_MAX} characters"),
         ));
     }
-    Ok(s.store
+    s.store
         .reject_payout(id, a.user.id, reason, s.clock.now_unix_ms())
         .await
-        .map_err(four_eyes)?)
+        .map_err(four_eyes)
 }
 
 /// One supplier's reconciliation.
