@@ -255,3 +255,41 @@ pub async fn reconcile_suppliers(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::dids::LedgerDids;
+    use suanli_platform_http::keys::DidRegistry;
+    use suanli_primitives::SecretKey;
+
+    /// On a node without trades, a supplier DID has no trades and an empty record; a
+    /// DID that does not parse is refused, not read.
+    #[test]
+    fn reads_an_empty_book_and_refuses_a_bad_did() {
+        let dir = tempfile::tempdir().unwrap();
+        let (node, producers) = suanli_ledger_client::embedded::open_node(
+            dir.path(),
+            "suanli-test",
+            None,
+            suanli_ledger::MempoolConfig::default(),
+        )
+        .unwrap();
+        let ledger = Arc::clone(&node) as Arc<dyn LedgerClient>;
+        let did = LedgerDids::new(Arc::clone(&ledger))
+            .unwrap()
+            .did_of(&SecretKey::from_label("trade-book/supplier").public());
+        let book = LedgerTradeBook::new(ledger, Arc::new(SystemClock));
+        assert_eq!(book.supplier_trades(&did).unwrap(), Vec::new());
+        let r = book.reputation(&did).unwrap();
+        assert_eq!(
+            (r.orders, r.contracted, r.ratings, r.overall),
+            (0, 0, 0, None)
+        );
+        let bad = book.supplier_trades("not-a-did").unwrap_err();
+        assert_eq!(bad.code(), "invalid_did");
+        suanli_ledger_client::embedded::stop((node, producers));
+    }
+}
