@@ -376,8 +376,7 @@ pub async fn run_statement(
         })
         .await
         .map_err(|e| match e {
-            suanli_platform_store::StoreError::Backend(_)
-            | suanli_platform_store::StoreError::Conflict(_) => ServiceError::Conflict {
+            suanli_platform_store::StoreError::Conflict(_) => ServiceError::Conflict {
                 code: "statement_conflict",
                 field: Some("period".to_owned()),
                 message: "another run settled some of these check-ins; run it again".to_owned(),
