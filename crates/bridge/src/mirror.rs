@@ -21,6 +21,7 @@ use suanli_platform_http::domain::money::Fen;
 use suanli_platform_http::payment::{
     Difference, MirrorOp, SettlementMirror, SignedTx, pump_mirror, reconcile,
 };
+use suanli_platform_http::service::supply_money::SupplierReconciliation;
 use suanli_platform_http::store::{OpsStore, PgStore, SqliteStore};
 use suanli_primitives::{ChainKind, Clock, SecretKey, SystemClock, sha256};
 
@@ -115,6 +116,9 @@ pub struct Reconciliation {
     pub customers: usize,
     /// Customers whose journal and chain differ.
     pub differences: Vec<Difference>,
+    /// Every supplier's books (issue 16: chain check-ins vs settled, settled vs paid,
+    /// burned vs paid), each with the differences it names.
+    pub suppliers: Vec<SupplierReconciliation>,
 }
 
 /// `suanli ops reconcile`: on the platform in `data_dir` (its store: SQLite there, or
@@ -169,10 +173,16 @@ pub fn reconcile_platform(
                     stage: "reconciling",
                     source,
                 })?;
+        let suppliers = crate::trade_book::reconcile_suppliers(
+            store.as_ref(),
+            Arc::clone(&running.0) as Arc<dyn LedgerClient>,
+        )
+        .await?;
         Ok(Reconciliation {
             mirrored,
             customers,
             differences,
+            suppliers,
         })
     });
     stop(running);

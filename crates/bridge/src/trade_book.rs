@@ -13,12 +13,17 @@ use std::sync::Arc;
 use suanli_identity::StateRead;
 use suanli_ledger_client::LedgerClient;
 use suanli_platform_http::PortError;
+use suanli_platform_http::domain::OrgVisibility;
 use suanli_platform_http::domain::money::Fen;
+use suanli_platform_http::service::supply_money::{
+    SupplierReconciliation, books_of, supplier_did_in,
+};
+use suanli_platform_http::store::{OpsStore, PAGE_SIZE_MAX};
 use suanli_platform_http::trade_book::{
     ChainCheckIn, ChainClose, ChainRating, ChainReputation, ChainTopUp, ChainTrade,
     TRADES_READ_MAX, TradeBook,
 };
-use suanli_primitives::{ChainKind, Clock};
+use suanli_primitives::{ChainKind, Clock, SystemClock};
 use suanli_trade::PartyDid;
 use suanli_trade::record_data::RecordData;
 use suanli_trade::records::{Record, Status, Trade};
@@ -212,5 +217,79 @@ impl TradeBook for LedgerTradeBook {
                 .map(|(k, v)| (k.as_str().to_owned(), v))
                 .collect(),
         })
+    }
+}
+
+/// Every supplier organisation's books (`suanli ops reconcile`, issue 16): its trades read
+/// from `ledger` by its supplier DID, compared with its statements and payouts
+/// (`service::supply_money::books_of`).
+pub async fn reconcile_suppliers(
+    store: &dyn OpsStore,
+    ledger: Arc<dyn LedgerClient>,
+) -> Result<Vec<SupplierReconciliation>, BridgeError> {
+    let book = LedgerTradeBook::new(ledger, Arc::new(SystemClock));
+    let now = SystemClock.now_unix_ms();
+    let fail =
+        |e: &dyn std::fmt::Display| BridgeError::invalid("supplier_reconcile", e.to_string());
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let orgs = store
+            .list_orgs(OrgVisibility::All, after, PAGE_SIZE_MAX)
+            .await
+            .map_err(|e| fail(&e))?;
+        let Some(last) = orgs.last() else { break };
+        after = Some(last.id);
+        for org in orgs.iter().filter(|o| o.kind.is_supplier()) {
+            let did = supplier_did_in(store, org.id).await.map_err(|e| fail(&e))?;
+            let trades = match did {
+                Some(did) => book.trades_of(&did)?,
+                None => Vec::new(),
+            };
+            out.push(
+                books_of(store, org.id, Some(&trades), now)
+                    .await
+                    .map_err(|e| fail(&e))?,
+            );
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::dids::LedgerDids;
+    use suanli_platform_http::keys::DidRegistry;
+    use suanli_primitives::SecretKey;
+
+    /// On a node without trades, a supplier DID has no trades and an empty record; a
+    /// DID that does not parse is refused, not read.
+    #[test]
+    fn reads_an_empty_book_and_refuses_a_bad_did() {
+        let dir = tempfile::tempdir().unwrap();
+        let (node, producers) = suanli_ledger_client::embedded::open_node(
+            dir.path(),
+            "suanli-test",
+            None,
+            suanli_ledger::MempoolConfig::default(),
+        )
+        .unwrap();
+        let ledger = Arc::clone(&node) as Arc<dyn LedgerClient>;
+        let did = LedgerDids::new(Arc::clone(&ledger))
+            .unwrap()
+            .did_of(&SecretKey::from_label("trade-book/supplier").public());
+        let book = LedgerTradeBook::new(ledger, Arc::new(SystemClock));
+        assert_eq!(book.supplier_trades(&did).unwrap(), Vec::new());
+        let r = book.reputation(&did).unwrap();
+        assert_eq!(
+            (r.orders, r.contracted, r.ratings, r.overall),
+            (0, 0, 0, None)
+        );
+        let bad = book.supplier_trades("not-a-did").unwrap_err();
+        assert_eq!(bad.code(), "invalid_did");
+        suanli_ledger_client::embedded::stop((node, producers));
     }
 }

@@ -211,6 +211,10 @@ mod tests {
             MoneyRejection::AmountMismatch,
             MoneyRejection::NotPending("grant"),
             MoneyRejection::FourEyes,
+            MoneyRejection::PayoutAbovePayable {
+                requested: 2,
+                payable: 1,
+            },
         ];
         let codes: Vec<&str> = all.iter().map(MoneyRejection::code).collect();
         assert_eq!(codes, MoneyRejection::CODES);

@@ -48,12 +48,24 @@ fn run_reconcile(a: ReconcileArgs) -> anyhow::Result<()> {
     let url = a.database_url.as_deref();
     let r = reconcile_platform(&a.data_dir, url, !a.no_mirror)?;
     let (sent, checked, diffs) = (r.mirrored, r.customers, r.differences);
+    // Issue 16: every supplier's books, with the differences each names.
+    let suppliers = r.suppliers;
+    let supplier_diffs: usize = suppliers.iter().map(|s| s.differences.len()).sum();
     if a.json {
         println!(
             "{}",
-            serde_json::json!({"mirrored": sent, "customers": checked, "differences": diffs})
+            serde_json::json!({"mirrored": sent, "customers": checked, "differences": diffs,
+                "suppliers": suppliers})
         );
     } else {
+        for s in &suppliers {
+            for d in &s.differences {
+                println!(
+                    "DIFFERENCE supplier #{} {}: {} fen vs {} fen",
+                    s.org_id, d.check, d.left_fen, d.right_fen
+                );
+            }
+        }
         println!("mirrored {sent} pending instruction(s); compared {checked} customer(s)");
         for d in &diffs {
             println!(
@@ -61,6 +73,9 @@ fn run_reconcile(a: ReconcileArgs) -> anyhow::Result<()> {
                 d.org, d.journal_fen, d.chain_fen
             );
         }
+    }
+    if supplier_diffs > 0 {
+        bail!("{supplier_diffs} difference(s) in suppliers' books");
     }
     if !diffs.is_empty() {
         bail!(

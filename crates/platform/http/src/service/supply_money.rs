@@ -16,7 +16,8 @@ use suanli_platform_domain::supply::settlement::{
 };
 use suanli_platform_domain::{OrgId, Permission, Role};
 use suanli_platform_store::{
-    AgreementRecord, NewStatement, OrgRecord, PayoutRecord, StatementRecord, SupplierLedger,
+    AgreementRecord, NewStatement, OpsStore, OrgRecord, PayoutRecord, StatementRecord,
+    SupplierLedger,
 };
 
 use super::accounts::four_eyes;
@@ -75,8 +76,15 @@ async fn supplier_org(s: &AppState, a: &Authed, id: i64) -> ServiceResult<OrgRec
 /// The supplier DID of `org`: the DID of the key of its earliest supplier administrator
 /// (`docs/supply.md` §1: the supplier DID is its administrator's DID at approval).
 pub async fn supplier_did(s: &AppState, org: OrgId) -> ServiceResult<Option<String>> {
-    let users = s
-        .store
+    Ok(supplier_did_in(s.store.as_ref(), org).await?)
+}
+
+/// [`supplier_did`] on a store (also for `suanli ops reconcile`).
+pub async fn supplier_did_in(
+    store: &dyn OpsStore,
+    org: OrgId,
+) -> Result<Option<String>, suanli_platform_store::StoreError> {
+    let users = store
         .list_users(
             suanli_platform_domain::OrgVisibility::All,
             Some(org),
@@ -88,7 +96,7 @@ pub async fn supplier_did(s: &AppState, org: OrgId) -> ServiceResult<Option<Stri
         .iter()
         .filter(|u| u.roles.contains(&Role::SupplierAdmin))
     {
-        if let Some(did) = s.store.get_user_key(u.id).await?.and_then(|k| k.did) {
+        if let Some(did) = store.get_user_key(u.id).await?.and_then(|k| k.did) {
             return Ok(Some(did));
         }
     }
@@ -246,10 +254,10 @@ pub async fn request_payout(
 ) -> ServiceResult<PayoutRecord> {
     let org = own_supplier(a, Permission::SupplyManage)?;
     let amount = amount(amount_fen, "amount_fen")?;
-    Ok(s.store
+    s.store
         .request_payout(org, amount, a.user.id, s.clock.now_unix_ms())
         .await
-        .map_err(|e| field_of(e, "amount_fen"))?)
+        .map_err(|e| field_of(e, "amount_fen"))
 }
 
 fn field_of(e: suanli_platform_store::StoreError, field: &str) -> ServiceError {
@@ -368,8 +376,7 @@ pub async fn run_statement(
         })
         .await
         .map_err(|e| match e {
-            suanli_platform_store::StoreError::Backend(_)
-            | suanli_platform_store::StoreError::Conflict(_) => ServiceError::Conflict {
+            suanli_platform_store::StoreError::Conflict(_) => ServiceError::Conflict {
                 code: "statement_conflict",
                 field: Some("period".to_owned()),
                 message: "another run settled some of these check-ins; run it again".to_owned(),
@@ -405,20 +412,20 @@ pub async fn payouts(s: &AppState, a: &Authed, page: Page) -> ServiceResult<Vec<
 /// A first finance user checks payout `id` (never its requester).
 pub async fn check_payout(s: &AppState, a: &Authed, id: i64) -> ServiceResult<PayoutRecord> {
     a.allow(Permission::FinanceManage)?;
-    Ok(s.store
+    s.store
         .check_payout(id, a.user.id, s.clock.now_unix_ms())
         .await
-        .map_err(four_eyes)?)
+        .map_err(four_eyes)
 }
 
 /// A second finance user approves payout `id` (never its requester or checker); the
 /// journal records supplier payable → bank.
 pub async fn approve_payout(s: &AppState, a: &Authed, id: i64) -> ServiceResult<PayoutRecord> {
     a.allow(Permission::FinanceManage)?;
-    Ok(s.store
+    s.store
         .approve_payout(id, a.user.id, s.clock.now_unix_ms())
         .await
-        .map_err(|e| field_of(e, "id"))?)
+        .map_err(|e| field_of(e, "id"))
 }
 
 /// A finance user rejects payout `id` with `reason`.
@@ -436,10 +443,10 @@ pub async fn reject_payout(
             format!("the reason must be 1 to {PAYOUT_REASON_CHARS_MAX} characters"),
         ));
     }
-    Ok(s.store
+    s.store
         .reject_payout(id, a.user.id, reason, s.clock.now_unix_ms())
         .await
-        .map_err(four_eyes)?)
+        .map_err(four_eyes)
 }
 
 /// One supplier's reconciliation.
@@ -475,23 +482,43 @@ pub async fn reconcile_supplier(
 ) -> ServiceResult<SupplierReconciliation> {
     a.allow(Permission::FinanceRead)?;
     let org = supplier_org(s, a, org_id).await?;
-    let ledger = s.store.supplier_ledger(org.id).await?;
-    let now = s.clock.now_unix_ms();
-    let period = s
-        .store
-        .governing_agreement(org.id)
+    let trades = match trades_of(s, org.id).await {
+        Ok(t) => Some(t),
+        Err(ServiceError::Absent { .. }) => None,
+        Err(e) => return Err(e),
+    };
+    books_of(
+        s.store.as_ref(),
+        org.id,
+        trades.as_deref(),
+        s.clock.now_unix_ms(),
+    )
+    .await
+}
+
+/// The reconciliation of supplier `org` at `now_ms` given its trades on the chain
+/// (`None`: no chain attached, the check-ins are not compared). Shared by the service and
+/// `suanli ops reconcile`.
+pub async fn books_of(
+    store: &dyn OpsStore,
+    org: OrgId,
+    trades: Option<&[ChainTrade]>,
+    now_ms: i64,
+) -> ServiceResult<SupplierReconciliation> {
+    let ledger = store.supplier_ledger(org).await?;
+    let period = store
+        .governing_agreement(org)
         .await?
         .map_or(SettlementPeriod::Monthly, |a| a.period);
-    let chain = match trades_of(s, org.id).await {
-        Ok(trades) => {
-            let ended = ended_before(now, period);
+    let chain = match trades {
+        Some(trades) => {
+            let ended = ended_before(now_ms, period);
             let items = trades.iter().flat_map(ChainTrade::settlement_items);
             let sum = Fen::sum(items.filter(|c| c.end_ms < ended).map(|c| c.cost))
                 .map_err(|e| ServiceError::Internal(e.to_string()))?;
             Some(sum)
         }
-        Err(ServiceError::Absent { .. }) => None,
-        Err(e) => return Err(e),
+        None => None,
     };
     let books = SupplierBooks {
         // Without a chain the check-ins are taken as what was settled: not compared.
@@ -503,7 +530,7 @@ pub async fn reconcile_supplier(
         burned: Fen::ZERO,
     };
     Ok(SupplierReconciliation {
-        org_id: org.id.get(),
+        org_id: org.get(),
         chain_checkins_fen: chain.map(Fen::get),
         settled_gross_fen: ledger.settled_gross.get(),
         settled_net_fen: ledger.settled_net.get(),
