@@ -42,22 +42,26 @@ pub(crate) fn walk(
     let cpt = certifier.register_cpt(ledger)?;
     let credential = certifier.issue(cpt, CREDIT_CODE, 1, chain_now_ms.saturating_sub(60_000))?;
     println!(
-        "S1. A certification body (here the identity chain's authority) registers qualification template CPT {cpt} and issues GPU Park a data-centre licence credential {}.",
-        credential["id"].as_str().unwrap_or("(no id)")
+        "S1. A certification body (here the identity chain's authority, {}) registers qualification template CPT {cpt} and issues GPU Park a data-centre licence credential about its credit code {CREDIT_CODE}.",
+        credential["issuer"].as_str().unwrap_or("?")
     );
     let v = c.expect(
         "POST",
         "/api/v1/registrations/supplier",
         None,
-        Some(json!({"login": SUPPLIER_LOGIN, "password": SUPPLIER_PASSWORD,
+        Some(
+            json!({"login": SUPPLIER_LOGIN, "password": SUPPLIER_PASSWORD,
             "display_name": "Li Si", "supplier_type": "supplier_resource",
             "company_name": "GPU Park Ya'an Co., Ltd.", "credit_code": CREDIT_CODE,
             "licence_ref": "BL-2026-0815", "legal_person": "Wang Wu", "phone": "13800138001",
-            "qualification": credential})),
+            "qualification": credential}),
+        ),
         201,
     )?;
     let reg = v["registration"]["id"].as_i64().unwrap_or_default();
-    println!("S2. GPU Park registers as a resource supplier with that credential: registration #{reg}.");
+    println!(
+        "S2. GPU Park registers as a resource supplier with that credential: registration #{reg}."
+    );
     let review = c.expect(
         "GET",
         &format!("/api/v1/ops/suppliers/registrations/{reg}"),
@@ -83,7 +87,13 @@ pub(crate) fn walk(
     );
     let sup = c.login(SUPPLIER_LOGIN, SUPPLIER_PASSWORD)?;
     let offer = list_offer(c, &sup, admin, chain_now_ms)?;
-    let listed = c.expect("GET", &format!("/api/v1/catalogue/offers/{offer}"), None, None, 200)?;
+    let listed = c.expect(
+        "GET",
+        &format!("/api/v1/catalogue/offers/{offer}"),
+        None,
+        None,
+        200,
+    )?;
     let r = &listed["resources"][0]["attributes"];
     println!(
         "S9. An anonymous visitor finds the offer in the catalogue: {} × {} {} GB per node, {} fen per minute, green share {}, carbon {} g/kWh, PUE {}.",
@@ -125,12 +135,14 @@ fn list_offer(
         "POST",
         "/api/v1/supplier/modes",
         Some(sup),
-        Some(json!({"name": "A100 by the minute", "price_fen_per_min": 180,
+        Some(
+            json!({"name": "A100 by the minute", "price_fen_per_min": 180,
             "min_charge_fen": 6000, "checkin_period_min": 60,
             "weights": {"gpu": 600, "memory": 200, "network": 200},
             "terms": [{"months": 1, "discount_bp": 500}],
-            "trade_start_cpt": 1, "checkin_cpt": 2})),
-        201,
+            "trade_start_cpt": 1, "checkin_cpt": 2}),
+        ),
+        200,
     )?;
     let mode_id = mode["mode"]["id"].as_i64().unwrap_or_default();
     let published = c.expect(
@@ -148,10 +160,12 @@ fn list_offer(
         "POST",
         "/api/v1/supplier/offers",
         Some(sup),
-        Some(json!({"title": "Hydro-powered A100 80GB", "mode_id": mode_id,
+        Some(
+            json!({"title": "Hydro-powered A100 80GB", "mode_id": mode_id,
             "resource_ids": ids, "units": 2,
-            "valid_from_ms": chain_now_ms, "valid_until_ms": chain_now_ms + 30 * 86_400_000u64})),
-        201,
+            "valid_from_ms": chain_now_ms, "valid_until_ms": chain_now_ms + 30 * 86_400_000u64}),
+        ),
+        200,
     )?;
     let id = offer["offer"]["id"].as_i64().unwrap_or_default();
     let published = c.expect(
@@ -176,24 +190,22 @@ fn list_offer(
     Ok(id)
 }
 
-/// `proof ✓, issuer_key ✓, …` from a review answer.
+/// `proof ✓, issuer_key ✓, …` from a review answer (`verification.checks`).
 fn checks_line(review: &Value) -> String {
-    let checks = review["verification"]["checks"]
+    review["verification"]["checks"]
         .as_array()
-        .or_else(|| review["checks"].as_array());
-    match checks {
-        Some(list) => list
-            .iter()
-            .map(|c| {
-                let ok = c["ok"].as_bool().or_else(|| c["passed"].as_bool());
-                format!(
-                    "{} {}",
-                    c["check"].as_str().or_else(|| c["name"].as_str()).unwrap_or("?"),
-                    if ok == Some(true) { "✓" } else { "✗" }
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(", "),
-        None => "no checks in the answer".to_owned(),
-    }
+        .map(|list| {
+            list.iter()
+                .map(|c| {
+                    let mark = if c["outcome"] == "passed" {
+                        "✓"
+                    } else {
+                        "✗"
+                    };
+                    format!("{} {mark}", c["check"].as_str().unwrap_or("?"))
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_else(|| format!("not verified: {}", review["unavailable"]))
 }

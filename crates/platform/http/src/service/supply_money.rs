@@ -73,8 +73,9 @@ async fn supplier_org(s: &AppState, a: &Authed, id: i64) -> ServiceResult<OrgRec
     Ok(org)
 }
 
-/// The supplier DID of `org`: the DID of the key of its earliest supplier administrator
-/// (`docs/supply.md` §1: the supplier DID is its administrator's DID at approval).
+/// The supplier DID of `org`: the one recorded at approval, else its earliest supplier
+/// administrator's DID (`docs/supply.md` §1: the supplier DID is its administrator's DID
+/// at approval).
 pub async fn supplier_did(s: &AppState, org: OrgId) -> ServiceResult<Option<String>> {
     Ok(supplier_did_in(s.store.as_ref(), org).await?)
 }
@@ -84,6 +85,12 @@ pub async fn supplier_did_in(
     store: &dyn OpsStore,
     org: OrgId,
 ) -> Result<Option<String>, suanli_platform_store::StoreError> {
+    // The supplier DID recorded at approval (`docs/supply.md` §1.3).
+    if let Some(did) = store.get_supplier(org).await?.and_then(|r| r.did) {
+        return Ok(Some(did));
+    }
+    // Not recorded yet (an operator-created supplier before its enrolment): the DID its
+    // administrator's key made, which enrolment will record.
     let users = store
         .list_users(
             suanli_platform_domain::OrgVisibility::All,

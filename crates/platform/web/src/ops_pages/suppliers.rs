@@ -45,6 +45,11 @@ pub(super) async fn suppliers_view(
     let a = ctx.require(Permission::SupplierReview)?;
     let list = supply_onboarding::list(&s.app, a, None, PAGE_SIZE_MAX).await?;
     let may_create = a.principal.has(Permission::OrgAdmin);
+    // Revenue (settled gross / payable) and reputation per supplier (`supply_money`).
+    let mut money = Vec::with_capacity(list.len());
+    for row in &list {
+        money.push(super::supplier_columns(s, ctx, row.org.id).await);
+    }
     let kinds = vec![
         (
             "supplier_resource".to_owned(),
@@ -59,10 +64,10 @@ pub(super) async fn suppliers_view(
                 thead { tr {
                     th { (ctx.t("org.id")) } th { (ctx.t("org.name")) } th { (ctx.t("org.kind")) } th { (ctx.t("org.status")) }
                     th { (ctx.t("sup.did")) } th { (ctx.t("qual.state")) } th { (ctx.t("sup.enrolment")) }
-                    // ---- money helper: revenue and reputation column headers go here.
+                    th { (ctx.t("sm.col_revenue")) } th { (ctx.t("sm.col_reputation")) }
                     th { (ctx.t("common.actions")) }
                 } }
-                tbody { @for row in &list { (supplier_row(ctx, row)) } }
+                tbody { @for (row, m) in list.iter().zip(&money) { (supplier_row(ctx, row, m.as_ref())) } }
             }
         }
         @if may_create {
@@ -85,7 +90,11 @@ pub(super) async fn suppliers_view(
 /// One supplier of the list: its organisation, supplier DID, qualification state (from
 /// the verification recorded at approval), enrolment, and the enrol action when it is
 /// approved but not enrolled.
-fn supplier_row(ctx: &Ctx, row: &SupplierListRow) -> maud::Markup {
+fn supplier_row(
+    ctx: &Ctx,
+    row: &SupplierListRow,
+    money: Option<&(String, String)>,
+) -> maud::Markup {
     let o = &row.org;
     let rec = row.supplier.as_ref();
     let qualification = match rec {
@@ -108,7 +117,8 @@ fn supplier_row(ctx: &Ctx, row: &SupplierListRow) -> maud::Markup {
                 }
             }
             td data-enrolled=(enrolled) { (ctx.t(if enrolled { "sup.enrolled" } else { "sup.not_enrolled" })) }
-            // ---- money helper: revenue and reputation cells go here.
+            td.revenue { (money.map_or("—", |m| m.0.as_str())) }
+            td.reputation { (money.map_or("—", |m| m.1.as_str())) }
             td.actions {
                 @if !enrolled && rec.is_none_or(|r| r.registration.is_none()) {
                     // A supplier the operator created: its real-name data and qualification.
