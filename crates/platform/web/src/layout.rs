@@ -206,6 +206,11 @@ pub const SUPPLIER: Section = Section {
             "wo.title",
             Some(Permission::SupplyRead),
         ),
+        (
+            "/supplier/agent-keys",
+            "ak.title",
+            Some(Permission::SupplyRead),
+        ),
     ],
 };
 

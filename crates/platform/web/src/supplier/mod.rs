@@ -14,6 +14,7 @@ use maud::html;
 use suanli_platform_domain::Permission;
 
 // Issue 16, the agent's part.
+pub mod agent_keys;
 pub mod work_orders;
 
 /// The supplier console's pages.
@@ -22,6 +23,7 @@ pub fn router() -> Router<WebState> {
         .route("/supplier", get(overview))
         // Issue 16, the agent's part.
         .merge(work_orders::routes())
+        .merge(agent_keys::routes())
 }
 
 /// `GET /supplier`: the organisation, its kind and its real-name status.
