@@ -146,4 +146,14 @@ pub const SUPPLY_AGENT_TEXTS: &[(&str, &str, &str)] = &[
         "您的密钥尚未在身份链上创建 DID",
         "Your key has no DID on the identity chain yet",
     ),
+    (
+        "err.no_key",
+        "您还没有 DID 密钥：修改一次自己的密码即可创建",
+        "You have no DID key yet: change your own password once to create it",
+    ),
+    (
+        "err.session_required",
+        "此操作需要登录会话，不能使用 API 令牌",
+        "This needs a logged-in session, not an API token",
+    ),
 ];
