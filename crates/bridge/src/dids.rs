@@ -132,7 +132,13 @@ impl LedgerParties {
             .is_some())
     }
 
-    fn enrol(&self, did: &str, public_hex: &str, claims: &Value) -> Result<Value, BridgeError> {
+    fn enrol(
+        &self,
+        did: &str,
+        public_hex: &str,
+        claims: &Value,
+        party: PartyKind,
+    ) -> Result<Value, BridgeError> {
         let _one = self.serial.lock();
         let network = self.ledger.chain_id(ChainKind::Identity)?.network().clone();
         let authority = SuanliDid::for_initial_key(network.clone(), &self.operator.public());
@@ -145,16 +151,16 @@ impl LedgerParties {
                 })?;
             self.commit(ChainKind::Identity, Payload::Call(call))?;
         }
-        let party = SuanliDid::parse(did)
+        let holder = SuanliDid::parse(did)
             .map_err(|e| BridgeError::invalid("bad_did", format!("{did}: {e}")))?;
-        if party.network() != &network {
+        if holder.network() != &network {
             return Err(BridgeError::invalid(
                 "wrong_network",
                 format!("{did} is not a DID of network {network}"),
             ));
         }
         let key = PublicKey::from_hex(public_hex)?;
-        if SuanliDid::for_initial_key(network.clone(), &key) != party || !self.did_exists(&key)? {
+        if SuanliDid::for_initial_key(network.clone(), &key) != holder || !self.did_exists(&key)? {
             return Err(BridgeError::invalid(
                 "did_not_on_chain",
                 format!("{did} is not on the identity chain with this key"),
@@ -167,11 +173,17 @@ impl LedgerParties {
             ));
         };
         subject.insert("id".into(), did.into());
-        let cpt = suanli_identity::cpt::builtin_id("kyc-consumer")
-            .ok_or_else(|| BridgeError::invalid("no_template", "no kyc-consumer CPT"))?;
+        let cpt = suanli_identity::cpt::builtin_id(party.template())
+            .ok_or_else(|| BridgeError::invalid("no_template", "no KYC CPT"))?;
         let now = self.clock.now_ms();
         let draft = CredentialDraft {
-            id: Some(format!("urn:suanli:{network}:kyc:{}", party.id())),
+            // One id per DID and template: a retried enrolment issues the same credential
+            // id again, and the chain records the newest digest.
+            id: Some(format!(
+                "urn:suanli:{network}:{}:{}",
+                party.id_kind(),
+                holder.id()
+            )),
             types: vec!["KycCredential".into()],
             issuer: authority.to_string(),
             subject,
@@ -182,15 +194,20 @@ impl LedgerParties {
             }),
             status: None,
         };
-        let vc = suanli_vc::credential::issue(
+        let vc = suanli_vc::credential::issue_with_schema(
             &draft,
+            &suanli_vc::cpt::builtin_templates()
+                .into_iter()
+                .find(|(n, _)| *n == party.template())
+                .map(|(_, schema)| schema)
+                .ok_or_else(|| BridgeError::invalid("no_template", "no KYC CPT"))?,
             &format!("{authority}#key-1"),
             now,
             &self.operator,
         )?;
         let enroll = TradeOp::Enroll {
             did: PartyDid::parse(did).map_err(|e| BridgeError::invalid("bad_did", e))?,
-            role: Role::Consumer,
+            role: party.role(),
             key,
             key_fragment: "key-1".into(),
             kyc_credential_id: vc["id"].as_str().map(str::to_owned),
@@ -205,6 +222,35 @@ impl LedgerParties {
     }
 }
 
+/// Who is enrolled: the KYC template of the credential and the trade-chain role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PartyKind {
+    Consumer,
+    Supplier,
+}
+
+impl PartyKind {
+    fn template(self) -> &'static str {
+        match self {
+            PartyKind::Consumer => "kyc-consumer",
+            PartyKind::Supplier => "kyc-supplier",
+        }
+    }
+    /// The credential id's kind segment (`kyc` kept for consumers' existing ids).
+    fn id_kind(self) -> &'static str {
+        match self {
+            PartyKind::Consumer => "kyc",
+            PartyKind::Supplier => "kyc-supplier",
+        }
+    }
+    fn role(self) -> Role {
+        match self {
+            PartyKind::Consumer => Role::Consumer,
+            PartyKind::Supplier => Role::Supplier,
+        }
+    }
+}
+
 impl PartyEnrolment for LedgerParties {
     fn enrol_consumer(
         &self,
@@ -212,7 +258,16 @@ impl PartyEnrolment for LedgerParties {
         public_key_hex: &str,
         claims: &Value,
     ) -> Result<Value, PortError> {
-        Ok(self.enrol(did, public_key_hex, claims)?)
+        Ok(self.enrol(did, public_key_hex, claims, PartyKind::Consumer)?)
+    }
+
+    fn enrol_supplier(
+        &self,
+        did: &str,
+        public_key_hex: &str,
+        claims: &Value,
+    ) -> Result<Value, PortError> {
+        Ok(self.enrol(did, public_key_hex, claims, PartyKind::Supplier)?)
     }
 }
 

@@ -9,10 +9,16 @@
 //!   keys sign.
 //! - [`dids::LedgerParties`] — `PartyEnrolment`: KYC credential and trade-chain enrolment
 //!   of an approved party, with the genesis operator's key.
+//! - [`onboarding::LedgerOnboarding`] — `OnboardingLedger`: suppliers' qualification
+//!   credentials verified through the identity chain, trade-chain roles of a DID.
+//! - [`supply::LedgerSupply`] — `SupplyLedger`: suppliers' trade modes and offers,
+//!   published and withdrawn by transactions their own keys sign.
 //! - [`agent_keys::LedgerAgentKeys`] — `AgentKeys`: the trade facts behind the supplier
 //!   agent's work orders.
 //! - [`mirror::LedgerMirror`] — `SettlementMirror`: money in/out mirrored as settlement
 //!   credits (mint/burn), compared by `reconcile`.
+//! - [`trade_book::LedgerTradeBook`] — `TradeBook`: a supplier DID's trades, check-ins,
+//!   ratings and reputation, read from the trade chain (issue 16).
 //!
 //! [`wiring::PlatformLedger`] opens the ledger a platform writes to (a separate node or
 //! an embedded one) and gives the platform these ports.
@@ -29,6 +35,10 @@ pub mod anchor;
 pub mod dids;
 pub mod error;
 pub mod mirror;
+pub mod onboarding;
+// --- supply (issue 16, supply helper)
+pub mod supply;
+pub mod trade_book; // issue 16, supplier money
 pub mod wiring;
 
 pub use error::BridgeError;

@@ -1,29 +1,43 @@
 //! How a platform is connected to its ledger: a separate node over HTTP, or an embedded
 //! node in the platform's data directory (`DATA/node`), and the ports given to it — the
-//! audit anchor (signed with the platform key), the DID registry, and party enrolment
+//! audit anchor (signed with the platform key), the DID registry, suppliers' publishing
+//! (signed with their own keys), and party enrolment
 //! when the genesis operator's key is here (embedded node only, `docs/key-custody.md` §7).
 
 use std::path::Path;
 use std::sync::Arc;
 
+use suanli_identity::{DidId, SuanliDid};
 use suanli_ledger::MempoolConfig;
 use suanli_ledger_client::embedded::{NETWORK_DEFAULT, Running, open_node, stop};
 use suanli_ledger_client::{HttpLedger, LedgerClient};
+use suanli_node::Node;
 use suanli_platform_http::Platform;
-use suanli_primitives::{Clock, SecretKey, SystemClock};
+use suanli_primitives::{ChainKind, Clock, SecretKey, SystemClock};
 
 use crate::BridgeError;
 use crate::agent_keys::LedgerAgentKeys;
 use crate::anchor::LedgerAnchor;
 use crate::dids::{LedgerDids, LedgerParties};
+use crate::onboarding::LedgerOnboarding;
+use crate::supply::LedgerSupply;
+use crate::trade_book::LedgerTradeBook;
 
 /// The ports a platform is given by [`PlatformLedger::ports`].
 #[derive(Debug)]
 pub struct LedgerPorts {
-    pub anchor: LedgerAnchor,
+    /// Shared, so a caller can wait for a head to be anchored (the demo does).
+    pub anchor: Arc<LedgerAnchor>,
     pub dids: LedgerDids,
     /// Only where the genesis operator's key is.
     pub parties: Option<LedgerParties>,
+    /// Supplier onboarding's qualification checks and enrolment reads (issue 16).
+    pub onboarding: LedgerOnboarding,
+    // --- supply (issue 16, supply helper)
+    /// Suppliers' modes and offers, signed by their own keys.
+    pub supply: LedgerSupply,
+    /// Suppliers' trades and reputation (issue 16).
+    pub trade_book: LedgerTradeBook,
     /// The supplier agent's chain port.
     pub agent_keys: LedgerAgentKeys,
 }
@@ -32,8 +46,12 @@ impl LedgerPorts {
     /// Gives `platform` these ports.
     pub fn attach(self, platform: Platform) -> Platform {
         let platform = platform
-            .with_anchor(Arc::new(self.anchor))
+            .with_anchor(self.anchor)
             .with_did_registry(Arc::new(self.dids))
+            .with_onboarding(Arc::new(self.onboarding))
+            // --- supply (issue 16, supply helper)
+            .with_supply_ledger(Arc::new(self.supply))
+            .with_trade_book(Arc::new(self.trade_book)) // issue 16
             .with_agent_keys(Arc::new(self.agent_keys));
         match self.parties {
             Some(parties) => platform.with_enrolment(Arc::new(parties)),
@@ -53,6 +71,10 @@ pub struct PlatformLedger {
     operator: Option<SecretKey>,
     /// The clock the ledger's credentials are dated by.
     clock: Arc<dyn Clock>,
+    /// The separate node, when there is one (asked for its identity authority).
+    remote: Option<HttpLedger>,
+    /// The identity chain's genesis authority, when known without asking a remote node.
+    authority: Option<DidId>,
 }
 
 impl PlatformLedger {
@@ -79,18 +101,38 @@ impl PlatformLedger {
                 embedded: None,
                 operator: None,
                 clock: Arc::new(SystemClock),
+                remote: Some(HttpLedger::new(url, token)),
+                authority: None,
             });
         }
         let dir = data_dir.join("node");
         let (node, producers) = open_node(&dir, NETWORK_DEFAULT, None, MempoolConfig::default())?;
         tracing::info!(dir = %dir.display(), "embedded ledger node ready");
         let operator = SecretKey::load(&dir.join("operator.key"))?;
+        let authority = DidId::derive(&node.genesis(ChainKind::Identity).credit_operator);
         Ok(Self {
+            authority: Some(authority),
             client: Arc::clone(&node) as Arc<dyn LedgerClient>,
             embedded: Some((node, producers)),
             operator: Some(operator),
             clock: Arc::new(SystemClock),
+            remote: None,
         })
+    }
+
+    /// A node the caller runs itself (the demo's, on its own clock): the ports use
+    /// `node`, date credentials by `clock` and enrol parties with `operator`, the
+    /// genesis operator's key; [`PlatformLedger::stop`] leaves the node running.
+    pub fn over_node(node: Arc<Node>, operator: SecretKey, clock: Arc<dyn Clock>) -> Self {
+        let authority = DidId::derive(&node.genesis(ChainKind::Identity).credit_operator);
+        Self {
+            client: node as Arc<dyn LedgerClient>,
+            embedded: None,
+            operator: Some(operator),
+            clock,
+            remote: None,
+            authority: Some(authority),
+        }
     }
 
     /// The ledger's ports for a platform (before it opens: a remote node is asked for its
@@ -99,7 +141,12 @@ impl PlatformLedger {
     pub fn ports(&self, platform_key: SecretKey) -> Result<LedgerPorts, BridgeError> {
         tracing::info!(key = %platform_key.public(), "platform key anchors the audit-log head on the trade chain");
         let dids = LedgerDids::new(Arc::clone(&self.client))?;
-        let anchor = LedgerAnchor::start(Arc::clone(&self.client), platform_key)?;
+        let onboarding = LedgerOnboarding::new(
+            Arc::clone(&self.client),
+            self.authority()?,
+            Arc::clone(&self.clock),
+        )?;
+        let anchor = Arc::new(LedgerAnchor::start(Arc::clone(&self.client), platform_key)?);
         let parties = match &self.operator {
             Some(operator) => Some(LedgerParties::new(
                 Arc::clone(&self.client),
@@ -113,12 +160,34 @@ impl PlatformLedger {
                 None
             }
         };
+        let trade_book = LedgerTradeBook::new(Arc::clone(&self.client), Arc::clone(&self.clock));
         Ok(LedgerPorts {
             anchor,
             dids,
             parties,
+            onboarding,
+            // --- supply (issue 16, supply helper)
+            supply: LedgerSupply::new(Arc::clone(&self.client)),
+            trade_book,
             agent_keys: LedgerAgentKeys::new(Arc::clone(&self.client)),
         })
+    }
+
+    /// The identity chain's genesis authority: the embedded node's genesis operator, or
+    /// what a remote node's `/1.0/issuers` names.
+    fn authority(&self) -> Result<DidId, BridgeError> {
+        if let Some(authority) = &self.authority {
+            return Ok(authority.clone());
+        }
+        let remote = self.remote.as_ref().ok_or_else(|| {
+            BridgeError::invalid("no_ledger", "neither an embedded nor a remote node")
+        })?;
+        let list = remote.get_ok("/1.0/issuers")?;
+        let text = list["authority"].as_str().unwrap_or_default();
+        let did = SuanliDid::parse(text).map_err(|e| {
+            BridgeError::invalid("bad_authority", format!("the node names {text:?}: {e}"))
+        })?;
+        Ok(did.id().clone())
     }
 
     /// Stops the embedded node, if any.

@@ -68,6 +68,10 @@ enum Command {
     /// Data-driven scheduling: the market simulator and the optimal-transport solver.
     #[command(subcommand)]
     Sched(cmd::sched::SchedCmd),
+    // --- supply (issue 16, supply helper)
+    /// A supplier's resources, trade modes and offers over the platform's API.
+    #[command(subcommand)]
+    Supplier(cmd::supplier::SupplierCmd),
     /// The supplier agent: `keygen --out FILE`, or run with `--config FILE`.
     Agent(cmd::agent::AgentArgs),
 }
@@ -94,6 +98,7 @@ fn main() -> std::process::ExitCode {
         Some(Command::Channel(c)) => cmd::channel::run(c),
         Some(Command::Key(c)) => cmd::key::run(c),
         Some(Command::Sched(c)) => cmd::sched::run(c),
+        Some(Command::Supplier(c)) => cmd::supplier::run(c),
         Some(Command::Agent(a)) => cmd::agent::run(a),
     };
     match result {

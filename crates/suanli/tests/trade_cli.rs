@@ -244,3 +244,115 @@ fn trade_flow_from_the_command_line() {
     assert_eq!(rep["reputation"]["ratings"], 1);
     assert_eq!(rep["reputation"]["overall"], 81.0);
 }
+
+/// `docs/trade.md` §1.1 and §2.1 from the command line: a supplier registers its own
+/// trade-start CPT and names it in a mode, delegates a key to its agent, the agent accepts
+/// an order, and after the revocation the agent's acceptance is refused.
+#[test]
+fn own_cpts_and_agent_keys_from_the_command_line() {
+    let w = trade_world();
+    let (dir, data, url, cli) = (&w.dir, &w.data, w.url.clone(), &w.cli);
+    let (s_key, _supplier) = kyc_supplier(cli, "supplier", "闽算科技有限公司");
+    let consumer_claims = json!({"name": "王五", "idType": "resident-id-card"});
+    let (c_key, _) = kyc_party(cli, "consumer", "consumer", &consumer_claims);
+    let mut schema = suanli_vc::cpt::builtin_templates()[0].1.clone();
+    schema["title"] = json!("闽算 trade-start");
+    let schema_file = cli.write("start-cpt.json", &schema);
+    // A check-in template cannot stand in for a trade-start one.
+    let refused = cli.fails(&[
+        "trade",
+        "cpt",
+        "--key",
+        &s_key,
+        "--purpose",
+        "checkin",
+        "--schema",
+        &schema_file,
+    ]);
+    assert!(refused.contains("cpt_incompatible"), "{refused}");
+    let cpt = json_out(&cli.ok(&[
+        "trade",
+        "cpt",
+        "--key",
+        &s_key,
+        "--purpose",
+        "trade-start",
+        "--schema",
+        &schema_file,
+    ]));
+    let cpt_id = cpt["cpt"].to_string();
+    let mode = json_out(&cli.ok(&[
+        "trade",
+        "mode",
+        "--key",
+        &s_key,
+        "--price-fen-per-minute",
+        "10",
+        "--weights",
+        "gpu=1000",
+        "--start-cpt",
+        &cpt_id,
+    ]));
+    let offer = json_out(&cli.ok(&[
+        "trade",
+        "offer",
+        "--key",
+        &s_key,
+        "--mode",
+        &mode["mode_id"].to_string(),
+        "--spec",
+        "H800 x8",
+        "--quantity",
+        "2",
+    ]));
+    let offer_id = offer["offer_id"].to_string();
+    let operator = SecretKey::load(&data.join("operator.key")).unwrap();
+    mint(
+        &url,
+        &operator,
+        &dir.path().join(&c_key).to_string_lossy(),
+        10_000,
+    );
+    let order = |cli: &common::Cli| {
+        let out = json_out(&cli.ok(&[
+            "trade",
+            "order",
+            "--key",
+            &c_key,
+            "--offer",
+            &offer_id,
+            "--minutes",
+            "60",
+            "--value-fen",
+            "600",
+        ]));
+        out["serial"].as_str().unwrap().to_owned()
+    };
+
+    let agent_key = cli.key("agent");
+    let agent = SecretKey::load(&dir.path().join(&agent_key))
+        .unwrap()
+        .public()
+        .to_hex();
+    cli.ok(&[
+        "trade",
+        "agent-authorise",
+        "--key",
+        &s_key,
+        "--agent",
+        &agent,
+        "--fragment",
+        "agent-1",
+    ]);
+    let first = order(cli);
+    cli.ok(&[
+        "trade", "accept", "--key", &agent_key, "--serial", &first, "--method", "agent-1",
+    ]);
+    cli.ok(&["trade", "agent-revoke", "--key", &s_key, "--agent", &agent]);
+    let second = order(cli);
+    let refused = cli.fails(&[
+        "trade", "accept", "--key", &agent_key, "--serial", &second, "--method", "agent-1",
+    ]);
+    assert!(refused.contains("agent_key_revoked"), "{refused}");
+    cli.ok(&["trade", "accept", "--key", &s_key, "--serial", &second]);
+}

@@ -29,8 +29,7 @@ use suanli_node::{Node, SubmitError, TxStatus};
 use suanli_primitives::merkle::{InclusionProof, leaf_hash};
 use suanli_primitives::{ChainKind, Hash32, PublicKey, SecretKey, SystemClock, sha256};
 
-use suanli_bridge::anchor::{ANCHOR_INTERVAL_MS, LedgerAnchor, anchor_label};
-use suanli_bridge::dids::{LedgerDids, LedgerParties};
+use suanli_bridge::anchor::{ANCHOR_INTERVAL_MS, anchor_label};
 use suanli_ledger_client::LedgerClient;
 use suanli_ledger_client::embedded::{NETWORK_DEFAULT, network_contracts, open_node_with_clock};
 
@@ -109,23 +108,18 @@ impl Stage {
     }
 }
 
-/// The platform's ledger ports on `node`; credentials dated by `clock`.
+/// The platform's ledger ports on `node` (those of `suanli serve`); credentials dated by
+/// `clock`, the audit head anchored with `platform_key`.
 fn ports(
     node: &Arc<Node>,
     operator: &SecretKey,
-    anchor: Arc<LedgerAnchor>,
+    platform_key: SecretKey,
     clock: Arc<dyn suanli_primitives::Clock>,
-) -> anyhow::Result<platform::Ports> {
-    let ledger: Arc<dyn LedgerClient> = Arc::clone(node) as Arc<dyn LedgerClient>;
-    Ok(platform::Ports {
-        anchor: Some(anchor),
-        dids: Some(Arc::new(LedgerDids::new(Arc::clone(&ledger))?)),
-        parties: Some(Arc::new(LedgerParties::new(
-            ledger,
-            clock,
-            operator.clone(),
-        ))),
-    })
+) -> anyhow::Result<suanli_bridge::wiring::LedgerPorts> {
+    Ok(
+        suanli_bridge::wiring::PlatformLedger::over_node(Arc::clone(node), operator.clone(), clock)
+            .ports(platform_key)?,
+    )
 }
 
 /// Runs the demo; after the walk, keeps serving until `shutdown` resolves unless
@@ -194,10 +188,9 @@ fn walk_all(
     println!("\n=== The operations platform ===");
     let platform_key = platform_key(data)?;
     let platform_public = platform_key.public();
-    let ledger = Arc::clone(node) as Arc<dyn LedgerClient>;
-    let anchor = Arc::new(LedgerAnchor::start(ledger, platform_key)?);
-    let ports = ports(node, operator, Arc::clone(&anchor), clock.clone())?;
-    *platform = Some(platform::run(&data.join("platform"), ports)?);
+    let ports = ports(node, operator, platform_key, clock.clone())?;
+    let anchor = Arc::clone(&ports.anchor);
+    *platform = Some(platform::run(&data.join("platform"), Some(ports))?);
     let (seq, head) = anchor
         .wait_anchored(Duration::from_millis(ANCHOR_INTERVAL_MS * 3))
         .ok_or_else(|| anyhow::anyhow!("the audit-log head was not anchored in time"))?;
@@ -223,10 +216,8 @@ fn serve_on(
 ) -> anyhow::Result<()> {
     let real = Arc::new(SystemClock);
     let stage = Stage::start(runtime, &data.join("node"), real.clone())?;
-    let ledger = Arc::clone(&stage.node) as Arc<dyn LedgerClient>;
-    let anchor = Arc::new(LedgerAnchor::start(ledger, platform_key(data)?)?);
-    let started = ports(&stage.node, operator, anchor, real.clone())
-        .and_then(|ports| platform::start(&data.join("platform"), real, ports));
+    let started = ports(&stage.node, operator, platform_key(data)?, real.clone())
+        .and_then(|ports| platform::start(&data.join("platform"), real, Some(ports)));
     let running = match started {
         Ok((running, _)) => running,
         Err(e) => {

@@ -135,14 +135,9 @@ impl RunningPlatform {
     }
 }
 
-/// The ledger ports the demo's platform is given (none in the platform's own test).
-#[derive(Debug, Default)]
-pub struct Ports {
-    /// Every new audit-log head is handed to it.
-    pub anchor: Option<Arc<dyn suanli_platform_http::AuditAnchor>>,
-    pub dids: Option<Arc<dyn suanli_platform_http::keys::DidRegistry>>,
-    pub parties: Option<Arc<dyn suanli_platform_http::kyc::PartyEnrolment>>,
-}
+/// The ledger ports the demo's platform is given — the same as `suanli serve`'s (none in
+/// the platform's own test).
+pub type Ports = Option<suanli_bridge::wiring::LedgerPorts>;
 
 /// Walks the platform part of the demo on an in-process `suanli serve` (API and web
 /// consoles) over `data_dir` (use a fresh directory) on a manual clock started [`PLATFORM_CLOCK_BEHIND_MS`] in the
@@ -179,11 +174,6 @@ pub fn start(
     clock: Arc<dyn suanli_platform_http::domain::clock::Clock>,
     ports: Ports,
 ) -> anyhow::Result<(RunningPlatform, Client)> {
-    let Ports {
-        anchor,
-        dids,
-        parties,
-    } = ports;
     let mut config = Config {
         listen: "127.0.0.1:0".parse()?,
         data_dir: data_dir.to_owned(),
@@ -203,14 +193,8 @@ pub fn start(
         rt.block_on(async move {
             let mut platform =
                 suanli_platform_http::Platform::open(&server_config, server_clock).await?;
-            if let Some(anchor) = anchor {
-                platform = platform.with_anchor(anchor);
-            }
-            if let Some(dids) = dids {
-                platform = platform.with_did_registry(dids);
-            }
-            if let Some(parties) = parties {
-                platform = platform.with_enrolment(parties);
+            if let Some(ports) = ports {
+                platform = ports.attach(platform);
             }
             let listener = tokio::net::TcpListener::bind(server_config.listen).await?;
             addr_tx.send(listener.local_addr()?)?;
@@ -696,7 +680,6 @@ mod tests {
     #[test]
     fn platform_demo_runs_on_a_fresh_directory() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        super::run(&dir.path().join("platform"), super::Ports::default())
-            .unwrap_or_else(|e| panic!("{e:#}"));
+        super::run(&dir.path().join("platform"), None).unwrap_or_else(|e| panic!("{e:#}"));
     }
 }

@@ -22,6 +22,8 @@ pub struct Harness {
     pub addr: SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// The embedded ledger of [`Harness::start_with_ledger`], stopped after the server.
+    pub ledger: Option<suanli_bridge::wiring::PlatformLedger>,
 }
 
 /// The configuration of a harness instance on `data_dir`.
@@ -45,6 +47,31 @@ impl Harness {
     /// Starts the platform and the pages on `config` (its `listen` port may be 0), on a
     /// thread with its own runtime.
     pub fn start(config: Config, clock: Arc<dyn Clock>) -> Result<Self, WebError> {
+        Self::start_inner(config, clock, None)
+    }
+
+    /// Like [`Harness::start`], with an embedded ledger node under the data directory
+    /// (`DATA/node`) and every ledger port attached, as `suanli serve` has: DIDs, KYC
+    /// enrolment, qualification verification (issue 16).
+    pub fn start_with_ledger(config: Config, clock: Arc<dyn Clock>) -> Result<Self, WebError> {
+        let internal = |e: &dyn std::fmt::Display| WebError::Internal(e.to_string());
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| internal(&e))?;
+        let ledger = suanli_bridge::wiring::PlatformLedger::open(&config.data_dir, None, None)
+            .map_err(|e| internal(&e))?;
+        let key =
+            suanli_primitives::SecretKey::load_or_generate(&config.data_dir.join("platform.key"))
+                .map_err(|e| internal(&e))?;
+        let ports = ledger.ports(key).map_err(|e| internal(&e))?;
+        let mut h = Self::start_inner(config, clock, Some(ports))?;
+        h.ledger = Some(ledger);
+        Ok(h)
+    }
+
+    fn start_inner(
+        config: Config,
+        clock: Arc<dyn Clock>,
+        ports: Option<suanli_bridge::wiring::LedgerPorts>,
+    ) -> Result<Self, WebError> {
         let (addr_tx, addr_rx) = std::sync::mpsc::channel::<Result<SocketAddr, String>>();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -61,7 +88,10 @@ impl Harness {
             };
             rt.block_on(async move {
                 let platform = match suanli_platform_http::Platform::open(&config, clock).await {
-                    Ok(p) => p,
+                    Ok(p) => match ports {
+                        Some(ports) => ports.attach(p),
+                        None => p,
+                    },
                     Err(e) => {
                         let _ = addr_tx.send(Err(e.to_string()));
                         return;
@@ -96,6 +126,7 @@ impl Harness {
             addr,
             stop: Some(stop_tx),
             thread: Some(thread),
+            ledger: None,
         })
     }
 }
@@ -107,6 +138,9 @@ impl Drop for Harness {
         }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
+        }
+        if let Some(l) = self.ledger.take() {
+            l.stop();
         }
     }
 }

@@ -6,10 +6,14 @@
 //! [`shots`] (`suanli web screenshots`). The page tests (`tests/pages.rs`) and browser
 //! tests of `suanli-platform-web` live here beside the harness they use.
 //!
+//! [`onboarding::Certifier`] issues qualification credentials as the identity chain's
+//! authority of a harness with an embedded ledger (supplier onboarding).
+//!
 //! Start reading at [`harness::Harness::start`].
 
 pub mod bench;
 pub mod harness;
+pub mod onboarding;
 pub mod shots;
 pub mod webdriver;
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use suanli_ledger::{Extensions, MempoolConfig, Transaction, TxId};
+use suanli_ledger::{ContractId, Extensions, MempoolConfig, Transaction, TxId};
 use suanli_node::{Node, NodeConfig, NodeError, Solo, TxStatus};
 use suanli_primitives::{
     ChainId, ChainKind, Clock, IdError, KeyError, NetworkName, PublicKey, SecretKey, SystemClock,
@@ -49,6 +49,39 @@ pub fn network_contracts() -> Extensions {
         .with(Arc::new(suanli_identity::IdentityContract))
         .with(Arc::new(suanli_trade::TradeContract))
         .with(Arc::new(suanli_trade::ChannelContract))
+}
+
+/// The admission rules every node of a suanli network runs: the trade chain's CPT
+/// adoption checked against the identity chain's registry (`docs/trade.md` §2.1).
+pub fn network_admission() -> Vec<Arc<dyn suanli_node::AdmissionRule>> {
+    vec![Arc::new(CptAdmission)]
+}
+
+/// `adopt_cpt` on the trade chain: [`suanli_trade::cpts::admission_check`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CptAdmission;
+
+impl suanli_node::AdmissionRule for CptAdmission {
+    fn check(
+        &self,
+        tx: &suanli_ledger::Transaction,
+        trade: &suanli_ledger::State,
+        identity: &suanli_ledger::State,
+    ) -> Result<(), suanli_ledger::TxError> {
+        let suanli_ledger::Payload::Call(call) = tx.payload() else {
+            return Ok(());
+        };
+        if tx.chain().kind() != ChainKind::Trade || call.contract() != ContractId::Trade {
+            return Ok(());
+        }
+        suanli_trade::cpts::admission_check(trade, identity, tx.signer(), call.body()).map_err(
+            |e| suanli_ledger::TxError::CallRejected {
+                contract: ContractId::Trade,
+                code: e.code,
+                message: e.message,
+            },
+        )
+    }
 }
 
 /// Default network name of a local node.
@@ -173,6 +206,7 @@ pub fn open_node_with_clock(
         credit_operator: operator,
         mempool,
         extensions: network_contracts(),
+        admission: network_admission(),
     };
     let node =
         Node::open(data, config, Arc::new(Solo::new(node_key)), clock).map_err(|source| {

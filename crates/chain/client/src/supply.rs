@@ -16,11 +16,13 @@
 use std::cell::RefCell;
 use std::time::Duration;
 
+use serde_json::Value;
 use suanli_identity::document::Relationships;
 use suanli_identity::op::IdentityOp;
 use suanli_identity::{DidId, Fragment, StateRead, SuanliDid};
 use suanli_ledger::Payload;
 use suanli_primitives::{ChainKind, Fen, PublicKey, SecretKey};
+use suanli_trade::cpts::{AdoptedCpt, CptPurpose};
 use suanli_trade::model::{MINUTE_MS, ModeTerms, OfferTerms};
 use suanli_trade::records::{AgentKey, Mode, Offer, Record, Status, Trade};
 use suanli_trade::view::{self, Reputation};
@@ -79,12 +81,13 @@ pub struct Published {
 }
 
 /// The two transactions of an agent-key delegation or revocation: the identity chain's
-/// (`add_key` / `remove_key` on the supplier's DID; `None` when there was nothing to do)
-/// and the trade chain's (`authorise_agent` / `revoke_agent`).
+/// (`add_key` / `remove_key` on the supplier's DID) and the trade chain's
+/// (`authorise_agent` / `revoke_agent`); `None` where that chain already was as asked, so
+/// repeating a call after a partial failure completes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delegation {
     pub identity_tx: Option<String>,
-    pub trade_tx: String,
+    pub trade_tx: Option<String>,
 }
 
 /// One of a supplier's trades with its records (order, contract, check-ins with their
@@ -231,6 +234,86 @@ pub fn withdraw_offer(
     trade_tx(client, supplier_key, &TradeOp::WithdrawOffer { offer_id })
 }
 
+/// A supplier's CPT: registered on the identity chain and adopted on the trade chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisteredCpt {
+    /// The registry's id (version 1 is the one adopted).
+    pub cpt: u32,
+    pub identity_tx: String,
+    pub trade_tx: String,
+}
+
+/// Registers `schema` as a new CPT of the supplier's DID on the identity chain (signed by
+/// its DID key), then adopts version 1 on the trade chain for `purpose` (`adopt_cpt`,
+/// signed by the same key; the node checks it against the registry at admission), so the
+/// supplier's modes may name it as their `trade_start_cpt` or `checkin_cpt`. The schema
+/// must be compatible with the built-in it replaces (`docs/trade.md` §2.1): refused with
+/// `cpt_incompatible` before anything is written otherwise.
+pub fn register_supplier_cpt(
+    client: &dyn LedgerClient,
+    supplier_key: &SecretKey,
+    purpose: CptPurpose,
+    schema: &Value,
+) -> Result<RegisteredCpt, ClientError> {
+    suanli_trade::cpts::check_compatible(schema, purpose)?;
+    let (_, id) = supplier_did(client, supplier_key)?;
+    let identity = ChainState::new(client, ChainKind::Identity);
+    let before = identity.done(suanli_identity::contract::next_cpt_id(&identity))??;
+    let identity_tx = identity_tx(
+        client,
+        supplier_key,
+        IdentityOp::RegisterCpt {
+            publisher: id.clone(),
+            cpt: None,
+            qualification: false,
+            schema_json: schema.to_string(),
+        },
+    )?;
+    let next = identity.done(suanli_identity::contract::next_cpt_id(&identity))??;
+    let mine = |cpt: u32| -> Result<bool, ClientError> {
+        let meta = identity.done(suanli_identity::contract::cpt_meta(&identity, cpt))??;
+        let version =
+            identity.done(suanli_identity::contract::cpt_version(&identity, cpt, 1))??;
+        Ok(match (meta, version) {
+            (Some(m), Some(v)) => {
+                m.publisher == id
+                    && serde_json::from_str::<Value>(&v.schema_json).ok().as_ref() == Some(schema)
+            }
+            _ => false,
+        })
+    };
+    let mut found = None;
+    for cpt in (before..next).rev() {
+        if mine(cpt)? {
+            found = Some(cpt);
+            break;
+        }
+    }
+    let cpt =
+        found.ok_or_else(|| ClientError::invalid("the CPT was committed but is not listed"))?;
+    let trade_tx = trade_tx(
+        client,
+        supplier_key,
+        &TradeOp::AdoptCpt {
+            cpt,
+            purpose,
+            schema: schema.clone(),
+        },
+    )?;
+    Ok(RegisteredCpt {
+        cpt,
+        identity_tx,
+        trade_tx,
+    })
+}
+
+/// A CPT adopted on the trade chain (who adopted it, for which purpose, its schema).
+pub fn adopted_cpt(client: &dyn LedgerClient, cpt: u32) -> Result<Option<AdoptedCpt>, ClientError> {
+    let state = ChainState::new(client, ChainKind::Trade);
+    let found = suanli_trade::cpts::adopted(&state, cpt);
+    state.done(found)
+}
+
 /// The supplier's DID on the identity chain (the DID its trade-chain key is enrolled for).
 fn supplier_did(
     client: &dyn LedgerClient,
@@ -273,14 +356,20 @@ pub fn authorise_agent_key(
             },
         )?),
     };
-    let trade_tx = trade_tx(
-        client,
-        supplier_key,
-        &TradeOp::AuthoriseAgent {
+    let trade = ChainState::new(client, ChainKind::Trade);
+    let existing = trade.done(view::agent(&trade, agent))?;
+    let done = existing.is_some_and(|a| {
+        a.supplier == did && a.key_fragment == fragment.as_str() && !a.is_revoked()
+    });
+    let trade_tx = if done {
+        None
+    } else {
+        let op = TradeOp::AuthoriseAgent {
             key: *agent,
             key_fragment: fragment.as_str().to_owned(),
-        },
-    )?;
+        };
+        Some(trade_tx(client, supplier_key, &op)?)
+    };
     Ok(Delegation {
         identity_tx,
         trade_tx,
@@ -300,7 +389,15 @@ pub fn revoke_agent_key(
     let record = trade.done(view::agent(&trade, agent))?;
     let record =
         record.ok_or_else(|| ClientError::invalid(format!("{agent} is not an agent key")))?;
-    let trade_tx = trade_tx(client, supplier_key, &TradeOp::RevokeAgent { key: *agent })?;
+    let trade_tx = if record.is_revoked() {
+        None
+    } else {
+        Some(trade_tx(
+            client,
+            supplier_key,
+            &TradeOp::RevokeAgent { key: *agent },
+        )?)
+    };
     let fragment = Fragment::new(&record.key_fragment).map_err(ClientError::invalid)?;
     let identity = ChainState::new(client, ChainKind::Identity);
     let head = suanli_identity::contract::head(&identity, &id);

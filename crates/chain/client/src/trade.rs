@@ -45,13 +45,20 @@ pub fn submit(
     Ok(done.id.to_string())
 }
 
-/// The DID the key is enrolled for on the trade chain.
+/// The DID the key acts for on the trade chain (a party's own key, or a supplier's agent
+/// key that is not revoked).
 pub fn my_did(client: &HttpLedger, key: &SecretKey) -> Result<PartyDid, ClientError> {
     let (status, body) = client.get(&format!("/v1/trade/keys/{}", key.public()))?;
     ensure!(
         status == 200,
         "this key is not enrolled on the trade chain ({}); the operator enrols it with `suanli trade enroll`",
         error_text(&body)
+    );
+    ensure!(
+        body["acts_for"]["revoked_at_ms"].is_null(),
+        "this agent key of {} was revoked at {} ms (agent_key_revoked)",
+        body["did"],
+        body["acts_for"]["revoked_at_ms"]
     );
     party_did(body["did"].as_str().unwrap_or_default())
 }

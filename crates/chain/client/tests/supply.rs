@@ -156,7 +156,11 @@ fn modes_offers_and_acceptances_are_signed_by_the_supplier_and_its_agent_key() {
     let fragment = Fragment::new("agent-1").unwrap();
     let delegated =
         supply::authorise_agent_key(&w.http, &supplier_key, &agent.public(), &fragment).unwrap();
-    assert!(delegated.identity_tx.is_some());
+    assert!(delegated.identity_tx.is_some() && delegated.trade_tx.is_some());
+    // Repeated (e.g. after a timeout), nothing is sent again.
+    let again =
+        supply::authorise_agent_key(&w.http, &supplier_key, &agent.public(), &fragment).unwrap();
+    assert_eq!((again.identity_tx, again.trade_tx), (None, None));
 
     // The supplier's mode and offer, read through the node API, name their transactions,
     // signed by the supplier's own key.
@@ -210,7 +214,15 @@ fn modes_offers_and_acceptances_are_signed_by_the_supplier_and_its_agent_key() {
     // Revoked: the agent key's next acceptance is refused with its code, and the node API
     // shows the revocation.
     let revoked = supply::revoke_agent_key(&w.http, &supplier_key, &agent.public()).unwrap();
-    assert!(revoked.identity_tx.is_some());
+    assert!(revoked.identity_tx.is_some() && revoked.trade_tx.is_some());
+    let again = supply::revoke_agent_key(&w.http, &supplier_key, &agent.public()).unwrap();
+    assert_eq!((again.identity_tx, again.trade_tx), (None, None));
+    // The agent's method left the supplier's DID document.
+    let doc = w
+        .http
+        .get_ok(&format!("/1.0/identifiers/{supplier}"))
+        .unwrap();
+    assert!(!doc.to_string().contains("#agent-1"), "{doc}");
     let second = order(&w, &consumer_key, offer.id);
     let refused = supply::accept_order(&w.http, &agent, "agent-1", &second, now_ms()).unwrap_err();
     match refused {
@@ -239,4 +251,217 @@ fn modes_offers_and_acceptances_are_signed_by_the_supplier_and_its_agent_key() {
         supply::supplier_agents(&w.http, &supplier).unwrap().len(),
         1
     );
+}
+
+fn rejected_code(e: suanli_ledger_client::ClientError) -> String {
+    match e {
+        suanli_ledger_client::ClientError::Context { source, .. } => rejected_code(*source),
+        suanli_ledger_client::ClientError::Ledger(
+            LedgerError::Rejected { code, .. } | LedgerError::RefusedRemote { code, .. },
+        ) => code,
+        suanli_ledger_client::ClientError::Ledger(LedgerError::Failed { reason, .. }) => {
+            reason.split(':').next().unwrap_or_default().to_owned()
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The built-in template `n` (0: trade-start, 1: check-in) under the supplier's title.
+fn own_schema(n: usize) -> Value {
+    let mut s = suanli_vc::cpt::builtin_templates()[n].1.clone();
+    s["title"] = json!("闽算 own template");
+    s
+}
+
+#[test]
+fn a_supplier_s_own_cpts_are_signed_by_its_key_and_usable_only_by_its_modes() {
+    use suanli_trade::cpts::CptPurpose;
+    let w = world();
+    let supplier_key = SecretKey::from_label("supply/cpt-supplier");
+    let rival_key = SecretKey::from_label("supply/rival");
+    let consumer_key = SecretKey::from_label("supply/cpt-consumer");
+    let supplier = party(&w, &supplier_key, Role::Supplier);
+    let rival = party(&w, &rival_key, Role::Supplier);
+    party(&w, &consumer_key, Role::Consumer);
+    let start = supply::register_supplier_cpt(
+        &w.http,
+        &supplier_key,
+        CptPurpose::TradeStart,
+        &own_schema(0),
+    )
+    .unwrap();
+    let checkin =
+        supply::register_supplier_cpt(&w.http, &supplier_key, CptPurpose::Checkin, &own_schema(1))
+            .unwrap();
+    // Through the node API: the registry names the supplier's DID as publisher, the
+    // registration was signed by the supplier's key, and so was the adoption.
+    let did_id = SuanliDid::parse(supplier.as_str())
+        .unwrap()
+        .id()
+        .to_string();
+    let cpt = w.http.get_ok(&format!("/1.0/cpts/{}", start.cpt)).unwrap();
+    assert_eq!(cpt["publisher"], json!(did_id));
+    let registered = signer(&w, &json!(start.identity_tx));
+    assert_eq!(registered["signer"], json!(supplier_key.public().to_hex()));
+    assert_eq!(registered["chain"], json!("identity"));
+    let adopted = w
+        .http
+        .get_ok(&format!("/v1/trade/cpts/{}", start.cpt))
+        .unwrap();
+    assert_eq!(adopted["cpt"]["supplier"], json!(supplier.as_str()));
+    assert_eq!(adopted["cpt"]["purpose"], json!("trade_start"));
+    let who = signer(&w, &adopted["cpt"]["tx_id"]);
+    assert_eq!(who["signer"], json!(supplier_key.public().to_hex()));
+    assert_eq!(who["acts_for"]["did"], json!(supplier.as_str()));
+
+    // A rival cannot adopt it (the node refuses at admission) nor name it in a mode.
+    let steal = TradeOp::AdoptCpt {
+        cpt: start.cpt,
+        purpose: CptPurpose::TradeStart,
+        schema: own_schema(0),
+    };
+    let refused = trade_client::submit(&w.http, &rival_key, &steal, "adopt").unwrap_err();
+    assert_eq!(rejected_code(refused), "not_cpt_owner");
+    let mut foreign = mode_terms();
+    foreign.trade_start_cpt = start.cpt;
+    let refused = supply::publish_mode(&w.http, &rival_key, foreign).unwrap_err();
+    assert_eq!(rejected_code(refused), "not_cpt_owner");
+    assert!(supply::supplier_modes(&w.http, &rival).unwrap().is_empty());
+
+    // The supplier's mode with its own CPTs; the contract's credential names the CPT and
+    // verifies on the identity chain.
+    let mut own = mode_terms();
+    own.trade_start_cpt = start.cpt;
+    own.checkin_cpt = checkin.cpt;
+    let mode = supply::publish_mode(&w.http, &supplier_key, own).unwrap();
+    let now = now_ms();
+    let offer = supply::publish_offer(
+        &w.http,
+        &supplier_key,
+        OfferTerms {
+            mode_id: mode.id,
+            spec: "H800 x8".into(),
+            quantity: 1,
+            valid_from_ms: now - 60_000,
+            valid_until_ms: now + 3_600_000,
+        },
+    )
+    .unwrap();
+    let mint = suanli_ledger::Payload::Credit(suanli_ledger::credit::CreditOp::Mint {
+        to: consumer_key.public(),
+        amount: PositiveFen::new(100_000).unwrap(),
+    });
+    w.http
+        .transact(
+            ChainKind::Trade,
+            &w.operator,
+            mint,
+            std::time::Duration::from_secs(10),
+        )
+        .unwrap();
+    let serial = order(&w, &consumer_key, offer.id);
+    supply::accept_order(&w.http, &supplier_key, "key-1", &serial, now_ms()).unwrap();
+    let trade = supply::trade_records(&w.http, &serial, 0).unwrap().unwrap();
+    let credential = trade.records[1].data.credential().unwrap();
+    assert!(
+        credential["credentialSchema"]["id"]
+            .as_str()
+            .unwrap()
+            .contains(&format!(":{}:", start.cpt)),
+        "{credential}"
+    );
+    let verified = w
+        .http
+        .post_ok(
+            "/1.0/credentials/verify",
+            &json!({"credential": credential}),
+        )
+        .unwrap();
+    assert_eq!(verified["verified"], json!(true), "{verified}");
+}
+
+/// A node that skipped the CPT admission rule lets a rival adopt another supplier's CPT;
+/// `verify_all_with` (what `suanli chain verify` runs) finds it afterwards.
+#[test]
+fn verification_re_checks_cpt_adoptions_a_node_did_not_check() {
+    use suanli_trade::cpts::CptPurpose;
+    let dir = tempfile::tempdir().unwrap();
+    let operator = SecretKey::from_label("verify/operator");
+    let config = suanli_node::NodeConfig {
+        network: suanli_primitives::NetworkName::new("suanli-test").unwrap(),
+        credit_operator: operator.public(),
+        mempool: MempoolConfig {
+            block_interval_ms: 5,
+            ..Default::default()
+        },
+        extensions: suanli_ledger_client::embedded::network_contracts(),
+        admission: Vec::new(),
+    };
+    let node = suanli_node::Node::open(
+        dir.path(),
+        config,
+        Arc::new(suanli_node::Solo::new(SecretKey::from_label("verify/node"))),
+        Arc::new(suanli_primitives::SystemClock),
+    )
+    .unwrap();
+    let producers = node.start();
+    let client: &dyn LedgerClient = node.as_ref();
+    let enrol = |key: &SecretKey| {
+        suanli_ledger_client::identity::submit(client, key, IdentityOp::CreateDid).unwrap();
+        let did = SuanliDid::for_initial_key(
+            suanli_primitives::NetworkName::new("suanli-test").unwrap(),
+            &key.public(),
+        );
+        let enroll = TradeOp::Enroll {
+            did: PartyDid::parse(&did.to_string()).unwrap(),
+            role: Role::Supplier,
+            key: key.public(),
+            key_fragment: "key-1".into(),
+            kyc_credential_id: Some("urn:uuid:kyc".into()),
+            kyc_credential_sha256: Some(sha256(b"kyc").to_hex()),
+        };
+        trade_client::submit(client, &operator, &enroll, "enroll").unwrap();
+    };
+    let (owner, rival) = (
+        SecretKey::from_label("verify/owner"),
+        SecretKey::from_label("verify/rival"),
+    );
+    enrol(&owner);
+    enrol(&rival);
+    // The owner registers a CPT on the identity chain (not adopting it); without the rule
+    // the rival's adoption of it gets in.
+    let schema = own_schema(1);
+    let register = IdentityOp::RegisterCpt {
+        publisher: SuanliDid::for_initial_key(
+            suanli_primitives::NetworkName::new("suanli-test").unwrap(),
+            &owner.public(),
+        )
+        .id()
+        .clone(),
+        cpt: None,
+        qualification: false,
+        schema_json: schema.to_string(),
+    };
+    suanli_ledger_client::identity::submit(client, &owner, register).unwrap();
+    let steal = TradeOp::AdoptCpt {
+        cpt: suanli_identity::contract::CPT_ID_FIRST,
+        purpose: CptPurpose::Checkin,
+        schema,
+    };
+    trade_client::submit(client, &rival, &steal, "adopt").unwrap();
+    node.stop();
+    for p in producers {
+        p.join().unwrap();
+    }
+    drop(node);
+    let store = suanli_node::ChainStore::open(&dir.path().join("chain.redb")).unwrap();
+    let contracts = suanli_ledger_client::embedded::network_contracts();
+    suanli_node::verify::verify_all(&store, &contracts).unwrap();
+    let found = suanli_node::verify::verify_all_with(
+        &store,
+        &contracts,
+        &suanli_ledger_client::embedded::network_admission(),
+    )
+    .unwrap_err();
+    assert!(found.to_string().contains("not_cpt_owner"), "{found}");
 }

@@ -242,6 +242,7 @@ pub fn router(node: Arc<Node>, access: Access) -> Router {
         .route("/v1/trade/suppliers/{did}/offers", get(supply::offers))
         .route("/v1/trade/suppliers/{did}/agents", get(supply::agents))
         .route("/v1/trade/signers/{id}", get(supply::signer))
+        .route("/v1/trade/cpts/{id}", get(supply::adopted_cpt))
         .route("/v1/trade/next_ids", get(trade::next_ids))
         .route("/v1/trade/modes/{id}", get(trade::mode))
         .route("/v1/trade/offers", get(trade::offers))

@@ -88,6 +88,27 @@ pub(crate) async fn agents(State(node): State<Arc<Node>>, Path(text): Path<Strin
     .await
 }
 
+/// `GET /v1/trade/cpts/{id}`: a registered CPT adopted on the trade chain — the supplier
+/// that adopted it, its purpose (`trade_start` or `checkin`), version, schema and the
+/// adopting transaction.
+pub(crate) async fn adopted_cpt(
+    State(node): State<Arc<Node>>,
+    Path(text): Path<String>,
+) -> ApiResult {
+    let id: u32 = text
+        .parse()
+        .map_err(|_| ApiError::bad("bad_id", format!("CPT ids are integers, got {text:?}")))?;
+    blocking(&node, move |node| {
+        let adopted = node
+            .with_state(ChainKind::Trade, |s| suanli_trade::cpts::adopted(s, id))
+            .ok_or_else(|| {
+                ApiError::not_found(format!("CPT {id} is not adopted on the trade chain"))
+            })?;
+        ok(json!({"cpt": adopted}))
+    })
+    .await
+}
+
 /// Whom a trade-chain key acts for now: a party's own key or a supplier's agent key.
 pub(crate) fn acts_for(state: &suanli_ledger::State, key: &PublicKey) -> Value {
     if let Some(did) = view::did_of_key(state, key) {

@@ -38,6 +38,7 @@ fn start_with(
         extensions: suanli_ledger::Extensions::new()
             .with(Arc::new(suanli_identity::IdentityContract))
             .with(Arc::new(suanli_trade::TradeContract)),
+        admission: Vec::new(),
     };
     let node = Node::open(
         dir.path(),

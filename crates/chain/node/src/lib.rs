@@ -23,5 +23,5 @@ pub mod store;
 pub mod verify;
 
 pub use consensus::{Consensus, ConsensusError, Solo};
-pub use node::{Node, NodeConfig, NodeError, SubmitError, TxProof, TxStatus};
+pub use node::{AdmissionRule, Node, NodeConfig, NodeError, SubmitError, TxProof, TxStatus};
 pub use store::{ChainStore, StoreError, TxLocation};

@@ -44,6 +44,23 @@ pub struct NodeConfig {
     /// The pluggable contracts every chain of this node runs (same set on every node and
     /// verifier of the network).
     pub extensions: Extensions,
+    /// Admission rules that read the committed state of both chains (run after the
+    /// contract's own `check`; e.g. the trade chain's CPT adoption against the identity
+    /// chain's registry). Empty: none.
+    pub admission: Vec<Arc<dyn AdmissionRule>>,
+}
+
+/// A check of a transaction against the committed state of the node's chains before it
+/// enters the mempool. A refusal is the transaction's rejection (`CallRejected` with the
+/// rule's code). Admission rules must only refuse what stays refusable at later heights
+/// or what the chain's own contracts check again: replay and verification do not run them.
+pub trait AdmissionRule: Send + Sync + std::fmt::Debug {
+    fn check(
+        &self,
+        tx: &Transaction,
+        trade: &suanli_ledger::State,
+        identity: &suanli_ledger::State,
+    ) -> Result<(), TxError>;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -149,6 +166,7 @@ struct Rejections {
 #[derive(Debug)]
 pub struct Node {
     store: ChainStore,
+    admission: Vec<Arc<dyn AdmissionRule>>,
     consensus: Arc<dyn Consensus>,
     clock: Arc<dyn Clock>,
     chains: Vec<ChainRuntime>,
@@ -189,6 +207,7 @@ impl Node {
         }
         Ok(Arc::new(Node {
             store,
+            admission: config.admission.clone(),
             consensus,
             clock,
             chains,
@@ -528,11 +547,33 @@ impl Node {
         let engine = chain.engine.read();
         tx.check_chain(engine.chain())
             .and_then(|()| engine.check_call(&tx))
+            .and_then(|()| self.check_rules(&tx, engine.state()))
             .map_err(|e| self.reject(id, e.into()))?;
         let signer = *tx.signer();
         pool.admit(tx, || engine.next_nonce(&signer), self.clock.now_ms())
             .map_err(|e| self.reject(id, e.into()))?;
         Ok(id)
+    }
+
+    /// Runs the admission rules; `own` is the (already read-locked) state of the
+    /// transaction's chain, the other chain's is read-locked here.
+    fn check_rules(&self, tx: &Transaction, own: &suanli_ledger::State) -> Result<(), TxError> {
+        if self.admission.is_empty() {
+            return Ok(());
+        }
+        let kind = tx.chain().kind();
+        let other_kind = match kind {
+            ChainKind::Trade => ChainKind::Identity,
+            ChainKind::Identity => ChainKind::Trade,
+        };
+        let other = self.runtime(other_kind).engine.read();
+        let (trade, identity) = match kind {
+            ChainKind::Trade => (own, other.state()),
+            ChainKind::Identity => (other.state(), own),
+        };
+        self.admission
+            .iter()
+            .try_for_each(|rule| rule.check(tx, trade, identity))
     }
 
     fn reject(&self, id: TxId, error: SubmitError) -> SubmitError {

@@ -57,6 +57,15 @@ pub fn verify_chain(
     chain: ChainKind,
     extensions: &Extensions,
 ) -> Result<ChainReport, VerifyError> {
+    replay(store, chain, extensions).map(|(report, _)| report)
+}
+
+/// [`verify_chain`], keeping the re-executed engine (its state is the head's).
+fn replay(
+    store: &ChainStore,
+    chain: ChainKind,
+    extensions: &Extensions,
+) -> Result<(ChainReport, ChainEngine), VerifyError> {
     let genesis = store
         .genesis(chain)?
         .ok_or(VerifyError::NoGenesis { chain })?;
@@ -117,12 +126,13 @@ pub fn verify_chain(
             ));
         }
     }
-    Ok(ChainReport {
+    let report = ChainReport {
         chain,
         height: head,
         head_hash: engine.head().hash.to_hex(),
         transactions,
-    })
+    };
+    Ok((report, engine))
 }
 
 fn load(store: &ChainStore, chain: ChainKind, height: u64) -> Result<Option<Block>, VerifyError> {
@@ -142,6 +152,56 @@ pub fn verify_all(
         .iter()
         .map(|c| verify_chain(store, *c, extensions))
         .collect()
+}
+
+/// [`verify_all`], then the node's admission rules re-checked for every applied
+/// transaction of both chains against the heads' states. Valid for rules whose passing
+/// check stays passing at later heights (the CPT adoption rule: registered CPT versions and
+/// their publishers never change), so a block made by a node that skipped a rule is found.
+pub fn verify_all_with(
+    store: &ChainStore,
+    extensions: &Extensions,
+    admission: &[std::sync::Arc<dyn crate::node::AdmissionRule>],
+) -> Result<Vec<ChainReport>, VerifyError> {
+    let (trade_report, trade) = replay(store, ChainKind::Trade, extensions)?;
+    let (identity_report, identity) = replay(store, ChainKind::Identity, extensions)?;
+    if !admission.is_empty() {
+        for (chain, head) in [
+            (ChainKind::Identity, identity_report.height),
+            (ChainKind::Trade, trade_report.height),
+        ] {
+            for height in 1..=head {
+                let block =
+                    load(store, chain, height)?.ok_or_else(|| bad(chain, height, "missing"))?;
+                let outcomes = store.outcomes(chain, height)?.unwrap_or_default();
+                for (tx, outcome) in block.txs.iter().zip(&outcomes) {
+                    if *outcome != suanli_ledger::Outcome::Applied {
+                        continue;
+                    }
+                    for rule in admission {
+                        rule.check(tx, trade.state(), identity.state())
+                            .map_err(|e| {
+                                bad(
+                                    chain,
+                                    height,
+                                    format!(
+                                        "transaction {} breaks an admission rule: {e}",
+                                        tx.id()
+                                    ),
+                                )
+                            })?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(ChainKind::ALL
+        .iter()
+        .map(|c| match c {
+            ChainKind::Identity => identity_report.clone(),
+            ChainKind::Trade => trade_report.clone(),
+        })
+        .collect())
 }
 
 /// Magic bytes opening an export file.

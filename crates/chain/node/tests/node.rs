@@ -23,6 +23,7 @@ fn open(dir: &std::path::Path, mempool: MempoolConfig) -> Arc<Node> {
         credit_operator: operator().public(),
         mempool,
         extensions: Default::default(),
+        admission: Vec::new(),
     };
     Node::open(
         dir,
@@ -342,6 +343,7 @@ fn a_node_that_cannot_finalize_halts_and_says_so() {
         credit_operator: operator().public(),
         mempool: fast(),
         extensions: Default::default(),
+        admission: Vec::new(),
     };
     let node = Node::open(
         dir.path(),

@@ -106,6 +106,7 @@ impl Exec<'_, '_> {
             TradeOp::Unenroll { did, role } => self.unenroll(&did, role),
             TradeOp::PublishMode { terms } => {
                 let supplier = self.signer_in(Role::Supplier)?;
+                self.check_mode_cpts(&supplier.did, &terms)?;
                 let n = self.count_published(&supplier.did, true)?;
                 let id = self.next_id(MODE_NEXT_KEY, "modes")?;
                 self.state.put(
@@ -177,6 +178,11 @@ impl Exec<'_, '_> {
                 scores,
                 signature,
             } => self.rate(&serial, time_ms, scores, signature),
+            TradeOp::AdoptCpt {
+                cpt,
+                purpose,
+                schema,
+            } => self.adopt_cpt(cpt, purpose, schema),
             TradeOp::AuthoriseAgent { key, key_fragment } => {
                 self.authorise_agent(key, key_fragment)
             }
@@ -771,6 +777,7 @@ impl Exec<'_, '_> {
                 "the supplier's countersignature over the consumer's order signature does not verify",
             ));
         }
+        let schema = self.record_schema(trade.trade_start_cpt)?;
         credentials::check(
             credential,
             &Expected {
@@ -782,6 +789,7 @@ impl Exec<'_, '_> {
                 cpt: trade.trade_start_cpt,
                 claims: credentials::start_claims(&trade),
                 at_ms: now.saturating_add(TIME_SKEW_MS_MAX),
+                schema: schema.as_ref(),
             },
         )?;
         let end = trade
@@ -921,6 +929,7 @@ impl Exec<'_, '_> {
                 ),
             ));
         }
+        let schema = self.record_schema(trade.checkin_cpt)?;
         credentials::check(
             credential,
             &Expected {
@@ -932,6 +941,7 @@ impl Exec<'_, '_> {
                 cpt: trade.checkin_cpt,
                 claims: credentials::checkin_claims(&trade, start_ms, end_ms, cost_fen),
                 at_ms: self.ctx.timestamp_ms.saturating_add(TIME_SKEW_MS_MAX),
+                schema: schema.as_ref(),
             },
         )?;
         let payee = balance_key(&supplier.key);

@@ -119,6 +119,9 @@ pub struct Expected<'a> {
     pub claims: Map<String, Value>,
     /// The block's time: the credential must be valid from then at the latest.
     pub at_ms: u64,
+    /// The adopted schema of a registered CPT the claims must also satisfy (`None` for
+    /// the built-ins).
+    pub schema: Option<&'a Value>,
 }
 
 /// The top-level members a trade credential has — no more (no `validUntil`, no
@@ -240,6 +243,9 @@ pub fn check(vc: &Value, expected: &Expected<'_>) -> Result<(), ContractError> {
                 Value::Object(expected.claims.clone())
             ),
         ));
+    }
+    if let Some(schema) = expected.schema {
+        crate::cpts::validate_record_claims(schema, &expected.claims)?;
     }
     let info = verify_proof(vc, expected.issuer_key)
         .map_err(|e| err("credential_proof_invalid", e.to_string()))?;

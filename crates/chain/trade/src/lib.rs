@@ -21,6 +21,11 @@
 //! settles a trade's dual-signed states, disputes and closes through the same escrow and
 //! close logic as the trade contract.
 //!
+//! Suppliers delegate agent keys ([`agents`]: accept, check in, close and run channels for
+//! the supplier, revocable) and adopt their own registered CPTs ([`cpts`]: checked against
+//! the identity chain's registry at admission, against the built-ins' shape in the
+//! contract).
+//!
 //! Start reading at [`op::TradeOp`], then [`contract`], then [`view`]; money rules are in
 //! [`pricing`], the credentials in [`credentials`], the state layout in [`records`] (a
 //! record's typed content in [`record_data`]); amounts are `suanli_primitives::money::Fen`;
@@ -30,6 +35,7 @@ pub mod agents;
 pub mod channel;
 pub mod channel_contract;
 pub mod contract;
+pub mod cpts;
 pub mod credentials;
 mod enrolment;
 pub mod model;

@@ -419,12 +419,15 @@ fn default_encryption() -> Encryption {
 
 impl ModeTerms {
     pub fn check(&self) -> Result<(), InvalidValue> {
-        // The contract checks a record's claims against the built-in templates' shape; a
-        // registered CPT lives on the identity chain, which the trade contract cannot read,
-        // so it could not tell whether the credentials would verify there.
-        if self.trade_start_cpt != CPT_TRADE_START || self.checkin_cpt != CPT_CHECKIN {
+        // The built-ins, or registered CPTs (the contract checks that the supplier adopted
+        // them: `crate::cpts`).
+        let registered = |cpt: u32| cpt >= suanli_identity::contract::CPT_ID_FIRST;
+        if !(self.trade_start_cpt == CPT_TRADE_START || registered(self.trade_start_cpt))
+            || !(self.checkin_cpt == CPT_CHECKIN || registered(self.checkin_cpt))
+        {
             return Err(InvalidValue::from(format!(
-                "trade modes use the built-in CPTs {CPT_TRADE_START} (trade-start) and {CPT_CHECKIN} (check-in); registered CPTs are not supported yet"
+                "a mode's trade_start_cpt is the built-in {CPT_TRADE_START} or a registered CPT (id from {}), its checkin_cpt the built-in {CPT_CHECKIN} or a registered CPT",
+                suanli_identity::contract::CPT_ID_FIRST
             )));
         }
         if !(1..=PRICE_FEN_PER_MINUTE_MAX).contains(&self.price_fen_per_minute.get()) {

@@ -105,6 +105,16 @@ pub enum TradeOp {
     },
     /// Supplier (its own enrolled key): revokes an agent key, permanently.
     RevokeAgent { key: PublicKey },
+    /// Supplier (its own enrolled key): adopts version 1 of CPT `cpt`, registered by its
+    /// DID on the identity chain with exactly `schema` (checked at admission), as the
+    /// template of its `purpose` credentials, so its modes may name it.
+    AdoptCpt {
+        cpt: u32,
+        purpose: crate::cpts::CptPurpose,
+        /// Encoded with the members of every object in ascending key order.
+        #[serde(serialize_with = "crate::record_data::sorted_value")]
+        schema: Value,
+    },
 }
 
 fn default_key_fragment() -> String {
@@ -159,6 +169,15 @@ impl TradeOp {
             }
             TradeOp::AuthoriseAgent { key_fragment, .. } => {
                 suanli_identity::Fragment::new(key_fragment)?;
+                Ok(())
+            }
+            TradeOp::AdoptCpt { cpt, .. } => {
+                if *cpt < suanli_identity::contract::CPT_ID_FIRST {
+                    return Err(InvalidValue::from(format!(
+                        "only registered CPTs (ids from {}) are adopted; built-ins need no adoption",
+                        suanli_identity::contract::CPT_ID_FIRST
+                    )));
+                }
                 Ok(())
             }
             TradeOp::PublishMode { terms } => terms.check(),

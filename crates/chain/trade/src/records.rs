@@ -20,6 +20,7 @@
 //! | `trade/rt_n/<did>`, `trade/rt/<did>/<u64 BE>` | ratings count, [`RatingEntry`] |
 //! | `trade/ch/<serial>` | [`Channel`] |
 //! | `trade/sm/<did>/<u64 BE n>`, `trade/so/<did>/<u64 BE n>` | id of the supplier's n-th mode, offer |
+//! | `trade/cpt/<u32 BE id>` | [`crate::cpts::AdoptedCpt`] |
 //! | `trade/agent/<32-byte key>` | [`AgentKey`] |
 //! | `trade/ag_n/<did>`, `trade/ag/<did>/<u64 BE>` | agent keys authorised, the n-th key (32 bytes) |
 //!
@@ -96,6 +97,10 @@ pub fn supplier_offer_key(did: &PartyDid, n: u64) -> Vec<u8> {
         "trade/so/",
         &[did.as_str().as_bytes(), b"/", &n.to_be_bytes()],
     )
+}
+/// A registered CPT a supplier adopted (`crate::cpts::AdoptedCpt`).
+pub fn cpt_key(cpt: u32) -> Vec<u8> {
+    key("trade/cpt/", &[&cpt.to_be_bytes()])
 }
 pub fn agent_key(pk: &PublicKey) -> Vec<u8> {
     key("trade/agent/", &[pk.as_bytes()])

@@ -313,3 +313,56 @@ fn a_revoked_agent_key_is_refused_from_then_on() {
     net.trade_op(&s.key, &accept).unwrap();
     assert_eq!(net.trade(&serial).agent_key, None);
 }
+
+#[test]
+fn an_agent_key_runs_the_supplier_side_of_a_service_channel() {
+    use suanli_trade::channel::ChannelOp;
+    let mut net = Net::new();
+    let (s, c, offer, agent) = setup(&mut net);
+    net.mint(&s, 1_000);
+    let serial = net.ordered(&c, &s, 1, offer, 120, 5_000);
+    let accept = accept_by(&net, &agent, FRAGMENT, &serial);
+    net.trade_op(&agent, &accept).unwrap();
+    let open = ChannelOp::Open {
+        serial,
+        deposit_fen: common::fen(0),
+        bond_fen: common::fen(100),
+        challenge_window_ms: 10 * MINUTE,
+    };
+    net.channel_op(&c.key, &open).unwrap();
+    // The agent key that accepted signs the supplier's statements.
+    assert_eq!(net.channel(&serial).terms.supplier_key, agent.public());
+    let supplier_balance = net.balance(&s);
+    let bond = ChannelOp::Bond {
+        serial,
+        amount_fen: common::pos(50),
+    };
+    net.channel_op(&agent, &bond).unwrap();
+    // The bond comes from the supplier's balance, not the agent key's.
+    assert_eq!(net.balance(&s), supplier_balance - 50);
+    net.advance(10 * MINUTE);
+    let state = common::signed_state(&agent, &c.key, net.statement(&serial, 1, 10));
+    net.channel_op(&agent, &ChannelOp::Checkin { serial, state })
+        .unwrap();
+    // A statement signed by the supplier's own key does not match the channel's key.
+    let wrong = common::signed_state(&s.key, &c.key, net.statement(&serial, 2, 11));
+    assert!(
+        net.channel_op(
+            &agent,
+            &ChannelOp::Checkin {
+                serial,
+                state: wrong
+            }
+        )
+        .is_err()
+    );
+    net.trade_op(
+        &s.key,
+        &TradeOp::RevokeAgent {
+            key: agent.public(),
+        },
+    )
+    .unwrap();
+    net.channel_refused(&agent, &bond, "agent_key_revoked");
+    net.channel_refused(&agent, &ChannelOp::Settle { serial }, "agent_key_revoked");
+}

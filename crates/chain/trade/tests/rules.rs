@@ -1034,15 +1034,24 @@ fn an_unenrolled_supplier_takes_no_new_contract() {
 }
 
 #[test]
-fn modes_use_the_built_in_templates_and_suppliers_have_quotas() {
+fn modes_use_built_in_or_adopted_templates_and_suppliers_have_quotas() {
     let mut net = Net::new();
     let (s, _c, _offer) = net.pair(1);
+    // Neither a built-in nor a registered id (kyc-supplier is built-in 3).
     let mut custom = Net::mode_terms();
-    custom.checkin_cpt = 1000;
+    custom.checkin_cpt = 3;
     let refused = net
         .trade_op(&s.key, &TradeOp::PublishMode { terms: custom })
         .unwrap_err();
     assert!(refused.starts_with("rejected"), "{refused}");
+    // A registered id the supplier never adopted (tests/cpts.rs covers adoption).
+    let mut custom = Net::mode_terms();
+    custom.checkin_cpt = 1000;
+    net.refused(
+        &s.key,
+        &TradeOp::PublishMode { terms: custom },
+        "cpt_not_adopted",
+    );
     // One mode is published by `pair`; fill the quota in one block, then one more.
     let quota = suanli_trade::contract::MODES_PER_SUPPLIER_MAX as usize;
     let call = TradeOp::PublishMode {

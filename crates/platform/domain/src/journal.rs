@@ -61,6 +61,10 @@ pub enum Account {
     Credit(OrgId),
     /// A customer's frozen (held) money.
     Frozen(OrgId),
+    /// Settlement credits consumers paid to suppliers on the trade chain (check-ins),
+    /// brought into the books by supplier settlement statements (debited with their
+    /// gross; `docs/supply.md` §4).
+    TradeConsumption,
 }
 
 impl Account {
@@ -74,6 +78,7 @@ impl Account {
             Account::Voucher(o) => format!("customer:{o}:voucher"),
             Account::Credit(o) => format!("customer:{o}:credit"),
             Account::Frozen(o) => format!("customer:{o}:frozen"),
+            Account::TradeConsumption => "trade:consumption".to_owned(),
         }
     }
 
@@ -82,6 +87,7 @@ impl Account {
         match s {
             "bank" => return Some(Account::Bank),
             "revenue" => return Some(Account::Revenue),
+            "trade:consumption" => return Some(Account::TradeConsumption),
             _ => {}
         }
         let mut parts = s.split(':');
@@ -120,6 +126,7 @@ impl Account {
             Account::Bank => "bank",
             Account::Revenue => "revenue",
             Account::SupplierPayable(_) => "supplier",
+            Account::TradeConsumption => "trade",
         }
     }
 
@@ -191,6 +198,11 @@ pub enum TxKind {
     HoldPost,
     /// The exact reversal of an earlier transaction.
     Reversal,
+    /// A supplier settlement statement (trade-chain consumption → supplier payable and
+    /// operator commission).
+    SupplierSettlement,
+    /// An approved supplier payout (supplier payable → bank).
+    SupplierPayout,
 }
 
 impl TxKind {
@@ -209,6 +221,8 @@ impl TxKind {
             TxKind::HoldVoid => "hold_void",
             TxKind::HoldPost => "hold_post",
             TxKind::Reversal => "reversal",
+            TxKind::SupplierSettlement => "supplier_settlement",
+            TxKind::SupplierPayout => "supplier_payout",
         }
     }
 
@@ -228,6 +242,8 @@ impl TxKind {
             HoldVoid,
             HoldPost,
             Reversal,
+            SupplierSettlement,
+            SupplierPayout,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -238,12 +254,15 @@ impl TxKind {
     pub fn statement_type(self) -> &'static str {
         match self {
             TxKind::Recharge | TxKind::VoucherGrant => "recharge",
-            TxKind::Withdrawal | TxKind::Hold | TxKind::Reversal => "deduction",
+            TxKind::Withdrawal | TxKind::Hold | TxKind::Reversal | TxKind::SupplierPayout => {
+                "deduction"
+            }
             TxKind::Purchase
             | TxKind::Renewal
             | TxKind::ChangeSpec
             | TxKind::Usage
-            | TxKind::HoldPost => "consumption",
+            | TxKind::HoldPost
+            | TxKind::SupplierSettlement => "consumption",
             TxKind::Refund | TxKind::HoldVoid => "refund",
         }
     }
@@ -705,6 +724,7 @@ mod tests {
             Account::Voucher(o(4)),
             Account::Credit(o(4)),
             Account::Frozen(o(4)),
+            Account::TradeConsumption,
         ] {
             assert_eq!(Account::parse(&a.key()), Some(a));
         }

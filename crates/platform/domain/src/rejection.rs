@@ -83,6 +83,15 @@ pub enum MoneyRejection {
     /// Four eyes: the approver is the user who entered or asked for it.
     #[error("four eyes: the approver must not be the user who entered or asked for it")]
     FourEyes,
+    // ── supplier money (issue 16, `supply::settlement`) ──
+    /// A supplier payout of nothing or above the net payable still free.
+    #[error("payout of {requested} fen refused: {payable} fen is payable")]
+    PayoutAbovePayable {
+        /// The amount asked for, in fen.
+        requested: i64,
+        /// What the supplier may still be paid, in fen.
+        payable: i64,
+    },
 }
 
 impl MoneyRejection {
@@ -109,6 +118,7 @@ impl MoneyRejection {
         "amount_mismatch",
         "not_pending",
         "four_eyes",
+        "payout_above_payable",
     ];
 
     /// The stable code (what the API answers as `error.code`).
@@ -135,6 +145,7 @@ impl MoneyRejection {
             MoneyRejection::AmountMismatch => "amount_mismatch",
             MoneyRejection::NotPending(_) => "not_pending",
             MoneyRejection::FourEyes => "four_eyes",
+            MoneyRejection::PayoutAbovePayable { .. } => "payout_above_payable",
         }
     }
 }

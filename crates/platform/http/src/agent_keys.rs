@@ -1,5 +1,5 @@
 //! The supplier agent's chain port, [`AgentKeys`] (`docs/supply.md` §3,
-//! `docs/key-custody.md` §8): what the platform needs from the chains for the supplier
+//! `docs/key-custody.md` §9): what the platform needs from the chains for the supplier
 //! agent — the facts of a trade a work order is raised for (so the work order's parties
 //! come from the chain, never from the agent's word), the supplier's agent keys, and the
 //! delegation and revocation of an agent key, signed with the supplier DID's key that the

@@ -34,6 +34,17 @@ pub trait PartyEnrolment: Send + Sync + std::fmt::Debug {
         public_key_hex: &str,
         claims: &Value,
     ) -> Result<Value, crate::PortError>;
+
+    /// The same for a supplier (issue 16, `docs/supply.md` §1): issues a `kyc-supplier`
+    /// credential (CPT 3) about `did` with `claims` and enrols `did` as a supplier. Safe to
+    /// repeat: the credential's id is fixed per DID and enrolling again changes nothing but
+    /// the credential digest the chain records.
+    fn enrol_supplier(
+        &self,
+        did: &str,
+        public_key_hex: &str,
+        claims: &Value,
+    ) -> Result<Value, crate::PortError>;
 }
 
 /// Why the KYC claims of a registration cannot be made.
@@ -58,7 +69,7 @@ pub fn kyc_claims(r: &RegistrationRecord) -> Result<Value, KycError> {
                 .ok_or(KycError::Incomplete("personal registration without a name"))?;
             c.insert("name".into(), name.into());
         }
-        RegistrationKind::Enterprise => {
+        RegistrationKind::Enterprise | RegistrationKind::Supplier => {
             let name = r.legal_person.clone().ok_or(KycError::Incomplete(
                 "enterprise registration without a legal representative",
             ))?;
@@ -72,14 +83,16 @@ pub fn kyc_claims(r: &RegistrationRecord) -> Result<Value, KycError> {
     Ok(Value::Object(c))
 }
 
-async fn enrol(
+/// The DID of `user`'s key, on the identity chain, and its public key (hex). Sends the
+/// stored DID-creating transaction now when the worker has not yet: the DID must be on the
+/// identity chain before anything is said about it.
+pub(crate) async fn did_on_chain(
     s: &AppState,
-    enrolment: Arc<dyn PartyEnrolment>,
-    reg: &RegistrationRecord,
-) -> Result<String, String> {
+    user: suanli_platform_domain::UserId,
+) -> Result<(String, String), String> {
     let key = s
         .store
-        .get_user_key(reg.user)
+        .get_user_key(user)
         .await
         .map_err(|e| e.to_string())?
         .ok_or("the applicant has no DID key")?;
@@ -100,12 +113,20 @@ async fn enrol(
             .map_err(|e| e.to_string())?
             .map_err(|e| error_chain(&e))?;
         s.store
-            .set_did_created(reg.user, s.clock.now_unix_ms())
+            .set_did_created(user, s.clock.now_unix_ms())
             .await
             .map_err(|e| e.to_string())?;
     }
+    Ok((did, key.public_key))
+}
+
+async fn enrol(
+    s: &AppState,
+    enrolment: Arc<dyn PartyEnrolment>,
+    reg: &RegistrationRecord,
+) -> Result<String, String> {
+    let (did, public) = did_on_chain(s, reg.user).await?;
     let claims = kyc_claims(reg).map_err(|e| e.to_string())?;
-    let public = key.public_key.clone();
     let did2 = did.clone();
     let credential =
         tokio::task::spawn_blocking(move || enrolment.enrol_consumer(&did2, &public, &claims))
@@ -156,6 +177,11 @@ pub async fn retry_enrolment(
         .get_registration(rid)
         .await?
         .ok_or_else(ApiError::not_found)?;
+    if reg.kind == RegistrationKind::Supplier {
+        // A supplier's kyc-supplier credential and enrolment (idempotent).
+        let supplier = crate::service::supply_onboarding::enrol(&s, &a, reg.org.get()).await?;
+        return Ok(Json(json!({ "registration": reg, "supplier": supplier })));
+    }
     if reg.status != suanli_platform_store::RegistrationStatus::Approved {
         return Err(ApiError::new(
             StatusCode::CONFLICT,

@@ -59,9 +59,13 @@ pub mod keys;
 pub mod kyc;
 pub mod metrics;
 pub mod money_api;
+pub mod onboarding;
 pub mod payment;
 pub mod routes;
 pub mod service;
+// --- supply (issue 16, supply helper)
+pub mod supply_ledger;
+pub mod trade_book; // issue 16, supplier money
 
 use config::Config;
 use std::net::SocketAddr;
@@ -178,6 +182,16 @@ pub struct AppState {
     pub enrolment: Option<Arc<dyn kyc::PartyEnrolment>>,
     /// Wakes the DID worker after a key with a DID-creating transaction was stored.
     pub did_kick: Arc<tokio::sync::Notify>,
+    // --- issue 16, onboarding
+    /// Verifies suppliers' qualification credentials and reads trade-chain enrolments,
+    /// when a ledger is attached.
+    pub onboarding: Option<Arc<dyn onboarding::OnboardingLedger>>,
+    /// Publishes suppliers' modes and offers on the trade chain, signed by their keys,
+    /// when a ledger is attached (`supply_ledger`).
+    pub supply_ledger: Option<Arc<dyn supply_ledger::SupplyLedger>>,
+    /// Reads suppliers' trades and reputation from the trade chain, when attached
+    /// (issue 16, supplier money).
+    pub trade_book: Option<Arc<dyn trade_book::TradeBook>>,
     /// The supplier agent's chain port (trade facts for work orders), when a ledger is
     /// attached.
     pub agent_keys: Option<Arc<dyn agent_keys::AgentKeys>>,
@@ -258,7 +272,10 @@ impl Platform {
             custody: keys::Custody::new(config.key_wrap)?,
             dids: None,
             enrolment: None,
+            supply_ledger: None,
             did_kick: Arc::default(),
+            onboarding: None,
+            trade_book: None,
             agent_keys: None,
         };
         let platform = Self { state };
@@ -329,9 +346,27 @@ impl Platform {
         self
     }
 
+    /// Attaches the trade chain suppliers publish on ([`supply_ledger::SupplyLedger`]).
+    pub fn with_supply_ledger(mut self, ledger: Arc<dyn supply_ledger::SupplyLedger>) -> Self {
+        self.state.supply_ledger = Some(ledger);
+        self
+    }
+
     /// Issues KYC credentials and enrols approved parties through `enrolment`.
     pub fn with_enrolment(mut self, enrolment: Arc<dyn kyc::PartyEnrolment>) -> Self {
         self.state.enrolment = Some(enrolment);
+        self
+    }
+
+    /// Verifies qualification credentials and reads enrolments through `ledger`.
+    pub fn with_onboarding(mut self, ledger: Arc<dyn onboarding::OnboardingLedger>) -> Self {
+        self.state.onboarding = Some(ledger);
+        self
+    }
+
+    /// Reads suppliers' trades from the trade chain through `book` (issue 16).
+    pub fn with_trade_book(mut self, book: Arc<dyn trade_book::TradeBook>) -> Self {
+        self.state.trade_book = Some(book);
         self
     }
 

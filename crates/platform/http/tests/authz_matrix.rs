@@ -9,7 +9,7 @@ use common::*;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use suanli_platform_domain::{Permission, Role};
-use suanli_platform_http::routes::{Access, ROUTES};
+use suanli_platform_http::routes::{Access, all as routes};
 
 struct Actor {
     name: &'static str,
@@ -40,6 +40,10 @@ struct World {
     /// user id → org id.
     users: BTreeMap<i64, i64>,
     registration: i64,
+    /// A supplier organisation (the `{id}` of `/api/v1/ops/suppliers/{id}/…`).
+    supplier: i64,
+    /// A pending supplier registration.
+    supplier_registration: i64,
 }
 
 fn set(ids: &[i64]) -> BTreeSet<i64> {
@@ -96,6 +100,25 @@ fn build() -> World {
         200
     );
     let per1 = srv.login("per1", &pw("per1"));
+    // A pending supplier registration (issue 16) for the supplier review endpoints.
+    let (st3, v) = srv.post(
+        "/api/v1/registrations/supplier",
+        &Cred::None,
+        json!({"login": "sup3", "password": pw("sup3"), "display_name": "Sup Three",
+               "supplier_type": "supplier_api", "company_name": "Sup Three Co",
+               "credit_code": CODES[2], "licence_ref": "L-3", "legal_person": "Zhao",
+               "phone": "13700137000", "qualification": {
+                   "type": ["VerifiableCredential"], "issuer": "did:suanli:test:certifier",
+                   "credentialSchema": {"id": "urn:suanli:test:cpt:1000:1", "type": "JsonSchema"},
+                   "credentialSubject": {"unifiedSocialCreditCode": CODES[2]},
+                   "proof": {"type": "DataIntegrityProof"}}}),
+    );
+    assert_eq!(st3, 201, "{v}");
+    let (s3, s3u) = (
+        v["registration"]["org"].as_i64().unwrap(),
+        v["registration"]["user"].as_i64().unwrap(),
+    );
+    let supplier_registration = v["registration"]["id"].as_i64().unwrap();
     let (s1, s1u, sup1) = srv.org(&admin, "supplier_api", "API Supplier", "sup1");
     let (s2, s2u, sup2) = srv.org(&admin, "supplier_resource", "Resource Supplier", "sup2");
     // An API token of the operator admin limited to org:read.
@@ -108,7 +131,7 @@ fn build() -> World {
     assert_eq!(s, 201);
     let token = Cred::Bearer(v["token"].as_str().unwrap().to_owned());
 
-    let all = set(&[op, d1, d2, e1, e2, p1, s1, s2]);
+    let all = set(&[op, d1, d2, e1, e2, p1, s1, s2, s3]);
     let mut users = BTreeMap::from([
         (1, op),
         (d1u, d1),
@@ -119,6 +142,7 @@ fn build() -> World {
         (p1u, p1),
         (s1u, s1),
         (s2u, s2),
+        (s3u, s3),
     ]);
     for (id, _) in staff.values() {
         users.insert(*id, op);
@@ -321,6 +345,8 @@ fn build() -> World {
         all_orgs: all,
         users,
         registration,
+        supplier: s2,
+        supplier_registration,
     }
 }
 
@@ -349,13 +375,43 @@ fn snapshot(w: &World) -> String {
 fn sample_body(path: &str, method: &str) -> Option<Value> {
     Some(match (method, path) {
         ("POST", "/api/v1/registrations/{id}/reject") => json!({"reason": "matrix"}),
+        // issue 16, supplier money
+        ("POST", "/api/v1/supplier/payouts") => json!({"amount_fen": 1}),
+        ("POST", "/api/v1/ops/suppliers/{id}/agreements") => json!({"body": "matrix",
+            "sales_mode": "rebate", "commission_bp": 1000, "period": "monthly"}),
+        ("POST", "/api/v1/ops/suppliers/{id}/statements") => json!({"period": "2026-11"}),
+        ("POST", "/api/v1/ops/supplier-payouts/{id}/reject") => json!({"reason": "matrix"}),
         ("POST", "/api/v1/orgs") => json!({"kind": "distributor", "name": "X",
             "admin": {"login": "matrix-new", "display_name": "x", "password": pw("matrix-new")}}),
         ("PATCH", "/api/v1/orgs/{id}") => json!({"name": "Renamed by matrix"}),
+        ("POST", "/api/v1/ops/suppliers/{id}/qualification") => json!({"credit_code": CODES[2],
+            "legal_person": "x", "phone": "13900139000", "qualification": {}}),
         ("PUT", "/api/v1/orgs/{id}/sales-owner") => json!({"user_id": null}),
         ("POST", "/api/v1/orgs/{id}/users") => json!({"login": "matrix-sub", "display_name": "x",
             "password": pw("matrix-sub"), "roles": ["customer_sub_user"]}),
         ("PUT", "/api/v1/users/{id}/roles") => json!({"roles": ["customer_sub_user"]}),
+        // --- supply (issue 16, supply helper): bodies that parse, so the permission decides
+        ("POST" | "PUT", "/api/v1/supplier/resources" | "/api/v1/supplier/resources/{id}") => {
+            json!({"name": "m", "location": "l", "status": "online", "gpu_model": "a100",
+                "gpu_count": 1, "gpu_mem_gb": 80, "cpu_cores": 1, "ram_gb": 1, "storage_gb": 1,
+                "tflops": 1.0, "region": "cn", "available_from_min": 0, "available_until_min": 1,
+                "green_share": 0.5, "carbon_g_per_kwh": 100.0, "pue": 1.2, "utilisation": 0.1})
+        }
+        ("POST", "/api/v1/supplier/resources/import") => json!({"csv": ""}),
+        ("POST", "/api/v1/supplier/modes") => json!({"name": "m", "price_fen_per_min": 1,
+            "min_charge_fen": 0, "checkin_period_min": 1, "weights": {"gpu": 1000},
+            "trade_start_cpt": 1, "checkin_cpt": 2}),
+        ("POST", "/api/v1/supplier/offers" | "/api/v1/supplier/offers/{id}/versions") => {
+            json!({"title": "t", "mode_id": 1, "resource_ids": [1], "units": 1,
+                "valid_from_ms": 0, "valid_until_ms": 1})
+        }
+        (
+            "POST",
+            "/api/v1/supplier/modes/{id}/publish"
+            | "/api/v1/supplier/offers/{id}/publish"
+            | "/api/v1/supplier/offers/{id}/unpublish",
+        ) => json!({"password": "matrix"}),
+        ("POST", "/api/v1/ops/suppliers/listings/{id}/reject") => json!({"reason": "matrix"}),
         // Issue 16, the agent's part: provisioning work orders.
         ("POST", "/api/v1/supplier/work-orders") => json!({"serial": "00".repeat(16)}),
         ("POST", "/api/v1/supplier/agent-keys") => {
@@ -383,7 +439,8 @@ fn authorisation_matrix() {
     // 1. Every permission-guarded endpoint × every actor lacking the permission → 403
     //    with the precise code; every GET endpoint × every actor holding it → 200.
     let mut checked = 0;
-    for r in ROUTES {
+    // Every table's routes (the supply parts' too).
+    for r in routes() {
         let Access::Permission(scope) = r.access else {
             continue;
         };
@@ -391,6 +448,10 @@ fn authorisation_matrix() {
         for a in &w.actors {
             let id = match r.path {
                 p if p.starts_with("/api/v1/registrations/") => w.registration,
+                p if p.starts_with("/api/v1/ops/suppliers/registrations/") => {
+                    w.supplier_registration
+                }
+                p if p.starts_with("/api/v1/ops/suppliers/") => w.supplier,
                 p if p.starts_with("/api/v1/users/") => {
                     if a.user == 1 {
                         2
@@ -420,6 +481,13 @@ fn authorisation_matrix() {
                 checked += 1;
             } else if r.method == "GET"
                 && !r.path.starts_with("/api/v1/users/")
+                // Supply objects by id: none exist in this world (their own tests
+                // check 200 for the owner and 404 for everyone else).
+                && !(r.path.contains("{id}")
+                    && (r.path.starts_with("/api/v1/supplier/")
+                        || r.path.starts_with("/api/v1/ops/suppliers/")))
+                // No trade exists in this world, so no serial names one.
+                && !r.path.contains("{serial}")
                 // A work order by id: one of the supplier's own, tested in work_orders.rs.
                 && !r.path.starts_with("/api/v1/supplier/work-orders/")
                 // Read from the trade chain (none here): tested in work_orders.rs.

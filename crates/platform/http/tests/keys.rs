@@ -70,6 +70,21 @@ struct TestAuthority {
 
 impl suanli_platform_http::kyc::PartyEnrolment for TestAuthority {
     fn enrol_consumer(&self, did: &str, public: &str, claims: &Value) -> Result<Value, PortError> {
+        self.issue(did, public, claims, "KycCredential")
+    }
+    fn enrol_supplier(&self, did: &str, public: &str, claims: &Value) -> Result<Value, PortError> {
+        self.issue(did, public, claims, "KycSupplierCredential")
+    }
+}
+
+impl TestAuthority {
+    fn issue(
+        &self,
+        did: &str,
+        public: &str,
+        claims: &Value,
+        kind: &str,
+    ) -> Result<Value, PortError> {
         if self.down.load(Ordering::SeqCst) {
             return Err(refused("ledger unreachable"));
         }
@@ -85,7 +100,7 @@ impl suanli_platform_http::kyc::PartyEnrolment for TestAuthority {
         }
         let mut subject = claims.clone();
         subject["id"] = json!(did);
-        let vc = json!({"id": format!("urn:test:kyc:{did}"), "type": ["VerifiableCredential", "KycCredential"],
+        let vc = json!({"id": format!("urn:test:kyc:{did}"), "type": ["VerifiableCredential", kind],
                         "credentialSubject": subject});
         self.enrolled
             .lock()

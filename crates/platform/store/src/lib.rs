@@ -46,6 +46,10 @@ mod purchase;
 mod records;
 mod sql;
 mod sqlite_writer;
+mod suppliers;
+// --- supply (issue 16, supply helper)
+mod supplier_money;
+mod supply; // issue 16, supplier money
 // Provisioning work orders (issue 16, the agent's part).
 mod work_orders;
 
@@ -54,6 +58,9 @@ pub use records::*;
 pub use sql::{PG_AUDIT_BATCH_MAX, PgStore, SqliteStore};
 pub use sqlite_writer::{WRITER_BATCH_JOBS_MAX, WRITER_STATEMENT_CACHE_MAX};
 pub use suanli_platform_domain::rejection::MoneyRejection;
+pub use supplier_money::*; // issue 16, supplier money
+pub use suppliers::SupplierStore;
+pub use supply::*;
 pub use work_orders::{NewWorkOrder, WorkOrderRecord, WorkOrderStore};
 
 use suanli_platform_domain::audit::{AuditEvent, AuditRecord};
@@ -115,7 +122,16 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// The operations store. Every method is one atomic operation. The money methods are in
 /// the supertrait [`MoneyStore`].
 #[async_trait::async_trait]
-pub trait OpsStore: MoneyStore + WorkOrderStore + Send + Sync + std::fmt::Debug {
+pub trait OpsStore:
+    MoneyStore
+    + SupplierStore
+    + SupplyStore
+    + SupplierMoneyStore // issue 16, supplier money
+    + WorkOrderStore
+    + Send
+    + Sync
+    + std::fmt::Debug
+{
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;
 

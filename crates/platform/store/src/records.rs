@@ -184,6 +184,8 @@ pub enum RegistrationKind {
     Enterprise,
     /// Personal.
     Personal,
+    /// A supplier organisation (enterprise real-name data, supplier type, qualification).
+    Supplier,
 }
 
 impl RegistrationKind {
@@ -192,6 +194,7 @@ impl RegistrationKind {
         match self {
             RegistrationKind::Enterprise => "enterprise",
             RegistrationKind::Personal => "personal",
+            RegistrationKind::Supplier => "supplier",
         }
     }
     /// Parses [`Self::as_str`].
@@ -199,6 +202,7 @@ impl RegistrationKind {
         match s {
             "enterprise" => Some(Self::Enterprise),
             "personal" => Some(Self::Personal),
+            "supplier" => Some(Self::Supplier),
             _ => None,
         }
     }
@@ -259,6 +263,8 @@ pub struct NewRegistration {
     pub invite_code: Option<String>,
     /// Submitted.
     pub submitted_ms: i64,
+    /// A supplier registration's qualification credential (stored in `suppliers`).
+    pub supplier: Option<NewQualification>,
 }
 
 /// A stored registration.
@@ -318,6 +324,9 @@ pub struct Decision {
     pub reason: Option<String>,
     /// When.
     pub at_ms: i64,
+    /// Approving a supplier registration: the identity chain's verification report of its
+    /// qualification credential (JSON), recorded in the same transaction.
+    pub qualification_report: Option<String>,
 }
 
 /// Conditions of an audit query; `None` matches everything.
@@ -405,4 +414,105 @@ pub struct UserKeyRecord {
     pub did_tx: Option<(String, String)>,
     /// When the chain applied it.
     pub did_created_ms: Option<i64>,
+}
+
+// --- suppliers (issue 16, onboarding; docs/supply.md §1)
+
+/// A qualification credential as presented (already through the submission checks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewQualification {
+    /// The credential (compact JSON).
+    pub credential_json: String,
+    /// Its issuer's DID.
+    pub issuer: String,
+    /// Its `credentialSchema.id` (CPT URN).
+    pub schema_id: String,
+}
+
+/// What the platform knows of a supplier organisation beyond the organisation itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SupplierRecord {
+    /// The organisation.
+    pub org: OrgId,
+    /// The registration it applied with (`None`: created by the operator).
+    pub registration: Option<RegistrationId>,
+    /// The qualification credential (JSON) as presented.
+    pub qualification: Option<String>,
+    /// Its issuer's DID.
+    pub qualification_issuer: Option<String>,
+    /// Its CPT URN.
+    pub qualification_schema: Option<String>,
+    /// The verification report (JSON) recorded at approval.
+    pub qualification_report: Option<String>,
+    /// When the report was recorded.
+    pub qualification_verified_ms: Option<i64>,
+    /// Operator-created supplier: company name, credit code, legal person and contact phone
+    /// recorded with its qualification (a registered one's are on its registration).
+    pub company_name: Option<String>,
+    /// See `company_name`.
+    pub credit_code: Option<String>,
+    /// See `company_name`.
+    pub legal_person: Option<String>,
+    /// See `company_name`.
+    pub phone: Option<String>,
+    /// The supplier DID (its administrator's DID, enrolled on the trade chain as supplier).
+    pub did: Option<String>,
+    /// The administrator whose DID it is.
+    pub admin_user: Option<UserId>,
+    /// Id of the `kyc-supplier` credential issued at enrolment.
+    pub kyc_credential_ref: Option<String>,
+    /// The `kyc-supplier` credential (JSON; the platform's copy).
+    #[serde(skip)]
+    pub kyc_credential: Option<String>,
+    /// When it was enrolled on the trade chain.
+    pub enrolled_ms: Option<i64>,
+}
+
+/// A supplier organisation with what the platform knows of it (none: created by the
+/// operator and not yet enrolled).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SupplierListRow {
+    /// The organisation.
+    pub org: OrgRecord,
+    /// Its supplier record.
+    pub supplier: Option<SupplierRecord>,
+}
+
+/// The enrolment of a supplier DID, recorded once.
+#[derive(Debug, Clone)]
+pub struct SupplierEnrolment {
+    /// The organisation.
+    pub org: OrgId,
+    /// The supplier DID.
+    pub did: String,
+    /// Its administrator.
+    pub admin_user: UserId,
+    /// The `kyc-supplier` credential's id and JSON.
+    pub kyc_credential_ref: String,
+    /// The credential.
+    pub kyc_credential: String,
+    /// When.
+    pub at_ms: i64,
+}
+
+/// The real-name data and verified qualification credential the operator records for a
+/// supplier it created.
+#[derive(Debug, Clone)]
+pub struct SupplierQualification {
+    /// The organisation.
+    pub org: OrgId,
+    /// Company name.
+    pub company_name: String,
+    /// Unified social credit code.
+    pub credit_code: String,
+    /// Legal person.
+    pub legal_person: String,
+    /// Contact phone.
+    pub phone: String,
+    /// The credential as presented.
+    pub qualification: NewQualification,
+    /// Its verification report (JSON).
+    pub report: String,
+    /// When.
+    pub at_ms: i64,
 }

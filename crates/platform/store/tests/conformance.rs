@@ -687,6 +687,7 @@ async fn registrations_and_review(b: &Backend) {
             reviewer: reviewer.id,
             reason: None,
             at_ms: T0 + 5,
+            qualification_report: None,
         })
         .await
         .expect("approve");
@@ -703,6 +704,7 @@ async fn registrations_and_review(b: &Backend) {
             reviewer: reviewer.id,
             reason: Some("no".into()),
             at_ms: T0 + 6,
+            qualification_report: None,
         })
         .await;
     assert!(
@@ -748,6 +750,7 @@ async fn registrations_and_review(b: &Backend) {
             reviewer: reviewer.id,
             reason: Some("blurred ID photo".into()),
             at_ms: T0 + 7,
+            qualification_report: None,
         })
         .await
         .expect("reject");

@@ -185,9 +185,22 @@ pub const OPS: Section = Section {
         (
             "/ops/suppliers",
             "ops.suppliers",
-            Some(Permission::OrgAdmin),
+            // The supplier list and review (issue 16); creating one needs org:admin.
+            Some(Permission::SupplierReview),
+        ),
+        // ── issue 16, supplier money ──
+        (
+            "/ops/supplier-payouts",
+            "sm.payouts",
+            Some(Permission::FinanceRead),
         ),
         ("/ops/audit", "ops.audit", Some(Permission::AuditRead)),
+        // --- supply (issue 16, supply helper)
+        (
+            "/ops/suppliers/listings",
+            "supply.listings",
+            Some(Permission::SupplierReview),
+        ),
     ],
 };
 
@@ -198,6 +211,38 @@ pub const SUPPLIER: Section = Section {
         (
             "/supplier",
             "supplier.overview",
+            Some(Permission::SupplyRead),
+        ),
+        // --- supply (issue 16, supply helper)
+        (
+            "/supplier/resources",
+            "supply.resources",
+            Some(Permission::SupplyRead),
+        ),
+        (
+            "/supplier/modes",
+            "supply.modes",
+            Some(Permission::SupplyRead),
+        ),
+        (
+            "/supplier/offers",
+            "supply.offers",
+            Some(Permission::SupplyRead),
+        ),
+        // ── issue 16, supplier money ──
+        (
+            "/supplier/trades",
+            "sm.trades",
+            Some(Permission::SupplyRead),
+        ),
+        (
+            "/supplier/revenue",
+            "sm.revenue",
+            Some(Permission::SupplyRead),
+        ),
+        (
+            "/supplier/agreement",
+            "sm.agreement",
             Some(Permission::SupplyRead),
         ),
         // Issue 16, the agent's part.

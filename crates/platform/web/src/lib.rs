@@ -192,6 +192,15 @@ pub fn router(app: AppState, api: Router) -> Router {
             "/ops/suppliers",
             get(ops_pages::suppliers).post(ops_pages::suppliers_post),
         )
+        // ── issue 16, supplier money ──
+        .route(
+            "/ops/suppliers/{id}/money",
+            get(ops_pages::supplier_money).post(ops_pages::supplier_money_post),
+        )
+        .route(
+            "/ops/supplier-payouts",
+            get(ops_pages::supplier_payouts).post(ops_pages::supplier_payouts_post),
+        )
         .route("/ops/audit", get(ops_pages::audit))
         .route("/system", get(system::users).post(system::users_post))
         .route("/system/roles", get(system::roles))
@@ -203,6 +212,9 @@ pub fn router(app: AppState, api: Router) -> Router {
         .route("/system/oem", get(system::oem).post(system::oem_post))
         .route("/system/audit", get(system::audit))
         .merge(supplier::router())
+        // --- supply (issue 16, supply helper)
+        .merge(ops_pages::supply_listings::routes())
+        .route("/offers/{id}", get(portal::offer))
         // Issue 16, the agent's part.
         .merge(console::work_orders::routes())
         .fallback(fallback)

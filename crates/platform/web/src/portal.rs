@@ -1,5 +1,5 @@
 //! The portal: the catalogue with filters, product pages (specs and pricing strategies),
-//! supplier pages, registration (personal or enterprise) and login (with TOTP).
+//! suppliers' listed offers and their pages, supplier pages, registration (personal or enterprise) and login (with TOTP).
 
 use crate::api;
 use crate::ctx::Ctx;
@@ -23,6 +23,8 @@ use suanli_platform_http::http::set_actor;
 use suanli_platform_http::service::catalogue;
 use suanli_platform_http::service::registrations::{self, EnterpriseDraft, PersonalDraft};
 use suanli_platform_http::service::sessions::{self, Credentials};
+use suanli_platform_http::service::supply_catalog;
+use suanli_platform_http::service::supply_onboarding::{self, SupplierDraft};
 use suanli_platform_store::{OrgRecord, ProductRecord, SpecRecord};
 
 /// Catalogue filters.
@@ -65,6 +67,7 @@ pub async fn catalogue(
 ) -> PageResult {
     let lang = ctx.lang;
     let (categories, products, specs) = catalogue::published(&s.app).await?;
+    let offers = supply_catalog::catalogue_offers(&s.app, 0, LISTED_OFFERS_SHOWN).await?;
     let suppliers = names(&s, products.iter().map(|p| p.supplier)).await?;
     let families: BTreeSet<&str> = specs.iter().map(|s| s.family.as_str()).collect();
     let regions: BTreeSet<&str> = products.iter().map(|p| p.region.as_str()).collect();
@@ -166,8 +169,88 @@ pub async fn catalogue(
                 }
             }
         }
+        (supply_offers(&ctx, &offers))
     };
     Ok(layout::page(&ctx, &ctx.t("portal.title"), None, body))
+}
+
+// --- supply (issue 16, supply helper): suppliers' listed offers ------------------------
+
+/// Listed offers the catalogue shows at most.
+pub const LISTED_OFFERS_SHOWN: u32 = 50;
+
+fn offer_attrs(ctx: &Ctx, v: &supply_catalog::OfferView) -> Markup {
+    html! {
+        @for r in &v.resources { @let d = r.spec.get();
+            p.specs data-resource=(r.id) {
+                span.tag { (d.gpu_model) " ×" (d.gpu_count) } " "
+                span.tag { (d.gpu_mem_gb) " GB" } " "
+                span.tag { (d.cpu_cores) " " (ctx.t("supply.f.cpu_cores")) } " "
+                span.tag { (d.ram_gb) " GB RAM" } " "
+                span.tag { (d.tflops) " TFLOPS" } " "
+                span.tag { (d.region) } " "
+                span.tag { (ctx.t("supply.f.green_share")) " " (format!("{:.0}%", d.green_share * 100.0)) } " "
+                span.tag { "PUE " (d.pue) }
+            }
+        }
+    }
+}
+
+/// The listed offers of suppliers (`#supply-offers`).
+fn supply_offers(ctx: &Ctx, offers: &[supply_catalog::OfferView]) -> Markup {
+    let lang = ctx.lang;
+    html! {
+        section #supply-offers {
+            h2 { (ctx.t("supply.catalogue")) }
+            @if offers.is_empty() { p.empty { (ctx.t("portal.none")) } } @else {
+            ul.cards {
+                @for v in offers {
+                    li.card data-offer=(v.offer.id) {
+                        h3 { a href=(format!("/offers/{}", v.offer.id)) { (v.offer.title) } }
+                        p.meta { (ctx.t("portal.supplier")) ": " (v.supplier) }
+                        (offer_attrs(ctx, v))
+                        p.price { strong { (lang.money(v.mode.spec.get().price_fen_per_min)) } (ctx.t("portal.per_minute")) }
+                        a.button href=(format!("/offers/{}", v.offer.id)) { (ctx.t("portal.details")) }
+                    }
+                }
+            }
+            }
+        }
+    }
+}
+
+/// `GET /offers/{id}`: one listed offer — its resources' attributes, price, terms and
+/// supplier (anything not listed is not found).
+pub async fn offer(State(s): State<WebState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
+    let v = supply_catalog::catalogue_offer(&s.app, id).await?;
+    let lang = ctx.lang;
+    let m = v.mode.spec.get();
+    let body = html! {
+        h1 { (v.offer.title) }
+        dl.facts #supply-offer data-offer=(v.offer.id) {
+            dt { (ctx.t("portal.supplier")) } dd { (v.supplier) }
+            dt { (ctx.t("supply.f.price_fen_per_min")) } dd #offer-price { (lang.money(m.price_fen_per_min)) (ctx.t("portal.per_minute")) }
+            dt { (ctx.t("supply.f.min_charge_fen")) } dd { (lang.money(m.min_charge_fen)) }
+            dt { (ctx.t("supply.f.terms")) } dd { span.tag { (ctx.t("supply.payg")) } " " @for t in &m.terms { span.tag { (lang.tf("supply.term", &[&t.months.to_string(), &(t.discount_bp / 100).to_string()])) } " " } }
+            dt { (ctx.t("supply.f.units")) } dd { (v.offer.units) }
+            dt { (ctx.t("supply.valid")) } dd { (lang.datetime(v.offer.valid_from_ms)) " – " (lang.datetime(v.offer.valid_until_ms)) }
+            dt { (ctx.t("supply.chain")) } dd { @if let Some(c) = v.offer.chain_offer_id { "#" (c) } }
+        }
+        h2 { (ctx.t("supply.f.resources")) }
+        table.data #offer-resources {
+            thead { tr { th { (ctx.t("supply.f.gpu_model")) } th { (ctx.t("supply.f.gpu_count")) } th { (ctx.t("supply.f.gpu_mem_gb")) }
+                th { (ctx.t("supply.f.cpu_cores")) } th { (ctx.t("supply.f.ram_gb")) } th { (ctx.t("supply.f.storage_gb")) }
+                th { (ctx.t("supply.f.tflops")) } th { (ctx.t("supply.f.region")) } th { (ctx.t("supply.f.green_share")) }
+                th { (ctx.t("supply.f.carbon_g_per_kwh")) } th { (ctx.t("supply.f.pue")) } th { (ctx.t("supply.f.utilisation")) } } }
+            tbody { @for r in &v.resources { @let d = r.spec.get(); tr {
+                td { (d.gpu_model) } td { (d.gpu_count) } td { (d.gpu_mem_gb) } td { (d.cpu_cores) } td { (d.ram_gb) }
+                td { (d.storage_gb) } td { (d.tflops) } td { (d.region) } td { (d.green_share) } td { (d.carbon_g_per_kwh) }
+                td { (d.pue) } td { (d.utilisation) }
+            } } }
+        }
+        p { a.button.secondary href="/" { (ctx.t("order.back")) } }
+    };
+    Ok(layout::page(&ctx, &v.offer.title, None, body))
 }
 
 fn category_name(cats: &[suanli_platform_store::CategoryRecord], id: i64) -> String {
@@ -460,6 +543,23 @@ pub struct RegisterForm {
     legal_person: String,
     #[serde(default)]
     invite_code: String,
+    // A supplier's fields (issue 16; own names, so the form also posts without script).
+    #[serde(default)]
+    supplier_type: String,
+    #[serde(default)]
+    s_display_name: String,
+    #[serde(default)]
+    s_company_name: String,
+    #[serde(default)]
+    s_credit_code: String,
+    #[serde(default)]
+    s_licence_ref: String,
+    #[serde(default)]
+    s_legal_person: String,
+    #[serde(default)]
+    s_phone: String,
+    #[serde(default)]
+    qualification: String,
 }
 
 /// Written by hand: the secrets are redacted.
@@ -479,6 +579,10 @@ impl std::fmt::Debug for RegisterForm {
             .field("licence_ref", &self.licence_ref)
             .field("legal_person", &self.legal_person)
             .field("invite_code", &"<redacted>")
+            .field("supplier_type", &self.supplier_type)
+            .field("s_company_name", &self.s_company_name)
+            .field("s_credit_code", &self.s_credit_code)
+            .field("s_phone", &"<redacted>")
             .finish()
     }
 }
@@ -487,6 +591,7 @@ fn register_view(ctx: &Ctx, f: &RegisterForm, errors: &FormErrors) -> Response {
     let kinds = [
         ("personal".to_owned(), ctx.t("register.personal")),
         ("enterprise".to_owned(), ctx.t("register.enterprise")),
+        ("supplier".to_owned(), ctx.t("register.supplier")),
     ];
     let kind = if f.kind.is_empty() {
         "personal"
@@ -517,6 +622,7 @@ fn register_view(ctx: &Ctx, f: &RegisterForm, errors: &FormErrors) -> Response {
                     (form::field(ctx, "licence_ref", "register.licence", Kind::Text, &f.licence_ref, errors, true))
                     (form::field(ctx, "legal_person", "register.legal_person", Kind::Text, &f.legal_person, errors, true))
                 }
+                (supplier_fieldset(ctx, f, errors))
                 (form::field(ctx, "invite_code", "register.invite", Kind::Text, &f.invite_code, errors, false))
                 div.actions { button type="submit" { (ctx.t("register.submit")) } }
             }
@@ -549,7 +655,7 @@ pub async fn register_post(
         e.add("password2", lang.t("err.password_mismatch"));
     }
     let enterprise = match f.kind.as_str() {
-        "enterprise" => true,
+        "enterprise" | "supplier" => true,
         "personal" => false,
         _ => {
             e.add("kind", lang.t("err.choose"));
@@ -558,7 +664,12 @@ pub async fn register_post(
     };
     let invite = f.invite_code.trim();
     let invite_code = (!invite.is_empty()).then(|| invite.to_owned());
-    let (draft, fields): (Application, &[(&str, &str)]) = if enterprise {
+    let (draft, fields): (Application, &[(&str, &str)]) = if f.kind == "supplier" {
+        (
+            Application::Supplier(supplier_draft(lang, &mut e, &login, &f)),
+            SUPPLIER_FIELDS,
+        )
+    } else if enterprise {
         let display_name = e.required(lang, "display_name", &f.display_name);
         let company = e.required(lang, "company_name", &f.company_name);
         let code = e.required(lang, "credit_code", &f.credit_code);
@@ -621,6 +732,7 @@ pub async fn register_post(
         match &draft {
             Application::Enterprise(d) => registrations::enterprise(&s.app, &ip, d).await,
             Application::Personal(d) => registrations::personal(&s.app, &ip, d).await,
+            Application::Supplier(d) => supply_onboarding::register(&s.app, &ip, d).await,
         }
     })
     .await?;
@@ -663,6 +775,88 @@ enum Application {
     Enterprise(EnterpriseDraft),
     /// A person.
     Personal(PersonalDraft),
+    /// A supplier organisation (issue 16).
+    Supplier(SupplierDraft),
+}
+
+/// The API's field names of a supplier application → the form's.
+const SUPPLIER_FIELDS: &[(&str, &str)] = &[
+    ("login", "login"),
+    ("password", "password"),
+    ("display_name", "s_display_name"),
+    ("supplier_type", "supplier_type"),
+    ("company_name", "s_company_name"),
+    ("credit_code", "s_credit_code"),
+    ("licence_ref", "s_licence_ref"),
+    ("legal_person", "s_legal_person"),
+    ("phone", "s_phone"),
+    ("qualification", "qualification"),
+];
+
+/// The supplier's fields of the registration form: its type, the enterprise real-name
+/// data, a contact phone and the qualification credential (pasted JSON).
+fn supplier_fieldset(ctx: &Ctx, f: &RegisterForm, errors: &FormErrors) -> Markup {
+    let types = [
+        (
+            "supplier_resource".to_owned(),
+            ctx.t("org.kind.supplier_resource"),
+        ),
+        ("supplier_api".to_owned(), ctx.t("org.kind.supplier_api")),
+    ];
+    let err = errors.get("qualification");
+    html! {
+        fieldset data-kind="supplier" {
+            legend { (ctx.t("register.supplier")) }
+            (form::select(ctx, "supplier_type", "register.supplier_type", &types, &f.supplier_type, errors))
+            p.hint { (ctx.t("register.supplier_type.hint")) }
+            (form::field(ctx, "s_display_name", "register.display_name", Kind::Text, &f.s_display_name, errors, true))
+            (form::field(ctx, "s_company_name", "register.company", Kind::Text, &f.s_company_name, errors, true))
+            (form::field(ctx, "s_credit_code", "register.credit_code", Kind::Text, &f.s_credit_code, errors, true))
+            (form::field(ctx, "s_licence_ref", "register.licence", Kind::Text, &f.s_licence_ref, errors, true))
+            (form::field(ctx, "s_legal_person", "register.legal_person", Kind::Text, &f.s_legal_person, errors, true))
+            (form::field(ctx, "s_phone", "register.contact_phone", Kind::Text, &f.s_phone, errors, true))
+            div.field.has-error[err.is_some()] {
+                label for="f-qualification" { (ctx.t("register.qualification")) span.req aria-hidden="true" { " *" } }
+                p.hint id="f-qualification-hint" { (ctx.t("register.qualification.hint")) }
+                textarea id="f-qualification" name="qualification" rows="8" required
+                    aria-invalid=[err.map(|_| "true")]
+                    aria-describedby=(if err.is_some() { "f-qualification-hint f-qualification-err" } else { "f-qualification-hint" }) {
+                    (f.qualification)
+                }
+                @if let Some(m) = err { p.field-error id="f-qualification-err" role="alert" { (m) } }
+            }
+        }
+    }
+}
+
+/// The supplier application of the form; missing fields and a credential that is not
+/// JSON are marked on `e`.
+fn supplier_draft(lang: Lang, e: &mut FormErrors, login: &str, f: &RegisterForm) -> SupplierDraft {
+    let qualification = match f.qualification.trim() {
+        "" => {
+            e.add("qualification", lang.t("err.required"));
+            serde_json::Value::Null
+        }
+        text => serde_json::from_str(text).unwrap_or_else(|_| {
+            e.add("qualification", lang.t("err.qualification_json"));
+            serde_json::Value::Null
+        }),
+    };
+    if f.supplier_type.is_empty() {
+        e.add("supplier_type", lang.t("err.choose"));
+    }
+    SupplierDraft {
+        login: login.to_owned(),
+        password: f.password.clone(),
+        display_name: e.required(lang, "s_display_name", &f.s_display_name),
+        supplier_type: f.supplier_type.clone(),
+        company_name: e.required(lang, "s_company_name", &f.s_company_name),
+        credit_code: e.required(lang, "s_credit_code", &f.s_credit_code),
+        licence_ref: e.required(lang, "s_licence_ref", &f.s_licence_ref),
+        legal_person: e.required(lang, "s_legal_person", &f.s_legal_person),
+        phone: e.required(lang, "s_phone", &f.s_phone),
+        qualification,
+    }
 }
 
 /// A hidden CSRF field (re-exported for the console modules).

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Subcommand;
 use suanli_node::ChainStore;
-use suanli_node::verify::{export, verify_all};
+use suanli_node::verify::{export, verify_all_with};
 
 #[derive(Debug, Subcommand)]
 pub enum ChainCmd {
@@ -41,8 +41,12 @@ pub fn run(cmd: ChainCmd) -> anyhow::Result<()> {
     match cmd {
         ChainCmd::Verify { data, json } => {
             let store = open_store(&data)?;
-            let reports = verify_all(&store, &suanli_ledger_client::embedded::network_contracts())
-                .context("chain verification FAILED")?;
+            let reports = verify_all_with(
+                &store,
+                &suanli_ledger_client::embedded::network_contracts(),
+                &suanli_ledger_client::embedded::network_admission(),
+            )
+            .context("chain verification FAILED")?;
             if json {
                 println!("{}", serde_json::to_string(&reports)?);
             } else {

@@ -17,6 +17,8 @@ pub mod node;
 pub mod ops;
 pub mod sched;
 pub mod serve;
+// --- supply (issue 16, supply helper)
+pub mod supplier;
 pub mod trade;
 pub mod web;
 

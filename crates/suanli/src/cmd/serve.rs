@@ -33,6 +33,12 @@ pub struct ServeArgs {
     /// does not show in process lists).
     #[arg(long)]
     pub node: Option<String>,
+    /// Also serve the embedded node's API (`docs/node-api.md`) on this loopback address,
+    /// for the CLI and supplier agents on the same machine (`suanli trade … --node URL`,
+    /// `suanli agent`). Loopback only: the node API has no tokens here. Prints
+    /// `node API listening on http://ADDR` on standard output.
+    #[arg(long)]
+    pub node_listen: Option<SocketAddr>,
 }
 
 /// Configuration from file, then environment, then flags.
@@ -62,6 +68,19 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
         .ok()
         .filter(|t| !t.is_empty());
     let ledger = PlatformLedger::open(&config.data_dir, a.node.as_deref(), token.as_deref())?;
+    let node_api = match (a.node_listen, &ledger.embedded) {
+        (None, _) => None,
+        (Some(addr), Some((node, _))) => {
+            anyhow::ensure!(
+                addr.ip().is_loopback(),
+                "--node-listen must be a loopback address (the embedded node's API has no tokens), got {addr}"
+            );
+            Some((addr, Arc::clone(node)))
+        }
+        (Some(_), None) => anyhow::bail!(
+            "--node-listen serves the embedded node; with --node URL the node serves its own API"
+        ),
+    };
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
     let platform_key = SecretKey::load_or_generate(&config.data_dir.join("platform.key"))?;
@@ -77,6 +96,22 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
         )
         .await?;
         let platform = ports.attach(platform);
+        let node_task = match node_api {
+            Some((addr, node)) => {
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("bind {addr}"))?;
+                println!("node API listening on http://{}", listener.local_addr()?);
+                let access = suanli_node_http::Access::open();
+                Some(tokio::spawn(suanli_node_http::serve(
+                    node,
+                    access,
+                    listener,
+                    std::future::pending(),
+                )))
+            }
+            None => None,
+        };
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("bind {}", config.listen))?;
@@ -86,6 +121,9 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
         platform
             .serve_app(app, listener, suanli_platform_http::shutdown_signal())
             .await?;
+        if let Some(t) = node_task {
+            t.abort();
+        }
         anyhow::Ok(())
     });
     ledger.stop();

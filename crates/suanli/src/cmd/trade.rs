@@ -7,9 +7,11 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
 use serde_json::json;
+use suanli_ledger_client::supply;
 use suanli_ledger_client::trade::{self as t, OrderRequest, parse_pairs, party_did, serial};
 use suanli_ledger_client::wallet::{load_key, now_ms, read_json};
-use suanli_primitives::{Fen, PositiveFen};
+use suanli_primitives::{Fen, PositiveFen, PublicKey};
+use suanli_trade::cpts::CptPurpose;
 use suanli_trade::model::{Encryption, ModeTerms, OfferTerms, Weights};
 use suanli_trade::{CloseReason, Role, TradeOp};
 
@@ -50,6 +52,21 @@ impl From<ReasonArg> for CloseReason {
             ReasonArg::SupplierFault => CloseReason::SupplierFault,
             ReasonArg::OutOfFunds => CloseReason::OutOfFunds,
             ReasonArg::Expired => CloseReason::Expired,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PurposeArg {
+    TradeStart,
+    Checkin,
+}
+
+impl From<PurposeArg> for CptPurpose {
+    fn from(p: PurposeArg) -> CptPurpose {
+        match p {
+            PurposeArg::TradeStart => CptPurpose::TradeStart,
+            PurposeArg::Checkin => CptPurpose::Checkin,
         }
     }
 }
@@ -107,6 +124,44 @@ pub enum TradeCmd {
         #[command(flatten)]
         node: NodeTarget,
     },
+    /// Supplier: register a CPT of its own on the identity chain and adopt it on the trade
+    /// chain as its trade-start or check-in template (docs/trade.md §2.1); prints its id.
+    Cpt {
+        /// The supplier's key (its DID key, enrolled on the trade chain).
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long, value_enum)]
+        purpose: PurposeArg,
+        /// The JSON Schema file (compatible with the built-in it replaces).
+        #[arg(long)]
+        schema: PathBuf,
+        #[command(flatten)]
+        node: NodeTarget,
+    },
+    /// Supplier: delegate a key to its agent — added to the supplier's DID document as
+    /// #FRAGMENT and authorised on the trade chain (docs/trade.md §1.1).
+    AgentAuthorise {
+        /// The supplier's key (its DID key, enrolled on the trade chain).
+        #[arg(long)]
+        key: PathBuf,
+        /// The agent's public key (64 hex characters; its secret stays with the agent).
+        #[arg(long)]
+        agent: String,
+        #[arg(long, default_value = "agent-1")]
+        fragment: String,
+        #[command(flatten)]
+        node: NodeTarget,
+    },
+    /// Supplier: revoke an agent key (refused on the trade chain from then on, removed
+    /// from the DID document).
+    AgentRevoke {
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long)]
+        agent: String,
+        #[command(flatten)]
+        node: NodeTarget,
+    },
     /// Supplier: publish an offer under a mode; prints its id.
     Offer {
         #[arg(long)]
@@ -155,7 +210,8 @@ pub enum TradeCmd {
         key: PathBuf,
         #[arg(long)]
         serial: String,
-        /// Fragment of the supplier's key in its DID document.
+        /// Fragment of the signing key in the supplier's DID document (`key-1`, or an
+        /// agent key's fragment such as `agent-1`).
         #[arg(long, default_value = "key-1")]
         method: String,
         #[command(flatten)]
@@ -292,6 +348,47 @@ pub fn run(cmd: TradeCmd) -> anyhow::Result<()> {
             };
             let (id, tx) = t::publish_mode(&node.client()?, &load_key(&key)?, terms)?;
             println!("{}", json!({"mode_id": id, "tx": tx}));
+        }
+        TradeCmd::Cpt {
+            key,
+            purpose,
+            schema,
+            node,
+        } => {
+            let schema = read_json(&schema)?;
+            let r = supply::register_supplier_cpt(
+                &node.client()?,
+                &load_key(&key)?,
+                purpose.into(),
+                &schema,
+            )?;
+            println!(
+                "{}",
+                json!({"cpt": r.cpt, "identity_tx": r.identity_tx, "trade_tx": r.trade_tx})
+            );
+        }
+        TradeCmd::AgentAuthorise {
+            key,
+            agent,
+            fragment,
+            node,
+        } => {
+            let agent = PublicKey::from_hex(&agent).context("--agent must be 64 hex characters")?;
+            let fragment = suanli_ledger_client::identity::fragment(&fragment)?;
+            let d =
+                supply::authorise_agent_key(&node.client()?, &load_key(&key)?, &agent, &fragment)?;
+            println!(
+                "{}",
+                json!({"agent": agent, "fragment": fragment.as_str(), "identity_tx": d.identity_tx, "trade_tx": d.trade_tx})
+            );
+        }
+        TradeCmd::AgentRevoke { key, agent, node } => {
+            let agent = PublicKey::from_hex(&agent).context("--agent must be 64 hex characters")?;
+            let d = supply::revoke_agent_key(&node.client()?, &load_key(&key)?, &agent)?;
+            println!(
+                "{}",
+                json!({"agent": agent, "revoked": true, "identity_tx": d.identity_tx, "trade_tx": d.trade_tx})
+            );
         }
         TradeCmd::Offer {
             key,

@@ -3,7 +3,8 @@
 //! runs every trade and channel operation and the credit and anchor payloads through the
 //! real engines (policy, enrolment, modes and offers, browse, order, contract, top-up,
 //! check-ins, each kind of close, rating; agent keys authorised, accepting, checking in,
-//! closing and revoked; channel open, bond, top-up, check-in, cooperative
+//! closing and revoked; a supplier's own CPT registered, adopted and named by a mode;
+//! channel open, bond, top-up, check-in, cooperative
 //! close, unilateral close, challenge with a penalty, settlement; mint, transfer, burn,
 //! anchor; failed calls, whose outcomes are committed too) and pins the head hashes, the
 //! state commitments and a digest of every state entry.
@@ -24,18 +25,18 @@ use crate::common::{MINUTE, Net, Party, fen, pos, signed_state};
 
 /// Trade chain: head block hash, its state commitment, and the digest of every entry.
 const TRADE: [&str; 3] = [
-    "3905586bd69c3d0ad7847fa8b5eb3534f639a71f6a3b06d92875ec9e34b30afa",
-    "3f406a031e621d673dde4af329f6525affa87e24d64490e3bbdb68d54d6fdd85",
-    "9f189efac1941e24316a78c6e8e99d04f1776f9c89c53caed618cc95b6006f5e",
+    "0e5b5942ea42b9c87d256d49b59b2c758f5170472ea313cd1f6ea30e7c2c5555",
+    "3a904ca921c24c1f46e3432e5756d61261ffe5e2069b92ab52cc49721c64df4f",
+    "3428a93a6dd67c105bb7e119c085907e0aba0ae116ca1b82e45c187064b08fd2",
 ];
 /// Identity chain, likewise.
 const IDENTITY: [&str; 3] = [
-    "edcfb8c3ec63c308f7cabb10d84bb4da7895f49205809b629ecb0b85fcadf14e",
-    "f95886fc14fc4543267325111c3eae1dc4fce76ecb83762419b6dcc9c42fe2b5",
-    "4cc553e6340096607425aed1ce61cafad907e1558168d0f716f2bf1dabb16dc2",
+    "47d062a8683f461b407aac81d8561eca8fb6f98236ecbb44b1a29c78d23ff4bf",
+    "75bac337a9de41066300df35df30572f262251b93bb250d67e24e764dc5f4a19",
+    "9b156b624db95e2505627758b48ec0ebfbf34d0e79ce23ace7d460eb470d6d1d",
 ];
 /// Heights of the trade and identity chains' heads after the scenario.
-const HEIGHTS: (u64, u64) = (49, 3);
+const HEIGHTS: (u64, u64) = (51, 4);
 
 const WINDOW: u64 = 10 * MINUTE;
 
@@ -161,6 +162,37 @@ fn agents(net: &mut Net, s: &Party, c: &Party, offer: u64) {
     );
 }
 
+/// A supplier's own check-in CPT: registered on the identity chain, adopted, named by a
+/// mode.
+fn own_cpt(net: &mut Net, s: &Party) {
+    let mut schema = suanli_vc::cpt::builtin_templates()[1].1.clone();
+    schema["title"] = serde_json::json!("golden check-in");
+    let register = suanli_identity::op::IdentityOp::RegisterCpt {
+        publisher: suanli_identity::DidId::derive(&s.key.public()),
+        cpt: None,
+        qualification: false,
+        schema_json: schema.to_string(),
+    };
+    net.block(
+        ChainKind::Identity,
+        vec![(&s.key, Payload::Call(register.to_call().unwrap()))],
+    )
+    .remove(0)
+    .unwrap();
+    let adopt = TradeOp::AdoptCpt {
+        cpt: 1000,
+        purpose: suanli_trade::cpts::CptPurpose::Checkin,
+        schema,
+    };
+    net.trade_op(&s.key, &adopt).unwrap();
+    let terms = suanli_trade::model::ModeTerms {
+        checkin_cpt: 1000,
+        ..Net::mode_terms()
+    };
+    net.trade_op(&s.key, &TradeOp::PublishMode { terms })
+        .unwrap();
+}
+
 /// Service channels: a cooperative close, and a unilateral close answered by a challenge
 /// that costs the consumer its bond, then settled.
 fn channels(net: &mut Net, s: &Party, c: &Party, offer: u64) {
@@ -273,6 +305,7 @@ fn scenario() -> Net {
     trades(&mut net, &s, &c, offer);
     channels(&mut net, &s, &c, offer);
     agents(&mut net, &s, &c, offer);
+    own_cpt(&mut net, &s);
 
     net.trade_op(&s.key, &TradeOp::WithdrawOffer { offer_id: offer })
         .unwrap();

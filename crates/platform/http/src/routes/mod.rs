@@ -45,6 +45,9 @@ pub struct RouteDoc {
 }
 
 mod bodies;
+// --- supply (issue 16, supply helper)
+pub mod supply_catalog;
+mod supply_money; // issue 16, supplier money
 mod table;
 // Issue 16, the agent's part: provisioning work orders.
 pub mod supply_work_orders;
@@ -74,6 +77,75 @@ const fn concat<const N: usize>(parts: &[&[RouteDoc]]) -> [RouteDoc; N] {
     out
 }
 
+// Issue 16: each part's routes in its own table, chained here.
+pub mod supply_onboarding;
+
+/// Every route: the main table and the parts' tables chained (router, OpenAPI, tests).
+pub fn all() -> impl Iterator<Item = &'static RouteDoc> + Clone {
+    ROUTES
+        .iter()
+        .chain(supply_onboarding::ROUTES)
+        .chain(supply_catalog::ROUTES)
+        .chain(supply_money::ROUTES)
+}
+
+/// The OpenAPI tags, each with its description, in document order.
+pub const TAGS: &[(&str, &str)] = &[
+    ("auth", "Logging in and out"),
+    (
+        "registrations",
+        "Self-registration and the operator's real-name review",
+    ),
+    (
+        "me",
+        "The caller: password, two-step verification, API tokens, DID key",
+    ),
+    (
+        "organisations",
+        "Organisations and users within the caller's visibility",
+    ),
+    (
+        "catalogue",
+        "The public catalogue: products, specs, prices and suppliers' listed offers",
+    ),
+    ("orders", "Quotes, orders, instances and their lifecycle"),
+    (
+        "money",
+        "Accounts, recharges, payments, bills, credit and vouchers",
+    ),
+    (
+        "supplier",
+        "A supplier's resources, trade modes and offers (docs/supply.md)",
+    ),
+    (
+        "ops",
+        "The operator's work: reviews, discounts, settings, audit, listings",
+    ),
+    ("system", "Health, metrics and this document"),
+];
+
+/// The tag of a path: `/api/v1/supplier/…` and the operator's `/api/v1/ops/suppliers/…`
+/// are `supplier`; the others by their first segment.
+pub fn tag_of(path: &str) -> &'static str {
+    let rest = path.strip_prefix("/api/v1/").unwrap_or("");
+    if rest.starts_with("ops/suppliers") {
+        return "supplier";
+    }
+    let first = rest.split('/').next().unwrap_or("");
+    match first {
+        "supplier" => "supplier",
+        "auth" => "auth",
+        "registrations" | "invite-codes" => "registrations",
+        "me" => "me",
+        "orgs" | "users" => "organisations",
+        "catalogue" => "catalogue",
+        "orders" | "instances" | "lifecycle" => "orders",
+        "recharges" | "payments" | "bills" | "offline-transfers" | "money-grants" => "money",
+        "ops" | "audit" | "settings" | "discounts" | "coupons" => "ops",
+        _ => "system",
+    }
+}
+
 async fn openapi() -> axum::Json<Value> {
     axum::Json(openapi_document())
 }
@@ -94,7 +166,7 @@ async fn method_not_allowed() -> ApiError {
 /// limit, and the audit/metrics middleware.
 pub fn router(state: AppState) -> Router {
     let mut app = Router::new();
-    for r in ROUTES {
+    for r in all() {
         app = app.route(r.path, (r.handler)());
     }
     app.method_not_allowed_fallback(method_not_allowed)
@@ -110,11 +182,12 @@ pub fn router(state: AppState) -> Router {
 /// The OpenAPI 3.0 document, built from [`ROUTES`].
 pub fn openapi_document() -> Value {
     let mut paths = serde_json::Map::new();
-    for r in ROUTES {
+    for r in all() {
         let entry = paths.entry(r.path.to_owned()).or_insert_with(|| json!({}));
         let mut op = json!({
             "summary": r.summary,
             "operationId": format!("{} {}", r.method, r.path),
+            "tags": [tag_of(r.path)],
             "responses": {
                 "200": {"description": "success"},
                 "default": {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
@@ -147,6 +220,7 @@ pub fn openapi_document() -> Value {
     json!({
         "openapi": "3.0.3",
         "info": {"title": "suanli operations platform", "version": env!("CARGO_PKG_VERSION")},
+        "tags": TAGS.iter().map(|(name, description)| json!({"name": name, "description": description})).collect::<Vec<_>>(),
         "paths": paths,
         "components": {
             "securitySchemes": {

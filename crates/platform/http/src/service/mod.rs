@@ -34,7 +34,9 @@
 //! - [`sessions`]: login and logout; [`me`]: password, TOTP, API tokens;
 //!   [`keys`]: the caller's DID key and its export; [`security`]: password policy,
 //!   hashing, the security settings; [`settings`]: free-form settings;
-//!   [`audit`]: the audit log.
+//!   [`audit`]: the audit log;
+//! - [`supply_onboarding`]: suppliers' self-registration with a qualification credential,
+//!   its verification at review, the supplier DID's enrolment, the supplier overview and list.
 
 pub mod accounts;
 pub mod analytics;
@@ -49,10 +51,15 @@ pub mod registrations;
 pub mod security;
 pub mod sessions;
 pub mod settings;
+// --- supply (issue 16, supply helper)
+pub mod supply_catalog;
+pub mod supply_money; // issue 16, supplier money
 // Issue 16, the agent's part: provisioning work orders.
 pub mod supply_agent_keys;
 pub mod supply_work_orders;
 pub mod users;
+// issue 16
+pub mod supply_onboarding;
 
 use crate::AppState;
 use crate::auth::{Authed, Via};

@@ -1,4 +1,5 @@
-//! Self-registration and its review: enterprises and persons apply (throttled per client
+//! Self-registration and its review: enterprises, persons and suppliers
+//! (`supply_onboarding.rs`) apply (throttled per client
 //! address, a distributor's invite code refers them), reviewers list, read, reveal a
 //! person's ID number (every reveal is audited), approve — which issues the KYC
 //! credential and enrols the party on the trade chain when a ledger is attached — or
@@ -13,7 +14,8 @@ use suanli_platform_domain::org::{DisplayName, Login};
 use suanli_platform_domain::validate::{BoundedText, CreditCode, IdNumber, Phone};
 use suanli_platform_domain::{OrgId, OrgKind, OrgStatus, Permission, RegistrationId, Role};
 use suanli_platform_store::{
-    Decision, NewOrg, NewRegistration, NewUser, RegistrationRecord, RegistrationStatus, StoreError,
+    Decision, NewOrg, NewRegistration, NewUser, RegistrationKind, RegistrationRecord,
+    RegistrationStatus, StoreError,
 };
 
 /// Longest rejection reason, in characters.
@@ -101,7 +103,7 @@ impl std::fmt::Debug for PersonalDraft {
     }
 }
 
-fn text(raw: &str, field: &str) -> ServiceResult<String> {
+pub(super) fn text(raw: &str, field: &str) -> ServiceResult<String> {
     BoundedText::parse(raw)
         .map(|t| t.as_str().to_owned())
         .map_err(|e| ServiceError::invalid(field, e.to_string()))
@@ -131,16 +133,18 @@ async fn invite(s: &AppState, code: &Option<String>) -> ServiceResult<Option<Org
 }
 
 /// Who is registering (validated).
-struct Applicant {
-    kind: OrgKind,
-    org_name: DisplayName,
-    login: Login,
-    display_name: DisplayName,
-    password: String,
-    distributor: Option<OrgId>,
+pub(super) struct Applicant {
+    pub(super) kind: OrgKind,
+    pub(super) org_name: DisplayName,
+    pub(super) login: Login,
+    pub(super) display_name: DisplayName,
+    pub(super) password: String,
+    pub(super) distributor: Option<OrgId>,
+    /// The administrator's role: `CustomerAdmin`, or `SupplierAdmin` for a supplier.
+    pub(super) role: Role,
 }
 
-async fn submit(
+pub(super) async fn submit(
     s: &AppState,
     ip: &str,
     who: Applicant,
@@ -180,7 +184,7 @@ async fn submit(
                 login: who.login.as_str().to_owned(),
                 display_name: who.display_name.as_str().to_owned(),
                 password_hash: hash,
-                roles: vec![Role::CustomerAdmin],
+                roles: vec![who.role],
                 created_ms: now,
             },
             &NewRegistration {
@@ -234,6 +238,7 @@ pub async fn enterprise(
         display_name: display,
         password: r.password.clone(),
         distributor,
+        role: Role::CustomerAdmin,
     };
     submit(s, ip, who, reg).await
 }
@@ -270,6 +275,7 @@ pub async fn personal(
         display_name: name,
         password: r.password.clone(),
         distributor,
+        role: Role::CustomerAdmin,
     };
     submit(s, ip, who, reg).await
 }
@@ -352,6 +358,17 @@ async fn decide(
     if existing.status != RegistrationStatus::Pending {
         return Err(already_decided());
     }
+    let supplier = existing.kind == RegistrationKind::Supplier;
+    // A supplier is approved only with its qualification credential verified now
+    // (supplier:review, issue 16); its report is recorded with the decision.
+    let qualification_report = if supplier && approve {
+        Some(super::supply_onboarding::approval_report(s, a, &existing).await?)
+    } else {
+        if supplier {
+            a.allow(Permission::SupplierReview)?;
+        }
+        None
+    };
     let r = s
         .store
         .decide_registration(&Decision {
@@ -360,6 +377,7 @@ async fn decide(
             reviewer: a.user.id,
             reason,
             at_ms: s.clock.now_unix_ms(),
+            qualification_report,
         })
         .await
         .map_err(|e| match e {
@@ -372,8 +390,13 @@ async fn decide(
             kyc: None,
         });
     }
-    // The approved party's KYC credential and enrolment on the trade chain (kyc.rs).
-    let kyc = crate::kyc::after_approval(s, &r).await;
+    // The approved party's KYC credential and enrolment on the trade chain (kyc.rs; a
+    // supplier's kyc-supplier credential and enrolment: supply_onboarding.rs).
+    let kyc = if supplier {
+        super::supply_onboarding::after_approval(s, &r).await
+    } else {
+        crate::kyc::after_approval(s, &r).await
+    };
     let r = s.store.get_registration(rid).await?.unwrap_or(r);
     Ok(Decided {
         registration: r,

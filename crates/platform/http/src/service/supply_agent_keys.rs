@@ -1,4 +1,4 @@
-//! The supplier's agent keys (`docs/supply.md` §3.1, `docs/key-custody.md` §8): list,
+//! The supplier's agent keys (`docs/supply.md` §3.1, `docs/key-custody.md` §9): list,
 //! delegate and revoke, through the [`AgentKeys`](crate::agent_keys::AgentKeys) port.
 //! Delegating and revoking are signed by the supplier DID's key: the supplier
 //! administrator's password unseals it for that one request (the same checks as a key

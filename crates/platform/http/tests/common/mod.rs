@@ -69,7 +69,25 @@ impl TestServer {
         dids: Option<Arc<dyn suanli_platform_http::keys::DidRegistry>>,
         enrolment: Option<Arc<dyn suanli_platform_http::kyc::PartyEnrolment>>,
     ) -> Self {
-        Self::start_ports(tweak, dids, enrolment, None)
+        Self::start_all(tweak, dids, enrolment, None, None)
+    }
+
+    // --- supply (issue 16, supply helper)
+    /// A platform whose suppliers publish through `supply` (a test double of the trade
+    /// chain).
+    pub fn start_with_supply(
+        supply: Arc<dyn suanli_platform_http::supply_ledger::SupplyLedger>,
+    ) -> Self {
+        Self::start_ext(|_| {}, None, None, Some(supply))
+    }
+
+    pub fn start_ext(
+        tweak: impl FnOnce(&mut Config),
+        dids: Option<Arc<dyn suanli_platform_http::keys::DidRegistry>>,
+        enrolment: Option<Arc<dyn suanli_platform_http::kyc::PartyEnrolment>>,
+        supply: Option<Arc<dyn suanli_platform_http::supply_ledger::SupplyLedger>>,
+    ) -> Self {
+        Self::start_all(tweak, dids, enrolment, supply, None)
     }
 
     /// [`TestServer::start_full`] with the supplier agent's chain port too.
@@ -78,6 +96,44 @@ impl TestServer {
         dids: Option<Arc<dyn suanli_platform_http::keys::DidRegistry>>,
         enrolment: Option<Arc<dyn suanli_platform_http::kyc::PartyEnrolment>>,
         agent_keys: Option<Arc<dyn suanli_platform_http::agent_keys::AgentKeys>>,
+    ) -> Self {
+        Self::start_all(tweak, dids, enrolment, None, agent_keys)
+    }
+
+    /// A platform with every optional port given.
+    pub fn start_all(
+        tweak: impl FnOnce(&mut Config),
+        dids: Option<Arc<dyn suanli_platform_http::keys::DidRegistry>>,
+        enrolment: Option<Arc<dyn suanli_platform_http::kyc::PartyEnrolment>>,
+        supply: Option<Arc<dyn suanli_platform_http::supply_ledger::SupplyLedger>>,
+        agent_keys: Option<Arc<dyn suanli_platform_http::agent_keys::AgentKeys>>,
+    ) -> Self {
+        Self::start_platform(
+            tweak,
+            Box::new(move |mut platform| {
+                if let Some(d) = dids {
+                    platform = platform.with_did_registry(d);
+                }
+                if let Some(e) = enrolment {
+                    platform = platform.with_enrolment(e);
+                }
+                if let Some(l) = supply {
+                    platform = platform.with_supply_ledger(l);
+                }
+                if let Some(k) = agent_keys {
+                    platform = platform.with_agent_keys(k);
+                }
+                platform
+            }),
+        )
+    }
+
+    /// A platform given its ports by `attach` (any of `with_…`).
+    pub fn start_platform(
+        tweak: impl FnOnce(&mut Config),
+        attach: Box<
+            dyn FnOnce(suanli_platform_http::Platform) -> suanli_platform_http::Platform + Send,
+        >,
     ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::new(T0_MS.unsigned_abs()));
@@ -109,18 +165,11 @@ impl TestServer {
                 .build()
                 .unwrap();
             rt.block_on(async move {
-                let mut platform = suanli_platform_http::Platform::open(&config, c)
-                    .await
-                    .unwrap();
-                if let Some(d) = dids {
-                    platform = platform.with_did_registry(d);
-                }
-                if let Some(e) = enrolment {
-                    platform = platform.with_enrolment(e);
-                }
-                if let Some(k) = agent_keys {
-                    platform = platform.with_agent_keys(k);
-                }
+                let platform = attach(
+                    suanli_platform_http::Platform::open(&config, c)
+                        .await
+                        .unwrap(),
+                );
                 let listener = tokio::net::TcpListener::bind(config.listen).await.unwrap();
                 addr_tx.send(listener.local_addr().unwrap()).unwrap();
                 platform

@@ -3,6 +3,8 @@
 //! and `BEGIN IMMEDIATE`; PostgreSQL takes a transaction-scoped advisory lock on the
 //! customer organisation.
 
+mod supplier_money; // issue 16, supplier money
+
 use crate::decode;
 use crate::money::*;
 use crate::posting;

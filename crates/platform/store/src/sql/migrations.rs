@@ -46,10 +46,28 @@ pub(super) fn sqlite_migrator() -> Migrator {
                 "user keys",
                 include_str!("../../migrations/sqlite/0006_user_keys.sql"),
             ),
+            // issue 16, onboarding
+            migration(
+                7,
+                "suppliers",
+                include_str!("../../migrations/sqlite/0007_suppliers.sql"),
+            ),
+            // --- supply (issue 16, supply helper)
+            migration(
+                8,
+                "supply",
+                include_str!("../../migrations/sqlite/0008_supply.sql"),
+            ),
             migration(
                 9,
                 "work orders",
                 include_str!("../../migrations/sqlite/0009_work_orders.sql"),
+            ),
+            // ── issue 16, supplier money ──
+            migration(
+                10,
+                "supplier money",
+                include_str!("../../migrations/sqlite/0010_supplier_money.sql"),
             ),
         ]),
         ..Migrator::DEFAULT
@@ -89,10 +107,28 @@ pub(super) fn pg_migrator() -> Migrator {
                 "user keys",
                 include_str!("../../migrations/postgres/0006_user_keys.sql"),
             ),
+            // issue 16, onboarding
+            migration(
+                7,
+                "suppliers",
+                include_str!("../../migrations/postgres/0007_suppliers.sql"),
+            ),
+            // --- supply (issue 16, supply helper)
+            migration(
+                8,
+                "supply",
+                include_str!("../../migrations/postgres/0008_supply.sql"),
+            ),
             migration(
                 9,
                 "work orders",
                 include_str!("../../migrations/postgres/0009_work_orders.sql"),
+            ),
+            // ── issue 16, supplier money ──
+            migration(
+                10,
+                "supplier money",
+                include_str!("../../migrations/postgres/0010_supplier_money.sql"),
             ),
         ]),
         ..Migrator::DEFAULT

@@ -128,6 +128,8 @@ mod orgs_users;
 mod sessions;
 #[macro_use]
 mod audit;
+#[macro_use]
+mod suppliers;
 use migrations::{pg_migrator, sqlite_migrator};
 
 /// The embedded store: one SQLite file (WAL mode).
@@ -293,6 +295,7 @@ macro_rules! sql_store {
         sql_orgs_users!($Store, $Row);
         sql_sessions!($Store, $Row);
         sql_audit!($Store, $Row);
+        sql_suppliers!($Store, $Row);
 
         // The trait's methods are the inherent ones of the section files above.
         #[async_trait::async_trait]

@@ -230,6 +230,9 @@ macro_rules! sql_sessions {
                 let kind = match org.kind {
                     OrgKind::Enterprise => RegistrationKind::Enterprise,
                     OrgKind::Personal => RegistrationKind::Personal,
+                    OrgKind::SupplierResource | OrgKind::SupplierApi if reg.supplier.is_some() => {
+                        RegistrationKind::Supplier
+                    }
                     _ => return Err(StoreError::Corrupt("registration of a non-customer kind".into())),
                 };
                 let mut tx = self.pool.begin().await.map_err(db_err)?;
@@ -306,6 +309,21 @@ macro_rules! sql_sessions {
                 .map_err(db_err)?
                 .try_get("id")
                 .map_err(g)?;
+                if let Some(q) = &reg.supplier {
+                    // A supplier registration's qualification credential (issue 16).
+                    sqlx::query(
+                        "INSERT INTO suppliers (org_id, registration_id, qualification, qualification_issuer, \
+                         qualification_schema) VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(oid)
+                    .bind(rid)
+                    .bind(q.credential_json.clone())
+                    .bind(q.issuer.clone())
+                    .bind(q.schema_id.clone())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                }
                 tx.commit().await.map_err(db_err)?;
                 let id = RegistrationId::new(rid).ok_or_else(|| corrupt("registration id"))?;
                 self.get_registration(id).await?.ok_or(StoreError::NotFound)
@@ -437,6 +455,20 @@ macro_rules! sql_sessions {
                     .execute(&mut *tx)
                     .await
                     .map_err(db_err)?;
+                if let Some(report) = &d.qualification_report {
+                    // An approved supplier's verified qualification (issue 16).
+                    one(sqlx::query(
+                        "UPDATE suppliers SET qualification_report = $1, qualification_verified_ms = $2 \
+                         WHERE registration_id = $3",
+                    )
+                    .bind(report.clone())
+                    .bind(d.at_ms)
+                    .bind(d.id.get())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?
+                    .rows_affected())?;
+                }
                 tx.commit().await.map_err(db_err)?;
                 self.get_registration(d.id).await?.ok_or(StoreError::NotFound)
             }

@@ -190,6 +190,9 @@ fn lookup(key: &str) -> Option<(&'static str, &'static str)> {
 
 mod texts_admin;
 mod texts_supplier;
+// --- supply (issue 16, supply helper)
+mod texts_supply_catalog;
+mod texts_supply_money; // issue 16, supplier money
 // Issue 16, the agent's part: work orders.
 mod texts_supply_agent;
 mod texts_user;
@@ -197,6 +200,8 @@ mod texts_user;
 pub use texts_admin::ADMIN_TEXTS;
 pub use texts_supplier::SUPPLIER_TEXTS;
 pub use texts_supply_agent::SUPPLY_AGENT_TEXTS;
+pub use texts_supply_catalog::SUPPLY_CATALOG_TEXTS;
+pub use texts_supply_money::SUPPLY_MONEY_TEXTS;
 pub use texts_user::USER_TEXTS;
 
 /// Every translated string: key, Chinese, English.
@@ -205,6 +210,8 @@ pub fn texts() -> impl Iterator<Item = &'static (&'static str, &'static str, &'s
         .iter()
         .chain(ADMIN_TEXTS)
         .chain(SUPPLIER_TEXTS)
+        .chain(SUPPLY_CATALOG_TEXTS)
+        .chain(SUPPLY_MONEY_TEXTS) // issue 16, supplier money
         .chain(SUPPLY_AGENT_TEXTS)
 }
 

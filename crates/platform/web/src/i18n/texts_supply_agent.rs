@@ -91,11 +91,7 @@ pub const SUPPLY_AGENT_TEXTS: &[(&str, &str, &str)] = &[
         "该交易已关闭，无需开通",
         "The trade is closed; there is nothing to provision",
     ),
-    (
-        "err.ledger_unavailable",
-        "平台未连接交易链",
-        "No trade chain is attached to the platform",
-    ),
+    // err.ledger_unavailable, err.chain_refused, err.no_key: in texts_supply_catalog.rs.
     ("ak.title", "代理密钥", "Agent keys"),
     (
         "ak.hint",
@@ -137,19 +133,9 @@ pub const SUPPLY_AGENT_TEXTS: &[(&str, &str, &str)] = &[
         "The fragment must be 1–32 of a-z, 0-9 and '-', not key-1 (e.g. agent-1)",
     ),
     (
-        "err.chain_refused",
-        "交易链拒绝了该操作",
-        "The trade chain refused the operation",
-    ),
-    (
         "err.no_did",
         "您的密钥尚未在身份链上创建 DID",
         "Your key has no DID on the identity chain yet",
-    ),
-    (
-        "err.no_key",
-        "您还没有 DID 密钥：修改一次自己的密码即可创建",
-        "You have no DID key yet: change your own password once to create it",
     ),
     (
         "err.session_required",

@@ -95,6 +95,9 @@ mod finance;
 mod products;
 mod review;
 mod suppliers;
+// --- supply (issue 16, supply helper)
+pub mod supply_listings;
+mod supply_money; // issue 16, supplier money
 
 pub use acceptance::*;
 pub use audit_log::*;
@@ -105,3 +108,4 @@ pub use finance::*;
 pub use products::*;
 pub use review::*;
 pub use suppliers::*;
+pub use supply_money::*; // issue 16, supplier money

@@ -1,4 +1,6 @@
-//! Real-name registrations waiting for review: approve or reject with a reason.
+//! Real-name registrations waiting for review: approve or reject with a reason. A
+//! supplier's registration has its own review page with its qualification credential
+//! verified through the identity chain (issue 16).
 
 use super::*;
 
@@ -36,7 +38,11 @@ pub async fn registrations(
                         td { (lang.datetime(r.submitted_ms)) }
                         td { (ctx.t(&format!("reg.status.{}", r.status.as_str()))) }
                         td.actions {
-                            @if r.status == RegistrationStatus::Pending {
+                            @if r.kind == suanli_platform_store::RegistrationKind::Supplier {
+                                // A supplier is decided on its review page, with the
+                                // qualification credential verified (issue 16).
+                                a.button href=(format!("/ops/suppliers/registrations/{}", r.id.get())) { (ctx.t("qual.review")) }
+                            } @else if r.status == RegistrationStatus::Pending {
                                 form.inline method="post" action=(format!("/ops/registrations/{}/approve", r.id.get())) {
                                     (csrf(&ctx)) button.approve type="submit" { (ctx.t("reg.approve")) }
                                 }
@@ -69,6 +75,13 @@ pub struct DecisionForm {
     csrf: String,
     #[serde(default)]
     reason: String,
+}
+
+impl DecisionForm {
+    /// The form's CSRF token.
+    pub(super) fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }
 
 /// `POST /ops/registrations/{id}/{approve|reject}`
@@ -108,4 +121,91 @@ pub async fn decide_registration(
         Ok(_) => Ok(done("/ops/registrations", key, &id.to_string())),
         Err(fail) => refused(&ctx, &fail, "/ops/registrations"),
     }
+}
+
+// ---------------------------------------------------------------- supplier review (issue 16)
+
+/// The checks of a qualification credential, each with its outcome (`id="qualification"`).
+pub(crate) fn qualification_checks(
+    ctx: &Ctx,
+    report: &suanli_platform_http::onboarding::QualificationReport,
+) -> maud::Markup {
+    use suanli_platform_http::onboarding::CheckState;
+    html! {
+        table.data #qualification-checks {
+            thead { tr { th { (ctx.t("qual.check")) } th { (ctx.t("qual.outcome")) } th { (ctx.t("qual.detail")) } } }
+            tbody {
+                @for c in &report.checks {
+                    @let state = match c.outcome { CheckState::Passed => "passed", CheckState::Failed => "failed", CheckState::Skipped => "skipped" };
+                    tr data-check=(c.check) data-outcome=(state) {
+                        td { (ctx.t(&format!("qual.check.{}", c.check))) }
+                        td { span class=(format!("badge {state}")) { (ctx.t(&format!("qual.outcome.{state}"))) } }
+                        td { @if let Some(code) = &c.code { code { (code) } " " } (c.message.clone().unwrap_or_default()) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /ops/suppliers/registrations/{id}`: a supplier registration with its qualification
+/// credential verified now through the identity chain, and the decision forms.
+pub async fn supplier_registration(
+    State(s): State<WebState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> PageResult {
+    use suanli_platform_http::service::supply_onboarding;
+    let a = ctx.require(Permission::SupplierReview)?;
+    let r = supply_onboarding::review(&s.app, a, id).await?;
+    let reg = &r.registration;
+    let verified = r.verification.as_ref().is_some_and(|v| v.ok());
+    let body = html! {
+        h1 { (ctx.t("qual.review.title")) " #" (reg.id.get()) }
+        dl.facts #supplier-application {
+            dt { (ctx.t("register.company")) } dd { (reg.company_name.clone().unwrap_or_default()) }
+            dt { (ctx.t("register.supplier_type")) } dd { (ctx.t(&format!("org.kind.{}", r.org.kind.as_str()))) }
+            dt { (ctx.t("register.credit_code")) } dd { (reg.credit_code.clone().unwrap_or_default()) }
+            dt { (ctx.t("register.licence")) } dd { (reg.licence_ref.clone().unwrap_or_default()) }
+            dt { (ctx.t("register.legal_person")) } dd { (reg.legal_person.clone().unwrap_or_default()) }
+            dt { (ctx.t("register.contact_phone")) } dd { (reg.phone.clone().unwrap_or_default()) }
+            dt { (ctx.t("reg.submitted")) } dd { (ctx.lang.datetime(reg.submitted_ms)) }
+            dt { (ctx.t("reg.status")) } dd { (ctx.t(&format!("reg.status.{}", reg.status.as_str()))) }
+        }
+        h2 { (ctx.t("register.qualification")) }
+        dl.facts {
+            dt { (ctx.t("qual.issuer")) } dd { code { (r.supplier.qualification_issuer.clone().unwrap_or_default()) } }
+            dt { (ctx.t("qual.cpt")) } dd {
+                code { (r.supplier.qualification_schema.clone().unwrap_or_default()) }
+                @if let Some(t) = r.verification.as_ref().and_then(|v| v.cpt_title.clone()) { " · " (t) }
+            }
+            dt { (ctx.t("qual.state")) } dd #qualification-state data-verified=(verified) {
+                (ctx.t(if verified { "qual.verified" } else { "qual.not_verified" }))
+            }
+        }
+        @if let Some(why) = &r.unavailable {
+            div.form-errors role="alert" { p { (ctx.t("err.qualification_unavailable")) } p.general { (why) } }
+        }
+        @if let Some(v) = &r.verification { (qualification_checks(&ctx, v)) }
+        details { summary { (ctx.t("qual.credential")) } pre.credential { (r.supplier.qualification.clone().unwrap_or_default()) } }
+        @if reg.status == RegistrationStatus::Pending {
+            div.actions {
+                form.inline method="post" action=(format!("/ops/registrations/{}/approve", reg.id.get())) {
+                    (csrf(&ctx)) button.approve type="submit" disabled[!verified] { (ctx.t("reg.approve")) }
+                }
+                form.inline method="post" action=(format!("/ops/registrations/{}/reject", reg.id.get())) {
+                    (csrf(&ctx))
+                    label.visually-hidden for="reason" { (ctx.t("reg.reason")) }
+                    input #reason name="reason" required placeholder=(ctx.t("reg.reason"));
+                    button.danger type="submit" { (ctx.t("reg.reject")) }
+                }
+            }
+        }
+    };
+    Ok(layout::page(
+        &ctx,
+        &ctx.t("qual.review.title"),
+        Some(&OPS),
+        body,
+    ))
 }

@@ -1,6 +1,9 @@
-//! Supplier organisations and creating one with its administrator.
+//! Supplier organisations — type, status, supplier DID, qualification state and
+//! enrolment (issue 16), with the enrol action — and creating one with its administrator.
 
 use super::*;
+use suanli_platform_http::service::supply_onboarding;
+use suanli_platform_store::SupplierListRow;
 
 /// A new supplier organisation.
 #[derive(Default, Deserialize)]
@@ -39,7 +42,9 @@ pub(super) async fn suppliers_view(
     f: &SupplierForm,
     e: &FormErrors,
 ) -> PageResult {
-    let list = supplier_orgs(s).await?;
+    let a = ctx.require(Permission::SupplierReview)?;
+    let list = supply_onboarding::list(&s.app, a, None, PAGE_SIZE_MAX).await?;
+    let may_create = a.principal.has(Permission::OrgAdmin);
     let kinds = vec![
         (
             "supplier_resource".to_owned(),
@@ -51,10 +56,16 @@ pub(super) async fn suppliers_view(
         h1 { (ctx.t("ops.suppliers")) }
         @if list.is_empty() { p.empty { (ctx.t("list.empty")) } } @else {
             table.data #suppliers {
-                thead { tr { th { (ctx.t("org.id")) } th { (ctx.t("org.name")) } th { (ctx.t("org.kind")) } th { (ctx.t("org.status")) } th { (ctx.t("org.created")) } } }
-                tbody { @for o in &list { tr { (org_row_cells(ctx, o)) } } }
+                thead { tr {
+                    th { (ctx.t("org.id")) } th { (ctx.t("org.name")) } th { (ctx.t("org.kind")) } th { (ctx.t("org.status")) }
+                    th { (ctx.t("sup.did")) } th { (ctx.t("qual.state")) } th { (ctx.t("sup.enrolment")) }
+                    // ---- money helper: revenue and reputation column headers go here.
+                    th { (ctx.t("common.actions")) }
+                } }
+                tbody { @for row in &list { (supplier_row(ctx, row)) } }
             }
         }
+        @if may_create {
         h2 { (ctx.t("sup.new")) }
         (form::summary(ctx, e))
         form method="post" action="/ops/suppliers" novalidate {
@@ -66,13 +77,145 @@ pub(super) async fn suppliers_view(
             (form::field(ctx, "password", "sup.admin_password", Kind::Password, "", e, true))
             div.actions { button type="submit" { (ctx.t("cat.create")) } }
         }
+        }
     };
     Ok(layout::page(ctx, &ctx.t("ops.suppliers"), Some(&OPS), body))
 }
 
+/// One supplier of the list: its organisation, supplier DID, qualification state (from
+/// the verification recorded at approval), enrolment, and the enrol action when it is
+/// approved but not enrolled.
+fn supplier_row(ctx: &Ctx, row: &SupplierListRow) -> maud::Markup {
+    let o = &row.org;
+    let rec = row.supplier.as_ref();
+    let qualification = match rec {
+        Some(r) if r.qualification_verified_ms.is_some() => "qual.verified",
+        Some(r) if r.qualification.is_some() => "qual.pending",
+        _ => "qual.none",
+    };
+    let enrolled = rec.is_some_and(|r| r.enrolled_ms.is_some());
+    html! {
+        tr data-org=(o.id.get()) {
+            td { (o.id.get()) }
+            td { a href=(format!("/ops/customers/{}", o.id.get())) { (o.name) } }
+            td { (ctx.t(&format!("org.kind.{}", o.kind.as_str()))) }
+            td { (ctx.t(&format!("org.status.{}", o.status.as_str()))) }
+            td.did { @if let Some(d) = rec.and_then(|r| r.did.as_deref()) { code { (d) } } @else { "—" } }
+            td data-qualification=(qualification) {
+                @match rec.and_then(|r| r.registration) {
+                    Some(reg) => a href=(format!("/ops/suppliers/registrations/{}", reg.get())) { (ctx.t(qualification)) },
+                    None => (ctx.t(qualification)),
+                }
+            }
+            td data-enrolled=(enrolled) { (ctx.t(if enrolled { "sup.enrolled" } else { "sup.not_enrolled" })) }
+            // ---- money helper: revenue and reputation cells go here.
+            td.actions {
+                @if !enrolled && rec.is_none_or(|r| r.registration.is_none()) {
+                    // A supplier the operator created: its real-name data and qualification.
+                    details.qualify {
+                        summary { (ctx.t("sup.qualify")) }
+                        form method="post" action=(format!("/ops/suppliers/{}/qualification", o.id.get())) {
+                            (csrf(ctx))
+                            @for (name, key) in [("credit_code", "register.credit_code"), ("legal_person", "register.legal_person"), ("phone", "register.contact_phone")] {
+                                div.field {
+                                    label for=(format!("q-{}-{name}", o.id.get())) { (ctx.t(key)) }
+                                    input id=(format!("q-{}-{name}", o.id.get())) name=(name) required;
+                                }
+                            }
+                            div.field {
+                                label for=(format!("q-{}-qualification", o.id.get())) { (ctx.t("register.qualification")) }
+                                textarea id=(format!("q-{}-qualification", o.id.get())) name="qualification" rows="6" required {}
+                            }
+                            button type="submit" { (ctx.t("sup.qualify")) }
+                        }
+                    }
+                }
+                @if !enrolled && qualification == "qual.verified" {
+                    form.inline method="post" action=(format!("/ops/suppliers/{}/enrol", o.id.get())) {
+                        (csrf(ctx)) button type="submit" { (ctx.t("sup.enrol")) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `POST /ops/suppliers/{id}/enrol`: (re)enrols an approved supplier's DID.
+pub async fn supplier_enrol(
+    State(s): State<WebState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(f): Form<super::review::DecisionForm>,
+) -> PageResult {
+    let a = ctx.require(Permission::SupplierReview)?;
+    match api::run(&ctx, f.csrf(), supply_onboarding::enrol(&s.app, a, id)).await? {
+        Ok(_) => Ok(done(
+            "/ops/suppliers",
+            "sup.enrolled_notice",
+            &id.to_string(),
+        )),
+        Err(fail) => refused(&ctx, &fail, "/ops/suppliers"),
+    }
+}
+
+/// The operator's form of a created supplier's real-name data and qualification.
+#[derive(Debug, Default, Deserialize)]
+pub struct QualifyForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    #[serde(default)]
+    credit_code: String,
+    #[serde(default)]
+    legal_person: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    qualification: String,
+}
+
+/// `POST /ops/suppliers/{id}/qualification`: records a created supplier's verified
+/// qualification and enrols its DID when its administrator has one.
+pub async fn supplier_qualify(
+    State(s): State<WebState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(f): Form<QualifyForm>,
+) -> PageResult {
+    let a = ctx.require(Permission::SupplierReview)?;
+    let Ok(qualification) = serde_json::from_str::<Value>(f.qualification.trim()) else {
+        let fail = ApiFailure {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "qualification_json".into(),
+            message: String::new(),
+            field: Some("qualification".into()),
+        };
+        return refused(&ctx, &fail, "/ops/suppliers");
+    };
+    let draft = supply_onboarding::QualificationDraft {
+        credit_code: f.credit_code.clone(),
+        legal_person: f.legal_person.clone(),
+        phone: f.phone.clone(),
+        qualification,
+    };
+    match api::run(
+        &ctx,
+        &f.csrf,
+        supply_onboarding::qualify(&s.app, a, id, &draft),
+    )
+    .await?
+    {
+        Ok(_) => Ok(done(
+            "/ops/suppliers",
+            "sup.qualified_notice",
+            &id.to_string(),
+        )),
+        Err(fail) => refused(&ctx, &fail, "/ops/suppliers"),
+    }
+}
+
 /// `GET /ops/suppliers`
 pub async fn suppliers(State(s): State<WebState>, ctx: Ctx) -> PageResult {
-    ctx.require(Permission::OrgAdmin)?;
+    ctx.require(Permission::SupplierReview)?;
     suppliers_view(&s, &ctx, &SupplierForm::default(), &FormErrors::default()).await
 }
 

@@ -1,5 +1,5 @@
 //! The supplier's agent keys (`/supplier/agent-keys`, `docs/supply.md` §3.1,
-//! `docs/key-custody.md` §8): the keys its agents hold, delegated (added to the supplier
+//! `docs/key-custody.md` §9): the keys its agents hold, delegated (added to the supplier
 //! DID document and authorised on the trade chain) or revoked with the administrator's
 //! password, which unseals the supplier DID key for that one request. Every action goes
 //! through `service::supply_agent_keys`.

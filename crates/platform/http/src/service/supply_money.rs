@@ -1,0 +1,562 @@
+//! Supplier money (issue 16, `docs/supply.md` §4): supply agreements, incoming trades
+//! read from the trade chain through [`TradeBook`], revenue, settlement statements,
+//! payouts with four eyes, the supplier reconciliation and reputation.
+//!
+//! Who may do what: a supplier's administrator (`supply:read`, `supply:manage`) sees and
+//! acts on its own organisation only — its trades, agreements, statements and payouts;
+//! anything else answers 404. The operator records agreements (`supplier:review`), runs
+//! statements and decides payouts (`finance:manage`) and reads them all (`finance:read`).
+//! Order in every function: permission, visibility, validation, store.
+
+use serde::{Deserialize, Serialize};
+use suanli_platform_domain::money::Fen;
+use suanli_platform_domain::supply::settlement::{
+    AgreementTerms, AgreementText, BooksDifference, CheckIn, PeriodKey, SalesMode, SettlementError,
+    SettlementPeriod, SupplierBooks, reconcile_books, settle,
+};
+use suanli_platform_domain::{OrgId, Permission, Role};
+use suanli_platform_store::{
+    AgreementRecord, NewStatement, OrgRecord, PayoutRecord, StatementRecord, SupplierLedger,
+};
+
+use super::accounts::four_eyes;
+use super::{Page, ServiceError, ServiceResult, amount, bp, visible_org};
+use crate::AppState;
+use crate::auth::Authed;
+use crate::trade_book::{ChainReputation, ChainTrade, TradeBook};
+
+/// Longest reason for rejecting a payout, in characters.
+pub const PAYOUT_REASON_CHARS_MAX: usize = 200;
+
+/// An agreement the operator records.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgreementRequest {
+    /// The agreement's text.
+    pub body: String,
+    /// `discount` or `rebate`.
+    pub sales_mode: String,
+    /// The operator's commission on gross, in basis points (0–10 000).
+    pub commission_bp: u32,
+    /// `monthly` or `quarterly`.
+    pub period: String,
+}
+
+fn settlement_err(e: SettlementError, field: &str) -> ServiceError {
+    ServiceError::Invalid {
+        code: e.code(),
+        field: Some(field.to_owned()),
+        message: e.to_string(),
+    }
+}
+
+fn is_supplier(org: &OrgRecord) -> bool {
+    org.kind.is_supplier()
+}
+
+/// The caller's own supplier organisation (`supply:read` at least).
+fn own_supplier(a: &Authed, p: Permission) -> ServiceResult<OrgId> {
+    a.allow(p)?;
+    if !is_supplier(&a.org) {
+        return Err(ServiceError::NotFound);
+    }
+    Ok(a.org.id)
+}
+
+/// A supplier organisation visible to an operator (else 404).
+async fn supplier_org(s: &AppState, a: &Authed, id: i64) -> ServiceResult<OrgRecord> {
+    let org = visible_org(s, a, id).await?;
+    if !is_supplier(&org) {
+        return Err(ServiceError::NotFound);
+    }
+    Ok(org)
+}
+
+/// The supplier DID of `org`: the DID of the key of its earliest supplier administrator
+/// (`docs/supply.md` §1: the supplier DID is its administrator's DID at approval).
+pub async fn supplier_did(s: &AppState, org: OrgId) -> ServiceResult<Option<String>> {
+    let users = s
+        .store
+        .list_users(
+            suanli_platform_domain::OrgVisibility::All,
+            Some(org),
+            None,
+            suanli_platform_store::PAGE_SIZE_MAX,
+        )
+        .await?;
+    for u in users
+        .iter()
+        .filter(|u| u.roles.contains(&Role::SupplierAdmin))
+    {
+        if let Some(did) = s.store.get_user_key(u.id).await?.and_then(|k| k.did) {
+            return Ok(Some(did));
+        }
+    }
+    Ok(None)
+}
+
+fn book(s: &AppState) -> ServiceResult<std::sync::Arc<dyn TradeBook>> {
+    s.trade_book.clone().ok_or_else(|| ServiceError::Absent {
+        code: "trade_chain_not_attached",
+        message: "no trade chain is attached to this platform".to_owned(),
+    })
+}
+
+fn port(e: crate::PortError) -> ServiceError {
+    ServiceError::Internal(format!("trade chain: {e}"))
+}
+
+/// The trades of `org` from the chain (none while it has no supplier DID).
+async fn trades_of(s: &AppState, org: OrgId) -> ServiceResult<Vec<ChainTrade>> {
+    let book = book(s)?;
+    let Some(did) = supplier_did(s, org).await? else {
+        return Ok(Vec::new());
+    };
+    tokio::task::spawn_blocking(move || book.supplier_trades(&did))
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))?
+        .map_err(port)
+}
+
+// ── supplier console ──
+
+/// The caller's incoming trades (newest first).
+pub async fn my_trades(s: &AppState, a: &Authed) -> ServiceResult<Vec<ChainTrade>> {
+    let org = own_supplier(a, Permission::SupplyRead)?;
+    trades_of(s, org).await
+}
+
+/// One of the caller's trades (another supplier's: 404).
+pub async fn my_trade(s: &AppState, a: &Authed, serial: &str) -> ServiceResult<ChainTrade> {
+    let org = own_supplier(a, Permission::SupplyRead)?;
+    let serial = serial.to_ascii_lowercase();
+    trades_of(s, org)
+        .await?
+        .into_iter()
+        .find(|t| t.serial == serial)
+        .ok_or(ServiceError::NotFound)
+}
+
+/// The caller's agreement versions, newest first.
+pub async fn my_agreements(s: &AppState, a: &Authed) -> ServiceResult<Vec<AgreementRecord>> {
+    let org = own_supplier(a, Permission::SupplyRead)?;
+    Ok(s.store.supply_agreements(org).await?)
+}
+
+/// The supplier accepts agreement version `id` (its newest, once).
+pub async fn accept_agreement(s: &AppState, a: &Authed, id: i64) -> ServiceResult<AgreementRecord> {
+    let org = own_supplier(a, Permission::SupplyManage)?;
+    Ok(s.store
+        .accept_agreement(org, id, a.user.id, s.clock.now_unix_ms())
+        .await?)
+}
+
+/// Revenue per trade: what the chain paid the supplier, and how much of it is settled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TradeRevenue {
+    /// The trade.
+    pub serial: String,
+    /// Its consumer.
+    pub consumer: String,
+    /// Σ its settlements on the chain.
+    pub earned_fen: Fen,
+    /// Of which settled by statements.
+    pub settled_fen: Fen,
+    /// Number of settlements.
+    pub checkins: usize,
+}
+
+/// A supplier's money overview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Revenue {
+    /// Per trade (when the chain is attached).
+    pub trades: Vec<TradeRevenue>,
+    /// The platform's books.
+    pub ledger: SupplierLedger,
+    /// Statements, newest first.
+    pub statements: Vec<StatementRecord>,
+    /// Whether the trade chain was read.
+    pub chain_attached: bool,
+}
+
+/// Revenue per trade, the books and the latest statements of `org`.
+async fn revenue_of(s: &AppState, org: OrgId) -> ServiceResult<Revenue> {
+    let settled = s.store.settled_checkins(org).await?;
+    let (trades, attached) = match trades_of(s, org).await {
+        Ok(t) => (t, true),
+        Err(ServiceError::Absent { .. }) => (Vec::new(), false),
+        Err(e) => return Err(e),
+    };
+    let trades = trades
+        .iter()
+        .map(|t| {
+            let items = t.settlement_items();
+            let sum = |f: &dyn Fn(&CheckIn) -> bool| {
+                Fen::sum(items.iter().filter(|c| f(c)).map(|c| c.cost))
+            };
+            Ok(TradeRevenue {
+                serial: t.serial.clone(),
+                consumer: t.consumer.clone(),
+                earned_fen: sum(&|_| true)?,
+                settled_fen: sum(&|c| settled.contains(&(c.serial.clone(), c.n)))?,
+                checkins: items.len(),
+            })
+        })
+        .collect::<Result<Vec<_>, suanli_platform_domain::money::MoneyError>>()
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    Ok(Revenue {
+        trades,
+        ledger: s.store.supplier_ledger(org).await?,
+        statements: s.store.settlement_statements(Some(org), 0, 50).await?,
+        chain_attached: attached,
+    })
+}
+
+/// The caller's revenue.
+pub async fn my_revenue(s: &AppState, a: &Authed) -> ServiceResult<Revenue> {
+    let org = own_supplier(a, Permission::SupplyRead)?;
+    revenue_of(s, org).await
+}
+
+/// The caller's statements.
+pub async fn my_statements(
+    s: &AppState,
+    a: &Authed,
+    page: Page,
+) -> ServiceResult<Vec<StatementRecord>> {
+    let org = own_supplier(a, Permission::SupplyRead)?;
+    Ok(s.store
+        .settlement_statements(Some(org), page.after, page.limit)
+        .await?)
+}
+
+/// The caller's payouts.
+pub async fn my_payouts(s: &AppState, a: &Authed, page: Page) -> ServiceResult<Vec<PayoutRecord>> {
+    let org = own_supplier(a, Permission::SupplyRead)?;
+    Ok(s.store
+        .supplier_payouts(Some(org), page.after, page.limit)
+        .await?)
+}
+
+/// The supplier asks for a payout of `amount_fen` of its net payable.
+pub async fn request_payout(
+    s: &AppState,
+    a: &Authed,
+    amount_fen: i64,
+) -> ServiceResult<PayoutRecord> {
+    let org = own_supplier(a, Permission::SupplyManage)?;
+    let amount = amount(amount_fen, "amount_fen")?;
+    Ok(s.store
+        .request_payout(org, amount, a.user.id, s.clock.now_unix_ms())
+        .await
+        .map_err(|e| field_of(e, "amount_fen"))?)
+}
+
+fn field_of(e: suanli_platform_store::StoreError, field: &str) -> ServiceError {
+    use suanli_platform_domain::rejection::MoneyRejection;
+    match e {
+        suanli_platform_store::StoreError::Money(r @ MoneyRejection::PayoutAbovePayable { .. }) => {
+            ServiceError::Invalid {
+                code: r.code(),
+                field: Some(field.to_owned()),
+                message: r.to_string(),
+            }
+        }
+        e => four_eyes(e),
+    }
+}
+
+async fn reputation_of(s: &AppState, org: OrgId) -> ServiceResult<Option<ChainReputation>> {
+    let book = book(s)?;
+    let Some(did) = supplier_did(s, org).await? else {
+        return Ok(None);
+    };
+    tokio::task::spawn_blocking(move || book.reputation(&did))
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))?
+        .map(Some)
+        .map_err(port)
+}
+
+/// The caller's reputation (`None` while it has no supplier DID).
+pub async fn my_reputation(s: &AppState, a: &Authed) -> ServiceResult<Option<ChainReputation>> {
+    let org = own_supplier(a, Permission::SupplyRead)?;
+    reputation_of(s, org).await
+}
+
+// ── operator ──
+
+/// The operator records a new agreement version for supplier `org_id`.
+pub async fn record_agreement(
+    s: &AppState,
+    a: &Authed,
+    org_id: i64,
+    r: &AgreementRequest,
+) -> ServiceResult<AgreementRecord> {
+    a.allow(Permission::SupplierReview)?;
+    let org = supplier_org(s, a, org_id).await?;
+    let terms = AgreementTerms {
+        text: AgreementText::parse(&r.body).map_err(|e| settlement_err(e, "body"))?,
+        sales_mode: SalesMode::parse(&r.sales_mode).map_err(|e| settlement_err(e, "sales_mode"))?,
+        commission: bp(r.commission_bp, "commission_bp")?,
+        period: SettlementPeriod::parse(&r.period).map_err(|e| settlement_err(e, "period"))?,
+    };
+    Ok(s.store
+        .record_agreement(org.id, &terms, a.user.id, s.clock.now_unix_ms())
+        .await?)
+}
+
+/// A supplier's agreement versions (operator).
+pub async fn agreements_of(
+    s: &AppState,
+    a: &Authed,
+    org_id: i64,
+) -> ServiceResult<Vec<AgreementRecord>> {
+    a.allow(Permission::SupplierReview)?;
+    let org = supplier_org(s, a, org_id).await?;
+    Ok(s.store.supply_agreements(org.id).await?)
+}
+
+/// What a statement run did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatementRun {
+    /// The new statement, or `None` when nothing was left to settle in the period.
+    pub statement: Option<StatementRecord>,
+    /// The period's label.
+    pub period: String,
+}
+
+/// Runs the statement of `period` for supplier `org_id` (idempotent: a check-in is
+/// settled once; a rerun settles only late check-ins, or nothing).
+pub async fn run_statement(
+    s: &AppState,
+    a: &Authed,
+    org_id: i64,
+    period: &str,
+) -> ServiceResult<StatementRun> {
+    a.allow(Permission::FinanceManage)?;
+    let org = supplier_org(s, a, org_id).await?;
+    let agreement =
+        s.store
+            .governing_agreement(org.id)
+            .await?
+            .ok_or_else(|| ServiceError::Invalid {
+                code: "no_accepted_agreement",
+                field: Some("org_id".to_owned()),
+                message: "the supplier has not accepted a supply agreement".to_owned(),
+            })?;
+    let key = PeriodKey::parse(period.trim(), agreement.period)
+        .map_err(|e| settlement_err(e, "period"))?;
+    let now = s.clock.now_unix_ms();
+    let items: Vec<CheckIn> = trades_of(s, org.id)
+        .await?
+        .iter()
+        .flat_map(ChainTrade::settlement_items)
+        .collect();
+    let settled = s.store.settled_checkins(org.id).await?;
+    let st = settle(&key, &items, &settled, agreement.commission, now)
+        .map_err(|e| settlement_err(e, "period"))?;
+    let out = s
+        .store
+        .record_statement(&NewStatement {
+            org: org.id,
+            period: &key,
+            agreement: &agreement,
+            statement: &st,
+            by: a.user.id,
+            at_ms: now,
+        })
+        .await
+        .map_err(|e| match e {
+            suanli_platform_store::StoreError::Backend(_)
+            | suanli_platform_store::StoreError::Conflict(_) => ServiceError::Conflict {
+                code: "statement_conflict",
+                field: Some("period".to_owned()),
+                message: "another run settled some of these check-ins; run it again".to_owned(),
+            },
+            e => e.into(),
+        })?;
+    Ok(StatementRun {
+        statement: out.statement,
+        period: key.label(),
+    })
+}
+
+/// Every supplier's statements (finance).
+pub async fn statements(
+    s: &AppState,
+    a: &Authed,
+    page: Page,
+) -> ServiceResult<Vec<StatementRecord>> {
+    a.allow(Permission::FinanceRead)?;
+    Ok(s.store
+        .settlement_statements(None, page.after, page.limit)
+        .await?)
+}
+
+/// Every supplier's payouts (finance).
+pub async fn payouts(s: &AppState, a: &Authed, page: Page) -> ServiceResult<Vec<PayoutRecord>> {
+    a.allow(Permission::FinanceRead)?;
+    Ok(s.store
+        .supplier_payouts(None, page.after, page.limit)
+        .await?)
+}
+
+/// A first finance user checks payout `id` (never its requester).
+pub async fn check_payout(s: &AppState, a: &Authed, id: i64) -> ServiceResult<PayoutRecord> {
+    a.allow(Permission::FinanceManage)?;
+    Ok(s.store
+        .check_payout(id, a.user.id, s.clock.now_unix_ms())
+        .await
+        .map_err(four_eyes)?)
+}
+
+/// A second finance user approves payout `id` (never its requester or checker); the
+/// journal records supplier payable → bank.
+pub async fn approve_payout(s: &AppState, a: &Authed, id: i64) -> ServiceResult<PayoutRecord> {
+    a.allow(Permission::FinanceManage)?;
+    Ok(s.store
+        .approve_payout(id, a.user.id, s.clock.now_unix_ms())
+        .await
+        .map_err(|e| field_of(e, "id"))?)
+}
+
+/// A finance user rejects payout `id` with `reason`.
+pub async fn reject_payout(
+    s: &AppState,
+    a: &Authed,
+    id: i64,
+    reason: &str,
+) -> ServiceResult<PayoutRecord> {
+    a.allow(Permission::FinanceManage)?;
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > PAYOUT_REASON_CHARS_MAX {
+        return Err(ServiceError::invalid(
+            "reason",
+            format!("the reason must be 1 to {PAYOUT_REASON_CHARS_MAX} characters"),
+        ));
+    }
+    Ok(s.store
+        .reject_payout(id, a.user.id, reason, s.clock.now_unix_ms())
+        .await
+        .map_err(four_eyes)?)
+}
+
+/// One supplier's reconciliation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SupplierReconciliation {
+    /// The supplier.
+    pub org_id: i64,
+    /// Σ chain settlements in ended periods of its agreement (`None`: no trade chain is
+    /// attached, so that comparison is not made).
+    pub chain_checkins_fen: Option<i64>,
+    /// Σ statement gross.
+    pub settled_gross_fen: i64,
+    /// Σ statement net.
+    pub settled_net_fen: i64,
+    /// Payable now.
+    pub payable_fen: i64,
+    /// Σ approved payouts.
+    pub paid_fen: i64,
+    /// Σ burned on the chain for payouts.
+    pub burned_fen: i64,
+    /// Every difference (empty: the books agree).
+    pub differences: Vec<BooksDifference>,
+}
+
+/// Compares supplier `org_id`'s books: chain check-ins of ended periods vs settled,
+/// settled vs payable + paid, burned vs paid. Burning payouts on the chain is not built
+/// yet (`docs/supply.md` §4), so `burned_fen` is 0 and every approved payout shows as a
+/// `burned_vs_paid` difference until it is.
+pub async fn reconcile_supplier(
+    s: &AppState,
+    a: &Authed,
+    org_id: i64,
+) -> ServiceResult<SupplierReconciliation> {
+    a.allow(Permission::FinanceRead)?;
+    let org = supplier_org(s, a, org_id).await?;
+    let ledger = s.store.supplier_ledger(org.id).await?;
+    let now = s.clock.now_unix_ms();
+    let period = s
+        .store
+        .governing_agreement(org.id)
+        .await?
+        .map_or(SettlementPeriod::Monthly, |a| a.period);
+    let chain = match trades_of(s, org.id).await {
+        Ok(trades) => {
+            let ended = ended_before(now, period);
+            let items = trades.iter().flat_map(ChainTrade::settlement_items);
+            let sum = Fen::sum(items.filter(|c| c.end_ms < ended).map(|c| c.cost))
+                .map_err(|e| ServiceError::Internal(e.to_string()))?;
+            Some(sum)
+        }
+        Err(ServiceError::Absent { .. }) => None,
+        Err(e) => return Err(e),
+    };
+    let books = SupplierBooks {
+        // Without a chain the check-ins are taken as what was settled: not compared.
+        chain_checkins: chain.unwrap_or(ledger.settled_gross),
+        settled_gross: ledger.settled_gross,
+        settled_net: ledger.settled_net,
+        payable: ledger.payable,
+        paid: ledger.paid,
+        burned: Fen::ZERO,
+    };
+    Ok(SupplierReconciliation {
+        org_id: org.id.get(),
+        chain_checkins_fen: chain.map(Fen::get),
+        settled_gross_fen: ledger.settled_gross.get(),
+        settled_net_fen: ledger.settled_net.get(),
+        payable_fen: ledger.payable.get(),
+        paid_fen: ledger.paid.get(),
+        burned_fen: 0,
+        differences: reconcile_books(&books),
+    })
+}
+
+/// The start of the current (not yet ended) period at `now_ms`.
+fn ended_before(now_ms: i64, period: SettlementPeriod) -> i64 {
+    let (y, m) = suanli_platform_domain::money::cst_month_of(now_ms);
+    let first = match period {
+        SettlementPeriod::Monthly => m,
+        SettlementPeriod::Quarterly => (m - 1) / 3 * 3 + 1,
+    };
+    suanli_platform_domain::money::cst_midnight(y, first, 1)
+}
+
+/// Revenue and reputation of one supplier for the operator's supplier list
+/// (`/ops/suppliers`): statements' gross and net, payable, and the chain's overall score
+/// and per-dimension scores when the chain is attached.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SupplierSummary {
+    /// Σ statement gross.
+    pub settled_gross_fen: i64,
+    /// Payable now.
+    pub payable_fen: i64,
+    /// The chain's reputation (`None` without a chain or a supplier DID).
+    pub reputation: Option<ChainReputation>,
+}
+
+/// [`SupplierSummary`] of supplier `org` (operator, `supplier:review`).
+pub async fn supplier_summary(
+    s: &AppState,
+    a: &Authed,
+    org_id: i64,
+) -> ServiceResult<SupplierSummary> {
+    a.allow(Permission::SupplierReview)?;
+    let org = supplier_org(s, a, org_id).await?;
+    let ledger = s.store.supplier_ledger(org.id).await?;
+    let reputation = match reputation_of(s, org.id).await {
+        Ok(r) => r,
+        Err(ServiceError::Absent { .. }) => None,
+        Err(e) => return Err(e),
+    };
+    Ok(SupplierSummary {
+        settled_gross_fen: ledger.settled_gross.get(),
+        payable_fen: ledger.payable.get(),
+        reputation,
+    })
+}
+
+#[cfg(test)]
+mod tests;

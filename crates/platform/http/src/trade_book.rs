@@ -1,0 +1,147 @@
+//! The `TradeBook` port (issue 16, `docs/supply.md` §4): what the platform reads from the
+//! trade chain about one supplier DID — its trades with their records (order, contract,
+//! check-ins with amounts and periods, top-ups, close, rating) and its reputation per
+//! resource dimension. The platform does not depend on the chain: `suanli-bridge`
+//! implements this over `LedgerClient`'s trade view (`crates/bridge/src/trade_book.rs`)
+//! and `suanli serve` wires it in; without a ledger the supplier pages say the chain is
+//! not attached.
+
+use suanli_platform_domain::money::Fen;
+use suanli_platform_domain::supply::settlement::{CheckIn, TradeSerial};
+
+/// Most trades one read returns (newest first).
+pub const TRADES_READ_MAX: usize = 100;
+
+/// A trade of the supplier as the chain recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ChainTrade {
+    /// The trade's serial (32 hex).
+    pub serial: String,
+    /// The offer ordered.
+    pub offer_id: u64,
+    /// The offer's mode.
+    pub mode_id: u64,
+    /// The consumer's DID.
+    pub consumer: String,
+    /// `ordered`, `active` or `closed`.
+    pub status: String,
+    /// When ordered (Unix ms).
+    pub ordered_ms: i64,
+    /// Contract period, once contracted.
+    pub contract_start_ms: Option<i64>,
+    /// End of the contract.
+    pub contract_end_ms: Option<i64>,
+    /// Put into escrow (order value and top-ups).
+    pub funded_fen: Fen,
+    /// Paid out of escrow to the supplier (check-ins and the close's tail).
+    pub paid_fen: Fen,
+    /// Charged but not covered by the escrow.
+    pub unpaid_fen: Fen,
+    /// The settlements that paid the supplier, in order: each check-in and, after a
+    /// close that charged a tail, the tail as the next number.
+    pub checkins: Vec<ChainCheckIn>,
+    /// Top-ups.
+    pub topups: Vec<ChainTopUp>,
+    /// The close, once closed.
+    pub close: Option<ChainClose>,
+    /// The consumer's rating, once rated.
+    pub rating: Option<ChainRating>,
+}
+
+/// One settlement of a trade that paid the supplier.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ChainCheckIn {
+    /// 1-based number.
+    pub n: u32,
+    /// Start of the billed span (Unix ms).
+    pub start_ms: i64,
+    /// End of the billed span.
+    pub end_ms: i64,
+    /// Minutes billed.
+    pub minutes: u64,
+    /// Paid to the supplier.
+    pub cost_fen: Fen,
+    /// Block time of the record.
+    pub at_ms: i64,
+    /// `checkin`, `channel_checkin` or `close_tail`.
+    pub kind: &'static str,
+}
+
+/// A top-up of the escrow.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ChainTopUp {
+    /// Amount.
+    pub amount_fen: Fen,
+    /// Block time.
+    pub at_ms: i64,
+}
+
+/// How a trade ended.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ChainClose {
+    /// `completed`, `stopped_by_consumer`, `supplier_fault`, `out_of_funds`, `expired`.
+    pub reason: String,
+    /// `consumer` or `supplier`.
+    pub by: String,
+    /// Refunded to the consumer.
+    pub refund_fen: Fen,
+    /// Block time.
+    pub at_ms: i64,
+}
+
+/// The consumer's rating of a trade.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ChainRating {
+    /// Overall score in thousandths of a point (0–100 000).
+    pub overall_milli: u32,
+    /// Score (0–100) per resource dimension (`cpu`, `memory`, `storage`, `disk_io`, `gpu`,
+    /// `network`).
+    pub scores: Vec<(String, u8)>,
+    /// Block time.
+    pub at_ms: i64,
+}
+
+/// A supplier's reputation as the chain's read side computes it (`docs/trade.md` §6).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ChainReputation {
+    /// Orders received.
+    pub orders: u64,
+    /// Orders contracted.
+    pub contracted: u64,
+    /// Ratings received.
+    pub ratings: u64,
+    /// completed ÷ contracted trades that ended.
+    pub completion_rate: Option<f64>,
+    /// Weighted average overall score (0–100).
+    pub overall: Option<f64>,
+    /// Weighted average score per resource dimension.
+    pub per_resource: Vec<(String, f64)>,
+}
+
+impl ChainTrade {
+    /// Its settlements as the domain's check-ins (for statements).
+    pub fn settlement_items(&self) -> Vec<CheckIn> {
+        let Ok(serial) = TradeSerial::parse(&self.serial) else {
+            return Vec::new();
+        };
+        self.checkins
+            .iter()
+            .map(|c| CheckIn {
+                serial: serial.clone(),
+                n: c.n,
+                start_ms: c.start_ms,
+                end_ms: c.end_ms,
+                cost: c.cost_fen,
+            })
+            .collect()
+    }
+}
+
+/// Reads a supplier's trades and reputation from the trade chain.
+pub trait TradeBook: Send + Sync + std::fmt::Debug {
+    /// The trades whose supplier is `supplier_did`, newest first, at most
+    /// [`TRADES_READ_MAX`], each with its records.
+    fn supplier_trades(&self, supplier_did: &str) -> Result<Vec<ChainTrade>, crate::PortError>;
+    /// The reputation of `supplier_did` now.
+    fn reputation(&self, supplier_did: &str) -> Result<ChainReputation, crate::PortError>;
+}

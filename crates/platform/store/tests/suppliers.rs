@@ -1,0 +1,360 @@
+//! Store conformance of the supplier tables (issue 16, onboarding; migration
+//! `0007_suppliers`): a supplier registration stores its qualification credential with the
+//! registration in one transaction, approval records the verification report in the same
+//! transaction as the decision, the supplier DID is enrolled once and is unique, and the
+//! supplier list joins organisations with their records. Runs on SQLite and PostgreSQL
+//! (`SUANLI_TEST_DATABASE_URL`, as `conformance.rs`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use suanli_platform_domain::{OrgKind, OrgStatus, Role};
+use suanli_platform_store::*;
+
+enum Backend {
+    Sqlite(SqliteStore, #[allow(dead_code)] tempfile::TempDir),
+    Pg(PgStore, String, String),
+}
+
+impl Backend {
+    fn store(&self) -> &dyn OpsStore {
+        match self {
+            Backend::Sqlite(s, _) => s,
+            Backend::Pg(s, _, _) => s,
+        }
+    }
+
+    async fn cleanup(self) {
+        if let Backend::Pg(store, admin_url, db_url) = self {
+            store.close().await;
+            let name = db_url.rsplit('/').next().unwrap_or_default().to_owned();
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&admin_url)
+                .await
+                .expect("admin connection");
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn)
+                .await
+                .expect("drop test database");
+        }
+    }
+}
+
+async fn sqlite() -> Backend {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(&dir.path().join("ops.db"))
+        .await
+        .expect("open sqlite");
+    Backend::Sqlite(store, dir)
+}
+
+async fn postgres() -> Option<Backend> {
+    let Ok(admin_url) = std::env::var("SUANLI_TEST_DATABASE_URL") else {
+        if std::env::var_os("CI").is_some() {
+            panic!(
+                "SUANLI_TEST_DATABASE_URL is not set but CI is: the PostgreSQL conformance run \
+                 must not be skipped in CI (scripts/test.sh sets it)"
+            );
+        }
+        eprintln!("SKIPPED: SUANLI_TEST_DATABASE_URL not set; PostgreSQL conformance not run");
+        return None;
+    };
+    let mut rnd = [0u8; 8];
+    getrandom::fill(&mut rnd).expect("random");
+    let name = format!("suanli_test_{}", hex::encode(rnd));
+    {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .expect("connect to SUANLI_TEST_DATABASE_URL");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+    }
+    let (base, _query) = admin_url.split_once('?').unwrap_or((&admin_url, ""));
+    let cut = base.rfind('/').expect("database url has a path");
+    let db_url = format!("{}/{name}", &base[..cut]);
+    let store = PgStore::connect(&db_url)
+        .await
+        .expect("connect test database");
+    Some(Backend::Pg(store, admin_url, db_url))
+}
+
+macro_rules! conformance {
+    ($($check:ident),* $(,)?) => {
+        mod sqlite_backend {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $check() {
+                    let b = super::sqlite().await;
+                    super::$check(&b).await;
+                    b.cleanup().await;
+                }
+            )*
+        }
+        mod postgres_backend {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $check() {
+                    let Some(b) = super::postgres().await else { return };
+                    super::$check(&b).await;
+                    b.cleanup().await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(supplier_registration_approval_and_enrolment);
+
+const T0: i64 = 1_700_000_000_000;
+
+fn new_org(kind: OrgKind, name: &str) -> NewOrg {
+    NewOrg {
+        kind,
+        name: name.into(),
+        status: OrgStatus::Pending,
+        distributor: None,
+        created_ms: T0,
+    }
+}
+
+fn new_user(org: &OrgRecord, login: &str, role: Role) -> NewUser {
+    NewUser {
+        org: org.id,
+        login: login.into(),
+        display_name: login.into(),
+        password_hash: "h".into(),
+        roles: vec![role],
+        created_ms: T0,
+    }
+}
+
+fn qualification(tag: &str) -> NewQualification {
+    NewQualification {
+        credential_json: format!("{{\"id\":\"{tag}\"}}"),
+        issuer: "did:suanli:test:issuer".into(),
+        schema_id: "urn:suanli:test:cpt:1000:1".into(),
+    }
+}
+
+async fn supplier_registration_approval_and_enrolment(b: &Backend) {
+    let s = b.store();
+    let op = s
+        .create_org(&NewOrg {
+            status: OrgStatus::Active,
+            ..new_org(OrgKind::Operator, "Operator")
+        })
+        .await
+        .expect("operator");
+    let reviewer = s
+        .create_user(&new_user(&op, "reviewer", Role::OperationsStaff))
+        .await
+        .expect("reviewer");
+    let reg = NewRegistration {
+        company_name: Some("GPU Park".into()),
+        credit_code: Some("91350100M000100Y43".into()),
+        licence_ref: Some("LIC-1".into()),
+        legal_person: Some("Zhang San".into()),
+        phone: Some("13800138000".into()),
+        submitted_ms: T0,
+        supplier: Some(qualification("q1")),
+        ..NewRegistration::default()
+    };
+    let applied = s
+        .register(
+            &new_org(OrgKind::SupplierResource, "GPU Park"),
+            &new_user(&op, "gpu", Role::SupplierAdmin),
+            &reg,
+            None,
+        )
+        .await
+        .expect("register");
+    assert_eq!(applied.kind, RegistrationKind::Supplier);
+    let rec = s
+        .get_supplier(applied.org)
+        .await
+        .expect("g")
+        .expect("record");
+    assert_eq!(rec.registration, Some(applied.id));
+    assert_eq!(rec.qualification.as_deref(), Some("{\"id\":\"q1\"}"));
+    assert_eq!(
+        rec.qualification_issuer.as_deref(),
+        Some("did:suanli:test:issuer")
+    );
+    assert_eq!(
+        (rec.did.clone(), rec.qualification_report.clone()),
+        (None, None)
+    );
+
+    // A failing supplier registration leaves nothing behind: no organisation, no record.
+    let before = s.list_suppliers(None, 100).await.expect("l").len();
+    let dup = s
+        .register(
+            &new_org(OrgKind::SupplierApi, "dup"),
+            &new_user(&op, "gpu", Role::SupplierAdmin),
+            &NewRegistration {
+                supplier: Some(qualification("q2")),
+                ..reg.clone()
+            },
+            None,
+        )
+        .await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
+    assert_eq!(s.list_suppliers(None, 100).await.expect("l").len(), before);
+
+    // Approval records the verification report with the decision.
+    let approved = s
+        .decide_registration(&Decision {
+            id: applied.id,
+            approve: true,
+            reviewer: reviewer.id,
+            reason: None,
+            at_ms: T0 + 5,
+            qualification_report: Some("{\"ok\":true}".into()),
+        })
+        .await
+        .expect("approve");
+    assert_eq!(approved.status, RegistrationStatus::Approved);
+    let rec = s
+        .get_supplier(applied.org)
+        .await
+        .expect("g")
+        .expect("record");
+    assert_eq!(rec.qualification_report.as_deref(), Some("{\"ok\":true}"));
+    assert_eq!(rec.qualification_verified_ms, Some(T0 + 5));
+
+    // Enrolment: once; the DID is unique; only supplier organisations.
+    let enrolment = SupplierEnrolment {
+        org: applied.org,
+        did: "did:suanli:test:gpu".into(),
+        admin_user: applied.user,
+        kyc_credential_ref: "urn:kyc:1".into(),
+        kyc_credential: "{}".into(),
+        at_ms: T0 + 6,
+    };
+    s.set_supplier_enrolment(&enrolment).await.expect("enrol");
+    assert!(matches!(
+        s.set_supplier_enrolment(&enrolment).await,
+        Err(StoreError::NotFound)
+    ));
+    let rec = s
+        .get_supplier(applied.org)
+        .await
+        .expect("g")
+        .expect("record");
+    assert_eq!(rec.did.as_deref(), Some("did:suanli:test:gpu"));
+    assert_eq!(rec.admin_user, Some(applied.user));
+    assert_eq!(rec.enrolled_ms, Some(T0 + 6));
+    assert_eq!(rec.kyc_credential_ref.as_deref(), Some("urn:kyc:1"));
+
+    // An operator-created supplier gets its record at enrolment; a customer never does.
+    let made = s
+        .create_org(&NewOrg {
+            status: OrgStatus::Active,
+            ..new_org(OrgKind::SupplierApi, "API Co")
+        })
+        .await
+        .expect("org");
+    let admin = s
+        .create_user(&new_user(&made, "apico", Role::SupplierAdmin))
+        .await
+        .expect("admin");
+    let customer = s
+        .create_org(&new_org(OrgKind::Enterprise, "Buyer"))
+        .await
+        .expect("customer");
+    assert!(s.get_supplier(made.id).await.expect("g").is_none());
+    let same_did = SupplierEnrolment {
+        org: made.id,
+        admin_user: admin.id,
+        ..enrolment.clone()
+    };
+    assert!(matches!(
+        s.set_supplier_enrolment(&same_did).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        s.set_supplier_enrolment(&SupplierEnrolment {
+            org: customer.id,
+            did: "did:suanli:test:buyer".into(),
+            ..same_did.clone()
+        })
+        .await,
+        Err(StoreError::NotFound)
+    ));
+    s.set_supplier_enrolment(&SupplierEnrolment {
+        did: "did:suanli:test:apico".into(),
+        ..same_did
+    })
+    .await
+    .expect("enrol operator-created");
+    let list = s.list_suppliers(None, 100).await.expect("list");
+    let orgs: Vec<_> = list.iter().map(|r| r.org.id).collect();
+    assert_eq!(orgs, vec![applied.org, made.id], "suppliers only, in order");
+    assert_eq!(
+        list[1].supplier.as_ref().and_then(|r| r.did.as_deref()),
+        Some("did:suanli:test:apico")
+    );
+    assert_eq!(list[1].supplier.as_ref().and_then(|r| r.registration), None);
+    // An operator-created supplier's real-name data and qualification, recorded by the
+    // operator (again replaces it) until it is enrolled; never on a registered supplier.
+    let qual = s
+        .create_org(&NewOrg {
+            status: OrgStatus::Active,
+            ..new_org(OrgKind::SupplierResource, "Qual Co")
+        })
+        .await
+        .expect("org");
+    let recorded = SupplierQualification {
+        org: qual.id,
+        company_name: "Qual Co".into(),
+        credit_code: "91110000802100433B".into(),
+        legal_person: "Wu".into(),
+        phone: "13900139000".into(),
+        qualification: qualification("q3"),
+        report: "{}".into(),
+        at_ms: T0 + 7,
+    };
+    s.set_supplier_qualification(&recorded)
+        .await
+        .expect("record");
+    s.set_supplier_qualification(&SupplierQualification {
+        phone: "13700137000".into(),
+        ..recorded.clone()
+    })
+    .await
+    .expect("replace");
+    let rec = s.get_supplier(qual.id).await.expect("g").expect("record");
+    assert_eq!(
+        (
+            rec.credit_code.as_deref(),
+            rec.phone.as_deref(),
+            rec.registration
+        ),
+        (Some("91110000802100433B"), Some("13700137000"), None)
+    );
+    assert_eq!(rec.qualification_verified_ms, Some(T0 + 7));
+    assert!(matches!(
+        s.set_supplier_qualification(&SupplierQualification {
+            org: applied.org,
+            ..recorded.clone()
+        })
+        .await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(
+        matches!(
+            s.set_supplier_qualification(&SupplierQualification {
+                org: made.id,
+                ..recorded.clone()
+            })
+            .await,
+            Err(StoreError::NotFound)
+        ),
+        "already enrolled"
+    );
+    let page = s.list_suppliers(Some(applied.org), 1).await.expect("page");
+    assert_eq!(page.len(), 1);
+    assert_eq!(page[0].org.id, made.id);
+}
