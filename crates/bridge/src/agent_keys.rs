@@ -115,3 +115,67 @@ fn refusal(e: suanli_ledger_client::ClientError) -> PortError {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use std::time::Duration;
+    use suanli_identity::{IdentityOp, SuanliDid};
+    use suanli_ledger::{MempoolConfig, Payload};
+    use suanli_ledger_client::embedded::{NETWORK_DEFAULT, open_node, stop};
+    use suanli_primitives::NetworkName;
+    use suanli_trade::{Role, TradeOp};
+
+    #[test]
+    fn delegates_lists_and_revokes_an_agent_key_on_both_chains() {
+        let dir = tempfile::tempdir().unwrap();
+        let mempool = MempoolConfig {
+            block_interval_ms: 5,
+            ..MempoolConfig::default()
+        };
+        let running = open_node(dir.path(), NETWORK_DEFAULT, None, mempool).unwrap();
+        let operator = SecretKey::load(&dir.path().join("operator.key")).unwrap();
+        let ledger: Arc<dyn LedgerClient> = running.0.clone();
+        let wait = Duration::from_secs(15);
+        let supplier = SecretKey::from_label("bridge/agent-keys/supplier");
+        let create = Payload::Call(IdentityOp::CreateDid.to_call().unwrap());
+        ledger
+            .transact(ChainKind::Identity, &supplier, create, wait)
+            .unwrap();
+        let network = NetworkName::new(NETWORK_DEFAULT).unwrap();
+        let did = SuanliDid::for_initial_key(network, &supplier.public()).to_string();
+        let enroll = TradeOp::Enroll {
+            did: PartyDid::parse(&did).unwrap(),
+            role: Role::Supplier,
+            key: supplier.public(),
+            key_fragment: "key-1".into(),
+            kyc_credential_id: Some("urn:test:kyc".into()),
+            kyc_credential_sha256: Some("00".repeat(32)),
+        };
+        suanli_ledger_client::trade::submit(ledger.as_ref(), &operator, &enroll, "enroll").unwrap();
+
+        let port = LedgerAgentKeys::new(Arc::clone(&ledger));
+        let agent = SecretKey::from_label("bridge/agent-keys/agent").public();
+        assert!(port.agents(&did).unwrap().is_empty());
+        port.delegate(&supplier, &agent, "agent-1").unwrap();
+        let keys = port.agents(&did).unwrap();
+        assert_eq!(keys.len(), 1);
+        assert_eq!(
+            (keys[0].key.as_str(), keys[0].fragment.as_str()),
+            (agent.to_hex().as_str(), "agent-1")
+        );
+        assert_eq!(keys[0].revoked_at_ms, None);
+        // Another key cannot revoke it; the supplier's can, for good.
+        let stranger = SecretKey::from_label("bridge/agent-keys/stranger");
+        assert_eq!(
+            port.revoke(&stranger, &agent).unwrap_err().code(),
+            "chain_refused"
+        );
+        port.revoke(&supplier, &agent).unwrap();
+        assert!(port.agents(&did).unwrap()[0].revoked_at_ms.is_some());
+        assert_eq!(port.trade(&"ab".repeat(16)).unwrap(), None);
+        assert_eq!(port.trade("zz").unwrap_err().code(), "invalid_serial");
+        stop(running);
+    }
+}

@@ -74,7 +74,13 @@ fn every_page_renders_in_both_languages() {
     let order = format!("/console/order?spec={}", w.demo.spec);
     let c360 = format!("/ops/customers/{}", w.demo.customers[0].0);
     let ops_product = format!("/ops/products/{}", w.demo.product);
+    // Issue 16, the agent's part: the supplier's work orders and agent keys.
+    let mut sup = Client::new(&w.h.base);
+    sup.login("greensupply", &demo_password("greensupply"))
+        .unwrap();
     let pages: Vec<(&Client, &str)> = vec![
+        (&sup, "/supplier/work-orders"),
+        (&sup, "/supplier/agent-keys"),
         (&anon, "/"),
         (&anon, &product),
         (&anon, &supplier),

@@ -413,7 +413,15 @@ fn work_orders_raised_decided_filled_seen_by_the_consumer_and_kept_apart() {
         "invalid_query",
     );
 
-    // The agent closes at the trade's end; nothing moves after.
+    // Once the trade closed, raising again still answers its work order (the agent's
+    // release), and the agent closes it; nothing moves after.
+    trades.0.lock().unwrap().get_mut(&serial(1)).unwrap().stage = TradeStage::Closed;
+    let (s, v) = srv.post(
+        "/api/v1/supplier/work-orders",
+        &agent,
+        json!({"serial": serial(1)}),
+    );
+    assert_eq!((s, wo(&v)["id"].as_i64()), (200, Some(id)), "{v}");
     assert_err(
         srv.post(&format!("{path}/close"), &sup2, json!({})),
         404,

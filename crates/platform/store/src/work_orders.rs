@@ -88,6 +88,12 @@ pub trait WorkOrderStore: Send + Sync {
     async fn raise_work_order(&self, new: &NewWorkOrder) -> StoreResult<(WorkOrderRecord, bool)>;
     /// One work order.
     async fn get_work_order(&self, id: i64) -> StoreResult<Option<WorkOrderRecord>>;
+    /// The supplier's work order of trade `serial`, if raised.
+    async fn work_order_by_serial(
+        &self,
+        supplier: OrgId,
+        serial: &str,
+    ) -> StoreResult<Option<WorkOrderRecord>>;
     /// A supplier's work orders, newest first (ids below `before`, when given), optionally
     /// of one status, at most `limit`.
     async fn list_supplier_work_orders(
@@ -224,6 +230,23 @@ macro_rules! sql_work_orders {
                 let sql = format!("SELECT {WO_COLS} FROM work_orders WHERE id = $1");
                 let row = sqlx::query(&sql)
                     .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                row.as_ref().map(|r| decode(r)).transpose()
+            }
+
+            async fn work_order_by_serial(
+                &self,
+                supplier: OrgId,
+                serial: &str,
+            ) -> StoreResult<Option<WorkOrderRecord>> {
+                let sql = format!(
+                    "SELECT {WO_COLS} FROM work_orders WHERE supplier_org = $1 AND serial = $2"
+                );
+                let row = sqlx::query(&sql)
+                    .bind(supplier.get())
+                    .bind(serial.to_owned())
                     .fetch_optional(&self.pool)
                     .await
                     .map_err(db_err)?;

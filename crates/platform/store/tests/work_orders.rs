@@ -97,6 +97,12 @@ async fn raise_list_and_move(s: &dyn OpsStore) {
     let (same, created) = s.raise_work_order(&again).await.unwrap();
     assert!(!created);
     assert_eq!(same, a);
+    let by_serial = s.work_order_by_serial(sup.id, &a.serial).await.unwrap();
+    assert_eq!(by_serial, Some(a.clone()));
+    assert_eq!(
+        s.work_order_by_serial(other.id, &a.serial).await.unwrap(),
+        None
+    );
     // Another supplier may hold the same serial without clashing (its own row).
     let (o, created) = s
         .raise_work_order(&new(other.id, 1, "did:suanli:test:x", S::Open))

@@ -251,6 +251,11 @@ pub const SUPPLIER: Section = Section {
             "wo.title",
             Some(Permission::SupplyRead),
         ),
+        (
+            "/supplier/agent-keys",
+            "ak.title",
+            Some(Permission::SupplyRead),
+        ),
     ],
 };
 

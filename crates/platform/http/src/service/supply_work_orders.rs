@@ -108,8 +108,9 @@ async fn chain_trade(s: &AppState, serial: &TradeSerial) -> ServiceResult<Option
 }
 
 /// Raises the work order of a trade on one of the caller's offers (permission
-/// `supply:agent`); raising again answers the existing one. A trade that is not the
-/// caller's answers `not_found`, as does a serial the chain does not know.
+/// `supply:agent`); raising again answers the existing one, also once the trade closed.
+/// A trade that is not the caller's answers `not_found`, as does a serial the chain does
+/// not know; a closed trade without a work order, `trade_closed`.
 pub async fn raise(
     s: &AppState,
     a: &Authed,
@@ -125,6 +126,15 @@ pub async fn raise(
         return Err(ServiceError::NotFound);
     }
     if facts.stage == TradeStage::Closed {
+        // Raising again answers the existing work order (the agent releases it at the
+        // trade's end); a closed trade never gets a new one.
+        if let Some(w) = s
+            .store
+            .work_order_by_serial(a.org.id, serial.as_str())
+            .await?
+        {
+            return Ok((w, false));
+        }
         return Err(ServiceError::Conflict {
             code: "trade_closed",
             field: Some("serial".to_owned()),

@@ -91,5 +91,55 @@ pub const SUPPLY_AGENT_TEXTS: &[(&str, &str, &str)] = &[
         "该交易已关闭，无需开通",
         "The trade is closed; there is nothing to provision",
     ),
-    // err.ledger_unavailable: in texts_supply_catalog.rs (one key, one text).
+    // err.ledger_unavailable, err.chain_refused, err.no_key: in texts_supply_catalog.rs.
+    ("ak.title", "代理密钥", "Agent keys"),
+    (
+        "ak.hint",
+        "供应商代理（suanli agent）以自己的密钥为您受理订单、签发凭证、打卡和结束交易。用 suanli agent keygen 生成密钥，把打印出的公钥粘贴到下方并输入管理员密码：平台用密码临时解封供应商 DID 密钥，把代理密钥加入 DID 文档并在交易链上授权。撤销立即生效且不可恢复。",
+        "The supplier agent (suanli agent) accepts orders, issues credentials, checks in and closes trades for you with a key of its own. Create it with suanli agent keygen, paste the printed public key below and give the administrator's password: the platform unseals the supplier DID key with it for this one request, adds the agent key to the DID document and authorises it on the trade chain. A revocation takes effect at once and is permanent.",
+    ),
+    ("ak.key", "公钥（十六进制）", "Public key (hex)"),
+    (
+        "ak.fragment",
+        "验证方法片段",
+        "Verification method fragment",
+    ),
+    ("ak.authorised", "授权时间", "Authorised"),
+    ("ak.state", "状态", "State"),
+    ("ak.active", "有效", "Active"),
+    ("ak.revoked", "已撤销", "Revoked"),
+    ("ak.password", "管理员密码", "Administrator password"),
+    ("ak.add", "委托新的代理密钥", "Delegate a new agent key"),
+    ("ak.delegate", "委托", "Delegate"),
+    ("ak.revoke", "撤销", "Revoke"),
+    (
+        "ak.delegated",
+        "代理密钥 {}… 已委托。",
+        "Agent key {}… delegated.",
+    ),
+    (
+        "ak.revoked_done",
+        "代理密钥 {}… 已撤销。",
+        "Agent key {}… revoked.",
+    ),
+    (
+        "err.invalid_public_key",
+        "公钥须为 64 个十六进制字符（suanli agent keygen 打印的内容）",
+        "The public key must be 64 hex characters (what suanli agent keygen prints)",
+    ),
+    (
+        "err.invalid_fragment",
+        "片段须为 1–32 个小写字母、数字或“-”，且不能是 key-1（如 agent-1）",
+        "The fragment must be 1–32 of a-z, 0-9 and '-', not key-1 (e.g. agent-1)",
+    ),
+    (
+        "err.no_did",
+        "您的密钥尚未在身份链上创建 DID",
+        "Your key has no DID on the identity chain yet",
+    ),
+    (
+        "err.session_required",
+        "此操作需要登录会话，不能使用 API 令牌",
+        "This needs a logged-in session, not an API token",
+    ),
 ];

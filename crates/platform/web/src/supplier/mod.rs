@@ -24,6 +24,7 @@ pub mod agreement;
 pub mod revenue;
 pub mod trades;
 // Issue 16, the agent's part.
+pub mod agent_keys;
 pub mod work_orders;
 
 /// The supplier console's pages.
@@ -40,6 +41,7 @@ pub fn router() -> Router<WebState> {
         .merge(agreement::routes())
         // Issue 16, the agent's part.
         .merge(work_orders::routes())
+        .merge(agent_keys::routes())
         // Operator pages of onboarding (issue 16): the supplier review and enrolment.
         .route(
             "/ops/suppliers/registrations/{id}",

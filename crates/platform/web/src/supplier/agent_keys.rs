@@ -1,0 +1,166 @@
+//! The supplier's agent keys (`/supplier/agent-keys`, `docs/supply.md` §3.1,
+//! `docs/key-custody.md` §9): the keys its agents hold, delegated (added to the supplier
+//! DID document and authorised on the trade chain) or revoked with the administrator's
+//! password, which unseals the supplier DID key for that one request. Every action goes
+//! through `service::supply_agent_keys`.
+
+use crate::api::{self, ApiFailure};
+use crate::ctx::Ctx;
+use crate::form::{self, FormErrors, Kind};
+use crate::layout::{self, SUPPLIER, csrf};
+use crate::{PageResult, WebError, WebState};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use maud::html;
+use serde::Deserialize;
+use suanli_platform_domain::Permission;
+use suanli_platform_http::service::supply_agent_keys::{
+    self as ak, DelegateRequest, RevokeRequest,
+};
+
+/// The pages.
+pub fn routes() -> Router<WebState> {
+    Router::new()
+        .route("/supplier/agent-keys", get(page))
+        .route("/supplier/agent-keys/{action}", post(act))
+}
+
+/// `GET /supplier/agent-keys`
+pub async fn page(State(s): State<WebState>, ctx: Ctx) -> PageResult {
+    render(&s, &ctx, &KeyForm::default(), &FormErrors::default(), None).await
+}
+
+async fn render(
+    s: &WebState,
+    ctx: &Ctx,
+    typed: &KeyForm,
+    errors: &FormErrors,
+    revoking: Option<&str>,
+) -> PageResult {
+    let a = ctx.require(Permission::SupplyRead)?;
+    let lang = ctx.lang;
+    let (keys, unavailable) = match ak::list(&s.app, a).await {
+        Ok(k) => (k, None),
+        Err(e) => match ApiFailure::of(e)? {
+            f if f.code == "forbidden" => return Err(WebError::Forbidden),
+            f => (Vec::new(), Some(form::api_message(lang, &f))),
+        },
+    };
+    let adding = revoking.is_none();
+    let body = html! {
+        h1 { (ctx.t("ak.title")) }
+        p.hint { (ctx.t("ak.hint")) }
+        @if let Some(m) = unavailable { div.form-errors role="alert" { p { (m) } } }
+        (form::summary(ctx, errors))
+        @if keys.is_empty() { p.empty { (ctx.t("list.empty")) } } @else {
+            table.data #agent-keys {
+                thead { tr { th { (ctx.t("ak.key")) } th { (ctx.t("ak.fragment")) } th { (ctx.t("ak.authorised")) } th { (ctx.t("ak.state")) } th { (ctx.t("common.actions")) } } }
+                tbody { @for k in &keys {
+                    tr data-agent-key=(k.key) {
+                        td { code { (k.key) } }
+                        td { code { (k.fragment) } }
+                        td { (lang.datetime(i64::try_from(k.authorised_at_ms).unwrap_or(i64::MAX))) }
+                        td { @match k.revoked_at_ms {
+                            Some(t) => { (ctx.t("ak.revoked")) " " (lang.datetime(i64::try_from(t).unwrap_or(i64::MAX))) }
+                            None => { (ctx.t("ak.active")) }
+                        } }
+                        td.actions { @if k.revoked_at_ms.is_none() {
+                            form.inline method="post" action="/supplier/agent-keys/revoke" {
+                                (csrf(ctx))
+                                input type="hidden" name="public_key" value=(k.key);
+                                @let fe = if revoking == Some(k.key.as_str()) { errors.clone() } else { FormErrors::default() };
+                                (form::field(ctx, "password", "ak.password", Kind::Password, "", &fe, true))
+                                button.danger type="submit" { (ctx.t("ak.revoke")) }
+                            }
+                        } }
+                    }
+                } }
+            }
+        }
+        h2 { (ctx.t("ak.add")) }
+        form.stacked method="post" action="/supplier/agent-keys/delegate" {
+            (csrf(ctx))
+            @let none = FormErrors::default();
+            @let fe = if adding { errors } else { &none };
+            (form::field(ctx, "public_key", "ak.key", Kind::Text, &typed.public_key, fe, true))
+            (form::field(ctx, "fragment", "ak.fragment", Kind::Text, if typed.fragment.is_empty() { "agent-1" } else { &typed.fragment }, fe, true))
+            (form::field(ctx, "password", "ak.password", Kind::Password, "", fe, true))
+            button type="submit" { (ctx.t("ak.delegate")) }
+        }
+    };
+    let mut r = layout::page(ctx, &ctx.t("ak.title"), Some(&SUPPLIER), body);
+    if !errors.is_empty() {
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(r)
+}
+
+/// The delegate and revoke forms.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct KeyForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    #[serde(default)]
+    public_key: String,
+    #[serde(default)]
+    fragment: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// `POST /supplier/agent-keys/{delegate|revoke}`
+pub async fn act(
+    State(s): State<WebState>,
+    ctx: Ctx,
+    Path(action): Path<String>,
+    Form(f): Form<KeyForm>,
+) -> PageResult {
+    let a = ctx.require(Permission::SupplyRead)?;
+    let ip = ctx.client_ip();
+    let (done, key) = match action.as_str() {
+        "delegate" => {
+            let r = DelegateRequest {
+                public_key: f.public_key.clone(),
+                fragment: f.fragment.clone(),
+                password: f.password.clone(),
+            };
+            (
+                api::run(&ctx, &f.csrf, ak::delegate(&s.app, a, &ip, r)).await?,
+                "ak.delegated",
+            )
+        }
+        "revoke" => {
+            let r = RevokeRequest {
+                public_key: f.public_key.clone(),
+                password: f.password.clone(),
+            };
+            (
+                api::run(&ctx, &f.csrf, ak::revoke(&s.app, a, &ip, r)).await?,
+                "ak.revoked_done",
+            )
+        }
+        _ => return Err(WebError::NotFound),
+    };
+    match done {
+        Ok(()) => {
+            let short: String = f.public_key.trim().chars().take(16).collect();
+            Ok(Redirect::to(&Ctx::notice_url("/supplier/agent-keys", key, &short)).into_response())
+        }
+        Err(fail) if fail.code == "forbidden" => Err(WebError::Forbidden),
+        Err(fail) => {
+            let mut errors = FormErrors::default();
+            let fields = [
+                ("public_key", "public_key"),
+                ("fragment", "fragment"),
+                ("password", "password"),
+                ("current_password", "password"),
+            ];
+            errors.api(ctx.lang, &fail, &fields);
+            let revoking = (action == "revoke").then(|| f.public_key.trim().to_owned());
+            render(&s, &ctx, &f, &errors, revoking.as_deref()).await
+        }
+    }
+}
