@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use suanli_identity::{DidId, SuanliDid};
 use suanli_ledger::MempoolConfig;
-use suanli_ledger_client::embedded::{NETWORK_DEFAULT, Running, open_node, stop};
+use suanli_ledger_client::embedded::{NETWORK_DEFAULT, Running, open_node_with_clock, stop};
 use suanli_ledger_client::{HttpLedger, LedgerClient};
 use suanli_node::Node;
 use suanli_platform_http::Platform;
@@ -105,8 +105,20 @@ impl PlatformLedger {
                 authority: None,
             });
         }
+        Self::embedded(data_dir, Arc::new(SystemClock))
+    }
+
+    /// An embedded node under `data_dir/node` whose blocks and credentials are dated by
+    /// `clock` (`suanli serve` uses the system clock; tests a clock they move).
+    pub fn embedded(data_dir: &Path, clock: Arc<dyn Clock>) -> Result<Self, BridgeError> {
         let dir = data_dir.join("node");
-        let (node, producers) = open_node(&dir, NETWORK_DEFAULT, None, MempoolConfig::default())?;
+        let (node, producers) = open_node_with_clock(
+            &dir,
+            NETWORK_DEFAULT,
+            None,
+            MempoolConfig::default(),
+            Arc::clone(&clock),
+        )?;
         tracing::info!(dir = %dir.display(), "embedded ledger node ready");
         let operator = SecretKey::load(&dir.join("operator.key"))?;
         let authority = DidId::derive(&node.genesis(ChainKind::Identity).credit_operator);
@@ -115,7 +127,7 @@ impl PlatformLedger {
             client: Arc::clone(&node) as Arc<dyn LedgerClient>,
             embedded: Some((node, producers)),
             operator: Some(operator),
-            clock: Arc::new(SystemClock),
+            clock,
             remote: None,
         })
     }

@@ -54,9 +54,19 @@ impl Harness {
     /// (`DATA/node`) and every ledger port attached, as `suanli serve` has: DIDs, KYC
     /// enrolment, qualification verification (issue 16).
     pub fn start_with_ledger(config: Config, clock: Arc<dyn Clock>) -> Result<Self, WebError> {
+        Self::start_with_ledger_on(config, clock, Arc::new(suanli_primitives::SystemClock))
+    }
+
+    /// [`Harness::start_with_ledger`] with the node's blocks and credentials dated by
+    /// `chain_clock` (a test moves it to let check-in periods pass).
+    pub fn start_with_ledger_on(
+        config: Config,
+        clock: Arc<dyn Clock>,
+        chain_clock: Arc<dyn suanli_primitives::Clock>,
+    ) -> Result<Self, WebError> {
         let internal = |e: &dyn std::fmt::Display| WebError::Internal(e.to_string());
         std::fs::create_dir_all(&config.data_dir).map_err(|e| internal(&e))?;
-        let ledger = suanli_bridge::wiring::PlatformLedger::open(&config.data_dir, None, None)
+        let ledger = suanli_bridge::wiring::PlatformLedger::embedded(&config.data_dir, chain_clock)
             .map_err(|e| internal(&e))?;
         let key =
             suanli_primitives::SecretKey::load_or_generate(&config.data_dir.join("platform.key"))
