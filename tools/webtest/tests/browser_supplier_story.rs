@@ -85,7 +85,12 @@ fn onboard(d: &Driver, base: &str, vc: &str) -> (Session, Session) {
     op.goto(&format!("{base}/ops/registrations?lang=en"))
         .unwrap();
     op.click("tr[data-registration] a.button").unwrap();
-    assert_eq!(op.text("#qualification-state").unwrap(), "Verified");
+    assert_eq!(
+        op.text("#qualification-state").unwrap(),
+        "Verified",
+        "{}",
+        op.text("#qualification-checks").unwrap_or_default()
+    );
     op.click("button.approve").unwrap();
     login(&sup, base, LOGIN, PASSWORD).unwrap();
     sup.goto(&format!("{base}/supplier?lang=en")).unwrap();
@@ -148,11 +153,9 @@ fn list_on_pages(s: &Session, base: &str, cpts: (u32, u32)) -> i64 {
         .unwrap();
     s.click("#offer-action button[type=submit]").unwrap();
     assert_eq!(
-        s.find("span[data-status]")
-            .unwrap()
-            .attr("data-status")
-            .unwrap(),
-        "in_review"
+        s.find_all("span[data-status=in_review]").unwrap().len(),
+        1,
+        "the offer is in review"
     );
     let url = s.url().unwrap();
     url.rsplit('/')
@@ -167,15 +170,20 @@ fn list_on_pages(s: &Session, base: &str, cpts: (u32, u32)) -> i64 {
 /// offer for `minutes` (the order request `suanli trade order` signs).
 fn consumer_orders(
     ledger: &dyn LedgerClient,
+    clock: &dyn Clock,
     operator: &SecretKey,
     supplier: &PartyDid,
     offer: &Value,
 ) -> Serial {
     let key = SecretKey::from_label("story/consumer");
     suanli_ledger_client::identity::submit(ledger, &key, IdentityOp::CreateDid).unwrap();
-    let network = ledger.chain_id(ChainKind::Identity).unwrap().network().clone();
-    let did = PartyDid::parse(&SuanliDid::for_initial_key(network, &key.public()).to_string())
-        .unwrap();
+    let network = ledger
+        .chain_id(ChainKind::Identity)
+        .unwrap()
+        .network()
+        .clone();
+    let did =
+        PartyDid::parse(&SuanliDid::for_initial_key(network, &key.public()).to_string()).unwrap();
     let enroll = TradeOp::Enroll {
         did,
         role: Role::Consumer,
@@ -199,7 +207,7 @@ fn consumer_orders(
         duration_minutes: 180,
     };
     let serial = Serial::from_bytes([7; 16]);
-    let now = ledger.chain_time_ms(ChainKind::Trade).unwrap_or_default().max(1);
+    let now = clock.now_ms();
     let value = PositiveFen::new(180 * 180).unwrap();
     let digest = op::order_digest(&serial, now, supplier, offer_id, &requirements, value);
     let order = TradeOp::Order {
@@ -219,15 +227,14 @@ fn a_supplier_lists_sells_through_its_agent_and_sees_the_chain_s_amounts() {
     let dir = tempfile::tempdir().unwrap();
     let pclock = Arc::new(ManualClock::new(real_ms().unsigned_abs()));
     let chain_clock = Arc::new(Skip::default());
-    let h =
-        Harness::start_with_ledger_on(config(dir.path()), pclock.clone(), chain_clock.clone())
-            .unwrap();
+    let h = Harness::start_with_ledger_on(config(dir.path()), pclock.clone(), chain_clock.clone())
+        .unwrap();
     let base = h.base.clone();
     let ledger = h.ledger.as_ref().unwrap().client.clone();
     let certifier = Certifier::open(ledger.as_ref(), dir.path()).unwrap();
     let cpt = certifier.register_cpt(ledger.as_ref()).unwrap();
     let vc = certifier
-        .issue(cpt, CODE, 0, chain_clock.now_ms() - 60_000)
+        .issue(cpt, CODE, 0, chain_clock.now_ms())
         .unwrap()
         .to_string();
     assert!(available(), "{MISSING}");
@@ -239,10 +246,14 @@ fn a_supplier_lists_sells_through_its_agent_and_sees_the_chain_s_amounts() {
     let mut api = Client::new(&base);
     api.login(LOGIN, PASSWORD).unwrap();
     let pem = api
-        .api_post("/api/v1/me/key/export", &json!({"password": PASSWORD}), None)
-        .unwrap()
-        .json();
-    let key = SecretKey::from_pem(pem["pem"].as_str().unwrap()).unwrap();
+        .api_post(
+            "/api/v1/me/key/export",
+            &json!({"password": PASSWORD}),
+            None,
+        )
+        .unwrap();
+    assert_eq!(pem.status, 200, "{}", pem.body);
+    let key = SecretKey::from_pem(pem.json()["pkcs8_pem"].as_str().unwrap()).unwrap();
     let cpts = own_cpts(ledger.as_ref(), &key);
 
     // Resources, a mode with its CPTs and an offer on its pages; the operator lists it.
@@ -257,9 +268,14 @@ fn a_supplier_lists_sells_through_its_agent_and_sees_the_chain_s_amounts() {
         .text(&format!("#supply-offers li[data-offer='{offer}']"))
         .unwrap();
     assert!(card.contains("A100"), "{card}");
-    visitor.goto(&format!("{base}/offers/{offer}?lang=en")).unwrap();
+    visitor
+        .goto(&format!("{base}/offers/{offer}?lang=en"))
+        .unwrap();
     let attrs = visitor.text("#offer-resources").unwrap();
-    assert!(attrs.contains("cn-west") && attrs.contains("0.92"), "{attrs}");
+    assert!(
+        attrs.contains("cn-west") && attrs.contains("0.92"),
+        "{attrs}"
+    );
 
     // The supplier delegates an agent key and makes the agent's API token.
     let agent_key = SecretKey::from_label("story/agent");
@@ -274,7 +290,7 @@ fn a_supplier_lists_sells_through_its_agent_and_sees_the_chain_s_amounts() {
     let token = api
         .api_post(
             "/api/v1/me/tokens",
-            &json!({"name": "agent", "scopes": ["supply:agent"], "ttl_days": 30}),
+            &json!({"name": "agent", "scopes": ["supply:agent"], "ttl_secs": 2_592_000}),
             None,
         )
         .unwrap()
@@ -286,6 +302,7 @@ fn a_supplier_lists_sells_through_its_agent_and_sees_the_chain_s_amounts() {
     let chain_offer = serde_json::to_value(chain_offers.last().unwrap()).unwrap();
     let serial = consumer_orders(
         ledger.as_ref(),
+        chain_clock.as_ref(),
         &dir_operator(dir.path()),
         &supplier_did,
         &chain_offer,
@@ -314,9 +331,11 @@ fn a_supplier_lists_sells_through_its_agent_and_sees_the_chain_s_amounts() {
     sup.goto(&format!("{base}/supplier/work-orders?lang=en"))
         .unwrap();
     sup.fill("#f-address", "10.8.0.21:22").unwrap();
-    sup.fill("#f-credentials_ref", "vault:gpupark/trade-7").unwrap();
+    sup.fill("#f-credentials_ref", "vault:gpupark/trade-7")
+        .unwrap();
     sup.fill("#f-pool_id", "yaan-a100-pool").unwrap();
-    sup.click("form[action$='/fill'] button[type=submit]").unwrap();
+    sup.click("form[action$='/fill'] button[type=submit]")
+        .unwrap();
     agent.tick().unwrap();
     chain_clock.0.fetch_add(61 * 60_000, Ordering::SeqCst);
     agent.tick().unwrap();
@@ -327,7 +346,8 @@ fn a_supplier_lists_sells_through_its_agent_and_sees_the_chain_s_amounts() {
     assert_eq!(paid, 60 * 180, "one hour at ¥1.80 a minute");
 
     // Revenue from the chain; the operator's agreement, accepted; November's statement.
-    sup.goto(&format!("{base}/supplier/revenue?lang=en")).unwrap();
+    sup.goto(&format!("{base}/supplier/revenue?lang=en"))
+        .unwrap();
     assert!(sup.source().unwrap().contains("¥108.00"));
     supplier_books(&d, &base, &op, &sup, pclock.as_ref(), paid);
 }
@@ -344,18 +364,23 @@ fn supplier_books(
 ) {
     let mut admin = Client::new(base);
     admin.login("admin", HARNESS_ADMIN_PASSWORD).unwrap();
-    let org = sup.text("#supplier-org").unwrap_or_default();
-    let org: i64 = org.trim().parse().unwrap_or(0);
+    let mut me = Client::new(base);
+    me.login(LOGIN, PASSWORD).unwrap();
+    let overview = me.get("/api/v1/supplier").unwrap().json();
+    let org = overview["org"]["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{overview}"));
     let a = admin
         .api_post(
             &format!("/api/v1/ops/suppliers/{org}/agreements"),
             &json!({"body": "GPU Park supply agreement", "sales_mode": "discount",
-                    "commission_bp": 1000, "settlement_period": "monthly"}),
+                    "commission_bp": 1000, "period": "monthly"}),
             None,
         )
         .unwrap();
     assert!(a.status < 300, "{}", a.body);
-    sup.goto(&format!("{base}/supplier/agreement?lang=en")).unwrap();
+    sup.goto(&format!("{base}/supplier/agreement?lang=en"))
+        .unwrap();
     sup.click("main form button[type=submit]").unwrap();
     let month = suanli_platform_domain::money::civil_from_days(
         (pclock.now_unix_ms() + suanli_platform_domain::money::CST_OFFSET_MS)
@@ -363,6 +388,10 @@ fn supplier_books(
     );
     pclock.advance_ms(32 * suanli_platform_domain::money::DAY_MS);
     let period = format!("{}-{:02}", month.0, month.1);
+    // A month later the sessions have expired: log in again.
+    admin.login("admin", HARNESS_ADMIN_PASSWORD).unwrap();
+    login(op, base, "admin", HARNESS_ADMIN_PASSWORD).unwrap();
+    login(sup, base, LOGIN, PASSWORD).unwrap();
     let st = admin
         .api_post(
             &format!("/api/v1/ops/suppliers/{org}/statements"),
@@ -372,12 +401,17 @@ fn supplier_books(
         .unwrap();
     assert!(st.status < 300, "{}", st.body);
     let st = st.json();
-    assert_eq!(st["statement"]["gross_fen"], json!(paid), "{st}");
-    assert_eq!(st["statement"]["commission_fen"], json!(paid / 10), "{st}");
+    assert_eq!(st["statement"]["gross"], json!(paid), "{st}");
+    assert_eq!(st["statement"]["commission"], json!(paid / 10), "{st}");
+    assert_eq!(st["statement"]["net"], json!(paid - paid / 10), "{st}");
     op.goto(&format!("{base}/ops/suppliers/{org}/money?lang=en"))
         .unwrap();
-    sup.goto(&format!("{base}/supplier/revenue?lang=en")).unwrap();
-    assert!(sup.source().unwrap().contains("¥97.20"), "net = 108 − 10.80");
+    sup.goto(&format!("{base}/supplier/revenue?lang=en"))
+        .unwrap();
+    assert!(
+        sup.source().unwrap().contains("¥97.20"),
+        "net = 108 − 10.80"
+    );
 }
 
 /// The genesis operator's key of the harness's embedded node.
