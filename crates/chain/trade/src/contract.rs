@@ -177,9 +177,11 @@ impl Exec<'_, '_> {
                 scores,
                 signature,
             } => self.rate(&serial, time_ms, scores, signature),
-            TradeOp::AuthoriseAgent { key, key_fragment } => {
-                self.authorise_agent(key, key_fragment)
-            }
+            TradeOp::AuthoriseAgent {
+                key,
+                key_fragment,
+                proof,
+            } => self.authorise_agent(key, key_fragment, &proof),
             TradeOp::RevokeAgent { key } => self.revoke_agent(key),
         }
     }

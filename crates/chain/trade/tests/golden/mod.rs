@@ -24,7 +24,7 @@ use crate::common::{MINUTE, Net, Party, fen, pos, signed_state};
 
 /// Trade chain: head block hash, its state commitment, and the digest of every entry.
 const TRADE: [&str; 3] = [
-    "3905586bd69c3d0ad7847fa8b5eb3534f639a71f6a3b06d92875ec9e34b30afa",
+    "021353366f6b3c2123ffa0427df1e62338d30f55bdb00f37af65e3af2732eb2a",
     "3f406a031e621d673dde4af329f6525affa87e24d64490e3bbdb68d54d6fdd85",
     "9f189efac1941e24316a78c6e8e99d04f1776f9c89c53caed618cc95b6006f5e",
 ];
@@ -141,6 +141,7 @@ fn agents(net: &mut Net, s: &Party, c: &Party, offer: u64) {
     let authorise = TradeOp::AuthoriseAgent {
         key: agent.public(),
         key_fragment: "agent-1".into(),
+        proof: suanli_trade::op::agent_proof(&agent, &s.did, "agent-1"),
     };
     net.trade_op(&s.key, &authorise).unwrap();
     let serial = net.ordered(c, s, 6, offer, 60, 1_000);
