@@ -252,7 +252,7 @@ pub fn authorise_agent_key(
     let identity = ChainState::new(client, ChainKind::Identity);
     let head = suanli_identity::contract::head(&identity, &id);
     let head = identity.done(head)?.map_err(ClientError::from)?;
-    let identity_tx = match head.state.method(fragment) {
+    let added = match head.state.method(fragment) {
         Some(m) if m.key == *agent => None,
         Some(_) => {
             return Err(ClientError::invalid(format!(
@@ -277,13 +277,13 @@ pub fn authorise_agent_key(
     };
     match trade_tx(client, supplier_key, &authorise) {
         Ok(trade_tx) => Ok(Delegation {
-            identity_tx,
+            identity_tx: added,
             trade_tx: Some(trade_tx),
         }),
         Err(refused) => {
             // Roll back only a refusal: a transaction that may still commit keeps the key.
             let may_commit = matches!(refused.code(), "tx_not_committed" | "ledger_unreachable");
-            if identity_tx.is_some() && !may_commit {
+            if added.is_some() && !may_commit {
                 let remove = IdentityOp::RemoveKey {
                     did: id,
                     fragment: fragment.clone(),
