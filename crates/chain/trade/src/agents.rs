@@ -77,7 +77,7 @@ impl Exec<'_, '_> {
         err(
             "agent_not_allowed",
             format!(
-                "an agent key of {} may only accept, check in, close and run channels of its supplier's trades",
+                "an agent key of {} may only accept, check in, close and run channels of its supplier's trades (never post its bonds)",
                 agent.supplier
             ),
         )
