@@ -304,6 +304,7 @@ fn accepts_within_policy_leaves_the_rest_provisions_checks_in_and_closes() {
     let authorise = TradeOp::AuthoriseAgent {
         key: agent_key.public(),
         key_fragment: "agent-1".into(),
+        proof: suanli_trade::op::agent_proof(&agent_key, &supplier.did, "agent-1"),
     };
     submit(ledger.as_ref(), &supplier.key, &authorise, "authorise").unwrap();
     let delegated = Agent {

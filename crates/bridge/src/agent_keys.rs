@@ -11,7 +11,7 @@ use suanli_ledger_client::LedgerClient;
 use suanli_ledger_client::supply;
 use suanli_platform_http::PortError;
 use suanli_platform_http::agent_keys::{AgentKeyFacts, AgentKeys, TradeFacts, TradeStage};
-use suanli_primitives::{ChainKind, PublicKey, SecretKey};
+use suanli_primitives::{ChainKind, PublicKey, SecretKey, Signature};
 use suanli_trade::records::{Status, Trade, trade_key};
 use suanli_trade::{PartyDid, Serial};
 
@@ -84,13 +84,14 @@ impl AgentKeys for LedgerAgentKeys {
         &self,
         supplier: &SecretKey,
         agent: &PublicKey,
+        proof: &Signature,
         fragment: &str,
     ) -> Result<(), PortError> {
         let fragment = Fragment::new(fragment).map_err(|e| PortError::Refused {
             code: "invalid_fragment",
             message: e.to_string(),
         })?;
-        supply::authorise_agent_key(self.ledger.as_ref(), supplier, agent, &fragment)
+        supply::authorise_agent_key(self.ledger.as_ref(), supplier, agent, proof, &fragment)
             .map_err(refusal)?;
         Ok(())
     }

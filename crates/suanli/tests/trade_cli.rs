@@ -252,7 +252,7 @@ fn trade_flow_from_the_command_line() {
 fn own_cpts_and_agent_keys_from_the_command_line() {
     let w = trade_world();
     let (dir, data, url, cli) = (&w.dir, &w.data, w.url.clone(), &w.cli);
-    let (s_key, _supplier) = kyc_supplier(cli, "supplier", "闽算科技有限公司");
+    let (s_key, supplier) = kyc_supplier(cli, "supplier", "闽算科技有限公司");
     let consumer_claims = json!({"name": "王五", "idType": "resident-id-card"});
     let (c_key, _) = kyc_party(cli, "consumer", "consumer", &consumer_claims);
     let mut schema = suanli_vc::cpt::builtin_templates()[0].1.clone();
@@ -334,6 +334,19 @@ fn own_cpts_and_agent_keys_from_the_command_line() {
         .unwrap()
         .public()
         .to_hex();
+    let proof = cli
+        .ok(&[
+            "agent",
+            "proof",
+            "--key",
+            &agent_key,
+            "--supplier",
+            &supplier,
+            "--fragment",
+            "agent-1",
+        ])
+        .trim()
+        .to_owned();
     cli.ok(&[
         "trade",
         "agent-authorise",
@@ -341,6 +354,8 @@ fn own_cpts_and_agent_keys_from_the_command_line() {
         &s_key,
         "--agent",
         &agent,
+        "--proof",
+        &proof,
         "--fragment",
         "agent-1",
     ]);

@@ -283,6 +283,8 @@ fn a_supplier_lists_sells_through_its_agent_and_sees_the_chain_s_amounts() {
         .unwrap();
     sup.fill("#f-public_key", &agent_key.public().to_hex())
         .unwrap();
+    let proof = op::agent_proof(&agent_key, &supplier_did, "agent-1");
+    sup.fill("#f-proof", &proof.to_hex()).unwrap();
     sup.fill("#f-password", PASSWORD).unwrap();
     sup.click("form[action='/supplier/agent-keys/delegate'] button[type=submit]")
         .unwrap();

@@ -21,7 +21,7 @@ use suanli_identity::document::Relationships;
 use suanli_identity::op::IdentityOp;
 use suanli_identity::{DidId, Fragment, StateRead, SuanliDid};
 use suanli_ledger::Payload;
-use suanli_primitives::{ChainKind, Fen, PublicKey, SecretKey};
+use suanli_primitives::{ChainKind, Fen, PublicKey, SecretKey, Signature};
 use suanli_trade::cpts::{AdoptedCpt, CptPurpose};
 use suanli_trade::model::{MINUTE_MS, ModeTerms, OfferTerms};
 use suanli_trade::records::{AgentKey, Mode, Offer, Record, Status, Trade};
@@ -82,8 +82,9 @@ pub struct Published {
 
 /// The two transactions of an agent-key delegation or revocation: the identity chain's
 /// (`add_key` / `remove_key` on the supplier's DID) and the trade chain's
-/// (`authorise_agent` / `revoke_agent`); `None` where that chain already was as asked, so
-/// repeating a call after a partial failure completes it.
+/// (`authorise_agent` / `revoke_agent`); `None` where there was nothing to do (the method
+/// was already there or gone; the key was authorised or revoked already), so repeating a
+/// call after a partial failure completes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delegation {
     pub identity_tx: Option<String>,
@@ -183,17 +184,11 @@ pub fn publish_mode(
     let me = enrolled_did(client, &supplier_key.public())?;
     let state = ChainState::new(client, ChainKind::Trade);
     let before = state.done(view::supplier_stats(&state, &me).modes)?;
-    let tx = trade_tx(
-        client,
-        supplier_key,
-        &TradeOp::PublishMode {
-            terms: terms.clone(),
-        },
-    )?;
+    let tx = trade_tx(client, supplier_key, &TradeOp::PublishMode { terms })?;
     let found = state.done(view::supplier_modes(&state, &me, before, view::PAGE_MAX))?;
     let id = found
         .iter()
-        .find(|m| m.terms == terms)
+        .find(|m| m.tx_id.is_some_and(|id| id.to_string() == tx))
         .map(|m| m.id)
         .ok_or_else(|| ClientError::invalid("the mode was committed but is not listed"))?;
     Ok(Published { id, tx })
@@ -209,17 +204,11 @@ pub fn publish_offer(
     let me = enrolled_did(client, &supplier_key.public())?;
     let state = ChainState::new(client, ChainKind::Trade);
     let before = state.done(view::supplier_stats(&state, &me).offers)?;
-    let tx = trade_tx(
-        client,
-        supplier_key,
-        &TradeOp::PublishOffer {
-            terms: terms.clone(),
-        },
-    )?;
+    let tx = trade_tx(client, supplier_key, &TradeOp::PublishOffer { terms })?;
     let found = state.done(view::supplier_offers(&state, &me, before, view::PAGE_MAX))?;
     let id = found
         .iter()
-        .find(|o| o.terms == terms)
+        .find(|o| o.tx_id.is_some_and(|id| id.to_string() == tx))
         .map(|o| o.id)
         .ok_or_else(|| ClientError::invalid("the offer was committed but is not listed"))?;
     Ok(Published { id, tx })
@@ -324,21 +313,38 @@ fn supplier_did(
     Ok((did, parsed.id().clone()))
 }
 
-/// Delegates `agent` to the supplier's agent: adds it to the supplier's DID document as
-/// `#fragment` (assertionMethod only, signed by the supplier's DID key; skipped when the
-/// document already has exactly that method), then `authorise_agent` on the trade chain
-/// (signed by the supplier's enrolled key, the same key).
+/// Delegates `agent` to the supplier's agent. `proof` is the agent key's proof of
+/// possession ([`op::agent_proof`], made where the agent key is kept, over the supplier's
+/// DID and `fragment`). First checks on the trade chain's state that `authorise_agent`
+/// can succeed (the proof verifies; the key is not enrolled, not an agent key already,
+/// the fragment is free, the supplier has room); then adds the key to the supplier's DID
+/// document as `#fragment` (assertionMethod only, signed by the supplier's DID key;
+/// skipped when the document already has exactly that method), then `authorise_agent` on
+/// the trade chain (signed by the supplier's enrolled key, the same key). When the trade
+/// chain refuses it after all, the key this call added is removed from the DID document
+/// again (`remove_key`) and the refusal returned.
 pub fn authorise_agent_key(
     client: &dyn LedgerClient,
     supplier_key: &SecretKey,
     agent: &PublicKey,
+    proof: &Signature,
     fragment: &Fragment,
 ) -> Result<Delegation, ClientError> {
     let (did, id) = supplier_did(client, supplier_key)?;
+    // Already authorised for this supplier under this fragment: only the DID document
+    // may be missing the method (a repeated call after a partial failure).
+    let state = ChainState::new(client, ChainKind::Trade);
+    let existing = state.done(view::agent(&state, agent))?;
+    let already = existing.is_some_and(|a| {
+        a.supplier == did && a.key_fragment == fragment.as_str() && !a.is_revoked()
+    });
+    if !already {
+        precheck_authorise(client, &did, agent, proof, fragment)?;
+    }
     let identity = ChainState::new(client, ChainKind::Identity);
     let head = suanli_identity::contract::head(&identity, &id);
     let head = identity.done(head)?.map_err(ClientError::from)?;
-    let identity_tx = match head.state.method(fragment) {
+    let added = match head.state.method(fragment) {
         Some(m) if m.key == *agent => None,
         Some(_) => {
             return Err(ClientError::invalid(format!(
@@ -349,46 +355,116 @@ pub fn authorise_agent_key(
             client,
             supplier_key,
             IdentityOp::AddKey {
-                did: id,
+                did: id.clone(),
                 fragment: fragment.clone(),
                 key: *agent,
                 relationships: Relationships::ASSERTION_METHOD,
             },
         )?),
     };
-    let trade = ChainState::new(client, ChainKind::Trade);
-    let existing = trade.done(view::agent(&trade, agent))?;
-    let done = existing.is_some_and(|a| {
-        a.supplier == did && a.key_fragment == fragment.as_str() && !a.is_revoked()
-    });
-    let trade_tx = if done {
-        None
-    } else {
-        let op = TradeOp::AuthoriseAgent {
-            key: *agent,
-            key_fragment: fragment.as_str().to_owned(),
-        };
-        Some(trade_tx(client, supplier_key, &op)?)
+    if already {
+        return Ok(Delegation {
+            identity_tx: added,
+            trade_tx: None,
+        });
+    }
+    let authorise = TradeOp::AuthoriseAgent {
+        key: *agent,
+        key_fragment: fragment.as_str().to_owned(),
+        proof: *proof,
     };
-    Ok(Delegation {
-        identity_tx,
-        trade_tx,
-    })
+    match trade_tx(client, supplier_key, &authorise) {
+        Ok(trade_tx) => Ok(Delegation {
+            identity_tx: added,
+            trade_tx: Some(trade_tx),
+        }),
+        Err(refused) => {
+            // Roll back only a refusal: a transaction that may still commit keeps the key.
+            let may_commit = matches!(refused.code(), "tx_not_committed" | "ledger_unreachable");
+            if added.is_some() && !may_commit {
+                let remove = IdentityOp::RemoveKey {
+                    did: id,
+                    fragment: fragment.clone(),
+                };
+                identity_tx(client, supplier_key, remove).context(format!(
+                    "removing #{fragment} again after the trade chain refused it ({refused})"
+                ))?;
+            }
+            Err(refused)
+        }
+    }
+}
+
+/// What `authorise_agent` would refuse, read from the trade chain's state first.
+fn precheck_authorise(
+    client: &dyn LedgerClient,
+    did: &PartyDid,
+    agent: &PublicKey,
+    proof: &Signature,
+    fragment: &Fragment,
+) -> Result<(), ClientError> {
+    let digest = op::agent_proof_digest(did, agent, fragment.as_str());
+    if !op::verify_digest(agent, &digest, proof) {
+        return Err(ClientError::invalid(format!(
+            "the proof does not verify with {agent}: the agent signs op::agent_proof for {did} and #{fragment}"
+        )));
+    }
+    let state = ChainState::new(client, ChainKind::Trade);
+    let existing = view::agent(&state, agent);
+    let enrolled = view::did_of_key(&state, agent);
+    let agents = view::agents(&state, did);
+    state.done(())?;
+    if let Some(a) = existing {
+        return Err(ClientError::invalid(if a.is_revoked() {
+            format!("agent_key_revoked: {agent} was revoked and cannot be authorised again")
+        } else {
+            format!(
+                "key_in_use: {agent} is already an agent key of {}",
+                a.supplier
+            )
+        }));
+    }
+    if enrolled.is_some() {
+        return Err(ClientError::invalid(format!(
+            "key_in_use: {agent} is enrolled for a party"
+        )));
+    }
+    let active: Vec<&AgentKey> = agents.iter().filter(|a| !a.is_revoked()).collect();
+    if active.iter().any(|a| a.key_fragment == fragment.as_str()) {
+        return Err(ClientError::invalid(format!(
+            "fragment_in_use: #{fragment} already names an agent key of {did}"
+        )));
+    }
+    let full = active.len() as u64 >= suanli_trade::agents::AGENTS_PER_SUPPLIER_MAX
+        || agents.len() as u64 >= suanli_trade::agents::AGENTS_RECORDED_PER_SUPPLIER_MAX;
+    if full {
+        return Err(ClientError::invalid(format!(
+            "limit_reached: {did} has no room for another agent key"
+        )));
+    }
+    Ok(())
 }
 
 /// Revokes an agent key: `revoke_agent` on the trade chain first (it is refused there from
-/// the next block on), then removes its method from the supplier's DID document (skipped
-/// when it is no longer there), both signed by the supplier's key.
+/// the next transaction on; skipped when the key is revoked already, so a retry after a
+/// failed second step carries on), then removes its method from the supplier's DID
+/// document (skipped when it is no longer there), both signed by the supplier's key.
 pub fn revoke_agent_key(
     client: &dyn LedgerClient,
     supplier_key: &SecretKey,
     agent: &PublicKey,
 ) -> Result<Delegation, ClientError> {
-    let (_, id) = supplier_did(client, supplier_key)?;
+    let (did, id) = supplier_did(client, supplier_key)?;
     let trade = ChainState::new(client, ChainKind::Trade);
     let record = trade.done(view::agent(&trade, agent))?;
     let record =
         record.ok_or_else(|| ClientError::invalid(format!("{agent} is not an agent key")))?;
+    if record.supplier != did {
+        return Err(ClientError::invalid(format!(
+            "not_agent_owner: {agent} is an agent key of {}",
+            record.supplier
+        )));
+    }
     let trade_tx = if record.is_revoked() {
         None
     } else {

@@ -154,12 +154,15 @@ fn modes_offers_and_acceptances_are_signed_by_the_supplier_and_its_agent_key() {
     };
     let offer = supply::publish_offer(&w.http, &supplier_key, offer_terms).unwrap();
     let fragment = Fragment::new("agent-1").unwrap();
+    let proof = suanli_trade::op::agent_proof(&agent, &supplier, "agent-1");
     let delegated =
-        supply::authorise_agent_key(&w.http, &supplier_key, &agent.public(), &fragment).unwrap();
+        supply::authorise_agent_key(&w.http, &supplier_key, &agent.public(), &proof, &fragment)
+            .unwrap();
     assert!(delegated.identity_tx.is_some() && delegated.trade_tx.is_some());
     // Repeated (e.g. after a timeout), nothing is sent again.
     let again =
-        supply::authorise_agent_key(&w.http, &supplier_key, &agent.public(), &fragment).unwrap();
+        supply::authorise_agent_key(&w.http, &supplier_key, &agent.public(), &proof, &fragment)
+            .unwrap();
     assert_eq!((again.identity_tx, again.trade_tx), (None, None));
 
     // The supplier's mode and offer, read through the node API, name their transactions,
@@ -464,4 +467,72 @@ fn verification_re_checks_cpt_adoptions_a_node_did_not_check() {
     )
     .unwrap_err();
     assert!(found.to_string().contains("not_cpt_owner"), "{found}");
+/// The method #fragment of `did`'s document on the identity chain, if any.
+fn has_method(w: &World, key: &SecretKey, fragment: &Fragment) -> bool {
+    let state = supply::ChainState::new(&w.http, ChainKind::Identity);
+    let id = SuanliDid::for_initial_key(w.http.network().unwrap(), &key.public())
+        .id()
+        .clone();
+    let head = suanli_identity::contract::head(&state, &id);
+    let head = state.done(head).unwrap().unwrap();
+    head.state.method(fragment).is_some()
+}
+
+/// The two-chain steps' partial paths (M3): a delegation the trade chain refuses leaves no
+/// key in the DID document, one the state already refuses adds none, and a revocation
+/// whose second step (the DID document) is missing is finished by running it again.
+#[test]
+fn delegation_and_revocation_recover_from_a_partial_step() {
+    let w = world();
+    let supplier_key = SecretKey::from_label("supply/partial-supplier");
+    let agent = SecretKey::from_label("supply/partial-agent");
+    let fragment = Fragment::new("agent-1").unwrap();
+    // Enrolled as a consumer only: the trade chain refuses after the DID document step.
+    let did = party(&w, &supplier_key, Role::Consumer);
+    let proof = suanli_trade::op::agent_proof(&agent, &did, "agent-1");
+    let refused =
+        supply::authorise_agent_key(&w.http, &supplier_key, &agent.public(), &proof, &fragment)
+            .unwrap_err();
+    assert_eq!(refused.code(), "tx_failed", "{refused:?}");
+    assert!(!has_method(&w, &supplier_key, &fragment), "rolled back");
+    // A proof by another key is refused before anything is written.
+    let other = SecretKey::from_label("supply/partial-other");
+    let bad = suanli_trade::op::agent_proof(&other, &did, "agent-1");
+    let refused =
+        supply::authorise_agent_key(&w.http, &supplier_key, &agent.public(), &bad, &fragment)
+            .unwrap_err();
+    assert_eq!(refused.code(), "invalid", "{refused:?}");
+    assert!(!has_method(&w, &supplier_key, &fragment));
+
+    // Enrolled as a supplier too: delegated, then revoked on the trade chain alone (as if
+    // the identity step had failed); the client's revoke finishes the identity step.
+    let enroll = TradeOp::Enroll {
+        did: did.clone(),
+        role: Role::Supplier,
+        key: supplier_key.public(),
+        key_fragment: "key-1".into(),
+        kyc_credential_id: Some("urn:uuid:kyc-supplier".into()),
+        kyc_credential_sha256: Some(sha256(b"supplier").to_hex()),
+    };
+    trade_client::submit(&w.http, &w.operator, &enroll, "enroll").unwrap();
+    supply::authorise_agent_key(&w.http, &supplier_key, &agent.public(), &proof, &fragment)
+        .unwrap();
+    assert!(has_method(&w, &supplier_key, &fragment));
+    let revoke = TradeOp::RevokeAgent {
+        key: agent.public(),
+    };
+    trade_client::submit(&w.http, &supplier_key, &revoke, "revoke").unwrap();
+    let again = supply::revoke_agent_key(&w.http, &supplier_key, &agent.public()).unwrap();
+    assert_eq!(again.trade_tx, None);
+    assert!(again.identity_tx.is_some());
+    assert!(!has_method(&w, &supplier_key, &fragment));
+    // Re-delegating the revoked key is refused before the DID document is touched.
+    let refused =
+        supply::authorise_agent_key(&w.http, &supplier_key, &agent.public(), &proof, &fragment)
+            .unwrap_err();
+    assert!(
+        refused.to_string().contains("agent_key_revoked"),
+        "{refused}"
+    );
+    assert!(!has_method(&w, &supplier_key, &fragment));
 }

@@ -221,6 +221,7 @@ pub(crate) async fn full_trade(
                 &chain,
                 &serial.to_string(),
                 &[&trade.consumer, &trade.supplier],
+                Some(&trade.supplier),
                 &req.signed(),
                 now,
             )
@@ -251,7 +252,7 @@ pub(crate) async fn history(
         let now = node.now_ms();
         let chain = node.chain_id(ChainKind::Trade).to_string();
         node.with_state(ChainKind::Trade, |s| {
-            view::authorize_read(s, &chain, did.as_str(), &[&did], &req.signed(), now)
+            view::authorize_read(s, &chain, did.as_str(), &[&did], None, &req.signed(), now)
                 .map_err(denied)?;
             let (total, serials) = view::history(s, &did, skip, limit as usize);
             let trades: Vec<Value> = serials

@@ -2,25 +2,32 @@
 //! enrolled key can stay offline. Part of [`crate::contract::TradeContract`]'s execution.
 //!
 //! Rules (codes in `docs/trade.md` §5): only a supplier's own enrolled key authorises or
-//! revokes (`agent_not_allowed` for an agent key); a key serves one party or agent only
+//! revokes (`agent_not_allowed` for an agent key), with the agent key's proof of
+//! possession (`bad_signature`); a key serves one party or agent only
 //! (`key_in_use`); a fragment names one key of the supplier (`fragment_in_use`); at most
-//! [`AGENTS_PER_SUPPLIER_MAX`] keys per supplier, revoked ones included (`limit_reached`);
-//! revocation is permanent (`agent_key_revoked` for every later use). An agent key signs,
-//! for its supplier only, `accept`, `checkin`, `close` and the channel operations — the
+//! [`AGENTS_PER_SUPPLIER_MAX`] active keys per supplier and
+//! [`AGENTS_RECORDED_PER_SUPPLIER_MAX`] in all, revoked ones included (`limit_reached`);
+//! revocation is permanent (`agent_key_revoked` for every later use), and re-enrolling
+//! the supplier with another key revokes all its agent keys. An agent key signs,
+//! for its supplier only, `accept`, `checkin`, `close` and the channel operations but `bond` — the
 //! contract resolves it to the supplier's party ([`Actor`]) and checks its signatures and
 //! credential proofs against the agent key and its fragment.
 
 use suanli_ledger::contract::ContractError;
-use suanli_primitives::PublicKey;
+use suanli_primitives::{PublicKey, Signature};
 
 use crate::contract::Exec;
 use crate::model::Role;
+use crate::op::{agent_proof_digest, verify_digest};
 use crate::records::{
     AgentKey, Party, agent_count_key, agent_index_key, agent_key, corrupt, decode_u64, keyof_key,
 };
 
-/// Most agent keys one supplier may authorise (revoked ones count: they stay on record).
+/// Most active (not revoked) agent keys one supplier may have.
 pub const AGENTS_PER_SUPPLIER_MAX: u64 = 16;
+/// Most agent keys one supplier may authorise in all, revoked ones included (they stay
+/// on record, and every authorisation and channel check reads them).
+pub const AGENTS_RECORDED_PER_SUPPLIER_MAX: u64 = 256;
 
 fn err(code: &'static str, message: impl Into<String>) -> ContractError {
     ContractError::new(code, message)
@@ -70,7 +77,7 @@ impl Exec<'_, '_> {
         err(
             "agent_not_allowed",
             format!(
-                "an agent key of {} may only accept, check in, close and run channels of its supplier's trades",
+                "an agent key of {} may only accept, check in, close and run channels of its supplier's trades (never post its bonds)",
                 agent.supplier
             ),
         )
@@ -103,12 +110,23 @@ impl Exec<'_, '_> {
         &mut self,
         key: PublicKey,
         key_fragment: String,
+        proof: &Signature,
     ) -> Result<(), ContractError> {
         let supplier = self.signer()?;
         if !supplier.has(Role::Supplier) {
             return Err(err(
                 "role_missing",
                 format!("{} is not enrolled as a supplier", supplier.did),
+            ));
+        }
+        let digest = agent_proof_digest(&supplier.did, &key, &key_fragment);
+        if !verify_digest(&key, &digest, proof) {
+            return Err(err(
+                "bad_signature",
+                format!(
+                    "the proof does not verify with key {key}: the agent key signs its consent to act for {} as #{key_fragment}",
+                    supplier.did
+                ),
             ));
         }
         if let Some(existing) = self.agent(&key)? {
@@ -128,17 +146,31 @@ impl Exec<'_, '_> {
         }
         let count_key = agent_count_key(&supplier.did);
         let n = decode_u64(self.state.get(&count_key));
-        if n >= AGENTS_PER_SUPPLIER_MAX {
+        if n >= AGENTS_RECORDED_PER_SUPPLIER_MAX {
             return Err(err(
                 "limit_reached",
-                format!("a supplier may authorise at most {AGENTS_PER_SUPPLIER_MAX} agent keys"),
+                format!(
+                    "a supplier may authorise at most {AGENTS_RECORDED_PER_SUPPLIER_MAX} agent keys in all, revoked ones included"
+                ),
             ));
         }
         let mut taken = key_fragment == supplier.key_fragment;
+        let mut active = 0;
         for i in 0..n {
-            if let Some(other) = self.agent_at(&supplier, i)? {
-                taken |= !other.is_revoked() && other.key_fragment == key_fragment;
+            if let Some(other) = self.agent_at(&supplier, i)?
+                && !other.is_revoked()
+            {
+                active += 1;
+                taken |= other.key_fragment == key_fragment;
             }
+        }
+        if active >= AGENTS_PER_SUPPLIER_MAX {
+            return Err(err(
+                "limit_reached",
+                format!(
+                    "a supplier may have at most {AGENTS_PER_SUPPLIER_MAX} active agent keys; revoke one first"
+                ),
+            ));
         }
         if taken {
             return Err(err(
@@ -169,6 +201,34 @@ impl Exec<'_, '_> {
         };
         let key = PublicKey::from_bytes(&bytes).map_err(|_| corrupt("agent index"))?;
         self.agent(&key)
+    }
+
+    /// The supplier's agent keys that are not revoked.
+    pub(crate) fn active_agent_keys(
+        &self,
+        supplier: &Party,
+    ) -> Result<Vec<PublicKey>, ContractError> {
+        let n = decode_u64(self.state.get(&agent_count_key(&supplier.did)));
+        let mut keys = Vec::new();
+        for i in 0..n {
+            if let Some(agent) = self.agent_at(supplier, i)?
+                && !agent.is_revoked()
+            {
+                keys.push(agent.key);
+            }
+        }
+        Ok(keys)
+    }
+
+    /// Revokes every active agent key of `supplier` (its enrolled key changed: keys its
+    /// old key authorised stop acting for it).
+    pub(crate) fn revoke_all_agents(&mut self, supplier: &Party) -> Result<(), ContractError> {
+        for key in self.active_agent_keys(supplier)? {
+            let mut agent = self.agent(&key)?.ok_or_else(|| corrupt("agent key"))?;
+            agent.revoked_at_ms = Some(self.ctx.timestamp_ms);
+            self.put(agent_key(&key), &agent);
+        }
+        Ok(())
     }
 
     pub(crate) fn revoke_agent(&mut self, key: PublicKey) -> Result<(), ContractError> {

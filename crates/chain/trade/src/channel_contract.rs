@@ -21,7 +21,7 @@ use suanli_primitives::{Fen, PositiveFen};
 
 use crate::channel::{ChannelOp, ChannelTerms, SignedState, StateError, Statement};
 use crate::contract::{Conclusion, Exec, TIME_SKEW_MS_MAX, add_fen};
-use crate::model::{CloseReason, MINUTE_MS, Role, Serial};
+use crate::model::{CloseReason, MINUTE_MS, PartyDid, Role, Serial};
 use crate::records::*;
 
 /// Most check-ins of one channel (each settles a newer state; the contract's length bounds
@@ -161,9 +161,34 @@ impl Exec<'_, '_> {
         self.put(channel_key(&channel.serial), channel);
     }
 
-    /// A dual-signed state whose signatures verify with the channel's keys.
-    fn verified(channel: &Channel, state: &SignedState) -> Result<(), ContractError> {
-        channel.terms.verify(state).map_err(state_err)
+    /// A dual-signed state whose signatures verify with the channel's keys. Once the
+    /// channel's supplier key is a revoked agent key, that key signs nothing more: the
+    /// supplier's signature must then verify with its enrolled key or one of its active
+    /// agent keys (`docs/channel-protocol.md` §4).
+    fn verified(
+        &self,
+        channel: &Channel,
+        supplier: &PartyDid,
+        state: &SignedState,
+    ) -> Result<(), ContractError> {
+        let revoked = self
+            .agent(&channel.terms.supplier_key)?
+            .is_some_and(|a| a.is_revoked());
+        if !revoked {
+            return channel.terms.verify(state).map_err(state_err);
+        }
+        let statement = &state.statement;
+        let party = self.party(supplier)?.ok_or_else(|| corrupt("party"))?;
+        let mut keys = vec![party.key];
+        keys.extend(self.active_agent_keys(&party)?);
+        let supplier_ok = keys
+            .iter()
+            .any(|k| statement.verify(k, &state.supplier_signature));
+        if supplier_ok && statement.verify(&channel.terms.consumer_key, &state.consumer_signature) {
+            Ok(())
+        } else {
+            Err(state_err(StateError::BadSignature))
+        }
     }
 
     fn channel_open(
@@ -297,7 +322,13 @@ impl Exec<'_, '_> {
         serial: &Serial,
         amount_fen: PositiveFen,
     ) -> Result<(), ContractError> {
-        let (_, supplier) = self.trade_as(serial, Role::Supplier)?;
+        let (_, actor) = self.trade_as_actor(serial, Role::Supplier)?;
+        if let Some(agent) = &actor.agent {
+            // Bonds move the supplier's own money into the channel: its enrolled key only,
+            // so a stolen agent key cannot tie up the supplier's balance.
+            return Err(self.refuse_agent(agent));
+        }
+        let supplier = actor.party;
         let mut channel = self.channel_in(serial, &[ChannelStatus::Open])?;
         if channel.bonds >= BONDS_PER_CHANNEL_MAX {
             return Err(err(
@@ -343,7 +374,7 @@ impl Exec<'_, '_> {
             ));
         }
         self.check_newer(&channel, &channel.settled, next)?;
-        Self::verified(&channel, state)?;
+        self.verified(&channel, &trade.supplier, state)?;
         // `check_newer` holds: costs never decrease, so the delta is not negative.
         let delta = next.cost_fen.saturating_sub(channel.settled.cost_fen);
         debug_assert!(next.cost_fen >= channel.settled.cost_fen);
@@ -444,7 +475,7 @@ impl Exec<'_, '_> {
             .as_ref()
             .map_or(channel.settled, |c| c.posted);
         self.check_newer(&channel, &last, next)?;
-        Self::verified(&channel, state)?;
+        self.verified(&channel, &trade.supplier, state)?;
         self.finish_channel(
             trade,
             &mut channel,
@@ -595,7 +626,7 @@ impl Exec<'_, '_> {
         state: Option<&SignedState>,
         reason: CloseReason,
     ) -> Result<(), ContractError> {
-        let (_, party, role) = self.trade_as_party(serial)?;
+        let (trade, party, role) = self.trade_as_party(serial)?;
         let mut channel = self.channel_in(serial, &[ChannelStatus::Open])?;
         self.check_close_reason(&channel, role, reason)?;
         if let Some(state) = state {
@@ -604,7 +635,7 @@ impl Exec<'_, '_> {
         let posted = match state {
             Some(state) => {
                 self.check_newer(&channel, &channel.settled, &state.statement)?;
-                Self::verified(&channel, state)?;
+                self.verified(&channel, &trade.supplier, state)?;
                 PostedState::of(&state.statement)
             }
             None => channel.settled,
@@ -666,7 +697,7 @@ impl Exec<'_, '_> {
         }
         *count += 1;
         self.check_newer(&channel, &closing.posted, &state.statement)?;
-        Self::verified(&channel, state)?;
+        self.verified(&channel, &trade.supplier, state)?;
         let stale = closing.posted;
         let stale_by = closing.posted_by;
         let mut penalty_fen = Fen::ZERO;

@@ -183,9 +183,11 @@ impl Exec<'_, '_> {
                 purpose,
                 schema,
             } => self.adopt_cpt(cpt, purpose, schema),
-            TradeOp::AuthoriseAgent { key, key_fragment } => {
-                self.authorise_agent(key, key_fragment)
-            }
+            TradeOp::AuthoriseAgent {
+                key,
+                key_fragment,
+                proof,
+            } => self.authorise_agent(key, key_fragment, &proof),
             TradeOp::RevokeAgent { key } => self.revoke_agent(key),
         }
     }

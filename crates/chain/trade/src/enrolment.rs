@@ -54,6 +54,10 @@ impl Exec<'_, '_> {
         if party.key != key || party.key_fragment != key_fragment {
             // Re-enrolment after a key rotation: the old key stops acting for the DID.
             self.state.delete(keyof_key(&party.key));
+            if party.key != key {
+                // The old key's delegations end with it (`docs/trade.md` §1.1).
+                self.revoke_all_agents(&party)?;
+            }
             party.key = key;
             party.key_fragment = key_fragment;
             party.key_since_ms = self.ctx.timestamp_ms;

@@ -98,10 +98,13 @@ pub enum TradeOp {
     /// Supplier (its own enrolled key): delegates `key` to its agent. The agent key may
     /// then sign, for this supplier only, `accept`, `checkin`, `close` and the channel
     /// operations; its credentials name `<supplier>#<key_fragment>` (the key is added to
-    /// the supplier's DID document under that fragment on the identity chain).
+    /// the supplier's DID document under that fragment on the identity chain). `proof` is
+    /// the agent key's signature over [`agent_proof_digest`]: the supplier holds (or was
+    /// given by its holder) a key it delegates, so it cannot claim another's key.
     AuthoriseAgent {
         key: PublicKey,
         key_fragment: String,
+        proof: Signature,
     },
     /// Supplier (its own enrolled key): revokes an agent key, permanently.
     RevokeAgent { key: PublicKey },
@@ -303,6 +306,23 @@ pub fn rating_digest(
         &list,
     ])
     .as_bytes()
+}
+
+/// What an agent key signs to consent to act for a supplier (`authorise_agent`'s proof of
+/// possession): SHA-256("suanli/trade/agent/v1" ‖ len‖supplier DID ‖ key ‖
+/// len‖key_fragment). The supplier DID names the network, so a proof serves one network,
+/// one supplier and one fragment.
+pub fn agent_proof_digest(supplier: &PartyDid, key: &PublicKey, key_fragment: &str) -> [u8; 32] {
+    let mut s = Vec::new();
+    field(&mut s, supplier.as_str().as_bytes());
+    s.extend_from_slice(key.as_bytes());
+    field(&mut s, key_fragment.as_bytes());
+    *sha256_parts(&[b"suanli/trade/agent/v1".as_slice(), &s]).as_bytes()
+}
+
+/// The agent's proof of possession for `authorise_agent` (see [`agent_proof_digest`]).
+pub fn agent_proof(agent: &SecretKey, supplier: &PartyDid, key_fragment: &str) -> Signature {
+    agent.sign(&agent_proof_digest(supplier, &agent.public(), key_fragment))
 }
 
 /// What a party or regulator signs to read a trade's full records through a node:

@@ -325,12 +325,15 @@ pub struct SignedRead<'a> {
 /// Checks a signed read request: `reader` signed [`read_digest`]`(chain, reader, subject,
 /// time_ms)` with
 /// its enrolled key within [`TIME_SKEW_MS_MAX`] of `now_ms`, and is entitled: a regulator,
-/// or one of `parties`.
+/// or one of `parties`. Signed by one of a supplier's active agent keys instead, it reads
+/// only as `agent_reads_as` — the trade's supplier; `None` where no agent key reads (a
+/// party's history, which holds its trades as a consumer too).
 pub fn authorize_read(
     state: &(impl StateRead + ?Sized),
     chain: &str,
     subject: &str,
     parties: &[&PartyDid],
+    agent_reads_as: Option<&PartyDid>,
     request: &SignedRead<'_>,
     now_ms: u64,
 ) -> Result<Party, ReadDenied> {
@@ -350,15 +353,15 @@ pub fn authorize_read(
         }
         return Err(ReadDenied::NotEntitled);
     }
-    // A supplier's active agent keys read what the supplier may read as a party (never
-    // as a regulator).
+    // A supplier's active agent keys read the supplier's own trades as the supplier
+    // (never as a regulator, never trades where the supplier is the consumer).
     let by_agent = agents(state, reader)
         .iter()
         .any(|a| !a.is_revoked() && verify_digest(&a.key, &digest, signature));
     if !by_agent {
         return Err(ReadDenied::BadSignature);
     }
-    if parties.contains(&reader) {
+    if agent_reads_as == Some(reader) {
         return Ok(p);
     }
     Err(ReadDenied::NotEntitled)
@@ -372,7 +375,7 @@ pub fn agent(state: &(impl StateRead + ?Sized), key: &PublicKey) -> Option<Agent
 /// The agent keys a supplier authorised, in order (revoked ones included).
 pub fn agents(state: &(impl StateRead + ?Sized), supplier: &PartyDid) -> Vec<AgentKey> {
     let n = decode_u64(state.read(&agent_count_key(supplier)));
-    (0..n.min(crate::agents::AGENTS_PER_SUPPLIER_MAX))
+    (0..n.min(crate::agents::AGENTS_RECORDED_PER_SUPPLIER_MAX))
         .filter_map(|i| state.read(&agent_index_key(supplier, i)))
         .filter_map(|b| PublicKey::from_bytes(&b).ok())
         .filter_map(|k| agent(state, &k))

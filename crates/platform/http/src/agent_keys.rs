@@ -10,7 +10,7 @@
 //! [`crate::Platform::with_agent_keys`].
 
 use crate::PortError;
-use suanli_primitives::{PublicKey, SecretKey};
+use suanli_primitives::{PublicKey, SecretKey, Signature};
 
 /// Where a trade stands on the chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,11 +63,13 @@ pub trait AgentKeys: Send + Sync + std::fmt::Debug {
     fn agents(&self, supplier_did: &str) -> Result<Vec<AgentKeyFacts>, PortError>;
     /// Delegates `agent` under `#fragment`: added to the supplier's DID document
     /// (assertionMethod) and authorised on the trade chain, both signed by `supplier`, the
-    /// supplier's DID key.
+    /// supplier's DID key. `proof` is the agent key's proof of possession (`suanli agent
+    /// proof` prints it: its signature over the supplier DID, the key and the fragment).
     fn delegate(
         &self,
         supplier: &SecretKey,
         agent: &PublicKey,
+        proof: &Signature,
         fragment: &str,
     ) -> Result<(), PortError>;
     /// Revokes `agent` on the trade chain (refused from then on) and removes it from the

@@ -415,7 +415,7 @@ fn sample_body(path: &str, method: &str) -> Option<Value> {
         // Issue 16, the agent's part: provisioning work orders.
         ("POST", "/api/v1/supplier/work-orders") => json!({"serial": "00".repeat(16)}),
         ("POST", "/api/v1/supplier/agent-keys") => {
-            json!({"public_key": "00".repeat(32), "fragment": "agent-1", "password": "x"})
+            json!({"public_key": "00".repeat(32), "proof": "00".repeat(64), "fragment": "agent-1", "password": "x"})
         }
         ("POST", "/api/v1/supplier/agent-keys/revoke") => {
             json!({"public_key": "00".repeat(32), "password": "x"})

@@ -15,7 +15,7 @@ use suanli_platform_http::PortError;
 use suanli_platform_http::agent_keys::{AgentKeyFacts, AgentKeys, TradeFacts, TradeStage};
 use suanli_platform_http::keys::DidRegistry;
 use suanli_platform_http::payment::SignedTx;
-use suanli_primitives::{PublicKey, SecretKey};
+use suanli_primitives::{PublicKey, SecretKey, Signature};
 
 /// DIDs derived from keys, "created" at once.
 #[derive(Debug, Default)]
@@ -59,6 +59,7 @@ impl AgentKeys for Trades {
         &self,
         supplier: &SecretKey,
         agent: &PublicKey,
+        _proof: &Signature,
         fragment: &str,
     ) -> Result<(), PortError> {
         let did = Dids.did_of(&supplier.public());
@@ -477,12 +478,18 @@ fn agent_keys_are_delegated_and_revoked_with_the_suppliers_password_only() {
     let password = format!("{}-Own", pw("sup1"));
     let agent = SecretKey::from_label("work-orders/agent").public().to_hex();
     let path = "/api/v1/supplier/agent-keys";
-    let body = |key: &str, fragment: &str, password: &str| json!({"public_key": key, "fragment": fragment, "password": password});
+    let proof = "11".repeat(64);
+    let body = |key: &str, fragment: &str, password: &str| json!({"public_key": key, "proof": proof, "fragment": fragment, "password": password});
 
     // Refusals change nothing: each code at its field.
     for (b, status, code) in [
         (body("zz", "agent-1", &password), 422, "invalid_public_key"),
         (body(&agent, "Agent 1", &password), 422, "invalid_fragment"),
+        (
+            json!({"public_key": agent, "proof": "zz", "fragment": "agent-1", "password": password}),
+            422,
+            "invalid_proof",
+        ),
         (body(&agent, "key-1", &password), 422, "invalid_fragment"),
         (
             body(&agent, "agent-1", "wrong password"),

@@ -1,5 +1,6 @@
 //! `suanli agent …`: the supplier agent (`docs/supply.md` §3). `keygen` writes the agent's
-//! key file and prints the public key the supplier delegates; `--config FILE` runs the
+//! key file and prints the public key the supplier delegates; `proof` prints the key's
+//! proof of possession for the delegation; `--config FILE` runs the
 //! agent on the real clock until ctrl-c or SIGTERM.
 
 use std::path::PathBuf;
@@ -34,6 +35,17 @@ pub enum AgentCmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Print the key's proof of possession (hex) for a delegation: its signature of its
+    /// consent to act for `--supplier` under `--fragment` (docs/trade.md §1.1), which the
+    /// supplier gives with the public key when it delegates.
+    Proof {
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long)]
+        supplier: String,
+        #[arg(long, default_value = "agent-1")]
+        fragment: String,
+    },
 }
 
 pub fn run(a: AgentArgs) -> anyhow::Result<()> {
@@ -43,6 +55,23 @@ pub fn run(a: AgentArgs) -> anyhow::Result<()> {
             key.save(&out)
                 .with_context(|| format!("writing {}", out.display()))?;
             println!("{}", key.public());
+            Ok(())
+        }
+        (
+            Some(AgentCmd::Proof {
+                key,
+                supplier,
+                fragment,
+            }),
+            _,
+        ) => {
+            let key = SecretKey::load(&key)?;
+            let supplier = suanli_trade::PartyDid::parse(&supplier)
+                .map_err(|e| anyhow::anyhow!("--supplier: {e}"))?;
+            suanli_identity::Fragment::new(&fragment)
+                .map_err(|e| anyhow::anyhow!("--fragment: {e}"))?;
+            let proof = suanli_trade::op::agent_proof(&key, &supplier, &fragment);
+            println!("{}", proof.to_hex());
             Ok(())
         }
         (None, Some(config)) => run_agent(&config),

@@ -147,6 +147,10 @@ pub enum TradeCmd {
         /// The agent's public key (64 hex characters; its secret stays with the agent).
         #[arg(long)]
         agent: String,
+        /// The agent key's proof of possession (128 hex characters), printed on the
+        /// agent's machine by `suanli agent proof --key FILE --supplier DID --fragment F`.
+        #[arg(long)]
+        proof: String,
         #[arg(long, default_value = "agent-1")]
         fragment: String,
         #[command(flatten)]
@@ -370,13 +374,21 @@ pub fn run(cmd: TradeCmd) -> anyhow::Result<()> {
         TradeCmd::AgentAuthorise {
             key,
             agent,
+            proof,
             fragment,
             node,
         } => {
             let agent = PublicKey::from_hex(&agent).context("--agent must be 64 hex characters")?;
+            let proof = suanli_primitives::Signature::from_hex(&proof)
+                .context("--proof must be 128 hex characters (`suanli agent proof` prints it)")?;
             let fragment = suanli_ledger_client::identity::fragment(&fragment)?;
-            let d =
-                supply::authorise_agent_key(&node.client()?, &load_key(&key)?, &agent, &fragment)?;
+            let d = supply::authorise_agent_key(
+                &node.client()?,
+                &load_key(&key)?,
+                &agent,
+                &proof,
+                &fragment,
+            )?;
             println!(
                 "{}",
                 json!({"agent": agent, "fragment": fragment.as_str(), "identity_tx": d.identity_tx, "trade_tx": d.trade_tx})

@@ -142,6 +142,7 @@ fn agents(net: &mut Net, s: &Party, c: &Party, offer: u64) {
     let authorise = TradeOp::AuthoriseAgent {
         key: agent.public(),
         key_fragment: "agent-1".into(),
+        proof: suanli_trade::op::agent_proof(&agent, &s.did, "agent-1"),
     };
     net.trade_op(&s.key, &authorise).unwrap();
     let serial = net.ordered(c, s, 6, offer, 60, 1_000);

@@ -11,7 +11,7 @@ use crate::agent_keys::{AgentKeyFacts, AgentKeys};
 use crate::auth::Authed;
 use std::sync::Arc;
 use suanli_platform_domain::Permission;
-use suanli_primitives::{PublicKey, SecretKey};
+use suanli_primitives::{PublicKey, SecretKey, Signature};
 
 /// Longest fragment, in characters.
 pub const FRAGMENT_CHARS_MAX: usize = 32;
@@ -22,6 +22,8 @@ pub const FRAGMENT_CHARS_MAX: usize = 32;
 pub struct DelegateRequest {
     /// The agent's public key, hex (what `suanli agent keygen` printed).
     pub public_key: String,
+    /// The agent key's proof of possession, hex (what `suanli agent proof` printed).
+    pub proof: String,
     /// Its fragment in the DID document (`agent-1`, …).
     pub fragment: String,
     /// The supplier administrator's password (unseals the supplier DID key).
@@ -61,6 +63,18 @@ fn agent_key(raw: &str) -> ServiceResult<PublicKey> {
         message: "the public key: 64 hex characters of an Ed25519 key (as `suanli agent keygen` prints it)"
             .to_owned(),
     })
+}
+
+fn proof(raw: &str) -> ServiceResult<Signature> {
+    hex::decode(raw.trim())
+        .ok()
+        .and_then(|b| Signature::from_bytes(&b).ok())
+        .ok_or_else(|| ServiceError::Invalid {
+            code: "invalid_proof",
+            field: Some("proof".to_owned()),
+            message: "the proof: 128 hex characters, as `suanli agent proof` prints them"
+                .to_owned(),
+        })
 }
 
 fn fragment(raw: &str) -> ServiceResult<String> {
@@ -130,8 +144,9 @@ pub async fn delegate(s: &AppState, a: &Authed, ip: &str, r: DelegateRequest) ->
     let port = port(s)?;
     let agent = agent_key(&r.public_key)?;
     let fragment = fragment(&r.fragment)?;
+    let proof = proof(&r.proof)?;
     let supplier_key = unseal(s, a, ip, r.password).await?;
-    tokio::task::spawn_blocking(move || port.delegate(&supplier_key, &agent, &fragment))
+    tokio::task::spawn_blocking(move || port.delegate(&supplier_key, &agent, &proof, &fragment))
         .await
         .map_err(|e| ServiceError::Internal(format!("delegation task: {e}")))?
         .map_err(chain_refusal)?;

@@ -100,6 +100,11 @@ pub const SUPPLY_AGENT_TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("ak.key", "公钥（十六进制）", "Public key (hex)"),
     (
+        "ak.proof",
+        "持有证明（suanli agent proof 的输出）",
+        "Proof of possession (printed by suanli agent proof)",
+    ),
+    (
         "ak.fragment",
         "验证方法片段",
         "Verification method fragment",

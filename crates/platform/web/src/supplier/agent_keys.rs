@@ -86,6 +86,7 @@ async fn render(
             @let none = FormErrors::default();
             @let fe = if adding { errors } else { &none };
             (form::field(ctx, "public_key", "ak.key", Kind::Text, &typed.public_key, fe, true))
+            (form::field(ctx, "proof", "ak.proof", Kind::Text, &typed.proof, fe, true))
             (form::field(ctx, "fragment", "ak.fragment", Kind::Text, if typed.fragment.is_empty() { "agent-1" } else { &typed.fragment }, fe, true))
             (form::field(ctx, "password", "ak.password", Kind::Password, "", fe, true))
             button type="submit" { (ctx.t("ak.delegate")) }
@@ -106,6 +107,8 @@ pub struct KeyForm {
     #[serde(default)]
     public_key: String,
     #[serde(default)]
+    proof: String,
+    #[serde(default)]
     fragment: String,
     #[serde(default)]
     password: String,
@@ -124,6 +127,7 @@ pub async fn act(
         "delegate" => {
             let r = DelegateRequest {
                 public_key: f.public_key.clone(),
+                proof: f.proof.clone(),
                 fragment: f.fragment.clone(),
                 password: f.password.clone(),
             };
