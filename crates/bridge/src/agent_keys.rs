@@ -157,9 +157,15 @@ mod tests {
         suanli_ledger_client::trade::submit(ledger.as_ref(), &operator, &enroll, "enroll").unwrap();
 
         let port = LedgerAgentKeys::new(Arc::clone(&ledger));
-        let agent = SecretKey::from_label("bridge/agent-keys/agent").public();
+        let agent_key = SecretKey::from_label("bridge/agent-keys/agent");
+        let agent = agent_key.public();
         assert!(port.agents(&did).unwrap().is_empty());
-        port.delegate(&supplier, &agent, "agent-1").unwrap();
+        let proof = suanli_trade::op::agent_proof(
+            &agent_key,
+            &PartyDid::parse(&did).unwrap(),
+            "agent-1",
+        );
+        port.delegate(&supplier, &agent, &proof, "agent-1").unwrap();
         let keys = port.agents(&did).unwrap();
         assert_eq!(keys.len(), 1);
         assert_eq!(

@@ -467,6 +467,8 @@ fn verification_re_checks_cpt_adoptions_a_node_did_not_check() {
     )
     .unwrap_err();
     assert!(found.to_string().contains("not_cpt_owner"), "{found}");
+}
+
 /// The method #fragment of `did`'s document on the identity chain, if any.
 fn has_method(w: &World, key: &SecretKey, fragment: &Fragment) -> bool {
     let state = supply::ChainState::new(&w.http, ChainKind::Identity);

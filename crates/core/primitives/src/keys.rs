@@ -148,6 +148,11 @@ impl Signature {
         Ok(Signature(array))
     }
 
+    /// 128 hex characters.
+    pub fn from_hex(text: &str) -> Result<Self, KeyError> {
+        Signature::from_bytes(&hex::decode(text)?)
+    }
+
     pub fn as_bytes(&self) -> &[u8; 64] {
         &self.0
     }

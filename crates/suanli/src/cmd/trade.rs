@@ -379,7 +379,7 @@ pub fn run(cmd: TradeCmd) -> anyhow::Result<()> {
             node,
         } => {
             let agent = PublicKey::from_hex(&agent).context("--agent must be 64 hex characters")?;
-            let proof = suanli_primitives::Signature::from_hex(&proof)
+            let proof = suanli_primitives::Signature::from_hex(proof.trim())
                 .context("--proof must be 128 hex characters (`suanli agent proof` prints it)")?;
             let fragment = suanli_ledger_client::identity::fragment(&fragment)?;
             let d = supply::authorise_agent_key(
