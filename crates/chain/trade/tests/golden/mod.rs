@@ -25,7 +25,7 @@ use crate::common::{MINUTE, Net, Party, fen, pos, signed_state};
 
 /// Trade chain: head block hash, its state commitment, and the digest of every entry.
 const TRADE: [&str; 3] = [
-    "0e5b5942ea42b9c87d256d49b59b2c758f5170472ea313cd1f6ea30e7c2c5555",
+    "c059e120cad9e9f6f5546f05e1cfb493a8cd85cb706bab99254081229fca1dd2",
     "3a904ca921c24c1f46e3432e5756d61261ffe5e2069b92ab52cc49721c64df4f",
     "3428a93a6dd67c105bb7e119c085907e0aba0ae116ca1b82e45c187064b08fd2",
 ];
