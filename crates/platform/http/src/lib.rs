@@ -66,6 +66,8 @@ pub mod service;
 // --- supply (issue 16, supply helper)
 pub mod supply_ledger;
 pub mod trade_book; // issue 16, supplier money
+// --- payout burns (issue 16, payout helper)
+pub mod payout_ledger;
 
 use config::Config;
 use std::net::SocketAddr;
