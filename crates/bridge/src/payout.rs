@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use suanli_ledger::credit::{CreditOp, PositiveFen, balance_key, decode_fen};
-use suanli_ledger::{Payload, Transaction};
-use suanli_ledger_client::{LedgerClient, LedgerError};
+use suanli_ledger::{Outcome, Payload, Transaction};
+use suanli_ledger_client::{LedgerClient, LedgerError, TxStatus};
 use suanli_platform_http::PortError;
 use suanli_platform_http::domain::money::Fen;
 use suanli_platform_http::payment::SignedTx;
@@ -85,6 +85,23 @@ impl LedgerPayouts {
         )
     }
 
+    fn burned_by(&self, signed: &SignedTx) -> Result<i64, BridgeError> {
+        let tx = Transaction::decode(&hex::decode(&signed.encoded_hex)?)?;
+        let Payload::Credit(CreditOp::Burn { amount }) = tx.payload() else {
+            return Ok(0);
+        };
+        if *tx.signer() != self.custody() || tx.chain().kind() != ChainKind::Trade {
+            return Ok(0);
+        }
+        Ok(match self.ledger.status(&tx.id())? {
+            TxStatus::Committed {
+                outcome: Outcome::Applied,
+                ..
+            } => amount.get(),
+            _ => 0,
+        })
+    }
+
     fn commit(&self, signed: &SignedTx) -> Result<(), BridgeError> {
         let tx = Transaction::decode(&hex::decode(&signed.encoded_hex)?)?;
         let wait = Duration::from_millis(PAYOUT_COMMIT_TIMEOUT_MS);
@@ -130,6 +147,10 @@ impl PayoutLedger for LedgerPayouts {
 
     fn send(&self, tx: &SignedTx) -> Result<(), PortError> {
         Ok(self.commit(tx)?)
+    }
+
+    fn burned(&self, tx: &SignedTx) -> Result<i64, PortError> {
+        Ok(self.burned_by(tx)?)
     }
 }
 
@@ -197,9 +218,17 @@ mod tests {
 
         // Approval: custody burns 5,000 once, however often it is sent.
         let burn = payouts.sign_burn(fen(5_000)).unwrap();
+        assert_eq!(
+            payouts.burned(&burn).unwrap(),
+            0,
+            "signed, not sent: nothing burned"
+        );
         payouts.send(&burn).unwrap();
         payouts.send(&burn).unwrap();
         assert_eq!(held(&custody), custody_before + 1_000);
+        assert_eq!(payouts.burned(&burn).unwrap(), 5_000);
+        // A transfer is not a burn.
+        assert_eq!(payouts.burned(&to_custody).unwrap(), 0);
 
         // Rejection: custody returns the other 1,000 to the supplier's key, once.
         let back = payouts.sign_return(&supplier.public(), fen(1_000)).unwrap();
@@ -223,6 +252,8 @@ mod tests {
         let e = payouts.send(&late).unwrap_err();
         assert_eq!(e.code(), "chain_refused", "{e}");
         assert_eq!(held(&supplier.public()), 4_999);
+        // A burn by another key is not a payout's burn.
+        assert_eq!(payouts.burned(&spend).unwrap(), 0);
 
         node.stop();
         producers.into_iter().for_each(|p| p.join().unwrap());

@@ -41,4 +41,8 @@ pub trait PayoutLedger: Send + Sync + std::fmt::Debug {
     /// submitted (again) and waited for. Safe to repeat for the same transaction; a
     /// transaction the chain refused is `Refused` (`chain_refused`).
     fn send(&self, tx: &SignedTx) -> Result<(), crate::PortError>;
+    /// What `tx` burned from custody on the chain, in fen: its amount when it is a burn
+    /// signed by the custody key, committed and applied; 0 otherwise (unknown, pending,
+    /// refused, or not a custody burn). Reconciliation reads burns here, not in the store.
+    fn burned(&self, tx: &SignedTx) -> Result<i64, crate::PortError>;
 }
