@@ -102,6 +102,24 @@ impl LedgerPayouts {
         })
     }
 
+    fn return_of(&self, transfer: &SignedTx) -> Result<SignedTx, BridgeError> {
+        let tx = Transaction::decode(&hex::decode(&transfer.encoded_hex)?)?;
+        match tx.payload() {
+            Payload::Credit(CreditOp::Transfer { to, amount }) if *to == self.custody() => self
+                .sign(
+                    &self.operator,
+                    CreditOp::Transfer {
+                        to: *tx.signer(),
+                        amount: *amount,
+                    },
+                ),
+            _ => Err(BridgeError::invalid(
+                "not_a_payout_transfer",
+                "the stored transaction is not a transfer to custody",
+            )),
+        }
+    }
+
     fn commit(&self, signed: &SignedTx) -> Result<(), BridgeError> {
         let tx = Transaction::decode(&hex::decode(&signed.encoded_hex)?)?;
         let wait = Duration::from_millis(PAYOUT_COMMIT_TIMEOUT_MS);
@@ -134,15 +152,8 @@ impl PayoutLedger for LedgerPayouts {
         Ok(self.sign(&self.operator, CreditOp::Burn { amount })?)
     }
 
-    fn sign_return(&self, supplier: &PublicKey, amount: Fen) -> Result<SignedTx, PortError> {
-        let amount = PositiveFen::new(amount.get()).map_err(BridgeError::from)?;
-        Ok(self.sign(
-            &self.operator,
-            CreditOp::Transfer {
-                to: *supplier,
-                amount,
-            },
-        )?)
+    fn sign_return(&self, transfer: &SignedTx) -> Result<SignedTx, PortError> {
+        Ok(self.return_of(transfer)?)
     }
 
     fn send(&self, tx: &SignedTx) -> Result<(), PortError> {
@@ -230,16 +241,24 @@ mod tests {
         // A transfer is not a burn.
         assert_eq!(payouts.burned(&to_custody).unwrap(), 0);
 
-        // Rejection: custody returns the other 1,000 to the supplier's key, once.
-        let back = payouts.sign_return(&supplier.public(), fen(1_000)).unwrap();
+        // Rejection: custody returns a request's 1,000 to the supplier's key, once.
+        // (A 1,000 request: its transfer to custody, then its return.)
+        let small = payouts.sign_to_custody(&supplier, fen(1_000)).unwrap();
+        payouts.send(&small).unwrap();
+        assert_eq!(held(&custody), custody_before + 2_000);
+        assert!(
+            payouts.sign_return(&burn).is_err(),
+            "only a transfer is returned"
+        );
+        let back = payouts.sign_return(&small).unwrap();
         payouts.send(&back).unwrap();
         payouts.send(&back).unwrap();
-        assert_eq!(held(&custody), custody_before);
-        assert_eq!(held(&supplier.public()), 5_000);
+        assert_eq!(held(&custody), custody_before + 1_000);
+        assert_eq!(held(&supplier.public()), 4_000);
 
         // A transfer the chain cannot apply any more (signed, then the supplier's key spent
         // its nonce before it was sent) is the chain's refusal, not a ledger failure.
-        let late = payouts.sign_to_custody(&supplier, fen(5_000)).unwrap();
+        let late = payouts.sign_to_custody(&supplier, fen(4_000)).unwrap();
         let spend = payouts
             .sign(
                 &supplier,
@@ -251,7 +270,7 @@ mod tests {
         payouts.send(&spend).unwrap();
         let e = payouts.send(&late).unwrap_err();
         assert_eq!(e.code(), "chain_refused", "{e}");
-        assert_eq!(held(&supplier.public()), 4_999);
+        assert_eq!(held(&supplier.public()), 3_999);
         // A burn by another key is not a payout's burn.
         assert_eq!(payouts.burned(&spend).unwrap(), 0);
 

@@ -34,9 +34,9 @@ pub trait PayoutLedger: Send + Sync + std::fmt::Debug {
     ) -> Result<SignedTx, crate::PortError>;
     /// Signs, without sending, a burn of `amount` from custody (an approved payout).
     fn sign_burn(&self, amount: Fen) -> Result<SignedTx, crate::PortError>;
-    /// Signs, without sending, a transfer of `amount` from custody back to `supplier`
-    /// (a rejected payout).
-    fn sign_return(&self, supplier: &PublicKey, amount: Fen) -> Result<SignedTx, crate::PortError>;
+    /// Signs, without sending, the return of a payout's `transfer` to custody: a transfer
+    /// of its amount from custody back to its signer (a rejected payout).
+    fn sign_return(&self, transfer: &SignedTx) -> Result<SignedTx, crate::PortError>;
     /// Makes sure `tx` is committed and applied: done if it already is, otherwise
     /// submitted (again) and waited for. Safe to repeat for the same transaction; a
     /// transaction the chain refused is `Refused` (`chain_refused`).
