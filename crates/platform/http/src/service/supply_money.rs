@@ -268,11 +268,11 @@ pub async fn request_payout(
 ) -> ServiceResult<PayoutRecord> {
     let org = own_supplier(a, Permission::SupplyManage)?;
     let amount = amount(amount_fen, "amount_fen")?;
-    let ledger = payout_chain::ledger(s)?;
     // Nothing is signed for a payout the store would refuse (it checks again).
     let free = s.store.supplier_ledger(org).await?.free_payable();
     suanli_platform_domain::supply::settlement::check_payout(amount, free)
         .map_err(|r| field_of(suanli_platform_store::StoreError::Money(r), "amount_fen"))?;
+    let ledger = payout_chain::ledger(s)?;
     let key = super::supply_catalog::unseal(s, a, ip, password).await?;
     let transfer =
         payout_chain::blocking("amount_fen", move || ledger.sign_to_custody(&key, amount)).await?;

@@ -53,7 +53,7 @@ pub(super) fn chain_err(field: &str, e: crate::PortError) -> ServiceError {
             field: Some(field.to_owned()),
             message: format!("the trade chain refused: {message}"),
         },
-        crate::PortError::Ledger(source) => ServiceError::Denied {
+        crate::PortError::Ledger(source) => ServiceError::Conflict {
             code: "ledger_unreachable",
             field: None,
             message: format!(
