@@ -6,9 +6,10 @@
 //!
 //! Every transaction is signed at its signer's next nonce (counting the mempool) and
 //! returned for the caller to store before [`PayoutLedger::send`] commits it; a second
-//! `send` of the same transaction finds it applied, so it is applied at most once. A
-//! signer's transaction must be sent before the next one of that signer is signed (the
-//! settlement mirror and these burns share the operator key: they run in one pass).
+//! `send` of the same transaction finds it applied, so it is applied at most once. The
+//! platform sends each one right after storing it, so a signer's next transaction is not
+//! signed while one is stored and unsent unless that send failed; such a transaction may
+//! then lose its nonce to a later one of the same key and is refused (`chain_refused`).
 
 use std::sync::Arc;
 use std::time::Duration;
