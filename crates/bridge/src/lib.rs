@@ -17,6 +17,8 @@
 //!   agent's work orders.
 //! - [`mirror::LedgerMirror`] — `SettlementMirror`: money in/out mirrored as settlement
 //!   credits (mint/burn), compared by `reconcile`.
+//! - [`payout::LedgerPayouts`] — `PayoutLedger`: a supplier payout's settlement credits
+//!   moved to custody (signed by the supplier's key), then burned or returned.
 //! - [`trade_book::LedgerTradeBook`] — `TradeBook`: a supplier DID's trades, check-ins,
 //!   ratings and reputation, read from the trade chain (issue 16).
 //!
@@ -36,6 +38,8 @@ pub mod dids;
 pub mod error;
 pub mod mirror;
 pub mod onboarding;
+// --- payout burns (issue 16, payout helper)
+pub mod payout;
 // --- supply (issue 16, supply helper)
 pub mod supply;
 pub mod trade_book; // issue 16, supplier money

@@ -153,6 +153,12 @@ pub fn reconcile_platform(
     let node_dir = data_dir.join("node");
     let operator = SecretKey::load(&node_dir.join("operator.key"))?;
     let running = open_node(&node_dir, NETWORK_DEFAULT, None, MempoolConfig::default())?;
+    // --- payout burns (issue 16, payout helper)
+    let payouts: Arc<dyn suanli_platform_http::payout_ledger::PayoutLedger> =
+        Arc::new(crate::payout::LedgerPayouts::new(
+            Arc::clone(&running.0) as Arc<dyn LedgerClient>,
+            operator.clone(),
+        ));
     let mirror = LedgerMirror::new(Arc::clone(&running.0) as Arc<dyn LedgerClient>, operator);
     let result = rt.block_on(async {
         let mirrored = if mirror_first {
@@ -176,6 +182,7 @@ pub fn reconcile_platform(
         let suppliers = crate::trade_book::reconcile_suppliers(
             store.as_ref(),
             Arc::clone(&running.0) as Arc<dyn LedgerClient>,
+            Some(payouts),
         )
         .await?;
         Ok(Reconciliation {

@@ -18,6 +18,9 @@ use suanli_platform_http::domain::money::Fen;
 use suanli_platform_http::service::supply_money::{
     SupplierReconciliation, books_of, supplier_did_in,
 };
+// --- payout burns (issue 16, payout helper)
+use suanli_platform_http::payout_ledger::PayoutLedger;
+use suanli_platform_http::service::supply_money::payout_chain::burned_of;
 use suanli_platform_http::store::{OpsStore, PAGE_SIZE_MAX};
 use suanli_platform_http::trade_book::{
     ChainCheckIn, ChainClose, ChainRating, ChainReputation, ChainTopUp, ChainTrade,
@@ -223,9 +226,13 @@ impl TradeBook for LedgerTradeBook {
 /// Every supplier organisation's books (`suanli ops reconcile`, issue 16): its trades read
 /// from `ledger` by its supplier DID, compared with its statements and payouts
 /// (`service::supply_money::books_of`).
+///
+/// `payouts` reads the burns of approved payouts (`None`: the operator key is not here,
+/// nothing is counted as burned).
 pub async fn reconcile_suppliers(
     store: &dyn OpsStore,
     ledger: Arc<dyn LedgerClient>,
+    payouts: Option<Arc<dyn PayoutLedger>>,
 ) -> Result<Vec<SupplierReconciliation>, BridgeError> {
     let book = LedgerTradeBook::new(ledger, Arc::new(SystemClock));
     let now = SystemClock.now_unix_ms();
@@ -246,8 +253,14 @@ pub async fn reconcile_suppliers(
                 Some(did) => book.trades_of(&did)?,
                 None => Vec::new(),
             };
+            let burned = match &payouts {
+                Some(p) => burned_of(store, Arc::clone(p), org.id)
+                    .await
+                    .map_err(|e| fail(&e))?,
+                None => 0,
+            };
             out.push(
-                books_of(store, org.id, Some(&trades), now)
+                books_of(store, org.id, Some(&trades), burned, now)
                     .await
                     .map_err(|e| fail(&e))?,
             );

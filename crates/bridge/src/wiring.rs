@@ -20,6 +20,7 @@ use crate::agent_keys::LedgerAgentKeys;
 use crate::anchor::LedgerAnchor;
 use crate::dids::{LedgerDids, LedgerParties};
 use crate::onboarding::LedgerOnboarding;
+use crate::payout::LedgerPayouts;
 use crate::supply::LedgerSupply;
 use crate::trade_book::LedgerTradeBook;
 
@@ -40,6 +41,10 @@ pub struct LedgerPorts {
     pub trade_book: LedgerTradeBook,
     /// The supplier agent's chain port.
     pub agent_keys: LedgerAgentKeys,
+    // --- payout burns (issue 16, payout helper)
+    /// Supplier payouts' custody, burns and returns: only where the genesis operator's
+    /// key is (custody is its account).
+    pub payouts: Option<LedgerPayouts>,
 }
 
 impl LedgerPorts {
@@ -53,6 +58,11 @@ impl LedgerPorts {
             .with_supply_ledger(Arc::new(self.supply))
             .with_trade_book(Arc::new(self.trade_book)) // issue 16
             .with_agent_keys(Arc::new(self.agent_keys));
+        // --- payout burns (issue 16, payout helper)
+        let platform = match self.payouts {
+            Some(payouts) => platform.with_payout_ledger(Arc::new(payouts)),
+            None => platform,
+        };
         match self.parties {
             Some(parties) => platform.with_enrolment(Arc::new(parties)),
             None => platform,
@@ -182,6 +192,11 @@ impl PlatformLedger {
             supply: LedgerSupply::new(Arc::clone(&self.client)),
             trade_book,
             agent_keys: LedgerAgentKeys::new(Arc::clone(&self.client)),
+            // --- payout burns (issue 16, payout helper)
+            payouts: self
+                .operator
+                .as_ref()
+                .map(|op| LedgerPayouts::new(Arc::clone(&self.client), op.clone())),
         })
     }
 

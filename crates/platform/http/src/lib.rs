@@ -66,6 +66,8 @@ pub mod service;
 // --- supply (issue 16, supply helper)
 pub mod supply_ledger;
 pub mod trade_book; // issue 16, supplier money
+// --- payout burns (issue 16, payout helper)
+pub mod payout_ledger;
 
 use config::Config;
 use std::net::SocketAddr;
@@ -192,6 +194,10 @@ pub struct AppState {
     /// Reads suppliers' trades and reputation from the trade chain, when attached
     /// (issue 16, supplier money).
     pub trade_book: Option<Arc<dyn trade_book::TradeBook>>,
+    // --- payout burns (issue 16, payout helper)
+    /// Supplier payouts' settlement credits on the trade chain (`None`: no chain attached,
+    /// payouts cannot be requested).
+    pub payout_ledger: Option<Arc<dyn payout_ledger::PayoutLedger>>,
     /// The supplier agent's chain port (trade facts for work orders), when a ledger is
     /// attached.
     pub agent_keys: Option<Arc<dyn agent_keys::AgentKeys>>,
@@ -276,6 +282,7 @@ impl Platform {
             did_kick: Arc::default(),
             onboarding: None,
             trade_book: None,
+            payout_ledger: None, // payout burns
             agent_keys: None,
         };
         let platform = Self { state };
@@ -367,6 +374,13 @@ impl Platform {
     /// Reads suppliers' trades from the trade chain through `book` (issue 16).
     pub fn with_trade_book(mut self, book: Arc<dyn trade_book::TradeBook>) -> Self {
         self.state.trade_book = Some(book);
+        self
+    }
+
+    // --- payout burns (issue 16, payout helper)
+    /// Attaches the chain side of supplier payouts.
+    pub fn with_payout_ledger(mut self, ledger: Arc<dyn payout_ledger::PayoutLedger>) -> Self {
+        self.state.payout_ledger = Some(ledger);
         self
     }
 

@@ -376,7 +376,7 @@ fn sample_body(path: &str, method: &str) -> Option<Value> {
     Some(match (method, path) {
         ("POST", "/api/v1/registrations/{id}/reject") => json!({"reason": "matrix"}),
         // issue 16, supplier money
-        ("POST", "/api/v1/supplier/payouts") => json!({"amount_fen": 1}),
+        ("POST", "/api/v1/supplier/payouts") => json!({"amount_fen": 1, "password": "matrix"}),
         ("POST", "/api/v1/ops/suppliers/{id}/agreements") => json!({"body": "matrix",
             "sales_mode": "rebate", "commission_bp": 1000, "period": "monthly"}),
         ("POST", "/api/v1/ops/suppliers/{id}/statements") => json!({"period": "2026-11"}),

@@ -164,6 +164,61 @@ pub struct PayoutRecord {
     pub reason: Option<String>,
     /// The payout's journal transaction once approved.
     pub journal_tx_id: Option<i64>,
+    /// The transfer of the amount from the supplier's key to custody on the trade chain,
+    /// signed by the supplier at the request (`None`: requested before payouts moved
+    /// credits).
+    pub transfer: Option<PayoutChainTx>,
+    /// When the chain applied it.
+    pub transfer_sent_ms: Option<i64>,
+    /// The burn from custody (approved) or the return to the supplier (rejected).
+    pub settle: Option<PayoutChainTx>,
+    /// When the chain applied it.
+    pub settle_sent_ms: Option<i64>,
+}
+
+impl PayoutRecord {
+    /// The payout's chain transaction still to send: the transfer until the chain applied
+    /// it, then the burn or return once decided.
+    pub fn unsent(&self) -> Option<(PayoutLeg, &PayoutChainTx)> {
+        match (
+            &self.transfer,
+            self.transfer_sent_ms,
+            &self.settle,
+            self.settle_sent_ms,
+        ) {
+            (Some(t), None, _, _) => Some((PayoutLeg::Transfer, t)),
+            (_, _, Some(t), None) => Some((PayoutLeg::Settle, t)),
+            _ => None,
+        }
+    }
+}
+
+/// A payout's signed trade-chain transaction, stored before it is sent (and sent again,
+/// never re-signed, after a timeout or a crash).
+#[derive(Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PayoutChainTx {
+    /// The chain transaction id.
+    pub reference: String,
+    /// The encoded transaction, hex (not serialised: the id names it).
+    #[serde(skip_serializing)]
+    pub encoded_hex: String,
+}
+
+impl std::fmt::Debug for PayoutChainTx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PayoutChainTx")
+            .field("reference", &self.reference)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Which of a payout's chain transactions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayoutLeg {
+    /// The transfer to custody (request).
+    Transfer,
+    /// The burn or return (decision).
+    Settle,
 }
 
 /// The platform's side of a supplier's books (for reconciliation and the revenue page).
@@ -232,28 +287,44 @@ pub trait SupplierMoneyStore: Send + Sync {
 
     /// The platform's books of `org`.
     async fn supplier_ledger(&self, org: OrgId) -> StoreResult<SupplierLedger>;
-    /// The supplier asks for `amount`: refused above its free payable
-    /// (`payout_above_payable`).
+    /// The supplier asks for `amount`, with the signed (not yet sent) `transfer` of it to
+    /// custody: refused above its free payable (`payout_above_payable`).
     async fn request_payout(
         &self,
         org: OrgId,
         amount: Fen,
         by: UserId,
         at_ms: i64,
+        transfer: &PayoutChainTx,
     ) -> StoreResult<PayoutRecord>;
-    /// A first finance user checks a requested payout (never its requester: `four_eyes`).
+    /// A first finance user checks a requested payout (never its requester: `four_eyes`);
+    /// refused (`not_pending`) while its transfer to custody is not applied.
     async fn check_payout(&self, id: i64, by: UserId, at_ms: i64) -> StoreResult<PayoutRecord>;
     /// A second finance user approves a checked payout (never its requester nor its
-    /// checker: `four_eyes`); posts supplier payable → bank.
-    async fn approve_payout(&self, id: i64, by: UserId, at_ms: i64) -> StoreResult<PayoutRecord>;
-    /// A finance user rejects a requested or checked payout.
+    /// checker: `four_eyes`); posts supplier payable → bank and stores the signed `burn`
+    /// (`None` only for a payout without a transfer).
+    async fn approve_payout(
+        &self,
+        id: i64,
+        by: UserId,
+        at_ms: i64,
+        burn: Option<&PayoutChainTx>,
+    ) -> StoreResult<PayoutRecord>;
+    /// A finance user rejects a requested or checked payout, storing the signed return of
+    /// the amount to the supplier (`back`; `None` when nothing reached custody).
     async fn reject_payout(
         &self,
         id: i64,
         by: UserId,
         reason: &str,
         at_ms: i64,
+        back: Option<&PayoutChainTx>,
     ) -> StoreResult<PayoutRecord>;
+    /// The chain applied payout `id`'s `leg` at `at_ms` (idempotent).
+    async fn payout_sent(&self, id: i64, leg: PayoutLeg, at_ms: i64) -> StoreResult<PayoutRecord>;
+    /// Deletes requested payout `id` whose transfer to custody the chain refused (never
+    /// applied): as if it had not been asked for. `false` when it is not such a payout.
+    async fn drop_refused_payout(&self, id: i64) -> StoreResult<bool>;
     /// One payout.
     async fn get_payout(&self, id: i64) -> StoreResult<Option<PayoutRecord>>;
     /// Payouts, newest first (`org` = `None`: every supplier), ids below `before`.

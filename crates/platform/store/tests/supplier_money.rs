@@ -198,6 +198,14 @@ fn money(e: StoreError) -> MoneyRejection {
     }
 }
 
+/// A stand-in signed chain transaction (the store keeps it, it does not read it).
+fn ctx(reference: &str) -> PayoutChainTx {
+    PayoutChainTx {
+        reference: reference.to_owned(),
+        encoded_hex: format!("00{reference}"),
+    }
+}
+
 fn fen(n: i64) -> Fen {
     Fen::new(n).unwrap()
 }
@@ -373,7 +381,7 @@ async fn payouts_need_four_eyes_and_stay_within_the_payable(b: &Backend) {
     // 1 799 payable.
     assert_eq!(
         money(
-            s.request_payout(w.supplier, fen(1_800), w.admin, NOW)
+            s.request_payout(w.supplier, fen(1_800), w.admin, NOW, &ctx("t0"))
                 .await
                 .unwrap_err()
         ),
@@ -383,14 +391,16 @@ async fn payouts_need_four_eyes_and_stay_within_the_payable(b: &Backend) {
         }
     );
     let p = s
-        .request_payout(w.supplier, fen(1_000), w.admin, NOW)
+        .request_payout(w.supplier, fen(1_000), w.admin, NOW, &ctx("t1"))
         .await
         .unwrap();
     assert_eq!(p.status, PayoutStatus::Requested);
+    assert_eq!(p.transfer, Some(ctx("t1")));
+    assert_eq!(p.unsent().map(|(leg, _)| leg), Some(PayoutLeg::Transfer));
     // An open request holds its part of the payable.
     assert_eq!(
         money(
-            s.request_payout(w.supplier, fen(800), w.admin, NOW)
+            s.request_payout(w.supplier, fen(800), w.admin, NOW, &ctx("t2"))
                 .await
                 .unwrap_err()
         ),
@@ -401,13 +411,32 @@ async fn payouts_need_four_eyes_and_stay_within_the_payable(b: &Backend) {
     );
     // Approving before the check is refused; so is the requester checking.
     assert_eq!(
-        money(s.approve_payout(p.id, w.finance[1], NOW).await.unwrap_err()),
+        money(
+            s.approve_payout(p.id, w.finance[1], NOW, Some(&ctx("b1")))
+                .await
+                .unwrap_err()
+        ),
         MoneyRejection::NotPending("payout")
     );
     assert_eq!(
         money(s.check_payout(p.id, w.admin, NOW).await.unwrap_err()),
         MoneyRejection::FourEyes
     );
+    // Not checked before its transfer to custody is applied on the chain.
+    assert_eq!(
+        money(s.check_payout(p.id, w.finance[0], NOW).await.unwrap_err()),
+        MoneyRejection::NotPending("payout")
+    );
+    let sent = s.payout_sent(p.id, PayoutLeg::Transfer, NOW).await.unwrap();
+    assert_eq!(sent.transfer_sent_ms, Some(NOW));
+    assert!(sent.unsent().is_none());
+    // Marking it again changes nothing; an applied transfer's payout is not dropped.
+    let again = s
+        .payout_sent(p.id, PayoutLeg::Transfer, NOW + 9)
+        .await
+        .unwrap();
+    assert_eq!(again.transfer_sent_ms, Some(NOW));
+    assert!(!s.drop_refused_payout(p.id).await.unwrap());
     let c = s.check_payout(p.id, w.finance[0], NOW + 1).await.unwrap();
     assert_eq!(
         (c.status, c.checked_by),
@@ -415,15 +444,36 @@ async fn payouts_need_four_eyes_and_stay_within_the_payable(b: &Backend) {
     );
     // The checker cannot approve: a second finance user must.
     assert_eq!(
-        money(s.approve_payout(p.id, w.finance[0], NOW).await.unwrap_err()),
+        money(
+            s.approve_payout(p.id, w.finance[0], NOW, Some(&ctx("b1")))
+                .await
+                .unwrap_err()
+        ),
         MoneyRejection::FourEyes
     );
-    let ok = s.approve_payout(p.id, w.finance[1], NOW + 2).await.unwrap();
+    let ok = s
+        .approve_payout(p.id, w.finance[1], NOW + 2, Some(&ctx("b1")))
+        .await
+        .unwrap();
     assert_eq!(ok.status, PayoutStatus::Approved);
     assert!(ok.journal_tx_id.is_some());
+    assert_eq!(ok.settle, Some(ctx("b1")));
+    assert_eq!(ok.unsent().map(|(leg, _)| leg), Some(PayoutLeg::Settle));
     assert_eq!(
-        money(s.approve_payout(p.id, w.finance[1], NOW).await.unwrap_err()),
+        money(
+            s.approve_payout(p.id, w.finance[1], NOW, Some(&ctx("b2")))
+                .await
+                .unwrap_err()
+        ),
         MoneyRejection::NotPending("payout")
+    );
+    let burned = s
+        .payout_sent(p.id, PayoutLeg::Settle, NOW + 3)
+        .await
+        .unwrap();
+    assert_eq!(
+        (burned.settle, burned.settle_sent_ms),
+        (Some(ctx("b1")), Some(NOW + 3))
     );
     let l = s.supplier_ledger(w.supplier).await.unwrap();
     assert_eq!(
@@ -432,17 +482,37 @@ async fn payouts_need_four_eyes_and_stay_within_the_payable(b: &Backend) {
     );
     // A rejected request frees its part again.
     let p2 = s
-        .request_payout(w.supplier, fen(799), w.admin, NOW)
+        .request_payout(w.supplier, fen(799), w.admin, NOW, &ctx("t3"))
+        .await
+        .unwrap();
+    s.payout_sent(p2.id, PayoutLeg::Transfer, NOW)
         .await
         .unwrap();
     let r = s
-        .reject_payout(p2.id, w.finance[1], "bank details", NOW)
+        .reject_payout(p2.id, w.finance[1], "bank details", NOW, Some(&ctx("r3")))
         .await
         .unwrap();
+    assert_eq!(r.settle, Some(ctx("r3")));
     assert_eq!(
         (r.status, r.reason.as_deref()),
         (PayoutStatus::Rejected, Some("bank details"))
     );
+    assert_eq!(
+        s.supplier_ledger(w.supplier).await.unwrap().free_payable(),
+        fen(799)
+    );
+    // A request whose transfer the chain refused is dropped whole: it frees its part and
+    // is not listed.
+    let p3 = s
+        .request_payout(w.supplier, fen(700), w.admin, NOW, &ctx("t4"))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.supplier_ledger(w.supplier).await.unwrap().free_payable(),
+        fen(99)
+    );
+    assert!(s.drop_refused_payout(p3.id).await.unwrap());
+    assert!(s.get_payout(p3.id).await.unwrap().is_none());
     assert_eq!(
         s.supplier_ledger(w.supplier).await.unwrap().free_payable(),
         fen(799)

@@ -86,20 +86,35 @@ async fn my_payouts(
 }
 
 /// A payout request.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PayoutRequest {
     /// Amount, in fen.
     pub amount_fen: i64,
+    /// The supplier administrator's password, which opens the supplier's DID key to sign
+    /// the transfer of the amount to custody.
+    pub password: String,
+}
+
+/// Written by hand: the password is redacted.
+impl std::fmt::Debug for PayoutRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PayoutRequest")
+            .field("amount_fen", &self.amount_fen)
+            .field("password", &"<redacted>")
+            .finish()
+    }
 }
 
 async fn request_payout(
     State(s): State<AppState>,
     a: Authed,
+    client: Option<axum::Extension<crate::http::Client>>,
     ApiJson(r): ApiJson<PayoutRequest>,
 ) -> JsonResult {
+    let ip = client.map(|c| c.ip.clone()).unwrap_or_default();
     Ok(Json(
-        json!({"payout": sm::request_payout(&s, &a, r.amount_fen).await?}),
+        json!({"payout": sm::request_payout(&s, &a, r.amount_fen, &ip, r.password).await?}),
     ))
 }
 
@@ -222,8 +237,8 @@ fn b_agreement() -> Value {
 }
 fn b_amount() -> Value {
     super::bodies::obj(
-        &["amount_fen"],
-        json!({"amount_fen": super::bodies::s_int()}),
+        &["amount_fen", "password"],
+        json!({"amount_fen": super::bodies::s_int(), "password": super::bodies::s_str()}),
     )
 }
 fn b_period() -> Value {

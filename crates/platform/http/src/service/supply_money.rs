@@ -9,6 +9,7 @@
 //! Order in every function: permission, visibility, validation, store.
 
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use suanli_platform_domain::money::Fen;
 use suanli_platform_domain::supply::settlement::{
     AgreementTerms, AgreementText, BooksDifference, CheckIn, PeriodKey, SalesMode, SettlementError,
@@ -16,8 +17,8 @@ use suanli_platform_domain::supply::settlement::{
 };
 use suanli_platform_domain::{OrgId, Permission, Role};
 use suanli_platform_store::{
-    AgreementRecord, NewStatement, OpsStore, OrgRecord, PayoutRecord, StatementRecord,
-    SupplierLedger,
+    AgreementRecord, NewStatement, OpsStore, OrgRecord, PayoutRecord, PayoutStatus,
+    StatementRecord, SupplierLedger,
 };
 
 use super::accounts::four_eyes;
@@ -253,18 +254,40 @@ pub async fn my_payouts(s: &AppState, a: &Authed, page: Page) -> ServiceResult<V
         .await?)
 }
 
-/// The supplier asks for a payout of `amount_fen` of its net payable.
+/// The supplier asks for a payout of `amount_fen` of its free payable, with its
+/// administrator's `password` (checked like a login): the SQL checks first, then the
+/// supplier's key signs the transfer of the amount to custody (refused when its chain
+/// balance is short: `chain_balance_short`), the payout is recorded with it, then it is
+/// sent (`payout_chain`).
 pub async fn request_payout(
     s: &AppState,
     a: &Authed,
     amount_fen: i64,
+    ip: &str,
+    password: String,
 ) -> ServiceResult<PayoutRecord> {
     let org = own_supplier(a, Permission::SupplyManage)?;
     let amount = amount(amount_fen, "amount_fen")?;
-    s.store
-        .request_payout(org, amount, a.user.id, s.clock.now_unix_ms())
+    // Nothing is signed for a payout the store would refuse (it checks again).
+    let free = s.store.supplier_ledger(org).await?.free_payable();
+    suanli_platform_domain::supply::settlement::check_payout(amount, free)
+        .map_err(|r| field_of(suanli_platform_store::StoreError::Money(r), "amount_fen"))?;
+    let ledger = payout_chain::ledger(s)?;
+    let key = super::supply_catalog::unseal(s, a, ip, password).await?;
+    let transfer =
+        payout_chain::blocking("amount_fen", move || ledger.sign_to_custody(&key, amount)).await?;
+    let p = s
+        .store
+        .request_payout(
+            org,
+            amount,
+            a.user.id,
+            s.clock.now_unix_ms(),
+            &payout_chain::stored(&transfer),
+        )
         .await
-        .map_err(|e| field_of(e, "amount_fen"))
+        .map_err(|e| field_of(e, "amount_fen"))?;
+    payout_chain::send_unsent(s, p).await
 }
 
 fn field_of(e: suanli_platform_store::StoreError, field: &str) -> ServiceError {
@@ -416,9 +439,16 @@ pub async fn payouts(s: &AppState, a: &Authed, page: Page) -> ServiceResult<Vec<
         .await?)
 }
 
-/// A first finance user checks payout `id` (never its requester).
+/// A first finance user checks payout `id` (never its requester), once its transfer to
+/// custody is applied (sent first if it is not).
 pub async fn check_payout(s: &AppState, a: &Authed, id: i64) -> ServiceResult<PayoutRecord> {
     a.allow(Permission::FinanceManage)?;
+    let p = s
+        .store
+        .get_payout(id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    payout_chain::send_unsent(s, p).await?;
     s.store
         .check_payout(id, a.user.id, s.clock.now_unix_ms())
         .await
@@ -426,16 +456,15 @@ pub async fn check_payout(s: &AppState, a: &Authed, id: i64) -> ServiceResult<Pa
 }
 
 /// A second finance user approves payout `id` (never its requester or checker); the
-/// journal records supplier payable → bank.
+/// journal records supplier payable → bank and custody burns the amount on the chain.
+/// Repeating the approval of an approved payout whose burn was not applied sends the
+/// stored burn again.
 pub async fn approve_payout(s: &AppState, a: &Authed, id: i64) -> ServiceResult<PayoutRecord> {
-    a.allow(Permission::FinanceManage)?;
-    s.store
-        .approve_payout(id, a.user.id, s.clock.now_unix_ms())
-        .await
-        .map_err(|e| field_of(e, "id"))
+    decide_payout(s, a, id, PayoutStatus::Approved, None).await
 }
 
-/// A finance user rejects payout `id` with `reason`.
+/// A finance user rejects payout `id` with `reason`; custody returns the amount to the
+/// supplier's key. Repeating it sends a stored return that was not applied again.
 pub async fn reject_payout(
     s: &AppState,
     a: &Authed,
@@ -450,10 +479,42 @@ pub async fn reject_payout(
             format!("the reason must be 1 to {PAYOUT_REASON_CHARS_MAX} characters"),
         ));
     }
-    s.store
-        .reject_payout(id, a.user.id, reason, s.clock.now_unix_ms())
-        .await
-        .map_err(four_eyes)
+    decide_payout(s, a, id, PayoutStatus::Rejected, Some(reason)).await
+}
+
+async fn decide_payout(
+    s: &AppState,
+    a: &Authed,
+    id: i64,
+    to: PayoutStatus,
+    reason: Option<&str>,
+) -> ServiceResult<PayoutRecord> {
+    a.allow(Permission::FinanceManage)?;
+    let p = s
+        .store
+        .get_payout(id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    if p.status == to && p.unsent().is_some() {
+        return payout_chain::send_unsent(s, p).await;
+    }
+    // The transfer to custody first (a request whose send timed out).
+    let p = payout_chain::send_unsent(s, p).await?;
+    let settle = payout_chain::sign_settle(s, &p, to).await?;
+    let now = s.clock.now_unix_ms();
+    let p = match reason {
+        None => s
+            .store
+            .approve_payout(id, a.user.id, now, settle.as_ref())
+            .await
+            .map_err(|e| field_of(e, "id"))?,
+        Some(r) => s
+            .store
+            .reject_payout(id, a.user.id, r, now, settle.as_ref())
+            .await
+            .map_err(four_eyes)?,
+    };
+    payout_chain::send_unsent(s, p).await
 }
 
 /// One supplier's reconciliation.
@@ -479,9 +540,8 @@ pub struct SupplierReconciliation {
 }
 
 /// Compares supplier `org_id`'s books: chain check-ins of ended periods vs settled,
-/// settled vs payable + paid, burned vs paid. Burning payouts on the chain is not built
-/// yet (`docs/supply.md` §4), so `burned_fen` is 0 and every approved payout shows as a
-/// `burned_vs_paid` difference until it is.
+/// settled vs payable + paid, burned on the chain for approved payouts (read through the
+/// payout ledger; 0 without a chain attached) vs paid.
 pub async fn reconcile_supplier(
     s: &AppState,
     a: &Authed,
@@ -494,22 +554,29 @@ pub async fn reconcile_supplier(
         Err(ServiceError::Absent { .. }) => None,
         Err(e) => return Err(e),
     };
+    let burned = match &s.payout_ledger {
+        Some(l) => payout_chain::burned_of(s.store.as_ref(), Arc::clone(l), org.id).await?,
+        None => 0,
+    };
     books_of(
         s.store.as_ref(),
         org.id,
         trades.as_deref(),
+        burned,
         s.clock.now_unix_ms(),
     )
     .await
 }
 
 /// The reconciliation of supplier `org` at `now_ms` given its trades on the chain
-/// (`None`: no chain attached, the check-ins are not compared). Shared by the service and
+/// (`None`: no chain attached, the check-ins are not compared) and what the chain burned
+/// for its approved payouts (`payout_chain::burned_of`). Shared by the service and
 /// `suanli ops reconcile`.
 pub async fn books_of(
     store: &dyn OpsStore,
     org: OrgId,
     trades: Option<&[ChainTrade]>,
+    burned_fen: i64,
     now_ms: i64,
 ) -> ServiceResult<SupplierReconciliation> {
     let ledger = store.supplier_ledger(org).await?;
@@ -534,7 +601,7 @@ pub async fn books_of(
         settled_net: ledger.settled_net,
         payable: ledger.payable,
         paid: ledger.paid,
-        burned: Fen::ZERO,
+        burned: Fen::new(burned_fen).map_err(|e| ServiceError::Internal(e.to_string()))?,
     };
     Ok(SupplierReconciliation {
         org_id: org.get(),
@@ -543,7 +610,7 @@ pub async fn books_of(
         settled_net_fen: ledger.settled_net.get(),
         payable_fen: ledger.payable.get(),
         paid_fen: ledger.paid.get(),
-        burned_fen: 0,
+        burned_fen,
         differences: reconcile_books(&books),
     })
 }
@@ -594,3 +661,5 @@ pub async fn supplier_summary(
 
 #[cfg(test)]
 mod tests;
+// --- payout burns (issue 16, payout helper)
+pub mod payout_chain;

@@ -25,7 +25,8 @@ const AGREEMENT_COLS: &str = "id, org_id, version, body, sales_mode, commission_
 const STATEMENT_COLS: &str = "id, org_id, period, seq, period_start_ms, period_end_ms, agreement_id, \
      commission_bp, gross_fen, commission_fen, net_fen, checkins, journal_tx_id, run_by, run_ms";
 const PAYOUT_COLS: &str = "id, org_id, amount_fen, requested_by, requested_ms, status, checked_by, \
-     checked_ms, decided_by, decided_ms, reason, journal_tx_id";
+     checked_ms, decided_by, decided_ms, reason, journal_tx_id, transfer_ref, transfer_tx, \
+     transfer_sent_ms, settle_ref, settle_tx, settle_sent_ms";
 /// Payouts that still hold part of the payable.
 const PAYOUT_OPEN: &str = "('requested', 'checked')";
 
@@ -83,7 +84,28 @@ fn payout(r: &(impl Cols + ?Sized)) -> StoreResult<PayoutRecord> {
         decided_ms: r.opt_i64("decided_ms")?,
         reason: r.opt_text("reason")?,
         journal_tx_id: r.opt_i64("journal_tx_id")?,
+        transfer: chain_tx(r, "transfer")?,
+        transfer_sent_ms: r.opt_i64("transfer_sent_ms")?,
+        settle: chain_tx(r, "settle")?,
+        settle_sent_ms: r.opt_i64("settle_sent_ms")?,
     })
+}
+
+/// `{leg}_ref` and `{leg}_tx`: both or neither.
+fn chain_tx(r: &(impl Cols + ?Sized), leg: &str) -> StoreResult<Option<PayoutChainTx>> {
+    match (
+        r.opt_text(&format!("{leg}_ref"))?,
+        r.opt_text(&format!("{leg}_tx"))?,
+    ) {
+        (Some(reference), Some(encoded_hex)) => Ok(Some(PayoutChainTx {
+            reference,
+            encoded_hex,
+        })),
+        (None, None) => Ok(None),
+        _ => Err(cor(
+            "payout chain transaction without its reference or encoding",
+        )),
+    }
 }
 
 /// A `(org IS NULL OR org_id = org)` filter value: 0 matches every organisation.
@@ -139,6 +161,7 @@ macro_rules! supplier_money_store {
                 by: UserId,
                 reason: Option<&str>,
                 at_ms: i64,
+                settle: Option<&PayoutChainTx>,
             ) -> StoreResult<PayoutRecord> {
                 let org = self.sm_get_payout(id).await?.ok_or(StoreError::NotFound)?.org;
                 let (_g, mut tx) = self.m_begin(Some(org)).await?;
@@ -148,6 +171,10 @@ macro_rules! supplier_money_store {
                     (PayoutStatus::Requested, PayoutStatus::Checked) => {
                         if by == p.requested_by {
                             return Err(StoreError::Money(MoneyRejection::FourEyes));
+                        }
+                        // Checked only once its credits are in custody.
+                        if p.transfer.is_some() && p.transfer_sent_ms.is_none() {
+                            return Err(StoreError::Money(MoneyRejection::NotPending("payout")));
                         }
                     }
                     (PayoutStatus::Checked, PayoutStatus::Approved) => {
@@ -177,7 +204,7 @@ macro_rules! supplier_money_store {
                     }
                     _ => {
                         "UPDATE supplier_payouts SET status = $1, decided_by = $2, decided_ms = $3, \
-                         journal_tx_id = $4, reason = $6 WHERE id = $5"
+                         journal_tx_id = $4, reason = $6, settle_ref = $7, settle_tx = $8 WHERE id = $5"
                     }
                 };
                 let mut q = sqlx::query(sql)
@@ -187,7 +214,10 @@ macro_rules! supplier_money_store {
                     .bind(journal)
                     .bind(id);
                 if to != PayoutStatus::Checked {
-                    q = q.bind(reason.map(str::to_owned));
+                    q = q
+                        .bind(reason.map(str::to_owned))
+                        .bind(settle.map(|t| t.reference.clone()))
+                        .bind(settle.map(|t| t.encoded_hex.clone()));
                 }
                 q.execute(&mut *tx).await.map_err(db_err)?;
                 let out = Self::sm_payout_in(&mut tx, id).await?;
@@ -429,19 +459,22 @@ macro_rules! supplier_money_store {
                 amount: Fen,
                 by: UserId,
                 at_ms: i64,
+                transfer: &PayoutChainTx,
             ) -> StoreResult<PayoutRecord> {
                 let (_g, mut tx) = self.m_begin(Some(org)).await?;
                 let (payable, open) = Self::sm_payable_in(&mut tx, org).await?;
                 check_payout(amount, payable.saturating_sub(open)).map_err(StoreError::Money)?;
                 let sql = format!(
-                    "INSERT INTO supplier_payouts (org_id, amount_fen, requested_by, requested_ms, status) \
-                     VALUES ($1, $2, $3, $4, 'requested') RETURNING {PAYOUT_COLS}"
+                    "INSERT INTO supplier_payouts (org_id, amount_fen, requested_by, requested_ms, status, \
+                     transfer_ref, transfer_tx) VALUES ($1, $2, $3, $4, 'requested', $5, $6) RETURNING {PAYOUT_COLS}"
                 );
                 let r = sqlx::query(&sql)
                     .bind(org.get())
                     .bind(amount.get())
                     .bind(by.get())
                     .bind(at_ms)
+                    .bind(transfer.reference.clone())
+                    .bind(transfer.encoded_hex.clone())
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(db_err)?;
@@ -451,11 +484,17 @@ macro_rules! supplier_money_store {
             }
 
             async fn check_payout(&self, id: i64, by: UserId, at_ms: i64) -> StoreResult<PayoutRecord> {
-                self.sm_decide(id, PayoutStatus::Checked, by, None, at_ms).await
+                self.sm_decide(id, PayoutStatus::Checked, by, None, at_ms, None).await
             }
 
-            async fn approve_payout(&self, id: i64, by: UserId, at_ms: i64) -> StoreResult<PayoutRecord> {
-                self.sm_decide(id, PayoutStatus::Approved, by, None, at_ms).await
+            async fn approve_payout(
+                &self,
+                id: i64,
+                by: UserId,
+                at_ms: i64,
+                burn: Option<&PayoutChainTx>,
+            ) -> StoreResult<PayoutRecord> {
+                self.sm_decide(id, PayoutStatus::Approved, by, None, at_ms, burn).await
             }
 
             async fn reject_payout(
@@ -464,8 +503,36 @@ macro_rules! supplier_money_store {
                 by: UserId,
                 reason: &str,
                 at_ms: i64,
+                back: Option<&PayoutChainTx>,
             ) -> StoreResult<PayoutRecord> {
-                self.sm_decide(id, PayoutStatus::Rejected, by, Some(reason), at_ms).await
+                self.sm_decide(id, PayoutStatus::Rejected, by, Some(reason), at_ms, back).await
+            }
+
+            async fn payout_sent(&self, id: i64, leg: PayoutLeg, at_ms: i64) -> StoreResult<PayoutRecord> {
+                let sql = match leg {
+                    PayoutLeg::Transfer => {
+                        "UPDATE supplier_payouts SET transfer_sent_ms = $1 \
+                         WHERE id = $2 AND transfer_tx IS NOT NULL AND transfer_sent_ms IS NULL"
+                    }
+                    PayoutLeg::Settle => {
+                        "UPDATE supplier_payouts SET settle_sent_ms = $1 \
+                         WHERE id = $2 AND settle_tx IS NOT NULL AND settle_sent_ms IS NULL"
+                    }
+                };
+                sqlx::query(sql).bind(at_ms).bind(id).execute(&self.pool).await.map_err(db_err)?;
+                self.sm_get_payout(id).await?.ok_or(StoreError::NotFound)
+            }
+
+            async fn drop_refused_payout(&self, id: i64) -> StoreResult<bool> {
+                let n = sqlx::query(
+                    "DELETE FROM supplier_payouts WHERE id = $1 AND status = 'requested' \
+                     AND transfer_tx IS NOT NULL AND transfer_sent_ms IS NULL",
+                )
+                .bind(id)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(n.rows_affected() == 1)
             }
 
             async fn get_payout(&self, id: i64) -> StoreResult<Option<PayoutRecord>> {

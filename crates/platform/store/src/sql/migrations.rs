@@ -69,6 +69,12 @@ pub(super) fn sqlite_migrator() -> Migrator {
                 "supplier money",
                 include_str!("../../migrations/sqlite/0010_supplier_money.sql"),
             ),
+            // ── issue 16, payout burns ──
+            migration(
+                11,
+                "payout chain",
+                include_str!("../../migrations/sqlite/0011_payout_chain.sql"),
+            ),
         ]),
         ..Migrator::DEFAULT
     }
@@ -129,6 +135,12 @@ pub(super) fn pg_migrator() -> Migrator {
                 10,
                 "supplier money",
                 include_str!("../../migrations/postgres/0010_supplier_money.sql"),
+            ),
+            // ── issue 16, payout burns ──
+            migration(
+                11,
+                "payout chain",
+                include_str!("../../migrations/postgres/0011_payout_chain.sql"),
             ),
         ]),
         ..Migrator::DEFAULT

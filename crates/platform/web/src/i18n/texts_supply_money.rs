@@ -67,6 +67,12 @@ pub const SUPPLY_MONEY_TEXTS: &[(&str, &str, &str)] = &[
     ("sm.run_at", "结算时间", "Run at"),
     ("sm.reason", "原因", "Reason"),
     ("sm.request_payout", "申请提现", "Request a payout"),
+    // --- payout burns (issue 16, payout helper)
+    (
+        "sm.payout_password_hint",
+        "提现金额将由您的供应商密钥从链上结算积分转入平台托管账户：批准后销毁，拒绝后退回。",
+        "Your supplier key moves the amount of settlement credits on the trade chain into the platform's custody: burned when the payout is approved, returned when it is rejected.",
+    ),
     (
         "sm.payout_requested",
         "提现申请已提交。",

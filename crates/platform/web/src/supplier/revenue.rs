@@ -79,13 +79,26 @@ pub fn payouts_table(
     }
 }
 
-/// The payout form.
-#[derive(Debug, Default, Deserialize)]
+/// The payout form: the password opens the supplier's key, which signs the transfer of
+/// the amount to custody on the trade chain.
+#[derive(Default, Deserialize)]
 pub struct PayoutForm {
     #[serde(default, rename = "_csrf")]
     csrf: String,
     #[serde(default)]
     amount: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// Written by hand: the password is redacted.
+impl std::fmt::Debug for PayoutForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PayoutForm")
+            .field("amount", &self.amount)
+            .field("password", &"<redacted>")
+            .finish_non_exhaustive()
+    }
 }
 
 async fn view(s: &WebState, ctx: &Ctx, f: &PayoutForm, e: &FormErrors) -> PageResult {
@@ -123,6 +136,8 @@ async fn view(s: &WebState, ctx: &Ctx, f: &PayoutForm, e: &FormErrors) -> PageRe
             form method="post" action="/supplier/revenue" novalidate {
                 (csrf(ctx))
                 (form::field(ctx, "amount", "account.amount", Kind::Decimal, &f.amount, e, true))
+                p.hint { (ctx.t("sm.payout_password_hint")) }
+                (form::field(ctx, "password", "supply.password", Kind::Password, "", e, true))
                 div.actions { button type="submit" { (ctx.t("common.submit")) } }
             }
         }
@@ -148,7 +163,9 @@ pub async fn payout(State(s): State<WebState>, ctx: Ctx, Form(f): Form<PayoutFor
     let amount = e.yuan(lang, "amount", &f.amount);
     if e.is_empty() {
         let action = ("POST /api/v1/supplier/payouts", "/api/v1/supplier/payouts");
-        match api::run_as(&ctx, &f.csrf, action, sm::request_payout(&s.app, a, amount)).await? {
+        let ip = ctx.client_ip();
+        let ask = sm::request_payout(&s.app, a, amount, &ip, f.password.clone());
+        match api::run_as(&ctx, &f.csrf, action, ask).await? {
             Ok(_) => {
                 return Ok(Redirect::to(&Ctx::notice_url(
                     "/supplier/revenue",
@@ -157,7 +174,11 @@ pub async fn payout(State(s): State<WebState>, ctx: Ctx, Form(f): Form<PayoutFor
                 ))
                 .into_response());
             }
-            Err(fail) => e.api(lang, &fail, &[("amount_fen", "amount")]),
+            Err(fail) => e.api(
+                lang,
+                &fail,
+                &[("amount_fen", "amount"), ("password", "password")],
+            ),
         }
     }
     let mut r = view(&s, &ctx, &f, &e).await?;

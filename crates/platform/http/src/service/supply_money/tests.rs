@@ -16,6 +16,13 @@ use suanli_platform_domain::money::cst_midnight;
 use suanli_platform_domain::{ManualClock, OrgKind, OrgStatus, Principal};
 use suanli_platform_store::{NewOrg, NewUser, NewUserKey, SealedKey, UserRecord};
 
+// --- payout burns (issue 16, payout helper)
+mod fake_payouts;
+use fake_payouts::{CUSTODY, FakePayouts, NextSend};
+
+/// The supplier administrator's password in these tests (it opens its DID key).
+const DC_PASSWORD: &str = "dc-password-1";
+
 /// The chain, as the fake sees it: trades per supplier DID.
 #[derive(Debug, Default)]
 struct FakeBook {
@@ -89,6 +96,9 @@ fn trade(serial: u32, consumer: &str, costs: &[(i64, i64)]) -> ChainTrade {
 struct World {
     state: AppState,
     book: Arc<FakeBook>,
+    payouts: Arc<FakePayouts>,
+    /// The supplier `dc`'s DID key, hex (its account on the fake chain).
+    dc_key: String,
     dc: Authed,
     other: Authed,
     operator: Authed,
@@ -169,19 +179,40 @@ async fn world() -> World {
     };
     let clock = Arc::new(ManualClock::new(now().unsigned_abs()));
     let book = Arc::new(FakeBook::default());
+    let payouts = Arc::new(FakePayouts::default());
     let platform = crate::Platform::open(&config, clock)
         .await
         .unwrap()
-        .with_trade_book(book.clone());
+        .with_trade_book(book.clone())
+        .with_payout_ledger(payouts.clone());
     let s = platform.state;
     let dc = user(
         &s,
         OrgKind::SupplierResource,
         "dc",
         Role::SupplierAdmin,
-        Some("did:suanli:dc"),
+        None,
     )
     .await;
+    // The supplier administrator's real password and DID key, holding 10 000 fen of
+    // settlement credits on the (fake) chain.
+    let mut dc = dc;
+    let hash = crate::service::security::hash_password(&s, DC_PASSWORD.into())
+        .await
+        .unwrap();
+    let mut key = s.custody.create(DC_PASSWORD, None, now()).await.unwrap();
+    key.did = Some("did:suanli:dc".into());
+    let dc_key = key.public_key.clone();
+    s.store
+        .set_password(dc.user.id, &hash, now(), Some(&key))
+        .await
+        .unwrap();
+    dc.user.password_hash = hash;
+    payouts
+        .balances
+        .lock()
+        .unwrap()
+        .insert(dc_key.clone(), 10_000);
     let other = user(
         &s,
         OrgKind::SupplierApi,
@@ -213,6 +244,8 @@ async fn world() -> World {
     World {
         state: s,
         book,
+        payouts,
+        dc_key,
         dc,
         other,
         operator,
@@ -384,13 +417,20 @@ async fn statements_are_idempotent_and_payouts_need_four_eyes() {
     assert_eq!(rev.ledger.payable, fen(1_485));
     assert!(rev.trades.iter().all(|t| t.earned_fen == t.settled_fen));
     // Payouts: above the payable refused, at the field.
-    let e = request_payout(s, &w.dc, 1_486).await.unwrap_err();
+    let e = request_payout(s, &w.dc, 1_486, "ip", DC_PASSWORD.into())
+        .await
+        .unwrap_err();
     assert_eq!(
         (e.code(), e.field()),
         ("payout_above_payable", Some("amount_fen"))
     );
-    assert_eq!(code(request_payout(s, &w.fin[0], 10).await), "forbidden");
-    let p = request_payout(s, &w.dc, 1_000).await.unwrap();
+    assert_eq!(
+        code(request_payout(s, &w.fin[0], 10, "ip", DC_PASSWORD.into()).await),
+        "forbidden"
+    );
+    let p = request_payout(s, &w.dc, 1_000, "ip", DC_PASSWORD.into())
+        .await
+        .unwrap();
     // Another supplier's payouts are not its own.
     assert!(
         my_payouts(s, &w.other, Page::new(None, 50).unwrap())
@@ -408,8 +448,8 @@ async fn statements_are_idempotent_and_payouts_need_four_eyes() {
     assert_eq!(code(approve_payout(s, &w.dc, p.id).await), "forbidden");
     let ok = approve_payout(s, &w.fin[1], p.id).await.unwrap();
     assert!(ok.journal_tx_id.is_some());
-    // Reconciliation: check-ins = settled, settled = payable + paid; the burn on the
-    // chain is not built, so the paid amount is named as not burned.
+    // Reconciliation: check-ins = settled, settled = payable + paid, burned on the chain
+    // = paid.
     let r = reconcile_supplier(s, &w.fin[0], w.dc.org.id.get())
         .await
         .unwrap();
@@ -422,8 +462,8 @@ async fn statements_are_idempotent_and_payouts_need_four_eyes() {
         ),
         (Some(1_650), 1_650, 1_000, 485)
     );
-    let names: Vec<_> = r.differences.iter().map(|d| d.check).collect();
-    assert_eq!(names, ["burned_vs_paid"]);
+    assert_eq!(r.burned_fen, 1_000);
+    assert!(r.differences.is_empty(), "{:?}", r.differences);
     // The other supplier's November is not settled yet: the check names it.
     let r = reconcile_supplier(s, &w.fin[0], w.other.org.id.get())
         .await
@@ -442,4 +482,149 @@ async fn statements_are_idempotent_and_payouts_need_four_eyes() {
         .unwrap();
     assert_eq!((sum.settled_gross_fen, sum.payable_fen), (1_650, 485));
     assert!(sum.reputation.is_some());
+}
+
+// --- payout burns (issue 16, payout helper)
+
+/// Payable 1 440 (November: gross 1 600, commission 10 %).
+async fn payable(w: &World) {
+    agreed(w, 1_000).await;
+    run_statement(&w.state, &w.fin[0], w.dc.org.id.get(), "2026-11")
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_payout_moves_the_suppliers_credits_to_custody_then_burns_or_returns_them() {
+    let w = world().await;
+    let s = &w.state;
+    payable(&w).await;
+    let mine = || async {
+        my_payouts(s, &w.dc, Page::new(None, 50).unwrap())
+            .await
+            .unwrap()
+    };
+    // A wrong password: refused at the field, nothing recorded, nothing moved.
+    let e = request_payout(s, &w.dc, 1_000, "ip", "wrong".into())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.code(), e.field()),
+        ("invalid_credentials", Some("password"))
+    );
+    assert!(mine().await.is_empty());
+    assert_eq!(w.payouts.held(&w.dc_key), 10_000);
+    // Above the payable: refused by the SQL checks before the key is opened or anything
+    // signed.
+    assert_eq!(
+        code(request_payout(s, &w.dc, 1_441, "ip", "wrong".into()).await),
+        "payout_above_payable"
+    );
+    // Above the chain balance: refused, nothing recorded.
+    w.payouts
+        .balances
+        .lock()
+        .unwrap()
+        .insert(w.dc_key.clone(), 900);
+    let e = request_payout(s, &w.dc, 1_000, "ip", DC_PASSWORD.into())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.code(), e.field()),
+        ("chain_balance_short", Some("amount_fen"))
+    );
+    assert!(mine().await.is_empty());
+    w.payouts
+        .balances
+        .lock()
+        .unwrap()
+        .insert(w.dc_key.clone(), 10_000);
+    // A transfer the chain refuses: the request is dropped whole.
+    *w.payouts.next.lock().unwrap() = NextSend::Refuse;
+    assert_eq!(
+        code(request_payout(s, &w.dc, 1_000, "ip", DC_PASSWORD.into()).await),
+        "chain_refused"
+    );
+    assert!(mine().await.is_empty());
+    assert_eq!(w.payouts.held(&w.dc_key), 10_000);
+    // A transfer whose commit wait timed out (applied anyway): the payout is recorded,
+    // the check sends the stored transfer again, and it moves the credits once.
+    *w.payouts.next.lock().unwrap() = NextSend::ApplyThenTimeOut;
+    assert_eq!(
+        code(request_payout(s, &w.dc, 1_000, "ip", DC_PASSWORD.into()).await),
+        "ledger_unreachable"
+    );
+    let p = mine().await.remove(0);
+    assert_eq!(
+        (p.status, p.transfer_sent_ms),
+        (PayoutStatus::Requested, None)
+    );
+    check_payout(s, &w.fin[0], p.id).await.unwrap();
+    assert_eq!(
+        (w.payouts.held(&w.dc_key), w.payouts.held(CUSTODY)),
+        (9_000, 1_000)
+    );
+    // Approval: the journal and a burn from custody; a burn whose wait timed out is
+    // sent again by approving again, and burns once.
+    *w.payouts.next.lock().unwrap() = NextSend::TimeOut;
+    assert_eq!(
+        code(approve_payout(s, &w.fin[1], p.id).await),
+        "ledger_unreachable"
+    );
+    let r = reconcile_supplier(s, &w.fin[0], w.dc.org.id.get())
+        .await
+        .unwrap();
+    assert_eq!((r.paid_fen, r.burned_fen), (1_000, 0));
+    assert_eq!(
+        r.differences.iter().map(|d| d.check).collect::<Vec<_>>(),
+        ["burned_vs_paid"]
+    );
+    let ok = approve_payout(s, &w.fin[1], p.id).await.unwrap();
+    assert_eq!(ok.status, PayoutStatus::Approved);
+    assert!(ok.settle_sent_ms.is_some());
+    assert_eq!(w.payouts.held(CUSTODY), 0);
+    assert_eq!(
+        code(approve_payout(s, &w.fin[1], p.id).await),
+        "not_pending"
+    );
+    assert_eq!(w.payouts.held(CUSTODY), 0, "burned once");
+    let r = reconcile_supplier(s, &w.fin[0], w.dc.org.id.get())
+        .await
+        .unwrap();
+    assert_eq!(r.burned_fen, 1_000);
+    assert!(r.differences.is_empty(), "{:?}", r.differences);
+    // Rejection: custody returns the amount to the supplier's key.
+    let p2 = request_payout(s, &w.dc, 400, "ip", DC_PASSWORD.into())
+        .await
+        .unwrap();
+    assert!(p2.transfer_sent_ms.is_some());
+    assert_eq!(
+        (w.payouts.held(&w.dc_key), w.payouts.held(CUSTODY)),
+        (8_600, 400)
+    );
+    let r = reject_payout(s, &w.fin[0], p2.id, "bank details")
+        .await
+        .unwrap();
+    assert_eq!(r.status, PayoutStatus::Rejected);
+    assert_eq!(
+        (w.payouts.held(&w.dc_key), w.payouts.held(CUSTODY)),
+        (9_000, 0)
+    );
+    // Still no difference: a rejected payout is neither paid nor burned.
+    let r = reconcile_supplier(s, &w.fin[0], w.dc.org.id.get())
+        .await
+        .unwrap();
+    assert!(r.differences.is_empty(), "{:?}", r.differences);
+}
+
+#[tokio::test]
+async fn without_a_trade_chain_no_payout_is_requested() {
+    let w = world().await;
+    let mut s = w.state.clone();
+    s.payout_ledger = None;
+    payable(&w).await;
+    assert_eq!(
+        code(request_payout(&s, &w.dc, 100, "ip", DC_PASSWORD.into()).await),
+        "ledger_unavailable"
+    );
 }
