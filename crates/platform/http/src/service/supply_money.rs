@@ -422,7 +422,7 @@ pub async fn run_statement(
         .record_statement(&NewStatement {
             org: org.id,
             period: &key,
-            agreement: &agreement,
+            agreement,
             statement: &st,
             by: a.user.id,
             at_ms: now,

@@ -356,19 +356,20 @@ async fn statements_are_idempotent_and_payouts_need_four_eyes() {
     assert_eq!(again.statement, None);
     // A late check-in of November is settled by the next run, once.
     let late = cst_midnight(2026, 11, 30);
-    let mut book = w.book.trades.lock().unwrap();
-    let t2 = &mut book.get_mut("did:suanli:dc").unwrap()[1];
-    t2.paid_fen = fen(1_050);
-    t2.checkins.push(ChainCheckIn {
-        n: 2,
-        start_ms: late - 60_000,
-        end_ms: late,
-        minutes: 1,
-        cost_fen: fen(50),
-        at_ms: late,
-        kind: "checkin",
-    });
-    drop(book);
+    {
+        let mut book = w.book.trades.lock().unwrap();
+        let t2 = &mut book.get_mut("did:suanli:dc").unwrap()[1];
+        t2.paid_fen = fen(1_050);
+        t2.checkins.push(ChainCheckIn {
+            n: 2,
+            start_ms: late - 60_000,
+            end_ms: late,
+            minutes: 1,
+            cost_fen: fen(50),
+            at_ms: late,
+            kind: "checkin",
+        });
+    }
     let st2 = run_statement(s, &w.fin[0], w.dc.org.id.get(), "2026-11")
         .await
         .unwrap()
