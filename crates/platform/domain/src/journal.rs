@@ -51,8 +51,12 @@ pub enum Account {
     Bank,
     /// Operator revenue (net of cash vouchers granted, which are a marketing cost).
     Revenue,
-    /// What the platform owes a supplier for resources it sold.
+    /// What the platform owes a supplier for resources it sold (catalogue order shares).
     SupplierPayable(OrgId),
+    /// What the platform owes a supplier for its trade-chain check-ins settled by
+    /// statements, less its approved payouts (`docs/supply.md` §4); kept apart from the
+    /// order shares so refunds of catalogue orders never touch it.
+    SupplierChainPayable(OrgId),
     /// A customer's cash balance.
     Cash(OrgId),
     /// A customer's cash-voucher balance (现金券).
@@ -74,6 +78,7 @@ impl Account {
             Account::Bank => "bank".to_owned(),
             Account::Revenue => "revenue".to_owned(),
             Account::SupplierPayable(o) => format!("supplier:{o}:payable"),
+            Account::SupplierChainPayable(o) => format!("supplier:{o}:chain_payable"),
             Account::Cash(o) => format!("customer:{o}:cash"),
             Account::Voucher(o) => format!("customer:{o}:voucher"),
             Account::Credit(o) => format!("customer:{o}:credit"),
@@ -98,6 +103,7 @@ impl Account {
         let org = OrgId::new(id.parse().ok()?)?;
         match (kind, sub) {
             ("supplier", "payable") => Some(Account::SupplierPayable(org)),
+            ("supplier", "chain_payable") => Some(Account::SupplierChainPayable(org)),
             ("customer", "cash") => Some(Account::Cash(org)),
             ("customer", "voucher") => Some(Account::Voucher(org)),
             ("customer", "credit") => Some(Account::Credit(org)),
@@ -125,7 +131,7 @@ impl Account {
             Account::Frozen(_) => "frozen",
             Account::Bank => "bank",
             Account::Revenue => "revenue",
-            Account::SupplierPayable(_) => "supplier",
+            Account::SupplierPayable(_) | Account::SupplierChainPayable(_) => "supplier",
             Account::TradeConsumption => "trade",
         }
     }
@@ -720,6 +726,7 @@ mod tests {
             Account::Bank,
             Account::Revenue,
             Account::SupplierPayable(o(3)),
+            Account::SupplierChainPayable(o(3)),
             Account::Cash(o(4)),
             Account::Voucher(o(4)),
             Account::Credit(o(4)),

@@ -7,10 +7,13 @@
 //! not attached.
 
 use suanli_platform_domain::money::Fen;
-use suanli_platform_domain::supply::settlement::{CheckIn, TradeSerial};
+use suanli_platform_domain::supply::settlement::{
+    CheckIn, SettlementError, TradeSerial, check_trade_items,
+};
 
-/// Most trades one read returns (newest first).
-pub const TRADES_READ_MAX: usize = 100;
+/// Most trades the supplier's trade list shows (its newest); statements, revenue and the
+/// reconciliation use every trade [`TradeBook::supplier_trades`] returns.
+pub const TRADES_LIST_MAX: usize = 100;
 
 /// A trade of the supplier as the chain recorded it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -21,6 +24,9 @@ pub struct ChainTrade {
     pub offer_id: u64,
     /// The offer's mode.
     pub mode_id: u64,
+    /// The supplier's DID as the chain records it (the platform keeps only trades whose
+    /// supplier is the organisation's DID).
+    pub supplier: String,
     /// The consumer's DID.
     pub consumer: String,
     /// `ordered`, `active` or `closed`.
@@ -63,7 +69,8 @@ pub struct ChainCheckIn {
     pub cost_fen: Fen,
     /// Block time of the record.
     pub at_ms: i64,
-    /// `checkin`, `channel_checkin` or `close_tail`.
+    /// `checkin`, `channel_checkin`, `close_tail` or `channel_open` (number 0: the minutes
+    /// since the last check-in settled when a channel opened).
     pub kind: &'static str,
 }
 
@@ -119,12 +126,13 @@ pub struct ChainReputation {
 }
 
 impl ChainTrade {
-    /// Its settlements as the domain's check-ins (for statements).
-    pub fn settlement_items(&self) -> Vec<CheckIn> {
-        let Ok(serial) = TradeSerial::parse(&self.serial) else {
-            return Vec::new();
-        };
-        self.checkins
+    /// Its settlements as the domain's check-ins (for statements), checked first: a
+    /// serial that does not parse, numbers that are not 1, 2, … or costs that do not add
+    /// up to `paid_fen` are an error, never a shorter list.
+    pub fn settlement_items(&self) -> Result<Vec<CheckIn>, SettlementError> {
+        let serial = TradeSerial::parse(&self.serial)?;
+        let items: Vec<CheckIn> = self
+            .checkins
             .iter()
             .map(|c| CheckIn {
                 serial: serial.clone(),
@@ -133,14 +141,16 @@ impl ChainTrade {
                 end_ms: c.end_ms,
                 cost: c.cost_fen,
             })
-            .collect()
+            .collect();
+        check_trade_items(&serial, &items, self.paid_fen)?;
+        Ok(items)
     }
 }
 
 /// Reads a supplier's trades and reputation from the trade chain.
 pub trait TradeBook: Send + Sync + std::fmt::Debug {
-    /// The trades whose supplier is `supplier_did`, newest first, at most
-    /// [`TRADES_READ_MAX`], each with its records.
+    /// Every trade whose supplier is `supplier_did` (its whole history), newest first,
+    /// each with all its records; a failed or partial read is an error.
     fn supplier_trades(&self, supplier_did: &str) -> Result<Vec<ChainTrade>, crate::PortError>;
     /// The reputation of `supplier_did` now.
     fn reputation(&self, supplier_did: &str) -> Result<ChainReputation, crate::PortError>;

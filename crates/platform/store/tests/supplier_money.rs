@@ -338,9 +338,14 @@ async fn statements_settle_each_checkin_once(b: &Backend) {
         balances.get(&Account::TradeConsumption.key()),
         Some(&-1_998)
     );
+    // On the chain payable, apart from the catalogue order shares' payable.
+    assert_eq!(
+        balances.get(&Account::SupplierChainPayable(w.supplier).key()),
+        Some(&1_799)
+    );
     assert_eq!(
         balances.get(&Account::SupplierPayable(w.supplier).key()),
-        Some(&1_799)
+        None
     );
     // Other suppliers see none of it.
     assert!(

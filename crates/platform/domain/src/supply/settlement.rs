@@ -46,6 +46,23 @@ pub enum SettlementError {
     /// Too many check-ins for one statement.
     #[error("more than {STATEMENT_CHECKINS_MAX} check-ins in one statement")]
     TooManyCheckins,
+    /// The same check-in (serial, number) read twice with different content.
+    #[error("check-in {n} of trade {serial} was read twice with different amounts")]
+    CheckInConflict {
+        /// The trade.
+        serial: String,
+        /// The check-in number.
+        n: u32,
+    },
+    /// A trade's settlements as read do not add up to what the chain says it paid, or
+    /// their numbers are not 1, 2, … without gaps or repeats.
+    #[error("the settlements read of trade {serial} are inconsistent with the chain: {detail}")]
+    ChainInconsistent {
+        /// The trade.
+        serial: String,
+        /// What does not fit.
+        detail: String,
+    },
     /// Arithmetic overflow.
     #[error(transparent)]
     Money(#[from] MoneyError),
@@ -65,6 +82,8 @@ impl SettlementError {
             SettlementError::Serial => "serial_invalid",
             SettlementError::PeriodOpen => "period_not_ended",
             SettlementError::TooManyCheckins => "too_many_checkins",
+            SettlementError::CheckInConflict { .. } => "checkin_conflict",
+            SettlementError::ChainInconsistent { .. } => "chain_inconsistent",
             SettlementError::Money(_) => "amount_out_of_range",
             SettlementError::Journal(_) => "journal_refused",
         }
@@ -245,7 +264,8 @@ impl TradeSerial {
 pub struct CheckIn {
     /// The trade.
     pub serial: TradeSerial,
-    /// Its check-in number (1-based; the close's tail settlement counts as the next one).
+    /// Its check-in number (1-based; the close's tail settlement counts as the next one;
+    /// 0 is the settlement made when a channel opened).
     pub n: u32,
     /// Start of the billed span (Unix ms).
     pub start_ms: i64,
@@ -271,9 +291,46 @@ pub struct Statement {
     pub checkins: Vec<CheckIn>,
 }
 
+/// Checks one trade's settlements as read from the chain before anything is settled
+/// from them: numbered 1, 2, … without gaps or repeats (and 0, a channel's opening
+/// settlement, at most once), and their costs add up to what the chain says the trade
+/// paid the supplier (`paid`).
+pub fn check_trade_items(
+    serial: &TradeSerial,
+    items: &[CheckIn],
+    paid: Fen,
+) -> Result<(), SettlementError> {
+    let bad = |detail: String| SettlementError::ChainInconsistent {
+        serial: serial.as_str().to_owned(),
+        detail,
+    };
+    let mut numbers: Vec<u32> = items.iter().map(|c| c.n).collect();
+    numbers.sort_unstable();
+    // Number 0 (a channel's opening settlement) at most once, then 1, 2, … .
+    let first = usize::from(numbers.first() == Some(&0));
+    for (i, n) in numbers.iter().enumerate() {
+        if usize::try_from(*n).ok() != (i + 1).checked_sub(first) {
+            return Err(bad(format!(
+                "settlement numbers {numbers:?} are not 1, 2, …"
+            )));
+        }
+    }
+    let sum = Fen::sum(items.iter().map(|c| c.cost))?;
+    if sum != paid {
+        return Err(bad(format!(
+            "settlements add up to {} fen, the trade paid {} fen",
+            sum.get(),
+            paid.get()
+        )));
+    }
+    Ok(())
+}
+
 /// The statement of `period` for check-ins of the supplier's trades: those whose end lies
-/// in the period and that no earlier statement settled (`settled`); a check-in listed
-/// twice is taken once. Refused while the period has not ended at `now_ms`.
+/// in the period, that cost more than 0 (a check-in of 0 moves no money and is never
+/// settled) and that no earlier statement settled (`settled`); a check-in listed twice
+/// is taken once, and refused if the two differ. Refused while the period has not ended
+/// at `now_ms`.
 pub fn settle(
     period: &PeriodKey,
     checkins: &[CheckIn],
@@ -285,11 +342,22 @@ pub fn settle(
     if now_ms < end {
         return Err(SettlementError::PeriodOpen);
     }
-    let mut seen = BTreeSet::new();
+    let mut seen: std::collections::BTreeMap<CheckInKey, &CheckIn> =
+        std::collections::BTreeMap::new();
     let mut taken: Vec<CheckIn> = Vec::new();
     for c in checkins {
         let key = (c.serial.clone(), c.n);
-        if c.end_ms < start || c.end_ms >= end || settled.contains(&key) || !seen.insert(key) {
+        if let Some(first) = seen.get(&key) {
+            if *first != c {
+                return Err(SettlementError::CheckInConflict {
+                    serial: c.serial.as_str().to_owned(),
+                    n: c.n,
+                });
+            }
+            continue;
+        }
+        seen.insert(key.clone(), c);
+        if c.end_ms < start || c.end_ms >= end || c.cost.is_zero() || settled.contains(&key) {
             continue;
         }
         taken.push(c.clone());
@@ -310,8 +378,15 @@ pub fn settle(
     })
 }
 
+/// The account of what the platform owes supplier `org` for its settled trade-chain
+/// check-ins: statements credit it, approved payouts debit it, the reconciliation compares
+/// against it. Separate from `supplier:{org}:payable` (catalogue order shares).
+pub fn chain_payable(org: OrgId) -> Account {
+    Account::SupplierChainPayable(org)
+}
+
 /// The journal entry of a statement: the trade chain's consumption (gross) is owed to the
-/// supplier (net) and earned by the operator (commission).
+/// supplier (net, on [`chain_payable`]) and earned by the operator (commission).
 pub fn settlement_tx(
     key: IdemKey,
     supplier: OrgId,
@@ -321,7 +396,7 @@ pub fn settlement_tx(
     debug_assert_eq!(s.commission.checked_add(s.net).ok(), Some(s.gross));
     Ok(TxBuilder::new(TxKind::SupplierSettlement)
         .debit(Account::TradeConsumption, s.gross)
-        .credit(Account::SupplierPayable(supplier), s.net)
+        .credit(chain_payable(supplier), s.net)
         .credit(Account::Revenue, s.commission)
         .build(key, memo)?)
 }
@@ -337,7 +412,7 @@ pub fn payout_tx(
 ) -> Result<JournalTx, MoneyRejection> {
     check_payout(amount, payable)?;
     Ok(TxBuilder::new(TxKind::SupplierPayout)
-        .debit(Account::SupplierPayable(supplier), amount)
+        .debit(chain_payable(supplier), amount)
         .credit(Account::Bank, amount)
         .build(key, memo)?)
 }

@@ -25,7 +25,7 @@ use super::accounts::four_eyes;
 use super::{Page, ServiceError, ServiceResult, amount, bp, visible_org};
 use crate::AppState;
 use crate::auth::Authed;
-use crate::trade_book::{ChainReputation, ChainTrade, TradeBook};
+use crate::trade_book::{ChainReputation, ChainTrade, TRADES_LIST_MAX, TradeBook};
 
 /// Longest reason for rejecting a payout, in characters.
 pub const PAYOUT_REASON_CHARS_MAX: usize = 200;
@@ -122,24 +122,47 @@ fn port(e: crate::PortError) -> ServiceError {
     ServiceError::Internal(format!("trade chain: {e}"))
 }
 
-/// The trades of `org` from the chain (none while it has no supplier DID).
+/// The trades of `org` from the chain (none while it has no supplier DID): only those
+/// whose supplier, as the chain records it, is the organisation's DID.
 async fn trades_of(s: &AppState, org: OrgId) -> ServiceResult<Vec<ChainTrade>> {
     let book = book(s)?;
     let Some(did) = supplier_did(s, org).await? else {
         return Ok(Vec::new());
     };
-    tokio::task::spawn_blocking(move || book.supplier_trades(&did))
+    let own = did.clone();
+    let trades = tokio::task::spawn_blocking(move || book.supplier_trades(&did))
         .await
         .map_err(|e| ServiceError::Internal(e.to_string()))?
-        .map_err(port)
+        .map_err(port)?;
+    Ok(trades.into_iter().filter(|t| t.supplier == own).collect())
+}
+
+/// The settlements of `trades`, each trade's checked against what the chain says it paid.
+fn items_of(trades: &[ChainTrade]) -> ServiceResult<Vec<CheckIn>> {
+    let mut out = Vec::new();
+    for t in trades {
+        out.extend(t.settlement_items().map_err(chain_err)?);
+    }
+    Ok(out)
+}
+
+/// A read of the chain that cannot be settled from (`chain_inconsistent`, …).
+fn chain_err(e: SettlementError) -> ServiceError {
+    ServiceError::Conflict {
+        code: e.code(),
+        field: None,
+        message: e.to_string(),
+    }
 }
 
 // ── supplier console ──
 
-/// The caller's incoming trades (newest first).
+/// The caller's incoming trades: the newest [`TRADES_LIST_MAX`].
 pub async fn my_trades(s: &AppState, a: &Authed) -> ServiceResult<Vec<ChainTrade>> {
     let org = own_supplier(a, Permission::SupplyRead)?;
-    trades_of(s, org).await
+    let mut trades = trades_of(s, org).await?;
+    trades.truncate(TRADES_LIST_MAX);
+    Ok(trades)
 }
 
 /// One of the caller's trades (another supplier's: 404).
@@ -206,9 +229,10 @@ async fn revenue_of(s: &AppState, org: OrgId) -> ServiceResult<Revenue> {
     let trades = trades
         .iter()
         .map(|t| {
-            let items = t.settlement_items();
+            let items = t.settlement_items().map_err(chain_err)?;
             let sum = |f: &dyn Fn(&CheckIn) -> bool| {
                 Fen::sum(items.iter().filter(|c| f(c)).map(|c| c.cost))
+                    .map_err(|e| ServiceError::Internal(e.to_string()))
             };
             Ok(TradeRevenue {
                 serial: t.serial.clone(),
@@ -218,8 +242,7 @@ async fn revenue_of(s: &AppState, org: OrgId) -> ServiceResult<Revenue> {
                 checkins: items.len(),
             })
         })
-        .collect::<Result<Vec<_>, suanli_platform_domain::money::MoneyError>>()
-        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        .collect::<ServiceResult<Vec<_>>>()?;
     Ok(Revenue {
         trades,
         ledger: s.store.supplier_ledger(org).await?,
@@ -364,8 +387,42 @@ pub struct StatementRun {
     pub period: String,
 }
 
+/// The agreement governing `period`: the newest version the supplier accepted before the
+/// period's end (its commission and period kind apply, not a later one's), with the
+/// period parsed by that version's kind. None accepted by then: `no_accepted_agreement`.
+fn governing_for<'a>(
+    agreements: &'a [AgreementRecord],
+    period: &str,
+) -> ServiceResult<(&'a AgreementRecord, PeriodKey)> {
+    let (mut label_err, mut parsed) = (None, false);
+    let mut accepted: Vec<&AgreementRecord> = agreements
+        .iter()
+        .filter(|a| a.accepted_ms.is_some())
+        .collect();
+    accepted.sort_by_key(|a| std::cmp::Reverse(a.version));
+    for a in accepted {
+        match PeriodKey::parse(period, a.period) {
+            Ok(key) if a.accepted_ms.is_some_and(|t| t < key.bounds().1) => return Ok((a, key)),
+            Ok(_) => parsed = true,
+            Err(e) => {
+                label_err.get_or_insert(e);
+            }
+        }
+    }
+    Err(match label_err {
+        Some(e) if !parsed => settlement_err(e, "period"),
+        _ => ServiceError::Invalid {
+            code: "no_accepted_agreement",
+            field: Some("org_id".to_owned()),
+            message: "the supplier had not accepted a supply agreement before the period ended"
+                .to_owned(),
+        },
+    })
+}
+
 /// Runs the statement of `period` for supplier `org_id` (idempotent: a check-in is
-/// settled once; a rerun settles only late check-ins, or nothing).
+/// settled once; a rerun settles only late check-ins, or nothing), under the agreement
+/// accepted before the period's end ([`governing_for`]).
 pub async fn run_statement(
     s: &AppState,
     a: &Authed,
@@ -374,32 +431,21 @@ pub async fn run_statement(
 ) -> ServiceResult<StatementRun> {
     a.allow(Permission::FinanceManage)?;
     let org = supplier_org(s, a, org_id).await?;
-    let agreement =
-        s.store
-            .governing_agreement(org.id)
-            .await?
-            .ok_or_else(|| ServiceError::Invalid {
-                code: "no_accepted_agreement",
-                field: Some("org_id".to_owned()),
-                message: "the supplier has not accepted a supply agreement".to_owned(),
-            })?;
-    let key = PeriodKey::parse(period.trim(), agreement.period)
-        .map_err(|e| settlement_err(e, "period"))?;
+    let agreements = s.store.supply_agreements(org.id).await?;
+    let (agreement, key) = governing_for(&agreements, period.trim())?;
     let now = s.clock.now_unix_ms();
-    let items: Vec<CheckIn> = trades_of(s, org.id)
-        .await?
-        .iter()
-        .flat_map(ChainTrade::settlement_items)
-        .collect();
+    let items = items_of(&trades_of(s, org.id).await?)?;
     let settled = s.store.settled_checkins(org.id).await?;
-    let st = settle(&key, &items, &settled, agreement.commission, now)
-        .map_err(|e| settlement_err(e, "period"))?;
+    let st = settle(&key, &items, &settled, agreement.commission, now).map_err(|e| match e {
+        SettlementError::CheckInConflict { .. } => chain_err(e),
+        e => settlement_err(e, "period"),
+    })?;
     let out = s
         .store
         .record_statement(&NewStatement {
             org: org.id,
             period: &key,
-            agreement: &agreement,
+            agreement,
             statement: &st,
             by: a.user.id,
             at_ms: now,
@@ -428,6 +474,20 @@ pub async fn statements(
     a.allow(Permission::FinanceRead)?;
     Ok(s.store
         .settlement_statements(None, page.after, page.limit)
+        .await?)
+}
+
+/// Supplier `org_id`'s statements, newest first (finance).
+pub async fn supplier_statements(
+    s: &AppState,
+    a: &Authed,
+    org_id: i64,
+    page: Page,
+) -> ServiceResult<Vec<StatementRecord>> {
+    a.allow(Permission::FinanceRead)?;
+    let org = supplier_org(s, a, org_id).await?;
+    Ok(s.store
+        .settlement_statements(Some(org.id), page.after, page.limit)
         .await?)
 }
 
@@ -587,8 +647,8 @@ pub async fn books_of(
     let chain = match trades {
         Some(trades) => {
             let ended = ended_before(now_ms, period);
-            let items = trades.iter().flat_map(ChainTrade::settlement_items);
-            let sum = Fen::sum(items.filter(|c| c.end_ms < ended).map(|c| c.cost))
+            let items = items_of(trades)?;
+            let sum = Fen::sum(items.iter().filter(|c| c.end_ms < ended).map(|c| c.cost))
                 .map_err(|e| ServiceError::Internal(e.to_string()))?;
             Some(sum)
         }

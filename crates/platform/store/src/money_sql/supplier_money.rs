@@ -12,12 +12,11 @@ use crate::supplier_money::*;
 use crate::{PgStore, SqliteStore, StoreError, StoreResult};
 use suanli_platform_domain::OrgId;
 use suanli_platform_domain::UserId;
-use suanli_platform_domain::journal::Account;
 use suanli_platform_domain::money::{Bp, Fen};
 use suanli_platform_domain::rejection::MoneyRejection;
 use suanli_platform_domain::supply::settlement::{
-    AgreementTerms, CheckInKey, SalesMode, SettlementPeriod, TradeSerial, check_four_eyes,
-    check_payout, payout_tx, settlement_tx,
+    AgreementTerms, CheckInKey, SalesMode, SettlementPeriod, TradeSerial, chain_payable,
+    check_four_eyes, check_payout, payout_tx, settlement_tx,
 };
 
 const AGREEMENT_COLS: &str = "id, org_id, version, body, sales_mode, commission_bp, period, \
@@ -134,7 +133,7 @@ macro_rules! supplier_money_store {
                 payout(r.as_ref().ok_or(StoreError::NotFound)?)
             }
 
-            /// Payable balance (Σ credits − Σ debits of `supplier:{org}:payable`), Σ open
+            /// Payable balance (Σ credits − Σ debits of `supplier:{org}:chain_payable`), Σ open
             /// payouts, inside the operation's transaction.
             async fn sm_payable_in(
                 tx: &mut sqlx::Transaction<'static, $Db>,
@@ -146,7 +145,7 @@ macro_rules! supplier_money_store {
                      CAST(COALESCE((SELECT SUM(amount_fen) FROM supplier_payouts \
                      WHERE org_id = $2 AND status IN {PAYOUT_OPEN}), 0) AS BIGINT) AS open"
                 ))
-                .bind(Account::SupplierPayable(org).key())
+                .bind(chain_payable(org).key())
                 .bind(org.get())
                 .fetch_one(&mut **tx)
                 .await
@@ -339,7 +338,8 @@ macro_rules! supplier_money_store {
             }
 
             async fn record_statement(&self, s: &NewStatement<'_>) -> StoreResult<StatementOutcome> {
-                if s.statement.checkins.is_empty() {
+                // Nothing to settle, or only check-ins of 0 (no journal entry can carry 0).
+                if s.statement.checkins.is_empty() || s.statement.gross.is_zero() {
                     return Ok(StatementOutcome { statement: None });
                 }
                 let label = s.period.label();
@@ -439,7 +439,7 @@ macro_rules! supplier_money_store {
                      CAST(COALESCE((SELECT SUM(amount_fen) FROM supplier_payouts WHERE org_id = $1 AND status IN {PAYOUT_OPEN}), 0) AS BIGINT) AS open"
                 ))
                 .bind(org.get())
-                .bind(Account::SupplierPayable(org).key())
+                .bind(chain_payable(org).key())
                 .fetch_one(&self.pool)
                 .await
                 .map_err(db_err)?;

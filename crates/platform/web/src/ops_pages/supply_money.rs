@@ -49,14 +49,19 @@ pub struct MoneyForm {
 }
 
 async fn money_view(s: &WebState, ctx: &Ctx, id: i64, f: &MoneyForm, e: &FormErrors) -> PageResult {
-    let a = ctx.require(Permission::SupplierReview)?;
+    let a = either(ctx)?;
     let lang = ctx.lang;
-    let agreements = sm::agreements_of(&s.app, a, id).await?;
-    let summary = sm::supplier_summary(&s.app, a, id).await?;
+    let review = a.principal.has(Permission::SupplierReview);
+    let (agreements, summary) = if review {
+        let agreements = sm::agreements_of(&s.app, a, id).await?;
+        (agreements, Some(sm::supplier_summary(&s.app, a, id).await?))
+    } else {
+        (Vec::new(), None)
+    };
     let finance = a.principal.has(Permission::FinanceRead);
     let statements = if finance {
-        let all = sm::statements(&s.app, a, service::Page::new(None, PAGE_SIZE_MAX)?).await?;
-        all.into_iter().filter(|st| st.org.get() == id).collect()
+        let page = service::Page::new(None, PAGE_SIZE_MAX)?;
+        sm::supplier_statements(&s.app, a, id, page).await?
     } else {
         Vec::new()
     };
@@ -76,14 +81,16 @@ async fn money_view(s: &WebState, ctx: &Ctx, id: i64, f: &MoneyForm, e: &FormErr
     let action = format!("/ops/suppliers/{id}/money");
     let body = html! {
         h1 { (ctx.t("sm.ops_title")) " #" (id) }
-        dl.facts {
-            dt { (ctx.t("sm.gross")) } dd { (lang.money(summary.settled_gross_fen)) }
-            dt { (ctx.t("sm.payable")) } dd { (lang.money(summary.payable_fen)) }
+        @if let Some(summary) = &summary {
+            dl.facts {
+                dt { (ctx.t("sm.gross")) } dd { (lang.money(summary.settled_gross_fen)) }
+                dt { (ctx.t("sm.payable")) } dd { (lang.money(summary.payable_fen)) }
+            }
+            h2 { (ctx.t("sm.reputation")) }
+            (reputation_view(ctx, summary.reputation.as_ref()))
         }
-        h2 { (ctx.t("sm.reputation")) }
-        (reputation_view(ctx, summary.reputation.as_ref()))
-        h2 { (ctx.t("sm.agreement")) }
-        @if agreements.is_empty() { p.empty { (ctx.t("sm.no_agreement")) } } @else {
+        @if review { h2 { (ctx.t("sm.agreement")) } }
+        @if !review {} @else if agreements.is_empty() { p.empty { (ctx.t("sm.no_agreement")) } } @else {
             table.data #agreements {
                 thead { tr { th { (ctx.t("sm.version")) } th { (ctx.t("sm.sales_mode")) } th { (ctx.t("sm.commission")) } th { (ctx.t("sm.settlement_period")) } th { (ctx.t("org.status")) } } }
                 tbody { @for g in &agreements {
@@ -94,16 +101,18 @@ async fn money_view(s: &WebState, ctx: &Ctx, id: i64, f: &MoneyForm, e: &FormErr
                 } }
             }
         }
-        h2 { (ctx.t("sm.record_agreement")) }
         (form::summary(ctx, e))
-        form method="post" action=(action) novalidate {
-            (csrf(ctx))
-            input type="hidden" name="what" value="agreement";
-            (form::field(ctx, "body", "sm.text", Kind::Text, &f.body, e, true))
-            (form::select(ctx, "sales_mode", "sm.sales_mode", &modes, &f.sales_mode, e))
-            (form::field(ctx, "commission", "sm.commission_pct", Kind::Decimal, &f.commission, e, true))
-            (form::select(ctx, "period_kind", "sm.settlement_period", &periods, &f.period_kind, e))
-            div.actions { button type="submit" { (ctx.t("common.submit")) } }
+        @if review {
+            h2 { (ctx.t("sm.record_agreement")) }
+            form method="post" action=(action) novalidate {
+                (csrf(ctx))
+                input type="hidden" name="what" value="agreement";
+                (form::field(ctx, "body", "sm.text", Kind::Text, &f.body, e, true))
+                (form::select(ctx, "sales_mode", "sm.sales_mode", &modes, &f.sales_mode, e))
+                (form::field(ctx, "commission", "sm.commission_pct", Kind::Decimal, &f.commission, e, true))
+                (form::select(ctx, "period_kind", "sm.settlement_period", &periods, &f.period_kind, e))
+                div.actions { button type="submit" { (ctx.t("common.submit")) } }
+            }
         }
         @if finance {
             h2 { (ctx.t("sm.statements")) }
@@ -130,6 +139,16 @@ async fn money_view(s: &WebState, ctx: &Ctx, id: i64, f: &MoneyForm, e: &FormErr
         }
     };
     Ok(layout::page(ctx, &ctx.t("sm.ops_title"), Some(&OPS), body))
+}
+
+/// The caller if it holds `supplier:review` (agreements) or `finance:read` (statements,
+/// reconciliation), else the 403 page.
+fn either(ctx: &Ctx) -> Result<&suanli_platform_http::auth::Authed, WebError> {
+    if ctx.has(Permission::FinanceRead) {
+        ctx.require(Permission::FinanceRead)
+    } else {
+        ctx.require(Permission::SupplierReview)
+    }
 }
 
 /// `GET /ops/suppliers/{id}/money`
@@ -159,11 +178,11 @@ pub async fn supplier_money_post(
     Path(id): Path<i64>,
     Form(f): Form<MoneyForm>,
 ) -> PageResult {
-    let a = ctx.require(Permission::SupplierReview)?;
     let lang = ctx.lang;
     let mut e = FormErrors::default();
     let back = format!("/ops/suppliers/{id}/money");
     if f.what == "statement" {
+        let a = ctx.require(Permission::FinanceManage)?;
         let period = e.required(lang, "period", &f.period);
         if e.is_empty() {
             let target = format!("/api/v1/ops/suppliers/{id}/statements");
@@ -187,10 +206,11 @@ pub async fn supplier_money_post(
                     };
                     return Ok(done(&back, key, &run.period));
                 }
-                Err(fail) => e.api(lang, &fail, &[("period", "period")]),
+                Err(fail) => e.api(lang, &fail, &[("period", "period"), ("org_id", "period")]),
             }
         }
     } else {
+        let a = ctx.require(Permission::SupplierReview)?;
         let body = e.required(lang, "body", &f.body);
         let commission = commission_bp(&mut e, lang, &f.commission);
         if e.is_empty() {

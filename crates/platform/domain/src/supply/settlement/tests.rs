@@ -113,6 +113,98 @@ fn statement_takes_the_period_once_and_rounds_commission_down() {
 }
 
 #[test]
+fn a_checkin_read_twice_with_different_costs_is_refused_and_zero_costs_are_skipped() {
+    let (s, e) = nov().bounds();
+    let settled = BTreeSet::new();
+    // The same (serial, n) with two costs: refused, not the first one kept.
+    let list = vec![ci(1, 1, s, 100), ci(1, 1, s, 900)];
+    assert_eq!(
+        settle(&nov(), &list, &settled, bp(0), e),
+        Err(SettlementError::CheckInConflict {
+            serial: serial(1).as_str().to_owned(),
+            n: 1
+        })
+    );
+    // Check-ins that cost 0 move no money: nothing to settle, no journal entry.
+    let zero = settle(
+        &nov(),
+        &[ci(2, 1, s, 0), ci(2, 2, s + 1, 0)],
+        &settled,
+        bp(0),
+        e,
+    )
+    .unwrap_or_else(|_| unreachable!());
+    assert!(zero.checkins.is_empty() && zero.gross.is_zero());
+    let mixed = settle(
+        &nov(),
+        &[ci(2, 1, s, 0), ci(2, 2, s + 1, 5)],
+        &settled,
+        bp(0),
+        e,
+    )
+    .unwrap_or_else(|_| unreachable!());
+    assert_eq!((mixed.checkins.len(), mixed.gross), (1, f(5)));
+}
+
+#[test]
+fn a_trades_settlements_must_be_numbered_without_gaps_and_add_up_to_paid() {
+    let (s, _) = nov().bounds();
+    let items = [ci(1, 1, s, 100), ci(1, 2, s + 1, 50)];
+    assert!(check_trade_items(&serial(1), &items, f(150)).is_ok());
+    assert!(check_trade_items(&serial(1), &[], Fen::ZERO).is_ok());
+    let code = |r: Result<(), SettlementError>| r.map_err(|e| e.code());
+    // A record missed: the sum is short of what the trade paid.
+    assert_eq!(
+        code(check_trade_items(&serial(1), &items[..1], f(150))),
+        Err("chain_inconsistent")
+    );
+    // Numbers with a gap or a repeat.
+    let gap = [ci(1, 1, s, 100), ci(1, 3, s + 1, 50)];
+    assert_eq!(
+        code(check_trade_items(&serial(1), &gap, f(150))),
+        Err("chain_inconsistent")
+    );
+    // A channel's opening settlement is number 0, once.
+    let open = [ci(1, 0, s, 7), ci(1, 1, s, 100), ci(1, 2, s + 1, 50)];
+    assert!(check_trade_items(&serial(1), &open, f(157)).is_ok());
+    let zeros = [ci(1, 0, s, 7), ci(1, 0, s, 100)];
+    assert_eq!(
+        code(check_trade_items(&serial(1), &zeros, f(107))),
+        Err("chain_inconsistent")
+    );
+    let twice = [ci(1, 1, s, 100), ci(1, 1, s, 50)];
+    assert_eq!(
+        code(check_trade_items(&serial(1), &twice, f(150))),
+        Err("chain_inconsistent")
+    );
+}
+
+#[test]
+fn statements_and_payouts_use_the_chain_payable_not_the_order_shares() {
+    let (s, e) = nov().bounds();
+    let st = settle(
+        &nov(),
+        &[ci(1, 1, s, 1_000)],
+        &BTreeSet::new(),
+        bp(1_000),
+        e,
+    )
+    .unwrap_or_else(|_| unreachable!());
+    let tx = settlement_tx(key("settle:c"), org(9), &st, "").unwrap_or_else(|_| unreachable!());
+    let payable: Vec<_> = tx.lines().iter().map(|l| l.account).collect();
+    assert!(payable.contains(&Account::SupplierChainPayable(org(9))));
+    assert!(!payable.contains(&Account::SupplierPayable(org(9))));
+    let p =
+        payout_tx(key("payout:c"), org(9), f(10), f(900), "").unwrap_or_else(|_| unreachable!());
+    assert!(
+        p.lines()
+            .iter()
+            .any(|l| l.account == chain_payable(org(9)) && l.side == Side::Debit)
+    );
+    assert_eq!(chain_payable(org(9)).key(), "supplier:9:chain_payable");
+}
+
+#[test]
 fn payouts_stay_within_the_payable_and_need_four_eyes() {
     assert!(check_payout(f(100), f(100)).is_ok());
     assert_eq!(
@@ -217,7 +309,7 @@ proptest! {
         // Σ gross = Σ distinct check-ins in the three months.
         let mut distinct = std::collections::BTreeMap::new();
         for c in &list {
-            if c.end_ms < end {
+            if c.end_ms < end && c.cost.get() > 0 {
                 distinct.entry((c.serial.clone(), c.n)).or_insert(c.cost.get());
             }
         }

@@ -66,6 +66,7 @@ fn trade(serial: u32, consumer: &str, costs: &[(i64, i64)]) -> ChainTrade {
         serial: format!("{serial:032x}"),
         offer_id: 1,
         mode_id: 1,
+        supplier: String::new(),
         consumer: consumer.into(),
         status: "active".into(),
         ordered_ms: costs.first().map_or(0, |c| c.0 - 60_000),
@@ -95,6 +96,7 @@ fn trade(serial: u32, consumer: &str, costs: &[(i64, i64)]) -> ChainTrade {
 
 struct World {
     state: AppState,
+    clock: Arc<ManualClock>,
     book: Arc<FakeBook>,
     payouts: Arc<FakePayouts>,
     /// The supplier `dc`'s DID key, hex (its account on the fake chain).
@@ -180,7 +182,7 @@ async fn world() -> World {
     let clock = Arc::new(ManualClock::new(now().unsigned_abs()));
     let book = Arc::new(FakeBook::default());
     let payouts = Arc::new(FakePayouts::default());
-    let platform = crate::Platform::open(&config, clock)
+    let platform = crate::Platform::open(&config, clock.clone())
         .await
         .unwrap()
         .with_trade_book(book.clone())
@@ -228,21 +230,28 @@ async fn world() -> World {
     ];
     let customer = user(&s, OrgKind::Enterprise, "cust", Role::CustomerAdmin, None).await;
     let nov = cst_midnight(2026, 11, 10);
+    let of = |did: &str, mut trades: Vec<ChainTrade>| {
+        for t in &mut trades {
+            t.supplier = did.to_owned();
+        }
+        (did.to_owned(), trades)
+    };
     book.trades.lock().unwrap().extend([
-        (
-            "did:suanli:dc".to_owned(),
+        of(
+            "did:suanli:dc",
             vec![
                 trade(1, "did:suanli:alice", &[(nov, 500), (nov + 60_000, 100)]),
                 trade(2, "did:suanli:bob", &[(nov, 1_000)]),
             ],
         ),
-        (
-            "did:suanli:other".to_owned(),
+        of(
+            "did:suanli:other",
             vec![trade(3, "did:suanli:carol", &[(nov, 777)])],
         ),
     ]);
     World {
         state: s,
+        clock,
         book,
         payouts,
         dc_key,
@@ -263,7 +272,9 @@ fn code<T: std::fmt::Debug>(r: ServiceResult<T>) -> String {
     }
 }
 
+/// Both suppliers accept an agreement on 2026-10-01 (before November's end), at `bp`.
 async fn agreed(w: &World, bp: u32) {
+    w.clock.set_ms(cst_midnight(2026, 10, 1).unsigned_abs());
     let req = AgreementRequest {
         body: "Supply agreement".into(),
         sales_mode: "rebate".into(),
@@ -276,6 +287,7 @@ async fn agreed(w: &World, bp: u32) {
             .unwrap();
         accept_agreement(&w.state, org, a.id).await.unwrap();
     }
+    w.clock.set_ms(now().unsigned_abs());
 }
 
 #[tokio::test]
@@ -377,14 +389,11 @@ async fn statements_are_idempotent_and_payouts_need_four_eyes() {
     assert_eq!(again.statement, None);
     // A late check-in of November is settled by the next run, once.
     let late = cst_midnight(2026, 11, 30);
-    w.book
-        .trades
-        .lock()
-        .unwrap()
-        .get_mut("did:suanli:dc")
-        .unwrap()[1]
-        .checkins
-        .push(ChainCheckIn {
+    {
+        let mut book = w.book.trades.lock().unwrap();
+        let t2 = &mut book.get_mut("did:suanli:dc").unwrap()[1];
+        t2.paid_fen = fen(1_050);
+        t2.checkins.push(ChainCheckIn {
             n: 2,
             start_ms: late - 60_000,
             end_ms: late,
@@ -393,6 +402,7 @@ async fn statements_are_idempotent_and_payouts_need_four_eyes() {
             at_ms: late,
             kind: "checkin",
         });
+    }
     let st2 = run_statement(s, &w.fin[0], w.dc.org.id.get(), "2026-11")
         .await
         .unwrap()
@@ -627,4 +637,151 @@ async fn without_a_trade_chain_no_payout_is_requested() {
         code(request_payout(&s, &w.dc, 100, "ip", DC_PASSWORD.into()).await),
         "ledger_unavailable"
     );
+}
+
+/// Sets the trades of `did` in the fake chain.
+fn set_trades(w: &World, did: &str, trades: Vec<ChainTrade>) {
+    w.book.trades.lock().unwrap().insert(did.to_owned(), trades);
+}
+
+#[tokio::test]
+async fn trades_of_another_supplier_are_dropped_and_inconsistent_reads_refused() {
+    let w = world().await;
+    let s = &w.state;
+    agreed(&w, 1_000).await;
+    let nov = cst_midnight(2026, 11, 10);
+    // The book answers a trade whose supplier is someone else: not the caller's.
+    let mut foreign = trade(9, "did:suanli:zed", &[(nov, 5_000)]);
+    foreign.supplier = "did:suanli:other".into();
+    let mut own = trade(1, "did:suanli:alice", &[(nov, 500)]);
+    own.supplier = "did:suanli:dc".into();
+    set_trades(&w, "did:suanli:dc", vec![own.clone(), foreign]);
+    assert_eq!(my_trades(s, &w.dc).await.unwrap().len(), 1);
+    let r = reconcile_supplier(s, &w.fin[0], w.dc.org.id.get())
+        .await
+        .unwrap();
+    assert_eq!(r.chain_checkins_fen, Some(500));
+    // A read that lost a check-in (Σ settlements ≠ paid) is refused, nothing settled.
+    let mut short = own.clone();
+    short.paid_fen = fen(900);
+    set_trades(&w, "did:suanli:dc", vec![short]);
+    assert_eq!(
+        code(run_statement(s, &w.fin[0], w.dc.org.id.get(), "2026-11").await),
+        "chain_inconsistent"
+    );
+    assert_eq!(code(my_revenue(s, &w.dc).await), "chain_inconsistent");
+    assert!(
+        s.store
+            .settled_checkins(w.dc.org.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Numbers with a gap: refused as well.
+    let mut gap = own.clone();
+    gap.checkins[0].n = 2;
+    set_trades(&w, "did:suanli:dc", vec![gap]);
+    assert_eq!(
+        code(run_statement(s, &w.fin[0], w.dc.org.id.get(), "2026-11").await),
+        "chain_inconsistent"
+    );
+    // A serial that does not parse is an error, not a silent drop.
+    let mut bad = own;
+    bad.serial = "not-a-serial".into();
+    set_trades(&w, "did:suanli:dc", vec![bad]);
+    assert_eq!(code(my_revenue(s, &w.dc).await), "serial_invalid");
+}
+
+#[tokio::test]
+async fn zero_cost_periods_settle_nothing_without_failing() {
+    let w = world().await;
+    let s = &w.state;
+    agreed(&w, 1_000).await;
+    let nov = cst_midnight(2026, 11, 10);
+    let mut free = trade(4, "did:suanli:alice", &[(nov, 0), (nov + 60_000, 0)]);
+    free.supplier = "did:suanli:dc".into();
+    set_trades(&w, "did:suanli:dc", vec![free]);
+    for _ in 0..2 {
+        let run = run_statement(s, &w.fin[0], w.dc.org.id.get(), "2026-11")
+            .await
+            .unwrap();
+        assert_eq!(run.statement, None);
+    }
+}
+
+#[tokio::test]
+async fn the_agreement_accepted_before_the_period_end_governs_it() {
+    let w = world().await;
+    let s = &w.state;
+    let req = |bp: u32| AgreementRequest {
+        body: "Supply agreement".into(),
+        sales_mode: "rebate".into(),
+        commission_bp: bp,
+        period: "monthly".into(),
+    };
+    // Accepted on 2026-12-06 (now): after November ended, so it cannot govern November.
+    let a = record_agreement(s, &w.operator, w.dc.org.id.get(), &req(1_000))
+        .await
+        .unwrap();
+    accept_agreement(s, &w.dc, a.id).await.unwrap();
+    assert_eq!(
+        code(run_statement(s, &w.fin[0], w.dc.org.id.get(), "2026-11").await),
+        "no_accepted_agreement"
+    );
+    // An earlier version accepted in October governs November, not the newer one.
+    let early = s
+        .store
+        .record_agreement(
+            w.dc.org.id,
+            &AgreementTerms {
+                text: AgreementText::parse("old").unwrap(),
+                sales_mode: SalesMode::Rebate,
+                commission: suanli_platform_domain::money::Bp::new(2_000).unwrap(),
+                period: SettlementPeriod::Monthly,
+            },
+            w.operator.user.id,
+            cst_midnight(2026, 10, 1),
+        )
+        .await
+        .unwrap();
+    let versions = [
+        AgreementRecord {
+            accepted_ms: Some(cst_midnight(2026, 10, 2)),
+            ..early.clone()
+        },
+        AgreementRecord {
+            version: early.version + 1,
+            commission: suanli_platform_domain::money::Bp::new(1_000).unwrap(),
+            accepted_ms: Some(now()),
+            ..early
+        },
+    ];
+    let (g, _) = governing_for(&versions, "2026-11").unwrap();
+    assert_eq!(g.commission.get(), 2_000);
+}
+
+#[tokio::test]
+async fn finance_reads_one_suppliers_statements_and_agreements() {
+    let w = world().await;
+    let s = &w.state;
+    agreed(&w, 1_000).await;
+    let page = || Page::new(None, 50).unwrap();
+    assert!(
+        supplier_statements(s, &w.fin[0], w.dc.org.id.get(), page())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        code(supplier_statements(s, &w.dc, w.dc.org.id.get(), page()).await),
+        "forbidden"
+    );
+    assert_eq!(
+        code(supplier_statements(s, &w.fin[0], w.customer.org.id.get(), page()).await),
+        "not_found"
+    );
+    let theirs = supplier_statements(s, &w.fin[0], w.other.org.id.get(), page())
+        .await
+        .unwrap();
+    assert!(theirs.is_empty());
 }
