@@ -173,9 +173,13 @@ fn consumer_orders(
 ) -> Serial {
     let key = SecretKey::from_label("story/consumer");
     suanli_ledger_client::identity::submit(ledger, &key, IdentityOp::CreateDid).unwrap();
-    let network = ledger.chain_id(ChainKind::Identity).unwrap().network().clone();
-    let did = PartyDid::parse(&SuanliDid::for_initial_key(network, &key.public()).to_string())
-        .unwrap();
+    let network = ledger
+        .chain_id(ChainKind::Identity)
+        .unwrap()
+        .network()
+        .clone();
+    let did =
+        PartyDid::parse(&SuanliDid::for_initial_key(network, &key.public()).to_string()).unwrap();
     let enroll = TradeOp::Enroll {
         did,
         role: Role::Consumer,
@@ -199,7 +203,10 @@ fn consumer_orders(
         duration_minutes: 180,
     };
     let serial = Serial::from_bytes([7; 16]);
-    let now = ledger.chain_time_ms(ChainKind::Trade).unwrap_or_default().max(1);
+    let now = ledger
+        .chain_time_ms(ChainKind::Trade)
+        .unwrap_or_default()
+        .max(1);
     let value = PositiveFen::new(180 * 180).unwrap();
     let digest = op::order_digest(&serial, now, supplier, offer_id, &requirements, value);
     let order = TradeOp::Order {
@@ -219,9 +226,8 @@ fn a_supplier_lists_sells_through_its_agent_and_sees_the_chain_s_amounts() {
     let dir = tempfile::tempdir().unwrap();
     let pclock = Arc::new(ManualClock::new(real_ms().unsigned_abs()));
     let chain_clock = Arc::new(Skip::default());
-    let h =
-        Harness::start_with_ledger_on(config(dir.path()), pclock.clone(), chain_clock.clone())
-            .unwrap();
+    let h = Harness::start_with_ledger_on(config(dir.path()), pclock.clone(), chain_clock.clone())
+        .unwrap();
     let base = h.base.clone();
     let ledger = h.ledger.as_ref().unwrap().client.clone();
     let certifier = Certifier::open(ledger.as_ref(), dir.path()).unwrap();
@@ -239,7 +245,11 @@ fn a_supplier_lists_sells_through_its_agent_and_sees_the_chain_s_amounts() {
     let mut api = Client::new(&base);
     api.login(LOGIN, PASSWORD).unwrap();
     let pem = api
-        .api_post("/api/v1/me/key/export", &json!({"password": PASSWORD}), None)
+        .api_post(
+            "/api/v1/me/key/export",
+            &json!({"password": PASSWORD}),
+            None,
+        )
         .unwrap()
         .json();
     let key = SecretKey::from_pem(pem["pem"].as_str().unwrap()).unwrap();
@@ -257,9 +267,14 @@ fn a_supplier_lists_sells_through_its_agent_and_sees_the_chain_s_amounts() {
         .text(&format!("#supply-offers li[data-offer='{offer}']"))
         .unwrap();
     assert!(card.contains("A100"), "{card}");
-    visitor.goto(&format!("{base}/offers/{offer}?lang=en")).unwrap();
+    visitor
+        .goto(&format!("{base}/offers/{offer}?lang=en"))
+        .unwrap();
     let attrs = visitor.text("#offer-resources").unwrap();
-    assert!(attrs.contains("cn-west") && attrs.contains("0.92"), "{attrs}");
+    assert!(
+        attrs.contains("cn-west") && attrs.contains("0.92"),
+        "{attrs}"
+    );
 
     // The supplier delegates an agent key and makes the agent's API token.
     let agent_key = SecretKey::from_label("story/agent");
@@ -314,9 +329,11 @@ fn a_supplier_lists_sells_through_its_agent_and_sees_the_chain_s_amounts() {
     sup.goto(&format!("{base}/supplier/work-orders?lang=en"))
         .unwrap();
     sup.fill("#f-address", "10.8.0.21:22").unwrap();
-    sup.fill("#f-credentials_ref", "vault:gpupark/trade-7").unwrap();
+    sup.fill("#f-credentials_ref", "vault:gpupark/trade-7")
+        .unwrap();
     sup.fill("#f-pool_id", "yaan-a100-pool").unwrap();
-    sup.click("form[action$='/fill'] button[type=submit]").unwrap();
+    sup.click("form[action$='/fill'] button[type=submit]")
+        .unwrap();
     agent.tick().unwrap();
     chain_clock.0.fetch_add(61 * 60_000, Ordering::SeqCst);
     agent.tick().unwrap();
@@ -327,7 +344,8 @@ fn a_supplier_lists_sells_through_its_agent_and_sees_the_chain_s_amounts() {
     assert_eq!(paid, 60 * 180, "one hour at ¥1.80 a minute");
 
     // Revenue from the chain; the operator's agreement, accepted; November's statement.
-    sup.goto(&format!("{base}/supplier/revenue?lang=en")).unwrap();
+    sup.goto(&format!("{base}/supplier/revenue?lang=en"))
+        .unwrap();
     assert!(sup.source().unwrap().contains("¥108.00"));
     supplier_books(&d, &base, &op, &sup, pclock.as_ref(), paid);
 }
@@ -355,7 +373,8 @@ fn supplier_books(
         )
         .unwrap();
     assert!(a.status < 300, "{}", a.body);
-    sup.goto(&format!("{base}/supplier/agreement?lang=en")).unwrap();
+    sup.goto(&format!("{base}/supplier/agreement?lang=en"))
+        .unwrap();
     sup.click("main form button[type=submit]").unwrap();
     let month = suanli_platform_domain::money::civil_from_days(
         (pclock.now_unix_ms() + suanli_platform_domain::money::CST_OFFSET_MS)
@@ -376,8 +395,12 @@ fn supplier_books(
     assert_eq!(st["statement"]["commission_fen"], json!(paid / 10), "{st}");
     op.goto(&format!("{base}/ops/suppliers/{org}/money?lang=en"))
         .unwrap();
-    sup.goto(&format!("{base}/supplier/revenue?lang=en")).unwrap();
-    assert!(sup.source().unwrap().contains("¥97.20"), "net = 108 − 10.80");
+    sup.goto(&format!("{base}/supplier/revenue?lang=en"))
+        .unwrap();
+    assert!(
+        sup.source().unwrap().contains("¥97.20"),
+        "net = 108 − 10.80"
+    );
 }
 
 /// The genesis operator's key of the harness's embedded node.

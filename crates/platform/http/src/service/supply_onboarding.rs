@@ -25,9 +25,9 @@ use suanli_platform_domain::supply::onboarding::{
 use suanli_platform_domain::validate::{CreditCode, Phone};
 use suanli_platform_domain::{OrgId, OrgVisibility, Permission, RegistrationId, Role, UserId};
 use suanli_platform_store::{
-    NewQualification, NewRegistration, OrgRecord, PAGE_SIZE_MAX, RegistrationKind,
-    RegistrationRecord, RegistrationStatus, StoreError, SupplierEnrolment, SupplierListRow,
-    SupplierQualification, SupplierRecord,
+    CLAIMED_CREDIT_CODE, NewQualification, NewRegistration, OrgRecord, PAGE_SIZE_MAX,
+    QUALIFICATION_SHA256, RegistrationKind, RegistrationRecord, RegistrationStatus, StoreError,
+    SupplierEnrolment, SupplierListRow, SupplierQualification, SupplierRecord,
 };
 use suanli_primitives::error_chain;
 
@@ -74,6 +74,27 @@ impl std::fmt::Debug for SupplierDraft {
             .field("phone", &"<redacted>")
             .field("qualification", &"<credential>")
             .finish()
+    }
+}
+
+/// A supplier's claim on its credit code or qualification credential taken by another
+/// pending or approved supplier (the store's unique index, migration 0011, in the same SQL
+/// transaction as the write): `409 credit_code_in_use` / `409 qualification_in_use`.
+pub(super) fn claim_conflict(message: &str) -> Option<ServiceError> {
+    if message.contains(CLAIMED_CREDIT_CODE) {
+        Some(ServiceError::Conflict {
+            code: "credit_code_in_use",
+            field: Some("credit_code".to_owned()),
+            message: "another supplier applied or was recorded with this credit code".to_owned(),
+        })
+    } else if message.contains(QUALIFICATION_SHA256) {
+        Some(ServiceError::Conflict {
+            code: "qualification_in_use",
+            field: Some("qualification".to_owned()),
+            message: "this qualification credential was presented by another supplier".to_owned(),
+        })
+    } else {
+        None
     }
 }
 
@@ -176,7 +197,9 @@ async fn verify_presented(
             field: None,
             message: format!("the identity chain could not be asked: {}", error_chain(&e)),
         })?;
-    // The submission checked the subject; it is shown with the chain's checks.
+    // The submission checked that the declared credit code is the subject's claim; it is
+    // shown with the chain's checks. It is no proof that the applicant is that company: a
+    // qualification credential is not bound to a holder (docs/supply.md §1.1).
     report.checks.push(QualificationCheck::passed("subject"));
     Ok(report)
 }
@@ -195,7 +218,12 @@ pub struct SupplierReview {
     pub verification: Option<QualificationReport>,
     /// Why the credential could not be verified (no chain, chain unreachable).
     pub unavailable: Option<String>,
+    /// Other supplier registrations (any status) that declared the same credit code.
+    pub same_credit_code: Vec<RegistrationRecord>,
 }
+
+/// At most this many other applications with the same credit code on the review page.
+const SAME_CREDIT_CODE_SHOWN_MAX: u32 = 20;
 
 async fn supplier_registration(
     s: &AppState,
@@ -233,12 +261,24 @@ pub async fn review(s: &AppState, a: &Authed, id: i64) -> ServiceResult<Supplier
         }) => (None, Some(message)),
         Err(e) => return Err(e),
     };
+    let same_credit_code = match registration.credit_code.as_deref() {
+        Some(code) => s
+            .store
+            .supplier_registrations_with_credit_code(code, SAME_CREDIT_CODE_SHOWN_MAX + 1)
+            .await?
+            .into_iter()
+            .filter(|r| r.id != registration.id)
+            .take(SAME_CREDIT_CODE_SHOWN_MAX as usize)
+            .collect(),
+        None => Vec::new(),
+    };
     Ok(SupplierReview {
         registration,
         org,
         supplier,
         verification,
         unavailable,
+        same_credit_code,
     })
 }
 
@@ -642,7 +682,15 @@ pub async fn qualify(
             report,
             at_ms: s.clock.now_unix_ms(),
         })
-        .await?;
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(m) => claim_conflict(&m).unwrap_or(ServiceError::Conflict {
+                code: "conflict",
+                field: None,
+                message: m,
+            }),
+            other => other.into(),
+        })?;
     let rec = s
         .store
         .get_supplier(org.id)

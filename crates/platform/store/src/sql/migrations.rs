@@ -69,6 +69,12 @@ pub(super) fn sqlite_migrator() -> Migrator {
                 "supplier money",
                 include_str!("../../migrations/sqlite/0010_supplier_money.sql"),
             ),
+            // ── issue 16, supplier claims (supfix) ──
+            migration(
+                11,
+                "supplier claims",
+                include_str!("../../migrations/sqlite/0011_supplier_claims.sql"),
+            ),
         ]),
         ..Migrator::DEFAULT
     }
@@ -129,6 +135,12 @@ pub(super) fn pg_migrator() -> Migrator {
                 10,
                 "supplier money",
                 include_str!("../../migrations/postgres/0010_supplier_money.sql"),
+            ),
+            // ── issue 16, supplier claims (supfix) ──
+            migration(
+                11,
+                "supplier claims",
+                include_str!("../../migrations/postgres/0011_supplier_claims.sql"),
             ),
         ]),
         ..Migrator::DEFAULT
