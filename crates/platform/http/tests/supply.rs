@@ -356,6 +356,22 @@ fn the_listing_review_decides_what_the_catalogue_shows_and_the_suppliers_key_sig
         409,
         "offer_in_review",
     );
+    // Nor may its resources change under the review (docs/supply.md §2).
+    let edit_resource = |srv: &TestServer, gpus: u64| {
+        let mut r = resource("n1");
+        r["gpu_count"] = json!(gpus);
+        srv.call(
+            "PUT",
+            &format!("/api/v1/supplier/resources/{rid}"),
+            &s1,
+            Some(r),
+        )
+    };
+    assert_err(edit_resource(&srv, 1), 409, "resource_in_listing");
+    assert_eq!(
+        srv.get(&format!("/api/v1/supplier/resources/{rid}"), &s1).1["resource"]["attributes"]["gpu_count"],
+        8
+    );
     assert_eq!(
         srv.get("/api/v1/supplier/offers", &s1).1["items"]
             .as_array()
@@ -419,6 +435,28 @@ fn the_listing_review_decides_what_the_catalogue_shows_and_the_suppliers_key_sig
         "{page}"
     );
     assert_eq!(page["resources"][0]["attributes"]["gpu_count"], 8);
+    // The supplier keeps the name the catalogue shows while the offer is listed.
+    let org_id = page["offer"]["org_id"]
+        .as_i64()
+        .or(page["offer"]["org"].as_i64())
+        .unwrap();
+    assert_err(
+        srv.call(
+            "PATCH",
+            &format!("/api/v1/orgs/{org_id}"),
+            &op,
+            Some(json!({"name": "Renamed DC"})),
+        ),
+        409,
+        "supplier_name_in_listing",
+    );
+    // A listed offer's resources are fixed too: the catalogue shows what was reviewed.
+    assert_err(edit_resource(&srv, 1), 409, "resource_in_listing");
+    assert_eq!(
+        srv.get(&format!("/api/v1/catalogue/offers/{v2}"), &Cred::None)
+            .1["resources"][0]["attributes"]["gpu_count"],
+        8
+    );
 
     let (s, v) = srv.post(&format!("/api/v1/supplier/offers/{v2}/unpublish"), &s1, pwd);
     assert_eq!(
@@ -427,6 +465,8 @@ fn the_listing_review_decides_what_the_catalogue_shows_and_the_suppliers_key_sig
         "{v}"
     );
     assert!(catalogue(&srv).is_empty());
+    // Withdrawn: its resources may change again.
+    assert_eq!(edit_resource(&srv, 4).0, 200);
     let log = chain.signed.lock().unwrap().clone();
     assert!(
         log.iter().any(|(_, w)| w.starts_with("withdraw")),

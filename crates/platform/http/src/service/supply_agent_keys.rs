@@ -17,7 +17,7 @@ use suanli_primitives::{PublicKey, SecretKey};
 pub const FRAGMENT_CHARS_MAX: usize = 32;
 
 /// A delegation asked for.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Clone, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DelegateRequest {
     /// The agent's public key, hex (what `suanli agent keygen` printed).
@@ -29,13 +29,34 @@ pub struct DelegateRequest {
 }
 
 /// A revocation asked for.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Clone, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RevokeRequest {
     /// The agent's public key, hex.
     pub public_key: String,
     /// The supplier administrator's password.
     pub password: String,
+}
+
+/// Written by hand: the password is redacted.
+impl std::fmt::Debug for DelegateRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DelegateRequest")
+            .field("public_key", &self.public_key)
+            .field("fragment", &self.fragment)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Written by hand: the password is redacted.
+impl std::fmt::Debug for RevokeRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RevokeRequest")
+            .field("public_key", &self.public_key)
+            .field("password", &"<redacted>")
+            .finish()
+    }
 }
 
 fn port(s: &AppState) -> ServiceResult<Arc<dyn AgentKeys>> {

@@ -23,7 +23,8 @@ use suanli_platform_domain::supply::catalog::{
     parse_csv, rejection_reason,
 };
 use suanli_platform_store::{
-    ListingDecision, ModeRecord, NewOffer, OfferRecord, ResourceRecord, StoreError,
+    ListingDecision, ModeRecord, NewOffer, OfferRecord, RESOURCE_IN_LISTING, ResourceRecord,
+    StoreError,
 };
 use suanli_primitives::SecretKey;
 
@@ -149,7 +150,22 @@ pub async fn update_resource(
     get_resource(s, a, id).await?;
     let spec = d.check().map_err(SupplyError::Fields)?;
     let now = s.clock.now_unix_ms();
-    Ok(s.store.update_resource(a.org.id, id, &spec, now).await?)
+    // The listing review is not bypassed: a resource of a version in review or listed is
+    // fixed (the catalogue shows the resources live) — `docs/supply.md` §2.
+    s.store
+        .update_resource(a.org.id, id, &spec, now)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(m) if m.starts_with(RESOURCE_IN_LISTING) => {
+                ServiceError::Conflict {
+                    code: "resource_in_listing",
+                    field: None,
+                    message: "this resource belongs to an offer version in the listing review or listed; withdraw the offer (or wait for the decision) to change it".into(),
+                }
+                .into()
+            }
+            other => other.into(),
+        })
 }
 
 /// Imports resources from CSV (`docs/supply.md` §2): every line, or nothing and every bad
