@@ -473,3 +473,63 @@ fn the_listing_review_decides_what_the_catalogue_shows_and_the_suppliers_key_sig
         "{log:?}"
     );
 }
+
+/// A listed offer of supplier `s1` (password `password`): resource, mode, offer, published
+/// and approved.
+fn listed_offer(srv: &TestServer, op: &Cred, s1: &Cred, password: &str) -> i64 {
+    let pwd = json!({"password": password});
+    let rid = id(
+        &srv.post("/api/v1/supplier/resources", s1, resource("n1")).1,
+        "resource",
+    );
+    let mid = id(&srv.post("/api/v1/supplier/modes", s1, mode(1)).1, "mode");
+    let (s, v) = srv.post(
+        &format!("/api/v1/supplier/modes/{mid}/publish"),
+        s1,
+        pwd.clone(),
+    );
+    assert_eq!(s, 200, "{v}");
+    let offer = json!({"title": "A100 x8", "mode_id": mid, "resource_ids": [rid], "units": 2,
+                       "valid_from_ms": T0_MS, "valid_until_ms": T0_MS + 86_400_000});
+    let oid = id(&srv.post("/api/v1/supplier/offers", s1, offer).1, "offer");
+    let (s, v) = srv.post(&format!("/api/v1/supplier/offers/{oid}/publish"), s1, pwd);
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = srv.post(
+        &format!("/api/v1/ops/suppliers/listings/{oid}/approve"),
+        op,
+        json!({}),
+    );
+    assert_eq!(s, 200, "{v}");
+    oid
+}
+
+#[test]
+fn the_public_catalogue_hides_operator_ids_and_suspended_suppliers() {
+    let chain = Arc::new(FakeChain::default());
+    let srv = TestServer::start_with_supply(chain);
+    let op = srv.admin();
+    let (org, s1, password) = supplier(&srv, &op, "DC One", "dcone");
+    let oid = listed_offer(&srv, &op, &s1, &password);
+    let (s, page) = srv.get(&format!("/api/v1/catalogue/offers/{oid}"), &Cred::None);
+    assert_eq!(s, 200, "{page}");
+    assert!(page["offer"].get("reviewed_by").is_none(), "{page}");
+    let (_, list) = srv.get("/api/v1/catalogue/offers", &Cred::None);
+    assert!(
+        list["items"][0]["offer"].get("reviewed_by").is_none(),
+        "{list}"
+    );
+    // The operator's review still sees who reviewed.
+    let (s, review) = srv.get(&format!("/api/v1/ops/suppliers/listings/{oid}"), &op);
+    assert_eq!(s, 200, "{review}");
+    assert!(review["offer"]["reviewed_by"].is_i64(), "{review}");
+    // A suspended supplier's offers leave the catalogue.
+    let (s, v) = srv.call("DELETE", &format!("/api/v1/orgs/{org}"), &op, None);
+    assert!(s == 200 || s == 204, "{s} {v}");
+    let (_, list) = srv.get("/api/v1/catalogue/offers", &Cred::None);
+    assert_eq!(list["items"].as_array().unwrap().len(), 0, "{list}");
+    assert_err(
+        srv.get(&format!("/api/v1/catalogue/offers/{oid}"), &Cred::None),
+        404,
+        "not_found",
+    );
+}

@@ -17,11 +17,11 @@ use crate::AppState;
 use crate::auth::Authed;
 use crate::supply_ledger::{ChainMode, ChainOffer, Published, SupplyLedger};
 use std::sync::Arc;
-use suanli_platform_domain::Permission;
 use suanli_platform_domain::supply::catalog::{
     CsvProblem, FieldProblem, ModeDraft, OfferDraft, OfferStatus, ResourceDraft, may_edit,
     parse_csv, rejection_reason,
 };
+use suanli_platform_domain::{OrgId, OrgStatus, Permission};
 use suanli_platform_store::{
     ListingDecision, ModeRecord, NewOffer, OfferRecord, RESOURCE_IN_LISTING, ResourceRecord,
     StoreError,
@@ -610,9 +610,20 @@ pub async fn catalogue_offers(
     let now = s.clock.now_unix_ms();
     let mut out = Vec::with_capacity(offers.len());
     for o in offers.into_iter().filter(|o| o.valid_until_ms > now) {
-        out.push(view(s, o).await?);
+        if supplier_active(s, o.org).await? {
+            out.push(view(s, o).await?);
+        }
     }
     Ok(out)
+}
+
+/// Whether a supplier organisation is active: a suspended (or otherwise inactive)
+/// supplier's offers leave the catalogue.
+async fn supplier_active(s: &AppState, org: OrgId) -> ServiceResult<bool> {
+    Ok(s.store
+        .get_org(org)
+        .await?
+        .is_some_and(|o| o.status == OrgStatus::Active))
 }
 
 /// One listed offer (anything not listed, or past its validity, is not found).
@@ -622,6 +633,10 @@ pub async fn catalogue_offer(s: &AppState, id: i64) -> ServiceResult<OfferView> 
         .store
         .get_offer(id)
         .await?
-        .filter(|o| o.status == OfferStatus::Listed && o.valid_until_ms > now);
-    view(s, o.ok_or(ServiceError::NotFound)?).await
+        .filter(|o| o.status == OfferStatus::Listed && o.valid_until_ms > now)
+        .ok_or(ServiceError::NotFound)?;
+    if !supplier_active(s, o.org).await? {
+        return Err(ServiceError::NotFound);
+    }
+    view(s, o).await
 }
