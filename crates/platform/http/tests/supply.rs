@@ -533,3 +533,83 @@ fn the_public_catalogue_hides_operator_ids_and_suspended_suppliers() {
         "not_found",
     );
 }
+
+#[test]
+fn only_the_enrolled_administrator_signs_and_keeps_the_supplier_did() {
+    let chain = Arc::new(FakeChain::default());
+    let srv = TestServer::start_with_supply(chain);
+    let op = srv.admin();
+    let (org, s1, password) = supplier(&srv, &op, "DC One", "dcone");
+    let me = srv.get("/api/v1/me", &s1).1;
+    let admin_id = me["user"]["id"].as_i64().or(me["id"].as_i64()).unwrap();
+    // A second supplier administrator with its own key.
+    let (s, v) = srv.post(
+        &format!("/api/v1/orgs/{org}/users"),
+        &s1,
+        json!({"login": "dctwo", "display_name": "dctwo", "password": pw("dctwo"),
+               "roles": ["supplier_admin"]}),
+    );
+    assert_eq!(s, 201, "{v}");
+    let (_, s2, pw2) = {
+        let cred = srv.login("dctwo", &pw("dctwo"));
+        let new = format!("{}-New", pw("dctwo"));
+        let (s, v) = srv.post(
+            "/api/v1/me/password",
+            &cred,
+            json!({"current_password": pw("dctwo"), "new_password": new}),
+        );
+        assert_eq!(s, 204, "{v}");
+        (0, srv.login("dctwo", &new), new)
+    };
+    // The supplier DID enrolled: dcone's (written as onboarding records it).
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use suanli_platform_store::SupplierStore;
+        let store = suanli_platform_store::SqliteStore::open(&srv.db_path())
+            .await
+            .unwrap();
+        store
+            .execute_raw(&format!(
+                "UPDATE user_keys SET did = 'did:suanli:test:dcone' WHERE user_id = {admin_id}"
+            ))
+            .await
+            .unwrap();
+        store
+            .set_supplier_enrolment(&suanli_platform_store::SupplierEnrolment {
+                org: suanli_platform_domain::OrgId::new(org).unwrap(),
+                did: "did:suanli:test:dcone".into(),
+                admin_user: suanli_platform_domain::UserId::new(admin_id).unwrap(),
+                kyc_credential_ref: "urn:kyc:1".into(),
+                kyc_credential: "{}".into(),
+                at_ms: T0_MS,
+            })
+            .await
+            .unwrap();
+    });
+    let mid = id(&srv.post("/api/v1/supplier/modes", &s2, mode(1)).1, "mode");
+    let publish = format!("/api/v1/supplier/modes/{mid}/publish");
+    // The other administrator: refused before the password is asked (a wrong one too).
+    assert_err(
+        srv.post(&publish, &s2, json!({"password": "wrong"})),
+        403,
+        "not_supplier_key",
+    );
+    assert_err(
+        srv.post(&publish, &s2, json!({"password": pw2})),
+        403,
+        "not_supplier_key",
+    );
+    let (s, v) = srv.post(&publish, &s1, json!({"password": password}));
+    assert_eq!(s, 200, "{v}");
+    // The DID holder is not disabled (by the other administrator).
+    assert_err(
+        srv.call("DELETE", &format!("/api/v1/users/{admin_id}"), &s2, None),
+        409,
+        "supplier_did_holder",
+    );
+    // (A supplier organisation's only role is supplier_admin, so a demotion cannot be
+    // asked for through the API; the service refuses it all the same.)
+}

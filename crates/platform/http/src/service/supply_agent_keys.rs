@@ -128,6 +128,7 @@ pub async fn list(s: &AppState, a: &Authed) -> ServiceResult<Vec<AgentKeyFacts>>
 
 /// Unseals the caller's DID key with `password` (the key export's checks).
 async fn unseal(s: &AppState, a: &Authed, ip: &str, password: String) -> ServiceResult<SecretKey> {
+    super::supply_onboarding::require_supplier_key(s, a).await?;
     let export = super::keys::export(s, a, ip, password).await?;
     SecretKey::from_pem(&export.pkcs8_pem)
         .map_err(|e| ServiceError::Internal(format!("the unsealed key does not parse: {e}")))

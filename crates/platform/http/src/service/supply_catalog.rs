@@ -449,6 +449,7 @@ async fn blocking<T: Send + 'static>(
 /// The caller's DID key, opened with `password` (checked like a login first: a wrong one
 /// counts towards the account lock and the address throttle).
 async fn unseal(s: &AppState, a: &Authed, ip: &str, password: String) -> ServiceResult<SecretKey> {
+    super::supply_onboarding::require_supplier_key(s, a).await?;
     let now = s.clock.now_unix_ms();
     let lp = settings(s).await?.login;
     let window_ms = i64::from(lp.ip_window_secs) * 1000;

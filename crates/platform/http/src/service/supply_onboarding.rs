@@ -31,6 +31,32 @@ use suanli_platform_store::{
 };
 use suanli_primitives::error_chain;
 
+/// Before a supplier's DID key is unsealed to sign for it (modes, offers, agent keys): once
+/// the supplier DID is enrolled, only the recorded administrator (`admin_user`) whose key's
+/// DID is the recorded supplier DID signs — anyone else is refused with `403
+/// not_supplier_key` before the password is asked. Before enrolment the trade chain refuses
+/// any key not enrolled as `supplier` (`docs/supply.md` §2, Signing).
+pub(super) async fn require_supplier_key(s: &AppState, a: &Authed) -> ServiceResult<()> {
+    let Some(rec) = s
+        .store
+        .get_supplier(a.org.id)
+        .await?
+        .filter(|r| r.admin_user.is_some())
+    else {
+        return Ok(());
+    };
+    let my_did = s.store.get_user_key(a.user.id).await?.and_then(|k| k.did);
+    if rec.admin_user == Some(a.user.id) && my_did.is_some() && my_did == rec.did {
+        return Ok(());
+    }
+    Err(ServiceError::Denied {
+        code: "not_supplier_key",
+        field: None,
+        message: "only the supplier's enrolled administrator signs with the supplier DID"
+            .to_owned(),
+    })
+}
+
 /// A supplier organisation's application.
 #[derive(Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -453,7 +479,7 @@ async fn enrol_created(s: &AppState, rec: &SupplierRecord) -> ServiceResult<Supp
     let mut admin = None;
     for u in users
         .iter()
-        .filter(|u| u.roles.contains(&Role::SupplierAdmin))
+        .filter(|u| !u.disabled && u.roles.contains(&Role::SupplierAdmin))
     {
         if s.store
             .get_user_key(u.id)
