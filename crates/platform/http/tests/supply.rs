@@ -231,6 +231,42 @@ fn bad_input_is_refused_whole_with_the_field_named() {
         (200, Some(1)),
         "{v}"
     );
+    // Names given twice, or already used, are problems of their lines.
+    let row = |name: &str| {
+        format!("{name},DC,online,a100,8,80,128,1024,8000,2496,cn-west,0,100,0.5,300,1.2,0.1")
+    };
+    let twice = format!(
+        "{CSV_HEAD}\n{}\n{}\n{}\n",
+        row("new1"),
+        row("ok1"),
+        row("new1")
+    );
+    let (s, v) = srv.post(
+        "/api/v1/supplier/resources/import",
+        &s1,
+        json!({"csv": twice}),
+    );
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (422, Some("csv_invalid")),
+        "{v}"
+    );
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("line 4 column name"), "{msg}");
+    let (s, v) = srv.post(
+        "/api/v1/supplier/resources/import",
+        &s1,
+        json!({"csv": format!("{CSV_HEAD}\n{}\n{}\n", row("new1"), row("ok1"))}),
+    );
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (422, Some("csv_invalid")),
+        "{v}"
+    );
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("line 3 column name"), "{msg}");
+    let (_, list) = srv.get("/api/v1/supplier/resources", &s1);
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "nothing added");
 
     let mut m = mode(1);
     m["weights"] = json!({"gpu": 500});

@@ -18,8 +18,8 @@ use crate::auth::Authed;
 use crate::supply_ledger::{ChainMode, ChainOffer, Published, SupplyLedger};
 use std::sync::Arc;
 use suanli_platform_domain::supply::catalog::{
-    CsvProblem, FieldProblem, ModeDraft, OfferDraft, OfferStatus, ResourceDraft, may_edit,
-    parse_csv, rejection_reason,
+    CsvProblem, FieldProblem, ModeDraft, OfferDraft, OfferStatus, Problem, ResourceDraft, may_edit,
+    parse_csv_lines, rejection_reason,
 };
 use suanli_platform_domain::{OrgId, OrgStatus, Permission};
 use suanli_platform_store::{
@@ -172,9 +172,45 @@ pub async fn update_resource(
 /// cell with its line and column.
 pub async fn import_csv(s: &AppState, a: &Authed, csv: &str) -> SupplyResult<Vec<ResourceRecord>> {
     a.allow(Permission::SupplyManage)?;
-    let specs = parse_csv(csv).map_err(SupplyError::Csv)?;
+    let lines = parse_csv_lines(csv).map_err(SupplyError::Csv)?;
+    // A name already one of the supplier's resources is a problem of its line (the
+    // store's unique index still guards a concurrent import).
+    let taken = own_resource_names(s, a.org.id).await?;
+    let in_use: Vec<CsvProblem> = lines
+        .iter()
+        .filter(|(_, spec)| taken.contains(&spec.get().name))
+        .map(|(line, _)| CsvProblem {
+            line: *line,
+            column: "name",
+            problem: Problem::DuplicateName { line: 0 },
+        })
+        .collect();
+    if !in_use.is_empty() {
+        return Err(SupplyError::Csv(in_use));
+    }
+    let specs: Vec<_> = lines.into_iter().map(|(_, spec)| spec).collect();
     let now = s.clock.now_unix_ms();
     Ok(s.store.import_resources(a.org.id, &specs, now).await?)
+}
+
+/// The names of organisation `org`'s resources.
+async fn own_resource_names(
+    s: &AppState,
+    org: OrgId,
+) -> ServiceResult<std::collections::HashSet<String>> {
+    let mut names = std::collections::HashSet::new();
+    let mut after = 0;
+    loop {
+        let page = s
+            .store
+            .list_resources(org, after, suanli_platform_store::PAGE_SIZE_MAX)
+            .await?;
+        let Some(last) = page.last() else {
+            return Ok(names);
+        };
+        after = last.id;
+        names.extend(page.iter().map(|r| r.spec.get().name.clone()));
+    }
 }
 
 // ---- trade modes --------------------------------------------------------------------
