@@ -231,6 +231,42 @@ fn bad_input_is_refused_whole_with_the_field_named() {
         (200, Some(1)),
         "{v}"
     );
+    // Names given twice, or already used, are problems of their lines.
+    let row = |name: &str| {
+        format!("{name},DC,online,a100,8,80,128,1024,8000,2496,cn-west,0,100,0.5,300,1.2,0.1")
+    };
+    let twice = format!(
+        "{CSV_HEAD}\n{}\n{}\n{}\n",
+        row("new1"),
+        row("ok1"),
+        row("new1")
+    );
+    let (s, v) = srv.post(
+        "/api/v1/supplier/resources/import",
+        &s1,
+        json!({"csv": twice}),
+    );
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (422, Some("csv_invalid")),
+        "{v}"
+    );
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("line 4 column name"), "{msg}");
+    let (s, v) = srv.post(
+        "/api/v1/supplier/resources/import",
+        &s1,
+        json!({"csv": format!("{CSV_HEAD}\n{}\n{}\n", row("new1"), row("ok1"))}),
+    );
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (422, Some("csv_invalid")),
+        "{v}"
+    );
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("line 3 column name"), "{msg}");
+    let (_, list) = srv.get("/api/v1/supplier/resources", &s1);
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "nothing added");
 
     let mut m = mode(1);
     m["weights"] = json!({"gpu": 500});
@@ -356,6 +392,22 @@ fn the_listing_review_decides_what_the_catalogue_shows_and_the_suppliers_key_sig
         409,
         "offer_in_review",
     );
+    // Nor may its resources change under the review (docs/supply.md §2).
+    let edit_resource = |srv: &TestServer, gpus: u64| {
+        let mut r = resource("n1");
+        r["gpu_count"] = json!(gpus);
+        srv.call(
+            "PUT",
+            &format!("/api/v1/supplier/resources/{rid}"),
+            &s1,
+            Some(r),
+        )
+    };
+    assert_err(edit_resource(&srv, 1), 409, "resource_in_listing");
+    assert_eq!(
+        srv.get(&format!("/api/v1/supplier/resources/{rid}"), &s1).1["resource"]["attributes"]["gpu_count"],
+        8
+    );
     assert_eq!(
         srv.get("/api/v1/supplier/offers", &s1).1["items"]
             .as_array()
@@ -419,6 +471,28 @@ fn the_listing_review_decides_what_the_catalogue_shows_and_the_suppliers_key_sig
         "{page}"
     );
     assert_eq!(page["resources"][0]["attributes"]["gpu_count"], 8);
+    // The supplier keeps the name the catalogue shows while the offer is listed.
+    let org_id = page["offer"]["org_id"]
+        .as_i64()
+        .or(page["offer"]["org"].as_i64())
+        .unwrap();
+    assert_err(
+        srv.call(
+            "PATCH",
+            &format!("/api/v1/orgs/{org_id}"),
+            &op,
+            Some(json!({"name": "Renamed DC"})),
+        ),
+        409,
+        "supplier_name_in_listing",
+    );
+    // A listed offer's resources are fixed too: the catalogue shows what was reviewed.
+    assert_err(edit_resource(&srv, 1), 409, "resource_in_listing");
+    assert_eq!(
+        srv.get(&format!("/api/v1/catalogue/offers/{v2}"), &Cred::None)
+            .1["resources"][0]["attributes"]["gpu_count"],
+        8
+    );
 
     let (s, v) = srv.post(&format!("/api/v1/supplier/offers/{v2}/unpublish"), &s1, pwd);
     assert_eq!(
@@ -427,9 +501,151 @@ fn the_listing_review_decides_what_the_catalogue_shows_and_the_suppliers_key_sig
         "{v}"
     );
     assert!(catalogue(&srv).is_empty());
+    // Withdrawn: its resources may change again.
+    assert_eq!(edit_resource(&srv, 4).0, 200);
     let log = chain.signed.lock().unwrap().clone();
     assert!(
         log.iter().any(|(_, w)| w.starts_with("withdraw")),
         "{log:?}"
     );
+}
+
+/// A listed offer of supplier `s1` (password `password`): resource, mode, offer, published
+/// and approved.
+fn listed_offer(srv: &TestServer, op: &Cred, s1: &Cred, password: &str) -> i64 {
+    let pwd = json!({"password": password});
+    let rid = id(
+        &srv.post("/api/v1/supplier/resources", s1, resource("n1")).1,
+        "resource",
+    );
+    let mid = id(&srv.post("/api/v1/supplier/modes", s1, mode(1)).1, "mode");
+    let (s, v) = srv.post(
+        &format!("/api/v1/supplier/modes/{mid}/publish"),
+        s1,
+        pwd.clone(),
+    );
+    assert_eq!(s, 200, "{v}");
+    let offer = json!({"title": "A100 x8", "mode_id": mid, "resource_ids": [rid], "units": 2,
+                       "valid_from_ms": T0_MS, "valid_until_ms": T0_MS + 86_400_000});
+    let oid = id(&srv.post("/api/v1/supplier/offers", s1, offer).1, "offer");
+    let (s, v) = srv.post(&format!("/api/v1/supplier/offers/{oid}/publish"), s1, pwd);
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = srv.post(
+        &format!("/api/v1/ops/suppliers/listings/{oid}/approve"),
+        op,
+        json!({}),
+    );
+    assert_eq!(s, 200, "{v}");
+    oid
+}
+
+#[test]
+fn the_public_catalogue_hides_operator_ids_and_suspended_suppliers() {
+    let chain = Arc::new(FakeChain::default());
+    let srv = TestServer::start_with_supply(chain);
+    let op = srv.admin();
+    let (org, s1, password) = supplier(&srv, &op, "DC One", "dcone");
+    let oid = listed_offer(&srv, &op, &s1, &password);
+    let (s, page) = srv.get(&format!("/api/v1/catalogue/offers/{oid}"), &Cred::None);
+    assert_eq!(s, 200, "{page}");
+    assert!(page["offer"].get("reviewed_by").is_none(), "{page}");
+    let (_, list) = srv.get("/api/v1/catalogue/offers", &Cred::None);
+    assert!(
+        list["items"][0]["offer"].get("reviewed_by").is_none(),
+        "{list}"
+    );
+    // The operator's review still sees who reviewed.
+    let (s, review) = srv.get(&format!("/api/v1/ops/suppliers/listings/{oid}"), &op);
+    assert_eq!(s, 200, "{review}");
+    assert!(review["offer"]["reviewed_by"].is_i64(), "{review}");
+    // A suspended supplier's offers leave the catalogue.
+    let (s, v) = srv.call("DELETE", &format!("/api/v1/orgs/{org}"), &op, None);
+    assert!(s == 200 || s == 204, "{s} {v}");
+    let (_, list) = srv.get("/api/v1/catalogue/offers", &Cred::None);
+    assert_eq!(list["items"].as_array().unwrap().len(), 0, "{list}");
+    assert_err(
+        srv.get(&format!("/api/v1/catalogue/offers/{oid}"), &Cred::None),
+        404,
+        "not_found",
+    );
+}
+
+#[test]
+fn only_the_enrolled_administrator_signs_and_keeps_the_supplier_did() {
+    let chain = Arc::new(FakeChain::default());
+    let srv = TestServer::start_with_supply(chain);
+    let op = srv.admin();
+    let (org, s1, password) = supplier(&srv, &op, "DC One", "dcone");
+    let me = srv.get("/api/v1/me", &s1).1;
+    let admin_id = me["user"]["id"].as_i64().or(me["id"].as_i64()).unwrap();
+    // A second supplier administrator with its own key.
+    let (s, v) = srv.post(
+        &format!("/api/v1/orgs/{org}/users"),
+        &s1,
+        json!({"login": "dctwo", "display_name": "dctwo", "password": pw("dctwo"),
+               "roles": ["supplier_admin"]}),
+    );
+    assert_eq!(s, 201, "{v}");
+    let (_, s2, pw2) = {
+        let cred = srv.login("dctwo", &pw("dctwo"));
+        let new = format!("{}-New", pw("dctwo"));
+        let (s, v) = srv.post(
+            "/api/v1/me/password",
+            &cred,
+            json!({"current_password": pw("dctwo"), "new_password": new}),
+        );
+        assert_eq!(s, 204, "{v}");
+        (0, srv.login("dctwo", &new), new)
+    };
+    // The supplier DID enrolled: dcone's (written as onboarding records it).
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use suanli_platform_store::SupplierStore;
+        let store = suanli_platform_store::SqliteStore::open(&srv.db_path())
+            .await
+            .unwrap();
+        store
+            .execute_raw(&format!(
+                "UPDATE user_keys SET did = 'did:suanli:test:dcone' WHERE user_id = {admin_id}"
+            ))
+            .await
+            .unwrap();
+        store
+            .set_supplier_enrolment(&suanli_platform_store::SupplierEnrolment {
+                org: suanli_platform_domain::OrgId::new(org).unwrap(),
+                did: "did:suanli:test:dcone".into(),
+                admin_user: suanli_platform_domain::UserId::new(admin_id).unwrap(),
+                kyc_credential_ref: "urn:kyc:1".into(),
+                kyc_credential: "{}".into(),
+                at_ms: T0_MS,
+            })
+            .await
+            .unwrap();
+    });
+    let mid = id(&srv.post("/api/v1/supplier/modes", &s2, mode(1)).1, "mode");
+    let publish = format!("/api/v1/supplier/modes/{mid}/publish");
+    // The other administrator: refused before the password is asked (a wrong one too).
+    assert_err(
+        srv.post(&publish, &s2, json!({"password": "wrong"})),
+        403,
+        "not_supplier_key",
+    );
+    assert_err(
+        srv.post(&publish, &s2, json!({"password": pw2})),
+        403,
+        "not_supplier_key",
+    );
+    let (s, v) = srv.post(&publish, &s1, json!({"password": password}));
+    assert_eq!(s, 200, "{v}");
+    // The DID holder is not disabled (by the other administrator).
+    assert_err(
+        srv.call("DELETE", &format!("/api/v1/users/{admin_id}"), &s2, None),
+        409,
+        "supplier_did_holder",
+    );
+    // (A supplier organisation's only role is supplier_admin, so a demotion cannot be
+    // asked for through the API; the service refuses it all the same.)
 }

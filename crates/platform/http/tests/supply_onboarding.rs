@@ -149,6 +149,9 @@ fn start(chains: &Arc<Chains>) -> TestServer {
     )
 }
 
+/// A fourth valid credit code (GB 32100-2015 check character).
+const OTHER_CODE: &str = "91350100M000100Y56";
+
 fn credential(code: &str, test: &str) -> Value {
     json!({
         "@context": ["https://www.w3.org/ns/credentials/v2"],
@@ -277,7 +280,7 @@ fn approval_needs_a_verified_qualification_and_enrols_the_supplier_did_once() {
     for (login, code, test) in [
         ("rev", CODES[1], "revoked"),
         ("cpt", CODES[2], "wrong_cpt"),
-        ("iss", CODES[1], "unknown_issuer"),
+        ("iss", OTHER_CODE, "unknown_issuer"),
     ] {
         let (bad, bad_org) = apply(&srv, login, code, test);
         let got = srv.post(
@@ -542,4 +545,68 @@ fn a_failed_enrolment_is_retried_safely_and_suppliers_see_only_their_own() {
         404,
         "not_found",
     );
+}
+
+#[test]
+fn a_credit_code_and_a_credential_serve_one_supplier() {
+    let chains = Arc::new(Chains::default());
+    let srv = start(&chains);
+    let admin = srv.admin();
+    let (first, _) = apply(&srv, "first", CODES[0], "ok");
+    // Another application with the same credit code (another credential): refused.
+    let mut other = credential(CODES[0], "ok");
+    other["credentialSubject"]["licence"] = json!("B1-2026-002");
+    assert_err(
+        srv.post(
+            "/api/v1/registrations/supplier",
+            &Cred::None,
+            draft("second", CODES[0], other.clone()),
+        ),
+        409,
+        "credit_code_in_use",
+    );
+    // The same credential again: refused by one of the two claims.
+    let (s, v) = srv.post(
+        "/api/v1/registrations/supplier",
+        &Cred::None,
+        draft("third", CODES[0], credential(CODES[0], "ok")),
+    );
+    assert_eq!(s, 409, "{v}");
+    assert!(
+        ["credit_code_in_use", "qualification_in_use"]
+            .contains(&v["error"]["code"].as_str().unwrap_or_default()),
+        "{v}"
+    );
+    // Nor can the operator record that credit code for a supplier it created.
+    let (made, _, _) = srv.org(&admin, "supplier_api", "API Co", "apico");
+    assert_err(
+        srv.post(
+            &format!("/api/v1/ops/suppliers/{made}/qualification"),
+            &admin,
+            json!({"credit_code": CODES[0], "legal_person": "Wu", "phone": "13900139000",
+                   "qualification": other.clone()}),
+        ),
+        409,
+        "credit_code_in_use",
+    );
+    // A rejected application releases its claims; the review shows the earlier one.
+    let (s, v) = srv.post(
+        &format!("/api/v1/registrations/{first}/reject"),
+        &admin,
+        json!({"reason": "not the company"}),
+    );
+    assert_eq!(s, 200, "{v}");
+    let (again, _) = apply(&srv, "again", CODES[0], "ok");
+    let (s, v) = srv.get(
+        &format!("/api/v1/ops/suppliers/registrations/{again}"),
+        &admin,
+    );
+    assert_eq!(s, 200, "{v}");
+    let same: Vec<i64> = v["same_credit_code"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(same, vec![first]);
 }

@@ -59,7 +59,9 @@ pub use sql::{PG_AUDIT_BATCH_MAX, PgStore, SqliteStore};
 pub use sqlite_writer::{WRITER_BATCH_JOBS_MAX, WRITER_STATEMENT_CACHE_MAX};
 pub use suanli_platform_domain::rejection::MoneyRejection;
 pub use supplier_money::*; // issue 16, supplier money
-pub use suppliers::SupplierStore;
+pub use suppliers::{
+    CLAIMED_CREDIT_CODE, QUALIFICATION_SHA256, SupplierStore, qualification_sha256,
+};
 pub use supply::*;
 pub use work_orders::{NewWorkOrder, WorkOrderRecord, WorkOrderStore};
 

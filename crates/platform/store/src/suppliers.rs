@@ -5,7 +5,9 @@
 //! backends by one SQL body (`sql/suppliers.rs`).
 
 use crate::StoreResult;
-use crate::records::{SupplierEnrolment, SupplierListRow, SupplierQualification, SupplierRecord};
+use crate::records::{
+    RegistrationRecord, SupplierEnrolment, SupplierListRow, SupplierQualification, SupplierRecord,
+};
 use suanli_platform_domain::OrgId;
 
 /// Supplier organisations' onboarding records. Every method is one atomic operation.
@@ -29,4 +31,24 @@ pub trait SupplierStore: Send + Sync {
     /// created (replacing an earlier one). [`crate::StoreError::NotFound`] when it is not a
     /// supplier organisation, applied by registration, or is already enrolled.
     async fn set_supplier_qualification(&self, q: &SupplierQualification) -> StoreResult<()>;
+    /// Supplier registrations (any status) that declared `credit_code`, ordered by id, at
+    /// most `limit` (the review page shows them).
+    async fn supplier_registrations_with_credit_code(
+        &self,
+        credit_code: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<RegistrationRecord>>;
+}
+
+/// Unique-index name fragments of a supplier's claims (migration 0012): a
+/// [`crate::StoreError::Conflict`] whose message names one is that claim's.
+pub const CLAIMED_CREDIT_CODE: &str = "claimed_credit_code";
+/// See [`CLAIMED_CREDIT_CODE`].
+pub const QUALIFICATION_SHA256: &str = "qualification_sha256";
+
+/// SHA-256 (lowercase hex) of a qualification credential as stored (compact JSON with
+/// sorted keys): one credential, one supplier.
+pub fn qualification_sha256(credential_json: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(credential_json.as_bytes()))
 }

@@ -146,6 +146,8 @@ pub trait SupplyStore: Send + Sync {
     ) -> StoreResult<Vec<ResourceRecord>>;
     /// Replaces the attributes of `org`'s resource `id` ([`StoreError::NotFound`] if it
     /// is not `org`'s).
+    /// Refused with [`StoreError::Conflict`] [`RESOURCE_IN_LISTING`] while an offer
+    /// version with this resource is in review or listed (checked in the same statement).
     async fn update_resource(
         &self,
         org: OrgId,
@@ -237,7 +239,12 @@ const UPDATE_RESOURCE: &str = "UPDATE supply_resources SET name = $2, location =
      gpu_model = $5, gpu_count = $6, gpu_mem_gb = $7, cpu_cores = $8, ram_gb = $9, \
      storage_gb = $10, tflops = $11, region = $12, available_from_min = $13, \
      available_until_min = $14, green_share = $15, carbon_g_per_kwh = $16, pue = $17, \
-     utilisation = $18, updated_ms = $19 WHERE id = $20 AND org_id = $1";
+     utilisation = $18, updated_ms = $19 WHERE id = $20 AND org_id = $1 \
+     AND NOT EXISTS (SELECT 1 FROM supply_offer_resources r JOIN supply_offers o ON o.id = r.offer_id \
+     WHERE r.resource_id = $20 AND o.status IN ('in_review', 'listed'))";
+
+/// Refusal prefix of a change to a resource of an offer version in review or listed.
+pub const RESOURCE_IN_LISTING: &str = "resource_in_listing";
 
 fn cor(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
@@ -491,7 +498,13 @@ macro_rules! supply_store {
                     .map_err(|e| conflict_or(e, &format!("a resource named {:?} exists already", d.name)))?
                     .rows_affected();
                 if n == 0 {
-                    return Err(StoreError::NotFound);
+                    // Not the organisation's, or held by a version in review or listed.
+                    return match self.get_resource(id).await? {
+                        Some(r) if r.org == org => Err(StoreError::Conflict(format!(
+                            "{RESOURCE_IN_LISTING}: this resource belongs to an offer version in review or listed"
+                        ))),
+                        _ => Err(StoreError::NotFound),
+                    };
                 }
                 self.get_resource(id).await?.ok_or(StoreError::NotFound)
             }

@@ -105,7 +105,10 @@ macro_rules! conformance {
     };
 }
 
-conformance!(supplier_registration_approval_and_enrolment);
+conformance!(
+    supplier_registration_approval_and_enrolment,
+    supplier_claims_are_unique
+);
 
 const T0: i64 = 1_700_000_000_000;
 
@@ -357,4 +360,98 @@ async fn supplier_registration_approval_and_enrolment(b: &Backend) {
     let page = s.list_suppliers(Some(applied.org), 1).await.expect("page");
     assert_eq!(page.len(), 1);
     assert_eq!(page[0].org.id, made.id);
+}
+
+/// One supplier per credit code and per qualification credential (migration 0012) among
+/// pending and approved registrations and operator-created suppliers; a rejected
+/// registration releases both.
+async fn supplier_claims_are_unique(b: &Backend) {
+    let s = b.store();
+    let op = s
+        .create_org(&NewOrg {
+            status: OrgStatus::Active,
+            ..new_org(OrgKind::Operator, "Operator")
+        })
+        .await
+        .expect("operator");
+    let reviewer = s
+        .create_user(&new_user(&op, "reviewer", Role::OperationsStaff))
+        .await
+        .expect("reviewer");
+    let code = "91350100M000100Y43";
+    let reg = |tag: &str, code: &str| NewRegistration {
+        company_name: Some(format!("Co {tag}")),
+        credit_code: Some(code.into()),
+        submitted_ms: T0,
+        supplier: Some(qualification(tag)),
+        ..NewRegistration::default()
+    };
+    let apply = |name: &'static str, r: NewRegistration| {
+        let op = op.clone();
+        async move {
+            s.register(
+                &new_org(OrgKind::SupplierResource, name),
+                &new_user(&op, name, Role::SupplierAdmin),
+                &r,
+                None,
+            )
+            .await
+        }
+    };
+    let first = apply("first", reg("q1", code)).await.expect("first");
+    let conflict = |r: &StoreResult<RegistrationRecord>, what: &str| match r {
+        Err(StoreError::Conflict(m)) => assert!(m.contains(what), "{m}"),
+        other => panic!("expected a conflict on {what}: {other:?}"),
+    };
+    conflict(&apply("second", reg("q2", code)).await, CLAIMED_CREDIT_CODE);
+    conflict(
+        &apply("third", reg("q1", "91110000802100433B")).await,
+        QUALIFICATION_SHA256,
+    );
+    // The operator cannot record either claim for a supplier it created.
+    let made = s
+        .create_org(&NewOrg {
+            status: OrgStatus::Active,
+            ..new_org(OrgKind::SupplierApi, "Made")
+        })
+        .await
+        .expect("org");
+    let recorded = SupplierQualification {
+        org: made.id,
+        company_name: "Made".into(),
+        credit_code: code.into(),
+        legal_person: "Wu".into(),
+        phone: "13900139000".into(),
+        qualification: qualification("q9"),
+        report: "{}".into(),
+        at_ms: T0,
+    };
+    assert!(matches!(
+        s.set_supplier_qualification(&recorded).await,
+        Err(StoreError::Conflict(m)) if m.contains(CLAIMED_CREDIT_CODE)
+    ));
+    // Rejection releases the credit code and the credential.
+    s.decide_registration(&Decision {
+        id: first.id,
+        approve: false,
+        reviewer: reviewer.id,
+        reason: Some("no".into()),
+        at_ms: T0 + 1,
+        qualification_report: None,
+    })
+    .await
+    .expect("reject");
+    let again = apply("again", reg("q1", code))
+        .await
+        .expect("after rejection");
+    let same = s
+        .supplier_registrations_with_credit_code(code, 10)
+        .await
+        .expect("same code");
+    let ids: Vec<_> = same.iter().map(|r| r.id).collect();
+    assert_eq!(ids, vec![first.id, again.id]);
+    assert!(matches!(
+        s.set_supplier_qualification(&recorded).await,
+        Err(StoreError::Conflict(_))
+    ));
 }

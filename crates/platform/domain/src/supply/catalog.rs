@@ -105,6 +105,9 @@ pub enum Problem {
     CellCount { expected: usize, found: usize },
     /// Too many lines or bytes.
     TooLarge { max: usize },
+    /// A resource name given on an earlier line (`line`) of the import, or already one of
+    /// the supplier's resources (`line` 0).
+    DuplicateName { line: usize },
 }
 
 impl Problem {
@@ -127,6 +130,8 @@ impl Problem {
             Problem::MissingColumn => "missing_column",
             Problem::CellCount { .. } => "cell_count",
             Problem::TooLarge { .. } => "too_large",
+            Problem::DuplicateName { line: 0 } => "name_in_use",
+            Problem::DuplicateName { .. } => "duplicate_name",
         }
     }
 
@@ -138,6 +143,7 @@ impl Problem {
             Problem::UnknownDimension { name } | Problem::UnknownColumn { name } => name.clone(),
             Problem::WeightsSum { sum } => sum.to_string(),
             Problem::DuplicateTerm { months } => months.to_string(),
+            Problem::DuplicateName { line } if *line > 0 => line.to_string(),
             Problem::CellCount { expected, found } => format!("{found}/{expected}"),
             Problem::UnknownGpuModel => GPU_MODELS.join(", "),
             Problem::UnknownStatus => "online, offline, maintenance".to_owned(),
@@ -171,6 +177,8 @@ impl std::fmt::Display for Problem {
             Problem::DuplicateTerm { months } => write!(f, "names {months} months twice"),
             Problem::UnknownColumn { name } => write!(f, "{name:?} is not a column"),
             Problem::DuplicateColumn => write!(f, "is named twice in the header"),
+            Problem::DuplicateName { line: 0 } => write!(f, "is the name of one of your resources"),
+            Problem::DuplicateName { line } => write!(f, "is the name given on line {line}"),
             Problem::MissingColumn => write!(f, "is missing from the header"),
             Problem::CellCount { expected, found } => {
                 write!(f, "has {found} cells, the header {expected}")

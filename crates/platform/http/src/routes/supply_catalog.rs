@@ -64,6 +64,17 @@ pub fn view_json(v: &OfferView) -> Value {
            "resources": v.resources.iter().map(resource_json).collect::<Vec<_>>()})
 }
 
+/// A listed offer as the public catalogue answers it: [`view_json`] without the operator's
+/// internals (`reviewed_by`, `reason`).
+pub fn public_view_json(v: &OfferView) -> Value {
+    let mut out = view_json(v);
+    if let Some(o) = out["offer"].as_object_mut() {
+        o.remove("reviewed_by");
+        o.remove("reason");
+    }
+    out
+}
+
 fn items(v: impl Iterator<Item = Value>) -> Json<Value> {
     Json(json!({"items": v.collect::<Vec<_>>()}))
 }
@@ -292,11 +303,11 @@ async fn catalogue(
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Value>> {
     let v = svc::catalogue_offers(&s, q.after.unwrap_or(0), q.limit()?).await?;
-    Ok(items(v.iter().map(view_json)))
+    Ok(items(v.iter().map(public_view_json)))
 }
 
 async fn catalogue_one(State(s): State<AppState>, IdParam(id): IdParam) -> ApiResult<Json<Value>> {
-    Ok(Json(view_json(&svc::catalogue_offer(&s, id).await?)))
+    Ok(Json(public_view_json(&svc::catalogue_offer(&s, id).await?)))
 }
 
 fn num() -> Value {

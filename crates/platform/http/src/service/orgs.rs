@@ -126,8 +126,33 @@ pub async fn rename(s: &AppState, a: &Authed, id: i64, name: &str) -> ServiceRes
         return Err(ServiceError::forbidden());
     }
     let name = parse_name(name, "name")?;
+    if org.kind.is_supplier() {
+        refuse_rename_when_listed(s, org.id).await?;
+    }
     s.store.rename_org(org.id, name.as_str()).await?;
     reread(s, org.id).await
+}
+
+/// A supplier with an offer version in the listing review or listed keeps its name: the
+/// catalogue shows the organisation's name, which the reviewer approved with the offer
+/// (`409 supplier_name_in_listing`, `docs/supply.md` §2).
+async fn refuse_rename_when_listed(s: &AppState, org: OrgId) -> ServiceResult<()> {
+    use suanli_platform_domain::supply::catalog::OfferStatus;
+    for status in [OfferStatus::InReview, OfferStatus::Listed] {
+        if !s
+            .store
+            .list_offers(Some(org), Some(status), 0, 1)
+            .await?
+            .is_empty()
+        {
+            return Err(ServiceError::Conflict {
+                code: "supplier_name_in_listing",
+                field: Some("name".to_owned()),
+                message: "this supplier has an offer in the listing review or listed: withdraw it before renaming".to_owned(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Suspends organisation `id` (organisations are never erased).

@@ -9,6 +9,8 @@ use super::orders::{Idem, NewOrder};
 use super::orgs::AdminDraft;
 use super::registrations::{EnterpriseDraft, PersonalDraft};
 use super::sessions::{Credentials, Session};
+use super::supply_agent_keys::{DelegateRequest, RevokeRequest};
+use super::supply_onboarding::SupplierDraft;
 use super::users::UserDraft;
 use suanli_platform_domain::pricing::ChargingMode;
 use suanli_platform_domain::{OrgId, UserId};
@@ -115,6 +117,40 @@ fn key_exports_totp_and_drafts_hide_their_secrets() {
             id_number: SECRET.into(),
             phone: SECRET.into(),
             invite_code: None,
+        }
+    ));
+}
+
+#[test]
+fn supply_requests_hide_their_passwords() {
+    hides(format!(
+        "{:?}",
+        DelegateRequest {
+            public_key: "ab".into(),
+            fragment: "agent-1".into(),
+            password: SECRET.into(),
+        }
+    ));
+    hides(format!(
+        "{:?}",
+        RevokeRequest {
+            public_key: "ab".into(),
+            password: SECRET.into(),
+        }
+    ));
+    hides(format!(
+        "{:?}",
+        SupplierDraft {
+            login: "a".into(),
+            password: SECRET.into(),
+            display_name: "A".into(),
+            supplier_type: "supplier_api".into(),
+            company_name: "C".into(),
+            credit_code: "91".into(),
+            licence_ref: "L".into(),
+            legal_person: "P".into(),
+            phone: SECRET.into(),
+            qualification: serde_json::json!({"secret": SECRET}),
         }
     ));
 }

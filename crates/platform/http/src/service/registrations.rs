@@ -169,39 +169,41 @@ pub(super) async fn submit(
     let key = new_user_key(s, &who.password).await?;
     let hash = hash_password(s, who.password).await?;
     let placeholder = OrgId::new(1).ok_or_else(|| ServiceError::Internal("org id 1".into()))?;
-    let rec = s
-        .store
-        .register(
-            &NewOrg {
-                kind: who.kind,
-                name: who.org_name.as_str().to_owned(),
-                status: OrgStatus::Pending,
-                distributor: who.distributor,
-                created_ms: now,
-            },
-            &NewUser {
-                org: placeholder,
-                login: who.login.as_str().to_owned(),
-                display_name: who.display_name.as_str().to_owned(),
-                password_hash: hash,
-                roles: vec![who.role],
-                created_ms: now,
-            },
-            &NewRegistration {
-                submitted_ms: now,
-                ..reg
-            },
-            Some(&key),
-        )
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict(_) => ServiceError::Conflict {
-                code: "login_taken",
-                field: Some("login".to_owned()),
-                message: "this login is already registered".to_owned(),
-            },
-            other => other.into(),
-        })?;
+    let rec =
+        s.store
+            .register(
+                &NewOrg {
+                    kind: who.kind,
+                    name: who.org_name.as_str().to_owned(),
+                    status: OrgStatus::Pending,
+                    distributor: who.distributor,
+                    created_ms: now,
+                },
+                &NewUser {
+                    org: placeholder,
+                    login: who.login.as_str().to_owned(),
+                    display_name: who.display_name.as_str().to_owned(),
+                    password_hash: hash,
+                    roles: vec![who.role],
+                    created_ms: now,
+                },
+                &NewRegistration {
+                    submitted_ms: now,
+                    ..reg
+                },
+                Some(&key),
+            )
+            .await
+            .map_err(|e| match e {
+                // A supplier's credit code or credential taken (issue 16), else the login.
+                StoreError::Conflict(m) => super::supply_onboarding::claim_conflict(&m)
+                    .unwrap_or_else(|| ServiceError::Conflict {
+                        code: "login_taken",
+                        field: Some("login".to_owned()),
+                        message: "this login is already registered".to_owned(),
+                    }),
+                other => other.into(),
+            })?;
     if let Ok(mut w) = s.registrations.lock() {
         w.fail(ip, now, window_ms);
     }

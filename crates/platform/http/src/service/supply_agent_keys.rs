@@ -17,7 +17,7 @@ use suanli_primitives::{PublicKey, SecretKey, Signature};
 pub const FRAGMENT_CHARS_MAX: usize = 32;
 
 /// A delegation asked for.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Clone, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DelegateRequest {
     /// The agent's public key, hex (what `suanli agent keygen` printed).
@@ -31,13 +31,34 @@ pub struct DelegateRequest {
 }
 
 /// A revocation asked for.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Clone, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RevokeRequest {
     /// The agent's public key, hex.
     pub public_key: String,
     /// The supplier administrator's password.
     pub password: String,
+}
+
+/// Written by hand: the password is redacted.
+impl std::fmt::Debug for DelegateRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DelegateRequest")
+            .field("public_key", &self.public_key)
+            .field("fragment", &self.fragment)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Written by hand: the password is redacted.
+impl std::fmt::Debug for RevokeRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RevokeRequest")
+            .field("public_key", &self.public_key)
+            .field("password", &"<redacted>")
+            .finish()
+    }
 }
 
 fn port(s: &AppState) -> ServiceResult<Arc<dyn AgentKeys>> {
@@ -121,6 +142,7 @@ pub async fn list(s: &AppState, a: &Authed) -> ServiceResult<Vec<AgentKeyFacts>>
 
 /// Unseals the caller's DID key with `password` (the key export's checks).
 async fn unseal(s: &AppState, a: &Authed, ip: &str, password: String) -> ServiceResult<SecretKey> {
+    super::supply_onboarding::require_supplier_key(s, a).await?;
     let export = super::keys::export(s, a, ip, password).await?;
     SecretKey::from_pem(&export.pkcs8_pem)
         .map_err(|e| ServiceError::Internal(format!("the unsealed key does not parse: {e}")))

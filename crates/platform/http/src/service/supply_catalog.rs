@@ -17,13 +17,14 @@ use crate::AppState;
 use crate::auth::Authed;
 use crate::supply_ledger::{ChainMode, ChainOffer, Published, SupplyLedger};
 use std::sync::Arc;
-use suanli_platform_domain::Permission;
 use suanli_platform_domain::supply::catalog::{
-    CsvProblem, FieldProblem, ModeDraft, OfferDraft, OfferStatus, ResourceDraft, may_edit,
-    parse_csv, rejection_reason,
+    CsvProblem, FieldProblem, ModeDraft, OfferDraft, OfferStatus, Problem, ResourceDraft, may_edit,
+    parse_csv_lines, rejection_reason,
 };
+use suanli_platform_domain::{OrgId, OrgStatus, Permission};
 use suanli_platform_store::{
-    ListingDecision, ModeRecord, NewOffer, OfferRecord, ResourceRecord, StoreError,
+    ListingDecision, ModeRecord, NewOffer, OfferRecord, RESOURCE_IN_LISTING, ResourceRecord,
+    StoreError,
 };
 use suanli_primitives::SecretKey;
 
@@ -149,16 +150,67 @@ pub async fn update_resource(
     get_resource(s, a, id).await?;
     let spec = d.check().map_err(SupplyError::Fields)?;
     let now = s.clock.now_unix_ms();
-    Ok(s.store.update_resource(a.org.id, id, &spec, now).await?)
+    // The listing review is not bypassed: a resource of a version in review or listed is
+    // fixed (the catalogue shows the resources live) — `docs/supply.md` §2.
+    s.store
+        .update_resource(a.org.id, id, &spec, now)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(m) if m.starts_with(RESOURCE_IN_LISTING) => {
+                ServiceError::Conflict {
+                    code: "resource_in_listing",
+                    field: None,
+                    message: "this resource belongs to an offer version in the listing review or listed; withdraw the offer (or wait for the decision) to change it".into(),
+                }
+                .into()
+            }
+            other => other.into(),
+        })
 }
 
 /// Imports resources from CSV (`docs/supply.md` §2): every line, or nothing and every bad
 /// cell with its line and column.
 pub async fn import_csv(s: &AppState, a: &Authed, csv: &str) -> SupplyResult<Vec<ResourceRecord>> {
     a.allow(Permission::SupplyManage)?;
-    let specs = parse_csv(csv).map_err(SupplyError::Csv)?;
+    let lines = parse_csv_lines(csv).map_err(SupplyError::Csv)?;
+    // A name already one of the supplier's resources is a problem of its line (the
+    // store's unique index still guards a concurrent import).
+    let taken = own_resource_names(s, a.org.id).await?;
+    let in_use: Vec<CsvProblem> = lines
+        .iter()
+        .filter(|(_, spec)| taken.contains(&spec.get().name))
+        .map(|(line, _)| CsvProblem {
+            line: *line,
+            column: "name",
+            problem: Problem::DuplicateName { line: 0 },
+        })
+        .collect();
+    if !in_use.is_empty() {
+        return Err(SupplyError::Csv(in_use));
+    }
+    let specs: Vec<_> = lines.into_iter().map(|(_, spec)| spec).collect();
     let now = s.clock.now_unix_ms();
     Ok(s.store.import_resources(a.org.id, &specs, now).await?)
+}
+
+/// The names of organisation `org`'s resources.
+async fn own_resource_names(
+    s: &AppState,
+    org: OrgId,
+) -> ServiceResult<std::collections::HashSet<String>> {
+    let mut names = std::collections::HashSet::new();
+    let mut after = 0;
+    loop {
+        let page = s
+            .store
+            .list_resources(org, after, suanli_platform_store::PAGE_SIZE_MAX)
+            .await?;
+        let Some(last) = page.last() else {
+            return Ok(names);
+        };
+        after = last.id;
+        names.extend(page.iter().map(|r| r.spec.get().name.clone()));
+    }
 }
 
 // ---- trade modes --------------------------------------------------------------------
@@ -438,6 +490,7 @@ pub(super) async fn unseal(
     ip: &str,
     password: String,
 ) -> ServiceResult<SecretKey> {
+    super::supply_onboarding::require_supplier_key(s, a).await?;
     let now = s.clock.now_unix_ms();
     let lp = settings(s).await?.login;
     let window_ms = i64::from(lp.ip_window_secs) * 1000;
@@ -599,9 +652,20 @@ pub async fn catalogue_offers(
     let now = s.clock.now_unix_ms();
     let mut out = Vec::with_capacity(offers.len());
     for o in offers.into_iter().filter(|o| o.valid_until_ms > now) {
-        out.push(view(s, o).await?);
+        if supplier_active(s, o.org).await? {
+            out.push(view(s, o).await?);
+        }
     }
     Ok(out)
+}
+
+/// Whether a supplier organisation is active: a suspended (or otherwise inactive)
+/// supplier's offers leave the catalogue.
+async fn supplier_active(s: &AppState, org: OrgId) -> ServiceResult<bool> {
+    Ok(s.store
+        .get_org(org)
+        .await?
+        .is_some_and(|o| o.status == OrgStatus::Active))
 }
 
 /// One listed offer (anything not listed, or past its validity, is not found).
@@ -611,6 +675,10 @@ pub async fn catalogue_offer(s: &AppState, id: i64) -> ServiceResult<OfferView> 
         .store
         .get_offer(id)
         .await?
-        .filter(|o| o.status == OfferStatus::Listed && o.valid_until_ms > now);
-    view(s, o.ok_or(ServiceError::NotFound)?).await
+        .filter(|o| o.status == OfferStatus::Listed && o.valid_until_ms > now)
+        .ok_or(ServiceError::NotFound)?;
+    if !supplier_active(s, o.org).await? {
+        return Err(ServiceError::NotFound);
+    }
+    view(s, o).await
 }

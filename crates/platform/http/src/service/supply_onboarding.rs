@@ -25,11 +25,37 @@ use suanli_platform_domain::supply::onboarding::{
 use suanli_platform_domain::validate::{CreditCode, Phone};
 use suanli_platform_domain::{OrgId, OrgVisibility, Permission, RegistrationId, Role, UserId};
 use suanli_platform_store::{
-    NewQualification, NewRegistration, OrgRecord, PAGE_SIZE_MAX, RegistrationKind,
-    RegistrationRecord, RegistrationStatus, StoreError, SupplierEnrolment, SupplierListRow,
-    SupplierQualification, SupplierRecord,
+    CLAIMED_CREDIT_CODE, NewQualification, NewRegistration, OrgRecord, PAGE_SIZE_MAX,
+    QUALIFICATION_SHA256, RegistrationKind, RegistrationRecord, RegistrationStatus, StoreError,
+    SupplierEnrolment, SupplierListRow, SupplierQualification, SupplierRecord,
 };
 use suanli_primitives::error_chain;
+
+/// Before a supplier's DID key is unsealed to sign for it (modes, offers, agent keys): once
+/// the supplier DID is enrolled, only the recorded administrator (`admin_user`) whose key's
+/// DID is the recorded supplier DID signs — anyone else is refused with `403
+/// not_supplier_key` before the password is asked. Before enrolment the trade chain refuses
+/// any key not enrolled as `supplier` (`docs/supply.md` §2, Signing).
+pub(super) async fn require_supplier_key(s: &AppState, a: &Authed) -> ServiceResult<()> {
+    let Some(rec) = s
+        .store
+        .get_supplier(a.org.id)
+        .await?
+        .filter(|r| r.admin_user.is_some())
+    else {
+        return Ok(());
+    };
+    let my_did = s.store.get_user_key(a.user.id).await?.and_then(|k| k.did);
+    if rec.admin_user == Some(a.user.id) && my_did.is_some() && my_did == rec.did {
+        return Ok(());
+    }
+    Err(ServiceError::Denied {
+        code: "not_supplier_key",
+        field: None,
+        message: "only the supplier's enrolled administrator signs with the supplier DID"
+            .to_owned(),
+    })
+}
 
 /// A supplier organisation's application.
 #[derive(Clone, Deserialize, Serialize)]
@@ -74,6 +100,27 @@ impl std::fmt::Debug for SupplierDraft {
             .field("phone", &"<redacted>")
             .field("qualification", &"<credential>")
             .finish()
+    }
+}
+
+/// A supplier's claim on its credit code or qualification credential taken by another
+/// pending or approved supplier (the store's unique index, migration 0012, in the same SQL
+/// transaction as the write): `409 credit_code_in_use` / `409 qualification_in_use`.
+pub(super) fn claim_conflict(message: &str) -> Option<ServiceError> {
+    if message.contains(CLAIMED_CREDIT_CODE) {
+        Some(ServiceError::Conflict {
+            code: "credit_code_in_use",
+            field: Some("credit_code".to_owned()),
+            message: "another supplier applied or was recorded with this credit code".to_owned(),
+        })
+    } else if message.contains(QUALIFICATION_SHA256) {
+        Some(ServiceError::Conflict {
+            code: "qualification_in_use",
+            field: Some("qualification".to_owned()),
+            message: "this qualification credential was presented by another supplier".to_owned(),
+        })
+    } else {
+        None
     }
 }
 
@@ -176,7 +223,9 @@ async fn verify_presented(
             field: None,
             message: format!("the identity chain could not be asked: {}", error_chain(&e)),
         })?;
-    // The submission checked the subject; it is shown with the chain's checks.
+    // The submission checked that the declared credit code is the subject's claim; it is
+    // shown with the chain's checks. It is no proof that the applicant is that company: a
+    // qualification credential is not bound to a holder (docs/supply.md §1.1).
     report.checks.push(QualificationCheck::passed("subject"));
     Ok(report)
 }
@@ -195,7 +244,12 @@ pub struct SupplierReview {
     pub verification: Option<QualificationReport>,
     /// Why the credential could not be verified (no chain, chain unreachable).
     pub unavailable: Option<String>,
+    /// Other supplier registrations (any status) that declared the same credit code.
+    pub same_credit_code: Vec<RegistrationRecord>,
 }
+
+/// At most this many other applications with the same credit code on the review page.
+const SAME_CREDIT_CODE_SHOWN_MAX: u32 = 20;
 
 async fn supplier_registration(
     s: &AppState,
@@ -233,12 +287,24 @@ pub async fn review(s: &AppState, a: &Authed, id: i64) -> ServiceResult<Supplier
         }) => (None, Some(message)),
         Err(e) => return Err(e),
     };
+    let same_credit_code = match registration.credit_code.as_deref() {
+        Some(code) => s
+            .store
+            .supplier_registrations_with_credit_code(code, SAME_CREDIT_CODE_SHOWN_MAX + 1)
+            .await?
+            .into_iter()
+            .filter(|r| r.id != registration.id)
+            .take(SAME_CREDIT_CODE_SHOWN_MAX as usize)
+            .collect(),
+        None => Vec::new(),
+    };
     Ok(SupplierReview {
         registration,
         org,
         supplier,
         verification,
         unavailable,
+        same_credit_code,
     })
 }
 
@@ -413,7 +479,7 @@ async fn enrol_created(s: &AppState, rec: &SupplierRecord) -> ServiceResult<Supp
     let mut admin = None;
     for u in users
         .iter()
-        .filter(|u| u.roles.contains(&Role::SupplierAdmin))
+        .filter(|u| !u.disabled && u.roles.contains(&Role::SupplierAdmin))
     {
         if s.store
             .get_user_key(u.id)
@@ -642,7 +708,15 @@ pub async fn qualify(
             report,
             at_ms: s.clock.now_unix_ms(),
         })
-        .await?;
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(m) => claim_conflict(&m).unwrap_or(ServiceError::Conflict {
+                code: "conflict",
+                field: None,
+                message: m,
+            }),
+            other => other.into(),
+        })?;
     let rec = s
         .store
         .get_supplier(org.id)

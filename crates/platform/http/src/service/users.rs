@@ -195,6 +195,9 @@ pub async fn set_roles(
 ) -> ServiceResult<UserRecord> {
     let u = managed_user(s, a, id).await?;
     let roles = check_grants(a, roles)?;
+    if !roles.contains(&Role::SupplierAdmin) {
+        keep_supplier_admin(s, &u).await?;
+    }
     s.store.set_user_roles(u.id, &roles).await?;
     s.store.get_user(u.id).await?.ok_or(ServiceError::NotFound)
 }
@@ -202,7 +205,29 @@ pub async fn set_roles(
 /// Disables user `id` and ends its sessions.
 pub async fn disable(s: &AppState, a: &Authed, id: i64) -> ServiceResult<()> {
     let u = managed_user(s, a, id).await?;
+    keep_supplier_admin(s, &u).await?;
     s.store.set_user_disabled(u.id, true).await?;
+    Ok(())
+}
+
+/// The administrator whose DID is a supplier's enrolled supplier DID (issue 16) signs for
+/// the supplier: it is neither disabled nor loses `supplier_admin` (`409
+/// supplier_did_holder`, `docs/supply.md` §1.3).
+async fn keep_supplier_admin(s: &AppState, u: &UserRecord) -> ServiceResult<()> {
+    let holder = s
+        .store
+        .get_supplier(u.org)
+        .await?
+        .is_some_and(|r| r.admin_user == Some(u.id));
+    if holder {
+        return Err(ServiceError::Conflict {
+            code: "supplier_did_holder",
+            field: None,
+            message:
+                "this user holds the supplier DID: they cannot be disabled or lose supplier_admin"
+                    .to_owned(),
+        });
+    }
     Ok(())
 }
 

@@ -75,6 +75,12 @@ pub(super) fn sqlite_migrator() -> Migrator {
                 "payout chain",
                 include_str!("../../migrations/sqlite/0011_payout_chain.sql"),
             ),
+            // ── issue 16, supplier claims (supfix) ──
+            migration(
+                12,
+                "supplier claims",
+                include_str!("../../migrations/sqlite/0012_supplier_claims.sql"),
+            ),
         ]),
         ..Migrator::DEFAULT
     }
@@ -141,6 +147,12 @@ pub(super) fn pg_migrator() -> Migrator {
                 11,
                 "payout chain",
                 include_str!("../../migrations/postgres/0011_payout_chain.sql"),
+            ),
+            // ── issue 16, supplier claims (supfix) ──
+            migration(
+                12,
+                "supplier claims",
+                include_str!("../../migrations/postgres/0012_supplier_claims.sql"),
             ),
         ]),
         ..Migrator::DEFAULT

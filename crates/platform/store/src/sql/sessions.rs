@@ -313,13 +313,16 @@ macro_rules! sql_sessions {
                     // A supplier registration's qualification credential (issue 16).
                     sqlx::query(
                         "INSERT INTO suppliers (org_id, registration_id, qualification, qualification_issuer, \
-                         qualification_schema) VALUES ($1, $2, $3, $4, $5)",
+                         qualification_schema, claimed_credit_code, qualification_sha256) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
                     )
                     .bind(oid)
                     .bind(rid)
                     .bind(q.credential_json.clone())
                     .bind(q.issuer.clone())
                     .bind(q.schema_id.clone())
+                    .bind(reg.credit_code.clone())
+                    .bind(crate::qualification_sha256(&q.credential_json))
                     .execute(&mut *tx)
                     .await
                     .map_err(db_err)?;
@@ -468,6 +471,17 @@ macro_rules! sql_sessions {
                     .await
                     .map_err(db_err)?
                     .rows_affected())?;
+                }
+                if !d.approve {
+                    // A rejected supplier releases its credit code and credential (issue 16).
+                    sqlx::query(
+                        "UPDATE suppliers SET claimed_credit_code = NULL, qualification_sha256 = NULL \
+                         WHERE registration_id = $1",
+                    )
+                    .bind(d.id.get())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
                 }
                 tx.commit().await.map_err(db_err)?;
                 self.get_registration(d.id).await?.ok_or(StoreError::NotFound)

@@ -95,10 +95,13 @@ macro_rules! sql_suppliers {
             async fn set_supplier_qualification(&self, q: &SupplierQualification) -> StoreResult<()> {
                 let sql = format!(
                     "INSERT INTO suppliers (org_id, company_name, credit_code, legal_person, phone, qualification, \
-                     qualification_issuer, qualification_schema, qualification_report, qualification_verified_ms) \
-                     SELECT o.id, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM orgs o WHERE o.id = $1 AND o.kind IN {} \
+                     qualification_issuer, qualification_schema, qualification_report, qualification_verified_ms, \
+                     claimed_credit_code, qualification_sha256) \
+                     SELECT o.id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $3, $11 FROM orgs o WHERE o.id = $1 AND o.kind IN {} \
                      ON CONFLICT (org_id) DO UPDATE SET company_name = excluded.company_name, \
                      credit_code = excluded.credit_code, legal_person = excluded.legal_person, phone = excluded.phone, \
+                     claimed_credit_code = excluded.claimed_credit_code, \
+                     qualification_sha256 = excluded.qualification_sha256, \
                      qualification = excluded.qualification, qualification_issuer = excluded.qualification_issuer, \
                      qualification_schema = excluded.qualification_schema, \
                      qualification_report = excluded.qualification_report, \
@@ -117,10 +120,29 @@ macro_rules! sql_suppliers {
                     .bind(q.qualification.schema_id.clone())
                     .bind(q.report.clone())
                     .bind(q.at_ms)
+                    .bind(crate::qualification_sha256(&q.qualification.credential_json))
                     .execute(&self.pool)
                     .await
                     .map_err(db_err)?
                     .rows_affected())
+            }
+
+            async fn supplier_registrations_with_credit_code(
+                &self,
+                credit_code: &str,
+                limit: u32,
+            ) -> StoreResult<Vec<RegistrationRecord>> {
+                let sql = format!(
+                    "SELECT {REG_COLS} FROM registrations WHERE kind = 'supplier' AND credit_code = $1 \
+                     ORDER BY id LIMIT $2"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(credit_code.to_owned())
+                    .bind(limit_of(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                rows.iter().map(Self::reg_row).collect()
             }
 
             async fn set_supplier_enrolment(&self, e: &SupplierEnrolment) -> StoreResult<()> {

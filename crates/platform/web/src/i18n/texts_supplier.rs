@@ -142,8 +142,24 @@ pub const SUPPLIER_TEXTS: &[(&str, &str, &str)] = &[
     ("qual.check.status", "未被撤销", "Not revoked"),
     (
         "qual.check.subject",
-        "主体为申请公司",
-        "About the applicant",
+        "声明的信用代码一致",
+        "Declared credit code matches",
+    ),
+    (
+        "qual.same_code.title",
+        "相同信用代码的其他申请",
+        "Other applications with this credit code",
+    ),
+    ("qual.same_code.none", "没有", "None"),
+    (
+        "err.credit_code_in_use",
+        "另一家供应商已以此统一社会信用代码申请或登记。",
+        "Another supplier applied or was recorded with this credit code.",
+    ),
+    (
+        "err.qualification_in_use",
+        "此资质凭证已被另一家供应商提交。",
+        "This qualification credential was presented by another supplier.",
     ),
     ("qual.outcome.passed", "通过", "Passed"),
     ("qual.outcome.failed", "未通过", "Failed"),

@@ -119,6 +119,16 @@ pub const SUPPLY_CATALOG_TEXTS: &[(&str, &str, &str)] = &[
         "Weights must sum to 1000‰, not {}",
     ),
     (
+        "supply.err.duplicate_name",
+        "与第 {} 行的名称重复",
+        "Repeats the name on line {}",
+    ),
+    (
+        "supply.err.name_in_use",
+        "已有同名资源",
+        "One of your resources has this name already",
+    ),
+    (
         "supply.err.duplicate_term",
         "期限 {} 个月重复",
         "The {}-month term is given twice",

@@ -188,6 +188,24 @@ pub async fn supplier_registration(
         }
         @if let Some(v) = &r.verification { (qualification_checks(&ctx, v)) }
         details { summary { (ctx.t("qual.credential")) } pre.credential { (r.supplier.qualification.clone().unwrap_or_default()) } }
+        h2 { (ctx.t("qual.same_code.title")) }
+        @if r.same_credit_code.is_empty() {
+            p #same-credit-code.muted { (ctx.t("qual.same_code.none")) }
+        } @else {
+            table #same-credit-code {
+                thead { tr { th { "#" } th { (ctx.t("register.company")) } th { (ctx.t("reg.submitted")) } th { (ctx.t("reg.status")) } } }
+                tbody {
+                    @for o in &r.same_credit_code {
+                        tr {
+                            td { a href=(format!("/ops/suppliers/registrations/{}", o.id.get())) { (o.id.get()) } }
+                            td { (o.company_name.clone().unwrap_or_default()) }
+                            td { (ctx.lang.datetime(o.submitted_ms)) }
+                            td { (ctx.t(&format!("reg.status.{}", o.status.as_str()))) }
+                        }
+                    }
+                }
+            }
+        }
         @if reg.status == RegistrationStatus::Pending {
             div.actions {
                 form.inline method="post" action=(format!("/ops/registrations/{}/approve", reg.id.get())) {

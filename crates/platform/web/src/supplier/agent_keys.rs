@@ -100,7 +100,7 @@ async fn render(
 }
 
 /// The delegate and revoke forms.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 pub struct KeyForm {
     #[serde(default, rename = "_csrf")]
     csrf: String,
@@ -112,6 +112,18 @@ pub struct KeyForm {
     fragment: String,
     #[serde(default)]
     password: String,
+}
+
+/// Written by hand: the password and the CSRF token are redacted.
+impl std::fmt::Debug for KeyForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyForm")
+            .field("csrf", &"<redacted>")
+            .field("public_key", &self.public_key)
+            .field("fragment", &self.fragment)
+            .field("password", &"<redacted>")
+            .finish()
+    }
 }
 
 /// `POST /supplier/agent-keys/{delegate|revoke}`
@@ -166,5 +178,22 @@ pub async fn act(
             let revoking = (action == "revoke").then(|| f.public_key.trim().to_owned());
             render(&s, &ctx, &f, &errors, revoking.as_deref()).await
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_key_form_hides_its_password_and_csrf() {
+        let secret = "s3cret-VALUE-never-printed";
+        let f = super::KeyForm {
+            csrf: secret.into(),
+            public_key: "ab".into(),
+            fragment: "agent-1".into(),
+            password: secret.into(),
+        };
+        let debug = format!("{f:?}");
+        assert!(!debug.contains(secret), "{debug}");
+        assert!(debug.contains("agent-1"), "{debug}");
     }
 }

@@ -172,8 +172,14 @@ pub fn draft_from_cells(
     Err(out)
 }
 
-/// Reads a resource import: every resource, or every bad cell with its line and column.
+/// Reads a resource import: every resource, or every bad cell with its line and column
+/// (a name given twice in the file is a problem of its later line).
 pub fn parse_csv(text: &str) -> Result<Vec<ResourceSpec>, Vec<CsvProblem>> {
+    parse_csv_lines(text).map(|v| v.into_iter().map(|(_, spec)| spec).collect())
+}
+
+/// [`parse_csv`] with each resource's line in the file.
+pub fn parse_csv_lines(text: &str) -> Result<Vec<(usize, ResourceSpec)>, Vec<CsvProblem>> {
     let whole_file = |problem| {
         Err(vec![CsvProblem {
             line: 1,
@@ -193,6 +199,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<ResourceSpec>, Vec<CsvProblem>> {
     };
     let at = header(head)?;
     let (mut good, mut bad) = (Vec::new(), Vec::new());
+    let mut names = std::collections::HashMap::new();
     for (n, (i, line)) in lines.enumerate() {
         if n >= CSV_ROWS_MAX {
             return whole_file(Problem::TooLarge { max: CSV_ROWS_MAX });
@@ -216,7 +223,20 @@ pub fn parse_csv(text: &str) -> Result<Vec<ResourceSpec>, Vec<CsvProblem>> {
             .map(|(c, pos)| (*c, cells[*pos].clone()))
             .collect();
         match draft_from_cells(&by_name).and_then(|d| d.check()) {
-            Ok(spec) => good.push(spec),
+            Ok(spec) => {
+                let name = spec.get().name.clone();
+                match names.get(&name) {
+                    Some(first) => bad.push(CsvProblem {
+                        line: line_no,
+                        column: "name",
+                        problem: Problem::DuplicateName { line: *first },
+                    }),
+                    None => {
+                        names.insert(name, line_no);
+                        good.push((line_no, spec));
+                    }
+                }
+            }
             Err(ps) => bad.extend(ps.into_iter().map(|p| CsvProblem {
                 line: line_no,
                 column: p.field,

@@ -102,6 +102,31 @@ fn csv_imports_all_or_names_every_bad_cell() {
 }
 
 #[test]
+fn csv_names_given_twice_are_problems_of_their_later_lines() {
+    let row = |name: &str| {
+        format!("{name},DC,online,a100,8,80,128,1024,8000,2496,cn-west,0,100,0.5,300,1.2,0.1")
+    };
+    let text = format!("{HEAD}\n{}\n{}\n\n{}\n", row("n1"), row("n2"), row("n1"));
+    let e = parse_csv(&text).unwrap_err();
+    let cells: Vec<_> = e
+        .iter()
+        .map(|p| (p.line, p.column, p.problem.clone()))
+        .collect();
+    assert_eq!(
+        cells,
+        [(5, "name", Problem::DuplicateName { line: 2 })],
+        "line 5 (after a blank line) repeats line 2"
+    );
+    assert_eq!(e[0].problem.code(), "duplicate_name");
+    let lines: Vec<usize> = parse_csv_lines(&format!("{HEAD}\n{}\n\n{}\n", row("a"), row("b")))
+        .unwrap()
+        .iter()
+        .map(|(l, _)| *l)
+        .collect();
+    assert_eq!(lines, [2, 4]);
+}
+
+#[test]
 fn csv_header_problems_are_named() {
     let e = parse_csv("name,colour\n").unwrap_err();
     assert!(e.iter().any(|p| p.problem
