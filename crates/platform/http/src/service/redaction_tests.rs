@@ -127,6 +127,7 @@ fn supply_requests_hide_their_passwords() {
         "{:?}",
         DelegateRequest {
             public_key: "ab".into(),
+            proof: "cd".into(),
             fragment: "agent-1".into(),
             password: SECRET.into(),
         }

@@ -45,6 +45,7 @@ impl std::fmt::Debug for DelegateRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DelegateRequest")
             .field("public_key", &self.public_key)
+            .field("proof", &self.proof)
             .field("fragment", &self.fragment)
             .field("password", &"<redacted>")
             .finish()

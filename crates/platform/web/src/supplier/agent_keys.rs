@@ -120,6 +120,7 @@ impl std::fmt::Debug for KeyForm {
         f.debug_struct("KeyForm")
             .field("csrf", &"<redacted>")
             .field("public_key", &self.public_key)
+            .field("proof", &self.proof)
             .field("fragment", &self.fragment)
             .field("password", &"<redacted>")
             .finish()
@@ -189,6 +190,7 @@ mod tests {
         let f = super::KeyForm {
             csrf: secret.into(),
             public_key: "ab".into(),
+            proof: "cd".into(),
             fragment: "agent-1".into(),
             password: secret.into(),
         };
