@@ -160,11 +160,8 @@ mod tests {
         let agent_key = SecretKey::from_label("bridge/agent-keys/agent");
         let agent = agent_key.public();
         assert!(port.agents(&did).unwrap().is_empty());
-        let proof = suanli_trade::op::agent_proof(
-            &agent_key,
-            &PartyDid::parse(&did).unwrap(),
-            "agent-1",
-        );
+        let proof =
+            suanli_trade::op::agent_proof(&agent_key, &PartyDid::parse(&did).unwrap(), "agent-1");
         port.delegate(&supplier, &agent, &proof, "agent-1").unwrap();
         let keys = port.agents(&did).unwrap();
         assert_eq!(keys.len(), 1);

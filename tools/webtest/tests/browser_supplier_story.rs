@@ -8,7 +8,10 @@
 //! offer with its attributes; the supplier delegates an agent key, a consumer orders on
 //! the chain (as `suanli trade order` does), the agent accepts it and raises a work order,
 //! the supplier fills it back in the browser, the agent checks in after a period, and the
-//! supplier's revenue and settlement statement show the chain's amounts.
+//! supplier's revenue and settlement statement show the chain's amounts; the supplier asks
+//! for its payout (its key moves the credits to custody), one finance user checks it, a
+//! second approves it (custody burns them; the checker cannot approve), and the books
+//! reconcile with no difference.
 //! Needs `chromium` and `chromium-driver` (as `tests/browser.rs`); without them it FAILS.
 
 use std::sync::Arc;
@@ -413,6 +416,64 @@ fn supplier_books(
     assert!(
         sup.source().unwrap().contains("¥97.20"),
         "net = 108 − 10.80"
+    );
+    payout_four_eyes(base, &admin, sup, org, paid - paid / 10);
+}
+
+/// The supplier asks for its net payable (its key moves the credits to custody); one
+/// finance user checks it, a second approves it (custody burns them); the books agree.
+fn payout_four_eyes(base: &str, admin: &Client, sup: &Session, org: i64, net: i64) {
+    sup.fill("#f-amount", &format!("{}.{:02}", net / 100, net % 100))
+        .unwrap();
+    sup.fill(
+        "form[action='/supplier/revenue'] input[name=password]",
+        PASSWORD,
+    )
+    .unwrap();
+    sup.click("form[action='/supplier/revenue'] button[type=submit]")
+        .unwrap();
+    assert_eq!(sup.find_all("#payouts tbody tr").unwrap().len(), 1);
+    let mut finance = Vec::new();
+    for login in ["fin-li", "fin-zhou"] {
+        let made = admin
+            .api_post(
+                "/api/v1/orgs/1/users",
+                &json!({"login": login, "display_name": login, "password": "Finance-Pw-2026x",
+                        "roles": ["finance"]}),
+                None,
+            )
+            .unwrap();
+        assert!(made.status < 300, "{}", made.body);
+        let mut c = Client::new(base);
+        c.login(login, "Finance-Pw-2026x").unwrap();
+        finance.push(c);
+    }
+    let list = finance[0]
+        .get("/api/v1/ops/supplier-payouts")
+        .unwrap()
+        .json();
+    let id = list["payouts"][0]["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{list}"));
+    let check = format!("/api/v1/ops/supplier-payouts/{id}/check");
+    let approve = format!("/api/v1/ops/supplier-payouts/{id}/approve");
+    let checked = finance[0].api_post(&check, &json!({}), None).unwrap();
+    assert!(checked.status < 300, "{}", checked.body);
+    // Four eyes: the user who checked it cannot approve it.
+    let own = finance[0].api_post(&approve, &json!({}), None).unwrap();
+    assert_eq!(own.status, 403, "{}", own.body);
+    let ok = finance[1].api_post(&approve, &json!({}), None).unwrap();
+    assert!(ok.status < 300, "{}", ok.body);
+    let rec = finance[0]
+        .get(&format!("/api/v1/ops/suppliers/{org}/reconciliation"))
+        .unwrap()
+        .json();
+    assert_eq!(rec["reconciliation"]["differences"], json!([]), "{rec}");
+    assert_eq!(rec["reconciliation"]["burned_fen"], json!(net), "{rec}");
+    assert_eq!(
+        rec["reconciliation"]["chain_checkins_fen"],
+        json!(net * 10 / 9),
+        "{rec}"
     );
 }
 
