@@ -134,8 +134,9 @@ fn b_raise() -> Value {
 
 fn b_delegate() -> Value {
     obj(
-        &["public_key", "fragment", "password"],
+        &["public_key", "proof", "fragment", "password"],
         json!({"public_key": {"type": "string", "description": "Ed25519, 64 hex characters (suanli agent keygen)"},
+               "proof": {"type": "string", "description": "the agent key's proof of possession, 128 hex characters (suanli agent proof)"},
                "fragment": {"type": "string", "description": "its verification method in the DID document, e.g. agent-1"},
                "password": s_str()}),
     )
