@@ -11,98 +11,11 @@ use suanli_platform_domain::supply::catalog::{
 use suanli_platform_domain::{OrgId, OrgKind, OrgStatus, Role};
 use suanli_platform_store::*;
 
+#[macro_use]
+mod common;
+use common::*;
+
 const T0: i64 = 1_780_000_000_000;
-
-enum Backend {
-    Sqlite(SqliteStore, #[allow(dead_code)] tempfile::TempDir),
-    Pg(PgStore, String, String),
-}
-
-impl Backend {
-    fn store(&self) -> &dyn OpsStore {
-        match self {
-            Backend::Sqlite(s, _) => s,
-            Backend::Pg(s, _, _) => s,
-        }
-    }
-
-    async fn cleanup(self) {
-        if let Backend::Pg(store, admin_url, db_url) = self {
-            store.close().await;
-            let name = db_url.rsplit('/').next().unwrap_or_default().to_owned();
-            use sqlx::Connection;
-            let mut conn = sqlx::PgConnection::connect(&admin_url)
-                .await
-                .expect("admin");
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut conn)
-                .await
-                .expect("drop test database");
-        }
-    }
-}
-
-async fn sqlite() -> Backend {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = SqliteStore::open(&dir.path().join("ops.db"))
-        .await
-        .expect("open sqlite");
-    Backend::Sqlite(store, dir)
-}
-
-async fn postgres() -> Option<Backend> {
-    let Ok(admin_url) = std::env::var("SUANLI_TEST_DATABASE_URL") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "SUANLI_TEST_DATABASE_URL is not set but CI is"
-        );
-        eprintln!("SKIPPED: SUANLI_TEST_DATABASE_URL not set; PostgreSQL supply checks not run");
-        return None;
-    };
-    let mut rnd = [0u8; 8];
-    getrandom::fill(&mut rnd).expect("random");
-    let name = format!("suanli_test_{}", hex::encode(rnd));
-    {
-        use sqlx::Connection;
-        let mut conn = sqlx::PgConnection::connect(&admin_url)
-            .await
-            .expect("connect");
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .expect("create test database");
-    }
-    let (base, _) = admin_url.split_once('?').unwrap_or((&admin_url, ""));
-    let cut = base.rfind('/').expect("database url has a path");
-    let db_url = format!("{}/{name}", &base[..cut]);
-    let store = PgStore::connect(&db_url).await.expect("connect test db");
-    Some(Backend::Pg(store, admin_url, db_url))
-}
-
-macro_rules! conformance {
-    ($($check:ident),* $(,)?) => {
-        mod sqlite_backend {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $check() {
-                    let b = super::sqlite().await;
-                    super::$check(&b).await;
-                    b.cleanup().await;
-                }
-            )*
-        }
-        mod postgres_backend {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $check() {
-                    let Some(b) = super::postgres().await else { return };
-                    super::$check(&b).await;
-                    b.cleanup().await;
-                }
-            )*
-        }
-    };
-}
 
 conformance!(
     resources_import_all_or_nothing,
