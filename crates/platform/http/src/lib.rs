@@ -68,6 +68,9 @@ pub mod supply_ledger;
 pub mod trade_book; // issue 16, supplier money
 // --- payout burns (issue 16, payout helper)
 pub mod payout_ledger;
+// --- trades (issue 18, H-trades)
+pub mod exchange;
+pub mod trade_ledger;
 
 use config::Config;
 use std::net::SocketAddr;
@@ -201,6 +204,14 @@ pub struct AppState {
     /// The supplier agent's chain port (trade facts for work orders), when a ledger is
     /// attached.
     pub agent_keys: Option<Arc<dyn agent_keys::AgentKeys>>,
+    // --- trades (issue 18, H-trades)
+    /// The trade chain as the exchange uses it (orders, records, wallets), when attached.
+    pub trade_ledger: Option<Arc<dyn trade_ledger::TradeLedger>>,
+    /// The organisation wallets' mirror (mint on cash in, burn on cash out), sent
+    /// continuously by the exchange worker when attached.
+    pub mirror: Option<Arc<dyn payment::SettlementMirror>>,
+    /// Wakes the exchange worker (after an order or a limit change).
+    pub exchange_kick: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -284,6 +295,9 @@ impl Platform {
             trade_book: None,
             payout_ledger: None, // payout burns
             agent_keys: None,
+            trade_ledger: None, // issue 18
+            mirror: None,
+            exchange_kick: Arc::default(),
         };
         let platform = Self { state };
         platform.bootstrap(config).await?;
@@ -390,6 +404,19 @@ impl Platform {
         self
     }
 
+    // --- trades (issue 18, H-trades)
+    /// Attaches the trade chain's exchange side (orders as trades, wallets).
+    pub fn with_trade_ledger(mut self, ledger: Arc<dyn trade_ledger::TradeLedger>) -> Self {
+        self.state.trade_ledger = Some(ledger);
+        self
+    }
+
+    /// Attaches the wallet mirror, sent continuously by the exchange worker.
+    pub fn with_mirror(mut self, mirror: Arc<dyn payment::SettlementMirror>) -> Self {
+        self.state.mirror = Some(mirror);
+        self
+    }
+
     /// The HTTP application.
     pub fn router(&self) -> axum::Router {
         routes::router(self.state.clone())
@@ -440,6 +467,14 @@ impl Platform {
                     Arc::clone(&self.state.did_kick),
                 ));
             }
+        }
+        // --- trades (issue 18, H-trades)
+        if self.state.trade_ledger.is_some() || self.state.mirror.is_some() {
+            tokio::spawn(exchange::worker(self.state.clone()));
+        } else {
+            tracing::warn!(
+                "no trade chain attached: orders are not traded on the chain and wallets are not mirrored"
+            );
         }
         let app = app.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, app)

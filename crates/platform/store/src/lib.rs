@@ -52,6 +52,8 @@ mod supplier_money;
 mod supply; // issue 16, supplier money
 // Provisioning work orders (issue 16, the agent's part).
 mod work_orders;
+// Trades on the trade chain (issue 18).
+mod trades;
 
 pub use money::*;
 pub use records::*;
@@ -63,7 +65,8 @@ pub use suppliers::{
     CLAIMED_CREDIT_CODE, QUALIFICATION_SHA256, SupplierStore, qualification_sha256,
 };
 pub use supply::*;
-pub use work_orders::{NewWorkOrder, WorkOrderRecord, WorkOrderStore};
+pub use trades::*;
+pub use work_orders::{NewWorkOrder, WorkOrderRecord, WorkOrderStore}; // issue 18
 
 use suanli_platform_domain::audit::{AuditEvent, AuditRecord};
 use suanli_platform_domain::{
@@ -130,6 +133,7 @@ pub trait OpsStore:
     + SupplyStore
     + SupplierMoneyStore // issue 16, supplier money
     + WorkOrderStore
+    + TradeStore // issue 18
     + Send
     + Sync
     + std::fmt::Debug

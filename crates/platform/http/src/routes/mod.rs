@@ -79,6 +79,8 @@ const fn concat<const N: usize>(parts: &[&[RouteDoc]]) -> [RouteDoc; N] {
 
 // Issue 16: each part's routes in its own table, chained here.
 pub mod supply_onboarding;
+// Issue 18, H-trades: the exchange.
+pub mod trades;
 
 /// Every route: the main table and the parts' tables chained (router, OpenAPI, tests).
 pub fn all() -> impl Iterator<Item = &'static RouteDoc> + Clone {
@@ -87,6 +89,7 @@ pub fn all() -> impl Iterator<Item = &'static RouteDoc> + Clone {
         .chain(supply_onboarding::ROUTES)
         .chain(supply_catalog::ROUTES)
         .chain(supply_money::ROUTES)
+        .chain(trades::ROUTES) // issue 18
 }
 
 /// The OpenAPI tags, each with its description, in document order.
@@ -122,6 +125,10 @@ pub const TAGS: &[(&str, &str)] = &[
         "The operator's work: reviews, discounts, settings, audit, listings",
     ),
     ("system", "Health, metrics and this document"),
+    (
+        "trades",
+        "Orders of listed offers as trades on the chain, their records, ratings and the organisation's wallet (docs/exchange.md)",
+    ),
 ];
 
 /// The tag of a path: `/api/v1/supplier/…` and the operator's `/api/v1/ops/suppliers/…`
@@ -134,6 +141,7 @@ pub fn tag_of(path: &str) -> &'static str {
     let first = rest.split('/').next().unwrap_or("");
     match first {
         "supplier" => "supplier",
+        "trades" => "trades", // issue 18
         "auth" => "auth",
         "registrations" | "invite-codes" => "registrations",
         "me" => "me",
@@ -315,6 +323,10 @@ fn response_schemas() -> Value {
     });
     // Issue 16, the agent's part.
     if let (Some(all), Value::Object(more)) = (all.as_object_mut(), supply_work_orders::schemas()) {
+        all.extend(more);
+    }
+    // Issue 18, the exchange.
+    if let (Some(all), Value::Object(more)) = (all.as_object_mut(), trades::schemas()) {
         all.extend(more);
     }
     all
