@@ -22,6 +22,10 @@
 //! - [`trade_book::LedgerTradeBook`] — `TradeBook`: a supplier DID's trades, check-ins,
 //!   ratings and reputation, read from the trade chain (issue 16).
 //!
+//! - [`channel_key::PlatformChannel`] — the platform's consumer-side channel key and
+//!   endpoint, which orders placed on the platform delegate their channel side to
+//!   (issue 18).
+//!
 //! [`wiring::PlatformLedger`] opens the ledger a platform writes to (a separate node or
 //! an embedded one) and gives the platform these ports.
 //!
@@ -34,6 +38,8 @@
 // Issue 16, the agent's part.
 pub mod agent_keys;
 pub mod anchor;
+// Issue 18: the platform's consumer-side channel key and endpoint.
+pub mod channel_key;
 pub mod dids;
 pub mod error;
 pub mod mirror;
