@@ -14,7 +14,8 @@
 //! - [`supply::LedgerSupply`] — `SupplyLedger`: suppliers' trade modes and offers,
 //!   published and withdrawn by transactions their own keys sign.
 //! - [`agent_keys::LedgerAgentKeys`] — `AgentKeys`: the trade facts behind the supplier
-//!   agent's work orders.
+//!   agent's work orders; also `HostedAgentPort` ([`hosted_agents`]: platform-hosted
+//!   agents, and the worker that runs them).
 //! - [`mirror::LedgerMirror`] — `SettlementMirror`: money in/out mirrored as settlement
 //!   credits (mint/burn), compared by `reconcile`.
 //! - [`payout::LedgerPayouts`] — `PayoutLedger`: a supplier payout's settlement credits
@@ -42,6 +43,8 @@ pub mod anchor;
 pub mod channel_key;
 pub mod dids;
 pub mod error;
+// Issue 16, platform-hosted agents.
+pub mod hosted_agents;
 pub mod mirror;
 pub mod onboarding;
 // --- payout burns (issue 16, payout helper)

@@ -78,7 +78,8 @@ const fn concat<const N: usize>(parts: &[&[RouteDoc]]) -> [RouteDoc; N] {
 }
 
 // Issue 16: each part's routes in its own table, chained here.
-pub mod supply_onboarding;
+pub mod supply_hosted;
+pub mod supply_onboarding; // issue 16, platform-hosted agents
 
 /// Every route: the main table and the parts' tables chained (router, OpenAPI, tests).
 pub fn all() -> impl Iterator<Item = &'static RouteDoc> + Clone {
@@ -87,6 +88,7 @@ pub fn all() -> impl Iterator<Item = &'static RouteDoc> + Clone {
         .chain(supply_onboarding::ROUTES)
         .chain(supply_catalog::ROUTES)
         .chain(supply_money::ROUTES)
+        .chain(supply_hosted::ROUTES) // issue 16, platform-hosted agents
 }
 
 /// The OpenAPI tags, each with its description, in document order.
@@ -315,6 +317,10 @@ fn response_schemas() -> Value {
     });
     // Issue 16, the agent's part.
     if let (Some(all), Value::Object(more)) = (all.as_object_mut(), supply_work_orders::schemas()) {
+        all.extend(more);
+    }
+    // Issue 16, platform-hosted agents.
+    if let (Some(all), Value::Object(more)) = (all.as_object_mut(), supply_hosted::schemas()) {
         all.extend(more);
     }
     all

@@ -81,6 +81,12 @@ pub(super) fn sqlite_migrator() -> Migrator {
                 "supplier claims",
                 include_str!("../../migrations/sqlite/0012_supplier_claims.sql"),
             ),
+            // ── issue 16, platform-hosted agents ──
+            migration(
+                15,
+                "hosted agents",
+                include_str!("../../migrations/sqlite/0015_hosted_agents.sql"),
+            ),
         ]),
         ..Migrator::DEFAULT
     }
@@ -153,6 +159,12 @@ pub(super) fn pg_migrator() -> Migrator {
                 12,
                 "supplier claims",
                 include_str!("../../migrations/postgres/0012_supplier_claims.sql"),
+            ),
+            // ── issue 16, platform-hosted agents ──
+            migration(
+                15,
+                "hosted agents",
+                include_str!("../../migrations/postgres/0015_hosted_agents.sql"),
             ),
         ]),
         ..Migrator::DEFAULT

@@ -195,12 +195,14 @@ mod texts_supply_catalog;
 mod texts_supply_money; // issue 16, supplier money
 // Issue 16, the agent's part: work orders.
 mod texts_supply_agent;
+mod texts_supply_hosted; // issue 16, platform-hosted agents
 mod texts_user;
 
 pub use texts_admin::ADMIN_TEXTS;
 pub use texts_supplier::SUPPLIER_TEXTS;
 pub use texts_supply_agent::SUPPLY_AGENT_TEXTS;
 pub use texts_supply_catalog::SUPPLY_CATALOG_TEXTS;
+pub use texts_supply_hosted::SUPPLY_HOSTED_TEXTS;
 pub use texts_supply_money::SUPPLY_MONEY_TEXTS;
 pub use texts_user::USER_TEXTS;
 
@@ -213,6 +215,7 @@ pub fn texts() -> impl Iterator<Item = &'static (&'static str, &'static str, &'s
         .chain(SUPPLY_CATALOG_TEXTS)
         .chain(SUPPLY_MONEY_TEXTS) // issue 16, supplier money
         .chain(SUPPLY_AGENT_TEXTS)
+        .chain(SUPPLY_HOSTED_TEXTS) // issue 16, platform-hosted agents
 }
 
 /// Whether `key` is in the table.
