@@ -19,6 +19,7 @@ use crate::BridgeError;
 use crate::agent_keys::LedgerAgentKeys;
 use crate::anchor::LedgerAnchor;
 use crate::dids::{LedgerDids, LedgerParties};
+use crate::hosted_agents::{HOSTED_ROUND_MS, HostedWiring};
 use crate::onboarding::LedgerOnboarding;
 use crate::payout::LedgerPayouts;
 use crate::supply::LedgerSupply;
@@ -45,6 +46,10 @@ pub struct LedgerPorts {
     /// Supplier payouts' custody, burns and returns: only where the genesis operator's
     /// key is (custody is its account).
     pub payouts: Option<LedgerPayouts>,
+    // --- issue 16, platform-hosted agents
+    /// What the hosted-agent worker needs; started by the caller once the platform is
+    /// open ([`HostedWiring::start`]).
+    pub hosted: HostedWiring,
 }
 
 impl LedgerPorts {
@@ -57,6 +62,7 @@ impl LedgerPorts {
             // --- supply (issue 16, supply helper)
             .with_supply_ledger(Arc::new(self.supply))
             .with_trade_book(Arc::new(self.trade_book)) // issue 16
+            .with_hosted_agents(Arc::new(self.agent_keys.clone())) // issue 16, hosted agents
             .with_agent_keys(Arc::new(self.agent_keys));
         // --- payout burns (issue 16, payout helper)
         let platform = match self.payouts {
@@ -197,6 +203,12 @@ impl PlatformLedger {
                 .operator
                 .as_ref()
                 .map(|op| LedgerPayouts::new(Arc::clone(&self.client), op.clone())),
+            // --- issue 16, platform-hosted agents
+            hosted: HostedWiring {
+                ledger: Arc::clone(&self.client),
+                clock: Arc::clone(&self.clock),
+                round_ms: HOSTED_ROUND_MS,
+            },
         })
     }
 

@@ -26,6 +26,7 @@
 pub mod channel;
 pub mod embedded;
 pub mod error;
+pub mod exchange;
 pub mod http;
 pub mod identity;
 pub mod supply;

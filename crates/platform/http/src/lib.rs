@@ -54,6 +54,7 @@ pub use suanli_platform_store as store;
 pub mod crypto;
 pub mod error;
 pub mod handlers;
+pub mod hosted_agents; // issue 16, platform-hosted agents
 pub mod http;
 pub mod keys;
 pub mod kyc;
@@ -204,6 +205,12 @@ pub struct AppState {
     /// The supplier agent's chain port (trade facts for work orders), when a ledger is
     /// attached.
     pub agent_keys: Option<Arc<dyn agent_keys::AgentKeys>>,
+    // --- issue 16, platform-hosted agents
+    /// What hosting suppliers' agents needs from the agent and the chains, when a ledger
+    /// is attached.
+    pub hosted_agents: Option<Arc<dyn hosted_agents::HostedAgentPort>>,
+    /// Seals hosted agents' keys (its key file is `<data_dir>/hosted-agents.key`).
+    pub hosted_keyring: Arc<hosted_agents::Keyring>,
     // --- trades (issue 18, H-trades)
     /// The trade chain as the exchange uses it (orders, records, wallets), when attached.
     pub trade_ledger: Option<Arc<dyn trade_ledger::TradeLedger>>,
@@ -295,6 +302,10 @@ impl Platform {
             trade_book: None,
             payout_ledger: None, // payout burns
             agent_keys: None,
+            hosted_agents: None,
+            hosted_keyring: Arc::new(hosted_agents::Keyring::new(
+                dir.join(hosted_agents::HOSTED_KEY_FILE),
+            )),
             trade_ledger: None, // issue 18
             mirror: None,
             exchange_kick: Arc::default(),
@@ -401,6 +412,12 @@ impl Platform {
     /// Reads trades for the supplier agent's work orders through `port`.
     pub fn with_agent_keys(mut self, port: Arc<dyn agent_keys::AgentKeys>) -> Self {
         self.state.agent_keys = Some(port);
+        self
+    }
+
+    /// Hosts suppliers' agents through `port` (issue 16).
+    pub fn with_hosted_agents(mut self, port: Arc<dyn hosted_agents::HostedAgentPort>) -> Self {
+        self.state.hosted_agents = Some(port);
         self
     }
 

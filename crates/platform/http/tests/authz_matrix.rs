@@ -429,6 +429,11 @@ fn sample_body(path: &str, method: &str) -> Option<Value> {
         ("POST", "/api/v1/supplier/agent-keys/revoke") => {
             json!({"public_key": "00".repeat(32), "password": "x"})
         }
+        // Issue 16, platform-hosted agents.
+        ("POST", "/api/v1/supplier/hosted-agent") => {
+            json!({"fragment": "hosted-1", "mode": "manual", "password": "x"})
+        }
+        ("POST", "/api/v1/supplier/hosted-agent/stop") => json!({"password": "x"}),
         ("POST", "/api/v1/supplier/work-orders/{id}/fill") => {
             json!({"address": "h", "credentials_ref": "vault:x", "pool_id": "p"})
         }
@@ -501,6 +506,8 @@ fn authorisation_matrix() {
                 && !r.path.starts_with("/api/v1/supplier/work-orders/")
                 // Read from the trade chain (none here): tested in work_orders.rs.
                 && r.path != "/api/v1/supplier/agent-keys"
+                // None hosted in this world (404): tested in tools/webtest/tests/hosted_agent.rs.
+                && r.path != "/api/v1/supplier/hosted-agent"
             {
                 let got = srv.get(&path, &a.cred);
                 assert_eq!(got.0, 200, "{} GET {path}: {}", a.name, got.1);

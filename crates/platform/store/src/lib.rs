@@ -51,10 +51,14 @@ mod suppliers;
 mod supplier_money;
 mod supply; // issue 16, supplier money
 // Provisioning work orders (issue 16, the agent's part).
-mod work_orders;
+mod hosted_agents;
+mod work_orders; // issue 16, platform-hosted agents
 // Trades on the trade chain (issue 18).
 mod trades;
 
+pub use hosted_agents::{
+    HostedAgentRecord, HostedAgentStore, HostedPolicy, HostedStatus, NewHostedAgent,
+};
 pub use money::*;
 pub use records::*;
 pub use sql::{PG_AUDIT_BATCH_MAX, PgStore, SqliteStore};
@@ -133,6 +137,7 @@ pub trait OpsStore:
     + SupplyStore
     + SupplierMoneyStore // issue 16, supplier money
     + WorkOrderStore
+    + HostedAgentStore // issue 16, platform-hosted agents
     + TradeStore // issue 18
     + Send
     + Sync

@@ -78,7 +78,8 @@ const fn concat<const N: usize>(parts: &[&[RouteDoc]]) -> [RouteDoc; N] {
 }
 
 // Issue 16: each part's routes in its own table, chained here.
-pub mod supply_onboarding;
+pub mod supply_hosted;
+pub mod supply_onboarding; // issue 16, platform-hosted agents
 // Issue 18, H-trades: the exchange.
 pub mod trades;
 
@@ -89,6 +90,7 @@ pub fn all() -> impl Iterator<Item = &'static RouteDoc> + Clone {
         .chain(supply_onboarding::ROUTES)
         .chain(supply_catalog::ROUTES)
         .chain(supply_money::ROUTES)
+        .chain(supply_hosted::ROUTES) // issue 16, platform-hosted agents
         .chain(trades::ROUTES) // issue 18
 }
 
@@ -325,6 +327,8 @@ fn response_schemas() -> Value {
     if let (Some(all), Value::Object(more)) = (all.as_object_mut(), supply_work_orders::schemas()) {
         all.extend(more);
     }
+    // Issue 16, platform-hosted agents.
+    if let (Some(all), Value::Object(more)) = (all.as_object_mut(), supply_hosted::schemas()) {
     // Issue 18, the exchange.
     if let (Some(all), Value::Object(more)) = (all.as_object_mut(), trades::schemas()) {
         all.extend(more);

@@ -56,6 +56,7 @@ pub mod supply_catalog;
 pub mod supply_money; // issue 16, supplier money
 // Issue 16, the agent's part: provisioning work orders.
 pub mod supply_agent_keys;
+pub mod supply_hosted; // issue 16, platform-hosted agents
 pub mod supply_work_orders;
 pub mod users;
 // issue 16

@@ -87,6 +87,12 @@ pub(super) fn sqlite_migrator() -> Migrator {
                 "trades",
                 include_str!("../../migrations/sqlite/0013_trades.sql"),
             ),
+            // ── issue 16, platform-hosted agents ──
+            migration(
+                15,
+                "hosted agents",
+                include_str!("../../migrations/sqlite/0015_hosted_agents.sql"),
+            ),
         ]),
         ..Migrator::DEFAULT
     }
@@ -165,6 +171,12 @@ pub(super) fn pg_migrator() -> Migrator {
                 13,
                 "trades",
                 include_str!("../../migrations/postgres/0013_trades.sql"),
+            ),
+            // ── issue 16, platform-hosted agents ──
+            migration(
+                15,
+                "hosted agents",
+                include_str!("../../migrations/postgres/0015_hosted_agents.sql"),
             ),
         ]),
         ..Migrator::DEFAULT
