@@ -329,6 +329,8 @@ fn response_schemas() -> Value {
     }
     // Issue 16, platform-hosted agents.
     if let (Some(all), Value::Object(more)) = (all.as_object_mut(), supply_hosted::schemas()) {
+        all.extend(more);
+    }
     // Issue 18, the exchange.
     if let (Some(all), Value::Object(more)) = (all.as_object_mut(), trades::schemas()) {
         all.extend(more);
