@@ -11,19 +11,19 @@ use std::time::Duration;
 use suanli_ledger::MempoolConfig;
 use suanli_ledger::credit::PositiveFen;
 use suanli_ledger_client::LedgerClient;
-use suanli_ledger_client::exchange::{self, WalletOp};
-use suanli_platform_http::domain::trades::wallet_name;
-use suanli_trade::wallet::WalletName;
 use suanli_ledger_client::embedded::{NETWORK_DEFAULT, open_node, stop};
+use suanli_ledger_client::exchange::{self, WalletOp};
 use suanli_platform_http::PortError;
 use suanli_platform_http::domain::OrgId;
 use suanli_platform_http::domain::money::Fen;
+use suanli_platform_http::domain::trades::wallet_name;
 use suanli_platform_http::payment::{
     Difference, MirrorOp, SettlementMirror, SignedTx, pump_mirror, reconcile,
 };
 use suanli_platform_http::service::supply_money::SupplierReconciliation;
 use suanli_platform_http::store::{OpsStore, PgStore, SqliteStore};
 use suanli_primitives::{Clock, SecretKey, SystemClock};
+use suanli_trade::wallet::WalletName;
 
 use crate::BridgeError;
 use crate::dids::send_signed;
@@ -74,11 +74,16 @@ impl LedgerMirror {
                 reference,
             },
         };
-        let tx = exchange::sign_wallet_op(self.ledger.as_ref(), &self.operator, &Self::wallet(org)?, op)
-            .map_err(|e| match e {
-                suanli_ledger_client::ClientError::Ledger(l) => BridgeError::Ledger(l),
-                other => BridgeError::invalid("mirror_sign", suanli_primitives::error_chain(&other)),
-            })?;
+        let tx = exchange::sign_wallet_op(
+            self.ledger.as_ref(),
+            &self.operator,
+            &Self::wallet(org)?,
+            op,
+        )
+        .map_err(|e| match e {
+            suanli_ledger_client::ClientError::Ledger(l) => BridgeError::Ledger(l),
+            other => BridgeError::invalid("mirror_sign", suanli_primitives::error_chain(&other)),
+        })?;
         Ok(SignedTx {
             reference: tx.id().to_string(),
             encoded_hex: hex::encode(tx.encoded()),
@@ -86,10 +91,14 @@ impl LedgerMirror {
     }
 
     fn balance_of(&self, org: OrgId) -> Result<i64, BridgeError> {
-        let view = exchange::wallet_view(self.ledger.as_ref(), &Self::wallet(org)?).map_err(|e| match e {
-            suanli_ledger_client::ClientError::Ledger(l) => BridgeError::Ledger(l),
-            other => BridgeError::invalid("wallet_view", suanli_primitives::error_chain(&other)),
-        })?;
+        let view = exchange::wallet_view(self.ledger.as_ref(), &Self::wallet(org)?).map_err(
+            |e| match e {
+                suanli_ledger_client::ClientError::Ledger(l) => BridgeError::Ledger(l),
+                other => {
+                    BridgeError::invalid("wallet_view", suanli_primitives::error_chain(&other))
+                }
+            },
+        )?;
         Ok(view.map_or(0, |v| v.balance_fen))
     }
 }
@@ -123,12 +132,15 @@ pub struct Reconciliation {
     /// Every supplier's books (issue 16: chain check-ins vs settled, settled vs paid,
     /// burned vs paid), each with the differences it names.
     pub suppliers: Vec<SupplierReconciliation>,
+    /// The exchange's trades: followed, counted, and journal cash vs wallets (issue 18).
+    pub trades: crate::trade_ledger::TradeReconciliation,
 }
 
 /// `suanli ops reconcile`: on the platform in `data_dir` (its store: SQLite there, or
 /// PostgreSQL at `database_url`; its embedded node under `node/`, which must not be
-/// running), sends the pending mirror instructions unless `mirror_first` is false, then
-/// compares every customer's journal net with its settlement credits.
+/// running), sends the pending mirror instructions and follows the exchange's trades
+/// unless `mirror_first` is false, then compares every customer's cash in the journal
+/// with its wallet on the chain.
 pub fn reconcile_platform(
     data_dir: &Path,
     database_url: Option<&str>,
@@ -176,6 +188,23 @@ pub fn reconcile_platform(
         } else {
             0
         };
+        // Issue 18: follow the exchange's trades, then count and compare.
+        let exchange = Arc::new(crate::trade_ledger::LedgerTrades::new(
+            Arc::clone(&running.0) as Arc<dyn LedgerClient>,
+            None,
+            None,
+            crate::trade_book::LedgerTradeBook::new(
+                Arc::clone(&running.0) as Arc<dyn LedgerClient>,
+                Arc::new(SystemClock),
+            ),
+        ));
+        let trades = crate::trade_ledger::reconcile_trades(
+            store.as_ref(),
+            exchange,
+            mirror_first,
+            SystemClock.now_unix_ms(),
+        )
+        .await?;
         let (customers, differences) =
             reconcile(store.as_ref(), &mirror)
                 .await
@@ -194,6 +223,7 @@ pub fn reconcile_platform(
             customers,
             differences,
             suppliers,
+            trades,
         })
     });
     stop(running);

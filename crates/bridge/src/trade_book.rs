@@ -279,7 +279,10 @@ impl LedgerTradeBook {
 impl LedgerTradeBook {
     /// One trade with its records (issue 18: the exchange follows the trades it placed);
     /// `None` when the chain has no trade with this serial.
-    pub fn trade_of(&self, serial: &suanli_trade::Serial) -> Result<Option<ChainTrade>, BridgeError> {
+    pub fn trade_of(
+        &self,
+        serial: &suanli_trade::Serial,
+    ) -> Result<Option<ChainTrade>, BridgeError> {
         let strict = Strict(self.ledger.as_ref());
         match strict.get(&trade_key(serial))? {
             None => Ok(None),

@@ -12,6 +12,7 @@ use suanli_ledger::Transaction;
 use suanli_ledger_client::exchange::{self, OrderDraft as ChainDraft, WalletOp};
 use suanli_ledger_client::{ClientError, LedgerClient, LedgerError};
 use suanli_platform_http::PortError;
+use suanli_platform_http::store::{OpsStore, PAGE_SIZE_MAX};
 use suanli_platform_http::trade_book::ChainTrade;
 use suanli_platform_http::trade_ledger::{
     Delegation, OrderDraft, OrderFacts, RatingDraft, SignedOrder, Submitted, TradeLedger,
@@ -220,7 +221,9 @@ impl LedgerTrades {
             },
         )
         .map_err(|e| match e {
-            ClientError::Ledger(LedgerError::Failed { reason, .. }) => invalid("chain_refused", reason),
+            ClientError::Ledger(LedgerError::Failed { reason, .. }) => {
+                invalid("chain_refused", reason)
+            }
             other => client(other),
         })
     }
@@ -266,6 +269,67 @@ impl TradeLedger for LedgerTrades {
     fn set_member(&self, wallet: &str, did: &str, limit_fen: i64) -> Result<String, PortError> {
         Ok(self.member(wallet, did, limit_fen)?)
     }
+}
+
+/// The exchange's part of `suanli ops reconcile` (`docs/exchange.md` §5).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TradeReconciliation {
+    /// Trades stored (every status).
+    pub orders: u64,
+    /// Trades the chain took.
+    pub orders_on_chain: u64,
+    /// Trades still waiting for the chain's answer.
+    pub placing: u64,
+    /// Settlements the chain holds for the stored trades.
+    pub checkins: u64,
+    /// Check-ins the journal followed.
+    pub checkins_billed: u64,
+    /// Σ customers' cash in the journal − Σ their wallets on the chain.
+    pub journal_minus_chain_fen: i64,
+}
+
+/// Follows the stored trades (when `follow`: decides `placing` ones, posts the entries
+/// of placed ones), then counts and compares journal and chain.
+pub async fn reconcile_trades(
+    store: &dyn OpsStore,
+    trades: Arc<LedgerTrades>,
+    follow: bool,
+    now_ms: i64,
+) -> Result<TradeReconciliation, BridgeError> {
+    let port: Arc<dyn TradeLedger> = trades.clone();
+    if follow {
+        suanli_platform_http::exchange::sync_all(store, &port, now_ms)
+            .await
+            .map_err(|e| BridgeError::invalid("reconcile", e.to_string()))?;
+    }
+    let counts = store.trade_counts().await?;
+    let mut checkins = 0u64;
+    let mut after = String::new();
+    loop {
+        let page = store.trades_after(&after, PAGE_SIZE_MAX).await?;
+        let Some(last) = page.last() else { break };
+        after = last.serial.clone();
+        for t in &page {
+            if let Some(c) = trades.book.trade_of(&LedgerTrades::serial(&t.serial)?)? {
+                checkins += u64::try_from(c.checkins.len()).unwrap_or(u64::MAX);
+            }
+        }
+    }
+    let mut diff = 0i64;
+    for (org, cash) in store.mirror_expected().await? {
+        let wallet = trades
+            .view(&suanli_platform_http::domain::trades::wallet_name(org))?
+            .map_or(0, |v| v.balance_fen);
+        diff = diff.saturating_add(cash.saturating_sub(wallet));
+    }
+    Ok(TradeReconciliation {
+        orders: counts.orders,
+        orders_on_chain: counts.orders_on_chain,
+        placing: counts.placing,
+        checkins,
+        checkins_billed: counts.checkins_billed,
+        journal_minus_chain_fen: diff,
+    })
 }
 
 #[cfg(test)]

@@ -241,15 +241,21 @@ async fn alarm(s: &AppState, d: &WalletDifference) -> Result<(), ExchangeError> 
 /// One pass of the worker (see the module documentation).
 pub async fn pass(s: &AppState, watch: &mut Watch) -> Result<(), ExchangeError> {
     let now = s.clock.now_unix_ms();
-    if let Some(m) = &s.mirror {
-        pump_mirror(s.store.as_ref(), m.as_ref(), now).await?;
+    {
+        // One operator-key signer at a time (`AppState::operator_lock`).
+        let _signing = s.operator_lock.lock().await;
+        if let Some(m) = &s.mirror {
+            pump_mirror(s.store.as_ref(), m.as_ref(), now).await?;
+        }
+        if s.trade_ledger.is_some() {
+            crate::service::trade_members::push_limits(s)
+                .await
+                .map_err(|e| ExchangeError::Ledger(e.to_string()))?;
+        }
     }
     let Some(ledger) = s.trade_ledger.clone() else {
         return Ok(());
     };
-    crate::service::trade_members::push_limits(s)
-        .await
-        .map_err(|e| ExchangeError::Ledger(e.to_string()))?;
     sync_all(s.store.as_ref(), &ledger, now).await?;
     if s.mirror.is_none() || !s.store.mirror_pending(1).await?.is_empty() {
         return Ok(()); // the wallets lag the journal by the outbox

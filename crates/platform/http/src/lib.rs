@@ -219,6 +219,9 @@ pub struct AppState {
     pub mirror: Option<Arc<dyn payment::SettlementMirror>>,
     /// Wakes the exchange worker (after an order or a limit change).
     pub exchange_kick: Arc<tokio::sync::Notify>,
+    /// Serialises the exchange's transactions signed with the operator key (wallet mints,
+    /// burns and member limits), so two of them never take the same nonce.
+    pub operator_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl AppState {
@@ -309,6 +312,7 @@ impl Platform {
             trade_ledger: None, // issue 18
             mirror: None,
             exchange_kick: Arc::default(),
+            operator_lock: Arc::default(),
         };
         let platform = Self { state };
         platform.bootstrap(config).await?;

@@ -226,6 +226,8 @@ pub trait TradeStore: Send + Sync {
     /// Trades whose chain records the journal still follows (`placing`, `placed`,
     /// `active`), serial order after `after`.
     async fn live_trades(&self, after: &str, limit: u32) -> StoreResult<Vec<TradeRecord>>;
+    /// Every trade (any status), serial order after `after` (the reconciliation).
+    async fn trades_after(&self, after: &str, limit: u32) -> StoreResult<Vec<TradeRecord>>;
     /// Counts for the reconciliation.
     async fn trade_counts(&self) -> StoreResult<TradeCounts>;
     /// Organisations with a trade still `placing` (their wallet may lag their journal).

@@ -298,6 +298,9 @@ async fn member_limits_alarms_and_isolation(b: &Backend) {
     assert_eq!(mine.len(), 1);
     assert!(mine.iter().all(|t| t.org == cust));
     assert_eq!(s.list_trades(None, 0, 50).await.unwrap().len(), 2);
+    let all = s.trades_after("", 1).await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(s.trades_after(&all[0].serial, 10).await.unwrap().len(), 1);
     assert!(s.trade_by_idem(stranger, "key-1").await.unwrap().is_none());
 
     let l = s

@@ -121,6 +121,7 @@ pub(crate) async fn ensure_limit(s: &AppState, a: &Authed, did: &str) -> Service
                 .await?
         }
     };
+    let _signing = s.operator_lock.lock().await;
     push_one(s, &rec).await;
     Ok(())
 }
@@ -154,7 +155,8 @@ async fn push_one(s: &AppState, rec: &MemberLimitRecord) -> bool {
     }
 }
 
-/// Mirrors every limit not yet on the chain (the exchange worker); how many went.
+/// Mirrors every limit not yet on the chain (the exchange worker, holding
+/// `AppState::operator_lock`); how many went.
 pub async fn push_limits(s: &AppState) -> ServiceResult<u64> {
     let mut sent = 0;
     for rec in s.store.member_limits_pending(LIMITS_PER_PASS_MAX).await? {

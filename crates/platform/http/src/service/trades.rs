@@ -387,6 +387,16 @@ async fn store_and_submit(
         return answer(trade, replayed);
     }
     s.metrics.trade_order();
+    // The wallet must hold what the journal's cash holds before the chain escrows from
+    // it: send the mirror's pending mints first (a failure is left to the worker).
+    if let Some(m) = &s.mirror {
+        let _signing = s.operator_lock.lock().await;
+        if let Err(e) =
+            crate::payment::pump_mirror(s.store.as_ref(), m.as_ref(), s.clock.now_unix_ms()).await
+        {
+            tracing::warn!(error = %e, "wallet mirror not sent before the order");
+        }
+    }
     let decided =
         crate::exchange::decide(s.store.as_ref(), ledger, &trade, s.clock.now_unix_ms()).await?;
     if decided.status == TradeStatus::Refused {

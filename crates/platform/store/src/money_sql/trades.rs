@@ -375,6 +375,19 @@ macro_rules! trade_store {
                 rows.iter().map(trade).collect()
             }
 
+            async fn trades_after(&self, after: &str, limit: u32) -> StoreResult<Vec<TradeRecord>> {
+                let sql = format!(
+                    "SELECT {TRADE_COLS} FROM trade_orders WHERE serial > $1 ORDER BY serial LIMIT $2"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(after.to_owned())
+                    .bind(limit_of(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                rows.iter().map(trade).collect()
+            }
+
             async fn trade_counts(&self) -> StoreResult<TradeCounts> {
                 let r = sqlx::query(
                     "SELECT CAST(COUNT(*) AS BIGINT) AS orders, \
