@@ -21,7 +21,7 @@ use suanli_platform_http::trade_ledger::{
 use suanli_primitives::{Fen, PositiveFen, PublicKey, SecretKey};
 use suanli_trade::model::{Requirements, Scores};
 use suanli_trade::wallet::{ChannelDelegation, WalletName};
-use suanli_trade::{PartyDid, Resource, Serial};
+use suanli_trade::{CloseReason, PartyDid, Resource, Serial};
 
 use crate::BridgeError;
 use crate::channel_key::PlatformChannel;
@@ -256,6 +256,22 @@ impl TradeLedger for LedgerTrades {
 
     fn trade_status(&self, serial: &str) -> Result<Option<ChainTrade>, PortError> {
         Ok(self.book.trade_of(&Self::serial(serial)?)?)
+    }
+
+    fn stop(&self, key: &SecretKey, serial: &str) -> Result<String, PortError> {
+        let serial = Self::serial(serial)?;
+        Ok(suanli_ledger_client::supply::close_trade(
+            self.ledger.as_ref(),
+            key,
+            &serial,
+            CloseReason::StoppedByConsumer,
+        )
+        .map_err(|e| match e {
+            ClientError::Ledger(LedgerError::Failed { reason, .. }) => {
+                invalid("chain_refused", reason)
+            }
+            other => client(other),
+        })?)
     }
 
     fn rate(&self, key: &SecretKey, rating: &RatingDraft) -> Result<String, PortError> {

@@ -147,6 +147,9 @@ pub trait TradeLedger: Send + Sync + std::fmt::Debug {
     fn submit(&self, tx_hex: &str) -> Result<Submitted, crate::PortError>;
     /// The trade's records, if the chain has the trade.
     fn trade_status(&self, serial: &str) -> Result<Option<ChainTrade>, crate::PortError>;
+    /// The consumer stops its trade: `close` with reason `stopped_by_consumer`, signed by
+    /// `key` and submitted; the transaction id.
+    fn stop(&self, key: &SecretKey, serial: &str) -> Result<String, crate::PortError>;
     /// Signs and submits the consumer's rating; the transaction id.
     fn rate(&self, key: &SecretKey, rating: &RatingDraft) -> Result<String, crate::PortError>;
     /// The wallet, if it exists.

@@ -423,6 +423,7 @@ fn sample_body(path: &str, method: &str) -> Option<Value> {
             json!({"scores": {"gpu": 1}, "password": "matrix"})
         }
         ("PUT", "/api/v1/trades/members/{id}") => json!({"limit_fen": 1}),
+        ("POST", "/api/v1/trades/{serial}/stop") => json!({"password": "matrix"}),
         ("POST", "/api/v1/supplier/agent-keys") => {
             json!({"public_key": "00".repeat(32), "proof": "00".repeat(64), "fragment": "agent-1", "password": "x"})
         }

@@ -95,6 +95,15 @@ pub const ROUTES: &[RouteDoc] = &[
     },
     RouteDoc {
         method: "POST",
+        path: "/api/v1/trades/{serial}/stop",
+        summary: "Stop a placed or running trade: its close (stopped_by_consumer) signed on the chain by the member's key the password unseals; the refund follows",
+        access: Access::Permission("order:place"),
+        body: Some(b_stop),
+        response: Some("TradeEnvelope"),
+        handler: || post(stop),
+    },
+    RouteDoc {
+        method: "POST",
         path: "/api/v1/trades/{serial}/rate",
         summary: "Rate a closed trade (0–100 per resource dimension), signed on the chain by the member's key the password unseals",
         access: Access::Permission("order:place"),
@@ -138,6 +147,10 @@ fn b_rate() -> Value {
                           "description": "score per resource dimension: cpu, memory, storage, disk_io, gpu, network"},
                "password": s_str()}),
     )
+}
+
+fn b_stop() -> Value {
+    obj(&["password"], json!({"password": s_str()}))
 }
 
 fn b_limit() -> Value {
@@ -341,6 +354,23 @@ async fn rate(
 ) -> ApiResult<Json<Value>> {
     let scores: Vec<(String, u8)> = b.scores.into_iter().collect();
     let t = tr::rate(&s, &a, &ip_of(client), &serial, &scores, b.password).await?;
+    Ok(Json(json!({ "trade": trade_json(&t) })))
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StopBody {
+    password: String,
+}
+
+async fn stop(
+    State(s): State<AppState>,
+    a: Authed,
+    client: Option<axum::Extension<crate::http::Client>>,
+    Path(serial): Path<String>,
+    ApiJson(b): ApiJson<StopBody>,
+) -> ApiResult<Json<Value>> {
+    let t = tr::stop(&s, &a, &ip_of(client), &serial, b.password).await?;
     Ok(Json(json!({ "trade": trade_json(&t) })))
 }
 

@@ -576,6 +576,42 @@ pub async fn detail(s: &AppState, a: &Authed, serial: &str) -> ServiceResult<Tra
     })
 }
 
+/// Stops a placed or running trade: the member's key, unsealed with `password`, signs the
+/// close (`stopped_by_consumer`); the chain charges the started minutes since the last
+/// check-in and refunds the rest to the wallet, which the exchange worker then follows.
+pub async fn stop(
+    s: &AppState,
+    a: &Authed,
+    ip: &str,
+    serial: &str,
+    password: String,
+) -> ServiceResult<TradeRecord> {
+    a.allow(Permission::OrderPlace)?;
+    let trade = own(s, a, serial).await?;
+    if !matches!(trade.status, TradeStatus::Placed | TradeStatus::Active) {
+        return Err(ServiceError::Conflict {
+            code: "trade_not_running",
+            field: None,
+            message: "only a placed or running trade is stopped".into(),
+        });
+    }
+    let ledger = ledger(s)?;
+    let secret = unseal_own(s, a, ip, password).await?;
+    let sn = trade.serial.clone();
+    blocking(move || ledger.stop(&secret, &sn))
+        .await
+        .map_err(|e| refusal(e.code(), &e.to_string()))?;
+    // Follow the close at once (the worker would within a pass).
+    if let Some(l) = s.trade_ledger.clone()
+        && let Err(e) =
+            crate::exchange::sync_trade(s.store.as_ref(), &l, &trade, s.clock.now_unix_ms()).await
+    {
+        tracing::warn!(serial = %trade.serial, error = %e, "stopped trade not followed yet");
+    }
+    s.exchange_kick.notify_one();
+    own(s, a, serial).await
+}
+
 /// Rates a closed trade: the member's key, unsealed with `password`, signs the rating
 /// (0–100 per resource dimension) on the chain.
 pub async fn rate(

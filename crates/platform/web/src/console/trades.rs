@@ -34,6 +34,7 @@ pub fn routes() -> Router<WebState> {
         .route("/console/trades/members", get(members).post(members_post))
         .route("/console/trades/{serial}", get(detail))
         .route("/console/trades/{serial}/rate", post(rate_post))
+        .route("/console/trades/{serial}/stop", post(stop_post))
 }
 
 fn status_key(s: TradeStatus) -> String {
@@ -130,6 +131,14 @@ async fn render_detail(s: &WebState, ctx: &Ctx, serial: &str, errors: &FormError
                 @if let Some(cl) = &c.close { p #chain-close { (ctx.t("tr.closed_by")) " " (cl.by) " · " (cl.reason) " · " (ctx.t("tr.refunded")) " " (lang.money(cl.refund_fen.get())) } }
             }
         }
+        @if matches!(t.status, TradeStatus::Placed | TradeStatus::Active) && a.principal.has(Permission::OrderPlace) {
+            h2 { (ctx.t("tr.stop")) }
+            form.stacked #stop-form method="post" action={ "/console/trades/" (t.serial) "/stop" } {
+                (csrf(ctx))
+                (form::field(ctx, "password", "tr.password", Kind::Password, "", errors, true))
+                button.danger type="submit" { (ctx.t("tr.stop")) }
+            }
+        }
         @if t.status == TradeStatus::Closed && t.rating_ref.is_none() && a.principal.has(Permission::OrderPlace) {
             h2 { (ctx.t("tr.rate")) }
             (form::summary(ctx, errors))
@@ -208,6 +217,52 @@ pub async fn rate_post(
                 &fail,
                 &[("scores", "score_gpu"), ("password", "password")],
             );
+            render_detail(&s, &ctx, &serial, &errors).await
+        }
+    }
+}
+
+/// The stop form.
+#[derive(Clone, Default, Deserialize)]
+pub struct StopForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    #[serde(default)]
+    password: String,
+}
+
+impl std::fmt::Debug for StopForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StopForm(<redacted>)")
+    }
+}
+
+/// `POST /console/trades/{serial}/stop`
+pub async fn stop_post(
+    State(s): State<WebState>,
+    ctx: Ctx,
+    Path(serial): Path<String>,
+    Form(f): Form<StopForm>,
+) -> PageResult {
+    let a = ctx.require(Permission::OrderPlace)?;
+    let ip = ctx.client_ip();
+    match api::run(
+        &ctx,
+        &f.csrf,
+        tr::stop(&s.app, a, &ip, &serial, f.password.clone()),
+    )
+    .await?
+    {
+        Ok(t) => Ok(Redirect::to(&Ctx::notice_url(
+            &format!("/console/trades/{}", t.serial),
+            "tr.stopped",
+            &t.serial,
+        ))
+        .into_response()),
+        Err(fail) if fail.code == "forbidden" => Err(WebError::Forbidden),
+        Err(fail) => {
+            let mut errors = FormErrors::default();
+            errors.api(ctx.lang, &fail, &[("password", "password")]);
             render_detail(&s, &ctx, &serial, &errors).await
         }
     }

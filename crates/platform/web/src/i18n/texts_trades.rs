@@ -94,6 +94,13 @@ pub const TRADES_TEXTS: &[(&str, &str, &str)] = &[
     ("tr.placed", "订单已提交：{}", "Order placed: {}"),
     ("tr.order_offer", "下单（链上交易）", "Order as a trade"),
     ("nav.trades", "我的交易", "My trades"),
+    ("tr.stop", "停止交易", "Stop the trade"),
+    ("tr.stopped", "交易已停止：{}", "Trade stopped: {}"),
+    (
+        "err.trade_not_running",
+        "只有已下单或进行中的交易可以停止",
+        "Only a placed or running trade is stopped",
+    ),
     // refusal codes (docs/api-errors.md)
     (
         "err.member_limit_exceeded",
