@@ -68,6 +68,8 @@ pub mod supply_ledger;
 pub mod trade_book; // issue 16, supplier money
 // --- payout burns (issue 16, payout helper)
 pub mod payout_ledger;
+// --- the market in the product (issue 17)
+pub mod market_index;
 
 use config::Config;
 use std::net::SocketAddr;
@@ -201,6 +203,8 @@ pub struct AppState {
     /// The supplier agent's chain port (trade facts for work orders), when a ledger is
     /// attached.
     pub agent_keys: Option<Arc<dyn agent_keys::AgentKeys>>,
+    /// The market's in-memory index of listed offers (issue 17).
+    pub market: Arc<market_index::MarketIndex>,
 }
 
 impl AppState {
@@ -284,6 +288,7 @@ impl Platform {
             trade_book: None,
             payout_ledger: None, // payout burns
             agent_keys: None,
+            market: Arc::default(),
         };
         let platform = Self { state };
         platform.bootstrap(config).await?;

@@ -52,7 +52,10 @@ mod supplier_money;
 mod supply; // issue 16, supplier money
 // Provisioning work orders (issue 16, the agent's part).
 mod work_orders;
+// The market's search index (issue 17).
+mod market;
 
+pub use market::MarketStore;
 pub use money::*;
 pub use records::*;
 pub use sql::{PG_AUDIT_BATCH_MAX, PgStore, SqliteStore};
@@ -63,7 +66,7 @@ pub use suppliers::{
     CLAIMED_CREDIT_CODE, QUALIFICATION_SHA256, SupplierStore, qualification_sha256,
 };
 pub use supply::*;
-pub use work_orders::{NewWorkOrder, WorkOrderRecord, WorkOrderStore};
+pub use work_orders::{NewWorkOrder, WorkOrderRecord, WorkOrderStore}; // issue 17
 
 use suanli_platform_domain::audit::{AuditEvent, AuditRecord};
 use suanli_platform_domain::{
@@ -130,6 +133,7 @@ pub trait OpsStore:
     + SupplyStore
     + SupplierMoneyStore // issue 16, supplier money
     + WorkOrderStore
+    + MarketStore // issue 17
     + Send
     + Sync
     + std::fmt::Debug
