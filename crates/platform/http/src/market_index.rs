@@ -341,8 +341,8 @@ async fn load(s: &AppState, now: i64) -> ServiceResult<Vec<(Arc<Listing>, Resour
             .map(|r| (r.id, r))
             .collect();
         for offer in page.into_iter().filter(|o| o.valid_until_ms > now) {
-            if !orgs.contains_key(&offer.org) {
-                orgs.insert(offer.org, s.store.get_org(offer.org).await?);
+            if let std::collections::hash_map::Entry::Vacant(e) = orgs.entry(offer.org) {
+                e.insert(s.store.get_org(offer.org).await?);
             }
             let Some(Some(org)) = orgs.get(&offer.org) else {
                 continue;
@@ -350,8 +350,8 @@ async fn load(s: &AppState, now: i64) -> ServiceResult<Vec<(Arc<Listing>, Resour
             if org.status != OrgStatus::Active {
                 continue;
             }
-            if !modes.contains_key(&offer.mode_id) {
-                modes.insert(offer.mode_id, s.store.get_mode(offer.mode_id).await?);
+            if let std::collections::hash_map::Entry::Vacant(e) = modes.entry(offer.mode_id) {
+                e.insert(s.store.get_mode(offer.mode_id).await?);
             }
             let Some(Some(mode)) = modes.get(&offer.mode_id) else {
                 continue;

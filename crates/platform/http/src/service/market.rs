@@ -221,7 +221,7 @@ pub async fn search(s: &AppState, p: &SearchParams) -> Result<SearchAnswer, Mark
         });
     }
     let snap = s.market.snapshot(s).await?;
-    Ok(search_in(&snap, &r)?)
+    search_in(&snap, &r)
 }
 
 /// [`search`] on a snapshot (also what the benchmark's baseline asks the core directly).
