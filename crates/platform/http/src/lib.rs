@@ -69,6 +69,8 @@ pub mod supply_ledger;
 pub mod trade_book; // issue 16, supplier money
 // --- payout burns (issue 16, payout helper)
 pub mod payout_ledger;
+// --- the market in the product (issue 17)
+pub mod market_index;
 
 use config::Config;
 use std::net::SocketAddr;
@@ -208,6 +210,8 @@ pub struct AppState {
     pub hosted_agents: Option<Arc<dyn hosted_agents::HostedAgentPort>>,
     /// Seals hosted agents' keys (its key file is `<data_dir>/hosted-agents.key`).
     pub hosted_keyring: Arc<hosted_agents::Keyring>,
+    /// The market's in-memory index of listed offers (issue 17).
+    pub market: Arc<market_index::MarketIndex>,
 }
 
 impl AppState {
@@ -295,6 +299,7 @@ impl Platform {
             hosted_keyring: Arc::new(hosted_agents::Keyring::new(
                 dir.join(hosted_agents::HOSTED_KEY_FILE),
             )),
+            market: Arc::default(),
         };
         let platform = Self { state };
         platform.bootstrap(config).await?;

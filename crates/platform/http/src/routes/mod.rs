@@ -78,8 +78,10 @@ const fn concat<const N: usize>(parts: &[&[RouteDoc]]) -> [RouteDoc; N] {
 }
 
 // Issue 16: each part's routes in its own table, chained here.
-pub mod supply_hosted;
-pub mod supply_onboarding; // issue 16, platform-hosted agents
+pub mod supply_hosted; // issue 16, platform-hosted agents
+pub mod supply_onboarding;
+// Issue 17: the market in the product.
+pub mod market;
 
 /// Every route: the main table and the parts' tables chained (router, OpenAPI, tests).
 pub fn all() -> impl Iterator<Item = &'static RouteDoc> + Clone {
@@ -89,6 +91,7 @@ pub fn all() -> impl Iterator<Item = &'static RouteDoc> + Clone {
         .chain(supply_catalog::ROUTES)
         .chain(supply_money::ROUTES)
         .chain(supply_hosted::ROUTES) // issue 16, platform-hosted agents
+        .chain(market::ROUTES)
 }
 
 /// The OpenAPI tags, each with its description, in document order.
@@ -124,6 +127,10 @@ pub const TAGS: &[(&str, &str)] = &[
         "The operator's work: reviews, discounts, settings, audit, listings",
     ),
     ("system", "Health, metrics and this document"),
+    (
+        "market",
+        "Search, explanations, comparison and the incentive policy over listed offers (docs/market.md)",
+    ),
 ];
 
 /// The tag of a path: `/api/v1/supplier/…` and the operator's `/api/v1/ops/suppliers/…`
@@ -141,6 +148,7 @@ pub fn tag_of(path: &str) -> &'static str {
         "me" => "me",
         "orgs" | "users" => "organisations",
         "catalogue" => "catalogue",
+        "market" => "market",
         "orders" | "instances" | "lifecycle" => "orders",
         "recharges" | "payments" | "bills" | "offline-transfers" | "money-grants" => "money",
         "ops" | "audit" | "settings" | "discounts" | "coupons" => "ops",
