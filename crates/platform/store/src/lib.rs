@@ -53,6 +53,8 @@ mod supply; // issue 16, supplier money
 // Provisioning work orders (issue 16, the agent's part).
 mod hosted_agents;
 mod work_orders; // issue 16, platform-hosted agents
+// Trades on the trade chain (issue 18).
+mod trades;
 
 pub use hosted_agents::{
     HostedAgentRecord, HostedAgentStore, HostedPolicy, HostedStatus, NewHostedAgent,
@@ -71,6 +73,7 @@ pub use suppliers::{
     CLAIMED_CREDIT_CODE, QUALIFICATION_SHA256, SupplierStore, qualification_sha256,
 };
 pub use supply::*;
+pub use trades::*;
 pub use work_orders::{NewWorkOrder, WorkOrderRecord, WorkOrderStore}; // issue 17
 
 use suanli_platform_domain::audit::{AuditEvent, AuditRecord};
@@ -140,6 +143,7 @@ pub trait OpsStore:
     + WorkOrderStore
     + HostedAgentStore // issue 16, platform-hosted agents
     + MarketStore // issue 17
+    + TradeStore // issue 18
     + Send
     + Sync
     + std::fmt::Debug

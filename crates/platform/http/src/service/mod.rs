@@ -63,6 +63,9 @@ pub mod users;
 pub mod supply_onboarding;
 // issue 17: the market in the product
 pub mod market;
+// issue 18, H-trades
+pub mod trade_members;
+pub mod trades;
 
 use crate::AppState;
 use crate::auth::{Authed, Via};
