@@ -69,6 +69,8 @@ pub mod supply_ledger;
 pub mod trade_book; // issue 16, supplier money
 // --- payout burns (issue 16, payout helper)
 pub mod payout_ledger;
+// --- the market in the product (issue 17)
+pub mod market_index;
 // --- trades (issue 18, H-trades)
 pub mod exchange;
 pub mod trade_ledger;
@@ -211,6 +213,8 @@ pub struct AppState {
     pub hosted_agents: Option<Arc<dyn hosted_agents::HostedAgentPort>>,
     /// Seals hosted agents' keys (its key file is `<data_dir>/hosted-agents.key`).
     pub hosted_keyring: Arc<hosted_agents::Keyring>,
+    /// The market's in-memory index of listed offers (issue 17).
+    pub market: Arc<market_index::MarketIndex>,
     // --- trades (issue 18, H-trades)
     /// The trade chain as the exchange uses it (orders, records, wallets), when attached.
     pub trade_ledger: Option<Arc<dyn trade_ledger::TradeLedger>>,
@@ -309,6 +313,7 @@ impl Platform {
             hosted_keyring: Arc::new(hosted_agents::Keyring::new(
                 dir.join(hosted_agents::HOSTED_KEY_FILE),
             )),
+            market: Arc::default(),
             trade_ledger: None, // issue 18
             mirror: None,
             exchange_kick: Arc::default(),

@@ -59,6 +59,10 @@ mod trades;
 pub use hosted_agents::{
     HostedAgentRecord, HostedAgentStore, HostedPolicy, HostedStatus, NewHostedAgent,
 };
+// The market's search index (issue 17).
+mod market;
+
+pub use market::MarketStore;
 pub use money::*;
 pub use records::*;
 pub use sql::{PG_AUDIT_BATCH_MAX, PgStore, SqliteStore};
@@ -70,7 +74,7 @@ pub use suppliers::{
 };
 pub use supply::*;
 pub use trades::*;
-pub use work_orders::{NewWorkOrder, WorkOrderRecord, WorkOrderStore}; // issue 18
+pub use work_orders::{NewWorkOrder, WorkOrderRecord, WorkOrderStore}; // issue 17
 
 use suanli_platform_domain::audit::{AuditEvent, AuditRecord};
 use suanli_platform_domain::{
@@ -138,6 +142,7 @@ pub trait OpsStore:
     + SupplierMoneyStore // issue 16, supplier money
     + WorkOrderStore
     + HostedAgentStore // issue 16, platform-hosted agents
+    + MarketStore // issue 17
     + TradeStore // issue 18
     + Send
     + Sync

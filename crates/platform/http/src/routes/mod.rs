@@ -78,8 +78,10 @@ const fn concat<const N: usize>(parts: &[&[RouteDoc]]) -> [RouteDoc; N] {
 }
 
 // Issue 16: each part's routes in its own table, chained here.
-pub mod supply_hosted;
-pub mod supply_onboarding; // issue 16, platform-hosted agents
+pub mod supply_hosted; // issue 16, platform-hosted agents
+pub mod supply_onboarding;
+// Issue 17: the market in the product.
+pub mod market;
 // Issue 18, H-trades: the exchange.
 pub mod trades;
 
@@ -91,6 +93,7 @@ pub fn all() -> impl Iterator<Item = &'static RouteDoc> + Clone {
         .chain(supply_catalog::ROUTES)
         .chain(supply_money::ROUTES)
         .chain(supply_hosted::ROUTES) // issue 16, platform-hosted agents
+        .chain(market::ROUTES)
         .chain(trades::ROUTES) // issue 18
 }
 
@@ -128,6 +131,10 @@ pub const TAGS: &[(&str, &str)] = &[
     ),
     ("system", "Health, metrics and this document"),
     (
+        "market",
+        "Search, explanations, comparison and the incentive policy over listed offers (docs/market.md)",
+    ),
+    (
         "trades",
         "Orders of listed offers as trades on the chain, their records, ratings and the organisation's wallet (docs/exchange.md)",
     ),
@@ -149,6 +156,7 @@ pub fn tag_of(path: &str) -> &'static str {
         "me" => "me",
         "orgs" | "users" => "organisations",
         "catalogue" => "catalogue",
+        "market" => "market",
         "orders" | "instances" | "lifecycle" => "orders",
         "recharges" | "payments" | "bills" | "offline-transfers" | "money-grants" => "money",
         "ops" | "audit" | "settings" | "discounts" | "coupons" => "ops",

@@ -87,6 +87,12 @@ pub(super) fn sqlite_migrator() -> Migrator {
                 "trades",
                 include_str!("../../migrations/sqlite/0013_trades.sql"),
             ),
+            // ── issue 17, the market's search index ──
+            migration(
+                14,
+                "market",
+                include_str!("../../migrations/sqlite/0014_market.sql"),
+            ),
             // ── issue 16, platform-hosted agents ──
             migration(
                 15,
@@ -171,6 +177,12 @@ pub(super) fn pg_migrator() -> Migrator {
                 13,
                 "trades",
                 include_str!("../../migrations/postgres/0013_trades.sql"),
+            ),
+            // ── issue 17, the market's search index ──
+            migration(
+                14,
+                "market",
+                include_str!("../../migrations/postgres/0014_market.sql"),
             ),
             // ── issue 16, platform-hosted agents ──
             migration(

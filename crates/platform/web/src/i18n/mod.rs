@@ -199,8 +199,11 @@ mod texts_supply_hosted; // issue 16, platform-hosted agents
 // Issue 18, H-trades: the exchange.
 mod texts_trades;
 mod texts_user;
+// Issue 17: the market in the product.
+mod texts_market;
 
 pub use texts_admin::ADMIN_TEXTS;
+pub use texts_market::MARKET_TEXTS;
 pub use texts_supplier::SUPPLIER_TEXTS;
 pub use texts_supply_agent::SUPPLY_AGENT_TEXTS;
 pub use texts_supply_catalog::SUPPLY_CATALOG_TEXTS;
@@ -219,6 +222,7 @@ pub fn texts() -> impl Iterator<Item = &'static (&'static str, &'static str, &'s
         .chain(SUPPLY_MONEY_TEXTS) // issue 16, supplier money
         .chain(SUPPLY_AGENT_TEXTS)
         .chain(SUPPLY_HOSTED_TEXTS) // issue 16, platform-hosted agents
+        .chain(MARKET_TEXTS)
         .chain(TRADES_TEXTS) // issue 18
 }
 
