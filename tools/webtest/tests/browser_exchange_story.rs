@@ -172,6 +172,143 @@ fn wallet(api: &Client) -> (i64, i64) {
     )
 }
 
+/// Each refusal with its own code, nothing escrowed: a forged pre-signed order, one whose
+/// channel delegation has expired, and — once the administrator set the member's limit
+/// to 0 and the platform mirrored it — an order beyond the member's limit.
+fn refusals(
+    api: &Client,
+    ledger: &dyn suanli_ledger_client::LedgerClient,
+    offer: &suanli_trade::records::Offer,
+    platform_offer: i64,
+    now_ms: u64,
+) {
+    let before = (
+        wallet(api),
+        api.get("/api/v1/trades").unwrap().json()["items"].clone(),
+    );
+    let code = |a: &suanli_webtest::harness::Answer| a.json()["error"]["code"].clone();
+    let r = api
+        .api_post(
+            "/api/v1/trades/presigned",
+            &json!({"tx": "00ff"}),
+            Some("forged-1"),
+        )
+        .unwrap();
+    assert_eq!(
+        (r.status, code(&r)),
+        (422, json!("forged_order")),
+        "{}",
+        r.body
+    );
+    let pem = api
+        .api_post(
+            "/api/v1/me/key/export",
+            &json!({"password": BUYER_PASSWORD}),
+            None,
+        )
+        .unwrap()
+        .json();
+    let key = SecretKey::from_pem(pem["pkcs8_pem"].as_str().unwrap()).unwrap();
+    let name = api.get("/api/v1/trades/wallet").unwrap().json()["wallet"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let order = |signer: &SecretKey, valid_until_ms: u64, serial: u8| {
+        let draft = suanli_ledger_client::exchange::OrderDraft {
+            serial: suanli_trade::Serial::from_bytes([serial; 16]),
+            offer_id: offer.id,
+            requirements: suanli_trade::model::Requirements {
+                spec: offer.terms.spec.clone(),
+                quantity: 1,
+                duration_minutes: 60,
+            },
+            value_fen: suanli_primitives::PositiveFen::new(60 * 180).unwrap(),
+            wallet: Some(suanli_trade::wallet::WalletName::parse(&name).unwrap()),
+            channel: Some(suanli_trade::wallet::ChannelDelegation {
+                key: SecretKey::from_label("exchange/channel").public(),
+                endpoint: "tcp://127.0.0.1:7420".into(),
+                valid_until_ms,
+                max_fen: suanli_primitives::Fen::new(60 * 180).unwrap(),
+            }),
+            time_ms: now_ms,
+        };
+        let tx = suanli_ledger_client::exchange::sign_order(ledger, signer, &draft).unwrap();
+        hex::encode(tx.encoded())
+    };
+    // Signed by a key that is not the caller's.
+    let stranger = order(
+        &SecretKey::from_label("exchange/stranger"),
+        now_ms + 3_600_000,
+        9,
+    );
+    let r = api
+        .api_post(
+            "/api/v1/trades/presigned",
+            &json!({"tx": stranger}),
+            Some("forged-2"),
+        )
+        .unwrap();
+    assert_eq!(
+        (r.status, code(&r)),
+        (422, json!("forged_order")),
+        "{}",
+        r.body
+    );
+    // Ended two hours ago: before the platform's clock too, so it is refused before
+    // anything is stored (the chain would refuse it as well).
+    let expired = order(&key, now_ms - 2 * 3_600_000, 10);
+    let r = api
+        .api_post(
+            "/api/v1/trades/presigned",
+            &json!({"tx": expired}),
+            Some("expired-1"),
+        )
+        .unwrap();
+    assert_eq!(
+        (r.status, code(&r)),
+        (422, json!("delegation_expired")),
+        "{}",
+        r.body
+    );
+    // The administrator sets its own limit to 0; the worker mirrors it on the chain.
+    let me = api.get("/api/v1/trades/members").unwrap().json()["items"][0]["user_id"]
+        .as_i64()
+        .unwrap();
+    let set = api
+        .form(
+            "/console/trades/members",
+            &[("user_id", &me.to_string()), ("limit_yuan", "0")],
+        )
+        .unwrap();
+    assert_eq!(set.status, 303, "{}", set.body);
+    let until = Instant::now() + FOLLOW_WAIT;
+    while api.get("/api/v1/trades/members").unwrap().json()["items"][0]["limit"]["chain_ref"]
+        .is_null()
+        && Instant::now() < until
+    {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let r = api
+        .api_post(
+            "/api/v1/trades",
+            &json!({"offer_id": platform_offer, "units": 1, "term_minutes": 60,
+                "password": BUYER_PASSWORD}),
+            Some("over-limit-1"),
+        )
+        .unwrap();
+    assert_eq!(
+        (r.status, code(&r)),
+        (422, json!("member_limit_exceeded")),
+        "{}",
+        r.body
+    );
+    let after = (
+        wallet(api),
+        api.get("/api/v1/trades").unwrap().json()["items"].clone(),
+    );
+    assert_eq!(after, before, "nothing escrowed, nothing stored");
+}
+
 #[test]
 fn a_consumer_orders_an_offer_as_a_trade_uses_stops_and_rates_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -369,6 +506,14 @@ fn a_consumer_orders_an_offer_as_a_trade_uses_stops_and_rates_it() {
     );
     let t = api.get(&format!("/api/v1/trades/{serial}")).unwrap().json();
     assert!(t["chain"]["rating"].is_object(), "{t}");
+
+    refusals(
+        &api,
+        ledger.as_ref(),
+        chain_offer,
+        offer,
+        chain_clock.now_ms(),
+    );
 
     // Isolation: the supplier's session does not see the consumer's trade.
     let other = sapi.get(&format!("/api/v1/trades/{serial}")).unwrap();
