@@ -103,13 +103,25 @@ impl Harness {
             rt.block_on(async move {
                 // Issue 16: the hosted-agent worker runs beside a ledger, as in `suanli serve`.
                 let mut hosted = None;
+                // Issue 18: the consumer-channel worker too, on a free loopback port.
+                let mut channels = None;
                 let platform = match suanli_platform_http::Platform::open(&config, clock).await {
                     Ok(p) => match ports {
                         Some(ports) => {
                             let mut wiring = ports.hosted.clone();
                             wiring.round_ms = HARNESS_HOSTED_ROUND_MS;
+                            let mut channel_wiring = ports.consumer_channels.clone();
+                            channel_wiring.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+                            channel_wiring.round_ms = HARNESS_HOSTED_ROUND_MS;
                             let p = ports.attach(p);
                             hosted = Some(wiring.start(p.state.clone(), &config.data_dir));
+                            match channel_wiring.start(&config.data_dir).await {
+                                Ok(w) => channels = Some(w),
+                                Err(e) => {
+                                    let _ = addr_tx.send(Err(e.to_string()));
+                                    return;
+                                }
+                            }
                             p
                         }
                         None => p,
@@ -139,6 +151,9 @@ impl Harness {
                 }
                 if let Some(h) = hosted {
                     let _ = tokio::task::spawn_blocking(move || h.stop()).await;
+                }
+                if let Some(w) = channels {
+                    w.stop().await;
                 }
             });
         });

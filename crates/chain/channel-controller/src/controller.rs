@@ -261,6 +261,12 @@ impl Controller {
         self.inner.notices.lock().iter().cloned().collect()
     }
 
+    /// Takes the notices received from peers, oldest first: each is returned once (an
+    /// embedding program that turns them into messages reads them with this).
+    pub fn take_notices(&self) -> Vec<Notice> {
+        self.inner.notices.lock().drain(..).collect()
+    }
+
     /// Supplier's side: signs the next statement of each channel for its usage, proposes
     /// them to the consumers in one frame per peer and waits until each is countersigned
     /// and stored. One result per update, in order.
@@ -768,7 +774,8 @@ impl Controller {
                     serial,
                     state: latest,
                 }
-            } else if setup.role == Role::Supplier {
+            } else if setup.role == Role::Supplier && chain.checkin_due(&serial, &latest.statement)
+            {
                 ChannelOp::Checkin {
                     serial,
                     state: latest,

@@ -10,6 +10,7 @@ use clap::Args;
 use suanli_platform_http::config::{Config, Secret};
 use suanli_primitives::SecretKey;
 
+use suanli_bridge::consumer_channels::ConsumerChannels;
 use suanli_bridge::wiring::PlatformLedger;
 
 #[derive(Debug, Clone, Args)]
@@ -39,6 +40,14 @@ pub struct ServeArgs {
     /// `node API listening on http://ADDR` on standard output.
     #[arg(long)]
     pub node_listen: Option<SocketAddr>,
+    /// Where the platform's consumer-side channel controller listens for the suppliers'
+    /// agents (default 127.0.0.1:7420; `docs/configuration.md`).
+    #[arg(long)]
+    pub channel_listen: Option<SocketAddr>,
+    /// The endpoint orders name for that controller (default `tcp://` and the address it
+    /// listens on; set it when suppliers reach the platform at another address).
+    #[arg(long)]
+    pub channel_endpoint: Option<String>,
 }
 
 /// Configuration from file, then environment, then flags.
@@ -96,8 +105,24 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
         )
         .await?;
         let hosted = ports.hosted.clone(); // issue 16, platform-hosted agents
+        // Issue 18: the platform's consumer side of service channels.
+        let mut channel_wiring = ports.consumer_channels.clone();
+        if let Some(addr) = a.channel_listen {
+            channel_wiring.listen = addr;
+        }
+        channel_wiring.advertise = a.channel_endpoint.clone();
         let platform = ports.attach(platform);
         let hosted = hosted.start(platform.state.clone(), &config.data_dir);
+        let channels = match channel_wiring.start(&config.data_dir).await {
+            Ok(w) => Some(w),
+            Err(e) => {
+                tracing::error!(error = %e, "the consumer channel controller did not start: trades metered by channels wait until it runs");
+                None
+            }
+        };
+        // The handle the platform's order flow calls `watch` on after an order is placed.
+        let _consumer_channels: Option<Arc<ConsumerChannels>> =
+            channels.as_ref().map(|w| w.handle());
         let node_task = match node_api {
             Some((addr, node)) => {
                 let listener = tokio::net::TcpListener::bind(addr)
@@ -125,6 +150,9 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
             .await?;
         // The hosted agents stop after their round, before the ledger does.
         tokio::task::spawn_blocking(move || hosted.stop()).await?;
+        if let Some(w) = channels {
+            w.stop().await;
+        }
         if let Some(t) = node_task {
             t.abort();
         }
