@@ -367,7 +367,7 @@ impl ConsumerChannels {
             return Ok(());
         }
         let Some((channel, escrow)) = channel else {
-            self.open(&trade).await?;
+            self.open_channel(&trade).await?;
             round.opened += 1;
             return Ok(());
         };
@@ -401,7 +401,7 @@ impl ConsumerChannels {
     }
 
     /// Opens the channel of an active trade with the delegated key (deposit 0, bond 0).
-    async fn open(&self, trade: &Trade) -> Result<(), ConsumerChannelError> {
+    async fn open_channel(&self, trade: &Trade) -> Result<(), ConsumerChannelError> {
         if self.clock.now_ms() >= trade.contract_end_ms.unwrap_or(u64::MAX) {
             return Ok(()); // the contract ended: the supplier settles the trade directly
         }

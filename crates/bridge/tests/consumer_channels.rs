@@ -194,6 +194,7 @@ fn consumer_side(
         .enable_all()
         .build()
         .unwrap();
+    std::fs::create_dir_all(dir).unwrap();
     let key = PlatformChannel::open(dir, &format!("tcp://{listen}")).unwrap();
     let channels = rt
         .block_on(ConsumerChannels::open(
