@@ -32,7 +32,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use suanli_agent::channels::{LedgerPort, channel_of};
@@ -437,6 +437,9 @@ pub struct ConsumerWiring {
     /// What orders name as the endpoint (`--channel-endpoint`; default `tcp://` and the
     /// address bound).
     pub advertise: Option<String>,
+    /// Filled with the handle once [`ConsumerWiring::start`] ran: ports built before (the
+    /// order flow's) keep a clone of [`ConsumerWiring::slot`] and call `watch` through it.
+    pub slot: Arc<OnceLock<Arc<ConsumerChannels>>>,
 }
 
 /// The running worker.
@@ -448,6 +451,12 @@ pub struct ConsumerChannelsWorker {
 }
 
 impl ConsumerWiring {
+    /// Where the handle will be once the worker started (empty until then, and if the
+    /// controller could not start).
+    pub fn slot(&self) -> Arc<OnceLock<Arc<ConsumerChannels>>> {
+        Arc::clone(&self.slot)
+    }
+
     /// Opens the consumer channels under `data_dir/consumer-channels` with the platform's
     /// channel key (`data_dir/channel.key`, created on first use) and spawns the worker on
     /// the current runtime.
@@ -465,6 +474,7 @@ impl ConsumerWiring {
         .await
         .map_err(|e| BridgeError::invalid("consumer_channels", e.to_string()))?;
         let channels = Arc::new(channels);
+        let _ = self.slot.set(Arc::clone(&channels));
         tracing::info!(listen = ?channels.local_addr(), endpoint = channels.endpoint, key = %channel.public(), "consumer channel controller listening");
         let worker = Arc::clone(&channels);
         let every = std::time::Duration::from_millis(self.round_ms);

@@ -273,31 +273,34 @@ impl Worker {
         }
     }
 
-    /// The agent of `run`: the one already built (its policy brought up to date), or a
-    /// new one.
+    /// The agent of `run`: the one already built (its policy and who it acts as brought
+    /// up to date: the administrator's roles may have changed), or a new one.
     fn agent(&mut self, run: HostedRun) -> Result<&Agent, AgentError> {
         let policy = Policy::from_draft(draft(&run.policy))
             .map_err(|e| AgentError::Config(e.to_string()))?;
+        let platform: Arc<dyn Platform> = Arc::new(InProcess {
+            state: self.state.clone(),
+            acting: run.acting,
+            rt: self.rt.clone(),
+        });
+        let provisioner = Arc::new(ManualWorkOrders::new(Arc::clone(&platform)));
         let agent = match self.agents.entry(run.id) {
             std::collections::btree_map::Entry::Occupied(o) => {
                 let a = o.into_mut();
                 a.policy = policy;
+                a.platform = platform;
+                a.provisioner = provisioner;
                 a
             }
             std::collections::btree_map::Entry::Vacant(v) => {
                 let supplier = PartyDid::parse(&run.supplier_did)
                     .map_err(|e| AgentError::Config(format!("supplier_did: {e}")))?;
-                let platform: Arc<dyn Platform> = Arc::new(InProcess {
-                    state: self.state.clone(),
-                    acting: run.acting,
-                    rt: self.rt.clone(),
-                });
                 let agent_dir = self.dir.join(run.id.to_string());
                 let store = DoneStore::open(&agent_dir)?;
                 tracing::info!(hosted_agent = run.id, supplier = %supplier, "hosted agent started");
                 v.insert(Agent {
                     ledger: Arc::clone(&self.wiring.ledger),
-                    provisioner: Arc::new(ManualWorkOrders::new(Arc::clone(&platform))),
+                    provisioner,
                     platform,
                     supplier,
                     key: run.key,

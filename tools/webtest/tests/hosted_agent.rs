@@ -172,6 +172,8 @@ fn consumer_orders(
         requirements,
         value_fen: value,
         signature: op::sign_digest(&key, &digest),
+        wallet: None,
+        channel: None,
     };
     suanli_ledger_client::trade::submit(ledger, &key, &order, "order").unwrap();
     serial
@@ -270,6 +272,47 @@ fn bad_input(sup: &Client, seen: &mut Seen) {
     }
     let none = seen.keep(sup.get("/api/v1/supplier/hosted-agent").unwrap());
     assert_eq!(code(&none).0, 404, "{}", none.body);
+}
+
+/// The page's start form: its own checks and the service's, each next to its field.
+fn page_refusals(sup: &Client, seen: &mut Seen) {
+    let form = |offers: &'static str, mode: &'static str, units: &'static str| {
+        vec![
+            ("fragment", "hosted-1"),
+            ("mode", mode),
+            ("max_units", units),
+            ("max_minutes", "600"),
+            ("max_value", "1000.00"),
+            ("offers", offers),
+            ("password", PASSWORD),
+        ]
+    };
+    for (fields, field) in [
+        (form("1, x", "auto", "4"), "offers"),
+        (form("", "auto", "four"), "max_units"),
+        (form("", "auto", "0"), "general"),
+        (form("0", "auto", "4"), "offers"),
+    ] {
+        let a = seen.keep(
+            sup.form("/supplier/agent-keys/hosted/start?lang=en", &fields)
+                .unwrap(),
+        );
+        assert_eq!(a.status, 422, "{fields:?}: {}", a.body);
+        let marker = if field == "general" {
+            "class=\"general\"".to_owned()
+        } else {
+            format!("id=\"f-{field}-err\"")
+        };
+        assert!(a.body.contains(&marker), "{fields:?}: {}", a.body);
+    }
+    let en = seen.keep(sup.get("/supplier/agent-keys?lang=en").unwrap());
+    assert!(
+        en.body.contains("Let the platform host your agent"),
+        "{}",
+        en.body
+    );
+    let zh = seen.keep(sup.get("/supplier/agent-keys?lang=zh").unwrap());
+    assert!(zh.body.contains("由平台托管代理"), "{}", zh.body);
 }
 
 /// A customer is forbidden; another supplier sees no hosted agent and stops none; an API
@@ -379,6 +422,7 @@ fn a_hosted_agent_accepts_a_chain_order_and_raises_its_work_order() {
     let offer_id = publish(ledger.as_ref(), &supplier_key);
 
     bad_input(&sup, &mut seen);
+    page_refusals(&sup, &mut seen);
     outsiders(&h, &admin, &sup, &mut seen);
 
     // The supplier lets the platform host its agent; a second one is refused.
@@ -444,7 +488,21 @@ fn a_hosted_agent_accepts_a_chain_order_and_raises_its_work_order() {
     let agent_key = ring.open(&sealed, &public).unwrap();
     let seed = hex::encode(agent_key.seed());
 
-    // Stopping: a wrong password changes nothing; the password revokes the key and wipes it.
+    // Stopping: a wrong password changes nothing (the page marks the field; the API
+    // answers the code); the password revokes the key and wipes it.
+    let wrong = seen.keep(
+        sup.form(
+            "/supplier/agent-keys/hosted/stop?lang=en",
+            &[("password", "Nope-Nope-77")],
+        )
+        .unwrap(),
+    );
+    assert_eq!(wrong.status, 422, "{}", wrong.body);
+    assert!(
+        wrong.body.contains("id=\"f-password-err\""),
+        "{}",
+        wrong.body
+    );
     let wrong = seen.keep(
         sup.api_post(
             "/api/v1/supplier/hosted-agent/stop",

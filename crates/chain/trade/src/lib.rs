@@ -36,6 +36,7 @@
 //! channels at [`channel`], then [`channel_contract`].
 
 pub mod agents;
+pub mod bundle;
 pub mod channel;
 pub mod channel_contract;
 pub mod contract;

@@ -10,7 +10,8 @@ use clap::Args;
 use suanli_platform_http::config::{Config, Secret};
 use suanli_primitives::SecretKey;
 
-use suanli_bridge::consumer_channels::ConsumerChannels;
+use suanli_bridge::channel_key::PlatformChannel;
+use suanli_bridge::consumer_channels::{CHANNEL_LISTEN_DEFAULT, ConsumerChannels};
 use suanli_bridge::wiring::PlatformLedger;
 
 #[derive(Debug, Clone, Args)]
@@ -77,6 +78,14 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
         .ok()
         .filter(|t| !t.is_empty());
     let ledger = PlatformLedger::open(&config.data_dir, a.node.as_deref(), token.as_deref())?;
+    // Issue 18: orders delegate their channel's consumer side to the platform's channel key
+    // and name the endpoint where its controller listens.
+    let channel_listen = a.channel_listen.unwrap_or(CHANNEL_LISTEN_DEFAULT);
+    let channel_endpoint = a
+        .channel_endpoint
+        .clone()
+        .unwrap_or_else(|| format!("tcp://{channel_listen}"));
+    let ledger = ledger.with_channel(PlatformChannel::open(&config.data_dir, &channel_endpoint)?);
     let node_api = match (a.node_listen, &ledger.embedded) {
         (None, _) => None,
         (Some(addr), Some((node, _))) => {
@@ -107,10 +116,8 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
         let hosted = ports.hosted.clone(); // issue 16, platform-hosted agents
         // Issue 18: the platform's consumer side of service channels.
         let mut channel_wiring = ports.consumer_channels.clone();
-        if let Some(addr) = a.channel_listen {
-            channel_wiring.listen = addr;
-        }
-        channel_wiring.advertise = a.channel_endpoint.clone();
+        channel_wiring.listen = channel_listen;
+        channel_wiring.advertise = Some(channel_endpoint);
         let platform = ports.attach(platform);
         let hosted = hosted.start(platform.state.clone(), &config.data_dir);
         let channels = match channel_wiring.start(&config.data_dir).await {
@@ -120,7 +127,8 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
                 None
             }
         };
-        // The handle the platform's order flow calls `watch` on after an order is placed.
+        // The handle the platform's order flow calls `watch` on after an order is placed
+        // (also in the wiring's slot, `ConsumerWiring::slot`, for ports made before it ran).
         let _consumer_channels: Option<Arc<ConsumerChannels>> =
             channels.as_ref().map(|w| w.handle());
         let node_task = match node_api {
