@@ -4,9 +4,10 @@
 //!
 //! The key lives in the platform's data directory (`channel.key`, PKCS#8 PEM, mode 0600,
 //! created on first use and never overwritten) and never leaves it; each delegation that
-//! names it is bounded by its trade (its serial, its escrow) and by its own end, so the
-//! key can countersign metered statements of the trades that delegated to it and nothing
-//! else (`docs/key-custody.md`).
+//! names it is bounded by its trade (its serial), by what it may add to the escrow
+//! (`max_fen`, signed by the consumer) and by its own end, it posts no bond, and no money
+//! is ever paid to it: the key can countersign metered statements of the trades that
+//! delegated to it and top them up within their bound, nothing else (`docs/trade.md` §1.2).
 
 use std::path::Path;
 

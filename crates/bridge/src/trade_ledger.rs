@@ -91,6 +91,7 @@ impl LedgerTrades {
                 key: PublicKey::from_hex(&c.key_hex)?,
                 endpoint: c.endpoint.clone(),
                 valid_until_ms: c.valid_until_ms,
+                max_fen: Fen::new(c.max_fen).map_err(|e| invalid("invalid_amount", e))?,
             }),
             None => None,
         };
@@ -159,6 +160,7 @@ impl LedgerTrades {
                 key_hex: c.key.to_string(),
                 endpoint: c.endpoint.clone(),
                 valid_until_ms: c.valid_until_ms,
+                max_fen: c.max_fen.get(),
             }),
         })
     }

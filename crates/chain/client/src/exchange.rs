@@ -257,8 +257,9 @@ pub fn sign_order(
 
 /// Decodes and checks a signed order (what a programmatic buyer sends): a trade-chain
 /// transaction of this network whose signature verifies, carrying an `order` whose own
-/// signature verifies with the same key, by a key enrolled on the chain, for an offer the
-/// chain has. Whether the chain will take it (membership, limits, funds, the offer's
+/// signature verifies with the same key, by a key enrolled on the chain as a consumer, for
+/// an offer the chain has. The caller compares the facts with what it expects (the
+/// wallet, the delegated key, the endpoint). Whether the chain will take it (membership, limits, funds, the offer's
 /// units) is the contract's to say when it is submitted.
 pub fn check_order(client: &dyn LedgerClient, tx: &Transaction) -> Result<OrderFacts, ClientError> {
     let chain = client.chain_id(ChainKind::Trade)?;
@@ -321,6 +322,11 @@ pub fn check_order(client: &dyn LedgerClient, tx: &Transaction) -> Result<OrderF
             tx.signer()
         ))
     })?;
+    let party = state.done(view::party(&state, &consumer))?;
+    ensure!(
+        party.is_some_and(|p| p.has(suanli_trade::Role::Consumer)),
+        "{consumer} is not enrolled as a consumer"
+    );
     Ok(OrderFacts {
         tx_id: tx.id().to_string(),
         signer: *tx.signer(),

@@ -592,6 +592,7 @@ fn wallet_orders_are_checked_submitted_and_verifiable_offline() {
             key: delegate.public(),
             endpoint: "tcp://127.0.0.1:7420".into(),
             valid_until_ms: now + 86_400_000,
+            max_fen: Fen::new(2_000).unwrap(),
         }),
         time_ms: now_ms(),
     };

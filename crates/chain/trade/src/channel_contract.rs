@@ -200,6 +200,17 @@ impl Exec<'_, '_> {
     ) -> Result<(), ContractError> {
         let (trade, consumer) = self.trade_as_consumer_side(serial)?;
         Self::require_open(&trade)?;
+        let delegated_until = if self.signs_as_delegate(&trade)? {
+            if bond_fen > Fen::ZERO {
+                return Err(err(
+                    "delegate_not_allowed",
+                    "a delegated channel key posts no bond: open with bond_fen 0",
+                ));
+            }
+            trade.delegate.as_ref().map(|d| d.valid_until_ms)
+        } else {
+            None
+        };
         if self.state.get(&channel_key(serial)).is_some() {
             return Err(err("channel_exists", "a trade has at most one channel"));
         }
@@ -222,7 +233,11 @@ impl Exec<'_, '_> {
         // starts with nothing unbilled behind it and cannot be used to skip them.
         let (mut trade, start_ms, settled_minutes, settled_fen) =
             self.settle_before_channel(trade, start_ms, end_ms)?;
-        let end_ms = trade.contract_end_ms.unwrap_or(end_ms);
+        // A channel the delegated key opens meters no minute after the delegation ends.
+        let end_ms = trade
+            .contract_end_ms
+            .unwrap_or(end_ms)
+            .min(delegated_until.unwrap_or(u64::MAX));
         trade.billed_until_ms = Some(start_ms);
         // The channel's consumer key is the signer's: the consumer's own key, or the
         // channel key it delegated with the order.

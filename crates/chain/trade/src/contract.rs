@@ -173,11 +173,15 @@ impl Exec<'_, '_> {
             } => self.accept(&serial, signature, &credential),
             TradeOp::Fund { serial, amount_fen } => self.fund(&serial, amount_fen),
             TradeOp::WalletMint {
-                wallet, amount_fen, ..
-            } => self.wallet_mint(&wallet, amount_fen),
+                wallet,
+                amount_fen,
+                reference,
+            } => self.wallet_mint(&wallet, amount_fen, &reference),
             TradeOp::WalletBurn {
-                wallet, amount_fen, ..
-            } => self.wallet_burn(&wallet, amount_fen),
+                wallet,
+                amount_fen,
+                reference,
+            } => self.wallet_burn(&wallet, amount_fen, &reference),
             TradeOp::WalletMember {
                 wallet,
                 did,

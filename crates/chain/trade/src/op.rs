@@ -321,7 +321,7 @@ pub fn order_digest(
 /// What the consumer signs for an order that pays from a wallet or delegates its channel
 /// side (`docs/trade.md` §3): the v1 fields under the tag "suanli/trade/order/v2", then
 /// len‖wallet (empty: none), a flag byte (1: a delegation follows, 0: none) and the
-/// delegation's key (32 bytes) ‖ len‖endpoint ‖ valid_until_ms u64 BE. An order with
+/// delegation's key (32 bytes) ‖ len‖endpoint ‖ valid_until_ms u64 BE ‖ max_fen i64 BE. An order with
 /// neither signs [`order_digest`] (v1), so v1 signatures keep verifying.
 pub fn order_digest_v2(
     v1: OrderFields<'_>,
@@ -349,6 +349,7 @@ pub fn order_digest_v2(
             extra.extend_from_slice(d.key.as_bytes());
             field(&mut extra, d.endpoint.as_bytes());
             extra.extend_from_slice(&d.valid_until_ms.to_be_bytes());
+            extra.extend_from_slice(&d.max_fen.get().to_be_bytes());
         }
     }
     *sha256_parts(&[
@@ -512,5 +513,57 @@ mod tests {
             ..req.clone()
         };
         assert_ne!(base, order_digest(&serial, 1, &did, 1, &req2, fen(100)));
+    }
+}
+
+#[cfg(test)]
+mod vectors {
+    use super::*;
+    use crate::model::Requirements;
+    use crate::wallet::{ChannelDelegation, WalletName};
+
+    /// The v2 order digest of fixed inputs, pinned (`docs/trade.md` §3): any change of the
+    /// signed bytes shows here.
+    #[test]
+    fn the_v2_order_digest_is_pinned() {
+        let serial = Serial::from_bytes([7; 16]);
+        let supplier = PartyDid::parse("did:suanli:t:11111111111111111111111")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let requirements = Requirements {
+            spec: "A100-80G x1".into(),
+            quantity: 2,
+            duration_minutes: 120,
+        };
+        let key = SecretKey::from_label("vector/delegate").public();
+        let fields = OrderFields {
+            serial: &serial,
+            time_ms: 1_700_000_000_000,
+            supplier: &supplier,
+            offer_id: 3,
+            requirements: &requirements,
+            value_fen: PositiveFen::new(2_000).unwrap_or_else(|e| panic!("{e}")),
+        };
+        let wallet = WalletName::parse("org:7").unwrap_or_else(|e| panic!("{e}"));
+        let channel = ChannelDelegation {
+            key,
+            endpoint: "tcp://127.0.0.1:7420".into(),
+            valid_until_ms: 1_700_086_400_000,
+            max_fen: Fen::new(2_000).unwrap_or_else(|e| panic!("{e}")),
+        };
+        let v2 = order_digest_v2(fields, Some(&wallet), Some(&channel));
+        assert_eq!(
+            hex::encode(v2),
+            "8b4226000cefadf74bf272c9e514a861384fb2af8a4d4994cc5cc68ded3e5943"
+        );
+        // Without a wallet or a delegation, v2 is the v1 digest.
+        let v1 = order_digest(
+            &serial,
+            fields.time_ms,
+            &supplier,
+            3,
+            &requirements,
+            fields.value_fen,
+        );
+        assert_eq!(order_digest_v2(fields, None, None), v1);
     }
 }

@@ -345,6 +345,13 @@ pub struct Trade {
     /// The consumer's channel side, delegated with the order (`crate::wallet`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delegate: Option<ChannelDelegation>,
+    /// What the delegated key added to the escrow so far (at most its `max_fen`).
+    #[serde(default, skip_serializing_if = "fen_is_zero")]
+    pub delegate_added_fen: Fen,
+}
+
+fn fen_is_zero(f: &Fen) -> bool {
+    f.is_zero()
 }
 
 impl Trade {

@@ -32,6 +32,10 @@ pub const WALLET_MEMBERS_MAX: u32 = 10_000;
 pub const WALLET_REFERENCE_LEN_MAX: usize = 128;
 /// Longest channel endpoint in a delegation, in bytes.
 pub const ENDPOINT_LEN_MAX: usize = 200;
+/// How long a delegation may outlast the latest end its trade's contract can have (the
+/// offer's validity + the order's duration): room for the channel's close and challenge
+/// window, in ms.
+pub const DELEGATION_GRACE_MS_MAX: u64 = 7 * 24 * 60 * 60 * 1000;
 
 /// A wallet's name: 1–64 of `a-z 0-9 : _ -` (the platform uses `org:<organisation id>`).
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -90,8 +94,12 @@ pub struct ChannelDelegation {
     pub key: PublicKey,
     /// Where that key's channel controller listens (`tcp://host:port`), for the supplier.
     pub endpoint: String,
-    /// The delegation ends here (unix ms): the key signs nothing for the trade afterwards.
+    /// The delegation ends here (unix ms): the chain takes nothing the key signs for the
+    /// trade afterwards, and a channel it opens meters no minute after it.
     pub valid_until_ms: u64,
+    /// The most the key may add to the trade's escrow from the wallet (top-ups and the
+    /// channel's deposit), in fen; it posts no bond.
+    pub max_fen: Fen,
 }
 
 impl ChannelDelegation {
@@ -144,6 +152,16 @@ pub fn wallet_member_index_key(name: &WalletName, n: u32) -> Vec<u8> {
     k.extend_from_slice(name.as_str().as_bytes());
     k.push(b'/');
     k.extend_from_slice(&n.to_be_bytes());
+    k
+}
+
+/// A wallet's mint or burn reference, once used (`trade/wref/<wallet>/<reference>` → the
+/// transaction id).
+pub fn wallet_reference_key(name: &WalletName, reference: &str) -> Vec<u8> {
+    let mut k = b"trade/wref/".to_vec();
+    k.extend_from_slice(name.as_str().as_bytes());
+    k.push(b'/');
+    k.extend_from_slice(reference.as_bytes());
     k
 }
 

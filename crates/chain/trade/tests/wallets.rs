@@ -25,7 +25,7 @@ fn mint(w: &WalletName, amount: i64) -> TradeOp {
     TradeOp::WalletMint {
         wallet: w.clone(),
         amount_fen: pos(amount),
-        reference: "recharge:1".into(),
+        reference: format!("recharge:{w}:{amount}"),
     }
 }
 
@@ -250,6 +250,7 @@ fn delegated_trade(
             key: delegate.public(),
             endpoint: "tcp://127.0.0.1:7420".into(),
             valid_until_ms: until,
+            max_fen: fen(1_500),
         }),
     };
     let order = order_v2(net, &o, Some(w));
@@ -268,20 +269,34 @@ fn a_delegated_key_runs_the_channel_and_nothing_else() {
     let serial = delegated_trade(&mut net, &supplier, &consumer, offer, &w, &delegate, until);
     assert_eq!(spent(&net, &w, &consumer.did), 2_000);
 
-    let open = ChannelOp::Open {
+    // The delegated key posts no bond.
+    let with_bond = ChannelOp::Open {
         serial,
         deposit_fen: fen(1_000),
         bond_fen: fen(100),
+        challenge_window_ms: 10 * MINUTE,
+    };
+    net.channel_refused(&delegate, &with_bond, "delegate_not_allowed");
+    let open = ChannelOp::Open {
+        serial,
+        deposit_fen: fen(1_000),
+        bond_fen: fen(0),
         challenge_window_ms: 10 * MINUTE,
     };
     net.channel_op(&delegate, &open).unwrap();
     assert_eq!(net.channel(&serial).terms.consumer_key, delegate.public());
     assert_eq!(
         spent(&net, &w, &consumer.did),
-        3_100,
-        "deposit and bond from the wallet"
+        3_000,
+        "the deposit from the wallet"
     );
-    assert_eq!(wallet_balance(&net, &w), 50_000 - 3_100);
+    assert_eq!(wallet_balance(&net, &w), 50_000 - 3_000);
+    // It adds at most max_fen (1,500) in all: 1,000 deposited, 600 more is refused.
+    let too_much = ChannelOp::TopUp {
+        serial,
+        amount_fen: pos(600),
+    };
+    net.channel_refused(&delegate, &too_much, "delegation_limit_exceeded");
 
     // Statements signed by the supplier and the delegated key settle on the chain.
     net.advance(30 * MINUTE);
@@ -326,6 +341,15 @@ fn a_delegation_ends_when_it_says() {
     };
     net.trade_op(&delegate, &fund).unwrap();
     assert_eq!(spent(&net, &w, &consumer.did), 2_100);
+    // A channel the delegated key opens ends with the delegation, not the contract.
+    let open = ChannelOp::Open {
+        serial,
+        deposit_fen: fen(0),
+        bond_fen: fen(0),
+        challenge_window_ms: 10 * MINUTE,
+    };
+    net.channel_op(&delegate, &open).unwrap();
+    assert_eq!(net.channel(&serial).terms.end_ms, until);
     net.advance(HOUR);
     net.refused(&delegate, &fund, "delegation_expired");
 
@@ -341,8 +365,53 @@ fn a_delegation_ends_when_it_says() {
             key: delegate.public(),
             endpoint: "tcp://127.0.0.1:7420".into(),
             valid_until_ms: net.now_ms,
+            max_fen: fen(0),
         }),
     };
     let late = order_v2(&net, &o, Some(&w));
     net.refused(&consumer.key, &late, "delegation_expired");
+}
+
+#[test]
+fn delegations_are_bounded_and_references_used_once() {
+    let mut net = Net::new();
+    let (supplier, consumer, offer, w) = setup(&mut net);
+    let operator = net.operator.clone();
+    let delegation = |key: suanli_primitives::PublicKey, until: u64| ChannelDelegation {
+        key,
+        endpoint: "tcp://127.0.0.1:7420".into(),
+        valid_until_ms: until,
+        max_fen: fen(100),
+    };
+    let fresh = SecretKey::from_label("fresh").public();
+    let base = Order {
+        consumer: &consumer,
+        supplier: &supplier.did,
+        serial: Net::serial(9),
+        offer,
+        value: 1_000,
+        wallet: None,
+        channel: Some(delegation(fresh, net.now_ms + HOUR)),
+    };
+    // Only with a wallet.
+    let no_wallet = order_v2(&net, &base, None);
+    net.refused(&consumer.key, &no_wallet, "delegation_needs_wallet");
+    // Not beyond the offer's validity + the duration + 7 days.
+    let forever = Order {
+        wallet: Some(w.clone()),
+        channel: Some(delegation(fresh, u64::MAX)),
+        ..base
+    };
+    let long = order_v2(&net, &forever, Some(&w));
+    net.refused(&consumer.key, &long, "delegation_too_long");
+    // Not to a key that serves a party.
+    let taken = Order {
+        channel: Some(delegation(supplier.key.public(), net.now_ms + HOUR)),
+        ..forever
+    };
+    let in_use = order_v2(&net, &taken, Some(&w));
+    net.refused(&consumer.key, &in_use, "key_in_use");
+
+    // A mint's reference is used once: a retry signed anew moves nothing.
+    net.refused(&operator, &mint(&w, 50_000), "reference_used");
 }

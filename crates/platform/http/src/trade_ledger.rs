@@ -19,6 +19,8 @@ pub struct Delegation {
     pub endpoint: String,
     /// End of the delegation, Unix ms.
     pub valid_until_ms: u64,
+    /// The most the delegated key may add to the trade's escrow from the wallet, in fen.
+    pub max_fen: i64,
 }
 
 /// An order to sign.

@@ -186,13 +186,8 @@ impl Exec<'_, '_> {
                 ),
             ));
         }
-        if let Some(d) = &channel
-            && d.valid_until_ms <= now
-        {
-            return Err(err(
-                "delegation_expired",
-                "the order's channel delegation has already ended",
-            ));
+        if let Some(d) = &channel {
+            self.check_delegation(d, wallet.as_ref(), &offer, &requirements)?;
         }
         let escrow_key = Self::escrow_key(&serial);
         let payer = match &wallet {
@@ -238,6 +233,7 @@ impl Exec<'_, '_> {
             agent_key: None,
             wallet: wallet.clone(),
             delegate: channel.clone(),
+            delegate_added_fen: Fen::ZERO,
         };
         self.save(&trade);
         self.append_history(&consumer.did, &serial);
@@ -432,6 +428,9 @@ impl Exec<'_, '_> {
         trade.funds += 1;
         let escrow_key = Self::escrow_key(serial);
         let escrow_before = self.escrow_fen(&escrow_key)?;
+        if self.signs_as_delegate(&trade)? {
+            self.count_delegated(&mut trade, amount_fen.fen())?;
+        }
         let payer = self.consumer_payer(&trade, amount_fen.fen())?;
         self.move_fen(&payer, &escrow_key, amount_fen.fen())?;
         trade.funded_fen = add_fen(trade.funded_fen, amount_fen.fen(), "escrow")?;

@@ -4,9 +4,11 @@
 //! and who a delegated channel key may act as.
 
 use super::*;
+use crate::records::{Offer, agent_key};
 use crate::wallet::{
-    WALLET_MEMBERS_MAX, Wallet, WalletMember, WalletName, wallet_account, wallet_key,
-    wallet_member_index_key, wallet_member_key,
+    ChannelDelegation, DELEGATION_GRACE_MS_MAX, WALLET_MEMBERS_MAX, Wallet, WalletMember,
+    WalletName, wallet_account, wallet_key, wallet_member_index_key, wallet_member_key,
+    wallet_reference_key,
 };
 use suanli_ledger::credit::{burn_from, mint_into};
 
@@ -19,12 +21,28 @@ impl Exec<'_, '_> {
         self.get(&wallet_key(wallet), "wallet")
     }
 
+    /// A mint's or burn's reference is used once: a retry signed anew is refused instead
+    /// of moving the money twice.
+    fn use_reference(&mut self, wallet: &WalletName, reference: &str) -> Result<(), ContractError> {
+        let key = wallet_reference_key(wallet, reference);
+        if self.state.get(&key).is_some() {
+            return Err(err(
+                "reference_used",
+                format!("wallet {wallet} already minted or burned under reference {reference:?}"),
+            ));
+        }
+        self.state.put(key, self.ctx.tx_id.0.as_bytes().to_vec());
+        Ok(())
+    }
+
     pub(crate) fn wallet_mint(
         &mut self,
         wallet: &WalletName,
         amount: PositiveFen,
+        reference: &str,
     ) -> Result<(), ContractError> {
         self.require_operator()?;
+        self.use_reference(wallet, reference)?;
         if self.wallet_state(wallet)?.is_none() {
             self.put(wallet_key(wallet), &Wallet::default());
         }
@@ -35,8 +53,10 @@ impl Exec<'_, '_> {
         &mut self,
         wallet: &WalletName,
         amount: PositiveFen,
+        reference: &str,
     ) -> Result<(), ContractError> {
         self.require_operator()?;
+        self.use_reference(wallet, reference)?;
         burn_from(self.state, &wallet_balance_key(wallet), amount)
     }
 
@@ -228,5 +248,76 @@ impl Exec<'_, '_> {
             return Ok((trade, consumer, Role::Consumer));
         }
         self.trade_as_party(serial)
+    }
+
+    /// An order's delegation: only with a wallet (`delegation_needs_wallet`), not ended
+    /// (`delegation_expired`), not beyond the latest end the contract can have plus
+    /// [`DELEGATION_GRACE_MS_MAX`] (`delegation_too_long`), and to a key that serves no
+    /// party and no agent (`key_in_use`).
+    pub(crate) fn check_delegation(
+        &self,
+        d: &ChannelDelegation,
+        wallet: Option<&WalletName>,
+        offer: &Offer,
+        requirements: &crate::model::Requirements,
+    ) -> Result<(), ContractError> {
+        if wallet.is_none() {
+            return Err(err(
+                "delegation_needs_wallet",
+                "a channel delegation is given only with an order paid from a wallet",
+            ));
+        }
+        if d.valid_until_ms <= self.ctx.timestamp_ms {
+            return Err(err(
+                "delegation_expired",
+                "the order's channel delegation has already ended",
+            ));
+        }
+        let latest = offer
+            .terms
+            .valid_until_ms
+            .saturating_add(requirements.duration_minutes.saturating_mul(MINUTE_MS))
+            .saturating_add(DELEGATION_GRACE_MS_MAX);
+        if d.valid_until_ms > latest {
+            return Err(err(
+                "delegation_too_long",
+                format!(
+                    "the delegation may run until {latest} at the latest (the contract's latest end and 7 days)"
+                ),
+            ));
+        }
+        if self.state.get(&keyof_key(&d.key)).is_some()
+            || self.state.get(&agent_key(&d.key)).is_some()
+        {
+            return Err(err(
+                "key_in_use",
+                "the delegated key already serves a party or an agent",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Counts `amount` the delegated key adds to `trade`'s escrow against its `max_fen`
+    /// (`delegation_limit_exceeded`).
+    pub(crate) fn count_delegated(
+        &self,
+        trade: &mut Trade,
+        amount: Fen,
+    ) -> Result<(), ContractError> {
+        let max = trade.delegate.as_ref().map_or(Fen::ZERO, |d| d.max_fen);
+        let added = add_fen(trade.delegate_added_fen, amount, "delegated top-ups")?;
+        if added > max {
+            return Err(err(
+                "delegation_limit_exceeded",
+                format!(
+                    "the delegated key may add at most {} fen to this trade; {} fen are added and this needs {} more",
+                    max.get(),
+                    trade.delegate_added_fen.get(),
+                    amount.get()
+                ),
+            ));
+        }
+        trade.delegate_added_fen = added;
+        Ok(())
     }
 }

@@ -332,6 +332,9 @@ pub async fn place(
             valid_until_ms: now_ms
                 .saturating_add(plan.duration_minutes.saturating_mul(60_000))
                 .saturating_add(DELEGATION_SLACK_MS),
+            // The platform's channel may top the trade up from the wallet by as much as
+            // the budget the member ordered with, never more.
+            max_fen: plan.value.get(),
         }
     });
     let draft = OrderDraft {
