@@ -18,8 +18,8 @@
 //!
 //! Fallbacks, so a supplier is never left unpaid or a trade left open: a channel never
 //! opened by the end of the contract → direct check-ins and the trade's own close, as for a
-//! trade without delegation; a channel open at the end of the contract that is still not
-//! closed [`CLOSE_GRACE_MS`] later (the consumer's side does not answer) → a unilateral
+//! trade without delegation; a channel open at the end of its terms (the contract's end,
+//! or the delegation's if earlier) that is still not closed [`CLOSE_GRACE_MS`] later (the consumer's side does not answer) → a unilateral
 //! close (`completed`) with the newest dual-signed state, settled by the controller after
 //! the challenge window; never provisioned by the end → a unilateral close
 //! (`supplier_fault`, admitted by the supplier).
@@ -303,14 +303,14 @@ impl Agent {
             Provisioned::Ready(access) => {
                 self.channels.meter.provisioned(trade.serial, access);
                 round.metered += 1;
-                if open && now >= end.saturating_add(CLOSE_GRACE_MS) {
+                if open && now >= channel.terms.end_ms.saturating_add(CLOSE_GRACE_MS) {
                     self.force_close(&controller, &port, &channel, CloseReason::Completed)?;
                     round.completed += 1;
                 }
             }
             Provisioned::Pending => {
                 round.provisioning += 1;
-                if open && now >= end {
+                if open && now >= channel.terms.end_ms {
                     self.force_close(&controller, &port, &channel, CloseReason::SupplierFault)?;
                     round.declined += 1;
                 }

@@ -42,6 +42,7 @@ const RATE_FEN: i64 = 10;
 const PERIOD_MINUTES: u64 = 5;
 const WALLET_FEN: i64 = 50_000;
 const VALUE_FEN: i64 = 20_000;
+const TOP_UP_MAX_FEN: i64 = 5_000;
 /// How long the test waits for a notice to cross the loopback link, at most (a bound, not
 /// a measurement).
 const NOTICE_WAIT_MS: u64 = 10_000;
@@ -269,6 +270,7 @@ fn a_wallet_paid_trade_is_metered_by_its_channel_and_stopped_cooperatively() {
             key: consumer.channels.delegate().0,
             endpoint: consumer.channels.delegate().1.to_owned(),
             valid_until_ms: now + 24 * 60 * MINUTE_MS,
+            max_fen: Fen::new(TOP_UP_MAX_FEN).unwrap(),
         }),
         time_ms: now,
     };
