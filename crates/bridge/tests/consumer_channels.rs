@@ -6,7 +6,10 @@
 //! check-in lands on the chain after a period, both sides restart mid-channel losing
 //! nothing acknowledged, the consumer asks to stop, the channel closes cooperatively with
 //! `stopped_by_consumer`, the rest of the escrow is back in the wallet and what was
-//! charged is exactly what the check-ins and the close settled.
+//! charged is exactly what the check-ins and the close settled. And low funds: the channel
+//! pauses below its margin (the platform gets the notice; paused time is not metered), a
+//! top-up from the wallet with the delegated key resumes it, and a top-up beyond the
+//! delegation's bound is refused.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -23,7 +26,7 @@ use suanli_agent::provision::ManualWorkOrders;
 use suanli_agent::store::DoneStore;
 use suanli_agent::{Agent, AgentError};
 use suanli_bridge::channel_key::PlatformChannel;
-use suanli_bridge::consumer_channels::{CONSUMER_CHANNELS_DIR, ConsumerChannels};
+use suanli_bridge::consumer_channels::{CONSUMER_CHANNELS_DIR, ChannelNotice, ConsumerChannels};
 use suanli_identity::SuanliDid;
 use suanli_ledger::MempoolConfig;
 use suanli_ledger_client::LedgerClient;
@@ -210,8 +213,22 @@ fn consumer_side(
     Consumer { rt, channels }
 }
 
-#[test]
-fn a_wallet_paid_trade_is_metered_by_its_channel_and_stopped_cooperatively() {
+/// Everything up to a running channel: the node, the parties, the wallet, the platform's
+/// consumer side, an order of `value_fen` delegating to it, the agent that accepted it,
+/// the filled work order, the channel opened by the consumer's side and kept by both.
+struct World {
+    dir: tempfile::TempDir,
+    clock: Arc<Skip>,
+    running: suanli_ledger_client::embedded::Running,
+    ledger: Arc<dyn LedgerClient>,
+    wallet: WalletName,
+    listen: SocketAddr,
+    consumer: Consumer,
+    agent: Agent,
+    serial: Serial,
+}
+
+fn world(value_fen: i64) -> World {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(Skip::default());
     let operator = SecretKey::from_label("channels-test/operator");
@@ -264,7 +281,7 @@ fn a_wallet_paid_trade_is_metered_by_its_channel_and_stopped_cooperatively() {
             quantity: 1,
             duration_minutes: 60,
         },
-        value_fen: PositiveFen::new(VALUE_FEN).unwrap(),
+        value_fen: PositiveFen::new(value_fen).unwrap(),
         wallet: Some(w.clone()),
         channel: Some(ChannelDelegation {
             key: consumer.channels.delegate().0,
@@ -277,12 +294,12 @@ fn a_wallet_paid_trade_is_metered_by_its_channel_and_stopped_cooperatively() {
     let tx = exchange::sign_order(l, &buyer.key, &draft).unwrap();
     exchange::submit(l, &tx, 15_000).unwrap();
     consumer.channels.watch(serial).unwrap();
-    assert_eq!(balance(l, &w), WALLET_FEN - VALUE_FEN);
+    assert_eq!(balance(l, &w), WALLET_FEN - value_fen);
 
     // The agent accepts; its work order is filled back.
     let orders = Arc::new(Orders::default());
     let agent_dir = dir.path().join("agent");
-    let mut agent = Agent {
+    let agent = Agent {
         ledger: ledger.clone(),
         platform: orders.clone(),
         provisioner: Arc::new(ManualWorkOrders::new(orders.clone())),
@@ -334,9 +351,37 @@ fn a_wallet_paid_trade_is_metered_by_its_channel_and_stopped_cooperatively() {
     let c = consumer.rt.block_on(consumer.channels.round()).unwrap();
     assert_eq!((c.kept, c.failed), (1, 0), "{c:?}");
 
-    // Minute by minute: a statement each, countersigned; after a period, a check-in.
     let r = agent.tick().unwrap();
     assert_eq!((r.metered, r.failed), (1, 0), "{r:?}");
+    World {
+        dir,
+        clock,
+        running,
+        ledger,
+        wallet: w,
+        listen,
+        consumer,
+        agent,
+        serial,
+    }
+}
+
+#[test]
+fn a_wallet_paid_trade_is_metered_by_its_channel_and_stopped_cooperatively() {
+    let World {
+        dir,
+        clock,
+        running,
+        ledger,
+        wallet: w,
+        listen,
+        consumer,
+        mut agent,
+        serial,
+    } = world(VALUE_FEN);
+    let l = ledger.as_ref();
+    let (platform_dir, agent_dir) = (dir.path().join("platform"), dir.path().join("agent"));
+    // Minute by minute: a statement each, countersigned; after a period, a check-in.
     for minute in 1..=PERIOD_MINUTES {
         clock.minutes(1);
         let r = agent.tick().unwrap();
@@ -440,6 +485,103 @@ fn a_wallet_paid_trade_is_metered_by_its_channel_and_stopped_cooperatively() {
     assert!(consumer.channels.watched().unwrap().is_empty());
     let r = agent.tick().unwrap();
     assert_eq!(r.released, 1, "{r:?}");
+    consumer.rt.block_on(consumer.channels.shutdown());
+    drop(agent);
+    stop(running);
+}
+
+/// The platform's notices of `serial` until one arrives or the wait's bound passes.
+fn next_notice(consumer: &Consumer) -> Vec<ChannelNotice> {
+    let mut waited = 0;
+    loop {
+        let notices = consumer.channels.notices();
+        if !notices.is_empty() || waited >= NOTICE_WAIT_MS {
+            return notices;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+        waited += 10;
+    }
+}
+
+#[test]
+fn low_funds_pause_the_channel_and_a_top_up_from_the_wallet_resumes_it() {
+    // The escrow pays two periods; the margin is one period (5 minutes × 10 fen).
+    let value = 2 * RATE_FEN * PERIOD_MINUTES as i64;
+    let World {
+        clock,
+        running,
+        ledger,
+        wallet: w,
+        consumer,
+        agent,
+        serial,
+        ..
+    } = world(value);
+    let l = ledger.as_ref();
+    for _ in 0..PERIOD_MINUTES {
+        clock.minutes(1);
+        let r = agent.tick().unwrap();
+        assert_eq!((r.statements, r.failed), (1, 0), "{r:?}");
+    }
+    assert_eq!(channel(l, &serial).settled.minutes, PERIOD_MINUTES);
+
+    // Minute 6 is signed, and the escrow left (40 fen) is below the margin: paused.
+    clock.minutes(1);
+    let r = agent.tick().unwrap();
+    assert_eq!((r.statements, r.failed), (1, 0), "{r:?}");
+    let paused = next_notice(&consumer);
+    assert_eq!(paused.len(), 1, "{paused:?}");
+    assert!(paused[0].paused && paused[0].serial == serial, "{paused:?}");
+    assert_eq!((paused[0].remaining_fen, paused[0].margin_fen), (40, 50));
+    // Paused time is not metered.
+    clock.minutes(1);
+    let r = agent.tick().unwrap();
+    assert_eq!((r.statements, r.failed), (0, 0), "{r:?}");
+    assert_eq!(
+        agent
+            .channels
+            .controller()
+            .unwrap()
+            .latest(&serial)
+            .unwrap()
+            .statement
+            .minutes,
+        PERIOD_MINUTES + 1
+    );
+
+    // A top-up from the wallet with the delegated key; the agent resumes at its next round.
+    let before = balance(l, &w);
+    let top_up = PositiveFen::new(200).unwrap();
+    consumer
+        .rt
+        .block_on(consumer.channels.top_up(serial, top_up))
+        .unwrap();
+    assert_eq!(balance(l, &w), before - 200);
+    let r = agent.tick().unwrap();
+    assert_eq!(r.failed, 0, "{r:?}");
+    let resumed = next_notice(&consumer);
+    assert_eq!(resumed.len(), 1, "{resumed:?}");
+    assert!(
+        !resumed[0].paused && resumed[0].serial == serial,
+        "{resumed:?}"
+    );
+    clock.minutes(1);
+    let r = agent.tick().unwrap();
+    assert_eq!((r.statements, r.failed), (1, 0), "{r:?}");
+    let latest = agent
+        .channels
+        .controller()
+        .unwrap()
+        .latest(&serial)
+        .unwrap();
+    assert_eq!(latest.statement.minutes, PERIOD_MINUTES + 2);
+    // Beyond the delegation's bound: refused by the chain, nothing moved.
+    let too_much = PositiveFen::new(TOP_UP_MAX_FEN).unwrap();
+    let refused = consumer
+        .rt
+        .block_on(consumer.channels.top_up(serial, too_much));
+    assert!(refused.is_err(), "{refused:?}");
+    assert_eq!(balance(l, &w), before - 200);
     consumer.rt.block_on(consumer.channels.shutdown());
     drop(agent);
     stop(running);
