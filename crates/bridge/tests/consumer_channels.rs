@@ -586,3 +586,60 @@ fn low_funds_pause_the_channel_and_a_top_up_from_the_wallet_resumes_it() {
     drop(agent);
     stop(running);
 }
+
+#[test]
+fn a_stop_asked_while_paused_still_closes_the_channel_cooperatively() {
+    let value = 2 * RATE_FEN * PERIOD_MINUTES as i64;
+    let World {
+        clock,
+        running,
+        ledger,
+        wallet: w,
+        consumer,
+        agent,
+        serial,
+        ..
+    } = world(value);
+    let l = ledger.as_ref();
+    for _ in 0..=PERIOD_MINUTES {
+        clock.minutes(1);
+        let r = agent.tick().unwrap();
+        assert_eq!((r.statements, r.failed), (1, 0), "{r:?}");
+    }
+    assert!(next_notice(&consumer)[0].paused);
+    // Paused: no statement carries the stop request; the round's sync does.
+    consumer
+        .rt
+        .block_on(consumer.channels.request_stop(serial))
+        .unwrap();
+    let r = agent.tick().unwrap();
+    assert_eq!((r.statements, r.failed), (0, 0), "{r:?}");
+    let supplier_controller = agent.channels.controller().unwrap();
+    let mut waited = 0;
+    while !supplier_controller.stop_requested(&serial) && waited < NOTICE_WAIT_MS {
+        std::thread::sleep(Duration::from_millis(10));
+        waited += 10;
+    }
+    assert!(
+        supplier_controller.stop_requested(&serial),
+        "the stop request arrived"
+    );
+    let r = agent.tick().unwrap();
+    assert_eq!(
+        (r.finals, r.channel_submitted, r.failed),
+        (1, 1, 0),
+        "{r:?}"
+    );
+    let t = trade(l, &serial);
+    let closure = t.closure.clone().unwrap();
+    assert_eq!(
+        (t.status, closure.reason),
+        (Status::Closed, CloseReason::StoppedByConsumer)
+    );
+    let charged = RATE_FEN * (PERIOD_MINUTES as i64 + 1);
+    assert_eq!(t.charged_fen.get(), charged);
+    assert_eq!(balance(l, &w), WALLET_FEN - charged);
+    consumer.rt.block_on(consumer.channels.shutdown());
+    drop(agent);
+    stop(running);
+}

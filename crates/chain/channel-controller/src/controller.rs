@@ -702,6 +702,7 @@ impl Controller {
         let now = self.inner.clock.now_ms();
         let mut updates = Vec::new();
         let mut finals = Vec::new();
+        let mut polls = std::collections::BTreeSet::new();
         for serial in self.serials() {
             let Some(setup) = self.setup(&serial) else {
                 continue;
@@ -717,6 +718,11 @@ impl Controller {
                 report.errors.push(format!("{serial}: not served: {why}"));
                 continue;
             }
+            if setup.paused_since_ms.is_some()
+                && let Some(peer) = &setup.peer
+            {
+                polls.insert(peer.clone());
+            }
             let Some(usage) = meter.usage(&setup, now) else {
                 continue;
             };
@@ -731,6 +737,9 @@ impl Controller {
             } else if latest.is_none_or(|l| usage.minutes > l.statement.minutes) {
                 updates.push((serial, usage));
             }
+        }
+        for peer in polls {
+            self.poll(&peer).await;
         }
         for result in self.propose(updates).await {
             match result {
@@ -752,6 +761,18 @@ impl Controller {
                     report.errors.push(e.to_string());
                 }
             }
+        }
+    }
+
+    /// Supplier's side: a paused channel proposes nothing, so the consumer would have no
+    /// answer to attach its stop request to: an empty `sync` each round (connecting if
+    /// needed) gives it one. Never waits on the peer.
+    async fn poll(&self, peer: &str) {
+        match self.link(peer).await {
+            Ok(link) => {
+                let _ = link.tx.try_send(Message::Sync { states: Vec::new() });
+            }
+            Err(e) => tracing::warn!("cannot reach the consumer at {peer}: {e}"),
         }
     }
 
