@@ -201,6 +201,7 @@ pub fn schemas() -> Value {
             "trade": {"$ref": "#/components/schemas/Trade"},
             "chain": {"type": "object", "nullable": true, "description": "the trade's records on the chain: status, funded_fen, paid_fen, unpaid_fen, contract_start_ms, contract_end_ms, checkins, topups, close, rating"},
             "escrow_fen": int, "running_cost_fen": int,
+            "rating_dimensions": {"type": "array", "items": {"type": "string"}, "description": "the dimensions a rating scores: those the trade mode weighs"},
             "work_order": {"nullable": true, "allOf": [{"$ref": "#/components/schemas/WorkOrder"}]}}},
         "Wallet": {"type": "object", "required": ["wallet", "cash_fen"], "properties": {
             "wallet": {"type": "string"}, "cash_fen": int, "chain_balance_fen": ni,
@@ -327,6 +328,7 @@ pub fn detail_json(d: &TradeDetail) -> Value {
         "escrow_fen": d.escrow_fen,
         "running_cost_fen": d.running_cost_fen,
         "work_order": d.work_order.as_ref().map(super::supply_work_orders::work_order_json),
+        "rating_dimensions": d.rating_dimensions,
     })
 }
 

@@ -97,6 +97,9 @@ pub struct TradeDetail {
     pub running_cost_fen: i64,
     /// The supplier's work order, with the access details once filled.
     pub work_order: Option<WorkOrderRecord>,
+    /// The resource dimensions a rating of this trade scores: those its trade mode
+    /// weighs (the chain refuses a rating that scores another or misses one).
+    pub rating_dimensions: Vec<String>,
 }
 
 pub(crate) fn ledger(s: &AppState) -> ServiceResult<Arc<dyn TradeLedger>> {
@@ -570,13 +573,33 @@ pub async fn detail(s: &AppState, a: &Authed, serial: &str) -> ServiceResult<Tra
         .store
         .work_order_by_serial(trade.supplier_org, &trade.serial)
         .await?;
+    let rating_dimensions = rating_dimensions(s, trade.offer_id).await?;
     Ok(TradeDetail {
+        rating_dimensions,
         escrow_fen: trade.value.get() - trade.paid.get() - trade.refunded.get(),
         running_cost_fen: running,
         work_order,
         chain,
         trade,
     })
+}
+
+/// The dimensions the trade mode of platform offer `offer_id` weighs.
+async fn rating_dimensions(s: &AppState, offer_id: i64) -> ServiceResult<Vec<String>> {
+    let Some(offer) = s.store.get_offer(offer_id).await? else {
+        return Ok(Vec::new());
+    };
+    let Some(mode) = s.store.get_mode(offer.mode_id).await? else {
+        return Ok(Vec::new());
+    };
+    Ok(mode
+        .spec
+        .get()
+        .weights
+        .iter()
+        .filter(|(d, w)| **w > 0 && RATING_DIMENSIONS.contains(&d.as_str()))
+        .map(|(d, _)| d.clone())
+        .collect())
 }
 
 /// Stops a placed or running trade: the member's key, unsealed with `password`, signs the

@@ -144,8 +144,8 @@ async fn render_detail(s: &WebState, ctx: &Ctx, serial: &str, errors: &FormError
             (form::summary(ctx, errors))
             form.stacked #rate-form method="post" action={ "/console/trades/" (t.serial) "/rate" } {
                 (csrf(ctx))
-                @for dim in RATING_DIMENSIONS {
-                    (form::field(ctx, &format!("score_{dim}"), &format!("tr.dim.{dim}"), Kind::Integer, "", errors, false))
+                @for dim in &d.rating_dimensions {
+                    (form::field(ctx, &format!("score_{dim}"), &format!("tr.dim.{dim}"), Kind::Integer, "", errors, true))
                 }
                 (form::field(ctx, "password", "tr.password", Kind::Password, "", errors, true))
                 button type="submit" { (ctx.t("tr.rate")) }

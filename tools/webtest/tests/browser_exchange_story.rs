@@ -1,0 +1,377 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The exchange (issue 18, `docs/exchange.md`) in headless Chromium, on a platform with an
+//! embedded ledger whose clock the test moves: a supplier lists an offer and delegates its
+//! agent key (as in `browser_supplier_story.rs`, with the built-in CPTs); a consumer
+//! registers, is approved (its DID enrolled on the trade chain), recharges — the mirror
+//! mints into its organisation's wallet —, orders the offer on the offer page with its
+//! password (its own key signs the order, escrowed from the wallet), the supplier's agent
+//! accepts it and checks in an hour later; the trade shows in My trades with its chain
+//! records, the check-in is in the journal (wallet on chain = journal cash, escrow = value
+//! − paid); the consumer stops it (refund to cash and wallet alike) and rates it on the
+//! chain. Needs `chromium` and `chromium-driver` (as `tests/browser.rs`); without them it
+//! FAILS.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use suanli_agent::platform::HttpPlatform;
+use suanli_agent::policy::{Limits, Policy};
+use suanli_agent::provision::ManualWorkOrders;
+use suanli_agent::store::DoneStore;
+use suanli_ledger_client::supply;
+use suanli_platform_domain::clock::ManualClock;
+use suanli_primitives::{Clock, SecretKey};
+use suanli_trade::{PartyDid, op};
+use suanli_webtest::harness::{Client, HARNESS_ADMIN_PASSWORD, Harness, config};
+use suanli_webtest::onboarding::Certifier;
+use suanli_webtest::shots::login;
+use suanli_webtest::webdriver::{Driver, MISSING, Session, available};
+
+const CODE: &str = "91510100MA6CGREEN8";
+const LOGIN: &str = "gpupark";
+const PASSWORD: &str = "Green-A100-Park-9";
+const BUYER: &str = "zhaoliu";
+const BUYER_PASSWORD: &str = "Zhao-Liu-Password-9";
+/// Longest the test waits for the exchange worker to follow the chain.
+const FOLLOW_WAIT: Duration = Duration::from_secs(60);
+const CSV: &str = "name,location,status,gpu_model,gpu_count,gpu_mem_gb,cpu_cores,ram_gb,storage_gb,tflops,region,available_from_min,available_until_min,green_share,carbon_g_per_kwh,pue,utilisation
+hydro-a100-01,Ya'an hall 1,online,gpu-a100,8,80,128,1024,7680,2496,cn-west,0,5256000,0.92,35,1.15,0.4
+";
+
+/// Real time plus an offset the test moves forward (the chain's and the agent's clock).
+#[derive(Debug, Default)]
+struct Skip(AtomicI64);
+
+impl Clock for Skip {
+    fn now_ms(&self) -> u64 {
+        suanli_primitives::SystemClock
+            .now_ms()
+            .saturating_add_signed(self.0.load(Ordering::SeqCst))
+    }
+}
+
+fn real_ms() -> i64 {
+    i64::try_from(suanli_primitives::SystemClock.now_ms()).unwrap()
+}
+
+fn session(d: &Driver) -> Session {
+    d.session(1280, 900).expect("browser session")
+}
+
+/// The supplier registers with its credential; the operator approves it.
+fn onboard_supplier(d: &Driver, base: &str, vc: &str) -> (Session, Session) {
+    let sup = session(d);
+    sup.goto(&format!("{base}/register?lang=en")).unwrap();
+    sup.click("#f-kind option[value=supplier]").unwrap();
+    sup.fill("#f-login", LOGIN).unwrap();
+    sup.fill("#f-password", PASSWORD).unwrap();
+    sup.fill("#f-password2", PASSWORD).unwrap();
+    sup.click("#f-supplier_type option[value=supplier_resource]")
+        .unwrap();
+    sup.fill("#f-s_display_name", "Li Si").unwrap();
+    sup.fill("#f-s_company_name", "GPU Park Ya'an").unwrap();
+    sup.fill("#f-s_credit_code", CODE).unwrap();
+    sup.fill("#f-s_licence_ref", "BL-2026-0815").unwrap();
+    sup.fill("#f-s_legal_person", "Wang Wu").unwrap();
+    sup.fill("#f-s_phone", "13800138001").unwrap();
+    sup.fill("#f-qualification", vc).unwrap();
+    sup.click("main form button[type=submit]").unwrap();
+    let op = session(d);
+    login(&op, base, "admin", HARNESS_ADMIN_PASSWORD).unwrap();
+    op.goto(&format!("{base}/ops/registrations?lang=en"))
+        .unwrap();
+    op.click("tr[data-registration] a.button").unwrap();
+    op.click("button.approve").unwrap();
+    login(&sup, base, LOGIN, PASSWORD).unwrap();
+    sup.goto(&format!("{base}/supplier?lang=en")).unwrap();
+    (sup, op)
+}
+
+/// Resources, a mode (built-in CPTs, ¥1.80 a minute, hourly check-ins) and an offer on
+/// the supplier's pages, published with its key; returns the platform's offer id.
+fn list_offer(s: &Session, base: &str) -> i64 {
+    s.goto(&format!("{base}/supplier/resources?lang=en"))
+        .unwrap();
+    s.fill("#f-csv", CSV).unwrap();
+    s.click("#import-form button[type=submit]").unwrap();
+    s.goto(&format!("{base}/supplier/modes?lang=en")).unwrap();
+    s.fill("#f-name", "A100 by the minute").unwrap();
+    s.fill("#f-price_fen_per_min", "180").unwrap();
+    s.fill("#f-min_charge_fen", "0").unwrap();
+    s.fill("#f-checkin_period_min", "60").unwrap();
+    s.fill("#f-trade_start_cpt", "1").unwrap();
+    s.fill("#f-checkin_cpt", "2").unwrap();
+    s.click("#mode-form button[type=submit]").unwrap();
+    s.goto(&format!("{base}/supplier/modes?lang=en")).unwrap();
+    s.fill("form[data-publish-mode] input[name=password]", PASSWORD)
+        .unwrap();
+    s.click("form[data-publish-mode] button[type=submit]")
+        .unwrap();
+    s.goto(&format!("{base}/supplier/offers?lang=en")).unwrap();
+    s.fill("#f-title", "Hydro-powered A100 80GB").unwrap();
+    s.click("#offer-form input[name=resource]").unwrap();
+    s.fill("#f-units", "1").unwrap();
+    s.fill("#f-days", "30").unwrap();
+    s.click("#offer-form button[type=submit]").unwrap();
+    s.goto(&format!("{base}/supplier/offers?lang=en")).unwrap();
+    s.click("#offers tr[data-offer] a").unwrap();
+    s.fill("#offer-action input[name=password]", PASSWORD)
+        .unwrap();
+    s.click("#offer-action button[type=submit]").unwrap();
+    let url = s.url().unwrap();
+    url.rsplit('/')
+        .next()
+        .and_then(|t| t.split('?').next())
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// A personal customer registers in the portal, the operator approves it (its DID is
+/// enrolled on the trade chain as a consumer), it recharges ¥1,000 in the sandbox.
+fn consumer(d: &Driver, base: &str, op: &Session) -> Session {
+    let c = session(d);
+    c.goto(&format!("{base}/register?lang=en")).unwrap();
+    c.fill("#f-login", BUYER).unwrap();
+    c.fill("#f-password", BUYER_PASSWORD).unwrap();
+    c.fill("#f-password2", BUYER_PASSWORD).unwrap();
+    c.fill("#f-name", "Zhao Liu").unwrap();
+    c.fill("#f-id_number", "11010519491231002X").unwrap();
+    c.fill("#f-phone", "13800138000").unwrap();
+    c.click("main form button[type=submit]").unwrap();
+    op.goto(&format!("{base}/ops/registrations?lang=en"))
+        .unwrap();
+    op.click("tr[data-registration] button.approve").unwrap();
+    login(&c, base, BUYER, BUYER_PASSWORD).unwrap();
+    c.goto(&format!("{base}/console/account?lang=en")).unwrap();
+    c.fill("#f-amount", "1000").unwrap();
+    c.click("main form button[type=submit]").unwrap();
+    c
+}
+
+/// The trade as the API answers it, once `done` holds (the exchange worker follows the
+/// chain on its own timer).
+fn follow(api: &Client, serial: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let until = Instant::now() + FOLLOW_WAIT;
+    loop {
+        let v = api.get(&format!("/api/v1/trades/{serial}")).unwrap().json();
+        if done(&v) || Instant::now() > until {
+            return v;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn wallet(api: &Client) -> (i64, i64) {
+    let w = api.get("/api/v1/trades/wallet").unwrap().json();
+    (
+        w["cash_fen"].as_i64().unwrap(),
+        w["chain_balance_fen"].as_i64().unwrap_or(-1),
+    )
+}
+
+#[test]
+fn a_consumer_orders_an_offer_as_a_trade_uses_stops_and_rates_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let pclock = Arc::new(ManualClock::new(real_ms().unsigned_abs()));
+    let chain_clock = Arc::new(Skip::default());
+    let h = Harness::start_with_ledger_on(config(dir.path()), pclock.clone(), chain_clock.clone())
+        .unwrap();
+    let base = h.base.clone();
+    let ledger = h.ledger.as_ref().unwrap().client.clone();
+    let certifier = Certifier::open(ledger.as_ref(), dir.path()).unwrap();
+    let cpt = certifier.register_cpt(ledger.as_ref()).unwrap();
+    let vc = certifier
+        .issue(cpt, CODE, 0, chain_clock.now_ms())
+        .unwrap()
+        .to_string();
+    assert!(available(), "{MISSING}");
+    let d = Driver::start().expect(MISSING);
+
+    // The supplier lists an offer; the operator approves the listing.
+    let (sup, op) = onboard_supplier(&d, &base, &vc);
+    let supplier_did = PartyDid::parse(&sup.text("#supplier-did").unwrap()).unwrap();
+    let offer = list_offer(&sup, &base);
+    op.goto(&format!("{base}/ops/suppliers/listings?lang=en"))
+        .unwrap();
+    op.click(&format!("tr[data-listing='{offer}'] button.approve"))
+        .unwrap();
+
+    // Its agent key, delegated on the page, and the agent's API token.
+    let agent_key = SecretKey::from_label("exchange/agent");
+    sup.goto(&format!("{base}/supplier/agent-keys?lang=en"))
+        .unwrap();
+    sup.fill("#f-public_key", &agent_key.public().to_hex())
+        .unwrap();
+    let proof = op::agent_proof(&agent_key, &supplier_did, "agent-1");
+    sup.fill("#f-proof", &proof.to_hex()).unwrap();
+    sup.fill("#f-password", PASSWORD).unwrap();
+    sup.click("form[action='/supplier/agent-keys/delegate'] button[type=submit]")
+        .unwrap();
+    let mut sapi = Client::new(&base);
+    sapi.login(LOGIN, PASSWORD).unwrap();
+    let token = sapi
+        .api_post(
+            "/api/v1/me/tokens",
+            &json!({"name": "agent", "scopes": ["supply:agent"], "ttl_secs": 2_592_000}),
+            None,
+        )
+        .unwrap()
+        .json();
+    let token = token["token"].as_str().unwrap().to_owned();
+
+    // The consumer, approved and recharged: the wallet holds its cash.
+    let c = consumer(&d, &base, &op);
+    let mut api = Client::new(&base);
+    api.login(BUYER, BUYER_PASSWORD).unwrap();
+
+    // It orders the offer on its page: 180 minutes at ¥1.80, signed with its password.
+    c.goto(&format!("{base}/offers/{offer}?lang=en")).unwrap();
+    c.click("#order-trade").unwrap();
+    c.fill("#f-units", "1").unwrap();
+    c.fill("#f-term_minutes", "180").unwrap();
+    c.fill("#f-password", BUYER_PASSWORD).unwrap();
+    c.click("#trade-order button[type=submit]").unwrap();
+    let url = c.url().unwrap();
+    let serial = url
+        .rsplit('/')
+        .next()
+        .and_then(|t| t.split('?').next())
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        serial.len(),
+        32,
+        "{url}: {}",
+        c.text("main").unwrap_or_default()
+    );
+    assert_eq!(
+        c.find_all("#trade[data-status=placed]").unwrap().len(),
+        1,
+        "{}",
+        c.text("main").unwrap_or_default()
+    );
+    let value = 180 * 180;
+    let (cash, chain) = wallet(&api);
+    assert_eq!(
+        (cash, chain),
+        (100_000 - value, 100_000 - value),
+        "wallet = cash"
+    );
+
+    // The supplier's agent accepts it; the worker follows the contract.
+    let chain_offers = supply::supplier_offers(ledger.as_ref(), &supplier_did, 0).unwrap();
+    let chain_offer = chain_offers.last().unwrap();
+    let platform = Arc::new(HttpPlatform::new(&base, token));
+    let agent = suanli_agent::Agent {
+        ledger: ledger.clone(),
+        platform: platform.clone(),
+        provisioner: Arc::new(ManualWorkOrders::new(platform)),
+        supplier: supplier_did.clone(),
+        key: agent_key,
+        key_fragment: "agent-1".into(),
+        policy: Policy::Auto(Limits {
+            max_units: 4,
+            max_minutes: 600,
+            max_value_fen: 1_000_000,
+            offers: vec![chain_offer.id],
+        }),
+        store: DoneStore::open(&dir.path().join("agent")).unwrap(),
+        clock: chain_clock.clone(),
+    };
+    let r = agent.tick().unwrap();
+    assert_eq!(r.accepted, 1, "{r:?}");
+    let t = follow(&api, &serial, |v| v["trade"]["status"] == "active");
+    assert_eq!(t["trade"]["status"], "active", "{t}");
+    sup.goto(&format!("{base}/supplier/work-orders?lang=en"))
+        .unwrap();
+    sup.fill("#f-address", "10.8.0.21:22").unwrap();
+    sup.fill("#f-credentials_ref", "vault:gpupark/trade-9")
+        .unwrap();
+    sup.fill("#f-pool_id", "yaan-a100-pool").unwrap();
+    sup.click("form[action$='/fill'] button[type=submit]")
+        .unwrap();
+    agent.tick().unwrap();
+
+    // An hour later the agent checks in; the journal follows it.
+    chain_clock.0.fetch_add(61 * 60_000, Ordering::SeqCst);
+    pclock.advance_ms(61 * 60_000);
+    agent.tick().unwrap();
+    let t = follow(&api, &serial, |v| v["trade"]["checkins"] == 1);
+    let paid = 60 * 180;
+    assert_eq!(t["trade"]["paid_fen"], paid, "{t}");
+    assert_eq!(t["escrow_fen"], value - paid);
+    assert_eq!(t["running_cost_fen"], paid);
+    assert_eq!(t["chain"]["checkins"][0]["cost_fen"], paid);
+    assert_eq!(t["work_order"]["access"]["address"], "10.8.0.21:22");
+    let (cash, chain) = wallet(&api);
+    assert_eq!((cash, chain), (100_000 - value, 100_000 - value));
+
+    // My trades shows it with its records.
+    c.goto(&format!("{base}/console/trades?lang=en")).unwrap();
+    assert_eq!(
+        c.find_all(&format!(
+            "#my-trades tr[data-trade='{serial}'][data-status=active]"
+        ))
+        .unwrap()
+        .len(),
+        1
+    );
+    c.goto(&format!("{base}/console/trades/{serial}?lang=en"))
+        .unwrap();
+    assert_eq!(
+        c.find_all("#trade-checkins tr[data-checkin]")
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(c.text("#trade-cost").unwrap().contains("¥108.00"));
+
+    // It stops the trade: the chain charges the started minutes since the check-in and
+    // refunds the rest to the wallet; cash follows at once.
+    c.fill("#stop-form input[name=password]", BUYER_PASSWORD)
+        .unwrap();
+    c.click("#stop-form button[type=submit]").unwrap();
+    let t = follow(&api, &serial, |v| v["trade"]["status"] == "closed");
+    assert_eq!(t["trade"]["status"], "closed", "{t}");
+    assert_eq!(t["trade"]["close_reason"], "stopped_by_consumer");
+    let paid_all = t["trade"]["paid_fen"].as_i64().unwrap();
+    let refund = t["trade"]["refunded_fen"].as_i64().unwrap();
+    assert!(paid_all >= paid, "{t}");
+    assert_eq!(
+        paid_all + refund,
+        value,
+        "escrow emptied: paid + refunded = value"
+    );
+    assert_eq!(t["escrow_fen"], 0);
+    assert_eq!(t["chain"]["close"]["refund_fen"], refund);
+    let (cash, chain) = wallet(&api);
+    assert_eq!(cash, 100_000 - paid_all, "cash = recharge − consumption");
+    assert_eq!(chain, cash, "wallet on chain = journal cash");
+
+    // It rates the trade on the chain.
+    c.goto(&format!("{base}/console/trades/{serial}?lang=en"))
+        .unwrap();
+    // The mode weighs gpu, memory and network (the mode form's default): those are scored.
+    c.fill("#f-score_gpu", "90").unwrap();
+    c.fill("#f-score_memory", "85").unwrap();
+    c.fill("#f-score_network", "80").unwrap();
+    c.fill("#rate-form input[name=password]", BUYER_PASSWORD)
+        .unwrap();
+    c.click("#rate-form button[type=submit]").unwrap();
+    assert_eq!(
+        c.find_all("#trade-rating").unwrap().len(),
+        1,
+        "{}",
+        c.text("main").unwrap_or_default()
+    );
+    let t = api.get(&format!("/api/v1/trades/{serial}")).unwrap().json();
+    assert!(t["chain"]["rating"].is_object(), "{t}");
+
+    // Isolation: the supplier's session does not see the consumer's trade.
+    let other = sapi.get(&format!("/api/v1/trades/{serial}")).unwrap();
+    assert!(matches!(other.status, 403 | 404), "{}", other.body);
+    assert!(!other.body.contains(&serial), "{}", other.body);
+}
