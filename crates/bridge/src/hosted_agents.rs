@@ -9,7 +9,8 @@
 //!   ([`Agent::tick`]) of each — a [`suanli_agent::Agent`] with the platform's ledger
 //!   client, an in-process [`Platform`] (the work-order service functions, called as the
 //!   supplier organisation; no HTTP, no API token), the manual work-order provisioner, a
-//!   [`DoneStore`] under `DATA/hosted-agents/<id>` and the injected clock. A failed or
+//!   [`DoneStore`] under `DATA/hosted-agents/<id>` (its channel controller's store in
+//!   `channels/` beside it, on the server's runtime) and the injected clock. A failed or
 //!   panicking round is logged and the others go on; a stopped agent is dropped at the
 //!   next pass; [`HostedAgents::stop`] ends the worker between rounds.
 
@@ -18,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use suanli_agent::channels::SupplierChannels;
 use suanli_agent::platform::{Access, Platform, WorkOrder};
 use suanli_agent::policy::{Policy, PolicyDraft};
 use suanli_agent::provision::ManualWorkOrders;
@@ -293,7 +295,8 @@ impl Worker {
             std::collections::btree_map::Entry::Vacant(v) => {
                 let supplier = PartyDid::parse(&run.supplier_did)
                     .map_err(|e| AgentError::Config(format!("supplier_did: {e}")))?;
-                let store = DoneStore::open(&self.dir.join(run.id.to_string()))?;
+                let agent_dir = self.dir.join(run.id.to_string());
+                let store = DoneStore::open(&agent_dir)?;
                 tracing::info!(hosted_agent = run.id, supplier = %supplier, "hosted agent started");
                 v.insert(Agent {
                     ledger: Arc::clone(&self.wiring.ledger),
@@ -305,6 +308,7 @@ impl Worker {
                     policy,
                     store,
                     clock: Arc::clone(&self.wiring.clock),
+                    channels: SupplierChannels::on(&agent_dir, self.rt.clone()),
                 })
             }
         };
