@@ -446,6 +446,8 @@ impl Platform {
                 ));
             }
         }
+        // Issue 17: the market index kept current and standing demands matched.
+        tokio::spawn(market_index::demand_worker(self.state.clone()));
         let app = app.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)

@@ -55,7 +55,9 @@ mod work_orders;
 // The market's search index (issue 17).
 mod market;
 
-pub use market::MarketStore;
+pub use market::{
+    DEMANDS_OPEN_MAX, DemandMatch, DemandRecord, DemandStatus, MarketStore, NewDemand,
+};
 pub use money::*;
 pub use records::*;
 pub use sql::{PG_AUDIT_BATCH_MAX, PgStore, SqliteStore};

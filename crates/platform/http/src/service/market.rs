@@ -11,6 +11,7 @@
 //! [`Engine::verdict`] for the first failing check of the offers that do not match.
 //! Resources that are not online are not offered; an explanation says so.
 
+pub mod demands;
 pub mod query;
 
 use serde::Serialize;
