@@ -92,6 +92,12 @@ impl From<suanli_platform_store::StoreError> for MarketError {
     }
 }
 
+/// Checks a constraint's text the way a search or a demand does (for forms that show the
+/// refusal next to the field before running anything).
+pub fn check_constraint(text: &str) -> Result<(), ConstraintError> {
+    suanli_market::constraint::Constraint::parse(text).map(|_| ())
+}
+
 /// A supplier's reputation as a card shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReputationView {
