@@ -23,7 +23,7 @@
 //! ```
 
 use crate::AgentError;
-use crate::policy::{Limits, Policy};
+use crate::policy::{Policy, PolicyDraft};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use suanli_trade::PartyDid;
@@ -100,40 +100,14 @@ fn url(field: &str, raw: &str) -> Result<String, AgentError> {
 }
 
 fn policy(p: PolicyFile) -> Result<Policy, AgentError> {
-    match p.mode.as_str() {
-        "manual" => {
-            if p.max_units.is_some() || p.max_minutes.is_some() || p.max_value_fen.is_some() {
-                return Err(bad("policy", "a manual policy takes no limits"));
-            }
-            Ok(Policy::Manual)
-        }
-        "auto" => {
-            let need = |f: &str| bad(&format!("policy.{f}"), "required with mode = \"auto\"");
-            let max_units = p.max_units.ok_or_else(|| need("max_units"))?;
-            let max_minutes = p.max_minutes.ok_or_else(|| need("max_minutes"))?;
-            let max_value_fen = p.max_value_fen.ok_or_else(|| need("max_value_fen"))?;
-            if max_units == 0 || max_minutes == 0 || max_value_fen <= 0 {
-                return Err(bad(
-                    "policy",
-                    "max_units, max_minutes and max_value_fen must be positive",
-                ));
-            }
-            let offers = p.offers.unwrap_or_default();
-            if offers.contains(&0) {
-                return Err(bad("policy.offers", "offer ids start at 1"));
-            }
-            Ok(Policy::Auto(Limits {
-                max_units,
-                max_minutes,
-                max_value_fen,
-                offers,
-            }))
-        }
-        other => Err(bad(
-            "policy.mode",
-            format!("\"auto\" or \"manual\", not {other:?}"),
-        )),
-    }
+    Policy::from_draft(PolicyDraft {
+        mode: p.mode,
+        max_units: p.max_units,
+        max_minutes: p.max_minutes,
+        max_value_fen: p.max_value_fen,
+        offers: p.offers,
+    })
+    .map_err(|e| bad(&e.field, e.message))
 }
 
 impl Settings {

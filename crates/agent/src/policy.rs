@@ -77,7 +77,81 @@ impl ManualReason {
     }
 }
 
+/// A policy as written by a person (the configuration file's `[policy]`, the platform's
+/// hosted-agent form), before its checks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PolicyDraft {
+    /// `auto` or `manual`.
+    pub mode: String,
+    /// See [`Limits::max_units`]; required with `auto`, absent with `manual`.
+    pub max_units: Option<u32>,
+    /// See [`Limits::max_minutes`].
+    pub max_minutes: Option<u64>,
+    /// See [`Limits::max_value_fen`].
+    pub max_value_fen: Option<i64>,
+    /// See [`Limits::offers`] (absent: every offer).
+    pub offers: Option<Vec<u64>>,
+}
+
+/// Why a [`PolicyDraft`] is refused: the field (`policy`, `policy.mode`,
+/// `policy.max_units`, …) and what it must be.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct PolicyError {
+    /// The field, as the configuration file names it.
+    pub field: String,
+    /// What it must be.
+    pub message: String,
+}
+
+fn refused(field: &str, message: impl std::fmt::Display) -> PolicyError {
+    PolicyError {
+        field: field.to_owned(),
+        message: message.to_string(),
+    }
+}
+
 impl Policy {
+    /// Checks a draft: `manual` takes no limits; `auto` needs `max_units`, `max_minutes`
+    /// and `max_value_fen`, all positive; offer ids start at 1.
+    pub fn from_draft(p: PolicyDraft) -> Result<Policy, PolicyError> {
+        match p.mode.as_str() {
+            "manual" => {
+                if p.max_units.is_some() || p.max_minutes.is_some() || p.max_value_fen.is_some() {
+                    return Err(refused("policy", "a manual policy takes no limits"));
+                }
+                Ok(Policy::Manual)
+            }
+            "auto" => {
+                let need =
+                    |f: &str| refused(&format!("policy.{f}"), "required with mode = \"auto\"");
+                let max_units = p.max_units.ok_or_else(|| need("max_units"))?;
+                let max_minutes = p.max_minutes.ok_or_else(|| need("max_minutes"))?;
+                let max_value_fen = p.max_value_fen.ok_or_else(|| need("max_value_fen"))?;
+                if max_units == 0 || max_minutes == 0 || max_value_fen <= 0 {
+                    return Err(refused(
+                        "policy",
+                        "max_units, max_minutes and max_value_fen must be positive",
+                    ));
+                }
+                let offers = p.offers.unwrap_or_default();
+                if offers.contains(&0) {
+                    return Err(refused("policy.offers", "offer ids start at 1"));
+                }
+                Ok(Policy::Auto(Limits {
+                    max_units,
+                    max_minutes,
+                    max_value_fen,
+                    offers,
+                }))
+            }
+            other => Err(refused(
+                "policy.mode",
+                format!("\"auto\" or \"manual\", not {other:?}"),
+            )),
+        }
+    }
+
     /// The decision for `order`.
     pub fn decide(&self, order: &OrderFacts) -> Decision {
         let Policy::Auto(l) = self else {

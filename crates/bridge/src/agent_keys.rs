@@ -18,7 +18,7 @@ use suanli_trade::{PartyDid, Serial};
 /// The agent's chain port over a ledger client.
 #[derive(Debug, Clone)]
 pub struct LedgerAgentKeys {
-    ledger: Arc<dyn LedgerClient>,
+    pub(crate) ledger: Arc<dyn LedgerClient>,
 }
 
 impl LedgerAgentKeys {
@@ -105,7 +105,7 @@ impl AgentKeys for LedgerAgentKeys {
 /// A refusal (the chain's rule, e.g. `agent_key_revoked`, or a request that cannot
 /// succeed as given) is `chain_refused` with the rule in the message; an unreachable or
 /// failing ledger stays a ledger error.
-fn refusal(e: suanli_ledger_client::ClientError) -> PortError {
+pub(crate) fn refusal(e: suanli_ledger_client::ClientError) -> PortError {
     match e.code() {
         "ledger_unreachable" | "tx_not_committed" | "ledger_storage" | "ledger_bad_answer" => {
             PortError::ledger(e)

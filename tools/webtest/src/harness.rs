@@ -13,6 +13,10 @@ use suanli_platform_http::config::{Argon2Config, Config, Secret};
 /// The administrator password of a harness instance.
 pub const HARNESS_ADMIN_PASSWORD: &str = "Harness-Admin-Pw-2026";
 
+/// Time between the hosted-agent worker's passes in a harness instance, in milliseconds
+/// (shorter than `suanli serve`'s, so tests see an agent's round soon).
+pub const HARNESS_HOSTED_ROUND_MS: u64 = 1_000;
+
 /// A running instance; stopped when dropped.
 #[derive(Debug)]
 pub struct Harness {
@@ -97,9 +101,17 @@ impl Harness {
                 }
             };
             rt.block_on(async move {
+                // Issue 16: the hosted-agent worker runs beside a ledger, as in `suanli serve`.
+                let mut hosted = None;
                 let platform = match suanli_platform_http::Platform::open(&config, clock).await {
                     Ok(p) => match ports {
-                        Some(ports) => ports.attach(p),
+                        Some(ports) => {
+                            let mut wiring = ports.hosted.clone();
+                            wiring.round_ms = HARNESS_HOSTED_ROUND_MS;
+                            let p = ports.attach(p);
+                            hosted = Some(wiring.start(p.state.clone(), &config.data_dir));
+                            p
+                        }
                         None => p,
                     },
                     Err(e) => {
@@ -124,6 +136,9 @@ impl Harness {
                     .await;
                 if let Err(e) = served {
                     tracing::error!(error = %e, "harness server failed");
+                }
+                if let Some(h) = hosted {
+                    let _ = tokio::task::spawn_blocking(move || h.stop()).await;
                 }
             });
         });

@@ -15,6 +15,7 @@ pub mod bench;
 pub mod harness;
 pub mod onboarding;
 pub mod shots;
+pub mod shots_supplier; // issue 16, the supplier console's screenshots
 pub mod webdriver;
 
 /// A failure of the tooling (the harness, a seeding request, the browser).

@@ -101,11 +101,13 @@ pub fn run(out: &Path) -> Result<Vec<String>, WebError> {
         shot(&s, "system-security-zh", "/system/security?lang=zh")?;
         shot(&s, "error-404-zh", "/no/such/page")?;
     }
+    // Issue 16: the supplier console, on an instance with a ledger.
+    crate::shots_supplier::run(&driver, out, &mut written)?;
     Ok(written)
 }
 
 /// A temporary data directory (removed when dropped).
-fn tempfile_dir() -> Result<TempDir, WebError> {
+pub(crate) fn tempfile_dir() -> Result<TempDir, WebError> {
     let base = std::env::temp_dir().join(format!(
         "suanli-shots-{}-{}",
         std::process::id(),

@@ -414,12 +414,27 @@ fn sample_body(path: &str, method: &str) -> Option<Value> {
         ("POST", "/api/v1/ops/suppliers/listings/{id}/reject") => json!({"reason": "matrix"}),
         // Issue 16, the agent's part: provisioning work orders.
         ("POST", "/api/v1/supplier/work-orders") => json!({"serial": "00".repeat(16)}),
+        // Issue 18, the exchange: bodies that parse, so the permission decides.
+        ("POST", "/api/v1/trades") => {
+            json!({"offer_id": 1, "units": 1, "term_minutes": 1, "password": "matrix"})
+        }
+        ("POST", "/api/v1/trades/presigned") => json!({"tx": "00"}),
+        ("POST", "/api/v1/trades/{serial}/rate") => {
+            json!({"scores": {"gpu": 1}, "password": "matrix"})
+        }
+        ("PUT", "/api/v1/trades/members/{id}") => json!({"limit_fen": 1}),
+        ("POST", "/api/v1/trades/{serial}/stop") => json!({"password": "matrix"}),
         ("POST", "/api/v1/supplier/agent-keys") => {
             json!({"public_key": "00".repeat(32), "proof": "00".repeat(64), "fragment": "agent-1", "password": "x"})
         }
         ("POST", "/api/v1/supplier/agent-keys/revoke") => {
             json!({"public_key": "00".repeat(32), "password": "x"})
         }
+        // Issue 16, platform-hosted agents.
+        ("POST", "/api/v1/supplier/hosted-agent") => {
+            json!({"fragment": "hosted-1", "mode": "manual", "password": "x"})
+        }
+        ("POST", "/api/v1/supplier/hosted-agent/stop") => json!({"password": "x"}),
         ("POST", "/api/v1/supplier/work-orders/{id}/fill") => {
             json!({"address": "h", "credentials_ref": "vault:x", "pool_id": "p"})
         }
@@ -497,6 +512,8 @@ fn authorisation_matrix() {
                 && r.path != "/api/v1/supplier/agent-keys"
                 // A standing demand by id: the organisation's own, tested in market.rs.
                 && !r.path.starts_with("/api/v1/market/demands/")
+                // None hosted in this world (404): tested in tools/webtest/tests/hosted_agent.rs.
+                && r.path != "/api/v1/supplier/hosted-agent"
             {
                 let got = srv.get(&path, &a.cred);
                 assert_eq!(got.0, 200, "{} GET {path}: {}", a.name, got.1);

@@ -51,7 +51,14 @@ mod suppliers;
 mod supplier_money;
 mod supply; // issue 16, supplier money
 // Provisioning work orders (issue 16, the agent's part).
-mod work_orders;
+mod hosted_agents;
+mod work_orders; // issue 16, platform-hosted agents
+// Trades on the trade chain (issue 18).
+mod trades;
+
+pub use hosted_agents::{
+    HostedAgentRecord, HostedAgentStore, HostedPolicy, HostedStatus, NewHostedAgent,
+};
 // The market's search index (issue 17).
 mod market;
 
@@ -68,6 +75,7 @@ pub use suppliers::{
     CLAIMED_CREDIT_CODE, QUALIFICATION_SHA256, SupplierStore, qualification_sha256,
 };
 pub use supply::*;
+pub use trades::*;
 pub use work_orders::{NewWorkOrder, WorkOrderRecord, WorkOrderStore}; // issue 17
 
 use suanli_platform_domain::audit::{AuditEvent, AuditRecord};
@@ -135,7 +143,9 @@ pub trait OpsStore:
     + SupplyStore
     + SupplierMoneyStore // issue 16, supplier money
     + WorkOrderStore
+    + HostedAgentStore // issue 16, platform-hosted agents
     + MarketStore // issue 17
+    + TradeStore // issue 18
     + Send
     + Sync
     + std::fmt::Debug

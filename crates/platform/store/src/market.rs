@@ -5,7 +5,8 @@
 //! versions written or moved, resources or modes changed, an organisation's status or
 //! name changed; migration `0014_market`, both dialects).
 //!
-//! It also keeps consumers' **standing demands** (`market_demands`): open until matched,
+//! It also keeps consumers' **standing demands** (`market_demands`, migration
+//! `0016_market_demands`): open until matched,
 //! cancelled or expired; a status moves only from `open`, checked in the statement that
 //! moves it, and a match leaves its message for the organisation in the same transaction.
 

@@ -130,6 +130,12 @@ pub const CONSOLE: Section = Section {
             "wo.mine",
             Some(Permission::AccountRead),
         ),
+        // Issue 18, H-trades: My trades.
+        (
+            "/console/trades",
+            "nav.trades",
+            Some(Permission::AccountRead),
+        ),
         (
             "/console/orders",
             "console.orders",

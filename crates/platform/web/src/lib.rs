@@ -227,6 +227,8 @@ pub fn router(app: AppState, api: Router) -> Router {
         .route("/market/demands/{id}/cancel", post(market::demand_cancel))
         // Issue 16, the agent's part.
         .merge(console::work_orders::routes())
+        // Issue 18, H-trades: the exchange.
+        .merge(console::trades::routes())
         .fallback(fallback)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

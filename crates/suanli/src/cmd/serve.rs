@@ -95,7 +95,9 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
             Arc::new(suanli_platform_http::SystemClock),
         )
         .await?;
+        let hosted = ports.hosted.clone(); // issue 16, platform-hosted agents
         let platform = ports.attach(platform);
+        let hosted = hosted.start(platform.state.clone(), &config.data_dir);
         let node_task = match node_api {
             Some((addr, node)) => {
                 let listener = tokio::net::TcpListener::bind(addr)
@@ -121,6 +123,8 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
         platform
             .serve_app(app, listener, suanli_platform_http::shutdown_signal())
             .await?;
+        // The hosted agents stop after their round, before the ledger does.
+        tokio::task::spawn_blocking(move || hosted.stop()).await?;
         if let Some(t) = node_task {
             t.abort();
         }

@@ -78,9 +78,12 @@ const fn concat<const N: usize>(parts: &[&[RouteDoc]]) -> [RouteDoc; N] {
 }
 
 // Issue 16: each part's routes in its own table, chained here.
+pub mod supply_hosted; // issue 16, platform-hosted agents
 pub mod supply_onboarding;
 // Issue 17: the market in the product.
 pub mod market;
+// Issue 18, H-trades: the exchange.
+pub mod trades;
 
 /// Every route: the main table and the parts' tables chained (router, OpenAPI, tests).
 pub fn all() -> impl Iterator<Item = &'static RouteDoc> + Clone {
@@ -89,7 +92,9 @@ pub fn all() -> impl Iterator<Item = &'static RouteDoc> + Clone {
         .chain(supply_onboarding::ROUTES)
         .chain(supply_catalog::ROUTES)
         .chain(supply_money::ROUTES)
+        .chain(supply_hosted::ROUTES) // issue 16, platform-hosted agents
         .chain(market::ROUTES)
+        .chain(trades::ROUTES) // issue 18
 }
 
 /// The OpenAPI tags, each with its description, in document order.
@@ -129,6 +134,10 @@ pub const TAGS: &[(&str, &str)] = &[
         "market",
         "Search, explanations, comparison and the incentive policy over listed offers (docs/market.md)",
     ),
+    (
+        "trades",
+        "Orders of listed offers as trades on the chain, their records, ratings and the organisation's wallet (docs/exchange.md)",
+    ),
 ];
 
 /// The tag of a path: `/api/v1/supplier/…` and the operator's `/api/v1/ops/suppliers/…`
@@ -141,6 +150,7 @@ pub fn tag_of(path: &str) -> &'static str {
     let first = rest.split('/').next().unwrap_or("");
     match first {
         "supplier" => "supplier",
+        "trades" => "trades", // issue 18
         "auth" => "auth",
         "registrations" | "invite-codes" => "registrations",
         "me" => "me",
@@ -323,6 +333,14 @@ fn response_schemas() -> Value {
     });
     // Issue 16, the agent's part.
     if let (Some(all), Value::Object(more)) = (all.as_object_mut(), supply_work_orders::schemas()) {
+        all.extend(more);
+    }
+    // Issue 16, platform-hosted agents.
+    if let (Some(all), Value::Object(more)) = (all.as_object_mut(), supply_hosted::schemas()) {
+        all.extend(more);
+    }
+    // Issue 18, the exchange.
+    if let (Some(all), Value::Object(more)) = (all.as_object_mut(), trades::schemas()) {
         all.extend(more);
     }
     all

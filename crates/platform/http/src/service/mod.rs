@@ -56,12 +56,16 @@ pub mod supply_catalog;
 pub mod supply_money; // issue 16, supplier money
 // Issue 16, the agent's part: provisioning work orders.
 pub mod supply_agent_keys;
+pub mod supply_hosted; // issue 16, platform-hosted agents
 pub mod supply_work_orders;
 pub mod users;
 // issue 16
 pub mod supply_onboarding;
 // issue 17: the market in the product
 pub mod market;
+// issue 18, H-trades
+pub mod trade_members;
+pub mod trades;
 
 use crate::AppState;
 use crate::auth::{Authed, Via};

@@ -62,7 +62,7 @@ impl std::fmt::Debug for RevokeRequest {
     }
 }
 
-fn port(s: &AppState) -> ServiceResult<Arc<dyn AgentKeys>> {
+pub(super) fn port(s: &AppState) -> ServiceResult<Arc<dyn AgentKeys>> {
     s.agent_keys.clone().ok_or_else(|| ServiceError::Denied {
         code: "ledger_unavailable",
         field: None,
@@ -70,7 +70,7 @@ fn port(s: &AppState) -> ServiceResult<Arc<dyn AgentKeys>> {
     })
 }
 
-fn supplier(a: &Authed) -> ServiceResult<()> {
+pub(super) fn supplier(a: &Authed) -> ServiceResult<()> {
     if a.org.kind.is_supplier() {
         Ok(())
     } else {
@@ -99,7 +99,7 @@ fn proof(raw: &str) -> ServiceResult<Signature> {
         })
 }
 
-fn fragment(raw: &str) -> ServiceResult<String> {
+pub(super) fn fragment(raw: &str) -> ServiceResult<String> {
     let f = raw.trim();
     let ok = !f.is_empty()
         && f.len() <= FRAGMENT_CHARS_MAX
@@ -121,7 +121,7 @@ fn fragment(raw: &str) -> ServiceResult<String> {
 
 /// The supplier DID: the caller's own DID (its key's), which must be the DID of a
 /// supplier administrator of a supplier organisation.
-async fn my_did(s: &AppState, a: &Authed) -> ServiceResult<String> {
+pub(super) async fn my_did(s: &AppState, a: &Authed) -> ServiceResult<String> {
     let key = super::keys::mine_or_none(s, a).await?;
     key.did.ok_or_else(|| ServiceError::Absent {
         code: "no_did",
@@ -142,14 +142,19 @@ pub async fn list(s: &AppState, a: &Authed) -> ServiceResult<Vec<AgentKeyFacts>>
 }
 
 /// Unseals the caller's DID key with `password` (the key export's checks).
-async fn unseal(s: &AppState, a: &Authed, ip: &str, password: String) -> ServiceResult<SecretKey> {
+pub(super) async fn unseal(
+    s: &AppState,
+    a: &Authed,
+    ip: &str,
+    password: String,
+) -> ServiceResult<SecretKey> {
     super::supply_onboarding::require_supplier_key(s, a).await?;
     let export = super::keys::export(s, a, ip, password).await?;
     SecretKey::from_pem(&export.pkcs8_pem)
         .map_err(|e| ServiceError::Internal(format!("the unsealed key does not parse: {e}")))
 }
 
-fn chain_refusal(e: crate::PortError) -> ServiceError {
+pub(super) fn chain_refusal(e: crate::PortError) -> ServiceError {
     match e {
         crate::PortError::Refused { code, message } => ServiceError::Conflict {
             code,

@@ -4,6 +4,7 @@
 //! password, which unseals the supplier DID key for that one request. Every action goes
 //! through `service::supply_agent_keys`.
 
+use super::hosted_agent::HostedForm;
 use crate::api::{self, ApiFailure};
 use crate::ctx::Ctx;
 use crate::form::{self, FormErrors, Kind};
@@ -26,11 +27,39 @@ pub fn routes() -> Router<WebState> {
     Router::new()
         .route("/supplier/agent-keys", get(page))
         .route("/supplier/agent-keys/{action}", post(act))
+        .merge(super::hosted_agent::routes()) // issue 16, platform-hosted agents
 }
 
 /// `GET /supplier/agent-keys`
 pub async fn page(State(s): State<WebState>, ctx: Ctx) -> PageResult {
-    render(&s, &ctx, &KeyForm::default(), &FormErrors::default(), None).await
+    render(
+        &s,
+        &ctx,
+        &KeyForm::default(),
+        &FormErrors::default(),
+        None,
+        None,
+    )
+    .await
+}
+
+/// The page with the hosted-agent form `typed` sent back with its `errors`.
+pub async fn render_hosted(
+    s: &WebState,
+    ctx: &Ctx,
+    typed: &HostedForm,
+    errors: &FormErrors,
+) -> PageResult {
+    let none = FormErrors::default();
+    render(
+        s,
+        ctx,
+        &KeyForm::default(),
+        &none,
+        None,
+        Some((typed, errors)),
+    )
+    .await
 }
 
 async fn render(
@@ -39,6 +68,7 @@ async fn render(
     typed: &KeyForm,
     errors: &FormErrors,
     revoking: Option<&str>,
+    hosted: Option<(&HostedForm, &FormErrors)>,
 ) -> PageResult {
     let a = ctx.require(Permission::SupplyRead)?;
     let lang = ctx.lang;
@@ -49,7 +79,10 @@ async fn render(
             f => (Vec::new(), Some(form::api_message(lang, &f))),
         },
     };
-    let adding = revoking.is_none();
+    let adding = revoking.is_none() && hosted.is_none();
+    let blank = (HostedForm::default(), FormErrors::default());
+    let (hosted_form, hosted_errors) = hosted.unwrap_or((&blank.0, &blank.1));
+    let hosted_section = super::hosted_agent::section(s, ctx, hosted_form, hosted_errors).await?;
     let body = html! {
         h1 { (ctx.t("ak.title")) }
         p.hint { (ctx.t("ak.hint")) }
@@ -91,9 +124,10 @@ async fn render(
             (form::field(ctx, "password", "ak.password", Kind::Password, "", fe, true))
             button type="submit" { (ctx.t("ak.delegate")) }
         }
+        (hosted_section)
     };
     let mut r = layout::page(ctx, &ctx.t("ak.title"), Some(&SUPPLIER), body);
-    if !errors.is_empty() {
+    if !errors.is_empty() || !hosted_errors.is_empty() {
         *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     }
     Ok(r)
@@ -177,7 +211,7 @@ pub async fn act(
             ];
             errors.api(ctx.lang, &fail, &fields);
             let revoking = (action == "revoke").then(|| f.public_key.trim().to_owned());
-            render(&s, &ctx, &f, &errors, revoking.as_deref()).await
+            render(&s, &ctx, &f, &errors, revoking.as_deref(), None).await
         }
     }
 }

@@ -25,6 +25,7 @@ pub mod revenue;
 pub mod trades;
 // Issue 16, the agent's part.
 pub mod agent_keys;
+pub mod hosted_agent; // issue 16, platform-hosted agents
 pub mod work_orders;
 
 /// The supplier console's pages.

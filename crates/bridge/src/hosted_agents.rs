@@ -1,0 +1,313 @@
+//! Platform-hosted supplier agents (`docs/supply.md` §3.5, `docs/key-custody.md` §9).
+//!
+//! - [`LedgerAgentKeys`] implements the platform's `HostedAgentPort`: an acceptance policy
+//!   is checked by the agent's own rules ([`suanli_agent::policy::Policy::from_draft`]),
+//!   and a key the platform generated is delegated with its proof of possession
+//!   ([`suanli_trade::op::agent_proof`]) exactly as a key delegated by hand.
+//! - [`HostedAgents`] is the worker `suanli serve` starts: every few seconds it asks the
+//!   service layer which hosted agents run ([`supply_hosted::running`]) and runs one round
+//!   ([`Agent::tick`]) of each — a [`suanli_agent::Agent`] with the platform's ledger
+//!   client, an in-process [`Platform`] (the work-order service functions, called as the
+//!   supplier organisation; no HTTP, no API token), the manual work-order provisioner, a
+//!   [`DoneStore`] under `DATA/hosted-agents/<id>` and the injected clock. A failed or
+//!   panicking round is logged and the others go on; a stopped agent is dropped at the
+//!   next pass; [`HostedAgents::stop`] ends the worker between rounds.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use suanli_agent::platform::{Access, Platform, WorkOrder};
+use suanli_agent::policy::{Policy, PolicyDraft};
+use suanli_agent::provision::ManualWorkOrders;
+use suanli_agent::store::DoneStore;
+use suanli_agent::{Agent, AgentError};
+use suanli_identity::Fragment;
+use suanli_ledger_client::{LedgerClient, supply};
+use suanli_platform_http::auth::Authed;
+use suanli_platform_http::hosted_agents::{HostedAgentPort, PolicyRefusal};
+use suanli_platform_http::service::supply_hosted::{self, HostedRun};
+use suanli_platform_http::service::supply_work_orders::{self as wo, RaiseRequest};
+use suanli_platform_http::store::{HostedPolicy, WorkOrderRecord};
+use suanli_platform_http::{AppState, PortError};
+use suanli_primitives::{Clock, SecretKey};
+use suanli_trade::{PartyDid, Serial};
+
+use crate::agent_keys::{LedgerAgentKeys, refusal};
+
+/// Time between two passes over the hosted agents, in milliseconds.
+pub const HOSTED_ROUND_MS: u64 = 5_000;
+/// How often the sleeping worker looks at its stop flag, in milliseconds.
+pub const HOSTED_STOP_CHECK_MS: u64 = 100;
+/// The hosted agents' stores, under the platform's data directory.
+pub const HOSTED_DIR: &str = "hosted-agents";
+
+fn draft(p: &HostedPolicy) -> PolicyDraft {
+    PolicyDraft {
+        mode: p.mode.clone(),
+        max_units: p.max_units,
+        max_minutes: p.max_minutes,
+        max_value_fen: p.max_value_fen,
+        offers: Some(p.offers.clone()),
+    }
+}
+
+impl HostedAgentPort for LedgerAgentKeys {
+    fn check_policy(&self, policy: &HostedPolicy) -> Result<(), PolicyRefusal> {
+        Policy::from_draft(draft(policy))
+            .map(|_| ())
+            .map_err(|e| PolicyRefusal {
+                field: e
+                    .field
+                    .strip_prefix("policy.")
+                    .unwrap_or(&e.field)
+                    .to_owned(),
+                message: e.message,
+            })
+    }
+
+    fn delegate_hosted(
+        &self,
+        supplier: &SecretKey,
+        supplier_did: &str,
+        agent: &SecretKey,
+        fragment: &str,
+    ) -> Result<(), PortError> {
+        let invalid = |code: &'static str, e: &dyn std::fmt::Display| PortError::Refused {
+            code,
+            message: e.to_string(),
+        };
+        let did = PartyDid::parse(supplier_did).map_err(|e| invalid("invalid_did", &e))?;
+        let fragment = Fragment::new(fragment).map_err(|e| invalid("invalid_fragment", &e))?;
+        let proof = suanli_trade::op::agent_proof(agent, &did, fragment.as_str());
+        supply::authorise_agent_key(
+            self.ledger.as_ref(),
+            supplier,
+            &agent.public(),
+            &proof,
+            &fragment,
+        )
+        .map_err(refusal)?;
+        Ok(())
+    }
+}
+
+/// The agent's platform, in process: the work-order service functions, called as the
+/// supplier organisation's agent (its administrator with only the scope `supply:agent`).
+struct InProcess {
+    state: AppState,
+    acting: Authed,
+    rt: tokio::runtime::Handle,
+}
+
+/// Written by hand: only which organisation it acts for.
+impl std::fmt::Debug for InProcess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InProcess")
+            .field("org", &self.acting.org.id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn platform_error(e: suanli_platform_http::service::ServiceError) -> AgentError {
+    AgentError::Platform {
+        code: e.code().to_owned(),
+        message: e.to_string(),
+    }
+}
+
+fn work_order(w: WorkOrderRecord) -> WorkOrder {
+    WorkOrder {
+        id: w.id,
+        serial: w.serial,
+        status: w.status.as_str().to_owned(),
+        access: w.access.map(|d| Access {
+            address: d.address.as_str().to_owned(),
+            credentials_ref: d.credentials_ref.as_str().to_owned(),
+            pool_id: d.pool_id.as_str().to_owned(),
+        }),
+    }
+}
+
+impl Platform for InProcess {
+    fn raise(&self, serial: &Serial, needs_approval: bool) -> Result<WorkOrder, AgentError> {
+        let r = RaiseRequest {
+            serial: serial.to_string(),
+            needs_approval,
+        };
+        let (w, _) = self
+            .rt
+            .block_on(wo::raise(&self.state, &self.acting, &r))
+            .map_err(platform_error)?;
+        Ok(work_order(w))
+    }
+
+    fn close(&self, id: i64) -> Result<WorkOrder, AgentError> {
+        let w = self
+            .rt
+            .block_on(wo::close(&self.state, &self.acting, id))
+            .map_err(platform_error)?;
+        Ok(work_order(w))
+    }
+}
+
+/// What the worker needs beyond the platform: the ledger, the clock the agents date their
+/// records by, and how often they run. `suanli serve` and the test harness take it from
+/// [`crate::wiring::LedgerPorts::hosted`] and [`HostedWiring::start`] it once the
+/// platform is open.
+#[derive(Debug, Clone)]
+pub struct HostedWiring {
+    /// The ledger the agents sign on.
+    pub ledger: Arc<dyn LedgerClient>,
+    /// The clock of the agents' records (the chain's).
+    pub clock: Arc<dyn Clock>,
+    /// Time between passes, in milliseconds.
+    pub round_ms: u64,
+}
+
+impl HostedWiring {
+    /// Starts the worker for `state`, keeping the agents' stores under `data_dir`. Must be
+    /// called on a Tokio runtime (the worker calls the service layer on it).
+    pub fn start(self, state: AppState, data_dir: &Path) -> HostedAgents {
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut worker = Worker {
+            wiring: self,
+            state,
+            dir: data_dir.join(HOSTED_DIR),
+            rt: tokio::runtime::Handle::current(),
+            agents: BTreeMap::new(),
+        };
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("hosted-agents".into())
+            .spawn(move || worker.run(&flag));
+        let thread = match thread {
+            Ok(t) => Some(t),
+            Err(e) => {
+                tracing::error!(error = %e, "the hosted-agent worker did not start");
+                None
+            }
+        };
+        HostedAgents { stop, thread }
+    }
+}
+
+/// The running worker.
+#[derive(Debug)]
+pub struct HostedAgents {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl HostedAgents {
+    /// Stops the worker after the round it is in, and waits for it.
+    pub fn stop(mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take()
+            && t.join().is_err()
+        {
+            tracing::error!("the hosted-agent worker panicked");
+        }
+    }
+}
+
+struct Worker {
+    wiring: HostedWiring,
+    state: AppState,
+    dir: PathBuf,
+    rt: tokio::runtime::Handle,
+    agents: BTreeMap<i64, Agent>,
+}
+
+impl Worker {
+    fn run(&mut self, stop: &AtomicBool) {
+        tracing::info!(dir = %self.dir.display(), "hosted-agent worker running");
+        while !stop.load(Ordering::SeqCst) {
+            self.pass(stop);
+            let mut slept = 0;
+            while slept < self.wiring.round_ms && !stop.load(Ordering::SeqCst) {
+                let step = HOSTED_STOP_CHECK_MS.min(self.wiring.round_ms - slept);
+                std::thread::sleep(std::time::Duration::from_millis(step));
+                slept += step;
+            }
+        }
+        tracing::info!("hosted-agent worker stopped");
+    }
+
+    /// One round of every hosted agent that runs; agents no longer running are dropped.
+    fn pass(&mut self, stop: &AtomicBool) {
+        let runs = match self.rt.block_on(supply_hosted::running(&self.state)) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(code = e.code(), error = %e, "listing the hosted agents failed");
+                return;
+            }
+        };
+        self.agents.retain(|id, _| runs.iter().any(|r| r.id == *id));
+        for run in runs {
+            if stop.load(Ordering::SeqCst) {
+                return;
+            }
+            let id = run.id;
+            let agent = match self.agent(run) {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(hosted_agent = id, code = e.code(), error = %e, "hosted agent not started");
+                    continue;
+                }
+            };
+            let round = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| agent.tick()));
+            match round {
+                Ok(Ok(r)) if r != suanli_agent::Round::default() => {
+                    tracing::info!(hosted_agent = id, round = ?r, "hosted agent round");
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => {
+                    tracing::warn!(hosted_agent = id, code = e.code(), error = %e, "hosted agent round failed");
+                }
+                Err(_) => tracing::error!(hosted_agent = id, "hosted agent round panicked"),
+            }
+        }
+    }
+
+    /// The agent of `run`: the one already built (its policy and who it acts as brought
+    /// up to date: the administrator's roles may have changed), or a new one.
+    fn agent(&mut self, run: HostedRun) -> Result<&Agent, AgentError> {
+        let policy = Policy::from_draft(draft(&run.policy))
+            .map_err(|e| AgentError::Config(e.to_string()))?;
+        let platform: Arc<dyn Platform> = Arc::new(InProcess {
+            state: self.state.clone(),
+            acting: run.acting,
+            rt: self.rt.clone(),
+        });
+        let provisioner = Arc::new(ManualWorkOrders::new(Arc::clone(&platform)));
+        let agent = match self.agents.entry(run.id) {
+            std::collections::btree_map::Entry::Occupied(o) => {
+                let a = o.into_mut();
+                a.policy = policy;
+                a.platform = platform;
+                a.provisioner = provisioner;
+                a
+            }
+            std::collections::btree_map::Entry::Vacant(v) => {
+                let supplier = PartyDid::parse(&run.supplier_did)
+                    .map_err(|e| AgentError::Config(format!("supplier_did: {e}")))?;
+                let store = DoneStore::open(&self.dir.join(run.id.to_string()))?;
+                tracing::info!(hosted_agent = run.id, supplier = %supplier, "hosted agent started");
+                v.insert(Agent {
+                    ledger: Arc::clone(&self.wiring.ledger),
+                    provisioner,
+                    platform,
+                    supplier,
+                    key: run.key,
+                    key_fragment: run.fragment,
+                    policy,
+                    store,
+                    clock: Arc::clone(&self.wiring.clock),
+                })
+            }
+        };
+        Ok(agent)
+    }
+}
