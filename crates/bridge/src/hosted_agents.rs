@@ -311,3 +311,39 @@ impl Worker {
         Ok(agent)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn policy(mode: &str, units: Option<u32>, offers: Vec<u64>) -> HostedPolicy {
+        HostedPolicy {
+            mode: mode.into(),
+            max_units: units,
+            max_minutes: units.map(u64::from),
+            max_value_fen: units.map(i64::from),
+            offers,
+        }
+    }
+
+    #[test]
+    fn policies_are_checked_by_the_agent_s_rules_with_the_api_s_field_names() {
+        let ledger: Arc<dyn LedgerClient> = Arc::new(suanli_ledger_client::HttpLedger::new(
+            "http://127.0.0.1:9",
+            None,
+        ));
+        let port = LedgerAgentKeys::new(ledger);
+        assert_eq!(port.check_policy(&policy("manual", None, vec![])), Ok(()));
+        assert_eq!(port.check_policy(&policy("auto", Some(2), vec![1])), Ok(()));
+        for (p, field) in [
+            (policy("sometimes", None, vec![]), "mode"),
+            (policy("manual", Some(1), vec![]), "policy"),
+            (policy("auto", None, vec![]), "max_units"),
+            (policy("auto", Some(0), vec![]), "policy"),
+            (policy("auto", Some(1), vec![0]), "offers"),
+        ] {
+            assert_eq!(port.check_policy(&p).unwrap_err().field, field, "{p:?}");
+        }
+    }
+}

@@ -375,3 +375,26 @@ async fn run_of(s: &AppState, rec: HostedAgentRecord) -> ServiceResult<Option<Ho
         },
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{StartRequest, StopRequest};
+
+    #[test]
+    fn the_requests_hide_the_password() {
+        let secret = "s3cret-VALUE-never-printed";
+        let start = StartRequest {
+            fragment: "hosted-1".into(),
+            mode: "manual".into(),
+            password: secret.into(),
+            ..StartRequest::default()
+        };
+        let stop = StopRequest {
+            password: secret.into(),
+        };
+        for debug in [format!("{start:?}"), format!("{stop:?}")] {
+            assert!(!debug.contains(secret), "{debug}");
+            assert!(debug.contains("<redacted>"), "{debug}");
+        }
+    }
+}
