@@ -146,6 +146,8 @@ fn order(
         requirements,
         value_fen: value,
         signature: op::sign_digest(&c.key, &digest),
+        wallet: None,
+        channel: None,
     };
     submit(ledger, &c.key, &op, "order").unwrap();
     serial

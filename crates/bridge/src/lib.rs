@@ -16,12 +16,20 @@
 //! - [`agent_keys::LedgerAgentKeys`] — `AgentKeys`: the trade facts behind the supplier
 //!   agent's work orders; also `HostedAgentPort` ([`hosted_agents`]: platform-hosted
 //!   agents, and the worker that runs them).
-//! - [`mirror::LedgerMirror`] — `SettlementMirror`: money in/out mirrored as settlement
-//!   credits (mint/burn), compared by `reconcile`.
+//! - [`mirror::LedgerMirror`] — `SettlementMirror`: each customer's cash mirrored onto its
+//!   organisation wallet (mint/burn), compared by `reconcile`.
 //! - [`payout::LedgerPayouts`] — `PayoutLedger`: a supplier payout's settlement credits
 //!   moved to custody (signed by the supplier's key), then burned or returned.
 //! - [`trade_book::LedgerTradeBook`] — `TradeBook`: a supplier DID's trades, check-ins,
 //!   ratings and reputation, read from the trade chain (issue 16).
+//!
+//! - [`trade_ledger::LedgerTrades`] — `TradeLedger`: orders as trades paid from the
+//!   organisation's wallet, pre-signed orders checked, a trade's records, ratings,
+//!   wallets' members (issue 18, `docs/exchange.md`); [`mirror::LedgerMirror`] mints and
+//!   burns into the organisation wallets.
+//! - [`channel_key::PlatformChannel`] — the platform's consumer-side channel key and
+//!   endpoint, which orders placed on the platform delegate their channel side to
+//!   (issue 18).
 //!
 //! [`wiring::PlatformLedger`] opens the ledger a platform writes to (a separate node or
 //! an embedded one) and gives the platform these ports.
@@ -35,6 +43,8 @@
 // Issue 16, the agent's part.
 pub mod agent_keys;
 pub mod anchor;
+// Issue 18: the platform's consumer-side channel key and endpoint.
+pub mod channel_key;
 pub mod dids;
 pub mod error;
 // Issue 16, platform-hosted agents.
@@ -46,6 +56,8 @@ pub mod payout;
 // --- supply (issue 16, supply helper)
 pub mod supply;
 pub mod trade_book; // issue 16, supplier money
+// Issue 18, H-trades: the exchange's chain side.
+pub mod trade_ledger;
 pub mod wiring;
 
 pub use error::BridgeError;

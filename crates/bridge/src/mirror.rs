@@ -1,37 +1,39 @@
-//! The settlement mirror: money in and out of the platform's journal mirrored onto the
-//! trade chain's settlement credits (`SettlementMirror`), which `suanli ops reconcile`
-//! compares with the journal.
-//!
-//! Settlement accounts are custodial: the platform holds one chain key per customer,
-//! derived from the ledger's credit-operator key (`SHA-256("suanli-settlement" ‖
-//! operator seed ‖ org id)`); the operator mints to it, the account key burns from it.
+//! The wallet mirror: each customer's cash in the platform's journal mirrored onto its
+//! organisation wallet on the trade chain (`SettlementMirror`, `docs/exchange.md` §1):
+//! the operator's `wallet_mint` on cash in, `wallet_burn` on cash out, into the keyless
+//! wallet `org:<id>`. The exchange worker of `suanli serve` sends the outbox continuously;
+//! `suanli ops reconcile` sends what is pending and compares journal and chain.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use suanli_ledger::MempoolConfig;
-use suanli_ledger::credit::{CreditOp, PositiveFen, balance_key, decode_fen};
-use suanli_ledger::{Payload, Transaction};
+use suanli_ledger::credit::PositiveFen;
 use suanli_ledger_client::LedgerClient;
 use suanli_ledger_client::embedded::{NETWORK_DEFAULT, open_node, stop};
+use suanli_ledger_client::exchange::{self, WalletOp};
 use suanli_platform_http::PortError;
 use suanli_platform_http::domain::OrgId;
 use suanli_platform_http::domain::money::Fen;
+use suanli_platform_http::domain::trades::wallet_name;
 use suanli_platform_http::payment::{
     Difference, MirrorOp, SettlementMirror, SignedTx, pump_mirror, reconcile,
 };
 use suanli_platform_http::service::supply_money::SupplierReconciliation;
 use suanli_platform_http::store::{OpsStore, PgStore, SqliteStore};
-use suanli_primitives::{ChainKind, Clock, SecretKey, SystemClock, sha256};
+use suanli_primitives::{Clock, SecretKey, SystemClock};
+use suanli_trade::wallet::WalletName;
 
 use crate::BridgeError;
 use crate::dids::send_signed;
 
 /// Longest to wait for a mirror transaction to commit, in milliseconds.
 const MIRROR_COMMIT_TIMEOUT_MS: u64 = 10_000;
+/// Longest reference a wallet mint or burn carries (the journal transaction it mirrors).
+const MIRROR_REFERENCE_CHARS_MAX: usize = 64;
 
-/// Settlement credits on a ledger whose credit operator's key this platform holds.
+/// Organisation wallets on a ledger whose operator key this platform holds.
 #[derive(Debug)]
 pub struct LedgerMirror {
     ledger: Arc<dyn LedgerClient>,
@@ -39,60 +41,71 @@ pub struct LedgerMirror {
 }
 
 impl LedgerMirror {
-    /// A mirror on `ledger`, minting with the genesis credit operator `operator`.
+    /// A mirror on `ledger`, signing with the genesis operator `operator`.
     pub fn new(ledger: Arc<dyn LedgerClient>, operator: SecretKey) -> Self {
         Self { ledger, operator }
     }
 
-    /// The custodial settlement account of customer `org`.
-    pub fn account(&self, org: OrgId) -> SecretKey {
-        let mut material = b"suanli-settlement".to_vec();
-        material.extend_from_slice(&self.operator.seed());
-        material.extend_from_slice(&org.get().to_be_bytes());
-        SecretKey::from_seed(sha256(&material).as_bytes())
+    fn wallet(org: OrgId) -> Result<WalletName, BridgeError> {
+        WalletName::parse(&wallet_name(org))
+            .map_err(|e| BridgeError::invalid("wallet_invalid", e.to_string()))
     }
 
-    fn sign_op(&self, key: &SecretKey, op: CreditOp) -> Result<SignedTx, BridgeError> {
-        // The next nonce counts the signer's transactions waiting in the mempool: the
+    fn sign_mirror(
+        &self,
+        op: MirrorOp,
+        org: OrgId,
+        fen: Fen,
+        memo: &str,
+    ) -> Result<SignedTx, BridgeError> {
+        // The next nonce counts the operator's transactions waiting in the mempool: the
         // outbox is sent in order and a pass stops at the first instruction not applied,
-        // so an instruction is never signed while an earlier one of the same signer is
-        // signed but not yet submitted.
-        let tx: Transaction = self
-            .ledger
-            .sign_next(ChainKind::Trade, key, Payload::Credit(op))?;
+        // so an instruction is never signed while an earlier one is signed but not yet
+        // submitted.
+        let amount_fen = PositiveFen::new(fen.get())?;
+        let reference: String = memo.chars().take(MIRROR_REFERENCE_CHARS_MAX).collect();
+        let op = match op {
+            MirrorOp::Mint => WalletOp::Mint {
+                amount_fen,
+                reference,
+            },
+            MirrorOp::Burn => WalletOp::Burn {
+                amount_fen,
+                reference,
+            },
+        };
+        let tx = exchange::sign_wallet_op(
+            self.ledger.as_ref(),
+            &self.operator,
+            &Self::wallet(org)?,
+            op,
+        )
+        .map_err(|e| match e {
+            suanli_ledger_client::ClientError::Ledger(l) => BridgeError::Ledger(l),
+            other => BridgeError::invalid("mirror_sign", suanli_primitives::error_chain(&other)),
+        })?;
         Ok(SignedTx {
             reference: tx.id().to_string(),
             encoded_hex: hex::encode(tx.encoded()),
         })
     }
 
-    fn sign_mirror(&self, op: MirrorOp, org: OrgId, fen: Fen) -> Result<SignedTx, BridgeError> {
-        let amount = PositiveFen::new(fen.get())?;
-        match op {
-            MirrorOp::Mint => self.sign_op(
-                &self.operator,
-                CreditOp::Mint {
-                    to: self.account(org).public(),
-                    amount,
-                },
-            ),
-            MirrorOp::Burn => self.sign_op(&self.account(org), CreditOp::Burn { amount }),
-        }
-    }
-
     fn balance_of(&self, org: OrgId) -> Result<i64, BridgeError> {
-        let key = balance_key(&self.account(org).public());
-        Ok(self
-            .ledger
-            .state_get(ChainKind::Trade, &key)?
-            .and_then(|b| decode_fen(&b))
-            .map_or(0, |f| f.get()))
+        let view = exchange::wallet_view(self.ledger.as_ref(), &Self::wallet(org)?).map_err(
+            |e| match e {
+                suanli_ledger_client::ClientError::Ledger(l) => BridgeError::Ledger(l),
+                other => {
+                    BridgeError::invalid("wallet_view", suanli_primitives::error_chain(&other))
+                }
+            },
+        )?;
+        Ok(view.map_or(0, |v| v.balance_fen))
     }
 }
 
 impl SettlementMirror for LedgerMirror {
-    fn sign(&self, op: MirrorOp, org: OrgId, fen: Fen, _memo: &str) -> Result<SignedTx, PortError> {
-        Ok(self.sign_mirror(op, org, fen)?)
+    fn sign(&self, op: MirrorOp, org: OrgId, fen: Fen, memo: &str) -> Result<SignedTx, PortError> {
+        Ok(self.sign_mirror(op, org, fen, memo)?)
     }
 
     fn send(&self, signed: &SignedTx) -> Result<(), PortError> {
@@ -119,12 +132,15 @@ pub struct Reconciliation {
     /// Every supplier's books (issue 16: chain check-ins vs settled, settled vs paid,
     /// burned vs paid), each with the differences it names.
     pub suppliers: Vec<SupplierReconciliation>,
+    /// The exchange's trades: followed, counted, and journal cash vs wallets (issue 18).
+    pub trades: crate::trade_ledger::TradeReconciliation,
 }
 
 /// `suanli ops reconcile`: on the platform in `data_dir` (its store: SQLite there, or
 /// PostgreSQL at `database_url`; its embedded node under `node/`, which must not be
-/// running), sends the pending mirror instructions unless `mirror_first` is false, then
-/// compares every customer's journal net with its settlement credits.
+/// running), sends the pending mirror instructions and follows the exchange's trades
+/// unless `mirror_first` is false, then compares every customer's cash in the journal
+/// with its wallet on the chain.
 pub fn reconcile_platform(
     data_dir: &Path,
     database_url: Option<&str>,
@@ -172,6 +188,23 @@ pub fn reconcile_platform(
         } else {
             0
         };
+        // Issue 18: follow the exchange's trades, then count and compare.
+        let exchange = Arc::new(crate::trade_ledger::LedgerTrades::new(
+            Arc::clone(&running.0) as Arc<dyn LedgerClient>,
+            None,
+            None,
+            crate::trade_book::LedgerTradeBook::new(
+                Arc::clone(&running.0) as Arc<dyn LedgerClient>,
+                Arc::new(SystemClock),
+            ),
+        ));
+        let trades = crate::trade_ledger::reconcile_trades(
+            store.as_ref(),
+            exchange,
+            mirror_first,
+            SystemClock.now_unix_ms(),
+        )
+        .await?;
         let (customers, differences) =
             reconcile(store.as_ref(), &mirror)
                 .await
@@ -190,6 +223,7 @@ pub fn reconcile_platform(
             customers,
             differences,
             suppliers,
+            trades,
         })
     });
     stop(running);

@@ -276,6 +276,24 @@ impl LedgerTradeBook {
     }
 }
 
+impl LedgerTradeBook {
+    /// One trade with its records (issue 18: the exchange follows the trades it placed);
+    /// `None` when the chain has no trade with this serial.
+    pub fn trade_of(
+        &self,
+        serial: &suanli_trade::Serial,
+    ) -> Result<Option<ChainTrade>, BridgeError> {
+        let strict = Strict(self.ledger.as_ref());
+        match strict.get(&trade_key(serial))? {
+            None => Ok(None),
+            Some(bytes) => {
+                let t: Trade = serde_json::from_slice(&bytes).map_err(|_| corrupt("trade"))?;
+                Ok(Some(self.chain_trade(&t)?))
+            }
+        }
+    }
+}
+
 fn party(did: &str) -> Result<PartyDid, BridgeError> {
     PartyDid::parse(did).map_err(|e| BridgeError::invalid("invalid_did", e.to_string()))
 }

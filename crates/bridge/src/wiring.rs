@@ -24,6 +24,10 @@ use crate::onboarding::LedgerOnboarding;
 use crate::payout::LedgerPayouts;
 use crate::supply::LedgerSupply;
 use crate::trade_book::LedgerTradeBook;
+// --- trades (issue 18, H-trades)
+use crate::channel_key::{CHANNEL_ENDPOINT_DEFAULT, PlatformChannel};
+use crate::mirror::LedgerMirror;
+use crate::trade_ledger::LedgerTrades;
 
 /// The ports a platform is given by [`PlatformLedger::ports`].
 #[derive(Debug)]
@@ -50,6 +54,11 @@ pub struct LedgerPorts {
     /// What the hosted-agent worker needs; started by the caller once the platform is
     /// open ([`HostedWiring::start`]).
     pub hosted: HostedWiring,
+    // --- trades (issue 18, H-trades)
+    /// The exchange's chain side (orders as trades, wallets, ratings).
+    pub trades: LedgerTrades,
+    /// The organisation wallets' mirror: only where the genesis operator's key is.
+    pub mirror: Option<LedgerMirror>,
 }
 
 impl LedgerPorts {
@@ -67,6 +76,12 @@ impl LedgerPorts {
         // --- payout burns (issue 16, payout helper)
         let platform = match self.payouts {
             Some(payouts) => platform.with_payout_ledger(Arc::new(payouts)),
+            None => platform,
+        };
+        // --- trades (issue 18, H-trades)
+        let platform = platform.with_trade_ledger(Arc::new(self.trades));
+        let platform = match self.mirror {
+            Some(m) => platform.with_mirror(Arc::new(m)),
             None => platform,
         };
         match self.parties {
@@ -91,6 +106,8 @@ pub struct PlatformLedger {
     remote: Option<HttpLedger>,
     /// The identity chain's genesis authority, when known without asking a remote node.
     authority: Option<DidId>,
+    /// The platform's channel key (issue 18), from the data directory when there is one.
+    channel: Option<PlatformChannel>,
 }
 
 impl PlatformLedger {
@@ -119,6 +136,7 @@ impl PlatformLedger {
                 clock: Arc::new(SystemClock),
                 remote: Some(HttpLedger::new(url, token)),
                 authority: None,
+                channel: Some(PlatformChannel::open(data_dir, CHANNEL_ENDPOINT_DEFAULT)?),
             });
         }
         Self::embedded(data_dir, Arc::new(SystemClock))
@@ -145,6 +163,7 @@ impl PlatformLedger {
             operator: Some(operator),
             clock,
             remote: None,
+            channel: Some(PlatformChannel::open(data_dir, CHANNEL_ENDPOINT_DEFAULT)?),
         })
     }
 
@@ -160,7 +179,16 @@ impl PlatformLedger {
             clock,
             remote: None,
             authority: Some(authority),
+            channel: None,
         }
+    }
+
+    /// The platform's channel key pay-as-you-go orders delegate to (issue 18); `open` and
+    /// `embedded` load it from the data directory, a caller-run node ([`Self::over_node`])
+    /// is given it here.
+    pub fn with_channel(mut self, channel: PlatformChannel) -> Self {
+        self.channel = Some(channel);
+        self
     }
 
     /// The ledger's ports for a platform (before it opens: a remote node is asked for its
@@ -209,6 +237,17 @@ impl PlatformLedger {
                 clock: Arc::clone(&self.clock),
                 round_ms: HOSTED_ROUND_MS,
             },
+            // --- trades (issue 18, H-trades)
+            trades: LedgerTrades::new(
+                Arc::clone(&self.client),
+                self.operator.clone(),
+                self.channel.clone(),
+                LedgerTradeBook::new(Arc::clone(&self.client), Arc::clone(&self.clock)),
+            ),
+            mirror: self
+                .operator
+                .as_ref()
+                .map(|op| LedgerMirror::new(Arc::clone(&self.client), op.clone())),
         })
     }
 

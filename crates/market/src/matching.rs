@@ -32,6 +32,9 @@ use crate::attrs::{Attr, ConsumerId, DemandId, Offer, OfferId, SupplierId, Val};
 use crate::constraint::{Constraint, Failure};
 use crate::incentive::{IncentivePolicy, ScoreBreakdown};
 
+mod search;
+pub use search::{ExplanationPage, Hit, SearchOrder, SearchPage, Verdict, estimate_cost_fen};
+
 /// Most offers resting in one engine.
 pub const OFFERS_MAX: usize = 1_000_000;
 /// Most demands resting in one engine.

@@ -12,6 +12,7 @@ pub mod api;
 pub mod channel;
 pub mod ledger;
 pub mod market;
+pub mod market_api; // issue 17
 pub mod trade;
 pub mod vc;
 pub mod web;

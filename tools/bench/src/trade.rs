@@ -277,6 +277,8 @@ pub fn run(args: TradeBenchArgs) -> anyhow::Result<()> {
                 requirements,
                 value_fen: PositiveFen::new(1_000)?,
                 signature: op::sign_digest(&consumers[*c].key, &digest),
+                wallet: None,
+                channel: None,
             };
             Ok((&consumers[*c].key, call(&order)?))
         })

@@ -231,6 +231,8 @@ pub(crate) fn contract_trade(
         requirements,
         value_fen,
         signature: op::sign_digest(consumer_key, &digest),
+        wallet: None,
+        channel: None,
     };
     trade_tx(node, consumer_key, &order, "order")?;
     let trade = node

@@ -172,6 +172,8 @@ fn consumer_orders(
         requirements,
         value_fen: value,
         signature: op::sign_digest(&key, &digest),
+        wallet: None,
+        channel: None,
     };
     suanli_ledger_client::trade::submit(ledger, &key, &order, "order").unwrap();
     serial

@@ -92,6 +92,9 @@ fn every_page_renders_in_both_languages() {
         (&w.cust, "/console/resources"),
         // Issue 16, the agent's part.
         (&w.cust, "/console/work-orders"),
+        // Issue 18, the exchange.
+        (&w.cust, "/console/trades"),
+        (&w.cust, "/console/trades/members"),
         (&w.cust, "/console/orders"),
         (&w.cust, "/console/statements"),
         (&w.cust, "/console/bills"),

@@ -31,6 +31,10 @@ impl LedgerClient for Node {
         Ok(Node::status(self, id)?)
     }
 
+    fn tx_proof(&self, id: &TxId) -> Result<Option<suanli_node::TxProof>, LedgerError> {
+        Ok(Node::proof(self, id)?)
+    }
+
     fn submit_wait(&self, tx: &Transaction, wait: Duration) -> Result<TxStatus, LedgerError> {
         let kind = tx.chain().kind();
         let id = self.submit(tx.clone())?;

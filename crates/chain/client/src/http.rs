@@ -191,6 +191,49 @@ fn parse_status(what: &str, v: &Value) -> Result<TxStatus, LedgerError> {
     }
 }
 
+/// A `GET /v1/txs/{id}/proof` answer: the proof, with the header from its binary
+/// encoding (`header_hex`).
+fn parse_proof(what: &str, body: &Value) -> Result<suanli_node::TxProof, LedgerError> {
+    let p = &body["proof"];
+    let header_hex = body["header_hex"]
+        .as_str()
+        .ok_or_else(|| bad(what, "no header_hex"))?;
+    let header_bytes =
+        hex::decode(header_hex).map_err(|e| bad(what, format!("header_hex: {e}")))?;
+    let mut reader = suanli_primitives::codec::Reader::new(&header_bytes);
+    let header = suanli_ledger::BlockHeader::decode_from(&mut reader)
+        .map_err(|e| bad(what, format!("header: {e}")))?;
+    let location = &p["location"];
+    let chain: ChainKind = location["chain"]
+        .as_str()
+        .unwrap_or_default()
+        .parse()
+        .map_err(|e| bad(what, format!("chain: {e}")))?;
+    let height = location["height"]
+        .as_u64()
+        .ok_or_else(|| bad(what, "no height"))?;
+    let index = location["index"]
+        .as_u64()
+        .and_then(|i| u32::try_from(i).ok())
+        .ok_or_else(|| bad(what, "no index"))?;
+    Ok(suanli_node::TxProof {
+        tx_hex: p["tx_hex"]
+            .as_str()
+            .ok_or_else(|| bad(what, "no tx_hex"))?
+            .to_owned(),
+        location: suanli_node::TxLocation {
+            chain,
+            height,
+            index,
+        },
+        outcome: serde_json::from_value(p["outcome"].clone())
+            .map_err(|e| bad(what, format!("outcome: {e}")))?,
+        header,
+        proof: serde_json::from_value(p["proof"].clone())
+            .map_err(|e| bad(what, format!("proof: {e}")))?,
+    })
+}
+
 fn kind_slot(kind: ChainKind) -> usize {
     match kind {
         ChainKind::Identity => 0,
@@ -229,6 +272,16 @@ impl LedgerClient for HttpLedger {
                 .map(Some)
                 .map_err(|e| bad(&path, format!("value_hex: {e}"))),
         }
+    }
+
+    fn tx_proof(&self, id: &TxId) -> Result<Option<suanli_node::TxProof>, LedgerError> {
+        let path = format!("/v1/txs/{id}/proof");
+        let (status, body) = self.get(&path)?;
+        if status == 404 {
+            return Ok(None);
+        }
+        let body = ok(&path, status, body)?;
+        parse_proof(&path, &body).map(Some)
     }
 
     fn status(&self, id: &TxId) -> Result<TxStatus, LedgerError> {

@@ -23,9 +23,11 @@
 //!
 //! Start reading at [`LedgerClient`].
 
+pub mod bundle;
 pub mod channel;
 pub mod embedded;
 pub mod error;
+pub mod exchange;
 pub mod http;
 pub mod identity;
 pub mod supply;
@@ -39,7 +41,7 @@ use suanli_primitives::{ChainId, ChainKind, PublicKey, SecretKey};
 
 pub use error::{ClientError, LedgerError};
 pub use http::HttpLedger;
-pub use suanli_node::TxStatus;
+pub use suanli_node::{TxProof, TxStatus};
 
 /// How long the CLI waits for a transaction to commit by default, in milliseconds.
 pub const COMMIT_WAIT_MS: u64 = 15_000;
@@ -69,6 +71,16 @@ pub trait LedgerClient: Send + Sync + std::fmt::Debug {
     fn submit_wait(&self, tx: &Transaction, wait: Duration) -> Result<TxStatus, LedgerError>;
     /// Waits up to `wait` for a submitted transaction to leave the pending state.
     fn wait(&self, id: &TxId, kind: ChainKind, wait: Duration) -> Result<TxStatus, LedgerError>;
+
+    /// The transaction `id` with its block header and RFC 9162 inclusion proof (`None`:
+    /// not in a block). The embedded node and the node's HTTP API
+    /// (`GET /v1/txs/{id}/proof`, a member's access) serve it.
+    fn tx_proof(&self, id: &TxId) -> Result<Option<TxProof>, LedgerError> {
+        Err(LedgerError::BadAnswer {
+            what: format!("the proof of {id}"),
+            detail: "this ledger client serves no proofs".into(),
+        })
+    }
 
     /// Signs `payload` with `key` for the `kind` chain at the signer's next nonce.
     fn sign_next(

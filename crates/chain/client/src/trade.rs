@@ -275,6 +275,8 @@ pub fn order(
         requirements,
         value_fen: r.value_fen,
         signature: op::sign_digest(key, &digest),
+        wallet: None,
+        channel: None,
     };
     Ok((serial, submit(client, key, &order, "order")?))
 }

@@ -1,4 +1,5 @@
-//! The supplier side end to end through a node's HTTP API (`docs/trade.md` §1.1, §2.1):
+//! The supplier side end to end through a node's HTTP API (`docs/trade.md` §1.1, §2.1) — and the
+//! consumer side's wallet orders and trade bundles (§1.2, §10):
 //! modes, offers and CPTs signed by the supplier's own key, an order accepted by its
 //! delegated agent key — each read back through the node API down to the signing key —
 //! and the agent key refused after its revocation.
@@ -537,4 +538,142 @@ fn delegation_and_revocation_recover_from_a_partial_step() {
         "{refused}"
     );
     assert!(!has_method(&w, &supplier_key, &fragment));
+}
+
+/// The consumer side of the exchange (`docs/trade.md` §1.2, §10): an organisation wallet
+/// the operator fills and whose member orders with a channel delegation, a pre-signed
+/// order checked before it is sent, and the trade's bundle verified offline — and refused
+/// once any part of it is changed.
+#[test]
+fn wallet_orders_are_checked_submitted_and_verifiable_offline() {
+    use suanli_ledger_client::exchange::{self, OrderDraft, WalletOp};
+    use suanli_trade::bundle;
+    use suanli_trade::wallet::{ChannelDelegation, WalletName};
+
+    let w = world();
+    let supplier_key = SecretKey::from_label("exchange/supplier");
+    let consumer_key = SecretKey::from_label("exchange/consumer");
+    party(&w, &supplier_key, Role::Supplier);
+    let consumer = party(&w, &consumer_key, Role::Consumer);
+    let mode = supply::publish_mode(&w.http, &supplier_key, mode_terms()).unwrap();
+    let now = now_ms();
+    let offer_terms = OfferTerms {
+        mode_id: mode.id,
+        spec: "A100-80G x1".into(),
+        quantity: 2,
+        valid_from_ms: now - 60_000,
+        valid_until_ms: now + 3_600_000,
+    };
+    let offer = supply::publish_offer(&w.http, &supplier_key, offer_terms).unwrap();
+    let wallet = WalletName::parse("org:7").unwrap();
+    let mint = WalletOp::Mint {
+        amount_fen: PositiveFen::new(50_000).unwrap(),
+        reference: "recharge:1".into(),
+    };
+    exchange::wallet_op(&w.http, &w.operator, &wallet, mint).unwrap();
+    let member = WalletOp::Member {
+        did: consumer.clone(),
+        limit_fen: Fen::new(10_000).unwrap(),
+    };
+    exchange::wallet_op(&w.http, &w.operator, &wallet, member).unwrap();
+
+    let delegate = SecretKey::from_label("exchange/platform channel key");
+    let draft = OrderDraft {
+        serial: suanli_trade::Serial::from_bytes([7; 16]),
+        offer_id: offer.id,
+        requirements: suanli_trade::model::Requirements {
+            spec: "A100-80G x1".into(),
+            quantity: 1,
+            duration_minutes: 120,
+        },
+        value_fen: PositiveFen::new(2_000).unwrap(),
+        wallet: Some(wallet.clone()),
+        channel: Some(ChannelDelegation {
+            key: delegate.public(),
+            endpoint: "tcp://127.0.0.1:7420".into(),
+            valid_until_ms: now + 86_400_000,
+        }),
+        time_ms: now_ms(),
+    };
+    let tx = exchange::sign_order(&w.http, &consumer_key, &draft).unwrap();
+    let facts = exchange::check_order(&w.http, &tx).unwrap();
+    assert_eq!(
+        (facts.consumer, facts.draft.clone()),
+        (consumer.clone(), draft.clone())
+    );
+    // An order signed by one key inside a transaction of another is not the signer's.
+    let stranger = SecretKey::from_label("exchange/stranger");
+    let forged_op = exchange::order_op(&stranger, &facts.supplier, &draft);
+    let forged = w
+        .http
+        .sign_next(
+            ChainKind::Trade,
+            &consumer_key,
+            suanli_ledger::Payload::Call(forged_op.to_call().unwrap()),
+        )
+        .unwrap();
+    let refused = exchange::check_order(&w.http, &forged).unwrap_err();
+    assert!(refused.to_string().contains("does not verify"), "{refused}");
+
+    exchange::submit(&w.http, &tx, 10_000).unwrap();
+    exchange::submit(&w.http, &tx, 10_000).unwrap(); // the same bytes again: applied once
+    let view = exchange::wallet_view(&w.http, &wallet).unwrap().unwrap();
+    assert_eq!(view.balance_fen, 48_000);
+    assert_eq!(view.members[0].spent_fen, 2_000);
+
+    supply::accept_order(&w.http, &supplier_key, "key-1", &draft.serial, now_ms()).unwrap();
+    supply::close_trade(
+        &w.http,
+        &consumer_key,
+        &draft.serial,
+        suanli_trade::CloseReason::StoppedByConsumer,
+    )
+    .unwrap();
+    let scores =
+        suanli_trade::model::Scores::new([(Resource::Gpu, 90), (Resource::Network, 80)].into())
+            .unwrap();
+    exchange::rate(&w.http, &consumer_key, &draft.serial, scores, now_ms()).unwrap();
+    let status = exchange::trade_status(&w.http, &draft.serial)
+        .unwrap()
+        .unwrap();
+    let refund = status.trade.closure.as_ref().unwrap().refund_fen.get();
+    let view = exchange::wallet_view(&w.http, &wallet).unwrap().unwrap();
+    assert_eq!(
+        view.balance_fen,
+        48_000 + refund,
+        "the refund went back to the wallet"
+    );
+
+    // The bundle verifies offline, through a JSON round trip, and names its producer.
+    let made = suanli_ledger_client::bundle::trade_bundle(&w.http, &draft.serial)
+        .unwrap()
+        .unwrap();
+    let text = serde_json::to_string(&made).unwrap();
+    let bundle: bundle::Bundle = serde_json::from_str(&text).unwrap();
+    let report = bundle::verify(&bundle, &[]).unwrap();
+    assert_eq!((report.records, report.credentials), (4, 1));
+    assert_eq!(report.producers.len(), 1);
+    bundle::verify(&bundle, &report.producers).unwrap();
+    let wrong = bundle::verify(&bundle, &[stranger.public()]).unwrap_err();
+    assert_eq!(wrong.check, "producer");
+
+    // Any change is caught: a record's amount, a transaction, a proof.
+    let mut changed = bundle.clone();
+    if let suanli_trade::records::RecordData::Order(d) = &mut changed.entries[0].record.data {
+        d.value_fen = PositiveFen::new(1).unwrap();
+    }
+    assert_eq!(
+        bundle::verify(&changed, &[]).unwrap_err().check,
+        "order_signature"
+    );
+    let mut changed = bundle.clone();
+    changed.entries[0].tx_hex = bundle.entries[1].tx_hex.clone();
+    assert_eq!(bundle::verify(&changed, &[]).unwrap_err().check, "tx_id");
+    let mut changed = bundle.clone();
+    changed.entries[1].proof.leaf_index ^= 1;
+    changed.entries[1].proof.tree_size += 1;
+    assert_eq!(
+        bundle::verify(&changed, &[]).unwrap_err().check,
+        "inclusion"
+    );
 }

@@ -91,6 +91,47 @@ pub fn move_credits(
     CreditContract::add(state, to_key.to_vec(), amount.fen())
 }
 
+/// Mints `amount` into a contract-owned account's balance (`account_balance_key`), growing
+/// the supply with it. For contracts installed on the trade chain that check themselves
+/// that the credit operator signed (organisation wallets); `Σ balances = supply` holds.
+pub fn mint_into(
+    state: &mut dyn StateAccess,
+    key: &[u8],
+    amount: PositiveFen,
+) -> Result<(), ContractError> {
+    CreditContract::add(state, SUPPLY_KEY.to_vec(), amount.fen())?;
+    CreditContract::add(state, key.to_vec(), amount.fen())
+}
+
+/// Burns `amount` from a contract-owned account's balance, shrinking the supply with it;
+/// refuses with `insufficient_balance` and writes nothing when the account holds less.
+pub fn burn_from(
+    state: &mut dyn StateAccess,
+    key: &[u8],
+    amount: PositiveFen,
+) -> Result<(), ContractError> {
+    let balance = read_fen(state, key)?;
+    if balance.get() < amount.get() {
+        return Err(ContractError::new(
+            "insufficient_balance",
+            format!(
+                "balance {} fen is less than the {} fen to burn",
+                balance.get(),
+                amount.get()
+            ),
+        ));
+    }
+    let supply = read_fen(state, SUPPLY_KEY)?;
+    debug_assert!(supply.get() >= amount.get(), "supply below a held balance");
+    write_fen(state, key.to_vec(), balance.saturating_sub(amount.fen()));
+    write_fen(
+        state,
+        SUPPLY_KEY.to_vec(),
+        supply.saturating_sub(amount.fen()),
+    );
+    Ok(())
+}
+
 /// Parses a stored balance value (for queries outside execution).
 pub fn decode_fen(bytes: &[u8]) -> Option<Fen> {
     let array: [u8; 8] = bytes.try_into().ok()?;

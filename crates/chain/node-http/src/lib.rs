@@ -469,7 +469,11 @@ async fn tx_proof(State(node): State<Arc<Node>>, Path(id): Path<String>) -> ApiR
         let proof = node.proof(&id)?.ok_or_else(|| {
             ApiError::not_found(format!("transaction {id} is not committed on this node"))
         })?;
-        Ok(axum::Json(json!({"tx_id": id, "proof": proof})).into_response())
+        let header_hex = hex::encode(proof.header.encode());
+        Ok(
+            axum::Json(json!({"tx_id": id, "proof": proof, "header_hex": header_hex}))
+                .into_response(),
+        )
     })
     .await
 }

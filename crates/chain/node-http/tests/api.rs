@@ -693,6 +693,8 @@ fn trade_endpoints_show_full_records_only_to_parties_and_regulators() {
         requirements,
         value_fen: suanli_primitives::PositiveFen::new(600).unwrap(),
         signature: op::sign_digest(&consumer, &digest),
+        wallet: None,
+        channel: None,
     };
     trade_tx(&h, &consumer, &order);
 

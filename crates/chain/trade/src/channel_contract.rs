@@ -198,7 +198,7 @@ impl Exec<'_, '_> {
         bond_fen: Fen,
         challenge_window_ms: u64,
     ) -> Result<(), ContractError> {
-        let (trade, consumer) = self.trade_as(serial, Role::Consumer)?;
+        let (trade, consumer) = self.trade_as_consumer_side(serial)?;
         Self::require_open(&trade)?;
         if self.state.get(&channel_key(serial)).is_some() {
             return Err(err("channel_exists", "a trade has at most one channel"));
@@ -224,15 +224,19 @@ impl Exec<'_, '_> {
             self.settle_before_channel(trade, start_ms, end_ms)?;
         let end_ms = trade.contract_end_ms.unwrap_or(end_ms);
         trade.billed_until_ms = Some(start_ms);
-        self.move_fen(
-            &balance_key(&consumer.key),
-            &bond_key(serial, Role::Consumer),
-            bond_fen,
-        )?;
+        // The channel's consumer key is the signer's: the consumer's own key, or the
+        // channel key it delegated with the order.
+        let consumer_key = *self.ctx.signer;
+        let payer = if bond_fen > Fen::ZERO {
+            self.consumer_payer(&trade, bond_fen)?
+        } else {
+            Vec::new()
+        };
+        self.move_fen(&payer, &bond_key(serial, Role::Consumer), bond_fen)?;
         let terms = ChannelTerms {
             serial: *serial,
             supplier_key: self.channel_supplier_key(&trade)?,
-            consumer_key: consumer.key,
+            consumer_key,
             rate_fen_per_minute: trade.rate_fen_per_minute,
             min_cost_fen: trade.min_cost_fen,
             base_minutes: trade.billed_minutes,
@@ -358,7 +362,7 @@ impl Exec<'_, '_> {
         serial: &Serial,
         state: &SignedState,
     ) -> Result<(), ContractError> {
-        let (mut trade, party, _) = self.trade_as_party(serial)?;
+        let (mut trade, party, _) = self.trade_as_channel_party(serial)?;
         let mut channel = self.channel_in(serial, &[ChannelStatus::Open])?;
         if channel.checkins >= CHANNEL_CHECKINS_MAX {
             return Err(err(
@@ -449,7 +453,7 @@ impl Exec<'_, '_> {
         serial: &Serial,
         state: &SignedState,
     ) -> Result<(), ContractError> {
-        let (trade, party, role) = self.trade_as_party(serial)?;
+        let (trade, party, role) = self.trade_as_channel_party(serial)?;
         let mut channel =
             self.channel_in(serial, &[ChannelStatus::Open, ChannelStatus::Closing])?;
         let next = &state.statement;
@@ -519,14 +523,13 @@ impl Exec<'_, '_> {
         }
         trade.billed_until_ms = Some(channel.terms.start_ms + last.minutes * MINUTE_MS);
         for role in [Role::Consumer, Role::Supplier] {
-            let did = if role == Role::Consumer {
-                &trade.consumer
-            } else {
-                &trade.supplier
-            };
-            let key = self.key_of(did)?;
             let bond = bond_key(&serial, role);
             let held = self.escrow_fen(&bond)?;
+            let payee = if role == Role::Consumer {
+                self.consumer_payee(&trade, held)?
+            } else {
+                balance_key(&self.key_of(&trade.supplier)?)
+            };
             // Settlement returns each bond whole: the channel's record of it and the
             // account agree, and the account ends empty.
             debug_assert_eq!(
@@ -536,7 +539,7 @@ impl Exec<'_, '_> {
                     _ => channel.supplier_bond_fen,
                 }
             );
-            self.move_fen(&bond, &balance_key(&key), held)?;
+            self.move_fen(&bond, &payee, held)?;
             debug_assert_eq!(self.escrow_fen(&bond)?, Fen::ZERO);
         }
         channel.status = ChannelStatus::Closed;
@@ -626,7 +629,7 @@ impl Exec<'_, '_> {
         state: Option<&SignedState>,
         reason: CloseReason,
     ) -> Result<(), ContractError> {
-        let (trade, party, role) = self.trade_as_party(serial)?;
+        let (trade, party, role) = self.trade_as_channel_party(serial)?;
         let mut channel = self.channel_in(serial, &[ChannelStatus::Open])?;
         self.check_close_reason(&channel, role, reason)?;
         if let Some(state) = state {
@@ -672,7 +675,7 @@ impl Exec<'_, '_> {
         state: &SignedState,
     ) -> Result<(), ContractError> {
         Self::not_final(state)?;
-        let (trade, party, role) = self.trade_as_party(serial)?;
+        let (trade, party, role) = self.trade_as_channel_party(serial)?;
         let mut channel = self.channel_in(serial, &[ChannelStatus::Closing])?;
         let Some(mut closing) = channel.closing.clone() else {
             return Err(corrupt("channel closing"));
@@ -746,7 +749,7 @@ impl Exec<'_, '_> {
     }
 
     fn channel_settle(&mut self, serial: &Serial) -> Result<(), ContractError> {
-        let (trade, _, _) = self.trade_as_party(serial)?;
+        let (trade, _, _) = self.trade_as_channel_party(serial)?;
         let mut channel = self.channel_in(serial, &[ChannelStatus::Closing])?;
         let Some(closing) = channel.closing.clone() else {
             return Err(corrupt("channel closing"));

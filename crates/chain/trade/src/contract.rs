@@ -27,6 +27,7 @@ use crate::records::*;
 
 mod ordering;
 mod settling;
+mod wallets;
 
 /// How far a record's own time may be from its block's time, in ms.
 pub const TIME_SKEW_MS_MAX: u64 = 10 * MINUTE_MS;
@@ -153,20 +154,36 @@ impl Exec<'_, '_> {
                 requirements,
                 value_fen,
                 signature,
-            } => self.order(
+                wallet,
+                channel,
+            } => self.order(ordering::OrderCall {
                 serial,
                 offer_id,
                 time_ms,
                 requirements,
                 value_fen,
                 signature,
-            ),
+                wallet,
+                channel,
+            }),
             TradeOp::Accept {
                 serial,
                 signature,
                 credential,
             } => self.accept(&serial, signature, &credential),
             TradeOp::Fund { serial, amount_fen } => self.fund(&serial, amount_fen),
+            TradeOp::WalletMint {
+                wallet, amount_fen, ..
+            } => self.wallet_mint(&wallet, amount_fen),
+            TradeOp::WalletBurn {
+                wallet, amount_fen, ..
+            } => self.wallet_burn(&wallet, amount_fen),
+            TradeOp::WalletMember {
+                wallet,
+                did,
+                limit_fen,
+            } => self.wallet_member(&wallet, &did, limit_fen),
+            TradeOp::WalletSuspend { wallet, suspended } => self.wallet_suspend(&wallet, suspended),
             TradeOp::Checkin {
                 serial,
                 start_ms,

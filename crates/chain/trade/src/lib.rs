@@ -26,12 +26,17 @@
 //! the identity chain's registry at admission, against the built-ins' shape in the
 //! contract).
 //!
+//! Organisations pay from keyless wallets their members order from within limits, and an
+//! order can delegate the consumer's channel side to the platform's controller for that
+//! trade only ([`wallet`]).
+//!
 //! Start reading at [`op::TradeOp`], then [`contract`], then [`view`]; money rules are in
 //! [`pricing`], the credentials in [`credentials`], the state layout in [`records`] (a
 //! record's typed content in [`record_data`]); amounts are `suanli_primitives::money::Fen`;
 //! channels at [`channel`], then [`channel_contract`].
 
 pub mod agents;
+pub mod bundle;
 pub mod channel;
 pub mod channel_contract;
 pub mod contract;
@@ -44,6 +49,7 @@ pub mod pricing;
 pub mod record_data;
 pub mod records;
 pub mod view;
+pub mod wallet;
 
 pub use channel_contract::ChannelContract;
 pub use contract::TradeContract;

@@ -11,6 +11,7 @@ use suanli_primitives::{Fen, PositiveFen, PublicKey, SecretKey, Signature};
 use crate::model::{
     CloseReason, InvalidValue, ModeTerms, OfferTerms, PartyDid, Requirements, Role, Scores, Serial,
 };
+use crate::wallet::{ChannelDelegation, WALLET_REFERENCE_LEN_MAX, WalletName};
 
 /// Longest credential id (the KYC credential an enrollment rests on), in bytes.
 pub const CREDENTIAL_ID_LEN_MAX: usize = 256;
@@ -61,6 +62,14 @@ pub enum TradeOp {
         requirements: Requirements,
         value_fen: PositiveFen,
         signature: Signature,
+        /// Pay from this organisation wallet (the signer must be a member) instead of the
+        /// signer's own balance; refunds go back to it. Covered by the signature (v2).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wallet: Option<WalletName>,
+        /// The consumer's channel side delegated to this key for this trade only. Covered
+        /// by the signature (v2).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        channel: Option<ChannelDelegation>,
     },
     /// Supplier: contract (ConType_3): countersigns the consumer's order signature and
     /// issues the trade-start credential.
@@ -108,6 +117,27 @@ pub enum TradeOp {
     },
     /// Supplier (its own enrolled key): revokes an agent key, permanently.
     RevokeAgent { key: PublicKey },
+    /// Operator: money in — mints `amount_fen` settlement credits into a wallet.
+    WalletMint {
+        wallet: WalletName,
+        amount_fen: PositiveFen,
+        reference: String,
+    },
+    /// Operator: money out — burns `amount_fen` from a wallet.
+    WalletBurn {
+        wallet: WalletName,
+        amount_fen: PositiveFen,
+        reference: String,
+    },
+    /// Operator: records `did` as a member of a wallet who may have at most `limit_fen`
+    /// out of it (0 blocks new orders; what is spent stays counted).
+    WalletMember {
+        wallet: WalletName,
+        did: PartyDid,
+        limit_fen: Fen,
+    },
+    /// Operator: suspends a wallet (no orders, top-ups or bonds from it) or lifts that.
+    WalletSuspend { wallet: WalletName, suspended: bool },
     /// Supplier (its own enrolled key): adopts version 1 of CPT `cpt`, registered by its
     /// DID on the identity chain with exactly `schema` (checked at admission), as the
     /// template of its `purpose` credentials, so its modes may name it.
@@ -187,7 +217,22 @@ impl TradeOp {
             TradeOp::PublishOffer { terms } => terms.check(),
             // Amounts are never negative (`Fen`), orders and top-ups never zero
             // (`PositiveFen`): decoding refuses them.
-            TradeOp::Order { requirements, .. } => requirements.check(),
+            TradeOp::Order {
+                requirements,
+                channel,
+                ..
+            } => {
+                requirements.check()?;
+                channel.as_ref().map_or(Ok(()), ChannelDelegation::check)
+            }
+            TradeOp::WalletMint { reference, .. } | TradeOp::WalletBurn { reference, .. } => {
+                if reference.is_empty() || reference.len() > WALLET_REFERENCE_LEN_MAX {
+                    return Err(InvalidValue::from(format!(
+                        "reference must be 1..={WALLET_REFERENCE_LEN_MAX} bytes"
+                    )));
+                }
+                Ok(())
+            }
             TradeOp::Checkin {
                 start_ms, end_ms, ..
             } => {
@@ -271,6 +316,63 @@ pub fn order_digest(
         &value_fen.get().to_be_bytes(),
     ])
     .as_bytes()
+}
+
+/// What the consumer signs for an order that pays from a wallet or delegates its channel
+/// side (`docs/trade.md` §3): the v1 fields under the tag "suanli/trade/order/v2", then
+/// len‖wallet (empty: none), a flag byte (1: a delegation follows, 0: none) and the
+/// delegation's key (32 bytes) ‖ len‖endpoint ‖ valid_until_ms u64 BE. An order with
+/// neither signs [`order_digest`] (v1), so v1 signatures keep verifying.
+pub fn order_digest_v2(
+    v1: OrderFields<'_>,
+    wallet: Option<&WalletName>,
+    channel: Option<&ChannelDelegation>,
+) -> [u8; 32] {
+    if wallet.is_none() && channel.is_none() {
+        return order_digest(
+            v1.serial,
+            v1.time_ms,
+            v1.supplier,
+            v1.offer_id,
+            v1.requirements,
+            v1.value_fen,
+        );
+    }
+    let mut s = Vec::new();
+    field(&mut s, v1.supplier.as_str().as_bytes());
+    let mut extra = Vec::new();
+    field(&mut extra, wallet.map_or("", WalletName::as_str).as_bytes());
+    match channel {
+        None => extra.push(0),
+        Some(d) => {
+            extra.push(1);
+            extra.extend_from_slice(d.key.as_bytes());
+            field(&mut extra, d.endpoint.as_bytes());
+            extra.extend_from_slice(&d.valid_until_ms.to_be_bytes());
+        }
+    }
+    *sha256_parts(&[
+        b"suanli/trade/order/v2".as_slice(),
+        v1.serial.as_bytes(),
+        &v1.time_ms.to_be_bytes(),
+        &s,
+        &v1.offer_id.to_be_bytes(),
+        &v1.requirements.signing_bytes(),
+        &v1.value_fen.get().to_be_bytes(),
+        &extra,
+    ])
+    .as_bytes()
+}
+
+/// The fields an order digest covers besides the wallet and the delegation.
+#[derive(Debug, Clone, Copy)]
+pub struct OrderFields<'a> {
+    pub serial: &'a Serial,
+    pub time_ms: u64,
+    pub supplier: &'a PartyDid,
+    pub offer_id: u64,
+    pub requirements: &'a Requirements,
+    pub value_fen: PositiveFen,
 }
 
 /// What the supplier signs to countersign (seed 003 eq. 8): the consumer's order

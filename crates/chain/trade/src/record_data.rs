@@ -69,6 +69,12 @@ pub struct OrderData {
     pub supplier: PartyDid,
     pub time_ms: u64,
     pub value_fen: PositiveFen,
+    /// The wallet paid from (v2 orders only, covered by the signature).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wallet: Option<crate::wallet::WalletName>,
+    /// The channel delegation (v2 orders only, covered by the signature).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<crate::wallet::ChannelDelegation>,
 }
 
 /// `contract` (ConType_3): both signatures and the trade-start credential.

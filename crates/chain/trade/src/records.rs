@@ -23,6 +23,9 @@
 //! | `trade/cpt/<u32 BE id>` | [`crate::cpts::AdoptedCpt`] |
 //! | `trade/agent/<32-byte key>` | [`AgentKey`] |
 //! | `trade/ag_n/<did>`, `trade/ag/<did>/<u64 BE>` | agent keys authorised, the n-th key (32 bytes) |
+//! | `trade/w/<wallet>` | [`crate::wallet::Wallet`] |
+//! | `trade/wm/<wallet>/<did>` | [`crate::wallet::WalletMember`] |
+//! | `trade/wm_i/<wallet>/<u32 BE n>` | the DID of the wallet's n-th member |
 //!
 //! A trade's escrow is the settlement-credit balance of the account
 //! [`escrow_account`]`(serial)`, which is not a public key: nobody holds a key for it and
@@ -41,6 +44,7 @@ use crate::model::{
     CloseReason, Encryption, PartyDid, Requirements, Role, Scores, Serial, Weights,
 };
 pub use crate::record_data::RecordData;
+use crate::wallet::{ChannelDelegation, WalletName};
 
 pub const POLICY_KEY: &[u8] = b"trade/policy";
 pub const MODE_NEXT_KEY: &[u8] = b"trade/mode_next";
@@ -335,6 +339,12 @@ pub struct Trade {
     /// a service channel opened on the trade takes the supplier's statements signed by it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_key: Option<PublicKey>,
+    /// The organisation wallet the order was paid from (refunds and bonds go back to it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wallet: Option<WalletName>,
+    /// The consumer's channel side, delegated with the order (`crate::wallet`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delegate: Option<ChannelDelegation>,
 }
 
 impl Trade {

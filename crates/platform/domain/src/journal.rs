@@ -69,6 +69,10 @@ pub enum Account {
     /// brought into the books by supplier settlement statements (debited with their
     /// gross; `docs/supply.md` §4).
     TradeConsumption,
+    /// A customer's money in trades on the trade chain: moved from its cash when an order
+    /// escrows on the chain, paid out by check-ins, refunded at the close
+    /// (`docs/exchange.md`).
+    TradeEscrow(OrgId),
 }
 
 impl Account {
@@ -84,6 +88,7 @@ impl Account {
             Account::Credit(o) => format!("customer:{o}:credit"),
             Account::Frozen(o) => format!("customer:{o}:frozen"),
             Account::TradeConsumption => "trade:consumption".to_owned(),
+            Account::TradeEscrow(o) => format!("customer:{o}:trade_escrow"),
         }
     }
 
@@ -108,6 +113,7 @@ impl Account {
             ("customer", "voucher") => Some(Account::Voucher(org)),
             ("customer", "credit") => Some(Account::Credit(org)),
             ("customer", "frozen") => Some(Account::Frozen(org)),
+            ("customer", "trade_escrow") => Some(Account::TradeEscrow(org)),
             _ => None,
         }
     }
@@ -115,9 +121,11 @@ impl Account {
     /// The customer organisation owning this account, if it is a customer account.
     pub fn customer(self) -> Option<OrgId> {
         match self {
-            Account::Cash(o) | Account::Voucher(o) | Account::Credit(o) | Account::Frozen(o) => {
-                Some(o)
-            }
+            Account::Cash(o)
+            | Account::Voucher(o)
+            | Account::Credit(o)
+            | Account::Frozen(o)
+            | Account::TradeEscrow(o) => Some(o),
             _ => None,
         }
     }
@@ -133,6 +141,7 @@ impl Account {
             Account::Revenue => "revenue",
             Account::SupplierPayable(_) | Account::SupplierChainPayable(_) => "supplier",
             Account::TradeConsumption => "trade",
+            Account::TradeEscrow(_) => "trade_escrow",
         }
     }
 
@@ -209,6 +218,12 @@ pub enum TxKind {
     SupplierSettlement,
     /// An approved supplier payout (supplier payable → bank).
     SupplierPayout,
+    /// An order placed on the trade chain: cash → trade escrow (`docs/exchange.md`).
+    TradeOrder,
+    /// A check-in of a trade: trade escrow → trade consumption.
+    TradeCheckin,
+    /// A trade's close refund: trade escrow → cash.
+    TradeRefund,
 }
 
 impl TxKind {
@@ -229,6 +244,9 @@ impl TxKind {
             TxKind::Reversal => "reversal",
             TxKind::SupplierSettlement => "supplier_settlement",
             TxKind::SupplierPayout => "supplier_payout",
+            TxKind::TradeOrder => "trade_order",
+            TxKind::TradeCheckin => "trade_checkin",
+            TxKind::TradeRefund => "trade_refund",
         }
     }
 
@@ -250,6 +268,9 @@ impl TxKind {
             Reversal,
             SupplierSettlement,
             SupplierPayout,
+            TradeOrder,
+            TradeCheckin,
+            TradeRefund,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -268,8 +289,10 @@ impl TxKind {
             | TxKind::ChangeSpec
             | TxKind::Usage
             | TxKind::HoldPost
-            | TxKind::SupplierSettlement => "consumption",
-            TxKind::Refund | TxKind::HoldVoid => "refund",
+            | TxKind::SupplierSettlement
+            | TxKind::TradeOrder
+            | TxKind::TradeCheckin => "consumption",
+            TxKind::Refund | TxKind::HoldVoid | TxKind::TradeRefund => "refund",
         }
     }
 }

@@ -42,6 +42,8 @@ pub mod role;
 pub mod security;
 pub mod supply;
 pub mod throttle;
+// Orders of supplier offers as trades on the trade chain (issue 18).
+pub mod trades;
 pub mod validate;
 
 pub use authz::{OrgVisibility, Principal};

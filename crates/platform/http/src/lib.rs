@@ -69,6 +69,11 @@ pub mod supply_ledger;
 pub mod trade_book; // issue 16, supplier money
 // --- payout burns (issue 16, payout helper)
 pub mod payout_ledger;
+// --- the market in the product (issue 17)
+pub mod market_index;
+// --- trades (issue 18, H-trades)
+pub mod exchange;
+pub mod trade_ledger;
 
 use config::Config;
 use std::net::SocketAddr;
@@ -208,6 +213,19 @@ pub struct AppState {
     pub hosted_agents: Option<Arc<dyn hosted_agents::HostedAgentPort>>,
     /// Seals hosted agents' keys (its key file is `<data_dir>/hosted-agents.key`).
     pub hosted_keyring: Arc<hosted_agents::Keyring>,
+    /// The market's in-memory index of listed offers (issue 17).
+    pub market: Arc<market_index::MarketIndex>,
+    // --- trades (issue 18, H-trades)
+    /// The trade chain as the exchange uses it (orders, records, wallets), when attached.
+    pub trade_ledger: Option<Arc<dyn trade_ledger::TradeLedger>>,
+    /// The organisation wallets' mirror (mint on cash in, burn on cash out), sent
+    /// continuously by the exchange worker when attached.
+    pub mirror: Option<Arc<dyn payment::SettlementMirror>>,
+    /// Wakes the exchange worker (after an order or a limit change).
+    pub exchange_kick: Arc<tokio::sync::Notify>,
+    /// Serialises the exchange's transactions signed with the operator key (wallet mints,
+    /// burns and member limits), so two of them never take the same nonce.
+    pub operator_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl AppState {
@@ -295,6 +313,11 @@ impl Platform {
             hosted_keyring: Arc::new(hosted_agents::Keyring::new(
                 dir.join(hosted_agents::HOSTED_KEY_FILE),
             )),
+            market: Arc::default(),
+            trade_ledger: None, // issue 18
+            mirror: None,
+            exchange_kick: Arc::default(),
+            operator_lock: Arc::default(),
         };
         let platform = Self { state };
         platform.bootstrap(config).await?;
@@ -407,6 +430,19 @@ impl Platform {
         self
     }
 
+    // --- trades (issue 18, H-trades)
+    /// Attaches the trade chain's exchange side (orders as trades, wallets).
+    pub fn with_trade_ledger(mut self, ledger: Arc<dyn trade_ledger::TradeLedger>) -> Self {
+        self.state.trade_ledger = Some(ledger);
+        self
+    }
+
+    /// Attaches the wallet mirror, sent continuously by the exchange worker.
+    pub fn with_mirror(mut self, mirror: Arc<dyn payment::SettlementMirror>) -> Self {
+        self.state.mirror = Some(mirror);
+        self
+    }
+
     /// The HTTP application.
     pub fn router(&self) -> axum::Router {
         routes::router(self.state.clone())
@@ -457,6 +493,14 @@ impl Platform {
                     Arc::clone(&self.state.did_kick),
                 ));
             }
+        }
+        // --- trades (issue 18, H-trades)
+        if self.state.trade_ledger.is_some() || self.state.mirror.is_some() {
+            tokio::spawn(exchange::worker(self.state.clone()));
+        } else {
+            tracing::warn!(
+                "no trade chain attached: orders are not traded on the chain and wallets are not mirrored"
+            );
         }
         let app = app.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, app)

@@ -18,6 +18,13 @@ pub struct Metrics {
     pub audit_appended: AtomicU64,
     /// Audit appends that failed.
     pub audit_failed: AtomicU64,
+    // issue 18, trades
+    /// Orders stored as trades (escrow entry written).
+    pub trade_orders: AtomicU64,
+    /// Orders the trade chain refused (escrow entry reversed).
+    pub trade_refused: AtomicU64,
+    /// Wallet alarms raised: an organisation's cash and its chain wallet disagree.
+    pub wallet_alarms: AtomicU64,
 }
 
 fn inc(c: &AtomicU64) {
@@ -55,6 +62,18 @@ impl Metrics {
             &self.audit_failed
         });
     }
+    /// Counts an order stored as a trade.
+    pub fn trade_order(&self) {
+        inc(&self.trade_orders);
+    }
+    /// Counts an order the chain refused.
+    pub fn trade_refusal(&self) {
+        inc(&self.trade_refused);
+    }
+    /// Counts a wallet alarm.
+    pub fn wallet_alarm(&self) {
+        inc(&self.wallet_alarms);
+    }
 
     /// The text exposition.
     pub fn render(&self) -> String {
@@ -88,6 +107,24 @@ impl Metrics {
             "suanli_audit_append_failures_total {}",
             g(&self.audit_failed)
         );
+        // issue 18, trades
+        s.push_str(
+            "# HELP suanli_trade_orders_total Orders stored as trades, and refused by the chain.\n",
+        );
+        s.push_str("# TYPE suanli_trade_orders_total counter\n");
+        let _ = writeln!(
+            s,
+            "suanli_trade_orders_total{{outcome=\"stored\"}} {}",
+            g(&self.trade_orders)
+        );
+        let _ = writeln!(
+            s,
+            "suanli_trade_orders_total{{outcome=\"refused\"}} {}",
+            g(&self.trade_refused)
+        );
+        s.push_str("# HELP suanli_wallet_alarms_total Wallet reconciliation alarms (journal cash and chain wallet differ).\n");
+        s.push_str("# TYPE suanli_wallet_alarms_total counter\n");
+        let _ = writeln!(s, "suanli_wallet_alarms_total {}", g(&self.wallet_alarms));
         s
     }
 }

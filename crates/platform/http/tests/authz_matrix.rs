@@ -414,6 +414,16 @@ fn sample_body(path: &str, method: &str) -> Option<Value> {
         ("POST", "/api/v1/ops/suppliers/listings/{id}/reject") => json!({"reason": "matrix"}),
         // Issue 16, the agent's part: provisioning work orders.
         ("POST", "/api/v1/supplier/work-orders") => json!({"serial": "00".repeat(16)}),
+        // Issue 18, the exchange: bodies that parse, so the permission decides.
+        ("POST", "/api/v1/trades") => {
+            json!({"offer_id": 1, "units": 1, "term_minutes": 1, "password": "matrix"})
+        }
+        ("POST", "/api/v1/trades/presigned") => json!({"tx": "00"}),
+        ("POST", "/api/v1/trades/{serial}/rate") => {
+            json!({"scores": {"gpu": 1}, "password": "matrix"})
+        }
+        ("PUT", "/api/v1/trades/members/{id}") => json!({"limit_fen": 1}),
+        ("POST", "/api/v1/trades/{serial}/stop") => json!({"password": "matrix"}),
         ("POST", "/api/v1/supplier/agent-keys") => {
             json!({"public_key": "00".repeat(32), "proof": "00".repeat(64), "fragment": "agent-1", "password": "x"})
         }

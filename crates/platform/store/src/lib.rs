@@ -53,10 +53,16 @@ mod supply; // issue 16, supplier money
 // Provisioning work orders (issue 16, the agent's part).
 mod hosted_agents;
 mod work_orders; // issue 16, platform-hosted agents
+// Trades on the trade chain (issue 18).
+mod trades;
 
 pub use hosted_agents::{
     HostedAgentRecord, HostedAgentStore, HostedPolicy, HostedStatus, NewHostedAgent,
 };
+// The market's search index (issue 17).
+mod market;
+
+pub use market::MarketStore;
 pub use money::*;
 pub use records::*;
 pub use sql::{PG_AUDIT_BATCH_MAX, PgStore, SqliteStore};
@@ -67,7 +73,8 @@ pub use suppliers::{
     CLAIMED_CREDIT_CODE, QUALIFICATION_SHA256, SupplierStore, qualification_sha256,
 };
 pub use supply::*;
-pub use work_orders::{NewWorkOrder, WorkOrderRecord, WorkOrderStore};
+pub use trades::*;
+pub use work_orders::{NewWorkOrder, WorkOrderRecord, WorkOrderStore}; // issue 17
 
 use suanli_platform_domain::audit::{AuditEvent, AuditRecord};
 use suanli_platform_domain::{
@@ -135,6 +142,8 @@ pub trait OpsStore:
     + SupplierMoneyStore // issue 16, supplier money
     + WorkOrderStore
     + HostedAgentStore // issue 16, platform-hosted agents
+    + MarketStore // issue 17
+    + TradeStore // issue 18
     + Send
     + Sync
     + std::fmt::Debug

@@ -1,14 +1,15 @@
 //! Posting a journal transaction, one body ([`post`]) for every backend: the header, the
 //! customer balances' projection (each customer line records the balance after it), the
 //! lines, the store's own balance check on what the database stored, and the
-//! settlement-credit mirror instructions (money in through the bank is minted on the
-//! chain, money out burned). Each backend implements the four writes of
+//! settlement-credit mirror instructions (the organisation's chain wallet follows its
+//! cash: a transaction naming the organisation that raises its cash mints the difference
+//! into the wallet, one that lowers it burns; `docs/exchange.md` §1). Each backend implements the four writes of
 //! [`JournalWrites`]: sqlx in `money_sql/journal.rs`, the SQLite writer thread in
 //! `sqlite_writer/ops.rs`.
 
 use crate::{StoreError, StoreResult};
 use suanli_platform_domain::OrgId;
-use suanli_platform_domain::journal::{Account, JournalTx, Line, Side};
+use suanli_platform_domain::journal::{Account, JournalTx, Line};
 
 /// The writes of a journal posting, inside the operation's SQL transaction.
 pub(crate) trait JournalWrites {
@@ -59,7 +60,7 @@ pub(crate) async fn post<W: JournalWrites>(
     );
     let total = jt.total();
     let id = w.header(jt, org, instance, channel, at_ms).await?;
-    let (mut money_in, mut money_out) = (0i64, 0i64);
+    let mut cash_delta = 0i64;
     let mut afters = Vec::with_capacity(jt.lines().len());
     for l in jt.lines() {
         let after = match l.account.customer() {
@@ -69,11 +70,12 @@ pub(crate) async fn post<W: JournalWrites>(
             ),
             None => None,
         };
-        if l.account == Account::Bank {
-            match l.side {
-                Side::Debit => money_in += l.amount.get(),
-                Side::Credit => money_out += l.amount.get(),
-            }
+        if let (Account::Cash(o), Some(named)) = (l.account, org)
+            && o == named
+        {
+            cash_delta = cash_delta
+                .checked_add(l.account.signed(l.side, l.amount))
+                .ok_or_else(|| StoreError::Corrupt("journal cash sum".into()))?;
         }
         afters.push(after);
     }
@@ -96,11 +98,14 @@ pub(crate) async fn post<W: JournalWrites>(
             "journal transaction {id} unbalanced"
         )));
     }
+    // The wallet mirrors the cash of the organisation the transaction names. Trade
+    // entries name none: the chain moves the wallet itself (orders escrow from it, closes
+    // refund into it).
     if let Some(o) = org {
-        for (op, amount) in [("mint", money_in), ("burn", money_out)] {
-            if amount > 0 {
-                w.mirror(id, o, op, amount, at_ms).await?;
-            }
+        match cash_delta {
+            0 => {}
+            d if d > 0 => w.mirror(id, o, "mint", d, at_ms).await?,
+            d => w.mirror(id, o, "burn", -d, at_ms).await?,
         }
     }
     Ok(id)

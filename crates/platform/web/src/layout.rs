@@ -130,6 +130,12 @@ pub const CONSOLE: Section = Section {
             "wo.mine",
             Some(Permission::AccountRead),
         ),
+        // Issue 18, H-trades: My trades.
+        (
+            "/console/trades",
+            "nav.trades",
+            Some(Permission::AccountRead),
+        ),
         (
             "/console/orders",
             "console.orders",
@@ -313,6 +319,7 @@ fn shell(ctx: &Ctx, title: &str, section: Option<&Section>, body: Markup) -> Res
                     button.menu-toggle type="button" aria-controls="topnav" aria-expanded="false" { (lang.t("nav.menu")) }
                     nav #topnav aria-label=(lang.t("nav.menu")) {
                         a href="/" { (lang.t("nav.portal")) }
+                        a href="/market" { (lang.t("nav.market")) }
                         @if let Some(a) = &ctx.auth {
                             @if a.principal.has(Permission::AccountRead) || a.principal.has(Permission::OrderPlace) {
                                 a href="/console" { (lang.t("nav.console")) }

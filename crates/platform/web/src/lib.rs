@@ -41,6 +41,8 @@ pub mod ctx;
 pub mod form;
 pub mod i18n;
 pub mod layout;
+// Issue 17: the market in the product.
+pub mod market;
 pub mod ops_pages;
 pub mod portal;
 pub mod supplier;
@@ -215,8 +217,13 @@ pub fn router(app: AppState, api: Router) -> Router {
         // --- supply (issue 16, supply helper)
         .merge(ops_pages::supply_listings::routes())
         .route("/offers/{id}", get(portal::offer))
+        .route("/market", get(market::search))
+        .route("/market/compare", get(market::compare))
+        .route("/market/policy", get(market::policy))
         // Issue 16, the agent's part.
         .merge(console::work_orders::routes())
+        // Issue 18, H-trades: the exchange.
+        .merge(console::trades::routes())
         .fallback(fallback)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -248,7 +248,8 @@ pub async fn offer(State(s): State<WebState>, ctx: Ctx, Path(id): Path<i64>) -> 
                 td { (d.pue) } td { (d.utilisation) }
             } } }
         }
-        p { a.button.secondary href="/" { (ctx.t("order.back")) } }
+        // Issue 18: order the offer as a trade on the chain.
+        p { a.button #order-trade href={ "/console/trades/new?offer=" (v.offer.id) } { (ctx.t("tr.order_offer")) } " " a.button.secondary href="/" { (ctx.t("order.back")) } }
     };
     Ok(layout::page(&ctx, &v.offer.title, None, body))
 }

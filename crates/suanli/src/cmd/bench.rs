@@ -36,6 +36,9 @@ pub enum BenchCmd {
     Web(bench::web::WebBenchArgs),
     /// CP-ABE (FAME): encrypt and decrypt under a 10-attribute policy vs one pairing.
     Abe(AbeBench),
+    /// Market searches over HTTP on 100,000 listed offers: searches/s and p99 vs the
+    /// market core's in-memory query on the same data.
+    MarketApi(bench::market_api::MarketApiBenchArgs),
 }
 
 /// `suanli bench abe`.
@@ -57,5 +60,6 @@ pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
         BenchCmd::Channel(args) => bench::channel::run(args),
         BenchCmd::Web(args) => bench::web::run(args),
         BenchCmd::Abe(a) => Ok(suanli_abe_bench::run(a.json)?),
+        BenchCmd::MarketApi(args) => bench::market_api::run(args),
     }
 }

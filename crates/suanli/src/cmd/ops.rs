@@ -1,10 +1,11 @@
 //! `suanli ops …`: operations-platform maintenance.
 //!
-//! `reconcile` proves that the chain's settlement credits mirror the journal: every
-//! customer's credits on the trade chain must equal its money in − money out in the
-//! journal. The journal writes a mint (money in) or burn (money out) instruction into an
-//! outbox in the same SQL transaction as the entry; `reconcile` first sends the pending
-//! ones (unless `--no-mirror`), then compares and exits non-zero naming every difference.
+//! `reconcile` proves that the chain's organisation wallets mirror the journal: every
+//! customer's wallet on the trade chain must equal its cash in the journal
+//! (`docs/exchange.md`). The journal writes a mint (cash up) or burn (cash down)
+//! instruction into an outbox in the same SQL transaction as the entry; `reconcile` first
+//! sends the pending ones and follows the exchange's trades (unless `--no-mirror`), then
+//! compares, prints the trades' counts and exits non-zero naming every difference.
 //!
 //! The work is `suanli_bridge::mirror` (`LedgerMirror`, `reconcile_platform`). It works on the embedded node under the platform's data directory, so run it while
 //! `suanli serve` is stopped (the node's files are locked while it runs).
@@ -55,7 +56,12 @@ fn run_reconcile(a: ReconcileArgs) -> anyhow::Result<()> {
         println!(
             "{}",
             serde_json::json!({"mirrored": sent, "customers": checked, "differences": diffs,
-                "suppliers": suppliers})
+                "suppliers": suppliers,
+                // Issue 18: the exchange's trades (docs/exchange.md §5).
+                "orders": r.trades.orders, "orders_on_chain": r.trades.orders_on_chain,
+                "placing": r.trades.placing, "checkins": r.trades.checkins,
+                "checkins_billed": r.trades.checkins_billed,
+                "journal_minus_chain_fen": r.trades.journal_minus_chain_fen})
         );
     } else {
         for s in &suppliers {
@@ -67,9 +73,19 @@ fn run_reconcile(a: ReconcileArgs) -> anyhow::Result<()> {
             }
         }
         println!("mirrored {sent} pending instruction(s); compared {checked} customer(s)");
+        let t = &r.trades;
+        println!(
+            "trades: {} order(s), {} on the chain, {} placing; check-ins {} on the chain, {} billed; journal − chain {} fen",
+            t.orders,
+            t.orders_on_chain,
+            t.placing,
+            t.checkins,
+            t.checkins_billed,
+            t.journal_minus_chain_fen
+        );
         for d in &diffs {
             println!(
-                "DIFFERENCE org #{}: journal money in − out {} fen, chain settlement credits {} fen",
+                "DIFFERENCE org #{}: journal cash {} fen, chain wallet {} fen",
                 d.org, d.journal_fen, d.chain_fen
             );
         }

@@ -277,6 +277,27 @@ pub enum TradeCmd {
         #[command(flatten)]
         node: NodeTarget,
     },
+    /// A trade's bundle: every record with its transaction, block header and inclusion
+    /// proof (docs/trade.md §10), written to FILE for anyone to verify offline. Reads raw
+    /// state and proofs: a node on loopback, or a member token.
+    Bundle {
+        #[arg(long)]
+        serial: String,
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        node: NodeTarget,
+    },
+    /// Verify a trade bundle offline (docs/trade.md §10): transactions, block headers and
+    /// inclusion proofs, signers, every signature and credential inside the records.
+    Verify {
+        /// The bundle file (`suanli trade bundle`, or the download of the trade's page).
+        file: PathBuf,
+        /// A trusted block producer key (64 hex); repeat for several. Without any, every
+        /// producer whose signature verifies is accepted and named.
+        #[arg(long)]
+        producer: Vec<String>,
+    },
     /// A party's trades (its own, or any party's for a regulator).
     History {
         #[arg(long)]
@@ -530,6 +551,17 @@ pub fn run(cmd: TradeCmd) -> anyhow::Result<()> {
             };
             write_or_print(out.as_deref(), &body)?;
         }
+        TradeCmd::Bundle {
+            serial: text,
+            out,
+            node,
+        } => {
+            let (client, serial) = (node.client()?, serial(&text)?);
+            let bundle = suanli_ledger_client::bundle::trade_bundle(&client, &serial)?
+                .ok_or_else(|| anyhow::anyhow!("no trade {serial} on the chain"))?;
+            write_or_print(Some(&out), &serde_json::to_value(&bundle)?)?;
+        }
+        TradeCmd::Verify { file, producer } => verify_bundle(&file, &producer)?,
         TradeCmd::History { key, did, node } => {
             pretty(&t::history(
                 &node.client()?,
@@ -546,5 +578,47 @@ pub fn run(cmd: TradeCmd) -> anyhow::Result<()> {
             )?;
         }
     }
+    Ok(())
+}
+
+/// Largest bundle file `suanli trade verify` reads, in bytes.
+const BUNDLE_FILE_BYTES_MAX: u64 = 256 * 1024 * 1024;
+
+fn verify_bundle(file: &std::path::Path, producers: &[String]) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let size = std::fs::metadata(file)
+        .with_context(|| format!("reading {}", file.display()))?
+        .len();
+    anyhow::ensure!(
+        size <= BUNDLE_FILE_BYTES_MAX,
+        "{} is {size} bytes, more than a bundle may be ({BUNDLE_FILE_BYTES_MAX})",
+        file.display()
+    );
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let bundle: suanli_trade::bundle::Bundle = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a trade bundle", file.display()))?;
+    let keys = producers
+        .iter()
+        .map(|p| {
+            suanli_primitives::PublicKey::from_hex(p)
+                .map_err(|e| anyhow::anyhow!("--producer {p}: {e}"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let report = suanli_trade::bundle::verify(&bundle, &keys)
+        .map_err(|e| anyhow::anyhow!("the bundle does not verify: {e} ({})", e.check))?;
+    let producers: Vec<String> = report.producers.iter().map(ToString::to_string).collect();
+    println!(
+        "{}",
+        json!({
+            "serial": bundle.serial.to_string(),
+            "verified": true,
+            "records": report.records,
+            "credentials": report.credentials,
+            "channel_states": report.channel_states,
+            "checkins_fen": report.checkins_fen,
+            "producers": producers,
+        })
+    );
     Ok(())
 }

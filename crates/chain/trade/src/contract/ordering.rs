@@ -2,6 +2,19 @@
 //! escrow, the supplier's acceptance (the dual-signed contract) and top-ups.
 
 use super::*;
+use crate::wallet::{ChannelDelegation, WalletName};
+
+/// An order request as the contract receives it ([`TradeOp::Order`]).
+pub(crate) struct OrderCall {
+    pub(crate) serial: Serial,
+    pub(crate) offer_id: u64,
+    pub(crate) time_ms: u64,
+    pub(crate) requirements: crate::model::Requirements,
+    pub(crate) value_fen: PositiveFen,
+    pub(crate) signature: Signature,
+    pub(crate) wallet: Option<WalletName>,
+    pub(crate) channel: Option<ChannelDelegation>,
+}
 
 impl Exec<'_, '_> {
     /// A serial is free unless a trade uses it or another pair's browse records do.
@@ -79,15 +92,17 @@ impl Exec<'_, '_> {
         self.append_record(&serial, &consumer.did, data)
     }
 
-    pub(crate) fn order(
-        &mut self,
-        serial: Serial,
-        offer_id: u64,
-        time_ms: u64,
-        requirements: crate::model::Requirements,
-        value_fen: PositiveFen,
-        signature: Signature,
-    ) -> Result<(), ContractError> {
+    pub(crate) fn order(&mut self, call: OrderCall) -> Result<(), ContractError> {
+        let OrderCall {
+            serial,
+            offer_id,
+            time_ms,
+            requirements,
+            value_fen,
+            signature,
+            wallet,
+            channel,
+        } = call;
         let consumer = self.signer_in(Role::Consumer)?;
         let mut offer = self.offer(offer_id)?;
         if offer.supplier == consumer.did {
@@ -129,13 +144,17 @@ impl Exec<'_, '_> {
                 ),
             ));
         }
-        let digest = op::order_digest(
-            &serial,
-            time_ms,
-            &offer.supplier,
-            offer_id,
-            &requirements,
-            value_fen,
+        let digest = op::order_digest_v2(
+            op::OrderFields {
+                serial: &serial,
+                time_ms,
+                supplier: &offer.supplier,
+                offer_id,
+                requirements: &requirements,
+                value_fen,
+            },
+            wallet.as_ref(),
+            channel.as_ref(),
         );
         if !op::verify_digest(&consumer.key, &digest, &signature) {
             return Err(err(
@@ -167,8 +186,20 @@ impl Exec<'_, '_> {
                 ),
             ));
         }
+        if let Some(d) = &channel
+            && d.valid_until_ms <= now
+        {
+            return Err(err(
+                "delegation_expired",
+                "the order's channel delegation has already ended",
+            ));
+        }
         let escrow_key = Self::escrow_key(&serial);
-        self.move_fen(&balance_key(&consumer.key), &escrow_key, value_fen.fen())?;
+        let payer = match &wallet {
+            Some(w) => self.wallet_spend(w, &consumer.did, value_fen.fen())?,
+            None => balance_key(&consumer.key),
+        };
+        self.move_fen(&payer, &escrow_key, value_fen.fen())?;
         // Escrow funding: the new trade's escrow holds exactly the order's value.
         debug_assert_eq!(self.escrow_fen(&escrow_key)?, value_fen.fen());
         offer.available -= requirements.quantity;
@@ -205,6 +236,8 @@ impl Exec<'_, '_> {
             closure: None,
             rating: None,
             agent_key: None,
+            wallet: wallet.clone(),
+            delegate: channel.clone(),
         };
         self.save(&trade);
         self.append_history(&consumer.did, &serial);
@@ -217,6 +250,8 @@ impl Exec<'_, '_> {
             supplier: offer.supplier,
             time_ms,
             value_fen,
+            wallet,
+            channel,
         });
         self.append_record(&serial, &consumer.did, data)
     }
@@ -239,6 +274,7 @@ impl Exec<'_, '_> {
         role: Role,
     ) -> Result<(Trade, Actor), ContractError> {
         let trade = self.trade(serial)?;
+        self.refuse_delegate(&trade)?;
         let actor = if role == Role::Supplier {
             self.actor()?
         } else {
@@ -267,6 +303,7 @@ impl Exec<'_, '_> {
         serial: &Serial,
     ) -> Result<(Trade, Party, Role), ContractError> {
         let trade = self.trade(serial)?;
+        self.refuse_delegate(&trade)?;
         let actor = self.actor()?;
         if let Some(agent) = actor
             .agent
@@ -382,7 +419,7 @@ impl Exec<'_, '_> {
         serial: &Serial,
         amount_fen: PositiveFen,
     ) -> Result<(), ContractError> {
-        let (mut trade, consumer) = self.trade_as(serial, Role::Consumer)?;
+        let (mut trade, consumer) = self.trade_as_consumer_side(serial)?;
         Self::require_open(&trade)?;
         if trade.funds >= FUNDS_PER_TRADE_MAX {
             return Err(err(
@@ -395,7 +432,8 @@ impl Exec<'_, '_> {
         trade.funds += 1;
         let escrow_key = Self::escrow_key(serial);
         let escrow_before = self.escrow_fen(&escrow_key)?;
-        self.move_fen(&balance_key(&consumer.key), &escrow_key, amount_fen.fen())?;
+        let payer = self.consumer_payer(&trade, amount_fen.fen())?;
+        self.move_fen(&payer, &escrow_key, amount_fen.fen())?;
         trade.funded_fen = add_fen(trade.funded_fen, amount_fen.fen(), "escrow")?;
         // Escrow funding: escrow after = escrow before + the top-up.
         debug_assert_eq!(

@@ -271,10 +271,10 @@ impl Exec<'_, '_> {
         let escrow = self.escrow_fen(&escrow_key)?;
         let paid = c.tail_cost.min(escrow);
         let supplier_key = self.key_of(&trade.supplier)?;
-        let consumer_key = self.key_of(&trade.consumer)?;
         self.move_fen(&escrow_key, &balance_key(&supplier_key), paid)?;
         let refund = escrow.saturating_sub(paid);
-        self.move_fen(&escrow_key, &balance_key(&consumer_key), refund)?;
+        let payee = self.consumer_payee(&trade, refund)?;
+        self.move_fen(&escrow_key, &payee, refund)?;
         // Refund and close: escrow before = paid + refunded, and nothing is left behind.
         debug_assert_eq!(paid.checked_add(refund), Ok(escrow));
         debug_assert_eq!(self.escrow_fen(&escrow_key)?, Fen::ZERO);

@@ -376,6 +376,8 @@ impl Net {
             requirements,
             value_fen: pos(value_fen),
             signature: op::sign_digest(&consumer.key, &digest),
+            wallet: None,
+            channel: None,
         }
     }
 
@@ -601,6 +603,8 @@ impl Net {
             requirements,
             value_fen: pos(value_fen),
             signature: op::sign_digest(signer, &digest),
+            wallet: None,
+            channel: None,
         }
     }
 

@@ -78,8 +78,12 @@ const fn concat<const N: usize>(parts: &[&[RouteDoc]]) -> [RouteDoc; N] {
 }
 
 // Issue 16: each part's routes in its own table, chained here.
-pub mod supply_hosted;
-pub mod supply_onboarding; // issue 16, platform-hosted agents
+pub mod supply_hosted; // issue 16, platform-hosted agents
+pub mod supply_onboarding;
+// Issue 17: the market in the product.
+pub mod market;
+// Issue 18, H-trades: the exchange.
+pub mod trades;
 
 /// Every route: the main table and the parts' tables chained (router, OpenAPI, tests).
 pub fn all() -> impl Iterator<Item = &'static RouteDoc> + Clone {
@@ -89,6 +93,8 @@ pub fn all() -> impl Iterator<Item = &'static RouteDoc> + Clone {
         .chain(supply_catalog::ROUTES)
         .chain(supply_money::ROUTES)
         .chain(supply_hosted::ROUTES) // issue 16, platform-hosted agents
+        .chain(market::ROUTES)
+        .chain(trades::ROUTES) // issue 18
 }
 
 /// The OpenAPI tags, each with its description, in document order.
@@ -124,6 +130,14 @@ pub const TAGS: &[(&str, &str)] = &[
         "The operator's work: reviews, discounts, settings, audit, listings",
     ),
     ("system", "Health, metrics and this document"),
+    (
+        "market",
+        "Search, explanations, comparison and the incentive policy over listed offers (docs/market.md)",
+    ),
+    (
+        "trades",
+        "Orders of listed offers as trades on the chain, their records, ratings and the organisation's wallet (docs/exchange.md)",
+    ),
 ];
 
 /// The tag of a path: `/api/v1/supplier/…` and the operator's `/api/v1/ops/suppliers/…`
@@ -136,11 +150,13 @@ pub fn tag_of(path: &str) -> &'static str {
     let first = rest.split('/').next().unwrap_or("");
     match first {
         "supplier" => "supplier",
+        "trades" => "trades", // issue 18
         "auth" => "auth",
         "registrations" | "invite-codes" => "registrations",
         "me" => "me",
         "orgs" | "users" => "organisations",
         "catalogue" => "catalogue",
+        "market" => "market",
         "orders" | "instances" | "lifecycle" => "orders",
         "recharges" | "payments" | "bills" | "offline-transfers" | "money-grants" => "money",
         "ops" | "audit" | "settings" | "discounts" | "coupons" => "ops",
@@ -321,6 +337,10 @@ fn response_schemas() -> Value {
     }
     // Issue 16, platform-hosted agents.
     if let (Some(all), Value::Object(more)) = (all.as_object_mut(), supply_hosted::schemas()) {
+        all.extend(more);
+    }
+    // Issue 18, the exchange.
+    if let (Some(all), Value::Object(more)) = (all.as_object_mut(), trades::schemas()) {
         all.extend(more);
     }
     all

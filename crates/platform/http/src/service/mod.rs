@@ -61,6 +61,11 @@ pub mod supply_work_orders;
 pub mod users;
 // issue 16
 pub mod supply_onboarding;
+// issue 17: the market in the product
+pub mod market;
+// issue 18, H-trades
+pub mod trade_members;
+pub mod trades;
 
 use crate::AppState;
 use crate::auth::{Authed, Via};

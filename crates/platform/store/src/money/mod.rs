@@ -232,6 +232,7 @@ pub trait MoneyStore: Send + Sync {
     async fn mirror_signed(&self, id: i64, signed_ref: &str, signed_tx: &str) -> StoreResult<()>;
     /// Marks a mirror instruction sent.
     async fn mirror_sent(&self, id: i64, sent_ref: &str, at_ms: i64) -> StoreResult<()>;
-    /// Per customer: money in − money out in the journal (what the chain must hold).
+    /// Per customer: its cash balance in the journal — what its chain wallet must hold
+    /// once the outbox is sent and its trades are followed (`docs/exchange.md` §1).
     async fn mirror_expected(&self) -> StoreResult<Vec<(OrgId, i64)>>;
 }

@@ -85,15 +85,23 @@ macro_rules! money_bills {
             }
 
             async fn mirror_expected(&self) -> StoreResult<Vec<(OrgId, i64)>> {
+                // The wallet follows the cash account (`posting`): its projected balance.
                 let rows = sqlx::query(
-                    "SELECT t.org_id, CAST(SUM(CASE WHEN l.side = 'debit' THEN l.amount_fen ELSE -l.amount_fen END) AS BIGINT) AS net \
-                     FROM journal_lines l JOIN journal_tx t ON t.id = l.tx_id \
-                     WHERE l.account = 'bank' AND t.org_id IS NOT NULL GROUP BY t.org_id ORDER BY t.org_id",
+                    "SELECT account, balance FROM account_balances WHERE account LIKE 'customer:%:cash' ORDER BY account",
                 )
                 .fetch_all(&self.pool)
                 .await
                 .map_err(db_err)?;
-                rows.iter().map(|r| Ok((oid(col!(r, "org_id"))?, col!(r, "net")))).collect()
+                let mut out = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    let a: String = col!(r, "account");
+                    match Account::parse(&a) {
+                        Some(Account::Cash(o)) => out.push((o, col!(r, "balance"))),
+                        _ => return Err(cor("cash account")),
+                    }
+                }
+                out.sort_by_key(|(o, _)| *o);
+                Ok(out)
             }
         }
     };

@@ -81,6 +81,18 @@ pub(super) fn sqlite_migrator() -> Migrator {
                 "supplier claims",
                 include_str!("../../migrations/sqlite/0012_supplier_claims.sql"),
             ),
+            // issue 18, trades
+            migration(
+                13,
+                "trades",
+                include_str!("../../migrations/sqlite/0013_trades.sql"),
+            ),
+            // ── issue 17, the market's search index ──
+            migration(
+                14,
+                "market",
+                include_str!("../../migrations/sqlite/0014_market.sql"),
+            ),
             // ── issue 16, platform-hosted agents ──
             migration(
                 15,
@@ -159,6 +171,18 @@ pub(super) fn pg_migrator() -> Migrator {
                 12,
                 "supplier claims",
                 include_str!("../../migrations/postgres/0012_supplier_claims.sql"),
+            ),
+            // issue 18, trades
+            migration(
+                13,
+                "trades",
+                include_str!("../../migrations/postgres/0013_trades.sql"),
+            ),
+            // ── issue 17, the market's search index ──
+            migration(
+                14,
+                "market",
+                include_str!("../../migrations/postgres/0014_market.sql"),
             ),
             // ── issue 16, platform-hosted agents ──
             migration(

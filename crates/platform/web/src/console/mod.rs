@@ -320,6 +320,8 @@ mod resources;
 mod team;
 // Issue 16, the agent's part: access details of work orders.
 pub mod work_orders;
+// Issue 18, H-trades: the exchange.
+pub mod trades;
 
 pub use lists::*;
 pub use mfa::*;

@@ -196,14 +196,20 @@ mod texts_supply_money; // issue 16, supplier money
 // Issue 16, the agent's part: work orders.
 mod texts_supply_agent;
 mod texts_supply_hosted; // issue 16, platform-hosted agents
+// Issue 18, H-trades: the exchange.
+mod texts_trades;
 mod texts_user;
+// Issue 17: the market in the product.
+mod texts_market;
 
 pub use texts_admin::ADMIN_TEXTS;
+pub use texts_market::MARKET_TEXTS;
 pub use texts_supplier::SUPPLIER_TEXTS;
 pub use texts_supply_agent::SUPPLY_AGENT_TEXTS;
 pub use texts_supply_catalog::SUPPLY_CATALOG_TEXTS;
 pub use texts_supply_hosted::SUPPLY_HOSTED_TEXTS;
 pub use texts_supply_money::SUPPLY_MONEY_TEXTS;
+pub use texts_trades::TRADES_TEXTS;
 pub use texts_user::USER_TEXTS;
 
 /// Every translated string: key, Chinese, English.
@@ -216,6 +222,8 @@ pub fn texts() -> impl Iterator<Item = &'static (&'static str, &'static str, &'s
         .chain(SUPPLY_MONEY_TEXTS) // issue 16, supplier money
         .chain(SUPPLY_AGENT_TEXTS)
         .chain(SUPPLY_HOSTED_TEXTS) // issue 16, platform-hosted agents
+        .chain(MARKET_TEXTS)
+        .chain(TRADES_TEXTS) // issue 18
 }
 
 /// Whether `key` is in the table.

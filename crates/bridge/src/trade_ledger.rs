@@ -1,0 +1,364 @@
+//! `TradeLedger` (issue 18, `docs/exchange.md`) over `suanli_ledger_client::exchange`:
+//! orders signed by the member's key and paid from the organisation's wallet (with the
+//! platform's channel key delegated for pay-as-you-go), pre-signed orders checked,
+//! submission of stored bytes with the chain's definite answers told apart from unknown
+//! outcomes, a trade's records, the consumer's rating, wallets and their members (the
+//! operator's key).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use suanli_ledger::Transaction;
+use suanli_ledger_client::exchange::{self, OrderDraft as ChainDraft, WalletOp};
+use suanli_ledger_client::{ClientError, LedgerClient, LedgerError};
+use suanli_platform_http::PortError;
+use suanli_platform_http::store::{OpsStore, PAGE_SIZE_MAX};
+use suanli_platform_http::trade_book::ChainTrade;
+use suanli_platform_http::trade_ledger::{
+    Delegation, OrderDraft, OrderFacts, RatingDraft, SignedOrder, Submitted, TradeLedger,
+    WalletMember, WalletView,
+};
+use suanli_primitives::{Fen, PositiveFen, PublicKey, SecretKey};
+use suanli_trade::model::{Requirements, Scores};
+use suanli_trade::wallet::{ChannelDelegation, WalletName};
+use suanli_trade::{CloseReason, PartyDid, Resource, Serial};
+
+use crate::BridgeError;
+use crate::channel_key::PlatformChannel;
+use crate::trade_book::LedgerTradeBook;
+
+/// Longest wait for an order, a rating or a limit to commit, in milliseconds.
+pub const EXCHANGE_COMMIT_WAIT_MS: u64 = 10_000;
+
+/// The exchange's chain side on one ledger.
+#[derive(Debug)]
+pub struct LedgerTrades {
+    ledger: Arc<dyn LedgerClient>,
+    operator: Option<SecretKey>,
+    channel: Option<PlatformChannel>,
+    book: LedgerTradeBook,
+}
+
+fn invalid(code: &'static str, e: impl std::fmt::Display) -> BridgeError {
+    BridgeError::invalid(code, e.to_string())
+}
+
+fn client(e: ClientError) -> BridgeError {
+    match e {
+        ClientError::Ledger(l) => BridgeError::Ledger(l),
+        other => invalid("chain_refused", suanli_primitives::error_chain(&other)),
+    }
+}
+
+/// The chain's code at the head of a failed call's reason (`code: message`).
+fn code_of(reason: &str) -> String {
+    match reason.split_once(':') {
+        Some((c, _)) if !c.is_empty() && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') => {
+            c.to_owned()
+        }
+        _ => "chain_refused".to_owned(),
+    }
+}
+
+impl LedgerTrades {
+    /// The exchange on `ledger`; wallets' members are set with `operator` (the genesis
+    /// operator, embedded node only); pay-as-you-go orders delegate to `channel`.
+    pub fn new(
+        ledger: Arc<dyn LedgerClient>,
+        operator: Option<SecretKey>,
+        channel: Option<PlatformChannel>,
+        book: LedgerTradeBook,
+    ) -> Self {
+        Self {
+            ledger,
+            operator,
+            channel,
+            book,
+        }
+    }
+
+    fn serial(text: &str) -> Result<Serial, BridgeError> {
+        Serial::parse(text).map_err(|e| invalid("serial_invalid", e))
+    }
+
+    fn wallet(text: &str) -> Result<WalletName, BridgeError> {
+        WalletName::parse(text).map_err(|e| invalid("wallet_invalid", e))
+    }
+
+    fn draft(d: &OrderDraft) -> Result<ChainDraft, BridgeError> {
+        let channel = match &d.channel {
+            Some(c) => Some(ChannelDelegation {
+                key: PublicKey::from_hex(&c.key_hex)?,
+                endpoint: c.endpoint.clone(),
+                valid_until_ms: c.valid_until_ms,
+            }),
+            None => None,
+        };
+        Ok(ChainDraft {
+            serial: Self::serial(&d.serial)?,
+            offer_id: d.chain_offer_id,
+            requirements: Requirements {
+                spec: d.spec.clone(),
+                quantity: d.units,
+                duration_minutes: d.duration_minutes,
+            },
+            value_fen: PositiveFen::new(d.value_fen)?,
+            wallet: Some(Self::wallet(&d.wallet)?),
+            channel,
+            time_ms: d.time_ms,
+        })
+    }
+
+    fn decode(tx_hex: &str) -> Result<Transaction, BridgeError> {
+        Ok(Transaction::decode(&hex::decode(tx_hex)?)?)
+    }
+
+    fn submit_hex(&self, tx_hex: &str) -> Result<Submitted, BridgeError> {
+        let tx = Self::decode(tx_hex)?;
+        match exchange::submit(self.ledger.as_ref(), &tx, EXCHANGE_COMMIT_WAIT_MS) {
+            Ok(_) => Ok(Submitted::Applied),
+            Err(ClientError::Ledger(e)) => match e {
+                LedgerError::Failed { reason, .. } => Ok(Submitted::Refused {
+                    code: code_of(&reason),
+                    message: reason,
+                }),
+                LedgerError::Rejected { code, reason, .. } => Ok(Submitted::Refused {
+                    code,
+                    message: reason,
+                }),
+                e @ (LedgerError::Refused(_) | LedgerError::RefusedRemote { .. })
+                    if !e.is_retryable() =>
+                {
+                    Ok(Submitted::Refused {
+                        code: e.code().to_owned(),
+                        message: e.to_string(),
+                    })
+                }
+                other => Err(BridgeError::Ledger(other)),
+            },
+            Err(other) => Err(client(other)),
+        }
+    }
+
+    fn facts(&self, tx_hex: &str) -> Result<OrderFacts, BridgeError> {
+        let tx = Self::decode(tx_hex).map_err(|e| invalid("forged_order", e))?;
+        let f = exchange::check_order(self.ledger.as_ref(), &tx)
+            .map_err(|e| invalid("forged_order", suanli_primitives::error_chain(&e)))?;
+        let d = &f.draft;
+        Ok(OrderFacts {
+            signer_key_hex: f.signer.to_string(),
+            tx_ref: f.tx_id,
+            serial: d.serial.to_string(),
+            chain_offer_id: d.offer_id,
+            spec: d.requirements.spec.clone(),
+            units: d.requirements.quantity,
+            duration_minutes: d.requirements.duration_minutes,
+            value_fen: d.value_fen.get(),
+            wallet: d.wallet.as_ref().map(|w| w.as_str().to_owned()),
+            channel: d.channel.as_ref().map(|c| Delegation {
+                key_hex: c.key.to_string(),
+                endpoint: c.endpoint.clone(),
+                valid_until_ms: c.valid_until_ms,
+            }),
+        })
+    }
+
+    fn rate_now(&self, key: &SecretKey, r: &RatingDraft) -> Result<String, BridgeError> {
+        let mut scores = BTreeMap::new();
+        for (dim, v) in &r.scores {
+            let res = Resource::ALL
+                .into_iter()
+                .find(|x| x.as_str() == dim)
+                .ok_or_else(|| invalid("invalid_field", format!("no resource dimension {dim}")))?;
+            scores.insert(res, *v);
+        }
+        let scores = Scores::new(scores).map_err(|e| invalid("invalid_field", e))?;
+        let serial = Self::serial(&r.serial)?;
+        let (_, tx) = exchange::rate(self.ledger.as_ref(), key, &serial, scores, r.time_ms)
+            .map_err(|e| match e {
+                ClientError::Ledger(LedgerError::Failed { reason, .. }) => {
+                    invalid("chain_refused", reason)
+                }
+                other => client(other),
+            })?;
+        Ok(tx)
+    }
+
+    fn view(&self, wallet: &str) -> Result<Option<WalletView>, BridgeError> {
+        let w = Self::wallet(wallet)?;
+        let v = exchange::wallet_view(self.ledger.as_ref(), &w).map_err(client)?;
+        Ok(v.map(|v| WalletView {
+            balance_fen: v.balance_fen,
+            suspended: v.suspended,
+            members: v
+                .members
+                .into_iter()
+                .map(|m| WalletMember {
+                    did: m.did.as_str().to_owned(),
+                    limit_fen: m.limit_fen,
+                    spent_fen: m.spent_fen,
+                })
+                .collect(),
+        }))
+    }
+
+    fn member(&self, wallet: &str, did: &str, limit_fen: i64) -> Result<String, BridgeError> {
+        let op = self.operator.as_ref().ok_or_else(|| {
+            invalid(
+                "ledger_unavailable",
+                "the operator key is not here (separate ledger node): limits cannot be set",
+            )
+        })?;
+        let did = PartyDid::parse(did).map_err(|e| invalid("invalid_did", e))?;
+        let w = Self::wallet(wallet)?;
+        exchange::wallet_op(
+            self.ledger.as_ref(),
+            op,
+            &w,
+            WalletOp::Member {
+                did,
+                limit_fen: Fen::new(limit_fen)?,
+            },
+        )
+        .map_err(|e| match e {
+            ClientError::Ledger(LedgerError::Failed { reason, .. }) => {
+                invalid("chain_refused", reason)
+            }
+            other => client(other),
+        })
+    }
+}
+
+impl TradeLedger for LedgerTrades {
+    fn channel_key(&self) -> (String, String) {
+        match &self.channel {
+            Some(c) => (c.public().to_string(), c.endpoint().to_owned()),
+            None => (String::new(), String::new()),
+        }
+    }
+
+    fn sign_order(&self, key: &SecretKey, d: &OrderDraft) -> Result<SignedOrder, PortError> {
+        let draft = Self::draft(d)?;
+        let tx = exchange::sign_order(self.ledger.as_ref(), key, &draft).map_err(client)?;
+        Ok(SignedOrder {
+            tx_ref: tx.id().to_string(),
+            tx_hex: hex::encode(tx.encoded()),
+        })
+    }
+
+    fn check_order(&self, tx_hex: &str) -> Result<OrderFacts, PortError> {
+        Ok(self.facts(tx_hex)?)
+    }
+
+    fn submit(&self, tx_hex: &str) -> Result<Submitted, PortError> {
+        Ok(self.submit_hex(tx_hex)?)
+    }
+
+    fn trade_status(&self, serial: &str) -> Result<Option<ChainTrade>, PortError> {
+        Ok(self.book.trade_of(&Self::serial(serial)?)?)
+    }
+
+    fn stop(&self, key: &SecretKey, serial: &str) -> Result<String, PortError> {
+        let serial = Self::serial(serial)?;
+        Ok(suanli_ledger_client::supply::close_trade(
+            self.ledger.as_ref(),
+            key,
+            &serial,
+            CloseReason::StoppedByConsumer,
+        )
+        .map_err(|e| match e {
+            ClientError::Ledger(LedgerError::Failed { reason, .. }) => {
+                invalid("chain_refused", reason)
+            }
+            other => client(other),
+        })?)
+    }
+
+    fn rate(&self, key: &SecretKey, rating: &RatingDraft) -> Result<String, PortError> {
+        Ok(self.rate_now(key, rating)?)
+    }
+
+    fn wallet_view(&self, wallet: &str) -> Result<Option<WalletView>, PortError> {
+        Ok(self.view(wallet)?)
+    }
+
+    fn set_member(&self, wallet: &str, did: &str, limit_fen: i64) -> Result<String, PortError> {
+        Ok(self.member(wallet, did, limit_fen)?)
+    }
+}
+
+/// The exchange's part of `suanli ops reconcile` (`docs/exchange.md` §5).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TradeReconciliation {
+    /// Trades stored (every status).
+    pub orders: u64,
+    /// Trades the chain took.
+    pub orders_on_chain: u64,
+    /// Trades still waiting for the chain's answer.
+    pub placing: u64,
+    /// Settlements the chain holds for the stored trades.
+    pub checkins: u64,
+    /// Check-ins the journal followed.
+    pub checkins_billed: u64,
+    /// Σ customers' cash in the journal − Σ their wallets on the chain.
+    pub journal_minus_chain_fen: i64,
+}
+
+/// Follows the stored trades (when `follow`: decides `placing` ones, posts the entries
+/// of placed ones), then counts and compares journal and chain.
+pub async fn reconcile_trades(
+    store: &dyn OpsStore,
+    trades: Arc<LedgerTrades>,
+    follow: bool,
+    now_ms: i64,
+) -> Result<TradeReconciliation, BridgeError> {
+    let port: Arc<dyn TradeLedger> = trades.clone();
+    if follow {
+        suanli_platform_http::exchange::sync_all(store, &port, now_ms)
+            .await
+            .map_err(|e| BridgeError::invalid("reconcile", e.to_string()))?;
+    }
+    let counts = store.trade_counts().await?;
+    let mut checkins = 0u64;
+    let mut after = String::new();
+    loop {
+        let page = store.trades_after(&after, PAGE_SIZE_MAX).await?;
+        let Some(last) = page.last() else { break };
+        after = last.serial.clone();
+        for t in &page {
+            if let Some(c) = trades.book.trade_of(&LedgerTrades::serial(&t.serial)?)? {
+                checkins += u64::try_from(c.checkins.len()).unwrap_or(u64::MAX);
+            }
+        }
+    }
+    let mut diff = 0i64;
+    for (org, cash) in store.mirror_expected().await? {
+        let wallet = trades
+            .view(&suanli_platform_http::domain::trades::wallet_name(org))?
+            .map_or(0, |v| v.balance_fen);
+        diff = diff.saturating_add(cash.saturating_sub(wallet));
+    }
+    Ok(TradeReconciliation {
+        orders: counts.orders,
+        orders_on_chain: counts.orders_on_chain,
+        placing: counts.placing,
+        checkins,
+        checkins_billed: counts.checkins_billed,
+        journal_minus_chain_fen: diff,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::code_of;
+
+    #[test]
+    fn a_failed_calls_code_is_read_from_its_reason() {
+        assert_eq!(
+            code_of("member_limit_exceeded: the member may spend 10 fen more"),
+            "member_limit_exceeded"
+        );
+        assert_eq!(code_of("no code here"), "chain_refused");
+        assert_eq!(code_of("Weird: x"), "chain_refused");
+    }
+}

@@ -1,0 +1,291 @@
+//! The exchange worker (issue 18, `docs/exchange.md` §1–3), run by `suanli serve` on a
+//! timer (and woken after each order): one pass sends the wallet-mirror outbox (mint on
+//! cash in, burn on cash out), mirrors members' limits, decides orders still `placing`
+//! (resubmitting their stored bytes), posts the journal entries that follow placed
+//! trades' chain records, and compares each organisation's cash with its chain wallet —
+//! a difference seen twice in a row raises an alarm (metric, audit record, operator
+//! notice in `wallet_alarms`). The store-level steps are plain functions so that
+//! `suanli ops reconcile` runs the same ones.
+
+use crate::payment::pump_mirror;
+use crate::trade_book::ChainTrade;
+use crate::trade_ledger::{Submitted, TradeLedger};
+use crate::{AppState, PortError};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use suanli_platform_domain::OrgId;
+use suanli_platform_domain::audit::{AuditEvent, Outcome};
+use suanli_platform_domain::money::Fen;
+use suanli_platform_domain::trades::{ChainSettlement, TradeStatus, sync_entries, wallet_name};
+use suanli_platform_store::{OpsStore, StoreError, TradeRecord, TradeSync};
+
+/// Time between two passes when nothing wakes the worker, ms.
+pub const EXCHANGE_INTERVAL_MS: u64 = 2_000;
+/// Trades read per page of a sync pass.
+pub const SYNC_PAGE_MAX: u32 = 100;
+
+/// Why a pass stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ExchangeError {
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// The mirror failed.
+    #[error(transparent)]
+    Mirror(#[from] crate::payment::MirrorError),
+    /// The chain could not be read.
+    #[error("ledger: {0}")]
+    Ledger(String),
+}
+
+fn ledger_err(e: &PortError) -> ExchangeError {
+    ExchangeError::Ledger(suanli_primitives::error_chain(e))
+}
+
+async fn run<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, PortError> + Send + 'static,
+) -> Result<T, PortError> {
+    crate::service::trades::blocking(f).await
+}
+
+/// Submits a `placing` trade's stored bytes and records a definite answer (placed, or
+/// refused with the escrow entry reversed); an unknown outcome leaves it `placing`.
+pub async fn decide(
+    store: &dyn OpsStore,
+    ledger: &Arc<dyn TradeLedger>,
+    trade: &TradeRecord,
+    now_ms: i64,
+) -> Result<TradeRecord, StoreError> {
+    let (l, hex) = (Arc::clone(ledger), trade.tx_hex.clone());
+    match run(move || l.submit(&hex)).await {
+        Ok(Submitted::Applied) => store.trade_placed(&trade.serial, now_ms).await,
+        Ok(Submitted::Refused { code, message }) => {
+            store
+                .trade_refused(&trade.serial, &code, &message, now_ms)
+                .await
+        }
+        Err(e) => {
+            tracing::warn!(serial = %trade.serial, error = %suanli_primitives::error_chain(&e), "order outcome unknown: resubmitted at the next pass");
+            Ok(trade.clone())
+        }
+    }
+}
+
+/// What the journal follows of `chain` for `trade`.
+pub fn sync_of(trade: &TradeRecord, chain: &ChainTrade) -> Result<TradeSync, String> {
+    let settlements: Vec<ChainSettlement> = chain
+        .checkins
+        .iter()
+        .map(|c| ChainSettlement {
+            n: c.n,
+            cost: c.cost_fen,
+        })
+        .collect();
+    let refund = chain.close.as_ref().map(|c| c.refund_fen);
+    let entries = sync_entries(trade.org, &trade.serial, trade.value, &settlements, refund)
+        .map_err(|e| e.to_string())?;
+    let paid = Fen::sum(settlements.iter().map(|s| s.cost)).map_err(|e| e.to_string())?;
+    let status = match chain.status.as_str() {
+        "closed" => TradeStatus::Closed,
+        "active" => TradeStatus::Active,
+        _ => TradeStatus::Placed,
+    };
+    Ok(TradeSync {
+        entries,
+        status,
+        close_reason: chain.close.as_ref().map(|c| c.reason.clone()),
+        paid,
+        refunded: refund.unwrap_or(Fen::ZERO),
+        checkins: u32::try_from(chain.checkins.len()).unwrap_or(u32::MAX),
+    })
+}
+
+/// Follows one live trade: a `placing` one the chain does not have is resubmitted; one it
+/// has gets its entries posted and its status recorded.
+pub async fn sync_trade(
+    store: &dyn OpsStore,
+    ledger: &Arc<dyn TradeLedger>,
+    trade: &TradeRecord,
+    now_ms: i64,
+) -> Result<TradeRecord, ExchangeError> {
+    let (l, serial) = (Arc::clone(ledger), trade.serial.clone());
+    let chain = run(move || l.trade_status(&serial))
+        .await
+        .map_err(|e| ledger_err(&e))?;
+    match chain {
+        None if trade.status == TradeStatus::Placing => {
+            Ok(decide(store, ledger, trade, now_ms).await?)
+        }
+        None => Ok(trade.clone()),
+        Some(c) => {
+            let sync = sync_of(trade, &c).map_err(ExchangeError::Ledger)?;
+            Ok(store.trade_synced(&trade.serial, &sync, now_ms).await?)
+        }
+    }
+}
+
+/// Follows every live trade; how many changed.
+pub async fn sync_all(
+    store: &dyn OpsStore,
+    ledger: &Arc<dyn TradeLedger>,
+    now_ms: i64,
+) -> Result<u64, ExchangeError> {
+    let mut after = String::new();
+    let mut changed = 0u64;
+    loop {
+        let page = store.live_trades(&after, SYNC_PAGE_MAX).await?;
+        let Some(last) = page.last() else {
+            return Ok(changed);
+        };
+        after = last.serial.clone();
+        for t in &page {
+            match sync_trade(store, ledger, t, now_ms).await {
+                Ok(n) if n != *t => changed += 1,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(serial = %t.serial, error = %e, "trade not followed this pass")
+                }
+            }
+        }
+    }
+}
+
+/// One organisation whose journal cash and chain wallet differ.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct WalletDifference {
+    /// The organisation.
+    pub org: i64,
+    /// Its cash in the journal, fen.
+    pub journal_fen: i64,
+    /// Its wallet on the chain, fen.
+    pub chain_fen: i64,
+}
+
+/// Compares every organisation's cash with its chain wallet, skipping those with an order
+/// still `placing` (their wallet may lag by it). Answers (organisations compared,
+/// differences).
+pub async fn compare_wallets(
+    store: &dyn OpsStore,
+    ledger: &Arc<dyn TradeLedger>,
+) -> Result<(usize, Vec<WalletDifference>), ExchangeError> {
+    let placing = store.orgs_placing().await?;
+    let mut diffs = Vec::new();
+    let mut n = 0;
+    for (org, cash) in store.mirror_expected().await? {
+        if placing.contains(&org) {
+            continue;
+        }
+        n += 1;
+        let (l, w) = (Arc::clone(ledger), wallet_name(org));
+        let chain = run(move || l.wallet_view(&w))
+            .await
+            .map_err(|e| ledger_err(&e))?
+            .map_or(0, |v| v.balance_fen);
+        if chain != cash {
+            diffs.push(WalletDifference {
+                org: org.get(),
+                journal_fen: cash,
+                chain_fen: chain,
+            });
+        }
+    }
+    Ok((n, diffs))
+}
+
+/// The worker's memory between passes: differences seen last pass, alarms raised.
+#[derive(Debug, Default)]
+pub struct Watch {
+    seen: BTreeMap<i64, (i64, i64)>,
+    alarmed: BTreeMap<i64, (i64, i64)>,
+}
+
+async fn alarm(s: &AppState, d: &WalletDifference) -> Result<(), ExchangeError> {
+    let org = OrgId::new(d.org).ok_or_else(|| ExchangeError::Ledger("org id".into()))?;
+    let now = s.clock.now_unix_ms();
+    s.store
+        .raise_wallet_alarm(org, d.journal_fen, d.chain_fen, now)
+        .await?;
+    s.metrics.wallet_alarm();
+    tracing::error!(
+        org = d.org,
+        journal_fen = d.journal_fen,
+        chain_fen = d.chain_fen,
+        "wallet alarm: the organisation's cash and its chain wallet differ"
+    );
+    let event = AuditEvent {
+        at_ms: now,
+        actor_user: None,
+        actor_org: None,
+        action: "wallet_alarm".into(),
+        target: format!(
+            "{}: journal {} fen, chain {} fen",
+            wallet_name(org),
+            d.journal_fen,
+            d.chain_fen
+        ),
+        ip: String::new(),
+        user_agent: "exchange worker".into(),
+        outcome: Outcome::Error,
+        status: 0,
+    };
+    let rec = s.store.append_audit(&event.bounded()).await?;
+    s.metrics.audit(true);
+    if let Some(a) = &s.anchor
+        && let Err(e) = a.anchor(rec.seq, rec.hash)
+    {
+        tracing::warn!(error = %e, "audit head not anchored");
+    }
+    Ok(())
+}
+
+/// One pass of the worker (see the module documentation).
+pub async fn pass(s: &AppState, watch: &mut Watch) -> Result<(), ExchangeError> {
+    let now = s.clock.now_unix_ms();
+    {
+        // One operator-key signer at a time (`AppState::operator_lock`).
+        let _signing = s.operator_lock.lock().await;
+        if let Some(m) = &s.mirror {
+            pump_mirror(s.store.as_ref(), m.as_ref(), now).await?;
+        }
+        if s.trade_ledger.is_some() {
+            crate::service::trade_members::push_limits(s)
+                .await
+                .map_err(|e| ExchangeError::Ledger(e.to_string()))?;
+        }
+    }
+    let Some(ledger) = s.trade_ledger.clone() else {
+        return Ok(());
+    };
+    sync_all(s.store.as_ref(), &ledger, now).await?;
+    if s.mirror.is_none() || !s.store.mirror_pending(1).await?.is_empty() {
+        return Ok(()); // the wallets lag the journal by the outbox
+    }
+    let (_, diffs) = compare_wallets(s.store.as_ref(), &ledger).await?;
+    let mut seen = BTreeMap::new();
+    for d in &diffs {
+        let v = (d.journal_fen, d.chain_fen);
+        if watch.seen.get(&d.org) == Some(&v) && watch.alarmed.get(&d.org) != Some(&v) {
+            alarm(s, d).await?;
+            watch.alarmed.insert(d.org, v);
+        }
+        seen.insert(d.org, v);
+    }
+    watch.alarmed.retain(|o, _| seen.contains_key(o));
+    watch.seen = seen;
+    Ok(())
+}
+
+/// Runs passes until the process ends: every [`EXCHANGE_INTERVAL_MS`], or at once when
+/// woken (`AppState::exchange_kick`).
+pub async fn worker(s: AppState) {
+    let mut watch = Watch::default();
+    loop {
+        if let Err(e) = pass(&s, &mut watch).await {
+            tracing::warn!(error = %e, "exchange pass stopped early");
+        }
+        tokio::select! {
+            () = s.exchange_kick.notified() => {}
+            () = tokio::time::sleep(std::time::Duration::from_millis(EXCHANGE_INTERVAL_MS)) => {}
+        }
+    }
+}

@@ -1,0 +1,669 @@
+//! Orders of supplier offers as trades on the trade chain (issue 18, `docs/exchange.md`
+//! §2–4): ordering a listed offer with the password (the member's own key signs the order,
+//! unsealed for that one request), placing a pre-signed order, the organisation's trades
+//! with their chain records, and the rating after the close.
+//!
+//! Order of checks, as everywhere in the service layer: the permission (`order:place` to
+//! order and rate, `account:read` to read), then visibility (another organisation's trade
+//! is not found), then the input (the domain's `trades::plan_order`), then what the chain
+//! would refuse and the platform can see first (the organisation suspended, the member's
+//! limit, an expired delegation, a pre-signed order that is not the caller's), and only
+//! then the key, the store and the chain. The order is stored with its signed transaction
+//! and its escrow entry in one SQL transaction before it is submitted; a definite refusal
+//! reverses the entry, an unknown outcome leaves the trade `placing` for the exchange
+//! worker (`crate::exchange`), which resubmits the same bytes.
+
+use super::me::count_failure;
+use super::security::{settings, verify_password};
+use super::{ServiceError, ServiceResult};
+use crate::AppState;
+use crate::auth::Authed;
+use crate::trade_book::ChainTrade;
+use crate::trade_ledger::{Delegation, OrderDraft, OrderFacts, RatingDraft, TradeLedger};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use suanli_platform_domain::journal::IdemKey;
+use suanli_platform_domain::money::Fen;
+use suanli_platform_domain::supply::catalog::OfferStatus;
+use suanli_platform_domain::trades::{
+    ModePrices, OrderTerm, TradeStatus, order_tx, plan_order, wallet_name,
+};
+use suanli_platform_domain::{OrgStatus, Permission};
+use suanli_platform_store::{NewTrade, TradeRecord, WorkOrderRecord};
+use suanli_primitives::SecretKey;
+
+/// Most trades one list answers.
+pub const TRADES_PAGE_MAX: u32 = 100;
+/// How long a pay-as-you-go order's channel delegation lasts beyond its contract, ms.
+pub const DELEGATION_SLACK_MS: u64 = 24 * 60 * 60 * 1000;
+/// Longest pre-signed order accepted, in hex characters.
+pub const PRESIGNED_HEX_CHARS_MAX: usize = 32 * 1024;
+/// Resource dimensions a rating scores.
+pub const RATING_DIMENSIONS: &[&str] = &["cpu", "memory", "storage", "disk_io", "gpu", "network"];
+
+/// The chain's refusals of an order the API names with their own code; any other
+/// refusal answers `chain_refused` with the chain's code in the message.
+pub const CHAIN_REFUSALS: &[&str] = &[
+    "member_limit_exceeded",
+    "not_wallet_member",
+    "wallet_suspended",
+    "insufficient_balance",
+    "delegation_expired",
+    "not_delegate",
+    "bad_signature",
+    "offer_not_valid",
+    "offer_sold_out",
+    "spec_mismatch",
+    "escrow_below_first_period",
+    "role_missing",
+    "time_out_of_window",
+];
+
+/// An order of a listed offer (`POST /api/v1/trades`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TradeOrder {
+    /// The catalogue offer (`/offers/{id}`).
+    pub offer_id: i64,
+    /// Units.
+    pub units: u32,
+    /// A term in minutes, escrowed up front…
+    #[serde(default)]
+    pub term_minutes: Option<u64>,
+    /// …or pay-as-you-go within this budget, fen.
+    #[serde(default)]
+    pub budget_fen: Option<i64>,
+}
+
+/// A placed (or replayed) trade.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TradeOutcome {
+    /// The trade.
+    pub trade: TradeRecord,
+    /// Whether this answers an earlier request with the same key.
+    pub replayed: bool,
+}
+
+/// A trade with what the chain recorded.
+#[derive(Debug, Clone)]
+pub struct TradeDetail {
+    /// The trade as stored.
+    pub trade: TradeRecord,
+    /// Its records on the chain (`None`: not on the chain, or no chain attached).
+    pub chain: Option<ChainTrade>,
+    /// Still in escrow: value − paid − refunded, fen.
+    pub escrow_fen: i64,
+    /// The running cost so far (Σ check-ins on the chain), fen.
+    pub running_cost_fen: i64,
+    /// The supplier's work order, with the access details once filled.
+    pub work_order: Option<WorkOrderRecord>,
+}
+
+pub(crate) fn ledger(s: &AppState) -> ServiceResult<Arc<dyn TradeLedger>> {
+    s.trade_ledger.clone().ok_or_else(|| ServiceError::Denied {
+        code: "ledger_unavailable",
+        field: None,
+        message: "no trade chain is attached to this platform".into(),
+    })
+}
+
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, crate::PortError> + Send + 'static,
+) -> Result<T, crate::PortError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| crate::PortError::ledger(std::io::Error::other(e.to_string())))?
+}
+
+/// A chain refusal as the API answers it (its own code when listed).
+pub fn refusal(code: &str, message: &str) -> ServiceError {
+    let known = CHAIN_REFUSALS.iter().find(|c| **c == code).copied();
+    ServiceError::Invalid {
+        code: known.unwrap_or("chain_refused"),
+        field: None,
+        message: format!("the trade chain refused the order ({code}): {message}"),
+    }
+}
+
+fn idem(raw: Option<&str>) -> ServiceResult<IdemKey> {
+    let raw = raw.ok_or_else(|| ServiceError::Malformed {
+        code: "missing_idempotency_key",
+        field: None,
+        message: "orders need an Idempotency-Key header (1 to 128 printable ASCII characters)"
+            .to_owned(),
+    })?;
+    IdemKey::parse(raw).map_err(|e| ServiceError::Malformed {
+        code: "invalid_idempotency_key",
+        field: None,
+        message: e.to_string(),
+    })
+}
+
+fn digest(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0]);
+    }
+    hex::encode(h.finalize())
+}
+
+fn suspended() -> ServiceError {
+    ServiceError::Denied {
+        code: "wallet_suspended",
+        field: None,
+        message: "the organisation is suspended: its wallet cannot order".into(),
+    }
+}
+
+/// The caller's DID key opened with `password` (checked like a login first: a wrong one
+/// counts towards the account lock and the address throttle).
+pub(crate) async fn unseal_own(
+    s: &AppState,
+    a: &Authed,
+    ip: &str,
+    password: String,
+) -> ServiceResult<SecretKey> {
+    let now = s.clock.now_unix_ms();
+    let lp = settings(s).await?.login;
+    let window_ms = i64::from(lp.ip_window_secs) * 1000;
+    let allowed = s
+        .login_failures
+        .lock()
+        .map(|w| w.allowed(ip, now, window_ms, lp.ip_failures_max))
+        .unwrap_or(true);
+    if !allowed {
+        return Err(ServiceError::Throttled {
+            code: "too_many_attempts",
+            locked: false,
+            message: "too many failed password checks from this address; try again later".into(),
+        });
+    }
+    if a.user.locked_until_ms.is_some_and(|t| t > now) {
+        return Err(ServiceError::Throttled {
+            code: "account_locked",
+            locked: true,
+            message: "too many failed password checks; the account is temporarily locked".into(),
+        });
+    }
+    let stored = super::keys::mine_or_none(s, a).await?;
+    let password = zeroize::Zeroizing::new(password);
+    if !verify_password(s, password.to_string(), a.user.password_hash.clone()).await {
+        count_failure(s, &a.user, now, ip).await?;
+        return Err(ServiceError::Invalid {
+            code: "invalid_credentials",
+            field: Some("password".to_owned()),
+            message: "the password is wrong".to_owned(),
+        });
+    }
+    let pem = s.custody.export_pem(&stored, &password).await.map_err(|e| {
+        tracing::error!(user_id = a.user.id.get(), error = %e, "the user key does not open with the verified password");
+        ServiceError::Internal("the user key does not open".to_owned())
+    })?;
+    SecretKey::from_pem(&pem).map_err(|e| ServiceError::Internal(format!("the user key: {e}")))
+}
+
+/// The replay of `key`, if the organisation stored one: the trade (a refused one answers
+/// its refusal again), or `idempotency_conflict` for another request under the key.
+async fn replay(
+    s: &AppState,
+    a: &Authed,
+    key: &IdemKey,
+    body: &str,
+) -> ServiceResult<Option<TradeOutcome>> {
+    match s.store.trade_by_idem(a.org.id, key.as_str()).await? {
+        None => Ok(None),
+        Some((_, d)) if d != body => Err(suanli_platform_store::StoreError::KeyReuse.into()),
+        Some((t, _)) => answer(t, true).map(Some),
+    }
+}
+
+fn answer(trade: TradeRecord, replayed: bool) -> ServiceResult<TradeOutcome> {
+    if trade.status == TradeStatus::Refused {
+        return Err(refusal(
+            trade.refusal_code.as_deref().unwrap_or("refused"),
+            trade.refusal_message.as_deref().unwrap_or(""),
+        ));
+    }
+    Ok(TradeOutcome { trade, replayed })
+}
+
+/// What the platform can see before the chain would refuse: the wallet suspended, the
+/// member not in it or above its limit. Without a view (no wallet yet) the chain decides.
+async fn precheck(
+    ledger: &Arc<dyn TradeLedger>,
+    wallet: &str,
+    did: &str,
+    value: Fen,
+) -> ServiceResult<()> {
+    let (l, w) = (Arc::clone(ledger), wallet.to_owned());
+    let Ok(Some(view)) = blocking(move || l.wallet_view(&w)).await else {
+        return Ok(());
+    };
+    if view.suspended {
+        return Err(suspended());
+    }
+    let Some(m) = view.members.iter().find(|m| m.did == did) else {
+        return Ok(()); // the limit may be on its way (`trade_members::ensure_limit`)
+    };
+    if m.spent_fen.saturating_add(value.get()) > m.limit_fen {
+        return Err(ServiceError::Invalid {
+            code: "member_limit_exceeded",
+            field: None,
+            message: format!(
+                "this order of {} fen would take you beyond your spending limit of {} fen ({} fen spent)",
+                value.get(),
+                m.limit_fen,
+                m.spent_fen
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Orders a listed offer: the member's key, unsealed with `password`, signs the order;
+/// the trade is stored `placing` with its escrow entry, then submitted (`docs/exchange.md`
+/// §2).
+pub async fn place(
+    s: &AppState,
+    a: &Authed,
+    ip: &str,
+    idem_key: Option<&str>,
+    req: &TradeOrder,
+    password: String,
+) -> ServiceResult<TradeOutcome> {
+    a.allow(Permission::OrderPlace)?;
+    let key = idem(idem_key)?;
+    let body = digest(&[
+        "trade",
+        &req.offer_id.to_string(),
+        &req.units.to_string(),
+        &format!("{:?}", req.term_minutes),
+        &format!("{:?}", req.budget_fen),
+    ]);
+    if let Some(done) = replay(s, a, &key, &body).await? {
+        return Ok(done);
+    }
+    if a.org.status != OrgStatus::Active {
+        return Err(suspended());
+    }
+    let ledger = ledger(s)?;
+    let view = super::supply_catalog::catalogue_offer(s, req.offer_id).await?;
+    let chain_offer_id = view.offer.chain_offer_id.ok_or(ServiceError::NotFound)?;
+    let mode = view.mode.spec.get();
+    let term = match (req.term_minutes, req.budget_fen) {
+        (Some(m), None) => OrderTerm::Minutes(m),
+        (None, Some(b)) => OrderTerm::Budget(super::amount(b, "budget_fen")?),
+        _ => {
+            return Err(ServiceError::invalid(
+                "term_minutes",
+                "give either term_minutes or budget_fen",
+            ));
+        }
+    };
+    let prices = ModePrices {
+        price_fen_per_min: mode.price_fen_per_min,
+        min_charge_fen: mode.min_charge_fen,
+        checkin_period_min: mode.checkin_period_min,
+    };
+    let plan = plan_order(prices, req.units, view.offer.units, term).map_err(|e| {
+        ServiceError::Invalid {
+            code: e.code(),
+            field: Some(e.field().to_owned()),
+            message: e.to_string(),
+        }
+    })?;
+    let stored_key = super::keys::mine_or_none(s, a).await?;
+    let did = stored_key.did.clone().ok_or_else(|| ServiceError::Absent {
+        code: "no_did",
+        message: "your key has no DID on the identity chain yet".into(),
+    })?;
+    let wallet = wallet_name(a.org.id);
+    super::trade_members::ensure_limit(s, a, &did).await?;
+    precheck(&ledger, &wallet, &did, plan.value).await?;
+    let secret = unseal_own(s, a, ip, password).await?;
+    let now = s.clock.now_unix_ms();
+    let now_ms = u64::try_from(now).unwrap_or(0);
+    let channel = plan.payg.then(|| {
+        let (key_hex, endpoint) = ledger.channel_key();
+        Delegation {
+            key_hex,
+            endpoint,
+            valid_until_ms: now_ms
+                .saturating_add(plan.duration_minutes.saturating_mul(60_000))
+                .saturating_add(DELEGATION_SLACK_MS),
+        }
+    });
+    let draft = OrderDraft {
+        serial: hex::encode(
+            crate::crypto::random_bytes::<16>()
+                .map_err(|e| ServiceError::Internal(e.to_string()))?,
+        ),
+        chain_offer_id,
+        spec: super::supply_catalog::chain_spec(&view.offer.title, &view.resources),
+        units: plan.units,
+        duration_minutes: plan.duration_minutes,
+        value_fen: plan.value.get(),
+        wallet,
+        channel,
+        time_ms: now_ms,
+    };
+    let l = Arc::clone(&ledger);
+    let d = draft.clone();
+    let signed = blocking(move || l.sign_order(&secret, &d))
+        .await
+        .map_err(|e| refusal(e.code(), &e.to_string()))?;
+    let new = NewTrade {
+        serial: draft.serial.clone(),
+        org: a.org.id,
+        user: a.user.id,
+        offer_id: view.offer.id,
+        chain_offer_id,
+        supplier_org: view.offer.org,
+        units: plan.units,
+        duration_minutes: plan.duration_minutes,
+        payg: plan.payg,
+        value: plan.value,
+        source: "web",
+        idem_key: key.as_str().to_owned(),
+        body_digest: body,
+        tx_ref: signed.tx_ref,
+        tx_hex: signed.tx_hex,
+        at_ms: now,
+    };
+    store_and_submit(s, &ledger, new).await
+}
+
+/// Stores the trade with its escrow entry, then submits it and records the answer.
+async fn store_and_submit(
+    s: &AppState,
+    ledger: &Arc<dyn TradeLedger>,
+    new: NewTrade,
+) -> ServiceResult<TradeOutcome> {
+    let escrow = order_tx(new.org, &new.serial, new.value)
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let (trade, replayed) = s.store.place_trade(&new, &escrow).await?;
+    if replayed || trade.status != TradeStatus::Placing {
+        return answer(trade, replayed);
+    }
+    s.metrics.trade_order();
+    // The wallet must hold what the journal's cash holds before the chain escrows from
+    // it: send the mirror's pending mints first (a failure is left to the worker).
+    if let Some(m) = &s.mirror {
+        let _signing = s.operator_lock.lock().await;
+        if let Err(e) =
+            crate::payment::pump_mirror(s.store.as_ref(), m.as_ref(), s.clock.now_unix_ms()).await
+        {
+            tracing::warn!(error = %e, "wallet mirror not sent before the order");
+        }
+    }
+    let decided =
+        crate::exchange::decide(s.store.as_ref(), ledger, &trade, s.clock.now_unix_ms()).await?;
+    if decided.status == TradeStatus::Refused {
+        s.metrics.trade_refusal();
+    }
+    s.exchange_kick.notify_one();
+    answer(decided, false)
+}
+
+/// Places a pre-signed order (`POST /api/v1/trades/presigned`): its signer must be the
+/// caller's key and its wallet the caller's organisation's.
+pub async fn place_presigned(
+    s: &AppState,
+    a: &Authed,
+    idem_key: Option<&str>,
+    tx_hex: &str,
+) -> ServiceResult<TradeOutcome> {
+    a.allow(Permission::OrderPlace)?;
+    let key = idem(idem_key)?;
+    let tx_hex = tx_hex.trim().to_ascii_lowercase();
+    if tx_hex.is_empty()
+        || tx_hex.len() > PRESIGNED_HEX_CHARS_MAX
+        || !tx_hex.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        return Err(ServiceError::invalid(
+            "tx",
+            format!(
+                "must be the order transaction's encoding in hex, at most {PRESIGNED_HEX_CHARS_MAX} characters"
+            ),
+        ));
+    }
+    let body = digest(&["presigned", &tx_hex]);
+    if let Some(done) = replay(s, a, &key, &body).await? {
+        return Ok(done);
+    }
+    if a.org.status != OrgStatus::Active {
+        return Err(suspended());
+    }
+    let ledger = ledger(s)?;
+    let (l, h) = (Arc::clone(&ledger), tx_hex.clone());
+    let facts = blocking(move || l.check_order(&h))
+        .await
+        .map_err(|e| forged(&e.to_string()))?;
+    let (offer_id, supplier) = check_facts(s, a, &facts).await?;
+    let value = super::amount(facts.value_fen, "tx")?;
+    let did = super::keys::mine_or_none(s, a)
+        .await?
+        .did
+        .unwrap_or_default();
+    precheck(&ledger, &wallet_name(a.org.id), &did, value).await?;
+    let new = NewTrade {
+        serial: facts.serial.clone(),
+        org: a.org.id,
+        user: a.user.id,
+        offer_id,
+        chain_offer_id: facts.chain_offer_id,
+        supplier_org: supplier,
+        units: facts.units,
+        duration_minutes: facts.duration_minutes,
+        payg: facts.channel.is_some(),
+        value,
+        source: "presigned",
+        idem_key: key.as_str().to_owned(),
+        body_digest: body,
+        tx_ref: facts.tx_ref,
+        tx_hex,
+        at_ms: s.clock.now_unix_ms(),
+    };
+    store_and_submit(s, &ledger, new).await
+}
+
+fn forged(why: &str) -> ServiceError {
+    ServiceError::Invalid {
+        code: "forged_order",
+        field: Some("tx".into()),
+        message: format!("not a valid signed order: {why}"),
+    }
+}
+
+/// A pre-signed order's facts against the caller: its key, its wallet, a listed offer, a
+/// delegation still valid. Answers the platform offer and its supplier.
+async fn check_facts(
+    s: &AppState,
+    a: &Authed,
+    f: &OrderFacts,
+) -> ServiceResult<(i64, suanli_platform_domain::OrgId)> {
+    let mine = super::keys::mine_or_none(s, a).await?;
+    if !f.signer_key_hex.eq_ignore_ascii_case(&mine.public_key) {
+        return Err(forged("it is not signed by your own DID key"));
+    }
+    if f.wallet.as_deref() != Some(wallet_name(a.org.id).as_str()) {
+        return Err(ServiceError::Invalid {
+            code: "wrong_wallet",
+            field: Some("tx".into()),
+            message: format!(
+                "the order must pay from your organisation's wallet {}",
+                wallet_name(a.org.id)
+            ),
+        });
+    }
+    let now = u64::try_from(s.clock.now_unix_ms()).unwrap_or(0);
+    if f.channel.as_ref().is_some_and(|c| c.valid_until_ms <= now) {
+        return Err(ServiceError::Invalid {
+            code: "delegation_expired",
+            field: Some("tx".into()),
+            message: "the order's channel delegation has already expired".into(),
+        });
+    }
+    if suanli_platform_domain::supply::settlement::TradeSerial::parse(&f.serial).is_err() {
+        return Err(forged("its serial is not 32 hex characters"));
+    }
+    let id = s
+        .store
+        .offer_by_chain_id(f.chain_offer_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let offer = s
+        .store
+        .get_offer(id)
+        .await
+        .map_err(ServiceError::from)?
+        .ok_or(ServiceError::NotFound)?;
+    if offer.status != OfferStatus::Listed {
+        return Err(ServiceError::NotFound);
+    }
+    Ok((offer.id, offer.org))
+}
+
+/// The caller's organisation's trades, newest first (before `before_ms`, 0 from the
+/// newest).
+pub async fn list(
+    s: &AppState,
+    a: &Authed,
+    before_ms: i64,
+    limit: u32,
+) -> ServiceResult<Vec<TradeRecord>> {
+    a.allow(Permission::AccountRead)?;
+    let limit = limit.clamp(1, TRADES_PAGE_MAX);
+    Ok(s.store
+        .list_trades(Some(a.org.id), before_ms, limit)
+        .await?)
+}
+
+/// The caller's organisation's trade `serial` (another's is not found).
+pub async fn own(s: &AppState, a: &Authed, serial: &str) -> ServiceResult<TradeRecord> {
+    let serial = serial.to_ascii_lowercase();
+    match s.store.get_trade(&serial).await? {
+        Some(t) if t.org == a.org.id => Ok(t),
+        _ => Err(ServiceError::NotFound),
+    }
+}
+
+/// One trade with its chain records, escrow, running cost and work order.
+pub async fn detail(s: &AppState, a: &Authed, serial: &str) -> ServiceResult<TradeDetail> {
+    a.allow(Permission::AccountRead)?;
+    let trade = own(s, a, serial).await?;
+    let chain = match s.trade_ledger.clone() {
+        Some(l) if trade.status != TradeStatus::Refused => {
+            let sn = trade.serial.clone();
+            blocking(move || l.trade_status(&sn)).await.ok().flatten()
+        }
+        _ => None,
+    };
+    let running = chain
+        .as_ref()
+        .map_or(trade.paid.get(), |c| c.paid_fen.get());
+    let work_order = s
+        .store
+        .work_order_by_serial(trade.supplier_org, &trade.serial)
+        .await?;
+    Ok(TradeDetail {
+        escrow_fen: trade.value.get() - trade.paid.get() - trade.refunded.get(),
+        running_cost_fen: running,
+        work_order,
+        chain,
+        trade,
+    })
+}
+
+/// Stops a placed or running trade: the member's key, unsealed with `password`, signs the
+/// close (`stopped_by_consumer`); the chain charges the started minutes since the last
+/// check-in and refunds the rest to the wallet, which the exchange worker then follows.
+pub async fn stop(
+    s: &AppState,
+    a: &Authed,
+    ip: &str,
+    serial: &str,
+    password: String,
+) -> ServiceResult<TradeRecord> {
+    a.allow(Permission::OrderPlace)?;
+    let trade = own(s, a, serial).await?;
+    if !matches!(trade.status, TradeStatus::Placed | TradeStatus::Active) {
+        return Err(ServiceError::Conflict {
+            code: "trade_not_running",
+            field: None,
+            message: "only a placed or running trade is stopped".into(),
+        });
+    }
+    let ledger = ledger(s)?;
+    let secret = unseal_own(s, a, ip, password).await?;
+    let sn = trade.serial.clone();
+    blocking(move || ledger.stop(&secret, &sn))
+        .await
+        .map_err(|e| refusal(e.code(), &e.to_string()))?;
+    // Follow the close at once (the worker would within a pass).
+    if let Some(l) = s.trade_ledger.clone()
+        && let Err(e) =
+            crate::exchange::sync_trade(s.store.as_ref(), &l, &trade, s.clock.now_unix_ms()).await
+    {
+        tracing::warn!(serial = %trade.serial, error = %e, "stopped trade not followed yet");
+    }
+    s.exchange_kick.notify_one();
+    own(s, a, serial).await
+}
+
+/// Rates a closed trade: the member's key, unsealed with `password`, signs the rating
+/// (0–100 per resource dimension) on the chain.
+pub async fn rate(
+    s: &AppState,
+    a: &Authed,
+    ip: &str,
+    serial: &str,
+    scores: &[(String, u8)],
+    password: String,
+) -> ServiceResult<TradeRecord> {
+    a.allow(Permission::OrderPlace)?;
+    let trade = own(s, a, serial).await?;
+    if trade.status != TradeStatus::Closed {
+        return Err(ServiceError::Conflict {
+            code: "trade_not_closed",
+            field: None,
+            message: "a trade is rated after its close".into(),
+        });
+    }
+    if trade.rating_ref.is_some() {
+        return Err(ServiceError::Conflict {
+            code: "already_rated",
+            field: None,
+            message: "this trade is rated already".into(),
+        });
+    }
+    if scores.is_empty() {
+        return Err(ServiceError::invalid(
+            "scores",
+            "rate at least one dimension",
+        ));
+    }
+    for (d, v) in scores {
+        if !RATING_DIMENSIONS.contains(&d.as_str()) || *v > 100 {
+            return Err(ServiceError::invalid(
+                "scores",
+                format!(
+                    "each score is 0–100 for one of {}",
+                    RATING_DIMENSIONS.join(", ")
+                ),
+            ));
+        }
+    }
+    let ledger = ledger(s)?;
+    let secret = unseal_own(s, a, ip, password).await?;
+    let draft = RatingDraft {
+        serial: trade.serial.clone(),
+        scores: scores.to_vec(),
+        time_ms: u64::try_from(s.clock.now_unix_ms()).unwrap_or(0),
+    };
+    let tx = blocking(move || ledger.rate(&secret, &draft))
+        .await
+        .map_err(|e| refusal(e.code(), &e.to_string()))?;
+    Ok(s.store.trade_rated(&trade.serial, &tx).await?)
+}

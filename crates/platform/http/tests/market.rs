@@ -1,0 +1,518 @@
+//! The market over the API (issue 17, `docs/market.md` "In the product"): a search ranks
+//! the green offer above a cheaper coal-powered one with the score breakdown, sorts by
+//! price, score and reputation; "why not" names the first failing clause, the price, the
+//! units and resources not online; a comparison estimates the total; constraint errors
+//! carry the offending token's span; limits and bad parameters are refused naming the
+//! parameter; the index follows listing changes; reputations come from the trade chain
+//! (a test double) and are never made up.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use suanli_platform_http::PortError;
+use suanli_platform_http::keys::DidRegistry;
+use suanli_platform_http::payment::SignedTx;
+use suanli_platform_http::supply_ledger::{ChainMode, ChainOffer, Published, SupplyLedger};
+use suanli_platform_http::trade_book::{ChainReputation, ChainTrade, TradeBook};
+use suanli_primitives::{PublicKey, SecretKey};
+
+#[derive(Debug, Default)]
+struct Chain(Mutex<u64>);
+
+impl Chain {
+    fn next(&self) -> u64 {
+        let mut n = self.0.lock().unwrap();
+        *n += 1;
+        *n
+    }
+}
+
+impl SupplyLedger for Chain {
+    fn publish_mode(&self, _: &SecretKey, _: &ChainMode) -> Result<Published, PortError> {
+        let id = self.next();
+        Ok(Published {
+            chain_id: id,
+            tx: format!("tx-{id}"),
+        })
+    }
+    fn publish_offer(&self, _: &SecretKey, _: &ChainOffer) -> Result<Published, PortError> {
+        let id = self.next();
+        Ok(Published {
+            chain_id: id,
+            tx: format!("tx-{id}"),
+        })
+    }
+    fn withdraw_offer(&self, _: &SecretKey, id: u64) -> Result<String, PortError> {
+        Ok(format!("tx-w-{id}"))
+    }
+}
+
+impl DidRegistry for Chain {
+    fn did_of(&self, key: &PublicKey) -> String {
+        format!("did:suanli:test:{}", &key.to_hex()[..32])
+    }
+    fn sign_create(&self, key: &SecretKey) -> Result<SignedTx, PortError> {
+        Ok(SignedTx {
+            reference: key.public().to_hex(),
+            encoded_hex: key.public().to_hex(),
+        })
+    }
+    fn send(&self, _: &SignedTx) -> Result<(), PortError> {
+        Ok(())
+    }
+}
+
+/// Ratings by supplier DID (overall 0..=100, ratings).
+#[derive(Debug, Default)]
+struct Ratings(Mutex<Vec<(String, f64, u64)>>);
+
+impl TradeBook for Ratings {
+    fn supplier_trades(&self, _: &str) -> Result<Vec<ChainTrade>, PortError> {
+        Ok(vec![])
+    }
+    fn reputation(&self, did: &str) -> Result<ChainReputation, PortError> {
+        let v = self.0.lock().unwrap();
+        let hit = v.iter().find(|(d, _, _)| d == did);
+        Ok(ChainReputation {
+            orders: hit.map_or(0, |h| h.2),
+            contracted: hit.map_or(0, |h| h.2),
+            ratings: hit.map_or(0, |h| h.2),
+            completion_rate: None,
+            overall: hit.map(|h| h.1),
+            per_resource: vec![],
+        })
+    }
+}
+
+fn resource(name: &str, model: &str, status: &str, green: f64, carbon: f64, pue: f64) -> Value {
+    json!({"name": name, "location": "hall 1", "status": status, "gpu_model": model,
+           "gpu_count": 8, "gpu_mem_gb": 80, "cpu_cores": 128, "ram_gb": 1024, "storage_gb": 8000,
+           "tflops": 2496.0, "region": "cn-west", "available_from_min": 0, "available_until_min": 1000000,
+           "green_share": green, "carbon_g_per_kwh": carbon, "pue": pue, "utilisation": 0.5})
+}
+
+/// A supplier administrator with a DID key.
+fn supplier(srv: &TestServer, op: &Cred, name: &str, admin: &str) -> (i64, Cred, String) {
+    let (org, _, cred) = srv.org(op, "supplier_resource", name, admin);
+    let new = format!("{}-New", pw(admin));
+    let (s, v) = srv.post(
+        "/api/v1/me/password",
+        &cred,
+        json!({"current_password": pw(admin), "new_password": new}),
+    );
+    assert_eq!(s, 204, "{v}");
+    let cred = srv.login(admin, &new);
+    let (_, key) = srv.get("/api/v1/me/key", &cred);
+    (
+        org,
+        cred,
+        key["key"]["did"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+/// Lists `res` at `price` fen/min under a new mode; the listed offer's id.
+fn list(srv: &TestServer, op: &Cred, s: &Cred, admin: &str, res: Value, price: i64) -> i64 {
+    let pwd = json!({"password": format!("{}-New", pw(admin))});
+    let (st, r) = srv.post("/api/v1/supplier/resources", s, res);
+    assert_eq!(st, 200, "{r}");
+    let mode = json!({"name": format!("m{price}"), "price_fen_per_min": price, "min_charge_fen": 1000,
+        "checkin_period_min": 60, "weights": {"gpu": 1000}, "trade_start_cpt": 1, "checkin_cpt": 2});
+    let (st, m) = srv.post("/api/v1/supplier/modes", s, mode);
+    assert_eq!(st, 200, "{m}");
+    let mid = m["mode"]["id"].as_i64().unwrap();
+    let (st, v) = srv.post(
+        &format!("/api/v1/supplier/modes/{mid}/publish"),
+        s,
+        pwd.clone(),
+    );
+    assert_eq!(st, 200, "{v}");
+    let offer = json!({"title": format!("offer at {price}"), "mode_id": mid,
+        "resource_ids": [r["resource"]["id"]], "units": 2,
+        "valid_from_ms": T0_MS, "valid_until_ms": T0_MS + 86_400_000});
+    let (st, o) = srv.post("/api/v1/supplier/offers", s, offer);
+    assert_eq!(st, 200, "{o}");
+    let oid = o["offer"]["id"].as_i64().unwrap();
+    let (st, v) = srv.post(&format!("/api/v1/supplier/offers/{oid}/publish"), s, pwd);
+    assert_eq!(st, 200, "{v}");
+    let (st, v) = srv.post(
+        &format!("/api/v1/ops/suppliers/listings/{oid}/approve"),
+        op,
+        json!({}),
+    );
+    assert_eq!(st, 200, "{v}");
+    oid
+}
+
+struct Market {
+    srv: TestServer,
+    op: Cred,
+    green: i64,
+    coal: i64,
+    h100: i64,
+    offline: i64,
+    hydro: (i64, Cred),
+}
+
+/// Two suppliers: a hydro-powered one (an A100 node at 300 fen/min, rated 90 on the trade
+/// chain; an H100 node; an A100 node in maintenance) and a coal-powered one (an A100 node
+/// at 280 fen/min, half green by certificate purchase but 820 g/kWh, no ratings).
+fn market() -> Market {
+    let chain = Arc::new(Chain::default());
+    let ratings = Arc::new(Ratings::default());
+    let (c1, c2, r1) = (Arc::clone(&chain), Arc::clone(&chain), Arc::clone(&ratings));
+    let srv = TestServer::start_platform(
+        |_| {},
+        Box::new(move |p| {
+            p.with_supply_ledger(c1)
+                .with_did_registry(c2)
+                .with_trade_book(r1)
+        }),
+    );
+    let op = srv.admin();
+    let (horg, hydro, hdid) = supplier(&srv, &op, "Hydro Park", "hydro");
+    let (_, coal, _) = supplier(&srv, &op, "Coal Valley", "coalv");
+    assert!(hdid.starts_with("did:suanli:test:"), "DID {hdid:?}");
+    ratings.0.lock().unwrap().push((hdid, 90.0, 3));
+    let green = list(
+        &srv,
+        &op,
+        &hydro,
+        "hydro",
+        resource("g1", "gpu-a100", "online", 0.95, 25.0, 1.1),
+        300,
+    );
+    let coal_id = list(
+        &srv,
+        &op,
+        &coal,
+        "coalv",
+        resource("c1", "A100", "online", 0.5, 820.0, 1.6),
+        280,
+    );
+    let h100 = list(
+        &srv,
+        &op,
+        &hydro,
+        "hydro",
+        resource("h1", "H100", "online", 0.95, 25.0, 1.1),
+        500,
+    );
+    let offline = list(
+        &srv,
+        &op,
+        &hydro,
+        "hydro",
+        resource("m1", "A100", "maintenance", 0.95, 25.0, 1.1),
+        250,
+    );
+    Market {
+        srv,
+        op,
+        green,
+        coal: coal_id,
+        h100,
+        offline,
+        hydro: (horg, hydro),
+    }
+}
+
+const STARTUP: &str = "/api/v1/market/search?gpu_model=a100&gpu_count_min=8&gpu_mem_gb_min=80&green_pct_min=50&max_price_fen_per_min=350&duration_min=240";
+
+fn offers(v: &Value, key: &str) -> Vec<i64> {
+    v[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            c["offer_id"]
+                .as_i64()
+                .or(c["card"]["offer_id"].as_i64())
+                .unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn the_startups_search_ranks_green_above_cheaper_coal_with_the_breakdown() {
+    let m = market();
+    let (s, v) = m.srv.get(STARTUP, &Cred::None);
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(offers(&v, "items"), vec![m.green, m.coal], "{v}");
+    assert_eq!(v["total"], 2);
+    assert_eq!(
+        v["constraint"],
+        r#"gpu_model == "A100" and gpu_count >= 8 and mem_gb >= 80 and green_share >= 0.50"#
+    );
+    let g = &v["items"][0];
+    assert_eq!(g["price_fen_per_min"], 300);
+    assert_eq!(g["price_fen_per_hour"], 18_000);
+    assert_eq!(g["estimate_fen"], 300 * 240);
+    assert_eq!(g["energy_data"], "supplier_declared");
+    let dims: Vec<&str> = g["score"]["dimensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["dimension"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        dims,
+        [
+            "low_carbon",
+            "green_energy",
+            "power_utilisation",
+            "public_good",
+            "reputation"
+        ]
+    );
+    // The green one ranks cheaper although it costs more; the trade price is its own.
+    let c = &v["items"][1];
+    assert!(
+        g["score"]["adjusted_millifen_per_min"].as_i64()
+            < c["score"]["adjusted_millifen_per_min"].as_i64(),
+        "{v}"
+    );
+    // Reputation from the trade chain, and none made up for the unrated supplier.
+    assert_eq!(g["reputation"]["state"], "rated");
+    assert_eq!(g["reputation"]["stars"], 4.5);
+    assert_eq!(g["reputation"]["ratings"], 3);
+    assert_eq!(c["reputation"]["state"], "no_ratings");
+    assert!(c["reputation"]["stars"].is_null());
+    // Sorting.
+    let sorted = |sort: &str| {
+        let (s, v) = m.srv.get(&format!("{STARTUP}&sort={sort}"), &Cred::None);
+        assert_eq!(s, 200, "{v}");
+        offers(&v, "items")
+    };
+    assert_eq!(sorted("price"), vec![m.coal, m.green]);
+    assert_eq!(sorted("score"), vec![m.green, m.coal]);
+    assert_eq!(sorted("reputation"), vec![m.green, m.coal]);
+    // The advanced box and-ed with the filters; a reputation floor drops the unrated.
+    let (_, v) = m
+        .srv
+        .get(&format!("{STARTUP}&reputation_min=4"), &Cred::None);
+    assert_eq!(offers(&v, "items"), vec![m.green]);
+    let (_, v) = m.srv.get(
+        "/api/v1/market/search?constraint=gpu_model%20in%20%5B%22H100%22%5D%20or%20pue%20%3E%201.5",
+        &Cred::None,
+    );
+    assert_eq!(offers(&v, "items"), vec![m.coal, m.h100], "{v}");
+    assert_eq!(v["constraint"], r#"(gpu_model in ["H100"] or pue > 1.5)"#);
+    // The policy the ranking used is published.
+    let (s, p) = m.srv.get("/api/v1/market/policy", &Cred::None);
+    assert_eq!(s, 200);
+    assert_eq!(p["version"], v["policy_version"]);
+    let sum: f64 = p["dimensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["weight"].as_f64().unwrap())
+        .sum();
+    assert!((sum - 1.0).abs() < 1e-9, "{p}");
+    assert_eq!(p["strength_bp"], 1500);
+}
+
+#[test]
+fn why_not_names_the_clause_the_price_the_units_and_offline_resources() {
+    let m = market();
+    let q = "/api/v1/market/explain?gpu_model=A100&green_pct_min=50&max_price_fen_per_min=290&units=1&limit=50";
+    let (s, v) = m.srv.get(q, &Cred::None);
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["candidates_total"], 1);
+    assert_eq!(v["would_match"], json!([m.coal, v["would_match"][1]]));
+    assert_eq!(v["rejected_total"], 3, "{v}");
+    let why = |offer: i64| {
+        v["rejected"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["card"]["offer_id"] == offer)
+            .unwrap_or_else(|| panic!("{offer} in {v}"))["why"]
+            .clone()
+    };
+    assert_eq!(
+        why(m.green),
+        json!({"reason": "price_above_limit", "price_fen_per_min": 300, "max_fen_per_min": 290})
+    );
+    let h = why(m.h100);
+    assert_eq!(h["reason"], "constraint");
+    assert_eq!(h["clause"], r#"gpu_model == "A100""#);
+    assert_eq!(h["span"], json!({"start": 0, "end": 19}));
+    assert_eq!(h["observed"], json!([r#"gpu_model = "H100""#]));
+    assert_eq!(
+        why(m.offline),
+        json!({"reason": "not_online", "status": "maintenance"})
+    );
+    // Units: two are on offer.
+    let (_, v) = m.srv.get(
+        &format!("/api/v1/market/explain?offer={}&units=3", m.coal),
+        &Cred::None,
+    );
+    assert_eq!(v["candidates_total"], 0, "{v}");
+    assert_eq!(
+        v["rejected"][0]["why"],
+        json!({"reason": "insufficient_units", "free": 2, "wanted": 3})
+    );
+    let (_, v) = m.srv.get(
+        &format!("/api/v1/market/explain?offer={}", m.coal),
+        &Cred::None,
+    );
+    assert_eq!(v["candidates_total"], 1, "{v}");
+    assert_err(
+        m.srv.get("/api/v1/market/explain?offer=999", &Cred::None),
+        404,
+        "not_found",
+    );
+}
+
+#[test]
+fn compare_estimates_the_total_for_the_duration() {
+    let m = market();
+    let (s, v) = m.srv.get(
+        &format!(
+            "/api/v1/market/compare?offers={},{}&duration_min=600&units=2",
+            m.green, m.coal
+        ),
+        &Cred::None,
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(offers(&v, "items"), vec![m.green, m.coal]);
+    assert_eq!(v["items"][0]["estimate_fen"], 300 * 600 * 2);
+    assert_eq!(v["items"][1]["estimate_fen"], 280 * 600 * 2);
+    assert_eq!(v["items"][1]["resource"]["carbon_g_per_kwh"], 820.0);
+    // The minimum charge applies to short jobs.
+    let (_, v) = m.srv.get(
+        &format!(
+            "/api/v1/market/compare?offers={},{}&duration_min=1",
+            m.green, m.coal
+        ),
+        &Cred::None,
+    );
+    assert_eq!(v["items"][0]["estimate_fen"], 1000);
+    let one = format!("/api/v1/market/compare?offers={}", m.green);
+    let (s, e) = m.srv.get(&one, &Cred::None);
+    assert_eq!(
+        (s, e["error"]["code"].as_str(), e["error"]["field"].as_str()),
+        (400, Some("invalid_query"), Some("offers"))
+    );
+    let five = format!(
+        "/api/v1/market/compare?offers={},{},{},{},9",
+        m.green, m.coal, m.h100, m.offline
+    );
+    assert_eq!(m.srv.get(&five, &Cred::None).0, 400);
+    assert_err(
+        m.srv.get(
+            &format!("/api/v1/market/compare?offers={},999", m.green),
+            &Cred::None,
+        ),
+        404,
+        "not_found",
+    );
+}
+
+fn refused(srv: &TestServer, q: &str) -> Value {
+    let (s, v) = srv.get(&format!("/api/v1/market/search?{q}"), &Cred::None);
+    assert!(s == 400 || s == 422, "{q}: {s} {v}");
+    v["error"].clone()
+}
+
+#[test]
+fn constraint_errors_carry_the_span_and_bad_parameters_are_named() {
+    let m = market();
+    let e = refused(
+        &m.srv,
+        "constraint=mem_gb%20%3E%3D%2080%20and%20vram%20%3E%203",
+    );
+    assert_eq!(e["code"], "constraint_invalid");
+    assert_eq!(e["field"], "constraint");
+    assert_eq!(e["span"], json!({"start": 17, "end": 21}), "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown attribute \"vram\""),
+        "{e}"
+    );
+    let e = refused(&m.srv, "constraint=gpu_model%20%3D%3D%2080");
+    assert_eq!(e["span"], json!({"start": 13, "end": 15}), "{e}");
+    let e = refused(&m.srv, "constraint=mem_gb%20%3E%3D");
+    assert_eq!(e["span"], json!({"start": 9, "end": 9}), "{e}");
+    // Limits: the source length and a list's literals.
+    let long = "x".repeat(5000);
+    let e = refused(&m.srv, &format!("constraint={long}"));
+    assert_eq!(e["span"], json!({"start": 4096, "end": 5000}), "{e}");
+    let list = (0..65).map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+    let e = refused(&m.srv, &format!("constraint=gpu_count%20in%20%5B{list}%5D"));
+    assert!(
+        e["message"].as_str().unwrap().contains("list too long"),
+        "{e}"
+    );
+    // Filters are checked one by one, naming the parameter.
+    for (q, field) in [
+        ("gpu_model=Z9", "gpu_model"),
+        ("green_pct_min=150", "green_pct_min"),
+        ("pue_max=0.5", "pue_max"),
+        ("sort=cheap", "sort"),
+        ("limit=500", "limit"),
+        ("units=0", "units"),
+        ("duration_min=x", "duration_min"),
+        ("max_price_fen_per_min=-1", "max_price_fen_per_min"),
+        ("offer=3", "offer"),
+        ("colour=red", ""),
+    ] {
+        let e = refused(&m.srv, q);
+        assert_eq!(e["code"], "invalid_query", "{q}");
+        if !field.is_empty() {
+            assert_eq!(e["field"], field, "{q}");
+        }
+    }
+}
+
+#[test]
+fn the_index_follows_listing_changes_and_the_api_is_documented() {
+    let m = market();
+    let base = "/api/v1/market/search?gpu_model=A100";
+    let (_, v) = m.srv.get(base, &Cred::None);
+    assert_eq!(v["total"], 2);
+    // A new listing enters at once.
+    let (_, hydro) = &m.hydro;
+    let extra = list(
+        &m.srv,
+        &m.op,
+        hydro,
+        "hydro",
+        resource("g2", "A100", "online", 0.9, 40.0, 1.2),
+        310,
+    );
+    let (_, v) = m.srv.get(base, &Cred::None);
+    assert_eq!(v["total"], 3);
+    assert!(offers(&v, "items").contains(&extra));
+    // A withdrawn one leaves at once.
+    let pwd = json!({"password": format!("{}-New", pw("hydro"))});
+    let (s, r) = m.srv.post(
+        &format!("/api/v1/supplier/offers/{extra}/unpublish"),
+        hydro,
+        pwd,
+    );
+    assert_eq!(s, 200, "{r}");
+    let (_, v) = m.srv.get(base, &Cred::None);
+    assert_eq!(v["total"], 2);
+    // A suspended supplier's offers leave with it.
+    let (org, _) = m.hydro;
+    let (s, r) = m
+        .srv
+        .call("DELETE", &format!("/api/v1/orgs/{org}"), &m.op, None);
+    assert!(s == 200 || s == 204, "{s} {r}");
+    let (_, v) = m.srv.get(base, &Cred::None);
+    assert_eq!(offers(&v, "items"), vec![m.coal]);
+    // Every market operation is documented under the `market` tag, public.
+    let (_, doc) = m.srv.get("/api/v1/openapi.json", &Cred::None);
+    for p in ["search", "explain", "compare", "policy"] {
+        let op = &doc["paths"][format!("/api/v1/market/{p}")]["get"];
+        assert_eq!(op["tags"], json!(["market"]), "{p}");
+        assert_eq!(op["security"], json!([]), "{p}");
+    }
+}

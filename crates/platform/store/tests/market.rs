@@ -1,0 +1,137 @@
+//! `MarketStore` conformance (issue 17): the listing generation moves with every write
+//! that can change the catalogue — offer versions written and moved, resources and modes
+//! changed, an organisation's status or name changed — on SQLite and PostgreSQL alike
+//! (like `tests/supply.rs`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use suanli_platform_domain::supply::catalog::{ModeDraft, ResourceDraft};
+use suanli_platform_domain::{OrgKind, OrgStatus, Role};
+use suanli_platform_store::*;
+
+#[macro_use]
+mod common;
+use common::*;
+
+const T0: i64 = 1_780_000_000_000;
+
+conformance!(the_listing_generation_moves_with_every_catalogue_write);
+
+async fn moved(s: &dyn OpsStore, before: &mut i64, what: &str) {
+    let now = s.listing_generation().await.unwrap();
+    assert!(
+        now > *before,
+        "{what}: generation {now} did not move from {before}"
+    );
+    *before = now;
+}
+
+async fn the_listing_generation_moves_with_every_catalogue_write(b: &Backend) {
+    let s = b.store();
+    let mut g = s.listing_generation().await.unwrap();
+    let org = s
+        .create_org(&NewOrg {
+            kind: OrgKind::SupplierResource,
+            name: "dc".into(),
+            status: OrgStatus::Active,
+            distributor: None,
+            created_ms: T0,
+        })
+        .await
+        .unwrap();
+    let op = s
+        .create_user(&NewUser {
+            org: org.id,
+            login: "dc-admin".into(),
+            display_name: "dc".into(),
+            password_hash: "h".into(),
+            roles: vec![Role::SupplierAdmin],
+            created_ms: T0,
+        })
+        .await
+        .unwrap();
+    // Reads and unrelated writes leave it alone.
+    assert_eq!(s.listing_generation().await.unwrap(), g);
+    let draft = ResourceDraft {
+        name: "n1".into(),
+        location: "hall".into(),
+        status: "online".into(),
+        gpu_model: "A100".into(),
+        gpu_count: 8,
+        gpu_mem_gb: 80,
+        cpu_cores: 64,
+        ram_gb: 512,
+        storage_gb: 1000,
+        tflops: 100.0,
+        region: "cn-west".into(),
+        available_from_min: 0,
+        available_until_min: 1000,
+        green_share: 0.5,
+        carbon_g_per_kwh: 300.0,
+        pue: 1.2,
+        utilisation: 0.5,
+    };
+    let res = s
+        .import_resources(org.id, &[draft.check().unwrap()], T0)
+        .await
+        .unwrap();
+    let mode = ModeDraft {
+        name: "m".into(),
+        price_fen_per_min: 100,
+        min_charge_fen: 0,
+        checkin_period_min: 60,
+        weights: [("gpu".to_owned(), 1000)].into(),
+        terms: vec![],
+        trade_start_cpt: 1,
+        checkin_cpt: 2,
+    };
+    let mode = s
+        .create_mode(org.id, &mode.check().unwrap(), T0)
+        .await
+        .unwrap();
+    s.set_mode_published(mode.id, 1, "tx", T0).await.unwrap();
+    moved(s, &mut g, "mode published").await;
+    let offer = s
+        .create_offer(&NewOffer {
+            org: org.id,
+            replaces: None,
+            mode_id: mode.id,
+            title: "t".into(),
+            resource_ids: vec![res[0].id],
+            units: 1,
+            valid_from_ms: T0,
+            valid_until_ms: T0 + 1000,
+            at_ms: T0,
+        })
+        .await
+        .unwrap();
+    moved(s, &mut g, "offer created").await;
+    s.set_offer_published(offer.id, 7, "tx7", T0).await.unwrap();
+    moved(s, &mut g, "offer published").await;
+    s.decide_listing(&ListingDecision {
+        offer_id: offer.id,
+        approve: true,
+        reason: None,
+        by: op.id,
+        at_ms: T0,
+    })
+    .await
+    .unwrap();
+    moved(s, &mut g, "offer listed").await;
+    s.rename_org(org.id, "dc two").await.unwrap();
+    moved(s, &mut g, "supplier renamed").await;
+    s.set_org_status(org.id, OrgStatus::Suspended)
+        .await
+        .unwrap();
+    moved(s, &mut g, "supplier suspended").await;
+    s.withdraw_offer(offer.id, T0).await.unwrap();
+    moved(s, &mut g, "offer withdrawn").await;
+    let changed = ResourceDraft {
+        green_share: 0.9,
+        ..draft
+    };
+    s.update_resource(org.id, res[0].id, &changed.check().unwrap(), T0)
+        .await
+        .unwrap();
+    moved(s, &mut g, "resource changed").await;
+}
