@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use suanli_ledger::Transaction;
 use suanli_ledger_client::exchange::{self, OrderDraft as ChainDraft, WalletOp};
+use suanli_ledger_client::supply::ChainState;
 use suanli_ledger_client::{ClientError, LedgerClient, LedgerError};
 use suanli_platform_http::PortError;
 use suanli_platform_http::store::{OpsStore, PAGE_SIZE_MAX};
@@ -18,7 +19,7 @@ use suanli_platform_http::trade_ledger::{
     Delegation, OrderDraft, OrderFacts, RatingDraft, SignedOrder, Submitted, TradeLedger,
     WalletMember, WalletView,
 };
-use suanli_primitives::{Fen, PositiveFen, PublicKey, SecretKey};
+use suanli_primitives::{ChainKind, Fen, PositiveFen, PublicKey, SecretKey};
 use suanli_trade::model::{Requirements, Scores};
 use suanli_trade::wallet::{ChannelDelegation, WalletName};
 use suanli_trade::{CloseReason, PartyDid, Resource, Serial};
@@ -37,7 +38,13 @@ pub struct LedgerTrades {
     operator: Option<SecretKey>,
     channel: Option<PlatformChannel>,
     book: LedgerTradeBook,
+    /// The consumer channel controller (filled when it starts): every delegated trade the
+    /// exchange reads is put under its watch.
+    channels: Option<ChannelSlot>,
 }
+
+/// Where the consumer channel controller's handle is once it runs.
+pub type ChannelSlot = Arc<std::sync::OnceLock<Arc<crate::consumer_channels::ConsumerChannels>>>;
 
 fn invalid(code: &'static str, e: impl std::fmt::Display) -> BridgeError {
     BridgeError::invalid(code, e.to_string())
@@ -74,6 +81,42 @@ impl LedgerTrades {
             operator,
             channel,
             book,
+            channels: None,
+        }
+    }
+
+    /// Puts the trades whose orders delegated their channel to this platform's key under
+    /// the watch of the consumer channel controller in `slot` (issue 18: pay-as-you-go
+    /// metered by channels).
+    pub fn with_channels(mut self, slot: ChannelSlot) -> Self {
+        self.channels = Some(slot);
+        self
+    }
+
+    /// Watches `serial` when its order delegated to our channel key (idempotent and
+    /// durable on the controller's side; read on every status read, so a restart or a
+    /// missed call is made good at the exchange worker's next pass).
+    fn follow_channel(&self, serial: &Serial) {
+        let (Some(slot), Some(channel)) = (&self.channels, &self.channel) else {
+            return;
+        };
+        let Some(controller) = slot.get() else {
+            return;
+        };
+        match exchange::trade_status(self.ledger.as_ref(), serial) {
+            Ok(Some(t))
+                if t.trade.status != suanli_trade::records::Status::Closed
+                    && t.trade
+                        .delegate
+                        .as_ref()
+                        .is_some_and(|d| d.key == channel.public()) =>
+            {
+                if let Err(e) = controller.watch(*serial) {
+                    tracing::warn!(%serial, code = e.code(), error = %e, "cannot watch the trade's channel");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(%serial, error = %e, "cannot read the trade for its channel"),
         }
     }
 
@@ -257,11 +300,29 @@ impl TradeLedger for LedgerTrades {
     }
 
     fn trade_status(&self, serial: &str) -> Result<Option<ChainTrade>, PortError> {
-        Ok(self.book.trade_of(&Self::serial(serial)?)?)
+        let serial = Self::serial(serial)?;
+        self.follow_channel(&serial);
+        Ok(self.book.trade_of(&serial)?)
     }
 
     fn stop(&self, key: &SecretKey, serial: &str) -> Result<String, PortError> {
         let serial = Self::serial(serial)?;
+        // A trade metered by the platform's channel stops through the channel: the
+        // consumer side asks the supplier's agent, which closes it cooperatively with
+        // the final state (the chain refuses a plain close once the channel is open).
+        if let Some(controller) = self.channels.as_ref().and_then(|slot| slot.get())
+            && controller.watched().is_ok_and(|w| w.contains(&serial))
+        {
+            let state = ChainState::new(self.ledger.as_ref(), ChainKind::Trade);
+            let open = suanli_trade::view::channel(&state, &serial).is_some();
+            if state.done(open).map_err(client)? {
+                let handle = tokio::runtime::Handle::current();
+                handle
+                    .block_on(controller.request_stop(serial))
+                    .map_err(|e| invalid("channel_stop", e))?;
+                return Ok(String::from("channel stop requested"));
+            }
+        }
         Ok(suanli_ledger_client::supply::close_trade(
             self.ledger.as_ref(),
             key,

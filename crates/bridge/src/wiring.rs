@@ -222,6 +222,11 @@ impl PlatformLedger {
             }
         };
         let trade_book = LedgerTradeBook::new(Arc::clone(&self.client), Arc::clone(&self.clock));
+        // The consumer channel controller, once started, watches every trade the
+        // exchange follows whose order delegated its channel to the platform's key.
+        let channel_slot: Arc<
+            std::sync::OnceLock<Arc<crate::consumer_channels::ConsumerChannels>>,
+        > = Arc::default();
         Ok(LedgerPorts {
             anchor,
             dids,
@@ -249,7 +254,7 @@ impl PlatformLedger {
                 round_ms: CONSUMER_ROUND_MS,
                 listen: CHANNEL_LISTEN_DEFAULT,
                 advertise: None,
-                slot: Arc::default(),
+                slot: Arc::clone(&channel_slot),
             },
             // --- trades (issue 18, H-trades)
             trades: LedgerTrades::new(
@@ -257,7 +262,8 @@ impl PlatformLedger {
                 self.operator.clone(),
                 self.channel.clone(),
                 LedgerTradeBook::new(Arc::clone(&self.client), Arc::clone(&self.clock)),
-            ),
+            )
+            .with_channels(channel_slot),
             mirror: self
                 .operator
                 .as_ref()
