@@ -16,13 +16,16 @@
 //! cooperatively with the final state — `completed` at the contract's end,
 //! `stopped_by_consumer` when the consumer asked to stop.
 //!
-//! Fallbacks, so a supplier is never left unpaid or a trade left open: a channel never
-//! opened by the end of the contract → direct check-ins and the trade's own close, as for a
-//! trade without delegation; a channel open at the end of its terms (the contract's end,
-//! or the delegation's if earlier) that is still not closed [`CLOSE_GRACE_MS`] later (the consumer's side does not answer) → a unilateral
-//! close (`completed`) with the newest dual-signed state, settled by the controller after
-//! the challenge window; never provisioned by the end → a unilateral close
-//! (`supplier_fault`, admitted by the supplier).
+//! Fallbacks, so a supplier is never left unpaid or a trade left open: until the consumer's
+//! side opens the channel (it normally does within its first round, long before a period
+//! has passed), each whole period is checked in directly and the trade closed at its end,
+//! as for a trade without delegation (the channel's opening settles the minutes served
+//! since the last check-in); a channel open at the end of its terms (the contract's end, or
+//! the delegation's if earlier) that is still not closed [`CLOSE_GRACE_MS`] later (the
+//! consumer's side does not answer) → a unilateral close (`completed`) with the newest
+//! dual-signed state, settled by the controller after the challenge window; never
+//! provisioned by the end → a unilateral close (`supplier_fault`, admitted by the
+//! supplier).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -260,16 +263,15 @@ impl Agent {
             return Ok(());
         };
         let now = self.clock.now_ms();
-        let end = trade.contract_end_ms.unwrap_or(u64::MAX);
         let Some((channel, escrow)) = channel_of(self.ledger.as_ref(), &trade.serial)? else {
             return match provisioned {
                 Provisioned::Pending => self.unprovisioned(trade, round),
-                // The consumer's side never opened the channel: the trade is settled
-                // directly, so the supplier is paid for the service it gave.
-                Provisioned::Ready(_) if now >= end => self.direct(trade, round),
+                // Until the consumer's side opens the channel, each whole period is settled
+                // directly, so a consumer side that is late (or never comes) costs the
+                // supplier nothing; the opening settles what was served since.
                 Provisioned::Ready(_) => {
                     round.channel_waiting += 1;
-                    Ok(())
+                    self.direct(trade, round)
                 }
             };
         };

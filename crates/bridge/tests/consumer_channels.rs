@@ -9,7 +9,9 @@
 //! charged is exactly what the check-ins and the close settled. And low funds: the channel
 //! pauses below its margin (the platform gets the notice; paused time is not metered), a
 //! top-up from the wallet with the delegated key resumes it, and a top-up beyond the
-//! delegation's bound is refused.
+//! delegation's bound is refused. A consumer side that opens late costs the supplier
+//! nothing: the periods before are checked in directly, and the channel meters on from
+//! where they ended.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -229,6 +231,34 @@ struct World {
 }
 
 fn world(value_fen: i64) -> World {
+    let w = unopened(value_fen);
+    open(&w);
+    w
+}
+
+/// The consumer's side opens the channel with the delegated key, then keeps it; the agent
+/// meters it.
+fn open(w: &World) {
+    let (l, consumer, serial) = (w.ledger.as_ref(), &w.consumer, w.serial);
+    let c = consumer.rt.block_on(consumer.channels.round()).unwrap();
+    assert_eq!((c.opened, c.failed), (1, 0), "{c:?}");
+    let opened = channel(l, &serial);
+    assert_eq!(
+        opened.terms.consumer_key,
+        consumer.channels.controller().public_key()
+    );
+    assert_eq!(
+        opened.challenge_window_ms,
+        suanli_bridge::consumer_channels::CHALLENGE_WINDOW_MS
+    );
+    let c = consumer.rt.block_on(consumer.channels.round()).unwrap();
+    assert_eq!((c.kept, c.failed), (1, 0), "{c:?}");
+    let r = w.agent.tick().unwrap();
+    assert_eq!((r.metered, r.failed), (1, 0), "{r:?}");
+}
+
+/// [`world`] before the consumer's side opened the channel.
+fn unopened(value_fen: i64) -> World {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(Skip::default());
     let operator = SecretKey::from_label("channels-test/operator");
@@ -328,7 +358,7 @@ fn world(value_fen: i64) -> World {
             pool_id: "pool-a".into(),
         });
     }
-    // Provisioned, but the consumer's side has not opened the channel: no direct check-in.
+    // Provisioned, but the consumer's side has not opened the channel (no period passed).
     let r = agent.tick().unwrap();
     assert_eq!(
         (r.channel_waiting, r.checked_in, r.failed),
@@ -336,23 +366,6 @@ fn world(value_fen: i64) -> World {
         "{r:?}"
     );
 
-    // The consumer's side opens the channel with the delegated key, then keeps it.
-    let c = consumer.rt.block_on(consumer.channels.round()).unwrap();
-    assert_eq!((c.opened, c.failed), (1, 0), "{c:?}");
-    let opened = channel(l, &serial);
-    assert_eq!(
-        opened.terms.consumer_key,
-        consumer.channels.controller().public_key()
-    );
-    assert_eq!(
-        opened.challenge_window_ms,
-        suanli_bridge::consumer_channels::CHALLENGE_WINDOW_MS
-    );
-    let c = consumer.rt.block_on(consumer.channels.round()).unwrap();
-    assert_eq!((c.kept, c.failed), (1, 0), "{c:?}");
-
-    let r = agent.tick().unwrap();
-    assert_eq!((r.metered, r.failed), (1, 0), "{r:?}");
     World {
         dir,
         clock,
@@ -642,4 +655,41 @@ fn a_stop_asked_while_paused_still_closes_the_channel_cooperatively() {
     consumer.rt.block_on(consumer.channels.shutdown());
     drop(agent);
     stop(running);
+}
+
+#[test]
+fn periods_before_the_channel_opens_are_checked_in_directly_and_the_channel_meters_on() {
+    let w = unopened(VALUE_FEN);
+    let l = w.ledger.as_ref();
+    // The consumer's side is late: a whole period passes, checked in directly.
+    w.clock.minutes(PERIOD_MINUTES as i64);
+    let r = w.agent.tick().unwrap();
+    assert_eq!(
+        (r.channel_waiting, r.checked_in, r.failed),
+        (1, 1, 0),
+        "{r:?}"
+    );
+    let t = trade(l, &w.serial);
+    assert_eq!((t.checkins, t.billed_minutes), (1, PERIOD_MINUTES));
+    // Then it opens: the channel's minute 0 is where the direct check-in ended.
+    open(&w);
+    assert_eq!(
+        Some(channel(l, &w.serial).terms.start_ms),
+        trade(l, &w.serial).billed_until_ms
+    );
+    w.clock.minutes(1);
+    let r = w.agent.tick().unwrap();
+    assert_eq!((r.statements, r.checked_in, r.failed), (1, 0, 0), "{r:?}");
+    let latest = w
+        .agent
+        .channels
+        .controller()
+        .unwrap()
+        .latest(&w.serial)
+        .unwrap();
+    assert_eq!(latest.statement.minutes, 1);
+    assert_eq!(latest.statement.cost_fen.get(), RATE_FEN);
+    w.consumer.rt.block_on(w.consumer.channels.shutdown());
+    drop(w.agent);
+    stop(w.running);
 }
