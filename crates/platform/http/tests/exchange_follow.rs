@@ -176,6 +176,7 @@ fn chain_trade(serial: &str, funded: i64) -> ChainTrade {
         mode_id: 1,
         supplier: "did:suanli:dc".into(),
         consumer: DID.into(),
+        wallet: Some("org:1".into()),
         status: "ordered".into(),
         ordered_ms: T0,
         contract_start_ms: None,
@@ -258,10 +259,126 @@ async fn a_decided_order_is_not_submitted_again() {
     assert_eq!(w.cash().await, 8_000);
 }
 
-#[allow(dead_code)]
 fn topup(amount: i64) -> ChainTopUp {
     ChainTopUp {
         amount_fen: f(amount),
         at_ms: T0,
     }
+}
+
+#[tokio::test]
+async fn the_chains_top_ups_are_followed_into_the_journal() {
+    let w = world().await;
+    assert_eq!(w.org.get(), 1, "the chain trades name wallet org:1");
+    let t = w.order(4, 1_000).await;
+    let chain = Arc::new(Scripted::default());
+    *chain.submit.lock().unwrap() = Some(Submitted::Applied);
+    let mut c = chain_trade(&t.serial, 1_600);
+    c.status = "active".into();
+    c.topups = vec![topup(400), topup(200)];
+    chain
+        .trades
+        .lock()
+        .unwrap()
+        .insert(t.serial.clone(), c.clone());
+    let placed = exchange::decide(&w.store, &port(&chain), &t, T0 + 1)
+        .await
+        .unwrap();
+    let synced = exchange::sync_trade(&w.store, &port(&chain), &placed, T0 + 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        synced.value,
+        f(1_600),
+        "the row's escrow is what the chain funded"
+    );
+    assert_eq!(w.cash().await, 10_000 - 1_600, "the top-ups left the cash");
+    // Spending beyond the order's value but within what was funded is followed.
+    c.status = "closed".into();
+    c.checkins = vec![suanli_platform_http::trade_book::ChainCheckIn {
+        n: 1,
+        start_ms: T0,
+        end_ms: T0 + 60_000,
+        minutes: 1,
+        cost_fen: f(1_500),
+        at_ms: T0,
+        kind: "checkin",
+    }];
+    c.paid_fen = f(1_500);
+    c.close = Some(suanli_platform_http::trade_book::ChainClose {
+        reason: "stopped_by_consumer".into(),
+        by: "consumer".into(),
+        refund_fen: f(100),
+        at_ms: T0,
+    });
+    chain.trades.lock().unwrap().insert(t.serial.clone(), c);
+    let closed = exchange::sync_trade(&w.store, &port(&chain), &synced, T0 + 3)
+        .await
+        .unwrap();
+    assert_eq!(closed.status, TradeStatus::Closed);
+    assert_eq!((closed.paid, closed.refunded), (f(1_500), f(100)));
+    assert_eq!(w.cash().await, 10_000 - 1_500);
+    // Following again changes nothing.
+    exchange::sync_trade(&w.store, &port(&chain), &closed, T0 + 4)
+        .await
+        .unwrap();
+    assert_eq!(w.cash().await, 10_000 - 1_500);
+    assert!(w.store.check_projection().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_chain_trade_that_is_not_the_order_posts_nothing() {
+    let w = world().await;
+    let t = w.order(5, 1_000).await;
+    let chain = Arc::new(Scripted::default());
+    *chain.submit.lock().unwrap() = Some(Submitted::Applied);
+    let placed = exchange::decide(&w.store, &port(&chain), &t, T0 + 1)
+        .await
+        .unwrap();
+    let mut c = chain_trade(&t.serial, 1_000);
+    c.wallet = Some("org:77".into());
+    c.close = Some(suanli_platform_http::trade_book::ChainClose {
+        reason: "stopped_by_consumer".into(),
+        by: "consumer".into(),
+        refund_fen: f(1_000),
+        at_ms: T0,
+    });
+    c.status = "closed".into();
+    chain.trades.lock().unwrap().insert(t.serial.clone(), c);
+    let e = exchange::sync_trade(&w.store, &port(&chain), &placed, T0 + 2)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, exchange::ExchangeError::Mismatch(_)), "{e}");
+    assert_eq!(
+        w.cash().await,
+        9_000,
+        "no refund entry for another wallet's trade"
+    );
+    let row = w.store.get_trade(&t.serial).await.unwrap().unwrap();
+    assert_eq!(row.status, TradeStatus::Placed);
+}
+
+#[test]
+fn a_presigned_delegation_must_be_the_platforms_within_the_value() {
+    use suanli_platform_http::service::trades::foreign_delegation;
+    use suanli_platform_http::trade_ledger::Delegation;
+    let platform = Scripted::default().channel_key();
+    let d = |key: &str, endpoint: &str, max_fen| Delegation {
+        key_hex: key.into(),
+        endpoint: endpoint.into(),
+        valid_until_ms: u64::MAX,
+        max_fen,
+    };
+    assert!(foreign_delegation(&platform, &d(&platform.0, &platform.1, 1_000), 1_000).is_ok());
+    for bad in [
+        d(&"cd".repeat(32), &platform.1, 1_000),
+        d(&platform.0, "tcp://203.0.113.9:7420", 1_000),
+        d(&platform.0, &platform.1, 1_001),
+    ] {
+        let e = foreign_delegation(&platform, &bad, 1_000).unwrap_err();
+        assert_eq!(e.code(), "foreign_delegation");
+    }
+    // No platform channel key: no delegation is accepted.
+    let none = (String::new(), String::new());
+    assert!(foreign_delegation(&none, &d("", "", 0), 1_000).is_err());
 }
