@@ -264,6 +264,18 @@ async fn precheck(
     Ok(())
 }
 
+/// The caller's DID (`no_did` while its key has none): both order paths need it for the
+/// member's limit on the wallet.
+async fn own_did(s: &AppState, a: &Authed) -> ServiceResult<String> {
+    super::keys::mine_or_none(s, a)
+        .await?
+        .did
+        .ok_or_else(|| ServiceError::Absent {
+            code: "no_did",
+            message: "your key has no DID on the identity chain yet".into(),
+        })
+}
+
 /// Orders a listed offer: the member's key, unsealed with `password`, signs the order;
 /// the trade is stored `placing` with its escrow entry, then submitted (`docs/exchange.md`
 /// §2).
@@ -316,11 +328,7 @@ pub async fn place(
             message: e.to_string(),
         }
     })?;
-    let stored_key = super::keys::mine_or_none(s, a).await?;
-    let did = stored_key.did.clone().ok_or_else(|| ServiceError::Absent {
-        code: "no_did",
-        message: "your key has no DID on the identity chain yet".into(),
-    })?;
+    let did = own_did(s, a).await?;
     let wallet = wallet_name(a.org.id);
     super::trade_members::ensure_limit(s, a, &did).await?;
     precheck(&ledger, &wallet, &did, plan.value).await?;
@@ -442,16 +450,14 @@ pub async fn place_presigned(
         return Err(suspended());
     }
     let ledger = ledger(s)?;
+    let did = own_did(s, a).await?;
     let (l, h) = (Arc::clone(&ledger), tx_hex.clone());
     let facts = blocking(move || l.check_order(&h))
         .await
         .map_err(|e| forged(&e.to_string()))?;
     let (offer_id, supplier) = check_facts(s, a, &ledger, &facts).await?;
     let value = super::amount(facts.value_fen, "tx")?;
-    let did = super::keys::mine_or_none(s, a)
-        .await?
-        .did
-        .unwrap_or_default();
+    super::trade_members::ensure_limit(s, a, &did).await?;
     precheck(&ledger, &wallet_name(a.org.id), &did, value).await?;
     let new = NewTrade {
         serial: facts.serial.clone(),
