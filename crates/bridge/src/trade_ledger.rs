@@ -25,6 +25,7 @@ use suanli_trade::{CloseReason, PartyDid, Resource, Serial};
 
 use crate::BridgeError;
 use crate::channel_key::PlatformChannel;
+use crate::operator::OperatorSigner;
 use crate::trade_book::LedgerTradeBook;
 
 /// Longest wait for an order, a rating or a limit to commit, in milliseconds.
@@ -34,7 +35,7 @@ pub const EXCHANGE_COMMIT_WAIT_MS: u64 = 10_000;
 #[derive(Debug)]
 pub struct LedgerTrades {
     ledger: Arc<dyn LedgerClient>,
-    operator: Option<SecretKey>,
+    operator: Option<OperatorSigner>,
     channel: Option<PlatformChannel>,
     book: LedgerTradeBook,
 }
@@ -118,7 +119,7 @@ impl LedgerTrades {
     /// operator, embedded node only); pay-as-you-go orders delegate to `channel`.
     pub fn new(
         ledger: Arc<dyn LedgerClient>,
-        operator: Option<SecretKey>,
+        operator: Option<OperatorSigner>,
         channel: Option<PlatformChannel>,
         book: LedgerTradeBook,
     ) -> Self {
@@ -240,7 +241,7 @@ impl LedgerTrades {
     }
 
     fn member(&self, wallet: &str, did: &str, limit_fen: i64) -> Result<String, BridgeError> {
-        let op = self.operator.as_ref().ok_or_else(|| {
+        let signer = self.operator.as_ref().ok_or_else(|| {
             invalid(
                 "ledger_unavailable",
                 "the operator key is not here (separate ledger node): limits cannot be set",
@@ -248,6 +249,7 @@ impl LedgerTrades {
         })?;
         let did = PartyDid::parse(did).map_err(|e| invalid("invalid_did", e))?;
         let w = Self::wallet(wallet)?;
+        let (_signing, op) = signer.lock();
         exchange::wallet_op(
             self.ledger.as_ref(),
             op,
