@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::Mutex;
+use crate::operator::OperatorSigner;
 use serde_json::Value;
 use suanli_identity::op::IdentityOp;
 use suanli_identity::{DidId, SuanliDid};
@@ -100,27 +100,35 @@ impl DidRegistry for LedgerDids {
 pub struct LedgerParties {
     ledger: Arc<dyn LedgerClient>,
     clock: Arc<dyn Clock>,
-    operator: SecretKey,
-    /// One enrolment at a time: the operator's nonces are taken in order.
-    serial: Mutex<()>,
+    /// The operator key, shared with every other port that signs with it: one
+    /// enrolment (or other operator transaction) at a time, so nonces are taken in order.
+    operator: OperatorSigner,
 }
 
 /// How long a KYC credential issued at approval is valid, in milliseconds (one year).
 pub const KYC_VALIDITY_MS: u64 = 365 * 86_400_000;
 
 impl LedgerParties {
-    pub fn new(ledger: Arc<dyn LedgerClient>, clock: Arc<dyn Clock>, operator: SecretKey) -> Self {
+    pub fn new(
+        ledger: Arc<dyn LedgerClient>,
+        clock: Arc<dyn Clock>,
+        operator: impl Into<OperatorSigner>,
+    ) -> Self {
         Self {
             ledger,
             clock,
-            operator,
-            serial: Mutex::new(()),
+            operator: operator.into(),
         }
     }
 
-    fn commit(&self, kind: ChainKind, payload: Payload) -> Result<(), BridgeError> {
+    fn commit(
+        &self,
+        operator: &SecretKey,
+        kind: ChainKind,
+        payload: Payload,
+    ) -> Result<(), BridgeError> {
         self.ledger
-            .transact(kind, &self.operator, payload, commit_wait())?;
+            .transact(kind, operator, payload, commit_wait())?;
         Ok(())
     }
 
@@ -139,17 +147,17 @@ impl LedgerParties {
         claims: &Value,
         party: PartyKind,
     ) -> Result<Value, BridgeError> {
-        let _one = self.serial.lock();
+        let (_signing, operator) = self.operator.lock();
         let network = self.ledger.chain_id(ChainKind::Identity)?.network().clone();
-        let authority = SuanliDid::for_initial_key(network.clone(), &self.operator.public());
-        if !self.did_exists(&self.operator.public())? {
+        let authority = SuanliDid::for_initial_key(network.clone(), &operator.public());
+        if !self.did_exists(&operator.public())? {
             let call = IdentityOp::CreateDid
                 .to_call()
                 .map_err(|e| BridgeError::Call {
                     what: "create",
                     detail: e.to_string(),
                 })?;
-            self.commit(ChainKind::Identity, Payload::Call(call))?;
+            self.commit(operator, ChainKind::Identity, Payload::Call(call))?;
         }
         let holder = SuanliDid::parse(did)
             .map_err(|e| BridgeError::invalid("bad_did", format!("{did}: {e}")))?;
@@ -203,7 +211,7 @@ impl LedgerParties {
                 .ok_or_else(|| BridgeError::invalid("no_template", "no KYC CPT"))?,
             &format!("{authority}#key-1"),
             now,
-            &self.operator,
+            operator,
         )?;
         let enroll = TradeOp::Enroll {
             did: PartyDid::parse(did).map_err(|e| BridgeError::invalid("bad_did", e))?,
@@ -217,7 +225,7 @@ impl LedgerParties {
             what: "enroll",
             detail: e.to_string(),
         })?;
-        self.commit(ChainKind::Trade, Payload::Call(call))?;
+        self.commit(operator, ChainKind::Trade, Payload::Call(call))?;
         Ok(vc)
     }
 }

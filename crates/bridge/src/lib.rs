@@ -57,6 +57,7 @@ pub mod error;
 pub mod hosted_agents;
 pub mod mirror;
 pub mod onboarding;
+pub mod operator;
 // --- payout burns (issue 16, payout helper)
 pub mod payout;
 // --- supply (issue 16, supply helper)

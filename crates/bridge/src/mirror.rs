@@ -27,6 +27,7 @@ use suanli_trade::wallet::WalletName;
 
 use crate::BridgeError;
 use crate::dids::send_signed;
+use crate::operator::OperatorSigner;
 
 /// Longest to wait for a mirror transaction to commit, in milliseconds.
 const MIRROR_COMMIT_TIMEOUT_MS: u64 = 10_000;
@@ -37,13 +38,17 @@ const MIRROR_REFERENCE_CHARS_MAX: usize = 64;
 #[derive(Debug)]
 pub struct LedgerMirror {
     ledger: Arc<dyn LedgerClient>,
-    operator: SecretKey,
+    operator: OperatorSigner,
 }
 
 impl LedgerMirror {
-    /// A mirror on `ledger`, signing with the genesis operator `operator`.
-    pub fn new(ledger: Arc<dyn LedgerClient>, operator: SecretKey) -> Self {
-        Self { ledger, operator }
+    /// A mirror on `ledger`, signing with the genesis operator `operator` (shared with
+    /// the other ports that sign with it, `crate::operator`).
+    pub fn new(ledger: Arc<dyn LedgerClient>, operator: impl Into<OperatorSigner>) -> Self {
+        Self {
+            ledger,
+            operator: operator.into(),
+        }
     }
 
     fn wallet(org: OrgId) -> Result<WalletName, BridgeError> {
@@ -74,16 +79,14 @@ impl LedgerMirror {
                 reference,
             },
         };
-        let tx = exchange::sign_wallet_op(
-            self.ledger.as_ref(),
-            &self.operator,
-            &Self::wallet(org)?,
-            op,
-        )
-        .map_err(|e| match e {
-            suanli_ledger_client::ClientError::Ledger(l) => BridgeError::Ledger(l),
-            other => BridgeError::invalid("mirror_sign", suanli_primitives::error_chain(&other)),
-        })?;
+        let (_signing, operator) = self.operator.lock();
+        let tx = exchange::sign_wallet_op(self.ledger.as_ref(), operator, &Self::wallet(org)?, op)
+            .map_err(|e| match e {
+                suanli_ledger_client::ClientError::Ledger(l) => BridgeError::Ledger(l),
+                other => {
+                    BridgeError::invalid("mirror_sign", suanli_primitives::error_chain(&other))
+                }
+            })?;
         Ok(SignedTx {
             reference: tx.id().to_string(),
             encoded_hex: hex::encode(tx.encoded()),
@@ -112,6 +115,7 @@ impl SettlementMirror for LedgerMirror {
         // Never admitted, or lost with a restart before its block: the same transaction is
         // submitted again (its nonce lets the chain apply it at most once).
         let wait = Duration::from_millis(MIRROR_COMMIT_TIMEOUT_MS);
+        let _signing = self.operator.lock();
         Ok(send_signed(self.ledger.as_ref(), signed, wait)?)
     }
 
@@ -167,7 +171,7 @@ pub fn reconcile_platform(
         }
     };
     let node_dir = data_dir.join("node");
-    let operator = SecretKey::load(&node_dir.join("operator.key"))?;
+    let operator = OperatorSigner::new(SecretKey::load(&node_dir.join("operator.key"))?);
     let running = open_node(&node_dir, NETWORK_DEFAULT, None, MempoolConfig::default())?;
     // --- payout burns (issue 16, payout helper)
     let payouts: Arc<dyn suanli_platform_http::payout_ledger::PayoutLedger> =

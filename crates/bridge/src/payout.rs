@@ -24,6 +24,7 @@ use suanli_platform_http::payout_ledger::PayoutLedger;
 use suanli_primitives::{ChainKind, PublicKey, SecretKey};
 
 use crate::BridgeError;
+use crate::operator::OperatorSigner;
 
 /// Longest to wait for a payout transaction to commit, in milliseconds.
 pub const PAYOUT_COMMIT_TIMEOUT_MS: u64 = 15_000;
@@ -32,13 +33,17 @@ pub const PAYOUT_COMMIT_TIMEOUT_MS: u64 = 15_000;
 #[derive(Debug)]
 pub struct LedgerPayouts {
     ledger: Arc<dyn LedgerClient>,
-    operator: SecretKey,
+    operator: OperatorSigner,
 }
 
 impl LedgerPayouts {
-    /// Payouts on `ledger`, with custody at the genesis credit operator `operator`.
-    pub fn new(ledger: Arc<dyn LedgerClient>, operator: SecretKey) -> Self {
-        Self { ledger, operator }
+    /// Payouts on `ledger`, with custody at the genesis credit operator `operator` (shared
+    /// with the other ports that sign with it, `crate::operator`).
+    pub fn new(ledger: Arc<dyn LedgerClient>, operator: impl Into<OperatorSigner>) -> Self {
+        Self {
+            ledger,
+            operator: operator.into(),
+        }
     }
 
     /// The custody account's key (where requested payouts wait for their decision).
@@ -106,14 +111,16 @@ impl LedgerPayouts {
     fn return_of(&self, transfer: &SignedTx) -> Result<SignedTx, BridgeError> {
         let tx = Transaction::decode(&hex::decode(&transfer.encoded_hex)?)?;
         match tx.payload() {
-            Payload::Credit(CreditOp::Transfer { to, amount }) if *to == self.custody() => self
-                .sign(
-                    &self.operator,
+            Payload::Credit(CreditOp::Transfer { to, amount }) if *to == self.custody() => {
+                let (_signing, operator) = self.operator.lock();
+                self.sign(
+                    operator,
                     CreditOp::Transfer {
                         to: *tx.signer(),
                         amount: *amount,
                     },
-                ),
+                )
+            }
             _ => Err(BridgeError::invalid(
                 "not_a_payout_transfer",
                 "the stored transaction is not a transfer to custody",
@@ -124,6 +131,8 @@ impl LedgerPayouts {
     fn commit(&self, signed: &SignedTx) -> Result<(), BridgeError> {
         let tx = Transaction::decode(&hex::decode(&signed.encoded_hex)?)?;
         let wait = Duration::from_millis(PAYOUT_COMMIT_TIMEOUT_MS);
+        // Sent while no other operator user signs (its nonce may be the next one).
+        let _signing = self.operator.lock();
         match self.ledger.commit(&tx, wait) {
             Ok(_) => Ok(()),
             // The contract or the node refused this very transaction (spent balance, used
@@ -150,7 +159,8 @@ impl PayoutLedger for LedgerPayouts {
 
     fn sign_burn(&self, amount: Fen) -> Result<SignedTx, PortError> {
         let amount = PositiveFen::new(amount.get()).map_err(BridgeError::from)?;
-        Ok(self.sign(&self.operator, CreditOp::Burn { amount })?)
+        let (_signing, operator) = self.operator.lock();
+        Ok(self.sign(operator, CreditOp::Burn { amount })?)
     }
 
     fn sign_return(&self, transfer: &SignedTx) -> Result<SignedTx, PortError> {

@@ -155,6 +155,7 @@ impl LedgerTradeBook {
             mode_id: t.mode_id,
             supplier: t.supplier.as_str().to_owned(),
             consumer: t.consumer.as_str().to_owned(),
+            wallet: t.wallet.as_ref().map(|w| w.as_str().to_owned()),
             status: status(&t.status).to_owned(),
             ordered_ms: ms(t.ordered_at_ms)?,
             contract_start_ms: t.contract_start_ms.map(ms).transpose()?,

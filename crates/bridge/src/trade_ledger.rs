@@ -8,10 +8,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use suanli_ledger::Transaction;
+use suanli_ledger::{Outcome, Transaction};
 use suanli_ledger_client::exchange::{self, OrderDraft as ChainDraft, WalletOp};
 use suanli_ledger_client::supply::ChainState;
-use suanli_ledger_client::{ClientError, LedgerClient, LedgerError};
+use suanli_ledger_client::{ClientError, LedgerClient, LedgerError, TxStatus};
 use suanli_platform_http::PortError;
 use suanli_platform_http::store::{OpsStore, PAGE_SIZE_MAX};
 use suanli_platform_http::trade_book::ChainTrade;
@@ -26,6 +26,7 @@ use suanli_trade::{CloseReason, PartyDid, Resource, Serial};
 
 use crate::BridgeError;
 use crate::channel_key::PlatformChannel;
+use crate::operator::OperatorSigner;
 use crate::trade_book::LedgerTradeBook;
 
 /// Longest wait for an order, a rating or a limit to commit, in milliseconds.
@@ -35,7 +36,7 @@ pub const EXCHANGE_COMMIT_WAIT_MS: u64 = 10_000;
 #[derive(Debug)]
 pub struct LedgerTrades {
     ledger: Arc<dyn LedgerClient>,
-    operator: Option<SecretKey>,
+    operator: Option<OperatorSigner>,
     channel: Option<PlatformChannel>,
     book: LedgerTradeBook,
     /// The consumer channel controller (filled when it starts): every delegated trade the
@@ -67,12 +68,65 @@ fn code_of(reason: &str) -> String {
     }
 }
 
+/// Admission codes that say the signer's nonce is taken: another submission of the same
+/// bytes (by another decider) causes them as well as a transaction that took the nonce.
+pub const NONCE_TAKEN_CODES: &[&str] = &["nonce_replayed"];
+
+/// The chain's answer to a submission that did not commit, `status_now` asking the node
+/// again where the nonce was taken: a definite refusal, or `Err` when the outcome is
+/// unknown. A `nonce_replayed` refusal is never taken as the order's refusal: the same
+/// transaction may be waiting or committed (then its own status decides).
+fn answer_of(
+    e: LedgerError,
+    status_now: impl FnOnce() -> Result<TxStatus, LedgerError>,
+) -> Result<Submitted, BridgeError> {
+    let nonce_taken = match &e {
+        LedgerError::Refused(_)
+        | LedgerError::RefusedRemote { .. }
+        | LedgerError::Rejected { .. } => NONCE_TAKEN_CODES.contains(&e.code()),
+        _ => false,
+    };
+    if nonce_taken {
+        return match status_now()? {
+            TxStatus::Committed {
+                outcome: Outcome::Applied,
+                ..
+            } => Ok(Submitted::Applied),
+            TxStatus::Committed {
+                outcome: Outcome::Failed { reason },
+                ..
+            } => Ok(Submitted::Refused {
+                code: code_of(&reason),
+                message: reason,
+            }),
+            _ => Err(BridgeError::Ledger(e)),
+        };
+    }
+    match e {
+        LedgerError::Failed { reason, .. } => Ok(Submitted::Refused {
+            code: code_of(&reason),
+            message: reason,
+        }),
+        LedgerError::Rejected { code, reason, .. } => Ok(Submitted::Refused {
+            code,
+            message: reason,
+        }),
+        e @ (LedgerError::Refused(_) | LedgerError::RefusedRemote { .. }) if !e.is_retryable() => {
+            Ok(Submitted::Refused {
+                code: e.code().to_owned(),
+                message: e.to_string(),
+            })
+        }
+        other => Err(BridgeError::Ledger(other)),
+    }
+}
+
 impl LedgerTrades {
     /// The exchange on `ledger`; wallets' members are set with `operator` (the genesis
     /// operator, embedded node only); pay-as-you-go orders delegate to `channel`.
     pub fn new(
         ledger: Arc<dyn LedgerClient>,
-        operator: Option<SecretKey>,
+        operator: Option<OperatorSigner>,
         channel: Option<PlatformChannel>,
         book: LedgerTradeBook,
     ) -> Self {
@@ -161,25 +215,7 @@ impl LedgerTrades {
         let tx = Self::decode(tx_hex)?;
         match exchange::submit(self.ledger.as_ref(), &tx, EXCHANGE_COMMIT_WAIT_MS) {
             Ok(_) => Ok(Submitted::Applied),
-            Err(ClientError::Ledger(e)) => match e {
-                LedgerError::Failed { reason, .. } => Ok(Submitted::Refused {
-                    code: code_of(&reason),
-                    message: reason,
-                }),
-                LedgerError::Rejected { code, reason, .. } => Ok(Submitted::Refused {
-                    code,
-                    message: reason,
-                }),
-                e @ (LedgerError::Refused(_) | LedgerError::RefusedRemote { .. })
-                    if !e.is_retryable() =>
-                {
-                    Ok(Submitted::Refused {
-                        code: e.code().to_owned(),
-                        message: e.to_string(),
-                    })
-                }
-                other => Err(BridgeError::Ledger(other)),
-            },
+            Err(ClientError::Ledger(e)) => answer_of(e, || self.ledger.status(&tx.id())),
             Err(other) => Err(client(other)),
         }
     }
@@ -248,7 +284,7 @@ impl LedgerTrades {
     }
 
     fn member(&self, wallet: &str, did: &str, limit_fen: i64) -> Result<String, BridgeError> {
-        let op = self.operator.as_ref().ok_or_else(|| {
+        let signer = self.operator.as_ref().ok_or_else(|| {
             invalid(
                 "ledger_unavailable",
                 "the operator key is not here (separate ledger node): limits cannot be set",
@@ -256,6 +292,7 @@ impl LedgerTrades {
         })?;
         let did = PartyDid::parse(did).map_err(|e| invalid("invalid_did", e))?;
         let w = Self::wallet(wallet)?;
+        let (_signing, op) = signer.lock();
         exchange::wallet_op(
             self.ledger.as_ref(),
             op,
@@ -412,8 +449,55 @@ pub async fn reconcile_trades(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
-    use super::code_of;
+    use super::{answer_of, code_of};
+    use suanli_ledger::{Outcome, TxId};
+    use suanli_ledger_client::{LedgerError, TxStatus};
+    use suanli_platform_http::trade_ledger::Submitted;
+
+    fn replayed() -> LedgerError {
+        LedgerError::RefusedRemote {
+            code: "nonce_replayed".into(),
+            message: "nonce 3 was already used".into(),
+            retryable: false,
+        }
+    }
+
+    #[test]
+    fn a_taken_nonce_is_not_the_orders_refusal() {
+        // Another decider's submission of the same bytes is waiting: unknown, not refused.
+        assert!(answer_of(replayed(), || Ok(TxStatus::Pending)).is_err());
+        assert!(answer_of(replayed(), || Ok(TxStatus::Unknown)).is_err());
+        let committed = TxStatus::Committed {
+            chain: suanli_primitives::ChainKind::Trade,
+            height: 4,
+            index: 0,
+            outcome: Outcome::Applied,
+        };
+        assert_eq!(
+            answer_of(replayed(), || Ok(committed)).unwrap(),
+            Submitted::Applied
+        );
+        // A definite refusal stays one.
+        let bad = LedgerError::RefusedRemote {
+            code: "bad_signature".into(),
+            message: "no".into(),
+            retryable: false,
+        };
+        assert!(matches!(
+            answer_of(bad, || Ok(TxStatus::Unknown)),
+            Ok(Submitted::Refused { code, .. }) if code == "bad_signature"
+        ));
+        let failed = LedgerError::Failed {
+            id: TxId(suanli_primitives::Hash32::from_bytes([1; 32])),
+            reason: "member_limit_exceeded: over".into(),
+        };
+        assert!(matches!(
+            answer_of(failed, || Ok(TxStatus::Unknown)),
+            Ok(Submitted::Refused { code, .. }) if code == "member_limit_exceeded"
+        ));
+    }
 
     #[test]
     fn a_failed_calls_code_is_read_from_its_reason() {

@@ -22,6 +22,7 @@ use crate::consumer_channels::{CHANNEL_LISTEN_DEFAULT, CONSUMER_ROUND_MS, Consum
 use crate::dids::{LedgerDids, LedgerParties};
 use crate::hosted_agents::{HOSTED_ROUND_MS, HostedWiring};
 use crate::onboarding::LedgerOnboarding;
+use crate::operator::OperatorSigner;
 use crate::payout::LedgerPayouts;
 use crate::supply::LedgerSupply;
 use crate::trade_book::LedgerTradeBook;
@@ -208,7 +209,10 @@ impl PlatformLedger {
             Arc::clone(&self.clock),
         )?;
         let anchor = Arc::new(LedgerAnchor::start(Arc::clone(&self.client), platform_key)?);
-        let parties = match &self.operator {
+        // One signer for every port that signs with the operator key: they share its
+        // lock, so two never take the same nonce (`crate::operator`).
+        let signer = self.operator.clone().map(OperatorSigner::new);
+        let parties = match &signer {
             Some(operator) => Some(LedgerParties::new(
                 Arc::clone(&self.client),
                 Arc::clone(&self.clock),
@@ -237,8 +241,7 @@ impl PlatformLedger {
             trade_book,
             agent_keys: LedgerAgentKeys::new(Arc::clone(&self.client)),
             // --- payout burns (issue 16, payout helper)
-            payouts: self
-                .operator
+            payouts: signer
                 .as_ref()
                 .map(|op| LedgerPayouts::new(Arc::clone(&self.client), op.clone())),
             // --- issue 16, platform-hosted agents
@@ -259,13 +262,12 @@ impl PlatformLedger {
             // --- trades (issue 18, H-trades)
             trades: LedgerTrades::new(
                 Arc::clone(&self.client),
-                self.operator.clone(),
+                signer.clone(),
                 self.channel.clone(),
                 LedgerTradeBook::new(Arc::clone(&self.client), Arc::clone(&self.clock)),
             )
             .with_channels(channel_slot),
-            mirror: self
-                .operator
+            mirror: signer
                 .as_ref()
                 .map(|op| LedgerMirror::new(Arc::clone(&self.client), op.clone())),
         })

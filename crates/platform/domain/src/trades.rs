@@ -233,6 +233,19 @@ pub fn order_tx(org: OrgId, serial: &str, value: Fen) -> Result<JournalTx, Journ
         )
 }
 
+/// A top-up's entry (`trade-topup:{serial}:{n}`, `n` from 1 in the chain's order of its
+/// `fund` records): Dr cash, Cr trade escrow. Its header names no organisation, so it
+/// writes no mirror instruction: the chain moved the wallet itself.
+pub fn topup_tx(org: OrgId, serial: &str, n: u32, amount: Fen) -> Result<JournalTx, JournalError> {
+    TxBuilder::new(TxKind::TradeOrder)
+        .debit(Account::Cash(org), amount)
+        .credit(Account::TradeEscrow(org), amount)
+        .build(
+            key(format!("trade-topup:{serial}:{n}"))?,
+            &format!("trade {serial}: top-up {n}"),
+        )
+}
+
 /// A check-in's entry (`trade-checkin:{serial}:{n}`): Dr trade escrow, Cr trade
 /// consumption (the clearing account supplier statements debit).
 pub fn checkin_tx(org: OrgId, serial: &str, n: u32, cost: Fen) -> Result<JournalTx, JournalError> {

@@ -16,7 +16,9 @@ use std::sync::Arc;
 use suanli_platform_domain::OrgId;
 use suanli_platform_domain::audit::{AuditEvent, Outcome};
 use suanli_platform_domain::money::Fen;
-use suanli_platform_domain::trades::{ChainSettlement, TradeStatus, sync_entries, wallet_name};
+use suanli_platform_domain::trades::{
+    ChainSettlement, TradeStatus, sync_entries, topup_tx, wallet_name,
+};
 use suanli_platform_store::{OpsStore, StoreError, TradeRecord, TradeSync};
 
 /// Time between two passes when nothing wakes the worker, ms.
@@ -36,6 +38,9 @@ pub enum ExchangeError {
     /// The chain could not be read.
     #[error("ledger: {0}")]
     Ledger(String),
+    /// The chain's trade is not the stored order (`same_order`).
+    #[error("{0}")]
+    Mismatch(String),
 }
 
 fn ledger_err(e: &PortError) -> ExchangeError {
@@ -48,30 +53,99 @@ async fn run<T: Send + 'static>(
     crate::service::trades::blocking(f).await
 }
 
+/// The deciders of serials being decided in this process: one owner per serial, shared
+/// by the order's request and the worker (`decide`).
+static DECIDING: std::sync::LazyLock<
+    std::sync::Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
+> = std::sync::LazyLock::new(Default::default);
+
+/// The right to decide one serial, released (and forgotten when nobody waits) on drop.
+struct Decider {
+    serial: String,
+    _guard: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl Drop for Decider {
+    fn drop(&mut self) {
+        let mut map = DECIDING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // The map's handle and this guard's mutex: nobody else waits for it.
+        if map
+            .get(&self.serial)
+            .is_some_and(|m| Arc::strong_count(m) <= 2)
+        {
+            map.remove(&self.serial);
+        }
+    }
+}
+
+async fn claim(serial: &str) -> Decider {
+    let m = {
+        let mut map = DECIDING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(map.entry(serial.to_owned()).or_default())
+    };
+    Decider {
+        serial: serial.to_owned(),
+        _guard: m.lock_owned().await,
+    }
+}
+
 /// Submits a `placing` trade's stored bytes and records a definite answer (placed, or
 /// refused with the escrow entry reversed); an unknown outcome leaves it `placing`.
+///
+/// One decider per serial at a time (the request that placed the order and the worker
+/// share it); a decider that waited finds the row decided and answers it. A refusal is
+/// recorded only when the chain, asked again, does not hold the trade: another decider's
+/// submission of the same bytes may have been taken (the second answer is then
+/// `nonce_replayed`), and reversing the escrow would give back cash the wallet paid.
 pub async fn decide(
     store: &dyn OpsStore,
     ledger: &Arc<dyn TradeLedger>,
     trade: &TradeRecord,
     now_ms: i64,
 ) -> Result<TradeRecord, StoreError> {
-    let (l, hex) = (Arc::clone(ledger), trade.tx_hex.clone());
+    let _owner = claim(&trade.serial).await;
+    let current = store
+        .get_trade(&trade.serial)
+        .await?
+        .unwrap_or_else(|| trade.clone());
+    if current.status != TradeStatus::Placing {
+        return Ok(current);
+    }
+    let (l, hex) = (Arc::clone(ledger), current.tx_hex.clone());
     match run(move || l.submit(&hex)).await {
-        Ok(Submitted::Applied) => store.trade_placed(&trade.serial, now_ms).await,
+        Ok(Submitted::Applied) => store.trade_placed(&current.serial, now_ms).await,
         Ok(Submitted::Refused { code, message }) => {
-            store
-                .trade_refused(&trade.serial, &code, &message, now_ms)
-                .await
+            let (l, serial) = (Arc::clone(ledger), current.serial.clone());
+            match run(move || l.trade_status(&serial)).await {
+                Ok(None) => {
+                    store
+                        .trade_refused(&current.serial, &code, &message, now_ms)
+                        .await
+                }
+                Ok(Some(_)) => {
+                    tracing::warn!(serial = %current.serial, code = %code, "refused submission, but the chain holds the trade: placed");
+                    store.trade_placed(&current.serial, now_ms).await
+                }
+                Err(e) => {
+                    tracing::warn!(serial = %current.serial, code = %code, error = %suanli_primitives::error_chain(&e), "refusal not confirmed by the chain: decided at the next pass");
+                    Ok(current)
+                }
+            }
         }
         Err(e) => {
-            tracing::warn!(serial = %trade.serial, error = %suanli_primitives::error_chain(&e), "order outcome unknown: resubmitted at the next pass");
-            Ok(trade.clone())
+            tracing::warn!(serial = %current.serial, error = %suanli_primitives::error_chain(&e), "order outcome unknown: resubmitted at the next pass");
+            Ok(current)
         }
     }
 }
 
-/// What the journal follows of `chain` for `trade`.
+/// What the journal follows of `chain` for `trade`: its top-ups (`trade-topup:{serial}:{n}`,
+/// Dr cash, Cr trade escrow), check-ins and refund, bounded by what the chain says the
+/// escrow received (`funded_fen`), never by the order's value alone.
 pub fn sync_of(trade: &TradeRecord, chain: &ChainTrade) -> Result<TradeSync, String> {
     let settlements: Vec<ChainSettlement> = chain
         .checkins
@@ -81,9 +155,38 @@ pub fn sync_of(trade: &TradeRecord, chain: &ChainTrade) -> Result<TradeSync, Str
             cost: c.cost_fen,
         })
         .collect();
-    let refund = chain.close.as_ref().map(|c| c.refund_fen);
-    let entries = sync_entries(trade.org, &trade.serial, trade.value, &settlements, refund)
+    let topped = Fen::sum(chain.topups.iter().map(|t| t.amount_fen)).map_err(|e| e.to_string())?;
+    let ordered = chain
+        .funded_fen
+        .checked_sub(topped)
         .map_err(|e| e.to_string())?;
+    // The row holds the order's value plus the top-ups followed so far.
+    if ordered > trade.value || trade.value > chain.funded_fen {
+        return Err(format!(
+            "trade {}: the chain funded {} fen ({} fen ordered), the platform escrowed {} fen",
+            trade.serial,
+            chain.funded_fen.get(),
+            ordered.get(),
+            trade.value.get()
+        ));
+    }
+    let mut entries = Vec::with_capacity(chain.topups.len());
+    for (i, t) in chain.topups.iter().enumerate() {
+        let n = u32::try_from(i + 1).map_err(|e| e.to_string())?;
+        entries
+            .push(topup_tx(trade.org, &trade.serial, n, t.amount_fen).map_err(|e| e.to_string())?);
+    }
+    let refund = chain.close.as_ref().map(|c| c.refund_fen);
+    entries.extend(
+        sync_entries(
+            trade.org,
+            &trade.serial,
+            chain.funded_fen,
+            &settlements,
+            refund,
+        )
+        .map_err(|e| e.to_string())?,
+    );
     let paid = Fen::sum(settlements.iter().map(|s| s.cost)).map_err(|e| e.to_string())?;
     let status = match chain.status.as_str() {
         "closed" => TradeStatus::Closed,
@@ -92,6 +195,7 @@ pub fn sync_of(trade: &TradeRecord, chain: &ChainTrade) -> Result<TradeSync, Str
     };
     Ok(TradeSync {
         entries,
+        funded: chain.funded_fen,
         status,
         close_reason: chain.close.as_ref().map(|c| c.reason.clone()),
         paid,
@@ -100,8 +204,65 @@ pub fn sync_of(trade: &TradeRecord, chain: &ChainTrade) -> Result<TradeSync, Str
     })
 }
 
+/// Whether the chain's trade `chain` is the stored order `trade`: the same serial, paid
+/// from the organisation's wallet, ordered by the member's DID (`consumer_did`, when the
+/// member has one). `Err` says what differs.
+pub fn same_order(
+    trade: &TradeRecord,
+    chain: &ChainTrade,
+    consumer_did: Option<&str>,
+) -> Result<(), String> {
+    let wallet = wallet_name(trade.org);
+    let mut wrong = Vec::new();
+    if chain.serial != trade.serial {
+        wrong.push(format!("serial {}", chain.serial));
+    }
+    if chain.wallet.as_deref() != Some(wallet.as_str()) {
+        wrong.push(format!("wallet {:?} (not {wallet})", chain.wallet));
+    }
+    if consumer_did.is_some_and(|d| d != chain.consumer) {
+        wrong.push(format!("consumer {}", chain.consumer));
+    }
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "trade {}: the chain's trade is not the stored order: {}",
+            trade.serial,
+            wrong.join(", ")
+        ))
+    }
+}
+
+/// A chain trade that is not the stored order: an error in the log and an audit record
+/// (`trade_mismatch`, outcome `error`); no entries are posted.
+async fn mismatch(
+    store: &dyn OpsStore,
+    trade: &TradeRecord,
+    why: &str,
+    now_ms: i64,
+) -> ExchangeError {
+    tracing::error!(serial = %trade.serial, org = trade.org.get(), why, "trade alarm: the chain's trade is not the stored order");
+    let event = AuditEvent {
+        at_ms: now_ms,
+        actor_user: None,
+        actor_org: Some(trade.org.get()),
+        action: "trade_mismatch".into(),
+        target: why.to_owned(),
+        ip: String::new(),
+        user_agent: "exchange worker".into(),
+        outcome: Outcome::Error,
+        status: 0,
+    };
+    if let Err(e) = store.append_audit(&event.bounded()).await {
+        return ExchangeError::Store(e);
+    }
+    ExchangeError::Mismatch(why.to_owned())
+}
+
 /// Follows one live trade: a `placing` one the chain does not have is resubmitted; one it
-/// has gets its entries posted and its status recorded.
+/// has is checked to be the stored order (`same_order`), then gets its entries posted and
+/// its status recorded.
 pub async fn sync_trade(
     store: &dyn OpsStore,
     ledger: &Arc<dyn TradeLedger>,
@@ -118,6 +279,10 @@ pub async fn sync_trade(
         }
         None => Ok(trade.clone()),
         Some(c) => {
+            let did = store.get_user_key(trade.user).await?.and_then(|k| k.did);
+            if let Err(why) = same_order(trade, &c, did.as_deref()) {
+                return Err(mismatch(store, trade, &why, now_ms).await);
+            }
             let sync = sync_of(trade, &c).map_err(ExchangeError::Ledger)?;
             Ok(store.trade_synced(&trade.serial, &sync, now_ms).await?)
         }

@@ -29,6 +29,8 @@ pub struct ChainTrade {
     pub supplier: String,
     /// The consumer's DID.
     pub consumer: String,
+    /// The organisation wallet the order paid from (`org:<id>`), if any.
+    pub wallet: Option<String>,
     /// `ordered`, `active` or `closed`.
     pub status: String,
     /// When ordered (Unix ms).

@@ -32,7 +32,8 @@ pub struct TradeRecord {
     pub duration_minutes: u64,
     /// Pay-as-you-go (the value is a budget) or a term paid up front.
     pub payg: bool,
-    /// The escrow the order brought.
+    /// What the trade's escrow received: the order's value, then its top-ups on the
+    /// chain as the exchange worker follows them (`docs/exchange.md` §3).
     pub value: Fen,
     /// `web` (signed by the platform with the member's unsealed key) or `presigned`.
     pub source: String,
@@ -107,8 +108,11 @@ pub struct NewTrade {
 /// What the journal follows of a trade's records at one sync.
 #[derive(Debug, Clone)]
 pub struct TradeSync {
-    /// The entries (check-ins, the refund), each idempotent by its key.
+    /// The entries (top-ups, check-ins, the refund), each idempotent by its key.
     pub entries: Vec<JournalTx>,
+    /// What the trade's escrow received on the chain (the order's value and its
+    /// top-ups): the row's `value_fen` becomes it.
+    pub funded: Fen,
     /// The status the chain shows (`placed`, `active` or `closed`).
     pub status: TradeStatus,
     /// The close's reason, when closed.

@@ -15,13 +15,16 @@ use common::*;
 use std::collections::BTreeMap;
 use suanli_platform_domain::journal::Account;
 use suanli_platform_domain::money::Fen;
-use suanli_platform_domain::trades::{ChainSettlement, TradeStatus, order_tx, sync_entries};
+use suanli_platform_domain::trades::{
+    ChainSettlement, TradeStatus, order_tx, sync_entries, topup_tx,
+};
 use suanli_platform_domain::{OrgId, OrgKind, OrgStatus, Role, UserId};
 use suanli_platform_store::*;
 
 conformance!(
     an_order_escrows_follows_the_chain_and_conserves_money,
     a_refused_order_gives_its_cash_back_once,
+    a_top_up_on_the_chain_is_escrowed_from_cash,
     member_limits_alarms_and_isolation,
 );
 
@@ -121,6 +124,7 @@ fn sync(
         .collect();
     TradeSync {
         entries: sync_entries(org, serial, f(value), &set, refund.map(f)).unwrap(),
+        funded: f(value),
         status: if refund.is_some() {
             TradeStatus::Closed
         } else {
@@ -334,4 +338,37 @@ async fn member_limits_alarms_and_isolation(b: &Backend) {
     assert_eq!((a.org, a.journal_fen, a.chain_fen), (cust, 4_900, 5_000));
     assert_eq!(s.wallet_alarms(10).await.unwrap(), vec![a]);
     assert_eq!(s.offer_by_chain_id(424_242).await.unwrap(), None);
+}
+
+async fn a_top_up_on_the_chain_is_escrowed_from_cash(b: &Backend) {
+    let s = b.store();
+    let cust = org(s, OrgKind::Enterprise, "buyer").await;
+    let sup = org(s, OrgKind::SupplierResource, "dc").await;
+    let u = user(s, cust, "buyer").await;
+    recharge(s, cust, u, "r1", 5_000).await;
+    let (t, _) = place(s, &new_trade(cust, u, sup, 8, 1_000)).await.unwrap();
+    s.trade_placed(&t.serial, T0 + 1).await.unwrap();
+    let pending = s.mirror_pending(100).await.unwrap().len();
+    // The chain funded 1,500 (the order and a top-up of 500) and paid 1,200 out of it.
+    let mut up = sync(cust, &t.serial, 1_500, &[(1, 1_200)], None);
+    up.entries
+        .insert(0, topup_tx(cust, &t.serial, 1, f(500)).unwrap());
+    up.funded = f(1_500);
+    let r = s.trade_synced(&t.serial, &up, T0 + 2).await.unwrap();
+    assert_eq!((r.value, r.paid), (f(1_500), f(1_200)));
+    assert_eq!(s.balances(cust).await.unwrap().cash_fen, 3_500);
+    assert_eq!(
+        balances(s).await.get(&Account::TradeEscrow(cust).key()),
+        Some(&300)
+    );
+    // No mirror instruction: the chain moved the wallet itself.
+    assert_eq!(s.mirror_pending(100).await.unwrap().len(), pending);
+    // Told again: nothing more.
+    s.trade_synced(&t.serial, &up, T0 + 3).await.unwrap();
+    assert_eq!(s.balances(cust).await.unwrap().cash_fen, 3_500);
+    // A chain that says it funded less than the escrow is refused.
+    let mut less = sync(cust, &t.serial, 900, &[], None);
+    less.funded = f(900);
+    assert!(s.trade_synced(&t.serial, &less, T0 + 4).await.is_err());
+    conserved(s).await;
 }

@@ -264,6 +264,18 @@ async fn precheck(
     Ok(())
 }
 
+/// The caller's DID (`no_did` while its key has none): both order paths need it for the
+/// member's limit on the wallet.
+async fn own_did(s: &AppState, a: &Authed) -> ServiceResult<String> {
+    super::keys::mine_or_none(s, a)
+        .await?
+        .did
+        .ok_or_else(|| ServiceError::Absent {
+            code: "no_did",
+            message: "your key has no DID on the identity chain yet".into(),
+        })
+}
+
 /// Orders a listed offer: the member's key, unsealed with `password`, signs the order;
 /// the trade is stored `placing` with its escrow entry, then submitted (`docs/exchange.md`
 /// §2).
@@ -316,11 +328,7 @@ pub async fn place(
             message: e.to_string(),
         }
     })?;
-    let stored_key = super::keys::mine_or_none(s, a).await?;
-    let did = stored_key.did.clone().ok_or_else(|| ServiceError::Absent {
-        code: "no_did",
-        message: "your key has no DID on the identity chain yet".into(),
-    })?;
+    let did = own_did(s, a).await?;
     let wallet = wallet_name(a.org.id);
     super::trade_members::ensure_limit(s, a, &did).await?;
     precheck(&ledger, &wallet, &did, plan.value).await?;
@@ -442,16 +450,14 @@ pub async fn place_presigned(
         return Err(suspended());
     }
     let ledger = ledger(s)?;
+    let did = own_did(s, a).await?;
     let (l, h) = (Arc::clone(&ledger), tx_hex.clone());
     let facts = blocking(move || l.check_order(&h))
         .await
         .map_err(|e| forged(&e.to_string()))?;
-    let (offer_id, supplier) = check_facts(s, a, &facts).await?;
+    let (offer_id, supplier) = check_facts(s, a, &ledger, &facts).await?;
     let value = super::amount(facts.value_fen, "tx")?;
-    let did = super::keys::mine_or_none(s, a)
-        .await?
-        .did
-        .unwrap_or_default();
+    super::trade_members::ensure_limit(s, a, &did).await?;
     precheck(&ledger, &wallet_name(a.org.id), &did, value).await?;
     let new = NewTrade {
         serial: facts.serial.clone(),
@@ -474,6 +480,32 @@ pub async fn place_presigned(
     store_and_submit(s, &ledger, new).await
 }
 
+/// A pre-signed order's channel delegation must name the platform's channel key and
+/// endpoint and let it add at most the order's value (`foreign_delegation`): any other key
+/// could fund the trade from the wallet without the platform.
+/// `platform` is the platform's channel (key hex, endpoint).
+pub fn foreign_delegation(
+    platform: &(String, String),
+    c: &Delegation,
+    value_fen: i64,
+) -> ServiceResult<()> {
+    let (key_hex, endpoint) = platform;
+    if key_hex.is_empty()
+        || !c.key_hex.eq_ignore_ascii_case(key_hex)
+        || c.endpoint != *endpoint
+        || c.max_fen > value_fen
+    {
+        return Err(ServiceError::Invalid {
+            code: "foreign_delegation",
+            field: Some("tx".into()),
+            message: format!(
+                "the order's channel delegation must name the platform's channel key {key_hex} at {endpoint} with max_fen at most the order's value ({value_fen} fen), or be left out"
+            ),
+        });
+    }
+    Ok(())
+}
+
 fn forged(why: &str) -> ServiceError {
     ServiceError::Invalid {
         code: "forged_order",
@@ -487,6 +519,7 @@ fn forged(why: &str) -> ServiceError {
 async fn check_facts(
     s: &AppState,
     a: &Authed,
+    ledger: &Arc<dyn TradeLedger>,
     f: &OrderFacts,
 ) -> ServiceResult<(i64, suanli_platform_domain::OrgId)> {
     let mine = super::keys::mine_or_none(s, a).await?;
@@ -502,6 +535,9 @@ async fn check_facts(
                 wallet_name(a.org.id)
             ),
         });
+    }
+    if let Some(c) = &f.channel {
+        foreign_delegation(&ledger.channel_key(), c, f.value_fen)?;
     }
     let now = u64::try_from(s.clock.now_unix_ms()).unwrap_or(0);
     if f.channel.as_ref().is_some_and(|c| c.valid_until_ms <= now) {

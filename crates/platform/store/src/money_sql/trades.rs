@@ -261,7 +261,7 @@ macro_rules! trade_store {
                     return Ok(row);
                 }
                 let moved = s.paid.checked_add(s.refunded).map_err(cor)?;
-                if moved > row.value {
+                if s.funded < row.value || moved > s.funded {
                     return Err(cor(format!("trade {serial}: the chain moved more than its escrow")));
                 }
                 for e in &s.entries {
@@ -271,7 +271,7 @@ macro_rules! trade_store {
                 sqlx::query(
                     "UPDATE trade_orders SET status = $1, close_reason = $2, paid_fen = $3, refunded_fen = $4, \
                      checkins = $5, decided_ms = COALESCE(decided_ms, $6), \
-                     closed_ms = CASE WHEN $7 = 1 THEN $6 ELSE closed_ms END WHERE serial = $8",
+                     closed_ms = CASE WHEN $7 = 1 THEN $6 ELSE closed_ms END, value_fen = $9 WHERE serial = $8",
                 )
                 .bind(s.status.as_str())
                 .bind(s.close_reason.clone())
@@ -281,6 +281,7 @@ macro_rules! trade_store {
                 .bind(at_ms)
                 .bind(i64::from(closed))
                 .bind(serial.to_owned())
+                .bind(s.funded.get())
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;

@@ -133,6 +133,11 @@ pub const TRADES_TEXTS: &[(&str, &str, &str)] = &[
         "Not a valid signed order",
     ),
     (
+        "err.foreign_delegation",
+        "订单的通道委托必须是平台的通道密钥，且额度不超过订单金额",
+        "The order's channel delegation must be the platform's channel key, within the order's value",
+    ),
+    (
         "err.wrong_wallet",
         "订单必须从您组织的钱包付款",
         "The order must pay from your organisation's wallet",

@@ -68,6 +68,7 @@ fn trade(serial: u32, consumer: &str, costs: &[(i64, i64)]) -> ChainTrade {
         mode_id: 1,
         supplier: String::new(),
         consumer: consumer.into(),
+        wallet: None,
         status: "active".into(),
         ordered_ms: costs.first().map_or(0, |c| c.0 - 60_000),
         contract_start_ms: None,

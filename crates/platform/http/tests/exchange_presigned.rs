@@ -1,0 +1,117 @@
+//! The pre-signed order path (`POST /api/v1/trades/presigned`, `docs/exchange.md` §2):
+//! a member without a DID is refused with `no_did` before anything is decoded or stored.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+use common::*;
+
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use suanli_platform_http::PortError;
+use suanli_platform_http::trade_book::ChainTrade;
+use suanli_platform_http::trade_ledger::{
+    OrderDraft, OrderFacts, RatingDraft, SignedOrder, Submitted, TradeLedger, WalletView,
+};
+use suanli_primitives::SecretKey;
+
+/// A chain whose answers the test sets.
+#[derive(Debug, Default)]
+struct Scripted {
+    submit: Mutex<Option<Submitted>>,
+    submits: Mutex<u32>,
+    trades: Mutex<BTreeMap<String, ChainTrade>>,
+}
+
+fn unused() -> PortError {
+    PortError::Refused {
+        code: "unused",
+        message: "not used by this test".into(),
+    }
+}
+
+impl TradeLedger for Scripted {
+    fn channel_key(&self) -> (String, String) {
+        ("ab".repeat(32), "tcp://127.0.0.1:7420".into())
+    }
+    fn sign_order(&self, _: &SecretKey, _: &OrderDraft) -> Result<SignedOrder, PortError> {
+        Err(unused())
+    }
+    fn check_order(&self, _: &str) -> Result<OrderFacts, PortError> {
+        Err(unused())
+    }
+    fn submit(&self, _: &str) -> Result<Submitted, PortError> {
+        *self.submits.lock().unwrap() += 1;
+        self.submit
+            .lock()
+            .unwrap()
+            .clone()
+            .ok_or_else(|| PortError::ledger(std::io::Error::other("unreachable")))
+    }
+    fn trade_status(&self, serial: &str) -> Result<Option<ChainTrade>, PortError> {
+        Ok(self.trades.lock().unwrap().get(serial).cloned())
+    }
+    fn stop(&self, _: &SecretKey, _: &str) -> Result<String, PortError> {
+        Err(unused())
+    }
+    fn rate(&self, _: &SecretKey, _: &RatingDraft) -> Result<String, PortError> {
+        Err(unused())
+    }
+    fn wallet_view(&self, _: &str) -> Result<Option<WalletView>, PortError> {
+        Ok(None)
+    }
+    fn set_member(&self, _: &str, _: &str, _: i64) -> Result<String, PortError> {
+        Err(unused())
+    }
+}
+
+fn presigned(srv: &TestServer, cred: &Cred, key: &str, body: Value) -> (u16, Value) {
+    let mut b = ureq::http::Request::builder()
+        .method("POST")
+        .uri(format!("{}/api/v1/trades/presigned", srv.base))
+        .header("content-type", "application/json")
+        .header("idempotency-key", key);
+    if let Cred::Session { cookie, csrf } = cred {
+        b = b
+            .header("cookie", format!("suanli_session={cookie}"))
+            .header("x-csrf-token", csrf);
+    }
+    let agent = ureq::Agent::new_with_config(
+        ureq::config::Config::builder()
+            .http_status_as_error(false)
+            .build(),
+    );
+    let mut res = agent
+        .run(b.body(serde_json::to_vec(&body).unwrap()).unwrap())
+        .unwrap();
+    let s = res.status().as_u16();
+    let text = res.body_mut().read_to_string().unwrap_or_default();
+    (
+        s,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+#[test]
+fn a_presigned_order_needs_the_callers_did() {
+    let chain: Arc<dyn TradeLedger> = Arc::new(Scripted::default());
+    let srv = TestServer::start_platform(|_| {}, Box::new(move |p| p.with_trade_ledger(chain)));
+    let op = srv.admin();
+    let (_, _, buyer) = srv.org(&op, "enterprise", "Buyer Co", "buyer-admin");
+    // Its own password creates its key; no identity chain is attached, so no DID.
+    let new_pw = "Buyer-Own-Passphrase-7";
+    let (s, v) = srv.post(
+        "/api/v1/me/password",
+        &buyer,
+        json!({"current_password": pw("buyer-admin"), "new_password": new_pw}),
+    );
+    assert_eq!(s, 204, "{v}");
+    let buyer = srv.login("buyer-admin", new_pw);
+    let (s, v) = srv.get("/api/v1/me/key", &buyer);
+    assert_eq!(s, 200, "{v}");
+    assert!(v["key"]["did"].is_null(), "{v}");
+    let (s, v) = presigned(&srv, &buyer, "k-1", json!({"tx": "00ff"}));
+    assert_eq!(v["error"]["code"], "no_did", "{s} {v}");
+}
