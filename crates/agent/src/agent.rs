@@ -3,6 +3,7 @@
 
 use crate::AgentError;
 use crate::chain;
+use crate::channels::SupplierChannels;
 use crate::platform::Platform;
 use crate::policy::{Decision, OrderFacts, Policy};
 use crate::provision::{Provisioned, Provisioner};
@@ -35,8 +36,22 @@ pub struct Round {
     pub completed: u32,
     /// Closed trades released and marked done.
     pub released: u32,
-    /// Trades whose step failed this round (logged; tried again next round).
+    /// Trades whose step failed this round (logged; tried again next round), and
+    /// channel operations the controller's round reported failing.
     pub failed: u32,
+    /// Provisioned trades metered by their service channel (`channels`).
+    pub metered: u32,
+    /// Provisioned trades whose order delegated a channel the consumer's side has not
+    /// opened yet.
+    pub channel_waiting: u32,
+    /// Statements countersigned this round (one per channel with a new minute).
+    pub statements: u32,
+    /// Channels paused this round (the escrow left is below the margin).
+    pub paused: u32,
+    /// Final states countersigned (a cooperative close follows).
+    pub finals: u32,
+    /// Channel operations the controller submitted (check-ins, closes, disputes).
+    pub channel_submitted: u32,
 }
 
 /// The supplier agent.
@@ -60,6 +75,8 @@ pub struct Agent {
     pub store: DoneStore,
     /// The clock.
     pub clock: Arc<dyn Clock>,
+    /// The supplier's side of the service channels of trades metered by channels.
+    pub channels: SupplierChannels,
 }
 
 impl Agent {
@@ -77,6 +94,7 @@ impl Agent {
                 tracing::warn!(serial = %trade.serial, code = e.code(), error = %e, "agent step failed");
             }
         }
+        self.channel_round(&mut round)?;
         Ok(round)
     }
 
@@ -86,6 +104,7 @@ impl Agent {
             Status::Active => self.active(trade, round),
             Status::Closed => {
                 self.provisioner.release(&trade.serial)?;
+                self.channels.released(&trade.serial);
                 self.store.mark_done(&trade.serial, self.clock.now_ms())?;
                 round.released += 1;
                 Ok(())
@@ -140,21 +159,35 @@ impl Agent {
     }
 
     fn active(&self, trade: &Trade, round: &mut Round) -> Result<(), AgentError> {
+        let provisioned = self.provisioner.provision(&trade.serial)?;
+        if trade.delegate.is_some() {
+            return self.metered(trade, provisioned, round);
+        }
+        match provisioned {
+            Provisioned::Pending => self.unprovisioned(trade, round),
+            Provisioned::Ready(_) => self.direct(trade, round),
+        }
+    }
+
+    /// Provisioning waits for the fill-back; a trade never provisioned within its term is
+    /// closed as the supplier's fault (no charge for the unserved time, no minimum charge).
+    pub(crate) fn unprovisioned(&self, trade: &Trade, round: &mut Round) -> Result<(), AgentError> {
+        if self.clock.now_ms() >= trade.contract_end_ms.unwrap_or(u64::MAX) {
+            let reason = CloseReason::SupplierFault;
+            chain::close(self.ledger.as_ref(), &self.key, trade.serial, reason)?;
+            round.declined += 1;
+        } else {
+            round.provisioning += 1;
+        }
+        Ok(())
+    }
+
+    /// A provisioned trade settled directly on the chain: each whole period checked in,
+    /// then the close at the contract's end.
+    pub(crate) fn direct(&self, trade: &Trade, round: &mut Round) -> Result<(), AgentError> {
         let now = self.clock.now_ms();
         let end = trade.contract_end_ms.unwrap_or(u64::MAX);
         let billed = trade.billed_until_ms.unwrap_or(0);
-        if let Provisioned::Pending = self.provisioner.provision(&trade.serial)? {
-            if now >= end {
-                // Never provisioned within the term: the supplier admits the fault (no
-                // charge for the unserved time, no minimum charge).
-                let reason = CloseReason::SupplierFault;
-                chain::close(self.ledger.as_ref(), &self.key, trade.serial, reason)?;
-                round.declined += 1;
-            } else {
-                round.provisioning += 1;
-            }
-            return Ok(());
-        }
         if let Some(c) = chain::checkin_due(
             self.ledger.as_ref(),
             &self.key,

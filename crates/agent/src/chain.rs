@@ -16,7 +16,7 @@ use suanli_trade::{CloseReason, PartyDid, Serial, TradeOp, credentials, op, pric
 
 /// The chain's state through a ledger client; the first read failure is kept so the
 /// caller can report it instead of taking "absent" for an answer.
-struct ChainState<'a> {
+pub(crate) struct ChainState<'a> {
     client: &'a dyn LedgerClient,
     failure: RefCell<Option<LedgerError>>,
 }
@@ -34,13 +34,13 @@ impl StateRead for ChainState<'_> {
 }
 
 impl<'a> ChainState<'a> {
-    fn new(client: &'a dyn LedgerClient) -> Self {
+    pub(crate) fn new(client: &'a dyn LedgerClient) -> Self {
         ChainState {
             client,
             failure: RefCell::new(None),
         }
     }
-    fn done<T>(self, v: T) -> Result<T, AgentError> {
+    pub(crate) fn done<T>(self, v: T) -> Result<T, AgentError> {
         match self.failure.into_inner() {
             Some(e) => Err(e.into()),
             None => Ok(v),
@@ -60,6 +60,13 @@ pub fn recent_trades(
         .filter_map(|s| view::trade(&state, s))
         .collect();
     state.done(trades)
+}
+
+/// One trade as the chain holds it; `None` if the chain has no such trade.
+pub fn trade_of(client: &dyn LedgerClient, serial: &Serial) -> Result<Option<Trade>, AgentError> {
+    let state = ChainState::new(client);
+    let trade = view::trade(&state, serial);
+    state.done(trade)
 }
 
 /// Countersigns the order and issues the trade-start credential.

@@ -12,19 +12,26 @@
 //! - **active**: provisions through its [`provision::Provisioner`] (this crate's:
 //!   [`provision::ManualWorkOrders`], a provisioning work order the supplier fills back
 //!   on the platform); once provisioned it checks in every whole period at the mode's
-//!   price, and closes the trade (`completed`) at the end of its term;
+//!   price, and closes the trade (`completed`) at the end of its term — unless the order
+//!   delegated the consumer's side of the trade's service channel: then, once the
+//!   consumer's side opened the channel, the agent runs the supplier's side with the
+//!   channel controller ([`channels`]: a statement per minute of service, a check-in per
+//!   period, pause and resume on low funds, the cooperative close at the end or on the
+//!   consumer's stop request);
 //! - **closed**: releases what was provisioned (closes the work order) and remembers the
 //!   trade as done in its store ([`store::DoneStore`], redb), the one thing it keeps.
 //!
 //! Everything else is re-derived after a crash: acceptance and check-ins from the chain
 //! (a check-in always starts where the chain's last one ended), work orders from the
-//! platform (raising one again answers the same one). Time comes from an injected
-//! [`suanli_primitives::Clock`].
+//! platform (raising one again answers the same one). The channels keep their own
+//! durable store (the controller's: a state is acknowledged only once committed). Time
+//! comes from an injected [`suanli_primitives::Clock`].
 //!
-//! Start reading at [`Agent`], then [`chain`] and [`provision`].
+//! Start reading at [`Agent`], then [`chain`], [`provision`] and [`channels`].
 
 pub mod agent;
 pub mod chain;
+pub mod channels;
 pub mod config;
 pub mod platform;
 pub mod policy;
@@ -71,6 +78,13 @@ pub enum AgentError {
     /// The agent's store failed.
     #[error("store: {0}")]
     Store(#[from] redb::Error),
+    /// A service channel operation failed (the controller's store, the link to the
+    /// consumer's side, or the chain through the controller's port).
+    #[error(transparent)]
+    Channel(#[from] suanli_channel_controller::ChannelError),
+    /// The runtime the channel controller runs on could not start.
+    #[error("channel runtime: {0}")]
+    Runtime(#[source] std::io::Error),
 }
 
 impl AgentError {
@@ -84,6 +98,8 @@ impl AgentError {
             AgentError::Client(_) => "chain",
             AgentError::Platform { code, .. } => code,
             AgentError::Store(_) => "store",
+            AgentError::Channel(_) => "channel",
+            AgentError::Runtime(_) => "runtime",
         }
     }
 }

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use suanli_agent::channels::SupplierChannels;
 use suanli_agent::platform::{Access, Platform, WorkOrder};
 use suanli_agent::policy::{Limits, Policy};
 use suanli_agent::provision::ManualWorkOrders;
@@ -242,6 +243,7 @@ fn accepts_within_policy_leaves_the_rest_provisions_checks_in_and_closes() {
         }),
         store: DoneStore::open(&dir.path().join("agent")).unwrap(),
         clock: clock.clone(),
+        channels: SupplierChannels::own_runtime(&dir.path().join("agent")).unwrap(),
     };
 
     // Round 1: the small order is accepted and its work order raised; the big one waits.

@@ -9,7 +9,8 @@
 //!   ([`Agent::tick`]) of each — a [`suanli_agent::Agent`] with the platform's ledger
 //!   client, an in-process [`Platform`] (the work-order service functions, called as the
 //!   supplier organisation; no HTTP, no API token), the manual work-order provisioner, a
-//!   [`DoneStore`] under `DATA/hosted-agents/<id>` and the injected clock. A failed or
+//!   [`DoneStore`] under `DATA/hosted-agents/<id>` (its channel controller's store in
+//!   `channels/` beside it, on the server's runtime) and the injected clock. A failed or
 //!   panicking round is logged and the others go on; a stopped agent is dropped at the
 //!   next pass; [`HostedAgents::stop`] ends the worker between rounds.
 
@@ -18,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use suanli_agent::channels::SupplierChannels;
 use suanli_agent::platform::{Access, Platform, WorkOrder};
 use suanli_agent::policy::{Policy, PolicyDraft};
 use suanli_agent::provision::ManualWorkOrders;
@@ -26,7 +28,9 @@ use suanli_agent::{Agent, AgentError};
 use suanli_identity::Fragment;
 use suanli_ledger_client::{LedgerClient, supply};
 use suanli_platform_http::auth::Authed;
+use suanli_platform_http::domain::audit::{AuditEvent, Outcome};
 use suanli_platform_http::hosted_agents::{HostedAgentPort, PolicyRefusal};
+use suanli_platform_http::http::append_audit;
 use suanli_platform_http::service::supply_hosted::{self, HostedRun};
 use suanli_platform_http::service::supply_work_orders::{self as wo, RaiseRequest};
 use suanli_platform_http::store::{HostedPolicy, WorkOrderRecord};
@@ -130,25 +134,54 @@ fn work_order(w: WorkOrderRecord) -> WorkOrder {
     }
 }
 
+/// The audit log's client fields of the hosted agents' changes (no request behind them).
+pub const HOSTED_AUDIT_CLIENT: &str = "suanli hosted agent";
+
+impl InProcess {
+    /// Audits a work order the hosted agent created or closed, as the API's middleware
+    /// audits a manual agent's request: the acting administrator and organisation, the
+    /// route's action and the work order's path.
+    async fn audit(&self, action: &str, w: &WorkOrderRecord, status: u16) {
+        let event = AuditEvent {
+            at_ms: self.state.clock.now_unix_ms(),
+            actor_user: Some(self.acting.user.id.get()),
+            actor_org: Some(self.acting.org.id.get()),
+            action: action.to_owned(),
+            target: format!("/api/v1/supplier/work-orders/{}", w.id),
+            ip: String::new(),
+            user_agent: HOSTED_AUDIT_CLIENT.to_owned(),
+            outcome: Outcome::Success,
+            status,
+        };
+        append_audit(&self.state, &event).await;
+    }
+}
+
 impl Platform for InProcess {
     fn raise(&self, serial: &Serial, needs_approval: bool) -> Result<WorkOrder, AgentError> {
         let r = RaiseRequest {
             serial: serial.to_string(),
             needs_approval,
         };
-        let (w, _) = self
-            .rt
-            .block_on(wo::raise(&self.state, &self.acting, &r))
-            .map_err(platform_error)?;
-        Ok(work_order(w))
+        let w = self.rt.block_on(async {
+            let (w, created) = wo::raise(&self.state, &self.acting, &r).await?;
+            if created {
+                self.audit("POST /api/v1/supplier/work-orders", &w, 201)
+                    .await;
+            }
+            Ok(w)
+        });
+        Ok(work_order(w.map_err(platform_error)?))
     }
 
     fn close(&self, id: i64) -> Result<WorkOrder, AgentError> {
-        let w = self
-            .rt
-            .block_on(wo::close(&self.state, &self.acting, id))
-            .map_err(platform_error)?;
-        Ok(work_order(w))
+        let w = self.rt.block_on(async {
+            let w = wo::close(&self.state, &self.acting, id).await?;
+            self.audit("POST /api/v1/supplier/work-orders/{id}/close", &w, 200)
+                .await;
+            Ok(w)
+        });
+        Ok(work_order(w.map_err(platform_error)?))
     }
 }
 
@@ -293,7 +326,8 @@ impl Worker {
             std::collections::btree_map::Entry::Vacant(v) => {
                 let supplier = PartyDid::parse(&run.supplier_did)
                     .map_err(|e| AgentError::Config(format!("supplier_did: {e}")))?;
-                let store = DoneStore::open(&self.dir.join(run.id.to_string()))?;
+                let agent_dir = self.dir.join(run.id.to_string());
+                let store = DoneStore::open(&agent_dir)?;
                 tracing::info!(hosted_agent = run.id, supplier = %supplier, "hosted agent started");
                 v.insert(Agent {
                     ledger: Arc::clone(&self.wiring.ledger),
@@ -305,9 +339,46 @@ impl Worker {
                     policy,
                     store,
                     clock: Arc::clone(&self.wiring.clock),
+                    channels: SupplierChannels::on(&agent_dir, self.rt.clone()),
                 })
             }
         };
         Ok(agent)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn policy(mode: &str, units: Option<u32>, offers: Vec<u64>) -> HostedPolicy {
+        HostedPolicy {
+            mode: mode.into(),
+            max_units: units,
+            max_minutes: units.map(u64::from),
+            max_value_fen: units.map(i64::from),
+            offers,
+        }
+    }
+
+    #[test]
+    fn policies_are_checked_by_the_agent_s_rules_with_the_api_s_field_names() {
+        let ledger: Arc<dyn LedgerClient> = Arc::new(suanli_ledger_client::HttpLedger::new(
+            "http://127.0.0.1:9",
+            None,
+        ));
+        let port = LedgerAgentKeys::new(ledger);
+        assert_eq!(port.check_policy(&policy("manual", None, vec![])), Ok(()));
+        assert_eq!(port.check_policy(&policy("auto", Some(2), vec![1])), Ok(()));
+        for (p, field) in [
+            (policy("sometimes", None, vec![]), "mode"),
+            (policy("manual", Some(1), vec![]), "policy"),
+            (policy("auto", None, vec![]), "max_units"),
+            (policy("auto", Some(0), vec![]), "policy"),
+            (policy("auto", Some(1), vec![0]), "offers"),
+        ] {
+            assert_eq!(port.check_policy(&p).unwrap_err().field, field, "{p:?}");
+        }
     }
 }

@@ -30,6 +30,10 @@
 //! - [`channel_key::PlatformChannel`] — the platform's consumer-side channel key and
 //!   endpoint, which orders placed on the platform delegate their channel side to
 //!   (issue 18).
+//! - [`consumer_channels::ConsumerChannels`] — the consumer side of those channels: a
+//!   channel controller with that key, listening for the suppliers' agents, opening the
+//!   channels of watched trades, countersigning statements, stopping and topping up
+//!   (issue 18).
 //!
 //! [`wiring::PlatformLedger`] opens the ledger a platform writes to (a separate node or
 //! an embedded one) and gives the platform these ports.
@@ -45,6 +49,8 @@ pub mod agent_keys;
 pub mod anchor;
 // Issue 18: the platform's consumer-side channel key and endpoint.
 pub mod channel_key;
+// Issue 18: the platform's consumer side of service channels.
+pub mod consumer_channels;
 pub mod dids;
 pub mod error;
 // Issue 16, platform-hosted agents.

@@ -18,6 +18,7 @@ use suanli_primitives::{ChainKind, Clock, SecretKey, SystemClock};
 use crate::BridgeError;
 use crate::agent_keys::LedgerAgentKeys;
 use crate::anchor::LedgerAnchor;
+use crate::consumer_channels::{CHANNEL_LISTEN_DEFAULT, CONSUMER_ROUND_MS, ConsumerWiring};
 use crate::dids::{LedgerDids, LedgerParties};
 use crate::hosted_agents::{HOSTED_ROUND_MS, HostedWiring};
 use crate::onboarding::LedgerOnboarding;
@@ -54,6 +55,10 @@ pub struct LedgerPorts {
     /// What the hosted-agent worker needs; started by the caller once the platform is
     /// open ([`HostedWiring::start`]).
     pub hosted: HostedWiring,
+    // --- issue 18, the platform's consumer side of service channels
+    /// What the consumer-channel worker needs; started by the caller once the platform is
+    /// open ([`ConsumerWiring::start`]; the caller may change `listen` and `advertise`).
+    pub consumer_channels: ConsumerWiring,
     // --- trades (issue 18, H-trades)
     /// The exchange's chain side (orders as trades, wallets, ratings).
     pub trades: LedgerTrades,
@@ -236,6 +241,15 @@ impl PlatformLedger {
                 ledger: Arc::clone(&self.client),
                 clock: Arc::clone(&self.clock),
                 round_ms: HOSTED_ROUND_MS,
+            },
+            // --- issue 18, consumer channels
+            consumer_channels: ConsumerWiring {
+                ledger: Arc::clone(&self.client),
+                clock: Arc::clone(&self.clock),
+                round_ms: CONSUMER_ROUND_MS,
+                listen: CHANNEL_LISTEN_DEFAULT,
+                advertise: None,
+                slot: Arc::default(),
             },
             // --- trades (issue 18, H-trades)
             trades: LedgerTrades::new(

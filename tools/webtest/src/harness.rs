@@ -28,7 +28,14 @@ pub struct Harness {
     thread: Option<std::thread::JoinHandle<()>>,
     /// The embedded ledger of [`Harness::start_with_ledger`], stopped after the server.
     pub ledger: Option<suanli_bridge::wiring::PlatformLedger>,
+    /// The consumer side of service channels of [`Harness::start_with_ledger`] (issue
+    /// 18), once its worker started.
+    pub consumer_channels: Option<ConsumerSlot>,
 }
+
+/// Where the harness's consumer-channel handle is, once started.
+pub type ConsumerSlot =
+    Arc<std::sync::OnceLock<Arc<suanli_bridge::consumer_channels::ConsumerChannels>>>;
 
 /// The configuration of a harness instance on `data_dir`.
 pub fn config(data_dir: &Path) -> Config {
@@ -75,9 +82,24 @@ impl Harness {
         let key =
             suanli_primitives::SecretKey::load_or_generate(&config.data_dir.join("platform.key"))
                 .map_err(|e| internal(&e))?;
-        let ports = ledger.ports(key).map_err(|e| internal(&e))?;
+        // Issue 18: the consumer-channel controller on a free loopback port, which the
+        // orders name as their channel endpoint.
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| internal(&e))?;
+        let channel_addr = probe.local_addr().map_err(|e| internal(&e))?;
+        drop(probe);
+        let channel = suanli_bridge::channel_key::PlatformChannel::open(
+            &config.data_dir,
+            &format!("tcp://{channel_addr}"),
+        )
+        .map_err(|e| internal(&e))?;
+        let ledger = ledger.with_channel(channel);
+        let mut ports = ledger.ports(key).map_err(|e| internal(&e))?;
+        ports.consumer_channels.listen = channel_addr;
+        ports.consumer_channels.round_ms = HARNESS_HOSTED_ROUND_MS;
+        let slot = ports.consumer_channels.slot();
         let mut h = Self::start_inner(config, clock, Some(ports))?;
         h.ledger = Some(ledger);
+        h.consumer_channels = Some(slot);
         Ok(h)
     }
 
@@ -103,13 +125,23 @@ impl Harness {
             rt.block_on(async move {
                 // Issue 16: the hosted-agent worker runs beside a ledger, as in `suanli serve`.
                 let mut hosted = None;
+                // Issue 18: the consumer-channel worker too (see `start_with_ledger_on`).
+                let mut channels = None;
                 let platform = match suanli_platform_http::Platform::open(&config, clock).await {
                     Ok(p) => match ports {
                         Some(ports) => {
                             let mut wiring = ports.hosted.clone();
                             wiring.round_ms = HARNESS_HOSTED_ROUND_MS;
+                            let channel_wiring = ports.consumer_channels.clone();
                             let p = ports.attach(p);
                             hosted = Some(wiring.start(p.state.clone(), &config.data_dir));
+                            match channel_wiring.start(&config.data_dir).await {
+                                Ok(w) => channels = Some(w),
+                                Err(e) => {
+                                    let _ = addr_tx.send(Err(e.to_string()));
+                                    return;
+                                }
+                            }
                             p
                         }
                         None => p,
@@ -140,6 +172,9 @@ impl Harness {
                 if let Some(h) = hosted {
                     let _ = tokio::task::spawn_blocking(move || h.stop()).await;
                 }
+                if let Some(w) = channels {
+                    w.stop().await;
+                }
             });
         });
         let addr = addr_rx
@@ -152,6 +187,7 @@ impl Harness {
             stop: Some(stop_tx),
             thread: Some(thread),
             ledger: None,
+            consumer_channels: None,
         })
     }
 }

@@ -480,6 +480,8 @@ fn a_consumer_orders_an_offer_as_a_trade_uses_stops_and_rates_it() {
         }),
         store: DoneStore::open(&dir.path().join("agent")).unwrap(),
         clock: chain_clock.clone(),
+        channels: suanli_agent::channels::SupplierChannels::own_runtime(&dir.path().join("agent"))
+            .unwrap(),
     };
     let r = agent.tick().unwrap();
     assert_eq!(r.accepted, 1, "{r:?}");

@@ -294,3 +294,135 @@ fn the_startups_search_ranks_green_first_explains_and_compares() {
     assert!(b.text("#policy-version").unwrap().contains("Version 1"));
     assert_eq!(count(&b, "#policy-dimensions tr[data-dim]"), 5);
 }
+
+#[test]
+fn a_standing_demand_is_posted_on_its_page_and_matched_when_a_fitting_offer_is_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(T0_MS.unsigned_abs()));
+    let h = Harness::start(config(dir.path()), clock).unwrap();
+    let mut admin = Client::new(&h.base);
+    admin
+        .login("admin", suanli_webtest::harness::HARNESS_ADMIN_PASSWORD)
+        .unwrap();
+    let password = suanli_webtest::bench::demo_password("startup");
+    let r = admin
+        .api_post(
+            "/api/v1/orgs",
+            &serde_json::json!({"kind": "enterprise", "name": "AI Startup",
+                "admin": {"login": "startup", "display_name": "startup", "password": password}}),
+            None,
+        )
+        .unwrap();
+    assert_eq!(r.status, 201, "{}", r.body);
+    let mut c = Client::new(&h.base);
+    c.login("startup", &password).unwrap();
+    for lang in ["zh", "en"] {
+        let p = c.get(&format!("/market/demands?lang={lang}")).unwrap();
+        assert_eq!(p.status, 200, "{}", p.body);
+        assert!(
+            p.body.contains("id=\"demand-form\"") && !p.body.contains('⟦'),
+            "{}",
+            p.body
+        );
+    }
+    // A bad constraint is refused next to the field, in the page's language.
+    let bad = [
+        ("constraint", "vram > 3"),
+        ("max_price", "4"),
+        ("duration_h", "1"),
+        ("units", "1"),
+    ];
+    let a = c.form("/market/demands?lang=en", &bad).unwrap();
+    assert_eq!(a.status, 422);
+    assert!(
+        a.body
+            .contains("unknown attribute &quot;vram&quot; at 0..4"),
+        "{}",
+        a.body
+    );
+    let a = c.form("/market/demands?lang=zh", &bad).unwrap();
+    assert!(
+        a.body.contains("位置 0..4 的属性 vram 不存在"),
+        "{}",
+        a.body
+    );
+    // Nothing fits an L40S yet: the demand stays open.
+    let want = [
+        ("constraint", "gpu_model == \"L40S\""),
+        ("max_price", "4.00"),
+        ("duration_h", "2"),
+        ("units", "1"),
+    ];
+    let a = c.form("/market/demands?lang=en", &want).unwrap();
+    assert_eq!(a.status, 303, "{}", a.body);
+    let mine = c.get("/api/v1/market/demands").unwrap().json();
+    let id = mine["items"][0]["id"].as_i64().unwrap();
+    assert_eq!(mine["items"][0]["status"], "open");
+    let page = c.get("/market/demands?lang=en").unwrap();
+    assert!(
+        page.body
+            .contains(&format!("data-demand=\"{id}\" data-status=\"open\"")),
+        "{}",
+        page.body
+    );
+    // A supplier's L40S is listed: the continuous engine matches the demand when the
+    // listing changes (seen here by the next search).
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let l40s = rt.block_on(async {
+        let s = SqliteStore::open(&dir.path().join("ops.db")).await.unwrap();
+        list(
+            &s,
+            "Hydro Park",
+            "hydro-l40s-01",
+            "L40S",
+            0.9,
+            60.0,
+            1.2,
+            350,
+        )
+        .await
+    });
+    assert_eq!(c.get("/api/v1/market/search").unwrap().status, 200);
+    let page = c.get("/market/demands?lang=en").unwrap();
+    assert!(
+        page.body
+            .contains(&format!("data-demand=\"{id}\" data-status=\"matched\"")),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains(&format!("Offer #{l40s}")) && page.body.contains("¥420.00"),
+        "{}",
+        page.body
+    );
+    // Cancel an open one on the page.
+    let a = c
+        .form(
+            "/market/demands",
+            &[
+                ("constraint", "gpu_model == \"V100\""),
+                ("max_price", "1"),
+                ("duration_h", "1"),
+                ("units", "1"),
+            ],
+        )
+        .unwrap();
+    assert_eq!(a.status, 303);
+    let v100 = c.get("/api/v1/market/demands").unwrap().json()["items"][1]["id"]
+        .as_i64()
+        .unwrap();
+    let a = c
+        .form(&format!("/market/demands/{v100}/cancel"), &[])
+        .unwrap();
+    assert_eq!(a.status, 303);
+    let page = c.get("/market/demands?lang=en").unwrap();
+    assert!(
+        page.body
+            .contains(&format!("data-demand=\"{v100}\" data-status=\"cancelled\"")),
+        "{}",
+        page.body
+    );
+}

@@ -330,6 +330,8 @@ fn a_supplier_lists_sells_through_its_agent_and_sees_the_chain_s_amounts() {
         }),
         store: DoneStore::open(&dir.path().join("agent")).unwrap(),
         clock: chain_clock.clone(),
+        channels: suanli_agent::channels::SupplierChannels::own_runtime(&dir.path().join("agent"))
+            .unwrap(),
     };
     let r = agent.tick().unwrap();
     assert_eq!(r.accepted, 1, "{r:?}");

@@ -476,6 +476,23 @@ fn a_hosted_agent_accepts_a_chain_order_and_raises_its_work_order() {
     assert_eq!(work_order["units"], 2, "{work_order}");
     assert_eq!(trade_status(ledger.as_ref(), &serial), Some(Status::Active));
     seen.0.push(work_order.to_string());
+    // The worker's change is audited as the supplier's administrator, as an API call is.
+    let org = work_order["supplier_org"].as_i64().unwrap();
+    let audit = admin
+        .get(&format!("/api/v1/audit?actor_org={org}&limit=200"))
+        .unwrap()
+        .json();
+    let target = format!("/api/v1/supplier/work-orders/{}", work_order["id"]);
+    assert!(
+        audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["target"] == target.as_str()
+                && e["user_agent"] == "suanli hosted agent"
+                && e["action"] == "POST /api/v1/supplier/work-orders"),
+        "{audit}"
+    );
 
     // The key is sealed in the database, never answered: open it as the server would.
     let store = tokio::runtime::Runtime::new().unwrap().block_on(async {

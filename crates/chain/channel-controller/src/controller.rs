@@ -261,6 +261,12 @@ impl Controller {
         self.inner.notices.lock().iter().cloned().collect()
     }
 
+    /// Takes the notices received from peers, oldest first: each is returned once (an
+    /// embedding program that turns them into messages reads them with this).
+    pub fn take_notices(&self) -> Vec<Notice> {
+        self.inner.notices.lock().drain(..).collect()
+    }
+
     /// Supplier's side: signs the next statement of each channel for its usage, proposes
     /// them to the consumers in one frame per peer and waits until each is countersigned
     /// and stored. One result per update, in order.
@@ -696,6 +702,7 @@ impl Controller {
         let now = self.inner.clock.now_ms();
         let mut updates = Vec::new();
         let mut finals = Vec::new();
+        let mut polls = std::collections::BTreeSet::new();
         for serial in self.serials() {
             let Some(setup) = self.setup(&serial) else {
                 continue;
@@ -711,6 +718,11 @@ impl Controller {
                 report.errors.push(format!("{serial}: not served: {why}"));
                 continue;
             }
+            if setup.paused_since_ms.is_some()
+                && let Some(peer) = &setup.peer
+            {
+                polls.insert(peer.clone());
+            }
             let Some(usage) = meter.usage(&setup, now) else {
                 continue;
             };
@@ -725,6 +737,9 @@ impl Controller {
             } else if latest.is_none_or(|l| usage.minutes > l.statement.minutes) {
                 updates.push((serial, usage));
             }
+        }
+        for peer in polls {
+            self.poll(&peer).await;
         }
         for result in self.propose(updates).await {
             match result {
@@ -749,6 +764,18 @@ impl Controller {
         }
     }
 
+    /// Supplier's side: a paused channel proposes nothing, so the consumer would have no
+    /// answer to attach its stop request to: an empty `sync` each round (connecting if
+    /// needed) gives it one. Never waits on the peer.
+    async fn poll(&self, peer: &str) {
+        match self.link(peer).await {
+            Ok(link) => {
+                let _ = link.tx.try_send(Message::Sync { states: Vec::new() });
+            }
+            Err(e) => tracing::warn!("cannot reach the consumer at {peer}: {e}"),
+        }
+    }
+
     /// Checks in (supplier) the states the chain has not settled, and posts dual-signed
     /// final states (either side).
     async fn post_settlements(
@@ -768,7 +795,8 @@ impl Controller {
                     serial,
                     state: latest,
                 }
-            } else if setup.role == Role::Supplier {
+            } else if setup.role == Role::Supplier && chain.checkin_due(&serial, &latest.statement)
+            {
                 ChannelOp::Checkin {
                     serial,
                     state: latest,

@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use suanli_primitives::Fen;
 use suanli_primitives::hash::sha256_parts;
 use suanli_trade::Serial;
-use suanli_trade::channel::{ChannelOp, ChannelTerms};
+use suanli_trade::channel::{ChannelOp, ChannelTerms, Statement};
 use suanli_trade::model::{MINUTE_MS, Role};
 
 pub use controller::{Controller, ControllerConfig, TickReport};
@@ -252,4 +252,12 @@ pub trait ChainPort: Send + Sync + fmt::Debug {
     fn view(&self, serial: &Serial) -> Result<ChainView, ChannelError>;
     /// Signs `op` with this party's key, submits it and waits for its outcome.
     fn submit(&self, op: &ChannelOp) -> Result<(), ChannelError>;
+    /// Supplier's side: whether to check in `latest` (dual-signed, not final, newer than
+    /// the chain's settled state) in this round — the embedding program's check-in
+    /// cadence, e.g. once a period (the supplier agent). By default every new state is
+    /// checked in at the round after it was countersigned. Final states are posted with
+    /// `coop_close` whatever this says.
+    fn checkin_due(&self, _serial: &Serial, _latest: &Statement) -> bool {
+        true
+    }
 }

@@ -494,6 +494,8 @@ impl Platform {
                 ));
             }
         }
+        // Issue 17: the market index kept current and standing demands matched.
+        tokio::spawn(market_index::demand_worker(self.state.clone()));
         // --- trades (issue 18, H-trades)
         if self.state.trade_ledger.is_some() || self.state.mirror.is_some() {
             tokio::spawn(exchange::worker(self.state.clone()));

@@ -126,6 +126,25 @@ impl Snapshot {
     }
 }
 
+/// How often the demand worker looks at the listing generation and closes expired
+/// demands, in milliseconds.
+pub const DEMAND_PASS_INTERVAL_MS: u64 = 2_000;
+
+/// Keeps the index current without a search asking: every [`DEMAND_PASS_INTERVAL_MS`] it
+/// takes the snapshot (which rebuilds it, and matches the standing demands, when the
+/// listing changed) and closes expired demands. Runs for the server's life.
+pub async fn demand_worker(state: AppState) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(DEMAND_PASS_INTERVAL_MS)).await;
+        if let Err(e) = state.market.snapshot(&state).await {
+            tracing::warn!(error = %e, "market index not refreshed");
+        }
+        if let Err(e) = state.store.expire_demands(state.clock.now_unix_ms()).await {
+            tracing::warn!(error = %e, "expired demands not closed");
+        }
+    }
+}
+
 /// The shared, rebuilt-on-change index.
 #[derive(Debug)]
 pub struct MarketIndex {
@@ -213,7 +232,14 @@ impl MarketIndex {
                 } else {
                     HashMap::new()
                 };
-                Arc::new(self.assemble(rows, &reps, generation, chain.then_some(now)))
+                let snap = Arc::new(self.assemble(rows, &reps, generation, chain.then_some(now)));
+                // The listing changed: standing demands meet it (logged, never fails a search).
+                match crate::service::market::demands::match_open(s, &snap).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(matched = n, "standing demands matched"),
+                    Err(e) => tracing::warn!(error = %e, "standing demands not matched"),
+                }
+                snap
             }
         };
         match self.current.write() {

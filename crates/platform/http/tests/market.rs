@@ -516,3 +516,162 @@ fn the_index_follows_listing_changes_and_the_api_is_documented() {
         assert_eq!(op["security"], json!([]), "{p}");
     }
 }
+
+/// An enterprise customer (its administrator may place orders).
+fn customer(srv: &TestServer, op: &Cred, name: &str, admin: &str) -> (i64, Cred) {
+    let (org, _, cred) = srv.org(op, "enterprise", name, admin);
+    (org, cred)
+}
+
+fn post_demand(srv: &TestServer, c: &Cred, body: Value) -> (u16, Value) {
+    srv.post("/api/v1/market/demands", c, body)
+}
+
+#[test]
+fn standing_demands_match_now_or_when_an_offer_appears_and_stay_with_their_organisation() {
+    let m = market();
+    let (org, startup) = customer(&m.srv, &m.op, "Startup", "startup");
+    let (_, other) = customer(&m.srv, &m.op, "Other Co", "otherco");
+    // Matched at once: a green H100 within the limit is listed.
+    let (s, v) = post_demand(
+        &m.srv,
+        &startup,
+        json!({"constraint": "gpu_model == \"H100\" and green_share >= 0.9",
+        "max_price_fen_per_min": 600, "duration_min": 120, "units": 1}),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["demand"]["status"], "matched", "{v}");
+    assert_eq!(v["demand"]["match"]["offer_id"], m.h100);
+    assert_eq!(v["demand"]["match"]["estimate_fen"], 500 * 120);
+    // Nothing fits an L40S: it rests, visible only to its organisation.
+    let (s, v) = post_demand(
+        &m.srv,
+        &startup,
+        json!({"constraint": "gpu_model == \"L40S\"",
+        "max_price_fen_per_min": 400, "duration_min": 60, "units": 2, "expires_in_hours": 24}),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["demand"]["status"], "open");
+    let id = v["demand"]["id"].as_i64().unwrap();
+    assert_err(
+        m.srv.get(&format!("/api/v1/market/demands/{id}"), &other),
+        404,
+        "not_found",
+    );
+    let (_, theirs) = m.srv.get("/api/v1/market/demands", &other);
+    assert_eq!(theirs["items"].as_array().unwrap().len(), 0);
+    assert_err(
+        m.srv.post(
+            &format!("/api/v1/market/demands/{id}/cancel"),
+            &other,
+            json!({}),
+        ),
+        404,
+        "not_found",
+    );
+    // A supplier lists a fitting offer: the continuous engine matches the demand when the
+    // listing changes (here seen by the next search), and the organisation gets a message.
+    let (_, hydro) = &m.hydro;
+    let l40s = list(
+        &m.srv,
+        &m.op,
+        hydro,
+        "hydro",
+        resource("l1", "L40S", "online", 0.8, 100.0, 1.2),
+        350,
+    );
+    let (s, _) = m.srv.get("/api/v1/market/search", &Cred::None);
+    assert_eq!(s, 200);
+    let (_, d) = m.srv.get(&format!("/api/v1/market/demands/{id}"), &startup);
+    assert_eq!(d["demand"]["status"], "matched", "{d}");
+    assert_eq!(d["demand"]["match"]["offer_id"], l40s);
+    assert_eq!(d["demand"]["match"]["price_fen_per_min"], 350);
+    assert_eq!(d["demand"]["match"]["estimate_fen"], 350 * 60 * 2);
+    let (_, msgs) = m.srv.get(&format!("/api/v1/orgs/{org}/messages"), &startup);
+    assert!(
+        msgs.to_string()
+            .contains(&format!("Standing demand #{id} matched: offer #{l40s}")),
+        "{msgs}"
+    );
+    // Cancel an open one; a second cancel is refused.
+    let (_, v) = post_demand(
+        &m.srv,
+        &startup,
+        json!({"constraint": "gpu_model == \"V100\"",
+        "max_price_fen_per_min": 100, "duration_min": 60, "units": 1}),
+    );
+    let v100 = v["demand"]["id"].as_i64().unwrap();
+    let (s, c) = m.srv.post(
+        &format!("/api/v1/market/demands/{v100}/cancel"),
+        &startup,
+        json!({}),
+    );
+    assert_eq!(
+        (s, c["demand"]["status"].as_str()),
+        (200, Some("cancelled")),
+        "{c}"
+    );
+    assert_err(
+        m.srv.post(
+            &format!("/api/v1/market/demands/{v100}/cancel"),
+            &startup,
+            json!({}),
+        ),
+        409,
+        "demand_not_open",
+    );
+    // Demands expire unmatched.
+    let (_, v) = post_demand(
+        &m.srv,
+        &startup,
+        json!({"constraint": "gpu_model == \"T4\"",
+        "max_price_fen_per_min": 100, "duration_min": 60, "units": 1, "expires_in_hours": 1}),
+    );
+    let t4 = v["demand"]["id"].as_i64().unwrap();
+    m.srv.clock.advance_ms(3_600_001);
+    let (_, d) = m.srv.get(&format!("/api/v1/market/demands/{t4}"), &startup);
+    assert_eq!(d["demand"]["status"], "expired", "{d}");
+    let (_, mine) = m.srv.get("/api/v1/market/demands", &startup);
+    assert_eq!(mine["items"].as_array().unwrap().len(), 4);
+    // Bad input is named; the constraint's refusal carries its span.
+    let (s, e) = post_demand(
+        &m.srv,
+        &startup,
+        json!({"constraint": "vram > 3",
+        "max_price_fen_per_min": 100, "duration_min": 60, "units": 1}),
+    );
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (422, Some("constraint_invalid")),
+        "{e}"
+    );
+    assert_eq!(e["error"]["span"], json!({"start": 0, "end": 4}));
+    for (body, field) in [
+        (
+            json!({"constraint": "true", "max_price_fen_per_min": 100, "duration_min": 60, "units": 0}),
+            "units",
+        ),
+        (
+            json!({"constraint": "true", "max_price_fen_per_min": -1, "duration_min": 60, "units": 1}),
+            "max_price_fen_per_min",
+        ),
+        (
+            json!({"constraint": "true", "max_price_fen_per_min": 1, "duration_min": 60, "units": 1, "expires_in_hours": 721}),
+            "expires_in_hours",
+        ),
+    ] {
+        let (s, e) = post_demand(&m.srv, &startup, body);
+        assert_eq!((s, e["error"]["field"].as_str()), (400, Some(field)), "{e}");
+    }
+    // Only ordering roles post demands; nobody anonymously.
+    assert_err(
+        post_demand(
+            &m.srv,
+            hydro,
+            json!({"constraint": "true", "max_price_fen_per_min": 1, "duration_min": 1, "units": 1}),
+        ),
+        403,
+        "forbidden",
+    );
+    assert_eq!(post_demand(&m.srv, &Cred::None, json!({})).0, 401);
+}

@@ -62,7 +62,9 @@ pub use hosted_agents::{
 // The market's search index (issue 17).
 mod market;
 
-pub use market::MarketStore;
+pub use market::{
+    DEMANDS_OPEN_MAX, DemandMatch, DemandRecord, DemandStatus, MarketStore, NewDemand,
+};
 pub use money::*;
 pub use records::*;
 pub use sql::{PG_AUDIT_BATCH_MAX, PgStore, SqliteStore};

@@ -15,7 +15,10 @@ use common::*;
 
 const T0: i64 = 1_780_000_000_000;
 
-conformance!(the_listing_generation_moves_with_every_catalogue_write);
+conformance!(
+    the_listing_generation_moves_with_every_catalogue_write,
+    demands_move_only_from_open_and_a_match_leaves_its_message,
+);
 
 async fn moved(s: &dyn OpsStore, before: &mut i64, what: &str) {
     let now = s.listing_generation().await.unwrap();
@@ -134,4 +137,88 @@ async fn the_listing_generation_moves_with_every_catalogue_write(b: &Backend) {
         .await
         .unwrap();
     moved(s, &mut g, "resource changed").await;
+}
+
+async fn demands_move_only_from_open_and_a_match_leaves_its_message(b: &Backend) {
+    let s = b.store();
+    let org = s
+        .create_org(&NewOrg {
+            kind: OrgKind::Enterprise,
+            name: "startup".into(),
+            status: OrgStatus::Active,
+            distributor: None,
+            created_ms: T0,
+        })
+        .await
+        .unwrap();
+    let user = s
+        .create_user(&NewUser {
+            org: org.id,
+            login: "startup-admin".into(),
+            display_name: "s".into(),
+            password_hash: "h".into(),
+            roles: vec![Role::CustomerAdmin],
+            created_ms: T0,
+        })
+        .await
+        .unwrap();
+    let new = |expires_ms: i64| NewDemand {
+        org: org.id,
+        user: user.id,
+        constraint: "gpu_model == \"A100\"".into(),
+        max_price_fen_per_min: 300,
+        duration_min: 60,
+        units: 2,
+        public_good: true,
+        at_ms: T0,
+        expires_ms,
+        open_max: 2,
+    };
+    let a = s.create_demand(&new(T0 + 1000)).await.unwrap();
+    assert_eq!(
+        (a.status, a.units, a.public_good),
+        (DemandStatus::Open, 2, true)
+    );
+    let b2 = s.create_demand(&new(T0 + 10)).await.unwrap();
+    // The open limit is checked in the insert.
+    assert!(matches!(
+        s.create_demand(&new(T0 + 1000)).await,
+        Err(StoreError::Rejected(m)) if m == DEMANDS_OPEN_MAX
+    ));
+    let m = DemandMatch {
+        offer_id: 7,
+        resource_id: 9,
+        price_fen_per_min: 250,
+        estimate_fen: 30_000,
+    };
+    assert!(s.match_demand(a.id, &m, "matched!", T0 + 5).await.unwrap());
+    assert!(!s.match_demand(a.id, &m, "twice", T0 + 6).await.unwrap());
+    let got = s.get_demand(a.id).await.unwrap().unwrap();
+    assert_eq!(
+        (got.status, got.matched, got.closed_ms),
+        (DemandStatus::Matched, Some(m.clone()), Some(T0 + 5))
+    );
+    let msgs = s.recent_messages(org.id, 10).await.unwrap();
+    assert_eq!(msgs.iter().filter(|x| x.body == "matched!").count(), 1);
+    assert!(msgs.iter().all(|x| x.body != "twice"));
+    // Cancelling a matched one is refused; an expired one is not matched.
+    assert!(matches!(
+        s.cancel_demand(org.id, a.id, T0 + 7).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(s.open_demands(T0 + 11, 10).await.unwrap().len(), 0);
+    assert!(!s.match_demand(b2.id, &m, "late", T0 + 11).await.unwrap());
+    assert_eq!(s.expire_demands(T0 + 11).await.unwrap(), 1);
+    assert_eq!(
+        s.get_demand(b2.id).await.unwrap().unwrap().status,
+        DemandStatus::Expired
+    );
+    let c = s.create_demand(&new(T0 + 1000)).await.unwrap();
+    assert_eq!(s.open_demands(T0 + 11, 10).await.unwrap().len(), 1);
+    let c = s.cancel_demand(org.id, c.id, T0 + 12).await.unwrap();
+    assert_eq!(
+        (c.status, c.closed_ms),
+        (DemandStatus::Cancelled, Some(T0 + 12))
+    );
+    assert_eq!(s.list_demands(org.id, 0, 50).await.unwrap().len(), 3);
 }

@@ -220,6 +220,11 @@ pub fn router(app: AppState, api: Router) -> Router {
         .route("/market", get(market::search))
         .route("/market/compare", get(market::compare))
         .route("/market/policy", get(market::policy))
+        .route(
+            "/market/demands",
+            get(market::demands).post(market::demand_post),
+        )
+        .route("/market/demands/{id}/cancel", post(market::demand_cancel))
         // Issue 16, the agent's part.
         .merge(console::work_orders::routes())
         // Issue 18, H-trades: the exchange.

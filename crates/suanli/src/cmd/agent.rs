@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use suanli_agent::Agent;
+use suanli_agent::channels::SupplierChannels;
 use suanli_agent::config::{Settings, read_token};
 use suanli_agent::platform::HttpPlatform;
 use suanli_agent::provision::ManualWorkOrders;
@@ -101,6 +102,7 @@ fn run_agent(config: &std::path::Path) -> anyhow::Result<()> {
         policy: s.policy.clone(),
         store: DoneStore::open(&s.data_dir)?,
         clock: Arc::new(SystemClock),
+        channels: SupplierChannels::own_runtime(&s.data_dir)?,
     };
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();

@@ -10,6 +10,8 @@ use clap::Args;
 use suanli_platform_http::config::{Config, Secret};
 use suanli_primitives::SecretKey;
 
+use suanli_bridge::channel_key::PlatformChannel;
+use suanli_bridge::consumer_channels::{CHANNEL_LISTEN_DEFAULT, ConsumerChannels};
 use suanli_bridge::wiring::PlatformLedger;
 
 #[derive(Debug, Clone, Args)]
@@ -39,6 +41,14 @@ pub struct ServeArgs {
     /// `node API listening on http://ADDR` on standard output.
     #[arg(long)]
     pub node_listen: Option<SocketAddr>,
+    /// Where the platform's consumer-side channel controller listens for the suppliers'
+    /// agents (default 127.0.0.1:7420; `docs/configuration.md`).
+    #[arg(long)]
+    pub channel_listen: Option<SocketAddr>,
+    /// The endpoint orders name for that controller (default `tcp://` and the address it
+    /// listens on; set it when suppliers reach the platform at another address).
+    #[arg(long)]
+    pub channel_endpoint: Option<String>,
 }
 
 /// Configuration from file, then environment, then flags.
@@ -68,6 +78,14 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
         .ok()
         .filter(|t| !t.is_empty());
     let ledger = PlatformLedger::open(&config.data_dir, a.node.as_deref(), token.as_deref())?;
+    // Issue 18: orders delegate their channel's consumer side to the platform's channel key
+    // and name the endpoint where its controller listens.
+    let channel_listen = a.channel_listen.unwrap_or(CHANNEL_LISTEN_DEFAULT);
+    let channel_endpoint = a
+        .channel_endpoint
+        .clone()
+        .unwrap_or_else(|| format!("tcp://{channel_listen}"));
+    let ledger = ledger.with_channel(PlatformChannel::open(&config.data_dir, &channel_endpoint)?);
     let node_api = match (a.node_listen, &ledger.embedded) {
         (None, _) => None,
         (Some(addr), Some((node, _))) => {
@@ -96,8 +114,23 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
         )
         .await?;
         let hosted = ports.hosted.clone(); // issue 16, platform-hosted agents
+        // Issue 18: the platform's consumer side of service channels.
+        let mut channel_wiring = ports.consumer_channels.clone();
+        channel_wiring.listen = channel_listen;
+        channel_wiring.advertise = Some(channel_endpoint);
         let platform = ports.attach(platform);
         let hosted = hosted.start(platform.state.clone(), &config.data_dir);
+        let channels = match channel_wiring.start(&config.data_dir).await {
+            Ok(w) => Some(w),
+            Err(e) => {
+                tracing::error!(error = %e, "the consumer channel controller did not start: trades metered by channels wait until it runs");
+                None
+            }
+        };
+        // The handle the platform's order flow calls `watch` on after an order is placed
+        // (also in the wiring's slot, `ConsumerWiring::slot`, for ports made before it ran).
+        let _consumer_channels: Option<Arc<ConsumerChannels>> =
+            channels.as_ref().map(|w| w.handle());
         let node_task = match node_api {
             Some((addr, node)) => {
                 let listener = tokio::net::TcpListener::bind(addr)
@@ -125,6 +158,9 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
             .await?;
         // The hosted agents stop after their round, before the ledger does.
         tokio::task::spawn_blocking(move || hosted.stop()).await?;
+        if let Some(w) = channels {
+            w.stop().await;
+        }
         if let Some(t) = node_task {
             t.abort();
         }

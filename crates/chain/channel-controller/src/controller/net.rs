@@ -146,7 +146,15 @@ async fn serve_supplier(inner: Arc<Inner>, stream: TcpStream) -> Result<(), Chan
                     wire::write_frame(&mut w, &Message::Notice { notices: stops }).await?;
                 }
             }
-            Message::Sync { states } => inner.adopt(&peer_key, states).await?,
+            Message::Sync { states } => {
+                inner.adopt(&peer_key, states).await?;
+                // A paused supplier proposes nothing but syncs each round: the answer to
+                // attach a stop request to.
+                let stops = inner.stop_requests(&peer_key);
+                if !stops.is_empty() {
+                    wire::write_frame(&mut w, &Message::Notice { notices: stops }).await?;
+                }
+            }
             Message::Notice { notices } => inner.push_notices(&peer_key, notices),
             Message::Hello { .. } | Message::Answer { .. } => {
                 return Err(ChannelError::Wire(

@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
-use suanli_platform_store::HostedAgentRecord;
+use suanli_platform_store::{HostedAgentRecord, HostedStatus};
 
 /// Every hosted-agent route.
 pub const ROUTES: &[RouteDoc] = &[
@@ -31,7 +31,7 @@ pub const ROUTES: &[RouteDoc] = &[
     RouteDoc {
         method: "POST",
         path: "/api/v1/supplier/hosted-agent",
-        summary: "Let the platform host the supplier's agent: a key generated, sealed and delegated with the supplier DID key the password unseals; session only",
+        summary: "Let the platform host the supplier's agent: a key generated, sealed and delegated with the supplier DID key the password unseals (201 active; 202 starting when the ledger did not answer); session only",
         access: Access::Permission("supply:manage"),
         body: Some(b_start),
         response: Some("HostedAgentEnvelope"),
@@ -116,7 +116,13 @@ async fn start(
     ApiJson(r): ApiJson<StartRequest>,
 ) -> ApiResult<Response> {
     let h = hosted::start(&s, &a, &ip_of(client), r).await?;
-    Ok((StatusCode::CREATED, envelope(&h)).into_response())
+    // Still starting: the ledger did not answer; the worker confirms it from the chain.
+    let status = if h.status == HostedStatus::Starting {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, envelope(&h)).into_response())
 }
 
 async fn stop(

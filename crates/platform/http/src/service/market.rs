@@ -11,6 +11,7 @@
 //! [`Engine::verdict`] for the first failing check of the offers that do not match.
 //! Resources that are not online are not offered; an explanation says so.
 
+pub mod demands;
 pub mod query;
 
 use serde::Serialize;
@@ -89,6 +90,12 @@ impl From<suanli_platform_store::StoreError> for MarketError {
     fn from(e: suanli_platform_store::StoreError) -> Self {
         MarketError::Service(e.into())
     }
+}
+
+/// Checks a constraint's text the way a search or a demand does (for forms that show the
+/// refusal next to the field before running anything).
+pub fn check_constraint(text: &str) -> Result<(), ConstraintError> {
+    suanli_market::constraint::Constraint::parse(text).map(|_| ())
 }
 
 /// A supplier's reputation as a card shows it.

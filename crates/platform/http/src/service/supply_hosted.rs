@@ -162,6 +162,7 @@ pub async fn get(s: &AppState, a: &Authed) -> ServiceResult<HostedAgentRecord> {
 }
 
 /// Starts hosting the organisation's agent (`supply:manage`, a session, the password).
+/// Answers the agent `active`, or still `starting` when the ledger did not answer.
 pub async fn start(
     s: &AppState,
     a: &Authed,
@@ -222,9 +223,11 @@ pub async fn start(
                 message,
             }));
         }
-        // Unknown outcome (the ledger did not answer): the record stays `starting`; the
-        // worker activates it once the chain shows the key (see `running`).
-        Err(e) => return Err(ak::chain_refusal(e)),
+        // Unknown outcome (the ledger did not answer): the record stays `starting` and is
+        // answered so; the worker activates it once the chain shows the key (`running`).
+        Err(e) => {
+            tracing::warn!(error = %e, agent = %rec.public_key, "hosted agent's delegation not confirmed yet");
+        }
     }
     tracing::info!(user_id = a.user.id.get(), agent = %rec.public_key, "hosted agent started");
     get(s, a).await
@@ -374,4 +377,27 @@ async fn run_of(s: &AppState, rec: HostedAgentRecord) -> ServiceResult<Option<Ho
             via: Via::Token,
         },
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{StartRequest, StopRequest};
+
+    #[test]
+    fn the_requests_hide_the_password() {
+        let secret = "s3cret-VALUE-never-printed";
+        let start = StartRequest {
+            fragment: "hosted-1".into(),
+            mode: "manual".into(),
+            password: secret.into(),
+            ..StartRequest::default()
+        };
+        let stop = StopRequest {
+            password: secret.into(),
+        };
+        for debug in [format!("{start:?}"), format!("{stop:?}")] {
+            assert!(!debug.contains(secret), "{debug}");
+            assert!(debug.contains("<redacted>"), "{debug}");
+        }
+    }
 }

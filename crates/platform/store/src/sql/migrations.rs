@@ -99,6 +99,12 @@ pub(super) fn sqlite_migrator() -> Migrator {
                 "hosted agents",
                 include_str!("../../migrations/sqlite/0015_hosted_agents.sql"),
             ),
+            // ── issue 17, standing demands ──
+            migration(
+                16,
+                "market demands",
+                include_str!("../../migrations/sqlite/0016_market_demands.sql"),
+            ),
         ]),
         ..Migrator::DEFAULT
     }
@@ -189,6 +195,12 @@ pub(super) fn pg_migrator() -> Migrator {
                 15,
                 "hosted agents",
                 include_str!("../../migrations/postgres/0015_hosted_agents.sql"),
+            ),
+            // ── issue 17, standing demands ──
+            migration(
+                16,
+                "market demands",
+                include_str!("../../migrations/postgres/0016_market_demands.sql"),
             ),
         ]),
         ..Migrator::DEFAULT

@@ -7,8 +7,10 @@
 
 mod cards;
 mod compare;
+mod demands;
 
 pub use compare::{compare, policy};
+pub use demands::{cancel as demand_cancel, list as demands, post as demand_post};
 
 use crate::ctx::Ctx;
 use crate::form::{self, FormErrors, Kind};
@@ -153,7 +155,8 @@ pub async fn search(
     }
     let body = html! {
         h1 { (ctx.t("mk.title")) }
-        p.lead { (ctx.t("mk.lead")) " " a href="/market/policy" { (ctx.t("mk.policy.link")) } }
+        p.lead { (ctx.t("mk.lead")) " " a href="/market/policy" { (ctx.t("mk.policy.link")) }
+            @if ctx.auth.is_some() { " · " a href="/market/demands" { (ctx.t("mk.dem.title")) } } }
         (search_form(&ctx, &f, &errors, shown.as_ref()))
         @if let Some((found, why)) = &outcome {
             (cards::results(&ctx, found))
