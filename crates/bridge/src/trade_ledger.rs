@@ -284,25 +284,28 @@ impl LedgerTrades {
     }
 
     fn member(&self, wallet: &str, did: &str, limit_fen: i64) -> Result<String, BridgeError> {
-        let signer = self.operator.as_ref().ok_or_else(|| {
-            invalid(
-                "ledger_unavailable",
-                "the operator key is not here (separate ledger node): limits cannot be set",
-            )
-        })?;
         let did = PartyDid::parse(did).map_err(|e| invalid("invalid_did", e))?;
-        let w = Self::wallet(wallet)?;
-        let (_signing, op) = signer.lock();
-        exchange::wallet_op(
-            self.ledger.as_ref(),
-            op,
-            &w,
+        self.operator_op(
+            wallet,
             WalletOp::Member {
                 did,
                 limit_fen: Fen::new(limit_fen)?,
             },
         )
-        .map_err(|e| match e {
+    }
+
+    /// One of the operator's wallet operations, signed and committed.
+    fn operator_op(&self, wallet: &str, op: WalletOp) -> Result<String, BridgeError> {
+        let signer = self.operator.as_ref().ok_or_else(|| {
+            invalid(
+                "ledger_unavailable",
+                "the operator key is not here (separate ledger node): wallets cannot be changed",
+            )
+        })?;
+        let w = Self::wallet(wallet)?;
+        // One signer at a time with the operator key (its nonces), as everywhere.
+        let (_signing, key) = signer.lock();
+        exchange::wallet_op(self.ledger.as_ref(), key, &w, op).map_err(|e| match e {
             ClientError::Ledger(LedgerError::Failed { reason, .. }) => {
                 invalid("chain_refused", reason)
             }
@@ -380,6 +383,10 @@ impl TradeLedger for LedgerTrades {
 
     fn wallet_view(&self, wallet: &str) -> Result<Option<WalletView>, PortError> {
         Ok(self.view(wallet)?)
+    }
+
+    fn set_suspended(&self, wallet: &str, suspended: bool) -> Result<String, PortError> {
+        Ok(self.operator_op(wallet, WalletOp::Suspend { suspended })?)
     }
 
     fn set_member(&self, wallet: &str, did: &str, limit_fen: i64) -> Result<String, PortError> {

@@ -307,6 +307,69 @@ fn refusals(
         api.get("/api/v1/trades").unwrap().json()["items"].clone(),
     );
     assert_eq!(after, before, "nothing escrowed, nothing stored");
+
+    // The operator suspends the organisation: the worker suspends its wallet, and the
+    // chain refuses an order paid from it, even one sent past the platform.
+    let org: i64 = name.trim_start_matches("org:").parse().unwrap();
+    suspend(&api.base, org);
+    let wname = suanli_trade::wallet::WalletName::parse(&name).unwrap();
+    let until = Instant::now() + FOLLOW_WAIT;
+    let suspended = loop {
+        let v = suanli_ledger_client::exchange::wallet_view(ledger, &wname)
+            .unwrap()
+            .unwrap();
+        if v.suspended || Instant::now() > until {
+            break v;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(suspended.suspended, "{suspended:?}");
+    let direct = order(&key, now_ms + 3_600_000, 11);
+    let tx = suanli_ledger::Transaction::decode(&hex::decode(direct).unwrap()).unwrap();
+    let refused = suanli_ledger_client::exchange::submit(ledger, &tx, 10_000).unwrap_err();
+    assert!(
+        refused.to_string().contains("wallet_suspended"),
+        "{refused}"
+    );
+    let v = suanli_ledger_client::exchange::wallet_view(ledger, &wname)
+        .unwrap()
+        .unwrap();
+    assert_eq!(v.balance_fen, (after.0).1, "nothing escrowed");
+}
+
+/// `DELETE /api/v1/orgs/{org}` (suspend) as the operator administrator.
+fn suspend(base: &str, org: i64) {
+    let agent = ureq::Agent::new_with_config(
+        ureq::config::Config::builder()
+            .http_status_as_error(false)
+            .build(),
+    );
+    let mut r = agent
+        .post(format!("{base}/api/v1/auth/login"))
+        .header("content-type", "application/json")
+        .send(
+            json!({"login": "admin", "password": HARNESS_ADMIN_PASSWORD})
+                .to_string()
+                .as_bytes(),
+        )
+        .unwrap();
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let body: Value = serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+    let csrf = body["csrf_token"].as_str().unwrap().to_owned();
+    let r = agent
+        .delete(format!("{base}/api/v1/orgs/{org}"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .call()
+        .unwrap();
+    assert!(r.status().is_success(), "suspend: {}", r.status());
 }
 
 #[test]

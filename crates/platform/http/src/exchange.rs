@@ -315,6 +315,42 @@ pub async fn sync_all(
     }
 }
 
+/// Mirrors organisations' suspension onto their wallets: the wallet of a suspended
+/// organisation is suspended (it pays no new order, `wallet_suspended`), resumed when the
+/// organisation is active again. Only wallets the chain knows are touched.
+pub async fn mirror_suspensions(
+    store: &dyn OpsStore,
+    ledger: &Arc<dyn TradeLedger>,
+) -> Result<u64, ExchangeError> {
+    let mut changed = 0;
+    for (org, _) in store.mirror_expected().await? {
+        let Some(rec) = store.get_org(org).await? else {
+            continue;
+        };
+        let want = rec.status == suanli_platform_domain::OrgStatus::Suspended;
+        let (l, w) = (Arc::clone(ledger), wallet_name(org));
+        let Some(view) = run(move || l.wallet_view(&w))
+            .await
+            .map_err(|e| ledger_err(&e))?
+        else {
+            continue;
+        };
+        if view.suspended != want {
+            let (l, w) = (Arc::clone(ledger), wallet_name(org));
+            run(move || l.set_suspended(&w, want))
+                .await
+                .map_err(|e| ledger_err(&e))?;
+            tracing::info!(
+                org = org.get(),
+                suspended = want,
+                "wallet suspension mirrored"
+            );
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
+
 /// One organisation whose journal cash and chain wallet differ.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct WalletDifference {
@@ -412,10 +448,11 @@ pub async fn pass(s: &AppState, watch: &mut Watch) -> Result<(), ExchangeError> 
         if let Some(m) = &s.mirror {
             pump_mirror(s.store.as_ref(), m.as_ref(), now).await?;
         }
-        if s.trade_ledger.is_some() {
+        if let Some(l) = &s.trade_ledger {
             crate::service::trade_members::push_limits(s)
                 .await
                 .map_err(|e| ExchangeError::Ledger(e.to_string()))?;
+            mirror_suspensions(s.store.as_ref(), l).await?;
         }
     }
     let Some(ledger) = s.trade_ledger.clone() else {

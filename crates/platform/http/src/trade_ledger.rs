@@ -156,6 +156,9 @@ pub trait TradeLedger: Send + Sync + std::fmt::Debug {
     fn rate(&self, key: &SecretKey, rating: &RatingDraft) -> Result<String, crate::PortError>;
     /// The wallet, if it exists.
     fn wallet_view(&self, wallet: &str) -> Result<Option<WalletView>, crate::PortError>;
+    /// Suspends (or resumes) the wallet (operator key): a suspended wallet pays no new
+    /// order; the transaction id.
+    fn set_suspended(&self, wallet: &str, suspended: bool) -> Result<String, crate::PortError>;
     /// Sets a member's limit on the wallet (operator key); the transaction id. Setting the
     /// same limit again is harmless.
     fn set_member(

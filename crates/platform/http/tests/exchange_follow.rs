@@ -75,6 +75,9 @@ impl TradeLedger for Scripted {
     fn set_member(&self, _: &str, _: &str, _: i64) -> Result<String, PortError> {
         Err(unused())
     }
+    fn set_suspended(&self, _: &str, _: bool) -> Result<String, PortError> {
+        Err(unused())
+    }
 }
 
 struct World {

@@ -65,6 +65,9 @@ impl TradeLedger for Scripted {
     fn set_member(&self, _: &str, _: &str, _: i64) -> Result<String, PortError> {
         Err(unused())
     }
+    fn set_suspended(&self, _: &str, _: bool) -> Result<String, PortError> {
+        Err(unused())
+    }
 }
 
 fn presigned(srv: &TestServer, cred: &Cred, key: &str, body: Value) -> (u16, Value) {

@@ -15,6 +15,7 @@
 
 use super::me::count_failure;
 use super::security::{settings, verify_password};
+use super::supply_catalog::OfferView;
 use super::{ServiceError, ServiceResult};
 use crate::AppState;
 use crate::auth::Authed;
@@ -26,7 +27,7 @@ use suanli_platform_domain::journal::IdemKey;
 use suanli_platform_domain::money::Fen;
 use suanli_platform_domain::supply::catalog::OfferStatus;
 use suanli_platform_domain::trades::{
-    ModePrices, OrderTerm, TradeStatus, order_tx, plan_order, wallet_name,
+    ModePrices, OrderPlan, OrderTerm, TradeStatus, order_tx, plan_order, wallet_name,
 };
 use suanli_platform_domain::{OrgStatus, Permission};
 use suanli_platform_store::{NewTrade, TradeRecord, WorkOrderRecord};
@@ -305,70 +306,19 @@ pub async fn place(
     let ledger = ledger(s)?;
     let view = super::supply_catalog::catalogue_offer(s, req.offer_id).await?;
     let chain_offer_id = view.offer.chain_offer_id.ok_or(ServiceError::NotFound)?;
-    let mode = view.mode.spec.get();
-    let term = match (req.term_minutes, req.budget_fen) {
-        (Some(m), None) => OrderTerm::Minutes(m),
-        (None, Some(b)) => OrderTerm::Budget(super::amount(b, "budget_fen")?),
-        _ => {
-            return Err(ServiceError::invalid(
-                "term_minutes",
-                "give either term_minutes or budget_fen",
-            ));
-        }
-    };
-    let prices = ModePrices {
-        price_fen_per_min: mode.price_fen_per_min,
-        min_charge_fen: mode.min_charge_fen,
-        checkin_period_min: mode.checkin_period_min,
-    };
-    let plan = plan_order(prices, req.units, view.offer.units, term).map_err(|e| {
-        ServiceError::Invalid {
-            code: e.code(),
-            field: Some(e.field().to_owned()),
-            message: e.to_string(),
-        }
-    })?;
+    let plan = plan_of(&view, req)?;
     let did = own_did(s, a).await?;
-    let wallet = wallet_name(a.org.id);
     super::trade_members::ensure_limit(s, a, &did).await?;
-    precheck(&ledger, &wallet, &did, plan.value).await?;
+    precheck(&ledger, &wallet_name(a.org.id), &did, plan.value).await?;
     let secret = unseal_own(s, a, ip, password).await?;
     let now = s.clock.now_unix_ms();
-    let now_ms = u64::try_from(now).unwrap_or(0);
-    let channel = plan.payg.then(|| {
-        let (key_hex, endpoint) = ledger.channel_key();
-        Delegation {
-            key_hex,
-            endpoint,
-            valid_until_ms: now_ms
-                .saturating_add(plan.duration_minutes.saturating_mul(60_000))
-                .saturating_add(DELEGATION_SLACK_MS),
-            // The platform's channel may top the trade up from the wallet by as much as
-            // the budget the member ordered with, never more.
-            max_fen: plan.value.get(),
-        }
-    });
-    let draft = OrderDraft {
-        serial: hex::encode(
-            crate::crypto::random_bytes::<16>()
-                .map_err(|e| ServiceError::Internal(e.to_string()))?,
-        ),
-        chain_offer_id,
-        spec: super::supply_catalog::chain_spec(&view.offer.title, &view.resources),
-        units: plan.units,
-        duration_minutes: plan.duration_minutes,
-        value_fen: plan.value.get(),
-        wallet,
-        channel,
-        time_ms: now_ms,
-    };
-    let l = Arc::clone(&ledger);
-    let d = draft.clone();
+    let draft = draft_of(&ledger, a, &view, chain_offer_id, &plan, now)?;
+    let (l, d) = (Arc::clone(&ledger), draft.clone());
     let signed = blocking(move || l.sign_order(&secret, &d))
         .await
         .map_err(|e| refusal(e.code(), &e.to_string()))?;
     let new = NewTrade {
-        serial: draft.serial.clone(),
+        serial: draft.serial,
         org: a.org.id,
         user: a.user.id,
         offer_id: view.offer.id,
@@ -386,6 +336,71 @@ pub async fn place(
         at_ms: now,
     };
     store_and_submit(s, &ledger, new).await
+}
+
+/// The order's plan from the offer's mode and the request (`domain::trades::plan_order`).
+fn plan_of(view: &OfferView, req: &TradeOrder) -> ServiceResult<OrderPlan> {
+    let mode = view.mode.spec.get();
+    let term = match (req.term_minutes, req.budget_fen) {
+        (Some(m), None) => OrderTerm::Minutes(m),
+        (None, Some(b)) => OrderTerm::Budget(super::amount(b, "budget_fen")?),
+        _ => {
+            return Err(ServiceError::invalid(
+                "term_minutes",
+                "give either term_minutes or budget_fen",
+            ));
+        }
+    };
+    let prices = ModePrices {
+        price_fen_per_min: mode.price_fen_per_min,
+        min_charge_fen: mode.min_charge_fen,
+        checkin_period_min: mode.checkin_period_min,
+    };
+    plan_order(prices, req.units, view.offer.units, term).map_err(|e| ServiceError::Invalid {
+        code: e.code(),
+        field: Some(e.field().to_owned()),
+        message: e.to_string(),
+    })
+}
+
+/// The order to sign: a fresh serial, the offer's spec, the plan, the organisation's
+/// wallet and — for pay-as-you-go — the delegation to the platform's channel key.
+fn draft_of(
+    ledger: &Arc<dyn TradeLedger>,
+    a: &Authed,
+    view: &OfferView,
+    chain_offer_id: u64,
+    plan: &OrderPlan,
+    now: i64,
+) -> ServiceResult<OrderDraft> {
+    let now_ms = u64::try_from(now).unwrap_or(0);
+    let channel = plan.payg.then(|| {
+        let (key_hex, endpoint) = ledger.channel_key();
+        Delegation {
+            key_hex,
+            endpoint,
+            valid_until_ms: now_ms
+                .saturating_add(plan.duration_minutes.saturating_mul(60_000))
+                .saturating_add(DELEGATION_SLACK_MS),
+            // The platform's channel may top the trade up from the wallet by as much as
+            // the budget the member ordered with, never more.
+            max_fen: plan.value.get(),
+        }
+    });
+    Ok(OrderDraft {
+        serial: hex::encode(
+            crate::crypto::random_bytes::<16>()
+                .map_err(|e| ServiceError::Internal(e.to_string()))?,
+        ),
+        chain_offer_id,
+        spec: super::supply_catalog::chain_spec(&view.offer.title, &view.resources),
+        units: plan.units,
+        duration_minutes: plan.duration_minutes,
+        value_fen: plan.value.get(),
+        wallet: wallet_name(a.org.id),
+        channel,
+        time_ms: now_ms,
+    })
 }
 
 /// Stores the trade with its escrow entry, then submits it and records the answer.
