@@ -11,7 +11,7 @@ use crate::payment::pump_mirror;
 use crate::trade_book::ChainTrade;
 use crate::trade_ledger::{Submitted, TradeLedger};
 use crate::{AppState, PortError};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use suanli_platform_domain::OrgId;
 use suanli_platform_domain::audit::{AuditEvent, Outcome};
@@ -326,18 +326,34 @@ pub struct WalletDifference {
     pub chain_fen: i64,
 }
 
+/// Most pending mirror instructions read to tell which organisations' wallets lag the
+/// journal; with more pending, no wallet is compared that pass.
+pub const PENDING_SCAN_MAX: u32 = 1_000;
+
+/// The organisations with mirror instructions still pending (their wallets lag the
+/// journal by them); `None` when more than [`PENDING_SCAN_MAX`] are pending.
+pub async fn orgs_pending(store: &dyn OpsStore) -> Result<Option<BTreeSet<OrgId>>, ExchangeError> {
+    let pending = store.mirror_pending(PENDING_SCAN_MAX).await?;
+    if pending.len() >= usize::try_from(PENDING_SCAN_MAX).unwrap_or(usize::MAX) {
+        return Ok(None);
+    }
+    Ok(Some(pending.into_iter().map(|m| m.org).collect()))
+}
+
 /// Compares every organisation's cash with its chain wallet, skipping those with an order
-/// still `placing` (their wallet may lag by it). Answers (organisations compared,
+/// still `placing` (their wallet may lag by it) and those in `lagging` (mirror
+/// instructions pending, [`orgs_pending`]). Answers (organisations compared,
 /// differences).
 pub async fn compare_wallets(
     store: &dyn OpsStore,
     ledger: &Arc<dyn TradeLedger>,
+    lagging: &BTreeSet<OrgId>,
 ) -> Result<(usize, Vec<WalletDifference>), ExchangeError> {
     let placing = store.orgs_placing().await?;
     let mut diffs = Vec::new();
     let mut n = 0;
     for (org, cash) in store.mirror_expected().await? {
-        if placing.contains(&org) {
+        if placing.contains(&org) || lagging.contains(&org) {
             continue;
         }
         n += 1;
@@ -422,10 +438,15 @@ pub async fn pass(s: &AppState, watch: &mut Watch) -> Result<(), ExchangeError> 
         return Ok(());
     };
     sync_all(s.store.as_ref(), &ledger, now).await?;
-    if s.mirror.is_none() || !s.store.mirror_pending(1).await?.is_empty() {
-        return Ok(()); // the wallets lag the journal by the outbox
+    if s.mirror.is_none() {
+        return Ok(());
     }
-    let (_, diffs) = compare_wallets(s.store.as_ref(), &ledger).await?;
+    // Only the organisations whose instructions are pending lag by the outbox: a stuck
+    // instruction never silences the comparison of the others.
+    let Some(lagging) = orgs_pending(s.store.as_ref()).await? else {
+        return Ok(());
+    };
+    let (_, diffs) = compare_wallets(s.store.as_ref(), &ledger, &lagging).await?;
     let mut seen = BTreeMap::new();
     for d in &diffs {
         let v = (d.journal_fen, d.chain_fen);

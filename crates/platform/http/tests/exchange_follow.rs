@@ -382,3 +382,58 @@ fn a_presigned_delegation_must_be_the_platforms_within_the_value() {
     let none = (String::new(), String::new());
     assert!(foreign_delegation(&none, &d("", "", 0), 1_000).is_err());
 }
+
+#[tokio::test]
+async fn a_pending_instruction_skips_only_its_organisations_wallet() {
+    let w = world().await;
+    // A second customer whose recharge's mint was sent.
+    let other = w
+        .store
+        .create_org(&NewOrg {
+            kind: OrgKind::Enterprise,
+            name: "other".into(),
+            status: OrgStatus::Active,
+            distributor: None,
+            created_ms: T0,
+        })
+        .await
+        .unwrap()
+        .id;
+    let payer = w
+        .store
+        .create_user(&NewUser {
+            org: other,
+            login: "other".into(),
+            display_name: "other".into(),
+            password_hash: "h".into(),
+            roles: vec![Role::CustomerAdmin],
+            created_ms: T0,
+        })
+        .await
+        .unwrap()
+        .id;
+    w.store
+        .create_payment(other, payer, "sandbox", "r2", f(500), T0)
+        .await
+        .unwrap();
+    w.store
+        .confirm_payment("sandbox", "r2", f(500), T0)
+        .await
+        .unwrap();
+    for m in w.store.mirror_pending(100).await.unwrap() {
+        if m.org == other {
+            w.store.mirror_signed(m.id, "tx-m", "00").await.unwrap();
+            w.store.mirror_sent(m.id, "tx-m", T0).await.unwrap();
+        }
+    }
+    let lagging = exchange::orgs_pending(&w.store).await.unwrap().unwrap();
+    assert_eq!(lagging.iter().copied().collect::<Vec<_>>(), vec![w.org]);
+    // The chain shows no wallet for either: only the other's difference is seen.
+    let chain = Arc::new(Scripted::default());
+    let (n, diffs) = exchange::compare_wallets(&w.store, &port(&chain), &lagging)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(diffs.len(), 1);
+    assert_eq!((diffs[0].org, diffs[0].journal_fen), (other.get(), 500));
+}
