@@ -461,13 +461,77 @@ pub async fn pass(s: &AppState, watch: &mut Watch) -> Result<(), ExchangeError> 
     Ok(())
 }
 
+/// The reference of organisation `org`'s opening mint (once per wallet: the chain
+/// refuses a second use of a reference with `reference_used`).
+pub fn opening_reference(org: OrgId) -> String {
+    format!("opening:{}", org.get())
+}
+
+/// The upgrade path (`docs/exchange.md` §1): cash the journal held before the wallets
+/// existed was never minted. Once the trades are followed, every organisation whose
+/// wallet is behind its cash — none of its orders `placing`, none of its mirror
+/// instructions pending — gets one mint of (cash − wallet) with reference
+/// [`opening_reference`]. Run at each start; the chain applies it once per organisation.
+/// Answers how many were applied.
+pub async fn opening_mints(
+    store: &dyn OpsStore,
+    mirror: &Arc<dyn crate::payment::SettlementMirror>,
+) -> Result<u64, ExchangeError> {
+    let placing = store.orgs_placing().await?;
+    let Some(lagging) = orgs_pending(store).await? else {
+        return Ok(0);
+    };
+    let mut minted = 0u64;
+    for (org, cash) in store.mirror_expected().await? {
+        if placing.contains(&org) || lagging.contains(&org) {
+            continue;
+        }
+        let m = Arc::clone(mirror);
+        let wallet = run(move || m.balance(org))
+            .await
+            .map_err(|e| ledger_err(&e))?;
+        let gap = cash.saturating_sub(wallet);
+        if gap <= 0 {
+            continue;
+        }
+        let amount = Fen::new(gap).map_err(|e| ExchangeError::Ledger(e.to_string()))?;
+        let (m, reference) = (Arc::clone(mirror), opening_reference(org));
+        match run(move || m.mint(org, amount, &reference)).await {
+            Ok(_) => {
+                minted += 1;
+                tracing::info!(
+                    org = org.get(),
+                    fen = gap,
+                    "opening mint: the wallet now holds the journal's cash"
+                );
+            }
+            Err(e) => {
+                tracing::warn!(org = org.get(), fen = gap, error = %suanli_primitives::error_chain(&e), "opening mint not applied (the chain applies one per organisation)");
+            }
+        }
+    }
+    Ok(minted)
+}
+
 /// Runs passes until the process ends: every [`EXCHANGE_INTERVAL_MS`], or at once when
 /// woken (`AppState::exchange_kick`).
 pub async fn worker(s: AppState) {
     let mut watch = Watch::default();
+    let mut opened = false;
     loop {
-        if let Err(e) = pass(&s, &mut watch).await {
-            tracing::warn!(error = %e, "exchange pass stopped early");
+        match pass(&s, &mut watch).await {
+            Err(e) => tracing::warn!(error = %e, "exchange pass stopped early"),
+            Ok(()) if !opened => {
+                // After the first full pass (outbox sent, trades followed).
+                opened = true;
+                if let (Some(m), true) = (&s.mirror, s.trade_ledger.is_some()) {
+                    let _signing = s.operator_lock.lock().await;
+                    if let Err(e) = opening_mints(s.store.as_ref(), m).await {
+                        tracing::warn!(error = %e, "opening mints not sent");
+                    }
+                }
+            }
+            Ok(()) => {}
         }
         tokio::select! {
             () = s.exchange_kick.notified() => {}
