@@ -11,7 +11,7 @@ use crate::payment::pump_mirror;
 use crate::trade_book::ChainTrade;
 use crate::trade_ledger::{Submitted, TradeLedger};
 use crate::{AppState, PortError};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use suanli_platform_domain::OrgId;
 use suanli_platform_domain::audit::{AuditEvent, Outcome};
@@ -362,18 +362,34 @@ pub struct WalletDifference {
     pub chain_fen: i64,
 }
 
+/// Most pending mirror instructions read to tell which organisations' wallets lag the
+/// journal; with more pending, no wallet is compared that pass.
+pub const PENDING_SCAN_MAX: u32 = 1_000;
+
+/// The organisations with mirror instructions still pending (their wallets lag the
+/// journal by them); `None` when more than [`PENDING_SCAN_MAX`] are pending.
+pub async fn orgs_pending(store: &dyn OpsStore) -> Result<Option<BTreeSet<OrgId>>, ExchangeError> {
+    let pending = store.mirror_pending(PENDING_SCAN_MAX).await?;
+    if pending.len() >= usize::try_from(PENDING_SCAN_MAX).unwrap_or(usize::MAX) {
+        return Ok(None);
+    }
+    Ok(Some(pending.into_iter().map(|m| m.org).collect()))
+}
+
 /// Compares every organisation's cash with its chain wallet, skipping those with an order
-/// still `placing` (their wallet may lag by it). Answers (organisations compared,
+/// still `placing` (their wallet may lag by it) and those in `lagging` (mirror
+/// instructions pending, [`orgs_pending`]). Answers (organisations compared,
 /// differences).
 pub async fn compare_wallets(
     store: &dyn OpsStore,
     ledger: &Arc<dyn TradeLedger>,
+    lagging: &BTreeSet<OrgId>,
 ) -> Result<(usize, Vec<WalletDifference>), ExchangeError> {
     let placing = store.orgs_placing().await?;
     let mut diffs = Vec::new();
     let mut n = 0;
     for (org, cash) in store.mirror_expected().await? {
-        if placing.contains(&org) {
+        if placing.contains(&org) || lagging.contains(&org) {
             continue;
         }
         n += 1;
@@ -459,10 +475,15 @@ pub async fn pass(s: &AppState, watch: &mut Watch) -> Result<(), ExchangeError> 
         return Ok(());
     };
     sync_all(s.store.as_ref(), &ledger, now).await?;
-    if s.mirror.is_none() || !s.store.mirror_pending(1).await?.is_empty() {
-        return Ok(()); // the wallets lag the journal by the outbox
+    if s.mirror.is_none() {
+        return Ok(());
     }
-    let (_, diffs) = compare_wallets(s.store.as_ref(), &ledger).await?;
+    // Only the organisations whose instructions are pending lag by the outbox: a stuck
+    // instruction never silences the comparison of the others.
+    let Some(lagging) = orgs_pending(s.store.as_ref()).await? else {
+        return Ok(());
+    };
+    let (_, diffs) = compare_wallets(s.store.as_ref(), &ledger, &lagging).await?;
     let mut seen = BTreeMap::new();
     for d in &diffs {
         let v = (d.journal_fen, d.chain_fen);
@@ -477,13 +498,77 @@ pub async fn pass(s: &AppState, watch: &mut Watch) -> Result<(), ExchangeError> 
     Ok(())
 }
 
+/// The reference of organisation `org`'s opening mint (once per wallet: the chain
+/// refuses a second use of a reference with `reference_used`).
+pub fn opening_reference(org: OrgId) -> String {
+    format!("opening:{}", org.get())
+}
+
+/// The upgrade path (`docs/exchange.md` §1): cash the journal held before the wallets
+/// existed was never minted. Once the trades are followed, every organisation whose
+/// wallet is behind its cash — none of its orders `placing`, none of its mirror
+/// instructions pending — gets one mint of (cash − wallet) with reference
+/// [`opening_reference`]. Run at each start; the chain applies it once per organisation.
+/// Answers how many were applied.
+pub async fn opening_mints(
+    store: &dyn OpsStore,
+    mirror: &Arc<dyn crate::payment::SettlementMirror>,
+) -> Result<u64, ExchangeError> {
+    let placing = store.orgs_placing().await?;
+    let Some(lagging) = orgs_pending(store).await? else {
+        return Ok(0);
+    };
+    let mut minted = 0u64;
+    for (org, cash) in store.mirror_expected().await? {
+        if placing.contains(&org) || lagging.contains(&org) {
+            continue;
+        }
+        let m = Arc::clone(mirror);
+        let wallet = run(move || m.balance(org))
+            .await
+            .map_err(|e| ledger_err(&e))?;
+        let gap = cash.saturating_sub(wallet);
+        if gap <= 0 {
+            continue;
+        }
+        let amount = Fen::new(gap).map_err(|e| ExchangeError::Ledger(e.to_string()))?;
+        let (m, reference) = (Arc::clone(mirror), opening_reference(org));
+        match run(move || m.mint(org, amount, &reference)).await {
+            Ok(_) => {
+                minted += 1;
+                tracing::info!(
+                    org = org.get(),
+                    fen = gap,
+                    "opening mint: the wallet now holds the journal's cash"
+                );
+            }
+            Err(e) => {
+                tracing::warn!(org = org.get(), fen = gap, error = %suanli_primitives::error_chain(&e), "opening mint not applied (the chain applies one per organisation)");
+            }
+        }
+    }
+    Ok(minted)
+}
+
 /// Runs passes until the process ends: every [`EXCHANGE_INTERVAL_MS`], or at once when
 /// woken (`AppState::exchange_kick`).
 pub async fn worker(s: AppState) {
     let mut watch = Watch::default();
+    let mut opened = false;
     loop {
-        if let Err(e) = pass(&s, &mut watch).await {
-            tracing::warn!(error = %e, "exchange pass stopped early");
+        match pass(&s, &mut watch).await {
+            Err(e) => tracing::warn!(error = %e, "exchange pass stopped early"),
+            Ok(()) if !opened => {
+                // After the first full pass (outbox sent, trades followed).
+                opened = true;
+                if let (Some(m), true) = (&s.mirror, s.trade_ledger.is_some()) {
+                    let _signing = s.operator_lock.lock().await;
+                    if let Err(e) = opening_mints(s.store.as_ref(), m).await {
+                        tracing::warn!(error = %e, "opening mints not sent");
+                    }
+                }
+            }
+            Ok(()) => {}
         }
         tokio::select! {
             () = s.exchange_kick.notified() => {}

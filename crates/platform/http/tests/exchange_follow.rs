@@ -13,6 +13,7 @@ use suanli_platform_http::domain::money::Fen;
 use suanli_platform_http::domain::trades::{TradeStatus, order_tx};
 use suanli_platform_http::domain::{OrgId, OrgKind, OrgStatus, Role, UserId};
 use suanli_platform_http::exchange;
+use suanli_platform_http::payment::SettlementMirror as _;
 use suanli_platform_http::store::*;
 use suanli_platform_http::trade_book::{ChainTopUp, ChainTrade};
 use suanli_platform_http::trade_ledger::{
@@ -384,4 +385,131 @@ fn a_presigned_delegation_must_be_the_platforms_within_the_value() {
     // No platform channel key: no delegation is accepted.
     let none = (String::new(), String::new());
     assert!(foreign_delegation(&none, &d("", "", 0), 1_000).is_err());
+}
+
+#[tokio::test]
+async fn a_pending_instruction_skips_only_its_organisations_wallet() {
+    let w = world().await;
+    // A second customer whose recharge's mint was sent.
+    let other = w
+        .store
+        .create_org(&NewOrg {
+            kind: OrgKind::Enterprise,
+            name: "other".into(),
+            status: OrgStatus::Active,
+            distributor: None,
+            created_ms: T0,
+        })
+        .await
+        .unwrap()
+        .id;
+    let payer = w
+        .store
+        .create_user(&NewUser {
+            org: other,
+            login: "other".into(),
+            display_name: "other".into(),
+            password_hash: "h".into(),
+            roles: vec![Role::CustomerAdmin],
+            created_ms: T0,
+        })
+        .await
+        .unwrap()
+        .id;
+    w.store
+        .create_payment(other, payer, "sandbox", "r2", f(500), T0)
+        .await
+        .unwrap();
+    w.store
+        .confirm_payment("sandbox", "r2", f(500), T0)
+        .await
+        .unwrap();
+    for m in w.store.mirror_pending(100).await.unwrap() {
+        if m.org == other {
+            w.store.mirror_signed(m.id, "tx-m", "00").await.unwrap();
+            w.store.mirror_sent(m.id, "tx-m", T0).await.unwrap();
+        }
+    }
+    let lagging = exchange::orgs_pending(&w.store).await.unwrap().unwrap();
+    assert_eq!(lagging.iter().copied().collect::<Vec<_>>(), vec![w.org]);
+    // The chain shows no wallet for either: only the other's difference is seen.
+    let chain = Arc::new(Scripted::default());
+    let (n, diffs) = exchange::compare_wallets(&w.store, &port(&chain), &lagging)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(diffs.len(), 1);
+    assert_eq!((diffs[0].org, diffs[0].journal_fen), (other.get(), 500));
+}
+
+/// A mirror whose wallets the test reads; a reference is applied once per wallet.
+#[derive(Debug, Default)]
+struct Wallets {
+    balances: Mutex<BTreeMap<i64, i64>>,
+    references: Mutex<Vec<(i64, String)>>,
+}
+
+impl suanli_platform_http::payment::SettlementMirror for Wallets {
+    fn sign(
+        &self,
+        op: suanli_platform_http::payment::MirrorOp,
+        org: OrgId,
+        amount: Fen,
+        memo: &str,
+    ) -> Result<suanli_platform_http::payment::SignedTx, PortError> {
+        assert_eq!(op, suanli_platform_http::payment::MirrorOp::Mint);
+        Ok(suanli_platform_http::payment::SignedTx {
+            reference: memo.to_owned(),
+            encoded_hex: format!("{}:{}", org.get(), amount.get()),
+        })
+    }
+    fn send(&self, tx: &suanli_platform_http::payment::SignedTx) -> Result<(), PortError> {
+        let (org, amount) = tx.encoded_hex.split_once(':').unwrap();
+        let org: i64 = org.parse().unwrap();
+        let mut refs = self.references.lock().unwrap();
+        if refs.contains(&(org, tx.reference.clone())) {
+            return Err(PortError::Refused {
+                code: "reference_used",
+                message: "used".into(),
+            });
+        }
+        refs.push((org, tx.reference.clone()));
+        *self.balances.lock().unwrap().entry(org).or_default() += amount.parse::<i64>().unwrap();
+        Ok(())
+    }
+    fn balance(&self, org: OrgId) -> Result<i64, PortError> {
+        Ok(self
+            .balances
+            .lock()
+            .unwrap()
+            .get(&org.get())
+            .copied()
+            .unwrap_or(0))
+    }
+}
+
+#[tokio::test]
+async fn an_upgrade_mints_the_cash_the_wallet_never_had_once() {
+    let w = world().await;
+    // The recharge's instruction was sent before the wallets existed: not pending, and
+    // the wallet holds 2,000 of the 10,000 cash.
+    for m in w.store.mirror_pending(100).await.unwrap() {
+        w.store.mirror_signed(m.id, "tx-m", "00").await.unwrap();
+        w.store.mirror_sent(m.id, "tx-m", T0).await.unwrap();
+    }
+    let wallets = Arc::new(Wallets::default());
+    wallets.balances.lock().unwrap().insert(w.org.get(), 2_000);
+    let mirror: Arc<dyn suanli_platform_http::payment::SettlementMirror> = wallets.clone();
+    assert_eq!(exchange::opening_mints(&w.store, &mirror).await.unwrap(), 1);
+    assert_eq!(wallets.balance(w.org).unwrap(), 10_000);
+    assert_eq!(
+        wallets.references.lock().unwrap().clone(),
+        vec![(w.org.get(), exchange::opening_reference(w.org))]
+    );
+    // Again (another start): nothing behind, nothing minted; and even if the wallet
+    // fell behind, the reference is used once.
+    assert_eq!(exchange::opening_mints(&w.store, &mirror).await.unwrap(), 0);
+    wallets.balances.lock().unwrap().insert(w.org.get(), 9_000);
+    assert_eq!(exchange::opening_mints(&w.store, &mirror).await.unwrap(), 0);
+    assert_eq!(wallets.balance(w.org).unwrap(), 9_000);
 }
