@@ -23,7 +23,7 @@ use suanli_ledger::credit::CreditOp;
 use suanli_ledger_client::{LedgerClient, supply};
 use suanli_platform_domain::OrgId;
 use suanli_platform_domain::clock::ManualClock;
-use suanli_platform_http::hosted_agents::{HOSTED_KEY_FILE, Keyring};
+use suanli_platform_http::hosted_agents::{HOSTED_KEY_FILE, Keyring, SealedFor};
 use suanli_platform_http::store::{HostedAgentStore, SqliteStore};
 use suanli_primitives::{ChainKind, Clock, Fen, PositiveFen, SecretKey, SystemClock};
 use suanli_trade::model::{MINUTE_MS, ModeTerms, OfferTerms, Requirements, Resource, Weights};
@@ -287,11 +287,30 @@ fn page_refusals(sup: &Client, seen: &mut Seen) {
             ("password", PASSWORD),
         ]
     };
-    for (fields, field) in [
-        (form("1, x", "auto", "4"), "offers"),
-        (form("", "auto", "four"), "max_units"),
-        (form("", "auto", "0"), "general"),
-        (form("0", "auto", "4"), "offers"),
+    // Each refused rule says which one it is (not only "the policy is not valid").
+    for (fields, field, says) in [
+        (form("1, x", "auto", "4"), "offers", "Offer ids"),
+        (
+            form("", "auto", "four"),
+            "max_units",
+            "positive whole number",
+        ),
+        (
+            form("", "auto", "0"),
+            "general",
+            "must all be greater than zero",
+        ),
+        (
+            form("", "manual", "4"),
+            "general",
+            "A manual policy takes no limits",
+        ),
+        (form("0", "auto", "4"), "offers", "Offer ids start at 1"),
+        (
+            form("", "auto", ""),
+            "max_units",
+            "Required with automatic acceptance",
+        ),
     ] {
         let a = seen.keep(
             sup.form("/supplier/agent-keys/hosted/start?lang=en", &fields)
@@ -304,6 +323,7 @@ fn page_refusals(sup: &Client, seen: &mut Seen) {
             format!("id=\"f-{field}-err\"")
         };
         assert!(a.body.contains(&marker), "{fields:?}: {}", a.body);
+        assert!(a.body.contains(says), "{fields:?}: {says}: {}", a.body);
     }
     let en = seen.keep(sup.get("/supplier/agent-keys?lang=en").unwrap());
     assert!(
@@ -436,6 +456,11 @@ fn a_hosted_agent_accepts_a_chain_order_and_raises_its_work_order() {
     assert_eq!(started.status, 201, "{}", started.body);
     let hosted = started.json()["hosted_agent"].clone();
     assert_eq!(hosted["status"], "active", "{hosted}");
+    assert_eq!(
+        (&hosted["runnable"], &hosted["problem"]),
+        (&json!(true), &Value::Null),
+        "{hosted}"
+    );
     assert_eq!(hosted["policy"]["offers"], json!([offer_id]), "{hosted}");
     let public = hosted["public_key"].as_str().unwrap().to_owned();
     let again = seen.keep(
@@ -502,7 +527,12 @@ fn a_hosted_agent_accepts_a_chain_order_and_raises_its_work_order() {
     });
     let sealed = store.sealed_key.clone().unwrap();
     let ring = Keyring::new(dir.path().join(HOSTED_KEY_FILE));
-    let agent_key = ring.open(&sealed, &public).unwrap();
+    let sealed_for = SealedFor {
+        org: store.supplier_org.get(),
+        supplier_did: &store.supplier_did,
+        public_key: &public,
+    };
+    let agent_key = ring.open(&sealed, sealed_for).unwrap();
     let seed = hex::encode(agent_key.seed());
 
     // Stopping: a wrong password changes nothing (the page marks the field; the API
