@@ -406,6 +406,44 @@ mod tests {
     }
 
     #[test]
+    fn dropping_the_worker_s_handle_stops_the_worker() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = suanli_platform_http::config::Config {
+            data_dir: dir.path().join("data"),
+            ..suanli_platform_http::config::Config::default()
+        };
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let clock: Arc<dyn Clock> = Arc::new(suanli_platform_http::SystemClock);
+        let platform = rt
+            .block_on(suanli_platform_http::Platform::open(
+                &config,
+                Arc::clone(&clock),
+            ))
+            .unwrap();
+        let state = platform.state.clone();
+        let before = Arc::strong_count(&state.hosted_keyring);
+        let wiring = HostedWiring {
+            ledger: Arc::new(suanli_ledger_client::HttpLedger::new(
+                "http://127.0.0.1:9",
+                None,
+            )),
+            clock,
+            // One pass, then a sleep far longer than the test.
+            round_ms: 3_600_000,
+        };
+        let worker = {
+            let _entered = rt.enter();
+            wiring.start(state.clone(), dir.path())
+        };
+        assert!(worker.is_running());
+        assert_eq!(Arc::strong_count(&state.hosted_keyring), before + 1);
+        // An exit path that never calls `stop` (a start-up error after the worker ran):
+        // dropping the handle stops the worker, which lets go of the platform's state.
+        drop(worker);
+        assert_eq!(Arc::strong_count(&state.hosted_keyring), before);
+    }
+
+    #[test]
     fn policies_are_checked_by_the_agent_s_rules_with_the_api_s_field_names() {
         let ledger: Arc<dyn LedgerClient> = Arc::new(suanli_ledger_client::HttpLedger::new(
             "http://127.0.0.1:9",
