@@ -11,9 +11,13 @@
 //! agent (`crates/bridge/src/hosted_agents.rs`) with [`running`], acting for the
 //! organisation as its administrator's agent token would (scope `supply:agent`).
 //!
-//! Stopping it (the password again) revokes the key on the trade chain if it is still
-//! authorised, then marks the agent stopped and wipes its sealed key. One hosted agent per
-//! supplier organisation at a time. The key's secret is never logged nor answered.
+//! Stopping it (the password again) revokes the key on both chains whenever the trade
+//! chain knows it (idempotent: what is already revoked is skipped), then marks the agent
+//! stopped, from `starting` or `active`, and wipes its sealed key; a start overtaken by a
+//! stop revokes the key its delegation authorised. Both check the session before anything
+//! else. An agent whose sealed key does not open is not run and is answered with its
+//! [`problem`]. One hosted agent per supplier organisation at a time. The key's secret is
+//! never logged nor answered.
 
 use super::me::require_session;
 use super::supply_agent_keys as ak;
