@@ -335,6 +335,65 @@ fn page_refusals(sup: &Client, seen: &mut Seen) {
     assert!(zh.body.contains("由平台托管代理"), "{}", zh.body);
 }
 
+/// A hosted agent whose sealed key does not open under the platform's hosted-agent key
+/// (here sealed under another key file) is answered not runnable, with why, on the API and
+/// the page; nothing runs it. No hosted agent was started on this platform yet, so its
+/// key file does not exist — and reading the agent does not create it.
+fn unrunnable(h: &Harness, dir: &Path, seen: &mut Seen) -> Client {
+    let mut c = Client::new(&h.base);
+    c.login("apico", "Outsider-Pass-77").unwrap();
+    let me = c.get("/api/v1/me").unwrap().json();
+    let org = OrgId::new(me["org"]["id"].as_i64().unwrap()).unwrap();
+    let user = suanli_platform_domain::UserId::new(me["user"]["id"].as_i64().unwrap()).unwrap();
+    let key = SecretKey::from_label("hosted/elsewhere");
+    let public = key.public().to_hex();
+    let did = "did:suanli:test:apico";
+    let other = tempfile::tempdir().unwrap();
+    let to = SealedFor {
+        org: org.get(),
+        supplier_did: did,
+        public_key: &public,
+    };
+    let sealed = Keyring::new(other.path().join(HOSTED_KEY_FILE))
+        .seal(&key, to)
+        .unwrap();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let s = SqliteStore::open(&dir.join("ops.db")).await.unwrap();
+        let new = suanli_platform_http::store::NewHostedAgent {
+            supplier_org: org,
+            supplier_did: did.into(),
+            public_key: public.clone(),
+            fragment: "hosted-9".into(),
+            sealed_key: sealed,
+            policy: suanli_platform_http::store::HostedPolicy {
+                mode: "manual".into(),
+                ..Default::default()
+            },
+            created_by: user,
+            created_ms: 1,
+        };
+        s.create_hosted_agent(&new).await.unwrap();
+    });
+    let api = seen.keep(c.get("/api/v1/supplier/hosted-agent").unwrap());
+    let got = api.json()["hosted_agent"].clone();
+    assert_eq!(
+        (&got["runnable"], &got["problem"]),
+        (&json!(false), &json!("hosted_key_missing")),
+        "{got}"
+    );
+    let page = seen.keep(c.get("/supplier/agent-keys?lang=en").unwrap());
+    assert_eq!(page.status, 200, "{}", page.body);
+    for shown in [
+        "data-problem=\"hosted_key_missing\"",
+        "data-runnable=\"false\"",
+        "cannot find its hosted-agent key file",
+    ] {
+        assert!(page.body.contains(shown), "{shown}: {}", page.body);
+    }
+    assert!(!dir.join(HOSTED_KEY_FILE).exists());
+    c
+}
+
 /// A customer is forbidden; another supplier sees no hosted agent and stops none; an API
 /// token (even with `supply:manage`) needs a session.
 fn outsiders(h: &Harness, admin: &Client, sup: &Client, seen: &mut Seen) {
@@ -444,6 +503,7 @@ fn a_hosted_agent_accepts_a_chain_order_and_raises_its_work_order() {
     bad_input(&sup, &mut seen);
     page_refusals(&sup, &mut seen);
     outsiders(&h, &admin, &sup, &mut seen);
+    let apico = unrunnable(&h, dir.path(), &mut seen);
 
     // The supplier lets the platform host its agent; a second one is refused.
     let policy = json!({"mode": "auto", "max_units": 4, "max_minutes": 600,
