@@ -521,6 +521,13 @@ fn a_hosted_agent_accepts_a_chain_order_and_raises_its_work_order() {
         (&json!(true), &Value::Null),
         "{hosted}"
     );
+    // That start created the key file; the agent sealed under another one still does not
+    // open under it.
+    let other = apico.get("/api/v1/supplier/hosted-agent").unwrap().json();
+    assert_eq!(
+        other["hosted_agent"]["problem"], "hosted_key_unopenable",
+        "{other}"
+    );
     assert_eq!(hosted["policy"]["offers"], json!([offer_id]), "{hosted}");
     let public = hosted["public_key"].as_str().unwrap().to_owned();
     let again = seen.keep(
