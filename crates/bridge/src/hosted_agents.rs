@@ -10,9 +10,12 @@
 //!   client, an in-process [`Platform`] (the work-order service functions, called as the
 //!   supplier organisation; no HTTP, no API token), the manual work-order provisioner, a
 //!   [`DoneStore`] under `DATA/hosted-agents/<id>` (its channel controller's store in
-//!   `channels/` beside it, on the server's runtime) and the injected clock. A failed or
-//!   panicking round is logged and the others go on; a stopped agent is dropped at the
-//!   next pass; [`HostedAgents::stop`] ends the worker between rounds.
+//!   `channels/` beside it, on the server's runtime) and the injected clock. Who each
+//!   agent acts as and its policy are read again every pass. Rounds run side by side
+//!   ([`HOSTED_PARALLEL_MAX`] at a time); a failed or panicking round, an agent that
+//!   cannot be built or a pass that panics is logged and the rest go on; a stopped agent
+//!   is dropped at the next pass; [`HostedAgents::stop`] (or dropping the handle) ends
+//!   the worker between rounds.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -44,6 +47,9 @@ use crate::agent_keys::{LedgerAgentKeys, refusal};
 pub const HOSTED_ROUND_MS: u64 = 5_000;
 /// How often the sleeping worker looks at its stop flag, in milliseconds.
 pub const HOSTED_STOP_CHECK_MS: u64 = 100;
+/// Most hosted agents whose rounds run at the same time (each on its own thread), so one
+/// slow agent does not hold the others up.
+pub const HOSTED_PARALLEL_MAX: usize = 8;
 /// The hosted agents' stores, under the platform's data directory.
 pub const HOSTED_DIR: &str = "hosted-agents";
 
@@ -226,7 +232,23 @@ impl HostedWiring {
     }
 }
 
-/// The running worker.
+/// One round of the agent `id`, its failure or panic logged.
+fn round(id: i64, agent: &Agent) {
+    let round = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| agent.tick()));
+    match round {
+        Ok(Ok(r)) if r != suanli_agent::Round::default() => {
+            tracing::info!(hosted_agent = id, round = ?r, "hosted agent round");
+        }
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => {
+            tracing::warn!(hosted_agent = id, code = e.code(), error = %e, "hosted agent round failed");
+        }
+        Err(_) => tracing::error!(hosted_agent = id, "hosted agent round panicked"),
+    }
+}
+
+/// The running worker. Stopped by [`HostedAgents::stop`], or when dropped (every exit of
+/// `suanli serve`, an error included, stops it before the ledger stops).
 #[derive(Debug)]
 pub struct HostedAgents {
     stop: Arc<AtomicBool>,
@@ -236,12 +258,27 @@ pub struct HostedAgents {
 impl HostedAgents {
     /// Stops the worker after the round it is in, and waits for it.
     pub fn stop(mut self) {
+        self.halt();
+    }
+
+    fn halt(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(t) = self.thread.take()
             && t.join().is_err()
         {
             tracing::error!("the hosted-agent worker panicked");
         }
+    }
+
+    /// Whether the worker thread is still running.
+    pub fn is_running(&self) -> bool {
+        self.thread.as_ref().is_some_and(|t| !t.is_finished())
+    }
+}
+
+impl Drop for HostedAgents {
+    fn drop(&mut self) {
+        self.halt();
     }
 }
 
@@ -257,7 +294,12 @@ impl Worker {
     fn run(&mut self, stop: &AtomicBool) {
         tracing::info!(dir = %self.dir.display(), "hosted-agent worker running");
         while !stop.load(Ordering::SeqCst) {
-            self.pass(stop);
+            let pass = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.pass(stop)));
+            if pass.is_err() {
+                tracing::error!(
+                    "a pass over the hosted agents panicked; the next one runs as usual"
+                );
+            }
             let mut slept = 0;
             while slept < self.wiring.round_ms && !stop.load(Ordering::SeqCst) {
                 let step = HOSTED_STOP_CHECK_MS.min(self.wiring.round_ms - slept);
@@ -268,7 +310,9 @@ impl Worker {
         tracing::info!("hosted-agent worker stopped");
     }
 
-    /// One round of every hosted agent that runs; agents no longer running are dropped.
+    /// One round of every hosted agent that runs, [`HOSTED_PARALLEL_MAX`] at a time;
+    /// agents no longer running are dropped. An agent that cannot be built is logged and
+    /// left out; the others run.
     fn pass(&mut self, stop: &AtomicBool) {
         let runs = match self.rt.block_on(supply_hosted::running(&self.state)) {
             Ok(r) => r,
@@ -278,35 +322,35 @@ impl Worker {
             }
         };
         self.agents.retain(|id, _| runs.iter().any(|r| r.id == *id));
+        let mut ready = Vec::new();
         for run in runs {
+            let id = run.id;
+            match self.agent(run) {
+                Ok(()) => ready.push(id),
+                Err(e) => {
+                    self.agents.remove(&id);
+                    tracing::warn!(hosted_agent = id, code = e.code(), error = %e, "hosted agent not started");
+                }
+            }
+        }
+        for batch in ready.chunks(HOSTED_PARALLEL_MAX) {
             if stop.load(Ordering::SeqCst) {
                 return;
             }
-            let id = run.id;
-            let agent = match self.agent(run) {
-                Ok(a) => a,
-                Err(e) => {
-                    tracing::warn!(hosted_agent = id, code = e.code(), error = %e, "hosted agent not started");
-                    continue;
+            let agents = &self.agents;
+            std::thread::scope(|scope| {
+                for id in batch {
+                    if let Some(agent) = agents.get(id) {
+                        scope.spawn(move || round(*id, agent));
+                    }
                 }
-            };
-            let round = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| agent.tick()));
-            match round {
-                Ok(Ok(r)) if r != suanli_agent::Round::default() => {
-                    tracing::info!(hosted_agent = id, round = ?r, "hosted agent round");
-                }
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => {
-                    tracing::warn!(hosted_agent = id, code = e.code(), error = %e, "hosted agent round failed");
-                }
-                Err(_) => tracing::error!(hosted_agent = id, "hosted agent round panicked"),
-            }
+            });
         }
     }
 
     /// The agent of `run`: the one already built (its policy and who it acts as brought
     /// up to date: the administrator's roles may have changed), or a new one.
-    fn agent(&mut self, run: HostedRun) -> Result<&Agent, AgentError> {
+    fn agent(&mut self, run: HostedRun) -> Result<(), AgentError> {
         let policy = Policy::from_draft(draft(&run.policy))
             .map_err(|e| AgentError::Config(e.to_string()))?;
         let platform: Arc<dyn Platform> = Arc::new(InProcess {
@@ -315,13 +359,12 @@ impl Worker {
             rt: self.rt.clone(),
         });
         let provisioner = Arc::new(ManualWorkOrders::new(Arc::clone(&platform)));
-        let agent = match self.agents.entry(run.id) {
+        match self.agents.entry(run.id) {
             std::collections::btree_map::Entry::Occupied(o) => {
                 let a = o.into_mut();
                 a.policy = policy;
                 a.platform = platform;
                 a.provisioner = provisioner;
-                a
             }
             std::collections::btree_map::Entry::Vacant(v) => {
                 let supplier = PartyDid::parse(&run.supplier_did)
@@ -340,10 +383,10 @@ impl Worker {
                     store,
                     clock: Arc::clone(&self.wiring.clock),
                     channels: SupplierChannels::on(&agent_dir, self.rt.clone()),
-                })
+                });
             }
-        };
-        Ok(agent)
+        }
+        Ok(())
     }
 }
 
@@ -360,6 +403,44 @@ mod tests {
             max_value_fen: units.map(i64::from),
             offers,
         }
+    }
+
+    #[test]
+    fn dropping_the_worker_s_handle_stops_the_worker() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = suanli_platform_http::config::Config {
+            data_dir: dir.path().join("data"),
+            ..suanli_platform_http::config::Config::default()
+        };
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let clock: Arc<dyn Clock> = Arc::new(suanli_platform_http::SystemClock);
+        let platform = rt
+            .block_on(suanli_platform_http::Platform::open(
+                &config,
+                Arc::clone(&clock),
+            ))
+            .unwrap();
+        let state = platform.state.clone();
+        let before = Arc::strong_count(&state.hosted_keyring);
+        let wiring = HostedWiring {
+            ledger: Arc::new(suanli_ledger_client::HttpLedger::new(
+                "http://127.0.0.1:9",
+                None,
+            )),
+            clock,
+            // One pass, then a sleep far longer than the test.
+            round_ms: 3_600_000,
+        };
+        let worker = {
+            let _entered = rt.enter();
+            wiring.start(state.clone(), dir.path())
+        };
+        assert!(worker.is_running());
+        assert_eq!(Arc::strong_count(&state.hosted_keyring), before + 1);
+        // An exit path that never calls `stop` (a start-up error after the worker ran):
+        // dropping the handle stops the worker, which lets go of the platform's state.
+        drop(worker);
+        assert_eq!(Arc::strong_count(&state.hosted_keyring), before);
     }
 
     #[test]

@@ -23,7 +23,7 @@ use suanli_ledger::credit::CreditOp;
 use suanli_ledger_client::{LedgerClient, supply};
 use suanli_platform_domain::OrgId;
 use suanli_platform_domain::clock::ManualClock;
-use suanli_platform_http::hosted_agents::{HOSTED_KEY_FILE, Keyring};
+use suanli_platform_http::hosted_agents::{HOSTED_KEY_FILE, Keyring, SealedFor};
 use suanli_platform_http::store::{HostedAgentStore, SqliteStore};
 use suanli_primitives::{ChainKind, Clock, Fen, PositiveFen, SecretKey, SystemClock};
 use suanli_trade::model::{MINUTE_MS, ModeTerms, OfferTerms, Requirements, Resource, Weights};
@@ -287,11 +287,30 @@ fn page_refusals(sup: &Client, seen: &mut Seen) {
             ("password", PASSWORD),
         ]
     };
-    for (fields, field) in [
-        (form("1, x", "auto", "4"), "offers"),
-        (form("", "auto", "four"), "max_units"),
-        (form("", "auto", "0"), "general"),
-        (form("0", "auto", "4"), "offers"),
+    // Each refused rule says which one it is (not only "the policy is not valid").
+    for (fields, field, says) in [
+        (form("1, x", "auto", "4"), "offers", "Offer ids"),
+        (
+            form("", "auto", "four"),
+            "max_units",
+            "positive whole number",
+        ),
+        (
+            form("", "auto", "0"),
+            "general",
+            "must all be greater than zero",
+        ),
+        (
+            form("", "manual", "4"),
+            "general",
+            "A manual policy takes no limits",
+        ),
+        (form("0", "auto", "4"), "offers", "Offer ids start at 1"),
+        (
+            form("", "auto", ""),
+            "max_units",
+            "Required with automatic acceptance",
+        ),
     ] {
         let a = seen.keep(
             sup.form("/supplier/agent-keys/hosted/start?lang=en", &fields)
@@ -304,6 +323,7 @@ fn page_refusals(sup: &Client, seen: &mut Seen) {
             format!("id=\"f-{field}-err\"")
         };
         assert!(a.body.contains(&marker), "{fields:?}: {}", a.body);
+        assert!(a.body.contains(says), "{fields:?}: {says}: {}", a.body);
     }
     let en = seen.keep(sup.get("/supplier/agent-keys?lang=en").unwrap());
     assert!(
@@ -313,6 +333,65 @@ fn page_refusals(sup: &Client, seen: &mut Seen) {
     );
     let zh = seen.keep(sup.get("/supplier/agent-keys?lang=zh").unwrap());
     assert!(zh.body.contains("由平台托管代理"), "{}", zh.body);
+}
+
+/// A hosted agent whose sealed key does not open under the platform's hosted-agent key
+/// (here sealed under another key file) is answered not runnable, with why, on the API and
+/// the page; nothing runs it. No hosted agent was started on this platform yet, so its
+/// key file does not exist — and reading the agent does not create it.
+fn unrunnable(h: &Harness, dir: &Path, seen: &mut Seen) -> Client {
+    let mut c = Client::new(&h.base);
+    c.login("apico", "Outsider-Pass-77").unwrap();
+    let me = c.get("/api/v1/me").unwrap().json();
+    let org = OrgId::new(me["org"]["id"].as_i64().unwrap()).unwrap();
+    let user = suanli_platform_domain::UserId::new(me["user"]["id"].as_i64().unwrap()).unwrap();
+    let key = SecretKey::from_label("hosted/elsewhere");
+    let public = key.public().to_hex();
+    let did = "did:suanli:test:apico";
+    let other = tempfile::tempdir().unwrap();
+    let to = SealedFor {
+        org: org.get(),
+        supplier_did: did,
+        public_key: &public,
+    };
+    let sealed = Keyring::new(other.path().join(HOSTED_KEY_FILE))
+        .seal(&key, to)
+        .unwrap();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let s = SqliteStore::open(&dir.join("ops.db")).await.unwrap();
+        let new = suanli_platform_http::store::NewHostedAgent {
+            supplier_org: org,
+            supplier_did: did.into(),
+            public_key: public.clone(),
+            fragment: "hosted-9".into(),
+            sealed_key: sealed,
+            policy: suanli_platform_http::store::HostedPolicy {
+                mode: "manual".into(),
+                ..Default::default()
+            },
+            created_by: user,
+            created_ms: 1,
+        };
+        s.create_hosted_agent(&new).await.unwrap();
+    });
+    let api = seen.keep(c.get("/api/v1/supplier/hosted-agent").unwrap());
+    let got = api.json()["hosted_agent"].clone();
+    assert_eq!(
+        (&got["runnable"], &got["problem"]),
+        (&json!(false), &json!("hosted_key_missing")),
+        "{got}"
+    );
+    let page = seen.keep(c.get("/supplier/agent-keys?lang=en").unwrap());
+    assert_eq!(page.status, 200, "{}", page.body);
+    for shown in [
+        "data-problem=\"hosted_key_missing\"",
+        "data-runnable=\"false\"",
+        "cannot find its hosted-agent key file",
+    ] {
+        assert!(page.body.contains(shown), "{shown}: {}", page.body);
+    }
+    assert!(!dir.join(HOSTED_KEY_FILE).exists());
+    c
 }
 
 /// A customer is forbidden; another supplier sees no hosted agent and stops none; an API
@@ -424,6 +503,7 @@ fn a_hosted_agent_accepts_a_chain_order_and_raises_its_work_order() {
     bad_input(&sup, &mut seen);
     page_refusals(&sup, &mut seen);
     outsiders(&h, &admin, &sup, &mut seen);
+    let apico = unrunnable(&h, dir.path(), &mut seen);
 
     // The supplier lets the platform host its agent; a second one is refused.
     let policy = json!({"mode": "auto", "max_units": 4, "max_minutes": 600,
@@ -436,6 +516,18 @@ fn a_hosted_agent_accepts_a_chain_order_and_raises_its_work_order() {
     assert_eq!(started.status, 201, "{}", started.body);
     let hosted = started.json()["hosted_agent"].clone();
     assert_eq!(hosted["status"], "active", "{hosted}");
+    assert_eq!(
+        (&hosted["runnable"], &hosted["problem"]),
+        (&json!(true), &Value::Null),
+        "{hosted}"
+    );
+    // That start created the key file; the agent sealed under another one still does not
+    // open under it.
+    let other = apico.get("/api/v1/supplier/hosted-agent").unwrap().json();
+    assert_eq!(
+        other["hosted_agent"]["problem"], "hosted_key_unopenable",
+        "{other}"
+    );
     assert_eq!(hosted["policy"]["offers"], json!([offer_id]), "{hosted}");
     let public = hosted["public_key"].as_str().unwrap().to_owned();
     let again = seen.keep(
@@ -502,7 +594,12 @@ fn a_hosted_agent_accepts_a_chain_order_and_raises_its_work_order() {
     });
     let sealed = store.sealed_key.clone().unwrap();
     let ring = Keyring::new(dir.path().join(HOSTED_KEY_FILE));
-    let agent_key = ring.open(&sealed, &public).unwrap();
+    let sealed_for = SealedFor {
+        org: store.supplier_org.get(),
+        supplier_did: &store.supplier_did,
+        public_key: &public,
+    };
+    let agent_key = ring.open(&sealed, sealed_for).unwrap();
     let seed = hex::encode(agent_key.seed());
 
     // Stopping: a wrong password changes nothing (the page marks the field; the API

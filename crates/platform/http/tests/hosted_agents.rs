@@ -13,7 +13,9 @@ use common::*;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use suanli_platform_http::agent_keys::{AgentKeyFacts, AgentKeys, TradeFacts};
-use suanli_platform_http::hosted_agents::{HostedAgentPort, PolicyRefusal};
+use suanli_platform_http::hosted_agents::{
+    HOSTED_KEY_FILE, HostedAgentPort, Keyring, PolicyRefusal,
+};
 use suanli_platform_http::keys::DidRegistry;
 use suanli_platform_http::payment::SignedTx;
 use suanli_platform_http::service::supply_hosted;
@@ -46,6 +48,10 @@ enum Next {
     Commit,
     Refuse,
     NoAnswer,
+    /// Commits after the worker activated the record meanwhile.
+    CommitActivated,
+    /// Commits after a stop overtook the start (the record is already stopped).
+    CommitStopped,
 }
 
 /// The chain's agent keys, by supplier DID, and what the next delegation does.
@@ -54,6 +60,33 @@ struct Chain {
     keys: Mutex<Vec<(String, AgentKeyFacts)>>,
     next: Mutex<Next>,
     revocations: Mutex<u32>,
+    platform: Mutex<Option<(AppState, tokio::runtime::Handle)>>,
+}
+
+impl Chain {
+    /// What another request or the worker does to the starting record meanwhile.
+    fn meanwhile(&self, activate: bool) {
+        let (state, rt) = self.platform.lock().unwrap().clone().unwrap();
+        rt.block_on(async {
+            for h in state.store.running_hosted_agents().await.unwrap() {
+                if activate {
+                    state.store.activate_hosted_agent(h.id, 5).await.unwrap();
+                } else {
+                    state
+                        .store
+                        .stop_hosted_agent(h.id, h.created_by, 5)
+                        .await
+                        .unwrap();
+                }
+            }
+        });
+    }
+
+    fn revoked(&self, key: &PublicKey) -> bool {
+        let keys = self.keys.lock().unwrap();
+        keys.iter()
+            .any(|(_, k)| k.key == key.to_hex() && k.revoked_at_ms.is_some())
+    }
 }
 
 impl Chain {
@@ -94,18 +127,20 @@ impl AgentKeys for Chain {
     fn revoke(&self, supplier: &SecretKey, agent: &PublicKey) -> Result<(), PortError> {
         let did = Dids.did_of(&supplier.public());
         let mut keys = self.keys.lock().unwrap();
+        // As `revoke_agent_key`: idempotent for a known key (it also removes the DID
+        // document's method a revocation on the trade chain alone left behind).
         let found = keys
             .iter_mut()
-            .find(|(d, k)| *d == did && k.key == agent.to_hex() && k.revoked_at_ms.is_none());
+            .find(|(d, k)| *d == did && k.key == agent.to_hex());
         match found {
             Some((_, k)) => {
-                k.revoked_at_ms = Some(2);
+                k.revoked_at_ms.get_or_insert(2);
                 *self.revocations.lock().unwrap() += 1;
                 Ok(())
             }
             None => Err(PortError::Refused {
                 code: "chain_refused",
-                message: "agent_key_revoked".into(),
+                message: "not an agent key".into(),
             }),
         }
     }
@@ -123,7 +158,13 @@ impl HostedAgentPort for Chain {
         fragment: &str,
     ) -> Result<(), PortError> {
         assert_eq!(supplier_did, Dids.did_of(&supplier.public()));
-        match *self.next.lock().unwrap() {
+        let next = *self.next.lock().unwrap();
+        match next {
+            Next::CommitActivated | Next::CommitStopped => {
+                self.meanwhile(next == Next::CommitActivated);
+                self.add(supplier_did, &agent.public(), fragment);
+                Ok(())
+            }
             Next::Commit => {
                 self.add(supplier_did, &agent.public(), fragment);
                 Ok(())
@@ -159,12 +200,22 @@ fn status(srv: &TestServer, cred: &Cred) -> Value {
     v["hosted_agent"].clone()
 }
 
-#[test]
-fn refused_and_unanswered_delegations_and_stops() {
+struct Setup {
+    srv: TestServer,
+    chain: Arc<Chain>,
+    state: AppState,
+    rt: tokio::runtime::Handle,
+    sup: Cred,
+    did: String,
+    password: String,
+}
+
+fn setup() -> Setup {
     let chain = Arc::new(Chain {
         keys: Mutex::default(),
         next: Mutex::new(Next::Refuse),
         revocations: Mutex::default(),
+        platform: Mutex::default(),
     });
     let captured: Arc<Mutex<Option<(AppState, tokio::runtime::Handle)>>> = Arc::default();
     let (c, k, h) = (chain.clone(), chain.clone(), captured.clone());
@@ -180,10 +231,33 @@ fn refused_and_unanswered_delegations_and_stops() {
         }),
     );
     let (state, rt) = captured.lock().unwrap().clone().unwrap();
-    let running = || rt.block_on(supply_hosted::running(&state)).unwrap();
+    *chain.platform.lock().unwrap() = Some((state.clone(), rt.clone()));
     let admin = srv.admin();
     let (_, _, sup) = srv.org(&admin, "supplier_resource", "DC One", "sup1");
     let (sup, did, password) = own_key(&srv, &sup, "sup1");
+    Setup {
+        srv,
+        chain,
+        state,
+        rt,
+        sup,
+        did,
+        password,
+    }
+}
+
+#[test]
+fn refused_and_unanswered_delegations_and_stops() {
+    let Setup {
+        srv,
+        chain,
+        state,
+        rt,
+        sup,
+        did,
+        password,
+    } = setup();
+    let running = || rt.block_on(supply_hosted::running(&state)).unwrap();
     let body = json!({"fragment": "hosted-1", "mode": "manual", "password": password});
 
     // Refused by the chain: nothing is left.
@@ -230,7 +304,8 @@ fn refused_and_unanswered_delegations_and_stops() {
     assert_eq!(*chain.revocations.lock().unwrap(), 1);
     assert!(running().is_empty());
 
-    // A new one, its key revoked by hand first: stopping skips the revocation.
+    // A new one, its key revoked by hand first: stopping revokes again (idempotent on the
+    // chain: it removes what the revocation by hand may have left in the DID document).
     *chain.next.lock().unwrap() = Next::Commit;
     let (s, v) = srv.post(PATH, &sup, body);
     assert_eq!(s, 201, "{v}");
@@ -245,10 +320,121 @@ fn refused_and_unanswered_delegations_and_stops() {
     assert_eq!(s, 204, "{v}");
     let (s, v) = srv.post(&stop, &sup, json!({"password": password}));
     assert_eq!(s, 200, "{v}");
-    assert_eq!(*chain.revocations.lock().unwrap(), 2);
+    assert_eq!(*chain.revocations.lock().unwrap(), 3);
     assert_err(
         srv.post(&stop, &sup, json!({"password": password})),
         404,
         "not_found",
     );
+}
+
+#[test]
+fn starts_and_stops_racing_the_worker_and_each_other() {
+    let Setup {
+        srv,
+        chain,
+        sup,
+        password,
+        ..
+    } = setup();
+    let body = json!({"fragment": "hosted-1", "mode": "manual", "password": password});
+    let stop = format!("{PATH}/stop");
+
+    // The worker activated it while the delegation was on its way: still answered active.
+    *chain.next.lock().unwrap() = Next::CommitActivated;
+    let (s, v) = srv.post(PATH, &sup, body.clone());
+    assert_eq!(
+        (s, &v["hosted_agent"]["status"]),
+        (201, &json!("active")),
+        "{v}"
+    );
+    let (s, v) = srv.post(&stop, &sup, json!({"password": password}));
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(*chain.revocations.lock().unwrap(), 1);
+
+    // A stop overtook the start (it could not see the key on the chain yet): the start
+    // revokes the key its delegation authorised, and answers the agent stopped.
+    *chain.next.lock().unwrap() = Next::CommitStopped;
+    let (s, v) = srv.post(PATH, &sup, body);
+    assert!(s == 201 || s == 202, "{s} {v}");
+    assert_eq!(v["hosted_agent"]["status"], "stopped", "{v}");
+    let key = PublicKey::from_hex(v["hosted_agent"]["public_key"].as_str().unwrap()).unwrap();
+    assert!(
+        chain.revoked(&key),
+        "the overtaken start's key is still authorised"
+    );
+    assert_eq!(*chain.revocations.lock().unwrap(), 2);
+}
+
+#[test]
+fn api_tokens_are_refused_before_anything_else() {
+    let Setup { srv, sup, .. } = setup();
+    let (s, v) = srv.post(
+        "/api/v1/me/tokens",
+        &sup,
+        json!({"name": "t", "scopes": ["supply:manage", "supply:read"], "ttl_secs": 3600}),
+    );
+    assert_eq!(s, 201, "{v}");
+    let token = Cred::Bearer(v["token"].as_str().unwrap().to_owned());
+    // Nothing to stop and a bad fragment: the token is still what is refused first.
+    assert_err(
+        srv.post(&format!("{PATH}/stop"), &token, json!({"password": "x"})),
+        403,
+        "session_required",
+    );
+    assert_err(
+        srv.post(
+            PATH,
+            &token,
+            json!({"fragment": "key-1", "mode": "manual", "password": "x"}),
+        ),
+        403,
+        "session_required",
+    );
+}
+
+#[test]
+fn an_agent_whose_sealed_key_does_not_open_is_shown_not_runnable_and_not_run() {
+    let Setup {
+        srv,
+        chain,
+        state,
+        rt,
+        sup,
+        password,
+        ..
+    } = setup();
+    *chain.next.lock().unwrap() = Next::Commit;
+    let body = json!({"fragment": "hosted-1", "mode": "manual", "password": password});
+    let (s, v) = srv.post(PATH, &sup, body);
+    assert_eq!(s, 201, "{v}");
+    let h = &v["hosted_agent"];
+    assert_eq!(
+        (&h["runnable"], &h["problem"]),
+        (&json!(true), &Value::Null),
+        "{h}"
+    );
+    let runs = rt.block_on(supply_hosted::running(&state)).unwrap();
+    assert_eq!(runs.len(), 1);
+    let rec = rt
+        .block_on(state.store.latest_hosted_agent(runs[0].acting.org.id))
+        .unwrap()
+        .unwrap();
+    // The platform restarted without its hosted-agent key file: nothing is created, the
+    // agent is answered not runnable with why, and the worker does not run it.
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join(HOSTED_KEY_FILE);
+    let mut lost = state.clone();
+    lost.hosted_keyring = Arc::new(Keyring::new(missing.clone()));
+    assert_eq!(
+        supply_hosted::problem(&lost, &rec),
+        Some("hosted_key_missing")
+    );
+    assert!(
+        rt.block_on(supply_hosted::running(&lost))
+            .unwrap()
+            .is_empty()
+    );
+    assert!(!missing.exists());
+    assert_eq!(supply_hosted::problem(&state, &rec), None);
 }

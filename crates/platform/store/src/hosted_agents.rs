@@ -3,7 +3,8 @@
 //!
 //! A supplier organisation has at most one hosted agent that is not stopped (a partial
 //! unique index: a second one answers [`StoreError::Conflict`]). Each move is a
-//! conditional update from the status the caller read, so two racing moves cannot both
+//! conditional update (activate: from `starting`; stop: from anything but `stopped`, so a
+//! stop racing the worker's activation still applies), so two racing moves cannot both
 //! apply. The agent's secret is stored only sealed (the service seals it; this store never
 //! sees it in the clear) and is wiped when the agent stops.
 
@@ -150,15 +151,9 @@ pub trait HostedAgentStore: Send + Sync {
     async fn running_hosted_agents(&self) -> StoreResult<Vec<HostedAgentRecord>>;
     /// `starting` → `active` at `at_ms`; [`StoreError::NotFound`] when it is not starting.
     async fn activate_hosted_agent(&self, id: i64, at_ms: i64) -> StoreResult<()>;
-    /// Stops an agent in status `from` (its sealed key wiped); [`StoreError::NotFound`]
-    /// when it left that status meanwhile.
-    async fn stop_hosted_agent(
-        &self,
-        id: i64,
-        from: HostedStatus,
-        by: UserId,
-        at_ms: i64,
-    ) -> StoreResult<()>;
+    /// Stops an agent that is starting or active, whichever it is now (its sealed key
+    /// wiped); [`StoreError::NotFound`] when it is already stopped.
+    async fn stop_hosted_agent(&self, id: i64, by: UserId, at_ms: i64) -> StoreResult<()>;
     /// Removes an agent still `starting` whose delegation the chain refused (it was never
     /// delegated, so nothing about it needs keeping).
     async fn discard_hosted_agent(&self, id: i64) -> StoreResult<()>;
@@ -306,20 +301,12 @@ macro_rules! sql_hosted_agents {
                 one(done.rows_affected())
             }
 
-            async fn stop_hosted_agent(
-                &self,
-                id: i64,
-                from: HostedStatus,
-                by: UserId,
-                at_ms: i64,
-            ) -> StoreResult<()> {
+            async fn stop_hosted_agent(&self, id: i64, by: UserId, at_ms: i64) -> StoreResult<()> {
                 let done = sqlx::query(
                     "UPDATE hosted_agents SET status = 'stopped', sealed_key = NULL, \
-                     stopped_ms = $3, stopped_by = $4 WHERE id = $1 AND status = $2 \
-                     AND status <> 'stopped'",
+                     stopped_ms = $2, stopped_by = $3 WHERE id = $1 AND status <> 'stopped'",
                 )
                 .bind(id)
-                .bind(from.as_str())
                 .bind(at_ms)
                 .bind(by.get())
                 .execute(&self.pool)

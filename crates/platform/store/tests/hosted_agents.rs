@@ -107,14 +107,9 @@ async fn one_running_per_supplier_and_stop_wipes_the_key(b: &Backend) {
         (HostedStatus::Active, Some(T0 + 10))
     );
 
-    // Stopping from a status it left meanwhile changes nothing; stopping wipes the key.
-    let stale = s
-        .stop_hosted_agent(first.id, HostedStatus::Starting, ua, T0 + 20)
-        .await;
-    assert!(matches!(stale, Err(StoreError::NotFound)));
-    s.stop_hosted_agent(first.id, HostedStatus::Active, ua, T0 + 21)
-        .await
-        .unwrap();
+    // Stopping applies whether it is starting or active now (a stop that read `starting`
+    // before the worker activated it still stops it); stopping wipes the key.
+    s.stop_hosted_agent(first.id, ua, T0 + 21).await.unwrap();
     let stopped = s.latest_hosted_agent(a).await.unwrap().unwrap();
     assert_eq!(stopped.status, HostedStatus::Stopped);
     assert_eq!(stopped.sealed_key, None);
@@ -123,13 +118,19 @@ async fn one_running_per_supplier_and_stop_wipes_the_key(b: &Backend) {
         (Some(T0 + 21), Some(ua))
     );
     assert!(s.running_hosted_agents().await.unwrap().is_empty());
-    let twice = s
-        .stop_hosted_agent(first.id, HostedStatus::Stopped, ua, T0 + 22)
-        .await;
+    let twice = s.stop_hosted_agent(first.id, ua, T0 + 22).await;
     assert!(matches!(twice, Err(StoreError::NotFound)));
     // Once stopped, the supplier may host a new one; the newest is answered.
-    let next = s.create_hosted_agent(&new(a, ua, 4, manual)).await.unwrap();
+    let next = s
+        .create_hosted_agent(&new(a, ua, 4, manual.clone()))
+        .await
+        .unwrap();
     assert_eq!(s.latest_hosted_agent(a).await.unwrap().unwrap().id, next.id);
+    // One still starting stops as well.
+    s.stop_hosted_agent(next.id, ua, T0 + 30).await.unwrap();
+    let got = s.latest_hosted_agent(a).await.unwrap().unwrap();
+    assert_eq!((got.status, got.sealed_key), (HostedStatus::Stopped, None));
+    let next = s.create_hosted_agent(&new(a, ua, 5, manual)).await.unwrap();
     // The sealed key never shows in a record's Debug.
-    assert!(!format!("{next:?}").contains(&"04".repeat(72)));
+    assert!(!format!("{next:?}").contains(&"05".repeat(72)));
 }

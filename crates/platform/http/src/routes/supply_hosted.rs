@@ -66,12 +66,14 @@ fn b_stop() -> Value {
     obj(&["password"], json!({"password": s_str()}))
 }
 
-/// The hosted agent's JSON shape (`HostedAgent` in the OpenAPI document).
-pub fn hosted_json(h: &HostedAgentRecord) -> Value {
+/// The hosted agent's JSON shape (`HostedAgent` in the OpenAPI document); `problem` is
+/// why it cannot run ([`hosted::problem`]).
+pub fn hosted_json(h: &HostedAgentRecord, problem: Option<&str>) -> Value {
     let p = &h.policy;
     json!({
         "id": h.id, "supplier_did": h.supplier_did, "public_key": h.public_key,
         "fragment": h.fragment, "status": h.status.as_str(),
+        "runnable": h.status != HostedStatus::Stopped && problem.is_none(), "problem": problem,
         "policy": {"mode": p.mode, "max_units": p.max_units, "max_minutes": p.max_minutes,
                    "max_value_fen": p.max_value_fen, "offers": p.offers},
         "created_ms": h.created_ms, "started_ms": h.started_ms, "stopped_ms": h.stopped_ms,
@@ -87,6 +89,8 @@ pub fn schemas() -> Value {
             "public_key": {"type": "string", "description": "the agent key (Ed25519, hex); its secret is never answered"},
             "fragment": {"type": "string"},
             "status": {"type": "string", "enum": ["starting", "active", "stopped"]},
+            "runnable": {"type": "boolean", "description": "not stopped, and its sealed key opens under the platform's hosted-agent key (the worker can run it)"},
+            "problem": {"type": "string", "nullable": true, "enum": ["hosted_key_missing", "hosted_key_unreadable", "hosted_key_unopenable"], "description": "why a starting or active agent cannot run"},
             "policy": {"type": "object", "properties": {
                 "mode": {"type": "string", "enum": ["auto", "manual"]},
                 "max_units": ni, "max_minutes": ni, "max_value_fen": ni,
@@ -97,8 +101,8 @@ pub fn schemas() -> Value {
     })
 }
 
-fn envelope(h: &HostedAgentRecord) -> Json<Value> {
-    Json(json!({ "hosted_agent": hosted_json(h) }))
+fn envelope(s: &AppState, h: &HostedAgentRecord) -> Json<Value> {
+    Json(json!({ "hosted_agent": hosted_json(h, hosted::problem(s, h)) }))
 }
 
 fn ip_of(client: Option<axum::Extension<crate::http::Client>>) -> String {
@@ -106,7 +110,7 @@ fn ip_of(client: Option<axum::Extension<crate::http::Client>>) -> String {
 }
 
 async fn one(State(s): State<AppState>, a: Authed) -> ApiResult<Json<Value>> {
-    Ok(envelope(&hosted::get(&s, &a).await?))
+    Ok(envelope(&s, &hosted::get(&s, &a).await?))
 }
 
 async fn start(
@@ -122,7 +126,7 @@ async fn start(
     } else {
         StatusCode::CREATED
     };
-    Ok((status, envelope(&h)).into_response())
+    Ok((status, envelope(&s, &h)).into_response())
 }
 
 async fn stop(
@@ -131,5 +135,6 @@ async fn stop(
     client: Option<axum::Extension<crate::http::Client>>,
     ApiJson(r): ApiJson<StopRequest>,
 ) -> ApiResult<Json<Value>> {
-    Ok(envelope(&hosted::stop(&s, &a, &ip_of(client), r).await?))
+    let h = hosted::stop(&s, &a, &ip_of(client), r).await?;
+    Ok(envelope(&s, &h))
 }

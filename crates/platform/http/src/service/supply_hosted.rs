@@ -11,15 +11,20 @@
 //! agent (`crates/bridge/src/hosted_agents.rs`) with [`running`], acting for the
 //! organisation as its administrator's agent token would (scope `supply:agent`).
 //!
-//! Stopping it (the password again) revokes the key on the trade chain if it is still
-//! authorised, then marks the agent stopped and wipes its sealed key. One hosted agent per
-//! supplier organisation at a time. The key's secret is never logged nor answered.
+//! Stopping it (the password again) revokes the key on both chains whenever the trade
+//! chain knows it (idempotent: what is already revoked is skipped), then marks the agent
+//! stopped, from `starting` or `active`, and wipes its sealed key; a start overtaken by a
+//! stop revokes the key its delegation authorised. Both check the session before anything
+//! else. An agent whose sealed key does not open is not run and is answered with its
+//! [`problem`]. One hosted agent per supplier organisation at a time. The key's secret is
+//! never logged nor answered.
 
+use super::me::require_session;
 use super::supply_agent_keys as ak;
 use super::{ServiceError, ServiceResult};
 use crate::AppState;
 use crate::auth::{Authed, Via};
-use crate::hosted_agents::{HostedAgentPort, PolicyRefusal};
+use crate::hosted_agents::{HostedAgentPort, PolicyRefusal, SealedFor};
 use std::sync::Arc;
 use suanli_platform_domain::{OrgStatus, Permission, Principal};
 use suanli_platform_store::{
@@ -161,6 +166,28 @@ pub async fn get(s: &AppState, a: &Authed) -> ServiceResult<HostedAgentRecord> {
         .ok_or(ServiceError::NotFound)
 }
 
+/// Why the organisation's hosted agent `h` cannot run, as a stable code (`None`: it can,
+/// or it is stopped): its sealed key does not open under the platform's hosted-agent key
+/// ([`crate::hosted_agents::Keyring::problem`]: `hosted_key_missing`,
+/// `hosted_key_unreadable`, `hosted_key_unopenable`). Answered with the agent.
+pub fn problem(s: &AppState, h: &HostedAgentRecord) -> Option<&'static str> {
+    if h.status == HostedStatus::Stopped {
+        return None;
+    }
+    let Some(sealed) = h.sealed_key.as_deref() else {
+        return Some("hosted_key_unopenable");
+    };
+    s.hosted_keyring.problem(sealed, sealed_for(h))
+}
+
+fn sealed_for(h: &HostedAgentRecord) -> SealedFor<'_> {
+    SealedFor {
+        org: h.supplier_org.get(),
+        supplier_did: &h.supplier_did,
+        public_key: &h.public_key,
+    }
+}
+
 /// Starts hosting the organisation's agent (`supply:manage`, a session, the password).
 /// Answers the agent `active`, or still `starting` when the ledger did not answer.
 pub async fn start(
@@ -170,6 +197,7 @@ pub async fn start(
     r: StartRequest,
 ) -> ServiceResult<HostedAgentRecord> {
     a.allow(Permission::SupplyManage)?;
+    require_session(a, "start a hosted agent")?;
     ak::supplier(a)?;
     let hosted = port(s)?;
     let fragment = ak::fragment(&r.fragment)?;
@@ -188,15 +216,24 @@ pub async fn start(
     let supplier_did = ak::my_did(s, a).await?;
     let agent = SecretKey::generate()
         .map_err(|e| ServiceError::Internal(format!("generating the agent key: {e}")))?;
+    let public_key = agent.public().to_hex();
+    let sealed_key = s
+        .hosted_keyring
+        .seal(
+            &agent,
+            SealedFor {
+                org: a.org.id.get(),
+                supplier_did: &supplier_did,
+                public_key: &public_key,
+            },
+        )
+        .map_err(internal("sealing the agent key"))?;
     let new = NewHostedAgent {
         supplier_org: a.org.id,
         supplier_did: supplier_did.clone(),
-        public_key: agent.public().to_hex(),
+        public_key,
         fragment: fragment.clone(),
-        sealed_key: s
-            .hosted_keyring
-            .seal(&agent)
-            .map_err(internal("sealing the agent key"))?,
+        sealed_key,
         policy,
         created_by: a.user.id,
         created_ms: s.clock.now_unix_ms(),
@@ -205,17 +242,14 @@ pub async fn start(
         Err(StoreError::Conflict(_)) => return Err(exists()),
         other => other?,
     };
-    let delegated = tokio::task::spawn_blocking(move || {
-        hosted.delegate_hosted(&supplier_key, &supplier_did, &agent, &fragment)
+    let (delegated, supplier_key) = tokio::task::spawn_blocking(move || {
+        let done = hosted.delegate_hosted(&supplier_key, &supplier_did, &agent, &fragment);
+        (done, supplier_key)
     })
     .await
     .map_err(|e| ServiceError::Internal(format!("delegation task: {e}")))?;
     match delegated {
-        Ok(()) => {
-            s.store
-                .activate_hosted_agent(rec.id, s.clock.now_unix_ms())
-                .await?;
-        }
+        Ok(()) => confirmed(s, &rec, supplier_key).await?,
         Err(crate::PortError::Refused { code, message }) => {
             s.store.discard_hosted_agent(rec.id).await?;
             return Err(ak::chain_refusal(crate::PortError::Refused {
@@ -233,32 +267,46 @@ pub async fn start(
     get(s, a).await
 }
 
-/// Stops the organisation's hosted agent (`supply:manage`, a session, the password):
-/// its key revoked on the trade chain (if it is authorised there), the agent stopped and
-/// its sealed key wiped. None running: `not_found`.
-pub async fn stop(
+/// The delegation of `rec` committed: it becomes `active` — unless the worker activated it
+/// meanwhile (nothing to do), or it was stopped while the delegation was on its way: then
+/// the key the stop could not see on the chain yet is revoked now.
+async fn confirmed(
     s: &AppState,
-    a: &Authed,
-    ip: &str,
-    r: StopRequest,
-) -> ServiceResult<HostedAgentRecord> {
-    a.allow(Permission::SupplyManage)?;
-    ak::supplier(a)?;
-    let keys = ak::port(s)?;
-    let rec = s
+    rec: &HostedAgentRecord,
+    supplier_key: SecretKey,
+) -> ServiceResult<()> {
+    match s
         .store
-        .latest_hosted_agent(a.org.id)
-        .await?
-        .filter(|h| h.status != HostedStatus::Stopped)
-        .ok_or(ServiceError::NotFound)?;
-    let supplier_key = ak::unseal(s, a, ip, r.password).await?;
+        .activate_hosted_agent(rec.id, s.clock.now_unix_ms())
+        .await
+    {
+        Ok(()) => return Ok(()),
+        Err(StoreError::NotFound) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let now = s.store.latest_hosted_agent(rec.supplier_org).await?;
+    let stopped = now.is_none_or(|h| h.id != rec.id || h.status == HostedStatus::Stopped);
+    if stopped {
+        tracing::info!(agent = %rec.public_key, "hosted agent stopped while starting: revoking its key");
+        revoke(s, supplier_key, rec).await?;
+    }
+    Ok(())
+}
+
+/// Revokes `rec`'s key on both chains if the trade chain knows it (revoked there or not:
+/// the revocation also removes the key from the supplier's DID document when it is still
+/// listed there, and skips what is already done). A key the chain never saw (a delegation
+/// still unanswered) has nothing to revoke.
+async fn revoke(
+    s: &AppState,
+    supplier_key: SecretKey,
+    rec: &HostedAgentRecord,
+) -> ServiceResult<()> {
+    let keys = ak::port(s)?;
     let (did, public) = (rec.supplier_did.clone(), rec.public_key.clone());
     tokio::task::spawn_blocking(move || {
-        let authorised = keys
-            .agents(&did)?
-            .iter()
-            .any(|k| k.key == public && k.revoked_at_ms.is_none());
-        if !authorised {
+        let known = keys.agents(&did)?.iter().any(|k| k.key == public);
+        if !known {
             return Ok(());
         }
         let agent = suanli_primitives::PublicKey::from_hex(&public).map_err(|e| {
@@ -271,13 +319,32 @@ pub async fn stop(
     })
     .await
     .map_err(|e| ServiceError::Internal(format!("revocation task: {e}")))?
-    .map_err(ak::chain_refusal)?;
-    let now = s.clock.now_unix_ms();
-    match s
+    .map_err(ak::chain_refusal)
+}
+
+/// Stops the organisation's hosted agent (`supply:manage`, a session, the password):
+/// its key revoked on both chains (when the trade chain knows it), the agent stopped and
+/// its sealed key wiped. None running: `not_found`.
+pub async fn stop(
+    s: &AppState,
+    a: &Authed,
+    ip: &str,
+    r: StopRequest,
+) -> ServiceResult<HostedAgentRecord> {
+    a.allow(Permission::SupplyManage)?;
+    require_session(a, "stop a hosted agent")?;
+    ak::supplier(a)?;
+    ak::port(s)?;
+    let rec = s
         .store
-        .stop_hosted_agent(rec.id, rec.status, a.user.id, now)
-        .await
-    {
+        .latest_hosted_agent(a.org.id)
+        .await?
+        .filter(|h| h.status != HostedStatus::Stopped)
+        .ok_or(ServiceError::NotFound)?;
+    let supplier_key = ak::unseal(s, a, ip, r.password).await?;
+    revoke(s, supplier_key, &rec).await?;
+    let now = s.clock.now_unix_ms();
+    match s.store.stop_hosted_agent(rec.id, a.user.id, now).await {
         Err(StoreError::NotFound) => return Err(ServiceError::NotFound),
         other => other?,
     }
@@ -293,8 +360,17 @@ pub async fn running(s: &AppState) -> ServiceResult<Vec<HostedRun>> {
     let keys = ak::port(s)?;
     let mut out = Vec::new();
     for rec in s.store.running_hosted_agents().await? {
-        if rec.status == HostedStatus::Starting && !confirm(s, &keys, &rec).await? {
-            continue;
+        // One agent's trouble (a store error confirming it, a key that does not open)
+        // is logged and leaves the others running.
+        if rec.status == HostedStatus::Starting {
+            match confirm(s, &keys, &rec).await {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::warn!(hosted_agent = rec.id, code = e.code(), error = %e, "confirming a hosted agent");
+                    continue;
+                }
+            }
         }
         match run_of(s, rec).await {
             Ok(Some(run)) => out.push(run),
@@ -358,10 +434,14 @@ async fn run_of(s: &AppState, rec: HostedAgentRecord) -> ServiceResult<Option<Ho
     let Some(sealed) = rec.sealed_key.as_deref() else {
         return Ok(None);
     };
-    let key = s
-        .hosted_keyring
-        .open(sealed, &rec.public_key)
-        .map_err(internal("opening a hosted agent's key"))?;
+    let key = match s.hosted_keyring.open(sealed, sealed_for(&rec)) {
+        Ok(k) => k,
+        Err(e) => {
+            let code = crate::hosted_agents::problem_code(&e);
+            tracing::error!(hosted_agent = rec.id, code, error = %e, "hosted agent not runnable: its sealed key does not open");
+            return Ok(None);
+        }
+    };
     let principal = Principal::new(user.id, org.id, org.kind, user.roles.iter().copied())
         .with_scopes([Permission::SupplyAgent]);
     Ok(Some(HostedRun {

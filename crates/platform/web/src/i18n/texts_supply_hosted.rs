@@ -74,6 +74,47 @@ pub const SUPPLY_HOSTED_TEXTS: &[(&str, &str, &str)] = &[
         "报价编号须为以逗号分隔的正整数",
         "Offer ids: positive whole numbers separated by commas",
     ),
+    ("ha.status.not_runnable", "无法运行", "Cannot run"),
+    (
+        "ha.problem.hosted_key_missing",
+        "平台找不到托管代理密钥文件（hosted-agents.key），无法打开此代理的密钥，代理未运行。请联系平台运营方恢复该文件，或停止此代理后重新开始托管。",
+        "The platform cannot find its hosted-agent key file (hosted-agents.key), so this agent's key cannot be opened and the agent is not running. Ask the platform operator to restore the file, or stop this agent and start hosting again.",
+    ),
+    (
+        "ha.problem.hosted_key_unreadable",
+        "平台的托管代理密钥文件无法读取或格式有误，代理未运行。请联系平台运营方，或停止此代理后重新开始托管。",
+        "The platform's hosted-agent key file cannot be read or is malformed, so the agent is not running. Ask the platform operator, or stop this agent and start hosting again.",
+    ),
+    (
+        "ha.problem.hosted_key_unopenable",
+        "此代理的密钥无法用平台当前的托管代理密钥打开（密钥文件已更换或数据被改动），代理未运行。请停止此代理后重新开始托管。",
+        "This agent's key does not open under the platform's current hosted-agent key (the key file was replaced or the data changed), so the agent is not running. Stop this agent and start hosting again.",
+    ),
+    (
+        "ha.rule.mode",
+        "受理方式须为“自动”或“人工”",
+        "The mode must be automatic or manual",
+    ),
+    (
+        "ha.rule.required",
+        "自动受理时必须填写",
+        "Required with automatic acceptance",
+    ),
+    (
+        "ha.rule.offer_ids",
+        "报价编号从 1 开始",
+        "Offer ids start at 1",
+    ),
+    (
+        "ha.rule.manual_limits",
+        "人工受理不设上限：请清空每单单位数、分钟数和金额上限",
+        "A manual policy takes no limits: leave the units, minutes and value limits empty",
+    ),
+    (
+        "ha.rule.positive",
+        "每单单位数、分钟数和金额上限都必须大于零",
+        "The units, minutes and value limits must all be greater than zero",
+    ),
     (
         "err.invalid_policy",
         "受理策略有误",

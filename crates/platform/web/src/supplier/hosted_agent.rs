@@ -86,7 +86,7 @@ pub async fn section(
         section #hosted-agent {
             h2 { (ctx.t("ha.title")) }
             p.hint { (ctx.t("ha.hint")) }
-            @if let Some(h) = &current { (state(ctx, h)) }
+            @if let Some(h) = &current { (state(ctx, h, hosted::problem(&s.app, h))) }
             @if running.is_some() {
                 form.stacked method="post" action="/supplier/agent-keys/hosted/stop" {
                     (csrf(ctx))
@@ -101,7 +101,9 @@ pub async fn section(
     })
 }
 
-fn state(ctx: &Ctx, h: &HostedAgentRecord) -> Markup {
+/// The agent's facts; `problem` is why it cannot run ([`hosted::problem`]), shown as a
+/// warning in place of its status.
+fn state(ctx: &Ctx, h: &HostedAgentRecord, problem: Option<&str>) -> Markup {
     let p = &h.policy;
     let none = String::from("—");
     let show = |v: Option<String>| v.unwrap_or_else(|| none.clone());
@@ -115,8 +117,17 @@ fn state(ctx: &Ctx, h: &HostedAgentRecord) -> Markup {
             .join(", ")
     };
     html! {
-        dl.facts #hosted-agent-state data-status=(h.status.as_str()) {
-            dt { (ctx.t("ha.status")) } dd { (ctx.t(&format!("ha.status.{}", h.status.as_str()))) }
+        @if let Some(code) = problem {
+            div.form-errors #hosted-agent-problem role="alert" data-problem=(code) {
+                p { (ctx.t(&format!("ha.problem.{code}"))) }
+            }
+        }
+        dl.facts #hosted-agent-state data-status=(h.status.as_str()) data-runnable=(problem.is_none() && h.status != HostedStatus::Stopped) {
+            dt { (ctx.t("ha.status")) }
+            dd {
+                @if problem.is_some() { (ctx.t("ha.status.not_runnable")) }
+                @else { (ctx.t(&format!("ha.status.{}", h.status.as_str()))) }
+            }
             dt { (ctx.t("ak.key")) } dd { code { (h.public_key) } }
             dt { (ctx.t("ak.fragment")) } dd { code { (h.fragment) } }
             dt { (ctx.t("ha.mode")) } dd { (ctx.t(&format!("ha.mode.{}", p.mode))) }
@@ -218,6 +229,22 @@ fn start_request(ctx: &Ctx, f: &HostedForm) -> Result<StartRequest, FormErrors> 
     })
 }
 
+/// The rule an `invalid_policy` refusal broke, next to its field: the mode, a limit
+/// `auto` needs, the offer ids, or (the limits together) a manual policy given limits or
+/// an automatic one with a limit that is not positive.
+fn policy_errors(ctx: &Ctx, f: &HostedForm, fail: &ApiFailure) -> FormErrors {
+    let mut errors = FormErrors::default();
+    match fail.field.as_deref() {
+        Some("mode") => errors.add("mode", ctx.t("ha.rule.mode")),
+        Some(field @ ("max_units" | "max_minutes")) => errors.add(field, ctx.t("ha.rule.required")),
+        Some("max_value_fen") => errors.add("max_value", ctx.t("ha.rule.required")),
+        Some("offers") => errors.add("offers", ctx.t("ha.rule.offer_ids")),
+        _ if f.mode.trim() == "manual" => errors.general = Some(ctx.t("ha.rule.manual_limits")),
+        _ => errors.general = Some(ctx.t("ha.rule.positive")),
+    }
+    errors
+}
+
 /// `POST /supplier/agent-keys/hosted/{start|stop}`
 pub async fn act(
     State(s): State<WebState>,
@@ -255,6 +282,10 @@ pub async fn act(
             )
         }
         Err(fail) if fail.code == "forbidden" => Err(WebError::Forbidden),
+        Err(fail) if fail.code == "invalid_policy" => {
+            let errors = policy_errors(&ctx, &f, &fail);
+            super::agent_keys::render_hosted(&s, &ctx, &f, &errors).await
+        }
         Err(fail) => {
             let mut errors = FormErrors::default();
             let fields = [
