@@ -68,9 +68,13 @@ impl TradeLedger for Scripted {
 }
 
 fn presigned(srv: &TestServer, cred: &Cred, key: &str, body: Value) -> (u16, Value) {
+    post_keyed(srv, "/api/v1/trades/presigned", cred, key, body)
+}
+
+fn post_keyed(srv: &TestServer, path: &str, cred: &Cred, key: &str, body: Value) -> (u16, Value) {
     let mut b = ureq::http::Request::builder()
         .method("POST")
-        .uri(format!("{}/api/v1/trades/presigned", srv.base))
+        .uri(format!("{}{path}", srv.base))
         .header("content-type", "application/json")
         .header("idempotency-key", key);
     if let Cred::Session { cookie, csrf } = cred {
@@ -114,4 +118,18 @@ fn a_presigned_order_needs_the_callers_did() {
     assert!(v["key"]["did"].is_null(), "{v}");
     let (s, v) = presigned(&srv, &buyer, "k-1", json!({"tx": "00ff"}));
     assert_eq!(v["error"]["code"], "no_did", "{s} {v}");
+
+    // An order with neither a term nor a budget (or both) answers `invalid_term` on the
+    // term's field before anything is looked up.
+    for body in [
+        json!({"offer_id": 1, "units": 1, "password": new_pw}),
+        json!({"offer_id": 1, "units": 1, "term_minutes": 60, "budget_fen": 500, "password": new_pw}),
+    ] {
+        let (s, v) = post_keyed(&srv, "/api/v1/trades", &buyer, "k-2", body);
+        assert_eq!(
+            (s, v["error"]["code"].as_str(), v["error"]["field"].as_str()),
+            (422, Some("invalid_term"), Some("term_minutes")),
+            "{v}"
+        );
+    }
 }

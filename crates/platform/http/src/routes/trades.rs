@@ -425,7 +425,7 @@ async fn alarms(State(s): State<AppState>, a: Authed) -> ApiResult<Json<Value>> 
     a.allow(Permission::FinanceRead)?;
     let v = s
         .store
-        .wallet_alarms(100)
+        .wallet_alarms(crate::service::trades::WALLET_ALARMS_MAX)
         .await
         .map_err(ServiceError::from)?;
     Ok(Json(json!({ "items": v })))

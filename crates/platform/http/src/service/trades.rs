@@ -26,7 +26,7 @@ use suanli_platform_domain::journal::IdemKey;
 use suanli_platform_domain::money::Fen;
 use suanli_platform_domain::supply::catalog::OfferStatus;
 use suanli_platform_domain::trades::{
-    ModePrices, OrderTerm, TradeStatus, order_tx, plan_order, wallet_name,
+    ModePrices, OrderRejection, OrderTerm, TradeStatus, order_tx, plan_order, wallet_name,
 };
 use suanli_platform_domain::{OrgStatus, Permission};
 use suanli_platform_store::{NewTrade, TradeRecord, WorkOrderRecord};
@@ -34,6 +34,8 @@ use suanli_primitives::SecretKey;
 
 /// Most trades one list answers.
 pub const TRADES_PAGE_MAX: u32 = 100;
+/// Most wallet alarms `GET /api/v1/ops/wallet-alarms` answers (the newest).
+pub const WALLET_ALARMS_MAX: u32 = 100;
 /// How long a pay-as-you-go order's channel delegation lasts beyond its contract, ms.
 pub const DELEGATION_SLACK_MS: u64 = 24 * 60 * 60 * 1000;
 /// Longest pre-signed order accepted, in hex characters.
@@ -57,6 +59,10 @@ pub const CHAIN_REFUSALS: &[&str] = &[
     "escrow_below_first_period",
     "role_missing",
     "time_out_of_window",
+    "delegation_needs_wallet",
+    "delegation_too_long",
+    "delegation_limit_exceeded",
+    "key_in_use",
 ];
 
 /// An order of a listed offer (`POST /api/v1/trades`).
@@ -299,6 +305,17 @@ pub async fn place(
     if let Some(done) = replay(s, a, &key, &body).await? {
         return Ok(done);
     }
+    let term = match (req.term_minutes, req.budget_fen) {
+        (Some(m), None) => OrderTerm::Minutes(m),
+        (None, Some(b)) => OrderTerm::Budget(super::amount(b, "budget_fen")?),
+        _ => {
+            return Err(ServiceError::Invalid {
+                code: "invalid_term",
+                field: Some("term_minutes".to_owned()),
+                message: "give either term_minutes or budget_fen, not both".to_owned(),
+            });
+        }
+    };
     if a.org.status != OrgStatus::Active {
         return Err(suspended());
     }
@@ -306,25 +323,21 @@ pub async fn place(
     let view = super::supply_catalog::catalogue_offer(s, req.offer_id).await?;
     let chain_offer_id = view.offer.chain_offer_id.ok_or(ServiceError::NotFound)?;
     let mode = view.mode.spec.get();
-    let term = match (req.term_minutes, req.budget_fen) {
-        (Some(m), None) => OrderTerm::Minutes(m),
-        (None, Some(b)) => OrderTerm::Budget(super::amount(b, "budget_fen")?),
-        _ => {
-            return Err(ServiceError::invalid(
-                "term_minutes",
-                "give either term_minutes or budget_fen",
-            ));
-        }
-    };
     let prices = ModePrices {
         price_fen_per_min: mode.price_fen_per_min,
         min_charge_fen: mode.min_charge_fen,
         checkin_period_min: mode.checkin_period_min,
     };
+    let payg = matches!(term, OrderTerm::Budget(_));
     let plan = plan_order(prices, req.units, view.offer.units, term).map_err(|e| {
+        // A value out of range comes from the budget when one was given.
+        let field = match e {
+            OrderRejection::Value if payg => "budget_fen",
+            _ => e.field(),
+        };
         ServiceError::Invalid {
             code: e.code(),
-            field: Some(e.field().to_owned()),
+            field: Some(field.to_owned()),
             message: e.to_string(),
         }
     })?;
