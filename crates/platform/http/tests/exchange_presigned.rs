@@ -1,5 +1,6 @@
 //! The pre-signed order path (`POST /api/v1/trades/presigned`, `docs/exchange.md` §2):
-//! a member without a DID is refused with `no_did` before anything is decoded or stored.
+//! a member without a DID is refused with `no_did` before anything is decoded or stored;
+//! the wallet's answer and page when the chain cannot be reached.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -60,7 +61,8 @@ impl TradeLedger for Scripted {
         Err(unused())
     }
     fn wallet_view(&self, _: &str) -> Result<Option<WalletView>, PortError> {
-        Ok(None)
+        // This chain cannot be reached for wallets.
+        Err(PortError::ledger(std::io::Error::other("unreachable")))
     }
     fn set_member(&self, _: &str, _: &str, _: i64) -> Result<String, PortError> {
         Err(unused())
@@ -132,4 +134,17 @@ fn a_presigned_order_needs_the_callers_did() {
             "{v}"
         );
     }
+}
+
+#[test]
+fn an_unreachable_chain_marks_the_wallet_unavailable() {
+    let chain: Arc<dyn TradeLedger> = Arc::new(Scripted::default());
+    let srv = TestServer::start_platform(|_| {}, Box::new(move |p| p.with_trade_ledger(chain)));
+    let op = srv.admin();
+    let (_, _, buyer) = srv.org(&op, "enterprise", "Buyer Co", "buyer-admin");
+    let (s, v) = srv.get("/api/v1/trades/wallet", &buyer);
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["chain_available"], false);
+    assert!(v["chain_balance_fen"].is_null());
+    assert_eq!(v["cash_fen"], 0);
 }

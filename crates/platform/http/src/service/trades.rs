@@ -740,5 +740,14 @@ pub async fn rate(
     let tx = blocking(move || ledger.rate(&secret, &draft))
         .await
         .map_err(|e| refusal(e.code(), &e.to_string()))?;
-    Ok(s.store.trade_rated(&trade.serial, &tx).await?)
+    match s.store.trade_rated(&trade.serial, &tx).await {
+        Ok(t) => Ok(t),
+        // The chain took this rating (it takes one per trade); a concurrent request may
+        // have stored its reference first: the trade is rated either way.
+        Err(suanli_platform_store::StoreError::NotFound) => match own(s, a, serial).await? {
+            t if t.rating_ref.is_some() => Ok(t),
+            _ => Err(ServiceError::NotFound),
+        },
+        Err(e) => Err(e.into()),
+    }
 }

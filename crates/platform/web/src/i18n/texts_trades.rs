@@ -12,6 +12,11 @@ pub const TRADES_TEXTS: &[(&str, &str, &str)] = &[
     ("tr.wallet", "组织钱包", "Organisation wallet"),
     ("tr.cash", "现金（账本）", "Cash (journal)"),
     ("tr.chain_balance", "链上钱包余额", "Wallet on the chain"),
+    (
+        "tr.chain_unavailable",
+        "暂时无法读取链上余额",
+        "The chain balance is unavailable right now",
+    ),
     ("tr.no_wallet", "链上尚无钱包", "no wallet on the chain yet"),
     ("tr.members", "成员消费限额", "Members' spending limits"),
     (
