@@ -345,8 +345,8 @@ pub struct MemberLimit {
     pub limit: Fen,
 }
 
-/// The limit a member gets until the organisation's administrator sets one:
-/// [`DEFAULT_MEMBER_LIMIT_FEN`] for administrators, 0 (blocked) for other members.
+/// The limit every member (administrator or not) gets before its first order until the
+/// organisation's administrator sets one (`service::trade_members::ensure_limit`).
 pub const DEFAULT_MEMBER_LIMIT_FEN: i64 = 1_000_000;
 
 /// Largest limit an administrator sets, fen.

@@ -1,5 +1,6 @@
 //! The pre-signed order path (`POST /api/v1/trades/presigned`, `docs/exchange.md` §2):
-//! a member without a DID is refused with `no_did` before anything is decoded or stored.
+//! a member without a DID is refused with `no_did` before anything is decoded or stored;
+//! the wallet's answer and page when the chain cannot be reached.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -60,7 +61,8 @@ impl TradeLedger for Scripted {
         Err(unused())
     }
     fn wallet_view(&self, _: &str) -> Result<Option<WalletView>, PortError> {
-        Ok(None)
+        // This chain cannot be reached for wallets.
+        Err(PortError::ledger(std::io::Error::other("unreachable")))
     }
     fn set_member(&self, _: &str, _: &str, _: i64) -> Result<String, PortError> {
         Err(unused())
@@ -71,9 +73,13 @@ impl TradeLedger for Scripted {
 }
 
 fn presigned(srv: &TestServer, cred: &Cred, key: &str, body: Value) -> (u16, Value) {
+    post_keyed(srv, "/api/v1/trades/presigned", cred, key, body)
+}
+
+fn post_keyed(srv: &TestServer, path: &str, cred: &Cred, key: &str, body: Value) -> (u16, Value) {
     let mut b = ureq::http::Request::builder()
         .method("POST")
-        .uri(format!("{}/api/v1/trades/presigned", srv.base))
+        .uri(format!("{}{path}", srv.base))
         .header("content-type", "application/json")
         .header("idempotency-key", key);
     if let Cred::Session { cookie, csrf } = cred {
@@ -117,4 +123,31 @@ fn a_presigned_order_needs_the_callers_did() {
     assert!(v["key"]["did"].is_null(), "{v}");
     let (s, v) = presigned(&srv, &buyer, "k-1", json!({"tx": "00ff"}));
     assert_eq!(v["error"]["code"], "no_did", "{s} {v}");
+
+    // An order with neither a term nor a budget (or both) answers `invalid_term` on the
+    // term's field before anything is looked up.
+    for body in [
+        json!({"offer_id": 1, "units": 1, "password": new_pw}),
+        json!({"offer_id": 1, "units": 1, "term_minutes": 60, "budget_fen": 500, "password": new_pw}),
+    ] {
+        let (s, v) = post_keyed(&srv, "/api/v1/trades", &buyer, "k-2", body);
+        assert_eq!(
+            (s, v["error"]["code"].as_str(), v["error"]["field"].as_str()),
+            (422, Some("invalid_term"), Some("term_minutes")),
+            "{v}"
+        );
+    }
+}
+
+#[test]
+fn an_unreachable_chain_marks_the_wallet_unavailable() {
+    let chain: Arc<dyn TradeLedger> = Arc::new(Scripted::default());
+    let srv = TestServer::start_platform(|_| {}, Box::new(move |p| p.with_trade_ledger(chain)));
+    let op = srv.admin();
+    let (_, _, buyer) = srv.org(&op, "enterprise", "Buyer Co", "buyer-admin");
+    let (s, v) = srv.get("/api/v1/trades/wallet", &buyer);
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["chain_available"], false);
+    assert!(v["chain_balance_fen"].is_null());
+    assert_eq!(v["cash_fen"], 0);
 }

@@ -11,6 +11,10 @@ use suanli_platform_domain::money::Fen;
 use suanli_platform_domain::trades::TradeStatus;
 use suanli_platform_domain::{OrgId, UserId};
 
+/// Longest refusal message stored with a refused trade, in characters (the chain's
+/// reason is cut there).
+pub const REFUSAL_MESSAGE_CHARS_MAX: usize = 500;
+
 /// A trade as stored.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct TradeRecord {

@@ -381,17 +381,23 @@ pub async fn wallet_view(s: &AppState, a: &Authed) -> ServiceResult<Value> {
     a.allow(Permission::AccountRead)?;
     let cash = s.store.balances(a.org.id).await?.cash_fen;
     let name = wallet_name(a.org.id);
-    let chain = match s.trade_ledger.clone() {
+    // The chain unreachable is no error of this answer: the cash is the journal's, the
+    // chain's side is marked unavailable.
+    let (chain, available) = match s.trade_ledger.clone() {
         Some(l) => {
             let w = name.clone();
-            tr::blocking(move || l.wallet_view(&w))
-                .await
-                .map_err(|e| ServiceError::Internal(e.to_string()))?
+            match tr::blocking(move || l.wallet_view(&w)).await {
+                Ok(v) => (v, true),
+                Err(e) => {
+                    tracing::warn!(wallet = %name, error = %suanli_primitives::error_chain(&e), "wallet not read from the chain");
+                    (None, false)
+                }
+            }
         }
-        None => None,
+        None => (None, true),
     };
     Ok(json!({
-        "wallet": name, "cash_fen": cash,
+        "wallet": name, "cash_fen": cash, "chain_available": available,
         "chain_balance_fen": chain.as_ref().map(|v| v.balance_fen),
         "suspended": chain.as_ref().map(|v| v.suspended),
         "members": chain.as_ref().map(|v| v.members.clone()).unwrap_or_default(),
@@ -425,7 +431,7 @@ async fn alarms(State(s): State<AppState>, a: Authed) -> ApiResult<Json<Value>> 
     a.allow(Permission::FinanceRead)?;
     let v = s
         .store
-        .wallet_alarms(100)
+        .wallet_alarms(crate::service::trades::WALLET_ALARMS_MAX)
         .await
         .map_err(ServiceError::from)?;
     Ok(Json(json!({ "items": v })))

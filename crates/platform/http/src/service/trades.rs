@@ -27,7 +27,8 @@ use suanli_platform_domain::journal::IdemKey;
 use suanli_platform_domain::money::Fen;
 use suanli_platform_domain::supply::catalog::OfferStatus;
 use suanli_platform_domain::trades::{
-    ModePrices, OrderPlan, OrderTerm, TradeStatus, order_tx, plan_order, wallet_name,
+    ModePrices, OrderPlan, OrderRejection, OrderTerm, TradeStatus, order_tx, plan_order,
+    wallet_name,
 };
 use suanli_platform_domain::{OrgStatus, Permission};
 use suanli_platform_store::{NewTrade, TradeRecord, WorkOrderRecord};
@@ -35,6 +36,8 @@ use suanli_primitives::SecretKey;
 
 /// Most trades one list answers.
 pub const TRADES_PAGE_MAX: u32 = 100;
+/// Most wallet alarms `GET /api/v1/ops/wallet-alarms` answers (the newest).
+pub const WALLET_ALARMS_MAX: u32 = 100;
 /// How long a pay-as-you-go order's channel delegation lasts beyond its contract, ms.
 pub const DELEGATION_SLACK_MS: u64 = 24 * 60 * 60 * 1000;
 /// Longest pre-signed order accepted, in hex characters.
@@ -58,6 +61,10 @@ pub const CHAIN_REFUSALS: &[&str] = &[
     "escrow_below_first_period",
     "role_missing",
     "time_out_of_window",
+    "delegation_needs_wallet",
+    "delegation_too_long",
+    "delegation_limit_exceeded",
+    "key_in_use",
 ];
 
 /// An order of a listed offer (`POST /api/v1/trades`).
@@ -300,13 +307,24 @@ pub async fn place(
     if let Some(done) = replay(s, a, &key, &body).await? {
         return Ok(done);
     }
+    let term = match (req.term_minutes, req.budget_fen) {
+        (Some(m), None) => OrderTerm::Minutes(m),
+        (None, Some(b)) => OrderTerm::Budget(super::amount(b, "budget_fen")?),
+        _ => {
+            return Err(ServiceError::Invalid {
+                code: "invalid_term",
+                field: Some("term_minutes".to_owned()),
+                message: "give either term_minutes or budget_fen, not both".to_owned(),
+            });
+        }
+    };
     if a.org.status != OrgStatus::Active {
         return Err(suspended());
     }
     let ledger = ledger(s)?;
     let view = super::supply_catalog::catalogue_offer(s, req.offer_id).await?;
     let chain_offer_id = view.offer.chain_offer_id.ok_or(ServiceError::NotFound)?;
-    let plan = plan_of(&view, req)?;
+    let plan = plan_of(&view, req, term)?;
     let did = own_did(s, a).await?;
     super::trade_members::ensure_limit(s, a, &did).await?;
     precheck(&ledger, &wallet_name(a.org.id), &did, plan.value).await?;
@@ -339,27 +357,25 @@ pub async fn place(
 }
 
 /// The order's plan from the offer's mode and the request (`domain::trades::plan_order`).
-fn plan_of(view: &OfferView, req: &TradeOrder) -> ServiceResult<OrderPlan> {
+fn plan_of(view: &OfferView, req: &TradeOrder, term: OrderTerm) -> ServiceResult<OrderPlan> {
     let mode = view.mode.spec.get();
-    let term = match (req.term_minutes, req.budget_fen) {
-        (Some(m), None) => OrderTerm::Minutes(m),
-        (None, Some(b)) => OrderTerm::Budget(super::amount(b, "budget_fen")?),
-        _ => {
-            return Err(ServiceError::invalid(
-                "term_minutes",
-                "give either term_minutes or budget_fen",
-            ));
-        }
-    };
     let prices = ModePrices {
         price_fen_per_min: mode.price_fen_per_min,
         min_charge_fen: mode.min_charge_fen,
         checkin_period_min: mode.checkin_period_min,
     };
-    plan_order(prices, req.units, view.offer.units, term).map_err(|e| ServiceError::Invalid {
-        code: e.code(),
-        field: Some(e.field().to_owned()),
-        message: e.to_string(),
+    let payg = matches!(term, OrderTerm::Budget(_));
+    plan_order(prices, req.units, view.offer.units, term).map_err(|e| {
+        // A value out of range comes from the budget when one was given.
+        let field = match e {
+            OrderRejection::Value if payg => "budget_fen",
+            _ => e.field(),
+        };
+        ServiceError::Invalid {
+            code: e.code(),
+            field: Some(field.to_owned()),
+            message: e.to_string(),
+        }
     })
 }
 
@@ -742,5 +758,14 @@ pub async fn rate(
     let tx = blocking(move || ledger.rate(&secret, &draft))
         .await
         .map_err(|e| refusal(e.code(), &e.to_string()))?;
-    Ok(s.store.trade_rated(&trade.serial, &tx).await?)
+    match s.store.trade_rated(&trade.serial, &tx).await {
+        Ok(t) => Ok(t),
+        // The chain took this rating (it takes one per trade); a concurrent request may
+        // have stored its reference first: the trade is rated either way.
+        Err(suanli_platform_store::StoreError::NotFound) => match own(s, a, serial).await? {
+            t if t.rating_ref.is_some() => Ok(t),
+            _ => Err(ServiceError::NotFound),
+        },
+        Err(e) => Err(e.into()),
+    }
 }

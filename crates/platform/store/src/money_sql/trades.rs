@@ -239,7 +239,7 @@ macro_rules! trade_store {
                      decided_ms = $3 WHERE serial = $4",
                 )
                 .bind(code.to_owned())
-                .bind(message.chars().take(500).collect::<String>())
+                .bind(message.chars().take(crate::trades::REFUSAL_MESSAGE_CHARS_MAX).collect::<String>())
                 .bind(at_ms)
                 .bind(serial.to_owned())
                 .execute(&mut *tx)

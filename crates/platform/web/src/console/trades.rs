@@ -55,7 +55,11 @@ pub async fn list(State(s): State<WebState>, ctx: Ctx) -> PageResult {
             dt { (ctx.t("tr.wallet")) } dd { code { (wallet["wallet"].as_str().unwrap_or_default()) } }
             dt { (ctx.t("tr.cash")) } dd #wallet-cash data-fen=(wallet["cash_fen"].as_i64().unwrap_or(0)) { (lang.money(wallet["cash_fen"].as_i64().unwrap_or(0))) }
             dt { (ctx.t("tr.chain_balance")) } dd #wallet-chain data-fen=[chain] {
-                @match chain { Some(c) => { (lang.money(c)) } None => { (ctx.t("tr.no_wallet")) } }
+                @match chain {
+                    Some(c) => { (lang.money(c)) }
+                    None if wallet["chain_available"] == false => { (ctx.t("tr.chain_unavailable")) }
+                    None => { (ctx.t("tr.no_wallet")) }
+                }
             }
         }
         @if a.principal.has(Permission::UserManage) {
@@ -419,7 +423,13 @@ pub async fn new_post(State(s): State<WebState>, ctx: Ctx, Form(f): Form<OrderFo
                 ("password", "password"),
             ];
             errors.api(lang, &fail, &fields);
-            render_new(&s, &ctx, &f, &errors).await
+            // A refused order is stored under its key (sending it again replays the
+            // refusal): the corrected form goes out under a new one.
+            let again = OrderForm {
+                idem: String::new(),
+                ..f
+            };
+            render_new(&s, &ctx, &again, &errors).await
         }
     }
 }

@@ -12,6 +12,11 @@ pub const TRADES_TEXTS: &[(&str, &str, &str)] = &[
     ("tr.wallet", "组织钱包", "Organisation wallet"),
     ("tr.cash", "现金（账本）", "Cash (journal)"),
     ("tr.chain_balance", "链上钱包余额", "Wallet on the chain"),
+    (
+        "tr.chain_unavailable",
+        "暂时无法读取链上余额",
+        "The chain balance is unavailable right now",
+    ),
     ("tr.no_wallet", "链上尚无钱包", "no wallet on the chain yet"),
     ("tr.members", "成员消费限额", "Members' spending limits"),
     (
@@ -136,6 +141,46 @@ pub const TRADES_TEXTS: &[(&str, &str, &str)] = &[
         "err.foreign_delegation",
         "订单的通道委托必须是平台的通道密钥，且额度不超过订单金额",
         "The order's channel delegation must be the platform's channel key, within the order's value",
+    ),
+    (
+        "err.bad_signature",
+        "签名无效",
+        "The signature does not verify",
+    ),
+    (
+        "err.invalid_term",
+        "请填写期限（分钟）或按量预算，二者选一",
+        "Give either a term in minutes or a pay-as-you-go budget",
+    ),
+    (
+        "err.amount_out_of_range",
+        "订单金额超出范围",
+        "The order's value is out of range",
+    ),
+    (
+        "err.idempotency_conflict",
+        "此请求已用于另一个订单，请重新提交",
+        "This request was already used for another order; submit again",
+    ),
+    (
+        "err.delegation_needs_wallet",
+        "通道委托需要从钱包付款",
+        "A channel delegation needs the order to pay from a wallet",
+    ),
+    (
+        "err.delegation_too_long",
+        "通道委托的期限太长",
+        "The channel delegation lasts too long",
+    ),
+    (
+        "err.delegation_limit_exceeded",
+        "超出通道委托的额度",
+        "Beyond the channel delegation's limit",
+    ),
+    (
+        "err.key_in_use",
+        "该密钥已在使用中",
+        "That key is already in use",
     ),
     (
         "err.wrong_wallet",
