@@ -567,9 +567,6 @@ async fn check_facts(
             ),
         });
     }
-    if let Some(c) = &f.channel {
-        foreign_delegation(&ledger.channel_key(), c, f.value_fen)?;
-    }
     let now = u64::try_from(s.clock.now_unix_ms()).unwrap_or(0);
     if f.channel.as_ref().is_some_and(|c| c.valid_until_ms <= now) {
         return Err(ServiceError::Invalid {
@@ -577,6 +574,9 @@ async fn check_facts(
             field: Some("tx".into()),
             message: "the order's channel delegation has already expired".into(),
         });
+    }
+    if let Some(c) = &f.channel {
+        foreign_delegation(&ledger.channel_key(), c, f.value_fen)?;
     }
     if suanli_platform_domain::supply::settlement::TradeSerial::parse(&f.serial).is_err() {
         return Err(forged("its serial is not 32 hex characters"));
