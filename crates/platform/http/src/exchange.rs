@@ -41,6 +41,23 @@ pub enum ExchangeError {
     /// The chain's trade is not the stored order (`same_order`).
     #[error("{0}")]
     Mismatch(String),
+    /// What the chain says the escrow received and paid cannot be followed into the
+    /// journal (more out than in, an amount out of range) — `sync_of`.
+    #[error("ledger: {0}")]
+    Funding(String),
+}
+
+impl ExchangeError {
+    /// Stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ExchangeError::Store(_) => "store",
+            ExchangeError::Mirror(_) => "mirror",
+            ExchangeError::Ledger(_) => "ledger",
+            ExchangeError::Mismatch(_) => "trade_mismatch",
+            ExchangeError::Funding(_) => "trade_funding",
+        }
+    }
 }
 
 fn ledger_err(e: &PortError) -> ExchangeError {
@@ -146,7 +163,11 @@ pub async fn decide(
 /// What the journal follows of `chain` for `trade`: its top-ups (`trade-topup:{serial}:{n}`,
 /// Dr cash, Cr trade escrow), check-ins and refund, bounded by what the chain says the
 /// escrow received (`funded_fen`), never by the order's value alone.
-pub fn sync_of(trade: &TradeRecord, chain: &ChainTrade) -> Result<TradeSync, String> {
+fn funding(e: impl std::fmt::Display) -> ExchangeError {
+    ExchangeError::Funding(e.to_string())
+}
+
+pub fn sync_of(trade: &TradeRecord, chain: &ChainTrade) -> Result<TradeSync, ExchangeError> {
     let settlements: Vec<ChainSettlement> = chain
         .checkins
         .iter()
@@ -155,26 +176,22 @@ pub fn sync_of(trade: &TradeRecord, chain: &ChainTrade) -> Result<TradeSync, Str
             cost: c.cost_fen,
         })
         .collect();
-    let topped = Fen::sum(chain.topups.iter().map(|t| t.amount_fen)).map_err(|e| e.to_string())?;
-    let ordered = chain
-        .funded_fen
-        .checked_sub(topped)
-        .map_err(|e| e.to_string())?;
+    let topped = Fen::sum(chain.topups.iter().map(|t| t.amount_fen)).map_err(funding)?;
+    let ordered = chain.funded_fen.checked_sub(topped).map_err(funding)?;
     // The row holds the order's value plus the top-ups followed so far.
     if ordered > trade.value || trade.value > chain.funded_fen {
-        return Err(format!(
+        return Err(ExchangeError::Funding(format!(
             "trade {}: the chain funded {} fen ({} fen ordered), the platform escrowed {} fen",
             trade.serial,
             chain.funded_fen.get(),
             ordered.get(),
             trade.value.get()
-        ));
+        )));
     }
     let mut entries = Vec::with_capacity(chain.topups.len());
     for (i, t) in chain.topups.iter().enumerate() {
-        let n = u32::try_from(i + 1).map_err(|e| e.to_string())?;
-        entries
-            .push(topup_tx(trade.org, &trade.serial, n, t.amount_fen).map_err(|e| e.to_string())?);
+        let n = u32::try_from(i + 1).map_err(funding)?;
+        entries.push(topup_tx(trade.org, &trade.serial, n, t.amount_fen).map_err(funding)?);
     }
     let refund = chain.close.as_ref().map(|c| c.refund_fen);
     entries.extend(
@@ -185,9 +202,9 @@ pub fn sync_of(trade: &TradeRecord, chain: &ChainTrade) -> Result<TradeSync, Str
             &settlements,
             refund,
         )
-        .map_err(|e| e.to_string())?,
+        .map_err(funding)?,
     );
-    let paid = Fen::sum(settlements.iter().map(|s| s.cost)).map_err(|e| e.to_string())?;
+    let paid = Fen::sum(settlements.iter().map(|s| s.cost)).map_err(funding)?;
     let status = match chain.status.as_str() {
         "closed" => TradeStatus::Closed,
         "active" => TradeStatus::Active,
@@ -283,7 +300,7 @@ pub async fn sync_trade(
             if let Err(why) = same_order(trade, &c, did.as_deref()) {
                 return Err(mismatch(store, trade, &why, now_ms).await);
             }
-            let sync = sync_of(trade, &c).map_err(ExchangeError::Ledger)?;
+            let sync = sync_of(trade, &c)?;
             Ok(store.trade_synced(&trade.serial, &sync, now_ms).await?)
         }
     }
