@@ -60,6 +60,8 @@ pub mod onboarding;
 pub mod operator;
 // --- payout burns (issue 16, payout helper)
 pub mod payout;
+// What `suanli serve` runs beside the API (the server and the demo share it).
+pub mod services;
 // --- supply (issue 16, supply helper)
 pub mod supply;
 pub mod trade_book; // issue 16, supplier money

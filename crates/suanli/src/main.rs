@@ -77,8 +77,11 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
-    cmd::init_logging();
     let cli = Cli::parse();
+    // The demo narrates on stdout; its servers' logs stay at warnings unless RUST_LOG says
+    // otherwise.
+    let quiet = matches!(cli.command, None | Some(Command::Demo(_)));
+    cmd::init_logging(if quiet { "warn" } else { "info" });
     let result = match cli.command {
         Some(Command::Demo(a)) => cmd::demo::run(a),
         None => cmd::demo::run(cmd::demo::DemoArgs::default()),

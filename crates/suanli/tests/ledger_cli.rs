@@ -18,10 +18,72 @@ mod common;
 use common::{start_node_child as start_node, suanli};
 
 #[test]
-fn demo_walks_the_flow_and_its_chains_verify_then_tampering_is_named() {
+fn the_demo_tells_one_story_and_leaves_books_that_reconcile() {
     let dir = tempfile::tempdir().unwrap();
     let out = suanli()
         .args(["demo", "--exit", "--data"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "demo failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // One story: listed, found, ordered, accepted, checked in, stopped, rated, verified.
+    for said in [
+        "enters the catalogue",
+        "result(s), ranked by the published incentive policy",
+        "the first failing clause is",
+        "is on the trade chain (status placed)",
+        "the trade is active",
+        "checks the period in on the chain",
+        "(stopped_by_consumer)",
+        "→ VERIFIED",
+        "trade chain sound",
+    ] {
+        assert!(stdout.contains(said), "{said:?} missing from:\n{stdout}");
+    }
+    // Money in one unit, no Rust debug text, no request logs in the narration.
+    for never in [" fen", "Some(", "Ok(", "INFO"] {
+        assert!(!stdout.contains(never), "{never:?} in:\n{stdout}");
+    }
+    // The data directory is `suanli serve`'s: the operator's reconciliation opens it and
+    // finds every trade on the chain and no difference.
+    let rec = suanli()
+        .args(["ops", "reconcile", "--json", "--data"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&rec.stdout);
+    assert!(
+        rec.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&rec.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+    assert_eq!(v["orders"], 1, "{v}");
+    assert_eq!(v["orders_on_chain"], v["orders"], "{v}");
+    assert_eq!(v["checkins"], v["checkins_billed"], "{v}");
+    assert_eq!(v["journal_minus_chain_fen"], 0, "{v}");
+    let ok = suanli()
+        .args(["chain", "verify", "--data"])
+        .arg(dir.path().join("node"))
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+}
+
+#[test]
+fn the_tour_walks_the_parts_and_its_chains_verify_then_tampering_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = suanli()
+        .args(["demo", "--tour", "--exit", "--data"])
         .arg(dir.path())
         .output()
         .unwrap();

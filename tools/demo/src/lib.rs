@@ -1,9 +1,11 @@
 //! `suanli-demo`: the walk-through behind `suanli demo` (also what `suanli` runs with no
 //! arguments). It starts everything on a fresh data directory — an embedded ledger node
-//! with its HTTP API, the operations platform wired to it through `suanli-bridge` — and
-//! walks the flow that exists so far, narrating each step ([`walk`] for the ledger, then
-//! [`identity`], [`trade`], [`channel`], [`platform`] and [`market`]); then it keeps
-//! serving until the caller's shutdown signal unless told to exit.
+//! with its HTTP API, the operations platform wired to it through `suanli-bridge` exactly
+//! as `suanli serve` wires it — and tells one story end to end ([`story`]: a supplier
+//! lists, a consumer searches, orders, uses, stops, is billed, rates, verifies); then it
+//! keeps serving on the real clock until the caller's shutdown signal unless told to exit.
+//! `suanli demo --tour` walks the parts one by one instead ([`walk`] for the ledger, then
+//! [`identity`], [`trade`], [`channel`], [`platform`] and [`market`]).
 //!
 //! This is tooling, not product: it compiles into the `suanli` binary only.
 //!
@@ -13,6 +15,7 @@ pub mod channel;
 pub mod identity;
 pub mod market;
 pub mod platform;
+pub mod story;
 pub mod supply;
 pub mod trade;
 
@@ -41,6 +44,9 @@ pub struct DemoArgs {
     pub data: Option<PathBuf>,
     /// Finish after the walk-through instead of serving until the shutdown signal.
     pub exit: bool,
+    /// Walk the parts one by one (ledger, identity, trade, channel, platform, market)
+    /// instead of the story.
+    pub tour: bool,
 }
 
 fn step(n: u32, text: &str) {
@@ -48,17 +54,17 @@ fn step(n: u32, text: &str) {
 }
 
 /// The demo's ledger node and its HTTP API on a loopback port.
-struct Stage {
-    node: Arc<Node>,
+pub(crate) struct Stage {
+    pub(crate) node: Arc<Node>,
     producers: Vec<std::thread::JoinHandle<()>>,
-    base: String,
+    pub(crate) base: String,
     stop_tx: tokio::sync::oneshot::Sender<()>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl Stage {
     /// Opens the node in `dir` on `clock` and serves its API.
-    fn start(
+    pub(crate) fn start(
         runtime: &tokio::runtime::Runtime,
         dir: &Path,
         clock: Arc<dyn suanli_primitives::Clock>,
@@ -90,7 +96,7 @@ impl Stage {
 
     /// Stops the API and the node, and waits (a few seconds at most) until nothing holds
     /// the node any more, so that its files can be opened again.
-    fn stop(self, runtime: &tokio::runtime::Runtime) {
+    pub(crate) fn stop(self, runtime: &tokio::runtime::Runtime) {
         let _ = self.stop_tx.send(());
         let _ = runtime.block_on(self.server);
         let mut node = self.node;
@@ -150,15 +156,25 @@ pub fn run(args: DemoArgs, shutdown: impl std::future::Future<Output = ()>) -> a
     let clock = Arc::new(trade::DemoClock::default());
     let runtime = tokio::runtime::Runtime::new()?;
     let stage = Stage::start(&runtime, &node_dir, clock.clone())?;
-    let mut platform = None;
-    let result = walk_all(&stage, &operator, &clock, &data, &mut platform);
-    if let Some(p) = platform.take() {
-        p.stop();
-    }
-    stage.stop(&runtime);
-    result?;
-    if !args.exit {
-        serve_on(&runtime, &data, &operator, shutdown)?;
+    if args.tour {
+        let mut platform = None;
+        let result = walk_all(&stage, &operator, &clock, &data, &mut platform);
+        if let Some(p) = platform.take() {
+            p.stop();
+        }
+        stage.stop(&runtime);
+        result?;
+        if !args.exit {
+            serve_on(&runtime, &data, &operator, shutdown)?;
+        }
+    } else {
+        let told =
+            story::tell(&stage, &operator, &clock, &data).map(story::exchange::Platform::stop);
+        stage.stop(&runtime);
+        told?;
+        if !args.exit {
+            story::serve_on(&runtime, &data, &operator, shutdown)?;
+        }
     }
     if args.data.is_some() {
         println!(
@@ -214,7 +230,8 @@ fn supply_walk(
         .join(suanli_platform_http::BOOTSTRAP_PASSWORD_FILE);
     let admin_pw = std::fs::read_to_string(&pw_file)?;
     let admin = c.login(suanli_platform_http::BOOTSTRAP_ADMIN_LOGIN, admin_pw.trim())?;
-    supply::walk(&c, &admin, node.as_ref(), data, clock.now_ms())
+    println!("\n== The supply side: a data centre lists its GPUs");
+    supply::walk(&c, &admin, node.as_ref(), data, clock, 60_000).map(|_| ())
 }
 
 fn platform_key(data: &Path) -> anyhow::Result<SecretKey> {
@@ -471,6 +488,11 @@ pub fn walk(node: &Node, operator: &SecretKey, base: &str) -> anyhow::Result<()>
         7,
         "Offline verification re-checks every signature, link, Merkle root and state commitment:",
     );
+    print_verified(node)
+}
+
+/// Verifies both chains of `node` offline and prints each one's report.
+pub(crate) fn print_verified(node: &Node) -> anyhow::Result<()> {
     for r in verify_all(node.store(), &network_contracts())? {
         println!(
             "    {} chain sound: {} blocks, {} transactions, head {}",

@@ -95,6 +95,18 @@ impl Client {
 
     /// A state-changing order call with an `Idempotency-Key`; expects 200.
     fn order(&self, path: &str, s: &Session, key: &str, body: Value) -> anyhow::Result<Value> {
+        self.expect_with_key(path, s, key, body, 200)
+    }
+
+    /// A POST with an `Idempotency-Key` expecting `want`.
+    pub(crate) fn expect_with_key(
+        &self,
+        path: &str,
+        s: &Session,
+        key: &str,
+        body: Value,
+        want: u16,
+    ) -> anyhow::Result<Value> {
         let b = ureq::http::Request::builder()
             .method("POST")
             .uri(format!("{}{path}", self.base))
@@ -107,8 +119,8 @@ impl Client {
         let status = res.status().as_u16();
         let v: Value =
             serde_json::from_str(&res.body_mut().read_to_string()?).unwrap_or(Value::Null);
-        if status != 200 {
-            bail!("POST {path}: expected 200, got {status}: {v}");
+        if status != want {
+            bail!("POST {path}: expected {want}, got {status}: {v}");
         }
         Ok(v)
     }

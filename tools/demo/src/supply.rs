@@ -27,7 +27,8 @@ hydro-a100-01,Ya'an hall 1,online,gpu-a100,8,80,128,1024,7680,2496,cn-west,0,525
 hydro-a100-02,Ya'an hall 1,online,NVIDIA-A100,8,80,128,1024,7680,2496,cn-west,0,5256000,0.92,35,1.15,0.55
 ";
 
-/// Walks the supplier's story on the running platform at `c`; `ledger` is the node the
+/// Walks the supplier's story on the running platform at `c` (its qualification dated
+/// `issued_back_ms` before `clock`'s time once its issuer is on the chain); `ledger` is the node the
 /// platform's ports use and `data` the demo's data directory (the node's operator key
 /// is the identity chain's authority, acting as the certification body here).
 pub(crate) fn walk(
@@ -35,14 +36,20 @@ pub(crate) fn walk(
     admin: &Session,
     ledger: &dyn LedgerClient,
     data: &Path,
-    chain_now_ms: u64,
-) -> anyhow::Result<()> {
-    println!("\n== The supply side: a data centre lists its GPUs");
+    clock: &dyn suanli_primitives::Clock,
+    issued_back_ms: u64,
+) -> anyhow::Result<Listed> {
+    let chain_now_ms = clock.now_ms();
     let certifier = Certifier::open(ledger, data).context("the certification body")?;
     let cpt = certifier.register_cpt(ledger)?;
-    let credential = certifier.issue(cpt, CREDIT_CODE, 1, chain_now_ms.saturating_sub(60_000))?;
+    let credential = certifier.issue(
+        cpt,
+        CREDIT_CODE,
+        1,
+        clock.now_ms().saturating_sub(issued_back_ms),
+    )?;
     println!(
-        "S1. A certification body (here the identity chain's authority, {}) registers qualification template CPT {cpt} and issues GPU Park a data-centre licence credential about its credit code {CREDIT_CODE}.",
+        "   S1. A certification body (here the identity chain's authority, {}) registers qualification template CPT {cpt} and issues GPU Park a data-centre licence credential about its credit code {CREDIT_CODE}.",
         credential["issuer"].as_str().unwrap_or("?")
     );
     let v = c.expect(
@@ -60,7 +67,7 @@ pub(crate) fn walk(
     )?;
     let reg = v["registration"]["id"].as_i64().unwrap_or_default();
     println!(
-        "S2. GPU Park registers as a resource supplier with that credential: registration #{reg}."
+        "   S2. GPU Park registers as a resource supplier with that credential: registration #{reg}."
     );
     let review = c.expect(
         "GET",
@@ -70,7 +77,7 @@ pub(crate) fn walk(
         200,
     )?;
     println!(
-        "S3. The operator's review verifies the credential on the identity chain: {}.",
+        "   S3. The operator's review verifies the credential on the identity chain: {}.",
         checks_line(&review)
     );
     let v = c.expect(
@@ -81,12 +88,12 @@ pub(crate) fn walk(
         200,
     )?;
     println!(
-        "S4. Approved: the supplier DID {} is enrolled on the trade chain as supplier (kyc {}).",
+        "   S4. Approved: the supplier DID {} is enrolled on the trade chain as supplier (kyc {}).",
         v["kyc"]["did"].as_str().unwrap_or("?"),
-        v["kyc"]["status"]
+        v["kyc"]["status"].as_str().unwrap_or("?")
     );
     let sup = c.login(SUPPLIER_LOGIN, SUPPLIER_PASSWORD)?;
-    let offer = list_offer(c, &sup, admin, chain_now_ms)?;
+    let (offer, chain_offer) = list_offer(c, &sup, admin, chain_now_ms)?;
     let listed = c.expect(
         "GET",
         &format!("/api/v1/catalogue/offers/{offer}"),
@@ -96,26 +103,35 @@ pub(crate) fn walk(
     )?;
     let r = &listed["resources"][0]["attributes"];
     println!(
-        "S9. An anonymous visitor finds the offer in the catalogue: {} × {} {} GB per node, {} fen per minute, green share {}, carbon {} g/kWh, PUE {}.",
+        "   S9. An anonymous visitor finds the offer in the catalogue: {} × {} {} GB per node, {} per minute, green share {}, carbon {} g/kWh, PUE {}.",
         r["gpu_count"],
         r["gpu_model"].as_str().unwrap_or("?"),
         r["gpu_mem_gb"],
-        listed["price_fen_per_min"],
+        crate::story::yuan(listed["price_fen_per_min"].as_i64().unwrap_or_default()),
         r["green_share"],
         r["carbon_g_per_kwh"],
         r["pue"]
     );
-    Ok(())
+    Ok(Listed { offer, chain_offer })
+}
+
+/// The offer the supplier listed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Listed {
+    /// The platform's offer id.
+    pub offer: i64,
+    /// The offer's id on the trade chain.
+    pub chain_offer: u64,
 }
 
 /// Resources, a mode and an offer published by the supplier; the listing approved.
-/// Returns the listed offer's id.
+/// Returns the listed offer's id and its id on the trade chain.
 fn list_offer(
     c: &Client,
     sup: &Session,
     admin: &Session,
     chain_now_ms: u64,
-) -> anyhow::Result<i64> {
+) -> anyhow::Result<(i64, u64)> {
     let v = c.expect(
         "POST",
         "/api/v1/supplier/resources/import",
@@ -128,7 +144,7 @@ fn list_offer(
         .map(|a| a.iter().filter_map(|r| r["id"].as_i64()).collect())
         .unwrap_or_default();
     println!(
-        "S5. The supplier imports {} resources from CSV (`gpu-a100` and `NVIDIA-A100` are one model).",
+        "   S5. The supplier imports {} resources from CSV (`gpu-a100` and `NVIDIA-A100` are one model).",
         ids.len()
     );
     let mode = c.expect(
@@ -153,7 +169,7 @@ fn list_offer(
         200,
     )?;
     println!(
-        "S6. It defines a trade mode (¥1.80 per minute, ¥60 minimum, hourly check-ins) and publishes it on the trade chain, signed by its own key: chain mode #{}.",
+        "   S6. It defines a trade mode (¥1.80 per minute, ¥60 minimum, hourly check-ins) and publishes it on the trade chain, signed by its own key: chain mode #{}.",
         published["mode"]["chain_mode_id"]
     );
     let offer = c.expect(
@@ -176,8 +192,9 @@ fn list_offer(
         200,
     )?;
     println!(
-        "S7. It groups both nodes into an offer and publishes it on the trade chain (chain offer #{}), status {}.",
-        published["offer"]["chain_offer_id"], published["offer"]["status"]
+        "   S7. It groups both nodes into an offer and publishes it on the trade chain (chain offer #{}), status {}.",
+        published["offer"]["chain_offer_id"],
+        published["offer"]["status"].as_str().unwrap_or("?")
     );
     c.expect(
         "POST",
@@ -186,8 +203,11 @@ fn list_offer(
         None,
         200,
     )?;
-    println!("S8. The operator's listing review approves it: it enters the catalogue.");
-    Ok(id)
+    println!("   S8. The operator's listing review approves it: it enters the catalogue.");
+    let chain_offer = published["offer"]["chain_offer_id"]
+        .as_u64()
+        .context("the published offer has no chain offer id")?;
+    Ok((id, chain_offer))
 }
 
 /// `proof ✓, issuer_key ✓, …` from a review answer (`verification.checks`).

@@ -13,12 +13,17 @@ pub struct DemoArgs {
     /// Finish after the walk-through instead of serving until Ctrl-C.
     #[arg(long)]
     pub exit: bool,
+    /// Walk the parts one by one (ledger, identity, trade, channel, platform, market)
+    /// instead of the one story.
+    #[arg(long)]
+    pub tour: bool,
 }
 
 pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     let args = suanli_demo::DemoArgs {
         data: a.data,
         exit: a.exit,
+        tour: a.tour,
     };
     suanli_demo::run(args, super::node::shutdown_signal())
 }

@@ -22,11 +22,11 @@ pub mod supplier;
 pub mod trade;
 pub mod web;
 
-/// Structured logs to stderr; `RUST_LOG` filters (default `info`), `SUANLI_LOG_FORMAT=json`
+/// Structured logs to stderr; `RUST_LOG` filters (default `default_level`: `info`, `warn` for the demo), `SUANLI_LOG_FORMAT=json`
 /// switches to JSON lines.
-pub fn init_logging() {
+pub fn init_logging(default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     use std::io::IsTerminal;
     // Colour only on a terminal: log files and pipes get plain text.
     let builder = tracing_subscriber::fmt()

@@ -11,7 +11,8 @@ use suanli_platform_http::config::{Config, Secret};
 use suanli_primitives::SecretKey;
 
 use suanli_bridge::channel_key::PlatformChannel;
-use suanli_bridge::consumer_channels::{CHANNEL_LISTEN_DEFAULT, ConsumerChannels};
+use suanli_bridge::consumer_channels::CHANNEL_LISTEN_DEFAULT;
+use suanli_bridge::services::ChannelAddress;
 use suanli_bridge::wiring::PlatformLedger;
 
 #[derive(Debug, Clone, Args)]
@@ -113,24 +114,18 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
             Arc::new(suanli_platform_http::SystemClock),
         )
         .await?;
-        let hosted = ports.hosted.clone(); // issue 16, platform-hosted agents
-        // Issue 18: the platform's consumer side of service channels.
-        let mut channel_wiring = ports.consumer_channels.clone();
-        channel_wiring.listen = channel_listen;
-        channel_wiring.advertise = Some(channel_endpoint);
-        let platform = ports.attach(platform);
-        let hosted = hosted.start(platform.state.clone(), &config.data_dir);
-        let channels = match channel_wiring.start(&config.data_dir).await {
-            Ok(w) => Some(w),
-            Err(e) => {
-                tracing::error!(error = %e, "the consumer channel controller did not start: trades metered by channels wait until it runs");
-                None
-            }
-        };
-        // The handle the platform's order flow calls `watch` on after an order is placed
-        // (also in the wiring's slot, `ConsumerWiring::slot`, for ports made before it ran).
-        let _consumer_channels: Option<Arc<ConsumerChannels>> =
-            channels.as_ref().map(|w| w.handle());
+        // The hosted agents and the platform's consumer side of service channels (issue
+        // 18), exactly as the demo starts them.
+        let (platform, services) = suanli_bridge::services::start(
+            ports,
+            platform,
+            &config.data_dir,
+            ChannelAddress {
+                listen: channel_listen,
+                advertise: Some(channel_endpoint),
+            },
+        )
+        .await;
         let node_task = match node_api {
             Some((addr, node)) => {
                 let listener = tokio::net::TcpListener::bind(addr)
@@ -156,11 +151,8 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
         platform
             .serve_app(app, listener, suanli_platform_http::shutdown_signal())
             .await?;
-        // The hosted agents stop after their round, before the ledger does.
-        tokio::task::spawn_blocking(move || hosted.stop()).await?;
-        if let Some(w) = channels {
-            w.stop().await;
-        }
+        // The hosted agents and the channel controller stop before the ledger does.
+        services.stop().await;
         if let Some(t) = node_task {
             t.abort();
         }
