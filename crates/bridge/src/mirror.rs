@@ -345,6 +345,34 @@ mod tests {
     }
 
     #[test]
+    fn the_platform_is_found_in_the_serve_and_the_demo_layouts() {
+        let touch = |p: &std::path::Path| {
+            std::fs::create_dir_all(p.parent().unwrap_or(p)).unwrap_or_else(|e| panic!("{e}"));
+            std::fs::write(p, b"x").unwrap_or_else(|e| panic!("{e}"));
+        };
+        // `suanli serve --data D`: D/ops.db, D/node.
+        let serve = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        touch(&serve.path().join("ops.db"));
+        touch(&serve.path().join("node/operator.key"));
+        let got = platform_layout(serve.path(), None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(got, (serve.path().to_path_buf(), serve.path().join("node")));
+        // `suanli demo --data D`: D/platform/ops.db, D/node — named as D or as D/platform.
+        let demo = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        touch(&demo.path().join("platform/ops.db"));
+        touch(&demo.path().join("node/operator.key"));
+        let want = (demo.path().join("platform"), demo.path().join("node"));
+        let got = platform_layout(demo.path(), None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(got, want);
+        let got =
+            platform_layout(&demo.path().join("platform"), None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(got, want);
+        // Neither: `no_store`.
+        let empty = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let e = platform_layout(empty.path(), None).map(|_| ()).unwrap_err();
+        assert_eq!(e.code(), "no_store");
+    }
+
+    #[test]
     fn mirror_then_reconcile_agrees_and_finds_tampering() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let rt = tokio::runtime::Builder::new_current_thread()

@@ -74,6 +74,12 @@ fn code_of(reason: &str) -> String {
 /// bytes (by another decider) causes them as well as a transaction that took the nonce.
 pub const NONCE_TAKEN_CODES: &[&str] = &["nonce_replayed"];
 
+/// Admission codes that say an earlier nonce of the signer is still missing: a member's
+/// pre-signed orders at consecutive nonces may arrive out of order (after a crash, the
+/// worker resubmits them by serial), so the order waits — its outcome is unknown, never a
+/// refusal — until the gap is filled.
+pub const NONCE_GAP_CODES: &[&str] = &["nonce_gap"];
+
 /// The chain's answer to a submission that did not commit, `status_now` asking the node
 /// again where the nonce was taken: a definite refusal, or `Err` when the outcome is
 /// unknown. A `nonce_replayed` refusal is never taken as the order's refusal: the same
@@ -88,6 +94,13 @@ fn answer_of(
         | LedgerError::Rejected { .. } => NONCE_TAKEN_CODES.contains(&e.code()),
         _ => false,
     };
+    let gap = matches!(
+        &e,
+        LedgerError::Refused(_) | LedgerError::RefusedRemote { .. } | LedgerError::Rejected { .. }
+    ) && NONCE_GAP_CODES.contains(&e.code());
+    if gap {
+        return Err(BridgeError::Ledger(e));
+    }
     if nonce_taken {
         return match status_now()? {
             TxStatus::Committed {
@@ -135,6 +148,14 @@ pub(crate) fn resend_answer(
         &e,
         LedgerError::Refused(_) | LedgerError::RefusedRemote { .. } | LedgerError::Rejected { .. }
     ) && NONCE_TAKEN_CODES.contains(&e.code());
+    if NONCE_GAP_CODES.contains(&e.code()) {
+        // The operator's own stored bytes ahead of its next nonce: the transaction that
+        // held the nonce before them is lost; these can never apply as they are.
+        return Ok(Submitted::Refused {
+            code: e.code().to_owned(),
+            message: e.to_string(),
+        });
+    }
     if !taken {
         return answer_of(e, status_now);
     }
@@ -591,6 +612,13 @@ mod tests {
             answer_of(replayed(), || Ok(committed)).unwrap(),
             Submitted::Applied
         );
+        // An earlier nonce of the member missing: the order waits (unknown).
+        let gap = LedgerError::RefusedRemote {
+            code: "nonce_gap".into(),
+            message: "nonce 5 skips ahead".into(),
+            retryable: false,
+        };
+        assert!(answer_of(gap, || Ok(TxStatus::Unknown)).is_err());
         // A definite refusal stays one.
         let bad = LedgerError::RefusedRemote {
             code: "bad_signature".into(),

@@ -6,9 +6,10 @@
 //!
 //! - `reference_used`: an earlier transaction with the instruction's reference applied
 //!   (the chain takes a reference once per wallet) — the instruction is sent;
-//! - a stored transaction whose nonce another transaction took (`nonce_replayed`,
-//!   `nonce_gap`: it can never apply) — signed anew at the next pass (`mirror_resign`);
-//!   the reference keeps a new signature from moving money twice;
+//! - a transaction whose nonce another transaction took or skipped (`nonce_replayed`,
+//!   `nonce_gap`: it can never apply) — dropped to be signed anew (`mirror_resign`): at
+//!   once when it was a stored one, at the next pass when it was signed just now; the
+//!   reference keeps a new signature from moving money twice;
 //! - anything else (a burn beyond the wallet's balance, a failed call) — marked failed
 //!   with the chain's code (`mirror_failed`), reported for the wallet alarm, and the next
 //!   instruction is sent.
@@ -140,12 +141,15 @@ pub async fn pump_mirror(
                     store.mirror_sent(m.id, &tx.reference, now_ms).await?;
                     out.sent += 1;
                 }
-                Submitted::Refused { code, .. }
-                    if stored && RESIGN_CODES.contains(&code.as_str()) =>
-                {
+                Submitted::Refused { code, .. } if RESIGN_CODES.contains(&code.as_str()) => {
                     tracing::warn!(instruction = m.id, code = %code, "mirror transaction's nonce taken: signed anew");
                     store.mirror_resign(m.id).await?;
                     out.resigned += 1;
+                    if !stored {
+                        // Signed just now and refused for its nonce: another signer's
+                        // transaction is in between; the next pass signs it again.
+                        return Ok(out);
+                    }
                 }
                 Submitted::Refused { code, message } => {
                     tracing::error!(instruction = m.id, org = m.org.get(), code = %code, message = %message, "mirror instruction refused by the chain: marked failed");
