@@ -16,11 +16,13 @@ use suanli_platform_http::PortError;
 use suanli_platform_http::store::{OpsStore, PAGE_SIZE_MAX};
 use suanli_platform_http::trade_book::ChainTrade;
 use suanli_platform_http::trade_ledger::{
-    Delegation, OrderDraft, OrderFacts, RatingDraft, SignedOrder, Submitted, TradeLedger,
-    WalletMember, WalletView,
+    ChainOrder, Delegation, OrderDraft, OrderFacts, RatingDraft, SignedOrder, Submitted,
+    TradeLedger, WalletMember, WalletView,
 };
 use suanli_primitives::{ChainKind, Fen, PositiveFen, PublicKey, SecretKey};
 use suanli_trade::model::{Requirements, Scores};
+use suanli_trade::record_data::RecordData;
+use suanli_trade::records::{Record, Trade, history_count_key, history_key, record_key, trade_key};
 use suanli_trade::wallet::{ChannelDelegation, WalletName};
 use suanli_trade::{CloseReason, PartyDid, Resource, Serial};
 
@@ -72,6 +74,12 @@ fn code_of(reason: &str) -> String {
 /// bytes (by another decider) causes them as well as a transaction that took the nonce.
 pub const NONCE_TAKEN_CODES: &[&str] = &["nonce_replayed"];
 
+/// Admission codes that say an earlier nonce of the signer is still missing: a member's
+/// pre-signed orders at consecutive nonces may arrive out of order (after a crash, the
+/// worker resubmits them by serial), so the order waits — its outcome is unknown, never a
+/// refusal — until the gap is filled.
+pub const NONCE_GAP_CODES: &[&str] = &["nonce_gap"];
+
 /// The chain's answer to a submission that did not commit, `status_now` asking the node
 /// again where the nonce was taken: a definite refusal, or `Err` when the outcome is
 /// unknown. A `nonce_replayed` refusal is never taken as the order's refusal: the same
@@ -86,6 +94,13 @@ fn answer_of(
         | LedgerError::Rejected { .. } => NONCE_TAKEN_CODES.contains(&e.code()),
         _ => false,
     };
+    let gap = matches!(
+        &e,
+        LedgerError::Refused(_) | LedgerError::RefusedRemote { .. } | LedgerError::Rejected { .. }
+    ) && NONCE_GAP_CODES.contains(&e.code());
+    if gap {
+        return Err(BridgeError::Ledger(e));
+    }
     if nonce_taken {
         return match status_now()? {
             TxStatus::Committed {
@@ -118,6 +133,49 @@ fn answer_of(
             })
         }
         other => Err(BridgeError::Ledger(other)),
+    }
+}
+
+/// The chain's answer to a resubmitted operator transaction (a mirror instruction): as
+/// [`answer_of`], except that a nonce taken by **another** transaction — the node says
+/// `nonce_replayed` and does not know this one, or says `nonce_gap` — is a definite
+/// refusal: these bytes can never apply, and the caller signs the instruction anew.
+pub(crate) fn resend_answer(
+    e: LedgerError,
+    status_now: impl FnOnce() -> Result<TxStatus, LedgerError>,
+) -> Result<Submitted, BridgeError> {
+    let taken = matches!(
+        &e,
+        LedgerError::Refused(_) | LedgerError::RefusedRemote { .. } | LedgerError::Rejected { .. }
+    ) && NONCE_TAKEN_CODES.contains(&e.code());
+    if NONCE_GAP_CODES.contains(&e.code()) {
+        // The operator's own stored bytes ahead of its next nonce: the transaction that
+        // held the nonce before them is lost; these can never apply as they are.
+        return Ok(Submitted::Refused {
+            code: e.code().to_owned(),
+            message: e.to_string(),
+        });
+    }
+    if !taken {
+        return answer_of(e, status_now);
+    }
+    match status_now()? {
+        TxStatus::Committed {
+            outcome: Outcome::Applied,
+            ..
+        } => Ok(Submitted::Applied),
+        TxStatus::Committed {
+            outcome: Outcome::Failed { reason },
+            ..
+        } => Ok(Submitted::Refused {
+            code: code_of(&reason),
+            message: reason,
+        }),
+        TxStatus::Pending => Err(BridgeError::Ledger(e)),
+        TxStatus::Unknown | TxStatus::Rejected { .. } => Ok(Submitted::Refused {
+            code: e.code().to_owned(),
+            message: e.to_string(),
+        }),
     }
 }
 
@@ -265,6 +323,63 @@ impl LedgerTrades {
         Ok(tx)
     }
 
+    /// [`TradeLedger::consumer_orders`]: the party's history entries `from..from+limit`,
+    /// each trade and its order record read strictly (missing or undecodable is an error).
+    fn orders_of(
+        &self,
+        did: &str,
+        from: u64,
+        limit: u32,
+    ) -> Result<(u64, Vec<ChainOrder>), BridgeError> {
+        let did = PartyDid::parse(did).map_err(|e| invalid("invalid_did", e))?;
+        let corrupt = |what: &str| {
+            invalid(
+                "trade_chain_corrupt",
+                format!("the trade chain's {what} of {did} is missing or does not decode"),
+            )
+        };
+        let get = |key: &[u8]| self.ledger.state_get(ChainKind::Trade, key);
+        let total = match get(&history_count_key(&did))? {
+            None => 0,
+            Some(b) => u64::from_be_bytes(
+                <[u8; 8]>::try_from(b.as_slice()).map_err(|_| corrupt("history count"))?,
+            ),
+        };
+        let end = total.min(from.saturating_add(u64::from(limit)));
+        let mut out = Vec::new();
+        for n in from..end {
+            let b = get(&history_key(&did, n))?.ok_or_else(|| corrupt("history entry"))?;
+            let serial = Serial::from_bytes(
+                <[u8; 16]>::try_from(b.as_slice()).map_err(|_| corrupt("history entry"))?,
+            );
+            let t: Trade =
+                serde_json::from_slice(&get(&trade_key(&serial))?.ok_or_else(|| corrupt("trade"))?)
+                    .map_err(|_| corrupt("trade"))?;
+            if t.consumer != did {
+                continue;
+            }
+            let r: Record = serde_json::from_slice(
+                &get(&record_key(&serial, 0))?.ok_or_else(|| corrupt("order record"))?,
+            )
+            .map_err(|_| corrupt("order record"))?;
+            let RecordData::Order(o) = &r.data else {
+                return Err(corrupt("order record"));
+            };
+            out.push(ChainOrder {
+                serial: serial.to_string(),
+                consumer: t.consumer.as_str().to_owned(),
+                wallet: t.wallet.as_ref().map(|w| w.as_str().to_owned()),
+                chain_offer_id: t.offer_id,
+                units: t.requirements.quantity,
+                duration_minutes: t.requirements.duration_minutes,
+                value_fen: o.value_fen.get(),
+                tx_ref: r.tx_id.to_string(),
+                payg: t.delegate.is_some(),
+            });
+        }
+        Ok((end.max(from), out))
+    }
+
     fn view(&self, wallet: &str) -> Result<Option<WalletView>, BridgeError> {
         let w = Self::wallet(wallet)?;
         let v = exchange::wallet_view(self.ledger.as_ref(), &w).map_err(client)?;
@@ -381,6 +496,15 @@ impl TradeLedger for LedgerTrades {
         Ok(self.rate_now(key, rating)?)
     }
 
+    fn consumer_orders(
+        &self,
+        did: &str,
+        from: u64,
+        limit: u32,
+    ) -> Result<(u64, Vec<ChainOrder>), PortError> {
+        Ok(self.orders_of(did, from, limit)?)
+    }
+
     fn wallet_view(&self, wallet: &str) -> Result<Option<WalletView>, PortError> {
         Ok(self.view(wallet)?)
     }
@@ -411,8 +535,9 @@ pub struct TradeReconciliation {
     pub journal_minus_chain_fen: i64,
 }
 
-/// Follows the stored trades (when `follow`: decides `placing` ones, posts the entries
-/// of placed ones), then counts and compares journal and chain.
+/// Follows the trades (when `follow`: imports wallet-paid trades placed past the
+/// platform, decides `placing` ones, posts the entries of placed ones), then counts and
+/// compares journal and chain.
 pub async fn reconcile_trades(
     store: &dyn OpsStore,
     trades: Arc<LedgerTrades>,
@@ -421,7 +546,8 @@ pub async fn reconcile_trades(
 ) -> Result<TradeReconciliation, BridgeError> {
     let port: Arc<dyn TradeLedger> = trades.clone();
     if follow {
-        suanli_platform_http::exchange::sync_all(store, &port, now_ms)
+        let mut cursors = suanli_platform_http::exchange::Cursors::default();
+        suanli_platform_http::exchange::follow_all(store, &port, &mut cursors, now_ms)
             .await
             .map_err(|e| BridgeError::invalid("reconcile", e.to_string()))?;
     }
@@ -486,6 +612,13 @@ mod tests {
             answer_of(replayed(), || Ok(committed)).unwrap(),
             Submitted::Applied
         );
+        // An earlier nonce of the member missing: the order waits (unknown).
+        let gap = LedgerError::RefusedRemote {
+            code: "nonce_gap".into(),
+            message: "nonce 5 skips ahead".into(),
+            retryable: false,
+        };
+        assert!(answer_of(gap, || Ok(TxStatus::Unknown)).is_err());
         // A definite refusal stays one.
         let bad = LedgerError::RefusedRemote {
             code: "bad_signature".into(),

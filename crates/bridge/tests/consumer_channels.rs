@@ -15,6 +15,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+use common::{NETWORK, Party, enroll, party};
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -29,20 +32,18 @@ use suanli_agent::store::DoneStore;
 use suanli_agent::{Agent, AgentError};
 use suanli_bridge::channel_key::PlatformChannel;
 use suanli_bridge::consumer_channels::{CONSUMER_CHANNELS_DIR, ChannelNotice, ConsumerChannels};
-use suanli_identity::SuanliDid;
 use suanli_ledger::MempoolConfig;
 use suanli_ledger_client::LedgerClient;
 use suanli_ledger_client::embedded::{open_node_with_clock, stop};
 use suanli_ledger_client::exchange::{self, OrderDraft, WalletOp};
 use suanli_ledger_client::trade::submit;
-use suanli_primitives::{Clock, Fen, NetworkName, PositiveFen, SecretKey};
+use suanli_primitives::{Clock, Fen, PositiveFen, SecretKey};
 use suanli_trade::model::{MINUTE_MS, ModeTerms, OfferTerms, Requirements, Resource, Weights};
 use suanli_trade::record_data::RecordData;
 use suanli_trade::records::{ChannelStatus, Status};
 use suanli_trade::wallet::{ChannelDelegation, WalletName};
-use suanli_trade::{CloseReason, PartyDid, Role, Serial, TradeOp};
+use suanli_trade::{CloseReason, Role, Serial, TradeOp};
 
-const NETWORK: &str = "suanli-test";
 const RATE_FEN: i64 = 10;
 const PERIOD_MINUTES: u64 = 5;
 const WALLET_FEN: i64 = 50_000;
@@ -92,32 +93,6 @@ impl Platform for Orders {
         w.status = "closed".into();
         Ok(w.clone())
     }
-}
-
-struct Party {
-    key: SecretKey,
-    did: PartyDid,
-}
-
-fn party(label: &str) -> Party {
-    let key = SecretKey::from_label(label);
-    let did = SuanliDid::for_initial_key(NetworkName::new(NETWORK).unwrap(), &key.public());
-    Party {
-        did: PartyDid::parse(&did.to_string()).unwrap(),
-        key,
-    }
-}
-
-fn enroll(ledger: &dyn LedgerClient, operator: &SecretKey, p: &Party, role: Role) {
-    let op = TradeOp::Enroll {
-        did: p.did.clone(),
-        role,
-        key: p.key.public(),
-        key_fragment: "key-1".into(),
-        kyc_credential_id: Some(format!("urn:test:kyc:{}", p.did.as_str())),
-        kyc_credential_sha256: Some("00".repeat(32)),
-    };
-    submit(ledger, operator, &op, "enroll").unwrap();
 }
 
 fn publish(ledger: &dyn LedgerClient, supplier: &Party, now: u64) {

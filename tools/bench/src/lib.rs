@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod channel;
+pub mod exchange_world; // issue 18
 pub mod ledger;
 pub mod market;
 pub mod market_api; // issue 17

@@ -4,6 +4,7 @@
 //! [`SettlementMirror`] interface that mirrors money in/out onto settlement credits on the
 //! chain, and the money configuration.
 
+use crate::trade_ledger::Submitted;
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
@@ -193,16 +194,21 @@ pub struct SignedTx {
 
 /// Mirrors money in and out of the journal onto the chain's settlement credits: mint on
 /// money in (recharge), burn on money out (withdrawal). The journal writes each
-/// instruction into an outbox in the same SQL transaction ([`pump_mirror`] sends them), so
-/// none is lost if the process stops in between.
+/// instruction into an outbox in the same SQL transaction
+/// ([`crate::exchange::outbox::pump_mirror`] sends them), so none is lost if the process
+/// stops in between.
 ///
-/// Sending is two steps so that an instruction is carried by exactly one chain
-/// transaction: [`Self::sign`] makes the transaction (with the signer's next nonce), the
-/// outbox stores it, and only then [`Self::send`] submits it — and, after a timeout or a
-/// crash, submits *the same* transaction again, which the chain applies at most once.
+/// An instruction is carried by one signed chain transaction at a time:
+/// [`Self::sign_and_send`] signs it at the operator's next nonce, has `record` store it,
+/// and submits it — all while holding the operator key's lock, so no other user of the
+/// key takes that nonce in between; after a timeout or a crash [`Self::send`] submits
+/// *the same* transaction again, which the chain applies at most once. A transaction the
+/// chain definitely refused is answered [`Submitted::Refused`] (never an `Err`, which
+/// means the outcome is unknown).
 pub trait SettlementMirror: Send + Sync + std::fmt::Debug {
     /// Signs, without sending, the transaction that mints or burns `amount` settlement
-    /// credits on the customer's chain account.
+    /// credits on the customer's chain account (tools and tests; the outbox uses
+    /// [`Self::sign_and_send`]).
     fn sign(
         &self,
         op: MirrorOp,
@@ -210,69 +216,35 @@ pub trait SettlementMirror: Send + Sync + std::fmt::Debug {
         amount: Fen,
         memo: &str,
     ) -> Result<SignedTx, crate::PortError>;
+    /// Signs the instruction, calls `record` with the signed transaction (the outbox
+    /// stores it; an `Err` from `record` stops before anything is submitted) and submits
+    /// it, holding the operator key's lock from the signature to the chain's answer.
+    fn sign_and_send(
+        &self,
+        op: MirrorOp,
+        org: OrgId,
+        amount: Fen,
+        memo: &str,
+        record: &mut dyn FnMut(&SignedTx) -> Result<(), crate::PortError>,
+    ) -> Result<(SignedTx, Submitted), crate::PortError>;
     /// Makes sure `tx` is applied: done if it already was, otherwise submits it (again)
-    /// and waits for it. Safe to repeat for the same transaction.
-    fn send(&self, tx: &SignedTx) -> Result<(), crate::PortError>;
+    /// and waits for it. Safe to repeat for the same transaction. `Ok(Refused)` when the
+    /// chain definitely will not apply it (refused at admission — its nonce taken by
+    /// another transaction included —, or included as a failed call); `Err` when unknown.
+    fn send(&self, tx: &SignedTx) -> Result<Submitted, crate::PortError>;
     /// The customer's settlement-credit balance on the chain.
     fn balance(&self, org: OrgId) -> Result<i64, crate::PortError>;
 
-    /// Signs and sends a mint at once (outside the outbox: tools and tests).
+    /// Signs and sends a mint at once (outside the outbox: tools, tests and the opening
+    /// mint); a definite refusal is an `Err` with code `mirror_refused`.
     fn mint(&self, org: OrgId, amount: Fen, memo: &str) -> Result<String, crate::PortError> {
-        let tx = self.sign(MirrorOp::Mint, org, amount, memo)?;
-        self.send(&tx)?;
-        Ok(tx.reference)
-    }
-}
-
-/// Most outbox entries sent per [`pump_mirror`] page.
-pub const MIRROR_PAGE_MAX: u32 = 100;
-
-/// Sends every pending mirror instruction through `mirror`, oldest first. Returns how many
-/// were sent; stops at the first failure (the rest stay pending). An instruction is signed
-/// once and its signed transaction stored before it is submitted; a later pass resubmits
-/// that transaction (or finds it applied) instead of signing a new one, so a commit wait
-/// that timed out never mints or burns twice.
-pub async fn pump_mirror(
-    store: &dyn OpsStore,
-    mirror: &dyn SettlementMirror,
-    now_ms: i64,
-) -> Result<u64, MirrorError> {
-    let ledger = |id: i64| {
-        move |e: &crate::PortError| MirrorError::Ledger {
-            instruction: Some(id),
-            message: suanli_primitives::error_chain(e),
-        }
-    };
-    let mut sent = 0u64;
-    loop {
-        let page = store.mirror_pending(MIRROR_PAGE_MAX).await?;
-        if page.is_empty() {
-            return Ok(sent);
-        }
-        for m in page {
-            let tx = match (m.signed_ref, m.signed_tx) {
-                (Some(reference), Some(encoded_hex)) => SignedTx {
-                    reference,
-                    encoded_hex,
-                },
-                _ => {
-                    let op = MirrorOp::parse(&m.op).ok_or_else(|| MirrorError::UnknownOp {
-                        id: m.id,
-                        op: m.op.clone(),
-                    })?;
-                    let memo = format!("journal tx {}", m.journal_tx_id);
-                    let tx = mirror
-                        .sign(op, m.org, m.amount_fen, &memo)
-                        .map_err(|e| ledger(m.id)(&e))?;
-                    store
-                        .mirror_signed(m.id, &tx.reference, &tx.encoded_hex)
-                        .await?;
-                    tx
-                }
-            };
-            mirror.send(&tx).map_err(|e| ledger(m.id)(&e))?;
-            store.mirror_sent(m.id, &tx.reference, now_ms).await?;
-            sent += 1;
+        let (tx, sent) = self.sign_and_send(MirrorOp::Mint, org, amount, memo, &mut |_| Ok(()))?;
+        match sent {
+            Submitted::Applied => Ok(tx.reference),
+            Submitted::Refused { code, message } => Err(crate::PortError::Refused {
+                code: "mirror_refused",
+                message: format!("{code}: {message}"),
+            }),
         }
     }
 }

@@ -118,6 +118,31 @@ pub struct WalletView {
     pub members: Vec<WalletMember>,
 }
 
+/// An order as the chain holds it, read from a member's trade history
+/// ([`TradeLedger::consumer_orders`]): what the exchange worker imports when the platform
+/// did not place it (`docs/exchange.md` §3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainOrder {
+    /// Serial.
+    pub serial: String,
+    /// The consumer DID that signed it.
+    pub consumer: String,
+    /// The wallet it is paid from, if any.
+    pub wallet: Option<String>,
+    /// The offer's chain id.
+    pub chain_offer_id: u64,
+    /// Units.
+    pub units: u32,
+    /// Minutes.
+    pub duration_minutes: u64,
+    /// What the order escrowed (its value, without later top-ups), fen.
+    pub value_fen: i64,
+    /// The order transaction's id.
+    pub tx_ref: String,
+    /// Whether it delegated its channel side (pay-as-you-go).
+    pub payg: bool,
+}
+
 /// A rating to sign.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RatingDraft {
@@ -154,6 +179,16 @@ pub trait TradeLedger: Send + Sync + std::fmt::Debug {
     fn stop(&self, key: &SecretKey, serial: &str) -> Result<String, crate::PortError>;
     /// Signs and submits the consumer's rating; the transaction id.
     fn rate(&self, key: &SecretKey, rating: &RatingDraft) -> Result<String, crate::PortError>;
+    /// The orders in party `did`'s trade history where it is the consumer, entries
+    /// `from..from + limit` counted from its first trade (oldest first); answers where the
+    /// next read starts (`from` + the entries read) and those orders (a trade where `did`
+    /// is the supplier is read but not answered).
+    fn consumer_orders(
+        &self,
+        did: &str,
+        from: u64,
+        limit: u32,
+    ) -> Result<(u64, Vec<ChainOrder>), crate::PortError>;
     /// The wallet, if it exists.
     fn wallet_view(&self, wallet: &str) -> Result<Option<WalletView>, crate::PortError>;
     /// Suspends (or resumes) the wallet (operator key): a suspended wallet pays no new

@@ -70,6 +70,14 @@ impl TradeLedger for Scripted {
     fn rate(&self, _: &SecretKey, _: &RatingDraft) -> Result<String, PortError> {
         Err(unused())
     }
+    fn consumer_orders(
+        &self,
+        _: &str,
+        from: u64,
+        _: u32,
+    ) -> Result<(u64, Vec<suanli_platform_http::trade_ledger::ChainOrder>), PortError> {
+        Ok((from, Vec::new()))
+    }
     fn wallet_view(&self, _: &str) -> Result<Option<WalletView>, PortError> {
         Ok(None)
     }
@@ -463,19 +471,32 @@ impl suanli_platform_http::payment::SettlementMirror for Wallets {
             encoded_hex: format!("{}:{}", org.get(), amount.get()),
         })
     }
-    fn send(&self, tx: &suanli_platform_http::payment::SignedTx) -> Result<(), PortError> {
+    fn sign_and_send(
+        &self,
+        op: suanli_platform_http::payment::MirrorOp,
+        org: OrgId,
+        amount: Fen,
+        memo: &str,
+        record: &mut dyn FnMut(&suanli_platform_http::payment::SignedTx) -> Result<(), PortError>,
+    ) -> Result<(suanli_platform_http::payment::SignedTx, Submitted), PortError> {
+        let tx = self.sign(op, org, amount, memo)?;
+        record(&tx)?;
+        let sent = self.send(&tx)?;
+        Ok((tx, sent))
+    }
+    fn send(&self, tx: &suanli_platform_http::payment::SignedTx) -> Result<Submitted, PortError> {
         let (org, amount) = tx.encoded_hex.split_once(':').unwrap();
         let org: i64 = org.parse().unwrap();
         let mut refs = self.references.lock().unwrap();
         if refs.contains(&(org, tx.reference.clone())) {
-            return Err(PortError::Refused {
-                code: "reference_used",
+            return Ok(Submitted::Refused {
+                code: "reference_used".into(),
                 message: "used".into(),
             });
         }
         refs.push((org, tx.reference.clone()));
         *self.balances.lock().unwrap().entry(org).or_default() += amount.parse::<i64>().unwrap();
-        Ok(())
+        Ok(Submitted::Applied)
     }
     fn balance(&self, org: OrgId) -> Result<i64, PortError> {
         Ok(self

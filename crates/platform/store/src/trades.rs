@@ -39,7 +39,8 @@ pub struct TradeRecord {
     /// What the trade's escrow received: the order's value, then its top-ups on the
     /// chain as the exchange worker follows them (`docs/exchange.md` §3).
     pub value: Fen,
-    /// `web` (signed by the platform with the member's unsealed key) or `presigned`.
+    /// `web` (signed by the platform with the member's unsealed key), `presigned`, or
+    /// `chain` (placed on the chain past the platform and imported by the exchange worker).
     pub source: String,
     /// The chain transaction's id.
     pub tx_ref: String,
@@ -95,7 +96,7 @@ pub struct NewTrade {
     pub payg: bool,
     /// The escrow.
     pub value: Fen,
-    /// `web` or `presigned`.
+    /// `web`, `presigned` or `chain` (imported).
     pub source: &'static str,
     /// The caller's idempotency key (scoped to the organisation).
     pub idem_key: String,
@@ -190,6 +191,32 @@ pub trait TradeStore: Send + Sync {
         new: &NewTrade,
         escrow: &JournalTx,
     ) -> StoreResult<(TradeRecord, bool)>;
+    /// Imports a trade a member placed on the chain past the platform, paid from its
+    /// organisation's wallet (`new.source` `chain`, `docs/exchange.md` §3): stored `placed`
+    /// with its escrow entry (Dr cash, Cr trade escrow) in one SQL transaction, **without**
+    /// the cash check — the chain has already taken the value from the wallet, so the
+    /// journal follows it even into a negative cash balance (which the wallet alarm then
+    /// names). A serial already stored is answered as stored with `false`.
+    async fn import_trade(
+        &self,
+        new: &NewTrade,
+        escrow: &JournalTx,
+    ) -> StoreResult<(TradeRecord, bool)>;
+    /// Marks mirror instruction `id` failed with the chain's `code` and `message`: the
+    /// chain definitely refused it, so it is no longer pending (`docs/exchange.md` §1).
+    async fn mirror_failed(
+        &self,
+        id: i64,
+        code: &str,
+        message: &str,
+        at_ms: i64,
+    ) -> StoreResult<()>;
+    /// Forgets the signed transaction of pending mirror instruction `id` (its nonce was
+    /// taken by another transaction, so it can never apply): the next pass signs it anew.
+    /// The chain applies a wallet reference once, so a new signature never moves money twice.
+    async fn mirror_resign(&self, id: i64) -> StoreResult<()>;
+    /// Mirror instructions marked failed: (count, Σ amount in fen).
+    async fn mirror_failed_count(&self) -> StoreResult<(u64, i64)>;
     /// `placing` → `placed` (the chain took the order); a trade already decided is
     /// answered unchanged.
     async fn trade_placed(&self, serial: &str, at_ms: i64) -> StoreResult<TradeRecord>;

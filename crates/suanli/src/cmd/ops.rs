@@ -25,7 +25,7 @@ pub enum OpsCmd {
 #[derive(Debug, Args)]
 pub struct ReconcileArgs {
     /// The platform's data directory (ops.db and the embedded node under node/), as given
-    /// to `suanli serve --data`.
+    /// to `suanli serve --data`, or a demo's (`suanli demo --data`: platform/ and node/).
     #[arg(long = "data", default_value = "suanli-data/platform")]
     pub data_dir: PathBuf,
     /// PostgreSQL URL of the operations store (default: SQLite in the data directory).
@@ -55,7 +55,8 @@ fn run_reconcile(a: ReconcileArgs) -> anyhow::Result<()> {
     if a.json {
         println!(
             "{}",
-            serde_json::json!({"mirrored": sent, "customers": checked, "differences": diffs,
+            serde_json::json!({"mirrored": sent, "mirror_failed": r.mirror_failed,
+                "customers": checked, "differences": diffs,
                 "suppliers": suppliers,
                 // Issue 18: the exchange's trades (docs/exchange.md §5).
                 "orders": r.trades.orders, "orders_on_chain": r.trades.orders_on_chain,
@@ -72,7 +73,10 @@ fn run_reconcile(a: ReconcileArgs) -> anyhow::Result<()> {
                 );
             }
         }
-        println!("mirrored {sent} pending instruction(s); compared {checked} customer(s)");
+        println!(
+            "mirrored {sent} pending instruction(s) ({} marked failed); compared {checked} customer(s)",
+            r.mirror_failed
+        );
         let t = &r.trades;
         println!(
             "trades: {} order(s), {} on the chain, {} placing; check-ins {} on the chain, {} billed; journal − chain {} fen",

@@ -182,7 +182,7 @@ pub fn schemas() -> Value {
     let trade = json!({"type": "object", "properties": {
         "serial": {"type": "string"}, "org_id": int, "user_id": int, "offer_id": int, "chain_offer_id": int,
         "supplier_org": int, "units": int, "duration_minutes": int, "payg": {"type": "boolean"},
-        "value_fen": int, "source": {"type": "string", "enum": ["web", "presigned"]}, "tx_ref": {"type": "string"},
+        "value_fen": int, "source": {"type": "string", "enum": ["web", "presigned", "chain"]}, "tx_ref": {"type": "string"},
         "status": {"type": "string", "enum": ["placing", "placed", "active", "closed", "refused"]},
         "refusal_code": ns, "refusal_message": ns, "close_reason": ns, "escrow_tx_id": int,
         "paid_fen": int, "refunded_fen": int, "checkins": int, "rating_ref": ns,

@@ -434,11 +434,9 @@ async fn store_and_submit(
     s.metrics.trade_order();
     // The wallet must hold what the journal's cash holds before the chain escrows from
     // it: send the mirror's pending mints first (a failure is left to the worker).
-    if let Some(m) = &s.mirror {
+    {
         let _signing = s.operator_lock.lock().await;
-        if let Err(e) =
-            crate::payment::pump_mirror(s.store.as_ref(), m.as_ref(), s.clock.now_unix_ms()).await
-        {
+        if let Err(e) = crate::exchange::send_outbox(s, s.clock.now_unix_ms()).await {
             tracing::warn!(error = %e, "wallet mirror not sent before the order");
         }
     }
@@ -486,6 +484,9 @@ pub async fn place_presigned(
     let facts = blocking(move || l.check_order(&h))
         .await
         .map_err(|e| forged(&e.to_string()))?;
+    if let Some(done) = already_placed(s, a, &facts).await? {
+        return Ok(done);
+    }
     let (offer_id, supplier) = check_facts(s, a, &ledger, &facts).await?;
     let value = super::amount(facts.value_fen, "tx")?;
     super::trade_members::ensure_limit(s, a, &did).await?;
@@ -504,11 +505,44 @@ pub async fn place_presigned(
         source: "presigned",
         idem_key: key.as_str().to_owned(),
         body_digest: body,
-        tx_ref: facts.tx_ref,
+        tx_ref: facts.tx_ref.clone(),
         tx_hex,
         at_ms: s.clock.now_unix_ms(),
     };
-    store_and_submit(s, &ledger, new).await
+    match store_and_submit(s, &ledger, new).await {
+        // Another request with the same bytes (under another key) stored it first.
+        Err(e) => match already_placed(s, a, &facts).await? {
+            Some(done) if !matches!(e, ServiceError::Invalid { .. }) => Ok(done),
+            _ => Err(e),
+        },
+        ok => ok,
+    }
+}
+
+/// The same pre-signed order sent again under another `Idempotency-Key`: the platform
+/// holds its serial already. The caller's own organisation's trade carried by the same
+/// transaction is answered as a replay (a refused one with its refusal); any other trade
+/// with that serial is `409 trade_exists`. Never a second escrow.
+async fn already_placed(
+    s: &AppState,
+    a: &Authed,
+    f: &OrderFacts,
+) -> ServiceResult<Option<TradeOutcome>> {
+    let Some(t) = s.store.get_trade(&f.serial.to_ascii_lowercase()).await? else {
+        return Ok(None);
+    };
+    let mine = super::keys::mine_or_none(s, a).await?;
+    if t.org == a.org.id
+        && t.tx_ref == f.tx_ref
+        && f.signer_key_hex.eq_ignore_ascii_case(&mine.public_key)
+    {
+        return answer(t, true).map(Some);
+    }
+    Err(ServiceError::Conflict {
+        code: "trade_exists",
+        field: Some("tx".into()),
+        message: format!("a trade with serial {} exists already", f.serial),
+    })
 }
 
 /// A pre-signed order's channel delegation must name the platform's channel key and

@@ -9,6 +9,8 @@ use std::sync::Arc;
 use suanli_platform_domain::clock::ManualClock;
 use suanli_platform_http::config::{Argon2Config, Config, Secret};
 
+pub mod offers;
+
 pub const ADMIN_PASSWORD: &str = "Bootstrap-Admin-Pw-1";
 /// 2023-11-14T22:13:20Z.
 pub const T0_MS: i64 = 1_700_000_000_000;

@@ -224,7 +224,8 @@ pub trait MoneyStore: Send + Sync {
     /// Bill lines for a period: one page (`f.limit`, after `f.after`) in the order
     /// customer, product, charging mode.
     async fn bills(&self, f: &BillFilter) -> StoreResult<Vec<BillLine>>;
-    /// Mirror instructions not yet sent, oldest first.
+    /// Mirror instructions not yet sent and not marked failed (`TradeStore::mirror_failed`),
+    /// oldest first.
     async fn mirror_pending(&self, limit: u32) -> StoreResult<Vec<MirrorRecord>>;
     /// Stores the signed chain transaction of a pending mirror instruction before it is
     /// submitted; refused ([`StoreError::NotFound`]) when one is already stored or the

@@ -50,7 +50,7 @@ macro_rules! money_bills {
             }
 
             async fn mirror_pending(&self, limit: u32) -> StoreResult<Vec<MirrorRecord>> {
-                let rows = sqlx::query("SELECT id, journal_tx_id, org_id, op, amount_fen, sent_ref, signed_ref, signed_tx FROM mirror_outbox WHERE sent_ref IS NULL ORDER BY id LIMIT $1")
+                let rows = sqlx::query("SELECT id, journal_tx_id, org_id, op, amount_fen, sent_ref, signed_ref, signed_tx FROM mirror_outbox WHERE sent_ref IS NULL AND failed_code IS NULL ORDER BY id LIMIT $1")
                     .bind(limit_of(limit))
                     .fetch_all(&self.pool)
                     .await

@@ -198,6 +198,76 @@ macro_rules! trade_store {
                 Ok((out, false))
             }
 
+            async fn import_trade(
+                &self,
+                n: &NewTrade,
+                escrow: &JournalTx,
+            ) -> StoreResult<(TradeRecord, bool)> {
+                let (_g, mut tx) = self.m_begin(Some(n.org)).await?;
+                let prior = sqlx::query("SELECT serial FROM trade_orders WHERE serial = $1")
+                    .bind(n.serial.clone())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                if prior.is_some() {
+                    let out = Self::tr_row_in(&mut tx, &n.serial).await?;
+                    return Ok((out, false));
+                }
+                debug_assert_eq!(escrow.total(), n.value, "the escrow entry moves the order's value");
+                // No cash check: the chain took the value from the wallet already.
+                let (jid, _) = Self::post_idem(&mut tx, escrow, None, "trade", n.at_ms).await?;
+                Self::tr_insert(&mut tx, n, jid).await?;
+                sqlx::query("UPDATE trade_orders SET status = 'placed', decided_ms = $1 WHERE serial = $2")
+                    .bind(n.at_ms)
+                    .bind(n.serial.clone())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                let out = Self::tr_row_in(&mut tx, &n.serial).await?;
+                tx.commit().await.map_err(db_err)?;
+                Ok((out, true))
+            }
+
+            async fn mirror_failed(&self, id: i64, code: &str, message: &str, at_ms: i64) -> StoreResult<()> {
+                let n = sqlx::query(
+                    "UPDATE mirror_outbox SET failed_code = $1, failed_message = $2, failed_ms = $3 \
+                     WHERE id = $4 AND sent_ref IS NULL AND failed_code IS NULL",
+                )
+                .bind(code.to_owned())
+                .bind(message.chars().take(crate::trades::REFUSAL_MESSAGE_CHARS_MAX).collect::<String>())
+                .bind(at_ms)
+                .bind(id)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?
+                .rows_affected();
+                if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+            }
+
+            async fn mirror_resign(&self, id: i64) -> StoreResult<()> {
+                let n = sqlx::query(
+                    "UPDATE mirror_outbox SET signed_ref = NULL, signed_tx = NULL \
+                     WHERE id = $1 AND sent_ref IS NULL AND failed_code IS NULL",
+                )
+                .bind(id)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?
+                .rows_affected();
+                if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+            }
+
+            async fn mirror_failed_count(&self) -> StoreResult<(u64, i64)> {
+                let r = sqlx::query(
+                    "SELECT CAST(COUNT(*) AS BIGINT) AS n, CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) AS fen \
+                     FROM mirror_outbox WHERE failed_code IS NOT NULL",
+                )
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok((u64::try_from(r.i64("n")?).map_err(cor)?, r.i64("fen")?))
+            }
+
             async fn trade_placed(&self, serial: &str, at_ms: i64) -> StoreResult<TradeRecord> {
                 let (_g, mut tx, row) = self.tr_begin(serial).await?;
                 if row.status != TradeStatus::Placing {

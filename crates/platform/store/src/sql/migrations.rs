@@ -105,6 +105,12 @@ pub(super) fn sqlite_migrator() -> Migrator {
                 "market demands",
                 include_str!("../../migrations/sqlite/0016_market_demands.sql"),
             ),
+            // ── issue 18, the exchange worker's robustness ──
+            migration(
+                19,
+                "exchange robust",
+                include_str!("../../migrations/sqlite/0019_exchange_robust.sql"),
+            ),
         ]),
         ..Migrator::DEFAULT
     }
@@ -201,6 +207,12 @@ pub(super) fn pg_migrator() -> Migrator {
                 16,
                 "market demands",
                 include_str!("../../migrations/postgres/0016_market_demands.sql"),
+            ),
+            // ── issue 18, the exchange worker's robustness ──
+            migration(
+                19,
+                "exchange robust",
+                include_str!("../../migrations/postgres/0019_exchange_robust.sql"),
             ),
         ]),
         ..Migrator::DEFAULT
