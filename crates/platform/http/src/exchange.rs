@@ -492,6 +492,7 @@ pub async fn pass(s: &AppState, watch: &mut Watch) -> Result<(), ExchangeError> 
         return Ok(());
     };
     sync_all(s.store.as_ref(), &ledger, now).await?;
+    crate::service::trade_notices::relay(s).await; // issue 18, billing: notices → messages
     if s.mirror.is_none() {
         return Ok(());
     }
