@@ -67,6 +67,8 @@ pub mod supply;
 pub mod trade_book; // issue 16, supplier money
 // Issue 18, H-trades: the exchange's chain side.
 pub mod trade_ledger;
+// Issue 18, billing: top-ups, channel notices, channels and bundles for the platform.
+pub mod trade_desk;
 pub mod wiring;
 
 pub use error::BridgeError;

@@ -179,6 +179,9 @@ impl LedgerTradeBook {
                     cost_fen: fen(c.cost_fen)?,
                     at_ms: at,
                     kind: "checkin",
+                    seq: r.seq,
+                    height: r.height,
+                    tx_ref: r.tx_id.to_string(),
                 }),
                 RecordData::ChannelCheckin(c) => out.checkins.push(ChainCheckIn {
                     n: c.n,
@@ -188,6 +191,9 @@ impl LedgerTradeBook {
                     cost_fen: fen(c.cost_fen)?,
                     at_ms: at,
                     kind: "channel_checkin",
+                    seq: r.seq,
+                    height: r.height,
+                    tx_ref: r.tx_id.to_string(),
                 }),
                 RecordData::ChannelOpen(o) if !o.settled_before_fen.is_zero() => {
                     // Opening a channel settles the whole minutes since the last
@@ -212,6 +218,9 @@ impl LedgerTradeBook {
                         cost_fen: fen(o.settled_before_fen)?,
                         at_ms: at,
                         kind: "channel_open",
+                        seq: r.seq,
+                        height: r.height,
+                        tx_ref: r.tx_id.to_string(),
                     });
                 }
                 RecordData::Fund(f) => out.topups.push(ChainTopUp {
@@ -236,6 +245,9 @@ impl LedgerTradeBook {
                             cost_fen: Fen::new(paid)?,
                             at_ms: at,
                             kind: "close_tail",
+                            seq: r.seq,
+                            height: r.height,
+                            tx_ref: r.tx_id.to_string(),
                         });
                     }
                     out.close = Some(ChainClose {

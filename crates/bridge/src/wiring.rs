@@ -65,6 +65,9 @@ pub struct LedgerPorts {
     pub trades: LedgerTrades,
     /// The organisation wallets' mirror: only where the genesis operator's key is.
     pub mirror: Option<LedgerMirror>,
+    // --- issue 18, billing
+    /// Top-ups, channel notices, channels and bundles of trades.
+    pub desk: crate::trade_desk::LedgerTradeDesk,
 }
 
 impl LedgerPorts {
@@ -86,6 +89,7 @@ impl LedgerPorts {
         };
         // --- trades (issue 18, H-trades)
         let platform = platform.with_trade_ledger(Arc::new(self.trades));
+        let platform = platform.with_trade_desk(Arc::new(self.desk)); // issue 18, billing
         let platform = match self.mirror {
             Some(m) => platform.with_mirror(Arc::new(m)),
             None => platform,
@@ -266,7 +270,9 @@ impl PlatformLedger {
                 self.channel.clone(),
                 LedgerTradeBook::new(Arc::clone(&self.client), Arc::clone(&self.clock)),
             )
-            .with_channels(channel_slot),
+            .with_channels(Arc::clone(&channel_slot)),
+            // --- issue 18, billing
+            desk: crate::trade_desk::LedgerTradeDesk::new(Arc::clone(&self.client), channel_slot),
             mirror: signer
                 .as_ref()
                 .map(|op| LedgerMirror::new(Arc::clone(&self.client), op.clone())),

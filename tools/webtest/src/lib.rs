@@ -17,6 +17,8 @@ pub mod onboarding;
 pub mod shots;
 pub mod shots_supplier; // issue 16, the supplier console's screenshots
 pub mod webdriver;
+// Issue 18, billing: page text for language checks.
+pub mod text;
 
 /// A failure of the tooling (the harness, a seeding request, the browser).
 #[derive(Debug, thiserror::Error)]

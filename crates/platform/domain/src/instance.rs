@@ -161,9 +161,10 @@ pub fn step_prepaid(
     }
 }
 
-/// The usage source: how many minutes of use an instance had in `[from, to)`. The trade
-/// chain's check-ins will be one source once trades exist; [`MeteredUsage`] is the one
-/// that exists now.
+/// The usage source: how many minutes of use an instance had in `[from, to)`.
+/// [`MeteredUsage`] meters catalogue instances on the platform;
+/// [`crate::trade_bills::CheckinUsage`] is the trade chain's check-ins, already priced by
+/// the chain, from which trades are billed (`docs/exchange.md` §6).
 pub trait UsageSource: Send + Sync + std::fmt::Debug {
     /// Minutes of use of `instance` in `[from_ms, to_ms)`.
     fn minutes(&self, instance: i64, from_ms: i64, to_ms: i64) -> u64;

@@ -44,6 +44,8 @@ pub mod supply;
 pub mod throttle;
 // Orders of supplier offers as trades on the trade chain (issue 18).
 pub mod trades;
+// Bills of trades from the chain's check-ins (issue 18, billing).
+pub mod trade_bills;
 pub mod validate;
 
 pub use authz::{OrgVisibility, Principal};

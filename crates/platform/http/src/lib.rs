@@ -74,6 +74,8 @@ pub mod market_index;
 // --- trades (issue 18, H-trades)
 pub mod exchange;
 pub mod trade_ledger;
+// Issue 18, billing: bills, notices and the operator view's chain side.
+pub mod trade_desk;
 
 use config::Config;
 use std::net::SocketAddr;
@@ -226,6 +228,10 @@ pub struct AppState {
     /// Serialises the exchange's transactions signed with the operator key (wallet mints,
     /// burns and member limits), so two of them never take the same nonce.
     pub operator_lock: Arc<tokio::sync::Mutex<()>>,
+    // --- issue 18, billing
+    /// Top-ups, channel notices, channels and bundles of trades (`docs/exchange.md` §6–8),
+    /// when a chain is attached.
+    pub trade_desk: Option<Arc<dyn trade_desk::TradeDesk>>,
 }
 
 impl AppState {
@@ -318,6 +324,7 @@ impl Platform {
             mirror: None,
             exchange_kick: Arc::default(),
             operator_lock: Arc::default(),
+            trade_desk: None, // issue 18, billing
         };
         let platform = Self { state };
         platform.bootstrap(config).await?;
@@ -434,6 +441,12 @@ impl Platform {
     /// Attaches the trade chain's exchange side (orders as trades, wallets).
     pub fn with_trade_ledger(mut self, ledger: Arc<dyn trade_ledger::TradeLedger>) -> Self {
         self.state.trade_ledger = Some(ledger);
+        self
+    }
+
+    /// Attaches the trade desk (issue 18, billing: top-ups, notices, channels, bundles).
+    pub fn with_trade_desk(mut self, desk: Arc<dyn trade_desk::TradeDesk>) -> Self {
+        self.state.trade_desk = Some(desk);
         self
     }
 

@@ -74,6 +74,14 @@ pub struct ChainCheckIn {
     /// `checkin`, `channel_checkin`, `close_tail` or `channel_open` (number 0: the minutes
     /// since the last check-in settled when a channel opened).
     pub kind: &'static str,
+    // --- issue 18, bills from check-ins (billing helper)
+    /// The chain record that holds it: its sequence number among the trade's records
+    /// (the close's record for a `close_tail`, the channel's opening for `channel_open`).
+    pub seq: u32,
+    /// The block height of that record.
+    pub height: u64,
+    /// The transaction that wrote it (64 hex).
+    pub tx_ref: String,
 }
 
 /// A top-up of the escrow.

@@ -315,6 +315,9 @@ async fn the_chains_top_ups_are_followed_into_the_journal() {
         cost_fen: f(1_500),
         at_ms: T0,
         kind: "checkin",
+        seq: 0,
+        height: 0,
+        tx_ref: String::new(),
     }];
     c.paid_fen = f(1_500);
     c.close = Some(suanli_platform_http::trade_book::ChainClose {

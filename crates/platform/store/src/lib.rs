@@ -55,6 +55,8 @@ mod hosted_agents;
 mod work_orders; // issue 16, platform-hosted agents
 // Trades on the trade chain (issue 18).
 mod trades;
+// Issue 18, billing: channel notices and the operator's reads of trades.
+mod trade_notices;
 
 pub use hosted_agents::{
     HostedAgentRecord, HostedAgentStore, HostedPolicy, HostedStatus, NewHostedAgent,
@@ -75,6 +77,7 @@ pub use suppliers::{
     CLAIMED_CREDIT_CODE, QUALIFICATION_SHA256, SupplierStore, qualification_sha256,
 };
 pub use supply::*;
+pub use trade_notices::*; // issue 18, billing
 pub use trades::*;
 pub use work_orders::{NewWorkOrder, WorkOrderRecord, WorkOrderStore}; // issue 17
 
@@ -146,6 +149,7 @@ pub trait OpsStore:
     + HostedAgentStore // issue 16, platform-hosted agents
     + MarketStore // issue 17
     + TradeStore // issue 18
+    + TradeNoticeStore // issue 18, billing
     + Send
     + Sync
     + std::fmt::Debug

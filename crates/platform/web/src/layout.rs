@@ -200,6 +200,8 @@ pub const OPS: Section = Section {
             "sm.payouts",
             Some(Permission::FinanceRead),
         ),
+        // Issue 18, billing: the operator's view of the exchange.
+        ("/ops/trades", "to.title", Some(Permission::FinanceRead)),
         ("/ops/audit", "ops.audit", Some(Permission::AuditRead)),
         // --- supply (issue 16, supply helper)
         (
@@ -260,6 +262,12 @@ pub const SUPPLIER: Section = Section {
         (
             "/supplier/agent-keys",
             "ak.title",
+            Some(Permission::SupplyRead),
+        ),
+        // Issue 18, billing: trades placed through the platform.
+        (
+            "/supplier/exchange",
+            "tb.supplied",
             Some(Permission::SupplyRead),
         ),
     ],

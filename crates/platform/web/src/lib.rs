@@ -229,6 +229,8 @@ pub fn router(app: AppState, api: Router) -> Router {
         .merge(console::work_orders::routes())
         // Issue 18, H-trades: the exchange.
         .merge(console::trades::routes())
+        .merge(console::trade_bills::routes()) // issue 18, billing
+        .merge(ops_pages::trades::routes()) // issue 18, billing
         .fallback(fallback)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -139,6 +139,7 @@ pub async fn pass(s: &AppState, watch: &mut Watch) -> Result<(), ExchangeError> 
         return Ok(());
     };
     follow_all(s.store.as_ref(), &ledger, &mut watch.cursors, now).await?;
+    crate::service::trade_notices::relay(s).await; // issue 18, billing: notices → messages
     if s.mirror.is_none() {
         return Ok(());
     }

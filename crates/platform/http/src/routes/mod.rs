@@ -84,6 +84,8 @@ pub mod supply_onboarding;
 pub mod market;
 // Issue 18, H-trades: the exchange.
 pub mod trades;
+// Issue 18, billing: bills, top-ups, bundles, the operator's view.
+pub mod trade_ops;
 
 /// Every route: the main table and the parts' tables chained (router, OpenAPI, tests).
 pub fn all() -> impl Iterator<Item = &'static RouteDoc> + Clone {
@@ -95,6 +97,7 @@ pub fn all() -> impl Iterator<Item = &'static RouteDoc> + Clone {
         .chain(supply_hosted::ROUTES) // issue 16, platform-hosted agents
         .chain(market::ROUTES)
         .chain(trades::ROUTES) // issue 18
+        .chain(trade_ops::ROUTES) // issue 18, billing
 }
 
 /// The OpenAPI tags, each with its description, in document order.
@@ -146,6 +149,9 @@ pub fn tag_of(path: &str) -> &'static str {
     let rest = path.strip_prefix("/api/v1/").unwrap_or("");
     if rest.starts_with("ops/suppliers") {
         return "supplier";
+    }
+    if rest.starts_with("ops/trades") {
+        return "trades"; // issue 18, billing: the operator's view of the exchange
     }
     let first = rest.split('/').next().unwrap_or("");
     match first {
@@ -341,6 +347,10 @@ fn response_schemas() -> Value {
     }
     // Issue 18, the exchange.
     if let (Some(all), Value::Object(more)) = (all.as_object_mut(), trades::schemas()) {
+        all.extend(more);
+    }
+    // Issue 18, billing.
+    if let (Some(all), Value::Object(more)) = (all.as_object_mut(), trade_ops::schemas()) {
         all.extend(more);
     }
     all

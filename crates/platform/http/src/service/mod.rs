@@ -66,6 +66,10 @@ pub mod market;
 // issue 18, H-trades
 pub mod trade_members;
 pub mod trades;
+// Issue 18, billing: bills from check-ins, channel notices, the operator's view.
+pub mod trade_bills;
+pub mod trade_notices;
+pub mod trade_ops;
 
 use crate::AppState;
 use crate::auth::{Authed, Via};

@@ -4,7 +4,7 @@
 //! customer organisation.
 
 mod supplier_money; // issue 16, supplier money
-mod trades; // issue 18, trades
+pub(crate) mod trades; // issue 18, trades
 
 use crate::decode;
 use crate::money::*;

@@ -15,7 +15,7 @@ use suanli_platform_domain::rejection::MoneyRejection;
 use suanli_platform_domain::trades::{TradeStatus, order_tx};
 use suanli_platform_domain::{OrgId, UserId};
 
-const TRADE_COLS: &str = "serial, org_id, user_id, offer_id, chain_offer_id, supplier_org_id, units, \
+pub(crate) const TRADE_COLS: &str = "serial, org_id, user_id, offer_id, chain_offer_id, supplier_org_id, units, \
      duration_minutes, payg, value_fen, source, tx_ref, tx_hex, status, refusal_code, refusal_message, \
      close_reason, escrow_tx_id, paid_fen, refunded_fen, checkins, rating_ref, created_ms, decided_ms, \
      closed_ms";
@@ -24,7 +24,7 @@ const ALARM_COLS: &str = "id, org_id, journal_fen, chain_fen, raised_ms";
 /// Statuses whose records the journal still follows.
 const LIVE: &str = "('placing', 'placed', 'active')";
 
-fn trade(r: &(impl Cols + ?Sized)) -> StoreResult<TradeRecord> {
+pub(crate) fn trade(r: &(impl Cols + ?Sized)) -> StoreResult<TradeRecord> {
     let u64_of = |v: i64| u64::try_from(v).map_err(cor);
     let u32_of = |v: i64| u32::try_from(v).map_err(cor);
     Ok(TradeRecord {

@@ -105,6 +105,12 @@ pub(super) fn sqlite_migrator() -> Migrator {
                 "market demands",
                 include_str!("../../migrations/sqlite/0016_market_demands.sql"),
             ),
+            // ── issue 18, billing: channel notices ──
+            migration(
+                18,
+                "trade notices",
+                include_str!("../../migrations/sqlite/0018_trade_notices.sql"),
+            ),
             // ── issue 18, the exchange worker's robustness ──
             migration(
                 19,
@@ -207,6 +213,12 @@ pub(super) fn pg_migrator() -> Migrator {
                 16,
                 "market demands",
                 include_str!("../../migrations/postgres/0016_market_demands.sql"),
+            ),
+            // ── issue 18, billing: channel notices ──
+            migration(
+                18,
+                "trade notices",
+                include_str!("../../migrations/postgres/0018_trade_notices.sql"),
             ),
             // ── issue 18, the exchange worker's robustness ──
             migration(

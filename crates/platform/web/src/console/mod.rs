@@ -322,6 +322,8 @@ mod team;
 pub mod work_orders;
 // Issue 18, H-trades: the exchange.
 pub mod trades;
+// Issue 18, billing: bills, statement, top-up, bundle download.
+pub mod trade_bills;
 
 pub use lists::*;
 pub use mfa::*;

@@ -65,6 +65,7 @@ pub async fn list(State(s): State<WebState>, ctx: Ctx) -> PageResult {
         @if a.principal.has(Permission::UserManage) {
             p { a href="/console/trades/members" { (ctx.t("tr.members")) } }
         }
+        p { a #statement-link href="/console/trades/statement" { (ctx.t("tb.statement")) } } // issue 18, billing
         @if trades.is_empty() { p.empty { (ctx.t("list.empty")) } } @else {
             table.data #my-trades {
                 thead { tr {
@@ -92,10 +93,16 @@ pub async fn detail(State(s): State<WebState>, ctx: Ctx, Path(serial): Path<Stri
     render_detail(&s, &ctx, &serial, &FormErrors::default()).await
 }
 
-async fn render_detail(s: &WebState, ctx: &Ctx, serial: &str, errors: &FormErrors) -> PageResult {
+pub(crate) async fn render_detail(
+    s: &WebState,
+    ctx: &Ctx,
+    serial: &str,
+    errors: &FormErrors,
+) -> PageResult {
     let a = ctx.require(Permission::AccountRead)?;
     let lang = ctx.lang;
     let d = tr::detail(&s.app, a, serial).await?;
+    let bill = super::trade_bills::bill_panel(s, ctx, a, serial, errors).await; // issue 18, billing
     let t = &d.trade;
     let body = html! {
         h1 { (ctx.t("tr.trade")) " " code { (t.serial) } }
@@ -121,6 +128,7 @@ async fn render_detail(s: &WebState, ctx: &Ctx, serial: &str, errors: &FormError
                 None => { p { (ctx.t("wo.not_yet")) } }
             }
         }
+        (bill)
         h2 { (ctx.t("tr.records")) }
         @match &d.chain {
             None => { p.empty { (ctx.t("tr.not_on_chain")) } }

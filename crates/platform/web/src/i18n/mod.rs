@@ -201,6 +201,8 @@ mod texts_trades;
 mod texts_user;
 // Issue 17: the market in the product.
 mod texts_market;
+// Issue 18, billing.
+mod texts_trade_bills;
 
 pub use texts_admin::ADMIN_TEXTS;
 pub use texts_market::MARKET_TEXTS;
@@ -209,6 +211,7 @@ pub use texts_supply_agent::SUPPLY_AGENT_TEXTS;
 pub use texts_supply_catalog::SUPPLY_CATALOG_TEXTS;
 pub use texts_supply_hosted::SUPPLY_HOSTED_TEXTS;
 pub use texts_supply_money::SUPPLY_MONEY_TEXTS;
+pub use texts_trade_bills::TRADE_BILLS_TEXTS; // issue 18, billing
 pub use texts_trades::TRADES_TEXTS;
 pub use texts_user::USER_TEXTS;
 
@@ -224,6 +227,7 @@ pub fn texts() -> impl Iterator<Item = &'static (&'static str, &'static str, &'s
         .chain(SUPPLY_HOSTED_TEXTS) // issue 16, platform-hosted agents
         .chain(MARKET_TEXTS)
         .chain(TRADES_TEXTS) // issue 18
+        .chain(TRADE_BILLS_TEXTS) // issue 18, billing
 }
 
 /// Whether `key` is in the table.

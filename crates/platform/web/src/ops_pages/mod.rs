@@ -98,6 +98,8 @@ mod suppliers;
 // --- supply (issue 16, supply helper)
 pub mod supply_listings;
 mod supply_money; // issue 16, supplier money
+// Issue 18, billing: the operator's view of the exchange.
+pub mod trades;
 
 pub use acceptance::*;
 pub use audit_log::*;

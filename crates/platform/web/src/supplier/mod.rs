@@ -27,6 +27,8 @@ pub mod trades;
 pub mod agent_keys;
 pub mod hosted_agent; // issue 16, platform-hosted agents
 pub mod work_orders;
+// Issue 18, billing: the supplier's trades placed through the platform, earnings.
+pub mod exchange;
 
 /// The supplier console's pages.
 pub fn router() -> Router<WebState> {
@@ -43,6 +45,7 @@ pub fn router() -> Router<WebState> {
         // Issue 16, the agent's part.
         .merge(work_orders::routes())
         .merge(agent_keys::routes())
+        .merge(exchange::routes()) // issue 18, billing
         // Operator pages of onboarding (issue 16): the supplier review and enrolment.
         .route(
             "/ops/suppliers/registrations/{id}",

@@ -87,6 +87,9 @@ fn trade(serial: u32, consumer: &str, costs: &[(i64, i64)]) -> ChainTrade {
                 cost_fen: fen(cost),
                 at_ms: end,
                 kind: "checkin",
+                seq: 0,
+                height: 0,
+                tx_ref: String::new(),
             })
             .collect(),
         topups: Vec::new(),
@@ -402,6 +405,9 @@ async fn statements_are_idempotent_and_payouts_need_four_eyes() {
             cost_fen: fen(50),
             at_ms: late,
             kind: "checkin",
+            seq: 0,
+            height: 0,
+            tx_ref: String::new(),
         });
     }
     let st2 = run_statement(s, &w.fin[0], w.dc.org.id.get(), "2026-11")
