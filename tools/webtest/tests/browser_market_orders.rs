@@ -176,4 +176,63 @@ fn a_standing_demand_is_matched_when_a_supplier_publishes_and_confirmed_into_an_
     c.goto(&format!("{base}/market/data?gpu_model=A100&lang=en"))
         .unwrap();
     assert_eq!(count(&c, "section.market-data svg.chart rect.bar"), 1);
+
+    batch_allocation(&base, &c, &op, &api, offer);
+}
+
+/// The consumer leaves a demand for the batch allocation; the operator runs one on its
+/// page — the confirmed demand above is the consumer's learned history — compares both
+/// methods and confirms OT; the proposal reaches the consumer as its demand's match.
+fn batch_allocation(base: &str, c: &Session, op: &Session, api: &Client, offer: i64) {
+    c.goto(&format!("{base}/market/demands?lang=en")).unwrap();
+    c.fill("#f-constraint", "gpu_model == \"A100\"").unwrap();
+    c.fill("#f-max_price", "2.00").unwrap();
+    c.fill("#f-duration_h", "1").unwrap();
+    c.fill("#f-units", "1").unwrap();
+    c.click("#f-batch").unwrap();
+    c.click("#demand-form button[type=submit]").unwrap();
+    let mine = api.get("/api/v1/market/demands").unwrap().json();
+    let id = mine["items"][1]["id"].as_i64().unwrap();
+    assert_eq!(
+        (
+            mine["items"][1]["status"].as_str(),
+            mine["items"][1]["batch"].as_bool()
+        ),
+        (Some("open"), Some(true)),
+        "{mine}"
+    );
+    op.goto(&format!("{base}/ops/market/allocations?lang=en"))
+        .unwrap();
+    op.click("#alloc-run button[type=submit]").unwrap();
+    assert_eq!(count(op, "#allocation[data-status=proposed]"), 1);
+    assert_eq!(
+        count(op, "#alloc-comparison tr[data-row] td[data-method]"),
+        8,
+        "four figures for each of the two methods"
+    );
+    assert_eq!(
+        count(
+            op,
+            &format!("table.proposals[data-method=ot_learned] tr[data-demand='{id}']")
+        ),
+        1
+    );
+    let facts = op.text("#allocation p.hint").unwrap();
+    // One listed resource only: its confirmed demand had no alternative to learn from.
+    assert!(facts.contains("0 of 1 organisations"), "{facts}");
+    op.click("form[data-confirm-method=ot_learned] button[type=submit]")
+        .unwrap();
+    assert_eq!(count(op, "#allocation[data-status=confirmed]"), 1);
+    let d = demand(api, id);
+    assert_eq!(
+        (d["status"].as_str(), d["match"]["offer_id"].as_i64()),
+        (Some("matched"), Some(offer)),
+        "{d}"
+    );
+    assert!(d["match"]["allocation_id"].is_i64(), "{d}");
+    // The consumer cannot run one.
+    let r = api
+        .api_post("/api/v1/market/allocations", &serde_json::json!({}), None)
+        .unwrap();
+    assert_eq!(r.status, 403, "{}", r.body);
 }

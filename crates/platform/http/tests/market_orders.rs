@@ -112,6 +112,31 @@ fn the_operators_batch_allocation_compares_both_methods_and_sends_the_confirmed_
     let m = market();
     let (org_a, a) = customer(&m.srv, &m.op, "Startup A", "starta");
     let (_, b) = customer(&m.srv, &m.op, "Startup B", "startb");
+    // A's history: a demand matched at once to one of the two A100s and confirmed into a
+    // trade (recorded in the store here: no trade chain in this test).
+    let (_, h) = post_demand(
+        &m.srv,
+        &a,
+        json!({"constraint": "gpu_model == \"A100\" and mem_gb >= 80",
+            "max_price_fen_per_min": 400, "duration_min": 60, "units": 1}),
+    );
+    assert_eq!(h["demand"]["status"], "matched", "{h}");
+    let hid = h["demand"]["id"].as_i64().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use suanli_platform_store::MarketStore;
+        let store = suanli_platform_store::SqliteStore::open(&m.srv.db_path())
+            .await
+            .unwrap();
+        let org = suanli_platform_domain::OrgId::new(org_a).unwrap();
+        store
+            .confirm_demand(org, hid, &"ab".repeat(16), 1)
+            .await
+            .unwrap();
+    });
     let d1 = batch_demand(&m.srv, &a);
     let d2 = batch_demand(&m.srv, &b);
     let d3 = batch_demand(&m.srv, &b);
@@ -143,7 +168,17 @@ fn the_operators_batch_allocation_compares_both_methods_and_sends_the_confirmed_
         (Some(3), Some(3), Some(6)),
         "{r}"
     );
-    assert_eq!(r["consumers"], 2);
+    // A's preferences are learned from its confirmed demand (one choice between the two
+    // A100s); B has no history.
+    assert_eq!(
+        (
+            r["consumers"].as_u64(),
+            r["consumers_with_history"].as_u64(),
+            r["history_choices"].as_u64()
+        ),
+        (Some(2), Some(1), Some(1)),
+        "{r}"
+    );
     let methods: Vec<&str> = r["methods"]
         .as_array()
         .unwrap()
@@ -236,7 +271,7 @@ fn the_operators_batch_allocation_compares_both_methods_and_sends_the_confirmed_
     }
     // Each organisation still sees only its own demands.
     let (_, mine) = m.srv.get("/api/v1/market/demands", &a);
-    assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+    assert_eq!(mine["items"].as_array().unwrap().len(), 2);
 }
 
 #[test]
