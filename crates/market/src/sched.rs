@@ -70,6 +70,18 @@ pub struct OtSchedule {
     pub objective: f64,
 }
 
+/// The Sinkhorn settings of a batch schedule at regularisation `epsilon` (the simulator's
+/// and the platform's batch allocation's): tolerance 1e-4, ε-scaling by 4, one thread.
+pub fn batch_params(epsilon: f64) -> SinkhornParams {
+    SinkhornParams {
+        epsilon,
+        tolerance: 1e-4,
+        iterations_max: 20_000,
+        eps_scaling_factor: 4.0,
+        parallel: false,
+    }
+}
+
 fn check_sizes(jobs: &[Job], nodes: &[Offer]) -> Result<(), MarketError> {
     if jobs.len() > JOBS_MAX || nodes.len() > NODES_MAX {
         return Err(MarketError::Sched(format!(
@@ -229,4 +241,69 @@ pub fn load(assignment: &Assignment, jobs: &[Job], nodes: usize) -> Vec<u64> {
         }
     }
     load
+}
+
+/// How an assignment serves its jobs, judged by the preferences in `prefs` (consumers
+/// missing there are indifferent).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evaluation {
+    /// Mean scaled utility over all jobs (unplaced = 0), in `[0, 1]`.
+    pub satisfaction: f64,
+    /// Share of jobs placed.
+    pub placed_share: f64,
+    /// Units placed / capacity units of all nodes.
+    pub utilisation: f64,
+    /// Units-weighted mean price of the nodes taken, fen per unit-minute.
+    pub mean_price_fen_per_unit_min: f64,
+    /// Each job's scaled utility on its node (`None`: not placed): its utility there,
+    /// with its worst feasible node 0 and its best 1 (1 when all are equally good).
+    pub per_job: Vec<Option<f64>>,
+}
+
+/// Evaluates an assignment of `jobs` to `nodes` by `prefs` (the simulator's hidden true
+/// preferences, or the platform's learned ones).
+pub fn evaluate(
+    jobs: &[Job],
+    nodes: &[Offer],
+    a: &Assignment,
+    prefs: &HashMap<ConsumerId, PrefWeights>,
+) -> Evaluation {
+    let zero = PrefWeights::zero();
+    let (mut sat, mut placed, mut used, mut paid) = (0.0, 0usize, 0u64, 0.0);
+    let mut per_job = Vec::with_capacity(jobs.len());
+    for (i, job) in jobs.iter().enumerate() {
+        let Some(j) = a
+            .node_of_job
+            .get(i)
+            .copied()
+            .flatten()
+            .filter(|&j| j < nodes.len())
+        else {
+            per_job.push(None);
+            continue;
+        };
+        let w = prefs.get(&job.demand.consumer()).unwrap_or(&zero);
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        for node in nodes.iter().filter(|n| job.feasible(n)) {
+            let u = w.utility(&features(node, &job.home_region));
+            lo = lo.min(u);
+            hi = hi.max(u);
+        }
+        let u = w.utility(&features(&nodes[j], &job.home_region));
+        let scaled = if hi > lo { (u - lo) / (hi - lo) } else { 1.0 };
+        per_job.push(Some(scaled));
+        sat += scaled;
+        placed += 1;
+        used += u64::from(job.demand.units());
+        paid += nodes[j].price_fen_per_min() as f64 * f64::from(job.demand.units());
+    }
+    let capacity: u64 = nodes.iter().map(|o| u64::from(o.units())).sum();
+    let n = jobs.len().max(1) as f64;
+    Evaluation {
+        satisfaction: sat / n,
+        placed_share: placed as f64 / n,
+        utilisation: used as f64 / capacity.max(1) as f64,
+        mean_price_fen_per_unit_min: if used > 0 { paid / used as f64 } else { 0.0 },
+        per_job,
+    }
 }

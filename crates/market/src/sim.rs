@@ -28,7 +28,6 @@ use serde::Serialize;
 use crate::MarketError;
 use crate::attrs::{ConsumerId, DemandId, Offer, OfferId, OfferSpec, SupplierId};
 use crate::matching::{Demand, DemandSpec};
-use crate::ot::SinkhornParams;
 use crate::prefs::{self, Choice, FEATURES, FitParams, PrefWeights, features};
 use crate::rng::SplitMix64;
 use crate::sched::{self, Assignment, Job};
@@ -290,46 +289,21 @@ pub fn run(params: &SimParams) -> Result<SimReport, MarketError> {
         truths.insert(c.id, c.truth);
     }
 
-    let ot_params = SinkhornParams {
-        epsilon: params.epsilon,
-        tolerance: 1e-4,
-        iterations_max: 20_000,
-        eps_scaling_factor: 4.0,
-        parallel: false,
-    };
+    let ot_params = sched::batch_params(params.epsilon);
     let ot = sched::schedule_ot(&jobs, &nodes, &learned, &ot_params)?;
     let score_rank = sched::schedule_score_rank(&jobs, &nodes)?;
     let free_mem = sched::schedule_most_free_memory(&jobs, &nodes)?;
     let oracle = sched::schedule_ot(&jobs, &nodes, &truths, &ot_params)?;
 
     let evaluate = |name: &'static str, a: &Assignment| -> SchedulerResult {
-        let mut sat = 0.0;
-        let mut placed = 0usize;
-        let mut used = 0u64;
-        let mut paid = 0.0;
-        for (i, job) in jobs.iter().enumerate() {
-            let c = &consumers[job.demand.consumer().0 as usize];
-            let Some(j) = a.node_of_job[i] else { continue };
-            let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-            for node in &nodes {
-                if job.feasible(node) {
-                    let u = c.truth.utility(&features(node, c.home));
-                    lo = lo.min(u);
-                    hi = hi.max(u);
-                }
-            }
-            let u = c.truth.utility(&features(&nodes[j], c.home));
-            sat += if hi > lo { (u - lo) / (hi - lo) } else { 1.0 };
-            placed += 1;
-            used += u64::from(job.demand.units());
-            paid += nodes[j].price_fen_per_min() as f64 * f64::from(job.demand.units());
-        }
+        let e = sched::evaluate(&jobs, &nodes, a, &truths);
         SchedulerResult {
             name,
-            satisfaction: sat / jobs.len().max(1) as f64,
-            placed_share: placed as f64 / jobs.len().max(1) as f64,
-            utilisation: used as f64 / capacity_units.max(1) as f64,
-            mean_price_fen_per_gpu_min: if used > 0 { paid / used as f64 } else { 0.0 },
+            satisfaction: e.satisfaction,
+            placed_share: e.placed_share,
+            utilisation: e.utilisation,
+            // Every simulated node has one GPU per unit.
+            mean_price_fen_per_gpu_min: e.mean_price_fen_per_unit_min,
         }
     };
     let results = vec![

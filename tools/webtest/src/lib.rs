@@ -12,6 +12,7 @@
 //! Start reading at [`harness::Harness::start`].
 
 pub mod bench;
+pub mod exchange_setup; // issues 17/18: the trading browser tests' shared setup
 pub mod harness;
 pub mod onboarding;
 pub mod shots;

@@ -12,7 +12,7 @@
 //! FAILS.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -21,135 +21,16 @@ use suanli_agent::policy::{Limits, Policy};
 use suanli_agent::provision::ManualWorkOrders;
 use suanli_agent::store::DoneStore;
 use suanli_ledger_client::supply;
-use suanli_platform_domain::clock::ManualClock;
 use suanli_primitives::{Clock, SecretKey};
 use suanli_trade::{PartyDid, op};
-use suanli_webtest::harness::{Client, HARNESS_ADMIN_PASSWORD, Harness, config};
-use suanli_webtest::onboarding::Certifier;
-use suanli_webtest::shots::login;
-use suanli_webtest::webdriver::{Driver, MISSING, Session, available};
+use suanli_webtest::exchange_setup::{
+    BUYER, BUYER_PASSWORD, LOGIN, PASSWORD, TradingPlatform, consumer, list_offer, onboard_supplier,
+};
+use suanli_webtest::harness::{Client, HARNESS_ADMIN_PASSWORD};
+use suanli_webtest::webdriver::{Driver, MISSING, available};
 
-const CODE: &str = "91510100MA6CGREEN8";
-const LOGIN: &str = "gpupark";
-const PASSWORD: &str = "Green-A100-Park-9";
-const BUYER: &str = "zhaoliu";
-const BUYER_PASSWORD: &str = "Zhao-Liu-Password-9";
 /// Longest the test waits for the exchange worker to follow the chain.
 const FOLLOW_WAIT: Duration = Duration::from_secs(60);
-const CSV: &str = "name,location,status,gpu_model,gpu_count,gpu_mem_gb,cpu_cores,ram_gb,storage_gb,tflops,region,available_from_min,available_until_min,green_share,carbon_g_per_kwh,pue,utilisation
-hydro-a100-01,Ya'an hall 1,online,gpu-a100,8,80,128,1024,7680,2496,cn-west,0,5256000,0.92,35,1.15,0.4
-";
-
-/// Real time plus an offset the test moves forward (the chain's and the agent's clock).
-#[derive(Debug, Default)]
-struct Skip(AtomicI64);
-
-impl Clock for Skip {
-    fn now_ms(&self) -> u64 {
-        suanli_primitives::SystemClock
-            .now_ms()
-            .saturating_add_signed(self.0.load(Ordering::SeqCst))
-    }
-}
-
-fn real_ms() -> i64 {
-    i64::try_from(suanli_primitives::SystemClock.now_ms()).unwrap()
-}
-
-fn session(d: &Driver) -> Session {
-    d.session(1280, 900).expect("browser session")
-}
-
-/// The supplier registers with its credential; the operator approves it.
-fn onboard_supplier(d: &Driver, base: &str, vc: &str) -> (Session, Session) {
-    let sup = session(d);
-    sup.goto(&format!("{base}/register?lang=en")).unwrap();
-    sup.click("#f-kind option[value=supplier]").unwrap();
-    sup.fill("#f-login", LOGIN).unwrap();
-    sup.fill("#f-password", PASSWORD).unwrap();
-    sup.fill("#f-password2", PASSWORD).unwrap();
-    sup.click("#f-supplier_type option[value=supplier_resource]")
-        .unwrap();
-    sup.fill("#f-s_display_name", "Li Si").unwrap();
-    sup.fill("#f-s_company_name", "GPU Park Ya'an").unwrap();
-    sup.fill("#f-s_credit_code", CODE).unwrap();
-    sup.fill("#f-s_licence_ref", "BL-2026-0815").unwrap();
-    sup.fill("#f-s_legal_person", "Wang Wu").unwrap();
-    sup.fill("#f-s_phone", "13800138001").unwrap();
-    sup.fill("#f-qualification", vc).unwrap();
-    sup.click("main form button[type=submit]").unwrap();
-    let op = session(d);
-    login(&op, base, "admin", HARNESS_ADMIN_PASSWORD).unwrap();
-    op.goto(&format!("{base}/ops/registrations?lang=en"))
-        .unwrap();
-    op.click("tr[data-registration] a.button").unwrap();
-    op.click("button.approve").unwrap();
-    login(&sup, base, LOGIN, PASSWORD).unwrap();
-    sup.goto(&format!("{base}/supplier?lang=en")).unwrap();
-    (sup, op)
-}
-
-/// Resources, a mode (built-in CPTs, ¥1.80 a minute, hourly check-ins) and an offer on
-/// the supplier's pages, published with its key; returns the platform's offer id.
-fn list_offer(s: &Session, base: &str) -> i64 {
-    s.goto(&format!("{base}/supplier/resources?lang=en"))
-        .unwrap();
-    s.fill("#f-csv", CSV).unwrap();
-    s.click("#import-form button[type=submit]").unwrap();
-    s.goto(&format!("{base}/supplier/modes?lang=en")).unwrap();
-    s.fill("#f-name", "A100 by the minute").unwrap();
-    s.fill("#f-price_fen_per_min", "180").unwrap();
-    s.fill("#f-min_charge_fen", "0").unwrap();
-    s.fill("#f-checkin_period_min", "60").unwrap();
-    s.fill("#f-trade_start_cpt", "1").unwrap();
-    s.fill("#f-checkin_cpt", "2").unwrap();
-    s.click("#mode-form button[type=submit]").unwrap();
-    s.goto(&format!("{base}/supplier/modes?lang=en")).unwrap();
-    s.fill("form[data-publish-mode] input[name=password]", PASSWORD)
-        .unwrap();
-    s.click("form[data-publish-mode] button[type=submit]")
-        .unwrap();
-    s.goto(&format!("{base}/supplier/offers?lang=en")).unwrap();
-    s.fill("#f-title", "Hydro-powered A100 80GB").unwrap();
-    s.click("#offer-form input[name=resource]").unwrap();
-    s.fill("#f-units", "1").unwrap();
-    s.fill("#f-days", "30").unwrap();
-    s.click("#offer-form button[type=submit]").unwrap();
-    s.goto(&format!("{base}/supplier/offers?lang=en")).unwrap();
-    s.click("#offers tr[data-offer] a").unwrap();
-    s.fill("#offer-action input[name=password]", PASSWORD)
-        .unwrap();
-    s.click("#offer-action button[type=submit]").unwrap();
-    let url = s.url().unwrap();
-    url.rsplit('/')
-        .next()
-        .and_then(|t| t.split('?').next())
-        .unwrap()
-        .parse()
-        .unwrap()
-}
-
-/// A personal customer registers in the portal, the operator approves it (its DID is
-/// enrolled on the trade chain as a consumer), it recharges ¥1,000 in the sandbox.
-fn consumer(d: &Driver, base: &str, op: &Session) -> Session {
-    let c = session(d);
-    c.goto(&format!("{base}/register?lang=en")).unwrap();
-    c.fill("#f-login", BUYER).unwrap();
-    c.fill("#f-password", BUYER_PASSWORD).unwrap();
-    c.fill("#f-password2", BUYER_PASSWORD).unwrap();
-    c.fill("#f-name", "Zhao Liu").unwrap();
-    c.fill("#f-id_number", "11010519491231002X").unwrap();
-    c.fill("#f-phone", "13800138000").unwrap();
-    c.click("main form button[type=submit]").unwrap();
-    op.goto(&format!("{base}/ops/registrations?lang=en"))
-        .unwrap();
-    op.click("tr[data-registration] button.approve").unwrap();
-    login(&c, base, BUYER, BUYER_PASSWORD).unwrap();
-    c.goto(&format!("{base}/console/account?lang=en")).unwrap();
-    c.fill("#f-amount", "1000").unwrap();
-    c.click("main form button[type=submit]").unwrap();
-    c
-}
 
 /// The trade as the API answers it, once `done` holds (the exchange worker follows the
 /// chain on its own timer).
@@ -375,25 +256,21 @@ fn suspend(base: &str, org: i64) {
 #[test]
 fn a_consumer_orders_an_offer_as_a_trade_uses_stops_and_rates_it() {
     let dir = tempfile::tempdir().unwrap();
-    let pclock = Arc::new(ManualClock::new(real_ms().unsigned_abs()));
-    let chain_clock = Arc::new(Skip::default());
-    let h = Harness::start_with_ledger_on(config(dir.path()), pclock.clone(), chain_clock.clone())
-        .unwrap();
+    let TradingPlatform {
+        h,
+        pclock,
+        chain_clock,
+        vc,
+    } = TradingPlatform::start(dir.path()).unwrap();
     let base = h.base.clone();
     let ledger = h.ledger.as_ref().unwrap().client.clone();
-    let certifier = Certifier::open(ledger.as_ref(), dir.path()).unwrap();
-    let cpt = certifier.register_cpt(ledger.as_ref()).unwrap();
-    let vc = certifier
-        .issue(cpt, CODE, 0, chain_clock.now_ms())
-        .unwrap()
-        .to_string();
     assert!(available(), "{MISSING}");
     let d = Driver::start().expect(MISSING);
 
     // The supplier lists an offer; the operator approves the listing.
-    let (sup, op) = onboard_supplier(&d, &base, &vc);
+    let (sup, op) = onboard_supplier(&d, &base, &vc).unwrap();
     let supplier_did = PartyDid::parse(&sup.text("#supplier-did").unwrap()).unwrap();
-    let offer = list_offer(&sup, &base);
+    let offer = list_offer(&sup, &base).unwrap();
     op.goto(&format!("{base}/ops/suppliers/listings?lang=en"))
         .unwrap();
     op.click(&format!("tr[data-listing='{offer}'] button.approve"))
@@ -423,7 +300,7 @@ fn a_consumer_orders_an_offer_as_a_trade_uses_stops_and_rates_it() {
     let token = token["token"].as_str().unwrap().to_owned();
 
     // The consumer, approved and recharged: the wallet holds its cash.
-    let c = consumer(&d, &base, &op);
+    let c = consumer(&d, &base, &op).unwrap();
     let mut api = Client::new(&base);
     api.login(BUYER, BUYER_PASSWORD).unwrap();
 

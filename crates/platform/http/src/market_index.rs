@@ -151,6 +151,23 @@ pub struct MarketIndex {
     policy: IncentivePolicy,
     current: std::sync::RwLock<Option<Arc<Snapshot>>>,
     build: tokio::sync::Mutex<()>,
+    /// Demands being confirmed into orders now (one confirmation at a time per demand).
+    confirming: Arc<std::sync::Mutex<std::collections::HashSet<i64>>>,
+}
+
+/// Held while a demand is confirmed; frees it when dropped.
+#[derive(Debug)]
+pub struct Confirming {
+    set: Arc<std::sync::Mutex<std::collections::HashSet<i64>>>,
+    id: i64,
+}
+
+impl Drop for Confirming {
+    fn drop(&mut self) {
+        if let Ok(mut set) = self.set.lock() {
+            set.remove(&self.id);
+        }
+    }
 }
 
 impl Default for MarketIndex {
@@ -166,7 +183,17 @@ impl MarketIndex {
             policy,
             current: std::sync::RwLock::new(None),
             build: tokio::sync::Mutex::new(()),
+            confirming: Arc::default(),
         }
+    }
+
+    /// Marks demand `id` as being confirmed; `None` while another request confirms it.
+    pub fn begin_confirm(&self, id: i64) -> Option<Confirming> {
+        let mut set = self.confirming.lock().ok()?;
+        set.insert(id).then(|| Confirming {
+            set: Arc::clone(&self.confirming),
+            id,
+        })
     }
 
     /// The published incentive policy the index ranks by.

@@ -67,6 +67,9 @@ mod market;
 pub use market::{
     DEMANDS_OPEN_MAX, DemandMatch, DemandRecord, DemandStatus, MarketStore, NewDemand,
 };
+// The operator's batch allocations of standing demands (issue 17).
+mod market_alloc;
+pub use market_alloc::{AllocationRecord, AllocationStore};
 pub use money::*;
 pub use records::*;
 pub use sql::{PG_AUDIT_BATCH_MAX, PgStore, SqliteStore};
@@ -148,6 +151,7 @@ pub trait OpsStore:
     + WorkOrderStore
     + HostedAgentStore // issue 16, platform-hosted agents
     + MarketStore // issue 17
+    + AllocationStore // issue 17, batch allocations
     + TradeStore // issue 18
     + TradeNoticeStore // issue 18, billing
     + Send

@@ -5,10 +5,13 @@
 //! versions written or moved, resources or modes changed, an organisation's status or
 //! name changed; migration `0014_market`, both dialects).
 //!
-//! It also keeps consumers' **standing demands** (`market_demands`, migration
-//! `0016_market_demands`): open until matched,
-//! cancelled or expired; a status moves only from `open`, checked in the statement that
-//! moves it, and a match leaves its message for the organisation in the same transaction.
+//! It also keeps consumers' **standing demands** (`market_demands`, migrations
+//! `0016_market_demands`, `0017_market_confirm`): open until matched, cancelled or
+//! expired, and a matched one until it is confirmed into a trade; a status moves only
+//! forward, checked in the statement that moves it, and a match leaves its message for
+//! the organisation in the same transaction. The operator's **batch allocations**
+//! (`market_allocations`) are kept with their report until one method is confirmed
+//! (`market_alloc.rs`).
 
 use crate::decode::Cols;
 use crate::money_sql::{oid, uid};
@@ -23,6 +26,8 @@ pub enum DemandStatus {
     Open,
     /// A listed offer's resource fits (recorded in [`DemandRecord::matched`]).
     Matched,
+    /// The consumer confirmed the match into a trade ([`DemandRecord::trade_serial`]).
+    Confirmed,
     /// Withdrawn by the consumer.
     Cancelled,
     /// Its time ran out unmatched.
@@ -30,11 +35,12 @@ pub enum DemandStatus {
 }
 
 impl DemandStatus {
-    /// `open`, `matched`, `cancelled`, `expired`.
+    /// `open`, `matched`, `confirmed`, `cancelled`, `expired`.
     pub fn as_str(self) -> &'static str {
         match self {
             DemandStatus::Open => "open",
             DemandStatus::Matched => "matched",
+            DemandStatus::Confirmed => "confirmed",
             DemandStatus::Cancelled => "cancelled",
             DemandStatus::Expired => "expired",
         }
@@ -44,6 +50,7 @@ impl DemandStatus {
         match s {
             "open" => Ok(DemandStatus::Open),
             "matched" => Ok(DemandStatus::Matched),
+            "confirmed" => Ok(DemandStatus::Confirmed),
             "cancelled" => Ok(DemandStatus::Cancelled),
             "expired" => Ok(DemandStatus::Expired),
             other => Err(StoreError::Corrupt(format!("demand status {other:?}"))),
@@ -74,6 +81,8 @@ pub struct NewDemand {
     pub expires_ms: i64,
     /// Most open demands the organisation may have (this one included).
     pub open_max: u32,
+    /// Waits for the operator's batch allocation instead of the continuous engine.
+    pub batch: bool,
 }
 
 /// What a match records.
@@ -87,6 +96,8 @@ pub struct DemandMatch {
     pub price_fen_per_min: i64,
     /// The estimate for the demand's units and duration, fen.
     pub estimate_fen: i64,
+    /// The batch allocation that proposed it (`None`: the continuous engine).
+    pub allocation: Option<i64>,
 }
 
 /// A stored standing demand.
@@ -118,6 +129,12 @@ pub struct DemandRecord {
     pub matched: Option<DemandMatch>,
     /// Matched, cancelled or expired, unix ms.
     pub closed_ms: Option<i64>,
+    /// The trade the match was confirmed into (32 hex characters).
+    pub trade_serial: Option<String>,
+    /// Confirmed, unix ms.
+    pub confirmed_ms: Option<i64>,
+    /// Waits for the operator's batch allocation instead of the continuous engine.
+    pub batch: bool,
 }
 
 /// The market index's reads and the standing demands.
@@ -137,8 +154,14 @@ pub trait MarketStore: Send + Sync {
         after: i64,
         limit: u32,
     ) -> StoreResult<Vec<DemandRecord>>;
-    /// Open demands not expired at `now_ms`, by id (at most `limit`).
-    async fn open_demands(&self, now_ms: i64, limit: u32) -> StoreResult<Vec<DemandRecord>>;
+    /// Open demands not expired at `now_ms` waiting for the batch allocation (`batch`) or
+    /// for the continuous engine (not `batch`), by id (at most `limit`).
+    async fn open_demands(
+        &self,
+        now_ms: i64,
+        batch: bool,
+        limit: u32,
+    ) -> StoreResult<Vec<DemandRecord>>;
     /// Closes an open demand of `org` as cancelled ([`StoreError::NotFound`] if it is not
     /// `org`'s or not open).
     async fn cancel_demand(&self, org: OrgId, id: i64, at_ms: i64) -> StoreResult<DemandRecord>;
@@ -153,6 +176,15 @@ pub trait MarketStore: Send + Sync {
     ) -> StoreResult<bool>;
     /// Closes every open demand expired at `now_ms`; how many.
     async fn expire_demands(&self, now_ms: i64) -> StoreResult<u64>;
+    /// Records that `org`'s matched demand was confirmed into trade `serial`
+    /// ([`StoreError::NotFound`] if it is not `org`'s or not matched).
+    async fn confirm_demand(
+        &self,
+        org: OrgId,
+        id: i64,
+        serial: &str,
+        at_ms: i64,
+    ) -> StoreResult<DemandRecord>;
 }
 
 /// Refusal of a demand beyond the organisation's open limit.
@@ -161,7 +193,7 @@ pub const DEMANDS_OPEN_MAX: &str = "demands_open_max";
 const GENERATION: &str = "SELECT generation FROM market_listing_generation WHERE id = 1";
 const DEMAND_COLS: &str = "id, org_id, user_id, constraint_text, max_price_fen_per_min, duration_min, \
      units, public_good, status, created_ms, expires_ms, matched_offer_id, matched_resource_id, \
-     matched_price_fen_per_min, matched_estimate_fen, closed_ms";
+     matched_price_fen_per_min, matched_estimate_fen, closed_ms, matched_by, trade_serial, confirmed_ms, batch";
 
 fn u32_col(v: i64, what: &str) -> StoreResult<u32> {
     u32::try_from(v).map_err(|_| StoreError::Corrupt(format!("demand {what} {v}")))
@@ -176,6 +208,7 @@ fn demand_of<R: Cols>(r: &R) -> StoreResult<DemandRecord> {
             resource_id,
             price_fen_per_min: o("matched_price_fen_per_min")?.unwrap_or(0),
             estimate_fen: o("matched_estimate_fen")?.unwrap_or(0),
+            allocation: o("matched_by")?,
         }),
         _ => None,
     };
@@ -193,6 +226,9 @@ fn demand_of<R: Cols>(r: &R) -> StoreResult<DemandRecord> {
         expires_ms: g("expires_ms")?,
         matched,
         closed_ms: o("closed_ms")?,
+        trade_serial: r.opt_text("trade_serial")?,
+        confirmed_ms: o("confirmed_ms")?,
+        batch: r.flag("batch")?,
     })
 }
 
@@ -210,8 +246,8 @@ macro_rules! market_store {
             async fn create_demand(&self, n: &NewDemand) -> StoreResult<DemandRecord> {
                 let sql = format!(
                     "INSERT INTO market_demands (org_id, user_id, constraint_text, max_price_fen_per_min, \
-                     duration_min, units, public_good, status, created_ms, expires_ms) \
-                     SELECT $1, $2, $3, $4, $5, $6, $7, 'open', $8, $9 \
+                     duration_min, units, public_good, status, created_ms, expires_ms, batch) \
+                     SELECT $1, $2, $3, $4, $5, $6, $7, 'open', $8, $9, $11 \
                      WHERE (SELECT COUNT(*) FROM market_demands WHERE org_id = $1 AND status = 'open') < $10 \
                      RETURNING {DEMAND_COLS}"
                 );
@@ -219,7 +255,7 @@ macro_rules! market_store {
                 let row = sqlx::query(&sql)
                     .bind(n.org.get()).bind(n.user.get()).bind(n.constraint.clone())
                     .bind(n.max_price_fen_per_min).bind(i64::from(n.duration_min)).bind(i64::from(n.units))
-                    .bind(n.public_good).bind(n.at_ms).bind(n.expires_ms).bind(i64::from(n.open_max))
+                    .bind(n.public_good).bind(n.at_ms).bind(n.expires_ms).bind(i64::from(n.open_max)).bind(n.batch)
                     .fetch_optional(&self.pool).await.map_err(db_err)?;
                 match row {
                     Some(r) => demand_of(&r),
@@ -240,9 +276,9 @@ macro_rules! market_store {
                 rows.iter().map(demand_of).collect()
             }
 
-            async fn open_demands(&self, now_ms: i64, limit: u32) -> StoreResult<Vec<DemandRecord>> {
-                let sql = format!("SELECT {DEMAND_COLS} FROM market_demands WHERE status = 'open' AND expires_ms > $1 ORDER BY id LIMIT $2");
-                let rows = sqlx::query(&sql).bind(now_ms).bind(i64::from(limit))
+            async fn open_demands(&self, now_ms: i64, batch: bool, limit: u32) -> StoreResult<Vec<DemandRecord>> {
+                let sql = format!("SELECT {DEMAND_COLS} FROM market_demands WHERE status = 'open' AND expires_ms > $1 AND batch = $3 ORDER BY id LIMIT $2");
+                let rows = sqlx::query(&sql).bind(now_ms).bind(i64::from(limit)).bind(batch)
                     .fetch_all(&self.pool).await.map_err(db_err)?;
                 rows.iter().map(demand_of).collect()
             }
@@ -263,11 +299,11 @@ macro_rules! market_store {
                 let mut tx = self.pool.begin().await.map_err(db_err)?;
                 let org: Option<i64> = sqlx::query_scalar(
                     "UPDATE market_demands SET status = 'matched', matched_offer_id = $1, matched_resource_id = $2, \
-                     matched_price_fen_per_min = $3, matched_estimate_fen = $4, closed_ms = $5 \
+                     matched_price_fen_per_min = $3, matched_estimate_fen = $4, closed_ms = $5, matched_by = $7 \
                      WHERE id = $6 AND status = 'open' AND expires_ms > $5 RETURNING org_id",
                 )
                 .bind(m.offer_id).bind(m.resource_id).bind(m.price_fen_per_min).bind(m.estimate_fen)
-                .bind(at_ms).bind(id)
+                .bind(at_ms).bind(id).bind(m.allocation)
                 .fetch_optional(&mut *tx).await.map_err(db_err)?;
                 let Some(org) = org else { return Ok(false) };
                 sqlx::query("INSERT INTO messages (org_id, instance_id, body, created_ms) VALUES ($1, NULL, $2, $3)")
@@ -282,17 +318,28 @@ macro_rules! market_store {
                 Ok(sqlx::query("UPDATE market_demands SET status = 'expired', closed_ms = $1 WHERE status = 'open' AND expires_ms <= $1")
                     .bind(now_ms).execute(&self.pool).await.map_err(db_err)?.rows_affected())
             }
+
+            async fn confirm_demand(&self, org: OrgId, id: i64, serial: &str, at_ms: i64) -> StoreResult<DemandRecord> {
+                let _g = $lock(self).await;
+                let n = sqlx::query("UPDATE market_demands SET status = 'confirmed', trade_serial = $1, confirmed_ms = $2 WHERE id = $3 AND org_id = $4 AND status = 'matched'")
+                    .bind(serial.to_owned()).bind(at_ms).bind(id).bind(org.get())
+                    .execute(&self.pool).await.map_err(db_err)?.rows_affected();
+                if n == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                self.get_demand(id).await?.ok_or(StoreError::NotFound)
+            }
         }
     };
 }
 
 /// SQLite: the demand writes take the store's one write lock, like the supply writes.
-async fn sqlite_lock(s: &SqliteStore) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+pub(crate) async fn sqlite_lock(s: &SqliteStore) -> Option<tokio::sync::MutexGuard<'_, ()>> {
     Some(s.audit_lock.lock().await)
 }
 
 /// PostgreSQL: the conditional statements keep concurrent writes apart.
-async fn pg_lock(_: &PgStore) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+pub(crate) async fn pg_lock(_: &PgStore) -> Option<tokio::sync::MutexGuard<'_, ()>> {
     None
 }
 

@@ -18,6 +18,7 @@ const T0: i64 = 1_780_000_000_000;
 conformance!(
     the_listing_generation_moves_with_every_catalogue_write,
     demands_move_only_from_open_and_a_match_leaves_its_message,
+    a_matched_demand_is_confirmed_once_and_an_allocation_is_claimed_once,
 );
 
 async fn moved(s: &dyn OpsStore, before: &mut i64, what: &str) {
@@ -139,12 +140,12 @@ async fn the_listing_generation_moves_with_every_catalogue_write(b: &Backend) {
     moved(s, &mut g, "resource changed").await;
 }
 
-async fn demands_move_only_from_open_and_a_match_leaves_its_message(b: &Backend) {
-    let s = b.store();
+/// An enterprise customer organisation `name` with its administrator `name-admin`.
+async fn customer(s: &dyn OpsStore, name: &str) -> (OrgRecord, UserRecord) {
     let org = s
         .create_org(&NewOrg {
             kind: OrgKind::Enterprise,
-            name: "startup".into(),
+            name: name.into(),
             status: OrgStatus::Active,
             distributor: None,
             created_ms: T0,
@@ -154,14 +155,20 @@ async fn demands_move_only_from_open_and_a_match_leaves_its_message(b: &Backend)
     let user = s
         .create_user(&NewUser {
             org: org.id,
-            login: "startup-admin".into(),
-            display_name: "s".into(),
+            login: format!("{name}-admin"),
+            display_name: name.into(),
             password_hash: "h".into(),
             roles: vec![Role::CustomerAdmin],
             created_ms: T0,
         })
         .await
         .unwrap();
+    (org, user)
+}
+
+async fn demands_move_only_from_open_and_a_match_leaves_its_message(b: &Backend) {
+    let s = b.store();
+    let (org, user) = customer(s, "startup").await;
     let new = |expires_ms: i64| NewDemand {
         org: org.id,
         user: user.id,
@@ -173,6 +180,7 @@ async fn demands_move_only_from_open_and_a_match_leaves_its_message(b: &Backend)
         at_ms: T0,
         expires_ms,
         open_max: 2,
+        batch: false,
     };
     let a = s.create_demand(&new(T0 + 1000)).await.unwrap();
     assert_eq!(
@@ -190,6 +198,7 @@ async fn demands_move_only_from_open_and_a_match_leaves_its_message(b: &Backend)
         resource_id: 9,
         price_fen_per_min: 250,
         estimate_fen: 30_000,
+        allocation: None,
     };
     assert!(s.match_demand(a.id, &m, "matched!", T0 + 5).await.unwrap());
     assert!(!s.match_demand(a.id, &m, "twice", T0 + 6).await.unwrap());
@@ -206,7 +215,7 @@ async fn demands_move_only_from_open_and_a_match_leaves_its_message(b: &Backend)
         s.cancel_demand(org.id, a.id, T0 + 7).await,
         Err(StoreError::NotFound)
     ));
-    assert_eq!(s.open_demands(T0 + 11, 10).await.unwrap().len(), 0);
+    assert_eq!(s.open_demands(T0 + 11, false, 10).await.unwrap().len(), 0);
     assert!(!s.match_demand(b2.id, &m, "late", T0 + 11).await.unwrap());
     assert_eq!(s.expire_demands(T0 + 11).await.unwrap(), 1);
     assert_eq!(
@@ -214,11 +223,90 @@ async fn demands_move_only_from_open_and_a_match_leaves_its_message(b: &Backend)
         DemandStatus::Expired
     );
     let c = s.create_demand(&new(T0 + 1000)).await.unwrap();
-    assert_eq!(s.open_demands(T0 + 11, 10).await.unwrap().len(), 1);
+    assert_eq!(s.open_demands(T0 + 11, false, 10).await.unwrap().len(), 1);
     let c = s.cancel_demand(org.id, c.id, T0 + 12).await.unwrap();
     assert_eq!(
         (c.status, c.closed_ms),
         (DemandStatus::Cancelled, Some(T0 + 12))
     );
     assert_eq!(s.list_demands(org.id, 0, 50).await.unwrap().len(), 3);
+    // A matched demand is confirmed into one trade, once, by its own organisation only.
+    let (other, _) = customer(s, "other").await;
+    let serial = "0123456789abcdef0123456789abcdef";
+    assert!(matches!(
+        s.confirm_demand(other.id, a.id, serial, T0 + 13).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        s.confirm_demand(org.id, c.id, serial, T0 + 13).await,
+        Err(StoreError::NotFound)
+    ));
+    let done = s
+        .confirm_demand(org.id, a.id, serial, T0 + 13)
+        .await
+        .unwrap();
+    assert_eq!(
+        (done.status, done.trade_serial.as_deref(), done.confirmed_ms),
+        (DemandStatus::Confirmed, Some(serial), Some(T0 + 13))
+    );
+    assert!(matches!(
+        s.confirm_demand(org.id, a.id, serial, T0 + 14).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn a_matched_demand_is_confirmed_once_and_an_allocation_is_claimed_once(b: &Backend) {
+    let s = b.store();
+    let (org, user) = customer(s, "ops").await;
+    let a = s.create_allocation(user.id, T0, "{\"x\":1}").await.unwrap();
+    assert!(!a.confirmed);
+    let d = NewDemand {
+        org: org.id,
+        user: user.id,
+        constraint: "true".into(),
+        max_price_fen_per_min: 300,
+        duration_min: 60,
+        units: 1,
+        public_good: false,
+        at_ms: T0,
+        expires_ms: T0 + 1000,
+        open_max: 10,
+        batch: true,
+    };
+    let d = s.create_demand(&d).await.unwrap();
+    assert!(d.batch);
+    assert_eq!(s.open_demands(T0, false, 10).await.unwrap().len(), 0);
+    assert_eq!(s.open_demands(T0, true, 10).await.unwrap().len(), 1);
+    let m = DemandMatch {
+        offer_id: 1,
+        resource_id: 2,
+        price_fen_per_min: 100,
+        estimate_fen: 6000,
+        allocation: Some(a.id),
+    };
+    assert!(s.match_demand(d.id, &m, "proposed", T0 + 1).await.unwrap());
+    assert_eq!(s.get_demand(d.id).await.unwrap().unwrap().matched, Some(m));
+    assert!(
+        s.claim_allocation(a.id, "ot_learned", T0 + 2)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.claim_allocation(a.id, "score_rank", T0 + 3)
+            .await
+            .unwrap()
+    );
+    s.set_allocation_count(a.id, 1).await.unwrap();
+    let got = s.get_allocation(a.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            got.confirmed,
+            got.method.as_deref(),
+            got.confirmed_count,
+            got.report_json.as_str()
+        ),
+        (true, Some("ot_learned"), Some(1), "{\"x\":1}")
+    );
+    assert_eq!(s.list_allocations(10).await.unwrap().len(), 1);
+    assert!(s.get_allocation(a.id + 100).await.unwrap().is_none());
 }

@@ -209,6 +209,12 @@ pub const OPS: Section = Section {
             "supply.listings",
             Some(Permission::SupplierReview),
         ),
+        // issue 17, the market's batch allocation
+        (
+            "/ops/market/allocations",
+            "mk.alloc.title",
+            Some(Permission::OrderManage),
+        ),
     ],
 };
 

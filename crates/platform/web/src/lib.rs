@@ -225,6 +225,7 @@ pub fn router(app: AppState, api: Router) -> Router {
             get(market::demands).post(market::demand_post),
         )
         .route("/market/demands/{id}/cancel", post(market::demand_cancel))
+        .merge(market::routes()) // issue 17: confirming demands, batch allocations
         // Issue 16, the agent's part.
         .merge(console::work_orders::routes())
         // Issue 18, H-trades: the exchange.

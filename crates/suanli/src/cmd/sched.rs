@@ -16,6 +16,8 @@ use suanli_market::sim::{self, SimParams};
 
 /// Largest accepted problem file, in bytes.
 const INPUT_MAX_BYTES: u64 = 1 << 30;
+/// Most seeds one `simulate --seeds` run goes through.
+const SEEDS_MAX: u32 = 100;
 
 #[derive(Debug, Subcommand)]
 pub enum SchedCmd {
@@ -49,6 +51,10 @@ pub struct SimulateArgs {
     /// Target ε of the OT scheduler (costs are scaled to [0, 1]).
     #[arg(long, default_value_t = 0.01)]
     pub epsilon: f64,
+    /// Run this many seeds (`seed`, `seed + 1`, …) and compare OT on learned preferences
+    /// with score-and-rank on each and on average (1..=100).
+    #[arg(long, default_value_t = 1)]
+    pub seeds: u32,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -82,6 +88,9 @@ fn simulate(a: SimulateArgs) -> anyhow::Result<()> {
         capacity_ratio: a.capacity_ratio,
         epsilon: a.epsilon,
     };
+    if a.seeds != 1 {
+        return seeds(&params, a.seeds, a.json);
+    }
     let report = sim::run(&params)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -105,6 +114,90 @@ fn simulate(a: SimulateArgs) -> anyhow::Result<()> {
             r.name, r.satisfaction, r.placed_share, r.utilisation, r.mean_price_fen_per_gpu_min
         );
     }
+    Ok(())
+}
+
+/// One seed's comparison of OT on learned preferences with score-and-rank.
+#[derive(Debug, Serialize)]
+struct SeedRow {
+    seed: u64,
+    ot_learned: sim::SchedulerResult,
+    score_rank: sim::SchedulerResult,
+}
+
+fn mean(rows: &[SeedRow], f: impl Fn(&SeedRow) -> f64) -> f64 {
+    rows.iter().map(f).sum::<f64>() / rows.len().max(1) as f64
+}
+
+/// `simulate --seeds N`: seeds `p.seed ..< p.seed + n`, one row each and the means.
+fn seeds(p: &SimParams, n: u32, json: bool) -> anyhow::Result<()> {
+    if !(1..=SEEDS_MAX).contains(&n) {
+        bail!("--seeds must be 1 to {SEEDS_MAX}");
+    }
+    let mut rows = Vec::new();
+    for k in 0..u64::from(n) {
+        let params = SimParams {
+            seed: p.seed.wrapping_add(k),
+            ..p.clone()
+        };
+        let r = sim::run(&params)?;
+        let pick = |name: &str| {
+            r.result(name)
+                .cloned()
+                .with_context(|| format!("the report has no {name}"))
+        };
+        rows.push(SeedRow {
+            seed: params.seed,
+            ot_learned: pick("ot_learned")?,
+            score_rank: pick("score_rank")?,
+        });
+    }
+    let means = [
+        mean(&rows, |r| r.ot_learned.satisfaction),
+        mean(&rows, |r| r.score_rank.satisfaction),
+        mean(&rows, |r| r.ot_learned.mean_price_fen_per_gpu_min),
+        mean(&rows, |r| r.score_rank.mean_price_fen_per_gpu_min),
+        mean(&rows, |r| r.ot_learned.utilisation),
+        mean(&rows, |r| r.score_rank.utilisation),
+    ];
+    let wins = rows
+        .iter()
+        .filter(|r| r.ot_learned.satisfaction > r.score_rank.satisfaction)
+        .count();
+    if json {
+        let out = serde_json::json!({"seeds": rows, "mean": {
+            "ot_learned": {"satisfaction": means[0], "mean_price_fen_per_gpu_min": means[2], "utilisation": means[4]},
+            "score_rank": {"satisfaction": means[1], "mean_price_fen_per_gpu_min": means[3], "utilisation": means[5]}},
+            "ot_more_satisfying_seeds": wins});
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    println!(
+        "{:>6} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8}",
+        "seed", "sat OT", "sat S&R", "fen OT", "fen S&R", "util OT", "util S&R"
+    );
+    let line = |label: &str, v: [f64; 6]| {
+        println!(
+            "{label:>6} {:>9.3} {:>9.3} {:>9.2} {:>9.2} {:>8.3} {:>8.3}",
+            v[0], v[1], v[2], v[3], v[4], v[5]
+        );
+    };
+    for r in &rows {
+        let (o, b) = (&r.ot_learned, &r.score_rank);
+        line(
+            &r.seed.to_string(),
+            [
+                o.satisfaction,
+                b.satisfaction,
+                o.mean_price_fen_per_gpu_min,
+                b.mean_price_fen_per_gpu_min,
+                o.utilisation,
+                b.utilisation,
+            ],
+        );
+    }
+    line("mean", means);
+    println!("OT on learned preferences more satisfying on {wins} of {n} seeds");
     Ok(())
 }
 

@@ -12,12 +12,14 @@ use crate::AppState;
 use crate::auth::Authed;
 use crate::error::ApiError;
 use crate::http::{ApiJson, ApiQuery, IdParam, PageQuery};
+use crate::service::ServiceResult;
 use crate::service::market::demands::{self, DemandDraft};
 use crate::service::market::{self as svc, MarketError, SearchParams};
+use crate::service::market::{allocate, confirm};
 use crate::service::{Page, ServiceError};
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
@@ -72,6 +74,13 @@ async fn compare(State(s): State<AppState>, ApiQuery(q): ApiQuery<CompareQuery>)
     answer(svc::compare(&s, &q.offers, &p).await)
 }
 
+async fn market_data(
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<svc::data::DataQuery>,
+) -> Response {
+    answer(svc::data::data(&s, &q).await)
+}
+
 async fn policy(State(s): State<AppState>) -> Json<svc::PolicyView> {
     Json(svc::policy(&s))
 }
@@ -80,10 +89,12 @@ async fn policy(State(s): State<AppState>) -> Json<svc::PolicyView> {
 pub fn demand_json(d: &DemandRecord) -> Value {
     json!({"id": d.id, "org_id": d.org.get(), "user_id": d.user.get(), "constraint": d.constraint,
         "max_price_fen_per_min": d.max_price_fen_per_min, "duration_min": d.duration_min,
-        "units": d.units, "public_good": d.public_good, "status": d.status.as_str(),
+        "units": d.units, "public_good": d.public_good, "batch": d.batch, "status": d.status.as_str(),
         "created_ms": d.created_ms, "expires_ms": d.expires_ms, "closed_ms": d.closed_ms,
         "match": d.matched.as_ref().map(|m| json!({"offer_id": m.offer_id, "resource_id": m.resource_id,
-            "price_fen_per_min": m.price_fen_per_min, "estimate_fen": m.estimate_fen}))})
+            "price_fen_per_min": m.price_fen_per_min, "estimate_fen": m.estimate_fen,
+            "allocation_id": m.allocation})),
+        "trade_serial": d.trade_serial, "confirmed_ms": d.confirmed_ms})
 }
 
 async fn post_demand(
@@ -134,10 +145,102 @@ fn b_demand() -> Value {
         "required": ["constraint", "max_price_fen_per_min", "duration_min", "units"],
         "properties": {"constraint": {"type": "string"}, "max_price_fen_per_min": int,
             "duration_min": int, "units": int, "public_good": {"type": "boolean"},
-            "expires_in_hours": int}})
+            "expires_in_hours": int, "batch": {"type": "boolean"}}})
+}
+
+/// The body of `POST /api/v1/market/demands/{id}/confirm`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfirmBody {
+    password: String,
+}
+
+impl std::fmt::Debug for ConfirmBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConfirmBody { password: <redacted> }")
+    }
+}
+
+fn b_confirm() -> Value {
+    json!({"type": "object", "additionalProperties": false, "required": ["password"],
+        "properties": {"password": {"type": "string", "description": "the member's password: its DID key signs the order"}}})
+}
+
+async fn confirm_demand(
+    State(s): State<AppState>,
+    a: Authed,
+    headers: HeaderMap,
+    client: Option<axum::Extension<crate::http::Client>>,
+    IdParam(id): IdParam,
+    ApiJson(b): ApiJson<ConfirmBody>,
+) -> Response {
+    let ip = client.map(|c| c.ip.clone()).unwrap_or_default();
+    let idem = headers
+        .get(crate::money_api::IDEMPOTENCY_HEADER)
+        .and_then(|v| v.to_str().ok());
+    match confirm::confirm(&s, &a, &ip, idem, id, b.password).await {
+        Ok(c) => {
+            let status = if c.trade.replayed {
+                StatusCode::OK
+            } else {
+                StatusCode::CREATED
+            };
+            let body = json!({"demand": demand_json(&c.demand),
+                "trade": super::trades::trade_json(&c.trade.trade), "replayed": c.trade.replayed});
+            (status, Json(body)).into_response()
+        }
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+fn allocation_answer(r: ServiceResult<allocate::Allocation>) -> Response {
+    match r {
+        Ok(a) => Json(json!({"allocation": a})).into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+async fn run_allocation(State(s): State<AppState>, a: Authed) -> Response {
+    allocation_answer(allocate::run(&s, &a).await)
+}
+
+async fn list_allocations(State(s): State<AppState>, a: Authed) -> Response {
+    match allocate::list(&s, &a).await {
+        Ok(v) => Json(json!({"items": v})).into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+async fn get_allocation(State(s): State<AppState>, a: Authed, IdParam(id): IdParam) -> Response {
+    allocation_answer(allocate::get(&s, &a, id).await)
+}
+
+/// The body of `POST /api/v1/market/allocations/{id}/confirm`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AllocationConfirmBody {
+    method: String,
+}
+
+fn b_allocation_confirm() -> Value {
+    json!({"type": "object", "additionalProperties": false, "required": ["method"],
+        "properties": {"method": {"type": "string", "enum": allocate::METHODS}}})
+}
+
+async fn confirm_allocation(
+    State(s): State<AppState>,
+    a: Authed,
+    IdParam(id): IdParam,
+    ApiJson(b): ApiJson<AllocationConfirmBody>,
+) -> Response {
+    match allocate::confirm(&s, &a, id, &b.method).await {
+        Ok((run, skipped)) => Json(json!({"allocation": run, "skipped": skipped})).into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
 }
 
 const ORDER_PLACE: Access = Access::Permission("order:place");
+const ORDER_MANAGE: Access = Access::Permission("order:manage");
 
 /// The market's routes (chained into the route table by `routes::all`).
 pub const ROUTES: &[RouteDoc] = &[
@@ -178,6 +281,15 @@ pub const ROUTES: &[RouteDoc] = &[
         handler: || get(policy),
     },
     RouteDoc {
+        method: "GET",
+        path: "/api/v1/market/data",
+        summary: "Market data per GPU model and region: the best listed prices, depth (free units) and the daily price history of the trades ordered (?gpu_model=&region=&days=)",
+        access: Access::Public,
+        body: None,
+        response: None,
+        handler: || get(market_data),
+    },
+    RouteDoc {
         method: "POST",
         path: "/api/v1/market/demands",
         summary: "Post a standing demand for the caller's organisation; matched at once if a listed offer fits, else when one appears, until it expires",
@@ -212,5 +324,50 @@ pub const ROUTES: &[RouteDoc] = &[
         body: None,
         response: None,
         handler: || post(cancel_demand),
+    },
+    RouteDoc {
+        method: "POST",
+        path: "/api/v1/market/demands/{id}/confirm",
+        summary: "Confirm a matched standing demand into an order through the order flow of POST /api/v1/trades (the member's password signs it; header Idempotency-Key); the demand records the trade and becomes confirmed",
+        access: ORDER_PLACE,
+        body: Some(b_confirm),
+        response: None,
+        handler: || post(confirm_demand),
+    },
+    RouteDoc {
+        method: "POST",
+        path: "/api/v1/market/allocations",
+        summary: "Operator: run a batch allocation of the open batch demands — OT on learned preferences beside the score-and-rank baseline — and store both proposals with their comparison",
+        access: ORDER_MANAGE,
+        body: None,
+        response: None,
+        handler: || post(run_allocation),
+    },
+    RouteDoc {
+        method: "GET",
+        path: "/api/v1/market/allocations",
+        summary: "Operator: the batch allocations, newest first",
+        access: ORDER_MANAGE,
+        body: None,
+        response: None,
+        handler: || get(list_allocations),
+    },
+    RouteDoc {
+        method: "GET",
+        path: "/api/v1/market/allocations/{id}",
+        summary: "Operator: one batch allocation with both methods' proposals and comparison",
+        access: ORDER_MANAGE,
+        body: None,
+        response: None,
+        handler: || get(get_allocation),
+    },
+    RouteDoc {
+        method: "POST",
+        path: "/api/v1/market/allocations/{id}/confirm",
+        summary: "Operator: confirm one method of a batch allocation; each proposal becomes the demand's match with a message to its organisation, which confirms it into an order",
+        access: ORDER_MANAGE,
+        body: Some(b_allocation_confirm),
+        response: None,
+        handler: || post(confirm_allocation),
     },
 ];

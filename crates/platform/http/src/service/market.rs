@@ -11,6 +11,9 @@
 //! [`Engine::verdict`] for the first failing check of the offers that do not match.
 //! Resources that are not online are not offered; an explanation says so.
 
+pub mod allocate;
+pub mod confirm;
+pub mod data;
 pub mod demands;
 pub mod query;
 

@@ -105,6 +105,12 @@ pub(super) fn sqlite_migrator() -> Migrator {
                 "market demands",
                 include_str!("../../migrations/sqlite/0016_market_demands.sql"),
             ),
+            // ── issue 17, demands confirmed into orders, batch allocations ──
+            migration(
+                17,
+                "market confirm",
+                include_str!("../../migrations/sqlite/0017_market_confirm.sql"),
+            ),
             // ── issue 18, billing: channel notices ──
             migration(
                 18,
@@ -213,6 +219,12 @@ pub(super) fn pg_migrator() -> Migrator {
                 16,
                 "market demands",
                 include_str!("../../migrations/postgres/0016_market_demands.sql"),
+            ),
+            // ── issue 17, demands confirmed into orders, batch allocations ──
+            migration(
+                17,
+                "market confirm",
+                include_str!("../../migrations/postgres/0017_market_confirm.sql"),
             ),
             // ── issue 18, billing: channel notices ──
             migration(

@@ -1,7 +1,9 @@
 //! `/market/demands`: the caller's organisation's standing demands — post one (checked
 //! here first so the message sits next to the field), see each one's status and match,
-//! cancel an open one. Permission `order:place`, through
-//! [`suanli_platform_http::service::market::demands`], the functions the API calls.
+//! cancel an open one, confirm a matched one into an order with the password (the order
+//! flow of `/console/trades/new`). Permission `order:place`, through
+//! [`suanli_platform_http::service::market::demands`] and
+//! [`suanli_platform_http::service::market::confirm`], the functions the API calls.
 
 use super::cards;
 use crate::api;
@@ -20,7 +22,7 @@ use serde::Deserialize;
 use suanli_platform_http::service::market::check_constraint;
 use suanli_platform_http::service::market::demands::{self, DemandDraft};
 use suanli_platform_http::service::{Page, ServiceError};
-use suanli_platform_store::DemandRecord;
+use suanli_platform_store::{DemandRecord, DemandStatus};
 
 /// Most demands the page lists.
 const DEMANDS_SHOWN: u32 = 200;
@@ -41,6 +43,55 @@ pub struct DemandForm {
     units: String,
     expires_in_hours: String,
     public_good: String,
+    batch: String,
+}
+
+/// The form confirming a matched demand into an order.
+#[derive(Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ConfirmForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    idem: String,
+    password: String,
+}
+
+/// Written by hand: the password and the CSRF token are redacted.
+impl std::fmt::Debug for ConfirmForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfirmForm")
+            .field("idem", &self.idem)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The action cell of a demand: cancel an open one, confirm a matched one, the trade of
+/// a confirmed one.
+fn action(ctx: &Ctx, d: &DemandRecord) -> Markup {
+    html! {
+        @match d.status {
+            DemandStatus::Open => {
+                form method="post" action=(format!("/market/demands/{}/cancel", d.id)) {
+                    (csrf(ctx)) button.secondary type="submit" { (ctx.t("mk.dem.cancel")) }
+                }
+            }
+            DemandStatus::Matched => {
+                form.confirm-form method="post" action=(format!("/market/demands/{}/confirm", d.id)) data-confirm=(d.id) {
+                    (csrf(ctx))
+                    input type="hidden" name="idem" value=(form::idempotency_key());
+                    label { (ctx.t("tr.password")) " "
+                        input type="password" name="password" autocomplete="current-password" required; }
+                    " " button type="submit" { (ctx.t("mk.dem.confirm")) }
+                }
+            }
+            DemandStatus::Confirmed => {
+                @if let Some(sn) = &d.trade_serial {
+                    a.trade-link href=(format!("/console/trades/{sn}")) { (ctx.t("mk.dem.trade")) " " code { (sn.get(..8).unwrap_or(sn)) } }
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 fn table(ctx: &Ctx, list: &[DemandRecord]) -> Markup {
@@ -60,12 +111,9 @@ fn table(ctx: &Ctx, list: &[DemandRecord]) -> Markup {
                         a href=(format!("/offers/{}", m.offer_id)) { (lang.tf("mk.dem.matched_offer", &[&m.offer_id.to_string()])) }
                         " · " (lang.money(m.price_fen_per_min)) (ctx.t("portal.per_minute"))
                         " · " (ctx.t("mk.dem.estimate")) " " (lang.money(m.estimate_fen))
-                    } }
-                    td { @if d.status == suanli_platform_store::DemandStatus::Open {
-                        form method="post" action=(format!("/market/demands/{}/cancel", d.id)) {
-                            (csrf(ctx)) button.secondary type="submit" { (ctx.t("mk.dem.cancel")) }
-                        }
-                    } }
+                        @if let Some(run) = m.allocation { " · " (lang.tf("mk.dem.by_allocation", &[&run.to_string()])) }
+                    } @else if d.batch { (ctx.t("mk.dem.waits_batch")) } }
+                    td { (action(ctx, d)) }
                 }
             } }
         }
@@ -83,6 +131,7 @@ fn page(
     let body = html! {
         h1 { (ctx.t("mk.dem.title")) }
         p.lead { (ctx.t("mk.dem.lead")) }
+        @if let Some(e) = errors.get("confirm") { p.error #confirm-error role="alert" { (e) } }
         form #demand-form method="post" action="/market/demands" {
             (csrf(ctx))
             div.field.wide.has-error[errors.get("constraint").is_some()] {
@@ -95,6 +144,7 @@ fn page(
             (form::field(ctx, "units", "mk.f.units", Kind::Integer, &f.units, errors, true))
             (form::field(ctx, "expires_in_hours", "mk.dem.expires", Kind::Integer, &f.expires_in_hours, errors, false))
             div.field { label { input type="checkbox" name="public_good" value="1" checked[!f.public_good.is_empty()]; " " (ctx.t("mk.dem.public_good")) } }
+            div.field { label { input #f-batch type="checkbox" name="batch" value="1" checked[!f.batch.is_empty()]; " " (ctx.t("mk.dem.batch")) } }
             @if let Some(e) = errors.get("form") { p.error role="alert" { (e) } }
             div.actions { button type="submit" { (ctx.t("mk.dem.post")) } }
         }
@@ -162,6 +212,7 @@ fn draft(ctx: &Ctx, f: &DemandForm, errors: &mut FormErrors) -> Option<DemandDra
         units: u32::try_from(units).ok()?,
         public_good: !f.public_good.is_empty(),
         expires_in_hours: expires.and_then(|e| u32::try_from(e).ok()),
+        batch: !f.batch.is_empty(),
     })
 }
 
@@ -210,5 +261,55 @@ pub async fn cancel(
         Err(fail) if fail.status == StatusCode::NOT_FOUND => Err(WebError::NotFound),
         Err(fail) if fail.status == StatusCode::FORBIDDEN => Err(WebError::Forbidden),
         Err(_) => Ok(Redirect::to("/market/demands").into_response()),
+    }
+}
+
+/// `POST /market/demands/{id}/confirm`: the matched demand becomes an order (the trade's
+/// page next); a refusal is shown above the list in the page's language.
+pub async fn confirm(
+    State(s): State<WebState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(f): Form<ConfirmForm>,
+) -> PageResult {
+    let a = ctx.user()?;
+    let ip = ctx.client_ip();
+    let idem = if f.idem.is_empty() {
+        form::idempotency_key()
+    } else {
+        f.idem.clone()
+    };
+    let op = suanli_platform_http::service::market::confirm::confirm(
+        &s.app,
+        a,
+        &ip,
+        Some(&idem),
+        id,
+        f.password.clone(),
+    );
+    match api::run(&ctx, &f.csrf, op).await? {
+        Ok(c) => Ok(Redirect::to(&Ctx::notice_url(
+            &format!("/console/trades/{}", c.trade.trade.serial),
+            "tr.placed",
+            &c.trade.trade.serial,
+        ))
+        .into_response()),
+        Err(fail) if fail.status == StatusCode::NOT_FOUND => Err(WebError::NotFound),
+        Err(fail) if fail.code == "forbidden" => Err(WebError::Forbidden),
+        Err(fail) => {
+            let mut errors = FormErrors::default();
+            errors.add(
+                "confirm",
+                format!("#{id}: {}", form::api_message(ctx.lang, &fail)),
+            );
+            let list = mine(&s, &ctx).await?;
+            page(
+                &ctx,
+                &DemandForm::default(),
+                &errors,
+                &list,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+        }
     }
 }

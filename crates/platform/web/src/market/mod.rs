@@ -5,12 +5,32 @@
 //! `/market/policy` publishes the policy. Public pages over
 //! [`suanli_platform_http::service::market`], the functions the API calls.
 
+mod allocations;
 mod cards;
 mod compare;
+mod data;
 mod demands;
 
 pub use compare::{compare, policy};
 pub use demands::{cancel as demand_cancel, list as demands, post as demand_post};
+
+/// The market pages added with the order flow (issue 17): confirming a matched demand,
+/// market data, the operator's batch allocations.
+pub fn routes() -> axum::Router<WebState> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/market/demands/{id}/confirm", post(demands::confirm))
+        .route("/market/data", get(data::page))
+        .route(
+            "/ops/market/allocations",
+            get(allocations::list).post(allocations::run),
+        )
+        .route("/ops/market/allocations/{id}", get(allocations::show))
+        .route(
+            "/ops/market/allocations/{id}/confirm",
+            post(allocations::confirm),
+        )
+}
 
 use crate::ctx::Ctx;
 use crate::form::{self, FormErrors, Kind};
@@ -156,6 +176,7 @@ pub async fn search(
     let body = html! {
         h1 { (ctx.t("mk.title")) }
         p.lead { (ctx.t("mk.lead")) " " a href="/market/policy" { (ctx.t("mk.policy.link")) }
+            " · " a href="/market/data" { (ctx.t("md.title")) }
             @if ctx.auth.is_some() { " · " a href="/market/demands" { (ctx.t("mk.dem.title")) } } }
         (search_form(&ctx, &f, &errors, shown.as_ref()))
         @if let Some((found, why)) = &outcome {

@@ -4,8 +4,8 @@
 //! engine ([`Engine`]: open demands resting, the listed offers arriving, fills from the
 //! highest limit down) matches it — or until it expires or is cancelled. A match records
 //! the resource, the price and the estimate and leaves a message for the organisation in
-//! the same transaction. Confirming a match into an order belongs to the order flow
-//! (issue 18) and is not done here; a match reserves no units.
+//! the same transaction. A match reserves no units; the consumer confirms it into an
+//! order through the order flow ([`super::confirm`]).
 //!
 //! Permission `order:place` (the consumer's ordering roles); an organisation sees only
 //! its own demands (others' answer 404).
@@ -55,14 +55,18 @@ pub struct DemandDraft {
     /// Hours until it expires unmatched (1..=720, default 72).
     #[serde(default)]
     pub expires_in_hours: Option<u32>,
+    /// Wait for the operator's batch allocation instead of the continuous engine.
+    #[serde(default)]
+    pub batch: bool,
 }
 
+/// A bad body field: 422 `invalid_field` naming it.
 fn bad(field: &'static str, message: String) -> MarketError {
-    MarketError::Param { field, message }
+    MarketError::Service(ServiceError::invalid(field, message))
 }
 
 /// The market-core demand of a stored one.
-fn core_demand(d: &DemandRecord) -> Result<Demand, MarketError> {
+pub(super) fn core_demand(d: &DemandRecord) -> Result<Demand, MarketError> {
     let c = Constraint::parse(&d.constraint).map_err(|error| MarketError::Constraint {
         error,
         text: d.constraint.clone(),
@@ -114,7 +118,7 @@ fn check(d: &DemandDraft) -> Result<u32, MarketError> {
 }
 
 /// Posts a standing demand for the caller's organisation and matches it at once if a
-/// listed offer fits.
+/// listed offer fits (unless it waits for the batch allocation).
 pub async fn post(s: &AppState, a: &Authed, d: &DemandDraft) -> Result<DemandRecord, MarketError> {
     a.allow(Permission::OrderPlace)?;
     let hours = check(d)?;
@@ -130,6 +134,7 @@ pub async fn post(s: &AppState, a: &Authed, d: &DemandDraft) -> Result<DemandRec
         at_ms: now,
         expires_ms: now.saturating_add(i64::from(hours) * MS_PER_HOUR),
         open_max: DEMANDS_OPEN_PER_ORG_MAX,
+        batch: d.batch,
     };
     let rec = match s.store.create_demand(&new).await {
         Err(StoreError::Rejected(m)) if m == DEMANDS_OPEN_MAX => {
@@ -144,6 +149,9 @@ pub async fn post(s: &AppState, a: &Authed, d: &DemandDraft) -> Result<DemandRec
         }
         r => r?,
     };
+    if rec.batch {
+        return Ok(rec);
+    }
     let snap = s.market.snapshot(s).await?;
     let d = core_demand(&rec)?;
     if let Some(hit) = snap.engine.search(&d, SearchOrder::Rank, 1).hits.first()
@@ -159,6 +167,7 @@ pub async fn post(s: &AppState, a: &Authed, d: &DemandDraft) -> Result<DemandRec
                 rec.duration_min,
                 rec.public_good,
             ),
+            allocation: None,
         };
         s.store
             .match_demand(rec.id, &m, &message(&rec, &m), s.clock.now_unix_ms())
@@ -232,7 +241,10 @@ pub async fn cancel(s: &AppState, a: &Authed, id: i64) -> ServiceResult<DemandRe
 pub async fn match_open(s: &AppState, snap: &Snapshot) -> ServiceResult<usize> {
     let now = s.clock.now_unix_ms();
     s.store.expire_demands(now).await?;
-    let open = s.store.open_demands(now, DEMANDS_PER_PASS_MAX).await?;
+    let open = s
+        .store
+        .open_demands(now, false, DEMANDS_PER_PASS_MAX)
+        .await?;
     if open.is_empty() {
         return Ok(0);
     }
@@ -271,6 +283,7 @@ pub async fn match_open(s: &AppState, snap: &Snapshot) -> ServiceResult<usize> {
             resource_id: e.resource.id,
             price_fen_per_min: f.price_fen_per_min,
             estimate_fen: f.cost_fen,
+            allocation: None,
         };
         if s.store.match_demand(d.id, &m, &message(d, &m), now).await? {
             matched += 1;

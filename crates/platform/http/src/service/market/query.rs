@@ -138,11 +138,29 @@ fn quoted(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
+/// The `gpu_model` parameter, normalised by the vocabulary (`a100`, `gpu-a100` → `A100`).
+pub(super) fn gpu_model_param(v: &Option<String>) -> Result<Option<GpuModel>, MarketError> {
+    given(v)
+        .map(|m| GpuModel::parse(m).map_err(|e| bad("gpu_model", e.to_string())))
+        .transpose()
+}
+
+/// The `region` parameter: 1 to 32 bytes of printable text.
+pub(super) fn region_param(v: &Option<String>) -> Result<Option<&str>, MarketError> {
+    let Some(r) = given(v) else { return Ok(None) };
+    if r.len() > STRING_ATTR_LEN_MAX_BYTES || r.chars().any(char::is_control) {
+        return Err(bad(
+            "region",
+            format!("must be 1 to {STRING_ATTR_LEN_MAX_BYTES} bytes of printable text"),
+        ));
+    }
+    Ok(Some(r))
+}
+
 /// The filters' clauses, in the form's order.
 fn clauses(p: &SearchParams) -> Result<Vec<String>, MarketError> {
     let mut c = Vec::new();
-    if let Some(m) = given(&p.gpu_model) {
-        let m = GpuModel::parse(m).map_err(|e| bad("gpu_model", e.to_string()))?;
+    if let Some(m) = gpu_model_param(&p.gpu_model)? {
         c.push(format!("gpu_model == {}", quoted(m.as_str())));
     }
     let u32_max = i64::from(u32::MAX);
@@ -152,13 +170,7 @@ fn clauses(p: &SearchParams) -> Result<Vec<String>, MarketError> {
     if let Some(n) = int("gpu_mem_gb_min", &p.gpu_mem_gb_min, 0, u32_max)? {
         c.push(format!("mem_gb >= {n}"));
     }
-    if let Some(r) = given(&p.region) {
-        if r.len() > STRING_ATTR_LEN_MAX_BYTES || r.chars().any(char::is_control) {
-            return Err(bad(
-                "region",
-                format!("must be 1 to {STRING_ATTR_LEN_MAX_BYTES} bytes of printable text"),
-            ));
-        }
+    if let Some(r) = region_param(&p.region)? {
         c.push(format!("region == {}", quoted(r)));
     }
     if let Some(n) = int(
