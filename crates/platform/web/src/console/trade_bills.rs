@@ -153,14 +153,6 @@ pub struct PeriodQuery {
     period: Option<String>,
 }
 
-/// The current month (CST) of `now_ms`, `YYYY-MM`.
-fn this_month(now_ms: i64) -> String {
-    let days = (now_ms + suanli_platform_domain::money::CST_OFFSET_MS)
-        .div_euclid(suanli_platform_domain::money::DAY_MS);
-    let (y, m, _) = suanli_platform_domain::money::civil_from_days(days);
-    format!("{y:04}-{m:02}")
-}
-
 /// The answer of a service asked for a period: a bad period (`invalid_period`,
 /// `too_many_trades`) is the form's message on `period`, anything else the page's error.
 pub fn by_period<T>(
@@ -189,7 +181,7 @@ pub async fn statement(
     let period = q
         .period
         .filter(|p| !p.trim().is_empty())
-        .unwrap_or_else(|| this_month(s.app.clock.now_unix_ms()));
+        .unwrap_or_else(|| tb::current_month(s.app.clock.now_unix_ms()));
     let mut errors = FormErrors::default();
     let st = by_period(
         tb::org_statement(&s.app, a, &period).await,
