@@ -95,7 +95,7 @@ pub fn panel(ctx: &Ctx, a: &Authed, b: &TradeBill, errors: &FormErrors) -> Marku
                 form.stacked #topup-form method="post" action={ "/console/trades/" (t.serial) "/topup" } {
                     (csrf(ctx))
                     (form::field(ctx, "amount_yuan", "tb.amount", Kind::Decimal, "", errors, true))
-                    (form::field(ctx, "password", "tr.password", Kind::Password, "", errors, true))
+                    (form::field(ctx, "topup_password", "tr.password", Kind::Password, "", errors, true))
                     button type="submit" { (ctx.t("tb.topup")) }
                 }
             }
@@ -228,8 +228,9 @@ pub struct TopUpForm {
     csrf: String,
     #[serde(default)]
     amount_yuan: String,
+    /// The password (its own name: the page's stop form has a `password` field too).
     #[serde(default)]
-    password: String,
+    topup_password: String,
 }
 
 /// Written by hand: the password and the CSRF token are redacted.
@@ -258,7 +259,7 @@ pub async fn topup_post(
     match api::run(
         &ctx,
         &f.csrf,
-        tn::top_up(&s.app, a, &ip, &serial, amount, f.password.clone()),
+        tn::top_up(&s.app, a, &ip, &serial, amount, f.topup_password.clone()),
     )
     .await?
     {
@@ -273,7 +274,10 @@ pub async fn topup_post(
             errors.api(
                 ctx.lang,
                 &fail,
-                &[("amount_fen", "amount_yuan"), ("password", "password")],
+                &[
+                    ("amount_fen", "amount_yuan"),
+                    ("password", "topup_password"),
+                ],
             );
             super::trades::render_detail(&s, &ctx, &serial, &errors).await
         }
