@@ -424,6 +424,8 @@ fn sample_body(path: &str, method: &str) -> Option<Value> {
         }
         ("PUT", "/api/v1/trades/members/{id}") => json!({"limit_fen": 1}),
         ("POST", "/api/v1/trades/{serial}/stop") => json!({"password": "matrix"}),
+        // Issue 18, billing: the top-up.
+        ("POST", "/api/v1/trades/{serial}/topup") => json!({"amount_fen": 1, "password": "matrix"}),
         ("POST", "/api/v1/supplier/agent-keys") => {
             json!({"public_key": "00".repeat(32), "proof": "00".repeat(64), "fragment": "agent-1", "password": "x"})
         }

@@ -328,6 +328,12 @@ fn bills_statements_earnings_notices_top_ups_bundles_and_the_operator_view() {
     assert_eq!(st["lines"].as_array().unwrap().len(), 3);
     let (_, dec) = srv.get("/api/v1/trades/statement?period=2026-12", &buyer);
     assert_eq!(fen_of(&dec["total_fen"]), 99, "{dec}");
+    let (s, now) = srv.get("/api/v1/trades/statement", &buyer);
+    assert_eq!(
+        (s, now["period"].as_str()),
+        (200, Some("2023-11")),
+        "the clock's month: {now}"
+    );
     assert_err(
         srv.get("/api/v1/trades/statement?period=2026-13", &buyer),
         422,

@@ -179,6 +179,23 @@ pub(crate) async fn bill_of(s: &AppState, trade: TradeRecord) -> ServiceResult<T
     })
 }
 
+/// The month (China Standard Time) holding `now_ms`, `YYYY-MM`: the period asked for when
+/// none is given.
+pub fn current_month(now_ms: i64) -> String {
+    use suanli_platform_domain::money::{CST_OFFSET_MS, DAY_MS, civil_from_days};
+    let (y, m, _) = civil_from_days((now_ms + CST_OFFSET_MS).div_euclid(DAY_MS));
+    format!("{y:04}-{m:02}")
+}
+
+/// The period asked for: `raw`, or the current month when it is empty.
+fn period_or_now(s: &AppState, raw: &str) -> String {
+    if raw.trim().is_empty() {
+        current_month(s.clock.now_unix_ms())
+    } else {
+        raw.to_owned()
+    }
+}
+
 /// `YYYY-MM` → its bounds (CST), or `invalid_period` on `field`.
 pub fn month(label: &str) -> ServiceResult<(PeriodKey, i64, i64)> {
     let key =
@@ -251,15 +268,15 @@ async fn statement_of(
     })
 }
 
-/// The caller's organisation's statement of trades for month `period` (`YYYY-MM`): every
-/// check-in of its trades whose span ends in the month.
+/// The caller's organisation's statement of trades for month `period` (`YYYY-MM`; empty:
+/// the current month): every check-in of its trades whose span ends in the month.
 pub async fn org_statement(
     s: &AppState,
     a: &Authed,
     period: &str,
 ) -> ServiceResult<PeriodStatement> {
     a.allow(Permission::AccountRead)?;
-    let (key, from, to) = month(period)?;
+    let (key, from, to) = month(&period_or_now(s, period))?;
     let org = a.org.id;
     let trades = trades_for(from, to, |before| async move {
         Ok(s.store
@@ -285,7 +302,7 @@ pub(crate) async fn supplied_trades(
     .await
 }
 
-/// The caller's (supplier) earnings of month `period` from the trades placed through the
+/// The caller's (supplier) earnings of month `period` (empty: the current month) from the trades placed through the
 /// platform that it supplied: gross = Σ their check-ins ending in the month, commission
 /// at its governing agreement's rate, net = gross − commission.
 pub async fn supplier_earnings(
@@ -294,7 +311,7 @@ pub async fn supplier_earnings(
     period: &str,
 ) -> ServiceResult<SupplierEarnings> {
     a.allow(Permission::SupplyRead)?;
-    let (key, from, to) = month(period)?;
+    let (key, from, to) = month(&period_or_now(s, period))?;
     let trades = supplied_trades(s, a.org.id, from, to).await?;
     let st = statement_of(s, &key.label(), &trades, from, to).await?;
     let bp = match s.store.governing_agreement(a.org.id).await? {
@@ -307,4 +324,14 @@ pub async fn supplier_earnings(
         commission_bp: u32::from(bp),
         earnings: e,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_current_month_is_a_period() {
+        let m = super::current_month(1_700_000_000_000);
+        assert_eq!(m, "2023-11");
+        assert!(super::month(&m).is_ok(), "{m}");
+    }
 }

@@ -178,8 +178,11 @@ pub async fn overview(s: &AppState, a: &Authed) -> ServiceResult<Overview> {
     })
 }
 
-/// `customer` / `supplier`, or `invalid_side`.
+/// `customer` (also when empty) / `supplier`, or `invalid_side`.
 pub fn side(raw: &str) -> ServiceResult<TradeSide> {
+    if raw.is_empty() {
+        return Ok(TradeSide::Customer);
+    }
     TradeSide::parse(raw).ok_or_else(|| ServiceError::Malformed {
         code: "invalid_side",
         field: Some("side".into()),

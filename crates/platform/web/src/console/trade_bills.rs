@@ -95,7 +95,7 @@ pub fn panel(ctx: &Ctx, a: &Authed, b: &TradeBill, errors: &FormErrors) -> Marku
                 form.stacked #topup-form method="post" action={ "/console/trades/" (t.serial) "/topup" } {
                     (csrf(ctx))
                     (form::field(ctx, "amount_yuan", "tb.amount", Kind::Decimal, "", errors, true))
-                    (form::field(ctx, "password", "tr.password", Kind::Password, "", errors, true))
+                    (form::field(ctx, "topup_password", "tr.password", Kind::Password, "", errors, true))
                     button type="submit" { (ctx.t("tb.topup")) }
                 }
             }
@@ -153,14 +153,6 @@ pub struct PeriodQuery {
     period: Option<String>,
 }
 
-/// The current month (CST) of `now_ms`, `YYYY-MM`.
-fn this_month(now_ms: i64) -> String {
-    let days = (now_ms + suanli_platform_domain::money::CST_OFFSET_MS)
-        .div_euclid(suanli_platform_domain::money::DAY_MS);
-    let (y, m, _) = suanli_platform_domain::money::civil_from_days(days);
-    format!("{y:04}-{m:02}")
-}
-
 /// The answer of a service asked for a period: a bad period (`invalid_period`,
 /// `too_many_trades`) is the form's message on `period`, anything else the page's error.
 pub fn by_period<T>(
@@ -189,7 +181,7 @@ pub async fn statement(
     let period = q
         .period
         .filter(|p| !p.trim().is_empty())
-        .unwrap_or_else(|| this_month(s.app.clock.now_unix_ms()));
+        .unwrap_or_else(|| tb::current_month(s.app.clock.now_unix_ms()));
     let mut errors = FormErrors::default();
     let st = by_period(
         tb::org_statement(&s.app, a, &period).await,
@@ -236,8 +228,9 @@ pub struct TopUpForm {
     csrf: String,
     #[serde(default)]
     amount_yuan: String,
+    /// The password (its own name: the page's stop form has a `password` field too).
     #[serde(default)]
-    password: String,
+    topup_password: String,
 }
 
 /// Written by hand: the password and the CSRF token are redacted.
@@ -266,7 +259,7 @@ pub async fn topup_post(
     match api::run(
         &ctx,
         &f.csrf,
-        tn::top_up(&s.app, a, &ip, &serial, amount, f.password.clone()),
+        tn::top_up(&s.app, a, &ip, &serial, amount, f.topup_password.clone()),
     )
     .await?
     {
@@ -281,7 +274,10 @@ pub async fn topup_post(
             errors.api(
                 ctx.lang,
                 &fail,
-                &[("amount_fen", "amount_yuan"), ("password", "password")],
+                &[
+                    ("amount_fen", "amount_yuan"),
+                    ("password", "topup_password"),
+                ],
             );
             super::trades::render_detail(&s, &ctx, &serial, &errors).await
         }

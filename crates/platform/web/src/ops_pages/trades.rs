@@ -139,7 +139,7 @@ pub async fn org_trades(
     Query(q): Query<SideQuery>,
 ) -> PageResult {
     let a = ctx.require(Permission::FinanceRead)?;
-    let side = q.side.unwrap_or_else(|| "customer".to_owned());
+    let side = q.side.unwrap_or_default();
     let o = to::org_trades(&s.app, a, id, &side).await?;
     let body = html! {
         h1 { (ctx.t("to.title")) " · " (o.name) }
