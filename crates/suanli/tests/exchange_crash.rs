@@ -123,8 +123,16 @@ fn kill_9_in_the_middle_of_orders_and_metering_loses_and_doubles_nothing() {
     let admin_pw =
         std::fs::read_to_string(data.join(suanli_platform_http::BOOTSTRAP_PASSWORD_FILE)).unwrap();
     let ledger = HttpLedger::new(&server.node, None);
-    let mut world =
-        exchange_world::build(&server.base, admin_pw.trim(), &ledger, &data, 100, 100_000).unwrap();
+    let mut world = exchange_world::build(
+        &server.base,
+        admin_pw.trim(),
+        &ledger,
+        &data,
+        100,
+        1,
+        100_000,
+    )
+    .unwrap();
 
     // Before the crash: orders placed and accepted by the supplier's key; one minute on
     // they are checked in.
@@ -136,10 +144,12 @@ fn kill_9_in_the_middle_of_orders_and_metering_loses_and_doubles_nothing() {
             Serial::from_bytes(b)
         })
         .collect();
-    let orders = world.sign_orders(&ledger, &serials, 5).unwrap();
+    let orders = world
+        .sign_orders(&ledger, 0, &serials, 5, SystemClock.now_ms())
+        .unwrap();
     let mut acked = Vec::new();
     for (i, (serial, tx)) in orders.iter().take(METERED).enumerate() {
-        let (s, v) = place(&world.buyer, &format!("k-{i}"), tx);
+        let (s, v) = place(&world.buyers[0].client, &format!("k-{i}"), tx);
         assert_eq!(s, 201, "{v}");
         acked.push(*serial);
         suanli_ledger_client::supply::accept_order(
@@ -170,7 +180,7 @@ fn kill_9_in_the_middle_of_orders_and_metering_loses_and_doubles_nothing() {
         let (answered, base) = (Arc::clone(&answered), server.base.clone());
         let mut buyer = suanli_webtest::harness::Client::new(&base);
         buyer
-            .login(exchange_world::BUYER_LOGIN, exchange_world::BUYER_PASSWORD)
+            .login(&world.buyers[0].login, exchange_world::BUYER_PASSWORD)
             .unwrap();
         let in_flight: Vec<(usize, String)> = orders
             .iter()
@@ -194,13 +204,14 @@ fn kill_9_in_the_middle_of_orders_and_metering_loses_and_doubles_nothing() {
 
     // Restarted on the same data: every order sent again under its key.
     let mut server = serve(&data, &config, ports);
-    world
-        .buyer
-        .login(exchange_world::BUYER_LOGIN, exchange_world::BUYER_PASSWORD)
+    let login = world.buyers[0].login.clone();
+    world.buyers[0]
+        .client
+        .login(&login, exchange_world::BUYER_PASSWORD)
         .unwrap();
     let before: Vec<(usize, u16)> = answered.lock().unwrap().clone();
     for (i, (serial, tx)) in orders.iter().enumerate().skip(METERED) {
-        let (s, v) = place(&world.buyer, &format!("k-{i}"), tx);
+        let (s, v) = place(&world.buyers[0].client, &format!("k-{i}"), tx);
         assert!(acknowledged(s), "order {i} after the restart: {s} {v}");
         let first = before.iter().find(|(j, _)| *j == i).map(|(_, s)| *s);
         if first.is_some_and(acknowledged) {
@@ -216,7 +227,11 @@ fn kill_9_in_the_middle_of_orders_and_metering_loses_and_doubles_nothing() {
     }
     // The worker follows the check-ins made before the crash, once each.
     until("the check-ins billed", || {
-        let list = world.buyer.get("/api/v1/trades?limit=100").unwrap().json();
+        let list = world.buyers[0]
+            .client
+            .get("/api/v1/trades?limit=100")
+            .unwrap()
+            .json();
         list["items"].as_array().is_some_and(|items| {
             items.len() == acked.len()
                 && items

@@ -3,8 +3,8 @@
 //! (`crates/suanli/tests/exchange_crash.rs`) start from. A data centre registers with a
 //! qualification credential the identity chain's authority issued, is approved (enrolled
 //! as supplier), imports two nodes, publishes a mode (1 fen a minute, check-ins every
-//! minute) and an offer, and the operator lists it; a personal customer registers, is
-//! approved (enrolled as consumer), recharges in the sandbox and exports its DID key.
+//! minute) and an offer, and the operator lists it; personal customers register, are
+//! approved (enrolled as consumers), recharge in the sandbox and export their DID keys.
 //! Orders are then signed client-side by that key and sent pre-signed
 //! (`POST /api/v1/trades/presigned`); the supplier's key accepts them and checks them in
 //! on the chain, as its agent would.
@@ -29,9 +29,9 @@ use suanli_webtest::onboarding::Certifier;
 pub const SUPPLIER_LOGIN: &str = "bench-dc";
 /// The supplier's password.
 pub const SUPPLIER_PASSWORD: &str = "Bench-Data-Centre-1";
-/// The customer's login.
+/// The customers' logins: this and a number.
 pub const BUYER_LOGIN: &str = "zhaoliu";
-/// The customer's password.
+/// The customers' password.
 pub const BUYER_PASSWORD: &str = "Compute-Order-Pass-1";
 const CREDIT_CODE: &str = "91510100MA6CGREEN8";
 const RESOURCES_CSV: &str = "name,location,status,gpu_model,gpu_count,gpu_mem_gb,cpu_cores,ram_gb,storage_gb,tflops,region,available_from_min,available_until_min,green_share,carbon_g_per_kwh,pue,utilisation
@@ -41,15 +41,25 @@ bench-a100-02,hall 1,online,gpu-a100,8,80,128,1024,7680,2496,cn-west,0,5256000,0
 /// Longest wait for the platform to follow the chain (a DID created, an enrolment).
 const SETTLE_WAIT: Duration = Duration::from_secs(60);
 
-/// The exchange as built: the customer's session and key, the offer, the supplier's key.
+/// One customer: its session, its DID key (exported), which signs its orders, and its
+/// organisation's wallet (`org:N`).
+#[derive(Debug)]
+pub struct Buyer {
+    /// Its login.
+    pub login: String,
+    /// Its session.
+    pub client: Client,
+    /// Its DID key.
+    pub key: SecretKey,
+    /// Its organisation's wallet.
+    pub wallet: WalletName,
+}
+
+/// The exchange as built: the customers, the offer, the supplier's key.
 #[derive(Debug)]
 pub struct ExchangeWorld {
-    /// The customer's session.
-    pub buyer: Client,
-    /// The customer's DID key (exported), which signs its orders.
-    pub buyer_key: SecretKey,
-    /// The customer's organisation wallet (`org:N`).
-    pub wallet: WalletName,
+    /// The customers (personal organisations, each its own wallet).
+    pub buyers: Vec<Buyer>,
     /// The supplier's DID key (exported), which accepts and checks in.
     pub supplier_key: SecretKey,
     /// The offer's id on the chain.
@@ -190,20 +200,36 @@ fn supplier(
 
 /// The customer: registered, approved (enrolled as consumer), its DID on the chain,
 /// `cash_fen` recharged in the sandbox.
+/// A valid resident identity number (GB 11643: ISO 7064 MOD 11-2 check character) with
+/// sequence number `n`.
+fn id_number(n: usize) -> String {
+    let body = format!("11010519491231{:03}", n % 998 + 1);
+    let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = body
+        .bytes()
+        .zip(weights)
+        .map(|(b, w)| u32::from(b - b'0') * w)
+        .sum();
+    let check = b"10X98765432"[(sum % 11) as usize] as char;
+    format!("{body}{check}")
+}
+
 fn buyer(
     base: &str,
     admin: &Client,
     ledger: &dyn LedgerClient,
+    n: usize,
     cash_fen: i64,
-) -> anyhow::Result<(Client, SecretKey, WalletName)> {
+) -> anyhow::Result<Buyer> {
+    let login_name = format!("{BUYER_LOGIN}{n}");
     register_approved(
         base,
         admin,
         "/api/v1/registrations/personal",
-        json!({"login": BUYER_LOGIN, "password": BUYER_PASSWORD, "name": "Zhao Liu",
-            "id_number": "11010519491231002X", "phone": "13800138000"}),
+        json!({"login": login_name, "password": BUYER_PASSWORD, "name": "Zhao Liu",
+            "id_number": id_number(n), "phone": "13800138000"}),
     )?;
-    let c = login(base, BUYER_LOGIN, BUYER_PASSWORD)?;
+    let c = login(base, &login_name, BUYER_PASSWORD)?;
     settle("the customer's DID", || {
         Ok((c.get("/api/v1/me/key")?.json()["key"]["did_on_chain"] == json!(true)).then_some(()))
     })?;
@@ -229,18 +255,25 @@ fn buyer(
         200,
     )?;
     let wallet = WalletName::parse(&format!("org:{org}")).map_err(|e| anyhow::anyhow!(e))?;
-    Ok((c, key, wallet))
+    Ok(Buyer {
+        login: login_name,
+        client: c,
+        key,
+        wallet,
+    })
 }
 
 /// Builds the exchange on the platform at `base` (its administrator's password
 /// `admin_password`), whose node `ledger` keeps its operator key under
-/// `node_data/node/operator.key`: an offer of `units` units, a customer with `cash_fen`.
+/// `node_data/node/operator.key`: an offer of `units` units, `buyers` customers with
+/// `cash_fen` each.
 pub fn build(
     base: &str,
     admin_password: &str,
     ledger: &dyn LedgerClient,
     node_data: &Path,
     units: u32,
+    buyers: usize,
     cash_fen: i64,
 ) -> anyhow::Result<ExchangeWorld> {
     let admin = login(
@@ -250,7 +283,9 @@ pub fn build(
     )?;
     let (sup, _) = supplier(base, &admin, ledger, node_data, units)?;
     let supplier_key = export_key(&sup, SUPPLIER_PASSWORD)?;
-    let (buyer, buyer_key, wallet) = buyer(base, &admin, ledger, cash_fen)?;
+    let buyers = (0..buyers)
+        .map(|n| buyer(base, &admin, ledger, n, cash_fen))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     // The chain's offer: the newest of the supplier's.
     let did = suanli_ledger_client::supply::enrolled_did(ledger, &supplier_key.public())?;
     let offers = suanli_ledger_client::supply::supplier_offers(ledger, &did, 0)?;
@@ -259,9 +294,7 @@ pub fn build(
         .max_by_key(|o| o.id)
         .context("no offer on the chain")?;
     Ok(ExchangeWorld {
-        buyer,
-        buyer_key,
-        wallet,
+        buyers,
         supplier_key,
         chain_offer_id: offer.id,
         spec: offer.terms.spec,
@@ -271,17 +304,19 @@ pub fn build(
 impl ExchangeWorld {
     /// Term orders of `minutes` minutes for one unit each, one per serial, signed by the
     /// customer's key at consecutive nonces from its next one (as a programmatic buyer
-    /// signs a batch; they must reach the chain in this order), paid from its wallet:
-    /// (serial, transaction hex) each.
+    /// signs a batch; they must reach the chain in this order), paid from its wallet and
+    /// dated `now_ms` (within 10 minutes of their blocks): (serial, transaction hex) each.
     pub fn sign_orders(
         &self,
         ledger: &dyn LedgerClient,
+        buyer: usize,
         serials: &[Serial],
         minutes: u64,
+        now_ms: u64,
     ) -> anyhow::Result<Vec<(Serial, String)>> {
+        let b = self.buyers.get(buyer).context("no such buyer")?;
         let chain = ledger.chain_id(ChainKind::Trade)?;
-        let first = ledger.next_nonce(ChainKind::Trade, &self.buyer_key.public())?;
-        let now = SystemClock.now_ms();
+        let first = ledger.next_nonce(ChainKind::Trade, &b.key.public())?;
         serials
             .iter()
             .zip(first..)
@@ -295,13 +330,12 @@ impl ExchangeWorld {
                         duration_minutes: minutes,
                     },
                     value_fen: PositiveFen::new(i64::try_from(minutes)?)?,
-                    wallet: Some(self.wallet.clone()),
+                    wallet: Some(b.wallet.clone()),
                     channel: None,
-                    time_ms: now,
+                    time_ms: now_ms,
                 };
-                let signed = exchange::sign_order(ledger, &self.buyer_key, &draft)?;
-                let tx =
-                    Transaction::sign(&chain, &self.buyer_key, nonce, signed.payload().clone());
+                let signed = exchange::sign_order(ledger, &b.key, &draft)?;
+                let tx = Transaction::sign(&chain, &b.key, nonce, signed.payload().clone());
                 Ok((*serial, hex::encode(tx.encoded())))
             })
             .collect()
@@ -313,5 +347,15 @@ impl ExchangeWorld {
         Ok(state
             .done(view::trade(&state, serial))?
             .map(|t| format!("{:?}", t.status).to_ascii_lowercase()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn identity_numbers_carry_their_check_character() {
+        // The published example (GB 11643) is sequence 002.
+        assert_eq!(super::id_number(1), "11010519491231002X");
+        assert_eq!(super::id_number(0).len(), 18);
     }
 }

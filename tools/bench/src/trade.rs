@@ -51,15 +51,16 @@ pub struct TradeBenchArgs {
     pub json: bool,
 }
 
+/// What one run measured (the `--json` object).
 #[derive(Debug, Serialize)]
-struct Report {
-    trades: usize,
-    orders_per_s: f64,
-    contracts_per_s: f64,
-    checkins_per_s: f64,
-    raw_credential_checks_per_s: f64,
-    ratio: f64,
-    cores: usize,
+pub struct Report {
+    pub trades: usize,
+    pub orders_per_s: f64,
+    pub contracts_per_s: f64,
+    pub checkins_per_s: f64,
+    pub raw_credential_checks_per_s: f64,
+    pub ratio: f64,
+    pub cores: usize,
 }
 
 struct Party {
@@ -121,7 +122,7 @@ fn trade_of(node: &Node, serial: &Serial) -> anyhow::Result<Trade> {
         .with_context(|| format!("trade {serial} is missing"))
 }
 
-fn checkin_op(trade: &Trade, supplier: &SecretKey) -> anyhow::Result<TradeOp> {
+pub(crate) fn checkin_op(trade: &Trade, supplier: &SecretKey) -> anyhow::Result<TradeOp> {
     let start = trade.billed_until_ms.context("no contract")?;
     let end = start + trade.period_minutes * MINUTE_MS;
     let cost = pricing::settlement_cost(
@@ -148,11 +149,18 @@ fn checkin_op(trade: &Trade, supplier: &SecretKey) -> anyhow::Result<TradeOp> {
 }
 
 pub fn run(args: TradeBenchArgs) -> anyhow::Result<()> {
+    let report = measure(args.trades)?;
+    print(&report, args.json)
+}
+
+/// Runs the benchmark on about `trades` trades (rounded up to whole groups of
+/// `TRADES_PER_PARTY`); `suanli bench exchange` takes it as its raw chain baseline.
+pub fn measure(trades: usize) -> anyhow::Result<Report> {
     anyhow::ensure!(
-        (TRADES_PER_PARTY..=BENCH_TRADES_MAX).contains(&args.trades),
+        (TRADES_PER_PARTY..=BENCH_TRADES_MAX).contains(&trades),
         "--trades must be {TRADES_PER_PARTY}..={BENCH_TRADES_MAX}"
     );
-    let groups = args.trades.div_ceil(TRADES_PER_PARTY);
+    let groups = trades.div_ceil(TRADES_PER_PARTY);
     let trades = groups * TRADES_PER_PARTY;
     let mempool = MempoolConfig::default();
     let dir = tempfile::tempdir()?;
@@ -361,8 +369,12 @@ pub fn run(args: TradeBenchArgs) -> anyhow::Result<()> {
         ratio: checkins_per_s / raw_per_s,
         cores: rayon::current_num_threads(),
     };
-    if args.json {
-        println!("{}", serde_json::to_string(&report)?);
+    Ok(report)
+}
+
+fn print(report: &Report, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string(report)?);
     } else {
         println!(
             "trade benchmark ({} cores, {} trades, every outcome checked)",

@@ -274,3 +274,19 @@ fn the_same_presigned_bytes_under_a_new_key_never_escrow_twice() {
     assert_eq!(list["items"].as_array().map(Vec::len), Some(1), "{list}");
     assert_eq!(*chain.submits.lock().unwrap(), 1, "submitted once");
 }
+
+#[test]
+fn a_delegation_lasts_until_the_latest_end_of_its_contract() {
+    use suanli_platform_http::service::trades::delegation_end;
+    let day = 86_400_000u64;
+    let now = T0_MS.unsigned_abs();
+    // Accepted at the offer's last moment, the contract runs its 90 minutes after it.
+    assert_eq!(
+        delegation_end(T0_MS + 30 * 86_400_000, now, 90),
+        now + 30 * day + 90 * 60_000
+    );
+    // An offer ending before now (the order is then refused) never shortens it below
+    // the order's own time + duration.
+    assert_eq!(delegation_end(0, now, 60), now + 60 * 60_000);
+    assert_eq!(delegation_end(-5, now, 1), now + 60_000);
+}

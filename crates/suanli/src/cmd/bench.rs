@@ -39,6 +39,10 @@ pub enum BenchCmd {
     /// Market searches over HTTP on 100,000 listed offers: searches/s and p99 vs the
     /// market core's in-memory query on the same data.
     MarketApi(bench::market_api::MarketApiBenchArgs),
+    /// The exchange (issue 18): pre-signed orders through the HTTP API that become
+    /// committed chain trades (order + contract), trades/s and p99 vs `bench trade`'s raw
+    /// chain rate.
+    Exchange(bench::exchange::ExchangeBenchArgs),
 }
 
 /// `suanli bench abe`.
@@ -61,5 +65,6 @@ pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
         BenchCmd::Web(args) => bench::web::run(args),
         BenchCmd::Abe(a) => Ok(suanli_abe_bench::run(a.json)?),
         BenchCmd::MarketApi(args) => bench::market_api::run(args),
+        BenchCmd::Exchange(args) => bench::exchange::run(args),
     }
 }

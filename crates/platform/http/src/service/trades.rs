@@ -38,8 +38,6 @@ use suanli_primitives::SecretKey;
 pub const TRADES_PAGE_MAX: u32 = 100;
 /// Most wallet alarms `GET /api/v1/ops/wallet-alarms` answers (the newest).
 pub const WALLET_ALARMS_MAX: u32 = 100;
-/// How long a pay-as-you-go order's channel delegation lasts beyond its contract, ms.
-pub const DELEGATION_SLACK_MS: u64 = 24 * 60 * 60 * 1000;
 /// Longest pre-signed order accepted, in hex characters.
 pub const PRESIGNED_HEX_CHARS_MAX: usize = 32 * 1024;
 /// Resource dimensions a rating scores.
@@ -379,6 +377,17 @@ fn plan_of(view: &OfferView, req: &TradeOrder, term: OrderTerm) -> ServiceResult
     })
 }
 
+/// When a pay-as-you-go order's channel delegation ends: the latest end its contract can
+/// have — accepted at the offer's last moment (`offer_valid_until_ms`, or `now_ms` if that
+/// is later) and run for its whole `minutes` — so the channel never stops metering before
+/// the contract does (the chain refuses a delegation beyond this plus 7 days).
+pub fn delegation_end(offer_valid_until_ms: i64, now_ms: u64, minutes: u64) -> u64 {
+    u64::try_from(offer_valid_until_ms)
+        .unwrap_or(0)
+        .max(now_ms)
+        .saturating_add(minutes.saturating_mul(60_000))
+}
+
 /// The order to sign: a fresh serial, the offer's spec, the plan, the organisation's
 /// wallet and — for pay-as-you-go — the delegation to the platform's channel key.
 fn draft_of(
@@ -390,14 +399,13 @@ fn draft_of(
     now: i64,
 ) -> ServiceResult<OrderDraft> {
     let now_ms = u64::try_from(now).unwrap_or(0);
+    let latest_end_ms = delegation_end(view.offer.valid_until_ms, now_ms, plan.duration_minutes);
     let channel = plan.payg.then(|| {
         let (key_hex, endpoint) = ledger.channel_key();
         Delegation {
             key_hex,
             endpoint,
-            valid_until_ms: now_ms
-                .saturating_add(plan.duration_minutes.saturating_mul(60_000))
-                .saturating_add(DELEGATION_SLACK_MS),
+            valid_until_ms: latest_end_ms,
             // The platform's channel may top the trade up from the wallet by as much as
             // the budget the member ordered with, never more.
             max_fen: plan.value.get(),
