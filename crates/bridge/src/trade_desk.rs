@@ -13,7 +13,7 @@ use suanli_ledger_client::supply::ChainState;
 use suanli_ledger_client::{ClientError, LedgerClient, LedgerError};
 use suanli_platform_http::PortError;
 use suanli_platform_http::service::trades::CHAIN_REFUSALS;
-use suanli_platform_http::trade_desk::{ChannelNotice, ChannelView, TradeDesk};
+use suanli_platform_http::trade_desk::{ChannelNotice, ChannelView, LiveChannel, TradeDesk};
 use suanli_primitives::{ChainKind, PositiveFen, SecretKey};
 use suanli_trade::channel::ChannelOp;
 use suanli_trade::records::ChannelStatus;
@@ -99,6 +99,19 @@ impl TradeDesk for LedgerTradeDesk {
             suanli_ledger_client::trade::submit(self.ledger.as_ref(), key, &op, "fund")
                 .map_err(answer)
         }
+    }
+
+    fn live(&self, serial: &str) -> Option<LiveChannel> {
+        let serial = serial_of(serial).ok()?;
+        let controller = self.slot.get()?.controller();
+        let setup = controller.setup(&serial)?;
+        let latest = controller.latest(&serial).map(|s| s.statement);
+        Some(LiveChannel {
+            seq: latest.as_ref().map(|s| s.seq),
+            minutes: latest.as_ref().map_or(0, |s| s.minutes),
+            cost_fen: latest.as_ref().map_or(0, |s| s.cost_fen.get()),
+            margin_fen: setup.margin_fen(),
+        })
     }
 
     fn take_notices(&self) -> Vec<ChannelNotice> {

@@ -38,8 +38,12 @@ fn the_demo_tells_one_story_and_leaves_books_that_reconcile() {
         "the first failing clause is",
         "is on the trade chain (status placed)",
         "the trade is active",
-        "checks the period in on the chain",
+        "checks the hour in on the chain: 60 minutes, ¥108.00",
+        "the supplier's agent pauses the service and the platform tells the start-up",
+        "is paused for low funds",
+        "the agent resumes the service",
         "(stopped_by_consumer)",
+        "Its bill comes from the chain's settlements",
         "→ VERIFIED",
         "trade chain sound",
     ] {

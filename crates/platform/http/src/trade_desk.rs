@@ -46,6 +46,21 @@ pub struct ChannelNotice {
     pub margin_fen: i64,
 }
 
+/// What the platform's consumer-side channel controller holds of a trade's channel: the
+/// newest state both sides signed off the chain (issue 18: the running cost between
+/// check-ins).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LiveChannel {
+    /// The newest dual-signed statement's sequence number (`None` before the first).
+    pub seq: Option<u64>,
+    /// Minutes of service it covers since the channel opened.
+    pub minutes: u64,
+    /// Their cost, fen.
+    pub cost_fen: i64,
+    /// The margin below which the supplier pauses the service, fen.
+    pub margin_fen: i64,
+}
+
 /// The trade chain as bills, notices and the operator view use it. Blocking (the service
 /// runs it off the async runtime). Errors: [`crate::PortError::Refused`] for what cannot
 /// succeed as given (with the chain's code), [`crate::PortError::Ledger`] when the chain
@@ -68,4 +83,10 @@ pub trait TradeDesk: Send + Sync + std::fmt::Debug {
     /// The trade's bundle as its JSON file (`docs/trade.md` §10), if the chain has the
     /// trade.
     fn bundle_json(&self, serial: &str) -> Result<Option<String>, crate::PortError>;
+    /// What the consumer-side controller keeps of the trade's channel: `None` while it does
+    /// not keep it (not open yet, closed, or the controller does not run).
+    fn live(&self, serial: &str) -> Option<LiveChannel> {
+        let _ = serial;
+        None
+    }
 }

@@ -279,6 +279,9 @@ async fn a_trade_placed_past_the_platform_is_imported_and_followed_once() {
         cost_fen: f(1_000),
         at_ms: T0,
         kind: "checkin",
+        seq: 0,
+        height: 0,
+        tx_ref: String::new(),
     }];
     c.paid_fen = f(1_000);
     c.close = Some(ChainClose {

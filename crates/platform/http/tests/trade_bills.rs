@@ -69,6 +69,14 @@ impl TradeLedger for Chain {
     fn trade_status(&self, serial: &str) -> Result<Option<ChainTrade>, PortError> {
         Ok(self.trades.lock().unwrap().get(serial).cloned())
     }
+    fn consumer_orders(
+        &self,
+        _: &str,
+        from: u64,
+        _: u32,
+    ) -> Result<(u64, Vec<suanli_platform_http::trade_ledger::ChainOrder>), PortError> {
+        Ok((from, Vec::new()))
+    }
     fn stop(&self, _: &SecretKey, _: &str) -> Result<String, PortError> {
         Err(unused())
     }

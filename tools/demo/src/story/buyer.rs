@@ -23,9 +23,15 @@ const FIRST_RECHARGE_FEN: i64 = 50_000;
 /// The pay-as-you-go budget it orders with, in fen: two hours at ¥1.80 per minute.
 const BUDGET_FEN: i64 = 21_600;
 /// Minutes of service the story lets pass before the first check-in is due (one hourly
-/// period and a minute).
-const FIRST_HOUR_MINUTES: u64 = 61;
-/// Minutes of service after that, before the start-up stops.
+/// period).
+const FIRST_HOUR_MINUTES: u64 = 60;
+/// Minutes the service stays paused before the start-up tops it up.
+const PAUSED_MINUTES: u64 = 5;
+/// What it recharges when paused, in fen.
+const RECHARGE_AGAIN_FEN: i64 = 30_000;
+/// What it tops the trade up by, in fen.
+const TOP_UP_FEN: i64 = 21_600;
+/// Minutes of service after the resume, before the start-up stops.
 const MORE_MINUTES: u64 = 20;
 /// One minute, in milliseconds.
 const MINUTE_MS: u64 = 60_000;
@@ -38,7 +44,7 @@ pub(crate) struct Buyer<'c> {
 }
 
 impl<'c> Buyer<'c> {
-    /// Steps 3–4: the start-up registers, is approved (its DID on the identity chain, a
+    /// The start-up registers, is approved (its DID on the identity chain, a
     /// KYC credential, enrolment as a consumer on the trade chain) and logs in.
     pub fn join(c: &'c Client, admin: &Session) -> anyhow::Result<Self> {
         let v = c.expect(
@@ -109,7 +115,7 @@ impl<'c> Buyer<'c> {
         self.wallet()
     }
 
-    /// Steps 4–8: recharge, search, why not, order, accepted and provisioned.
+    /// Recharge, search, why not, order, accepted and provisioned.
     pub fn shop(&mut self, listing: &Listing) -> anyhow::Result<()> {
         let (cash, chain) = self.recharge(FIRST_RECHARGE_FEN)?;
         say(&format!(
@@ -265,31 +271,119 @@ impl<'c> Buyer<'c> {
         Ok(())
     }
 
-    /// The channel opens, an hour passes, a check-in, the stop.
+    /// The trade's bill as the platform shows it (`GET /api/v1/trades/{serial}/bill`).
+    fn bill(&self) -> anyhow::Result<Value> {
+        self.c.expect(
+            "GET",
+            &format!("/api/v1/trades/{}/bill", self.serial),
+            Some(&self.s),
+            None,
+            200,
+        )
+    }
+
+    /// Waits until the bill satisfies `done`.
+    fn bill_when(&self, what: &str, done: impl Fn(&Value) -> bool) -> anyhow::Result<Value> {
+        wait_for(what, || {
+            let b = self.bill()?;
+            Ok(done(&b).then_some(b))
+        })
+    }
+
+    /// The channel opens; an hour of service and a check-in; the pause for low funds.
     pub fn use_and_pay(&self, node: &Node, clock: &DemoClock) -> anyhow::Result<()> {
         let serial = Serial::parse(&self.serial).context("the trade's serial")?;
         let (_, escrow) = wait_for("the service channel to open", || {
             Ok(suanli_agent::channels::channel_of(node, &serial)?)
         })?;
+        let b = self.bill_when("the platform's controller to keep the channel", |b| {
+            !b["live"].is_null()
+        })?;
         say(&format!(
-            "The platform's channel controller opens the trade's service channel on the chain with the delegated key (escrow {}); the supplier's agent meters it: a statement per minute of service, signed by both sides off the chain.",
-            yuan(escrow.get())
+            "The platform's channel controller opens the trade's service channel on the chain with the delegated key (escrow {}) and keeps it; the supplier's agent meters it: a statement per minute of service, signed by both sides off the chain. Below a margin of {} (one hour of service) the supplier pauses.",
+            yuan(escrow.get()),
+            yuan(int(&b["live"]["margin_fen"]))
         ));
         clock.fast_forward(FIRST_HOUR_MINUTES * MINUTE_MS);
-        let t = wait_for("the first check-in", || {
-            let t = self.trade()?;
-            Ok((int(&t["trade"]["checkins"]) >= 1).then_some(t))
+        let b = self.bill_when("the first check-in", |b| {
+            b["lines"].as_array().is_some_and(|l| !l.is_empty())
+                && b["journal_fen"] == b["running_cost_fen"]
         })?;
-        let c0 = &t["chain"]["checkins"][0];
+        let line = &b["lines"][0];
         say(&format!(
-            "[the clock jumps {FIRST_HOUR_MINUTES} minutes] After an hour the agent checks the period in on the chain: {} minutes, {}, paid from the escrow to the supplier. The journal follows it: paid {}, still in escrow {}, running cost {}.",
-            int(&c0["minutes"]),
-            yuan(int(&c0["cost_fen"])),
-            yuan(int(&t["trade"]["paid_fen"])),
-            yuan(int(&t["escrow_fen"])),
-            yuan(int(&t["running_cost_fen"]))
+            "[the clock jumps {FIRST_HOUR_MINUTES} minutes] The agent checks the hour in on the chain: {} minutes, {}, paid from the escrow to the supplier (record {} in block {}). The journal follows it; the running cost is {}.",
+            int(&line["minutes"]),
+            yuan(int(&line["cost_fen"])),
+            int(&line["seq"]),
+            int(&line["height"]),
+            yuan(int(&b["running_cost_fen"]))
+        ));
+        clock.fast_forward(MINUTE_MS);
+        let b = self.bill_when("the pause notice", |b| b["notice"]["paused"] == true)?;
+        let me = self
+            .c
+            .expect("GET", "/api/v1/me", Some(&self.s), None, 200)?;
+        let org = int(&me["org"]["id"]);
+        let messages = self.c.expect(
+            "GET",
+            &format!("/api/v1/orgs/{org}/messages"),
+            Some(&self.s),
+            None,
+            200,
+        )?;
+        let message = messages["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m["body"].as_str())
+            .find(|m| m.contains(&self.serial) && m.contains("paused"))
+            .unwrap_or("?");
+        say(&format!(
+            "[the clock jumps a minute] The next minute leaves {} in escrow, below the margin: the supplier's agent pauses the service and the platform tells the start-up. Its message: “{}”",
+            yuan(int(&b["notice"]["remaining_fen"])),
+            message
+                .split(" Trade ")
+                .nth(1)
+                .map_or(message.to_owned(), |m| format!("Trade {m}"))
+        ));
+        self.resume(clock)
+    }
+
+    /// A recharge and a top-up resume the service; twenty minutes more; the stop.
+    fn resume(&self, clock: &DemoClock) -> anyhow::Result<()> {
+        clock.fast_forward(PAUSED_MINUTES * MINUTE_MS);
+        self.recharge(RECHARGE_AGAIN_FEN)?;
+        self.c.expect(
+            "POST",
+            &format!("/api/v1/trades/{}/topup", self.serial),
+            Some(&self.s),
+            Some(json!({"amount_fen": TOP_UP_FEN, "password": BUYER_PASSWORD})),
+            200,
+        )?;
+        self.bill_when("the resume notice", |b| b["notice"]["paused"] == false)?;
+        let (cash, chain) = self.wallet()?;
+        say(&format!(
+            "[the clock jumps {PAUSED_MINUTES} minutes: paused time is not metered] It recharges {} and tops the trade up by {} from the wallet, signed with its password: the agent resumes the service. Cash {} = wallet {}.",
+            yuan(RECHARGE_AGAIN_FEN),
+            yuan(TOP_UP_FEN),
+            yuan(cash),
+            yuan(chain)
         ));
         clock.fast_forward(MORE_MINUTES * MINUTE_MS);
+        let metered = FIRST_HOUR_MINUTES + 1 + MORE_MINUTES;
+        let b = self.bill_when("the statements after the resume", |b| {
+            b["live"]["minutes"].as_u64() == Some(metered)
+        })?;
+        println!(
+            "    [the clock jumps {MORE_MINUTES} minutes] The trade's page shows the live cost both sides signed: {} minutes, {} (the chain has {} of it so far).",
+            int(&b["live"]["minutes"]),
+            yuan(int(&b["live"]["cost_fen"])),
+            yuan(int(&b["running_cost_fen"]))
+        );
+        self.stop()
+    }
+
+    fn stop(&self) -> anyhow::Result<()> {
         self.c.expect(
             "POST",
             &format!("/api/v1/trades/{}/stop", self.serial),
@@ -303,17 +397,42 @@ impl<'c> Buyer<'c> {
         })?;
         let (cash, chain) = self.wallet()?;
         say(&format!(
-            "[the clock jumps {MORE_MINUTES} minutes] The start-up stops: the controller asks the agent to stop and the agent closes the channel cooperatively with the final dual-signed state ({}). Paid in all {}, refunded to the wallet {}. Cash {} = wallet {}.",
+            "The start-up stops: the controller asks the agent to stop and the agent closes the channel cooperatively with the final dual-signed state ({}). Paid in all {}, refunded to the wallet {}. Cash {} = wallet {}.",
             t["trade"]["close_reason"].as_str().unwrap_or("?"),
             yuan(int(&t["trade"]["paid_fen"])),
             yuan(int(&t["trade"]["refunded_fen"])),
             yuan(cash),
             yuan(chain)
         ));
+        let b = self.bill_when("the journal to follow the close", |b| {
+            b["journal_fen"] == b["running_cost_fen"]
+        })?;
+        say(
+            "Its bill comes from the chain's settlements, each line linked to the record that holds it:",
+        );
+        for l in b["lines"].as_array().into_iter().flatten() {
+            println!(
+                "    #{} {:<16} {:>3} minutes {:>9}   record {} in block {}, journal entry {}",
+                int(&l["n"]),
+                l["kind"].as_str().unwrap_or("?"),
+                int(&l["minutes"]),
+                yuan(int(&l["cost_fen"])),
+                int(&l["seq"]),
+                int(&l["height"]),
+                l["journal_tx_id"]
+                    .as_i64()
+                    .map_or_else(|| "—".to_owned(), |j| format!("#{j}"))
+            );
+        }
+        println!(
+            "    Total {} = the journal's {}.",
+            yuan(int(&b["running_cost_fen"])),
+            yuan(int(&b["journal_fen"]))
+        );
         Ok(())
     }
 
-    /// Steps 11–16: rate, reputation, verify offline.
+    /// Rate, reputation, verify offline.
     pub fn close_rate_verify(
         &self,
         node: &Node,
@@ -378,7 +497,7 @@ impl<'c> Buyer<'c> {
         let report = suanli_trade::bundle::verify(&bundle, &producers)
             .map_err(|e| anyhow::anyhow!("the bundle does not verify: {e}"))?;
         say(&format!(
-            "Anyone can verify the trade on their own: its bundle ({}) holds every record with its transaction, block header and Merkle inclusion proof. Checked offline: {} records, {} credentials, {} checked in → VERIFIED. Try: suanli trade verify {} --producer {}",
+            "Anyone can verify the trade on their own: its bundle ({}) holds every record with its transaction, block header and Merkle inclusion proof. Checked offline: {} records, {} credentials, {} in check-ins (the close's tail is in the close's record) → VERIFIED. Try: suanli trade verify {} --producer {}",
             file.display(),
             report.records,
             report.credentials,

@@ -63,6 +63,9 @@ pub struct TradeBill {
     pub on_chain: bool,
     /// The newest channel notice relayed for it (a pause offers a top-up).
     pub notice: Option<ChannelNoticeRecord>,
+    /// What the platform's channel controller keeps of its channel: the newest state both
+    /// sides signed (`null` while it keeps none).
+    pub live: Option<crate::trade_desk::LiveChannel>,
 }
 
 /// A period's statement of trades.
@@ -168,7 +171,9 @@ pub(crate) async fn bill_of(s: &AppState, trade: TradeRecord) -> ServiceResult<T
         .map_err(|e| ServiceError::Internal(e.to_string()))?
         .get();
     let journal = billed.iter().map(|b| b.amount_fen).sum();
+    let live = s.trade_desk.as_ref().and_then(|d| d.live(&trade.serial));
     Ok(TradeBill {
+        live,
         lines: with_journal(lines, &billed),
         running_cost_fen: running,
         journal_fen: journal,

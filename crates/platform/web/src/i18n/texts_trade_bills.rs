@@ -19,6 +19,11 @@ pub const TRADE_BILLS_TEXTS: &[(&str, &str, &str)] = &[
     ("tb.journal_total", "已记账", "In the journal"),
     ("tb.unpaid", "未付尾款", "Unpaid tail"),
     (
+        "tb.live",
+        "服务通道中双方已签署：{} 分钟，{}（下次上链结算前的实时费用）。",
+        "Signed by both sides on the service channel: {} minutes, {} (the live cost until the next check-in).",
+    ),
+    (
         "tb.paused",
         "余额不足，服务已暂停：托管余额 {}，低于 {}。充值后自动恢复。",
         "Paused for low funds: {} left in escrow, below {}. A top-up resumes it.",
