@@ -442,7 +442,9 @@ async fn store_and_submit(
     s.metrics.trade_order();
     // The wallet must hold what the journal's cash holds before the chain escrows from
     // it: send the mirror's pending mints first (a failure is left to the worker).
-    {
+    // Only when something is pending: the operator lock is shared with the worker's
+    // whole pass, and most orders find the outbox empty.
+    if s.mirror.is_some() && !s.store.mirror_pending(1).await?.is_empty() {
         let _signing = s.operator_lock.lock().await;
         if let Err(e) = crate::exchange::send_outbox(s, s.clock.now_unix_ms()).await {
             tracing::warn!(error = %e, "wallet mirror not sent before the order");
