@@ -66,6 +66,7 @@ pub mod market;
 // issue 18, H-trades
 pub mod trade_members;
 pub mod trades;
+pub mod trades_presigned; // issue 18: pre-signed orders
 
 use crate::AppState;
 use crate::auth::{Authed, Via};
