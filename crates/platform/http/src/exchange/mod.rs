@@ -95,7 +95,15 @@ pub async fn follow_all(
     cursors: &mut Cursors,
     now_ms: i64,
 ) -> Result<u64, ExchangeError> {
-    let imported = import_foreign(store, ledger, cursors, now_ms).await?;
+    // An import that fails this pass (the chain unreachable for a wallet) does not keep
+    // the stored trades from being followed.
+    let imported = match import_foreign(store, ledger, cursors, now_ms).await {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!(error = %e, "trades placed past the platform not imported this pass");
+            0
+        }
+    };
     Ok(imported + sync_all(store, ledger, now_ms).await?)
 }
 

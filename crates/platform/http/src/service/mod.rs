@@ -66,6 +66,7 @@ pub mod market;
 // issue 18, H-trades
 pub mod trade_members;
 pub mod trades;
+pub mod trades_presigned; // issue 18: pre-signed orders
 // Issue 18, billing: bills from check-ins, channel notices, the operator's view.
 pub mod trade_bills;
 pub mod trade_notices;

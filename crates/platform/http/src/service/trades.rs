@@ -20,12 +20,11 @@ use super::{ServiceError, ServiceResult};
 use crate::AppState;
 use crate::auth::Authed;
 use crate::trade_book::ChainTrade;
-use crate::trade_ledger::{Delegation, OrderDraft, OrderFacts, RatingDraft, TradeLedger};
+use crate::trade_ledger::{Delegation, OrderDraft, RatingDraft, TradeLedger};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use suanli_platform_domain::journal::IdemKey;
 use suanli_platform_domain::money::Fen;
-use suanli_platform_domain::supply::catalog::OfferStatus;
 use suanli_platform_domain::trades::{
     ModePrices, OrderPlan, OrderRejection, OrderTerm, TradeStatus, order_tx, plan_order,
     wallet_name,
@@ -134,7 +133,7 @@ pub fn refusal(code: &str, message: &str) -> ServiceError {
     }
 }
 
-fn idem(raw: Option<&str>) -> ServiceResult<IdemKey> {
+pub(super) fn idem(raw: Option<&str>) -> ServiceResult<IdemKey> {
     let raw = raw.ok_or_else(|| ServiceError::Malformed {
         code: "missing_idempotency_key",
         field: None,
@@ -148,7 +147,7 @@ fn idem(raw: Option<&str>) -> ServiceResult<IdemKey> {
     })
 }
 
-fn digest(parts: &[&str]) -> String {
+pub(super) fn digest(parts: &[&str]) -> String {
     let mut h = Sha256::new();
     for p in parts {
         h.update(p.as_bytes());
@@ -157,7 +156,7 @@ fn digest(parts: &[&str]) -> String {
     hex::encode(h.finalize())
 }
 
-fn suspended() -> ServiceError {
+pub(super) fn suspended() -> ServiceError {
     ServiceError::Denied {
         code: "wallet_suspended",
         field: None,
@@ -214,7 +213,7 @@ pub(crate) async fn unseal_own(
 
 /// The replay of `key`, if the organisation stored one: the trade (a refused one answers
 /// its refusal again), or `idempotency_conflict` for another request under the key.
-async fn replay(
+pub(super) async fn replay(
     s: &AppState,
     a: &Authed,
     key: &IdemKey,
@@ -227,7 +226,7 @@ async fn replay(
     }
 }
 
-fn answer(trade: TradeRecord, replayed: bool) -> ServiceResult<TradeOutcome> {
+pub(super) fn answer(trade: TradeRecord, replayed: bool) -> ServiceResult<TradeOutcome> {
     if trade.status == TradeStatus::Refused {
         return Err(refusal(
             trade.refusal_code.as_deref().unwrap_or("refused"),
@@ -239,7 +238,7 @@ fn answer(trade: TradeRecord, replayed: bool) -> ServiceResult<TradeOutcome> {
 
 /// What the platform can see before the chain would refuse: the wallet suspended, the
 /// member not in it or above its limit. Without a view (no wallet yet) the chain decides.
-async fn precheck(
+pub(super) async fn precheck(
     ledger: &Arc<dyn TradeLedger>,
     wallet: &str,
     did: &str,
@@ -272,7 +271,7 @@ async fn precheck(
 
 /// The caller's DID (`no_did` while its key has none): both order paths need it for the
 /// member's limit on the wallet.
-async fn own_did(s: &AppState, a: &Authed) -> ServiceResult<String> {
+pub(super) async fn own_did(s: &AppState, a: &Authed) -> ServiceResult<String> {
     super::keys::mine_or_none(s, a)
         .await?
         .did
@@ -428,7 +427,7 @@ fn draft_of(
 }
 
 /// Stores the trade with its escrow entry, then submits it and records the answer.
-async fn store_and_submit(
+pub(super) async fn store_and_submit(
     s: &AppState,
     ledger: &Arc<dyn TradeLedger>,
     new: NewTrade,
@@ -442,7 +441,9 @@ async fn store_and_submit(
     s.metrics.trade_order();
     // The wallet must hold what the journal's cash holds before the chain escrows from
     // it: send the mirror's pending mints first (a failure is left to the worker).
-    {
+    // Only when something is pending: the operator lock is shared with the worker's
+    // whole pass, and most orders find the outbox empty.
+    if s.mirror.is_some() && !s.store.mirror_pending(1).await?.is_empty() {
         let _signing = s.operator_lock.lock().await;
         if let Err(e) = crate::exchange::send_outbox(s, s.clock.now_unix_ms()).await {
             tracing::warn!(error = %e, "wallet mirror not sent before the order");
@@ -457,188 +458,7 @@ async fn store_and_submit(
     answer(decided, false)
 }
 
-/// Places a pre-signed order (`POST /api/v1/trades/presigned`): its signer must be the
-/// caller's key and its wallet the caller's organisation's.
-pub async fn place_presigned(
-    s: &AppState,
-    a: &Authed,
-    idem_key: Option<&str>,
-    tx_hex: &str,
-) -> ServiceResult<TradeOutcome> {
-    a.allow(Permission::OrderPlace)?;
-    let key = idem(idem_key)?;
-    let tx_hex = tx_hex.trim().to_ascii_lowercase();
-    if tx_hex.is_empty()
-        || tx_hex.len() > PRESIGNED_HEX_CHARS_MAX
-        || !tx_hex.bytes().all(|b| b.is_ascii_hexdigit())
-    {
-        return Err(ServiceError::invalid(
-            "tx",
-            format!(
-                "must be the order transaction's encoding in hex, at most {PRESIGNED_HEX_CHARS_MAX} characters"
-            ),
-        ));
-    }
-    let body = digest(&["presigned", &tx_hex]);
-    if let Some(done) = replay(s, a, &key, &body).await? {
-        return Ok(done);
-    }
-    if a.org.status != OrgStatus::Active {
-        return Err(suspended());
-    }
-    let ledger = ledger(s)?;
-    let did = own_did(s, a).await?;
-    let (l, h) = (Arc::clone(&ledger), tx_hex.clone());
-    let facts = blocking(move || l.check_order(&h))
-        .await
-        .map_err(|e| forged(&e.to_string()))?;
-    if let Some(done) = already_placed(s, a, &facts).await? {
-        return Ok(done);
-    }
-    let (offer_id, supplier) = check_facts(s, a, &ledger, &facts).await?;
-    let value = super::amount(facts.value_fen, "tx")?;
-    super::trade_members::ensure_limit(s, a, &did).await?;
-    precheck(&ledger, &wallet_name(a.org.id), &did, value).await?;
-    let new = NewTrade {
-        serial: facts.serial.clone(),
-        org: a.org.id,
-        user: a.user.id,
-        offer_id,
-        chain_offer_id: facts.chain_offer_id,
-        supplier_org: supplier,
-        units: facts.units,
-        duration_minutes: facts.duration_minutes,
-        payg: facts.channel.is_some(),
-        value,
-        source: "presigned",
-        idem_key: key.as_str().to_owned(),
-        body_digest: body,
-        tx_ref: facts.tx_ref.clone(),
-        tx_hex,
-        at_ms: s.clock.now_unix_ms(),
-    };
-    match store_and_submit(s, &ledger, new).await {
-        // Another request with the same bytes (under another key) stored it first.
-        Err(e) => match already_placed(s, a, &facts).await? {
-            Some(done) if !matches!(e, ServiceError::Invalid { .. }) => Ok(done),
-            _ => Err(e),
-        },
-        ok => ok,
-    }
-}
-
-/// The same pre-signed order sent again under another `Idempotency-Key`: the platform
-/// holds its serial already. The caller's own organisation's trade carried by the same
-/// transaction is answered as a replay (a refused one with its refusal); any other trade
-/// with that serial is `409 trade_exists`. Never a second escrow.
-async fn already_placed(
-    s: &AppState,
-    a: &Authed,
-    f: &OrderFacts,
-) -> ServiceResult<Option<TradeOutcome>> {
-    let Some(t) = s.store.get_trade(&f.serial.to_ascii_lowercase()).await? else {
-        return Ok(None);
-    };
-    let mine = super::keys::mine_or_none(s, a).await?;
-    if t.org == a.org.id
-        && t.tx_ref == f.tx_ref
-        && f.signer_key_hex.eq_ignore_ascii_case(&mine.public_key)
-    {
-        return answer(t, true).map(Some);
-    }
-    Err(ServiceError::Conflict {
-        code: "trade_exists",
-        field: Some("tx".into()),
-        message: format!("a trade with serial {} exists already", f.serial),
-    })
-}
-
-/// A pre-signed order's channel delegation must name the platform's channel key and
-/// endpoint and let it add at most the order's value (`foreign_delegation`): any other key
-/// could fund the trade from the wallet without the platform.
-/// `platform` is the platform's channel (key hex, endpoint).
-pub fn foreign_delegation(
-    platform: &(String, String),
-    c: &Delegation,
-    value_fen: i64,
-) -> ServiceResult<()> {
-    let (key_hex, endpoint) = platform;
-    if key_hex.is_empty()
-        || !c.key_hex.eq_ignore_ascii_case(key_hex)
-        || c.endpoint != *endpoint
-        || c.max_fen > value_fen
-    {
-        return Err(ServiceError::Invalid {
-            code: "foreign_delegation",
-            field: Some("tx".into()),
-            message: format!(
-                "the order's channel delegation must name the platform's channel key {key_hex} at {endpoint} with max_fen at most the order's value ({value_fen} fen), or be left out"
-            ),
-        });
-    }
-    Ok(())
-}
-
-fn forged(why: &str) -> ServiceError {
-    ServiceError::Invalid {
-        code: "forged_order",
-        field: Some("tx".into()),
-        message: format!("not a valid signed order: {why}"),
-    }
-}
-
-/// A pre-signed order's facts against the caller: its key, its wallet, a listed offer, a
-/// delegation still valid. Answers the platform offer and its supplier.
-async fn check_facts(
-    s: &AppState,
-    a: &Authed,
-    ledger: &Arc<dyn TradeLedger>,
-    f: &OrderFacts,
-) -> ServiceResult<(i64, suanli_platform_domain::OrgId)> {
-    let mine = super::keys::mine_or_none(s, a).await?;
-    if !f.signer_key_hex.eq_ignore_ascii_case(&mine.public_key) {
-        return Err(forged("it is not signed by your own DID key"));
-    }
-    if f.wallet.as_deref() != Some(wallet_name(a.org.id).as_str()) {
-        return Err(ServiceError::Invalid {
-            code: "wrong_wallet",
-            field: Some("tx".into()),
-            message: format!(
-                "the order must pay from your organisation's wallet {}",
-                wallet_name(a.org.id)
-            ),
-        });
-    }
-    let now = u64::try_from(s.clock.now_unix_ms()).unwrap_or(0);
-    if f.channel.as_ref().is_some_and(|c| c.valid_until_ms <= now) {
-        return Err(ServiceError::Invalid {
-            code: "delegation_expired",
-            field: Some("tx".into()),
-            message: "the order's channel delegation has already expired".into(),
-        });
-    }
-    if let Some(c) = &f.channel {
-        foreign_delegation(&ledger.channel_key(), c, f.value_fen)?;
-    }
-    if suanli_platform_domain::supply::settlement::TradeSerial::parse(&f.serial).is_err() {
-        return Err(forged("its serial is not 32 hex characters"));
-    }
-    let id = s
-        .store
-        .offer_by_chain_id(f.chain_offer_id)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
-    let offer = s
-        .store
-        .get_offer(id)
-        .await
-        .map_err(ServiceError::from)?
-        .ok_or(ServiceError::NotFound)?;
-    if offer.status != OfferStatus::Listed {
-        return Err(ServiceError::NotFound);
-    }
-    Ok((offer.id, offer.org))
-}
+pub use super::trades_presigned::{foreign_delegation, place_presigned};
 
 /// The caller's organisation's trades, newest first (before `before_ms`, 0 from the
 /// newest).
