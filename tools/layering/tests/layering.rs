@@ -6,7 +6,11 @@ use std::process::Command;
 #[test]
 fn no_crate_depends_on_a_higher_layer() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.toml");
+    // The directory `cargo test` runs us from, read at run time: a build cache reused by a
+    // checkout elsewhere would carry the compile-time path of another checkout.
+    let dir = std::env::var("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned());
+    let manifest = format!("{dir}/../../Cargo.toml");
     let out = Command::new(cargo)
         .args([
             "metadata",
@@ -15,7 +19,7 @@ fn no_crate_depends_on_a_higher_layer() {
             "--no-deps",
             "--offline",
         ])
-        .args(["--manifest-path", manifest])
+        .args(["--manifest-path", manifest.as_str()])
         .output();
     let out = match out {
         Ok(o) if o.status.success() => o,

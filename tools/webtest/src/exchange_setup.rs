@@ -75,12 +75,19 @@ impl std::fmt::Debug for TradingPlatform {
 }
 
 impl TradingPlatform {
-    /// Starts it.
+    /// Starts it on SQLite.
     pub fn start(dir: &Path) -> Result<Self, WebError> {
+        Self::start_on(dir, None)
+    }
+
+    /// Starts it on the PostgreSQL database at `database_url`, or on SQLite without one.
+    pub fn start_on(dir: &Path, database_url: Option<&str>) -> Result<Self, WebError> {
         let internal = |e: &dyn std::fmt::Display| WebError::Internal(e.to_string());
         let pclock = Arc::new(ManualClock::new(real_ms().unsigned_abs()));
         let chain_clock = Arc::new(Skip::default());
-        let h = Harness::start_with_ledger_on(config(dir), pclock.clone(), chain_clock.clone())
+        let mut cfg = config(dir);
+        cfg.database_url = database_url.map(suanli_platform_http::config::Secret::new);
+        let h = Harness::start_with_ledger_on(cfg, pclock.clone(), chain_clock.clone())
             .map_err(|e| internal(&e))?;
         let ledger = h
             .ledger

@@ -8,8 +8,10 @@
 //! accepts it and checks in an hour later; the trade shows in My trades with its chain
 //! records, the check-in is in the journal (wallet on chain = journal cash, escrow = value
 //! − paid); the consumer stops it (refund to cash and wallet alike) and rates it on the
-//! chain. Needs `chromium` and `chromium-driver` (as `tests/browser.rs`); without them it
-//! FAILS.
+//! chain. The same story runs on SQLite and on PostgreSQL (a fresh database on the server
+//! named by `SUANLI_TEST_DATABASE_URL`, which `scripts/test.sh` sets; without it the
+//! PostgreSQL run is skipped with a message, and fails when `CI` is set). Needs `chromium`
+//! and `chromium-driver` (as `tests/browser.rs`); without them it FAILS.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -253,15 +255,59 @@ fn suspend(base: &str, org: i64) {
     assert!(r.status().is_success(), "suspend: {}", r.status());
 }
 
+/// A fresh PostgreSQL database on the server named by `SUANLI_TEST_DATABASE_URL` (dropped
+/// with the server's data when the machine is reset), or `None` — a skip with a message,
+/// and a failure when `CI` is set — without it.
+fn fresh_postgres() -> Option<String> {
+    use sqlx::Connection;
+    let Ok(admin_url) = std::env::var("SUANLI_TEST_DATABASE_URL") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "SUANLI_TEST_DATABASE_URL is not set but CI is: the PostgreSQL run must not be skipped"
+        );
+        eprintln!("SKIPPED: SUANLI_TEST_DATABASE_URL not set; the exchange story on PostgreSQL not run");
+        return None;
+    };
+    let mut rnd = [0u8; 8];
+    getrandom::fill(&mut rnd).unwrap();
+    let name = format!("suanli_test_story_{}", hex::encode(rnd));
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let mut c = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut c)
+                .await
+                .unwrap();
+        });
+    let (base, _) = admin_url.split_once('?').unwrap_or((&admin_url, ""));
+    let cut = base.rfind('/').unwrap();
+    Some(format!("{}/{name}", &base[..cut]))
+}
+
 #[test]
 fn a_consumer_orders_an_offer_as_a_trade_uses_stops_and_rates_it() {
+    story(None);
+}
+
+#[test]
+fn the_same_story_on_postgresql() {
+    if let Some(url) = fresh_postgres() {
+        story(Some(url));
+    }
+}
+
+/// The whole story on a platform over `database_url` (PostgreSQL), or SQLite without one.
+fn story(database_url: Option<String>) {
     let dir = tempfile::tempdir().unwrap();
     let TradingPlatform {
         h,
         pclock,
         chain_clock,
         vc,
-    } = TradingPlatform::start(dir.path()).unwrap();
+    } = TradingPlatform::start_on(dir.path(), database_url.as_deref()).unwrap();
     let base = h.base.clone();
     let ledger = h.ledger.as_ref().unwrap().client.clone();
     assert!(available(), "{MISSING}");
