@@ -248,6 +248,61 @@ async fn a_refusal_the_chain_contradicts_places_the_order() {
 }
 
 #[tokio::test]
+async fn a_chain_trade_of_the_same_serial_but_another_value_refuses_the_order() {
+    let w = world().await;
+    let t = w.order(6, 3_000).await;
+    assert_eq!(w.cash().await, 7_000);
+    let chain = Arc::new(Scripted::default());
+    // The buyer signed two orders with one serial and sent the dearer one to the chain
+    // itself: the platform's bytes are refused, the chain holds the other trade.
+    *chain.submit.lock().unwrap() = Some(Submitted::Refused {
+        code: "trade_exists".into(),
+        message: "serial taken".into(),
+    });
+    chain
+        .trades
+        .lock()
+        .unwrap()
+        .insert(t.serial.clone(), chain_trade(&t.serial, 900_000));
+    let d = exchange::decide(&w.store, &port(&chain), &t, T0 + 5)
+        .await
+        .unwrap();
+    assert_eq!(d.status, TradeStatus::Refused);
+    assert_eq!(d.refusal_code.as_deref(), Some("trade_mismatch"));
+    assert_eq!(w.cash().await, 10_000, "the escrow entry is reversed");
+    let audit = w.store.list_audit(0, 100).await.unwrap();
+    assert!(
+        audit.iter().any(|a| a.event.action == "trade_mismatch"),
+        "the mismatch is audited"
+    );
+
+    // Found by the worker (the chain holds the serial, the row still `placing`): the
+    // same, here for another offer at the same value.
+    let t2 = w.order(7, 1_000).await;
+    let mut c = chain_trade(&t2.serial, 1_000);
+    c.offer_id = 10;
+    chain.trades.lock().unwrap().insert(t2.serial.clone(), c);
+    let d2 = exchange::sync_trade(&w.store, &port(&chain), &t2, T0 + 6)
+        .await
+        .unwrap();
+    assert_eq!(d2.status, TradeStatus::Refused);
+    assert_eq!(w.cash().await, 10_000);
+
+    // The same order (same offer, value, wallet): placed, the escrow stays.
+    let t3 = w.order(8, 2_000).await;
+    chain
+        .trades
+        .lock()
+        .unwrap()
+        .insert(t3.serial.clone(), chain_trade(&t3.serial, 2_000));
+    let d3 = exchange::decide(&w.store, &port(&chain), &t3, T0 + 7)
+        .await
+        .unwrap();
+    assert_eq!(d3.status, TradeStatus::Placed);
+    assert_eq!(w.cash().await, 8_000);
+}
+
+#[tokio::test]
 async fn a_decided_order_is_not_submitted_again() {
     let w = world().await;
     let t = w.order(3, 2_000).await;
@@ -524,16 +579,91 @@ async fn an_upgrade_mints_the_cash_the_wallet_never_had_once() {
     let wallets = Arc::new(Wallets::default());
     wallets.balances.lock().unwrap().insert(w.org.get(), 2_000);
     let mirror: Arc<dyn suanli_platform_http::payment::SettlementMirror> = wallets.clone();
-    assert_eq!(exchange::opening_mints(&w.store, &mirror).await.unwrap(), 1);
+    let ledger = port(&Arc::new(Scripted::default()));
+    assert_eq!(
+        exchange::opening_mints(&w.store, &ledger, &mirror)
+            .await
+            .unwrap(),
+        1
+    );
     assert_eq!(wallets.balance(w.org).unwrap(), 10_000);
     assert_eq!(
         wallets.references.lock().unwrap().clone(),
         vec![(w.org.get(), exchange::opening_reference(w.org))]
     );
-    // Again (another start): nothing behind, nothing minted; and even if the wallet
-    // fell behind, the reference is used once.
-    assert_eq!(exchange::opening_mints(&w.store, &mirror).await.unwrap(), 0);
+    // Recorded in the store before the mint, and the opening done.
+    assert_eq!(
+        w.store
+            .get_setting(&exchange::opening_setting(w.org))
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("8000")
+    );
+    assert!(
+        w.store
+            .get_setting(exchange::OPENING_DONE_SETTING)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // A restart (the same store, a new process): the wallet fell behind meanwhile, but
+    // no opening runs again — the alarm names the difference instead.
     wallets.balances.lock().unwrap().insert(w.org.get(), 9_000);
-    assert_eq!(exchange::opening_mints(&w.store, &mirror).await.unwrap(), 0);
+    assert_eq!(
+        exchange::opening_mints(&w.store, &ledger, &mirror)
+            .await
+            .unwrap(),
+        0
+    );
     assert_eq!(wallets.balance(w.org).unwrap(), 9_000);
+    assert_eq!(wallets.references.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn an_organisation_with_trades_is_opened_with_nothing() {
+    let w = world().await;
+    for m in w.store.mirror_pending(100).await.unwrap() {
+        w.store.mirror_signed(m.id, "tx-m", "00").await.unwrap();
+        w.store.mirror_sent(m.id, "tx-m", T0).await.unwrap();
+    }
+    let wallets = Arc::new(Wallets::default());
+    let mirror: Arc<dyn suanli_platform_http::payment::SettlementMirror> = wallets.clone();
+    let chain = Arc::new(Scripted::default());
+    // An order still `placing`: not decided this start.
+    let t = w.order(9, 1_000).await;
+    assert_eq!(
+        exchange::opening_mints(&w.store, &port(&chain), &mirror)
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(
+        w.store
+            .get_setting(&exchange::opening_setting(w.org))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Decided (placed): the cash and the wallet moved apart by a trade, so nothing is
+    // minted and the organisation is never opened later.
+    *chain.submit.lock().unwrap() = Some(Submitted::Applied);
+    exchange::decide(&w.store, &port(&chain), &t, T0 + 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        exchange::opening_mints(&w.store, &port(&chain), &mirror)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        w.store
+            .get_setting(&exchange::opening_setting(w.org))
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("0")
+    );
+    assert!(wallets.references.lock().unwrap().is_empty());
 }

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 
 use suanli_platform_http::PortError;
 use suanli_platform_http::domain::money::Fen;
-use suanli_platform_http::domain::trades::{TradeStatus, wallet_name};
+use suanli_platform_http::domain::trades::{TradeStatus, order_tx, wallet_name};
 use suanli_platform_http::domain::{OrgId, OrgKind, OrgStatus, Role, UserId};
 use suanli_platform_http::exchange::{self, Cursors};
 use suanli_platform_http::store::*;
@@ -353,6 +353,69 @@ async fn a_member_without_a_user_is_audited_and_not_imported() {
             .iter()
             .any(|r| r.event.action == "trade_import_failed" && r.event.target.contains(SERIAL)),
         "audited"
+    );
+}
+
+#[tokio::test]
+async fn one_trade_that_cannot_be_imported_does_not_stop_the_others() {
+    let w = world().await;
+    let wallet = wallet_name(w.org);
+    // A row stored before the prefix was reserved, under the client key `chain:S`: the
+    // import of S collides with it.
+    let offer = w
+        .store
+        .offer_by_chain_id(w.chain_offer_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let supplier = w.store.get_offer(offer).await.unwrap().unwrap().org;
+    let legacy = NewTrade {
+        serial: "aa".repeat(16),
+        org: w.org,
+        user: w.user,
+        offer_id: offer,
+        chain_offer_id: w.chain_offer_id,
+        supplier_org: supplier,
+        units: 1,
+        duration_minutes: 60,
+        payg: false,
+        value: f(100),
+        source: "web",
+        idem_key: format!("chain:{SERIAL}"),
+        body_digest: "d".into(),
+        tx_ref: "tx-legacy".into(),
+        tx_hex: "00".into(),
+        at_ms: T0,
+    };
+    let escrow = order_tx(w.org, &legacy.serial, legacy.value).unwrap();
+    w.store.place_trade(&legacy, &escrow).await.unwrap();
+    let second = "bb".repeat(16);
+    let chain = Arc::new(Chain::default());
+    chain.members.lock().unwrap().push(DID.into());
+    chain.histories.lock().unwrap().insert(
+        DID.into(),
+        vec![
+            w.order(SERIAL, DID, Some(wallet.clone())),
+            w.order(&second, DID, Some(wallet.clone())),
+        ],
+    );
+    let port: Arc<dyn TradeLedger> = chain.clone();
+    let mut cursors = Cursors::default();
+    assert_eq!(
+        exchange::import_foreign(&w.store, &port, &mut cursors, T0 + 1)
+            .await
+            .unwrap(),
+        1,
+        "the second trade is imported"
+    );
+    assert!(w.store.get_trade(SERIAL).await.unwrap().is_none());
+    assert!(w.store.get_trade(&second).await.unwrap().is_some());
+    let audit = w.store.list_audit(0, 100).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|r| r.event.action == "trade_import_failed" && r.event.target.contains(SERIAL)),
+        "the failed import is audited"
     );
 }
 

@@ -134,6 +134,19 @@ fn a_presigned_order_needs_the_callers_did() {
     assert!(v["key"]["did"].is_null(), "{v}");
     let (s, v) = presigned(&srv, &buyer, "k-1", json!({"tx": "00ff"}));
     assert_eq!(v["error"]["code"], "no_did", "{s} {v}");
+    // The prefix of imported trades' keys is reserved: a client cannot take an
+    // import's key (`chain:{serial}`).
+    let (s, v) = presigned(
+        &srv,
+        &buyer,
+        &format!("chain:{}", "ab".repeat(16)),
+        json!({"tx": "00ff"}),
+    );
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (400, Some("invalid_idempotency_key")),
+        "{v}"
+    );
 
     // An order with neither a term nor a budget (or both) answers `invalid_term` on the
     // term's field before anything is looked up.

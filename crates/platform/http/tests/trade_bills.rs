@@ -559,7 +559,29 @@ fn bills_statements_earnings_notices_top_ups_bundles_and_the_operator_view() {
         404,
         "not_found",
     );
+    // Buyer Co's cash all went into its order's escrow: a top-up is refused until it
+    // recharges (the journal's cash, not the wallet, decides).
+    assert_err(
+        srv.post(
+            &topup,
+            &buyer,
+            json!({"amount_fen": 500, "password": new_pw}),
+        ),
+        402,
+        "insufficient_balance",
+    );
     assert!(w.desk.topups.lock().unwrap().is_empty());
+    w.rt.block_on(async {
+        let (org, user) = (OrgId::new(a_org).unwrap(), UserId::new(a_user).unwrap());
+        w.store
+            .create_payment(org, user, "sandbox", "r-topup", f(1_000), NOV)
+            .await
+            .unwrap();
+        w.store
+            .confirm_payment("sandbox", "r-topup", f(1_000), NOV)
+            .await
+            .unwrap();
+    });
     let (s, v) = srv.post(
         &topup,
         &buyer,
@@ -576,6 +598,44 @@ fn bills_statements_earnings_notices_top_ups_bundles_and_the_operator_view() {
             500
         )]
     );
+
+    // With an Idempotency-Key a retry never sends the top-up again; the same key for
+    // another amount is a conflict.
+    for _ in 0..2 {
+        let (s, v) = srv.post_keyed(
+            &topup,
+            &buyer,
+            "topup-1",
+            json!({"amount_fen": 300, "password": new_pw}),
+        );
+        assert_eq!(s, 200, "{v}");
+    }
+    assert_eq!(w.desk.topups.lock().unwrap().len(), 2, "sent once");
+    assert_err(
+        srv.post_keyed(
+            &topup,
+            &buyer,
+            "topup-1",
+            json!({"amount_fen": 301, "password": new_pw}),
+        ),
+        409,
+        "idempotency_conflict",
+    );
+    // Beyond the organisation's cash in the journal (the wallet may still hold cash
+    // already spent, its burn pending): refused before anything is signed.
+    let (_, acct) = srv.get(&format!("/api/v1/orgs/{a_org}/account"), &buyer);
+    let cash = acct["balances"]["cash_fen"].as_i64().unwrap();
+    assert!(cash > 0, "{acct}");
+    assert_err(
+        srv.post(
+            &topup,
+            &buyer,
+            json!({"amount_fen": cash + 1, "password": new_pw}),
+        ),
+        402,
+        "insufficient_balance",
+    );
+    assert_eq!(w.desk.topups.lock().unwrap().len(), 2);
 
     // The bundle downloads as the chain gives it; a trade not on the chain has none.
     let file = json!({"format": "suanli-trade-bundle/v1", "serial": x_serial}).to_string();

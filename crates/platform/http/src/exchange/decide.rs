@@ -1,7 +1,9 @@
 //! Deciding an order still `placing` (`docs/exchange.md` §2, step 6): its stored bytes
 //! submitted again and the chain's definite answer recorded, one decider per serial.
 
+use super::follow::{audit_mismatch, same_order};
 use super::run;
+use crate::trade_book::ChainTrade;
 use crate::trade_ledger::{Submitted, TradeLedger};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -55,7 +57,11 @@ async fn claim(serial: &str) -> Decider {
 /// share it); a decider that waited finds the row decided and answers it. A refusal is
 /// recorded only when the chain, asked again, does not hold the trade: another decider's
 /// submission of the same bytes may have been taken (the second answer is then
-/// `nonce_replayed`), and reversing the escrow would give back cash the wallet paid.
+/// `nonce_replayed`), and reversing the escrow would give back cash the wallet paid —
+/// but only when the chain's trade is this order (`same_placed`): a trade of the same
+/// serial placed by another transaction (another offer, value, wallet or consumer) means
+/// these bytes can never apply, so the order is refused (`trade_mismatch`, escrow
+/// reversed) and the mismatch audited.
 pub async fn decide(
     store: &dyn OpsStore,
     ledger: &Arc<dyn TradeLedger>,
@@ -81,7 +87,11 @@ pub async fn decide(
                         .trade_refused(&current.serial, &code, &message, now_ms)
                         .await
                 }
-                Ok(Some(_)) => {
+                Ok(Some(chain)) => {
+                    let did = store.get_user_key(current.user).await?.and_then(|k| k.did);
+                    if let Err(why) = same_placed(&current, &chain, did.as_deref()) {
+                        return refuse_mismatch(store, &current, &why, now_ms).await;
+                    }
                     tracing::warn!(serial = %current.serial, code = %code, "refused submission, but the chain holds the trade: placed");
                     store.trade_placed(&current.serial, now_ms).await
                 }
@@ -96,4 +106,41 @@ pub async fn decide(
             Ok(current)
         }
     }
+}
+
+/// Whether the chain's trade `chain` is the `placing` order `trade` as stored: the same
+/// serial, wallet, consumer and offer (`same_order`), and the chain's ordered value (what
+/// the escrow received less its top-ups) equal to the order's value.
+pub fn same_placed(
+    trade: &TradeRecord,
+    chain: &ChainTrade,
+    consumer_did: Option<&str>,
+) -> Result<(), String> {
+    same_order(trade, chain, consumer_did)?;
+    let topped: i64 = chain.topups.iter().map(|t| t.amount_fen.get()).sum();
+    let ordered = chain.funded_fen.get().saturating_sub(topped);
+    if ordered == trade.value.get() {
+        Ok(())
+    } else {
+        Err(format!(
+            "trade {}: the chain's trade is not the stored order: ordered {ordered} fen (not {})",
+            trade.serial,
+            trade.value.get()
+        ))
+    }
+}
+
+/// A `placing` order whose serial the chain holds for another trade: its bytes can never
+/// apply, so it is refused with code `trade_mismatch` (escrow entry reversed) and the
+/// mismatch logged and audited (`trade_mismatch`, outcome `error`).
+pub(super) async fn refuse_mismatch(
+    store: &dyn OpsStore,
+    trade: &TradeRecord,
+    why: &str,
+    now_ms: i64,
+) -> Result<TradeRecord, StoreError> {
+    audit_mismatch(store, trade, why, now_ms).await?;
+    store
+        .trade_refused(&trade.serial, "trade_mismatch", why, now_ms)
+        .await
 }

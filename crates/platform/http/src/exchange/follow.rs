@@ -10,7 +10,7 @@ use suanli_platform_domain::money::Fen;
 use suanli_platform_domain::trades::{
     ChainSettlement, TradeStatus, sync_entries, topup_tx, wallet_name,
 };
-use suanli_platform_store::{OpsStore, TradeRecord, TradeSync};
+use suanli_platform_store::{OpsStore, StoreError, TradeRecord, TradeSync};
 
 /// What the journal follows of `chain` for `trade`: its top-ups (`trade-topup:{serial}:{n}`,
 /// Dr cash, Cr trade escrow), check-ins and refund, bounded by what the chain says the
@@ -92,6 +92,12 @@ pub fn same_order(
     if consumer_did.is_some_and(|d| d != chain.consumer) {
         wrong.push(format!("consumer {}", chain.consumer));
     }
+    if chain.offer_id != trade.chain_offer_id {
+        wrong.push(format!(
+            "offer {} (not {})",
+            chain.offer_id, trade.chain_offer_id
+        ));
+    }
     if wrong.is_empty() {
         Ok(())
     } else {
@@ -104,13 +110,13 @@ pub fn same_order(
 }
 
 /// A chain trade that is not the stored order: an error in the log and an audit record
-/// (`trade_mismatch`, outcome `error`); no entries are posted.
-async fn mismatch(
+/// (`trade_mismatch`, outcome `error`).
+pub(super) async fn audit_mismatch(
     store: &dyn OpsStore,
     trade: &TradeRecord,
     why: &str,
     now_ms: i64,
-) -> ExchangeError {
+) -> Result<(), StoreError> {
     tracing::error!(serial = %trade.serial, org = trade.org.get(), why, "trade alarm: the chain's trade is not the stored order");
     let event = AuditEvent {
         at_ms: now_ms,
@@ -123,7 +129,18 @@ async fn mismatch(
         outcome: Outcome::Error,
         status: 0,
     };
-    if let Err(e) = store.append_audit(&event.bounded()).await {
+    store.append_audit(&event.bounded()).await.map(|_| ())
+}
+
+/// [`audit_mismatch`], answered as the error that stops following the trade; no entries
+/// are posted.
+async fn mismatch(
+    store: &dyn OpsStore,
+    trade: &TradeRecord,
+    why: &str,
+    now_ms: i64,
+) -> ExchangeError {
+    if let Err(e) = audit_mismatch(store, trade, why, now_ms).await {
         return ExchangeError::Store(e);
     }
     ExchangeError::Mismatch(why.to_owned())
@@ -149,6 +166,13 @@ pub async fn sync_trade(
         None => Ok(trade.clone()),
         Some(c) => {
             let did = store.get_user_key(trade.user).await?.and_then(|k| k.did);
+            if trade.status == TradeStatus::Placing {
+                // Not yet decided: a trade of this serial that is not this order means
+                // the order's bytes can never apply.
+                if let Err(why) = super::decide::same_placed(trade, &c, did.as_deref()) {
+                    return Ok(super::decide::refuse_mismatch(store, trade, &why, now_ms).await?);
+                }
+            }
             if let Err(why) = same_order(trade, &c, did.as_deref()) {
                 return Err(mismatch(store, trade, &why, now_ms).await);
             }

@@ -109,7 +109,7 @@ async fn import_one(
         payg: o.payg,
         value,
         source: "chain",
-        idem_key: format!("chain:{}", o.serial),
+        idem_key: format!("{}{}", crate::service::trades::IMPORT_KEY_PREFIX, o.serial),
         body_digest: o.tx_ref.clone(),
         tx_ref: o.tx_ref.clone(),
         tx_hex: String::new(),
@@ -138,6 +138,28 @@ async fn import_one(
     Ok(imported)
 }
 
+/// A trade whose import failed with `e`: an error in the log and an audit record
+/// (`trade_import_failed`, outcome `error`); the pass goes on with the next trade.
+async fn import_failed(
+    store: &dyn OpsStore,
+    org: OrgId,
+    o: &ChainOrder,
+    e: &ExchangeError,
+    now_ms: i64,
+) -> Result<(), ExchangeError> {
+    let why = format!("{}: trade {} not imported: {e}", wallet_name(org), o.serial);
+    tracing::error!(serial = %o.serial, org = org.get(), code = e.code(), "{why}");
+    audit(
+        store,
+        org,
+        "trade_import_failed",
+        why,
+        Outcome::Error,
+        now_ms,
+    )
+    .await
+}
+
 /// Imports every wallet-paid trade the chain holds and the platform does not (see the
 /// module documentation); how many were imported.
 pub async fn import_foreign(
@@ -151,11 +173,14 @@ pub async fn import_foreign(
     for (org, _) in store.mirror_expected().await? {
         let wallet = wallet_name(org);
         let (l, w) = (Arc::clone(ledger), wallet.clone());
-        let Some(view) = run(move || l.wallet_view(&w))
-            .await
-            .map_err(|e| ledger_err(&e))?
-        else {
-            continue;
+        let view = match run(move || l.wallet_view(&w)).await {
+            Ok(Some(v)) => v,
+            Ok(None) => continue,
+            Err(e) => {
+                // One wallet the chain cannot show does not keep the others' imports.
+                tracing::warn!(org = org.get(), error = %ledger_err(&e), "wallet not read for imports this pass");
+                continue;
+            }
         };
         let limits = store.member_limits(org).await?;
         for m in &view.members {
@@ -164,16 +189,25 @@ pub async fn import_foreign(
             }
             let from = cursors.0.get(&m.did).copied().unwrap_or(0);
             let (l, did) = (Arc::clone(ledger), m.did.clone());
-            let (next, orders) = run(move || l.consumer_orders(&did, from, budget))
-                .await
-                .map_err(|e| ledger_err(&e))?;
+            let (next, orders) = match run(move || l.consumer_orders(&did, from, budget)).await {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(org = org.get(), did = %m.did, error = %ledger_err(&e), "member's history not read for imports this pass");
+                    continue;
+                }
+            };
             let user = limits.iter().find(|x| x.did == m.did).map(|x| x.user);
             for o in &orders {
                 if o.wallet.as_deref() != Some(wallet.as_str()) {
                     continue;
                 }
                 match user {
-                    Some(u) => imported += u64::from(import_one(store, org, u, o, now_ms).await?),
+                    Some(u) => match import_one(store, org, u, o, now_ms).await {
+                        Ok(n) => imported += u64::from(n),
+                        // One trade that cannot be imported (a store refusal, an amount
+                        // out of range) is logged and audited; the others go on.
+                        Err(e) => import_failed(store, org, o, &e, now_ms).await?,
+                    },
                     None if store.get_trade(&o.serial).await?.is_none() => {
                         let why = format!(
                             "{wallet}: trade {} was ordered by {}, a member the platform has no user for",

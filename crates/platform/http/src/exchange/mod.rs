@@ -15,12 +15,12 @@ pub mod import;
 pub mod outbox;
 mod wallets;
 
-pub use decide::decide;
+pub use decide::{decide, same_placed};
 pub use follow::{same_order, sync_all, sync_of, sync_trade};
 pub use import::{Cursors, import_foreign};
 pub use wallets::{
-    PENDING_SCAN_MAX, WalletDifference, compare_wallets, mirror_suspensions, opening_mints,
-    opening_reference, orgs_pending,
+    OPENING_DONE_SETTING, PENDING_SCAN_MAX, WalletDifference, compare_wallets, mirror_suspensions,
+    opening_mints, opening_reference, opening_setting, orgs_pending,
 };
 
 use crate::trade_ledger::TradeLedger;
@@ -132,15 +132,25 @@ pub async fn pass(s: &AppState, watch: &mut Watch) -> Result<(), ExchangeError> 
     {
         // One operator-key signer at a time (`AppState::operator_lock`).
         let _signing = s.operator_lock.lock().await;
-        for (org, v) in send_outbox(s, now).await? {
-            watch.alarmed.insert(org, v);
-            watch.seen.insert(org, v);
+        // Each step's error is logged and the pass goes on: a stuck instruction or a
+        // limit the chain refuses never stops the following of trades and the
+        // comparison (the organisations whose instructions are pending are not compared).
+        match send_outbox(s, now).await {
+            Ok(alarmed) => {
+                for (org, v) in alarmed {
+                    watch.alarmed.insert(org, v);
+                    watch.seen.insert(org, v);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "outbox not sent this pass"),
         }
         if let Some(l) = &s.trade_ledger {
-            crate::service::trade_members::push_limits(s)
-                .await
-                .map_err(|e| ExchangeError::Ledger(e.to_string()))?;
-            mirror_suspensions(s.store.as_ref(), l).await?;
+            if let Err(e) = crate::service::trade_members::push_limits(s).await {
+                tracing::warn!(error = %e, "members' limits not mirrored this pass");
+            }
+            if let Err(e) = mirror_suspensions(s.store.as_ref(), l).await {
+                tracing::warn!(error = %e, "suspensions not mirrored this pass");
+            }
         }
     }
     let Some(ledger) = s.trade_ledger.clone() else {
@@ -182,9 +192,9 @@ pub async fn worker(s: AppState) {
             Ok(()) if !opened => {
                 // After the first full pass (outbox sent, trades followed).
                 opened = true;
-                if let (Some(m), true) = (&s.mirror, s.trade_ledger.is_some()) {
+                if let (Some(m), Some(l)) = (&s.mirror, &s.trade_ledger) {
                     let _signing = s.operator_lock.lock().await;
-                    if let Err(e) = opening_mints(s.store.as_ref(), m).await {
+                    if let Err(e) = opening_mints(s.store.as_ref(), l, m).await {
                         tracing::warn!(error = %e, "opening mints not sent");
                     }
                 }

@@ -256,10 +256,14 @@ async fn topup(
     a: Authed,
     client: Option<axum::Extension<crate::http::Client>>,
     Path(serial): Path<String>,
+    headers: axum::http::HeaderMap,
     ApiJson(b): ApiJson<TopUpBody>,
 ) -> ApiResult<Json<Value>> {
     let ip = client.map(|c| c.ip.clone()).unwrap_or_default();
-    let t = tn::top_up(&s, &a, &ip, &serial, b.amount_fen, b.password).await?;
+    let key = headers
+        .get(crate::money_api::IDEMPOTENCY_HEADER)
+        .and_then(|v| v.to_str().ok());
+    let t = tn::top_up(&s, &a, &ip, &serial, b.amount_fen, b.password, key).await?;
     Ok(Json(json!({ "trade": trade_json(&t) })))
 }
 

@@ -71,6 +71,7 @@ pub mod trades_presigned; // issue 18: pre-signed orders
 pub mod trade_bills;
 pub mod trade_notices;
 pub mod trade_ops;
+pub mod trade_topup; // money review: the top-up checked against the cash, idempotent
 
 use crate::AppState;
 use crate::auth::{Authed, Via};

@@ -13,18 +13,16 @@
 //! - [`bundle`] (`account:read`): the trade's records with their inclusion proofs and
 //!   block headers, the JSON file `suanli trade verify FILE` checks offline.
 
-use super::trades::{CHAIN_REFUSALS, blocking, own, unseal_own};
+use super::trades::{blocking, own};
 use super::{ServiceError, ServiceResult};
 use crate::AppState;
 use crate::auth::Authed;
 use crate::trade_desk::{ChannelNotice, TradeDesk};
 use std::sync::Arc;
 use suanli_platform_domain::Permission;
-use suanli_platform_domain::trades::{ORDER_VALUE_MAX_FEN, TradeStatus};
-use suanli_platform_store::{NewChannelNotice, TradeRecord};
+use suanli_platform_store::NewChannelNotice;
 
-/// Largest top-up, fen (an order's largest value).
-pub const TOPUP_MAX_FEN: i64 = ORDER_VALUE_MAX_FEN;
+pub use super::trade_topup::{TOPUP_MAX_FEN, top_up};
 
 pub(crate) fn desk(s: &AppState) -> ServiceResult<Arc<dyn TradeDesk>> {
     s.trade_desk.clone().ok_or_else(|| ServiceError::Denied {
@@ -98,61 +96,6 @@ pub async fn relay(s: &AppState) -> usize {
         }
     }
     relayed
-}
-
-/// The chain's answer to a top-up: its refusal with the chain's code where the API
-/// names it (`member_limit_exceeded`, `wallet_suspended`, `insufficient_balance`, …),
-/// else `chain_refused`; a chain that could not be asked is a server error.
-fn chain_answer(e: &crate::PortError) -> ServiceError {
-    match e {
-        crate::PortError::Refused { code, message } => ServiceError::Invalid {
-            code: if CHAIN_REFUSALS.contains(code) {
-                code
-            } else {
-                "chain_refused"
-            },
-            field: Some("amount_fen".into()),
-            message: format!("the trade chain refused the top-up ({code}): {message}"),
-        },
-        other => ServiceError::Internal(format!("trade chain: {other}")),
-    }
-}
-
-/// Tops the caller's organisation's running trade `serial` up by `amount_fen` from the
-/// wallet, signed by the member's key the password unseals.
-pub async fn top_up(
-    s: &AppState,
-    a: &Authed,
-    ip: &str,
-    serial: &str,
-    amount_fen: i64,
-    password: String,
-) -> ServiceResult<TradeRecord> {
-    a.allow(Permission::OrderPlace)?;
-    let trade = own(s, a, serial).await?;
-    if !matches!(trade.status, TradeStatus::Placed | TradeStatus::Active) {
-        return Err(ServiceError::Conflict {
-            code: "trade_not_running",
-            field: None,
-            message: "only a placed or running trade is topped up".into(),
-        });
-    }
-    if !(1..=TOPUP_MAX_FEN).contains(&amount_fen) {
-        return Err(ServiceError::Invalid {
-            code: "invalid_amount",
-            field: Some("amount_fen".into()),
-            message: format!("a top-up is 1 to {TOPUP_MAX_FEN} fen"),
-        });
-    }
-    let desk = desk(s)?;
-    let secret = unseal_own(s, a, ip, password).await?;
-    let sn = trade.serial.clone();
-    blocking(move || desk.top_up(&secret, &sn, amount_fen))
-        .await
-        .map_err(|e| chain_answer(&e))?;
-    // The worker follows the top-up into the journal (at once: woken here).
-    s.exchange_kick.notify_one();
-    own(s, a, serial).await
 }
 
 /// The bundle of the caller's organisation's trade `serial`: the JSON file

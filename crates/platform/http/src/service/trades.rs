@@ -140,12 +140,25 @@ pub(super) fn idem(raw: Option<&str>) -> ServiceResult<IdemKey> {
         message: "orders need an Idempotency-Key header (1 to 128 printable ASCII characters)"
             .to_owned(),
     })?;
+    if raw.starts_with(IMPORT_KEY_PREFIX) {
+        return Err(ServiceError::Malformed {
+            code: "invalid_idempotency_key",
+            field: None,
+            message: format!(
+                "Idempotency-Key may not start with {IMPORT_KEY_PREFIX:?}: reserved for trades the platform imports from the chain"
+            ),
+        });
+    }
     IdemKey::parse(raw).map_err(|e| ServiceError::Malformed {
         code: "invalid_idempotency_key",
         field: None,
         message: e.to_string(),
     })
 }
+
+/// The prefix of the idempotency keys of imported trades (`chain:{serial}`,
+/// `exchange::import`), which a client's `Idempotency-Key` may not use.
+pub const IMPORT_KEY_PREFIX: &str = "chain:";
 
 pub(super) fn digest(parts: &[&str]) -> String {
     let mut h = Sha256::new();

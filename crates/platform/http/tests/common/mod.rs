@@ -216,10 +216,26 @@ impl TestServer {
         content_type: Option<&str>,
         body: Vec<u8>,
     ) -> (u16, Value, ureq::http::HeaderMap) {
+        self.raw_with(method, path, cred, content_type, body, &[])
+    }
+
+    /// [`TestServer::raw`] with extra request headers.
+    pub fn raw_with(
+        &self,
+        method: &str,
+        path: &str,
+        cred: &Cred,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+        extra: &[(&str, &str)],
+    ) -> (u16, Value, ureq::http::HeaderMap) {
         let mut b = ureq::http::Request::builder()
             .method(method)
             .uri(format!("{}{}", self.base, path))
             .header("user-agent", "suanli-tests/1");
+        for (k, v) in extra {
+            b = b.header(*k, *v);
+        }
         if let Some(ct) = content_type {
             b = b.header("content-type", ct);
         }
@@ -262,6 +278,14 @@ impl TestServer {
 
     pub fn post(&self, path: &str, cred: &Cred, body: Value) -> (u16, Value) {
         self.call("POST", path, cred, Some(body))
+    }
+
+    /// A JSON POST with an `Idempotency-Key`.
+    pub fn post_keyed(&self, path: &str, cred: &Cred, key: &str, body: Value) -> (u16, Value) {
+        let bytes = serde_json::to_vec(&body).unwrap();
+        let extra = [("idempotency-key", key)];
+        let (s, v, _) = self.raw_with("POST", path, cred, Some("application/json"), bytes, &extra);
+        (s, v)
     }
 
     pub fn try_login(

@@ -264,7 +264,15 @@ pub async fn topup_post(
     match api::run(
         &ctx,
         &f.csrf,
-        tn::top_up(&s.app, a, &ip, &serial, amount, f.topup_password.clone()),
+        tn::top_up(
+            &s.app,
+            a,
+            &ip,
+            &serial,
+            amount,
+            f.topup_password.clone(),
+            None,
+        ),
     )
     .await?
     {
