@@ -216,10 +216,36 @@ impl TestServer {
         content_type: Option<&str>,
         body: Vec<u8>,
     ) -> (u16, Value, ureq::http::HeaderMap) {
+        self.raw_headers(method, path, cred, content_type, &[], body)
+    }
+
+    /// POSTs `body` as JSON with header `Idempotency-Key: key`.
+    pub fn post_keyed(&self, path: &str, cred: &Cred, key: &str, body: Value) -> (u16, Value) {
+        let bytes = serde_json::to_vec(&body).unwrap();
+        let extra = [("idempotency-key", key)];
+        let (s, v, _) =
+            self.raw_headers("POST", path, cred, Some("application/json"), &extra, bytes);
+        s_check(s, &v);
+        (s, v)
+    }
+
+    /// [`Self::raw`] with `extra` headers.
+    pub fn raw_headers(
+        &self,
+        method: &str,
+        path: &str,
+        cred: &Cred,
+        content_type: Option<&str>,
+        extra: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> (u16, Value, ureq::http::HeaderMap) {
         let mut b = ureq::http::Request::builder()
             .method(method)
             .uri(format!("{}{}", self.base, path))
             .header("user-agent", "suanli-tests/1");
+        for (k, v) in extra {
+            b = b.header(*k, *v);
+        }
         if let Some(ct) = content_type {
             b = b.header("content-type", ct);
         }

@@ -9,7 +9,9 @@
 //! demand is not found), the demand's state (`demand_not_matched`, `demand_confirmed`),
 //! one confirmation at a time per demand (`demand_confirming`), the matched offer still
 //! listed (`match_gone`) at a price within the demand's limit (`price_above_limit`),
-//! then the order flow.
+//! then the order flow. The Idempotency-Key is bound to the demand: it replays only an
+//! order placed by a confirmation of the same demand (a retry of a successful
+//! confirmation answers it again, 200), never a direct order or another demand's.
 
 use suanli_platform_domain::Permission;
 use suanli_platform_store::{DemandRecord, DemandStatus, StoreError};
@@ -36,6 +38,38 @@ fn conflict(code: &'static str, message: String) -> ServiceError {
     }
 }
 
+/// The order a confirmation of `d` places: the matched offer, the demand's units and its
+/// duration as the term.
+fn order_of(d: &DemandRecord, offer_id: i64) -> TradeOrder {
+    TradeOrder {
+        offer_id,
+        units: d.units,
+        term_minutes: Some(u64::from(d.duration_min)),
+        budget_fen: None,
+    }
+}
+
+/// A retry of `d`'s successful confirmation: the trade stored under the same
+/// Idempotency-Key for this demand (the key is bound to the demand, see
+/// [`trades::place_bound`]) and the demand records that trade.
+async fn replay_confirmed(
+    s: &AppState,
+    a: &Authed,
+    idem_key: Option<&str>,
+    d: &DemandRecord,
+    bound: &str,
+) -> Option<Confirmed> {
+    let (m, serial) = (d.matched.as_ref()?, d.trade_serial.as_deref()?);
+    let order = order_of(d, m.offer_id);
+    match trades::replay_bound(s, a, idem_key, &order, bound).await {
+        Ok(Some(trade)) if trade.trade.serial == serial => Some(Confirmed {
+            demand: d.clone(),
+            trade,
+        }),
+        _ => None,
+    }
+}
+
 /// Confirms `id`, a matched demand of the caller's organisation, into an order.
 pub async fn confirm(
     s: &AppState,
@@ -47,9 +81,13 @@ pub async fn confirm(
 ) -> ServiceResult<Confirmed> {
     a.allow(Permission::OrderPlace)?;
     let d = super::demands::get(s, a, id).await?;
+    let bound = format!("market-confirm:{id}");
     let m = match (d.status, &d.matched) {
         (DemandStatus::Matched, Some(m)) => m.clone(),
         (DemandStatus::Confirmed, _) => {
+            if let Some(done) = replay_confirmed(s, a, idem_key, &d, &bound).await {
+                return Ok(done);
+            }
             return Err(conflict(
                 "demand_confirmed",
                 format!(
@@ -96,13 +134,8 @@ pub async fn confirm(
             ),
         ));
     }
-    let order = TradeOrder {
-        offer_id: m.offer_id,
-        units: d.units,
-        term_minutes: Some(u64::from(d.duration_min)),
-        budget_fen: None,
-    };
-    let trade = trades::place(s, a, ip, idem_key, &order, password).await?;
+    let order = order_of(&d, m.offer_id);
+    let trade = trades::place_bound(s, a, ip, idem_key, &order, password, &bound).await?;
     let now = s.clock.now_unix_ms();
     let demand = match s
         .store
