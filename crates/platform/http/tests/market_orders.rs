@@ -209,6 +209,10 @@ fn the_operators_batch_allocation_compares_both_methods_and_sends_the_confirmed_
     assert_eq!(v["demand"]["status"], "open");
     let (_, list) = m.srv.get("/api/v1/market/allocations", &m.op);
     assert_eq!(list["items"][0]["id"], rid, "{list}");
+    // The list leaves out the proposals (the run by id holds them).
+    let listed = &list["items"][0]["report"]["methods"];
+    assert_eq!(listed.as_array().map(Vec::len), Some(2), "{list}");
+    assert!(listed[0].get("proposals").is_none() && listed[0].get("satisfaction").is_some());
     let (s, one) = m
         .srv
         .get(&format!("/api/v1/market/allocations/{rid}"), &m.op);

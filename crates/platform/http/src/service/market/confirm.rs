@@ -14,6 +14,7 @@
 //! confirmation answers it again, 200), never a direct order or another demand's.
 
 use suanli_platform_domain::Permission;
+use suanli_platform_domain::trades::TradeStatus;
 use suanli_platform_store::{DemandRecord, DemandStatus, StoreError};
 
 use crate::AppState;
@@ -67,6 +68,22 @@ async fn replay_confirmed(
             trade,
         }),
         _ => None,
+    }
+}
+
+/// The answer when the demand could not record trade `serial` and is still matched: the
+/// chain refused the order meanwhile (its refusal), else a conflict.
+async fn refused_meanwhile(s: &AppState, a: &Authed, serial: &str) -> ServiceError {
+    match trades::own(s, a, serial).await {
+        Ok(t) if t.status == TradeStatus::Refused => trades::refusal(
+            t.refusal_code.as_deref().unwrap_or("refused"),
+            t.refusal_message.as_deref().unwrap_or(""),
+        ),
+        Ok(_) => conflict(
+            "demand_not_matched",
+            format!("the demand did not record trade {serial}; confirm it again"),
+        ),
+        Err(e) => e,
     }
 }
 
@@ -136,28 +153,30 @@ pub async fn confirm(
     }
     let order = order_of(&d, m.offer_id);
     let trade = trades::place_bound(s, a, ip, idem_key, &order, password, &bound).await?;
+    let demand = record(s, a, id, &trade.trade.serial).await?;
+    Ok(Confirmed { demand, trade })
+}
+
+/// Records demand `id` as confirmed into trade `serial` (placed for it just now).
+async fn record(s: &AppState, a: &Authed, id: i64, serial: &str) -> ServiceResult<DemandRecord> {
     let now = s.clock.now_unix_ms();
-    let demand = match s
-        .store
-        .confirm_demand(a.org.id, id, &trade.trade.serial, now)
-        .await
-    {
-        Ok(d) => d,
+    match s.store.confirm_demand(a.org.id, id, serial, now).await {
+        Ok(d) => Ok(d),
         // Already recorded with this trade (a replay of the same key).
         Err(StoreError::NotFound) => match super::demands::get(s, a, id).await? {
-            cur if cur.trade_serial.as_deref() == Some(trade.trade.serial.as_str()) => cur,
-            cur => {
-                return Err(conflict(
-                    "demand_not_matched",
-                    format!(
-                        "the demand became {} while the order was placed (trade {})",
-                        cur.status.as_str(),
-                        trade.trade.serial
-                    ),
-                ));
+            cur if cur.trade_serial.as_deref() == Some(serial) => Ok(cur),
+            // The chain refused the order before it was recorded: its refusal.
+            cur if cur.status == DemandStatus::Matched => {
+                Err(refused_meanwhile(s, a, serial).await)
             }
+            cur => Err(conflict(
+                "demand_not_matched",
+                format!(
+                    "the demand became {} while the order was placed (trade {serial})",
+                    cur.status.as_str(),
+                ),
+            )),
         },
-        Err(e) => return Err(e.into()),
-    };
-    Ok(Confirmed { demand, trade })
+        Err(e) => Err(e.into()),
+    }
 }
