@@ -53,6 +53,9 @@ fn bill_statement_supplier_and_operator_pages() {
     // The operator's view with the chain attached: the reconciliation is shown.
     let o = admin.get("/ops/trades?lang=en").unwrap();
     assert!(o.body.contains("id=\"reconciliation\""), "{}", o.body);
+    // The supplier's page shows the current month's earnings without `period`.
+    let e = sup.get("/supplier/exchange?lang=en").unwrap();
+    assert!(e.body.contains("id=\"earnings\""), "{}", e.body);
     // Who may see what.
     for (c, path) in [
         (&cust, "/ops/trades"),

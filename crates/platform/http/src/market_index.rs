@@ -153,6 +153,9 @@ pub struct MarketIndex {
     build: tokio::sync::Mutex<()>,
     /// Demands being confirmed into orders now (one confirmation at a time per demand).
     confirming: Arc<std::sync::Mutex<std::collections::HashSet<i64>>>,
+    /// The market data's computed base (`service::market::data`), tied to one snapshot:
+    /// a rebuilt index is a new snapshot, so a rebuild invalidates it.
+    data: tokio::sync::Mutex<Option<Arc<crate::service::market::data::DataBase>>>,
 }
 
 /// Held while a demand is confirmed; frees it when dropped.
@@ -184,7 +187,15 @@ impl MarketIndex {
             current: std::sync::RwLock::new(None),
             build: tokio::sync::Mutex::new(()),
             confirming: Arc::default(),
+            data: tokio::sync::Mutex::new(None),
         }
+    }
+
+    /// The market data's cached base (one computation at a time holds the lock).
+    pub(crate) fn data_cache(
+        &self,
+    ) -> &tokio::sync::Mutex<Option<Arc<crate::service::market::data::DataBase>>> {
+        &self.data
     }
 
     /// Marks demand `id` as being confirmed; `None` while another request confirms it.

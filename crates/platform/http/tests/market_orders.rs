@@ -209,6 +209,10 @@ fn the_operators_batch_allocation_compares_both_methods_and_sends_the_confirmed_
     assert_eq!(v["demand"]["status"], "open");
     let (_, list) = m.srv.get("/api/v1/market/allocations", &m.op);
     assert_eq!(list["items"][0]["id"], rid, "{list}");
+    // The list leaves out the proposals (the run by id holds them).
+    let listed = &list["items"][0]["report"]["methods"];
+    assert_eq!(listed.as_array().map(Vec::len), Some(2), "{list}");
+    assert!(listed[0].get("proposals").is_none() && listed[0].get("satisfaction").is_some());
     let (s, one) = m
         .srv
         .get(&format!("/api/v1/market/allocations/{rid}"), &m.op);
@@ -340,4 +344,159 @@ fn market_data_gives_best_prices_and_depth_per_model_and_region() {
             "{path}"
         );
     }
+}
+
+/// The request digest the order flow stores with an Idempotency-Key
+/// (`service::trades::place_bound`): `bound` is `trade` for a direct order and
+/// `market-confirm:{demand}` for a demand's confirmation.
+fn order_digest(bound: &str, offer: i64, units: u32, minutes: u64) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for p in [
+        bound.to_owned(),
+        offer.to_string(),
+        units.to_string(),
+        format!("{:?}", Some(minutes)),
+        format!("{:?}", None::<i64>),
+    ] {
+        h.update(p.as_bytes());
+        h.update([0]);
+    }
+    hex::encode(h.finalize())
+}
+
+/// An order of `org` stored `placing` under `key` with request digest `digest`, its
+/// escrow funded first (as the order flow stores it before the chain answers).
+fn stored_order(
+    store: &suanli_platform_http::store::SqliteStore,
+    ids: (i64, i64, i64, i64),
+    n: u8,
+    key: &str,
+    digest: String,
+) -> String {
+    use suanli_platform_http::domain::money::Fen;
+    use suanli_platform_http::domain::trades::order_tx;
+    use suanli_platform_http::domain::{OrgId, UserId};
+    use suanli_platform_http::store::*;
+    let (org, user, offer, supplier) = ids;
+    let (org, user) = (OrgId::new(org).unwrap(), UserId::new(user).unwrap());
+    let serial = format!("{n:02x}").repeat(16);
+    let value = Fen::new(60_000).unwrap();
+    let t = NewTrade {
+        serial: serial.clone(),
+        org,
+        user,
+        offer_id: offer,
+        chain_offer_id: 9,
+        supplier_org: OrgId::new(supplier).unwrap(),
+        units: 1,
+        duration_minutes: 120,
+        payg: false,
+        value,
+        source: "web",
+        idem_key: key.into(),
+        body_digest: digest,
+        tx_ref: format!("tx-{n}"),
+        tx_hex: "00ff".into(),
+        at_ms: 1_700_000_000_000,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let r = format!("pay-{n}");
+        store
+            .create_payment(org, user, "sandbox", &r, value, t.at_ms)
+            .await
+            .unwrap();
+        store
+            .confirm_payment("sandbox", &r, value, t.at_ms)
+            .await
+            .unwrap();
+        let escrow = order_tx(org, &serial, value).unwrap();
+        store.place_trade(&t, &escrow).await.unwrap();
+    });
+    serial
+}
+
+fn confirm_with(srv: &TestServer, c: &Cred, id: i64, key: &str, pwd: &str) -> (u16, Value) {
+    srv.post_keyed(
+        &format!("/api/v1/market/demands/{id}/confirm"),
+        c,
+        key,
+        json!({ "password": pwd }),
+    )
+}
+
+/// The confirmation's Idempotency-Key is bound to the demand (`docs/market.md`
+/// "Confirming a match"): a key of a direct order of the same offer, units and term does
+/// not replay into the demand (409, no password needed before); the demand's own key
+/// replays its order (200), also once the demand is confirmed; an order the chain
+/// refuses later makes the demand `matched` again.
+#[test]
+fn a_confirmation_replays_only_its_own_demands_order() {
+    let m = market();
+    let (org, user, startup) = m.srv.org(&m.op, "enterprise", "Startup", "startup");
+    let (_, v) = post_demand(
+        &m.srv,
+        &startup,
+        json!({"constraint": "gpu_model == \"H100\"", "max_price_fen_per_min": 600,
+            "duration_min": 120, "units": 1}),
+    );
+    assert_eq!(v["demand"]["status"], "matched", "{v}");
+    let id = v["demand"]["id"].as_i64().unwrap();
+    let offer = v["demand"]["match"]["offer_id"].as_i64().unwrap();
+    let store = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(suanli_platform_http::store::SqliteStore::open(
+            &m.srv.db_path(),
+        ))
+        .unwrap();
+    let ids = (org, user, offer, m.hydro.0);
+    // A direct order (POST /api/v1/trades) of the same offer, units and term, key K.
+    let direct = stored_order(&store, ids, 1, "K", order_digest("trade", offer, 1, 120));
+    assert_err(
+        confirm_with(&m.srv, &startup, id, "K", "any password"),
+        409,
+        "idempotency_conflict",
+    );
+    let (_, d) = m.srv.get(&format!("/api/v1/market/demands/{id}"), &startup);
+    assert_eq!(d["demand"]["status"], "matched", "{d}");
+    // The demand's own order under key K2 (as a confirmation stored it): replayed.
+    let bound = format!("market-confirm:{id}");
+    let own = stored_order(&store, ids, 2, "K2", order_digest(&bound, offer, 1, 120));
+    assert_ne!(own, direct);
+    for _ in 0..2 {
+        let (s, v) = confirm_with(&m.srv, &startup, id, "K2", "any password");
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["replayed"], true);
+        assert_eq!(v["trade"]["serial"], own.as_str());
+        assert_eq!(v["demand"]["status"], "confirmed");
+        assert_eq!(v["demand"]["trade_serial"], own.as_str());
+    }
+    assert_err(
+        confirm_with(&m.srv, &startup, id, "K3", &pw("startup")),
+        409,
+        "demand_confirmed",
+    );
+    // The chain refuses the order later: the demand is matched again.
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(suanli_platform_http::store::TradeStore::trade_refused(
+            &store,
+            &own,
+            "offer_sold_out",
+            "sold out",
+            1_700_000_001_000,
+        ))
+        .unwrap();
+    let (_, d) = m.srv.get(&format!("/api/v1/market/demands/{id}"), &startup);
+    assert_eq!(d["demand"]["status"], "matched", "{d}");
+    assert_eq!(d["demand"]["trade_serial"], Value::Null, "{d}");
+    assert_eq!(d["demand"]["confirmed_ms"], Value::Null, "{d}");
 }

@@ -190,16 +190,8 @@ impl World {
         }
     }
 
-    /// A placed trade of `org` (cash recharged first) supplied by `supplier`, followed
-    /// into the journal from the scripted chain.
-    fn trade(
-        &self,
-        n: u8,
-        org: i64,
-        user: i64,
-        supplier: i64,
-        chain: Option<ChainTrade>,
-    ) -> String {
+    /// A `placing` order of `org` (cash recharged first) supplied by `supplier`.
+    async fn placing(&self, n: u8, org: i64, user: i64, supplier: i64) -> TradeRecord {
         let serial = format!("{n:02x}").repeat(16);
         let (org, user) = (OrgId::new(org).unwrap(), UserId::new(user).unwrap());
         let t = NewTrade {
@@ -220,23 +212,37 @@ impl World {
             tx_hex: "00ff".into(),
             at_ms: NOV,
         };
+        let r = format!("r{n}");
+        self.store
+            .create_payment(org, user, "sandbox", &r, f(10_000), NOV)
+            .await
+            .unwrap();
+        self.store
+            .confirm_payment("sandbox", &r, f(10_000), NOV)
+            .await
+            .unwrap();
+        let escrow = order_tx(org, &serial, t.value).unwrap();
+        self.store.place_trade(&t, &escrow).await.unwrap().0
+    }
+
+    /// A placed trade of `org` (cash recharged first) supplied by `supplier`, followed
+    /// into the journal from the scripted chain.
+    fn trade(
+        &self,
+        n: u8,
+        org: i64,
+        user: i64,
+        supplier: i64,
+        chain: Option<ChainTrade>,
+    ) -> String {
+        let serial = format!("{n:02x}").repeat(16);
         if let Some(c) = chain {
             self.chain.trades.lock().unwrap().insert(serial.clone(), c);
         }
         let ledger: Arc<dyn TradeLedger> = self.chain.clone();
         self.rt.block_on(async {
-            let r = format!("r{n}");
-            self.store
-                .create_payment(org, user, "sandbox", &r, f(10_000), NOV)
-                .await
-                .unwrap();
-            self.store
-                .confirm_payment("sandbox", &r, f(10_000), NOV)
-                .await
-                .unwrap();
-            let escrow = order_tx(org, &serial, t.value).unwrap();
-            let placed = self.store.place_trade(&t, &escrow).await.unwrap().0;
-            let placed = self.store.trade_placed(&placed.serial, NOV).await.unwrap();
+            let placing = self.placing(n, org, user, supplier).await;
+            let placed = self.store.trade_placed(&placing.serial, NOV).await.unwrap();
             if self.chain.trades.lock().unwrap().contains_key(&serial) {
                 exchange::sync_trade(&self.store, &ledger, &placed, NOV)
                     .await
@@ -244,6 +250,19 @@ impl World {
             }
         });
         serial
+    }
+
+    /// An order of `org` supplied by `supplier` that the chain refused with `message`.
+    fn refused(&self, n: u8, org: i64, user: i64, supplier: i64, message: &str) -> String {
+        self.rt.block_on(async {
+            let placing = self.placing(n, org, user, supplier).await;
+            let t = self
+                .store
+                .trade_refused(&placing.serial, "member_limit_exceeded", message, NOV)
+                .await
+                .unwrap();
+            t.serial
+        })
     }
 }
 
@@ -666,5 +685,72 @@ fn bills_statements_earnings_notices_top_ups_bundles_and_the_operator_view() {
         srv.get(&format!("/api/v1/trades/{z_serial}/bundle"), &buyer),
         404,
         "not_on_chain",
+    );
+}
+
+/// A supplier's supplied trades leave out its customers' refused orders (the chain's
+/// refusal names the customer's wallet and limit) and the customer's member, journal
+/// transaction and refusal fields (`docs/exchange.md` §8); the operator still sees them.
+#[test]
+fn a_supplier_sees_no_refused_orders_nor_the_customers_internal_fields() {
+    let w = World::new();
+    let srv = &w.srv;
+    let op = srv.admin();
+    let (_, fin) = srv.user(&op, 1, "fin1", &["finance"]);
+    let (a_org, a_user, _) = srv.org(&op, "enterprise", "Buyer Co", "buyer-admin");
+    let (s_org, _, dc) = srv.org(&op, "supplier_resource", "DC One", "dc-admin");
+    let x = w.trade(1, a_org, a_user, s_org, None);
+    let secret = "did:suanli:buyer may have at most 5000 fen out of wallet org:2";
+    let refused = w.refused(2, a_org, a_user, s_org, secret);
+    let (s, mine) = srv.get("/api/v1/trades/supplied", &dc);
+    assert_eq!(s, 200, "{mine}");
+    let items = mine["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{mine}");
+    assert_eq!(items[0]["trade"]["serial"], x.as_str());
+    for hidden in ["user_id", "escrow_tx_id", "refusal_code", "refusal_message"] {
+        assert!(items[0]["trade"].get(hidden).is_none(), "{hidden}: {mine}");
+    }
+    assert_eq!(items[0]["trade"]["org_id"], a_org);
+    assert!(!mine.to_string().contains("wallet org:"), "{mine}");
+    assert!(!mine.to_string().contains(&refused), "{mine}");
+    // The operator's view of the supplier keeps every order, refused ones included.
+    let (s, o) = srv.get(
+        &format!("/api/v1/ops/trades/orgs/{s_org}?side=supplier"),
+        &fin,
+    );
+    assert_eq!(s, 200, "{o}");
+    assert_eq!(o["trades"].as_array().unwrap().len(), 2, "{o}");
+}
+
+/// More trades than one old page (100) sharing one creation time: the statement and the
+/// supplier's earnings count every one of them (`docs/exchange.md` §6: never shorter).
+#[test]
+fn statements_and_earnings_keep_every_trade_sharing_a_creation_time() {
+    let w = World::new();
+    let srv = &w.srv;
+    let op = srv.admin();
+    let (a_org, a_user, buyer) = srv.org(&op, "enterprise", "Buyer Co", "buyer-admin");
+    let (s_org, _, dc) = srv.org(&op, "supplier_resource", "DC One", "dc-admin");
+    let trades: u8 = 130;
+    for n in 1..=trades {
+        let serial = format!("{n:02x}").repeat(16);
+        let c = chain_trade(
+            &serial,
+            &format!("org:{a_org}"),
+            vec![checkin(1, "checkin", NOV + 60_000, 1, 10)],
+        );
+        w.trade(n, a_org, a_user, s_org, Some(c));
+    }
+    let (s, st) = srv.get("/api/v1/trades/statement?period=2026-11", &buyer);
+    assert_eq!(s, 200, "{st}");
+    assert_eq!(st["trades"], i64::from(trades), "{st}");
+    assert_eq!(fen_of(&st["total_fen"]), 10 * i64::from(trades), "{st}");
+    let (s, e) = srv.get("/api/v1/trades/supplied/earnings?period=2026-11", &dc);
+    assert_eq!(s, 200, "{e}");
+    assert_eq!(e["trades"], i64::from(trades), "{e}");
+    assert_eq!(
+        fen_of(&e["earnings"]["gross_fen"]),
+        10 * i64::from(trades),
+        "{e}"
     );
 }

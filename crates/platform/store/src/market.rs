@@ -154,6 +154,9 @@ pub trait MarketStore: Send + Sync {
         after: i64,
         limit: u32,
     ) -> StoreResult<Vec<DemandRecord>>;
+    /// `org`'s `confirmed` demands by id, its first `limit` (the batch allocation's
+    /// learned history).
+    async fn confirmed_demands(&self, org: OrgId, limit: u32) -> StoreResult<Vec<DemandRecord>>;
     /// Open demands not expired at `now_ms` waiting for the batch allocation (`batch`) or
     /// for the continuous engine (not `batch`), by id (at most `limit`).
     async fn open_demands(
@@ -177,7 +180,8 @@ pub trait MarketStore: Send + Sync {
     /// Closes every open demand expired at `now_ms`; how many.
     async fn expire_demands(&self, now_ms: i64) -> StoreResult<u64>;
     /// Records that `org`'s matched demand was confirmed into trade `serial`
-    /// ([`StoreError::NotFound`] if it is not `org`'s or not matched).
+    /// ([`StoreError::NotFound`] if it is not `org`'s, not matched, or the trade was
+    /// refused meanwhile).
     async fn confirm_demand(
         &self,
         org: OrgId,
@@ -276,6 +280,13 @@ macro_rules! market_store {
                 rows.iter().map(demand_of).collect()
             }
 
+            async fn confirmed_demands(&self, org: OrgId, limit: u32) -> StoreResult<Vec<DemandRecord>> {
+                let sql = format!("SELECT {DEMAND_COLS} FROM market_demands WHERE org_id = $1 AND status = 'confirmed' ORDER BY id LIMIT $2");
+                let rows = sqlx::query(&sql).bind(org.get()).bind(limit_of(limit))
+                    .fetch_all(&self.pool).await.map_err(db_err)?;
+                rows.iter().map(demand_of).collect()
+            }
+
             async fn open_demands(&self, now_ms: i64, batch: bool, limit: u32) -> StoreResult<Vec<DemandRecord>> {
                 let sql = format!("SELECT {DEMAND_COLS} FROM market_demands WHERE status = 'open' AND expires_ms > $1 AND batch = $3 ORDER BY id LIMIT $2");
                 let rows = sqlx::query(&sql).bind(now_ms).bind(i64::from(limit)).bind(batch)
@@ -321,7 +332,8 @@ macro_rules! market_store {
 
             async fn confirm_demand(&self, org: OrgId, id: i64, serial: &str, at_ms: i64) -> StoreResult<DemandRecord> {
                 let _g = $lock(self).await;
-                let n = sqlx::query("UPDATE market_demands SET status = 'confirmed', trade_serial = $1, confirmed_ms = $2 WHERE id = $3 AND org_id = $4 AND status = 'matched'")
+                let n = sqlx::query("UPDATE market_demands SET status = 'confirmed', trade_serial = $1, confirmed_ms = $2 WHERE id = $3 AND org_id = $4 AND status = 'matched' \
+                     AND NOT EXISTS (SELECT 1 FROM trade_orders WHERE serial = $1 AND status = 'refused')")
                     .bind(serial.to_owned()).bind(at_ms).bind(id).bind(org.get())
                     .execute(&self.pool).await.map_err(db_err)?.rows_affected();
                 if n == 0 {

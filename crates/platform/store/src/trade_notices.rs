@@ -121,6 +121,21 @@ pub trait TradeNoticeStore: Send + Sync {
         before_ms: i64,
         limit: u32,
     ) -> StoreResult<Vec<TradeRecord>>;
+    /// The trades of `org` on `side` that may hold settlements in `[from_ms, to_ms)`:
+    /// created before `to_ms`, not refused, not closed before `from_ms`; newest first
+    /// (`created_ms`, then `serial`), at most `limit` — one statement, no paging, so trades
+    /// sharing a creation time are never split.
+    async fn period_trades(
+        &self,
+        side: TradeSide,
+        org: OrgId,
+        from_ms: i64,
+        to_ms: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<TradeRecord>>;
+    /// Every organisation's trades created at or after `since_ms`, not refused, newest
+    /// first (`created_ms`, then `serial`), at most `limit`, in one statement.
+    async fn trades_since(&self, since_ms: i64, limit: u32) -> StoreResult<Vec<TradeRecord>>;
     /// The journal entries that followed trade `serial`'s check-ins
     /// (`trade-checkin:{serial}:{n}`): `(n, journal transaction id, amount in fen)` by `n`.
     async fn billed_checkins(&self, serial: &str) -> StoreResult<Vec<BilledCheckin>>;
@@ -233,6 +248,41 @@ macro_rules! trade_notice_store {
                     .bind(supplier.get())
                     .bind(if before_ms <= 0 { i64::MAX } else { before_ms })
                     .bind(limit_of(limit))
+                    .fetch_all(&self.pool).await.map_err(db_err)?;
+                rows.iter().map(trade).collect()
+            }
+
+            async fn period_trades(
+                &self,
+                side: TradeSide,
+                org: OrgId,
+                from_ms: i64,
+                to_ms: i64,
+                limit: u32,
+            ) -> StoreResult<Vec<TradeRecord>> {
+                let col = side.column();
+                let sql = format!(
+                    "SELECT {TRADE_COLS} FROM trade_orders WHERE {col} = $1 AND created_ms < $2 \
+                     AND status <> 'refused' AND (closed_ms IS NULL OR closed_ms >= $3) \
+                     ORDER BY created_ms DESC, serial DESC LIMIT $4"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(org.get())
+                    .bind(to_ms)
+                    .bind(from_ms)
+                    .bind(i64::from(limit.max(1)))
+                    .fetch_all(&self.pool).await.map_err(db_err)?;
+                rows.iter().map(trade).collect()
+            }
+
+            async fn trades_since(&self, since_ms: i64, limit: u32) -> StoreResult<Vec<TradeRecord>> {
+                let sql = format!(
+                    "SELECT {TRADE_COLS} FROM trade_orders WHERE created_ms >= $1 AND status <> 'refused' \
+                     ORDER BY created_ms DESC, serial DESC LIMIT $2"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(since_ms)
+                    .bind(i64::from(limit.max(1)))
                     .fetch_all(&self.pool).await.map_err(db_err)?;
                 rows.iter().map(trade).collect()
             }

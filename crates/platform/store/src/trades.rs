@@ -221,7 +221,8 @@ pub trait TradeStore: Send + Sync {
     /// answered unchanged.
     async fn trade_placed(&self, serial: &str, at_ms: i64) -> StoreResult<TradeRecord>;
     /// `placing` → `refused` with the chain's code and message, and the escrow entry
-    /// reversed, in one SQL transaction; a trade already decided is answered unchanged.
+    /// reversed, in one SQL transaction (a market demand confirmed into it is `matched` again);
+    /// a trade already decided is answered unchanged.
     async fn trade_refused(
         &self,
         serial: &str,

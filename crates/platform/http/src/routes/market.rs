@@ -204,9 +204,22 @@ async fn run_allocation(State(s): State<AppState>, a: Authed) -> Response {
     allocation_answer(allocate::run(&s, &a).await)
 }
 
+/// The list's runs without their methods' `proposals` (up to 2 × 2,000 each; read one
+/// run by id for them), so the list stays small.
 async fn list_allocations(State(s): State<AppState>, a: Authed) -> Response {
     match allocate::list(&s, &a).await {
-        Ok(v) => Json(json!({"items": v})).into_response(),
+        Ok(v) => {
+            let mut items = json!(v);
+            for run in items.as_array_mut().into_iter().flatten() {
+                let methods = run["report"]["methods"].as_array_mut();
+                for m in methods.into_iter().flatten() {
+                    if let Some(m) = m.as_object_mut() {
+                        m.remove("proposals");
+                    }
+                }
+            }
+            Json(json!({ "items": items })).into_response()
+        }
         Err(e) => ApiError::from(e).into_response(),
     }
 }
@@ -346,7 +359,7 @@ pub const ROUTES: &[RouteDoc] = &[
     RouteDoc {
         method: "GET",
         path: "/api/v1/market/allocations",
-        summary: "Operator: the batch allocations, newest first",
+        summary: "Operator: the batch allocations, newest first (each method without its proposals; read one run for them)",
         access: ORDER_MANAGE,
         body: None,
         response: None,

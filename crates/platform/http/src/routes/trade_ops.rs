@@ -37,10 +37,10 @@ pub const ROUTES: &[RouteDoc] = &[
     RouteDoc {
         method: "GET",
         path: "/api/v1/trades/supplied",
-        summary: "A supplier's trades placed through the platform (its newest), with the chain's view and their channels",
+        summary: "A supplier's trades placed through the platform that the chain took (its newest; no refused or placing orders), with the chain's view and their channels, without the customer's member, journal ids and refusal",
         access: Access::Permission("supply:read"),
         body: None,
-        response: Some("OpsTradeList"),
+        response: Some("SuppliedTradeList"),
         handler: || get(supplied),
     },
     RouteDoc {
@@ -121,6 +121,17 @@ pub fn schemas() -> Value {
         "penalty": {"type": "boolean"}, "disputed": {"type": "boolean"}}});
     let ops_trade = json!({"type": "object", "properties": {"trade": trade, "chain_paid_fen": ni,
         "unpaid_fen": int, "channel": channel}});
+    let mut supplier_view = super::trades::schemas()["Trade"].clone();
+    if let Some(props) = supplier_view["properties"].as_object_mut() {
+        for k in SUPPLIER_HIDDEN {
+            props.remove(k);
+        }
+    }
+    if let Some(req) = supplier_view["required"].as_array_mut() {
+        req.retain(|k| !SUPPLIER_HIDDEN.iter().any(|h| k == h));
+    }
+    let supplied_trade = json!({"type": "object", "properties": {"trade": supplier_view,
+        "chain_paid_fen": ni, "unpaid_fen": int, "channel": channel}});
     let totals = json!({"type": "array", "items": {"type": "object", "properties": {
         "org": int, "name": {"type": "string"}, "trades": int, "live": int, "closed": int, "refused": int,
         "value_fen": int, "paid_fen": int, "refunded_fen": int}}});
@@ -140,6 +151,9 @@ pub fn schemas() -> Value {
             "lines": {"type": "array", "items": line}, "minutes": int, "total_fen": int, "trades": int,
             "commission_bp": int, "earnings": {"type": "object", "properties": {
                 "gross_fen": int, "commission_fen": int, "net_fen": int}}}},
+        "SuppliedTrade": supplied_trade,
+        "SuppliedTradeList": {"type": "object", "required": ["items"], "properties": {
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/SuppliedTrade"}}}},
         "OpsTrade": ops_trade,
         "OpsTradeList": {"type": "object", "required": ["items"], "properties": {
             "items": {"type": "array", "items": {"$ref": "#/components/schemas/OpsTrade"}}}},
@@ -175,6 +189,22 @@ pub fn ops_trade_json(t: &OpsTrade) -> ApiResult<Value> {
     Ok(v)
 }
 
+/// The customer's fields a supplier does not see in its supplied trades: the signing
+/// member, the customer's journal transaction and the chain's refusal.
+const SUPPLIER_HIDDEN: [&str; 4] = ["user_id", "escrow_tx_id", "refusal_code", "refusal_message"];
+
+/// A supplier's supplied trade's JSON shape (`SuppliedTrade`): the operator's row without
+/// [`SUPPLIER_HIDDEN`].
+pub fn supplied_trade_json(t: &OpsTrade) -> ApiResult<Value> {
+    let mut v = ops_trade_json(t)?;
+    if let Some(trade) = v["trade"].as_object_mut() {
+        for k in SUPPLIER_HIDDEN {
+            trade.remove(k);
+        }
+    }
+    Ok(v)
+}
+
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PeriodQuery {
@@ -193,7 +223,10 @@ async fn statement(
 
 async fn supplied(State(s): State<AppState>, a: Authed) -> ApiResult<Json<Value>> {
     let items = to::supplied(&s, &a).await?;
-    let items: Vec<Value> = items.iter().map(ops_trade_json).collect::<ApiResult<_>>()?;
+    let items: Vec<Value> = items
+        .iter()
+        .map(supplied_trade_json)
+        .collect::<ApiResult<_>>()?;
     Ok(Json(json!({ "items": items })))
 }
 

@@ -25,13 +25,11 @@ use suanli_platform_domain::trade_bills::{
 };
 use suanli_platform_domain::trades::TradeStatus;
 use suanli_platform_domain::{OrgId, Permission};
-use suanli_platform_store::{BilledCheckin, ChannelNoticeRecord, TradeRecord};
+use suanli_platform_store::{BilledCheckin, ChannelNoticeRecord, TradeRecord, TradeSide};
 
 /// Most trades one statement reads from the chain (the organisation's newest that may
 /// have check-ins in the period); more is refused (`too_many_trades`), never cut.
 pub const STATEMENT_TRADES_MAX: usize = 1_000;
-/// Trades read per page while a statement collects them.
-const STATEMENT_PAGE: u32 = 100;
 
 /// A bill line with the journal entry that followed it.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -213,37 +211,27 @@ pub fn month(label: &str) -> ServiceResult<(PeriodKey, i64, i64)> {
     Ok((key, from, to))
 }
 
-/// Collects trades page by page from `page(before)` that may hold lines ending in
-/// `[from, to)`: created before `to`, not refused, not closed before `from`.
-async fn trades_for<F, Fut>(from: i64, to: i64, mut page: F) -> ServiceResult<Vec<TradeRecord>>
-where
-    F: FnMut(i64) -> Fut,
-    Fut: std::future::Future<Output = ServiceResult<Vec<TradeRecord>>>,
-{
-    let mut out = Vec::new();
-    let mut before = to;
-    loop {
-        let rows = page(before).await?;
-        let Some(last) = rows.last() else { break };
-        before = last.created_ms;
-        let full = rows.len() == STATEMENT_PAGE as usize;
-        out.extend(
-            rows.into_iter().filter(|t| {
-                t.status != TradeStatus::Refused && t.closed_ms.is_none_or(|c| c >= from)
-            }),
-        );
-        if out.len() > STATEMENT_TRADES_MAX {
-            return Err(ServiceError::Invalid {
-                code: "too_many_trades",
-                field: Some("period".into()),
-                message: format!(
-                    "a statement reads at most {STATEMENT_TRADES_MAX} trades; ask for the bills of single trades"
-                ),
-            });
-        }
-        if !full {
-            break;
-        }
+/// The trades of `org` on `side` that may hold lines ending in `[from, to)` (created
+/// before `to`, not refused, not closed before `from`), selected in one statement (no
+/// paging: trades sharing a creation time are never split); more than
+/// [`STATEMENT_TRADES_MAX`] is `too_many_trades`, never a shorter statement.
+async fn trades_for(
+    s: &AppState,
+    side: TradeSide,
+    org: OrgId,
+    from: i64,
+    to: i64,
+) -> ServiceResult<Vec<TradeRecord>> {
+    let limit = u32::try_from(STATEMENT_TRADES_MAX + 1).unwrap_or(u32::MAX);
+    let out = s.store.period_trades(side, org, from, to, limit).await?;
+    if out.len() > STATEMENT_TRADES_MAX {
+        return Err(ServiceError::Invalid {
+            code: "too_many_trades",
+            field: Some("period".into()),
+            message: format!(
+                "a statement reads at most {STATEMENT_TRADES_MAX} trades; ask for the bills of single trades"
+            ),
+        });
     }
     Ok(out)
 }
@@ -283,12 +271,7 @@ pub async fn org_statement(
     a.allow(Permission::AccountRead)?;
     let (key, from, to) = month(&period_or_now(s, period))?;
     let org = a.org.id;
-    let trades = trades_for(from, to, |before| async move {
-        Ok(s.store
-            .list_trades(Some(org), before, STATEMENT_PAGE)
-            .await?)
-    })
-    .await?;
+    let trades = trades_for(s, TradeSide::Customer, org, from, to).await?;
     statement_of(s, &key.label(), &trades, from, to).await
 }
 
@@ -299,12 +282,7 @@ pub(crate) async fn supplied_trades(
     from: i64,
     to: i64,
 ) -> ServiceResult<Vec<TradeRecord>> {
-    trades_for(from, to, |before| async move {
-        Ok(s.store
-            .supplier_trades(supplier, before, STATEMENT_PAGE)
-            .await?)
-    })
-    .await
+    trades_for(s, TradeSide::Supplier, supplier, from, to).await
 }
 
 /// The caller's (supplier) earnings of month `period` (empty: the current month) from the trades placed through the

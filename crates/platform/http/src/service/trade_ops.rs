@@ -244,11 +244,17 @@ pub async fn org_trades(
 }
 
 /// The caller's (supplier's) newest trades placed through the platform, with the chain's
-/// view and their channels: only trades it supplies.
+/// view and their channels: only trades it supplies that the chain took — a customer's
+/// order still `placing` or `refused` is not a trade the supplier supplies (its refusal
+/// may name the customer's wallet balance or member limit). The API answers them in the
+/// supplier's trimmed shape (`routes::trade_ops::supplied_trade_json`).
 pub async fn supplied(s: &AppState, a: &Authed) -> ServiceResult<Vec<OpsTrade>> {
     a.allow(Permission::SupplyRead)?;
     let mut out = Vec::new();
     for t in s.store.supplier_trades(a.org.id, 0, OPS_TRADES_MAX).await? {
+        if matches!(t.status, TradeStatus::Placing | TradeStatus::Refused) {
+            continue;
+        }
         out.push(ops_row(s, t).await?);
     }
     Ok(out)

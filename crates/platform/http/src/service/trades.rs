@@ -305,15 +305,47 @@ pub async fn place(
     req: &TradeOrder,
     password: String,
 ) -> ServiceResult<TradeOutcome> {
-    a.allow(Permission::OrderPlace)?;
-    let key = idem(idem_key)?;
-    let body = digest(&[
-        "trade",
+    place_bound(s, a, ip, idem_key, req, password, "trade").await
+}
+
+/// The request digest stored with an order's Idempotency-Key: `bound` names what the
+/// order belongs to (`trade` for a direct order, `market-confirm:{demand}` for a demand's
+/// confirmation), so a key replays only an order of the same kind and demand.
+fn order_digest(req: &TradeOrder, bound: &str) -> String {
+    digest(&[
+        bound,
         &req.offer_id.to_string(),
         &req.units.to_string(),
         &format!("{:?}", req.term_minutes),
         &format!("{:?}", req.budget_fen),
-    ]);
+    ])
+}
+
+/// The earlier order stored under `idem_key` for the same request bound to `bound`
+/// (`None`: no order under the key; `idempotency_conflict`: another request's key).
+pub async fn replay_bound(
+    s: &AppState,
+    a: &Authed,
+    idem_key: Option<&str>,
+    req: &TradeOrder,
+    bound: &str,
+) -> ServiceResult<Option<TradeOutcome>> {
+    replay(s, a, &idem(idem_key)?, &order_digest(req, bound)).await
+}
+
+/// [`place`] with the Idempotency-Key bound to `bound` (see [`order_digest`]).
+pub async fn place_bound(
+    s: &AppState,
+    a: &Authed,
+    ip: &str,
+    idem_key: Option<&str>,
+    req: &TradeOrder,
+    password: String,
+    bound: &str,
+) -> ServiceResult<TradeOutcome> {
+    a.allow(Permission::OrderPlace)?;
+    let key = idem(idem_key)?;
+    let body = order_digest(req, bound);
     if let Some(done) = replay(s, a, &key, &body).await? {
         return Ok(done);
     }

@@ -216,18 +216,28 @@ impl TestServer {
         content_type: Option<&str>,
         body: Vec<u8>,
     ) -> (u16, Value, ureq::http::HeaderMap) {
-        self.raw_with(method, path, cred, content_type, body, &[])
+        self.raw_headers(method, path, cred, content_type, &[], body)
     }
 
-    /// [`TestServer::raw`] with extra request headers.
-    pub fn raw_with(
+    /// POSTs `body` as JSON with header `Idempotency-Key: key`.
+    pub fn post_keyed(&self, path: &str, cred: &Cred, key: &str, body: Value) -> (u16, Value) {
+        let bytes = serde_json::to_vec(&body).unwrap();
+        let extra = [("idempotency-key", key)];
+        let (s, v, _) =
+            self.raw_headers("POST", path, cred, Some("application/json"), &extra, bytes);
+        s_check(s, &v);
+        (s, v)
+    }
+
+    /// [`Self::raw`] with `extra` headers.
+    pub fn raw_headers(
         &self,
         method: &str,
         path: &str,
         cred: &Cred,
         content_type: Option<&str>,
-        body: Vec<u8>,
         extra: &[(&str, &str)],
+        body: Vec<u8>,
     ) -> (u16, Value, ureq::http::HeaderMap) {
         let mut b = ureq::http::Request::builder()
             .method(method)
@@ -278,14 +288,6 @@ impl TestServer {
 
     pub fn post(&self, path: &str, cred: &Cred, body: Value) -> (u16, Value) {
         self.call("POST", path, cred, Some(body))
-    }
-
-    /// A JSON POST with an `Idempotency-Key`.
-    pub fn post_keyed(&self, path: &str, cred: &Cred, key: &str, body: Value) -> (u16, Value) {
-        let bytes = serde_json::to_vec(&body).unwrap();
-        let extra = [("idempotency-key", key)];
-        let (s, v, _) = self.raw_with("POST", path, cred, Some("application/json"), bytes, &extra);
-        (s, v)
     }
 
     pub fn try_login(

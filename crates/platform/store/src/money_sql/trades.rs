@@ -315,6 +315,16 @@ macro_rules! trade_store {
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
+                // A demand confirmed into this order is matched again (docs/market.md
+                // "Confirming a match": a refused order leaves the demand matched).
+                sqlx::query(
+                    "UPDATE market_demands SET status = 'matched', trade_serial = NULL, confirmed_ms = NULL \
+                     WHERE trade_serial = $1 AND status = 'confirmed'",
+                )
+                .bind(serial.to_owned())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
                 let out = Self::tr_row_in(&mut tx, serial).await?;
                 tx.commit().await.map_err(db_err)?;
                 Ok(out)

@@ -294,8 +294,17 @@ pub async fn confirm(
             &c.trade.trade.serial,
         ))
         .into_response()),
-        Err(fail) if fail.status == StatusCode::NOT_FOUND => Err(WebError::NotFound),
         Err(fail) if fail.code == "forbidden" => Err(WebError::Forbidden),
+        // Only the demand itself missing is a 404 page; the order flow's 404s (`no_did`,
+        // an offer not on the chain) show at `#confirm-error` like its other refusals.
+        Err(fail)
+            if fail.status == StatusCode::NOT_FOUND
+                && suanli_platform_http::service::market::demands::get(&s.app, a, id)
+                    .await
+                    .is_err() =>
+        {
+            Err(WebError::NotFound)
+        }
         Err(fail) => {
             let mut errors = FormErrors::default();
             errors.add(

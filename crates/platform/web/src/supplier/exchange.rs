@@ -1,7 +1,8 @@
 //! The supplier's trades placed through the platform (issue 18, billing,
 //! `docs/exchange.md` §8): `/supplier/exchange?period=YYYY-MM` — its own supplied trades
-//! with the chain's view and their channels, and its earnings of the month from their
-//! check-ins (gross, the operator's commission, net). Only trades it supplies
+//! with the chain's view and their channels, and its earnings of the month (without
+//! `period`, the current month) from their check-ins (gross, the operator's commission,
+//! net). Only trades it supplies
 //! (`service::trade_ops::supplied`, `service::trade_bills::supplier_earnings`).
 
 use crate::console::trade_bills::by_period;
@@ -39,15 +40,18 @@ pub async fn page(State(s): State<WebState>, ctx: Ctx, Query(q): Query<PeriodQue
     let trades = to::supplied(&s.app, a).await?;
     let period = q.period.filter(|p| !p.trim().is_empty());
     let mut errors = FormErrors::default();
-    let earned = match &period {
-        None => None,
-        Some(p) => by_period(tb::supplier_earnings(&s.app, a, p).await, &ctx, &mut errors)?,
-    };
+    // Without `period`, the current month (as the API answers).
+    let asked = period.as_deref().unwrap_or("");
+    let earned = by_period(
+        tb::supplier_earnings(&s.app, a, asked).await,
+        &ctx,
+        &mut errors,
+    )?;
     let body = html! {
         h1 { (ctx.t("tb.supplied")) }
         p.hint { (ctx.t("tb.supplied_hint")) }
         form.inline method="get" action="/supplier/exchange" {
-            (form::field(&ctx, "period", "tb.period", Kind::Text, period.as_deref().unwrap_or(""), &errors, true))
+            (form::field(&ctx, "period", "tb.period", Kind::Text, period.as_deref().or(earned.as_ref().map(|e| e.statement.period.as_str())).unwrap_or(""), &errors, true))
             button type="submit" { (ctx.t("tb.earnings")) }
         }
         @if let Some(e) = &earned {

@@ -204,7 +204,7 @@ async fn learn(
     let mut learned = HashMap::new();
     let mut total = 0;
     for org in orgs {
-        let history = s.store.list_demands(*org, 0, HISTORY_DEMANDS_MAX).await?;
+        let history = s.store.confirmed_demands(*org, HISTORY_DEMANDS_MAX).await?;
         let choices = choices_of(snap, &history);
         if choices.is_empty() {
             continue;
@@ -218,6 +218,16 @@ async fn learn(
         }
     }
     Ok((learned, total))
+}
+
+/// Whether an earlier attempt of allocation `id`'s confirmation sent its proposal to
+/// demand `demand`: the demand holds this allocation's match.
+async fn sent_before(s: &AppState, demand: i64, id: i64) -> ServiceResult<bool> {
+    Ok(s.store
+        .get_demand(demand)
+        .await?
+        .and_then(|d| d.matched)
+        .is_some_and(|m| m.allocation == Some(id)))
 }
 
 /// The evaluated proposals of one method.
@@ -394,7 +404,11 @@ pub async fn confirm(
     }
     let run = get(s, a, id).await?;
     let now = s.clock.now_unix_ms();
-    if run.status == "confirmed" || !s.store.claim_allocation(id, method, now).await? {
+    // A confirmation that failed after its claim (nothing recorded as sent) may be
+    // retried with the same method; the sends are conditional, so none is sent twice.
+    let retry =
+        run.status == "confirmed" && run.sent.is_none() && run.method.as_deref() == Some(method);
+    if !retry && (run.status == "confirmed" || !s.store.claim_allocation(id, method, now).await?) {
         return Err(ServiceError::Conflict {
             code: "allocation_confirmed",
             field: None,
@@ -424,11 +438,11 @@ pub async fn confirm(
             estimate_fen: p.estimate_fen,
             allocation: Some(id),
         };
-        if listed
+        let matched = listed
             && s.store
                 .match_demand(p.demand_id, &m, &proposal_message(id, p), now)
-                .await?
-        {
+                .await?;
+        if matched || (retry && sent_before(s, p.demand_id, id).await?) {
             sent += 1;
         }
     }

@@ -6,10 +6,10 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use serde::Serialize;
 use suanli_platform_domain::supply::catalog::ResourceStatus;
-use suanli_platform_domain::trades::TradeStatus;
 use suanli_primitives::calendar::{CST_OFFSET_MS, DAY_MS, civil_from_days, cst_day_start};
 
 use super::MarketError;
@@ -26,8 +26,10 @@ pub const HISTORY_DAYS_DEFAULT: u32 = 30;
 pub const DATA_TRADES_MAX: u32 = 5_000;
 /// Price levels of the book each market shows.
 pub const BOOK_LEVELS_MAX: usize = 5;
-/// Trades read per store page.
-const TRADES_PAGE: u32 = 100;
+/// How long the computed market data is answered again, ms: a rebuilt market index (a
+/// listing changed), a new trade or a new CST day recompute it at once; within it a
+/// trade's later refusal is not seen yet.
+pub const DATA_CACHE_TTL_MS: i64 = 60_000;
 
 /// `GET /api/v1/market/data` parameters.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -103,7 +105,7 @@ pub struct MarketData {
 
 type Key = (String, String);
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Acc {
     levels: BTreeMap<i64, (u64, HashSet<i64>)>,
     // (at_ms, price, units)
@@ -126,7 +128,7 @@ fn days_param(v: &Option<String>) -> Result<u32, MarketError> {
 
 /// The listed online resources' prices and free units, per market (an offer counts once
 /// per market however many of its resources are in it).
-fn book(snap: &Snapshot, keep: &(dyn Fn(&Key) -> bool + Sync), acc: &mut HashMap<Key, Acc>) {
+fn book(snap: &Snapshot, acc: &mut HashMap<Key, Acc>) {
     for e in snap
         .entries
         .iter()
@@ -134,9 +136,6 @@ fn book(snap: &Snapshot, keep: &(dyn Fn(&Key) -> bool + Sync), acc: &mut HashMap
     {
         let spec = e.market.spec();
         let key = (spec.gpu_model.clone(), spec.region.clone());
-        if !keep(&key) {
-            continue;
-        }
         let level = acc
             .entry(key)
             .or_default()
@@ -149,46 +148,77 @@ fn book(snap: &Snapshot, keep: &(dyn Fn(&Key) -> bool + Sync), acc: &mut HashMap
     }
 }
 
-/// The trades ordered since `since_ms` (not refused), priced by their offer's mode, per
-/// market of their offer's resources.
+/// The trades ordered since `since_ms` (not refused; the newest [`DATA_TRADES_MAX`], read
+/// in one statement), priced by their offer's mode, per market of their offer's resources.
 async fn trades(
     s: &AppState,
     since_ms: i64,
-    keep: &(dyn Fn(&Key) -> bool + Sync),
     acc: &mut HashMap<Key, Acc>,
 ) -> Result<(), ServiceError> {
     let mut offers: HashMap<i64, Option<(i64, Vec<Key>)>> = HashMap::new();
-    let (mut before, mut read) = (0i64, 0u32);
-    while read < DATA_TRADES_MAX {
-        let page = s.store.list_trades(None, before, TRADES_PAGE).await?;
-        let Some(last) = page.last() else { break };
-        before = last.created_ms;
-        read += u32::try_from(page.len()).unwrap_or(TRADES_PAGE);
-        let done = page.len() < TRADES_PAGE as usize || last.created_ms < since_ms;
-        for t in page
-            .iter()
-            .filter(|t| t.created_ms >= since_ms && t.status != TradeStatus::Refused)
-        {
-            let known = match offers.entry(t.offer_id) {
-                Entry::Occupied(o) => o.into_mut(),
-                Entry::Vacant(v) => v.insert(offer_markets(s, t.offer_id).await?),
-            };
-            let Some((price, keys)) = known else {
-                continue;
-            };
-            for k in keys.iter().filter(|k| keep(k)) {
-                acc.entry(k.clone()).or_default().trades.push((
-                    t.created_ms,
-                    *price,
-                    u64::from(t.units),
-                ));
-            }
-        }
-        if done {
-            break;
+    for t in s.store.trades_since(since_ms, DATA_TRADES_MAX).await? {
+        let known = match offers.entry(t.offer_id) {
+            Entry::Occupied(o) => o.into_mut(),
+            Entry::Vacant(v) => v.insert(offer_markets(s, t.offer_id).await?),
+        };
+        let Some((price, keys)) = known else {
+            continue;
+        };
+        for k in keys.iter() {
+            acc.entry(k.clone()).or_default().trades.push((
+                t.created_ms,
+                *price,
+                u64::from(t.units),
+            ));
         }
     }
     Ok(())
+}
+
+/// Every market's book and its trades of the last [`HISTORY_DAYS_MAX`] days, computed
+/// from one snapshot; each query is cut from it.
+#[derive(Debug)]
+pub struct DataBase {
+    snap: Arc<Snapshot>,
+    day_start_ms: i64,
+    newest_trade: Option<(String, i64)>,
+    computed_ms: i64,
+    acc: HashMap<Key, Acc>,
+}
+
+/// The base for `snap` at `now`: the cached one while it is of the same snapshot, CST
+/// day and newest trade and younger than [`DATA_CACHE_TTL_MS`], else computed (one
+/// computation at a time).
+async fn base(s: &AppState, snap: Arc<Snapshot>, now: i64) -> Result<Arc<DataBase>, ServiceError> {
+    let day_start_ms = cst_day_start(now);
+    let newest_trade = s
+        .store
+        .list_trades(None, 0, 1)
+        .await?
+        .first()
+        .map(|t| (t.serial.clone(), t.created_ms));
+    let mut slot = s.market.data_cache().lock().await;
+    if let Some(b) = slot.as_ref().filter(|b| {
+        Arc::ptr_eq(&b.snap, &snap)
+            && b.day_start_ms == day_start_ms
+            && b.newest_trade == newest_trade
+            && now < b.computed_ms.saturating_add(DATA_CACHE_TTL_MS)
+    }) {
+        return Ok(Arc::clone(b));
+    }
+    let mut acc: HashMap<Key, Acc> = HashMap::new();
+    book(&snap, &mut acc);
+    let since_ms = day_start_ms - i64::from(HISTORY_DAYS_MAX - 1) * DAY_MS;
+    trades(s, since_ms, &mut acc).await?;
+    let b = Arc::new(DataBase {
+        snap,
+        day_start_ms,
+        newest_trade,
+        computed_ms: now,
+        acc,
+    });
+    *slot = Some(Arc::clone(&b));
+    Ok(b)
 }
 
 /// An offer's mode price and the markets of its resources.
@@ -254,13 +284,23 @@ pub async fn data(s: &AppState, q: &DataQuery) -> Result<MarketData, MarketError
     let now = s.clock.now_unix_ms();
     let since_ms = cst_day_start(now) - i64::from(days - 1) * DAY_MS;
     let snap = s.market.snapshot(s).await?;
-    let mut acc: HashMap<Key, Acc> = HashMap::new();
-    book(&snap, &keep, &mut acc);
-    trades(s, since_ms, &keep, &mut acc).await?;
-    let mut items: Vec<MarketRow> = acc
-        .into_iter()
-        .map(|((gpu_model, region), mut a)| {
-            let last = a.trades.iter().max_by_key(|t| t.0).map(|t| t.1);
+    let base = base(s, snap, now).await?;
+    let mut items: Vec<MarketRow> = base
+        .acc
+        .iter()
+        .filter(|(k, _)| keep(k))
+        .filter_map(|(k, a)| {
+            let window: Vec<(i64, i64, u64)> = a
+                .trades
+                .iter()
+                .filter(|t| t.0 >= since_ms)
+                .copied()
+                .collect();
+            // A market shows while it has a listed level or a trade in the window.
+            (!a.levels.is_empty() || !window.is_empty()).then_some((k, a, window))
+        })
+        .map(|((gpu_model, region), a, mut window)| {
+            let last = window.iter().max_by_key(|t| t.0).map(|t| t.1);
             MarketRow {
                 best_price_fen_per_min: a.levels.keys().next().copied(),
                 depth_units: a.levels.values().map(|l| l.0).sum(),
@@ -274,11 +314,11 @@ pub async fn data(s: &AppState, q: &DataQuery) -> Result<MarketData, MarketError
                         offers: l.1.len(),
                     })
                     .collect(),
-                trades: u32::try_from(a.trades.len()).unwrap_or(u32::MAX),
+                trades: u32::try_from(window.len()).unwrap_or(u32::MAX),
                 last_price_fen_per_min: last,
-                history: history(&mut a.trades),
-                gpu_model,
-                region,
+                history: history(&mut window),
+                gpu_model: gpu_model.clone(),
+                region: region.clone(),
             }
         })
         .collect();
