@@ -109,7 +109,8 @@ async fn import_one(
         payg: o.payg,
         value,
         source: "chain",
-        idem_key: format!("chain:{}", o.serial),
+        // Not printable ASCII (a tab): no `Idempotency-Key` of the API can take it.
+        idem_key: format!("chain\t{}", o.serial),
         body_digest: o.tx_ref.clone(),
         tx_ref: o.tx_ref.clone(),
         tx_hex: String::new(),
@@ -168,33 +169,55 @@ pub async fn import_foreign(
                 .await
                 .map_err(|e| ledger_err(&e))?;
             let user = limits.iter().find(|x| x.did == m.did).map(|x| x.user);
-            for o in &orders {
-                if o.wallet.as_deref() != Some(wallet.as_str()) {
+            match import_member(store, org, &wallet, &m.did, user, &orders, now_ms).await {
+                Ok(n) => imported += n,
+                Err(e) => {
+                    // This member's entries are read again at the next pass; the others go on.
+                    tracing::warn!(org = org.get(), did = %m.did, error = %e, "trades placed past the platform not imported");
                     continue;
-                }
-                match user {
-                    Some(u) => imported += u64::from(import_one(store, org, u, o, now_ms).await?),
-                    None if store.get_trade(&o.serial).await?.is_none() => {
-                        let why = format!(
-                            "{wallet}: trade {} was ordered by {}, a member the platform has no user for",
-                            o.serial, m.did
-                        );
-                        audit(
-                            store,
-                            org,
-                            "trade_import_failed",
-                            why,
-                            Outcome::Error,
-                            now_ms,
-                        )
-                        .await?;
-                    }
-                    None => {}
                 }
             }
             let read = u32::try_from(next.saturating_sub(from)).unwrap_or(u32::MAX);
             budget = budget.saturating_sub(read);
             cursors.0.insert(m.did.clone(), next.max(from));
+        }
+    }
+    Ok(imported)
+}
+
+/// Imports one member's orders paid from `wallet` that the platform does not hold.
+async fn import_member(
+    store: &dyn OpsStore,
+    org: OrgId,
+    wallet: &str,
+    did: &str,
+    user: Option<suanli_platform_domain::UserId>,
+    orders: &[ChainOrder],
+    now_ms: i64,
+) -> Result<u64, ExchangeError> {
+    let mut imported = 0;
+    for o in orders {
+        if o.wallet.as_deref() != Some(wallet) {
+            continue;
+        }
+        match user {
+            Some(u) => imported += u64::from(import_one(store, org, u, o, now_ms).await?),
+            None if store.get_trade(&o.serial).await?.is_none() => {
+                let why = format!(
+                    "{wallet}: trade {} was ordered by {did}, a member the platform has no user for",
+                    o.serial
+                );
+                audit(
+                    store,
+                    org,
+                    "trade_import_failed",
+                    why,
+                    Outcome::Error,
+                    now_ms,
+                )
+                .await?;
+            }
+            None => {}
         }
     }
     Ok(imported)

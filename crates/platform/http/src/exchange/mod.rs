@@ -131,16 +131,24 @@ pub async fn pass(s: &AppState, watch: &mut Watch) -> Result<(), ExchangeError> 
     let now = s.clock.now_unix_ms();
     {
         // One operator-key signer at a time (`AppState::operator_lock`).
+        // A stuck outbox, limit or suspension is logged; the trades are followed anyway.
         let _signing = s.operator_lock.lock().await;
-        for (org, v) in send_outbox(s, now).await? {
-            watch.alarmed.insert(org, v);
-            watch.seen.insert(org, v);
+        match send_outbox(s, now).await {
+            Ok(alarmed) => {
+                for (org, v) in alarmed {
+                    watch.alarmed.insert(org, v);
+                    watch.seen.insert(org, v);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "wallet outbox not sent this pass"),
         }
         if let Some(l) = &s.trade_ledger {
-            crate::service::trade_members::push_limits(s)
-                .await
-                .map_err(|e| ExchangeError::Ledger(e.to_string()))?;
-            mirror_suspensions(s.store.as_ref(), l).await?;
+            if let Err(e) = crate::service::trade_members::push_limits(s).await {
+                tracing::warn!(error = %e, "member limits not mirrored this pass");
+            }
+            if let Err(e) = mirror_suspensions(s.store.as_ref(), l).await {
+                tracing::warn!(error = %e, "wallet suspensions not mirrored this pass");
+            }
         }
     }
     let Some(ledger) = s.trade_ledger.clone() else {
