@@ -56,6 +56,12 @@ pub async fn place_presigned(
     if let Some(done) = already_placed(s, a, &facts).await? {
         return Ok(done);
     }
+    // A serial the chain holds already (another transaction sent past the platform, not
+    // yet imported) is never stored as this order.
+    let (l, sn) = (Arc::clone(&ledger), facts.serial.to_ascii_lowercase());
+    if let Ok(Some(_)) = blocking(move || l.trade_status(&sn)).await {
+        return Err(exists(&facts.serial));
+    }
     let (offer_id, supplier) = check_facts(s, a, &ledger, &facts).await?;
     let value = super::amount(facts.value_fen, "tx")?;
     super::trade_members::ensure_limit(s, a, &did).await?;
@@ -107,11 +113,15 @@ async fn already_placed(
     {
         return answer(t, true).map(Some);
     }
-    Err(ServiceError::Conflict {
+    Err(exists(&f.serial))
+}
+
+fn exists(serial: &str) -> ServiceError {
+    ServiceError::Conflict {
         code: "trade_exists",
         field: Some("tx".into()),
-        message: format!("a trade with serial {} exists already", f.serial),
-    })
+        message: format!("a trade with serial {serial} exists already"),
+    }
 }
 
 /// A pre-signed order's channel delegation must name the platform's channel key and
