@@ -110,7 +110,8 @@ async fn already_placed(
     Err(ServiceError::Conflict {
         code: "trade_exists",
         field: Some("tx".into()),
-        message: format!("a trade with serial {} exists already", f.serial),
+        // The same words whichever organisation holds it: nothing about another's trade.
+        message: "this order's serial cannot be used: sign the order with a new serial".into(),
     })
 }
 
