@@ -265,7 +265,9 @@ fn fresh_postgres() -> Option<String> {
             std::env::var_os("CI").is_none(),
             "SUANLI_TEST_DATABASE_URL is not set but CI is: the PostgreSQL run must not be skipped"
         );
-        eprintln!("SKIPPED: SUANLI_TEST_DATABASE_URL not set; the exchange story on PostgreSQL not run");
+        eprintln!(
+            "SKIPPED: SUANLI_TEST_DATABASE_URL not set; the exchange story on PostgreSQL not run"
+        );
         return None;
     };
     let mut rnd = [0u8; 8];

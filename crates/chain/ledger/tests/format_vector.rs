@@ -63,11 +63,12 @@ fn hex32(s: &str) -> [u8; 32] {
 fn document_matches_the_code() {
     // The manifest directory at run time (a build cache reused by another checkout would
     // carry the compile-time path of the checkout that built it).
-    let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned());
+    let dir = std::env::var("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned());
     let doc = std::fs::read_to_string(format!("{dir}/../../../docs/ledger-format.md"))
-    .unwrap()
-    .split_whitespace()
-    .collect::<String>();
+        .unwrap()
+        .split_whitespace()
+        .collect::<String>();
     for (name, value) in vector() {
         assert!(
             doc.contains(&value),

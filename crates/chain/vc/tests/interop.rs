@@ -105,7 +105,8 @@ fn did_key_credential() -> Value {
 fn the_independent_verifier_accepts_the_w3c_vector() {
     // The manifest directory at run time (a build cache reused by another checkout would
     // carry the compile-time path of the checkout that built it).
-    let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned());
+    let dir = std::env::var("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned());
     let path = format!("{dir}/tests/vectors/signedJCS.json");
     let signed: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     independent_verify(&signed).unwrap();

@@ -16,7 +16,8 @@ use suanli_vc::{
 fn text(name: &str) -> String {
     // The manifest directory at run time (a build cache reused by another checkout would
     // carry the compile-time path of the checkout that built it).
-    let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned());
+    let dir = std::env::var("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned());
     let path = format!("{dir}/tests/vectors/{name}");
     std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{path}: {e}"))

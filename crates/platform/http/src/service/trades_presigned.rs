@@ -60,7 +60,7 @@ pub async fn place_presigned(
     // yet imported) is never stored as this order.
     let (l, sn) = (Arc::clone(&ledger), facts.serial.to_ascii_lowercase());
     if let Ok(Some(_)) = blocking(move || l.trade_status(&sn)).await {
-        return Err(exists(&facts.serial));
+        return Err(exists());
     }
     let (offer_id, supplier) = check_facts(s, a, &ledger, &facts).await?;
     let value = super::amount(facts.value_fen, "tx")?;
@@ -113,14 +113,15 @@ async fn already_placed(
     {
         return answer(t, true).map(Some);
     }
-    Err(exists(&f.serial))
+    Err(exists())
 }
 
-fn exists(serial: &str) -> ServiceError {
+fn exists() -> ServiceError {
     ServiceError::Conflict {
         code: "trade_exists",
         field: Some("tx".into()),
-        message: format!("a trade with serial {serial} exists already"),
+        // The same words whichever organisation holds it: nothing about another's trade.
+        message: "this order's serial cannot be used: sign the order with a new serial".into(),
     }
 }
 

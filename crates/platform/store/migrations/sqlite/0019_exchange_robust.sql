@@ -44,6 +44,7 @@ DROP TABLE trade_orders;
 ALTER TABLE trade_orders_0019 RENAME TO trade_orders;
 CREATE INDEX trade_orders_by_org ON trade_orders(org_id, created_ms);
 CREATE INDEX trade_orders_by_status ON trade_orders(status, serial);
+CREATE INDEX trade_orders_by_supplier ON trade_orders(supplier_org_id, created_ms);
 ALTER TABLE mirror_outbox ADD COLUMN failed_code TEXT;
 ALTER TABLE mirror_outbox ADD COLUMN failed_message TEXT;
 ALTER TABLE mirror_outbox ADD COLUMN failed_ms INTEGER;
