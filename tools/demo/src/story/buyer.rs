@@ -488,16 +488,23 @@ impl<'c> Buyer<'c> {
     }
 
     fn verify(&self, node: &Node, data: &Path) -> anyhow::Result<()> {
-        let serial = Serial::parse(&self.serial).context("the trade's serial")?;
-        let bundle = suanli_ledger_client::bundle::trade_bundle(node, &serial)?
-            .context("the chain holds no such trade")?;
-        let file = data.join(format!("trade-{}.json", self.serial));
+        // The download of the trade's page, checked here as `suanli trade verify` checks it.
+        let downloaded = self.c.expect(
+            "GET",
+            &format!("/api/v1/trades/{}/bundle", self.serial),
+            Some(&self.s),
+            None,
+            200,
+        )?;
+        let bundle: suanli_trade::bundle::Bundle =
+            serde_json::from_value(downloaded).context("the download is not a trade bundle")?;
+        let file = data.join(format!("trade-{}.bundle.json", self.serial));
         std::fs::write(&file, serde_json::to_vec_pretty(&bundle)?)?;
         let producers = node.genesis(ChainKind::Trade).proposers.clone();
         let report = suanli_trade::bundle::verify(&bundle, &producers)
             .map_err(|e| anyhow::anyhow!("the bundle does not verify: {e}"))?;
         say(&format!(
-            "Anyone can verify the trade on their own: its bundle ({}) holds every record with its transaction, block header and Merkle inclusion proof. Checked offline: {} records, {} credentials, {} in check-ins (the close's tail is in the close's record) → VERIFIED. Try: suanli trade verify {} --producer {}",
+            "Anyone can verify the trade on their own: the bundle downloaded from its page ({}) holds every record with its transaction, block header and Merkle inclusion proof. Checked offline: {} records, {} credentials, {} in check-ins (the close's tail is in the close's record) → VERIFIED. Try: suanli trade verify {} --producer {}",
             file.display(),
             report.records,
             report.credentials,

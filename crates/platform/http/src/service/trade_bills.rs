@@ -169,7 +169,13 @@ pub(crate) async fn bill_of(s: &AppState, trade: TradeRecord) -> ServiceResult<T
         .map_err(|e| ServiceError::Internal(e.to_string()))?
         .get();
     let journal = billed.iter().map(|b| b.amount_fen).sum();
-    let live = s.trade_desk.as_ref().and_then(|d| d.live(&trade.serial));
+    // Only while the trade runs: the controller keeps a closed channel's last state.
+    let runs = matches!(trade.status, TradeStatus::Placed | TradeStatus::Active);
+    let live = s
+        .trade_desk
+        .as_ref()
+        .filter(|_| runs)
+        .and_then(|d| d.live(&trade.serial));
     Ok(TradeBill {
         live,
         lines: with_journal(lines, &billed),
