@@ -366,10 +366,25 @@ impl ConsumerChannels {
         if trade.status != Status::Active || self.controller.setup(&serial).is_some() {
             return Ok(());
         }
-        let Some((channel, escrow)) = channel else {
-            self.open_channel(&trade).await?;
-            round.opened += 1;
-            return Ok(());
+        let (channel, escrow) = match channel {
+            Some(found) => found,
+            None => {
+                self.open_channel(&trade).await?;
+                round.opened += 1;
+                // Kept at once, so the supplier's agent finds it when it connects; not
+                // visible yet (or not opened: the contract ended), the next round keeps it.
+                let ledger = Arc::clone(&self.ledger);
+                let read =
+                    tokio::task::spawn_blocking(move || channel_of(ledger.as_ref(), &serial))
+                        .await
+                        .map_err(|e| {
+                            ChannelError::Store(format!("the chain read failed: {e}"))
+                        })??;
+                let Some(found) = read else {
+                    return Ok(());
+                };
+                found
+            }
         };
         let view = ChainView::of(&channel, escrow);
         let setup = ChannelSetup {

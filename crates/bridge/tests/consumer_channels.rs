@@ -211,12 +211,12 @@ fn world(value_fen: i64) -> World {
     w
 }
 
-/// The consumer's side opens the channel with the delegated key, then keeps it; the agent
-/// meters it.
+/// The consumer's side opens the channel with the delegated key and keeps it in the same
+/// round; the agent meters it.
 fn open(w: &World) {
     let (l, consumer, serial) = (w.ledger.as_ref(), &w.consumer, w.serial);
     let c = consumer.rt.block_on(consumer.channels.round()).unwrap();
-    assert_eq!((c.opened, c.failed), (1, 0), "{c:?}");
+    assert_eq!((c.opened, c.kept, c.failed), (1, 1, 0), "{c:?}");
     let opened = channel(l, &serial);
     assert_eq!(
         opened.terms.consumer_key,
@@ -226,8 +226,9 @@ fn open(w: &World) {
         opened.challenge_window_ms,
         suanli_bridge::consumer_channels::CHALLENGE_WINDOW_MS
     );
+    // The next round has nothing more to open or keep.
     let c = consumer.rt.block_on(consumer.channels.round()).unwrap();
-    assert_eq!((c.kept, c.failed), (1, 0), "{c:?}");
+    assert_eq!((c.opened, c.kept, c.failed), (0, 0, 0), "{c:?}");
     let r = w.agent.tick().unwrap();
     assert_eq!((r.metered, r.failed), (1, 0), "{r:?}");
 }
