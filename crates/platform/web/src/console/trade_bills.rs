@@ -84,7 +84,7 @@ pub fn panel(ctx: &Ctx, a: &Authed, b: &TradeBill, errors: &FormErrors) -> Marku
             h2 { (ctx.t("tb.bill")) }
             p { (ctx.t("tr.running_cost")) " " strong #bill-running data-fen=(b.running_cost_fen) { (lang.money(b.running_cost_fen)) }
                 " · " a href={ "/console/trades/" (t.serial) "/bill" } { (ctx.t("tb.lines_link")) } }
-            @if let Some(l) = b.live.as_ref().filter(|_| running) {
+            @if let Some(l) = &b.live {
                 p #bill-live data-minutes=(l.minutes) data-fen=(l.cost_fen) {
                     (lang.tf("tb.live", &[l.minutes.to_string().as_str(), lang.money(l.cost_fen).as_str()]))
                 }
